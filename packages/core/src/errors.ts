@@ -1,0 +1,161 @@
+/**
+ * Every error code leanflow throws, mapped to its HTTP status (`null`: no
+ * HTTP meaning, the error stays inside a step or the runner).
+ *
+ * @example
+ * ```ts
+ * import { ERROR_STATUS } from '@leanflow/core'
+ * ERROR_STATUS.RUN_NOT_FOUND // 404
+ * ```
+ */
+export const ERROR_STATUS = {
+  INVALID_EVENT: 400,
+  INVALID_NAME: 400,
+  INVALID_ARGUMENT: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  FLOW_NOT_FOUND: 404,
+  RUN_NOT_FOUND: 404,
+  TRIGGER_NOT_FOUND: 404,
+  TRIGGER_CONFLICT: 409,
+  RUN_TOO_LONG: 409,
+  HISTORY_GONE: 410,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  AWAIT_TIMEOUT: null,
+  NON_DETERMINISM: null,
+  NON_RETRIABLE: null,
+  RETRY_AFTER: null,
+} as const
+
+/** One of the codes of {@link ERROR_STATUS}. */
+export type ErrorCode = keyof typeof ERROR_STATUS
+
+const BRAND = Symbol.for('leanflow.error')
+
+/**
+ * The base of every error leanflow throws. Detect it with
+ * {@link isLeanflowError}, not `instanceof` (ESM and CJS copies may both be loaded).
+ *
+ * @example
+ * ```ts
+ * try { await store.append('bad:id', e) } catch (err) {
+ *   if (isLeanflowError(err) && err.code === 'INVALID_NAME') { … }
+ * }
+ * ```
+ */
+export class LeanflowError extends Error {
+  readonly code: ErrorCode
+  /** HTTP status for this code, or `undefined` when it has none. */
+  get status(): number | undefined {
+    return ERROR_STATUS[this.code] ?? undefined
+  }
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.name = 'LeanflowError'
+    Object.defineProperty(this, BRAND, { value: true })
+  }
+}
+
+/**
+ * True for any {@link LeanflowError}, from any copy of `@leanflow/core`.
+ *
+ * @example
+ * ```ts
+ * if (isLeanflowError(err, 'RUN_NOT_FOUND')) return notFound()
+ * ```
+ */
+export function isLeanflowError(err: unknown, code?: ErrorCode): err is LeanflowError {
+  if (typeof err !== 'object' || err === null) return false
+  if ((err as Record<symbol, unknown>)[BRAND] !== true) return false
+  return code === undefined || (err as LeanflowError).code === code
+}
+
+/** An event that does not have the envelope shape. Code `INVALID_EVENT`. */
+export class InvalidEventError extends LeanflowError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_EVENT', message, options)
+    this.name = 'InvalidEventError'
+  }
+}
+
+/** A flow, step, kind or run name that breaks the name rule. Code `INVALID_NAME`. */
+export class InvalidNameError extends LeanflowError {
+  constructor(message: string) {
+    super('INVALID_NAME', message)
+    this.name = 'InvalidNameError'
+  }
+}
+
+/** An event or body over its byte limit. Code `PAYLOAD_TOO_LARGE`. */
+export class PayloadTooLargeError extends LeanflowError {
+  readonly bytes: number
+  readonly limit: number
+  constructor(bytes: number, limit: number, what = 'event') {
+    super('PAYLOAD_TOO_LARGE', `The ${what} is ${bytes} bytes, over the limit of ${limit} bytes: send less data (store large blobs elsewhere and pass a reference), or raise the limit option.`)
+    this.name = 'PayloadTooLargeError'
+    this.bytes = bytes
+    this.limit = limit
+  }
+}
+
+/** A trigger id that is unknown, or whose run has expired. Code `TRIGGER_NOT_FOUND`. */
+export class TriggerNotFoundError extends LeanflowError {
+  constructor(triggerId: string) {
+    super('TRIGGER_NOT_FOUND', `Trigger "${triggerId}" is unknown or its run has expired: check the id the step handed out.`)
+    this.name = 'TriggerNotFoundError'
+  }
+}
+
+/** A trigger already resolved, timed out or canceled. Code `TRIGGER_CONFLICT`. */
+export class TriggerConflictError extends LeanflowError {
+  readonly state: string
+  constructor(triggerId: string, state: string) {
+    super('TRIGGER_CONFLICT', `Trigger "${triggerId}" is already ${state}: a trigger resolves once; start a new await for another answer.`)
+    this.name = 'TriggerConflictError'
+    this.state = state
+  }
+}
+
+/** Thrown inside a step when an await's timeout passes first. Code `AWAIT_TIMEOUT`. */
+export class AwaitTimeoutError extends LeanflowError {
+  constructor(message = 'The await timed out before it was satisfied.') {
+    super('AWAIT_TIMEOUT', message)
+    this.name = 'AwaitTimeoutError'
+  }
+}
+
+/** A replayed step called its awaits or `ctx.do` blocks in another order. Code `NON_DETERMINISM`. */
+export class NonDeterminismError extends LeanflowError {
+  constructor(message: string) {
+    super('NON_DETERMINISM', message)
+    this.name = 'NonDeterminismError'
+  }
+}
+
+/** Throw it from a step to fail it for good, without retries. Code `NON_RETRIABLE`. */
+export class NonRetriableError extends LeanflowError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NON_RETRIABLE', message, options)
+    this.name = 'NonRetriableError'
+  }
+}
+
+/**
+ * Throw it from a step to retry after `ms` instead of the backoff. Code `RETRY_AFTER`.
+ *
+ * @example
+ * ```ts
+ * if (res.status === 429) throw new RetryAfterError(Number(res.headers.get('retry-after')) * 1000)
+ * ```
+ */
+export class RetryAfterError extends LeanflowError {
+  readonly ms: number
+  constructor(ms: number, message = `Retry after ${ms} ms.`) {
+    super('RETRY_AFTER', message)
+    this.name = 'RetryAfterError'
+    this.ms = ms
+  }
+}

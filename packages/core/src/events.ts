@@ -1,0 +1,110 @@
+/**
+ * One entry of a run's append-only log. `id` and `ts` are assigned by the store.
+ *
+ * @example
+ * ```ts
+ * const e: EventRecord = { id: '1700000000000-0', ts: '2023-11-14T22:13:20.000Z',
+ *   kind: 'step.completed', flow: 'r1', step: 'charge', data: { result: 1, duration: 12 } }
+ * ```
+ */
+export interface EventRecord<D = unknown> {
+  /** Assigned by the store: `"<ms>-<seq>"` (a Redis Stream id); total order within a run. */
+  id: string
+  /** Assigned by the store: ISO 8601. */
+  ts: string
+  /** A built-in kind (see {@link EVENT_KINDS}) or a user kind such as `payment.confirmed`. */
+  kind: string
+  /** The run id. */
+  flow: string
+  /** Step name; absent (no key) for run-scoped events. */
+  step?: string
+  data: D
+  meta?: EventMeta
+}
+
+/** Optional metadata of an event. */
+export interface EventMeta {
+  /** 1-based attempt of the step. */
+  attempt?: number
+  /** Queue job id that produced the event. */
+  jobId?: string
+  [key: string]: unknown
+}
+
+/** An event before the store assigns `id` and `ts`. */
+export type NewEvent<D = unknown> = Omit<EventRecord<D>, 'id' | 'ts'>
+
+/**
+ * An event published from outside any run (`runner.publishEvent`, `POST /events`),
+ * the value `ctx.await.event` resolves to.
+ */
+export interface ExternalEvent<D = unknown> {
+  id: string
+  ts: string
+  kind: string
+  data: D
+}
+
+/**
+ * The built-in event kinds, by name.
+ *
+ * @example
+ * ```ts
+ * if (e.kind === EVENT_KINDS.flowCompleted) done()
+ * ```
+ */
+export const EVENT_KINDS = {
+  flowStarted: 'flow.started',
+  flowCompleted: 'flow.completed',
+  flowFailed: 'flow.failed',
+  flowCanceled: 'flow.canceled',
+  stepStarted: 'step.started',
+  stepCompleted: 'step.completed',
+  stepFailed: 'step.failed',
+  stepRetry: 'step.retry',
+  stepAwaitTime: 'step.await.time',
+  stepAwaitEvent: 'step.await.event',
+  stepAwaitTrigger: 'step.await.trigger',
+  stepResumed: 'step.resumed',
+  stepAwaitTimeout: 'step.await.timeout',
+  log: 'log',
+  stateSet: 'state.set',
+} as const
+
+/** A built-in event kind. */
+export type BuiltinKind = (typeof EVENT_KINDS)[keyof typeof EVENT_KINDS]
+
+/** The kinds that end a run. */
+export const TERMINAL_KINDS: readonly BuiltinKind[] = ['flow.completed', 'flow.failed', 'flow.canceled']
+
+/** True for `flow.completed`, `flow.failed` and `flow.canceled`. */
+export function isTerminalKind(kind: string): boolean {
+  return kind === 'flow.completed' || kind === 'flow.failed' || kind === 'flow.canceled'
+}
+
+/** What an await waits for. */
+export type AwaitType = 'time' | 'event' | 'trigger'
+/** Levels of `log` events. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+/** The `data` of each built-in kind. */
+export interface EventDataMap {
+  'flow.started': { name: string; input: unknown; steps: Record<string, { needs: string[] }> }
+  'flow.completed': { result?: unknown; duration: number }
+  'flow.failed': { error: string; duration: number }
+  'flow.canceled': { reason?: string }
+  'step.started': { input?: unknown }
+  'step.completed': { result?: unknown; duration: number }
+  'step.failed': { error: string; willRetry: boolean; nextRetryAt?: string }
+  'step.retry': { reason: string; delayMs: number }
+  'step.await.time': { resumeAt: string }
+  'step.await.event': { eventKind: string; match?: Record<string, unknown>; timeoutAt?: string }
+  'step.await.trigger': { triggerId: string; triggerType: string; payload?: unknown; timeoutAt?: string }
+  'step.resumed': { reason: string; awaitType: AwaitType; awaitDuration: number }
+  'step.await.timeout': { awaitType: AwaitType; timeoutAt: string }
+  log: { level: LogLevel; msg: string; fields?: Record<string, unknown> }
+  'state.set': { key: string; value: unknown }
+}
+
+/** An event of a built-in kind with its typed data. */
+export type BuiltinEvent<K extends BuiltinKind = BuiltinKind> = K extends BuiltinKind ? EventRecord<EventDataMap[K]> & { kind: K } : never

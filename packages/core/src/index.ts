@@ -1,0 +1,23 @@
+export {
+  AwaitTimeoutError,
+  ERROR_STATUS,
+  InvalidEventError,
+  InvalidNameError,
+  isLeanflowError,
+  LeanflowError,
+  NonDeterminismError,
+  NonRetriableError,
+  PayloadTooLargeError,
+  RetryAfterError,
+  TriggerConflictError,
+  TriggerNotFoundError,
+} from './errors.js'
+export { assertFlowName, assertName, isValidName, NAME_PATTERN, RESERVED_FLOW_NAMES } from './names.js'
+export { EVENT_KINDS, isTerminalKind, TERMINAL_KINDS } from './events.js'
+export { STORE_DEFAULTS } from './streamStore.js'
+
+export type { ErrorCode } from './errors.js'
+export type { NameRole } from './names.js'
+export type { AwaitType, BuiltinEvent, BuiltinKind, EventDataMap, EventMeta, EventRecord, ExternalEvent, LogLevel, NewEvent } from './events.js'
+export type { AppendOptions, FollowOptions, ListRunsOptions, ReadOptions, RunStatus, RunSummary, StreamStore } from './streamStore.js'
+export type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from './jobQueue.js'

@@ -1,0 +1,50 @@
+/** A job to enqueue. */
+export interface JobSpec<T = unknown> {
+  /** Unique id: enqueueing an id that is still waiting, delayed or active is a no-op. */
+  id: string
+  /** What the job does (the runner uses it to route). */
+  name: string
+  data: T
+  /** Run no sooner than this many ms from now. @default 0 */
+  delayMs?: number
+}
+
+/** A job handed to a {@link JobHandler}. */
+export interface ActiveJob<T = unknown> extends JobSpec<T> {
+  /** How many times this job was delivered before (0 on the first delivery). */
+  deliveries: number
+}
+
+/**
+ * Handles one job. A throw makes the queue deliver the job again later
+ * (at-least-once, with backoff); the runner makes a re-delivery harmless.
+ */
+export type JobHandler = (job: ActiveJob) => Promise<void>
+
+/** Options of {@link JobQueue.process}. */
+export interface ProcessOptions {
+  /** Jobs handled at once by this process. @default 10 */
+  concurrency?: number
+}
+
+/** A running consumer of a queue. */
+export interface JobWorker {
+  /** Stops taking jobs and waits for the running ones (they finish or go back to the queue). */
+  close(): Promise<void>
+}
+
+/**
+ * The job queue port the runner executes steps through. `createMemoryQueue()`
+ * (`@leanflow/runner`) is the embedded default; `createBullMQQueue()`
+ * (`@leanflow/bullmq`) runs many processes on many machines.
+ */
+export interface JobQueue {
+  /** Idempotent by `id` while the job is pending or active. */
+  enqueue(job: JobSpec): Promise<void>
+  /** Removes a waiting or delayed job; no-op when absent or already active. */
+  remove(id: string): Promise<void>
+  /** Starts consuming jobs with `handler`. */
+  process(handler: JobHandler, opts?: ProcessOptions): Promise<JobWorker>
+  /** Closes the workers (draining) and the queue's connections. */
+  close(): Promise<void>
+}

@@ -1,0 +1,79 @@
+import type { EventRecord, NewEvent } from './events.js'
+
+/** Status of a run, as the reducer and the run index see it. */
+export type RunStatus = 'pending' | 'running' | 'awaiting' | 'completed' | 'failed' | 'canceled'
+
+/** A run's entry in the run index, kept by the store on `flow.*` events. */
+export interface RunSummary {
+  runId: string
+  /** The flow name. */
+  flow: string
+  status: RunStatus
+  /** ISO 8601 time of `flow.started`. */
+  startedAt: string
+  /** ISO 8601 time of the terminal event. */
+  completedAt?: string
+}
+
+/** Options of {@link StreamStore.append}. */
+export interface AppendOptions {
+  /** A repeated append with the same key returns the first record and stores nothing. */
+  idempotencyKey?: string
+}
+
+/** Options of {@link StreamStore.read}. */
+export interface ReadOptions {
+  /** Exclusive lower id. */
+  after?: string
+  /** Exclusive upper id. */
+  before?: string
+  /** @default 1000 */
+  limit?: number
+  /** @default 'forward' */
+  direction?: 'forward' | 'backward'
+}
+
+/** Options of {@link StreamStore.follow}. */
+export interface FollowOptions {
+  /** Yield only events after this id (exclusive); all when absent. */
+  after?: string
+  /** Ends the iteration (it returns, no throw). */
+  signal?: AbortSignal
+}
+
+/** Options of {@link StreamStore.listRuns}. */
+export interface ListRunsOptions {
+  /** @default 50 */
+  limit?: number
+  /** Start time in ms, exclusive: runs started before it. */
+  before?: number
+  status?: RunStatus
+}
+
+/**
+ * The event log port: one append-only stream per run. Implemented by
+ * `createMemoryStreamStore()` (core) and `createRedisStreamStore()` (`@leanflow/redis`);
+ * both pass one conformance suite.
+ */
+export interface StreamStore {
+  /** Atomically stores and publishes the event; returns it with `id` and `ts`. */
+  append(runId: string, event: NewEvent, opts?: AppendOptions): Promise<EventRecord>
+  /** At most `limit` events, oldest first unless `direction: 'backward'`. */
+  read(runId: string, opts?: ReadOptions): Promise<EventRecord[]>
+  /** Every event after `after`, then the live ones, in id order, no gap, no duplicate. */
+  follow(runId: string, opts?: FollowOptions): AsyncIterable<EventRecord>
+  /** Runs of a flow, newest first. */
+  listRuns(flowName: string, opts?: ListRunsOptions): Promise<RunSummary[]>
+  /** Flows with their number of runs. */
+  listFlows(): Promise<Array<{ flow: string; runs: number }>>
+  close(): Promise<void>
+}
+
+/** Defaults shared by every store. */
+export const STORE_DEFAULTS = {
+  maxEventBytes: 1024 * 1024,
+  maxEventsPerRun: 100_000,
+  retentionMs: 7 * 24 * 60 * 60 * 1000,
+  readLimit: 1000,
+  listLimit: 50,
+} as const

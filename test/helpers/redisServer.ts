@@ -1,0 +1,101 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+/** A free TCP port on 127.0.0.1 (asks the OS for one). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer()
+    srv.unref()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address()
+      const port = typeof addr === 'object' && addr ? addr.port : 0
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+export interface RedisServer {
+  port: number
+  url: string
+  dir: string
+  /** SIGKILL the server (for crash tests). */
+  kill(): Promise<void>
+  /** Start it again on the same port and dir (AOF replays when enabled). */
+  restart(): Promise<void>
+  /** SIGTERM and remove its dir. */
+  stop(): Promise<void>
+}
+
+export interface RedisServerOptions {
+  appendonly?: boolean
+  /** Extra `redis-server` arguments, e.g. `['--hz', '100']`. */
+  args?: string[]
+  /** Start in cluster mode (for building a cluster). */
+  cluster?: boolean
+}
+
+/**
+ * Starts a real redis-server on a free port, in its own temp dir, and waits
+ * until it accepts connections. Every integration test file starts its own.
+ */
+export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisServer> {
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), 'lf-redis-'))
+  let proc: ChildProcess | undefined
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    opts.appendonly ? 'yes' : 'no',
+    '--appendfsync',
+    'always',
+    '--maxmemory-policy',
+    'noeviction',
+    ...(opts.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '2000'] : []),
+    ...(opts.args ?? []),
+  ]
+  const launch = async () => {
+    proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString()
+    })
+    proc.stderr?.on('data', (d: Buffer) => {
+      out += d.toString()
+    })
+    const deadline = Date.now() + 10_000
+    while (!/Ready to accept connections/.test(out)) {
+      if (proc.exitCode !== null) throw new Error(`redis-server exited: ${out}`)
+      if (Date.now() > deadline) throw new Error(`redis-server did not start on ${port}: ${out}`)
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+  const waitExit = (p: ChildProcess | undefined, signal: NodeJS.Signals) =>
+    new Promise<void>((resolve) => {
+      if (!p || p.exitCode !== null || p.signalCode !== null) return resolve()
+      p.once('exit', () => resolve())
+      p.kill(signal)
+    })
+  await launch()
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    kill: () => waitExit(proc, 'SIGKILL'),
+    restart: launch,
+    async stop() {
+      await waitExit(proc, 'SIGTERM')
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
