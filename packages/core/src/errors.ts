@@ -94,7 +94,10 @@ export class PayloadTooLargeError extends LeanflowError {
   readonly bytes: number
   readonly limit: number
   constructor(bytes: number, limit: number, what = 'event') {
-    super('PAYLOAD_TOO_LARGE', `The ${what} is ${bytes} bytes, over the limit of ${limit} bytes: send less data (store large blobs elsewhere and pass a reference), or raise the limit option.`)
+    super(
+      'PAYLOAD_TOO_LARGE',
+      `The ${what} is ${bytes} bytes, over the limit of ${limit} bytes: send less data (store large blobs elsewhere and pass a reference), or raise the limit option.`,
+    )
     this.name = 'PayloadTooLargeError'
     this.bytes = bytes
     this.limit = limit

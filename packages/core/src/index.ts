@@ -1,3 +1,4 @@
+export type { ErrorCode } from './errors.js'
 export {
   AwaitTimeoutError,
   ERROR_STATUS,
@@ -12,12 +13,22 @@ export {
   TriggerConflictError,
   TriggerNotFoundError,
 } from './errors.js'
-export { assertFlowName, assertName, isValidName, NAME_PATTERN, RESERVED_FLOW_NAMES } from './names.js'
+export { compareEventIds, isEventId } from './eventIds.js'
+export type {
+  AwaitType,
+  BuiltinEvent,
+  BuiltinKind,
+  EventDataMap,
+  EventMeta,
+  EventRecord,
+  ExternalEvent,
+  LogLevel,
+  NewEvent,
+} from './events.js'
 export { EVENT_KINDS, isTerminalKind, TERMINAL_KINDS } from './events.js'
-export { STORE_DEFAULTS } from './streamStore.js'
-
-export type { ErrorCode } from './errors.js'
-export type { NameRole } from './names.js'
-export type { AwaitType, BuiltinEvent, BuiltinKind, EventDataMap, EventMeta, EventRecord, ExternalEvent, LogLevel, NewEvent } from './events.js'
-export type { AppendOptions, FollowOptions, ListRunsOptions, ReadOptions, RunStatus, RunSummary, StreamStore } from './streamStore.js'
 export type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from './jobQueue.js'
+export type { NameRole } from './names.js'
+export { assertFlowName, assertName, isValidName, NAME_PATTERN, RESERVED_FLOW_NAMES } from './names.js'
+export { parseEvent } from './parseEvent.js'
+export type { AppendOptions, FollowOptions, ListRunsOptions, ReadOptions, RunStatus, RunSummary, StreamStore } from './streamStore.js'
+export { STORE_DEFAULTS } from './streamStore.js'
