@@ -15,7 +15,9 @@ if (missing.length) {
     execFileSync('apt-get', ['update'], { stdio: 'inherit' })
     execFileSync('apt-get', ['install', '-y', ...missing], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } })
   } else {
-    console.error(`[test] missing: ${missing.join(', ')}. Install them (Debian: sudo apt-get install -y ${missing.join(' ')}) and run again.`)
+    console.error(
+      `[test] missing: ${missing.join(', ')}. Install them (Debian: sudo apt-get install -y ${missing.join(' ')}) and run again.`,
+    )
     process.exit(1)
   }
 }

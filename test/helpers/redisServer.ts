@@ -61,7 +61,9 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
     'always',
     '--maxmemory-policy',
     'noeviction',
-    ...(opts.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '2000'] : []),
+    ...(opts.cluster
+      ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '2000']
+      : []),
     ...(opts.args ?? []),
   ]
   const launch = async () => {
