@@ -1,3 +1,5 @@
+export type { Duration } from './duration.js'
+export { parseDuration } from './duration.js'
 export type { ErrorCode } from './errors.js'
 export {
   AwaitTimeoutError,

@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest'
+import { parseDuration } from './duration.js'
+import { isLeanflowError } from './errors.js'
+
+describe('parseDuration', () => {
+  it.each([
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['5m', 300_000],
+    ['24h', 86_400_000],
+    ['7d', 604_800_000],
+    ['1.5s', 1500],
+    [0, 0],
+    [250, 250],
+  ])('%s → %d ms', (input, ms) => {
+    expect(parseDuration(input)).toBe(ms)
+  })
+
+  it.each([['5 minutes'], ['-1s'], [-5], [Number.NaN], [''], ['1y']])('refuses %s with INVALID_ARGUMENT', (input) => {
+    let caught: unknown
+    try {
+      parseDuration(input as never, 'timeout')
+    } catch (err) {
+      caught = err
+    }
+    expect(isLeanflowError(caught, 'INVALID_ARGUMENT')).toBe(true)
+    expect(String((caught as Error).message)).toContain('timeout')
+  })
+})

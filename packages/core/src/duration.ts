@@ -1,0 +1,30 @@
+import { LeanflowError } from './errors.js'
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+const PATTERN = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$/
+
+/** Milliseconds, or a duration string such as `'500ms'`, `'30s'`, `'5m'`, `'24h'`, `'7d'`, `'2w'`. */
+export type Duration = number | string
+
+/**
+ * Converts a {@link Duration} to milliseconds. Throws `INVALID_ARGUMENT`
+ * (naming the value) for anything else, negative numbers included.
+ *
+ * @example
+ * ```ts
+ * parseDuration('24h') // 86_400_000
+ * parseDuration(1500)  // 1500
+ * ```
+ */
+export function parseDuration(value: Duration, what = 'duration'): number {
+  if (typeof value === 'number') {
+    if (Number.isFinite(value) && value >= 0) return value
+  } else if (typeof value === 'string') {
+    const m = PATTERN.exec(value.trim())
+    if (m) return Math.round(Number(m[1]) * (UNITS[m[2]!] ?? 1))
+  }
+  throw new LeanflowError(
+    'INVALID_ARGUMENT',
+    `Invalid ${what} ${JSON.stringify(value) ?? String(value)}: use milliseconds (a number >= 0) or a string like '500ms', '30s', '5m', '24h', '7d'.`,
+  )
+}
