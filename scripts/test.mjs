@@ -33,7 +33,7 @@ const run = (label, cmd, args) => {
 
 run('build', 'pnpm', ['run', 'build'])
 run('publint', 'pnpm', ['run', 'publint'])
-run('lint', 'pnpm', ['exec', 'biome', 'ci', '.'])
+run('lint', 'pnpm', ['exec', 'biome', 'ci', '--colors=off', '.'])
 run('typecheck', 'pnpm', ['run', 'typecheck'])
 run('typecheck core (browser-safe)', 'pnpm', ['exec', 'tsc', '-p', 'packages/core/tsconfig.json'])
 mkdir('.tmp')

@@ -13,7 +13,11 @@ const watching = (async () => {
   }
 })()
 
-await store.append(runId, { kind: 'flow.started', flow: runId, data: { name: 'hello', input: { who: 'world' }, steps: { greet: { needs: [] } } } })
+await store.append(runId, {
+  kind: 'flow.started',
+  flow: runId,
+  data: { name: 'hello', input: { who: 'world' }, steps: { greet: { needs: [] } } },
+})
 await store.append(runId, { kind: 'step.started', flow: runId, step: 'greet', data: {}, meta: { attempt: 1 } })
 await store.append(runId, { kind: 'log', flow: runId, step: 'greet', data: { level: 'info', msg: 'greeting' } })
 await store.append(runId, { kind: 'step.completed', flow: runId, step: 'greet', data: { result: 'hello, world', duration: 3 } })
