@@ -1,0 +1,147 @@
+// Every ```ts sample in the docs compiles: docs/**/*.md, README.md and packages/*/README.md.
+// Each sample is written as its own module under test/docs-samples/.generated/ (gitignored)
+// and type-checked in one TypeScript program with the repo's compiler options and its
+// `@leanflow/*` path mapping; test/docs-samples/prelude.d.ts declares the free functions
+// samples use (`chargeCard`, …). Conventions: see docs/README.md and extractSamples.ts.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join, relative, resolve } from 'node:path'
+import ts from 'typescript'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { type DocSample, extractSamples, sampleModule } from './docs-samples/extractSamples.js'
+
+const root = resolve(import.meta.dirname, '..')
+const outDir = join(root, 'test/docs-samples/.generated')
+const prelude = join(root, 'test/docs-samples/prelude.d.ts')
+
+function markdownFiles(): string[] {
+  const files: string[] = []
+  const docs = join(root, 'docs')
+  if (existsSync(docs)) {
+    for (const f of readdirSync(docs, { recursive: true, encoding: 'utf8' })) if (f.endsWith('.md')) files.push(join('docs', f))
+  }
+  if (existsSync(join(root, 'README.md'))) files.push('README.md')
+  for (const p of readdirSync(join(root, 'packages'))) {
+    if (existsSync(join(root, 'packages', p, 'README.md'))) files.push(join('packages', p, 'README.md'))
+  }
+  return files.sort()
+}
+
+interface Generated {
+  md: string
+  sample: DocSample
+  path: string
+  offset: number
+}
+
+const pages = markdownFiles().map((md) => ({ md, samples: extractSamples(readFileSync(join(root, md), 'utf8')) }))
+const generated: Generated[] = []
+for (const { md, samples } of pages) {
+  for (const sample of samples) {
+    if (sample.fragment) continue
+    const path = join(outDir, `${md.replaceAll('/', '__')}.L${sample.line}.ts`)
+    generated.push({ md, sample, path, offset: sampleModule(sample).offset })
+  }
+}
+
+/** Resolves like tsc, then, for a sample, as if imported from a package's source (express, hono, … live there). */
+function createHost(options: ts.CompilerOptions): ts.CompilerHost {
+  const host = ts.createCompilerHost(options, true)
+  const fallbacks = readdirSync(join(root, 'packages')).map((p) => join(root, 'packages', p, 'src/index.ts'))
+  host.resolveModuleNameLiterals = (literals, containingFile, redirected, opts) =>
+    literals.map((literal) => {
+      const found = ts.resolveModuleName(literal.text, containingFile, opts, host, undefined, redirected)
+      if (found.resolvedModule || !containingFile.startsWith(outDir)) return found
+      for (const from of fallbacks) {
+        const again = ts.resolveModuleName(literal.text, from, opts, host, undefined, redirected)
+        if (again.resolvedModule) return again
+      }
+      return found
+    })
+  return host
+}
+
+function format(g: Generated, d: ts.Diagnostic): string {
+  const msg = ts.flattenDiagnosticMessageText(d.messageText, '\n  ')
+  if (!d.file || d.start === undefined) return `${g.md}:${g.sample.line}: TS${d.code} ${msg}`
+  const { line, character } = d.file.getLineAndCharacterOfPosition(d.start)
+  if (line < g.offset) return `${g.md}:${g.sample.line} (ts-setup comment, line ${line + 1}): TS${d.code} ${msg}`
+  return `${g.md}:${g.sample.line + line - g.offset}:${character + 1}: TS${d.code} ${msg}`
+}
+
+describe('docs code samples', () => {
+  let program: ts.Program
+
+  beforeAll(() => {
+    rmSync(outDir, { recursive: true, force: true })
+    mkdirSync(outDir, { recursive: true })
+    for (const g of generated) writeFileSync(g.path, sampleModule(g.sample).text)
+    const config = ts.getParsedCommandLineOfConfigFile(
+      join(root, 'tsconfig.json'),
+      { noEmit: true },
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (d) => {
+          throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'))
+        },
+      },
+    )
+    if (!config) throw new Error('cannot read tsconfig.json')
+    const options = { ...config.options, noEmit: true }
+    program = ts.createProgram({ rootNames: [prelude, ...generated.map((g) => g.path)], options, host: createHost(options) })
+  }, 120_000)
+
+  it('finds samples, honours ```ts fragment and <!-- ts-setup --> comments', () => {
+    const md = [
+      '# t',
+      '<!-- ts-setup',
+      'declare const x: number',
+      '-->',
+      '',
+      '```ts',
+      'x + 1',
+      '```',
+      '- list:',
+      '  ```ts fragment',
+      '  await nope',
+      '  ```',
+      '```sh',
+      'echo not ts',
+      '```',
+    ].join('\n')
+    expect(extractSamples(md)).toEqual([
+      { line: 7, code: 'x + 1', setup: 'declare const x: number', fragment: false },
+      { line: 11, code: 'await nope', setup: '', fragment: true },
+    ])
+  })
+
+  it('the docs hold samples, and few of them are fragments', () => {
+    const all = pages.flatMap((p) => p.samples)
+    const fragments = all.filter((s) => s.fragment).length
+    expect(generated.length).toBeGreaterThan(10)
+    expect(fragments, `${fragments} of ${all.length} samples are fragments`).toBeLessThanOrEqual(Math.ceil(all.length * 0.2))
+  })
+
+  it('the prelude and compiler options are sound', () => {
+    const errors = [...program.getOptionsDiagnostics(), ...program.getGlobalDiagnostics()]
+    const sf = program.getSourceFile(prelude)
+    if (sf) errors.push(...program.getSemanticDiagnostics(sf), ...program.getSyntacticDiagnostics(sf))
+    expect(errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'))).toEqual([])
+  })
+
+  for (const { md } of pages) {
+    const mine = generated.filter((g) => g.md === md)
+    if (mine.length === 0) continue
+    it(`${md}: ${mine.length} sample(s) compile`, () => {
+      const errors: string[] = []
+      for (const g of mine) {
+        const sf = program.getSourceFile(g.path)
+        if (!sf) {
+          errors.push(`${g.md}:${g.sample.line}: not in the program (${relative(root, g.path)})`)
+          continue
+        }
+        for (const d of [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)]) errors.push(format(g, d))
+      }
+      expect(errors, errors.join('\n')).toEqual([])
+    })
+  }
+})
