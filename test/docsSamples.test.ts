@@ -1,16 +1,17 @@
 // Every ```ts sample in the docs compiles: docs/**/*.md, README.md and packages/*/README.md.
-// Each sample is written as its own module under test/docs-samples/.generated/ (gitignored)
-// and type-checked in one TypeScript program with the repo's compiler options and its
+// Each sample is written as its own module in a temporary directory (outside the repo, so
+// linters never see it; removed afterwards) and type-checked in one TypeScript program with the repo's compiler options and its
 // `@leanflow/*` path mapping; test/docs-samples/prelude.d.ts declares the free functions
 // samples use (`chargeCard`, …). Conventions: see docs/README.md and extractSamples.ts.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join, relative, resolve } from 'node:path'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import ts from 'typescript'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type DocSample, extractSamples, sampleModule } from './docs-samples/extractSamples.js'
 
 const root = resolve(import.meta.dirname, '..')
-const outDir = join(root, 'test/docs-samples/.generated')
+const outDir = mkdtempSync(join(tmpdir(), 'leanflow-docs-samples-'))
 const prelude = join(root, 'test/docs-samples/prelude.d.ts')
 
 function markdownFiles(): string[] {
@@ -43,10 +44,16 @@ for (const { md, samples } of pages) {
   }
 }
 
-/** Resolves like tsc, then, for a sample, as if imported from a package's source (express, hono, … live there). */
+/**
+ * Resolves like tsc, then, for a sample, as if imported from the repo's test/ or a package's
+ * source (ioredis, express, hono, … are dependencies of the packages that use them).
+ */
 function createHost(options: ts.CompilerOptions): ts.CompilerHost {
   const host = ts.createCompilerHost(options, true)
-  const fallbacks = readdirSync(join(root, 'packages')).map((p) => join(root, 'packages', p, 'src/index.ts'))
+  const fallbacks = [
+    join(root, 'test/index.ts'),
+    ...readdirSync(join(root, 'packages')).map((p) => join(root, 'packages', p, 'src/index.ts')),
+  ]
   host.resolveModuleNameLiterals = (literals, containingFile, redirected, opts) =>
     literals.map((literal) => {
       const found = ts.resolveModuleName(literal.text, containingFile, opts, host, undefined, redirected)
@@ -72,8 +79,6 @@ describe('docs code samples', () => {
   let program: ts.Program
 
   beforeAll(() => {
-    rmSync(outDir, { recursive: true, force: true })
-    mkdirSync(outDir, { recursive: true })
     for (const g of generated) writeFileSync(g.path, sampleModule(g.sample).text)
     const config = ts.getParsedCommandLineOfConfigFile(
       join(root, 'tsconfig.json'),
@@ -89,6 +94,8 @@ describe('docs code samples', () => {
     const options = { ...config.options, noEmit: true }
     program = ts.createProgram({ rootNames: [prelude, ...generated.map((g) => g.path)], options, host: createHost(options) })
   }, 120_000)
+
+  afterAll(() => rmSync(outDir, { recursive: true, force: true }))
 
   it('finds samples, honours ```ts fragment and <!-- ts-setup --> comments', () => {
     const md = [
@@ -136,7 +143,7 @@ describe('docs code samples', () => {
       for (const g of mine) {
         const sf = program.getSourceFile(g.path)
         if (!sf) {
-          errors.push(`${g.md}:${g.sample.line}: not in the program (${relative(root, g.path)})`)
+          errors.push(`${g.md}:${g.sample.line}: not in the program (${g.path})`)
           continue
         }
         for (const d of [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)]) errors.push(format(g, d))
