@@ -1,1 +1,2 @@
-export {}
+export type { BullMQQueueOptions } from './bullMQQueue.js'
+export { createBullMQQueue } from './bullMQQueue.js'

@@ -1,0 +1,215 @@
+import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from '@leanflow/core'
+import { LeanflowError } from '@leanflow/core'
+import { type Job, Queue, Worker } from 'bullmq'
+import type { Cluster, Redis } from 'ioredis'
+import { decodeJobId, encodeJobId } from './internal/jobIds.js'
+
+/** Options of {@link createBullMQQueue}: give `url` or `connection`. */
+export interface BullMQQueueOptions {
+  /** Redis URL (`redis://host:6379/0`); BullMQ opens and closes its own connections. */
+  url?: string
+  /**
+   * An ioredis `Redis` or `Cluster` to share. Producers use it as is; each
+   * worker uses a duplicate with `maxRetriesPerRequest: null` (BullMQ needs
+   * it for blocking commands), closed with the worker. The caller closes it.
+   */
+  connection?: Redis | Cluster
+  /** BullMQ key prefix. On Redis Cluster use a hash tag, e.g. `'{lfq}'`. @default 'lfq' */
+  prefix?: string
+  /** BullMQ queue name: producers and workers of one app share it. @default 'leanflow' */
+  queueName?: string
+  /**
+   * How long a worker's lock on a job lasts (it renews it every half of
+   * this while the job runs). A worker that dies holds its jobs for at most
+   * this long before the stalled check hands them to another worker.
+   * @default 30_000
+   */
+  lockDuration?: number
+  /** How often each worker looks for jobs whose lock expired (stalled) and re-queues them. @default 30_000 */
+  stalledInterval?: number
+  /**
+   * Re-delivery after a handler throws: exponential from `delayMs`, capped
+   * at `maxDelayMs`, ±20% jitter, unlimited deliveries.
+   * @default { delayMs: 1000, maxDelayMs: 30_000 }
+   */
+  backoff?: { delayMs?: number; maxDelayMs?: number }
+  /** Connection and worker errors (BullMQ keeps retrying). @default console.error */
+  onError?: (err: Error) => void
+}
+
+/** BullMQ's `attempts` and `maxStalledCount`: a job is never dropped as failed. */
+const UNLIMITED = 2 ** 31 - 1
+const BACKOFF_TYPE = 'leanflow'
+
+/**
+ * The {@link JobQueue} port on BullMQ: producers (HTTP servers that start
+ * runs and resolve triggers) and workers (processes that execute steps) can
+ * be separate processes on separate machines sharing one Redis.
+ *
+ * - `enqueue` is idempotent by id while the job waits, is delayed or is
+ *   active; finished jobs are removed at once (`removeOnComplete`), so the
+ *   same id can be enqueued again after it ran.
+ * - A handler throw re-delivers the job later (capped exponential backoff,
+ *   unlimited deliveries); `ActiveJob.deliveries` counts earlier deliveries,
+ *   including ones lost to a crashed worker.
+ * - A worker that dies (SIGKILL, lost network) loses its lock after
+ *   `lockDuration`; another worker's stalled check (every `stalledInterval`)
+ *   puts the job back in the queue.
+ * - `JobWorker.close()` stops taking jobs and waits for the running ones.
+ *
+ * @example
+ * ```ts
+ * import { createBullMQQueue } from '@leanflow/bullmq'
+ * import { createRedisStreamStore } from '@leanflow/redis'
+ * import { createRunner } from '@leanflow/runner'
+ *
+ * const queue = createBullMQQueue({ url: process.env.REDIS_URL })
+ * const store = createRedisStreamStore({ url: process.env.REDIS_URL })
+ * const runner = createRunner({ store, queue, flows: [orderFlow] })
+ * await runner.start()
+ * process.on('SIGTERM', () => runner.stop())
+ * ```
+ */
+export function createBullMQQueue(opts: BullMQQueueOptions = {}): JobQueue {
+  if ((opts.url === undefined) === (opts.connection === undefined)) {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      'createBullMQQueue needs exactly one of `url` (a redis:// URL) or `connection` (an ioredis client).',
+    )
+  }
+  const prefix = opts.prefix ?? 'lfq'
+  const queueName = opts.queueName ?? 'leanflow'
+  const lockDuration = positive(opts.lockDuration, 30_000, 'lockDuration')
+  const stalledInterval = positive(opts.stalledInterval, 30_000, 'stalledInterval')
+  const baseDelay = positive(opts.backoff?.delayMs, 1000, 'backoff.delayMs')
+  const maxDelay = positive(opts.backoff?.maxDelayMs, 30_000, 'backoff.maxDelayMs')
+  const onError = opts.onError ?? ((err: Error) => console.error(`[leanflow/bullmq] ${err.message}`))
+
+  const producer = new Queue(queueName, { connection: opts.connection ?? { url: opts.url }, prefix })
+  producer.on('error', onError)
+  const workers = new Set<JobWorker>()
+  let closed: Promise<void> | undefined
+
+  const assertOpen = () => {
+    if (closed) throw new LeanflowError('INVALID_ARGUMENT', `The BullMQ queue "${queueName}" is closed: create a new one.`)
+  }
+
+  return {
+    async enqueue(job: JobSpec) {
+      assertOpen()
+      assertId(job.id)
+      const delayMs = job.delayMs ?? 0
+      if (!Number.isFinite(delayMs) || delayMs < 0) {
+        throw new LeanflowError('INVALID_ARGUMENT', `Job "${job.id}" has delayMs ${delayMs}: use a finite number of ms ≥ 0.`)
+      }
+      await producer.add(job.name, job.data, {
+        jobId: encodeJobId(job.id),
+        delay: delayMs > 0 ? Math.ceil(delayMs) : undefined,
+        attempts: UNLIMITED,
+        backoff: { type: BACKOFF_TYPE, delay: baseDelay },
+        removeOnComplete: true,
+        removeOnFail: true,
+      })
+    },
+
+    async remove(id: string) {
+      assertOpen()
+      assertId(id)
+      // 0 when the job is active (locked): that is a no-op by contract.
+      await producer.remove(encodeJobId(id))
+    },
+
+    async process(handler: JobHandler, processOpts: ProcessOptions = {}) {
+      assertOpen()
+      const concurrency = positive(processOpts.concurrency, 10, 'concurrency')
+      const { connection, owned } = workerConnection(opts)
+      const worker = new Worker(queueName, (job: Job) => handler(toActiveJob(job)), {
+        connection,
+        prefix,
+        concurrency,
+        lockDuration,
+        stalledInterval,
+        maxStalledCount: UNLIMITED,
+        settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, baseDelay, maxDelay) },
+      })
+      worker.on('error', onError)
+      try {
+        await worker.waitUntilReady()
+      } catch (err) {
+        await worker.close(true).catch(() => {})
+        owned?.disconnect()
+        throw err
+      }
+      let closing: Promise<void> | undefined
+      const handle: JobWorker = {
+        close() {
+          closing ??= (async () => {
+            try {
+              await worker.close()
+            } finally {
+              workers.delete(handle)
+              if (owned) await owned.quit().catch(() => owned.disconnect())
+            }
+          })()
+          return closing
+        },
+      }
+      workers.add(handle)
+      return handle
+    },
+
+    close() {
+      closed ??= (async () => {
+        await Promise.all([...workers].map((w) => w.close()))
+        await producer.close()
+      })()
+      return closed
+    },
+  }
+}
+
+function toActiveJob(job: Job): ActiveJob {
+  return {
+    id: decodeJobId(job.id ?? ''),
+    name: job.name,
+    data: job.data,
+    delayMs: job.opts.delay ?? 0,
+    // attemptsStarted counts moves to active, this one included (stalls too).
+    deliveries: Math.max(0, (job.attemptsStarted ?? job.attemptsMade + 1) - 1),
+  }
+}
+
+/** Workers need `maxRetriesPerRequest: null`; a shared client gets a duplicate that the worker owns. */
+function workerConnection(opts: BullMQQueueOptions): { connection: object; owned?: Redis | Cluster } {
+  const conn = opts.connection
+  if (!conn) return { connection: { url: opts.url } }
+  if ('isCluster' in conn && conn.isCluster) {
+    const cluster = conn as Cluster
+    const owned = cluster.duplicate(undefined, {
+      redisOptions: { ...cluster.options.redisOptions, maxRetriesPerRequest: null },
+    })
+    return { connection: owned, owned }
+  }
+  const owned = (conn as Redis).duplicate({ maxRetriesPerRequest: null })
+  return { connection: owned, owned }
+}
+
+/** Capped exponential backoff with ±20% jitter; `attemptsMade` is 1 after the first failure. */
+function backoffDelay(attemptsMade: number, baseMs: number, maxMs: number): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attemptsMade - 1))
+  return Math.round(exp * (0.8 + Math.random() * 0.4))
+}
+
+function assertId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new LeanflowError('INVALID_ARGUMENT', `Job id ${JSON.stringify(id)} is not a non-empty string: pass a unique string id.`)
+  }
+}
+
+function positive(value: number | undefined, fallback: number, what: string): number {
+  if (value === undefined) return fallback
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new LeanflowError('INVALID_ARGUMENT', `${what} is ${value}: use a finite number > 0.`)
+  }
+  return value
+}

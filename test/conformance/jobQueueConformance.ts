@@ -1,0 +1,278 @@
+import type { ActiveJob, JobHandler, JobQueue, JobWorker } from '@leanflow/core'
+import { afterEach, describe, expect, it } from 'vitest'
+
+/** Polls `cond` every 10 ms until it holds; throws with `what` after `timeoutMs`. */
+export async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`)
+    await sleep(10)
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+/** A promise with its resolve function, for holding handlers open. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void
+  const promise = new Promise<void>((r) => {
+    open = r
+  })
+  return { promise, open }
+}
+
+/** Records every delivery (at handler entry) and completion. */
+function recorder(inner?: (job: ActiveJob) => Promise<void>) {
+  const started: ActiveJob[] = []
+  const done: string[] = []
+  const handler: JobHandler = async (job) => {
+    started.push(job)
+    await inner?.(job)
+    done.push(job.id)
+  }
+  const count = (id: string) => started.filter((j) => j.id === id).length
+  return { started, done, handler, count }
+}
+
+/**
+ * The contract of the `JobQueue` port (`@leanflow/core`), run against every
+ * implementation. `makeQueue` returns a fresh, empty queue each time (its own
+ * prefix or queue name); the suite closes it after each test.
+ *
+ * Timing: delays are checked as lower bounds ("never early") with generous
+ * upper bounds; "nothing else arrives" is checked by draining a marker job
+ * enqueued afterwards (queues deliver roughly in order) plus a short settle.
+ */
+export function describeJobQueueConformance(label: string, makeQueue: () => Promise<JobQueue>): void {
+  describe(`JobQueue conformance: ${label}`, () => {
+    const open: JobQueue[] = []
+    const make = async () => {
+      const q = await makeQueue()
+      open.push(q)
+      return q
+    }
+    afterEach(async () => {
+      await Promise.all(open.splice(0).map((q) => q.close()))
+    })
+
+    /** Enqueues a marker, waits until it was delivered, then settles briefly. */
+    const drain = async (q: JobQueue, rec: ReturnType<typeof recorder>, marker = `marker-${Math.random()}`) => {
+      await q.enqueue({ id: marker, name: 'marker', data: null })
+      await waitFor(() => rec.done.includes(marker), `marker ${marker}`)
+      await sleep(100)
+    }
+
+    it('delivers enqueued jobs with their id, name and data, first delivery 0', async () => {
+      const q = await make()
+      const rec = recorder()
+      await q.process(rec.handler)
+      const jobs = [
+        { id: 'a', name: 'step', data: { n: 1, nested: { s: 'x' } } },
+        { id: 'b', name: 'other', data: [1, 2, 3] },
+        { id: 'c', name: 'step', data: 'text' },
+      ]
+      for (const job of jobs) await q.enqueue(job)
+      await waitFor(() => rec.done.length === 3, '3 jobs')
+      const byId = Object.fromEntries(rec.started.map((j) => [j.id, j]))
+      for (const job of jobs) {
+        expect(byId[job.id]).toMatchObject({ id: job.id, name: job.name, data: job.data, deliveries: 0 })
+      }
+    })
+
+    it('enqueue of a pending id is a no-op, sequential and concurrent', async () => {
+      const q = await make()
+      await q.enqueue({ id: 'dup', name: 'n', data: 1 })
+      await q.enqueue({ id: 'dup', name: 'n', data: 2 })
+      await Promise.all(Array.from({ length: 20 }, (_, i) => q.enqueue({ id: 'race', name: 'n', data: i })))
+      const rec = recorder()
+      await q.process(rec.handler, { concurrency: 4 })
+      await waitFor(() => rec.done.includes('dup') && rec.done.includes('race'), 'dup and race')
+      await drain(q, rec)
+      expect(rec.count('dup')).toBe(1)
+      expect(rec.count('race')).toBe(1)
+      // The first enqueue wins.
+      expect(rec.started.find((j) => j.id === 'dup')?.data).toBe(1)
+    })
+
+    it('enqueue of an active id is a no-op', async () => {
+      const q = await make()
+      const hold = gate()
+      const rec = recorder(async (job) => {
+        if (job.id === 'busy') await hold.promise
+      })
+      await q.process(rec.handler)
+      await q.enqueue({ id: 'busy', name: 'n', data: null })
+      await waitFor(() => rec.count('busy') === 1, 'busy active')
+      await Promise.all([1, 2, 3].map(() => q.enqueue({ id: 'busy', name: 'n', data: null })))
+      hold.open()
+      await waitFor(() => rec.done.includes('busy'), 'busy done')
+      await drain(q, rec)
+      expect(rec.count('busy')).toBe(1)
+    })
+
+    it('an id can be enqueued again once its job finished', async () => {
+      const q = await make()
+      const rec = recorder()
+      await q.process(rec.handler)
+      await q.enqueue({ id: 'again', name: 'n', data: 1 })
+      await waitFor(() => rec.done.length === 1, 'first run')
+      await sleep(50) // let the queue record completion
+      await q.enqueue({ id: 'again', name: 'n', data: 2 })
+      await waitFor(() => rec.done.length === 2, 'second run')
+      expect(rec.started.map((j) => [j.id, j.data, j.deliveries])).toEqual([
+        ['again', 1, 0],
+        ['again', 2, 0],
+      ])
+    })
+
+    it('a delayed job never runs before its delay, and does not hold back others', async () => {
+      const q = await make()
+      const at = new Map<string, number>()
+      const rec = recorder(async (job) => {
+        at.set(job.id, Date.now())
+      })
+      await q.process(rec.handler)
+      const t0 = Date.now()
+      await q.enqueue({ id: 'later', name: 'n', data: null, delayMs: 400 })
+      await q.enqueue({ id: 'now', name: 'n', data: null })
+      await waitFor(() => rec.done.includes('later') && rec.done.includes('now'), 'both jobs')
+      expect(rec.started.map((j) => j.id)).toEqual(['now', 'later'])
+      const waited = (at.get('later') ?? 0) - t0
+      expect(waited).toBeGreaterThanOrEqual(400)
+      expect(waited).toBeLessThan(10_000) // generous: a shared 2-core machine
+    })
+
+    it('remove drops a delayed job; removing an absent id is a no-op', async () => {
+      const q = await make()
+      const rec = recorder()
+      await q.process(rec.handler)
+      await q.enqueue({ id: 'gone', name: 'n', data: null, delayMs: 300 })
+      await q.remove('gone')
+      await q.remove('never-existed')
+      await q.enqueue({ id: 'probe', name: 'n', data: null, delayMs: 600 })
+      await waitFor(() => rec.done.includes('probe'), 'probe')
+      await sleep(100)
+      expect(rec.count('gone')).toBe(0)
+      // The id is free again after remove.
+      await q.enqueue({ id: 'gone', name: 'n', data: 'back' })
+      await waitFor(() => rec.done.includes('gone'), 'gone re-enqueued')
+      expect(rec.started.find((j) => j.id === 'gone')?.data).toBe('back')
+    })
+
+    it('remove of an active job is a no-op: it finishes', async () => {
+      const q = await make()
+      const hold = gate()
+      const rec = recorder(() => hold.promise)
+      await q.process(rec.handler)
+      await q.enqueue({ id: 'running', name: 'n', data: null })
+      await waitFor(() => rec.started.length === 1, 'running active')
+      await q.remove('running')
+      hold.open()
+      await waitFor(() => rec.done.includes('running'), 'running done')
+    })
+
+    it('respects the concurrency limit and uses it', async () => {
+      const q = await make()
+      const hold = gate()
+      let inFlight = 0
+      let max = 0
+      const rec = recorder(async () => {
+        inFlight++
+        max = Math.max(max, inFlight)
+        await hold.promise
+        inFlight--
+      })
+      for (let i = 0; i < 12; i++) await q.enqueue({ id: `c${i}`, name: 'n', data: i })
+      await q.process(rec.handler, { concurrency: 3 })
+      await waitFor(() => inFlight === 3, '3 jobs in flight')
+      await sleep(300)
+      expect(inFlight).toBe(3)
+      hold.open()
+      await waitFor(() => rec.done.length === 12, 'all 12 jobs')
+      expect(max).toBe(3)
+    })
+
+    it('re-delivers a job whose handler threw, counting deliveries', async () => {
+      const q = await make()
+      const rec = recorder(async (job) => {
+        if (job.deliveries < 2) throw new Error(`boom ${job.deliveries}`)
+      })
+      await q.process(rec.handler)
+      await q.enqueue({ id: 'flaky', name: 'n', data: { keep: true } })
+      await waitFor(() => rec.done.includes('flaky'), 'flaky to succeed', 30_000)
+      expect(rec.started.map((j) => [j.id, j.deliveries, j.data])).toEqual([
+        ['flaky', 0, { keep: true }],
+        ['flaky', 1, { keep: true }],
+        ['flaky', 2, { keep: true }],
+      ])
+      await drain(q, rec)
+      expect(rec.count('flaky')).toBe(3)
+    })
+
+    it('worker close waits for active jobs and takes no new ones; they stay queued', async () => {
+      const q = await make()
+      const hold = gate()
+      const rec = recorder(async (job) => {
+        if (job.id === 'slow') await hold.promise
+      })
+      const worker: JobWorker = await q.process(rec.handler)
+      await q.enqueue({ id: 'slow', name: 'n', data: null })
+      await waitFor(() => rec.started.length === 1, 'slow active')
+      let closed = false
+      const closing = worker.close().then(() => {
+        closed = true
+      })
+      await sleep(200)
+      expect(closed).toBe(false)
+      await q.enqueue({ id: 'after-close', name: 'n', data: null })
+      await sleep(200)
+      expect(closed).toBe(false)
+      hold.open()
+      await closing
+      expect(rec.done).toEqual(['slow'])
+      expect(rec.count('after-close')).toBe(0)
+      // The job enqueued during close is still there for the next worker.
+      const rec2 = recorder()
+      await q.process(rec2.handler)
+      await waitFor(() => rec2.done.includes('after-close'), 'after-close on a new worker')
+      await drain(q, rec2)
+      expect(rec2.started.map((j) => j.id).filter((id) => !id.startsWith('marker'))).toEqual(['after-close'])
+    })
+
+    it('queue close drains every worker', async () => {
+      const q = await make()
+      const hold = gate()
+      const rec = recorder(() => hold.promise)
+      await q.process(rec.handler)
+      await q.enqueue({ id: 'x', name: 'n', data: null })
+      await waitFor(() => rec.started.length === 1, 'x active')
+      let closed = false
+      const closing = q.close().then(() => {
+        closed = true
+      })
+      await sleep(200)
+      expect(closed).toBe(false)
+      hold.open()
+      await closing
+      expect(rec.done).toEqual(['x'])
+    })
+
+    it('accepts any id: colons, slashes, digits only, unicode, escape look-alikes', async () => {
+      const q = await make()
+      const ids = ['run:step:1', 'a/b/c', '12345', '0', '-7', '1e3', 'ünïcødé-步骤-🚀', 'a%3Ab', 'a:b', '{tag}', 'with space']
+      for (const id of ids) await q.enqueue({ id, name: 'n', data: id })
+      for (const id of ids) await q.enqueue({ id, name: 'n', data: 'duplicate' })
+      const rec = recorder()
+      await q.process(rec.handler)
+      await waitFor(() => rec.done.length >= ids.length, 'all ids')
+      await drain(q, rec)
+      const got = rec.started.filter((j) => j.name === 'n')
+      expect(got.map((j) => j.id).sort()).toEqual([...ids].sort())
+      for (const job of got) expect(job.data).toBe(job.id)
+      await q.enqueue({ id: '12345', name: 'n', data: 'delayed', delayMs: 200 })
+      await q.remove('12345')
+      await drain(q, rec)
+      expect(rec.count('12345')).toBe(1)
+    })
+  })
+}
