@@ -1,1 +1,5 @@
-export {}
+export type { CorruptEntryInfo } from './internal/decode.js'
+export type { Keys } from './keys.js'
+export { createKeys } from './keys.js'
+export type { RedisStreamStore, RedisStreamStoreOptions } from './redisStreamStore.js'
+export { createRedisStreamStore } from './redisStreamStore.js'

@@ -1,0 +1,66 @@
+import { type EventRecord, parseEvent } from '@leanflow/core'
+
+/** What the store reports for an entry it skipped (see the `onCorrupt` option). */
+export interface CorruptEntryInfo {
+  runId: string
+  /** The stream id of the bad entry. */
+  id: string
+  /** Why it was skipped. */
+  reason: string
+}
+
+/** Called for every skipped entry; must not throw (errors it throws are ignored). */
+export type CorruptHandler = (info: CorruptEntryInfo) => void
+
+/** The stream field that holds an event's JSON (`kind`, `flow`, `step`, `data`, `meta`). */
+export const EVENT_FIELD = 'e'
+
+/** Milliseconds of a stream id as an ISO string (the record's `ts`). */
+export function idToTs(id: string): string {
+  return new Date(Number(id.slice(0, id.indexOf('-')))).toISOString()
+}
+
+/**
+ * Turns a stored entry into a record, or returns `undefined` after
+ * reporting it to `onCorrupt` (bad JSON, a missing field, a record that
+ * fails `parseEvent`, an entry of another run).
+ */
+export function decodeEntry(runId: string, id: string, fields: unknown, onCorrupt: CorruptHandler): EventRecord | undefined {
+  let json: string | undefined
+  if (Array.isArray(fields)) {
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      if (fields[i] === EVENT_FIELD) json = fields[i + 1]
+    }
+  }
+  if (typeof json !== 'string') return corrupt(onCorrupt, runId, id, `no "${EVENT_FIELD}" field`)
+  return decodeJson(runId, id, json, onCorrupt)
+}
+
+/** Like {@link decodeEntry}, for the event JSON alone. */
+export function decodeJson(runId: string, id: string, json: string, onCorrupt: CorruptHandler): EventRecord | undefined {
+  let body: unknown
+  try {
+    body = JSON.parse(json)
+  } catch {
+    return corrupt(onCorrupt, runId, id, 'the event is not valid JSON')
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return corrupt(onCorrupt, runId, id, 'the event is not an object')
+  const o = body as Record<string, unknown>
+  let record: EventRecord
+  try {
+    record = parseEvent({ id, ts: idToTs(id), kind: o.kind, flow: o.flow, step: o.step, data: o.data, meta: o.meta })
+  } catch (err) {
+    return corrupt(onCorrupt, runId, id, err instanceof Error ? err.message : String(err))
+  }
+  if (record.flow !== runId) return corrupt(onCorrupt, runId, id, `the event belongs to run "${record.flow}"`)
+  return record
+}
+
+function corrupt(onCorrupt: CorruptHandler, runId: string, id: string, reason: string): undefined {
+  try {
+    onCorrupt({ runId, id, reason })
+  } catch {
+    // a hook that throws must not break a read or a follow
+  }
+  return undefined
+}

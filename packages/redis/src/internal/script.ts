@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto'
+import type { Cluster, Redis } from 'ioredis'
+
+/** A Redis client the store can use: a standalone connection or a Cluster. */
+export type RedisClient = Redis | Cluster
+
+/**
+ * A Lua script loaded once and called with EVALSHA (one round trip); on
+ * `NOSCRIPT` (a restarted or failed-over server) it falls back to EVAL,
+ * which loads it again. Works on Cluster: ioredis routes EVALSHA by its
+ * first key.
+ */
+export interface Script {
+  readonly sha: string
+  call(redis: RedisClient, keys: string[], args: Array<string | number>): Promise<unknown>
+}
+
+/** Wraps a Lua source as a {@link Script}. */
+export function defineScript(lua: string): Script {
+  const sha = createHash('sha1').update(lua).digest('hex')
+  return {
+    sha,
+    async call(redis, keys, args) {
+      try {
+        return await redis.evalsha(sha, keys.length, ...keys, ...args)
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err
+        return redis.eval(lua, keys.length, ...keys, ...args)
+      }
+    },
+  }
+}

@@ -1,0 +1,252 @@
+import {
+  assertFlowName,
+  assertName,
+  type Duration,
+  type EventRecord,
+  type FollowOptions,
+  InvalidEventError,
+  isEventId,
+  LeanflowError,
+  type NewEvent,
+  PayloadTooLargeError,
+  parseDuration,
+  type ReadOptions,
+  STORE_DEFAULTS,
+  type StreamStore,
+} from '@leanflow/core'
+import { type Cluster, Redis } from 'ioredis'
+import { openSubscriber } from './internal/connections.js'
+import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js'
+import { followRun } from './internal/follow.js'
+import { RunIndex } from './internal/runIndex.js'
+import { defineScript, type RedisClient } from './internal/script.js'
+import { SubscriberHub } from './internal/subscriberHub.js'
+import { createKeys, type Keys } from './keys.js'
+import { APPEND_LUA } from './lua/append.js'
+
+/** Options of {@link createRedisStreamStore}. Give `url` or `redis`. */
+export interface RedisStreamStoreOptions {
+  /** Redis URL; the store opens (and on `close()` quits) its own connections. */
+  url?: string
+  /** A connection or `new Cluster(nodes)` of yours; `close()` leaves it open. */
+  redis?: Redis | Cluster
+  /** Prefix of every key. @default 'lf' */
+  prefix?: string
+  /** How long a finished run's keys live (ms or `'7d'`, `'24h'`…). @default '7d' */
+  retention?: Duration
+  /** Largest serialized event, in UTF-8 bytes. @default 1048576 (1 MiB) */
+  maxEventBytes?: number
+  /** Most events in one run (`RUN_TOO_LONG` past it). @default 100000 */
+  maxEventsPerRun?: number
+  /** Every appended record is published on this bus (for custom transports). */
+  bus?: { publish(event: EventRecord): unknown }
+  /** Called for each malformed stream entry a read or follow skips. */
+  onCorrupt?: (info: CorruptEntryInfo) => void
+  /** Base of the connection names (`<name>:cmd`, `<name>:sub`). @default `lf:<prefix>` */
+  connectionName?: string
+}
+
+/** The Redis stream store: a {@link StreamStore} plus Redis specifics. */
+export interface RedisStreamStore extends StreamStore {
+  /** The key builder (every key name the store uses). */
+  readonly keys: Keys
+  /** The command connection (yours when you passed `redis`). */
+  readonly redis: RedisClient
+  /** Counters: malformed entries skipped by reads and follows. */
+  readonly stats: { readonly corruptEntries: number }
+}
+
+const appendScript = defineScript(APPEND_LUA)
+const TERMINAL_STATUS: Record<string, string> = {
+  'flow.started': 'running',
+  'flow.completed': 'completed',
+  'flow.failed': 'failed',
+  'flow.canceled': 'canceled',
+}
+
+/**
+ * A {@link StreamStore} on Redis (ioredis): one stream per run, appends by one
+ * Lua script (idempotency check, XADD, PUBLISH of the record with its id,
+ * run summary, retention), gap-free `follow` over one shared subscriber
+ * connection, a run index per flow, and Cluster support (run keys are
+ * hash-tagged by run id).
+ *
+ * @example
+ * ```ts
+ * import { createRedisStreamStore } from '@leanflow/redis'
+ * const store = createRedisStreamStore({ url: 'redis://localhost:6379', retention: '3d' })
+ * const e = await store.append('r1', { kind: 'log', flow: 'r1', data: { level: 'info', msg: 'hi' } })
+ * for await (const ev of store.follow('r1')) console.log(ev.id, ev.kind)
+ * ```
+ */
+export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisStreamStore {
+  const prefix = options.prefix ?? 'lf'
+  const keys = createKeys(prefix)
+  const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
+  const maxEventBytes = positive(options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes, 'maxEventBytes')
+  const maxEventsPerRun = positive(options.maxEventsPerRun ?? STORE_DEFAULTS.maxEventsPerRun, 'maxEventsPerRun')
+  const name = options.connectionName ?? `lf:${prefix}`
+  if (!options.redis && !options.url) {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      'createRedisStreamStore needs `url` (e.g. "redis://localhost:6379") or `redis` (an ioredis client).',
+    )
+  }
+  const owned = !options.redis
+  const redis: RedisClient = options.redis ?? new Redis(options.url!, { connectionName: `${name}:cmd` })
+  const index = new RunIndex(redis, keys)
+  const hub = new SubscriberHub(() => openSubscriber(redis, `${name}:sub`))
+  let corruptEntries = 0
+  const onCorrupt = (info: CorruptEntryInfo) => {
+    corruptEntries++
+    options.onCorrupt?.(info)
+  }
+  let closed: Promise<void> | undefined
+
+  async function append(runId: string, event: NewEvent, opts?: { idempotencyKey?: string }): Promise<EventRecord> {
+    const { body, flowName } = serialize(runId, event, maxEventBytes)
+    const status = TERMINAL_STATUS[event.kind] ?? ''
+    const ikey = idempotencyKey(opts?.idempotencyKey)
+    const reply = (await appendScript.call(redis, keys.runKeys(runId), [
+      body,
+      keys.live(runId),
+      ikey,
+      maxEventsPerRun,
+      retentionMs,
+      status,
+      flowName ?? '',
+    ])) as [number, string | number, unknown?, string?]
+    const [code, id] = reply
+    if (code === -1) {
+      throw new LeanflowError(
+        'RUN_TOO_LONG',
+        `Run "${runId}" already has ${id} events, the limit (maxEventsPerRun ${maxEventsPerRun}): finish it and continue in a new run, or raise maxEventsPerRun.`,
+      )
+    }
+    const eventId = String(id)
+    const record: EventRecord =
+      (code === 0 && reply[2] ? decodeEntry(runId, eventId, reply[2], onCorrupt) : undefined) ?? build(runId, eventId, event)
+    if (flowName !== undefined) {
+      const startedAt = code === 1 && reply[2] != null ? Number(reply[2]) : Number(eventId.slice(0, eventId.indexOf('-')))
+      await index.started(flowName, runId, startedAt)
+    } else if (status !== '' && typeof reply[3] === 'string' && code === 1) {
+      await index.finished(reply[3], runId, Number(eventId.slice(0, eventId.indexOf('-'))) + retentionMs)
+    }
+    if (code === 1) options.bus?.publish(record)
+    return record
+  }
+
+  async function read(runId: string, opts: ReadOptions = {}): Promise<EventRecord[]> {
+    const events = keys.events(runId)
+    const limit = opts.limit ?? STORE_DEFAULTS.readLimit
+    if (!Number.isInteger(limit) || limit < 1) throw invalid('read', 'limit', limit, 'a positive integer')
+    if (opts.after !== undefined && !isEventId(opts.after)) throw invalid('read', 'after', opts.after, 'an event id "<ms>-<seq>"')
+    if (opts.before !== undefined && !isEventId(opts.before)) throw invalid('read', 'before', opts.before, 'an event id "<ms>-<seq>"')
+    const backward = opts.direction === 'backward'
+    if (opts.direction !== undefined && !backward && opts.direction !== 'forward') {
+      throw invalid('read', 'direction', opts.direction, "'forward' or 'backward'")
+    }
+    let low = opts.after === undefined ? '-' : `(${opts.after}`
+    let high = opts.before === undefined ? '+' : `(${opts.before}`
+    const out: EventRecord[] = []
+    // Skipped (malformed) entries are refilled from the next page, so a full page means "maybe more".
+    while (out.length < limit) {
+      const want = limit - out.length
+      const page = (
+        backward ? await redis.xrevrange(events, high, low, 'COUNT', want) : await redis.xrange(events, low, high, 'COUNT', want)
+      ) as Array<[string, string[]]>
+      for (const [id, fields] of page) {
+        const record = decodeEntry(runId, id, fields, onCorrupt)
+        if (record) out.push(record)
+      }
+      const lastId = page[page.length - 1]?.[0]
+      if (page.length < want || lastId === undefined) break
+      if (backward) high = `(${lastId}`
+      else low = `(${lastId}`
+    }
+    return out
+  }
+
+  const store: RedisStreamStore = {
+    keys,
+    redis,
+    get stats() {
+      return { corruptEntries }
+    },
+    append,
+    read,
+    follow(runId: string, opts: FollowOptions = {}) {
+      keys.events(runId) // validates the run id before iteration starts
+      return followRun({ redis, keys, hub, onCorrupt }, runId, opts.after, opts.signal)
+    },
+    listRuns: (flowName, opts) => index.listRuns(flowName, opts),
+    listFlows: () => index.listFlows(),
+    close() {
+      closed ??= (async () => {
+        await hub.close()
+        if (owned) await (redis as Redis).quit().catch(() => redis.disconnect())
+      })()
+      return closed
+    },
+  }
+  return store
+}
+
+/** Validates an event and serializes it (envelope keys only) within the byte limit. */
+function serialize(runId: string, event: NewEvent, maxBytes: number): { body: string; flowName?: string } {
+  assertName(runId, 'run id')
+  if (typeof event !== 'object' || event === null) throw new InvalidEventError(`An event must be an object, got ${String(event)}.`)
+  assertName(event.kind, 'event kind')
+  if (event.step !== undefined) assertName(event.step, 'step name')
+  if (event.flow !== undefined && event.flow !== runId) {
+    throw new InvalidEventError(`Event "flow" is "${String(event.flow)}" but it is appended to run "${runId}": set flow to the run id.`)
+  }
+  if (event.data === undefined) throw new InvalidEventError('Event "data" is missing: use null for no data.')
+  if (event.meta !== undefined && (typeof event.meta !== 'object' || event.meta === null || Array.isArray(event.meta))) {
+    throw new InvalidEventError('Event "meta" must be an object when present.')
+  }
+  let flowName: string | undefined
+  if (event.kind === 'flow.started') {
+    const data = event.data as { name?: unknown } | null
+    flowName = assertFlowName(typeof data === 'object' && data !== null ? data.name : undefined)
+  }
+  let body: string
+  try {
+    body = JSON.stringify({ kind: event.kind, flow: runId, step: event.step, data: event.data, meta: event.meta })
+  } catch (err) {
+    throw new InvalidEventError(`The event cannot be serialized as JSON: ${err instanceof Error ? err.message : String(err)}.`, {
+      cause: err,
+    })
+  }
+  // UTF-16 length ≤ UTF-8 bytes ≤ 3 × UTF-16 length: count bytes only near the limit.
+  if (body.length * 3 > maxBytes) {
+    const bytes = Buffer.byteLength(body, 'utf8')
+    if (bytes > maxBytes) throw new PayloadTooLargeError(bytes, maxBytes)
+  }
+  return { body, flowName }
+}
+
+/** The returned record, from the caller's data (no re-parse of the stored JSON). */
+function build(runId: string, id: string, event: NewEvent): EventRecord {
+  const record: EventRecord = { id, ts: idToTs(id), kind: event.kind, flow: runId, data: event.data }
+  if (event.step !== undefined) record.step = event.step
+  if (event.meta !== undefined) record.meta = event.meta
+  return record
+}
+
+function idempotencyKey(key: unknown): string {
+  if (key === undefined) return ''
+  if (typeof key !== 'string' || key.length === 0 || key.length > 512) {
+    throw invalid('append', 'idempotencyKey', key, 'a string of 1-512 characters')
+  }
+  return key
+}
+
+function positive(value: number, name: string): number {
+  if (!Number.isInteger(value) || value < 1) throw invalid('createRedisStreamStore', name, value, 'a positive integer')
+  return value
+}
+
+function invalid(where: string, name: string, value: unknown, expected: string): LeanflowError {
+  return new LeanflowError('INVALID_ARGUMENT', `${where} "${name}" must be ${expected}, got ${JSON.stringify(value) ?? String(value)}.`)
+}
