@@ -15,6 +15,9 @@ export {
   TriggerConflictError,
   TriggerNotFoundError,
 } from './errors.js'
+export type { BusEvent, BusListener, EventBusOptions } from './eventBus.js'
+export { EventBus } from './eventBus.js'
+export { applyEvent } from './applyEvent.js'
 export { compareEventIds, isEventId } from './eventIds.js'
 export type {
   AwaitType,
@@ -28,9 +31,24 @@ export type {
   NewEvent,
 } from './events.js'
 export { EVENT_KINDS, isTerminalKind, TERMINAL_KINDS } from './events.js'
+export type { FlowState, LogEntry, StepAwait, StepState, StepStatus } from './flowState.js'
+export { emptyFlowState } from './flowState.js'
 export type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from './jobQueue.js'
+export type { MemoryStreamStore, MemoryStreamStoreOptions } from './memoryStreamStore.js'
+export { createMemoryStreamStore } from './memoryStreamStore.js'
+export { createMemoryRunStateStore } from './memoryRunStateStore.js'
+export type { MemoryRunStateStoreOptions } from './memoryRunStateStore.js'
 export type { NameRole } from './names.js'
 export { assertFlowName, assertName, isValidName, NAME_PATTERN, RESERVED_FLOW_NAMES } from './names.js'
 export { parseEvent } from './parseEvent.js'
+export { reduceFlow } from './reduceFlow.js'
+export type {
+  CasRunStateOptions,
+  CasRunStateResult,
+  LookupNamespace,
+  RunStateRecord,
+  RunStateStore,
+  StoredExternalEvent,
+} from './runStateStore.js'
 export type { AppendOptions, FollowOptions, ListRunsOptions, ReadOptions, RunStatus, RunSummary, StreamStore } from './streamStore.js'
 export { STORE_DEFAULTS } from './streamStore.js'

@@ -1,0 +1,197 @@
+import type { RunSummary } from '../streamStore.js'
+
+/** One stored event of a memory run: its id and the full record as JSON text (so nobody can mutate it). */
+export interface MemoryEntry {
+  readonly id: string
+  readonly json: string
+}
+
+/** Everything the memory store keeps for one run. */
+export interface MemoryRun {
+  readonly runId: string
+  /** Stored records, in id order. */
+  readonly entries: MemoryEntry[]
+  /** Idempotency key → JSON of the first record appended with it. */
+  readonly idempotency: Map<string, string>
+  /** Last id's parts, for `<ms>-<seq>` ids that never go backwards. */
+  lastMs: number
+  lastSeq: number
+  /** Present once `flow.started` was appended. */
+  summary?: RunSummary
+  /** `startedAt` in ms (index score). */
+  startedMs?: number
+  /** Store-clock time (ms) when the run expires; undefined while it runs. */
+  expiresAt?: number
+  timer?: ReturnType<typeof setTimeout>
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/**
+ * The memory store's run table: runs by id, the per-flow index, retention
+ * and the doorbells followers wait on.
+ *
+ * Internal API for modules that keep more per-run state (the runner's
+ * `RunStateStore` in `memoryRunStateStore.ts`), kept small on purpose:
+ * - `now()`: the store's clock (ms), injectable; deadlines use it.
+ * - `has(runId)`: true while the run has events and has not expired.
+ * - `onRunExpired(fn)`: `fn(runId)` runs when retention removes a run, so
+ *   state kept elsewhere expires with it; returns the unsubscribe function.
+ * Expiry is checked lazily on every access (so an injected clock is honoured)
+ * and by unref'd timers (so memory is freed without keeping a process alive).
+ */
+export class MemoryRuns {
+  readonly #runs = new Map<string, MemoryRun>()
+  readonly #flows = new Map<string, Set<string>>()
+  readonly #expiredHooks = new Set<(runId: string) => void>()
+  readonly #bells = new Map<string, Set<() => void>>()
+  readonly #clock: () => number
+  readonly retentionMs: number
+  #closed = false
+
+  constructor(clock: () => number, retentionMs: number) {
+    this.#clock = clock
+    this.retentionMs = retentionMs
+  }
+
+  /** The store's clock in whole ms. */
+  now(): number {
+    return Math.floor(this.#clock())
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** The live run, or undefined (expiring it first when its time has come). */
+  get(runId: string): MemoryRun | undefined {
+    const run = this.#runs.get(runId)
+    if (run?.expiresAt !== undefined && this.now() >= run.expiresAt) {
+      this.expire(runId)
+      return undefined
+    }
+    return run
+  }
+
+  /** True while the run has events and has not expired. */
+  has(runId: string): boolean {
+    return this.get(runId) !== undefined
+  }
+
+  getOrCreate(runId: string): MemoryRun {
+    let run = this.get(runId)
+    if (!run) {
+      run = { runId, entries: [], idempotency: new Map(), lastMs: -1, lastSeq: 0 }
+      this.#runs.set(runId, run)
+    }
+    return run
+  }
+
+  /** Adds the run to its flow's index (on `flow.started`). */
+  index(run: MemoryRun, flow: string): void {
+    let set = this.#flows.get(flow)
+    if (!set) this.#flows.set(flow, (set = new Set()))
+    set.add(run.runId)
+  }
+
+  /** The live runs of a flow that have a summary. */
+  flowRuns(flow: string): MemoryRun[] {
+    const out: MemoryRun[] = []
+    for (const runId of this.#flows.get(flow) ?? []) {
+      const run = this.get(runId)
+      if (run?.summary) out.push(run)
+    }
+    return out
+  }
+
+  flowNames(): string[] {
+    return [...this.#flows.keys()]
+  }
+
+  /** Starts the run's retention clock (a terminal event was appended). */
+  finish(run: MemoryRun): void {
+    run.expiresAt = this.now() + this.retentionMs
+    if (run.timer !== undefined) clearTimeout(run.timer)
+    this.#schedule(run, this.retentionMs)
+  }
+
+  #schedule(run: MemoryRun, delay: number): void {
+    if (this.#closed) return
+    run.timer = setTimeout(
+      () => {
+        run.timer = undefined
+        if (this.#runs.get(run.runId) !== run || run.expiresAt === undefined) return
+        const left = run.expiresAt - this.now()
+        if (left <= 0) this.expire(run.runId)
+        else this.#schedule(run, left)
+      },
+      Math.min(Math.max(delay, 0), MAX_TIMER_MS),
+    )
+    ;(run.timer as { unref?: () => void }).unref?.()
+  }
+
+  /** Removes a run, its summary and index entry, and tells the `onRunExpired` hooks. */
+  expire(runId: string): void {
+    const run = this.#runs.get(runId)
+    if (!run) return
+    this.#runs.delete(runId)
+    if (run.timer !== undefined) clearTimeout(run.timer)
+    const flow = run.summary?.flow
+    const set = flow === undefined ? undefined : this.#flows.get(flow)
+    if (flow !== undefined && set) {
+      set.delete(runId)
+      if (set.size === 0) this.#flows.delete(flow)
+    }
+    for (const hook of this.#expiredHooks) {
+      try {
+        hook(runId)
+      } catch {
+        // a failing hook must not keep the run alive or break the others
+      }
+    }
+    this.ring(runId)
+  }
+
+  /** Registers a hook called with the run id when a run expires; returns the unsubscribe function. */
+  onRunExpired(fn: (runId: string) => void): () => void {
+    this.#expiredHooks.add(fn)
+    return () => void this.#expiredHooks.delete(fn)
+  }
+
+  /** Subscribes a follower's doorbell for a run; returns the unsubscribe function. */
+  listen(runId: string, bell: () => void): () => void {
+    let set = this.#bells.get(runId)
+    if (!set) this.#bells.set(runId, (set = new Set()))
+    set.add(bell)
+    return () => {
+      const s = this.#bells.get(runId)
+      if (!s) return
+      s.delete(bell)
+      if (s.size === 0) this.#bells.delete(runId)
+    }
+  }
+
+  /** Rings every follower of the run (new events, expiry or close). */
+  ring(runId: string): void {
+    const set = this.#bells.get(runId)
+    if (set) for (const bell of [...set]) bell()
+  }
+
+  /** Number of subscribed followers, over all runs. */
+  followerCount(): number {
+    let n = 0
+    for (const set of this.#bells.values()) n += set.size
+    return n
+  }
+
+  /** Stops all timers and rings every follower (they end). */
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    for (const run of this.#runs.values()) {
+      if (run.timer !== undefined) clearTimeout(run.timer)
+      run.timer = undefined
+    }
+    for (const runId of [...this.#bells.keys()]) this.ring(runId)
+  }
+}

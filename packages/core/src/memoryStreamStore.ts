@@ -1,0 +1,233 @@
+import { type Duration, parseDuration } from './duration.js'
+import { LeanflowError, PayloadTooLargeError } from './errors.js'
+import type { EventBus } from './eventBus.js'
+import { isEventId } from './eventIds.js'
+import { type EventRecord, isTerminalKind, type NewEvent } from './events.js'
+import { indexAfter, MemoryFollower } from './internal/memoryFollow.js'
+import { type MemoryRun, MemoryRuns } from './internal/memoryRuns.js'
+import { assertName } from './names.js'
+import {
+  type AppendOptions,
+  type FollowOptions,
+  type ListRunsOptions,
+  type ReadOptions,
+  type RunStatus,
+  type RunSummary,
+  STORE_DEFAULTS,
+  type StreamStore,
+} from './streamStore.js'
+
+/** Options of {@link createMemoryStreamStore}. */
+export interface MemoryStreamStoreOptions {
+  /** Every appended record (with its id) is published on this bus. */
+  bus?: EventBus
+  /**
+   * How long a finished run (terminal `flow.*` event) is kept: ms or a duration string.
+   * @default '7d'
+   */
+  retention?: Duration
+  /**
+   * Largest event, in bytes of its JSON (UTF-8).
+   * @default 1048576 (1 MiB)
+   */
+  maxEventBytes?: number
+  /**
+   * Most events one run may hold; past it, appends throw `RUN_TOO_LONG`.
+   * @default 100000
+   */
+  maxEventsPerRun?: number
+  /**
+   * The store's clock in ms (ids, `ts`, retention, and the deadlines of run state).
+   * @default Date.now
+   */
+  now?: () => number
+}
+
+/** The store `createMemoryStreamStore()` returns: a {@link StreamStore} held in memory. */
+export interface MemoryStreamStore extends StreamStore {}
+
+const STATUSES: readonly RunStatus[] = ['pending', 'running', 'awaiting', 'completed', 'failed', 'canceled']
+const TERMINAL_STATUS: Record<string, RunStatus> = { 'flow.completed': 'completed', 'flow.failed': 'failed', 'flow.canceled': 'canceled' }
+
+/**
+ * The embedded {@link StreamStore}: the whole contract in memory, no server,
+ * browser-safe. Records are stored as JSON text, so callers can neither
+ * mutate stored events nor see prototype pollution from `__proto__` keys.
+ *
+ * @example
+ * ```ts
+ * const store = createMemoryStreamStore({ retention: '1d' })
+ * const e = await store.append('run-1', { kind: 'user.hello', flow: 'run-1', data: { hi: 1 } })
+ * for await (const ev of store.follow('run-1', { signal })) console.log(ev.id, ev.kind)
+ * ```
+ */
+export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}): MemoryStreamStore {
+  const bus = options.bus
+  const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
+  const maxEventBytes = positiveInt(options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes, 'maxEventBytes')
+  const maxEventsPerRun = positiveInt(options.maxEventsPerRun ?? STORE_DEFAULTS.maxEventsPerRun, 'maxEventsPerRun')
+  const runs = new MemoryRuns(options.now ?? Date.now, retentionMs)
+  const encoder = new TextEncoder()
+
+  const byteLength = (json: string) => (json.length * 3 <= maxEventBytes ? json.length : encoder.encode(json).length)
+
+  function append(runId: string, event: NewEvent, opts: AppendOptions = {}): EventRecord {
+    assertName(runId, 'run id')
+    if (typeof event !== 'object' || event === null) {
+      throw new LeanflowError('INVALID_ARGUMENT', `Event ${String(event)} is not an object: pass { kind, flow, data }.`)
+    }
+    const { kind, step, meta } = event
+    assertName(kind, 'event kind')
+    if (step !== undefined) assertName(step, 'step name')
+    if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) {
+      throw new LeanflowError(
+        'INVALID_ARGUMENT',
+        `Event meta ${JSON.stringify(meta)} is not an object: pass meta as { attempt?, jobId?, … } or leave it out.`,
+      )
+    }
+    const key = opts.idempotencyKey
+    if (key !== undefined && (typeof key !== 'string' || key.length === 0)) {
+      throw new LeanflowError('INVALID_ARGUMENT', `Idempotency key ${JSON.stringify(key)} must be a non-empty string.`)
+    }
+    const data = event.data === undefined ? null : event.data
+    const flowName = kind === 'flow.started' ? assertName((data as { name?: unknown } | null)?.name, 'flow name') : undefined
+
+    const existing = runs.get(runId)
+    const first = key === undefined ? undefined : existing?.idempotency.get(key)
+    if (first !== undefined) return JSON.parse(first) as EventRecord
+
+    const now = runs.now()
+    const [ms, seq] = existing && now <= existing.lastMs ? [existing.lastMs, existing.lastSeq + 1] : [now, 0]
+    const id = `${ms}-${seq}`
+    const ts = new Date(ms).toISOString()
+    const record: EventRecord = step === undefined ? { id, ts, kind, flow: runId, data } : { id, ts, kind, flow: runId, step, data }
+    if (meta !== undefined) record.meta = meta
+    let json: string
+    try {
+      json = JSON.stringify(record)
+    } catch (cause) {
+      throw new LeanflowError('INVALID_ARGUMENT', `Event "${kind}" cannot be stored as JSON (${String(cause)}): pass plain JSON data.`, {
+        cause,
+      })
+    }
+    const bytes = byteLength(json)
+    if (bytes > maxEventBytes) throw new PayloadTooLargeError(bytes, maxEventBytes)
+    if (existing && existing.entries.length >= maxEventsPerRun) {
+      throw new LeanflowError(
+        'RUN_TOO_LONG',
+        `Run "${runId}" already holds ${existing.entries.length} events, the limit (maxEventsPerRun ${maxEventsPerRun}): split the work into more runs or raise the limit.`,
+      )
+    }
+
+    const run = existing ?? runs.getOrCreate(runId)
+    run.lastMs = ms
+    run.lastSeq = seq
+    run.entries.push({ id, json })
+    if (key !== undefined) run.idempotency.set(key, json)
+    if (flowName !== undefined && !run.summary) {
+      run.summary = { runId, flow: flowName, status: 'running', startedAt: ts }
+      run.startedMs = ms
+      runs.index(run, flowName)
+    }
+    const terminal = TERMINAL_STATUS[kind]
+    if (terminal !== undefined && isTerminalKind(kind)) {
+      if (run.summary) run.summary = { ...run.summary, status: terminal, completedAt: ts }
+      runs.finish(run)
+    }
+    runs.ring(runId)
+    bus?.publish(JSON.parse(json) as EventRecord)
+    return JSON.parse(json) as EventRecord
+  }
+
+  function read(runId: string, opts: ReadOptions = {}): EventRecord[] {
+    assertName(runId, 'run id')
+    const after = optionalId(opts.after, 'after')
+    const before = optionalId(opts.before, 'before')
+    const limit = positiveInt(opts.limit ?? STORE_DEFAULTS.readLimit, 'limit')
+    const direction = opts.direction ?? 'forward'
+    if (direction !== 'forward' && direction !== 'backward') {
+      throw new LeanflowError('INVALID_ARGUMENT', `Invalid direction ${JSON.stringify(direction)}: use 'forward' or 'backward'.`)
+    }
+    const run = runs.get(runId)
+    if (!run) return []
+    const lo = indexAfter(run.entries, after)
+    const hi = before === undefined ? run.entries.length : indexAfter(run.entries, before, true)
+    if (hi <= lo) return []
+    const slice =
+      direction === 'forward' ? run.entries.slice(lo, Math.min(hi, lo + limit)) : run.entries.slice(Math.max(lo, hi - limit), hi).reverse()
+    return slice.map((e) => JSON.parse(e.json) as EventRecord)
+  }
+
+  function listRuns(flowName: string, opts: ListRunsOptions = {}): RunSummary[] {
+    assertName(flowName, 'flow name')
+    const limit = positiveInt(opts.limit ?? STORE_DEFAULTS.listLimit, 'limit')
+    const { before, status } = opts
+    if (before !== undefined && (typeof before !== 'number' || Number.isNaN(before))) {
+      throw new LeanflowError('INVALID_ARGUMENT', `Invalid before ${JSON.stringify(before)}: pass a start time in ms.`)
+    }
+    if (status !== undefined && !STATUSES.includes(status)) {
+      throw new LeanflowError('INVALID_ARGUMENT', `Invalid status ${JSON.stringify(status)}: use one of ${STATUSES.join(', ')}.`)
+    }
+    const picked = runs
+      .flowRuns(flowName)
+      .filter((r) => (before === undefined || r.startedMs! < before) && (status === undefined || r.summary!.status === status))
+      .sort(newestFirst)
+    return picked.slice(0, limit).map((r) => ({ ...r.summary! }))
+  }
+
+  function listFlows(): Array<{ flow: string; runs: number }> {
+    const out: Array<{ flow: string; runs: number }> = []
+    for (const flow of runs.flowNames().sort()) {
+      const n = runs.flowRuns(flow).length
+      if (n > 0) out.push({ flow, runs: n })
+    }
+    return out
+  }
+
+  function follow(runId: string, opts: FollowOptions = {}): AsyncIterable<EventRecord> {
+    assertName(runId, 'run id')
+    const after = optionalId(opts.after, 'after')
+    return { [Symbol.asyncIterator]: () => new MemoryFollower(runs, runId, after, opts.signal) }
+  }
+
+  const store: MemoryStreamStore = {
+    append: async (runId, event, opts) => append(runId, event, opts),
+    read: async (runId, opts) => read(runId, opts),
+    follow,
+    listRuns: async (flowName, opts) => listRuns(flowName, opts),
+    listFlows: async () => listFlows(),
+    close: async () => runs.close(),
+  }
+  internals.set(store, runs)
+  return store
+}
+
+const internals = new WeakMap<MemoryStreamStore, MemoryRuns>()
+
+/**
+ * The run table behind a memory store, for modules inside core that keep
+ * more per-run state (run state, tests): `now()`, `has(runId)`,
+ * `onRunExpired(fn)`, `followerCount()`. Not exported from the package.
+ * @internal
+ */
+export function memoryStoreInternals(store: MemoryStreamStore): MemoryRuns {
+  const runs = internals.get(store)
+  if (!runs) throw new LeanflowError('INVALID_ARGUMENT', 'Not a store made by createMemoryStreamStore().')
+  return runs
+}
+
+function newestFirst(a: MemoryRun, b: MemoryRun): number {
+  const d = b.startedMs! - a.startedMs!
+  return d !== 0 ? d : a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0
+}
+
+function optionalId(value: unknown, what: string): string | undefined {
+  if (value === undefined) return undefined
+  if (isEventId(value)) return value
+  throw new LeanflowError('INVALID_ARGUMENT', `Invalid ${what} ${JSON.stringify(value)}: pass an event id like "1700000000000-0".`)
+}
+
+function positiveInt(value: unknown, what: string): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value
+  throw new LeanflowError('INVALID_ARGUMENT', `Invalid ${what} ${JSON.stringify(value)}: pass a whole number above 0.`)
+}
