@@ -198,10 +198,6 @@ function serialize(runId: string, event: NewEvent, maxBytes: number): { body: st
   if (typeof event !== 'object' || event === null) throw new InvalidEventError(`An event must be an object, got ${String(event)}.`)
   assertName(event.kind, 'event kind')
   if (event.step !== undefined) assertName(event.step, 'step name')
-  if (event.flow !== undefined && event.flow !== runId) {
-    throw new InvalidEventError(`Event "flow" is "${String(event.flow)}" but it is appended to run "${runId}": set flow to the run id.`)
-  }
-  if (event.data === undefined) throw new InvalidEventError('Event "data" is missing: use null for no data.')
   if (event.meta !== undefined && (typeof event.meta !== 'object' || event.meta === null || Array.isArray(event.meta))) {
     throw new InvalidEventError('Event "meta" must be an object when present.')
   }
@@ -212,7 +208,8 @@ function serialize(runId: string, event: NewEvent, maxBytes: number): { body: st
   }
   let body: string
   try {
-    body = JSON.stringify({ kind: event.kind, flow: runId, step: event.step, data: event.data, meta: event.meta })
+    // The record's flow is always the run id; absent data is stored as null (as the memory store does).
+    body = JSON.stringify({ kind: event.kind, flow: runId, step: event.step, data: event.data ?? null, meta: event.meta })
   } catch (err) {
     throw new InvalidEventError(`The event cannot be serialized as JSON: ${err instanceof Error ? err.message : String(err)}.`, {
       cause: err,
@@ -228,7 +225,7 @@ function serialize(runId: string, event: NewEvent, maxBytes: number): { body: st
 
 /** The returned record, from the caller's data (no re-parse of the stored JSON). */
 function build(runId: string, id: string, event: NewEvent): EventRecord {
-  const record: EventRecord = { id, ts: idToTs(id), kind: event.kind, flow: runId, data: event.data }
+  const record: EventRecord = { id, ts: idToTs(id), kind: event.kind, flow: runId, data: event.data ?? null }
   if (event.step !== undefined) record.step = event.step
   if (event.meta !== undefined) record.meta = event.meta
   return record

@@ -32,18 +32,49 @@ export interface FollowContext {
  * repeats step 2 from its last id. Pub/Sub only rings the bell; the stream
  * is the truth. Ids ≤ the last yielded are dropped, so there is no duplicate.
  */
-export async function* followRun(
+export function followRun(
   ctx: FollowContext,
   runId: string,
   after: string | undefined,
   signal: AbortSignal | undefined,
-): AsyncGenerator<EventRecord, void, undefined> {
-  const events = ctx.keys.events(runId)
-  const channel = ctx.keys.live(runId)
+): AsyncIterable<EventRecord> {
   if (after !== undefined && !isEventId(after)) {
     throw new LeanflowError('INVALID_ARGUMENT', `follow "after" must be an event id "<ms>-<seq>", got ${JSON.stringify(after)}.`)
   }
-  if (signal?.aborted) return
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<EventRecord> {
+      // return() must settle a next() that waits for a live event; an async
+      // generator would queue it behind that next(), so stop it through its signal.
+      const stop = new AbortController()
+      const onAbort = () => stop.abort()
+      if (signal?.aborted) stop.abort()
+      else signal?.addEventListener('abort', onAbort, { once: true })
+      const gen = generate(ctx, runId, after, stop.signal)
+      const finish = async () => {
+        signal?.removeEventListener('abort', onAbort)
+        stop.abort()
+        return gen.return(undefined)
+      }
+      return {
+        next: () => gen.next(),
+        return: async () => {
+          await finish()
+          return { done: true, value: undefined }
+        },
+      }
+    },
+  }
+}
+
+async function* generate(
+  ctx: FollowContext,
+  runId: string,
+  after: string | undefined,
+  signal: AbortSignal,
+): AsyncGenerator<EventRecord, void, undefined> {
+  const events = ctx.keys.events(runId)
+  const channel = ctx.keys.live(runId)
+  if (signal.aborted) return
 
   const live: string[] = []
   let dirty = false // the subscriber dropped: live messages may be missing
@@ -77,7 +108,7 @@ export async function* followRun(
       notify()
     },
   }
-  signal?.addEventListener('abort', notify)
+  signal.addEventListener('abort', notify)
   let subscribed = false
   try {
     await ctx.hub.add(channel, listener)
@@ -85,13 +116,13 @@ export async function* followRun(
     let last = after ?? '0-0'
     let first = true
     for (;;) {
-      if (ended || signal?.aborted) return
+      if (ended || signal.aborted) return
       if (resync && !dirty) {
         resync = false
         for (;;) {
           const from = last
           const page = await retrying(signal, () => ctx.redis.xrange(events, `(${from}`, '+', 'COUNT', FOLLOW_PAGE))
-          if (page === undefined) return
+          if (page === undefined || ended || signal.aborted) return
           if (first && page.length === 0 && after !== undefined && (await ctx.redis.exists(events)) === 0) {
             throw new LeanflowError(
               'HISTORY_GONE',
@@ -104,7 +135,7 @@ export async function* followRun(
             const record = decodeEntry(runId, id, fields, ctx.onCorrupt)
             if (record) {
               yield record
-              if (ended || signal?.aborted) return
+              if (ended || signal.aborted) return
             }
           }
           if (page.length < FOLLOW_PAGE) break
@@ -116,9 +147,12 @@ export async function* followRun(
         const sp = payload.indexOf(' ')
         const id = payload.slice(0, sp)
         if (sp <= 0 || !isEventId(id) || compareEventIds(id, last) <= 0) continue
-        last = id
+        // A message that does not decode was not written by the append script: drop it without moving `last`.
         const record = decodeJson(runId, id, payload.slice(sp + 1), ctx.onCorrupt)
-        if (record) yield record
+        if (!record) continue
+        last = id
+        yield record
+        if (ended || signal.aborted) return
         continue
       }
       await new Promise<void>((resolve) => {
@@ -126,7 +160,7 @@ export async function* followRun(
       })
     }
   } finally {
-    signal?.removeEventListener('abort', notify)
+    signal.removeEventListener('abort', notify)
     if (subscribed) ctx.hub.remove(channel, listener)
   }
 }
