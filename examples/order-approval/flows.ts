@@ -1,0 +1,114 @@
+// The demo's flow: every leanflow capability in one order.
+//
+//   validate ─► charge ─► payment ─┬─► reserve-stock ─┐
+//   (state)   (fails      (awaits  ├─► notify ────────┼─► ship
+//              twice,      event)  └─► approval ──────┘
+//              retries)             (time / trigger awaits; fan-out, fan-in)
+import { NonRetriableError } from '@leanflow/core'
+import { defineFlow } from '@leanflow/runner'
+
+/** The input of an `order` run. */
+export interface OrderInput {
+  orderId: string
+  customer?: string
+  amount?: number
+  items?: string[]
+}
+
+/** Delays of the demo: seconds when a person watches, milliseconds in `--once` and tests. */
+export interface DemoTimings {
+  /** First retry delay of `charge` (exponential backoff, ×2 per try). */
+  retryDelayMs: number
+  /** How long `reserve-stock` waits (a durable timer). */
+  warehouseMs: number
+}
+
+export const LIVE_TIMINGS: DemoTimings = { retryDelayMs: 1000, warehouseMs: 4000 }
+export const FAST_TIMINGS: DemoTimings = { retryDelayMs: 50, warehouseMs: 200 }
+
+/**
+ * The `order` flow of the demo.
+ *
+ * @example
+ * ```ts
+ * const runner = createRunner({ store, flows: [orderFlow({ timings: LIVE_TIMINGS, baseUrl: 'http://localhost:3000' })] })
+ * ```
+ */
+export function orderFlow(opts: { timings: DemoTimings; baseUrl: string }) {
+  const { timings, baseUrl } = opts
+  return defineFlow({
+    name: 'order',
+    steps: {
+      validate: {
+        handler: async (input: OrderInput, ctx) => {
+          if (!input?.orderId) throw new NonRetriableError('order input needs an orderId, e.g. { "orderId": "o-1" }')
+          ctx.logger.info('order received', { orderId: input.orderId, customer: input.customer })
+          await ctx.state.set('order', { id: input.orderId, amount: input.amount ?? 0, items: input.items ?? [] })
+          return { ok: true }
+        },
+      },
+      charge: {
+        needs: ['validate'],
+        retry: { attempts: 3, backoff: { type: 'exponential', delayMs: timings.retryDelayMs, maxDelayMs: 10_000 } },
+        handler: async (input: OrderInput, ctx) => {
+          // The card processor is flaky on purpose: the first two attempts fail, the third succeeds.
+          if (ctx.attempt < 3) {
+            ctx.logger.warn('card processor timed out', { attempt: ctx.attempt })
+            throw new Error(`card processor timed out (attempt ${ctx.attempt} of 3)`)
+          }
+          const chargeId = await ctx.do('charge-card', async () => `ch_${input.orderId}`)
+          await ctx.state.set('charge', { chargeId, attempts: ctx.attempt })
+          ctx.logger.info('card charged', { chargeId })
+          return { chargeId }
+        },
+      },
+      payment: {
+        needs: ['charge'],
+        handler: async (input: OrderInput, ctx) => {
+          ctx.logger.info('waiting for payment.confirmed', { orderId: input.orderId })
+          const e = await ctx.await.event({ kind: 'payment.confirmed', match: { 'data.orderId': input.orderId }, timeout: '1h' })
+          await ctx.state.set('paid', true)
+          return { confirmedBy: e.id }
+        },
+      },
+      'reserve-stock': {
+        needs: ['payment'],
+        handler: async (input: OrderInput, ctx) => {
+          ctx.logger.info('waiting for a warehouse slot', { ms: timings.warehouseMs })
+          await ctx.await.time(timings.warehouseMs)
+          return { reserved: input.items ?? [] }
+        },
+      },
+      notify: {
+        needs: ['payment'],
+        handler: async (input: OrderInput, ctx) => {
+          const messageId = await ctx.do('send-email', async () => `msg_${input.orderId}`)
+          await ctx.emit('order.notified', { orderId: input.orderId, messageId })
+          ctx.logger.info('customer notified', { messageId })
+          return { messageId }
+        },
+      },
+      approval: {
+        needs: ['payment'],
+        handler: async (input: OrderInput, ctx) => {
+          const t = await ctx.await.trigger({ type: 'webhook', payload: { orderId: input.orderId }, timeout: '1h' })
+          const curl = `curl -X POST ${baseUrl}/flows/triggers/${t.id} -H 'content-type: application/json' -d '{"approved":true}'`
+          ctx.logger.info('waiting for approval', { trigger: t.id, curl })
+          const decision = (await t.wait()) as { approved?: boolean } | undefined
+          if (!decision?.approved) throw new NonRetriableError(`order ${input.orderId} was not approved: ${JSON.stringify(decision)}`)
+          return decision
+        },
+      },
+      ship: {
+        needs: ['reserve-stock', 'notify', 'approval'],
+        handler: async (input: OrderInput, ctx) => {
+          const { chargeId } = ctx.results.charge as { chargeId: string }
+          const tracking = await ctx.do('book-courier', async () => `trk_${input.orderId}`)
+          await ctx.state.set('tracking', tracking)
+          ctx.logger.info('shipped', { tracking, chargeId })
+          return { tracking }
+        },
+      },
+    },
+  })
+}

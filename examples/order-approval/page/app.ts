@@ -1,0 +1,126 @@
+// The demo page: flows and runs on the left, the live view of one run on the right.
+// The run view is driven by `watchRun` (SSE + the same reducer the server uses).
+
+import type { FlowState } from '@leanflow/core'
+import { watchRun } from '@leanflow/http/client'
+import { api } from './api.js'
+import { $, fmtTime, h } from './dom.js'
+import { pendingActions, renderRun } from './runView.js'
+
+let flow = 'order'
+let selected: string | undefined
+let current: FlowState | undefined
+let watch: { close(): void } | undefined
+
+function showError(err: unknown): void {
+  console.error(err)
+  $('run-meta').textContent = `error: ${err instanceof Error ? err.message : String(err)}`
+}
+
+async function refreshLists(): Promise<void> {
+  const [{ flows }, { runs }] = await Promise.all([api.flows(), api.runs(flow)])
+  const known = flows.some((f) => f.flow === flow) ? flows : [{ flow, runs: runs.length }, ...flows]
+  $('flows').replaceChildren(
+    ...known.map((f) => {
+      const li = h(
+        'li',
+        { class: f.flow === flow ? 'selected' : undefined },
+        h('span', {}, f.flow),
+        h('span', { class: 'muted' }, `${f.runs} runs`),
+      )
+      li.onclick = () => {
+        flow = f.flow
+        void refreshLists()
+      }
+      return li
+    }),
+  )
+  $('runs-flow').textContent = flow
+  $('runs').replaceChildren(
+    ...runs.map((r) => {
+      const li = h(
+        'li',
+        { class: r.runId === selected ? 'selected' : undefined, 'data-run': r.runId },
+        h('span', {}, h('code', {}, r.runId.slice(0, 10)), ' ', h('span', { class: 'when' }, fmtTime(r.startedAt))),
+        h('span', { class: 'badge', 'data-status': r.status }, r.status),
+      )
+      li.onclick = () => select(r.runId)
+      return li
+    }),
+  )
+}
+
+function render(): void {
+  if (selected && current) renderRun(selected, current, Date.now())
+}
+
+function select(runId: string): void {
+  if (runId === selected) return
+  watch?.close()
+  selected = runId
+  current = undefined
+  history.replaceState(null, '', `#run=${encodeURIComponent(runId)}`)
+  $('empty').hidden = true
+  $('run-view').hidden = false
+  for (const li of $('runs').querySelectorAll('li')) li.classList.toggle('selected', li.getAttribute('data-run') === runId)
+  watch = watchRun(location.origin + api.streamUrl(runId), {
+    onEvent: (e) => {
+      if (e.kind.startsWith('flow.')) void refreshLists().catch(showError)
+    },
+    onState: (s) => {
+      if (runId !== selected) return
+      current = s
+      render()
+    },
+    onEnd: () => void refreshLists().catch(showError),
+    onError: (err) => console.warn('stream error', err),
+  })
+}
+
+async function act(button: string, fn: () => Promise<unknown>): Promise<void> {
+  const b = $(button) as HTMLButtonElement
+  b.disabled = true
+  try {
+    await fn()
+  } catch (err) {
+    showError(err)
+  }
+}
+
+$('start').onclick = () =>
+  void act('start', async () => {
+    const orderId = `o-${Math.random().toString(36).slice(2, 8)}`
+    const { runId } = await api.start(flow, { orderId, customer: 'Ada Lovelace', amount: 42.5, items: ['notebook', 'pen'] })
+    await refreshLists()
+    select(runId)
+  }).finally(() => {
+    ;($('start') as HTMLButtonElement).disabled = false
+  })
+
+$('pay').onclick = () =>
+  void act('pay', async () => {
+    const orderId = current && pendingActions(current).orderId
+    if (orderId) await api.publish('payment.confirmed', { orderId })
+  })
+
+$('approve').onclick = () =>
+  void act('approve', async () => {
+    const triggerId = current && pendingActions(current).triggerId
+    if (triggerId) await api.resolveTrigger(triggerId, { approved: true, by: 'demo page' })
+  })
+
+$('cancel').onclick = () =>
+  void act('cancel', async () => {
+    if (selected) await api.cancel(selected)
+  })
+
+// Countdowns (retry, timer) tick without new events.
+setInterval(() => {
+  const timed = current && Object.values(current.steps).some((s) => s.status === 'retrying' || s.status === 'awaiting')
+  if (timed) render()
+}, 200)
+setInterval(() => void refreshLists().catch(() => {}), 3000)
+
+void refreshLists().catch(showError)
+const fromHash = new URLSearchParams(location.hash.slice(1)).get('run')
+if (fromHash) select(fromHash)

@@ -1,0 +1,103 @@
+// Renders one run's reduced state: header, action buttons, the step timeline, logs and state.
+import type { FlowState, StepState } from '@leanflow/core'
+import { $, countdown, fmtMs, fmtTime, h, json } from './dom.js'
+
+const TERMINAL = new Set(['completed', 'failed', 'canceled'])
+
+/** What the action buttons act on, derived from the state. */
+export interface Pending {
+  orderId?: string
+  paymentStep?: string
+  triggerId?: string
+  live: boolean
+}
+
+export function pendingActions(s: FlowState): Pending {
+  const input = s.input as { orderId?: string } | undefined
+  const out: Pending = { orderId: input?.orderId, live: !TERMINAL.has(s.status) }
+  for (const [name, step] of Object.entries(s.steps)) {
+    if (step.status !== 'awaiting' || !step.awaiting) continue
+    if (step.awaiting.type === 'event' && step.awaiting.eventKind === 'payment.confirmed') out.paymentStep = name
+    if (step.awaiting.type === 'trigger' && step.awaiting.triggerId) out.triggerId = step.awaiting.triggerId
+  }
+  return out
+}
+
+export function curlLine(origin: string, triggerId: string): string {
+  return `curl -X POST ${origin}/flows/triggers/${triggerId} -H 'content-type: application/json' -d '{"approved":true}'`
+}
+
+export function renderRun(runId: string, s: FlowState, now: number): void {
+  $('run-name').textContent = s.name ?? 'run'
+  $('run-id').textContent = runId
+  const meta = [s.startedAt && `started ${fmtTime(s.startedAt)}`, s.duration !== undefined && `took ${fmtMs(s.duration)}`]
+  if (s.cancelReason) meta.push(`canceled: ${s.cancelReason}`)
+  if (s.status === 'failed' && s.error !== undefined) meta.push(`error: ${s.error}`)
+  $('run-meta').textContent = meta.filter(Boolean).join(' · ')
+  const badge = $('run-status')
+  badge.textContent = s.status
+  badge.dataset.status = s.status
+
+  const p = pendingActions(s)
+  ;($('pay') as HTMLButtonElement).disabled = !p.live || !p.paymentStep
+  ;($('approve') as HTMLButtonElement).disabled = !p.live || !p.triggerId
+  ;($('cancel') as HTMLButtonElement).disabled = !p.live
+  const curl = $('curl')
+  curl.hidden = !p.live || !p.triggerId
+  if (p.triggerId) curl.textContent = `# approve from a shell:\n${curlLine(location.origin, p.triggerId)}`
+
+  renderTimeline(s, now)
+  renderLogs(s)
+  $('state').textContent = json(s.state)
+  $('result').textContent = s.status === 'completed' ? json(s.result) : s.status === 'failed' ? (s.error ?? 'failed') : '—'
+}
+
+function renderTimeline(s: FlowState, now: number): void {
+  const box = $('timeline')
+  const rows = Object.entries(s.steps).map(([name, step]) =>
+    h(
+      'div',
+      { class: 'row step', 'data-step': name, 'data-status': step.status },
+      h('span', { class: 'name' }, name, step.needs?.length ? h('span', { class: 'needs' }, `needs ${step.needs.join(', ')}`) : null),
+      h('span', {}, h('span', { class: 'badge', 'data-status': step.status }, step.status)),
+      h('span', {}, step.attempt ? `#${step.attempt}` : ''),
+      h('span', { class: 'detail' }, ...detail(step, now)),
+      h('span', {}, fmtMs(step.duration)),
+    ),
+  )
+  box.replaceChildren(box.firstElementChild as Element, ...rows)
+}
+
+function detail(step: StepState, now: number): Array<Node | string> {
+  const out: Array<Node | string> = []
+  const a = step.awaiting
+  if (step.status === 'awaiting' && a) {
+    if (a.type === 'time') out.push(`⏱ timer, resumes ${countdown(a.until, now)}`)
+    else if (a.type === 'event') out.push(`✉ event ${a.eventKind ?? ''}`)
+    else if (a.type === 'trigger') out.push(`🔗 trigger ${a.triggerId ?? ''}`)
+    if (a.type !== 'time' && a.until) out.push(` (times out ${countdown(a.until, now)})`)
+  }
+  if (step.status === 'retrying') out.push(`↻ retry ${countdown(step.nextRetryAt, now)}`)
+  if (step.error !== undefined && (step.status === 'retrying' || step.status === 'failed')) {
+    out.push(h('span', { class: 'error' }, String(step.error)))
+  }
+  return out
+}
+
+function renderLogs(s: FlowState): void {
+  const list = $('logs')
+  const logs = s.logs.slice(-200)
+  list.replaceChildren(
+    ...logs.map((l) =>
+      h(
+        'li',
+        { class: `lvl-${l.level}` },
+        h('span', {}, fmtTime(l.ts)),
+        h('span', {}, l.level),
+        h('span', {}, l.step ?? 'run'),
+        h('span', {}, l.msg, l.fields ? h('span', { class: 'fields' }, ` ${JSON.stringify(l.fields)}`) : null),
+      ),
+    ),
+  )
+  list.scrollTop = list.scrollHeight
+}
