@@ -1,1 +1,158 @@
-export {}
+import { applyEvent, compareEventIds, type EventRecord, emptyFlowState, type FlowState, parseEvent } from '@leanflow/core'
+
+/** The part of an `EventSource` that {@link watchRun} uses (the browser's, or the `eventsource` package). */
+export interface EventSourceLike {
+  readonly readyState: number
+  addEventListener(type: string, listener: (event: MessageEvent) => void): void
+  close(): void
+}
+
+/** A constructor like the browser's `EventSource`. */
+export type EventSourceConstructor = new (url: string, init?: { withCredentials?: boolean }) => EventSourceLike
+
+/** Sent with `event: end` after a run's terminal event. */
+export interface RunEnd {
+  lastEventId: string
+  kind: string
+}
+
+/**
+ * Options of {@link watchRun}.
+ *
+ * @example
+ * ```ts
+ * const opts: WatchRunOptions = { onState: (s) => console.log(s.status) }
+ * ```
+ */
+export interface WatchRunOptions {
+  /** Called with the new state after every new event (and with an empty state after a reset). */
+  onState?: (state: FlowState) => void
+  /** Called once per new event, in id order; duplicates after a reconnect are skipped. */
+  onEvent?: (event: EventRecord) => void
+  /** Called once when the run has ended; the connection is closed. */
+  onEnd?: (end: RunEnd, state: FlowState) => void
+  /** Called when the stream fails for good (unknown run, refused request) or sends a bad record. */
+  onError?: (err: Error) => void
+  /** @default globalThis.EventSource (in Node, pass `EventSource` from the `eventsource` package) */
+  EventSource?: EventSourceConstructor
+  /** Send cookies cross-origin. @default false */
+  withCredentials?: boolean
+}
+
+/** A live view of one run; `close()` stops it. */
+export interface RunWatcher {
+  /** The current state. */
+  readonly state: FlowState
+  close(): void
+}
+
+const TERMINAL: Partial<Record<string, string>> = { completed: 'flow.completed', failed: 'flow.failed', canceled: 'flow.canceled' }
+const CLOSED = 2
+
+function withoutPosition(url: string): string {
+  const [path, query = ''] = url.split('?', 2) as [string, string?]
+  const q = new URLSearchParams(query)
+  q.delete('after')
+  const rest = q.toString()
+  return rest === '' ? path : `${path}?${rest}`
+}
+
+/**
+ * Watches a run live over SSE (`GET <basePath>/runs/:runId/stream`) and folds its
+ * events with `applyEvent`, so reconnects neither lose nor double events. It closes
+ * on `end`; on `reset` (history gone) it starts again from scratch.
+ *
+ * @example
+ * ```ts
+ * import { watchRun } from '@leanflow/http/client'
+ *
+ * const w = watchRun(`/flows/runs/${runId}/stream`, {
+ *   onState: (state) => render(state),
+ *   onEnd: (end, state) => console.log('done', end.kind, state.result),
+ * })
+ * // later: w.close()
+ * ```
+ */
+export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher {
+  const ES = options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource
+  if (ES === undefined) {
+    throw new TypeError('watchRun: no EventSource here; pass one: watchRun(url, { EventSource }) (the "eventsource" package in Node).')
+  }
+  let state = emptyFlowState()
+  let source: EventSourceLike | undefined
+  let closed = false
+
+  const fail = (err: Error) => {
+    try {
+      options.onError?.(err)
+    } catch {
+      // a throwing callback must not break the stream
+    }
+  }
+
+  const end = (info: RunEnd) => {
+    if (closed) return
+    close()
+    options.onEnd?.(info, state)
+  }
+
+  const connect = (target: string) => {
+    const es = new ES(target, { withCredentials: options.withCredentials === true })
+    source = es
+    es.addEventListener('message', (m) => {
+      if (closed || source !== es) return
+      let event: EventRecord
+      try {
+        event = parseEvent(JSON.parse(String(m.data)))
+      } catch (err) {
+        fail(err instanceof Error ? err : new Error(String(err)))
+        return
+      }
+      const last = state.lastEventId
+      if (last !== undefined && compareEventIds(event.id, last) <= 0) return
+      state = applyEvent(state, event)
+      options.onEvent?.(event)
+      options.onState?.(state)
+    })
+    es.addEventListener('end', (m) => {
+      if (source !== es) return
+      let info: RunEnd
+      try {
+        info = JSON.parse(String(m.data)) as RunEnd
+      } catch {
+        info = { lastEventId: state.lastEventId ?? '', kind: TERMINAL[state.status] ?? '' }
+      }
+      end(info)
+    })
+    es.addEventListener('reset', () => {
+      if (closed || source !== es) return
+      es.close()
+      state = emptyFlowState()
+      options.onState?.(state)
+      connect(withoutPosition(url))
+    })
+    es.addEventListener('error', () => {
+      if (closed || source !== es || es.readyState !== CLOSED) return
+      // closed for good: a 204 after the run ended, or a refused request (404, 401…)
+      const kind = TERMINAL[state.status]
+      if (kind !== undefined && state.lastEventId !== undefined) end({ lastEventId: state.lastEventId, kind })
+      else {
+        close()
+        fail(new Error(`watchRun: the stream ${target} closed for good (unknown run, or the request was refused).`))
+      }
+    })
+  }
+
+  function close(): void {
+    closed = true
+    source?.close()
+  }
+
+  connect(url)
+  return {
+    get state() {
+      return state
+    },
+    close,
+  }
+}

@@ -1,0 +1,93 @@
+import { LeanflowError } from '@leanflow/core'
+import { errorJson, errorResponse } from './internal/respond.js'
+import { matchRoute, normalizeBasePath } from './internal/route.js'
+import { answer } from './internal/routes.js'
+import type { SseSettings } from './internal/sseStream.js'
+import type { Handler, HandlerOptions } from './types.js'
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new LeanflowError('INVALID_ARGUMENT', `createHandler: ${name} must be a positive number, got ${String(value)}.`)
+  }
+  return value
+}
+
+function isResponse(value: unknown): value is Response {
+  return (
+    value instanceof Response ||
+    (typeof value === 'object' &&
+      value !== null &&
+      typeof (value as Response).status === 'number' &&
+      (value as Response).headers instanceof Headers)
+  )
+}
+
+/**
+ * Creates the leanflow HTTP handler: a Web `Request` in, a `Response` out, for
+ * every route under `basePath` (runs, SSE streams, triggers, external events).
+ * Errors are JSON `{ error: { code, message } }`; unknown errors are 500 without details.
+ *
+ * @example
+ * ```ts
+ * import { createHandler } from '@leanflow/http'
+ * import { toNodeHandler } from '@leanflow/http/node'
+ *
+ * const handler = createHandler({ store, runner, authorize: (req, action) => action !== 'runs.cancel' })
+ * http.createServer(toNodeHandler(handler)).listen(3000)
+ * // GET /flows/runs/<runId>/stream  → SSE of the run's events
+ * ```
+ */
+export function createHandler(options: HandlerOptions): Handler {
+  const { store, runner, authorize } = options
+  if (store === undefined || typeof store.follow !== 'function') {
+    throw new LeanflowError('INVALID_ARGUMENT', 'createHandler needs a store: createHandler({ store: createMemoryStreamStore() }).')
+  }
+  const basePath = normalizeBasePath(options.basePath ?? '/flows')
+  const maxBodyBytes = positive('maxBodyBytes', options.maxBodyBytes, 1024 * 1024)
+  const secrets =
+    options.triggerSecret === undefined
+      ? []
+      : typeof options.triggerSecret === 'string'
+        ? [options.triggerSecret]
+        : [...options.triggerSecret]
+  if (secrets.some((s) => typeof s !== 'string' || s === '')) {
+    throw new LeanflowError('INVALID_ARGUMENT', 'createHandler: triggerSecret must be a non-empty string (or an array of them).')
+  }
+  const onError = options.onError ?? ((err: unknown) => console.error('[leanflow/http]', err))
+  const sse: Omit<SseSettings, 'onError'> = {
+    heartbeatMs: positive('heartbeatMs', options.heartbeatMs, 15_000),
+    maxQueuedFrames: positive('maxQueuedFrames', options.maxQueuedFrames, 1000),
+    maxStreams: positive('maxStreams', options.maxStreams, 10_000),
+    retryMs: positive('retryMs', options.retryMs, 1000),
+    counter: { open: 0 },
+  }
+
+  return async function leanflowHandler(req: Request): Promise<Response> {
+    const report = (err: unknown) => {
+      try {
+        onError(err, req)
+      } catch {
+        // a failing logger must not turn into a failing request
+      }
+    }
+    try {
+      const url = new URL(req.url)
+      const route = matchRoute(req.method, url.pathname, basePath)
+      if (route.needsRunner && runner === undefined) {
+        throw new LeanflowError('NOT_FOUND', `${req.method} ${url.pathname} needs a runner: pass createHandler({ store, runner }).`)
+      }
+      if (authorize !== undefined) {
+        const verdict = await authorize(req, route.action, { ...route.params })
+        if (isResponse(verdict)) return verdict
+        if (verdict !== true) return errorJson('FORBIDDEN', `Not allowed: ${route.action}.`, 403)
+      }
+      return await answer(route, { req, url, params: route.params, store, runner, maxBodyBytes, secrets, sse: { ...sse, onError: report } })
+    } catch (err) {
+      const res = errorResponse(err, report)
+      const allow = (err as { allow?: unknown } | null)?.allow
+      if (typeof allow === 'string') res.headers.set('allow', allow)
+      return res
+    }
+  }
+}

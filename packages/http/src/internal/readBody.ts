@@ -1,0 +1,62 @@
+import { PayloadTooLargeError } from '@leanflow/core'
+import { invalidArgument } from './respond.js'
+
+/**
+ * Reads a request body as bytes, refusing it (413) as soon as it passes `limit`:
+ * a `content-length` over the limit is refused before reading anything, and the
+ * stream is counted while read and canceled past the limit.
+ */
+export async function readBody(req: Request, limit: number): Promise<Uint8Array> {
+  const declared = req.headers.get('content-length')
+  if (declared !== null) {
+    const n = Number(declared)
+    if (Number.isFinite(n) && n > limit) {
+      await req.body?.cancel().catch(() => {})
+      throw new PayloadTooLargeError(n, limit, 'request body')
+    }
+  }
+  if (req.body === null) return new Uint8Array(0)
+  const reader = req.body.getReader()
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    total += value.byteLength
+    if (total > limit) {
+      await reader.cancel().catch(() => {})
+      throw new PayloadTooLargeError(total, limit, 'request body (so far)')
+    }
+    chunks.push(value)
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array
+  const out = new Uint8Array(total)
+  let at = 0
+  for (const c of chunks) {
+    out.set(c, at)
+    at += c.byteLength
+  }
+  return out
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * Parses a body as JSON; an empty body is `undefined`. Malformed UTF-8 or JSON
+ * throws INVALID_ARGUMENT (400). `__proto__` keys stay plain own properties.
+ */
+export function parseJsonBody(bytes: Uint8Array): unknown {
+  if (bytes.byteLength === 0) return undefined
+  let text: string
+  try {
+    text = decoder.decode(bytes)
+  } catch {
+    throw invalidArgument('The request body is not valid UTF-8: send JSON encoded as UTF-8.')
+  }
+  if (text.trim() === '') return undefined
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    throw invalidArgument(`The request body is not valid JSON (${(err as Error).message}): send a JSON document.`)
+  }
+}

@@ -1,0 +1,31 @@
+import { ERROR_STATUS, isLeanflowError, LeanflowError } from '@leanflow/core'
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }
+
+/** A JSON response. */
+export function json(body: unknown, status = 200, headers?: Record<string, string>): Response {
+  return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } })
+}
+
+/** `{ error: { code, message } }` with the status of the code table. */
+export function errorJson(code: string, message: string, status: number, headers?: Record<string, string>): Response {
+  return json({ error: { code, message } }, status, headers)
+}
+
+/**
+ * Maps any thrown value to a response: a LeanflowError with an HTTP status keeps
+ * its code and message; anything else is a 500 without details (reported to `onError`).
+ */
+export function errorResponse(err: unknown, report: (err: unknown) => void): Response {
+  if (isLeanflowError(err)) {
+    const status = ERROR_STATUS[err.code]
+    if (typeof status === 'number') return errorJson(err.code, err.message, status)
+  }
+  report(err)
+  return errorJson('INTERNAL', 'Internal server error: the failure was reported to the server log.', 500)
+}
+
+/** A LeanflowError for a bad request argument (400 INVALID_ARGUMENT). */
+export function invalidArgument(message: string): LeanflowError {
+  return new LeanflowError('INVALID_ARGUMENT', message)
+}

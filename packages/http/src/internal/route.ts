@@ -1,0 +1,84 @@
+import { assertName, LeanflowError } from '@leanflow/core'
+import type { HandlerAction, RouteParams } from '../types.js'
+
+/** A matched route: what it does and its validated parameters. */
+export interface Route {
+  action: HandlerAction
+  /** Which handler answers it (one action can have several routes). */
+  name: 'flows' | 'runs.list' | 'runs.start' | 'run' | 'events' | 'stream' | 'cancel' | 'trigger' | 'publish'
+  params: RouteParams
+  /** The route needs `options.runner`. */
+  needsRunner: boolean
+}
+
+type Shape = { [method: string]: Omit<Route, 'params'> }
+
+const SHAPES = {
+  root: { GET: { action: 'flows.list', name: 'flows', needsRunner: false } },
+  flowRuns: {
+    GET: { action: 'runs.list', name: 'runs.list', needsRunner: false },
+    POST: { action: 'runs.start', name: 'runs.start', needsRunner: true },
+  },
+  run: { GET: { action: 'runs.read', name: 'run', needsRunner: false } },
+  runEvents: { GET: { action: 'runs.read', name: 'events', needsRunner: false } },
+  runStream: { GET: { action: 'runs.stream', name: 'stream', needsRunner: false } },
+  runCancel: { POST: { action: 'runs.cancel', name: 'cancel', needsRunner: true } },
+  trigger: { POST: { action: 'triggers.resolve', name: 'trigger', needsRunner: true } },
+  events: { POST: { action: 'events.publish', name: 'publish', needsRunner: true } },
+} satisfies Record<string, Shape>
+
+/** Normalizes a base path: leading slash, no trailing slash (`''` for the root). */
+export function normalizeBasePath(basePath: string): string {
+  let p = basePath.trim()
+  if (!p.startsWith('/')) p = `/${p}`
+  while (p.endsWith('/')) p = p.slice(0, -1)
+  return p
+}
+
+function notFound(pathname: string): LeanflowError {
+  return new LeanflowError('NOT_FOUND', `No leanflow route at ${JSON.stringify(pathname)}: see docs/http.md for the routes.`)
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    // malformed percent-encoding: let the name check refuse it verbatim
+    return segment
+  }
+}
+
+/**
+ * Matches a method and path under `basePath` (one trailing slash ignored, path
+ * parameters percent-decoded then validated as names). Throws NOT_FOUND (404),
+ * METHOD_NOT_ALLOWED (405) or INVALID_NAME (400).
+ */
+export function matchRoute(method: string, pathname: string, basePath: string): Route {
+  if (pathname !== basePath && !pathname.startsWith(`${basePath}/`)) throw notFound(pathname)
+  let rest = pathname.slice(basePath.length)
+  if (rest.endsWith('/')) rest = rest.slice(0, -1)
+  const segs = rest === '' ? [] : rest.slice(1).split('/')
+  const [a, b, c] = segs.map(decode)
+  let shape: Shape | undefined
+  let params: RouteParams = {}
+  if (segs.length === 0) shape = SHAPES.root
+  else if (a === 'runs' && segs.length === 2) shape = SHAPES.run
+  else if (a === 'runs' && segs.length === 3 && c === 'events') shape = SHAPES.runEvents
+  else if (a === 'runs' && segs.length === 3 && c === 'stream') shape = SHAPES.runStream
+  else if (a === 'runs' && segs.length === 3 && c === 'cancel') shape = SHAPES.runCancel
+  else if (a === 'triggers' && segs.length === 2) shape = SHAPES.trigger
+  else if (a === 'events' && segs.length === 1) shape = SHAPES.events
+  else if (segs.length === 2 && b === 'runs' && a !== 'runs' && a !== 'triggers' && a !== 'events') shape = SHAPES.flowRuns
+  if (shape === undefined) throw notFound(pathname)
+  const found = shape[method]
+  if (found === undefined) {
+    const allow = Object.keys(shape).join(', ')
+    const err = new LeanflowError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${JSON.stringify(pathname)}: use ${allow}.`)
+    Object.defineProperty(err, 'allow', { value: allow })
+    throw err
+  }
+  if (shape === SHAPES.flowRuns) params = { flow: assertName(a, 'flow name') }
+  else if (shape === SHAPES.trigger) params = { triggerId: assertName(b, 'trigger id') }
+  else if (a === 'runs') params = { runId: assertName(b, 'run id') }
+  return { ...found, params }
+}

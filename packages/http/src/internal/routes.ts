@@ -1,0 +1,160 @@
+import {
+  assertName,
+  compareEventIds,
+  type EventRecord,
+  isTerminalKind,
+  LeanflowError,
+  reduceFlow,
+  STORE_DEFAULTS,
+  type StreamStore,
+} from '@leanflow/core'
+import type { HandlerRunner, RouteParams } from '../types.js'
+import { directionParam, eventIdParam, idempotencyKeyHeader, intParam, statusParam } from './query.js'
+import { parseJsonBody, readBody } from './readBody.js'
+import { invalidArgument, json } from './respond.js'
+import type { Route } from './route.js'
+import { oneShotSse, resetSse, type SseSettings, sseStream } from './sseStream.js'
+import { verifySignature } from './verifySignature.js'
+
+/** Everything a route needs. */
+export interface RouteContext {
+  req: Request
+  url: URL
+  params: RouteParams
+  store: StreamStore
+  runner: HandlerRunner | undefined
+  maxBodyBytes: number
+  secrets: readonly string[]
+  sse: SseSettings
+}
+
+const PAGE = STORE_DEFAULTS.readLimit
+
+function runNotFound(runId: string): LeanflowError {
+  return new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
+}
+
+function flowNotFound(flow: string, runner: HandlerRunner): LeanflowError {
+  const known = runner.flows.map((f) => f.name).join(', ') || 'none'
+  return new LeanflowError('FLOW_NOT_FOUND', `Flow "${flow}" is not defined in the runner (known flows: ${known}).`)
+}
+
+function knowsFlow(runner: HandlerRunner, flow: string): boolean {
+  return runner.flows.some((f) => f.name === flow)
+}
+
+async function lastEvent(store: StreamStore, runId: string): Promise<EventRecord | undefined> {
+  const [last] = await store.read(runId, { direction: 'backward', limit: 1 })
+  return last
+}
+
+async function readAll(store: StreamStore, runId: string): Promise<EventRecord[]> {
+  const all: EventRecord[] = []
+  let after: string | undefined
+  for (;;) {
+    const page = await store.read(runId, { after, limit: PAGE })
+    all.push(...page)
+    if (page.length < PAGE) return all
+    after = page[page.length - 1]?.id
+  }
+}
+
+function object(body: unknown, what: string): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw invalidArgument(`The body of ${what} must be a JSON object.`)
+  }
+  return body as Record<string, unknown>
+}
+
+/** Answers one matched route. */
+export async function answer(route: Route, c: RouteContext): Promise<Response> {
+  const { store, url, params } = c
+  const runner = c.runner as HandlerRunner // routes that need it are refused earlier without one
+  switch (route.name) {
+    case 'flows':
+      return json({ flows: await store.listFlows() })
+    case 'runs.list': {
+      const flow = params.flow as string
+      const opts = {
+        limit: intParam(url, 'limit', 1, PAGE),
+        before: intParam(url, 'before', 0, Number.MAX_SAFE_INTEGER),
+        status: statusParam(url),
+      }
+      if (c.runner && !knowsFlow(c.runner, flow)) throw flowNotFound(flow, c.runner)
+      return json({ runs: await store.listRuns(flow, opts) })
+    }
+    case 'runs.start': {
+      const flow = params.flow as string
+      const idempotencyKey = idempotencyKeyHeader(c.req)
+      const input = parseJsonBody(await readBody(c.req, c.maxBodyBytes))
+      if (!knowsFlow(runner, flow)) throw flowNotFound(flow, runner)
+      const { runId } = await runner.startFlow(flow, input, idempotencyKey === undefined ? undefined : { idempotencyKey })
+      return json({ runId }, 201)
+    }
+    case 'run': {
+      const runId = params.runId as string
+      const events = await readAll(store, runId)
+      if (events.length === 0) throw runNotFound(runId)
+      const state = reduceFlow(events)
+      return json({ state, lastEventId: events[events.length - 1]?.id })
+    }
+    case 'events': {
+      const runId = params.runId as string
+      const opts = {
+        after: eventIdParam(url.searchParams.get('after'), 'Query parameter after'),
+        before: eventIdParam(url.searchParams.get('before'), 'Query parameter before'),
+        limit: intParam(url, 'limit', 1, PAGE),
+        direction: directionParam(url),
+      }
+      const events = await store.read(runId, opts)
+      if (events.length === 0 && (await lastEvent(store, runId)) === undefined) throw runNotFound(runId)
+      return json({ events })
+    }
+    case 'stream':
+      return stream(c, params.runId as string)
+    case 'cancel': {
+      const runId = params.runId as string
+      const body = parseJsonBody(await readBody(c.req, c.maxBodyBytes))
+      let reason: string | undefined
+      if (body !== undefined) {
+        const r = object(body, 'POST /runs/:runId/cancel').reason
+        if (r !== undefined && typeof r !== 'string') throw invalidArgument('"reason" must be a string.')
+        reason = r
+      }
+      if ((await lastEvent(store, runId)) === undefined) throw runNotFound(runId)
+      await runner.cancel(runId, reason)
+      return json({ runId }, 202)
+    }
+    case 'trigger': {
+      const raw = await readBody(c.req, c.maxBodyBytes)
+      if (c.secrets.length > 0) await verifySignature(c.secrets, c.req.headers.get('leanflow-signature'), raw)
+      const payload = parseJsonBody(raw)
+      const { runId, step } = await runner.resolveTrigger(params.triggerId as string, payload ?? null)
+      return json({ runId, step })
+    }
+    case 'publish': {
+      const idempotencyKey = idempotencyKeyHeader(c.req)
+      const body = object(parseJsonBody(await readBody(c.req, c.maxBodyBytes)), 'POST /events')
+      const kind = assertName(body.kind, 'event kind')
+      const data = Object.hasOwn(body, 'data') ? body.data : null
+      const { id } = await runner.publishEvent({ kind, data }, idempotencyKey === undefined ? undefined : { idempotencyKey })
+      return json({ id }, 202)
+    }
+  }
+}
+
+async function stream(c: RouteContext, runId: string): Promise<Response> {
+  const position =
+    eventIdParam(c.req.headers.get('last-event-id'), 'Last-Event-ID') ??
+    eventIdParam(c.url.searchParams.get('after'), 'Query parameter after')
+  const last = await lastEvent(c.store, runId)
+  if (last === undefined) {
+    if (position === undefined) throw runNotFound(runId)
+    return resetSse('RUN_NOT_FOUND', `Run "${runId}" no longer exists (retention passed); its history is gone.`, c.sse.retryMs)
+  }
+  if (position !== undefined && isTerminalKind(last.kind) && compareEventIds(last.id, position) <= 0) {
+    return new Response(null, { status: 204 })
+  }
+  if (c.sse.counter.open >= c.sse.maxStreams) return oneShotSse(`retry: ${c.sse.retryMs * 5}\n\n`)
+  return sseStream(c.store, runId, position, c.req, c.sse)
+}

@@ -1,0 +1,134 @@
+import { type EventRecord, isLeanflowError, isTerminalKind, type StreamStore } from '@leanflow/core'
+
+const encoder = new TextEncoder()
+
+/** Settings shared by every SSE stream of one handler. */
+export interface SseSettings {
+  heartbeatMs: number
+  maxQueuedFrames: number
+  maxStreams: number
+  retryMs: number
+  onError: (err: unknown) => void
+  /** Open streams of this handler (mutated). */
+  counter: { open: number }
+}
+
+/** Response headers of every SSE answer (no caching, no proxy buffering). */
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no',
+} as const
+
+/** One SSE frame; every line of `data` gets its own `data:` field (multi-line safe). */
+export function frame(fields: { id?: string; event?: string; data: string }): string {
+  let out = ''
+  if (fields.event !== undefined) out += `event: ${fields.event}\n`
+  if (fields.id !== undefined) out += `id: ${fields.id}\n`
+  for (const line of fields.data.split(/\r\n|\r|\n/)) out += `data: ${line}\n`
+  return `${out}\n`
+}
+
+/** The frame of one stored event: `id:` = the event id, `data:` = the JSON record. */
+export function eventFrame(e: EventRecord): string {
+  return frame({ id: e.id, data: JSON.stringify(e) })
+}
+
+/** A stream that sends `frames` and closes at once (reset, overflow). */
+export function oneShotSse(frames: string, status = 200): Response {
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(encoder.encode(frames))
+      c.close()
+    },
+  })
+  return new Response(body, { status, headers: SSE_HEADERS })
+}
+
+/** The `event: reset` answer: the client's position cannot be resumed. */
+export function resetSse(reason: string, message: string, retryMs: number): Response {
+  return oneShotSse(`retry: ${retryMs}\n\n${frame({ event: 'reset', data: JSON.stringify({ reason, message }) })}`)
+}
+
+/**
+ * The live SSE answer for one run: backfill then live events from `store.follow`,
+ * heartbeats, `event: end` after a terminal event, `event: reset` on HISTORY_GONE.
+ * A client whose unsent frames pass `maxQueuedFrames` is dropped; cancel or the
+ * request's abort releases the follow and the timer at once.
+ */
+export function sseStream(store: StreamStore, runId: string, after: string | undefined, req: Request, s: SseSettings): Response {
+  const ac = new AbortController()
+  let timer: ReturnType<typeof setInterval> | undefined
+  let done = false
+  s.counter.open++
+  const onAbort = () => finish('close')
+  let controller!: ReadableStreamDefaultController<Uint8Array>
+
+  function finish(how: 'close' | 'drop'): void {
+    if (done) return
+    done = true
+    s.counter.open--
+    clearInterval(timer)
+    ac.abort()
+    req.signal.removeEventListener('abort', onAbort)
+    try {
+      if (how === 'drop') controller.error(new Error('SSE client dropped: it stopped reading (maxQueuedFrames passed).'))
+      else controller.close()
+    } catch {
+      // already closed or canceled
+    }
+  }
+
+  function send(text: string): boolean {
+    if (done) return false
+    controller.enqueue(encoder.encode(text))
+    if ((controller.desiredSize ?? 0) < 0) {
+      finish('drop')
+      return false
+    }
+    return true
+  }
+
+  async function pump(): Promise<void> {
+    try {
+      for await (const e of store.follow(runId, { after, signal: ac.signal })) {
+        if (!send(eventFrame(e))) return
+        if (isTerminalKind(e.kind)) {
+          send(frame({ event: 'end', data: JSON.stringify({ lastEventId: e.id, kind: e.kind }) }))
+          finish('close')
+          return
+        }
+      }
+      finish('close')
+    } catch (err) {
+      if (done) return
+      if (isLeanflowError(err, 'HISTORY_GONE')) {
+        send(frame({ event: 'reset', data: JSON.stringify({ reason: 'HISTORY_GONE', message: err.message }) }))
+      } else {
+        s.onError(err)
+      }
+      finish('close')
+    }
+  }
+
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c
+        if (req.signal.aborted) {
+          queueMicrotask(onAbort)
+          return
+        }
+        req.signal.addEventListener('abort', onAbort, { once: true })
+        send(`retry: ${s.retryMs}\n:ok\n\n`)
+        timer = setInterval(() => send(':\n\n'), s.heartbeatMs)
+        void pump()
+      },
+      cancel() {
+        finish('close')
+      },
+    },
+    new CountQueuingStrategy({ highWaterMark: s.maxQueuedFrames }),
+  )
+  return new Response(body, { status: 200, headers: SSE_HEADERS })
+}

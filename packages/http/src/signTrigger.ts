@@ -1,0 +1,47 @@
+const encoder = new TextEncoder()
+
+async function hmacKey(secret: string, usage: 'sign' | 'verify'): Promise<CryptoKey> {
+  return crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [usage])
+}
+
+/** The signed message: `"<t>.<raw body>"` as bytes. */
+export function signedPayload(t: number, body: string | Uint8Array): Uint8Array {
+  const head = encoder.encode(`${t}.`)
+  const raw = typeof body === 'string' ? encoder.encode(body) : body
+  const out = new Uint8Array(head.byteLength + raw.byteLength)
+  out.set(head, 0)
+  out.set(raw, head.byteLength)
+  return out
+}
+
+function toHex(buf: ArrayBuffer): string {
+  let s = ''
+  for (const b of new Uint8Array(buf)) s += b.toString(16).padStart(2, '0')
+  return s
+}
+
+/**
+ * Makes the `leanflow-signature` header value for a trigger call:
+ * `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`. Uses WebCrypto,
+ * so it runs in Node, browsers and edge runtimes. Sign the exact bytes you send.
+ *
+ * @param secret - the handler's `triggerSecret`
+ * @param body - the raw request body, exactly as sent
+ * @param t - unix time in seconds @default now
+ * @example
+ * ```ts
+ * const body = JSON.stringify({ approved: true })
+ * await fetch(`${base}/flows/triggers/${triggerId}`, {
+ *   method: 'POST', body,
+ *   headers: { 'content-type': 'application/json', 'leanflow-signature': await signTrigger(secret, body) },
+ * })
+ * ```
+ */
+export async function signTrigger(secret: string, body: string | Uint8Array, t = Math.floor(Date.now() / 1000)): Promise<string> {
+  if (typeof secret !== 'string' || secret === '') throw new TypeError('signTrigger needs a non-empty secret string.')
+  if (!Number.isSafeInteger(t) || t < 0)
+    throw new TypeError(`signTrigger: t must be unix seconds (a non-negative integer), got ${String(t)}.`)
+  const key = await hmacKey(secret, 'sign')
+  const mac = await crypto.subtle.sign('HMAC', key, signedPayload(t, body) as Uint8Array<ArrayBuffer>)
+  return `t=${t},v1=${toHex(mac)}`
+}

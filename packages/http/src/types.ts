@@ -1,0 +1,107 @@
+import type { StreamStore } from '@leanflow/core'
+
+/**
+ * What a request asks to do, as `authorize` sees it.
+ *
+ * @example
+ * ```ts
+ * const authorize: Authorize = (req, action) => action.startsWith('runs.') ? true : false
+ * ```
+ */
+export type HandlerAction =
+  | 'flows.list'
+  | 'runs.list'
+  | 'runs.start'
+  | 'runs.read'
+  | 'runs.stream'
+  | 'runs.cancel'
+  | 'triggers.resolve'
+  | 'events.publish'
+
+/** The route's path parameters (percent-decoded and validated names). */
+export interface RouteParams {
+  flow?: string
+  runId?: string
+  triggerId?: string
+}
+
+/**
+ * Decides whether a request may go on. Runs before any store access.
+ * Return `true` (go on), `false` (403 `FORBIDDEN`), or a `Response` sent as is (e.g. a 401).
+ *
+ * @example
+ * ```ts
+ * const authorize: Authorize = (req) =>
+ *   req.headers.get('authorization') === `Bearer ${token}`
+ *     ? true
+ *     : Response.json({ error: { code: 'UNAUTHORIZED', message: 'Send a bearer token.' } }, { status: 401 })
+ * ```
+ */
+export type Authorize = (req: Request, action: HandlerAction, params: RouteParams) => boolean | Response | Promise<boolean | Response>
+
+/**
+ * The part of a runner the handler uses (typed structurally, so `@leanflow/http`
+ * depends on core only). `createRunner()` from `@leanflow/runner` satisfies it.
+ *
+ * @example
+ * ```ts
+ * const runner: HandlerRunner = createRunner({ store, flows: [orderFlow] })
+ * ```
+ */
+export interface HandlerRunner {
+  readonly flows: readonly { name: string }[]
+  startFlow(name: string, input: unknown, opts?: { runId?: string; idempotencyKey?: string }): Promise<{ runId: string }>
+  cancel(runId: string, reason?: string): Promise<void>
+  resolveTrigger(id: string, payload: unknown): Promise<{ runId: string; step: string }>
+  publishEvent(e: { kind: string; data: unknown }, opts?: { idempotencyKey?: string }): Promise<{ id: string }>
+}
+
+/**
+ * Options of {@link createHandler}.
+ *
+ * @example
+ * ```ts
+ * createHandler({ store, runner, basePath: '/api/flows', triggerSecret: process.env.TRIGGER_SECRET })
+ * ```
+ */
+export interface HandlerOptions {
+  /** The event log (memory or Redis store). */
+  store: StreamStore
+  /** Needed by the routes that start, cancel, resolve or publish; without it they answer 404. */
+  runner?: HandlerRunner
+  /** @default '/flows' */
+  basePath?: string
+  /** Runs before any store access; no `authorize`: everything is allowed. */
+  authorize?: Authorize
+  /**
+   * HMAC secret for `POST /triggers/:id` (header `leanflow-signature`); an array
+   * accepts any of several secrets (rotation).
+   */
+  triggerSecret?: string | readonly string[]
+  /** @default 1048576 (1 MiB) */
+  maxBodyBytes?: number
+  /** SSE heartbeat comment interval. @default 15000 */
+  heartbeatMs?: number
+  /** SSE frames queued for a client that does not read before it is dropped. @default 1000 */
+  maxQueuedFrames?: number
+  /** Open SSE streams past which new ones get `retry:` and close at once. @default 10000 */
+  maxStreams?: number
+  /** SSE `retry:` sent to clients, in ms. @default 1000 */
+  retryMs?: number
+  /**
+   * Called with every unexpected error (answered 500 without details) and every
+   * SSE stream that fails. @default console.error
+   */
+  onError?: (err: unknown, req: Request) => void
+}
+
+/**
+ * A leanflow HTTP handler: a Web `Request` in, a `Response` out.
+ *
+ * @example
+ * ```ts
+ * const handler: Handler = createHandler({ store })
+ * const res = await handler(new Request('http://x/flows/'))
+ * ```
+ */
+export type Handler = (req: Request) => Promise<Response>
