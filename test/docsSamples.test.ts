@@ -95,7 +95,11 @@ describe('docs code samples', () => {
     program = ts.createProgram({ rootNames: [prelude, ...generated.map((g) => g.path)], options, host: createHost(options) })
   }, 120_000)
 
-  afterAll(() => rmSync(outDir, { recursive: true, force: true }))
+  // KEEP_DOCS_SAMPLES=1 keeps the generated modules to inspect them.
+  afterAll(() => {
+    if (process.env.KEEP_DOCS_SAMPLES) console.log(`docs samples kept in ${outDir}`)
+    else rmSync(outDir, { recursive: true, force: true })
+  })
 
   it('finds samples, honours ```ts fragment and <!-- ts-setup --> comments', () => {
     const md = [
