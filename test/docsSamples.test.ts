@@ -5,7 +5,7 @@
 // samples use (`chargeCard`, …). Conventions: see docs/README.md and extractSamples.ts.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import ts from 'typescript'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type DocSample, extractSamples, sampleModule } from './docs-samples/extractSamples.js'
@@ -153,6 +153,54 @@ describe('docs code samples', () => {
         for (const d of [...program.getSyntacticDiagnostics(sf), ...program.getSemanticDiagnostics(sf)]) errors.push(format(g, d))
       }
       expect(errors, errors.join('\n')).toEqual([])
+    })
+  }
+})
+
+/** GitHub's heading anchor: lower case, punctuation dropped, spaces to dashes. */
+function slug(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/`/g, '')
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-')
+}
+
+function anchors(markdown: string): Set<string> {
+  const out = new Set<string>()
+  let fenced = false
+  for (const line of markdown.split('\n')) {
+    if (/^\s*(```|~~~)/.test(line)) fenced = !fenced
+    const h = !fenced && /^#{1,6}\s+(.*)$/.exec(line)
+    if (h) out.add(slug(h[1]!))
+  }
+  return out
+}
+
+// Relative links between pages must not break when a page moves or a heading changes.
+describe('docs links', () => {
+  it('slugs headings like GitHub', () => {
+    expect(slug('Awaits and deterministic replay')).toBe('awaits-and-deterministic-replay')
+    expect(slug('`@leanflow/core`: the core')).toBe('leanflowcore-the-core')
+  })
+
+  for (const { md } of pages) {
+    it(`${md}: relative links resolve`, () => {
+      const text = readFileSync(join(root, md), 'utf8').replace(/^(```|~~~)[\s\S]*?^\1/gm, '')
+      const broken: string[] = []
+      for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        const target = m[1]!
+        if (/^[a-z]+:/i.test(target)) continue
+        const [path, hash] = target.split('#') as [string, string | undefined]
+        const file = path === '' ? join(root, md) : resolve(root, dirname(md), path)
+        if (!existsSync(file)) {
+          broken.push(`${target}: no such file`)
+          continue
+        }
+        if (hash && file.endsWith('.md') && !anchors(readFileSync(file, 'utf8')).has(hash)) broken.push(`${target}: no such heading`)
+      }
+      expect(broken, broken.join('\n')).toEqual([])
     })
   }
 })
