@@ -19,6 +19,8 @@ export type { BusEvent, BusListener, EventBusOptions } from './eventBus.js'
 export { EventBus } from './eventBus.js'
 export { applyEvent } from './applyEvent.js'
 export { compareEventIds, isEventId } from './eventIds.js'
+export type { EventManager, EventManagerOptions, IngressContext, IngressEvent } from './eventManager.js'
+export { createEventManager } from './eventManager.js'
 export type {
   AwaitType,
   BuiltinEvent,
@@ -33,6 +35,8 @@ export type {
 export { EVENT_KINDS, isTerminalKind, TERMINAL_KINDS } from './events.js'
 export type { FlowState, LogEntry, StepAwait, StepState, StepStatus } from './flowState.js'
 export { emptyFlowState } from './flowState.js'
+export type { FlowWiring, FlowWiringOptions } from './flowWiring.js'
+export { createFlowWiring } from './flowWiring.js'
 export type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from './jobQueue.js'
 export type { MemoryStreamStore, MemoryStreamStoreOptions } from './memoryStreamStore.js'
 export { createMemoryStreamStore } from './memoryStreamStore.js'

@@ -1,0 +1,76 @@
+import type { BusEvent, BusListener, EventBus } from './eventBus.js'
+import type { EventMeta } from './events.js'
+import { assertName } from './names.js'
+import type { StreamStore } from './streamStore.js'
+
+/** An event from a custom transport, before it has a run position: `flow` and `step` may come from the context. */
+export interface IngressEvent<D = unknown> {
+  kind: string
+  /** The run id (or pass it as `ctx.flow`). Without one, the event stays on the bus and is not persisted. */
+  flow?: string
+  step?: string
+  /** @default null */
+  data?: D
+  meta?: EventMeta
+}
+
+/** Where an ingress event belongs; wins over the event's own `flow` and `step`. */
+export interface IngressContext {
+  flow?: string
+  step?: string
+}
+
+/** What {@link createEventManager} returns. */
+export interface EventManager {
+  /** Normalizes an ingress event to the envelope and puts it on the bus (the wiring persists it). */
+  publish(event: IngressEvent, ctx?: IngressContext): Promise<void>
+  /** Subscribes to a kind: ingress events and the stored records of a store given the same bus. */
+  onKind(kind: string, handler: BusListener): () => void
+}
+
+/** Options of {@link createEventManager}. */
+export interface EventManagerOptions {
+  bus: EventBus
+  /** The store the wiring persists to (give it the same `bus` so `onKind` also sees stored records). Not used by the manager itself. */
+  store?: StreamStore
+}
+
+/**
+ * The ingress side of the bus, for custom transports (a WebSocket server, a
+ * webhook forwarder): `publish` validates and normalizes an event and puts
+ * it on the bus, where {@link createFlowWiring} persists it to its run.
+ * Names are checked before anything is published (`INVALID_NAME`).
+ *
+ * @example
+ * ```ts
+ * const bus = new EventBus()
+ * const store = createMemoryStreamStore({ bus })
+ * createFlowWiring({ bus, store, onError: console.error }).start()
+ * const events = createEventManager({ bus, store })
+ * events.onKind('chat.message', (e) => console.log(e.id ?? 'ingress', e.data))
+ * await events.publish({ kind: 'chat.message', data: { text: 'hi' } }, { flow: runId })
+ * ```
+ */
+export function createEventManager(options: EventManagerOptions): EventManager {
+  const { bus } = options
+  return {
+    async publish(event, ctx) {
+      bus.publish(normalizeIngress(event, ctx))
+    },
+    onKind(kind, handler) {
+      return bus.onKind(assertName(kind, 'event kind'), handler)
+    },
+  }
+}
+
+/** The envelope of an ingress event: only `kind`, `flow?`, `step?`, `data` and `meta?`, with names checked. */
+export function normalizeIngress(event: IngressEvent, ctx: IngressContext = {}): BusEvent {
+  const kind = assertName(event?.kind, 'event kind')
+  const flow = ctx.flow ?? event.flow
+  const step = ctx.step ?? event.step
+  const out: BusEvent = { kind, data: event.data === undefined ? null : event.data }
+  if (flow !== undefined) out.flow = assertName(flow, 'run id')
+  if (step !== undefined) out.step = assertName(step, 'step name')
+  if (event.meta !== undefined) out.meta = event.meta
+  return out
+}
