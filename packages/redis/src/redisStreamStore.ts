@@ -94,6 +94,8 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
   }
   const owned = !options.redis
   const redis: RedisClient = options.redis ?? new Redis(options.url!, { connectionName: `${name}:cmd` })
+  // ioredis reconnects by itself and failed commands reject: keep its connection errors off stderr.
+  if (owned) redis.on('error', () => {})
   const index = new RunIndex(redis, keys)
   const hub = new SubscriberHub(() => openSubscriber(redis, `${name}:sub`))
   let corruptEntries = 0

@@ -1,0 +1,80 @@
+// F16: malformed entries written by hand (redis-cli XADD, raw XADD, raw PUBLISH) are skipped and counted.
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import type { EventRecord } from '@leanflow/core'
+import { type CorruptEntryInfo, createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+
+const run = promisify(execFile)
+let server: RedisServer
+let store: RedisStreamStore
+let raw: Redis
+const reports: CorruptEntryInfo[] = []
+
+beforeAll(async () => {
+  server = await startRedis()
+  store = createRedisStreamStore({ url: server.url, prefix: 'f16', onCorrupt: (info) => reports.push(info) })
+  raw = new Redis(server.url)
+})
+afterAll(async () => {
+  await store.close()
+  raw.disconnect()
+  await server.stop()
+})
+
+const good = (r: string, i: number) => store.append(r, { kind: 'tick', flow: r, data: { i } })
+
+/** Appends good events with garbage entries between them; returns the good records and the garbage ids. */
+async function seed(r: string): Promise<{ goods: EventRecord[]; bad: string[] }> {
+  const key = store.keys.events(r)
+  const goods: EventRecord[] = []
+  const bad: string[] = []
+  goods.push(await good(r, 0))
+  bad.push((await run('redis-cli', ['-p', String(server.port), 'XADD', key, '*', 'e', '{not json'])).stdout.trim())
+  goods.push(await good(r, 1))
+  bad.push((await raw.xadd(key, '*', 'x', 'no e field'))!)
+  bad.push((await raw.xadd(key, '*', 'e', '{"kind":"log"}'))!)
+  goods.push(await good(r, 2))
+  bad.push((await raw.xadd(key, '*', 'e', '[1,2,3]'))!)
+  bad.push((await raw.xadd(key, '*', 'e', JSON.stringify({ kind: 'tick', flow: 'someone-else', data: 1 })))!)
+  bad.push((await raw.xadd(key, '*', 'e', JSON.stringify({ kind: 'tick', flow: r, step: 7, data: 1 })))!)
+  goods.push(await good(r, 3))
+  return { goods, bad }
+}
+
+describe('F16: malformed stream entries', () => {
+  it('read skips and counts them, in both directions, and still fills its limit', async () => {
+    const r = 'readme'
+    const { goods, bad } = await seed(r)
+    const before = store.stats.corruptEntries
+    reports.length = 0
+    expect(await store.read(r)).toEqual(goods)
+    expect(store.stats.corruptEntries - before).toBe(bad.length)
+    expect(reports.map((x) => x.id)).toEqual(bad)
+    expect(reports.every((x) => x.runId === r && x.reason.length > 0)).toBe(true)
+    expect(await store.read(r, { direction: 'backward' })).toEqual([...goods].reverse())
+    expect(await store.read(r, { limit: 2, after: goods[0]!.id })).toEqual(goods.slice(1, 3))
+    expect(await store.read(r, { limit: 2, direction: 'backward', before: goods[3]!.id })).toEqual([goods[2], goods[1]])
+  })
+
+  it('follow skips and counts them in its backfill, ignores garbage published on the live channel, and goes on', async () => {
+    const r = 'followme'
+    const { goods, bad } = await seed(r)
+    const before = store.stats.corruptEntries
+    const seen: EventRecord[] = []
+    const done = (async () => {
+      for await (const e of store.follow(r)) if (seen.push(e) === 6) break
+    })()
+    while (seen.length < 4) await new Promise((res) => setTimeout(res, 10))
+    expect(store.stats.corruptEntries - before).toBe(bad.length)
+    const channel = store.keys.live(r)
+    await raw.publish(channel, 'garbage without an id')
+    await raw.publish(channel, '99999999999999-0 {not json')
+    await raw.publish(channel, `99999999999999-1 ${JSON.stringify({ kind: 'x', flow: r })}`)
+    const more = [await good(r, 4), await good(r, 5)]
+    await done
+    expect(seen).toEqual([...goods, ...more])
+  })
+})

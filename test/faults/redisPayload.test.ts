@@ -1,0 +1,58 @@
+// F15: a 1 MB payload is stored and replayed byte-exact; over the limit: a typed error before anything is written.
+import { isLeanflowError, PayloadTooLargeError } from '@leanflow/core'
+import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+
+let server: RedisServer
+let store: RedisStreamStore
+let raw: Redis
+
+beforeAll(async () => {
+  server = await startRedis()
+  store = createRedisStreamStore({ url: server.url, prefix: 'f15' })
+  raw = new Redis(server.url)
+})
+afterAll(async () => {
+  await store.close()
+  raw.disconnect()
+  await server.stop()
+})
+
+describe('F15: large payloads', () => {
+  it('stores 1 MB with multi-byte characters and replays it byte-exact through read and follow', async () => {
+    let text = ''
+    for (let i = 0; text.length < 500_000; i++) text += i % 101 === 0 ? '€🚀"\\\n\u0000' : String.fromCharCode(32 + (i % 90))
+    const blob = { text: text.slice(0, 500_000), bytes: Buffer.from(text.slice(0, 100_000), 'utf8').toString('base64') }
+    const rec = await store.append('big', { kind: 'blob', flow: 'big', data: blob })
+    const [back] = await store.read('big')
+    let followed: unknown
+    for await (const e of store.follow('big')) {
+      followed = e.data
+      break
+    }
+    const expected = Buffer.from(JSON.stringify(blob))
+    for (const d of [rec.data, back!.data, followed]) expect(Buffer.from(JSON.stringify(d)).equals(expected)).toBe(true)
+    expect(Buffer.byteLength(JSON.stringify(blob))).toBeGreaterThan(700_000)
+  })
+
+  it('measures UTF-8 bytes: 600,000 two-byte characters are over 1 MiB though 600,000 UTF-16 units are not; nothing is written', async () => {
+    const sub = new Redis(server.url)
+    const heard: string[] = []
+    sub.on('message', (_c: string, m: string) => heard.push(m))
+    await sub.subscribe(store.keys.live('toolarge'))
+    const err = await store.append('toolarge', { kind: 'blob', flow: 'toolarge', data: 'é'.repeat(600_000) }).catch((e: unknown) => e)
+    expect(isLeanflowError(err, 'PAYLOAD_TOO_LARGE')).toBe(true)
+    expect((err as PayloadTooLargeError).bytes).toBeGreaterThan(1_200_000)
+    expect((err as PayloadTooLargeError).limit).toBe(1024 * 1024)
+    expect(err).toBeInstanceOf(PayloadTooLargeError)
+    const ok = await store.append('fits', { kind: 'blob', flow: 'fits', data: 'e'.repeat(1_000_000) })
+    expect((ok.data as string).length).toBe(1_000_000)
+    await raw.ping() // a round trip after the refused append: any publish from it would have arrived
+    await new Promise((r) => setTimeout(r, 20))
+    expect(heard).toEqual([])
+    expect(await raw.keys('f15:{toolarge}*')).toEqual([])
+    sub.disconnect()
+  })
+})
