@@ -6,6 +6,7 @@ import { toExpressHandler } from '@leanflow/http/express'
 import { toH3Handler } from '@leanflow/http/h3'
 import { toHonoHandler } from '@leanflow/http/hono'
 import { toNodeHandler } from '@leanflow/http/node'
+import { EventSource, type FetchLike } from 'eventsource'
 import express from 'express'
 import { H3, toNodeHandler as h3ToNode } from 'h3'
 import { Hono } from 'hono'
@@ -23,6 +24,46 @@ export interface MatrixTarget {
   origin: string
   /** fetch a path (e.g. `/flows/runs/x`) through this transport. */
   fetch(path: string, init?: RequestInit): Promise<Response>
+  /** An `eventsource` client for a path, through this transport. */
+  eventSource(path: string): EventSource
+  /** Cuts every open connection from the server side (clients see a network drop). */
+  cut(): void
+}
+
+/** Wraps an in-process response so `cut()` can end its body like a dropped connection. */
+function cuttable(res: Response, open: Set<() => void>): Response {
+  if (res.body === null) return res
+  const reader = res.body.getReader()
+  let cut: () => void = () => {}
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      cut = () => {
+        open.delete(cut)
+        void reader.cancel().catch(() => {})
+        try {
+          c.error(new TypeError('connection cut'))
+        } catch {}
+      }
+      open.add(cut)
+    },
+    async pull(c) {
+      try {
+        const { done, value } = await reader.read()
+        if (done) {
+          open.delete(cut)
+          c.close()
+        } else c.enqueue(value)
+      } catch (err) {
+        open.delete(cut)
+        c.error(err)
+      }
+    },
+    cancel() {
+      open.delete(cut)
+      return reader.cancel()
+    },
+  })
+  return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers })
 }
 
 /** A running server for a transport (stop closes every connection, SSE included). */
@@ -98,11 +139,27 @@ export function describeMatrix(
       beforeAll(async () => {
         const handler = getHandler()
         if (transport === 'handler') {
-          target = { transport, origin: 'http://in-process', fetch: (path, init) => handler(new Request(`http://in-process${path}`, init)) }
+          const open = new Set<() => void>()
+          const inProcess = async (url: string | URL, init?: RequestInit) => cuttable(await handler(new Request(url, init)), open)
+          target = {
+            transport,
+            origin: 'http://in-process',
+            fetch: (path, init) => inProcess(`http://in-process${path}`, init),
+            eventSource: (path) => new EventSource(`http://in-process${path}`, { fetch: inProcess as FetchLike }),
+            cut: () => {
+              for (const c of [...open]) c()
+            },
+          }
         } else {
           const r = await startServer(transport, handler)
           running = r
-          target = { transport, origin: r.origin, fetch: (path, init) => fetch(`${r.origin}${path}`, init) }
+          target = {
+            transport,
+            origin: r.origin,
+            fetch: (path, init) => fetch(`${r.origin}${path}`, init),
+            eventSource: (path) => new EventSource(`${r.origin}${path}`),
+            cut: () => r.server.closeAllConnections(),
+          }
         }
       })
       afterAll(async () => {
@@ -110,5 +167,59 @@ export function describeMatrix(
       })
       cases(() => target)
     })
+  }
+}
+
+/** One parsed SSE block. */
+export interface SseFrame {
+  id?: string
+  event?: string
+  data?: string
+  retry?: number
+  comment?: string
+}
+
+/** Parses an SSE response body into frames (a test client that reads raw bytes). */
+export async function* readSse(res: Response): AsyncGenerator<SseFrame> {
+  if (res.body === null) return
+  const decoder = new TextDecoder()
+  let buf = ''
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(chunk, { stream: true })
+    for (let at = buf.indexOf('\n\n'); at !== -1; at = buf.indexOf('\n\n')) {
+      const block = buf.slice(0, at)
+      buf = buf.slice(at + 2)
+      const f: SseFrame = {}
+      for (const line of block.split('\n')) {
+        const colon = line.indexOf(':')
+        const field = colon === -1 ? line : line.slice(0, colon)
+        const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '')
+        if (field === '') f.comment = value
+        else if (field === 'data') f.data = f.data === undefined ? value : `${f.data}\n${value}`
+        else if (field === 'id') f.id = value
+        else if (field === 'event') f.event = value
+        else if (field === 'retry') f.retry = Number(value)
+      }
+      yield f
+    }
+  }
+}
+
+/** Collects SSE frames until `until` returns true for one (included) or the stream ends. */
+export async function collectSse(res: Response, until: (f: SseFrame) => boolean = () => false): Promise<SseFrame[]> {
+  const out: SseFrame[] = []
+  for await (const f of readSse(res)) {
+    out.push(f)
+    if (until(f)) break
+  }
+  return out
+}
+
+/** Polls `check` until it returns true (every 10 ms, up to `timeoutMs`). */
+export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
   }
 }
