@@ -63,6 +63,6 @@ describe('F4: killed connections during 100 concurrent runs', () => {
     const logs = await Promise.all(runs.map((r) => store.read(r)))
     for (const log of logs) expect(log.map((e) => (e.data as { i: number }).i)).toEqual(Array.from({ length: EVENTS }, (_, i) => i))
     const followed = await Promise.all(followers)
-    followed.forEach((f, i) => expect(f).toEqual(logs[i]))
+    expect(followed).toEqual(logs)
   })
 })
