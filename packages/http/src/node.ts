@@ -5,22 +5,36 @@ import type { Handler } from './types.js'
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>
 
 function requestBody(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let open = true
   return new ReadableStream<Uint8Array>(
     {
       start(c) {
-        req.on('data', (chunk: Buffer) => {
+        const stop = () => {
+          open = false
+          req.off('data', data)
+        }
+        const data = (chunk: Buffer) => {
+          if (!open) return
           c.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
           if ((c.desiredSize ?? 0) <= 0) req.pause()
+        }
+        req.on('data', data)
+        req.once('end', () => {
+          if (open) c.close()
+          stop()
         })
-        req.once('end', () => c.close())
-        req.once('error', (err) => c.error(err))
+        req.once('error', (err) => {
+          if (open) c.error(err)
+          stop()
+        })
         req.pause()
       },
       pull() {
-        req.resume()
+        if (open) req.resume()
       },
       cancel() {
         // stop reading; the response says `connection: close`, so the rest is never read
+        open = false
         req.pause()
       },
     },

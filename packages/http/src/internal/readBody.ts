@@ -11,7 +11,8 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
   if (declared !== null) {
     const n = Number(declared)
     if (Number.isFinite(n) && n > limit) {
-      await req.body?.cancel().catch(() => {})
+      // not a byte is read; the server decides what to do with the unread rest
+      // (the Node adapter answers with `connection: close`)
       throw new PayloadTooLargeError(n, limit, 'request body')
     }
   }
