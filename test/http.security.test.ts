@@ -189,7 +189,7 @@ describeMatrix(
       expect(({} as Record<string, unknown>).polluted).toBeUndefined()
       const call = runnerCalls[0]
       expect(call?.method).toBe('publishEvent')
-      const [event, opts] = call?.args as [{ kind: string; data: Record<string, unknown> }, unknown]
+      const [event, opts] = (call?.args ?? []) as [{ kind: string; data: Record<string, unknown> }, unknown]
       expect(Object.hasOwn(event.data, '__proto__')).toBe(true)
       expect(opts).toEqual({ idempotencyKey: 'k-1' })
       const badKey = await t().fetch('/flows/events', post('{"kind":"a"}', { 'idempotency-key': 'has space' }))
