@@ -1,0 +1,165 @@
+import { compareEventIds, isEventId } from '@leanflow/core'
+import { describe, expect, it } from 'vitest'
+import { type ConformanceContext, collect, ev, expectCode, uniqueName } from './streamStoreConformanceKit.js'
+
+/** StreamStore conformance: append, idempotency, names and payload safety. Registered by `describeStreamStoreConformance`. */
+export function describeAppendConformance(t: ConformanceContext): void {
+  describe('append', () => {
+    it('returns the record with id, ts, kind, flow, data and meta; ids increase within a run', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      const a = await s.append(run, {
+        kind: 'user.thing',
+        flow: run,
+        step: 'charge',
+        data: { n: 1, nested: { x: [1, 'a', null] } },
+        meta: { attempt: 2 },
+      })
+      expect(isEventId(a.id)).toBe(true)
+      expect(a.kind).toBe('user.thing')
+      expect(a.flow).toBe(run)
+      expect(a.step).toBe('charge')
+      expect(a.data).toEqual({ n: 1, nested: { x: [1, 'a', null] } })
+      expect(a.meta).toEqual({ attempt: 2 })
+      expect(new Date(a.ts).toISOString()).toBe(a.ts)
+      const b = await s.append(run, { kind: 'log', flow: run, data: { level: 'info', msg: 'hi' } })
+      expect('step' in b).toBe(false)
+      expect(compareEventIds(a.id, b.id)).toBeLessThan(0)
+      const ids = [b.id]
+      for (let i = 0; i < 30; i++) ids.push((await s.append(run, ev(run, 'tick', i))).id)
+      for (let i = 1; i < ids.length; i++) expect(compareEventIds(ids[i - 1]!, ids[i]!)).toBeLessThan(0)
+      const read = await s.read(run)
+      expect(read.map((e) => e.id)).toEqual([a.id, ...ids])
+      expect(read[0]).toEqual(a)
+      expect('step' in read[1]!).toBe(false)
+    })
+
+    it('returns data equal to what was passed, and stores JSON values of every type', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      const values: unknown[] = [null, 0, -1.5, 'text', '', true, false, [], {}, [1, [2, [3]]], { a: { b: { c: 'd' } } }, 'ünïcødé ✓ 🚀']
+      for (const v of values) expect((await s.append(run, ev(run, 'v', v))).data).toEqual(v)
+      expect((await s.read(run)).map((e) => e.data)).toEqual(values)
+    })
+
+    it('stores a 1 MB payload and reads it back byte-exact (F15)', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      // mostly plain text, with escapes and multi-byte characters sprinkled in (its JSON stays under the 1 MiB default)
+      const chars = 'abcdefghijklmnopqrstuvwxyz0123456789 '
+      let big = ''
+      for (let i = 0; big.length < 1_000_000; i++) big += i % 997 === 0 ? '"\\\n\té✓' : chars[(i * 7919) % chars.length]
+      big = big.slice(0, 1_000_000)
+      const rec = await s.append(run, ev(run, 'big', { big }))
+      expect((rec.data as { big: string }).big).toBe(big)
+      const [back] = await s.read(run)
+      expect((back!.data as { big: string }).big).toBe(big)
+      const [followed] = await collect(s.follow(run), 1)
+      expect((followed!.data as { big: string }).big).toBe(big)
+    })
+
+    it('refuses an event over maxEventBytes with PAYLOAD_TOO_LARGE and writes nothing', async () => {
+      const s = await t.open({ maxEventBytes: 2000 })
+      const run = uniqueName()
+      await s.append(run, ev(run, 'small', { x: 'y'.repeat(100) }))
+      const err = await expectCode(s.append(run, ev(run, 'big', { x: 'y'.repeat(5000) })), 'PAYLOAD_TOO_LARGE')
+      expect((err as Error).name).toBe('PayloadTooLargeError')
+      const fresh = uniqueName()
+      await expectCode(s.append(fresh, ev(fresh, 'big', { x: 'y'.repeat(5000) })), 'PAYLOAD_TOO_LARGE')
+      expect((await s.read(run)).map((e) => e.kind)).toEqual(['small'])
+      expect(await s.read(fresh)).toEqual([])
+    })
+
+    it('refuses appends past maxEventsPerRun with RUN_TOO_LONG and writes nothing', async () => {
+      const s = await t.open({ maxEventsPerRun: 5 })
+      const run = uniqueName()
+      for (let i = 0; i < 5; i++) await s.append(run, ev(run, 'e', i))
+      await expectCode(s.append(run, ev(run, 'e', 5)), 'RUN_TOO_LONG')
+      await expectCode(s.append(run, ev(run, 'e', 6)), 'RUN_TOO_LONG')
+      expect((await s.read(run)).map((e) => e.data)).toEqual([0, 1, 2, 3, 4])
+      // other runs are unaffected
+      const otherRun = uniqueName()
+      expect((await s.append(otherRun, ev(otherRun, 'e', 0))).data).toBe(0)
+    })
+  })
+
+  describe('idempotency', () => {
+    it('stores one event for a repeated key and returns the first record', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      const first = await s.append(run, ev(run, 'pay', { n: 1 }), { idempotencyKey: 'k1' })
+      const again = await s.append(run, ev(run, 'pay', { n: 2 }), { idempotencyKey: 'k1' })
+      expect(again.id).toBe(first.id)
+      expect(again.data).toEqual({ n: 1 })
+      const other = await s.append(run, ev(run, 'pay', { n: 3 }), { idempotencyKey: 'k2' })
+      expect(other.id).not.toBe(first.id)
+      const plain = await s.append(run, ev(run, 'pay', { n: 4 }))
+      expect((await s.read(run)).map((e) => e.id)).toEqual([first.id, other.id, plain.id])
+    })
+
+    it('stores one event for 20 concurrent appends with the same key', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      await s.append(run, ev(run, 'before', null))
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => s.append(run, ev(run, 'pay', { i }), { idempotencyKey: 'same' })),
+      )
+      const ids = new Set(results.map((r) => r.id))
+      expect(ids.size).toBe(1)
+      const events = await s.read(run)
+      expect(events.length).toBe(2)
+      expect(events[1]!.id).toBe(results[0]!.id)
+      expect(results.every((r) => JSON.stringify(r.data) === JSON.stringify(events[1]!.data))).toBe(true)
+    })
+
+    it('keys are per run', async () => {
+      const s = await t.store()
+      const [r1, r2] = [uniqueName(), uniqueName()]
+      await s.append(r1, ev(r1, 'a', 1), { idempotencyKey: 'k' })
+      await s.append(r2, ev(r2, 'a', 2), { idempotencyKey: 'k' })
+      expect((await s.read(r1)).map((e) => e.data)).toEqual([1])
+      expect((await s.read(r2)).map((e) => e.data)).toEqual([2])
+    })
+  })
+
+  describe('names and payload safety (F17)', () => {
+    const bad = ['a:b', 'x*', '{x}', 'a\nb', '', 'a'.repeat(129), '__proto__', '-lead', 'a b', 'é']
+
+    it.each(bad.map((b) => [JSON.stringify(b).slice(0, 30), b]))(
+      'refuses run id %s with INVALID_NAME, writing nothing',
+      async (_, name) => {
+        const s = await t.store()
+        await expectCode(s.append(name, ev(name, 'ok', 1)), 'INVALID_NAME')
+      },
+    )
+
+    it('refuses bad kinds and step names with INVALID_NAME, writing nothing', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      for (const name of bad) {
+        await expectCode(s.append(run, ev(run, name, 1)), 'INVALID_NAME')
+        await expectCode(s.append(run, ev(run, 'ok', 1, name)), 'INVALID_NAME')
+      }
+      expect(await s.read(run)).toEqual([])
+      const fine = await s.append(run, ev(run, 'a.b-c_d', 1, 'x'.repeat(128)))
+      expect(fine.step).toBe('x'.repeat(128))
+      expect((await s.read(run)).length).toBe(1)
+    })
+
+    it('stores __proto__ keys as plain data without polluting Object.prototype', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      const data = JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"ok":1}')
+      const rec = await s.append(run, ev(run, 'evil', data))
+      const [back] = await s.read(run)
+      const [followed] = await collect(s.follow(run), 1)
+      for (const d of [rec.data, back!.data, followed!.data] as Record<string, unknown>[]) {
+        expect(Object.hasOwn(d, '__proto__')).toBe(true)
+        expect(JSON.stringify(d)).toBe(JSON.stringify(data))
+        expect((d as { polluted?: unknown }).polluted).toBeUndefined()
+      }
+      expect(({} as { polluted?: unknown }).polluted).toBeUndefined()
+      expect((Object.prototype as { polluted?: unknown }).polluted).toBeUndefined()
+    })
+  })
+}

@@ -1,0 +1,84 @@
+// Shared pieces of the StreamStore conformance suite (see streamStoreConformance.ts).
+import type { EventBus, EventRecord, NewEvent, StreamStore } from '@leanflow/core'
+import { isLeanflowError } from '@leanflow/core'
+import { expect } from 'vitest'
+
+/** What the suite asks of a store factory. */
+export interface ConformanceStoreOptions {
+  /** ms */
+  retention?: number
+  maxEventBytes?: number
+  maxEventsPerRun?: number
+  bus?: EventBus
+}
+
+export type ConformanceStoreFactory = (opts: ConformanceStoreOptions) => Promise<StreamStore>
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+/** A random valid name (run id or flow name), unique enough to share one server between tests. */
+export function uniqueName(prefix = 'r'): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16))
+  let s = prefix
+  for (const b of bytes) s += ALPHABET[b % ALPHABET.length]
+  return s
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Resolves with `p`, or rejects after `ms` naming `what` (a hang must fail the test, not time it out silently). */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms)
+  })
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** Waits until `fn()` is true, polling, up to `ms`. */
+export async function eventually(fn: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`${what}: still false after ${ms} ms`)
+    await sleep(50)
+  }
+}
+
+/** Waits until the wall clock has moved to a later millisecond (distinct start times for listRuns ordering). */
+export async function nextMillisecond(): Promise<void> {
+  const t = Date.now()
+  while (Date.now() <= t + 1) await sleep(2)
+}
+
+export async function expectCode(p: Promise<unknown>, code: string): Promise<unknown> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(err, `expected a rejection with code ${code}`).toBeDefined()
+  expect(isLeanflowError(err), `expected a LeanflowError, got ${String(err)}`).toBe(true)
+  expect((err as { code: string }).code).toBe(code)
+  return err
+}
+
+export async function collect(iter: AsyncIterable<EventRecord>, n: number, signal?: AbortSignal): Promise<EventRecord[]> {
+  const out: EventRecord[] = []
+  if (n === 0) return out
+  for await (const e of iter) {
+    out.push(e)
+    if (out.length >= n || signal?.aborted) break
+  }
+  return out
+}
+
+export const ev = (run: string, kind: string, data: unknown, step?: string): NewEvent =>
+  step === undefined ? { kind, flow: run, data } : { kind, flow: run, step, data }
+
+/** What each part of the suite gets: the shared store, fresh stores with options, and a way to stop tracking a store a test closed itself. */
+export interface ConformanceContext {
+  /** One store with default options, shared by the tests that need no options. */
+  store(): Promise<StreamStore>
+  /** A new store with these options, closed after the suite. */
+  open(opts?: ConformanceStoreOptions): Promise<StreamStore>
+  /** Stops tracking a store the test closed itself. */
+  forget(store: StreamStore): void
+}

@@ -1,0 +1,130 @@
+import type { StreamStore } from '@leanflow/core'
+import { EventBus } from '@leanflow/core'
+import { describe, expect, it } from 'vitest'
+import { type ConformanceContext, ev, eventually, nextMillisecond, sleep, uniqueName, within } from './streamStoreConformanceKit.js'
+
+/** StreamStore conformance: listRuns, listFlows, retention, the bus and close. Registered by `describeStreamStoreConformance`. */
+export function describeRunsConformance(t: ConformanceContext): void {
+  describe('listRuns and listFlows', () => {
+    const start = (s: StreamStore, run: string, flow: string) =>
+      s.append(run, { kind: 'flow.started', flow: run, data: { name: flow, input: {}, steps: {} } })
+
+    it('keeps the summary on flow.started and terminal events', async () => {
+      const s = await t.store()
+      const flow = uniqueName('flow')
+      const run = uniqueName()
+      const started = await start(s, run, flow)
+      expect(await s.listRuns(flow)).toEqual([{ runId: run, flow, status: 'running', startedAt: started.ts }])
+      await s.append(run, { kind: 'step.started', flow: run, step: 'a', data: {} })
+      expect((await s.listRuns(flow))[0]!.status).toBe('running')
+      const done = await s.append(run, { kind: 'flow.completed', flow: run, data: { duration: 3 } })
+      expect(await s.listRuns(flow)).toEqual([{ runId: run, flow, status: 'completed', startedAt: started.ts, completedAt: done.ts }])
+      for (const [kind, status] of [
+        ['flow.failed', 'failed'],
+        ['flow.canceled', 'canceled'],
+      ] as const) {
+        const r = uniqueName()
+        await start(s, r, flow)
+        const end = await s.append(r, { kind, flow: r, data: kind === 'flow.failed' ? { error: 'x', duration: 1 } : {} })
+        const summary = (await s.listRuns(flow)).find((x) => x.runId === r)
+        expect(summary).toEqual({ runId: r, flow, status, startedAt: expect.any(String), completedAt: end.ts })
+      }
+    })
+
+    it('lists newest first, with limit, exclusive before, status, and only the flow asked for', async () => {
+      const s = await t.store()
+      const flow = uniqueName('flow')
+      const other = uniqueName('flow')
+      const runs: Array<{ run: string; ms: number }> = []
+      for (let i = 0; i < 5; i++) {
+        const run = uniqueName()
+        const rec = await start(s, run, flow)
+        runs.push({ run, ms: Date.parse(rec.ts) })
+        if (i % 2 === 1) await s.append(run, { kind: 'flow.completed', flow: run, data: { duration: 1 } })
+        await nextMillisecond()
+      }
+      await start(s, uniqueName(), other)
+      const newestFirst = [...runs].reverse().map((r) => r.run)
+      expect((await s.listRuns(flow)).map((r) => r.runId)).toEqual(newestFirst)
+      expect((await s.listRuns(flow, { limit: 2 })).map((r) => r.runId)).toEqual(newestFirst.slice(0, 2))
+      expect((await s.listRuns(flow, { before: runs[3]!.ms })).map((r) => r.runId)).toEqual([runs[2]!.run, runs[1]!.run, runs[0]!.run])
+      expect((await s.listRuns(flow, { before: runs[3]!.ms, limit: 1 })).map((r) => r.runId)).toEqual([runs[2]!.run])
+      expect((await s.listRuns(flow, { status: 'completed' })).map((r) => r.runId)).toEqual([runs[3]!.run, runs[1]!.run])
+      expect((await s.listRuns(flow, { status: 'running', limit: 2 })).map((r) => r.runId)).toEqual([runs[4]!.run, runs[2]!.run])
+      expect(await s.listRuns(flow, { status: 'failed' })).toEqual([])
+      expect((await s.listRuns(other)).length).toBe(1)
+      expect(await s.listRuns(uniqueName('flow'))).toEqual([])
+    })
+
+    it('lists flows with their run counts', async () => {
+      const s = await t.store()
+      const f1 = uniqueName('flow')
+      const f2 = uniqueName('flow')
+      for (let i = 0; i < 3; i++) await start(s, uniqueName(), f1)
+      await start(s, uniqueName(), f2)
+      const loose = uniqueName()
+      await s.append(loose, ev(loose, 'not.a.flow', 1)) // a run without flow.started is in no flow
+      const flows = await s.listFlows()
+      expect(flows.find((f) => f.flow === f1)).toEqual({ flow: f1, runs: 3 })
+      expect(flows.find((f) => f.flow === f2)).toEqual({ flow: f2, runs: 1 })
+    })
+  })
+
+  describe('retention', () => {
+    it('removes a finished run (events, summary, index entry) and keeps a running one', async () => {
+      const s = await t.open({ retention: 300 })
+      const flow = uniqueName('flow')
+      const running = uniqueName()
+      const finished = uniqueName()
+      await s.append(running, { kind: 'flow.started', flow: running, data: { name: flow, input: null, steps: {} } })
+      await s.append(finished, { kind: 'flow.started', flow: finished, data: { name: flow, input: null, steps: {} } })
+      await s.append(finished, ev(finished, 'log', { level: 'info', msg: 'x' }))
+      await s.append(finished, { kind: 'flow.completed', flow: finished, data: { duration: 1 } })
+      expect((await s.listRuns(flow)).length).toBe(2)
+      await eventually(async () => (await s.read(finished)).length === 0, 5000, 'finished run expired')
+      await eventually(async () => (await s.listRuns(flow)).length === 1, 5000, 'index entry expired')
+      expect((await s.listRuns(flow)).map((r) => r.runId)).toEqual([running])
+      expect((await s.listFlows()).find((f) => f.flow === flow)).toEqual({ flow, runs: 1 })
+      expect((await s.read(running)).length).toBe(1)
+    })
+  })
+
+  describe('bus', () => {
+    it('publishes every appended record, with its id, on the bus', async () => {
+      const bus = new EventBus()
+      const s = await t.open({ bus })
+      const run = uniqueName()
+      const byKind: unknown[] = []
+      const any: unknown[] = []
+      const off1 = bus.onKind('user.ping', (e) => void byKind.push(e))
+      const off2 = bus.onAny((e) => void any.push(e))
+      const a = await s.append(run, ev(run, 'user.ping', { n: 1 }))
+      const b = await s.append(run, ev(run, 'user.pong', { n: 2 }, 'st'))
+      const dup = await s.append(run, ev(run, 'user.ping', { n: 3 }), { idempotencyKey: 'k' })
+      await s.append(run, ev(run, 'user.ping', { n: 4 }), { idempotencyKey: 'k' }) // a repeat publishes nothing
+      await eventually(async () => any.length >= 3, 5000, 'bus delivery')
+      await sleep(50)
+      off1()
+      off2()
+      expect(byKind).toEqual([a, dup])
+      expect(any).toEqual([a, b, dup])
+    })
+  })
+
+  describe('close', () => {
+    it('resolves and ends open follow iterations', async () => {
+      const s = await t.open()
+      const run = uniqueName()
+      await s.append(run, ev(run, 'e', 0))
+      const seen: unknown[] = []
+      const done = (async () => {
+        for await (const e of s.follow(run)) seen.push(e.data)
+        return 'ended'
+      })()
+      await eventually(async () => seen.length === 1, 5000, 'first event')
+      t.forget(s)
+      await within(s.close(), 5000, 'close')
+      expect(await within(done, 5000, 'follow after close')).toBe('ended')
+    })
+  })
+}
