@@ -1,0 +1,155 @@
+/**
+ * Faults with the runner on BullMQ and real worker processes:
+ * F1 (SIGKILL after step.started), F2 (SIGKILL after a ctx.do effect),
+ * F18 (SIGTERM mid-step drains), F5 (redis-server SIGKILLed and restarted).
+ */
+import { createBullMQQueue } from '@leanflow/bullmq'
+import { createRedisStreamStore } from '@leanflow/redis'
+import { createRunner, type Runner } from '@leanflow/runner'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { checkRunLog, waitForRuns } from '../workers/checkRunLog.js'
+import { effectKey, makeFlows } from '../workers/flows.js'
+import { type ForkedWorker, forkWorker } from '../workers/forkWorker.js'
+
+let redis: RedisServer
+let effects: Redis
+let n = 0
+const children: ForkedWorker[] = []
+const closers: Array<() => Promise<void>> = []
+const servers: RedisServer[] = []
+
+beforeAll(async () => {
+  redis = await startRedis({ args: ['--hz', '100'] })
+  effects = new Redis(redis.url)
+})
+afterEach(async () => {
+  await Promise.all(
+    children.splice(0).map(async (c) => {
+      c.kill('SIGTERM')
+      await Promise.race([c.exited, new Promise((r) => setTimeout(r, 10_000))])
+      c.kill('SIGKILL')
+    }),
+  )
+  for (const close of closers.splice(0)) await close()
+  for (const s of servers.splice(0)) await s.stop()
+})
+afterAll(async () => {
+  effects?.disconnect()
+  await redis?.stop()
+})
+
+const FAST = { LOCK_MS: '1000', STALLED_MS: '500' }
+const STEPS = ['a', 'b', 'c', 'd', 'e']
+const isCheckpoint = (at: string) => (m: Record<string, unknown>) => m.type === 'checkpoint' && m.at === at
+const ready = (w: ForkedWorker) => w.waitFor((m) => m.type === 'ready', 'ready')
+
+function setup(server: RedisServer, env: Record<string, string> = {}) {
+  const id = `f${++n}`
+  const store = createRedisStreamStore({ url: server.url, prefix: id })
+  const queue = createBullMQQueue({ url: server.url, queueName: id, onError: () => {} })
+  const producer: Runner = createRunner({ store, queue, flows: makeFlows(effects) })
+  closers.push(async () => {
+    await queue.close()
+    await store.close()
+  })
+  const spawn = (extra: Record<string, string> = {}) => {
+    const w = forkWorker('runnerWorker.ts', { REDIS_URL: server.url, QUEUE_NAME: id, STORE_PREFIX: id, ...env, ...extra })
+    children.push(w)
+    return w
+  }
+  const start = async (count: number, input: Record<string, unknown> = {}) => {
+    const runs = await Promise.all(Array.from({ length: count }, () => producer.startFlow('five', { ns: id, ...input })))
+    return runs.map((r) => r.runId)
+  }
+  return { id, store, producer, spawn, start }
+}
+
+async function effectCounts(ns: string, runIds: string[]) {
+  const keys = runIds.flatMap((runId) => STEPS.map((s) => effectKey(ns, runId, s)))
+  const values = await effects.mget(...keys)
+  return Object.fromEntries(keys.map((k, i) => [k, values[i]]))
+}
+const allOnes = (counts: Record<string, string | null>) => Object.entries(counts).filter(([, v]) => v !== '1')
+
+describe('runner on BullMQ: worker and server faults', () => {
+  it('F1: a worker SIGKILLed right after step.started; another worker finishes the step; the runs complete', async () => {
+    const { id, store, spawn, start } = setup(redis, FAST)
+    const victim = spawn({ HANG_STEP: 'd', HANG_AT: 'started' })
+    await ready(victim)
+    const runIds = await start(3)
+    const cp = await victim.waitFor(isCheckpoint('started'), 'checkpoint after step.started of d')
+    const before = await store.read(cp.runId as string, { limit: 1000 })
+    expect(before.some((e) => e.kind === 'step.started' && e.step === 'd')).toBe(true)
+    victim.kill('SIGKILL')
+    await victim.exited
+    const rescuer = spawn()
+    await ready(rescuer)
+    const logs = await waitForRuns(store, runIds, 60_000)
+    expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
+    // No event written before the crash was lost.
+    const after = logs.get(cp.runId as string) ?? []
+    for (const e of before) expect(after.map((x) => x.id)).toContain(e.id)
+    expect(allOnes(await effectCounts(id, runIds))).toEqual([])
+  })
+
+  it('F2: a worker SIGKILLed after a ctx.do effect; the effect does not run again', async () => {
+    const { id, store, spawn, start } = setup(redis, FAST)
+    const victim = spawn({ HANG_STEP: 'b', HANG_AT: 'effect' })
+    await ready(victim)
+    const runIds = await start(3)
+    const cp = await victim.waitFor(isCheckpoint('effect'), 'checkpoint after the effect of b')
+    expect(await effects.get(effectKey(id, cp.runId as string, 'b'))).toBe('1')
+    victim.kill('SIGKILL')
+    await victim.exited
+    const rescuer = spawn()
+    await ready(rescuer)
+    const logs = await waitForRuns(store, runIds, 60_000)
+    expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
+    expect(allOnes(await effectCounts(id, runIds))).toEqual([])
+  })
+
+  it('F18: SIGTERM mid-step: the worker drains (the step finishes), exits 0, and nothing waits for the lock', async () => {
+    // Locks of 60 s: a step left locked by the stopped worker would hold the
+    // run past this test's timeout.
+    const { id, store, spawn, start } = setup(redis, { LOCK_MS: '60000', STALLED_MS: '60000' })
+    const victim = spawn({ HOLD_STEP: 'c', HOLD_MS: '1500' })
+    await ready(victim)
+    const runIds = await start(4)
+    const cp = await victim.waitFor(isCheckpoint('holding'), 'step c holding')
+    victim.kill('SIGTERM')
+    expect(await victim.exited).toEqual({ code: 0, signal: null })
+    const order = victim.messages.map((m) => `${m.type}${m.at ? `:${m.at}` : ''}`).filter((m) => m !== 'ready')
+    expect(order).toEqual(['checkpoint:holding', 'checkpoint:held', 'closed'])
+    const other = spawn()
+    await ready(other)
+    const logs = await waitForRuns(store, runIds, 30_000)
+    expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
+    expect(allOnes(await effectCounts(id, runIds))).toEqual([])
+    // The held step completed once, on its first attempt.
+    const held = (logs.get(cp.runId as string) ?? []).filter((e) => e.step === 'c' && e.kind === 'step.started')
+    expect(held.map((e) => e.meta?.attempt)).toEqual([1])
+  }, 40_000)
+
+  it('F5: redis-server SIGKILLed and restarted (AOF) while runs are in flight; all complete', async () => {
+    const server = await startRedis({ appendonly: true, args: ['--hz', '100'] })
+    servers.push(server)
+    const { store, spawn, start } = setup(server, { ...FAST, QUIET: '1' })
+    const workers = [spawn(), spawn()]
+    await Promise.all(workers.map(ready))
+    const runIds = await start(40, { sleepMs: 300 })
+    // Some progress first, so the crash lands mid-run.
+    const firstRun = runIds[0] as string
+    const deadline = Date.now() + 30_000
+    while (!(await store.read(firstRun, { limit: 100 })).some((e) => e.kind === 'step.completed')) {
+      if (Date.now() > deadline) throw new Error('no progress before the crash')
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    await server.kill()
+    await new Promise((r) => setTimeout(r, 500))
+    await server.restart()
+    const logs = await waitForRuns(store, runIds, 90_000)
+    expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
+  })
+})

@@ -1,0 +1,79 @@
+import type { EventRecord, StreamStore } from '../../packages/core/src/index.js'
+import { compareEventIds, reduceFlow } from '../../packages/core/src/index.js'
+
+/**
+ * Problems with one run's log (empty when sound): ids strictly increasing
+ * and unique, `flow.started` first, exactly one terminal event and it is
+ * `flow.completed`, last; per step and attempt at most one `step.started`,
+ * exactly one `step.completed` per step; no two events with the same kind,
+ * step, meta and data (a doubled append); the reduced run is completed with
+ * every step completed.
+ */
+export function checkRunLog(events: EventRecord[]): string[] {
+  const problems: string[] = []
+  const runId = events[0]?.flow ?? '?'
+  const say = (msg: string) => problems.push(`${runId}: ${msg}`)
+  for (let i = 1; i < events.length; i++) {
+    if (compareEventIds(events[i - 1]!.id, events[i]!.id) >= 0) say(`ids not increasing at ${i}: ${events[i - 1]!.id}, ${events[i]!.id}`)
+  }
+  if (events[0]?.kind !== 'flow.started') say(`first event is ${events[0]?.kind}`)
+  const terminal = events.filter((e) => e.kind === 'flow.completed' || e.kind === 'flow.failed' || e.kind === 'flow.canceled')
+  if (terminal.length !== 1 || terminal[0]?.kind !== 'flow.completed')
+    say(`terminal events: ${terminal.map((e) => e.kind).join(', ') || 'none'}`)
+  else if (events.at(-1) !== terminal[0]) say('flow.completed is not the last event')
+  const seen = new Set<string>()
+  const started = new Map<string, number>()
+  const completed = new Map<string, number>()
+  for (const e of events) {
+    const key = JSON.stringify([e.kind, e.step, e.meta, e.data])
+    if (seen.has(key)) say(`duplicate ${e.kind} ${e.step ?? ''} ${JSON.stringify(e.data)}`)
+    seen.add(key)
+    if (e.kind === 'step.started') {
+      const k = `${e.step}#${e.meta?.attempt}`
+      started.set(k, (started.get(k) ?? 0) + 1)
+    }
+    if (e.kind === 'step.completed') completed.set(e.step ?? '', (completed.get(e.step ?? '') ?? 0) + 1)
+  }
+  for (const [k, n] of started) if (n !== 1) say(`step.started ${k} ×${n}`)
+  for (const [k, n] of completed) if (n !== 1) say(`step.completed ${k} ×${n}`)
+  const state = reduceFlow(events)
+  if (state.status !== 'completed') say(`status ${state.status}`)
+  for (const [name, s] of Object.entries(state.steps)) if (s.status !== 'completed') say(`step ${name} is ${s.status}`)
+  return problems
+}
+
+/** Polls until every run in `runIds` has a terminal event; returns their logs. */
+export async function waitForRuns(
+  store: StreamStore,
+  runIds: string[],
+  timeoutMs: number,
+  progress?: (done: number) => void,
+): Promise<Map<string, EventRecord[]>> {
+  const logs = new Map<string, EventRecord[]>()
+  const pending = new Set(runIds)
+  const deadline = Date.now() + timeoutMs
+  while (pending.size > 0) {
+    const ids = [...pending]
+    for (let i = 0; i < ids.length; i += 100) {
+      await Promise.all(
+        ids.slice(i, i + 100).map(async (runId) => {
+          const last = await store.read(runId, { direction: 'backward', limit: 1 })
+          const kind = last[0]?.kind
+          if (kind === 'flow.completed' || kind === 'flow.failed' || kind === 'flow.canceled') {
+            pending.delete(runId)
+            logs.set(runId, await store.read(runId, { limit: 10_000 }))
+          }
+        }),
+      )
+    }
+    progress?.(runIds.length - pending.size)
+    if (pending.size === 0) break
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${pending.size} of ${runIds.length} runs unfinished after ${timeoutMs} ms, e.g. ${[...pending].slice(0, 3).join(', ')}`,
+      )
+    }
+    await new Promise((r) => setTimeout(r, 300))
+  }
+  return logs
+}

@@ -1,0 +1,87 @@
+/**
+ * A worker process: a leanflow runner on `createBullMQQueue` and
+ * `createRedisStreamStore`, executing the flows of `flows.ts`. Forked by the
+ * tests through `forkWorker('runnerWorker.ts', env)`.
+ *
+ * env: REDIS_URL, QUEUE_NAME, STORE_PREFIX; optional LOCK_MS, STALLED_MS,
+ * CONCURRENCY; fault injection (first matching step only):
+ * - HANG_STEP + HANG_AT=started|effect: send { type: 'checkpoint', at,
+ *   runId, step } at handler entry / right after the `ctx.do` effect, then
+ *   hang (the test SIGKILLs the process);
+ * - HOLD_STEP + HOLD_MS: send { type: 'checkpoint', at: 'holding', … } at
+ *   handler entry, then hold the step that long (the test sends SIGTERM).
+ *
+ * IPC out: { type: 'ready' }, checkpoints, { type: 'closed' } after SIGTERM
+ * drained (`runner.stop()`), then exit 0.
+ */
+import { Redis } from 'ioredis'
+import { createBullMQQueue } from '../../packages/bullmq/src/index.js'
+import { createRedisStreamStore } from '../../packages/redis/src/index.js'
+import type { StepContext } from '../../packages/runner/src/index.js'
+import { createRunner } from '../../packages/runner/src/index.js'
+import { makeFlows } from './flows.js'
+
+const send = (msg: object) => process.send?.(msg)
+const env = (name: string) => {
+  const v = process.env[name]
+  if (!v) throw new Error(`runnerWorker needs ${name}`)
+  return v
+}
+const url = env('REDIS_URL')
+const { HANG_STEP, HANG_AT, HOLD_STEP, HOLD_MS } = process.env
+
+let injected = false
+const once = (ctx: StepContext, stepName: string | undefined) => {
+  if (injected || ctx.step !== stepName) return false
+  injected = true
+  return true
+}
+const hang = () => new Promise<never>(() => {})
+
+const effects = new Redis(url, { maxRetriesPerRequest: null })
+effects.on('error', () => {}) // reconnects by itself (F5 restarts the server)
+const flows = makeFlows(effects, {
+  async onStart(ctx) {
+    if (HANG_AT === 'started' && once(ctx, HANG_STEP)) {
+      send({ type: 'checkpoint', at: 'started', runId: ctx.runId, step: ctx.step })
+      await hang()
+    }
+    if (HOLD_STEP && once(ctx, HOLD_STEP)) {
+      send({ type: 'checkpoint', at: 'holding', runId: ctx.runId, step: ctx.step })
+      await new Promise((r) => setTimeout(r, Number(HOLD_MS ?? 1000)))
+      send({ type: 'checkpoint', at: 'held', runId: ctx.runId, step: ctx.step })
+    }
+  },
+  async afterEffect(ctx) {
+    if (HANG_AT === 'effect' && once(ctx, HANG_STEP)) {
+      send({ type: 'checkpoint', at: 'effect', runId: ctx.runId, step: ctx.step })
+      await hang()
+    }
+  },
+})
+
+const onError = (err: unknown) => {
+  if (process.env.QUIET !== '1') console.error(`[runnerWorker ${process.pid}]`, err instanceof Error ? err.message : err)
+}
+const store = createRedisStreamStore({ url, prefix: env('STORE_PREFIX') })
+const queue = createBullMQQueue({
+  url,
+  queueName: env('QUEUE_NAME'),
+  lockDuration: Number(process.env.LOCK_MS ?? 30_000),
+  stalledInterval: Number(process.env.STALLED_MS ?? 30_000),
+  backoff: { delayMs: 50, maxDelayMs: 1000 },
+  onError,
+})
+const runner = createRunner({ store, queue, flows, concurrency: Number(process.env.CONCURRENCY ?? 10), onError })
+
+process.once('SIGTERM', async () => {
+  await runner.stop()
+  await queue.close()
+  await store.close()
+  effects.disconnect()
+  send({ type: 'closed' })
+  process.exit(0)
+})
+
+await runner.start()
+send({ type: 'ready', pid: process.pid })
