@@ -5,7 +5,9 @@ import { isEventId } from './eventIds.js'
 import { type EventRecord, isTerminalKind, type NewEvent } from './events.js'
 import { indexAfter, MemoryFollower } from './internal/memoryFollow.js'
 import { type MemoryRun, MemoryRuns } from './internal/memoryRuns.js'
+import { createMemoryRunStateStore } from './memoryRunStateStore.js'
 import { assertName } from './names.js'
+import type { RunStateStore } from './runStateStore.js'
 import {
   type AppendOptions,
   type FollowOptions,
@@ -43,8 +45,8 @@ export interface MemoryStreamStoreOptions {
   now?: () => number
 }
 
-/** The store `createMemoryStreamStore()` returns: a {@link StreamStore} held in memory. */
-export interface MemoryStreamStore extends StreamStore {}
+/** The store `createMemoryStreamStore()` returns: a {@link StreamStore} and a {@link RunStateStore} held in memory. */
+export interface MemoryStreamStore extends StreamStore, RunStateStore {}
 
 const STATUSES: readonly RunStatus[] = ['pending', 'running', 'awaiting', 'completed', 'failed', 'canceled']
 const TERMINAL_STATUS: Record<string, RunStatus> = { 'flow.completed': 'completed', 'flow.failed': 'failed', 'flow.canceled': 'canceled' }
@@ -191,6 +193,7 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
   }
 
   const store: MemoryStreamStore = {
+    ...createMemoryRunStateStore({ now: options.now ?? Date.now, retention: retentionMs }),
     append: async (runId, event, opts) => append(runId, event, opts),
     read: async (runId, opts) => read(runId, opts),
     follow,

@@ -1,1 +1,23 @@
-export {}
+export type { FlowConfig } from './defineFlow.js'
+export { defineFlow } from './defineFlow.js'
+export type { MemoryQueueOptions } from './memoryQueue.js'
+export { createMemoryQueue } from './memoryQueue.js'
+export type { NormalizedRetry } from './retryPolicy.js'
+export { DEFAULT_RETRY, isRetriable, normalizeRetry, retryDelay } from './retryPolicy.js'
+export { createRunner } from './runner.js'
+export type {
+  AwaitEventOptions,
+  AwaitTriggerOptions,
+  FlowDefinition,
+  RetryPolicy,
+  Runner,
+  RunnerOptions,
+  RunnerStore,
+  StartFlowOptions,
+  StepAwaits,
+  StepContext,
+  StepDefinition,
+  StepHandler,
+  StepLogger,
+  TriggerHandle,
+} from './types.js'

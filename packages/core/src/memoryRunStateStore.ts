@@ -1,0 +1,135 @@
+import { type Duration, parseDuration } from './duration.js'
+import type {
+  CasRunStateOptions,
+  CasRunStateResult,
+  LookupNamespace,
+  RunStateRecord,
+  RunStateStore,
+  StoredExternalEvent,
+} from './runStateStore.js'
+import { STORE_DEFAULTS } from './streamStore.js'
+
+/** Options of {@link createMemoryRunStateStore}. */
+export interface MemoryRunStateStoreOptions {
+  /** The store's clock in ms. @default Date.now */
+  now?: () => number
+  /** How long a finished run's document is kept. @default '7d' */
+  retention?: Duration
+  /** How long external events are kept. @default '7d' */
+  eventRetention?: Duration
+}
+
+interface Slot {
+  version: number
+  json: string
+  expiresAt?: number
+}
+
+/**
+ * The {@link RunStateStore} held in memory (browser-safe). Documents are kept
+ * as JSON text, so a caller never shares objects with the store; every
+ * compare-and-set runs synchronously, so it is atomic. `createMemoryStreamStore()`
+ * mixes it in; use it alone to give a custom stream store run state.
+ *
+ * @example
+ * ```ts
+ * const state = createMemoryRunStateStore({ now: () => clock.now })
+ * await state.casRunState('r1', 0, { status: 'running' }) // { ok: true, version: 1 }
+ * ```
+ */
+export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = {}): RunStateStore {
+  const now = options.now ?? Date.now
+  const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
+  const eventRetentionMs = parseDuration(options.eventRetention ?? STORE_DEFAULTS.retentionMs, 'eventRetention')
+  const docs = new Map<string, Slot>()
+  const lookups = new Map<string, { value: string; expiresAt?: number }>()
+  const events = new Map<string, Array<{ seq: number; json: string; ms: number }>>()
+  const eventKeys = new Map<string, string>()
+  const watchers = new Map<string, Set<string>>()
+  let seq = 0
+  let lastMs = 0
+
+  const live = (runId: string): Slot | undefined => {
+    const slot = docs.get(runId)
+    if (slot?.expiresAt !== undefined && slot.expiresAt <= now()) {
+      docs.delete(runId)
+      return undefined
+    }
+    return slot
+  }
+  const record = <T>(slot: Slot | undefined): RunStateRecord<T> | null =>
+    slot ? { version: slot.version, doc: JSON.parse(slot.json) as T } : null
+
+  function cas<T>(runId: string, expected: number, doc: T, opts: CasRunStateOptions = {}): CasRunStateResult<T> {
+    const slot = live(runId)
+    if ((slot?.version ?? 0) !== expected) return { ok: false, current: record<T>(slot) }
+    const version = expected + 1
+    docs.set(runId, {
+      version,
+      json: JSON.stringify(doc),
+      expiresAt: opts.finished ? now() + retentionMs : undefined,
+    })
+    return { ok: true, version }
+  }
+
+  function publish<D>(kind: string, data: D, key?: string): StoredExternalEvent<D> {
+    const known = key === undefined ? undefined : eventKeys.get(key)
+    if (known) return JSON.parse(known) as StoredExternalEvent<D>
+    const ms = Math.max(now(), lastMs)
+    lastMs = ms
+    seq += 1
+    const rec: StoredExternalEvent<D> = { id: `${ms}-${seq}`, ts: new Date(ms).toISOString(), kind, data, seq }
+    const json = JSON.stringify(rec)
+    const list = events.get(kind) ?? []
+    while (list.length > 0 && (list[0]?.ms ?? 0) < ms - eventRetentionMs) list.shift()
+    list.push({ seq, json, ms })
+    events.set(kind, list)
+    if (key !== undefined) eventKeys.set(key, json)
+    return JSON.parse(json) as StoredExternalEvent<D>
+  }
+
+  return {
+    async now() {
+      return now()
+    },
+    async getRunState<T>(runId: string) {
+      return record<T>(live(runId))
+    },
+    async casRunState<T>(runId: string, expected: number, doc: T, opts?: CasRunStateOptions) {
+      return cas(runId, expected, doc, opts)
+    },
+    async putLookup(ns: LookupNamespace, key: string, value: string, ttlMs?: number) {
+      const k = `${ns}\u0000${key}`
+      const cur = lookups.get(k)
+      if (cur && (cur.expiresAt === undefined || cur.expiresAt > now())) return cur.value
+      lookups.set(k, { value, expiresAt: ttlMs === undefined ? undefined : now() + ttlMs })
+      return value
+    },
+    async getLookup(ns: LookupNamespace, key: string) {
+      const cur = lookups.get(`${ns}\u0000${key}`)
+      if (!cur || (cur.expiresAt !== undefined && cur.expiresAt <= now())) return null
+      return cur.value
+    },
+    async publishExternal<D>(kind: string, data: D, opts?: { idempotencyKey?: string }) {
+      return publish(kind, data, opts?.idempotencyKey)
+    },
+    async externalPosition() {
+      return seq
+    },
+    async readExternal(kind: string, afterSeq: number) {
+      const list = events.get(kind) ?? []
+      return list.filter((e) => e.seq > afterSeq).map((e) => JSON.parse(e.json) as StoredExternalEvent)
+    },
+    async watchKind(kind: string, runId: string) {
+      const set = watchers.get(kind) ?? new Set<string>()
+      set.add(runId)
+      watchers.set(kind, set)
+    },
+    async unwatchKind(kind: string, runId: string) {
+      watchers.get(kind)?.delete(runId)
+    },
+    async kindWatchers(kind: string) {
+      return [...(watchers.get(kind) ?? [])]
+    },
+  }
+}

@@ -1,0 +1,83 @@
+import type { ExternalEvent } from './events.js'
+
+/**
+ * One run's state document with its version. The runner owns the shape of
+ * `doc` (step readiness, leases, recorded results, awaits, triggers); the
+ * store only keeps it and guards every change with a compare-and-set on
+ * `version` in the run's own slot.
+ */
+export interface RunStateRecord<T = unknown> {
+  /** 1 after the first write; every successful {@link RunStateStore.casRunState} adds 1. */
+  version: number
+  doc: T
+}
+
+/** Options of {@link RunStateStore.casRunState}. */
+export interface CasRunStateOptions {
+  /**
+   * The run has ended: the store keeps the document for its retention
+   * (the same as the run's events), then drops it.
+   */
+  finished?: boolean
+}
+
+/** What {@link RunStateStore.casRunState} answers. */
+export type CasRunStateResult<T = unknown> = { ok: true; version: number } | { ok: false; current: RunStateRecord<T> | null }
+
+/** An external event as stored: the record plus its global position. */
+export interface StoredExternalEvent<D = unknown> extends ExternalEvent<D> {
+  /** Global sequence number over all kinds; 1 for the first event ever published. */
+  seq: number
+}
+
+/** Lookup namespaces of {@link RunStateStore.putLookup}. */
+export type LookupNamespace = 'trigger' | 'start'
+
+/**
+ * The runner's records beyond the event log, implemented by both stores
+ * (`createMemoryStreamStore()`, `createRedisStreamStore()`). Every change of
+ * a run is one atomic compare-and-set of its document in the run's slot; a
+ * trigger id maps to its run through a lookup key in its own slot; external
+ * events carry a global sequence number so "after the run started" is a
+ * position, not a clock comparison.
+ *
+ * @example
+ * ```ts
+ * const cur = await store.getRunState('r1')
+ * const res = await store.casRunState('r1', cur?.version ?? 0, next)
+ * if (!res.ok) retryWith(res.current)
+ * ```
+ */
+export interface RunStateStore {
+  /** The store's clock in ms (Redis `TIME`; the memory store's injectable clock). Deadlines use it, never a worker's. */
+  now(): Promise<number>
+  /** The run's document, or `null` when it never existed or expired. */
+  getRunState<T = unknown>(runId: string): Promise<RunStateRecord<T> | null>
+  /**
+   * Writes `doc` when the stored version equals `expectedVersion` (0: only
+   * when no document exists); otherwise changes nothing and returns the current record.
+   */
+  casRunState<T = unknown>(runId: string, expectedVersion: number, doc: T, opts?: CasRunStateOptions): Promise<CasRunStateResult<T>>
+  /**
+   * Sets `key` to `value` in `namespace` unless it is already set; returns
+   * the stored value (the first one wins). `ttlMs` bounds its life.
+   */
+  putLookup(namespace: LookupNamespace, key: string, value: string, ttlMs?: number): Promise<string>
+  /** The value of a lookup key, or `null`. */
+  getLookup(namespace: LookupNamespace, key: string): Promise<string | null>
+  /**
+   * Stores an external event (it belongs to no run) with the next global
+   * sequence number. With an `idempotencyKey`, a repeat returns the first record.
+   */
+  publishExternal<D = unknown>(kind: string, data: D, opts?: { idempotencyKey?: string }): Promise<StoredExternalEvent<D>>
+  /** The sequence number of the latest external event (0 when none): the position a new run records. */
+  externalPosition(): Promise<number>
+  /** External events of `kind` with `seq > afterSeq`, oldest first. */
+  readExternal(kind: string, afterSeq: number): Promise<StoredExternalEvent[]>
+  /** Marks `runId` as waiting for events of `kind` (publishers look it up). */
+  watchKind(kind: string, runId: string): Promise<void>
+  /** Undoes {@link RunStateStore.watchKind}. */
+  unwatchKind(kind: string, runId: string): Promise<void>
+  /** Runs waiting for events of `kind`. */
+  kindWatchers(kind: string): Promise<string[]>
+}

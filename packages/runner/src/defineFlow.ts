@@ -1,0 +1,94 @@
+import { assertFlowName, assertName, LeanflowError, parseDuration } from '@leanflow/core'
+import { normalizeRetry } from './retryPolicy.js'
+import type { FlowDefinition, StepDefinition } from './types.js'
+
+/** What `defineFlow` takes. */
+export interface FlowConfig<I = any> {
+  name: string
+  steps: Record<string, StepDefinition<I>>
+}
+
+/**
+ * Validates a flow and freezes it: names follow the name rule (flow names
+ * `runs`, `triggers`, `events` are reserved), every `needs` names a step of
+ * the flow, and the steps form a DAG (a cycle is refused, naming it).
+ *
+ * @example
+ * ```ts
+ * const order = defineFlow({
+ *   name: 'order',
+ *   steps: {
+ *     charge: { handler: async (input: { orderId: string }) => ({ charged: input.orderId }) },
+ *     ship: { needs: ['charge'], handler: async (_input, ctx) => ctx.results.charge },
+ *   },
+ * })
+ * ```
+ */
+export function defineFlow<I = any>(config: FlowConfig<I>): FlowDefinition<I> {
+  if (typeof config !== 'object' || config === null) {
+    throw new LeanflowError('INVALID_ARGUMENT', 'defineFlow needs an object { name, steps }.')
+  }
+  const name = assertFlowName(config.name)
+  const input = config.steps
+  if (typeof input !== 'object' || input === null || Object.keys(input).length === 0) {
+    throw new LeanflowError('INVALID_ARGUMENT', `Flow "${name}" has no steps: pass steps: { [name]: { handler } }.`)
+  }
+  const steps: Record<string, Readonly<StepDefinition<I>>> = Object.create(null)
+  for (const [stepName, def] of Object.entries(input)) {
+    assertName(stepName, 'step name')
+    if (typeof def !== 'object' || def === null || typeof def.handler !== 'function') {
+      throw new LeanflowError('INVALID_ARGUMENT', `Step "${stepName}" of flow "${name}" needs a handler function.`)
+    }
+    const needs = def.needs ?? []
+    if (!Array.isArray(needs)) {
+      throw new LeanflowError('INVALID_ARGUMENT', `Step "${stepName}" of flow "${name}": needs must be an array of step names.`)
+    }
+    for (const dep of needs) {
+      assertName(dep, 'step name')
+      if (!Object.hasOwn(input, dep)) {
+        throw new LeanflowError(
+          'INVALID_ARGUMENT',
+          `Step "${stepName}" of flow "${name}" needs "${dep}", which is not a step of this flow: add it or fix the name.`,
+        )
+      }
+      if (dep === stepName) {
+        throw new LeanflowError(
+          'INVALID_ARGUMENT',
+          `Step "${stepName}" of flow "${name}" needs itself: a cycle ${stepName} -> ${stepName}.`,
+        )
+      }
+    }
+    if (def.retry !== undefined) normalizeRetry(def.retry)
+    if (def.timeout !== undefined) parseDuration(def.timeout, `timeout of step "${stepName}"`)
+    steps[stepName] = Object.freeze({ ...def, needs: Object.freeze([...new Set(needs)]) as string[] })
+  }
+  const cycle = findCycle(steps)
+  if (cycle) {
+    throw new LeanflowError('INVALID_ARGUMENT', `Flow "${name}" has a cycle: ${cycle.join(' -> ')}. Steps must form a DAG through needs.`)
+  }
+  return Object.freeze({ name, steps: Object.freeze(steps) })
+}
+
+function findCycle(steps: Record<string, StepDefinition>): string[] | undefined {
+  const state = new Map<string, 1 | 2>()
+  const path: string[] = []
+  const visit = (s: string): string[] | undefined => {
+    const st = state.get(s)
+    if (st === 2) return undefined
+    if (st === 1) return [...path.slice(path.indexOf(s)), s]
+    state.set(s, 1)
+    path.push(s)
+    for (const d of steps[s]?.needs ?? []) {
+      const c = visit(d)
+      if (c) return c
+    }
+    path.pop()
+    state.set(s, 2)
+    return undefined
+  }
+  for (const s of Object.keys(steps)) {
+    const c = visit(s)
+    if (c) return c
+  }
+  return undefined
+}

@@ -1,0 +1,64 @@
+import type { FlowDefinition } from '../types.js'
+import type { Rec } from './runDoc.js'
+
+/** Thrown inside a dropped execution: it lost its lease, the run ended, or the runner handed it back. */
+export class ExecutionGone extends Error {
+  constructor(readonly why: 'lease' | 'ended' | 'handback' | 'suspended') {
+    super(`This step execution is no longer current (${why}).`)
+    this.name = 'ExecutionGone'
+  }
+}
+
+/** One run of a step handler on this worker, from claim to completion, failure or suspension. */
+export class Execution {
+  /** Next record position (call order of awaits and `ctx.do`). */
+  cursor = 0
+  /** Call order of `log`, `emit` and `state.set` (their idempotency keys). */
+  seq = 0
+  /** Suspended, fenced, canceled or handed back: further calls are refused. */
+  gone: ExecutionGone | undefined
+  readonly abort = new AbortController()
+  /** Appends queued by the sync logger, flushed before any state change. */
+  pending: Promise<void> = Promise.resolve()
+  /** User events (`log`, `emit`, `state.set`) waiting for the next flush. */
+  readonly batch: Array<{ kind: string; data: unknown; seq: number }> = []
+  private stopFn!: (why: ExecutionGone) => void
+  /** Settles when the handler's promise must be dropped. */
+  readonly stopped: Promise<ExecutionGone>
+
+  constructor(
+    readonly runId: string,
+    readonly step: string,
+    readonly attempt: number,
+    readonly lease: string,
+    readonly jobId: string,
+    readonly flow: FlowDefinition,
+    readonly input: unknown,
+    readonly records: Rec[],
+    readonly results: Record<string, unknown>,
+  ) {
+    this.stopped = new Promise((resolve) => {
+      this.stopFn = resolve
+    })
+  }
+
+  /** Drops the handler: its promise is no longer awaited and its calls are refused. */
+  stop(why: ExecutionGone['why']): ExecutionGone {
+    if (!this.gone) {
+      this.gone = new ExecutionGone(why)
+      if (why !== 'suspended') this.abort.abort(this.gone)
+      this.stopFn(this.gone)
+    }
+    return this.gone
+  }
+
+  /** Throws when the execution was dropped. */
+  check(): void {
+    if (this.gone) throw this.gone
+  }
+}
+
+/** A promise that never settles: what a suspending await returns. */
+export function never<T>(): Promise<T> {
+  return new Promise<T>(() => {})
+}

@@ -1,0 +1,135 @@
+import type { ExternalEvent } from '@leanflow/core'
+import type { FlowDefinition } from '../types.js'
+
+/** Status of a step in the run document (the runner's view, not the reducer's). */
+export type StepStatus = 'pending' | 'ready' | 'running' | 'suspended' | 'retrying' | 'completed' | 'failed'
+export type AwaitState = 'pending' | 'resolved' | 'timedOut' | 'canceled'
+
+export interface DoRec {
+  t: 'do'
+  name: string
+  value?: unknown
+}
+interface AwaitBase {
+  state: AwaitState
+  /** Store time it was registered. */
+  since: number
+  /** Store time it was resolved or timed out. */
+  doneAt?: number
+  timeoutAt?: number
+  /** Attempt that registered it (job ids). */
+  attempt: number
+}
+export interface TimeRec extends AwaitBase {
+  t: 'time'
+  at: number
+}
+export interface EventRec extends AwaitBase {
+  t: 'event'
+  kind: string
+  match?: Record<string, unknown>
+  event?: ExternalEvent
+}
+export interface TriggerRec extends AwaitBase {
+  t: 'trigger'
+  type: string
+  id: string
+  value?: unknown
+}
+export type AwaitRec = TimeRec | EventRec | TriggerRec
+/** A recorded call of a step, by call order: a `ctx.do` result or an await. */
+export type Rec = DoRec | AwaitRec
+
+export interface StepDoc {
+  status: StepStatus
+  /** The attempt running, suspended, or scheduled next. */
+  attempt: number
+  /** Fencing token of the execution that holds the step. */
+  lease?: string
+  /** Job id that holds the lease (its re-delivery may take the step over). */
+  owner?: string
+  /** Store-clock ms the current attempt started. */
+  startedAt?: number
+  nextRetryAt?: number
+  /** Record position the suspended step waits on. */
+  waitingOn?: number
+  result?: unknown
+  error?: string
+  records: Rec[]
+}
+
+export interface RunDoc {
+  flow: string
+  status: 'running' | 'completed' | 'failed' | 'canceled'
+  input: unknown
+  startedAt: number
+  endedAt?: number
+  /** External-event position when the run started: only later events match its awaits. */
+  pos: number
+  steps: Record<string, StepDoc>
+  /** External event ids consumed by an await of this run. */
+  consumed: string[]
+  /** `ctx.state` values. */
+  state: Record<string, unknown>
+  error?: string
+  reason?: string
+}
+
+/** A fresh document: steps without needs are `ready` for attempt 1. */
+export function newRunDoc(flow: FlowDefinition, input: unknown, now: number, pos: number): RunDoc {
+  const steps: Record<string, StepDoc> = {}
+  for (const [name, def] of Object.entries(flow.steps)) {
+    steps[name] = { status: (def.needs ?? []).length === 0 ? 'ready' : 'pending', attempt: 1, records: [] }
+  }
+  return { flow: flow.name, status: 'running', input, startedAt: now, pos, steps, consumed: [], state: {} }
+}
+
+/** Steps whose needs have all completed and that still wait: marks them `ready` and returns them. */
+export function promoteReady(doc: RunDoc, flow: FlowDefinition): string[] {
+  const ready: string[] = []
+  for (const [name, def] of Object.entries(flow.steps)) {
+    const s = doc.steps[name]
+    if (!s || s.status !== 'pending') continue
+    if ((def.needs ?? []).every((d) => doc.steps[d]?.status === 'completed')) {
+      s.status = 'ready'
+      ready.push(name)
+    }
+  }
+  return ready
+}
+
+/** Steps that no other step needs. */
+export function sinkSteps(flow: FlowDefinition): string[] {
+  const needed = new Set(Object.values(flow.steps).flatMap((d) => d.needs ?? []))
+  return Object.keys(flow.steps).filter((s) => !needed.has(s))
+}
+
+/** Every step `step` depends on, directly or transitively. */
+export function ancestors(flow: FlowDefinition, step: string): string[] {
+  const out = new Set<string>()
+  const walk = (s: string) => {
+    for (const d of flow.steps[s]?.needs ?? []) {
+      if (!out.has(d)) {
+        out.add(d)
+        walk(d)
+      }
+    }
+  }
+  walk(step)
+  return [...out]
+}
+
+/** Cancels the pending awaits of a step (it ended for good). */
+export function closeAwaits(step: StepDoc, state: AwaitState, now: number): void {
+  for (const r of step.records) {
+    if (r.t !== 'do' && r.state === 'pending') {
+      r.state = state
+      r.doneAt = now
+    }
+  }
+}
+
+/** Sets an own property safely (`__proto__` keys included). */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true })
+}

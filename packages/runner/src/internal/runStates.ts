@@ -1,0 +1,94 @@
+import type { RunStateStore } from '@leanflow/core'
+import type { RunDoc } from './runDoc.js'
+
+const MAX_CACHED = 10_000
+const MAX_TRIES = 100
+
+/** The outcome of {@link RunStates.update}. */
+export interface Updated<R> {
+  doc: RunDoc | null
+  value: R
+  /** The document was written. */
+  changed: boolean
+}
+
+/**
+ * Compare-and-set over run documents with a local cache of the last version
+ * seen: an update computes the next document from the cached one and
+ * writes it in one CAS; a conflict returns the current record, and the
+ * update runs again on it. With one process per run (the common case) every
+ * change is one round trip.
+ */
+export class RunStates {
+  private readonly cache = new Map<string, { version: number; json: string }>()
+
+  constructor(private readonly store: RunStateStore) {}
+
+  /** The current document (from the store, refreshing the cache). */
+  async read(runId: string): Promise<RunDoc | null> {
+    const rec = await this.store.getRunState<RunDoc>(runId)
+    this.remember(runId, rec ? rec.version : 0, rec ? JSON.stringify(rec.doc) : undefined)
+    return rec ? rec.doc : null
+  }
+
+  /** Creates the document unless one exists; returns the stored one. */
+  async create(runId: string, doc: RunDoc): Promise<{ doc: RunDoc; created: boolean }> {
+    const res = await this.store.casRunState<RunDoc>(runId, 0, doc)
+    if (res.ok) {
+      this.remember(runId, res.version, JSON.stringify(doc))
+      return { doc, created: true }
+    }
+    if (!res.current) return this.create(runId, doc)
+    this.remember(runId, res.current.version, JSON.stringify(res.current.doc))
+    return { doc: res.current.doc, created: false }
+  }
+
+  /**
+   * Runs `fn` on a copy of the document and writes the copy when `fn`
+   * changed it, atomically; retries on conflict. `fn` sees `null` when the
+   * run does not exist; a throw from `fn` writes nothing.
+   */
+  async update<R>(runId: string, fn: (doc: RunDoc | null) => R, opts: { fresh?: boolean } = {}): Promise<Updated<R>> {
+    let cur = opts.fresh ? undefined : this.cache.get(runId)
+    let fresh = false
+    if (!cur) {
+      await this.read(runId)
+      cur = this.cache.get(runId)
+      fresh = true
+    }
+    for (let i = 0; i < MAX_TRIES; i++) {
+      const version = cur?.version ?? 0
+      const doc = cur && cur.json !== '' ? (JSON.parse(cur.json) as RunDoc) : null
+      const value = fn(doc)
+      const json = doc ? JSON.stringify(doc) : ''
+      if (!doc || json === cur?.json) {
+        // a decision to change nothing must not rest on a stale cached copy
+        if (fresh) return { doc, value, changed: false }
+        await this.read(runId)
+        cur = this.cache.get(runId)
+        fresh = true
+        continue
+      }
+      const finished = doc.status !== 'running'
+      const res = await this.store.casRunState<RunDoc>(runId, version, doc, { finished })
+      if (res.ok) {
+        this.remember(runId, res.version, json)
+        if (finished) this.cache.delete(runId)
+        return { doc, value, changed: true }
+      }
+      this.remember(runId, res.current?.version ?? 0, res.current ? JSON.stringify(res.current.doc) : undefined)
+      cur = this.cache.get(runId)
+      fresh = true
+    }
+    throw new Error(`Run ${runId}: the run state kept changing under ${MAX_TRIES} compare-and-set tries.`)
+  }
+
+  private remember(runId: string, version: number, json: string | undefined) {
+    this.cache.delete(runId)
+    if (this.cache.size >= MAX_CACHED) {
+      const oldest = this.cache.keys().next().value
+      if (oldest !== undefined) this.cache.delete(oldest)
+    }
+    this.cache.set(runId, { version, json: json ?? '' })
+  }
+}

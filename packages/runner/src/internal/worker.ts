@@ -1,0 +1,265 @@
+import { type ActiveJob, parseDuration } from '@leanflow/core'
+import { isRetriable, normalizeRetry, retryDelay } from '../retryPolicy.js'
+import { createContext, flushAndFence } from './context.js'
+import type { Engine } from './engine.js'
+import { Execution, ExecutionGone } from './execution.js'
+import { keys, type RunnerJobData } from './jobIds.js'
+import { ancestors, closeAwaits, promoteReady, type RunDoc, sinkSteps } from './runDoc.js'
+
+type Claimed =
+  | { kind: 'claimed'; lease: string; doc: RunDoc }
+  | { kind: 'early'; waitMs: number }
+  | { kind: 'repair'; doc: RunDoc }
+  | { kind: 'noop' }
+
+/** Options of the job handler. */
+export interface WorkerOptions {
+  cancelPollMs: number
+}
+
+/** Routes one queue job. Throws only on infrastructure errors (the queue then delivers it again). */
+export async function handleJob(engine: Engine, job: ActiveJob, opts: WorkerOptions): Promise<void> {
+  const data = job.data as RunnerJobData
+  if (job.name === 'step') return stepJob(engine, job, data, opts)
+  if (job.name === 'time' || job.name === 'timeout' || job.name === 'resume') return awaitJob(engine, job, data, opts)
+  engine.onError(new Error(`Unknown runner job "${job.name}" (id ${job.id}): ignored.`))
+}
+
+async function stepJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opts: WorkerOptions) {
+  const { runId, step } = data
+  const attempt = data.attempt ?? 1
+  const now = attempt > 1 ? await engine.storeNow() : engine.estNow()
+  const { value } = await engine.states.update<Claimed>(runId, (doc) => {
+    const s = doc?.steps[step]
+    if (!doc || !s || doc.status !== 'running' || s.attempt !== attempt) return { kind: 'noop' }
+    if (s.status === 'retrying' && (s.nextRetryAt ?? 0) > now) return { kind: 'early', waitMs: (s.nextRetryAt ?? 0) - now }
+    if (s.status === 'ready' || s.status === 'retrying' || (s.status === 'running' && s.owner === job.id)) {
+      return { kind: 'claimed', lease: engine.claim(s, job, now), doc }
+    }
+    if (s.status === 'completed' && s.owner === job.id) return { kind: 'repair', doc }
+    return { kind: 'noop' }
+  })
+  if (value.kind === 'early') {
+    await engine.enqueue('step', `${job.id}~${now}`, data, value.waitMs)
+  } else if (value.kind === 'repair') {
+    await afterComplete(engine, runId, step, value.doc)
+  } else if (value.kind === 'claimed') {
+    await engine.append(runId, step, 'step.started', {}, keys.started(step, attempt), { attempt, jobId: job.id })
+    await execute(engine, job, value.doc, step, value.lease, opts)
+  }
+}
+
+async function awaitJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opts: WorkerOptions) {
+  const { runId, step } = data
+  const pos = data.pos ?? 0
+  const now = job.name === 'resume' ? engine.estNow() : await engine.storeNow()
+  type R = { kind: 'claimed'; lease: string; doc: RunDoc } | { kind: 'early'; waitMs: number } | { kind: 'timedOut' } | { kind: 'noop' }
+  const { value, doc } = await engine.states.update<R>(runId, (d) => {
+    const s = d?.steps[step]
+    const r = s?.records[pos]
+    if (!d || !s || !r || r.t === 'do' || d.status !== 'running') return { kind: 'noop' }
+    if (job.name === 'time' && r.t === 'time' && r.state === 'pending') {
+      if (r.at > now) return { kind: 'early', waitMs: r.at - now }
+      r.state = 'resolved'
+      r.doneAt = now
+    }
+    let timedOut = false
+    if (job.name === 'timeout' && r.t !== 'time' && r.state === 'pending') {
+      if ((r.timeoutAt ?? 0) > now) return { kind: 'early', waitMs: (r.timeoutAt ?? 0) - now }
+      r.state = 'timedOut'
+      r.doneAt = now
+      timedOut = true
+    }
+    const waiting = s.status === 'suspended' && s.waitingOn === pos && r.state !== 'pending'
+    if (waiting || (s.status === 'running' && s.owner === job.id)) return { kind: 'claimed', lease: engine.claim(s, job, now), doc: d }
+    return timedOut ? { kind: 'timedOut' } : { kind: 'noop' }
+  })
+  if (value.kind === 'early') {
+    await engine.enqueue(job.name as 'time', `${job.id}~${now}`, data, value.waitMs)
+    return
+  }
+  if (value.kind === 'noop' || !doc) return
+  const s = doc.steps[step]
+  const r = s?.records[pos]
+  if (!s || !r || r.t === 'do') return
+  if (r.state === 'timedOut') {
+    await engine.append(
+      runId,
+      step,
+      'step.await.timeout',
+      { awaitType: r.t, timeoutAt: iso(r.timeoutAt ?? now) },
+      keys.timedOut(step, pos),
+      {
+        attempt: s.attempt,
+      },
+    )
+  } else if (r.state === 'resolved' && value.kind === 'claimed') {
+    await appendResumed(engine, runId, step, s.attempt, pos, r)
+  }
+  if (r.t === 'event' && r.state === 'timedOut') await engine.store.unwatchKind(r.kind, runId)
+  if (value.kind === 'claimed') await execute(engine, job, doc, step, value.lease, opts)
+}
+
+/** Appends `step.resumed` for the await at `pos` (once: idempotency key by position). */
+export async function appendResumed(
+  engine: Engine,
+  runId: string,
+  step: string,
+  attempt: number,
+  pos: number,
+  r: { t: 'time' | 'event' | 'trigger'; since: number; doneAt?: number },
+) {
+  const reason = r.t === 'time' ? 'time elapsed' : r.t === 'event' ? 'event received' : 'trigger resolved'
+  const data = { reason, awaitType: r.t, awaitDuration: Math.max(0, (r.doneAt ?? r.since) - r.since) }
+  await engine.append(runId, step, 'step.resumed', data, keys.resumed(step, pos), { attempt })
+}
+
+/** Runs the handler of a claimed step; completes, fails (maybe retrying) or leaves it suspended. */
+async function execute(engine: Engine, job: ActiveJob, doc: RunDoc, step: string, lease: string, opts: WorkerOptions) {
+  const flow = engine.flowOf(doc)
+  const def = flow.steps[step]
+  const s = doc.steps[step]
+  if (!def || !s) return
+  const results: Record<string, unknown> = {}
+  for (const a of ancestors(flow, step)) results[a] = doc.steps[a]?.result
+  const ex = new Execution((job.data as RunnerJobData).runId, step, s.attempt, lease, job.id, flow, doc.input, s.records, results)
+  engine.register(ex)
+  const timers: Array<ReturnType<typeof setInterval>> = []
+  let timeoutErr: Error | undefined
+  if (def.timeout !== undefined) {
+    const ms = parseDuration(def.timeout)
+    timers.push(
+      setTimeout(() => {
+        timeoutErr = new Error(`Step "${step}" ran longer than its timeout of ${ms} ms.`)
+        ex.stop('lease')
+      }, ms),
+    )
+  }
+  timers.push(
+    setInterval(() => {
+      engine.states.read(ex.runId).then((d) => {
+        const cur = d?.steps[step]
+        if (!d || d.status !== 'running' || cur?.lease !== lease) ex.stop(d?.status === 'running' ? 'lease' : 'ended')
+      }, engine.onError)
+    }, opts.cancelPollMs),
+  )
+  let outcome: { ok: true; value: unknown } | { ok: false; err: unknown }
+  try {
+    const ctx = createContext(engine, ex)
+    const running = Promise.resolve().then(() => def.handler(doc.input, ctx))
+    outcome = await Promise.race([
+      running.then(
+        (value) => ({ ok: true as const, value }),
+        (err: unknown) => ({ ok: false as const, err }),
+      ),
+      ex.stopped.then((gone) => ({ ok: false as const, err: gone })),
+    ])
+    if (outcome.ok) await flushAndFence(engine, ex)
+  } catch (err) {
+    outcome = { ok: false, err }
+  } finally {
+    for (const t of timers) clearTimeout(t)
+    engine.unregister(ex)
+  }
+  if (timeoutErr) outcome = { ok: false, err: timeoutErr }
+  else if (ex.gone || (!outcome.ok && outcome.err instanceof ExecutionGone)) {
+    // dropped: suspended, fenced or ended; handed back goes back to the queue
+    if ((ex.gone ?? (outcome as { err: ExecutionGone }).err).why === 'handback') throw ex.gone
+    return
+  }
+  if (outcome.ok) await complete(engine, ex, outcome.value)
+  else await fail(engine, ex, outcome.err)
+}
+
+async function complete(engine: Engine, ex: Execution, result: unknown) {
+  const now = engine.estNow()
+  const { value, doc } = await engine.states.update(ex.runId, (d) => {
+    const s = d?.steps[ex.step]
+    if (!d || !s || d.status !== 'running' || s.status !== 'running' || s.lease !== ex.lease) return false
+    s.status = 'completed'
+    if (result !== undefined) s.result = JSON.parse(JSON.stringify(result) ?? 'null')
+    s.error = undefined
+    delete s.lease
+    closeAwaits(s, 'canceled', now)
+    promoteReady(d, ex.flow)
+    if (Object.values(d.steps).every((x) => x.status === 'completed')) {
+      d.status = 'completed'
+      d.endedAt = now
+    }
+    return true
+  })
+  if (value && doc) await afterComplete(engine, ex.runId, ex.step, doc, now)
+}
+
+/** The effects of a completed step, re-derivable from the document (a re-delivered job repeats them harmlessly). */
+async function afterComplete(engine: Engine, runId: string, step: string, doc: RunDoc, now = engine.estNow()) {
+  const s = doc.steps[step]
+  if (!s) return
+  const duration = Math.max(0, now - (s.startedAt ?? now))
+  const data = s.result === undefined ? { duration } : { result: s.result, duration }
+  await engine.append(runId, step, 'step.completed', data, keys.completed(step), { attempt: s.attempt })
+  if (doc.status === 'running') await engine.enqueueReady(runId, doc, now)
+  else if (doc.status === 'completed') {
+    const flow = engine.flowOf(doc)
+    const result: Record<string, unknown> = {}
+    for (const sink of sinkSteps(flow)) result[sink] = doc.steps[sink]?.result
+    await engine.append(
+      runId,
+      undefined,
+      'flow.completed',
+      { result, duration: Math.max(0, (doc.endedAt ?? now) - doc.startedAt) },
+      keys.flowEnded,
+    )
+  }
+}
+
+async function fail(engine: Engine, ex: Execution, err: unknown) {
+  const message = err instanceof Error ? err.message : String(err)
+  const policy = normalizeRetry(ex.flow.steps[ex.step]?.retry)
+  const retry = isRetriable(err) && ex.attempt < policy.attempts
+  const delayMs = retry ? retryDelay(policy, ex.attempt + 1, err) : 0
+  const now = await engine.storeNow()
+  const { value, doc } = await engine.states.update(ex.runId, (d) => {
+    const s = d?.steps[ex.step]
+    if (!d || !s || d.status !== 'running' || s.status !== 'running' || s.lease !== ex.lease) return false
+    delete s.lease
+    s.error = message
+    if (retry) {
+      s.status = 'retrying'
+      s.attempt = ex.attempt + 1
+      s.nextRetryAt = now + delayMs
+      delete s.startedAt
+    } else {
+      s.status = 'failed'
+      closeAwaits(s, 'canceled', now)
+      d.status = 'failed'
+      d.error = message
+      d.endedAt = now
+    }
+    return true
+  })
+  if (!value || !doc) return
+  const meta = { attempt: ex.attempt }
+  const nextRetryAt = retry ? { nextRetryAt: iso(now + delayMs) } : {}
+  await engine.append(
+    ex.runId,
+    ex.step,
+    'step.failed',
+    { error: message, willRetry: retry, ...nextRetryAt },
+    keys.failed(ex.step, ex.attempt),
+    meta,
+  )
+  if (retry) {
+    const next = ex.attempt + 1
+    await engine.append(ex.runId, ex.step, 'step.retry', { reason: message, delayMs }, keys.retry(ex.step, next), { attempt: next })
+    await engine.enqueueStep(ex.runId, ex.step, next, delayMs)
+  } else {
+    await engine.append(ex.runId, undefined, 'flow.failed', { error: message, duration: Math.max(0, now - doc.startedAt) }, keys.flowEnded)
+    for (const other of engine.local.get(ex.runId) ?? []) other.stop('ended')
+  }
+}
+
+/** ISO 8601 of a store-clock ms. */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString()
+}

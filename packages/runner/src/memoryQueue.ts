@@ -1,0 +1,143 @@
+import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from '@leanflow/core'
+
+/** Options of {@link createMemoryQueue}. */
+export interface MemoryQueueOptions {
+  /** First re-delivery delay after a handler throws (ms); doubles per delivery. @default 100 */
+  redeliverDelayMs?: number
+  /** Cap of the re-delivery delay (ms). @default 5000 */
+  maxRedeliverDelayMs?: number
+  /** Called when a handler throws (the job is then delivered again). */
+  onError?: (err: unknown, job: ActiveJob) => void
+}
+
+interface Entry {
+  spec: JobSpec
+  deliveries: number
+  state: 'delayed' | 'waiting' | 'active'
+  dueAt: number
+  timer?: ReturnType<typeof setTimeout>
+}
+
+interface Consumer {
+  handler: JobHandler
+  concurrency: number
+  active: number
+  closing: boolean
+  idle: Array<() => void>
+}
+
+/**
+ * The embedded {@link JobQueue}: jobs in memory, delays with timers (armed
+ * only while a worker consumes), idempotent ids while a job is pending or
+ * active, and at-least-once delivery: a throwing handler gets its job again
+ * later, with backoff. `close()` drains the workers; jobs not yet run stay
+ * queued for the next `process()`.
+ *
+ * @example
+ * ```ts
+ * const queue = createMemoryQueue()
+ * await queue.enqueue({ id: 'j1', name: 'hello', data: { to: 'you' }, delayMs: 100 })
+ * const worker = await queue.process(async (job) => console.log(job.name), { concurrency: 4 })
+ * await worker.close()
+ * ```
+ */
+export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
+  const baseDelay = options.redeliverDelayMs ?? 100
+  const maxDelay = options.maxRedeliverDelayMs ?? 5000
+  const jobs = new Map<string, Entry>()
+  const waiting: string[] = []
+  const consumers = new Set<Consumer>()
+
+  const live = () => [...consumers].some((c) => !c.closing)
+
+  function arm(entry: Entry) {
+    if (entry.state !== 'delayed' || entry.timer !== undefined || !live()) return
+    entry.timer = setTimeout(
+      () => {
+        entry.timer = undefined
+        if (jobs.get(entry.spec.id) !== entry || entry.state !== 'delayed') return
+        entry.state = 'waiting'
+        waiting.push(entry.spec.id)
+        pump()
+      },
+      Math.max(0, entry.dueAt - Date.now()),
+    )
+  }
+
+  function pump() {
+    for (const c of consumers) {
+      while (!c.closing && c.active < c.concurrency && waiting.length > 0) {
+        const id = waiting.shift() as string
+        const entry = jobs.get(id)
+        if (!entry || entry.state !== 'waiting') continue
+        run(c, entry)
+      }
+    }
+  }
+
+  function run(c: Consumer, entry: Entry) {
+    entry.state = 'active'
+    c.active += 1
+    const job: ActiveJob = { ...entry.spec, deliveries: entry.deliveries }
+    void Promise.resolve()
+      .then(() => c.handler(job))
+      .then(
+        () => {
+          if (jobs.get(entry.spec.id) === entry) jobs.delete(entry.spec.id)
+        },
+        (err: unknown) => {
+          options.onError?.(err, job)
+          entry.deliveries += 1
+          entry.state = 'delayed'
+          entry.dueAt = Date.now() + Math.min(maxDelay, baseDelay * 2 ** (entry.deliveries - 1))
+          arm(entry)
+        },
+      )
+      .finally(() => {
+        c.active -= 1
+        if (c.active === 0) for (const f of c.idle.splice(0)) f()
+        pump()
+      })
+  }
+
+  async function closeConsumer(c: Consumer) {
+    c.closing = true
+    if (c.active > 0) await new Promise<void>((resolve) => c.idle.push(resolve))
+    consumers.delete(c)
+    if (!live()) {
+      for (const e of jobs.values()) {
+        if (e.timer !== undefined) clearTimeout(e.timer)
+        e.timer = undefined
+      }
+    }
+  }
+
+  return {
+    async enqueue(spec: JobSpec) {
+      if (jobs.has(spec.id)) return
+      const delay = Math.max(0, spec.delayMs ?? 0)
+      const entry: Entry = { spec: { ...spec }, deliveries: 0, state: delay > 0 ? 'delayed' : 'waiting', dueAt: Date.now() + delay }
+      jobs.set(spec.id, entry)
+      if (entry.state === 'waiting') {
+        waiting.push(spec.id)
+        pump()
+      } else arm(entry)
+    },
+    async remove(id: string) {
+      const entry = jobs.get(id)
+      if (!entry || entry.state === 'active') return
+      if (entry.timer !== undefined) clearTimeout(entry.timer)
+      jobs.delete(id)
+    },
+    async process(handler: JobHandler, opts: ProcessOptions = {}): Promise<JobWorker> {
+      const c: Consumer = { handler, concurrency: Math.max(1, opts.concurrency ?? 10), active: 0, closing: false, idle: [] }
+      consumers.add(c)
+      for (const e of jobs.values()) arm(e)
+      pump()
+      return { close: () => closeConsumer(c) }
+    },
+    async close() {
+      await Promise.all([...consumers].map(closeConsumer))
+    },
+  }
+}

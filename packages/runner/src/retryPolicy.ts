@@ -1,0 +1,81 @@
+import { isLeanflowError, LeanflowError, type RetryAfterError } from '@leanflow/core'
+import type { RetryPolicy } from './types.js'
+
+/** A retry policy with every default filled in. */
+export interface NormalizedRetry {
+  attempts: number
+  type: 'fixed' | 'exponential'
+  delayMs: number
+  maxDelayMs: number
+  jitter: number
+}
+
+/**
+ * The default retry policy: 3 tries in all, exponential backoff from 1 s,
+ * capped at 30 s, ±20% jitter.
+ *
+ * @example
+ * ```ts
+ * defineFlow({ name: 'f', steps: { a: { retry: { ...DEFAULT_RETRY, attempts: 5 }, handler } } })
+ * ```
+ */
+export const DEFAULT_RETRY = Object.freeze({
+  attempts: 3,
+  backoff: Object.freeze({ type: 'exponential' as const, delayMs: 1000, maxDelayMs: 30_000 }),
+  jitter: 0.2,
+})
+
+const bad = (what: string, value: unknown, fix: string) =>
+  new LeanflowError('INVALID_ARGUMENT', `Invalid retry ${what} ${JSON.stringify(value) ?? String(value)}: ${fix}.`)
+
+/**
+ * Fills in the defaults of a {@link RetryPolicy} and validates it.
+ *
+ * @example
+ * ```ts
+ * normalizeRetry({ attempts: 5 }).delayMs // 1000
+ * ```
+ */
+export function normalizeRetry(policy: RetryPolicy | undefined): NormalizedRetry {
+  const p = policy ?? {}
+  const attempts = p.attempts ?? DEFAULT_RETRY.attempts
+  if (!Number.isInteger(attempts) || attempts < 1) throw bad('attempts', attempts, 'use an integer >= 1 (all tries, the first included)')
+  const type = p.backoff?.type ?? DEFAULT_RETRY.backoff.type
+  if (type !== 'fixed' && type !== 'exponential') throw bad('backoff.type', type, "use 'fixed' or 'exponential'")
+  const delayMs = p.backoff?.delayMs ?? DEFAULT_RETRY.backoff.delayMs
+  if (!Number.isFinite(delayMs) || delayMs < 0) throw bad('backoff.delayMs', delayMs, 'use a number of ms >= 0')
+  const maxDelayMs = p.backoff?.maxDelayMs ?? Math.max(DEFAULT_RETRY.backoff.maxDelayMs, delayMs)
+  if (!Number.isFinite(maxDelayMs) || maxDelayMs < 0) throw bad('backoff.maxDelayMs', maxDelayMs, 'use a number of ms >= 0')
+  const jitter = p.jitter ?? DEFAULT_RETRY.jitter
+  if (!Number.isFinite(jitter) || jitter < 0 || jitter > 1) throw bad('jitter', jitter, 'use a fraction between 0 and 1')
+  return { attempts, type, delayMs, maxDelayMs, jitter }
+}
+
+/**
+ * True when an error may be retried: everything except `NonRetriableError`,
+ * `AwaitTimeoutError` and `NonDeterminismError`.
+ *
+ * @example
+ * ```ts
+ * isRetriable(new Error('boom')) // true
+ * ```
+ */
+export function isRetriable(err: unknown): boolean {
+  return !(isLeanflowError(err, 'NON_RETRIABLE') || isLeanflowError(err, 'AWAIT_TIMEOUT') || isLeanflowError(err, 'NON_DETERMINISM'))
+}
+
+/**
+ * The delay before try `nextAttempt` (2 for the first retry): the error's
+ * `RetryAfterError` delay, else the backoff with jitter, capped.
+ *
+ * @example
+ * ```ts
+ * retryDelay(normalizeRetry({ jitter: 0 }), 3, new Error('x')) // 2000
+ * ```
+ */
+export function retryDelay(policy: NormalizedRetry, nextAttempt: number, err: unknown, random = Math.random): number {
+  if (isLeanflowError(err, 'RETRY_AFTER')) return Math.max(0, (err as RetryAfterError).ms)
+  const base = policy.type === 'fixed' ? policy.delayMs : policy.delayMs * 2 ** Math.max(0, nextAttempt - 2)
+  const spread = 1 + policy.jitter * (2 * random() - 1)
+  return Math.round(Math.min(policy.maxDelayMs, base * spread))
+}

@@ -1,0 +1,189 @@
+import { assertName, type JobWorker, LeanflowError, TriggerConflictError, TriggerNotFoundError } from '@leanflow/core'
+import { Engine } from './internal/engine.js'
+import { keys, newId } from './internal/jobIds.js'
+import { toJson } from './internal/match.js'
+import { closeAwaits, newRunDoc } from './internal/runDoc.js'
+import { handleJob } from './internal/worker.js'
+import { createMemoryQueue } from './memoryQueue.js'
+import type { FlowDefinition, Runner, RunnerOptions, StartFlowOptions } from './types.js'
+
+const CONFLICT_WORD = { resolved: 'resolved', timedOut: 'timed out', canceled: 'canceled' } as const
+
+/**
+ * Executes flows on a store that implements both ports (`createMemoryStreamStore()`
+ * or `createRedisStreamStore()`). `startFlow`, `publishEvent`, `resolveTrigger`
+ * and `cancel` work without `start()` (a process that only produces);
+ * `start()` begins executing steps from the queue, `stop()` drains.
+ *
+ * @example
+ * ```ts
+ * const store = createMemoryStreamStore()
+ * const runner = createRunner({ store, flows: [order] })
+ * await runner.start()
+ * const { runId } = await runner.startFlow('order', { orderId: 'o-1' })
+ * ```
+ */
+export function createRunner(options: RunnerOptions): Runner {
+  const { store } = options
+  if (!store || typeof store.casRunState !== 'function' || typeof store.append !== 'function') {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      'createRunner needs a store with both ports (StreamStore and RunStateStore): pass createMemoryStreamStore() or createRedisStreamStore().',
+    )
+  }
+  const flows = Object.freeze([...(options.flows ?? [])]) as readonly FlowDefinition[]
+  const seen = new Set<string>()
+  for (const f of flows) {
+    if (seen.has(f.name))
+      throw new LeanflowError('INVALID_ARGUMENT', `Flow "${f.name}" is given twice to createRunner: flow names are unique.`)
+    seen.add(f.name)
+  }
+  const ownQueue = options.queue === undefined
+  const queue = options.queue ?? createMemoryQueue()
+  const onError = options.onError ?? ((err: unknown) => console.error('[leanflow runner]', err))
+  const engine = new Engine(store, queue, flows, onError, options.clock ?? Date.now)
+  const cancelPollMs = options.cancelPollMs ?? 1000
+  const drainTimeoutMs = options.drainTimeoutMs ?? 30_000
+  let worker: JobWorker | undefined
+
+  async function startFlow(name: string, input?: unknown, opts: StartFlowOptions = {}): Promise<{ runId: string }> {
+    const flow = engine.flows.get(name)
+    if (!flow) {
+      throw new LeanflowError(
+        'FLOW_NOT_FOUND',
+        `Flow "${String(name)}" is not registered with this runner: add it to createRunner({ flows }).`,
+      )
+    }
+    const data = toJson(input, 'flow input')
+    let runId = opts.runId === undefined ? newId() : assertName(opts.runId, 'run id')
+    if (opts.idempotencyKey !== undefined) {
+      if (typeof opts.idempotencyKey !== 'string' || opts.idempotencyKey === '') {
+        throw new LeanflowError('INVALID_ARGUMENT', 'startFlow idempotencyKey must be a non-empty string.')
+      }
+      runId = await store.putLookup('start', `${name}/${opts.idempotencyKey}`, runId)
+    }
+    const [now, pos] = await Promise.all([engine.storeNow(), store.externalPosition()])
+    const { doc } = await engine.states.create(runId, newRunDoc(flow, data, now, pos))
+    if (doc.flow !== name) {
+      throw new LeanflowError('INVALID_ARGUMENT', `Run id "${runId}" already belongs to flow "${doc.flow}": choose another run id.`)
+    }
+    const steps: Record<string, { needs: string[] }> = {}
+    for (const [s, def] of Object.entries(flow.steps)) steps[s] = { needs: [...(def.needs ?? [])] }
+    await engine.append(runId, undefined, 'flow.started', { name, input: doc.input, steps }, keys.flowStarted)
+    if (doc.status === 'running') await engine.enqueueReady(runId, doc, now)
+    return { runId }
+  }
+
+  async function cancel(runId: string, reason?: string): Promise<void> {
+    assertName(runId, 'run id')
+    const now = engine.estNow()
+    const { value, doc } = await engine.states.update(
+      runId,
+      (d) => {
+        if (!d) return 'missing' as const
+        if (d.status !== 'running') return 'ended' as const
+        d.status = 'canceled'
+        d.endedAt = now
+        if (reason !== undefined) d.reason = String(reason)
+        for (const s of Object.values(d.steps)) {
+          closeAwaits(s, 'canceled', now)
+          delete s.lease
+        }
+        return 'canceled' as const
+      },
+      { fresh: true },
+    )
+    if (value === 'missing') throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
+    for (const ex of engine.local.get(runId) ?? []) ex.stop('ended')
+    if (value !== 'canceled' || !doc) return
+    await engine.append(runId, undefined, 'flow.canceled', reason === undefined ? {} : { reason: String(reason) }, keys.flowEnded)
+    const jobs: Array<Promise<void>> = []
+    for (const [name, s] of Object.entries(doc.steps)) {
+      jobs.push(queue.remove(`s~${runId}~${name}~${s.attempt}`))
+      s.records.forEach((r, pos) => {
+        if (r.t === 'do') return
+        jobs.push(queue.remove(`w~${runId}~${name}~${r.attempt}~${pos}`), queue.remove(`x~${runId}~${name}~${r.attempt}~${pos}`))
+        if (r.t === 'event') jobs.push(store.unwatchKind(r.kind, runId))
+      })
+    }
+    await Promise.all(jobs)
+  }
+
+  async function publishEvent(event: { kind: string; data?: unknown }, opts: { idempotencyKey?: string } = {}): Promise<{ id: string }> {
+    if (typeof event !== 'object' || event === null) throw new LeanflowError('INVALID_ARGUMENT', 'publishEvent needs { kind, data }.')
+    const kind = assertName(event.kind, 'event kind')
+    const data = toJson(event.data, `data of event "${kind}"`)
+    const rec = await store.publishExternal(
+      kind,
+      data,
+      opts.idempotencyKey === undefined ? undefined : { idempotencyKey: opts.idempotencyKey },
+    )
+    const runs = await store.kindWatchers(kind)
+    await Promise.all(runs.map((r) => engine.matchEvents(r).catch(onError)))
+    return { id: rec.id }
+  }
+
+  async function resolveTrigger(triggerId: string, payload?: unknown): Promise<{ runId: string; step: string }> {
+    if (typeof triggerId !== 'string' || triggerId === '') throw new TriggerNotFoundError(String(triggerId))
+    const value = toJson(payload, 'trigger payload')
+    const runId = await store.getLookup('trigger', triggerId)
+    if (!runId) throw new TriggerNotFoundError(triggerId)
+    const now = engine.estNow()
+    type R = { step: string; pos: number; attempt: number; resume: boolean; conflict?: keyof typeof CONFLICT_WORD } | null
+    const res = await engine.states.update<R>(
+      runId,
+      (d) => {
+        if (!d) return null
+        for (const [step, s] of Object.entries(d.steps)) {
+          const pos = s.records.findIndex((r) => r.t === 'trigger' && r.id === triggerId)
+          const r = s.records[pos]
+          if (!r || r.t !== 'trigger') continue
+          const waiting = s.status === 'suspended' && s.waitingOn === pos
+          if (r.state !== 'pending') return { step, pos, attempt: s.attempt, resume: waiting && r.state === 'resolved', conflict: r.state }
+          r.state = 'resolved'
+          r.value = value
+          r.doneAt = Math.max(now, r.since)
+          return { step, pos, attempt: s.attempt, resume: waiting }
+        }
+        return null
+      },
+      { fresh: true },
+    )
+    const hit = res.value
+    if (!hit) throw new TriggerNotFoundError(triggerId)
+    // a resume lost to a crash after the CAS is queued again by the next (conflicting) resolve
+    if (hit.resume) await engine.enqueueResume(runId, hit.step, hit.attempt, hit.pos)
+    if (hit.conflict) throw new TriggerConflictError(triggerId, CONFLICT_WORD[hit.conflict])
+    return { runId, step: hit.step }
+  }
+
+  return {
+    flows,
+    startFlow,
+    cancel,
+    publishEvent,
+    resolveTrigger,
+    async start() {
+      if (worker) return
+      await engine.storeNow()
+      worker = await queue.process((job) => handleJob(engine, job, { cancelPollMs }), { concurrency: options.concurrency ?? 10 })
+    },
+    async stop() {
+      const w = worker
+      worker = undefined
+      if (!w) return
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const handBack = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          for (const set of engine.local.values()) for (const ex of set) ex.stop('handback')
+          resolve()
+        }, drainTimeoutMs)
+      })
+      const closing = w.close()
+      await Promise.race([closing, handBack])
+      await closing
+      clearTimeout(timer)
+      if (ownQueue) await queue.close()
+    },
+  }
+}

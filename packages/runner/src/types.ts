@@ -1,0 +1,155 @@
+import type { Duration, ExternalEvent, JobQueue, RunStateStore, StreamStore } from '@leanflow/core'
+
+/**
+ * How a step retries. Every error retries until `attempts` (all tries, the
+ * first included) run out, except `NonRetriableError`, `AwaitTimeoutError`
+ * and `NonDeterminismError`; `RetryAfterError(ms)` sets the delay.
+ *
+ * @example
+ * ```ts
+ * const retry: RetryPolicy = { attempts: 5, backoff: { type: 'exponential', delayMs: 500, maxDelayMs: 10_000 } }
+ * ```
+ */
+export interface RetryPolicy {
+  /** All tries, the first included. @default 3 */
+  attempts?: number
+  backoff?: {
+    /** @default 'exponential' */
+    type?: 'fixed' | 'exponential'
+    /** First delay (ms). @default 1000 */
+    delayMs?: number
+    /** Cap on any delay (ms). @default 30000 */
+    maxDelayMs?: number
+  }
+  /** Random spread of each delay, as a fraction (0.2 = ±20%). @default 0.2 */
+  jitter?: number
+}
+
+/** Step logger: every call appends a `log` event. */
+export interface StepLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void
+  info(msg: string, fields?: Record<string, unknown>): void
+  warn(msg: string, fields?: Record<string, unknown>): void
+  error(msg: string, fields?: Record<string, unknown>): void
+}
+
+/** Options of `ctx.await.event`. */
+export interface AwaitEventOptions {
+  /** The external event kind. */
+  kind: string
+  /** JSON paths (from the event record) to expected values, e.g. `{ 'data.orderId': 'o-1' }`. */
+  match?: Record<string, unknown>
+  /** ms or a duration string; the handler then sees `AwaitTimeoutError`. */
+  timeout?: Duration
+}
+
+/** Options of `ctx.await.trigger`. */
+export interface AwaitTriggerOptions {
+  /** A free label: `'webhook'`, `'user'`, `'api'`, … */
+  type: string
+  /** Stored on `step.await.trigger` (what the resolver needs to know). */
+  payload?: unknown
+  /** ms or a duration string; `wait()` then throws `AwaitTimeoutError`. */
+  timeout?: Duration
+}
+
+/** A registered trigger: its id exists before `wait()` is called. */
+export interface TriggerHandle<T = unknown> {
+  /** The trigger id to hand out (`runner.resolveTrigger(id, payload)`, `POST /triggers/:id`). */
+  readonly id: string
+  /** The resolve payload; suspends the step while none has come. */
+  wait(): Promise<T>
+}
+
+/** The durable awaits of a step. Each suspends the step until satisfied. */
+export interface StepAwaits {
+  /** Resolves at `resumeAt` by the store's clock: ms, a duration string or a `Date`. */
+  time(at: Duration | Date): Promise<void>
+  /** Resolves to the matched external event. */
+  event<D = unknown>(opts: AwaitEventOptions): Promise<ExternalEvent<D>>
+  /** Registers a trigger. */
+  trigger<T = unknown>(opts: AwaitTriggerOptions): Promise<TriggerHandle<T>>
+}
+
+/** What a step handler receives besides the run's input. */
+export interface StepContext {
+  readonly runId: string
+  readonly step: string
+  /** 1-based attempt. */
+  readonly attempt: number
+  /** Aborts when the run is canceled (or this execution lost its lease). */
+  readonly signal: AbortSignal
+  /** Results of every step this one depends on, directly or transitively. */
+  readonly results: Readonly<Record<string, unknown>>
+  readonly logger: StepLogger
+  /** The run's shared state (`state.set` events). */
+  readonly state: {
+    get<T = unknown>(key: string): Promise<T | undefined>
+    set(key: string, value: unknown): Promise<void>
+  }
+  /** Appends a user event (kind not built in) to the run's log. */
+  emit(kind: string, data?: unknown): Promise<void>
+  readonly await: StepAwaits
+  /** A memoized side-effect block: its result is recorded and replayed, never run twice once it succeeded. */
+  do<T>(name: string, fn: () => T | Promise<T>): Promise<T>
+}
+
+/** A step handler. */
+export type StepHandler<I = any, R = unknown> = (input: I, ctx: StepContext) => R | Promise<R>
+
+/** One step of a flow. */
+export interface StepDefinition<I = any> {
+  handler: StepHandler<I>
+  /** Steps that must complete first. */
+  needs?: string[]
+  retry?: RetryPolicy
+  /** Longest one execution of the handler may run (ms or duration); past it the attempt fails (and may retry). */
+  timeout?: Duration
+}
+
+/** A validated, frozen flow from `defineFlow`. */
+export interface FlowDefinition<I = any> {
+  readonly name: string
+  readonly steps: Readonly<Record<string, Readonly<StepDefinition<I>>>>
+}
+
+/** A store the runner can use: both ports. */
+export type RunnerStore = StreamStore & RunStateStore
+
+/** Options of `createRunner`. */
+export interface RunnerOptions {
+  store: RunnerStore
+  /** @default createMemoryQueue() */
+  queue?: JobQueue
+  flows: readonly FlowDefinition[]
+  /** Jobs this process runs at once. @default 10 */
+  concurrency?: number
+  /** Errors of background work (a job that failed and goes back to the queue). @default console.error */
+  onError?: (err: unknown) => void
+  /** How often a running step polls for a cancel made by another process (ms). @default 1000 */
+  cancelPollMs?: number
+  /** How long `stop()` waits for running steps before handing them back to the queue (ms). @default 30000 */
+  drainTimeoutMs?: number
+  /** This worker's clock, only for durations (deadlines use the store's clock). @default Date.now */
+  clock?: () => number
+}
+
+/** Options of `runner.startFlow`. */
+export interface StartFlowOptions {
+  runId?: string
+  /** A repeat with the same key (and flow) returns the first run. */
+  idempotencyKey?: string
+}
+
+/** Executes flows; see `createRunner`. */
+export interface Runner {
+  readonly flows: readonly FlowDefinition[]
+  /** Begins executing steps in this process. */
+  start(): Promise<void>
+  /** Stops taking jobs; running steps finish or go back to the queue. */
+  stop(): Promise<void>
+  startFlow(name: string, input?: unknown, opts?: StartFlowOptions): Promise<{ runId: string }>
+  cancel(runId: string, reason?: string): Promise<void>
+  publishEvent(event: { kind: string; data?: unknown }, opts?: { idempotencyKey?: string }): Promise<{ id: string }>
+  resolveTrigger(triggerId: string, payload?: unknown): Promise<{ runId: string; step: string }>
+}
