@@ -1,0 +1,158 @@
+import type { AwaitType, LogLevel } from './events.js'
+import { composeState, emptyParts } from './internal/reduceParts.js'
+import type { RunStatus } from './streamStore.js'
+
+/**
+ * Status of one step: `pending` (declared, not started), `running`,
+ * `awaiting` (suspended on an await), `retrying` (failed, a retry is
+ * scheduled), `completed`, `failed` (for good).
+ *
+ * @example
+ * ```ts
+ * const done = Object.values(state.steps).filter((s) => s.status === 'completed').length
+ * ```
+ */
+export type StepStatus = 'pending' | 'running' | 'awaiting' | 'retrying' | 'completed' | 'failed'
+
+/**
+ * What a suspended step waits for, from its `step.await.*` event. Cleared on
+ * `step.resumed`, `step.await.timeout`, `step.completed` and `step.failed`.
+ *
+ * @example
+ * ```ts
+ * const a: StepAwait = { type: 'trigger', triggerId: 'V1StGXR8Z5jdHi6BmyT', triggerType: 'webhook', until: '2026-12-05T10:00:00.000Z' }
+ * ```
+ */
+export interface StepAwait {
+  readonly type: AwaitType
+  /** `time`: when it resumes (`resumeAt`); `event`/`trigger`: when it times out (`timeoutAt`), if it does. */
+  readonly until?: string
+  /** `event`: the external event kind awaited. */
+  readonly eventKind?: string
+  /** `trigger`: the trigger id to resolve. */
+  readonly triggerId?: string
+  /** `trigger`: the free label given to `ctx.await.trigger({ type })`. */
+  readonly triggerType?: string
+}
+
+/**
+ * One step of a run, as the reducer sees it. Optional fields are absent
+ * (no key) until an event sets them, so a state survives a JSON round trip.
+ *
+ * @example
+ * ```ts
+ * const s: StepState = { name: 'charge', status: 'retrying', attempt: 1, needs: [],
+ *   startedAt: '2026-11-28T10:00:00.000Z', error: 'card declined', nextRetryAt: '2026-11-28T10:00:01.000Z' }
+ * ```
+ */
+export interface StepState {
+  readonly name: string
+  readonly status: StepStatus
+  /** The current attempt, 1-based (`meta.attempt` of its events); 0 before the first `step.started`. */
+  readonly attempt: number
+  /** The steps it needs, from `flow.started`'s `data.steps`. */
+  readonly needs?: readonly string[]
+  /** `data.input` of its last `step.started`, when present. */
+  readonly input?: unknown
+  /** Time (`ts`) of its first `step.started`. */
+  readonly startedAt?: string
+  /** Time of `step.completed`, or of `step.failed` for good. */
+  readonly completedAt?: string
+  /** `data.duration` (ms) of `step.completed`. */
+  readonly duration?: number
+  /** `data.result` of `step.completed`. */
+  readonly result?: unknown
+  /** `data.error` of its last `step.failed` (a message); cleared when it starts again or completes. */
+  readonly error?: string
+  /** When a `retrying` step runs again (`data.nextRetryAt`, else `ts + delayMs` of `step.retry`). */
+  readonly nextRetryAt?: string
+  /** What it waits for while `awaiting`. */
+  readonly awaiting?: StepAwait
+}
+
+/**
+ * One `log` event of a run.
+ *
+ * @example
+ * ```ts
+ * const e: LogEntry = { id: '1700000000000-3', ts: '2023-11-14T22:13:20.000Z', step: 'charge', level: 'info', msg: 'charged', fields: { amount: 42 } }
+ * ```
+ */
+export interface LogEntry {
+  /** The event id. */
+  readonly id: string
+  readonly ts: string
+  /** The step that logged, absent for run-scoped logs. */
+  readonly step?: string
+  /** `data.level`; anything else than the four levels reads as `info`. */
+  readonly level: LogLevel
+  readonly msg: string
+  readonly fields?: Readonly<Record<string, unknown>>
+}
+
+/**
+ * The state of one run, folded from its events by {@link reduceFlow} or
+ * {@link applyEvent}. Treat it as read-only: states share structure (an
+ * unchanged step is the same object in the next state).
+ *
+ * `steps` and `state` are null-prototype objects, so keys such as
+ * `__proto__` are plain keys. `state` and `logs` are computed on first read
+ * (own enumerable getters, cached): folding a `log` or `state.set` event
+ * costs O(1) instead of a copy of the whole list, and an older state never
+ * shows newer entries. `JSON.stringify`, spreading and `structuredClone`
+ * read them like data.
+ *
+ * @example
+ * ```ts
+ * const s: FlowState = reduceFlow(await store.read(runId))
+ * if (s.status === 'awaiting') console.log(Object.values(s.steps).filter((x) => x.awaiting))
+ * ```
+ */
+export interface FlowState {
+  /** The run id (the `flow` field of its events). */
+  readonly runId?: string
+  /** The flow name, from `flow.started`. */
+  readonly name?: string
+  /**
+   * `pending` before `flow.started`; then `running`, or `awaiting` while at
+   * least one step awaits and none is running or retrying; `completed`,
+   * `failed` and `canceled` stick once reached.
+   */
+  readonly status: RunStatus
+  /** `data.input` of `flow.started`. */
+  readonly input?: unknown
+  /** Time (`ts`) of `flow.started`. */
+  readonly startedAt?: string
+  /** Time of the terminal event. */
+  readonly completedAt?: string
+  /** `data.duration` (ms) of `flow.completed` or `flow.failed`. */
+  readonly duration?: number
+  /** `data.result` of `flow.completed`. */
+  readonly result?: unknown
+  /** `data.error` of `flow.failed`. */
+  readonly error?: string
+  /** `data.reason` of `flow.canceled`. */
+  readonly cancelReason?: string
+  /** One entry per step declared in `flow.started` and per other step name seen. */
+  readonly steps: Readonly<Record<string, StepState>>
+  /** The run's user state: the last `state.set` value of each key. */
+  readonly state: Readonly<Record<string, unknown>>
+  /** The `log` events, in id order. */
+  readonly logs: readonly LogEntry[]
+  /** The id of the last event folded in; absent before the first. */
+  readonly lastEventId?: string
+}
+
+/**
+ * The state before any event: status `pending`, no steps, no state, no logs.
+ * The starting point of a live fold with {@link applyEvent}.
+ *
+ * @example
+ * ```ts
+ * let state = emptyFlowState()
+ * for await (const e of store.follow(runId)) state = applyEvent(state, e)
+ * ```
+ */
+export function emptyFlowState(): FlowState {
+  return composeState(emptyParts(), Object.create(null), undefined)
+}

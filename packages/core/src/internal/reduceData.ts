@@ -1,0 +1,52 @@
+// Defensive readers for event fields: the reducer must never throw on
+// missing or garbage data (null, a string, an array where an object belongs).
+
+/** A record to read fields from: a non-null, non-array object. */
+export type Fields = Readonly<Record<string, unknown>>
+
+const NO_FIELDS: Fields = Object.freeze(Object.create(null))
+
+/** True for a non-null object that is not an array. */
+export function isRecord(v: unknown): v is Fields {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** `data` as a record to read fields from; garbage reads as no fields. */
+export function fieldsOf(data: unknown): Fields {
+  return isRecord(data) ? data : NO_FIELDS
+}
+
+/** A string field, or undefined. */
+export function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined
+}
+
+/** A finite number field, or undefined. */
+export function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined
+}
+
+/** A valid attempt number (a positive integer), or undefined. */
+export function attemptOf(meta: unknown): number | undefined {
+  if (!isRecord(meta)) return undefined
+  const a = meta.attempt
+  return typeof a === 'number' && Number.isInteger(a) && a >= 1 ? a : undefined
+}
+
+/** Any value as display text, never throwing (objects with a null prototype, cycles, BigInt). */
+export function toText(v: unknown): string {
+  if (typeof v === 'string') return v
+  if (v === undefined || v === null) return ''
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
+  if (isRecord(v) && typeof v.message === 'string') return v.message
+  try {
+    return JSON.stringify(v) ?? ''
+  } catch {
+    return '[unprintable]'
+  }
+}
+
+/** True when the record has an own key `key` (never an inherited one such as `constructor`). */
+export function hasOwn(o: object, key: string): boolean {
+  return Object.hasOwn(o, key)
+}

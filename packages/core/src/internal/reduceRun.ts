@@ -1,0 +1,85 @@
+// Run-level transitions, shared by reduceFlow and applyEvent so both give the same state.
+
+import type { EventRecord } from '../events.js'
+import type { RunStatus } from '../streamStore.js'
+import { fieldsOf, isRecord, num, str, toText } from './reduceData.js'
+import type { RunFields, StepsMap } from './reduceParts.js'
+
+/** True for the statuses that stick: `completed`, `failed`, `canceled`. */
+export function isTerminalStatus(s: RunStatus): boolean {
+  return s === 'completed' || s === 'failed' || s === 'canceled'
+}
+
+/**
+ * `run` after `e`, or `run` itself when `e` changes none of its fields. The
+ * status it gives a started run is `running`; the caller then settles it
+ * with {@link settleStatus} (which needs the steps).
+ */
+export function nextRun(run: RunFields, e: EventRecord): RunFields {
+  let out = run
+  if (run.runId === undefined && typeof e.flow === 'string' && e.flow !== '') out = { runId: e.flow, ...run }
+  switch (e.kind) {
+    case 'flow.started': {
+      if (run.status !== 'pending') return out
+      const d = fieldsOf(e.data)
+      const next: RunFields = { ...out, status: 'running' }
+      const name = str(d.name)
+      if (name !== undefined) next.name = name
+      if (d.input !== undefined) next.input = d.input
+      const ts = str(e.ts)
+      if (ts !== undefined) next.startedAt = ts
+      return next
+    }
+    case 'flow.completed': {
+      if (isTerminalStatus(run.status)) return out
+      const d = fieldsOf(e.data)
+      const next = finish(out, 'completed', e, d.duration)
+      if (d.result !== undefined) next.result = d.result
+      return next
+    }
+    case 'flow.failed': {
+      if (isTerminalStatus(run.status)) return out
+      const d = fieldsOf(e.data)
+      const next = finish(out, 'failed', e, d.duration)
+      next.error = toText(d.error)
+      return next
+    }
+    case 'flow.canceled': {
+      if (isTerminalStatus(run.status)) return out
+      const d = fieldsOf(e.data)
+      const next = finish(out, 'canceled', e, d.duration)
+      const reason = str(d.reason)
+      if (reason !== undefined) next.cancelReason = reason
+      return next
+    }
+    default:
+      return out
+  }
+}
+
+function finish(run: RunFields, status: RunStatus, e: EventRecord, duration: unknown): RunFields {
+  const next: RunFields = { ...run, status }
+  const ts = str(e.ts)
+  if (ts !== undefined) next.completedAt = ts
+  const ms = num(duration)
+  if (ms !== undefined) next.duration = ms
+  return next
+}
+
+/**
+ * The status of a run given its steps: `pending` and terminal statuses stay;
+ * a started run is `awaiting` while at least one step awaits and none is
+ * running or retrying, else `running`.
+ */
+export function settleStatus(status: RunStatus, steps: StepsMap): RunStatus {
+  if (status !== 'running' && status !== 'awaiting') return status
+  let awaiting = false
+  for (const name in steps) {
+    const s = steps[name]
+    if (!isRecord(s) || !Object.hasOwn(steps, name)) continue
+    const st = s.status
+    if (st === 'running' || st === 'retrying') return 'running'
+    if (st === 'awaiting') awaiting = true
+  }
+  return awaiting ? 'awaiting' : 'running'
+}

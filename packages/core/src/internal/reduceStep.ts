@@ -1,0 +1,147 @@
+// Step-level transitions and the `log` / `state.set` readers, shared by
+// reduceFlow (a private mutable builder) and applyEvent (copy on write).
+
+import type { EventRecord, LogLevel } from '../events.js'
+import type { LogEntry, StepAwait, StepState, StepStatus } from '../flowState.js'
+import { attemptOf, fieldsOf, isRecord, num, str, toText } from './reduceData.js'
+
+/** Read and write access to a steps map (mutable for reduceFlow, copy-on-write for applyEvent). */
+export interface StepsAccess {
+  get(name: string): StepState | undefined
+  set(name: string, step: StepState): void
+}
+
+type Draft = { -readonly [K in keyof StepState]: StepState[K] }
+
+const LEVELS: ReadonlySet<string> = new Set<LogLevel>(['debug', 'info', 'warn', 'error'])
+
+/** The effect of `e` on the steps: the step it names (created when new), and the steps `flow.started` declares. */
+export function reduceSteps(steps: StepsAccess, e: EventRecord, runStarts: boolean): void {
+  const name = e.step
+  if (typeof name === 'string' && name !== '') {
+    const prev = steps.get(name)
+    const from = prev ?? { name, status: 'pending', attempt: 0 }
+    const next = typeof e.kind === 'string' && e.kind.startsWith('step.') ? nextStep(from, e) : from
+    if (next !== prev) steps.set(name, next)
+  }
+  if (runStarts && e.kind === 'flow.started') declareSteps(steps, fieldsOf(e.data).steps)
+}
+
+function declareSteps(steps: StepsAccess, declared: unknown): void {
+  if (!isRecord(declared)) return
+  for (const name of Object.keys(declared)) {
+    if (name === '') continue
+    const spec = declared[name]
+    const raw = isRecord(spec) ? spec.needs : undefined
+    const needs = Array.isArray(raw) ? raw.filter((n): n is string => typeof n === 'string') : []
+    const prev = steps.get(name)
+    if (prev === undefined) steps.set(name, { name, status: 'pending', attempt: 0, needs })
+    else if (prev.needs === undefined) steps.set(name, clean({ ...prev, needs }))
+  }
+}
+
+function nextStep(prev: StepState, e: EventRecord): StepState {
+  const d = fieldsOf(e.data)
+  const ts = str(e.ts)
+  const s: Draft = { ...prev }
+  switch (e.kind) {
+    case 'step.started':
+      s.status = 'running'
+      s.attempt = attemptOf(e.meta) ?? prev.attempt + 1
+      s.startedAt = prev.startedAt ?? ts
+      if (d.input !== undefined) s.input = d.input
+      s.completedAt = s.duration = s.result = s.error = s.nextRetryAt = s.awaiting = undefined
+      break
+    case 'step.completed':
+      s.status = 'completed'
+      s.attempt = attemptOf(e.meta) ?? Math.max(prev.attempt, 1)
+      s.completedAt = ts
+      s.duration = num(d.duration)
+      s.result = d.result
+      s.error = s.nextRetryAt = s.awaiting = undefined
+      break
+    case 'step.failed': {
+      const retry = d.willRetry === true
+      s.status = retry ? 'retrying' : 'failed'
+      s.attempt = attemptOf(e.meta) ?? Math.max(prev.attempt, 1)
+      s.error = toText(d.error)
+      s.nextRetryAt = retry ? str(d.nextRetryAt) : undefined
+      s.completedAt = retry ? undefined : ts
+      s.result = s.duration = s.awaiting = undefined
+      break
+    }
+    case 'step.retry':
+      // meta.attempt is the attempt about to start, not the current one.
+      s.status = 'retrying'
+      s.nextRetryAt = prev.nextRetryAt ?? retryAt(ts, num(d.delayMs))
+      s.awaiting = undefined
+      break
+    case 'step.await.time':
+      return awaiting(s, e, { type: 'time', until: str(d.resumeAt) })
+    case 'step.await.event':
+      return awaiting(s, e, { type: 'event', until: str(d.timeoutAt), eventKind: str(d.eventKind) })
+    case 'step.await.trigger':
+      return awaiting(s, e, { type: 'trigger', until: str(d.timeoutAt), triggerId: str(d.triggerId), triggerType: str(d.triggerType) })
+    case 'step.resumed':
+    case 'step.await.timeout':
+      s.status = 'running'
+      s.attempt = attemptOf(e.meta) ?? Math.max(prev.attempt, 1)
+      s.awaiting = undefined
+      break
+    default:
+      return prev
+  }
+  return clean(s)
+}
+
+function awaiting(s: Draft, e: EventRecord, a: { -readonly [K in keyof StepAwait]: StepAwait[K] }): StepState {
+  s.status = 'awaiting'
+  s.attempt = attemptOf(e.meta) ?? Math.max(s.attempt, 1)
+  const out: typeof a = { type: a.type }
+  if (a.until !== undefined) out.until = a.until
+  if (a.eventKind !== undefined) out.eventKind = a.eventKind
+  if (a.triggerId !== undefined) out.triggerId = a.triggerId
+  if (a.triggerType !== undefined) out.triggerType = a.triggerType
+  s.awaiting = out
+  return clean(s)
+}
+
+function retryAt(ts: string | undefined, delayMs: number | undefined): string | undefined {
+  if (ts === undefined || delayMs === undefined) return undefined
+  const t = Date.parse(ts) + delayMs
+  return Number.isFinite(t) && Math.abs(t) <= 8.64e15 ? new Date(t).toISOString() : undefined
+}
+
+/** A step with its keys in one order and no undefined value (so states compare and serialize alike). */
+function clean(s: Draft): StepState {
+  const out: Draft = { name: s.name, status: s.status as StepStatus, attempt: s.attempt }
+  if (s.needs !== undefined) out.needs = s.needs
+  if (s.input !== undefined) out.input = s.input
+  if (s.startedAt !== undefined) out.startedAt = s.startedAt
+  if (s.completedAt !== undefined) out.completedAt = s.completedAt
+  if (s.duration !== undefined) out.duration = s.duration
+  if (s.result !== undefined) out.result = s.result
+  if (s.error !== undefined) out.error = s.error
+  if (s.nextRetryAt !== undefined) out.nextRetryAt = s.nextRetryAt
+  if (s.awaiting !== undefined) out.awaiting = s.awaiting
+  return out
+}
+
+/** The log entry of a `log` event. */
+export function logEntry(e: EventRecord): LogEntry {
+  const d = fieldsOf(e.data)
+  const level = typeof d.level === 'string' && LEVELS.has(d.level) ? (d.level as LogLevel) : 'info'
+  const ts = toText(e.ts)
+  const msg = toText(d.msg)
+  const step = e.step
+  const out: { -readonly [K in keyof LogEntry]: LogEntry[K] } =
+    typeof step === 'string' && step !== '' ? { id: e.id, ts, step, level, msg } : { id: e.id, ts, level, msg }
+  if (isRecord(d.fields)) out.fields = d.fields
+  return out
+}
+
+/** The key and value of a `state.set` event, or undefined when it has no string key. */
+export function stateSet(e: EventRecord): { key: string; value: unknown } | undefined {
+  const d = fieldsOf(e.data)
+  return typeof d.key === 'string' ? { key: d.key, value: d.value } : undefined
+}

@@ -1,0 +1,105 @@
+import { compareEventIds, isEventId } from './eventIds.js'
+import type { EventRecord } from './events.js'
+import type { FlowState, LogEntry, StepState } from './flowState.js'
+import { isRecord } from './internal/reduceData.js'
+import { composeState, partsFrom, type RunFields, type StepsMap } from './internal/reduceParts.js'
+import { nextRun, settleStatus } from './internal/reduceRun.js'
+import { logEntry, reduceSteps, type StepsAccess, stateSet } from './internal/reduceStep.js'
+
+/**
+ * Folds a run's events into its state. Pure (no I/O, no clock), the same
+ * code on the server and in a browser.
+ *
+ * Total: it orders the events by id (numerically: `9-0` before `10-0`),
+ * ignores duplicates (same id; the first one given wins), skips anything
+ * that is not an event with a valid id, and never throws on unknown kinds,
+ * unknown steps or missing or garbage `data`. It does not mutate `events`.
+ * The result equals folding the same events, in id order, with
+ * {@link applyEvent} from {@link emptyFlowState}.
+ *
+ * @example
+ * ```ts
+ * import { reduceFlow } from '@leanflow/core'
+ *
+ * const state = reduceFlow(await store.read(runId, { limit: 100_000 }))
+ * state.status              // 'awaiting'
+ * state.steps.approve       // { name: 'approve', status: 'awaiting', attempt: 1, awaiting: { type: 'trigger', triggerId: '…' }, … }
+ * state.logs.at(-1)?.msg    // 'waiting for approval'
+ * ```
+ */
+export function reduceFlow(events: Iterable<EventRecord>): FlowState {
+  const ordered = inIdOrder(events)
+  let run: RunFields = { status: 'pending' }
+  const stepsMap: StepsMap = Object.create(null)
+  const steps = new MutableSteps(stepsMap)
+  const logs: LogEntry[] = []
+  const kv: Record<string, unknown> = Object.create(null)
+  let kvSize = 0
+  let last: string | undefined
+  for (let i = 0; i < ordered.length; i++) {
+    const e = ordered[i]!
+    last = e.id
+    const kind = e.kind
+    if (kind === 'log') {
+      logs.push(logEntry(e))
+    } else if (kind === 'state.set') {
+      const set = stateSet(e)
+      if (set !== undefined) {
+        const had = Object.hasOwn(kv, set.key)
+        if (set.value === undefined) {
+          if (had) {
+            delete kv[set.key]
+            kvSize--
+          }
+        } else {
+          if (!had) kvSize++
+          kv[set.key] = set.value
+        }
+      }
+    }
+    const wasPending = run.status === 'pending'
+    run = nextRun(run, e)
+    reduceSteps(steps, e, wasPending)
+  }
+  const status = settleStatus(run.status, stepsMap)
+  if (status !== run.status) run = { ...run, status }
+  return composeState(partsFrom(run, logs, kv, kvSize), stepsMap, last)
+}
+
+/** The valid events, sorted by id without duplicates; `events` itself when it already is. */
+function inIdOrder(events: Iterable<EventRecord>): readonly EventRecord[] {
+  const list: readonly unknown[] = Array.isArray(events) ? events : isIterable(events) ? Array.from(events) : []
+  let prev: string | undefined
+  let ok = true
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i]
+    if (!isRecord(e) || !isEventId(e.id) || (prev !== undefined && compareEventIds(prev, e.id) >= 0)) {
+      ok = false
+      break
+    }
+    prev = e.id
+  }
+  if (ok) return list as readonly EventRecord[]
+  const valid = list.filter((e): e is EventRecord => isRecord(e) && isEventId(e.id))
+  valid.sort((a, b) => compareEventIds(a.id, b.id)) // stable: the first of equal ids stays first
+  const out: EventRecord[] = []
+  for (const e of valid) {
+    if (out.length === 0 || compareEventIds(out[out.length - 1]!.id, e.id) !== 0) out.push(e)
+  }
+  return out
+}
+
+function isIterable(v: unknown): v is Iterable<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as Iterable<unknown>)[Symbol.iterator] === 'function'
+}
+
+/** reduceFlow owns its steps map: plain writes, no copies. */
+class MutableSteps implements StepsAccess {
+  constructor(private readonly map: StepsMap) {}
+  get(name: string): StepState | undefined {
+    return this.map[name]
+  }
+  set(name: string, step: StepState): void {
+    this.map[name] = step
+  }
+}
