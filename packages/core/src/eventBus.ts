@@ -92,7 +92,14 @@ export class EventBus {
     return this.#subscribe(ANY, fn)
   }
 
-  /** Number of listeners of a kind, or of all listeners (kinds and `onAny`) without an argument. */
+  /**
+   * Number of listeners of a kind, or of all listeners (kinds and `onAny`) without an argument.
+   *
+   * @example
+   * ```ts
+   * bus.listenerCount('flow.completed') // 1
+   * ```
+   */
   listenerCount(kind?: string): number {
     if (kind !== undefined) return this.#emitter.listenerCount(kind)
     return this.#emitter.eventNames().reduce((n, name) => n + this.#emitter.listenerCount(name), 0)
