@@ -44,11 +44,11 @@ function setup(workerEnv: Record<string, string> = {}) {
   const id = `mp${++n}`
   const store: RedisStreamStore = createRedisStreamStore({ url: redis.url, prefix: id })
   const queue: JobQueue = createBullMQQueue({ url: redis.url, queueName: id })
-  const producer: Runner = createRunner({ store, queue, flows: makeFlows(effects) })
   closers.push(async () => {
     await queue.close()
     await store.close()
   })
+  const producer: Runner = createRunner({ store, queue, flows: makeFlows(effects) })
   const spawn = () => {
     const w = forkWorker('runnerWorker.ts', { REDIS_URL: redis.url, QUEUE_NAME: id, STORE_PREFIX: id, ...workerEnv })
     children.push(w)

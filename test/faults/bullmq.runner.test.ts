@@ -49,11 +49,11 @@ function setup(server: RedisServer, env: Record<string, string> = {}) {
   const id = `f${++n}`
   const store = createRedisStreamStore({ url: server.url, prefix: id })
   const queue = createBullMQQueue({ url: server.url, queueName: id, onError: () => {} })
-  const producer: Runner = createRunner({ store, queue, flows: makeFlows(effects) })
   closers.push(async () => {
     await queue.close()
     await store.close()
   })
+  const producer: Runner = createRunner({ store, queue, flows: makeFlows(effects) })
   const spawn = (extra: Record<string, string> = {}) => {
     const w = forkWorker('runnerWorker.ts', { REDIS_URL: server.url, QUEUE_NAME: id, STORE_PREFIX: id, ...env, ...extra })
     children.push(w)
@@ -71,7 +71,7 @@ async function effectCounts(ns: string, runIds: string[]) {
   const values = await effects.mget(...keys)
   return Object.fromEntries(keys.map((k, i) => [k, values[i]]))
 }
-const allOnes = (counts: Record<string, string | null>) => Object.entries(counts).filter(([, v]) => v !== '1')
+const allOnes = (counts: Record<string, string | null | undefined>) => Object.entries(counts).filter(([, v]) => v !== '1')
 
 describe('runner on BullMQ: worker and server faults', () => {
   it('F1: a worker SIGKILLed right after step.started; another worker finishes the step; the runs complete', async () => {
