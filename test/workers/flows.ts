@@ -1,7 +1,7 @@
 /**
- * Flows shared by the multi-process BullMQ tests, their worker processes
- * (`runnerWorker.ts`) and `bench/runner-bullmq.ts`. Imported by relative
- * path so forked processes need no aliases.
+ * Flows shared by the multi-process BullMQ tests and their worker processes
+ * (`runnerWorker.ts`). Imported by relative path so forked processes need no
+ * aliases.
  */
 import type { Redis } from 'ioredis'
 import type { FlowDefinition, StepContext } from '../../packages/runner/src/index.js'
@@ -28,9 +28,6 @@ const retry = { attempts: 20, backoff: { type: 'exponential' as const, delayMs: 
  *
  * `approval`: `pay` awaits the external event `payment.confirmed` matching
  * `data.orderId`; `approve` awaits a `webhook` trigger and returns its payload.
- *
- * `noop10`: ten no-op steps in a chain (bench). `sleepy`: one step that awaits
- * `input.ms` ms (default 100) once (bench: resume lateness).
  */
 export function makeFlows(effects: Redis, hooks: FlowHooks = {}): FlowDefinition[] {
   const step = (extra?: (input: FiveInput, ctx: StepContext) => Promise<void>) => async (input: FiveInput, ctx: StepContext) => {
@@ -93,23 +90,7 @@ export function makeFlows(effects: Redis, hooks: FlowHooks = {}): FlowDefinition
     },
   })
 
-  const noopSteps: Record<string, { needs?: string[]; handler: () => Promise<null> }> = {}
-  for (let i = 0; i < 10; i++) noopSteps[`s${i}`] = { needs: i === 0 ? [] : [`s${i - 1}`], handler: async () => null }
-  const noop10 = defineFlow({ name: 'noop10', steps: noopSteps })
-
-  const sleepy = defineFlow<{ ms?: number }>({
-    name: 'sleepy',
-    steps: {
-      nap: {
-        handler: async (input, ctx) => {
-          await ctx.await.time(input.ms ?? 100)
-          return null
-        },
-      },
-    },
-  })
-
-  return [five, approval, noop10, sleepy]
+  return [five, approval]
 }
 
 /** Input of the `five` flow. */
