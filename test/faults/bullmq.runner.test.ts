@@ -132,6 +132,23 @@ describe('runner on BullMQ: worker and server faults', () => {
     expect(held.map((e) => e.meta?.attempt)).toEqual([1])
   }, 40_000)
 
+  it('F18: SIGTERM with a step longer than drainTimeoutMs: the step goes back to the queue and another worker finishes it', async () => {
+    const { id, store, spawn, start } = setup(redis, { LOCK_MS: '60000', STALLED_MS: '60000' })
+    const victim = spawn({ HOLD_STEP: 'c', HOLD_MS: '20000', DRAIN_MS: '300' })
+    await ready(victim)
+    const runIds = await start(2)
+    const cp = await victim.waitFor(isCheckpoint('holding'), 'step c holding')
+    victim.kill('SIGTERM')
+    expect(await victim.exited).toEqual({ code: 0, signal: null })
+    expect(victim.messages.some(isCheckpoint('held'))).toBe(false)
+    const other = spawn()
+    await ready(other)
+    const logs = await waitForRuns(store, runIds, 30_000)
+    expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
+    expect(logs.get(cp.runId as string)?.some((e) => e.kind === 'step.completed' && e.step === 'c')).toBe(true)
+    expect(allOnes(await effectCounts(id, runIds))).toEqual([])
+  }, 40_000)
+
   it('F5: redis-server SIGKILLed and restarted (AOF) while runs are in flight; all complete', async () => {
     const server = await startRedis({ appendonly: true, args: ['--hz', '100'] })
     servers.push(server)

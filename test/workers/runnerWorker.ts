@@ -4,7 +4,7 @@
  * tests through `forkWorker('runnerWorker.ts', env)`.
  *
  * env: REDIS_URL, QUEUE_NAME, STORE_PREFIX; optional LOCK_MS, STALLED_MS,
- * CONCURRENCY; fault injection (first matching step only):
+ * CONCURRENCY, DRAIN_MS (the runner's drainTimeoutMs); fault injection (first matching step only):
  * - HANG_STEP + HANG_AT=started|effect: send { type: 'checkpoint', at,
  *   runId, step } at handler entry / right after the `ctx.do` effect, then
  *   hang (the test SIGKILLs the process);
@@ -72,7 +72,14 @@ const queue = createBullMQQueue({
   backoff: { delayMs: 50, maxDelayMs: 1000 },
   onError,
 })
-const runner = createRunner({ store, queue, flows, concurrency: Number(process.env.CONCURRENCY ?? 10), onError })
+const runner = createRunner({
+  store,
+  queue,
+  flows,
+  concurrency: Number(process.env.CONCURRENCY ?? 10),
+  drainTimeoutMs: Number(process.env.DRAIN_MS ?? 30_000),
+  onError,
+})
 
 process.once('SIGTERM', async () => {
   await runner.stop()
