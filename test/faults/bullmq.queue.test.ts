@@ -67,6 +67,33 @@ describe('BullMQ queue across processes', () => {
     expect(redelivered.deliveries).toBe(1)
   })
 
+  it('F5 (queue): redis-server SIGKILLed and restarted (AOF); queued, delayed and in-flight jobs all run', async () => {
+    const server = await startRedis({ appendonly: true })
+    try {
+      const queueName = `f5-${++n}`
+      const producer = createBullMQQueue({ url: server.url, queueName, onError: () => {} })
+      queues.push(producer)
+      const w = forkWorker('queueWorker.ts', { REDIS_URL: server.url, QUEUE_NAME: queueName, CONCURRENCY: '2', ...FAST })
+      children.push(w)
+      await w.waitFor(isMsg('ready'), 'ready')
+      const ids = Array.from({ length: 20 }, (_, i) => `f5:${i}`)
+      for (const [i, id] of ids.entries()) {
+        await producer.enqueue({ id, name: 'n', data: { holdMs: 100 }, delayMs: i % 4 === 0 ? 1500 : 0 })
+      }
+      await w.waitFor(isMsg('done'), 'first job done')
+      await server.kill()
+      await sleep(300)
+      await server.restart()
+      const done = () => new Set(w.messages.filter(isMsg('done')).map((m) => m.id as string))
+      await waitFor(() => ids.every((id) => done().has(id)), 'every job after the restart', 60_000)
+      expect([...done()].sort()).toEqual([...ids].sort())
+    } finally {
+      for (const c of children.splice(0)) c.kill('SIGKILL')
+      await Promise.all(queues.splice(0).map((q) => q.close()))
+      await server.stop()
+    }
+  })
+
   it('F18 (queue): SIGTERM mid-job drains: the job finishes, the process exits 0, no re-delivery', async () => {
     const { producer, queueName, spawn } = setup(FAST)
     const w = spawn()
