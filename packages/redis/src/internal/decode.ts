@@ -17,8 +17,16 @@ export const EVENT_FIELD = 'e'
 
 /** Milliseconds of a stream id as an ISO string (the record's `ts`). */
 export function idToTs(id: string): string {
-  return new Date(Number(id.slice(0, id.indexOf('-')))).toISOString()
+  const ms = id.slice(0, id.indexOf('-'))
+  if (ms !== lastMs) {
+    lastIso = new Date(Number(ms)).toISOString() // throws RangeError on an absurd id: callers treat it as corrupt
+    lastMs = ms
+  }
+  return lastIso
 }
+// events of one millisecond share their ts string
+let lastMs = ''
+let lastIso = ''
 
 /**
  * Turns a stored entry into a record, or returns `undefined` after
