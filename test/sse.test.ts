@@ -187,3 +187,19 @@ describeMatrix(
 
 let clockOffset = 0
 const expiring = createMemoryStreamStore({ retention: '1h', now: () => Date.now() + clockOffset })
+
+it('a backfill far larger than maxQueuedFrames is paced by the reader, not dropped', async () => {
+  const s = createMemoryStreamStore()
+  const runId = 'long-backfill'
+  const ids = [(await s.append(runId, started(runId))).id]
+  for (let i = 0; i < 300; i++) ids.push((await s.append(runId, note(runId, i))).id)
+  ids.push((await s.append(runId, done(runId))).id)
+  const h = createHandler({ store: s, maxQueuedFrames: 10, heartbeatMs: 60_000 })
+  const frames: SseFrame[] = []
+  for await (const f of readSse(await h(new Request(`http://x/flows/runs/${runId}/stream`)))) {
+    frames.push(f)
+    if (frames.length % 50 === 0) await new Promise((r) => setTimeout(r, 5)) // a slow, but reading, client
+  }
+  expect(eventFrames(frames).map((f) => f.id)).toEqual(ids)
+  expect(frames[frames.length - 1]?.event).toBe('end')
+})

@@ -53,13 +53,19 @@ export function resetSse(reason: string, message: string, retryMs: number): Resp
 /**
  * The live SSE answer for one run: backfill then live events from `store.follow`,
  * heartbeats, `event: end` after a terminal event, `event: reset` on HISTORY_GONE.
- * A client whose unsent frames pass `maxQueuedFrames` is dropped; cancel or the
- * request's abort releases the follow and the timer at once.
+ *
+ * Backpressure: the follow is read only while fewer than `maxQueuedFrames` frames
+ * wait unsent, so memory per client is bounded (the store keeps what it has not
+ * read yet). A client whose queue is still full after a whole heartbeat interval
+ * without taking a frame is dropped. Cancel or the request's abort releases the
+ * follow and the timer at once.
  */
 export function sseStream(store: StreamStore, runId: string, after: string | undefined, req: Request, s: SseSettings): Response {
   const ac = new AbortController()
   let timer: ReturnType<typeof setInterval> | undefined
   let done = false
+  let lastPull = Date.now()
+  let wake: (() => void) | undefined
   s.counter.open++
   const onAbort = () => finish('close')
   let controller!: ReadableStreamDefaultController<Uint8Array>
@@ -70,34 +76,49 @@ export function sseStream(store: StreamStore, runId: string, after: string | und
     s.counter.open--
     clearInterval(timer)
     ac.abort()
+    wake?.()
     req.signal.removeEventListener('abort', onAbort)
     try {
-      if (how === 'drop') controller.error(new Error('SSE client dropped: it stopped reading (maxQueuedFrames passed).'))
+      if (how === 'drop')
+        controller.error(new Error('SSE client dropped: it stopped reading (maxQueuedFrames unsent for a heartbeat interval).'))
       else controller.close()
     } catch {
       // already closed or canceled
     }
   }
 
-  function send(text: string): boolean {
-    if (done) return false
-    controller.enqueue(encoder.encode(text))
-    if ((controller.desiredSize ?? 0) < 0) {
-      finish('drop')
-      return false
-    }
-    return true
+  function send(text: string): void {
+    if (!done) controller.enqueue(encoder.encode(text))
+  }
+
+  const full = () => (controller.desiredSize ?? 0) <= 0
+
+  function room(): Promise<void> {
+    return new Promise((resolve) => {
+      wake = () => {
+        wake = undefined
+        resolve()
+      }
+    })
+  }
+
+  function tick(): void {
+    if (!full()) send(':\n\n')
+    else if (Date.now() - lastPull >= s.heartbeatMs) finish('drop')
   }
 
   async function pump(): Promise<void> {
     try {
       for await (const e of store.follow(runId, { after, signal: ac.signal })) {
-        if (!send(eventFrame(e))) return
+        if (done) return
+        send(eventFrame(e))
         if (isTerminalKind(e.kind)) {
           send(frame({ event: 'end', data: JSON.stringify({ lastEventId: e.id, kind: e.kind }) }))
           finish('close')
           return
         }
+        while (full() && !done) await room()
+        if (done) return
       }
       finish('close')
     } catch (err) {
@@ -121,8 +142,12 @@ export function sseStream(store: StreamStore, runId: string, after: string | und
         }
         req.signal.addEventListener('abort', onAbort, { once: true })
         send(`retry: ${s.retryMs}\n:ok\n\n`)
-        timer = setInterval(() => send(':\n\n'), s.heartbeatMs)
+        timer = setInterval(tick, s.heartbeatMs)
         void pump()
+      },
+      pull() {
+        lastPull = Date.now()
+        wake?.()
       },
       cancel() {
         finish('close')

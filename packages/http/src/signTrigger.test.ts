@@ -1,0 +1,41 @@
+import { createHmac } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { verifySignature } from './internal/verifySignature.js'
+import { signTrigger } from './signTrigger.js'
+
+describe('signTrigger', () => {
+  it('is t=<s>,v1=<hex HMAC-SHA256 of "<t>.<body>">', async () => {
+    const body = '{"ok":true,"é":1}'
+    const expected = createHmac('sha256', 'sekret').update(`1700000000.${body}`).digest('hex')
+    expect(await signTrigger('sekret', body, 1700000000)).toBe(`t=1700000000,v1=${expected}`)
+    expect(await signTrigger('sekret', new TextEncoder().encode(body), 1700000000)).toBe(`t=1700000000,v1=${expected}`)
+  })
+
+  it('refuses an empty secret or a bad time', async () => {
+    await expect(signTrigger('', 'x')).rejects.toThrow(/secret/)
+    await expect(signTrigger('s', 'x', -1)).rejects.toThrow(/unix seconds/)
+  })
+})
+
+describe('verifySignature', () => {
+  const body = new TextEncoder().encode('{"a":1}')
+  it('accepts a good signature within 300 s and any of several secrets', async () => {
+    const header = await signTrigger('s2', body, 1000)
+    await expect(verifySignature(['s1', 's2'], header, body, 1300)).resolves.toBeUndefined()
+    await expect(verifySignature(['s1', 's2'], header, body, 700)).resolves.toBeUndefined()
+  })
+  it('refuses stale, missing, malformed and wrong ones with UNAUTHORIZED', async () => {
+    const header = await signTrigger('s1', body, 1000)
+    for (const [h, now] of [
+      [header, 1301],
+      [header, 699],
+      [null, 1000],
+      ['', 1000],
+      ['t=1000', 1000],
+      ['v1=00', 1000],
+      [header.replace(/.$/, (c) => (c === '0' ? '1' : '0')), 1000],
+    ] as const) {
+      await expect(verifySignature(['s1'], h, body, now)).rejects.toMatchObject({ code: 'UNAUTHORIZED' })
+    }
+  })
+})
