@@ -1,5 +1,5 @@
 import { createMemoryStreamStore } from '@leanflow/core'
-
+import { awaitSuite } from './fixtures/runnerAwaitSuite.js'
 import { runnerSuite } from './fixtures/runnerSuite.js'
 
 const factory = async () => {
@@ -8,3 +8,4 @@ const factory = async () => {
 }
 
 runnerSuite('the memory store', factory)
+awaitSuite('the memory store', factory)

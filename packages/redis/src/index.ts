@@ -1,5 +1,7 @@
 export type { CorruptEntryInfo } from './internal/decode.js'
 export type { Keys } from './keys.js'
 export { createKeys } from './keys.js'
+export type { RedisRunStateStoreOptions } from './redisRunStateStore.js'
+export { createRedisRunStateStore } from './redisRunStateStore.js'
 export type { RedisStreamStore, RedisStreamStoreOptions } from './redisStreamStore.js'
 export { createRedisStreamStore } from './redisStreamStore.js'

@@ -11,6 +11,7 @@ import {
   PayloadTooLargeError,
   parseDuration,
   type ReadOptions,
+  type RunStateStore,
   STORE_DEFAULTS,
   type StreamStore,
 } from '@leanflow/core'
@@ -23,6 +24,7 @@ import { defineScript, type RedisClient } from './internal/script.js'
 import { SubscriberHub } from './internal/subscriberHub.js'
 import { createKeys, type Keys } from './keys.js'
 import { APPEND_LUA } from './lua/append.js'
+import { createRedisRunStateStore } from './redisRunStateStore.js'
 
 /** Options of {@link createRedisStreamStore}. Give `url` or `redis`. */
 export interface RedisStreamStoreOptions {
@@ -46,8 +48,8 @@ export interface RedisStreamStoreOptions {
   connectionName?: string
 }
 
-/** The Redis stream store: a {@link StreamStore} plus Redis specifics. */
-export interface RedisStreamStore extends StreamStore {
+/** The Redis stream store: a {@link StreamStore} and a {@link RunStateStore}, plus Redis specifics. */
+export interface RedisStreamStore extends StreamStore, RunStateStore {
   /** The key builder (every key name the store uses). */
   readonly keys: Keys
   /** The command connection (yours when you passed `redis`). */
@@ -170,6 +172,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
   }
 
   const store: RedisStreamStore = {
+    ...createRedisRunStateStore({ redis, prefix, retention: retentionMs }),
     keys,
     redis,
     get stats() {

@@ -1,0 +1,46 @@
+/**
+ * Compare-and-set of a run's state document (a hash `v` version, `d` JSON)
+ * in the run's slot.
+ * KEYS: 1 the run's state hash.
+ * ARGV: 1 expected version (0: only when absent), 2 the new document JSON,
+ * 3 ms to keep it (0: no expiry; a finished run's retention).
+ * Returns `{1, newVersion}`, or `{0, currentVersion, currentDoc}` (`{0, 0}` when absent).
+ */
+export const RUN_STATE_CAS_LUA = `
+local v = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if v ~= tonumber(ARGV[1]) then
+  if v == 0 then return {0, 0} end
+  return {0, v, redis.call('HGET', KEYS[1], 'd')}
+end
+redis.call('HSET', KEYS[1], 'v', v + 1, 'd', ARGV[2])
+local ttl = tonumber(ARGV[3])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return {1, v + 1}
+`
+
+/**
+ * Stores an external event with the next global sequence number, all in
+ * the external events' slot.
+ * KEYS: 1 the sequence counter, 2 the kind's stream, 3 the idempotency key
+ * (any key of the slot when none).
+ * ARGV: 1 data JSON, 2 '1' with an idempotency key, 3 retention ms.
+ * Returns `{seq, ms, dataJson}` — the first record's on a repeated key.
+ */
+export const PUBLISH_EXTERNAL_LUA = `
+if ARGV[2] == '1' then
+  local prev = redis.call('GET', KEYS[3])
+  if prev then
+    local a = string.find(prev, '|', 1, true)
+    local b = string.find(prev, '|', a + 1, true)
+    return {tonumber(string.sub(prev, 1, a - 1)), tonumber(string.sub(prev, a + 1, b - 1)), string.sub(prev, b + 1)}
+  end
+end
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local seq = redis.call('INCR', KEYS[1])
+local keep = tonumber(ARGV[3])
+redis.call('XADD', KEYS[2], 'MINID', '~', tostring(ms - keep), '*', 's', seq, 'm', ms, 'd', ARGV[1])
+redis.call('PEXPIRE', KEYS[2], keep)
+if ARGV[2] == '1' then redis.call('SET', KEYS[3], seq .. '|' .. ms .. '|' .. ARGV[1], 'PX', keep) end
+return {seq, ms, ARGV[1]}
+`

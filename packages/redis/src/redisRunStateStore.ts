@@ -1,0 +1,131 @@
+import {
+  assertName,
+  type CasRunStateOptions,
+  type CasRunStateResult,
+  type Duration,
+  type LookupNamespace,
+  parseDuration,
+  type RunStateRecord,
+  type RunStateStore,
+  STORE_DEFAULTS,
+  type StoredExternalEvent,
+} from '@leanflow/core'
+import { defineScript, type RedisClient } from './internal/script.js'
+import { PUBLISH_EXTERNAL_LUA, RUN_STATE_CAS_LUA } from './lua/runState.js'
+
+/** Options of {@link createRedisRunStateStore}. */
+export interface RedisRunStateStoreOptions {
+  /** The command connection (or Cluster). */
+  redis: RedisClient
+  /** Prefix of every key. @default 'lf' */
+  prefix?: string
+  /** How long a finished run's state (and external events) are kept. @default '7d' */
+  retention?: Duration
+}
+
+const casScript = defineScript(RUN_STATE_CAS_LUA)
+const publishScript = defineScript(PUBLISH_EXTERNAL_LUA)
+const PAGE = 200
+
+/**
+ * The {@link RunStateStore} on Redis: a run's document is one hash in the
+ * run's slot (`<prefix>:{<runId>}:state`), changed only by one Lua
+ * compare-and-set; trigger and start lookups are keys in their own slots;
+ * external events live in one slot (`<prefix>:{events}:…`): a global
+ * sequence counter, a stream per kind (trimmed by age), the sets of runs
+ * waiting per kind. The clock is Redis `TIME`. `createRedisStreamStore()`
+ * mixes it in.
+ *
+ * @example
+ * ```ts
+ * const state = createRedisRunStateStore({ redis: new Redis(url) })
+ * await state.casRunState('r1', 0, { status: 'running' }) // { ok: true, version: 1 }
+ * ```
+ */
+export function createRedisRunStateStore(options: RedisRunStateStoreOptions): RunStateStore {
+  const { redis } = options
+  const prefix = options.prefix ?? 'lf'
+  const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
+  const k = {
+    state: (runId: string) => `${prefix}:{${assertName(runId, 'run id')}}:state`,
+    lookup: (ns: LookupNamespace, key: string) => `${prefix}:${ns}:{${key}}`,
+    seq: `${prefix}:{events}:seq`,
+    kind: (kind: string) => `${prefix}:{events}:k:${assertName(kind, 'event kind')}`,
+    watch: (kind: string) => `${prefix}:{events}:w:${assertName(kind, 'event kind')}`,
+    idem: (key: string) => `${prefix}:{events}:i:${key}`,
+  }
+  const toRecord = (kind: string, seq: number, ms: number, json: string): StoredExternalEvent => ({
+    id: `${ms}-${seq}`,
+    ts: new Date(ms).toISOString(),
+    kind,
+    data: JSON.parse(json),
+    seq,
+  })
+
+  return {
+    async now() {
+      const [s, us] = await redis.time()
+      return Number(s) * 1000 + Math.floor(Number(us) / 1000)
+    },
+    async getRunState<T>(runId: string): Promise<RunStateRecord<T> | null> {
+      const [v, d] = (await redis.hmget(k.state(runId), 'v', 'd')) as [string | null, string | null]
+      return v === null || d === null ? null : { version: Number(v), doc: JSON.parse(d) as T }
+    },
+    async casRunState<T>(runId: string, expected: number, doc: T, opts: CasRunStateOptions = {}): Promise<CasRunStateResult<T>> {
+      const reply = (await casScript.call(redis, [k.state(runId)], [expected, JSON.stringify(doc), opts.finished ? retentionMs : 0])) as [
+        number,
+        number,
+        string?,
+      ]
+      if (reply[0] === 1) return { ok: true, version: Number(reply[1]) }
+      const current = reply[2] === undefined ? null : { version: Number(reply[1]), doc: JSON.parse(reply[2]) as T }
+      return { ok: false, current }
+    },
+    async putLookup(ns: LookupNamespace, key: string, value: string, ttlMs?: number) {
+      const name = k.lookup(ns, key)
+      const set = ttlMs === undefined ? await redis.set(name, value, 'NX') : await redis.set(name, value, 'PX', Math.ceil(ttlMs), 'NX')
+      if (set === 'OK') return value
+      return (await redis.get(name)) ?? value
+    },
+    async getLookup(ns: LookupNamespace, key: string) {
+      return redis.get(k.lookup(ns, key))
+    },
+    async publishExternal<D>(kind: string, data: D, opts: { idempotencyKey?: string } = {}) {
+      const key = opts.idempotencyKey
+      const reply = (await publishScript.call(
+        redis,
+        [k.seq, k.kind(kind), key === undefined ? k.seq : k.idem(key)],
+        [JSON.stringify(data ?? null), key === undefined ? '0' : '1', retentionMs],
+      )) as [number, number, string]
+      return toRecord(kind, Number(reply[0]), Number(reply[1]), reply[2]) as StoredExternalEvent<D>
+    },
+    async externalPosition() {
+      return Number((await redis.get(k.seq)) ?? 0)
+    },
+    async readExternal(kind: string, afterSeq: number) {
+      const out: StoredExternalEvent[] = []
+      let high = '+'
+      for (;;) {
+        const page = (await redis.xrevrange(k.kind(kind), high, '-', 'COUNT', PAGE)) as Array<[string, string[]]>
+        for (const [id, fields] of page) {
+          const f: Record<string, string> = {}
+          for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string
+          const seq = Number(f.s)
+          if (seq <= afterSeq) return out.reverse()
+          out.push(toRecord(kind, seq, Number(f.m), f.d ?? 'null'))
+          high = `(${id}`
+        }
+        if (page.length < PAGE) return out.reverse()
+      }
+    },
+    async watchKind(kind: string, runId: string) {
+      await redis.sadd(k.watch(kind), runId)
+    },
+    async unwatchKind(kind: string, runId: string) {
+      await redis.srem(k.watch(kind), runId)
+    },
+    async kindWatchers(kind: string) {
+      return redis.smembers(k.watch(kind))
+    },
+  }
+}
