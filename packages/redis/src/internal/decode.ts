@@ -1,4 +1,4 @@
-import { type EventRecord, parseEvent } from '@leanflow/core'
+import { type EventMeta, type EventRecord, parseEvent } from '@leanflow/core'
 
 /** What the store reports for an entry it skipped (see the `onCorrupt` option). */
 export interface CorruptEntryInfo {
@@ -54,14 +54,35 @@ export function decodeJson(runId: string, id: string, json: string, onCorrupt: C
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return corrupt(onCorrupt, runId, id, 'the event is not an object')
   const o = body as Record<string, unknown>
+  let ts: string
+  try {
+    ts = idToTs(id)
+  } catch {
+    return corrupt(onCorrupt, runId, id, 'the entry id is not a time')
+  }
+  const { kind, flow, step, data, meta } = o
+  // Fast path for what the append script wrote: the checks of parseEvent, without re-validating
+  // the id and ts the store derived itself. Anything else goes through parseEvent for its reason.
+  if (
+    typeof kind === 'string' &&
+    kind.length > 0 &&
+    flow === runId &&
+    data !== undefined &&
+    (step === undefined || typeof step === 'string') &&
+    (meta === undefined || (typeof meta === 'object' && meta !== null && !Array.isArray(meta)))
+  ) {
+    const record: EventRecord = { id, ts, kind, flow: runId, data }
+    if (step !== undefined) record.step = step
+    if (meta !== undefined) record.meta = meta as EventMeta
+    return record
+  }
   let record: EventRecord
   try {
-    record = parseEvent({ id, ts: idToTs(id), kind: o.kind, flow: o.flow, step: o.step, data: o.data, meta: o.meta })
+    record = parseEvent({ id, ts, kind, flow, step, data, meta })
   } catch (err) {
     return corrupt(onCorrupt, runId, id, err instanceof Error ? err.message : String(err))
   }
-  if (record.flow !== runId) return corrupt(onCorrupt, runId, id, `the event belongs to run "${record.flow}"`)
-  return record
+  return corrupt(onCorrupt, runId, id, `the event belongs to run "${record.flow}"`)
 }
 
 function corrupt(onCorrupt: CorruptHandler, runId: string, id: string, reason: string): undefined {
