@@ -69,7 +69,7 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
       while (!c.closing && c.active < c.concurrency && waiting.length > 0) {
         const id = waiting.shift() as string
         const entry = jobs.get(id)
-        if (!entry || entry.state !== 'waiting') continue
+        if (entry?.state !== 'waiting') continue
         run(c, entry)
       }
     }

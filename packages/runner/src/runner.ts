@@ -137,7 +137,7 @@ export function createRunner(options: RunnerOptions): Runner {
         for (const [step, s] of Object.entries(d.steps)) {
           const pos = s.records.findIndex((r) => r.t === 'trigger' && r.id === triggerId)
           const r = s.records[pos]
-          if (!r || r.t !== 'trigger') continue
+          if (r?.t !== 'trigger') continue
           const waiting = s.status === 'suspended' && s.waitingOn === pos
           if (r.state !== 'pending') return { step, pos, attempt: s.attempt, resume: waiting && r.state === 'resolved', conflict: r.state }
           r.state = 'resolved'

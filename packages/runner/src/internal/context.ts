@@ -13,7 +13,7 @@ import type { Engine } from './engine.js'
 import { type Execution, never } from './execution.js'
 import { keys, newId } from './jobIds.js'
 import { assertNoFunctions, toJson } from './match.js'
-import { type AwaitRec, type Rec, setOwn } from './runDoc.js'
+import { type AwaitRec, type Rec, type RunDoc, type StepDoc, setOwn } from './runDoc.js'
 import { appendResumed, iso } from './worker.js'
 
 const BUILTIN = new Set<string>(Object.values(EVENT_KINDS))
@@ -53,7 +53,10 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
           throw new LeanflowError('INVALID_ARGUMENT', 'ctx.state.set needs a non-empty string key.')
         const v = toJson(value, `state value of "${key}"`)
         await flushAndFence(engine, ex)
-        await casOwned(engine, ex, (d) => setOwn(d.state, key, v))
+        await casOwned(engine, ex, (d) => {
+          setOwn(d.state, key, v)
+          return true
+        })
         await user('state.set', { key, value: v })
       },
     },
@@ -79,7 +82,7 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
       ex.check()
       const stored = value === undefined ? undefined : toJson(value, `result of ctx.do("${name}")`)
       const next: Rec = stored === undefined ? { t: 'do', name } : { t: 'do', name, value: stored }
-      await casOwned(engine, ex, (d, s) => {
+      await casOwned(engine, ex, (_d, s) => {
         if (s.records.length !== pos) return false
         s.records.push(next)
         return true
@@ -208,19 +211,15 @@ async function drain(engine: Engine, ex: Execution) {
 async function fence(engine: Engine, ex: Execution) {
   ex.check()
   const d = await engine.states.read(ex.runId)
-  if (!d || d.status !== 'running') throw ex.stop('ended')
+  if (d?.status !== 'running') throw ex.stop('ended')
   if (d.steps[ex.step]?.lease !== ex.lease) throw ex.stop('lease')
 }
 
 /** One CAS guarded by this execution's lease; `fn` returning false means the lease is gone. */
-async function casOwned(
-  engine: Engine,
-  ex: Execution,
-  fn: (d: import('./runDoc.js').RunDoc, s: import('./runDoc.js').StepDoc) => boolean | void,
-) {
+async function casOwned(engine: Engine, ex: Execution, fn: (d: RunDoc, s: StepDoc) => boolean) {
   const { value } = await engine.states.update(ex.runId, (d) => {
     const s = d?.steps[ex.step]
-    if (!d || d.status !== 'running') return 'ended' as const
+    if (d?.status !== 'running') return 'ended' as const
     if (!s || s.lease !== ex.lease || s.status !== 'running') return 'lease' as const
     return fn(d, s) === false ? ('lease' as const) : ('ok' as const)
   })
@@ -250,7 +249,7 @@ async function suspendOn(engine: Engine, ex: Execution, pos: number): Promise<un
     await flushAndFence(engine, ex)
     const { value } = await engine.states.update(ex.runId, (d) => {
       const s = d?.steps[ex.step]
-      if (!d || d.status !== 'running') return 'ended' as const
+      if (d?.status !== 'running') return 'ended' as const
       if (!s || s.lease !== ex.lease || s.status !== 'running') return 'lease' as const
       const cur = s.records[pos] as AwaitRec
       if (cur.state !== 'pending') return cur

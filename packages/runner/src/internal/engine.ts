@@ -1,7 +1,7 @@
 import type { ActiveJob, EventMeta, JobQueue } from '@leanflow/core'
 import type { FlowDefinition, RunnerStore } from '../types.js'
 import type { Execution } from './execution.js'
-import { type JobKind, keys, newId, type RunnerJobData, resumeJobId, stepJobId, timeJobId, timeoutJobId } from './jobIds.js'
+import { type JobKind, newId, type RunnerJobData, resumeJobId, stepJobId, timeJobId, timeoutJobId } from './jobIds.js'
 import { matches } from './match.js'
 import type { AwaitRec, RunDoc, StepDoc } from './runDoc.js'
 import { RunStates } from './runStates.js'
@@ -73,7 +73,7 @@ export class Engine {
   /** Resolves pending event awaits of a run against stored external events (one CAS); queues the resumes. */
   async matchEvents(runId: string): Promise<void> {
     const doc = await this.states.read(runId)
-    if (!doc || doc.status !== 'running') return
+    if (doc?.status !== 'running') return
     const kinds = new Set<string>()
     for (const s of Object.values(doc.steps)) for (const r of s.records) if (r.t === 'event' && r.state === 'pending') kinds.add(r.kind)
     if (kinds.size === 0) return
@@ -81,7 +81,7 @@ export class Engine {
     const now = this.estNow()
     const { value: resumes } = await this.states.update(runId, (d) => {
       const out: Array<{ step: string; attempt: number; pos: number }> = []
-      if (!d || d.status !== 'running') return out
+      if (d?.status !== 'running') return out
       for (const [name, s] of Object.entries(d.steps)) {
         s.records.forEach((r, pos) => {
           if (r.t !== 'event' || r.state !== 'pending') return

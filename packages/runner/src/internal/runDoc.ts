@@ -89,7 +89,7 @@ export function promoteReady(doc: RunDoc, flow: FlowDefinition): string[] {
   const ready: string[] = []
   for (const [name, def] of Object.entries(flow.steps)) {
     const s = doc.steps[name]
-    if (!s || s.status !== 'pending') continue
+    if (s?.status !== 'pending') continue
     if ((def.needs ?? []).every((d) => doc.steps[d]?.status === 'completed')) {
       s.status = 'ready'
       ready.push(name)

@@ -139,7 +139,7 @@ async function execute(engine: Engine, job: ActiveJob, doc: RunDoc, step: string
     setInterval(() => {
       engine.states.read(ex.runId).then((d) => {
         const cur = d?.steps[step]
-        if (!d || d.status !== 'running' || cur?.lease !== lease) ex.stop(d?.status === 'running' ? 'lease' : 'ended')
+        if (d?.status !== 'running' || cur?.lease !== lease) ex.stop(d?.status === 'running' ? 'lease' : 'ended')
       }, engine.onError)
     }, opts.cancelPollMs),
   )
