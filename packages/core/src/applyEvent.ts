@@ -41,7 +41,7 @@ export function applyEvent(state: FlowState, event: EventRecord): FlowState {
   const parts = partsOf(state)
   const run = nextRun(parts.run, event)
   const steps = new CopyOnWriteSteps(stepsOf(state))
-  reduceSteps(steps, event, parts.run.status === 'pending')
+  if (event.step !== undefined || event.kind === 'flow.started') reduceSteps(steps, event, parts.run.status === 'pending')
   let logs = parts.logs
   let kv = parts.kv
   if (event.kind === 'log') logs = appendLog(logs, logEntry(event))

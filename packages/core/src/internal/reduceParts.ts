@@ -100,20 +100,21 @@ export function partsFrom(run: RunFields, logs: LogEntry[], kv: Record<string, u
  */
 class FlowStateObject {
   readonly #parts: Parts
+  // `declare`: no class-field definitions before the constructor's assignments.
   declare readonly state: Readonly<Record<string, unknown>>
   declare readonly logs: readonly LogEntry[]
-  readonly runId: string | undefined
-  readonly name: string | undefined
-  readonly status: RunStatus
-  readonly input: unknown
-  readonly startedAt: string | undefined
-  readonly completedAt: string | undefined
-  readonly duration: number | undefined
-  readonly result: unknown
-  readonly error: string | undefined
-  readonly cancelReason: string | undefined
-  readonly steps: StepsMap
-  readonly lastEventId: string | undefined
+  declare readonly runId: string | undefined
+  declare readonly name: string | undefined
+  declare readonly status: RunStatus
+  declare readonly input: unknown
+  declare readonly startedAt: string | undefined
+  declare readonly completedAt: string | undefined
+  declare readonly duration: number | undefined
+  declare readonly result: unknown
+  declare readonly error: string | undefined
+  declare readonly cancelReason: string | undefined
+  declare readonly steps: StepsMap
+  declare readonly lastEventId: string | undefined
 
   constructor(parts: Parts, steps: StepsMap, lastEventId: string | undefined) {
     const run = parts.run
