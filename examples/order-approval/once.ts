@@ -23,7 +23,8 @@ export interface RunOnceOptions {
  */
 export async function runOnce(opts: RunOnceOptions = {}) {
   const log = opts.log ?? console.log
-  const backend = createBackend({ timings: FAST_TIMINGS, baseUrl: `http://localhost:${process.env.PORT ?? 3000}`, log })
+  // No server listens in --once: the curl line (printed by a server) is left out; the step still logs it.
+  const backend = createBackend({ timings: FAST_TIMINGS, baseUrl: `http://localhost:${process.env.PORT ?? 3000}`, log: () => {} })
   const { runner, store } = backend
   const signal = AbortSignal.timeout(opts.timeoutMs ?? 60_000)
   try {

@@ -3,7 +3,7 @@
 
 import type { FlowState } from '@leanflow/core'
 import { watchRun } from '@leanflow/http/client'
-import { api } from './api.js'
+import { api, type RunRow } from './api.js'
 import { $, fmtTime, h } from './dom.js'
 import { pendingActions, renderRun } from './runView.js'
 
@@ -26,7 +26,7 @@ async function refreshLists(): Promise<void> {
         'li',
         { class: f.flow === flow ? 'selected' : undefined },
         h('span', {}, f.flow),
-        h('span', { class: 'muted' }, `${f.runs} runs`),
+        h('span', { class: 'muted' }, `${f.runs} run${f.runs === 1 ? '' : 's'}`),
       )
       li.onclick = () => {
         flow = f.flow
@@ -36,13 +36,14 @@ async function refreshLists(): Promise<void> {
     }),
   )
   $('runs-flow').textContent = flow
+  const live = (r: RunRow) => (r.runId === selected && current && current.status !== 'pending' ? current.status : r.status)
   $('runs').replaceChildren(
     ...runs.map((r) => {
       const li = h(
         'li',
         { class: r.runId === selected ? 'selected' : undefined, 'data-run': r.runId },
         h('span', {}, h('code', {}, r.runId.slice(0, 10)), ' ', h('span', { class: 'when' }, fmtTime(r.startedAt))),
-        h('span', { class: 'badge', 'data-status': r.status }, r.status),
+        h('span', { class: 'badge', 'data-status': live(r) }, live(r)),
       )
       li.onclick = () => select(r.runId)
       return li
@@ -51,7 +52,14 @@ async function refreshLists(): Promise<void> {
 }
 
 function render(): void {
-  if (selected && current) renderRun(selected, current, Date.now())
+  if (!selected || !current) return
+  renderRun(selected, current, Date.now())
+  // the run index keeps flow-level statuses; the selected run shows its live one
+  const badge = $('runs').querySelector<HTMLElement>(`li[data-run="${CSS.escape(selected)}"] .badge`)
+  if (badge && current.status !== 'pending') {
+    badge.textContent = current.status
+    badge.dataset.status = current.status
+  }
 }
 
 function select(runId: string): void {

@@ -28,11 +28,13 @@ export function fmtMs(ms: number | undefined): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`
 }
 
-/** "in 2.4 s" / "now" for a future ISO time. */
+/** "in 2.4 s", "in 5 min", "in 2 h" or "now" for an ISO time. */
 export function countdown(iso: string | undefined, now: number): string {
   if (!iso) return ''
   const left = Date.parse(iso) - now
-  return left > 0 ? `in ${(left / 1000).toFixed(1)} s` : 'now'
+  if (!(left > 0)) return 'now'
+  if (left < 60_000) return `in ${(left / 1000).toFixed(1)} s`
+  return left < 3_600_000 ? `in ${Math.ceil(left / 60_000)} min` : `in ${Math.ceil(left / 3_600_000)} h`
 }
 
 export function fmtTime(iso: string | undefined): string {

@@ -60,9 +60,9 @@ function renderTimeline(s: FlowState, now: number): void {
       { class: 'row step', 'data-step': name, 'data-status': step.status },
       h('span', { class: 'name' }, name, step.needs?.length ? h('span', { class: 'needs' }, `needs ${step.needs.join(', ')}`) : null),
       h('span', {}, h('span', { class: 'badge', 'data-status': step.status }, step.status)),
-      h('span', {}, step.attempt ? `#${step.attempt}` : ''),
+      h('span', { class: 'attempt' }, step.attempt ? `#${step.attempt}` : ''),
       h('span', { class: 'detail' }, ...detail(step, now)),
-      h('span', {}, fmtMs(step.duration)),
+      h('span', { class: 'duration' }, fmtMs(step.duration)),
     ),
   )
   box.replaceChildren(box.firstElementChild as Element, ...rows)
@@ -72,16 +72,27 @@ function detail(step: StepState, now: number): Array<Node | string> {
   const out: Array<Node | string> = []
   const a = step.awaiting
   if (step.status === 'awaiting' && a) {
-    if (a.type === 'time') out.push(`⏱ timer, resumes ${countdown(a.until, now)}`)
-    else if (a.type === 'event') out.push(`✉ event ${a.eventKind ?? ''}`)
-    else if (a.type === 'trigger') out.push(`🔗 trigger ${a.triggerId ?? ''}`)
+    out.push(h('span', { class: 'await-type' }, a.type))
+    if (a.type === 'time') out.push(`resumes ${countdown(a.until, now)}`)
+    else if (a.type === 'event') out.push(a.eventKind ?? '')
+    else if (a.type === 'trigger') out.push(a.triggerId ?? '')
     if (a.type !== 'time' && a.until) out.push(` (times out ${countdown(a.until, now)})`)
   }
   if (step.status === 'retrying') out.push(`↻ retry ${countdown(step.nextRetryAt, now)}`)
   if (step.error !== undefined && (step.status === 'retrying' || step.status === 'failed')) {
-    out.push(h('span', { class: 'error' }, String(step.error)))
+    out.push(h('span', { class: 'error' }, step.error))
+  }
+  if (step.status === 'completed') {
+    if (step.attempt > 1)
+      out.push(h('span', { class: 'retried' }, `↻ ${step.attempt - 1} failed attempt${step.attempt > 2 ? 's' : ''}, then `))
+    if (step.result !== undefined) out.push(h('code', { class: 'result' }, `→ ${short(step.result)}`))
   }
   return out
+}
+
+function short(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v)
+  return s.length > 64 ? `${s.slice(0, 61)}…` : s
 }
 
 function renderLogs(s: FlowState): void {
