@@ -55,8 +55,29 @@ export function followRun(
         stop.abort()
         return gen.return(undefined)
       }
+      // the generator yields batches (a stream page, the queued live messages); hand them out one by one
+      let batch: EventRecord[] = []
+      let at = 0
       return {
-        next: () => gen.next(),
+        async next(): Promise<IteratorResult<EventRecord>> {
+          while (at >= batch.length) {
+            const r = await gen.next().catch((err: unknown) => {
+              signal?.removeEventListener('abort', onAbort)
+              throw err
+            })
+            if (r.done) {
+              signal?.removeEventListener('abort', onAbort)
+              return { done: true, value: undefined }
+            }
+            batch = r.value
+            at = 0
+          }
+          if (stop.signal.aborted) {
+            await finish() // release the subscription: the caller will not call return() after done
+            return { done: true, value: undefined }
+          }
+          return { done: false, value: batch[at++]! }
+        },
         return: async () => {
           await finish()
           return { done: true, value: undefined }
@@ -71,7 +92,7 @@ async function* generate(
   runId: string,
   after: string | undefined,
   signal: AbortSignal,
-): AsyncGenerator<EventRecord, void, undefined> {
+): AsyncGenerator<EventRecord[], void, undefined> {
   const events = ctx.keys.events(runId)
   const channel = ctx.keys.live(runId)
   if (signal.aborted) return
@@ -130,29 +151,36 @@ async function* generate(
             )
           }
           first = false
+          const batch: EventRecord[] = []
           for (const [id, fields] of page) {
             last = id
             const record = decodeEntry(runId, id, fields, ctx.onCorrupt)
-            if (record) {
-              yield record
-              if (ended || signal.aborted) return
-            }
+            if (record) batch.push(record)
+          }
+          if (batch.length > 0) {
+            yield batch
+            if (ended || signal.aborted) return
           }
           if (page.length < FOLLOW_PAGE) break
         }
         continue
       }
       if (!dirty && !resync && live.length > 0) {
-        const payload = live.shift()!
-        const sp = payload.indexOf(' ')
-        const id = payload.slice(0, sp)
-        if (sp <= 0 || !isEventId(id) || compareEventIds(id, last) <= 0) continue
-        // A message that does not decode was not written by the append script: drop it without moving `last`.
-        const record = decodeJson(runId, id, payload.slice(sp + 1), ctx.onCorrupt)
-        if (!record) continue
-        last = id
-        yield record
-        if (ended || signal.aborted) return
+        const batch: EventRecord[] = []
+        for (const payload of live.splice(0, live.length)) {
+          const sp = payload.indexOf(' ')
+          const id = payload.slice(0, sp)
+          if (sp <= 0 || !isEventId(id) || compareEventIds(id, last) <= 0) continue
+          // A message that does not decode was not written by the append script: drop it without moving `last`.
+          const record = decodeJson(runId, id, payload.slice(sp + 1), ctx.onCorrupt)
+          if (!record) continue
+          last = id
+          batch.push(record)
+        }
+        if (batch.length > 0) {
+          yield batch
+          if (ended || signal.aborted) return
+        }
         continue
       }
       await new Promise<void>((resolve) => {
