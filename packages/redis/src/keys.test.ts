@@ -22,13 +22,12 @@ describe('createKeys', () => {
   })
 
   it.each(['a:b', 'a}b', '{x', 'x*', 'a b', 'a\nb', '', '__proto__'])('refuses run id %j before any key is built', (bad) => {
-    const err = (() => {
-      try {
-        keys.events(bad)
-      } catch (e) {
-        return e
-      }
-    })()
+    let err: unknown
+    try {
+      keys.events(bad)
+    } catch (e) {
+      err = e
+    }
     expect(isLeanflowError(err, 'INVALID_NAME')).toBe(true)
   })
 
