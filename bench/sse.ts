@@ -1,0 +1,200 @@
+// SSE benchmark: `pnpm exec tsx --expose-gc bench/sse.ts [--clients 1000] [--runs 100] [--rate 200] [--seconds 5] [--rounds 2]`
+//
+// One server process (this one): createRedisStreamStore + createHandler + node:http. The SSE
+// clients live in a child process (raw node:http GETs), so the server's memory is its own.
+// Measured in the same run, on the same redis-server:
+//   subscribers: Redis connections in pub/sub mode (CLIENT LIST) while 1,000 streams are open
+//   memory per idle SSE connection: server heap + external + rss growth / clients (after GC)
+//   unloaded latency: one client, one run, append call → client receives the frame
+//   loaded latency: 1,000 clients on 100 runs (10 each), RATE events/s round-robin
+//   baseline: raw PUBLISH → one ioredis subscriber in the client process on the same 100
+//     channels, same payload, same rate, each message handed to 10 listeners, while the
+//     1,000 streams stay open (same load)
+import { fork } from 'node:child_process'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createHandler } from '@leanflow/http'
+import { toNodeHandler } from '@leanflow/http/node'
+import { createRedisStreamStore } from '@leanflow/redis'
+import { Redis } from 'ioredis'
+import { benchRedis, typicalEvent } from './lib/redisBench.js'
+import { arg, latency, round } from './lib/stats.js'
+
+const CLIENTS = arg('clients', 1000)
+const RUNS = arg('runs', 100)
+const RATE = arg('rate', 200)
+const SECONDS = arg('seconds', 5)
+const ROUNDS = arg('rounds', 2)
+const clock = () => performance.timeOrigin + performance.now()
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+
+type ToChild =
+  | { op: 'sse'; origin: string; runs: string[]; perRun: number }
+  | { op: 'sub'; url: string; channels: string[]; perChannel: number }
+  | { op: 'take' }
+  | { op: 'quit' }
+type FromChild = { op: 'ready' } | { op: 'lat'; ms: number[] }
+
+if (process.argv.includes('--client')) {
+  // ---- client process ----
+  let lat: number[] = []
+  const record = (text: string) => {
+    const t = clock()
+    for (let at = text.indexOf('"t":'); at !== -1; at = text.indexOf('"t":', at + 4))
+      lat.push(t - Number.parseFloat(text.slice(at + 4, at + 30)))
+  }
+  const send = (m: FromChild) => process.send?.(m)
+  process.on('message', async (m: ToChild) => {
+    if (m.op === 'sse') {
+      let ready = 0
+      const total = m.runs.length * m.perRun
+      for (const run of m.runs) {
+        for (let i = 0; i < m.perRun; i++) {
+          http.get(`${m.origin}/flows/runs/${run}/stream`, { agent: false }, (res) => {
+            let tail = ''
+            let first = true
+            res.setEncoding('utf8')
+            res.on('data', (chunk: string) => {
+              if (first) {
+                first = false
+                if (++ready === total) send({ op: 'ready' })
+              }
+              const buf = tail + chunk
+              const cut = buf.lastIndexOf('\n\n')
+              if (cut === -1) tail = buf
+              else {
+                record(buf.slice(0, cut))
+                tail = buf.slice(cut + 2)
+              }
+            })
+          })
+        }
+        await sleep(5) // do not SYN-flood the listen backlog
+      }
+    } else if (m.op === 'sub') {
+      const sub = new Redis(m.url)
+      const listeners = Array.from({ length: m.perChannel }, () => record)
+      sub.on('message', (_channel: string, message: string) => {
+        for (const fn of listeners) fn(message)
+      })
+      await sub.subscribe(...m.channels)
+      send({ op: 'ready' })
+    } else if (m.op === 'take') {
+      send({ op: 'lat', ms: lat })
+      lat = []
+    } else process.exit(0)
+  })
+} else {
+  await main()
+}
+
+async function main(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc
+  const redisServer = await benchRedis()
+  const store = createRedisStreamStore({ url: redisServer.url, prefix: 'bsse', connectionName: 'lf-bench' })
+  const handler = createHandler({ store, maxStreams: CLIENTS * 2 + 10, heartbeatMs: 15_000 })
+  const server = http.createServer(toNodeHandler(handler))
+  server.maxConnections = CLIENTS * 2 + 100
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const admin = new Redis(redisServer.url)
+  const pub = new Redis(redisServer.url)
+  const child = fork(new URL(import.meta.url).pathname, ['--client'], { execArgv: process.execArgv })
+  const ask = (m: ToChild, want: FromChild['op']) =>
+    new Promise<FromChild>((resolve) => {
+      const on = (r: FromChild) => {
+        if (r.op !== want) return
+        child.off('message', on)
+        resolve(r)
+      }
+      child.on('message', on)
+      child.send(m)
+    })
+  const take = async () => ((await ask({ op: 'take' }, 'lat')) as { ms: number[] }).ms
+
+  const started = (run: string) => store.append(run, { kind: 'flow.started', flow: run, data: { name: 'bench', input: null, steps: {} } })
+  const event = (run: string, i: number) => {
+    const e = typicalEvent(run, i)
+    return { ...e, data: { ...e.data, t: clock() } }
+  }
+  async function paced(runs: string[], send: (run: string, i: number) => unknown, rate: number, seconds: number) {
+    const total = rate * seconds
+    const start = performance.now()
+    const pending: unknown[] = []
+    for (let i = 0; i < total; i++) {
+      const wait = start + (i * 1000) / rate - performance.now()
+      if (wait > 1) await sleep(wait)
+      pending.push(send(runs[i % runs.length] as string, i))
+    }
+    await Promise.all(pending)
+    await sleep(300)
+  }
+
+  // unloaded: one client, one run
+  await started('solo')
+  await ask({ op: 'sse', origin, runs: ['solo'], perRun: 1 }, 'ready')
+  await paced(['solo'], (run, i) => store.append(run, event(run, i)), 100, 1) // warm-up
+  let unloaded: ReturnType<typeof latency> | undefined
+  for (let round_ = 0; round_ < ROUNDS + 1; round_++) {
+    await take()
+    await paced(['solo'], (run, i) => store.append(run, event(run, i)), 100, 3)
+    const u = latency(await take())
+    if (unloaded === undefined || u.p99 < unloaded.p99) unloaded = u
+  }
+
+  // memory per idle connection and subscriber count
+  const runs = Array.from({ length: RUNS }, (_, i) => `run${i}`)
+  for (const r of runs) await started(r)
+  await sleep(500)
+  gc?.()
+  const before = process.memoryUsage()
+  await ask({ op: 'sse', origin, runs, perRun: CLIENTS / RUNS }, 'ready')
+  await sleep(1000)
+  gc?.()
+  const after = process.memoryUsage()
+  await take()
+  const clientList = (await admin.client('LIST')) as string
+  const subscribers = clientList.split('\n').filter((l) => /\b(sub|psub|ssub)=[1-9]/.test(l) || /flags=\S*P/.test(l)).length
+
+  // loaded: SSE vs raw PUBLISH → subscriber, interleaved rounds, best p99 of each
+  await ask({ op: 'sub', url: redisServer.url, channels: runs.map((r) => `raw:${r}`), perChannel: CLIENTS / RUNS }, 'ready')
+  const payload = (run: string, i: number) => JSON.stringify({ id: '0-0', ts: new Date().toISOString(), ...event(run, i) })
+  let sse: ReturnType<typeof latency> | undefined
+  let raw: ReturnType<typeof latency> | undefined
+  for (let round_ = 0; round_ < ROUNDS; round_++) {
+    await take()
+    await paced(runs, (run, i) => store.append(run, event(run, i)), RATE, SECONDS)
+    const s = latency(await take())
+    await paced(runs, (run, i) => pub.publish(`raw:${run}`, payload(run, i)), RATE, SECONDS)
+    const r = latency(await take())
+    if (sse === undefined || s.p99 < sse.p99) sse = s
+    if (raw === undefined || r.p99 < raw.p99) raw = r
+  }
+
+  const perConn = (k: 'heapUsed' | 'rss' | 'external') => round((after[k] - before[k]) / CLIENTS / 1024, 1)
+  const result = {
+    clients: CLIENTS,
+    runs: RUNS,
+    rate: RATE,
+    gc: gc !== undefined,
+    subscriberConnections: subscribers,
+    memoryPerIdleConnectionKB: { heap: perConn('heapUsed'), external: perConn('external'), rss: perConn('rss') },
+    unloadedLatencyMs: unloaded,
+    loadedSseLatencyMs: sse,
+    loadedRawPublishLatencyMs: raw,
+    ratioP99: sse && raw ? round(sse.p99 / raw.p99, 2) : null,
+    targets: {
+      unloadedP99Below5ms: (unloaded?.p99 ?? Number.POSITIVE_INFINITY) < 5,
+      loadedP99AtMost2xRaw: sse && raw ? sse.p99 <= 2 * raw.p99 : false,
+      oneSubscriber: subscribers === 1,
+    },
+  }
+  console.log(JSON.stringify(result, null, 2))
+  child.send({ op: 'quit' } satisfies ToChild)
+  server.closeAllConnections()
+  server.close()
+  admin.disconnect()
+  pub.disconnect()
+  await store.close()
+  await redisServer.stop()
+}
