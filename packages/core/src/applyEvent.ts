@@ -40,8 +40,14 @@ export function applyEvent(state: FlowState, event: EventRecord): FlowState {
   if (last !== undefined && (isOwnState(state) || isEventId(last)) && compareEventIds(event.id, last) <= 0) return state
   const parts = partsOf(state)
   const run = nextRun(parts.run, event)
-  const steps = new CopyOnWriteSteps(stepsOf(state))
-  if (event.step !== undefined || event.kind === 'flow.started') reduceSteps(steps, event, parts.run.status === 'pending')
+  let steps = stepsOf(state)
+  let stepsChanged = false
+  if (event.step !== undefined || event.kind === 'flow.started') {
+    const access = new CopyOnWriteSteps(steps)
+    reduceSteps(access, event, parts.run.status === 'pending')
+    steps = access.map
+    stepsChanged = access.copied
+  }
   let logs = parts.logs
   let kv = parts.kv
   if (event.kind === 'log') logs = appendLog(logs, logEntry(event))
@@ -50,12 +56,12 @@ export function applyEvent(state: FlowState, event: EventRecord): FlowState {
     if (set !== undefined) kv = setKv(kv, set.key, set.value)
   }
   let settled = run
-  if (run !== parts.run || steps.copied) {
-    const status = settleStatus(run.status, steps.map)
+  if (run !== parts.run || stepsChanged) {
+    const status = settleStatus(run.status, steps)
     if (status !== run.status) settled = { ...run, status }
   }
   const next: Parts = settled === parts.run && logs === parts.logs && kv === parts.kv ? parts : { run: settled, logs, kv }
-  return composeState(next, steps.map, event.id)
+  return composeState(next, steps, event.id)
 }
 
 /** Reads from the prior map; copies it (into a null-prototype object) on the first write. */
