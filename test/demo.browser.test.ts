@@ -83,7 +83,7 @@ describe('demo page', () => {
     expect(await page.locator('#state').textContent()).toContain('"tracking"')
     await expect.poll(() => page.locator(`#runs li[data-run="${runId}"] .badge`).textContent(), T).toBe('completed')
     expect(printed.filter((l) => l.startsWith('pageerror'))).toEqual([])
-  })
+  }, 300_000)
 
   it('cancels a run from the page', async () => {
     const previous = await page.locator('#run-id').textContent()
@@ -94,5 +94,5 @@ describe('demo page', () => {
     await expect.poll(() => page.locator('#run-status').textContent(), T).toBe('canceled')
     await expect.poll(() => page.locator('#cancel').isDisabled(), T).toBe(true)
     expect(await page.locator('#pay').isDisabled()).toBe(true)
-  })
+  }, 300_000)
 })

@@ -43,11 +43,12 @@ const page = (file: string) => readFile(new URL(`./page/${file}`, import.meta.ur
  * ```
  */
 export async function startDemoServer(opts: DemoServerOptions = {}): Promise<DemoServer> {
-  const [html, css, js] = await Promise.all([page('index.html'), page('styles.css'), bundlePage()])
+  const [html, css, runCss, js] = await Promise.all([page('index.html'), page('styles.css'), page('run.css'), bundlePage()])
   const assets: Record<string, [string, string]> = {
     '/': ['text/html; charset=utf-8', html],
     '/index.html': ['text/html; charset=utf-8', html],
     '/app.css': ['text/css; charset=utf-8', css],
+    '/run.css': ['text/css; charset=utf-8', runCss],
     '/app.js': ['text/javascript; charset=utf-8', js],
   }
   let flows: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
