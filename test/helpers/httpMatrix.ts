@@ -6,7 +6,7 @@ import { toExpressHandler } from '@leanflow/http/express'
 import { toH3Handler } from '@leanflow/http/h3'
 import { toHonoHandler } from '@leanflow/http/hono'
 import { toNodeHandler } from '@leanflow/http/node'
-import { EventSource, type FetchLike } from 'eventsource'
+import { EventSource, type EventSourceInit, type FetchLike } from 'eventsource'
 import express from 'express'
 import { H3, toNodeHandler as h3ToNode } from 'h3'
 import { Hono } from 'hono'
@@ -26,6 +26,8 @@ export interface MatrixTarget {
   fetch(path: string, init?: RequestInit): Promise<Response>
   /** An `eventsource` client for a path, through this transport. */
   eventSource(path: string): EventSource
+  /** An `EventSource` class that reaches this transport (for `watchRun(url, { EventSource })`). */
+  EventSource: typeof EventSource
   /** Cuts every open connection from the server side (clients see a network drop). */
   cut(): void
 }
@@ -146,6 +148,11 @@ export function describeMatrix(
             origin: 'http://in-process',
             fetch: (path, init) => inProcess(`http://in-process${path}`, init),
             eventSource: (path) => new EventSource(`http://in-process${path}`, { fetch: inProcess as FetchLike }),
+            EventSource: class extends EventSource {
+              constructor(url: string | URL, init?: EventSourceInit) {
+                super(new URL(url, 'http://in-process'), { ...init, fetch: inProcess as FetchLike })
+              }
+            },
             cut: () => {
               for (const c of [...open]) c()
             },
@@ -158,6 +165,7 @@ export function describeMatrix(
             origin: r.origin,
             fetch: (path, init) => fetch(`${r.origin}${path}`, init),
             eventSource: (path) => new EventSource(`${r.origin}${path}`),
+            EventSource,
             cut: () => r.server.closeAllConnections(),
           }
         }

@@ -1,5 +1,5 @@
 import type { Request as ExpressRequest, Response as ExpressResponse, NextFunction } from 'express'
-import { sendWebResponse, toWebRequest } from './node.js'
+import { sendWebResponse, toWebRequest } from './internal/nodeBridge.js'
 import type { Handler } from './types.js'
 
 /** An Express 5 middleware. */

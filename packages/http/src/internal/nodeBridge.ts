@@ -1,0 +1,129 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+function requestBody(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let open = true
+  return new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        const stop = () => {
+          open = false
+          req.off('data', data)
+        }
+        const data = (chunk: Buffer) => {
+          if (!open) return
+          c.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+          if ((c.desiredSize ?? 0) <= 0) req.pause()
+        }
+        req.on('data', data)
+        req.once('end', () => {
+          if (open) c.close()
+          stop()
+        })
+        req.once('error', (err) => {
+          if (open) c.error(err)
+          stop()
+        })
+        req.pause()
+      },
+      pull() {
+        if (open) req.resume()
+      },
+      cancel() {
+        // stop reading; the response says `connection: close`, so the rest is never read
+        open = false
+        req.pause()
+      },
+    },
+    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+  )
+}
+
+/**
+ * Turns a Node `IncomingMessage` into a Web `Request`: a streamed body and a
+ * signal that aborts when the client goes away. `url` overrides the path (Express mounts).
+ *
+ * @example
+ * ```ts
+ * http.createServer(async (req, res) => sendWebResponse(res, await handler(toWebRequest(req, res)), req))
+ * ```
+ */
+export function toWebRequest(req: IncomingMessage, res: ServerResponse, url = req.url ?? '/'): Request {
+  const ac = new AbortController()
+  res.once('close', () => ac.abort())
+  const headers = new Headers()
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined || k.startsWith(':')) continue
+    if (Array.isArray(v)) for (const x of v) headers.append(k, x)
+    else headers.set(k, v)
+  }
+  const secure = (req.socket as { encrypted?: boolean }).encrypted === true
+  const method = req.method ?? 'GET'
+  const hasBody = method !== 'GET' && method !== 'HEAD'
+  return new Request(new URL(url, `${secure ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`), {
+    method,
+    headers,
+    signal: ac.signal,
+    body: hasBody ? requestBody(req) : null,
+    // @ts-expect-error Node's fetch needs it for a streamed body; not yet in the DOM types
+    duplex: 'half',
+  })
+}
+
+/**
+ * Writes a Web `Response` to a Node `ServerResponse`, streaming the body with
+ * backpressure (waits for `drain`); SSE is flushed at once (no buffering, no Nagle).
+ * Pass `req` so an unread request body closes the connection after the answer.
+ *
+ * @example
+ * ```ts
+ * await sendWebResponse(res, Response.json({ ok: true }), req)
+ * ```
+ */
+export async function sendWebResponse(res: ServerResponse, response: Response, req?: IncomingMessage): Promise<void> {
+  const headers: Record<string, string | string[]> = {}
+  response.headers.forEach((v, k) => {
+    if (k !== 'set-cookie') headers[k] = v
+  })
+  const cookies = response.headers.getSetCookie()
+  if (cookies.length > 0) headers['set-cookie'] = cookies
+  // a request body left unread (413, 401…) is not drained: close the connection after the answer
+  if (req !== undefined && !req.complete) headers.connection = 'close'
+  res.writeHead(response.status, response.statusText, headers)
+  const sse = response.headers.get('content-type')?.startsWith('text/event-stream') === true
+  if (sse) {
+    res.socket?.setNoDelay(true)
+    res.socket?.setTimeout(0)
+    res.flushHeaders()
+  }
+  if (response.body === null || req?.method === 'HEAD') {
+    res.end()
+    return
+  }
+  const reader = response.body.getReader()
+  const onClose = () => void reader.cancel().catch(() => {})
+  res.once('close', onClose)
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      if (!res.write(value)) {
+        await new Promise<void>((resolve) => {
+          const go = () => {
+            res.off('drain', go)
+            res.off('close', go)
+            resolve()
+          }
+          res.on('drain', go)
+          res.on('close', go)
+        })
+      }
+      if (res.destroyed) return
+    }
+    res.end()
+  } catch {
+    // the body stream failed (e.g. a dropped slow SSE client): cut the connection
+    res.destroy()
+  } finally {
+    res.off('close', onClose)
+  }
+}
