@@ -28,6 +28,11 @@ function onSignal(close: () => Promise<void>): void {
 }
 
 if (args.has('--once')) {
+  // a hard stop in case anything hangs (runOnce itself gives up after 60 s)
+  setTimeout(() => {
+    console.error('[once] gave up after 70 s')
+    process.exit(1)
+  }, 70_000).unref()
   const { ok, runId, state } = await runOnce().catch((err: unknown) => {
     console.error('[once] failed:', err)
     process.exit(1)
