@@ -44,6 +44,9 @@ const FAST = { LOCK_MS: '1000', STALLED_MS: '500' }
 const STEPS = ['a', 'b', 'c', 'd', 'e']
 const isCheckpoint = (at: string) => (m: Record<string, unknown>) => m.type === 'checkpoint' && m.at === at
 const ready = (w: ForkedWorker) => w.waitFor((m) => m.type === 'ready', 'ready')
+// Victims run one step at a time (CONCURRENCY 1), so the kill lands exactly at
+// the checkpoint: a step killed between its effect and the recording of the
+// effect's result would rightly run the effect again (at-least-once).
 
 function setup(server: RedisServer, env: Record<string, string> = {}) {
   const id = `f${++n}`
@@ -76,7 +79,7 @@ const allOnes = (counts: Record<string, string | null | undefined>) => Object.en
 describe('runner on BullMQ: worker and server faults', () => {
   it('F1: a worker SIGKILLed right after step.started; another worker finishes the step; the runs complete', async () => {
     const { id, store, spawn, start } = setup(redis, FAST)
-    const victim = spawn({ HANG_STEP: 'd', HANG_AT: 'started' })
+    const victim = spawn({ HANG_STEP: 'd', HANG_AT: 'started', CONCURRENCY: '1' })
     await ready(victim)
     const runIds = await start(3)
     const cp = await victim.waitFor(isCheckpoint('started'), 'checkpoint after step.started of d')
@@ -96,7 +99,7 @@ describe('runner on BullMQ: worker and server faults', () => {
 
   it('F2: a worker SIGKILLed after a ctx.do effect; the effect does not run again', async () => {
     const { id, store, spawn, start } = setup(redis, FAST)
-    const victim = spawn({ HANG_STEP: 'b', HANG_AT: 'effect' })
+    const victim = spawn({ HANG_STEP: 'b', HANG_AT: 'effect', CONCURRENCY: '1' })
     await ready(victim)
     const runIds = await start(3)
     const cp = await victim.waitFor(isCheckpoint('effect'), 'checkpoint after the effect of b')
@@ -134,7 +137,7 @@ describe('runner on BullMQ: worker and server faults', () => {
 
   it('F18: SIGTERM with a step longer than drainTimeoutMs: the step goes back to the queue and another worker finishes it', async () => {
     const { id, store, spawn, start } = setup(redis, { LOCK_MS: '60000', STALLED_MS: '60000' })
-    const victim = spawn({ HOLD_STEP: 'c', HOLD_MS: '20000', DRAIN_MS: '300' })
+    const victim = spawn({ HOLD_STEP: 'c', HOLD_MS: '20000', DRAIN_MS: '300', CONCURRENCY: '1' })
     await ready(victim)
     const runIds = await start(2)
     const cp = await victim.waitFor(isCheckpoint('holding'), 'step c holding')
