@@ -9,12 +9,12 @@ import {
   parseDuration,
 } from '@leanflow/core'
 import type { AwaitEventOptions, AwaitTriggerOptions, StepContext, TriggerHandle } from '../types.js'
+import { announceAwait, appendResumed, iso } from './effects.js'
 import type { Engine } from './engine.js'
-import { type Execution, never } from './execution.js'
+import { type Execution, infra, never } from './execution.js'
 import { keys, newId } from './jobIds.js'
 import { assertNoFunctions, toJson } from './match.js'
 import { type AwaitRec, type Rec, type RunDoc, type StepDoc, setOwn } from './runDoc.js'
-import { appendResumed, iso } from './worker.js'
 
 const BUILTIN = new Set<string>(Object.values(EVENT_KINDS))
 const TRIGGER_TTL_MS = 400 * 24 * 3600_000
@@ -44,7 +44,7 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
     state: {
       async get<T>(key: string) {
         ex.check()
-        const d = await engine.states.read(ex.runId)
+        const d = await infra(ex, () => engine.states.read(ex.runId))
         return d && Object.hasOwn(d.state, key) ? (d.state[key] as T) : undefined
       },
       async set(key: string, value: unknown) {
@@ -103,21 +103,18 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
         if (absolute !== undefined && !Number.isFinite(absolute))
           throw new LeanflowError('INVALID_ARGUMENT', 'await.time got an invalid Date.')
         const ms = absolute === undefined ? parseDuration(at as Duration, 'await.time duration') : 0
-        const now = await engine.storeNow()
+        const now = await infra(ex, () => engine.storeNow())
         const resumeAt = absolute ?? now + ms
         const done = resumeAt <= now
         const r: AwaitRec = done
           ? { t: 'time', at: resumeAt, state: 'resolved', since: now, doneAt: now, attempt: ex.attempt }
           : { t: 'time', at: resumeAt, state: 'pending', since: now, attempt: ex.attempt }
         await register(engine, ex, pos, r, !done)
-        await engine.append(ex.runId, ex.step, 'step.await.time', { resumeAt: iso(resumeAt) }, keys.awaited(ex.step, pos), {
-          attempt: ex.attempt,
-        })
+        await infra(ex, () => announceAwait(engine, ex.runId, ex.step, pos, r, now))
         if (done) {
-          await appendResumed(engine, ex.runId, ex.step, ex.attempt, pos, r)
+          await infra(ex, () => appendResumed(engine, ex.runId, ex.step, ex.attempt, pos, r))
           return
         }
-        await engine.enqueueTime(ex.runId, ex.step, r, pos, resumeAt - now)
         ex.stop('suspended')
         return never()
       },
@@ -139,17 +136,15 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
           return (await suspendOn(engine, ex, pos)) as ExternalEvent<D>
         }
         const match = opts.match === undefined ? undefined : (toJson(opts.match, 'await.event match') as Record<string, unknown>)
-        const now = await engine.storeNow()
+        const now = await infra(ex, () => engine.storeNow())
         const timeoutAt = timeoutMs === undefined ? undefined : now + timeoutMs
-        await engine.store.watchKind(kind, ex.runId)
+        await infra(ex, () => engine.store.watchKind(kind, ex.runId))
         const r: AwaitRec = { t: 'event', kind, state: 'pending', since: now, attempt: ex.attempt }
         if (match) r.match = match
         if (timeoutAt !== undefined) r.timeoutAt = timeoutAt
         await register(engine, ex, pos, r, false)
-        const data = { eventKind: kind, ...(match ? { match } : {}), ...(timeoutAt !== undefined ? { timeoutAt: iso(timeoutAt) } : {}) }
-        await engine.append(ex.runId, ex.step, 'step.await.event', data, keys.awaited(ex.step, pos), { attempt: ex.attempt })
-        if (timeoutAt !== undefined) await engine.enqueueTimeout(ex.runId, ex.step, r, pos, timeoutAt - now)
-        await engine.matchEvents(ex.runId)
+        await infra(ex, () => announceAwait(engine, ex.runId, ex.step, pos, r, now))
+        await infra(ex, () => engine.matchEvents(ex.runId))
         return (await suspendOn(engine, ex, pos)) as ExternalEvent<D>
       },
       async trigger<T>(opts: AwaitTriggerOptions): Promise<TriggerHandle<T>> {
@@ -172,20 +167,14 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
         }
         const payload = opts.payload === undefined ? undefined : toJson(opts.payload, 'await.trigger payload')
         const id = newId()
-        const now = await engine.storeNow()
+        const now = await infra(ex, () => engine.storeNow())
         const timeoutAt = timeoutMs === undefined ? undefined : now + timeoutMs
-        await engine.store.putLookup('trigger', id, ex.runId, (timeoutMs ?? TRIGGER_TTL_MS) + TRIGGER_TTL_MS)
+        await infra(ex, () => engine.store.putLookup('trigger', id, ex.runId, (timeoutMs ?? TRIGGER_TTL_MS) + TRIGGER_TTL_MS))
         const r: AwaitRec = { t: 'trigger', type, id, state: 'pending', since: now, attempt: ex.attempt }
         if (timeoutAt !== undefined) r.timeoutAt = timeoutAt
+        if (payload !== undefined) r.payload = payload
         await register(engine, ex, pos, r, false)
-        const data = {
-          triggerId: id,
-          triggerType: type,
-          ...(payload !== undefined ? { payload } : {}),
-          ...(timeoutAt !== undefined ? { timeoutAt: iso(timeoutAt) } : {}),
-        }
-        await engine.append(ex.runId, ex.step, 'step.await.trigger', data, keys.awaited(ex.step, pos), { attempt: ex.attempt })
-        if (timeoutAt !== undefined) await engine.enqueueTimeout(ex.runId, ex.step, r, pos, timeoutAt - now)
+        await infra(ex, () => announceAwait(engine, ex.runId, ex.step, pos, r, now))
         return handle(id)
       },
     },
@@ -195,7 +184,7 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
 /** Waits for queued user appends; throws when the execution lost its lease or the run ended. */
 export async function flushAndFence(engine: Engine, ex: Execution): Promise<void> {
   ex.pending = ex.pending.then(() => drain(engine, ex))
-  await ex.pending
+  await infra(ex, () => ex.pending)
   ex.check()
 }
 
@@ -217,12 +206,14 @@ async function fence(engine: Engine, ex: Execution) {
 
 /** One CAS guarded by this execution's lease; `fn` returning false means the lease is gone. */
 async function casOwned(engine: Engine, ex: Execution, fn: (d: RunDoc, s: StepDoc) => boolean) {
-  const { value } = await engine.states.update(ex.runId, (d) => {
-    const s = d?.steps[ex.step]
-    if (d?.status !== 'running') return 'ended' as const
-    if (!s || s.lease !== ex.lease || s.status !== 'running') return 'lease' as const
-    return fn(d, s) === false ? ('lease' as const) : ('ok' as const)
-  })
+  const { value } = await infra(ex, () =>
+    engine.states.update(ex.runId, (d) => {
+      const s = d?.steps[ex.step]
+      if (d?.status !== 'running') return 'ended' as const
+      if (!s || s.lease !== ex.lease || s.status !== 'running') return 'lease' as const
+      return fn(d, s) === false ? ('lease' as const) : ('ok' as const)
+    }),
+  )
   if (value !== 'ok') throw ex.stop(value)
 }
 
@@ -247,17 +238,19 @@ async function suspendOn(engine: Engine, ex: Execution, pos: number): Promise<un
   let r = ex.records[pos] as AwaitRec
   if (r.state === 'pending') {
     await flushAndFence(engine, ex)
-    const { value } = await engine.states.update(ex.runId, (d) => {
-      const s = d?.steps[ex.step]
-      if (d?.status !== 'running') return 'ended' as const
-      if (!s || s.lease !== ex.lease || s.status !== 'running') return 'lease' as const
-      const cur = s.records[pos] as AwaitRec
-      if (cur.state !== 'pending') return cur
-      s.status = 'suspended'
-      s.waitingOn = pos
-      delete s.lease
-      return 'suspended' as const
-    })
+    const { value } = await infra(ex, () =>
+      engine.states.update(ex.runId, (d) => {
+        const s = d?.steps[ex.step]
+        if (d?.status !== 'running') return 'ended' as const
+        if (!s || s.lease !== ex.lease || s.status !== 'running') return 'lease' as const
+        const cur = s.records[pos] as AwaitRec
+        if (cur.state !== 'pending') return cur
+        s.status = 'suspended'
+        s.waitingOn = pos
+        delete s.lease
+        return 'suspended' as const
+      }),
+    )
     if (value === 'ended' || value === 'lease') throw ex.stop(value)
     if (value === 'suspended') {
       ex.stop('suspended')
@@ -265,7 +258,7 @@ async function suspendOn(engine: Engine, ex: Execution, pos: number): Promise<un
     }
     r = value
     ex.records[pos] = r
-    if (r.state === 'resolved') await appendResumed(engine, ex.runId, ex.step, ex.attempt, pos, r)
+    if (r.state === 'resolved') await infra(ex, () => appendResumed(engine, ex.runId, ex.step, ex.attempt, pos, r))
   }
   if (r.state === 'timedOut') throw new AwaitTimeoutError(`await.${r.t} of step "${ex.step}" timed out at ${iso(r.timeoutAt ?? 0)}.`)
   if (r.state === 'canceled') throw ex.stop('ended')

@@ -3,8 +3,11 @@ import type { Rec } from './runDoc.js'
 
 /** Thrown inside a dropped execution: it lost its lease, the run ended, or the runner handed it back. */
 export class ExecutionGone extends Error {
-  constructor(readonly why: 'lease' | 'ended' | 'handback' | 'suspended') {
-    super(`This step execution is no longer current (${why}).`)
+  constructor(
+    readonly why: 'lease' | 'ended' | 'handback' | 'suspended',
+    cause?: unknown,
+  ) {
+    super(`This step execution is no longer current (${why}).`, cause === undefined ? undefined : { cause })
     this.name = 'ExecutionGone'
   }
 }
@@ -43,9 +46,9 @@ export class Execution {
   }
 
   /** Drops the handler: its promise is no longer awaited and its calls are refused. */
-  stop(why: ExecutionGone['why']): ExecutionGone {
+  stop(why: ExecutionGone['why'], cause?: unknown): ExecutionGone {
     if (!this.gone) {
-      this.gone = new ExecutionGone(why)
+      this.gone = new ExecutionGone(why, cause)
       if (why !== 'suspended') this.abort.abort(this.gone)
       this.stopFn(this.gone)
     }
@@ -61,4 +64,18 @@ export class Execution {
 /** A promise that never settles: what a suspending await returns. */
 export function never<T>(): Promise<T> {
   return new Promise<T>(() => {})
+}
+
+/**
+ * Runs store work of a ctx call: an infrastructure failure (store down, lost
+ * reply) hands the execution back, so its job is delivered again and
+ * repairs what is missing; the handler never sees it as its own error.
+ */
+export async function infra<T>(ex: Execution, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work()
+  } catch (err) {
+    if (err instanceof ExecutionGone) throw err
+    throw ex.stop('handback', err)
+  }
 }

@@ -34,6 +34,7 @@ export interface TriggerRec extends AwaitBase {
   t: 'trigger'
   type: string
   id: string
+  payload?: unknown
   value?: unknown
 }
 export type AwaitRec = TimeRec | EventRec | TriggerRec
@@ -51,6 +52,10 @@ export interface StepDoc {
   /** Store-clock ms the current attempt started. */
   startedAt?: number
   nextRetryAt?: number
+  /** Delay of the scheduled retry (ms). */
+  retryDelayMs?: number
+  /** ms from the attempt's start to its completion. */
+  duration?: number
   /** Record position the suspended step waits on. */
   waitingOn?: number
   result?: unknown

@@ -1,10 +1,11 @@
 import { type ActiveJob, parseDuration } from '@leanflow/core'
 import { isRetriable, normalizeRetry, retryDelay } from '../retryPolicy.js'
 import { createContext, flushAndFence } from './context.js'
+import { afterComplete, afterFail, appendResumed, iso, needsRepair, repairOwned } from './effects.js'
 import type { Engine } from './engine.js'
 import { Execution, ExecutionGone } from './execution.js'
 import { keys, type RunnerJobData } from './jobIds.js'
-import { ancestors, closeAwaits, promoteReady, type RunDoc, sinkSteps } from './runDoc.js'
+import { ancestors, closeAwaits, promoteReady, type RunDoc } from './runDoc.js'
 
 type Claimed =
   | { kind: 'claimed'; lease: string; doc: RunDoc }
@@ -31,18 +32,18 @@ async function stepJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opts
   const now = attempt > 1 ? await engine.storeNow() : engine.estNow()
   const { value } = await engine.states.update<Claimed>(runId, (doc) => {
     const s = doc?.steps[step]
+    if (doc && s && s.owner === job.id && needsRepair(doc, s)) return { kind: 'repair', doc }
     if (!doc || !s || doc.status !== 'running' || s.attempt !== attempt) return { kind: 'noop' }
     if (s.status === 'retrying' && (s.nextRetryAt ?? 0) > now) return { kind: 'early', waitMs: (s.nextRetryAt ?? 0) - now }
     if (s.status === 'ready' || s.status === 'retrying' || (s.status === 'running' && s.owner === job.id)) {
       return { kind: 'claimed', lease: engine.claim(s, job, now), doc }
     }
-    if (s.status === 'completed' && s.owner === job.id) return { kind: 'repair', doc }
     return { kind: 'noop' }
   })
   if (value.kind === 'early') {
     await engine.enqueue('step', `${job.id}~${now}`, data, value.waitMs)
   } else if (value.kind === 'repair') {
-    await afterComplete(engine, runId, step, value.doc)
+    await repairOwned(engine, runId, step, value.doc)
   } else if (value.kind === 'claimed') {
     await engine.append(runId, step, 'step.started', {}, keys.started(step, attempt), { attempt, jobId: job.id })
     await execute(engine, job, value.doc, step, value.lease, opts)
@@ -53,10 +54,16 @@ async function awaitJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opt
   const { runId, step } = data
   const pos = data.pos ?? 0
   const now = job.name === 'resume' ? engine.estNow() : await engine.storeNow()
-  type R = { kind: 'claimed'; lease: string; doc: RunDoc } | { kind: 'early'; waitMs: number } | { kind: 'timedOut' } | { kind: 'noop' }
+  type R =
+    | { kind: 'claimed'; lease: string; doc: RunDoc }
+    | { kind: 'early'; waitMs: number }
+    | { kind: 'timedOut' }
+    | { kind: 'repair'; doc: RunDoc }
+    | { kind: 'noop' }
   const { value, doc } = await engine.states.update<R>(runId, (d) => {
     const s = d?.steps[step]
     const r = s?.records[pos]
+    if (d && s && s.owner === job.id && needsRepair(d, s)) return { kind: 'repair', doc: d }
     if (!d || !s || !r || r.t === 'do' || d.status !== 'running') return { kind: 'noop' }
     if (job.name === 'time' && r.t === 'time' && r.state === 'pending') {
       if (r.at > now) return { kind: 'early', waitMs: r.at - now }
@@ -78,6 +85,7 @@ async function awaitJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opt
     await engine.enqueue(job.name as 'time', `${job.id}~${now}`, data, value.waitMs)
     return
   }
+  if (value.kind === 'repair') return repairOwned(engine, runId, step, value.doc)
   if (value.kind === 'noop' || !doc) return
   const s = doc.steps[step]
   const r = s?.records[pos]
@@ -98,20 +106,6 @@ async function awaitJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opt
   }
   if (r.t === 'event' && r.state === 'timedOut') await engine.store.unwatchKind(r.kind, runId)
   if (value.kind === 'claimed') await execute(engine, job, doc, step, value.lease, opts)
-}
-
-/** Appends `step.resumed` for the await at `pos` (once: idempotency key by position). */
-export async function appendResumed(
-  engine: Engine,
-  runId: string,
-  step: string,
-  attempt: number,
-  pos: number,
-  r: { t: 'time' | 'event' | 'trigger'; since: number; doneAt?: number },
-) {
-  const reason = r.t === 'time' ? 'time elapsed' : r.t === 'event' ? 'event received' : 'trigger resolved'
-  const data = { reason, awaitType: r.t, awaitDuration: Math.max(0, (r.doneAt ?? r.since) - r.since) }
-  await engine.append(runId, step, 'step.resumed', data, keys.resumed(step, pos), { attempt })
 }
 
 /** Runs the handler of a claimed step; completes, fails (maybe retrying) or leaves it suspended. */
@@ -164,7 +158,8 @@ async function execute(engine: Engine, job: ActiveJob, doc: RunDoc, step: string
   if (timeoutErr) outcome = { ok: false, err: timeoutErr }
   else if (ex.gone || (!outcome.ok && outcome.err instanceof ExecutionGone)) {
     // dropped: suspended, fenced or ended; handed back goes back to the queue
-    if ((ex.gone ?? (outcome as { err: ExecutionGone }).err).why === 'handback') throw ex.gone
+    const gone = ex.gone ?? (outcome as { err: ExecutionGone }).err
+    if (gone.why === 'handback') throw gone.cause ?? gone
     return
   }
   if (outcome.ok) await complete(engine, ex, outcome.value)
@@ -177,6 +172,7 @@ async function complete(engine: Engine, ex: Execution, result: unknown) {
     const s = d?.steps[ex.step]
     if (!d || !s || d.status !== 'running' || s.status !== 'running' || s.lease !== ex.lease) return false
     s.status = 'completed'
+    s.duration = Math.max(0, now - (s.startedAt ?? now))
     if (result !== undefined) s.result = JSON.parse(JSON.stringify(result) ?? 'null')
     s.error = undefined
     delete s.lease
@@ -189,28 +185,6 @@ async function complete(engine: Engine, ex: Execution, result: unknown) {
     return true
   })
   if (value && doc) await afterComplete(engine, ex.runId, ex.step, doc, now)
-}
-
-/** The effects of a completed step, re-derivable from the document (a re-delivered job repeats them harmlessly). */
-async function afterComplete(engine: Engine, runId: string, step: string, doc: RunDoc, now = engine.estNow()) {
-  const s = doc.steps[step]
-  if (!s) return
-  const duration = Math.max(0, now - (s.startedAt ?? now))
-  const data = s.result === undefined ? { duration } : { result: s.result, duration }
-  await engine.append(runId, step, 'step.completed', data, keys.completed(step), { attempt: s.attempt })
-  if (doc.status === 'running') await engine.enqueueReady(runId, doc, now)
-  else if (doc.status === 'completed') {
-    const flow = engine.flowOf(doc)
-    const result: Record<string, unknown> = {}
-    for (const sink of sinkSteps(flow)) result[sink] = doc.steps[sink]?.result
-    await engine.append(
-      runId,
-      undefined,
-      'flow.completed',
-      { result, duration: Math.max(0, (doc.endedAt ?? now) - doc.startedAt) },
-      keys.flowEnded,
-    )
-  }
 }
 
 async function fail(engine: Engine, ex: Execution, err: unknown) {
@@ -228,6 +202,7 @@ async function fail(engine: Engine, ex: Execution, err: unknown) {
       s.status = 'retrying'
       s.attempt = ex.attempt + 1
       s.nextRetryAt = now + delayMs
+      s.retryDelayMs = delayMs
       delete s.startedAt
     } else {
       s.status = 'failed'
@@ -239,27 +214,6 @@ async function fail(engine: Engine, ex: Execution, err: unknown) {
     return true
   })
   if (!value || !doc) return
-  const meta = { attempt: ex.attempt }
-  const nextRetryAt = retry ? { nextRetryAt: iso(now + delayMs) } : {}
-  await engine.append(
-    ex.runId,
-    ex.step,
-    'step.failed',
-    { error: message, willRetry: retry, ...nextRetryAt },
-    keys.failed(ex.step, ex.attempt),
-    meta,
-  )
-  if (retry) {
-    const next = ex.attempt + 1
-    await engine.append(ex.runId, ex.step, 'step.retry', { reason: message, delayMs }, keys.retry(ex.step, next), { attempt: next })
-    await engine.enqueueStep(ex.runId, ex.step, next, delayMs)
-  } else {
-    await engine.append(ex.runId, undefined, 'flow.failed', { error: message, duration: Math.max(0, now - doc.startedAt) }, keys.flowEnded)
-    for (const other of engine.local.get(ex.runId) ?? []) other.stop('ended')
-  }
-}
-
-/** ISO 8601 of a store-clock ms. */
-export function iso(ms: number): string {
-  return new Date(ms).toISOString()
+  await afterFail(engine, ex.runId, ex.step, doc, ex.attempt, now)
+  if (!retry) for (const other of engine.local.get(ex.runId) ?? []) other.stop('ended')
 }
