@@ -1,0 +1,51 @@
+import { isLeanflowError } from '@leanflow/core'
+import { describe, expect, it } from 'vitest'
+import { defineFlow } from './defineFlow.js'
+
+const h = async () => 1
+
+describe('defineFlow', () => {
+  it('returns a frozen definition with name and steps', () => {
+    const f = defineFlow({ name: 'order', steps: { a: { handler: h }, b: { needs: ['a'], handler: h } } })
+    expect(f.name).toBe('order')
+    expect(Object.keys(f.steps)).toEqual(['a', 'b'])
+    expect(Object.isFrozen(f)).toBe(true)
+    expect(Object.isFrozen(f.steps)).toBe(true)
+    expect(f.steps.b?.needs).toEqual(['a'])
+  })
+
+  it('refuses a cycle, naming it', () => {
+    const err = (() => {
+      try {
+        defineFlow({
+          name: 'c',
+          steps: { a: { needs: ['c'], handler: h }, b: { needs: ['a'], handler: h }, c: { needs: ['b'], handler: h } },
+        })
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(isLeanflowError(err, 'INVALID_ARGUMENT')).toBe(true)
+    expect((err as Error).message).toMatch(/cycle: a -> c -> b -> a/)
+    expect(() => defineFlow({ name: 'self', steps: { a: { needs: ['a'], handler: h } } })).toThrow(/cycle/)
+  })
+
+  it('refuses unknown needs, invalid and reserved names, missing handlers', () => {
+    expect(() => defineFlow({ name: 'u', steps: { a: { needs: ['ghost'], handler: h } } })).toThrow(/"ghost"/)
+    for (const name of ['runs', 'triggers', 'events', 'a:b', '', '-x']) {
+      let err: unknown
+      try {
+        defineFlow({ name, steps: { a: { handler: h } } })
+      } catch (e) {
+        err = e
+      }
+      expect(isLeanflowError(err, 'INVALID_NAME')).toBe(true)
+    }
+    expect(() => defineFlow({ name: 'n', steps: { 'bad step': { handler: h } } })).toThrow(/step name/)
+    expect(() => defineFlow({ name: 'n', steps: { __proto__: { handler: h } } as never })).toThrow()
+    expect(() => defineFlow({ name: 'n', steps: { a: {} as never } })).toThrow(/handler/)
+    expect(() => defineFlow({ name: 'n', steps: {} })).toThrow(/no steps/)
+    expect(() => defineFlow({ name: 'n', steps: { a: { handler: h, retry: { attempts: 0 } } } })).toThrow(/attempts/)
+    expect(() => defineFlow({ name: 'n', steps: { a: { handler: h, timeout: 'soon' } } })).toThrow(/timeout/)
+  })
+})

@@ -1,0 +1,28 @@
+import { AwaitTimeoutError, NonDeterminismError, NonRetriableError, RetryAfterError } from '@leanflow/core'
+import { describe, expect, it } from 'vitest'
+import { isRetriable, normalizeRetry, retryDelay } from './retryPolicy.js'
+
+describe('retry policy', () => {
+  it('defaults to 3 attempts, exponential from 1 s capped at 30 s, ±20% jitter', () => {
+    expect(normalizeRetry(undefined)).toEqual({ attempts: 3, type: 'exponential', delayMs: 1000, maxDelayMs: 30_000, jitter: 0.2 })
+  })
+
+  it('doubles per attempt, caps, and spreads by the jitter', () => {
+    const p = normalizeRetry({ jitter: 0 })
+    expect([2, 3, 4, 5, 6, 7].map((n) => retryDelay(p, n, new Error()))).toEqual([1000, 2000, 4000, 8000, 16000, 30000])
+    const j = normalizeRetry({})
+    expect(retryDelay(j, 2, new Error(), () => 0)).toBe(800)
+    expect(retryDelay(j, 2, new Error(), () => 1)).toBe(1200)
+    expect(retryDelay(normalizeRetry({ backoff: { type: 'fixed', delayMs: 50 }, jitter: 0 }), 5, new Error())).toBe(50)
+    expect(retryDelay(j, 2, new RetryAfterError(1234))).toBe(1234)
+  })
+
+  it('retries every error but NonRetriable, AwaitTimeout and NonDeterminism', () => {
+    expect(isRetriable(new Error('x'))).toBe(true)
+    expect(isRetriable('string')).toBe(true)
+    expect(isRetriable(new RetryAfterError(5))).toBe(true)
+    expect(isRetriable(new NonRetriableError('x'))).toBe(false)
+    expect(isRetriable(new AwaitTimeoutError())).toBe(false)
+    expect(isRetriable(new NonDeterminismError('x'))).toBe(false)
+  })
+})

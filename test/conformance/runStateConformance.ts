@@ -1,0 +1,96 @@
+import type { RunStateStore } from '@leanflow/core'
+import { describe, expect, it } from 'vitest'
+
+/** The RunStateStore contract, run against every implementation. */
+export function runStateConformance(label: string, make: () => Promise<{ store: RunStateStore; cleanup: () => Promise<void> }>) {
+  const withStore = (fn: (s: RunStateStore) => Promise<void>) => async () => {
+    const { store, cleanup } = await make()
+    try {
+      await fn(store)
+    } finally {
+      await cleanup()
+    }
+  }
+
+  describe(`RunStateStore conformance: ${label}`, () => {
+    it(
+      'compare-and-set: create once, then only on the current version; a conflict returns the current record',
+      withStore(async (s) => {
+        expect(await s.getRunState('r1')).toBeNull()
+        expect(await s.casRunState('r1', 0, { n: 1 })).toEqual({ ok: true, version: 1 })
+        expect(await s.casRunState('r1', 0, { n: 9 })).toEqual({ ok: false, current: { version: 1, doc: { n: 1 } } })
+        expect(await s.casRunState('r1', 1, { n: 2 })).toEqual({ ok: true, version: 2 })
+        expect(await s.casRunState('r1', 1, { n: 3 })).toEqual({ ok: false, current: { version: 2, doc: { n: 2 } } })
+        expect(await s.casRunState('r2', 5, { n: 1 })).toEqual({ ok: false, current: null })
+        expect(await s.getRunState('r1')).toEqual({ version: 2, doc: { n: 2 } })
+        const doc = { __proto__: 'x', nested: { a: [1, null, 'b'] } }
+        await s.casRunState('r3', 0, JSON.parse(JSON.stringify(doc)))
+        expect(JSON.stringify((await s.getRunState('r3'))?.doc)).toBe(JSON.stringify(doc))
+      }),
+    )
+
+    it(
+      '50 concurrent writers on one version: exactly one wins',
+      withStore(async (s) => {
+        await s.casRunState('race', 0, { w: -1 })
+        const res = await Promise.all(Array.from({ length: 50 }, (_, i) => s.casRunState('race', 1, { w: i })))
+        expect(res.filter((r) => r.ok)).toHaveLength(1)
+        const winner = res.findIndex((r) => r.ok)
+        expect((await s.getRunState('race'))?.doc).toEqual({ w: winner })
+      }),
+    )
+
+    it(
+      'lookups: the first value wins; unknown is null',
+      withStore(async (s) => {
+        expect(await s.getLookup('trigger', 't1')).toBeNull()
+        expect(await s.putLookup('trigger', 't1', 'run-a', 60_000)).toBe('run-a')
+        expect(await s.putLookup('trigger', 't1', 'run-b', 60_000)).toBe('run-a')
+        expect(await s.getLookup('trigger', 't1')).toBe('run-a')
+        expect(await s.getLookup('start', 't1')).toBeNull()
+      }),
+    )
+
+    it(
+      'external events: a global sequence over kinds, read after a position, idempotent by key',
+      withStore(async (s) => {
+        const p0 = await s.externalPosition()
+        const a = await s.publishExternal('pay.ok', { n: 1 })
+        const b = await s.publishExternal('pay.other', { n: 2 })
+        const c = await s.publishExternal('pay.ok', { n: 3 }, { idempotencyKey: 'k' })
+        const c2 = await s.publishExternal('pay.ok', { n: 4 }, { idempotencyKey: 'k' })
+        expect([a.seq, b.seq, c.seq]).toEqual([p0 + 1, p0 + 2, p0 + 3])
+        expect(c2).toEqual(c)
+        expect(await s.externalPosition()).toBe(p0 + 3)
+        expect(a).toMatchObject({ kind: 'pay.ok', data: { n: 1 } })
+        expect(a.id).toMatch(/^\d+-\d+$/)
+        expect(Number.isNaN(Date.parse(a.ts))).toBe(false)
+        expect((await s.readExternal('pay.ok', p0)).map((e) => e.data)).toEqual([{ n: 1 }, { n: 3 }])
+        expect((await s.readExternal('pay.ok', a.seq)).map((e) => e.seq)).toEqual([c.seq])
+        expect(await s.readExternal('pay.none', 0)).toEqual([])
+      }),
+    )
+
+    it(
+      'watchers per kind',
+      withStore(async (s) => {
+        await s.watchKind('k.a', 'r1')
+        await s.watchKind('k.a', 'r2')
+        await s.watchKind('k.a', 'r1')
+        expect((await s.kindWatchers('k.a')).sort()).toEqual(['r1', 'r2'])
+        await s.unwatchKind('k.a', 'r1')
+        expect(await s.kindWatchers('k.a')).toEqual(['r2'])
+        expect(await s.kindWatchers('k.b')).toEqual([])
+      }),
+    )
+
+    it(
+      'now() is the store clock in ms',
+      withStore(async (s) => {
+        const t = await s.now()
+        expect(Number.isInteger(t)).toBe(true)
+        expect(Math.abs(t - Date.now())).toBeLessThan(60_000)
+      }),
+    )
+  })
+}
