@@ -75,6 +75,12 @@ function format(g: Generated, d: ts.Diagnostic): string {
   return `${g.md}:${g.sample.line + line - g.offset}:${character + 1}: TS${d.code} ${msg}`
 }
 
+// KEEP_DOCS_SAMPLES=1 keeps the generated modules to inspect them.
+afterAll(() => {
+  if (process.env.KEEP_DOCS_SAMPLES) console.log(`docs samples kept in ${outDir}`)
+  else rmSync(outDir, { recursive: true, force: true })
+})
+
 describe('docs code samples', () => {
   let program: ts.Program
 
@@ -95,20 +101,14 @@ describe('docs code samples', () => {
     program = ts.createProgram({ rootNames: [prelude, ...generated.map((g) => g.path)], options, host: createHost(options) })
   }, 120_000)
 
-  // KEEP_DOCS_SAMPLES=1 keeps the generated modules to inspect them.
-  afterAll(() => {
-    if (process.env.KEEP_DOCS_SAMPLES) console.log(`docs samples kept in ${outDir}`)
-    else rmSync(outDir, { recursive: true, force: true })
-  })
-
-  it('finds samples, honours ```ts fragment and <!-- ts-setup --> comments', () => {
+  it('finds samples, honours ```ts fragment, ```ts run and <!-- ts-setup --> comments', () => {
     const md = [
       '# t',
       '<!-- ts-setup',
       'declare const x: number',
       '-->',
       '',
-      '```ts',
+      '```ts run',
       'x + 1',
       '```',
       '- list:',
@@ -120,8 +120,8 @@ describe('docs code samples', () => {
       '```',
     ].join('\n')
     expect(extractSamples(md)).toEqual([
-      { line: 7, code: 'x + 1', setup: 'declare const x: number', fragment: false },
-      { line: 11, code: 'await nope', setup: '', fragment: true },
+      { line: 7, code: 'x + 1', setup: 'declare const x: number', fragment: false, run: true },
+      { line: 11, code: 'await nope', setup: '', fragment: true, run: false },
     ])
   })
 
@@ -154,6 +154,47 @@ describe('docs code samples', () => {
       }
       expect(errors, errors.join('\n')).toEqual([])
     })
+  }
+})
+
+/** Stand-ins for the prelude's functions while a ```ts run sample runs. */
+const stubs: Record<string, (...args: any[]) => Promise<unknown>> = {
+  chargeCard: async (orderId: string) => ({ chargeId: `ch_${orderId}` }),
+  refundCharge: async () => undefined,
+  reserveStock: async () => ({ reserved: 1 }),
+  sendEmail: async () => undefined,
+  shipOrder: async (orderId: string) => ({ tracking: `tr_${orderId}` }),
+}
+
+// ```ts run samples are also executed: they must run to their end, in memory, without throwing.
+describe('runnable docs samples', () => {
+  const runnable = generated.filter((g) => g.sample.run)
+
+  it('the prelude stubs cover the prelude', () => {
+    const declared = [...readFileSync(prelude, 'utf8').matchAll(/declare function (\w+)/g)].map((m) => m[1])
+    expect(Object.keys(stubs).sort()).toEqual(declared.sort())
+  })
+
+  for (const g of runnable) {
+    it(`${g.md}:${g.sample.line} runs`, async () => {
+      const file = g.path.replace(/\.ts$/, '.run.ts')
+      writeFileSync(file, sampleModule(g.sample).text)
+      Object.assign(globalThis, stubs)
+      const log = console.log
+      const printed: unknown[][] = []
+      console.log = (...args: unknown[]) => void printed.push(args)
+      try {
+        await import(/* @vite-ignore */ file)
+      } finally {
+        console.log = log
+        for (const name of Object.keys(stubs)) delete (globalThis as Record<string, unknown>)[name]
+      }
+      if (process.env.KEEP_DOCS_SAMPLES)
+        log(
+          `${g.md}:${g.sample.line} printed:\n${printed.map((a) => a.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ')).join('\n')}`,
+        )
+      expect(printed.length, 'a runnable sample shows its outcome with console.log').toBeGreaterThan(0)
+    }, 30_000)
   }
 })
 

@@ -3,6 +3,8 @@
 // Conventions (documented at the top of docs/README.md):
 // - every ```ts (or ```typescript) fence is compiled as its own ES module;
 // - ```ts fragment is shown to readers but not compiled (keep these rare);
+// - ```ts run is compiled and also run (in memory only: no Redis, no network), with the
+//   prelude's functions stubbed;
 // - an HTML comment `<!-- ts-setup … -->` right before a fence (blank lines
 //   allowed between) is prepended to that sample only: declarations readers
 //   need not see, such as `declare const runner: Runner`.
@@ -17,6 +19,8 @@ export interface DocSample {
   setup: string
   /** True for ```ts fragment: not compiled. */
   fragment: boolean
+  /** True for ```ts run: compiled, then run. */
+  run: boolean
 }
 
 const FENCE = /^(\s*)(`{3,}|~{3,})\s*([^\s`]*)\s*(.*)$/
@@ -27,7 +31,7 @@ const LANGS = new Set(['ts', 'typescript'])
  *
  * @example
  * ```ts fragment
- * extractSamples('```ts\nconst a = 1\n```\n') // [{ line: 2, code: 'const a = 1', setup: '', fragment: false }]
+ * extractSamples('```ts\nconst a = 1\n```\n') // [{ line: 2, code: 'const a = 1', setup: '', fragment: false, run: false }]
  * ```
  */
 export function extractSamples(markdown: string): DocSample[] {
@@ -68,7 +72,14 @@ export function extractSamples(markdown: string): DocSample[] {
       body.push(l.startsWith(indent) ? l.slice(indent.length) : l.trimStart())
     }
     if (LANGS.has(lang.toLowerCase())) {
-      samples.push({ line: i + 2, code: body.join('\n'), setup: pendingSetup, fragment: rest.split(/\s+/).includes('fragment') })
+      const flags = rest.split(/\s+/)
+      samples.push({
+        line: i + 2,
+        code: body.join('\n'),
+        setup: pendingSetup,
+        fragment: flags.includes('fragment'),
+        run: flags.includes('run'),
+      })
     }
     pendingSetup = ''
     i = j
