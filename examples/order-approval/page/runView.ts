@@ -3,6 +3,7 @@ import type { FlowState, StepState } from '@leanflow/core'
 import { $, countdown, fmtMs, fmtTime, h, json } from './dom.js'
 
 const TERMINAL = new Set(['completed', 'failed', 'canceled'])
+const IN_FLIGHT = new Set(['running', 'awaiting', 'retrying'])
 
 /** What the action buttons act on, derived from the state. */
 export interface Pending {
@@ -54,17 +55,21 @@ export function renderRun(runId: string, s: FlowState, now: number): void {
 
 function renderTimeline(s: FlowState, now: number): void {
   const box = $('timeline')
-  const rows = Object.entries(s.steps).map(([name, step]) =>
-    h(
+  const ended = TERMINAL.has(s.status)
+  const rows = Object.entries(s.steps).map(([name, step]) => {
+    // A step still in flight when its run ended was stopped with it: show that, not a stale countdown.
+    const stopped = ended && IN_FLIGHT.has(step.status)
+    const status = stopped ? 'stopped' : step.status
+    return h(
       'div',
-      { class: 'row step', 'data-step': name, 'data-status': step.status },
+      { class: 'row step', 'data-step': name, 'data-status': status },
       h('span', { class: 'name' }, name, step.needs?.length ? h('span', { class: 'needs' }, `needs ${step.needs.join(', ')}`) : null),
-      h('span', {}, h('span', { class: 'badge', 'data-status': step.status }, step.status)),
+      h('span', {}, h('span', { class: 'badge', 'data-status': status }, status)),
       h('span', { class: 'attempt' }, step.attempt ? `#${step.attempt}` : ''),
-      h('span', { class: 'detail' }, ...detail(step, now)),
+      h('span', { class: 'detail' }, ...(stopped ? [`was ${step.status} when the run was ${s.status}`] : detail(step, now))),
       h('span', { class: 'duration' }, fmtMs(step.duration)),
-    ),
-  )
+    )
+  })
   box.replaceChildren(box.firstElementChild as Element, ...rows)
 }
 
