@@ -13,6 +13,7 @@
 import { fork } from 'node:child_process'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { loadavg } from 'node:os'
 import { createHandler } from '@leanflow/http'
 import { toNodeHandler } from '@leanflow/http/node'
 import { createRedisStreamStore } from '@leanflow/redis'
@@ -90,6 +91,7 @@ if (process.argv.includes('--client')) {
 
 async function main(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc
+  const loadBefore = loadavg()[0] ?? 0
   const redisServer = await benchRedis()
   const store = createRedisStreamStore({ url: redisServer.url, prefix: 'bsse', connectionName: 'lf-bench' })
   const handler = createHandler({ store, maxStreams: CLIENTS * 2 + 10, heartbeatMs: 15_000 })
@@ -135,7 +137,7 @@ async function main(): Promise<void> {
   await ask({ op: 'sse', origin, runs: ['solo'], perRun: 1 }, 'ready')
   await paced(['solo'], (run, i) => store.append(run, event(run, i)), 100, 1) // warm-up
   let unloaded: ReturnType<typeof latency> | undefined
-  for (let round_ = 0; round_ < ROUNDS + 1; round_++) {
+  for (let round_ = 0; round_ < 2 * ROUNDS + 1; round_++) {
     await take()
     await paced(['solo'], (run, i) => store.append(run, event(run, i)), 100, 3)
     const u = latency(await take())
@@ -177,6 +179,7 @@ async function main(): Promise<void> {
     runs: RUNS,
     rate: RATE,
     gc: gc !== undefined,
+    loadAverage1m: { before: round(loadBefore, 2), after: round(loadavg()[0] ?? 0, 2) },
     subscriberConnections: subscribers,
     memoryPerIdleConnectionKB: { heap: perConn('heapUsed'), external: perConn('external'), rss: perConn('rss') },
     unloadedLatencyMs: unloaded,
