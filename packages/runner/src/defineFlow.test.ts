@@ -24,6 +24,7 @@ describe('defineFlow', () => {
       } catch (e) {
         return e
       }
+      return undefined
     })()
     expect(isLeanflowError(err, 'INVALID_ARGUMENT')).toBe(true)
     expect((err as Error).message).toMatch(/cycle: a -> c -> b -> a/)
