@@ -1,4 +1,4 @@
-// The runner on BullMQ: `pnpm exec tsx bench/runner-bullmq.ts [--hz 10,100] [--flows 50] [--sleepers 200] [--rounds 3]`
+// The runner on BullMQ: `pnpm exec tsx bench/runner-bullmq.ts [--hz 10,100] [--flows 50] [--sleepers 200] [--rounds 5]`
 //
 // For each `hz`, starts its own redis-server (`--hz <hz>`), then measures, on it:
 //   baselines (bench/lib/bullmqBaselines.ts, raw BullMQ in this process):
@@ -11,8 +11,10 @@
 //     resume lateness after ctx.await.time(100): step.resumed ts − resumeAt,
 //       `sleepers` runs started 7 ms apart
 // Targets: runner steps/s ≥ 0.5 × BullMQ chained steps/s; resume lateness p99 ≤
-// BullMQ delayed-job p99 + 5 ms. Throughput is the median of `rounds` rounds
-// (after a warm-up round); prints one JSON object.
+// BullMQ delayed-job p99 + 5 ms. Throughputs are the median of `rounds` rounds
+// (after a warm-up round each), baseline and runner rounds alternating so both
+// see the same machine load; latenesses are pooled over `rounds` alternating
+// chunks of `sleepers / rounds` runs. Prints one JSON object.
 
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
@@ -57,23 +59,6 @@ const connect = (t: Target) => {
   const store = createRedisStreamStore({ url: t.url, prefix: t.prefix })
   const queue = createBullMQQueue({ url: t.url, queueName: t.queueName })
   return { store, queue }
-}
-
-// ---- worker process ------------------------------------------------------
-if (argv.includes('--worker')) {
-  const t = JSON.parse(process.env.BENCH_TARGET ?? '{}') as Target
-  const { store, queue } = connect(t)
-  const runner = createRunner({ store, queue, flows: benchFlows(), concurrency: 25 })
-  await runner.start()
-  process.send?.('ready')
-  process.once('SIGTERM', async () => {
-    await runner.stop()
-    await queue.close()
-    await store.close()
-    process.exit(0)
-  })
-} else {
-  await main()
 }
 
 /** Polls (every 50 ms, cheap) until each run has a terminal event; returns the logs. */
@@ -121,7 +106,7 @@ async function runnerLateness(store: StreamStore, start: (name: string, input: u
     const resumeAt = (awaited?.data as { resumeAt?: string } | undefined)?.resumeAt ?? ''
     return tsOf(resumed) - Date.parse(resumeAt)
   })
-  return { runs: sleepers, delayMs: 100, latenessMs: summarize(lateness), early: lateness.filter((x) => x < 0).length }
+  return { samples: lateness, early: lateness.filter((x) => x < 0).length }
 }
 
 async function measure(hz: number, flows: number, sleepers: number, rounds: number) {
@@ -129,10 +114,6 @@ async function measure(hz: number, flows: number, sleepers: number, rounds: numb
   const children: ReturnType<typeof fork>[] = []
   try {
     const noop = await bullmqNoop({ url: redis.url, jobs: 5000 })
-    const chainRounds = []
-    for (let r = 0; r < rounds; r++) chainRounds.push(await bullmqChain({ url: redis.url, chains: flows, steps: 10 }))
-    const chain = chainRounds.sort((a, b) => a.stepsPerSec - b.stepsPerSec)[Math.floor(rounds / 2)]!
-    const delayed = await bullmqDelayLateness({ url: redis.url, jobs: sleepers, delayMs: 100 })
 
     const target: Target = { url: redis.url, queueName: `runner-${hz}`, prefix: `rb${hz}` }
     const self = fileURLToPath(import.meta.url)
@@ -156,15 +137,38 @@ async function measure(hz: number, flows: number, sleepers: number, rounds: numb
     const producer = createRunner({ store, queue, flows: benchFlows() })
     const start = async (name: string, input: unknown) => (await producer.startFlow(name, input)).runId
     try {
-      await runnerThroughput(store, start, Math.min(10, flows)) // warm-up
+      // Baseline and runner rounds alternate, so both see the same machine load.
+      await bullmqChain({ url: redis.url, chains: flows, steps: 10 }) // warm-ups
+      await runnerThroughput(store, start, Math.min(10, flows))
+      const chains = []
       const tp = []
-      for (let r = 0; r < rounds; r++) tp.push(await runnerThroughput(store, start, flows))
-      const throughput = tp.sort((a, b) => a.stepsPerSec - b.stepsPerSec)[Math.floor(rounds / 2)]!
-      const resume = await runnerLateness(store, start, sleepers)
+      for (let r = 0; r < rounds; r++) {
+        chains.push(await bullmqChain({ url: redis.url, chains: flows, steps: 10 }))
+        tp.push(await runnerThroughput(store, start, flows))
+      }
+      const median = <T extends { stepsPerSec: number }>(xs: T[]) =>
+        [...xs].sort((a, b) => a.stepsPerSec - b.stepsPerSec)[Math.floor(xs.length / 2)]!
+      const chain = median(chains)
+      const throughput = median(tp)
+      const bullLate: number[] = []
+      const runLate: number[] = []
+      let early = 0
+      const chunk = Math.max(1, Math.ceil(sleepers / rounds))
+      for (let r = 0; r < rounds; r++) {
+        const d = await bullmqDelayLateness({ url: redis.url, jobs: chunk, delayMs: 100 })
+        bullLate.push(...d.samples)
+        early += d.early
+        const resume = await runnerLateness(store, start, chunk)
+        runLate.push(...resume.samples)
+        early += resume.early
+      }
+      const delayed = { jobs: bullLate.length, delayMs: 100, latenessMs: summarize(bullLate) }
+      const resume = { runs: runLate.length, delayMs: 100, latenessMs: summarize(runLate) }
       return {
         hz,
         baselines: { bullmqNoop: noop, bullmqChain: chain, bullmqDelayed: delayed },
-        runner: { throughput, resume },
+        runner: { throughput, resume, early },
+        rounds: { bullmqChainStepsPerSec: chains.map((c) => c.stepsPerSec), runnerStepsPerSec: tp.map((t) => t.stepsPerSec) },
         ratios: {
           stepsPerSecVsBullmqChain: Math.round((throughput.stepsPerSec / chain.stepsPerSec) * 100) / 100,
           resumeP99MinusBullmqDelayedP99Ms: Math.round((resume.latenessMs.p99 - delayed.latenessMs.p99) * 10) / 10,
@@ -189,8 +193,25 @@ async function main() {
   const hzs = arg('hz', '10,100').split(',').map(Number)
   const flows = Number(arg('flows', '50'))
   const sleepers = Number(arg('sleepers', '200'))
-  const rounds = Number(arg('rounds', '3'))
+  const rounds = Number(arg('rounds', '5'))
   const results = []
   for (const hz of hzs) results.push(await measure(hz, flows, sleepers, rounds))
   console.log(JSON.stringify({ bench: 'runner-bullmq', node: process.version, results }, null, 2))
+}
+
+// ---- worker process ------------------------------------------------------
+if (argv.includes('--worker')) {
+  const t = JSON.parse(process.env.BENCH_TARGET ?? '{}') as Target
+  const { store, queue } = connect(t)
+  const runner = createRunner({ store, queue, flows: benchFlows(), concurrency: 25 })
+  await runner.start()
+  process.send?.('ready')
+  process.once('SIGTERM', async () => {
+    await runner.stop()
+    await queue.close()
+    await store.close()
+    process.exit(0)
+  })
+} else {
+  await main()
 }

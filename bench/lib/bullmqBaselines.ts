@@ -184,6 +184,8 @@ export interface LatenessResult {
   latenessMs: { p50: number; p99: number; max: number; n: number }
   /** Jobs that started before their delay had passed (must be 0). */
   early: number
+  /** Every job's lateness, ms, in start order (to pool several calls). */
+  samples: number[]
 }
 
 /**
@@ -216,7 +218,7 @@ export async function bullmqDelayLateness(opts: Common & { jobs?: number; delayM
       await sleep(spacingMs)
     }
     await until(() => lateness.length, jobs, 'delayed jobs')
-    return { jobs, delayMs, hz: await redisHz(opts.url), latenessMs: summarize(lateness), early }
+    return { jobs, delayMs, hz: await redisHz(opts.url), latenessMs: summarize(lateness), early, samples: lateness }
   } finally {
     await q.close()
   }
