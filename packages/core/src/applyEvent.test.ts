@@ -137,6 +137,19 @@ describe('applyEvent', () => {
     }
   })
 
+  it('gives a state from JSON null-prototype steps and state again', () => {
+    const remote = JSON.parse(
+      '{"status":"running","steps":{"a":{"name":"a","status":"running","attempt":1}},"state":{"k":1},"logs":[],"lastEventId":"5-0"}',
+    )
+    const s = applyEvent(remote as FlowState, log(6, 'x'))
+    expect(Object.getPrototypeOf(s.steps)).toBeNull()
+    expect(Object.getPrototypeOf(s.state)).toBeNull()
+    expect(s.steps.constructor).toBeUndefined()
+    expect({ ...s.state }).toEqual({ k: 1 })
+    expect(s.steps.a?.status).toBe('running')
+    expect(applyEvent(remote as FlowState, log(5, 'stale'))).toBe(remote)
+  })
+
   it('treats a missing or garbage state as empty, and any step name as a new step', () => {
     expect(applyEvent(null as never, log(1, 'x')).logs).toHaveLength(1)
     const s = applyEvent(emptyFlowState(), ev(1, 'step.await.time', { resumeAt: 'T' }, 'ghost', 3))

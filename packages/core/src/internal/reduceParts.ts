@@ -183,7 +183,7 @@ function foreignParts(state: FlowState, logs: unknown): Parts {
   if (typeof s.error === 'string') run.error = s.error
   if (typeof s.cancelReason === 'string') run.cancelReason = s.cancelReason
   const arr = Array.isArray(logs) ? (logs as LogEntry[]) : []
-  const base = isRecord(s.state) ? (s.state as Record<string, unknown>) : Object.create(null)
+  const base: Record<string, unknown> = Object.assign(Object.create(null), isRecord(s.state) ? s.state : undefined)
   return {
     run,
     logs: { buf: { arr, shared: true }, n: arr.length },
@@ -191,10 +191,11 @@ function foreignParts(state: FlowState, logs: unknown): Parts {
   }
 }
 
-/** The steps map of `state` (a foreign one may be garbage). */
+/** The steps map of `state`; for a state the reducer did not make, a null-prototype copy. */
 export function stepsOf(state: FlowState): StepsMap {
+  if (FlowStateObject.partsOf(state) !== undefined) return state.steps as StepsMap
   const steps = (state as { steps?: unknown }).steps
-  return isRecord(steps) ? (steps as StepsMap) : Object.create(null)
+  return Object.assign(Object.create(null), isRecord(steps) ? steps : undefined)
 }
 
 function logsView(ref: LogsRef): readonly LogEntry[] {
