@@ -14,7 +14,11 @@ export interface BullMQQueueOptions {
    * it for blocking commands), closed with the worker. The caller closes it.
    */
   connection?: Redis | Cluster
-  /** BullMQ key prefix. On Redis Cluster use a hash tag, e.g. `'{lfq}'`. @default 'lfq' */
+  /**
+   * BullMQ key prefix. On Redis Cluster it must hold a hash tag (`'{lfq}'`) so
+   * a queue's keys share a slot; others are refused.
+   * @default 'lfq' ('{lfq}' on a Cluster connection)
+   */
   prefix?: string
   /** BullMQ queue name: producers and workers of one app share it. @default 'leanflow' */
   queueName?: string
@@ -77,7 +81,14 @@ export function createBullMQQueue(opts: BullMQQueueOptions = {}): JobQueue {
       'createBullMQQueue needs exactly one of `url` (a redis:// URL) or `connection` (an ioredis client).',
     )
   }
-  const prefix = opts.prefix ?? 'lfq'
+  const onCluster = isCluster(opts.connection)
+  const prefix = opts.prefix ?? (onCluster ? '{lfq}' : 'lfq')
+  if (onCluster && !/\{[^}]+\}/.test(prefix)) {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `prefix "${prefix}" has no hash tag: on Redis Cluster a queue's keys must share a slot; use a prefix like "{${prefix}}".`,
+    )
+  }
   const queueName = opts.queueName ?? 'leanflow'
   const lockDuration = positive(opts.lockDuration, 30_000, 'lockDuration')
   const stalledInterval = positive(opts.stalledInterval, 30_000, 'stalledInterval')
@@ -183,8 +194,8 @@ function toActiveJob(job: Job): ActiveJob {
 function workerConnection(opts: BullMQQueueOptions): { connection: object; owned?: Redis | Cluster } {
   const conn = opts.connection
   if (!conn) return { connection: { url: opts.url } }
-  if ('isCluster' in conn && conn.isCluster) {
-    const cluster = conn as Cluster
+  if (isCluster(conn)) {
+    const cluster = conn
     const owned = cluster.duplicate(undefined, {
       redisOptions: { ...cluster.options.redisOptions, maxRetriesPerRequest: null },
     })
@@ -192,6 +203,10 @@ function workerConnection(opts: BullMQQueueOptions): { connection: object; owned
   }
   const owned = (conn as Redis).duplicate({ maxRetriesPerRequest: null })
   return { connection: owned, owned }
+}
+
+function isCluster(conn: Redis | Cluster | undefined): conn is Cluster {
+  return conn !== undefined && 'isCluster' in conn && conn.isCluster === true
 }
 
 /** Capped exponential backoff with ±20% jitter; `attemptsMade` is 1 after the first failure. */
