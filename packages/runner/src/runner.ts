@@ -165,6 +165,7 @@ export function createRunner(options: RunnerOptions): Runner {
     resolveTrigger,
     async start() {
       if (worker) return
+      engine.stopping = false
       await engine.storeNow()
       worker = await queue.process((job) => handleJob(engine, job, { cancelPollMs }), { concurrency: options.concurrency ?? 10 })
     },
@@ -172,6 +173,7 @@ export function createRunner(options: RunnerOptions): Runner {
       const w = worker
       worker = undefined
       if (!w) return
+      engine.stopping = true
       let timer: ReturnType<typeof setTimeout> | undefined
       const handBack = new Promise<void>((resolve) => {
         timer = setTimeout(() => {

@@ -13,6 +13,8 @@ export class Engine {
   /** Executions running in this process, by run (cancel aborts them at once). */
   readonly local = new Map<string, Set<Execution>>()
   private offset = 0
+  /** Set by `stop()`: no inline continuation while draining. */
+  stopping = false
 
   constructor(
     readonly store: RunnerStore,

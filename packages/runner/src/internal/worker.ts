@@ -43,7 +43,7 @@ async function stepJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opts
   if (value.kind === 'early') {
     await engine.enqueue('step', `${job.id}~${now}`, data, value.waitMs)
   } else if (value.kind === 'repair') {
-    await repairOwned(engine, runId, step, value.doc)
+    await repairJob(engine, job, value.doc, opts)
   } else if (value.kind === 'claimed') {
     await engine.append(runId, step, 'step.started', {}, keys.started(step, attempt), { attempt, jobId: job.id })
     await execute(engine, job, value.doc, step, value.lease, opts)
@@ -85,7 +85,7 @@ async function awaitJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opt
     await engine.enqueue(job.name as 'time', `${job.id}~${now}`, data, value.waitMs)
     return
   }
-  if (value.kind === 'repair') return repairOwned(engine, runId, step, value.doc)
+  if (value.kind === 'repair') return repairJob(engine, job, value.doc, opts)
   if (value.kind === 'noop' || !doc) return
   const s = doc.steps[step]
   const r = s?.records[pos]
@@ -162,29 +162,65 @@ async function execute(engine: Engine, job: ActiveJob, doc: RunDoc, step: string
     if (gone.why === 'handback') throw gone.cause ?? gone
     return
   }
-  if (outcome.ok) await complete(engine, ex, outcome.value)
+  if (outcome.ok) await complete(engine, job, ex, outcome.value, opts)
   else await fail(engine, ex, outcome.err)
 }
 
-async function complete(engine: Engine, ex: Execution, result: unknown) {
+/**
+ * Completes a step in one CAS that also claims the first step it made ready
+ * (inline continuation: the chain goes on in this job, with no queue round
+ * trip); the other ready steps get their jobs.
+ */
+async function complete(engine: Engine, job: ActiveJob, ex: Execution, result: unknown, opts: WorkerOptions) {
   const now = engine.estNow()
+  const inline = !engine.stopping
   const { value, doc } = await engine.states.update(ex.runId, (d) => {
     const s = d?.steps[ex.step]
-    if (!d || !s || d.status !== 'running' || s.status !== 'running' || s.lease !== ex.lease) return false
+    if (!d || !s || d.status !== 'running' || s.status !== 'running' || s.lease !== ex.lease) return undefined
     s.status = 'completed'
     s.duration = Math.max(0, now - (s.startedAt ?? now))
     if (result !== undefined) s.result = JSON.parse(JSON.stringify(result) ?? 'null')
     s.error = undefined
     delete s.lease
     closeAwaits(s, 'canceled', now)
-    promoteReady(d, ex.flow)
+    const ready = promoteReady(d, ex.flow)
     if (Object.values(d.steps).every((x) => x.status === 'completed')) {
       d.status = 'completed'
       d.endedAt = now
     }
-    return true
+    const next = inline ? ready[0] : undefined
+    const ns = next === undefined ? undefined : d.steps[next]
+    return next !== undefined && ns ? { next, lease: engine.claim(ns, job, now) } : {}
   })
-  if (value && doc) await afterComplete(engine, ex.runId, ex.step, doc, now)
+  if (!value || !doc) return
+  const effects = afterComplete(engine, ex.runId, ex.step, doc, now)
+  if (value.next === undefined || value.lease === undefined) return effects
+  // issued right after step.completed on the same connection: one round trip for both
+  const started = engine.append(ex.runId, value.next, 'step.started', {}, keys.started(value.next, 1), { attempt: 1, jobId: job.id })
+  await Promise.all([effects, started])
+  await execute(engine, job, doc, value.next, value.lease, opts)
+}
+
+/**
+ * A re-delivered job (its worker crashed or handed it back): repeats the
+ * effects of every step it owns, then takes over the step it was running.
+ */
+async function repairJob(engine: Engine, job: ActiveJob, doc: RunDoc, opts: WorkerOptions) {
+  const runId = (job.data as RunnerJobData).runId
+  const owned = Object.entries(doc.steps).filter(([, s]) => s.owner === job.id)
+  for (const [name, s] of owned) if (s.status !== 'running') await repairOwned(engine, runId, name, doc)
+  const running = owned.find(([, s]) => s.status === 'running')?.[0]
+  if (running === undefined || doc.status !== 'running') return
+  const now = engine.estNow()
+  const { value, doc: d } = await engine.states.update(runId, (cur) => {
+    const s = cur?.steps[running]
+    if (!cur || !s || cur.status !== 'running' || s.status !== 'running' || s.owner !== job.id) return undefined
+    return engine.claim(s, job, now)
+  })
+  if (value === undefined || !d) return
+  const attempt = d.steps[running]?.attempt ?? 1
+  await engine.append(runId, running, 'step.started', {}, keys.started(running, attempt), { attempt, jobId: job.id })
+  await execute(engine, job, d, running, value, opts)
 }
 
 async function fail(engine: Engine, ex: Execution, err: unknown) {
