@@ -49,22 +49,48 @@ async function oneRun(tag: string, append: Appender): Promise<Result> {
   return { score: eventsPerSec, eventsPerSec: Math.round(eventsPerSec), p50: l.p50, p99: l.p99 }
 }
 
-/** RUNS runs appending concurrently (each run's appends awaited in order), one connection. */
-async function manyRuns(tag: string, append: Appender): Promise<Result> {
+let admin: Redis
+/** Redis's CPU seconds so far (user + sys), from INFO cpu. */
+async function redisCpu(): Promise<number> {
+  const info = await admin.info('cpu')
+  return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1])
+}
+
+/**
+ * RUNS runs appending concurrently (each run's appends awaited in order), one connection.
+ * Also reports CPU µs per event in this process and in redis-server: on a shared machine
+ * they vary far less than events/s.
+ */
+async function manyRuns(tag: string, append: Appender): Promise<Result & { nodeCpuUs: number; redisCpuUs: number }> {
   const runs = Array.from({ length: RUNS }, () => runName(tag))
+  const r0 = await redisCpu()
+  const c0 = process.cpuUsage()
   const t0 = now()
   await Promise.all(
     runs.map(async (r) => {
       for (let i = 0; i < PER_RUN; i++) await append(r, i)
     }),
   )
-  const eventsPerSec = (RUNS * PER_RUN) / ((now() - t0) / 1000)
-  return { score: eventsPerSec, eventsPerSec: Math.round(eventsPerSec) }
+  const ms = now() - t0
+  const c = process.cpuUsage(c0)
+  const r1 = await redisCpu()
+  const n = RUNS * PER_RUN
+  const eventsPerSec = n / (ms / 1000)
+  return {
+    score: eventsPerSec,
+    eventsPerSec: Math.round(eventsPerSec),
+    nodeCpuUs: round((c.user + c.system) / n, 1),
+    redisCpuUs: round(((r1 - r0) * 1e6) / n, 1),
+  }
 }
+
+let cleanup: (() => Promise<void>) | undefined
 
 async function main() {
   const redis = await benchRedis()
+  cleanup = () => redis.stop()
   const naiveConn = new Redis(redis.url)
+  admin = new Redis(redis.url)
   const rawConn = new Redis(redis.url)
   const rawAuto = new Redis(redis.url, { enableAutoPipelining: true })
   const storeAutoConn = new Redis(redis.url, { enableAutoPipelining: true })
@@ -161,8 +187,7 @@ async function main() {
   console.log(JSON.stringify(out, null, 2))
   await store.close()
   await storeAuto.close()
-  for (const c of [naiveConn, rawConn, rawAuto, storeAutoConn]) c.disconnect()
-  await redis.stop()
+  for (const c of [naiveConn, rawConn, rawAuto, storeAutoConn, admin]) c.disconnect()
 }
 
 /** MEMORY USAGE (SAMPLES 0: exact) of typical 10-event runs: the store's keys vs the same events in a bare stream. */
@@ -237,4 +262,8 @@ async function measureMemory(url: string) {
   }
 }
 
-await main()
+try {
+  await main()
+} finally {
+  await cleanup?.()
+}

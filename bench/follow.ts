@@ -76,8 +76,11 @@ async function liveRaw(url: string) {
   return { score: -l.p50, ...l }
 }
 
+let cleanup: (() => Promise<void>) | undefined
+
 async function main() {
   const redis = await benchRedis()
+  cleanup = () => redis.stop()
   const store = createRedisStreamStore({ url: redis.url, prefix: 'bf' })
   const raw = new Redis(redis.url)
 
@@ -141,7 +144,10 @@ async function main() {
   console.log(JSON.stringify(out, null, 2))
   await store.close()
   raw.disconnect()
-  await redis.stop()
 }
 
-await main()
+try {
+  await main()
+} finally {
+  await cleanup?.()
+}

@@ -32,23 +32,36 @@ export function defineScript(lua: string): Script {
   }
 }
 
-const corked = new WeakSet<object>()
+type Corkable = { cork(): void; uncork(): void }
+/** Commands written into each corked socket in this tick. */
+const corked = new WeakMap<Corkable, number>()
+const BATCH = 16
 
 /**
- * Lets every command written in this tick leave in one socket write: the
- * socket is corked now and uncorked after the current microtasks (the
- * appends that concurrent runs issue together). ioredis writes each command
- * on its own otherwise, one syscall each; `enableAutoPipelining` batches too
- * but costs more per call. Standalone connections only.
+ * Coalesces the commands written in one tick (the appends that concurrent
+ * runs issue together) into few socket writes: the socket is corked at the
+ * first one, flushed every BATCH commands (so Redis starts on them while
+ * this process writes the rest) and after the current microtasks. ioredis
+ * writes each command on its own otherwise, one syscall each;
+ * `enableAutoPipelining` batches too but costs more per call. Standalone
+ * connections only.
  */
 function coalesceWrites(redis: RedisClient): void {
   if ((redis as { isCluster?: boolean }).isCluster || redis.status !== 'ready') return
-  const socket = (redis as Redis & { stream?: { cork(): void; uncork(): void } }).stream
-  if (!socket || corked.has(socket)) return
-  corked.add(socket)
-  socket.cork()
-  process.nextTick(() => {
-    corked.delete(socket)
+  const socket = (redis as Redis & { stream?: Corkable }).stream
+  if (!socket) return
+  const n = corked.get(socket)
+  if (n === undefined) {
+    corked.set(socket, 1)
+    socket.cork()
+    process.nextTick(() => {
+      corked.delete(socket)
+      socket.uncork()
+    })
+  } else if (n >= BATCH) {
+    // flush what this tick wrote so far, keep corking the rest
     socket.uncork()
-  })
+    socket.cork()
+    corked.set(socket, 1)
+  } else corked.set(socket, n + 1)
 }
