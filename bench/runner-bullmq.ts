@@ -1,4 +1,4 @@
-// The runner on BullMQ: `pnpm exec tsx bench/runner-bullmq.ts [--hz 10,100] [--flows 50] [--sleepers 200] [--rounds 5]`
+// The runner on BullMQ: `pnpm exec tsx bench/runner-bullmq.ts [--hz 10,100] [--flows 50] [--sleepers 200] [--rounds 7]`
 //
 // For each `hz`, starts its own redis-server (`--hz <hz>`), then measures, on it:
 //   baselines (bench/lib/bullmqBaselines.ts, raw BullMQ in this process):
@@ -193,7 +193,7 @@ async function main() {
   const hzs = arg('hz', '10,100').split(',').map(Number)
   const flows = Number(arg('flows', '50'))
   const sleepers = Number(arg('sleepers', '200'))
-  const rounds = Number(arg('rounds', '5'))
+  const rounds = Number(arg('rounds', '7'))
   const results = []
   for (const hz of hzs) results.push(await measure(hz, flows, sleepers, rounds))
   console.log(JSON.stringify({ bench: 'runner-bullmq', node: process.version, results }, null, 2))
