@@ -34,6 +34,9 @@ export function compareEventIds(a: string, b: string): number {
   if (a === b) return 0
   let da = a.indexOf('-')
   let db = b.indexOf('-')
+  // Same length and same dash position: digit runs of equal length order
+  // lexically as they do numerically (the common case within one run).
+  if (a.length === b.length && da === db) return a < b ? -1 : 1
   if (da < 0) da = a.length
   if (db < 0) db = b.length
   const c = compareDigits(a, 0, da, b, 0, db)
