@@ -102,7 +102,7 @@ async function resumeLateness(make: () => ReturnType<typeof counted>, sleepers: 
       const log = await store.read(id)
       const awaited = log.find((e) => e.kind === 'step.await.time')
       const resumed = log.find((e) => e.kind === 'step.resumed')
-      late.push(Date.parse(resumed?.ts ?? '') - Date.parse((awaited?.data as { resumeAt: string }).resumeAt))
+      late.push(Date.parse(resumed?.ts ?? '') - Date.parse((awaited?.data as { resumeAt?: string } | undefined)?.resumeAt ?? ''))
     }
     return late
   } finally {

@@ -63,13 +63,16 @@ export function createRunner(options: RunnerOptions): Runner {
       runId = await store.putLookup('start', `${name}/${opts.idempotencyKey}`, runId)
     }
     const [now, pos] = await Promise.all([engine.storeNow(), store.externalPosition()])
-    const { doc } = await engine.states.create(runId, newRunDoc(flow, data, now, pos))
+    const steps: Record<string, { needs: string[] }> = {}
+    for (const [s, def] of Object.entries(flow.steps)) steps[s] = { needs: [...(def.needs ?? [])] }
+    const created = engine.states.create(runId, newRunDoc(flow, data, now, pos))
+    // flow.started goes out right behind the create (one round trip); its idempotency key
+    // keeps the first one when the run already existed
+    const started = engine.append(runId, undefined, 'flow.started', { name, input: data, steps }, keys.flowStarted)
+    const [{ doc }] = await Promise.all([created, started])
     if (doc.flow !== name) {
       throw new LeanflowError('INVALID_ARGUMENT', `Run id "${runId}" already belongs to flow "${doc.flow}": choose another run id.`)
     }
-    const steps: Record<string, { needs: string[] }> = {}
-    for (const [s, def] of Object.entries(flow.steps)) steps[s] = { needs: [...(def.needs ?? [])] }
-    await engine.append(runId, undefined, 'flow.started', { name, input: doc.input, steps }, keys.flowStarted)
     if (doc.status === 'running') await engine.enqueueReady(runId, doc, now)
     return { runId }
   }

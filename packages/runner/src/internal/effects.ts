@@ -16,14 +16,17 @@ export async function afterComplete(engine: Engine, runId: string, step: string,
   if (!s) return
   const duration = s.duration ?? 0
   const data = s.result === undefined ? { duration } : { result: s.result, duration }
-  await engine.append(runId, step, 'step.completed', data, keys.completed(step), { attempt: s.attempt })
-  if (doc.status === 'running') await engine.enqueueReady(runId, doc, now)
-  else if (doc.status === 'completed') {
+  const completed = engine.append(runId, step, 'step.completed', data, keys.completed(step), { attempt: s.attempt })
+  if (doc.status === 'completed') {
     const result: Record<string, unknown> = {}
     for (const sink of sinkSteps(engine.flowOf(doc))) result[sink] = doc.steps[sink]?.result
     const total = Math.max(0, (doc.endedAt ?? now) - doc.startedAt)
-    await engine.append(runId, undefined, 'flow.completed', { result, duration: total }, keys.flowEnded)
+    // issued right behind step.completed on the same connection (one round trip)
+    await Promise.all([completed, engine.append(runId, undefined, 'flow.completed', { result, duration: total }, keys.flowEnded)])
+    return
   }
+  await completed
+  if (doc.status === 'running') await engine.enqueueReady(runId, doc, now)
 }
 
 /** The effects of a failed attempt (`retrying` or `failed` in the document), re-derivable likewise. */
