@@ -33,12 +33,14 @@ type ToChild =
   | { op: 'sse'; origin: string; runs: string[]; perRun: number }
   | { op: 'sub'; url: string; channels: string[]; perChannel: number }
   | { op: 'take' }
+  | { op: 'drop' }
   | { op: 'quit' }
 type FromChild = { op: 'ready' } | { op: 'lat'; ms: number[] }
 
 if (process.argv.includes('--client')) {
   // ---- client process ----
   let lat: number[] = []
+  const open: http.ClientRequest[] = []
   const record = (text: string) => {
     const t = clock()
     for (let at = text.indexOf('"t":'); at !== -1; at = text.indexOf('"t":', at + 4))
@@ -46,12 +48,15 @@ if (process.argv.includes('--client')) {
   }
   const send = (m: FromChild) => process.send?.(m)
   process.on('message', async (m: ToChild) => {
-    if (m.op === 'sse') {
+    if (m.op === 'drop') {
+      for (const r of open.splice(0)) r.destroy()
+      send({ op: 'ready' })
+    } else if (m.op === 'sse') {
       let ready = 0
       const total = m.runs.length * m.perRun
       for (const run of m.runs) {
         for (let i = 0; i < m.perRun; i++) {
-          http.get(`${m.origin}/flows/runs/${run}/stream`, { agent: false }, (res) => {
+          const req = http.get(`${m.origin}/flows/runs/${run}/stream`, { agent: false }, (res) => {
             let tail = ''
             let first = true
             res.setEncoding('utf8')
@@ -69,6 +74,7 @@ if (process.argv.includes('--client')) {
               }
             })
           })
+          open.push(req)
         }
         await sleep(5) // do not SYN-flood the listen backlog
       }
@@ -147,6 +153,23 @@ async function main(): Promise<void> {
   // memory per idle connection and subscriber count
   const runs = Array.from({ length: RUNS }, (_, i) => `run${i}`)
   for (const r of runs) await started(r)
+  // baseline: a bare node:http server that sends SSE headers and one frame, then holds
+  const bare = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+    res.write('retry: 1000\n\n')
+  })
+  bare.maxConnections = CLIENTS * 2 + 100
+  await new Promise<void>((r) => bare.listen(0, '127.0.0.1', () => r()))
+  await sleep(500)
+  gc?.()
+  const bareBefore = process.memoryUsage()
+  await ask({ op: 'sse', origin: `http://127.0.0.1:${(bare.address() as AddressInfo).port}`, runs, perRun: CLIENTS / RUNS }, 'ready')
+  await sleep(1000)
+  gc?.()
+  const bareAfter = process.memoryUsage()
+  await ask({ op: 'drop' }, 'ready')
+  bare.closeAllConnections()
+  bare.close()
   await sleep(500)
   gc?.()
   const before = process.memoryUsage()
@@ -174,6 +197,7 @@ async function main(): Promise<void> {
   }
 
   const perConn = (k: 'heapUsed' | 'rss' | 'external') => round((after[k] - before[k]) / CLIENTS / 1024, 1)
+  const barePerConn = (k: 'heapUsed' | 'rss') => round((bareAfter[k] - bareBefore[k]) / CLIENTS / 1024, 1)
   const result = {
     clients: CLIENTS,
     runs: RUNS,
@@ -182,6 +206,7 @@ async function main(): Promise<void> {
     loadAverage1m: { before: round(loadBefore, 2), after: round(loadavg()[0] ?? 0, 2) },
     subscriberConnections: subscribers,
     memoryPerIdleConnectionKB: { heap: perConn('heapUsed'), external: perConn('external'), rss: perConn('rss') },
+    bareNodeSsePerConnectionKB: { heap: barePerConn('heapUsed'), rss: barePerConn('rss') },
     unloadedLatencyMs: unloaded,
     loadedSseLatencyMs: sse,
     loadedRawPublishLatencyMs: raw,
