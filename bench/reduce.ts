@@ -68,10 +68,12 @@ function makeRun(seed: number, n: number): EventRecord[] {
     const started = out.length
     push('step.started', { input }, step, attempt)
     const retries = rand() < 0.25 ? 1 + Math.floor(rand() * 2) : 0
-    const awaitAt = rand() < 0.3 ? Math.floor(budget / 2) : -1
+    const retryAt = Array.from({ length: retries }, (_, j) => Math.floor((budget * (j + 1)) / (retries + 2)))
+    let awaitAt = rand() < 0.3 ? Math.floor(budget / 2) : -1
     while (out.length - started < budget - 2) {
       const k = out.length - started
-      if (k === awaitAt) {
+      if (awaitAt >= 0 && k >= awaitAt) {
+        awaitAt = -1
         const r = rand()
         const until = new Date(ms + 60_000).toISOString()
         if (r < 0.33) push('step.await.time', { resumeAt: until }, step, attempt)
@@ -86,7 +88,7 @@ function makeRun(seed: number, n: number): EventRecord[] {
         push('step.resumed', { reason: 'resolved', awaitType: 'time', awaitDuration: 1234 }, step, attempt)
         continue
       }
-      if (retries >= attempt && k === Math.floor((budget * attempt) / (retries + 2))) {
+      if (attempt <= retries && k >= retryAt[attempt - 1]!) {
         push(
           'step.failed',
           { error: 'ECONNRESET: upstream closed the connection', willRetry: true, nextRetryAt: new Date(ms + 1000).toISOString() },
