@@ -45,8 +45,3 @@ export function toText(v: unknown): string {
     return '[unprintable]'
   }
 }
-
-/** True when the record has an own key `key` (never an inherited one such as `constructor`). */
-export function hasOwn(o: object, key: string): boolean {
-  return Object.hasOwn(o, key)
-}
