@@ -10,6 +10,8 @@ export interface MemoryQueueOptions {
   onError?: (err: unknown, job: ActiveJob) => void
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 interface Entry {
   spec: JobSpec
   deliveries: number
@@ -56,11 +58,12 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
       () => {
         entry.timer = undefined
         if (jobs.get(entry.spec.id) !== entry || entry.state !== 'delayed') return
+        if (entry.dueAt > Date.now()) return arm(entry) // past setTimeout's 24.8-day limit
         entry.state = 'waiting'
         waiting.push(entry.spec.id)
         pump()
       },
-      Math.max(0, entry.dueAt - Date.now()),
+      Math.min(MAX_TIMER_MS, Math.max(0, entry.dueAt - Date.now())),
     )
   }
 

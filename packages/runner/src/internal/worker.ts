@@ -41,7 +41,7 @@ async function stepJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opts
     return { kind: 'noop' }
   })
   if (value.kind === 'early') {
-    await engine.enqueue('step', `${job.id}~${now}`, data, value.waitMs)
+    await engine.enqueue('step', `${baseId(job.id, 4)}~${now}`, data, value.waitMs)
   } else if (value.kind === 'repair') {
     await repairJob(engine, job, value.doc, opts)
   } else if (value.kind === 'claimed') {
@@ -82,7 +82,7 @@ async function awaitJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opt
     return timedOut ? { kind: 'timedOut' } : { kind: 'noop' }
   })
   if (value.kind === 'early') {
-    await engine.enqueue(job.name as 'time', `${job.id}~${now}`, data, value.waitMs)
+    await engine.enqueue(job.name as 'time', `${baseId(job.id, 5)}~${now}`, data, value.waitMs)
     return
   }
   if (value.kind === 'repair') return repairJob(engine, job, value.doc, opts)
@@ -252,4 +252,9 @@ async function fail(engine: Engine, ex: Execution, err: unknown) {
   if (!value || !doc) return
   await afterFail(engine, ex.runId, ex.step, doc, ex.attempt, now)
   if (!retry) for (const other of engine.local.get(ex.runId) ?? []) other.stop('ended')
+}
+
+/** A job id without the re-check suffix that an early fire added (`<id>~<now>`). */
+function baseId(id: string, parts: number): string {
+  return id.split('~').slice(0, parts).join('~')
 }
