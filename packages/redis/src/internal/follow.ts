@@ -58,25 +58,30 @@ export function followRun(
       // the generator yields batches (a stream page, the queued live messages); hand them out one by one
       let batch: EventRecord[] = []
       let at = 0
-      return {
-        async next(): Promise<IteratorResult<EventRecord>> {
-          while (at >= batch.length) {
-            const r = await gen.next().catch((err: unknown) => {
-              signal?.removeEventListener('abort', onAbort)
-              throw err
-            })
-            if (r.done) {
-              signal?.removeEventListener('abort', onAbort)
-              return { done: true, value: undefined }
-            }
-            batch = r.value
-            at = 0
-          }
-          if (stop.signal.aborted) {
-            await finish() // release the subscription: the caller will not call return() after done
+      const refill = async (): Promise<IteratorResult<EventRecord>> => {
+        while (at >= batch.length) {
+          const r = await gen.next().catch((err: unknown) => {
+            signal?.removeEventListener('abort', onAbort)
+            throw err
+          })
+          if (r.done) {
+            signal?.removeEventListener('abort', onAbort)
             return { done: true, value: undefined }
           }
-          return { done: false, value: batch[at++]! }
+          batch = r.value
+          at = 0
+        }
+        if (stop.signal.aborted) {
+          await finish() // release the subscription: the caller will not call return() after done
+          return { done: true, value: undefined }
+        }
+        return { done: false, value: batch[at++]! }
+      }
+      return {
+        next(): Promise<IteratorResult<EventRecord>> {
+          // the common case, an event of the current batch, without an async function's overhead
+          if (at < batch.length && !stop.signal.aborted) return Promise.resolve({ done: false, value: batch[at++]! })
+          return refill()
         },
         return: async () => {
           await finish()
@@ -140,9 +145,15 @@ async function* generate(
       if (ended || signal.aborted) return
       if (resync && !dirty) {
         resync = false
-        for (;;) {
-          const from = last
-          const page = await retrying(signal, () => ctx.redis.xrange(events, `(${from}`, '+', 'COUNT', FOLLOW_PAGE))
+        const fetchPage = (from: string) => {
+          const p = retrying(signal, () => ctx.redis.xrange(events, `(${from}`, '+', 'COUNT', FOLLOW_PAGE))
+          p.catch(() => {}) // awaited below; no unhandled rejection if the follower ends first
+          return p
+        }
+        let next: ReturnType<typeof fetchPage> | undefined = fetchPage(last)
+        while (next) {
+          const page = await next
+          next = undefined
           if (page === undefined || ended || signal.aborted) return
           if (first && page.length === 0 && after !== undefined && (await ctx.redis.exists(events)) === 0) {
             throw new LeanflowError(
@@ -157,11 +168,12 @@ async function* generate(
             const record = decodeEntry(runId, id, fields, ctx.onCorrupt)
             if (record) batch.push(record)
           }
+          // a full page: fetch the next one while the consumer handles this one
+          if (page.length === FOLLOW_PAGE) next = fetchPage(last)
           if (batch.length > 0) {
             yield batch
             if (ended || signal.aborted) return
           }
-          if (page.length < FOLLOW_PAGE) break
         }
         continue
       }
