@@ -12,7 +12,7 @@
 //       `sleepers` runs started 7 ms apart
 // Targets: runner steps/s ≥ 0.5 × BullMQ chained steps/s; resume lateness p99 ≤
 // BullMQ delayed-job p99 + 5 ms. Throughputs are the median of `rounds` rounds
-// (after a warm-up round each), baseline and runner rounds alternating so both
+// (after 3 warm-up rounds each), baseline and runner rounds alternating so both
 // see the same machine load; latenesses are pooled over `rounds` alternating
 // chunks of `sleepers / rounds` runs. Prints one JSON object.
 
@@ -138,8 +138,11 @@ async function measure(hz: number, flows: number, sleepers: number, rounds: numb
     const start = async (name: string, input: unknown) => (await producer.startFlow(name, input)).runId
     try {
       // Baseline and runner rounds alternate, so both see the same machine load.
-      await bullmqChain({ url: redis.url, chains: flows, steps: 10 }) // warm-ups
-      await runnerThroughput(store, start, Math.min(10, flows))
+      for (let r = 0; r < 3; r++) {
+        // warm-ups (JIT, connections, Lua script cache) in every process
+        await bullmqChain({ url: redis.url, chains: flows, steps: 10 })
+        await runnerThroughput(store, start, flows)
+      }
       const chains = []
       const tp = []
       for (let r = 0; r < rounds; r++) {
