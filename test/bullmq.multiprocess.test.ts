@@ -123,6 +123,23 @@ describe('runner on BullMQ, many processes', () => {
   })
 })
 
+describe('cancel across processes', () => {
+  it('a run canceled by the producer while a worker process has it sleeping: flow.canceled, its timer job removed from BullMQ', async () => {
+    const { id, store, producer, spawn } = setup()
+    const w = spawn()
+    await w.waitFor((m) => m.type === 'ready', 'ready')
+    const { runId } = await producer.startFlow('five', { ns: id, sleepMs: 600_000 })
+    await waitForAsync(async () => (await store.read(runId, { limit: 1000 })).some((e) => e.kind === 'step.await.time'), 'c asleep')
+    // step.await.time is appended before its timer job is enqueued.
+    const delayedKey = `lfq:${id}:delayed`
+    await waitForAsync(async () => (await effects.zcard(delayedKey)) === 1, 'the timer job')
+    await producer.cancel(runId, 'test')
+    const log = await store.read(runId, { limit: 1000 })
+    expect(log.at(-1)).toMatchObject({ kind: 'flow.canceled', data: { reason: 'test' } })
+    expect(await effects.zcard(delayedKey)).toBe(0)
+  })
+})
+
 async function waitForAsync(cond: () => Promise<boolean>, what: string, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs
   while (!(await cond())) {
