@@ -46,6 +46,14 @@ afterAll(async () => {
 })
 
 describe('createRedisStreamStore', () => {
+  it('exports the public API by name', async () => {
+    expect(Object.keys(await import('@leanflow/redis')).sort()).toEqual([
+      'createKeys',
+      'createRedisRunStateStore',
+      'createRedisStreamStore',
+    ])
+  })
+
   it('appends with Redis-assigned ids and ts, and reads back the same records', async () => {
     const store = fresh()
     const a = await store.append('r1', log('r1', 1))

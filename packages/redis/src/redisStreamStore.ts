@@ -26,7 +26,14 @@ import { createKeys, type Keys } from './keys.js'
 import { APPEND_LUA } from './lua/append.js'
 import { createRedisRunStateStore } from './redisRunStateStore.js'
 
-/** Options of {@link createRedisStreamStore}. Give `url` or `redis`. */
+/**
+ * Options of {@link createRedisStreamStore}. Give `url` or `redis`.
+ *
+ * @example
+ * ```ts
+ * const options: RedisStreamStoreOptions = { url: 'redis://127.0.0.1:6379', prefix: 'shop', retention: '3d', onCorrupt: (i) => log.warn(i) }
+ * ```
+ */
 export interface RedisStreamStoreOptions {
   /** Redis URL; the store opens (and on `close()` quits) its own connections. */
   url?: string
@@ -48,7 +55,16 @@ export interface RedisStreamStoreOptions {
   connectionName?: string
 }
 
-/** The Redis stream store: a {@link StreamStore} and a {@link RunStateStore}, plus Redis specifics. */
+/**
+ * The Redis stream store: a {@link StreamStore} and a {@link RunStateStore}, plus Redis specifics.
+ *
+ * @example
+ * ```ts
+ * const store: RedisStreamStore = createRedisStreamStore({ url })
+ * store.keys.events('r1')      // 'lf:{r1}:events'
+ * store.stats.corruptEntries   // malformed entries skipped so far
+ * ```
+ */
 export interface RedisStreamStore extends StreamStore, RunStateStore {
   /** The key builder (every key name the store uses). */
   readonly keys: Keys

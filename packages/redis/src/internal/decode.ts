@@ -1,6 +1,13 @@
 import { type EventMeta, type EventRecord, parseEvent } from '@leanflow/core'
 
-/** What the store reports for an entry it skipped (see the `onCorrupt` option). */
+/**
+ * What the store reports for an entry it skipped (see the `onCorrupt` option).
+ *
+ * @example
+ * ```ts
+ * createRedisStreamStore({ url, onCorrupt: ({ runId, id, reason }) => console.warn(`skipped ${runId}/${id}: ${reason}`) })
+ * ```
+ */
 export interface CorruptEntryInfo {
   runId: string
   /** The stream id of the bad entry. */
