@@ -122,7 +122,7 @@ export function createRunner(options: RunnerOptions): Runner {
       opts.idempotencyKey === undefined ? undefined : { idempotencyKey: opts.idempotencyKey },
     )
     const runs = await store.kindWatchers(kind)
-    await Promise.all(runs.map((r) => engine.matchEvents(r).catch(onError)))
+    await Promise.all(runs.map((r) => engine.matchEvents(r, kind).catch(onError)))
     return { id: rec.id }
   }
 

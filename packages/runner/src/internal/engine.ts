@@ -73,9 +73,13 @@ export class Engine {
   }
 
   /** Resolves pending event awaits of a run against stored external events (one CAS); queues the resumes. */
-  async matchEvents(runId: string): Promise<void> {
+  async matchEvents(runId: string, kind?: string): Promise<void> {
     const doc = await this.states.read(runId)
-    if (doc?.status !== 'running') return
+    if (doc?.status !== 'running') {
+      // an ended or expired run stops watching the kind its publisher found it under
+      if (kind !== undefined) await this.store.unwatchKind(kind, runId)
+      return
+    }
     const kinds = new Set<string>()
     for (const s of Object.values(doc.steps)) for (const r of s.records) if (r.t === 'event' && r.state === 'pending') kinds.add(r.kind)
     if (kinds.size === 0) return
