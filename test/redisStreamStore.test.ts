@@ -112,6 +112,23 @@ describe('createRedisStreamStore', () => {
     expect(seen).toEqual([b, c])
   })
 
+  it('a follower that stops reading while 12,000 events arrive drops its live queue and catches up from the stream', async () => {
+    const store = fresh()
+    await store.append('slow', log('slow', 0))
+    const it = store.follow('slow')[Symbol.asyncIterator]()
+    const first = await it.next()
+    const waiting = it.next() // the follower waits for live events, then nobody reads
+    const appended: EventRecord[] = []
+    for (let i = 1; i <= 12_000; i += 500) {
+      appended.push(...(await Promise.all(Array.from({ length: 500 }, (_, k) => store.append('slow', log('slow', i + k))))))
+    }
+    const got = [first.value as EventRecord, (await waiting).value as EventRecord]
+    while (got.length < 12_001) got.push((await it.next()).value as EventRecord)
+    await it.return?.()
+    expect(got.map((e) => e.id)).toEqual((await store.read('slow', { limit: 20_000 })).map((e) => e.id))
+    expect(got.length).toBe(appended.length + 1)
+  })
+
   it('shares one subscriber connection between followers of many runs', async () => {
     const store = fresh({ connectionName: 'shared-test' })
     const runs = ['a', 'b', 'c', 'd']
