@@ -25,7 +25,8 @@ faultSuite(
     return { store, cleanup: () => store.close() }
   },
   async (skewMs) => {
-    const store = createMemoryStreamStore({ now: () => Date.now() + skewMs })
-    return { store, cleanup: () => store.close() }
+    let offset = skewMs
+    const store = createMemoryStreamStore({ now: () => Date.now() + offset })
+    return { store, cleanup: () => store.close(), advance: (ms: number) => void (offset += ms) }
   },
 )

@@ -1,10 +1,15 @@
 import type { ExternalEvent } from './events.js'
 
 /**
- * One run's state document with its version. The runner owns the shape of
+ * One run's state document with its version (`getRunState`). The runner owns the shape of
  * `doc` (step readiness, leases, recorded results, awaits, triggers); the
  * store only keeps it and guards every change with a compare-and-set on
  * `version` in the run's own slot.
+ *
+ * @example
+ * ```ts
+ * const rec = await store.getRunState<{ status: string }>('r1') // { version: 4, doc: { status: 'running', … } } or null
+ * ```
  */
 export interface RunStateRecord<T = unknown> {
   /** 1 after the first write; every successful {@link RunStateStore.casRunState} adds 1. */
@@ -12,7 +17,14 @@ export interface RunStateRecord<T = unknown> {
   doc: T
 }
 
-/** Options of {@link RunStateStore.casRunState}. */
+/**
+ * Options of {@link RunStateStore.casRunState}.
+ *
+ * @example
+ * ```ts
+ * await store.casRunState(runId, version, doc, { finished: true }) // kept for the retention, then dropped
+ * ```
+ */
 export interface CasRunStateOptions {
   /**
    * The run has ended: the store keeps the document for its retention
@@ -21,16 +33,38 @@ export interface CasRunStateOptions {
   finished?: boolean
 }
 
-/** What {@link RunStateStore.casRunState} answers. */
+/**
+ * What {@link RunStateStore.casRunState} answers.
+ *
+ * @example
+ * ```ts
+ * const res = await store.casRunState('r1', 3, doc)
+ * if (!res.ok) console.log('now at version', res.current?.version)
+ * ```
+ */
 export type CasRunStateResult<T = unknown> = { ok: true; version: number } | { ok: false; current: RunStateRecord<T> | null }
 
-/** An external event as stored: the record plus its global position. */
+/**
+ * An external event as stored: the record plus its global position.
+ *
+ * @example
+ * ```ts
+ * const e = await store.publishExternal('payment.confirmed', { orderId: 'o-1' }) // { id, ts, kind, data, seq }
+ * ```
+ */
 export interface StoredExternalEvent<D = unknown> extends ExternalEvent<D> {
   /** Global sequence number over all kinds; 1 for the first event ever published. */
   seq: number
 }
 
-/** Lookup namespaces of {@link RunStateStore.putLookup}. */
+/**
+ * Lookup namespaces of {@link RunStateStore.putLookup}: trigger id → run id, start idempotency key → run id.
+ *
+ * @example
+ * ```ts
+ * await store.putLookup('trigger', triggerId, runId, ttlMs)
+ * ```
+ */
 export type LookupNamespace = 'trigger' | 'start'
 
 /**

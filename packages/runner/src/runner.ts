@@ -7,6 +7,8 @@ import { handleJob } from './internal/worker.js'
 import { createMemoryQueue } from './memoryQueue.js'
 import type { FlowDefinition, Runner, RunnerOptions, StartFlowOptions } from './types.js'
 
+/** How long a `startFlow` idempotency key maps to its run. */
+const START_KEY_TTL_MS = 30 * 24 * 3600_000
 const CONFLICT_WORD = { resolved: 'resolved', timedOut: 'timed out', canceled: 'canceled' } as const
 
 /**
@@ -60,7 +62,7 @@ export function createRunner(options: RunnerOptions): Runner {
       if (typeof opts.idempotencyKey !== 'string' || opts.idempotencyKey === '') {
         throw new LeanflowError('INVALID_ARGUMENT', 'startFlow idempotencyKey must be a non-empty string.')
       }
-      runId = await store.putLookup('start', `${name}/${opts.idempotencyKey}`, runId)
+      runId = await store.putLookup('start', `${name}/${opts.idempotencyKey}`, runId, START_KEY_TTL_MS)
     }
     const [now, pos] = await Promise.all([engine.storeNow(), store.externalPosition()])
     const steps: Record<string, { needs: string[] }> = {}

@@ -25,7 +25,14 @@ export interface RetryPolicy {
   jitter?: number
 }
 
-/** Step logger: every call appends a `log` event. */
+/**
+ * Step logger: every call appends a `log` event (not again on replay).
+ *
+ * @example
+ * ```ts
+ * ctx.logger.info('charged', { chargeId })
+ * ```
+ */
 export interface StepLogger {
   debug(msg: string, fields?: Record<string, unknown>): void
   info(msg: string, fields?: Record<string, unknown>): void
@@ -33,7 +40,14 @@ export interface StepLogger {
   error(msg: string, fields?: Record<string, unknown>): void
 }
 
-/** Options of `ctx.await.event`. */
+/**
+ * Options of `ctx.await.event`.
+ *
+ * @example
+ * ```ts
+ * const paid = await ctx.await.event({ kind: 'payment.confirmed', match: { 'data.orderId': id }, timeout: '24h' })
+ * ```
+ */
 export interface AwaitEventOptions {
   /** The external event kind. */
   kind: string
@@ -43,7 +57,14 @@ export interface AwaitEventOptions {
   timeout?: Duration
 }
 
-/** Options of `ctx.await.trigger`. */
+/**
+ * Options of `ctx.await.trigger`.
+ *
+ * @example
+ * ```ts
+ * const t = await ctx.await.trigger({ type: 'webhook', payload: { orderId }, timeout: '7d' })
+ * ```
+ */
 export interface AwaitTriggerOptions {
   /** A free label: `'webhook'`, `'user'`, `'api'`, … */
   type: string
@@ -53,7 +74,16 @@ export interface AwaitTriggerOptions {
   timeout?: Duration
 }
 
-/** A registered trigger: its id exists before `wait()` is called. */
+/**
+ * A registered trigger: its id exists (and `step.await.trigger` is appended) before `wait()` is called.
+ *
+ * @example
+ * ```ts
+ * const t = await ctx.await.trigger<{ ok: boolean }>({ type: 'user' })
+ * await sendEmail(to, 'Approve?', `https://app.example/approve/${t.id}`)
+ * const { ok } = await t.wait()
+ * ```
+ */
 export interface TriggerHandle<T = unknown> {
   /** The trigger id to hand out (`runner.resolveTrigger(id, payload)`, `POST /triggers/:id`). */
   readonly id: string
@@ -61,7 +91,15 @@ export interface TriggerHandle<T = unknown> {
   wait(): Promise<T>
 }
 
-/** The durable awaits of a step. Each suspends the step until satisfied. */
+/**
+ * The durable awaits of a step (`ctx.await`). Each suspends the step until satisfied; on resume
+ * the handler runs again and completed awaits return their recorded values by call order.
+ *
+ * @example
+ * ```ts
+ * await ctx.await.time('5m')
+ * ```
+ */
 export interface StepAwaits {
   /** Resolves at `resumeAt` by the store's clock: ms, a duration string or a `Date`. */
   time(at: Duration | Date): Promise<void>
@@ -71,7 +109,18 @@ export interface StepAwaits {
   trigger<T = unknown>(opts: AwaitTriggerOptions): Promise<TriggerHandle<T>>
 }
 
-/** What a step handler receives besides the run's input. */
+/**
+ * What a step handler receives besides the run's input.
+ *
+ * @example
+ * ```ts
+ * handler: async (input: { orderId: string }, ctx) => {
+ *   const charge = await ctx.do('charge', () => chargeCard(input.orderId))
+ *   ctx.logger.info('charged', { charge, attempt: ctx.attempt })
+ *   return charge
+ * }
+ * ```
+ */
 export interface StepContext {
   readonly runId: string
   readonly step: string
@@ -94,10 +143,24 @@ export interface StepContext {
   do<T>(name: string, fn: () => T | Promise<T>): Promise<T>
 }
 
-/** A step handler. */
+/**
+ * A step handler: gets the run's input and the {@link StepContext}; its return value (JSON) is the step's result.
+ *
+ * @example
+ * ```ts
+ * const ship: StepHandler<{ orderId: string }> = async (input, ctx) => shipOrder(input.orderId)
+ * ```
+ */
 export type StepHandler<I = any, R = unknown> = (input: I, ctx: StepContext) => R | Promise<R>
 
-/** One step of a flow. */
+/**
+ * One step of a flow.
+ *
+ * @example
+ * ```ts
+ * const step: StepDefinition = { needs: ['charge'], retry: { attempts: 5 }, timeout: '30s', handler: async () => 1 }
+ * ```
+ */
 export interface StepDefinition<I = any> {
   handler: StepHandler<I>
   /** Steps that must complete first. */
@@ -107,16 +170,38 @@ export interface StepDefinition<I = any> {
   timeout?: Duration
 }
 
-/** A validated, frozen flow from `defineFlow`. */
+/**
+ * A validated, frozen flow from `defineFlow`.
+ *
+ * @example
+ * ```ts
+ * const order: FlowDefinition = defineFlow({ name: 'order', steps: { a: { handler: async () => 1 } } })
+ * order.name // 'order'
+ * ```
+ */
 export interface FlowDefinition<I = any> {
   readonly name: string
   readonly steps: Readonly<Record<string, Readonly<StepDefinition<I>>>>
 }
 
-/** A store the runner can use: both ports. */
+/**
+ * A store the runner can use: both ports.
+ *
+ * @example
+ * ```ts
+ * const store: RunnerStore = createRedisStreamStore({ url }) // or createMemoryStreamStore()
+ * ```
+ */
 export type RunnerStore = StreamStore & RunStateStore
 
-/** Options of `createRunner`. */
+/**
+ * Options of `createRunner`.
+ *
+ * @example
+ * ```ts
+ * createRunner({ store, queue: createBullMQQueue({ url }), flows: [order], concurrency: 20, onError: log })
+ * ```
+ */
 export interface RunnerOptions {
   store: RunnerStore
   /** @default createMemoryQueue() */
@@ -134,14 +219,31 @@ export interface RunnerOptions {
   clock?: () => number
 }
 
-/** Options of `runner.startFlow`. */
+/**
+ * Options of `runner.startFlow`.
+ *
+ * @example
+ * ```ts
+ * await runner.startFlow('order', input, { idempotencyKey: req.headers.get('idempotency-key') ?? undefined })
+ * ```
+ */
 export interface StartFlowOptions {
   runId?: string
   /** A repeat with the same key (and flow) returns the first run. */
   idempotencyKey?: string
 }
 
-/** Executes flows; see `createRunner`. */
+/**
+ * Executes flows; see `createRunner`.
+ *
+ * @example
+ * ```ts
+ * const { runId } = await runner.startFlow('order', { orderId: 'o-1' })
+ * await runner.publishEvent({ kind: 'payment.confirmed', data: { orderId: 'o-1' } })
+ * await runner.resolveTrigger(triggerId, { approved: true })
+ * await runner.cancel(runId, 'customer asked')
+ * ```
+ */
 export interface Runner {
   readonly flows: readonly FlowDefinition[]
   /** Begins executing steps in this process. */
