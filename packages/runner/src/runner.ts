@@ -67,7 +67,7 @@ export function createRunner(options: RunnerOptions): Runner {
     const [now, pos] = await Promise.all([engine.storeNow(), store.externalPosition()])
     const steps: Record<string, { needs: string[] }> = {}
     for (const [s, def] of Object.entries(flow.steps)) steps[s] = { needs: [...(def.needs ?? [])] }
-    const created = engine.states.create(runId, newRunDoc(flow, data, now, pos))
+    const created = engine.states.create(runId, newRunDoc(flow, now, pos))
     // flow.started goes out right behind the create (one round trip); its idempotency key
     // keeps the first one when the run already existed
     const started = engine.append(runId, undefined, 'flow.started', { name, input: data, steps }, keys.flowStarted)

@@ -6,6 +6,8 @@ import { matches } from './match.js'
 import type { AwaitRec, RunDoc, StepDoc } from './runDoc.js'
 import { RunStates } from './runStates.js'
 
+const MAX_INPUTS = 1000
+
 /** Shared machinery of a runner: store access, clock, appends, jobs, event matching. */
 export class Engine {
   readonly states: RunStates
@@ -13,6 +15,7 @@ export class Engine {
   /** Executions running in this process, by run (cancel aborts them at once). */
   readonly local = new Map<string, Set<Execution>>()
   private offset = 0
+  private readonly inputs = new Map<string, unknown>()
   /** Set by `stop()`: no inline continuation while draining. */
   stopping = false
 
@@ -25,6 +28,18 @@ export class Engine {
   ) {
     this.states = new RunStates(store)
     for (const f of flows) this.flows.set(f.name, f)
+  }
+
+  /** The run's input, from its `flow.started` event (cached: it never changes). */
+  async inputOf(runId: string): Promise<unknown> {
+    // a copy per execution: a handler that mutates its input changes no other step's view
+    if (this.inputs.has(runId)) return structuredClone(this.inputs.get(runId))
+    const [first] = await this.store.read(runId, { limit: 1 })
+    if (first?.kind !== 'flow.started') throw new Error(`Run ${runId} has no flow.started event to take its input from.`)
+    const input = (first.data as { input?: unknown } | null)?.input ?? null
+    if (this.inputs.size >= MAX_INPUTS) this.inputs.delete(this.inputs.keys().next().value as string)
+    this.inputs.set(runId, input)
+    return structuredClone(input)
   }
 
   /** The store's clock, asked (one round trip); also re-estimates the local offset. */

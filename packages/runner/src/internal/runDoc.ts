@@ -66,7 +66,6 @@ export interface StepDoc {
 export interface RunDoc {
   flow: string
   status: 'running' | 'completed' | 'failed' | 'canceled'
-  input: unknown
   startedAt: number
   endedAt?: number
   /** External-event position when the run started: only later events match its awaits. */
@@ -80,13 +79,16 @@ export interface RunDoc {
   reason?: string
 }
 
-/** A fresh document: steps without needs are `ready` for attempt 1. */
-export function newRunDoc(flow: FlowDefinition, input: unknown, now: number, pos: number): RunDoc {
+/**
+ * A fresh document: steps without needs are `ready` for attempt 1. The run's input is not in
+ * it (it would be rewritten by every change): handlers get it from `flow.started`.
+ */
+export function newRunDoc(flow: FlowDefinition, now: number, pos: number): RunDoc {
   const steps: Record<string, StepDoc> = {}
   for (const [name, def] of Object.entries(flow.steps)) {
     steps[name] = { status: (def.needs ?? []).length === 0 ? 'ready' : 'pending', attempt: 1, records: [] }
   }
-  return { flow: flow.name, status: 'running', input, startedAt: now, pos, steps, consumed: [], state: {} }
+  return { flow: flow.name, status: 'running', startedAt: now, pos, steps, consumed: [], state: {} }
 }
 
 /** Steps whose needs have all completed and that still wait: marks them `ready` and returns them. */

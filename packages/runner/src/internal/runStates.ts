@@ -1,4 +1,4 @@
-import type { RunStateStore } from '@leanflow/core'
+import type { CasRunStateResult, RunStateStore } from '@leanflow/core'
 import type { RunDoc } from './runDoc.js'
 
 const MAX_CACHED = 10_000
@@ -26,9 +26,16 @@ export class RunStates {
 
   /** The current document (from the store, refreshing the cache). */
   async read(runId: string): Promise<RunDoc | null> {
+    const cur = await this.fetch(runId)
+    return cur.json === '' ? null : (JSON.parse(cur.json) as RunDoc)
+  }
+
+  /** Reads the stored version and JSON ('' when absent) and caches them. */
+  private async fetch(runId: string): Promise<{ version: number; json: string }> {
     const rec = await this.store.getRunState<RunDoc>(runId)
-    this.remember(runId, rec ? rec.version : 0, rec ? JSON.stringify(rec.doc) : undefined)
-    return rec ? rec.doc : null
+    const cur = { version: rec ? rec.version : 0, json: rec ? JSON.stringify(rec.doc) : '' }
+    this.remember(runId, cur.version, cur.json)
+    return cur
   }
 
   /** Creates the document unless one exists; returns the stored one. */
@@ -49,46 +56,42 @@ export class RunStates {
    * run does not exist; a throw from `fn` writes nothing.
    */
   async update<R>(runId: string, fn: (doc: RunDoc | null) => R, opts: { fresh?: boolean } = {}): Promise<Updated<R>> {
-    let cur = opts.fresh ? undefined : this.cache.get(runId)
-    let fresh = false
-    if (!cur) {
-      await this.read(runId)
-      cur = this.cache.get(runId)
-      fresh = true
-    }
+    const cached = opts.fresh ? undefined : this.cache.get(runId)
+    // use what was read, not the cache: another update may evict it meanwhile
+    let cur: { version: number; json: string } = cached ?? (await this.fetch(runId))
+    let fresh = cached === undefined
     for (let i = 0; i < MAX_TRIES; i++) {
-      const version = cur?.version ?? 0
-      const doc = cur && cur.json !== '' ? (JSON.parse(cur.json) as RunDoc) : null
+      const version: number = cur.version
+      const doc: RunDoc | null = cur.json !== '' ? (JSON.parse(cur.json) as RunDoc) : null
       const value = fn(doc)
       const json = doc ? JSON.stringify(doc) : ''
-      if (!doc || json === cur?.json) {
+      if (!doc || json === cur.json) {
         // a decision to change nothing must not rest on a stale cached copy
         if (fresh) return { doc, value, changed: false }
-        await this.read(runId)
-        cur = this.cache.get(runId)
+        cur = await this.fetch(runId)
         fresh = true
         continue
       }
       const finished = doc.status !== 'running'
-      const res = await this.store.casRunState<RunDoc>(runId, version, doc, { finished })
+      const res: CasRunStateResult<RunDoc> = await this.store.casRunState<RunDoc>(runId, version, doc, { finished })
       if (res.ok) {
         this.remember(runId, res.version, json)
         if (finished) this.cache.delete(runId)
         return { doc, value, changed: true }
       }
-      this.remember(runId, res.current?.version ?? 0, res.current ? JSON.stringify(res.current.doc) : undefined)
-      cur = this.cache.get(runId)
+      cur = { version: res.current?.version ?? 0, json: res.current ? JSON.stringify(res.current.doc) : '' }
+      this.remember(runId, cur.version, cur.json)
       fresh = true
     }
     throw new Error(`Run ${runId}: the run state kept changing under ${MAX_TRIES} compare-and-set tries.`)
   }
 
-  private remember(runId: string, version: number, json: string | undefined) {
+  private remember(runId: string, version: number, json: string) {
     this.cache.delete(runId)
     if (this.cache.size >= MAX_CACHED) {
       const oldest = this.cache.keys().next().value
       if (oldest !== undefined) this.cache.delete(oldest)
     }
-    this.cache.set(runId, { version, json: json ?? '' })
+    this.cache.set(runId, { version, json })
   }
 }

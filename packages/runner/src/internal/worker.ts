@@ -116,7 +116,9 @@ async function execute(engine: Engine, job: ActiveJob, doc: RunDoc, step: string
   if (!def || !s) return
   const results: Record<string, unknown> = {}
   for (const a of ancestors(flow, step)) results[a] = doc.steps[a]?.result
-  const ex = new Execution((job.data as RunnerJobData).runId, step, s.attempt, lease, job.id, flow, doc.input, s.records, results)
+  const runId = (job.data as RunnerJobData).runId
+  const input = await engine.inputOf(runId)
+  const ex = new Execution(runId, step, s.attempt, lease, job.id, flow, input, s.records, results)
   engine.register(ex)
   const timers: Array<ReturnType<typeof setInterval>> = []
   let timeoutErr: Error | undefined
@@ -140,7 +142,7 @@ async function execute(engine: Engine, job: ActiveJob, doc: RunDoc, step: string
   let outcome: { ok: true; value: unknown } | { ok: false; err: unknown }
   try {
     const ctx = createContext(engine, ex)
-    const running = Promise.resolve().then(() => def.handler(doc.input, ctx))
+    const running = Promise.resolve().then(() => def.handler(input, ctx))
     outcome = await Promise.race([
       running.then(
         (value) => ({ ok: true as const, value }),
