@@ -1,4 +1,12 @@
-import { assertName, type JobWorker, LeanflowError, TriggerConflictError, TriggerNotFoundError } from '@leanflow/core'
+import {
+  assertName,
+  type JobWorker,
+  LeanflowError,
+  PayloadTooLargeError,
+  STORE_DEFAULTS,
+  TriggerConflictError,
+  TriggerNotFoundError,
+} from '@leanflow/core'
 import { Engine } from './internal/engine.js'
 import { keys, newId } from './internal/jobIds.js'
 import { toJson } from './internal/match.js'
@@ -118,6 +126,8 @@ export function createRunner(options: RunnerOptions): Runner {
     if (typeof event !== 'object' || event === null) throw new LeanflowError('INVALID_ARGUMENT', 'publishEvent needs { kind, data }.')
     const kind = assertName(event.kind, 'event kind')
     const data = toJson(event.data, `data of event "${kind}"`)
+    const bytes = new TextEncoder().encode(JSON.stringify(data)).length
+    if (bytes > STORE_DEFAULTS.maxEventBytes) throw new PayloadTooLargeError(bytes, STORE_DEFAULTS.maxEventBytes)
     const rec = await store.publishExternal(
       kind,
       data,
