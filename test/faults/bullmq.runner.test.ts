@@ -155,7 +155,7 @@ describe('runner on BullMQ: worker and server faults', () => {
   it('F5: redis-server SIGKILLed and restarted (AOF) while runs are in flight; all complete', async () => {
     const server = await startRedis({ appendonly: true, args: ['--hz', '100'] })
     servers.push(server)
-    const { store, spawn, start } = setup(server, { ...FAST, QUIET: '1' })
+    const { store, spawn, start } = setup(server, { ...FAST, QUIET: process.env.LF_VERBOSE ? '0' : '1' })
     const workers = [spawn(), spawn()]
     await Promise.all(workers.map(ready))
     const runIds = await start(40, { sleepMs: 300 })

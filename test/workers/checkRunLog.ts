@@ -4,7 +4,8 @@ import { compareEventIds, reduceFlow } from '../../packages/core/src/index.js'
 /**
  * Problems with one run's log (empty when sound): ids strictly increasing
  * and unique, `flow.started` first, exactly one terminal event and it is
- * `flow.completed`, last; per step and attempt at most one `step.started`,
+ * `flow.completed`, last; no step started before the steps it needs
+ * completed (in log order); per step and attempt at most one `step.started`,
  * exactly one `step.completed` per step; no two events with the same kind,
  * step, meta and data (a doubled append); the reduced run is completed with
  * every step completed.
@@ -20,7 +21,20 @@ export function checkRunLog(events: EventRecord[]): string[] {
   const terminal = events.filter((e) => e.kind === 'flow.completed' || e.kind === 'flow.failed' || e.kind === 'flow.canceled')
   if (terminal.length !== 1 || terminal[0]?.kind !== 'flow.completed')
     say(`terminal events: ${terminal.map((e) => e.kind).join(', ') || 'none'}`)
-  else if (events.at(-1) !== terminal[0]) say('flow.completed is not the last event')
+  else if (events.at(-1) !== terminal[0]) {
+    const after = events.slice(events.indexOf(terminal[0]) + 1)
+    say(`events after flow.completed: ${after.map((e) => `${e.kind}${e.step ? `(${e.step})` : ''}`).join(', ')}`)
+  }
+  // Causal order: a step starts only after everything it needs completed, in the log too.
+  const needs = (events[0]?.data as { steps?: Record<string, { needs?: string[] }> } | undefined)?.steps ?? {}
+  const done = new Set<string>()
+  for (const e of events) {
+    if (e.kind === 'step.completed' && e.step) done.add(e.step)
+    if (e.kind === 'step.started' && e.step) {
+      const missing = (needs[e.step]?.needs ?? []).filter((n) => !done.has(n))
+      if (missing.length > 0) say(`step.started(${e.step}) at ${e.id} before step.completed of ${missing.join(', ')}`)
+    }
+  }
   const seen = new Set<string>()
   const started = new Map<string, number>()
   const completed = new Map<string, number>()
@@ -42,14 +56,20 @@ export function checkRunLog(events: EventRecord[]): string[] {
   return problems
 }
 
-/** Polls until every run in `runIds` has a terminal event; returns their logs. */
+const TERMINAL = new Set(['flow.completed', 'flow.failed', 'flow.canceled'])
+
+/**
+ * Polls until every run in `runIds` has a terminal event among its last few
+ * (so a stray event appended after it shows up as a problem in
+ * {@link checkRunLog}, not as a timeout); then, after `settleMs`, returns
+ * every run's full log.
+ */
 export async function waitForRuns(
   store: StreamStore,
   runIds: string[],
   timeoutMs: number,
-  progress?: (done: number) => void,
+  settleMs = 300,
 ): Promise<Map<string, EventRecord[]>> {
-  const logs = new Map<string, EventRecord[]>()
   const pending = new Set(runIds)
   const deadline = Date.now() + timeoutMs
   while (pending.size > 0) {
@@ -57,23 +77,29 @@ export async function waitForRuns(
     for (let i = 0; i < ids.length; i += 100) {
       await Promise.all(
         ids.slice(i, i + 100).map(async (runId) => {
-          const last = await store.read(runId, { direction: 'backward', limit: 1 })
-          const kind = last[0]?.kind
-          if (kind === 'flow.completed' || kind === 'flow.failed' || kind === 'flow.canceled') {
-            pending.delete(runId)
-            logs.set(runId, await store.read(runId, { limit: 10_000 }))
-          }
+          const tail = await store.read(runId, { direction: 'backward', limit: 5 })
+          if (tail.some((e) => TERMINAL.has(e.kind))) pending.delete(runId)
         }),
       )
     }
-    progress?.(runIds.length - pending.size)
     if (pending.size === 0) break
     if (Date.now() > deadline) {
-      throw new Error(
-        `${pending.size} of ${runIds.length} runs unfinished after ${timeoutMs} ms, e.g. ${[...pending].slice(0, 3).join(', ')}`,
+      const sample = await Promise.all(
+        [...pending].slice(0, 3).map(async (runId) => {
+          const log = await store.read(runId, { limit: 200 })
+          return `${runId}: ${log.map((e) => `${e.id} ${e.kind}${e.step ? `(${e.step}#${e.meta?.attempt ?? ''})` : ''}`).join(', ')}`
+        }),
       )
+      throw new Error(`${pending.size} of ${runIds.length} runs unfinished after ${timeoutMs} ms, e.g.\n${sample.join('\n')}`)
     }
     await new Promise((r) => setTimeout(r, 300))
+  }
+  await new Promise((r) => setTimeout(r, settleMs))
+  const logs = new Map<string, EventRecord[]>()
+  for (let i = 0; i < runIds.length; i += 100) {
+    const batch = runIds.slice(i, i + 100)
+    const read = await Promise.all(batch.map((runId) => store.read(runId, { limit: 10_000 })))
+    for (const [k, runId] of batch.entries()) logs.set(runId, read[k] ?? [])
   }
   return logs
 }
