@@ -43,4 +43,30 @@ describe('RunStates', () => {
     const seen = await b.update('r', (d) => d?.status)
     expect(seen.value).toBe('canceled')
   })
+
+  it('a compare-and-set applied before its reply was lost (and resent) counts as done', async () => {
+    const inner = createMemoryRunStateStore()
+    let resend = true
+    const store = {
+      ...inner,
+      casRunState: async <T>(runId: string, v: number, d: T, o?: { finished?: boolean }) => {
+        if (resend && v > 0) {
+          resend = false
+          await inner.casRunState(runId, v, d, o) // applied; the reply is lost and the command resent
+        }
+        return inner.casRunState(runId, v, d, o)
+      },
+    }
+    const states = new RunStates(store)
+    await states.create('r', doc('running'))
+    let calls = 0
+    const res = await states.update('r', (d) => {
+      calls++
+      if (d?.status === 'running') d.status = 'completed'
+      return d?.status === 'completed'
+    })
+    expect(res).toMatchObject({ changed: true, value: true })
+    expect(calls).toBe(1)
+    expect((await inner.getRunState<RunDoc>('r'))?.version).toBe(2)
+  })
 })

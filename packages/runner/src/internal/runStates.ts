@@ -81,6 +81,12 @@ export class RunStates {
       }
       cur = { version: res.current?.version ?? 0, json: res.current ? JSON.stringify(res.current.doc) : '' }
       this.remember(runId, cur.version, cur.json)
+      if (cur.version === version + 1 && cur.json === json) {
+        // our own write, applied before a lost reply (ioredis resends after a reconnect):
+        // every document carries fresh lease ids, so an equal successor is ours
+        if (finished) this.cache.delete(runId)
+        return { doc, value, changed: true }
+      }
       fresh = true
     }
     throw new Error(`Run ${runId}: the run state kept changing under ${MAX_TRIES} compare-and-set tries.`)
