@@ -134,7 +134,8 @@ export function createRunner(options: RunnerOptions): Runner {
       opts.idempotencyKey === undefined ? undefined : { idempotencyKey: opts.idempotencyKey },
     )
     const runs = await store.kindWatchers(kind)
-    await Promise.all(runs.map((r) => engine.matchEvents(r, kind).catch(onError)))
+    // a failure here rejects (the event is stored): retry with the same idempotencyKey to match again
+    await Promise.all(runs.map((r) => engine.matchEvents(r, kind)))
     return { id: rec.id }
   }
 
