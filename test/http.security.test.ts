@@ -143,8 +143,8 @@ describeMatrix(
       expect(runnerCalls).toEqual([{ method: 'resolveTrigger', args: ['tr1', { approved: true }] }])
       const bad: Record<string, string | undefined> = {
         wrongSecret: await signTrigger('another-secret', body),
-        stale: await signTrigger(SECRET, body, now - 301),
-        future: await signTrigger(SECRET, body, now + 301),
+        stale: await signTrigger(SECRET, body, now - 330),
+        future: await signTrigger(SECRET, body, now + 330),
         missing: undefined,
         malformed: 't=abc,v1=xyz',
         noMac: `t=${now}`,
