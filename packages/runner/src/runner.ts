@@ -7,6 +7,7 @@ import {
   TriggerConflictError,
   TriggerNotFoundError,
 } from '@leanflow/core'
+import { appendTerminal } from './internal/effects.js'
 import { Engine } from './internal/engine.js'
 import { keys, newId } from './internal/jobIds.js'
 import { toJson } from './internal/match.js'
@@ -109,7 +110,7 @@ export function createRunner(options: RunnerOptions): Runner {
     if (value === 'missing') throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
     for (const ex of engine.local.get(runId) ?? []) ex.stop('ended')
     if (value !== 'canceled' || !doc) return
-    await engine.append(runId, undefined, 'flow.canceled', reason === undefined ? {} : { reason: String(reason) }, keys.flowEnded)
+    await appendTerminal(engine, runId, doc, 'flow.canceled', reason === undefined ? {} : { reason: String(reason) })
     const jobs: Array<Promise<void>> = []
     for (const [name, s] of Object.entries(doc.steps)) {
       jobs.push(queue.remove(`s~${runId}~${name}~${s.attempt}`))

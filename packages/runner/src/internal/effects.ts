@@ -8,24 +8,55 @@ export function iso(ms: number): string {
 }
 
 /**
+ * Appends `step.completed` of each of `steps` that the document shows completed, from the
+ * document (same idempotency key: the store keeps the first one), skipping those this process
+ * saw stored. Called before any event that must come after them in the log — a `step.started`
+ * of a step that needs them, a terminal `flow.*` — so the log stays causally ordered even when
+ * the completing job's own append failed and its repair comes later.
+ */
+export async function appendCompletions(engine: Engine, runId: string, doc: RunDoc, steps: Iterable<string>) {
+  const missing = [...steps].filter((name) => doc.steps[name]?.status === 'completed' && !engine.knowsCompleted(runId, name))
+  // independent of one another (each one's own needs were stored before it started): pipelined
+  await Promise.all(
+    missing.map(async (name) => {
+      const s = doc.steps[name] as StepDoc
+      const duration = s.duration ?? 0
+      const data = s.result === undefined ? { duration } : { result: s.result, duration }
+      await engine.append(runId, name, 'step.completed', data, keys.completed(name), { attempt: s.attempt })
+      engine.markCompleted(runId, name)
+    }),
+  )
+}
+
+/** Appends a run's terminal event after every `step.completed` the document shows (never before one). */
+export async function appendTerminal(engine: Engine, runId: string, doc: RunDoc, kind: string, data: unknown) {
+  await appendCompletions(engine, runId, doc, Object.keys(doc.steps))
+  await engine.append(runId, undefined, kind, data, keys.flowEnded)
+  engine.forgetRun(runId)
+}
+
+/** Appends `step.started` of a claimed step, after the `step.completed` of every step it needs. */
+export async function appendStarted(engine: Engine, runId: string, doc: RunDoc, step: string, attempt: number, jobId: string) {
+  await appendCompletions(engine, runId, doc, engine.flowOf(doc).steps[step]?.needs ?? [])
+  await engine.append(runId, step, 'step.started', {}, keys.started(step, attempt), { attempt, jobId })
+}
+
+/**
  * The effects of a completed step, derived from the document alone, so a
  * re-delivered job repeats them harmlessly (idempotency keys, idempotent job ids).
+ * Sequential: `flow.completed` is appended only once every `step.completed` is stored.
  */
 export async function afterComplete(engine: Engine, runId: string, step: string, doc: RunDoc, now = engine.estNow()) {
   const s = doc.steps[step]
   if (!s) return
-  const duration = s.duration ?? 0
-  const data = s.result === undefined ? { duration } : { result: s.result, duration }
-  const completed = engine.append(runId, step, 'step.completed', data, keys.completed(step), { attempt: s.attempt })
   if (doc.status === 'completed') {
     const result: Record<string, unknown> = {}
     for (const sink of sinkSteps(engine.flowOf(doc))) result[sink] = doc.steps[sink]?.result
     const total = Math.max(0, (doc.endedAt ?? now) - doc.startedAt)
-    // issued right behind step.completed on the same connection (one round trip)
-    await Promise.all([completed, engine.append(runId, undefined, 'flow.completed', { result, duration: total }, keys.flowEnded)])
+    await appendTerminal(engine, runId, doc, 'flow.completed', { result, duration: total })
     return
   }
-  await completed
+  await appendCompletions(engine, runId, doc, [step])
   if (doc.status === 'running') await engine.enqueueReady(runId, doc, now)
 }
 
@@ -43,7 +74,7 @@ export async function afterFail(engine: Engine, runId: string, step: string, doc
     await engine.enqueueStep(runId, step, s.attempt, (s.nextRetryAt ?? now) - now)
   } else if (doc.status === 'failed') {
     const duration = Math.max(0, (doc.endedAt ?? now) - doc.startedAt)
-    await engine.append(runId, undefined, 'flow.failed', { error: doc.error ?? error, duration }, keys.flowEnded)
+    await appendTerminal(engine, runId, doc, 'flow.failed', { error: doc.error ?? error, duration })
   }
 }
 

@@ -7,6 +7,7 @@ import type { AwaitRec, RunDoc, StepDoc } from './runDoc.js'
 import { RunStates } from './runStates.js'
 
 const MAX_INPUTS = 1000
+const MAX_KNOWN = 10_000
 
 /** Shared machinery of a runner: store access, clock, appends, jobs, event matching. */
 export class Engine {
@@ -16,6 +17,8 @@ export class Engine {
   readonly local = new Map<string, Set<Execution>>()
   private offset = 0
   private readonly inputs = new Map<string, unknown>()
+  /** Steps whose `step.completed` this process saw stored, by run (their re-append is skipped). */
+  private readonly completions = new Map<string, Set<string>>()
   /** Set by `stop()`: no inline continuation while draining. */
   stopping = false
 
@@ -58,6 +61,27 @@ export class Engine {
   async append(runId: string, step: string | undefined, kind: string, data: unknown, key: string, meta?: EventMeta) {
     const event = step === undefined ? { kind, flow: runId, data } : { kind, flow: runId, step, data, ...(meta ? { meta } : {}) }
     return this.store.append(runId, event, { idempotencyKey: key })
+  }
+
+  /** True when this process saw `step.completed` of `step` stored. */
+  knowsCompleted(runId: string, step: string): boolean {
+    return this.completions.get(runId)?.has(step) === true
+  }
+
+  /** Notes that `step.completed` of `step` is stored. */
+  markCompleted(runId: string, step: string): void {
+    let set = this.completions.get(runId)
+    if (!set) {
+      if (this.completions.size >= MAX_KNOWN) this.completions.delete(this.completions.keys().next().value as string)
+      set = new Set()
+      this.completions.set(runId, set)
+    }
+    set.add(step)
+  }
+
+  /** Forgets a run that ended (its terminal event is stored). */
+  forgetRun(runId: string): void {
+    this.completions.delete(runId)
   }
 
   async enqueue(kind: JobKind, id: string, data: RunnerJobData, delayMs = 0) {

@@ -1,7 +1,7 @@
 import { type ActiveJob, parseDuration } from '@leanflow/core'
 import { isRetriable, normalizeRetry, retryDelay } from '../retryPolicy.js'
 import { createContext, flushAndFence } from './context.js'
-import { afterComplete, afterFail, appendResumed, iso, needsRepair, repairOwned } from './effects.js'
+import { afterComplete, afterFail, appendResumed, appendStarted, iso, needsRepair, repairOwned } from './effects.js'
 import type { Engine } from './engine.js'
 import { Execution, ExecutionGone } from './execution.js'
 import { keys, type RunnerJobData } from './jobIds.js'
@@ -45,7 +45,7 @@ async function stepJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opts
   } else if (value.kind === 'repair') {
     await repairJob(engine, job, value.doc, opts)
   } else if (value.kind === 'claimed') {
-    await engine.append(runId, step, 'step.started', {}, keys.started(step, attempt), { attempt, jobId: job.id })
+    await appendStarted(engine, runId, value.doc, step, attempt, job.id)
     await execute(engine, job, value.doc, step, value.lease, opts)
   }
 }
@@ -195,11 +195,11 @@ async function complete(engine: Engine, job: ActiveJob, ex: Execution, result: u
     return next !== undefined && ns ? { next, lease: engine.claim(ns, job, now) } : {}
   })
   if (!value || !doc) return
-  const effects = afterComplete(engine, ex.runId, ex.step, doc, now)
-  if (value.next === undefined || value.lease === undefined) return effects
-  // issued right after step.completed on the same connection: one round trip for both
-  const started = engine.append(ex.runId, value.next, 'step.started', {}, keys.started(value.next, 1), { attempt: 1, jobId: job.id })
-  await Promise.all([effects, started])
+  // in order: step.started of the next step only once step.completed is stored (a failed
+  // append throws here, and the re-delivered job repairs both, in order)
+  await afterComplete(engine, ex.runId, ex.step, doc, now)
+  if (value.next === undefined || value.lease === undefined) return
+  await appendStarted(engine, ex.runId, doc, value.next, 1, job.id)
   await execute(engine, job, doc, value.next, value.lease, opts)
 }
 
@@ -221,7 +221,7 @@ async function repairJob(engine: Engine, job: ActiveJob, doc: RunDoc, opts: Work
   })
   if (value === undefined || !d) return
   const attempt = d.steps[running]?.attempt ?? 1
-  await engine.append(runId, running, 'step.started', {}, keys.started(running, attempt), { attempt, jobId: job.id })
+  await appendStarted(engine, runId, d, running, attempt, job.id)
   await execute(engine, job, d, running, value, opts)
 }
 
