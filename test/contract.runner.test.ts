@@ -77,7 +77,7 @@ describe('execution', () => {
     const runner = make({
       name: 'dag',
       steps: {
-        a: { handler: async (input: { x: number }) => input.x + 1 },
+        a: { handler: async (input) => (input as { x: number }).x + 1 },
         b: { needs: ['a'], handler: async (_i, ctx) => (ctx.results.a as number) * 10 },
         c: {
           needs: ['b'],
@@ -226,7 +226,8 @@ describe('awaits', () => {
       name: 'ev',
       steps: {
         s: {
-          handler: async (input: { tag: string }, ctx) => {
+          handler: async (raw, ctx) => {
+            const input = raw as { tag: string }
             try {
               const e = await ctx.await.event({ kind: 'paid', match: { 'data.tag': input.tag }, timeout: '300ms' })
               return e
