@@ -110,7 +110,7 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
           ? { t: 'time', at: resumeAt, state: 'resolved', since: now, doneAt: now, attempt: ex.attempt }
           : { t: 'time', at: resumeAt, state: 'pending', since: now, attempt: ex.attempt }
         await register(engine, ex, pos, r, !done)
-        await infra(ex, () => announceAwait(engine, ex.runId, ex.step, pos, r, now))
+        await infra(ex, () => announceAwait(engine, ex.runId, ex.step, pos, r))
         if (done) {
           await infra(ex, () => appendResumed(engine, ex.runId, ex.step, ex.attempt, pos, r))
           return
@@ -143,7 +143,7 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
         if (match) r.match = match
         if (timeoutAt !== undefined) r.timeoutAt = timeoutAt
         await register(engine, ex, pos, r, false)
-        await infra(ex, () => announceAwait(engine, ex.runId, ex.step, pos, r, now))
+        await infra(ex, () => announceAwait(engine, ex.runId, ex.step, pos, r))
         await infra(ex, () => engine.matchEvents(ex.runId))
         return (await suspendOn(engine, ex, pos)) as ExternalEvent<D>
       },
@@ -174,7 +174,7 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
         if (timeoutAt !== undefined) r.timeoutAt = timeoutAt
         if (payload !== undefined) r.payload = payload
         await register(engine, ex, pos, r, false)
-        await infra(ex, () => announceAwait(engine, ex.runId, ex.step, pos, r, now))
+        await infra(ex, () => announceAwait(engine, ex.runId, ex.step, pos, r))
         return handle(id)
       },
     },

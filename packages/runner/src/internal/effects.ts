@@ -71,7 +71,7 @@ export async function afterFail(engine: Engine, runId: string, step: string, doc
   if (retry) {
     const delayMs = s.retryDelayMs ?? 0
     await engine.append(runId, step, 'step.retry', { reason: error, delayMs }, keys.retry(step, s.attempt), { attempt: s.attempt })
-    await engine.enqueueStep(runId, step, s.attempt, (s.nextRetryAt ?? now) - now)
+    await engine.enqueueStep(runId, step, s.attempt, (s.nextRetryAt ?? now) - engine.estNow())
   } else if (doc.status === 'failed') {
     const duration = Math.max(0, (doc.endedAt ?? now) - doc.startedAt)
     await appendTerminal(engine, runId, doc, 'flow.failed', { error: doc.error ?? error, duration })
@@ -91,12 +91,14 @@ export function awaitEventData(r: AwaitRec): { kind: string; data: Record<string
 }
 
 /** Appends an await's `step.await.*` (once per position) and queues its timer or timeout job. */
-export async function announceAwait(engine: Engine, runId: string, step: string, pos: number, r: AwaitRec, now: number) {
+export async function announceAwait(engine: Engine, runId: string, step: string, pos: number, r: AwaitRec) {
   const { kind, data } = awaitEventData(r)
   await engine.append(runId, step, kind, data, keys.awaited(step, pos), { attempt: r.attempt })
   if (r.state !== 'pending') return
-  if (r.t === 'time') await engine.enqueueTime(runId, step, r, pos, r.at - now)
-  else if (r.timeoutAt !== undefined) await engine.enqueueTimeout(runId, step, r, pos, r.timeoutAt - now)
+  // the delay from the store clock as estimated now, after the CAS and the append took their
+  // time (a job that still fires early re-checks the store clock and waits again)
+  if (r.t === 'time') await engine.enqueueTime(runId, step, r, pos, r.at - engine.estNow())
+  else if (r.timeoutAt !== undefined) await engine.enqueueTimeout(runId, step, r, pos, r.timeoutAt - engine.estNow())
 }
 
 /** True when a step's state shows effects its owning job may not have finished (it was re-delivered after a crash). */
@@ -115,7 +117,7 @@ export async function repairOwned(engine: Engine, runId: string, step: string, d
   if (s.status === 'failed') return afterFail(engine, runId, step, doc, s.attempt, now)
   const r = s.records[s.waitingOn ?? -1]
   if (!r || r.t === 'do') return
-  await announceAwait(engine, runId, step, s.waitingOn ?? 0, r, now)
+  await announceAwait(engine, runId, step, s.waitingOn ?? 0, r)
   if (r.t === 'event') await engine.matchEvents(runId)
   else if (r.state !== 'pending') await engine.enqueueResume(runId, step, s.attempt, s.waitingOn ?? 0)
 }

@@ -179,7 +179,7 @@ export class Engine {
   async enqueueReady(runId: string, doc: RunDoc, now: number) {
     for (const [name, s] of Object.entries(doc.steps)) {
       if (s.status === 'ready') await this.enqueueStep(runId, name, s.attempt)
-      else if (s.status === 'retrying') await this.enqueueStep(runId, name, s.attempt, (s.nextRetryAt ?? now) - now)
+      else if (s.status === 'retrying') await this.enqueueStep(runId, name, s.attempt, (s.nextRetryAt ?? now) - this.estNow())
     }
   }
 }
