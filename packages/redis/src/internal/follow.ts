@@ -137,7 +137,12 @@ async function* generate(
   signal.addEventListener('abort', notify)
   let subscribed = false
   try {
-    await ctx.hub.add(channel, listener)
+    try {
+      await ctx.hub.add(channel, listener)
+    } catch (err) {
+      if (ended || signal.aborted) return // the store closed while subscribing: end, no throw
+      throw err
+    }
     subscribed = true
     let last = after ?? '0-0'
     let first = true

@@ -22,6 +22,7 @@ export interface ChannelListener {
 export class SubscriberHub {
   private conn: Redis | undefined
   private connecting: Promise<Redis> | undefined
+  private readyWait: Promise<void> | undefined
   private readonly channels = new Map<string, Set<ChannelListener>>()
   private closed = false
 
@@ -38,6 +39,8 @@ export class SubscriberHub {
     set.add(listener)
     try {
       const conn = await this.connection()
+      await this.ready(conn)
+      if (this.closed) throw new Error('The store is closed: create a new store to follow runs.')
       // SUBSCRIBE is idempotent: every new follower waits for its own confirmation.
       await conn.subscribe(channel)
     } catch (err) {
@@ -51,7 +54,15 @@ export class SubscriberHub {
     const set = this.channels.get(channel)
     if (!set?.delete(listener) || set.size > 0) return
     this.channels.delete(channel)
-    if (this.conn && this.conn.status !== 'end') this.conn.unsubscribe(channel).catch(() => {})
+    const conn = this.conn
+    if (!conn) return
+    this.ready(conn).then(
+      () => {
+        // a follower of the run that started meanwhile keeps the subscription
+        if (!this.channels.has(channel) && !this.closed) conn.unsubscribe(channel).catch(() => {})
+      },
+      () => {}, // the connection ended: nothing to unsubscribe
+    )
   }
 
   /** Number of subscribed channels (for tests and metrics). */
@@ -66,6 +77,36 @@ export class SubscriberHub {
     const conn = this.conn ?? (await this.connecting?.catch(() => undefined))
     this.conn = undefined
     if (conn) await conn.quit().catch(() => conn.disconnect())
+  }
+
+  /**
+   * Resolves when `conn` is ready, checked synchronously before it resolves,
+   * so the caller's next command is written to a ready connection.
+   *
+   * Why: ioredis writes SUBSCRIBE/UNSUBSCRIBE (flagged `loading`) straight to
+   * the socket while a connection is still in its handshake (status
+   * `connect`). A SUBSCRIBE confirmed there puts the connection in subscriber
+   * mode before ioredis's ready check sends INFO; the check then fails
+   * ("Connection in subscriber mode" or Redis's "Can't execute 'info'"),
+   * ioredis rejects every pending SUBSCRIBE with it and reconnects, and the
+   * followers that were subscribing throw. A channel unsubscribed there would
+   * also be subscribed again by ioredis's own re-subscribe on ready.
+   */
+  private async ready(conn: Redis): Promise<void> {
+    while (conn.status !== 'ready') {
+      if (conn.status === 'end' || this.closed) throw new Error('The subscriber connection is closed.')
+      this.readyWait ??= new Promise<void>((resolve) => {
+        const settle = () => {
+          conn.off('ready', settle)
+          conn.off('end', settle)
+          this.readyWait = undefined
+          resolve()
+        }
+        conn.on('ready', settle)
+        conn.on('end', settle)
+      })
+      await this.readyWait
+    }
   }
 
   private connection(): Promise<Redis> {
