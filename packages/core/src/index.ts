@@ -54,5 +54,14 @@ export type {
   RunStateStore,
   StoredExternalEvent,
 } from './runStateStore.js'
-export type { AppendOptions, FollowOptions, ListRunsOptions, ReadOptions, RunStatus, RunSummary, StreamStore } from './streamStore.js'
+export type {
+  AppendFence,
+  AppendOptions,
+  FollowOptions,
+  ListRunsOptions,
+  ReadOptions,
+  RunStatus,
+  RunSummary,
+  StreamStore,
+} from './streamStore.js'
 export { STORE_DEFAULTS } from './streamStore.js'

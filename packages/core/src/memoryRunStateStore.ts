@@ -9,6 +9,18 @@ import type {
 } from './runStateStore.js'
 import { STORE_DEFAULTS } from './streamStore.js'
 
+/** Fences of each memory run state store, by run (read by the memory stream store's append). */
+const FENCES = new WeakMap<RunStateStore, Map<string, Record<string, string>>>()
+
+/**
+ * True when `state` (a store made by {@link createMemoryRunStateStore}) holds `token` in the
+ * run's fence `key`. Internal: the memory stream store checks append fences with it.
+ */
+export function fenceHolds(state: RunStateStore, runId: string, key: string, token: string): boolean {
+  const fences = FENCES.get(state)?.get(runId)
+  return fences !== undefined && Object.hasOwn(fences, key) && fences[key] === token
+}
+
 /** Options of {@link createMemoryRunStateStore}. */
 export interface MemoryRunStateStoreOptions {
   /** The store's clock in ms. @default Date.now */
@@ -42,6 +54,7 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
   const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
   const eventRetentionMs = parseDuration(options.eventRetention ?? STORE_DEFAULTS.retentionMs, 'eventRetention')
   const docs = new Map<string, Slot>()
+  const fences = new Map<string, Record<string, string>>()
   const lookups = new Map<string, { value: string; expiresAt?: number }>()
   const events = new Map<string, Array<{ seq: number; json: string; ms: number }>>()
   const eventKeys = new Map<string, string>()
@@ -53,6 +66,7 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
     const slot = docs.get(runId)
     if (slot?.expiresAt !== undefined && slot.expiresAt <= now()) {
       docs.delete(runId)
+      fences.delete(runId)
       return undefined
     }
     return slot
@@ -69,6 +83,12 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
       json: JSON.stringify(doc),
       expiresAt: opts.finished ? now() + retentionMs : undefined,
     })
+    if (opts.fences !== undefined) {
+      const copy: Record<string, string> = Object.create(null)
+      for (const [k, v] of Object.entries(opts.fences)) copy[k] = String(v)
+      if (Object.keys(copy).length === 0) fences.delete(runId)
+      else fences.set(runId, copy)
+    }
     return { ok: true, version }
   }
 
@@ -88,7 +108,7 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
     return JSON.parse(json) as StoredExternalEvent<D>
   }
 
-  return {
+  const store: RunStateStore = {
     async now() {
       return now()
     },
@@ -132,4 +152,6 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
       return [...(watchers.get(kind) ?? [])]
     },
   }
+  FENCES.set(store, fences)
+  return store
 }

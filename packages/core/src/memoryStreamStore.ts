@@ -1,11 +1,11 @@
 import { type Duration, parseDuration } from './duration.js'
-import { LeanflowError, PayloadTooLargeError } from './errors.js'
+import { LeanflowError, NonRetriableError, PayloadTooLargeError } from './errors.js'
 import type { EventBus } from './eventBus.js'
 import { isEventId } from './eventIds.js'
 import { type EventRecord, isTerminalKind, type NewEvent } from './events.js'
 import { indexAfter, MemoryFollower } from './internal/memoryFollow.js'
 import { type MemoryRun, MemoryRuns } from './internal/memoryRuns.js'
-import { createMemoryRunStateStore } from './memoryRunStateStore.js'
+import { createMemoryRunStateStore, fenceHolds } from './memoryRunStateStore.js'
 import { assertName } from './names.js'
 import type { RunStateStore } from './runStateStore.js'
 import {
@@ -70,6 +70,7 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
   const maxEventsPerRun = positiveInt(options.maxEventsPerRun ?? STORE_DEFAULTS.maxEventsPerRun, 'maxEventsPerRun')
   const runs = new MemoryRuns(options.now ?? Date.now, retentionMs)
   const encoder = new TextEncoder()
+  const state = createMemoryRunStateStore({ now: options.now ?? Date.now, retention: retentionMs })
 
   const byteLength = (json: string) => (json.length * 3 <= maxEventBytes ? json.length : encoder.encode(json).length)
 
@@ -97,6 +98,8 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
     const existing = runs.get(runId)
     const first = key === undefined ? undefined : existing?.idempotency.get(key)
     if (first !== undefined) return JSON.parse(first) as EventRecord
+    const fence = opts.fence
+    if (fence !== undefined && !fenceHolds(state, runId, String(fence.key), String(fence.token))) throw fenced(runId, fence.key)
 
     const now = runs.now()
     const [ms, seq] = existing && now <= existing.lastMs ? [existing.lastMs, existing.lastSeq + 1] : [now, 0]
@@ -193,7 +196,7 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
   }
 
   const store: MemoryStreamStore = {
-    ...createMemoryRunStateStore({ now: options.now ?? Date.now, retention: retentionMs }),
+    ...state,
     append: async (runId, event, opts) => append(runId, event, opts),
     read: async (runId, opts) => read(runId, opts),
     follow,
@@ -233,4 +236,11 @@ function optionalId(value: unknown, what: string): string | undefined {
 function positiveInt(value: unknown, what: string): number {
   if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value
   throw new LeanflowError('INVALID_ARGUMENT', `Invalid ${what} ${JSON.stringify(value)}: pass a whole number above 0.`)
+}
+
+/** The error of an append whose fence no longer holds its token (nothing was written). */
+function fenced(runId: string, key: string): NonRetriableError {
+  return new NonRetriableError(
+    `Append to run "${runId}" refused: its fence "${key}" no longer holds this token (the step's lease was taken over or the run ended); nothing was written.`,
+  )
 }

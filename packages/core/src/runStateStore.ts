@@ -31,6 +31,13 @@ export interface CasRunStateOptions {
    * (the same as the run's events), then drops it.
    */
   finished?: boolean
+  /**
+   * The run's fences after this write (fence name → token), replacing the stored ones in the
+   * same atomic step as the document; absent: unchanged. Appends with `{ fence: { key, token } }`
+   * are stored only while `fences[key] === token` (the runner: step → lease of the execution
+   * that holds it).
+   */
+  fences?: Record<string, string>
 }
 
 /**

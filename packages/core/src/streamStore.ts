@@ -15,10 +15,36 @@ export interface RunSummary {
   completedAt?: string
 }
 
+/**
+ * A fence of {@link AppendOptions}: the append is stored only while the run's fence `key` holds
+ * `token`. Fences are set atomically with the run's state document
+ * (`RunStateStore.casRunState(…, { fences })`) on a store that implements both ports; the runner
+ * fences a step's `log`, `emit` and `state.set` appends with the step's lease.
+ *
+ * @example
+ * ```ts
+ * await store.append(runId, { kind: 'log', flow: runId, step: 'charge', data }, { fence: { key: 'charge', token: lease } })
+ * ```
+ */
+export interface AppendFence {
+  /** The fence's name within the run (the runner: a step name). */
+  key: string
+  /** The token the fence must hold now (the runner: the execution's lease). */
+  token: string
+}
+
 /** Options of {@link StreamStore.append}. */
 export interface AppendOptions {
   /** A repeated append with the same key returns the first record and stores nothing. */
   idempotencyKey?: string
+  /**
+   * Store the event only if the run's fence `fence.key` holds `fence.token`, checked in the same
+   * atomic step as the write; otherwise nothing is written and the append throws
+   * `NonRetriableError` (code `NON_RETRIABLE`: the same append can never succeed). A repeated
+   * `idempotencyKey` still returns the first record. Needs a store that also implements
+   * `RunStateStore` (both built-in stores do).
+   */
+  fence?: AppendFence
 }
 
 /** Options of {@link StreamStore.read}. */

@@ -27,6 +27,11 @@ export function createKeys(prefix = 'lf') {
     meta: (runId: string) => run(runId, 'meta'),
     /** Idempotency keys of the run's appends → event id (a hash). */
     idem: (runId: string) => run(runId, 'idem'),
+    /**
+     * The run's fences (a hash: fence name → token; the runner: step → lease), written by the
+     * run state compare-and-set, read by the append script for fenced appends.
+     */
+    leases: (runId: string) => run(runId, 'leases'),
     /** The Pub/Sub channel of the run's live events (a channel, not a key). */
     live: (runId: string) => run(runId, 'live'),
     /** Runs of a flow (a sorted set, score = start ms). */

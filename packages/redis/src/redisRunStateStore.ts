@@ -11,6 +11,7 @@ import {
   type StoredExternalEvent,
 } from '@leanflow/core'
 import { defineScript, type RedisClient } from './internal/script.js'
+import { createKeys } from './keys.js'
 import { PUBLISH_EXTERNAL_LUA, RUN_STATE_CAS_LUA } from './lua/runState.js'
 
 /** Options of {@link createRedisRunStateStore}. */
@@ -48,6 +49,7 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
   const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
   const k = {
     state: (runId: string) => `${prefix}:{${assertName(runId, 'run id')}}:state`,
+    leases: createKeys(prefix).leases,
     lookup: (ns: LookupNamespace, key: string) => `${prefix}:${ns}:{${key}}`,
     seq: `${prefix}:{events}:seq`,
     kind: (kind: string) => `${prefix}:{events}:k:${assertName(kind, 'event kind')}`,
@@ -72,11 +74,9 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
       return v === null || d === null ? null : { version: Number(v), doc: JSON.parse(d) as T }
     },
     async casRunState<T>(runId: string, expected: number, doc: T, opts: CasRunStateOptions = {}): Promise<CasRunStateResult<T>> {
-      const reply = (await casScript.call(redis, [k.state(runId)], [expected, JSON.stringify(doc), opts.finished ? retentionMs : 0])) as [
-        number,
-        number,
-        string?,
-      ]
+      const args: Array<string | number> = [expected, JSON.stringify(doc), opts.finished ? retentionMs : 0, opts.fences ? '1' : '0']
+      for (const [name, token] of Object.entries(opts.fences ?? {})) args.push(name, String(token))
+      const reply = (await casScript.call(redis, [k.state(runId), k.leases(runId)], args)) as [number, number, string?]
       if (reply[0] === 1) return { ok: true, version: Number(reply[1]) }
       const current = reply[2] === undefined ? null : { version: Number(reply[1]), doc: JSON.parse(reply[2]) as T }
       return { ok: false, current }

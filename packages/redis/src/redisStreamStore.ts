@@ -1,4 +1,5 @@
 import {
+  type AppendOptions,
   assertFlowName,
   assertName,
   type Duration,
@@ -8,6 +9,7 @@ import {
   isEventId,
   LeanflowError,
   type NewEvent,
+  NonRetriableError,
   PayloadTooLargeError,
   parseDuration,
   type ReadOptions,
@@ -123,11 +125,14 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
   }
   let closed: Promise<void> | undefined
 
-  async function append(runId: string, event: NewEvent, opts?: { idempotencyKey?: string }): Promise<EventRecord> {
+  async function append(runId: string, event: NewEvent, opts?: AppendOptions): Promise<EventRecord> {
     const { body, flowName } = serialize(runId, event, maxEventBytes)
     const status = TERMINAL_STATUS[event.kind] ?? ''
     const ikey = idempotencyKey(opts?.idempotencyKey)
-    const reply = (await appendScript.call(redis, keys.runKeys(runId), [
+    const fence = opts?.fence
+    const runKeys = keys.runKeys(runId)
+    if (fence !== undefined) runKeys.push(keys.leases(runId))
+    const reply = (await appendScript.call(redis, runKeys, [
       body,
       keys.live(runId),
       ikey,
@@ -135,8 +140,15 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
       retentionMs,
       status,
       flowName ?? '',
+      fence === undefined ? '' : String(fence.key),
+      fence === undefined ? '' : String(fence.token),
     ])) as [number, string | number, unknown?, string?]
     const [code, id] = reply
+    if (code === -2) {
+      throw new NonRetriableError(
+        `Append to run "${runId}" refused: its fence "${fence?.key}" no longer holds this token (the step's lease was taken over or the run ended); nothing was written.`,
+      )
+    }
     if (code === -1) {
       throw new LeanflowError(
         'RUN_TOO_LONG',

@@ -5,12 +5,15 @@
  * keys that expire with the run.
  * ARGV: 1 event JSON, 2 live channel, 3 idempotency key ('' for none),
  * 4 maxEventsPerRun (0: no limit), 5 retention ms, 6 summary status ('' for
- * none, 'running' on flow.started, else the terminal status), 7 flow name.
+ * none, 'running' on flow.started, else the terminal status), 7 flow name,
+ * 8 fence name ('' for none), 9 fence token; with a fence, the last KEY is
+ * the run's fences hash, and the event is stored only while it maps the
+ * name to the token.
  *
  * Returns `{1, id, startedAtMs?, flow?}` for a new event (`startedAtMs` on
  * flow.started, `flow` — the run's flow name, if known — on a terminal event), `{0, id, fields?}` for a
  * repeated idempotency key (the stored entry's fields), `{-1, len}` when the
- * run is too long. The record's `ts` is the millisecond part of the id, so
+ * run is too long, `{-2}` when the fence does not hold the token (nothing written). The record's `ts` is the millisecond part of the id, so
  * the clock is Redis's (XADD `*`), with no TIME call.
  */
 export const APPEND_LUA = `
@@ -24,6 +27,7 @@ if ikey ~= '' then
     return {0, prev}
   end
 end
+if ARGV[8] ~= '' and redis.call('HGET', KEYS[#KEYS], ARGV[8]) ~= ARGV[9] then return {-2} end
 local max = tonumber(ARGV[4])
 if max > 0 then
   local len = redis.call('XLEN', events)

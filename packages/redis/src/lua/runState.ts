@@ -1,9 +1,10 @@
 /**
  * Compare-and-set of a run's state document (a hash `v` version, `d` JSON)
- * in the run's slot.
- * KEYS: 1 the run's state hash.
+ * in the run's slot, with the run's fences.
+ * KEYS: 1 the run's state hash, 2 the run's fences hash (same slot).
  * ARGV: 1 expected version (0: only when absent), 2 the new document JSON,
- * 3 ms to keep it (0: no expiry; a finished run's retention).
+ * 3 ms to keep it (0: no expiry; a finished run's retention), 4 '1' to
+ * replace the fences ('0': unchanged), 5.. fence name, token pairs.
  * Returns `{1, newVersion}`, or `{0, currentVersion, currentDoc}` (`{0, 0}` when absent).
  */
 export const RUN_STATE_CAS_LUA = `
@@ -13,8 +14,15 @@ if v ~= tonumber(ARGV[1]) then
   return {0, v, redis.call('HGET', KEYS[1], 'd')}
 end
 redis.call('HSET', KEYS[1], 'v', v + 1, 'd', ARGV[2])
+if ARGV[4] == '1' then
+  redis.call('DEL', KEYS[2])
+  if #ARGV > 4 then redis.call('HSET', KEYS[2], unpack(ARGV, 5)) end
+end
 local ttl = tonumber(ARGV[3])
-if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+if ttl > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
 return {1, v + 1}
 `
 

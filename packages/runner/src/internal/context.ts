@@ -4,6 +4,7 @@ import {
   type Duration,
   EVENT_KINDS,
   type ExternalEvent,
+  isLeanflowError,
   LeanflowError,
   NonDeterminismError,
   parseDuration,
@@ -188,20 +189,25 @@ export async function flushAndFence(engine: Engine, ex: Execution): Promise<void
   ex.check()
 }
 
+/**
+ * Appends the queued user events in call order, each fenced by the execution's lease: the store
+ * refuses it atomically (nothing written) once the lease was taken over or the run ended.
+ */
 async function drain(engine: Engine, ex: Execution) {
   if (ex.batch.length === 0) return
   const items = ex.batch.splice(0)
-  await fence(engine, ex)
+  const fence = { key: ex.step, token: ex.lease }
   for (const it of items) {
-    await engine.append(ex.runId, ex.step, it.kind, it.data, keys.user(ex.step, ex.attempt, it.seq), { attempt: ex.attempt })
+    ex.check()
+    try {
+      await engine.append(ex.runId, ex.step, it.kind, it.data, keys.user(ex.step, ex.attempt, it.seq), { attempt: ex.attempt }, fence)
+    } catch (err) {
+      if (!isLeanflowError(err, 'NON_RETRIABLE')) throw err
+      // fenced: tell a lost lease from an ended run (cancel, another step failed for good)
+      const d = await engine.states.read(ex.runId).catch(() => null)
+      throw ex.stop(d !== null && d.status === 'running' ? 'lease' : 'ended')
+    }
   }
-}
-
-async function fence(engine: Engine, ex: Execution) {
-  ex.check()
-  const d = await engine.states.read(ex.runId)
-  if (d?.status !== 'running') throw ex.stop('ended')
-  if (d.steps[ex.step]?.lease !== ex.lease) throw ex.stop('lease')
 }
 
 /** One CAS guarded by this execution's lease; `fn` returning false means the lease is gone. */

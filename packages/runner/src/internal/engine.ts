@@ -1,4 +1,4 @@
-import type { ActiveJob, EventMeta, JobQueue } from '@leanflow/core'
+import type { ActiveJob, AppendFence, EventMeta, JobQueue } from '@leanflow/core'
 import type { FlowDefinition, RunnerStore } from '../types.js'
 import type { Execution } from './execution.js'
 import { type JobKind, newId, type RunnerJobData, resumeJobId, stepJobId, timeJobId, timeoutJobId } from './jobIds.js'
@@ -58,9 +58,10 @@ export class Engine {
     return this.clock() + this.offset
   }
 
-  async append(runId: string, step: string | undefined, kind: string, data: unknown, key: string, meta?: EventMeta) {
+  /** Appends a runner event; with `fence`, only while the run's fence `fence.key` holds `fence.token` (atomic in the store). */
+  async append(runId: string, step: string | undefined, kind: string, data: unknown, key: string, meta?: EventMeta, fence?: AppendFence) {
     const event = step === undefined ? { kind, flow: runId, data } : { kind, flow: runId, step, data, ...(meta ? { meta } : {}) }
-    return this.store.append(runId, event, { idempotencyKey: key })
+    return this.store.append(runId, event, fence ? { idempotencyKey: key, fence } : { idempotencyKey: key })
   }
 
   /** True when this process saw `step.completed` of `step` stored. */

@@ -40,7 +40,7 @@ export class RunStates {
 
   /** Creates the document unless one exists; returns the stored one. */
   async create(runId: string, doc: RunDoc): Promise<{ doc: RunDoc; created: boolean }> {
-    const res = await this.store.casRunState<RunDoc>(runId, 0, doc)
+    const res = await this.store.casRunState<RunDoc>(runId, 0, doc, { fences: fencesOf(doc) })
     if (res.ok) {
       this.remember(runId, res.version, JSON.stringify(doc))
       return { doc, created: true }
@@ -73,7 +73,7 @@ export class RunStates {
         continue
       }
       const finished = doc.status !== 'running'
-      const res: CasRunStateResult<RunDoc> = await this.store.casRunState<RunDoc>(runId, version, doc, { finished })
+      const res: CasRunStateResult<RunDoc> = await this.store.casRunState<RunDoc>(runId, version, doc, { finished, fences: fencesOf(doc) })
       if (res.ok) {
         this.remember(runId, res.version, json)
         if (finished) this.cache.delete(runId)
@@ -100,4 +100,16 @@ export class RunStates {
     }
     this.cache.set(runId, { version, json })
   }
+}
+
+/**
+ * The run's fences: step → lease of each step an execution holds while the run runs. Written
+ * with every compare-and-set, so a fenced append (`log`, `emit`, `state.set`) of an execution
+ * that lost its lease, or of a run that ended, is refused by the store atomically.
+ */
+export function fencesOf(doc: RunDoc): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (doc.status !== 'running') return out
+  for (const [name, s] of Object.entries(doc.steps)) if (s.status === 'running' && s.lease !== undefined) out[name] = s.lease
+  return out
 }
