@@ -154,6 +154,32 @@ describe('many followers on one standalone Redis store', () => {
   })
 })
 
+describe('follows started while Redis is down', () => {
+  it('end when aborted, without waiting for Redis to come back; later ones get every event', async () => {
+    const server = await startRedis()
+    const store = createRedisStreamStore({ url: server.url, prefix: 'down' })
+    try {
+      await store.append('a', tick('a', 0))
+      expect(await followN(store, 'a', 1)).toEqual(await store.read('a')) // the subscriber connection is open
+      await server.kill()
+      const acs = Array.from({ length: 20 }, () => new AbortController())
+      const waiting = acs.map((ac, k) => followN(store, `d${k}`, 1, ac.signal))
+      await new Promise((r) => setTimeout(r, 100))
+      for (const ac of acs) ac.abort()
+      // the server is still down: these must settle now (a hang fails the test by its timeout)
+      expect(await Promise.all(waiting)).toEqual(acs.map(() => []))
+      await server.restart()
+      const runs = Array.from({ length: 20 }, (_, k) => `d${k}`)
+      const got = runs.map((r) => followN(store, r, 3))
+      for (let i = 0; i < 3; i++) await Promise.all(runs.map((r) => store.append(r, tick(r, i))))
+      for (const [k, events] of (await Promise.all(got)).entries()) expect(events).toEqual(await store.read(runs[k]!))
+    } finally {
+      await store.close()
+      await server.stop()
+    }
+  })
+})
+
 describe('many followers on a 3-master Redis Cluster store', () => {
   let cluster: RedisCluster
   const clients: Cluster[] = []

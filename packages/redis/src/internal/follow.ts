@@ -138,7 +138,8 @@ async function* generate(
   let subscribed = false
   try {
     try {
-      await ctx.hub.add(channel, listener)
+      // false when the follower ends while subscribing (e.g. the connection is down): return, no throw
+      if (!(await ctx.hub.add(channel, listener, signal))) return
     } catch (err) {
       if (ended || signal.aborted) return // the store closed while subscribing: end, no throw
       throw err

@@ -28,8 +28,12 @@ export class SubscriberHub {
 
   constructor(private readonly open: () => Redis | Promise<Redis>) {}
 
-  /** Subscribes `listener` to `channel`; resolves once Redis confirmed the subscription. */
-  async add(channel: string, listener: ChannelListener): Promise<void> {
+  /**
+   * Subscribes `listener` to `channel`; resolves `true` once Redis confirmed
+   * the subscription, or `false` (listener dropped) when `signal` aborts
+   * first, e.g. while the connection is down.
+   */
+  async add(channel: string, listener: ChannelListener, signal?: AbortSignal): Promise<boolean> {
     if (this.closed) throw new Error('The store is closed: create a new store to follow runs.')
     let set = this.channels.get(channel)
     if (!set) {
@@ -37,15 +41,28 @@ export class SubscriberHub {
       this.channels.set(channel, set)
     }
     set.add(listener)
+    const abort = abortion(signal)
     try {
-      const conn = await this.connection()
-      await this.ready(conn)
+      const conn = await Promise.race([this.connection(), abort.promise])
+      if (conn === ABORTED || !(await this.ready(conn, abort.promise))) {
+        this.remove(channel, listener)
+        return false
+      }
       if (this.closed) throw new Error('The store is closed: create a new store to follow runs.')
-      // SUBSCRIBE is idempotent: every new follower waits for its own confirmation.
-      await conn.subscribe(channel)
+      // SUBSCRIBE is idempotent: every new follower waits for its own confirmation. When the
+      // follower gives up first, a later UNSUBSCRIBE (see remove) still follows this SUBSCRIBE.
+      const subscribed = conn.subscribe(channel)
+      subscribed.catch(() => {})
+      if ((await Promise.race([subscribed, abort.promise])) === ABORTED) {
+        this.remove(channel, listener)
+        return false
+      }
+      return true
     } catch (err) {
       this.remove(channel, listener)
       throw err
+    } finally {
+      abort.dispose()
     }
   }
 
@@ -56,13 +73,20 @@ export class SubscriberHub {
     this.channels.delete(channel)
     const conn = this.conn
     if (!conn) return
-    this.ready(conn).then(
-      () => {
-        // a follower of the run that started meanwhile keeps the subscription
-        if (!this.channels.has(channel) && !this.closed) conn.unsubscribe(channel).catch(() => {})
-      },
-      () => {}, // the connection ended: nothing to unsubscribe
-    )
+    void this.unsubscribe(conn, channel)
+  }
+
+  /** UNSUBSCRIBEs `channel` on a ready connection, unless a follower of the run started meanwhile. */
+  private async unsubscribe(conn: Redis, channel: string): Promise<void> {
+    try {
+      for (;;) {
+        await this.ready(conn)
+        if (this.channels.has(channel) || this.closed) return
+        if (conn.status === 'ready') return void (await conn.unsubscribe(channel))
+      }
+    } catch {
+      // the connection ended (store closed): nothing to unsubscribe
+    }
   }
 
   /** Number of subscribed channels (for tests and metrics). */
@@ -92,7 +116,7 @@ export class SubscriberHub {
    * followers that were subscribing throw. A channel unsubscribed there would
    * also be subscribed again by ioredis's own re-subscribe on ready.
    */
-  private async ready(conn: Redis): Promise<void> {
+  private async ready(conn: Redis, aborted?: Promise<typeof ABORTED>): Promise<boolean> {
     while (conn.status !== 'ready') {
       if (conn.status === 'end' || this.closed) throw new Error('The subscriber connection is closed.')
       this.readyWait ??= new Promise<void>((resolve) => {
@@ -105,8 +129,9 @@ export class SubscriberHub {
         conn.on('ready', settle)
         conn.on('end', settle)
       })
-      await this.readyWait
+      if ((await (aborted ? Promise.race([this.readyWait, aborted]) : this.readyWait)) === ABORTED) return false
     }
+    return true
   }
 
   private connection(): Promise<Redis> {
@@ -149,4 +174,18 @@ export class SubscriberHub {
     this.conn = conn
     return conn
   }
+}
+
+const ABORTED = Symbol('aborted')
+
+/** A promise of `ABORTED` once `signal` aborts (never without one); `dispose` drops its listener. */
+function abortion(signal: AbortSignal | undefined): { promise: Promise<typeof ABORTED>; dispose: () => void } {
+  if (!signal) return { promise: new Promise(() => {}), dispose: () => {} }
+  if (signal.aborted) return { promise: Promise.resolve(ABORTED), dispose: () => {} }
+  let onAbort = () => {}
+  const promise = new Promise<typeof ABORTED>((resolve) => {
+    onAbort = () => resolve(ABORTED)
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  return { promise, dispose: () => signal.removeEventListener('abort', onAbort) }
 }
