@@ -15,7 +15,7 @@ export function iso(ms: number): string {
  * the completing job's own append failed and its repair comes later.
  */
 export async function appendCompletions(engine: Engine, runId: string, doc: RunDoc, steps: Iterable<string>) {
-  const missing = [...steps].filter((name) => doc.steps[name]?.status === 'completed' && !engine.knowsCompleted(runId, name))
+  const missing = [...steps].filter((name) => doc.steps[name]?.status === 'completed' && !engine.knows(runId, keys.completed(name)))
   // independent of one another (each one's own needs were stored before it started): pipelined
   await Promise.all(
     missing.map(async (name) => {
@@ -23,7 +23,7 @@ export async function appendCompletions(engine: Engine, runId: string, doc: RunD
       const duration = s.duration ?? 0
       const data = s.result === undefined ? { duration } : { result: s.result, duration }
       await engine.append(runId, name, 'step.completed', data, keys.completed(name), { attempt: s.attempt })
-      engine.markCompleted(runId, name)
+      engine.mark(runId, keys.completed(name))
     }),
   )
 }
@@ -35,9 +35,15 @@ export async function appendTerminal(engine: Engine, runId: string, doc: RunDoc,
   engine.forgetRun(runId)
 }
 
-/** Appends `step.started` of a claimed step, after the `step.completed` of every step it needs. */
+/**
+ * Appends `step.started` of a claimed step, after the `step.completed` of every step it needs
+ * and, for a retry, after the `step.failed` / `step.retry` of the attempt before (its job may
+ * have been started by another step's `enqueueReady` while that append failed).
+ */
 export async function appendStarted(engine: Engine, runId: string, doc: RunDoc, step: string, attempt: number, jobId: string) {
   await appendCompletions(engine, runId, doc, engine.flowOf(doc).steps[step]?.needs ?? [])
+  const s = doc.steps[step]
+  if (attempt > 1 && s) await appendRetried(engine, runId, step, s, attempt, s.startedAt ?? doc.startedAt)
   await engine.append(runId, step, 'step.started', {}, keys.started(step, attempt), { attempt, jobId })
 }
 
@@ -60,19 +66,38 @@ export async function afterComplete(engine: Engine, runId: string, step: string,
   if (doc.status === 'running') await engine.enqueueReady(runId, doc, now)
 }
 
+/**
+ * Appends `step.failed` of attempt `attempt - 1` and `step.retry` of `attempt`, in that order, from
+ * the document (`error`, `nextRetryAt`, `retryDelayMs` of the step: they stay until the step
+ * fails again or completes), skipping those this process saw stored.
+ */
+async function appendRetried(engine: Engine, runId: string, step: string, s: StepDoc, attempt: number, now: number) {
+  const error = s.error ?? 'failed'
+  const failedKey = keys.failed(step, attempt - 1)
+  if (!engine.knows(runId, failedKey)) {
+    const data = { error, willRetry: true, nextRetryAt: iso(s.nextRetryAt ?? now) }
+    await engine.append(runId, step, 'step.failed', data, failedKey, { attempt: attempt - 1 })
+    engine.mark(runId, failedKey)
+  }
+  const retryKey = keys.retry(step, attempt)
+  if (!engine.knows(runId, retryKey)) {
+    await engine.append(runId, step, 'step.retry', { reason: error, delayMs: s.retryDelayMs ?? 0 }, retryKey, { attempt })
+    engine.mark(runId, retryKey)
+  }
+}
+
 /** The effects of a failed attempt (`retrying` or `failed` in the document), re-derivable likewise. */
 export async function afterFail(engine: Engine, runId: string, step: string, doc: RunDoc, attempt: number, now: number) {
   const s = doc.steps[step]
   if (!s) return
-  const retry = s.status === 'retrying'
-  const error = s.error ?? 'failed'
-  const data = retry ? { error, willRetry: true, nextRetryAt: iso(s.nextRetryAt ?? now) } : { error, willRetry: false }
-  await engine.append(runId, step, 'step.failed', data, keys.failed(step, attempt), { attempt })
-  if (retry) {
-    const delayMs = s.retryDelayMs ?? 0
-    await engine.append(runId, step, 'step.retry', { reason: error, delayMs }, keys.retry(step, s.attempt), { attempt: s.attempt })
+  if (s.status === 'retrying') {
+    await appendRetried(engine, runId, step, s, s.attempt, now)
     await engine.enqueueStep(runId, step, s.attempt, (s.nextRetryAt ?? now) - engine.estNow())
-  } else if (doc.status === 'failed') {
+    return
+  }
+  const error = s.error ?? 'failed'
+  await engine.append(runId, step, 'step.failed', { error, willRetry: false }, keys.failed(step, attempt), { attempt })
+  if (doc.status === 'failed') {
     const duration = Math.max(0, (doc.endedAt ?? now) - doc.startedAt)
     await appendTerminal(engine, runId, doc, 'flow.failed', { error: doc.error ?? error, duration })
   }

@@ -17,8 +17,8 @@ export class Engine {
   readonly local = new Map<string, Set<Execution>>()
   private offset = 0
   private readonly inputs = new Map<string, unknown>()
-  /** Steps whose `step.completed` this process saw stored, by run (their re-append is skipped). */
-  private readonly completions = new Map<string, Set<string>>()
+  /** Idempotency keys of lifecycle appends this process saw stored, by run (their re-append is skipped). */
+  private readonly stored = new Map<string, Set<string>>()
   /** Set by `stop()`: no inline continuation while draining. */
   stopping = false
 
@@ -64,25 +64,25 @@ export class Engine {
     return this.store.append(runId, event, fence ? { idempotencyKey: key, fence } : { idempotencyKey: key })
   }
 
-  /** True when this process saw `step.completed` of `step` stored. */
-  knowsCompleted(runId: string, step: string): boolean {
-    return this.completions.get(runId)?.has(step) === true
+  /** True when this process saw the append with idempotency key `key` of the run stored. */
+  knows(runId: string, key: string): boolean {
+    return this.stored.get(runId)?.has(key) === true
   }
 
-  /** Notes that `step.completed` of `step` is stored. */
-  markCompleted(runId: string, step: string): void {
-    let set = this.completions.get(runId)
+  /** Notes that the append with idempotency key `key` of the run is stored (its re-append is skipped). */
+  mark(runId: string, key: string): void {
+    let set = this.stored.get(runId)
     if (!set) {
-      if (this.completions.size >= MAX_KNOWN) this.completions.delete(this.completions.keys().next().value as string)
+      if (this.stored.size >= MAX_KNOWN) this.stored.delete(this.stored.keys().next().value as string)
       set = new Set()
-      this.completions.set(runId, set)
+      this.stored.set(runId, set)
     }
-    set.add(step)
+    set.add(key)
   }
 
   /** Forgets a run that ended (its terminal event is stored). */
   forgetRun(runId: string): void {
-    this.completions.delete(runId)
+    this.stored.delete(runId)
   }
 
   async enqueue(kind: JobKind, id: string, data: RunnerJobData, delayMs = 0) {
@@ -159,8 +159,8 @@ export class Engine {
     s.lease = lease
     s.owner = job.id
     s.startedAt ??= now
+    // nextRetryAt and error stay: the retried attempt re-derives step.failed / step.retry from them
     delete s.waitingOn
-    delete s.nextRetryAt
     return lease
   }
 
