@@ -2,12 +2,27 @@ import type { Request as ExpressRequest, Response as ExpressResponse, NextFuncti
 import { sendWebResponse, toWebRequest } from './internal/nodeBridge.js'
 import type { Handler } from './types.js'
 
+/**
+ * The body a parser mounted before leanflow (`express.json()`, `express.raw()`,
+ * `express.text()`) already read, re-encoded; `undefined` while the stream is unread.
+ * Re-encoded JSON is not the signed raw body: signed triggers need leanflow mounted first.
+ */
+function parsedBody(req: ExpressRequest): string | Uint8Array<ArrayBuffer> | undefined {
+  if (!req.readableEnded) return undefined
+  const body: unknown = req.body
+  if (body === undefined) return ''
+  if (typeof body === 'string') return body
+  if (body instanceof Uint8Array) return new Uint8Array(body)
+  return JSON.stringify(body)
+}
+
 /** An Express 5 middleware. */
 export type ExpressHandler = (req: ExpressRequest, res: ExpressResponse, next: NextFunction) => Promise<void>
 
 /**
- * Adapts a leanflow handler to Express 5. Mount it on the handler's `basePath`
- * before any body parser (trigger signatures need the raw body); the full
+ * Adapts a leanflow handler to Express 5. Mount it on the handler's `basePath`,
+ * best before any body parser (trigger signatures need the raw body; a body a
+ * parser already read is re-encoded, never waited for); the full
  * `originalUrl` is what the handler routes on.
  *
  * @example
@@ -23,7 +38,7 @@ export type ExpressHandler = (req: ExpressRequest, res: ExpressResponse, next: N
 export function toExpressHandler(handler: Handler): ExpressHandler {
   return async (req, res, next) => {
     try {
-      const request = toWebRequest(req, res, req.originalUrl)
+      const request = toWebRequest(req, res, req.originalUrl, parsedBody(req))
       await sendWebResponse(res, await handler(request), req)
     } catch (err) {
       next(err)

@@ -40,14 +40,20 @@ function requestBody(req: IncomingMessage): ReadableStream<Uint8Array> {
 
 /**
  * Turns a Node `IncomingMessage` into a Web `Request`: a streamed body and a
- * signal that aborts when the client goes away. `url` overrides the path (Express mounts).
+ * signal that aborts when the client goes away. `url` overrides the path (Express mounts);
+ * `body` replaces a body that a framework already read (a request stream read to its end gives an empty body, never a hang).
  *
  * @example
  * ```ts
  * http.createServer(async (req, res) => sendWebResponse(res, await handler(toWebRequest(req, res)), req))
  * ```
  */
-export function toWebRequest(req: IncomingMessage, res: ServerResponse, url = req.url ?? '/'): Request {
+export function toWebRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url = req.url ?? '/',
+  body?: string | Uint8Array<ArrayBuffer>,
+): Request {
   const ac = new AbortController()
   res.once('close', () => ac.abort())
   const headers = new Headers()
@@ -63,7 +69,7 @@ export function toWebRequest(req: IncomingMessage, res: ServerResponse, url = re
     method,
     headers,
     signal: ac.signal,
-    body: hasBody ? requestBody(req) : null,
+    body: hasBody ? (body ?? (req.readableEnded ? '' : requestBody(req))) : null,
     // @ts-expect-error Node's fetch needs it for a streamed body; not yet in the DOM types
     duplex: 'half',
   })
