@@ -98,6 +98,7 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
         const rec = ex.records[pos]
         if (rec) {
           if (rec.t !== 'time') throw nonDeterminism(ex, pos, 'await.time', rec)
+          await reannounce(engine, ex, pos, rec)
           return (await suspendOn(engine, ex, pos)) as undefined
         }
         const absolute = at instanceof Date ? at.getTime() : undefined
@@ -134,6 +135,7 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
         const rec = ex.records[pos]
         if (rec) {
           if (rec.t !== 'event' || rec.kind !== kind) throw nonDeterminism(ex, pos, `await.event("${kind}")`, rec)
+          await reannounce(engine, ex, pos, rec)
           return (await suspendOn(engine, ex, pos)) as ExternalEvent<D>
         }
         const match = opts.match === undefined ? undefined : (toJson(opts.match, 'await.event match') as Record<string, unknown>)
@@ -164,6 +166,7 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
         const handle = (id: string): TriggerHandle<T> => ({ id, wait: async () => (await suspendOn(engine, ex, pos)) as T })
         if (rec) {
           if (rec.t !== 'trigger' || rec.type !== type) throw nonDeterminism(ex, pos, `await.trigger("${type}")`, rec)
+          await reannounce(engine, ex, pos, rec)
           return handle(rec.id)
         }
         const payload = opts.payload === undefined ? undefined : toJson(opts.payload, 'await.trigger payload')
@@ -180,6 +183,16 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
       },
     },
   }
+}
+
+/**
+ * A replayed await of an execution that took a running step over: announces it again
+ * (`step.await.*` and its timer or timeout job, both idempotent), since the announcement of the
+ * execution that was cut off may be missing. Skipped when this process saw it stored.
+ */
+async function reannounce(engine: Engine, ex: Execution, pos: number, r: AwaitRec) {
+  if (!ex.takeover || engine.knows(ex.runId, keys.awaited(ex.step, pos))) return
+  await infra(ex, () => announceAwait(engine, ex.runId, ex.step, pos, r))
 }
 
 /** Waits for queued user appends; throws when the execution lost its lease or the run ended. */

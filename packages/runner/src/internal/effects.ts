@@ -117,13 +117,25 @@ export function awaitEventData(r: AwaitRec): { kind: string; data: Record<string
 
 /** Appends an await's `step.await.*` (once per position) and queues its timer or timeout job. */
 export async function announceAwait(engine: Engine, runId: string, step: string, pos: number, r: AwaitRec) {
-  const { kind, data } = awaitEventData(r)
-  await engine.append(runId, step, kind, data, keys.awaited(step, pos), { attempt: r.attempt })
+  await appendAwaited(engine, runId, step, pos, r)
   if (r.state !== 'pending') return
   // the delay from the store clock as estimated now, after the CAS and the append took their
   // time (a job that still fires early re-checks the store clock and waits again)
   if (r.t === 'time') await engine.enqueueTime(runId, step, r, pos, r.at - engine.estNow())
   else if (r.timeoutAt !== undefined) await engine.enqueueTimeout(runId, step, r, pos, r.timeoutAt - engine.estNow())
+}
+
+/**
+ * Appends an await's `step.await.*` from its record (once per position; skipped when this process
+ * saw it stored). Also called before its `step.resumed` / `step.await.timeout`: the await may be
+ * resolved (a trigger, an event) while the append that announced it failed.
+ */
+export async function appendAwaited(engine: Engine, runId: string, step: string, pos: number, r: AwaitRec) {
+  const key = keys.awaited(step, pos)
+  if (engine.knows(runId, key)) return
+  const { kind, data } = awaitEventData(r)
+  await engine.append(runId, step, kind, data, key, { attempt: r.attempt })
+  engine.mark(runId, key)
 }
 
 /** True when a step's state shows effects its owning job may not have finished (it was re-delivered after a crash). */

@@ -18,6 +18,12 @@ export class Execution {
   cursor = 0
   /** Call order of `log`, `emit` and `state.set` (their idempotency keys). */
   seq = 0
+  /**
+   * A re-delivered job took the running step over (its worker crashed or handed it back): an
+   * await's announcement (`step.await.*`, its timer job) may have been cut off, so replayed
+   * awaits announce again (idempotent).
+   */
+  takeover = false
   /** Suspended, fenced, canceled or handed back: further calls are refused. */
   gone: ExecutionGone | undefined
   readonly abort = new AbortController()

@@ -1,14 +1,14 @@
 import { type ActiveJob, parseDuration } from '@leanflow/core'
 import { isRetriable, normalizeRetry, retryDelay } from '../retryPolicy.js'
 import { createContext, flushAndFence } from './context.js'
-import { afterComplete, afterFail, appendResumed, appendStarted, iso, needsRepair, repairOwned } from './effects.js'
+import { afterComplete, afterFail, appendAwaited, appendResumed, appendStarted, iso, needsRepair, repairOwned } from './effects.js'
 import type { Engine } from './engine.js'
 import { Execution, ExecutionGone } from './execution.js'
 import { keys, type RunnerJobData } from './jobIds.js'
 import { ancestors, closeAwaits, promoteReady, type RunDoc } from './runDoc.js'
 
 type Claimed =
-  | { kind: 'claimed'; lease: string; doc: RunDoc }
+  | { kind: 'claimed'; lease: string; doc: RunDoc; takeover: boolean }
   | { kind: 'early'; waitMs: number }
   | { kind: 'repair'; doc: RunDoc }
   | { kind: 'noop' }
@@ -36,7 +36,8 @@ async function stepJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opts
     if (!doc || !s || doc.status !== 'running' || s.attempt !== attempt) return { kind: 'noop' }
     if (s.status === 'retrying' && (s.nextRetryAt ?? 0) > now) return { kind: 'early', waitMs: (s.nextRetryAt ?? 0) - now }
     if (s.status === 'ready' || s.status === 'retrying' || (s.status === 'running' && s.owner === job.id)) {
-      return { kind: 'claimed', lease: engine.claim(s, job, now), doc }
+      const takeover = s.status === 'running'
+      return { kind: 'claimed', lease: engine.claim(s, job, now), doc, takeover }
     }
     return { kind: 'noop' }
   })
@@ -46,7 +47,7 @@ async function stepJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opts
     await repairJob(engine, job, value.doc, opts)
   } else if (value.kind === 'claimed') {
     await appendStarted(engine, runId, value.doc, step, attempt, job.id)
-    await execute(engine, job, value.doc, step, value.lease, opts)
+    await execute(engine, job, value.doc, step, value.lease, opts, value.takeover)
   }
 }
 
@@ -55,7 +56,7 @@ async function awaitJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opt
   const pos = data.pos ?? 0
   const now = job.name === 'resume' ? engine.estNow() : await engine.storeNow()
   type R =
-    | { kind: 'claimed'; lease: string; doc: RunDoc }
+    | { kind: 'claimed'; lease: string; doc: RunDoc; takeover: boolean }
     | { kind: 'early'; waitMs: number }
     | { kind: 'timedOut' }
     | { kind: 'repair'; doc: RunDoc }
@@ -78,7 +79,10 @@ async function awaitJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opt
       timedOut = true
     }
     const waiting = s.status === 'suspended' && s.waitingOn === pos && r.state !== 'pending'
-    if (waiting || (s.status === 'running' && s.owner === job.id)) return { kind: 'claimed', lease: engine.claim(s, job, now), doc: d }
+    if (waiting || (s.status === 'running' && s.owner === job.id)) {
+      const takeover = s.status === 'running'
+      return { kind: 'claimed', lease: engine.claim(s, job, now), doc: d, takeover }
+    }
     return timedOut ? { kind: 'timedOut' } : { kind: 'noop' }
   })
   if (value.kind === 'early') {
@@ -90,6 +94,8 @@ async function awaitJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opt
   const s = doc.steps[step]
   const r = s?.records[pos]
   if (!s || !r || r.t === 'do') return
+  // the await's announcement first (its own append may have failed before it was resolved)
+  if (r.state === 'timedOut' || value.kind === 'claimed') await appendAwaited(engine, runId, step, pos, r)
   if (r.state === 'timedOut') {
     await engine.append(
       runId,
@@ -105,11 +111,11 @@ async function awaitJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opt
     await appendResumed(engine, runId, step, s.attempt, pos, r)
   }
   if (r.t === 'event' && r.state === 'timedOut') await engine.store.unwatchKind(r.kind, runId)
-  if (value.kind === 'claimed') await execute(engine, job, doc, step, value.lease, opts)
+  if (value.kind === 'claimed') await execute(engine, job, doc, step, value.lease, opts, value.takeover)
 }
 
 /** Runs the handler of a claimed step; completes, fails (maybe retrying) or leaves it suspended. */
-async function execute(engine: Engine, job: ActiveJob, doc: RunDoc, step: string, lease: string, opts: WorkerOptions) {
+async function execute(engine: Engine, job: ActiveJob, doc: RunDoc, step: string, lease: string, opts: WorkerOptions, takeover = false) {
   const flow = engine.flowOf(doc)
   const def = flow.steps[step]
   const s = doc.steps[step]
@@ -119,6 +125,7 @@ async function execute(engine: Engine, job: ActiveJob, doc: RunDoc, step: string
   const runId = (job.data as RunnerJobData).runId
   const input = await engine.inputOf(runId)
   const ex = new Execution(runId, step, s.attempt, lease, job.id, flow, input, s.records, results)
+  ex.takeover = takeover
   engine.register(ex)
   const timers: Array<ReturnType<typeof setInterval>> = []
   let timeoutErr: Error | undefined
@@ -222,7 +229,7 @@ async function repairJob(engine: Engine, job: ActiveJob, doc: RunDoc, opts: Work
   if (value === undefined || !d) return
   const attempt = d.steps[running]?.attempt ?? 1
   await appendStarted(engine, runId, d, running, attempt, job.id)
-  await execute(engine, job, d, running, value, opts)
+  await execute(engine, job, d, running, value, opts, true)
 }
 
 async function fail(engine: Engine, ex: Execution, err: unknown) {
