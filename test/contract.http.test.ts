@@ -174,6 +174,10 @@ describe('routes, statuses and bodies', () => {
       'INVALID_ARGUMENT',
     )
     await expectError(await post(`${open}/events`, '{bad json'), 400, 'INVALID_ARGUMENT')
+    // bad input never gives 500: JSON nested 50,000 deep (100 KB, under the body limit)
+    const deep = `${'['.repeat(50_000)}${']'.repeat(50_000)}`
+    await expectError(await post(`${base}/order/runs`, deep), 400, 'INVALID_ARGUMENT')
+    await expectError(await post(`${base}/events`, `{"kind":"k","data":${deep}}`), 400, 'INVALID_ARGUMENT')
     // percent-decoded before validation: %61bc is "abc"
     await expectError(await fetch(`${open}/runs/%61bc`), 404, 'RUN_NOT_FOUND')
   })

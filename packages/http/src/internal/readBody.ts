@@ -43,8 +43,8 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
 /**
- * Parses a body as JSON; an empty body is `undefined`. Malformed UTF-8 or JSON
- * throws INVALID_ARGUMENT (400). `__proto__` keys stay plain own properties.
+ * Parses a body as JSON; an empty body is `undefined`. Malformed UTF-8 or JSON,
+ * or nesting deeper than {@link MAX_JSON_DEPTH}, throws INVALID_ARGUMENT (400). `__proto__` keys stay plain own properties.
  */
 export function parseJsonBody(bytes: Uint8Array): unknown {
   if (bytes.byteLength === 0) return undefined
@@ -55,9 +55,41 @@ export function parseJsonBody(bytes: Uint8Array): unknown {
     throw invalidArgument('The request body is not valid UTF-8: send JSON encoded as UTF-8.')
   }
   if (text.trim() === '') return undefined
+  let value: unknown
   try {
-    return JSON.parse(text)
+    value = JSON.parse(text)
   } catch (err) {
     throw invalidArgument(`The request body is not valid JSON (${(err as Error).message}): send a JSON document.`)
   }
+  const depth = nestingDepth(text)
+  if (depth > MAX_JSON_DEPTH) {
+    throw invalidArgument(
+      `The request body nests arrays and objects ${depth} levels deep, over the limit of ${MAX_JSON_DEPTH}: send flatter JSON.`,
+    )
+  }
+  return value
+}
+
+/**
+ * Deepest nesting of arrays and objects a JSON body may have: deeper documents
+ * overflow the stack of `JSON.stringify` when stored (a 500 otherwise).
+ */
+export const MAX_JSON_DEPTH = 512
+
+/** Nesting depth of a valid JSON text, counted without recursion (brackets inside strings skipped). */
+function nestingDepth(text: string): number {
+  let depth = 0
+  let max = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92)
+        i++ // backslash: skip the escaped character
+      else if (c === 34) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 91 || c === 123) max = Math.max(max, ++depth)
+    else if (c === 93 || c === 125) depth--
+  }
+  return max
 }

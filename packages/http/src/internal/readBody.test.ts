@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest'
+import { MAX_JSON_DEPTH, parseJsonBody } from './readBody.js'
+
+const bytes = (s: string) => new TextEncoder().encode(s)
+const code = (f: () => unknown) => {
+  try {
+    f()
+  } catch (err) {
+    return (err as { code?: string }).code
+  }
+  return 'no error'
+}
+
+describe('parseJsonBody', () => {
+  it('parses JSON; empty or blank is undefined; bad UTF-8 or JSON is INVALID_ARGUMENT', () => {
+    expect(parseJsonBody(bytes('{"a":[1,{"b":null}]}'))).toEqual({ a: [1, { b: null }] })
+    expect(parseJsonBody(bytes(''))).toBeUndefined()
+    expect(parseJsonBody(bytes('  \n'))).toBeUndefined()
+    expect(code(() => parseJsonBody(bytes('{bad')))).toBe('INVALID_ARGUMENT')
+    expect(code(() => parseJsonBody(new Uint8Array([0x7b, 0xff, 0x7d])))).toBe('INVALID_ARGUMENT')
+  })
+
+  it(`accepts nesting up to ${MAX_JSON_DEPTH} levels and refuses deeper JSON (it would overflow the stack when stored)`, () => {
+    const nest = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`
+    expect(Array.isArray(parseJsonBody(bytes(nest(MAX_JSON_DEPTH))))).toBe(true)
+    expect(code(() => parseJsonBody(bytes(nest(MAX_JSON_DEPTH + 1))))).toBe('INVALID_ARGUMENT')
+    expect(code(() => parseJsonBody(bytes(nest(100_000))))).toBe('INVALID_ARGUMENT')
+    const objects = `${'{"a":'.repeat(MAX_JSON_DEPTH + 1)}1${'}'.repeat(MAX_JSON_DEPTH + 1)}`
+    expect(code(() => parseJsonBody(bytes(objects)))).toBe('INVALID_ARGUMENT')
+  })
+
+  it('brackets inside strings (escaped quotes included) do not count as nesting', () => {
+    const text = JSON.stringify({ s: `${'['.repeat(2000)}\\"{{{"${'{'.repeat(2000)}` })
+    expect(parseJsonBody(bytes(text))).toEqual(JSON.parse(text))
+  })
+})
