@@ -282,6 +282,8 @@ describe('SSE', () => {
         onError: reject,
       })
     })
+    const failure = await new Promise<Error>((onError) => watchRun(`${base}/runs/unknownRun/stream`, { EventSource, onError }))
+    expect(failure).toBeInstanceOf(Error)
     expect(seen).toEqual(log.map((e) => e.id))
     expect(last?.status).toBe('completed')
     expect(end).toEqual({ lastEventId: log.at(-1)?.id, kind: 'flow.completed' })
