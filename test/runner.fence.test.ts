@@ -71,6 +71,26 @@ describe.each(factories)('append fences on %s', (_label, factory) => {
     expect(stored).toEqual([1, 4])
   })
 
+  it('`after`: an append is stored only once the append it names is; pipelined behind a failing one, neither is stored', async () => {
+    const runId = 'r3'
+    await expect(store.append(runId, ev(runId, 1), { idempotencyKey: 'second', after: 'first' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    })
+    // the first fails (too large), the second goes out behind it: nothing is stored
+    const big = { kind: 'log', flow: runId, step: 's', data: { pad: 'x'.repeat(1024 * 1024 + 10) } }
+    const [a, b] = await Promise.allSettled([
+      store.append(runId, big, { idempotencyKey: 'first' }),
+      store.append(runId, ev(runId, 2), { idempotencyKey: 'second', after: 'first' }),
+    ])
+    expect([a.status, b.status]).toEqual(['rejected', 'rejected'])
+    expect(await store.read(runId)).toEqual([])
+    const [first, second] = await Promise.all([
+      store.append(runId, ev(runId, 3), { idempotencyKey: 'first' }),
+      store.append(runId, ev(runId, 4), { idempotencyKey: 'second', after: 'first' }),
+    ])
+    expect((await store.read(runId)).map((e) => e.id)).toEqual([first.id, second.id])
+  })
+
   it('race: fenced appends issued around a fence change; none is stored after the change', async () => {
     const runId = 'r2'
     await store.casRunState(runId, 0, { v: 1 }, { fences: { s: 'L1' } })

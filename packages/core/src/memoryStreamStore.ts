@@ -100,6 +100,7 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
     if (first !== undefined) return JSON.parse(first) as EventRecord
     const fence = opts.fence
     if (fence !== undefined && !fenceHolds(state, runId, String(fence.key), String(fence.token))) throw fenced(runId, fence.key)
+    if (opts.after !== undefined && existing?.idempotency.has(opts.after) !== true) throw notAfter(runId, kind, opts.after)
 
     const now = runs.now()
     const [ms, seq] = existing && now <= existing.lastMs ? [existing.lastMs, existing.lastSeq + 1] : [now, 0]
@@ -242,5 +243,13 @@ function positiveInt(value: unknown, what: string): number {
 function fenced(runId: string, key: string): NonRetriableError {
   return new NonRetriableError(
     `Append to run "${runId}" refused: its fence "${key}" no longer holds this token (the step's lease was taken over or the run ended); nothing was written.`,
+  )
+}
+
+/** The error of an append whose `after` key is not stored yet (nothing was written). */
+function notAfter(runId: string, kind: string, after: string): LeanflowError {
+  return new LeanflowError(
+    'INVALID_ARGUMENT',
+    `Append of "${kind}" to run "${runId}" refused: it must come after the append with idempotency key "${after}", which is not stored; append that one first. Nothing was written.`,
   )
 }

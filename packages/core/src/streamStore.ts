@@ -45,6 +45,14 @@ export interface AppendOptions {
    * `RunStateStore` (both built-in stores do).
    */
   fence?: AppendFence
+  /**
+   * The idempotency key of an append of the same run that must already be stored, checked in
+   * the same atomic step as the write; otherwise nothing is written and the append throws
+   * `LeanflowError` code `INVALID_ARGUMENT` (append that one first). Lets a caller pipeline two
+   * appends that must be stored in order, the second never without the first (the runner:
+   * `step.started` of the next step behind the `step.completed` it follows).
+   */
+  after?: string
 }
 
 /** Options of {@link StreamStore.read}. */

@@ -142,8 +142,15 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
       flowName ?? '',
       fence === undefined ? '' : String(fence.key),
       fence === undefined ? '' : String(fence.token),
+      opts?.after === undefined ? '' : String(opts.after),
     ])) as [number, string | number, unknown?, string?]
     const [code, id] = reply
+    if (code === -3) {
+      throw new LeanflowError(
+        'INVALID_ARGUMENT',
+        `Append of "${event.kind}" to run "${runId}" refused: it must come after the append with idempotency key "${opts?.after}", which is not stored; append that one first. Nothing was written.`,
+      )
+    }
     if (code === -2) {
       throw new NonRetriableError(
         `Append to run "${runId}" refused: its fence "${fence?.key}" no longer holds this token (the step's lease was taken over or the run ended); nothing was written.`,

@@ -8,12 +8,14 @@
  * none, 'running' on flow.started, else the terminal status), 7 flow name,
  * 8 fence name ('' for none), 9 fence token; with a fence, the last KEY is
  * the run's fences hash, and the event is stored only while it maps the
- * name to the token.
+ * name to the token; 10 an idempotency key that must already be stored
+ * ('' for none).
  *
  * Returns `{1, id, startedAtMs?, flow?}` for a new event (`startedAtMs` on
  * flow.started, `flow` — the run's flow name, if known — on a terminal event), `{0, id, fields?}` for a
  * repeated idempotency key (the stored entry's fields), `{-1, len}` when the
- * run is too long, `{-2}` when the fence does not hold the token (nothing written). The record's `ts` is the millisecond part of the id, so
+ * run is too long, `{-2}` when the fence does not hold the token, `{-3}` when
+ * the key of ARGV 10 is not stored (nothing written). The record's `ts` is the millisecond part of the id, so
  * the clock is Redis's (XADD `*`), with no TIME call.
  */
 export const APPEND_LUA = `
@@ -28,6 +30,7 @@ if ikey ~= '' then
   end
 end
 if ARGV[8] ~= '' and redis.call('HGET', KEYS[#KEYS], ARGV[8]) ~= ARGV[9] then return {-2} end
+if ARGV[10] ~= '' and redis.call('HEXISTS', KEYS[3], ARGV[10]) == 0 then return {-3} end
 local max = tonumber(ARGV[4])
 if max > 0 then
   local len = redis.call('XLEN', events)

@@ -213,7 +213,7 @@ async function drain(engine: Engine, ex: Execution) {
   for (const it of items) {
     ex.check()
     try {
-      await engine.append(ex.runId, ex.step, it.kind, it.data, keys.user(ex.step, ex.attempt, it.seq), { attempt: ex.attempt }, fence)
+      await engine.append(ex.runId, ex.step, it.kind, it.data, keys.user(ex.step, ex.attempt, it.seq), { attempt: ex.attempt }, { fence })
     } catch (err) {
       if (!isLeanflowError(err, 'NON_RETRIABLE')) throw err
       // fenced: tell a lost lease from an ended run (cancel, another step failed for good)

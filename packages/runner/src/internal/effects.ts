@@ -38,13 +38,31 @@ export async function appendTerminal(engine: Engine, runId: string, doc: RunDoc,
 /**
  * Appends `step.started` of a claimed step, after the `step.completed` of every step it needs
  * and, for a retry, after the `step.failed` / `step.retry` of the attempt before (its job may
- * have been started by another step's `enqueueReady` while that append failed).
+ * have been started by another step's `enqueueReady` while that append failed). `pending`: a
+ * needed step whose `step.completed` append was just issued (the inline continuation): this
+ * one goes out right behind it, conditioned on it (`after`), in the same round trip.
  */
-export async function appendStarted(engine: Engine, runId: string, doc: RunDoc, step: string, attempt: number, jobId: string) {
-  await appendCompletions(engine, runId, doc, engine.flowOf(doc).steps[step]?.needs ?? [])
+export async function appendStarted(
+  engine: Engine,
+  runId: string,
+  doc: RunDoc,
+  step: string,
+  attempt: number,
+  jobId: string,
+  pending?: string,
+) {
+  const needs = engine.flowOf(doc).steps[step]?.needs ?? []
+  await appendCompletions(
+    engine,
+    runId,
+    doc,
+    needs.filter((n) => n !== pending),
+  )
   const s = doc.steps[step]
   if (attempt > 1 && s) await appendRetried(engine, runId, step, s, attempt, s.startedAt ?? doc.startedAt)
-  await engine.append(runId, step, 'step.started', {}, keys.started(step, attempt), { attempt, jobId })
+  // behind a step.completed still in flight: stored only once that one is (atomic in the store)
+  const after = pending === undefined ? undefined : keys.completed(pending)
+  await engine.append(runId, step, 'step.started', {}, keys.started(step, attempt), { attempt, jobId }, after ? { after } : {})
 }
 
 /**

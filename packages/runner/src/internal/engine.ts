@@ -58,10 +58,22 @@ export class Engine {
     return this.clock() + this.offset
   }
 
-  /** Appends a runner event; with `fence`, only while the run's fence `fence.key` holds `fence.token` (atomic in the store). */
-  async append(runId: string, step: string | undefined, kind: string, data: unknown, key: string, meta?: EventMeta, fence?: AppendFence) {
+  /**
+   * Appends a runner event by its idempotency key. With `fence`, only while the run's fence
+   * `fence.key` holds `fence.token`; with `after`, only once the append with that idempotency
+   * key is stored (both checked atomically in the store).
+   */
+  async append(
+    runId: string,
+    step: string | undefined,
+    kind: string,
+    data: unknown,
+    key: string,
+    meta?: EventMeta,
+    cond: { fence?: AppendFence; after?: string } = {},
+  ) {
     const event = step === undefined ? { kind, flow: runId, data } : { kind, flow: runId, step, data, ...(meta ? { meta } : {}) }
-    return this.store.append(runId, event, fence ? { idempotencyKey: key, fence } : { idempotencyKey: key })
+    return this.store.append(runId, event, { idempotencyKey: key, ...cond })
   }
 
   /** True when this process saw the append with idempotency key `key` of the run stored. */

@@ -202,11 +202,13 @@ async function complete(engine: Engine, job: ActiveJob, ex: Execution, result: u
     return next !== undefined && ns ? { next, lease: engine.claim(ns, job, now) } : {}
   })
   if (!value || !doc) return
-  // in order: step.started of the next step only once step.completed is stored (a failed
-  // append throws here, and the re-delivered job repairs both, in order)
-  await afterComplete(engine, ex.runId, ex.step, doc, now)
-  if (value.next === undefined || value.lease === undefined) return
-  await appendStarted(engine, ex.runId, doc, value.next, 1, job.id)
+  const effects = afterComplete(engine, ex.runId, ex.step, doc, now)
+  if (value.next === undefined || value.lease === undefined) return effects
+  // step.started goes out right behind step.completed (one round trip for both), stored only
+  // once step.completed is: never the second without the first (a failed append throws here,
+  // and the re-delivered job repairs both, in order)
+  const started = appendStarted(engine, ex.runId, doc, value.next, 1, job.id, ex.step)
+  await Promise.all([effects, started])
   await execute(engine, job, doc, value.next, value.lease, opts)
 }
 
