@@ -54,7 +54,10 @@ it('time, timeout and retry jobs are due at their deadline by the store clock, n
     const end = await waitEnd(store, runId, 20_000)
     expect(end.data).toMatchObject({ result: { s: 'timed out' } })
     const log = await logOf(store, runId)
-    const deadline = (kind: string, field: string) => Date.parse((log.find((e) => e.kind === kind)?.data as Record<string, string>)[field]!)
+    const deadline = (kind: string, field: string) => {
+      const data = log.find((e) => e.kind === kind)?.data as Record<string, string> | undefined
+      return Date.parse(data?.[field] ?? '')
+    }
     const due = (prefix: string) => enqueued.find((j) => j.id.startsWith(prefix))?.dueAt ?? Number.NaN
     const checks = [
       { job: 'retry', dueAt: due(`s~${runId}~s~2`), deadline: deadline('step.failed', 'nextRetryAt') },
