@@ -280,3 +280,15 @@ describe('awaits', () => {
     await expect(producer.resolveTrigger(triggerId, {})).rejects.toMatchObject({ code: 'TRIGGER_CONFLICT' })
   })
 })
+
+describe('hostile input to the runner', () => {
+  it('deeply nested input and event data are refused with INVALID_ARGUMENT, not a stack overflow', async () => {
+    const deep = JSON.parse(`${'['.repeat(20_000)}${']'.repeat(20_000)}`)
+    const runner = createRunner({
+      store: createMemoryStreamStore(),
+      flows: [defineFlow({ name: 'deep', steps: { a: { handler: () => 1 } } })],
+    })
+    await expect(runner.startFlow('deep', deep)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+    await expect(runner.publishEvent({ kind: 'k', data: deep })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+  })
+})

@@ -1,16 +1,22 @@
 import { LeanflowError } from '@leanflow/core'
 
 /** Throws `INVALID_ARGUMENT` when a function hides anywhere in `value` (it cannot be stored). */
-export function assertNoFunctions(value: unknown, what: string, seen = new Set<unknown>()): void {
-  if (typeof value === 'function') {
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      `${what} contains a function: awaits are stored as data, so use match: { 'data.field': value } instead of a predicate.`,
-    )
+export function assertNoFunctions(value: unknown, what: string): void {
+  // iterative, so a hostile 50,000-level nesting cannot overflow the stack
+  const seen = new Set<unknown>()
+  const stack: unknown[] = [value]
+  while (stack.length > 0) {
+    const v = stack.pop()
+    if (typeof v === 'function') {
+      throw new LeanflowError(
+        'INVALID_ARGUMENT',
+        `${what} contains a function: awaits are stored as data, so use match: { 'data.field': value } instead of a predicate.`,
+      )
+    }
+    if (typeof v !== 'object' || v === null || seen.has(v)) continue
+    seen.add(v)
+    for (const child of Object.values(v)) stack.push(child)
   }
-  if (typeof value !== 'object' || value === null || seen.has(value)) return
-  seen.add(value)
-  for (const v of Object.values(value)) assertNoFunctions(v, what, seen)
 }
 
 /** The value at a dotted JSON path (`'data.order.id'`), own properties only. */
@@ -50,5 +56,10 @@ export function toJson(value: unknown, what: string): unknown {
   } catch (err) {
     throw new LeanflowError('INVALID_ARGUMENT', `${what} is not JSON-serializable (${(err as Error).message}): pass plain data.`)
   }
-  return text === undefined ? null : JSON.parse(text)
+  if (text === undefined) return null
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    throw new LeanflowError('INVALID_ARGUMENT', `${what} could not be read back as JSON (${(err as Error).message}): pass plain data.`)
+  }
 }
