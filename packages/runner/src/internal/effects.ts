@@ -1,3 +1,4 @@
+import { type AppendFence, isLeanflowError } from '@leanflow/core'
 import type { Engine } from './engine.js'
 import { keys } from './jobIds.js'
 import { type AwaitRec, type RunDoc, type StepDoc, sinkSteps } from './runDoc.js'
@@ -17,15 +18,60 @@ export function iso(ms: number): string {
 export async function appendCompletions(engine: Engine, runId: string, doc: RunDoc, steps: Iterable<string>) {
   const missing = [...steps].filter((name) => doc.steps[name]?.status === 'completed' && !engine.knows(runId, keys.completed(name)))
   // independent of one another (each one's own needs were stored before it started): pipelined
-  await Promise.all(
-    missing.map(async (name) => {
-      const s = doc.steps[name] as StepDoc
-      const duration = s.duration ?? 0
-      const data = s.result === undefined ? { duration } : { result: s.result, duration }
-      await engine.append(runId, name, 'step.completed', data, keys.completed(name), { attempt: s.attempt })
-      engine.mark(runId, keys.completed(name))
-    }),
+  await Promise.all(missing.map((name) => appendCompleted(engine, runId, doc, name)))
+}
+
+/** Appends `step.completed` of a completed step from the document (`cond`: fence); notes it stored. */
+async function appendCompleted(engine: Engine, runId: string, doc: RunDoc, name: string, cond: { fence?: AppendFence } = {}) {
+  const s = doc.steps[name] as StepDoc
+  const duration = s.duration ?? 0
+  const data = s.result === undefined ? { duration } : { result: s.result, duration }
+  await engine.append(runId, name, 'step.completed', data, keys.completed(name), { attempt: s.attempt }, cond)
+  engine.mark(runId, keys.completed(name))
+}
+
+/**
+ * The inline continuation's appends, issued in the same tick as the compare-and-set that
+ * completes `step` and claims `next` with `lease` (pipelined behind it: one round trip for all
+ * three): `step.completed` of `step`, then `step.started` of `next` conditioned on it (`after`).
+ * Both are fenced by the new lease, which only that write puts in the run's fences: when the
+ * write was not applied (a conflict), or the fence changed since (a cancel), the store refuses
+ * them and writes nothing. Resolves true when both are stored; false when refused (the caller
+ * then appends them the ordinary way, after the write's reply); throws on store failures.
+ * Must be called synchronously after the write is issued (every store call below is issued
+ * before the first await).
+ */
+export async function appendContinuation(
+  engine: Engine,
+  runId: string,
+  doc: RunDoc,
+  step: string,
+  next: string,
+  lease: string,
+  jobId: string,
+): Promise<boolean> {
+  const needs = engine.flowOf(doc).steps[next]?.needs ?? []
+  // the other needs' step.completed must be stored first: only when this process saw them stored
+  if (!needs.every((n) => n === step || engine.knows(runId, keys.completed(n)))) return false
+  const fence = { key: next, token: lease }
+  const completed = appendCompleted(engine, runId, doc, step, { fence })
+  const started = engine.append(
+    runId,
+    next,
+    'step.started',
+    {},
+    keys.started(next, 1),
+    { attempt: 1, jobId },
+    { fence, after: keys.completed(step) },
   )
+  const [c, s] = await Promise.allSettled([completed, started])
+  for (const r of [c, s]) if (r.status === 'rejected' && !refused(r.reason)) throw r.reason
+  return c.status === 'fulfilled' && s.status === 'fulfilled'
+}
+
+/** A conditional append the store refused (fence or `after`): nothing was written. */
+function refused(err: unknown): boolean {
+  return isLeanflowError(err, 'NON_RETRIABLE') || isLeanflowError(err, 'INVALID_ARGUMENT')
 }
 
 /** Appends a run's terminal event after every `step.completed` the document shows (never before one). */

@@ -12,6 +12,18 @@ export interface Updated<R> {
   changed: boolean
 }
 
+/** Options of {@link RunStates.update}. */
+export interface UpdateOptions<R> {
+  /** Read the document from the store, not the cache. */
+  fresh?: boolean
+  /**
+   * Called synchronously right after each compare-and-set is issued, before its reply: commands
+   * issued here go out behind it on the same connection (one round trip). They must check on
+   * their own that this write was applied (e.g. an append fenced by a lease the write sets).
+   */
+  onWrite?: (doc: RunDoc, value: R) => void
+}
+
 /**
  * Compare-and-set over run documents with a local cache of the last version
  * seen: an update computes the next document from the cached one and
@@ -55,7 +67,7 @@ export class RunStates {
    * changed it, atomically; retries on conflict. `fn` sees `null` when the
    * run does not exist; a throw from `fn` writes nothing.
    */
-  async update<R>(runId: string, fn: (doc: RunDoc | null) => R, opts: { fresh?: boolean } = {}): Promise<Updated<R>> {
+  async update<R>(runId: string, fn: (doc: RunDoc | null) => R, opts: UpdateOptions<R> = {}): Promise<Updated<R>> {
     const cached = opts.fresh ? undefined : this.cache.get(runId)
     // use what was read, not the cache: another update may evict it meanwhile
     let cur: { version: number; json: string } = cached ?? (await this.fetch(runId))
@@ -73,7 +85,9 @@ export class RunStates {
         continue
       }
       const finished = doc.status !== 'running'
-      const res: CasRunStateResult<RunDoc> = await this.store.casRunState<RunDoc>(runId, version, doc, { finished, fences: fencesOf(doc) })
+      const writing = this.store.casRunState<RunDoc>(runId, version, doc, { finished, fences: fencesOf(doc) })
+      opts.onWrite?.(doc, value)
+      const res: CasRunStateResult<RunDoc> = await writing
       if (res.ok) {
         this.remember(runId, res.version, json)
         if (finished) this.cache.delete(runId)

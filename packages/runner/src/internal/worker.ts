@@ -1,7 +1,17 @@
 import { type ActiveJob, parseDuration } from '@leanflow/core'
 import { isRetriable, normalizeRetry, retryDelay } from '../retryPolicy.js'
 import { createContext, flushAndFence } from './context.js'
-import { afterComplete, afterFail, appendAwaited, appendResumed, appendStarted, iso, needsRepair, repairOwned } from './effects.js'
+import {
+  afterComplete,
+  afterFail,
+  appendAwaited,
+  appendContinuation,
+  appendResumed,
+  appendStarted,
+  iso,
+  needsRepair,
+  repairOwned,
+} from './effects.js'
 import type { Engine } from './engine.js'
 import { Execution, ExecutionGone } from './execution.js'
 import { keys, type RunnerJobData } from './jobIds.js'
@@ -183,25 +193,42 @@ async function execute(engine: Engine, job: ActiveJob, doc: RunDoc, step: string
 async function complete(engine: Engine, job: ActiveJob, ex: Execution, result: unknown, opts: WorkerOptions) {
   const now = engine.estNow()
   const inline = !engine.stopping
-  const { value, doc } = await engine.states.update(ex.runId, (d) => {
-    const s = d?.steps[ex.step]
-    if (!d || !s || d.status !== 'running' || s.status !== 'running' || s.lease !== ex.lease) return undefined
-    s.status = 'completed'
-    s.duration = Math.max(0, now - (s.startedAt ?? now))
-    if (result !== undefined) s.result = JSON.parse(JSON.stringify(result) ?? 'null')
-    s.error = undefined
-    delete s.lease
-    closeAwaits(s, 'canceled', now)
-    const ready = promoteReady(d, ex.flow)
-    if (Object.values(d.steps).every((x) => x.status === 'completed')) {
-      d.status = 'completed'
-      d.endedAt = now
-    }
-    const next = inline ? ready[0] : undefined
-    const ns = next === undefined ? undefined : d.steps[next]
-    return next !== undefined && ns ? { next, lease: engine.claim(ns, job, now) } : {}
-  })
+  // the continuation's appends ride behind the compare-and-set (fenced by the new lease)
+  let spec: { lease: string; stored: Promise<boolean> } | undefined
+  const onWrite = (d: RunDoc, v: { next?: string; lease?: string } | undefined) => {
+    if (v?.next === undefined || v.lease === undefined) return
+    const stored = appendContinuation(engine, ex.runId, d, ex.step, v.next, v.lease, job.id)
+    stored.catch(() => {}) // awaited below unless this write was superseded
+    spec = { lease: v.lease, stored }
+  }
+  const { value, doc } = await engine.states.update(
+    ex.runId,
+    (d) => {
+      const s = d?.steps[ex.step]
+      if (!d || !s || d.status !== 'running' || s.status !== 'running' || s.lease !== ex.lease) return undefined
+      s.status = 'completed'
+      s.duration = Math.max(0, now - (s.startedAt ?? now))
+      if (result !== undefined) s.result = JSON.parse(JSON.stringify(result) ?? 'null')
+      s.error = undefined
+      delete s.lease
+      closeAwaits(s, 'canceled', now)
+      const ready = promoteReady(d, ex.flow)
+      if (Object.values(d.steps).every((x) => x.status === 'completed')) {
+        d.status = 'completed'
+        d.endedAt = now
+      }
+      const next = inline ? ready[0] : undefined
+      const ns = next === undefined ? undefined : d.steps[next]
+      return next !== undefined && ns ? { next, lease: engine.claim(ns, job, now) } : {}
+    },
+    { onWrite },
+  )
   if (!value || !doc) return
+  if (value.next !== undefined && spec?.lease === value.lease && (await spec.stored)) {
+    await afterComplete(engine, ex.runId, ex.step, doc, now) // step.completed known stored: the other ready steps' jobs
+    await execute(engine, job, doc, value.next, value.lease, opts)
+    return
+  }
   const effects = afterComplete(engine, ex.runId, ex.step, doc, now)
   if (value.next === undefined || value.lease === undefined) return effects
   // step.started goes out right behind step.completed (one round trip for both), stored only
