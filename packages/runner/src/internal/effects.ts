@@ -69,6 +69,25 @@ export async function appendContinuation(
   return c.status === 'fulfilled' && s.status === 'fulfilled'
 }
 
+/**
+ * `step.started` of a first attempt claimed with `lease`, issued in the same tick as the
+ * compare-and-set that claims it (pipelined behind it), fenced by that lease: refused unless the
+ * write applied. Only when this process saw every needed `step.completed` stored (else false,
+ * nothing issued). Resolves true when stored, false when refused; throws on store failures.
+ */
+export async function appendStartedFenced(engine: Engine, runId: string, doc: RunDoc, step: string, lease: string, jobId: string) {
+  const needs = engine.flowOf(doc).steps[step]?.needs ?? []
+  if (doc.steps[step]?.attempt !== 1 || !needs.every((n) => engine.knows(runId, keys.completed(n)))) return false
+  const fence = { key: step, token: lease }
+  try {
+    await engine.append(runId, step, 'step.started', {}, keys.started(step, 1), { attempt: 1, jobId }, { fence })
+    return true
+  } catch (err) {
+    if (refused(err)) return false
+    throw err
+  }
+}
+
 /** A conditional append the store refused (fence or `after`): nothing was written. */
 function refused(err: unknown): boolean {
   return isLeanflowError(err, 'NON_RETRIABLE') || isLeanflowError(err, 'INVALID_ARGUMENT')
@@ -76,8 +95,21 @@ function refused(err: unknown): boolean {
 
 /** Appends a run's terminal event after every `step.completed` the document shows (never before one). */
 export async function appendTerminal(engine: Engine, runId: string, doc: RunDoc, kind: string, data: unknown) {
-  await appendCompletions(engine, runId, doc, Object.keys(doc.steps))
-  await engine.append(runId, undefined, kind, data, keys.flowEnded)
+  const missing = Object.keys(doc.steps).filter((n) => doc.steps[n]?.status === 'completed' && !engine.knows(runId, keys.completed(n)))
+  const last = missing.length === 1 ? missing[0] : undefined
+  if (last !== undefined) {
+    // one step.completed to go (a chain's last step): the terminal event rides behind it in the
+    // same round trip, stored only once it is (`after`, checked atomically by the store)
+    const [c, t] = await Promise.allSettled([
+      appendCompleted(engine, runId, doc, last),
+      engine.append(runId, undefined, kind, data, keys.flowEnded, undefined, { after: keys.completed(last) }),
+    ])
+    if (c.status === 'rejected') throw c.reason
+    if (t.status === 'rejected') throw t.reason
+  } else {
+    await appendCompletions(engine, runId, doc, Object.keys(doc.steps))
+    await engine.append(runId, undefined, kind, data, keys.flowEnded)
+  }
   engine.forgetRun(runId)
 }
 

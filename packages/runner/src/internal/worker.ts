@@ -8,6 +8,7 @@ import {
   appendContinuation,
   appendResumed,
   appendStarted,
+  appendStartedFenced,
   iso,
   needsRepair,
   repairOwned,
@@ -40,23 +41,36 @@ async function stepJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opts
   const { runId, step } = data
   const attempt = data.attempt ?? 1
   const now = attempt > 1 ? await engine.storeNow() : engine.estNow()
-  const { value } = await engine.states.update<Claimed>(runId, (doc) => {
-    const s = doc?.steps[step]
-    if (doc && s && s.owner === job.id && needsRepair(doc, s)) return { kind: 'repair', doc }
-    if (!doc || !s || doc.status !== 'running' || s.attempt !== attempt) return { kind: 'noop' }
-    if (s.status === 'retrying' && (s.nextRetryAt ?? 0) > now) return { kind: 'early', waitMs: (s.nextRetryAt ?? 0) - now }
-    if (s.status === 'ready' || s.status === 'retrying' || (s.status === 'running' && s.owner === job.id)) {
-      const takeover = s.status === 'running'
-      return { kind: 'claimed', lease: engine.claim(s, job, now), doc, takeover }
-    }
-    return { kind: 'noop' }
-  })
+  // a first attempt's step.started rides behind the claiming compare-and-set (fenced by the lease)
+  let spec: { lease: string; stored: Promise<boolean> } | undefined
+  const onWrite = (d: RunDoc, v: Claimed) => {
+    if (v.kind !== 'claimed' || attempt !== 1) return
+    const stored = appendStartedFenced(engine, runId, d, step, v.lease, job.id)
+    stored.catch(() => {}) // awaited below unless this write was superseded
+    spec = { lease: v.lease, stored }
+  }
+  const { value } = await engine.states.update<Claimed>(
+    runId,
+    (doc) => {
+      const s = doc?.steps[step]
+      if (doc && s && s.owner === job.id && needsRepair(doc, s)) return { kind: 'repair', doc }
+      if (!doc || !s || doc.status !== 'running' || s.attempt !== attempt) return { kind: 'noop' }
+      if (s.status === 'retrying' && (s.nextRetryAt ?? 0) > now) return { kind: 'early', waitMs: (s.nextRetryAt ?? 0) - now }
+      if (s.status === 'ready' || s.status === 'retrying' || (s.status === 'running' && s.owner === job.id)) {
+        const takeover = s.status === 'running'
+        return { kind: 'claimed', lease: engine.claim(s, job, now), doc, takeover }
+      }
+      return { kind: 'noop' }
+    },
+    { onWrite },
+  )
   if (value.kind === 'early') {
     await engine.enqueue('step', `${baseId(job.id, 4)}~${now}`, data, value.waitMs)
   } else if (value.kind === 'repair') {
     await repairJob(engine, job, value.doc, opts)
   } else if (value.kind === 'claimed') {
-    await appendStarted(engine, runId, value.doc, step, attempt, job.id)
+    const stored = spec?.lease === value.lease && (await spec.stored)
+    if (!stored) await appendStarted(engine, runId, value.doc, step, attempt, job.id)
     await execute(engine, job, value.doc, step, value.lease, opts, value.takeover)
   }
 }
