@@ -80,7 +80,9 @@ export function createRunner(options: RunnerOptions): Runner {
     // flow.started goes out right behind the create (one round trip); its idempotency key
     // keeps the first one when the run already existed
     const started = engine.append(runId, undefined, 'flow.started', { name, input: data, steps }, keys.flowStarted)
-    const [{ doc }] = await Promise.all([created, started])
+    const [{ doc }, record] = await Promise.all([created, started])
+    // the stored flow.started (the first one when the run existed): its input, without a read
+    engine.noteInput(runId, structuredClone((record.data as { input?: unknown } | null)?.input ?? null))
     if (doc.flow !== name) {
       throw new LeanflowError('INVALID_ARGUMENT', `Run id "${runId}" already belongs to flow "${doc.flow}": choose another run id.`)
     }

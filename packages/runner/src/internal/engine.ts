@@ -40,9 +40,14 @@ export class Engine {
     const [first] = await this.store.read(runId, { limit: 1 })
     if (first?.kind !== 'flow.started') throw new Error(`Run ${runId} has no flow.started event to take its input from.`)
     const input = (first.data as { input?: unknown } | null)?.input ?? null
-    if (this.inputs.size >= MAX_INPUTS) this.inputs.delete(this.inputs.keys().next().value as string)
-    this.inputs.set(runId, input)
+    this.noteInput(runId, input)
     return structuredClone(input)
+  }
+
+  /** Caches a run's input, taken from its stored `flow.started` record. */
+  noteInput(runId: string, input: unknown): void {
+    if (this.inputs.size >= MAX_INPUTS && !this.inputs.has(runId)) this.inputs.delete(this.inputs.keys().next().value as string)
+    this.inputs.set(runId, input)
   }
 
   /** The store's clock, asked (one round trip); also re-estimates the local offset. */
