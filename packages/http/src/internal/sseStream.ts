@@ -34,6 +34,40 @@ export function eventFrame(e: EventRecord): string {
   return frame({ id: e.id, data: JSON.stringify(e) })
 }
 
+/**
+ * Encoded frames of the events sent in the current turn of the event loop, per store, keyed
+ * by run, id and kind: the streams that follow one run get a live event in the same turn, so
+ * it is stringified and encoded once, not once per stream. Records are never shared between
+ * followers (each stream's follow decodes its own), only these bytes. Cleared by the next
+ * timer (setTimeout 0, a Web API too), so a run deleted and written again gets no old frame.
+ */
+let frameCache: Map<StreamStore, Map<string, Uint8Array>> | undefined
+const clearFrameCache = () => {
+  frameCache = undefined
+}
+
+/** The encoded {@link eventFrame} of `e`, shared by every stream of `store` that sends it in this turn. */
+function encodedEventFrame(store: StreamStore, runId: string, e: EventRecord): Uint8Array {
+  if (frameCache === undefined) {
+    frameCache = new Map()
+    setTimeout(clearFrameCache, 0)
+  }
+  let cache = frameCache.get(store)
+  if (cache === undefined) {
+    cache = new Map()
+    frameCache.set(store, cache)
+  }
+  const key = `${runId}\n${e.id}\n${e.kind}`
+  let bytes = cache.get(key)
+  if (bytes === undefined) {
+    bytes = encoder.encode(eventFrame(e))
+    cache.set(key, bytes)
+  }
+  return bytes
+}
+
+const HEARTBEAT = encoder.encode(':\n\n')
+
 /** A stream that sends `frames` and closes at once (reset, overflow). */
 export function oneShotSse(frames: string, status = 200): Response {
   const body = new ReadableStream<Uint8Array>({
@@ -62,7 +96,7 @@ export function resetSse(reason: string, message: string, retryMs: number): Resp
  */
 export function sseStream(store: StreamStore, runId: string, after: string | undefined, req: Request, s: SseSettings): Response {
   const ac = new AbortController()
-  let timer: ReturnType<typeof setInterval> | undefined
+  let timer: ReturnType<typeof setTimeout> | undefined
   let done = false
   let lastPull = Date.now()
   let wake: (() => void) | undefined
@@ -74,7 +108,7 @@ export function sseStream(store: StreamStore, runId: string, after: string | und
     if (done) return
     done = true
     s.counter.open--
-    clearInterval(timer)
+    clearTimeout(timer) // the first timeout or the interval (one list of timers)
     ac.abort()
     wake?.()
     req.signal.removeEventListener('abort', onAbort)
@@ -87,8 +121,8 @@ export function sseStream(store: StreamStore, runId: string, after: string | und
     }
   }
 
-  function send(text: string): void {
-    if (!done) controller.enqueue(encoder.encode(text))
+  function send(text: string | Uint8Array): void {
+    if (!done) controller.enqueue(typeof text === 'string' ? encoder.encode(text) : text)
   }
 
   const full = () => (controller.desiredSize ?? 0) <= 0
@@ -103,7 +137,7 @@ export function sseStream(store: StreamStore, runId: string, after: string | und
   }
 
   function tick(): void {
-    if (!full()) send(':\n\n')
+    if (!full()) send(HEARTBEAT)
     else if (Date.now() - lastPull >= s.heartbeatMs) finish('drop')
   }
 
@@ -111,7 +145,7 @@ export function sseStream(store: StreamStore, runId: string, after: string | und
     try {
       for await (const e of store.follow(runId, { after, signal: ac.signal })) {
         if (done) return
-        send(eventFrame(e))
+        send(encodedEventFrame(store, runId, e))
         if (isTerminalKind(e.kind)) {
           send(frame({ event: 'end', data: JSON.stringify({ lastEventId: e.id, kind: e.kind }) }))
           finish('close')
@@ -142,7 +176,15 @@ export function sseStream(store: StreamStore, runId: string, after: string | und
         }
         req.signal.addEventListener('abort', onAbort, { once: true })
         send(`retry: ${s.retryMs}\n:ok\n\n`)
-        timer = setInterval(tick, s.heartbeatMs)
+        // the first heartbeat comes after a random ½–1 interval: streams opened together (a
+        // reconnect storm, a deploy) do not all write at the same moment of every interval
+        timer = setTimeout(
+          () => {
+            tick()
+            if (!done) timer = setInterval(tick, s.heartbeatMs)
+          },
+          s.heartbeatMs * (0.5 + Math.random() / 2),
+        )
         void pump()
       },
       pull() {
