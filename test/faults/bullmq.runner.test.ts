@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type RedisServer, startRedis } from '../helpers/redisServer.js'
 import { checkRunLog, waitForRuns } from '../workers/checkRunLog.js'
 import { effectKey, makeFlows } from '../workers/flows.js'
-import { type ForkedWorker, forkWorker } from '../workers/forkWorker.js'
+import { type ForkedWorker, forkWorker, stopWorkers } from '../workers/forkWorker.js'
 
 let redis: RedisServer
 let effects: Redis
@@ -25,13 +25,7 @@ beforeAll(async () => {
   effects = new Redis(redis.url)
 })
 afterEach(async () => {
-  await Promise.all(
-    children.splice(0).map(async (c) => {
-      c.kill('SIGTERM')
-      await Promise.race([c.exited, new Promise((r) => setTimeout(r, 10_000))])
-      c.kill('SIGKILL')
-    }),
-  )
+  await stopWorkers(children)
   for (const close of closers.splice(0)) await close()
   for (const s of servers.splice(0)) await s.stop()
 })

@@ -1,23 +1,9 @@
 import { createMemoryStreamStore } from '@leanflow/core'
-import { createRedisStreamStore } from '@leanflow/redis'
-import { afterAll, beforeAll } from 'vitest'
 import { faultSuite } from '../fixtures/runnerFaultSuite.js'
+import { redisStores } from '../fixtures/runnerKit.js'
 import { logOrderSuite } from '../fixtures/runnerLogOrderSuite.js'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
 
-let server: RedisServer
-let n = 0
-beforeAll(async () => {
-  server = await startRedis()
-})
-afterAll(async () => {
-  await server?.stop()
-})
-
-const redisFactory = async () => {
-  const store = createRedisStreamStore({ url: server.url, prefix: `rf${++n}` })
-  return { store, cleanup: () => store.close() }
-}
+const redisFactory = redisStores('rf')
 const memoryFactory = async () => {
   const store = createMemoryStreamStore()
   return { store, cleanup: () => store.close() }

@@ -74,3 +74,14 @@ export function forkWorker(script: string, env: Record<string, string>): ForkedW
     },
   }
 }
+
+/** SIGTERM every worker (they drain), SIGKILL any still running after `graceMs`; empties `workers`. */
+export async function stopWorkers(workers: ForkedWorker[], graceMs = 10_000): Promise<void> {
+  await Promise.all(
+    workers.splice(0).map(async (w) => {
+      w.kill('SIGTERM')
+      await Promise.race([w.exited, new Promise((r) => setTimeout(r, graceMs))])
+      w.kill('SIGKILL')
+    }),
+  )
+}
