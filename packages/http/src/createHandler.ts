@@ -2,7 +2,7 @@ import { LeanflowError } from '@leanflow/core'
 import { errorJson, errorResponse } from './internal/respond.js'
 import { matchRoute, normalizeBasePath } from './internal/route.js'
 import { answer } from './internal/routes.js'
-import type { SseSettings } from './internal/sseStream.js'
+import type { SseSettings } from './internal/sseSession.js'
 import type { Handler, HandlerOptions } from './types.js'
 
 function positive(name: string, value: number | undefined, fallback: number): number {

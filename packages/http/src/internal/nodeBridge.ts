@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { SSE_SESSION, type SseAttachable, type SsePeer } from './sseSink.js'
 
 function requestBody(req: IncomingMessage): ReadableStream<Uint8Array> {
   let open = true
@@ -105,6 +106,7 @@ export async function sendWebResponse(res: ServerResponse, response: Response, r
     res.end()
     return
   }
+  if (sse && !response.body.locked && attachSse(res, (response.body as { [SSE_SESSION]?: SseAttachable })[SSE_SESSION])) return
   const reader = response.body.getReader()
   const onClose = () => void reader.cancel().catch(() => {})
   res.once('close', onClose)
@@ -132,4 +134,37 @@ export async function sendWebResponse(res: ServerResponse, response: Response, r
   } finally {
     res.off('close', onClose)
   }
+}
+
+/**
+ * Writes a leanflow SSE stream straight to `res` (no Web stream in between): frames go out
+ * with `res.write`, `drain` asks for more, `close` ends the follow. `false` when the body
+ * is not a leanflow stream or another transport has it.
+ */
+function attachSse(res: ServerResponse, session: SseAttachable | undefined): boolean {
+  if (session === undefined) return false
+  let attached: SsePeer | undefined
+  const ok = session.attach((peer) => {
+    attached = peer
+    const onDrain = () => peer.ready()
+    const onClose = () => {
+      res.off('drain', onDrain)
+      peer.gone()
+    }
+    res.on('drain', onDrain)
+    res.once('close', onClose)
+    return {
+      write: (bytes) => res.write(bytes),
+      close: () => {
+        if (!res.writableEnded) res.end()
+      },
+      fail: () => res.destroy(),
+    }
+  })
+  if (!ok || attached === undefined) return false
+  session.releaseSignal()
+  if (res.closed)
+    attached.gone() // the client left before the stream was attached
+  else attached.ready()
+  return true
 }

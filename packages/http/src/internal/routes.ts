@@ -13,7 +13,9 @@ import { directionParam, eventIdParam, idempotencyKeyHeader, intParam, statusPar
 import { parseJsonBody, readBody } from './readBody.js'
 import { invalidArgument, json } from './respond.js'
 import type { Route } from './route.js'
-import { oneShotSse, resetSse, type SseSettings, sseStream } from './sseStream.js'
+import { oneShotSse, resetSse } from './sseFrames.js'
+import type { SseSettings } from './sseSession.js'
+import { sseStream } from './sseStream.js'
 import { verifySignature } from './verifySignature.js'
 
 /** Everything a route needs. */

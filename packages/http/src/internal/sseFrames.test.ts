@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { eventFrame, frame } from './sseStream.js'
+import { eventFrame, frame } from './sseFrames.js'
 
 describe('SSE frames', () => {
   it('gives every line of data its own data: field (multi-line safe)', () => {

@@ -1,0 +1,198 @@
+import { isLeanflowError, isTerminalKind, type StreamStore } from '@leanflow/core'
+import { encodedEventFrame, frame } from './sseFrames.js'
+import type { SseAttachable, SsePeer, SseSink } from './sseSink.js'
+
+const encoder = new TextEncoder()
+const HEARTBEAT = encoder.encode(':\n\n')
+
+/** Settings shared by every SSE stream of one handler. */
+export interface SseSettings {
+  heartbeatMs: number
+  maxQueuedFrames: number
+  maxStreams: number
+  retryMs: number
+  onError: (err: unknown) => void
+  /** Open streams of this handler (mutated). */
+  counter: { open: number }
+}
+
+/**
+ * One SSE stream of one run: backfill then live events from `store.follow`, heartbeats,
+ * `event: end` after a terminal event, `event: reset` on HISTORY_GONE, written to whichever
+ * transport attaches first (a Web stream's first read, or the Node adapter).
+ *
+ * Backpressure: frames the sink does not take wait here; the follow is read only while fewer
+ * than `maxQueuedFrames` wait, so memory per client is bounded (the store keeps what it has
+ * not read yet). A client whose queue is still full a whole heartbeat interval after the sink
+ * last took bytes is dropped. The client leaving releases the follow and the timer at once.
+ */
+export class SseSession implements SseAttachable, SsePeer {
+  private readonly ac = new AbortController()
+  private sink: SseSink | undefined
+  private pending: Uint8Array[] = []
+  /** The sink wants no bytes now (or there is none yet). */
+  private blocked = true
+  private done = false
+  /** Close the sink once the pending frames are written (the run ended before a sink attached). */
+  private closing = false
+  private lastReady = Date.now()
+  private wake: (() => void) | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private signal: AbortSignal | undefined
+  private readonly onAbort = () => this.gone()
+
+  constructor(
+    private readonly store: StreamStore,
+    private readonly runId: string,
+    private readonly after: string | undefined,
+    signal: AbortSignal,
+    private readonly s: SseSettings,
+  ) {
+    s.counter.open++
+    if (signal.aborted) {
+      queueMicrotask(this.onAbort)
+      return
+    }
+    this.signal = signal
+    signal.addEventListener('abort', this.onAbort, { once: true })
+    this.send(encoder.encode(`retry: ${s.retryMs}\n:ok\n\n`))
+    // the first heartbeat comes after a random ½–1 interval: streams opened together (a
+    // reconnect storm, a deploy) do not all write at the same moment of every interval
+    this.timer = setTimeout(
+      () => {
+        this.tick()
+        if (!this.done) this.timer = setInterval(() => this.tick(), s.heartbeatMs)
+      },
+      s.heartbeatMs * (0.5 + Math.random() / 2),
+    )
+    void this.pump()
+  }
+
+  /** Connects a sink; the transport then calls {@link ready} whenever the sink takes bytes. */
+  attach(open: (peer: SsePeer) => SseSink): boolean {
+    if (this.sink !== undefined) return false
+    this.sink = open(this)
+    if (this.done && !this.closing) this.sink.close()
+    return true
+  }
+
+  /**
+   * Attached by a transport that reports the client leaving itself: stop listening to the
+   * request's signal, so the request object is not kept alive for the stream's lifetime.
+   */
+  releaseSignal(): void {
+    this.signal?.removeEventListener('abort', this.onAbort)
+    this.signal = undefined
+  }
+
+  ready(): void {
+    const sink = this.sink
+    if (sink === undefined || (this.done && !this.closing)) return
+    this.lastReady = Date.now()
+    if (this.pending.length > 0) {
+      const chunk = concat(this.pending)
+      this.pending = []
+      this.blocked = !sink.write(chunk)
+    } else this.blocked = false
+    if (this.closing) {
+      this.closing = false
+      sink.close()
+      return
+    }
+    this.wake?.()
+  }
+
+  gone(): void {
+    this.finish('gone')
+  }
+
+  private send(bytes: Uint8Array): void {
+    if (this.done) return
+    if (!this.blocked && this.sink !== undefined) this.blocked = !this.sink.write(bytes)
+    else this.pending.push(bytes)
+  }
+
+  private full(): boolean {
+    return this.pending.length >= this.s.maxQueuedFrames
+  }
+
+  private tick(): void {
+    if (!this.full()) this.send(HEARTBEAT)
+    else if (Date.now() - this.lastReady >= this.s.heartbeatMs) this.finish('drop')
+  }
+
+  /**
+   * Ends the stream: `end` after the run's last frame (written first, even to a slow client:
+   * what waits is bounded), `gone` when the client left, `drop` for a client that stopped reading.
+   */
+  private finish(how: 'end' | 'gone' | 'drop'): void {
+    if (this.done) return
+    this.done = true
+    this.s.counter.open--
+    clearTimeout(this.timer) // the first timeout or the interval (one list of timers)
+    this.ac.abort()
+    this.wake?.()
+    this.releaseSignal()
+    const sink = this.sink
+    if (how === 'end' && this.pending.length > 0) {
+      if (sink === undefined) {
+        this.closing = true // attach() writes them, then closes
+        return
+      }
+      const chunk = concat(this.pending)
+      this.pending = []
+      sink.write(chunk)
+    }
+    this.pending = []
+    if (how === 'drop') sink?.fail(new Error('SSE client dropped: it stopped reading (maxQueuedFrames unsent for a heartbeat interval).'))
+    else sink?.close()
+  }
+
+  private room(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = () => {
+        this.wake = undefined
+        resolve()
+      }
+    })
+  }
+
+  private async pump(): Promise<void> {
+    const { store, runId } = this
+    try {
+      for await (const e of store.follow(runId, { after: this.after, signal: this.ac.signal })) {
+        if (this.done) return
+        this.send(encodedEventFrame(store, runId, e))
+        if (isTerminalKind(e.kind)) {
+          this.send(encoder.encode(frame({ event: 'end', data: JSON.stringify({ lastEventId: e.id, kind: e.kind }) })))
+          this.finish('end')
+          return
+        }
+        while (this.full() && !this.done) await this.room()
+        if (this.done) return
+      }
+      this.finish('end')
+    } catch (err) {
+      if (this.done) return
+      if (isLeanflowError(err, 'HISTORY_GONE')) {
+        this.send(encoder.encode(frame({ event: 'reset', data: JSON.stringify({ reason: 'HISTORY_GONE', message: err.message }) })))
+      } else {
+        this.s.onError(err)
+      }
+      this.finish('end')
+    }
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0] as Uint8Array
+  let size = 0
+  for (const c of chunks) size += c.byteLength
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const c of chunks) {
+    out.set(c, at)
+    at += c.byteLength
+  }
+  return out
+}
