@@ -3,11 +3,12 @@
 import { createMemoryStreamStore, type EventRecord, type StreamStore } from '@leanflow/core'
 import { createHandler } from '@leanflow/http'
 import { beforeAll, expect, it } from 'vitest'
-import { describeMatrix } from './helpers/httpMatrix.js'
+import { describeMatrix, waitFor } from './helpers/httpMatrix.js'
 
 let store: StreamStore
 let first: EventRecord
 let last: EventRecord
+const streamErrors: Array<{ err: unknown; url: string; method: string }> = []
 
 async function seed(s: StreamStore): Promise<void> {
   const started = (runId: string) =>
@@ -181,6 +182,39 @@ describeMatrix(
       const text = await res.text()
       expect(text).not.toMatch(/hunter2|secret/)
       expect(JSON.parse(text)).toEqual({ error: { code: 'INTERNAL', message: expect.any(String) } })
+    })
+  },
+)
+
+describeMatrix(
+  'a stream whose follow fails',
+  () => {
+    const broken: StreamStore = Object.create(store) as StreamStore
+    broken.follow = (runId, opts) => {
+      const inner = store.follow(runId, opts)[Symbol.asyncIterator]()
+      let n = 0
+      return {
+        [Symbol.asyncIterator]: () => ({
+          next: () => (n++ < 1 ? inner.next() : Promise.reject(new Error('follow broke'))),
+          return: () => inner.return?.() ?? Promise.resolve({ done: true as const, value: undefined }),
+        }),
+      }
+    }
+    streamErrors.length = 0
+    return createHandler({ store: broken, onError: (err, req) => streamErrors.push({ err, url: req.url, method: req.method }) })
+  },
+  (t) => {
+    it('ends the stream and reports the error with a Request for the stream', async () => {
+      const runId = `broken-follow-${t().transport}`
+      await store.append(runId, { kind: 'flow.started', flow: runId, data: { name: 'b', input: null, steps: {} } })
+      const res = await t().fetch(`/flows/runs/${runId}/stream?after=0-0`)
+      expect(res.status).toBe(200)
+      const text = await res.text() // the stream closes after the one event it got
+      expect(text).toContain('"kind":"flow.started"')
+      await waitFor(() => streamErrors.some((e) => String(e.url).endsWith(`/flows/runs/${runId}/stream?after=0-0`)), 'onError')
+      const e = streamErrors.find((x) => String(x.url).includes(runId))
+      expect((e?.err as Error).message).toBe('follow broke')
+      expect(e?.method).toBe('GET')
     })
   },
 )

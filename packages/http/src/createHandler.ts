@@ -63,14 +63,21 @@ export function createHandler(options: HandlerOptions): Handler {
     counter: { open: 0 },
   }
 
-  return async function leanflowHandler(req: Request): Promise<Response> {
-    const report = (err: unknown) => {
-      try {
-        onError(err, req)
-      } catch {
-        // a failing logger must not turn into a failing request
-      }
+  const reportTo = (err: unknown, req: Request) => {
+    try {
+      onError(err, req)
+    } catch {
+      // a failing logger must not turn into a failing request
     }
+  }
+  /**
+   * What an SSE stream reports a failure with: a Request for the stream's URL and method. The
+   * original's headers and signal are not kept alive for the stream's whole life (~2 KB each).
+   */
+  const streamReport = (href: string, method: string) => (err: unknown) => reportTo(err, new Request(href, { method }))
+
+  return async function leanflowHandler(req: Request): Promise<Response> {
+    const report = (err: unknown) => reportTo(err, req)
     try {
       const url = new URL(req.url)
       const route = matchRoute(req.method, url.pathname, basePath)
@@ -82,7 +89,16 @@ export function createHandler(options: HandlerOptions): Handler {
         if (isResponse(verdict)) return verdict
         if (verdict !== true) return errorJson('FORBIDDEN', `Not allowed: ${route.action}.`, 403)
       }
-      return await answer(route, { req, url, params: route.params, store, runner, maxBodyBytes, secrets, sse: { ...sse, onError: report } })
+      return await answer(route, {
+        req,
+        url,
+        params: route.params,
+        store,
+        runner,
+        maxBodyBytes,
+        secrets,
+        sse: { ...sse, onError: streamReport(req.url, req.method) },
+      })
     } catch (err) {
       const res = errorResponse(err, report)
       const allow = (err as { allow?: unknown } | null)?.allow

@@ -90,7 +90,9 @@ export interface HandlerOptions {
   retryMs?: number
   /**
    * Called with every unexpected error (answered 500 without details) and every
-   * SSE stream that fails. @default console.error
+   * SSE stream that fails. For a stream that fails after its answer began, `req` is a
+   * `Request` with the stream's URL and method (the original's headers are not kept for
+   * the stream's lifetime). @default console.error
    */
   onError?: (err: unknown, req: Request) => void
 }
