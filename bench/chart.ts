@@ -53,8 +53,9 @@ const metrics: Metric[] = [
     target: 0.5,
     kind: 'min',
   },
-  { label: 'SSE p99 ÷ raw PUBLISH p99', file: 'sse', value: (r) => r.ratioP99, target: 2, kind: 'max' },
+  { label: 'SSE p99 ÷ raw PUBLISH p99 (1,000 subs)', file: 'sse', value: (r) => r.ratioP99, target: 2, kind: 'max' },
   { label: 'SSE unloaded p99 (ms)', file: 'sse', value: (r) => r.unloadedLatencyMs?.p99, target: 5, kind: 'max' },
+  { label: 'SSE RSS per idle stream (KB)', file: 'sse', value: (r) => r.memoryPerIdleConnectionKB?.rss, target: 30, kind: 'max' },
 ]
 
 const rows = metrics.flatMap((m) => {

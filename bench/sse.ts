@@ -2,8 +2,9 @@
 //
 // One server process (this one): createRedisStreamStore + createHandler + node:http, from the
 // built packages (dist, as users run them). The SSE clients live in a child process (raw
-// node:http GETs), so the server's memory is its own. Measured in the same run, on the same
-// redis-server:
+// TCP sockets that send a GET and time-stamp each line as it arrives), so the server's memory
+// is its own. Every client, SSE or Redis subscriber, is such a socket: both paths are timed at
+// the socket, not behind two client libraries. Measured in the same run, on the same redis-server:
 //   subscribers: Redis connections in pub/sub mode (CLIENT LIST) while 1,000 streams are open
 //   memory per idle SSE connection: growth of the server's heap and RSS (after GC) while a
 //     second batch of 1,000 streams opens, divided by 1,000 (the marginal cost; the first
@@ -17,7 +18,7 @@
 //       one socket instead of 1,000)
 import { fork } from 'node:child_process'
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo } from 'node:net'
 import { loadavg } from 'node:os'
 import { createHandler } from '@leanflow/http'
 import { toNodeHandler } from '@leanflow/http/node'
@@ -46,11 +47,32 @@ if (process.argv.includes('--client')) {
   // ---- client process ----
   process.on('disconnect', () => process.exit(0)) // the server process ended (or crashed)
   let lat: number[] = []
-  const open: http.ClientRequest[] = []
-  const record = (text: string) => {
+  const open: net.Socket[] = []
+  const record = (text: string, times = 1) => {
     const t = clock()
-    for (let at = text.indexOf('"t":'); at !== -1; at = text.indexOf('"t":', at + 4))
-      lat.push(t - Number.parseFloat(text.slice(at + 4, at + 30)))
+    for (let at = text.indexOf('"t":'); at !== -1; at = text.indexOf('"t":', at + 4)) {
+      const ms = t - Number.parseFloat(text.slice(at + 4, at + 30))
+      for (let i = 0; i < times; i++) lat.push(ms)
+    }
+  }
+  /** A raw socket that calls `onLines` with the complete lines of what it receives. */
+  const lineSocket = (host: string, port: number, hello: string, onLines: (text: string) => void) => {
+    const socket = net.connect(port, host, () => socket.write(hello))
+    socket.setNoDelay(true)
+    socket.setEncoding('utf8')
+    let tail = ''
+    socket.on('data', (chunk: string) => {
+      const buf = tail + chunk
+      const cut = buf.lastIndexOf('\n')
+      if (cut === -1) tail = buf
+      else {
+        onLines(buf.slice(0, cut))
+        tail = buf.slice(cut + 1)
+      }
+    })
+    socket.on('error', () => {})
+    open.push(socket)
+    return socket
   }
   const send = (m: FromChild) => process.send?.(m)
   process.on('message', async (m: ToChild) => {
@@ -58,51 +80,40 @@ if (process.argv.includes('--client')) {
       for (const r of open.splice(0)) r.destroy()
       send({ op: 'ready' })
     } else if (m.op === 'sse') {
+      const { hostname, port } = new URL(m.origin)
       let ready = 0
       const total = m.runs.length * m.perRun
       for (const run of m.runs) {
         for (let i = 0; i < m.perRun; i++) {
-          const req = http.get(`${m.origin}/flows/runs/${run}/stream`, { agent: false }, (res) => {
-            let tail = ''
-            let first = true
-            res.setEncoding('utf8')
-            res.on('data', (chunk: string) => {
-              if (first) {
-                first = false
-                if (++ready === total) send({ op: 'ready' })
-              }
-              const buf = tail + chunk
-              const cut = buf.lastIndexOf('\n\n')
-              if (cut === -1) tail = buf
-              else {
-                record(buf.slice(0, cut))
-                tail = buf.slice(cut + 2)
-              }
-            })
+          let first = true
+          const get = `GET /flows/runs/${run}/stream HTTP/1.1\r\nHost: ${hostname}\r\nAccept: text/event-stream\r\n\r\n`
+          lineSocket(hostname, Number(port), get, (text) => {
+            if (first) {
+              first = false
+              if (++ready === total) send({ op: 'ready' })
+            }
+            record(text)
           })
-          open.push(req)
         }
         await sleep(5) // do not SYN-flood the listen backlog
       }
     } else if (m.op === 'sub') {
-      if (m.connections === 'one') {
-        const sub = new Redis(m.url)
-        const listeners = Array.from({ length: m.perChannel }, () => record)
-        sub.on('message', (_channel: string, message: string) => {
-          for (const fn of listeners) fn(message)
+      const { hostname, port, username, password } = new URL(m.url)
+      const auth = password ? `AUTH ${username ? `${decodeURIComponent(username)} ` : ''}${decodeURIComponent(password)}\r\n` : ''
+      // resolves once Redis confirmed `n` subscriptions on the socket
+      const subscribe = (channels: string[], times: number) =>
+        new Promise<void>((resolve) => {
+          let confirmed = 0
+          lineSocket(hostname, Number(port), `${auth}SUBSCRIBE ${channels.join(' ')}\r\n`, (text) => {
+            if (confirmed < channels.length) {
+              for (let at = text.indexOf('subscribe\r'); at !== -1; at = text.indexOf('subscribe\r', at + 1)) confirmed++
+              if (confirmed >= channels.length) resolve()
+            }
+            record(text, times)
+          })
         })
-        await sub.subscribe(...m.channels)
-      } else {
-        for (const channel of m.channels) {
-          await Promise.all(
-            Array.from({ length: m.perChannel }, async () => {
-              const sub = new Redis(m.url)
-              sub.on('message', (_channel: string, message: string) => record(message))
-              await sub.subscribe(channel)
-            }),
-          )
-        }
-      }
+      if (m.connections === 'one') await subscribe(m.channels, m.perChannel)
+      else for (const channel of m.channels) await Promise.all(Array.from({ length: m.perChannel }, () => subscribe([channel], 1)))
       send({ op: 'ready' })
     } else if (m.op === 'take') {
       send({ op: 'lat', ms: lat })

@@ -153,8 +153,18 @@ function attachSse(res: ServerResponse, session: SseAttachable | undefined): boo
     }
     res.on('drain', onDrain)
     res.once('close', onClose)
+    let last = 0
     return {
-      write: (bytes) => res.write(bytes),
+      write: (bytes) => {
+        const ok = res.write(bytes)
+        // A frame after a quiet spell (a live event) leaves now rather than at the end of the
+        // tick, so each stream of a run gets it as soon as its turn comes; frames written back
+        // to back (a backfill) stay corked until the end of the tick and leave in one write.
+        const now = performance.now()
+        if (now - last > 1 && res.socket?.writableCorked === 1) res.socket.uncork()
+        last = now
+        return ok
+      },
       close: () => {
         if (!res.writableEnded) res.end()
       },
