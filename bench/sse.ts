@@ -20,6 +20,7 @@ import { fork } from 'node:child_process'
 import http from 'node:http'
 import net, { type AddressInfo } from 'node:net'
 import { loadavg } from 'node:os'
+import { PerformanceObserver } from 'node:perf_hooks'
 import { createHandler } from '@leanflow/http'
 import { toNodeHandler } from '@leanflow/http/node'
 import { createRedisStreamStore } from '@leanflow/redis'
@@ -154,16 +155,31 @@ async function main(): Promise<void> {
     const e = typicalEvent(run, i)
     return { ...e, data: { ...e.data, t: clock() } }
   }
-  async function paced(runs: string[], send: (run: string, i: number) => unknown, rate: number, seconds: number) {
+  /**
+   * Sends `rate` calls a second for `seconds`, waits for them all, and keeps none of their
+   * results (holding 1,000 appended records for the whole phase would make the SSE phase's
+   * young-generation GC copy them again and again, and not the raw phases').
+   */
+  async function paced(runs: string[], send: (run: string, i: number) => Promise<unknown>, rate: number, seconds: number) {
     const total = rate * seconds
     const start = performance.now()
-    const pending: unknown[] = []
+    let inflight = 0
+    let failure: unknown
+    let drained: (() => void) | undefined
+    const settle = () => {
+      if (--inflight === 0) drained?.()
+    }
     for (let i = 0; i < total; i++) {
       const wait = start + (i * 1000) / rate - performance.now()
       if (wait > 1) await sleep(wait)
-      pending.push(send(runs[i % runs.length] as string, i))
+      inflight++
+      send(runs[i % runs.length] as string, i).then(settle, (err: unknown) => {
+        failure ??= err
+        settle()
+      })
     }
-    await Promise.all(pending)
+    if (inflight > 0) await new Promise<void>((r) => (drained = r))
+    if (failure !== undefined) throw failure
     await sleep(300)
   }
 
@@ -230,9 +246,18 @@ async function main(): Promise<void> {
   let rawEach: ReturnType<typeof latency> | undefined
   let rawOne: ReturnType<typeof latency> | undefined
   const best = (a: ReturnType<typeof latency> | undefined, b: ReturnType<typeof latency>) => (a === undefined || b.p99 < a.p99 ? b : a)
+  // the server's GC pauses while the SSE load runs (young-generation scavenges are what reach the p99)
+  const gcPauses: number[] = []
+  let gcOn = false
+  const gcObserver = new PerformanceObserver((list) => {
+    if (gcOn) for (const e of list.getEntries()) gcPauses.push(e.duration)
+  })
+  gcObserver.observe({ entryTypes: ['gc'] })
   for (let round_ = 0; round_ < ROUNDS; round_++) {
     await take()
+    gcOn = true
     await paced(runs, (run, i) => store.append(run, event(run, i)), RATE, SECONDS)
+    gcOn = false
     sse = best(sse, latency(await take()))
     await paced(runs, (run, i) => pub.publish(`rawN:${run}`, payload(run, i)), RATE, SECONDS)
     rawEach = best(rawEach, latency(await take()))
@@ -252,6 +277,11 @@ async function main(): Promise<void> {
     bareNodeSsePerConnectionKB: bareMemory.marginal,
     bareNodeSseFirstBatchKB: bareMemory.firstBatch,
     unloadedLatencyMs: unloaded,
+    serverGcDuringSse: {
+      pausesPerSecond: round(gcPauses.length / (ROUNDS * SECONDS), 1),
+      meanPauseMs: round(gcPauses.reduce((a, b) => a + b, 0) / Math.max(1, gcPauses.length), 2),
+      maxPauseMs: round(Math.max(0, ...gcPauses), 2),
+    },
     loadedSseLatencyMs: sse,
     loadedRawPublishLatencyMs: rawEach,
     loadedRawPublishOneConnectionLatencyMs: rawOne,
@@ -264,6 +294,7 @@ async function main(): Promise<void> {
       oneSubscriber: subscribers === 1,
     },
   }
+  gcObserver.disconnect()
   console.log(JSON.stringify(result, null, 2))
   child.send({ op: 'quit' } satisfies ToChild)
   server.closeAllConnections()

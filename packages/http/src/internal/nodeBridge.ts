@@ -95,8 +95,16 @@ export async function sendWebResponse(res: ServerResponse, response: Response, r
   if (cookies.length > 0) headers['set-cookie'] = cookies
   // a request body left unread (413, 401…) is not drained: close the connection after the answer
   if (req !== undefined && !req.complete) headers.connection = 'close'
-  res.writeHead(response.status, response.statusText, headers)
   const sse = response.headers.get('content-type')?.startsWith('text/event-stream') === true
+  const session =
+    sse && response.body !== null && !response.body.locked && req?.method !== 'HEAD'
+      ? (response.body as { [SSE_SESSION]?: SseAttachable })[SSE_SESSION]
+      : undefined
+  // A leanflow stream written directly ends only with its run or its client, so its body is
+  // delimited by closing the connection rather than chunked: each frame is then one buffer
+  // on the socket (a chunk-size string would make Node allocate a buffer for every write).
+  if (session !== undefined) res.useChunkedEncodingByDefault = false
+  res.writeHead(response.status, response.statusText, headers)
   if (sse) {
     res.socket?.setNoDelay(true)
     res.socket?.setTimeout(0)
@@ -106,7 +114,7 @@ export async function sendWebResponse(res: ServerResponse, response: Response, r
     res.end()
     return
   }
-  if (sse && !response.body.locked && attachSse(res, (response.body as { [SSE_SESSION]?: SseAttachable })[SSE_SESSION])) return
+  if (session !== undefined && attachSse(res, session)) return
   const reader = response.body.getReader()
   const onClose = () => void reader.cancel().catch(() => {})
   res.once('close', onClose)
@@ -141,8 +149,7 @@ export async function sendWebResponse(res: ServerResponse, response: Response, r
  * with `res.write`, `drain` asks for more, `close` ends the follow. `false` when the body
  * is not a leanflow stream or another transport has it.
  */
-function attachSse(res: ServerResponse, session: SseAttachable | undefined): boolean {
-  if (session === undefined) return false
+function attachSse(res: ServerResponse, session: SseAttachable): boolean {
   let attached: SsePeer | undefined
   const ok = session.attach((peer) => {
     attached = peer

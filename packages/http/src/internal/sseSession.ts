@@ -1,4 +1,4 @@
-import { isLeanflowError, isTerminalKind, type StreamStore } from '@leanflow/core'
+import { type EventRecord, isLeanflowError, isTerminalKind, type StreamStore } from '@leanflow/core'
 import { encodedEventFrame, frame } from './sseFrames.js'
 import type { SseAttachable, SsePeer, SseSink } from './sseSink.js'
 
@@ -36,7 +36,9 @@ export class SseSession implements SseAttachable, SsePeer {
   /** Close the sink once the pending frames are written (the run ended before a sink attached). */
   private closing = false
   private lastReady = Date.now()
+  /** Reads the next event once the sink took the waiting frames (set while the queue is full). */
   private wake: (() => void) | undefined
+  private iterator: AsyncIterator<EventRecord> | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
   private signal: AbortSignal | undefined
   private readonly onAbort = () => this.gone()
@@ -65,7 +67,7 @@ export class SseSession implements SseAttachable, SsePeer {
       },
       s.heartbeatMs * (0.5 + Math.random() / 2),
     )
-    void this.pump()
+    this.pump()
   }
 
   /** Connects a sink; the transport then calls {@link ready} whenever the sink takes bytes. */
@@ -99,7 +101,10 @@ export class SseSession implements SseAttachable, SsePeer {
       sink.close()
       return
     }
-    this.wake?.()
+    const wake = this.wake
+    this.wake = undefined
+    if (wake !== undefined && !this.full()) wake()
+    else this.wake = wake
   }
 
   gone(): void {
@@ -131,7 +136,11 @@ export class SseSession implements SseAttachable, SsePeer {
     this.s.counter.open--
     clearTimeout(this.timer) // the first timeout or the interval (one list of timers)
     this.ac.abort()
-    this.wake?.()
+    this.wake = undefined
+    const it = this.iterator
+    this.iterator = undefined
+    // release the follow now (its subscription), also when it waits in a yield for a next() that will not come
+    it?.return?.().catch(() => {})
     this.releaseSignal()
     const sink = this.sink
     if (how === 'end' && this.pending.length > 0) {
@@ -148,39 +157,53 @@ export class SseSession implements SseAttachable, SsePeer {
     else sink?.close()
   }
 
-  private room(): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = () => {
-        this.wake = undefined
-        resolve()
+  /**
+   * Reads the follow with plain callbacks rather than `for await`: nothing of an event (its
+   * record, its iterator result) stays referenced while the stream waits for the next one, so
+   * idle streams hold no old records and the young generation has little to copy.
+   */
+  private pump(): void {
+    const { store, runId } = this
+    let it: AsyncIterator<EventRecord>
+    try {
+      it = store.follow(runId, { after: this.after, signal: this.ac.signal })[Symbol.asyncIterator]()
+    } catch (err) {
+      this.failed(err)
+      return
+    }
+    this.iterator = it
+    const next = (): void => {
+      it.next().then(onResult, onError)
+    }
+    const onResult = (r: IteratorResult<EventRecord>): void => {
+      if (this.done) return
+      if (r.done === true) {
+        this.finish('end')
+        return
       }
-    })
+      const e = r.value
+      this.send(encodedEventFrame(store, runId, e))
+      if (isTerminalKind(e.kind)) {
+        this.send(encoder.encode(frame({ event: 'end', data: JSON.stringify({ lastEventId: e.id, kind: e.kind }) })))
+        this.finish('end')
+      } else if (this.full())
+        this.wake = next // ready() goes on once the sink took the waiting frames
+      else next()
+    }
+    const onError = (err: unknown): void => {
+      if (!this.done) this.failed(err)
+    }
+    next()
   }
 
-  private async pump(): Promise<void> {
-    const { store, runId } = this
-    try {
-      for await (const e of store.follow(runId, { after: this.after, signal: this.ac.signal })) {
-        if (this.done) return
-        this.send(encodedEventFrame(store, runId, e))
-        if (isTerminalKind(e.kind)) {
-          this.send(encoder.encode(frame({ event: 'end', data: JSON.stringify({ lastEventId: e.id, kind: e.kind }) })))
-          this.finish('end')
-          return
-        }
-        while (this.full() && !this.done) await this.room()
-        if (this.done) return
-      }
-      this.finish('end')
-    } catch (err) {
-      if (this.done) return
-      if (isLeanflowError(err, 'HISTORY_GONE')) {
-        this.send(encoder.encode(frame({ event: 'reset', data: JSON.stringify({ reason: 'HISTORY_GONE', message: err.message }) })))
-      } else {
-        this.s.onError(err)
-      }
-      this.finish('end')
+  /** The follow failed: `event: reset` for HISTORY_GONE, else `onError`; then the stream ends. */
+  private failed(err: unknown): void {
+    if (isLeanflowError(err, 'HISTORY_GONE')) {
+      this.send(encoder.encode(frame({ event: 'reset', data: JSON.stringify({ reason: 'HISTORY_GONE', message: err.message }) })))
+    } else {
+      this.s.onError(err)
     }
+    this.finish('end')
   }
 }
 

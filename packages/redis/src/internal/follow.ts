@@ -6,7 +6,7 @@ import type { ChannelListener, SubscriberHub } from './subscriberHub.js'
 
 /** Entries per backfill page. */
 export const FOLLOW_PAGE = 1000
-/** Live messages held for a slow consumer before switching to reading the stream. */
+/** Records (or messages) held for a slow consumer before switching to reading the stream. */
 const MAX_QUEUED = 10_000
 
 export interface FollowContext {
@@ -20,8 +20,10 @@ export interface FollowContext {
  * Gap-free, duplicate-free follow of one run.
  *
  * 1. Subscribe to the run's channel and wait for Redis to confirm it.
- * 2. Read the stream from the last yielded id, in pages, to the end.
- * 3. Yield live messages whose id is greater than the last yielded one.
+ * 2. Read the stream from the last delivered id, in pages, to the end,
+ *    holding the live messages that arrive meanwhile.
+ * 3. Go live: the held messages, then each message as it arrives, whose id
+ *    is greater than the last one taken.
  *
  * Why no gap: an event is XADDed and PUBLISHed by one script, so an event
  * published before the subscription took effect is already in the stream
@@ -30,7 +32,7 @@ export interface FollowContext {
  * When the subscriber connection drops, live messages may be missed: the
  * follower stops trusting them until the hub has subscribed again, then
  * repeats step 2 from its last id. Pub/Sub only rings the bell; the stream
- * is the truth. Ids ≤ the last yielded are dropped, so there is no duplicate.
+ * is the truth. Ids ≤ the last taken are dropped, so there is no duplicate.
  */
 export function followRun(
   ctx: FollowContext,
@@ -41,173 +43,274 @@ export function followRun(
   if (after !== undefined && !isEventId(after)) {
     throw new LeanflowError('INVALID_ARGUMENT', `follow "after" must be an event id "<ms>-<seq>", got ${JSON.stringify(after)}.`)
   }
-  return {
-    [Symbol.asyncIterator](): AsyncIterator<EventRecord> {
-      // return() must settle a next() that waits for a live event; an async
-      // generator would queue it behind that next(), so stop it through its signal.
-      const stop = new AbortController()
-      const onAbort = () => stop.abort()
-      if (signal?.aborted) stop.abort()
-      else signal?.addEventListener('abort', onAbort, { once: true })
-      const gen = generate(ctx, runId, after, stop.signal)
-      const finish = async () => {
-        signal?.removeEventListener('abort', onAbort)
-        stop.abort()
-        return gen.return(undefined)
-      }
-      // the generator yields batches (a stream page, the queued live messages); hand them out one by one
-      let batch: EventRecord[] = []
-      let at = 0
-      const refill = async (): Promise<IteratorResult<EventRecord>> => {
-        while (at >= batch.length) {
-          const r = await gen.next().catch((err: unknown) => {
-            signal?.removeEventListener('abort', onAbort)
-            throw err
-          })
-          if (r.done) {
-            signal?.removeEventListener('abort', onAbort)
-            return { done: true, value: undefined }
-          }
-          batch = r.value
-          at = 0
-        }
-        if (stop.signal.aborted) {
-          await finish() // release the subscription: the caller will not call return() after done
-          return { done: true, value: undefined }
-        }
-        return { done: false, value: batch[at++]! }
-      }
-      return {
-        next(): Promise<IteratorResult<EventRecord>> {
-          // the common case, an event of the current batch, without an async function's overhead
-          if (at < batch.length && !stop.signal.aborted) return Promise.resolve({ done: false, value: batch[at++]! })
-          return refill()
-        },
-        return: async () => {
-          await finish()
-          return { done: true, value: undefined }
-        },
-      }
-    },
-  }
+  return { [Symbol.asyncIterator]: () => new RedisFollower(ctx, runId, after, signal) }
 }
 
-async function* generate(
-  ctx: FollowContext,
-  runId: string,
-  after: string | undefined,
-  signal: AbortSignal,
-): AsyncGenerator<EventRecord[], void, undefined> {
-  const events = ctx.keys.events(runId)
-  const channel = ctx.keys.live(runId)
-  if (signal.aborted) return
+type Waiter = { resolve: (r: IteratorResult<EventRecord>) => void; reject: (err: unknown) => void }
+const DONE: IteratorResult<EventRecord> = Object.freeze({ done: true, value: undefined })
 
-  const live: string[] = []
-  let dirty = false // the subscriber dropped: live messages may be missing
-  let resync = true // read the stream before trusting live messages
-  let ended = false
-  let wake: (() => void) | undefined
-  const notify = () => {
-    const w = wake
-    wake = undefined
-    w?.()
-  }
-  const listener: ChannelListener = {
-    message(payload) {
-      if (live.length >= MAX_QUEUED) {
-        live.length = 0
-        resync = true
-      } else live.push(payload)
-      notify()
-    },
-    lost() {
-      dirty = true
-      notify()
-    },
-    resumed() {
-      dirty = false
-      resync = true
-      notify()
-    },
-    end() {
-      ended = true
-      notify()
-    },
-  }
-  signal.addEventListener('abort', notify)
-  let subscribed = false
-  try {
-    try {
-      // false when the follower ends while subscribing (e.g. the connection is down): return, no throw
-      if (!(await ctx.hub.add(channel, listener, signal))) return
-    } catch (err) {
-      if (ended || signal.aborted) return // the store closed while subscribing: end, no throw
-      throw err
+/**
+ * One follower. Live, a message is decoded in the subscriber's callback and handed straight to
+ * a waiting `next()` (or queued): no generator or promise chain per event, and nothing of an
+ * event stays referenced once it is taken, so a waiting follower holds no record.
+ */
+class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
+  private readonly events: string
+  private readonly channel: string
+  /** Id of the newest record decoded (queued or taken). */
+  private last: string
+  /** Id of the newest record taken by the consumer: where a resync starts after a queue overflow. */
+  private taken: string
+  private queue: EventRecord[] = []
+  private head = 0
+  private readonly waiters: Waiter[] = []
+  /** Caught up with the stream: messages are decoded and delivered as they arrive. */
+  private live = false
+  /** Messages that arrived while the stream was being read (or the connection was down). */
+  private held: string[] = []
+  private dirty = false // the subscriber dropped: live messages may be missing
+  private resync = true // read the stream before trusting live messages
+  private first = true
+  private syncing = false
+  private subscribed = false
+  private closed = false // no more events will come (returned, aborted, failed or store closed)
+  private canceled = false // returned or aborted: queued records are dropped
+  private failure: { err: unknown } | undefined
+  private readonly stop = new AbortController()
+  /** Wakes the stream reader waiting for the consumer to take a page. */
+  private kick: (() => void) | undefined
+  private readonly onAbort = () => this.cancel()
+
+  constructor(
+    private readonly ctx: FollowContext,
+    private readonly runId: string,
+    private readonly after: string | undefined,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    this.events = ctx.keys.events(runId)
+    this.channel = ctx.keys.live(runId)
+    this.last = this.taken = after ?? '0-0'
+    if (signal?.aborted) {
+      this.canceled = this.closed = true
+      return
     }
-    subscribed = true
-    let last = after ?? '0-0'
-    let first = true
-    for (;;) {
-      if (ended || signal.aborted) return
-      if (resync && !dirty) {
-        resync = false
-        const fetchPage = (from: string) => {
-          const p = retrying(signal, () => ctx.redis.xrange(events, `(${from}`, '+', 'COUNT', FOLLOW_PAGE))
-          p.catch(() => {}) // awaited below; no unhandled rejection if the follower ends first
-          return p
-        }
-        let next: ReturnType<typeof fetchPage> | undefined = fetchPage(last)
-        while (next) {
+    signal?.addEventListener('abort', this.onAbort, { once: true })
+    void this.start()
+  }
+
+  next(): Promise<IteratorResult<EventRecord>> {
+    if (!this.canceled && this.head < this.queue.length) return Promise.resolve({ done: false, value: this.take() })
+    if (this.failure !== undefined) {
+      const { err } = this.failure
+      this.failure = undefined
+      this.canceled = true
+      return Promise.reject(err)
+    }
+    if (this.closed) return Promise.resolve(DONE)
+    this.wakeReader()
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject })
+    })
+  }
+
+  async return(): Promise<IteratorResult<EventRecord>> {
+    this.cancel()
+    return DONE
+  }
+
+  // ---- ChannelListener (the hub calls these) ----
+
+  message(payload: string): void {
+    if (this.closed) return
+    if (!this.live) {
+      if (this.held.length >= MAX_QUEUED) {
+        this.held = []
+        this.resync = true
+      } else this.held.push(payload)
+      return
+    }
+    this.accept(payload)
+    if (this.queue.length - this.head > MAX_QUEUED) {
+      // the consumer is slow: drop what waits and read it again from the stream, paced by the consumer
+      this.queue = []
+      this.head = 0
+      this.last = this.taken
+      this.live = false
+      this.resync = true
+      void this.sync()
+    }
+  }
+
+  lost(): void {
+    this.dirty = true
+    this.live = false
+  }
+
+  resumed(): void {
+    this.dirty = false
+    this.resync = true
+    this.live = false
+    void this.sync()
+  }
+
+  end(): void {
+    // the store is closing: the consumer gets what is queued, then done
+    this.close()
+    for (const w of this.waiters.splice(0)) w.resolve(DONE)
+  }
+
+  // ---- internals ----
+
+  private take(): EventRecord {
+    const value = this.queue[this.head] as EventRecord
+    this.queue[this.head++] = undefined as unknown as EventRecord
+    if (this.head === this.queue.length) {
+      this.queue.length = 0
+      this.head = 0
+      this.wakeReader()
+    }
+    this.taken = value.id
+    return value
+  }
+
+  private push(record: EventRecord): void {
+    const w = this.waiters.shift()
+    if (w === undefined) this.queue.push(record)
+    else {
+      this.taken = record.id
+      w.resolve({ done: false, value: record })
+    }
+  }
+
+  /** Decodes a live message `"<id> <json>"` and delivers it unless it was seen already. */
+  private accept(payload: string): void {
+    const sp = payload.indexOf(' ')
+    const id = payload.slice(0, sp)
+    if (sp <= 0 || !isEventId(id) || compareEventIds(id, this.last) <= 0) return
+    // A message that does not decode was not written by the append script: drop it without moving `last`.
+    const record = decodeJson(this.runId, id, payload.slice(sp + 1), this.ctx.onCorrupt)
+    if (!record) return
+    this.last = id
+    this.push(record)
+  }
+
+  private async start(): Promise<void> {
+    try {
+      // false when the follower ends while subscribing (e.g. the connection is down): done, no throw
+      if (!(await this.ctx.hub.add(this.channel, this, this.stop.signal))) {
+        this.close(true)
+        return
+      }
+    } catch (err) {
+      // the store closed or the follower ended while subscribing: end, no throw
+      if (!this.closed) this.fail(err)
+      return
+    }
+    this.subscribed = true
+    if (this.closed)
+      this.close() // ended meanwhile: unsubscribe
+    else await this.sync()
+  }
+
+  /** Reads the stream from `last` to its end (paced by the consumer), then goes live. */
+  private async sync(): Promise<void> {
+    if (this.syncing || !this.subscribed) return
+    this.syncing = true
+    try {
+      while (this.resync && !this.dirty && !this.closed) {
+        this.resync = false
+        let next: Promise<Array<[string, string[]]> | undefined> | undefined = this.fetchPage(this.last)
+        while (next !== undefined) {
           const page = await next
           next = undefined
-          if (page === undefined || ended || signal.aborted) return
-          if (first && page.length === 0 && after !== undefined && (await ctx.redis.exists(events)) === 0) {
+          if (page === undefined || this.closed) return
+          if (this.first && page.length === 0 && this.after !== undefined && (await this.ctx.redis.exists(this.events)) === 0) {
             throw new LeanflowError(
               'HISTORY_GONE',
-              `Run "${runId}" has no history to follow after "${after}": the run expired (retention) or never existed. Reload it from the start.`,
+              `Run "${this.runId}" has no history to follow after "${this.after}": the run expired (retention) or never existed. Reload it from the start.`,
             )
           }
-          first = false
-          const batch: EventRecord[] = []
+          this.first = false
           for (const [id, fields] of page) {
-            last = id
-            const record = decodeEntry(runId, id, fields, ctx.onCorrupt)
-            if (record) batch.push(record)
+            this.last = id
+            const record = decodeEntry(this.runId, id, fields, this.ctx.onCorrupt)
+            if (record) this.push(record)
           }
-          // a full page: fetch the next one while the consumer handles this one
-          if (page.length === FOLLOW_PAGE) next = fetchPage(last)
-          if (batch.length > 0) {
-            yield batch
-            if (ended || signal.aborted) return
+          if (page.length === FOLLOW_PAGE) {
+            // fetch the next page while the consumer takes this one
+            next = this.fetchPage(this.last)
+            await this.room()
+            if (this.closed) return
           }
         }
-        continue
+        if (this.resync || this.dirty) continue
+        // caught up: the messages held meanwhile, then live
+        const held = this.held
+        this.held = []
+        for (const payload of held) this.accept(payload)
+        this.live = true
       }
-      if (!dirty && !resync && live.length > 0) {
-        const batch: EventRecord[] = []
-        for (const payload of live.splice(0, live.length)) {
-          const sp = payload.indexOf(' ')
-          const id = payload.slice(0, sp)
-          if (sp <= 0 || !isEventId(id) || compareEventIds(id, last) <= 0) continue
-          // A message that does not decode was not written by the append script: drop it without moving `last`.
-          const record = decodeJson(runId, id, payload.slice(sp + 1), ctx.onCorrupt)
-          if (!record) continue
-          last = id
-          batch.push(record)
-        }
-        if (batch.length > 0) {
-          yield batch
-          if (ended || signal.aborted) return
-        }
-        continue
-      }
-      await new Promise<void>((resolve) => {
-        wake = resolve
-      })
+    } catch (err) {
+      if (!this.closed) this.fail(err)
+    } finally {
+      this.syncing = false
     }
-  } finally {
-    signal.removeEventListener('abort', notify)
-    if (subscribed) ctx.hub.remove(channel, listener)
+  }
+
+  private fetchPage(from: string): Promise<Array<[string, string[]]> | undefined> {
+    const p = retrying(this.stop.signal, () => this.ctx.redis.xrange(this.events, `(${from}`, '+', 'COUNT', FOLLOW_PAGE))
+    p.catch(() => {}) // awaited by sync; no unhandled rejection if the follower ends first
+    return p
+  }
+
+  /** Resolves once the consumer took every queued record (or the follower closed). */
+  private room(): Promise<void> {
+    if (this.head >= this.queue.length || this.closed) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.kick = resolve
+    })
+  }
+
+  private wakeReader(): void {
+    const k = this.kick
+    this.kick = undefined
+    k?.()
+  }
+
+  private fail(err: unknown): void {
+    this.close()
+    const w = this.waiters.shift()
+    if (w === undefined) this.failure = { err }
+    else {
+      this.canceled = true
+      w.reject(err)
+    }
+    for (const rest of this.waiters.splice(0)) rest.resolve(DONE)
+  }
+
+  /** Returned or aborted: drop what is queued and settle a waiting next() with done. */
+  private cancel(): void {
+    this.canceled = true
+    this.close()
+    this.queue = []
+    this.head = 0
+    for (const w of this.waiters.splice(0)) w.resolve(DONE)
+  }
+
+  /** No more events: stop reading, unsubscribe; `settle` also ends a waiting next(). */
+  private close(settle = false): void {
+    if (!this.closed) {
+      this.closed = true
+      this.signal?.removeEventListener('abort', this.onAbort)
+      this.stop.abort()
+      this.wakeReader()
+      this.held = []
+    }
+    if (this.subscribed) {
+      this.subscribed = false
+      this.ctx.hub.remove(this.channel, this)
+    }
+    if (settle) for (const w of this.waiters.splice(0)) w.resolve(DONE)
   }
 }
 
