@@ -1,4 +1,5 @@
 import { PayloadTooLargeError } from '@leanflow/core'
+import { concatBytes } from './bytes.js'
 import { invalidArgument } from './respond.js'
 
 /**
@@ -30,14 +31,7 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
     }
     chunks.push(value)
   }
-  if (chunks.length === 1) return chunks[0] as Uint8Array
-  const out = new Uint8Array(total)
-  let at = 0
-  for (const c of chunks) {
-    out.set(c, at)
-    at += c.byteLength
-  }
-  return out
+  return concatBytes(chunks)
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true })

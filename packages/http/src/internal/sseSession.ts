@@ -1,4 +1,5 @@
 import { type EventRecord, isLeanflowError, isTerminalKind, type StreamStore } from '@leanflow/core'
+import { concatBytes } from './bytes.js'
 import { encodedEventFrame, frame } from './sseFrames.js'
 import type { SseAttachable, SsePeer, SseSink } from './sseSink.js'
 
@@ -92,7 +93,7 @@ export class SseSession implements SseAttachable, SsePeer {
     if (sink === undefined || (this.done && !this.closing)) return
     this.lastReady = Date.now()
     if (this.pending.length > 0) {
-      const chunk = concat(this.pending)
+      const chunk = concatBytes(this.pending)
       this.pending = []
       this.blocked = !sink.write(chunk)
     } else this.blocked = false
@@ -148,7 +149,7 @@ export class SseSession implements SseAttachable, SsePeer {
         this.closing = true // attach() writes them, then closes
         return
       }
-      const chunk = concat(this.pending)
+      const chunk = concatBytes(this.pending)
       this.pending = []
       sink.write(chunk)
     }
@@ -205,17 +206,4 @@ export class SseSession implements SseAttachable, SsePeer {
     }
     this.finish('end')
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array
-  let size = 0
-  for (const c of chunks) size += c.byteLength
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const c of chunks) {
-    out.set(c, at)
-    at += c.byteLength
-  }
-  return out
 }
