@@ -61,6 +61,7 @@ describe('SSE through @leanflow/http/node', () => {
     const { res, got, ids, end } = await streamToEnd(origin, 'direct-1')
     expect(res.headers.get('access-control-allow-origin')).toBe('*')
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    expect(res.headers.get('transfer-encoding')).toBeNull() // close-delimited: one buffer per frame
     expect(end).toBe(true)
     expect(got).toEqual(ids)
     expect(seen[0]?.body?.locked).toBe(false) // the node adapter did not read it: it wrote to the socket itself
