@@ -21,8 +21,9 @@ import { fileURLToPath } from 'node:url'
 import { createBullMQQueue } from '@leanflow/bullmq'
 import type { EventRecord, StreamStore } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
-import { createRunner, defineFlow, type FlowDefinition } from '@leanflow/runner'
+import { createRunner } from '@leanflow/runner'
 import { startRedis } from '../test/helpers/redisServer.js'
+import { benchFlows } from './lib/benchFlows.js'
 import { bullmqChain, bullmqDelayLateness, bullmqNoop, summarize } from './lib/bullmqBaselines.js'
 
 const argv = process.argv
@@ -31,24 +32,6 @@ const arg = (name: string, dflt: string): string => {
   return i > 0 ? (argv[i + 1] ?? dflt) : dflt
 }
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
-function benchFlows(): FlowDefinition[] {
-  const steps: Record<string, { needs?: string[]; handler: () => Promise<null> }> = {}
-  for (let i = 0; i < 10; i++) steps[`s${i}`] = { needs: i === 0 ? [] : [`s${i - 1}`], handler: async () => null }
-  const noop10 = defineFlow({ name: 'noop10', steps })
-  const sleepy = defineFlow<{ ms: number }>({
-    name: 'sleepy',
-    steps: {
-      nap: {
-        handler: async (input, ctx) => {
-          await ctx.await.time(input.ms)
-          return null
-        },
-      },
-    },
-  })
-  return [noop10, sleepy]
-}
 
 interface Target {
   url: string

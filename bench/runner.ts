@@ -15,8 +15,9 @@
 
 import { createMemoryStreamStore, type EventRecord } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
-import { createRunner, defineFlow, type FlowDefinition, type RunnerStore } from '@leanflow/runner'
+import { createRunner, type RunnerStore } from '@leanflow/runner'
 import { startRedis } from '../test/helpers/redisServer.js'
+import { benchFlows } from './lib/benchFlows.js'
 import { bullmqChain, bullmqDelayLateness, bullmqNoop, summarize } from './lib/bullmqBaselines.js'
 
 const arg = (name: string, dflt: string): string => {
@@ -26,23 +27,6 @@ const arg = (name: string, dflt: string): string => {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d
-
-function flows(): FlowDefinition[] {
-  const steps: Record<string, { needs?: string[]; handler: () => Promise<null> }> = {}
-  for (let i = 0; i < 10; i++) steps[`s${i}`] = { needs: i === 0 ? [] : [`s${i - 1}`], handler: async () => null }
-  const sleepy = defineFlow<{ ms: number }>({
-    name: 'sleepy',
-    steps: {
-      nap: {
-        handler: async (input, ctx) => {
-          await ctx.await.time(input.ms)
-          return null
-        },
-      },
-    },
-  })
-  return [defineFlow({ name: 'noop10', steps }), sleepy]
-}
 
 /** A store plus a count of finished runs, seen through the store's bus. */
 function counted(make: (bus: { publish(e: EventRecord): void }) => RunnerStore) {
@@ -66,7 +50,7 @@ async function until(count: () => number, n: number) {
 /** `n` flows of 10 no-op steps, `parallel` at a time: steps/s and ms per step. */
 async function runFlows(make: () => ReturnType<typeof counted>, n: number, parallel: number) {
   const { store, done } = make()
-  const runner = createRunner({ store, flows: flows(), concurrency: Math.max(parallel, 1) * 2 })
+  const runner = createRunner({ store, flows: benchFlows(), concurrency: Math.max(parallel, 1) * 2 })
   await runner.start()
   try {
     const t0 = performance.now()
@@ -88,7 +72,7 @@ async function runFlows(make: () => ReturnType<typeof counted>, n: number, paral
 /** Resume lateness after ctx.await.time(100): step.resumed ts − resumeAt (store clock), ms. */
 async function resumeLateness(make: () => ReturnType<typeof counted>, sleepers: number) {
   const { store, done } = make()
-  const runner = createRunner({ store, flows: flows(), concurrency: 50 })
+  const runner = createRunner({ store, flows: benchFlows(), concurrency: 50 })
   await runner.start()
   try {
     const ids: string[] = []

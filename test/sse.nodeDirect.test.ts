@@ -9,7 +9,7 @@ import { createHandler, type Handler } from '@leanflow/http'
 import { toNodeHandler } from '@leanflow/http/node'
 import { afterEach, describe, expect, it } from 'vitest'
 import { memoryStoreInternals } from '../packages/core/src/memoryStreamStore.js'
-import { readSse, waitFor } from './helpers/httpMatrix.js'
+import { readSse, sseIdsUntilEnd, waitFor } from './helpers/httpMatrix.js'
 
 const store = createMemoryStreamStore()
 const base = createHandler({ store })
@@ -32,20 +32,11 @@ async function serve(handler: Handler): Promise<string> {
 async function streamToEnd(origin: string, runId: string) {
   const ids = [(await store.append(runId, { kind: 'flow.started', flow: runId, data: { name: 'n', input: null, steps: {} } })).id]
   const res = await fetch(`${origin}/flows/runs/${runId}/stream`)
-  const got: string[] = []
-  let end = false
-  for await (const f of readSse(res)) {
-    if (f.event === 'end') {
-      end = true
-      break
-    }
-    if (f.id === undefined) continue
-    got.push(f.id)
-    if (got.length === 1) {
-      for (let i = 0; i < 2; i++) ids.push((await store.append(runId, { kind: 'user.note', flow: runId, data: { i } })).id)
-      ids.push((await store.append(runId, { kind: 'flow.completed', flow: runId, data: { duration: 1 } })).id)
-    }
-  }
+  const { ids: got, end } = await sseIdsUntilEnd(res, async (got) => {
+    if (got.length !== 1) return
+    for (let i = 0; i < 2; i++) ids.push((await store.append(runId, { kind: 'user.note', flow: runId, data: { i } })).id)
+    ids.push((await store.append(runId, { kind: 'flow.completed', flow: runId, data: { duration: 1 } })).id)
+  })
   return { res, got, ids, end }
 }
 

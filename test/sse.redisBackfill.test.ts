@@ -1,11 +1,10 @@
 // SSE on the Redis store: a backfill of several pages, then live events, arrive once each and
 // in order through node:http (direct write) and Hono (Web stream); a client that stops reading
 // is dropped with bounded memory while a fast one on the same run gets everything (F14 on Redis).
-import net from 'node:net'
 import { createHandler } from '@leanflow/http'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RunningServer, readSse, startServer, waitFor } from './helpers/httpMatrix.js'
+import { type RunningServer, sseIdsUntilEnd, stalledSseClient, startServer, waitFor } from './helpers/httpMatrix.js'
 import { type RedisServer, startRedis } from './helpers/redisServer.js'
 
 let redis: RedisServer
@@ -43,23 +42,14 @@ describe.each(['node', 'hono'] as const)('SSE on the Redis store (%s)', (transpo
     servers.push(server)
     const runId = `bf-${transport}`
     const ids = [(await store.append(runId, started(runId))).id, ...(await appendMany(runId, 2500))]
-    const got: string[] = []
-    let end = false
     let appendedLive = false
     const res = await fetch(`${server.origin}/flows/runs/${runId}/stream`)
-    for await (const f of readSse(res)) {
-      if (f.event === 'end') {
-        end = true
-        break
-      }
-      if (f.id === undefined) continue
-      got.push(f.id)
-      if (!appendedLive && got.length === ids.length) {
-        appendedLive = true
-        ids.push(...(await appendMany(runId, 20)))
-        ids.push((await store.append(runId, { kind: 'flow.completed', flow: runId, data: { duration: 1 } })).id)
-      }
-    }
+    const { ids: got, end } = await sseIdsUntilEnd(res, async (got) => {
+      if (appendedLive || got.length !== ids.length) return
+      appendedLive = true
+      ids.push(...(await appendMany(runId, 20)))
+      ids.push((await store.append(runId, { kind: 'flow.completed', flow: runId, data: { duration: 1 } })).id)
+    })
     expect(end).toBe(true)
     expect(got).toEqual(ids)
   })
@@ -69,36 +59,19 @@ describe.each(['node', 'hono'] as const)('SSE on the Redis store (%s)', (transpo
     servers.push(server)
     const runId = `slow-${transport}`
     const ids = [(await store.append(runId, started(runId))).id]
-    const { port, hostname } = new URL(server.origin)
-    const slow = net.connect(Number(port), hostname)
-    let slowBytes = 0
-    let slowClosed = false
-    slow.on('data', (c: Buffer) => {
-      slowBytes += c.byteLength
-    })
-    slow.on('close', () => {
-      slowClosed = true
-    })
-    slow.on('error', () => {})
-    await new Promise<void>((r) => slow.once('connect', () => r()))
-    slow.write(`GET /flows/runs/${runId}/stream HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`)
-    await waitFor(() => slowBytes > 0, 'the slow client to get its headers')
-    slow.pause()
-
-    const fastIds: string[] = []
-    const fast = (async () => {
-      for await (const f of readSse(await fetch(`${server.origin}/flows/runs/${runId}/stream`))) {
-        if (f.event === 'end') return
-        if (f.id !== undefined) fastIds.push(f.id)
-      }
-    })()
-    await waitFor(() => fastIds.length === 1, 'the fast client to start')
+    const slow = await stalledSseClient(server.origin, `/flows/runs/${runId}/stream`)
+    let fastCount = 0
+    const fast = fetch(`${server.origin}/flows/runs/${runId}/stream`).then((res) =>
+      sseIdsUntilEnd(res, (got) => {
+        fastCount = got.length
+      }),
+    )
+    await waitFor(() => fastCount === 1, 'the fast client to start')
     ids.push(...(await appendMany(runId, N, PAD)))
     ids.push((await store.append(runId, { kind: 'flow.completed', flow: runId, data: { duration: 1 } })).id)
-    await fast
-    expect(fastIds).toEqual(ids)
+    expect((await fast).ids).toEqual(ids)
     slow.resume()
-    await waitFor(() => slowClosed, 'the slow connection to be cut', 15_000)
-    expect(slowBytes).toBeLessThan((N * PAD.length) / 2)
+    await waitFor(slow.closed, 'the slow connection to be cut', 15_000)
+    expect(slow.bytes()).toBeLessThan((N * PAD.length) / 2)
   })
 })

@@ -1,5 +1,5 @@
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import net, { type AddressInfo } from 'node:net'
 import { createAdaptorServer } from '@hono/node-server'
 import type { Handler } from '@leanflow/http'
 import { toExpressHandler } from '@leanflow/http/express'
@@ -230,4 +230,42 @@ export async function waitFor(check: () => boolean | Promise<boolean>, what: str
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 10))
   }
+}
+
+/**
+ * Reads an SSE response until `event: end` (or the stream closes), collecting the event ids;
+ * `onId(got)` runs after each id, e.g. to append more events once the backfill is in.
+ */
+export async function sseIdsUntilEnd(res: Response, onId: (got: string[]) => unknown = () => {}): Promise<{ ids: string[]; end: boolean }> {
+  const ids: string[] = []
+  for await (const f of readSse(res)) {
+    if (f.event === 'end') return { ids, end: true }
+    if (f.id === undefined) continue
+    ids.push(f.id)
+    await onId(ids)
+  }
+  return { ids, end: false }
+}
+
+/**
+ * A raw TCP client that asks for `path` as SSE, takes the response headers, then stops reading
+ * (the slow client of F14). `bytes()` counts what it read; `resume()` reads again.
+ */
+export async function stalledSseClient(origin: string, path: string) {
+  const { port, hostname } = new URL(origin)
+  const socket = net.connect(Number(port), hostname)
+  let bytes = 0
+  let closed = false
+  socket.on('data', (c: Buffer) => {
+    bytes += c.byteLength
+  })
+  socket.on('close', () => {
+    closed = true
+  })
+  socket.on('error', () => {})
+  await new Promise<void>((r) => socket.once('connect', () => r()))
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\nAccept: text/event-stream\r\n\r\n`)
+  await waitFor(() => bytes > 0, 'the slow client to get its headers')
+  socket.pause() // stops reading from now on
+  return { bytes: () => bytes, closed: () => closed, resume: () => socket.resume() }
 }

@@ -151,7 +151,7 @@ export async function sendWebResponse(res: ServerResponse, response: Response, r
  */
 function attachSse(res: ServerResponse, session: SseAttachable): boolean {
   let attached: SsePeer | undefined
-  const ok = session.attach((peer) => {
+  session.attach((peer) => {
     attached = peer
     const onDrain = () => peer.ready()
     const onClose = () => {
@@ -178,7 +178,7 @@ function attachSse(res: ServerResponse, session: SseAttachable): boolean {
       fail: () => res.destroy(),
     }
   })
-  if (!ok || attached === undefined) return false
+  if (attached === undefined) return false // another transport has it
   session.releaseSignal()
   if (res.closed)
     attached.gone() // the client left before the stream was attached

@@ -155,8 +155,7 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
 
   end(): void {
     // the store is closing: the consumer gets what is queued, then done
-    this.close()
-    for (const w of this.waiters.splice(0)) w.resolve(DONE)
+    this.close(true)
   }
 
   // ---- internals ----
