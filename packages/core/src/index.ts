@@ -49,6 +49,8 @@ export { reduceFlow } from './reduceFlow.js'
 export type {
   CasRunStateOptions,
   CasRunStateResult,
+  CreateRunOptions,
+  CreateRunResult,
   LookupNamespace,
   RunStateRecord,
   RunStateStore,

@@ -1,4 +1,5 @@
 import { type Duration, parseDuration } from './duration.js'
+import { LeanflowError } from './errors.js'
 import type {
   CasRunStateOptions,
   CasRunStateResult,
@@ -11,6 +12,20 @@ import { STORE_DEFAULTS } from './streamStore.js'
 
 /** Fences of each memory run state store, by run (read by the memory stream store's append). */
 const FENCES = new WeakMap<RunStateStore, Map<string, Record<string, string>>>()
+
+/** The synchronous compare-and-set and read of a memory run state store (the memory stream store's `createRun`). */
+export interface SyncRunState {
+  cas<T>(runId: string, expected: number, doc: T, opts?: CasRunStateOptions): CasRunStateResult<T>
+  get<T>(runId: string): RunStateRecord<T> | null
+}
+const SYNC = new WeakMap<RunStateStore, SyncRunState>()
+
+/** The synchronous side of a store made by {@link createMemoryRunStateStore}. Internal. */
+export function syncRunState(state: RunStateStore): SyncRunState {
+  const sync = SYNC.get(state)
+  if (!sync) throw new LeanflowError('INVALID_ARGUMENT', 'Not a store made by createMemoryRunStateStore().')
+  return sync
+}
 
 /**
  * True when `state` (a store made by {@link createMemoryRunStateStore}) holds `token` in the
@@ -78,9 +93,10 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
     const slot = live(runId)
     if ((slot?.version ?? 0) !== expected) return { ok: false, current: record<T>(slot) }
     const version = expected + 1
+    const json = JSON.stringify(doc)
     docs.set(runId, {
       version,
-      json: JSON.stringify(doc),
+      json,
       expiresAt: opts.finished ? now() + retentionMs : undefined,
     })
     if (opts.fences !== undefined) {
@@ -118,6 +134,12 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
     async casRunState<T>(runId: string, expected: number, doc: T, opts?: CasRunStateOptions) {
       return cas(runId, expected, doc, opts)
     },
+    async createRun() {
+      throw new LeanflowError(
+        'INVALID_ARGUMENT',
+        'createRun needs the run\'s event log: use createMemoryStreamStore(), which holds both the log and the run state.',
+      )
+    },
     async putLookup(ns: LookupNamespace, key: string, value: string, ttlMs?: number) {
       const k = `${ns}\u0000${key}`
       const cur = lookups.get(k)
@@ -153,5 +175,6 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
     },
   }
   FENCES.set(store, fences)
+  SYNC.set(store, { cas, get: (runId) => record(live(runId)) })
   return store
 }

@@ -5,7 +5,7 @@ import { isEventId } from './eventIds.js'
 import { type EventRecord, isTerminalKind, type NewEvent } from './events.js'
 import { indexAfter, MemoryFollower } from './internal/memoryFollow.js'
 import { type MemoryRun, MemoryRuns } from './internal/memoryRuns.js'
-import { createMemoryRunStateStore, fenceHolds } from './memoryRunStateStore.js'
+import { createMemoryRunStateStore, fenceHolds, syncRunState } from './memoryRunStateStore.js'
 import { assertName } from './names.js'
 import type { RunStateStore } from './runStateStore.js'
 import {
@@ -196,8 +196,24 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
     return { [Symbol.asyncIterator]: () => new MemoryFollower(runs, runId, after, opts.signal) }
   }
 
+  const sync = syncRunState(state)
   const store: MemoryStreamStore = {
     ...state,
+    async createRun(runId, doc, first, opts) {
+      assertName(runId, 'run id')
+      const prev = runs.get(runId)?.idempotency.get(opts.idempotencyKey)
+      const current = sync.get<typeof doc>(runId)
+      if (prev !== undefined || current) return { created: false, current, record: prev === undefined ? null : (JSON.parse(prev) as EventRecord) }
+      try {
+        JSON.stringify(doc)
+      } catch (cause) {
+        throw new LeanflowError('INVALID_ARGUMENT', `The state of run "${runId}" cannot be stored as JSON (${String(cause)}).`, { cause })
+      }
+      // append checks everything before it writes; then the document: both in this one turn
+      const record = append(runId, first, { idempotencyKey: opts.idempotencyKey })
+      const res = sync.cas(runId, 0, doc, opts.fences === undefined ? {} : { fences: opts.fences })
+      return { created: true, version: res.ok ? res.version : 1, record }
+    },
     append: async (runId, event, opts) => append(runId, event, opts),
     read: async (runId, opts) => read(runId, opts),
     follow,

@@ -1,4 +1,4 @@
-import type { ExternalEvent } from './events.js'
+import type { EventRecord, ExternalEvent, NewEvent } from './events.js'
 
 /**
  * One run's state document with its version (`getRunState`). The runner owns the shape of
@@ -52,6 +52,36 @@ export interface CasRunStateOptions {
 export type CasRunStateResult<T = unknown> = { ok: true; version: number } | { ok: false; current: RunStateRecord<T> | null }
 
 /**
+ * Options of {@link RunStateStore.createRun}.
+ *
+ * @example
+ * ```ts
+ * await store.createRun(runId, doc, started, { idempotencyKey: 'flow.started', fences: {} })
+ * ```
+ */
+export interface CreateRunOptions {
+  /** The idempotency key of the first event (a repeated create returns the event stored under it). */
+  idempotencyKey: string
+  /** The run's fences after the write, as {@link CasRunStateOptions.fences}. */
+  fences?: Record<string, string>
+}
+
+/**
+ * What {@link RunStateStore.createRun} answers: `created` with the stored first event, or the
+ * run as it already was (its state, `null` if it has none, and the event stored under the
+ * idempotency key, `null` if none) with nothing written.
+ *
+ * @example
+ * ```ts
+ * const res = await store.createRun(runId, doc, started, { idempotencyKey: 'flow.started' })
+ * if (!res.created) console.log('run existed at version', res.current?.version)
+ * ```
+ */
+export type CreateRunResult<T = unknown> =
+  | { created: true; version: number; record: EventRecord }
+  | { created: false; current: RunStateRecord<T> | null; record: EventRecord | null }
+
+/**
  * An external event as stored: the record plus its global position.
  *
  * @example
@@ -99,6 +129,14 @@ export interface RunStateStore {
    * when no document exists); otherwise changes nothing and returns the current record.
    */
   casRunState<T = unknown>(runId: string, expectedVersion: number, doc: T, opts?: CasRunStateOptions): Promise<CasRunStateResult<T>>
+  /**
+   * Creates a run all or nothing: when the run has no state document and no event stored under
+   * `opts.idempotencyKey`, stores `doc` (version 1) and appends `first` (the run's
+   * `flow.started`: indexed, published live, like any append) in one atomic step; otherwise
+   * writes nothing and answers what is there. A refused write (a store at `maxmemory`, an
+   * event over the size limit) leaves neither.
+   */
+  createRun<T = unknown>(runId: string, doc: T, first: NewEvent, opts: CreateRunOptions): Promise<CreateRunResult<T>>
   /**
    * Sets `key` to `value` in `namespace` unless it is already set; returns
    * the stored value (the first one wins). `ttlMs` bounds its life.
