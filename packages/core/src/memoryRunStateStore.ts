@@ -137,7 +137,7 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
     async createRun() {
       throw new LeanflowError(
         'INVALID_ARGUMENT',
-        'createRun needs the run\'s event log: use createMemoryStreamStore(), which holds both the log and the run state.',
+        "createRun needs the run's event log: use createMemoryStreamStore(), which holds both the log and the run state.",
       )
     },
     async putLookup(ns: LookupNamespace, key: string, value: string, ttlMs?: number) {

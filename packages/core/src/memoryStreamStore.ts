@@ -203,7 +203,8 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
       assertName(runId, 'run id')
       const prev = runs.get(runId)?.idempotency.get(opts.idempotencyKey)
       const current = sync.get<typeof doc>(runId)
-      if (prev !== undefined || current) return { created: false, current, record: prev === undefined ? null : (JSON.parse(prev) as EventRecord) }
+      if (prev !== undefined || current)
+        return { created: false, current, record: prev === undefined ? null : (JSON.parse(prev) as EventRecord) }
       try {
         JSON.stringify(doc)
       } catch (cause) {
