@@ -24,5 +24,7 @@ describe('retry policy', () => {
     expect(isRetriable(new NonRetriableError('x'))).toBe(false)
     expect(isRetriable(new AwaitTimeoutError())).toBe(false)
     expect(isRetriable(new NonDeterminismError('x'))).toBe(false)
+    expect(isRetriable(Object.assign(new Error('declined'), { retriable: false }))).toBe(false)
+    expect(isRetriable(Object.assign(new Error('flaky'), { retriable: true }))).toBe(true)
   })
 })

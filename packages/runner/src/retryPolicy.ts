@@ -53,14 +53,17 @@ export function normalizeRetry(policy: RetryPolicy | undefined): NormalizedRetry
 
 /**
  * True when an error may be retried: everything except `NonRetriableError`,
- * `AwaitTimeoutError` and `NonDeterminismError`.
+ * `AwaitTimeoutError`, `NonDeterminismError` and any error whose `retriable`
+ * property is `false` (the convention of errors thrown by HTTP clients and SDKs).
  *
  * @example
  * ```ts
  * isRetriable(new Error('boom')) // true
+ * isRetriable(Object.assign(new Error('card declined'), { retriable: false })) // false
  * ```
  */
 export function isRetriable(err: unknown): boolean {
+  if (typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === false) return false
   return !(isLeanflowError(err, 'NON_RETRIABLE') || isLeanflowError(err, 'AWAIT_TIMEOUT') || isLeanflowError(err, 'NON_DETERMINISM'))
 }
 
