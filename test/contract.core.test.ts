@@ -46,10 +46,18 @@ describe('errors (DESIGN.md "Errors")', () => {
       FORBIDDEN: 403,
       NOT_FOUND: 404,
       METHOD_NOT_ALLOWED: 405,
+      UNSUPPORTED_MEDIA_TYPE: 415,
+      RATE_LIMITED: 429,
+      INTERNAL: 500,
+      STORE_UNAVAILABLE: 503,
+      STORE_FULL: 507,
       AWAIT_TIMEOUT: null,
       NON_DETERMINISM: null,
       NON_RETRIABLE: null,
       RETRY_AFTER: null,
+      CHILD_RUN_FAILED: null,
+      RUN_FAILED: null,
+      RUN_CANCELED: null,
     })
   })
 
