@@ -12,6 +12,7 @@ import { Engine } from './internal/engine.js'
 import { keys, newId } from './internal/jobIds.js'
 import { toJson } from './internal/match.js'
 import { closeAwaits, newRunDoc } from './internal/runDoc.js'
+import { fencesOf } from './internal/runStates.js'
 import { handleJob } from './internal/worker.js'
 import { createMemoryQueue } from './memoryQueue.js'
 import type { FlowDefinition, Runner, RunnerOptions, StartFlowOptions } from './types.js'
@@ -76,13 +77,20 @@ export function createRunner(options: RunnerOptions): Runner {
     const [now, pos] = await Promise.all([engine.storeNow(), store.externalPosition()])
     const steps: Record<string, { needs: string[] }> = {}
     for (const [s, def] of Object.entries(flow.steps)) steps[s] = { needs: [...(def.needs ?? [])] }
-    const created = engine.states.create(runId, newRunDoc(flow, now, pos))
-    // flow.started goes out right behind the create (one round trip); its idempotency key
-    // keeps the first one when the run already existed
-    const started = engine.append(runId, undefined, 'flow.started', { name, input: data, steps }, keys.flowStarted)
-    const [{ doc }, record] = await Promise.all([created, started])
+    // the state and flow.started in one atomic write: a refused start leaves neither
+    const fresh = newRunDoc(flow, now, pos)
+    const first = { kind: 'flow.started', flow: runId, data: { name, input: data, steps } }
+    const res = await store.createRun(runId, fresh, first, { idempotencyKey: keys.flowStarted, fences: fencesOf(fresh) })
+    if (res.created) engine.states.noteStored(runId, res.version, fresh)
+    const doc = res.created ? fresh : res.current?.doc
+    if (!doc || !res.record) {
+      throw new LeanflowError(
+        'INVALID_ARGUMENT',
+        `Run id "${runId}" is taken by a run that has ${doc ? 'no flow.started event' : 'no state'} (written by an older leanflow or by hand): choose another run id.`,
+      )
+    }
     // the stored flow.started (the first one when the run existed): its input, without a read
-    engine.noteInput(runId, structuredClone((record.data as { input?: unknown } | null)?.input ?? null))
+    engine.noteInput(runId, structuredClone((res.record.data as { input?: unknown } | null)?.input ?? null))
     if (doc.flow !== name) {
       throw new LeanflowError('INVALID_ARGUMENT', `Run id "${runId}" already belongs to flow "${doc.flow}": choose another run id.`)
     }

@@ -77,6 +77,8 @@ export interface RunDoc {
   state: Record<string, unknown>
   error?: string
   reason?: string
+  /** The token of the write that stored this version (unique per write): see `RunStates`. */
+  w?: string
 }
 
 /**

@@ -7,8 +7,9 @@ const doc = (status: RunDoc['status']): RunDoc => ({ flow: 'f', status, startedA
 
 describe('RunStates', () => {
   it('an update works on what it read, even when another update evicts the cache meanwhile', async () => {
-    const states = new RunStates(createMemoryRunStateStore())
-    await states.create('r', doc('running'))
+    const store = createMemoryRunStateStore()
+    const states = new RunStates(store)
+    await store.casRunState('r', 0, doc('running'))
     // another update finishing the run evicts its cache entry right after this read cached it
     const internals = states as unknown as { remember: (...a: unknown[]) => void; cache: Map<string, unknown> }
     const remember = internals.remember.bind(states)
@@ -25,7 +26,7 @@ describe('RunStates', () => {
     const store = createMemoryRunStateStore()
     const a = new RunStates(store)
     const b = new RunStates(store)
-    await a.create('r', doc('running'))
+    await store.casRunState('r', 0, doc('running'))
     await b.read('r')
     await a.update('r', (d) => {
       if (d) d.state.n = 1
@@ -58,7 +59,7 @@ describe('RunStates', () => {
       },
     }
     const states = new RunStates(store)
-    await states.create('r', doc('running'))
+    await inner.casRunState('r', 0, doc('running'))
     let calls = 0
     const res = await states.update('r', (d) => {
       calls++
@@ -68,5 +69,21 @@ describe('RunStates', () => {
     expect(res).toMatchObject({ changed: true, value: true })
     expect(calls).toBe(1)
     expect((await inner.getRunState<RunDoc>('r'))?.version).toBe(2)
+  })
+
+  it('an equal document written by another writer is not taken for this write (same payload, two resolves)', async () => {
+    const store = createMemoryRunStateStore()
+    const a = new RunStates(store)
+    const b = new RunStates(store)
+    await store.casRunState('r', 0, doc('running'))
+    await Promise.all([a.read('r'), b.read('r')])
+    const decide = (d: RunDoc | null) => {
+      if (d?.state.resolved !== undefined) return 'conflict'
+      if (d) d.state.resolved = { ok: true }
+      return 'won'
+    }
+    const [ra, rb] = await Promise.all([a.update('r', decide), b.update('r', decide)])
+    expect([ra.value, rb.value].sort()).toEqual(['conflict', 'won'])
+    expect((await store.getRunState<RunDoc>('r'))?.version).toBe(2)
   })
 })

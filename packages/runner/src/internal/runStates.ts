@@ -1,8 +1,19 @@
 import type { CasRunStateResult, RunStateStore } from '@leanflow/core'
+import { newId } from './jobIds.js'
 import type { RunDoc } from './runDoc.js'
 
 const MAX_CACHED = 10_000
 const MAX_TRIES = 100
+/** This process's part of every write token; a counter makes each token unique. */
+const WRITER = newId().slice(0, 12)
+let writes = 0
+
+/** What the cache keeps of a run: the stored version and the document's JSON without its write token. */
+interface Cached {
+  version: number
+  /** '' when the run has no document. */
+  json: string
+}
 
 /** The outcome of {@link RunStates.update}. */
 export interface Updated<R> {
@@ -30,9 +41,14 @@ export interface UpdateOptions<R> {
  * writes it in one CAS; a conflict returns the current record, and the
  * update runs again on it. With one process per run (the common case) every
  * change is one round trip.
+ *
+ * Every write carries a token unique to it (`doc.w`): a conflict whose current document holds
+ * this write's token is this write, applied before a lost reply (ioredis resends after a
+ * reconnect); an equal document written by someone else is not (two resolves of one trigger
+ * with the same payload compute the same document).
  */
 export class RunStates {
-  private readonly cache = new Map<string, { version: number; json: string }>()
+  private readonly cache = new Map<string, Cached>()
 
   constructor(private readonly store: RunStateStore) {}
 
@@ -43,23 +59,16 @@ export class RunStates {
   }
 
   /** Reads the stored version and JSON ('' when absent) and caches them. */
-  private async fetch(runId: string): Promise<{ version: number; json: string }> {
+  private async fetch(runId: string): Promise<Cached> {
     const rec = await this.store.getRunState<RunDoc>(runId)
-    const cur = { version: rec ? rec.version : 0, json: rec ? JSON.stringify(rec.doc) : '' }
+    const cur = { version: rec ? rec.version : 0, json: rec ? bodyOf(rec.doc) : '' }
     this.remember(runId, cur.version, cur.json)
     return cur
   }
 
-  /** Creates the document unless one exists; returns the stored one. */
-  async create(runId: string, doc: RunDoc): Promise<{ doc: RunDoc; created: boolean }> {
-    const res = await this.store.casRunState<RunDoc>(runId, 0, doc, { fences: fencesOf(doc) })
-    if (res.ok) {
-      this.remember(runId, res.version, JSON.stringify(doc))
-      return { doc, created: true }
-    }
-    if (!res.current) return this.create(runId, doc)
-    this.remember(runId, res.current.version, JSON.stringify(res.current.doc))
-    return { doc: res.current.doc, created: false }
+  /** Notes a document this process stored at `version` (a created run): the next update starts from it. */
+  noteStored(runId: string, version: number, doc: RunDoc): void {
+    this.remember(runId, version, bodyOf(doc))
   }
 
   /**
@@ -70,7 +79,7 @@ export class RunStates {
   async update<R>(runId: string, fn: (doc: RunDoc | null) => R, opts: UpdateOptions<R> = {}): Promise<Updated<R>> {
     const cached = opts.fresh ? undefined : this.cache.get(runId)
     // use what was read, not the cache: another update may evict it meanwhile
-    let cur: { version: number; json: string } = cached ?? (await this.fetch(runId))
+    let cur: Cached = cached ?? (await this.fetch(runId))
     let fresh = cached === undefined
     for (let i = 0; i < MAX_TRIES; i++) {
       const version: number = cur.version
@@ -85,22 +94,19 @@ export class RunStates {
         continue
       }
       const finished = doc.status !== 'running'
-      const writing = this.store.casRunState<RunDoc>(runId, version, doc, { finished, fences: fencesOf(doc) })
+      const token = `${WRITER}.${(++writes).toString(36)}`
+      const writing = this.store.casRunState<RunDoc>(runId, version, { ...doc, w: token }, { finished, fences: fencesOf(doc) })
       opts.onWrite?.(doc, value)
       const res: CasRunStateResult<RunDoc> = await writing
-      if (res.ok) {
-        this.remember(runId, res.version, json)
+      const mine = res.ok || (res.current?.version === version + 1 && res.current.doc.w === token)
+      if (mine) {
+        // on a conflict: our own write, applied before a lost reply
         if (finished) this.cache.delete(runId)
+        else this.remember(runId, version + 1, json)
         return { doc, value, changed: true }
       }
-      cur = { version: res.current?.version ?? 0, json: res.current ? JSON.stringify(res.current.doc) : '' }
+      cur = { version: res.current?.version ?? 0, json: res.current ? bodyOf(res.current.doc) : '' }
       this.remember(runId, cur.version, cur.json)
-      if (cur.version === version + 1 && cur.json === json) {
-        // our own write, applied before a lost reply (ioredis resends after a reconnect):
-        // every document carries fresh lease ids, so an equal successor is ours
-        if (finished) this.cache.delete(runId)
-        return { doc, value, changed: true }
-      }
       fresh = true
     }
     throw new Error(`Run ${runId}: the run state kept changing under ${MAX_TRIES} compare-and-set tries.`)
@@ -114,6 +120,13 @@ export class RunStates {
     }
     this.cache.set(runId, { version, json })
   }
+}
+
+/** The document's JSON without its write token (what updates compare). */
+function bodyOf(doc: RunDoc): string {
+  if (doc.w === undefined) return JSON.stringify(doc)
+  const { w: _, ...rest } = doc
+  return JSON.stringify(rest)
 }
 
 /**
