@@ -3,7 +3,7 @@ import type { EventRecord } from './events.js'
 import { emptyFlowState, type FlowState, type StepState } from './flowState.js'
 import { isRecord } from './internal/reduceData.js'
 import { appendLog, composeState, isOwnState, type Parts, partsOf, type StepsMap, setKv, stepsOf } from './internal/reduceParts.js'
-import { nextRun, settleStatus } from './internal/reduceRun.js'
+import { isTerminalStatus, nextRun, settleStatus } from './internal/reduceRun.js'
 import { logEntry, reduceSteps, type StepsAccess, stateSet } from './internal/reduceStep.js'
 
 /**
@@ -42,9 +42,10 @@ export function applyEvent(state: FlowState, event: EventRecord): FlowState {
   const run = nextRun(parts.run, event)
   let steps = stepsOf(state)
   let stepsChanged = false
-  if (event.step !== undefined || event.kind === 'flow.started') {
+  const ends = run !== parts.run && isTerminalStatus(run.status) && !isTerminalStatus(parts.run.status)
+  if (event.step !== undefined || event.kind === 'flow.started' || ends) {
     const access = new CopyOnWriteSteps(steps)
-    reduceSteps(access, event, parts.run.status === 'pending')
+    reduceSteps(access, event, parts.run.status === 'pending', isTerminalStatus(run.status))
     steps = access.map
     stepsChanged = access.copied
   }
@@ -82,5 +83,8 @@ class CopyOnWriteSteps implements StepsAccess {
       this.copied = true
     }
     this.map[name] = step
+  }
+  names(): string[] {
+    return Object.keys(this.map)
   }
 }

@@ -5,14 +5,16 @@ import type { RunStatus } from './streamStore.js'
 /**
  * Status of one step: `pending` (declared, not started), `running`,
  * `awaiting` (suspended on an await), `retrying` (failed, a retry is
- * scheduled), `completed`, `failed` (for good).
+ * scheduled), `completed`, `failed` (for good), `canceled` (the run ended —
+ * completed, failed or canceled — before the step did: an ended run never
+ * shows a live step).
  *
  * @example
  * ```ts
  * const done = Object.values(state.steps).filter((s) => s.status === 'completed').length
  * ```
  */
-export type StepStatus = 'pending' | 'running' | 'awaiting' | 'retrying' | 'completed' | 'failed'
+export type StepStatus = 'pending' | 'running' | 'awaiting' | 'retrying' | 'completed' | 'failed' | 'canceled'
 
 /**
  * What a suspended step waits for, from its `step.await.*` event. Cleared on
@@ -68,6 +70,11 @@ export interface StepState {
   readonly nextRetryAt?: string
   /** What it waits for while `awaiting`. */
   readonly awaiting?: StepAwait
+  /**
+   * How many times a worker took the step over after the one running it died (`step.started`
+   * with `data.recovered: true`): code outside `ctx.do` in that attempt may have run again.
+   */
+  readonly recoveries?: number
 }
 
 /**

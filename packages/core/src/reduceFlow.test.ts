@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { applyEvent } from './applyEvent.js'
 import type { EventRecord } from './events.js'
+import { emptyFlowState } from './flowState.js'
 import { reduceFlow } from './reduceFlow.js'
 
 let clock = 0
@@ -81,8 +83,64 @@ describe('reduceFlow: run', () => {
     expect(s.result).toBeUndefined()
     expect(s.error).toBeUndefined()
     expect(s.name).toBe('order')
-    expect(s.steps.charge?.status).toBe('running')
+    // an ended run never shows a live step, even when a step event comes after the end
+    expect(s.steps.charge?.status).toBe('canceled')
     expect(s.steps.extra).toBeUndefined()
+  })
+
+  it('a terminal run event ends every step that has not completed or failed as canceled', () => {
+    const log = [
+      started(),
+      ev(2, 'step.started', {}, 'charge', 1),
+      ev(3, 'step.await.trigger', { triggerId: 't1', triggerType: 'webhook' }, 'charge', 1),
+      ev(4, 'step.started', {}, 'ship', 1),
+      ev(5, 'flow.canceled', { reason: 'user asked' }),
+    ]
+    const before = reduceFlow(log.slice(0, 4))
+    expect(before.steps.charge?.status).toBe('awaiting')
+    expect(before.steps.ship?.status).toBe('running')
+    const s = reduceFlow(log)
+    expect(s.status).toBe('canceled')
+    expect(s.steps.charge).toMatchObject({ status: 'canceled', attempt: 1 })
+    expect(s.steps.charge?.awaiting).toBeUndefined()
+    expect(s.steps.ship?.status).toBe('canceled')
+    const folded = log.reduce(applyEvent, emptyFlowState())
+    expect(folded.steps).toEqual(s.steps)
+    expect(before.steps.charge?.status).toBe('awaiting') // the earlier state is not changed
+  })
+
+  it('a failed run cancels its never-started steps and keeps a failed one; a canceled run cancels a retrying one', () => {
+    const failed = reduceFlow([
+      started(),
+      ev(2, 'step.started', {}, 'charge', 1),
+      ev(3, 'step.failed', { error: 'boom', willRetry: false }, 'charge', 1),
+      ev(4, 'flow.failed', { error: 'boom', duration: 5 }),
+    ])
+    expect(failed.steps.charge?.status).toBe('failed')
+    expect(failed.steps.ship?.status).toBe('canceled')
+    const canceled = reduceFlow([
+      started(),
+      ev(2, 'step.started', {}, 'charge', 1),
+      ev(3, 'step.completed', { result: 1, duration: 1 }, 'charge', 1),
+      ev(4, 'step.started', {}, 'ship', 1),
+      ev(5, 'step.failed', { error: 'flaky', willRetry: true, nextRetryAt: tsOf(100) }, 'ship', 1),
+      ev(6, 'flow.canceled', {}),
+    ])
+    expect(canceled.steps.charge?.status).toBe('completed')
+    expect(canceled.steps.ship?.status).toBe('canceled')
+    expect(canceled.steps.ship?.nextRetryAt).toBeUndefined()
+  })
+
+  it('a recovered step.started keeps the attempt, counts recoveries and runs the step again', () => {
+    const s = reduceFlow([
+      started(),
+      ev(2, 'step.started', {}, 'charge', 1),
+      ev(3, 'step.started', { recovered: true }, 'charge', 1),
+      ev(4, 'step.started', { recovered: true }, 'charge', 1),
+    ])
+    expect(s.steps.charge).toMatchObject({ status: 'running', attempt: 1, recoveries: 2, startedAt: tsOf(2) })
+    const t = reduceFlow([started(), ev(2, 'step.started', {}, 'charge', 1), ev(3, 'step.completed', { duration: 1 }, 'charge', 1)])
+    expect(t.steps.charge?.recoveries).toBeUndefined()
   })
 
   it('is awaiting while a step awaits and none runs or retries; running otherwise', () => {

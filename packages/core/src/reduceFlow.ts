@@ -3,7 +3,7 @@ import type { EventRecord } from './events.js'
 import type { FlowState, LogEntry, StepState } from './flowState.js'
 import { isRecord } from './internal/reduceData.js'
 import { composeState, partsFrom, type RunFields, type StepsMap } from './internal/reduceParts.js'
-import { nextRun, settleStatus } from './internal/reduceRun.js'
+import { isTerminalStatus, nextRun, settleStatus } from './internal/reduceRun.js'
 import { logEntry, reduceSteps, type StepsAccess, stateSet } from './internal/reduceStep.js'
 
 /**
@@ -59,7 +59,7 @@ export function reduceFlow(events: Iterable<EventRecord>): FlowState {
     }
     const wasPending = run.status === 'pending'
     run = nextRun(run, e)
-    reduceSteps(steps, e, wasPending)
+    reduceSteps(steps, e, wasPending, isTerminalStatus(run.status))
   }
   const status = settleStatus(run.status, stepsMap)
   if (status !== run.status) run = { ...run, status }
@@ -101,5 +101,8 @@ class MutableSteps implements StepsAccess {
   }
   set(name: string, step: StepState): void {
     this.map[name] = step
+  }
+  names(): string[] {
+    return Object.keys(this.map)
   }
 }

@@ -1,7 +1,7 @@
 // Step-level transitions and the `log` / `state.set` readers, shared by
 // reduceFlow (a private mutable builder) and applyEvent (copy on write).
 
-import type { EventRecord, LogLevel } from '../events.js'
+import { type EventRecord, isTerminalKind, type LogLevel } from '../events.js'
 import type { LogEntry, StepAwait, StepState, StepStatus } from '../flowState.js'
 import { attemptOf, fieldsOf, isRecord, num, str, toText } from './reduceData.js'
 
@@ -9,22 +9,42 @@ import { attemptOf, fieldsOf, isRecord, num, str, toText } from './reduceData.js
 export interface StepsAccess {
   get(name: string): StepState | undefined
   set(name: string, step: StepState): void
+  /** The names of every step. */
+  names(): string[]
 }
 
 type Draft = { -readonly [K in keyof StepState]: StepState[K] }
 
 const LEVELS: ReadonlySet<string> = new Set<LogLevel>(['debug', 'info', 'warn', 'error'])
 
-/** The effect of `e` on the steps: the step it names (created when new), and the steps `flow.started` declares. */
-export function reduceSteps(steps: StepsAccess, e: EventRecord, runStarts: boolean): void {
+/**
+ * The effect of `e` on the steps: the step it names (created when new), and the steps
+ * `flow.started` declares. `ended`: the run is completed, failed or canceled after `e`; then
+ * every step that has not completed or failed is `canceled` (an ended run shows no live step).
+ */
+export function reduceSteps(steps: StepsAccess, e: EventRecord, runStarts: boolean, ended: boolean): void {
   const name = e.step
   if (typeof name === 'string' && name !== '') {
     const prev = steps.get(name)
     const from = prev ?? { name, status: 'pending', attempt: 0 }
-    const next = typeof e.kind === 'string' && e.kind.startsWith('step.') ? nextStep(from, e) : from
+    let next = typeof e.kind === 'string' && e.kind.startsWith('step.') ? nextStep(from, e) : from
+    if (ended && LIVE.has(next.status)) next = canceled(next)
     if (next !== prev) steps.set(name, next)
   }
   if (runStarts && e.kind === 'flow.started') declareSteps(steps, fieldsOf(e.data).steps)
+  if (ended && isTerminalKind(e.kind)) {
+    for (const n of steps.names()) {
+      const s = steps.get(n)
+      if (s !== undefined && LIVE.has(s.status)) steps.set(n, canceled(s))
+    }
+  }
+}
+
+/** The statuses an ended run's steps may not keep. */
+const LIVE: ReadonlySet<string> = new Set<StepStatus>(['pending', 'running', 'awaiting', 'retrying'])
+
+function canceled(s: StepState): StepState {
+  return clean({ ...s, status: 'canceled', awaiting: undefined, nextRetryAt: undefined })
 }
 
 function declareSteps(steps: StepsAccess, declared: unknown): void {
@@ -46,6 +66,14 @@ function nextStep(prev: StepState, e: EventRecord): StepState {
   const s: Draft = { ...prev }
   switch (e.kind) {
     case 'step.started':
+      if (d.recovered === true) {
+        // a worker took the step over after its worker died: the same attempt, running again
+        s.status = 'running'
+        s.attempt = attemptOf(e.meta) ?? Math.max(prev.attempt, 1)
+        s.recoveries = (prev.recoveries ?? 0) + 1
+        s.awaiting = s.nextRetryAt = undefined
+        break
+      }
       s.status = 'running'
       s.attempt = attemptOf(e.meta) ?? prev.attempt + 1
       s.startedAt = prev.startedAt ?? ts
@@ -124,6 +152,7 @@ function clean(s: Draft): StepState {
   if (s.error !== undefined) out.error = s.error
   if (s.nextRetryAt !== undefined) out.nextRetryAt = s.nextRetryAt
   if (s.awaiting !== undefined) out.awaiting = s.awaiting
+  if (s.recoveries !== undefined) out.recoveries = s.recoveries
   return out
 }
 
