@@ -3,7 +3,9 @@
  * F1 (SIGKILL after step.started), F2 (SIGKILL after a ctx.do effect),
  * F18 (SIGTERM mid-step drains), F5 (redis-server SIGKILLed and restarted).
  */
+
 import { createBullMQQueue } from '@leanflow/bullmq'
+import { reduceFlow } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { createRunner, type Runner } from '@leanflow/runner'
 import { Redis } from 'ioredis'
@@ -88,6 +90,13 @@ describe('runner on BullMQ: worker and server faults', () => {
     // No event written before the crash was lost.
     const after = logs.get(cp.runId as string) ?? []
     for (const e of before) expect(after.map((x) => x.id)).toContain(e.id)
+    // The take-over is in the log: the same attempt started again, marked recovered.
+    const startedD = after.filter((e) => e.kind === 'step.started' && e.step === 'd')
+    expect(startedD.map((e) => [e.meta?.attempt, (e.data as { recovered?: boolean }).recovered ?? false])).toEqual([
+      [1, false],
+      [1, true],
+    ])
+    expect(reduceFlow(after).steps.d).toMatchObject({ status: 'completed', attempt: 1, recoveries: 1 })
     expect(allOnes(await effectCounts(id, runIds))).toEqual([])
   })
 

@@ -5,7 +5,8 @@ import { compareEventIds, reduceFlow } from '../../packages/core/src/index.js'
  * Problems with one run's log (empty when sound): ids strictly increasing
  * and unique, `flow.started` first, exactly one terminal event and it is
  * `flow.completed`, last; no step started before the steps it needs
- * completed (in log order); per step and attempt at most one `step.started`,
+ * completed (in log order); per step and attempt at most one `step.started`
+ * (besides the `data.recovered` ones a take-over appends after it),
  * exactly one `step.completed` per step; no two events with the same kind,
  * step, meta and data (a doubled append); the reduced run is completed with
  * every step completed.
@@ -39,12 +40,16 @@ export function checkRunLog(events: EventRecord[]): string[] {
   const started = new Map<string, number>()
   const completed = new Map<string, number>()
   for (const e of events) {
+    const recovered = e.kind === 'step.started' && (e.data as { recovered?: unknown } | null)?.recovered === true
     const key = JSON.stringify([e.kind, e.step, e.meta, e.data])
-    if (seen.has(key)) say(`duplicate ${e.kind} ${e.step ?? ''} ${JSON.stringify(e.data)}`)
+    // a step taken over twice in one attempt (same job id) has two equal recovery events
+    if (seen.has(key) && !recovered) say(`duplicate ${e.kind} ${e.step ?? ''} ${JSON.stringify(e.data)}`)
     seen.add(key)
     if (e.kind === 'step.started') {
       const k = `${e.step}#${e.meta?.attempt}`
-      started.set(k, (started.get(k) ?? 0) + 1)
+      if (recovered) {
+        if (!started.has(k)) say(`recovered step.started ${k} at ${e.id} before its step.started`)
+      } else started.set(k, (started.get(k) ?? 0) + 1)
     }
     if (e.kind === 'step.completed') completed.set(e.step ?? '', (completed.get(e.step ?? '') ?? 0) + 1)
   }

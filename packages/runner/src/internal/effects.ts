@@ -88,6 +88,31 @@ export async function appendStartedFenced(engine: Engine, runId: string, doc: Ru
   }
 }
 
+/**
+ * The trace of a take-over: a worker claimed a step whose execution died (its job was delivered
+ * again while the step was running), so the handler runs again from the top and code outside
+ * `ctx.do` may repeat. A `step.started` for the same attempt with `data.recovered: true`, once
+ * per lease, fenced by it (a take-over that lost the step writes nothing), and only when the
+ * append keyed `startedKey` — the event stored before the replaced execution ran its handler —
+ * is stored (checked atomically: an execution that died before it never ran the handler).
+ */
+export async function appendRecovered(
+  engine: Engine,
+  runId: string,
+  step: string,
+  attempt: number,
+  lease: string,
+  jobId: string,
+  startedKey: string,
+) {
+  const cond = { fence: { key: step, token: lease }, after: startedKey }
+  try {
+    await engine.append(runId, step, 'step.started', { recovered: true }, keys.recovered(step, attempt, lease), { attempt, jobId }, cond)
+  } catch (err) {
+    if (!refused(err)) throw err
+  }
+}
+
 /** A conditional append the store refused (fence or `after`): nothing was written. */
 function refused(err: unknown): boolean {
   return isLeanflowError(err, 'NON_RETRIABLE') || isLeanflowError(err, 'INVALID_ARGUMENT')

@@ -31,6 +31,8 @@ export const keys = {
   flowStarted: 'fs',
   flowEnded: 'fe',
   started: (step: string, attempt: number) => `ss~${step}~${attempt}`,
+  /** A take-over's `step.started` (`data.recovered`): one per lease, so each recovery shows once. */
+  recovered: (step: string, attempt: number, lease: string) => `sv~${step}~${attempt}~${lease}`,
   completed: (step: string) => `sc~${step}`,
   failed: (step: string, attempt: number) => `sf~${step}~${attempt}`,
   retry: (step: string, attempt: number) => `sr~${step}~${attempt}`,

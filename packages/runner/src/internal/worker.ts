@@ -6,6 +6,7 @@ import {
   afterFail,
   appendAwaited,
   appendContinuation,
+  appendRecovered,
   appendResumed,
   appendStarted,
   appendStartedFenced,
@@ -44,7 +45,7 @@ async function stepJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opts
   // a first attempt's step.started rides behind the claiming compare-and-set (fenced by the lease)
   let spec: { lease: string; stored: Promise<boolean> } | undefined
   const onWrite = (d: RunDoc, v: Claimed) => {
-    if (v.kind !== 'claimed' || attempt !== 1) return
+    if (v.kind !== 'claimed' || attempt !== 1 || v.takeover) return
     const stored = appendStartedFenced(engine, runId, d, step, v.lease, job.id)
     stored.catch(() => {}) // awaited below unless this write was superseded
     spec = { lease: v.lease, stored }
@@ -69,6 +70,8 @@ async function stepJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opts
   } else if (value.kind === 'repair') {
     await repairJob(engine, job, value.doc, opts)
   } else if (value.kind === 'claimed') {
+    // a take-over is traced only when the execution it replaces had started (its step.started is stored)
+    if (value.takeover) await appendRecovered(engine, runId, step, attempt, value.lease, job.id, keys.started(step, attempt))
     const stored = spec?.lease === value.lease && (await spec.stored)
     if (!stored) await appendStarted(engine, runId, value.doc, step, attempt, job.id)
     await execute(engine, job, value.doc, step, value.lease, opts, value.takeover)
@@ -118,6 +121,11 @@ async function awaitJob(engine: Engine, job: ActiveJob, data: RunnerJobData, opt
   const s = doc.steps[step]
   const r = s?.records[pos]
   if (!s || !r || r.t === 'do') return
+  if (value.kind === 'claimed' && value.takeover) {
+    // the execution it replaces had started once its step.resumed (or step.await.timeout) was stored
+    const resumedKey = r.state === 'timedOut' ? keys.timedOut(step, pos) : keys.resumed(step, pos)
+    await appendRecovered(engine, runId, step, s.attempt, value.lease, job.id, resumedKey)
+  }
   // the await's announcement first (its own append may have failed before it was resolved)
   if (r.state === 'timedOut' || value.kind === 'claimed') await appendAwaited(engine, runId, step, pos, r)
   if (r.state === 'timedOut') {
@@ -271,6 +279,7 @@ async function repairJob(engine: Engine, job: ActiveJob, doc: RunDoc, opts: Work
   })
   if (value === undefined || !d) return
   const attempt = d.steps[running]?.attempt ?? 1
+  await appendRecovered(engine, runId, running, attempt, value, job.id, keys.started(running, attempt))
   await appendStarted(engine, runId, d, running, attempt, job.id)
   await execute(engine, job, d, running, value, opts, true)
 }
