@@ -1,3 +1,4 @@
+import { hostname } from 'node:os'
 import {
   assertName,
   type JobWorker,
@@ -53,7 +54,7 @@ export function createRunner(options: RunnerOptions): Runner {
   const ownQueue = options.queue === undefined
   const queue = options.queue ?? createMemoryQueue()
   const onError = options.onError ?? ((err: unknown) => console.error('[leanflow runner]', err))
-  const engine = new Engine(store, queue, flows, onError, options.clock ?? Date.now)
+  const engine = new Engine(store, queue, flows, onError, options.clock ?? Date.now, workerIdOf(options.workerId))
   const cancelPollMs = options.cancelPollMs ?? 1000
   const drainTimeoutMs = options.drainTimeoutMs ?? 30_000
   let worker: JobWorker | undefined
@@ -215,4 +216,14 @@ export function createRunner(options: RunnerOptions): Runner {
       if (ownQueue) await queue.close()
     },
   }
+}
+
+/** The `workerId` option, checked, or `<hostname>:<pid>`. */
+function workerIdOf(value: unknown): string {
+  if (value === undefined) return `${hostname()}:${process.pid}`
+  if (typeof value === 'string' && value.length > 0 && value.length <= 200) return value
+  throw new LeanflowError(
+    'INVALID_ARGUMENT',
+    `Invalid workerId ${JSON.stringify(value)}: pass a non-empty string of at most 200 characters.`,
+  )
 }

@@ -215,6 +215,17 @@ export interface RunnerOptions {
   cancelPollMs?: number
   /** How long `stop()` waits for running steps before handing them back to the queue (ms). @default 30000 */
   drainTimeoutMs?: number
+  /**
+   * Names this worker in `meta.worker` of the `step.started` and `step.completed` events of the
+   * steps it runs, so a log says where each step ran (the host and process by default; set it to
+   * a pod or container name).
+   * @default `${os.hostname()}:${process.pid}`
+   * @example
+   * ```ts
+   * createRunner({ store, flows, workerId: process.env.POD_NAME })
+   * ```
+   */
+  workerId?: string | undefined
   /** This worker's clock, only for durations (deadlines use the store's clock). @default Date.now */
   clock?: () => number
 }

@@ -26,7 +26,8 @@ async function appendCompleted(engine: Engine, runId: string, doc: RunDoc, name:
   const s = doc.steps[name] as StepDoc
   const duration = s.duration ?? 0
   const data = s.result === undefined ? { duration } : { result: s.result, duration }
-  await engine.append(runId, name, 'step.completed', data, keys.completed(name), { attempt: s.attempt }, cond)
+  const meta = s.worker === undefined ? { attempt: s.attempt } : { attempt: s.attempt, worker: s.worker }
+  await engine.append(runId, name, 'step.completed', data, keys.completed(name), meta, cond)
   engine.mark(runId, keys.completed(name))
 }
 
@@ -61,7 +62,7 @@ export async function appendContinuation(
     'step.started',
     {},
     keys.started(next, 1),
-    { attempt: 1, jobId },
+    { attempt: 1, jobId, worker: engine.workerId },
     { fence, after: keys.completed(step) },
   )
   const [c, s] = await Promise.allSettled([completed, started])
@@ -80,7 +81,7 @@ export async function appendStartedFenced(engine: Engine, runId: string, doc: Ru
   if (doc.steps[step]?.attempt !== 1 || !needs.every((n) => engine.knows(runId, keys.completed(n)))) return false
   const fence = { key: step, token: lease }
   try {
-    await engine.append(runId, step, 'step.started', {}, keys.started(step, 1), { attempt: 1, jobId }, { fence })
+    await engine.append(runId, step, 'step.started', {}, keys.started(step, 1), { attempt: 1, jobId, worker: engine.workerId }, { fence })
     return true
   } catch (err) {
     if (refused(err)) return false
@@ -107,7 +108,15 @@ export async function appendRecovered(
 ) {
   const cond = { fence: { key: step, token: lease }, after: startedKey }
   try {
-    await engine.append(runId, step, 'step.started', { recovered: true }, keys.recovered(step, attempt, lease), { attempt, jobId }, cond)
+    await engine.append(
+      runId,
+      step,
+      'step.started',
+      { recovered: true },
+      keys.recovered(step, attempt, lease),
+      { attempt, jobId, worker: engine.workerId },
+      cond,
+    )
   } catch (err) {
     if (!refused(err)) throw err
   }
@@ -165,7 +174,15 @@ export async function appendStarted(
   if (attempt > 1 && s) await appendRetried(engine, runId, step, s, attempt, s.startedAt ?? doc.startedAt)
   // behind a step.completed still in flight: stored only once that one is (atomic in the store)
   const after = pending === undefined ? undefined : keys.completed(pending)
-  await engine.append(runId, step, 'step.started', {}, keys.started(step, attempt), { attempt, jobId }, after ? { after } : {})
+  await engine.append(
+    runId,
+    step,
+    'step.started',
+    {},
+    keys.started(step, attempt),
+    { attempt, jobId, worker: engine.workerId },
+    after ? { after } : {},
+  )
 }
 
 /**

@@ -28,6 +28,8 @@ export class Engine {
     flows: readonly FlowDefinition[],
     readonly onError: (err: unknown) => void,
     readonly clock: () => number,
+    /** Names this worker in `meta.worker` of the `step.started` / `step.completed` events of its executions. */
+    readonly workerId: string,
   ) {
     this.states = new RunStates(store)
     for (const f of flows) this.flows.set(f.name, f)
@@ -175,6 +177,7 @@ export class Engine {
     s.status = 'running'
     s.lease = lease
     s.owner = job.id
+    s.worker = this.workerId
     s.startedAt ??= now
     // nextRetryAt and error stay: the retried attempt re-derives step.failed / step.retry from them
     delete s.waitingOn
