@@ -1,10 +1,22 @@
 import { assertFlowName, assertName, LeanflowError, parseDuration } from '@leanflow/core'
 import { normalizeRetry } from './retryPolicy.js'
+import { isStandardSchema, type StandardSchemaV1 } from './standardSchema.js'
 import type { FlowDefinition, StepDefinition } from './types.js'
 
 /** What `defineFlow` takes. */
 export interface FlowConfig<I = any> {
   name: string
+  /**
+   * A schema of the run's input, from any Standard Schema library (zod, valibot, arktype, …):
+   * `startFlow` and `POST /:flow/runs` check every input with it and refuse a bad one with
+   * `INVALID_ARGUMENT` and the schema's issues (nothing is written); the run gets the schema's
+   * output (defaults and transforms applied); handlers' `input` is typed from it.
+   * @example
+   * ```ts
+   * defineFlow({ name: 'order', input: z.object({ orderId: z.string() }), steps: { … } })
+   * ```
+   */
+  input?: StandardSchemaV1<unknown, I> | undefined
   steps: Record<string, StepDefinition<I>>
 }
 
@@ -17,6 +29,7 @@ export interface FlowConfig<I = any> {
  * ```ts
  * const order = defineFlow({
  *   name: 'order',
+ *   input: z.object({ orderId: z.string() }), // optional: any Standard Schema
  *   steps: {
  *     charge: { handler: async (input: { orderId: string }) => ({ charged: input.orderId }) },
  *     ship: { needs: ['charge'], handler: async (_input, ctx) => ctx.results.charge },
@@ -29,6 +42,13 @@ export function defineFlow<I = any>(config: FlowConfig<I>): FlowDefinition<I> {
     throw new LeanflowError('INVALID_ARGUMENT', 'defineFlow needs an object { name, steps }.')
   }
   const name = assertFlowName(config.name)
+  const schema = config.input
+  if (schema !== undefined && !isStandardSchema(schema)) {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `Flow "${name}": input must be a Standard Schema (a zod, valibot or arktype schema: it has "~standard"), got ${typeof schema}.`,
+    )
+  }
   const input = config.steps
   if (typeof input !== 'object' || input === null || Object.keys(input).length === 0) {
     throw new LeanflowError('INVALID_ARGUMENT', `Flow "${name}" has no steps: pass steps: { [name]: { handler } }.`)
@@ -66,7 +86,9 @@ export function defineFlow<I = any>(config: FlowConfig<I>): FlowDefinition<I> {
   if (cycle) {
     throw new LeanflowError('INVALID_ARGUMENT', `Flow "${name}" has a cycle: ${cycle.join(' -> ')}. Steps must form a DAG through needs.`)
   }
-  return Object.freeze({ name, steps: Object.freeze(steps) })
+  const flow: FlowDefinition<I> =
+    schema === undefined ? { name, steps: Object.freeze(steps) } : { name, input: schema, steps: Object.freeze(steps) }
+  return Object.freeze(flow)
 }
 
 function findCycle(steps: Record<string, StepDefinition>): string[] | undefined {

@@ -16,6 +16,7 @@ import { closeAwaits, newRunDoc } from './internal/runDoc.js'
 import { fencesOf } from './internal/runStates.js'
 import { handleJob } from './internal/worker.js'
 import { createMemoryQueue } from './memoryQueue.js'
+import { validateInput } from './standardSchema.js'
 import type { FlowDefinition, Runner, RunnerOptions, StartFlowOptions } from './types.js'
 
 /** How long a `startFlow` idempotency key maps to its run. */
@@ -67,7 +68,7 @@ export function createRunner(options: RunnerOptions): Runner {
         `Flow "${String(name)}" is not registered with this runner: add it to createRunner({ flows }).`,
       )
     }
-    const data = toJson(input, 'flow input')
+    const data = toJson(flow.input ? await validateInput(name, flow.input, input) : input, 'flow input')
     let runId = opts.runId === undefined ? newId() : assertName(opts.runId, 'run id')
     if (opts.idempotencyKey !== undefined) {
       if (typeof opts.idempotencyKey !== 'string' || opts.idempotencyKey === '') {

@@ -1,4 +1,5 @@
 import type { Duration, ExternalEvent, JobQueue, RunStateStore, StreamStore } from '@leanflow/core'
+import type { StandardSchemaV1 } from './standardSchema.js'
 
 /**
  * How a step retries. Every error retries until `attempts` (all tries, the
@@ -181,6 +182,8 @@ export interface StepDefinition<I = any> {
  */
 export interface FlowDefinition<I = any> {
   readonly name: string
+  /** The input's schema, when `defineFlow` got one: `startFlow` checks every input with it. */
+  readonly input?: StandardSchemaV1<unknown, I> | undefined
   readonly steps: Readonly<Record<string, Readonly<StepDefinition<I>>>>
 }
 
