@@ -1,16 +1,22 @@
 import { createMemoryRunStateStore, createMemoryStreamStore } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
+import { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runStateConformance } from './conformance/runStateConformance.js'
+import { type RedisCluster, startRedisCluster } from './helpers/redisCluster.js'
 import { type RedisServer, startRedis } from './helpers/redisServer.js'
 
 let server: RedisServer
+let cluster: RedisCluster
+let clusterClient: Cluster
 let n = 0
 beforeAll(async () => {
-  server = await startRedis()
-})
+  ;[server, cluster] = await Promise.all([startRedis(), startRedisCluster(3)])
+  clusterClient = new Cluster(cluster.nodes)
+}, 60_000)
 afterAll(async () => {
-  await server?.stop()
+  clusterClient?.disconnect()
+  await Promise.all([server?.stop(), cluster?.stop()])
 })
 
 runStateConformance('memory', async () => {
@@ -20,6 +26,11 @@ runStateConformance('memory', async () => {
 
 runStateConformance('Redis', async () => {
   const store = createRedisStreamStore({ url: server.url, prefix: `rs${++n}` })
+  return { store, cleanup: () => store.close() }
+})
+
+runStateConformance('Redis Cluster', async () => {
+  const store = createRedisStreamStore({ redis: clusterClient, prefix: `rc${++n}` })
   return { store, cleanup: () => store.close() }
 })
 
@@ -48,4 +59,67 @@ describe('run state retention', () => {
       await store.close()
     }
   })
+})
+
+describe('createRun on Redis at maxmemory (noeviction)', () => {
+  it('refused creates leave nothing half-written: each run has its state and its flow.started, or neither; all succeed once memory frees', async () => {
+    const oom = await startRedis()
+    const admin = new Redis(oom.url)
+    const store = createRedisStreamStore({ url: oom.url, prefix: 'oom' })
+    try {
+      const flow = 'oomflow'
+      const pad = 'p'.repeat(16 * 1024)
+      const create = (runId: string) =>
+        store.createRun(
+          runId,
+          { status: 'running', pad },
+          { kind: 'flow.started', flow: runId, data: { name: flow, input: { pad }, steps: {} } },
+          {
+            idempotencyKey: 'flow.started',
+          },
+        )
+      await create('warm') // loads the script before memory is tight
+      const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1])
+      await admin.config('SET', 'maxmemory-policy', 'noeviction')
+      await admin.config('SET', 'maxmemory', String(used + 256 * 1024))
+      const ids = Array.from({ length: 60 }, (_, i) => `oomrun${i}`)
+      const refused: Array<{ runId: string; err: unknown }> = []
+      for (let i = 0; i < ids.length; i += 10) {
+        const batch = ids.slice(i, i + 10)
+        const res = await Promise.allSettled(batch.map(create))
+        res.forEach((r, j) => {
+          if (r.status === 'rejected') refused.push({ runId: batch[j]!, err: r.reason })
+        })
+      }
+      expect(refused.length, 'Redis refused some creates at maxmemory').toBeGreaterThan(10)
+      for (const { err } of refused) expect(String((err as Error)?.message ?? err)).toMatch(/OOM|full|maxmemory/i)
+      await admin.config('SET', 'maxmemory', '0')
+      const check = async (runId: string) => {
+        const [state, events, meta, idem] = await Promise.all([
+          admin.exists(store.keys.state(runId)),
+          admin.xlen(store.keys.events(runId)),
+          admin.exists(store.keys.meta(runId)),
+          admin.exists(store.keys.idem(runId)),
+        ])
+        return { runId, state, events, meta, idem }
+      }
+      const seen = await Promise.all(ids.map(check))
+      const whole = { state: 1, events: 1, meta: 1, idem: 1 }
+      const none = { state: 0, events: 0, meta: 0, idem: 0 }
+      for (const s of seen)
+        expect([
+          { runId: s.runId, ...whole },
+          { runId: s.runId, ...none },
+        ]).toContainEqual(s)
+      // a refused create may still have been stored (a reply lost after the write): what is stored is whole, and
+      // every run whose create was refused is created (or found whole) once memory frees
+      for (const { runId } of refused) expect((await create(runId)).record).not.toBeNull()
+      for (const s of await Promise.all(ids.map(check))) expect(s).toEqual({ runId: s.runId, ...whole })
+      expect((await store.listRuns(flow, { limit: 100 })).length).toBe(ids.length + 1)
+    } finally {
+      await store.close()
+      admin.disconnect()
+      await oom.stop()
+    }
+  }, 60_000)
 })

@@ -1,9 +1,13 @@
-import type { RunStateStore } from '@leanflow/core'
+import type { RunStateStore, StreamStore } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
+import { createRunConformance } from './runStateConformanceCreate.js'
+
+/** A store implementing both ports (both built-in stores do): createRun needs the event log. */
+export type FullStore = RunStateStore & StreamStore
 
 /** The RunStateStore contract, run against every implementation. */
-export function runStateConformance(label: string, make: () => Promise<{ store: RunStateStore; cleanup: () => Promise<void> }>) {
-  const withStore = (fn: (s: RunStateStore) => Promise<void>) => async () => {
+export function runStateConformance(label: string, make: () => Promise<{ store: FullStore; cleanup: () => Promise<void> }>) {
+  const withStore = (fn: (s: FullStore) => Promise<void>) => async () => {
     const { store, cleanup } = await make()
     try {
       await fn(store)
@@ -23,9 +27,27 @@ export function runStateConformance(label: string, make: () => Promise<{ store: 
         expect(await s.casRunState('r1', 1, { n: 3 })).toEqual({ ok: false, current: { version: 2, doc: { n: 2 } } })
         expect(await s.casRunState('r2', 5, { n: 1 })).toEqual({ ok: false, current: null })
         expect(await s.getRunState('r1')).toEqual({ version: 2, doc: { n: 2 } })
-        const doc = { __proto__: 'x', nested: { a: [1, null, 'b'] } }
-        await s.casRunState('r3', 0, JSON.parse(JSON.stringify(doc)))
-        expect(JSON.stringify((await s.getRunState('r3'))?.doc)).toBe(JSON.stringify(doc))
+      }),
+    )
+
+    it(
+      'a document with an own "__proto__" key round-trips as a key and pollutes nothing',
+      withStore(async (s) => {
+        // an object literal { __proto__: … } sets a prototype and makes no key: build the key with JSON.parse
+        const json = '{"__proto__":{"polluted":"yes"},"nested":{"__proto__":{"polluted":1},"a":[1,null,"b"]}}'
+        const doc = JSON.parse(json) as Record<string, unknown>
+        expect(Object.keys(doc)).toContain('__proto__')
+        expect(await s.casRunState('r3', 0, doc)).toEqual({ ok: true, version: 1 })
+        const back = (await s.getRunState<Record<string, unknown>>('r3'))!.doc
+        expect(Object.hasOwn(back, '__proto__')).toBe(true)
+        expect(JSON.stringify(back)).toBe(json)
+        expect(Object.hasOwn(back.nested as object, '__proto__')).toBe(true)
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+        expect((back as { polluted?: unknown }).polluted).toBeUndefined()
+        // a conflict answers the stored document the same way
+        const res = await s.casRunState('r3', 0, {})
+        expect(res.ok).toBe(false)
+        expect(JSON.stringify(!res.ok && res.current?.doc)).toBe(json)
       }),
     )
 
@@ -92,5 +114,7 @@ export function runStateConformance(label: string, make: () => Promise<{ store: 
         expect(Math.abs(t - Date.now())).toBeLessThan(60_000)
       }),
     )
+
+    createRunConformance(withStore)
   })
 }

@@ -106,18 +106,7 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
     const [ms, seq] = existing && now <= existing.lastMs ? [existing.lastMs, existing.lastSeq + 1] : [now, 0]
     const id = `${ms}-${seq}`
     const ts = new Date(ms).toISOString()
-    const record: EventRecord = step === undefined ? { id, ts, kind, flow: runId, data } : { id, ts, kind, flow: runId, step, data }
-    if (meta !== undefined) record.meta = meta
-    let json: string
-    try {
-      json = JSON.stringify(record)
-    } catch (cause) {
-      throw new LeanflowError('INVALID_ARGUMENT', `Event "${kind}" cannot be stored as JSON (${String(cause)}): pass plain JSON data.`, {
-        cause,
-      })
-    }
-    const bytes = byteLength(json)
-    if (bytes > maxEventBytes) throw new PayloadTooLargeError(bytes, maxEventBytes)
+    const json = encode(runId, event, id, ts)
     if (existing && existing.entries.length >= maxEventsPerRun) {
       throw new LeanflowError(
         'RUN_TOO_LONG',
@@ -143,6 +132,25 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
     runs.ring(runId)
     bus?.publish(JSON.parse(json) as EventRecord)
     return JSON.parse(json) as EventRecord
+  }
+
+  /** The record's JSON within `maxEventBytes` (the event is already checked). */
+  function encode(runId: string, event: NewEvent, id: string, ts: string): string {
+    const { kind, step, meta } = event
+    const data = event.data === undefined ? null : event.data
+    const record: EventRecord = step === undefined ? { id, ts, kind, flow: runId, data } : { id, ts, kind, flow: runId, step, data }
+    if (meta !== undefined) record.meta = meta
+    let json: string
+    try {
+      json = JSON.stringify(record)
+    } catch (cause) {
+      throw new LeanflowError('INVALID_ARGUMENT', `Event "${kind}" cannot be stored as JSON (${String(cause)}): pass plain JSON data.`, {
+        cause,
+      })
+    }
+    const bytes = byteLength(json)
+    if (bytes > maxEventBytes) throw new PayloadTooLargeError(bytes, maxEventBytes)
+    return json
   }
 
   function read(runId: string, opts: ReadOptions = {}): EventRecord[] {
@@ -201,6 +209,13 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
     ...state,
     async createRun(runId, doc, first, opts) {
       assertName(runId, 'run id')
+      if (typeof first !== 'object' || first === null)
+        throw new LeanflowError('INVALID_ARGUMENT', `Event ${String(first)} is not an object.`)
+      assertName(first.kind, 'event kind')
+      if (first.step !== undefined) assertName(first.step, 'step name')
+      // the event's size and JSON before anything else, as the Redis store checks them before its script
+      const ms = runs.now()
+      encode(runId, first, `${ms}-0`, new Date(ms).toISOString())
       const prev = runs.get(runId)?.idempotency.get(opts.idempotencyKey)
       const current = sync.get<typeof doc>(runId)
       if (prev !== undefined || current)

@@ -32,6 +32,11 @@ export function createKeys(prefix = 'lf') {
      * run state compare-and-set, read by the append script for fenced appends.
      */
     leases: (runId: string) => run(runId, 'leases'),
+    /**
+     * The run's state document (a hash: `v` version, `d` JSON), written only by the run state
+     * compare-and-set and the create-run script.
+     */
+    state: (runId: string) => run(runId, 'state'),
     /** The Pub/Sub channel of the run's live events (a channel, not a key). */
     live: (runId: string) => run(runId, 'live'),
     /** Runs of a flow (a sorted set, score = start ms). */

@@ -3,6 +3,7 @@ import {
   type CasRunStateOptions,
   type CasRunStateResult,
   type Duration,
+  LeanflowError,
   type LookupNamespace,
   parseDuration,
   type RunStateRecord,
@@ -47,9 +48,10 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
   const { redis } = options
   const prefix = options.prefix ?? 'lf'
   const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
+  const keys = createKeys(prefix)
   const k = {
-    state: (runId: string) => `${prefix}:{${assertName(runId, 'run id')}}:state`,
-    leases: createKeys(prefix).leases,
+    state: keys.state,
+    leases: keys.leases,
     lookup: (ns: LookupNamespace, key: string) => `${prefix}:${ns}:{${key}}`,
     seq: `${prefix}:{events}:seq`,
     kind: (kind: string) => `${prefix}:{events}:k:${assertName(kind, 'event kind')}`,
@@ -80,6 +82,12 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
       if (reply[0] === 1) return { ok: true, version: Number(reply[1]) }
       const current = reply[2] === undefined ? null : { version: Number(reply[1]), doc: JSON.parse(reply[2]) as T }
       return { ok: false, current }
+    },
+    async createRun() {
+      throw new LeanflowError(
+        'INVALID_ARGUMENT',
+        "createRun needs the run's event log: use createRedisStreamStore(), which holds both the log and the run state.",
+      )
     },
     async putLookup(ns: LookupNamespace, key: string, value: string, ttlMs?: number) {
       const name = k.lookup(ns, key)

@@ -2,6 +2,8 @@ import {
   type AppendOptions,
   assertFlowName,
   assertName,
+  type CreateRunOptions,
+  type CreateRunResult,
   type Duration,
   type EventRecord,
   type FollowOptions,
@@ -25,7 +27,7 @@ import { RunIndex } from './internal/runIndex.js'
 import { defineScript, type RedisClient } from './internal/script.js'
 import { SubscriberHub } from './internal/subscriberHub.js'
 import { createKeys, type Keys } from './keys.js'
-import { APPEND_LUA } from './lua/append.js'
+import { APPEND_LUA, CREATE_RUN_LUA } from './lua/append.js'
 import { createRedisRunStateStore } from './redisRunStateStore.js'
 
 /**
@@ -77,6 +79,7 @@ export interface RedisStreamStore extends StreamStore, RunStateStore {
 }
 
 const appendScript = defineScript(APPEND_LUA)
+const createRunScript = defineScript(CREATE_RUN_LUA)
 const TERMINAL_STATUS: Record<string, string> = {
   'flow.started': 'running',
   'flow.completed': 'completed',
@@ -156,12 +159,19 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
         `Append to run "${runId}" refused: its fence "${fence?.key}" no longer holds this token (the step's lease was taken over or the run ended); nothing was written.`,
       )
     }
-    if (code === -1) {
-      throw new LeanflowError(
-        'RUN_TOO_LONG',
-        `Run "${runId}" already has ${id} events, the limit (maxEventsPerRun ${maxEventsPerRun}): finish it and continue in a new run, or raise maxEventsPerRun.`,
-      )
-    }
+    if (code === -1) throw tooLong(runId, id, maxEventsPerRun)
+    return settle(runId, event, flowName, status, reply)
+  }
+
+  /** After an append (or a create) stored or found its event: the record, the run index, the bus. */
+  async function settle(
+    runId: string,
+    event: NewEvent,
+    flowName: string | undefined,
+    status: string,
+    reply: [number, string | number, unknown?, unknown?],
+  ): Promise<EventRecord> {
+    const [code, id] = reply
     const eventId = String(id)
     const record: EventRecord =
       (code === 0 && reply[2] ? decodeEntry(runId, eventId, reply[2], onCorrupt) : undefined) ?? build(runId, eventId, event)
@@ -173,6 +183,30 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     }
     if (code === 1) options.bus?.publish(record)
     return record
+  }
+
+  async function createRun<T>(runId: string, doc: T, first: NewEvent, opts: CreateRunOptions): Promise<CreateRunResult<T>> {
+    // every check before the script: a refused create writes nothing
+    const { body, flowName } = serialize(runId, first, maxEventBytes)
+    const ikey = idempotencyKey(opts?.idempotencyKey)
+    if (ikey === '') throw invalid('createRun', 'idempotencyKey', ikey, 'a string of 1-512 characters')
+    const json = stateJson(runId, doc)
+    const status = TERMINAL_STATUS[first.kind] ?? ''
+    const args: Array<string | number> = [body, keys.live(runId), ikey, maxEventsPerRun, retentionMs, status, flowName ?? '', '', '', '']
+    args.push(json, opts.fences === undefined ? '0' : '1')
+    for (const [fence, token] of Object.entries(opts.fences ?? {})) args.push(fence, String(token))
+    const runKeys = [...keys.runKeys(runId), keys.state(runId), keys.leases(runId)]
+    const reply = (await createRunScript.call(redis, runKeys, args)) as [number, string | number | null, unknown?, unknown?, unknown?]
+    const [code, id] = reply
+    if (code === -1) throw tooLong(runId, id, maxEventsPerRun)
+    if (code === 1) {
+      const record = await settle(runId, first, flowName, status, reply as [number, string, unknown?, unknown?])
+      return { created: true, version: 1, record }
+    }
+    const [, , fields, version, stored] = reply
+    const record = id == null ? null : await settle(runId, first, flowName, status, [0, id, fields ?? undefined])
+    const current = version == null ? null : { version: Number(version), doc: JSON.parse(String(stored)) as T }
+    return { created: false, current, record }
   }
 
   async function read(runId: string, opts: ReadOptions = {}): Promise<EventRecord[]> {
@@ -213,6 +247,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     get stats() {
       return { corruptEntries }
     },
+    createRun,
     append,
     read,
     follow(runId: string, opts: FollowOptions = {}) {
@@ -277,6 +312,31 @@ function idempotencyKey(key: unknown): string {
     throw invalid('append', 'idempotencyKey', key, 'a string of 1-512 characters')
   }
   return key
+}
+
+/** The state document's JSON, or INVALID_ARGUMENT before anything is written. */
+function stateJson(runId: string, doc: unknown): string {
+  let json: string | undefined
+  try {
+    json = JSON.stringify(doc)
+  } catch (cause) {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `The state of run "${runId}" cannot be stored as JSON (${String(cause)}): pass plain JSON.`,
+      {
+        cause,
+      },
+    )
+  }
+  if (json === undefined) throw invalid('createRun', 'doc', String(doc), 'a JSON value (an object)')
+  return json
+}
+
+function tooLong(runId: string, len: unknown, max: number): LeanflowError {
+  return new LeanflowError(
+    'RUN_TOO_LONG',
+    `Run "${runId}" already has ${String(len)} events, the limit (maxEventsPerRun ${max}): finish it and continue in a new run, or raise maxEventsPerRun.`,
+  )
 }
 
 function positive(value: number, name: string): number {

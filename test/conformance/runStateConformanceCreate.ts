@@ -1,0 +1,160 @@
+// RunStateStore conformance: createRun (a run's state and its first event, all or nothing).
+// Registered by runStateConformance, so it runs on every store that suite runs on.
+import type { EventRecord, NewEvent } from '@leanflow/core'
+import { expect, it } from 'vitest'
+import type { FullStore } from './runStateConformance.js'
+import { expectCode, uniqueName, within } from './streamStoreConformanceKit.js'
+
+type WithStore = (fn: (s: FullStore) => Promise<void>) => () => Promise<void>
+
+const started = (runId: string, flow: string, input: unknown = {}): NewEvent => ({
+  kind: 'flow.started',
+  flow: runId,
+  data: { name: flow, input, steps: { a: { needs: [] } } },
+})
+const KEY = 'flow.started'
+
+/** What a "writes nothing" claim is checked against: the run's state, its events and its index entry. */
+async function expectNothing(s: FullStore, runId: string, flow: string): Promise<void> {
+  expect(await s.getRunState(runId)).toBeNull()
+  expect(await s.read(runId)).toEqual([])
+  expect(await s.listRuns(flow)).toEqual([])
+}
+
+export function createRunConformance(withStore: WithStore): void {
+  it(
+    'createRun stores the state at version 1 and appends the first event (read back, listed, published live)',
+    withStore(async (s) => {
+      const runId = uniqueName()
+      const flow = uniqueName('flow')
+      const ac = new AbortController()
+      const live: EventRecord[] = []
+      const following = (async () => {
+        for await (const e of s.follow(runId, { signal: ac.signal })) {
+          live.push(e)
+          break
+        }
+      })()
+      const res = await s.createRun(runId, { status: 'running', n: 1 }, started(runId, flow, { x: 1 }), { idempotencyKey: KEY })
+      expect(res.created).toBe(true)
+      if (!res.created) return
+      expect(res.version).toBe(1)
+      expect(res.record).toMatchObject({ kind: 'flow.started', flow: runId, data: { name: flow, input: { x: 1 } } })
+      expect(res.record.id).toMatch(/^\d+-\d+$/)
+      expect(await s.getRunState(runId)).toEqual({ version: 1, doc: { status: 'running', n: 1 } })
+      expect(await s.read(runId)).toEqual([res.record])
+      expect(await s.listRuns(flow)).toEqual([{ runId, flow, status: 'running', startedAt: res.record.ts }])
+      await within(following, 10_000, 'the live flow.started')
+      ac.abort()
+      expect(live).toEqual([res.record])
+      // the event is stored under the idempotency key: an append with it returns the same record
+      expect(await s.append(runId, started(runId, flow, { other: true }), { idempotencyKey: KEY })).toEqual(res.record)
+      // the next compare-and-set goes from version 1
+      expect(await s.casRunState(runId, 1, { status: 'running', n: 2 })).toEqual({ ok: true, version: 2 })
+    }),
+  )
+
+  it(
+    'a repeated createRun writes nothing and answers the stored state and record',
+    withStore(async (s) => {
+      const runId = uniqueName()
+      const flow = uniqueName('flow')
+      const first = await s.createRun(runId, { n: 1 }, started(runId, flow, { try: 1 }), { idempotencyKey: KEY })
+      expect(first.created).toBe(true)
+      const again = await s.createRun(runId, { n: 2 }, started(runId, flow, { try: 2 }), { idempotencyKey: KEY })
+      expect(again).toEqual({ created: false, current: { version: 1, doc: { n: 1 } }, record: first.record })
+      expect(await s.read(runId)).toEqual([first.record])
+      expect(await s.getRunState(runId)).toEqual({ version: 1, doc: { n: 1 } })
+    }),
+  )
+
+  it(
+    '25 concurrent createRun of one run id: exactly one creates, the others get its state and record',
+    withStore(async (s) => {
+      const runId = uniqueName()
+      const flow = uniqueName('flow')
+      const all = await Promise.all(
+        Array.from({ length: 25 }, (_, i) => s.createRun(runId, { w: i }, started(runId, flow, { w: i }), { idempotencyKey: KEY })),
+      )
+      const winners = all.filter((r) => r.created)
+      expect(winners).toHaveLength(1)
+      const w = all.findIndex((r) => r.created)
+      const record = winners[0]!.record
+      expect(record.data).toMatchObject({ input: { w } })
+      for (const r of all) if (!r.created) expect(r).toEqual({ created: false, current: { version: 1, doc: { w } }, record })
+      expect(await s.read(runId)).toEqual([record])
+      expect(await s.getRunState(runId)).toEqual({ version: 1, doc: { w } })
+      expect((await s.listRuns(flow)).map((x) => x.runId)).toEqual([runId])
+    }),
+  )
+
+  it(
+    'an over-size first event is refused (PAYLOAD_TOO_LARGE) and writes neither the state nor the event',
+    withStore(async (s) => {
+      const runId = uniqueName()
+      const flow = uniqueName('flow')
+      const big = 'x'.repeat(1024 * 1024 + 10)
+      await expectCode(s.createRun(runId, { n: 1 }, started(runId, flow, { big }), { idempotencyKey: KEY }), 'PAYLOAD_TOO_LARGE')
+      await expectNothing(s, runId, flow)
+      // nothing half-written: the same run can be created afterwards
+      const ok = await s.createRun(runId, { n: 2 }, started(runId, flow), { idempotencyKey: KEY })
+      expect(ok.created).toBe(true)
+      expect(await s.getRunState(runId)).toEqual({ version: 1, doc: { n: 2 } })
+    }),
+  )
+
+  it(
+    'bad input (a run id, a kind, a document that is not JSON, no idempotency key) is refused before anything is written',
+    withStore(async (s) => {
+      const runId = uniqueName()
+      const flow = uniqueName('flow')
+      await expectCode(s.createRun('bad id', {}, started('bad id', flow), { idempotencyKey: KEY }), 'INVALID_NAME')
+      await expectCode(s.createRun(runId, {}, { kind: 'bad kind', flow: runId, data: {} }, { idempotencyKey: KEY }), 'INVALID_NAME')
+      const cyclic: Record<string, unknown> = {}
+      cyclic.self = cyclic
+      await expectCode(s.createRun(runId, cyclic, started(runId, flow), { idempotencyKey: KEY }), 'INVALID_ARGUMENT')
+      await expectCode(s.createRun(runId, {}, started(runId, flow), { idempotencyKey: '' }), 'INVALID_ARGUMENT')
+      await expectNothing(s, runId, flow)
+    }),
+  )
+
+  it(
+    'a run that has a state but no first event, or the first event but no state, is answered as it is and left alone',
+    withStore(async (s) => {
+      const flow = uniqueName('flow')
+      const stateOnly = uniqueName()
+      await s.casRunState(stateOnly, 0, { old: true })
+      expect(await s.createRun(stateOnly, { n: 1 }, started(stateOnly, flow), { idempotencyKey: KEY })).toEqual({
+        created: false,
+        current: { version: 1, doc: { old: true } },
+        record: null,
+      })
+      expect(await s.read(stateOnly)).toEqual([])
+
+      const eventOnly = uniqueName()
+      const e = await s.append(eventOnly, started(eventOnly, flow, { old: true }), { idempotencyKey: KEY })
+      expect(await s.createRun(eventOnly, { n: 1 }, started(eventOnly, flow), { idempotencyKey: KEY })).toEqual({
+        created: false,
+        current: null,
+        record: e,
+      })
+      expect(await s.getRunState(eventOnly)).toBeNull()
+      expect(await s.read(eventOnly)).toEqual([e])
+    }),
+  )
+
+  it(
+    'createRun sets the fences with the state: fenced appends hold only the stored token',
+    withStore(async (s) => {
+      const runId = uniqueName()
+      const flow = uniqueName('flow')
+      const res = await s.createRun(runId, { n: 1 }, started(runId, flow), { idempotencyKey: KEY, fences: { a: 'lease-1' } })
+      expect(res.created).toBe(true)
+      const log = { kind: 'log', flow: runId, step: 'a', data: { level: 'info', msg: 'hi' } }
+      const ok = await s.append(runId, log, { fence: { key: 'a', token: 'lease-1' } })
+      await expectCode(s.append(runId, log, { fence: { key: 'a', token: 'lease-2' } }), 'NON_RETRIABLE')
+      await expectCode(s.append(runId, log, { fence: { key: 'b', token: 'lease-1' } }), 'NON_RETRIABLE')
+      expect((await s.read(runId)).map((x) => x.id)).toEqual([res.record!.id, ok.id])
+    }),
+  )
+}
