@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
@@ -10,6 +11,33 @@ const alias = [
   { find: /^@leanflow\/http\/(node|express|hono|h3|client)$/, replacement: `${pkg('http')}/src/$1.ts` },
 ]
 
+// The workspace runs on ioredis 5 (the low end of @leanflow/redis's peer range). The project
+// `ioredis6` runs the Redis store, runner and BullMQ suites again on ioredis 6: `ioredis` and
+// `bullmq` resolve to test/ioredis6's copies, whose BullMQ loads ioredis 6 itself.
+const ioredis6 = createRequire(new URL('./test/ioredis6/package.json', import.meta.url))
+const onIoredis6 = [
+  { find: /^ioredis$/, replacement: ioredis6.resolve('ioredis') },
+  { find: /^bullmq$/, replacement: ioredis6.resolve('bullmq') },
+]
+/** The suites that talk to Redis through ioredis (store, Cluster, runner, BullMQ, SSE), run on both majors; ~35 s alone. */
+const IOREDIS_MAJOR_SUITES = [
+  'test/ioredisMajor.test.ts',
+  'test/redis.conformance.test.ts',
+  'test/redisStreamStore.test.ts',
+  'test/runner.redis.test.ts',
+  'test/bullmq.conformance.test.ts',
+  'test/bullmq.test.ts',
+  'test/faults/redisSubscriberKill.test.ts',
+  'test/faults/redisRestart.test.ts',
+  'test/redisCluster.conformance.test.ts',
+  'test/runner.cluster.test.ts',
+  'test/bullmq.cluster.test.ts',
+  'test/sse.redis.test.ts',
+  'test/contract.redis.test.ts',
+]
+
+const integration = { testTimeout: 120_000, hookTimeout: 60_000, pool: 'forks' } as const
+
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -17,13 +45,12 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'], testTimeout: 20_000 } },
       {
         extends: true,
-        test: {
-          name: 'integration',
-          include: ['test/**/*.test.ts'],
-          testTimeout: 120_000,
-          hookTimeout: 60_000,
-          pool: 'forks',
-        },
+        test: { name: 'integration', include: ['test/**/*.test.ts'], ...integration, provide: { ioredisMajor: 5 } },
+      },
+      {
+        extends: true,
+        resolve: { alias: onIoredis6 }, // merged before the root's aliases
+        test: { name: 'ioredis6', include: IOREDIS_MAJOR_SUITES, ...integration, provide: { ioredisMajor: 6 } },
       },
     ],
   },

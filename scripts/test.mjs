@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// The whole test suite: build, lint, type-check, every vitest project, the demo once.
+// The whole test suite: build, lint, type-check, every vitest project (the Redis suites run on
+// ioredis 5 and again on ioredis 6), the demo once.
 // Needs redis-server (and /usr/bin/chromium for browser tests); installs them with
 // apt-get when running as root on Debian, else says what to install.
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -36,6 +37,7 @@ run('publint', 'pnpm', ['run', 'publint'])
 run('lint', 'pnpm', ['exec', 'biome', 'ci', '--colors=off', '.'])
 run('typecheck', 'pnpm', ['run', 'typecheck'])
 run('typecheck core (browser-safe)', 'pnpm', ['exec', 'tsc', '-p', 'packages/core/tsconfig.json'])
+run('typecheck redis and bullmq on ioredis 6 types', 'pnpm', ['exec', 'tsc', '-p', 'test/ioredis6/tsconfig.json'])
 mkdir('.tmp')
 const vitest = spawnSync('pnpm', ['exec', 'vitest', 'run', '--reporter=default', '--reporter=json', '--outputFile.json=.tmp/vitest.json'], {
   stdio: 'inherit',
