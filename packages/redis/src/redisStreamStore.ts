@@ -20,12 +20,11 @@ import {
   type StreamStore,
 } from '@leanflow/core'
 import { type Cluster, Redis } from 'ioredis'
-import { openSubscriber } from './internal/connections.js'
 import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js'
 import { followRun } from './internal/follow.js'
+import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
 import { RunIndex } from './internal/runIndex.js'
-import { defineScript, type RedisClient } from './internal/script.js'
-import { SubscriberHub } from './internal/subscriberHub.js'
+import type { RedisClient } from './internal/script.js'
 import { createKeys, type Keys } from './keys.js'
 import { APPEND_LUA, CREATE_RUN_LUA } from './lua/append.js'
 import { createRedisRunStateStore } from './redisRunStateStore.js'
@@ -78,8 +77,9 @@ export interface RedisStreamStore extends StreamStore, RunStateStore {
   readonly stats: { readonly corruptEntries: number }
 }
 
-const appendScript = defineScript(APPEND_LUA)
-const createRunScript = defineScript(CREATE_RUN_LUA)
+// each in a PUBLISH and an SPUBLISH variant (internal/livePubSub.ts)
+const appendScript = defineLiveScript(APPEND_LUA)
+const createRunScript = defineLiveScript(CREATE_RUN_LUA)
 const TERMINAL_STATUS: Record<string, string> = {
   'flow.started': 'running',
   'flow.completed': 'completed',
@@ -120,7 +120,9 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
   // ioredis reconnects by itself and failed commands reject: keep its connection errors off stderr.
   if (owned) redis.on('error', () => {})
   const index = new RunIndex(redis, keys)
-  const hub = new SubscriberHub(() => openSubscriber(redis, `${name}:sub`))
+  // classic pub/sub on a standalone Redis, sharded on a Cluster of Redis ≥ 7 (internal/livePubSub.ts)
+  const live = createLivePubSub(redis, `${name}:sub`)
+  const hub = live.hub
   let corruptEntries = 0
   const onCorrupt = (info: CorruptEntryInfo) => {
     corruptEntries++
@@ -135,7 +137,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     const fence = opts?.fence
     const runKeys = keys.runKeys(runId)
     if (fence !== undefined) runKeys.push(keys.leases(runId))
-    const reply = (await appendScript.call(redis, runKeys, [
+    const reply = (await live.call(appendScript, runKeys, [
       body,
       keys.live(runId),
       ikey,
@@ -196,7 +198,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     args.push(json, opts.fences === undefined ? '0' : '1')
     for (const [fence, token] of Object.entries(opts.fences ?? {})) args.push(fence, String(token))
     const runKeys = [...keys.runKeys(runId), keys.state(runId), keys.leases(runId)]
-    const reply = (await createRunScript.call(redis, runKeys, args)) as [number, string | number | null, unknown?, unknown?, unknown?]
+    const reply = (await live.call(createRunScript, runKeys, args)) as [number, string | number | null, unknown?, unknown?, unknown?]
     const [code, id] = reply
     if (code === -1) throw tooLong(runId, id, maxEventsPerRun)
     if (code === 1) {

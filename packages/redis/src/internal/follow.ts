@@ -2,7 +2,7 @@ import { compareEventIds, type EventRecord, isEventId, LeanflowError } from '@le
 import type { Keys } from '../keys.js'
 import { type CorruptHandler, decodeEntry, decodeJson } from './decode.js'
 import type { RedisClient } from './script.js'
-import type { ChannelListener, SubscriberHub } from './subscriberHub.js'
+import type { ChannelListener, LiveHub } from './subscriberHub.js'
 
 /** Entries per backfill page. */
 export const FOLLOW_PAGE = 1000
@@ -12,7 +12,7 @@ const MAX_QUEUED = 10_000
 export interface FollowContext {
   redis: RedisClient
   keys: Keys
-  hub: SubscriberHub
+  hub: LiveHub
   onCorrupt: CorruptHandler
 }
 

@@ -13,13 +13,34 @@ export interface ChannelListener {
 }
 
 /**
+ * What `follow` needs of the store's subscriptions: reference-counted channels whose
+ * listeners hear every live message, and `lost()`/`resumed()` around any moment messages may
+ * have been missed. {@link SubscriberHub} (classic pub/sub, one connection) and
+ * `ShardedSubscriberHub` (sharded pub/sub on a Cluster, one connection per master) implement it.
+ */
+export interface LiveHub {
+  /**
+   * Subscribes `listener` to `channel`; resolves `true` once Redis confirmed the subscription
+   * (messages published from then on reach the listener), or `false` (listener dropped) when
+   * `signal` aborts first. Throws once the hub is closed.
+   */
+  add(channel: string, listener: ChannelListener, signal?: AbortSignal): Promise<boolean>
+  /** Drops `listener`; unsubscribes the channel when it was the last one. */
+  remove(channel: string, listener: ChannelListener): void
+  /** Number of subscribed channels (for tests and metrics). */
+  readonly size: number
+  /** Ends every listener (`end()`) and closes the connections. */
+  close(): Promise<void>
+}
+
+/**
  * One shared subscriber connection per store: channels are reference
  * counted (the last follower of a run unsubscribes it, never the first),
  * one `message` listener dispatches by channel, and a dropped connection
  * tells every follower to catch up from the stream once it is subscribed
  * again.
  */
-export class SubscriberHub {
+export class SubscriberHub implements LiveHub {
   private conn: Redis | undefined
   private connecting: Promise<Redis> | undefined
   private readyWait: Promise<void> | undefined
@@ -176,10 +197,10 @@ export class SubscriberHub {
   }
 }
 
-const ABORTED = Symbol('aborted')
+export const ABORTED = Symbol('aborted')
 
 /** A promise of `ABORTED` once `signal` aborts (never without one); `dispose` drops its listener. */
-function abortion(signal: AbortSignal | undefined): { promise: Promise<typeof ABORTED>; dispose: () => void } {
+export function abortion(signal: AbortSignal | undefined): { promise: Promise<typeof ABORTED>; dispose: () => void } {
   if (!signal) return { promise: new Promise(() => {}), dispose: () => {} }
   if (signal.aborted) return { promise: Promise.resolve(ABORTED), dispose: () => {} }
   let onAbort = () => {}
