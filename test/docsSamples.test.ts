@@ -97,7 +97,8 @@ describe('docs code samples', () => {
       },
     )
     if (!config) throw new Error('cannot read tsconfig.json')
-    const options = { ...config.options, noEmit: true }
+    // as strict as a fresh `tsc --init` (TypeScript 7), which turns on exactOptionalPropertyTypes
+    const options = { ...config.options, noEmit: true, exactOptionalPropertyTypes: true }
     program = ts.createProgram({ rootNames: [prelude, ...generated.map((g) => g.path)], options, host: createHost(options) })
   }, 120_000)
 

@@ -7,38 +7,38 @@ import { decodeJobId, encodeJobId } from './internal/jobIds.js'
 /** Options of {@link createBullMQQueue}: give `url` or `connection`. */
 export interface BullMQQueueOptions {
   /** Redis URL (`redis://host:6379/0`); BullMQ opens and closes its own connections. */
-  url?: string
+  url?: string | undefined
   /**
    * An ioredis `Redis` or `Cluster` to share. Producers use it as is; each
    * worker uses a duplicate with `maxRetriesPerRequest: null` (BullMQ needs
    * it for blocking commands), closed with the worker. The caller closes it.
    */
-  connection?: Redis | Cluster
+  connection?: Redis | Cluster | undefined
   /**
    * BullMQ key prefix. On Redis Cluster it must hold a hash tag (`'{lfq}'`) so
    * a queue's keys share a slot; others are refused.
    * @default 'lfq' ('{lfq}' on a Cluster connection)
    */
-  prefix?: string
+  prefix?: string | undefined
   /** BullMQ queue name: producers and workers of one app share it. @default 'leanflow' */
-  queueName?: string
+  queueName?: string | undefined
   /**
    * How long a worker's lock on a job lasts (it renews it every half of
    * this while the job runs). A worker that dies holds its jobs for at most
    * this long before the stalled check hands them to another worker.
    * @default 30_000
    */
-  lockDuration?: number
+  lockDuration?: number | undefined
   /** How often each worker looks for jobs whose lock expired (stalled) and re-queues them. @default 30_000 */
-  stalledInterval?: number
+  stalledInterval?: number | undefined
   /**
    * Re-delivery after a handler throws: exponential from `delayMs`, capped
    * at `maxDelayMs`, ±20% jitter, unlimited deliveries.
    * @default { delayMs: 1000, maxDelayMs: 30_000 }
    */
-  backoff?: { delayMs?: number; maxDelayMs?: number }
+  backoff?: { delayMs?: number | undefined; maxDelayMs?: number | undefined } | undefined
   /** Connection and worker errors (BullMQ keeps retrying). @default console.error */
-  onError?: (err: Error) => void
+  onError?: ((err: Error) => void) | undefined
 }
 
 /** BullMQ's `attempts` and `maxStalledCount`: a job is never dropped as failed. */

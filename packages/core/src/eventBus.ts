@@ -27,7 +27,7 @@ export interface EventBusOptions {
    * Called when a listener throws or rejects; other listeners still run.
    * @default logs with `console.error`
    */
-  onError?: (error: unknown, event: BusEvent) => void
+  onError?: ((error: unknown, event: BusEvent) => void) | undefined
 }
 
 const ANY = Symbol('any')

@@ -7,17 +7,17 @@ import type { StreamStore } from './streamStore.js'
 export interface IngressEvent<D = unknown> {
   kind: string
   /** The run id (or pass it as `ctx.flow`). Without one, the event stays on the bus and is not persisted. */
-  flow?: string
-  step?: string
+  flow?: string | undefined
+  step?: string | undefined
   /** @default null */
-  data?: D
-  meta?: EventMeta
+  data?: D | undefined
+  meta?: EventMeta | undefined
 }
 
 /** Where an ingress event belongs; wins over the event's own `flow` and `step`. */
 export interface IngressContext {
-  flow?: string
-  step?: string
+  flow?: string | undefined
+  step?: string | undefined
 }
 
 /** What {@link createEventManager} returns. */
@@ -32,7 +32,7 @@ export interface EventManager {
 export interface EventManagerOptions {
   bus: EventBus
   /** The store the wiring persists to (give it the same `bus` so `onKind` also sees stored records). Not used by the manager itself. */
-  store?: StreamStore
+  store?: StreamStore | undefined
 }
 
 /**

@@ -10,7 +10,7 @@ export interface FlowWiringOptions {
    * Receives every persist error with the event that failed.
    * @default logs with `console.error`
    */
-  onError?: (error: unknown, event: BusEvent) => void
+  onError?: ((error: unknown, event: BusEvent) => void) | undefined
 }
 
 /** What {@link createFlowWiring} returns. */

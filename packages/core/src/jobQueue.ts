@@ -6,7 +6,7 @@ export interface JobSpec<T = unknown> {
   name: string
   data: T
   /** Run no sooner than this many ms from now. @default 0 */
-  delayMs?: number
+  delayMs?: number | undefined
 }
 
 /** A job handed to a {@link JobHandler}. */
@@ -24,7 +24,7 @@ export type JobHandler = (job: ActiveJob) => Promise<void>
 /** Options of {@link JobQueue.process}. */
 export interface ProcessOptions {
   /** Jobs handled at once by this process. @default 10 */
-  concurrency?: number
+  concurrency?: number | undefined
 }
 
 /** A running consumer of a queue. */

@@ -39,11 +39,11 @@ export function fenceHolds(state: RunStateStore, runId: string, key: string, tok
 /** Options of {@link createMemoryRunStateStore}. */
 export interface MemoryRunStateStoreOptions {
   /** The store's clock in ms. @default Date.now */
-  now?: () => number
+  now?: (() => number) | undefined
   /** How long a finished run's document is kept. @default '7d' */
-  retention?: Duration
+  retention?: Duration | undefined
   /** How long external events are kept. @default '7d' */
-  eventRetention?: Duration
+  eventRetention?: Duration | undefined
 }
 
 interface Slot {

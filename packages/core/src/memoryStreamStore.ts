@@ -22,27 +22,27 @@ import {
 /** Options of {@link createMemoryStreamStore}. */
 export interface MemoryStreamStoreOptions {
   /** Every appended record (with its id) is published on this bus. */
-  bus?: EventBus
+  bus?: EventBus | undefined
   /**
    * How long a finished run (terminal `flow.*` event) is kept: ms or a duration string.
    * @default '7d'
    */
-  retention?: Duration
+  retention?: Duration | undefined
   /**
    * Largest event, in bytes of its JSON (UTF-8).
    * @default 1048576 (1 MiB)
    */
-  maxEventBytes?: number
+  maxEventBytes?: number | undefined
   /**
    * Most events one run may hold; past it, appends throw `RUN_TOO_LONG`.
    * @default 100000
    */
-  maxEventsPerRun?: number
+  maxEventsPerRun?: number | undefined
   /**
    * The store's clock in ms (ids, `ts`, retention, and the deadlines of run state).
    * @default Date.now
    */
-  now?: () => number
+  now?: (() => number) | undefined
 }
 
 /** The store `createMemoryStreamStore()` returns: a {@link StreamStore} and a {@link RunStateStore} held in memory. */

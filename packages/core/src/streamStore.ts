@@ -36,7 +36,7 @@ export interface AppendFence {
 /** Options of {@link StreamStore.append}. */
 export interface AppendOptions {
   /** A repeated append with the same key returns the first record and stores nothing. */
-  idempotencyKey?: string
+  idempotencyKey?: string | undefined
   /**
    * Store the event only if the run's fence `fence.key` holds `fence.token`, checked in the same
    * atomic step as the write; otherwise nothing is written and the append throws
@@ -44,7 +44,7 @@ export interface AppendOptions {
    * `idempotencyKey` still returns the first record. Needs a store that also implements
    * `RunStateStore` (both built-in stores do).
    */
-  fence?: AppendFence
+  fence?: AppendFence | undefined
   /**
    * The idempotency key of an append of the same run that must already be stored, checked in
    * the same atomic step as the write; otherwise nothing is written and the append throws
@@ -52,36 +52,36 @@ export interface AppendOptions {
    * appends that must be stored in order, the second never without the first (the runner:
    * `step.started` of the next step behind the `step.completed` it follows).
    */
-  after?: string
+  after?: string | undefined
 }
 
 /** Options of {@link StreamStore.read}. */
 export interface ReadOptions {
   /** Exclusive lower id. */
-  after?: string
+  after?: string | undefined
   /** Exclusive upper id. */
-  before?: string
+  before?: string | undefined
   /** @default 1000 */
-  limit?: number
+  limit?: number | undefined
   /** @default 'forward' */
-  direction?: 'forward' | 'backward'
+  direction?: 'forward' | 'backward' | undefined
 }
 
 /** Options of {@link StreamStore.follow}. */
 export interface FollowOptions {
   /** Yield only events after this id (exclusive); all when absent. */
-  after?: string
+  after?: string | undefined
   /** Ends the iteration (it returns, no throw). */
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
 }
 
 /** Options of {@link StreamStore.listRuns}. */
 export interface ListRunsOptions {
   /** @default 50 */
-  limit?: number
+  limit?: number | undefined
   /** Start time in ms, exclusive: runs started before it. */
-  before?: number
-  status?: RunStatus
+  before?: number | undefined
+  status?: RunStatus | undefined
 }
 
 /**

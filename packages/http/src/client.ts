@@ -26,17 +26,17 @@ export interface RunEnd {
  */
 export interface WatchRunOptions {
   /** Called with the new state after every new event (and with an empty state after a reset). */
-  onState?: (state: FlowState) => void
+  onState?: ((state: FlowState) => void) | undefined
   /** Called once per new event, in id order; duplicates after a reconnect are skipped. */
-  onEvent?: (event: EventRecord) => void
+  onEvent?: ((event: EventRecord) => void) | undefined
   /** Called once when the run has ended; the connection is closed. */
-  onEnd?: (end: RunEnd, state: FlowState) => void
+  onEnd?: ((end: RunEnd, state: FlowState) => void) | undefined
   /** Called when the stream fails for good (unknown run, refused request) or sends a bad record. */
-  onError?: (err: Error) => void
+  onError?: ((err: Error) => void) | undefined
   /** @default globalThis.EventSource (in Node, pass `EventSource` from the `eventsource` package) */
-  EventSource?: EventSourceConstructor
+  EventSource?: EventSourceConstructor | undefined
   /** Send cookies cross-origin. @default false */
-  withCredentials?: boolean
+  withCredentials?: boolean | undefined
 }
 
 /** A live view of one run; `close()` stops it. */

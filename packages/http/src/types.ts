@@ -50,10 +50,14 @@ export type Authorize = (req: Request, action: HandlerAction, params: RouteParam
  */
 export interface HandlerRunner {
   readonly flows: readonly { name: string }[]
-  startFlow(name: string, input: unknown, opts?: { runId?: string; idempotencyKey?: string }): Promise<{ runId: string }>
+  startFlow(
+    name: string,
+    input: unknown,
+    opts?: { runId?: string | undefined; idempotencyKey?: string | undefined },
+  ): Promise<{ runId: string }>
   cancel(runId: string, reason?: string): Promise<void>
   resolveTrigger(id: string, payload: unknown): Promise<{ runId: string; step: string }>
-  publishEvent(e: { kind: string; data: unknown }, opts?: { idempotencyKey?: string }): Promise<{ id: string }>
+  publishEvent(e: { kind: string; data: unknown }, opts?: { idempotencyKey?: string | undefined }): Promise<{ id: string }>
 }
 
 /**
@@ -68,33 +72,33 @@ export interface HandlerOptions {
   /** The event log (memory or Redis store). */
   store: StreamStore
   /** Needed by the routes that start, cancel, resolve or publish; without it they answer 404. */
-  runner?: HandlerRunner
+  runner?: HandlerRunner | undefined
   /** @default '/flows' */
-  basePath?: string
+  basePath?: string | undefined
   /** Runs before any store access; no `authorize`: everything is allowed. */
-  authorize?: Authorize
+  authorize?: Authorize | undefined
   /**
    * HMAC secret for `POST /triggers/:id` (header `leanflow-signature`); an array
    * accepts any of several secrets (rotation).
    */
-  triggerSecret?: string | readonly string[]
+  triggerSecret?: string | readonly string[] | undefined
   /** @default 1048576 (1 MiB) */
-  maxBodyBytes?: number
+  maxBodyBytes?: number | undefined
   /** SSE heartbeat comment interval. @default 15000 */
-  heartbeatMs?: number
+  heartbeatMs?: number | undefined
   /** SSE frames queued for a client that does not read before it is dropped. @default 1000 */
-  maxQueuedFrames?: number
+  maxQueuedFrames?: number | undefined
   /** Open SSE streams past which new ones get `retry:` and close at once. @default 10000 */
-  maxStreams?: number
+  maxStreams?: number | undefined
   /** SSE `retry:` sent to clients, in ms. @default 1000 */
-  retryMs?: number
+  retryMs?: number | undefined
   /**
    * Called with every unexpected error (answered 500 without details) and every
    * SSE stream that fails. For a stream that fails after its answer began, `req` is a
    * `Request` with the stream's URL and method (the original's headers are not kept for
    * the stream's lifetime). @default console.error
    */
-  onError?: (err: unknown, req: Request) => void
+  onError?: ((err: unknown, req: Request) => void) | undefined
 }
 
 /**

@@ -20,9 +20,9 @@ export interface RedisRunStateStoreOptions {
   /** The command connection (or Cluster). */
   redis: RedisClient
   /** Prefix of every key. @default 'lf' */
-  prefix?: string
+  prefix?: string | undefined
   /** How long a finished run's state (and external events) are kept. @default '7d' */
-  retention?: Duration
+  retention?: Duration | undefined
 }
 
 const casScript = defineScript(RUN_STATE_CAS_LUA)

@@ -39,23 +39,23 @@ import { createRedisRunStateStore } from './redisRunStateStore.js'
  */
 export interface RedisStreamStoreOptions {
   /** Redis URL; the store opens (and on `close()` quits) its own connections. */
-  url?: string
+  url?: string | undefined
   /** A connection or `new Cluster(nodes)` of yours; `close()` leaves it open. */
-  redis?: Redis | Cluster
+  redis?: Redis | Cluster | undefined
   /** Prefix of every key. @default 'lf' */
-  prefix?: string
+  prefix?: string | undefined
   /** How long a finished run's keys live (ms or `'7d'`, `'24h'`…). @default '7d' */
-  retention?: Duration
+  retention?: Duration | undefined
   /** Largest serialized event, in UTF-8 bytes. @default 1048576 (1 MiB) */
-  maxEventBytes?: number
+  maxEventBytes?: number | undefined
   /** Most events in one run (`RUN_TOO_LONG` past it). @default 100000 */
-  maxEventsPerRun?: number
+  maxEventsPerRun?: number | undefined
   /** Every appended record is published on this bus (for custom transports). */
-  bus?: { publish(event: EventRecord): unknown }
+  bus?: { publish(event: EventRecord): unknown } | undefined
   /** Called for each malformed stream entry a read or follow skips. */
-  onCorrupt?: (info: CorruptEntryInfo) => void
+  onCorrupt?: ((info: CorruptEntryInfo) => void) | undefined
   /** Base of the connection names (`<name>:cmd`, `<name>:sub`). @default `lf:<prefix>` */
-  connectionName?: string
+  connectionName?: string | undefined
 }
 
 /**

@@ -3,11 +3,11 @@ import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOption
 /** Options of {@link createMemoryQueue}. */
 export interface MemoryQueueOptions {
   /** First re-delivery delay after a handler throws (ms); doubles per delivery. @default 100 */
-  redeliverDelayMs?: number
+  redeliverDelayMs?: number | undefined
   /** Cap of the re-delivery delay (ms). @default 5000 */
-  maxRedeliverDelayMs?: number
+  maxRedeliverDelayMs?: number | undefined
   /** Called when a handler throws (the job is then delivered again). */
-  onError?: (err: unknown, job: ActiveJob) => void
+  onError?: ((err: unknown, job: ActiveJob) => void) | undefined
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1

@@ -135,7 +135,10 @@ export function createRunner(options: RunnerOptions): Runner {
     await Promise.all(jobs)
   }
 
-  async function publishEvent(event: { kind: string; data?: unknown }, opts: { idempotencyKey?: string } = {}): Promise<{ id: string }> {
+  async function publishEvent(
+    event: { kind: string; data?: unknown },
+    opts: { idempotencyKey?: string | undefined } = {},
+  ): Promise<{ id: string }> {
     if (typeof event !== 'object' || event === null) throw new LeanflowError('INVALID_ARGUMENT', 'publishEvent needs { kind, data }.')
     const kind = assertName(event.kind, 'event kind')
     const data = toJson(event.data, `data of event "${kind}"`)

@@ -13,17 +13,19 @@ import type { StandardSchemaV1 } from './standardSchema.js'
  */
 export interface RetryPolicy {
   /** All tries, the first included. @default 3 */
-  attempts?: number
-  backoff?: {
-    /** @default 'exponential' */
-    type?: 'fixed' | 'exponential'
-    /** First delay (ms). @default 1000 */
-    delayMs?: number
-    /** Cap on any delay (ms). @default 30000 */
-    maxDelayMs?: number
-  }
+  attempts?: number | undefined
+  backoff?:
+    | {
+        /** @default 'exponential' */
+        type?: 'fixed' | 'exponential' | undefined
+        /** First delay (ms). @default 1000 */
+        delayMs?: number | undefined
+        /** Cap on any delay (ms). @default 30000 */
+        maxDelayMs?: number | undefined
+      }
+    | undefined
   /** Random spread of each delay, as a fraction (0.2 = ±20%). @default 0.2 */
-  jitter?: number
+  jitter?: number | undefined
 }
 
 /**
@@ -53,9 +55,9 @@ export interface AwaitEventOptions {
   /** The external event kind. */
   kind: string
   /** JSON paths (from the event record) to expected values, e.g. `{ 'data.orderId': 'o-1' }`. */
-  match?: Record<string, unknown>
+  match?: Record<string, unknown> | undefined
   /** ms or a duration string; the handler then sees `AwaitTimeoutError`. */
-  timeout?: Duration
+  timeout?: Duration | undefined
 }
 
 /**
@@ -72,7 +74,7 @@ export interface AwaitTriggerOptions {
   /** Stored on `step.await.trigger` (what the resolver needs to know). */
   payload?: unknown
   /** ms or a duration string; `wait()` then throws `AwaitTimeoutError`. */
-  timeout?: Duration
+  timeout?: Duration | undefined
 }
 
 /**
@@ -165,10 +167,10 @@ export type StepHandler<I = any, R = unknown> = (input: I, ctx: StepContext) => 
 export interface StepDefinition<I = any> {
   handler: StepHandler<I>
   /** Steps that must complete first. */
-  needs?: string[]
-  retry?: RetryPolicy
+  needs?: string[] | undefined
+  retry?: RetryPolicy | undefined
   /** Longest one execution of the handler may run (ms or duration); past it the attempt fails (and may retry). */
-  timeout?: Duration
+  timeout?: Duration | undefined
 }
 
 /**
@@ -208,16 +210,16 @@ export type RunnerStore = StreamStore & RunStateStore
 export interface RunnerOptions {
   store: RunnerStore
   /** @default createMemoryQueue() */
-  queue?: JobQueue
+  queue?: JobQueue | undefined
   flows: readonly FlowDefinition[]
   /** Jobs this process runs at once. @default 10 */
-  concurrency?: number
+  concurrency?: number | undefined
   /** Errors of background work (a job that failed and goes back to the queue). @default console.error */
-  onError?: (err: unknown) => void
+  onError?: ((err: unknown) => void) | undefined
   /** How often a running step polls for a cancel made by another process (ms). @default 1000 */
-  cancelPollMs?: number
+  cancelPollMs?: number | undefined
   /** How long `stop()` waits for running steps before handing them back to the queue (ms). @default 30000 */
-  drainTimeoutMs?: number
+  drainTimeoutMs?: number | undefined
   /**
    * Names this worker in `meta.worker` of the `step.started` and `step.completed` events of the
    * steps it runs, so a log says where each step ran (the host and process by default; set it to
@@ -230,7 +232,7 @@ export interface RunnerOptions {
    */
   workerId?: string | undefined
   /** This worker's clock, only for durations (deadlines use the store's clock). @default Date.now */
-  clock?: () => number
+  clock?: (() => number) | undefined
 }
 
 /**
@@ -242,9 +244,9 @@ export interface RunnerOptions {
  * ```
  */
 export interface StartFlowOptions {
-  runId?: string
+  runId?: string | undefined
   /** A repeat with the same key (and flow) returns the first run. */
-  idempotencyKey?: string
+  idempotencyKey?: string | undefined
 }
 
 /**
@@ -266,6 +268,6 @@ export interface Runner {
   stop(): Promise<void>
   startFlow(name: string, input?: unknown, opts?: StartFlowOptions): Promise<{ runId: string }>
   cancel(runId: string, reason?: string): Promise<void>
-  publishEvent(event: { kind: string; data?: unknown }, opts?: { idempotencyKey?: string }): Promise<{ id: string }>
+  publishEvent(event: { kind: string; data?: unknown }, opts?: { idempotencyKey?: string | undefined }): Promise<{ id: string }>
   resolveTrigger(triggerId: string, payload?: unknown): Promise<{ runId: string; step: string }>
 }
