@@ -67,3 +67,4 @@ export type {
   StreamStore,
 } from './streamStore.js'
 export { STORE_DEFAULTS } from './streamStore.js'
+export { toStoreError } from './toStoreError.js'
