@@ -2,6 +2,7 @@ import { type EventRecord, isLeanflowError, type NewEvent } from '@leanflow/core
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RUN_INDEX_LUA } from '../packages/redis/src/lua/runIndex.js'
 import { type RedisServer, startRedis } from './helpers/redisServer.js'
 
 let server: RedisServer
@@ -163,6 +164,89 @@ describe('createRedisStreamStore', () => {
     ])
   })
 
+  it('listRuns({ status }) reads one page of that status (no HMGET per run of the flow)', async () => {
+    const store = fresh()
+    const awaiting: string[] = []
+    for (let i = 0; i < 200; i++) {
+      const run = `many${i}`
+      await store.append(run, started(run, 'many'))
+      if (i % 20 === 3) {
+        await store.append(run, { kind: 'step.await.time', flow: run, step: 'a', data: { resumeAt: new Date().toISOString() } })
+        awaiting.push(run)
+      } else await store.append(run, { kind: 'flow.completed', flow: run, data: { duration: 1 } })
+    }
+    const calls = async () => {
+      const stats = await raw.info('commandstats')
+      const count = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(stats)?.[1] ?? 0)
+      return { hmget: count('hmget'), zrevrangebyscore: count('zrevrangebyscore') }
+    }
+    await raw.config('RESETSTAT')
+    const page = await store.listRuns('many', { status: 'awaiting', limit: 5 })
+    expect(page.map((r) => r.runId)).toEqual([...awaiting].reverse().slice(0, 5))
+    const used = await calls()
+    expect(used.zrevrangebyscore).toBe(1)
+    expect(used.hmget).toBeGreaterThan(0)
+    expect(used.hmget, 'HMGETs for a page of 5 among 200 runs').toBeLessThanOrEqual(10)
+  })
+
+  it('listRuns({ status }) moves an entry left behind by a lost index write to the status of the run summary', async () => {
+    const store = fresh()
+    const k = store.keys
+    const s = await store.append('lost', started('lost', 'lossy'))
+    await store.append('lost', { kind: 'step.await.trigger', flow: 'lost', step: 'a', data: { triggerId: 't', triggerType: 'user' } })
+    // as if the index write of the await never happened: the entry is still running, at the start's version
+    await raw.zrem(k.flowStatus('lossy', 'awaiting'), 'lost')
+    await raw.zadd(k.flowStatus('lossy', 'running'), Date.parse(s.ts), 'lost')
+    await raw.hset(k.flowVersions('lossy'), 'lost', s.id)
+    expect(await store.listRuns('lossy', { status: 'running' })).toEqual([])
+    expect((await store.listRuns('lossy', { status: 'awaiting' })).map((r) => [r.runId, r.status])).toEqual([['lost', 'awaiting']])
+    expect(await raw.zrange(k.flowStatus('lossy', 'running'), 0, -1)).toEqual([])
+  })
+
+  it('index writes are versioned by event id: a late write of an older status changes nothing', async () => {
+    const store = fresh()
+    const k = store.keys
+    const s = await store.append('late', started('late', 'lateflow'))
+    const a = await store.append('late', { kind: 'step.await.time', flow: 'late', step: 'a', data: { resumeAt: s.ts } })
+    expect(await raw.hget(k.flowVersions('lateflow'), 'late')).toBe(a.id)
+    const sets = (first: 'running' | 'awaiting') => {
+      const all = ['running', 'awaiting', 'completed', 'failed', 'canceled'] as const
+      return [k.flowStatus('lateflow', first), ...all.filter((x) => x !== first).map((x) => k.flowStatus('lateflow', x))]
+    }
+    const write = (status: 'running' | 'awaiting', sid: string) =>
+      raw.eval(
+        RUN_INDEX_LUA,
+        8,
+        k.flowRuns('lateflow'),
+        k.flowDone('lateflow'),
+        k.flowVersions('lateflow'),
+        ...sets(status),
+        'late',
+        sid,
+        Date.parse(s.ts),
+        '',
+      )
+    // the start's write arriving after the await's: refused
+    expect(await write('running', s.id)).toBe(0)
+    expect(await write('awaiting', a.id)).toBe(0)
+    expect((await store.listRuns('lateflow', { status: 'awaiting' })).map((r) => r.runId)).toEqual(['late'])
+    expect(await raw.zrange(k.flowStatus('lateflow', 'running'), 0, -1)).toEqual([])
+    // a retried flow.started re-sends the run's current entry: still awaiting
+    await store.append('late', started('late', 'lateflow'), { idempotencyKey: 'x' })
+    await store.append('late', started('late', 'lateflow'), { idempotencyKey: 'x' })
+    expect((await store.listRuns('lateflow', { status: 'awaiting' })).map((r) => r.runId)).toEqual(['late'])
+    // a newer one moves it
+    const r = await store.append('late', {
+      kind: 'step.resumed',
+      flow: 'late',
+      step: 'a',
+      data: { reason: 'time', awaitType: 'time', awaitDuration: 1 },
+    })
+    expect(await raw.hget(k.flowVersions('lateflow'), 'late')).toBe(r.id)
+    expect((await store.listRuns('lateflow', { status: 'running' })).map((x) => x.runId)).toEqual(['late'])
+    expect(await raw.zrange(k.flowStatus('lateflow', 'awaiting'), 0, -1)).toEqual([])
+  })
+
   it('expires a finished run after retention, drops it from the index, and follow after an old id throws HISTORY_GONE', async () => {
     const store = fresh({ retention: '300ms' })
     const a = await store.append('gone', started('gone', 'short'))
@@ -176,6 +260,9 @@ describe('createRedisStreamStore', () => {
     expect((await store.listRuns('short')).map((r) => r.runId)).toEqual(['kept'])
     expect(await store.listFlows()).toEqual([{ flow: 'short', runs: 1 }])
     expect(await raw.zcard(store.keys.flowRuns('short'))).toBe(1)
+    expect(await raw.zrange(store.keys.flowStatus('short', 'completed'), 0, -1)).toEqual([])
+    expect(await raw.zrange(store.keys.flowStatus('short', 'running'), 0, -1)).toEqual(['kept'])
+    expect(await raw.hkeys(store.keys.flowVersions('short'))).toEqual(['kept'])
     const err = await rejection(take(store.follow('gone', { after: a.id }), 1))
     expect(isLeanflowError(err, 'HISTORY_GONE')).toBe(true)
   })

@@ -2,6 +2,7 @@ import type { StreamStore } from '@leanflow/core'
 import { EventBus } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
 import { type ConformanceContext, ev, eventually, nextMillisecond, sleep, uniqueName, within } from './streamStoreConformanceKit.js'
+import { describeStatusConformance } from './streamStoreConformanceStatus.js'
 
 /** StreamStore conformance: listRuns, listFlows, retention, the bus and close. Registered by `describeStreamStoreConformance`. */
 export function describeRunsConformance(t: ConformanceContext): void {
@@ -69,6 +70,8 @@ export function describeRunsConformance(t: ConformanceContext): void {
       expect(flows.find((f) => f.flow === f2)).toEqual({ flow: f2, runs: 1 })
     })
   })
+
+  describeStatusConformance(t)
 
   describe('retention', () => {
     it('removes a finished run (events, summary, index entry) and keeps a running one', async () => {

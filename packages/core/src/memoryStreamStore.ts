@@ -2,7 +2,7 @@ import { type Duration, parseDuration } from './duration.js'
 import { LeanflowError, NonRetriableError, PayloadTooLargeError } from './errors.js'
 import type { EventBus } from './eventBus.js'
 import { isEventId } from './eventIds.js'
-import { type EventRecord, isTerminalKind, type NewEvent } from './events.js'
+import type { EventRecord, NewEvent } from './events.js'
 import { indexAfter, MemoryFollower } from './internal/memoryFollow.js'
 import { type MemoryRun, MemoryRuns } from './internal/memoryRuns.js'
 import { createMemoryRunStateStore, fenceHolds, syncRunState } from './memoryRunStateStore.js'
@@ -49,7 +49,6 @@ export interface MemoryStreamStoreOptions {
 export interface MemoryStreamStore extends StreamStore, RunStateStore {}
 
 const STATUSES: readonly RunStatus[] = ['pending', 'running', 'awaiting', 'completed', 'failed', 'canceled']
-const TERMINAL_STATUS: Record<string, RunStatus> = { 'flow.completed': 'completed', 'flow.failed': 'failed', 'flow.canceled': 'canceled' }
 
 /**
  * The embedded {@link StreamStore}: the whole contract in memory, no server,
@@ -119,16 +118,7 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
     run.lastSeq = seq
     run.entries.push({ id, json })
     if (key !== undefined) run.idempotency.set(key, json)
-    if (flowName !== undefined && !run.summary) {
-      run.summary = { runId, flow: flowName, status: 'running', startedAt: ts }
-      run.startedMs = ms
-      runs.index(run, flowName)
-    }
-    const terminal = TERMINAL_STATUS[kind]
-    if (terminal !== undefined && isTerminalKind(kind)) {
-      if (run.summary) run.summary = { ...run.summary, status: terminal, completedAt: ts }
-      runs.finish(run)
-    }
+    runs.settle(run, { kind, step, data, ms, ts, flowName })
     runs.ring(runId)
     bus?.publish(JSON.parse(json) as EventRecord)
     return JSON.parse(json) as EventRecord
@@ -183,8 +173,8 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
       throw new LeanflowError('INVALID_ARGUMENT', `Invalid status ${JSON.stringify(status)}: use one of ${STATUSES.join(', ')}.`)
     }
     const picked = runs
-      .flowRuns(flowName)
-      .filter((r) => (before === undefined || r.startedMs! < before) && (status === undefined || r.summary!.status === status))
+      .flowRuns(flowName, status)
+      .filter((r) => before === undefined || r.startedMs! < before)
       .sort(newestFirst)
     return picked.slice(0, limit).map((r) => ({ ...r.summary! }))
   }

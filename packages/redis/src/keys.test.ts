@@ -14,9 +14,12 @@ describe('createKeys', () => {
     for (const k of keys.runKeys('r1')) expect(/\{([^}]*)\}/.exec(k)?.[1]).toBe('r1')
   })
 
-  it('keeps the flow index outside run slots', () => {
-    expect(keys.flowRuns('order')).toBe('lf:flow:order:runs')
-    expect(keys.flowDone('order')).toBe('lf:flow:order:done')
+  it('keeps the flow index in the flow slot, outside run slots', () => {
+    expect(keys.flowRuns('order')).toBe('lf:flow:{order}:runs')
+    expect(keys.flowDone('order')).toBe('lf:flow:{order}:done')
+    expect(keys.flowStatus('order', 'awaiting')).toBe('lf:flow:{order}:status:awaiting')
+    expect(keys.flowVersions('order')).toBe('lf:flow:{order}:versions')
+    expect(keys.state('r1')).toBe('lf:{r1}:state')
     expect(keys.flows()).toBe('lf:flows')
     expect(createKeys('app.v2').events('x')).toBe('app.v2:{x}:events')
   })

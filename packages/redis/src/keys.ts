@@ -13,7 +13,7 @@ import { assertFlowName, assertName, LeanflowError } from '@leanflow/core'
  * ```ts
  * const keys = createKeys('lf')
  * keys.events('r1')      // 'lf:{r1}:events'
- * keys.flowRuns('order') // 'lf:flow:order:runs'
+ * keys.flowRuns('order') // 'lf:flow:{order}:runs'
  * ```
  */
 export function createKeys(prefix = 'lf') {
@@ -39,10 +39,14 @@ export function createKeys(prefix = 'lf') {
     state: (runId: string) => run(runId, 'state'),
     /** The Pub/Sub channel of the run's live events (a channel, not a key). */
     live: (runId: string) => run(runId, 'live'),
-    /** Runs of a flow (a sorted set, score = start ms). */
-    flowRuns: (flow: string) => `${prefix}:flow:${assertFlowName(flow)}:runs`,
+    /** Runs of a flow (a sorted set, score = start ms). The flow's index keys share the `{<flow>}` slot. */
+    flowRuns: (flow: string) => `${prefix}:flow:{${assertFlowName(flow)}}:runs`,
     /** Finished runs of a flow (a sorted set, score = expiry ms), to prune the index. */
-    flowDone: (flow: string) => `${prefix}:flow:${assertFlowName(flow)}:done`,
+    flowDone: (flow: string) => `${prefix}:flow:{${assertFlowName(flow)}}:done`,
+    /** Runs of a flow with one status (a sorted set, score = start ms). */
+    flowStatus: (flow: string, status: IndexedStatus) => `${prefix}:flow:{${assertFlowName(flow)}}:status:${status}`,
+    /** Version of each run's index entry (a hash: run id → id of the event that set its status). */
+    flowVersions: (flow: string) => `${prefix}:flow:{${assertFlowName(flow)}}:versions`,
     /** Names of the flows that have runs (a set). */
     flows: () => `${prefix}:flows`,
     /**
@@ -53,6 +57,12 @@ export function createKeys(prefix = 'lf') {
     runKeys: (runId: string) => [run(runId, 'events'), run(runId, 'meta'), run(runId, 'idem')],
   }
 }
+
+/** The statuses the run index keeps a sorted set for: every status the reducer gives a started run. */
+export const INDEXED_STATUSES = ['running', 'awaiting', 'completed', 'failed', 'canceled'] as const
+
+/** One of {@link INDEXED_STATUSES}. */
+export type IndexedStatus = (typeof INDEXED_STATUSES)[number]
 
 /** The key builder returned by {@link createKeys}. */
 export type Keys = ReturnType<typeof createKeys>

@@ -25,7 +25,8 @@ import { followRun } from './internal/follow.js'
 import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
 import { RunIndex } from './internal/runIndex.js'
 import type { RedisClient } from './internal/script.js'
-import { createKeys, type Keys } from './keys.js'
+import { withStoreErrors } from './internal/storeErrors.js'
+import { createKeys, INDEXED_STATUSES, type IndexedStatus, type Keys } from './keys.js'
 import { APPEND_LUA, CREATE_RUN_LUA } from './lua/append.js'
 import { createRedisRunStateStore } from './redisRunStateStore.js'
 
@@ -56,6 +57,15 @@ export interface RedisStreamStoreOptions {
   onCorrupt?: ((info: CorruptEntryInfo) => void) | undefined
   /** Base of the connection names (`<name>:cmd`, `<name>:sub`). @default `lf:<prefix>` */
   connectionName?: string | undefined
+  /**
+   * How long a command may wait for Redis (connected or not) before its call fails with
+   * `STORE_UNAVAILABLE` (ms or `'5s'`), so no call hangs through an outage; a brief drop
+   * (a killed connection, a restart) is ridden out: ioredis reconnects and resends. Applies to
+   * the connections the store opens from `url`; on a client you pass in `redis`, set ioredis'
+   * own `commandTimeout`.
+   * @default 5000
+   */
+  commandTimeout?: Duration | undefined
 }
 
 /**
@@ -77,14 +87,41 @@ export interface RedisStreamStore extends StreamStore, RunStateStore {
   readonly stats: { readonly corruptEntries: number }
 }
 
+/** Default `commandTimeout`: a call fails with STORE_UNAVAILABLE after this long without an answer. */
+const DEFAULT_COMMAND_TIMEOUT_MS = 5000
 // each in a PUBLISH and an SPUBLISH variant (internal/livePubSub.ts)
 const appendScript = defineLiveScript(APPEND_LUA)
 const createRunScript = defineLiveScript(CREATE_RUN_LUA)
-const TERMINAL_STATUS: Record<string, string> = {
+/** The run status an event sets (ARGV 6 of the append logic). */
+const RUN_STATUS: Record<string, string> = {
   'flow.started': 'running',
   'flow.completed': 'completed',
   'flow.failed': 'failed',
   'flow.canceled': 'canceled',
+}
+/** What a step event makes its step (ARGV 12): 'r' running or retrying, 'a' awaiting, 'd' neither. As the reducer's reduceStep. */
+const STEP_CLASS: Record<string, string> = {
+  'step.started': 'r',
+  'step.completed': 'd',
+  'step.retry': 'r',
+  'step.await.time': 'a',
+  'step.await.event': 'a',
+  'step.await.trigger': 'a',
+  'step.resumed': 'r',
+  'step.await.timeout': 'r',
+}
+
+/** `{code, id, fields?, flow?, status?, sid?, startedAtMs?, stateVersion?, stateDoc?}` (lua/append.ts). */
+type ScriptReply = [number, string | number | null, unknown?, unknown?, unknown?, unknown?, unknown?, unknown?, unknown?]
+
+function stepClass(event: NewEvent): string {
+  if (event.step === undefined) return ''
+  if (event.kind === 'step.failed') return (event.data as { willRetry?: unknown } | null)?.willRetry === true ? 'r' : 'd'
+  return Object.hasOwn(STEP_CLASS, event.kind) ? STEP_CLASS[event.kind]! : ''
+}
+
+function isIndexed(status: unknown): status is IndexedStatus {
+  return typeof status === 'string' && (INDEXED_STATUSES as readonly string[]).includes(status)
 }
 
 /**
@@ -116,10 +153,11 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     )
   }
   const owned = !options.redis
-  const redis: RedisClient = options.redis ?? new Redis(options.url!, { connectionName: `${name}:cmd` })
+  const commandTimeout = positive(parseDuration(options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS, 'commandTimeout'), 'commandTimeout')
+  const redis: RedisClient = options.redis ?? new Redis(options.url!, { connectionName: `${name}:cmd`, commandTimeout })
   // ioredis reconnects by itself and failed commands reject: keep its connection errors off stderr.
   if (owned) redis.on('error', () => {})
-  const index = new RunIndex(redis, keys)
+  const index = new RunIndex(redis, keys, retentionMs)
   // classic pub/sub on a standalone Redis, sharded on a Cluster of Redis ≥ 7 (internal/livePubSub.ts)
   const live = createLivePubSub(redis, `${name}:sub`)
   const hub = live.hub
@@ -130,25 +168,32 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
   }
   let closed: Promise<void> | undefined
 
-  async function append(runId: string, event: NewEvent, opts?: AppendOptions): Promise<EventRecord> {
-    const { body, flowName } = serialize(runId, event, maxEventBytes)
-    const status = TERMINAL_STATUS[event.kind] ?? ''
-    const ikey = idempotencyKey(opts?.idempotencyKey)
+  /** ARGV 1..12 of the append logic (lua/append.ts), shared by append and createRun. */
+  function scriptArgs(runId: string, event: NewEvent, body: string, flowName: string | undefined, ikey: string, opts?: AppendOptions) {
     const fence = opts?.fence
-    const runKeys = keys.runKeys(runId)
-    if (fence !== undefined) runKeys.push(keys.leases(runId))
-    const reply = (await live.call(appendScript, runKeys, [
+    return [
       body,
       keys.live(runId),
       ikey,
       maxEventsPerRun,
       retentionMs,
-      status,
+      RUN_STATUS[event.kind] ?? '',
       flowName ?? '',
       fence === undefined ? '' : String(fence.key),
       fence === undefined ? '' : String(fence.token),
       opts?.after === undefined ? '' : String(opts.after),
-    ])) as [number, string | number, unknown?, string?]
+      event.step === undefined ? '' : `s:${event.step}`,
+      stepClass(event),
+    ]
+  }
+
+  async function append(runId: string, event: NewEvent, opts?: AppendOptions): Promise<EventRecord> {
+    const { body, flowName } = serialize(runId, event, maxEventBytes)
+    const ikey = idempotencyKey(opts?.idempotencyKey)
+    const fence = opts?.fence
+    const runKeys = keys.runKeys(runId)
+    if (fence !== undefined) runKeys.push(keys.leases(runId))
+    const reply = (await live.call(appendScript, runKeys, scriptArgs(runId, event, body, flowName, ikey, opts))) as ScriptReply
     const [code, id] = reply
     if (code === -3) {
       throw new LeanflowError(
@@ -162,26 +207,17 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
       )
     }
     if (code === -1) throw tooLong(runId, id, maxEventsPerRun)
-    return settle(runId, event, flowName, status, reply)
+    return settle(runId, event, flowName, reply)
   }
 
-  /** After an append (or a create) stored or found its event: the record, the run index, the bus. */
-  async function settle(
-    runId: string,
-    event: NewEvent,
-    flowName: string | undefined,
-    status: string,
-    reply: [number, string | number, unknown?, unknown?],
-  ): Promise<EventRecord> {
-    const [code, id] = reply
+  /** After an append (or a create) stored or found its event: the record, the run's index entry, the bus. */
+  async function settle(runId: string, event: NewEvent, flowName: string | undefined, reply: ScriptReply): Promise<EventRecord> {
+    const [code, id, fields, flow, status, sid, startedAt] = reply
     const eventId = String(id)
     const record: EventRecord =
-      (code === 0 && reply[2] ? decodeEntry(runId, eventId, reply[2], onCorrupt) : undefined) ?? build(runId, eventId, event)
-    if (flowName !== undefined) {
-      const startedAt = code === 1 && reply[2] != null ? Number(reply[2]) : Number(eventId.slice(0, eventId.indexOf('-')))
-      await index.started(flowName, runId, startedAt)
-    } else if (status !== '' && typeof reply[3] === 'string' && code === 1) {
-      await index.finished(reply[3], runId, Number(eventId.slice(0, eventId.indexOf('-'))) + retentionMs)
+      (code === 0 && fields ? decodeEntry(runId, eventId, fields, onCorrupt) : undefined) ?? build(runId, eventId, event)
+    if (typeof flow === 'string' && isIndexed(status) && typeof sid === 'string' && startedAt != null) {
+      await index.apply({ flow, runId, status, sid, startedAtMs: Number(startedAt) }, flowName !== undefined)
     }
     if (code === 1) options.bus?.publish(record)
     return record
@@ -192,21 +228,16 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     const { body, flowName } = serialize(runId, first, maxEventBytes)
     const ikey = idempotencyKey(opts?.idempotencyKey)
     if (ikey === '') throw invalid('createRun', 'idempotencyKey', ikey, 'a string of 1-512 characters')
-    const json = stateJson(runId, doc)
-    const status = TERMINAL_STATUS[first.kind] ?? ''
-    const args: Array<string | number> = [body, keys.live(runId), ikey, maxEventsPerRun, retentionMs, status, flowName ?? '', '', '', '']
-    args.push(json, opts.fences === undefined ? '0' : '1')
+    const args: Array<string | number> = scriptArgs(runId, first, body, flowName, ikey)
+    args.push(stateJson(runId, doc), opts.fences === undefined ? '0' : '1')
     for (const [fence, token] of Object.entries(opts.fences ?? {})) args.push(fence, String(token))
     const runKeys = [...keys.runKeys(runId), keys.state(runId), keys.leases(runId)]
-    const reply = (await live.call(createRunScript, runKeys, args)) as [number, string | number | null, unknown?, unknown?, unknown?]
+    const reply = (await live.call(createRunScript, runKeys, args)) as ScriptReply
     const [code, id] = reply
     if (code === -1) throw tooLong(runId, id, maxEventsPerRun)
-    if (code === 1) {
-      const record = await settle(runId, first, flowName, status, reply as [number, string, unknown?, unknown?])
-      return { created: true, version: 1, record }
-    }
-    const [, , fields, version, stored] = reply
-    const record = id == null ? null : await settle(runId, first, flowName, status, [0, id, fields ?? undefined])
+    if (code === 1) return { created: true, version: 1, record: await settle(runId, first, flowName, reply) }
+    const [version, stored] = reply.slice(7)
+    const record = id == null ? null : await settle(runId, first, flowName, reply)
     const current = version == null ? null : { version: Number(version), doc: JSON.parse(String(stored)) as T }
     return { created: false, current, record }
   }
@@ -266,7 +297,8 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
       return closed
     },
   }
-  return store
+  // the one choke point for driver errors: every method (follow's iterators too) throws LeanflowErrors
+  return withStoreErrors(store)
 }
 
 /** Validates an event and serializes it (envelope keys only) within the byte limit. */

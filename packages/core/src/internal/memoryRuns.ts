@@ -1,4 +1,4 @@
-import type { RunSummary } from '../streamStore.js'
+import type { RunStatus, RunSummary } from '../streamStore.js'
 
 /** One stored event of a memory run: its id and the full record as JSON text (so nobody can mutate it). */
 export interface MemoryEntry {
@@ -16,7 +16,14 @@ export interface MemoryRun {
   /** Last id's parts, for `<ms>-<seq>` ids that never go backwards. */
   lastMs: number
   lastSeq: number
-  /** Present once `flow.started` was appended. */
+  /** The run's status as the reducer gives it; undefined (pending) before `flow.started` or a terminal event. */
+  status?: RunStatus
+  /** Live steps: 'r' running or retrying, 'a' awaiting (others have no entry). */
+  readonly steps: Map<string, 'r' | 'a'>
+  /** Counts of the live steps by class. */
+  running: number
+  awaiting: number
+  /** Present once `flow.started` was appended (while the run was pending). */
   summary?: RunSummary
   /** `startedAt` in ms (index score). */
   startedMs?: number
@@ -26,6 +33,27 @@ export interface MemoryRun {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1
+const TERMINAL: Record<string, RunStatus> = { 'flow.completed': 'completed', 'flow.failed': 'failed', 'flow.canceled': 'canceled' }
+/** What a step event makes its step, as the reducer's reduceStep: 'r' running or retrying, 'a' awaiting, 'd' neither. */
+const STEP_CLASS: Record<string, 'r' | 'a' | 'd'> = {
+  'step.started': 'r',
+  'step.completed': 'd',
+  'step.retry': 'r',
+  'step.await.time': 'a',
+  'step.await.event': 'a',
+  'step.await.trigger': 'a',
+  'step.resumed': 'r',
+  'step.await.timeout': 'r',
+}
+
+function stepClass(kind: string, data: unknown): 'r' | 'a' | 'd' | undefined {
+  if (kind === 'step.failed') return (data as { willRetry?: unknown } | null)?.willRetry === true ? 'r' : 'd'
+  return Object.hasOwn(STEP_CLASS, kind) ? STEP_CLASS[kind] : undefined
+}
+
+function isEnded(status: RunStatus | undefined): boolean {
+  return status === 'completed' || status === 'failed' || status === 'canceled'
+}
 
 /**
  * The memory store's run table: runs by id, the per-flow index, retention
@@ -43,6 +71,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 export class MemoryRuns {
   readonly #runs = new Map<string, MemoryRun>()
   readonly #flows = new Map<string, Set<string>>()
+  /** `<flow>\u0000<status>` → runs of the flow with that status. */
+  readonly #byStatus = new Map<string, Set<string>>()
   readonly #expiredHooks = new Set<(runId: string) => void>()
   readonly #bells = new Map<string, Set<() => void>>()
   readonly #clock: () => number
@@ -81,23 +111,73 @@ export class MemoryRuns {
   getOrCreate(runId: string): MemoryRun {
     let run = this.get(runId)
     if (!run) {
-      run = { runId, entries: [], idempotency: new Map(), lastMs: -1, lastSeq: 0 }
+      run = { runId, entries: [], idempotency: new Map(), lastMs: -1, lastSeq: 0, steps: new Map(), running: 0, awaiting: 0 }
       this.#runs.set(runId, run)
     }
     return run
   }
 
-  /** Adds the run to its flow's index (on `flow.started`). */
-  index(run: MemoryRun, flow: string): void {
-    let set = this.#flows.get(flow)
-    if (!set) this.#flows.set(flow, (set = new Set()))
-    set.add(run.runId)
+  /**
+   * Folds a stored event into the run's status, as the reducer does (`flow.started` starts a
+   * pending run; a started run is `awaiting` while a step awaits and none runs or retries, else
+   * `running`; a terminal status sticks), and keeps the flow's index by status in step. A
+   * terminal event starts the retention clock.
+   */
+  settle(run: MemoryRun, e: { kind: string; step?: string; data: unknown; ms: number; ts: string; flowName?: string }): void {
+    const was = run.status
+    if (isEnded(was)) return
+    const cls = e.step === undefined ? undefined : stepClass(e.kind, e.data)
+    if (cls !== undefined && e.step !== undefined) {
+      const old = run.steps.get(e.step) ?? 'd'
+      if (old !== cls) {
+        if (old === 'r') run.running--
+        else if (old === 'a') run.awaiting--
+        if (cls === 'r') run.running++
+        else if (cls === 'a') run.awaiting++
+        if (cls === 'd') run.steps.delete(e.step)
+        else run.steps.set(e.step, cls)
+      }
+    }
+    const live: RunStatus = run.awaiting > 0 && run.running === 0 ? 'awaiting' : 'running'
+    const terminal = TERMINAL[e.kind]
+    if (terminal !== undefined) {
+      this.#move(run, terminal, e.ts)
+      this.finish(run)
+    } else if (e.kind === 'flow.started' && was === undefined && e.flowName !== undefined) {
+      run.status = live
+      run.summary = { runId: run.runId, flow: e.flowName, status: live, startedAt: e.ts }
+      run.startedMs = e.ms
+      let set = this.#flows.get(e.flowName)
+      if (!set) this.#flows.set(e.flowName, (set = new Set()))
+      set.add(run.runId)
+      this.#statusSet(e.flowName, live).add(run.runId)
+    } else if (was !== undefined && live !== was) {
+      this.#move(run, live)
+    }
   }
 
-  /** The live runs of a flow that have a summary. */
-  flowRuns(flow: string): MemoryRun[] {
+  #move(run: MemoryRun, status: RunStatus, completedAt?: string): void {
+    const was = run.status
+    run.status = status
+    const summary = run.summary
+    if (!summary) return
+    run.summary = completedAt === undefined ? { ...summary, status } : { ...summary, status, completedAt }
+    if (was !== undefined) this.#statusSet(summary.flow, was).delete(run.runId)
+    this.#statusSet(summary.flow, status).add(run.runId)
+  }
+
+  #statusSet(flow: string, status: RunStatus): Set<string> {
+    const key = `${flow}\u0000${status}`
+    let set = this.#byStatus.get(key)
+    if (!set) this.#byStatus.set(key, (set = new Set()))
+    return set
+  }
+
+  /** The live runs of a flow that have a summary; with `status`, only those (read from that status's set alone). */
+  flowRuns(flow: string, status?: RunStatus): MemoryRun[] {
     const out: MemoryRun[] = []
-    for (const runId of this.#flows.get(flow) ?? []) {
+    const ids = status === undefined ? this.#flows.get(flow) : this.#byStatus.get(`${flow}\u0000${status}`)
+    for (const runId of ids ?? []) {
       const run = this.get(runId)
       if (run?.summary) out.push(run)
     }
@@ -141,6 +221,11 @@ export class MemoryRuns {
     if (flow !== undefined && set) {
       set.delete(runId)
       if (set.size === 0) this.#flows.delete(flow)
+    }
+    if (flow !== undefined && run.status !== undefined) {
+      const key = `${flow}\u0000${run.status}`
+      this.#byStatus.get(key)?.delete(runId)
+      if (this.#byStatus.get(key)?.size === 0) this.#byStatus.delete(key)
     }
     for (const hook of this.#expiredHooks) {
       try {

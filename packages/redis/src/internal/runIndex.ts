@@ -1,61 +1,96 @@
 import { LeanflowError, type ListRunsOptions, type RunStatus, type RunSummary, STORE_DEFAULTS } from '@leanflow/core'
-import type { Keys } from '../keys.js'
-import type { RedisClient } from './script.js'
+import { INDEXED_STATUSES, type IndexedStatus, type Keys } from '../keys.js'
+import { FLOWS_ADD_LUA, RUN_INDEX_DROP_LUA, RUN_INDEX_LUA } from '../lua/runIndex.js'
+import { defineScript, type RedisClient } from './script.js'
 
 const STATUSES: readonly RunStatus[] = ['pending', 'running', 'awaiting', 'completed', 'failed', 'canceled']
+const indexScript = defineScript(RUN_INDEX_LUA)
+const dropScript = defineScript(RUN_INDEX_DROP_LUA)
+const flowsScript = defineScript(FLOWS_ADD_LUA)
+
+/** A run's index entry, as the append script reports it when the run's status changes. */
+export interface IndexEntry {
+  flow: string
+  runId: string
+  status: IndexedStatus
+  /** Id of the event that set the status: the entry's version. */
+  sid: string
+  startedAtMs: number
+}
 
 /**
- * The secondary run index: `lf:flow:<flow>:runs` (score = start ms), the
- * flows set, and `lf:flow:<flow>:done` (score = expiry ms of finished runs,
- * so expired entries can be pruned). These keys live in other slots than
- * the run's, so the client writes them right after the append script
- * (idempotent ZADD/SADD); the run's summary hash, written by the script, is
- * the truth each entry is checked against.
+ * The secondary run index, per flow, all in the flow's slot (`lf:flow:{<flow>}:…`): the runs
+ * (score = start ms), one sorted set per status (score = start ms), the finished runs (score
+ * = expiry ms, so expired entries can be pruned) and each entry's version; plus the flows
+ * set. The run's status is decided by the append script in the run's slot (its summary hash
+ * is the truth); these keys live in another slot, so the client writes the entry right after
+ * the script, through one versioned script (RUN_INDEX_LUA): a late or repeated write never
+ * undoes a newer one. `listRuns({ status })` reads one page of that status's set and checks
+ * the page's entries against their summaries (a mismatch is repaired from the summary).
  */
 export class RunIndex {
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: Keys,
+    private readonly retentionMs: number,
   ) {}
 
-  /** After `flow.started`: index the run under its flow. */
-  async started(flow: string, runId: string, startedAtMs: number): Promise<void> {
-    await Promise.all([this.redis.zadd(this.keys.flowRuns(flow), startedAtMs, runId), this.redis.sadd(this.keys.flows(), flow)])
-  }
-
-  /** After a terminal event: remember when the run's keys expire. */
-  async finished(flow: string, runId: string, expiresAtMs: number): Promise<void> {
-    await this.redis.zadd(this.keys.flowDone(flow), expiresAtMs, runId)
+  /** Writes a run's entry (after an append that set its status, or to repair it); `started`: also list the flow. */
+  async apply(e: IndexEntry, started: boolean): Promise<void> {
+    const k = this.keys
+    const others = INDEXED_STATUSES.filter((s) => s !== e.status).map((s) => k.flowStatus(e.flow, s))
+    const finished = e.status !== 'running' && e.status !== 'awaiting'
+    const expires = finished ? String(Number(e.sid.slice(0, e.sid.indexOf('-'))) + this.retentionMs) : ''
+    const write = indexScript.call(
+      this.redis,
+      [k.flowRuns(e.flow), k.flowDone(e.flow), k.flowVersions(e.flow), k.flowStatus(e.flow, e.status), ...others],
+      [e.runId, e.sid, e.startedAtMs, expires],
+    )
+    await (started ? Promise.all([write, flowsScript.call(this.redis, [k.flows()], [e.flow])]) : write)
   }
 
   async listRuns(flow: string, opts: ListRunsOptions = {}): Promise<RunSummary[]> {
-    const key = this.keys.flowRuns(flow)
+    const { status } = opts
     const limit = opts.limit ?? STORE_DEFAULTS.listLimit
     if (!Number.isInteger(limit) || limit < 1) throw invalid('limit', limit, 'a positive integer')
     if (opts.before !== undefined && !Number.isFinite(opts.before)) throw invalid('before', opts.before, 'a start time in ms')
-    if (opts.status !== undefined && !STATUSES.includes(opts.status)) throw invalid('status', opts.status, STATUSES.join(' | '))
+    if (status !== undefined && !STATUSES.includes(status)) throw invalid('status', status, STATUSES.join(' | '))
+    if (status === 'pending') return [] // a run is indexed from its flow.started on: never pending
+    const key = status === undefined ? this.keys.flowRuns(flow) : this.keys.flowStatus(flow, status)
     await this.prune(flow)
     const max = opts.before === undefined ? '+inf' : `(${opts.before}`
-    const batch = Math.min(Math.max(limit * 2, 100), 1000)
+    // one page, then more only for entries the check drops (expired runs, entries being moved)
+    const batch = Math.min(limit, 1000)
     const out: RunSummary[] = []
     const stale: string[] = []
+    const repairs: IndexEntry[] = []
     for (let offset = 0; out.length < limit; offset += batch) {
       const ids = await this.redis.zrevrangebyscore(key, max, '-inf', 'LIMIT', offset, batch)
-      const metas = await Promise.all(ids.map((id) => this.redis.hmget(this.keys.meta(id), 'flow', 'status', 'startedAt', 'completedAt')))
+      const metas = await Promise.all(
+        ids.map((id) => this.redis.hmget(this.keys.meta(id), 'flow', 'status', 'startedAt', 'completedAt', 'sid')),
+      )
       for (let i = 0; i < ids.length && out.length < limit; i++) {
-        const [f, status, startedAt, completedAt] = metas[i]!
+        const runId = ids[i]!
+        const [f, st, startedAt, completedAt, sid] = metas[i]!
         if (f == null || startedAt == null) {
-          stale.push(ids[i]!)
+          stale.push(runId)
           continue
         }
-        if (f !== flow || (opts.status !== undefined && status !== opts.status)) continue
-        const summary: RunSummary = { runId: ids[i]!, flow, status: status as RunStatus, startedAt: iso(startedAt) }
+        if (f !== flow) continue
+        if (status !== undefined && st !== status) {
+          // the entry is behind the summary (its move is in flight, or was lost): move it now
+          if (sid != null && (INDEXED_STATUSES as readonly string[]).includes(st ?? '')) {
+            repairs.push({ flow, runId, status: st as IndexedStatus, sid, startedAtMs: Number(startedAt) })
+          }
+          continue
+        }
+        const summary: RunSummary = { runId, flow, status: st as RunStatus, startedAt: iso(startedAt) }
         if (completedAt != null) summary.completedAt = iso(completedAt)
         out.push(summary)
       }
       if (ids.length < batch) break
     }
-    if (stale.length > 0) await this.redis.zrem(key, ...stale)
+    await Promise.all([stale.length > 0 ? this.drop(flow, stale) : undefined, ...repairs.map((e) => this.apply(e, false))])
     return out
   }
 
@@ -75,13 +110,17 @@ export class RunIndex {
 
   /** Removes index entries of runs whose expiry has passed and whose keys are gone. */
   private async prune(flow: string): Promise<void> {
-    const done = this.keys.flowDone(flow)
-    const due = await this.redis.zrangebyscore(done, '-inf', Date.now(), 'LIMIT', 0, 1000)
+    const due = await this.redis.zrangebyscore(this.keys.flowDone(flow), '-inf', Date.now(), 'LIMIT', 0, 1000)
     if (due.length === 0) return
     const alive = await Promise.all(due.map((id) => this.redis.exists(this.keys.meta(id))))
     const gone = due.filter((_, i) => alive[i] === 0)
-    if (gone.length === 0) return
-    await Promise.all([this.redis.zrem(this.keys.flowRuns(flow), ...gone), this.redis.zrem(done, ...gone)])
+    if (gone.length > 0) await this.drop(flow, gone)
+  }
+
+  private async drop(flow: string, runIds: string[]): Promise<void> {
+    const k = this.keys
+    const statusKeys = INDEXED_STATUSES.map((s) => k.flowStatus(flow, s))
+    await dropScript.call(this.redis, [k.flowRuns(flow), k.flowDone(flow), k.flowVersions(flow), ...statusKeys], runIds)
   }
 }
 

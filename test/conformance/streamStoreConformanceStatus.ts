@@ -1,0 +1,163 @@
+// StreamStore conformance: every status the reducer gives a started run is indexed, and
+// listRuns({ status }) agrees with reduceFlow over the run's log. Registered by describeRunsConformance.
+import type { NewEvent, RunStatus, StreamStore } from '@leanflow/core'
+import { reduceFlow } from '@leanflow/core'
+import { describe, expect, it } from 'vitest'
+import { type ConformanceContext, uniqueName } from './streamStoreConformanceKit.js'
+
+const INDEXED: RunStatus[] = ['running', 'awaiting', 'completed', 'failed', 'canceled']
+
+const started = (run: string, flow: string): NewEvent => ({
+  kind: 'flow.started',
+  flow: run,
+  data: { name: flow, input: {}, steps: { a: { needs: [] }, b: { needs: [] } } },
+})
+const step = (run: string, kind: string, name: string, data: unknown = {}): NewEvent => ({ kind, flow: run, step: name, data })
+
+/** Asserts the run is listed under `expected` and under no other status, with that status in its summary. */
+async function expectListed(s: StreamStore, flow: string, run: string, expected: RunStatus, why: string): Promise<void> {
+  const reduced = reduceFlow(await s.read(run)).status
+  expect(reduced, `the reducer after ${why}`).toBe(expected)
+  for (const status of INDEXED) {
+    const ids = (await s.listRuns(flow, { status })).map((r) => r.runId)
+    expect(ids, `listRuns({ status: '${status}' }) after ${why}`).toEqual(status === expected ? [run] : [])
+  }
+  expect((await s.listRuns(flow)).map((r) => [r.runId, r.status])).toEqual([[run, expected]])
+}
+
+/** A small deterministic PRNG (mulberry32), so a failing sequence can be replayed. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+export function describeStatusConformance(t: ConformanceContext): void {
+  describe('listRuns by status (every status of a started run)', () => {
+    it('a run moves running → awaiting → running → completed, listed under each status exactly while it has it', async () => {
+      const s = await t.store()
+      const flow = uniqueName('flow')
+      const run = uniqueName()
+      const go = async (e: NewEvent, expected: RunStatus, why: string) => {
+        await s.append(run, e)
+        await expectListed(s, flow, run, expected, why)
+      }
+      expect(await s.listRuns(flow, { status: 'pending' })).toEqual([])
+      await go(started(run, flow), 'running', 'flow.started')
+      await go(step(run, 'step.started', 'a'), 'running', 'a started')
+      await go(step(run, 'step.await.trigger', 'a', { triggerId: 't1', triggerType: 'webhook' }), 'awaiting', 'a awaits a trigger')
+      await go(step(run, 'step.resumed', 'a', { reason: 'trigger', awaitType: 'trigger', awaitDuration: 5 }), 'running', 'a resumed')
+      await go(step(run, 'step.await.time', 'a', { resumeAt: new Date().toISOString() }), 'awaiting', 'a awaits a timer')
+      await go(step(run, 'step.started', 'b'), 'running', 'b started while a awaits')
+      await go(
+        step(run, 'step.failed', 'b', { error: 'x', willRetry: true }),
+        'running',
+        'b failed and retries (retrying counts as running)',
+      )
+      await go(step(run, 'step.retry', 'b', { reason: 'x', delayMs: 10 }), 'running', 'b retry')
+      await go(step(run, 'step.completed', 'b', { duration: 1 }), 'awaiting', 'b completed while a awaits')
+      await go(step(run, 'log', 'a', { level: 'info', msg: 'no change' }), 'awaiting', 'a log of an awaiting step')
+      await go(step(run, 'step.await.timeout', 'a', { awaitType: 'time', timeoutAt: new Date().toISOString() }), 'running', 'a timed out')
+      await go(step(run, 'step.await.event', 'a', { eventKind: 'pay.ok' }), 'awaiting', 'a awaits an event')
+      await go(step(run, 'step.started', 'a', { recovered: true }), 'running', 'a taken over')
+      await go(step(run, 'step.completed', 'a', { duration: 1 }), 'running', 'every step done, the run not ended')
+      await go({ kind: 'flow.completed', flow: run, data: { duration: 9 } }, 'completed', 'flow.completed')
+      await go(step(run, 'step.started', 'a'), 'completed', 'a late step.started (a terminal status sticks)')
+      await go({ kind: 'flow.failed', flow: run, data: { error: 'late', duration: 1 } }, 'completed', 'a second terminal event')
+    })
+
+    it('an awaiting run that is canceled is listed as canceled only', async () => {
+      const s = await t.store()
+      const flow = uniqueName('flow')
+      const run = uniqueName()
+      await s.append(run, started(run, flow))
+      await s.append(run, step(run, 'step.await.trigger', 'a', { triggerId: 't', triggerType: 'user' }))
+      await expectListed(s, flow, run, 'awaiting', 'a awaits')
+      await s.append(run, { kind: 'flow.canceled', flow: run, data: { reason: 'user' } })
+      await expectListed(s, flow, run, 'canceled', 'flow.canceled')
+      await s.append(run, step(run, 'step.failed', 'a', { error: 'late', willRetry: false }))
+      await expectListed(s, flow, run, 'canceled', 'a late step.failed')
+    })
+
+    it('random step sequences: the listed status always equals reduceFlow of the log', async () => {
+      const s = await t.store()
+      const kinds = ['step.started', 'step.completed', 'step.failed', 'step.retry', 'step.await.time', 'step.resumed', 'step.await.timeout']
+      for (let seed = 1; seed <= 12; seed++) {
+        const rnd = prng(seed)
+        const flow = uniqueName('flow')
+        const run = uniqueName()
+        await s.append(run, started(run, flow))
+        for (let i = 0; i < 14; i++) {
+          const kind = kinds[Math.floor(rnd() * kinds.length)]!
+          const name = ['a', 'b', 'c'][Math.floor(rnd() * 3)]!
+          await s.append(run, step(run, kind, name, kind === 'step.failed' ? { error: 'e', willRetry: rnd() < 0.5 } : {}))
+          const want = reduceFlow(await s.read(run)).status
+          const got = await s.listRuns(flow, { status: want })
+          expect(
+            got.map((r) => [r.runId, r.status]),
+            `seed ${seed}, event ${i} (${kind} ${name})`,
+          ).toEqual([[run, want]])
+        }
+      }
+    })
+
+    it('pages with status and before, newest first', async () => {
+      const s = await t.store()
+      const flow = uniqueName('flow')
+      const runs: Array<{ run: string; ms: number; awaiting: boolean }> = []
+      for (let i = 0; i < 7; i++) {
+        const run = uniqueName()
+        const rec = await s.append(run, started(run, flow))
+        const awaiting = i !== 1 && i !== 4
+        if (awaiting) await s.append(run, step(run, 'step.await.time', 'a', { resumeAt: rec.ts }))
+        runs.push({ run, ms: Date.parse(rec.ts), awaiting })
+      }
+      const want = byNewest(runs.filter((r) => r.awaiting))
+      const page1 = await s.listRuns(flow, { status: 'awaiting', limit: 2 })
+      expect(page1.map((r) => r.runId)).toEqual(want.slice(0, 2).map((r) => r.run))
+      expect(page1.every((r) => r.status === 'awaiting' && r.flow === flow)).toBe(true)
+      // the documented paging: the last run's start as the next `before` (runs of that same ms are skipped)
+      const before = Date.parse(page1[1]!.startedAt)
+      const rest = want.filter((r) => r.ms < before).map((r) => r.run)
+      expect((await s.listRuns(flow, { status: 'awaiting', before })).map((r) => r.runId)).toEqual(rest)
+      expect((await s.listRuns(flow, { status: 'awaiting', before, limit: 1 })).map((r) => r.runId)).toEqual(rest.slice(0, 1))
+      expect(await s.listRuns(flow, { status: 'awaiting', before: want.at(-1)!.ms })).toEqual([])
+      expect((await s.listRuns(flow, { status: 'running' })).map((r) => r.runId)).toEqual(
+        byNewest(runs.filter((r) => !r.awaiting)).map((r) => r.run),
+      )
+    })
+
+    it('a status filter over a flow with many runs of other statuses returns the right page', async () => {
+      const s = await t.store()
+      const flow = uniqueName('flow')
+      const runs: Array<{ run: string; ms: number; status: RunStatus }> = []
+      for (let i = 0; i < 120; i++) {
+        const run = uniqueName()
+        const rec = await s.append(run, started(run, flow))
+        const status: RunStatus = i % 12 === 5 ? 'awaiting' : i % 40 === 7 ? 'running' : 'completed'
+        if (status === 'awaiting') await s.append(run, step(run, 'step.await.trigger', 'a', { triggerId: `t${i}`, triggerType: 'user' }))
+        if (status === 'completed') await s.append(run, { kind: 'flow.completed', flow: run, data: { duration: 1 } })
+        runs.push({ run, ms: Date.parse(rec.ts), status })
+      }
+      const awaiting = byNewest(runs.filter((r) => r.status === 'awaiting')).map((r) => r.run)
+      expect(awaiting).toHaveLength(10)
+      expect((await s.listRuns(flow, { status: 'awaiting', limit: 3 })).map((r) => r.runId)).toEqual(awaiting.slice(0, 3))
+      expect((await s.listRuns(flow, { status: 'awaiting' })).map((r) => r.runId)).toEqual(awaiting)
+      expect((await s.listRuns(flow, { status: 'running' })).map((r) => r.runId)).toEqual(
+        byNewest(runs.filter((r) => r.status === 'running')).map((r) => r.run),
+      )
+      expect(await s.listRuns(flow, { status: 'failed' })).toEqual([])
+      expect((await s.listRuns(flow, { status: 'completed', limit: 200 })).length).toBe(120 - 10 - 3)
+    })
+  })
+}
+
+/** Newest first, as listRuns orders (start ms, then run id, both descending). */
+function byNewest<T extends { run: string; ms: number }>(runs: T[]): T[] {
+  return [...runs].sort((a, b) => b.ms - a.ms || (a.run < b.run ? 1 : a.run > b.run ? -1 : 0))
+}
