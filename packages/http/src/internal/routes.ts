@@ -2,6 +2,7 @@ import {
   assertName,
   compareEventIds,
   type EventRecord,
+  isLeanflowError,
   isTerminalKind,
   LeanflowError,
   reduceFlow,
@@ -9,7 +10,7 @@ import {
   type StreamStore,
 } from '@leanflow/core'
 import type { HandlerRunner, RouteParams } from '../types.js'
-import { directionParam, eventIdParam, idempotencyKeyHeader, intParam, statusParam } from './query.js'
+import { directionParam, emptyRange, eventId, eventIdParam, idempotencyKeyHeader, intParam, queryParam, statusParam } from './query.js'
 import { parseJsonBody, readBody } from './readBody.js'
 import { invalidArgument, json } from './respond.js'
 import type { Route } from './route.js'
@@ -103,12 +104,12 @@ export async function answer(route: Route, c: RouteContext): Promise<Response> {
     case 'events': {
       const runId = params.runId as string
       const opts = {
-        after: eventIdParam(url.searchParams.get('after'), 'Query parameter after'),
-        before: eventIdParam(url.searchParams.get('before'), 'Query parameter before'),
+        after: eventIdParam(url, 'after'),
+        before: eventIdParam(url, 'before'),
         limit: intParam(url, 'limit', 1, PAGE),
         direction: directionParam(url),
       }
-      const events = await store.read(runId, opts)
+      const events = emptyRange(opts.after, opts.before) ? [] : await store.read(runId, opts)
       if (events.length === 0 && (await lastEvent(store, runId)) === undefined) throw runNotFound(runId)
       return json({ events })
     }
@@ -146,17 +147,38 @@ export async function answer(route: Route, c: RouteContext): Promise<Response> {
 }
 
 async function stream(c: RouteContext, runId: string): Promise<Response> {
+  // Last-Event-ID wins: EventSource reconnects with the URL it started with, plus the header
+  const header = c.req.headers.get('last-event-id')
   const position =
-    eventIdParam(c.req.headers.get('last-event-id'), 'Last-Event-ID') ??
-    eventIdParam(c.url.searchParams.get('after'), 'Query parameter after')
-  const last = await lastEvent(c.store, runId)
+    header !== null && header !== '' ? eventId(header, 'Last-Event-ID') : eventId(queryParam(c.url, 'after'), 'Query parameter after')
+  let last: EventRecord | undefined
+  try {
+    last = await lastEvent(c.store, runId)
+  } catch (err) {
+    // the store is down or full: a 5xx would make EventSource give up, so ask it to come back later
+    if (isLeanflowError(err) && (err.status ?? 0) >= 500) return comeBackLater(c.sse.retryMs, err.code)
+    throw err
+  }
   if (last === undefined) {
     if (position === undefined) throw runNotFound(runId)
     return resetSse('RUN_NOT_FOUND', `Run "${runId}" no longer exists (retention passed); its history is gone.`, c.sse.retryMs)
   }
-  if (position !== undefined && isTerminalKind(last.kind) && compareEventIds(last.id, position) <= 0) {
-    return new Response(null, { status: 204 })
+  const past = position === undefined ? -1 : compareEventIds(position, last.id)
+  // at or past the end of a finished run: 204 makes EventSource stop for good
+  if (past >= 0 && isTerminalKind(last.kind)) return new Response(null, { status: 204 })
+  if (past > 0) {
+    // past the last event of a live run: the client saw events this log does not have
+    return resetSse(
+      'UNKNOWN_POSITION',
+      `Position "${position}" is past the last event of run "${runId}" ("${last.id}"): this log does not have the events the client saw (an id from another run, or events the store lost); reload the run from the start.`,
+      c.sse.retryMs,
+    )
   }
-  if (c.sse.counter.open >= c.sse.maxStreams) return oneShotSse(`retry: ${c.sse.retryMs * 5}\n\n`)
+  if (c.sse.counter.open >= c.sse.maxStreams) return comeBackLater(c.sse.retryMs)
   return sseStream(c.store, runId, position, c.req, c.sse)
+}
+
+/** 200 with only a longer `retry:` (5 × retryMs), closed at once: EventSource comes back later. */
+function comeBackLater(retryMs: number, why?: string): Response {
+  return oneShotSse(`retry: ${retryMs * 5}\n${why === undefined ? '' : `: ${why}\n`}\n`)
 }
