@@ -13,12 +13,20 @@ export function errorJson(code: string, message: string, status: number, headers
 }
 
 /**
+ * Seconds a client is asked to wait (`Retry-After`) before retrying a request that found the
+ * store unreachable (503 STORE_UNAVAILABLE).
+ */
+export const STORE_RETRY_AFTER_S = 2
+
+/**
  * Maps any thrown value to a response: a LeanflowError with an HTTP status keeps
- * its code and message; anything else is a 500 without details (reported to `onError`).
+ * its code and message (503 STORE_UNAVAILABLE adds `Retry-After`); anything else is a 500
+ * without details (reported to `onError`).
  */
 export function errorResponse(err: unknown, report: (err: unknown) => void): Response {
   if (isLeanflowError(err)) {
     const status = ERROR_STATUS[err.code]
+    if (err.code === 'STORE_UNAVAILABLE') return errorJson(err.code, err.message, 503, { 'retry-after': String(STORE_RETRY_AFTER_S) })
     if (typeof status === 'number') return errorJson(err.code, err.message, status)
   }
   report(err)

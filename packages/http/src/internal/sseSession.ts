@@ -197,12 +197,21 @@ export class SseSession implements SseAttachable, SsePeer {
     next()
   }
 
-  /** The follow failed: `event: reset` for HISTORY_GONE, else `onError`; then the stream ends. */
+  /**
+   * The follow failed. HISTORY_GONE: `event: reset`. Another LeanflowError of a 4xx status
+   * with a position (the store refuses it): `event: reset` with that code, so the client starts
+   * over without one. Anything else (the store is down, an unexpected error) goes to `onError`
+   * and ends the stream with a longer `retry:` (5 × retryMs): EventSource reconnects with
+   * Last-Event-ID and misses nothing. Never a 5xx: the headers are sent, and EventSource
+   * would give up on one.
+   */
   private failed(err: unknown): void {
-    if (isLeanflowError(err, 'HISTORY_GONE')) {
-      this.send(encoder.encode(frame({ event: 'reset', data: JSON.stringify({ reason: 'HISTORY_GONE', message: err.message }) })))
+    const status = isLeanflowError(err) ? (err.status ?? 0) : 0
+    if (isLeanflowError(err) && (err.code === 'HISTORY_GONE' || (status >= 400 && status < 500 && this.after !== undefined))) {
+      this.send(encoder.encode(frame({ event: 'reset', data: JSON.stringify({ reason: err.code, message: err.message }) })))
     } else {
       this.s.onError(err)
+      this.send(encoder.encode(`retry: ${this.s.retryMs * 5}\n\n`))
     }
     this.finish('end')
   }
