@@ -2,6 +2,7 @@ import type { EventRecord, StreamStore } from '@leanflow/core'
 import { compareEventIds, isLeanflowError } from '@leanflow/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { describeIdEdgesConformance } from './streamStoreConformanceIds.js'
 import { type ConformanceContext, collect, ev, eventually, sleep, uniqueName, within } from './streamStoreConformanceKit.js'
 
 /** StreamStore conformance: read and follow. Registered by `describeStreamStoreConformance`. */
@@ -60,6 +61,8 @@ export function describeReadFollowConformance(t: ConformanceContext): void {
       expect(await s.read(uniqueName(), { direction: 'backward', after: '1-0' })).toEqual([])
     })
   })
+
+  describeIdEdgesConformance(t)
 
   describe('follow', () => {
     it('yields existing then live events in id order, no gap, no duplicate', async () => {

@@ -1,7 +1,7 @@
 import { type Duration, parseDuration } from './duration.js'
 import { LeanflowError, NonRetriableError, PayloadTooLargeError } from './errors.js'
 import type { EventBus } from './eventBus.js'
-import { isEventId } from './eventIds.js'
+import { compareEventIds, isEventId } from './eventIds.js'
 import type { EventRecord, NewEvent } from './events.js'
 import { indexAfter, MemoryFollower } from './internal/memoryFollow.js'
 import { type MemoryRun, MemoryRuns } from './internal/memoryRuns.js'
@@ -191,7 +191,14 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
   function follow(runId: string, opts: FollowOptions = {}): AsyncIterable<EventRecord> {
     assertName(runId, 'run id')
     const after = optionalId(opts.after, 'after')
-    return { [Symbol.asyncIterator]: () => new MemoryFollower(runs, runId, after, opts.signal) }
+    return {
+      [Symbol.asyncIterator]: () => {
+        // a position past the run's last event is none this run gave: HISTORY_GONE, as for a run retention removed
+        const run = after === undefined ? undefined : runs.get(runId)
+        if (run && after !== undefined && compareEventIds(after, `${run.lastMs}-${run.lastSeq}`) > 0) return beyondLast(runId, after)
+        return new MemoryFollower(runs, runId, after, opts.signal)
+      },
+    }
   }
 
   const sync = syncRunState(state)
@@ -250,10 +257,44 @@ function newestFirst(a: MemoryRun, b: MemoryRun): number {
   return d !== 0 ? d : a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0
 }
 
+/** The largest stream id: both parts 2^64 - 1. */
+const MAX_ID = '18446744073709551615-18446744073709551615'
+
 function optionalId(value: unknown, what: string): string | undefined {
   if (value === undefined) return undefined
-  if (isEventId(value)) return value
-  throw new LeanflowError('INVALID_ARGUMENT', `Invalid ${what} ${JSON.stringify(value)}: pass an event id like "1700000000000-0".`)
+  if (!isEventId(value)) {
+    throw new LeanflowError('INVALID_ARGUMENT', `Invalid ${what} ${JSON.stringify(value)}: pass an event id like "1700000000000-0".`)
+  }
+  const dash = value.indexOf('-')
+  if (
+    compareEventIds(`${value.slice(0, dash)}-0`, '18446744073709551615-0') > 0 ||
+    compareEventIds(`0-${value.slice(dash + 1)}`, `0-18446744073709551615`) > 0
+  ) {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `Invalid ${what} ${JSON.stringify(value)}: not a stream id, each part must be at most 18446744073709551615 (the largest id is "${MAX_ID}").`,
+    )
+  }
+  return value
+}
+
+/** The iteration of a follow whose `after` is past the run's last event: HISTORY_GONE at the first `next()`. */
+function beyondLast(runId: string, after: string): AsyncIterator<EventRecord> {
+  let thrown = false
+  return {
+    async next() {
+      if (thrown) return { done: true, value: undefined }
+      thrown = true
+      throw new LeanflowError(
+        'HISTORY_GONE',
+        `Run "${runId}" has no event "${after}" or later: that position is past its last event, so it is not from this run's history (an id of another run, or of writes the store lost). Reload the run from the start.`,
+      )
+    },
+    async return() {
+      thrown = true
+      return { done: true, value: undefined }
+    },
+  }
 }
 
 function positiveInt(value: unknown, what: string): number {

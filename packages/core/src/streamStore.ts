@@ -1,9 +1,25 @@
 import type { EventRecord, NewEvent } from './events.js'
 
-/** Status of a run, as the reducer and the run index see it. */
+/**
+ * Status of a run, as the reducer gives it. The run index keeps every status of a started run
+ * (`running`, `awaiting`, `completed`, `failed`, `canceled`); `pending` (no `flow.started`
+ * yet) is never listed.
+ *
+ * @example
+ * ```ts
+ * const waiting = await store.listRuns('order', { status: 'awaiting' })
+ * ```
+ */
 export type RunStatus = 'pending' | 'running' | 'awaiting' | 'completed' | 'failed' | 'canceled'
 
-/** A run's entry in the run index, kept by the store on `flow.*` events. */
+/**
+ * A run's entry in the run index, kept by the store as each event changes the run's status.
+ *
+ * @example
+ * ```ts
+ * const [latest] = await store.listRuns('order', { limit: 1 }) // { runId, flow: 'order', status: 'awaiting', startedAt }
+ * ```
+ */
 export interface RunSummary {
   runId: string
   /** The flow name. */
@@ -55,7 +71,18 @@ export interface AppendOptions {
   after?: string | undefined
 }
 
-/** Options of {@link StreamStore.read}. */
+/**
+ * Options of {@link StreamStore.read}. `after` and `before` are stream ids `"<ms>-<seq>"`, each
+ * part at most 2^64 - 1: `0-0` and `18446744073709551615-18446744073709551615` are valid bounds
+ * (nothing is before the first or after the last, so they give an empty page); a malformed id
+ * or a part over 2^64 - 1 throws `INVALID_ARGUMENT`.
+ *
+ * @example
+ * ```ts
+ * const page = await store.read('r1', { after: lastSeenId, limit: 100 })
+ * const lastTen = await store.read('r1', { direction: 'backward', limit: 10 })
+ * ```
+ */
 export interface ReadOptions {
   /** Exclusive lower id. */
   after?: string | undefined
@@ -67,20 +94,47 @@ export interface ReadOptions {
   direction?: 'forward' | 'backward' | undefined
 }
 
-/** Options of {@link StreamStore.follow}. */
+/**
+ * Options of {@link StreamStore.follow}.
+ *
+ * @example
+ * ```ts
+ * for await (const e of store.follow('r1', { after: lastSeenId, signal })) render(e)
+ * ```
+ */
 export interface FollowOptions {
-  /** Yield only events after this id (exclusive); all when absent. */
+  /**
+   * Yield only events after this id (exclusive); all when absent. An id of the run's log (or
+   * `0-0`) resumes there. An id past the run's last event is no position of this run (an id of
+   * another run, or of writes a store lost in a failover or restore), and nothing after the
+   * largest id can ever come: the iteration throws `HISTORY_GONE` at once, as for a position
+   * retention removed, so the reader starts over instead of waiting forever or missing events.
+   * A malformed id, or a part over 2^64 - 1, throws `INVALID_ARGUMENT`.
+   */
   after?: string | undefined
   /** Ends the iteration (it returns, no throw). */
   signal?: AbortSignal | undefined
 }
 
-/** Options of {@link StreamStore.listRuns}. */
+/**
+ * Options of {@link StreamStore.listRuns}.
+ *
+ * @example
+ * ```ts
+ * const page1 = await store.listRuns('order', { status: 'awaiting', limit: 20 })
+ * const page2 = await store.listRuns('order', { status: 'awaiting', limit: 20, before: Date.parse(page1.at(-1)!.startedAt) })
+ * ```
+ */
 export interface ListRunsOptions {
   /** @default 50 */
   limit?: number | undefined
   /** Start time in ms, exclusive: runs started before it. */
   before?: number | undefined
+  /**
+   * Only runs with this status now, as the reducer gives it (`awaiting` while a step awaits and
+   * none runs or retries). Read from a per-status index: a page costs the same however many runs
+   * of other statuses the flow has. `pending` lists nothing (a listed run has started).
+   */
   status?: RunStatus | undefined
 }
 
@@ -88,15 +142,30 @@ export interface ListRunsOptions {
  * The event log port: one append-only stream per run. Implemented by
  * `createMemoryStreamStore()` (core) and `createRedisStreamStore()` (`@leanflow/redis`);
  * both pass one conformance suite.
+ *
+ * @example
+ * ```ts
+ * const e = await store.append('r1', { kind: 'user.hello', flow: 'r1', data: { hi: 1 } })
+ * const events = await store.read('r1', { after: '0-0' })
+ * for await (const ev of store.follow('r1', { after: e.id, signal })) console.log(ev.kind)
+ * const awaiting = await store.listRuns('order', { status: 'awaiting' })
+ * ```
  */
 export interface StreamStore {
   /** Atomically stores and publishes the event; returns it with `id` and `ts`. */
   append(runId: string, event: NewEvent, opts?: AppendOptions): Promise<EventRecord>
-  /** At most `limit` events, oldest first unless `direction: 'backward'`. */
+  /**
+   * At most `limit` events, oldest first unless `direction: 'backward'`; `[]` for an unknown run
+   * and for bounds that leave nothing (`before: '0-0'`, `after` the largest id). See {@link ReadOptions}.
+   */
   read(runId: string, opts?: ReadOptions): Promise<EventRecord[]>
-  /** Every event after `after`, then the live ones, in id order, no gap, no duplicate. */
+  /**
+   * Every event after `after`, then the live ones, in id order, no gap, no duplicate.
+   * `HISTORY_GONE` when `after` is in a run retention removed, or past the run's last event
+   * (see {@link FollowOptions.after}).
+   */
   follow(runId: string, opts?: FollowOptions): AsyncIterable<EventRecord>
-  /** Runs of a flow, newest first. */
+  /** Runs of a flow, newest first; with `status`, only the runs that have it now. */
   listRuns(flowName: string, opts?: ListRunsOptions): Promise<RunSummary[]>
   /** Flows with their number of runs. */
   listFlows(): Promise<Array<{ flow: string; runs: number }>>

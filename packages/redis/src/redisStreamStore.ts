@@ -8,7 +8,6 @@ import {
   type EventRecord,
   type FollowOptions,
   InvalidEventError,
-  isEventId,
   LeanflowError,
   type NewEvent,
   NonRetriableError,
@@ -24,6 +23,7 @@ import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js
 import { followRun } from './internal/follow.js'
 import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
 import { RunIndex } from './internal/runIndex.js'
+import { checkedFollow, isMaxId, isMinId, streamId } from './internal/streamIds.js'
 import type { RedisClient } from './internal/script.js'
 import { createKeys, INDEXED_STATUSES, type IndexedStatus, type Keys } from './keys.js'
 import { APPEND_LUA, CREATE_RUN_LUA } from './lua/append.js'
@@ -233,14 +233,16 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     const events = keys.events(runId)
     const limit = opts.limit ?? STORE_DEFAULTS.readLimit
     if (!Number.isInteger(limit) || limit < 1) throw invalid('read', 'limit', limit, 'a positive integer')
-    if (opts.after !== undefined && !isEventId(opts.after)) throw invalid('read', 'after', opts.after, 'an event id "<ms>-<seq>"')
-    if (opts.before !== undefined && !isEventId(opts.before)) throw invalid('read', 'before', opts.before, 'an event id "<ms>-<seq>"')
+    const after = opts.after === undefined ? undefined : streamId('read', 'after', opts.after)
+    const before = opts.before === undefined ? undefined : streamId('read', 'before', opts.before)
     const backward = opts.direction === 'backward'
     if (opts.direction !== undefined && !backward && opts.direction !== 'forward') {
       throw invalid('read', 'direction', opts.direction, "'forward' or 'backward'")
     }
-    let low = opts.after === undefined ? '-' : `(${opts.after}`
-    let high = opts.before === undefined ? '+' : `(${opts.before}`
+    // nothing is after the largest id or before 0-0 (and Redis refuses those exclusive ranges)
+    if ((after !== undefined && isMaxId(after)) || (before !== undefined && isMinId(before))) return []
+    let low = after === undefined ? '-' : `(${after}`
+    let high = before === undefined ? '+' : `(${before}`
     const out: EventRecord[] = []
     // Skipped (malformed) entries are refilled from the next page, so a full page means "maybe more".
     while (out.length < limit) {
@@ -271,8 +273,13 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     append,
     read,
     follow(runId: string, opts: FollowOptions = {}) {
-      keys.events(runId) // validates the run id before iteration starts
-      return followRun({ redis, keys, hub, onCorrupt }, runId, opts.after, opts.signal)
+      const events = keys.events(runId) // validates the run id before iteration starts
+      const { signal } = opts
+      const ctx = { redis, keys, hub, onCorrupt }
+      if (opts.after === undefined) return followRun(ctx, runId, undefined, signal)
+      const after = streamId('follow', 'after', opts.after)
+      const start = () => followRun(ctx, runId, after, signal)[Symbol.asyncIterator]()
+      return { [Symbol.asyncIterator]: () => checkedFollow(redis, events, runId, after, start) }
     },
     listRuns: (flowName, opts) => index.listRuns(flowName, opts),
     listFlows: () => index.listFlows(),
