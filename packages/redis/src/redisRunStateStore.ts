@@ -12,6 +12,7 @@ import {
   type StoredExternalEvent,
 } from '@leanflow/core'
 import { defineScript, type RedisClient } from './internal/script.js'
+import { withStoreErrors } from './internal/storeErrors.js'
 import { createKeys } from './keys.js'
 import { PUBLISH_EXTERNAL_LUA, RUN_STATE_CAS_LUA } from './lua/runState.js'
 
@@ -66,7 +67,8 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
     seq,
   })
 
-  return {
+  // every driver error reaches the caller as a LeanflowError (STORE_FULL, STORE_UNAVAILABLE, INTERNAL)
+  return withStoreErrors({
     async now() {
       const [s, us] = await redis.time()
       return Number(s) * 1000 + Math.floor(Number(us) / 1000)
@@ -135,5 +137,5 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
     async kindWatchers(kind: string) {
       return redis.smembers(k.watch(kind))
     },
-  }
+  })
 }

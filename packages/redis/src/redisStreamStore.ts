@@ -23,8 +23,9 @@ import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js
 import { followRun } from './internal/follow.js'
 import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
 import { RunIndex } from './internal/runIndex.js'
-import { checkedFollow, isMaxId, isMinId, streamId } from './internal/streamIds.js'
 import type { RedisClient } from './internal/script.js'
+import { withStoreErrors } from './internal/storeErrors.js'
+import { checkedFollow, isMaxId, isMinId, streamId } from './internal/streamIds.js'
 import { createKeys, INDEXED_STATUSES, type IndexedStatus, type Keys } from './keys.js'
 import { APPEND_LUA, CREATE_RUN_LUA } from './lua/append.js'
 import { createRedisRunStateStore } from './redisRunStateStore.js'
@@ -56,6 +57,15 @@ export interface RedisStreamStoreOptions {
   onCorrupt?: ((info: CorruptEntryInfo) => void) | undefined
   /** Base of the connection names (`<name>:cmd`, `<name>:sub`). @default `lf:<prefix>` */
   connectionName?: string | undefined
+  /**
+   * How long a command may wait for Redis (connected or not) before its call fails with
+   * `STORE_UNAVAILABLE` (ms or `'5s'`), so no call hangs through an outage; a brief drop
+   * (a killed connection, a restart) is ridden out: ioredis reconnects and resends. Applies to
+   * the connections the store opens from `url`; on a client you pass in `redis`, set ioredis'
+   * own `commandTimeout`.
+   * @default 5000
+   */
+  commandTimeout?: Duration | undefined
 }
 
 /**
@@ -77,6 +87,8 @@ export interface RedisStreamStore extends StreamStore, RunStateStore {
   readonly stats: { readonly corruptEntries: number }
 }
 
+/** Default `commandTimeout`: a call fails with STORE_UNAVAILABLE after this long without an answer. */
+const DEFAULT_COMMAND_TIMEOUT_MS = 5000
 // each in a PUBLISH and an SPUBLISH variant (internal/livePubSub.ts)
 const appendScript = defineLiveScript(APPEND_LUA)
 const createRunScript = defineLiveScript(CREATE_RUN_LUA)
@@ -141,7 +153,8 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     )
   }
   const owned = !options.redis
-  const redis: RedisClient = options.redis ?? new Redis(options.url!, { connectionName: `${name}:cmd` })
+  const commandTimeout = positive(parseDuration(options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS, 'commandTimeout'), 'commandTimeout')
+  const redis: RedisClient = options.redis ?? new Redis(options.url!, { connectionName: `${name}:cmd`, commandTimeout })
   // ioredis reconnects by itself and failed commands reject: keep its connection errors off stderr.
   if (owned) redis.on('error', () => {})
   const index = new RunIndex(redis, keys, retentionMs)
@@ -291,7 +304,8 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
       return closed
     },
   }
-  return store
+  // the one choke point for driver errors: every method (follow's iterators too) throws LeanflowErrors
+  return withStoreErrors(store)
 }
 
 /** Validates an event and serializes it (envelope keys only) within the byte limit. */
