@@ -14,6 +14,20 @@ export interface ConformanceStoreOptions {
 
 export type ConformanceStoreFactory = (opts: ConformanceStoreOptions) => Promise<StreamStore>
 
+/**
+ * Faults a store's test file can inject, for the parts of the contract that only show under
+ * them. A store without a live channel (the memory store) passes none.
+ */
+export interface ConformanceFaults {
+  /**
+   * Cuts `store`'s live channel for `runId`: live messages published from now on reach no
+   * follower, and the channel stays cut (the store cannot subscribe again) while the test
+   * appends. Resolves to `restore()`, which lets it come back and resolves once the store is
+   * subscribed again.
+   */
+  cutLive(store: StreamStore, runId: string): Promise<() => Promise<void>>
+}
+
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 /** A random valid name (run id or flow name), unique enough to share one server between tests. */
 export function uniqueName(prefix = 'r'): string {
@@ -81,4 +95,6 @@ export interface ConformanceContext {
   open(opts?: ConformanceStoreOptions): Promise<StreamStore>
   /** Stops tracking a store the test closed itself. */
   forget(store: StreamStore): void
+  /** The faults the store's test file can inject (none: the fault tests are skipped). */
+  faults?: ConformanceFaults
 }
