@@ -1,9 +1,12 @@
-// F4: the store's connections are killed (CLIENT KILL ID) while 100 runs append concurrently.
+// F4: the store's connections are killed (CLIENT KILL ID) while 100 runs append concurrently,
+// and while a runner executes 100 concurrent runs: a blip (reconnect in ms) surfaces no error.
 import type { EventRecord } from '@leanflow/core'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
+import { createRunner, defineFlow } from '@leanflow/runner'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { checkRunLog, waitForRuns } from '../workers/checkRunLog.js'
 
 let server: RedisServer
 let store: RedisStreamStore
@@ -65,4 +68,70 @@ describe('F4: killed connections during 100 concurrent runs', () => {
     const followed = await Promise.all(followers)
     expect(followed).toEqual(logs)
   })
+})
+
+const retry = { attempts: 3, backoff: { type: 'fixed' as const, delayMs: 10 } }
+const four = defineFlow({
+  name: 'four',
+  steps: {
+    a: {
+      retry,
+      handler: async (_input, ctx) => {
+        ctx.logger.info('a')
+        return ctx.do('effect', async () => 1)
+      },
+    },
+    b: {
+      needs: ['a'],
+      retry,
+      handler: async (_input, ctx) => {
+        await ctx.await.time(20)
+        return 2
+      },
+    },
+    c: {
+      needs: ['a'],
+      retry,
+      handler: async (_input, ctx) => {
+        await ctx.state.set('c', true)
+        return 3
+      },
+    },
+    d: { needs: ['b', 'c'], retry, handler: async (_input, ctx) => (ctx.results.b as number) + (ctx.results.c as number) },
+  },
+})
+
+describe('F4: killed connections while a runner executes 100 concurrent runs', () => {
+  it('every start succeeds and every run completes; each log is contiguous and without duplicates', async () => {
+    const runStore = createRedisStreamStore({ url: server.url, prefix: 'f4r', connectionName: 'f4r' })
+    const runner = createRunner({ store: runStore, flows: [four], concurrency: 16, cancelPollMs: 100, onError: () => {} })
+    await runner.start()
+    try {
+      const runs = Array.from({ length: 100 }, (_, i) => `r${i}`)
+      let done = false
+      let kills = 0
+      const killer = (async () => {
+        while (!done) {
+          await new Promise((r) => setTimeout(r, 60))
+          kills += await killByName(['f4r:cmd', 'f4r:sub'])
+        }
+      })()
+      // starts race the kills too: a blip must not reject them
+      const starts = await Promise.allSettled(runs.map((runId) => runner.startFlow('four', {}, { runId })))
+      expect(starts.filter((s) => s.status === 'rejected')).toEqual([])
+      let logs: Map<string, EventRecord[]>
+      try {
+        logs = await waitForRuns(runStore, runs, 90_000)
+      } finally {
+        done = true
+        await killer
+      }
+      expect(kills).toBeGreaterThan(2)
+      expect([...logs.values()].flatMap((log) => checkRunLog(log))).toEqual([])
+      for (const log of logs.values()) expect(log.at(-1)?.data).toMatchObject({ result: { d: 5 } })
+    } finally {
+      await runner.stop()
+      await runStore.close()
+    }
+  }, 120_000)
 })
