@@ -3,7 +3,7 @@
 import type { NewEvent, RunStatus, StreamStore } from '@leanflow/core'
 import { reduceFlow } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
-import { type ConformanceContext, uniqueName } from './streamStoreConformanceKit.js'
+import { type ConformanceContext, expectCode, uniqueName } from './streamStoreConformanceKit.js'
 
 const INDEXED: RunStatus[] = ['running', 'awaiting', 'completed', 'failed', 'canceled']
 
@@ -48,6 +48,7 @@ export function describeStatusConformance(t: ConformanceContext): void {
         await expectListed(s, flow, run, expected, why)
       }
       expect(await s.listRuns(flow, { status: 'pending' })).toEqual([])
+      await expectCode(s.listRuns('no:flow', { status: 'pending' }), 'INVALID_NAME')
       await go(started(run, flow), 'running', 'flow.started')
       await go(step(run, 'step.started', 'a'), 'running', 'a started')
       await go(step(run, 'step.await.trigger', 'a', { triggerId: 't1', triggerType: 'webhook' }), 'awaiting', 'a awaits a trigger')

@@ -55,8 +55,9 @@ export class RunIndex {
     if (!Number.isInteger(limit) || limit < 1) throw invalid('limit', limit, 'a positive integer')
     if (opts.before !== undefined && !Number.isFinite(opts.before)) throw invalid('before', opts.before, 'a start time in ms')
     if (status !== undefined && !STATUSES.includes(status)) throw invalid('status', status, STATUSES.join(' | '))
+    const key = this.keys.flowRuns(flow) // validates the flow name
     if (status === 'pending') return [] // a run is indexed from its flow.started on: never pending
-    const key = status === undefined ? this.keys.flowRuns(flow) : this.keys.flowStatus(flow, status)
+    const setKey = status === undefined ? key : this.keys.flowStatus(flow, status)
     await this.prune(flow)
     const max = opts.before === undefined ? '+inf' : `(${opts.before}`
     // one page, then more only for entries the check drops (expired runs, entries being moved)
@@ -65,7 +66,7 @@ export class RunIndex {
     const stale: string[] = []
     const repairs: IndexEntry[] = []
     for (let offset = 0; out.length < limit; offset += batch) {
-      const ids = await this.redis.zrevrangebyscore(key, max, '-inf', 'LIMIT', offset, batch)
+      const ids = await this.redis.zrevrangebyscore(setKey, max, '-inf', 'LIMIT', offset, batch)
       const metas = await Promise.all(
         ids.map((id) => this.redis.hmget(this.keys.meta(id), 'flow', 'status', 'startedAt', 'completedAt', 'sid')),
       )
