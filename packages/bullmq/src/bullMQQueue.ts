@@ -1,5 +1,5 @@
 import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from '@leanflow/core'
-import { LeanflowError } from '@leanflow/core'
+import { LeanflowError, toStoreError } from '@leanflow/core'
 import { type Job, Queue, Worker } from 'bullmq'
 import type { Cluster, Redis } from 'ioredis'
 import { decodeJobId, encodeJobId } from './internal/jobIds.js'
@@ -39,6 +39,13 @@ export interface BullMQQueueOptions {
   backoff?: { delayMs?: number | undefined; maxDelayMs?: number | undefined } | undefined
   /** Connection and worker errors (BullMQ keeps retrying). @default console.error */
   onError?: ((err: Error) => void) | undefined
+  /**
+   * How long `enqueue` and `remove` wait for Redis before they fail with `STORE_UNAVAILABLE`
+   * (BullMQ itself would wait through its reconnects, for minutes). The job may still be added
+   * once Redis answers: `enqueue` is idempotent by id, so retry it with the same id.
+   * @default 5000
+   */
+  commandTimeout?: number | undefined
 }
 
 /** BullMQ's `attempts` and `maxStalledCount`: a job is never dropped as failed. */
@@ -60,6 +67,9 @@ const BACKOFF_TYPE = 'leanflow'
  *   `lockDuration`; another worker's stalled check (every `stalledInterval`)
  *   puts the job back in the queue.
  * - `JobWorker.close()` stops taking jobs and waits for the running ones.
+ * - Errors are LeanflowErrors: `enqueue` and `remove` fail with `STORE_UNAVAILABLE`
+ *   when Redis gives no answer within `commandTimeout`, `STORE_FULL` when it refuses
+ *   writes (`maxmemory`); the driver's error is the `cause`. Retry with the same id.
  *
  * @example
  * ```ts
@@ -94,6 +104,7 @@ export function createBullMQQueue(opts: BullMQQueueOptions = {}): JobQueue {
   const stalledInterval = positive(opts.stalledInterval, 30_000, 'stalledInterval')
   const baseDelay = positive(opts.backoff?.delayMs, 1000, 'backoff.delayMs')
   const maxDelay = positive(opts.backoff?.maxDelayMs, 30_000, 'backoff.maxDelayMs')
+  const commandTimeout = positive(opts.commandTimeout, 5000, 'commandTimeout')
   const onError = opts.onError ?? ((err: Error) => console.error(`[leanflow/bullmq] ${err.message}`))
 
   const producer = new Queue(queueName, { connection: opts.connection ?? { url: opts.url }, prefix })
@@ -113,7 +124,7 @@ export function createBullMQQueue(opts: BullMQQueueOptions = {}): JobQueue {
       if (!Number.isFinite(delayMs) || delayMs < 0) {
         throw new LeanflowError('INVALID_ARGUMENT', `Job "${job.id}" has delayMs ${delayMs}: use a finite number of ms ≥ 0.`)
       }
-      await producer.add(job.name, job.data, {
+      const added = producer.add(job.name, job.data, {
         jobId: encodeJobId(job.id),
         delay: delayMs > 0 ? Math.ceil(delayMs) : undefined,
         attempts: UNLIMITED,
@@ -121,13 +132,14 @@ export function createBullMQQueue(opts: BullMQQueueOptions = {}): JobQueue {
         removeOnComplete: true,
         removeOnFail: true,
       })
+      await bounded(added, commandTimeout, `enqueue(${JSON.stringify(job.id)})`)
     },
 
     async remove(id: string) {
       assertOpen()
       assertId(id)
       // 0 when the job is active (locked): that is a no-op by contract.
-      await producer.remove(encodeJobId(id))
+      await bounded(producer.remove(encodeJobId(id)), commandTimeout, `remove(${JSON.stringify(id)})`)
     },
 
     async process(handler: JobHandler, processOpts: ProcessOptions = {}) {
@@ -149,7 +161,7 @@ export function createBullMQQueue(opts: BullMQQueueOptions = {}): JobQueue {
       } catch (err) {
         await worker.close(true).catch(() => {})
         owned?.disconnect()
-        throw err
+        throw toStoreError(err, 'process()')
       }
       let closing: Promise<void> | undefined
       const handle: JobWorker = {
@@ -176,6 +188,32 @@ export function createBullMQQueue(opts: BullMQQueueOptions = {}): JobQueue {
       })()
       return closed
     },
+  }
+}
+
+/**
+ * `work`, failing with `STORE_UNAVAILABLE` after `ms` without an answer; its errors as
+ * LeanflowErrors (Redis OOM → `STORE_FULL`, a lost connection → `STORE_UNAVAILABLE`, the
+ * driver's error as cause).
+ */
+async function bounded<T>(work: Promise<T>, ms: number, operation: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new LeanflowError(
+          'STORE_UNAVAILABLE',
+          `${operation} got no answer from Redis within ${ms} ms (commandTimeout): it may still take effect; retry it with the same job id once Redis is reachable.`,
+        ),
+      )
+    }, ms)
+  })
+  try {
+    return await Promise.race([work, late])
+  } catch (err) {
+    throw toStoreError(err, operation)
+  } finally {
+    clearTimeout(timer)
   }
 }
 

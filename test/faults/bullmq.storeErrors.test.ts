@@ -1,0 +1,93 @@
+// F21 and F22 for the BullMQ queue (real redis-servers): `enqueue` at maxmemory rejects with
+// STORE_FULL (Redis's OOM reply as cause); with redis-server SIGSTOPped it rejects with
+// STORE_UNAVAILABLE in bounded time instead of waiting through BullMQ's reconnects; once Redis
+// is back, the same id enqueued again runs exactly once on a worker started before.
+import { createBullMQQueue } from '@leanflow/bullmq'
+import { isLeanflowError, type JobQueue } from '@leanflow/core'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { waitFor } from '../conformance/jobQueueConformance.js'
+import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+
+let redis: RedisServer
+let admin: Redis
+const queues: JobQueue[] = []
+let pid = 0
+let stopped = false
+
+beforeAll(async () => {
+  redis = await startRedis()
+  admin = new Redis(redis.url)
+  pid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1])
+})
+afterAll(async () => {
+  if (stopped) process.kill(pid, 'SIGCONT')
+  await Promise.all(queues.map((q) => q.close()))
+  admin?.disconnect()
+  await redis?.stop()
+})
+
+const queue = (queueName: string) => {
+  const q = createBullMQQueue({ url: redis.url, queueName, onError: () => {} })
+  queues.push(q)
+  return q
+}
+
+describe('BullMQ queue: store errors', () => {
+  it('F21: enqueue at maxmemory rejects with STORE_FULL; the same id succeeds once memory frees', async () => {
+    const q = queue('full')
+    await q.enqueue({ id: 'warm', name: 'n', data: {} }) // connections and scripts loaded first
+    const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1])
+    await admin.config('SET', 'maxmemory', String(used + 64 * 1024))
+    let err: unknown
+    let refusedId = ''
+    try {
+      for (let i = 0; i < 500 && err === undefined; i++) {
+        refusedId = `fill:${i}`
+        await q.enqueue({ id: refusedId, name: 'n', data: { pad: 'p'.repeat(2048) } }).catch((e: unknown) => {
+          err = e
+        })
+      }
+    } finally {
+      await admin.config('SET', 'maxmemory', '0')
+    }
+    expect(isLeanflowError(err, 'STORE_FULL'), `a typed STORE_FULL, got ${String(err)}`).toBe(true)
+    expect((err as Error).cause).toMatchObject({ name: 'ReplyError', message: expect.stringMatching(/^OOM /) })
+    expect((err as Error).message).toContain(`enqueue("${refusedId}")`)
+    await q.enqueue({ id: refusedId, name: 'n', data: {} })
+  })
+
+  it('F22: with Redis unreachable, enqueue rejects with STORE_UNAVAILABLE in bounded time; afterwards the job runs once', async () => {
+    const q = queue('outage')
+    const done: string[] = []
+    const worker = await q.process(async (job) => {
+      done.push(job.id)
+    })
+    try {
+      await q.enqueue({ id: 'before', name: 'n', data: {} })
+      await waitFor(() => done.includes('before'), 'the job enqueued before the outage')
+      process.kill(pid, 'SIGSTOP')
+      stopped = true
+      const t0 = Date.now()
+      let err: unknown
+      try {
+        const hung = new Promise((r) => setTimeout(() => r('hung for 10 s'), 10_000).unref())
+        err = await Promise.race([q.enqueue({ id: 'during', name: 'n', data: {} }).catch((e: unknown) => e), hung])
+      } finally {
+        process.kill(pid, 'SIGCONT')
+        stopped = false
+      }
+      expect(err).toMatchObject({ code: 'STORE_UNAVAILABLE', status: 503 })
+      expect(Date.now() - t0).toBeLessThan(10_000)
+      // the first add may still be applied now that Redis answers: the retry with the same id is one job
+      await q.enqueue({ id: 'during', name: 'n', data: {} })
+      await q.enqueue({ id: 'after', name: 'n', data: {} })
+      await waitFor(() => done.includes('during') && done.includes('after'), 'the jobs enqueued after the outage', 30_000)
+      await q.enqueue({ id: 'sentinel', name: 'n', data: {} })
+      await waitFor(() => done.includes('sentinel'), 'a job enqueued after the retried one', 30_000)
+      expect(done.filter((id) => id === 'during')).toEqual(['during'])
+    } finally {
+      await worker.close()
+    }
+  }, 60_000)
+})
