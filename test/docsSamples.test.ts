@@ -119,11 +119,16 @@ describe('docs code samples', () => {
       '```sh',
       'echo not ts',
       '```',
+      '```ts server',
+      'serve()',
+      '```',
     ].join('\n')
     expect(extractSamples(md)).toEqual([
-      { line: 7, code: 'x + 1', setup: 'declare const x: number', fragment: false, run: true },
-      { line: 11, code: 'await nope', setup: '', fragment: true, run: false },
+      { line: 7, code: 'x + 1', setup: 'declare const x: number', fragment: false, run: true, runWith: 'memory' },
+      { line: 11, code: 'await nope', setup: '', fragment: true, run: false, runWith: null },
+      { line: 17, code: 'serve()', setup: '', fragment: false, run: false, runWith: 'server' },
     ])
+    expect(() => extractSamples('```ts run redis\nx\n```')).toThrow(/one way/)
   })
 
   it('the docs hold samples, and few of them are fragments', () => {

@@ -4,7 +4,13 @@
 // - every ```ts (or ```typescript) fence is compiled as its own ES module;
 // - ```ts fragment is shown to readers but not compiled (keep these rare);
 // - ```ts run is compiled and also run (in memory only: no Redis, no network), with the
-//   prelude's functions stubbed;
+//   prelude's functions stubbed; test/packed also runs those of docs/getting-started.md as
+//   pasted, from the packed packages;
+// - ```ts redis, ```ts worker and ```ts server are compiled here, and run as pasted by
+//   test/packed from the packed packages: `redis` against a redis-server (REDIS_URL) to its
+//   end, `worker` until the test has run a `hello` run through it and sent SIGTERM, `server`
+//   (PORT, API_TOKEN, TRIGGER_SECRET) while the test starts an `order` run and resolves its
+//   trigger with the signature recipe of docs/getting-started.md;
 // - an HTML comment `<!-- ts-setup … -->` right before a fence (blank lines
 //   allowed between) is prepended to that sample only: declarations readers
 //   need not see, such as `declare const runner: Runner`.
@@ -21,7 +27,14 @@ export interface DocSample {
   fragment: boolean
   /** True for ```ts run: compiled, then run. */
   run: boolean
+  /** How test/packed runs it from the packed packages (```ts run|redis|worker|server), or null. */
+  runWith: RunWith | null
 }
+
+/** The ways a sample is run as pasted; see the conventions above. */
+export type RunWith = 'memory' | 'redis' | 'worker' | 'server'
+
+const RUN_FLAGS: Record<string, RunWith> = { run: 'memory', redis: 'redis', worker: 'worker', server: 'server' }
 
 const FENCE = /^(\s*)(`{3,}|~{3,})\s*([^\s`]*)\s*(.*)$/
 const LANGS = new Set(['ts', 'typescript'])
@@ -31,7 +44,7 @@ const LANGS = new Set(['ts', 'typescript'])
  *
  * @example
  * ```ts fragment
- * extractSamples('```ts\nconst a = 1\n```\n') // [{ line: 2, code: 'const a = 1', setup: '', fragment: false, run: false }]
+ * extractSamples('```ts\nconst a = 1\n```\n') // [{ line: 2, code: 'const a = 1', setup: '', fragment: false, run: false, runWith: null }]
  * ```
  */
 export function extractSamples(markdown: string): DocSample[] {
@@ -73,12 +86,15 @@ export function extractSamples(markdown: string): DocSample[] {
     }
     if (LANGS.has(lang.toLowerCase())) {
       const flags = rest.split(/\s+/)
+      const runs = flags.flatMap((f) => RUN_FLAGS[f] ?? [])
+      if (runs.length > 1) throw new Error(`line ${i + 1}: a sample runs one way, got \`${rest.trim()}\``)
       samples.push({
         line: i + 2,
         code: body.join('\n'),
         setup: pendingSetup,
         fragment: flags.includes('fragment'),
         run: flags.includes('run'),
+        runWith: runs[0] ?? null,
       })
     }
     pendingSetup = ''
