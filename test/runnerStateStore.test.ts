@@ -1,4 +1,4 @@
-import { createMemoryRunStateStore, createMemoryStreamStore } from '@leanflow/core'
+import { createMemoryRunStateStore, createMemoryStreamStore, isLeanflowError } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -92,7 +92,10 @@ describe('createRun on Redis at maxmemory (noeviction)', () => {
         })
       }
       expect(refused.length, 'Redis refused some creates at maxmemory').toBeGreaterThan(10)
-      for (const { err } of refused) expect(String((err as Error)?.message ?? err)).toMatch(/OOM|full|maxmemory/i)
+      for (const { runId, err } of refused) {
+        expect(isLeanflowError(err, 'STORE_FULL'), `${runId}: ${String(err)}`).toBe(true)
+        expect(String((err as Error).cause)).toMatch(/OOM/) // the driver's error, kept as the cause
+      }
       const check = async (runId: string) => {
         const [state, events, meta, idem] = await Promise.all([
           admin.exists(store.keys.state(runId)),
