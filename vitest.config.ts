@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 const pkg = (p: string) => fileURLToPath(new URL(`./packages/${p}`, import.meta.url))
 
@@ -45,13 +45,21 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'], testTimeout: 20_000 } },
       {
         extends: true,
-        test: { name: 'integration', include: ['test/**/*.test.ts'], ...integration, provide: { ioredisMajor: 5 } },
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/packed/**'],
+          ...integration,
+          provide: { ioredisMajor: 5 },
+        },
       },
       {
         extends: true,
         resolve: { alias: onIoredis6 }, // merged before the root's aliases
         test: { name: 'ioredis6', include: IOREDIS_MAJOR_SUITES, ...integration, provide: { ioredisMajor: 6 } },
       },
+      // The packed packages installed with npm in a fresh project (needs `pnpm run build` first).
+      { extends: true, test: { name: 'packed', include: ['test/packed/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 600_000 } },
     ],
   },
 })

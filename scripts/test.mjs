@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The whole test suite: build, lint, type-check, every vitest project (the Redis suites run on
 // ioredis 5 and again on ioredis 6), the demo once.
-// Needs redis-server (and /usr/bin/chromium for browser tests); installs them with
-// apt-get when running as root on Debian, else says what to install.
+// Needs redis-server (and /usr/bin/chromium for browser tests, openssl and curl for the packed
+// packages' test, test/packed, which also needs the npm registry or npm's cache); installs them
+// with apt-get when running as root on Debian, else says what to install.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 
@@ -10,6 +11,8 @@ const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'igno
 const missing = []
 if (!has('redis-server')) missing.push('redis-server')
 if (!existsSync('/usr/bin/chromium')) missing.push('chromium')
+// test/packed runs the docs' shell recipe for trigger signatures
+for (const tool of ['openssl', 'curl']) if (!has(tool)) missing.push(tool)
 if (missing.length) {
   if (process.getuid?.() === 0 && has('apt-get')) {
     console.log(`[test] installing ${missing.join(', ')} with apt-get`)

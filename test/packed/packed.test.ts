@@ -1,0 +1,425 @@
+// The packages as a user gets them. After the build, every package is packed (`pnpm pack`) and
+// the tarballs are installed with npm into a fresh project outside the workspace, together with
+// what the docs' `npm install` lines name (newest versions, deliberately unpinned: a new major
+// that breaks an install shows here first). There, as a user would:
+// - every entry point loads with `import` and with `require`, with the same exports;
+// - every source map embeds its sources (the tarballs ship dist/ only);
+// - the samples of docs/getting-started.md run as pasted with `npx tsx` (memory, Redis, a BullMQ
+//   worker, an HTTP server whose trigger is resolved with the docs' openssl recipe), and so do
+//   the server samples of the adapter pages;
+// - every docs sample and a consumer file type-check with TypeScript 7 and 5.9 under the
+//   tsconfig.json that TypeScript 7's `tsc --init` writes (strict, exactOptionalPropertyTypes,
+//   noUncheckedIndexedAccess, verbatimModuleSyntax, module nodenext, …) plus "types": ["node"],
+//   and the consumer also with node16 and bundler resolution, ESM and CommonJS;
+// - a second project installs ioredis 5 (the docs' install gets 6): the Redis samples run there
+//   and the Redis consumer type-checks.
+// npm's download cache makes a warm run fast; KEEP_PACKED=1 keeps the projects to inspect them.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, relative, resolve } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type DocSample, extractSamples, sampleModule } from '../docs-samples/extractSamples.js'
+import { freePort, type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { API, CONSUMER_CJS, CONSUMER_ESM, CONSUMER_REDIS, ENTRY_POINTS, LOAD_ENTRIES, PRODUCER } from './consumer.js'
+import { type Output, printed, run, start } from './processes.js'
+import { assertBuilt, installLines, loadedVersion, markdownFiles, npmInstall, packAll } from './project.js'
+
+const root = resolve(import.meta.dirname, '../..')
+const work = mkdtempSync(join(tmpdir(), 'leanflow-packed-'))
+/** The project installed as the docs say (ioredis 6 today). */
+const app = join(work, 'app')
+/** The Redis packages with ioredis 5. */
+const app5 = join(work, 'app-ioredis5')
+const tsx = join(app, 'node_modules/.bin/tsx')
+const TS = { 'TypeScript 7': join(app, 'node_modules/typescript/bin/tsc'), 'TypeScript 5.9': join(app, 'node_modules/typescript5/bin/tsc') }
+
+interface Sample {
+  md: string
+  sample: DocSample
+  /** The file, relative to its project. */
+  file: string
+}
+const pages = markdownFiles(root).map((md) => ({ md, samples: extractSamples(readFileSync(join(root, md), 'utf8')) }))
+const compiled: Sample[] = pages.flatMap(({ md, samples }) =>
+  samples.filter((s) => !s.fragment).map((sample) => ({ md, sample, file: `samples/${md.replaceAll('/', '__')}.L${sample.line}.ts` })),
+)
+/** Run as pasted: every redis/worker/server sample, and the ```ts run samples of getting started. */
+const runnable = compiled
+  .filter(({ md, sample }) => sample.runWith !== null && (sample.runWith !== 'memory' || md === 'docs/getting-started.md'))
+  .map((s) => ({ ...s, file: `${s.md.replaceAll('/', '__').replace(/\.md$/, '')}.L${s.sample.line}.ts` }))
+const gettingStarted = readFileSync(join(root, 'docs/getting-started.md'), 'utf8')
+
+let redis: RedisServer
+
+beforeAll(async () => {
+  assertBuilt(root)
+  const tarballs = await packAll(root, work)
+  const docs = installLines(root, markdownFiles(root))
+  if (docs.otherTools.length > 0) throw new Error(`Install lines must use npm (one story in the docs):\n${docs.otherTools.join('\n')}`)
+  const leanflow = [...tarballs.keys()]
+  await Promise.all([
+    npmInstall(app, {
+      tarballs,
+      dependencies: {
+        ...Object.fromEntries(docs.dependencies),
+        ...Object.fromEntries(leanflow.map((n) => [n, 'file'])),
+        // the schema library docs/runner.md's sample uses (any Standard Schema library works)
+        zod: '*',
+      },
+      devDependencies: { ...Object.fromEntries(docs.devDependencies), typescript5: 'npm:typescript@~5.9.3' },
+    }),
+    npmInstall(app5, {
+      tarballs,
+      // no express, hono or h3: the adapters' frameworks are optional peer dependencies
+      dependencies: Object.fromEntries([...leanflow.map((n) => [n, 'file']), ['ioredis', '^5.9.0'], ['bullmq', '*']]),
+      devDependencies: { '@types/node': '*' },
+    }),
+  ])
+  redis = await startRedis()
+}, 600_000)
+
+afterAll(async () => {
+  await redis?.stop()
+  if (process.env.KEEP_PACKED) console.log(`packed projects kept in ${work}`)
+  else rmSync(work, { recursive: true, force: true })
+})
+
+describe('the install', () => {
+  it('the docs install lines name every package, and npm installs one copy of each', async () => {
+    const docs = installLines(root, markdownFiles(root))
+    for (const pkg of [
+      '@leanflow/core',
+      '@leanflow/runner',
+      '@leanflow/redis',
+      '@leanflow/bullmq',
+      '@leanflow/http',
+      'ioredis',
+      'bullmq',
+    ]) {
+      expect(docs.dependencies.has(pkg), `no docs install line names ${pkg}`).toBe(true)
+    }
+    for (const pkg of ['typescript', 'tsx', '@types/node', '@types/express']) expect(docs.devDependencies.has(pkg), pkg).toBe(true)
+    // `npm ls` fails on an invalid or missing peer; --all lists the deduped copies too
+    const ls = JSON.parse((await run('npm', ['ls', '--all', '--json'], { cwd: app })).stdout) as Tree
+    const versions = (name: string) => [...new Set(collect(ls, name))]
+    expect(versions('ioredis')).toHaveLength(1)
+    expect(versions('bullmq')).toHaveLength(1)
+    expect(versions('@leanflow/core')).toEqual(['0.1.0'])
+    expect(versions('ioredis')[0]).toMatch(/^6\./)
+    // the store and BullMQ load the app's ioredis; the queue the app's BullMQ
+    const mod = (p: string) => join(app, 'node_modules', p)
+    expect(loadedVersion(mod('@leanflow/redis'), 'ioredis')).toBe(versions('ioredis')[0])
+    expect(loadedVersion(mod('bullmq'), 'ioredis')).toBe(versions('ioredis')[0])
+    expect(loadedVersion(mod('@leanflow/bullmq'), 'bullmq')).toBe(versions('bullmq')[0])
+    expect(loadedVersion(join(app5, 'node_modules/@leanflow/redis'), 'ioredis')).toMatch(/^5\./)
+    expect(loadedVersion(join(app5, 'node_modules/bullmq'), 'ioredis')).toMatch(/^5\./)
+  })
+
+  it.each([
+    ['ioredis 6, with every framework', app],
+    ['ioredis 5, without the optional frameworks', app5],
+  ])('every entry point loads as ESM and as CJS, with the same exports (%s)', async (_label, dir) => {
+    writeFileSync(join(dir, 'load-entries.mjs'), LOAD_ENTRIES)
+    const { stdout } = await run('node', ['load-entries.mjs', JSON.stringify(ENTRY_POINTS)], { cwd: dir })
+    const out = JSON.parse(stdout) as {
+      entries: Record<string, { esm: string[]; cjs: string[]; esmFile: string; cjsFile: string }>
+      brand: boolean
+    }
+    for (const e of ENTRY_POINTS) {
+      const got = out.entries[e]!
+      expect(got.esm.length, `${e} exports nothing`).toBeGreaterThan(0)
+      expect(got.cjs, `${e}: require and import differ`).toEqual(got.esm)
+      expect(got.esmFile, e).toMatch(/\/dist\/[\w-]+\.js$/)
+      expect(got.cjsFile, e).toMatch(/\/dist\/[\w-]+\.cjs$/)
+    }
+    expect(out.brand, 'an error of the CJS build is a LeanflowError to the ESM build and back').toBe(true)
+  })
+
+  it('every source map embeds the sources it maps (dist/ ships without src/)', () => {
+    const maps: string[] = []
+    const bad: string[] = []
+    for (const pkg of readdirSync(join(app, 'node_modules/@leanflow'))) {
+      const dist = join(app, 'node_modules/@leanflow', pkg, 'dist')
+      for (const f of readdirSync(dist)) {
+        if (/\.(c?js)$/.test(f)) {
+          const ref = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(join(dist, f), 'utf8'))?.[1]
+          if (!ref || !existsSync(join(dist, ref))) bad.push(`${pkg}/dist/${f}: no source map next to it (${ref ?? 'no sourceMappingURL'})`)
+        }
+        if (!f.endsWith('.map')) continue
+        maps.push(f)
+        const map = JSON.parse(readFileSync(join(dist, f), 'utf8')) as { sources: string[]; sourcesContent?: Array<string | null> }
+        map.sources.forEach((src, i) => {
+          const content = map.sourcesContent?.[i]
+          if (typeof content === 'string' && content.length > 0) return
+          if (!existsSync(resolve(dist, src))) bad.push(`${pkg}/dist/${f}: ${src} is neither embedded nor shipped`)
+        })
+      }
+    }
+    expect(maps.length).toBeGreaterThan(10)
+    expect(bad, bad.join('\n')).toEqual([])
+  })
+})
+
+describe('the docs samples run as pasted', () => {
+  beforeAll(() => {
+    for (const r of runnable) {
+      if (r.sample.setup !== '') throw new Error(`${r.md}:${r.sample.line} runs as pasted, so it cannot have a <!-- ts-setup --> comment`)
+      writeFileSync(join(app, r.file), `${r.sample.code}\n`)
+      writeFileSync(join(app5, r.file), `${r.sample.code}\n`)
+    }
+    writeFileSync(join(app, 'producer.ts'), PRODUCER)
+    writeFileSync(join(app5, 'producer.ts'), PRODUCER)
+  })
+
+  it('getting started has a memory, a Redis, a worker and a server sample', () => {
+    const kinds = runnable.filter((r) => r.md === 'docs/getting-started.md').map((r) => r.sample.runWith)
+    expect(new Set(kinds)).toEqual(new Set(['memory', 'redis', 'worker', 'server']))
+    expect(runnable.filter((r) => r.md.startsWith('docs/adapters/') && r.sample.runWith === 'server').map((r) => r.md)).toEqual([
+      'docs/adapters/express.md',
+      'docs/adapters/h3.md',
+      'docs/adapters/hono.md',
+      'docs/adapters/node.md',
+    ])
+  })
+
+  for (const r of runnable) {
+    const where = `${r.md}:${r.sample.line}`
+    if (r.sample.runWith === 'memory' || r.sample.runWith === 'redis') {
+      it(`${where} (${r.sample.runWith}) prints a completed run and exits`, async () => {
+        await runToEnd(app, r.file)
+        if (r.sample.runWith === 'redis') await runToEnd(app5, r.file)
+      }, 120_000)
+    }
+    if (r.sample.runWith === 'worker') {
+      it(`${where} (worker) runs a run started elsewhere and exits on SIGTERM`, async () => {
+        await workerRoundTrip(app, r.file)
+        await workerRoundTrip(app5, r.file)
+      }, 120_000)
+    }
+    if (r.sample.runWith === 'server') {
+      it(`${where} (server) refuses to start without its secrets, then serves a run resolved by the signature recipe`, async () => {
+        await serverRoundTrip(r.file)
+      }, 120_000)
+    }
+  }
+})
+
+describe('the docs samples and a consumer type-check', () => {
+  const configs = {
+    /** docs samples + the consumer, module nodenext (the --init default). */
+    'tsconfig.samples.json': { include: ['samples', 'consumer/consumer.ts', 'consumer/consumer.cts'] },
+    /** our .d.ts files themselves (skipLibCheck off); errors of other packages' types are theirs. */
+    'tsconfig.api.json': { include: ['consumer/api.ts'], compilerOptions: { skipLibCheck: false } },
+    'tsconfig.node16.json': {
+      include: ['consumer/consumer.ts', 'consumer/consumer.cts'],
+      compilerOptions: { module: 'node16', moduleResolution: 'node16' },
+    },
+    'tsconfig.bundler.json': { include: ['consumer/consumer.ts'], compilerOptions: { module: 'esnext', moduleResolution: 'bundler' } },
+  }
+
+  beforeAll(async () => {
+    // the tsconfig.json a user gets: `tsc --init` of TypeScript 7, then "types": ["node"]
+    await run('node', [TS['TypeScript 7'], '--init'], { cwd: app })
+    cpSync(join(app, 'tsconfig.json'), join(app, 'tsconfig.init.json'))
+    cpSync(join(app, 'tsconfig.json'), join(app5, 'tsconfig.init.json'))
+    for (const [name, c] of Object.entries(configs)) {
+      const compilerOptions = {
+        types: ['node'],
+        exactOptionalPropertyTypes: true,
+        noEmit: true,
+        ...('compilerOptions' in c ? c.compilerOptions : {}),
+      }
+      writeFileSync(join(app, name), JSON.stringify({ extends: './tsconfig.init.json', compilerOptions, include: c.include }, null, 2))
+    }
+    mkdirSync(join(app, 'samples'), { recursive: true })
+    mkdirSync(join(app, 'consumer'), { recursive: true })
+    for (const s of compiled) writeFileSync(join(app, s.file), sampleModule(s.sample).text)
+    cpSync(join(root, 'test/docs-samples/prelude.d.ts'), join(app, 'samples/prelude.d.ts'))
+    writeFileSync(join(app, 'consumer/consumer.ts'), CONSUMER_ESM)
+    writeFileSync(join(app, 'consumer/consumer.cts'), CONSUMER_CJS)
+    writeFileSync(join(app, 'consumer/api.ts'), API)
+    mkdirSync(join(app5, 'consumer'), { recursive: true })
+    writeFileSync(join(app5, 'consumer/redis.ts'), CONSUMER_REDIS)
+    const compilerOptions = { types: ['node'], exactOptionalPropertyTypes: true, noEmit: true }
+    writeFileSync(join(app5, 'tsconfig.json'), JSON.stringify({ extends: './tsconfig.init.json', compilerOptions, include: ['consumer'] }))
+  }, 60_000)
+
+  it("TypeScript 7's tsc --init turns on the strict settings this check relies on", () => {
+    const init = readFileSync(join(app, 'tsconfig.init.json'), 'utf8')
+    for (const setting of [
+      '"strict": true',
+      '"exactOptionalPropertyTypes": true',
+      '"noUncheckedIndexedAccess": true',
+      '"verbatimModuleSyntax": true',
+    ]) {
+      expect(init).toContain(setting)
+    }
+    expect(init).toMatch(/"module": "nodenext"/)
+  })
+
+  for (const [ts, tsc] of Object.entries(TS)) {
+    it(`${ts}: every docs sample and the consumer (nodenext, ESM and CJS)`, async () => {
+      expect(compiled.length).toBeGreaterThan(40)
+      expect(await typeErrors(tsc, app, 'tsconfig.samples.json')).toEqual([])
+    }, 120_000)
+
+    it(`${ts}: the consumer with node16 and with bundler resolution`, async () => {
+      const [node16, bundler] = await Promise.all([
+        typeErrors(tsc, app, 'tsconfig.node16.json'),
+        typeErrors(tsc, app, 'tsconfig.bundler.json'),
+      ])
+      expect([...node16, ...bundler]).toEqual([])
+    }, 120_000)
+  }
+
+  it("TypeScript 7: the packages' .d.ts files themselves, with skipLibCheck off", async () => {
+    const errors = await typeErrors(TS['TypeScript 7'], app, 'tsconfig.api.json', { only: /^node_modules\/@leanflow\// })
+    expect(errors).toEqual([])
+  }, 120_000)
+
+  it('TypeScript 7 with ioredis 5: the Redis store and BullMQ queue on a shared ioredis client', async () => {
+    expect(await typeErrors(TS['TypeScript 7'], app5, 'tsconfig.json')).toEqual([])
+  }, 120_000)
+})
+
+interface Tree {
+  version?: string
+  dependencies?: Record<string, Tree>
+}
+
+/** Every version of `name` in an `npm ls --all --json` tree. */
+function collect(tree: Tree, name: string): string[] {
+  const out: string[] = []
+  for (const [n, sub] of Object.entries(tree.dependencies ?? {})) {
+    if (n === name && sub.version) out.push(sub.version)
+    out.push(...collect(sub, name))
+  }
+  return out
+}
+
+/** Runs a sample with `npx tsx` (the bin npx would run) to its end; it must print a completed run. */
+async function runToEnd(dir: string, file: string): Promise<Output> {
+  const out = await run(tsx, [file], { cwd: dir, env: { REDIS_URL: redis.url }, timeoutMs: 60_000 })
+  expect(out.stdout, `${file} in ${dir}\n${printed(out)}`).toMatch(/\bcompleted\b/)
+  return out
+}
+
+/** Starts the worker sample, runs a `hello` run through it from another process, stops it with SIGTERM. */
+async function workerRoundTrip(dir: string, file: string): Promise<void> {
+  const worker = start(tsx, [file], { cwd: dir, env: { REDIS_URL: redis.url } })
+  try {
+    await worker.waitFor(/\S/)
+    const { stdout } = await run(tsx, ['producer.ts'], { cwd: dir, env: { REDIS_URL: redis.url }, timeoutMs: 60_000 })
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!), worker.report()).toEqual({
+      status: 'completed',
+      result: { greet: 'hello, producer' },
+    })
+  } finally {
+    const exit = await worker.stop('SIGTERM')
+    expect(exit.code, `the worker must exit by itself after SIGTERM: ${worker.report()}`).toBe(0)
+  }
+}
+
+/** The ```sh block of getting started that signs a trigger call with openssl. */
+function signatureRecipe(port: number): string {
+  const block = [...gettingStarted.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('openssl dgst'))
+  if (!block) throw new Error('docs/getting-started.md has no ```sh block with the `openssl dgst` signature recipe')
+  if (!block.includes('localhost:3000')) throw new Error('the signature recipe no longer calls localhost:3000; update test/packed')
+  return block.replaceAll('localhost:3000', `127.0.0.1:${port}`)
+}
+
+/** Starts a server sample; checks it fails closed, starts an `order` run and resolves its trigger with the recipe. */
+async function serverRoundTrip(file: string): Promise<void> {
+  const refused = await run(tsx, [file], {
+    cwd: app,
+    env: { API_TOKEN: undefined, TRIGGER_SECRET: undefined, PORT: String(await freePort()) },
+    allowFailure: true,
+    timeoutMs: 30_000,
+  })
+  expect(refused.code, `${file} must refuse to start without API_TOKEN and TRIGGER_SECRET\n${printed(refused)}`).not.toBe(0)
+  expect(refused.stderr).toMatch(/API_TOKEN/)
+
+  const port = await freePort()
+  const secrets = { API_TOKEN: 'packed-token', TRIGGER_SECRET: 'packed-secret' }
+  const server = start(tsx, [file], { cwd: app, env: { ...secrets, PORT: String(port), REDIS_URL: redis.url } })
+  const base = `http://127.0.0.1:${port}/flows`
+  const auth = { authorization: `Bearer ${secrets.API_TOKEN}` }
+  try {
+    await server.waitFor(/listening/)
+    const anonymous = await fetch(`${base}/order/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    expect(anonymous.status, 'a call without the token is refused').toBe(403)
+    const started = await fetch(`${base}/order/runs`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ orderId: 'o-1' }),
+    })
+    expect(started.status, await started.clone().text()).toBe(201)
+    const { runId } = (await started.json()) as { runId: string }
+    const triggerId = await poll(async () => {
+      const { state } = (await (await fetch(`${base}/runs/${runId}`, { headers: auth })).json()) as RunBody
+      return Object.values(state.steps).find((s) => s.awaiting?.triggerId)?.awaiting?.triggerId
+    }, `run ${runId} to wait for a trigger`)
+    const unsigned = await fetch(`${base}/triggers/${triggerId}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(unsigned.status, 'a trigger call without a signature is refused').toBe(401)
+    const recipe = await run('sh', ['-c', signatureRecipe(port)], {
+      cwd: app,
+      env: { TRIGGER_ID: triggerId, TRIGGER_SECRET: secrets.TRIGGER_SECRET },
+    })
+    expect(recipe.stdout, printed(recipe)).toContain(`"runId":"${runId}"`)
+    await poll(async () => {
+      const { state } = (await (await fetch(`${base}/runs/${runId}`, { headers: auth })).json()) as RunBody
+      return state.status === 'completed' ? true : undefined
+    }, `run ${runId} to complete after the signed trigger call`)
+  } catch (err) {
+    throw new Error(`${String(err)}\nserver: ${server.report()}`)
+  } finally {
+    await server.stop('SIGTERM')
+  }
+}
+
+interface RunBody {
+  state: { status: string; steps: Record<string, { awaiting?: { triggerId?: string } }> }
+}
+
+async function poll<T>(fn: () => Promise<T | undefined>, what: string, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const v = await fn()
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/**
+ * Runs `tsc -p config --pretty false` and returns its errors, each mapped back to the Markdown
+ * line for a docs sample. `only` keeps errors of matching files (relative to the project).
+ */
+async function typeErrors(tsc: string, dir: string, config: string, opts: { only?: RegExp } = {}): Promise<string[]> {
+  const out = await run('node', [tsc, '-p', config, '--pretty', 'false'], { cwd: dir, allowFailure: true, timeoutMs: 120_000 })
+  const errors: string[] = []
+  for (const block of out.stdout.split(/\n(?=\S)/)) {
+    const m = /^(.+?)\((\d+),(\d+)\): error (TS\d+): ([\s\S]*)$/.exec(block.trim())
+    if (!m) {
+      if (block.trim() !== '') errors.push(block.trim())
+      continue
+    }
+    const [, file, line, col, code, msg] = m as unknown as [string, string, string, string, string, string]
+    if (opts.only && !opts.only.test(file)) continue
+    const sample = compiled.find((s) => s.file === file)
+    if (!sample) {
+      errors.push(`${relative(dir, join(dir, file))}:${line}:${col}: ${code} ${msg}`)
+      continue
+    }
+    const offset = sampleModule(sample.sample).offset
+    const at =
+      Number(line) - 1 < offset ? `${sample.sample.line} (ts-setup comment)` : `${sample.sample.line + Number(line) - 1 - offset}:${col}`
+    errors.push(`${sample.md}:${at}: ${code} ${msg}`)
+  }
+  if (out.code !== 0 && errors.length === 0 && !opts.only) errors.push(`tsc exited with ${out.code}\n${printed(out)}`)
+  return errors
+}
