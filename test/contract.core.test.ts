@@ -226,17 +226,27 @@ describe('the reducer (DESIGN.md "The reducer")', () => {
   })
 
   it('state, logs and lastEventId; __proto__ keys pollute nothing', () => {
+    // an own "__proto__" key, as JSON from the wire has it (an object literal would set the prototype instead)
+    const hostile = JSON.parse('{"__proto__":{"polluted":true}}') as Record<string, unknown>
+    expect(Object.hasOwn(hostile, '__proto__')).toBe(true)
     const s = reduceFlow([
       started,
       ev(2, 'state.set', { key: '__proto__', value: { polluted: true } }),
       ev(3, 'state.set', { key: 'k', value: 1 }),
       ev(4, 'log', { level: 'info', msg: 'hi', fields: { f: 1 } }, { step: 'a' }),
-      ev(5, 'payment.confirmed', { __proto__: { polluted: true } }),
+      ev(5, 'payment.confirmed', hostile),
+      ev(6, 'state.set', { key: 'h', value: hostile }),
+      ev(7, 'log', { level: 'info', msg: 'hostile', fields: hostile }, { step: 'a' }),
     ])
     expect(s.state.k).toBe(1)
-    expect(s.logs).toEqual([{ id: '4-0', ts: ts(4), step: 'a', level: 'info', msg: 'hi', fields: { f: 1 } }])
-    expect(s.lastEventId).toBe('5-0')
+    expect(s.logs[0]).toEqual({ id: '4-0', ts: ts(4), step: 'a', level: 'info', msg: 'hi', fields: { f: 1 } })
+    expect(s.logs).toHaveLength(2)
+    expect(s.lastEventId).toBe('7-0')
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined()
+    expect((s.state as Record<string, unknown>).polluted).toBeUndefined()
+    expect((s.state.h as Record<string, unknown>).polluted).toBeUndefined()
+    expect((s.logs[1]?.fields as Record<string, unknown>).polluted).toBeUndefined()
   })
 
   it('is total: unknown kinds, unknown steps, missing data, out of order and duplicates', () => {

@@ -47,8 +47,16 @@ describe('defineFlow and startFlow', () => {
     for (const step of ['a:b', '{x}', 'a\n', '*']) {
       expect(() => defineFlow({ name: 'f', steps: { [step]: { handler: ok } } })).toThrow(expect.objectContaining({ code: 'INVALID_NAME' }))
     }
-    expect(() => defineFlow({ name: 'f', steps: { a: { needs: ['b'], handler: ok }, b: { needs: ['a'], handler: ok } } })).toThrow()
-    expect(() => defineFlow({ name: 'f', steps: { a: { needs: ['nope'], handler: ok } } })).toThrow()
+    // a cycle and an unknown need: INVALID_ARGUMENT, naming the steps involved
+    expect(() => defineFlow({ name: 'f', steps: { a: { needs: ['b'], handler: ok }, b: { needs: ['a'], handler: ok } } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/cycle: (a -> b -> a|b -> a -> b)/) }),
+    )
+    expect(() => defineFlow({ name: 'f', steps: { a: { needs: ['a'], handler: ok } } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/"a".*cycle a -> a/) }),
+    )
+    expect(() => defineFlow({ name: 'f', steps: { a: { needs: ['nope'], handler: ok } } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/Step "a" .*needs "nope"/) }),
+    )
   })
 
   it('generated run ids are 21 chars of [A-Za-z0-9]; startFlow works without start(); idempotencyKey dedupes', async () => {

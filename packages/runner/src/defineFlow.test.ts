@@ -43,7 +43,12 @@ describe('defineFlow', () => {
       expect(isLeanflowError(err, 'INVALID_NAME')).toBe(true)
     }
     expect(() => defineFlow({ name: 'n', steps: { 'bad step': { handler: h } } })).toThrow(/step name/)
-    expect(() => defineFlow({ name: 'n', steps: { __proto__: { handler: h } } as never })).toThrow()
+    // an own "__proto__" step (as JSON would have it; a `{ __proto__: … }` literal sets the prototype and has no step)
+    const protoStep = Object.defineProperty({}, '__proto__', { value: { handler: h }, enumerable: true })
+    expect(Object.keys(protoStep)).toEqual(['__proto__'])
+    expect(() => defineFlow({ name: 'n', steps: protoStep as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_NAME', message: expect.stringMatching(/step name.*__proto__|__proto__.*step name/i) }),
+    )
     expect(() => defineFlow({ name: 'n', steps: { a: {} as never } })).toThrow(/handler/)
     expect(() => defineFlow({ name: 'n', steps: {} })).toThrow(/no steps/)
     expect(() => defineFlow({ name: 'n', steps: { a: { handler: h, retry: { attempts: 0 } } } })).toThrow(/attempts/)
