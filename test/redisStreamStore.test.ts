@@ -89,11 +89,18 @@ describe('createRedisStreamStore', () => {
     const before = [await store.append('r', log('r', 0)), await store.append('r', log('r', 1))]
     const ac = new AbortController()
     const got = take(store.follow('r', { signal: ac.signal }), 12)
+    // the run's channel by the store's own key module: subscribed while followed, released after
+    const channel = store.keys.live('r')
+    const subscribers = async () => Number(((await raw.pubsub('NUMSUB', channel)) as [string, number])[1])
+    const until = async (want: number) => {
+      for (let t = 0; t < 200 && (await subscribers()) !== want; t++) await new Promise((r) => setTimeout(r, 10))
+      return subscribers()
+    }
+    expect(await until(1)).toBe(1)
     const live: EventRecord[] = []
     for (let i = 2; i < 12; i++) live.push(await store.append('r', log('r', i)))
     expect(await got).toEqual([...before, ...live])
-    const sub = await raw.pubsub('NUMSUB', 't4:{r}:live')
-    expect(sub[1]).toBe(0)
+    expect(await until(0)).toBe(0)
   })
 
   it('follow after an id yields only later events; abort ends it without a throw', async () => {
