@@ -161,6 +161,7 @@ describe.each(factories)('runner: a worker whose lease was taken over cannot app
       })
       const qa = capturingQueue()
       const qb = createMemoryQueue()
+      let zombieAppend = 'not made'
       // worker A's store: its zombie append is held (a slow network call) while B takes over
       const held: RunnerStore = {
         ...store,
@@ -170,7 +171,12 @@ describe.each(factories)('runner: a worker whose lease was taken over cannot app
           intercepted.resolve()
           await bRunning.promise
           try {
-            return await store.append(runId, event, opts)
+            const stored = await store.append(runId, event, opts)
+            zombieAppend = 'stored'
+            return stored
+          } catch (err) {
+            zombieAppend = isLeanflowError(err, 'NON_RETRIABLE') ? 'refused' : `failed: ${String(err)}`
+            throw err
           } finally {
             aSettled.resolve()
           }
@@ -184,7 +190,9 @@ describe.each(factories)('runner: a worker whose lease was taken over cannot app
       await qb.enqueue({ id: job.id, name: job.name, data: job.data }) // B takes the step over (a stalled-job re-delivery)
       const end = await waitEnd(store, runId)
       expect(end.data).toMatchObject({ result: { s: 'second' } })
-      await new Promise((r) => setTimeout(r, 50))
+      // the zombie's append has settled (B waited for it), and was refused by the fence: nothing can land later
+      await aSettled.promise
+      expect(zombieAppend).toBe('refused')
       const log = await logOf(store, runId)
       const zombies = log.filter((e) => JSON.stringify(e.data).includes('zombie'))
       expect(zombies).toEqual([])
@@ -194,6 +202,8 @@ describe.each(factories)('runner: a worker whose lease was taken over cannot app
 
   it('race: 20 runs whose step is taken over while it emits; no event of the old execution follows the takeover', async () => {
     const started = new Map<string, ReturnType<typeof deferred<void>>>()
+    /** Settles when the old execution's handler has stopped emitting (refused or aborted). */
+    const zombieDone = new Map<string, ReturnType<typeof deferred<void>>>()
     const flow = defineFlow({
       name: 'fenceRace',
       steps: {
@@ -203,13 +213,19 @@ describe.each(factories)('runner: a worker whose lease was taken over cannot app
             if (first) {
               const reached = deferred<void>()
               started.set(ctx.runId, reached)
-              // emits until its emit is refused (it throws) or the signal aborts
-              for (let i = 0; i < 100_000 && !ctx.signal.aborted; i++) {
-                if (i === 3 + (input.k % 5)) reached.resolve()
-                await ctx.emit('tick', { i })
-                await new Promise((r) => setImmediate(r))
+              const done = deferred<void>()
+              zombieDone.set(ctx.runId, done)
+              try {
+                // emits until its emit is refused (it throws) or the signal aborts
+                for (let i = 0; i < 100_000 && !ctx.signal.aborted; i++) {
+                  if (i === 3 + (input.k % 5)) reached.resolve()
+                  await ctx.emit('tick', { i })
+                  await new Promise((r) => setImmediate(r))
+                }
+                return 'zombie'
+              } finally {
+                done.resolve()
               }
-              return 'zombie'
             }
             await ctx.await.time(new Date(0)) // the marker: step.await.time, appended by the new owner
             return 'second'
@@ -235,7 +251,8 @@ describe.each(factories)('runner: a worker whose lease was taken over cannot app
       const end = await waitEnd(store, runId)
       expect(end.data).toMatchObject({ result: { s: 'second' } })
     }
-    await new Promise((r) => setTimeout(r, 100))
+    // every old execution has stopped (positive signal), so no tick of it can still be on its way
+    await Promise.all(runIds.map(({ runId }) => zombieDone.get(runId)!.promise))
     for (const { runId } of runIds) {
       const log: EventRecord[] = await logOf(store, runId)
       const marker = log.findIndex((e) => e.kind === 'step.await.time')
