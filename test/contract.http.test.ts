@@ -147,7 +147,7 @@ describe('routes, statuses and bodies', () => {
     await expectError(await post(`${base}/triggers/noSuchTrigger`, {}), 404, 'TRIGGER_NOT_FOUND')
   })
 
-  it('check order: route (404/405) and names (400), then authorize, body size, signature, JSON', async () => {
+  it('check order: route (404/405) and names (400), then authorize, content type (415), body size, signature, JSON', async () => {
     const deny = `${await serve({ authorize: () => false, triggerSecret: 's3cret', maxBodyBytes: 64 })}/flows`
     await expectError(await fetch(`${deny}/nope/nope/nope`), 404, 'NOT_FOUND')
     await expectError(await fetch(`${deny}/runs/abc`, { method: 'DELETE' }), 405, 'METHOD_NOT_ALLOWED')
@@ -156,7 +156,12 @@ describe('routes, statuses and bodies', () => {
     await expectError(await fetch(`${deny}/runs/a%7Bb%7D`), 400, 'INVALID_NAME')
     await expectError(await fetch(`${deny}/runs/abc`), 403, 'FORBIDDEN')
     await expectError(await post(`${deny}/events`, 'x'.repeat(1000)), 403, 'FORBIDDEN')
+    await expectError(await post(`${deny}/events`, '{}', { 'content-type': 'text/plain' }), 403, 'FORBIDDEN')
     const open = `${await serve({ triggerSecret: 's3cret', maxBodyBytes: 64 })}/flows`
+    // a body that is not declared JSON is refused before its size and its signature are looked at
+    const plain = { 'content-type': 'text/plain' }
+    await expectError(await post(`${open}/triggers/abc`, 'x'.repeat(1000), plain), 415, 'UNSUPPORTED_MEDIA_TYPE')
+    await expectError(await post(`${open}/events`, '{"kind":"a"}', plain), 415, 'UNSUPPORTED_MEDIA_TYPE')
     await expectError(await post(`${open}/triggers/abc`, 'x'.repeat(1000)), 413, 'PAYLOAD_TOO_LARGE')
     const chunks = new ReadableStream({
       start(c) {
@@ -164,7 +169,12 @@ describe('routes, statuses and bodies', () => {
         c.close()
       },
     })
-    const chunked = await fetch(`${open}/events`, { method: 'POST', body: chunks, duplex: 'half' } as RequestInit)
+    const chunked = await fetch(`${open}/events`, {
+      method: 'POST',
+      body: chunks,
+      duplex: 'half',
+      headers: { 'content-type': 'application/json' },
+    } as RequestInit)
     await expectError(chunked, 413, 'PAYLOAD_TOO_LARGE')
     await expectError(await post(`${open}/triggers/abc`, '{bad json'), 401, 'UNAUTHORIZED')
     const body = '{bad json'

@@ -177,7 +177,7 @@ describeMatrix(
         expect(['INVALID_ARGUMENT', 'INVALID_NAME']).toContain(await errorOf(res))
       }
       const bytes = new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])
-      const res = await t().fetch('/flows/events', { method: 'POST', body: bytes })
+      const res = await t().fetch('/flows/events', { method: 'POST', body: bytes, headers: { 'content-type': 'application/json' } })
       expect(res.status).toBe(400)
       expect(runnerCalls).toEqual([])
     })
@@ -266,7 +266,14 @@ it('in process: the body stream is canceled past the limit, not read to its end'
       canceled = true
     },
   })
-  const res = await handler(new Request('http://x/flows/events', { method: 'POST', body, duplex: 'half' } as RequestInit))
+  const res = await handler(
+    new Request('http://x/flows/events', {
+      method: 'POST',
+      body,
+      duplex: 'half',
+      headers: { 'content-type': 'application/json' },
+    } as RequestInit),
+  )
   expect(res.status).toBe(413)
   expect(canceled).toBe(true)
   expect(pulled).toBeLessThan(LIMIT + 64 * 1024)

@@ -1,6 +1,8 @@
 import { LeanflowError } from '@leanflow/core'
+import { createCors } from './internal/cors.js'
+import { assertJsonContentType } from './internal/jsonContentType.js'
 import { errorJson, errorResponse } from './internal/respond.js'
-import { matchRoute, normalizeBasePath } from './internal/route.js'
+import { matchRoute, normalizeBasePath, routeMethods } from './internal/route.js'
 import { answer } from './internal/routes.js'
 import type { SseSettings } from './internal/sseSession.js'
 import type { Handler, HandlerOptions } from './types.js'
@@ -27,13 +29,21 @@ function isResponse(value: unknown): value is Response {
  * Creates the leanflow HTTP handler: a Web `Request` in, a `Response` out, for
  * every route under `basePath` (runs, SSE streams, triggers, external events).
  * Errors are JSON `{ error: { code, message } }`; unknown errors are 500 without details.
+ * Each request is checked in this order: route and names, `authorize`, the JSON
+ * `Content-Type` of a body route (415), body size (413), trigger signature (401), JSON (400).
+ * With `cors`, pages on the origins it allows may call the routes from a browser.
  *
  * @example
  * ```ts
  * import { createHandler } from '@leanflow/http'
  * import { toNodeHandler } from '@leanflow/http/node'
  *
- * const handler = createHandler({ store, runner, authorize: (req, action) => action !== 'runs.cancel' })
+ * const handler = createHandler({
+ *   store,
+ *   runner,
+ *   authorize: (req, action) => action !== 'runs.cancel',
+ *   cors: { origin: ['https://app.example.com'] }, // optional: pages on another origin
+ * })
  * http.createServer(toNodeHandler(handler)).listen(3000)
  * // GET /flows/runs/<runId>/stream  → SSE of the run's events
  * ```
@@ -55,6 +65,7 @@ export function createHandler(options: HandlerOptions): Handler {
     throw new LeanflowError('INVALID_ARGUMENT', 'createHandler: triggerSecret must be a non-empty string (or an array of them).')
   }
   const onError = options.onError ?? ((err: unknown) => console.error('[leanflow/http]', err))
+  const cors = options.cors === undefined ? undefined : createCors(options.cors)
   const sse: Omit<SseSettings, 'onError'> = {
     heartbeatMs: positive('heartbeatMs', options.heartbeatMs, 15_000),
     maxQueuedFrames: positive('maxQueuedFrames', options.maxQueuedFrames, 1000),
@@ -76,7 +87,7 @@ export function createHandler(options: HandlerOptions): Handler {
    */
   const streamReport = (href: string, method: string) => (err: unknown) => reportTo(err, new Request(href, { method }))
 
-  return async function leanflowHandler(req: Request): Promise<Response> {
+  async function handle(req: Request): Promise<Response> {
     const report = (err: unknown) => reportTo(err, req)
     try {
       const url = new URL(req.url)
@@ -89,6 +100,8 @@ export function createHandler(options: HandlerOptions): Handler {
         if (isResponse(verdict)) return verdict
         if (verdict !== true) return errorJson('FORBIDDEN', `Not allowed: ${route.action}.`, 403)
       }
+      // a header check, before a byte of the body is read: a cross-site form or text/plain post never acts
+      if (route.jsonBody) assertJsonContentType(req, url.pathname)
       return await answer(route, {
         req,
         url,
@@ -100,10 +113,33 @@ export function createHandler(options: HandlerOptions): Handler {
         sse: { ...sse, onError: streamReport(req.url, req.method) },
       })
     } catch (err) {
-      const res = errorResponse(err, report)
-      const allow = (err as { allow?: unknown } | null)?.allow
-      if (typeof allow === 'string') res.headers.set('allow', allow)
-      return res
+      return failure(err, report)
     }
   }
+
+  if (cors === undefined) return handle
+
+  return async function leanflowCorsHandler(req: Request): Promise<Response> {
+    let origin: string | undefined
+    try {
+      origin = await cors.allowedOrigin(req)
+    } catch (err) {
+      reportTo(err, req) // a throwing cors.origin function allows nothing
+    }
+    if (!cors.isPreflight(req)) return cors.decorate(await handle(req), origin)
+    // a preflight carries no credentials and acts on nothing: authorize is not asked
+    try {
+      return cors.preflight(req, origin, routeMethods(new URL(req.url).pathname, basePath))
+    } catch (err) {
+      return failure(err, (e) => reportTo(e, req))
+    }
+  }
+}
+
+/** The error answer of a thrown value, with `Allow` for a 405. */
+function failure(err: unknown, report: (err: unknown) => void): Response {
+  const res = errorResponse(err, report)
+  const allow = (err as { allow?: unknown } | null)?.allow
+  if (typeof allow === 'string') res.headers.set('allow', allow)
+  return res
 }

@@ -61,6 +61,56 @@ export interface HandlerRunner {
 }
 
 /**
+ * Cross-origin access for browser pages on other origins (the `cors` option of
+ * {@link createHandler}); off unless given. It answers preflights (`OPTIONS` with
+ * `Access-Control-Request-Method`, without calling `authorize`) and adds the
+ * `Access-Control-*` headers to the answers for allowed origins. It decides only what a
+ * browser lets a page send and read: `authorize` still decides what a request may do.
+ *
+ * @example
+ * ```ts
+ * createHandler({
+ *   store,
+ *   runner,
+ *   authorize,
+ *   cors: { origin: ['https://app.example.com'], credentials: true },
+ * })
+ * // a page on https://app.example.com:
+ * // fetch('https://api.example.com/flows/order/runs', { method: 'POST', credentials: 'include',
+ * //   headers: { 'content-type': 'application/json' }, body: JSON.stringify({ orderId: 'o-1' }) })
+ * ```
+ */
+export interface CorsOptions {
+  /**
+   * The origins allowed: a list of exact origins (`'https://app.example.com'`: scheme, host and
+   * port, no path or trailing slash), `'*'` for any origin (not with `credentials`), or a
+   * function of the request's `Origin` header (return `true` to allow it).
+   */
+  origin: '*' | readonly string[] | ((origin: string, req: Request) => boolean | Promise<boolean>)
+  /**
+   * Let pages send cookies (and HTTP authentication) with their requests
+   * (`fetch(url, { credentials: 'include' })`, `new EventSource(url, { withCredentials: true })`):
+   * answers `Access-Control-Allow-Credentials: true` and names the origin (never `*`).
+   * @default false
+   */
+  credentials?: boolean | undefined
+  /**
+   * Request headers a page may send, besides `Content-Type`, `Authorization`,
+   * `Idempotency-Key`, `Last-Event-ID` and `leanflow-signature` (always allowed).
+   * @default []
+   */
+  allowHeaders?: readonly string[] | undefined
+  /**
+   * Response headers a page may read, besides `Retry-After` and `Allow` (always exposed) and
+   * the ones every page may read (`Content-Type`, `Cache-Control`, …).
+   * @default []
+   */
+  exposeHeaders?: readonly string[] | undefined
+  /** How long a browser may cache a preflight answer, in seconds (`Access-Control-Max-Age`). @default 600 */
+  maxAge?: number | undefined
+}
+
+/**
  * Options of {@link createHandler}.
  *
  * @example
@@ -77,6 +127,8 @@ export interface HandlerOptions {
   basePath?: string | undefined
   /** Runs before any store access; no `authorize`: everything is allowed. */
   authorize?: Authorize | undefined
+  /** Cross-origin access for browser pages on other origins; off unless given (see {@link CorsOptions}). */
+  cors?: CorsOptions | undefined
   /**
    * HMAC secret for `POST /triggers/:id` (header `leanflow-signature`); an array
    * accepts any of several secrets (rotation).

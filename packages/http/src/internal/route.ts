@@ -9,22 +9,24 @@ export interface Route {
   params: RouteParams
   /** The route needs `options.runner`. */
   needsRunner: boolean
+  /** The route takes a JSON body (its `Content-Type` must say so). */
+  jsonBody: boolean
 }
 
 type Shape = { [method: string]: Omit<Route, 'params'> }
 
 const SHAPES = {
-  root: { GET: { action: 'flows.list', name: 'flows', needsRunner: false } },
+  root: { GET: { action: 'flows.list', name: 'flows', needsRunner: false, jsonBody: false } },
   flowRuns: {
-    GET: { action: 'runs.list', name: 'runs.list', needsRunner: false },
-    POST: { action: 'runs.start', name: 'runs.start', needsRunner: true },
+    GET: { action: 'runs.list', name: 'runs.list', needsRunner: false, jsonBody: false },
+    POST: { action: 'runs.start', name: 'runs.start', needsRunner: true, jsonBody: true },
   },
-  run: { GET: { action: 'runs.read', name: 'run', needsRunner: false } },
-  runEvents: { GET: { action: 'runs.read', name: 'events', needsRunner: false } },
-  runStream: { GET: { action: 'runs.stream', name: 'stream', needsRunner: false } },
-  runCancel: { POST: { action: 'runs.cancel', name: 'cancel', needsRunner: true } },
-  trigger: { POST: { action: 'triggers.resolve', name: 'trigger', needsRunner: true } },
-  events: { POST: { action: 'events.publish', name: 'publish', needsRunner: true } },
+  run: { GET: { action: 'runs.read', name: 'run', needsRunner: false, jsonBody: false } },
+  runEvents: { GET: { action: 'runs.read', name: 'events', needsRunner: false, jsonBody: false } },
+  runStream: { GET: { action: 'runs.stream', name: 'stream', needsRunner: false, jsonBody: false } },
+  runCancel: { POST: { action: 'runs.cancel', name: 'cancel', needsRunner: true, jsonBody: true } },
+  trigger: { POST: { action: 'triggers.resolve', name: 'trigger', needsRunner: true, jsonBody: true } },
+  events: { POST: { action: 'events.publish', name: 'publish', needsRunner: true, jsonBody: true } },
 } satisfies Record<string, Shape>
 
 /** Normalizes a base path: leading slash, no trailing slash (`''` for the root). */
@@ -48,19 +50,14 @@ function decode(segment: string): string {
   }
 }
 
-/**
- * Matches a method and path under `basePath` (one trailing slash ignored, path
- * parameters percent-decoded then validated as names). Throws NOT_FOUND (404),
- * METHOD_NOT_ALLOWED (405) or INVALID_NAME (400).
- */
-export function matchRoute(method: string, pathname: string, basePath: string): Route {
+/** The shape of the path under `basePath` (one trailing slash ignored) and its decoded segments; NOT_FOUND otherwise. */
+function findShape(pathname: string, basePath: string): { shape: Shape; segs: Array<string | undefined> } {
   if (pathname !== basePath && !pathname.startsWith(`${basePath}/`)) throw notFound(pathname)
   let rest = pathname.slice(basePath.length)
   if (rest.endsWith('/')) rest = rest.slice(0, -1)
   const segs = rest === '' ? [] : rest.slice(1).split('/')
   const [a, b, c] = segs.map(decode)
   let shape: Shape | undefined
-  let params: RouteParams = {}
   if (segs.length === 0) shape = SHAPES.root
   else if (a === 'runs' && segs.length === 2) shape = SHAPES.run
   else if (a === 'runs' && segs.length === 3 && c === 'events') shape = SHAPES.runEvents
@@ -70,6 +67,22 @@ export function matchRoute(method: string, pathname: string, basePath: string): 
   else if (a === 'events' && segs.length === 1) shape = SHAPES.events
   else if (segs.length === 2 && b === 'runs' && a !== 'runs' && a !== 'triggers' && a !== 'events') shape = SHAPES.flowRuns
   if (shape === undefined) throw notFound(pathname)
+  return { shape, segs: [a, b, c] }
+}
+
+/** The methods a path under `basePath` answers (`['GET', 'POST']`); NOT_FOUND (404) for any other path. */
+export function routeMethods(pathname: string, basePath: string): string[] {
+  return Object.keys(findShape(pathname, basePath).shape)
+}
+
+/**
+ * Matches a method and path under `basePath` (one trailing slash ignored, path
+ * parameters percent-decoded then validated as names). Throws NOT_FOUND (404),
+ * METHOD_NOT_ALLOWED (405) or INVALID_NAME (400).
+ */
+export function matchRoute(method: string, pathname: string, basePath: string): Route {
+  const { shape, segs } = findShape(pathname, basePath)
+  const [a, b] = segs
   const found = shape[method]
   if (found === undefined) {
     const allow = Object.keys(shape).join(', ')
@@ -77,6 +90,7 @@ export function matchRoute(method: string, pathname: string, basePath: string): 
     Object.defineProperty(err, 'allow', { value: allow })
     throw err
   }
+  let params: RouteParams = {}
   if (shape === SHAPES.flowRuns) params = { flow: assertName(a, 'flow name') }
   else if (shape === SHAPES.trigger) params = { triggerId: assertName(b, 'trigger id') }
   else if (a === 'runs') params = { runId: assertName(b, 'run id') }
