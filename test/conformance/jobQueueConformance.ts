@@ -40,8 +40,10 @@ function recorder(inner?: (job: ActiveJob) => Promise<void>) {
  * prefix or queue name); the suite closes it after each test.
  *
  * Timing: delays are checked as lower bounds ("never early") with generous
- * upper bounds; "nothing else arrives" is checked by draining a marker job
- * enqueued afterwards (queues deliver roughly in order) plus a short settle.
+ * upper bounds; "nothing else arrives" is checked by waiting for a marker job
+ * due after everything that must not arrive (queues take jobs in order of the
+ * time they are due), never by a sleep: a queue that is merely slow still has
+ * to deliver the unwanted job before the marker.
  */
 export function describeJobQueueConformance(label: string, makeQueue: () => Promise<JobQueue>): void {
   describe(`JobQueue conformance: ${label}`, () => {
@@ -55,11 +57,15 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
       await Promise.all(open.splice(0).map((q) => q.close()))
     })
 
-    /** Enqueues a marker, waits until it was delivered, then settles briefly. */
-    const drain = async (q: JobQueue, rec: ReturnType<typeof recorder>, marker = `marker-${Math.random()}`) => {
-      await q.enqueue({ id: marker, name: 'marker', data: null })
+    /**
+     * Enqueues a marker due `delayMs` from now and waits until it ran: every job due before it
+     * — a duplicate that should not exist, a removed job that should not run — was taken first,
+     * and its handler called, by then (a worker calls the handler of a job it took at once).
+     */
+    const drain = async (q: JobQueue, rec: ReturnType<typeof recorder>, delayMs = 0) => {
+      const marker = `marker-${Math.random()}`
+      await q.enqueue({ id: marker, name: 'marker', data: null, delayMs })
       await waitFor(() => rec.done.includes(marker), `marker ${marker}`)
-      await sleep(100)
     }
 
     it('delivers enqueued jobs with their id, name and data, first delivery 0', async () => {
@@ -149,9 +155,9 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
       await q.enqueue({ id: 'gone', name: 'n', data: null, delayMs: 300 })
       await q.remove('gone')
       await q.remove('never-existed')
+      // the probe is due after 'gone' would have been: once it ran, 'gone' would have run before it
       await q.enqueue({ id: 'probe', name: 'n', data: null, delayMs: 600 })
       await waitFor(() => rec.done.includes('probe'), 'probe')
-      await sleep(100)
       expect(rec.count('gone')).toBe(0)
       // The id is free again after remove.
       await q.enqueue({ id: 'gone', name: 'n', data: 'back' })
@@ -219,8 +225,10 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
       await q.enqueue({ id: 'slow', name: 'n', data: null })
       await waitFor(() => rec.started.length === 1, 'slow active')
       let closed = false
+      let doneAtClose: string[] = []
       const closing = worker.close().then(() => {
         closed = true
+        doneAtClose = [...rec.done]
       })
       await sleep(200)
       expect(closed).toBe(false)
@@ -229,6 +237,8 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
       expect(closed).toBe(false)
       hold.open()
       await closing
+      // close resolved only once the active job was done, however long it took
+      expect(doneAtClose).toEqual(['slow'])
       expect(rec.done).toEqual(['slow'])
       expect(rec.count('after-close')).toBe(0)
       // The job enqueued during close is still there for the next worker.
@@ -247,14 +257,16 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
       await q.enqueue({ id: 'x', name: 'n', data: null })
       await waitFor(() => rec.started.length === 1, 'x active')
       let closed = false
+      let doneAtClose: string[] = []
       const closing = q.close().then(() => {
         closed = true
+        doneAtClose = [...rec.done]
       })
       await sleep(200)
       expect(closed).toBe(false)
       hold.open()
       await closing
-      expect(rec.done).toEqual(['x'])
+      expect(doneAtClose).toEqual(['x'])
     })
 
     it('accepts any id: colons, slashes, digits only, unicode, escape look-alikes', async () => {
@@ -271,7 +283,7 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
       for (const job of got) expect(job.data).toBe(job.id)
       await q.enqueue({ id: '12345', name: 'n', data: 'delayed', delayMs: 200 })
       await q.remove('12345')
-      await drain(q, rec)
+      await drain(q, rec, 400) // due after the removed job: it would have run first
       expect(rec.count('12345')).toBe(1)
     })
   })
