@@ -41,6 +41,17 @@ describe('toStoreError', () => {
     ['MASTERDOWN', driverError('ReplyError', 'MASTERDOWN Link with MASTER is down')],
     ['BUSY', driverError('ReplyError', 'BUSY Redis is busy running a script.')],
     ['a cluster that failed', driverError('ClusterAllFailedError', 'Failed to refresh slots cache.')],
+    [
+      'an ioredis 6 maintenance timeout',
+      driverError(
+        'SocketTimeoutDuringMaintenanceError',
+        "Socket timeout during server maintenance. Expecting data, but didn't receive any in 10ms.",
+      ),
+    ],
+    [
+      'an ioredis 6 handoff',
+      driverError('Error', 'Command cannot be queued during a connection handoff because enableOfflineQueue is false'),
+    ],
     ['a closed store', driverError('Error', 'The store is closed: create a new store to follow runs.')],
   ])('maps %s to STORE_UNAVAILABLE, keeping the cause', (_, err) => {
     const mapped = toStoreError(err, 'read("r1")')

@@ -4,12 +4,12 @@ import { isLeanflowError, LeanflowError } from './errors.js'
 const FULL_REPLY = /^-?(OOM|MISCONF)\b/
 /** Reply-error codes of a server that is there but cannot serve now (loading, failing over, busy, a replica). */
 const UNAVAILABLE_REPLY = /^-?(LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|BUSY|NOREPLICAS)\b/
-/** Driver messages (ioredis, node-redis) of a command that never got its answer. */
+/** Driver messages (ioredis 5 and 6, node-redis) of a command that never got its answer. */
 const UNAVAILABLE_MESSAGE =
-  /connection is closed|command timed out|stream isn't writeable|max retries per request|none of startup nodes is available|failed to refresh slots cache|too many cluster redirections|cluster isn't ready|socket closed unexpectedly|the client is closed|store is closed/i
+  /connection is closed|command timed out|stream isn't writeable|max retries per request|none of startup nodes is available|failed to refresh slots cache|too many cluster redirections|cluster isn't ready|socket closed unexpectedly|the client is closed|store is closed|socket timeout|connection handoff/i
 /** Error names of a driver that gave up reaching the server. */
 const UNAVAILABLE_NAME =
-  /^(MaxRetriesPerRequestError|ClusterAllFailedError|ConnectionTimeoutError|SocketClosedUnexpectedlyError|ClientClosedError)$/
+  /^(MaxRetriesPerRequestError|ClusterAllFailedError|CommandTimeoutDuringMaintenanceError|SocketTimeoutDuringMaintenanceError|ConnectionTimeoutError|SocketClosedUnexpectedlyError|ClientClosedError)$/
 /** Socket errors (`err.code`, also found in messages like "connect ECONNREFUSED 127.0.0.1:6379"). */
 const NETWORK_CODE =
   /\b(ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|EHOSTDOWN|ENETUNREACH|ENETDOWN|EAI_AGAIN)\b/
