@@ -10,7 +10,9 @@
 //   test/packed from the packed packages: `redis` against a redis-server (REDIS_URL) to its
 //   end, `worker` until the test has run a `hello` run through it and sent SIGTERM, `server`
 //   (PORT, API_TOKEN, TRIGGER_SECRET) while the test starts an `order` run and resolves its
-//   trigger with the signature recipe of docs/getting-started.md;
+//   trigger with the signature recipe of docs/getting-started.md; `watch` (`<runId>` as its
+//   argument, LEANFLOW_URL and API_TOKEN set) follows that run on getting started's server and
+//   must exit once it ended;
 // - an HTML comment `<!-- ts-setup … -->` right before a fence (blank lines
 //   allowed between) is prepended to that sample only: declarations readers
 //   need not see, such as `declare const runner: Runner`.
@@ -27,14 +29,14 @@ export interface DocSample {
   fragment: boolean
   /** True for ```ts run: compiled, then run. */
   run: boolean
-  /** How test/packed runs it from the packed packages (```ts run|redis|worker|server), or null. */
+  /** How test/packed runs it from the packed packages (```ts run|redis|worker|server|watch), or null. */
   runWith: RunWith | null
 }
 
 /** The ways a sample is run as pasted; see the conventions above. */
-export type RunWith = 'memory' | 'redis' | 'worker' | 'server'
+export type RunWith = 'memory' | 'redis' | 'worker' | 'server' | 'watch'
 
-const RUN_FLAGS: Record<string, RunWith> = { run: 'memory', redis: 'redis', worker: 'worker', server: 'server' }
+const RUN_FLAGS: Record<string, RunWith> = { run: 'memory', redis: 'redis', worker: 'worker', server: 'server', watch: 'watch' }
 
 const FENCE = /^(\s*)(`{3,}|~{3,})\s*([^\s`]*)\s*(.*)$/
 const LANGS = new Set(['ts', 'typescript'])

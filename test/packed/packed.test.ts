@@ -171,9 +171,9 @@ describe('the docs samples run as pasted', () => {
     writeFileSync(join(app5, 'producer.ts'), PRODUCER)
   })
 
-  it('getting started has a memory, a Redis, a worker and a server sample', () => {
+  it('getting started has a memory, a Redis, a worker, a server and a watch sample', () => {
     const kinds = runnable.filter((r) => r.md === 'docs/getting-started.md').map((r) => r.sample.runWith)
-    expect(new Set(kinds)).toEqual(new Set(['memory', 'redis', 'worker', 'server']))
+    expect(new Set(kinds)).toEqual(new Set(['memory', 'redis', 'worker', 'server', 'watch']))
     expect(runnable.filter((r) => r.md.startsWith('docs/adapters/') && r.sample.runWith === 'server').map((r) => r.md)).toEqual([
       'docs/adapters/express.md',
       'docs/adapters/h3.md',
@@ -197,8 +197,11 @@ describe('the docs samples run as pasted', () => {
       }, 120_000)
     }
     if (r.sample.runWith === 'server') {
-      it(`${where} (server) refuses to start without its secrets, then serves a run resolved by the signature recipe`, async () => {
-        await serverRoundTrip(r.file)
+      // getting started's watch samples follow the run on getting started's server
+      const watchers = r.md === 'docs/getting-started.md' ? runnable.filter((w) => w.sample.runWith === 'watch').map((w) => w.file) : []
+      const watching = watchers.length > 0 ? `, watched by ${watchers.join(', ')}` : ''
+      it(`${where} (server) refuses to start without its secrets, then serves a run resolved by the signature recipe${watching}`, async () => {
+        await serverRoundTrip(r.file, watchers)
       }, 120_000)
     }
   }
@@ -328,8 +331,11 @@ function signatureRecipe(port: number): string {
   return block.replaceAll('localhost:3000', `127.0.0.1:${port}`)
 }
 
-/** Starts a server sample; checks it fails closed, starts an `order` run and resolves its trigger with the recipe. */
-async function serverRoundTrip(file: string): Promise<void> {
+/**
+ * Starts a server sample; checks it fails closed, starts an `order` run, follows it with the
+ * `watchers` samples and resolves its trigger with the recipe.
+ */
+async function serverRoundTrip(file: string, watchers: string[]): Promise<void> {
   const refused = await run(tsx, [file], {
     cwd: app,
     env: { API_TOKEN: undefined, TRIGGER_SECRET: undefined, PORT: String(await freePort()) },
@@ -359,6 +365,8 @@ async function serverRoundTrip(file: string): Promise<void> {
       const { state } = (await (await fetch(`${base}/runs/${runId}`, { headers: auth })).json()) as RunBody
       return Object.values(state.steps).find((s) => s.awaiting?.triggerId)?.awaiting?.triggerId
     }, `run ${runId} to wait for a trigger`)
+    const watching = watchers.map((w) => start(tsx, [w, runId], { cwd: app, env: { LEANFLOW_URL: base, API_TOKEN: secrets.API_TOKEN } }))
+    await Promise.all(watching.map((w) => w.waitFor(/awaiting/)))
     const unsigned = await fetch(`${base}/triggers/${triggerId}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -374,6 +382,12 @@ async function serverRoundTrip(file: string): Promise<void> {
       const { state } = (await (await fetch(`${base}/runs/${runId}`, { headers: auth })).json()) as RunBody
       return state.status === 'completed' ? true : undefined
     }, `run ${runId} to complete after the signed trigger call`)
+    for (const w of watching) {
+      const exit = await Promise.race([w.exited, new Promise<undefined>((r) => setTimeout(r, 15_000))])
+      if (exit === undefined) await w.stop('SIGKILL')
+      expect(exit?.code, `a watcher exits by itself once the run ended: ${w.report()}`).toBe(0)
+      expect(w.stdout()).toMatch(/ended with flow\.completed/)
+    }
   } catch (err) {
     throw new Error(`${String(err)}\nserver: ${server.report()}`)
   } finally {
