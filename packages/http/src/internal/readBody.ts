@@ -5,7 +5,8 @@ import { invalidArgument } from './respond.js'
 /**
  * Reads a request body as bytes, refusing it (413) as soon as it passes `limit`:
  * a `content-length` over the limit is refused before reading anything, and the
- * stream is counted while read and canceled past the limit.
+ * stream is counted while read and canceled past the limit. A body whose stream fails (the
+ * client left mid-body) is 400 INVALID_ARGUMENT, not an unexpected error.
  */
 export async function readBody(req: Request, limit: number): Promise<Uint8Array> {
   const declared = req.headers.get('content-length')
@@ -22,7 +23,16 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
   const chunks: Uint8Array[] = []
   let total = 0
   for (;;) {
-    const { done, value } = await reader.read()
+    let chunk: ReadableStreamReadResult<Uint8Array>
+    try {
+      chunk = await reader.read()
+    } catch (err) {
+      // the client went away mid-body (or the server cut it: requestTimeout): not a server fault
+      throw invalidArgument(
+        `The request body could not be read to its end (${err instanceof Error ? err.message : String(err)}): send the whole body on one connection.`,
+      )
+    }
+    const { done, value } = chunk
     if (done) break
     total += value.byteLength
     if (total > limit) {
