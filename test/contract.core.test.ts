@@ -246,7 +246,7 @@ describe('the reducer (DESIGN.md "The reducer")', () => {
     expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined()
     expect((s.state as Record<string, unknown>).polluted).toBeUndefined()
     expect((s.state.h as Record<string, unknown>).polluted).toBeUndefined()
-    expect((s.logs[1]?.fields as Record<string, unknown>).polluted).toBeUndefined()
+    expect((s.logs[1]!.fields as Record<string, unknown>).polluted).toBeUndefined()
   })
 
   it('is total: unknown kinds, unknown steps, missing data, out of order and duplicates', () => {
