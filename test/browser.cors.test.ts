@@ -74,7 +74,7 @@ function apiServer(credentials: boolean): Promise<string> {
   })
 }
 
-const page = (req: http.IncomingMessage, res: http.ServerResponse) => {
+const page = (_req: http.IncomingMessage, res: http.ServerResponse) => {
   res.writeHead(200, { 'content-type': 'text/html' })
   res.end('<!doctype html><title>page</title><body></body>')
 }
@@ -122,7 +122,11 @@ interface Answer {
 }
 
 /** `fetch` from the page; a network error (a refused CORS request) comes back as `{ ok: false, error }`. */
-function fetchFrom(tab: Page, url: string, init: { method?: string; headers?: Record<string, string>; body?: string; credentials?: string; mode?: string }) {
+function fetchFrom(
+  tab: Page,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string; credentials?: string; mode?: string },
+) {
   return tab.evaluate(
     async ({ url, init }): Promise<Answer> => {
       try {
@@ -217,9 +221,7 @@ it('an HTML form posted cross-site with the session cookie (enctype text/plain, 
     form.submit()
   }, `${api}/flows/vault/runs`)
   await waitFor(() => hits.some((h) => h.method === 'POST'), 'the form post to reach the server')
-  expect(hits).toEqual([
-    { method: 'POST', path: '/flows/vault/runs', status: 415, origin: pageC, contentType: 'text/plain', cookie: true },
-  ])
+  expect(hits).toEqual([{ method: 'POST', path: '/flows/vault/runs', status: 415, origin: pageC, contentType: 'text/plain', cookie: true }])
   expect(await tags('vault')).not.toContain('form-c')
   await c.close()
 })
@@ -234,7 +236,11 @@ it('credentials: the cookie goes with credentials: include and the answer is rea
   hits.length = 0
   // the other API allows the origin but not credentials: the preflight answer has no
   // Access-Control-Allow-Credentials, so the browser never sends the POST
-  const refused = await fetchFrom(tab, `${apiNoCredentials}/flows/vault/runs`, jsonPost({ tag: 'vault-nocreds' }, { credentials: 'include' }))
+  const refused = await fetchFrom(
+    tab,
+    `${apiNoCredentials}/flows/vault/runs`,
+    jsonPost({ tag: 'vault-nocreds' }, { credentials: 'include' }),
+  )
   expect(refused.ok).toBe(false)
   expect(hits.map((h) => `${h.method} ${h.status}`)).toEqual(['OPTIONS 204'])
   const runs = await tags('vault')

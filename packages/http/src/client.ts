@@ -60,7 +60,7 @@ function withoutPosition(url: string): string {
 /**
  * Watches a run live over SSE (`GET <basePath>/runs/:runId/stream`) and folds its
  * events with `applyEvent`, so reconnects neither lose nor double events. It closes
- * on `end`; on `reset` (history gone) it starts again from scratch.
+ * on `end`; on `reset` (history gone, run gone, or a position the log does not have) it starts again from scratch.
  *
  * @example
  * ```ts
