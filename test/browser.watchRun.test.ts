@@ -136,3 +136,14 @@ it('a page watches a live run across a server restart and ends with the exact fi
   expect(await tab.locator('#status').textContent()).toBe('completed')
   await tab.close()
 })
+
+it('a page watching an unknown run gets an onError naming the HTTP status and code (a browser EventSource hides them)', async () => {
+  const port = (server.address() as AddressInfo).port
+  const tab = await browser.newPage()
+  await tab.goto(`http://127.0.0.1:${port}/?run=no-such-run`)
+  await tab.waitForFunction(() => (window as unknown as { __errors: string[] }).__errors.length > 0, undefined, { timeout: 30_000 })
+  const errors = await tab.evaluate(() => (window as unknown as { __errors: string[] }).__errors)
+  expect(errors).toHaveLength(1)
+  expect(errors[0]).toMatch(/closed for good \(HTTP 404 RUN_NOT_FOUND: /)
+  await tab.close()
+})

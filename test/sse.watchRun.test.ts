@@ -89,7 +89,8 @@ describeMatrix(
       expect(states).toHaveLength(1)
       expect(states[0]?.status).toBe('pending')
       expect(states[0]?.lastEventId).toBeUndefined()
-      expect(errors[0]?.message).toMatch(/closed for good/)
+      expect(errors[0]?.message).toMatch(/closed for good \(HTTP 404/)
+      expect(errors[0]).toMatchObject({ status: 404 })
     })
   },
 )

@@ -31,8 +31,12 @@ export interface WatchRunOptions {
   onEvent?: ((event: EventRecord) => void) | undefined
   /** Called once when the run has ended; the connection is closed. */
   onEnd?: ((end: RunEnd, state: FlowState) => void) | undefined
-  /** Called when the stream fails for good (unknown run, refused request) or sends a bad record. */
-  onError?: ((err: Error) => void) | undefined
+  /**
+   * Called when the stream fails for good (unknown run, refused request) or sends a bad record.
+   * A refused stream's error carries the HTTP `status` and, when the server sent one, its error
+   * `code` (`err.status === 404`, `err.code === 'RUN_NOT_FOUND'`), also in the message.
+   */
+  onError?: ((err: Error & { status?: number; code?: string }) => void) | undefined
   /** @default globalThis.EventSource (in Node, pass `EventSource` from the `eventsource` package) */
   EventSource?: EventSourceConstructor | undefined
   /** Send cookies cross-origin. @default false */
@@ -131,14 +135,17 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
       options.onState?.(state)
       connect(withoutPosition(url))
     })
-    es.addEventListener('error', () => {
+    es.addEventListener('error', (ev) => {
       if (closed || source !== es || es.readyState !== CLOSED) return
       // closed for good: a 204 after the run ended, or a refused request (404, 401…)
       const kind = TERMINAL[state.status]
       if (kind !== undefined && state.lastEventId !== undefined) end({ lastEventId: state.lastEventId, kind })
       else {
         close()
-        fail(new Error(`watchRun: the stream ${target} closed for good (unknown run, or the request was refused).`))
+        // the eventsource package reports the status (`code`); a browser does not: ask once
+        const code = (ev as unknown as { code?: unknown }).code
+        const known = typeof code === 'number' ? Promise.resolve({ status: code }) : probe(target, options.withCredentials === true)
+        known.then((why) => fail(refused(target, why)))
       }
     })
   }
@@ -154,5 +161,49 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
       return state
     },
     close,
+  }
+}
+
+/** What a refused stream answered: its status and, from a JSON error body, code and message. */
+interface Refusal {
+  status?: number | undefined
+  code?: string | undefined
+  message?: string | undefined
+}
+
+/** The error of a stream closed for good, with the status and code when known. */
+function refused(target: string, why: Refusal): Error & Refusal {
+  const detail =
+    why.status === undefined
+      ? 'unknown run, or the request was refused'
+      : `HTTP ${why.status}${why.code ? ` ${why.code}` : ''}${why.message ? `: ${why.message}` : ''}`
+  const err: Error & Refusal = new Error(`watchRun: the stream ${target} closed for good (${detail}).`)
+  if (why.status !== undefined) err.status = why.status
+  if (why.code !== undefined) err.code = why.code
+  return err
+}
+
+/** Asks the stream's URL once, for its status and error body (then drops the connection). */
+async function probe(target: string, withCredentials: boolean): Promise<Refusal> {
+  const f = (globalThis as { fetch?: typeof fetch }).fetch
+  if (f === undefined) return {}
+  const ac = new AbortController()
+  try {
+    const res = await f(target, {
+      headers: { accept: 'text/event-stream' },
+      credentials: withCredentials ? 'include' : 'same-origin',
+      signal: ac.signal,
+    })
+    const out: Refusal = { status: res.status }
+    if ((res.headers.get('content-type') ?? '').includes('json')) {
+      const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } }
+      if (typeof body.error?.code === 'string') out.code = body.error.code
+      if (typeof body.error?.message === 'string') out.message = body.error.message
+    }
+    return out
+  } catch {
+    return {}
+  } finally {
+    ac.abort()
   }
 }

@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
 import { SSE_SESSION, type SseAttachable, type SsePeer } from './sseSink.js'
 
 function requestBody(req: IncomingMessage): ReadableStream<Uint8Array> {
@@ -104,7 +104,8 @@ export async function sendWebResponse(res: ServerResponse, response: Response, r
   // delimited by closing the connection rather than chunked: each frame is then one buffer
   // on the socket (a chunk-size string would make Node allocate a buffer for every write).
   if (session !== undefined) res.useChunkedEncodingByDefault = false
-  res.writeHead(response.status, response.statusText, headers)
+  // a Response built without a statusText would send "HTTP/1.1 200 " with no reason phrase
+  res.writeHead(response.status, response.statusText || STATUS_CODES[response.status] || '', headers)
   if (sse) {
     res.socket?.setNoDelay(true)
     res.socket?.setTimeout(0)
