@@ -1,4 +1,8 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { createMemoryStreamStore, type EventRecord } from '@leanflow/core'
+import { createHandler } from '@leanflow/http'
+import { toNodeHandler } from '@leanflow/http/node'
 import { createRunner, defineFlow, type FlowDefinition } from '@leanflow/runner'
 import * as v from 'valibot'
 import { describe, expect, expectTypeOf, it } from 'vitest'
@@ -64,6 +68,30 @@ describe('defineFlow({ input }): a Standard Schema checks every input', () => {
     expect((await runner.startFlow('az', { id: 'free' })).runId).toMatch(/^[A-Za-z0-9]{21}$/)
     expect((await store.listFlows()).map((f) => f.flow)).toEqual(['az', 'vb'])
     await store.close()
+  })
+
+  it('POST /:flow/runs over real HTTP: 400 INVALID_ARGUMENT with the issues, nothing written; a good input is 201', async () => {
+    const store = createMemoryStreamStore()
+    const runner = createRunner({ store, flows: [order] })
+    const server = createServer(toNodeHandler(createHandler({ store, runner })))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/flows`
+    try {
+      const post = (body: unknown) =>
+        fetch(`${base}/order/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      const bad = await post({ orderId: '' })
+      expect(bad.status).toBe(400)
+      const { error } = (await bad.json()) as { error: { code: string; message: string; issues: Array<{ path: string }> } }
+      expect(error.code).toBe('INVALID_ARGUMENT')
+      expect(error.issues.map((i) => i.path)).toEqual(['orderId'])
+      expect(await store.listFlows()).toEqual([])
+      const good = await post({ orderId: 'o-9' })
+      expect(good.status).toBe(201)
+      expect(await store.listFlows()).toEqual([{ flow: 'order', runs: 1 }])
+    } finally {
+      await new Promise((r) => server.close(r))
+      await store.close()
+    }
   })
 
   it('defineFlow refuses an input that is not a Standard Schema', () => {

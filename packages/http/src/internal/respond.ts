@@ -7,9 +7,9 @@ export function json(body: unknown, status = 200, headers?: Record<string, strin
   return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } })
 }
 
-/** `{ error: { code, message } }` with the status of the code table. */
-export function errorJson(code: string, message: string, status: number, headers?: Record<string, string>): Response {
-  return json({ error: { code, message } }, status, headers)
+/** `{ error: { code, message, issues? } }` with the status of the code table. */
+export function errorJson(code: string, message: string, status: number, headers?: Record<string, string>, issues?: unknown): Response {
+  return json({ error: issues === undefined ? { code, message } : { code, message, issues } }, status, headers)
 }
 
 /**
@@ -27,7 +27,9 @@ export function errorResponse(err: unknown, report: (err: unknown) => void): Res
   if (isLeanflowError(err)) {
     const status = ERROR_STATUS[err.code]
     if (err.code === 'STORE_UNAVAILABLE') return errorJson(err.code, err.message, 503, { 'retry-after': String(STORE_RETRY_AFTER_S) })
-    if (typeof status === 'number') return errorJson(err.code, err.message, status)
+    // an input that failed its flow's schema carries the schema's issues (`[{ path, message }]`)
+    const issues = Array.isArray((err as { issues?: unknown }).issues) ? (err as { issues: unknown[] }).issues : undefined
+    if (typeof status === 'number') return errorJson(err.code, err.message, status, undefined, issues)
   }
   report(err)
   return errorJson('INTERNAL', 'Internal server error: the failure was reported to the server log.', 500)
