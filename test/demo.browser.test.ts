@@ -95,10 +95,11 @@ describe('demo page', () => {
     await page.locator('#cancel:enabled').waitFor(T)
     await page.click('#cancel')
     await expect.poll(() => page.locator('#run-status').textContent(), T).toBe('canceled')
-    // steps in flight when the run was canceled show as stopped, none as still running
+    // steps in flight when the run was canceled show as canceled (the reducer's rule), none as still running
     const statuses = await page.locator('.row.step').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')))
     expect(statuses).toHaveLength(STEPS.length)
-    for (const st of statuses) expect(['completed', 'pending', 'stopped']).toContain(st)
+    for (const st of statuses) expect(['completed', 'canceled']).toContain(st)
+    expect(statuses).toContain('canceled')
     await expect.poll(() => page.locator('#cancel').isDisabled(), T).toBe(true)
     expect(await page.locator('#pay').isDisabled()).toBe(true)
   }, 300_000)

@@ -3,7 +3,6 @@ import type { FlowState, StepState } from '@leanflow/core'
 import { $, countdown, fmtMs, fmtTime, h, json } from './dom.js'
 
 const TERMINAL = new Set(['completed', 'failed', 'canceled'])
-const IN_FLIGHT = new Set(['running', 'awaiting', 'retrying'])
 
 /** What the action buttons act on, derived from the state. */
 export interface Pending {
@@ -55,18 +54,16 @@ export function renderRun(runId: string, s: FlowState, now: number): void {
 
 function renderTimeline(s: FlowState, now: number): void {
   const box = $('timeline')
-  const ended = TERMINAL.has(s.status)
   const rows = Object.entries(s.steps).map(([name, step]) => {
-    // A step still in flight when its run ended was stopped with it: show that, not a stale countdown.
-    const stopped = ended && IN_FLIGHT.has(step.status)
-    const status = stopped ? 'stopped' : step.status
+    // the reducer ends every step still in flight as `canceled` when its run ends
+    const status = step.status
     return h(
       'div',
       { class: 'row step', 'data-step': name, 'data-status': status },
       h('span', { class: 'name' }, name, step.needs?.length ? h('span', { class: 'needs' }, `needs ${step.needs.join(', ')}`) : null),
       h('span', {}, h('span', { class: 'badge', 'data-status': status }, status)),
       h('span', { class: 'attempt' }, step.attempt ? `#${step.attempt}` : ''),
-      h('span', { class: 'detail' }, ...(stopped ? [`was ${step.status} when the run was ${s.status}`] : detail(step, now))),
+      h('span', { class: 'detail' }, ...(status === 'canceled' ? [`stopped when the run was ${s.status}`] : detail(step, now))),
       h('span', { class: 'duration' }, fmtMs(step.duration)),
     )
   })
@@ -86,6 +83,10 @@ function detail(step: StepState, now: number): Array<Node | string> {
   if (step.status === 'retrying') out.push(`↻ retry ${countdown(step.nextRetryAt, now)}`)
   if (step.error !== undefined && (step.status === 'retrying' || step.status === 'failed')) {
     out.push(h('span', { class: 'error' }, step.error))
+  }
+  if (step.recoveries) {
+    // a worker died mid-step and another took it over: code outside ctx.do may have run twice
+    out.push(h('span', { class: 'retried' }, `⚠ taken over ${step.recoveries}× after a worker died `))
   }
   if (step.status === 'completed') {
     if (step.attempt > 1)
