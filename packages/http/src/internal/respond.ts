@@ -28,7 +28,8 @@ export function errorResponse(err: unknown, report: (err: unknown) => void): Res
     const status = ERROR_STATUS[err.code]
     if (err.code === 'STORE_UNAVAILABLE') return errorJson(err.code, err.message, 503, { 'retry-after': String(STORE_RETRY_AFTER_S) })
     // an input that failed its flow's schema carries the schema's issues (`[{ path, message }]`)
-    const issues = Array.isArray((err as { issues?: unknown }).issues) ? (err as { issues: unknown[] }).issues : undefined
+    const found = (err as { issues?: unknown }).issues
+    const issues = Array.isArray(found) ? found : undefined
     if (typeof status === 'number') return errorJson(err.code, err.message, status, undefined, issues)
   }
   report(err)
