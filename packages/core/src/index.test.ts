@@ -37,6 +37,7 @@ describe('@leanflow/core public API', () => {
       'parseDuration',
       'parseEvent',
       'reduceFlow',
+      'stepActivity',
       'toStoreError',
     ])
   })

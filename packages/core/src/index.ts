@@ -56,6 +56,8 @@ export type {
   RunStateStore,
   StoredExternalEvent,
 } from './runStateStore.js'
+export type { StepActivity } from './stepActivity.js'
+export { stepActivity } from './stepActivity.js'
 export type {
   AppendFence,
   AppendOptions,

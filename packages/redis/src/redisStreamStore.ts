@@ -17,6 +17,7 @@ import {
   type RunStateStore,
   STORE_DEFAULTS,
   type StreamStore,
+  stepActivity,
 } from '@leanflow/core'
 import { type Cluster, Redis } from 'ioredis'
 import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js'
@@ -99,25 +100,13 @@ const RUN_STATUS: Record<string, string> = {
   'flow.failed': 'failed',
   'flow.canceled': 'canceled',
 }
-/** What a step event makes its step (ARGV 12): 'r' running or retrying, 'a' awaiting, 'd' neither. As the reducer's reduceStep. */
-const STEP_CLASS: Record<string, string> = {
-  'step.started': 'r',
-  'step.completed': 'd',
-  'step.retry': 'r',
-  'step.await.time': 'a',
-  'step.await.event': 'a',
-  'step.await.trigger': 'a',
-  'step.resumed': 'r',
-  'step.await.timeout': 'r',
-}
-
 /** `{code, id, fields?, flow?, status?, sid?, startedAtMs?, stateVersion?, stateDoc?}` (lua/append.ts). */
 type ScriptReply = [number, string | number | null, unknown?, unknown?, unknown?, unknown?, unknown?, unknown?, unknown?]
 
+/** What a step event makes its step (ARGV 12, as the reducer's reduceStep): 'r' running or retrying, 'a' awaiting, 'd' neither, '' none. */
 function stepClass(event: NewEvent): string {
-  if (event.step === undefined) return ''
-  if (event.kind === 'step.failed') return (event.data as { willRetry?: unknown } | null)?.willRetry === true ? 'r' : 'd'
-  return Object.hasOwn(STEP_CLASS, event.kind) ? STEP_CLASS[event.kind]! : ''
+  const act = stepActivity(event)
+  return act === undefined ? '' : act === 'active' ? 'r' : act === 'awaiting' ? 'a' : 'd'
 }
 
 function isIndexed(status: unknown): status is IndexedStatus {

@@ -1,3 +1,4 @@
+import { stepActivity } from '../stepActivity.js'
 import type { RunStatus, RunSummary } from '../streamStore.js'
 
 /** One stored event of a memory run: its id and the full record as JSON text (so nobody can mutate it). */
@@ -34,21 +35,10 @@ export interface MemoryRun {
 
 const MAX_TIMER_MS = 2 ** 31 - 1
 const TERMINAL: Record<string, RunStatus> = { 'flow.completed': 'completed', 'flow.failed': 'failed', 'flow.canceled': 'canceled' }
-/** What a step event makes its step, as the reducer's reduceStep: 'r' running or retrying, 'a' awaiting, 'd' neither. */
-const STEP_CLASS: Record<string, 'r' | 'a' | 'd'> = {
-  'step.started': 'r',
-  'step.completed': 'd',
-  'step.retry': 'r',
-  'step.await.time': 'a',
-  'step.await.event': 'a',
-  'step.await.trigger': 'a',
-  'step.resumed': 'r',
-  'step.await.timeout': 'r',
-}
-
-function stepClass(kind: string, data: unknown): 'r' | 'a' | 'd' | undefined {
-  if (kind === 'step.failed') return (data as { willRetry?: unknown } | null)?.willRetry === true ? 'r' : 'd'
-  return Object.hasOwn(STEP_CLASS, kind) ? STEP_CLASS[kind] : undefined
+/** {@link stepActivity} as one letter: 'r' running or retrying, 'a' awaiting, 'd' neither. */
+function stepClass(e: { kind: string; step?: string; data: unknown }): 'r' | 'a' | 'd' | undefined {
+  const act = stepActivity(e)
+  return act === undefined ? undefined : act === 'active' ? 'r' : act === 'awaiting' ? 'a' : 'd'
 }
 
 function isEnded(status: RunStatus | undefined): boolean {
@@ -126,7 +116,7 @@ export class MemoryRuns {
   settle(run: MemoryRun, e: { kind: string; step?: string; data: unknown; ms: number; ts: string; flowName?: string }): void {
     const was = run.status
     if (isEnded(was)) return
-    const cls = e.step === undefined ? undefined : stepClass(e.kind, e.data)
+    const cls = stepClass(e)
     if (cls !== undefined && e.step !== undefined) {
       const old = run.steps.get(e.step) ?? 'd'
       if (old !== cls) {

@@ -1,0 +1,34 @@
+import type { NewEvent } from './events.js'
+
+/**
+ * What a step event makes its step, as the reducer sees it, for a store that keeps a run's
+ * status without folding the whole log (the run status index of `listRuns({ status })`):
+ * `'active'` running or retrying (`step.started`, `step.resumed`, `step.await.timeout`,
+ * `step.retry`, `step.failed` with `willRetry`), `'awaiting'` (`step.await.*`), `'done'`
+ * (`step.completed`, `step.failed` for good); `undefined` for any other event. A run is
+ * `awaiting` while one of its steps awaits and none is active.
+ *
+ * @example
+ * ```ts
+ * stepActivity({ kind: 'step.await.trigger', flow: 'r1', step: 'approve', data: {} }) // 'awaiting'
+ * ```
+ */
+export function stepActivity(event: Pick<NewEvent, 'kind' | 'step' | 'data'>): StepActivity | undefined {
+  if (event.step === undefined) return undefined
+  if (event.kind === 'step.failed') return (event.data as { willRetry?: unknown } | null)?.willRetry === true ? 'active' : 'done'
+  return Object.hasOwn(ACTIVITY, event.kind) ? ACTIVITY[event.kind] : undefined
+}
+
+/** The answer of {@link stepActivity}. */
+export type StepActivity = 'active' | 'awaiting' | 'done'
+
+const ACTIVITY: Record<string, StepActivity> = {
+  'step.started': 'active',
+  'step.completed': 'done',
+  'step.retry': 'active',
+  'step.await.time': 'awaiting',
+  'step.await.event': 'awaiting',
+  'step.await.trigger': 'awaiting',
+  'step.resumed': 'active',
+  'step.await.timeout': 'active',
+}
