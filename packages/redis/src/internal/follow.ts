@@ -1,4 +1,4 @@
-import { compareEventIds, type EventRecord, isEventId, LeanflowError } from '@leanflow/core'
+import { compareEventIds, type EventRecord, isEventId, LeanflowError, toStoreError } from '@leanflow/core'
 import type { Keys } from '../keys.js'
 import { type CorruptHandler, decodeEntry, decodeJson } from './decode.js'
 import type { RedisClient } from './script.js'
@@ -314,8 +314,9 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
 }
 
 /**
- * Runs a read, retrying transient connection errors (Redis restarting,
- * a killed connection) for about a minute; `undefined` when aborted.
+ * Runs a read, retrying what leaves the store unreachable for a while (Redis restarting, a
+ * killed connection, a command timeout, a Cluster failing over: every error `toStoreError`
+ * calls `STORE_UNAVAILABLE`) for about a minute; `undefined` when aborted.
  */
 async function retrying<T>(signal: AbortSignal | undefined, read: () => Promise<T>): Promise<T | undefined> {
   for (let attempt = 1; ; attempt++) {
@@ -330,6 +331,5 @@ async function retrying<T>(signal: AbortSignal | undefined, read: () => Promise<
 }
 
 function isConnectionError(err: unknown): boolean {
-  if (!(err instanceof Error)) return false
-  return /ECONNRE|EPIPE|ETIMEDOUT|Connection is closed|max retries per request|LOADING|TRYAGAIN|CLUSTERDOWN/i.test(err.message)
+  return toStoreError(err, 'follow').code === 'STORE_UNAVAILABLE'
 }
