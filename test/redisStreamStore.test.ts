@@ -215,7 +215,8 @@ describe('createRedisStreamStore', () => {
     const k = store.keys
     const s = await store.append('late', started('late', 'lateflow'))
     const a = await store.append('late', { kind: 'step.await.time', flow: 'late', step: 'a', data: { resumeAt: s.ts } })
-    expect(await raw.hget(k.flowVersions('lateflow'), 'late')).toBe(a.id)
+    // the index write rides behind the append (not waited for on a standalone Redis)
+    await expect.poll(() => raw.hget(k.flowVersions('lateflow'), 'late'), { timeout: 5000 }).toBe(a.id)
     const sets = (first: 'running' | 'awaiting') => {
       const all = ['running', 'awaiting', 'completed', 'failed', 'canceled'] as const
       return [k.flowStatus('lateflow', first), ...all.filter((x) => x !== first).map((x) => k.flowStatus('lateflow', x))]
@@ -249,7 +250,7 @@ describe('createRedisStreamStore', () => {
       step: 'a',
       data: { reason: 'time', awaitType: 'time', awaitDuration: 1 },
     })
-    expect(await raw.hget(k.flowVersions('lateflow'), 'late')).toBe(r.id)
+    await expect.poll(() => raw.hget(k.flowVersions('lateflow'), 'late'), { timeout: 5000 }).toBe(r.id)
     expect((await store.listRuns('lateflow', { status: 'running' })).map((x) => x.runId)).toEqual(['late'])
     expect(await raw.zrange(k.flowStatus('lateflow', 'awaiting'), 0, -1)).toEqual([])
   })

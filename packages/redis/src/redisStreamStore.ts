@@ -147,6 +147,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
   // ioredis reconnects by itself and failed commands reject: keep its connection errors off stderr.
   if (owned) redis.on('error', () => {})
   const index = new RunIndex(redis, keys, retentionMs)
+  const clustered = (redis as { isCluster?: boolean }).isCluster === true
   // classic pub/sub on a standalone Redis, sharded on a Cluster of Redis ≥ 7 (internal/livePubSub.ts)
   const live = createLivePubSub(redis, `${name}:sub`)
   const hub = live.hub
@@ -206,7 +207,15 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     const record: EventRecord =
       (code === 0 && fields ? decodeEntry(runId, eventId, fields, onCorrupt) : undefined) ?? build(runId, eventId, event)
     if (typeof flow === 'string' && isIndexed(status) && typeof sid === 'string' && startedAt != null) {
-      await index.apply({ flow, runId, status, sid, startedAtMs: Number(startedAt) }, flowName !== undefined)
+      const write = index.apply({ flow, runId, status, sid, startedAtMs: Number(startedAt) }, flowName !== undefined)
+      // On one connection (a standalone Redis) the index write goes out behind the append and
+      // before any later command of this process, so it need not be waited for (a round trip
+      // less at each status change: a run's start and end, each await). Its failure (Redis
+      // unreachable past commandTimeout) must not fail an append that was stored: the entry is
+      // written again by the run's next status change, and listRuns moves entries it finds
+      // behind. On a Cluster the index lives in the flow's slot, on another connection: waited for.
+      if (clustered) await write
+      else write.catch(() => {})
     }
     if (code === 1) options.bus?.publish(record)
     return record
