@@ -26,8 +26,9 @@ async function appendCompleted(engine: Engine, runId: string, doc: RunDoc, name:
   const s = doc.steps[name] as StepDoc
   const duration = s.duration ?? 0
   const data = s.result === undefined ? { duration } : { result: s.result, duration }
-  const meta = s.worker === undefined ? { attempt: s.attempt } : { attempt: s.attempt, worker: s.worker }
-  await engine.append(runId, name, 'step.completed', data, keys.completed(name), meta, cond)
+  // the worker appending it: the one that ran the step, unless its append was lost and another repairs it
+  // (not kept in the run state: a worker id in every step would grow every compare-and-set's JSON)
+  await engine.append(runId, name, 'step.completed', data, keys.completed(name), { attempt: s.attempt, worker: engine.workerId }, cond)
   engine.mark(runId, keys.completed(name))
 }
 

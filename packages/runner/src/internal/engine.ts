@@ -177,7 +177,6 @@ export class Engine {
     s.status = 'running'
     s.lease = lease
     s.owner = job.id
-    s.worker = this.workerId
     s.startedAt ??= now
     // nextRetryAt and error stay: the retried attempt re-derives step.failed / step.retry from them
     delete s.waitingOn

@@ -49,8 +49,6 @@ export interface StepDoc {
   lease?: string
   /** Job id that holds the lease (its re-delivery may take the step over). */
   owner?: string
-  /** The worker (`createRunner({ workerId })`) that claimed it last: `meta.worker` of its `step.completed`. */
-  worker?: string
   /** Store-clock ms the current attempt started. */
   startedAt?: number
   nextRetryAt?: number
