@@ -78,14 +78,7 @@ it('an SSE stream outlives requestTimeout many times over and still gets live ev
 it('a body sent a byte at a time is cut with 408 after requestTimeout', async () => {
   const c = rawClient()
   c.socket.write('POST /flows/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n')
-  const drip = setInterval(() => {
-    if (!c.socket.destroyed) c.socket.write(' ')
-  }, 50)
-  try {
-    await waitFor(() => c.closedAfter() !== undefined, 'the server to close the slow client', 5000)
-  } finally {
-    clearInterval(drip)
-  }
+  await dripUntilClosed(c, ' ')
   expect(c.text()).toMatch(/^HTTP\/1\.1 408 /)
   expect(c.closedAfter()).toBeGreaterThanOrEqual(REQUEST_TIMEOUT - 50)
   // the handler that was reading the body sees it fail: a 400 nobody reads, not a reported 500
@@ -101,14 +94,7 @@ it('a body sent a byte at a time is cut with 408 after requestTimeout', async ()
 it('headers sent a line at a time are cut with 408 after headersTimeout', async () => {
   const c = rawClient()
   c.socket.write('GET /flows HTTP/1.1\r\nHost: x\r\n')
-  const drip = setInterval(() => {
-    if (!c.socket.destroyed) c.socket.write('X-Slow: 1\r\n')
-  }, 50)
-  try {
-    await waitFor(() => c.closedAfter() !== undefined, 'the server to close the slow client', 5000)
-  } finally {
-    clearInterval(drip)
-  }
+  await dripUntilClosed(c, 'X-Slow: 1\r\n')
   expect(c.text()).toMatch(/^HTTP\/1\.1 408 /)
 })
 
@@ -125,3 +111,15 @@ it('headersTimeout counts per request: a keep-alive connection idle for longer s
   await waitFor(() => (c.text().match(/HTTP\/1\.1 200/g) ?? []).length === 2, 'the second answer')
   c.socket.end()
 })
+
+/** Writes `chunk` every 50 ms (a slow client) until the server closes the connection. */
+async function dripUntilClosed(c: ReturnType<typeof rawClient>, chunk: string): Promise<void> {
+  const drip = setInterval(() => {
+    if (!c.socket.destroyed) c.socket.write(chunk)
+  }, 50)
+  try {
+    await waitFor(() => c.closedAfter() !== undefined, 'the server to close the slow client', 5000)
+  } finally {
+    clearInterval(drip)
+  }
+}

@@ -12,16 +12,13 @@ import { type RedisServer, startRedis } from '../helpers/redisServer.js'
 let redis: RedisServer
 let admin: Redis
 const queues: JobQueue[] = []
-let pid = 0
-let stopped = false
 
 beforeAll(async () => {
   redis = await startRedis()
   admin = new Redis(redis.url)
-  pid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1])
 })
 afterAll(async () => {
-  if (stopped) process.kill(pid, 'SIGCONT')
+  redis?.thaw()
   await Promise.all(queues.map((q) => q.close()))
   admin?.disconnect()
   await redis?.stop()
@@ -66,16 +63,14 @@ describe('BullMQ queue: store errors', () => {
     try {
       await q.enqueue({ id: 'before', name: 'n', data: {} })
       await waitFor(() => done.includes('before'), 'the job enqueued before the outage')
-      process.kill(pid, 'SIGSTOP')
-      stopped = true
+      redis.freeze()
       const t0 = Date.now()
       let err: unknown
       try {
         const hung = new Promise((r) => setTimeout(() => r('hung for 10 s'), 10_000).unref())
         err = await Promise.race([q.enqueue({ id: 'during', name: 'n', data: {} }).catch((e: unknown) => e), hung])
       } finally {
-        process.kill(pid, 'SIGCONT')
-        stopped = false
+        redis.thaw()
       }
       expect(err).toMatchObject({ code: 'STORE_UNAVAILABLE', status: 503 })
       expect(Date.now() - t0).toBeLessThan(10_000)

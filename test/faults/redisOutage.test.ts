@@ -42,20 +42,17 @@ let admin: Redis
 let store: RedisStreamStore
 let runner: Runner
 let http: RunningServer
-let pid = 0
-let stopped = false
 
 beforeAll(async () => {
   redis = await startRedis()
   admin = new Redis(redis.url)
-  pid = Number(/process_id:(\d+)/.exec(await admin.info('server'))?.[1])
   store = createRedisStreamStore({ url: redis.url, prefix: 'f22' })
   runner = createRunner({ store, flows: [flow], concurrency: 8, cancelPollMs: 200, onError: () => {} })
   await runner.start()
   http = await startServer('node', createHandler({ store, runner, retryMs: 200 }))
 })
 afterAll(async () => {
-  if (stopped) process.kill(pid, 'SIGCONT')
+  redis?.thaw()
   await http?.stop()
   await runner?.stop()
   await store?.close()
@@ -107,8 +104,7 @@ describe('F22: Redis unreachable for 15 s', () => {
     })
     await new Promise((r) => setTimeout(r, 200)) // both are live (nothing is appended meanwhile)
 
-    process.kill(pid, 'SIGSTOP')
-    stopped = true
+    redis.freeze()
     const outageEnds = Date.now() + OUTAGE_MS
     try {
       const calls = await Promise.all([
@@ -139,8 +135,7 @@ describe('F22: Redis unreachable for 15 s', () => {
       expect(res.ms).toBeLessThan(BOUND_MS)
       await new Promise((r) => setTimeout(r, Math.max(0, outageEnds - Date.now())))
     } finally {
-      process.kill(pid, 'SIGCONT')
-      stopped = false
+      redis.thaw()
     }
 
     // Redis is back: the refused calls succeed when retried with the same keys; every run completes

@@ -26,6 +26,10 @@ export interface RedisServer {
   kill(): Promise<void>
   /** Start it again on the same port and dir (AOF replays when enabled). */
   restart(): Promise<void>
+  /** SIGSTOP the server: connections stay open and nothing answers (an unreachable Redis). */
+  freeze(): void
+  /** SIGCONT a frozen server (a no-op when it is not frozen). */
+  thaw(): void
   /** SIGTERM and remove its dir. */
   stop(): Promise<void>
 }
@@ -88,6 +92,7 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
       p.once('exit', () => resolve())
       p.kill(signal)
     })
+  let frozen = false
   await launch()
   return {
     port,
@@ -95,7 +100,16 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
     dir,
     kill: () => waitExit(proc, 'SIGKILL'),
     restart: launch,
+    freeze() {
+      proc?.kill('SIGSTOP')
+      frozen = true
+    },
+    thaw() {
+      if (frozen) proc?.kill('SIGCONT')
+      frozen = false
+    },
     async stop() {
+      if (frozen) proc?.kill('SIGCONT')
       await waitExit(proc, 'SIGTERM')
       rmSync(dir, { recursive: true, force: true })
     },
