@@ -1,9 +1,13 @@
+// createHandler, the one real handler (a Web Request in, a Response out): it checks its options
+// once, then per request matches the route (internal/matchRoute.ts), asks `authorize`, and
+// answers (internal/answerRoute.ts; SSE: internal/answerStream.ts). Errors: internal/respond.ts.
 import { LeanflowError } from '@leanflow/core'
+import { answerRoute } from './internal/answerRoute.js'
 import { createCors } from './internal/cors.js'
+import { createFrameCache } from './internal/frameCache.js'
 import { assertJsonContentType } from './internal/jsonContentType.js'
+import { matchRoute, normalizeBasePath, routeMethods } from './internal/matchRoute.js'
 import { errorJson, errorResponse } from './internal/respond.js'
-import { matchRoute, normalizeBasePath, routeMethods } from './internal/route.js'
-import { answer } from './internal/routes.js'
 import type { SseSettings } from './internal/sseSession.js'
 import type { Handler, HandlerOptions } from './types.js'
 
@@ -72,6 +76,7 @@ export function createHandler(options: HandlerOptions): Handler {
     maxStreams: positive('maxStreams', options.maxStreams, 10_000),
     retryMs: positive('retryMs', options.retryMs, 1000),
     counter: { open: 0 },
+    frames: createFrameCache(),
   }
 
   const reportTo = (err: unknown, req: Request) => {
@@ -102,7 +107,7 @@ export function createHandler(options: HandlerOptions): Handler {
       }
       // a header check, before a byte of the body is read: a cross-site form or text/plain post never acts
       if (route.jsonBody) assertJsonContentType(req, url.pathname)
-      return await answer(route, {
+      return await answerRoute(route, {
         req,
         url,
         params: route.params,

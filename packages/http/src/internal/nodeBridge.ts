@@ -1,5 +1,8 @@
+// Node's http on one side, the Web Request and Response of the handler on the other: what
+// @leanflow/http/node and ./express are made of. An SSE answer goes to the Node sink (nodeSseSink.ts).
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
-import { SSE_SESSION, type SseAttachable, type SsePeer } from './sseSink.js'
+import { writeSseToNode } from './nodeSseSink.js'
+import { isSseBody } from './webSseSink.js'
 
 function requestBody(req: IncomingMessage): ReadableStream<Uint8Array> {
   let open = true
@@ -87,6 +90,27 @@ export function toWebRequest(
  * ```
  */
 export async function sendWebResponse(res: ServerResponse, response: Response, req?: IncomingMessage): Promise<void> {
+  const body = req?.method === 'HEAD' ? null : response.body
+  const sse = response.headers.get('content-type')?.startsWith('text/event-stream') === true
+  // The SSE path: a leanflow SSE body nobody has read yet (also when middleware wrapped it in a
+  // new Response) goes to the Node sink, which writes its stream straight to `res`.
+  const direct = sse && isSseBody(body) && !body.locked ? body.source : undefined
+  writeHead(res, response, req, sse, direct !== undefined)
+  if (body === null) {
+    res.end()
+    return
+  }
+  if (direct !== undefined && writeSseToNode(res, direct)) return
+  await pipeBody(res, body)
+}
+
+/**
+ * Writes the status and headers. `closeDelimited`: the body (a leanflow stream written
+ * directly, which ends only with its run or its client) is delimited by closing the connection
+ * rather than chunked, so each frame is one buffer on the socket (a chunk-size string would make
+ * Node allocate a buffer for every write).
+ */
+function writeHead(res: ServerResponse, response: Response, req: IncomingMessage | undefined, sse: boolean, closeDelimited: boolean): void {
   const headers: Record<string, string | string[]> = {}
   response.headers.forEach((v, k) => {
     if (k !== 'set-cookie') headers[k] = v
@@ -95,15 +119,7 @@ export async function sendWebResponse(res: ServerResponse, response: Response, r
   if (cookies.length > 0) headers['set-cookie'] = cookies
   // a request body left unread (413, 401…) is not drained: close the connection after the answer
   if (req !== undefined && !req.complete) headers.connection = 'close'
-  const sse = response.headers.get('content-type')?.startsWith('text/event-stream') === true
-  const session =
-    sse && response.body !== null && !response.body.locked && req?.method !== 'HEAD'
-      ? (response.body as { [SSE_SESSION]?: SseAttachable })[SSE_SESSION]
-      : undefined
-  // A leanflow stream written directly ends only with its run or its client, so its body is
-  // delimited by closing the connection rather than chunked: each frame is then one buffer
-  // on the socket (a chunk-size string would make Node allocate a buffer for every write).
-  if (session !== undefined) res.useChunkedEncodingByDefault = false
+  if (closeDelimited) res.useChunkedEncodingByDefault = false
   // a Response built without a statusText would send "HTTP/1.1 200 " with no reason phrase
   res.writeHead(response.status, response.statusText || STATUS_CODES[response.status] || '', headers)
   if (sse) {
@@ -111,12 +127,11 @@ export async function sendWebResponse(res: ServerResponse, response: Response, r
     res.socket?.setTimeout(0)
     res.flushHeaders()
   }
-  if (response.body === null || req?.method === 'HEAD') {
-    res.end()
-    return
-  }
-  if (session !== undefined && attachSse(res, session)) return
-  const reader = response.body.getReader()
+}
+
+/** Copies a Web body to `res`, waiting for `drain` when the socket is full. */
+async function pipeBody(res: ServerResponse, body: ReadableStream<Uint8Array>): Promise<void> {
+  const reader = body.getReader()
   const onClose = () => void reader.cancel().catch(() => {})
   res.once('close', onClose)
   try {
@@ -143,46 +158,4 @@ export async function sendWebResponse(res: ServerResponse, response: Response, r
   } finally {
     res.off('close', onClose)
   }
-}
-
-/**
- * Writes a leanflow SSE stream straight to `res` (no Web stream in between): frames go out
- * with `res.write`, `drain` asks for more, `close` ends the follow. `false` when the body
- * is not a leanflow stream or another transport has it.
- */
-function attachSse(res: ServerResponse, session: SseAttachable): boolean {
-  let attached: SsePeer | undefined
-  session.attach((peer) => {
-    attached = peer
-    const onDrain = () => peer.ready()
-    const onClose = () => {
-      res.off('drain', onDrain)
-      peer.gone()
-    }
-    res.on('drain', onDrain)
-    res.once('close', onClose)
-    let last = 0
-    return {
-      write: (bytes) => {
-        const ok = res.write(bytes)
-        // A frame after a quiet spell (a live event) leaves now rather than at the end of the
-        // tick, so each stream of a run gets it as soon as its turn comes; frames written back
-        // to back (a backfill) stay corked until the end of the tick and leave in one write.
-        const now = performance.now()
-        if (now - last > 1 && res.socket?.writableCorked === 1) res.socket.uncork()
-        last = now
-        return ok
-      },
-      close: () => {
-        if (!res.writableEnded) res.end()
-      },
-      fail: () => res.destroy(),
-    }
-  })
-  if (attached === undefined) return false // another transport has it
-  session.releaseSignal()
-  if (res.closed)
-    attached.gone() // the client left before the stream was attached
-  else attached.ready()
-  return true
 }

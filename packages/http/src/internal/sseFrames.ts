@@ -1,4 +1,6 @@
-import type { EventRecord, StreamStore } from '@leanflow/core'
+// The SSE wire format: the frames, the headers of every SSE answer, and the answers that send a
+// few frames and close (reset, come back later). The live stream is sseSession.ts.
+import type { EventRecord } from '@leanflow/core'
 
 const encoder = new TextEncoder()
 
@@ -21,38 +23,6 @@ export function frame(fields: { id?: string; event?: string; data: string }): st
 /** The frame of one stored event: `id:` = the event id, `data:` = the JSON record. */
 export function eventFrame(e: EventRecord): string {
   return frame({ id: e.id, data: JSON.stringify(e) })
-}
-
-/**
- * Encoded frames of the events sent in the current turn of the event loop, per store, keyed
- * by run, id and kind: the streams that follow one run get a live event in the same turn, so
- * it is stringified and encoded once, not once per stream. Records are never shared between
- * followers (each stream's follow decodes its own), only these bytes. Cleared by the next
- * timer (setTimeout 0, a Web API too), so a run deleted and written again gets no old frame.
- */
-let frameCache: Map<StreamStore, Map<string, Uint8Array>> | undefined
-const clearFrameCache = () => {
-  frameCache = undefined
-}
-
-/** The encoded {@link eventFrame} of `e`, shared by every stream of `store` that sends it in this turn. */
-export function encodedEventFrame(store: StreamStore, runId: string, e: EventRecord): Uint8Array {
-  if (frameCache === undefined) {
-    frameCache = new Map()
-    setTimeout(clearFrameCache, 0)
-  }
-  let cache = frameCache.get(store)
-  if (cache === undefined) {
-    cache = new Map()
-    frameCache.set(store, cache)
-  }
-  const key = `${runId}\n${e.id}\n${e.kind}`
-  let bytes = cache.get(key)
-  if (bytes === undefined) {
-    bytes = encoder.encode(eventFrame(e))
-    cache.set(key, bytes)
-  }
-  return bytes
 }
 
 /** A stream that sends `frames` and closes at once (reset, overflow). */

@@ -1,5 +1,6 @@
 import { createMemoryStreamStore } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
+import { createFrameCache } from './frameCache.js'
 import { SseSession, type SseSettings } from './sseSession.js'
 import type { SsePeer } from './sseSink.js'
 
@@ -15,6 +16,7 @@ const settings = (over: Partial<SseSettings> = {}): SseSettings => ({
     throw err
   },
   counter: { open: 0 },
+  frames: createFrameCache(),
   ...over,
 })
 const until = async (check: () => boolean) => {

@@ -1,7 +1,9 @@
+// The live SSE stream of one run, the source its sinks (sseSink.ts) deliver.
 import { type EventRecord, isLeanflowError, isTerminalKind, type StreamStore } from '@leanflow/core'
 import { concatBytes } from './bytes.js'
-import { encodedEventFrame, frame } from './sseFrames.js'
-import type { SseAttachable, SsePeer, SseSink } from './sseSink.js'
+import type { FrameCache } from './frameCache.js'
+import { frame } from './sseFrames.js'
+import type { SsePeer, SseSink, SseSource } from './sseSink.js'
 
 const encoder = new TextEncoder()
 const HEARTBEAT = encoder.encode(':\n\n')
@@ -15,19 +17,22 @@ export interface SseSettings {
   onError: (err: unknown) => void
   /** Open streams of this handler (mutated). */
   counter: { open: number }
+  /** The handler's encoded frames of this turn, shared by its streams. */
+  frames: FrameCache
 }
 
 /**
- * One SSE stream of one run: backfill then live events from `store.follow`, heartbeats,
- * `event: end` after a terminal event, `event: reset` on HISTORY_GONE, written to whichever
- * transport attaches first (a Web stream's first read, or the Node adapter).
+ * One SSE stream of one run, the source of its frames: backfill then live events from
+ * `store.follow`, heartbeats, `event: end` after a terminal event, `event: reset` on
+ * HISTORY_GONE, written to whichever sink attaches first (sseSink.ts: the Web body on its first
+ * read, or the Node sink).
  *
  * Backpressure: frames the sink does not take wait here; the follow is read only while fewer
  * than `maxQueuedFrames` wait, so memory per client is bounded (the store keeps what it has
  * not read yet). A client whose queue is still full a whole heartbeat interval after the sink
  * last took bytes is dropped. The client leaving releases the follow and the timer at once.
  */
-export class SseSession implements SseAttachable, SsePeer {
+export class SseSession implements SseSource, SsePeer {
   private readonly ac = new AbortController()
   private sink: SseSink | undefined
   private pending: Uint8Array[] = []
@@ -71,7 +76,7 @@ export class SseSession implements SseAttachable, SsePeer {
     this.pump()
   }
 
-  /** Connects a sink; the transport then calls {@link ready} whenever the sink takes bytes. */
+  /** Connects a sink; the sink then calls {@link ready} whenever it takes bytes. */
   attach(open: (peer: SsePeer) => SseSink): boolean {
     if (this.sink !== undefined) return false
     this.sink = open(this)
@@ -80,7 +85,7 @@ export class SseSession implements SseAttachable, SsePeer {
   }
 
   /**
-   * Attached by a transport that reports the client leaving itself: stop listening to the
+   * Attached to a sink that reports the client leaving itself: stop listening to the
    * request's signal, so the request object is not kept alive for the stream's lifetime.
    */
   releaseSignal(): void {
@@ -109,6 +114,10 @@ export class SseSession implements SseAttachable, SsePeer {
   }
 
   gone(): void {
+    this.finish('gone')
+  }
+
+  cancel(): void {
     this.finish('gone')
   }
 
@@ -183,7 +192,7 @@ export class SseSession implements SseAttachable, SsePeer {
         return
       }
       const e = r.value
-      this.send(encodedEventFrame(store, runId, e))
+      this.send(this.s.frames.eventFrame(runId, e))
       if (isTerminalKind(e.kind)) {
         this.send(encoder.encode(frame({ event: 'end', data: JSON.stringify({ lastEventId: e.id, kind: e.kind }) })))
         this.finish('end')

@@ -1,11 +1,9 @@
-/**
- * The bytes side of an SSE stream, shared by the handler (which makes the frames) and the
- * transports (which deliver them): a Web `ReadableStream` for any framework, or a Node
- * `ServerResponse` written directly by `@leanflow/http/node`.
- *
- * A global symbol, so a handler and an adapter from two copies (ESM and CJS builds) still meet.
- */
-export const SSE_SESSION = Symbol.for('leanflow.http.sseSession')
+// The interface between an SSE stream and where its bytes go. The stream (sseSession.ts) makes
+// the frames and is their source; a sink delivers them. There are two sinks, side by side:
+//   webSseSink.ts   the answer's body, a Web ReadableStream: any framework, any runtime;
+//   nodeSseSink.ts  a Node ServerResponse written directly, chosen by @leanflow/http/node (and
+//                   ./express) when the answer's body is a leanflow SSE body nobody has read yet.
+// Whichever attaches first has the stream; the other is refused.
 
 /** Where an SSE stream's bytes go. */
 export interface SseSink {
@@ -25,10 +23,12 @@ export interface SsePeer {
   gone(): void
 }
 
-/** An SSE stream waiting for its transport; found on the Response body under {@link SSE_SESSION}. */
-export interface SseAttachable {
-  /** Connects the stream to a sink made by `open`; `false` (and `open` is not called) when another transport has it. */
+/** An SSE stream waiting for its sink. */
+export interface SseSource {
+  /** Connects the stream to a sink made by `open`; `false` (and `open` is not called) when another sink has it. */
   attach(open: (peer: SsePeer) => SseSink): boolean
-  /** Stop watching the request's abort signal: the transport reports the client leaving through {@link SsePeer.gone}. */
+  /** Stop watching the request's abort signal: the sink reports the client leaving through {@link SsePeer.gone}. */
   releaseSignal(): void
+  /** Ends the stream: the answer that carries it was canceled (whoever held it will not deliver it). */
+  cancel(): void
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { matchRoute, normalizeBasePath } from './route.js'
+import { matchRoute, normalizeBasePath } from './matchRoute.js'
 
 describe('matchRoute', () => {
   it('matches every route under a base path', () => {

@@ -1,22 +1,14 @@
-import {
-  assertName,
-  compareEventIds,
-  type EventRecord,
-  isLeanflowError,
-  isTerminalKind,
-  LeanflowError,
-  reduceFlow,
-  STORE_DEFAULTS,
-  type StreamStore,
-} from '@leanflow/core'
+// What each route answers, once createHandler matched it (matchRoute.ts) and let it through.
+// The SSE route is answerStream.ts.
+import { assertName, type EventRecord, LeanflowError, reduceFlow, STORE_DEFAULTS, type StreamStore } from '@leanflow/core'
 import type { HandlerRunner, RouteParams } from '../types.js'
-import { directionParam, emptyRange, eventId, eventIdParam, idempotencyKeyHeader, intParam, queryParam, statusParam } from './query.js'
+import { answerStream } from './answerStream.js'
+import { lastEvent, runNotFound } from './lastEvent.js'
+import type { Route } from './matchRoute.js'
+import { directionParam, emptyRange, eventIdParam, idempotencyKeyHeader, intParam, statusParam } from './query.js'
 import { parseJsonBody, readBody } from './readBody.js'
 import { invalidArgument, json } from './respond.js'
-import type { Route } from './route.js'
-import { oneShotSse, resetSse } from './sseFrames.js'
 import type { SseSettings } from './sseSession.js'
-import { sseStream } from './sseStream.js'
 import { verifySignature } from './verifySignature.js'
 
 /** Everything a route needs. */
@@ -33,10 +25,6 @@ export interface RouteContext {
 
 const PAGE = STORE_DEFAULTS.readLimit
 
-function runNotFound(runId: string): LeanflowError {
-  return new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
-}
-
 function flowNotFound(flow: string, runner: HandlerRunner): LeanflowError {
   const known = runner.flows.map((f) => f.name).join(', ') || 'none'
   return new LeanflowError('FLOW_NOT_FOUND', `Flow "${flow}" is not defined in the runner (known flows: ${known}).`)
@@ -44,11 +32,6 @@ function flowNotFound(flow: string, runner: HandlerRunner): LeanflowError {
 
 function knowsFlow(runner: HandlerRunner, flow: string): boolean {
   return runner.flows.some((f) => f.name === flow)
-}
-
-async function lastEvent(store: StreamStore, runId: string): Promise<EventRecord | undefined> {
-  const [last] = await store.read(runId, { direction: 'backward', limit: 1 })
-  return last
 }
 
 async function readAll(store: StreamStore, runId: string): Promise<EventRecord[]> {
@@ -69,8 +52,8 @@ function object(body: unknown, what: string): Record<string, unknown> {
   return body as Record<string, unknown>
 }
 
-/** Answers one matched route. */
-export async function answer(route: Route, c: RouteContext): Promise<Response> {
+/** Answers one matched route (its action allowed, its JSON `Content-Type` checked). */
+export async function answerRoute(route: Route, c: RouteContext): Promise<Response> {
   const { store, url, params } = c
   const runner = c.runner as HandlerRunner // routes that need it are refused earlier without one
   switch (route.name) {
@@ -114,7 +97,7 @@ export async function answer(route: Route, c: RouteContext): Promise<Response> {
       return json({ events })
     }
     case 'stream':
-      return stream(c, params.runId as string)
+      return answerStream(c, params.runId as string)
     case 'cancel': {
       const runId = params.runId as string
       const body = parseJsonBody(await readBody(c.req, c.maxBodyBytes))
@@ -144,41 +127,4 @@ export async function answer(route: Route, c: RouteContext): Promise<Response> {
       return json({ id }, 202)
     }
   }
-}
-
-async function stream(c: RouteContext, runId: string): Promise<Response> {
-  // Last-Event-ID wins: EventSource reconnects with the URL it started with, plus the header
-  const header = c.req.headers.get('last-event-id')
-  const position =
-    header !== null && header !== '' ? eventId(header, 'Last-Event-ID') : eventId(queryParam(c.url, 'after'), 'Query parameter after')
-  let last: EventRecord | undefined
-  try {
-    last = await lastEvent(c.store, runId)
-  } catch (err) {
-    // the store is down or full: a 5xx would make EventSource give up, so ask it to come back later
-    if (isLeanflowError(err) && (err.status ?? 0) >= 500) return comeBackLater(c.sse.retryMs, err.code)
-    throw err
-  }
-  if (last === undefined) {
-    if (position === undefined) throw runNotFound(runId)
-    return resetSse('RUN_NOT_FOUND', `Run "${runId}" no longer exists (retention passed); its history is gone.`, c.sse.retryMs)
-  }
-  const past = position === undefined ? -1 : compareEventIds(position, last.id)
-  // at or past the end of a finished run: 204 makes EventSource stop for good
-  if (past >= 0 && isTerminalKind(last.kind)) return new Response(null, { status: 204 })
-  if (past > 0) {
-    // past the last event of a live run: the client saw events this log does not have
-    return resetSse(
-      'UNKNOWN_POSITION',
-      `Position "${position}" is past the last event of run "${runId}" ("${last.id}"): this log does not have the events the client saw (an id from another run, or events the store lost); reload the run from the start.`,
-      c.sse.retryMs,
-    )
-  }
-  if (c.sse.counter.open >= c.sse.maxStreams) return comeBackLater(c.sse.retryMs)
-  return sseStream(c.store, runId, position, c.req, c.sse)
-}
-
-/** 200 with only a longer `retry:` (5 × retryMs), closed at once: EventSource comes back later. */
-function comeBackLater(retryMs: number, why?: string): Response {
-  return oneShotSse(`retry: ${retryMs * 5}\n${why === undefined ? '' : `: ${why}\n`}\n`)
 }
