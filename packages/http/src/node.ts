@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { sendWebResponse, toWebRequest } from './internal/nodeBridge.js'
+import { errorResponse } from './internal/respond.js'
 import type { Handler } from './types.js'
 
 export { sendWebResponse, toWebRequest }
@@ -24,9 +25,19 @@ export function toNodeHandler(handler: Handler): NodeHandler {
     try {
       const response = await handler(toWebRequest(req, res))
       await sendWebResponse(res, response, req)
-    } catch {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' })
-      res.end(JSON.stringify({ error: { code: 'INTERNAL', message: 'Internal server error.' } }))
+    } catch (err) {
+      // The handler answers its own errors: this is a handler that threw, or a request Node could
+      // not turn into a Web Request. Answered like every other error (internal/respond.ts).
+      if (res.headersSent) {
+        res.destroy() // the answer began: it cannot become an error answer any more
+        return
+      }
+      await sendWebResponse(res, errorResponse(err, report), req).catch(() => res.destroy())
     }
   }
+}
+
+/** Where an error no handler answered goes (as `createHandler`'s default `onError`). */
+function report(err: unknown): void {
+  console.error('[leanflow/http]', err)
 }
