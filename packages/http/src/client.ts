@@ -1,3 +1,5 @@
+// @leanflow/http/client: watchRun, the browser side of a run's SSE stream. It folds the events
+// into the run's state with core's applyEvent and imports nothing else (it runs in browsers).
 import { applyEvent, compareEventIds, type EventRecord, emptyFlowState, type FlowState, parseEvent } from '@leanflow/core'
 
 /** The part of an `EventSource` that {@link watchRun} uses (the browser's, or the `eventsource` package). */

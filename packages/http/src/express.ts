@@ -1,3 +1,5 @@
+// @leanflow/http/express: toExpressHandler, the Node bridge (internal/nodeBridge.ts) mounted as
+// an Express 5 middleware, with the body a parser mounted earlier may already have read.
 import type { Request as ExpressRequest, Response as ExpressResponse, NextFunction } from 'express'
 import { sendWebResponse, toWebRequest } from './internal/nodeBridge.js'
 import type { Handler } from './types.js'

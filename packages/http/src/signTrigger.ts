@@ -1,3 +1,6 @@
+// Trigger signatures, the signing side: signTrigger makes the `leanflow-signature` header value
+// (WebCrypto, so it runs in browsers and edge runtimes too). The checking side is
+// internal/verifySignature.ts.
 const encoder = new TextEncoder()
 
 async function hmacKey(secret: string, usage: 'sign' | 'verify'): Promise<CryptoKey> {

@@ -1,3 +1,4 @@
+// The public types of @leanflow/http: the handler, its options, `authorize` and its actions.
 import type { StreamStore } from '@leanflow/core'
 
 /**

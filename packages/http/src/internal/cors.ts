@@ -1,3 +1,5 @@
+// The `cors` option, checked once by createCors; per request, the allowed origin, the preflight
+// answer and the Access-Control-* headers added to every answer.
 import { LeanflowError } from '@leanflow/core'
 import type { CorsOptions } from '../types.js'
 import { errorJson } from './respond.js'

@@ -1,3 +1,4 @@
+// The Content-Type check of a route that takes a JSON body (415 before a byte is read).
 import { LeanflowError } from '@leanflow/core'
 
 const TOKEN = '[a-z0-9!#$&^_.+-]+'

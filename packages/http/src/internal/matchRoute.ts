@@ -1,3 +1,6 @@
+// The route table and matchRoute: a method and a path under basePath to a Route (its action,
+// its validated parameters), or the 404/405/400 that refuses it. What each route answers is
+// answerRoute.ts.
 import { assertName, LeanflowError } from '@leanflow/core'
 import type { HandlerAction, RouteParams } from '../types.js'
 

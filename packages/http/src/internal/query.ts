@@ -1,3 +1,5 @@
+// Query parameters and request headers read as route inputs: each one validated, each bad one a
+// 400 INVALID_ARGUMENT that names the value and what to send instead.
 import { compareEventIds, isEventId, type RunStatus } from '@leanflow/core'
 import { invalidArgument } from './respond.js'
 

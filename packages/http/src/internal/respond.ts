@@ -1,3 +1,5 @@
+// The responder: every JSON answer and every error answer of the handler (and of the Node
+// adapter) is made here, so an error has one shape and one status table.
 import { ERROR_STATUS, isLeanflowError, LeanflowError } from '@leanflow/core'
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }

@@ -1,3 +1,5 @@
+// Trigger signatures, the checking side: verifySignature checks `leanflow-signature` against the
+// raw body before it is parsed. The signing side is signTrigger.ts.
 import { LeanflowError } from '@leanflow/core'
 import { signedPayload } from '../signTrigger.js'
 
