@@ -116,9 +116,9 @@ describe('createMemoryStreamStore: isolation of stored data', () => {
     const store = createMemoryStreamStore()
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic
-    expect(await code(store.append('r', ev('r', 'a', cyclic)))).toBe('INVALID_ARGUMENT')
-    expect(await code(store.append('r', ev('r', 'a', { n: 1n })))).toBe('INVALID_ARGUMENT')
-    expect(await code(store.append('r', { kind: 'a', flow: 'r', data: 1, meta: 'x' as never }))).toBe('INVALID_ARGUMENT')
+    expect(await code(store.append('r', ev('r', 'a', cyclic)))).toBe('INVALID_EVENT')
+    expect(await code(store.append('r', ev('r', 'a', { n: 1n })))).toBe('INVALID_EVENT')
+    expect(await code(store.append('r', { kind: 'a', flow: 'r', data: 1, meta: 'x' as never }))).toBe('INVALID_EVENT')
     expect(await code(store.append('r', ev('r', 'a'), { idempotencyKey: '' }))).toBe('INVALID_ARGUMENT')
     expect(await code(store.append('r', { kind: 'flow.started', flow: 'r', data: { name: 'a:b' } }))).toBe('INVALID_NAME')
     expect(await code(store.append('r', { kind: 'flow.started', flow: 'r', data: null }))).toBe('INVALID_NAME')

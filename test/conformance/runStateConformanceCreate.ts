@@ -104,7 +104,7 @@ export function createRunConformance(withStore: WithStore): void {
   )
 
   it(
-    'bad input (a run id, a kind, a document that is not JSON, no idempotency key) is refused before anything is written',
+    'bad input (a run id, a kind, a document that is not JSON, no idempotency key, no event, a reserved flow name) is refused before anything is written',
     withStore(async (s) => {
       const runId = uniqueName()
       const flow = uniqueName('flow')
@@ -114,6 +114,12 @@ export function createRunConformance(withStore: WithStore): void {
       cyclic.self = cyclic
       await expectCode(s.createRun(runId, cyclic, started(runId, flow), { idempotencyKey: KEY }), 'INVALID_ARGUMENT')
       await expectCode(s.createRun(runId, {}, started(runId, flow), { idempotencyKey: '' }), 'INVALID_ARGUMENT')
+      await expectCode(s.createRun(runId, {}, started(runId, flow), { idempotencyKey: undefined as never }), 'INVALID_ARGUMENT')
+      await expectCode(s.createRun(runId, {}, null as never, { idempotencyKey: KEY }), 'INVALID_EVENT')
+      await expectCode(
+        s.createRun(runId, {}, { kind: 'flow.started', flow: runId, data: { name: 'runs' } }, { idempotencyKey: KEY }),
+        'INVALID_NAME',
+      )
       await expectNothing(s, runId, flow)
     }),
   )

@@ -122,6 +122,84 @@ export function describeAppendConformance(t: ConformanceContext): void {
     })
   })
 
+  // What a store refuses, and with which code, is decided by core's validateAppend, which every
+  // store calls before it writes; these cases pin the codes so no store drifts from them.
+  describe('refusals, the same in every store', () => {
+    it('refuses an event that is not an object, or whose meta is not an object, with INVALID_EVENT, writing nothing', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      for (const bad of [null, undefined, 42, 'event', [], [{ kind: 'a' }]]) {
+        await expectCode(s.append(run, bad as never), 'INVALID_EVENT')
+      }
+      for (const meta of ['x', 1, null, [], [1]]) {
+        await expectCode(s.append(run, { kind: 'a', flow: run, data: 1, meta: meta as never }), 'INVALID_EVENT')
+      }
+      expect(await s.read(run)).toEqual([])
+    })
+
+    it('refuses data JSON cannot hold (cyclic, BigInt, a function, a symbol, toJSON giving nothing) with INVALID_EVENT', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      const cyclic: Record<string, unknown> = {}
+      cyclic.self = cyclic
+      const nothing = { toJSON: () => undefined }
+      for (const data of [cyclic, { n: 1n }, 1n, () => 1, Symbol('s'), nothing]) {
+        await expectCode(s.append(run, ev(run, 'a', data)), 'INVALID_EVENT')
+        await expectCode(s.append(run, ev(run, 'a', data, 'step')), 'INVALID_EVENT')
+      }
+      await expectCode(s.append(run, { kind: 'a', flow: run, data: 1, meta: { n: 1n } }), 'INVALID_EVENT')
+      expect(await s.read(run)).toEqual([])
+      // undefined data is stored as null
+      expect((await s.append(run, { kind: 'a', flow: run, data: undefined })).data).toBeNull()
+      expect((await s.read(run)).map((e) => e.data)).toEqual([null])
+    })
+
+    it('refuses an idempotency key that is not a string of 1-512 characters with INVALID_ARGUMENT', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      for (const key of ['', 'k'.repeat(513), 42, null, {}]) {
+        await expectCode(s.append(run, ev(run, 'a', 1), { idempotencyKey: key as never }), 'INVALID_ARGUMENT')
+      }
+      expect(await s.read(run)).toEqual([])
+      const longest = 'k'.repeat(512)
+      const first = await s.append(run, ev(run, 'a', 1), { idempotencyKey: longest })
+      expect((await s.append(run, ev(run, 'a', 2), { idempotencyKey: longest })).id).toBe(first.id)
+    })
+
+    it('refuses flow.started without a valid flow name, or with a reserved one (runs, triggers, events), with INVALID_NAME', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      for (const data of [{ name: 'runs' }, { name: 'triggers' }, { name: 'events' }, { name: 'a:b' }, { name: 1 }, {}, null, 'order']) {
+        await expectCode(s.append(run, { kind: 'flow.started', flow: run, data }), 'INVALID_NAME')
+      }
+      expect(await s.read(run)).toEqual([])
+      expect(await s.listFlows()).not.toContainEqual(expect.objectContaining({ flow: 'runs' }))
+    })
+
+    it('checks an append before its idempotency key: a refused event is refused even when the key is stored', async () => {
+      const s = await t.open({ maxEventBytes: 2000 })
+      const run = uniqueName()
+      await s.append(run, ev(run, 'a', 1), { idempotencyKey: 'k' })
+      await expectCode(s.append(run, ev(run, 'a', 'x'.repeat(5000)), { idempotencyKey: 'k' }), 'PAYLOAD_TOO_LARGE')
+      await expectCode(s.append(run, ev(run, 'a', { n: 1n }), { idempotencyKey: 'k' }), 'INVALID_EVENT')
+      expect((await s.read(run)).map((e) => e.data)).toEqual([1])
+    })
+
+    it('measures maxEventBytes on the event JSON {kind, flow, step, data, meta} in UTF-8 bytes', async () => {
+      const max = 300
+      const s = await t.open({ maxEventBytes: max })
+      const run = uniqueName()
+      const bytes = (data: string) => new TextEncoder().encode(JSON.stringify({ kind: 'a', flow: run, data })).length
+      // 'é' is 2 bytes: fill to exactly the limit, then one byte over
+      let data = 'é'.repeat(Math.floor((max - bytes('')) / 2))
+      while (bytes(data) < max) data += 'x'
+      expect(bytes(data)).toBe(max)
+      expect((await s.append(run, ev(run, 'a', data))).data).toBe(data)
+      await expectCode(s.append(run, ev(run, 'a', `${data}x`)), 'PAYLOAD_TOO_LARGE')
+      expect((await s.read(run)).length).toBe(1)
+    })
+  })
+
   describe('names and payload safety (F17)', () => {
     const bad = ['a:b', 'x*', '{x}', 'a\nb', '', 'a'.repeat(129), '__proto__', '-lead', 'a b', 'é']
 

@@ -30,15 +30,18 @@ describe('@leanflow/core public API', () => {
       'createMemoryRunStateStore',
       'createMemoryStreamStore',
       'emptyFlowState',
+      'invalidArgument',
       'isEventId',
       'isLeanflowError',
       'isTerminalKind',
       'isValidName',
       'parseDuration',
       'parseEvent',
+      'positiveInteger',
       'reduceFlow',
       'stepActivity',
       'toStoreError',
+      'validateAppend',
     ])
   })
 })

@@ -37,6 +37,7 @@ export type { FlowState, LogEntry, StepAwait, StepState, StepStatus } from './fl
 export { emptyFlowState } from './flowState.js'
 export type { FlowWiring, FlowWiringOptions } from './flowWiring.js'
 export { createFlowWiring } from './flowWiring.js'
+export { invalidArgument, positiveInteger } from './invalidArgument.js'
 export type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from './jobQueue.js'
 export type { MemoryRunStateStoreOptions } from './memoryRunStateStore.js'
 export { createMemoryRunStateStore } from './memoryRunStateStore.js'
@@ -70,3 +71,5 @@ export type {
 } from './streamStore.js'
 export { STORE_DEFAULTS } from './streamStore.js'
 export { toStoreError } from './toStoreError.js'
+export type { AppendLimits, ValidatedAppend } from './validateAppend.js'
+export { validateAppend } from './validateAppend.js'

@@ -1,10 +1,11 @@
 import { type Duration, parseDuration } from './duration.js'
-import { LeanflowError, NonRetriableError, PayloadTooLargeError } from './errors.js'
+import { LeanflowError, NonRetriableError } from './errors.js'
 import type { EventBus } from './eventBus.js'
 import { compareEventIds, isEventId } from './eventIds.js'
 import type { EventRecord, NewEvent } from './events.js'
 import { indexAfter, MemoryFollower } from './internal/memoryFollow.js'
 import { type MemoryRun, MemoryRuns } from './internal/memoryRuns.js'
+import { invalidArgument, positiveInteger } from './invalidArgument.js'
 import { createMemoryRunStateStore, fenceHolds, syncRunState } from './memoryRunStateStore.js'
 import { assertName } from './names.js'
 import type { RunStateStore } from './runStateStore.js'
@@ -18,6 +19,7 @@ import {
   STORE_DEFAULTS,
   type StreamStore,
 } from './streamStore.js'
+import { type ValidatedAppend, validateAppend } from './validateAppend.js'
 
 /** Options of {@link createMemoryStreamStore}. */
 export interface MemoryStreamStoreOptions {
@@ -65,47 +67,27 @@ const STATUSES: readonly RunStatus[] = ['pending', 'running', 'awaiting', 'compl
 export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}): MemoryStreamStore {
   const bus = options.bus
   const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
-  const maxEventBytes = positiveInt(options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes, 'maxEventBytes')
-  const maxEventsPerRun = positiveInt(options.maxEventsPerRun ?? STORE_DEFAULTS.maxEventsPerRun, 'maxEventsPerRun')
+  const maxEventBytes = positiveInteger(options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes, 'maxEventBytes')
+  const maxEventsPerRun = positiveInteger(options.maxEventsPerRun ?? STORE_DEFAULTS.maxEventsPerRun, 'maxEventsPerRun')
   const runs = new MemoryRuns(options.now ?? Date.now, retentionMs)
-  const encoder = new TextEncoder()
   const state = createMemoryRunStateStore({ now: options.now ?? Date.now, retention: retentionMs })
 
-  const byteLength = (json: string) => (json.length * 3 <= maxEventBytes ? json.length : encoder.encode(json).length)
+  const limits = { maxEventBytes }
 
   function append(runId: string, event: NewEvent, opts: AppendOptions = {}): EventRecord {
-    assertName(runId, 'run id')
-    if (typeof event !== 'object' || event === null) {
-      throw new LeanflowError('INVALID_ARGUMENT', `Event ${String(event)} is not an object: pass { kind, flow, data }.`)
-    }
-    const { kind, step, meta } = event
-    assertName(kind, 'event kind')
-    if (step !== undefined) assertName(step, 'step name')
-    if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) {
-      throw new LeanflowError(
-        'INVALID_ARGUMENT',
-        `Event meta ${JSON.stringify(meta)} is not an object: pass meta as { attempt?, jobId?, … } or leave it out.`,
-      )
-    }
-    const key = opts.idempotencyKey
-    if (key !== undefined && (typeof key !== 'string' || key.length === 0)) {
-      throw new LeanflowError('INVALID_ARGUMENT', `Idempotency key ${JSON.stringify(key)} must be a non-empty string.`)
-    }
-    const data = event.data === undefined ? null : event.data
-    const flowName = kind === 'flow.started' ? assertName((data as { name?: unknown } | null)?.name, 'flow name') : undefined
+    return write(runId, event, validateAppend(runId, event, opts, limits), opts)
+  }
 
+  /** Stores a checked append (`validateAppend`), or returns the first record of its idempotency key. */
+  function write(runId: string, event: NewEvent, checked: ValidatedAppend, opts: AppendOptions): EventRecord {
+    const { kind, step } = event
+    const { json: body, flowName, idempotencyKey: key } = checked
     const existing = runs.get(runId)
     const first = key === undefined ? undefined : existing?.idempotency.get(key)
     if (first !== undefined) return JSON.parse(first) as EventRecord
     const fence = opts.fence
     if (fence !== undefined && !fenceHolds(state, runId, String(fence.key), String(fence.token))) throw fenced(runId, fence.key)
     if (opts.after !== undefined && existing?.idempotency.has(opts.after) !== true) throw notAfter(runId, kind, opts.after)
-
-    const now = runs.now()
-    const [ms, seq] = existing && now <= existing.lastMs ? [existing.lastMs, existing.lastSeq + 1] : [now, 0]
-    const id = `${ms}-${seq}`
-    const ts = new Date(ms).toISOString()
-    const json = encode(runId, event, id, ts)
     if (existing && existing.entries.length >= maxEventsPerRun) {
       throw new LeanflowError(
         'RUN_TOO_LONG',
@@ -113,44 +95,31 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
       )
     }
 
+    const now = runs.now()
+    const [ms, seq] = existing && now <= existing.lastMs ? [existing.lastMs, existing.lastSeq + 1] : [now, 0]
+    const id = `${ms}-${seq}`
+    const ts = new Date(ms).toISOString()
+    // the record's JSON: id and ts in front of the checked event's JSON (the store's one serialization)
+    const json = `{"id":"${id}","ts":"${ts}",${body.slice(1)}`
     const run = existing ?? runs.getOrCreate(runId)
     run.lastMs = ms
     run.lastSeq = seq
     run.entries.push({ id, json })
     if (key !== undefined) run.idempotency.set(key, json)
-    runs.settle(run, { kind, step, data, ms, ts, flowName })
+    runs.settle(run, { kind, step, data: event.data === undefined ? null : event.data, ms, ts, flowName })
     runs.ring(runId)
     bus?.publish(JSON.parse(json) as EventRecord)
     return JSON.parse(json) as EventRecord
-  }
-
-  /** The record's JSON within `maxEventBytes` (the event is already checked). */
-  function encode(runId: string, event: NewEvent, id: string, ts: string): string {
-    const { kind, step, meta } = event
-    const data = event.data === undefined ? null : event.data
-    const record: EventRecord = step === undefined ? { id, ts, kind, flow: runId, data } : { id, ts, kind, flow: runId, step, data }
-    if (meta !== undefined) record.meta = meta
-    let json: string
-    try {
-      json = JSON.stringify(record)
-    } catch (cause) {
-      throw new LeanflowError('INVALID_ARGUMENT', `Event "${kind}" cannot be stored as JSON (${String(cause)}): pass plain JSON data.`, {
-        cause,
-      })
-    }
-    const bytes = byteLength(json)
-    if (bytes > maxEventBytes) throw new PayloadTooLargeError(bytes, maxEventBytes)
-    return json
   }
 
   function read(runId: string, opts: ReadOptions = {}): EventRecord[] {
     assertName(runId, 'run id')
     const after = optionalId(opts.after, 'after')
     const before = optionalId(opts.before, 'before')
-    const limit = positiveInt(opts.limit ?? STORE_DEFAULTS.readLimit, 'limit')
+    const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
     const direction = opts.direction ?? 'forward'
     if (direction !== 'forward' && direction !== 'backward') {
-      throw new LeanflowError('INVALID_ARGUMENT', `Invalid direction ${JSON.stringify(direction)}: use 'forward' or 'backward'.`)
+      throw invalidArgument('read direction', direction, "'forward' or 'backward'")
     }
     const run = runs.get(runId)
     if (!run) return []
@@ -164,13 +133,13 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
 
   function listRuns(flowName: string, opts: ListRunsOptions = {}): RunSummary[] {
     assertName(flowName, 'flow name')
-    const limit = positiveInt(opts.limit ?? STORE_DEFAULTS.listLimit, 'limit')
+    const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.listLimit, 'listRuns limit')
     const { before, status } = opts
     if (before !== undefined && (typeof before !== 'number' || Number.isNaN(before))) {
-      throw new LeanflowError('INVALID_ARGUMENT', `Invalid before ${JSON.stringify(before)}: pass a start time in ms.`)
+      throw invalidArgument('listRuns before', before, 'a start time in ms')
     }
     if (status !== undefined && !STATUSES.includes(status)) {
-      throw new LeanflowError('INVALID_ARGUMENT', `Invalid status ${JSON.stringify(status)}: use one of ${STATUSES.join(', ')}.`)
+      throw invalidArgument('listRuns status', status, `one of ${STATUSES.join(', ')}`)
     }
     const picked = runs
       .flowRuns(flowName, status)
@@ -205,15 +174,11 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
   const store: MemoryStreamStore = {
     ...state,
     async createRun(runId, doc, first, opts) {
-      assertName(runId, 'run id')
-      if (typeof first !== 'object' || first === null)
-        throw new LeanflowError('INVALID_ARGUMENT', `Event ${String(first)} is not an object.`)
-      assertName(first.kind, 'event kind')
-      if (first.step !== undefined) assertName(first.step, 'step name')
-      // the event's size and JSON before anything else, as the Redis store checks them before its script
-      const ms = runs.now()
-      encode(runId, first, `${ms}-0`, new Date(ms).toISOString())
-      const prev = runs.get(runId)?.idempotency.get(opts.idempotencyKey)
+      // every check before anything is written, as the Redis store does before its script
+      const checked = validateAppend(runId, first, opts, limits)
+      if (checked.idempotencyKey === undefined)
+        throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters')
+      const prev = runs.get(runId)?.idempotency.get(checked.idempotencyKey)
       const current = sync.get<typeof doc>(runId)
       if (prev !== undefined || current)
         return { created: false, current, record: prev === undefined ? null : (JSON.parse(prev) as EventRecord) }
@@ -222,8 +187,8 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
       } catch (cause) {
         throw new LeanflowError('INVALID_ARGUMENT', `The state of run "${runId}" cannot be stored as JSON (${String(cause)}).`, { cause })
       }
-      // append checks everything before it writes; then the document: both in this one turn
-      const record = append(runId, first, { idempotencyKey: opts.idempotencyKey })
+      // write checks nothing that can fail now but the run's length; then the document: both in this one turn
+      const record = write(runId, first, checked, {})
       const res = sync.cas(runId, 0, doc, opts.fences === undefined ? {} : { fences: opts.fences })
       return { created: true, version: res.ok ? res.version : 1, record }
     },
@@ -263,7 +228,7 @@ const MAX_ID = '18446744073709551615-18446744073709551615'
 function optionalId(value: unknown, what: string): string | undefined {
   if (value === undefined) return undefined
   if (!isEventId(value)) {
-    throw new LeanflowError('INVALID_ARGUMENT', `Invalid ${what} ${JSON.stringify(value)}: pass an event id like "1700000000000-0".`)
+    throw invalidArgument(what, value, 'an event id like "1700000000000-0"')
   }
   const dash = value.indexOf('-')
   if (
@@ -295,11 +260,6 @@ function beyondLast(runId: string, after: string): AsyncIterator<EventRecord> {
       return { done: true, value: undefined }
     },
   }
-}
-
-function positiveInt(value: unknown, what: string): number {
-  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value
-  throw new LeanflowError('INVALID_ARGUMENT', `Invalid ${what} ${JSON.stringify(value)}: pass a whole number above 0.`)
 }
 
 /** The error of an append whose fence no longer holds its token (nothing was written). */

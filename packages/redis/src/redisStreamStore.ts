@@ -1,23 +1,23 @@
 import {
   type AppendOptions,
-  assertFlowName,
-  assertName,
   type CreateRunOptions,
   type CreateRunResult,
   type Duration,
   type EventRecord,
   type FollowOptions,
-  InvalidEventError,
+  invalidArgument,
   LeanflowError,
   type NewEvent,
   NonRetriableError,
-  PayloadTooLargeError,
   parseDuration,
+  positiveInteger,
   type ReadOptions,
   type RunStateStore,
   STORE_DEFAULTS,
   type StreamStore,
   stepActivity,
+  type ValidatedAppend,
+  validateAppend,
 } from '@leanflow/core'
 import { type Cluster, Redis } from 'ioredis'
 import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js'
@@ -132,8 +132,9 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
   const prefix = options.prefix ?? 'lf'
   const keys = createKeys(prefix)
   const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
-  const maxEventBytes = positive(options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes, 'maxEventBytes')
-  const maxEventsPerRun = positive(options.maxEventsPerRun ?? STORE_DEFAULTS.maxEventsPerRun, 'maxEventsPerRun')
+  const maxEventBytes = positiveInteger(options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes, 'maxEventBytes')
+  const maxEventsPerRun = positiveInteger(options.maxEventsPerRun ?? STORE_DEFAULTS.maxEventsPerRun, 'maxEventsPerRun')
+  const limits = { maxEventBytes, byteLength: (json: string) => Buffer.byteLength(json, 'utf8') }
   const name = options.connectionName ?? `lf:${prefix}`
   if (!options.redis && !options.url) {
     throw new LeanflowError(
@@ -142,7 +143,10 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     )
   }
   const owned = !options.redis
-  const commandTimeout = positive(parseDuration(options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS, 'commandTimeout'), 'commandTimeout')
+  const commandTimeout = positiveInteger(
+    parseDuration(options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS, 'commandTimeout'),
+    'commandTimeout',
+  )
   const redis: RedisClient = options.redis ?? new Redis(options.url!, { connectionName: `${name}:cmd`, commandTimeout })
   // ioredis reconnects by itself and failed commands reject: keep its connection errors off stderr.
   if (owned) redis.on('error', () => {})
@@ -159,16 +163,16 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
   let closed: Promise<void> | undefined
 
   /** ARGV 1..12 of the append logic (lua/append.ts), shared by append and createRun. */
-  function scriptArgs(runId: string, event: NewEvent, body: string, flowName: string | undefined, ikey: string, opts?: AppendOptions) {
+  function scriptArgs(runId: string, event: NewEvent, checked: ValidatedAppend, opts?: AppendOptions) {
     const fence = opts?.fence
     return [
-      body,
+      checked.json,
       keys.live(runId),
-      ikey,
+      checked.idempotencyKey ?? '',
       maxEventsPerRun,
       retentionMs,
       RUN_STATUS[event.kind] ?? '',
-      flowName ?? '',
+      checked.flowName ?? '',
       fence === undefined ? '' : String(fence.key),
       fence === undefined ? '' : String(fence.token),
       opts?.after === undefined ? '' : String(opts.after),
@@ -178,12 +182,12 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
   }
 
   async function append(runId: string, event: NewEvent, opts?: AppendOptions): Promise<EventRecord> {
-    const { body, flowName } = serialize(runId, event, maxEventBytes)
-    const ikey = idempotencyKey(opts?.idempotencyKey)
+    // every check before the script (validateAppend: the one all stores share): a refused append writes nothing
+    const checked = validateAppend(runId, event, opts, limits)
     const fence = opts?.fence
     const runKeys = keys.runKeys(runId)
     if (fence !== undefined) runKeys.push(keys.leases(runId))
-    const reply = (await live.call(appendScript, runKeys, scriptArgs(runId, event, body, flowName, ikey, opts))) as ScriptReply
+    const reply = (await live.call(appendScript, runKeys, scriptArgs(runId, event, checked, opts))) as ScriptReply
     const [code, id] = reply
     if (code === -3) {
       throw new LeanflowError(
@@ -197,7 +201,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
       )
     }
     if (code === -1) throw tooLong(runId, id, maxEventsPerRun)
-    return settle(runId, event, flowName, reply)
+    return settle(runId, event, checked.flowName, reply)
   }
 
   /** After an append (or a create) stored or found its event: the record, the run's index entry, the bus. */
@@ -223,10 +227,10 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
 
   async function createRun<T>(runId: string, doc: T, first: NewEvent, opts: CreateRunOptions): Promise<CreateRunResult<T>> {
     // every check before the script: a refused create writes nothing
-    const { body, flowName } = serialize(runId, first, maxEventBytes)
-    const ikey = idempotencyKey(opts?.idempotencyKey)
-    if (ikey === '') throw invalid('createRun', 'idempotencyKey', ikey, 'a string of 1-512 characters')
-    const args: Array<string | number> = scriptArgs(runId, first, body, flowName, ikey)
+    const checked = validateAppend(runId, first, opts, limits)
+    if (checked.idempotencyKey === undefined) throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters')
+    const { flowName } = checked
+    const args: Array<string | number> = scriptArgs(runId, first, checked)
     args.push(stateJson(runId, doc), opts.fences === undefined ? '0' : '1')
     for (const [fence, token] of Object.entries(opts.fences ?? {})) args.push(fence, String(token))
     const runKeys = [...keys.runKeys(runId), keys.state(runId), keys.leases(runId)]
@@ -242,13 +246,12 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
 
   async function read(runId: string, opts: ReadOptions = {}): Promise<EventRecord[]> {
     const events = keys.events(runId)
-    const limit = opts.limit ?? STORE_DEFAULTS.readLimit
-    if (!Number.isInteger(limit) || limit < 1) throw invalid('read', 'limit', limit, 'a positive integer')
+    const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
     const after = opts.after === undefined ? undefined : streamId('read', 'after', opts.after)
     const before = opts.before === undefined ? undefined : streamId('read', 'before', opts.before)
     const backward = opts.direction === 'backward'
     if (opts.direction !== undefined && !backward && opts.direction !== 'forward') {
-      throw invalid('read', 'direction', opts.direction, "'forward' or 'backward'")
+      throw invalidArgument('read direction', opts.direction, "'forward' or 'backward'")
     }
     // nothing is after the largest id or before 0-0 (and Redis refuses those exclusive ranges)
     if ((after !== undefined && isMaxId(after)) || (before !== undefined && isMinId(before))) return []
@@ -306,51 +309,12 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
   return withStoreErrors(store)
 }
 
-/** Validates an event and serializes it (envelope keys only) within the byte limit. */
-function serialize(runId: string, event: NewEvent, maxBytes: number): { body: string; flowName?: string } {
-  assertName(runId, 'run id')
-  if (typeof event !== 'object' || event === null) throw new InvalidEventError(`An event must be an object, got ${String(event)}.`)
-  assertName(event.kind, 'event kind')
-  if (event.step !== undefined) assertName(event.step, 'step name')
-  if (event.meta !== undefined && (typeof event.meta !== 'object' || event.meta === null || Array.isArray(event.meta))) {
-    throw new InvalidEventError('Event "meta" must be an object when present.')
-  }
-  let flowName: string | undefined
-  if (event.kind === 'flow.started') {
-    const data = event.data as { name?: unknown } | null
-    flowName = assertFlowName(typeof data === 'object' && data !== null ? data.name : undefined)
-  }
-  let body: string
-  try {
-    // The record's flow is always the run id; absent data is stored as null (as the memory store does).
-    body = JSON.stringify({ kind: event.kind, flow: runId, step: event.step, data: event.data ?? null, meta: event.meta })
-  } catch (err) {
-    throw new InvalidEventError(`The event cannot be serialized as JSON: ${err instanceof Error ? err.message : String(err)}.`, {
-      cause: err,
-    })
-  }
-  // UTF-16 length ≤ UTF-8 bytes ≤ 3 × UTF-16 length: count bytes only near the limit.
-  if (body.length * 3 > maxBytes) {
-    const bytes = Buffer.byteLength(body, 'utf8')
-    if (bytes > maxBytes) throw new PayloadTooLargeError(bytes, maxBytes)
-  }
-  return { body, flowName }
-}
-
 /** The returned record, from the caller's data (no re-parse of the stored JSON). */
 function build(runId: string, id: string, event: NewEvent): EventRecord {
   const record: EventRecord = { id, ts: idToTs(id), kind: event.kind, flow: runId, data: event.data ?? null }
   if (event.step !== undefined) record.step = event.step
   if (event.meta !== undefined) record.meta = event.meta
   return record
-}
-
-function idempotencyKey(key: unknown): string {
-  if (key === undefined) return ''
-  if (typeof key !== 'string' || key.length === 0 || key.length > 512) {
-    throw invalid('append', 'idempotencyKey', key, 'a string of 1-512 characters')
-  }
-  return key
 }
 
 /** The state document's JSON, or INVALID_ARGUMENT before anything is written. */
@@ -367,7 +331,7 @@ function stateJson(runId: string, doc: unknown): string {
       },
     )
   }
-  if (json === undefined) throw invalid('createRun', 'doc', String(doc), 'a JSON value (an object)')
+  if (json === undefined) throw invalidArgument(`state of run "${runId}"`, String(doc), 'a JSON value (an object)')
   return json
 }
 
@@ -376,13 +340,4 @@ function tooLong(runId: string, len: unknown, max: number): LeanflowError {
     'RUN_TOO_LONG',
     `Run "${runId}" already has ${String(len)} events, the limit (maxEventsPerRun ${max}): finish it and continue in a new run, or raise maxEventsPerRun.`,
   )
-}
-
-function positive(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw invalid('createRedisStreamStore', name, value, 'a positive integer')
-  return value
-}
-
-function invalid(where: string, name: string, value: unknown, expected: string): LeanflowError {
-  return new LeanflowError('INVALID_ARGUMENT', `${where} "${name}" must be ${expected}, got ${JSON.stringify(value) ?? String(value)}.`)
 }

@@ -1,4 +1,4 @@
-import { LeanflowError, type ListRunsOptions, type RunStatus, type RunSummary, STORE_DEFAULTS } from '@leanflow/core'
+import { invalidArgument, type ListRunsOptions, positiveInteger, type RunStatus, type RunSummary, STORE_DEFAULTS } from '@leanflow/core'
 import { INDEXED_STATUSES, type IndexedStatus, type Keys } from '../keys.js'
 import { FLOWS_ADD_LUA, RUN_INDEX_DROP_LUA, RUN_INDEX_LUA } from '../lua/runIndex.js'
 import { defineScript, type RedisClient } from './script.js'
@@ -51,10 +51,11 @@ export class RunIndex {
 
   async listRuns(flow: string, opts: ListRunsOptions = {}): Promise<RunSummary[]> {
     const { status } = opts
-    const limit = opts.limit ?? STORE_DEFAULTS.listLimit
-    if (!Number.isInteger(limit) || limit < 1) throw invalid('limit', limit, 'a positive integer')
-    if (opts.before !== undefined && !Number.isFinite(opts.before)) throw invalid('before', opts.before, 'a start time in ms')
-    if (status !== undefined && !STATUSES.includes(status)) throw invalid('status', status, STATUSES.join(' | '))
+    const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.listLimit, 'listRuns limit')
+    if (opts.before !== undefined && !Number.isFinite(opts.before))
+      throw invalidArgument('listRuns before', opts.before, 'a start time in ms')
+    if (status !== undefined && !STATUSES.includes(status))
+      throw invalidArgument('listRuns status', status, `one of ${STATUSES.join(', ')}`)
     const key = this.keys.flowRuns(flow) // validates the flow name
     if (status === 'pending') return [] // a run is indexed from its flow.started on: never pending
     const setKey = status === undefined ? key : this.keys.flowStatus(flow, status)
@@ -127,8 +128,4 @@ export class RunIndex {
 
 function iso(ms: string): string {
   return new Date(Number(ms)).toISOString()
-}
-
-function invalid(name: string, value: unknown, expected: string): LeanflowError {
-  return new LeanflowError('INVALID_ARGUMENT', `listRuns "${name}" must be ${expected}, got ${JSON.stringify(value)}.`)
 }

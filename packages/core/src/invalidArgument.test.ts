@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest'
+import { isLeanflowError } from './errors.js'
+import { invalidArgument, positiveInteger } from './invalidArgument.js'
+
+describe('invalidArgument and positiveInteger', () => {
+  it('names the option, the value and what to pass', () => {
+    const err = invalidArgument('read direction', 'up', "'forward' or 'backward'")
+    expect(isLeanflowError(err, 'INVALID_ARGUMENT')).toBe(true)
+    expect(err.message).toBe(`Invalid read direction "up": pass 'forward' or 'backward'.`)
+    expect(invalidArgument('x', 'y'.repeat(100), 'less').message).toContain('…')
+    expect(invalidArgument('x', 2n, 'a number').message).toContain('2n')
+    expect(invalidArgument('x', undefined, 'a number').message).toContain('undefined')
+  })
+
+  it('positiveInteger returns whole numbers above 0 and refuses the rest', () => {
+    expect(positiveInteger(1, 'limit')).toBe(1)
+    expect(positiveInteger(2 ** 40, 'limit')).toBe(2 ** 40)
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '5', null, undefined]) {
+      expect(() => positiveInteger(bad, 'limit')).toThrow(/Invalid limit .*: pass a whole number above 0\./)
+    }
+  })
+})

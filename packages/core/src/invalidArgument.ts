@@ -1,0 +1,42 @@
+import { LeanflowError } from './errors.js'
+
+/**
+ * The `INVALID_ARGUMENT` error of a bad option or argument, in the one message shape leanflow
+ * uses: what was wrong, with the value, and what to pass instead. Throw it; for a custom store
+ * or queue that refuses its options the way the built-in ones do.
+ *
+ * @example
+ * ```ts
+ * if (direction !== 'forward' && direction !== 'backward') throw invalidArgument('read direction', direction, "'forward' or 'backward'")
+ * // LeanflowError INVALID_ARGUMENT: Invalid read direction "up": pass 'forward' or 'backward'.
+ * ```
+ */
+export function invalidArgument(what: string, value: unknown, expected: string): LeanflowError {
+  return new LeanflowError('INVALID_ARGUMENT', `Invalid ${what} ${shown(value)}: pass ${expected}.`)
+}
+
+/**
+ * Returns `value` when it is a whole number above 0 (a count, a limit, a size in bytes or ms),
+ * else throws {@link invalidArgument} naming `what`.
+ *
+ * @example
+ * ```ts
+ * const limit = positiveInteger(opts.limit ?? 50, 'listRuns limit')   // 50
+ * positiveInteger(0, 'maxEventBytes')                                   // throws INVALID_ARGUMENT
+ * ```
+ */
+export function positiveInteger(value: unknown, what: string): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value
+  throw invalidArgument(what, value, 'a whole number above 0')
+}
+
+/** The value as it reads in a message: JSON, cut after 64 characters. */
+function shown(value: unknown): string {
+  let text: string
+  try {
+    text = typeof value === 'bigint' ? `${value}n` : (JSON.stringify(value) ?? String(value))
+  } catch {
+    text = String(value)
+  }
+  return text.length > 64 ? `${text.slice(0, 64)}…` : text
+}

@@ -1,0 +1,112 @@
+import { InvalidEventError, PayloadTooLargeError } from './errors.js'
+import type { NewEvent } from './events.js'
+import { invalidArgument } from './invalidArgument.js'
+import { assertFlowName, assertName } from './names.js'
+import type { AppendOptions } from './streamStore.js'
+
+/** The longest idempotency key an append takes, in characters. */
+const MAX_IDEMPOTENCY_KEY_LENGTH = 512
+
+/** What {@link validateAppend} returns: the append, checked, in the form a store writes it. */
+export interface ValidatedAppend {
+  /**
+   * The event's JSON, `{"kind","flow","step"?,"data","meta"?}` in that order: `flow` is the run
+   * id (whatever the event said), absent `data` is `null`; at most `maxEventBytes` UTF-8 bytes.
+   * A store keeps it as is (Redis), or puts `"id"` and `"ts"` in front (the memory store).
+   */
+  json: string
+  /** The flow a `flow.started` event starts (a valid name, not a reserved one); `undefined` for other kinds. */
+  flowName: string | undefined
+  /** The append's idempotency key (1-512 characters), or `undefined` without one. */
+  idempotencyKey: string | undefined
+}
+
+/** The limits of {@link validateAppend}. */
+export interface AppendLimits {
+  /** Largest event JSON, in UTF-8 bytes (`STORE_DEFAULTS.maxEventBytes` by default in both stores). */
+  maxEventBytes: number
+  /**
+   * Counts the UTF-8 bytes of a JSON text; called only for a text longer than a third of the
+   * limit. Pass a faster one where the platform has it (`Buffer.byteLength` on Node).
+   * @default TextEncoder's count
+   */
+  byteLength?: ((text: string) => number) | undefined
+}
+
+/**
+ * Checks an append the way every store must, before anything is written, and serializes the
+ * event once (pure: no I/O, one `JSON.stringify`). Both built-in stores call it first; a custom
+ * store calls it too, so it refuses exactly what they refuse, with the same codes:
+ *
+ * - run id, `kind`, `step`, and the flow name of `flow.started` (`data.name`, also not `runs`,
+ *   `triggers` or `events`): `INVALID_NAME` ({@link assertName}, {@link assertFlowName});
+ * - an event that is not an object, `meta` that is not an object, `data` JSON cannot hold
+ *   (cyclic, a `BigInt`, a function, nesting too deep): `INVALID_EVENT`;
+ * - an idempotency key that is not a string of 1-512 characters: `INVALID_ARGUMENT`;
+ * - JSON over `maxEventBytes`: `PAYLOAD_TOO_LARGE`.
+ *
+ * It checks the event, not the store: a repeated idempotency key, `fence` and `after` are the
+ * store's to check atomically with its write.
+ *
+ * @example
+ * ```ts
+ * const { json, flowName, idempotencyKey } = validateAppend(runId, event, opts, { maxEventBytes: 1024 * 1024 })
+ * await db.insert({ runId, json, idempotencyKey })
+ * ```
+ */
+export function validateAppend(runId: string, event: NewEvent, opts: AppendOptions | undefined, limits: AppendLimits): ValidatedAppend {
+  assertName(runId, 'run id')
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
+    throw new InvalidEventError(
+      `An event must be an object { kind, flow, data }, got ${Array.isArray(event) ? 'an array' : String(event)}.`,
+    )
+  }
+  const { kind, step, meta } = event
+  assertName(kind, 'event kind')
+  if (step !== undefined) assertName(step, 'step name')
+  if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) {
+    throw new InvalidEventError(
+      `Event "${kind}": meta must be an object when present, got ${describe(meta)}: pass { attempt?, jobId?, … } or leave it out.`,
+    )
+  }
+  const data = event.data === undefined ? null : event.data
+  const flowName =
+    kind === 'flow.started'
+      ? assertFlowName(typeof data === 'object' && data !== null ? (data as { name?: unknown }).name : undefined)
+      : undefined
+  const idempotencyKey = opts?.idempotencyKey
+  if (
+    idempotencyKey !== undefined &&
+    (typeof idempotencyKey !== 'string' || idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)
+  ) {
+    throw invalidArgument('idempotency key', idempotencyKey, `a string of 1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters`)
+  }
+
+  let json: string
+  try {
+    json = JSON.stringify({ kind, flow: runId, step, data, meta })
+  } catch (cause) {
+    throw new InvalidEventError(`Event "${kind}" cannot be stored as JSON (${String(cause)}): pass plain JSON data.`, { cause })
+  }
+  // JSON.stringify drops a `data` it cannot write (a function, a symbol, a toJSON() giving
+  // undefined). Names need no escaping, so "data" comes at a known place: a cheap check.
+  const at = 20 + kind.length + runId.length + (step === undefined ? 0 : 10 + step.length)
+  if (!json.startsWith(',"data":', at)) {
+    throw new InvalidEventError(`Event "${kind}": data ${describe(data)} is no JSON value: pass JSON data, or null for none.`)
+  }
+  // UTF-16 length ≤ UTF-8 bytes ≤ 3 × UTF-16 length: count bytes only near the limit.
+  const max = limits.maxEventBytes
+  if (json.length * 3 > max) {
+    const bytes = (limits.byteLength ?? utf8Length)(json)
+    if (bytes > max) throw new PayloadTooLargeError(bytes, max)
+  }
+  return { json, flowName, idempotencyKey }
+}
+
+const utf8Length = (text: string): number => new TextEncoder().encode(text).length
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+  if (Array.isArray(value)) return 'an array'
+  return `a ${typeof value}`
+}
