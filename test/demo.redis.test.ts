@@ -6,16 +6,15 @@ import { reduceFlow } from '@leanflow/core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type Backend, createBackend } from '../examples/order-approval/backend.js'
 import { FAST_TIMINGS } from '../examples/order-approval/flows.js'
-import { type RedisServer, startRedis } from './helpers/redisServer.js'
+import { useRedisServer } from './helpers/redisServer.js'
 
 const root = resolve(import.meta.dirname, '..')
-let redis: RedisServer
+const redis = useRedisServer()
 let worker: ChildProcess
 let workerOut = ''
 let producer: Backend
 
 beforeAll(async () => {
-  redis = await startRedis()
   worker = spawn(process.execPath, ['--import', 'tsx', 'examples/order-approval/main.ts', '--worker'], {
     cwd: root,
     env: { ...process.env, REDIS_URL: redis.url, PORT: '3999' },
@@ -39,7 +38,6 @@ afterAll(async () => {
     await new Promise((ok) => worker.once('exit', ok))
   }
   await producer?.close()
-  await redis?.stop()
 })
 
 describe('demo on Redis with a --worker process', () => {

@@ -1,14 +1,10 @@
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RedisCluster, startRedisCluster } from './helpers/redisCluster.js'
-import { type RedisServer, startRedis } from './helpers/redisServer.js'
+import { useRedisServer } from './helpers/redisServer.js'
 
 describe('test harness', () => {
-  let server: RedisServer
-  beforeAll(async () => {
-    server = await startRedis({ appendonly: true })
-  })
-  afterAll(() => server.stop())
+  const server = useRedisServer({ appendonly: true })
 
   it('starts a real redis-server that survives kill and restart with AOF', async () => {
     const r = new Redis(server.url)

@@ -7,17 +7,13 @@ import { createBullMQQueue } from '@leanflow/bullmq'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow } from '@leanflow/runner'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, expect, inject, it } from 'vitest'
-import { type RedisServer, startRedis } from './helpers/redisServer.js'
+import { expect, inject, it } from 'vitest'
+import { useRedisServer } from './helpers/redisServer.js'
 
 const major = inject('ioredisMajor')
 const resp = major >= 6 ? '3' : '2'
 
-let server: RedisServer
-beforeAll(async () => {
-  server = await startRedis()
-})
-afterAll(() => server?.stop())
+const server = useRedisServer()
 
 /** `name resp` of every client connection Redis sees, but `self`. */
 async function clients(admin: Redis): Promise<Array<{ name: string; resp: string }>> {

@@ -8,19 +8,13 @@ import type { EventRecord, NewEvent } from '@leanflow/core'
 import { compareEventIds, createMemoryStreamStore, isLeanflowError } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { createMemoryQueue, defineFlow, type Runner, type RunnerStore, type StepContext } from '@leanflow/runner'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { capturingQueue } from './fixtures/runnerFaultSuite.js'
 import { deferred, logOf, type StoreFactory, startRunner, waitEnd } from './fixtures/runnerKit.js'
-import { type RedisServer, startRedis } from './helpers/redisServer.js'
+import { useRedisServer } from './helpers/redisServer.js'
 
-let server: RedisServer
+const server = useRedisServer()
 let n = 0
-beforeAll(async () => {
-  server = await startRedis()
-})
-afterAll(async () => {
-  await server?.stop()
-})
 
 const factories: Array<[string, StoreFactory]> = [
   [

@@ -1,18 +1,12 @@
 import { createMemoryStreamStore } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
 import type { RunnerStore } from '@leanflow/runner'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createOrderFlow } from './fixtures/orderFlow.js'
 import { startRunner, stateOf, waitEnd, waitKind } from './fixtures/runnerKit.js'
-import { type RedisServer, startRedis } from './helpers/redisServer.js'
+import { useRedisServer } from './helpers/redisServer.js'
 
-let server: RedisServer
-beforeAll(async () => {
-  server = await startRedis()
-})
-afterAll(async () => {
-  await server?.stop()
-})
+const server = useRedisServer()
 
 const stores: Array<[string, () => RunnerStore]> = [
   ['memory', () => createMemoryStreamStore()],

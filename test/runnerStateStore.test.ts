@@ -4,19 +4,19 @@ import { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runStateConformance } from './conformance/runStateConformance.js'
 import { type RedisCluster, startRedisCluster } from './helpers/redisCluster.js'
-import { type RedisServer, startRedis } from './helpers/redisServer.js'
+import { startRedis, useRedisServer } from './helpers/redisServer.js'
 
-let server: RedisServer
+const server = useRedisServer()
 let cluster: RedisCluster
 let clusterClient: Cluster
 let n = 0
 beforeAll(async () => {
-  ;[server, cluster] = await Promise.all([startRedis(), startRedisCluster(3)])
+  cluster = await startRedisCluster(3)
   clusterClient = new Cluster(cluster.nodes)
 }, 60_000)
 afterAll(async () => {
   clusterClient?.disconnect()
-  await Promise.all([server?.stop(), cluster?.stop()])
+  await cluster?.stop()
 })
 
 runStateConformance('memory', async () => {

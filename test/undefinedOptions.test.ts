@@ -13,15 +13,11 @@ import { toNodeHandler } from '@leanflow/http/node'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { createMemoryQueue, createRunner, defineFlow, type RunnerStore } from '@leanflow/runner'
 import { EventSource } from 'eventsource'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { waitEnd } from './fixtures/runnerKit.js'
-import { type RedisServer, startRedis } from './helpers/redisServer.js'
+import { useRedisServer } from './helpers/redisServer.js'
 
-let server: RedisServer
-beforeAll(async () => {
-  server = await startRedis()
-})
-afterAll(() => server?.stop())
+const server = useRedisServer()
 
 const u = undefined
 

@@ -3,34 +3,28 @@
 import type { EventRecord } from '@leanflow/core'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow } from '@leanflow/runner'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { useRedisServer } from '../helpers/redisServer.js'
 import { checkRunLog, waitForRuns } from '../workers/checkRunLog.js'
 
-let server: RedisServer
+const server = useRedisServer({ client: true })
 let store: RedisStreamStore
-let admin: Redis
 
 beforeAll(async () => {
-  server = await startRedis()
   store = createRedisStreamStore({ url: server.url, prefix: 'f4', connectionName: 'f4' })
-  admin = new Redis(server.url)
 })
 afterAll(async () => {
   await store.close()
-  admin.disconnect()
-  await server.stop()
 })
 
 async function killByName(names: string[]): Promise<number> {
-  const list = (await admin.client('LIST')) as string
+  const list = (await server.client.client('LIST')) as string
   const ids = list
     .split('\n')
     .filter((l) => names.some((n) => l.includes(` name=${n} `)))
     .map((l) => /(?:^|\s)id=(\d+)/.exec(l)?.[1])
     .filter((id): id is string => id !== undefined)
-  for (const id of ids) await admin.client('KILL', 'ID', id).catch(() => 0)
+  for (const id of ids) await server.client.client('KILL', 'ID', id).catch(() => 0)
   return ids.length
 }
 

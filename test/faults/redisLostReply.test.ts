@@ -1,26 +1,20 @@
 // F3: the reply to an append is lost on the wire; ioredis reconnects and resends the script.
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { useRedisServer } from '../helpers/redisServer.js'
 import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy.js'
 
-let server: RedisServer
+const server = useRedisServer({ client: true })
 let proxy: TcpProxy
 let store: RedisStreamStore
-let raw: Redis
 
 beforeAll(async () => {
-  server = await startRedis()
   proxy = await startTcpProxy(server.port)
   store = createRedisStreamStore({ url: proxy.url, prefix: 'f3' })
-  raw = new Redis(server.url)
 })
 afterAll(async () => {
   await store.close()
-  raw.disconnect()
   await proxy.close()
-  await server.stop()
 })
 
 const ev = (i: number, flow = 'r') => ({ kind: 'log', flow, data: { level: 'info', msg: `m${i}` } })
@@ -36,7 +30,7 @@ describe('F3: lost append reply', () => {
     expect(proxy.dropped).toBe(1)
     expect(proxy.connections).toBeGreaterThan(connectionsBefore) // ioredis reconnected and resent
     expect(await store.read('r')).toEqual([warm, record])
-    expect(await raw.xlen(store.keys.events('r'))).toBe(2)
+    expect(await server.client.xlen(store.keys.events('r'))).toBe(2)
   })
 
   it('without a key the resend duplicates (which is why the runner always sends one)', async () => {

@@ -3,25 +3,19 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import type { EventRecord } from '@leanflow/core'
 import { type CorruptEntryInfo, createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { useRedisServer } from '../helpers/redisServer.js'
 
 const run = promisify(execFile)
-let server: RedisServer
+const server = useRedisServer({ client: true })
 let store: RedisStreamStore
-let raw: Redis
 const reports: CorruptEntryInfo[] = []
 
 beforeAll(async () => {
-  server = await startRedis()
   store = createRedisStreamStore({ url: server.url, prefix: 'f16', onCorrupt: (info) => reports.push(info) })
-  raw = new Redis(server.url)
 })
 afterAll(async () => {
   await store.close()
-  raw.disconnect()
-  await server.stop()
 })
 
 const good = (r: string, i: number) => store.append(r, { kind: 'tick', flow: r, data: { i } })
@@ -34,12 +28,12 @@ async function seed(r: string): Promise<{ goods: EventRecord[]; bad: string[] }>
   goods.push(await good(r, 0))
   bad.push((await run('redis-cli', ['-p', String(server.port), 'XADD', key, '*', 'e', '{not json'])).stdout.trim())
   goods.push(await good(r, 1))
-  bad.push((await raw.xadd(key, '*', 'x', 'no e field'))!)
-  bad.push((await raw.xadd(key, '*', 'e', '{"kind":"log"}'))!)
+  bad.push((await server.client.xadd(key, '*', 'x', 'no e field'))!)
+  bad.push((await server.client.xadd(key, '*', 'e', '{"kind":"log"}'))!)
   goods.push(await good(r, 2))
-  bad.push((await raw.xadd(key, '*', 'e', '[1,2,3]'))!)
-  bad.push((await raw.xadd(key, '*', 'e', JSON.stringify({ kind: 'tick', flow: 'someone-else', data: 1 })))!)
-  bad.push((await raw.xadd(key, '*', 'e', JSON.stringify({ kind: 'tick', flow: r, step: 7, data: 1 })))!)
+  bad.push((await server.client.xadd(key, '*', 'e', '[1,2,3]'))!)
+  bad.push((await server.client.xadd(key, '*', 'e', JSON.stringify({ kind: 'tick', flow: 'someone-else', data: 1 })))!)
+  bad.push((await server.client.xadd(key, '*', 'e', JSON.stringify({ kind: 'tick', flow: r, step: 7, data: 1 })))!)
   goods.push(await good(r, 3))
   return { goods, bad }
 }
@@ -70,9 +64,9 @@ describe('F16: malformed stream entries', () => {
     while (seen.length < 4) await new Promise((res) => setTimeout(res, 10))
     expect(store.stats.corruptEntries - before).toBe(bad.length)
     const channel = store.keys.live(r)
-    await raw.publish(channel, 'garbage without an id')
-    await raw.publish(channel, '99999999999999-0 {not json')
-    await raw.publish(channel, `99999999999999-1 ${JSON.stringify({ kind: 'x', flow: r })}`)
+    await server.client.publish(channel, 'garbage without an id')
+    await server.client.publish(channel, '99999999999999-0 {not json')
+    await server.client.publish(channel, `99999999999999-1 ${JSON.stringify({ kind: 'x', flow: r })}`)
     const more = [await good(r, 4), await good(r, 5)]
     await done
     expect(seen).toEqual([...goods, ...more])

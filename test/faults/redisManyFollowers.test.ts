@@ -8,7 +8,7 @@ import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RedisCluster, startRedisCluster } from '../helpers/redisCluster.js'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { startRedis, useRedisServer } from '../helpers/redisServer.js'
 
 const ROUNDS = 10
 
@@ -96,18 +96,9 @@ async function round(
 }
 
 describe('many followers on one standalone Redis store', () => {
-  let server: RedisServer
-  let admin: Redis
-  beforeAll(async () => {
-    server = await startRedis()
-    admin = new Redis(server.url)
-  })
-  afterAll(async () => {
-    admin.disconnect()
-    await server.stop()
-  })
+  const server = useRedisServer({ client: true })
   const numsub = async (channels: string[]) => {
-    const reply = (await admin.pubsub('NUMSUB', ...channels)) as Array<string | number>
+    const reply = (await server.client.pubsub('NUMSUB', ...channels)) as Array<string | number>
     return reply.reduce<number>((sum, v, i) => (i % 2 === 1 ? sum + Number(v) : sum), 0)
   }
 
@@ -121,11 +112,11 @@ describe('many followers on one standalone Redis store', () => {
     let killed = 0
     for (let i = 0; i < ROUNDS; i++) {
       const kill = async () => {
-        let n = Number(await admin.client('KILL', 'TYPE', 'pubsub'))
+        let n = Number(await server.client.client('KILL', 'TYPE', 'pubsub'))
         // kill the connection again while it is in its handshake, when new followers subscribe
         for (let t = 0; t < 6; t++) {
           await turns(1)
-          n += Number(await admin.client('KILL', 'TYPE', 'pubsub'))
+          n += Number(await server.client.client('KILL', 'TYPE', 'pubsub'))
         }
         return n
       }
@@ -146,7 +137,7 @@ describe('many followers on one standalone Redis store', () => {
         expect(events.map((e) => e.flow)).toEqual([runs[k], runs[k], runs[k]])
         expect(indexes(events)).toEqual(seq(3))
       }
-      const list = (await admin.client('LIST')) as string
+      const list = (await server.client.client('LIST')) as string
       expect(list.split('\n').filter((l) => l.includes(' name=many:sub '))).toHaveLength(1)
     } finally {
       await store.close()

@@ -2,18 +2,16 @@
 import { type EventRecord, type NewEvent, reduceFlow } from '@leanflow/core'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { useRedisServer } from '../helpers/redisServer.js'
 
-let server: RedisServer
+const server = useRedisServer()
 let store: RedisStreamStore
 
 beforeAll(async () => {
-  server = await startRedis()
   store = createRedisStreamStore({ url: server.url, prefix: 'f13' })
 })
 afterAll(async () => {
   await store.close()
-  await server.stop()
 })
 
 /** The 50 events of run `k`: start, a step with 45 state.set/log events, its completion, the flow's. */

@@ -3,21 +3,16 @@ import { isLeanflowError, PayloadTooLargeError } from '@leanflow/core'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { useRedisServer } from '../helpers/redisServer.js'
 
-let server: RedisServer
+const server = useRedisServer({ client: true })
 let store: RedisStreamStore
-let raw: Redis
 
 beforeAll(async () => {
-  server = await startRedis()
   store = createRedisStreamStore({ url: server.url, prefix: 'f15' })
-  raw = new Redis(server.url)
 })
 afterAll(async () => {
   await store.close()
-  raw.disconnect()
-  await server.stop()
 })
 
 describe('F15: large payloads', () => {
@@ -49,10 +44,10 @@ describe('F15: large payloads', () => {
     expect(err).toBeInstanceOf(PayloadTooLargeError)
     const ok = await store.append('fits', { kind: 'blob', flow: 'fits', data: 'e'.repeat(1_000_000) })
     expect((ok.data as string).length).toBe(1_000_000)
-    await raw.ping() // a round trip after the refused append: any publish from it would have arrived
+    await server.client.ping() // a round trip after the refused append: any publish from it would have arrived
     await new Promise((r) => setTimeout(r, 20))
     expect(heard).toEqual([])
-    expect(await raw.keys('f15:{toolarge}*')).toEqual([])
+    expect(await server.client.keys('f15:{toolarge}*')).toEqual([])
     sub.disconnect()
   })
 })

@@ -2,18 +2,16 @@
 import type { EventRecord } from '@leanflow/core'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { useRedisServer } from '../helpers/redisServer.js'
 
-let server: RedisServer
+const server = useRedisServer({ appendonly: true })
 let store: RedisStreamStore
 
 beforeAll(async () => {
-  server = await startRedis({ appendonly: true })
   store = createRedisStreamStore({ url: server.url, prefix: 'f5' })
 })
 afterAll(async () => {
   await store.close()
-  await server.stop()
 })
 
 describe('F5: redis-server killed and restarted', () => {

@@ -1,23 +1,17 @@
 // F6: the subscriber connection is killed (CLIENT KILL TYPE pubsub) during appends.
 import type { EventRecord } from '@leanflow/core'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { useRedisServer } from '../helpers/redisServer.js'
 
-let server: RedisServer
+const server = useRedisServer({ client: true })
 let store: RedisStreamStore
-let admin: Redis
 
 beforeAll(async () => {
-  server = await startRedis()
   store = createRedisStreamStore({ url: server.url, prefix: 'f6' })
-  admin = new Redis(server.url)
 })
 afterAll(async () => {
   await store.close()
-  admin.disconnect()
-  await server.stop()
 })
 
 async function followN(runId: string, n: number): Promise<EventRecord[]> {
@@ -38,7 +32,7 @@ describe('F6: subscriber connection killed mid-follow', () => {
     for (let i = 0; i < EVENTS; i++) {
       await Promise.all(runs.map((r) => store.append(r, { kind: 'tick', flow: r, data: { i } })))
       if (i === 20) for (const r of runs) late.push(followN(r, EVENTS))
-      if (i % 10 === 5) killed += Number(await admin.client('KILL', 'TYPE', 'pubsub'))
+      if (i % 10 === 5) killed += Number(await server.client.client('KILL', 'TYPE', 'pubsub'))
     }
     expect(killed).toBeGreaterThan(0)
     const logs = await Promise.all(runs.map((r) => store.read(r)))
@@ -52,7 +46,7 @@ describe('F6: subscriber connection killed mid-follow', () => {
     await store.append(run, { kind: 'tick', flow: run, data: { i: 0 } })
     const got = followN(run, 12)
     await new Promise((r) => setTimeout(r, 50))
-    await admin.client('KILL', 'TYPE', 'pubsub')
+    await server.client.client('KILL', 'TYPE', 'pubsub')
     // appended while the subscriber reconnects: these messages are published to nobody
     for (let i = 1; i < 12; i++) await store.append(run, { kind: 'tick', flow: run, data: { i } })
     expect(await got).toEqual(await store.read(run))

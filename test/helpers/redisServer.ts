@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll } from 'vitest'
 
 /** A free TCP port on 127.0.0.1 (asks the OS for one). */
 export async function freePort(): Promise<number> {
@@ -113,5 +115,66 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
       await waitExit(proc, 'SIGTERM')
       rmSync(dir, { recursive: true, force: true })
     },
+  }
+}
+
+/** What `useRedisServer` returns: the server's fields and methods, valid inside tests and hooks. */
+export interface UsedRedisServer extends RedisServer {
+  /** An ioredis client on the server (only with `{ client: true }`), opened in `beforeAll`. */
+  readonly client: Redis
+}
+
+/**
+ * The start/stop block of a test file that needs one redis-server: registers a `beforeAll` that
+ * starts it (and, with `client: true`, opens an ioredis client on it) and an `afterAll` that
+ * disconnects the client and stops the server. Call it before the file's own hooks: its
+ * `beforeAll` then runs first and its `afterAll` last (Vitest runs after-hooks in reverse order),
+ * so the file's stores are closed before the server stops. The fields throw until `beforeAll`.
+ *
+ * @example
+ * const redis = useRedisServer({ client: true })
+ * it('stores', async () => {
+ *   await redis.client.set('k', 'v')
+ *   const store = createRedisStreamStore({ url: redis.url })
+ * })
+ */
+export function useRedisServer(opts: RedisServerOptions & { client?: boolean } = {}): UsedRedisServer {
+  let server: RedisServer | undefined
+  let client: Redis | undefined
+  const started = (): RedisServer => {
+    if (!server)
+      throw new Error(
+        'useRedisServer: the server starts in beforeAll; read its fields inside a test or a hook, not while the file is collected',
+      )
+    return server
+  }
+  beforeAll(async () => {
+    server = await startRedis(opts)
+    if (opts.client) client = new Redis(server.url)
+  })
+  afterAll(async () => {
+    client?.disconnect()
+    await server?.stop()
+  })
+  return {
+    get port() {
+      return started().port
+    },
+    get url() {
+      return started().url
+    },
+    get dir() {
+      return started().dir
+    },
+    get client() {
+      started()
+      if (!client) throw new Error('useRedisServer: no client was asked for; pass { client: true }')
+      return client
+    },
+    kill: () => started().kill(),
+    restart: () => started().restart(),
+    freeze: () => started().freeze(),
+    thaw: () => started().thaw(),
+    stop: () => started().stop(),
   }
 }

@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type DocSample, extractSamples, sampleModule } from '../docs-samples/extractSamples.js'
-import { freePort, type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { freePort, useRedisServer } from '../helpers/redisServer.js'
 import { API, CONSUMER_CJS, CONSUMER_ESM, CONSUMER_REDIS, ENTRY_POINTS, LOAD_ENTRIES, PRODUCER } from './consumer.js'
 import { type Output, printed, run, start } from './processes.js'
 import { assertBuilt, installLines, loadedVersion, markdownFiles, npmInstall, packAll } from './project.js'
@@ -49,7 +49,7 @@ const runnable = compiled
   .map((s) => ({ ...s, file: `${s.md.replaceAll('/', '__').replace(/\.md$/, '')}.L${s.sample.line}.ts` }))
 const gettingStarted = readFileSync(join(root, 'docs/getting-started.md'), 'utf8')
 
-let redis: RedisServer
+const redis = useRedisServer()
 
 beforeAll(async () => {
   assertBuilt(root)
@@ -75,11 +75,9 @@ beforeAll(async () => {
       devDependencies: { '@types/node': '*' },
     }),
   ])
-  redis = await startRedis()
 }, 600_000)
 
 afterAll(async () => {
-  await redis?.stop()
   if (process.env.KEEP_PACKED) console.log(`packed projects kept in ${work}`)
   else rmSync(work, { recursive: true, force: true })
 })
