@@ -7,30 +7,22 @@ import { createBullMQQueue } from '@leanflow/bullmq'
 import type { JobQueue } from '@leanflow/core'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createRunner, type Runner } from '@leanflow/runner'
-import { Redis } from 'ioredis'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type RedisServer, startRedis } from './helpers/redisServer.js'
+import { afterEach, describe, expect, it } from 'vitest'
+import { useRedisServer } from './helpers/redisServer.js'
+import { waitFor } from './helpers/waitFor.js'
 import { checkRunLog, waitForRuns } from './workers/checkRunLog.js'
 import { effectKey, makeFlows } from './workers/flows.js'
 import { type ForkedWorker, forkWorker, stopWorkers } from './workers/forkWorker.js'
 
-let redis: RedisServer
-let effects: Redis
+/** Its client reads the effect counters the flows write (workers/flows.ts). */
+const redis = useRedisServer({ args: ['--hz', '100'], client: true })
 let n = 0
 const children: ForkedWorker[] = []
 const closers: Array<() => Promise<void>> = []
 
-beforeAll(async () => {
-  redis = await startRedis({ args: ['--hz', '100'] })
-  effects = new Redis(redis.url)
-})
 afterEach(async () => {
   await stopWorkers(children)
   for (const close of closers.splice(0)) await close()
-})
-afterAll(async () => {
-  effects?.disconnect()
-  await redis?.stop()
 })
 
 /** A producer-only runner (never started) and a way to fork workers on the same queue and store. */
@@ -42,7 +34,7 @@ function setup(workerEnv: Record<string, string> = {}) {
     await queue.close()
     await store.close()
   })
-  const producer: Runner = createRunner({ store, queue, flows: makeFlows(effects) })
+  const producer: Runner = createRunner({ store, queue, flows: makeFlows(redis.client) })
   const spawn = () => {
     const w = forkWorker('runnerWorker.ts', { REDIS_URL: redis.url, QUEUE_NAME: id, STORE_PREFIX: id, ...workerEnv })
     children.push(w)
@@ -73,7 +65,7 @@ describe('runner on BullMQ, many processes', () => {
     expect(retried).toBe(250)
     // Every ctx.do effect ran exactly once.
     const keys = runIds.flatMap((runId) => ['a', 'b', 'c', 'd', 'e'].map((s) => effectKey(id, runId, s)))
-    const counts = await effects.mget(...keys)
+    const counts = await redis.client.mget(...keys)
     const wrong = keys.filter((_, i) => counts[i] !== '1').map((k, i) => `${k}=${counts[i]}`)
     expect(wrong).toEqual([])
   })
@@ -86,18 +78,22 @@ describe('runner on BullMQ, many processes', () => {
     const events = async (runId: string) => store.read(runId, { limit: 1000 })
     // Every run's pay step is waiting before the events are published.
     for (const { runId } of runs) {
-      await waitForAsync(async () => (await events(runId)).some((e) => e.kind === 'step.await.event'), `${runId} awaiting the event`)
+      await waitFor(async () => (await events(runId)).some((e) => e.kind === 'step.await.event'), `${runId} awaiting the event`, 30_000)
     }
     for (const orderId of ['o-3', 'o-1', 'o-2']) {
       await producer.publishEvent({ kind: 'payment.confirmed', data: { orderId, amount: Number(orderId.slice(2)) * 10 } })
     }
     for (const [i, { runId }] of runs.entries()) {
       let triggerId = ''
-      await waitForAsync(async () => {
-        const t = (await events(runId)).find((e) => e.kind === 'step.await.trigger')
-        triggerId = (t?.data as { triggerId?: string } | undefined)?.triggerId ?? ''
-        return triggerId !== ''
-      }, `${runId} trigger`)
+      await waitFor(
+        async () => {
+          const t = (await events(runId)).find((e) => e.kind === 'step.await.trigger')
+          triggerId = (t?.data as { triggerId?: string } | undefined)?.triggerId ?? ''
+          return triggerId !== ''
+        },
+        `${runId} trigger`,
+        30_000,
+      )
       expect(await producer.resolveTrigger(triggerId, { approved: i !== 1 })).toEqual({ runId, step: 'approve' })
       await expect(producer.resolveTrigger(triggerId, { approved: true })).rejects.toMatchObject({ code: 'TRIGGER_CONFLICT' })
     }
@@ -123,21 +119,13 @@ describe('cancel across processes', () => {
     const w = spawn()
     await w.waitFor((m) => m.type === 'ready', 'ready')
     const { runId } = await producer.startFlow('five', { ns: id, sleepMs: 600_000 })
-    await waitForAsync(async () => (await store.read(runId, { limit: 1000 })).some((e) => e.kind === 'step.await.time'), 'c asleep')
+    await waitFor(async () => (await store.read(runId, { limit: 1000 })).some((e) => e.kind === 'step.await.time'), 'c asleep', 30_000)
     // step.await.time is appended before its timer job is enqueued.
     const delayedKey = `lfq:${id}:delayed`
-    await waitForAsync(async () => (await effects.zcard(delayedKey)) === 1, 'the timer job')
+    await waitFor(async () => (await redis.client.zcard(delayedKey)) === 1, 'the timer job', 30_000)
     await producer.cancel(runId, 'test')
     const log = await store.read(runId, { limit: 1000 })
     expect(log.at(-1)).toMatchObject({ kind: 'flow.canceled', data: { reason: 'test' } })
-    expect(await effects.zcard(delayedKey)).toBe(0)
+    expect(await redis.client.zcard(delayedKey)).toBe(0)
   })
 })
-
-async function waitForAsync(cond: () => Promise<boolean>, what: string, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}

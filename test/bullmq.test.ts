@@ -1,20 +1,10 @@
 import { createBullMQQueue } from '@leanflow/bullmq'
 import { isLeanflowError } from '@leanflow/core'
-import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { waitFor } from './conformance/jobQueueConformance.js'
-import { type RedisServer, startRedis } from './helpers/redisServer.js'
+import { describe, expect, it } from 'vitest'
+import { useRedisServer } from './helpers/redisServer.js'
+import { waitFor } from './helpers/waitFor.js'
 
-let redis: RedisServer
-let client: Redis
-beforeAll(async () => {
-  redis = await startRedis()
-  client = new Redis(redis.url) // ioredis defaults: maxRetriesPerRequest 20
-})
-afterAll(async () => {
-  client?.disconnect()
-  await redis?.stop()
-})
+const redis = useRedisServer({ client: true }) // ioredis defaults: maxRetriesPerRequest 20
 
 const code = (fn: () => unknown) => {
   try {
@@ -28,7 +18,7 @@ const code = (fn: () => unknown) => {
 describe('createBullMQQueue', () => {
   it('needs exactly one of url or connection, and positive timings', () => {
     expect(code(() => createBullMQQueue({}))).toBe('INVALID_ARGUMENT')
-    expect(code(() => createBullMQQueue({ url: redis.url, connection: client }))).toBe('INVALID_ARGUMENT')
+    expect(code(() => createBullMQQueue({ url: redis.url, connection: redis.client }))).toBe('INVALID_ARGUMENT')
     expect(code(() => createBullMQQueue({ url: redis.url, lockDuration: 0 }))).toBe('INVALID_ARGUMENT')
     expect(code(() => createBullMQQueue({ url: redis.url, stalledInterval: Number.NaN }))).toBe('INVALID_ARGUMENT')
   })
@@ -48,20 +38,20 @@ describe('createBullMQQueue', () => {
   })
 
   it('shares an ioredis connection (default maxRetriesPerRequest) and leaves it open on close', async () => {
-    const q = createBullMQQueue({ connection: client, queueName: 'shared', prefix: 'myapp' })
+    const q = createBullMQQueue({ connection: redis.client, queueName: 'shared', prefix: 'myapp' })
     const seen: string[] = []
     await q.process(async (job) => {
       seen.push(job.id)
     })
     await q.enqueue({ id: 'via:shared', name: 'n', data: null, delayMs: 50 })
-    await waitFor(() => seen.length === 1, 'job on the shared connection')
+    await waitFor(() => seen.length === 1, 'job on the shared connection', 15_000)
     expect(seen).toEqual(['via:shared'])
     // Keys live under the prefix and queue name.
-    const keys = await client.keys('*')
+    const keys = await redis.client.keys('*')
     expect(keys.length).toBeGreaterThan(0)
     for (const k of keys) expect(k.startsWith('myapp:shared:')).toBe(true)
     await q.close()
-    expect(await client.ping()).toBe('PONG')
+    expect(await redis.client.ping()).toBe('PONG')
   })
 
   it('stores encoded ids: no ":" and never integer-like, under the default prefix', async () => {
@@ -69,11 +59,11 @@ describe('createBullMQQueue', () => {
     try {
       await q.enqueue({ id: '42', name: 'n', data: null, delayMs: 60_000 })
       await q.enqueue({ id: 'run:step', name: 'n', data: null, delayMs: 60_000 })
-      const delayed = await client.zrange('lfq:leanflow:delayed', 0, -1)
+      const delayed = await redis.client.zrange('lfq:leanflow:delayed', 0, -1)
       expect(delayed.sort()).toEqual(['j42', 'jrun%3Astep'])
       await q.remove('42')
       await q.remove('run:step')
-      expect(await client.zcard('lfq:leanflow:delayed')).toBe(0)
+      expect(await redis.client.zcard('lfq:leanflow:delayed')).toBe(0)
     } finally {
       await q.close()
     }

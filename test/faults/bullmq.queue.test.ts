@@ -4,25 +4,20 @@
  */
 import { createBullMQQueue } from '@leanflow/bullmq'
 import type { ActiveJob, JobQueue } from '@leanflow/core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { sleep, waitFor } from '../conformance/jobQueueConformance.js'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { afterEach, describe, expect, it } from 'vitest'
+import { sleep } from '../conformance/jobQueueConformance.js'
+import { startRedis, useRedisServer } from '../helpers/redisServer.js'
+import { waitFor } from '../helpers/waitFor.js'
 import { type ForkedWorker, forkWorker } from '../workers/forkWorker.js'
 
-let redis: RedisServer
+const redis = useRedisServer()
 let n = 0
 const children: ForkedWorker[] = []
 const queues: JobQueue[] = []
 
-beforeAll(async () => {
-  redis = await startRedis()
-})
 afterEach(async () => {
   for (const c of children.splice(0)) c.kill('SIGKILL')
   await Promise.all(queues.splice(0).map((q) => q.close()))
-})
-afterAll(async () => {
-  await redis?.stop()
 })
 
 const FAST = { LOCK_MS: '1000', STALLED_MS: '500' }
@@ -112,7 +107,7 @@ describe('BullMQ queue across processes', () => {
       seen.push(job)
     })
     await producer.enqueue({ id: 'marker', name: 'n', data: null, delayMs: 1500 })
-    await waitFor(() => seen.some((j) => j.id === 'marker'), 'marker')
+    await waitFor(() => seen.some((j) => j.id === 'marker'), 'marker', 15_000)
     expect(seen.map((j) => j.id)).toEqual(['marker'])
   })
 })

@@ -8,32 +8,24 @@ import { createBullMQQueue } from '@leanflow/bullmq'
 import { reduceFlow } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { createRunner, type Runner } from '@leanflow/runner'
-import { Redis } from 'ioredis'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { afterEach, describe, expect, it } from 'vitest'
+import { type RedisServer, startRedis, useRedisServer } from '../helpers/redisServer.js'
+import { waitFor } from '../helpers/waitFor.js'
 import { checkRunLog, waitForRuns } from '../workers/checkRunLog.js'
 import { effectKey, makeFlows } from '../workers/flows.js'
 import { type ForkedWorker, forkWorker, stopWorkers } from '../workers/forkWorker.js'
 
-let redis: RedisServer
-let effects: Redis
+/** Its client reads the effect counters the flows write (workers/flows.ts). */
+const redis = useRedisServer({ args: ['--hz', '100'], client: true })
 let n = 0
 const children: ForkedWorker[] = []
 const closers: Array<() => Promise<void>> = []
 const servers: RedisServer[] = []
 
-beforeAll(async () => {
-  redis = await startRedis({ args: ['--hz', '100'] })
-  effects = new Redis(redis.url)
-})
 afterEach(async () => {
   await stopWorkers(children)
   for (const close of closers.splice(0)) await close()
   for (const s of servers.splice(0)) await s.stop()
-})
-afterAll(async () => {
-  effects?.disconnect()
-  await redis?.stop()
 })
 
 const FAST = { LOCK_MS: '1000', STALLED_MS: '500' }
@@ -52,7 +44,7 @@ function setup(server: RedisServer, env: Record<string, string> = {}) {
     await queue.close()
     await store.close()
   })
-  const producer: Runner = createRunner({ store, queue, flows: makeFlows(effects) })
+  const producer: Runner = createRunner({ store, queue, flows: makeFlows(redis.client) })
   const spawn = (extra: Record<string, string> = {}) => {
     const w = forkWorker('runnerWorker.ts', { REDIS_URL: server.url, QUEUE_NAME: id, STORE_PREFIX: id, ...env, ...extra })
     children.push(w)
@@ -67,7 +59,7 @@ function setup(server: RedisServer, env: Record<string, string> = {}) {
 
 async function effectCounts(ns: string, runIds: string[]) {
   const keys = runIds.flatMap((runId) => STEPS.map((s) => effectKey(ns, runId, s)))
-  const values = await effects.mget(...keys)
+  const values = await redis.client.mget(...keys)
   return Object.fromEntries(keys.map((k, i) => [k, values[i]]))
 }
 const allOnes = (counts: Record<string, string | null | undefined>) => Object.entries(counts).filter(([, v]) => v !== '1')
@@ -106,7 +98,7 @@ describe('runner on BullMQ: worker and server faults', () => {
     await ready(victim)
     const runIds = await start(3)
     const cp = await victim.waitFor(isCheckpoint('effect'), 'checkpoint after the effect of b')
-    expect(await effects.get(effectKey(id, cp.runId as string, 'b'))).toBe('1')
+    expect(await redis.client.get(effectKey(id, cp.runId as string, 'b'))).toBe('1')
     victim.kill('SIGKILL')
     await victim.exited
     const rescuer = spawn()
@@ -164,11 +156,11 @@ describe('runner on BullMQ: worker and server faults', () => {
     const runIds = await start(40, { sleepMs: 300 })
     // Some progress first, so the crash lands mid-run.
     const firstRun = runIds[0] as string
-    const deadline = Date.now() + 30_000
-    while (!(await store.read(firstRun, { limit: 100 })).some((e) => e.kind === 'step.completed')) {
-      if (Date.now() > deadline) throw new Error('no progress before the crash')
-      await new Promise((r) => setTimeout(r, 20))
-    }
+    await waitFor(
+      async () => (await store.read(firstRun, { limit: 100 })).some((e) => e.kind === 'step.completed'),
+      'progress before the crash',
+      30_000,
+    )
     await server.kill()
     await new Promise((r) => setTimeout(r, 500))
     await server.restart()

@@ -4,24 +4,16 @@
 // is back, the same id enqueued again runs exactly once on a worker started before.
 import { createBullMQQueue } from '@leanflow/bullmq'
 import { isLeanflowError, type JobQueue } from '@leanflow/core'
-import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { waitFor } from '../conformance/jobQueueConformance.js'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { afterAll, describe, expect, it } from 'vitest'
+import { useRedisServer } from '../helpers/redisServer.js'
+import { waitFor } from '../helpers/waitFor.js'
 
-let redis: RedisServer
-let admin: Redis
+const redis = useRedisServer({ client: true })
 const queues: JobQueue[] = []
 
-beforeAll(async () => {
-  redis = await startRedis()
-  admin = new Redis(redis.url)
-})
 afterAll(async () => {
-  redis?.thaw()
+  redis.thaw()
   await Promise.all(queues.map((q) => q.close()))
-  admin?.disconnect()
-  await redis?.stop()
 })
 
 const queue = (queueName: string) => {
@@ -34,8 +26,8 @@ describe('BullMQ queue: store errors', () => {
   it('F21: enqueue at maxmemory rejects with STORE_FULL; the same id succeeds once memory frees', async () => {
     const q = queue('full')
     await q.enqueue({ id: 'warm', name: 'n', data: {} }) // connections and scripts loaded first
-    const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1])
-    await admin.config('SET', 'maxmemory', String(used + 64 * 1024))
+    const used = Number(/used_memory:(\d+)/.exec(await redis.client.info('memory'))?.[1])
+    await redis.client.config('SET', 'maxmemory', String(used + 64 * 1024))
     let err: unknown
     let refusedId = ''
     try {
@@ -46,7 +38,7 @@ describe('BullMQ queue: store errors', () => {
         })
       }
     } finally {
-      await admin.config('SET', 'maxmemory', '0')
+      await redis.client.config('SET', 'maxmemory', '0')
     }
     expect(isLeanflowError(err, 'STORE_FULL'), `a typed STORE_FULL, got ${String(err)}`).toBe(true)
     expect((err as Error).cause).toMatchObject({ name: 'ReplyError', message: expect.stringMatching(/^OOM /) })
@@ -62,7 +54,7 @@ describe('BullMQ queue: store errors', () => {
     })
     try {
       await q.enqueue({ id: 'before', name: 'n', data: {} })
-      await waitFor(() => done.includes('before'), 'the job enqueued before the outage')
+      await waitFor(() => done.includes('before'), 'the job enqueued before the outage', 15_000)
       redis.freeze()
       const t0 = Date.now()
       let err: unknown

@@ -8,6 +8,7 @@ import { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { within } from '../conformance/streamStoreConformanceKit.js'
 import { type RedisCluster, startRedisCluster } from '../helpers/redisCluster.js'
+import { waitFor } from '../helpers/waitFor.js'
 
 const RUNS_PER_MASTER = 8
 const ROUNDS = 30
@@ -89,7 +90,7 @@ it('F28: followers on every master get every event once, in order, across the fa
       const appendRound = (i: number | 'done') => Promise.all(runs.map((r) => appendRetrying(r, i)))
       for (let i = 0; i < KILL_AFTER; i++) await appendRound(i)
       const liveBefore = () => runs.every((r) => early.get(r)!.length === KILL_AFTER)
-      await waitUntil(liveBefore, 'every follower to get the first rounds')
+      await waitFor(liveBefore, 'every follower to get the first rounds', 20_000)
 
       // sharded pub/sub: each run's channel is subscribed on the master owning its slot, on no other
       // master, and with no classic subscription anywhere; appends SPUBLISH and never PUBLISH
@@ -124,7 +125,7 @@ it('F28: followers on every master get every event once, in order, across the fa
       for (let i = KILL_AFTER; i < ROUNDS; i++) await appendRound(i)
       const promoted = (await cluster.masters()).filter((p) => !masters.includes(p))
       expect(promoted).toHaveLength(1)
-      await waitUntil(() => runs.every((r) => early.get(r)!.length === ROUNDS), 'every follower to get every round')
+      await waitFor(() => runs.every((r) => early.get(r)!.length === ROUNDS), 'every follower to get every round', 20_000)
       // the victim's channels moved to the promoted replica
       for (const r of runsOf.get(victim)!) expect(await shardSubscribers(promoted[0]!, store.keys.live(r))).toBe(1)
       await appendRound('done')
@@ -142,11 +143,3 @@ it('F28: followers on every master get every event once, in order, across the fa
     'the failover test',
   )
 }, 90_000)
-
-async function waitUntil(ok: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}

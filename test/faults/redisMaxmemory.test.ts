@@ -6,10 +6,9 @@
 import { isLeanflowError, type LeanflowError } from '@leanflow/core'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { waitFor } from '../fixtures/runnerKit.js'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { waitForEvent } from '../fixtures/runnerKit.js'
+import { useRedisServer } from '../helpers/redisServer.js'
 import { checkRunLog, waitForRuns } from '../workers/checkRunLog.js'
 
 const pad = 'p'.repeat(512)
@@ -44,14 +43,11 @@ const fill = defineFlow<{ waitMs: number }>({
   },
 })
 
-let server: RedisServer
-let admin: Redis
+const server = useRedisServer({ client: true })
 let store: RedisStreamStore
 let runner: Runner
 
 beforeAll(async () => {
-  server = await startRedis()
-  admin = new Redis(server.url)
   store = createRedisStreamStore({ url: server.url, prefix: 'f21' })
   runner = createRunner({ store, flows: [fill], concurrency: 8, cancelPollMs: 100, onError: () => {} })
   await runner.start()
@@ -59,8 +55,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await runner?.stop()
   await store?.close()
-  admin?.disconnect()
-  await server?.stop()
 })
 
 /** Settles every call; the rejections, which must all be STORE_FULL with Redis's OOM reply as cause. */
@@ -84,8 +78,8 @@ async function refusals(calls: Array<() => Promise<unknown>>): Promise<{ refused
 /** What a run has in Redis, read raw: its state document, and whether its log starts with flow.started. */
 async function written(runId: string): Promise<{ state: boolean; flowStarted: boolean }> {
   const [state, first] = await Promise.all([
-    admin.exists(store.keys.state(runId)),
-    admin.xrange(store.keys.events(runId), '-', '+', 'COUNT', 1),
+    server.client.exists(store.keys.state(runId)),
+    server.client.xrange(store.keys.events(runId), '-', '+', 'COUNT', 1),
   ])
   const entry = first[0]?.[1]
   const json = entry?.[entry.indexOf('e') + 1]
@@ -97,11 +91,11 @@ describe('F21: Redis at maxmemory (noeviction) while runs start and run', () => 
     // runs in flight: each is suspended on step b's timer, due while memory is full
     const early = Array.from({ length: 12 }, (_, i) => `early${i}`)
     for (const runId of early) await runner.startFlow('fill', { waitMs: 1500 }, { runId })
-    await Promise.all(early.map((runId) => waitFor(store, runId, (e) => e.kind === 'step.await.time')))
+    await Promise.all(early.map((runId) => waitForEvent(store, runId, (e) => e.kind === 'step.await.time')))
 
     // fill Redis up to a maxmemory slightly above what it uses now
-    const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1])
-    await admin.config('SET', 'maxmemory', String(used + 256 * 1024))
+    const used = Number(/used_memory:(\d+)/.exec(await server.client.info('memory'))?.[1])
+    await server.client.config('SET', 'maxmemory', String(used + 256 * 1024))
     const filler = 'filler'
     let firstRefusal: unknown
     for (let i = 0; i < 1000 && firstRefusal === undefined; i++) {
@@ -140,7 +134,7 @@ describe('F21: Redis at maxmemory (noeviction) while runs start and run', () => 
     for (const i of starts.refused) expect(await written(late[i]!)).toEqual({ state: false, flowStarted: false })
 
     // memory frees: the refused calls succeed when retried with the same keys; every run completes
-    await admin.config('SET', 'maxmemory', '0')
+    await server.client.config('SET', 'maxmemory', '0')
     for (const i of starts.refused) await start(late[i]!, i)()
     for (const i of publishes.refused) await publish(i)()
     for (const i of appends.refused) await append(i)()

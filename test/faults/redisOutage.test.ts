@@ -8,11 +8,11 @@ import { createHandler } from '@leanflow/http'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { EventSource } from 'eventsource'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { waitFor } from '../fixtures/runnerKit.js'
+import { waitForEvent } from '../fixtures/runnerKit.js'
 import { type RunningServer, startServer } from '../helpers/httpMatrix.js'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { useRedisServer } from '../helpers/redisServer.js'
+import { waitFor } from '../helpers/waitFor.js'
 import { checkRunLog, waitForRuns } from '../workers/checkRunLog.js'
 
 const OUTAGE_MS = 15_000
@@ -37,27 +37,22 @@ const flow = defineFlow<{ waitMs: number }>({
   },
 })
 
-let redis: RedisServer
-let admin: Redis
+const redis = useRedisServer()
 let store: RedisStreamStore
 let runner: Runner
 let http: RunningServer
 
 beforeAll(async () => {
-  redis = await startRedis()
-  admin = new Redis(redis.url)
   store = createRedisStreamStore({ url: redis.url, prefix: 'f22' })
   runner = createRunner({ store, flows: [flow], concurrency: 8, cancelPollMs: 200, onError: () => {} })
   await runner.start()
   http = await startServer('node', createHandler({ store, runner, retryMs: 200 }))
 })
 afterAll(async () => {
-  redis?.thaw()
+  redis.thaw()
   await http?.stop()
   await runner?.stop()
   await store?.close()
-  admin?.disconnect()
-  await redis?.stop()
 })
 
 /** How a call made during the outage ended, and after how long (`'hung'` past BOUND_MS). */
@@ -82,7 +77,7 @@ describe('F22: Redis unreachable for 15 s', () => {
   it('calls fail with STORE_UNAVAILABLE in bounded time; runners, follow and SSE recover alone', async () => {
     const before = Array.from({ length: 8 }, (_, i) => `before${i}`)
     for (const runId of before) await runner.startFlow('outage', { waitMs: 2000 }, { runId, idempotencyKey: runId })
-    await Promise.all(before.map((runId) => waitFor(store, runId, (e) => e.kind === 'step.await.time')))
+    await Promise.all(before.map((runId) => waitForEvent(store, runId, (e) => e.kind === 'step.await.time')))
 
     // a follow and an SSE stream of one run, open across the outage
     const watched = before[0]!
@@ -157,10 +152,7 @@ describe('F22: Redis unreachable for 15 s', () => {
     expect([...logs.values()].flatMap((log) => checkRunLog(log))).toEqual([])
     const log = (logs.get(watched) ?? []).map((e) => e.id)
     expect(await followed).toEqual(log)
-    const deadline = Date.now() + 10_000
-    while (!sseEnded && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-    es.close()
-    expect(sseEnded).toBe(true)
+    await waitFor(() => sseEnded, 'the SSE stream to end').finally(() => es.close())
     expect(sse).toEqual(log)
   }, 60_000)
 })

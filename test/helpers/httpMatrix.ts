@@ -11,6 +11,10 @@ import express from 'express'
 import { H3, toNodeHandler as h3ToNode } from 'h3'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe } from 'vitest'
+import { waitFor } from './waitFor.js'
+
+/** Kept for the files that still import `waitFor` from here (the http, sse and browser tests); new code imports `./waitFor.js`. */
+export { waitFor }
 
 /** How a matrix case reaches the handler. */
 export type Transport = 'handler' | 'node' | 'express' | 'hono' | 'h3'
@@ -221,15 +225,6 @@ export async function collectSse(res: Response, until: (f: SseFrame) => boolean 
     if (until(f)) break
   }
   return out
-}
-
-/** Polls `check` until it returns true (every 10 ms, up to `timeoutMs`). */
-export async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
 }
 
 /**
