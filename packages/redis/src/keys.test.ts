@@ -1,5 +1,6 @@
 import { isLeanflowError } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
+import { keySlot } from './internal/slot.js'
 import { createKeys } from './keys.js'
 
 describe('createKeys', () => {
@@ -22,6 +23,48 @@ describe('createKeys', () => {
     expect(keys.state('r1')).toBe('lf:{r1}:state')
     expect(keys.flows()).toBe('lf:flows')
     expect(createKeys('app.v2').events('x')).toBe('app.v2:{x}:events')
+  })
+
+  it('names the run state keys: lookups in their own slot, external events all in the {events} slot', () => {
+    expect(keys.leases('r1')).toBe('lf:{r1}:leases')
+    expect(keys.lookup('trigger', 'T1')).toBe('lf:trigger:{T1}')
+    expect(keys.lookup('start', 'order/key-1')).toBe('lf:start:{order/key-1}')
+    expect(keys.externalSeq()).toBe('lf:{events}:seq')
+    expect(keys.externalKind('payment.confirmed')).toBe('lf:{events}:k:payment.confirmed')
+    expect(keys.externalWatchers('payment.confirmed')).toBe('lf:{events}:w:payment.confirmed')
+    expect(keys.externalIdem('pub-1')).toBe('lf:{events}:i:pub-1')
+    const slot = keySlot(keys.externalSeq())
+    for (const k of [keys.externalKind('k'), keys.externalWatchers('k'), keys.externalIdem('x')]) expect(keySlot(k)).toBe(slot)
+    expect(() => keys.externalKind('a:b')).toThrow(/Invalid event kind/)
+    expect(() => keys.externalWatchers('')).toThrow(/Invalid event kind/)
+  })
+
+  it('puts every key of a run in the run slot and every index key of a flow in the flow slot', () => {
+    const run = [...keys.runKeys('r1'), keys.state('r1'), keys.leases('r1'), keys.live('r1')]
+    for (const k of run) expect(keySlot(k)).toBe(keySlot('{r1}'))
+    const flow = [keys.flowRuns('order'), keys.flowDone('order'), keys.flowVersions('order'), keys.flowStatus('order', 'running')]
+    for (const k of flow) expect(keySlot(k)).toBe(keySlot('{order}'))
+  })
+
+  it('keeps a prefix in every key', () => {
+    const k = createKeys('app')
+    const all = [
+      ...k.runKeys('r'),
+      k.state('r'),
+      k.leases('r'),
+      k.live('r'),
+      k.flowRuns('f'),
+      k.flowDone('f'),
+      k.flowVersions('f'),
+      k.flowStatus('f', 'failed'),
+      k.flows(),
+      k.lookup('trigger', 't'),
+      k.externalSeq(),
+      k.externalKind('k'),
+      k.externalWatchers('k'),
+      k.externalIdem('i'),
+    ]
+    for (const key of all) expect(key.startsWith('app:')).toBe(true)
   })
 
   it.each(['a:b', 'a}b', '{x', 'x*', 'a b', 'a\nb', '', '__proto__'])('refuses run id %j before any key is built', (bad) => {

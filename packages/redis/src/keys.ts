@@ -1,7 +1,55 @@
-import { assertFlowName, assertName, LeanflowError } from '@leanflow/core'
+// Every Redis key of @leanflow/redis, shown with the default prefix `lf`. Key strings are data:
+// a renamed key orphans what is stored under the old name, so keep them byte-identical.
+// Slots: a run's keys share `{<runId>}` (one script touches one slot; they all expire together,
+// `retention` after the run's terminal event); a flow's index shares `{<flow>}`; external
+// events share `{events}` (a run named `events` lands in that slot too, under other names).
+//
+// | key / field                             | type    | holds                                                  |
+// | --------------------------------------- | ------- | ------------------------------------------------------ |
+// | lf:{<runId>}:events                     | stream  | the run's events; one field `e`: JSON {kind, flow,     |
+// |                                         |         | step?, data, meta?} (id and ts: the stream id)         |
+// | lf:{<runId>}:meta                       | hash    | the run's summary, fields below                        |
+// |   flow, startedAt, completedAt          |         | flow name; ms of flow.started, of the terminal event   |
+// |   status                                |         | running|awaiting|completed|failed|canceled (absent     |
+// |                                         |         | before flow.started)                                   |
+// |   sid                                   |         | id of the event that set the status (index version)    |
+// |   s:<step>                              |         | a live step: `r` running or retrying, `a` awaiting     |
+// |   nr, na                                |         | how many steps are `r`, `a` (awaiting: na > 0, nr = 0) |
+// | lf:{<runId>}:idem                       | hash    | append idempotency key -> event id; the runner's keys: |
+// |   fs, fe                                |         | flow.started; the terminal flow.* event                |
+// |   ss~<step>~<attempt>                   |         | step.started                                           |
+// |   sv~<step>~<attempt>~<lease>           |         | step.started of a take-over (data.recovered)           |
+// |   sc~<step>, sf~<step>~<attempt>        |         | step.completed; step.failed                            |
+// |   sr~<step>~<attempt>                   |         | step.retry                                             |
+// |   sa~<step>~<pos>, su~<step>~<pos>      |         | step.await.* of the step's await #pos; step.resumed    |
+// |   st~<step>~<pos>                       |         | step.await.timeout                                     |
+// |   u~<step>~<attempt>~<n>                |         | the n-th log / emit / state.set call of an attempt     |
+// |                                         |         | (`~` is no name character: no collisions)              |
+// | lf:{<runId>}:leases                     | hash    | fences: name -> token (the runner: step -> lease)      |
+// | lf:{<runId>}:state                      | hash    | run state: `v` version, `d` JSON (compare-and-set)     |
+// | lf:{<runId>}:live                       | channel | live records `<id> <json>` (SPUBLISH on a Cluster)     |
+// | lf:flow:{<flow>}:runs                   | zset    | the flow's run ids, score = start ms                   |
+// | lf:flow:{<flow>}:status:<status>        | zset    | run ids with that status (INDEXED_STATUSES), by start  |
+// | lf:flow:{<flow>}:versions               | hash    | run id -> `sid` of its entry (late writes never undo)  |
+// | lf:flow:{<flow>}:done                   | zset    | finished run ids, score = expiry ms (to prune)         |
+// | lf:flows                                | set     | flow names that have runs                              |
+// | lf:trigger:{<triggerId>}                | string  | lookup: the trigger's run id (set once: NX, a TTL)     |
+// | lf:start:{<flow>/<idempotencyKey>}      | string  | lookup: the run id startFlow gave that key (NX, TTL)   |
+// | lf:{events}:seq                         | string  | external events' sequence (INCR): a run's start        |
+// |                                         |         | position, "after it started" is seq > position         |
+// | lf:{events}:k:<kind>                    | stream  | external events of a kind: `s` seq, `m` ms, `d` data   |
+// |                                         |         | JSON; MINID-trimmed to retention, expires with it      |
+// | lf:{events}:w:<kind>                    | set     | run ids awaiting an event of that kind                 |
+// | lf:{events}:i:<idempotencyKey>          | string  | `<seq>|<ms>|<data JSON>`: first record of that key     |
+//
+// The runner's idempotency keys are built by `keys` in @leanflow/runner; connections are
+// named `lf:<prefix>:cmd` and `lf:<prefix>:sub` (CLIENT LIST), not keys.
+
+import { assertFlowName, assertName, LeanflowError, type LookupNamespace } from '@leanflow/core'
 
 /**
- * Every Redis key and channel name the store uses, built from one prefix.
+ * Every Redis key and channel name the stores use, built from one prefix (the table at the top
+ * of this file explains each key and what it holds).
  * A run's keys carry the run id as a hash tag (`lf:{<runId>}:events`), so
  * they share one Cluster slot and one Lua script can touch them all. The
  * flow index and the flows set are secondary keys in other slots.
@@ -23,7 +71,7 @@ export function createKeys(prefix = 'lf') {
     prefix,
     /** The run's event log (a Redis Stream). */
     events: (runId: string) => run(runId, 'events'),
-    /** The run's summary hash: `flow`, `status`, `startedAt`, `completedAt` (ms). */
+    /** The run's summary hash: `flow`, `status`, `sid`, `startedAt`, `completedAt` (ms), live steps (table above). */
     meta: (runId: string) => run(runId, 'meta'),
     /** Idempotency keys of the run's appends → event id (a hash). */
     idem: (runId: string) => run(runId, 'idem'),
@@ -49,6 +97,19 @@ export function createKeys(prefix = 'lf') {
     flowVersions: (flow: string) => `${prefix}:flow:{${assertFlowName(flow)}}:versions`,
     /** Names of the flows that have runs (a set). */
     flows: () => `${prefix}:flows`,
+    /**
+     * A lookup (a string, in its own slot): `trigger` + trigger id, or `start` +
+     * `<flow>/<idempotencyKey>` of `startFlow`, → the run id.
+     */
+    lookup: (namespace: LookupNamespace, key: string) => `${prefix}:${namespace}:{${key}}`,
+    /** The external events' global sequence counter (a string, INCR), in the `{events}` slot. */
+    externalSeq: () => `${prefix}:{events}:seq`,
+    /** External events of a kind (a stream: `s` seq, `m` ms, `d` data JSON; trimmed to retention). */
+    externalKind: (kind: string) => `${prefix}:{events}:k:${assertName(kind, 'event kind')}`,
+    /** Runs awaiting an external event of a kind (a set of run ids). */
+    externalWatchers: (kind: string) => `${prefix}:{events}:w:${assertName(kind, 'event kind')}`,
+    /** The first record of an external event's idempotency key (a string `<seq>|<ms>|<data JSON>`). */
+    externalIdem: (key: string) => `${prefix}:{events}:i:${key}`,
     /**
      * Every key of a run, in one slot: the append script expires them all
      * together on the run's terminal event (retention). Keys added to a run

@@ -1,5 +1,4 @@
 import {
-  assertName,
   type CasRunStateOptions,
   type CasRunStateResult,
   type Duration,
@@ -53,11 +52,11 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
   const k = {
     state: keys.state,
     leases: keys.leases,
-    lookup: (ns: LookupNamespace, key: string) => `${prefix}:${ns}:{${key}}`,
-    seq: `${prefix}:{events}:seq`,
-    kind: (kind: string) => `${prefix}:{events}:k:${assertName(kind, 'event kind')}`,
-    watch: (kind: string) => `${prefix}:{events}:w:${assertName(kind, 'event kind')}`,
-    idem: (key: string) => `${prefix}:{events}:i:${key}`,
+    lookup: keys.lookup,
+    seq: keys.externalSeq(),
+    kind: keys.externalKind,
+    watch: keys.externalWatchers,
+    idem: keys.externalIdem,
   }
   const toRecord = (kind: string, seq: number, ms: number, json: string): StoredExternalEvent => ({
     id: `${ms}-${seq}`,
