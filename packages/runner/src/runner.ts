@@ -8,14 +8,14 @@ import {
   TriggerConflictError,
   TriggerNotFoundError,
 } from '@leanflow/core'
-import { appendTerminal } from './internal/effects.js'
-import { Engine } from './internal/engine.js'
-import { keys, newId } from './internal/jobIds.js'
-import { toJson } from './internal/match.js'
-import { closeAwaits, newRunDoc } from './internal/runDoc.js'
-import { fencesOf } from './internal/runStates.js'
-import { handleJob } from './internal/worker.js'
+import { newRun, startJobs } from './machine/index.js'
 import { createMemoryQueue } from './memoryQueue.js'
+import { apply, carry, matchEvents } from './shell/apply.js'
+import { handleJob } from './shell/jobs.js'
+import { toJson } from './shell/json.js'
+import { newId } from './shell/newId.js'
+import { fencesOf } from './shell/runStates.js'
+import { createShell } from './shell/shell.js'
 import { validateInput } from './standardSchema.js'
 import type { FlowDefinition, Runner, RunnerOptions, StartFlowOptions } from './types.js'
 
@@ -55,13 +55,13 @@ export function createRunner(options: RunnerOptions): Runner {
   const ownQueue = options.queue === undefined
   const queue = options.queue ?? createMemoryQueue()
   const onError = options.onError ?? ((err: unknown) => console.error('[leanflow runner]', err))
-  const engine = new Engine(store, queue, flows, onError, options.clock ?? Date.now, workerIdOf(options.workerId))
+  const shell = createShell(store, queue, flows, onError, options.clock ?? Date.now, workerIdOf(options.workerId))
   const cancelPollMs = options.cancelPollMs ?? 1000
   const drainTimeoutMs = options.drainTimeoutMs ?? 30_000
   let worker: JobWorker | undefined
 
   async function startFlow(name: string, input?: unknown, opts: StartFlowOptions = {}): Promise<{ runId: string }> {
-    const flow = engine.flows.get(name)
+    const flow = shell.flows.get(name)
     if (!flow) {
       throw new LeanflowError(
         'FLOW_NOT_FOUND',
@@ -76,14 +76,11 @@ export function createRunner(options: RunnerOptions): Runner {
       }
       runId = await store.putLookup('start', `${name}/${opts.idempotencyKey}`, runId, START_KEY_TTL_MS)
     }
-    const [now, pos] = await Promise.all([engine.storeNow(), store.externalPosition()])
-    const steps: Record<string, { needs: string[] }> = {}
-    for (const [s, def] of Object.entries(flow.steps)) steps[s] = { needs: [...(def.needs ?? [])] }
+    const [now, pos] = await Promise.all([shell.clock.now(), store.externalPosition()])
     // the state and flow.started in one atomic write: a refused start leaves neither
-    const fresh = newRunDoc(flow, now, pos)
-    const first = { kind: 'flow.started', flow: runId, data: { name, input: data, steps } }
-    const res = await store.createRun(runId, fresh, first, { idempotencyKey: keys.flowStarted, fences: fencesOf(fresh) })
-    if (res.created) engine.states.noteStored(runId, res.version, fresh)
+    const { doc: fresh, first, key } = newRun(flow, runId, data, now, pos)
+    const res = await store.createRun(runId, fresh, first, { idempotencyKey: key, fences: fencesOf(fresh) })
+    if (res.created) shell.states.noteStored(runId, res.version, fresh)
     const doc = res.created ? fresh : res.current?.doc
     if (!doc || !res.record) {
       throw new LeanflowError(
@@ -92,47 +89,18 @@ export function createRunner(options: RunnerOptions): Runner {
       )
     }
     // the stored flow.started (the first one when the run existed): its input, without a read
-    engine.noteInput(runId, structuredClone((res.record.data as { input?: unknown } | null)?.input ?? null))
+    shell.inputs.note(runId, structuredClone((res.record.data as { input?: unknown } | null)?.input ?? null))
     if (doc.flow !== name) {
       throw new LeanflowError('INVALID_ARGUMENT', `Run id "${runId}" already belongs to flow "${doc.flow}": choose another run id.`)
     }
-    if (doc.status === 'running') await engine.enqueueReady(runId, doc, now)
+    await carry(shell, runId, { appends: [], jobs: startJobs(runId, doc), unwatch: [] })
     return { runId }
   }
 
   async function cancel(runId: string, reason?: string): Promise<void> {
     assertName(runId, 'run id')
-    const now = engine.estNow()
-    const { value, doc } = await engine.states.update(
-      runId,
-      (d) => {
-        if (!d) return 'missing' as const
-        if (d.status !== 'running') return 'ended' as const
-        d.status = 'canceled'
-        d.endedAt = now
-        if (reason !== undefined) d.reason = String(reason)
-        for (const s of Object.values(d.steps)) {
-          closeAwaits(s, 'canceled', now)
-          delete s.lease
-        }
-        return 'canceled' as const
-      },
-      { fresh: true },
-    )
-    if (value === 'missing') throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
-    for (const ex of engine.local.get(runId) ?? []) ex.stop('ended')
-    if (value !== 'canceled' || !doc) return
-    await appendTerminal(engine, runId, doc, 'flow.canceled', reason === undefined ? {} : { reason: String(reason) })
-    const jobs: Array<Promise<void>> = []
-    for (const [name, s] of Object.entries(doc.steps)) {
-      jobs.push(queue.remove(`s~${runId}~${name}~${s.attempt}`))
-      s.records.forEach((r, pos) => {
-        if (r.t === 'do') return
-        jobs.push(queue.remove(`w~${runId}~${name}~${r.attempt}~${pos}`), queue.remove(`x~${runId}~${name}~${r.attempt}~${pos}`))
-        if (r.t === 'event') jobs.push(store.unwatchKind(r.kind, runId))
-      })
-    }
-    await Promise.all(jobs)
+    const { reply } = await apply(shell, runId, { type: 'cancel', reason }, { fresh: true })
+    if (reply === 'missing') throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
   }
 
   async function publishEvent(
@@ -151,7 +119,7 @@ export function createRunner(options: RunnerOptions): Runner {
     )
     const runs = await store.kindWatchers(kind)
     // a failure here rejects (the event is stored): retry with the same idempotencyKey to match again
-    await Promise.all(runs.map((r) => engine.matchEvents(r, kind)))
+    await Promise.all(runs.map((r) => matchEvents(shell, r, kind)))
     return { id: rec.id }
   }
 
@@ -160,31 +128,9 @@ export function createRunner(options: RunnerOptions): Runner {
     const value = toJson(payload, 'trigger payload')
     const runId = await store.getLookup('trigger', triggerId)
     if (!runId) throw new TriggerNotFoundError(triggerId)
-    const now = engine.estNow()
-    type R = { step: string; pos: number; attempt: number; resume: boolean; conflict?: keyof typeof CONFLICT_WORD } | null
-    const res = await engine.states.update<R>(
-      runId,
-      (d) => {
-        if (!d) return null
-        for (const [step, s] of Object.entries(d.steps)) {
-          const pos = s.records.findIndex((r) => r.t === 'trigger' && r.id === triggerId)
-          const r = s.records[pos]
-          if (r?.t !== 'trigger') continue
-          const waiting = s.status === 'suspended' && s.waitingOn === pos
-          if (r.state !== 'pending') return { step, pos, attempt: s.attempt, resume: waiting && r.state === 'resolved', conflict: r.state }
-          r.state = 'resolved'
-          r.value = value
-          r.doneAt = Math.max(now, r.since)
-          return { step, pos, attempt: s.attempt, resume: waiting }
-        }
-        return null
-      },
-      { fresh: true },
-    )
-    const hit = res.value
+    const { reply: hit } = await apply(shell, runId, { type: 'resolveTrigger', triggerId, value }, { fresh: true })
     if (!hit) throw new TriggerNotFoundError(triggerId)
-    // a resume lost to a crash after the CAS is queued again by the next (conflicting) resolve
-    if (hit.resume) await engine.enqueueResume(runId, hit.step, hit.attempt, hit.pos)
+    // a resume lost to a crash after the write is queued again by the next (conflicting) resolve
     if (hit.conflict) throw new TriggerConflictError(triggerId, CONFLICT_WORD[hit.conflict])
     return { runId, step: hit.step }
   }
@@ -197,19 +143,19 @@ export function createRunner(options: RunnerOptions): Runner {
     resolveTrigger,
     async start() {
       if (worker) return
-      engine.stopping = false
-      await engine.storeNow()
-      worker = await queue.process((job) => handleJob(engine, job, { cancelPollMs }), { concurrency: options.concurrency ?? 10 })
+      shell.stopping = false
+      await shell.clock.now()
+      worker = await queue.process((job) => handleJob(shell, job, { cancelPollMs }), { concurrency: options.concurrency ?? 10 })
     },
     async stop() {
       const w = worker
       worker = undefined
       if (!w) return
-      engine.stopping = true
+      shell.stopping = true
       let timer: ReturnType<typeof setTimeout> | undefined
       const handBack = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
-          for (const set of engine.local.values()) for (const ex of set) ex.stop('handback')
+          shell.local.stopAll('handback')
           resolve()
         }, drainTimeoutMs)
       })

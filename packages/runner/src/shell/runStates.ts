@@ -1,6 +1,6 @@
 import type { CasRunStateResult, RunStateStore } from '@leanflow/core'
-import { newId } from './jobIds.js'
-import type { RunDoc } from './runDoc.js'
+import type { RunDoc } from '../machine/runDoc.js'
+import { newId } from './newId.js'
 
 const MAX_CACHED = 10_000
 const MAX_TRIES = 100

@@ -1,6 +1,6 @@
 import { createMemoryRunStateStore } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
-import type { RunDoc } from './runDoc.js'
+import type { RunDoc } from '../machine/runDoc.js'
 import { RunStates } from './runStates.js'
 
 const doc = (status: RunDoc['status']): RunDoc => ({ flow: 'f', status, startedAt: 0, pos: 0, steps: {}, consumed: [], state: {} })

@@ -1,5 +1,16 @@
 import type { ExternalEvent } from '@leanflow/core'
-import type { FlowDefinition } from '../types.js'
+
+/**
+ * The run document: what the runner keeps of each run in the store's run state, written by
+ * compare-and-set. Every decision of the machine reads and changes it; the event log is its
+ * public trace.
+ */
+
+/** What the machine knows of a flow: its name and each step's needs (no handlers). */
+export interface FlowGraph {
+  name: string
+  steps: Readonly<Record<string, { needs?: readonly string[] | undefined }>>
+}
 
 /** Status of a step in the run document (the runner's view, not the reducer's). */
 export type StepStatus = 'pending' | 'ready' | 'running' | 'suspended' | 'retrying' | 'completed' | 'failed'
@@ -85,7 +96,7 @@ export interface RunDoc {
  * A fresh document: steps without needs are `ready` for attempt 1. The run's input is not in
  * it (it would be rewritten by every change): handlers get it from `flow.started`.
  */
-export function newRunDoc(flow: FlowDefinition, now: number, pos: number): RunDoc {
+export function newRunDoc(flow: FlowGraph, now: number, pos: number): RunDoc {
   const steps: Record<string, StepDoc> = {}
   for (const [name, def] of Object.entries(flow.steps)) {
     steps[name] = { status: (def.needs ?? []).length === 0 ? 'ready' : 'pending', attempt: 1, records: [] }
@@ -94,7 +105,7 @@ export function newRunDoc(flow: FlowDefinition, now: number, pos: number): RunDo
 }
 
 /** Steps whose needs have all completed and that still wait: marks them `ready` and returns them. */
-export function promoteReady(doc: RunDoc, flow: FlowDefinition): string[] {
+export function promoteReady(doc: RunDoc, flow: FlowGraph): string[] {
   const ready: string[] = []
   for (const [name, def] of Object.entries(flow.steps)) {
     const s = doc.steps[name]
@@ -108,13 +119,13 @@ export function promoteReady(doc: RunDoc, flow: FlowDefinition): string[] {
 }
 
 /** Steps that no other step needs. */
-export function sinkSteps(flow: FlowDefinition): string[] {
+export function sinkSteps(flow: FlowGraph): string[] {
   const needed = new Set(Object.values(flow.steps).flatMap((d) => d.needs ?? []))
   return Object.keys(flow.steps).filter((s) => !needed.has(s))
 }
 
 /** Every step `step` depends on, directly or transitively. */
-export function ancestors(flow: FlowDefinition, step: string): string[] {
+export function ancestors(flow: FlowGraph, step: string): string[] {
   const out = new Set<string>()
   const walk = (s: string) => {
     for (const d of flow.steps[s]?.needs ?? []) {

@@ -9,24 +9,36 @@ import {
   NonDeterminismError,
   parseDuration,
 } from '@leanflow/core'
+import { eventAwait } from '../machine/awaits/event.js'
+import { announceOutputs } from '../machine/awaits/index.js'
+import { timeAwait } from '../machine/awaits/time.js'
+import { triggerAwait } from '../machine/awaits/trigger.js'
+import type { Command } from '../machine/index.js'
+import { keys } from '../machine/keys.js'
+import { iso } from '../machine/outputs.js'
+import type { AwaitRec, Rec } from '../machine/runDoc.js'
 import type { AwaitEventOptions, AwaitTriggerOptions, StepContext, TriggerHandle } from '../types.js'
-import { announceAwait, appendResumed, iso } from './effects.js'
-import type { Engine } from './engine.js'
-import { type Execution, infra, never } from './execution.js'
-import { keys, newId } from './jobIds.js'
-import { assertNoFunctions, toJson } from './match.js'
-import { type AwaitRec, type Rec, type RunDoc, type StepDoc, setOwn } from './runDoc.js'
+import { apply, carry } from './apply.js'
+import { type Execution, never, orHandBack } from './execution.js'
+import { assertNoFunctions, toJson } from './json.js'
+import { newId } from './newId.js'
+import type { Shell } from './shell.js'
 
 const BUILTIN = new Set<string>(Object.values(EVENT_KINDS))
 const TRIGGER_TTL_MS = 400 * 24 * 3600_000
 
-/** Builds the `ctx` of one execution. */
-export function createContext(engine: Engine, ex: Execution): StepContext {
+/**
+ * The `ctx` of one execution: replays the step's recorded calls (`ctx.do` results, awaits) in
+ * call order and sends every new one to the machine as a command of the execution holding the
+ * step's lease (`record`, `setState`, `announce`, `suspend`); `log`, `emit` and `state.set`
+ * events are the execution's own appends, fenced by its lease.
+ */
+export function createContext(shell: Shell, ex: Execution): StepContext {
   const user = (kind: string, data: unknown): Promise<void> => {
     ex.check()
     const seq = ++ex.seq
     ex.batch.push({ kind, data, seq })
-    ex.pending = ex.pending.then(() => drain(engine, ex))
+    ex.pending = ex.pending.then(() => drain(shell, ex))
     ex.pending.catch(() => {})
     return ex.pending
   }
@@ -45,7 +57,7 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
     state: {
       async get<T>(key: string) {
         ex.check()
-        const d = await infra(ex, () => engine.states.read(ex.runId))
+        const d = await orHandBack(ex, () => shell.states.read(ex.runId))
         return d && Object.hasOwn(d.state, key) ? (d.state[key] as T) : undefined
       },
       async set(key: string, value: unknown) {
@@ -53,11 +65,8 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
         if (typeof key !== 'string' || key === '')
           throw new LeanflowError('INVALID_ARGUMENT', 'ctx.state.set needs a non-empty string key.')
         const v = toJson(value, `state value of "${key}"`)
-        await flushAndFence(engine, ex)
-        await casOwned(engine, ex, (d) => {
-          setOwn(d.state, key, v)
-          return true
-        })
+        await flushAndFence(shell, ex)
+        await command(shell, ex, { type: 'setState', step: ex.step, lease: ex.lease, key, value: v })
         await user('state.set', { key, value: v })
       },
     },
@@ -83,11 +92,7 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
       ex.check()
       const stored = value === undefined ? undefined : toJson(value, `result of ctx.do("${name}")`)
       const next: Rec = stored === undefined ? { t: 'do', name } : { t: 'do', name, value: stored }
-      await casOwned(engine, ex, (_d, s) => {
-        if (s.records.length !== pos) return false
-        s.records.push(next)
-        return true
-      })
+      await command(shell, ex, { type: 'record', step: ex.step, lease: ex.lease, pos, rec: next })
       ex.records[pos] = next
       return stored as T
     },
@@ -98,25 +103,17 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
         const rec = ex.records[pos]
         if (rec) {
           if (rec.t !== 'time') throw nonDeterminism(ex, pos, 'await.time', rec)
-          await reannounce(engine, ex, pos, rec)
-          return (await suspendOn(engine, ex, pos)) as undefined
+          await reannounce(shell, ex, pos, rec)
+          return (await suspendOn(shell, ex, pos)) as undefined
         }
         const absolute = at instanceof Date ? at.getTime() : undefined
         if (absolute !== undefined && !Number.isFinite(absolute))
           throw new LeanflowError('INVALID_ARGUMENT', 'await.time got an invalid Date.')
         const ms = absolute === undefined ? parseDuration(at as Duration, 'await.time duration') : 0
-        const now = await infra(ex, () => engine.storeNow())
-        const resumeAt = absolute ?? now + ms
-        const done = resumeAt <= now
-        const r: AwaitRec = done
-          ? { t: 'time', at: resumeAt, state: 'resolved', since: now, doneAt: now, attempt: ex.attempt }
-          : { t: 'time', at: resumeAt, state: 'pending', since: now, attempt: ex.attempt }
-        await register(engine, ex, pos, r, !done)
-        await infra(ex, () => announceAwait(engine, ex.runId, ex.step, pos, r))
-        if (done) {
-          await infra(ex, () => appendResumed(engine, ex.runId, ex.step, ex.attempt, pos, r))
-          return
-        }
+        const now = await orHandBack(ex, () => shell.clock.now())
+        const r = timeAwait(absolute ?? now + ms, now, ex.attempt)
+        await register(shell, ex, pos, r, r.state === 'pending')
+        if (r.state === 'resolved') return
         ex.stop('suspended')
         return never()
       },
@@ -135,20 +132,15 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
         const rec = ex.records[pos]
         if (rec) {
           if (rec.t !== 'event' || rec.kind !== kind) throw nonDeterminism(ex, pos, `await.event("${kind}")`, rec)
-          await reannounce(engine, ex, pos, rec)
-          return (await suspendOn(engine, ex, pos)) as ExternalEvent<D>
+          await reannounce(shell, ex, pos, rec)
+          return (await suspendOn(shell, ex, pos)) as ExternalEvent<D>
         }
         const match = opts.match === undefined ? undefined : (toJson(opts.match, 'await.event match') as Record<string, unknown>)
-        const now = await infra(ex, () => engine.storeNow())
+        const now = await orHandBack(ex, () => shell.clock.now())
         const timeoutAt = timeoutMs === undefined ? undefined : now + timeoutMs
-        await infra(ex, () => engine.store.watchKind(kind, ex.runId))
-        const r: AwaitRec = { t: 'event', kind, state: 'pending', since: now, attempt: ex.attempt }
-        if (match) r.match = match
-        if (timeoutAt !== undefined) r.timeoutAt = timeoutAt
-        await register(engine, ex, pos, r, false)
-        await infra(ex, () => announceAwait(engine, ex.runId, ex.step, pos, r))
-        await infra(ex, () => engine.matchEvents(ex.runId))
-        return (await suspendOn(engine, ex, pos)) as ExternalEvent<D>
+        await orHandBack(ex, () => shell.store.watchKind(kind, ex.runId))
+        await register(shell, ex, pos, eventAwait(kind, match, now, timeoutAt, ex.attempt), false)
+        return (await suspendOn(shell, ex, pos)) as ExternalEvent<D>
       },
       async trigger<T>(opts: AwaitTriggerOptions): Promise<TriggerHandle<T>> {
         ex.check()
@@ -163,22 +155,18 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
         const timeoutMs = opts.timeout === undefined ? undefined : parseDuration(opts.timeout, 'await.trigger timeout')
         const pos = ex.cursor++
         const rec = ex.records[pos]
-        const handle = (id: string): TriggerHandle<T> => ({ id, wait: async () => (await suspendOn(engine, ex, pos)) as T })
+        const handle = (id: string): TriggerHandle<T> => ({ id, wait: async () => (await suspendOn(shell, ex, pos)) as T })
         if (rec) {
           if (rec.t !== 'trigger' || rec.type !== type) throw nonDeterminism(ex, pos, `await.trigger("${type}")`, rec)
-          await reannounce(engine, ex, pos, rec)
+          await reannounce(shell, ex, pos, rec)
           return handle(rec.id)
         }
         const payload = opts.payload === undefined ? undefined : toJson(opts.payload, 'await.trigger payload')
         const id = newId()
-        const now = await infra(ex, () => engine.storeNow())
+        const now = await orHandBack(ex, () => shell.clock.now())
         const timeoutAt = timeoutMs === undefined ? undefined : now + timeoutMs
-        await infra(ex, () => engine.store.putLookup('trigger', id, ex.runId, (timeoutMs ?? TRIGGER_TTL_MS) + TRIGGER_TTL_MS))
-        const r: AwaitRec = { t: 'trigger', type, id, state: 'pending', since: now, attempt: ex.attempt }
-        if (timeoutAt !== undefined) r.timeoutAt = timeoutAt
-        if (payload !== undefined) r.payload = payload
-        await register(engine, ex, pos, r, false)
-        await infra(ex, () => announceAwait(engine, ex.runId, ex.step, pos, r))
+        await orHandBack(ex, () => shell.store.putLookup('trigger', id, ex.runId, (timeoutMs ?? TRIGGER_TTL_MS) + TRIGGER_TTL_MS))
+        await register(shell, ex, pos, triggerAwait(type, id, payload, now, timeoutAt, ex.attempt), false)
         return handle(id)
       },
     },
@@ -190,15 +178,16 @@ export function createContext(engine: Engine, ex: Execution): StepContext {
  * (`step.await.*` and its timer or timeout job, both idempotent), since the announcement of the
  * execution that was cut off may be missing. Skipped when this process saw it stored.
  */
-async function reannounce(engine: Engine, ex: Execution, pos: number, r: AwaitRec) {
-  if (!ex.takeover || engine.knows(ex.runId, keys.awaited(ex.step, pos))) return
-  await infra(ex, () => announceAwait(engine, ex.runId, ex.step, pos, r))
+async function reannounce(shell: Shell, ex: Execution, pos: number, r: AwaitRec) {
+  if (!ex.takeover || shell.seen.knows(ex.runId, keys.awaited(ex.step, pos))) return
+  const out = announceOutputs({ runId: ex.runId, now: shell.clock.estimate(), flow: undefined }, ex.step, pos, r)
+  await orHandBack(ex, () => carry(shell, ex.runId, { ...out, unwatch: [] }))
 }
 
 /** Waits for queued user appends; throws when the execution lost its lease or the run ended. */
-export async function flushAndFence(engine: Engine, ex: Execution): Promise<void> {
-  ex.pending = ex.pending.then(() => drain(engine, ex))
-  await infra(ex, () => ex.pending)
+export async function flushAndFence(shell: Shell, ex: Execution): Promise<void> {
+  ex.pending = ex.pending.then(() => drain(shell, ex))
+  await orHandBack(ex, () => ex.pending)
   ex.check()
 }
 
@@ -206,78 +195,51 @@ export async function flushAndFence(engine: Engine, ex: Execution): Promise<void
  * Appends the queued user events in call order, each fenced by the execution's lease: the store
  * refuses it atomically (nothing written) once the lease was taken over or the run ended.
  */
-async function drain(engine: Engine, ex: Execution) {
+async function drain(shell: Shell, ex: Execution) {
   if (ex.batch.length === 0) return
   const items = ex.batch.splice(0)
   const fence = { key: ex.step, token: ex.lease }
   for (const it of items) {
     ex.check()
     try {
-      await engine.append(ex.runId, ex.step, it.kind, it.data, keys.user(ex.step, ex.attempt, it.seq), { attempt: ex.attempt }, { fence })
+      const event = { kind: it.kind, flow: ex.runId, step: ex.step, data: it.data, meta: { attempt: ex.attempt } }
+      await shell.store.append(ex.runId, event, { idempotencyKey: keys.user(ex.step, ex.attempt, it.seq), fence })
     } catch (err) {
       if (!isLeanflowError(err, 'NON_RETRIABLE')) throw err
       // fenced: tell a lost lease from an ended run (cancel, another step failed for good)
-      const d = await engine.states.read(ex.runId).catch(() => null)
+      const d = await shell.states.read(ex.runId).catch(() => null)
       throw ex.stop(d !== null && d.status === 'running' ? 'lease' : 'ended')
     }
   }
 }
 
-/** One CAS guarded by this execution's lease; `fn` returning false means the lease is gone. */
-async function casOwned(engine: Engine, ex: Execution, fn: (d: RunDoc, s: StepDoc) => boolean) {
-  const { value } = await infra(ex, () =>
-    engine.states.update(ex.runId, (d) => {
-      const s = d?.steps[ex.step]
-      if (d?.status !== 'running') return 'ended' as const
-      if (!s || s.lease !== ex.lease || s.status !== 'running') return 'lease' as const
-      return fn(d, s) === false ? ('lease' as const) : ('ok' as const)
-    }),
-  )
-  if (value !== 'ok') throw ex.stop(value)
+/** A command of the execution holding the step's lease; a refusal (run ended, lease lost) drops it. */
+async function command(shell: Shell, ex: Execution, cmd: Extract<Command, { type: 'record' | 'setState' | 'announce' }>): Promise<void> {
+  const { reply } = await orHandBack(ex, () => apply(shell, ex.runId, cmd))
+  if (reply !== 'ok') throw ex.stop(reply as 'ended' | 'lease')
 }
 
-async function register(engine: Engine, ex: Execution, pos: number, r: AwaitRec, suspend: boolean) {
-  await flushAndFence(engine, ex)
-  await casOwned(engine, ex, (_d, s) => {
-    if (s.records.length !== pos) return false
-    s.records.push(r)
-    if (suspend) {
-      s.status = 'suspended'
-      s.waitingOn = pos
-      delete s.lease
-    }
-    return true
-  })
+/** Registers the await `r` at call position `pos` (suspending the step on it at once when `suspend`) and announces it. */
+async function register(shell: Shell, ex: Execution, pos: number, r: AwaitRec, suspend: boolean) {
+  await flushAndFence(shell, ex)
+  await command(shell, ex, { type: 'announce', step: ex.step, lease: ex.lease, pos, rec: r, suspend })
   ex.records[pos] = r
 }
 
 /** The value of the await at `pos`; suspends the step (never settles) while it is pending. */
-async function suspendOn(engine: Engine, ex: Execution, pos: number): Promise<unknown> {
+async function suspendOn(shell: Shell, ex: Execution, pos: number): Promise<unknown> {
   ex.check()
   let r = ex.records[pos] as AwaitRec
   if (r.state === 'pending') {
-    await flushAndFence(engine, ex)
-    const { value } = await infra(ex, () =>
-      engine.states.update(ex.runId, (d) => {
-        const s = d?.steps[ex.step]
-        if (d?.status !== 'running') return 'ended' as const
-        if (!s || s.lease !== ex.lease || s.status !== 'running') return 'lease' as const
-        const cur = s.records[pos] as AwaitRec
-        if (cur.state !== 'pending') return cur
-        s.status = 'suspended'
-        s.waitingOn = pos
-        delete s.lease
-        return 'suspended' as const
-      }),
-    )
-    if (value === 'ended' || value === 'lease') throw ex.stop(value)
-    if (value === 'suspended') {
+    await flushAndFence(shell, ex)
+    const { reply } = await orHandBack(ex, () => apply(shell, ex.runId, { type: 'suspend', step: ex.step, lease: ex.lease, pos }))
+    if (reply === 'ended' || reply === 'lease' || reply === 'ok') throw ex.stop(reply === 'ok' ? 'lease' : reply)
+    if (reply === 'suspended') {
       ex.stop('suspended')
       return never()
     }
-    r = value
+    r = reply
     ex.records[pos] = r
-    if (r.state === 'resolved') await infra(ex, () => appendResumed(engine, ex.runId, ex.step, ex.attempt, pos, r))
   }
   if (r.state === 'timedOut') throw new AwaitTimeoutError(`await.${r.t} of step "${ex.step}" timed out at ${iso(r.timeoutAt ?? 0)}.`)
   if (r.state === 'canceled') throw ex.stop('ended')

@@ -1,5 +1,5 @@
+import type { Rec } from '../machine/runDoc.js'
 import type { FlowDefinition } from '../types.js'
-import type { Rec } from './runDoc.js'
 
 /** Thrown inside a dropped execution: it lost its lease, the run ended, or the runner handed it back. */
 export class ExecutionGone extends Error {
@@ -77,11 +77,38 @@ export function never<T>(): Promise<T> {
  * reply) hands the execution back, so its job is delivered again and
  * repairs what is missing; the handler never sees it as its own error.
  */
-export async function infra<T>(ex: Execution, work: () => Promise<T>): Promise<T> {
+export async function orHandBack<T>(ex: Execution, work: () => Promise<T>): Promise<T> {
   try {
     return await work()
   } catch (err) {
     if (err instanceof ExecutionGone) throw err
     throw ex.stop('handback', err)
+  }
+}
+
+/** The executions running in this process, by run: a cancel or a failed run drops them at once. */
+export class LocalExecutions {
+  private readonly runs = new Map<string, Set<Execution>>()
+
+  add(ex: Execution): void {
+    const set = this.runs.get(ex.runId) ?? new Set()
+    set.add(ex)
+    this.runs.set(ex.runId, set)
+  }
+
+  delete(ex: Execution): void {
+    const set = this.runs.get(ex.runId)
+    set?.delete(ex)
+    if (set?.size === 0) this.runs.delete(ex.runId)
+  }
+
+  /** Drops every execution of the run. */
+  stopRun(runId: string, why: ExecutionGone['why']): void {
+    for (const ex of this.runs.get(runId) ?? []) ex.stop(why)
+  }
+
+  /** Drops every execution (`handback`: their jobs go back to the queue). */
+  stopAll(why: ExecutionGone['why']): void {
+    for (const set of this.runs.values()) for (const ex of set) ex.stop(why)
   }
 }

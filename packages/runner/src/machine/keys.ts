@@ -1,7 +1,8 @@
-import { customAlphabet } from 'nanoid'
-
-/** 21 characters over [A-Za-z0-9]: run ids, trigger ids, leases. */
-export const newId = customAlphabet('0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz', 21)
+/**
+ * The names the machine gives what it asks for: job ids (the queue keeps one job per id) and
+ * the idempotency keys of the runner's appends (the store keeps one event per key and run).
+ * `~` cannot appear in names, so ids never collide; no `:` (BullMQ refuses it in job ids).
+ */
 
 /** Job names the runner routes on. */
 export type JobKind = 'step' | 'resume' | 'time' | 'timeout'
@@ -16,15 +17,25 @@ export interface RunnerJobData {
   pos?: number
 }
 
-// `~` cannot appear in names, so ids never collide; no `:` (BullMQ).
-/** Job id of attempt `attempt` of a step. */
-export const stepJobId = (runId: string, step: string, attempt: number) => `s~${runId}~${step}~${attempt}`
-/** Job id that resumes a step after its await at `pos` resolved. */
-export const resumeJobId = (runId: string, step: string, attempt: number, pos: number) => `r~${runId}~${step}~${attempt}~${pos}`
-/** Job id of a time await (with a suffix when it fired early and re-checks). */
-export const timeJobId = (runId: string, step: string, attempt: number, pos: number) => `w~${runId}~${step}~${attempt}~${pos}`
-/** Job id of an await's timeout. */
-export const timeoutJobId = (runId: string, step: string, attempt: number, pos: number) => `x~${runId}~${step}~${attempt}~${pos}`
+/** Job ids, by kind. */
+export const jobIds = {
+  /** Attempt `attempt` of a step. */
+  step: (runId: string, step: string, attempt: number) => `s~${runId}~${step}~${attempt}`,
+  /** Resumes a step after its await at `pos` resolved. */
+  resume: (runId: string, step: string, attempt: number, pos: number) => `r~${runId}~${step}~${attempt}~${pos}`,
+  /** Fires a time await. */
+  time: (runId: string, step: string, attempt: number, pos: number) => `w~${runId}~${step}~${attempt}~${pos}`,
+  /** Times an await out. */
+  timeout: (runId: string, step: string, attempt: number, pos: number) => `x~${runId}~${step}~${attempt}~${pos}`,
+}
+
+/** A job id without the re-check suffix that an early fire added (`<id>~<now>`). */
+export function baseJobId(id: string, kind: JobKind): string {
+  return id
+    .split('~')
+    .slice(0, kind === 'step' ? 4 : 5)
+    .join('~')
+}
 
 /** Idempotency keys of the runner's appends (per run). */
 export const keys = {

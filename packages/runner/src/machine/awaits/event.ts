@@ -1,0 +1,66 @@
+import type { ExternalEvent } from '@leanflow/core'
+import { iso } from '../outputs.js'
+import type { EventRec, RunDoc } from '../runDoc.js'
+import { matches } from './match.js'
+
+/**
+ * `ctx.await.event`: resolves with the first external event of its kind published after the
+ * run started that fits its `match` and no other await of the run consumed. Announced by
+ * `step.await.event`, resolved by a `matchEvents` command (after each publish and each new
+ * await of the kind), times out at `timeoutAt`, and returns the event on replay.
+ */
+
+/** The record of an event await registered at `now`. */
+export function eventAwait(
+  kind: string,
+  match: Record<string, unknown> | undefined,
+  now: number,
+  timeoutAt: number | undefined,
+  attempt: number,
+): EventRec {
+  const r: EventRec = { t: 'event', kind, state: 'pending', since: now, attempt }
+  if (match) r.match = match
+  if (timeoutAt !== undefined) r.timeoutAt = timeoutAt
+  return r
+}
+
+/** Its `step.await.event` event. */
+export function eventAnnouncement(r: EventRec): { kind: string; data: Record<string, unknown> } {
+  const timeoutAt = r.timeoutAt === undefined ? {} : { timeoutAt: iso(r.timeoutAt) }
+  return { kind: 'step.await.event', data: { eventKind: r.kind, ...(r.match ? { match: r.match } : {}), ...timeoutAt } }
+}
+
+/** The kinds of the run's pending event awaits. */
+export function pendingKinds(doc: RunDoc | null): Set<string> {
+  const kinds = new Set<string>()
+  if (doc?.status !== 'running') return kinds
+  for (const s of Object.values(doc.steps)) for (const r of s.records) if (r.t === 'event' && r.state === 'pending') kinds.add(r.kind)
+  return kinds
+}
+
+/**
+ * Resolves the run's pending event awaits against `events` (by kind, in log order): each takes
+ * the first fitting event no await of the run consumed. Returns the awaits whose step waits on
+ * them (they resume).
+ */
+export function matchEvents(
+  doc: RunDoc,
+  events: ReadonlyMap<string, readonly ExternalEvent[]>,
+  now: number,
+): Array<{ step: string; attempt: number; pos: number }> {
+  const out: Array<{ step: string; attempt: number; pos: number }> = []
+  if (doc.status !== 'running') return out
+  for (const [name, s] of Object.entries(doc.steps)) {
+    s.records.forEach((r, pos) => {
+      if (r.t !== 'event' || r.state !== 'pending') return
+      const hit = events.get(r.kind)?.find((e) => !doc.consumed.includes(e.id) && matches(e, r.match))
+      if (!hit) return
+      r.state = 'resolved'
+      r.event = { id: hit.id, ts: hit.ts, kind: hit.kind, data: hit.data }
+      r.doneAt = Math.max(now, r.since)
+      doc.consumed.push(hit.id)
+      if (s.status === 'suspended' && s.waitingOn === pos) out.push({ step: name, attempt: s.attempt, pos })
+    })
+  }
+  return out
+}

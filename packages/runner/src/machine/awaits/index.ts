@@ -1,0 +1,160 @@
+import type { Append, Command, JobOut, Transition } from '../commands.js'
+import { baseJobId, jobIds, keys } from '../keys.js'
+import { type Env, iso, startedAppend } from '../outputs.js'
+import type { AwaitRec, RunDoc } from '../runDoc.js'
+import { claim, needsRepair, type OwnedReply, ownedStep } from '../steps.js'
+import { eventAnnouncement } from './event.js'
+import { fireTime, timeAnnouncement } from './time.js'
+import { triggerAnnouncement } from './trigger.js'
+
+/**
+ * What every await shares: its announcement (`step.await.*` and its timer or timeout job), the
+ * commands of the execution that registers or suspends on it, the `time` / `timeout` / `resume`
+ * jobs, and its `step.resumed` / `step.await.timeout` events. The kinds: `time.ts`, `event.ts`,
+ * `trigger.ts`.
+ */
+
+/** The `step.await.*` event of a record. */
+export function announcement(r: AwaitRec): { kind: string; data: Record<string, unknown> } {
+  if (r.t === 'time') return timeAnnouncement(r)
+  if (r.t === 'event') return eventAnnouncement(r)
+  return triggerAnnouncement(r)
+}
+
+/** The append announcing the await at `pos` (once per position). */
+export function awaitedAppend(step: string, pos: number, r: AwaitRec): Append {
+  const { kind, data } = announcement(r)
+  return { kind, step, data, key: keys.awaited(step, pos), attempt: r.attempt }
+}
+
+/** `step.resumed` of the await at `pos` (once per position). */
+export function resumedAppend(step: string, attempt: number, pos: number, r: AwaitRec): Append {
+  const reason = r.t === 'time' ? 'time elapsed' : r.t === 'event' ? 'event received' : 'trigger resolved'
+  const data = { reason, awaitType: r.t, awaitDuration: Math.max(0, (r.doneAt ?? r.since) - r.since) }
+  return { kind: 'step.resumed', step, data, key: keys.resumed(step, pos), attempt }
+}
+
+/** `step.await.timeout` of the await at `pos`. */
+function timedOutAppend(step: string, attempt: number, pos: number, r: AwaitRec): Append {
+  const data = { awaitType: r.t, timeoutAt: iso(r.timeoutAt ?? r.doneAt ?? r.since) }
+  return { kind: 'step.await.timeout', step, data, key: keys.timedOut(step, pos), attempt }
+}
+
+/** Announces an await: its `step.await.*`, and its timer (`time`) or timeout job while it is pending. */
+export function announceOutputs(env: Env, step: string, pos: number, r: AwaitRec): { appends: Append[][]; jobs: JobOut[] } {
+  const jobs: JobOut[] = []
+  const data = { runId: env.runId, step, pos }
+  if (r.state === 'pending' && r.t === 'time') {
+    jobs.push({ op: 'add', name: 'time', id: jobIds.time(env.runId, step, r.attempt, pos), data, at: r.at })
+  } else if (r.state === 'pending' && r.timeoutAt !== undefined) {
+    jobs.push({ op: 'add', name: 'timeout', id: jobIds.timeout(env.runId, step, r.attempt, pos), data, at: r.timeoutAt })
+  }
+  return { appends: [[awaitedAppend(step, pos, r)]], jobs }
+}
+
+/** The resume job of a step whose await at `pos` resolved. */
+export function resumeJob(runId: string, step: string, attempt: number, pos: number): JobOut {
+  return { op: 'add', name: 'resume', id: jobIds.resume(runId, step, attempt, pos), data: { runId, step, pos } }
+}
+
+type Announce = Extract<Command, { type: 'announce' }>
+type Suspend = Extract<Command, { type: 'suspend' }>
+type AwaitJob = Extract<Command, { type: 'awaitJob' }>
+
+/**
+ * `announce`: the execution registers the await `rec` at call position `pos` (and suspends on
+ * it at once when `suspend`). Outputs its announcement; a resolved time await also resumes.
+ */
+export function announce(doc: RunDoc | null, cmd: Announce, env: Env): Transition<OwnedReply> {
+  const reply = ownedStep(doc, cmd.step, cmd.lease)
+  const s = doc?.steps[cmd.step]
+  if (reply !== 'ok' || !s) return { reply, appends: [], jobs: [], unwatch: [] }
+  if (s.records.length !== cmd.pos) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
+  s.records.push(cmd.rec)
+  if (cmd.suspend) {
+    s.status = 'suspended'
+    s.waitingOn = cmd.pos
+    delete s.lease
+  }
+  const out = announceOutputs(env, cmd.step, cmd.pos, cmd.rec)
+  if (cmd.rec.state === 'resolved') out.appends.push([resumedAppend(cmd.step, s.attempt, cmd.pos, cmd.rec)])
+  return { reply, ...out, unwatch: [], matchEvents: cmd.rec.t === 'event' }
+}
+
+/**
+ * `suspend`: the execution waits on the await at `pos`. Suspends the step (the lease is given up)
+ * while the await is pending; else replies with the record (resolved: with its `step.resumed`).
+ */
+export function suspend(doc: RunDoc | null, cmd: Suspend): Transition<OwnedReply | 'suspended' | AwaitRec> {
+  const reply = ownedStep(doc, cmd.step, cmd.lease)
+  const s = doc?.steps[cmd.step]
+  const r = s?.records[cmd.pos]
+  if (reply !== 'ok' || !s || !r || r.t === 'do') return { reply: reply === 'ok' ? 'lease' : reply, appends: [], jobs: [], unwatch: [] }
+  if (r.state !== 'pending') {
+    const appends = r.state === 'resolved' ? [[resumedAppend(cmd.step, s.attempt, cmd.pos, r)]] : []
+    return { reply: r, appends, jobs: [], unwatch: [] }
+  }
+  s.status = 'suspended'
+  s.waitingOn = cmd.pos
+  delete s.lease
+  return { reply: 'suspended', appends: [], jobs: [], unwatch: [] }
+}
+
+/** The answer to an await job. */
+export type AwaitJobReply =
+  | { kind: 'claimed'; lease: string; takeover: boolean }
+  | { kind: 'early' }
+  | { kind: 'timedOut' }
+  | { kind: 'repair' }
+  | { kind: 'noop' }
+
+/**
+ * `awaitJob`: a `time` job resolves its await (or waits again when early), a `timeout` job times
+ * its await out (likewise), a `resume` job wakes the step: each claims the step when it waits on
+ * that await, now settled (or takes it over when the job's own execution died).
+ */
+export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transition<AwaitJobReply> {
+  const { step, pos, jobId } = cmd
+  const s = doc?.steps[step]
+  const r = s?.records[pos]
+  const nothing = { appends: [], jobs: [], unwatch: [] }
+  if (doc && s && s.owner === jobId && needsRepair(doc, s)) return { reply: { kind: 'repair' }, ...nothing }
+  if (!doc || !s || !r || r.t === 'do' || doc.status !== 'running') return { reply: { kind: 'noop' }, ...nothing }
+  const again = (at: number): Transition<AwaitJobReply> => ({
+    reply: { kind: 'early' },
+    appends: [],
+    jobs: [{ op: 'add', name: cmd.job, id: `${baseJobId(jobId, cmd.job)}~${env.now}`, data: { runId: env.runId, step, pos }, at }],
+    unwatch: [],
+  })
+  if (cmd.job === 'time' && r.t === 'time') {
+    const wait = fireTime(r, env.now)
+    if (wait !== undefined) return again(wait)
+  }
+  let timedOut = false
+  if (cmd.job === 'timeout' && r.t !== 'time' && r.state === 'pending') {
+    if ((r.timeoutAt ?? 0) > env.now) return again(r.timeoutAt ?? 0)
+    r.state = 'timedOut'
+    r.doneAt = env.now
+    timedOut = true
+  }
+  const waiting = s.status === 'suspended' && s.waitingOn === pos && r.state !== 'pending'
+  let reply: AwaitJobReply = timedOut ? { kind: 'timedOut' } : { kind: 'noop' }
+  if (waiting || (s.status === 'running' && s.owner === jobId)) {
+    const takeover = s.status === 'running'
+    claim(s, jobId, cmd.lease, env.now)
+    reply = { kind: 'claimed', lease: cmd.lease, takeover }
+  }
+  if (reply.kind === 'noop') return { reply, ...nothing }
+  const appends: Append[][] = []
+  if (reply.kind === 'claimed' && reply.takeover) {
+    // the execution it replaces had started once its step.resumed (or step.await.timeout) was stored
+    const after = r.state === 'timedOut' ? keys.timedOut(step, pos) : keys.resumed(step, pos)
+    appends.push([startedAppend(step, s.attempt, jobId, { lease: cmd.lease, after })])
+  }
+  // the await's announcement first (its own append may have failed before it was resolved)
+  appends.push([awaitedAppend(step, pos, r)])
+  if (r.state === 'timedOut') appends.push([timedOutAppend(step, s.attempt, pos, r)])
+  else if (r.state === 'resolved' && reply.kind === 'claimed') appends.push([resumedAppend(step, s.attempt, pos, r)])
+  const unwatch = r.t === 'event' && r.state === 'timedOut' ? [r.kind] : []
+  return { reply, appends, jobs: [], unwatch }
+}

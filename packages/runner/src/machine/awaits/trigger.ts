@@ -1,0 +1,62 @@
+import { iso } from '../outputs.js'
+import type { AwaitState, RunDoc, TriggerRec } from '../runDoc.js'
+
+/**
+ * `ctx.await.trigger`: resolves with the payload of `resolveTrigger(id, payload)` (or
+ * `POST /triggers/:id`), once. Announced by `step.await.trigger`, times out at `timeoutAt`,
+ * and returns the payload on replay.
+ */
+
+/** The record of a trigger await registered at `now` under the id `id`. */
+export function triggerAwait(
+  type: string,
+  id: string,
+  payload: unknown,
+  now: number,
+  timeoutAt: number | undefined,
+  attempt: number,
+): TriggerRec {
+  const r: TriggerRec = { t: 'trigger', type, id, state: 'pending', since: now, attempt }
+  if (timeoutAt !== undefined) r.timeoutAt = timeoutAt
+  if (payload !== undefined) r.payload = payload
+  return r
+}
+
+/** Its `step.await.trigger` event. */
+export function triggerAnnouncement(r: TriggerRec): { kind: string; data: Record<string, unknown> } {
+  const timeoutAt = r.timeoutAt === undefined ? {} : { timeoutAt: iso(r.timeoutAt) }
+  return {
+    kind: 'step.await.trigger',
+    data: { triggerId: r.id, triggerType: r.type, ...(r.payload !== undefined ? { payload: r.payload } : {}), ...timeoutAt },
+  }
+}
+
+/** The answer to a trigger's resolve: where it is, whether its step resumes, and why it conflicts. */
+export type TriggerReply = {
+  step: string
+  pos: number
+  attempt: number
+  resume: boolean
+  /** Set when the trigger was no longer pending (nothing changed). */
+  conflict?: Exclude<AwaitState, 'pending'>
+} | null
+
+/**
+ * Resolves the trigger `triggerId` with `value`, once: a second resolve conflicts (and changes
+ * nothing). `resume` is true when its step waits on it (asked again by a conflicting resolve:
+ * a resume job lost to a crash is queued again).
+ */
+export function resolveTrigger(doc: RunDoc, triggerId: string, value: unknown, now: number): TriggerReply {
+  for (const [step, s] of Object.entries(doc.steps)) {
+    const pos = s.records.findIndex((r) => r.t === 'trigger' && r.id === triggerId)
+    const r = s.records[pos]
+    if (r?.t !== 'trigger') continue
+    const waiting = s.status === 'suspended' && s.waitingOn === pos
+    if (r.state !== 'pending') return { step, pos, attempt: s.attempt, resume: waiting && r.state === 'resolved', conflict: r.state }
+    r.state = 'resolved'
+    r.value = value
+    r.doneAt = Math.max(now, r.since)
+    return { step, pos, attempt: s.attempt, resume: waiting }
+  }
+  return null
+}

@@ -1,0 +1,74 @@
+import type { AppendFence, ExternalEvent } from '@leanflow/core'
+import type { JobKind, RunnerJobData } from './keys.js'
+import type { AwaitRec, DoRec } from './runDoc.js'
+
+/**
+ * What happens to a run, as data: every decision of the runner is {@link transition} of one of
+ * these. Ids (leases, job ids) come in with the command; time comes in beside it.
+ */
+export type Command =
+  | { type: 'cancel'; reason?: string | undefined }
+  | { type: 'resolveTrigger'; triggerId: string; value: unknown }
+  | { type: 'matchEvents'; events: ReadonlyMap<string, readonly ExternalEvent[]> }
+  | { type: 'claimStep'; step: string; attempt: number; jobId: string; lease: string }
+  | { type: 'awaitJob'; job: 'time' | 'timeout' | 'resume'; step: string; pos: number; jobId: string; lease: string }
+  | { type: 'takeOver'; step: string; jobId: string; lease: string }
+  | { type: 'complete'; step: string; lease: string; result: unknown; next?: { jobId: string; lease: string } | undefined }
+  | { type: 'fail'; step: string; lease: string; attempt: number; error: string; retryDelayMs?: number | undefined }
+  | { type: 'record'; step: string; lease: string; pos: number; rec: DoRec }
+  | { type: 'setState'; step: string; lease: string; key: string; value: unknown }
+  | { type: 'announce'; step: string; lease: string; pos: number; rec: AwaitRec; suspend: boolean }
+  | { type: 'suspend'; step: string; lease: string; pos: number }
+
+/** One event to append: carried out by the shell with `store.append(runId, …, { idempotencyKey: key, fence, after })`. */
+export interface Append {
+  kind: string
+  step?: string
+  data: unknown
+  /** Idempotency key (the store keeps the first event of each key). */
+  key: string
+  attempt?: number
+  /** `meta.jobId` of `step.started`. */
+  jobId?: string
+  /** Signed with `meta.worker` of the appending worker. */
+  signed?: true
+  /** Stored only while the run's fence `fence.key` holds `fence.token`. */
+  fence?: AppendFence
+  /** Stored only once the append keyed `after` is. */
+  after?: string
+  /** A refusal (fence, `after`) is an answer, not an error: nothing is written, nothing rides behind it. */
+  mayRefuse?: true
+}
+
+/** A job to queue (`at`: store-clock ms it is due; absent: now) or to remove. */
+export type JobOut = { op: 'add'; name: JobKind; id: string; data: RunnerJobData; at?: number } | { op: 'remove'; id: string }
+
+/** What a transition asks the shell to carry out, besides writing the document. */
+export interface Outputs {
+  /**
+   * Appends issued in the same tick as the compare-and-set (pipelined behind it), fenced by a
+   * lease only that write sets: refused unless it applied. Only when this process saw every
+   * append keyed in `requires` stored (else they go the ordinary way, in `appends`).
+   */
+  behind?: { appends: Append[]; requires: string[] }
+  /** Appends in waves: the appends of a wave go out together, each wave once the one before is stored. */
+  appends: Append[][]
+  /** Jobs to queue or remove, once the appends are stored. */
+  jobs: JobOut[]
+  /** Event kinds the run stops watching. */
+  unwatch: string[]
+  /** The run ended: this process drops its executions of it and forgets what it knew of it. */
+  ended?: boolean
+  /** Match the run's pending event awaits against stored events afterwards (a `matchEvents` command). */
+  matchEvents?: boolean
+}
+
+/** The outcome of a transition: the reply to the caller and the outputs (the document is changed in place). */
+export interface Transition<R = unknown> extends Outputs {
+  reply: R
+}
+
+/** Outputs with nothing to carry out. */
+export function none(): Outputs {
+  return { appends: [], jobs: [], unwatch: [] }
+}

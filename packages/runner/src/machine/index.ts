@@ -1,0 +1,88 @@
+import { matchEvents } from './awaits/event.js'
+import { type AwaitJobReply, announce, awaitJob, resumeJob, suspend } from './awaits/index.js'
+import { resolveTrigger, type TriggerReply } from './awaits/trigger.js'
+import type { Command, Transition } from './commands.js'
+import type { Env } from './outputs.js'
+import { cancel } from './run.js'
+import type { AwaitRec, RunDoc } from './runDoc.js'
+import { type ClaimReply, claimStep, complete, fail, type OwnedReply, record, setState, takeOver } from './steps.js'
+
+/**
+ * The runner's decisions about one run, as one pure function: `transition(doc, command, env)`
+ * changes the document in place (the caller's private copy, written by compare-and-set when
+ * changed) and returns the reply to the caller and the outputs to carry out — events to append
+ * with their idempotency keys and fences, jobs to queue or remove. No store, queue, clock or
+ * randomness in here: ids come in with the command, time with `env.now`.
+ *
+ * @example
+ * ```ts
+ * const t = transition(doc, { type: 'cancel', reason: 'duplicate' }, { runId, now, flow })
+ * t.reply // 'canceled'; doc.status === 'canceled'; t.appends ends with flow.canceled
+ * ```
+ */
+export function transition<C extends Command>(doc: RunDoc | null, cmd: C, env: Env): Transition<Replies[C['type']]> {
+  return decide(doc, cmd, env) as Transition<Replies[C['type']]>
+}
+
+/** The reply of each command. */
+export interface Replies {
+  cancel: 'missing' | 'ended' | 'canceled'
+  resolveTrigger: TriggerReply
+  /** How many steps resume. */
+  matchEvents: number
+  claimStep: ClaimReply
+  awaitJob: AwaitJobReply
+  /** The lease of the take-over, or undefined when the step is no longer the job's. */
+  takeOver: string | undefined
+  /** The step claimed inline and its lease; undefined when the execution no longer held the step. */
+  complete: { next?: string; lease?: string } | undefined
+  /** False when the execution no longer held the step. */
+  fail: boolean
+  record: OwnedReply
+  setState: OwnedReply
+  announce: OwnedReply
+  /** `suspended`, or the await's record when it is no longer pending. */
+  suspend: OwnedReply | 'suspended' | AwaitRec
+}
+
+function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
+  switch (cmd.type) {
+    case 'cancel':
+      return cancel(doc, cmd, env)
+    case 'resolveTrigger': {
+      const reply = doc ? resolveTrigger(doc, cmd.triggerId, cmd.value, env.now) : null
+      const jobs = reply?.resume ? [resumeJob(env.runId, reply.step, reply.attempt, reply.pos)] : []
+      return { reply, appends: [], jobs, unwatch: [] }
+    }
+    case 'matchEvents': {
+      const resumes = doc ? matchEvents(doc, cmd.events, env.now) : []
+      return { reply: resumes.length, appends: [], jobs: resumes.map((r) => resumeJob(env.runId, r.step, r.attempt, r.pos)), unwatch: [] }
+    }
+    case 'claimStep':
+      return claimStep(doc, cmd, env)
+    case 'awaitJob':
+      return awaitJob(doc, cmd, env)
+    case 'takeOver':
+      return takeOver(doc, cmd, env)
+    case 'complete':
+      return complete(doc, cmd, env)
+    case 'fail':
+      return fail(doc, cmd, env)
+    case 'record':
+      return record(doc, cmd)
+    case 'setState':
+      return setState(doc, cmd)
+    case 'announce':
+      return announce(doc, cmd, env)
+    case 'suspend':
+      return suspend(doc, cmd)
+  }
+}
+
+export type { AwaitJobReply } from './awaits/index.js'
+export type { TriggerReply } from './awaits/trigger.js'
+export type { Append, Command, JobOut, Outputs, Transition } from './commands.js'
+export type { Env } from './outputs.js'
+export { repairOutputs } from './repair.js'
+export { newRun, startJobs } from './run.js'
+export type { ClaimReply, OwnedReply } from './steps.js'

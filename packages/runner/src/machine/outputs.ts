@@ -1,0 +1,135 @@
+import type { Append, JobOut, Outputs } from './commands.js'
+import { jobIds, keys } from './keys.js'
+import { type FlowGraph, type RunDoc, type StepDoc, sinkSteps } from './runDoc.js'
+
+/**
+ * The outputs of a change, derived from the document alone: a re-delivered job derives them
+ * again from the stored document and repeats them harmlessly (idempotency keys, job ids).
+ */
+
+/** Who a transition runs for: the run, its flow's graph, and the store clock's now. */
+export interface Env {
+  runId: string
+  now: number
+  /** Absent when this runner does not hold the run's flow (commands that need it throw). */
+  flow: FlowGraph | undefined
+}
+
+/** ISO 8601 of a store-clock ms. */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString()
+}
+
+/** The run's flow graph, or an error naming the missing definition. */
+export function graphOf(env: Env, doc: RunDoc): FlowGraph {
+  if (!env.flow) throw new Error(`Flow "${doc.flow}" is not registered with this runner: pass it in createRunner({ flows }).`)
+  return env.flow
+}
+
+/** `step.completed` of a completed step, from the document. */
+export function completedAppend(doc: RunDoc, name: string): Append {
+  const s = doc.steps[name] as StepDoc
+  const duration = s.duration ?? 0
+  const data = s.result === undefined ? { duration } : { result: s.result, duration }
+  return { kind: 'step.completed', step: name, data, key: keys.completed(name), attempt: s.attempt, signed: true }
+}
+
+/** `step.completed` of each of `steps` that the document shows completed. */
+export function completions(doc: RunDoc, steps: Iterable<string>): Append[] {
+  const out: Append[] = []
+  for (const name of steps) if (doc.steps[name]?.status === 'completed') out.push(completedAppend(doc, name))
+  return out
+}
+
+/** `step.started` of attempt `attempt` (`data.recovered` for a take-over's, keyed once per lease). */
+export function startedAppend(step: string, attempt: number, jobId: string, recovered?: { lease: string; after: string }): Append {
+  if (!recovered) return { kind: 'step.started', step, data: {}, key: keys.started(step, attempt), attempt, jobId, signed: true }
+  return {
+    kind: 'step.started',
+    step,
+    data: { recovered: true },
+    key: keys.recovered(step, attempt, recovered.lease),
+    attempt,
+    jobId,
+    signed: true,
+    fence: { key: step, token: recovered.lease },
+    after: recovered.after,
+    mayRefuse: true,
+  }
+}
+
+/**
+ * The appends of a claimed step's start: the `step.completed` of every step it needs and, for a
+ * retry, the `step.failed` / `step.retry` of the attempt before (their own appends may have been
+ * lost), then its `step.started`.
+ */
+export function startWaves(doc: RunDoc, flow: FlowGraph, step: string, attempt: number, jobId: string): Append[][] {
+  const s = doc.steps[step]
+  const waves: Append[][] = [completions(doc, flow.steps[step]?.needs ?? [])]
+  if (attempt > 1 && s) waves.push(...retriedWaves(step, s, attempt, s.startedAt ?? doc.startedAt))
+  waves.push([startedAppend(step, attempt, jobId)])
+  return waves
+}
+
+/** `step.failed` of attempt `attempt - 1` (it will retry), then `step.retry` of `attempt`, from the step's document. */
+function retriedWaves(step: string, s: StepDoc, attempt: number, now: number): Append[][] {
+  const error = s.error ?? 'failed'
+  const failed = { error, willRetry: true, nextRetryAt: iso(s.nextRetryAt ?? now) }
+  return [
+    [{ kind: 'step.failed', step, data: failed, key: keys.failed(step, attempt - 1), attempt: attempt - 1 }],
+    [{ kind: 'step.retry', step, data: { reason: error, delayMs: s.retryDelayMs ?? 0 }, key: keys.retry(step, attempt), attempt }],
+  ]
+}
+
+/** A run's terminal event, after every `step.completed` the document shows (never before one). */
+export function terminalWaves(doc: RunDoc, kind: string, data: unknown): Append[][] {
+  return [completions(doc, Object.keys(doc.steps)), [{ kind, data, key: keys.flowEnded }]]
+}
+
+/** A job for every `ready` step and every `retrying` one (due at its `nextRetryAt`). */
+export function readyJobs(runId: string, doc: RunDoc): JobOut[] {
+  const jobs: JobOut[] = []
+  for (const [step, s] of Object.entries(doc.steps)) {
+    const data = { runId, step, attempt: s.attempt }
+    if (s.status === 'ready') jobs.push({ op: 'add', name: 'step', id: jobIds.step(runId, step, s.attempt), data })
+    else if (s.status === 'retrying') {
+      const at = s.nextRetryAt ?? 0
+      jobs.push({ op: 'add', name: 'step', id: jobIds.step(runId, step, s.attempt), data, at })
+    }
+  }
+  return jobs
+}
+
+/** The outputs of a completed step: its `step.completed` and the jobs of the steps it made ready, or the run's end. */
+export function afterComplete(env: Env, doc: RunDoc, step: string): Outputs {
+  if (doc.status === 'completed') {
+    const result: Record<string, unknown> = {}
+    for (const sink of sinkSteps(graphOf(env, doc))) result[sink] = doc.steps[sink]?.result
+    const duration = Math.max(0, (doc.endedAt ?? env.now) - doc.startedAt)
+    return { appends: terminalWaves(doc, 'flow.completed', { result, duration }), jobs: [], unwatch: [], ended: true }
+  }
+  const jobs = doc.status === 'running' ? readyJobs(env.runId, doc) : []
+  return { appends: [completions(doc, [step])], jobs, unwatch: [] }
+}
+
+/** The outputs of a failed attempt: `step.failed` and the retry's job, or `step.failed` for good and the run's end. */
+export function afterFail(env: Env, doc: RunDoc, step: string, attempt: number): Outputs {
+  const s = doc.steps[step]
+  if (!s) return { appends: [], jobs: [], unwatch: [] }
+  if (s.status === 'retrying') {
+    const job: JobOut = {
+      op: 'add',
+      name: 'step',
+      id: jobIds.step(env.runId, step, s.attempt),
+      data: { runId: env.runId, step, attempt: s.attempt },
+      at: s.nextRetryAt ?? env.now,
+    }
+    return { appends: retriedWaves(step, s, s.attempt, env.now), jobs: [job], unwatch: [] }
+  }
+  const error = s.error ?? 'failed'
+  const appends: Append[][] = [[{ kind: 'step.failed', step, data: { error, willRetry: false }, key: keys.failed(step, attempt), attempt }]]
+  if (doc.status !== 'failed') return { appends, jobs: [], unwatch: [] }
+  const duration = Math.max(0, (doc.endedAt ?? env.now) - doc.startedAt)
+  appends.push(...terminalWaves(doc, 'flow.failed', { error: doc.error ?? error, duration }))
+  return { appends, jobs: [], unwatch: [], ended: true }
+}

@@ -1,0 +1,34 @@
+import { announceOutputs, resumeJob } from './awaits/index.js'
+import type { Outputs } from './commands.js'
+import { afterComplete, afterFail, type Env } from './outputs.js'
+import type { RunDoc } from './runDoc.js'
+
+/**
+ * A re-delivered job (its worker crashed or handed it back) repairs what its last changes may
+ * have left undone: for every step it owns that is no longer running, the outputs of that step's
+ * state, derived from the document again (they are idempotent); and names the step it was
+ * running, which it then takes over (`takeOver`).
+ */
+export function repairOutputs(doc: RunDoc, jobId: string, env: Env): { outputs: Outputs[]; running?: string } {
+  const outputs: Outputs[] = []
+  let running: string | undefined
+  for (const [step, s] of Object.entries(doc.steps)) {
+    if (s.owner !== jobId) continue
+    if (s.status === 'running') {
+      running ??= step
+      continue
+    }
+    if (s.status === 'completed') outputs.push(afterComplete(env, doc, step))
+    else if (s.status === 'retrying') outputs.push(afterFail(env, doc, step, s.attempt - 1))
+    else if (s.status === 'failed') outputs.push(afterFail(env, doc, step, s.attempt))
+    else if (s.status === 'suspended') {
+      const pos = s.waitingOn ?? 0
+      const r = s.records[pos]
+      if (!r || r.t === 'do') continue
+      const out = announceOutputs(env, step, pos, r)
+      if (r.t !== 'event' && r.state !== 'pending') out.jobs.push(resumeJob(env.runId, step, s.attempt, pos))
+      outputs.push({ ...out, unwatch: [], matchEvents: r.t === 'event' })
+    }
+  }
+  return doc.status === 'running' && running !== undefined ? { outputs, running } : { outputs }
+}

@@ -1,0 +1,188 @@
+import type { Append, Command, Transition } from './commands.js'
+import { baseJobId, keys } from './keys.js'
+import { afterComplete, afterFail, completedAppend, completions, type Env, graphOf, startedAppend, startWaves } from './outputs.js'
+import { closeAwaits, type DoRec, promoteReady, type RunDoc, type StepDoc, setOwn } from './runDoc.js'
+
+/**
+ * A step's life: claimed by a job (`claimStep`, `takeOver`), changed by the execution that holds
+ * its lease (`record`, `setState`), then `complete`d or `fail`ed (retrying or for good).
+ */
+
+type ClaimStep = Extract<Command, { type: 'claimStep' }>
+type TakeOver = Extract<Command, { type: 'takeOver' }>
+type Complete = Extract<Command, { type: 'complete' }>
+type Fail = Extract<Command, { type: 'fail' }>
+type Record_ = Extract<Command, { type: 'record' }>
+type SetState = Extract<Command, { type: 'setState' }>
+
+/** The answer to a command of an execution: done, or refused because the run ended or the lease was lost. */
+export type OwnedReply = 'ok' | 'ended' | 'lease'
+
+/** The answer to a step job. */
+export type ClaimReply = { kind: 'claimed'; lease: string; takeover: boolean } | { kind: 'early' } | { kind: 'repair' } | { kind: 'noop' }
+
+const nothing = () => ({ appends: [], jobs: [], unwatch: [] })
+
+/** Claims a step for a job: `running` under a fresh lease, owned by the job. */
+export function claim(s: StepDoc, jobId: string, lease: string, now: number): void {
+  s.status = 'running'
+  s.lease = lease
+  s.owner = jobId
+  s.startedAt ??= now
+  // nextRetryAt and error stay: the retried attempt re-derives step.failed / step.retry from them
+  delete s.waitingOn
+}
+
+/** True when a step's state shows outputs its owning job may not have carried out (it was re-delivered after a crash). */
+export function needsRepair(doc: RunDoc, s: StepDoc): boolean {
+  if (s.status === 'completed' || s.status === 'failed' || s.status === 'retrying') return true
+  return doc.status === 'running' && s.status === 'suspended'
+}
+
+/** Whether the execution holding `lease` still holds the running step. */
+export function ownedStep(doc: RunDoc | null, step: string, lease: string): OwnedReply {
+  const s = doc?.steps[step]
+  if (doc?.status !== 'running') return 'ended'
+  if (!s || s.lease !== lease || s.status !== 'running') return 'lease'
+  return 'ok'
+}
+
+/**
+ * `claimStep`: a step job claims its attempt when the step is `ready` or `retrying` and due (an
+ * early job waits again), or takes over the step its own execution was running (a re-delivered
+ * job). A first attempt's `step.started` rides behind the write, fenced by the new lease.
+ */
+export function claimStep(doc: RunDoc | null, cmd: ClaimStep, env: Env): Transition<ClaimReply> {
+  const { step, attempt, jobId, lease } = cmd
+  const s = doc?.steps[step]
+  if (doc && s && s.owner === jobId && needsRepair(doc, s)) return { reply: { kind: 'repair' }, ...nothing() }
+  if (!doc || !s || doc.status !== 'running' || s.attempt !== attempt) return { reply: { kind: 'noop' }, ...nothing() }
+  if (s.status === 'retrying' && (s.nextRetryAt ?? 0) > env.now) {
+    const id = `${baseJobId(jobId, 'step')}~${env.now}`
+    return {
+      reply: { kind: 'early' },
+      appends: [],
+      jobs: [{ op: 'add', name: 'step', id, data: { runId: env.runId, step, attempt }, at: s.nextRetryAt ?? 0 }],
+      unwatch: [],
+    }
+  }
+  if (s.status !== 'ready' && s.status !== 'retrying' && !(s.status === 'running' && s.owner === jobId)) {
+    return { reply: { kind: 'noop' }, ...nothing() }
+  }
+  const takeover = s.status === 'running'
+  claim(s, jobId, lease, env.now)
+  const flow = graphOf(env, doc)
+  const waves = startWaves(doc, flow, step, attempt, jobId)
+  if (takeover) {
+    // traced only when the execution it replaces had started (its step.started is stored)
+    waves.unshift([startedAppend(step, attempt, jobId, { lease, after: keys.started(step, attempt) })])
+    return { reply: { kind: 'claimed', lease, takeover }, appends: waves, jobs: [], unwatch: [] }
+  }
+  const needs = flow.steps[step]?.needs ?? []
+  const behind =
+    attempt === 1
+      ? { appends: [{ ...startedAppend(step, 1, jobId), fence: { key: step, token: lease } }], requires: needs.map(keys.completed) }
+      : undefined
+  return { reply: { kind: 'claimed', lease, takeover }, behind, appends: waves, jobs: [], unwatch: [] }
+}
+
+/** `takeOver`: a re-delivered job takes over the step its dead execution was running (the handler runs again). */
+export function takeOver(doc: RunDoc | null, cmd: TakeOver, env: Env): Transition<string | undefined> {
+  const { step, jobId, lease } = cmd
+  const s = doc?.steps[step]
+  if (!doc || !s || doc.status !== 'running' || s.status !== 'running' || s.owner !== jobId) return { reply: undefined, ...nothing() }
+  claim(s, jobId, lease, env.now)
+  const waves = startWaves(doc, graphOf(env, doc), step, s.attempt, jobId)
+  waves.unshift([startedAppend(step, s.attempt, jobId, { lease, after: keys.started(step, s.attempt) })])
+  return { reply: lease, appends: waves, jobs: [], unwatch: [] }
+}
+
+/**
+ * `complete`: the step's result is stored; the steps whose needs are all completed become
+ * `ready`, and the first of them is claimed at once by the completing job (`next`: the inline
+ * continuation, no queue round trip) with its `step.completed` / `step.started` riding behind
+ * the write; the run completes with its last step.
+ */
+export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transition<{ next?: string; lease?: string } | undefined> {
+  const s = doc?.steps[cmd.step]
+  if (!doc || !s || doc.status !== 'running' || s.status !== 'running' || s.lease !== cmd.lease) return { reply: undefined, ...nothing() }
+  const flow = graphOf(env, doc)
+  s.status = 'completed'
+  s.duration = Math.max(0, env.now - (s.startedAt ?? env.now))
+  if (cmd.result !== undefined) s.result = JSON.parse(JSON.stringify(cmd.result) ?? 'null')
+  s.error = undefined
+  delete s.lease
+  closeAwaits(s, 'canceled', env.now)
+  const ready = promoteReady(doc, flow)
+  if (Object.values(doc.steps).every((x) => x.status === 'completed')) {
+    doc.status = 'completed'
+    doc.endedAt = env.now
+  }
+  const next = cmd.next ? ready[0] : undefined
+  const ns = next === undefined ? undefined : doc.steps[next]
+  if (!cmd.next || next === undefined || !ns) return { reply: {}, ...afterComplete(env, doc, cmd.step) }
+  const { jobId, lease } = cmd.next
+  claim(ns, jobId, lease, env.now)
+  const out = afterComplete(env, doc, cmd.step)
+  const fence = { key: next, token: lease }
+  const others = (flow.steps[next]?.needs ?? []).filter((n) => n !== cmd.step)
+  const started: Append = { ...startedAppend(next, 1, jobId), after: keys.completed(cmd.step) }
+  return {
+    reply: { next, lease },
+    // the other needs' step.completed must be stored first: only when this process saw them stored
+    behind: {
+      appends: [
+        { ...completedAppend(doc, cmd.step), fence },
+        { ...started, fence },
+      ],
+      requires: others.map(keys.completed),
+    },
+    // else: step.completed (with any other need's that is missing), then step.started behind it
+    appends: [[completedAppend(doc, cmd.step), ...completions(doc, others)], [startedAppend(next, 1, jobId)]],
+    jobs: out.jobs,
+    unwatch: [],
+  }
+}
+
+/**
+ * `fail`: the attempt failed with `error`. With `retryDelayMs` the step is `retrying` (its next
+ * attempt due then); without, the step and the run fail for good.
+ */
+export function fail(doc: RunDoc | null, cmd: Fail, env: Env): Transition<boolean> {
+  const s = doc?.steps[cmd.step]
+  if (!doc || !s || doc.status !== 'running' || s.status !== 'running' || s.lease !== cmd.lease) return { reply: false, ...nothing() }
+  delete s.lease
+  s.error = cmd.error
+  if (cmd.retryDelayMs !== undefined) {
+    s.status = 'retrying'
+    s.attempt = cmd.attempt + 1
+    s.nextRetryAt = env.now + cmd.retryDelayMs
+    s.retryDelayMs = cmd.retryDelayMs
+    delete s.startedAt
+  } else {
+    s.status = 'failed'
+    closeAwaits(s, 'canceled', env.now)
+    doc.status = 'failed'
+    doc.error = cmd.error
+    doc.endedAt = env.now
+  }
+  return { reply: true, ...afterFail(env, doc, cmd.step, cmd.attempt) }
+}
+
+/** `record`: the result of `ctx.do` at call position `pos` (refused when another execution recorded there). */
+export function record(doc: RunDoc | null, cmd: Record_): Transition<OwnedReply> {
+  const reply = ownedStep(doc, cmd.step, cmd.lease)
+  const s = doc?.steps[cmd.step]
+  if (reply !== 'ok' || !s) return { reply, ...nothing() }
+  if (s.records.length !== cmd.pos) return { reply: 'lease', ...nothing() }
+  s.records.push(cmd.rec as DoRec)
+  return { reply, ...nothing() }
+}
+
+/** `setState`: `ctx.state.set(key, value)` (its `state.set` event is the execution's own append). */
+export function setState(doc: RunDoc | null, cmd: SetState): Transition<OwnedReply> {
+  const reply = ownedStep(doc, cmd.step, cmd.lease)
+  if (reply !== 'ok' || !doc) return { reply, ...nothing() }
+  setOwn(doc.state, cmd.key, cmd.value)
+  return { reply, ...nothing() }
+}

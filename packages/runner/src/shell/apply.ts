@@ -1,0 +1,164 @@
+import { isLeanflowError } from '@leanflow/core'
+import { pendingKinds } from '../machine/awaits/event.js'
+import { type Append, type Command, type Outputs, type Replies, type Transition, transition } from '../machine/index.js'
+import type { RunDoc } from '../machine/runDoc.js'
+import type { Shell } from './shell.js'
+
+/**
+ * The shell's one loop: load the run's document, call the machine, write the compare-and-set
+ * (again on a conflict, on the current document), then carry out the outputs — appends in
+ * waves, then jobs, then the rest.
+ */
+
+/** Options of {@link apply}. */
+export interface ApplyOptions {
+  /** The store-clock now of the command (default: estimated). */
+  now?: number
+  /** Read the document from the store, not the cache. */
+  fresh?: boolean
+  /** Write only: the caller carries the outputs out itself (with {@link carry}) when it chooses. */
+  defer?: boolean
+}
+
+/** The outcome of {@link apply}: the machine's reply, the document as written (or read), the outputs. */
+export interface Applied<R> {
+  reply: R
+  doc: RunDoc | null
+  out: Transition<R>
+}
+
+/**
+ * Applies `cmd` to the run: one compare-and-set of the machine's document, the appends the
+ * machine wants right behind it issued in the same tick, then (unless `defer`) the outputs.
+ */
+export async function apply<C extends Command>(
+  shell: Shell,
+  runId: string,
+  cmd: C,
+  opts: ApplyOptions = {},
+): Promise<Applied<Replies[C['type']]>> {
+  const now = opts.now ?? shell.clock.estimate()
+  let behind: { out: Outputs; stored: Promise<boolean> } | undefined
+  const { value, doc } = await shell.states.update(
+    runId,
+    (d) => transition(d, cmd, { runId, now, flow: d ? shell.flows.get(d.flow) : undefined }),
+    {
+      fresh: opts.fresh ?? false,
+      onWrite: (_d, out) => {
+        const b = out.behind
+        if (!b?.requires.every((k) => shell.seen.knows(runId, k))) return
+        const stored = appendBehind(shell, runId, b.appends)
+        stored.catch(() => {}) // awaited below unless this write was superseded
+        behind = { out, stored }
+      },
+    },
+  )
+  if (behind?.out === value) await behind.stored
+  if (!opts.defer && !idle(shell, runId, value)) await carry(shell, runId, value)
+  return { reply: value.reply, doc, out: value }
+}
+
+/**
+ * Carries out a transition's outputs: drops the run's local executions when it ended, appends
+ * wave by wave (skipping what this process saw stored), queues and removes jobs, stops watching
+ * kinds, matches events when asked.
+ */
+export async function carry(shell: Shell, runId: string, out: Outputs): Promise<void> {
+  if (out.ended) shell.local.stopRun(runId, 'ended')
+  await appendWaves(shell, runId, out.appends)
+  if (out.jobs.length > 0) {
+    const est = shell.clock.estimate()
+    await Promise.all(
+      out.jobs.map((j) =>
+        j.op === 'remove'
+          ? shell.queue.remove(j.id)
+          : shell.queue.enqueue({ id: j.id, name: j.name, data: j.data, delayMs: Math.max(0, Math.ceil((j.at ?? est) - est)) }),
+      ),
+    )
+  }
+  for (const kind of out.unwatch) await shell.store.unwatchKind(kind, runId)
+  if (out.ended) shell.seen.forget(runId)
+  if (out.matchEvents) await matchEvents(shell, runId)
+}
+
+/** True when carrying `out` out would do nothing (every append already seen stored): no await, no tick lost. */
+function idle(shell: Shell, runId: string, out: Outputs): boolean {
+  if (out.ended || out.matchEvents || out.jobs.length > 0 || out.unwatch.length > 0) return false
+  return out.appends.every((wave) => wave.every((a) => shell.seen.knows(runId, a.key)))
+}
+
+/** Resolves the run's pending event awaits against stored external events (one compare-and-set); queues the resumes. */
+export async function matchEvents(shell: Shell, runId: string, kind?: string): Promise<void> {
+  const doc = await shell.states.read(runId)
+  const kinds = pendingKinds(doc)
+  if (kinds.size === 0) {
+    // an ended or expired run (or one no longer waiting on `kind`) stops watching it
+    if (kind !== undefined && doc?.status !== 'running') await shell.store.unwatchKind(kind, runId)
+    return
+  }
+  const events = new Map(await Promise.all([...kinds].map(async (k) => [k, await shell.store.readExternal(k, doc?.pos ?? 0)] as const)))
+  await apply(shell, runId, { type: 'matchEvents', events })
+  const still = pendingKinds(await shell.states.read(runId))
+  for (const k of kinds) if (!still.has(k)) await shell.store.unwatchKind(k, runId)
+}
+
+/** One append of the machine's, issued now (the store call goes out in this tick). */
+function issue(shell: Shell, runId: string, a: Append, after = a.after): Promise<unknown> {
+  const meta =
+    a.attempt === undefined
+      ? undefined
+      : { attempt: a.attempt, ...(a.jobId ? { jobId: a.jobId } : {}), ...(a.signed ? { worker: shell.workerId } : {}) }
+  const event =
+    a.step === undefined
+      ? { kind: a.kind, flow: runId, data: a.data }
+      : { kind: a.kind, flow: runId, step: a.step, data: a.data, ...(meta ? { meta } : {}) }
+  return shell.store.append(runId, event, { idempotencyKey: a.key, ...(a.fence ? { fence: a.fence } : {}), ...(after ? { after } : {}) })
+}
+
+/** A conditional append the store refused (fence or `after`): nothing was written. */
+function refused(err: unknown): boolean {
+  return isLeanflowError(err, 'NON_RETRIABLE') || isLeanflowError(err, 'INVALID_ARGUMENT')
+}
+
+/** The appends that ride behind a compare-and-set: true when all were stored, false when refused; throws on store failures. */
+async function appendBehind(shell: Shell, runId: string, appends: Append[]): Promise<boolean> {
+  const results = await Promise.allSettled(appends.map((a) => issue(shell, runId, a)))
+  for (const r of results) if (r.status === 'rejected' && !refused(r.reason)) throw r.reason
+  if (results.some((r) => r.status === 'rejected')) return false
+  for (const a of appends) shell.seen.mark(runId, a.key)
+  return true
+}
+
+/**
+ * Appends wave by wave, skipping what this process saw stored. A wave that comes down to one
+ * append lets the next wave ride behind it in the same round trip, conditioned on it (`after`,
+ * checked atomically by the store): never stored before it.
+ */
+async function appendWaves(shell: Shell, runId: string, waves: Append[][]): Promise<void> {
+  const flight: Array<{ a: Append; p: Promise<unknown> }> = []
+  let tail: Append | undefined
+  for (const wave of waves) {
+    const todo = wave.filter((a) => !shell.seen.knows(runId, a.key))
+    if (todo.length === 0) continue
+    const ride = tail !== undefined && todo.every((a) => a.after === undefined)
+    if (!ride) await settle(shell, runId, flight.splice(0))
+    for (const a of todo) flight.push({ a, p: issue(shell, runId, a, ride ? tail?.key : a.after) })
+    const one = todo.length === 1 ? todo[0] : undefined
+    tail = one && !one.mayRefuse ? one : undefined
+    if (!tail) await settle(shell, runId, flight.splice(0))
+  }
+  await settle(shell, runId, flight)
+}
+
+/** Waits for appends in flight; notes the stored ones; throws the first failure (a refusal of a `mayRefuse` append is none). */
+async function settle(shell: Shell, runId: string, flight: Array<{ a: Append; p: Promise<unknown> }>): Promise<void> {
+  if (flight.length === 0) return
+  const results = await Promise.allSettled(flight.map((f) => f.p))
+  let failure: { reason: unknown } | undefined
+  results.forEach((r, i) => {
+    const a = (flight[i] as { a: Append }).a
+    if (r.status === 'fulfilled') shell.seen.mark(runId, a.key)
+    else if (!(a.mayRefuse && refused(r.reason))) failure ??= { reason: r.reason }
+  })
+  if (failure) throw failure.reason
+}

@@ -1,0 +1,108 @@
+import { type ActiveJob, parseDuration } from '@leanflow/core'
+import type { RunnerJobData } from '../machine/keys.js'
+import { ancestors, type RunDoc } from '../machine/runDoc.js'
+import { isRetriable, normalizeRetry, retryDelay } from '../retryPolicy.js'
+import { apply } from './apply.js'
+import { createContext, flushAndFence } from './context.js'
+import { Execution, ExecutionGone } from './execution.js'
+import { newId } from './newId.js'
+import { flowOf, type Shell } from './shell.js'
+
+/** Options of an execution. */
+export interface ExecuteOptions {
+  cancelPollMs: number
+}
+
+/**
+ * Runs the handler of a step claimed under `lease`, then completes or fails it (`complete` /
+ * `fail` commands); a suspended, fenced or canceled execution is dropped, a handed-back one
+ * rethrows (its job is delivered again).
+ */
+export async function execute(
+  shell: Shell,
+  job: ActiveJob,
+  doc: RunDoc,
+  step: string,
+  lease: string,
+  opts: ExecuteOptions,
+  takeover = false,
+): Promise<void> {
+  const flow = flowOf(shell, doc.flow)
+  const def = flow.steps[step]
+  const s = doc.steps[step]
+  if (!def || !s) return
+  const results: Record<string, unknown> = {}
+  for (const a of ancestors(flow, step)) results[a] = doc.steps[a]?.result
+  const runId = (job.data as RunnerJobData).runId
+  const input = await shell.inputs.get(runId)
+  const ex = new Execution(runId, step, s.attempt, lease, job.id, flow, input, s.records, results)
+  ex.takeover = takeover
+  shell.local.add(ex)
+  const timers: Array<ReturnType<typeof setInterval>> = []
+  let timeoutErr: Error | undefined
+  if (def.timeout !== undefined) {
+    const ms = parseDuration(def.timeout)
+    timers.push(
+      setTimeout(() => {
+        timeoutErr = new Error(`Step "${step}" ran longer than its timeout of ${ms} ms.`)
+        ex.stop('lease')
+      }, ms),
+    )
+  }
+  timers.push(
+    setInterval(() => {
+      shell.states.read(ex.runId).then((d) => {
+        const cur = d?.steps[step]
+        if (d?.status !== 'running' || cur?.lease !== lease) ex.stop(d?.status === 'running' ? 'lease' : 'ended')
+      }, shell.onError)
+    }, opts.cancelPollMs),
+  )
+  let outcome: { ok: true; value: unknown } | { ok: false; err: unknown }
+  try {
+    const ctx = createContext(shell, ex)
+    const running = Promise.resolve().then(() => def.handler(input, ctx))
+    outcome = await Promise.race([
+      running.then(
+        (value) => ({ ok: true as const, value }),
+        (err: unknown) => ({ ok: false as const, err }),
+      ),
+      ex.stopped.then((gone) => ({ ok: false as const, err: gone })),
+    ])
+    if (outcome.ok) await flushAndFence(shell, ex)
+  } catch (err) {
+    outcome = { ok: false, err }
+  } finally {
+    for (const t of timers) clearTimeout(t)
+    shell.local.delete(ex)
+  }
+  if (timeoutErr) outcome = { ok: false, err: timeoutErr }
+  else if (ex.gone || (!outcome.ok && outcome.err instanceof ExecutionGone)) {
+    // dropped: suspended, fenced or ended; handed back goes back to the queue
+    const gone = ex.gone ?? (outcome as { err: ExecutionGone }).err
+    if (gone.why === 'handback') throw gone.cause ?? gone
+    return
+  }
+  if (outcome.ok) await complete(shell, job, ex, outcome.value, opts)
+  else await fail(shell, ex, outcome.err)
+}
+
+/**
+ * Completes the step; the machine claims the first step it made ready for this job (inline
+ * continuation: the chain goes on here, with no queue round trip), whose handler runs next.
+ */
+async function complete(shell: Shell, job: ActiveJob, ex: Execution, result: unknown, opts: ExecuteOptions) {
+  const next = shell.stopping ? undefined : { jobId: job.id, lease: newId() }
+  const { reply, doc } = await apply(shell, ex.runId, { type: 'complete', step: ex.step, lease: ex.lease, result, next })
+  if (reply?.next === undefined || reply.lease === undefined || !doc) return
+  await execute(shell, job, doc, reply.next, reply.lease, opts)
+}
+
+/** Fails the attempt: retried after the policy's delay while attempts remain and the error is retriable, else for good. */
+async function fail(shell: Shell, ex: Execution, err: unknown) {
+  const error = err instanceof Error ? err.message : String(err)
+  const policy = normalizeRetry(ex.flow.steps[ex.step]?.retry)
+  const retry = isRetriable(err) && ex.attempt < policy.attempts
+  const retryDelayMs = retry ? retryDelay(policy, ex.attempt + 1, err) : undefined
+  const now = await shell.clock.now()
+  await apply(shell, ex.runId, { type: 'fail', step: ex.step, lease: ex.lease, attempt: ex.attempt, error, retryDelayMs }, { now })
+}

@@ -1,0 +1,56 @@
+import type { ActiveJob } from '@leanflow/core'
+import { repairOutputs } from '../machine/index.js'
+import type { RunnerJobData } from '../machine/keys.js'
+import type { RunDoc } from '../machine/runDoc.js'
+import { apply, carry } from './apply.js'
+import { type ExecuteOptions, execute } from './execute.js'
+import { newId } from './newId.js'
+import type { Shell } from './shell.js'
+
+/**
+ * The queue's jobs, routed to the machine: `step` claims an attempt (`claimStep`), `time` /
+ * `timeout` / `resume` settle an await and wake its step (`awaitJob`); a re-delivered job whose
+ * step shows undone outputs repairs them first (`repairOutputs`, then `takeOver`). Throws only
+ * on infrastructure errors (the queue then delivers the job again).
+ */
+export async function handleJob(shell: Shell, job: ActiveJob, opts: ExecuteOptions): Promise<void> {
+  const data = job.data as RunnerJobData
+  if (job.name === 'step') return stepJob(shell, job, data, opts)
+  if (job.name === 'time' || job.name === 'timeout' || job.name === 'resume') return awaitJob(shell, job, data, opts)
+  shell.onError(new Error(`Unknown runner job "${job.name}" (id ${job.id}): ignored.`))
+}
+
+async function stepJob(shell: Shell, job: ActiveJob, data: RunnerJobData, opts: ExecuteOptions) {
+  const { runId, step } = data
+  const attempt = data.attempt ?? 1
+  const now = attempt > 1 ? await shell.clock.now() : shell.clock.estimate()
+  const cmd = { type: 'claimStep', step, attempt, jobId: job.id, lease: newId() } as const
+  const { reply, doc } = await apply(shell, runId, cmd, { now })
+  if (reply.kind === 'repair' && doc) return repairJob(shell, job, doc, opts)
+  if (reply.kind === 'claimed' && doc) await execute(shell, job, doc, step, reply.lease, opts, reply.takeover)
+}
+
+async function awaitJob(shell: Shell, job: ActiveJob, data: RunnerJobData, opts: ExecuteOptions) {
+  const { runId, step } = data
+  const now = job.name === 'resume' ? shell.clock.estimate() : await shell.clock.now()
+  const cmd = { type: 'awaitJob', job: job.name as 'time', step, pos: data.pos ?? 0, jobId: job.id, lease: newId() } as const
+  const { reply, doc } = await apply(shell, runId, cmd, { now })
+  if (reply.kind === 'repair' && doc) return repairJob(shell, job, doc, opts)
+  if (reply.kind === 'claimed' && doc) await execute(shell, job, doc, step, reply.lease, opts, reply.takeover)
+}
+
+/**
+ * A re-delivered job (its worker crashed or handed it back): carries out again the outputs of
+ * every step it owns, then takes over the step it was running.
+ */
+async function repairJob(shell: Shell, job: ActiveJob, doc: RunDoc, opts: ExecuteOptions) {
+  const runId = (job.data as RunnerJobData).runId
+  const now = await shell.clock.now()
+  const flow = shell.flows.get(doc.flow)
+  const { outputs, running } = repairOutputs(doc, job.id, { runId, now, flow })
+  for (const out of outputs) await carry(shell, runId, out)
+  if (running === undefined) return
+  const { reply: lease, doc: d } = await apply(shell, runId, { type: 'takeOver', step: running, jobId: job.id, lease: newId() })
+  if (lease === undefined || !d) return
+  await execute(shell, job, d, running, lease, opts, true)
+}

@@ -1,0 +1,60 @@
+import type { JobQueue } from '@leanflow/core'
+import type { FlowDefinition, RunnerStore } from '../types.js'
+import { LocalExecutions } from './execution.js'
+import { RunInputs } from './runInputs.js'
+import { RunStates } from './runStates.js'
+import { SeenAppends } from './seenAppends.js'
+import { StoreClock } from './storeClock.js'
+
+/**
+ * The runner's I/O side, as one value handed to every part of the shell: the store and the
+ * queue, the flows, the run documents (compare-and-set with a cache), the store clock, what this
+ * process saw stored, and the executions it runs. The decisions are the machine's
+ * (`../machine`); the shell loads, calls the machine, writes and carries out (`apply.ts`).
+ */
+export interface Shell {
+  readonly store: RunnerStore
+  readonly queue: JobQueue
+  readonly flows: ReadonlyMap<string, FlowDefinition>
+  readonly states: RunStates
+  readonly clock: StoreClock
+  readonly seen: SeenAppends
+  readonly inputs: RunInputs
+  readonly local: LocalExecutions
+  readonly onError: (err: unknown) => void
+  /** Names this worker in `meta.worker` of the `step.started` / `step.completed` events it appends. */
+  readonly workerId: string
+  /** Set by `stop()`: no inline continuation while draining. */
+  stopping: boolean
+}
+
+/** The shell of a runner over `store` and `queue`. */
+export function createShell(
+  store: RunnerStore,
+  queue: JobQueue,
+  flows: readonly FlowDefinition[],
+  onError: (err: unknown) => void,
+  clock: () => number,
+  workerId: string,
+): Shell {
+  return {
+    store,
+    queue,
+    flows: new Map(flows.map((f) => [f.name, f])),
+    states: new RunStates(store),
+    clock: new StoreClock(store, clock),
+    seen: new SeenAppends(),
+    inputs: new RunInputs(store),
+    local: new LocalExecutions(),
+    onError,
+    workerId,
+    stopping: false,
+  }
+}
+
+/** The flow of a run, or an error naming the missing definition. */
+export function flowOf(shell: Shell, name: string): FlowDefinition {
+  const flow = shell.flows.get(name)
+  if (!flow) throw new Error(`Flow "${name}" is not registered with this runner: pass it in createRunner({ flows }).`)
+  return flow
+}
