@@ -1,0 +1,180 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import type { Command } from './commands.js'
+import { transition } from './index.js'
+import { type AwaitRec, newRunDoc, type RunDoc } from './runDoc.js'
+
+// Random command sequences against one run: whatever happens, the machine keeps its invariants.
+// Commands are drawn as templates and filled in from the current document, so that leases and
+// job ids often match what the run holds (the interesting cases) and sometimes do not.
+
+const FLOW = { name: 'f', steps: { a: {}, b: { needs: ['a'] }, c: { needs: ['a'] }, d: { needs: ['b', 'c'] } } }
+const STEPS = ['a', 'b', 'c', 'd'] as const
+const JOBS = ['J1', 'J2', 'J3'] as const
+
+const template = fc.record({
+  type: fc.constantFrom(
+    'claimStep',
+    'claimStep',
+    'complete',
+    'complete',
+    'fail',
+    'record',
+    'setState',
+    'announceTime',
+    'announceTrigger',
+    'announceEvent',
+    'suspend',
+    'awaitTime',
+    'awaitTimeout',
+    'awaitResume',
+    'resolveTrigger',
+    'matchEvents',
+    'cancel',
+    'takeOver',
+  ),
+  step: fc.constantFrom(...STEPS),
+  job: fc.constantFrom(...JOBS),
+  /** Use the lease the step holds (else a stale one). */
+  current: fc.boolean(),
+  retry: fc.option(fc.integer({ min: 0, max: 50 }), { nil: undefined }),
+  inline: fc.boolean(),
+  dt: fc.integer({ min: 0, max: 100 }),
+  n: fc.integer({ min: 0, max: 3 }),
+})
+type Template = typeof template extends fc.Arbitrary<infer T> ? T : never
+
+let leases = 0
+function toCommand(t: Template, doc: RunDoc, now: number): Command {
+  const s = doc.steps[t.step]
+  const lease = t.current && s?.lease ? s.lease : `stale${t.n}`
+  const fresh = `L${++leases}`
+  const pos = s?.records.length ?? 0
+  const awaitPos = Math.min(t.n, Math.max(0, pos - 1))
+  switch (t.type) {
+    case 'claimStep':
+      return { type: 'claimStep', step: t.step, attempt: s?.attempt ?? 1, jobId: t.job, lease: fresh }
+    case 'takeOver':
+      return { type: 'takeOver', step: t.step, jobId: t.job, lease: fresh }
+    case 'complete':
+      return { type: 'complete', step: t.step, lease, result: t.n, next: t.inline ? { jobId: t.job, lease: fresh } : undefined }
+    case 'fail':
+      return { type: 'fail', step: t.step, lease, attempt: s?.attempt ?? 1, error: 'boom', retryDelayMs: t.retry }
+    case 'record':
+      return { type: 'record', step: t.step, lease, pos: t.current ? pos : t.n, rec: { t: 'do', name: 'x', value: t.n } }
+    case 'setState':
+      return { type: 'setState', step: t.step, lease, key: `k${t.n}`, value: t.dt }
+    case 'announceTime':
+      return {
+        type: 'announce',
+        step: t.step,
+        lease,
+        pos,
+        suspend: true,
+        rec: { t: 'time', at: now + t.dt, state: 'pending', since: now, attempt: s?.attempt ?? 1 },
+      }
+    case 'announceTrigger': {
+      const rec: AwaitRec = {
+        t: 'trigger',
+        type: 'x',
+        id: `T${leases}`,
+        state: 'pending',
+        since: now,
+        timeoutAt: now + t.dt,
+        attempt: s?.attempt ?? 1,
+      }
+      return { type: 'announce', step: t.step, lease, pos, suspend: false, rec }
+    }
+    case 'announceEvent':
+      return {
+        type: 'announce',
+        step: t.step,
+        lease,
+        pos,
+        suspend: false,
+        rec: { t: 'event', kind: `k${t.n % 2}`, state: 'pending', since: now, attempt: s?.attempt ?? 1 },
+      }
+    case 'suspend':
+      return { type: 'suspend', step: t.step, lease, pos: awaitPos }
+    case 'awaitTime':
+      return { type: 'awaitJob', job: 'time', step: t.step, pos: awaitPos, jobId: t.job, lease: fresh }
+    case 'awaitTimeout':
+      return { type: 'awaitJob', job: 'timeout', step: t.step, pos: awaitPos, jobId: t.job, lease: fresh }
+    case 'awaitResume':
+      return { type: 'awaitJob', job: 'resume', step: t.step, pos: awaitPos, jobId: t.job, lease: fresh }
+    case 'resolveTrigger': {
+      const ids = Object.values(doc.steps).flatMap((x) => x.records.flatMap((r) => (r.t === 'trigger' ? [r.id] : [])))
+      return { type: 'resolveTrigger', triggerId: ids[t.n % Math.max(1, ids.length)] ?? 'none', value: t.dt }
+    }
+    case 'matchEvents': {
+      const events = [0, 1, 2].map((i) => ({ id: `e${t.n}-${i}`, ts: '2026-01-01T00:00:00.000Z', kind: `k${i % 2}`, data: i }))
+      return {
+        type: 'matchEvents',
+        events: new Map([
+          ['k0', events.filter((e) => e.kind === 'k0')],
+          ['k1', events.filter((e) => e.kind === 'k1')],
+        ]),
+      }
+    }
+    default:
+      return { type: 'cancel', reason: 'r' }
+  }
+}
+
+/** The settled await positions of a document: step/pos → state. */
+const settled = (doc: RunDoc) => {
+  const out = new Map<string, string>()
+  for (const [name, s] of Object.entries(doc.steps))
+    s.records.forEach((r, i) => r.t !== 'do' && r.state !== 'pending' && out.set(`${name}/${i}`, JSON.stringify(r)))
+  return out
+}
+
+describe('transition (random command sequences)', () => {
+  it('keeps its invariants', () => {
+    fc.assert(
+      fc.property(fc.array(template, { minLength: 1, maxLength: 60 }), (templates) => {
+        const doc = newRunDoc(FLOW, 0, 0)
+        let now = 1
+        for (const t of templates) {
+          now += t.dt
+          const before = structuredClone(doc)
+          const cmd = toCommand(t, doc, now)
+          const out = transition(doc, cmd, { runId: 'r', now, flow: FLOW })
+          // an ended run never changes again
+          if (before.status !== 'running') expect(doc).toEqual(before)
+          for (const name of STEPS) {
+            const b = before.steps[name]!
+            const a = doc.steps[name]!
+            // attempts only grow; records are append-only (a recorded call never changes kind or name)
+            expect(a.attempt).toBeGreaterThanOrEqual(b.attempt)
+            expect(a.records.length).toBeGreaterThanOrEqual(b.records.length)
+            b.records.forEach((r, i) => expect(a.records[i]?.t).toBe(r.t))
+            // while the run runs, a running step has a lease and an owner; nothing else holds a lease
+            if (a.status === 'running' && doc.status === 'running') expect(a.lease && a.owner).toBeTruthy()
+            else expect(a.lease).toBeUndefined()
+            // a step runs only once its needs completed
+            if (a.status === 'running' || a.status === 'completed')
+              for (const n of FLOW.steps[name].needs ?? []) expect(doc.steps[n]?.status).toBe('completed')
+          }
+          // an await resolves, times out or is canceled at most once: a settled record never changes
+          const was = settled(before)
+          const is = settled(doc)
+          for (const [k, v] of was) expect(is.get(k)).toBe(v)
+          // no external event is consumed twice
+          expect(new Set(doc.consumed).size).toBe(doc.consumed.length)
+          // a completed run has every step completed; a claim names the lease the step now holds
+          if (doc.status === 'completed') expect(Object.values(doc.steps).every((s) => s.status === 'completed')).toBe(true)
+          const reply = out.reply as { kind?: string; lease?: string; next?: string } | undefined
+          if (reply?.kind === 'claimed' && 'step' in cmd) expect(doc.steps[cmd.step]?.lease).toBe(reply.lease)
+          if (reply?.next !== undefined) expect(doc.steps[reply.next]?.lease).toBe(reply.lease)
+          // a run that ended in this transition says so (its executions stop, its terminal event is appended)
+          if (before.status === 'running' && doc.status !== 'running') {
+            expect(out.ended).toBe(true)
+            expect(out.appends.at(-1)?.map((a) => a.key)).toEqual(['fe'])
+          }
+        }
+      }),
+      { numRuns: 400 },
+    )
+  })
+})
