@@ -2,13 +2,13 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { Command } from './commands.js'
 import { transition } from './index.js'
-import { type AwaitRec, newRunDoc, type RunDoc } from './runDoc.js'
+import { type AwaitRec, type FlowGraph, newRunDoc, type RunDoc } from './runDoc.js'
 
 // Random command sequences against one run: whatever happens, the machine keeps its invariants.
 // Commands are drawn as templates and filled in from the current document, so that leases and
 // job ids often match what the run holds (the interesting cases) and sometimes do not.
 
-const FLOW = { name: 'f', steps: { a: {}, b: { needs: ['a'] }, c: { needs: ['a'] }, d: { needs: ['b', 'c'] } } }
+const FLOW: FlowGraph = { name: 'f', steps: { a: {}, b: { needs: ['a'] }, c: { needs: ['a'] }, d: { needs: ['b', 'c'] } } }
 const STEPS = ['a', 'b', 'c', 'd'] as const
 const JOBS = ['J1', 'J2', 'J3'] as const
 
@@ -125,7 +125,9 @@ function toCommand(t: Template, doc: RunDoc, now: number): Command {
 const settled = (doc: RunDoc) => {
   const out = new Map<string, string>()
   for (const [name, s] of Object.entries(doc.steps))
-    s.records.forEach((r, i) => r.t !== 'do' && r.state !== 'pending' && out.set(`${name}/${i}`, JSON.stringify(r)))
+    s.records.forEach((r, i) => {
+      if (r.t !== 'do' && r.state !== 'pending') out.set(`${name}/${i}`, JSON.stringify(r))
+    })
   return out
 }
 
@@ -148,13 +150,15 @@ describe('transition (random command sequences)', () => {
             // attempts only grow; records are append-only (a recorded call never changes kind or name)
             expect(a.attempt).toBeGreaterThanOrEqual(b.attempt)
             expect(a.records.length).toBeGreaterThanOrEqual(b.records.length)
-            b.records.forEach((r, i) => expect(a.records[i]?.t).toBe(r.t))
+            b.records.forEach((r, i) => {
+              expect(a.records[i]?.t).toBe(r.t)
+            })
             // while the run runs, a running step has a lease and an owner; nothing else holds a lease
             if (a.status === 'running' && doc.status === 'running') expect(a.lease && a.owner).toBeTruthy()
             else expect(a.lease).toBeUndefined()
             // a step runs only once its needs completed
             if (a.status === 'running' || a.status === 'completed')
-              for (const n of FLOW.steps[name].needs ?? []) expect(doc.steps[n]?.status).toBe('completed')
+              for (const n of FLOW.steps[name]?.needs ?? []) expect(doc.steps[n]?.status).toBe('completed')
           }
           // an await resolves, times out or is canceled at most once: a settled record never changes
           const was = settled(before)
