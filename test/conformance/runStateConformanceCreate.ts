@@ -120,7 +120,25 @@ export function createRunConformance(withStore: WithStore): void {
         s.createRun(runId, {}, { kind: 'flow.started', flow: runId, data: { name: 'runs' } }, { idempotencyKey: KEY }),
         'INVALID_NAME',
       )
+      await expectCode(s.createRun(runId, undefined, started(runId, flow), { idempotencyKey: KEY }), 'INVALID_ARGUMENT')
       await expectNothing(s, runId, flow)
+    }),
+  )
+
+  it(
+    'bad input is refused even when the run exists: every check comes before the lookup',
+    withStore(async (s) => {
+      const runId = uniqueName()
+      const flow = uniqueName('flow')
+      expect((await s.createRun(runId, { n: 1 }, started(runId, flow), { idempotencyKey: KEY })).created).toBe(true)
+      const cyclic: Record<string, unknown> = {}
+      cyclic.self = cyclic
+      await expectCode(s.createRun(runId, cyclic, started(runId, flow), { idempotencyKey: KEY }), 'INVALID_ARGUMENT')
+      await expectCode(
+        s.createRun(runId, { n: 2 }, { ...started(runId, flow), meta: [] as never }, { idempotencyKey: KEY }),
+        'INVALID_EVENT',
+      )
+      expect(await s.getRunState(runId)).toEqual({ version: 1, doc: { n: 1 } })
     }),
   )
 

@@ -3,7 +3,7 @@ import { compareEventIds, isLeanflowError } from '@leanflow/core'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { describeIdEdgesConformance } from './streamStoreConformanceIds.js'
-import { type ConformanceContext, collect, ev, eventually, sleep, uniqueName, within } from './streamStoreConformanceKit.js'
+import { type ConformanceContext, collect, ev, eventually, expectCode, sleep, uniqueName, within } from './streamStoreConformanceKit.js'
 
 /** StreamStore conformance: read and follow. Registered by `describeStreamStoreConformance`. */
 export function describeReadFollowConformance(t: ConformanceContext): void {
@@ -53,6 +53,13 @@ export function describeReadFollowConformance(t: ConformanceContext): void {
         before = page[page.length - 1]!.id
       }
       expect(back.map((e) => e.id)).toEqual(all.map((e) => e.id).reverse())
+    })
+
+    it('refuses a limit below 1 and an unknown direction with INVALID_ARGUMENT', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      for (const limit of [0, -1, 1.5, Number.NaN]) await expectCode(s.read(run, { limit }), 'INVALID_ARGUMENT')
+      await expectCode(s.read(run, { direction: 'up' as never }), 'INVALID_ARGUMENT')
     })
 
     it('returns [] for an unknown run', async () => {

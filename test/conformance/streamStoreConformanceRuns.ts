@@ -1,7 +1,16 @@
 import type { StreamStore } from '@leanflow/core'
 import { EventBus } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
-import { type ConformanceContext, ev, eventually, nextMillisecond, sleep, uniqueName, within } from './streamStoreConformanceKit.js'
+import {
+  type ConformanceContext,
+  ev,
+  eventually,
+  expectCode,
+  nextMillisecond,
+  sleep,
+  uniqueName,
+  within,
+} from './streamStoreConformanceKit.js'
 import { describeStatusConformance } from './streamStoreConformanceStatus.js'
 
 /** StreamStore conformance: listRuns, listFlows, retention, the bus and close. Registered by `describeStreamStoreConformance`. */
@@ -55,6 +64,15 @@ export function describeRunsConformance(t: ConformanceContext): void {
       expect(await s.listRuns(flow, { status: 'failed' })).toEqual([])
       expect((await s.listRuns(other)).length).toBe(1)
       expect(await s.listRuns(uniqueName('flow'))).toEqual([])
+    })
+
+    it('refuses a limit below 1, a before that is no finite time and an unknown status with INVALID_ARGUMENT', async () => {
+      const s = await t.store()
+      const flow = uniqueName('flow')
+      for (const limit of [0, -1, 1.5, Number.NaN]) await expectCode(s.listRuns(flow, { limit }), 'INVALID_ARGUMENT')
+      for (const before of [Number.NaN, Number.POSITIVE_INFINITY, '5' as never])
+        await expectCode(s.listRuns(flow, { before }), 'INVALID_ARGUMENT')
+      await expectCode(s.listRuns(flow, { status: 'done' as never }), 'INVALID_ARGUMENT')
     })
 
     it('lists flows with their run counts', async () => {

@@ -135,7 +135,7 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
     assertName(flowName, 'flow name')
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.listLimit, 'listRuns limit')
     const { before, status } = opts
-    if (before !== undefined && (typeof before !== 'number' || Number.isNaN(before))) {
+    if (before !== undefined && !Number.isFinite(before)) {
       throw invalidArgument('listRuns before', before, 'a start time in ms')
     }
     if (status !== undefined && !STATUSES.includes(status)) {
@@ -178,15 +178,17 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
       const checked = validateAppend(runId, first, opts, limits)
       if (checked.idempotencyKey === undefined)
         throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters')
+      let json: string | undefined
+      try {
+        json = JSON.stringify(doc)
+      } catch (cause) {
+        throw new LeanflowError('INVALID_ARGUMENT', `The state of run "${runId}" cannot be stored as JSON (${String(cause)}).`, { cause })
+      }
+      if (json === undefined) throw invalidArgument(`state of run "${runId}"`, String(doc), 'a JSON value (an object)')
       const prev = runs.get(runId)?.idempotency.get(checked.idempotencyKey)
       const current = sync.get<typeof doc>(runId)
       if (prev !== undefined || current)
         return { created: false, current, record: prev === undefined ? null : (JSON.parse(prev) as EventRecord) }
-      try {
-        JSON.stringify(doc)
-      } catch (cause) {
-        throw new LeanflowError('INVALID_ARGUMENT', `The state of run "${runId}" cannot be stored as JSON (${String(cause)}).`, { cause })
-      }
       // write checks nothing that can fail now but the run's length; then the document: both in this one turn
       const record = write(runId, first, checked, {})
       const res = sync.cas(runId, 0, doc, opts.fences === undefined ? {} : { fences: opts.fences })
