@@ -9,10 +9,10 @@ import {
   NonDeterminismError,
   parseDuration,
 } from '@leanflow/core'
-import { eventAwait } from '../machine/awaits/event.js'
-import { announceOutputs } from '../machine/awaits/index.js'
+import { eventAwait, eventCall } from '../machine/awaits/event.js'
+import { announceOutputs, awaitValue, callLabel } from '../machine/awaits/index.js'
 import { timeAwait } from '../machine/awaits/time.js'
-import { triggerAwait } from '../machine/awaits/trigger.js'
+import { triggerAwait, triggerCall } from '../machine/awaits/trigger.js'
 import type { Command } from '../machine/index.js'
 import { keys } from '../machine/keys.js'
 import { iso } from '../machine/outputs.js'
@@ -131,7 +131,7 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
         const pos = ex.cursor++
         const rec = ex.records[pos]
         if (rec) {
-          if (rec.t !== 'event' || rec.kind !== kind) throw nonDeterminism(ex, pos, `await.event("${kind}")`, rec)
+          if (rec.t !== 'event' || rec.kind !== kind) throw nonDeterminism(ex, pos, eventCall({ kind }), rec)
           await reannounce(shell, ex, pos, rec)
           return (await suspendOn(shell, ex, pos)) as ExternalEvent<D>
         }
@@ -157,7 +157,7 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
         const rec = ex.records[pos]
         const handle = (id: string): TriggerHandle<T> => ({ id, wait: async () => (await suspendOn(shell, ex, pos)) as T })
         if (rec) {
-          if (rec.t !== 'trigger' || rec.type !== type) throw nonDeterminism(ex, pos, `await.trigger("${type}")`, rec)
+          if (rec.t !== 'trigger' || rec.type !== type) throw nonDeterminism(ex, pos, triggerCall({ type }), rec)
           await reannounce(shell, ex, pos, rec)
           return handle(rec.id)
         }
@@ -243,19 +243,11 @@ async function suspendOn(shell: Shell, ex: Execution, pos: number): Promise<unkn
   }
   if (r.state === 'timedOut') throw new AwaitTimeoutError(`await.${r.t} of step "${ex.step}" timed out at ${iso(r.timeoutAt ?? 0)}.`)
   if (r.state === 'canceled') throw ex.stop('ended')
-  return r.t === 'event' ? r.event : r.t === 'trigger' ? r.value : undefined
+  return awaitValue(r)
 }
 
 function nonDeterminism(ex: Execution, pos: number, call: string, rec: Rec): NonDeterminismError {
-  const was =
-    rec.t === 'do'
-      ? `ctx.do("${rec.name}")`
-      : rec.t === 'event'
-        ? `await.event("${rec.kind}")`
-        : rec.t === 'trigger'
-          ? `await.trigger("${rec.type}")`
-          : 'await.time'
   return new NonDeterminismError(
-    `Step "${ex.step}" of run ${ex.runId} made call #${pos + 1} ${call}, but the recorded call #${pos + 1} was ${was}: keep the order of awaits and ctx.do calls stable (a changed handler needs a new run).`,
+    `Step "${ex.step}" of run ${ex.runId} made call #${pos + 1} ${call}, but the recorded call #${pos + 1} was ${callLabel(rec)}: keep the order of awaits and ctx.do calls stable (a changed handler needs a new run).`,
   )
 }

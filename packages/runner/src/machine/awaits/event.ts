@@ -64,3 +64,13 @@ export function matchEvents(
   }
   return out
 }
+
+/** How the call reads in a non-determinism error. */
+export function eventCall(r: Pick<EventRec, 'kind'>): string {
+  return `await.event("${r.kind}")`
+}
+
+/** What it returns once resolved (on replay too): the event it consumed. */
+export function eventValue(r: EventRec): ExternalEvent | undefined {
+  return r.event
+}

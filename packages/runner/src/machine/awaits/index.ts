@@ -1,11 +1,11 @@
 import type { Append, Command, JobOut, Transition } from '../commands.js'
 import { baseJobId, jobIds, keys } from '../keys.js'
 import { type Env, iso, startedAppend } from '../outputs.js'
-import type { AwaitRec, RunDoc } from '../runDoc.js'
+import type { AwaitRec, Rec, RunDoc } from '../runDoc.js'
 import { claim, needsRepair, type OwnedReply, ownedStep } from '../steps.js'
-import { eventAnnouncement } from './event.js'
-import { fireTime, timeAnnouncement } from './time.js'
-import { triggerAnnouncement } from './trigger.js'
+import { eventAnnouncement, eventCall, eventValue } from './event.js'
+import { fireTime, timeAnnouncement, timeCall, timeValue } from './time.js'
+import { triggerAnnouncement, triggerCall, triggerValue } from './trigger.js'
 
 /**
  * What every await shares: its announcement (`step.await.*` and its timer or timeout job), the
@@ -19,6 +19,21 @@ export function announcement(r: AwaitRec): { kind: string; data: Record<string, 
   if (r.t === 'time') return timeAnnouncement(r)
   if (r.t === 'event') return eventAnnouncement(r)
   return triggerAnnouncement(r)
+}
+
+/** What a resolved await returns, first time and on replay. */
+export function awaitValue(r: AwaitRec): unknown {
+  if (r.t === 'time') return timeValue(r)
+  if (r.t === 'event') return eventValue(r)
+  return triggerValue(r)
+}
+
+/** How a recorded call reads in a non-determinism error: `ctx.do("charge")`, `await.event("paid")`, … */
+export function callLabel(rec: Rec): string {
+  if (rec.t === 'do') return `ctx.do("${rec.name}")`
+  if (rec.t === 'time') return timeCall(rec)
+  if (rec.t === 'event') return eventCall(rec)
+  return triggerCall(rec)
 }
 
 /** The append announcing the await at `pos` (once per position). */

@@ -26,3 +26,13 @@ export function fireTime(r: TimeRec, now: number): number | undefined {
   r.doneAt = now
   return undefined
 }
+
+/** How the call reads in a non-determinism error. */
+export function timeCall(_r: TimeRec): string {
+  return 'await.time'
+}
+
+/** What it returns once resolved (on replay too): nothing. */
+export function timeValue(_r: TimeRec): undefined {
+  return undefined
+}

@@ -60,3 +60,13 @@ export function resolveTrigger(doc: RunDoc, triggerId: string, value: unknown, n
   }
   return null
 }
+
+/** How the call reads in a non-determinism error. */
+export function triggerCall(r: Pick<TriggerRec, 'type'>): string {
+  return `await.trigger("${r.type}")`
+}
+
+/** What it returns once resolved (on replay too): the payload it was resolved with. */
+export function triggerValue(r: TriggerRec): unknown {
+  return r.value
+}
