@@ -1,5 +1,5 @@
 import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from '@leanflow/core'
-import { LeanflowError, toStoreError } from '@leanflow/core'
+import { invalidArgument, LeanflowError, toStoreError } from '@leanflow/core'
 import { type Job, Queue, Worker } from 'bullmq'
 import type { Cluster, Redis } from 'ioredis'
 import { decodeJobId, encodeJobId } from './internal/jobIds.js'
@@ -261,8 +261,6 @@ function assertId(id: unknown): asserts id is string {
 
 function positive(value: number | undefined, fallback: number, what: string): number {
   if (value === undefined) return fallback
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new LeanflowError('INVALID_ARGUMENT', `${what} is ${value}: use a finite number > 0.`)
-  }
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw invalidArgument(what, value, 'a finite number above 0')
   return value
 }

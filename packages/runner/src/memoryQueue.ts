@@ -1,4 +1,5 @@
 import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from '@leanflow/core'
+import { positiveInteger } from '@leanflow/core'
 
 /** Options of {@link createMemoryQueue}. */
 export interface MemoryQueueOptions {
@@ -44,8 +45,8 @@ interface Consumer {
  * ```
  */
 export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
-  const baseDelay = options.redeliverDelayMs ?? 100
-  const maxDelay = options.maxRedeliverDelayMs ?? 5000
+  const baseDelay = positiveInteger(options.redeliverDelayMs ?? 100, 'redeliverDelayMs')
+  const maxDelay = positiveInteger(options.maxRedeliverDelayMs ?? 5000, 'maxRedeliverDelayMs')
   const jobs = new Map<string, Entry>()
   const waiting: string[] = []
   const consumers = new Set<Consumer>()
@@ -133,7 +134,13 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
       jobs.delete(id)
     },
     async process(handler: JobHandler, opts: ProcessOptions = {}): Promise<JobWorker> {
-      const c: Consumer = { handler, concurrency: Math.max(1, opts.concurrency ?? 10), active: 0, closing: false, idle: [] }
+      const c: Consumer = {
+        handler,
+        concurrency: positiveInteger(opts.concurrency ?? 10, 'memory queue concurrency'),
+        active: 0,
+        closing: false,
+        idle: [],
+      }
       consumers.add(c)
       for (const e of jobs.values()) arm(e)
       pump()

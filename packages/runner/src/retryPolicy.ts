@@ -1,4 +1,4 @@
-import { isLeanflowError, LeanflowError, type RetryAfterError } from '@leanflow/core'
+import { invalidArgument, isLeanflowError, type RetryAfterError } from '@leanflow/core'
 import type { RetryPolicy } from './types.js'
 
 /** A retry policy with every default filled in. */
@@ -25,8 +25,7 @@ export const DEFAULT_RETRY = Object.freeze({
   jitter: 0.2,
 })
 
-const bad = (what: string, value: unknown, fix: string) =>
-  new LeanflowError('INVALID_ARGUMENT', `Invalid retry ${what} ${JSON.stringify(value) ?? String(value)}: ${fix}.`)
+const bad = (what: string, value: unknown, expected: string) => invalidArgument(`retry ${what}`, value, expected)
 
 /**
  * Fills in the defaults of a {@link RetryPolicy} and validates it.
@@ -39,15 +38,15 @@ const bad = (what: string, value: unknown, fix: string) =>
 export function normalizeRetry(policy: RetryPolicy | undefined): NormalizedRetry {
   const p = policy ?? {}
   const attempts = p.attempts ?? DEFAULT_RETRY.attempts
-  if (!Number.isInteger(attempts) || attempts < 1) throw bad('attempts', attempts, 'use an integer >= 1 (all tries, the first included)')
+  if (!Number.isInteger(attempts) || attempts < 1) throw bad('attempts', attempts, 'a whole number above 0 (all tries, the first included)')
   const type = p.backoff?.type ?? DEFAULT_RETRY.backoff.type
-  if (type !== 'fixed' && type !== 'exponential') throw bad('backoff.type', type, "use 'fixed' or 'exponential'")
+  if (type !== 'fixed' && type !== 'exponential') throw bad('backoff.type', type, "'fixed' or 'exponential'")
   const delayMs = p.backoff?.delayMs ?? DEFAULT_RETRY.backoff.delayMs
-  if (!Number.isFinite(delayMs) || delayMs < 0) throw bad('backoff.delayMs', delayMs, 'use a number of ms >= 0')
+  if (!Number.isFinite(delayMs) || delayMs < 0) throw bad('backoff.delayMs', delayMs, 'a number of ms >= 0')
   const maxDelayMs = p.backoff?.maxDelayMs ?? Math.max(DEFAULT_RETRY.backoff.maxDelayMs, delayMs)
-  if (!Number.isFinite(maxDelayMs) || maxDelayMs < 0) throw bad('backoff.maxDelayMs', maxDelayMs, 'use a number of ms >= 0')
+  if (!Number.isFinite(maxDelayMs) || maxDelayMs < 0) throw bad('backoff.maxDelayMs', maxDelayMs, 'a number of ms >= 0')
   const jitter = p.jitter ?? DEFAULT_RETRY.jitter
-  if (!Number.isFinite(jitter) || jitter < 0 || jitter > 1) throw bad('jitter', jitter, 'use a fraction between 0 and 1')
+  if (!Number.isFinite(jitter) || jitter < 0 || jitter > 1) throw bad('jitter', jitter, 'a fraction between 0 and 1')
   return { attempts, type, delayMs, maxDelayMs, jitter }
 }
 

@@ -4,6 +4,7 @@ import {
   type JobWorker,
   LeanflowError,
   PayloadTooLargeError,
+  positiveInteger,
   STORE_DEFAULTS,
   TriggerConflictError,
   TriggerNotFoundError,
@@ -56,8 +57,9 @@ export function createRunner(options: RunnerOptions): Runner {
   const queue = options.queue ?? createMemoryQueue()
   const onError = options.onError ?? ((err: unknown) => console.error('[leanflow runner]', err))
   const shell = createShell(store, queue, flows, onError, options.clock ?? Date.now, workerIdOf(options.workerId))
-  const cancelPollMs = options.cancelPollMs ?? 1000
-  const drainTimeoutMs = options.drainTimeoutMs ?? 30_000
+  const concurrency = positiveInteger(options.concurrency ?? 10, 'runner concurrency')
+  const cancelPollMs = positiveInteger(options.cancelPollMs ?? 1000, 'cancelPollMs')
+  const drainTimeoutMs = positiveInteger(options.drainTimeoutMs ?? 30_000, 'drainTimeoutMs')
   let worker: JobWorker | undefined
 
   async function startFlow(name: string, input?: unknown, opts: StartFlowOptions = {}): Promise<{ runId: string }> {
@@ -145,7 +147,7 @@ export function createRunner(options: RunnerOptions): Runner {
       if (worker) return
       shell.stopping = false
       await shell.clock.now()
-      worker = await queue.process((job) => handleJob(shell, job, { cancelPollMs }), { concurrency: options.concurrency ?? 10 })
+      worker = await queue.process((job) => handleJob(shell, job, { cancelPollMs }), { concurrency })
     },
     async stop() {
       const w = worker

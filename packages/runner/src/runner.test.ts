@@ -1,0 +1,50 @@
+import { createMemoryStreamStore, isLeanflowError } from '@leanflow/core'
+import { describe, expect, it } from 'vitest'
+import { createMemoryQueue } from './memoryQueue.js'
+import { normalizeRetry } from './retryPolicy.js'
+import { createRunner } from './runner.js'
+
+const store = createMemoryStreamStore()
+
+/** The INVALID_ARGUMENT message of `fn`, or a failure when it does not throw one. */
+function refusal(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (err) {
+    expect(isLeanflowError(err, 'INVALID_ARGUMENT')).toBe(true)
+    return (err as Error).message
+  }
+  throw new Error('expected INVALID_ARGUMENT')
+}
+
+describe('options that must be whole numbers above 0 are refused, naming the value and what to pass', () => {
+  it.each([
+    ['concurrency', 0],
+    ['concurrency', 1.5],
+    ['cancelPollMs', Number.NaN],
+    ['cancelPollMs', -1],
+    ['drainTimeoutMs', '30s'],
+  ])('createRunner({ %s: %s })', (key, value) => {
+    expect(refusal(() => createRunner({ store, flows: [], [key]: value } as never))).toMatch(/: pass a whole number above 0\.$/)
+  })
+
+  it.each([
+    ['redeliverDelayMs', 0],
+    ['maxRedeliverDelayMs', Number.POSITIVE_INFINITY],
+  ])('createMemoryQueue({ %s: %s })', (key, value) => {
+    expect(refusal(() => createMemoryQueue({ [key]: value } as never))).toContain(key)
+  })
+
+  it('the memory queue refuses a concurrency of 0 (it used to run 1 at a time)', async () => {
+    const queue = createMemoryQueue()
+    await expect(queue.process(async () => {}, { concurrency: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+    await queue.close()
+  })
+
+  it('a retry policy names the field', () => {
+    expect(refusal(() => normalizeRetry({ attempts: 0 }))).toBe(
+      'Invalid retry attempts 0: pass a whole number above 0 (all tries, the first included).',
+    )
+    expect(refusal(() => normalizeRetry({ jitter: 2 }))).toBe('Invalid retry jitter 2: pass a fraction between 0 and 1.')
+  })
+})
