@@ -125,13 +125,13 @@ export function describeAppendConformance(t: ConformanceContext): void {
   // What a store refuses, and with which code, is decided by core's validateAppend, which every
   // store calls before it writes; these cases pin the codes so no store drifts from them.
   describe('refusals, the same in every store', () => {
-    it('refuses an event that is not an object, or whose meta is not an object, with INVALID_EVENT, writing nothing', async () => {
+    it('refuses an event that is not an object, or whose meta is not a plain object, with INVALID_EVENT, writing nothing', async () => {
       const s = await t.store()
       const run = uniqueName()
       for (const bad of [null, undefined, 42, 'event', [], [{ kind: 'a' }]]) {
         await expectCode(s.append(run, bad as never), 'INVALID_EVENT')
       }
-      for (const meta of ['x', 1, null, [], [1]]) {
+      for (const meta of ['x', 1, null, [], [1], new Date(0), new Map([['a', 1]])]) {
         await expectCode(s.append(run, { kind: 'a', flow: run, data: 1, meta: meta as never }), 'INVALID_EVENT')
       }
       expect(await s.read(run)).toEqual([])

@@ -34,6 +34,9 @@ describe('validateAppend', () => {
     expect(codeOf(() => validateAppend('r', null as never, {}, limits))).toBe('INVALID_EVENT')
     expect(codeOf(() => validateAppend('r', [] as never, {}, limits))).toBe('INVALID_EVENT')
     expect(codeOf(() => validateAppend('r', ev({ meta: [] as never }), {}, limits))).toBe('INVALID_EVENT')
+    expect(codeOf(() => validateAppend('r', ev({ meta: new Date(0) as never }), {}, limits))).toBe('INVALID_EVENT')
+    expect(codeOf(() => validateAppend('r', ev({ meta: new Map() as never }), {}, limits))).toBe('INVALID_EVENT')
+    expect(validateAppend('r', ev({ meta: Object.assign(Object.create(null), { a: 1 }) }), {}, limits).json).toContain('"meta":{"a":1}')
     for (const data of [cyclic, 1n, () => 1, Symbol('x'), { toJSON: () => undefined }]) {
       expect(codeOf(() => validateAppend('r', ev({ data }), {}, limits))).toBe('INVALID_EVENT')
       expect(codeOf(() => validateAppend('r', ev({ data, step: 'st' }), {}, limits))).toBe('INVALID_EVENT')

@@ -40,7 +40,7 @@ export interface AppendLimits {
  *
  * - run id, `kind`, `step`, and the flow name of `flow.started` (`data.name`, also not `runs`,
  *   `triggers` or `events`): `INVALID_NAME` ({@link assertName}, {@link assertFlowName});
- * - an event that is not an object, `meta` that is not an object, `data` JSON cannot hold
+ * - an event that is not an object, `meta` that is not a plain object, `data` JSON cannot hold
  *   (cyclic, a `BigInt`, a function, nesting too deep): `INVALID_EVENT`;
  * - an idempotency key that is not a string of 1-512 characters: `INVALID_ARGUMENT`;
  * - JSON over `maxEventBytes`: `PAYLOAD_TOO_LARGE`.
@@ -64,7 +64,7 @@ export function validateAppend(runId: string, event: NewEvent, opts: AppendOptio
   const { kind, step, meta } = event
   assertName(kind, 'event kind')
   if (step !== undefined) assertName(step, 'step name')
-  if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) {
+  if (meta !== undefined && !isPlainObject(meta)) {
     throw new InvalidEventError(
       `Event "${kind}": meta must be an object when present, got ${describe(meta)}: pass { attempt?, jobId?, … } or leave it out.`,
     )
@@ -109,4 +109,11 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
   if (Array.isArray(value)) return 'an array'
   return `a ${typeof value}`
+}
+
+/** An object literal (or one without prototype): a Date, a Map or a class instance would be stored as something else. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
 }
