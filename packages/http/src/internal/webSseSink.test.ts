@@ -32,7 +32,8 @@ function fakeSource(frames: string[]) {
 
 async function readAll(body: ReadableStream<Uint8Array>): Promise<string[]> {
   const chunks: string[] = []
-  for await (const c of body) chunks.push(decoder.decode(c))
+  const reader = body.getReader()
+  for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(decoder.decode(r.value))
   return chunks
 }
 
