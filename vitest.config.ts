@@ -21,19 +21,19 @@ const onIoredis6 = [
 ]
 /** The suites that talk to Redis through ioredis (store, Cluster, runner, BullMQ, SSE), run on both majors; ~35 s alone. */
 const IOREDIS_MAJOR_SUITES = [
-  'test/ioredisMajor.test.ts',
-  'test/redis.conformance.test.ts',
-  'test/redisStreamStore.test.ts',
-  'test/runner.redis.test.ts',
-  'test/bullmq.conformance.test.ts',
-  'test/bullmq.test.ts',
+  'test/redis/ioredisMajor.test.ts',
+  'test/redis/conformance.test.ts',
+  'test/redis/redisStreamStore.test.ts',
+  'test/runner/redis.test.ts',
+  'test/bullmq/conformance.test.ts',
+  'test/bullmq/bullMQQueue.test.ts',
   'test/faults/redisSubscriberKill.test.ts',
   'test/faults/redisRestart.test.ts',
-  'test/redisCluster.conformance.test.ts',
-  'test/runner.cluster.test.ts',
-  'test/bullmq.cluster.test.ts',
-  'test/sse.redis.test.ts',
-  'test/contract.redis.test.ts',
+  'test/redis/cluster.conformance.test.ts',
+  'test/runner/cluster.test.ts',
+  'test/bullmq/cluster.test.ts',
+  'test/http/sse.redis.test.ts',
+  'test/contract/redis.test.ts',
 ]
 
 const integration = { testTimeout: 120_000, hookTimeout: 60_000, pool: 'forks' } as const

@@ -18,7 +18,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type DocSample, extractSamples, sampleModule } from '../docs-samples/extractSamples.js'
+import { type DocSample, extractSamples, sampleModule } from '../docs/extractSamples.js'
 import { freePort, useRedisServer } from '../helpers/redisServer.js'
 import { API, CONSUMER_CJS, CONSUMER_ESM, CONSUMER_REDIS, ENTRY_POINTS, LOAD_ENTRIES, PRODUCER } from './consumer.js'
 import { type Output, printed, run, start } from './processes.js'
@@ -235,7 +235,7 @@ describe('the docs samples and a consumer type-check', () => {
     mkdirSync(join(app, 'samples'), { recursive: true })
     mkdirSync(join(app, 'consumer'), { recursive: true })
     for (const s of compiled) writeFileSync(join(app, s.file), sampleModule(s.sample).text)
-    cpSync(join(root, 'test/docs-samples/prelude.d.ts'), join(app, 'samples/prelude.d.ts'))
+    cpSync(join(root, 'test/docs/prelude.d.ts'), join(app, 'samples/prelude.d.ts'))
     writeFileSync(join(app, 'consumer/consumer.ts'), CONSUMER_ESM)
     writeFileSync(join(app, 'consumer/consumer.cts'), CONSUMER_CJS)
     writeFileSync(join(app, 'consumer/api.ts'), API)

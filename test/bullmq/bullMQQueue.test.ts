@@ -1,0 +1,71 @@
+import { createBullMQQueue } from '@leanflow/bullmq'
+import { isLeanflowError } from '@leanflow/core'
+import { describe, expect, it } from 'vitest'
+import { useRedisServer } from '../helpers/redisServer.js'
+import { waitFor } from '../helpers/waitFor.js'
+
+const redis = useRedisServer({ client: true }) // ioredis defaults: maxRetriesPerRequest 20
+
+const code = (fn: () => unknown) => {
+  try {
+    fn()
+  } catch (err) {
+    return isLeanflowError(err) ? err.code : `not a LeanflowError: ${err}`
+  }
+  return 'no throw'
+}
+
+describe('createBullMQQueue', () => {
+  it('needs exactly one of url or connection, and positive timings', () => {
+    expect(code(() => createBullMQQueue({}))).toBe('INVALID_ARGUMENT')
+    expect(code(() => createBullMQQueue({ url: redis.url, connection: redis.client }))).toBe('INVALID_ARGUMENT')
+    expect(code(() => createBullMQQueue({ url: redis.url, lockDuration: 0 }))).toBe('INVALID_ARGUMENT')
+    expect(code(() => createBullMQQueue({ url: redis.url, stalledInterval: Number.NaN }))).toBe('INVALID_ARGUMENT')
+  })
+
+  it('refuses empty ids and bad delays with INVALID_ARGUMENT', async () => {
+    const q = createBullMQQueue({ url: redis.url, queueName: 'bad-input' })
+    try {
+      await expect(q.enqueue({ id: '', name: 'n', data: null })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+      await expect(q.enqueue({ id: 'x', name: 'n', data: null, delayMs: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+      await expect(q.enqueue({ id: 'x', name: 'n', data: null, delayMs: Number.POSITIVE_INFINITY })).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      })
+    } finally {
+      await q.close()
+    }
+    await expect(q.enqueue({ id: 'x', name: 'n', data: null })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+  })
+
+  it('shares an ioredis connection (default maxRetriesPerRequest) and leaves it open on close', async () => {
+    const q = createBullMQQueue({ connection: redis.client, queueName: 'shared', prefix: 'myapp' })
+    const seen: string[] = []
+    await q.process(async (job) => {
+      seen.push(job.id)
+    })
+    await q.enqueue({ id: 'via:shared', name: 'n', data: null, delayMs: 50 })
+    await waitFor(() => seen.length === 1, 'job on the shared connection', 15_000)
+    expect(seen).toEqual(['via:shared'])
+    // Keys live under the prefix and queue name.
+    const keys = await redis.client.keys('*')
+    expect(keys.length).toBeGreaterThan(0)
+    for (const k of keys) expect(k.startsWith('myapp:shared:')).toBe(true)
+    await q.close()
+    expect(await redis.client.ping()).toBe('PONG')
+  })
+
+  it('stores encoded ids: no ":" and never integer-like, under the default prefix', async () => {
+    const q = createBullMQQueue({ url: redis.url })
+    try {
+      await q.enqueue({ id: '42', name: 'n', data: null, delayMs: 60_000 })
+      await q.enqueue({ id: 'run:step', name: 'n', data: null, delayMs: 60_000 })
+      const delayed = await redis.client.zrange('lfq:leanflow:delayed', 0, -1)
+      expect(delayed.sort()).toEqual(['j42', 'jrun%3Astep'])
+      await q.remove('42')
+      await q.remove('run:step')
+      expect(await redis.client.zcard('lfq:leanflow:delayed')).toBe(0)
+    } finally {
+      await q.close()
+    }
+  })
+})

@@ -1,0 +1,10 @@
+import { createBullMQQueue } from '@leanflow/bullmq'
+import { describeJobQueueConformance } from '../conformance/jobQueueConformance.js'
+import { useRedisServer } from '../helpers/redisServer.js'
+
+const redis = useRedisServer()
+let n = 0
+
+describeJobQueueConformance('BullMQ', async () =>
+  createBullMQQueue({ url: redis.url, queueName: `conf${++n}`, backoff: { delayMs: 50, maxDelayMs: 200 } }),
+)

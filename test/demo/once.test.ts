@@ -1,0 +1,47 @@
+// `pnpm demo --once` (what CI runs): one order end to end, headless, in memory, exit 0.
+import { spawn } from 'node:child_process'
+import { resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+
+const root = resolve(import.meta.dirname, '../..')
+
+function runDemo(args: string[], env: Record<string, string | undefined> = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/order-approval/main.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (b) => (stdout += b))
+    child.stderr.on('data', (b) => (stderr += b))
+    child.on('close', (code) => done({ code, stdout, stderr }))
+  })
+}
+
+describe('demo --once', () => {
+  it('runs one order to completion and prints the reduced state', async () => {
+    const r = await runDemo(['--once'], { REDIS_URL: '' })
+    expect(r.stderr).not.toMatch(/Error/)
+    expect(r.code).toBe(0)
+    const json = r.stdout.slice(r.stdout.indexOf('\n{') + 1, r.stdout.lastIndexOf('\n}') + 2)
+    const state = JSON.parse(json)
+    expect(state.status).toBe('completed')
+    expect(Object.keys(state.steps)).toEqual(['validate', 'charge', 'payment', 'reserve-stock', 'notify', 'approval', 'ship'])
+    for (const step of Object.values<{ status: string }>(state.steps)) expect(step.status).toBe('completed')
+    // charge failed twice and succeeded on its third attempt
+    expect(state.steps.charge.attempt).toBe(3)
+    expect(r.stdout.match(/step\.failed \[charge\]/g)).toHaveLength(2)
+    // the event and the trigger were resolved through the runner API
+    expect(r.stdout).toMatch(/published payment\.confirmed/)
+    expect(r.stdout).toMatch(/resolved trigger [A-Za-z0-9]{21}/)
+    expect(state.result.ship.tracking).toBe('trk_o-once-1')
+    expect(state.state).toMatchObject({ paid: true, tracking: 'trk_o-once-1', charge: { chargeId: 'ch_o-once-1', attempts: 3 } })
+  })
+
+  it('--worker without REDIS_URL says what to set and exits non-zero', async () => {
+    const r = await runDemo(['--worker'], { REDIS_URL: '' })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/REDIS_URL=redis:\/\//)
+  })
+})

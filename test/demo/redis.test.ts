@@ -1,0 +1,71 @@
+// The demo on Redis: a `--worker` process (no HTTP) executes every step of a run that this
+// process starts and drives through the runner API without ever calling `runner.start()`.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { resolve } from 'node:path'
+import { reduceFlow } from '@leanflow/core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Backend, createBackend } from '../../examples/order-approval/backend.js'
+import { FAST_TIMINGS } from '../../examples/order-approval/flows.js'
+import { useRedisServer } from '../helpers/redisServer.js'
+
+const root = resolve(import.meta.dirname, '../..')
+const redis = useRedisServer()
+let worker: ChildProcess
+let workerOut = ''
+let producer: Backend
+
+beforeAll(async () => {
+  worker = spawn(process.execPath, ['--import', 'tsx', 'examples/order-approval/main.ts', '--worker'], {
+    cwd: root,
+    env: { ...process.env, REDIS_URL: redis.url, PORT: '3999' },
+  })
+  worker.stdout?.on('data', (b) => (workerOut += b))
+  worker.stderr?.on('data', (b) => (workerOut += b))
+  await new Promise<void>((ok, fail) => {
+    const check = setInterval(() => {
+      if (workerOut.includes('[worker] executing steps')) ok()
+      else if (worker.exitCode !== null) fail(new Error(`worker exited: ${workerOut}`))
+      else return
+      clearInterval(check)
+    }, 50)
+  })
+  producer = createBackend({ redisUrl: redis.url, timings: FAST_TIMINGS, baseUrl: 'http://localhost:3999', log: () => {} })
+}, 60_000)
+
+afterAll(async () => {
+  if (worker && worker.exitCode === null) {
+    worker.kill('SIGKILL')
+    await new Promise((ok) => worker.once('exit', ok))
+  }
+  await producer?.close()
+})
+
+describe('demo on Redis with a --worker process', () => {
+  it('the worker executes a whole order; the producer resolves its event and trigger', async () => {
+    const { runner, store } = producer
+    const orderId = 'o-redis-1'
+    const { runId } = await runner.startFlow('order', { orderId })
+    let triggerId: string | undefined
+    for await (const e of store.follow(runId, { signal: AbortSignal.timeout(90_000) })) {
+      if (e.kind === 'step.await.event') await runner.publishEvent({ kind: 'payment.confirmed', data: { orderId } })
+      if (e.kind === 'step.await.trigger') {
+        triggerId = (e.data as { triggerId: string }).triggerId
+        await expect(runner.resolveTrigger(triggerId, { approved: true })).resolves.toEqual({ runId, step: 'approval' })
+      }
+      if (e.kind.startsWith('flow.') && e.kind !== 'flow.started') break
+    }
+    const state = reduceFlow(await store.read(runId, { limit: 10_000 }))
+    expect(state.status).toBe('completed')
+    for (const step of Object.values(state.steps)) expect(step.status).toBe('completed')
+    expect(state.steps.charge?.attempt).toBe(3)
+    expect(await store.listRuns('order')).toEqual([expect.objectContaining({ runId, status: 'completed' })])
+    // the worker's store printed the curl line for the trigger it created
+    expect(workerOut).toContain(`curl -X POST http://localhost:3999/flows/triggers/${triggerId}`)
+  })
+
+  it('the worker stops cleanly on SIGTERM', async () => {
+    const exited = new Promise<number | null>((ok) => worker.once('exit', (code) => ok(code)))
+    worker.kill('SIGTERM')
+    expect(await exited).toBe(0)
+  })
+})

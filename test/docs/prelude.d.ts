@@ -1,0 +1,13 @@
+// Free identifiers the docs' code samples use, declared for test/docs/samples.test.ts.
+// They stand for the reader's own code (a payment API, a mailer, …). Keep this list short.
+
+/** Charges the order's card; returns the payment provider's charge id. */
+declare function chargeCard(orderId: string): Promise<{ chargeId: string }>
+/** Refunds a charge. */
+declare function refundCharge(chargeId: string): Promise<void>
+/** Reserves stock for an order. */
+declare function reserveStock(orderId: string): Promise<{ reserved: number }>
+/** Sends an e-mail. */
+declare function sendEmail(to: string, subject: string, body: string): Promise<void>
+/** Ships an order; returns the tracking number. */
+declare function shipOrder(orderId: string): Promise<{ tracking: string }>

@@ -1,0 +1,126 @@
+import { createMemoryRunStateStore, createMemoryStreamStore, isLeanflowError } from '@leanflow/core'
+import { createRedisStreamStore } from '@leanflow/redis'
+import { Cluster, Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { runStateConformance } from '../conformance/runStateConformance.js'
+import { type RedisCluster, startRedisCluster } from '../helpers/redisCluster.js'
+import { startRedis, useRedisServer } from '../helpers/redisServer.js'
+
+const server = useRedisServer()
+let cluster: RedisCluster
+let clusterClient: Cluster
+let n = 0
+beforeAll(async () => {
+  cluster = await startRedisCluster(3)
+  clusterClient = new Cluster(cluster.nodes)
+}, 60_000)
+afterAll(async () => {
+  clusterClient?.disconnect()
+  await cluster?.stop()
+})
+
+runStateConformance('memory', async () => {
+  const store = createMemoryStreamStore()
+  return { store, cleanup: () => store.close() }
+})
+
+runStateConformance('Redis', async () => {
+  const store = createRedisStreamStore({ url: server.url, prefix: `rs${++n}` })
+  return { store, cleanup: () => store.close() }
+})
+
+runStateConformance('Redis Cluster', async () => {
+  const store = createRedisStreamStore({ redis: clusterClient, prefix: `rc${++n}` })
+  return { store, cleanup: () => store.close() }
+})
+
+describe('run state retention', () => {
+  it('memory: a finished run document expires after the retention, by the store clock', async () => {
+    let now = 1_000_000
+    const s = createMemoryRunStateStore({ now: () => now, retention: 1000 })
+    await s.casRunState('r', 0, { status: 'running' })
+    await s.casRunState('r', 1, { status: 'completed' }, { finished: true })
+    now += 999
+    expect(await s.getRunState('r')).not.toBeNull()
+    now += 2
+    expect(await s.getRunState('r')).toBeNull()
+  })
+
+  it('Redis: a finished run document gets the retention as its TTL', async () => {
+    const store = createRedisStreamStore({ url: server.url, prefix: `rs${++n}`, retention: 60_000 })
+    try {
+      await store.casRunState('r', 0, { status: 'running' })
+      expect(await store.redis.pttl(`rs${n}:{r}:state`)).toBe(-1)
+      await store.casRunState('r', 1, { status: 'completed' }, { finished: true })
+      const ttl = await store.redis.pttl(`rs${n}:{r}:state`)
+      expect(ttl).toBeGreaterThan(50_000)
+      expect(ttl).toBeLessThanOrEqual(60_000)
+    } finally {
+      await store.close()
+    }
+  })
+})
+
+describe('createRun on Redis at maxmemory (noeviction)', () => {
+  it('refused creates leave nothing half-written: each run has its state and its flow.started, or neither; all succeed once memory frees', async () => {
+    const oom = await startRedis()
+    const admin = new Redis(oom.url)
+    const store = createRedisStreamStore({ url: oom.url, prefix: 'oom' })
+    try {
+      const flow = 'oomflow'
+      const pad = 'p'.repeat(2 * 1024)
+      const create = (runId: string) =>
+        store.createRun(
+          runId,
+          { status: 'running', pad },
+          { kind: 'flow.started', flow: runId, data: { name: flow, input: { pad }, steps: {} } },
+          {
+            idempotencyKey: 'flow.started',
+          },
+        )
+      await create('warm') // loads the script before memory is tight
+      const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1])
+      await admin.config('SET', 'maxmemory-policy', 'noeviction')
+      await admin.config('SET', 'maxmemory', String(used + 128 * 1024))
+      const ids = Array.from({ length: 120 }, (_, i) => `oomrun${i}`)
+      const refused: Array<{ runId: string; err: unknown }> = []
+      for (let i = 0; i < ids.length; i += 10) {
+        const batch = ids.slice(i, i + 10)
+        const res = await Promise.allSettled(batch.map(create))
+        res.forEach((r, j) => {
+          if (r.status === 'rejected') refused.push({ runId: batch[j]!, err: r.reason })
+        })
+      }
+      expect(refused.length, 'Redis refused some creates at maxmemory').toBeGreaterThan(10)
+      for (const { runId, err } of refused) {
+        expect(isLeanflowError(err, 'STORE_FULL'), `${runId}: ${String(err)}`).toBe(true)
+        expect(String((err as Error).cause)).toMatch(/OOM/) // the driver's error, kept as the cause
+      }
+      const check = async (runId: string) => {
+        const [state, events, meta, idem] = await Promise.all([
+          admin.exists(store.keys.state(runId)),
+          admin.xlen(store.keys.events(runId)),
+          admin.exists(store.keys.meta(runId)),
+          admin.exists(store.keys.idem(runId)),
+        ])
+        return { runId, state, events, meta, idem }
+      }
+      const whole = { state: 1, events: 1, meta: 1, idem: 1 }
+      const none = { state: 0, events: 0, meta: 0, idem: 0 }
+      // still at maxmemory: a refused create wrote nothing, an accepted one wrote everything and is listed
+      const no = new Set(refused.map((r) => r.runId))
+      for (const s of await Promise.all(ids.map(check))) expect(s).toEqual({ runId: s.runId, ...(no.has(s.runId) ? none : whole) })
+      const listed = (await store.listRuns(flow, { limit: 200 })).map((r) => r.runId).sort()
+      expect(listed).toEqual(['warm', ...ids.filter((id) => !no.has(id))].sort())
+      await admin.config('SET', 'maxmemory', '0')
+      // memory freed: every refused create now succeeds
+      for (const runId of no) expect((await create(runId)).created).toBe(true)
+      for (const s of await Promise.all(ids.map(check))) expect(s).toEqual({ runId: s.runId, ...whole })
+      expect((await store.listRuns(flow, { limit: 200 })).length).toBe(ids.length + 1)
+    } finally {
+      await store.close()
+      admin.disconnect()
+      await oom.stop()
+    }
+  }, 60_000)
+})
