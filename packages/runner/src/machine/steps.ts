@@ -1,6 +1,16 @@
 import type { Append, Command, Transition } from './commands.js'
 import { baseJobId, keys } from './keys.js'
-import { afterComplete, afterFail, completedAppend, completions, type Env, graphOf, startedAppend, startWaves } from './outputs.js'
+import {
+  afterComplete,
+  afterFail,
+  completedAppend,
+  completions,
+  type Env,
+  graphOf,
+  readyJobs,
+  startedAppend,
+  startWaves,
+} from './outputs.js'
 import { closeAwaits, type DoRec, promoteReady, type RunDoc, type StepDoc, setOwn } from './runDoc.js'
 
 /**
@@ -120,26 +130,31 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
   }
   const next = cmd.next ? ready[0] : undefined
   const ns = next === undefined ? undefined : doc.steps[next]
-  if (!cmd.next || next === undefined || !ns) return { reply: {}, ...afterComplete(env, doc, cmd.step) }
+  if (!cmd.next || next === undefined || !ns) {
+    const out = afterComplete(env, doc, cmd.step)
+    return { reply: {}, appends: out.appends, jobs: out.jobs, unwatch: out.unwatch, ended: out.ended }
+  }
   const { jobId, lease } = cmd.next
   claim(ns, jobId, lease, env.now)
-  const out = afterComplete(env, doc, cmd.step)
   const fence = { key: next, token: lease }
   const others = (flow.steps[next]?.needs ?? []).filter((n) => n !== cmd.step)
-  const started: Append = { ...startedAppend(next, 1, jobId), after: keys.completed(cmd.step) }
+  const completed = completedAppend(doc, cmd.step)
+  const started = startedAppend(next, 1, jobId)
+  const requires: string[] = []
+  for (const n of others) requires.push(keys.completed(n))
   return {
     reply: { next, lease },
     // the other needs' step.completed must be stored first: only when this process saw them stored
     behind: {
       appends: [
-        { ...completedAppend(doc, cmd.step), fence },
-        { ...started, fence },
+        { ...completed, fence },
+        { ...started, fence, after: completed.key },
       ],
-      requires: others.map(keys.completed),
+      requires,
     },
     // else: step.completed (with any other need's that is missing), then step.started behind it
-    appends: [[completedAppend(doc, cmd.step), ...completions(doc, others)], [startedAppend(next, 1, jobId)]],
-    jobs: out.jobs,
+    appends: [others.length === 0 ? [completed] : [completed, ...completions(doc, others)], [started]],
+    jobs: readyJobs(env.runId, doc),
     unwatch: [],
   }
 }

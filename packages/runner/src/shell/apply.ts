@@ -1,4 +1,4 @@
-import { isLeanflowError } from '@leanflow/core'
+import { type AppendOptions, type EventMeta, isLeanflowError, type NewEvent } from '@leanflow/core'
 import { pendingKinds } from '../machine/awaits/event.js'
 import { type Append, type Command, type Outputs, type Replies, type Transition, transition } from '../machine/index.js'
 import type { RunDoc } from '../machine/runDoc.js'
@@ -104,15 +104,21 @@ export async function matchEvents(shell: Shell, runId: string, kind?: string): P
 
 /** One append of the machine's, issued now (the store call goes out in this tick). */
 function issue(shell: Shell, runId: string, a: Append, after = a.after): Promise<unknown> {
-  const meta =
-    a.attempt === undefined
-      ? undefined
-      : { attempt: a.attempt, ...(a.jobId ? { jobId: a.jobId } : {}), ...(a.signed ? { worker: shell.workerId } : {}) }
-  const event =
-    a.step === undefined
-      ? { kind: a.kind, flow: runId, data: a.data }
-      : { kind: a.kind, flow: runId, step: a.step, data: a.data, ...(meta ? { meta } : {}) }
-  return shell.store.append(runId, event, { idempotencyKey: a.key, ...(a.fence ? { fence: a.fence } : {}), ...(after ? { after } : {}) })
+  // plain assignments, no spreads: this runs for every runner event
+  const event: NewEvent = { kind: a.kind, flow: runId, data: a.data }
+  if (a.step !== undefined) {
+    event.step = a.step
+    if (a.attempt !== undefined) {
+      const meta: EventMeta = { attempt: a.attempt }
+      if (a.jobId) meta.jobId = a.jobId
+      if (a.signed) meta.worker = shell.workerId
+      event.meta = meta
+    }
+  }
+  const opts: AppendOptions = { idempotencyKey: a.key }
+  if (a.fence) opts.fence = a.fence
+  if (after) opts.after = after
+  return shell.store.append(runId, event, opts)
 }
 
 /** A conditional append the store refused (fence or `after`): nothing was written. */
