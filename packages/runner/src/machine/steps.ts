@@ -1,4 +1,4 @@
-import type { Append, Command, Transition } from './commands.js'
+import type { Command, Transition } from './commands.js'
 import { baseJobId, keys } from './keys.js'
 import {
   afterComplete,
