@@ -4,9 +4,9 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { LeanflowError } from '@leanflow/core'
-import type { Handler } from '@leanflow/http'
-import { toNodeHandler } from '@leanflow/http/node'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { Handler } from './index.js'
+import { toNodeHandler } from './node.js'
 
 const servers: http.Server[] = []
 afterEach(() => {

@@ -1,4 +1,6 @@
 // Black-box checks of @leanflow/core against DESIGN.md, through the public entry point only.
+
+import { describe, expect, it } from 'vitest'
 import {
   AwaitTimeoutError,
   applyEvent,
@@ -24,8 +26,7 @@ import {
   reduceFlow,
   TriggerConflictError,
   TriggerNotFoundError,
-} from '@leanflow/core'
-import { describe, expect, it } from 'vitest'
+} from './index.js'
 
 const HOSTILE = ['', 'a:b', 'a*', '{a}', 'a\nb', 'a\n', ' a', 'a b', '-a', '_a', '.a', 'ä', 'a/b', 'x'.repeat(129), '__proto__']
 
