@@ -57,6 +57,7 @@ export type {
   RunStateStore,
   StoredExternalEvent,
 } from './runStateStore.js'
+export type { CasScheduleResult, DueSchedules, ScheduleRecord, ScheduleStore } from './scheduleStore.js'
 export type { StepActivity } from './stepActivity.js'
 export { stepActivity } from './stepActivity.js'
 export type {

@@ -7,8 +7,10 @@ import { indexAfter, MemoryFollower } from './internal/memoryFollow.js'
 import { type MemoryRun, MemoryRuns } from './internal/memoryRuns.js'
 import { invalidArgument, positiveInteger } from './invalidArgument.js'
 import { createMemoryRunStateStore, fenceHolds, syncRunState } from './memoryRunStateStore.js'
+import { createMemorySchedules } from './memorySchedules.js'
 import { assertName } from './names.js'
 import type { RunStateStore } from './runStateStore.js'
+import type { ScheduleStore } from './scheduleStore.js'
 import {
   type AppendOptions,
   type FollowOptions,
@@ -47,8 +49,8 @@ export interface MemoryStreamStoreOptions {
   now?: (() => number) | undefined
 }
 
-/** The store `createMemoryStreamStore()` returns: a {@link StreamStore} and a {@link RunStateStore} held in memory. */
-export interface MemoryStreamStore extends StreamStore, RunStateStore {}
+/** The store `createMemoryStreamStore()` returns: a {@link StreamStore}, a {@link RunStateStore} and a {@link ScheduleStore} held in memory. */
+export interface MemoryStreamStore extends StreamStore, RunStateStore, ScheduleStore {}
 
 const STATUSES: readonly RunStatus[] = ['pending', 'running', 'awaiting', 'completed', 'failed', 'canceled']
 
@@ -173,6 +175,7 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
   const sync = syncRunState(state)
   const store: MemoryStreamStore = {
     ...state,
+    ...createMemorySchedules(),
     async createRun(runId, doc, first, opts) {
       // every check before anything is written, as the Redis store does before its script
       const checked = validateAppend(runId, first, opts, limits)

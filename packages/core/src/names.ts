@@ -10,7 +10,7 @@ export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/
 export const RESERVED_FLOW_NAMES: readonly string[] = ['runs', 'triggers', 'events']
 
 /** What a name names, for error messages. */
-export type NameRole = 'flow name' | 'step name' | 'event kind' | 'run id' | 'trigger id' | 'name'
+export type NameRole = 'flow name' | 'step name' | 'event kind' | 'run id' | 'trigger id' | 'schedule id' | 'name'
 
 /** True when `value` is a string that follows {@link NAME_PATTERN}. */
 export function isValidName(value: unknown): value is string {

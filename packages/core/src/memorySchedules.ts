@@ -1,0 +1,60 @@
+import { LeanflowError } from './errors.js'
+import { positiveInteger } from './invalidArgument.js'
+import { assertName } from './names.js'
+import type { CasScheduleResult, DueSchedules, ScheduleRecord, ScheduleStore } from './scheduleStore.js'
+
+/**
+ * The {@link ScheduleStore} held in memory: documents as JSON (a caller's later change to its
+ * object changes nothing stored), the due index a sorted scan (fine for the thousands of
+ * schedules a process holds).
+ */
+export function createMemorySchedules(): ScheduleStore {
+  const docs = new Map<string, { version: number; json: string; nextRunAt: number | null }>()
+  const record = <T>(id: string): ScheduleRecord<T> | null => {
+    const cur = docs.get(id)
+    return cur ? { id, version: cur.version, doc: JSON.parse(cur.json) as T, nextRunAt: cur.nextRunAt } : null
+  }
+  return {
+    async getSchedule<T>(id: string) {
+      return record<T>(assertName(id, 'schedule id'))
+    },
+    async casSchedule<T>(id: string, expectedVersion: number, doc: T | null, nextRunAt: number | null): Promise<CasScheduleResult<T>> {
+      assertName(id, 'schedule id')
+      if (!Number.isInteger(expectedVersion) || expectedVersion < 0) {
+        throw new LeanflowError(
+          'INVALID_ARGUMENT',
+          `Invalid schedule version ${String(expectedVersion)}: pass the version read, or 0 for a new schedule.`,
+        )
+      }
+      if (nextRunAt !== null && !Number.isFinite(nextRunAt)) {
+        throw new LeanflowError('INVALID_ARGUMENT', `Invalid nextRunAt ${String(nextRunAt)}: pass a time in ms or null.`)
+      }
+      const json = doc === null ? '' : JSON.stringify(doc)
+      if (doc !== null && json === undefined) throw new LeanflowError('INVALID_ARGUMENT', `Schedule "${id}" is not a JSON value.`)
+      const cur = docs.get(id)
+      if ((cur?.version ?? 0) !== expectedVersion) return { ok: false, current: record<T>(id) }
+      if (doc === null) {
+        docs.delete(id)
+        return { ok: true, version: 0 }
+      }
+      const version = expectedVersion + 1
+      docs.set(id, { version, json, nextRunAt })
+      return { ok: true, version }
+    },
+    async listSchedules<T>() {
+      return [...docs.keys()].sort().map((id) => record<T>(id) as ScheduleRecord<T>)
+    },
+    async dueSchedules(now: number, limit: number): Promise<DueSchedules> {
+      positiveInteger(limit, 'dueSchedules limit')
+      const timed = [...docs]
+        .filter(([, d]) => d.nextRunAt !== null)
+        .sort((a, b) => (a[1].nextRunAt as number) - (b[1].nextRunAt as number) || (a[0] < b[0] ? -1 : 1))
+      const due = timed
+        .filter(([, d]) => (d.nextRunAt as number) <= now)
+        .slice(0, limit)
+        .map(([id]) => id)
+      const later = timed.find(([, d]) => (d.nextRunAt as number) > now)
+      return { due, next: later ? (later[1].nextRunAt as number) : null }
+    },
+  }
+}
