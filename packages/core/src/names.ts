@@ -7,7 +7,7 @@ import { InvalidNameError } from './errors.js'
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/
 
 /** Flow names that are HTTP routes and so cannot name a flow. */
-export const RESERVED_FLOW_NAMES: readonly string[] = ['runs', 'triggers', 'events']
+export const RESERVED_FLOW_NAMES: readonly string[] = ['runs', 'triggers', 'events', 'schedules']
 
 /** What a name names, for error messages. */
 export type NameRole = 'flow name' | 'step name' | 'event kind' | 'run id' | 'trigger id' | 'schedule id' | 'name'

@@ -33,7 +33,7 @@ describe('defineFlow', () => {
 
   it('refuses unknown needs, invalid and reserved names, missing handlers', () => {
     expect(() => defineFlow({ name: 'u', steps: { a: { needs: ['ghost'], handler: h } } })).toThrow(/"ghost"/)
-    for (const name of ['runs', 'triggers', 'events', 'a:b', '', '-x']) {
+    for (const name of ['runs', 'triggers', 'events', 'schedules', 'a:b', '', '-x']) {
       let err: unknown
       try {
         defineFlow({ name, steps: { a: { handler: h } } })
