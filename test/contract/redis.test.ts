@@ -3,30 +3,22 @@ import { createBullMQQueue } from '@leanflow/bullmq'
 import { EventBus, type EventRecord, isEventId, type NewEvent } from '@leanflow/core'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow } from '@leanflow/runner'
-import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { afterAll, describe, expect, it } from 'vitest'
+import { useRedisServer } from '../helpers/redisServer.js'
 
-let server: RedisServer
-let raw: Redis
+const redis = useRedisServer({ client: true })
 const stores: RedisStreamStore[] = []
 let n = 0
 const open = (opts: Parameters<typeof createRedisStreamStore>[0] = {}) => {
-  const store = createRedisStreamStore({ url: server.url, ...opts })
+  const store = createRedisStreamStore({ url: redis.url, ...opts })
   stores.push(store)
   return store
 }
 const runId = () => `run${++n}`
 const ev = (flow: string, kind = 'note', data: unknown = { n: 1 }): NewEvent => ({ kind, flow, data })
 
-beforeAll(async () => {
-  server = await startRedis()
-  raw = new Redis(server.url)
-})
 afterAll(async () => {
   for (const s of stores) await s.close()
-  raw.disconnect()
-  await server.stop()
 })
 
 describe('createRedisStreamStore: append and read', () => {
@@ -38,7 +30,7 @@ describe('createRedisStreamStore: append and read', () => {
     expect(new Date(rec.ts).toISOString()).toBe(rec.ts)
     expect(rec).toMatchObject({ kind: 'note', flow: id, data: { a: 'x' } })
     expect('step' in rec).toBe(false)
-    expect(await raw.xlen(`lf:{${id}}:events`)).toBe(1)
+    expect(await redis.client.xlen(`lf:{${id}}:events`)).toBe(1)
     expect(await store.read(id)).toEqual([rec])
   })
 
@@ -73,7 +65,7 @@ describe('createRedisStreamStore: append and read', () => {
     const id = runId()
     const recs: EventRecord[] = []
     for (let i = 0; i < 5; i++) recs.push(await store.append(id, ev(id, 'note', { i })))
-    await raw.xadd(`lf:{${id}}:events`, '*', 'garbage', '{not json')
+    await redis.client.xadd(`lf:{${id}}:events`, '*', 'garbage', '{not json')
     recs.push(await store.append(id, ev(id, 'note', { i: 5 })))
     expect(await store.read(id)).toEqual(recs)
     expect(corrupt.length).toBeGreaterThan(0)
@@ -126,10 +118,10 @@ describe('follow, run index, retention, bus', () => {
     const older = await store.listRuns('shop', { before: Date.parse(String(runs[0]?.startedAt)) || Number(runs[0]?.startedAt) })
     expect(older.map((r) => r.runId)).toEqual([ids[1], ids[0]])
     expect(await store.listFlows()).toEqual([{ flow: 'shop', runs: 3 }])
-    const ttl = await raw.pttl(`idx:{${ids[0]}}:events`)
+    const ttl = await redis.client.pttl(`idx:{${ids[0]}}:events`)
     expect(ttl).toBeGreaterThan(0)
     expect(ttl).toBeLessThanOrEqual(60 * 60 * 1000)
-    expect(await raw.pttl(`idx:{${ids[1]}}:events`)).toBe(-1)
+    expect(await redis.client.pttl(`idx:{${ids[1]}}:events`)).toBe(-1)
   })
 
   it('follow after a position whose run expired throws HISTORY_GONE', async () => {
@@ -137,7 +129,7 @@ describe('follow, run index, retention, bus', () => {
     const id = runId()
     const a = await store.append(id, ev(id, 'flow.started', { name: 'x', input: {}, steps: {} }))
     await store.append(id, ev(id, 'flow.completed', { duration: 1 }))
-    for (let i = 0; i < 100 && (await raw.exists(`gone:{${id}}:events`)); i++) await new Promise((r) => setTimeout(r, 20))
+    for (let i = 0; i < 100 && (await redis.client.exists(`gone:{${id}}:events`)); i++) await new Promise((r) => setTimeout(r, 20))
     const it = store.follow(id, { after: a.id, signal: AbortSignal.timeout(2000) })[Symbol.asyncIterator]()
     await expect(it.next()).rejects.toMatchObject({ code: 'HISTORY_GONE' })
   })
@@ -198,11 +190,11 @@ describe('the Redis store implements both ports; createBullMQQueue options', () 
   })
 
   it('createBullMQQueue({ url, prefix, queueName, lockDuration, stalledInterval }) runs the same flow', async () => {
-    const queue = createBullMQQueue({ url: server.url, prefix: 'bq', queueName: 'contract', lockDuration: 5000, stalledInterval: 5000 })
+    const queue = createBullMQQueue({ url: redis.url, prefix: 'bq', queueName: 'contract', lockDuration: 5000, stalledInterval: 5000 })
     try {
       const kinds = await runToEnd(open({ prefix: 'withbull' }), queue)
       expect(kinds.at(-1)).toBe('flow.completed')
-      expect((await raw.keys('bq:contract:*')).length).toBeGreaterThan(0)
+      expect((await redis.client.keys('bq:contract:*')).length).toBeGreaterThan(0)
     } finally {
       await queue.close()
     }

@@ -8,17 +8,10 @@ import { createHandler } from '@leanflow/http'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collectSse, describeMatrix, type MatrixTarget } from '../helpers/httpMatrix.js'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { useRedisServer } from '../helpers/redisServer.js'
 
 const MAX = '18446744073709551615-18446744073709551615'
 const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string } }).error
-
-let redis: RedisServer | undefined
-let redisStore: RedisStreamStore | undefined
-afterAll(async () => {
-  await redisStore?.close()
-  await redis?.stop()
-})
 
 interface Seeded {
   /** A finished run's ids, oldest first. */
@@ -167,15 +160,17 @@ describe('on the memory store', () => {
 })
 
 describe('on redis-server', () => {
+  const redis = useRedisServer()
+  let redisStore: RedisStreamStore
   let seeded: Seeded
   beforeAll(async () => {
-    redis = await startRedis()
     redisStore = createRedisStreamStore({ url: redis.url, prefix: 'edges' })
     seeded = await seed(redisStore)
   })
+  afterAll(() => redisStore?.close())
   describeMatrix(
     'edges',
-    () => createHandler({ store: redisStore as RedisStreamStore }),
+    () => createHandler({ store: redisStore }),
     (t) => edgeCases(t, () => seeded),
   )
 })

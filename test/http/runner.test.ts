@@ -10,7 +10,7 @@ import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { collectSse, describeMatrix, type MatrixTarget, waitFor } from '../helpers/httpMatrix.js'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { useRedisServer } from '../helpers/redisServer.js'
 
 /** Runs of `approval` that reached their ctx.do (an effect that must not run twice per run). */
 let effects = 0
@@ -231,11 +231,10 @@ describe('on the memory store', () => {
 })
 
 describe('on redis-server', () => {
-  let redis: RedisServer
+  const redis = useRedisServer()
   let store: RedisStreamStore
   let runner: Runner
   beforeAll(async () => {
-    redis = await startRedis()
     store = createRedisStreamStore({ url: redis.url, prefix: 'httprunner' })
     runner = createRunner({ store, flows: [approval, waiter, echo], onError: () => {} })
     await runner.start()
@@ -243,7 +242,6 @@ describe('on redis-server', () => {
   afterAll(async () => {
     await runner?.stop()
     await store?.close()
-    await redis?.stop()
   })
   runnerRoutes(
     () => runner,

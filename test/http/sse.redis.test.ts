@@ -6,28 +6,22 @@
 import { createHandler } from '@leanflow/http'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { EventSource } from 'eventsource'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { collectSse, type RunningServer, startServer, waitFor } from '../helpers/httpMatrix.js'
 import { cutLive } from '../helpers/redisLiveFault.js'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { useRedisServer } from '../helpers/redisServer.js'
 
-let redis: RedisServer
+const redis = useRedisServer({ client: true })
 let store: RedisStreamStore
-let admin: Redis
 let server: RunningServer
 
 beforeAll(async () => {
-  redis = await startRedis()
   store = createRedisStreamStore({ url: redis.url, prefix: 'sse', connectionName: 'sse', retention: '1s' })
-  admin = new Redis(redis.url)
   server = await startServer('node', createHandler({ store, retryMs: 50 }))
 })
 afterAll(async () => {
   await server?.stop()
   await store?.close()
-  admin?.disconnect()
-  await redis?.stop()
 })
 
 const started = (runId: string) => ({ kind: 'flow.started', flow: runId, data: { name: 'r', input: null, steps: {} } })
@@ -67,7 +61,7 @@ it('F8: a position whose run expired (retention) gets event: reset', async () =>
   const runId = 'redis-f8'
   const first = await store.append(runId, started(runId))
   await store.append(runId, { kind: 'flow.completed', flow: runId, data: { duration: 1 } })
-  await waitFor(async () => (await admin.keys(`sse:{${runId}}:*`)).length === 0, 'the run to expire', 15_000)
+  await waitFor(async () => (await redis.client.keys(`sse:{${runId}}:*`)).length === 0, 'the run to expire', 15_000)
   const res = await fetch(`${server.origin}/flows/runs/${runId}/stream`, { headers: { 'last-event-id': first.id } })
   const frames = await collectSse(res)
   expect(frames.find((f) => f.event === 'reset')).toBeDefined()

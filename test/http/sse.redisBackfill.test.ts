@@ -5,20 +5,18 @@ import { createHandler } from '@leanflow/http'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningServer, sseIdsUntilEnd, stalledSseClient, startServer, waitFor } from '../helpers/httpMatrix.js'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { useRedisServer } from '../helpers/redisServer.js'
 
-let redis: RedisServer
+const redis = useRedisServer()
 let store: RedisStreamStore
 const servers: RunningServer[] = []
 
-beforeAll(async () => {
-  redis = await startRedis()
+beforeAll(() => {
   store = createRedisStreamStore({ url: redis.url, prefix: 'ssebf' })
 })
 afterAll(async () => {
   for (const s of servers) await s.stop()
   await store?.close()
-  await redis?.stop()
 })
 
 const started = (runId: string) => ({ kind: 'flow.started', flow: runId, data: { name: 'p', input: null, steps: {} } })

@@ -9,10 +9,9 @@ import { createMemoryStreamStore, type ErrorCode, LeanflowError, type MemoryStre
 import { createHandler } from '@leanflow/http'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
-import { Redis } from 'ioredis'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { collectSse, describeMatrix, startServer, waitFor } from '../helpers/httpMatrix.js'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { useRedisServer } from '../helpers/redisServer.js'
 
 const echo = defineFlow({ name: 'echo', steps: { noop: { handler: async (input) => input ?? null } } })
 const started = (runId: string) => ({ kind: 'flow.started', flow: runId, data: { name: 'faulty', input: null, steps: {} } })
@@ -163,18 +162,13 @@ describeMatrix(
 )
 
 describe('on a full redis-server', () => {
-  let redis: RedisServer
+  const redis = useRedisServer({ client: true })
   let redisStore: RedisStreamStore
-  let admin: Redis
-  beforeAll(async () => {
-    redis = await startRedis()
+  beforeAll(() => {
     redisStore = createRedisStreamStore({ url: redis.url, prefix: 'full' })
-    admin = new Redis(redis.url)
   })
   afterAll(async () => {
-    await admin?.quit()
     await redisStore?.close()
-    await redis?.stop()
   })
 
   it('POST /:flow/runs and POST /events answer 507 STORE_FULL at maxmemory, and work again once memory frees', async () => {
@@ -182,7 +176,7 @@ describe('on a full redis-server', () => {
     const server = await startServer('node', createHandler({ store: redisStore, runner: redisRunner, onError: () => {} }))
     try {
       expect((await fetch(`${server.origin}/flows/echo/runs`, post({ n: 0 }))).status).toBe(201)
-      await admin.config('SET', 'maxmemory', '1')
+      await redis.client.config('SET', 'maxmemory', '1')
       for (const [path, body] of [
         ['/flows/echo/runs', { n: 1 }],
         ['/flows/events', { kind: 'payment.confirmed', data: { n: 1 } }],
@@ -191,10 +185,10 @@ describe('on a full redis-server', () => {
         expect(res.status, path).toBe(507)
         expect((await errorOf(res)).code, path).toBe('STORE_FULL')
       }
-      await admin.config('SET', 'maxmemory', '0')
+      await redis.client.config('SET', 'maxmemory', '0')
       expect((await fetch(`${server.origin}/flows/echo/runs`, post({ n: 2 }))).status).toBe(201)
     } finally {
-      await admin.config('SET', 'maxmemory', '0')
+      await redis.client.config('SET', 'maxmemory', '0')
       await server.stop()
     }
   })

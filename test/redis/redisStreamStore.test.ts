@@ -1,16 +1,15 @@
 import { type EventRecord, isLeanflowError, type NewEvent } from '@leanflow/core'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it } from 'vitest'
 import { RUN_INDEX_LUA } from '../../packages/redis/src/lua/runIndex.js'
-import { type RedisServer, startRedis } from '../helpers/redisServer.js'
+import { useRedisServer } from '../helpers/redisServer.js'
 
-let server: RedisServer
-let raw: Redis
+const redis = useRedisServer({ client: true })
 let n = 0
 const stores: RedisStreamStore[] = []
 const fresh = (opts: Parameters<typeof createRedisStreamStore>[0] = {}) => {
-  const s = createRedisStreamStore({ url: server.url, prefix: `t${++n}`, ...opts })
+  const s = createRedisStreamStore({ url: redis.url, prefix: `t${++n}`, ...opts })
   stores.push(s)
   return s
 }
@@ -36,14 +35,8 @@ async function rejection(p: Promise<unknown>): Promise<unknown> {
   )
 }
 
-beforeAll(async () => {
-  server = await startRedis()
-  raw = new Redis(server.url)
-})
 afterAll(async () => {
   await Promise.all(stores.map((s) => s.close()))
-  raw.disconnect()
-  await server.stop()
 })
 
 describe('createRedisStreamStore', () => {
@@ -62,7 +55,7 @@ describe('createRedisStreamStore', () => {
     expect(a.id).toMatch(/^\d+-\d+$/)
     expect(new Date(a.ts).getTime()).toBe(Number(a.id.split('-')[0]))
     expect(await store.read('r1')).toEqual([a, b])
-    expect(await raw.xlen('t1:{r1}:events')).toBe(2)
+    expect(await redis.client.xlen('t1:{r1}:events')).toBe(2)
   })
 
   it('reads with exclusive after/before, both directions, paged', async () => {
@@ -91,7 +84,7 @@ describe('createRedisStreamStore', () => {
     const got = take(store.follow('r', { signal: ac.signal }), 12)
     // the run's channel by the store's own key module: subscribed while followed, released after
     const channel = store.keys.live('r')
-    const subscribers = async () => Number(((await raw.pubsub('NUMSUB', channel)) as [string, number])[1])
+    const subscribers = async () => Number(((await redis.client.pubsub('NUMSUB', channel)) as [string, number])[1])
     const until = async (want: number) => {
       for (let t = 0; t < 200 && (await subscribers()) !== want; t++) await new Promise((r) => setTimeout(r, 10))
       return subscribers()
@@ -144,7 +137,7 @@ describe('createRedisStreamStore', () => {
     for (let i = 0; i < 3; i++) for (const r of runs) await store.append(r, log(r, i))
     const results = await Promise.all(follows)
     for (const [i, r] of runs.entries()) expect(results[i]!.map((e) => e.data)).toEqual([0, 1, 2].map((j) => log(r, j).data))
-    const clients = (await raw.client('LIST')) as string
+    const clients = (await redis.client.client('LIST')) as string
     expect(clients.split('\n').filter((l) => l.includes('name=shared-test:sub'))).toHaveLength(1)
     expect(clients.split('\n').filter((l) => l.includes('name=shared-test:cmd'))).toHaveLength(1)
   })
@@ -183,11 +176,11 @@ describe('createRedisStreamStore', () => {
       } else await store.append(run, { kind: 'flow.completed', flow: run, data: { duration: 1 } })
     }
     const calls = async () => {
-      const stats = await raw.info('commandstats')
+      const stats = await redis.client.info('commandstats')
       const count = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(stats)?.[1] ?? 0)
       return { hmget: count('hmget'), zrevrangebyscore: count('zrevrangebyscore') }
     }
-    await raw.config('RESETSTAT')
+    await redis.client.config('RESETSTAT')
     const page = await store.listRuns('many', { status: 'awaiting', limit: 5 })
     expect(page.map((r) => r.runId)).toEqual([...awaiting].reverse().slice(0, 5))
     const used = await calls()
@@ -202,12 +195,12 @@ describe('createRedisStreamStore', () => {
     const s = await store.append('lost', started('lost', 'lossy'))
     await store.append('lost', { kind: 'step.await.trigger', flow: 'lost', step: 'a', data: { triggerId: 't', triggerType: 'user' } })
     // as if the index write of the await never happened: the entry is still running, at the start's version
-    await raw.zrem(k.flowStatus('lossy', 'awaiting'), 'lost')
-    await raw.zadd(k.flowStatus('lossy', 'running'), Date.parse(s.ts), 'lost')
-    await raw.hset(k.flowVersions('lossy'), 'lost', s.id)
+    await redis.client.zrem(k.flowStatus('lossy', 'awaiting'), 'lost')
+    await redis.client.zadd(k.flowStatus('lossy', 'running'), Date.parse(s.ts), 'lost')
+    await redis.client.hset(k.flowVersions('lossy'), 'lost', s.id)
     expect(await store.listRuns('lossy', { status: 'running' })).toEqual([])
     expect((await store.listRuns('lossy', { status: 'awaiting' })).map((r) => [r.runId, r.status])).toEqual([['lost', 'awaiting']])
-    expect(await raw.zrange(k.flowStatus('lossy', 'running'), 0, -1)).toEqual([])
+    expect(await redis.client.zrange(k.flowStatus('lossy', 'running'), 0, -1)).toEqual([])
   })
 
   it('index writes are versioned by event id: a late write of an older status changes nothing', async () => {
@@ -216,13 +209,13 @@ describe('createRedisStreamStore', () => {
     const s = await store.append('late', started('late', 'lateflow'))
     const a = await store.append('late', { kind: 'step.await.time', flow: 'late', step: 'a', data: { resumeAt: s.ts } })
     // the index write rides behind the append (not waited for on a standalone Redis)
-    await expect.poll(() => raw.hget(k.flowVersions('lateflow'), 'late'), { timeout: 5000 }).toBe(a.id)
+    await expect.poll(() => redis.client.hget(k.flowVersions('lateflow'), 'late'), { timeout: 5000 }).toBe(a.id)
     const sets = (first: 'running' | 'awaiting') => {
       const all = ['running', 'awaiting', 'completed', 'failed', 'canceled'] as const
       return [k.flowStatus('lateflow', first), ...all.filter((x) => x !== first).map((x) => k.flowStatus('lateflow', x))]
     }
     const write = (status: 'running' | 'awaiting', sid: string) =>
-      raw.eval(
+      redis.client.eval(
         RUN_INDEX_LUA,
         8,
         k.flowRuns('lateflow'),
@@ -238,7 +231,7 @@ describe('createRedisStreamStore', () => {
     expect(await write('running', s.id)).toBe(0)
     expect(await write('awaiting', a.id)).toBe(0)
     expect((await store.listRuns('lateflow', { status: 'awaiting' })).map((r) => r.runId)).toEqual(['late'])
-    expect(await raw.zrange(k.flowStatus('lateflow', 'running'), 0, -1)).toEqual([])
+    expect(await redis.client.zrange(k.flowStatus('lateflow', 'running'), 0, -1)).toEqual([])
     // a retried flow.started re-sends the run's current entry: still awaiting
     await store.append('late', started('late', 'lateflow'), { idempotencyKey: 'x' })
     await store.append('late', started('late', 'lateflow'), { idempotencyKey: 'x' })
@@ -250,9 +243,9 @@ describe('createRedisStreamStore', () => {
       step: 'a',
       data: { reason: 'time', awaitType: 'time', awaitDuration: 1 },
     })
-    await expect.poll(() => raw.hget(k.flowVersions('lateflow'), 'late'), { timeout: 5000 }).toBe(r.id)
+    await expect.poll(() => redis.client.hget(k.flowVersions('lateflow'), 'late'), { timeout: 5000 }).toBe(r.id)
     expect((await store.listRuns('lateflow', { status: 'running' })).map((x) => x.runId)).toEqual(['late'])
-    expect(await raw.zrange(k.flowStatus('lateflow', 'awaiting'), 0, -1)).toEqual([])
+    expect(await redis.client.zrange(k.flowStatus('lateflow', 'awaiting'), 0, -1)).toEqual([])
   })
 
   it('expires a finished run after retention, drops it from the index, and follow after an old id throws HISTORY_GONE', async () => {
@@ -260,17 +253,18 @@ describe('createRedisStreamStore', () => {
     const a = await store.append('gone', started('gone', 'short'))
     await store.append('gone', { kind: 'flow.completed', flow: 'gone', data: { duration: 1 } }, { idempotencyKey: 'end' })
     await store.append('kept', started('kept', 'short'))
-    expect(await raw.pttl(`${store.keys.prefix}:{gone}:events`)).toBeGreaterThan(0)
-    expect(await raw.pttl(`${store.keys.prefix}:{gone}:idem`)).toBeGreaterThan(0)
-    expect(await raw.pttl(`${store.keys.prefix}:{kept}:events`)).toBe(-1)
-    for (let i = 0; i < 100 && (await raw.exists(`${store.keys.prefix}:{gone}:events`)); i++) await new Promise((r) => setTimeout(r, 50))
-    expect(await raw.exists(store.keys.runKeys('gone'))).toBe(0)
+    expect(await redis.client.pttl(`${store.keys.prefix}:{gone}:events`)).toBeGreaterThan(0)
+    expect(await redis.client.pttl(`${store.keys.prefix}:{gone}:idem`)).toBeGreaterThan(0)
+    expect(await redis.client.pttl(`${store.keys.prefix}:{kept}:events`)).toBe(-1)
+    for (let i = 0; i < 100 && (await redis.client.exists(`${store.keys.prefix}:{gone}:events`)); i++)
+      await new Promise((r) => setTimeout(r, 50))
+    expect(await redis.client.exists(store.keys.runKeys('gone'))).toBe(0)
     expect((await store.listRuns('short')).map((r) => r.runId)).toEqual(['kept'])
     expect(await store.listFlows()).toEqual([{ flow: 'short', runs: 1 }])
-    expect(await raw.zcard(store.keys.flowRuns('short'))).toBe(1)
-    expect(await raw.zrange(store.keys.flowStatus('short', 'completed'), 0, -1)).toEqual([])
-    expect(await raw.zrange(store.keys.flowStatus('short', 'running'), 0, -1)).toEqual(['kept'])
-    expect(await raw.hkeys(store.keys.flowVersions('short'))).toEqual(['kept'])
+    expect(await redis.client.zcard(store.keys.flowRuns('short'))).toBe(1)
+    expect(await redis.client.zrange(store.keys.flowStatus('short', 'completed'), 0, -1)).toEqual([])
+    expect(await redis.client.zrange(store.keys.flowStatus('short', 'running'), 0, -1)).toEqual(['kept'])
+    expect(await redis.client.hkeys(store.keys.flowVersions('short'))).toEqual(['kept'])
     const err = await rejection(take(store.follow('gone', { after: a.id }), 1))
     expect(isLeanflowError(err, 'HISTORY_GONE')).toBe(true)
   })
@@ -286,7 +280,7 @@ describe('createRedisStreamStore', () => {
       expect(isLeanflowError(await rejection(store.append('ok', started('ok', bad))), 'INVALID_NAME')).toBe(true)
     }
     expect(isLeanflowError(await rejection(store.append('ok', started('ok', 'runs'))), 'INVALID_NAME')).toBe(true)
-    expect(await raw.keys(`${store.keys.prefix}:*`)).toEqual([])
+    expect(await redis.client.keys(`${store.keys.prefix}:*`)).toEqual([])
     const data = JSON.parse('{"__proto__": {"polluted": true}, "constructor": {"prototype": {"p": 1}}}')
     const rec = await store.append('ok', { kind: 'user.thing', flow: 'ok', data })
     const [back] = await store.read('ok')
@@ -299,7 +293,7 @@ describe('createRedisStreamStore', () => {
     const store = fresh({ maxEventsPerRun: 3 })
     for (let i = 0; i < 3; i++) await store.append('r', log('r', i))
     expect(isLeanflowError(await rejection(store.append('r', log('r', 3))), 'RUN_TOO_LONG')).toBe(true)
-    expect(await raw.xlen(store.keys.events('r'))).toBe(3)
+    expect(await redis.client.xlen(store.keys.events('r'))).toBe(3)
   })
 
   it('publishes appended records on the bus', async () => {
@@ -317,7 +311,7 @@ describe('createRedisStreamStore', () => {
     await new Promise((r) => setTimeout(r, 50))
     await store.close()
     expect((await got).length).toBe(1)
-    const mine = new Redis(server.url)
+    const mine = new Redis(redis.url)
     const borrowed = createRedisStreamStore({ redis: mine, prefix: 'borrowed' })
     await borrowed.append('r', log('r', 0))
     await borrowed.close()
