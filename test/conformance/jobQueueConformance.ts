@@ -1,14 +1,9 @@
 import type { ActiveJob, JobHandler, JobQueue, JobWorker } from '@leanflow/core'
 import { afterEach, describe, expect, it } from 'vitest'
+import { waitFor } from '../helpers/waitFor.js'
 
-/** Polls `cond` every 10 ms until it holds; throws with `what` after `timeoutMs`. */
-export async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(10)
-  }
-}
+/** How long each case waits for the queue under test (longer than waitFor's 10 s default). */
+const QUEUE_WAIT_MS = 15_000
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
@@ -65,7 +60,7 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
     const drain = async (q: JobQueue, rec: ReturnType<typeof recorder>, delayMs = 0) => {
       const marker = `marker-${Math.random()}`
       await q.enqueue({ id: marker, name: 'marker', data: null, delayMs })
-      await waitFor(() => rec.done.includes(marker), `marker ${marker}`)
+      await waitFor(() => rec.done.includes(marker), `marker ${marker}`, QUEUE_WAIT_MS)
     }
 
     it('delivers enqueued jobs with their id, name and data, first delivery 0', async () => {
@@ -78,7 +73,7 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
         { id: 'c', name: 'step', data: 'text' },
       ]
       for (const job of jobs) await q.enqueue(job)
-      await waitFor(() => rec.done.length === 3, '3 jobs')
+      await waitFor(() => rec.done.length === 3, '3 jobs', QUEUE_WAIT_MS)
       const byId = Object.fromEntries(rec.started.map((j) => [j.id, j]))
       for (const job of jobs) {
         expect(byId[job.id]).toMatchObject({ id: job.id, name: job.name, data: job.data, deliveries: 0 })
@@ -92,7 +87,7 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
       await Promise.all(Array.from({ length: 20 }, (_, i) => q.enqueue({ id: 'race', name: 'n', data: i })))
       const rec = recorder()
       await q.process(rec.handler, { concurrency: 4 })
-      await waitFor(() => rec.done.includes('dup') && rec.done.includes('race'), 'dup and race')
+      await waitFor(() => rec.done.includes('dup') && rec.done.includes('race'), 'dup and race', QUEUE_WAIT_MS)
       await drain(q, rec)
       expect(rec.count('dup')).toBe(1)
       expect(rec.count('race')).toBe(1)
@@ -108,10 +103,10 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
       })
       await q.process(rec.handler)
       await q.enqueue({ id: 'busy', name: 'n', data: null })
-      await waitFor(() => rec.count('busy') === 1, 'busy active')
+      await waitFor(() => rec.count('busy') === 1, 'busy active', QUEUE_WAIT_MS)
       await Promise.all([1, 2, 3].map(() => q.enqueue({ id: 'busy', name: 'n', data: null })))
       hold.open()
-      await waitFor(() => rec.done.includes('busy'), 'busy done')
+      await waitFor(() => rec.done.includes('busy'), 'busy done', QUEUE_WAIT_MS)
       await drain(q, rec)
       expect(rec.count('busy')).toBe(1)
     })
@@ -121,10 +116,10 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
       const rec = recorder()
       await q.process(rec.handler)
       await q.enqueue({ id: 'again', name: 'n', data: 1 })
-      await waitFor(() => rec.done.length === 1, 'first run')
+      await waitFor(() => rec.done.length === 1, 'first run', QUEUE_WAIT_MS)
       await sleep(50) // let the queue record completion
       await q.enqueue({ id: 'again', name: 'n', data: 2 })
-      await waitFor(() => rec.done.length === 2, 'second run')
+      await waitFor(() => rec.done.length === 2, 'second run', QUEUE_WAIT_MS)
       expect(rec.started.map((j) => [j.id, j.data, j.deliveries])).toEqual([
         ['again', 1, 0],
         ['again', 2, 0],
@@ -141,7 +136,7 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
       const t0 = Date.now()
       await q.enqueue({ id: 'later', name: 'n', data: null, delayMs: 400 })
       await q.enqueue({ id: 'now', name: 'n', data: null })
-      await waitFor(() => rec.done.includes('later') && rec.done.includes('now'), 'both jobs')
+      await waitFor(() => rec.done.includes('later') && rec.done.includes('now'), 'both jobs', QUEUE_WAIT_MS)
       expect(rec.started.map((j) => j.id)).toEqual(['now', 'later'])
       const waited = (at.get('later') ?? 0) - t0
       expect(waited).toBeGreaterThanOrEqual(400)
@@ -157,11 +152,11 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
       await q.remove('never-existed')
       // the probe is due after 'gone' would have been: once it ran, 'gone' would have run before it
       await q.enqueue({ id: 'probe', name: 'n', data: null, delayMs: 600 })
-      await waitFor(() => rec.done.includes('probe'), 'probe')
+      await waitFor(() => rec.done.includes('probe'), 'probe', QUEUE_WAIT_MS)
       expect(rec.count('gone')).toBe(0)
       // The id is free again after remove.
       await q.enqueue({ id: 'gone', name: 'n', data: 'back' })
-      await waitFor(() => rec.done.includes('gone'), 'gone re-enqueued')
+      await waitFor(() => rec.done.includes('gone'), 'gone re-enqueued', QUEUE_WAIT_MS)
       expect(rec.started.find((j) => j.id === 'gone')?.data).toBe('back')
     })
 
@@ -171,10 +166,10 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
       const rec = recorder(() => hold.promise)
       await q.process(rec.handler)
       await q.enqueue({ id: 'running', name: 'n', data: null })
-      await waitFor(() => rec.started.length === 1, 'running active')
+      await waitFor(() => rec.started.length === 1, 'running active', QUEUE_WAIT_MS)
       await q.remove('running')
       hold.open()
-      await waitFor(() => rec.done.includes('running'), 'running done')
+      await waitFor(() => rec.done.includes('running'), 'running done', QUEUE_WAIT_MS)
     })
 
     it('respects the concurrency limit and uses it', async () => {
@@ -190,11 +185,11 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
       })
       for (let i = 0; i < 12; i++) await q.enqueue({ id: `c${i}`, name: 'n', data: i })
       await q.process(rec.handler, { concurrency: 3 })
-      await waitFor(() => inFlight === 3, '3 jobs in flight')
+      await waitFor(() => inFlight === 3, '3 jobs in flight', QUEUE_WAIT_MS)
       await sleep(300)
       expect(inFlight).toBe(3)
       hold.open()
-      await waitFor(() => rec.done.length === 12, 'all 12 jobs')
+      await waitFor(() => rec.done.length === 12, 'all 12 jobs', QUEUE_WAIT_MS)
       expect(max).toBe(3)
     })
 
@@ -223,7 +218,7 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
       })
       const worker: JobWorker = await q.process(rec.handler)
       await q.enqueue({ id: 'slow', name: 'n', data: null })
-      await waitFor(() => rec.started.length === 1, 'slow active')
+      await waitFor(() => rec.started.length === 1, 'slow active', QUEUE_WAIT_MS)
       let closed = false
       let doneAtClose: string[] = []
       const closing = worker.close().then(() => {
@@ -244,7 +239,7 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
       // The job enqueued during close is still there for the next worker.
       const rec2 = recorder()
       await q.process(rec2.handler)
-      await waitFor(() => rec2.done.includes('after-close'), 'after-close on a new worker')
+      await waitFor(() => rec2.done.includes('after-close'), 'after-close on a new worker', QUEUE_WAIT_MS)
       await drain(q, rec2)
       expect(rec2.started.map((j) => j.id).filter((id) => !id.startsWith('marker'))).toEqual(['after-close'])
     })
@@ -255,7 +250,7 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
       const rec = recorder(() => hold.promise)
       await q.process(rec.handler)
       await q.enqueue({ id: 'x', name: 'n', data: null })
-      await waitFor(() => rec.started.length === 1, 'x active')
+      await waitFor(() => rec.started.length === 1, 'x active', QUEUE_WAIT_MS)
       let closed = false
       let doneAtClose: string[] = []
       const closing = q.close().then(() => {
@@ -276,7 +271,7 @@ export function describeJobQueueConformance(label: string, makeQueue: () => Prom
       for (const id of ids) await q.enqueue({ id, name: 'n', data: 'duplicate' })
       const rec = recorder()
       await q.process(rec.handler)
-      await waitFor(() => rec.done.length >= ids.length, 'all ids')
+      await waitFor(() => rec.done.length >= ids.length, 'all ids', QUEUE_WAIT_MS)
       await drain(q, rec)
       const got = rec.started.filter((j) => j.name === 'n')
       expect(got.map((j) => j.id).sort()).toEqual([...ids].sort())
