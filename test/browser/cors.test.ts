@@ -14,7 +14,7 @@ import { toNodeHandler } from '@leanflow/http/node'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest'
-import { waitFor } from '../helpers/httpMatrix.js'
+import { waitFor } from '../helpers/waitFor.js'
 
 const SESSION = 's3cret-session'
 const echo = defineFlow({ name: 'echo', steps: { noop: { handler: async (input) => input ?? null } } })

@@ -13,7 +13,7 @@ import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { build } from 'esbuild'
 import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { waitFor } from '../helpers/httpMatrix.js'
+import { waitFor } from '../helpers/waitFor.js'
 
 const root = resolve(import.meta.dirname, '../..')
 const page = readFileSync(resolve(import.meta.dirname, '../fixtures/browser/watchRun.html'), 'utf8')

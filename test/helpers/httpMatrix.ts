@@ -13,9 +13,6 @@ import { Hono } from 'hono'
 import { afterAll, beforeAll, describe } from 'vitest'
 import { waitFor } from './waitFor.js'
 
-/** Kept for the files that still import `waitFor` from here (the http, sse and browser tests); new code imports `./waitFor.js`. */
-export { waitFor }
-
 /** How a matrix case reaches the handler. */
 export type Transport = 'handler' | 'node' | 'express' | 'hono' | 'h3'
 

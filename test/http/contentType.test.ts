@@ -8,7 +8,8 @@ import { createMemoryStreamStore, type EventRecord, type MemoryStreamStore, redu
 import { createHandler, signTrigger } from '@leanflow/http'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { describeMatrix, type MatrixTarget, waitFor } from '../helpers/httpMatrix.js'
+import { describeMatrix, type MatrixTarget } from '../helpers/httpMatrix.js'
+import { waitFor } from '../helpers/waitFor.js'
 
 const SECRET = 'whsec_content_type'
 const LIMIT = 4096

@@ -10,7 +10,8 @@ import { createHandler } from '@leanflow/http'
 import { toNodeHandler } from '@leanflow/http/node'
 import { createRunner } from '@leanflow/runner'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { readSse, waitFor } from '../helpers/httpMatrix.js'
+import { readSse } from '../helpers/httpMatrix.js'
+import { waitFor } from '../helpers/waitFor.js'
 
 const REQUEST_TIMEOUT = 500
 const HEADERS_TIMEOUT = 300

@@ -3,7 +3,8 @@
 import { createMemoryStreamStore, type EventRecord, type StreamStore } from '@leanflow/core'
 import { createHandler } from '@leanflow/http'
 import { beforeAll, expect, it } from 'vitest'
-import { describeMatrix, waitFor } from '../helpers/httpMatrix.js'
+import { describeMatrix } from '../helpers/httpMatrix.js'
+import { waitFor } from '../helpers/waitFor.js'
 
 let store: StreamStore
 let first: EventRecord

@@ -9,8 +9,9 @@ import { createHandler } from '@leanflow/http'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { collectSse, describeMatrix, type MatrixTarget, waitFor } from '../helpers/httpMatrix.js'
+import { collectSse, describeMatrix, type MatrixTarget } from '../helpers/httpMatrix.js'
 import { useRedisServer } from '../helpers/redisServer.js'
+import { waitFor } from '../helpers/waitFor.js'
 
 /** Runs of `approval` that reached their ctx.do (an effect that must not run twice per run). */
 let effects = 0

@@ -9,7 +9,8 @@ import { createHandler, type Handler } from '@leanflow/http'
 import { toNodeHandler } from '@leanflow/http/node'
 import { afterEach, describe, expect, it } from 'vitest'
 import { memoryStoreInternals } from '../../packages/core/src/memoryStreamStore.js'
-import { readSse, sseIdsUntilEnd, waitFor } from '../helpers/httpMatrix.js'
+import { readSse, sseIdsUntilEnd } from '../helpers/httpMatrix.js'
+import { waitFor } from '../helpers/waitFor.js'
 
 const store = createMemoryStreamStore()
 const base = createHandler({ store })

@@ -7,9 +7,10 @@ import { createHandler } from '@leanflow/http'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { EventSource } from 'eventsource'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { collectSse, type RunningServer, startServer, waitFor } from '../helpers/httpMatrix.js'
+import { collectSse, type RunningServer, startServer } from '../helpers/httpMatrix.js'
 import { cutLive } from '../helpers/redisLiveFault.js'
 import { useRedisServer } from '../helpers/redisServer.js'
+import { waitFor } from '../helpers/waitFor.js'
 
 const redis = useRedisServer({ client: true })
 let store: RedisStreamStore

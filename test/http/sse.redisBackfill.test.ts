@@ -4,8 +4,9 @@
 import { createHandler } from '@leanflow/http'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RunningServer, sseIdsUntilEnd, stalledSseClient, startServer, waitFor } from '../helpers/httpMatrix.js'
+import { type RunningServer, sseIdsUntilEnd, stalledSseClient, startServer } from '../helpers/httpMatrix.js'
 import { useRedisServer } from '../helpers/redisServer.js'
+import { waitFor } from '../helpers/waitFor.js'
 
 const redis = useRedisServer()
 let store: RedisStreamStore

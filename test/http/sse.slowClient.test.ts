@@ -5,7 +5,8 @@ import { createMemoryStreamStore, type MemoryStreamStore } from '@leanflow/core'
 import { createHandler } from '@leanflow/http'
 import { beforeAll, expect, it } from 'vitest'
 import { memoryStoreInternals } from '../../packages/core/src/memoryStreamStore.js'
-import { describeMatrix, sseIdsUntilEnd, stalledSseClient, waitFor } from '../helpers/httpMatrix.js'
+import { describeMatrix, sseIdsUntilEnd, stalledSseClient } from '../helpers/httpMatrix.js'
+import { waitFor } from '../helpers/waitFor.js'
 
 const N = 10_000
 const PAD = 'p'.repeat(2048)

@@ -5,7 +5,8 @@ import { createMemoryStreamStore, type EventRecord, type MemoryStreamStore } fro
 import { createHandler, type Handler } from '@leanflow/http'
 import { beforeAll, expect, it } from 'vitest'
 import { memoryStoreInternals } from '../../packages/core/src/memoryStreamStore.js'
-import { collectSse, describeMatrix, readSse, type SseFrame, waitFor } from '../helpers/httpMatrix.js'
+import { collectSse, describeMatrix, readSse, type SseFrame } from '../helpers/httpMatrix.js'
+import { waitFor } from '../helpers/waitFor.js'
 
 const started = (runId: string) => ({ kind: 'flow.started', flow: runId, data: { name: 'sse', input: null, steps: { a: { needs: [] } } } })
 const note = (runId: string, i: number) => ({ kind: 'user.note', flow: runId, data: { i, text: `line one\nline two\r\n${i}` } })

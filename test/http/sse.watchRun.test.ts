@@ -6,7 +6,8 @@ import { createHandler } from '@leanflow/http'
 import { type RunEnd, watchRun } from '@leanflow/http/client'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { describeMatrix, waitFor } from '../helpers/httpMatrix.js'
+import { describeMatrix } from '../helpers/httpMatrix.js'
+import { waitFor } from '../helpers/waitFor.js'
 
 const flow = defineFlow({
   name: 'watched',

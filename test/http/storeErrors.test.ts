@@ -10,8 +10,9 @@ import { createHandler } from '@leanflow/http'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { collectSse, describeMatrix, startServer, waitFor } from '../helpers/httpMatrix.js'
+import { collectSse, describeMatrix, startServer } from '../helpers/httpMatrix.js'
 import { useRedisServer } from '../helpers/redisServer.js'
+import { waitFor } from '../helpers/waitFor.js'
 
 const echo = defineFlow({ name: 'echo', steps: { noop: { handler: async (input) => input ?? null } } })
 const started = (runId: string) => ({ kind: 'flow.started', flow: runId, data: { name: 'faulty', input: null, steps: {} } })
