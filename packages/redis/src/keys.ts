@@ -2,7 +2,8 @@
 // a renamed key orphans what is stored under the old name, so keep them byte-identical.
 // Slots: a run's keys share `{<runId>}` (one script touches one slot; they all expire together,
 // `retention` after the run's terminal event); a flow's index shares `{<flow>}`; external
-// events share `{events}` (a run named `events` lands in that slot too, under other names).
+// events share `{events}` (a run named `events` lands in that slot too, under other names);
+// schedules share `{schedules}` (each schedule write is one script on that slot).
 //
 // | key / field                             | type    | holds                                                  |
 // | --------------------------------------- | ------- | ------------------------------------------------------ |
@@ -41,6 +42,10 @@
 // |                                         |         | JSON; MINID-trimmed to retention, expires with it      |
 // | lf:{events}:w:<kind>                    | set     | run ids awaiting an event of that kind                 |
 // | lf:{events}:i:<idempotencyKey>          | string  | `<seq>|<ms>|<data JSON>`: first record of that key     |
+// | lf:{schedules}:docs                     | hash    | schedule id -> `<version>|<nextRunAt>|<doc JSON>`      |
+// |                                         |         | (nextRunAt empty: paused), written only by one script  |
+// | lf:{schedules}:due                      | zset    | schedule ids with a nextRunAt, score = nextRunAt ms    |
+// |                                         |         | (a paused schedule is absent: never due)               |
 //
 // The runner's idempotency keys are built by `keys` in @leanflow/runner; connections are
 // named `lf:<prefix>:cmd` and `lf:<prefix>:sub` (CLIENT LIST), not keys.
@@ -110,6 +115,10 @@ export function createKeys(prefix = 'lf') {
     externalWatchers: (kind: string) => `${prefix}:{events}:w:${assertName(kind, 'event kind')}`,
     /** The first record of an external event's idempotency key (a string `<seq>|<ms>|<data JSON>`). */
     externalIdem: (key: string) => `${prefix}:{events}:i:${key}`,
+    /** Schedule documents (a hash: id → `<version>|<nextRunAt>|<doc JSON>`), in the `{schedules}` slot. */
+    scheduleDocs: () => `${prefix}:{schedules}:docs`,
+    /** Due index of the schedules (a sorted set: id, score = nextRunAt ms; paused ones absent), in the `{schedules}` slot. */
+    scheduleDue: () => `${prefix}:{schedules}:due`,
     /**
      * Every key of a run, in one slot: the append script expires them all
      * together on the run's terminal event (retention). Keys added to a run
