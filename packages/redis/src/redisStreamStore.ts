@@ -13,6 +13,7 @@ import {
   positiveInteger,
   type ReadOptions,
   type RunStateStore,
+  type ScheduleStore,
   STORE_DEFAULTS,
   type StreamStore,
   stepActivity,
@@ -30,6 +31,7 @@ import { checkedFollow, isMaxId, isMinId, streamId } from './internal/streamIds.
 import { createKeys, INDEXED_STATUSES, type IndexedStatus, type Keys } from './keys.js'
 import { APPEND_LUA, CREATE_RUN_LUA } from './lua/append.js'
 import { createRedisRunStateStore } from './redisRunStateStore.js'
+import { createRedisSchedules } from './redisSchedules.js'
 
 /**
  * Options of {@link createRedisStreamStore}. Give `url` or `redis`.
@@ -70,7 +72,7 @@ export interface RedisStreamStoreOptions {
 }
 
 /**
- * The Redis stream store: a {@link StreamStore} and a {@link RunStateStore}, plus Redis specifics.
+ * The Redis stream store: a {@link StreamStore}, a {@link RunStateStore} and a {@link ScheduleStore}, plus Redis specifics.
  *
  * @example
  * ```ts
@@ -79,7 +81,7 @@ export interface RedisStreamStoreOptions {
  * store.stats.corruptEntries   // malformed entries skipped so far
  * ```
  */
-export interface RedisStreamStore extends StreamStore, RunStateStore {
+export interface RedisStreamStore extends StreamStore, RunStateStore, ScheduleStore {
   /** The key builder (every key name the store uses). */
   readonly keys: Keys
   /** The command connection (yours when you passed `redis`). */
@@ -278,6 +280,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
 
   const store: RedisStreamStore = {
     ...createRedisRunStateStore({ redis, prefix, retention: retentionMs }),
+    ...createRedisSchedules({ redis, prefix }),
     keys,
     redis,
     get stats() {

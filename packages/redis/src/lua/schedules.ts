@@ -1,0 +1,43 @@
+/**
+ * Compare-and-set of one schedule: its document and its place in the due index together, in
+ * the schedules' slot. A stored schedule is one hash field `<version>|<nextRunAt>|<doc JSON>`
+ * (`nextRunAt` empty: paused, not in the index).
+ * KEYS: 1 the documents hash, 2 the due index (a sorted set; same slot).
+ * ARGV: 1 schedule id, 2 expected version (0: only when absent), 3 '1' to write, '0' to
+ * delete, 4 nextRunAt ms ('' : none), 5 the document JSON.
+ * Returns `{1, newVersion}` (0 after a delete), or `{0, current}` on a conflict (`{0}` when absent).
+ */
+export const SCHEDULE_CAS_LUA = `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+local v = 0
+if cur then v = tonumber(string.sub(cur, 1, string.find(cur, '|', 1, true) - 1)) end
+if v ~= tonumber(ARGV[2]) then
+  if cur then return {0, cur} end
+  return {0}
+end
+if ARGV[3] == '0' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  return {1, 0}
+end
+redis.call('HSET', KEYS[1], ARGV[1], tostring(v + 1) .. '|' .. ARGV[4] .. '|' .. ARGV[5])
+if ARGV[4] == '' then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+else
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+end
+return {1, v + 1}
+`
+
+/**
+ * The due schedules and the next due time, in one call: O(log n + due), never a scan.
+ * KEYS: 1 the due index.
+ * ARGV: 1 now (ms), 2 the most ids to return.
+ * Returns `{ids, next}`: ids with a score <= now, earliest first (ties by id), and the first
+ * score above now (`false`, a nil reply: none).
+ */
+export const SCHEDULE_DUE_LUA = `
+local due = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[2])
+local after = redis.call('ZRANGE', KEYS[1], '(' .. ARGV[1], '+inf', 'BYSCORE', 'LIMIT', 0, 1, 'WITHSCORES')
+return {due, after[2] or false}
+`

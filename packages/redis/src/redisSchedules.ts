@@ -1,0 +1,117 @@
+import {
+  assertName,
+  type CasScheduleResult,
+  type DueSchedules,
+  invalidArgument,
+  LeanflowError,
+  positiveInteger,
+  type ScheduleRecord,
+  type ScheduleStore,
+} from '@leanflow/core'
+import { defineScript, type RedisClient } from './internal/script.js'
+import { withStoreErrors } from './internal/storeErrors.js'
+import { createKeys } from './keys.js'
+import { SCHEDULE_CAS_LUA, SCHEDULE_DUE_LUA } from './lua/schedules.js'
+
+/** Options of {@link createRedisSchedules}. */
+export interface RedisSchedulesOptions {
+  /** The command connection (or Cluster). */
+  redis: RedisClient
+  /** Prefix of every key. @default 'lf' */
+  prefix?: string | undefined
+}
+
+/** Largest schedule document, as UTF-8 JSON: a schedule is a definition (cron, input), not a data store. */
+export const MAX_SCHEDULE_BYTES = 64 * 1024
+
+const casScript = defineScript(SCHEDULE_CAS_LUA)
+const dueScript = defineScript(SCHEDULE_DUE_LUA)
+
+/**
+ * The {@link ScheduleStore} on Redis: every schedule is one field of one hash
+ * (`<prefix>:{schedules}:docs`, id → `<version>|<nextRunAt>|<doc JSON>`) and, unless paused, a
+ * member of one sorted set scored by its next due time (`<prefix>:{schedules}:due`). Both keys
+ * share the `{schedules}` slot, so a write is one Lua compare-and-set on Redis Cluster too, and
+ * finding the due ones is one range query: O(log n + due), whatever the number of schedules.
+ * `createRedisStreamStore()` mixes it in.
+ *
+ * @example
+ * ```ts
+ * const schedules = createRedisSchedules({ redis: new Redis(url) })
+ * await schedules.casSchedule('nightly', 0, { cron: '0 3 * * *' }, Date.parse('2030-01-01T03:00:00Z')) // { ok: true, version: 1 }
+ * await schedules.dueSchedules(Date.now(), 100) // { due: [], next: 1893466800000 }
+ * ```
+ */
+export function createRedisSchedules(options: RedisSchedulesOptions): ScheduleStore {
+  const { redis } = options
+  const keys = createKeys(options.prefix ?? 'lf')
+  const docs = keys.scheduleDocs()
+  const due = keys.scheduleDue()
+
+  // every driver error reaches the caller as a LeanflowError (STORE_FULL, STORE_UNAVAILABLE, INTERNAL)
+  return withStoreErrors({
+    async getSchedule<T>(id: string): Promise<ScheduleRecord<T> | null> {
+      assertName(id, 'schedule id')
+      const stored = await redis.hget(docs, id)
+      return stored === null ? null : decode<T>(id, stored)
+    },
+    async casSchedule<T>(id: string, expectedVersion: number, doc: T | null, nextRunAt: number | null): Promise<CasScheduleResult<T>> {
+      // every check before the script: a refused write writes nothing
+      assertName(id, 'schedule id')
+      if (typeof expectedVersion !== 'number' || !Number.isInteger(expectedVersion) || expectedVersion < 0) {
+        throw invalidArgument(`version of schedule "${id}"`, expectedVersion, 'the version read, or 0 for a new schedule')
+      }
+      if (nextRunAt !== null && (typeof nextRunAt !== 'number' || !Number.isFinite(nextRunAt))) {
+        throw invalidArgument(`nextRunAt of schedule "${id}"`, nextRunAt, 'a time in ms, or null (never due)')
+      }
+      const write = doc !== null
+      const json = write ? scheduleJson(id, doc) : ''
+      const args = [id, expectedVersion, write ? '1' : '0', nextRunAt === null ? '' : String(nextRunAt), json]
+      const reply = (await casScript.call(redis, [docs, due], args)) as [number, number | string | undefined]
+      if (reply[0] === 1) return { ok: true, version: Number(reply[1]) }
+      return { ok: false, current: typeof reply[1] === 'string' ? decode<T>(id, reply[1]) : null }
+    },
+    async listSchedules<T>(): Promise<Array<ScheduleRecord<T>>> {
+      // the raw reply, [field, value, …]: no object keyed by ids in between
+      const flat = (await redis.call('HGETALL', docs)) as string[]
+      const out: Array<ScheduleRecord<T>> = []
+      for (let i = 0; i + 1 < flat.length; i += 2) out.push(decode<T>(flat[i] as string, flat[i + 1] as string))
+      return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    },
+    async dueSchedules(now: number, limit: number): Promise<DueSchedules> {
+      if (typeof now !== 'number' || !Number.isFinite(now)) throw invalidArgument('dueSchedules now', now, 'a time in ms')
+      positiveInteger(limit, 'dueSchedules limit')
+      const [ids, next] = (await dueScript.call(redis, [due], [String(now), limit])) as [string[], string | null]
+      return { due: ids, next: next === null ? null : Number(next) }
+    },
+  })
+}
+
+/** A stored `<version>|<nextRunAt>|<doc JSON>` as a record (the caller gets a fresh copy each time). */
+function decode<T>(id: string, stored: string): ScheduleRecord<T> {
+  const a = stored.indexOf('|')
+  const b = stored.indexOf('|', a + 1)
+  const next = stored.slice(a + 1, b)
+  return { id, version: Number(stored.slice(0, a)), doc: JSON.parse(stored.slice(b + 1)) as T, nextRunAt: next === '' ? null : Number(next) }
+}
+
+/** The document's JSON, or INVALID_ARGUMENT (not JSON, or over {@link MAX_SCHEDULE_BYTES}) before anything is written. */
+function scheduleJson(id: string, doc: unknown): string {
+  let json: string | undefined
+  try {
+    json = JSON.stringify(doc)
+  } catch (cause) {
+    throw new LeanflowError('INVALID_ARGUMENT', `Schedule "${id}" cannot be stored as JSON (${String(cause)}): pass plain JSON.`, {
+      cause,
+    })
+  }
+  if (json === undefined) throw invalidArgument(`document of schedule "${id}"`, String(doc), 'a JSON value (an object)')
+  const bytes = Buffer.byteLength(json, 'utf8')
+  if (bytes > MAX_SCHEDULE_BYTES) {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `Schedule "${id}" is ${bytes} bytes as JSON, over the ${MAX_SCHEDULE_BYTES}-byte limit: keep large inputs elsewhere and pass a reference.`,
+    )
+  }
+  return json
+}
