@@ -39,6 +39,7 @@ describe('errors (DESIGN.md "Errors")', () => {
       PAYLOAD_TOO_LARGE: 413,
       FLOW_NOT_FOUND: 404,
       RUN_NOT_FOUND: 404,
+      SCHEDULE_NOT_FOUND: 404,
       TRIGGER_NOT_FOUND: 404,
       TRIGGER_CONFLICT: 409,
       RUN_TOO_LONG: 409,
@@ -114,7 +115,7 @@ describe('names (DESIGN.md "Names")', () => {
   })
 
   it('refuses the reserved flow names runs, triggers, events', () => {
-    for (const reserved of ['runs', 'triggers', 'events']) {
+    for (const reserved of ['runs', 'triggers', 'events', 'schedules']) {
       expect(() => assertFlowName(reserved)).toThrow(InvalidNameError)
     }
     expect(assertFlowName('order')).toBe('order')

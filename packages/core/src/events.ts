@@ -89,7 +89,8 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
 /** The `data` of each built-in kind. */
 export interface EventDataMap {
-  'flow.started': { name: string; input: unknown; steps: Record<string, { needs: string[] }> }
+  /** `schedule`: the run was started by a schedule's tick (`tick`: ISO time the tick was due). */
+  'flow.started': { name: string; input: unknown; steps: Record<string, { needs: string[] }>; schedule?: { id: string; tick: string } }
   'flow.completed': { result?: unknown; duration: number }
   'flow.failed': { error: string; duration: number }
   'flow.canceled': { reason?: string }

@@ -130,6 +130,8 @@ export interface FlowState {
   readonly input?: unknown
   /** Time (`ts`) of `flow.started`. */
   readonly startedAt?: string
+  /** `data.schedule` of `flow.started`: the schedule whose tick started the run, and the tick (ISO). */
+  readonly schedule?: { readonly id: string; readonly tick: string }
   /** Time of the terminal event. */
   readonly completedAt?: string
   /** `data.duration` (ms) of `flow.completed` or `flow.failed`. */

@@ -34,6 +34,7 @@ export interface RunFields {
   result?: unknown
   error?: string
   cancelReason?: string
+  schedule?: { id: string; tick: string }
 }
 
 /** The steps map: a null-prototype object. */
@@ -113,6 +114,7 @@ class FlowStateObject {
   declare readonly result: unknown
   declare readonly error: string | undefined
   declare readonly cancelReason: string | undefined
+  declare readonly schedule: { readonly id: string; readonly tick: string } | undefined
   declare readonly steps: StepsMap
   declare readonly lastEventId: string | undefined
 
@@ -129,6 +131,7 @@ class FlowStateObject {
     this.result = run.result
     this.error = run.error
     this.cancelReason = run.cancelReason
+    this.schedule = run.schedule
     this.steps = steps
     Object.defineProperty(this, 'state', FlowStateObject.#stateProp)
     Object.defineProperty(this, 'logs', FlowStateObject.#logsProp)
@@ -182,6 +185,8 @@ function foreignParts(state: FlowState, logs: unknown): Parts {
   if (s.result !== undefined) run.result = s.result
   if (typeof s.error === 'string') run.error = s.error
   if (typeof s.cancelReason === 'string') run.cancelReason = s.cancelReason
+  const sch = s.schedule as { id?: unknown; tick?: unknown } | undefined
+  if (typeof sch?.id === 'string' && typeof sch.tick === 'string') run.schedule = { id: sch.id, tick: sch.tick }
   const arr = Array.isArray(logs) ? (logs as LogEntry[]) : []
   const base: Record<string, unknown> = Object.assign(Object.create(null), isRecord(s.state) ? s.state : undefined)
   return {

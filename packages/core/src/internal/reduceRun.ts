@@ -28,6 +28,10 @@ export function nextRun(run: RunFields, e: EventRecord): RunFields {
       if (d.input !== undefined) next.input = d.input
       const ts = str(e.ts)
       if (ts !== undefined) next.startedAt = ts
+      const sch = fieldsOf(d.schedule)
+      const id = str(sch.id)
+      const tick = str(sch.tick)
+      if (id !== undefined && tick !== undefined) next.schedule = { id, tick }
       return next
     }
     case 'flow.completed': {
