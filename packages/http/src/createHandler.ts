@@ -100,6 +100,9 @@ export function createHandler(options: HandlerOptions): Handler {
       if (route.needsRunner && runner === undefined) {
         throw new LeanflowError('NOT_FOUND', `${req.method} ${url.pathname} needs a runner: pass createHandler({ store, runner }).`)
       }
+      if (route.needsRunner === 'schedules' && runner?.schedules === undefined) {
+        throw new LeanflowError('NOT_FOUND', `${req.method} ${url.pathname} needs a runner with schedules (runner.schedules).`)
+      }
       if (authorize !== undefined) {
         const verdict = await authorize(req, route.action, { ...route.params })
         if (isResponse(verdict)) return verdict

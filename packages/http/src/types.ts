@@ -18,12 +18,15 @@ export type HandlerAction =
   | 'runs.cancel'
   | 'triggers.resolve'
   | 'events.publish'
+  | 'schedules.read'
+  | 'schedules.write'
 
 /** The route's path parameters (percent-decoded and validated names). */
 export interface RouteParams {
   flow?: string
   runId?: string
   triggerId?: string
+  scheduleId?: string
 }
 
 /**
@@ -59,6 +62,19 @@ export interface HandlerRunner {
   cancel(runId: string, reason?: string): Promise<void>
   resolveTrigger(id: string, payload: unknown): Promise<{ runId: string; step: string }>
   publishEvent(e: { kind: string; data: unknown }, opts?: { idempotencyKey?: string | undefined }): Promise<{ id: string }>
+  /**
+   * The runner's schedules (`runner.schedules`), for the `/schedules` routes; without it they
+   * answer 404. The handler sends what they return as is (`ScheduleInfo` of `@leanflow/runner`);
+   * an unknown id throws `SCHEDULE_NOT_FOUND` (404).
+   */
+  readonly schedules?:
+    | {
+        list(): Promise<readonly { id: string }[]>
+        pause(id: string): Promise<{ id: string }>
+        resume(id: string): Promise<{ id: string }>
+        trigger(id: string): Promise<{ runId: string }>
+      }
+    | undefined
 }
 
 /**
@@ -122,7 +138,7 @@ export interface CorsOptions {
 export interface HandlerOptions {
   /** The event log (memory or Redis store). */
   store: StreamStore
-  /** Needed by the routes that start, cancel, resolve or publish; without it they answer 404. */
+  /** Needed by the routes that start, cancel, resolve, publish or manage schedules; without it they answer 404. */
   runner?: HandlerRunner | undefined
   /** @default '/flows' */
   basePath?: string | undefined

@@ -30,6 +30,11 @@ function flowNotFound(flow: string, runner: HandlerRunner): LeanflowError {
   return new LeanflowError('FLOW_NOT_FOUND', `Flow "${flow}" is not defined in the runner (known flows: ${known}).`)
 }
 
+/** `runner.schedules` (routes that need it are refused earlier without it). */
+function schedulesOf(runner: HandlerRunner): NonNullable<HandlerRunner['schedules']> {
+  return runner.schedules as NonNullable<HandlerRunner['schedules']>
+}
+
 function knowsFlow(runner: HandlerRunner, flow: string): boolean {
   return runner.flows.some((f) => f.name === flow)
 }
@@ -117,6 +122,23 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       const payload = parseJsonBody(raw)
       const { runId, step } = await runner.resolveTrigger(params.triggerId as string, payload ?? null)
       return json({ runId, step })
+    }
+    case 'schedules.list':
+      return json({ schedules: await schedulesOf(runner).list() })
+    case 'schedules.pause':
+    case 'schedules.resume':
+    case 'schedules.trigger': {
+      const id = params.scheduleId as string
+      // no fields yet: an empty body or a JSON object (its fields ignored)
+      const body = parseJsonBody(await readBody(c.req, c.maxBodyBytes))
+      if (body !== undefined) object(body, `POST /schedules/:id/${route.name.slice('schedules.'.length)}`)
+      const schedules = schedulesOf(runner)
+      if (route.name === 'schedules.trigger') {
+        const { runId } = await schedules.trigger(id)
+        return json({ runId }, 201)
+      }
+      const schedule = route.name === 'schedules.pause' ? await schedules.pause(id) : await schedules.resume(id)
+      return json({ schedule })
     }
     case 'publish': {
       const idempotencyKey = idempotencyKeyHeader(c.req)

@@ -15,6 +15,23 @@ describe('matchRoute', () => {
     expect(() => matchRoute('GET', '/api/events', '/api')).toThrow(expect.objectContaining({ code: 'METHOD_NOT_ALLOWED' }))
     expect(() => matchRoute('GET', '/api/runs/a%2Fb', '/api')).toThrow(expect.objectContaining({ code: 'INVALID_NAME' }))
   })
+  it('matches the schedule routes before a flow named like them', () => {
+    expect(matchRoute('GET', '/api/schedules/', '/api')).toMatchObject({ action: 'schedules.read', params: {}, needsRunner: 'schedules' })
+    for (const verb of ['pause', 'resume', 'trigger']) {
+      expect(matchRoute('POST', `/api/schedules/nightly/${verb}`, '/api')).toMatchObject({
+        action: 'schedules.write',
+        name: `schedules.${verb}`,
+        params: { scheduleId: 'nightly' },
+        jsonBody: true,
+      })
+    }
+    // `schedules` is a reserved flow name: no flow's run list, and not a schedule id route either
+    expect(() => matchRoute('GET', '/api/schedules/runs', '/api')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }))
+    expect(() => matchRoute('POST', '/api/schedules/x/stop', '/api')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }))
+    expect(() => matchRoute('GET', '/api/schedules/x/pause', '/api')).toThrow(expect.objectContaining({ code: 'METHOD_NOT_ALLOWED', allow: 'POST' }))
+    expect(() => matchRoute('POST', '/api/schedules', '/api')).toThrow(expect.objectContaining({ code: 'METHOD_NOT_ALLOWED', allow: 'GET' }))
+    expect(() => matchRoute('POST', '/api/schedules/a%3Ab/pause', '/api')).toThrow(expect.objectContaining({ code: 'INVALID_NAME' }))
+  })
   it('normalizes base paths', () => {
     expect(normalizeBasePath('flows/')).toBe('/flows')
     expect(normalizeBasePath('/')).toBe('')

@@ -1,17 +1,30 @@
 // The route table and matchRoute: a method and a path under basePath to a Route (its action,
 // its validated parameters), or the 404/405/400 that refuses it. What each route answers is
 // answerRoute.ts.
-import { assertName, LeanflowError } from '@leanflow/core'
+import { assertName, LeanflowError, RESERVED_FLOW_NAMES } from '@leanflow/core'
 import type { HandlerAction, RouteParams } from '../types.js'
 
 /** A matched route: what it does and its validated parameters. */
 export interface Route {
   action: HandlerAction
   /** Which handler answers it (one action can have several routes). */
-  name: 'flows' | 'runs.list' | 'runs.start' | 'run' | 'events' | 'stream' | 'cancel' | 'trigger' | 'publish'
+  name:
+    | 'flows'
+    | 'runs.list'
+    | 'runs.start'
+    | 'run'
+    | 'events'
+    | 'stream'
+    | 'cancel'
+    | 'trigger'
+    | 'publish'
+    | 'schedules.list'
+    | 'schedules.pause'
+    | 'schedules.resume'
+    | 'schedules.trigger'
   params: RouteParams
-  /** The route needs `options.runner`. */
-  needsRunner: boolean
+  /** The route needs `options.runner` (`'schedules'`: a runner with `schedules`). */
+  needsRunner: boolean | 'schedules'
   /** The route takes a JSON body (its `Content-Type` must say so). */
   jsonBody: boolean
 }
@@ -30,6 +43,10 @@ const SHAPES = {
   runCancel: { POST: { action: 'runs.cancel', name: 'cancel', needsRunner: true, jsonBody: true } },
   trigger: { POST: { action: 'triggers.resolve', name: 'trigger', needsRunner: true, jsonBody: true } },
   events: { POST: { action: 'events.publish', name: 'publish', needsRunner: true, jsonBody: true } },
+  schedules: { GET: { action: 'schedules.read', name: 'schedules.list', needsRunner: 'schedules', jsonBody: false } },
+  schedulePause: { POST: { action: 'schedules.write', name: 'schedules.pause', needsRunner: 'schedules', jsonBody: true } },
+  scheduleResume: { POST: { action: 'schedules.write', name: 'schedules.resume', needsRunner: 'schedules', jsonBody: true } },
+  scheduleTrigger: { POST: { action: 'schedules.write', name: 'schedules.trigger', needsRunner: 'schedules', jsonBody: true } },
 } satisfies Record<string, Shape>
 
 /** Normalizes a base path: leading slash, no trailing slash (`''` for the root). */
@@ -68,7 +85,12 @@ function findShape(pathname: string, basePath: string): { shape: Shape; segs: Ar
   else if (a === 'runs' && segs.length === 3 && c === 'cancel') shape = SHAPES.runCancel
   else if (a === 'triggers' && segs.length === 2) shape = SHAPES.trigger
   else if (a === 'events' && segs.length === 1) shape = SHAPES.events
-  else if (segs.length === 2 && b === 'runs' && a !== 'runs' && a !== 'triggers' && a !== 'events') shape = SHAPES.flowRuns
+  else if (a === 'schedules' && segs.length === 1) shape = SHAPES.schedules
+  else if (a === 'schedules' && segs.length === 3 && c === 'pause') shape = SHAPES.schedulePause
+  else if (a === 'schedules' && segs.length === 3 && c === 'resume') shape = SHAPES.scheduleResume
+  else if (a === 'schedules' && segs.length === 3 && c === 'trigger') shape = SHAPES.scheduleTrigger
+  // the reserved flow names are the routes above: `/schedules/runs` is no flow's run list
+  else if (segs.length === 2 && b === 'runs' && a !== undefined && !RESERVED_FLOW_NAMES.includes(a)) shape = SHAPES.flowRuns
   if (shape === undefined) throw notFound(pathname)
   return { shape, segs: [a, b, c] }
 }
@@ -96,6 +118,7 @@ export function matchRoute(method: string, pathname: string, basePath: string): 
   let params: RouteParams = {}
   if (shape === SHAPES.flowRuns) params = { flow: assertName(a, 'flow name') }
   else if (shape === SHAPES.trigger) params = { triggerId: assertName(b, 'trigger id') }
+  else if (a === 'schedules' && shape !== SHAPES.schedules) params = { scheduleId: assertName(b, 'schedule id') }
   else if (a === 'runs') params = { runId: assertName(b, 'run id') }
   return { ...found, params }
 }
