@@ -92,7 +92,12 @@ function decode<T>(id: string, stored: string): ScheduleRecord<T> {
   const a = stored.indexOf('|')
   const b = stored.indexOf('|', a + 1)
   const next = stored.slice(a + 1, b)
-  return { id, version: Number(stored.slice(0, a)), doc: JSON.parse(stored.slice(b + 1)) as T, nextRunAt: next === '' ? null : Number(next) }
+  return {
+    id,
+    version: Number(stored.slice(0, a)),
+    doc: JSON.parse(stored.slice(b + 1)) as T,
+    nextRunAt: next === '' ? null : Number(next),
+  }
 }
 
 /** The document's JSON, or INVALID_ARGUMENT (not JSON, or over {@link MAX_SCHEDULE_BYTES}) before anything is written. */

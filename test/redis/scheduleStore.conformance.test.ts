@@ -1,0 +1,15 @@
+import { createRedisStreamStore } from '@leanflow/redis'
+import { describeScheduleStoreConformance } from '../conformance/scheduleStoreConformance.js'
+import { uniqueName } from '../conformance/streamStoreConformance.js'
+import { useRedisServer } from '../helpers/redisServer.js'
+
+const redis = useRedisServer()
+
+// The ScheduleStore contract on a standalone Redis, each test under its own key prefix.
+describeScheduleStoreConformance('redis', {
+  store: async () => {
+    const prefix = uniqueName('s')
+    return createRedisStreamStore({ url: redis.url, prefix, connectionName: prefix })
+  },
+  maxDocBytes: 64 * 1024,
+})
