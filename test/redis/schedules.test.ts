@@ -1,0 +1,92 @@
+import { isLeanflowError } from '@leanflow/core'
+import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
+import { Redis } from 'ioredis'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { uniqueName } from '../conformance/streamStoreConformance.js'
+import { useRedisServer } from '../helpers/redisServer.js'
+
+// What the ScheduleStore conformance suite cannot see on Redis: the key layout, what is stored,
+// refusals only Redis makes, driver errors, and the due index at 10,000 schedules.
+const server = useRedisServer()
+let raw: Redis
+let store: RedisStreamStore
+beforeAll(() => {
+  raw = new Redis(server.url)
+})
+afterAll(() => raw.disconnect())
+afterEach(() => store?.close())
+const open = () => {
+  const prefix = uniqueName('s')
+  store = createRedisStreamStore({ url: server.url, prefix, connectionName: prefix })
+  return store
+}
+
+async function codeOf(fn: () => Promise<unknown>): Promise<string> {
+  try {
+    await fn()
+    return 'resolved'
+  } catch (err) {
+    return isLeanflowError(err) ? err.code : `raw ${String(err)}`
+  }
+}
+
+describe('Redis schedules', () => {
+  it('keeps every schedule in two keys of the {schedules} slot: a hash of documents and a due index', async () => {
+    const s = open()
+    const p = s.keys.prefix
+    expect(s.keys.scheduleDocs()).toBe(`${p}:{schedules}:docs`)
+    expect(s.keys.scheduleDue()).toBe(`${p}:{schedules}:due`)
+    await s.casSchedule('nightly', 0, { cron: '0 3 * * *', note: 'a|b' }, 1500)
+    await s.casSchedule('paused', 0, { cron: '* * * * *' }, null)
+    expect((await raw.keys(`${p}:*`)).sort()).toEqual([`${p}:{schedules}:docs`, `${p}:{schedules}:due`])
+    expect(await raw.hget(s.keys.scheduleDocs(), 'nightly')).toBe('1|1500|{"cron":"0 3 * * *","note":"a|b"}')
+    expect(await raw.hget(s.keys.scheduleDocs(), 'paused')).toBe('1||{"cron":"* * * * *"}')
+    expect(await raw.zrange(s.keys.scheduleDue(), 0, -1, 'WITHSCORES')).toEqual(['nightly', '1500'])
+    await s.casSchedule('nightly', 1, null, null)
+    await s.casSchedule('paused', 1, null, null)
+    expect(await raw.keys(`${p}:*`)).toEqual([])
+  })
+
+  it('refuses a dueSchedules time that is not a finite number', async () => {
+    const s = open()
+    for (const now of [Number.NaN, Number.POSITIVE_INFINITY, '5', undefined]) {
+      expect(await codeOf(() => s.dueSchedules(now as number, 10))).toBe('INVALID_ARGUMENT')
+    }
+  })
+
+  it('answers a driver error as a LeanflowError with the cause, never a raw one', async () => {
+    const s = open()
+    await raw.set(s.keys.scheduleDocs(), 'not a hash')
+    await raw.set(s.keys.scheduleDue(), 'not a zset')
+    for (const call of [
+      () => s.getSchedule('a'),
+      () => s.casSchedule('a', 0, {}, 1),
+      () => s.listSchedules(),
+      () => s.dueSchedules(1, 1),
+    ]) {
+      const err = await call().catch((e: unknown) => e)
+      expect(isLeanflowError(err, 'INTERNAL')).toBe(true)
+      expect(String((err as Error).cause)).toMatch(/WRONGTYPE/)
+    }
+    await raw.del(s.keys.scheduleDocs(), s.keys.scheduleDue())
+  })
+
+  it('finds the few due ones among 10,000 schedules, with the next time', async () => {
+    const s = open()
+    const base = 2_000_000_000_000
+    const pipe = raw.pipeline()
+    // written as the store writes them, in one round trip
+    for (let i = 0; i < 10_000; i++) {
+      const id = `s${String(i).padStart(5, '0')}`
+      const at = i < 3 ? base - i : base + 1000 + i
+      pipe.hset(s.keys.scheduleDocs(), id, `1|${at}|{}`).zadd(s.keys.scheduleDue(), at, id)
+    }
+    await pipe.exec()
+    expect(await s.dueSchedules(base, 100)).toEqual({ due: ['s00002', 's00001', 's00000'], next: base + 1003 })
+    expect(await s.dueSchedules(base + 1005, 2)).toEqual({ due: ['s00002', 's00001'], next: base + 1006 })
+    expect((await s.listSchedules()).length).toBe(10_000)
+    expect(await s.casSchedule('s00000', 1, { moved: true }, base + 1)).toEqual({ ok: true, version: 2 })
+    expect(await s.dueSchedules(base, 100)).toEqual({ due: ['s00002', 's00001'], next: base + 1 })
+    await raw.del(s.keys.scheduleDocs(), s.keys.scheduleDue())
+  })
+})
