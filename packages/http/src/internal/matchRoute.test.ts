@@ -28,8 +28,12 @@ describe('matchRoute', () => {
     // `schedules` is a reserved flow name: no flow's run list, and not a schedule id route either
     expect(() => matchRoute('GET', '/api/schedules/runs', '/api')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }))
     expect(() => matchRoute('POST', '/api/schedules/x/stop', '/api')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }))
-    expect(() => matchRoute('GET', '/api/schedules/x/pause', '/api')).toThrow(expect.objectContaining({ code: 'METHOD_NOT_ALLOWED', allow: 'POST' }))
-    expect(() => matchRoute('POST', '/api/schedules', '/api')).toThrow(expect.objectContaining({ code: 'METHOD_NOT_ALLOWED', allow: 'GET' }))
+    expect(() => matchRoute('GET', '/api/schedules/x/pause', '/api')).toThrow(
+      expect.objectContaining({ code: 'METHOD_NOT_ALLOWED', allow: 'POST' }),
+    )
+    expect(() => matchRoute('POST', '/api/schedules', '/api')).toThrow(
+      expect.objectContaining({ code: 'METHOD_NOT_ALLOWED', allow: 'GET' }),
+    )
     expect(() => matchRoute('POST', '/api/schedules/a%3Ab/pause', '/api')).toThrow(expect.objectContaining({ code: 'INVALID_NAME' }))
   })
   it('normalizes base paths', () => {
