@@ -1,5 +1,7 @@
 import { assertFlowName, assertName, LeanflowError, parseDuration } from '@leanflow/core'
 import { normalizeRetry } from './retryPolicy.js'
+import { scheduleDocOf } from './schedules/scheduleDoc.js'
+import type { ScheduleDefinition } from './scheduleTypes.js'
 import { isStandardSchema, type StandardSchemaV1 } from './standardSchema.js'
 import type { FlowDefinition, StepDefinition } from './types.js'
 
@@ -18,6 +20,15 @@ export interface FlowConfig<I = any> {
    */
   input?: StandardSchemaV1<unknown, I> | undefined
   steps: Record<string, StepDefinition<I>>
+  /**
+   * Schedules that start runs of this flow (upserted by every runner that holds the flow when it
+   * starts; their `input` may be a function of the tick).
+   * @example
+   * ```ts
+   * defineFlow({ name: 'report', schedules: [{ id: 'nightly', cron: '0 3 * * *', tz: 'Europe/Berlin' }], steps })
+   * ```
+   */
+  schedules?: readonly ScheduleDefinition[] | undefined
 }
 
 /**
@@ -86,9 +97,24 @@ export function defineFlow<I = any>(config: FlowConfig<I>): FlowDefinition<I> {
   if (cycle) {
     throw new LeanflowError('INVALID_ARGUMENT', `Flow "${name}" has a cycle: ${cycle.join(' -> ')}. Steps must form a DAG through needs.`)
   }
-  const flow: FlowDefinition<I> =
-    schema === undefined ? { name, steps: Object.freeze(steps) } : { name, input: schema, steps: Object.freeze(steps) }
+  const flow: { -readonly [K in keyof FlowDefinition<I>]: FlowDefinition<I>[K] } = { name, steps: Object.freeze(steps) }
+  if (schema !== undefined) flow.input = schema
+  if (config.schedules !== undefined) flow.schedules = schedulesOf(name, config.schedules)
   return Object.freeze(flow)
+}
+
+/** The in-code schedules of a flow, checked (each one's fields; ids unique) and frozen. */
+function schedulesOf(flow: string, list: unknown): readonly ScheduleDefinition[] {
+  if (!Array.isArray(list))
+    throw new LeanflowError('INVALID_ARGUMENT', `Flow "${flow}": schedules must be an array of { id, cron | every, … }.`)
+  const ids = new Set<string>()
+  for (const def of list as ScheduleDefinition[]) {
+    const doc = scheduleDocOf(def, flow, 'code')
+    if (ids.has(doc.id))
+      throw new LeanflowError('INVALID_ARGUMENT', `Flow "${flow}" has two schedules with the id "${doc.id}": ids are unique.`)
+    ids.add(doc.id)
+  }
+  return Object.freeze(list.map((d: ScheduleDefinition) => Object.freeze({ ...d })))
 }
 
 function findCycle(steps: Record<string, StepDefinition>): string[] | undefined {

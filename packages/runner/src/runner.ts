@@ -11,6 +11,7 @@ import {
 } from '@leanflow/core'
 import { newRun, startJobs } from './machine/index.js'
 import { createMemoryQueue } from './memoryQueue.js'
+import { createSchedules } from './schedules/schedules.js'
 import { apply, carry, matchEvents } from './shell/apply.js'
 import { handleJob } from './shell/jobs.js'
 import { toJson } from './shell/json.js'
@@ -53,6 +54,18 @@ export function createRunner(options: RunnerOptions): Runner {
       throw new LeanflowError('INVALID_ARGUMENT', `Flow "${f.name}" is given twice to createRunner: flow names are unique.`)
     seen.add(f.name)
   }
+  const scheduleIds = new Map<string, string>()
+  for (const f of flows) {
+    for (const sch of f.schedules ?? []) {
+      const other = scheduleIds.get(sch.id)
+      if (other !== undefined)
+        throw new LeanflowError(
+          'INVALID_ARGUMENT',
+          `Schedule id "${sch.id}" is used by flows "${other}" and "${f.name}": schedule ids are unique.`,
+        )
+      scheduleIds.set(sch.id, f.name)
+    }
+  }
   const ownQueue = options.queue === undefined
   const queue = options.queue ?? createMemoryQueue()
   const onError = options.onError ?? ((err: unknown) => console.error('[leanflow runner]', err))
@@ -63,6 +76,16 @@ export function createRunner(options: RunnerOptions): Runner {
   let worker: JobWorker | undefined
 
   async function startFlow(name: string, input?: unknown, opts: StartFlowOptions = {}): Promise<{ runId: string }> {
+    return start(name, input, opts)
+  }
+
+  /** `startFlow`, and a schedule's tick (`schedule`: written as `flow.started.data.schedule`). */
+  async function start(
+    name: string,
+    input: unknown,
+    opts: StartFlowOptions,
+    schedule?: { id: string; tick: string },
+  ): Promise<{ runId: string }> {
     const flow = shell.flows.get(name)
     if (!flow) {
       throw new LeanflowError(
@@ -80,7 +103,7 @@ export function createRunner(options: RunnerOptions): Runner {
     }
     const [now, pos] = await Promise.all([shell.clock.now(), store.externalPosition()])
     // the state and flow.started in one atomic write: a refused start leaves neither
-    const { doc: fresh, first, key } = newRun(flow, runId, data, now, pos)
+    const { doc: fresh, first, key } = newRun(flow, runId, data, now, pos, schedule)
     const res = await store.createRun(runId, fresh, first, { idempotencyKey: key, fences: fencesOf(fresh) })
     if (res.created) shell.states.noteStored(runId, res.version, fresh)
     const doc = res.created ? fresh : res.current?.doc
@@ -137,8 +160,15 @@ export function createRunner(options: RunnerOptions): Runner {
     return { runId, step: hit.step }
   }
 
+  const schedules = createSchedules({
+    shell,
+    start: async (flow, input, idempotencyKey, schedule) => (await start(flow, input, { idempotencyKey }, schedule)).runId,
+    cancel,
+  })
+
   return {
     flows,
+    schedules,
     startFlow,
     cancel,
     publishEvent,
@@ -148,11 +178,13 @@ export function createRunner(options: RunnerOptions): Runner {
       shell.stopping = false
       await shell.clock.now()
       worker = await queue.process((job) => handleJob(shell, job, { cancelPollMs }), { concurrency })
+      await schedules.startTicking()
     },
     async stop() {
       const w = worker
       worker = undefined
       if (!w) return
+      await schedules.stopTicking()
       shell.stopping = true
       let timer: ReturnType<typeof setTimeout> | undefined
       const handBack = new Promise<void>((resolve) => {

@@ -1,4 +1,5 @@
 import type { Duration, ExternalEvent, JobQueue, RunStateStore, StreamStore } from '@leanflow/core'
+import type { RunnerSchedules, ScheduleDefinition } from './scheduleTypes.js'
 import type { StandardSchemaV1 } from './standardSchema.js'
 
 /**
@@ -187,6 +188,8 @@ export interface FlowDefinition<I = any> {
   /** The input's schema, when `defineFlow` got one: `startFlow` checks every input with it. */
   readonly input?: StandardSchemaV1<unknown, I> | undefined
   readonly steps: Readonly<Record<string, Readonly<StepDefinition<I>>>>
+  /** Its in-code schedules (see `runner.schedules`). */
+  readonly schedules?: readonly ScheduleDefinition[] | undefined
 }
 
 /**
@@ -270,4 +273,6 @@ export interface Runner {
   cancel(runId: string, reason?: string): Promise<void>
   publishEvent(event: { kind: string; data?: unknown }, opts?: { idempotencyKey?: string | undefined }): Promise<{ id: string }>
   resolveTrigger(triggerId: string, payload?: unknown): Promise<{ runId: string; step: string }>
+  /** Cron and interval schedules: stored ones and the flows' in-code ones; a started runner fires their ticks. */
+  readonly schedules: RunnerSchedules
 }

@@ -8,7 +8,7 @@ import { closeAwaits, type FlowGraph, newRunDoc, type RunDoc } from './runDoc.js
 type Cancel = Extract<Command, { type: 'cancel' }>
 
 /**
- * A new run of `flow` with `input`: its document (steps without needs `ready`), its
+ * A new run of `flow` with `input` (`schedule`: started by that schedule's tick): its document (steps without needs `ready`), its
  * `flow.started` event (written with it in one step by `createRun`), and its first jobs.
  */
 export function newRun(
@@ -17,11 +17,13 @@ export function newRun(
   input: unknown,
   now: number,
   pos: number,
+  schedule?: { id: string; tick: string },
 ): { doc: RunDoc; first: Omit<Append, 'key'> & { flow: string }; key: string } {
   const steps: Record<string, { needs: string[] }> = {}
   for (const [s, def] of Object.entries(flow.steps)) steps[s] = { needs: [...(def.needs ?? [])] }
   const doc = newRunDoc(flow, now, pos)
-  return { doc, first: { kind: 'flow.started', flow: runId, data: { name: flow.name, input, steps } }, key: keys.flowStarted }
+  const data = schedule ? { name: flow.name, input, steps, schedule } : { name: flow.name, input, steps }
+  return { doc, first: { kind: 'flow.started', flow: runId, data }, key: keys.flowStarted }
 }
 
 /** The jobs of a stored run: one per `ready` step, one per `retrying` step (due at its retry). */

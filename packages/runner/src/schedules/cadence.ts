@@ -1,0 +1,72 @@
+import { LeanflowError, parseDuration } from '@leanflow/core'
+import { Cron } from 'croner'
+
+/**
+ * When a schedule's ticks are: a cron pattern in a time zone (croner: DST-correct — a tick in a
+ * spring-forward gap fires once at the first valid time, one in a fall-back overlap once), or
+ * every `ms` aligned to the Unix epoch (so every replica computes the same ticks).
+ */
+export interface Cadence {
+  /** The first tick strictly after `after` (ms). */
+  next(after: number): number
+  /** Up to `n` ticks at or before `at`, the most recent first. */
+  previous(at: number, n: number): number[]
+  /** About how far apart its ticks are (ms): the grace period is at least this. */
+  readonly spacing: number
+}
+
+/** The shortest `every`: a schedule is a run start, not a busy loop. */
+const MIN_EVERY_MS = 1000
+
+const bad = (id: string, field: string, value: unknown, fix: string) =>
+  new LeanflowError('INVALID_ARGUMENT', `Schedule "${id}": invalid ${field} ${JSON.stringify(value) ?? String(value)}: ${fix}.`)
+
+/** Checks an IANA time zone name (`Europe/Berlin`, `UTC`). */
+export function assertTimeZone(id: string, tz: unknown): string {
+  if (typeof tz !== 'string' || tz === '') throw bad(id, 'tz', tz, "pass an IANA time zone such as 'Europe/Berlin' or 'UTC'")
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz })
+  } catch {
+    throw bad(id, 'tz', tz, "pass an IANA time zone such as 'Europe/Berlin' or 'UTC'")
+  }
+  return tz
+}
+
+/** The cadence of a cron pattern (5 fields, or 6 with seconds first) in `tz`. */
+export function cronCadence(id: string, pattern: unknown, tz: string): Cadence {
+  if (typeof pattern !== 'string' || pattern.trim() === '') throw bad(id, 'cron', pattern, "pass 5 or 6 fields, e.g. '0 3 * * *'")
+  let cron: Cron
+  try {
+    cron = new Cron(pattern, { timezone: tz, paused: true, mode: '5-or-6-parts' })
+    if (cron.nextRun(new Date(0)) === null) throw new Error('it never fires')
+  } catch (err) {
+    throw bad(id, 'cron', pattern, `${(err as Error).message.replace(/^Cron\w*: /, '')} (5 or 6 fields, e.g. '0 3 * * *')`)
+  }
+  const next = (after: number) => (cron.nextRun(new Date(after)) as Date).getTime()
+  const first = next(Date.UTC(2026, 0, 1))
+  return {
+    next,
+    // previousRuns is strictly before its date: ticks at `at` count, so ask from the next ms
+    previous: (at, n) => cron.previousRuns(n, new Date(at + 1)).map((d) => d.getTime()),
+    spacing: next(first) - first,
+  }
+}
+
+/** The cadence of `every` (ms or a duration string, at least 1 s), its ticks at whole multiples since the epoch. */
+export function everyCadence(id: string, every: unknown): Cadence {
+  let ms: number
+  try {
+    ms = parseDuration(every as string, 'every')
+  } catch {
+    throw bad(id, 'every', every, "pass a duration such as '15m' or a number of ms")
+  }
+  if (!Number.isInteger(ms) || ms < MIN_EVERY_MS) throw bad(id, 'every', every, 'pass at least 1 s (1000 ms)')
+  return {
+    next: (after) => (Math.floor(after / ms) + 1) * ms,
+    previous: (at, n) => {
+      const last = Math.floor(at / ms) * ms
+      return Array.from({ length: n }, (_, i) => last - i * ms)
+    },
+    spacing: ms,
+  }
+}

@@ -1,0 +1,90 @@
+import { assertName, LeanflowError } from '@leanflow/core'
+import type { ScheduleDefinition, ScheduleInfo } from '../scheduleTypes.js'
+import { toJson } from '../shell/json.js'
+import { assertTimeZone, type Cadence, cronCadence, everyCadence } from './cadence.js'
+
+/** A schedule as the store keeps it (`nextRunAt` lives beside it, in the store's due index). */
+export interface ScheduleDoc {
+  id: string
+  flow: string
+  cron?: string
+  tz: string
+  /** `every` as given (a duration string or ms). */
+  every?: string | number
+  /** The run's input (absent when `inputFn`). */
+  input?: unknown
+  /** The input is a function of the tick, held by the runners that define the schedule in code. */
+  inputFn?: true
+  overlap: 'allow' | 'skip' | 'cancel'
+  catchUp: 'latest' | 'none' | 'all'
+  source: 'code' | 'stored'
+  paused: boolean
+  /** The last tick handled: fired (with its run) or skipped. */
+  lastRun?: { tick: number; runId?: string; skipped?: true }
+}
+
+const OVERLAP = ['allow', 'skip', 'cancel'] as const
+const CATCH_UP = ['latest', 'none', 'all'] as const
+
+/**
+ * A schedule's definition checked and turned into its stored document (unpaused, no last run):
+ * `INVALID_NAME` for a bad id, `INVALID_ARGUMENT` naming the field for the rest — before anything
+ * is stored. `source: 'stored'` refuses a function input (it could not be stored).
+ */
+export function scheduleDocOf(def: ScheduleDefinition, flow: string, source: 'code' | 'stored'): ScheduleDoc {
+  if (typeof def !== 'object' || def === null)
+    throw new LeanflowError('INVALID_ARGUMENT', 'A schedule must be an object { id, cron | every, … }.')
+  const id = assertName(def.id, 'schedule id')
+  const field = (name: string, value: unknown, fix: string) =>
+    new LeanflowError('INVALID_ARGUMENT', `Schedule "${id}": invalid ${name} ${JSON.stringify(value) ?? String(value)}: ${fix}.`)
+  if ((def.cron === undefined) === (def.every === undefined))
+    throw field('cron / every', def.cron ?? def.every, 'pass exactly one of cron and every')
+  const overlap = def.overlap ?? 'allow'
+  if (!OVERLAP.includes(overlap)) throw field('overlap', overlap, "pass 'allow', 'skip' or 'cancel'")
+  const catchUp = def.catchUp ?? 'latest'
+  if (!CATCH_UP.includes(catchUp)) throw field('catchUp', catchUp, "pass 'latest', 'none' or 'all'")
+  const tz = assertTimeZone(id, def.tz ?? 'UTC')
+  if (def.every !== undefined && def.tz !== undefined)
+    throw field('tz', def.tz, 'a time zone applies to cron only (every is aligned to the epoch)')
+  const doc: ScheduleDoc = { id, flow, tz, overlap, catchUp, source, paused: false }
+  if (def.cron !== undefined) doc.cron = def.cron
+  else doc.every = def.every as string | number
+  cadenceOf(doc) // checks the cron or the every
+  if (typeof def.input === 'function') {
+    if (source === 'stored')
+      throw field('input', 'a function', 'a stored schedule needs a value (define the schedule in code for a function of the tick)')
+    doc.inputFn = true
+  } else if (def.input !== undefined) doc.input = toJson(def.input, `input of schedule "${id}"`)
+  return doc
+}
+
+/** The cadence of a stored document. */
+export function cadenceOf(doc: ScheduleDoc): Cadence {
+  return doc.cron !== undefined ? cronCadence(doc.id, doc.cron, doc.tz) : everyCadence(doc.id, doc.every)
+}
+
+/** True when two documents tick alike (same cron and tz, or same every). */
+export function sameCadence(a: ScheduleDoc, b: ScheduleDoc): boolean {
+  return a.cron === b.cron && a.tz === b.tz && a.every === b.every
+}
+
+/** What `list()` and the HTTP API show of a schedule. */
+export function scheduleInfo(doc: ScheduleDoc, nextRunAt: number | null): ScheduleInfo {
+  const info: ScheduleInfo = {
+    id: doc.id,
+    flow: doc.flow,
+    tz: doc.tz,
+    overlap: doc.overlap,
+    catchUp: doc.catchUp,
+    source: doc.source,
+    paused: doc.paused,
+    nextRunAt: nextRunAt === null ? null : new Date(nextRunAt).toISOString(),
+  }
+  if (doc.cron !== undefined) info.cron = doc.cron
+  if (doc.every !== undefined) info.every = String(doc.every)
+  if (doc.lastRun) {
+    const { tick, runId, skipped } = doc.lastRun
+    info.lastRun = { tick: new Date(tick).toISOString(), ...(runId === undefined ? {} : { runId }), ...(skipped ? { skipped } : {}) }
+  }
+  return info
+}

@@ -1,0 +1,237 @@
+import { isLeanflowError, LeanflowError, type ScheduleRecord, type ScheduleStore } from '@leanflow/core'
+import type { RunnerSchedules, ScheduleDefinition, ScheduleInfo, ScheduleSpec, ScheduleTick } from '../scheduleTypes.js'
+import { newId } from '../shell/newId.js'
+import type { Shell } from '../shell/shell.js'
+import { dueTicks } from './dueTicks.js'
+import { cadenceOf, type ScheduleDoc, sameCadence, scheduleDocOf, scheduleInfo } from './scheduleDoc.js'
+
+/** How often a started runner looks for due ticks at the least (it also wakes at the next known tick). */
+const POLL_MS = 1000
+/** Due schedules handled per look. */
+const BATCH = 50
+const MAX_TRIES = 100
+
+/** What schedules need of the runner. */
+export interface ScheduleDeps {
+  shell: Shell
+  /** Starts a run idempotently by `key`, with `flow.started.data.schedule`; resolves to its id. */
+  start(flow: string, input: unknown, key: string, schedule: { id: string; tick: string }): Promise<string>
+  cancel(runId: string, reason: string): Promise<void>
+}
+
+/** `runner.schedules`, plus the ticker a started runner runs. */
+export interface Schedules extends RunnerSchedules {
+  /** Upserts the in-code schedules and starts firing due ticks. */
+  startTicking(): Promise<void>
+  /** Stops firing (waits for a look in progress). */
+  stopTicking(): Promise<void>
+}
+
+const iso = (ms: number) => new Date(ms).toISOString()
+/** The input an in-code schedule's function gives for a tick. */
+const inputOf = (def: ScheduleDefinition | undefined, tick: ScheduleTick): unknown => {
+  const fn = def?.input
+  return typeof fn === 'function' ? (fn as (t: ScheduleTick) => unknown)(tick) : undefined
+}
+const notFound = (id: string) =>
+  new LeanflowError('SCHEDULE_NOT_FOUND', `Schedule "${id}" does not exist: check the id (runner.schedules.list()).`)
+/** Errors of a tick's own start that retrying cannot fix (a bad input, a flow no longer defined): the tick is skipped. */
+const TICK_ERRORS = ['INVALID_ARGUMENT', 'INVALID_NAME', 'PAYLOAD_TOO_LARGE', 'FLOW_NOT_FOUND'] as const
+
+/**
+ * Schedules over the store's {@link ScheduleStore}: every change is a compare-and-set of the
+ * schedule's document and due time; every tick is an idempotent start keyed
+ * `schedule:<id>@<tick ISO>`, so any number of runners may fire the same tick — one run.
+ */
+export function createSchedules(deps: ScheduleDeps): Schedules {
+  const { shell } = deps
+  const inCode = new Map<string, { flow: string; def: ScheduleDefinition; doc: ScheduleDoc }>()
+  for (const flow of shell.flows.values()) {
+    for (const def of flow.schedules ?? []) inCode.set(def.id, { flow: flow.name, def, doc: scheduleDocOf(def, flow.name, 'code') })
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let ticking = false
+  let looking: Promise<void> = Promise.resolve()
+
+  function store(): ScheduleStore {
+    const s = shell.store as Partial<ScheduleStore>
+    if (typeof s.casSchedule !== 'function' || typeof s.dueSchedules !== 'function') {
+      throw new LeanflowError(
+        'INVALID_ARGUMENT',
+        'This store does not implement ScheduleStore: use createMemoryStreamStore() or createRedisStreamStore() for schedules.',
+      )
+    }
+    return s as ScheduleStore
+  }
+
+  /** One compare-and-set loop: `fn` returns the next document and due time, `undefined` for no change. */
+  async function update(
+    id: string,
+    fn: (cur: ScheduleRecord<ScheduleDoc> | null) => { doc: ScheduleDoc | null; nextRunAt: number | null } | undefined,
+  ) {
+    const s = store()
+    let cur = await s.getSchedule<ScheduleDoc>(id)
+    for (let i = 0; i < MAX_TRIES; i++) {
+      const next = fn(cur)
+      if (!next) return { cur, written: false }
+      const res = await s.casSchedule(id, cur?.version ?? 0, next.doc, next.nextRunAt)
+      if (res.ok) return { cur: next.doc ? { id, version: res.version, doc: next.doc, nextRunAt: next.nextRunAt } : null, written: true }
+      cur = res.current
+    }
+    throw new Error(`Schedule ${id}: it kept changing under ${MAX_TRIES} compare-and-set tries.`)
+  }
+
+  const infoOf = (rec: ScheduleRecord<ScheduleDoc>): ScheduleInfo => scheduleInfo(rec.doc, rec.nextRunAt)
+
+  async function setPaused(id: string, paused: boolean): Promise<ScheduleInfo> {
+    const now = await shell.clock.now()
+    const { cur } = await update(id, (c) => {
+      if (!c) throw notFound(id)
+      if (c.doc.paused === paused) return undefined
+      return { doc: { ...c.doc, paused }, nextRunAt: paused ? null : cadenceOf(c.doc).next(now) }
+    })
+    if (!cur) throw notFound(id)
+    wake()
+    return infoOf(cur)
+  }
+
+  /** Writes an in-code schedule's definition (keeping its paused state and last run). */
+  async function upsert(doc: ScheduleDoc, now: number) {
+    await update(doc.id, (c) => {
+      const next: ScheduleDoc = { ...doc, paused: c?.doc.paused ?? false }
+      if (c?.doc.lastRun) next.lastRun = c.doc.lastRun
+      if (c && JSON.stringify(c.doc) === JSON.stringify(next)) return undefined
+      const keep = c && c.nextRunAt !== null && sameCadence(c.doc, next)
+      return { doc: next, nextRunAt: next.paused ? null : keep ? c.nextRunAt : cadenceOf(next).next(now) }
+    })
+  }
+
+  /** Handles one due schedule: fires its due ticks (or skips them per `overlap`), then moves its due time on. */
+  async function fire(id: string, now: number): Promise<boolean> {
+    const rec = await store().getSchedule<ScheduleDoc>(id)
+    if (!rec || rec.nextRunAt === null || rec.nextRunAt > now) return false
+    const doc = rec.doc
+    const code = inCode.get(id)
+    // a flow this runner does not hold, or an input only the defining code can compute: left to a runner that can
+    if (!shell.flows.has(doc.flow) || (doc.inputFn && code?.flow !== doc.flow)) return false
+    const plan = dueTicks(cadenceOf(doc), doc.catchUp, rec.nextRunAt, now)
+    let lastRun = doc.lastRun
+    for (const tick of plan.fire) {
+      const active =
+        doc.overlap !== 'allow' && lastRun?.runId !== undefined && (await shell.states.read(lastRun.runId))?.status === 'running'
+      if (active && doc.overlap === 'skip') {
+        lastRun = { tick, runId: lastRun?.runId as string, skipped: true }
+        continue
+      }
+      if (active) await deps.cancel(lastRun?.runId as string, `superseded by the next tick of schedule "${id}"`).catch(() => {})
+      try {
+        const input = doc.inputFn ? await inputOf(code?.def, { id, at: new Date(tick) }) : doc.input
+        const runId = await deps.start(doc.flow, input, `schedule:${id}@${iso(tick)}`, { id, tick: iso(tick) })
+        lastRun = { tick, runId }
+      } catch (err) {
+        // a store failure: tried again at the next look (nothing moved on); a bad input, a flow gone,
+        // an input function that threw: the tick is skipped and reported, the schedule goes on
+        if (isLeanflowError(err) && !TICK_ERRORS.some((c) => isLeanflowError(err, c))) throw err
+        shell.onError(
+          new Error(`Schedule "${id}": the tick of ${iso(tick)} started no run: ${(err as Error)?.message ?? String(err)}`, { cause: err }),
+        )
+        lastRun = { tick, skipped: true }
+      }
+    }
+    // a conflict: another runner moved it on (or it was paused or edited): the runs above were idempotent
+    await store().casSchedule(id, rec.version, lastRun ? { ...doc, lastRun } : doc, plan.next)
+    return plan.fire.length > 0
+  }
+
+  /** One look: fires what is due, then sleeps until the next known tick (at most {@link POLL_MS}). */
+  async function look() {
+    let delay = POLL_MS
+    try {
+      const now = await shell.clock.now()
+      const { due, next } = await store().dueSchedules(now, BATCH)
+      let fired = false
+      for (const id of due) if (await fire(id, now)) fired = true
+      if (due.length === BATCH && fired) delay = 0
+      else if (next !== null) delay = Math.min(POLL_MS, Math.max(0, next - shell.clock.estimate()))
+    } catch (err) {
+      shell.onError(err)
+    }
+    if (ticking) timer = setTimeout(() => void (looking = look()), delay)
+  }
+
+  /** Looks again now (a schedule was set or resumed in this process). */
+  function wake() {
+    if (!ticking) return
+    clearTimeout(timer)
+    timer = setTimeout(() => void (looking = looking.then(look)), 0)
+  }
+
+  return {
+    async set(spec: ScheduleSpec) {
+      if (typeof spec !== 'object' || spec === null)
+        throw new LeanflowError('INVALID_ARGUMENT', 'schedules.set needs { id, flow, cron | every, … }.')
+      if (!shell.flows.has(spec.flow)) {
+        throw new LeanflowError(
+          'FLOW_NOT_FOUND',
+          `Flow "${String(spec.flow)}" is not registered with this runner: a schedule is set by a runner that holds its flow.`,
+        )
+      }
+      const doc = scheduleDocOf(spec, spec.flow, 'stored')
+      if (inCode.has(doc.id)) {
+        throw new LeanflowError(
+          'INVALID_ARGUMENT',
+          `Schedule "${doc.id}" is defined in code (flow "${inCode.get(doc.id)?.flow}"): change it there, or pick another id.`,
+        )
+      }
+      const now = await shell.clock.now()
+      const { cur } = await update(doc.id, (c) => {
+        const next: ScheduleDoc = { ...doc, paused: c?.doc.paused ?? false }
+        if (c?.doc.lastRun) next.lastRun = c.doc.lastRun
+        const keep = c && c.nextRunAt !== null && sameCadence(c.doc, next)
+        return { doc: next, nextRunAt: next.paused ? null : keep ? c.nextRunAt : cadenceOf(next).next(now) }
+      })
+      wake()
+      return infoOf(cur as ScheduleRecord<ScheduleDoc>)
+    },
+    pause: (id) => setPaused(id, true),
+    resume: (id) => setPaused(id, false),
+    async trigger(id) {
+      const rec = await store().getSchedule<ScheduleDoc>(id)
+      if (!rec) throw notFound(id)
+      const doc = rec.doc
+      if (!shell.flows.has(doc.flow))
+        throw new LeanflowError('FLOW_NOT_FOUND', `Schedule "${id}" starts flow "${doc.flow}", which this runner does not hold.`)
+      const code = inCode.get(id)
+      if (doc.inputFn && code?.flow !== doc.flow) {
+        throw new LeanflowError(
+          'INVALID_ARGUMENT',
+          `Schedule "${id}" computes its input in code this runner does not define: trigger it from a runner that does.`,
+        )
+      }
+      const now = await shell.clock.now()
+      const input = doc.inputFn ? await inputOf(code?.def, { id, at: new Date(now) }) : doc.input
+      const runId = await deps.start(doc.flow, input, `schedule:${id}@manual-${newId()}`, { id, tick: iso(now) })
+      return { runId }
+    },
+    async list() {
+      return (await store().listSchedules<ScheduleDoc>()).map(infoOf)
+    },
+    async delete(id) {
+      const { written } = await update(id, (c) => (c ? { doc: null, nextRunAt: null } : undefined))
+      return written
+    },
+    async startTicking() {
+      if (ticking) return
+      if (inCode.size === 0 && typeof (shell.store as Partial<ScheduleStore>).dueSchedules !== 'function') return
+      const now = await shell.clock.now()
+      for (const { doc } of inCode.values()) await upsert(doc, now)
+      ticking = true
+      looking = look()
+    },
+    async stopTicking() {
+      ticking = false
+      clearTimeout(timer)
+      await looking
+    },
+  }
+}
