@@ -144,10 +144,12 @@ export function createHandler(options: HandlerOptions): Handler {
   }
 }
 
-/** The error answer of a thrown value, with `Allow` for a 405. */
+/**
+ * The error answer of a thrown value, with `Allow` for a 405. The header goes in when the Response
+ * is made: `res.headers.set()` afterwards is lost where `global.Response` is @hono/node-server's
+ * lightweight Response (its headers are rebuilt from the original init once the body is read).
+ */
 function failure(err: unknown, report: (err: unknown) => void): Response {
-  const res = errorResponse(err, report)
   const allow = (err as { allow?: unknown } | null)?.allow
-  if (typeof allow === 'string') res.headers.set('allow', allow)
-  return res
+  return errorResponse(err, report, typeof allow === 'string' ? { allow } : undefined)
 }

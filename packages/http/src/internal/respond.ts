@@ -22,17 +22,20 @@ export const STORE_RETRY_AFTER_S = 2
 
 /**
  * Maps any thrown value to a response: a LeanflowError with an HTTP status keeps
- * its code and message (503 STORE_UNAVAILABLE adds `Retry-After`); anything else is a 500
- * without details (reported to `onError`).
+ * its code and message (503 STORE_UNAVAILABLE adds `Retry-After`), with `headers` (set when the
+ * Response is made: a Response's headers set afterwards can be lost, see createHandler's `failure`);
+ * anything else is a 500 without details (reported to `onError`).
  */
-export function errorResponse(err: unknown, report: (err: unknown) => void): Response {
+export function errorResponse(err: unknown, report: (err: unknown) => void, headers?: Record<string, string>): Response {
   if (isLeanflowError(err)) {
     const status = ERROR_STATUS[err.code]
-    if (err.code === 'STORE_UNAVAILABLE') return errorJson(err.code, err.message, 503, { 'retry-after': String(STORE_RETRY_AFTER_S) })
+    if (err.code === 'STORE_UNAVAILABLE') {
+      return errorJson(err.code, err.message, 503, { ...headers, 'retry-after': String(STORE_RETRY_AFTER_S) })
+    }
     // an input that failed its flow's schema carries the schema's issues (`[{ path, message }]`)
     const found = (err as { issues?: unknown }).issues
     const issues = Array.isArray(found) ? found : undefined
-    if (typeof status === 'number') return errorJson(err.code, err.message, status, undefined, issues)
+    if (typeof status === 'number') return errorJson(err.code, err.message, status, headers, issues)
   }
   report(err)
   return errorJson('INTERNAL', 'Internal server error: the failure was reported to the server log.', 500)
