@@ -3,6 +3,9 @@ import { positiveInteger } from './invalidArgument.js'
 import { assertName } from './names.js'
 import type { CasScheduleResult, DueSchedules, ScheduleRecord, ScheduleStore } from './scheduleStore.js'
 
+/** The largest schedule document a store keeps (its JSON, UTF-8): the Redis store refuses the same. */
+export const MAX_SCHEDULE_BYTES = 65_536
+
 /**
  * The {@link ScheduleStore} held in memory: documents as JSON (a caller's later change to its
  * object changes nothing stored), the due index a sorted scan (fine for the thousands of
@@ -29,8 +32,23 @@ export function createMemorySchedules(): ScheduleStore {
       if (nextRunAt !== null && !Number.isFinite(nextRunAt)) {
         throw new LeanflowError('INVALID_ARGUMENT', `Invalid nextRunAt ${String(nextRunAt)}: pass a time in ms or null.`)
       }
-      const json = doc === null ? '' : JSON.stringify(doc)
-      if (doc !== null && json === undefined) throw new LeanflowError('INVALID_ARGUMENT', `Schedule "${id}" is not a JSON value.`)
+      let json = ''
+      if (doc !== null) {
+        try {
+          json = JSON.stringify(doc)
+        } catch (cause) {
+          throw new LeanflowError('INVALID_ARGUMENT', `Schedule "${id}" cannot be stored as JSON (${String(cause)}): pass plain data.`, {
+            cause,
+          })
+        }
+        if (json === undefined) throw new LeanflowError('INVALID_ARGUMENT', `Schedule "${id}" is not a JSON value: pass an object.`)
+        const bytes = new TextEncoder().encode(json).length
+        if (bytes > MAX_SCHEDULE_BYTES)
+          throw new LeanflowError(
+            'INVALID_ARGUMENT',
+            `Schedule "${id}" is ${bytes} bytes of JSON: keep a schedule (its input) under ${MAX_SCHEDULE_BYTES} bytes.`,
+          )
+      }
       const cur = docs.get(id)
       if ((cur?.version ?? 0) !== expectedVersion) return { ok: false, current: record<T>(id) }
       if (doc === null) {
@@ -46,6 +64,8 @@ export function createMemorySchedules(): ScheduleStore {
     },
     async dueSchedules(now: number, limit: number): Promise<DueSchedules> {
       positiveInteger(limit, 'dueSchedules limit')
+      if (typeof now !== 'number' || !Number.isFinite(now))
+        throw new LeanflowError('INVALID_ARGUMENT', `Invalid dueSchedules now ${String(now)}: pass a time in ms.`)
       const timed = [...docs]
         .filter(([, d]) => d.nextRunAt !== null)
         .sort((a, b) => (a[1].nextRunAt as number) - (b[1].nextRunAt as number) || (a[0] < b[0] ? -1 : 1))
