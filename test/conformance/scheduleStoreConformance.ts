@@ -123,6 +123,11 @@ export function describeScheduleStoreConformance(label: string, factory: Schedul
       expect(await s.dueSchedules(1000, 10)).toEqual({ due: ['b', 'a', 'c', 'd'], next: 1_893_466_800_123 })
       expect(await s.dueSchedules(2e12, 10)).toEqual({ due: ['b', 'a', 'c', 'd', 'e'], next: null })
       expect(await s.dueSchedules(-1, 10)).toEqual({ due: [], next: 50 })
+      // paging past the first due ids (a runner skipping those it cannot fire)
+      expect(await s.dueSchedules(100, 2, 1)).toEqual({ due: ['a', 'c'], next: 200 })
+      expect(await s.dueSchedules(100, 10, 3)).toEqual({ due: [], next: 200 })
+      await expect(s.dueSchedules(100, 10, -1)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+      await expect(s.dueSchedules(100, 10, 1.5)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
     })
 
     test('nextRunAt keeps its exact value: fractions, negatives, large times', async (s) => {

@@ -62,8 +62,9 @@ export function createMemorySchedules(): ScheduleStore {
     async listSchedules<T>() {
       return [...docs.keys()].sort().map((id) => record<T>(id) as ScheduleRecord<T>)
     },
-    async dueSchedules(now: number, limit: number): Promise<DueSchedules> {
+    async dueSchedules(now: number, limit: number, offset = 0): Promise<DueSchedules> {
       positiveInteger(limit, 'dueSchedules limit')
+      if (offset !== 0) positiveInteger(offset, 'dueSchedules offset')
       if (typeof now !== 'number' || !Number.isFinite(now))
         throw new LeanflowError('INVALID_ARGUMENT', `Invalid dueSchedules now ${String(now)}: pass a time in ms.`)
       const timed = [...docs]
@@ -71,7 +72,7 @@ export function createMemorySchedules(): ScheduleStore {
         .sort((a, b) => (a[1].nextRunAt as number) - (b[1].nextRunAt as number) || (a[0] < b[0] ? -1 : 1))
       const due = timed
         .filter(([, d]) => (d.nextRunAt as number) <= now)
-        .slice(0, limit)
+        .slice(offset, offset + limit)
         .map(([id]) => id)
       const later = timed.find(([, d]) => (d.nextRunAt as number) > now)
       return { due, next: later ? (later[1].nextRunAt as number) : null }

@@ -45,6 +45,10 @@ export interface ScheduleStore {
   casSchedule<T = unknown>(id: string, expectedVersion: number, doc: T | null, nextRunAt: number | null): Promise<CasScheduleResult<T>>
   /** Every schedule, by id. */
   listSchedules<T = unknown>(): Promise<Array<ScheduleRecord<T>>>
-  /** The ids of schedules due at `now` (`nextRunAt <= now`), earliest first, at most `limit`, and when the next is due. */
-  dueSchedules(now: number, limit: number): Promise<DueSchedules>
+  /**
+   * The ids of schedules due at `now` (`nextRunAt <= now`), earliest first (ties by id), at most
+   * `limit` after skipping the first `offset` (a runner pages past due schedules it cannot fire:
+   * those of flows it does not hold), and when the next is due.
+   */
+  dueSchedules(now: number, limit: number, offset?: number): Promise<DueSchedules>
 }

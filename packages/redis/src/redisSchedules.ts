@@ -78,10 +78,11 @@ export function createRedisSchedules(options: RedisSchedulesOptions): ScheduleSt
       for (let i = 0; i + 1 < flat.length; i += 2) out.push(decode<T>(flat[i] as string, flat[i + 1] as string))
       return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
     },
-    async dueSchedules(now: number, limit: number): Promise<DueSchedules> {
+    async dueSchedules(now: number, limit: number, offset = 0): Promise<DueSchedules> {
       if (typeof now !== 'number' || !Number.isFinite(now)) throw invalidArgument('dueSchedules now', now, 'a time in ms')
       positiveInteger(limit, 'dueSchedules limit')
-      const [ids, next] = (await dueScript.call(redis, [due], [String(now), limit])) as [string[], string | null]
+      if (offset !== 0) positiveInteger(offset, 'dueSchedules offset')
+      const [ids, next] = (await dueScript.call(redis, [due], [String(now), limit, offset])) as [string[], string | null]
       return { due: ids, next: next === null ? null : Number(next) }
     },
   })

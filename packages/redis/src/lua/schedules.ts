@@ -32,12 +32,12 @@ return {1, v + 1}
 /**
  * The due schedules and the next due time, in one call: O(log n + due), never a scan.
  * KEYS: 1 the due index.
- * ARGV: 1 now (ms), 2 the most ids to return.
+ * ARGV: 1 now (ms), 2 the most ids to return, 3 how many due ids to skip first.
  * Returns `{ids, next}`: ids with a score <= now, earliest first (ties by id), and the first
  * score above now (`false`, a nil reply: none).
  */
 export const SCHEDULE_DUE_LUA = `
-local due = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[2])
+local due = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', ARGV[3], ARGV[2])
 local after = redis.call('ZRANGE', KEYS[1], '(' .. ARGV[1], '+inf', 'BYSCORE', 'LIMIT', 0, 1, 'WITHSCORES')
 return {due, after[2] or false}
 `

@@ -7,8 +7,9 @@ import { cadenceOf, type ScheduleDoc, sameCadence, scheduleDocOf, scheduleInfo }
 
 /** How often a started runner looks for due ticks at the least (it also wakes at the next known tick). */
 const POLL_MS = 1000
-/** Due schedules handled per look. */
+/** Due schedules asked for at once, and the most pages of them one look goes through. */
 const BATCH = 50
+const MAX_PAGES = 40
 const MAX_TRIES = 100
 
 /** What schedules need of the runner. */
@@ -106,14 +107,17 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
     })
   }
 
-  /** Handles one due schedule: fires its due ticks (or skips them per `overlap`), then moves its due time on. */
-  async function fire(id: string, now: number): Promise<boolean> {
+  /**
+   * Handles one due schedule: fires its due ticks (or skips them per `overlap`), then moves its due
+   * time on. `left`: a schedule this runner cannot fire (a flow it does not hold, an input only the
+   * defining code computes), left due for a runner that can; `gone`: no longer due.
+   */
+  async function fire(id: string, now: number): Promise<'fired' | 'left' | 'gone'> {
     const rec = await store().getSchedule<ScheduleDoc>(id)
-    if (!rec || rec.nextRunAt === null || rec.nextRunAt > now) return false
+    if (!rec || rec.nextRunAt === null || rec.nextRunAt > now) return 'gone'
     const doc = rec.doc
     const code = inCode.get(id)
-    // a flow this runner does not hold, or an input only the defining code can compute: left to a runner that can
-    if (!shell.flows.has(doc.flow) || (doc.inputFn && code?.flow !== doc.flow)) return false
+    if (!shell.flows.has(doc.flow) || (doc.inputFn && code?.flow !== doc.flow)) return 'left'
     const plan = dueTicks(cadenceOf(doc), doc.catchUp, rec.nextRunAt, now)
     let lastRun = doc.lastRun
     for (const tick of plan.fire) {
@@ -140,19 +144,26 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
     }
     // a conflict: another runner moved it on (or it was paused or edited): the runs above were idempotent
     await store().casSchedule(id, rec.version, lastRun ? { ...doc, lastRun } : doc, plan.next)
-    return plan.fire.length > 0
+    return 'fired'
   }
 
-  /** One look: fires what is due, then sleeps until the next known tick (at most {@link POLL_MS}). */
+  /**
+   * One look: fires what is due, page by page past the schedules left for other runners (so they
+   * cannot hide this runner's own), then sleeps until the next known tick (at most {@link POLL_MS}).
+   */
   async function look() {
     let delay = POLL_MS
     try {
       const now = await shell.clock.now()
-      const { due, next } = await store().dueSchedules(now, BATCH)
-      let fired = false
-      for (const id of due) if (await fire(id, now)) fired = true
-      if (due.length === BATCH && fired) delay = 0
-      else if (next !== null) delay = Math.min(POLL_MS, Math.max(0, next - shell.clock.estimate()))
+      let left = 0
+      let next: number | null = null
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const res = await store().dueSchedules(now, BATCH, left)
+        next = res.next
+        for (const id of res.due) if ((await fire(id, now)) === 'left') left++
+        if (res.due.length < BATCH) break
+      }
+      if (next !== null) delay = Math.min(POLL_MS, Math.max(0, next - shell.clock.estimate()))
     } catch (err) {
       shell.onError(err)
     }
