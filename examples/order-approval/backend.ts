@@ -1,11 +1,12 @@
 // Where runs live: in memory by default; REDIS_URL switches to Redis streams and a BullMQ queue,
-// so several processes (`pnpm demo` and `pnpm demo --worker`) share the work.
+// so several processes (`pnpm demo` and `pnpm demo --worker`) share the work. The runner holds the
+// `order` flow and the scheduled `restock` flow (its `restock-check` schedule fires in any started runner).
 
 import { createBullMQQueue } from '@leanflow/bullmq'
 import { createMemoryStreamStore, EventBus, type JobQueue } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { createRunner } from '@leanflow/runner'
-import { type DemoTimings, orderFlow } from './flows.js'
+import { type DemoTimings, orderFlow, restockFlow } from './flows.js'
 
 /** Options of {@link createBackend}. */
 export interface BackendOptions {
@@ -39,7 +40,8 @@ export function createBackend(opts: BackendOptions) {
   const prefix = 'lf-demo'
   const store = opts.redisUrl ? createRedisStreamStore({ url: opts.redisUrl, bus, prefix }) : createMemoryStreamStore({ bus })
   const queue: JobQueue | undefined = opts.redisUrl ? createBullMQQueue({ url: opts.redisUrl, prefix, queueName: 'order-demo' }) : undefined
-  const runner = createRunner({ store, flows: [orderFlow({ timings: opts.timings, baseUrl: opts.baseUrl })], ...(queue ? { queue } : {}) })
+  const flows = [orderFlow({ timings: opts.timings, baseUrl: opts.baseUrl }), restockFlow({ timings: opts.timings })]
+  const runner = createRunner({ store, flows, ...(queue ? { queue } : {}) })
   return {
     store,
     runner,

@@ -1,10 +1,10 @@
-// The demo's flow: every leanflow capability in one order.
+// The demo's flows: every leanflow capability in one order, and `restock`, started by a schedule.
 //
 //   validate ─► charge ─► payment ─┬─► reserve-stock ─┐
 //   (state)   (fails      (awaits  ├─► notify ────────┼─► ship
 //              twice,      event)  └─► approval ──────┘
 //              retries)             (time / trigger awaits; fan-out, fan-in)
-import { NonRetriableError } from '@leanflow/core'
+import { type Duration, NonRetriableError } from '@leanflow/core'
 import { defineFlow } from '@leanflow/runner'
 
 /** The input of an `order` run. */
@@ -21,6 +21,8 @@ export interface DemoTimings {
   retryDelayMs: number
   /** How long `reserve-stock` waits (a durable timer). */
   warehouseMs: number
+  /** The cadence of the `restock-check` schedule. @default '30s' */
+  restockEvery?: Duration | undefined
 }
 
 export const LIVE_TIMINGS: DemoTimings = { retryDelayMs: 1000, warehouseMs: 4000 }
@@ -107,6 +109,47 @@ export function orderFlow(opts: { timings: DemoTimings; baseUrl: string }) {
           await ctx.state.set('tracking', tracking)
           ctx.logger.info('shipped', { tracking, chargeId })
           return { tracking }
+        },
+      },
+    },
+  })
+}
+
+/** Stock levels the `restock` flow checks (a stand-in for a warehouse API). */
+const STOCK: Record<string, number> = { notebook: 12, pen: 3, stapler: 0 }
+
+/**
+ * The demo's scheduled flow: `restock`, started by the in-code schedule `restock-check`
+ * every 30 s (ticks aligned to the clock, one run per tick however many processes run it;
+ * `overlap: 'skip'` records a tick as skipped while the last check still runs).
+ *
+ * @example
+ * ```ts
+ * const runner = createRunner({ store, flows: [restockFlow({ timings: LIVE_TIMINGS })] })
+ * await runner.schedules.pause('restock-check')
+ * ```
+ */
+export function restockFlow(opts: { timings: DemoTimings }) {
+  return defineFlow({
+    name: 'restock',
+    schedules: [
+      {
+        id: 'restock-check',
+        every: opts.timings.restockEvery ?? '30s',
+        overlap: 'skip',
+        input: (tick: { id: string; at: Date }) => ({ tick: tick.at.toISOString(), threshold: 5 }),
+      },
+    ],
+    steps: {
+      check: {
+        handler: async (input: { tick?: string; threshold?: number } | undefined, ctx) => {
+          const threshold = input?.threshold ?? 5
+          const low = Object.entries(STOCK)
+            .filter(([, count]) => count < threshold)
+            .map(([item]) => item)
+          ctx.logger.info('stock checked', { low, tick: input?.tick ?? 'run now' })
+          await ctx.state.set('low', low)
+          return { low }
         },
       },
     },

@@ -9,6 +9,19 @@ export interface RunRow {
   completedAt?: string
 }
 
+/** A schedule (`GET /flows/schedules`; `ScheduleInfo` of `@leanflow/runner`). */
+export interface ScheduleRow {
+  id: string
+  flow: string
+  cron?: string
+  every?: string
+  tz: string
+  paused: boolean
+  /** ISO time of the next tick; `null` while paused. */
+  nextRunAt: string | null
+  lastRun?: { tick: string; runId?: string; skipped?: true }
+}
+
 const base = '/flows'
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -31,5 +44,10 @@ export const api = {
   publish: (kind: string, data: unknown) => call<{ id: string }>('POST', '/events', { kind, data }),
   resolveTrigger: (triggerId: string, payload: unknown) =>
     call<{ runId: string; step: string }>('POST', `/triggers/${encodeURIComponent(triggerId)}`, payload),
+  schedules: () => call<{ schedules: ScheduleRow[] }>('GET', '/schedules'),
+  // the schedule POSTs take no fields: `{}` sends the JSON content type every POST needs
+  pauseSchedule: (id: string) => call<{ schedule: ScheduleRow }>('POST', `/schedules/${encodeURIComponent(id)}/pause`, {}),
+  resumeSchedule: (id: string) => call<{ schedule: ScheduleRow }>('POST', `/schedules/${encodeURIComponent(id)}/resume`, {}),
+  triggerSchedule: (id: string) => call<{ runId: string }>('POST', `/schedules/${encodeURIComponent(id)}/trigger`, {}),
   streamUrl: (runId: string) => `${base}/runs/${encodeURIComponent(runId)}/stream`,
 }

@@ -1,11 +1,12 @@
-// The demo page: flows and runs on the left, the live view of one run on the right.
+// The demo page: flows, schedules and runs on the left, the live view of one run on the right.
 // The run view is driven by `watchRun` (SSE + the same reducer the server uses).
 
 import type { FlowState } from '@leanflow/core'
 import { watchRun } from '@leanflow/http/client'
-import { api, type RunRow } from './api.js'
+import { api, type RunRow, type ScheduleRow } from './api.js'
 import { $, fmtTime, h } from './dom.js'
 import { pendingActions, renderRun } from './runView.js'
+import { renderSchedules, type ScheduleActions, tickSchedules } from './schedulesView.js'
 
 let flow = 'order'
 let selected: string | undefined
@@ -49,6 +50,44 @@ async function refreshLists(): Promise<void> {
       return li
     }),
   )
+}
+
+const scheduleActions: ScheduleActions = {
+  toggle: (s) =>
+    void (async () => {
+      const { schedule } = s.paused ? await api.resumeSchedule(s.id) : await api.pauseSchedule(s.id)
+      changes++
+      showSchedules([schedule], true)
+    })().catch(showError),
+  trigger: (s) =>
+    void (async () => {
+      const { runId } = await api.triggerSchedule(s.id)
+      openRun(s.flow, runId)
+    })().catch(showError),
+  open: (f, runId) => openRun(f, runId),
+}
+
+let schedules: ScheduleRow[] = []
+/** Pauses and resumes answered: a list asked for before the last one is stale. */
+let changes = 0
+
+/** Shows the schedules; `merge` replaces only the ones given (the answer of a pause or resume). */
+function showSchedules(list: ScheduleRow[], merge = false): void {
+  schedules = merge ? schedules.map((s) => list.find((x) => x.id === s.id) ?? s) : list
+  renderSchedules($('schedules'), schedules, scheduleActions, Date.now())
+}
+
+async function refreshSchedules(): Promise<void> {
+  const asked = changes
+  const { schedules: list } = await api.schedules()
+  if (asked === changes) showSchedules(list)
+}
+
+/** Lists the runs of `f` and opens one of them. */
+function openRun(f: string, runId: string): void {
+  flow = f
+  select(runId)
+  void refreshLists().catch(showError)
 }
 
 function render(): void {
@@ -98,6 +137,7 @@ async function act(button: string, fn: () => Promise<unknown>): Promise<void> {
 $('start').onclick = () =>
   void act('start', async () => {
     const orderId = `o-${Math.random().toString(36).slice(2, 8)}`
+    flow = 'order' // the button starts an order whichever flow is listed
     const { runId } = await api.start(flow, { orderId, customer: 'Ada Lovelace', amount: 42.5, items: ['notebook', 'pen'] })
     await refreshLists()
     select(runId)
@@ -126,9 +166,12 @@ $('cancel').onclick = () =>
 setInterval(() => {
   const timed = current && Object.values(current.steps).some((s) => s.status === 'retrying' || s.status === 'awaiting')
   if (timed) render()
+  tickSchedules(Date.now())
 }, 200)
 setInterval(() => void refreshLists().catch(() => {}), 3000)
+setInterval(() => void refreshSchedules().catch(() => {}), 3000)
 
 void refreshLists().catch(showError)
+void refreshSchedules().catch(showError)
 const fromHash = new URLSearchParams(location.hash.slice(1)).get('run')
 if (fromHash) select(fromHash)

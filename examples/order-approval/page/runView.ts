@@ -31,6 +31,7 @@ export function renderRun(runId: string, s: FlowState, now: number): void {
   $('run-name').textContent = s.name ?? 'run'
   $('run-id').textContent = runId
   const meta = [s.startedAt && `started ${fmtTime(s.startedAt)}`, s.duration !== undefined && `took ${fmtMs(s.duration)}`]
+  if (s.schedule) meta.push(`tick ${fmtTime(s.schedule.tick)} of schedule ${s.schedule.id}`)
   if (s.cancelReason) meta.push(`canceled: ${s.cancelReason}`)
   if (s.status === 'failed' && s.error !== undefined) meta.push(`error: ${s.error}`)
   $('run-meta').textContent = meta.filter(Boolean).join(' · ')
