@@ -5,7 +5,7 @@
 //              twice,      event)  └─► approval ──────┘
 //              retries)             (time / trigger awaits; fan-out, fan-in)
 import { type Duration, NonRetriableError } from '@leanflow/core'
-import { defineFlow } from '@leanflow/runner'
+import { defineFlow, type ScheduleTick } from '@leanflow/runner'
 
 /** The input of an `order` run. */
 export interface OrderInput {
@@ -137,7 +137,7 @@ export function restockFlow(opts: { timings: DemoTimings }) {
         id: 'restock-check',
         every: opts.timings.restockEvery ?? '30s',
         overlap: 'skip',
-        input: (tick: { id: string; at: Date }) => ({ tick: tick.at.toISOString(), threshold: 5 }),
+        input: (tick: ScheduleTick) => ({ tick: tick.at.toISOString(), threshold: 5 }),
       },
     ],
     steps: {
