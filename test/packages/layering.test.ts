@@ -3,7 +3,8 @@
 // `import()`, `require()` and `import('x').T` types do):
 // - @leanflow/core imports no other @leanflow package and nothing Node-only: only its own files and
 //   the browser-safe packages listed below (its unit tests also vitest and fast-check);
-// - redis, runner, http and bullmq import @leanflow/core and never each other;
+// - redis, runner, http and bullmq import @leanflow/core and never each other; the cli imports core,
+//   redis, runner (and bullmq, an optional peer);
 // - the adapters (http's node, express, hono, h3) import only http's own files and their framework,
 //   for types only; http's browser client only @leanflow/core;
 // - relative imports stay inside their package's src/, and every other import of a shipped file is a
@@ -15,7 +16,15 @@ import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
 
 /** The @leanflow packages each package may import. A new package needs its row. */
-const MAY_IMPORT: Record<string, string[]> = { core: [], redis: ['core'], runner: ['core'], http: ['core'], bullmq: ['core'] }
+const MAY_IMPORT: Record<string, string[]> = {
+  core: [],
+  redis: ['core'],
+  runner: ['core'],
+  http: ['core'],
+  bullmq: ['core'],
+  // the CLI is an application of the store and the runner (@leanflow/bullmq: an optional peer, loaded for --bullmq)
+  cli: ['core', 'redis', 'runner', 'bullmq'],
+}
 /** What core may import besides its own files: browser-safe packages only. */
 const CORE_EXTERNALS = ['eventemitter3']
 /** What core's unit tests may import on top (they run in Node, but never ship). */
