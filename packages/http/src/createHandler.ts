@@ -1,7 +1,7 @@
 // createHandler, the one real handler (a Web Request in, a Response out): it checks its options
 // once, then per request matches the route (internal/matchRoute.ts), asks `authorize`, and
 // answers (internal/answerRoute.ts; SSE: internal/answerStream.ts). Errors: internal/respond.ts.
-import { LeanflowError } from '@leanflow/core'
+import { LeanflowError, positiveInteger } from '@leanflow/core'
 import { answerRoute } from './internal/answerRoute.js'
 import { createCors } from './internal/cors.js'
 import { createFrameCache } from './internal/frameCache.js'
@@ -11,12 +11,9 @@ import { errorJson, errorResponse } from './internal/respond.js'
 import type { SseSettings } from './internal/sseSession.js'
 import type { Handler, HandlerOptions } from './types.js'
 
+/** A whole-number option above 0 (bytes, ms, counts), or its default. */
 function positive(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new LeanflowError('INVALID_ARGUMENT', `createHandler: ${name} must be a positive number, got ${String(value)}.`)
-  }
-  return value
+  return positiveInteger(value ?? fallback, `createHandler ${name}`)
 }
 
 function isResponse(value: unknown): value is Response {
