@@ -92,4 +92,22 @@ describe('EventBus', () => {
     bus.publish(e('hasOwnProperty'))
     expect(seen).toEqual(['constructor'])
   })
+
+  it('a publish reaches the listeners subscribed when it began, whatever they (un)subscribe meanwhile', () => {
+    const bus = new EventBus()
+    const seen: string[] = []
+    let offB = () => {}
+    bus.onKind('a', (x) => {
+      seen.push(`a1:${(x.data as { n: number }).n}`)
+      offB()
+      bus.onKind('a', () => void seen.push('late'))
+    })
+    offB = bus.onKind('a', () => void seen.push('b'))
+    bus.publish(e('a', 1))
+    expect(seen).toEqual(['a1:1', 'b'])
+    seen.length = 0
+    bus.publish(e('a', 2))
+    expect(seen).toEqual(['a1:2', 'late'])
+    expect(bus.listenerCount('a')).toBe(3)
+  })
 })

@@ -1,4 +1,3 @@
-import { EventEmitter } from 'eventemitter3'
 import type { EventMeta } from './events.js'
 
 /**
@@ -32,8 +31,10 @@ export interface EventBusOptions {
 
 const ANY = Symbol('any')
 
+type Guarded = (event: BusEvent) => void
+
 /**
- * An in-process event bus (eventemitter3 inside), browser-safe. Stores given
+ * An in-process event bus, browser-safe (plain JavaScript, no dependency). Stores given
  * a `bus` publish every record they append on it; `createEventManager` puts
  * ingress events on it and `createFlowWiring` persists them.
  *
@@ -47,7 +48,12 @@ const ANY = Symbol('any')
  * ```
  */
 export class EventBus {
-  readonly #emitter = new EventEmitter()
+  /**
+   * The listeners of each kind (and of `ANY`). A subscription appends; an unsubscription
+   * replaces the list. A publish delivers to the listeners subscribed when it began, whatever
+   * they (un)subscribe meanwhile (as eventemitter3, which this replaced, did).
+   */
+  readonly #listeners = new Map<string | typeof ANY, Guarded[]>()
   readonly #onError: (error: unknown, event: BusEvent) => void
 
   constructor(options: EventBusOptions = {}) {
@@ -64,8 +70,8 @@ export class EventBus {
    * ```
    */
   publish(event: BusEvent): void {
-    this.#emitter.emit(event.kind, event)
-    this.#emitter.emit(ANY, event)
+    this.#emit(event.kind, event)
+    this.#emit(ANY, event)
   }
 
   /**
@@ -101,8 +107,16 @@ export class EventBus {
    * ```
    */
   listenerCount(kind?: string): number {
-    if (kind !== undefined) return this.#emitter.listenerCount(kind)
-    return this.#emitter.eventNames().reduce((n, name) => n + this.#emitter.listenerCount(name), 0)
+    if (kind !== undefined) return this.#listeners.get(kind)?.length ?? 0
+    let n = 0
+    for (const list of this.#listeners.values()) n += list.length
+    return n
+  }
+
+  #emit(name: string | typeof ANY, event: BusEvent): void {
+    const list = this.#listeners.get(name)
+    if (list === undefined) return
+    for (let i = 0, n = list.length; i < n; i++) list[i]!(event)
   }
 
   #subscribe(name: string | typeof ANY, fn: BusListener): () => void {
@@ -116,12 +130,16 @@ export class EventBus {
         this.#report(error, event)
       }
     }
-    this.#emitter.on(name, guarded)
+    const list = this.#listeners.get(name)
+    if (list === undefined) this.#listeners.set(name, [guarded])
+    else list.push(guarded)
     let active = true
     return () => {
       if (!active) return
       active = false
-      this.#emitter.off(name, guarded)
+      const rest = (this.#listeners.get(name) ?? []).filter((g) => g !== guarded)
+      if (rest.length > 0) this.#listeners.set(name, rest)
+      else this.#listeners.delete(name)
     }
   }
 
