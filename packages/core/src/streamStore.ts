@@ -173,10 +173,14 @@ export interface StreamStore {
 }
 
 /** Defaults shared by every store. */
+// Literals, not `1024 * 1024`: bundlers keep a module-level constant computed with an operator
+// even when nothing uses it (esbuild does), so a browser bundle of the reducer would carry it.
 export const STORE_DEFAULTS = {
-  maxEventBytes: 1024 * 1024,
+  /** 1 MiB. */
+  maxEventBytes: 1_048_576 as number,
   maxEventsPerRun: 100_000,
-  retentionMs: 7 * 24 * 60 * 60 * 1000,
+  /** 7 days. */
+  retentionMs: 604_800_000 as number,
   readLimit: 1000,
   listLimit: 50,
 } as const

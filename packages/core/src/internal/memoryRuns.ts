@@ -33,7 +33,8 @@ export interface MemoryRun {
   timer?: ReturnType<typeof setTimeout>
 }
 
-const MAX_TIMER_MS = 2 ** 31 - 1
+/** 2 ** 31 - 1, as a literal (see STORE_DEFAULTS: bundlers keep a computed constant). */
+const MAX_TIMER_MS = 2_147_483_647
 const TERMINAL: Record<string, RunStatus> = { 'flow.completed': 'completed', 'flow.failed': 'failed', 'flow.canceled': 'canceled' }
 /** {@link stepActivity} as one letter: 'r' running or retrying, 'a' awaiting, 'd' neither. */
 function stepClass(e: { kind: string; step?: string; data: unknown }): 'r' | 'a' | 'd' | undefined {

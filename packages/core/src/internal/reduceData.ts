@@ -4,7 +4,7 @@
 /** A record to read fields from: a non-null, non-array object. */
 export type Fields = Readonly<Record<string, unknown>>
 
-const NO_FIELDS: Fields = Object.freeze(Object.create(null))
+const NO_FIELDS: Fields = /* @__PURE__ */ Object.freeze(Object.create(null))
 
 /** True for a non-null object that is not an array. */
 export function isRecord(v: unknown): v is Fields {
