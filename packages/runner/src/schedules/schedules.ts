@@ -50,9 +50,11 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
   for (const flow of shell.flows.values()) {
     for (const def of flow.schedules ?? []) inCode.set(def.id, { flow: flow.name, def, doc: scheduleDocOf(def, flow.name, 'code') })
   }
+  // one loop: a timer, or a look in progress (`again`: a wake-up came during it), never both
   let timer: ReturnType<typeof setTimeout> | undefined
   let ticking = false
-  let looking: Promise<void> = Promise.resolve()
+  let looking: Promise<void> | undefined
+  let again = false
 
   function store(): ScheduleStore {
     const s = shell.store as Partial<ScheduleStore>
@@ -109,10 +111,11 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
 
   /**
    * Handles one due schedule: fires its due ticks (or skips them per `overlap`), then moves its due
-   * time on. `left`: a schedule this runner cannot fire (a flow it does not hold, an input only the
-   * defining code computes), left due for a runner that can; `gone`: no longer due.
+   * time on; resolves to its next due time. `left`: a schedule this runner cannot fire (a flow it
+   * does not hold, an input only the defining code computes), left due for a runner that can;
+   * `gone`: no longer due.
    */
-  async function fire(id: string, now: number): Promise<'fired' | 'left' | 'gone'> {
+  async function fire(id: string, now: number): Promise<'left' | 'gone' | number> {
     const rec = await store().getSchedule<ScheduleDoc>(id)
     if (!rec || rec.nextRunAt === null || rec.nextRunAt > now) return 'gone'
     const doc = rec.doc
@@ -144,37 +147,61 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
     }
     // a conflict: another runner moved it on (or it was paused or edited): the runs above were idempotent
     await store().casSchedule(id, rec.version, lastRun ? { ...doc, lastRun } : doc, plan.next)
-    return 'fired'
+    return plan.next
   }
 
   /**
    * One look: fires what is due, page by page past the schedules left for other runners (so they
-   * cannot hide this runner's own), then sleeps until the next known tick (at most {@link POLL_MS}).
+   * cannot hide this runner's own); resolves to how long to sleep: until the earliest known due
+   * time — the ones it just moved on included — and at most {@link POLL_MS}.
    */
-  async function look() {
-    let delay = POLL_MS
+  async function look(): Promise<number> {
     try {
       const now = await shell.clock.now()
       let left = 0
-      let next: number | null = null
+      let next = Number.POSITIVE_INFINITY
       for (let page = 0; page < MAX_PAGES; page++) {
         const res = await store().dueSchedules(now, BATCH, left)
-        next = res.next
-        for (const id of res.due) if ((await fire(id, now)) === 'left') left++
+        if (res.next !== null) next = Math.min(next, res.next)
+        for (const id of res.due) {
+          const out = await fire(id, now)
+          if (out === 'left') left++
+          else if (out !== 'gone') next = Math.min(next, out)
+        }
         if (res.due.length < BATCH) break
       }
-      if (next !== null) delay = Math.min(POLL_MS, Math.max(0, next - shell.clock.estimate()))
+      return Math.min(POLL_MS, Math.max(0, next - shell.clock.estimate()))
     } catch (err) {
       shell.onError(err)
+      return POLL_MS
     }
-    if (ticking) timer = setTimeout(() => void (looking = look()), delay)
+  }
+
+  /** Runs a look now unless one is running (then one more right after it), and arms the timer for the next. */
+  function run() {
+    if (!ticking) return
+    if (looking) {
+      again = true
+      return
+    }
+    clearTimeout(timer)
+    looking = look().then((delay) => {
+      looking = undefined
+      if (!ticking) return
+      const wait = again ? 0 : delay
+      again = false
+      timer = setTimeout(run, wait)
+    })
   }
 
   /** Looks again now (a schedule was set or resumed in this process). */
   function wake() {
     if (!ticking) return
-    clearTimeout(timer)
-    timer = setTimeout(() => void (looking = looking.then(look)), 0)
+    if (looking) again = true
+    else {
+      clearTimeout(timer)
+      timer = setTimeout(run, 0)
+    }
   }
 
   return {
@@ -237,7 +264,7 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
       const now = await shell.clock.now()
       for (const { doc } of inCode.values()) await upsert(doc, now)
       ticking = true
-      looking = look()
+      run()
     },
     async stopTicking() {
       ticking = false
