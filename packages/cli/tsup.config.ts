@@ -1,8 +1,12 @@
 import { defineConfig } from 'tsup'
 
-export default defineConfig([
-  // the library entry (runCli, EXIT_CODES), as every package ships it
-  { entry: { index: 'src/index.ts' }, format: ['esm', 'cjs'], dts: true, sourcemap: true, clean: true, target: 'es2022' },
-  // the `leanflow` executable (its #! line is kept by esbuild)
-  { entry: { bin: 'src/bin.ts' }, format: ['esm'], sourcemap: true, target: 'es2022' },
-])
+export default defineConfig({
+  // index: runCli and EXIT_CODES, as every package ships them; bin: the `leanflow` executable
+  // (package.json's bin points at its ESM build; esbuild keeps its #! line)
+  entry: { index: 'src/index.ts', bin: 'src/bin.ts' },
+  format: ['esm', 'cjs'],
+  dts: { entry: { index: 'src/index.ts' } },
+  sourcemap: true,
+  clean: true,
+  target: 'es2022',
+})

@@ -1,0 +1,133 @@
+import { isLeanflowError, isTerminalKind } from '@leanflow/core'
+import type { ScheduleInfo } from '@leanflow/runner'
+import { CliError } from './cliError.js'
+import type { CommandContext } from './context.js'
+import { EXIT_CODES, type ExitCode } from './exitCodes.js'
+import { formatTime, table } from './format.js'
+
+/** The JSON argument of `resolve` and `publish`: the text, or standard input for `-`; none is `null`. */
+export async function readJsonArg(ctx: CommandContext, arg: string | undefined, what: string): Promise<unknown> {
+  if (arg === undefined) return null
+  let text = arg
+  if (arg === '-') {
+    text = ''
+    for await (const chunk of ctx.io.stdin) text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
+  }
+  try {
+    return JSON.parse(text)
+  } catch (err) {
+    throw new CliError(
+      EXIT_CODES.usage,
+      'USAGE',
+      `The ${what} is not JSON (${(err as Error).message}): quote it for the shell, e.g. '{"approved":true}', or pass - to read it from stdin.`,
+    )
+  }
+}
+
+/** The note for commands whose effect resumes steps: they go on this process's queue. */
+function queueNote(ctx: CommandContext, what: string) {
+  if (!ctx.opts.bullmq) {
+    ctx.note(
+      ctx.ce.yellow(
+        `note: ${what} is recorded; the step resumes on a runner that shares this command's queue. Workers on BullMQ: pass --bullmq (docs/cli.md#queues).`,
+      ),
+    )
+  }
+}
+
+/** `leanflow cancel <runId>`. */
+export async function cancelCommand(ctx: CommandContext, runId: string, o: { reason?: string }): Promise<ExitCode> {
+  const session = ctx.session()
+  const last = (await session.store.read(runId, { direction: 'backward', limit: 1 }))[0]
+  if (last && isTerminalKind(last.kind)) {
+    const status = last.kind.slice('flow.'.length)
+    if (ctx.opts.json) ctx.printJson({ runId, status, canceled: false })
+    else ctx.print(`Run ${runId} had already ended (${status}): nothing to cancel.`)
+    return EXIT_CODES.ok
+  }
+  const runner = await session.runner()
+  await runner.cancel(runId, o.reason)
+  if (ctx.opts.json) ctx.printJson({ runId, status: 'canceled', canceled: true })
+  else ctx.print(`Canceled run ${runId}${o.reason ? ` (${o.reason})` : ''}.`)
+  return EXIT_CODES.ok
+}
+
+/** `leanflow resolve <triggerId> [json]`. */
+export async function resolveCommand(ctx: CommandContext, triggerId: string, json: string | undefined): Promise<ExitCode> {
+  const payload = await readJsonArg(ctx, json, 'trigger payload')
+  const runner = await ctx.session().runner()
+  const { runId, step } = await runner.resolveTrigger(triggerId, payload)
+  if (ctx.opts.json) ctx.printJson({ triggerId, runId, step })
+  else ctx.print(`Resolved trigger ${triggerId}: run ${runId}, step ${step}.`)
+  queueNote(ctx, 'the resolve')
+  return EXIT_CODES.ok
+}
+
+/** `leanflow publish <kind> [json]`. */
+export async function publishCommand(ctx: CommandContext, kind: string, json: string | undefined, o: { key?: string }): Promise<ExitCode> {
+  const data = await readJsonArg(ctx, json, 'event data')
+  const runner = await ctx.session().runner()
+  const { id } = await runner.publishEvent({ kind, data }, { idempotencyKey: o.key })
+  if (ctx.opts.json) ctx.printJson({ kind, id })
+  else ctx.print(`Published ${kind} as ${id}.`)
+  queueNote(ctx, 'the event')
+  return EXIT_CODES.ok
+}
+
+const cadence = (s: ScheduleInfo) => (s.cron !== undefined ? `cron ${s.cron} ${s.tz}` : `every ${s.every ?? '?'}`)
+
+function scheduleRows(ctx: CommandContext, list: ScheduleInfo[]): string {
+  const c = ctx.c
+  return table(
+    ['schedule', 'flow', 'cadence', 'state', 'next run', 'last run'],
+    list.map((s) => [
+      s.id,
+      s.flow,
+      cadence(s),
+      s.paused ? c.yellow('paused') : c.green('active'),
+      s.nextRunAt === null ? '-' : formatTime(s.nextRunAt),
+      s.lastRun ? `${formatTime(s.lastRun.tick)} ${s.lastRun.skipped ? c.dim('skipped') : (s.lastRun.runId ?? '')}` : '-',
+    ]),
+    c,
+  )
+}
+
+/** `leanflow schedules [list]`. */
+export async function schedulesListCommand(ctx: CommandContext): Promise<ExitCode> {
+  const list = (await (await ctx.session().runner()).schedules.list()).sort((a, b) => a.id.localeCompare(b.id))
+  if (ctx.opts.json) ctx.printJson({ schedules: list })
+  else if (list.length === 0) ctx.note('No schedules are stored (in-code schedules are stored when a runner that defines them starts).')
+  else ctx.print(scheduleRows(ctx, list))
+  return EXIT_CODES.ok
+}
+
+/** `leanflow schedules pause|resume <id>`. */
+export async function schedulesPauseCommand(ctx: CommandContext, id: string, paused: boolean): Promise<ExitCode> {
+  const runner = await ctx.session().runner()
+  const info = paused ? await runner.schedules.pause(id) : await runner.schedules.resume(id)
+  if (ctx.opts.json) ctx.printJson({ schedule: info })
+  else {
+    ctx.print(`${paused ? 'Paused' : 'Resumed'} schedule ${id}.`)
+    ctx.print(scheduleRows(ctx, [info]))
+  }
+  return EXIT_CODES.ok
+}
+
+/** `leanflow schedules trigger <id>`: needs the flow's code, which the CLI does not hold. */
+export async function schedulesTriggerCommand(ctx: CommandContext, id: string): Promise<ExitCode> {
+  const runner = await ctx.session().runner()
+  try {
+    const { runId } = await runner.schedules.trigger(id)
+    if (ctx.opts.json) ctx.printJson({ schedule: id, runId })
+    else ctx.print(`Triggered schedule ${id}: run ${runId}.`)
+    return EXIT_CODES.ok
+  } catch (err) {
+    if (!isLeanflowError(err, 'FLOW_NOT_FOUND') && !isLeanflowError(err, 'INVALID_ARGUMENT')) throw err
+    const flow = (await runner.schedules.list()).find((s) => s.id === id)?.flow ?? '?'
+    throw new CliError(
+      EXIT_CODES.failed,
+      'FLOW_NOT_FOUND',
+      `Schedule "${id}" starts flow "${flow}", whose code the CLI does not hold (a run needs its flow definition): trigger it where the flow is defined — runner.schedules.trigger("${id}") or POST <basePath>/schedules/${id}/trigger.`,
+    )
+  }
+}

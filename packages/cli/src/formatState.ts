@@ -1,0 +1,93 @@
+import type { FlowState, StepState } from '@leanflow/core'
+import type { Colors } from './colors.js'
+import { formatDuration, formatTime, paintStatus, shortJson, table } from './format.js'
+
+/** What a step waits for, or when it retries: the table's last column. */
+function noteOf(step: StepState): string {
+  const a = step.awaiting
+  if (step.status === 'awaiting' && a) {
+    const what =
+      a.type === 'trigger'
+        ? `trigger ${a.triggerId ?? '?'}${a.triggerType ? ` (${a.triggerType})` : ''}`
+        : a.type === 'event'
+          ? `event ${a.eventKind ?? '?'}`
+          : 'time'
+    return `${what}${a.until ? `${a.type === 'time' ? ' until' : ', times out'} ${formatTime(a.until)}` : ''}`
+  }
+  if (step.status === 'retrying' && step.nextRetryAt) return `next try ${formatTime(step.nextRetryAt)}`
+  if (step.error) return step.error
+  return ''
+}
+
+/** Elapsed time of a step: its duration once done, else since it started. */
+function stepDuration(step: StepState, now: number): string {
+  if (step.duration !== undefined) return formatDuration(step.duration)
+  if (step.startedAt === undefined) return '-'
+  const end = step.completedAt ? Date.parse(step.completedAt) : now
+  return formatDuration(end - Date.parse(step.startedAt))
+}
+
+/** The latest error of the run: its own, else the newest step error. */
+function lastError(state: FlowState): string | undefined {
+  if (state.error) return state.error
+  const failed = Object.values(state.steps).filter((s) => s.error !== undefined)
+  return failed.sort((a, b) => (b.completedAt ?? b.startedAt ?? '').localeCompare(a.completedAt ?? a.startedAt ?? ''))[0]?.error
+}
+
+/**
+ * A run's reduced state as an operator reads it: the run (status, timings), one row per step
+ * (status, attempts, duration, what it waits for), the pending awaits and the last error.
+ */
+export function formatState(runId: string, state: FlowState, c: Colors, now = Date.now()): string {
+  const out: string[] = []
+  const label = (s: string) => c.dim(s.padEnd(10))
+  out.push(`${c.bold('run')}       ${runId}  ${c.bold(state.name ?? '?')}  ${paintStatus(state.status, c)}`)
+  out.push(`${label('started')}${formatTime(state.startedAt)}`)
+  if (state.completedAt) out.push(`${label('ended')}${formatTime(state.completedAt)}`)
+  const duration =
+    state.duration ??
+    (state.startedAt ? (state.completedAt ? Date.parse(state.completedAt) : now) - Date.parse(state.startedAt) : undefined)
+  out.push(`${label('duration')}${formatDuration(duration)}${state.completedAt ? '' : c.dim(' (so far)')}`)
+  if (state.schedule) out.push(`${label('schedule')}${state.schedule.id} (tick ${formatTime(state.schedule.tick)})`)
+  if (state.input !== undefined) out.push(`${label('input')}${shortJson(state.input, 100)}`)
+  if (state.result !== undefined) out.push(`${label('result')}${shortJson(state.result, 100)}`)
+  if (state.cancelReason !== undefined) out.push(`${label('reason')}${state.cancelReason}`)
+  const steps = Object.values(state.steps)
+  if (steps.length > 0) {
+    out.push('')
+    out.push(
+      table(
+        ['step', 'status', 'attempts', 'duration', 'note'],
+        steps.map((s) => [
+          s.name,
+          paintStatus(s.status, c),
+          String(s.attempt) + (s.recoveries ? c.yellow(` (+${s.recoveries} recovered)`) : ''),
+          stepDuration(s, now),
+          s.status === 'failed' || s.status === 'retrying' ? c.red(noteOf(s)) : noteOf(s),
+        ]),
+        c,
+      ),
+    )
+  }
+  const awaits = steps.filter((s) => s.status === 'awaiting' && s.awaiting)
+  if (awaits.length > 0) {
+    out.push('')
+    out.push(c.bold('pending awaits'))
+    for (const s of awaits) {
+      const a = s.awaiting!
+      const how =
+        a.type === 'trigger'
+          ? `leanflow resolve ${a.triggerId ?? '<triggerId>'} '<json>'`
+          : a.type === 'event'
+            ? `leanflow publish ${a.eventKind ?? '<kind>'} '<json>'`
+            : `resumes by itself${a.until ? ` at ${formatTime(a.until)}` : ''}`
+      out.push(`  ${c.cyan(s.name)}: ${noteOf(s)}  ${c.dim(`→ ${how}`)}`)
+    }
+  }
+  const err = lastError(state)
+  if (err !== undefined) {
+    out.push('')
+    out.push(`${c.red(c.bold('last error'))} ${err}`)
+  }
+  return out.join('\n')
+}

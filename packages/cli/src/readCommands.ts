@@ -1,0 +1,104 @@
+import { compareEventIds, type EventRecord, isTerminalKind, LeanflowError, type RunStatus, reduceFlow } from '@leanflow/core'
+import type { CommandContext } from './context.js'
+import { EXIT_CODES, type ExitCode } from './exitCodes.js'
+import { formatDuration, formatTime, paintStatus, table } from './format.js'
+import { formatEvent } from './formatEvent.js'
+import { formatState } from './formatState.js'
+
+/** The statuses `runs --status` takes. */
+export const RUN_STATUSES = ['running', 'awaiting', 'completed', 'failed', 'canceled'] as const
+
+const notFound = (runId: string) =>
+  new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired) under this prefix: check the run id and --prefix.`)
+
+/** `leanflow flows`. */
+export async function flowsCommand(ctx: CommandContext): Promise<ExitCode> {
+  const flows = (await ctx.session().store.listFlows()).sort((a, b) => a.flow.localeCompare(b.flow))
+  if (ctx.opts.json) ctx.printJson({ flows })
+  else if (flows.length === 0) ctx.note(`No flows have runs under prefix "${ctx.opts.prefix ?? 'lf'}" (is --prefix right?).`)
+  else
+    ctx.print(
+      table(
+        ['flow', 'runs'],
+        flows.map((f) => [f.flow, String(f.runs)]),
+        ctx.c,
+      ),
+    )
+  return EXIT_CODES.ok
+}
+
+/** `leanflow runs <flow>`. */
+export async function runsCommand(ctx: CommandContext, flow: string, o: { status?: RunStatus; limit: number }): Promise<ExitCode> {
+  const runs = await ctx.session().store.listRuns(flow, { limit: o.limit, status: o.status })
+  if (ctx.opts.json) ctx.printJson({ runs })
+  else if (runs.length === 0) ctx.note(`No ${o.status ? `${o.status} ` : ''}runs of flow "${flow}".`)
+  else {
+    const now = Date.now()
+    ctx.print(
+      table(
+        ['run', 'status', 'started', 'duration'],
+        runs.map((r) => [
+          r.runId,
+          paintStatus(r.status, ctx.c),
+          formatTime(r.startedAt),
+          formatDuration((r.completedAt ? Date.parse(r.completedAt) : now) - Date.parse(r.startedAt)),
+        ]),
+        ctx.c,
+      ),
+    )
+  }
+  return EXIT_CODES.ok
+}
+
+/** Every event of a run, page by page. */
+async function readAll(ctx: CommandContext, runId: string): Promise<EventRecord[]> {
+  const store = ctx.session().store
+  const events: EventRecord[] = []
+  for (;;) {
+    const page = await store.read(runId, { after: events.at(-1)?.id, limit: 1000 })
+    events.push(...page)
+    if (page.length < 1000) return events
+  }
+}
+
+/** `leanflow show <runId>`. */
+export async function showCommand(ctx: CommandContext, runId: string): Promise<ExitCode> {
+  const events = await readAll(ctx, runId)
+  if (events.length === 0) throw notFound(runId)
+  const state = reduceFlow(events)
+  if (ctx.opts.json) {
+    ctx.printJson({ state, lastEventId: state.lastEventId })
+    return EXIT_CODES.ok
+  }
+  ctx.print(formatState(runId, state, ctx.c))
+  const logs = state.logs.slice(-5)
+  if (logs.length > 0) {
+    ctx.print('')
+    ctx.print(ctx.c.bold(`logs${state.logs.length > logs.length ? ` (last ${logs.length} of ${state.logs.length})` : ''}`))
+    for (const l of logs) ctx.print(`  ${ctx.c.dim(l.ts.slice(11, 23))} ${l.level.padEnd(5)} ${l.step ? `${l.step}: ` : ''}${l.msg}`)
+  }
+  return EXIT_CODES.ok
+}
+
+/** The exit code of a run that ended with `kind`. */
+export function exitOfEnd(kind: string): ExitCode {
+  return kind === 'flow.completed' ? EXIT_CODES.ok : kind === 'flow.canceled' ? EXIT_CODES.canceled : EXIT_CODES.failed
+}
+
+/**
+ * `leanflow tail <runId>`: the run's events from the start (or after `--after`), then live, one
+ * line each, until the run ends; the exit code says how it ended.
+ */
+export async function tailCommand(ctx: CommandContext, runId: string, o: { after?: string }): Promise<ExitCode> {
+  const store = ctx.session().store
+  const last = (await store.read(runId, { direction: 'backward', limit: 1 }))[0]
+  if (!last) throw notFound(runId)
+  // a finished run whose end is at or before --after has nothing more to show
+  if (o.after !== undefined && isTerminalKind(last.kind) && compareEventIds(last.id, o.after) <= 0) return exitOfEnd(last.kind)
+  for await (const e of store.follow(runId, { after: o.after, signal: ctx.io.signal })) {
+    if (ctx.opts.json) ctx.printJson(e)
+    else ctx.print(formatEvent(e, ctx.c))
+    if (isTerminalKind(e.kind)) return exitOfEnd(e.kind)
+  }
+  return EXIT_CODES.interrupted
+}

@@ -1,0 +1,208 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import pkg from '../package.json' with { type: 'json' }
+import {
+  cancelCommand,
+  publishCommand,
+  resolveCommand,
+  schedulesListCommand,
+  schedulesPauseCommand,
+  schedulesTriggerCommand,
+} from './actCommands.js'
+import { describeError, redactUrl } from './cliError.js'
+import { createColors, wantsColor } from './colors.js'
+import type { CliIO, CommandContext } from './context.js'
+import { EXIT_CODES, type ExitCode } from './exitCodes.js'
+import { flowsCommand, RUN_STATUSES, runsCommand, showCommand, tailCommand } from './readCommands.js'
+import { type GlobalOptions, openSession, type Session } from './session.js'
+
+const positiveInt = (value: string) => {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('Not a whole number above 0.')
+  return n
+}
+
+/** The process's own streams, environment and an abort on SIGINT/SIGTERM. */
+function processIO(): CliIO {
+  const ac = new AbortController()
+  const stop = () => ac.abort()
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, signal: ac.signal }
+}
+
+/**
+ * Runs `leanflow` with `argv` (the arguments after the program name) and resolves to its exit
+ * code ({@link EXIT_CODES}); it never calls `process.exit`.
+ *
+ * @example
+ * ```ts
+ * import { runCli } from '@leanflow/cli'
+ * process.exitCode = await runCli(['show', runId, '--json'])
+ * ```
+ */
+export async function runCli(argv: readonly string[], io: CliIO = processIO()): Promise<ExitCode> {
+  let session: Session | undefined
+  let exitCode: ExitCode = EXIT_CODES.ok
+  const c = createColors(wantsColor(io.stdout, io.env))
+  const ce = createColors(wantsColor(io.stderr, io.env))
+
+  const program = new Command('leanflow')
+  const context = (cmd: Command): CommandContext => {
+    const opts = cmd.optsWithGlobals<GlobalOptions>()
+    return {
+      io,
+      opts,
+      c,
+      ce,
+      session: () => {
+        session ??= openSession(opts, (err) => io.stderr.write(`leanflow: ${describeError(err).message}\n`))
+        return session
+      },
+      print: (line) => io.stdout.write(`${line}\n`),
+      printJson: (value) => io.stdout.write(`${JSON.stringify(value)}\n`),
+      note: (line) => io.stderr.write(`${line}\n`),
+    }
+  }
+  /** An action: runs `fn` with the context and keeps its exit code. */
+  const act =
+    <A extends unknown[]>(fn: (ctx: CommandContext, ...args: A) => Promise<ExitCode>) =>
+    async (...args: unknown[]) => {
+      const cmd = args.at(-1) as Command
+      // commander passes the arguments, the command's options, then the command
+      exitCode = await fn(context(cmd), ...(args.slice(0, -1) as A))
+    }
+
+  program
+    .description('leanflow on the command line: look at flows and runs in Redis, follow a run live, act on runs and schedules.')
+    .version(pkg.version, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help for a command')
+    .addOption(new Option('--redis <url>', 'Redis URL of the store').env('REDIS_URL'))
+    .addOption(new Option('--prefix <prefix>', 'key prefix of the store (default: "lf")'))
+    .option('--json', 'machine output: one JSON document (tail: one JSON object per line)')
+    .option('--timeout <ms>', 'how long a Redis command may wait before giving up (exit 4)', '3000')
+    .option('--bullmq', "queue resumed steps on the workers' BullMQ queue (resolve, publish; needs @leanflow/bullmq)")
+    .option('--bullmq-queue <name>', 'BullMQ queue name of the workers', 'leanflow')
+    .option('--bullmq-prefix <prefix>', 'BullMQ key prefix of the workers', 'lfq')
+    .showSuggestionAfterError()
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: (s, write) => write(ce.red(s)),
+    })
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 ok (tail: the run completed), 1 failed (tail: the run failed), 2 usage,
+3 not found, 4 Redis unreachable, 5 (tail) the run was canceled, 130 interrupted.
+Docs: https://github.com/leanflow/leanflow/blob/main/docs/cli.md`,
+    )
+
+  program
+    .command('flows')
+    .description('list the flows that have runs, with their run counts')
+    .action(act((ctx) => flowsCommand(ctx)))
+
+  program
+    .command('runs')
+    .description('list the runs of a flow, newest first')
+    .argument('<flow>', 'flow name')
+    .addOption(new Option('--status <status>', 'only runs with this status').choices(RUN_STATUSES))
+    .option('--limit <n>', 'at most this many runs', positiveInt, 20)
+    .action(act((ctx, flow: string, o: { status?: (typeof RUN_STATUSES)[number]; limit: number }) => runsCommand(ctx, flow, o)))
+
+  program
+    .command('show')
+    .description("a run's state: status, timings, each step's status, attempts and duration, pending awaits, last error")
+    .argument('<runId>', 'run id')
+    .action(act((ctx, runId: string) => showCommand(ctx, runId)))
+
+  program
+    .command('tail')
+    .description("follow a run's events live, one line each, until the run ends (exit 0 completed, 1 failed, 5 canceled)")
+    .argument('<runId>', 'run id')
+    .option('--after <eventId>', 'start after this event id instead of the first event')
+    .action(act((ctx, runId: string, o: { after?: string }) => tailCommand(ctx, runId, o)))
+
+  program
+    .command('cancel')
+    .description('cancel a run: abort its running step, drop its pending jobs and awaits, append flow.canceled')
+    .argument('<runId>', 'run id')
+    .option('--reason <text>', 'why (recorded in flow.canceled)')
+    .action(act((ctx, runId: string, o: { reason?: string }) => cancelCommand(ctx, runId, o)))
+
+  program
+    .command('resolve')
+    .description('resolve a trigger a step awaits (ctx.await.trigger) with a JSON payload')
+    .argument('<triggerId>', 'trigger id (from show, tail or step.await.trigger)')
+    .argument('[json]', 'the payload as JSON, or - to read it from stdin (default: null)')
+    .action(act((ctx, triggerId: string, json: string | undefined) => resolveCommand(ctx, triggerId, json)))
+
+  program
+    .command('publish')
+    .description('publish an external event (satisfies ctx.await.event of waiting runs)')
+    .argument('<kind>', 'event kind, e.g. payment.confirmed')
+    .argument('[json]', 'the event data as JSON, or - to read it from stdin (default: null)')
+    .option('--key <idempotencyKey>', 'a repeat with the same key publishes once')
+    .action(act((ctx, kind: string, json: string | undefined, o: { key?: string }) => publishCommand(ctx, kind, json, o)))
+
+  const schedules = program.command('schedules').description('list, pause, resume or trigger schedules (default: list)')
+  schedules
+    .command('list', { isDefault: true })
+    .description('list every schedule: cadence, paused or active, next and last run')
+    .action(act((ctx) => schedulesListCommand(ctx)))
+  schedules
+    .command('pause')
+    .description('stop firing a schedule, on every runner')
+    .argument('<id>', 'schedule id')
+    .action(act((ctx, id: string) => schedulesPauseCommand(ctx, id, true)))
+  schedules
+    .command('resume')
+    .description('fire a paused schedule again from its next tick')
+    .argument('<id>', 'schedule id')
+    .action(act((ctx, id: string) => schedulesPauseCommand(ctx, id, false)))
+  schedules
+    .command('trigger')
+    .description("start a run now (needs the flow's code: see docs/cli.md#schedules)")
+    .argument('<id>', 'schedule id')
+    .action(act((ctx, id: string) => schedulesTriggerCommand(ctx, id)))
+
+  for (const cmd of [program, ...program.commands, ...schedules.commands]) {
+    cmd.exitOverride().showHelpAfterError().showSuggestionAfterError()
+  }
+
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; a missing command, argument or bad option is a usage error
+      exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT_CODES.ok : EXIT_CODES.usage
+    } else {
+      const d = describeError(err)
+      exitCode = d.exitCode
+      const hint =
+        d.exitCode === EXIT_CODES.unreachable && session
+          ? ` Is Redis running at ${redactUrl(session.url)}? (--redis or REDIS_URL; --timeout to wait longer)`
+          : ''
+      if (program.opts<GlobalOptions>().json) io.stderr.write(`${JSON.stringify({ error: { code: d.code, message: d.message + hint } })}\n`)
+      else io.stderr.write(`${ce.red(`leanflow: ${d.code}`)} ${d.message}${hint}\n`)
+    }
+  } finally {
+    await closeQuietly(session)
+  }
+  return exitCode
+}
+
+/** Closes the session, never waiting long on a Redis that does not answer. */
+async function closeQuietly(session: Session | undefined): Promise<void> {
+  if (!session) return
+  let timer: ReturnType<typeof setTimeout> | undefined
+  await Promise.race([
+    session.close().catch(() => {}),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 1000)
+    }),
+  ])
+  clearTimeout(timer)
+}

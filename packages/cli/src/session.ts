@@ -1,0 +1,81 @@
+import type { JobQueue } from '@leanflow/core'
+import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
+import { createRunner, type Runner } from '@leanflow/runner'
+import { CliError, redactUrl } from './cliError.js'
+import { EXIT_CODES } from './exitCodes.js'
+
+/** The global options, as commander parsed them. */
+export interface GlobalOptions {
+  redis?: string | undefined
+  prefix?: string | undefined
+  json?: boolean | undefined
+  timeout: string
+  bullmq?: boolean | undefined
+  bullmqQueue: string
+  bullmqPrefix: string
+}
+
+/** The store (and, for commands that act, a runner without flows) one command works with. */
+export interface Session {
+  readonly url: string
+  readonly store: RedisStreamStore
+  /** A runner of no flows, never started: cancel, resolve, publish and schedules work without the flows' code. */
+  runner(): Promise<Runner>
+  close(): Promise<void>
+}
+
+/** A positive whole number of ms from an option, or a usage error naming it. */
+export function parseMs(value: string, option: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n <= 0)
+    throw new CliError(EXIT_CODES.usage, 'USAGE', `${option} must be a whole number of ms above 0, got "${value}".`)
+  return n
+}
+
+/** Opens the store on `--redis` / `REDIS_URL`; a usage error (exit 2) when neither is given. */
+export function openSession(opts: GlobalOptions, onError: (err: unknown) => void): Session {
+  const url = opts.redis
+  if (url === undefined || url === '') {
+    throw new CliError(
+      EXIT_CODES.usage,
+      'USAGE',
+      'No Redis to talk to: pass --redis redis://host:6379 or set REDIS_URL (the URL your runners use).',
+    )
+  }
+  if (!/^rediss?:\/\//.test(url)) {
+    throw new CliError(EXIT_CODES.usage, 'USAGE', `--redis must be a redis:// or rediss:// URL, got "${redactUrl(url)}".`)
+  }
+  const commandTimeout = parseMs(opts.timeout, '--timeout')
+  const store = createRedisStreamStore({ url, prefix: opts.prefix, commandTimeout, connectionName: 'leanflow-cli' })
+  let runner: Runner | undefined
+  let queue: JobQueue | undefined
+  return {
+    url,
+    store,
+    async runner() {
+      if (runner) return runner
+      if (opts.bullmq) queue = await openBullMQ(url, opts)
+      runner = createRunner({ store, flows: [], queue, onError })
+      return runner
+    },
+    async close() {
+      await queue?.close()
+      await store.close()
+    },
+  }
+}
+
+/** The workers' BullMQ queue, from the optional peer @leanflow/bullmq. */
+async function openBullMQ(url: string, opts: GlobalOptions): Promise<JobQueue> {
+  let mod: typeof import('@leanflow/bullmq')
+  try {
+    mod = await import('@leanflow/bullmq')
+  } catch (err) {
+    throw new CliError(
+      EXIT_CODES.usage,
+      'USAGE',
+      `--bullmq needs @leanflow/bullmq and bullmq installed beside @leanflow/cli: npm install @leanflow/bullmq bullmq (${(err as Error).message.split('\n')[0]}).`,
+    )
+  }
+  return mod.createBullMQQueue({ url, queueName: opts.bullmqQueue, prefix: opts.bullmqPrefix })
+}

@@ -1,0 +1,316 @@
+// The `leanflow` CLI as a real process against a real redis-server, on runs made by a real
+// runner in this process (its jobs on BullMQ, so the CLI's --bullmq resolve and publish resume
+// steps on this runner).
+import { createBullMQQueue } from '@leanflow/bullmq'
+import { type EventRecord, NonRetriableError } from '@leanflow/core'
+import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
+import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { waitEnd, waitKind } from '../fixtures/runnerKit.js'
+import { freePort, useRedisServer } from '../helpers/redisServer.js'
+import { buildCli, leanflow, removeCli } from './cliProcess.js'
+
+const redis = useRedisServer()
+const prefix = `cli${Date.now().toString(36)}`
+const qprefix = `lfq${prefix}`
+let store: RedisStreamStore
+let runner: Runner
+let queue: ReturnType<typeof createBullMQQueue>
+
+const order = defineFlow({
+  name: 'order',
+  steps: {
+    charge: {
+      handler: async (input: { orderId: string }, ctx) => {
+        ctx.logger.info('charging', { orderId: input.orderId })
+        return { charged: 42 }
+      },
+    },
+    ship: { needs: ['charge'], handler: async () => 'shipped' },
+  },
+})
+const approval = defineFlow({
+  name: 'approval',
+  steps: {
+    approve: {
+      handler: async (_input, ctx) => {
+        const t = await ctx.await.trigger<{ approved: boolean }>({ type: 'webhook', timeout: '1h' })
+        return t.wait()
+      },
+    },
+  },
+})
+const payment = defineFlow({
+  name: 'payment',
+  steps: {
+    pay: {
+      handler: async (input: { orderId: string }, ctx) =>
+        (await ctx.await.event({ kind: 'payment.confirmed', match: { 'data.orderId': input.orderId } })).data,
+    },
+  },
+})
+const broken = defineFlow({
+  name: 'broken',
+  steps: {
+    boom: {
+      handler: async () => {
+        throw new NonRetriableError('card declined')
+      },
+    },
+  },
+})
+const slow = defineFlow({ name: 'slow', steps: { sleep: { handler: async (_i, ctx) => ctx.await.time('1h') } } })
+const report = defineFlow({
+  name: 'report',
+  schedules: [
+    { id: 'nightly', cron: '0 3 * * *', tz: 'Europe/Berlin' },
+    { id: 'hourly', every: '1h' },
+  ],
+  steps: { build: { handler: async () => 'ok' } },
+})
+
+/** The global options every call passes. */
+const g = () => ['--redis', redis.url, '--prefix', prefix]
+const lines = (s: string) => s.split('\n').filter((l) => l.trim() !== '')
+
+beforeAll(async () => {
+  await buildCli()
+  store = createRedisStreamStore({ url: redis.url, prefix })
+  queue = createBullMQQueue({ url: redis.url, prefix: qprefix })
+  runner = createRunner({ store, queue, flows: [order, approval, payment, broken, slow, report], cancelPollMs: 50, onError: () => {} })
+  await runner.start()
+})
+
+afterAll(async () => {
+  await runner?.stop()
+  await queue?.close()
+  await store?.close()
+  removeCli()
+})
+
+describe('reading', () => {
+  let orderRun: string
+  let brokenRun: string
+  beforeAll(async () => {
+    orderRun = (await runner.startFlow('order', { orderId: 'o-1' })).runId
+    brokenRun = (await runner.startFlow('broken', {})).runId
+    await Promise.all([waitEnd(store, orderRun), waitEnd(store, brokenRun)])
+  })
+
+  it('flows lists each flow with its run count; --json is one document', async () => {
+    const [text, json] = await Promise.all([leanflow(['flows', ...g()]), leanflow(['flows', '--json', ...g()])])
+    expect(text.code).toBe(0)
+    expect(text.stdout).toMatch(/flow\s+runs/)
+    expect(text.stdout).toMatch(/order\s+1/)
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.stdout).flows).toEqual(
+      expect.arrayContaining([
+        { flow: 'order', runs: 1 },
+        { flow: 'broken', runs: 1 },
+      ]),
+    )
+  })
+
+  it('runs lists a flow’s runs, filtered by --status; a bad --status is a usage error', async () => {
+    const [all, failed, none, bad] = await Promise.all([
+      leanflow(['runs', 'order', ...g()]),
+      leanflow(['--json', 'runs', 'broken', '--status', 'failed', ...g()]),
+      leanflow(['--json', 'runs', 'order', '--status', 'failed', ...g()]),
+      leanflow(['runs', 'order', '--status', 'done', ...g()]),
+    ])
+    expect(all.code).toBe(0)
+    expect(all.stdout).toContain(orderRun)
+    expect(all.stdout).toContain('completed')
+    expect(JSON.parse(failed.stdout).runs.map((r: { runId: string }) => r.runId)).toEqual([brokenRun])
+    expect(JSON.parse(none.stdout).runs).toEqual([])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('Allowed choices are running, awaiting, completed, failed, canceled')
+  })
+
+  it('show prints the status, timings, each step and the last error; --json the reduced state', async () => {
+    const [ok, failed, json] = await Promise.all([
+      leanflow(['show', orderRun, ...g()]),
+      leanflow(['show', brokenRun, ...g()]),
+      leanflow(['show', orderRun, '--json', ...g()]),
+    ])
+    expect(ok.code).toBe(0)
+    expect(ok.stdout).toMatch(new RegExp(`run\\s+${orderRun}\\s+order\\s+completed`))
+    expect(ok.stdout).toMatch(/step\s+status\s+attempts\s+duration/)
+    expect(ok.stdout).toMatch(/charge\s+completed\s+1\s+\d/)
+    expect(ok.stdout).toMatch(/ship\s+completed\s+1/)
+    expect(ok.stdout).toContain('charging')
+    expect(ok.stdout).not.toContain('\u001b[') // not a terminal: no colors
+    expect(failed.stdout).toMatch(/boom\s+failed/)
+    expect(failed.stdout).toMatch(/last error.*card declined/)
+    const doc = JSON.parse(json.stdout)
+    expect(doc.state.status).toBe('completed')
+    expect(doc.state.steps.charge.status).toBe('completed')
+    expect(doc.lastEventId).toMatch(/^\d+-\d+$/)
+  })
+
+  it('tail of an ended run prints every event and exits with its outcome: 0 completed, 1 failed', async () => {
+    const [ok, failed, json] = await Promise.all([
+      leanflow(['tail', orderRun, ...g()]),
+      leanflow(['tail', brokenRun, ...g()]),
+      leanflow(['tail', orderRun, '--json', ...g()]),
+    ])
+    expect(ok.code).toBe(0)
+    expect(lines(ok.stdout)[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} flow\.started\s+order/)
+    expect(lines(ok.stdout).at(-1)).toMatch(/flow\.completed/)
+    expect(ok.stdout).toMatch(/log\.info\s+charge\s+charging/)
+    expect(failed.code).toBe(1)
+    expect(failed.stdout).toMatch(/step\.failed\s+boom\s+card declined/)
+    const events = lines(json.stdout).map((l) => JSON.parse(l) as EventRecord)
+    expect(events[0]?.kind).toBe('flow.started')
+    expect(events.at(-1)?.kind).toBe('flow.completed')
+    expect(events.every((e) => e.flow === orderRun)).toBe(true)
+    // --after the last event: nothing more, the outcome still
+    const after = await leanflow(['tail', orderRun, '--after', events.at(-2)!.id, '--json', ...g()])
+    expect(lines(after.stdout).map((l) => JSON.parse(l).kind)).toEqual(['flow.completed'])
+    expect(after.code).toBe(0)
+  })
+
+  it('colors only when asked (FORCE_COLOR) and never with NO_COLOR', async () => {
+    const [forced, no] = await Promise.all([
+      leanflow(['tail', orderRun, ...g()], { env: { FORCE_COLOR: '1' } }),
+      leanflow(['tail', orderRun, ...g()], { env: { FORCE_COLOR: undefined, NO_COLOR: '1' } }),
+    ])
+    expect(forced.stdout).toContain('\u001b[32mflow.completed')
+    expect(no.stdout).not.toContain('\u001b[')
+  })
+})
+
+describe('acting', () => {
+  it('tail follows a live run until a trigger resolved by the CLI (--bullmq) completes it', async () => {
+    const { runId } = await runner.startFlow('approval', {})
+    const awaited = await waitKind(store, runId, 'step.await.trigger', 'approve')
+    const triggerId = (awaited.data as { triggerId: string }).triggerId
+    const tail = leanflow(['tail', runId, ...g()])
+    const shown = await leanflow(['show', runId, ...g()])
+    expect(shown.stdout).toMatch(/approve\s+awaiting/)
+    expect(shown.stdout).toContain(`leanflow resolve ${triggerId}`)
+    const resolved = await leanflow(['resolve', triggerId, '-', '--bullmq', '--bullmq-prefix', qprefix, '--json', ...g()], {
+      input: '{"approved":true}',
+    })
+    expect(resolved.code).toBe(0)
+    expect(JSON.parse(resolved.stdout)).toEqual({ triggerId, runId, step: 'approve' })
+    const done = await tail
+    expect(done.code).toBe(0)
+    expect(done.stdout).toMatch(/step\.await\.trigger\s+approve\s+trigger/)
+    expect(lines(done.stdout).at(-1)).toMatch(/flow\.completed.*"approved":true/)
+    const again = await leanflow(['resolve', triggerId, '{}', ...g()])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toMatch(/TRIGGER_CONFLICT/)
+    const unknown = await leanflow(['resolve', 'nope', '{}', ...g()])
+    expect(unknown.code).toBe(3)
+    expect(unknown.stderr).toMatch(/TRIGGER_NOT_FOUND/)
+  })
+
+  it('publish (JSON argument) satisfies a run’s await.event', async () => {
+    const { runId } = await runner.startFlow('payment', { orderId: 'p-1' })
+    await waitKind(store, runId, 'step.await.event', 'pay')
+    const r = await leanflow([
+      'publish',
+      'payment.confirmed',
+      '{"orderId":"p-1","amount":5}',
+      '--bullmq',
+      '--bullmq-prefix',
+      qprefix,
+      ...g(),
+    ])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^Published payment\.confirmed as \d+-\d+/)
+    const end = await waitEnd(store, runId, 15_000)
+    expect(end.kind).toBe('flow.completed')
+    const bad = await leanflow(['publish', 'payment.confirmed', '{oops', ...g()])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('is not JSON')
+  })
+
+  it('cancel ends a live run (tail exits 5); a second cancel says it had ended', async () => {
+    const { runId } = await runner.startFlow('slow', {})
+    await waitKind(store, runId, 'step.await.time', 'sleep')
+    const tail = leanflow(['tail', runId, '--json', ...g()])
+    const r = await leanflow(['cancel', runId, '--reason', 'not needed', ...g()])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain(`Canceled run ${runId} (not needed)`)
+    const t = await tail
+    expect(t.code).toBe(5)
+    expect(JSON.parse(lines(t.stdout).at(-1)!)).toMatchObject({ kind: 'flow.canceled', data: { reason: 'not needed' } })
+    const again = await leanflow(['cancel', runId, '--json', ...g()])
+    expect(JSON.parse(again.stdout)).toEqual({ runId, status: 'canceled', canceled: false })
+  })
+
+  it('schedules lists, pauses and resumes; trigger explains it needs the flow', async () => {
+    const list = await leanflow(['schedules', '--json', ...g()])
+    expect(list.code).toBe(0)
+    const ids = JSON.parse(list.stdout).schedules.map((s: { id: string }) => s.id)
+    expect(ids).toEqual(['hourly', 'nightly'])
+    const paused = await leanflow(['schedules', 'pause', 'nightly', ...g()])
+    expect(paused.code).toBe(0)
+    expect(paused.stdout).toMatch(/nightly\s+report\s+cron 0 3 \* \* \* Europe\/Berlin\s+paused/)
+    expect((await runner.schedules.list()).find((s) => s.id === 'nightly')?.paused).toBe(true)
+    const resumed = await leanflow(['schedules', 'resume', 'nightly', '--json', ...g()])
+    expect(JSON.parse(resumed.stdout).schedule).toMatchObject({ id: 'nightly', paused: false })
+    const trigger = await leanflow(['schedules', 'trigger', 'hourly', ...g()])
+    expect(trigger.code).toBe(1)
+    expect(trigger.stderr).toMatch(/FLOW_NOT_FOUND.*flow "report".*runner\.schedules\.trigger\("hourly"\)/)
+    const unknown = await leanflow(['schedules', 'pause', 'nope', ...g()])
+    expect(unknown.code).toBe(3)
+    expect(unknown.stderr).toContain('SCHEDULE_NOT_FOUND')
+  })
+})
+
+describe('failures', () => {
+  it('bad usage exits 2 with the help text; --help and --version exit 0', async () => {
+    const [none, unknown, missing, help, version] = await Promise.all([
+      leanflow([]),
+      leanflow(['frobnicate']),
+      leanflow(['show', ...g()]),
+      leanflow(['tail', '--help']),
+      leanflow(['--version']),
+    ])
+    expect(none.code).toBe(2)
+    expect(none.stderr).toContain('Usage: leanflow')
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'")
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain("missing required argument 'runId'")
+    expect(missing.stderr).toContain('Usage: leanflow show')
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('--after <eventId>')
+    expect(version.code).toBe(0)
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
+  })
+
+  it('no Redis URL exits 2 naming --redis and REDIS_URL; REDIS_URL works', async () => {
+    const [none, env] = await Promise.all([leanflow(['flows']), leanflow(['flows', '--prefix', prefix], { env: { REDIS_URL: redis.url } })])
+    expect(none.code).toBe(2)
+    expect(none.stderr).toMatch(/--redis .*REDIS_URL/)
+    expect(lines(none.stderr)).toHaveLength(1)
+    expect(env.code).toBe(0)
+    expect(env.stdout).toContain('order')
+  })
+
+  it('an unknown run exits 3 (show, tail, cancel); an invalid run id exits 2', async () => {
+    const rs = await Promise.all([
+      leanflow(['show', 'nope', ...g()]),
+      leanflow(['tail', 'nope', ...g()]),
+      leanflow(['cancel', 'nope', ...g()]),
+      leanflow(['show', 'no:pe', ...g()]),
+      leanflow(['show', 'nope', '--json', ...g()]),
+    ])
+    expect(rs.map((r) => r.code)).toEqual([3, 3, 3, 2, 3])
+    expect(rs[0]?.stderr).toMatch(/^leanflow: RUN_NOT_FOUND Run "nope" does not exist.*check the run id/)
+    expect(lines(rs[0]!.stderr)).toHaveLength(1)
+    expect(JSON.parse(rs[4]!.stderr).error.code).toBe('RUN_NOT_FOUND')
+  })
+
+  it('an unreachable Redis exits 4 within a few seconds', async () => {
+    const port = await freePort()
+    const r = await leanflow(['show', 'r1', '--redis', `redis://127.0.0.1:${port}`])
+    expect(r.code).toBe(4)
+    expect(r.stderr).toMatch(/STORE_UNAVAILABLE.*Is Redis running at redis:\/\/127\.0\.0\.1:\d+/)
+    expect(r.ms).toBeLessThan(8000)
+  })
+})
