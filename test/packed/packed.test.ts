@@ -91,6 +91,7 @@ describe('the install', () => {
       '@leanflow/redis',
       '@leanflow/bullmq',
       '@leanflow/http',
+      '@leanflow/cli',
       'ioredis',
       'bullmq',
     ]) {
