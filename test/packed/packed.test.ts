@@ -12,7 +12,9 @@
 //   noUncheckedIndexedAccess, verbatimModuleSyntax, module nodenext, …) plus "types": ["node"],
 //   and the consumer also with node16 and bundler resolution, ESM and CommonJS;
 // - a second project installs ioredis 5 (the docs' install gets 6): the Redis samples run there
-//   and the Redis consumer type-checks.
+//   and the Redis consumer type-checks;
+// - @arethetypeswrong/cli finds no problem in any tarball (node16 profile, see below).
+// bundleSize.test.ts checks what the built packages cost in a browser bundle.
 // npm's download cache makes a warm run fast; KEEP_PACKED=1 keeps the projects to inspect them.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -50,10 +52,12 @@ const runnable = compiled
 const gettingStarted = readFileSync(join(root, 'docs/getting-started.md'), 'utf8')
 
 const redis = useRedisServer()
+/** The packed packages, by npm name. */
+let tarballs: Map<string, string>
 
 beforeAll(async () => {
   assertBuilt(root)
-  const tarballs = await packAll(root, work)
+  tarballs = await packAll(root, work)
   const docs = installLines(root, markdownFiles(root))
   if (docs.otherTools.length > 0) throw new Error(`Install lines must use npm (one story in the docs):\n${docs.otherTools.join('\n')}`)
   const leanflow = [...tarballs.keys()]
@@ -157,6 +161,31 @@ describe('the install', () => {
     expect(maps.length).toBeGreaterThan(10)
     expect(bad, bad.join('\n')).toEqual([])
   })
+})
+
+describe('the types as published', () => {
+  // Profile node16: every resolution but TypeScript's `node10` (`moduleResolution: "node"`),
+  // which reads no `exports` and so finds no subpath (`@leanflow/http/client`); TypeScript 6
+  // deprecates it and TypeScript 7 drops it, so no user of ours can be on it.
+  it('@arethetypeswrong/cli finds no problem in any tarball', async () => {
+    const attw = join(root, 'node_modules/.bin/attw')
+    const reports = await Promise.all(
+      [...tarballs].map(async ([name, tgz]) => {
+        const out = await run(attw, [tgz, '--profile', 'node16', '--format', 'ascii', '--no-color', '--no-emoji'], {
+          cwd: work,
+          allowFailure: true,
+          timeoutMs: 120_000,
+        })
+        return { name, code: out.code, text: printed(out) }
+      }),
+    )
+    expect(reports.length).toBeGreaterThanOrEqual(5)
+    const bad = reports.filter((r) => r.code !== 0)
+    expect(
+      bad.map((r) => r.name),
+      bad.map((r) => `${r.name}:\n${r.text}`).join('\n\n'),
+    ).toEqual([])
+  }, 240_000)
 })
 
 describe('the docs samples run as pasted', () => {
