@@ -25,8 +25,8 @@ const MAY_IMPORT: Record<string, string[]> = {
   // the CLI is an application of the store and the runner (@leanflow/bullmq: an optional peer, loaded for --bullmq)
   cli: ['core', 'redis', 'runner', 'bullmq'],
 }
-/** What core may import besides its own files: browser-safe packages only. */
-const CORE_EXTERNALS = ['eventemitter3']
+/** What core may import besides its own files: nothing (it has no runtime dependency; it loads in browsers as plain ES modules). */
+const CORE_EXTERNALS: string[] = []
 /** What core's unit tests may import on top (they run in Node, but never ship). */
 const CORE_TEST_EXTERNALS = ['vitest', 'fast-check']
 /** Each adapter of @leanflow/http and the one framework it imports (for types only). */
