@@ -8,5 +8,7 @@ export default defineConfig({
   dts: { entry: { index: 'src/index.ts' } },
   sourcemap: true,
   clean: true,
+  // import.meta.url in the CommonJS build too (version.ts reads package.json beside dist/)
+  shims: true,
   target: 'es2022',
 })

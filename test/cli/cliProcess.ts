@@ -8,8 +8,8 @@ import { build } from 'esbuild'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const src = (p: string) => fileURLToPath(new URL(`../../packages/${p}`, import.meta.url))
-/** Inside packages/cli, so commander, ioredis and bullmq resolve from its node_modules. */
-const outDir = src('cli/node_modules/.cache/leanflow-cli-test')
+/** In packages/cli (git-ignored .tmp/): commander, ioredis and bullmq resolve from its node_modules, ../package.json is its own. */
+const outDir = src('cli/.tmp')
 let bin: string | undefined
 
 /** Bundles the CLI from source (call it in beforeAll); returns the file `leanflow` runs. */

@@ -40,7 +40,8 @@ export function summarize(e: EventRecord): string {
         .filter(Boolean)
         .join(' ')
     case 'step.resumed':
-      return [str(d.awaitType), str(d.reason), `after ${formatDuration(num(d.awaitDuration))}`].filter(Boolean).join('  ')
+      // reason already names the await ('trigger resolved'); else say which await it was
+      return [str(d.reason) || str(d.awaitType), `after ${formatDuration(num(d.awaitDuration))}`].filter(Boolean).join('  ')
     case 'step.await.timeout':
       return `${str(d.awaitType)} timed out`
     case 'log':

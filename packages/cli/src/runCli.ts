@@ -1,5 +1,4 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
-import pkg from '../package.json' with { type: 'json' }
 import {
   cancelCommand,
   publishCommand,
@@ -14,6 +13,7 @@ import type { CliIO, CommandContext } from './context.js'
 import { EXIT_CODES, type ExitCode } from './exitCodes.js'
 import { flowsCommand, RUN_STATUSES, runsCommand, showCommand, tailCommand } from './readCommands.js'
 import { type GlobalOptions, openSession, type Session } from './session.js'
+import { cliVersion } from './version.js'
 
 const positiveInt = (value: string) => {
   const n = Number(value)
@@ -74,7 +74,7 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
 
   program
     .description('leanflow on the command line: look at flows and runs in Redis, follow a run live, act on runs and schedules.')
-    .version(pkg.version, '-V, --version', 'print the version')
+    .version(cliVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .addOption(new Option('--redis <url>', 'Redis URL of the store').env('REDIS_URL'))
     .addOption(new Option('--prefix <prefix>', 'key prefix of the store (default: "lf")'))
