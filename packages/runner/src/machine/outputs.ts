@@ -1,3 +1,4 @@
+import type { AppendFence } from '@leanflow/core'
 import type { Append, JobOut, Outputs } from './commands.js'
 import { jobIds, keys } from './keys.js'
 import { type FlowGraph, type RunDoc, type StepDoc, sinkSteps } from './runDoc.js'
@@ -26,12 +27,14 @@ export function graphOf(env: Env, doc: RunDoc): FlowGraph {
   return env.flow
 }
 
-/** `step.completed` of a completed step, from the document. */
-export function completedAppend(doc: RunDoc, name: string): Append {
+/** `step.completed` of a completed step, from the document (`fence`: stored only while it holds). */
+export function completedAppend(doc: RunDoc, name: string, fence?: AppendFence): Append {
   const s = doc.steps[name] as StepDoc
   const duration = s.duration ?? 0
   const data = s.result === undefined ? { duration } : { result: s.result, duration }
-  return { kind: 'step.completed', step: name, data, key: keys.completed(name), attempt: s.attempt, signed: true }
+  const a: Append = { kind: 'step.completed', step: name, data, key: keys.completed(name), attempt: s.attempt, signed: true }
+  if (fence) a.fence = fence
+  return a
 }
 
 /** `step.completed` of each of `steps` that the document shows completed. */
@@ -41,19 +44,30 @@ export function completions(doc: RunDoc, steps: Iterable<string>): Append[] {
   return out
 }
 
-/** `step.started` of attempt `attempt` (`data.recovered` for a take-over's, keyed once per lease). */
-export function startedAppend(step: string, attempt: number, jobId: string, recovered?: { lease: string; after: string }): Append {
-  if (!recovered) return { kind: 'step.started', step, data: {}, key: keys.started(step, attempt), attempt, jobId, signed: true }
+/** `step.started` of attempt `attempt`, stored only while `fence` holds and once the append keyed `after` is. */
+export function startedAppend(step: string, attempt: number, jobId: string, fence?: AppendFence, after?: string): Append {
+  const a: Append = { kind: 'step.started', step, data: {}, key: keys.started(step, attempt), attempt, jobId, signed: true }
+  if (fence) a.fence = fence
+  if (after !== undefined) a.after = after
+  return a
+}
+
+/**
+ * A take-over's `step.started` (`data.recovered`, keyed once per lease, fenced by it): stored only
+ * once the replaced execution's start (the append keyed `after`) is — it ran the handler — and
+ * refused quietly otherwise.
+ */
+export function recoveredAppend(step: string, attempt: number, jobId: string, lease: string, after: string): Append {
   return {
     kind: 'step.started',
     step,
     data: { recovered: true },
-    key: keys.recovered(step, attempt, recovered.lease),
+    key: keys.recovered(step, attempt, lease),
     attempt,
     jobId,
     signed: true,
-    fence: { key: step, token: recovered.lease },
-    after: recovered.after,
+    fence: { key: step, token: lease },
+    after,
     mayRefuse: true,
   }
 }

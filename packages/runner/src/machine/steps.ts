@@ -8,6 +8,7 @@ import {
   type Env,
   graphOf,
   readyJobs,
+  recoveredAppend,
   startedAppend,
   startWaves,
 } from './outputs.js'
@@ -85,13 +86,13 @@ export function claimStep(doc: RunDoc | null, cmd: ClaimStep, env: Env): Transit
   const waves = startWaves(doc, flow, step, attempt, jobId)
   if (takeover) {
     // traced only when the execution it replaces had started (its step.started is stored)
-    waves.unshift([startedAppend(step, attempt, jobId, { lease, after: keys.started(step, attempt) })])
+    waves.unshift([recoveredAppend(step, attempt, jobId, lease, keys.started(step, attempt))])
     return { reply: { kind: 'claimed', lease, takeover }, appends: waves, jobs: [], unwatch: [] }
   }
   const needs = flow.steps[step]?.needs ?? []
   const behind =
     attempt === 1
-      ? { appends: [{ ...startedAppend(step, 1, jobId), fence: { key: step, token: lease } }], requires: needs.map(keys.completed) }
+      ? { appends: [startedAppend(step, 1, jobId, { key: step, token: lease })], requires: needs.map(keys.completed) }
       : undefined
   return { reply: { kind: 'claimed', lease, takeover }, behind, appends: waves, jobs: [], unwatch: [] }
 }
@@ -103,7 +104,7 @@ export function takeOver(doc: RunDoc | null, cmd: TakeOver, env: Env): Transitio
   if (!doc || !s || doc.status !== 'running' || s.status !== 'running' || s.owner !== jobId) return { reply: undefined, ...nothing() }
   claim(s, jobId, lease, env.now)
   const waves = startWaves(doc, graphOf(env, doc), step, s.attempt, jobId)
-  waves.unshift([startedAppend(step, s.attempt, jobId, { lease, after: keys.started(step, s.attempt) })])
+  waves.unshift([recoveredAppend(step, s.attempt, jobId, lease, keys.started(step, s.attempt))])
   return { reply: lease, appends: waves, jobs: [], unwatch: [] }
 }
 
@@ -146,10 +147,7 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
     reply: { next, lease },
     // the other needs' step.completed must be stored first: only when this process saw them stored
     behind: {
-      appends: [
-        { ...completed, fence },
-        { ...started, fence, after: completed.key },
-      ],
+      appends: [completedAppend(doc, cmd.step, fence), startedAppend(next, 1, jobId, fence, completed.key)],
       requires,
     },
     // else: step.completed (with any other need's that is missing), then step.started behind it

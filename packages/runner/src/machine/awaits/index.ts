@@ -1,6 +1,6 @@
 import type { Append, Command, JobOut, Transition } from '../commands.js'
 import { baseJobId, jobIds, keys } from '../keys.js'
-import { type Env, iso, startedAppend } from '../outputs.js'
+import { type Env, iso, recoveredAppend } from '../outputs.js'
 import type { AwaitRec, Rec, RunDoc } from '../runDoc.js'
 import { claim, needsRepair, type OwnedReply, ownedStep } from '../steps.js'
 import { eventAnnouncement, eventCall, eventValue } from './event.js'
@@ -164,7 +164,7 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
   if (reply.kind === 'claimed' && reply.takeover) {
     // the execution it replaces had started once its step.resumed (or step.await.timeout) was stored
     const after = r.state === 'timedOut' ? keys.timedOut(step, pos) : keys.resumed(step, pos)
-    appends.push([startedAppend(step, s.attempt, jobId, { lease: cmd.lease, after })])
+    appends.push([recoveredAppend(step, s.attempt, jobId, cmd.lease, after)])
   }
   // the await's announcement first (its own append may have failed before it was resolved)
   appends.push([awaitedAppend(step, pos, r)])
