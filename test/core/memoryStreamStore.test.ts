@@ -1,11 +1,18 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { createMemoryStreamStore, type EventRecord, isLeanflowError, type NewEvent } from '@leanflow/core'
+import { createMemoryStreamStore, type EventRecord, isLeanflowError, type MemoryStreamStore, type NewEvent } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
 import { memoryStoreInternals } from '../../packages/core/src/memoryStreamStore.js'
 import { describeStreamStoreConformance } from '../conformance/streamStoreConformance.js'
 
-describeStreamStoreConformance('memory', async (opts) => createMemoryStreamStore(opts))
+// the memory store's live channel is its doorbell: the fault drops its rings for the run, as a
+// lost subscription drops published messages (followers must catch up from the entries)
+describeStreamStoreConformance('memory', async (opts) => createMemoryStreamStore(opts), {
+  cutLive: async (store, runId) => {
+    const restore = memoryStoreInternals(store as MemoryStreamStore).cutBell(runId)
+    return async () => restore()
+  },
+})
 
 const ev = (run: string, kind: string, data: unknown = null): NewEvent => ({ kind, flow: run, data })
 const started = (run: string, name: string): NewEvent => ({ kind: 'flow.started', flow: run, data: { name, input: null, steps: {} } })

@@ -61,6 +61,8 @@ function isEnded(status: RunStatus | undefined): boolean {
  */
 export class MemoryRuns {
   readonly #runs = new Map<string, MemoryRun>()
+  /** Runs whose doorbell a fault test cut. */
+  readonly #cut = new Set<string>()
   readonly #flows = new Map<string, Set<string>>()
   /** `<flow>\u0000<status>` → runs of the flow with that status. */
   readonly #byStatus = new Map<string, Set<string>>()
@@ -247,8 +249,18 @@ export class MemoryRuns {
     }
   }
 
+  /**
+   * Cuts the run's doorbell, as a lost Redis subscription cuts its live channel: rings are
+   * dropped (not queued) until the returned function restores it. For fault tests.
+   */
+  cutBell(runId: string): () => void {
+    this.#cut.add(runId)
+    return () => void this.#cut.delete(runId)
+  }
+
   /** Rings every follower of the run (new events, expiry or close). */
   ring(runId: string): void {
+    if (this.#cut.has(runId) && !this.#closed) return
     const set = this.#bells.get(runId)
     if (set) for (const bell of [...set]) bell()
   }
