@@ -72,6 +72,8 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
       exitCode = await fn(context(cmd), ...(args.slice(0, -1) as A))
     }
 
+  // every command made below with .command() inherits the help, suggestion, exitOverride and
+  // output settings set here (commander copies them to each subcommand)
   program
     .description('leanflow on the command line: look at flows and runs in Redis, follow a run live, act on runs and schedules.')
     .version(cliVersion(), '-V, --version', 'print the version')
@@ -167,10 +169,6 @@ Docs: https://github.com/leanflow/leanflow/blob/main/docs/cli.md`,
     .description("start a run now (needs the flow's code: see docs/cli.md#schedules)")
     .argument('<id>', 'schedule id')
     .action(act((ctx, id: string) => schedulesTriggerCommand(ctx, id)))
-
-  for (const cmd of [program, ...program.commands, ...schedules.commands]) {
-    cmd.exitOverride().showHelpAfterError().showSuggestionAfterError()
-  }
 
   try {
     await program.parseAsync(argv, { from: 'user' })
