@@ -1,5 +1,7 @@
+import { isTerminalKind } from '../events.js'
 import { stepActivity } from '../stepActivity.js'
 import type { RunStatus, RunSummary } from '../streamStore.js'
+import { isTerminalStatus } from './reduceRun.js'
 
 /** One stored event of a memory run: its id and the full record as JSON text (so nobody can mutate it). */
 export interface MemoryEntry {
@@ -40,10 +42,6 @@ const TERMINAL: Record<string, RunStatus> = { 'flow.completed': 'completed', 'fl
 function stepClass(e: { kind: string; step?: string; data: unknown }): 'r' | 'a' | 'd' | undefined {
   const act = stepActivity(e)
   return act === undefined ? undefined : act === 'active' ? 'r' : act === 'awaiting' ? 'a' : 'd'
-}
-
-function isEnded(status: RunStatus | undefined): boolean {
-  return status === 'completed' || status === 'failed' || status === 'canceled'
 }
 
 /**
@@ -118,7 +116,7 @@ export class MemoryRuns {
    */
   settle(run: MemoryRun, e: { kind: string; step?: string; data: unknown; ms: number; ts: string; flowName?: string }): void {
     const was = run.status
-    if (isEnded(was)) return
+    if (was !== undefined && isTerminalStatus(was)) return
     const cls = stepClass(e)
     if (cls !== undefined && e.step !== undefined) {
       const old = run.steps.get(e.step) ?? 'd'
@@ -132,7 +130,8 @@ export class MemoryRuns {
       }
     }
     const live: RunStatus = run.awaiting > 0 && run.running === 0 ? 'awaiting' : 'running'
-    const terminal = TERMINAL[e.kind]
+    // isTerminalKind first: a user kind such as "constructor" must not read the prototype
+    const terminal = isTerminalKind(e.kind) ? TERMINAL[e.kind] : undefined
     if (terminal !== undefined) {
       this.#move(run, terminal, e.ts)
       this.finish(run)
