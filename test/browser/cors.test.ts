@@ -12,8 +12,9 @@ import { createMemoryStreamStore, type MemoryStreamStore } from '@leanflow/core'
 import { type Authorize, createHandler } from '@leanflow/http'
 import { toNodeHandler } from '@leanflow/http/node'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest'
+import { launchChromium } from '../helpers/chromium.js'
 import { waitFor } from '../helpers/waitFor.js'
 
 const SESSION = 's3cret-session'
@@ -87,10 +88,7 @@ beforeAll(async () => {
   pageC = await listen(page)
   api = await apiServer(true)
   apiNoCredentials = await apiServer(false)
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  })
+  browser = await launchChromium()
   context = await browser.newContext()
   // the user is logged in to the API's site: a cookie for 127.0.0.1 (any port), SameSite=Lax
   await context.addCookies([{ name: 'sid', value: SESSION, domain: '127.0.0.1', path: '/', sameSite: 'Lax', httpOnly: true }])

@@ -12,11 +12,12 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createMemoryStreamStore, type EventRecord, reduceFlow } from '@leanflow/core'
 import { createRunner, defineFlow } from '@leanflow/runner'
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { build, type Options } from 'tsup'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import coreConfig from '../../packages/core/tsup.config.js'
 import httpConfig from '../../packages/http/tsup.config.js'
+import { launchChromium } from '../helpers/chromium.js'
 
 const root = resolve(import.meta.dirname, '../..')
 const out = mkdtempSync(join(tmpdir(), 'leanflow-importmap-'))
@@ -131,10 +132,7 @@ beforeAll(async () => {
     }
   })
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok))
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  })
+  browser = await launchChromium()
 }, 120_000)
 
 afterAll(async () => {

@@ -11,8 +11,9 @@ import { createHandler, type Handler } from '@leanflow/http'
 import { toNodeHandler } from '@leanflow/http/node'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { build } from 'esbuild'
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { launchChromium } from '../helpers/chromium.js'
 import { waitFor } from '../helpers/waitFor.js'
 
 const root = resolve(import.meta.dirname, '../..')
@@ -86,10 +87,7 @@ beforeAll(async () => {
   await runner.start()
   handler = createHandler({ store, runner, retryMs: 200 })
   server = await listen(0)
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  })
+  browser = await launchChromium()
 }, 180_000)
 
 afterAll(async () => {

@@ -2,9 +2,10 @@
 // page's buttons, watch the live timeline reach `completed`; cancel a second run. Saves the
 // screenshot used by docs/demo.md (docs/images/demo.png).
 import { resolve } from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type DemoServer, startDemoServer } from '../../examples/order-approval/server.js'
+import type { DemoServer } from '../../examples/order-approval/server.js'
+import { openDemoPage } from '../fixtures/demoPage.js'
 
 // The committed screenshot is rewritten only on request (UPDATE_SCREENSHOT=1); otherwise it goes to .tmp/.
 const screenshot = process.env.UPDATE_SCREENSHOT
@@ -14,30 +15,16 @@ const T = { timeout: 60_000 }
 const STEPS = ['validate', 'charge', 'payment', 'reserve-stock', 'notify', 'approval', 'ship']
 
 let demo: DemoServer
-let browser: Browser
 let page: Page
+let close = async () => {}
 const printed: string[] = []
 
 beforeAll(async () => {
   // Retries of 1.5 s and 3 s and a 2 s timer: short, but long enough to see them on the page.
-  demo = await startDemoServer({
-    port: 0,
-    host: '127.0.0.1',
-    timings: { retryDelayMs: 1500, warehouseMs: 2000 },
-    log: (l) => printed.push(l),
-  })
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  })
-  page = await browser.newPage({ viewport: { width: 1280, height: 980 } })
-  page.on('pageerror', (err) => printed.push(`pageerror: ${err.message}`))
+  ;({ demo, page, close } = await openDemoPage({ retryDelayMs: 1500, warehouseMs: 2000 }, printed))
 }, 120_000)
 
-afterAll(async () => {
-  await browser?.close()
-  await demo?.close()
-})
+afterAll(() => close())
 
 const stepRow = (name: string) => page.locator(`.row.step[data-step="${name}"]`)
 

@@ -3,38 +3,25 @@
 // /flows/schedules/:id/pause) stops the ticks and shows no next tick, Run now starts a run while
 // paused, Resume brings the ticks back. The server's GET /flows/schedules agrees at each step.
 import { resolve } from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ScheduleRow } from '../../examples/order-approval/page/api.js'
-import { type DemoServer, startDemoServer } from '../../examples/order-approval/server.js'
+import type { DemoServer } from '../../examples/order-approval/server.js'
+import { openDemoPage } from '../fixtures/demoPage.js'
 
 const T = { timeout: 30_000 }
 const ID = 'restock-check'
 
 let demo: DemoServer
-let browser: Browser
 let page: Page
+let close = async () => {}
 const printed: string[] = []
 
 beforeAll(async () => {
-  demo = await startDemoServer({
-    port: 0,
-    host: '127.0.0.1',
-    timings: { retryDelayMs: 50, warehouseMs: 200, restockEvery: '2s' },
-    log: (l) => printed.push(l),
-  })
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  })
-  page = await browser.newPage({ viewport: { width: 1280, height: 980 } })
-  page.on('pageerror', (err) => printed.push(`pageerror: ${err.message}`))
+  ;({ demo, page, close } = await openDemoPage({ retryDelayMs: 50, warehouseMs: 200, restockEvery: '2s' }, printed))
 }, 120_000)
 
-afterAll(async () => {
-  await browser?.close()
-  await demo?.close()
-})
+afterAll(() => close())
 
 const row = () => page.locator(`#schedules li[data-schedule="${ID}"]`)
 
