@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
+import { Cluster } from 'ioredis'
+import { afterAll, beforeAll } from 'vitest'
 import { type RedisServer, startRedis } from './redisServer.js'
 
 const run = promisify(execFile)
@@ -93,6 +95,50 @@ export async function startRedisCluster(masters = 3, opts: RedisClusterOptions =
     },
     async stop() {
       await Promise.all(servers.map((s) => s.stop()))
+    },
+  }
+}
+
+/** The cluster and a client of it that {@link useRedisCluster} keeps for a file. */
+export interface UsedRedisCluster {
+  readonly cluster: RedisCluster
+  /** Its nodes, as ioredis startup nodes (`cluster.nodes`). */
+  readonly nodes: RedisCluster['nodes']
+  /** An ioredis `Cluster` over every node. */
+  readonly client: Cluster
+}
+
+/**
+ * Starts a cluster of `masters` masters (and an ioredis `Cluster` client of it) in beforeAll and
+ * stops both in afterAll. Read the fields inside a test or a hook.
+ */
+export function useRedisCluster(masters = 3, opts: RedisClusterOptions = {}): UsedRedisCluster {
+  let cluster: RedisCluster | undefined
+  let client: Cluster | undefined
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined)
+      throw new Error(
+        'useRedisCluster: the cluster starts in beforeAll; read its fields inside a test or a hook, not while the file is collected',
+      )
+    return value
+  }
+  beforeAll(async () => {
+    cluster = await startRedisCluster(masters, opts)
+    client = new Cluster(cluster.nodes)
+  }, 60_000)
+  afterAll(async () => {
+    client?.disconnect()
+    await cluster?.stop()
+  })
+  return {
+    get cluster() {
+      return started(cluster)
+    },
+    get nodes() {
+      return started(cluster).nodes
+    },
+    get client() {
+      return started(client)
     },
   }
 }

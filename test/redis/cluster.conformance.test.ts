@@ -1,27 +1,16 @@
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
-import { Cluster } from 'ioredis'
-import { afterAll, beforeAll } from 'vitest'
 import { describeStreamStoreConformance, uniqueName } from '../conformance/streamStoreConformance.js'
-import { type RedisCluster, startRedisCluster } from '../helpers/redisCluster.js'
+import { useRedisCluster } from '../helpers/redisCluster.js'
 import { cutLive } from '../helpers/redisLiveFault.js'
 
 // The whole StreamStore contract on a 3-master Redis Cluster (runs land on every master).
-let cluster: RedisCluster
-let client: Cluster
-beforeAll(async () => {
-  cluster = await startRedisCluster(3)
-  client = new Cluster(cluster.nodes)
-})
-afterAll(async () => {
-  client.disconnect()
-  await cluster.stop()
-})
+const cluster = useRedisCluster()
 
 describeStreamStoreConformance(
   'redis cluster',
   async (opts) => {
     const prefix = uniqueName('c')
-    return createRedisStreamStore({ redis: client, prefix, connectionName: prefix, ...opts })
+    return createRedisStreamStore({ redis: cluster.client, prefix, connectionName: prefix, ...opts })
   },
   {
     // kill the store's subscriber connections on every master and keep them from reconnecting

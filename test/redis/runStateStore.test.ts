@@ -1,23 +1,14 @@
 import { createMemoryRunStateStore, createMemoryStreamStore, isLeanflowError } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
-import { Cluster, Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
+import { describe, expect, it } from 'vitest'
 import { runStateConformance } from '../conformance/runStateConformance.js'
-import { type RedisCluster, startRedisCluster } from '../helpers/redisCluster.js'
+import { useRedisCluster } from '../helpers/redisCluster.js'
 import { startRedis, useRedisServer } from '../helpers/redisServer.js'
 
 const server = useRedisServer()
-let cluster: RedisCluster
-let clusterClient: Cluster
 let n = 0
-beforeAll(async () => {
-  cluster = await startRedisCluster(3)
-  clusterClient = new Cluster(cluster.nodes)
-}, 60_000)
-afterAll(async () => {
-  clusterClient?.disconnect()
-  await cluster?.stop()
-})
+const cluster = useRedisCluster()
 
 runStateConformance('memory', async () => {
   const store = createMemoryStreamStore()
@@ -30,7 +21,7 @@ runStateConformance('Redis', async () => {
 })
 
 runStateConformance('Redis Cluster', async () => {
-  const store = createRedisStreamStore({ redis: clusterClient, prefix: `rc${++n}` })
+  const store = createRedisStreamStore({ redis: cluster.client, prefix: `rc${++n}` })
   return { store, cleanup: () => store.close() }
 })
 
