@@ -5,7 +5,7 @@ import { compareEventIds, type EventRecord, isLeanflowError, isTerminalKind } fr
 import type { RouteContext } from './answerRoute.js'
 import { lastEvent, runNotFound } from './lastEvent.js'
 import { eventId, queryParam } from './query.js'
-import { oneShotSse, resetSse, SSE_HEADERS } from './sseFrames.js'
+import { laterFrame, oneShotSse, resetSse, SSE_HEADERS } from './sseFrames.js'
 import { SseSession } from './sseSession.js'
 import { SseBody } from './webSseSink.js'
 
@@ -27,7 +27,7 @@ export async function answerStream(c: RouteContext, runId: string): Promise<Resp
     last = await lastEvent(c.store, runId)
   } catch (err) {
     // the store is down or full: a 5xx would make EventSource give up, so ask it to come back later
-    if (isLeanflowError(err) && (err.status ?? 0) >= 500) return comeBackLater(c.sse.retryMs, err.code)
+    if (isLeanflowError(err) && (err.status ?? 0) >= 500) return oneShotSse(laterFrame(c.sse.retryMs, err.code))
     throw err
   }
   if (last === undefined) {
@@ -45,12 +45,7 @@ export async function answerStream(c: RouteContext, runId: string): Promise<Resp
       c.sse.retryMs,
     )
   }
-  if (c.sse.counter.open >= c.sse.maxStreams) return comeBackLater(c.sse.retryMs)
+  if (c.sse.counter.open >= c.sse.maxStreams) return oneShotSse(laterFrame(c.sse.retryMs))
   const session = new SseSession(c.store, runId, position, c.req.signal, c.sse)
   return new Response(new SseBody(session), { status: 200, headers: SSE_HEADERS })
-}
-
-/** 200 with only a longer `retry:` (5 × retryMs), closed at once: EventSource comes back later. */
-function comeBackLater(retryMs: number, why?: string): Response {
-  return oneShotSse(`retry: ${retryMs * 5}\n${why === undefined ? '' : `: ${why}\n`}\n`)
 }

@@ -36,7 +36,21 @@ export function oneShotSse(frames: string, status = 200): Response {
   return new Response(body, { status, headers: SSE_HEADERS })
 }
 
+/**
+ * A longer `retry:` (5 × retryMs), with `why` as a comment line: what an SSE answer that cannot
+ * serve now sends before it closes (the store is down, too many streams), so EventSource comes
+ * back later, with Last-Event-ID.
+ */
+export function laterFrame(retryMs: number, why?: string): string {
+  return `retry: ${retryMs * 5}\n${why === undefined ? '' : `: ${why}\n`}\n`
+}
+
+/** The `event: reset` frame: the client's position cannot be resumed (`reason`: an error code). */
+export function resetFrame(reason: string, message: string): string {
+  return frame({ event: 'reset', data: JSON.stringify({ reason, message }) })
+}
+
 /** The `event: reset` answer: the client's position cannot be resumed. */
 export function resetSse(reason: string, message: string, retryMs: number): Response {
-  return oneShotSse(`retry: ${retryMs}\n\n${frame({ event: 'reset', data: JSON.stringify({ reason, message }) })}`)
+  return oneShotSse(`retry: ${retryMs}\n\n${resetFrame(reason, message)}`)
 }

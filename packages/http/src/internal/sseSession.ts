@@ -2,7 +2,7 @@
 import { type EventRecord, isLeanflowError, isTerminalKind, type StreamStore } from '@leanflow/core'
 import { concatBytes } from './bytes.js'
 import type { FrameCache } from './frameCache.js'
-import { frame } from './sseFrames.js'
+import { frame, laterFrame, resetFrame } from './sseFrames.js'
 import type { SsePeer, SseSink, SseSource } from './sseSink.js'
 
 const encoder = new TextEncoder()
@@ -217,10 +217,10 @@ export class SseSession implements SseSource, SsePeer {
   private failed(err: unknown): void {
     const status = isLeanflowError(err) ? (err.status ?? 0) : 0
     if (isLeanflowError(err) && (err.code === 'HISTORY_GONE' || (status >= 400 && status < 500 && this.after !== undefined))) {
-      this.send(encoder.encode(frame({ event: 'reset', data: JSON.stringify({ reason: err.code, message: err.message }) })))
+      this.send(encoder.encode(resetFrame(err.code, err.message)))
     } else {
       this.s.onError(err)
-      this.send(encoder.encode(`retry: ${this.s.retryMs * 5}\n\n`))
+      this.send(encoder.encode(laterFrame(this.s.retryMs)))
     }
     this.finish('end')
   }
