@@ -4,10 +4,11 @@
 // must not start runs, publish events, resolve triggers or cancel runs). Checked after
 // `authorize`, before the body size and the trigger signature. Real runner on the memory store,
 // through the handler in-process and real servers.
-import { createMemoryStreamStore, type EventRecord, type MemoryStreamStore, reduceFlow } from '@leanflow/core'
+import { createMemoryStreamStore, type EventRecord, reduceFlow } from '@leanflow/core'
 import { createHandler, signTrigger } from '@leanflow/http'
-import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { defineFlow } from '@leanflow/runner'
+import { expect, it } from 'vitest'
+import { useStartedRunner } from '../fixtures/runnerOnStores.js'
 import { describeMatrix, type MatrixTarget } from '../helpers/httpMatrix.js'
 import { waitFor } from '../helpers/waitFor.js'
 
@@ -36,16 +37,7 @@ const waiter = defineFlow({
 })
 const echo = defineFlow({ name: 'echo', steps: { noop: { handler: async (input) => input ?? null } } })
 
-let store: MemoryStreamStore
-let runner: Runner
-beforeAll(async () => {
-  store = createMemoryStreamStore()
-  runner = createRunner({ store, flows: [approval, waiter, echo], onError: () => {} })
-  await runner.start()
-})
-afterAll(async () => {
-  await runner.stop()
-})
+const { runner, store } = useStartedRunner(() => createMemoryStreamStore(), [approval, waiter, echo])
 
 const REFUSED: ReadonlyArray<string | undefined> = [
   undefined,
@@ -77,7 +69,7 @@ const raw = (body: string, contentType: string | undefined, headers: Record<stri
 const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string } }).error
 
 async function events(runId: string): Promise<EventRecord[]> {
-  return store.read(runId)
+  return store().read(runId)
 }
 async function awaitTrigger(runId: string): Promise<string> {
   let id: string | undefined
@@ -105,27 +97,27 @@ describeMatrix(
   'JSON content type',
   () =>
     createHandler({
-      store,
-      runner,
+      store: store(),
+      runner: runner(),
       triggerSecret: SECRET,
       maxBodyBytes: LIMIT,
       authorize: (req) => req.headers.get('x-deny') === null,
     }),
   (t) => {
     it('POST /:flow/runs: any other type is 415 and starts nothing; JSON types (charset allowed) start runs', async () => {
-      const before = (await store.listRuns('echo', { limit: 1000 })).length
+      const before = (await store().listRuns('echo', { limit: 1000 })).length
       for (const type of REFUSED) await expect415(t(), '/flows/echo/runs', raw('{"tag":"x"}', type), `type ${type}`)
-      expect((await store.listRuns('echo', { limit: 1000 })).length).toBe(before)
+      expect((await store().listRuns('echo', { limit: 1000 })).length).toBe(before)
       for (const type of ACCEPTED) {
         const res = await t().fetch('/flows/echo/runs', raw('{"tag":"ok"}', type))
         expect(res.status, type).toBe(201)
       }
-      expect((await store.listRuns('echo', { limit: 1000 })).length).toBe(before + ACCEPTED.length)
+      expect((await store().listRuns('echo', { limit: 1000 })).length).toBe(before + ACCEPTED.length)
     })
 
     it('POST /events: 415 publishes nothing (the await gets the first JSON event, not a refused one)', async () => {
       const orderId = `o-${t().transport}`
-      const { runId } = await runner.startFlow('waiter', { orderId })
+      const { runId } = await runner().startFlow('waiter', { orderId })
       await waitFor(async () => (await events(runId)).some((e) => e.kind === 'step.await.event'), 'the await to register')
       const bad = JSON.stringify({ kind: 'payment.confirmed', data: { orderId, from: 'refused' } })
       for (const type of REFUSED) await expect415(t(), '/flows/events', raw(bad, type), `type ${type}`)
@@ -137,7 +129,7 @@ describeMatrix(
     })
 
     it('POST /triggers/:id: 415 even when correctly signed, and the trigger still resolves with JSON', async () => {
-      const { runId } = await runner.startFlow('approval', {})
+      const { runId } = await runner().startFlow('approval', {})
       const triggerId = await awaitTrigger(runId)
       const bad = '{"approved":false}'
       for (const type of REFUSED) await expect415(t(), `/flows/triggers/${triggerId}`, raw(bad, type, await signed(bad)), `type ${type}`)
@@ -152,7 +144,7 @@ describeMatrix(
     })
 
     it('POST /runs/:id/cancel: 415 with or without a body cancels nothing; with JSON it cancels', async () => {
-      const { runId } = await runner.startFlow('approval', {})
+      const { runId } = await runner().startFlow('approval', {})
       await awaitTrigger(runId)
       for (const type of REFUSED) {
         await expect415(t(), `/flows/runs/${runId}/cancel`, raw('{"reason":"csrf"}', type), `type ${type}`)

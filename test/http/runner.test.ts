@@ -4,13 +4,13 @@
 // payloads and F10/F20 25 with the same payload after a ctx.do; F12 after timeout, and 404 once
 // the run expired on Redis), cancel, POST /events resuming an await, and F15 (1 MB payload
 // byte-exact; over the limit 413 with nothing written).
-import { createMemoryStreamStore, type EventRecord, type MemoryStreamStore, type StreamStore } from '@leanflow/core'
+import type { EventRecord, StreamStore } from '@leanflow/core'
 import { createHandler } from '@leanflow/http'
-import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
-import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createRedisStreamStore } from '@leanflow/redis'
+import { defineFlow, type Runner } from '@leanflow/runner'
+import { describe, expect, it } from 'vitest'
+import { describeOnStores, useStartedRunner } from '../fixtures/runnerOnStores.js'
 import { collectSse, describeMatrix, type MatrixTarget } from '../helpers/httpMatrix.js'
-import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
 
 /** Runs of `approval` that reached their ctx.do (an effect that must not run twice per run). */
@@ -214,56 +214,15 @@ function runnerRoutes(getRunner: () => Runner, getStore: () => StreamStore): voi
   )
 }
 
-describe('on the memory store', () => {
-  let store: MemoryStreamStore
-  let runner: Runner
-  beforeAll(async () => {
-    store = createMemoryStreamStore()
-    runner = createRunner({ store, flows: [approval, waiter, echo], onError: () => {} })
-    await runner.start()
-  })
-  afterAll(async () => {
-    await runner.stop()
-  })
-  runnerRoutes(
-    () => runner,
-    () => store,
-  )
-})
-
-describe('on redis-server', () => {
-  const redis = useRedisServer()
-  let store: RedisStreamStore
-  let runner: Runner
-  beforeAll(async () => {
-    store = createRedisStreamStore({ url: redis.url, prefix: 'httprunner' })
-    runner = createRunner({ store, flows: [approval, waiter, echo], onError: () => {} })
-    await runner.start()
-  })
-  afterAll(async () => {
-    await runner?.stop()
-    await store?.close()
-  })
-  runnerRoutes(
-    () => runner,
-    () => store,
-  )
-
+describeOnStores({ flows: [approval, waiter, echo], prefix: 'httprunner' }, runnerRoutes, (redis) => {
   describe('a trigger whose run has expired (F12)', () => {
-    let shortStore: RedisStreamStore
-    let shortRunner: Runner
-    beforeAll(async () => {
-      shortStore = createRedisStreamStore({ url: redis.url, prefix: 'httprunner-short', retention: '1s' })
-      shortRunner = createRunner({ store: shortStore, flows: [approval], onError: () => {} })
-      await shortRunner.start()
-    })
-    afterAll(async () => {
-      await shortRunner?.stop()
-      await shortStore?.close()
-    })
+    const short = useStartedRunner(
+      () => createRedisStreamStore({ url: redis.url, prefix: 'httprunner-short', retention: '1s' }),
+      [approval],
+    )
     describeMatrix(
       'expired run',
-      () => createHandler({ store: shortStore, runner: shortRunner }),
+      () => createHandler({ store: short.store(), runner: short.runner() }),
       (t) => {
         it('is 409 while the ended run is kept, then 404 TRIGGER_NOT_FOUND once it expired; nothing appended', async () => {
           const runId = await startRun(t(), 'approval', { timeout: '50ms' })
@@ -275,7 +234,7 @@ describe('on redis-server', () => {
           const gone = await t().fetch(`/flows/triggers/${triggerId}`, post({ later: true }))
           expect(gone.status).toBe(404)
           expect(((await gone.json()) as { error: { code: string } }).error.code).toBe('TRIGGER_NOT_FOUND')
-          expect(await shortStore.read(runId)).toEqual([])
+          expect(await short.store().read(runId)).toEqual([])
         })
       },
     )

@@ -4,13 +4,12 @@
 // paused), trigger (201, a run that exists), 404 SCHEDULE_NOT_FOUND, 400 INVALID_NAME, 405, 415,
 // authorize's actions (schedules.read, schedules.write) and its refusals (403, nothing changed),
 // and 404 without a runner or with a runner without schedules.
-import { createMemoryStreamStore, type MemoryStreamStore, type StreamStore } from '@leanflow/core'
+import { createMemoryStreamStore, type StreamStore } from '@leanflow/core'
 import { createHandler, type HandlerAction, type HandlerRunner, type RouteParams } from '@leanflow/http'
-import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
-import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { defineFlow, type Runner } from '@leanflow/runner'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { describeOnStores } from '../fixtures/runnerOnStores.js'
 import { describeMatrix, type MatrixTarget, TRANSPORTS } from '../helpers/httpMatrix.js'
-import { useRedisServer } from '../helpers/redisServer.js'
 
 // Ticks far apart (a daily cron, a daily `every`): none falls due while the tests run.
 const report = defineFlow({
@@ -222,43 +221,16 @@ function scheduleRoutes(getRunner: () => Runner, getStore: () => StreamStore): v
   })
 }
 
-describe('on the memory store', () => {
-  let store: MemoryStreamStore
-  let runner: Runner
-  beforeAll(async () => {
-    store = createMemoryStreamStore()
-    runner = createRunner({ store, flows: [report, sync], onError: () => {} })
-    await runner.start()
-    await runner.schedules.set({ id: 'sync-acme', flow: 'sync', every: '1d', input: { tenant: 'acme' } })
-  })
-  afterAll(async () => {
-    await runner?.stop()
-  })
-  scheduleRoutes(
-    () => runner,
-    () => store,
-  )
-})
-
-describe('on redis-server', () => {
-  const redis = useRedisServer()
-  let store: RedisStreamStore
-  let runner: Runner
-  beforeAll(async () => {
-    store = createRedisStreamStore({ url: redis.url, prefix: 'httpschedules' })
-    runner = createRunner({ store, flows: [report, sync], onError: () => {} })
-    await runner.start()
-    await runner.schedules.set({ id: 'sync-acme', flow: 'sync', every: '1d', input: { tenant: 'acme' } })
-  })
-  afterAll(async () => {
-    await runner?.stop()
-    await store?.close()
-  })
-  scheduleRoutes(
-    () => runner,
-    () => store,
-  )
-})
+describeOnStores(
+  {
+    flows: [report, sync],
+    prefix: 'httpschedules',
+    setup: async (runner) => {
+      await runner.schedules.set({ id: 'sync-acme', flow: 'sync', every: '1d', input: { tenant: 'acme' } })
+    },
+  },
+  scheduleRoutes,
+)
 
 describe('without runner.schedules', () => {
   const store = createMemoryStreamStore()
