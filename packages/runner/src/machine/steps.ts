@@ -1,4 +1,4 @@
-import type { Command, Transition } from './commands.js'
+import { type Command, none, type Transition } from './commands.js'
 import { baseJobId, keys } from './keys.js'
 import {
   afterComplete,
@@ -32,8 +32,6 @@ export type OwnedReply = 'ok' | 'ended' | 'lease'
 /** The answer to a step job. */
 export type ClaimReply = { kind: 'claimed'; lease: string; takeover: boolean } | { kind: 'early' } | { kind: 'repair' } | { kind: 'noop' }
 
-const nothing = () => ({ appends: [], jobs: [], unwatch: [] })
-
 /** Claims a step for a job: `running` under a fresh lease, owned by the job. */
 export function claim(s: StepDoc, jobId: string, lease: string, now: number): void {
   s.status = 'running'
@@ -66,8 +64,8 @@ export function ownedStep(doc: RunDoc | null, step: string, lease: string): Owne
 export function claimStep(doc: RunDoc | null, cmd: ClaimStep, env: Env): Transition<ClaimReply> {
   const { step, attempt, jobId, lease } = cmd
   const s = doc?.steps[step]
-  if (doc && s && s.owner === jobId && needsRepair(doc, s)) return { reply: { kind: 'repair' }, ...nothing() }
-  if (!doc || !s || doc.status !== 'running' || s.attempt !== attempt) return { reply: { kind: 'noop' }, ...nothing() }
+  if (doc && s && s.owner === jobId && needsRepair(doc, s)) return { reply: { kind: 'repair' }, ...none() }
+  if (!doc || !s || doc.status !== 'running' || s.attempt !== attempt) return { reply: { kind: 'noop' }, ...none() }
   if (s.status === 'retrying' && (s.nextRetryAt ?? 0) > env.now) {
     const id = `${baseJobId(jobId, 'step')}~${env.now}`
     return {
@@ -78,7 +76,7 @@ export function claimStep(doc: RunDoc | null, cmd: ClaimStep, env: Env): Transit
     }
   }
   if (s.status !== 'ready' && s.status !== 'retrying' && !(s.status === 'running' && s.owner === jobId)) {
-    return { reply: { kind: 'noop' }, ...nothing() }
+    return { reply: { kind: 'noop' }, ...none() }
   }
   const takeover = s.status === 'running'
   claim(s, jobId, lease, env.now)
@@ -101,7 +99,7 @@ export function claimStep(doc: RunDoc | null, cmd: ClaimStep, env: Env): Transit
 export function takeOver(doc: RunDoc | null, cmd: TakeOver, env: Env): Transition<string | undefined> {
   const { step, jobId, lease } = cmd
   const s = doc?.steps[step]
-  if (!doc || !s || doc.status !== 'running' || s.status !== 'running' || s.owner !== jobId) return { reply: undefined, ...nothing() }
+  if (!doc || !s || doc.status !== 'running' || s.status !== 'running' || s.owner !== jobId) return { reply: undefined, ...none() }
   claim(s, jobId, lease, env.now)
   const waves = startWaves(doc, graphOf(env, doc), step, s.attempt, jobId)
   waves.unshift([recoveredAppend(step, s.attempt, jobId, lease, keys.started(step, s.attempt))])
@@ -116,7 +114,7 @@ export function takeOver(doc: RunDoc | null, cmd: TakeOver, env: Env): Transitio
  */
 export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transition<{ next?: string; lease?: string } | undefined> {
   const s = doc?.steps[cmd.step]
-  if (!doc || !s || doc.status !== 'running' || s.status !== 'running' || s.lease !== cmd.lease) return { reply: undefined, ...nothing() }
+  if (!doc || !s || doc.status !== 'running' || s.status !== 'running' || s.lease !== cmd.lease) return { reply: undefined, ...none() }
   const flow = graphOf(env, doc)
   s.status = 'completed'
   s.duration = Math.max(0, env.now - (s.startedAt ?? env.now))
@@ -163,7 +161,7 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
  */
 export function fail(doc: RunDoc | null, cmd: Fail, env: Env): Transition<boolean> {
   const s = doc?.steps[cmd.step]
-  if (!doc || !s || doc.status !== 'running' || s.status !== 'running' || s.lease !== cmd.lease) return { reply: false, ...nothing() }
+  if (!doc || !s || doc.status !== 'running' || s.status !== 'running' || s.lease !== cmd.lease) return { reply: false, ...none() }
   delete s.lease
   s.error = cmd.error
   if (cmd.retryDelayMs !== undefined) {
@@ -186,16 +184,16 @@ export function fail(doc: RunDoc | null, cmd: Fail, env: Env): Transition<boolea
 export function record(doc: RunDoc | null, cmd: Record_): Transition<OwnedReply> {
   const reply = ownedStep(doc, cmd.step, cmd.lease)
   const s = doc?.steps[cmd.step]
-  if (reply !== 'ok' || !s) return { reply, ...nothing() }
-  if (s.records.length !== cmd.pos) return { reply: 'lease', ...nothing() }
+  if (reply !== 'ok' || !s) return { reply, ...none() }
+  if (s.records.length !== cmd.pos) return { reply: 'lease', ...none() }
   s.records.push(cmd.rec as DoRec)
-  return { reply, ...nothing() }
+  return { reply, ...none() }
 }
 
 /** `setState`: `ctx.state.set(key, value)` (its `state.set` event is the execution's own append). */
 export function setState(doc: RunDoc | null, cmd: SetState): Transition<OwnedReply> {
   const reply = ownedStep(doc, cmd.step, cmd.lease)
-  if (reply !== 'ok' || !doc) return { reply, ...nothing() }
+  if (reply !== 'ok' || !doc) return { reply, ...none() }
   setOwn(doc.state, cmd.key, cmd.value)
-  return { reply, ...nothing() }
+  return { reply, ...none() }
 }

@@ -1,4 +1,4 @@
-import type { Append, Command, JobOut, Transition } from '../commands.js'
+import { type Append, type Command, type JobOut, none, type Transition } from '../commands.js'
 import { baseJobId, jobIds, keys } from '../keys.js'
 import { type Env, iso, recoveredAppend } from '../outputs.js'
 import type { AwaitRec, Rec, RunDoc } from '../runDoc.js'
@@ -132,9 +132,8 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
   const { step, pos, jobId } = cmd
   const s = doc?.steps[step]
   const r = s?.records[pos]
-  const nothing = { appends: [], jobs: [], unwatch: [] }
-  if (doc && s && s.owner === jobId && needsRepair(doc, s)) return { reply: { kind: 'repair' }, ...nothing }
-  if (!doc || !s || !r || r.t === 'do' || doc.status !== 'running') return { reply: { kind: 'noop' }, ...nothing }
+  if (doc && s && s.owner === jobId && needsRepair(doc, s)) return { reply: { kind: 'repair' }, ...none() }
+  if (!doc || !s || !r || r.t === 'do' || doc.status !== 'running') return { reply: { kind: 'noop' }, ...none() }
   const again = (at: number): Transition<AwaitJobReply> => ({
     reply: { kind: 'early' },
     appends: [],
@@ -159,7 +158,7 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
     claim(s, jobId, cmd.lease, env.now)
     reply = { kind: 'claimed', lease: cmd.lease, takeover }
   }
-  if (reply.kind === 'noop') return { reply, ...nothing }
+  if (reply.kind === 'noop') return { reply, ...none() }
   const appends: Append[][] = []
   if (reply.kind === 'claimed' && reply.takeover) {
     // the execution it replaces had started once its step.resumed (or step.await.timeout) was stored
