@@ -21,6 +21,7 @@ import {
   validateAppend,
 } from '@leanflow/core'
 import { type Cluster, Redis } from 'ioredis'
+import { isCluster } from './internal/connections.js'
 import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js'
 import { followRun } from './internal/follow.js'
 import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
@@ -153,7 +154,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
   // ioredis reconnects by itself and failed commands reject: keep its connection errors off stderr.
   if (owned) redis.on('error', () => {})
   const index = new RunIndex(redis, keys, retentionMs)
-  const clustered = (redis as { isCluster?: boolean }).isCluster === true
+  const clustered = isCluster(redis)
   // classic pub/sub on a standalone Redis, sharded on a Cluster of Redis ≥ 7 (internal/livePubSub.ts)
   const live = createLivePubSub(redis, `${name}:sub`)
   const hub = live.hub

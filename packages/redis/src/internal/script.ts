@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Cluster, Redis } from 'ioredis'
+import { isCluster } from './connections.js'
 
 /** A Redis client the store can use: a standalone connection or a Cluster. */
 export type RedisClient = Redis | Cluster
@@ -47,7 +48,7 @@ const BATCH = 16
  * connections only.
  */
 function coalesceWrites(redis: RedisClient): void {
-  if ((redis as { isCluster?: boolean }).isCluster || redis.status !== 'ready') return
+  if (isCluster(redis) || redis.status !== 'ready') return
   const socket = (redis as Redis & { stream?: Corkable }).stream
   if (!socket) return
   const n = corked.get(socket)
