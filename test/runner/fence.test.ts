@@ -7,10 +7,10 @@
 import type { EventRecord, NewEvent } from '@leanflow/core'
 import { compareEventIds, createMemoryStreamStore, isLeanflowError } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
-import { createMemoryQueue, defineFlow, type Runner, type RunnerStore, type StepContext } from '@leanflow/runner'
+import { createMemoryQueue, defineFlow, type RunnerStore, type StepContext } from '@leanflow/runner'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { capturingQueue } from '../fixtures/runnerFaultSuite.js'
-import { deferred, logOf, type StoreFactory, startRunner, waitEnd } from '../fixtures/runnerKit.js'
+import { deferred, logOf, runnerHarness, type StoreFactory, startRunner, waitEnd } from '../fixtures/runnerKit.js'
 import { useRedisServer } from '../helpers/redisServer.js'
 
 const server = useRedisServer()
@@ -115,14 +115,8 @@ type Call = 'log' | 'emit' | 'state.set'
 
 describe.each(factories)('runner: a worker whose lease was taken over cannot append (%s)', (_label, factory) => {
   let store: RunnerStore
-  let cleanup: () => Promise<void>
-  const runners: Runner[] = []
-  beforeEach(async () => {
-    ;({ store, cleanup } = await factory())
-  })
-  afterEach(async () => {
-    for (const r of runners.splice(0)) await r.stop()
-    await cleanup()
+  const { runners } = runnerHarness(factory, (s) => {
+    store = s
   })
 
   for (const call of ['log', 'emit', 'state.set'] as const) {
