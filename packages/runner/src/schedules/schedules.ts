@@ -1,4 +1,5 @@
 import { isLeanflowError, LeanflowError, type ScheduleRecord, type ScheduleStore } from '@leanflow/core'
+import { iso } from '../machine/outputs.js'
 import type { RunnerSchedules, ScheduleDefinition, ScheduleInfo, ScheduleSpec, ScheduleTick } from '../scheduleTypes.js'
 import { newId } from '../shell/newId.js'
 import type { Shell } from '../shell/shell.js'
@@ -28,7 +29,6 @@ export interface Schedules extends RunnerSchedules {
   stopTicking(): Promise<void>
 }
 
-const iso = (ms: number) => new Date(ms).toISOString()
 /** The input an in-code schedule's function gives for a tick. */
 const inputOf = (def: ScheduleDefinition | undefined, tick: ScheduleTick): unknown => {
   const fn = def?.input
@@ -38,6 +38,17 @@ const notFound = (id: string) =>
   new LeanflowError('SCHEDULE_NOT_FOUND', `Schedule "${id}" does not exist: check the id (runner.schedules.list()).`)
 /** Errors of a tick's own start that retrying cannot fix (a bad input, a flow no longer defined): the tick is skipped. */
 const TICK_ERRORS = ['INVALID_ARGUMENT', 'INVALID_NAME', 'PAYLOAD_TOO_LARGE', 'FLOW_NOT_FOUND'] as const
+
+/**
+ * `doc` written over the stored schedule `c`: it keeps `c`'s paused state and last run, and its
+ * due time while the cadence is the same (else the first tick after `now`).
+ */
+function over(doc: ScheduleDoc, c: ScheduleRecord<ScheduleDoc> | null, now: number): { doc: ScheduleDoc; nextRunAt: number | null } {
+  const next: ScheduleDoc = { ...doc, paused: c?.doc.paused ?? false }
+  if (c?.doc.lastRun) next.lastRun = c.doc.lastRun
+  const keep = c && c.nextRunAt !== null && sameCadence(c.doc, next)
+  return { doc: next, nextRunAt: next.paused ? null : keep ? c.nextRunAt : cadenceOf(next).next(now) }
+}
 
 /**
  * Schedules over the store's {@link ScheduleStore}: every change is a compare-and-set of the
@@ -101,11 +112,8 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
   /** Writes an in-code schedule's definition (keeping its paused state and last run). */
   async function upsert(doc: ScheduleDoc, now: number) {
     await update(doc.id, (c) => {
-      const next: ScheduleDoc = { ...doc, paused: c?.doc.paused ?? false }
-      if (c?.doc.lastRun) next.lastRun = c.doc.lastRun
-      if (c && JSON.stringify(c.doc) === JSON.stringify(next)) return undefined
-      const keep = c && c.nextRunAt !== null && sameCadence(c.doc, next)
-      return { doc: next, nextRunAt: next.paused ? null : keep ? c.nextRunAt : cadenceOf(next).next(now) }
+      const next = over(doc, c, now)
+      return c && JSON.stringify(c.doc) === JSON.stringify(next.doc) ? undefined : next
     })
   }
 
@@ -222,12 +230,7 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
         )
       }
       const now = await shell.clock.now()
-      const { cur } = await update(doc.id, (c) => {
-        const next: ScheduleDoc = { ...doc, paused: c?.doc.paused ?? false }
-        if (c?.doc.lastRun) next.lastRun = c.doc.lastRun
-        const keep = c && c.nextRunAt !== null && sameCadence(c.doc, next)
-        return { doc: next, nextRunAt: next.paused ? null : keep ? c.nextRunAt : cadenceOf(next).next(now) }
-      })
+      const { cur } = await update(doc.id, (c) => over(doc, c, now))
       wake()
       return infoOf(cur as ScheduleRecord<ScheduleDoc>)
     },
