@@ -10,7 +10,7 @@ import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { EventSource } from 'eventsource'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitForEvent } from '../fixtures/runnerKit.js'
-import { type RunningServer, startServer } from '../helpers/httpMatrix.js'
+import { type RunningServer, recordSse, startServer } from '../helpers/httpMatrix.js'
 import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
 import { checkRunLog, waitForRuns } from '../workers/checkRunLog.js'
@@ -89,14 +89,8 @@ describe('F22: Redis unreachable for 15 s', () => {
       }
       return ids
     })()
-    const sse: string[] = []
-    let sseEnded = false
     const es = new EventSource(`${http.origin}/flows/runs/${watched}/stream`)
-    es.addEventListener('message', (m) => sse.push(m.lastEventId))
-    es.addEventListener('end', () => {
-      sseEnded = true
-      es.close()
-    })
+    const seen = recordSse(es)
     await new Promise((r) => setTimeout(r, 200)) // both are live (nothing is appended meanwhile)
 
     redis.freeze()
@@ -152,7 +146,7 @@ describe('F22: Redis unreachable for 15 s', () => {
     expect([...logs.values()].flatMap((log) => checkRunLog(log))).toEqual([])
     const log = (logs.get(watched) ?? []).map((e) => e.id)
     expect(await followed).toEqual(log)
-    await waitFor(() => sseEnded, 'the SSE stream to end').finally(() => es.close())
-    expect(sse).toEqual(log)
+    await waitFor(() => seen.ended, 'the SSE stream to end').finally(() => es.close())
+    expect(seen.ids).toEqual(log)
   }, 60_000)
 })

@@ -33,6 +33,31 @@ export interface MatrixTarget {
   cut(): void
 }
 
+/** What {@link recordSse} has seen of an EventSource so far. */
+export interface RecordedSse {
+  /** The `lastEventId` of every message, in arrival order. */
+  readonly ids: string[]
+  /** Whether the `end` event came (the source is closed then). */
+  readonly ended: boolean
+}
+
+/** Records the ids of `es`'s messages, and closes it at its `end` event. */
+export function recordSse(es: EventSource): RecordedSse {
+  const ids: string[] = []
+  let ended = false
+  es.addEventListener('message', (m) => ids.push(m.lastEventId))
+  es.addEventListener('end', () => {
+    ended = true
+    es.close()
+  })
+  return {
+    ids,
+    get ended() {
+      return ended
+    },
+  }
+}
+
 /** Wraps an in-process response so `cut()` can end its body like a dropped connection. */
 function cuttable(res: Response, open: Set<() => void>): Response {
   if (res.body === null) return res

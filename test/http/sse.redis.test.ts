@@ -7,7 +7,7 @@ import { createHandler } from '@leanflow/http'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { EventSource } from 'eventsource'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { collectSse, type RunningServer, startServer } from '../helpers/httpMatrix.js'
+import { collectSse, type RunningServer, recordSse, startServer } from '../helpers/httpMatrix.js'
 import { cutLive } from '../helpers/redisLiveFault.js'
 import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
@@ -31,28 +31,22 @@ const tick = (runId: string, i: number) => ({ kind: 'user.tick', flow: runId, da
 it('F7 + F6: a dropped SSE connection, and a subscriber kept down while events are appended, lose nothing and double nothing', async () => {
   const runId = 'redis-f7'
   const ids = [(await store.append(runId, started(runId))).id]
-  const got: string[] = []
-  let ended = false
   const es = new EventSource(`${server.origin}/flows/runs/${runId}/stream`)
-  es.addEventListener('message', (m) => got.push(m.lastEventId))
-  es.addEventListener('end', () => {
-    ended = true
-    es.close()
-  })
+  const seen = recordSse(es)
   try {
-    await waitFor(() => got.length === 1, 'the backfill')
+    await waitFor(() => seen.ids.length === 1, 'the backfill')
     for (let i = 0; i < 20; i++) ids.push((await store.append(runId, tick(runId, i))).id)
     server.server.closeAllConnections() // the client drops; EventSource comes back with Last-Event-ID
     for (let i = 20; i < 40; i++) ids.push((await store.append(runId, tick(runId, i))).id)
-    await waitFor(() => got.length === ids.length, 'the client to be back and caught up')
+    await waitFor(() => seen.ids.length === ids.length, 'the client to be back and caught up')
     // the store's subscriber connection is killed and cannot reconnect while these are appended
     const restore = await cutLive([{ host: '127.0.0.1', port: redis.port }], 'sse:sub', store.keys.live(runId))
     for (let i = 40; i < 60; i++) ids.push((await store.append(runId, tick(runId, i))).id)
     await restore() // subscribed again: the rest arrive live, after the catch-up read
     for (let i = 60; i < 70; i++) ids.push((await store.append(runId, tick(runId, i))).id)
     ids.push((await store.append(runId, { kind: 'flow.completed', flow: runId, data: { duration: 1 } })).id)
-    await waitFor(() => ended, 'end')
-    expect(got).toEqual(ids)
+    await waitFor(() => seen.ended, 'end')
+    expect(seen.ids).toEqual(ids)
   } finally {
     es.close()
   }

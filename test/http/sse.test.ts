@@ -5,7 +5,7 @@ import { createMemoryStreamStore, type EventRecord, type MemoryStreamStore } fro
 import { createHandler, type Handler } from '@leanflow/http'
 import { beforeAll, expect, it } from 'vitest'
 import { memoryStoreInternals } from '../../packages/core/src/memoryStreamStore.js'
-import { collectSse, describeMatrix, readSse, type SseFrame } from '../helpers/httpMatrix.js'
+import { collectSse, describeMatrix, readSse, recordSse, type SseFrame } from '../helpers/httpMatrix.js'
 import { waitFor } from '../helpers/waitFor.js'
 
 const started = (runId: string) => ({ kind: 'flow.started', flow: runId, data: { name: 'sse', input: null, steps: { a: { needs: [] } } } })
@@ -110,23 +110,17 @@ describeMatrix(
     it('EventSource reconnects with Last-Event-ID after a drop and gets exactly the N new events, in order (F7)', async () => {
       const runId = id('f7')
       const first = [await store.append(runId, started(runId)), await store.append(runId, note(runId, 0))]
-      const received: string[] = []
       const es = t().eventSource(`/flows/runs/${runId}/stream`)
-      let ended = false
-      es.addEventListener('message', (m) => received.push(m.lastEventId))
-      es.addEventListener('end', () => {
-        ended = true
-        es.close()
-      })
+      const seen = recordSse(es)
       try {
-        await waitFor(() => received.length === 2, 'the backfill')
+        await waitFor(() => seen.ids.length === 2, 'the backfill')
         const headersBefore = lastEventIds.length
         t().cut()
         const more: EventRecord[] = []
         for (let i = 1; i <= 7; i++) more.push(await store.append(runId, note(runId, i)))
         more.push(await store.append(runId, done(runId)))
-        await waitFor(() => ended, 'end after the reconnect')
-        expect(received).toEqual([...first, ...more].map((e) => e.id))
+        await waitFor(() => seen.ended, 'end after the reconnect')
+        expect(seen.ids).toEqual([...first, ...more].map((e) => e.id))
         expect(lastEventIds.slice(headersBefore)).toContain(first[1]?.id)
       } finally {
         es.close()

@@ -10,7 +10,7 @@ import { createHandler } from '@leanflow/http'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { collectSse, describeMatrix, startServer } from '../helpers/httpMatrix.js'
+import { collectSse, describeMatrix, recordSse, startServer } from '../helpers/httpMatrix.js'
 import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
 
@@ -134,25 +134,19 @@ describeMatrix(
       const ids = [(await base.append(runId, started(runId))).id, (await base.append(runId, note(runId, 0))).id]
       fault = 'STORE_UNAVAILABLE'
       const refusedBefore = refused
-      const received: string[] = []
-      let ended = false
       const es = t().eventSource(`/flows/runs/${runId}/stream`)
-      es.addEventListener('message', (m) => received.push(m.lastEventId))
-      es.addEventListener('end', () => {
-        ended = true
-        es.close()
-      })
+      const seen = recordSse(es)
       try {
         // the first attempts find the store down; EventSource keeps trying (it would stop on a 5xx)
         await waitFor(() => refused >= refusedBefore + 2, 'two refused attempts')
         breakFollowOf.add(runId)
         fault = undefined
-        await waitFor(() => received.length >= 1, 'the first event')
+        await waitFor(() => seen.ids.length >= 1, 'the first event')
         // that follow failed after one event: the client reconnects with Last-Event-ID and gets the rest
         for (let i = 1; i <= 3; i++) ids.push((await base.append(runId, note(runId, i))).id)
         ids.push((await base.append(runId, done(runId))).id)
-        await waitFor(() => ended, 'end after the reconnect')
-        expect(received).toEqual(ids)
+        await waitFor(() => seen.ended, 'end after the reconnect')
+        expect(seen.ids).toEqual(ids)
         expect(es.readyState).toBe(2)
         expect(streamErrors.some((e) => e instanceof LeanflowError && e.code === 'STORE_UNAVAILABLE')).toBe(true)
       } finally {
