@@ -1,5 +1,6 @@
-import { type ErrorCode, isLeanflowError, type ScheduleStore } from '@leanflow/core'
+import type { ScheduleStore } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
+import { codeOf } from '../helpers/errorCode.js'
 
 /** A store under test: the ScheduleStore port, closed after each test when it can be. */
 export type ScheduleTestStore = ScheduleStore & { close?(): Promise<void> }
@@ -15,16 +16,6 @@ export interface ScheduleStoreFactory {
    * is fixed the case turns red and its entry here can go.
    */
   knownGaps?: readonly string[]
-}
-
-/** Resolves to the LeanflowError code `fn` rejects with (or throws synchronously with). */
-async function codeOf(fn: () => Promise<unknown>): Promise<ErrorCode | 'resolved' | 'not a LeanflowError'> {
-  try {
-    await fn()
-    return 'resolved'
-  } catch (err) {
-    return isLeanflowError(err) ? err.code : 'not a LeanflowError'
-  }
 }
 
 /** Nothing stored under any id: no record, no listing, nothing due or coming due. */

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { createMemoryStreamStore, type EventRecord, isLeanflowError, type MemoryStreamStore, type NewEvent } from '@leanflow/core'
+import { createMemoryStreamStore, type EventRecord, type MemoryStreamStore, type NewEvent } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
 import { memoryStoreInternals } from '../../packages/core/src/memoryStreamStore.js'
 import { describeStreamStoreConformance } from '../conformance/streamStoreConformance.js'
+import { codeOf } from '../helpers/errorCode.js'
 
 // the memory store's live channel is its doorbell: the fault drops its rings for the run, as a
 // lost subscription drops published messages (followers must catch up from the entries)
@@ -17,15 +18,6 @@ describeStreamStoreConformance('memory', async (opts) => createMemoryStreamStore
 const ev = (run: string, kind: string, data: unknown = null): NewEvent => ({ kind, flow: run, data })
 const started = (run: string, name: string): NewEvent => ({ kind: 'flow.started', flow: run, data: { name, input: null, steps: {} } })
 const completed = (run: string): NewEvent => ({ kind: 'flow.completed', flow: run, data: { duration: 1 } })
-
-async function code(p: Promise<unknown> | (() => unknown)): Promise<string | undefined> {
-  try {
-    await (typeof p === 'function' ? p() : p)
-  } catch (err) {
-    return isLeanflowError(err) ? err.code : `not a LeanflowError: ${String(err)}`
-  }
-  return undefined
-}
 
 describe('createMemoryStreamStore: the injected clock', () => {
   it('makes ids and ts from the clock, and keeps ids increasing when it goes backwards', async () => {
@@ -64,7 +56,7 @@ describe('createMemoryStreamStore: the injected clock', () => {
     expect(expired).toEqual(['done'])
     expect((await store.listRuns('order')).map((r) => r.runId)).toEqual(['open'])
     expect(await store.listFlows()).toEqual([{ flow: 'order', runs: 1 }])
-    expect(await code(store.follow('done', { after: last.id })[Symbol.asyncIterator]().next())).toBe('HISTORY_GONE')
+    expect(await codeOf(store.follow('done', { after: last.id })[Symbol.asyncIterator]().next())).toBe('HISTORY_GONE')
     t += 10 * 86_400_000
     expect(runs.has('open')).toBe(true) // running runs never expire
     off()
@@ -123,12 +115,12 @@ describe('createMemoryStreamStore: isolation of stored data', () => {
     const store = createMemoryStreamStore()
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic
-    expect(await code(store.append('r', ev('r', 'a', cyclic)))).toBe('INVALID_EVENT')
-    expect(await code(store.append('r', ev('r', 'a', { n: 1n })))).toBe('INVALID_EVENT')
-    expect(await code(store.append('r', { kind: 'a', flow: 'r', data: 1, meta: 'x' as never }))).toBe('INVALID_EVENT')
-    expect(await code(store.append('r', ev('r', 'a'), { idempotencyKey: '' }))).toBe('INVALID_ARGUMENT')
-    expect(await code(store.append('r', { kind: 'flow.started', flow: 'r', data: { name: 'a:b' } }))).toBe('INVALID_NAME')
-    expect(await code(store.append('r', { kind: 'flow.started', flow: 'r', data: null }))).toBe('INVALID_NAME')
+    expect(await codeOf(store.append('r', ev('r', 'a', cyclic)))).toBe('INVALID_EVENT')
+    expect(await codeOf(store.append('r', ev('r', 'a', { n: 1n })))).toBe('INVALID_EVENT')
+    expect(await codeOf(store.append('r', { kind: 'a', flow: 'r', data: 1, meta: 'x' as never }))).toBe('INVALID_EVENT')
+    expect(await codeOf(store.append('r', ev('r', 'a'), { idempotencyKey: '' }))).toBe('INVALID_ARGUMENT')
+    expect(await codeOf(store.append('r', { kind: 'flow.started', flow: 'r', data: { name: 'a:b' } }))).toBe('INVALID_NAME')
+    expect(await codeOf(store.append('r', { kind: 'flow.started', flow: 'r', data: null }))).toBe('INVALID_NAME')
     expect(await store.read('r')).toEqual([])
     await store.close()
   })
@@ -136,17 +128,17 @@ describe('createMemoryStreamStore: isolation of stored data', () => {
 
 describe('createMemoryStreamStore: options and arguments', () => {
   it('refuses bad options and read/list arguments with INVALID_ARGUMENT', async () => {
-    expect(await code(() => createMemoryStreamStore({ retention: 'soon' }))).toBe('INVALID_ARGUMENT')
-    expect(await code(() => createMemoryStreamStore({ maxEventBytes: 0 }))).toBe('INVALID_ARGUMENT')
-    expect(await code(() => createMemoryStreamStore({ maxEventsPerRun: 1.5 }))).toBe('INVALID_ARGUMENT')
+    expect(await codeOf(() => createMemoryStreamStore({ retention: 'soon' }))).toBe('INVALID_ARGUMENT')
+    expect(await codeOf(() => createMemoryStreamStore({ maxEventBytes: 0 }))).toBe('INVALID_ARGUMENT')
+    expect(await codeOf(() => createMemoryStreamStore({ maxEventsPerRun: 1.5 }))).toBe('INVALID_ARGUMENT')
     const store = createMemoryStreamStore()
-    expect(await code(store.read('r', { after: 'x' }))).toBe('INVALID_ARGUMENT')
-    expect(await code(store.read('r', { limit: 0 }))).toBe('INVALID_ARGUMENT')
-    expect(await code(store.read('r', { direction: 'up' as never }))).toBe('INVALID_ARGUMENT')
-    expect(await code(store.read('a:b'))).toBe('INVALID_NAME')
-    expect(await code(store.listRuns('a:b'))).toBe('INVALID_NAME')
-    expect(await code(store.listRuns('f', { status: 'done' as never }))).toBe('INVALID_ARGUMENT')
-    expect(await code(() => store.follow('r', { after: '1' }))).toBe('INVALID_ARGUMENT')
+    expect(await codeOf(store.read('r', { after: 'x' }))).toBe('INVALID_ARGUMENT')
+    expect(await codeOf(store.read('r', { limit: 0 }))).toBe('INVALID_ARGUMENT')
+    expect(await codeOf(store.read('r', { direction: 'up' as never }))).toBe('INVALID_ARGUMENT')
+    expect(await codeOf(store.read('a:b'))).toBe('INVALID_NAME')
+    expect(await codeOf(store.listRuns('a:b'))).toBe('INVALID_NAME')
+    expect(await codeOf(store.listRuns('f', { status: 'done' as never }))).toBe('INVALID_ARGUMENT')
+    expect(await codeOf(() => store.follow('r', { after: '1' }))).toBe('INVALID_ARGUMENT')
     await store.close()
   })
 })

@@ -3,6 +3,7 @@ import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { uniqueName } from '../conformance/streamStoreConformance.js'
+import { codeOf } from '../helpers/errorCode.js'
 import { useRedisServer } from '../helpers/redisServer.js'
 
 // What the ScheduleStore conformance suite cannot see on Redis: the key layout, what is stored,
@@ -19,15 +20,6 @@ const open = () => {
   const prefix = uniqueName('s')
   store = createRedisStreamStore({ url: server.url, prefix, connectionName: prefix })
   return store
-}
-
-async function codeOf(fn: () => Promise<unknown>): Promise<string> {
-  try {
-    await fn()
-    return 'resolved'
-  } catch (err) {
-    return isLeanflowError(err) ? err.code : `raw ${String(err)}`
-  }
 }
 
 describe('Redis schedules', () => {
