@@ -8,6 +8,7 @@ import {
   type ScheduleRecord,
   type ScheduleStore,
 } from '@leanflow/core'
+import { docJson } from './internal/docJson.js'
 import { defineScript, type RedisClient } from './internal/script.js'
 import { withStoreErrors } from './internal/storeErrors.js'
 import { createKeys } from './keys.js'
@@ -103,15 +104,7 @@ function decode<T>(id: string, stored: string): ScheduleRecord<T> {
 
 /** The document's JSON, or INVALID_ARGUMENT (not JSON, or over {@link MAX_SCHEDULE_BYTES}) before anything is written. */
 function scheduleJson(id: string, doc: unknown): string {
-  let json: string | undefined
-  try {
-    json = JSON.stringify(doc)
-  } catch (cause) {
-    throw new LeanflowError('INVALID_ARGUMENT', `Schedule "${id}" cannot be stored as JSON (${String(cause)}): pass plain JSON.`, {
-      cause,
-    })
-  }
-  if (json === undefined) throw invalidArgument(`document of schedule "${id}"`, String(doc), 'a JSON value (an object)')
+  const json = docJson(doc, `Schedule "${id}"`, `document of schedule "${id}"`)
   const bytes = Buffer.byteLength(json, 'utf8')
   if (bytes > MAX_SCHEDULE_BYTES) {
     throw new LeanflowError(

@@ -23,6 +23,7 @@ import {
 import { type Cluster, Redis } from 'ioredis'
 import { isCluster } from './internal/connections.js'
 import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js'
+import { docJson } from './internal/docJson.js'
 import { followRun } from './internal/follow.js'
 import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
 import { RunIndex } from './internal/runIndex.js'
@@ -234,7 +235,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     if (checked.idempotencyKey === undefined) throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters')
     const { flowName } = checked
     const args: Array<string | number> = scriptArgs(runId, first, checked)
-    args.push(stateJson(runId, doc), opts.fences === undefined ? '0' : '1')
+    args.push(docJson(doc, `The state of run "${runId}"`, `state of run "${runId}"`), opts.fences === undefined ? '0' : '1')
     for (const [fence, token] of Object.entries(opts.fences ?? {})) args.push(fence, String(token))
     const runKeys = [...keys.runKeys(runId), keys.state(runId), keys.leases(runId)]
     const reply = (await live.call(createRunScript, runKeys, args)) as ScriptReply
@@ -319,24 +320,6 @@ function build(runId: string, id: string, event: NewEvent): EventRecord {
   if (event.step !== undefined) record.step = event.step
   if (event.meta !== undefined) record.meta = event.meta
   return record
-}
-
-/** The state document's JSON, or INVALID_ARGUMENT before anything is written. */
-function stateJson(runId: string, doc: unknown): string {
-  let json: string | undefined
-  try {
-    json = JSON.stringify(doc)
-  } catch (cause) {
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      `The state of run "${runId}" cannot be stored as JSON (${String(cause)}): pass plain JSON.`,
-      {
-        cause,
-      },
-    )
-  }
-  if (json === undefined) throw invalidArgument(`state of run "${runId}"`, String(doc), 'a JSON value (an object)')
-  return json
 }
 
 function tooLong(runId: string, len: unknown, max: number): LeanflowError {
