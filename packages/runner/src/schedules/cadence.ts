@@ -18,29 +18,30 @@ export interface Cadence {
 /** The shortest `every`: a schedule is a run start, not a busy loop. */
 const MIN_EVERY_MS = 1000
 
-const bad = (id: string, field: string, value: unknown, fix: string) =>
+/** The `INVALID_ARGUMENT` error of a schedule's field: its id, the field, the value given, and what to pass. */
+export const invalidField = (id: string, field: string, value: unknown, fix: string) =>
   new LeanflowError('INVALID_ARGUMENT', `Schedule "${id}": invalid ${field} ${JSON.stringify(value) ?? String(value)}: ${fix}.`)
 
 /** Checks an IANA time zone name (`Europe/Berlin`, `UTC`). */
 export function assertTimeZone(id: string, tz: unknown): string {
-  if (typeof tz !== 'string' || tz === '') throw bad(id, 'tz', tz, "pass an IANA time zone such as 'Europe/Berlin' or 'UTC'")
+  if (typeof tz !== 'string' || tz === '') throw invalidField(id, 'tz', tz, "pass an IANA time zone such as 'Europe/Berlin' or 'UTC'")
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz })
   } catch {
-    throw bad(id, 'tz', tz, "pass an IANA time zone such as 'Europe/Berlin' or 'UTC'")
+    throw invalidField(id, 'tz', tz, "pass an IANA time zone such as 'Europe/Berlin' or 'UTC'")
   }
   return tz
 }
 
 /** The cadence of a cron pattern (5 fields, or 6 with seconds first) in `tz`. */
 export function cronCadence(id: string, pattern: unknown, tz: string): Cadence {
-  if (typeof pattern !== 'string' || pattern.trim() === '') throw bad(id, 'cron', pattern, "pass 5 or 6 fields, e.g. '0 3 * * *'")
+  if (typeof pattern !== 'string' || pattern.trim() === '') throw invalidField(id, 'cron', pattern, "pass 5 or 6 fields, e.g. '0 3 * * *'")
   let cron: Cron
   try {
     cron = new Cron(pattern, { timezone: tz, paused: true, mode: '5-or-6-parts' })
     if (cron.nextRun(new Date(0)) === null) throw new Error('it never fires')
   } catch (err) {
-    throw bad(id, 'cron', pattern, `${(err as Error).message.replace(/^Cron\w*: /, '')} (5 or 6 fields, e.g. '0 3 * * *')`)
+    throw invalidField(id, 'cron', pattern, `${(err as Error).message.replace(/^Cron\w*: /, '')} (5 or 6 fields, e.g. '0 3 * * *')`)
   }
   const next = (after: number) => (cron.nextRun(new Date(after)) as Date).getTime()
   const first = next(Date.UTC(2026, 0, 1))
@@ -58,9 +59,9 @@ export function everyCadence(id: string, every: unknown): Cadence {
   try {
     ms = parseDuration(every as string, 'every')
   } catch {
-    throw bad(id, 'every', every, "pass a duration such as '15m' or a number of ms")
+    throw invalidField(id, 'every', every, "pass a duration such as '15m' or a number of ms")
   }
-  if (!Number.isInteger(ms) || ms < MIN_EVERY_MS) throw bad(id, 'every', every, 'pass at least 1 s (1000 ms)')
+  if (!Number.isInteger(ms) || ms < MIN_EVERY_MS) throw invalidField(id, 'every', every, 'pass at least 1 s (1000 ms)')
   return {
     next: (after) => (Math.floor(after / ms) + 1) * ms,
     previous: (at, n) => {

@@ -1,7 +1,7 @@
 import { assertName, LeanflowError } from '@leanflow/core'
 import type { ScheduleDefinition, ScheduleInfo } from '../scheduleTypes.js'
 import { toJson } from '../shell/json.js'
-import { assertTimeZone, type Cadence, cronCadence, everyCadence } from './cadence.js'
+import { assertTimeZone, type Cadence, cronCadence, everyCadence, invalidField } from './cadence.js'
 
 /** A schedule as the store keeps it (`nextRunAt` lives beside it, in the store's due index). */
 export interface ScheduleDoc {
@@ -35,8 +35,7 @@ export function scheduleDocOf(def: ScheduleDefinition, flow: string, source: 'co
   if (typeof def !== 'object' || def === null)
     throw new LeanflowError('INVALID_ARGUMENT', 'A schedule must be an object { id, cron | every, … }.')
   const id = assertName(def.id, 'schedule id')
-  const field = (name: string, value: unknown, fix: string) =>
-    new LeanflowError('INVALID_ARGUMENT', `Schedule "${id}": invalid ${name} ${JSON.stringify(value) ?? String(value)}: ${fix}.`)
+  const field = (name: string, value: unknown, fix: string) => invalidField(id, name, value, fix)
   if ((def.cron === undefined) === (def.every === undefined))
     throw field('cron / every', def.cron ?? def.every, 'pass exactly one of cron and every')
   const overlap = def.overlap ?? 'allow'
