@@ -33,6 +33,11 @@ export interface MatrixTarget {
   cut(): void
 }
 
+/** The `error` of a JSON error response: `{ error: { code, message } }`. */
+export async function errorOf(res: Response): Promise<{ code: string; message: string }> {
+  return ((await res.json()) as { error: { code: string; message: string } }).error
+}
+
 /** What {@link recordSse} has seen of an EventSource so far. */
 export interface RecordedSse {
   /** The `lastEventId` of every message, in arrival order. */

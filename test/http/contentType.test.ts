@@ -9,7 +9,7 @@ import { createHandler, signTrigger } from '@leanflow/http'
 import { defineFlow } from '@leanflow/runner'
 import { expect, it } from 'vitest'
 import { useStartedRunner } from '../fixtures/runnerOnStores.js'
-import { describeMatrix, type MatrixTarget } from '../helpers/httpMatrix.js'
+import { describeMatrix, errorOf, type MatrixTarget } from '../helpers/httpMatrix.js'
 import { waitFor } from '../helpers/waitFor.js'
 
 const SECRET = 'whsec_content_type'
@@ -66,7 +66,6 @@ const raw = (body: string, contentType: string | undefined, headers: Record<stri
   body: new TextEncoder().encode(body),
   headers: contentType === undefined ? headers : { 'content-type': contentType, ...headers },
 })
-const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string } }).error
 
 async function events(runId: string): Promise<EventRecord[]> {
   return store().read(runId)

@@ -6,7 +6,7 @@
 import { createMemoryStreamStore, type MemoryStreamStore } from '@leanflow/core'
 import { type CorsOptions, createHandler, type HandlerAction, type HandlerRunner } from '@leanflow/http'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { describeMatrix, readSse } from '../helpers/httpMatrix.js'
+import { describeMatrix, errorOf, readSse } from '../helpers/httpMatrix.js'
 
 const APP = 'http://app.example:5173'
 const OTHER = 'http://evil.example'
@@ -84,7 +84,7 @@ describeMatrix(
       const other = await t().fetch('/flows/order/runs', preflight(OTHER, 'POST'))
       expect(other.status).toBe(403)
       expect(other.headers.get('access-control-allow-origin')).toBeNull()
-      const error = ((await other.json()) as { error: { code: string; message: string } }).error
+      const error = await errorOf(other)
       expect(error.code).toBe('FORBIDDEN')
       expect(error.message).toContain(OTHER)
       const method = await t().fetch('/flows/runs/r1', preflight(APP, 'DELETE'))

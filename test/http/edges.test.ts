@@ -7,11 +7,10 @@ import { createMemoryStreamStore, type EventRecord, type StreamStore } from '@le
 import { createHandler } from '@leanflow/http'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { collectSse, describeMatrix, type MatrixTarget } from '../helpers/httpMatrix.js'
+import { collectSse, describeMatrix, errorOf, type MatrixTarget } from '../helpers/httpMatrix.js'
 import { useRedisServer } from '../helpers/redisServer.js'
 
 const MAX = '18446744073709551615-18446744073709551615'
-const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string } }).error
 
 interface Seeded {
   /** A finished run's ids, oldest first. */

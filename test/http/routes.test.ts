@@ -3,7 +3,7 @@
 import { createMemoryStreamStore, type EventRecord, type StreamStore } from '@leanflow/core'
 import { createHandler } from '@leanflow/http'
 import { beforeAll, expect, it } from 'vitest'
-import { describeMatrix } from '../helpers/httpMatrix.js'
+import { describeMatrix, errorOf } from '../helpers/httpMatrix.js'
 import { waitFor } from '../helpers/waitFor.js'
 
 let store: StreamStore
@@ -33,7 +33,6 @@ beforeAll(async () => {
 })
 
 const json = async (res: Response) => (await res.json()) as Record<string, unknown>
-const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string } }).error
 
 describeMatrix(
   'store-only routes',

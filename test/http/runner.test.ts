@@ -10,7 +10,7 @@ import { createRedisStreamStore } from '@leanflow/redis'
 import { defineFlow, type Runner } from '@leanflow/runner'
 import { describe, expect, it } from 'vitest'
 import { describeOnStores, useStartedRunner } from '../fixtures/runnerOnStores.js'
-import { collectSse, describeMatrix, type MatrixTarget } from '../helpers/httpMatrix.js'
+import { collectSse, describeMatrix, errorOf, type MatrixTarget } from '../helpers/httpMatrix.js'
 import { waitFor } from '../helpers/waitFor.js'
 
 /** Runs of `approval` that reached their ctx.do (an effect that must not run twice per run). */
@@ -92,7 +92,7 @@ function runnerRoutes(getRunner: () => Runner, getStore: () => StreamStore): voi
         await waitFor(async () => (await statusOf(t(), runId)) === 'completed', 'the echo run to complete')
         const ghost = await t().fetch('/flows/ghost/runs', post({}))
         expect(ghost.status).toBe(404)
-        expect(((await ghost.json()) as { error: { code: string } }).error.code).toBe('FLOW_NOT_FOUND')
+        expect((await errorOf(ghost)).code).toBe('FLOW_NOT_FOUND')
         expect((await t().fetch('/flows/ghost/runs')).status).toBe(404)
         const list = (await (await t().fetch('/flows/echo/runs')).json()) as { runs: Array<{ runId: string }> }
         expect(list.runs.map((r) => r.runId)).toContain(runId)
@@ -106,7 +106,7 @@ function runnerRoutes(getRunner: () => Runner, getStore: () => StreamStore): voi
         expect(await ok.json()).toEqual({ runId, step: 'approve' })
         const again = await t().fetch(`/flows/triggers/${triggerId}`, post({ approved: false }))
         expect(again.status).toBe(409)
-        expect(((await again.json()) as { error: { code: string } }).error.code).toBe('TRIGGER_CONFLICT')
+        expect((await errorOf(again)).code).toBe('TRIGGER_CONFLICT')
         const unknown = await t().fetch('/flows/triggers/NoSuchTrigger000000001', post({}))
         expect(unknown.status).toBe(404)
         const frames = await collectSse(await t().fetch(`/flows/runs/${runId}/stream`))
@@ -233,7 +233,7 @@ describeOnStores({ flows: [approval, waiter, echo], prefix: 'httprunner' }, runn
           await waitFor(async () => (await t().fetch(`/flows/runs/${runId}`)).status === 404, 'the run to expire', 15_000)
           const gone = await t().fetch(`/flows/triggers/${triggerId}`, post({ later: true }))
           expect(gone.status).toBe(404)
-          expect(((await gone.json()) as { error: { code: string } }).error.code).toBe('TRIGGER_NOT_FOUND')
+          expect((await errorOf(gone)).code).toBe('TRIGGER_NOT_FOUND')
           expect(await short.store().read(runId)).toEqual([])
         })
       },

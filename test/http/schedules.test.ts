@@ -9,7 +9,7 @@ import { createHandler, type HandlerAction, type HandlerRunner, type RouteParams
 import { defineFlow, type Runner } from '@leanflow/runner'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { describeOnStores } from '../fixtures/runnerOnStores.js'
-import { describeMatrix, type MatrixTarget, TRANSPORTS } from '../helpers/httpMatrix.js'
+import { describeMatrix, errorOf, type MatrixTarget, TRANSPORTS } from '../helpers/httpMatrix.js'
 
 // Ticks far apart (a daily cron, a daily `every`): none falls due while the tests run.
 const report = defineFlow({
@@ -40,10 +40,6 @@ async function list(t: MatrixTarget): Promise<Info[]> {
   const res = await t.fetch('/flows/schedules')
   expect(res.status).toBe(200)
   return ((await res.json()) as { schedules: Info[] }).schedules
-}
-
-async function errorOf(res: Response): Promise<string> {
-  return ((await res.json()) as { error: { code: string } }).error.code
 }
 
 function scheduleRoutes(getRunner: () => Runner, getStore: () => StreamStore): void {
@@ -107,7 +103,7 @@ function scheduleRoutes(getRunner: () => Runner, getStore: () => StreamStore): v
         for (const verb of ['pause', 'resume', 'trigger']) {
           const res = await t().fetch(`/flows/schedules/no-such-schedule/${verb}`, post())
           expect(res.status).toBe(404)
-          expect(await errorOf(res)).toBe('SCHEDULE_NOT_FOUND')
+          expect((await errorOf(res)).code).toBe('SCHEDULE_NOT_FOUND')
         }
       })
 
@@ -115,7 +111,7 @@ function scheduleRoutes(getRunner: () => Runner, getStore: () => StreamStore): v
         for (const id of ['a%3Ab', '-lead', 'sp%20ace', 'x'.repeat(129)]) {
           const res = await t().fetch(`/flows/schedules/${id}/pause`, post())
           expect(res.status).toBe(400)
-          expect(await errorOf(res)).toBe('INVALID_NAME')
+          expect((await errorOf(res)).code).toBe('INVALID_NAME')
         }
       })
 
@@ -123,7 +119,7 @@ function scheduleRoutes(getRunner: () => Runner, getStore: () => StreamStore): v
         const get = await t().fetch('/flows/schedules/nightly/pause')
         expect(get.status).toBe(405)
         expect(get.headers.get('allow')).toBe('POST')
-        expect(await errorOf(get)).toBe('METHOD_NOT_ALLOWED')
+        expect((await errorOf(get)).code).toBe('METHOD_NOT_ALLOWED')
         const postList = await t().fetch('/flows/schedules', post())
         expect(postList.status).toBe(405)
         expect(postList.headers.get('allow')).toBe('GET')
@@ -132,7 +128,7 @@ function scheduleRoutes(getRunner: () => Runner, getStore: () => StreamStore): v
         for (const path of ['/flows/schedules/runs', '/flows/schedules/nightly', '/flows/schedules/nightly/stop']) {
           const res = await t().fetch(path)
           expect(res.status).toBe(404)
-          expect(await errorOf(res)).toBe('NOT_FOUND')
+          expect((await errorOf(res)).code).toBe('NOT_FOUND')
         }
       })
 
@@ -143,7 +139,7 @@ function scheduleRoutes(getRunner: () => Runner, getStore: () => StreamStore): v
         expect(none.status).toBe(415)
         const array = await t().fetch('/flows/schedules/nightly/pause', post('[1]'))
         expect(array.status).toBe(400)
-        expect(await errorOf(array)).toBe('INVALID_ARGUMENT')
+        expect((await errorOf(array)).code).toBe('INVALID_ARGUMENT')
         const malformed = await t().fetch('/flows/schedules/nightly/pause', post('{'))
         expect(malformed.status).toBe(400)
         expect((await list(t())).find((s) => s.id === 'nightly')?.paused).toBe(false)
@@ -194,7 +190,7 @@ function scheduleRoutes(getRunner: () => Runner, getStore: () => StreamStore): v
           ] as const) {
             const res = await t().fetch(path, init)
             expect(res.status).toBe(403)
-            expect(await errorOf(res)).toBe('FORBIDDEN')
+            expect((await errorOf(res)).code).toBe('FORBIDDEN')
           }
           expect(calls.map((c) => c.action)).toEqual(['schedules.read', 'schedules.write', 'schedules.write', 'schedules.write'])
           // an unknown id is refused before the runner is asked: the caller learns nothing of it
@@ -259,7 +255,7 @@ describe('without runner.schedules', () => {
           ] as const) {
             const res = await t().fetch(path, init)
             expect(res.status).toBe(404)
-            expect(await errorOf(res)).toBe('NOT_FOUND')
+            expect((await errorOf(res)).code).toBe('NOT_FOUND')
           }
           // the names are still checked first
           expect((await t().fetch('/flows/schedules/a%3Ab/pause', post())).status).toBe(400)

@@ -7,7 +7,7 @@ import http from 'node:http'
 import { createMemoryStreamStore, type StreamStore } from '@leanflow/core'
 import { type Authorize, createHandler, type HandlerAction, type HandlerRunner, type RouteParams, signTrigger } from '@leanflow/http'
 import { beforeAll, beforeEach, expect, it } from 'vitest'
-import { describeMatrix } from '../helpers/httpMatrix.js'
+import { describeMatrix, errorOf } from '../helpers/httpMatrix.js'
 
 const SECRET = 'whsec_test_secret'
 const LIMIT = 64 * 1024
@@ -63,7 +63,6 @@ beforeEach(() => {
   verdict = true
 })
 
-const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code
 const post = (body: string, headers: Record<string, string> = {}): RequestInit => ({
   method: 'POST',
   body,
@@ -91,7 +90,7 @@ describeMatrix(
         const before = storeCalls
         const res = await t().fetch(path, method === 'POST' ? post('{}') : { method })
         expect(res.status, path).toBe(403)
-        expect(await errorOf(res)).toBe('FORBIDDEN')
+        expect((await errorOf(res)).code).toBe('FORBIDDEN')
         expect(seen.at(-1)).toEqual({ action, params, storeCallsAtAuthorize: before })
         expect(storeCalls, path).toBe(before)
       }
@@ -122,7 +121,7 @@ describeMatrix(
       verdict = true
       const tooBig = await t().fetch('/flows/triggers/tr1', post(big, { 'leanflow-signature': 'garbage' }))
       expect(tooBig.status).toBe(413)
-      expect(await errorOf(tooBig)).toBe('PAYLOAD_TOO_LARGE')
+      expect((await errorOf(tooBig)).code).toBe('PAYLOAD_TOO_LARGE')
       const badSigBadJson = await t().fetch('/flows/triggers/tr1', post('{not json', { 'leanflow-signature': 'garbage' }))
       expect(badSigBadJson.status).toBe(401)
       const goodSigBadJson = await t().fetch(
@@ -130,7 +129,7 @@ describeMatrix(
         post('{not json', { 'leanflow-signature': await signTrigger(SECRET, '{not json') }),
       )
       expect(goodSigBadJson.status).toBe(400)
-      expect(await errorOf(goodSigBadJson)).toBe('INVALID_ARGUMENT')
+      expect((await errorOf(goodSigBadJson)).code).toBe('INVALID_ARGUMENT')
       expect(runnerCalls).toEqual([])
     })
 
@@ -153,7 +152,7 @@ describeMatrix(
       for (const [name, header] of Object.entries(bad)) {
         const res = await t().fetch('/flows/triggers/tr1', post(body, header === undefined ? {} : { 'leanflow-signature': header }))
         expect(res.status, name).toBe(401)
-        expect(await errorOf(res), name).toBe('UNAUTHORIZED')
+        expect((await errorOf(res)).code, name).toBe('UNAUTHORIZED')
       }
       expect(runnerCalls).toHaveLength(1)
       const within = await t().fetch(
@@ -174,7 +173,7 @@ describeMatrix(
       ] as const) {
         const res = await t().fetch(path, post(body))
         expect(res.status, `${path} ${body}`).toBe(400)
-        expect(['INVALID_ARGUMENT', 'INVALID_NAME']).toContain(await errorOf(res))
+        expect(['INVALID_ARGUMENT', 'INVALID_NAME']).toContain((await errorOf(res)).code)
       }
       const bytes = new Uint8Array([0x7b, 0xff, 0xfe, 0x7d])
       const res = await t().fetch('/flows/events', { method: 'POST', body: bytes, headers: { 'content-type': 'application/json' } })

@@ -10,7 +10,7 @@ import { createHandler } from '@leanflow/http'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { collectSse, describeMatrix, recordSse, startServer } from '../helpers/httpMatrix.js'
+import { collectSse, describeMatrix, errorOf, recordSse, startServer } from '../helpers/httpMatrix.js'
 import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
 
@@ -18,7 +18,6 @@ const echo = defineFlow({ name: 'echo', steps: { noop: { handler: async (input) 
 const started = (runId: string) => ({ kind: 'flow.started', flow: runId, data: { name: 'faulty', input: null, steps: {} } })
 const note = (runId: string, i: number) => ({ kind: 'user.note', flow: runId, data: { i } })
 const done = (runId: string) => ({ kind: 'flow.completed', flow: runId, data: { duration: 1 } })
-const errorOf = async (res: Response) => ((await res.json()) as { error: { code: string; message: string } }).error
 const post = (body: unknown): RequestInit => ({
   method: 'POST',
   body: JSON.stringify(body),
