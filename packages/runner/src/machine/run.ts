@@ -41,13 +41,11 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
   doc.status = 'canceled'
   doc.endedAt = env.now
   if (cmd.reason !== undefined) doc.reason = String(cmd.reason)
-  for (const s of Object.values(doc.steps)) {
-    closeAwaits(s, 'canceled', env.now)
-    delete s.lease
-  }
   const jobs: JobOut[] = []
   const unwatch = new Set<string>()
   for (const [name, s] of Object.entries(doc.steps)) {
+    closeAwaits(s, 'canceled', env.now)
+    delete s.lease
     jobs.push({ op: 'remove', id: jobIds.step(env.runId, name, s.attempt) })
     s.records.forEach((r, pos) => {
       if (r.t === 'do') return
