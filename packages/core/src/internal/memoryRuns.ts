@@ -1,5 +1,5 @@
 import { isTerminalKind } from '../events.js'
-import { stepActivity } from '../stepActivity.js'
+import { type StepActivity, stepActivity } from '../stepActivity.js'
 import type { RunStatus, RunSummary } from '../streamStore.js'
 import { isTerminalStatus } from './reduceRun.js'
 
@@ -21,8 +21,8 @@ export interface MemoryRun {
   lastSeq: number
   /** The run's status as the reducer gives it; undefined (pending) before `flow.started` or a terminal event. */
   status?: RunStatus
-  /** Live steps: 'r' running or retrying, 'a' awaiting (others have no entry). */
-  readonly steps: Map<string, 'r' | 'a'>
+  /** Live steps: `active` (running or retrying) or `awaiting`; others have no entry. */
+  readonly steps: Map<string, Exclude<StepActivity, 'done'>>
   /** Counts of the live steps by class. */
   running: number
   awaiting: number
@@ -38,11 +38,6 @@ export interface MemoryRun {
 /** 2 ** 31 - 1, as a literal (see STORE_DEFAULTS: bundlers keep a computed constant). */
 const MAX_TIMER_MS = 2_147_483_647
 const TERMINAL: Record<string, RunStatus> = { 'flow.completed': 'completed', 'flow.failed': 'failed', 'flow.canceled': 'canceled' }
-/** {@link stepActivity} as one letter: 'r' running or retrying, 'a' awaiting, 'd' neither. */
-function stepClass(e: { kind: string; step?: string; data: unknown }): 'r' | 'a' | 'd' | undefined {
-  const act = stepActivity(e)
-  return act === undefined ? undefined : act === 'active' ? 'r' : act === 'awaiting' ? 'a' : 'd'
-}
 
 /**
  * The memory store's run table: runs by id, the per-flow index, retention
@@ -117,16 +112,16 @@ export class MemoryRuns {
   settle(run: MemoryRun, e: { kind: string; step?: string; data: unknown; ms: number; ts: string; flowName?: string }): void {
     const was = run.status
     if (was !== undefined && isTerminalStatus(was)) return
-    const cls = stepClass(e)
-    if (cls !== undefined && e.step !== undefined) {
-      const old = run.steps.get(e.step) ?? 'd'
-      if (old !== cls) {
-        if (old === 'r') run.running--
-        else if (old === 'a') run.awaiting--
-        if (cls === 'r') run.running++
-        else if (cls === 'a') run.awaiting++
-        if (cls === 'd') run.steps.delete(e.step)
-        else run.steps.set(e.step, cls)
+    const act = stepActivity(e)
+    if (act !== undefined && e.step !== undefined) {
+      const old = run.steps.get(e.step) ?? 'done'
+      if (old !== act) {
+        if (old === 'active') run.running--
+        else if (old === 'awaiting') run.awaiting--
+        if (act === 'active') run.running++
+        else if (act === 'awaiting') run.awaiting++
+        if (act === 'done') run.steps.delete(e.step)
+        else run.steps.set(e.step, act)
       }
     }
     const live: RunStatus = run.awaiting > 0 && run.running === 0 ? 'awaiting' : 'running'
