@@ -39,7 +39,7 @@ export interface AppendLimits {
  * store calls it too, so it refuses exactly what they refuse, with the same codes:
  *
  * - run id, `kind`, `step`, and the flow name of `flow.started` (`data.name`, also not `runs`,
- *   `triggers` or `events`): `INVALID_NAME` ({@link assertName}, {@link assertFlowName});
+ *   `triggers`, `events` or `schedules`): `INVALID_NAME` ({@link assertName}, {@link assertFlowName});
  * - an event that is not an object, `meta` that is not a plain object, `data` JSON cannot hold
  *   (cyclic, a `BigInt`, a function, nesting too deep): `INVALID_EVENT`;
  * - an idempotency key that is not a string of 1-512 characters: `INVALID_ARGUMENT`;

@@ -33,7 +33,7 @@ export interface FlowConfig<I = any> {
 
 /**
  * Validates a flow and freezes it: names follow the name rule (flow names
- * `runs`, `triggers`, `events` are reserved), every `needs` names a step of
+ * `runs`, `triggers`, `events`, `schedules` are reserved), every `needs` names a step of
  * the flow, and the steps form a DAG (a cycle is refused, naming it).
  *
  * @example
