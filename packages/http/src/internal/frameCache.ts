@@ -18,8 +18,7 @@ export interface FrameCache {
 
 /** A {@link FrameCache} for one handler. */
 export function createFrameCache(): FrameCache {
-  // run → event id → its frame: a lookup builds no key, so a stream that finds the frame allocates nothing
-  let frames: Map<string, Map<string, { kind: string; bytes: Uint8Array }>> | undefined
+  let frames: Map<string, Uint8Array> | undefined
   const clear = () => {
     frames = undefined
   }
@@ -29,15 +28,12 @@ export function createFrameCache(): FrameCache {
         frames = new Map()
         setTimeout(clear, 0)
       }
-      let run = frames.get(runId)
-      if (run === undefined) {
-        run = new Map()
-        frames.set(runId, run)
+      const key = `${runId}\n${e.id}\n${e.kind}`
+      let bytes = frames.get(key)
+      if (bytes === undefined) {
+        bytes = encoder.encode(eventFrame(e))
+        frames.set(key, bytes)
       }
-      const hit = run.get(e.id)
-      if (hit !== undefined && hit.kind === e.kind) return hit.bytes
-      const bytes = encoder.encode(eventFrame(e))
-      run.set(e.id, { kind: e.kind, bytes })
       return bytes
     },
   }
