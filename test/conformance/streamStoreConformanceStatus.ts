@@ -85,6 +85,18 @@ export function describeStatusConformance(t: ConformanceContext): void {
       await expectListed(s, flow, run, 'canceled', 'a late step.failed')
     })
 
+    it('user kinds named like Object.prototype members (constructor, toString, …) leave the status alone', async () => {
+      const s = await t.store()
+      const flow = uniqueName('flow')
+      const run = uniqueName()
+      await s.append(run, started(run, flow))
+      for (const kind of ['constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+        await s.append(run, { kind, flow: run, data: null })
+        await s.append(run, step(run, kind, 'a'))
+      }
+      await expectListed(s, flow, run, 'running', 'user kinds named like Object members')
+    })
+
     it('random step sequences: the listed status always equals reduceFlow of the log', async () => {
       const s = await t.store()
       const kinds = ['step.started', 'step.completed', 'step.failed', 'step.retry', 'step.await.time', 'step.resumed', 'step.await.timeout']
