@@ -175,7 +175,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
       checked.idempotencyKey ?? '',
       maxEventsPerRun,
       retentionMs,
-      Object.hasOwn(RUN_STATUS, event.kind) ? RUN_STATUS[event.kind] : '',
+      (Object.hasOwn(RUN_STATUS, event.kind) && RUN_STATUS[event.kind]) || '',
       checked.flowName ?? '',
       fence === undefined ? '' : String(fence.key),
       fence === undefined ? '' : String(fence.token),
