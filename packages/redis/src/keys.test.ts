@@ -46,6 +46,33 @@ describe('createKeys', () => {
     for (const k of flow) expect(keySlot(k)).toBe(keySlot('{order}'))
   })
 
+  it('puts every key of a limit scope in its `{lim:<scope>}` slot', () => {
+    expect(keys.limitBase('order')).toBe('lf:{lim:order}')
+    expect(keys.limitHeld('order/charge')).toBe('lf:{lim:order/charge}:held')
+    expect(keys.limitSlots('order', 'concurrency.0', 't1')).toBe('lf:{lim:order}:h:concurrency.0:t1')
+    expect(keys.limitWindow('order', 'rateLimit', '')).toBe('lf:{lim:order}:w:rateLimit:')
+    expect(keys.limitLine('order', 'concurrency.0', 't1')).toBe('lf:{lim:order}:q:concurrency.0:t1')
+    expect(keys.limitDebounce('order', '')).toBe('lf:{lim:order}:d:')
+    const scope = 'order/charge'
+    const all = [
+      keys.limitHeld(scope),
+      keys.limitWaiting(scope),
+      keys.limitSlots(scope, 'c', 'k'),
+      keys.limitWindow(scope, 'r', 'k'),
+      keys.limitLine(scope, 'c', ''),
+      keys.limitRing(scope),
+      keys.limitSeq(scope),
+      keys.limitSingletons(scope),
+      keys.limitSingletonOf(scope),
+      keys.limitSeen(scope),
+      keys.limitDebounce(scope, 'u1'),
+    ]
+    for (const k of all) expect(keySlot(k)).toBe(keySlot('{lim:order/charge}'))
+    expect(() => keys.limitHeld('a:b')).toThrow(/Invalid limit scope/)
+    expect(() => keys.limitHeld('a/b/c')).toThrow(/Invalid limit scope/)
+    expect(() => keys.limitSlots('order', 'c', 'a b')).toThrow(/Invalid name/)
+  })
+
   it('keeps a prefix in every key', () => {
     const k = createKeys('app')
     const all = [
@@ -63,6 +90,9 @@ describe('createKeys', () => {
       k.externalKind('k'),
       k.externalWatchers('k'),
       k.externalIdem('i'),
+      k.limitHeld('f'),
+      k.limitSlots('f/s', 'c', ''),
+      k.limitDebounce('f', 'u'),
     ]
     for (const key of all) expect(key.startsWith('app:')).toBe(true)
   })

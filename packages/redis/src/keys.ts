@@ -46,11 +46,28 @@
 // |                                         |         | (nextRunAt empty: paused), written only by one script  |
 // | lf:{schedules}:due                      | zset    | schedule ids with a nextRunAt, score = nextRunAt ms    |
 // |                                         |         | (a paused schedule is absent: never due)               |
+// | lf:{lim:<scope>}:held                   | hash    | admitted holder -> JSON {needs, leaseMs?} (release)    |
+// | lf:{lim:<scope>}:wait                   | hash    | queued holder -> JSON {needs, leaseMs?, priority}      |
+// | lf:{lim:<scope>}:h:<id>:<key>           | zset    | concurrency holders, score = lease expiry ms (`inf`:   |
+// |                                         |         | unleased); expired ones removed at each look           |
+// | lf:{lim:<scope>}:w:<id>:<key>           | zset    | rate window: one member per admission (a seq), score = |
+// |                                         |         | admission ms; older than the period removed at a look  |
+// | lf:{lim:<scope>}:q:<id>:<key>           | zset    | the line of a round-robin key (first need): holders,   |
+// |                                         |         | score = (100 - priority) * 1e12 + seq                  |
+// | lf:{lim:<scope>}:ring                   | list    | `<id>:<key>` of the lines with waiters, in turn order  |
+// | lf:{lim:<scope>}:seq                    | string  | sequence (INCR) of queue places and window members     |
+// | lf:{lim:<scope>}:single                 | hash    | singleton key -> its holder                            |
+// | lf:{lim:<scope>}:singleOf               | hash    | holder -> its singleton key                            |
+// | lf:{lim:<scope>}:seen                   | hash    | `<id>:<key>` -> `concurrency` or `rate:<periodMs>`:    |
+// |                                         |         | limits with use (limitUsage drops the idle ones)       |
+// | lf:{lim:<scope>}:d:<key>                | hash    | debounce window: holder, first, until (ms), input JSON |
 //
+// A limit scope is a flow (`order`) or a step (`order/charge`); its keys share the `{lim:<scope>}`
+// slot and each limit call is one script there (lua/limits.ts builds the names from the tag).
 // The runner's idempotency keys are built by `keys` in @leanflow/runner; connections are
 // named `lf:<prefix>:cmd` and `lf:<prefix>:sub` (CLIENT LIST), not keys.
 
-import { assertFlowName, assertName, LeanflowError, type LookupNamespace } from '@leanflow/core'
+import { assertFlowName, assertName, checkLimitScope, LeanflowError, type LookupNamespace } from '@leanflow/core'
 
 /**
  * Every Redis key and channel name the stores use, built from one prefix (the table at the top
@@ -72,6 +89,7 @@ import { assertFlowName, assertName, LeanflowError, type LookupNamespace } from 
 export function createKeys(prefix = 'lf') {
   assertPrefix(prefix)
   const run = (runId: string, part: string) => `${prefix}:{${assertName(runId, 'run id')}}:${part}`
+  const lim = (scope: string, part: string) => `${prefix}:{lim:${checkLimitScope(scope)}}${part === '' ? '' : `:${part}`}`
   return {
     prefix,
     /** The run's event log (a Redis Stream). */
@@ -119,6 +137,30 @@ export function createKeys(prefix = 'lf') {
     scheduleDocs: () => `${prefix}:{schedules}:docs`,
     /** Due index of the schedules (a sorted set: id, score = nextRunAt ms; paused ones absent), in the `{schedules}` slot. */
     scheduleDue: () => `${prefix}:{schedules}:due`,
+    /** The tag every key of a limit scope starts with (`lf:{lim:<scope>}`); lua/limits.ts appends the parts below. */
+    limitBase: (scope: string) => lim(scope, ''),
+    /** Admitted holders of a limit scope (a hash: holder → JSON `{needs, leaseMs?}`). */
+    limitHeld: (scope: string) => lim(scope, 'held'),
+    /** Queued holders of a limit scope (a hash: holder → JSON `{needs, leaseMs?, priority}`). */
+    limitWaiting: (scope: string) => lim(scope, 'wait'),
+    /** Holders of a concurrency limit (a sorted set, score = lease expiry ms, `inf` unleased). */
+    limitSlots: (scope: string, id: string, key: string) => lim(scope, `h:${limitSlot(id, key)}`),
+    /** Admissions in a rate limit's window (a sorted set: one member per admission, score = ms). */
+    limitWindow: (scope: string, id: string, key: string) => lim(scope, `w:${limitSlot(id, key)}`),
+    /** The line of a round-robin key (a sorted set: holder, score = (100 - priority) * 1e12 + seq). */
+    limitLine: (scope: string, id: string, key: string) => lim(scope, `q:${limitSlot(id, key)}`),
+    /** Round-robin keys with waiters, in turn order (a list of `<id>:<key>`). */
+    limitRing: (scope: string) => lim(scope, 'ring'),
+    /** Sequence of queue places and window members (a string, INCR). */
+    limitSeq: (scope: string) => lim(scope, 'seq'),
+    /** Singleton keys (a hash: key → holder). */
+    limitSingletons: (scope: string) => lim(scope, 'single'),
+    /** The singleton key of each holder (a hash: holder → key). */
+    limitSingletonOf: (scope: string) => lim(scope, 'singleOf'),
+    /** Limits with use (a hash: `<id>:<key>` → `concurrency` or `rate:<periodMs>`), for limitUsage. */
+    limitSeen: (scope: string) => lim(scope, 'seen'),
+    /** The open debounce window of a key (a hash: holder, first, until, input). */
+    limitDebounce: (scope: string, key: string) => lim(scope, `d:${limitKey(key)}`),
     /**
      * Every key of a run, in one slot: the append script expires them all
      * together on the run's terminal event (retention). Keys added to a run
@@ -128,8 +170,19 @@ export function createKeys(prefix = 'lf') {
   }
 }
 
+/** A limit key: a name or '' (no key). */
+function limitKey(key: string): string {
+  if (key !== '') assertName(key, 'name')
+  return key
+}
+
+/** `<id>:<key>` of a limit (ids are names, so the first `:` splits them). */
+function limitSlot(id: string, key: string): string {
+  return `${assertName(id, 'name')}:${limitKey(key)}`
+}
+
 /** The statuses the run index keeps a sorted set for: every status the reducer gives a started run. */
-export const INDEXED_STATUSES = ['running', 'awaiting', 'completed', 'failed', 'canceled'] as const
+export const INDEXED_STATUSES = ['queued', 'running', 'awaiting', 'completed', 'failed', 'canceled'] as const
 
 /** One of {@link INDEXED_STATUSES}. */
 export type IndexedStatus = (typeof INDEXED_STATUSES)[number]
