@@ -1,0 +1,352 @@
+// The limit scripts (redisLimits.ts): each call is one script on the keys of one scope, which
+// share the `{lim:<scope>}` tag (keys.ts lists them). KEYS[1] is a key of that tag (it routes the
+// call on Cluster); the script builds the others from ARGV[1], the tag `<prefix>:{lim:<scope>}`.
+// Time is the server's (TIME), so every process agrees; Redis ≥ 5 replicates a script's effects,
+// which allows it. The semantics mirror core's memoryLimits.ts step for step.
+
+/** Shared by every limit script: the clock, the key names, and admission. */
+const LIB = `
+local base = ARGV[1]
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local HELD, WAIT, RING, SEQ = base .. ':held', base .. ':wait', base .. ':ring', base .. ':seq'
+local SINGLE, SINGLE_OF, SEEN = base .. ':single', base .. ':singleOf', base .. ':seen'
+-- most queued entries one call looks at while admitting (memoryLimits.ts has the same bound)
+local MAX_PUMP = 1000
+
+local function slot(n) return n.id .. ':' .. n.key end
+local function slotsKey(n) return base .. ':h:' .. slot(n) end
+local function windowKey(n) return base .. ':w:' .. slot(n) end
+local function lineKey(line) return base .. ':q:' .. line end
+-- the round-robin key of a holder: its first need's
+local function lineOf(needs) if needs[1] then return slot(needs[1]) end return '' end
+
+local function see(n)
+  local what = 'concurrency'
+  if n.kind == 'rate' then what = 'rate:' .. string.format('%d', n.periodMs) end
+  redis.call('HSET', SEEN, slot(n), what)
+end
+
+-- the first need that keeps a holder out now: {id, key, retryAt (-1: none)}; nil when all admit
+local function blockOf(needs)
+  for _, n in ipairs(needs) do
+    if n.kind == 'rate' then
+      local wk = windowKey(n)
+      redis.call('ZREMRANGEBYSCORE', wk, '-inf', now - n.periodMs)
+      if redis.call('ZCARD', wk) >= n.limit then
+        local oldest = redis.call('ZRANGE', wk, 0, 0, 'WITHSCORES')
+        return {n.id, n.key, tonumber(oldest[2]) + n.periodMs}
+      end
+    else
+      local hk = slotsKey(n)
+      redis.call('ZREMRANGEBYSCORE', hk, '-inf', now)
+      if redis.call('ZCARD', hk) >= n.limit then
+        local soonest = redis.call('ZRANGE', hk, 0, 0, 'WITHSCORES')
+        if soonest[2] == 'inf' then return {n.id, n.key, -1} end
+        return {n.id, n.key, tonumber(soonest[2])}
+      end
+    end
+  end
+  return nil
+end
+
+local function expiry(leaseMs)
+  if leaseMs then return now + leaseMs end
+  return '+inf'
+end
+
+-- the holder takes a slot in each need and an admission in each window
+local function take(holder, entryJson, needs, leaseMs)
+  local exp = expiry(leaseMs)
+  for _, n in ipairs(needs) do
+    see(n)
+    if n.kind == 'rate' then
+      redis.call('ZADD', windowKey(n), now, redis.call('INCR', SEQ))
+    else
+      redis.call('ZADD', slotsKey(n), exp, holder)
+    end
+  end
+  redis.call('HSET', HELD, holder, entryJson)
+end
+
+-- a held holder's concurrency slots now expire leaseMs from now (its admissions stay as they are)
+local function renew(holder, needs, leaseMs)
+  local exp = expiry(leaseMs)
+  for _, n in ipairs(needs) do
+    if n.kind ~= 'rate' then redis.call('ZADD', slotsKey(n), exp, holder) end
+  end
+end
+
+-- frees the holder's concurrency slots
+local function drop(holder)
+  local e = redis.call('HGET', HELD, holder)
+  if not e then return end
+  for _, n in ipairs(cjson.decode(e).needs) do
+    if n.kind ~= 'rate' then redis.call('ZREM', slotsKey(n), holder) end
+  end
+  redis.call('HDEL', HELD, holder)
+end
+
+-- the held entry while the holder holds every concurrency slot it took (none expired), else nil
+local function holds(holder)
+  local e = redis.call('HGET', HELD, holder)
+  if not e then return nil end
+  local entry = cjson.decode(e)
+  for _, n in ipairs(entry.needs) do
+    if n.kind ~= 'rate' then
+      local exp = redis.call('ZSCORE', slotsKey(n), holder)
+      if not exp or (exp ~= 'inf' and tonumber(exp) <= now) then
+        drop(holder)
+        return nil
+      end
+    end
+  end
+  return entry
+end
+
+local function writeRing(ring)
+  redis.call('DEL', RING)
+  for i = 1, #ring, 1000 do
+    redis.call('RPUSH', RING, unpack(ring, i, math.min(i + 999, #ring)))
+  end
+end
+
+-- admits what fits, taking turns across round-robin keys: a line served goes behind the others,
+-- a blocked head keeps its line's turn; returns the holders admitted, in order
+local function pump()
+  local admitted = {}
+  local ring = redis.call('LRANGE', RING, 0, -1)
+  local changed = false
+  local looked = 0
+  local progress = true
+  while progress and #ring > 0 and looked < MAX_PUMP do
+    progress = false
+    local kept, served = {}, {}
+    for _, line in ipairs(ring) do
+      local qk = lineKey(line)
+      local head = redis.call('ZRANGE', qk, 0, 0)[1]
+      looked = looked + 1
+      if not head then
+        changed = true
+      else
+        local e = redis.call('HGET', WAIT, head)
+        local entry = e and cjson.decode(e)
+        if e and (looked > MAX_PUMP or blockOf(entry.needs)) then
+          kept[#kept + 1] = line
+        else
+          redis.call('ZREM', qk, head)
+          if e then
+            redis.call('HDEL', WAIT, head)
+            take(head, e, entry.needs, entry.leaseMs)
+            admitted[#admitted + 1] = head
+            progress = true
+          end
+          changed = true
+          if redis.call('EXISTS', qk) == 1 then
+            if e then served[#served + 1] = line else kept[#kept + 1] = line end
+          end
+        end
+      end
+    end
+    ring = kept
+    for _, line in ipairs(served) do ring[#ring + 1] = line end
+  end
+  if changed then writeRing(ring) end
+  return admitted
+end
+`
+
+/**
+ * Acquire: admit, queue or refuse one holder, and admit what fits from the queue.
+ * KEYS: 1 the scope's held hash (routes the call). ARGV: 1 the scope tag, 2 holder, 3 its entry
+ * JSON `{needs, leaseMs?, priority}`, 4 priority, 5 `queue` | `refuse`, 6 singleton key, 7
+ * singleton mode (`skip` | `cancel`; '' none).
+ * Returns `{state, admitted, blockedId, blockedKey, retryAt (-1 none), superseded, taken}`.
+ */
+export const LIMIT_ACQUIRE_LUA = `${LIB}
+local holder, entryJson = ARGV[2], ARGV[3]
+local entry = cjson.decode(entryJson)
+local needs, leaseMs = entry.needs, entry.leaseMs
+local refuse = ARGV[5] == 'refuse'
+local skey, mode = ARGV[6], ARGV[7]
+local superseded = ''
+if mode ~= '' then
+  local cur = redis.call('HGET', SINGLE, skey)
+  if cur and cur ~= holder then
+    if mode == 'skip' then return {'taken', {}, '', '', -1, '', cur} end
+    superseded = cur
+  end
+end
+local function settle(state, admitted, b)
+  if mode ~= '' then
+    if superseded ~= '' then redis.call('HDEL', SINGLE_OF, superseded) end
+    redis.call('HSET', SINGLE, skey, holder)
+    redis.call('HSET', SINGLE_OF, holder, skey)
+  end
+  if not b then return {state, admitted, '', '', -1, superseded, ''} end
+  return {state, admitted, b[1], b[2], b[3], superseded, ''}
+end
+local function has(list, x)
+  for _, v in ipairs(list) do if v == x then return true end end
+  return false
+end
+
+local held = holds(holder)
+if held then
+  if leaseMs then renew(holder, held.needs, leaseMs) end
+  return settle('admitted', pump(), nil)
+end
+local waiting = redis.call('HGET', WAIT, holder)
+if waiting then
+  local admitted = pump()
+  if has(admitted, holder) then return settle('admitted', admitted, nil) end
+  local wn = cjson.decode(waiting).needs
+  return settle('queued', admitted, blockOf(wn) or {wn[1].id, wn[1].key, -1})
+end
+-- those already waiting go first (a call that may refuse admits no one else: its answer could
+-- not name them); a newcomer whose line waits takes its place in it
+local admitted = {}
+if not refuse then admitted = pump() end
+local first = {'', '', -1}
+if needs[1] then first = {needs[1].id, needs[1].key, -1} end
+if redis.call('EXISTS', lineKey(lineOf(needs))) == 0 then
+  local b = blockOf(needs)
+  if not b then
+    take(holder, entryJson, needs, leaseMs)
+    admitted[#admitted + 1] = holder
+    return settle('admitted', admitted, nil)
+  end
+  if refuse then return {'refused', {}, b[1], b[2], b[3], '', ''} end
+elseif refuse then
+  local b = blockOf(needs) or first
+  return {'refused', {}, b[1], b[2], b[3], '', ''}
+end
+for _, n in ipairs(needs) do see(n) end
+redis.call('HSET', WAIT, holder, entryJson)
+local line = lineOf(needs)
+local qk = lineKey(line)
+if redis.call('EXISTS', qk) == 0 then redis.call('RPUSH', RING, line) end
+redis.call('ZADD', qk, (100 - tonumber(ARGV[4])) * 1e12 + redis.call('INCR', SEQ), holder)
+for _, h in ipairs(pump()) do admitted[#admitted + 1] = h end
+if has(admitted, holder) then return settle('admitted', admitted, nil) end
+return settle('queued', admitted, blockOf(needs) or first)
+`
+
+/**
+ * Release: the holder's slots, its place in line and its singleton key go; what fits is admitted.
+ * KEYS: 1 the scope's held hash. ARGV: 1 the scope tag, 2 holder. Returns the holders admitted.
+ */
+export const LIMIT_RELEASE_LUA = `${LIB}
+local holder = ARGV[2]
+drop(holder)
+local waiting = redis.call('HGET', WAIT, holder)
+if waiting then
+  redis.call('HDEL', WAIT, holder)
+  local line = lineOf(cjson.decode(waiting).needs)
+  local qk = lineKey(line)
+  redis.call('ZREM', qk, holder)
+  if redis.call('EXISTS', qk) == 0 then redis.call('LREM', RING, 0, line) end
+end
+local skey = redis.call('HGET', SINGLE_OF, holder)
+if skey then
+  redis.call('HDEL', SINGLE_OF, holder)
+  if redis.call('HGET', SINGLE, skey) == holder then redis.call('HDEL', SINGLE, skey) end
+end
+return pump()
+`
+
+/**
+ * Renew: a held holder's concurrency slots expire leaseMs from now.
+ * KEYS: 1 the scope's held hash. ARGV: 1 the scope tag, 2 holder, 3 leaseMs. Returns 1, or 0 when
+ * it holds none (expired or released).
+ */
+export const LIMIT_RENEW_LUA = `${LIB}
+local held = holds(ARGV[2])
+if not held then return 0 end
+renew(ARGV[2], held.needs, tonumber(ARGV[3]))
+return 1
+`
+
+/**
+ * Usage: each limit with holders, admissions in its window or a line, as
+ * `{slot, kind, active, queued, ...}` (`slot` = `<id>:<key>`); idle ones are forgotten.
+ * KEYS: 1 the scope's seen hash. ARGV: 1 the scope tag.
+ */
+export const LIMIT_USAGE_LUA = `${LIB}
+local seen = redis.call('HGETALL', SEEN)
+local out = {}
+for i = 1, #seen, 2 do
+  local s, what = seen[i], seen[i + 1]
+  local active
+  if what == 'concurrency' then
+    local hk = base .. ':h:' .. s
+    redis.call('ZREMRANGEBYSCORE', hk, '-inf', now)
+    active = redis.call('ZCARD', hk)
+  else
+    local wk = base .. ':w:' .. s
+    redis.call('ZREMRANGEBYSCORE', wk, '-inf', now - tonumber(string.sub(what, 6)))
+    active = redis.call('ZCARD', wk)
+  end
+  local queued = redis.call('ZCARD', lineKey(s))
+  if active == 0 and queued == 0 then
+    redis.call('HDEL', SEEN, s)
+  else
+    out[#out + 1] = s
+    out[#out + 1] = what
+    out[#out + 1] = active
+    out[#out + 1] = queued
+  end
+end
+return out
+`
+
+/**
+ * Holders: the holders of unleased concurrency slots, unsorted, maybe repeated.
+ * KEYS: 1 the scope's seen hash. ARGV: 1 the scope tag.
+ */
+export const LIMIT_HOLDERS_LUA = `${LIB}
+local seen = redis.call('HGETALL', SEEN)
+local out = {}
+for i = 1, #seen, 2 do
+  if seen[i + 1] == 'concurrency' then
+    for _, h in ipairs(redis.call('ZRANGEBYSCORE', base .. ':h:' .. seen[i], '+inf', '+inf')) do out[#out + 1] = h end
+  end
+end
+return out
+`
+
+/**
+ * Debounce: open a window of the key for the holder, or fold into the open one (its input
+ * replaced; due `periodMs` after this call, at most `maxWaitMs` after the first).
+ * KEYS: 1 the window's hash. ARGV: 1 the scope tag, 2 holder, 3 periodMs, 4 maxWaitMs ('' none),
+ * 5 input JSON. Returns `{holder, until, first (1 | 0)}`.
+ */
+export const LIMIT_DEBOUNCE_LUA = `${LIB}
+local dk = KEYS[1]
+local period = tonumber(ARGV[3])
+local maxWait = tonumber(ARGV[4])
+local cur = redis.call('HMGET', dk, 'holder', 'first')
+if cur[1] then
+  local due = now + period
+  if maxWait then due = math.min(due, tonumber(cur[2]) + maxWait) end
+  redis.call('HSET', dk, 'until', due, 'input', ARGV[5])
+  return {cur[1], due, 0}
+end
+local due = now + period
+if maxWait then due = math.min(due, now + maxWait) end
+redis.call('HSET', dk, 'holder', ARGV[2], 'first', now, 'until', due, 'input', ARGV[5])
+return {ARGV[2], due, 1}
+`
+
+/**
+ * Settle a debounce: the holder's window of the key closes when due.
+ * KEYS: 1 the window's hash. ARGV: 1 the scope tag, 2 holder.
+ * Returns `{2, input JSON}` (closed), `{1, until}` (not due), `{0}` (no window of this holder).
+ */
+export const LIMIT_SETTLE_LUA = `${LIB}
+local cur = redis.call('HMGET', KEYS[1], 'holder', 'until', 'input')
+if not cur[1] or cur[1] ~= ARGV[2] then return {0} end
+if tonumber(cur[2]) > now then return {1, tonumber(cur[2])} end
+redis.call('DEL', KEYS[1])
+return {2, cur[3]}
+`
