@@ -1,0 +1,542 @@
+import type { LimitAnswer, LimitNeed, LimitRequest, LimitStore, LimitUsage } from '@leanflow/core'
+import { describe, expect, it } from 'vitest'
+import { codeOf } from '../helpers/errorCode.js'
+
+/** A store under test: the LimitStore port, closed after each test when it can be. */
+export type LimitTestStore = LimitStore & { close?(): Promise<void> }
+
+/** What the suite asks of an implementation. */
+export interface LimitStoreFactory {
+  /** A fresh, empty store (its own key prefix on a shared server). Its clock is the wall clock. */
+  store(): Promise<LimitTestStore>
+  /**
+   * Titles of cases this store is known to fail: they run as `it.fails`, so the day the store
+   * is fixed the case turns red and its entry here can go.
+   */
+  knownGaps?: readonly string[]
+}
+
+const SCOPE = 'sync'
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** How far the store's clock may be from this process's `Date.now()`, and a timer late, in ms. */
+const SKEW = 30
+
+const conc = (id: string, key: string, limit: number): LimitNeed => ({ id, kind: 'concurrency', key, limit })
+const rate = (id: string, key: string, limit: number, periodMs: number): LimitNeed => ({ id, kind: 'rate', key, limit, periodMs })
+
+/** limitUsage, sorted by limit then key (the port leaves the order open). */
+async function usage(s: LimitStore, scope = SCOPE): Promise<LimitUsage[]> {
+  const order = (u: LimitUsage) => `${u.id}|${u.key}`
+  return (await s.limitUsage(scope)).sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0))
+}
+
+/** limitHolders, sorted (the port leaves the order open). */
+async function holders(s: LimitStore, scope = SCOPE): Promise<string[]> {
+  return (await s.limitHolders(scope)).sort()
+}
+
+/** Acquires and expects the holder admitted (by this call), returning the answer. */
+async function admit(s: LimitStore, req: LimitRequest, scope = SCOPE): Promise<LimitAnswer> {
+  const a = await s.acquireLimit(scope, req)
+  expect(a, `${req.holder} admitted`).toMatchObject({ state: 'admitted' })
+  return a
+}
+
+/** Acquires and expects the holder queued. */
+async function queue(s: LimitStore, req: LimitRequest, scope = SCOPE): Promise<LimitAnswer> {
+  const a = await s.acquireLimit(scope, req)
+  expect(a, `${req.holder} queued`).toMatchObject({ state: 'queued' })
+  return a
+}
+
+/** Releases each holder in turn, each release admitting exactly one: the order they came in. */
+async function releaseChain(s: LimitStore, first: string, n: number): Promise<string[]> {
+  const order: string[] = []
+  let cur = first
+  for (let i = 0; i < n; i++) {
+    const { admitted } = await s.releaseLimit(SCOPE, cur)
+    expect(admitted, `release of ${cur} admits one`).toHaveLength(1)
+    cur = admitted[0] as string
+    order.push(cur)
+  }
+  return order
+}
+
+/**
+ * The LimitStore contract (core's `limitStore.ts`), run against every implementation: admission,
+ * the queue (priority, FIFO, round-robin across keys), several needs at once, rate windows,
+ * leases, singletons, debounce, refusals before anything is written, and a race.
+ *
+ * @example
+ * ```ts
+ * describeLimitStoreConformance('memory', { store: async () => createMemoryStreamStore() })
+ * ```
+ */
+export function describeLimitStoreConformance(label: string, factory: LimitStoreFactory): void {
+  const test = (title: string, fn: (s: LimitStore) => Promise<void>) => {
+    const body = async () => {
+      const s = await factory.store()
+      try {
+        await fn(s)
+      } finally {
+        await s.close?.()
+      }
+    }
+    if (factory.knownGaps?.includes(title)) it.fails(title, body)
+    else it(title, body)
+  }
+
+  describe(`LimitStore conformance: ${label}`, () => {
+    test('admits up to the limit, then queues; a release admits the next', async (s) => {
+      const need = conc('concurrency.0', 't1', 2)
+      expect(await s.acquireLimit(SCOPE, { holder: 'a', needs: [need] })).toEqual({ state: 'admitted', admitted: ['a'] })
+      expect(await s.acquireLimit(SCOPE, { holder: 'b', needs: [need] })).toEqual({ state: 'admitted', admitted: ['b'] })
+      // unleased holders: no time at which the limit frees itself
+      expect(await s.acquireLimit(SCOPE, { holder: 'c', needs: [need] })).toEqual({
+        state: 'queued',
+        admitted: [],
+        blocked: { id: 'concurrency.0', key: 't1' },
+      })
+      expect(await usage(s)).toEqual([{ id: 'concurrency.0', kind: 'concurrency', key: 't1', active: 2, queued: 1 }])
+      expect(await s.releaseLimit(SCOPE, 'a')).toEqual({ admitted: ['c'] })
+      expect(await s.releaseLimit(SCOPE, 'a')).toEqual({ admitted: [] })
+      expect(await usage(s)).toEqual([{ id: 'concurrency.0', kind: 'concurrency', key: 't1', active: 2, queued: 0 }])
+      // other keys and other scopes are other limits
+      await admit(s, { holder: 'd', needs: [conc('concurrency.0', 't2', 2)] })
+      await admit(s, { holder: 'e~step', needs: [need] }, 'sync/step')
+      expect(await holders(s)).toEqual(['b', 'c', 'd'])
+      expect(await holders(s, 'sync/step')).toEqual(['e~step'])
+    })
+
+    test('the queue of a key: higher priority first, then first come first served', async (s) => {
+      const need = conc('concurrency.0', '', 1)
+      await admit(s, { holder: 'h', needs: [need] })
+      for (const [holder, priority] of [
+        ['p0a', 0],
+        ['p0b', undefined],
+        ['p5a', 5],
+        ['pm5', -5],
+        ['p5b', 5],
+        ['p100', 100],
+        ['pm100', -100],
+      ] as const) {
+        await queue(s, priority === undefined ? { holder, needs: [need] } : { holder, needs: [need], priority })
+      }
+      expect(await releaseChain(s, 'h', 7)).toEqual(['p100', 'p5a', 'p5b', 'p0a', 'p0b', 'pm5', 'pm100'])
+    })
+
+    test('round-robin across keys: admission takes turns, and a blocked key does not hold up the others', async (s) => {
+      const global = conc('global', '', 1)
+      await admit(s, { holder: 'x', needs: [global] })
+      // each holder's round-robin key is its first need's: its tenant
+      for (const t of ['A', 'B', 'C']) {
+        for (let i = 1; i <= 3; i++) await queue(s, { holder: `${t}${i}`, needs: [conc('tenant', t, 10), global] })
+      }
+      expect(await releaseChain(s, 'x', 9)).toEqual(['A1', 'B1', 'C1', 'A2', 'B2', 'C2', 'A3', 'B3', 'C3'])
+
+      // tenant D may run one at a time: its second run waits, and E (another key) is not held up behind it
+      const g2 = conc('global2', '', 3)
+      await admit(s, { holder: 'D1', needs: [conc('tenant', 'D', 1), g2] })
+      expect(await s.acquireLimit(SCOPE, { holder: 'D2', needs: [conc('tenant', 'D', 1), g2] })).toEqual({
+        state: 'queued',
+        admitted: [],
+        blocked: { id: 'tenant', key: 'D' },
+      })
+      await admit(s, { holder: 'E1', needs: [conc('tenant', 'E', 1), g2] })
+      expect(await s.releaseLimit(SCOPE, 'D1')).toEqual({ admitted: ['D2'] })
+    })
+
+    test('several needs: admitted when all admit; one blocking takes nothing from the others', async (s) => {
+      const a = conc('a', '', 2)
+      const b = conc('b', '', 1)
+      await admit(s, { holder: 'h0', needs: [b] })
+      expect(await s.acquireLimit(SCOPE, { holder: 'h1', needs: [a, b] })).toEqual({
+        state: 'queued',
+        admitted: [],
+        blocked: { id: 'b', key: '' },
+      })
+      // h1 took nothing of `a`: it is waiting in a's line
+      expect(await usage(s)).toEqual([
+        { id: 'a', kind: 'concurrency', key: '', active: 0, queued: 1 },
+        { id: 'b', kind: 'concurrency', key: '', active: 1, queued: 0 },
+      ])
+      // a's line waits on h1: h2 comes after it, though `a` alone has room
+      await queue(s, { holder: 'h2', needs: [a] })
+      expect(await s.releaseLimit(SCOPE, 'h0')).toEqual({ admitted: ['h1', 'h2'] })
+      expect(await usage(s)).toEqual([
+        { id: 'a', kind: 'concurrency', key: '', active: 2, queued: 0 },
+        { id: 'b', kind: 'concurrency', key: '', active: 1, queued: 0 },
+      ])
+      // a rate need refusing keeps the concurrency slot free too
+      const r = rate('rate', '', 1, 60_000)
+      await admit(s, { holder: 'h3', needs: [conc('c', '', 5), r] })
+      expect(await s.acquireLimit(SCOPE, { holder: 'h4', needs: [conc('c', '', 5), r], onBusy: 'refuse' })).toMatchObject({
+        state: 'refused',
+        blocked: { id: 'rate', key: '' },
+      })
+      expect((await usage(s)).find((u) => u.id === 'c')).toEqual({ id: 'c', kind: 'concurrency', key: '', active: 1, queued: 0 })
+    })
+
+    test('rate window: at most `limit` admissions per period, retryAt when it frees, admitted again after', async (s) => {
+      const need = rate('rateLimit', 'k', 2, 300)
+      const t0 = Date.now()
+      await admit(s, { holder: 'a', needs: [need] })
+      const t1 = Date.now()
+      await sleep(150)
+      await admit(s, { holder: 'b', needs: [need] })
+      const tb = Date.now()
+      // a release gives back no admission: the window counts admissions, not holders
+      await s.releaseLimit(SCOPE, 'a')
+      const refused = await s.acquireLimit(SCOPE, { holder: 'c', needs: [need], onBusy: 'refuse' })
+      expect(refused).toMatchObject({ state: 'refused', blocked: { id: 'rateLimit', key: 'k' } })
+      // when a's admission leaves the window
+      const retryAt = refused.state === 'refused' ? (refused.blocked.retryAt as number) : 0
+      expect(retryAt).toBeGreaterThanOrEqual(t0 + 300 - SKEW)
+      expect(retryAt).toBeLessThanOrEqual(t1 + 300 + SKEW)
+      const queued = await queue(s, { holder: 'c', needs: [need] })
+      expect(queued).toEqual({ state: 'queued', admitted: [], blocked: { id: 'rateLimit', key: 'k', retryAt } })
+      expect(await usage(s)).toEqual([{ id: 'rateLimit', kind: 'rate', key: 'k', active: 2, queued: 1 }])
+      // still waiting before retryAt (asked again: it keeps its place)
+      expect(await s.acquireLimit(SCOPE, { holder: 'c', needs: [need] })).toMatchObject({ state: 'queued' })
+      await sleep(Math.max(0, retryAt - Date.now()) + SKEW)
+      // a's admission left the window: c is admitted; b's is still in it, so the window is full again
+      expect(await s.acquireLimit(SCOPE, { holder: 'c', needs: [need] })).toEqual({ state: 'admitted', admitted: ['c'] })
+      const tc = Date.now()
+      expect(await s.acquireLimit(SCOPE, { holder: 'd', needs: [need], onBusy: 'refuse' })).toMatchObject({ state: 'refused' })
+      expect(await usage(s)).toEqual([{ id: 'rateLimit', kind: 'rate', key: 'k', active: 2, queued: 0 }])
+      await sleep(Math.max(0, tb + 300 - Date.now()) + SKEW)
+      expect(await usage(s)).toEqual([{ id: 'rateLimit', kind: 'rate', key: 'k', active: 1, queued: 0 }])
+      await sleep(Math.max(0, tc + 300 - Date.now()) + SKEW)
+      expect(await usage(s)).toEqual([])
+    })
+
+    test('rate window: admissions never exceed the limit in any window of the period', async (s) => {
+      const need = rate('rateLimit', '', 3, 300)
+      const times: number[] = []
+      const end = Date.now() + 1000
+      let n = 0
+      while (Date.now() < end) {
+        const a = await s.acquireLimit(SCOPE, { holder: `r${n++}`, needs: [need], onBusy: 'refuse' })
+        if (a.state === 'admitted') times.push(Date.now())
+        await sleep(10)
+      }
+      // stamped after the store's decision, a round trip late at most: windows here are 100 ms short of the period
+      for (const t of times) expect(times.filter((u) => u >= t && u < t + 200).length).toBeLessThanOrEqual(3)
+      expect(times.length).toBeGreaterThanOrEqual(6)
+    })
+
+    test('refuse mode: a refused call writes nothing, not even its singleton key', async (s) => {
+      const need = conc('concurrency.0', '', 1)
+      await admit(s, { holder: 'a', needs: [need] })
+      const before = await usage(s)
+      expect(
+        await s.acquireLimit(SCOPE, { holder: 'b', needs: [need], onBusy: 'refuse', singleton: { key: 'u1', mode: 'cancel' } }),
+      ).toEqual({ state: 'refused', blocked: { id: 'concurrency.0', key: '' } })
+      expect(await usage(s)).toEqual(before)
+      expect(await holders(s)).toEqual(['a'])
+      // the singleton key was not taken: another holder gets it
+      await admit(s, { holder: 'c', needs: [conc('other', '', 5)], singleton: { key: 'u1', mode: 'skip' } })
+      // b is nowhere: a release of `a` admits nobody
+      expect(await s.releaseLimit(SCOPE, 'a')).toEqual({ admitted: [] })
+      // a line that waits refuses a newcomer too (it would jump the line)
+      await admit(s, { holder: 'd', needs: [need] })
+      await queue(s, { holder: 'e', needs: [need] })
+      expect(await s.acquireLimit(SCOPE, { holder: 'f', needs: [need], onBusy: 'refuse' })).toMatchObject({ state: 'refused' })
+      expect(await s.releaseLimit(SCOPE, 'd')).toEqual({ admitted: ['e'] })
+    })
+
+    test('asking again: an admitted holder is admitted again and takes nothing twice; a queued one keeps its place', async (s) => {
+      const c = conc('concurrency.0', '', 1)
+      const r = rate('rateLimit', '', 5, 60_000)
+      expect(await s.acquireLimit(SCOPE, { holder: 'a', needs: [c, r], leaseMs: 5000 })).toEqual({ state: 'admitted', admitted: ['a'] })
+      // admitted again: not "admitted by this call" (it already held its slots)
+      expect(await s.acquireLimit(SCOPE, { holder: 'a', needs: [c, r], leaseMs: 5000 })).toEqual({ state: 'admitted', admitted: [] })
+      expect(await s.acquireLimit(SCOPE, { holder: 'a', needs: [c, r] })).toEqual({ state: 'admitted', admitted: [] })
+      expect(await s.renewLimit(SCOPE, 'a', 5000)).toBe(true)
+      expect(await usage(s)).toEqual([
+        { id: 'concurrency.0', kind: 'concurrency', key: '', active: 1, queued: 0 },
+        { id: 'rateLimit', kind: 'rate', key: '', active: 1, queued: 0 },
+      ])
+      await queue(s, { holder: 'b', needs: [c] })
+      await queue(s, { holder: 'c', needs: [c] })
+      // c asks again, at a higher priority: it keeps its place behind b
+      await queue(s, { holder: 'c', needs: [c], priority: 100 })
+      await queue(s, { holder: 'b', needs: [c] })
+      expect(await usage(s)).toContainEqual({ id: 'concurrency.0', kind: 'concurrency', key: '', active: 1, queued: 2 })
+      expect(await s.releaseLimit(SCOPE, 'a')).toEqual({ admitted: ['b'] })
+      expect(await s.releaseLimit(SCOPE, 'b')).toEqual({ admitted: ['c'] })
+    })
+
+    test('releasing what is not held changes nothing', async (s) => {
+      expect(await s.releaseLimit(SCOPE, 'ghost')).toEqual({ admitted: [] })
+      expect(await s.releaseLimit('sync/step', 'ghost~step')).toEqual({ admitted: [] })
+      await admit(s, { holder: 'a', needs: [conc('concurrency.0', '', 1)] })
+      expect(await s.releaseLimit(SCOPE, 'ghost')).toEqual({ admitted: [] })
+      expect(await holders(s)).toEqual(['a'])
+      expect(await s.renewLimit(SCOPE, 'ghost', 1000)).toBe(false)
+    })
+
+    test('a leased slot expires and frees its capacity; retryAt is the earliest expiry', async (s) => {
+      const need = conc('concurrency.0', '', 2)
+      const t0 = Date.now()
+      await admit(s, { holder: 'a~s', needs: [need], leaseMs: 200 }, 'sync/s')
+      await admit(s, { holder: 'b~s', needs: [need], leaseMs: 2000 }, 'sync/s')
+      const t1 = Date.now()
+      const refused = await s.acquireLimit('sync/s', { holder: 'c~s', needs: [need], onBusy: 'refuse', leaseMs: 200 })
+      expect(refused).toMatchObject({ state: 'refused', blocked: { id: 'concurrency.0', key: '' } })
+      const retryAt = refused.state === 'refused' ? (refused.blocked.retryAt as number) : 0
+      expect(retryAt).toBeGreaterThanOrEqual(t0 + 200 - SKEW)
+      expect(retryAt).toBeLessThanOrEqual(t1 + 200 + SKEW)
+      // leased holders are not the runs a runner checks
+      expect(await holders(s, 'sync/s')).toEqual([])
+      await sleep(Math.max(0, retryAt - Date.now()) + SKEW)
+      expect(await usage(s, 'sync/s')).toEqual([{ id: 'concurrency.0', kind: 'concurrency', key: '', active: 1, queued: 0 }])
+      expect(await s.acquireLimit('sync/s', { holder: 'c~s', needs: [need], onBusy: 'refuse', leaseMs: 200 })).toEqual({
+        state: 'admitted',
+        admitted: ['c~s'],
+      })
+      // the expired holder holds nothing: no renewal, and asking again is asking anew (the limit is full)
+      expect(await s.renewLimit('sync/s', 'a~s', 1000)).toBe(false)
+      expect(await s.acquireLimit('sync/s', { holder: 'a~s', needs: [need], leaseMs: 200 })).toMatchObject({ state: 'queued' })
+      // a queued holder waits for the expiry: asking again once it passed admits it
+      await sleep(200 + SKEW)
+      expect(await s.acquireLimit('sync/s', { holder: 'a~s', needs: [need], leaseMs: 200 })).toEqual({
+        state: 'admitted',
+        admitted: ['a~s'],
+      })
+    })
+
+    test('renewLimit keeps a leased slot held; without it the slot frees', async (s) => {
+      const need = conc('concurrency.0', '', 1)
+      await admit(s, { holder: 'a~s', needs: [need], leaseMs: 300 }, 'sync/s')
+      for (let i = 0; i < 5; i++) {
+        await sleep(100)
+        expect(await s.renewLimit('sync/s', 'a~s', 300)).toBe(true)
+      }
+      expect(await s.acquireLimit('sync/s', { holder: 'b~s', needs: [need], onBusy: 'refuse' })).toMatchObject({ state: 'refused' })
+      await sleep(300 + SKEW)
+      expect(await s.renewLimit('sync/s', 'a~s', 300)).toBe(false)
+      await admit(s, { holder: 'b~s', needs: [need] }, 'sync/s')
+      // an unleased holder holds its slots too; a released one holds nothing
+      expect(await s.renewLimit('sync/s', 'b~s', 60_000)).toBe(true)
+      await s.releaseLimit('sync/s', 'b~s')
+      expect(await s.renewLimit('sync/s', 'b~s', 300)).toBe(false)
+    })
+
+    test('limitHolders: the holders of unleased concurrency slots, not leased, queued or rate-only ones', async (s) => {
+      const c = conc('concurrency.0', '', 3)
+      await admit(s, { holder: 'a', needs: [c] })
+      await admit(s, { holder: 'b', needs: [c], leaseMs: 60_000 })
+      await admit(s, { holder: 'r', needs: [rate('rateLimit', '', 10, 60_000)] })
+      await admit(s, { holder: 'm', needs: [conc('other', 'k', 1), c] })
+      await queue(s, { holder: 'q', needs: [c] })
+      expect(await holders(s)).toEqual(['a', 'm'])
+      await s.releaseLimit(SCOPE, 'a')
+      expect(await holders(s)).toEqual(['m', 'q'])
+      expect(await holders(s, 'other')).toEqual([])
+    })
+
+    test('limitUsage: holders, admissions in the window and lines of each limit; idle limits are left out', async (s) => {
+      expect(await usage(s)).toEqual([])
+      const t1 = conc('concurrency.0', 't1', 2)
+      const r = rate('rateLimit', '', 10, 400)
+      await admit(s, { holder: 'a', needs: [t1, r] })
+      await admit(s, { holder: 'b', needs: [t1, r] })
+      await queue(s, { holder: 'c', needs: [t1, r] })
+      await queue(s, { holder: 'd', needs: [t1, r], priority: 9 })
+      await admit(s, { holder: 'e', needs: [conc('concurrency.0', 't2', 2), r] })
+      expect(await usage(s)).toEqual([
+        { id: 'concurrency.0', kind: 'concurrency', key: 't1', active: 2, queued: 2 },
+        { id: 'concurrency.0', kind: 'concurrency', key: 't2', active: 1, queued: 0 },
+        { id: 'rateLimit', kind: 'rate', key: '', active: 3, queued: 0 },
+      ])
+      for (const h of ['a', 'b', 'c', 'd', 'e']) await s.releaseLimit(SCOPE, h)
+      expect(await usage(s)).toEqual([{ id: 'rateLimit', kind: 'rate', key: '', active: 5, queued: 0 }])
+      expect(await usage(s, 'sync/other')).toEqual([])
+      await sleep(400 + SKEW)
+      expect(await usage(s)).toEqual([])
+    })
+
+    test('singleton skip: the active holder (queued ones count) is answered and nothing is written; a release frees the key', async (s) => {
+      const need = conc('concurrency.0', '', 1)
+      await admit(s, { holder: 'a', needs: [need], singleton: { key: 'u1', mode: 'skip' } })
+      expect(await s.acquireLimit(SCOPE, { holder: 'b', needs: [need], singleton: { key: 'u1', mode: 'skip' } })).toEqual({
+        state: 'taken',
+        holder: 'a',
+      })
+      expect(await usage(s)).toEqual([{ id: 'concurrency.0', kind: 'concurrency', key: '', active: 1, queued: 0 }])
+      // the holder itself asking again is not skipped
+      expect(await s.acquireLimit(SCOPE, { holder: 'a', needs: [need], singleton: { key: 'u1', mode: 'skip' } })).toEqual({
+        state: 'admitted',
+        admitted: [],
+      })
+      // another key is free; a queued holder holds its key
+      await queue(s, { holder: 'c', needs: [need], singleton: { key: 'u2', mode: 'skip' } })
+      expect(await s.acquireLimit(SCOPE, { holder: 'd', needs: [need], singleton: { key: 'u2', mode: 'skip' } })).toEqual({
+        state: 'taken',
+        holder: 'c',
+      })
+      expect(await s.releaseLimit(SCOPE, 'a')).toEqual({ admitted: ['c'] })
+      // a singleton without needs
+      expect(await s.acquireLimit(SCOPE, { holder: 'e', needs: [], singleton: { key: 'u1', mode: 'skip' } })).toEqual({
+        state: 'admitted',
+        admitted: ['e'],
+      })
+      expect(await s.acquireLimit(SCOPE, { holder: 'f', needs: [], singleton: { key: 'u1', mode: 'skip' } })).toEqual({
+        state: 'taken',
+        holder: 'e',
+      })
+      await s.releaseLimit(SCOPE, 'e')
+      await admit(s, { holder: 'f', needs: [], singleton: { key: 'u1', mode: 'skip' } })
+    })
+
+    test('singleton cancel: takes the key over and names the holder it supersedes, whose late release leaves the key', async (s) => {
+      const need = conc('concurrency.0', '', 5)
+      await admit(s, { holder: 'a', needs: [need], singleton: { key: 'u1', mode: 'cancel' } })
+      expect(await s.acquireLimit(SCOPE, { holder: 'b', needs: [need], singleton: { key: 'u1', mode: 'cancel' } })).toEqual({
+        state: 'admitted',
+        admitted: ['b'],
+        superseded: 'a',
+      })
+      expect(await s.acquireLimit(SCOPE, { holder: 'c', needs: [need], singleton: { key: 'u1', mode: 'skip' } })).toEqual({
+        state: 'taken',
+        holder: 'b',
+      })
+      // the superseded run's release (the caller canceled it) frees its slot, not b's key
+      expect(await s.releaseLimit(SCOPE, 'a')).toEqual({ admitted: [] })
+      expect(await s.acquireLimit(SCOPE, { holder: 'c', needs: [need], singleton: { key: 'u1', mode: 'skip' } })).toEqual({
+        state: 'taken',
+        holder: 'b',
+      })
+      await s.releaseLimit(SCOPE, 'b')
+      expect(await s.acquireLimit(SCOPE, { holder: 'c', needs: [need], singleton: { key: 'u1', mode: 'cancel' } })).toEqual({
+        state: 'admitted',
+        admitted: ['c'],
+      })
+      // a queued holder takes the key over too
+      const one = conc('one', '', 1)
+      await admit(s, { holder: 'x', needs: [one] })
+      expect(await s.acquireLimit(SCOPE, { holder: 'd', needs: [one], singleton: { key: 'u1', mode: 'cancel' } })).toEqual({
+        state: 'queued',
+        admitted: [],
+        blocked: { id: 'one', key: '' },
+        superseded: 'c',
+      })
+    })
+
+    test('debounce: calls fold into the first holder, the last input wins, settle closes the window when due', async (s) => {
+      const t0 = Date.now()
+      const first = await s.debounce(SCOPE, 'u1', 'r1', { periodMs: 300, input: { n: 1 } })
+      expect(first).toMatchObject({ holder: 'r1', first: true })
+      expect(first.until).toBeGreaterThanOrEqual(t0 + 300 - SKEW)
+      expect(first.until).toBeLessThanOrEqual(Date.now() + 300 + SKEW)
+      await sleep(50)
+      const second = await s.debounce(SCOPE, 'u1', 'r2', { periodMs: 300, input: { n: 2 } })
+      expect(second).toMatchObject({ holder: 'r1', first: false })
+      expect(second.until).toBeGreaterThan(first.until)
+      // another key is another window
+      expect(await s.debounce(SCOPE, 'u2', 'r3', { periodMs: 300, input: 'x' })).toMatchObject({ holder: 'r3', first: true })
+      expect(await s.settleDebounce(SCOPE, 'u1', 'r1')).toEqual({ until: second.until })
+      expect(await s.settleDebounce(SCOPE, 'u1', 'r2')).toBeNull()
+      expect(await s.settleDebounce(SCOPE, 'u3', 'r1')).toBeNull()
+      await sleep(Math.max(0, second.until - Date.now()) + SKEW)
+      expect(await s.settleDebounce(SCOPE, 'u1', 'r1')).toEqual({ input: { n: 2 } })
+      expect(await s.settleDebounce(SCOPE, 'u1', 'r1')).toBeNull()
+      // the window is closed: the next call opens a new one
+      expect(await s.debounce(SCOPE, 'u1', 'r4', { periodMs: 300, input: [1, 'two', null] })).toMatchObject({ holder: 'r4', first: true })
+      expect(await s.settleDebounce(SCOPE, 'u2', 'r3')).toEqual({ input: 'x' })
+      // a key-less window; an input of undefined is kept as null
+      expect(await s.debounce('sync/s', '', 'r5', { periodMs: 1, input: undefined })).toMatchObject({ holder: 'r5', first: true })
+      await sleep(5)
+      expect(await s.settleDebounce('sync/s', '', 'r5')).toEqual({ input: null })
+    })
+
+    test('debounce maxWait: calls keep coming, and the window is due maxWait after the first', async (s) => {
+      const opts = { periodMs: 200, maxWaitMs: 350 }
+      const first = await s.debounce(SCOPE, 'k', 'r1', { ...opts, input: 0 })
+      const start = first.until - 200
+      let last = first
+      for (let i = 1; i <= 5; i++) {
+        await sleep(90)
+        last = await s.debounce(SCOPE, 'k', `r${i + 1}`, { ...opts, input: i })
+        expect(last).toMatchObject({ holder: 'r1', first: false })
+        expect(last.until).toBeLessThanOrEqual(start + 350)
+      }
+      expect(last.until).toBe(start + 350)
+      await sleep(Math.max(0, last.until - Date.now()) + SKEW)
+      expect(await s.settleDebounce(SCOPE, 'k', 'r1')).toEqual({ input: 5 })
+    })
+
+    test('bad input is refused with its code before anything is written', async (s) => {
+      const ok = conc('concurrency.0', '', 1)
+      const cases: Array<[string, () => Promise<unknown>]> = [
+        ['INVALID_NAME', () => s.acquireLimit('a:b', { holder: 'r1', needs: [ok] })],
+        ['INVALID_NAME', () => s.acquireLimit('a/b/c', { holder: 'r1', needs: [ok] })],
+        ['INVALID_NAME', () => s.acquireLimit('', { holder: 'r1', needs: [ok] })],
+        ['INVALID_NAME', () => s.acquireLimit(SCOPE, { holder: 'r 1', needs: [ok] })],
+        ['INVALID_NAME', () => s.acquireLimit(SCOPE, { holder: 'r1~a~b', needs: [ok] })],
+        ['INVALID_NAME', () => s.acquireLimit(SCOPE, { holder: 'r1', needs: [conc('concurrency.0', 'k'.repeat(129), 1)] })],
+        ['INVALID_NAME', () => s.acquireLimit(SCOPE, { holder: 'r1', needs: [conc('concurrency.0', 'a:b', 1)] })],
+        ['INVALID_NAME', () => s.acquireLimit(SCOPE, { holder: 'r1', needs: [conc('bad id', '', 1)] })],
+        ['INVALID_NAME', () => s.acquireLimit(SCOPE, { holder: 'r1', needs: [ok], singleton: { key: 'a b', mode: 'skip' } })],
+        ['INVALID_ARGUMENT', () => s.acquireLimit(SCOPE, { holder: 'r1', needs: [conc('concurrency.0', '', 0)] })],
+        ['INVALID_ARGUMENT', () => s.acquireLimit(SCOPE, { holder: 'r1', needs: [conc('concurrency.0', '', 1.5)] })],
+        [
+          'INVALID_ARGUMENT',
+          () => s.acquireLimit(SCOPE, { holder: 'r1', needs: [{ id: 'x', key: '', limit: 1, kind: 'other' as 'rate' }] }),
+        ],
+        ['INVALID_ARGUMENT', () => s.acquireLimit(SCOPE, { holder: 'r1', needs: [{ id: 'x', key: '', limit: 1, kind: 'rate' }] })],
+        ['INVALID_ARGUMENT', () => s.acquireLimit(SCOPE, { holder: 'r1', needs: [rate('x', '', 1, 0)] })],
+        ['INVALID_ARGUMENT', () => s.acquireLimit(SCOPE, { holder: 'r1', needs: [ok, conc('concurrency.0', 'k', 2)] })],
+        ['INVALID_ARGUMENT', () => s.acquireLimit(SCOPE, { holder: 'r1', needs: [] })],
+        ['INVALID_ARGUMENT', () => s.acquireLimit(SCOPE, { holder: 'r1', needs: [ok], priority: 101 })],
+        ['INVALID_ARGUMENT', () => s.acquireLimit(SCOPE, { holder: 'r1', needs: [ok], priority: -101 })],
+        ['INVALID_ARGUMENT', () => s.acquireLimit(SCOPE, { holder: 'r1', needs: [ok], priority: 1.5 })],
+        ['INVALID_ARGUMENT', () => s.acquireLimit(SCOPE, { holder: 'r1', needs: [ok], leaseMs: 0 })],
+        ['INVALID_ARGUMENT', () => s.acquireLimit(SCOPE, { holder: 'r1', needs: [ok], onBusy: 'drop' as 'refuse' })],
+        ['INVALID_ARGUMENT', () => s.acquireLimit(SCOPE, { holder: 'r1', needs: [ok], singleton: { key: 'u', mode: 'x' as 'skip' } })],
+        ['INVALID_NAME', () => s.releaseLimit(SCOPE, 'bad:holder')],
+        ['INVALID_NAME', () => s.releaseLimit('a b', 'r1')],
+        ['INVALID_ARGUMENT', () => s.renewLimit(SCOPE, 'r1', 0)],
+        ['INVALID_NAME', () => s.renewLimit(SCOPE, '', 100)],
+        ['INVALID_NAME', () => s.limitHolders('a:b')],
+        ['INVALID_NAME', () => s.limitUsage('')],
+        ['INVALID_ARGUMENT', () => s.debounce(SCOPE, 'u', 'r1', { periodMs: 0, input: 1 })],
+        ['INVALID_ARGUMENT', () => s.debounce(SCOPE, 'u', 'r1', { periodMs: 100, maxWaitMs: -1, input: 1 })],
+        ['INVALID_ARGUMENT', () => s.debounce(SCOPE, 'u', 'r1', { periodMs: 100, input: { big: 1n } })],
+        ['INVALID_NAME', () => s.debounce(SCOPE, 'a b', 'r1', { periodMs: 100, input: 1 })],
+        ['INVALID_NAME', () => s.debounce(SCOPE, 'u', 'r:1', { periodMs: 100, input: 1 })],
+        ['INVALID_NAME', () => s.settleDebounce(SCOPE, 'u', 'r 1')],
+      ]
+      for (const [code, call] of cases) expect({ call: String(call), code: await codeOf(call) }).toEqual({ call: String(call), code })
+      expect(await usage(s)).toEqual([])
+      expect(await holders(s)).toEqual([])
+      expect(await s.settleDebounce(SCOPE, 'u', 'r1')).toBeNull()
+      // nothing was queued or taken: r1 is admitted at once, alone
+      expect(await s.acquireLimit(SCOPE, { holder: 'r1', needs: [ok], singleton: { key: 'u', mode: 'skip' } })).toEqual({
+        state: 'admitted',
+        admitted: ['r1'],
+      })
+    })
+
+    test('a race: 20 concurrent acquires on limit 3 admit exactly 3; 3 concurrent releases admit exactly 3 more', async (s) => {
+      const need = conc('concurrency.0', '', 3)
+      const racers = Array.from({ length: 20 }, (_, i) => `r${i}`)
+      const answers = await Promise.all(racers.map((holder) => s.acquireLimit(SCOPE, { holder, needs: [need] })))
+      const admitted = racers.filter((_, i) => answers[i]?.state === 'admitted')
+      expect(admitted).toHaveLength(3)
+      expect(answers.filter((a) => a.state === 'queued')).toHaveLength(17)
+      expect(answers.flatMap((a) => (a.state === 'admitted' || a.state === 'queued' ? a.admitted : [])).sort()).toEqual(
+        [...admitted].sort(),
+      )
+      expect(await usage(s)).toEqual([{ id: 'concurrency.0', kind: 'concurrency', key: '', active: 3, queued: 17 }])
+      const released = await Promise.all(admitted.map((h) => s.releaseLimit(SCOPE, h)))
+      const next = released.flatMap((r) => r.admitted)
+      expect(next).toHaveLength(3)
+      expect(new Set(next).size).toBe(3)
+      for (const h of next) expect(admitted).not.toContain(h)
+      expect(await holders(s)).toEqual([...next].sort())
+      expect(await usage(s)).toEqual([{ id: 'concurrency.0', kind: 'concurrency', key: '', active: 3, queued: 14 }])
+    })
+  })
+}

@@ -1,0 +1,15 @@
+import { createRedisStreamStore } from '@leanflow/redis'
+import { describeLimitStoreConformance } from '../conformance/limitStoreConformance.js'
+import { uniqueName } from '../conformance/streamStoreConformance.js'
+import { useRedisCluster } from '../helpers/redisCluster.js'
+
+// The LimitStore contract on a 3-master Redis Cluster: every key of a scope in its `{lim:<scope>}`
+// slot, so each call is one script there (a CROSSSLOT or cross-slot script error would fail every case).
+const cluster = useRedisCluster()
+
+describeLimitStoreConformance('redis cluster', {
+  store: async () => {
+    const prefix = uniqueName('l')
+    return createRedisStreamStore({ redis: cluster.client, prefix, connectionName: prefix })
+  },
+})

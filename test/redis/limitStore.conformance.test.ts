@@ -1,0 +1,56 @@
+import { createRedisStreamStore } from '@leanflow/redis'
+import { expect, it } from 'vitest'
+import { describeLimitStoreConformance } from '../conformance/limitStoreConformance.js'
+import { uniqueName } from '../conformance/streamStoreConformance.js'
+import { useRedisServer } from '../helpers/redisServer.js'
+
+const redis = useRedisServer({ client: true })
+
+// The LimitStore contract on a standalone Redis, each test under its own key prefix.
+describeLimitStoreConformance('redis', {
+  store: async () => {
+    const prefix = uniqueName('l')
+    return createRedisStreamStore({ url: redis.url, prefix, connectionName: prefix })
+  },
+})
+
+it('the limit scripts use the key names keys.ts documents, all in the scope slot', async () => {
+  const prefix = uniqueName('l')
+  const store = createRedisStreamStore({ url: redis.url, prefix, connectionName: prefix })
+  const raw = redis.client
+  try {
+    const { keys } = store
+    const scope = 'sync/step'
+    const c = { id: 'concurrency.0', kind: 'concurrency', key: 't1', limit: 1 } as const
+    const r = { id: 'rateLimit', kind: 'rate', key: '', limit: 5, periodMs: 60_000 } as const
+    await store.acquireLimit(scope, { holder: 'a~step', needs: [c, r], singleton: { key: 'u1', mode: 'skip' } })
+    await store.acquireLimit(scope, { holder: 'b~step', needs: [c, r] })
+    await store.debounce(scope, 'u1', 'a~step', { periodMs: 60_000, input: { n: 1 } })
+    const expected = [
+      keys.limitHeld(scope),
+      keys.limitWaiting(scope),
+      keys.limitSlots(scope, 'concurrency.0', 't1'),
+      keys.limitWindow(scope, 'rateLimit', ''),
+      keys.limitLine(scope, 'concurrency.0', 't1'),
+      keys.limitRing(scope),
+      keys.limitSeq(scope),
+      keys.limitSingletons(scope),
+      keys.limitSingletonOf(scope),
+      keys.limitSeen(scope),
+      keys.limitDebounce(scope, 'u1'),
+    ]
+    expect((await raw.keys(`${prefix}:*`)).sort()).toEqual([...expected].sort())
+    for (const k of expected) expect(k.startsWith(`${prefix}:{lim:sync/step}:`)).toBe(true)
+    expect(await raw.lrange(keys.limitRing(scope), 0, -1)).toEqual(['concurrency.0:t1'])
+    expect(await raw.hget(keys.limitSingletons(scope), 'u1')).toBe('a~step')
+    // released: the slots, the line and the singleton go; the admissions stay in their window
+    await store.releaseLimit(scope, 'a~step')
+    await store.releaseLimit(scope, 'b~step')
+    await store.settleDebounce(scope, 'u1', 'a~step')
+    expect((await raw.keys(`${prefix}:*`)).sort()).toEqual(
+      [keys.limitWindow(scope, 'rateLimit', ''), keys.limitSeq(scope), keys.limitSeen(scope), keys.limitDebounce(scope, 'u1')].sort(),
+    )
+  } finally {
+    await store.close()
+  }
+})
