@@ -245,6 +245,29 @@ export function describeLimitStoreConformance(label: string, factory: LimitStore
       expect(await s.releaseLimit(SCOPE, 'd')).toEqual({ admitted: ['e'] })
     })
 
+    test('refuse mode hides no admission: a refused call admits no one from the queue (its answer could not name them)', async (s) => {
+      // w waits for the shared rate window in its own line; the window frees with no call to admit it
+      const r = rate('rateLimit', '', 1, 300)
+      await admit(s, { holder: 'v', needs: [conc('v', '', 5), r] })
+      const w = await queue(s, { holder: 'w', needs: [conc('w', '', 5), r] })
+      const retryAt = w.state === 'queued' ? (w.blocked?.retryAt as number) : 0
+      await sleep(Math.max(0, retryAt - Date.now()) + SKEW)
+      const before = await usage(s)
+      const x = await s.acquireLimit(SCOPE, { holder: 'x', needs: [conc('x', '', 5), r], onBusy: 'refuse' })
+      if (x.state === 'refused') {
+        // nothing changed: w was not admitted behind the caller's back
+        expect(await usage(s)).toEqual(before)
+        expect(await s.acquireLimit(SCOPE, { holder: 'w', needs: [conc('w', '', 5), r] })).toEqual({ state: 'admitted', admitted: ['w'] })
+      } else {
+        // admitted: every holder this call admitted is in its answer
+        expect(x).toMatchObject({ state: 'admitted' })
+        const admitted = x.state === 'admitted' ? x.admitted : []
+        expect(admitted).toContain('x')
+        const active = (await usage(s)).filter((u) => u.kind === 'concurrency').reduce((n, u) => n + u.active, 0)
+        expect(active).toBe(1 + admitted.length) // v, and those admitted now
+      }
+    })
+
     test('asking again: an admitted holder is admitted again and takes nothing twice; a queued one keeps its place', async (s) => {
       const c = conc('concurrency.0', '', 1)
       const r = rate('rateLimit', '', 5, 60_000)
