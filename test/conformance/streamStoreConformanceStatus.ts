@@ -5,7 +5,7 @@ import { reduceFlow } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
 import { type ConformanceContext, expectCode, uniqueName } from './streamStoreConformanceKit.js'
 
-const INDEXED: RunStatus[] = ['running', 'awaiting', 'completed', 'failed', 'canceled']
+const INDEXED: RunStatus[] = ['queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
 
 const started = (run: string, flow: string): NewEvent => ({
   kind: 'flow.started',
@@ -72,6 +72,49 @@ export function describeStatusConformance(t: ConformanceContext): void {
       await go({ kind: 'flow.failed', flow: run, data: { error: 'late', duration: 1 } }, 'completed', 'a second terminal event')
     })
 
+    it('a queued run is listed as queued from flow.queued to its first step.started (flow.debounced, step.queued keep it)', async () => {
+      const s = await t.store()
+      const flow = uniqueName('flow')
+      const run = uniqueName()
+      const go = async (e: NewEvent, expected: RunStatus, why: string) => {
+        await s.append(run, e)
+        await expectListed(s, flow, run, expected, why)
+      }
+      const until = new Date(Date.now() + 60_000).toISOString()
+      await go(started(run, flow), 'running', 'flow.started')
+      await go({ kind: 'flow.queued', flow: run, data: { reason: 'debounce', key: 'user-1', until } }, 'queued', 'flow.queued')
+      await go({ kind: 'flow.debounced', flow: run, data: { input: { n: 2 }, until } }, 'queued', 'flow.debounced')
+      await go({ kind: 'flow.queued', flow: run, data: { reason: 'concurrency', key: 'tenant-1' } }, 'queued', 'a second flow.queued')
+      await go(step(run, 'step.queued', 'a', { reason: 'concurrency' }), 'queued', 'a waits for a step slot')
+      await go(step(run, 'log', 'a', { level: 'info', msg: 'no change' }), 'queued', 'a log')
+      await go(step(run, 'step.started', 'a'), 'running', 'a started (the run is admitted)')
+      await go(step(run, 'step.await.trigger', 'a', { triggerId: 't1', triggerType: 'webhook' }), 'awaiting', 'a awaits')
+      await go(step(run, 'step.queued', 'b', { reason: 'concurrency', key: 'api' }), 'running', 'b queued (live work) while a awaits')
+      await go(step(run, 'step.started', 'b'), 'running', 'b started')
+      await go(step(run, 'step.completed', 'b', { duration: 1 }), 'awaiting', 'b completed while a awaits')
+      await go({ kind: 'flow.queued', flow: run, data: { reason: 'rateLimit', until } }, 'queued', 'queued again')
+      await go(
+        step(run, 'step.resumed', 'a', { reason: 'trigger', awaitType: 'trigger', awaitDuration: 5 }),
+        'queued',
+        'a resumed while queued',
+      )
+      await go(step(run, 'step.started', 'a', { recovered: true }), 'running', 'a step.started of a step already running')
+      await go({ kind: 'flow.queued', flow: run, data: { reason: 'concurrency' } }, 'queued', 'queued once more')
+      await go({ kind: 'flow.canceled', flow: run, data: { reason: 'user' } }, 'canceled', 'canceled while queued')
+      await go(
+        { kind: 'flow.queued', flow: run, data: { reason: 'concurrency' } },
+        'canceled',
+        'a late flow.queued (a terminal status sticks)',
+      )
+      await go(step(run, 'step.started', 'a'), 'canceled', 'a late step.started')
+      // a flow.queued before flow.started lists nothing (a listed run has started), and flow.started is still the start
+      const early = uniqueName()
+      await s.append(early, { kind: 'flow.queued', flow: early, data: { reason: 'concurrency' } })
+      expect(await s.listRuns(flow, { status: 'queued' })).toEqual([])
+      await s.append(early, started(early, flow))
+      expect((await s.listRuns(flow, { status: 'running' })).map((r) => r.runId)).toEqual([early])
+    })
+
     it('an awaiting run that is canceled is listed as canceled only', async () => {
       const s = await t.store()
       const flow = uniqueName('flow')
@@ -99,7 +142,18 @@ export function describeStatusConformance(t: ConformanceContext): void {
 
     it('random step sequences: the listed status always equals reduceFlow of the log', async () => {
       const s = await t.store()
-      const kinds = ['step.started', 'step.completed', 'step.failed', 'step.retry', 'step.await.time', 'step.resumed', 'step.await.timeout']
+      const kinds = [
+        'step.started',
+        'step.completed',
+        'step.failed',
+        'step.retry',
+        'step.await.time',
+        'step.resumed',
+        'step.await.timeout',
+        'step.queued',
+        'flow.queued',
+        'flow.debounced',
+      ]
       for (let seed = 1; seed <= 12; seed++) {
         const rnd = prng(seed)
         const flow = uniqueName('flow')
@@ -108,7 +162,11 @@ export function describeStatusConformance(t: ConformanceContext): void {
         for (let i = 0; i < 14; i++) {
           const kind = kinds[Math.floor(rnd() * kinds.length)]!
           const name = ['a', 'b', 'c'][Math.floor(rnd() * 3)]!
-          await s.append(run, step(run, kind, name, kind === 'step.failed' ? { error: 'e', willRetry: rnd() < 0.5 } : {}))
+          const data =
+            kind === 'step.failed' ? { error: 'e', willRetry: rnd() < 0.5 } : kind.endsWith('queued') ? { reason: 'concurrency' } : {}
+          // run-level kinds without a step, now and then with one (the step field changes nothing then)
+          const e = kind.startsWith('flow.') && rnd() < 0.8 ? { kind, flow: run, data } : step(run, kind, name, data)
+          await s.append(run, e)
           const want = reduceFlow(await s.read(run)).status
           const got = await s.listRuns(flow, { status: want })
           expect(

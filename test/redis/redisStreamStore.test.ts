@@ -211,13 +211,13 @@ describe('createRedisStreamStore', () => {
     // the index write rides behind the append (not waited for on a standalone Redis)
     await expect.poll(() => redis.client.hget(k.flowVersions('lateflow'), 'late'), { timeout: 5000 }).toBe(a.id)
     const sets = (first: 'running' | 'awaiting') => {
-      const all = ['running', 'awaiting', 'completed', 'failed', 'canceled'] as const
+      const all = ['queued', 'running', 'awaiting', 'completed', 'failed', 'canceled'] as const
       return [k.flowStatus('lateflow', first), ...all.filter((x) => x !== first).map((x) => k.flowStatus('lateflow', x))]
     }
     const write = (status: 'running' | 'awaiting', sid: string) =>
       redis.client.eval(
         RUN_INDEX_LUA,
-        8,
+        9,
         k.flowRuns('lateflow'),
         k.flowDone('lateflow'),
         k.flowVersions('lateflow'),

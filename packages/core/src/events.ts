@@ -58,6 +58,9 @@ export const EVENT_KINDS = {
   flowCompleted: 'flow.completed',
   flowFailed: 'flow.failed',
   flowCanceled: 'flow.canceled',
+  flowQueued: 'flow.queued',
+  flowDebounced: 'flow.debounced',
+  stepQueued: 'step.queued',
   stepStarted: 'step.started',
   stepCompleted: 'step.completed',
   stepFailed: 'step.failed',
@@ -84,6 +87,11 @@ export function isTerminalKind(kind: string): boolean {
 
 /** What an await waits for. */
 export type AwaitType = 'time' | 'event' | 'trigger'
+/**
+ * Why a run waits for admission (`flow.queued`): a concurrency limit is full, a rate limit's
+ * window is used up, or a debounce window is open. A step waits only for a concurrency slot.
+ */
+export type QueueReason = 'concurrency' | 'rateLimit' | 'debounce'
 /** Levels of `log` events. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
@@ -94,6 +102,12 @@ export interface EventDataMap {
   'flow.completed': { result?: unknown; duration: number }
   'flow.failed': { error: string; duration: number }
   'flow.canceled': { reason?: string }
+  /** The run waits for admission; `key`: the limit's key; `until`: ISO time it is due at the earliest (rate limit, debounce). */
+  'flow.queued': { reason: QueueReason; key?: string; until?: string }
+  /** A later call folded into the queued run: its `input` replaces the run's; `until`: the new ISO due time. */
+  'flow.debounced': { input: unknown; until: string }
+  /** The step waits for a slot of its step-level concurrency limit (`key`: the limit's key); its `step.started` follows. */
+  'step.queued': { reason: 'concurrency'; key?: string }
   'step.started': { input?: unknown }
   'step.completed': { result?: unknown; duration: number }
   'step.failed': { error: string; willRetry: boolean; nextRetryAt?: string }

@@ -1,20 +1,21 @@
-import type { AwaitType, LogLevel } from './events.js'
+import type { AwaitType, LogLevel, QueueReason } from './events.js'
 import { composeState, emptyParts } from './internal/reduceParts.js'
 import type { RunStatus } from './streamStore.js'
 
 /**
- * Status of one step: `pending` (declared, not started), `running`,
- * `awaiting` (suspended on an await), `retrying` (failed, a retry is
- * scheduled), `completed`, `failed` (for good), `canceled` (the run ended —
- * completed, failed or canceled — before the step did: an ended run never
- * shows a live step).
+ * Status of one step: `pending` (declared, not started), `queued` (waits
+ * for a slot of its step-level concurrency limit), `running`, `awaiting`
+ * (suspended on an await), `retrying` (failed, a retry is scheduled),
+ * `completed`, `failed` (for good), `canceled` (the run ended — completed,
+ * failed or canceled — before the step did: an ended run never shows a live
+ * step).
  *
  * @example
  * ```ts
  * const done = Object.values(state.steps).filter((s) => s.status === 'completed').length
  * ```
  */
-export type StepStatus = 'pending' | 'running' | 'awaiting' | 'retrying' | 'completed' | 'failed' | 'canceled'
+export type StepStatus = 'pending' | 'queued' | 'running' | 'awaiting' | 'retrying' | 'completed' | 'failed' | 'canceled'
 
 /**
  * What a suspended step waits for, from its `step.await.*` event. Cleared on
@@ -35,6 +36,25 @@ export interface StepAwait {
   readonly triggerId?: string
   /** `trigger`: the free label given to `ctx.await.trigger({ type })`. */
   readonly triggerType?: string
+}
+
+/**
+ * Why a run (or a step) waits for admission, from its last `flow.queued` (or `step.queued`).
+ * The run's `until` is updated by `flow.debounced`; the run's is gone when the run leaves
+ * `queued` (at its next `step.started`, or its end), the step's when the step leaves `queued`.
+ *
+ * @example
+ * ```ts
+ * const q: QueueWait = { reason: 'rateLimit', key: 'api-key-1', until: '2026-12-05T10:00:01.000Z' }
+ * ```
+ */
+export interface QueueWait {
+  /** `data.reason`, as text (a step waits only for `concurrency`). */
+  readonly reason: QueueReason
+  /** The limit's key (`data.key`), when the limit has one. */
+  readonly key?: string
+  /** Run only: ISO time the run is due at the earliest (`data.until`; a rate limit's window, a debounce's period). */
+  readonly until?: string
 }
 
 /**
@@ -70,6 +90,8 @@ export interface StepState {
   readonly nextRetryAt?: string
   /** What it waits for while `awaiting`. */
   readonly awaiting?: StepAwait
+  /** Why it waits while `queued`: `data.reason` and `data.key` of `step.queued`. */
+  readonly queued?: Pick<QueueWait, 'reason' | 'key'>
   /**
    * How many times a worker took the step over after the one running it died (`step.started`
    * with `data.recovered: true`): code outside `ctx.do` in that attempt may have run again.
@@ -122,11 +144,14 @@ export interface FlowState {
   readonly name?: string
   /**
    * `pending` before `flow.started`; then `running`, or `awaiting` while at
-   * least one step awaits and none is running or retrying; `completed`,
+   * least one step awaits and none is running, retrying or queued; `queued`
+   * from a `flow.queued` to the run's next `step.started`; `completed`,
    * `failed` and `canceled` stick once reached.
    */
   readonly status: RunStatus
-  /** `data.input` of `flow.started`. */
+  /** Why the run waits for admission, while `queued`. */
+  readonly queued?: QueueWait
+  /** `data.input` of `flow.started`, replaced by each `flow.debounced` while the run is queued. */
   readonly input?: unknown
   /** Time (`ts`) of `flow.started`. */
   readonly startedAt?: string

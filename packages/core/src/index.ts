@@ -31,9 +31,10 @@ export type {
   ExternalEvent,
   LogLevel,
   NewEvent,
+  QueueReason,
 } from './events.js'
 export { EVENT_KINDS, isTerminalKind, TERMINAL_KINDS } from './events.js'
-export type { FlowState, LogEntry, StepAwait, StepState, StepStatus } from './flowState.js'
+export type { FlowState, LogEntry, QueueWait, StepAwait, StepState, StepStatus } from './flowState.js'
 export { emptyFlowState } from './flowState.js'
 export type { FlowWiring, FlowWiringOptions } from './flowWiring.js'
 export { createFlowWiring } from './flowWiring.js'

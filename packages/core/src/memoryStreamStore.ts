@@ -52,7 +52,7 @@ export interface MemoryStreamStoreOptions {
 /** The store `createMemoryStreamStore()` returns: a {@link StreamStore}, a {@link RunStateStore} and a {@link ScheduleStore} held in memory. */
 export interface MemoryStreamStore extends StreamStore, RunStateStore, ScheduleStore {}
 
-const STATUSES: readonly RunStatus[] = ['pending', 'running', 'awaiting', 'completed', 'failed', 'canceled']
+const STATUSES: readonly RunStatus[] = ['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
 
 /**
  * The embedded {@link StreamStore}: the whole contract in memory, no server,

@@ -49,9 +49,15 @@ const dataByKind: Record<string, fc.Arbitrary<unknown>> = {
     { requiredKeys: ['msg'] },
   ),
   'state.set': fc.record({ key: fc.constantFrom(...KEYS), value: fc.option(anyJson, { nil: undefined }) }),
+  'flow.queued': fc.record(
+    { reason: fc.constantFrom('concurrency', 'rateLimit', 'debounce'), key: fc.string(), until: ts },
+    { requiredKeys: ['reason'] },
+  ),
+  'flow.debounced': fc.record({ input: anyJson, until: ts }),
+  'step.queued': fc.record({ reason: fc.constant('concurrency'), key: fc.string() }, { requiredKeys: ['reason'] }),
   'payment.confirmed': anyJson,
 }
-const RUN_KINDS = new Set(['flow.started', 'flow.completed', 'flow.failed', 'flow.canceled'])
+const RUN_KINDS = new Set(['flow.started', 'flow.queued', 'flow.debounced', 'flow.completed', 'flow.failed', 'flow.canceled'])
 
 const draft = fc.constantFrom(...Object.keys(dataByKind)).chain((kind) =>
   fc.record({
@@ -135,17 +141,24 @@ describe('reduceFlow and applyEvent: properties', () => {
         const firstTerminal = log.find((e) => e.kind === 'flow.completed' || e.kind === 'flow.failed' || e.kind === 'flow.canceled')
         const startedFirst = log.findIndex((e) => e.kind === 'flow.started')
         const terminalAt = firstTerminal === undefined ? -1 : log.indexOf(firstTerminal)
+        // a started run is queued from its last flow.queued until a step.started after it
+        const lastQueued = log.findLastIndex((e, i) => e.kind === 'flow.queued' && i > startedFirst)
+        const admitted = log.some((e, i) => e.kind === 'step.started' && i > lastQueued)
         if (terminalAt >= 0) {
           expect(s.status).toBe(firstTerminal!.kind.slice(5))
         } else if (startedFirst < 0) {
           expect(s.status).toBe('pending')
-        } else if (statuses.includes('running') || statuses.includes('retrying')) {
+        } else if (lastQueued >= 0 && !admitted) {
+          expect(s.status).toBe('queued')
+        } else if (statuses.includes('running') || statuses.includes('retrying') || statuses.includes('queued')) {
           expect(s.status).toBe('running')
         } else {
           expect(s.status).toBe(statuses.includes('awaiting') ? 'awaiting' : 'running')
         }
+        expect(s.queued !== undefined).toBe(s.status === 'queued')
         for (const step of Object.values(s.steps)) {
           expect(step.awaiting !== undefined).toBe(step.status === 'awaiting')
+          expect(step.queued !== undefined).toBe(step.status === 'queued')
           if (step.status === 'failed') expect(typeof step.error).toBe('string')
         }
         expect(({} as Record<string, unknown>).polluted).toBeUndefined()

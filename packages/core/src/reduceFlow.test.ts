@@ -242,6 +242,151 @@ describe('reduceFlow: steps', () => {
   })
 })
 
+describe('reduceFlow: flow control (flow.queued, flow.debounced, step.queued)', () => {
+  const queued = (n: number, data: unknown = { reason: 'concurrency', key: 'tenant-1' }) => ev(n, 'flow.queued', data)
+
+  it('flow.queued makes a started run queued with why; flow.debounced replaces the input and the due time', () => {
+    const log = [
+      started(),
+      queued(2, { reason: 'debounce', key: 'user-1', until: tsOf(5000) }),
+      ev(3, 'flow.debounced', { input: { orderId: 'o-2' }, until: tsOf(6000) }),
+      ev(4, 'flow.debounced', { input: { orderId: 'o-3' }, until: tsOf(7000) }),
+    ]
+    expect(reduceFlow(log.slice(0, 2))).toMatchObject({
+      status: 'queued',
+      queued: { reason: 'debounce', key: 'user-1', until: tsOf(5000) },
+      input: { orderId: 'o-1' },
+    })
+    const s = reduceFlow(log)
+    expect(s.status).toBe('queued')
+    expect(s.input).toEqual({ orderId: 'o-3' })
+    expect(s.queued).toEqual({ reason: 'debounce', key: 'user-1', until: tsOf(7000) })
+    // the steps stay pending while the run waits
+    expect(s.steps.charge).toEqual({ name: 'charge', status: 'pending', attempt: 0, needs: [] })
+    expect(log.reduce(applyEvent, emptyFlowState())).toEqual(s)
+  })
+
+  it('a queued run runs from its first step.started, and shows no queued after', () => {
+    const s = reduceFlow([started(), queued(2), ev(3, 'step.started', {}, 'charge', 1)])
+    expect(s.status).toBe('running')
+    expect(s.queued).toBeUndefined()
+    expect(JSON.parse(JSON.stringify(s))).not.toHaveProperty('queued')
+    expect(s.steps.charge).toMatchObject({ status: 'running', attempt: 1 })
+    // its first step may await at once: the run is then awaiting, as any run
+    const a = reduceFlow([
+      started(),
+      queued(2),
+      ev(3, 'step.started', {}, 'charge', 1),
+      ev(4, 'step.await.time', { resumeAt: tsOf(99) }, 'charge', 1),
+    ])
+    expect(a.status).toBe('awaiting')
+  })
+
+  it('only a started run that has not ended is queued; flow.debounced changes only a queued run', () => {
+    // before flow.started: pending stays pending (flow.started is the first event of every run)
+    expect(reduceFlow([queued(1)]).status).toBe('pending')
+    expect(reduceFlow([queued(1)]).queued).toBeUndefined()
+    // after the end: the terminal status sticks
+    const ended = reduceFlow([started(), ev(2, 'flow.canceled', {}), queued(3), ev(4, 'flow.debounced', { input: 9, until: tsOf(9) })])
+    expect(ended).toMatchObject({ status: 'canceled', input: { orderId: 'o-1' } })
+    expect(ended.queued).toBeUndefined()
+    // a running run: flow.debounced is late (the run already took its input) and changes nothing
+    const running = reduceFlow([started(), ev(2, 'step.started', {}, 'charge', 1), ev(3, 'flow.debounced', { input: 9, until: tsOf(9) })])
+    expect(running).toMatchObject({ status: 'running', input: { orderId: 'o-1' } })
+    expect(running.queued).toBeUndefined()
+    // a running run queued again (a later limit): queued, with the new reason
+    const again = reduceFlow([started(), ev(2, 'step.started', {}, 'charge', 1), queued(3, { reason: 'rateLimit', until: tsOf(60_000) })])
+    expect(again).toMatchObject({ status: 'queued', queued: { reason: 'rateLimit', until: tsOf(60_000) } })
+    // a queued run queued for another reason: the last flow.queued tells why
+    const other = reduceFlow([started(), queued(2, { reason: 'debounce', key: 'u', until: tsOf(9) }), queued(3)])
+    expect(other.queued).toEqual({ reason: 'concurrency', key: 'tenant-1' })
+  })
+
+  it('a run that ends while queued ends like any run: no queued, every step canceled', () => {
+    const s = reduceFlow([
+      started(),
+      queued(2),
+      ev(3, 'step.queued', { reason: 'concurrency' }, 'charge'),
+      ev(4, 'flow.canceled', { reason: 'superseded' }),
+    ])
+    expect(s).toMatchObject({ status: 'canceled', cancelReason: 'superseded' })
+    expect(s.queued).toBeUndefined()
+    expect(s.steps.charge).toEqual({ name: 'charge', status: 'canceled', attempt: 0, needs: [] })
+    expect(s.steps.ship?.status).toBe('canceled')
+  })
+
+  it('step.queued makes the step queued with why until its step.started; the run stays queued meanwhile', () => {
+    const log = [started(), queued(2), ev(3, 'step.queued', { reason: 'concurrency', key: 'api' }, 'charge', 1)]
+    const waiting = reduceFlow(log)
+    expect(waiting.status).toBe('queued')
+    expect(waiting.steps.charge).toEqual({
+      name: 'charge',
+      status: 'queued',
+      attempt: 0,
+      needs: [],
+      queued: { reason: 'concurrency', key: 'api' },
+    })
+    const s = reduceFlow([...log, ev(4, 'step.started', {}, 'charge', 1)])
+    expect(s.status).toBe('running')
+    expect(s.steps.charge).toEqual({ name: 'charge', status: 'running', attempt: 1, needs: [], startedAt: tsOf(4) })
+  })
+
+  it('a queued step counts as live work: the run is running, not awaiting, while another step awaits', () => {
+    const base = [started(), ev(2, 'step.started', {}, 'charge', 1), ev(3, 'step.await.time', { resumeAt: tsOf(1000) }, 'charge', 1)]
+    expect(reduceFlow(base).status).toBe('awaiting')
+    const s = reduceFlow([...base, ev(4, 'step.queued', { reason: 'concurrency' }, 'ship')])
+    expect(s.status).toBe('running')
+    expect(s.steps.ship).toMatchObject({ status: 'queued', queued: { reason: 'concurrency' } })
+    expect(s.steps.ship?.queued).not.toHaveProperty('key')
+  })
+
+  it('a retrying step waiting for a slot: step.queued clears nextRetryAt, keeps the attempt and the error', () => {
+    const s = reduceFlow([
+      started(),
+      ev(2, 'step.started', {}, 'charge', 1),
+      ev(3, 'step.failed', { error: 'busy', willRetry: true, nextRetryAt: tsOf(100) }, 'charge', 1),
+      ev(100, 'step.queued', { reason: 'concurrency' }, 'charge', 2),
+    ])
+    expect(s.steps.charge).toEqual({
+      name: 'charge',
+      status: 'queued',
+      attempt: 1,
+      needs: [],
+      startedAt: tsOf(2),
+      error: 'busy',
+      queued: { reason: 'concurrency' },
+    })
+  })
+
+  it('applyEvent equals reduceFlow, also from a queued state that went through JSON', () => {
+    const log = [
+      started(),
+      queued(2, { reason: 'rateLimit', key: 'k', until: tsOf(10) }),
+      ev(3, 'flow.debounced', { input: { orderId: 'o-9' }, until: tsOf(20) }),
+      ev(4, 'step.queued', { reason: 'concurrency', key: 'api' }, 'charge'),
+      ev(5, 'step.started', {}, 'charge', 1),
+      ev(6, 'step.completed', { duration: 1 }, 'charge', 1),
+    ]
+    for (let i = 1; i <= log.length; i++) {
+      const want = reduceFlow(log.slice(0, i))
+      expect(log.slice(0, i).reduce(applyEvent, emptyFlowState())).toEqual(want)
+      if (i < log.length) {
+        const viaJson = applyEvent(JSON.parse(JSON.stringify(want)), log[i]!)
+        expect(JSON.parse(JSON.stringify(viaJson))).toEqual(JSON.parse(JSON.stringify(reduceFlow(log.slice(0, i + 1)))))
+      }
+    }
+  })
+
+  it('garbage data never throws: reason reads as text, key and until only when strings', () => {
+    const s = reduceFlow([started(), queued(2, null), ev(3, 'flow.debounced', 'x'), ev(4, 'step.queued', [1], 'charge')])
+    expect(s.status).toBe('queued')
+    expect(s.queued).toEqual({ reason: '' })
+    expect(s.input).toBeUndefined()
+    expect(s.steps.charge).toMatchObject({ status: 'queued', queued: { reason: '' } })
+    expect(reduceFlow([started(), queued(2, { reason: 7, key: 1, until: {} })]).queued).toEqual({ reason: '7' })
+  })
+})
+
 describe('reduceFlow: logs, state, unknown input', () => {
   it('keeps only log events as log entries, in id order', () => {
     const s = reduceFlow([
@@ -295,6 +440,9 @@ describe('reduceFlow: logs, state, unknown input', () => {
       'step.await.timeout',
       'log',
       'state.set',
+      'flow.queued',
+      'flow.debounced',
+      'step.queued',
       'who.knows',
     )
     let n = 0

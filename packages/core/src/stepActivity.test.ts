@@ -42,11 +42,13 @@ describe('stepActivity agrees with the reducer', () => {
     ['step.await.trigger', { triggerId: 't', triggerType: 'webhook' }],
     ['step.resumed', { reason: 'x', awaitType: 'time', awaitDuration: 1 }],
     ['step.await.timeout', { awaitType: 'event', timeoutAt: '2026-12-05T00:00:00.000Z' }],
+    ['step.queued', { reason: 'concurrency', key: 'k' }],
   ]
   it.each(cases)('%s %j', (kind, data) => {
     const e = stepEvent(kind, data)
     const status = reduceFlow([started, running, e]).steps.s?.status
-    const want = status === 'running' || status === 'retrying' ? 'active' : status === 'awaiting' ? 'awaiting' : 'done'
+    const want =
+      status === 'running' || status === 'retrying' || status === 'queued' ? 'active' : status === 'awaiting' ? 'awaiting' : 'done'
     expect(stepActivity(e)).toBe(want)
   })
 

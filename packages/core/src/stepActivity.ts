@@ -3,10 +3,11 @@ import type { NewEvent } from './events.js'
 /**
  * What a step event makes its step, as the reducer sees it, for a store that keeps a run's
  * status without folding the whole log (the run status index of `listRuns({ status })`):
- * `'active'` running or retrying (`step.started`, `step.resumed`, `step.await.timeout`,
- * `step.retry`, `step.failed` with `willRetry`), `'awaiting'` (`step.await.*`), `'done'`
- * (`step.completed`, `step.failed` for good); `undefined` for any other event. A run is
- * `awaiting` while one of its steps awaits and none is active.
+ * `'active'` running, retrying or queued (`step.started`, `step.resumed`, `step.await.timeout`,
+ * `step.retry`, `step.failed` with `willRetry`, `step.queued`), `'awaiting'` (`step.await.*`),
+ * `'done'` (`step.completed`, `step.failed` for good); `undefined` for any other event. A
+ * started run is `awaiting` while one of its steps awaits and none is active (a `queued` run
+ * stays `queued` until its first `step.started`).
  *
  * @example
  * ```ts
@@ -23,6 +24,7 @@ export function stepActivity(event: Pick<NewEvent, 'kind' | 'step' | 'data'>): S
 export type StepActivity = 'active' | 'awaiting' | 'done'
 
 const ACTIVITY: Record<string, StepActivity> = {
+  'step.queued': 'active',
   'step.started': 'active',
   'step.completed': 'done',
   'step.retry': 'active',

@@ -2,15 +2,16 @@ import type { EventRecord, NewEvent } from './events.js'
 
 /**
  * Status of a run, as the reducer gives it. The run index keeps every status of a started run
- * (`running`, `awaiting`, `completed`, `failed`, `canceled`); `pending` (no `flow.started`
- * yet) is never listed.
+ * (`queued`, `running`, `awaiting`, `completed`, `failed`, `canceled`); `pending` (no
+ * `flow.started` yet) is never listed. `queued`: waiting for admission (`flow.queued`) until its
+ * first `step.started`.
  *
  * @example
  * ```ts
  * const waiting = await store.listRuns('order', { status: 'awaiting' })
  * ```
  */
-export type RunStatus = 'pending' | 'running' | 'awaiting' | 'completed' | 'failed' | 'canceled'
+export type RunStatus = 'pending' | 'queued' | 'running' | 'awaiting' | 'completed' | 'failed' | 'canceled'
 
 /**
  * A run's entry in the run index, kept by the store as each event changes the run's status.
@@ -131,8 +132,8 @@ export interface ListRunsOptions {
   /** Start time in ms, exclusive: runs started before it. */
   before?: number | undefined
   /**
-   * Only runs with this status now, as the reducer gives it (`awaiting` while a step awaits and
-   * none runs or retries). Read from a per-status index: a page costs the same however many runs
+   * Only runs with this status now, as the reducer gives it (`queued` from `flow.queued` to the
+   * first `step.started`; `awaiting` while a step awaits and none runs, retries or is queued). Read from a per-status index: a page costs the same however many runs
    * of other statuses the flow has. `pending` lists nothing (a listed run has started).
    */
   status?: RunStatus | undefined

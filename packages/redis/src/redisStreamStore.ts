@@ -100,6 +100,7 @@ const createRunScript = defineLiveScript(CREATE_RUN_LUA)
 /** The run status an event sets (ARGV 6 of the append logic). */
 const RUN_STATUS: Record<string, string> = {
   'flow.started': 'running',
+  'flow.queued': 'queued',
   'flow.completed': 'completed',
   'flow.failed': 'failed',
   'flow.canceled': 'canceled',
@@ -107,8 +108,13 @@ const RUN_STATUS: Record<string, string> = {
 /** `{code, id, fields?, flow?, status?, sid?, startedAtMs?, stateVersion?, stateDoc?}` (lua/append.ts). */
 type ScriptReply = [number, string | number | null, unknown?, unknown?, unknown?, unknown?, unknown?, unknown?, unknown?]
 
-/** What a step event makes its step (ARGV 12, as the reducer's reduceStep): 'r' running or retrying, 'a' awaiting, 'd' neither, '' none. */
+/**
+ * What a step event makes its step (ARGV 12, as the reducer's reduceStep): 'r' running, retrying
+ * or queued, 'g' a step.started (running, and it admits a queued run), 'a' awaiting, 'd'
+ * neither, '' none.
+ */
 function stepClass(event: NewEvent): string {
+  if (event.kind === 'step.started') return 'g'
   const act = stepActivity(event)
   return act === undefined ? '' : act === 'active' ? 'r' : act === 'awaiting' ? 'a' : 'd'
 }

@@ -21,7 +21,7 @@ export interface MemoryRun {
   lastSeq: number
   /** The run's status as the reducer gives it; undefined (pending) before `flow.started` or a terminal event. */
   status?: RunStatus
-  /** Live steps: `active` (running or retrying) or `awaiting`; others have no entry. */
+  /** Live steps: `active` (running, retrying or queued) or `awaiting`; others have no entry. */
   readonly steps: Map<string, Exclude<StepActivity, 'done'>>
   /** Counts of the live steps by class. */
   running: number
@@ -105,7 +105,8 @@ export class MemoryRuns {
 
   /**
    * Folds a stored event into the run's status, as the reducer does (`flow.started` starts a
-   * pending run; a started run is `awaiting` while a step awaits and none runs or retries, else
+   * pending run; `flow.queued` makes a started run `queued` until its first `step.started`; a
+   * started run is `awaiting` while a step awaits and none runs, retries or is queued, else
    * `running`; a terminal status sticks), and keeps the flow's index by status in step. A
    * terminal event starts the retention clock.
    */
@@ -138,7 +139,10 @@ export class MemoryRuns {
       if (!set) this.#flows.set(e.flowName, (set = new Set()))
       set.add(run.runId)
       this.#statusSet(e.flowName, live).add(run.runId)
-    } else if (was !== undefined && live !== was) {
+    } else if (e.kind === 'flow.queued') {
+      if (was !== undefined && was !== 'queued') this.#move(run, 'queued')
+    } else if (was !== undefined && live !== was && (was !== 'queued' || e.kind === 'step.started')) {
+      // a queued run leaves `queued` only at a step.started
       this.#move(run, live)
     }
   }

@@ -1,6 +1,9 @@
 // Defensive readers for event fields: the reducer must never throw on
 // missing or garbage data (null, a string, an array where an object belongs).
 
+import type { QueueReason } from '../events.js'
+import type { QueueWait } from '../flowState.js'
+
 /** A record to read fields from: a non-null, non-array object. */
 export type Fields = Readonly<Record<string, unknown>>
 
@@ -44,4 +47,13 @@ export function toText(v: unknown): string {
   } catch {
     return '[unprintable]'
   }
+}
+
+/** The `queued` of `flow.queued` / `step.queued` data: `reason` as text, and `key` and `until` when they are strings. */
+export function queuedOf(data: unknown): QueueWait {
+  const d = fieldsOf(data)
+  const q: { -readonly [K in keyof QueueWait]: QueueWait[K] } = { reason: toText(d.reason) as QueueReason }
+  if (typeof d.key === 'string') q.key = d.key
+  if (typeof d.until === 'string') q.until = d.until
+  return q
 }

@@ -18,7 +18,7 @@
 // class field. A state from elsewhere (JSON from the HTTP API, a spread copy)
 // has plain data there, and its parts are rebuilt from that data once.
 
-import type { FlowState, LogEntry, StepState } from '../flowState.js'
+import type { FlowState, LogEntry, QueueWait, StepState } from '../flowState.js'
 import type { RunStatus } from '../streamStore.js'
 import { isRecord } from './reduceData.js'
 
@@ -27,6 +27,7 @@ export interface RunFields {
   runId?: string
   name?: string
   status: RunStatus
+  queued?: QueueWait | undefined
   input?: unknown
   startedAt?: string
   completedAt?: string
@@ -76,7 +77,7 @@ export interface Parts {
   readonly kv: KvRep
 }
 
-const RUN_STATUSES: ReadonlySet<string> = new Set(['pending', 'running', 'awaiting', 'completed', 'failed', 'canceled'])
+const RUN_STATUSES: ReadonlySet<string> = new Set(['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled'])
 const MIN_CHAIN = 32
 
 /** Parts of an empty state. Each call has its own buffer. */
@@ -107,6 +108,7 @@ class FlowStateObject {
   declare readonly runId: string | undefined
   declare readonly name: string | undefined
   declare readonly status: RunStatus
+  declare readonly queued: QueueWait | undefined
   declare readonly input: unknown
   declare readonly startedAt: string | undefined
   declare readonly completedAt: string | undefined
@@ -124,6 +126,7 @@ class FlowStateObject {
     this.runId = run.runId
     this.name = run.name
     this.status = run.status
+    this.queued = run.status === 'queued' ? run.queued : undefined
     this.input = run.input
     this.startedAt = run.startedAt
     this.completedAt = run.completedAt
@@ -178,6 +181,7 @@ function foreignParts(state: FlowState, logs: unknown): Parts {
   const run: RunFields = { status: typeof s.status === 'string' && RUN_STATUSES.has(s.status) ? (s.status as RunStatus) : 'pending' }
   if (typeof s.runId === 'string') run.runId = s.runId
   if (typeof s.name === 'string') run.name = s.name
+  if (isRecord(s.queued)) run.queued = s.queued as unknown as QueueWait
   if (s.input !== undefined) run.input = s.input
   if (typeof s.startedAt === 'string') run.startedAt = s.startedAt
   if (typeof s.completedAt === 'string') run.completedAt = s.completedAt

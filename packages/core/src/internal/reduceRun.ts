@@ -2,7 +2,7 @@
 
 import type { EventRecord } from '../events.js'
 import type { RunStatus } from '../streamStore.js'
-import { fieldsOf, isRecord, num, str, toText } from './reduceData.js'
+import { fieldsOf, isRecord, num, queuedOf, str, toText } from './reduceData.js'
 import type { RunFields, StepsMap } from './reduceParts.js'
 
 /** True for the statuses that stick: `completed`, `failed`, `canceled`. */
@@ -34,6 +34,18 @@ export function nextRun(run: RunFields, e: EventRecord): RunFields {
       if (id !== undefined && tick !== undefined) next.schedule = { id, tick }
       return next
     }
+    case 'flow.queued':
+      // a started run that has not ended waits for admission (again, when a later limit queues it anew)
+      return run.status === 'pending' || isTerminalStatus(run.status) ? out : { ...out, status: 'queued', queued: queuedOf(e.data) }
+    case 'flow.debounced': {
+      // a later call folded into the run while it waits: its input, the new due time
+      if (run.status !== 'queued') return out
+      const d = fieldsOf(e.data)
+      return { ...out, input: d.input, queued: queuedOf({ ...run.queued, until: d.until ?? run.queued?.until }) }
+    }
+    case 'step.started':
+      // a queued run is admitted: it runs from its first step.started
+      return run.status === 'queued' ? { ...out, status: 'running' } : out
     case 'flow.completed': {
       if (isTerminalStatus(run.status)) return out
       const d = fieldsOf(e.data)
@@ -71,9 +83,9 @@ function finish(run: RunFields, status: RunStatus, e: EventRecord, duration: unk
 }
 
 /**
- * The status of a run given its steps: `pending` and terminal statuses stay;
+ * The status of a run given its steps: `pending`, `queued` and terminal statuses stay;
  * a started run is `awaiting` while at least one step awaits and none is
- * running or retrying, else `running`.
+ * running, retrying or queued (waiting for a slot to run), else `running`.
  */
 export function settleStatus(status: RunStatus, steps: StepsMap): RunStatus {
   if (status !== 'running' && status !== 'awaiting') return status
@@ -82,7 +94,7 @@ export function settleStatus(status: RunStatus, steps: StepsMap): RunStatus {
     const s = steps[name]
     if (!isRecord(s) || !Object.hasOwn(steps, name)) continue
     const st = s.status
-    if (st === 'running' || st === 'retrying') return 'running'
+    if (st === 'running' || st === 'retrying' || st === 'queued') return 'running'
     if (st === 'awaiting') awaiting = true
   }
   return awaiting ? 'awaiting' : 'running'

@@ -3,7 +3,7 @@
 
 import { type EventRecord, isTerminalKind, type LogLevel } from '../events.js'
 import type { LogEntry, StepAwait, StepState, StepStatus } from '../flowState.js'
-import { attemptOf, fieldsOf, isRecord, num, str, toText } from './reduceData.js'
+import { attemptOf, fieldsOf, isRecord, num, queuedOf, str, toText } from './reduceData.js'
 
 /** Read and write access to a steps map (mutable for reduceFlow, copy-on-write for applyEvent). */
 export interface StepsAccess {
@@ -41,7 +41,7 @@ export function reduceSteps(steps: StepsAccess, e: EventRecord, runStarts: boole
 }
 
 /** The statuses an ended run's steps may not keep. */
-const LIVE: ReadonlySet<string> = new Set<StepStatus>(['pending', 'running', 'awaiting', 'retrying'])
+const LIVE: ReadonlySet<string> = new Set<StepStatus>(['pending', 'queued', 'running', 'awaiting', 'retrying'])
 
 function canceled(s: StepState): StepState {
   return clean({ ...s, status: 'canceled', awaiting: undefined, nextRetryAt: undefined })
@@ -65,6 +65,12 @@ function nextStep(prev: StepState, e: EventRecord): StepState {
   const ts = str(e.ts)
   const s: Draft = { ...prev }
   switch (e.kind) {
+    case 'step.queued':
+      // waits for a step-level concurrency slot; meta.attempt is the attempt about to start, as on step.retry
+      s.status = 'queued'
+      s.queued = queuedOf(d)
+      s.nextRetryAt = s.awaiting = undefined
+      break
     case 'step.started':
       if (d.recovered === true) {
         // a worker took the step over after its worker died: the same attempt, running again
@@ -152,6 +158,7 @@ function clean(s: Draft): StepState {
   if (s.error !== undefined) out.error = s.error
   if (s.nextRetryAt !== undefined) out.nextRetryAt = s.nextRetryAt
   if (s.awaiting !== undefined) out.awaiting = s.awaiting
+  if (s.status === 'queued') out.queued = s.queued
   if (s.recoveries !== undefined) out.recoveries = s.recoveries
   return out
 }

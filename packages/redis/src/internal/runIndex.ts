@@ -3,7 +3,7 @@ import { INDEXED_STATUSES, type IndexedStatus, type Keys } from '../keys.js'
 import { FLOWS_ADD_LUA, RUN_INDEX_DROP_LUA, RUN_INDEX_LUA } from '../lua/runIndex.js'
 import { defineScript, type RedisClient } from './script.js'
 
-const STATUSES: readonly RunStatus[] = ['pending', 'running', 'awaiting', 'completed', 'failed', 'canceled']
+const STATUSES: readonly RunStatus[] = ['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
 const indexScript = defineScript(RUN_INDEX_LUA)
 const dropScript = defineScript(RUN_INDEX_DROP_LUA)
 const flowsScript = defineScript(FLOWS_ADD_LUA)
@@ -39,7 +39,7 @@ export class RunIndex {
   async apply(e: IndexEntry, started: boolean): Promise<void> {
     const k = this.keys
     const others = INDEXED_STATUSES.filter((s) => s !== e.status).map((s) => k.flowStatus(e.flow, s))
-    const finished = e.status !== 'running' && e.status !== 'awaiting'
+    const finished = e.status === 'completed' || e.status === 'failed' || e.status === 'canceled'
     const expires = finished ? String(Number(e.sid.slice(0, e.sid.indexOf('-'))) + this.retentionMs) : ''
     const write = indexScript.call(
       this.redis,

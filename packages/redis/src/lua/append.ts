@@ -5,10 +5,11 @@
 // KEYS: 1 events stream, 2 summary hash, 3 idempotency hash.
 // ARGV: 1 event JSON, 2 live channel, 3 idempotency key ('' for none), 4 maxEventsPerRun (0: no
 // limit), 5 retention ms, 6 run status the event sets ('' for none, 'running' on flow.started,
-// else the terminal status), 7 flow name, 8 fence name ('' for none), 9 fence token, 10 an
-// idempotency key that must already be stored ('' for none), 11 the event's step field in the
-// summary hash (`s:<step>`; '' for none), 12 what the event makes that step: 'r' running or retrying, 'a' awaiting, 'd' neither
-// (completed, failed), '' unchanged.
+// 'queued' on flow.queued, else the terminal status), 7 flow name, 8 fence name ('' for none),
+// 9 fence token, 10 an idempotency key that must already be stored ('' for none), 11 the event's
+// step field in the summary hash (`s:<step>`; '' for none), 12 what the event makes that step:
+// 'r' running, retrying or queued, 'g' running from a step.started (which also admits a queued
+// run, with or without a step), 'a' awaiting, 'd' neither (completed, failed), '' unchanged.
 //
 // Every check runs before the first write, and the first write is the XADD: Redis refuses a
 // script's first write at `maxmemory` but never a later one, so an event is either stored with
@@ -18,7 +19,8 @@
 // before flow.started), `sid` (the id of the event that set it: the index entry's version),
 // `startedAt`, `completedAt`, `flow`, and per live step `s:<step>` ('r' or 'a') with the counts
 // `nr` and `na`: a started run is `awaiting` while na > 0 and nr = 0, else `running`; a
-// terminal status sticks. When the status changes (and on a repeated event that could change
+// `flow.queued` makes a started run `queued` until its first `step.started`; a terminal status
+// sticks. When the status changes (and on a repeated event that could change
 // it), the reply carries the index entry `flow, status, sid, startedAt` for the client to write
 // in the flow's slot (lua/runIndex.ts).
 
@@ -46,20 +48,26 @@ if ARGV[3] ~= '' then
 end
 local status = ARGV[6]
 if status == '' then
-  local cls = ARGV[12]
+  local cls, go = ARGV[12], false
   if cls == '' then return {1, id} end
+  if cls == 'g' then cls, go = 'r', true end
   local f = ARGV[11]
-  local old = redis.call('HGET', meta, f) or 'd'
-  if old == cls then return {1, id} end
+  local old = cls
+  if f ~= '' then old = redis.call('HGET', meta, f) or 'd' end
+  if old == cls and not go then return {1, id} end
   local m = redis.call('HMGET', meta, 'status', 'na', 'nr', 'flow', 'startedAt')
   local was = m[1]
   if was == 'completed' or was == 'failed' or was == 'canceled' then return {1, id} end
+  if old == cls and was ~= 'queued' then return {1, id} end
   local na, nr = tonumber(m[2] or '0'), tonumber(m[3] or '0')
-  if old == 'a' then na = na - 1 elseif old == 'r' then nr = nr - 1 end
-  if cls == 'a' then na = na + 1 elseif cls == 'r' then nr = nr + 1 end
-  if cls == 'd' then redis.call('HDEL', meta, f) else redis.call('HSET', meta, f, cls) end
+  if old ~= cls then
+    if old == 'a' then na = na - 1 elseif old == 'r' then nr = nr - 1 end
+    if cls == 'a' then na = na + 1 elseif cls == 'r' then nr = nr + 1 end
+    if cls == 'd' then redis.call('HDEL', meta, f) else redis.call('HSET', meta, f, cls) end
+  end
   local now = was
-  if was then
+  -- a queued run stays queued until a step.started admits it
+  if was and (go or was ~= 'queued') then
     if na > 0 and nr == 0 then now = 'awaiting' else now = 'running' end
   end
   if now == was then
@@ -80,6 +88,11 @@ if status == 'running' then
   local ttl = redis.call('PTTL', events)
   if ttl > 0 then redis.call('PEXPIRE', meta, ttl) end
   return {1, id, false, ARGV[7], now, id, ms}
+end
+if status == 'queued' then
+  if was ~= 'running' and was ~= 'awaiting' then return {1, id} end
+  redis.call('HSET', meta, 'status', status, 'sid', id)
+  return {1, id, false, m[4], status, id, m[6]}
 end
 if was == 'completed' or was == 'failed' or was == 'canceled' then return {1, id} end
 redis.call('HSET', meta, 'status', status, 'sid', id, 'completedAt', ms)
