@@ -124,7 +124,7 @@ describe('reading', () => {
     expect(JSON.parse(failed.stdout).runs.map((r: { runId: string }) => r.runId)).toEqual([brokenRun])
     expect(JSON.parse(none.stdout).runs).toEqual([])
     expect(bad.code).toBe(2)
-    expect(bad.stderr).toContain('Allowed choices are running, awaiting, completed, failed, canceled')
+    expect(bad.stderr).toContain('Allowed choices are queued, running, awaiting, completed, failed, canceled')
   })
 
   it('show prints the status, timings, each step and the last error; --json the reduced state', async () => {

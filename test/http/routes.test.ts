@@ -25,6 +25,9 @@ async function seed(s: StreamStore): Promise<void> {
     flow: 'other-run',
     data: { name: 'invoice', input: null, steps: {} },
   })
+  // a run waiting for admission (flow control)
+  await s.append('q1', { kind: 'flow.started', flow: 'q1', data: { name: 'sync', input: { n: 1 }, steps: { call: { needs: [] } } } })
+  await s.append('q1', { kind: 'flow.queued', flow: 'q1', data: { reason: 'concurrency', key: 'tenant-1' } })
 }
 
 beforeAll(async () => {
@@ -62,6 +65,10 @@ describeMatrix(
       expect(done.map((r) => r.runId)).toEqual(['r1'])
       const none = (await json(await t().fetch('/flows/nothing-here/runs'))).runs
       expect(none).toEqual([])
+      const queued = (await json(await t().fetch('/flows/sync/runs?status=queued'))).runs as Array<{ runId: string; status: string }>
+      expect(queued.map((r) => [r.runId, r.status])).toEqual([['q1', 'queued']])
+      const state = (await json(await t().fetch('/flows/runs/q1'))).state as { status: string; queued: unknown }
+      expect(state).toMatchObject({ status: 'queued', queued: { reason: 'concurrency', key: 'tenant-1' } })
     })
 
     it('GET /:flow/runs refuses bad query parameters with 400 INVALID_ARGUMENT', async () => {

@@ -21,6 +21,13 @@ export function summarize(e: EventRecord): string {
       return `${str(d.error)}  after ${formatDuration(num(d.duration))}`
     case 'flow.canceled':
       return d.reason === undefined ? '' : str(d.reason)
+    case 'flow.queued':
+    case 'step.queued':
+      return [str(d.reason), keyOf(d), typeof d.until === 'string' ? `until ${d.until}` : ''].filter(Boolean).join('  ')
+    case 'flow.debounced':
+      return [d.input === undefined ? '' : `input ${shortJson(d.input, 60)}`, typeof d.until === 'string' ? `until ${d.until}` : '']
+        .filter(Boolean)
+        .join('  ')
     case 'step.started':
       return [attempt, d.recovered === true ? '(recovered)' : ''].filter(Boolean).join(' ')
     case 'step.completed':
@@ -54,6 +61,7 @@ export function summarize(e: EventRecord): string {
 }
 
 const timeout = (d: Data) => (typeof d.timeoutAt === 'string' ? `times out ${d.timeoutAt}` : '')
+const keyOf = (d: Data) => (typeof d.key === 'string' ? `key ${d.key}` : '')
 
 /** The color of an event's kind. */
 function paintKind(e: EventRecord, c: Colors): (s: string) => string {
@@ -63,6 +71,7 @@ function paintKind(e: EventRecord, c: Colors): (s: string) => string {
   if (e.kind === 'step.failed') return d.willRetry === true ? c.yellow : c.red
   if (e.kind === 'flow.canceled') return c.magenta
   if (e.kind === 'step.retry' || e.kind === 'step.await.timeout') return c.yellow
+  if (e.kind === 'flow.queued' || e.kind === 'flow.debounced' || e.kind === 'step.queued') return c.gray
   if (e.kind.startsWith('step.await') || e.kind === 'step.resumed') return c.cyan
   if (e.kind === 'flow.started' || e.kind === 'step.started') return c.blue
   if (e.kind === 'log') return d.level === 'error' ? c.red : d.level === 'warn' ? c.yellow : d.level === 'debug' ? c.gray : (s) => s

@@ -1,4 +1,4 @@
-import type { FlowState, StepState } from '@leanflow/core'
+import type { FlowState, QueueWait, StepState } from '@leanflow/core'
 import type { Colors } from './colors.js'
 import { formatDuration, formatTime, paintStatus, shortJson, table } from './format.js'
 
@@ -15,8 +15,14 @@ function noteOf(step: StepState): string {
     return `${what}${a.until ? `${a.type === 'time' ? ' until' : ', times out'} ${formatTime(a.until)}` : ''}`
   }
   if (step.status === 'retrying' && step.nextRetryAt) return `next try ${formatTime(step.nextRetryAt)}`
+  if (step.status === 'queued' && step.queued) return queueNote(step.queued)
   if (step.error) return step.error
   return ''
+}
+
+/** Why a run or step waits for admission: `concurrency (key t1) until 2026-…`. */
+function queueNote(q: QueueWait): string {
+  return `${q.reason}${q.key === undefined ? '' : ` (key ${q.key})`}${q.until === undefined ? '' : ` until ${formatTime(q.until)}`}`
 }
 
 /** Elapsed time of a step: its duration once done, else since it started. */
@@ -43,6 +49,7 @@ export function formatState(runId: string, state: FlowState, c: Colors, now = Da
   const label = (s: string) => c.dim(s.padEnd(10))
   out.push(`${c.bold('run')}       ${runId}  ${c.bold(state.name ?? '?')}  ${paintStatus(state.status, c)}`)
   out.push(`${label('started')}${formatTime(state.startedAt)}`)
+  if (state.queued) out.push(`${label('queued')}${queueNote(state.queued)}`)
   if (state.completedAt) out.push(`${label('ended')}${formatTime(state.completedAt)}`)
   const duration =
     state.duration ??

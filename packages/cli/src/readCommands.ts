@@ -6,7 +6,7 @@ import { formatEvent } from './formatEvent.js'
 import { formatState } from './formatState.js'
 
 /** The statuses `runs --status` takes. */
-export const RUN_STATUSES = ['running', 'awaiting', 'completed', 'failed', 'canceled'] as const
+export const RUN_STATUSES = ['queued', 'running', 'awaiting', 'completed', 'failed', 'canceled'] as const
 
 const notFound = (runId: string) =>
   new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired) under this prefix: check the run id and --prefix.`)

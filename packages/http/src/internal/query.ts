@@ -3,7 +3,7 @@
 import { compareEventIds, isEventId, type RunStatus } from '@leanflow/core'
 import { invalidArgument } from './respond.js'
 
-const RUN_STATUSES: readonly RunStatus[] = ['pending', 'running', 'awaiting', 'completed', 'failed', 'canceled']
+const RUN_STATUSES: readonly RunStatus[] = ['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
 
 /** The largest Redis stream id: each part of `<ms>-<seq>` is an unsigned 64-bit integer. */
 export const MAX_EVENT_ID = '18446744073709551615-18446744073709551615'
