@@ -18,11 +18,13 @@ const root = resolve(import.meta.dirname, '../..')
  * Gzipped budgets in bytes. Issue 19 aims at 3 KB for the reducer and 5 KB for watchRun with it;
  * today's reducer alone (run and step transitions, the persistent logs and state that keep
  * applyEvent O(1), states from JSON) is ~3.8 KB, so these budgets hold what was reached (it was
- * 5 KB and 5.8 KB with the bus inside) and fail on any growth past a few dozen bytes.
+ * 5 KB and 5.8 KB with the bus inside) and fail on any growth past a few dozen bytes. Raised by
+ * what the flow-control states added (issue 14: run and step `queued`, `flow.queued`,
+ * `flow.debounced`, `step.queued`): +175 B and +179 B, measured 3,823 → 3,998 and 5,723 → 5,902.
  */
 const BUDGET = {
-  'reduceFlow + applyEvent': 3_900,
-  'watchRun + reduceFlow': 5_800,
+  'reduceFlow + applyEvent': 4_075,
+  'watchRun + reduceFlow': 5_979,
   'parseEvent + compareEventIds': 1_450,
 } as const
 
