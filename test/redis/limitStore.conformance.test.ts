@@ -43,6 +43,11 @@ it('the limit scripts use the key names keys.ts documents, all in the scope slot
     for (const k of expected) expect(k.startsWith(`${prefix}:{lim:sync/step}:`)).toBe(true)
     expect(await raw.lrange(keys.limitRing(scope), 0, -1)).toEqual(['concurrency.0:t1'])
     expect(await raw.hget(keys.limitSingletons(scope), 'u1')).toBe('a~step')
+    // a debounce window its run never settles expires a minute after it came due; nothing else expires
+    const ttl = await raw.pttl(keys.limitDebounce(scope, 'u1'))
+    expect(ttl).toBeGreaterThan(119_000)
+    expect(ttl).toBeLessThanOrEqual(120_000)
+    for (const k of expected.filter((k) => k !== keys.limitDebounce(scope, 'u1'))) expect(await raw.pttl(k)).toBe(-1)
     // released: the slots, the line and the singleton go; the admissions stay in their window
     await store.releaseLimit(scope, 'a~step')
     await store.releaseLimit(scope, 'b~step')

@@ -13,6 +13,8 @@ local HELD, WAIT, RING, SEQ = base .. ':held', base .. ':wait', base .. ':ring',
 local SINGLE, SINGLE_OF, SEEN = base .. ':single', base .. ':singleOf', base .. ':seen'
 -- most queued entries one call looks at while admitting (memoryLimits.ts has the same bound)
 local MAX_PUMP = 1000
+-- a debounce window not settled this long after it came due is gone (memoryLimits.ts the same)
+local STALE_WINDOW_MS = 60000
 
 local function slot(n) return n.id .. ':' .. n.key end
 local function slotsKey(n) return base .. ':h:' .. slot(n) end
@@ -207,8 +209,12 @@ end
 -- not name them); a newcomer whose line waits takes its place in it
 local admitted = {}
 if not refuse then admitted = pump() end
+-- when no need blocks it now (it waits behind its line): the first keyed need, else the first
 local first = {'', '', -1}
-if needs[1] then first = {needs[1].id, needs[1].key, -1} end
+for _, n in ipairs(needs) do
+  if n.key ~= '' then first = {n.id, n.key, -1} break end
+end
+if first[1] == '' and needs[1] then first = {needs[1].id, needs[1].key, -1} end
 if redis.call('EXISTS', lineKey(lineOf(needs))) == 0 then
   local b = blockOf(needs)
   if not b then
@@ -317,7 +323,8 @@ return out
 
 /**
  * Debounce: open a window of the key for the holder, or fold into the open one (its input
- * replaced; due `periodMs` after this call, at most `maxWaitMs` after the first).
+ * replaced; due `periodMs` after this call, at most `maxWaitMs` after the first). A window
+ * expires a minute after it came due (its run never settled it: the start crashed).
  * KEYS: 1 the window's hash. ARGV: 1 the scope tag, 2 holder, 3 periodMs, 4 maxWaitMs ('' none),
  * 5 input JSON. Returns `{holder, until, first (1 | 0)}`.
  */
@@ -325,16 +332,20 @@ export const LIMIT_DEBOUNCE_LUA = `${LIB}
 local dk = KEYS[1]
 local period = tonumber(ARGV[3])
 local maxWait = tonumber(ARGV[4])
-local cur = redis.call('HMGET', dk, 'holder', 'first')
-if cur[1] then
+local cur = redis.call('HMGET', dk, 'holder', 'first', 'until')
+-- a window its run never settled (the start that opened it crashed) is gone a minute after it came due
+if cur[1] and tonumber(cur[3]) + STALE_WINDOW_MS > now then
   local due = now + period
   if maxWait then due = math.min(due, tonumber(cur[2]) + maxWait) end
   redis.call('HSET', dk, 'until', due, 'input', ARGV[5])
+  redis.call('PEXPIREAT', dk, due + STALE_WINDOW_MS)
   return {cur[1], due, 0}
 end
 local due = now + period
 if maxWait then due = math.min(due, now + maxWait) end
+redis.call('DEL', dk)
 redis.call('HSET', dk, 'holder', ARGV[2], 'first', now, 'until', due, 'input', ARGV[5])
+redis.call('PEXPIREAT', dk, due + STALE_WINDOW_MS)
 return {ARGV[2], due, 1}
 `
 
