@@ -61,6 +61,7 @@
 // | lf:{lim:<scope>}:seen                   | hash    | `<id>:<key>` -> `concurrency` or `rate:<periodMs>`:    |
 // |                                         |         | limits with use (limitUsage drops the idle ones)       |
 // | lf:{lim:<scope>}:d:<key>                | hash    | debounce window: holder, first, until (ms), input JSON |
+// |                                         |         | (expires a minute after until: a run never settled)    |
 //
 // A limit scope is a flow (`order`) or a step (`order/charge`); its keys share the `{lim:<scope>}`
 // slot and each limit call is one script there (lua/limits.ts builds the names from the tag).
