@@ -7,6 +7,7 @@ import {
   type FollowOptions,
   invalidArgument,
   LeanflowError,
+  type LimitStore,
   type NewEvent,
   NonRetriableError,
   parseDuration,
@@ -32,6 +33,7 @@ import { withStoreErrors } from './internal/storeErrors.js'
 import { checkedFollow, isMaxId, isMinId, streamId } from './internal/streamIds.js'
 import { createKeys, INDEXED_STATUSES, type IndexedStatus, type Keys } from './keys.js'
 import { APPEND_LUA, CREATE_RUN_LUA } from './lua/append.js'
+import { createRedisLimits } from './redisLimits.js'
 import { createRedisRunStateStore } from './redisRunStateStore.js'
 import { createRedisSchedules } from './redisSchedules.js'
 
@@ -74,7 +76,7 @@ export interface RedisStreamStoreOptions {
 }
 
 /**
- * The Redis stream store: a {@link StreamStore}, a {@link RunStateStore} and a {@link ScheduleStore}, plus Redis specifics.
+ * The Redis stream store: a {@link StreamStore}, a {@link RunStateStore}, a {@link ScheduleStore} and a {@link LimitStore}, plus Redis specifics.
  *
  * @example
  * ```ts
@@ -83,7 +85,7 @@ export interface RedisStreamStoreOptions {
  * store.stats.corruptEntries   // malformed entries skipped so far
  * ```
  */
-export interface RedisStreamStore extends StreamStore, RunStateStore, ScheduleStore {
+export interface RedisStreamStore extends StreamStore, RunStateStore, ScheduleStore, LimitStore {
   /** The key builder (every key name the store uses). */
   readonly keys: Keys
   /** The command connection (yours when you passed `redis`). */
@@ -289,6 +291,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
   const store: RedisStreamStore = {
     ...createRedisRunStateStore({ redis, prefix, retention: retentionMs }),
     ...createRedisSchedules({ redis, prefix }),
+    ...createRedisLimits({ redis, prefix }),
     keys,
     redis,
     get stats() {
