@@ -100,6 +100,9 @@ export function createHandler(options: HandlerOptions): Handler {
       if (route.needsRunner === 'schedules' && runner?.schedules === undefined) {
         throw new LeanflowError('NOT_FOUND', `${req.method} ${url.pathname} needs a runner with schedules (runner.schedules).`)
       }
+      if (route.needsRunner === 'limits' && typeof runner?.limits !== 'function') {
+        throw new LeanflowError('NOT_FOUND', `${req.method} ${url.pathname} needs a runner with limits (runner.limits).`)
+      }
       if (authorize !== undefined) {
         const verdict = await authorize(req, route.action, { ...route.params })
         if (isResponse(verdict)) return verdict

@@ -1,3 +1,12 @@
 export { createHandler } from './createHandler.js'
 export { signTrigger } from './signTrigger.js'
-export type { Authorize, CorsOptions, Handler, HandlerAction, HandlerOptions, HandlerRunner, RouteParams } from './types.js'
+export type {
+  Authorize,
+  CorsOptions,
+  Handler,
+  HandlerAction,
+  HandlerLimitInfo,
+  HandlerOptions,
+  HandlerRunner,
+  RouteParams,
+} from './types.js'

@@ -20,6 +20,7 @@ export type HandlerAction =
   | 'events.publish'
   | 'schedules.read'
   | 'schedules.write'
+  | 'limits.read'
 
 /** The route's path parameters (percent-decoded and validated names). */
 export interface RouteParams {
@@ -54,11 +55,16 @@ export type Authorize = (req: Request, action: HandlerAction, params: RouteParam
  */
 export interface HandlerRunner {
   readonly flows: readonly { name: string }[]
+  /**
+   * Starts a run. `deduplicated: true` when no new run was started (a singleton's active run, or a
+   * debounce window the call folded into); a `rateLimit` in `drop` mode that refuses throws
+   * `RATE_LIMITED` (429) with `retryAfterMs`.
+   */
   startFlow(
     name: string,
     input: unknown,
-    opts?: { runId?: string | undefined; idempotencyKey?: string | undefined },
-  ): Promise<{ runId: string }>
+    opts?: { runId?: string | undefined; idempotencyKey?: string | undefined; priority?: number | undefined },
+  ): Promise<{ runId: string; deduplicated?: boolean | undefined }>
   cancel(runId: string, reason?: string): Promise<void>
   resolveTrigger(id: string, payload: unknown): Promise<{ runId: string; step: string }>
   publishEvent(e: { kind: string; data: unknown }, opts?: { idempotencyKey?: string | undefined }): Promise<{ id: string }>
@@ -75,6 +81,29 @@ export interface HandlerRunner {
         trigger(id: string): Promise<{ runId: string }>
       }
     | undefined
+  /**
+   * The flow's limits in use (`runner.limits(flow)`), for `GET /:flow/limits`; without it that route
+   * answers 404. The handler sends the list as is (`LimitInfo` of `@leanflow/runner`).
+   */
+  limits?: ((flow: string) => Promise<{ limits: readonly HandlerLimitInfo[] }>) | undefined
+}
+
+/**
+ * One limit of a flow in use, as `GET /:flow/limits` answers it: its scope (`'flow'`, or a step's
+ * name), kind, key (`''` without a key function), holders now (for a rate limit: admissions in the
+ * current window) and runs or steps waiting in its line.
+ *
+ * @example
+ * ```ts
+ * const info: HandlerLimitInfo = { scope: 'flow', kind: 'concurrency', key: 'tenant-1', active: 1, queued: 4 }
+ * ```
+ */
+export interface HandlerLimitInfo {
+  scope: string
+  kind: 'concurrency' | 'rateLimit'
+  key: string
+  active: number
+  queued: number
 }
 
 /**
@@ -113,7 +142,7 @@ export interface CorsOptions {
   credentials?: boolean | undefined
   /**
    * Request headers a page may send, besides `Content-Type`, `Authorization`,
-   * `Idempotency-Key`, `Last-Event-ID` and `leanflow-signature` (always allowed).
+   * `Idempotency-Key`, `Leanflow-Priority`, `Last-Event-ID` and `leanflow-signature` (always allowed).
    * @default []
    */
   allowHeaders?: readonly string[] | undefined
@@ -138,7 +167,7 @@ export interface CorsOptions {
 export interface HandlerOptions {
   /** The event log (memory or Redis store). */
   store: StreamStore
-  /** Needed by the routes that start, cancel, resolve, publish or manage schedules; without it they answer 404. */
+  /** Needed by the routes that start, cancel, resolve, publish, manage schedules or read limits; without it they answer 404. */
   runner?: HandlerRunner | undefined
   /** @default '/flows' */
   basePath?: string | undefined

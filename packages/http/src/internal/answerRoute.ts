@@ -9,6 +9,7 @@ import { directionParam, emptyRange, eventIdParam, idempotencyKeyHeader, intPara
 import { parseJsonBody, readBody } from './readBody.js'
 import { invalidArgument, json } from './respond.js'
 import type { SseSettings } from './sseSession.js'
+import { startOptions } from './startOptions.js'
 import { verifySignature } from './verifySignature.js'
 
 /** Everything a route needs. */
@@ -29,6 +30,9 @@ function flowNotFound(flow: string, runner: HandlerRunner): LeanflowError {
   const known = runner.flows.map((f) => f.name).join(', ') || 'none'
   return new LeanflowError('FLOW_NOT_FOUND', `Flow "${flow}" is not defined in the runner (known flows: ${known}).`)
 }
+
+/** A runner with `limits` (the limits route is refused earlier without it). */
+type WithLimits = HandlerRunner & { limits: NonNullable<HandlerRunner['limits']> }
 
 /** `runner.schedules` (routes that need it are refused earlier without it). */
 function schedulesOf(runner: HandlerRunner): NonNullable<HandlerRunner['schedules']> {
@@ -76,11 +80,18 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
     }
     case 'runs.start': {
       const flow = params.flow as string
-      const idempotencyKey = idempotencyKeyHeader(c.req)
+      const opts = startOptions(c.req)
       const input = parseJsonBody(await readBody(c.req, c.maxBodyBytes))
       if (!knowsFlow(runner, flow)) throw flowNotFound(flow, runner)
-      const { runId } = await runner.startFlow(flow, input, idempotencyKey === undefined ? undefined : { idempotencyKey })
-      return json({ runId }, 201)
+      // RATE_LIMITED (a rateLimit in drop mode) is a 429 with Retry-After (respond.ts)
+      const { runId, deduplicated } = await runner.startFlow(flow, input, opts)
+      return json(deduplicated === true ? { runId, deduplicated } : { runId }, 201)
+    }
+    case 'limits': {
+      const flow = params.flow as string
+      if (!knowsFlow(runner, flow)) throw flowNotFound(flow, runner)
+      const { limits } = await (runner as WithLimits).limits(flow) // refused earlier without runner.limits
+      return json({ limits })
     }
     case 'run': {
       const runId = params.runId as string

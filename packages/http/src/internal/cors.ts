@@ -5,7 +5,14 @@ import type { CorsOptions } from '../types.js'
 import { errorJson } from './respond.js'
 
 /** Request headers a page may always send (besides the CORS-safelisted ones). */
-export const CORS_ALLOW_HEADERS = ['content-type', 'authorization', 'idempotency-key', 'last-event-id', 'leanflow-signature'] as const
+export const CORS_ALLOW_HEADERS = [
+  'content-type',
+  'authorization',
+  'idempotency-key',
+  'leanflow-priority',
+  'last-event-id',
+  'leanflow-signature',
+] as const
 /** Response headers a page may always read (besides the CORS-safelisted ones). */
 export const CORS_EXPOSE_HEADERS = ['retry-after', 'allow'] as const
 

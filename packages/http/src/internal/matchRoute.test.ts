@@ -36,6 +36,27 @@ describe('matchRoute', () => {
     )
     expect(() => matchRoute('POST', '/api/schedules/a%3Ab/pause', '/api')).toThrow(expect.objectContaining({ code: 'INVALID_NAME' }))
   })
+  it('matches GET /:flow/limits, and not after a reserved first segment', () => {
+    expect(matchRoute('GET', '/api/order/limits/', '/api')).toMatchObject({
+      action: 'limits.read',
+      name: 'limits',
+      params: { flow: 'order' },
+      needsRunner: 'limits',
+      jsonBody: false,
+    })
+    // a flow may be named `limits`: its run list and its limits
+    expect(matchRoute('GET', '/api/limits/runs', '/api')).toMatchObject({ action: 'runs.list', params: { flow: 'limits' } })
+    expect(matchRoute('GET', '/api/limits/limits', '/api')).toMatchObject({ action: 'limits.read', params: { flow: 'limits' } })
+    // `/runs/limits` is the run "limits", never the limits of a flow named `runs`
+    expect(matchRoute('GET', '/api/runs/limits', '/api')).toMatchObject({ action: 'runs.read', name: 'run', params: { runId: 'limits' } })
+    for (const path of ['/api/schedules/limits', '/api/events/limits', '/api/order/limits/x']) {
+      expect(() => matchRoute('GET', path, '/api'), path).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }))
+    }
+    expect(() => matchRoute('POST', '/api/order/limits', '/api')).toThrow(
+      expect.objectContaining({ code: 'METHOD_NOT_ALLOWED', allow: 'GET' }),
+    )
+    expect(() => matchRoute('GET', '/api/a%3Ab/limits', '/api')).toThrow(expect.objectContaining({ code: 'INVALID_NAME' }))
+  })
   it('normalizes base paths', () => {
     expect(normalizeBasePath('flows/')).toBe('/flows')
     expect(normalizeBasePath('/')).toBe('')

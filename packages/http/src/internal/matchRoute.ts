@@ -22,9 +22,10 @@ export interface Route {
     | 'schedules.pause'
     | 'schedules.resume'
     | 'schedules.trigger'
+    | 'limits'
   params: RouteParams
-  /** The route needs `options.runner` (`'schedules'`: a runner with `schedules`). */
-  needsRunner: boolean | 'schedules'
+  /** The route needs `options.runner` (`'schedules'`: a runner with `schedules`; `'limits'`: one with `limits`). */
+  needsRunner: boolean | 'schedules' | 'limits'
   /** The route takes a JSON body (its `Content-Type` must say so). */
   jsonBody: boolean
 }
@@ -37,6 +38,7 @@ const SHAPES = {
     GET: { action: 'runs.list', name: 'runs.list', needsRunner: false, jsonBody: false },
     POST: { action: 'runs.start', name: 'runs.start', needsRunner: true, jsonBody: true },
   },
+  flowLimits: { GET: { action: 'limits.read', name: 'limits', needsRunner: 'limits', jsonBody: false } },
   run: { GET: { action: 'runs.read', name: 'run', needsRunner: false, jsonBody: false } },
   runEvents: { GET: { action: 'runs.read', name: 'events', needsRunner: false, jsonBody: false } },
   runStream: { GET: { action: 'runs.stream', name: 'stream', needsRunner: false, jsonBody: false } },
@@ -89,8 +91,10 @@ function findShape(pathname: string, basePath: string): { shape: Shape; segs: Ar
   else if (a === 'schedules' && segs.length === 3 && c === 'pause') shape = SHAPES.schedulePause
   else if (a === 'schedules' && segs.length === 3 && c === 'resume') shape = SHAPES.scheduleResume
   else if (a === 'schedules' && segs.length === 3 && c === 'trigger') shape = SHAPES.scheduleTrigger
-  // the reserved flow names are the routes above: `/schedules/runs` is no flow's run list
+  // the reserved flow names are the routes above: `/schedules/runs` is no flow's run list, and
+  // `/runs/limits` is the run "limits" (matched above), not a flow's limits
   else if (segs.length === 2 && b === 'runs' && a !== undefined && !RESERVED_FLOW_NAMES.includes(a)) shape = SHAPES.flowRuns
+  else if (segs.length === 2 && b === 'limits' && a !== undefined && !RESERVED_FLOW_NAMES.includes(a)) shape = SHAPES.flowLimits
   if (shape === undefined) throw notFound(pathname)
   return { shape, segs: [a, b, c] }
 }
@@ -116,7 +120,7 @@ export function matchRoute(method: string, pathname: string, basePath: string): 
     throw err
   }
   let params: RouteParams = {}
-  if (shape === SHAPES.flowRuns) params = { flow: assertName(a, 'flow name') }
+  if (shape === SHAPES.flowRuns || shape === SHAPES.flowLimits) params = { flow: assertName(a, 'flow name') }
   else if (shape === SHAPES.trigger) params = { triggerId: assertName(b, 'trigger id') }
   else if (a === 'schedules' && shape !== SHAPES.schedules) params = { scheduleId: assertName(b, 'schedule id') }
   else if (a === 'runs') params = { runId: assertName(b, 'run id') }

@@ -21,8 +21,17 @@ export function errorJson(code: string, message: string, status: number, headers
 export const STORE_RETRY_AFTER_S = 2
 
 /**
+ * The `Retry-After` of a 429 RATE_LIMITED, in whole seconds: `retryAfterMs` (the
+ * `RateLimitedError`'s field) rounded up, at least 1 (0 or an unknown wait: try again in a second).
+ */
+export function retryAfterSeconds(retryAfterMs: unknown): number {
+  const ms = typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs) ? retryAfterMs : 0
+  return Math.max(1, Math.ceil(ms / 1000))
+}
+
+/**
  * Maps any thrown value to a response: a LeanflowError with an HTTP status keeps
- * its code and message (503 STORE_UNAVAILABLE adds `Retry-After`), with `headers` (set when the
+ * its code and message (503 STORE_UNAVAILABLE and 429 RATE_LIMITED add `Retry-After`), with `headers` (set when the
  * Response is made: a Response's headers set afterwards can be lost, see createHandler's `failure`);
  * anything else is a 500 without details (reported to `onError`).
  */
@@ -31,6 +40,10 @@ export function errorResponse(err: unknown, report: (err: unknown) => void, head
     const status = ERROR_STATUS[err.code]
     if (err.code === 'STORE_UNAVAILABLE') {
       return errorJson(err.code, err.message, 503, { ...headers, 'retry-after': String(STORE_RETRY_AFTER_S) })
+    }
+    if (err.code === 'RATE_LIMITED') {
+      const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs
+      return errorJson(err.code, err.message, 429, { ...headers, 'retry-after': String(retryAfterSeconds(retryAfterMs)) })
     }
     // an input that failed its flow's schema carries the schema's issues (`[{ path, message }]`)
     const found = (err as { issues?: unknown }).issues
