@@ -1,4 +1,5 @@
 // The demo's flows: every leanflow capability in one order, and `restock`, started by a schedule.
+// Flow control: one active order per customer (a second order of the same customer is queued).
 //
 //   validate ─► charge ─► payment ─┬─► reserve-stock ─┐
 //   (state)   (fails      (awaits  ├─► notify ────────┼─► ship
@@ -10,6 +11,8 @@ import { defineFlow, type ScheduleTick } from '@leanflow/runner'
 /** The input of an `order` run. */
 export interface OrderInput {
   orderId: string
+  /** The key of the flow's concurrency limit (one active order per customer); `guest` when absent. */
+  customerId?: string
   customer?: string
   amount?: number
   items?: string[]
@@ -29,7 +32,10 @@ export const LIVE_TIMINGS: DemoTimings = { retryDelayMs: 1000, warehouseMs: 4000
 export const FAST_TIMINGS: DemoTimings = { retryDelayMs: 50, warehouseMs: 200 }
 
 /**
- * The `order` flow of the demo.
+ * The `order` flow of the demo. One active order per customer: `concurrency: { limit: 1, key }`
+ * keyed by `customerId`, so a customer's second order is `queued` (the run's log says why:
+ * `flow.queued { reason: 'concurrency', key }`) until the first one ends, while other customers'
+ * orders run.
  *
  * @example
  * ```ts
@@ -40,6 +46,7 @@ export function orderFlow(opts: { timings: DemoTimings; baseUrl: string }) {
   const { timings, baseUrl } = opts
   return defineFlow({
     name: 'order',
+    concurrency: { limit: 1, key: (input: OrderInput | null | undefined) => input?.customerId ?? 'guest' },
     steps: {
       validate: {
         handler: async (input: OrderInput, ctx) => {

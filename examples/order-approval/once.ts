@@ -30,7 +30,13 @@ export async function runOnce(opts: RunOnceOptions = {}) {
   try {
     await runner.start()
     const orderId = 'o-once-1'
-    const { runId } = await runner.startFlow('order', { orderId, customer: 'Ada Lovelace', amount: 42.5, items: ['notebook', 'pen'] })
+    const { runId } = await runner.startFlow('order', {
+      orderId,
+      customerId: 'c-1',
+      customer: 'Ada Lovelace',
+      amount: 42.5,
+      items: ['notebook', 'pen'],
+    })
     log(`[once] started run ${runId}`)
     let last: EventRecord | undefined
     for await (const e of store.follow(runId, { signal })) {

@@ -1,6 +1,8 @@
 // The demo page in headless Chromium: start an order, confirm the payment and approve it with the
-// page's buttons, watch the live timeline reach `completed`; cancel a second run. Saves the
-// screenshot used by docs/demo.md (docs/images/demo.png).
+// page's buttons, watch the live timeline reach `completed`; cancel a second run; see a customer's
+// second order queued behind the first (and why), another customer's order run meanwhile, and the
+// queued order admitted live when the first ends. Saves the screenshot used by docs/demo.md
+// (docs/images/demo.png).
 import { resolve } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -27,6 +29,24 @@ beforeAll(async () => {
 afterAll(() => close())
 
 const stepRow = (name: string) => page.locator(`.row.step[data-step="${name}"]`)
+
+/** Clicks *Start order* for `customerId` and returns the id of the run the page opens. */
+async function startOrder(customerId: string): Promise<string> {
+  const shown = await page.locator('#run-id').textContent()
+  await page.selectOption('#customer', customerId)
+  await page.click('#start')
+  await expect.poll(() => page.locator('#run-id').textContent(), T).not.toBe(shown)
+  return (await page.locator('#run-id').textContent()) as string
+}
+
+async function cancelByHttp(runId: string): Promise<void> {
+  const res = await fetch(`${demo.url}/flows/runs/${runId}/cancel`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ reason: 'ended by the test' }),
+  })
+  expect(res.status).toBeLessThan(300)
+}
 
 describe('demo page', () => {
   it('serves the page and its bundled script (no CDN)', async () => {
@@ -89,5 +109,66 @@ describe('demo page', () => {
     expect(statuses).toContain('canceled')
     await expect.poll(() => page.locator('#cancel').isDisabled(), T).toBe(true)
     expect(await page.locator('#pay').isDisabled()).toBe(true)
+  }, 300_000)
+
+  it("queues a customer's second order, says why, runs other customers meanwhile, admits it live when the first ends", async () => {
+    // c-1's first order holds the customer's slot while it awaits the payment
+    const first = await startOrder('c-1')
+    await page.locator('#pay:enabled').waitFor(T)
+    expect(await page.locator('#queue-note').isHidden()).toBe(true)
+    // another customer's order is not held up
+    const other = await startOrder('c-2')
+    await expect.poll(() => page.locator('#run-status').textContent(), T).toMatch(/^(running|retrying|awaiting)$/)
+    expect(await page.locator('#queue-note').isHidden()).toBe(true)
+
+    // c-1's second order waits: status queued, and the reason from the reduced state (state.queued)
+    const second = await startOrder('c-1')
+    await expect.poll(() => page.locator('#run-status').textContent(), T).toBe('queued')
+    const note = page.locator('#queue-note')
+    expect(await note.isVisible()).toBe(true)
+    expect(await note.textContent()).toBe('queued — waiting for a concurrency slot (key c-1): it starts when a run holding one ends')
+    expect(await note.getAttribute('data-reason')).toBe('concurrency')
+    for (const st of await page.locator('.row.step').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status'))))
+      expect(st).toBe('pending')
+    await expect.poll(() => page.locator(`#runs li[data-run="${second}"] .badge`).textContent(), T).toBe('queued')
+    expect(await page.locator('#cancel').isEnabled()).toBe(true)
+    // the server's run index agrees
+    const queued = await (await fetch(`${demo.url}/flows/order/runs?status=queued`)).json()
+    expect((queued as { runs: { runId: string }[] }).runs.map((r) => r.runId)).toEqual([second])
+
+    // the limits table, when the handler serves GET /flows/order/limits (hidden otherwise)
+    const limitsRes = await fetch(`${demo.url}/flows/order/limits`)
+    const box = page.locator('#limits-box')
+    const row = (key: string) => page.locator(`#limits tr[data-scope="flow"][data-kind="concurrency"][data-key="${key}"]`)
+    if (limitsRes.status === 404) {
+      await expect.poll(() => box.isHidden(), T).toBe(true)
+    } else {
+      expect(limitsRes.status).toBe(200)
+      expect((await limitsRes.json()).limits).toEqual(
+        expect.arrayContaining([
+          { scope: 'flow', kind: 'concurrency', key: 'c-1', active: 1, queued: 1 },
+          { scope: 'flow', kind: 'concurrency', key: 'c-2', active: 1, queued: 0 },
+        ]),
+      )
+      await expect.poll(() => box.isVisible(), T).toBe(true)
+      await expect.poll(() => row('c-1').locator('td.queued').textContent(), T).toBe('1')
+      expect(await row('c-1').locator('td.active').textContent()).toBe('1')
+    }
+    await page.screenshot({ path: resolve(import.meta.dirname, '../../.tmp/demo-queued.png'), fullPage: true })
+
+    // the first order ends (canceled elsewhere): the page, still on the second, sees it admitted
+    await cancelByHttp(first)
+    await expect.poll(() => page.locator('#run-status').textContent(), T).not.toBe('queued')
+    expect(await note.isHidden()).toBe(true)
+    await page.locator('#pay:enabled').waitFor(T)
+    expect(await page.locator('#run-status').textContent()).toBe('awaiting')
+    expect(await stepRow('validate').getAttribute('data-status')).toBe('completed')
+    await expect.poll(() => page.locator(`#runs li[data-run="${second}"] .badge`).textContent(), T).toBe('awaiting')
+    if (limitsRes.status !== 404) await expect.poll(() => row('c-1').locator('td.queued').textContent(), T).toBe('0')
+
+    await cancelByHttp(second)
+    await cancelByHttp(other)
+    await expect.poll(() => page.locator('#run-status').textContent(), T).toBe('canceled')
+    expect(printed.filter((l) => l.startsWith('pageerror'))).toEqual([])
   }, 300_000)
 })

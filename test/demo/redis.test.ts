@@ -1,5 +1,6 @@
 // The demo on Redis: a `--worker` process (no HTTP) executes every step of a run that this
-// process starts and drives through the runner API without ever calling `runner.start()`.
+// process starts and drives through the runner API without ever calling `runner.start()`; a
+// customer's second order waits (queued) for the first across the two processes.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { resolve } from 'node:path'
 import { reduceFlow } from '@leanflow/core'
@@ -61,6 +62,37 @@ describe('demo on Redis with a --worker process', () => {
     expect(await store.listRuns('order')).toEqual([expect.objectContaining({ runId, status: 'completed' })])
     // the worker's store printed the curl line for the trigger it created
     expect(workerOut).toContain(`curl -X POST http://localhost:3999/flows/triggers/${triggerId}`)
+  })
+
+  it("a customer's second order is queued until the first ends, then the worker runs it", async () => {
+    const { runner, store } = producer
+    /** Confirms the payment and approves the order as soon as the run awaits them; resolves at its end. */
+    const drive = async (runId: string, orderId: string) => {
+      for await (const e of store.follow(runId, { signal: AbortSignal.timeout(90_000) })) {
+        if (e.kind === 'step.await.event') await runner.publishEvent({ kind: 'payment.confirmed', data: { orderId } })
+        if (e.kind === 'step.await.trigger') await runner.resolveTrigger((e.data as { triggerId: string }).triggerId, { approved: true })
+        if (e.kind.startsWith('flow.') && e.kind !== 'flow.started' && e.kind !== 'flow.queued') break
+      }
+      return reduceFlow(await store.read(runId, { limit: 10_000 }))
+    }
+    const first = await runner.startFlow('order', { orderId: 'o-q-1', customerId: 'c-9' })
+    const second = await runner.startFlow('order', { orderId: 'o-q-2', customerId: 'c-9' })
+    const queued = reduceFlow(await store.read(second.runId))
+    expect(queued.status).toBe('queued')
+    expect(queued.queued).toEqual({ reason: 'concurrency', key: 'c-9' })
+    expect(await store.listRuns('order', { status: 'queued' })).toEqual([expect.objectContaining({ runId: second.runId })])
+    expect((await runner.limits('order')).limits).toContainEqual({ scope: 'flow', kind: 'concurrency', key: 'c-9', active: 1, queued: 1 })
+
+    const a = await drive(first.runId, 'o-q-1')
+    expect(a.status).toBe('completed')
+    const b = await drive(second.runId, 'o-q-2')
+    expect(b.status).toBe('completed')
+    // the second order started its first step after the first order ended
+    const ended = Date.parse((await store.read(first.runId, { limit: 10_000 })).at(-1)?.ts ?? '')
+    const begun = (await store.read(second.runId, { limit: 10_000 })).find((e) => e.kind === 'step.started')
+    expect(Date.parse(begun?.ts ?? '')).toBeGreaterThanOrEqual(ended)
+    // no slot left behind once both ended (the release follows the run's last event)
+    await expect.poll(async () => (await runner.limits('order')).limits.filter((l) => l.key === 'c-9'), { timeout: 10_000 }).toEqual([])
   })
 
   it('the worker stops cleanly on SIGTERM', async () => {

@@ -22,6 +22,19 @@ export interface ScheduleRow {
   lastRun?: { tick: string; runId?: string; skipped?: true }
 }
 
+/** One limit of a flow in use (`GET /flows/:flow/limits`; `LimitInfo` of `@leanflow/runner`). */
+export interface LimitRow {
+  /** `flow`, or the step's name for a step-level limit. */
+  scope: string
+  kind: 'concurrency' | 'rateLimit'
+  /** The limit's key (`''` when it has no key function). */
+  key: string
+  /** Holders now (a rate limit: admissions in the current window). */
+  active: number
+  /** Runs (or steps) waiting in its line. */
+  queued: number
+}
+
 const base = '/flows'
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -34,6 +47,14 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   const json = text ? JSON.parse(text) : {}
   if (!res.ok) throw new Error(json?.error?.message ?? `${method} ${path}: HTTP ${res.status}`)
   return json as T
+}
+
+/** `GET /flows/:flow/limits`, or `undefined` when the handler has no such route (404). */
+async function limits(flow: string): Promise<LimitRow[] | undefined> {
+  const res = await fetch(`${base}/${encodeURIComponent(flow)}/limits`)
+  if (res.status === 404) return undefined
+  if (!res.ok) throw new Error(`GET /${flow}/limits: HTTP ${res.status}`)
+  return ((await res.json()) as { limits: LimitRow[] }).limits
 }
 
 export const api = {
@@ -49,5 +70,6 @@ export const api = {
   pauseSchedule: (id: string) => call<{ schedule: ScheduleRow }>('POST', `/schedules/${encodeURIComponent(id)}/pause`, {}),
   resumeSchedule: (id: string) => call<{ schedule: ScheduleRow }>('POST', `/schedules/${encodeURIComponent(id)}/resume`, {}),
   triggerSchedule: (id: string) => call<{ runId: string }>('POST', `/schedules/${encodeURIComponent(id)}/trigger`, {}),
+  limits,
   streamUrl: (runId: string) => `${base}/runs/${encodeURIComponent(runId)}/stream`,
 }

@@ -1,10 +1,12 @@
-// The demo page: flows, schedules and runs on the left, the live view of one run on the right.
-// The run view is driven by `watchRun` (SSE + the same reducer the server uses).
+// The demo page: flows, schedules, the listed flow's limits and runs on the left, the live view of
+// one run on the right. The run view is driven by `watchRun` (SSE + the same reducer the server
+// uses); a queued run shows why it waits from its reduced state (`state.queued`).
 
 import type { FlowState } from '@leanflow/core'
 import { watchRun } from '@leanflow/http/client'
 import { api, type RunRow, type ScheduleRow } from './api.js'
 import { $, fmtTime, h } from './dom.js'
+import { renderLimits } from './limitsView.js'
 import { pendingActions, renderRun } from './runView.js'
 import { renderSchedules, type ScheduleActions, tickSchedules } from './schedulesView.js'
 
@@ -18,8 +20,12 @@ function showError(err: unknown): void {
   $('run-meta').textContent = `error: ${err instanceof Error ? err.message : String(err)}`
 }
 
+/** The customers of the Start order menu: `customerId` is the key of the order flow's concurrency limit. */
+const CUSTOMERS: Record<string, string> = { 'c-1': 'Ada Lovelace', 'c-2': 'Grace Hopper' }
+
 async function refreshLists(): Promise<void> {
-  const [{ flows }, { runs }] = await Promise.all([api.flows(), api.runs(flow)])
+  const [{ flows }, { runs }, limits] = await Promise.all([api.flows(), api.runs(flow), api.limits(flow).catch(() => undefined)])
+  renderLimits($('limits-box'), flow, limits)
   const known = flows.some((f) => f.flow === flow) ? flows : [{ flow, runs: runs.length }, ...flows]
   $('flows').replaceChildren(
     ...known.map((f) => {
@@ -112,7 +118,9 @@ function select(runId: string): void {
   for (const li of $('runs').querySelectorAll('li')) li.classList.toggle('selected', li.getAttribute('data-run') === runId)
   watch = watchRun(location.origin + api.streamUrl(runId), {
     onEvent: (e) => {
-      if (e.kind.startsWith('flow.')) void refreshLists().catch(showError)
+      // a run's status changes with flow.* events, and a queued run's with its first step.started (admitted)
+      const admitted = e.kind === 'step.started' && runId === selected && current?.status === 'queued'
+      if (e.kind.startsWith('flow.') || admitted) void refreshLists().catch(showError)
     },
     onState: (s) => {
       if (runId !== selected) return
@@ -137,8 +145,10 @@ async function act(button: string, fn: () => Promise<unknown>): Promise<void> {
 $('start').onclick = () =>
   void act('start', async () => {
     const orderId = `o-${Math.random().toString(36).slice(2, 8)}`
+    const customerId = ($('customer') as HTMLSelectElement).value
     flow = 'order' // the button starts an order whichever flow is listed
-    const { runId } = await api.start(flow, { orderId, customer: 'Ada Lovelace', amount: 42.5, items: ['notebook', 'pen'] })
+    const input = { orderId, customerId, customer: CUSTOMERS[customerId], amount: 42.5, items: ['notebook', 'pen'] }
+    const { runId } = await api.start(flow, input)
     await refreshLists()
     select(runId)
   }).finally(() => {
@@ -162,9 +172,10 @@ $('cancel').onclick = () =>
     if (selected) await api.cancel(selected)
   })
 
-// Countdowns (retry, timer) tick without new events.
+// Countdowns (retry, timer, a rate limit's or a debounce's due time) tick without new events.
 setInterval(() => {
-  const timed = current && Object.values(current.steps).some((s) => s.status === 'retrying' || s.status === 'awaiting')
+  const queuedUntil = current?.status === 'queued' && current.queued?.until !== undefined
+  const timed = queuedUntil || (current && Object.values(current.steps).some((s) => s.status === 'retrying' || s.status === 'awaiting'))
   if (timed) render()
   tickSchedules(Date.now())
 }, 200)

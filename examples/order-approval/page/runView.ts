@@ -1,5 +1,6 @@
-// Renders one run's reduced state: header, action buttons, the step timeline, logs and state.
-import type { FlowState, StepState } from '@leanflow/core'
+// Renders one run's reduced state: header, why it is queued, action buttons, the step timeline,
+// logs and state.
+import type { FlowState, QueueWait, StepState } from '@leanflow/core'
 import { $, countdown, fmtMs, fmtTime, h, json } from './dom.js'
 
 const TERMINAL = new Set(['completed', 'failed', 'canceled'])
@@ -27,6 +28,26 @@ export function curlLine(origin: string, triggerId: string): string {
   return `curl -X POST ${origin}/flows/triggers/${triggerId} -H 'content-type: application/json' -d '{"approved":true}'`
 }
 
+/**
+ * Why a queued run waits, in words, from the reduced state (`state.queued`, set by `flow.queued`
+ * and `flow.debounced`), e.g. "queued — waiting for a concurrency slot (key c-1)".
+ */
+export function queueNote(q: QueueWait, now: number): string {
+  const key = q.key ? ` (key ${q.key})` : ''
+  if (q.reason === 'concurrency') return `queued — waiting for a concurrency slot${key}: it starts when a run holding one ends`
+  if (q.reason === 'rateLimit') return `queued — rate limited${key}: admitted ${countdown(q.until, now) || 'when the window frees'}`
+  return `queued — debounced${key}: starts ${countdown(q.until, now)} unless another call comes first`
+}
+
+function renderQueued(s: FlowState, now: number): void {
+  const note = $('queue-note')
+  const q = s.status === 'queued' ? s.queued : undefined
+  note.hidden = !q
+  note.textContent = q ? queueNote(q, now) : ''
+  if (q) note.dataset.reason = q.reason
+  else delete note.dataset.reason
+}
+
 export function renderRun(runId: string, s: FlowState, now: number): void {
   $('run-name').textContent = s.name ?? 'run'
   $('run-id').textContent = runId
@@ -38,6 +59,7 @@ export function renderRun(runId: string, s: FlowState, now: number): void {
   const badge = $('run-status')
   badge.textContent = s.status
   badge.dataset.status = s.status
+  renderQueued(s, now)
 
   const p = pendingActions(s)
   ;($('pay') as HTMLButtonElement).disabled = !p.live || !p.paymentStep
@@ -81,6 +103,8 @@ function detail(step: StepState, now: number): Array<Node | string> {
     else if (a.type === 'trigger') out.push(a.triggerId ?? '')
     if (a.type !== 'time' && a.until) out.push(` (times out ${countdown(a.until, now)})`)
   }
+  if (step.status === 'queued')
+    out.push(`waiting for a slot of the step's concurrency limit${step.queued?.key ? ` (key ${step.queued.key})` : ''}`)
   if (step.status === 'retrying') out.push(`↻ retry ${countdown(step.nextRetryAt, now)}`)
   if (step.error !== undefined && (step.status === 'retrying' || step.status === 'failed')) {
     out.push(h('span', { class: 'error' }, step.error))
