@@ -171,3 +171,27 @@ export class RetryAfterError extends LeanflowError {
     this.ms = ms
   }
 }
+
+/**
+ * `startFlow` of a flow whose `rateLimit` has `mode: 'drop'` found its window full: nothing was
+ * written. HTTP 429 with `Retry-After` (whole seconds of `retryAfterMs`, rounded up).
+ *
+ * @example
+ * ```ts
+ * try { await runner.startFlow('sync', input) }
+ * catch (err) { if (err instanceof RateLimitedError) setTimeout(retry, err.retryAfterMs) }
+ * ```
+ */
+export class RateLimitedError extends LeanflowError {
+  /** ms until the window admits again (0: unknown, try soon). */
+  readonly retryAfterMs: number
+  constructor(flow: string, key: string, retryAfterMs: number) {
+    const k = key === '' ? '' : ` for key "${key}"`
+    super(
+      'RATE_LIMITED',
+      `Flow "${flow}" is rate limited${k} (rateLimit mode 'drop'): nothing was started; retry in ${Math.max(0, Math.ceil(retryAfterMs))} ms.`,
+    )
+    this.name = 'RateLimitedError'
+    this.retryAfterMs = Math.max(0, Math.ceil(retryAfterMs))
+  }
+}

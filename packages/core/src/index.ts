@@ -12,6 +12,7 @@ export {
   NonDeterminismError,
   NonRetriableError,
   PayloadTooLargeError,
+  RateLimitedError,
   RetryAfterError,
   TriggerConflictError,
   TriggerNotFoundError,
@@ -40,6 +41,8 @@ export type { FlowWiring, FlowWiringOptions } from './flowWiring.js'
 export { createFlowWiring } from './flowWiring.js'
 export { invalidArgument, positiveInteger } from './invalidArgument.js'
 export type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from './jobQueue.js'
+export { checkDebounce, checkLimitHolder, checkLimitRequest, checkLimitScope, MAX_LIMIT_PRIORITY } from './limitChecks.js'
+export type { DebounceAnswer, LimitAnswer, LimitBlock, LimitNeed, LimitRequest, LimitStore, LimitUsage } from './limitStore.js'
 export type { MemoryRunStateStoreOptions } from './memoryRunStateStore.js'
 export { createMemoryRunStateStore } from './memoryRunStateStore.js'
 export type { MemoryStreamStore, MemoryStreamStoreOptions } from './memoryStreamStore.js'

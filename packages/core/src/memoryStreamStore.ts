@@ -6,6 +6,8 @@ import type { EventRecord, NewEvent } from './events.js'
 import { indexAfter, MemoryFollower } from './internal/memoryFollow.js'
 import { type MemoryRun, MemoryRuns } from './internal/memoryRuns.js'
 import { invalidArgument, positiveInteger } from './invalidArgument.js'
+import type { LimitStore } from './limitStore.js'
+import { createMemoryLimits } from './memoryLimits.js'
 import { createMemoryRunStateStore, fenceHolds, syncRunState } from './memoryRunStateStore.js'
 import { createMemorySchedules } from './memorySchedules.js'
 import { assertName } from './names.js'
@@ -49,8 +51,8 @@ export interface MemoryStreamStoreOptions {
   now?: (() => number) | undefined
 }
 
-/** The store `createMemoryStreamStore()` returns: a {@link StreamStore}, a {@link RunStateStore} and a {@link ScheduleStore} held in memory. */
-export interface MemoryStreamStore extends StreamStore, RunStateStore, ScheduleStore {}
+/** The store `createMemoryStreamStore()` returns: a {@link StreamStore}, a {@link RunStateStore}, a {@link ScheduleStore} and a {@link LimitStore} held in memory. */
+export interface MemoryStreamStore extends StreamStore, RunStateStore, ScheduleStore, LimitStore {}
 
 const STATUSES: readonly RunStatus[] = ['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
 
@@ -176,6 +178,7 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
   const store: MemoryStreamStore = {
     ...state,
     ...createMemorySchedules(),
+    ...createMemoryLimits(() => runs.now()),
     async createRun(runId, doc, first, opts) {
       // every check before anything is written, as the Redis store does before its script
       const checked = validateAppend(runId, first, opts, limits)

@@ -1,4 +1,6 @@
 import { assertFlowName, assertName, LeanflowError, parseDuration } from '@leanflow/core'
+import { flowControlOf } from './flowControl/control.js'
+import type { FlowControlConfig } from './flowControlTypes.js'
 import { normalizeRetry } from './retryPolicy.js'
 import { scheduleDocOf } from './schedules/scheduleDoc.js'
 import type { ScheduleDefinition } from './scheduleTypes.js'
@@ -6,7 +8,7 @@ import { isStandardSchema, type StandardSchemaV1 } from './standardSchema.js'
 import type { FlowDefinition, StepDefinition } from './types.js'
 
 /** What `defineFlow` takes. */
-export interface FlowConfig<I = any> {
+export interface FlowConfig<I = any> extends FlowControlConfig<I> {
   name: string
   /**
    * A schema of the run's input, from any Standard Schema library (zod, valibot, arktype, …):
@@ -100,6 +102,11 @@ export function defineFlow<I = any>(config: FlowConfig<I>): FlowDefinition<I> {
   const flow: { -readonly [K in keyof FlowDefinition<I>]: FlowDefinition<I>[K] } = { name, steps: Object.freeze(steps) }
   if (schema !== undefined) flow.input = schema
   if (config.schedules !== undefined) flow.schedules = schedulesOf(name, config.schedules)
+  // flow control: checked here (a limit of 0, a bad period: INVALID_ARGUMENT), applied by the runner
+  flowControlOf(name, config, steps)
+  for (const k of ['concurrency', 'rateLimit', 'debounce', 'singleton'] as const) {
+    if (config[k] !== undefined) Object.assign(flow, { [k]: config[k] })
+  }
   return Object.freeze(flow)
 }
 

@@ -1,5 +1,6 @@
 export type { FlowConfig } from './defineFlow.js'
 export { defineFlow } from './defineFlow.js'
+export type { ConcurrencyLimit, DebounceConfig, FlowControlConfig, LimitKey, RateLimit, SingletonConfig } from './flowControlTypes.js'
 export type { MemoryQueueOptions } from './memoryQueue.js'
 export { createMemoryQueue } from './memoryQueue.js'
 export type { NormalizedRetry } from './retryPolicy.js'
@@ -11,10 +12,12 @@ export type {
   AwaitEventOptions,
   AwaitTriggerOptions,
   FlowDefinition,
+  LimitInfo,
   RetryPolicy,
   Runner,
   RunnerOptions,
   RunnerStore,
+  StartedRun,
   StartFlowOptions,
   StepAwaits,
   StepContext,

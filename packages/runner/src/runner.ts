@@ -9,7 +9,11 @@ import {
   TriggerConflictError,
   TriggerNotFoundError,
 } from '@leanflow/core'
-import { newRun, startJobs } from './machine/index.js'
+import { type CreateRun, startLimited } from './flowControl/admission.js'
+import { controlsStarts } from './flowControl/limits.js'
+import { newRun, queueNew, startJobs, type Waiting } from './machine/index.js'
+import { jobIds } from './machine/keys.js'
+import type { RunDoc } from './machine/runDoc.js'
 import { createMemoryQueue } from './memoryQueue.js'
 import { createSchedules } from './schedules/schedules.js'
 import { apply, carry, matchEvents } from './shell/apply.js'
@@ -19,7 +23,7 @@ import { newId } from './shell/newId.js'
 import { fencesOf } from './shell/runStates.js'
 import { createShell } from './shell/shell.js'
 import { validateInput } from './standardSchema.js'
-import type { FlowDefinition, Runner, RunnerOptions, StartFlowOptions } from './types.js'
+import type { FlowDefinition, LimitInfo, Runner, RunnerOptions, StartedRun, StartFlowOptions } from './types.js'
 
 /** How long a `startFlow` idempotency key maps to its run. */
 const START_KEY_TTL_MS = 30 * 24 * 3600_000
@@ -69,23 +73,19 @@ export function createRunner(options: RunnerOptions): Runner {
   const ownQueue = options.queue === undefined
   const queue = options.queue ?? createMemoryQueue()
   const onError = options.onError ?? ((err: unknown) => console.error('[leanflow runner]', err))
-  const shell = createShell(store, queue, flows, onError, options.clock ?? Date.now, workerIdOf(options.workerId))
+  const slotLeaseMs = positiveInteger(options.slotLeaseMs ?? 30_000, 'slotLeaseMs')
+  const shell = createShell(store, queue, flows, onError, options.clock ?? Date.now, workerIdOf(options.workerId), slotLeaseMs)
   const concurrency = positiveInteger(options.concurrency ?? 10, 'runner concurrency')
   const cancelPollMs = positiveInteger(options.cancelPollMs ?? 1000, 'cancelPollMs')
   const drainTimeoutMs = positiveInteger(options.drainTimeoutMs ?? 30_000, 'drainTimeoutMs')
   let worker: JobWorker | undefined
 
-  async function startFlow(name: string, input?: unknown, opts: StartFlowOptions = {}): Promise<{ runId: string }> {
+  async function startFlow(name: string, input?: unknown, opts: StartFlowOptions = {}): Promise<StartedRun> {
     return start(name, input, opts)
   }
 
   /** `startFlow`, and a schedule's tick (`schedule`: written as `flow.started.data.schedule`). */
-  async function start(
-    name: string,
-    input: unknown,
-    opts: StartFlowOptions,
-    schedule?: { id: string; tick: string },
-  ): Promise<{ runId: string }> {
+  async function start(name: string, input: unknown, opts: StartFlowOptions, schedule?: { id: string; tick: string }): Promise<StartedRun> {
     const flow = shell.flows.get(name)
     if (!flow) {
       throw new LeanflowError(
@@ -101,9 +101,32 @@ export function createRunner(options: RunnerOptions): Runner {
       }
       runId = await store.putLookup('start', `${name}/${opts.idempotencyKey}`, runId, START_KEY_TTL_MS)
     }
+    const priority = priorityOf(opts.priority)
+    if (controlsStarts(shell.controls.get(name))) {
+      const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, schedule, { waiting, at, priority })
+      return startLimited(shell, name, runId, data, priority, create, cancel)
+    }
+    await createRun(flow, runId, data, schedule)
+    return { runId }
+  }
+
+  /**
+   * Writes a new run (its state and `flow.started` in one atomic write: a refused start leaves
+   * neither) and queues its first jobs — or, queued by flow control, logs `flow.queued` and queues
+   * its `admit` job. A run that exists already is returned as it is.
+   */
+  async function createRun(
+    flow: FlowDefinition,
+    runId: string,
+    data: unknown,
+    schedule: { id: string; tick: string } | undefined,
+    control?: { waiting: Waiting | undefined; at: number | undefined; priority: number },
+  ): Promise<RunDoc> {
+    const name = flow.name
     const [now, pos] = await Promise.all([shell.clock.now(), store.externalPosition()])
-    // the state and flow.started in one atomic write: a refused start leaves neither
     const { doc: fresh, first, key } = newRun(flow, runId, data, now, pos, schedule)
+    const queued = control?.waiting ? queueNew(fresh, control.waiting) : undefined
+    if (queued && control?.priority) fresh.priority = control.priority
     const res = await store.createRun(runId, fresh, first, { idempotencyKey: key, fences: fencesOf(fresh) })
     if (res.created) shell.states.noteStored(runId, res.version, fresh)
     const doc = res.created ? fresh : res.current?.doc
@@ -118,8 +141,12 @@ export function createRunner(options: RunnerOptions): Runner {
     if (doc.flow !== name) {
       throw new LeanflowError('INVALID_ARGUMENT', `Run id "${runId}" already belongs to flow "${doc.flow}": choose another run id.`)
     }
-    await carry(shell, runId, { appends: [], jobs: startJobs(runId, doc), unwatch: [] })
-    return { runId }
+    if (doc.status === 'queued' && queued) {
+      const at = control?.at ?? now
+      const job = { op: 'add', name: 'admit', id: jobIds.admit(runId, Math.round(at)), data: { runId, step: '', flow: name }, at } as const
+      await carry(shell, runId, { appends: [[queued]], jobs: [job], unwatch: [] })
+    } else await carry(shell, runId, { appends: [], jobs: startJobs(runId, doc), unwatch: [] })
+    return doc
   }
 
   async function cancel(runId: string, reason?: string): Promise<void> {
@@ -166,9 +193,30 @@ export function createRunner(options: RunnerOptions): Runner {
     cancel,
   })
 
+  async function limits(name: string): Promise<{ limits: LimitInfo[] }> {
+    if (!shell.flows.has(name)) {
+      throw new LeanflowError(
+        'FLOW_NOT_FOUND',
+        `Flow "${String(name)}" is not registered with this runner: add it to createRunner({ flows }).`,
+      )
+    }
+    const fc = shell.controls.get(name)
+    if (!fc || !shell.limits) return { limits: [] }
+    const lim = shell.limits
+    const scopes = [['flow', name], ...Object.keys(fc.steps).map((s) => [s, `${name}/${s}`])] as const
+    const out: LimitInfo[] = []
+    for (const [scope, key] of scopes) {
+      for (const u of await lim.limitUsage(key)) {
+        out.push({ scope, kind: u.kind === 'rate' ? 'rateLimit' : 'concurrency', key: u.key, active: u.active, queued: u.queued })
+      }
+    }
+    return { limits: out }
+  }
+
   return {
     flows,
     schedules,
+    limits,
     startFlow,
     cancel,
     publishEvent,
@@ -200,6 +248,16 @@ export function createRunner(options: RunnerOptions): Runner {
       if (ownQueue) await queue.close()
     },
   }
+}
+
+/** The `priority` option of `startFlow`, checked: an integer in -100..100 (default 0). */
+function priorityOf(value: unknown): number {
+  if (value === undefined) return 0
+  if (Number.isInteger(value) && (value as number) >= -100 && (value as number) <= 100) return value as number
+  throw new LeanflowError(
+    'INVALID_ARGUMENT',
+    `Invalid priority ${JSON.stringify(value)}: pass an integer from -100 to 100 (higher is admitted first).`,
+  )
 }
 
 /** The `workerId` option, checked, or `<hostname>:<pid>`. */

@@ -1,4 +1,5 @@
 import type { Duration, ExternalEvent, JobQueue, RunStateStore, StreamStore } from '@leanflow/core'
+import type { ConcurrencyLimit, FlowControlConfig } from './flowControlTypes.js'
 import type { RunnerSchedules, ScheduleDefinition } from './scheduleTypes.js'
 import type { StandardSchemaV1 } from './standardSchema.js'
 
@@ -172,6 +173,15 @@ export interface StepDefinition<I = any> {
   retry?: RetryPolicy | undefined
   /** Longest one execution of the handler may run (ms or duration); past it the attempt fails (and may retry). */
   timeout?: Duration | undefined
+  /**
+   * At most `limit` executions of this step's handler at once across all runs and processes (per
+   * key with `key`); a step suspended in an await holds none. A step waiting for a slot logs `step.queued`.
+   * @example
+   * ```ts
+   * steps: { call: { concurrency: { limit: 10 }, handler } }
+   * ```
+   */
+  concurrency?: ConcurrencyLimit<I> | undefined
 }
 
 /**
@@ -183,7 +193,7 @@ export interface StepDefinition<I = any> {
  * order.name // 'order'
  * ```
  */
-export interface FlowDefinition<I = any> {
+export interface FlowDefinition<I = any> extends Readonly<FlowControlConfig<I>> {
   readonly name: string
   /** The input's schema, when `defineFlow` got one: `startFlow` checks every input with it. */
   readonly input?: StandardSchemaV1<unknown, I> | undefined
@@ -236,6 +246,31 @@ export interface RunnerOptions {
   workerId?: string | undefined
   /** This worker's clock, only for durations (deadlines use the store's clock). @default Date.now */
   clock?: (() => number) | undefined
+  /**
+   * How long a step-level concurrency slot holds without renewal (ms): the running handler renews
+   * it every third of this; a dead worker's slot frees itself after it.
+   * @default 30000
+   */
+  slotLeaseMs?: number | undefined
+}
+
+/**
+ * One limit of a flow in use (`runner.limits(flow)`, `GET /:flow/limits`): its scope (`flow`, or
+ * the step's name), kind, key, holders now (rate: admissions in the current window) and runs or
+ * steps waiting in its line.
+ *
+ * @example
+ * ```ts
+ * const { limits } = await runner.limits('sync')
+ * // [{ scope: 'flow', kind: 'concurrency', key: 'tenant-1', active: 1, queued: 4 }]
+ * ```
+ */
+export interface LimitInfo {
+  scope: string
+  kind: 'concurrency' | 'rateLimit'
+  key: string
+  active: number
+  queued: number
 }
 
 /**
@@ -250,6 +285,22 @@ export interface StartFlowOptions {
   runId?: string | undefined
   /** A repeat with the same key (and flow) returns the first run. */
   idempotencyKey?: string | undefined
+  /** Admission order among runs queued by the flow's limits: -100..100, higher first. @default 0 */
+  priority?: number | undefined
+}
+
+/**
+ * What `runner.startFlow` returns: the run, and `deduplicated: true` when no new run was started
+ * (a singleton's active run, or a debounce window the call folded into).
+ *
+ * @example
+ * ```ts
+ * const { runId, deduplicated } = await runner.startFlow('sync', { userId: 'u-1' })
+ * ```
+ */
+export interface StartedRun {
+  runId: string
+  deduplicated?: true
 }
 
 /**
@@ -269,10 +320,12 @@ export interface Runner {
   start(): Promise<void>
   /** Stops taking jobs; running steps finish or go back to the queue. */
   stop(): Promise<void>
-  startFlow(name: string, input?: unknown, opts?: StartFlowOptions): Promise<{ runId: string }>
+  startFlow(name: string, input?: unknown, opts?: StartFlowOptions): Promise<StartedRun>
   cancel(runId: string, reason?: string): Promise<void>
   publishEvent(event: { kind: string; data?: unknown }, opts?: { idempotencyKey?: string | undefined }): Promise<{ id: string }>
   resolveTrigger(triggerId: string, payload?: unknown): Promise<{ runId: string; step: string }>
   /** Cron and interval schedules: stored ones and the flows' in-code ones; a started runner fires their ticks. */
   readonly schedules: RunnerSchedules
+  /** The flow's limits in use: holders and waiters per limit and key (empty for a flow without flow control). */
+  limits(flow: string): Promise<{ limits: LimitInfo[] }>
 }

@@ -20,8 +20,12 @@ local function slot(n) return n.id .. ':' .. n.key end
 local function slotsKey(n) return base .. ':h:' .. slot(n) end
 local function windowKey(n) return base .. ':w:' .. slot(n) end
 local function lineKey(line) return base .. ':q:' .. line end
--- the round-robin key of a holder: its first need's
-local function lineOf(needs) if needs[1] then return slot(needs[1]) end return '' end
+-- the round-robin line of a holder: its first need with a key, else its first need
+local function lineOf(needs)
+  for _, n in ipairs(needs) do if n.key ~= '' then return slot(n) end end
+  if needs[1] then return slot(needs[1]) end
+  return ''
+end
 
 local function see(n)
   local what = 'concurrency'

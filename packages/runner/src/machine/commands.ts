@@ -19,6 +19,27 @@ export type Command =
   | { type: 'setState'; step: string; lease: string; key: string; value: unknown }
   | { type: 'announce'; step: string; lease: string; pos: number; rec: AwaitRec; suspend: boolean }
   | { type: 'suspend'; step: string; lease: string; pos: number }
+  | { type: 'admit'; input?: unknown }
+  | {
+      type: 'queue'
+      reason: 'concurrency' | 'rateLimit' | 'debounce'
+      key?: string | undefined
+      until?: number | undefined
+      /** The input it will run with (a debounced run's last). */
+      input?: unknown
+    }
+  | {
+      type: 'queueStep'
+      step: string
+      attempt: number
+      key?: string | undefined
+      job: Exclude<JobKind, 'admit'>
+      pos?: number | undefined
+      /** The waiting job's slot token (its holder in the store is `<runId>~<step>.<slot>`). */
+      slot: string
+    }
+  | { type: 'wake'; step: string; slot: string }
+  | { type: 'unwait'; step: string; slot: string }
 
 /** One event to append: carried out by the shell with `store.append(runId, …, { idempotencyKey: key, fence, after })`. */
 export interface Append {
@@ -59,6 +80,8 @@ export interface Outputs {
   unwatch: string[]
   /** The run ended: this process drops its executions of it and forgets what it knew of it. */
   ended?: boolean
+  /** The run ended: the flow whose run-level limits (concurrency, singleton) it gives back its slots in. */
+  release?: string
   /** Match the run's pending event awaits against stored events afterwards (a `matchEvents` command). */
   matchEvents?: boolean
 }

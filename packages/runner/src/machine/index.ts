@@ -1,3 +1,4 @@
+import { type AdmitReply, admit, queue, queueStep, unwait, wake } from './admission.js'
 import { matchEvents } from './awaits/event.js'
 import { type AwaitJobReply, announce, awaitJob, resumeJob, suspend } from './awaits/index.js'
 import { resolveTrigger, type TriggerReply } from './awaits/trigger.js'
@@ -43,6 +44,15 @@ export interface Replies {
   announce: OwnedReply
   /** `suspended`, or the await's record when it is no longer pending. */
   suspend: OwnedReply | 'suspended' | AwaitRec
+  admit: AdmitReply
+  /** False when the run is not queued. */
+  queue: boolean
+  /** False when the step's attempt is no longer the job's. */
+  queueStep: boolean
+  /** True when the step's waiting job was queued again. */
+  wake: boolean
+  /** True when the waiting job ended its own wait. */
+  unwait: boolean
 }
 
 function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
@@ -76,9 +86,21 @@ function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
       return announce(doc, cmd, env)
     case 'suspend':
       return suspend(doc, cmd)
+    case 'admit':
+      return admit(doc, cmd, env)
+    case 'queue':
+      return queue(doc, cmd)
+    case 'queueStep':
+      return queueStep(doc, cmd)
+    case 'wake':
+      return wake(doc, cmd, env)
+    case 'unwait':
+      return unwait(doc, cmd)
   }
 }
 
+export type { AdmitReply, Waiting } from './admission.js'
+export { queueNew } from './admission.js'
 export type { AwaitJobReply } from './awaits/index.js'
 export type { TriggerReply } from './awaits/trigger.js'
 export type { Append, Command, JobOut, Outputs, Transition } from './commands.js'

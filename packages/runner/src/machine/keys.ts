@@ -5,7 +5,7 @@
  */
 
 /** Job names the runner routes on. */
-export type JobKind = 'step' | 'resume' | 'time' | 'timeout'
+export type JobKind = 'step' | 'resume' | 'time' | 'timeout' | 'admit'
 
 /** The data of every runner job. */
 export interface RunnerJobData {
@@ -15,6 +15,14 @@ export interface RunnerJobData {
   attempt?: number
   /** Record position of an await job. */
   pos?: number
+  /** The flow of an `admit` job (its run may not exist: the job then gives back its slots). */
+  flow?: string
+  /** How many times an `admit` job found its run still waiting. */
+  tries?: number
+  /** The step-level slot token a woken (or backstop) job goes on with. */
+  slot?: string
+  /** A backstop job of a waiting step: it goes on only if it ends the wait itself (`unwait`). */
+  backstop?: true
 }
 
 /** Job ids, by kind. */
@@ -27,6 +35,8 @@ export const jobIds = {
   time: (runId: string, step: string, attempt: number, pos: number) => `w~${runId}~${step}~${attempt}~${pos}`,
   /** Times an await out. */
   timeout: (runId: string, step: string, attempt: number, pos: number) => `x~${runId}~${step}~${attempt}~${pos}`,
+  /** Asks flow control again for a queued run (at `at`, store-clock ms). */
+  admit: (runId: string, at: number) => `q~${runId}~${at}`,
 }
 
 /** A job id without the re-check suffix that an early fire added (`<id>~<now>`). */

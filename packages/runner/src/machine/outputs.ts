@@ -105,7 +105,8 @@ export function readyJobs(runId: string, doc: RunDoc): JobOut[] {
   const jobs: JobOut[] = []
   for (const [step, s] of Object.entries(doc.steps)) {
     const data = { runId, step, attempt: s.attempt }
-    if (s.status === 'ready') jobs.push({ op: 'add', name: 'step', id: jobIds.step(runId, step, s.attempt), data })
+    // a step waiting for a step-level slot is queued again by its wake, not here
+    if (s.status === 'ready' && s.wait === undefined) jobs.push({ op: 'add', name: 'step', id: jobIds.step(runId, step, s.attempt), data })
     else if (s.status === 'retrying') {
       const at = s.nextRetryAt ?? 0
       jobs.push({ op: 'add', name: 'step', id: jobIds.step(runId, step, s.attempt), data, at })
@@ -120,7 +121,7 @@ export function afterComplete(env: Env, doc: RunDoc, step: string): Outputs {
     const result: Record<string, unknown> = {}
     for (const sink of sinkSteps(graphOf(env, doc))) result[sink] = doc.steps[sink]?.result
     const duration = Math.max(0, (doc.endedAt ?? env.now) - doc.startedAt)
-    return { appends: terminalWaves(doc, 'flow.completed', { result, duration }), jobs: [], unwatch: [], ended: true }
+    return { appends: terminalWaves(doc, 'flow.completed', { result, duration }), jobs: [], unwatch: [], ended: true, release: doc.flow }
   }
   const jobs = doc.status === 'running' ? readyJobs(env.runId, doc) : []
   return { appends: [completions(doc, [step])], jobs, unwatch: [] }
@@ -145,5 +146,5 @@ export function afterFail(env: Env, doc: RunDoc, step: string, attempt: number):
   if (doc.status !== 'failed') return { appends, jobs: [], unwatch: [] }
   const duration = Math.max(0, (doc.endedAt ?? env.now) - doc.startedAt)
   appends.push(...terminalWaves(doc, 'flow.failed', { error: doc.error ?? error, duration }))
-  return { appends, jobs: [], unwatch: [], ended: true }
+  return { appends, jobs: [], unwatch: [], ended: true, release: doc.flow }
 }

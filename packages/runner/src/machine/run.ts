@@ -1,7 +1,7 @@
 import type { Append, Command, JobOut, Transition } from './commands.js'
 import { jobIds, keys } from './keys.js'
 import { type Env, readyJobs, terminalWaves } from './outputs.js'
-import { closeAwaits, type FlowGraph, newRunDoc, type RunDoc } from './runDoc.js'
+import { closeAwaits, type FlowGraph, isEnded, newRunDoc, type RunDoc } from './runDoc.js'
 
 /** A run's start and its cancel: the commands about the run as a whole. */
 
@@ -37,8 +37,9 @@ export function startJobs(runId: string, doc: RunDoc): JobOut[] {
  */
 export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'missing' | 'ended' | 'canceled'> {
   if (!doc) return { reply: 'missing', appends: [], jobs: [], unwatch: [] }
-  if (doc.status !== 'running') return { reply: 'ended', appends: [], jobs: [], unwatch: [], ended: true }
+  if (isEnded(doc)) return { reply: 'ended', appends: [], jobs: [], unwatch: [], ended: true, release: doc.flow }
   doc.status = 'canceled'
+  delete doc.queued
   doc.endedAt = env.now
   if (cmd.reason !== undefined) doc.reason = String(cmd.reason)
   const jobs: JobOut[] = []
@@ -55,5 +56,12 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
     })
   }
   const data = cmd.reason === undefined ? {} : { reason: String(cmd.reason) }
-  return { reply: 'canceled', appends: terminalWaves(doc, 'flow.canceled', data), jobs, unwatch: [...unwatch], ended: true }
+  return {
+    reply: 'canceled',
+    appends: terminalWaves(doc, 'flow.canceled', data),
+    jobs,
+    unwatch: [...unwatch],
+    ended: true,
+    release: doc.flow,
+  }
 }

@@ -52,8 +52,19 @@ export type AwaitRec = TimeRec | EventRec | TriggerRec
 /** A recorded call of a step, by call order: a `ctx.do` result or an await. */
 export type Rec = DoRec | AwaitRec
 
+/** The job of a step that waits for a step-level concurrency slot: woken (queued again) when one frees. */
+export interface StepWait {
+  job: 'step' | 'resume' | 'time' | 'timeout'
+  /** Record position of an await job. */
+  pos?: number
+  /** Its slot token: whoever ends the wait (`wake`, `unwait`) goes on with this token's slot. */
+  slot: string
+}
+
 export interface StepDoc {
   status: StepStatus
+  /** Waiting for a step-level concurrency slot (`step.queued` logged). */
+  wait?: StepWait
   /** The attempt running, suspended, or scheduled next. */
   attempt: number
   /** Fencing token of the execution that holds the step. */
@@ -74,9 +85,23 @@ export interface StepDoc {
   records: Rec[]
 }
 
+/** Why a queued run waits (the last `flow.queued` logged) and how many were logged. */
+export interface QueuedDoc {
+  reason: 'concurrency' | 'rateLimit' | 'debounce'
+  key?: string
+  n: number
+}
+
 export interface RunDoc {
   flow: string
-  status: 'running' | 'completed' | 'failed' | 'canceled'
+  /** `queued`: waiting for flow control to admit it (no step has started). */
+  status: 'queued' | 'running' | 'completed' | 'failed' | 'canceled'
+  /** Present while queued. */
+  queued?: QueuedDoc
+  /** Admission priority of a queued run (absent: 0). */
+  priority?: number
+  /** The input of a debounced run: its last call's (handlers get it instead of `flow.started`'s). */
+  input?: unknown
   startedAt: number
   endedAt?: number
   /** External-event position when the run started: only later events match its awaits. */
@@ -102,6 +127,11 @@ export function newRunDoc(flow: FlowGraph, now: number, pos: number): RunDoc {
     steps[name] = { status: (def.needs ?? []).length === 0 ? 'ready' : 'pending', attempt: 1, records: [] }
   }
   return { flow: flow.name, status: 'running', startedAt: now, pos, steps, consumed: [], state: {} }
+}
+
+/** True once the run completed, failed or was canceled. */
+export function isEnded(doc: RunDoc): boolean {
+  return doc.status !== 'running' && doc.status !== 'queued'
 }
 
 /** Steps whose needs have all completed and that still wait: marks them `ready` and returns them. */

@@ -1,4 +1,6 @@
 import { type AppendOptions, type EventMeta, isLeanflowError, type NewEvent } from '@leanflow/core'
+import { release } from '../flowControl/admission.js'
+import { holdsRunSlots } from '../flowControl/limits.js'
 import { pendingKinds } from '../machine/awaits/event.js'
 import { type Append, type Command, type Outputs, type Replies, type Transition, transition } from '../machine/index.js'
 import type { RunDoc } from '../machine/runDoc.js'
@@ -77,13 +79,16 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
     )
   }
   for (const kind of out.unwatch) await shell.store.unwatchKind(kind, runId)
+  if (out.release !== undefined && shell.controls.has(out.release) && holdsRunSlots(shell.controls.get(out.release))) {
+    await release(shell, out.release, runId)
+  }
   if (out.ended) shell.seen.forget(runId)
   if (out.matchEvents) await matchEvents(shell, runId)
 }
 
 /** True when carrying `out` out would do nothing (every append already seen stored): no await, no tick lost. */
 function idle(shell: Shell, runId: string, out: Outputs): boolean {
-  if (out.ended || out.matchEvents || out.jobs.length > 0 || out.unwatch.length > 0) return false
+  if (out.ended || out.matchEvents || out.release !== undefined || out.jobs.length > 0 || out.unwatch.length > 0) return false
   return out.appends.every((wave) => wave.every((a) => shell.seen.knows(runId, a.key)))
 }
 

@@ -34,7 +34,8 @@ export async function execute(
   const results: Record<string, unknown> = {}
   for (const a of ancestors(flow, step)) results[a] = doc.steps[a]?.result
   const runId = (job.data as RunnerJobData).runId
-  const input = await shell.inputs.get(runId)
+  // a debounced run runs with its last call's input
+  const input = doc.input !== undefined ? structuredClone(doc.input) : await shell.inputs.get(runId)
   const ex = new Execution(runId, step, s.attempt, lease, job.id, flow, input, s.records, results)
   ex.takeover = takeover
   shell.local.add(ex)
@@ -91,7 +92,9 @@ export async function execute(
  * continuation: the chain goes on here, with no queue round trip), whose handler runs next.
  */
 async function complete(shell: Shell, job: ActiveJob, ex: Execution, result: unknown, opts: ExecuteOptions) {
-  const next = shell.stopping ? undefined : { jobId: job.id, lease: newId() }
+  // no inline continuation into a step that would need a step-level slot first
+  const limited = Object.keys(shell.controls.get(ex.flow.name)?.steps ?? {}).length > 0
+  const next = shell.stopping || limited ? undefined : { jobId: job.id, lease: newId() }
   const { reply, doc } = await apply(shell, ex.runId, { type: 'complete', step: ex.step, lease: ex.lease, result, next })
   if (reply?.next === undefined || reply.lease === undefined || !doc) return
   await execute(shell, job, doc, reply.next, reply.lease, opts)

@@ -1,4 +1,6 @@
 import type { ActiveJob } from '@leanflow/core'
+import { admitJob } from '../flowControl/admission.js'
+import { takeStepSlot } from '../flowControl/stepSlots.js'
 import { repairOutputs } from '../machine/index.js'
 import type { RunnerJobData } from '../machine/keys.js'
 import type { RunDoc } from '../machine/runDoc.js'
@@ -9,15 +11,26 @@ import type { Shell } from './shell.js'
 
 /**
  * The queue's jobs, routed to the machine: `step` claims an attempt (`claimStep`), `time` /
- * `timeout` / `resume` settle an await and wake its step (`awaitJob`); a re-delivered job whose
+ * `timeout` / `resume` settle an await and wake its step (`awaitJob`), each first taking its
+ * step's slot when the step has a step-level limit; `admit` asks flow control again for a queued run; a re-delivered job whose
  * step shows undone outputs repairs them first (`repairOutputs`, then `takeOver`). Throws only
  * on infrastructure errors (the queue then delivers the job again).
  */
 export async function handleJob(shell: Shell, job: ActiveJob, opts: ExecuteOptions): Promise<void> {
   const data = job.data as RunnerJobData
-  if (job.name === 'step') return stepJob(shell, job, data, opts)
-  if (job.name === 'time' || job.name === 'timeout' || job.name === 'resume') return awaitJob(shell, job, data, opts)
-  shell.onError(new Error(`Unknown runner job "${job.name}" (id ${job.id}): ignored.`))
+  if (job.name === 'admit') return admitJob(shell, data)
+  if (job.name !== 'step' && job.name !== 'time' && job.name !== 'timeout' && job.name !== 'resume') {
+    shell.onError(new Error(`Unknown runner job "${job.name}" (id ${job.id}): ignored.`))
+    return
+  }
+  const slot = await takeStepSlot(shell, job, data)
+  if (slot === 'queued') return
+  try {
+    if (job.name === 'step') await stepJob(shell, job, data, opts)
+    else await awaitJob(shell, job, data, opts)
+  } finally {
+    await slot?.release()
+  }
 }
 
 async function stepJob(shell: Shell, job: ActiveJob, data: RunnerJobData, opts: ExecuteOptions) {

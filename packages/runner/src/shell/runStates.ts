@@ -1,5 +1,5 @@
 import type { CasRunStateResult, RunStateStore } from '@leanflow/core'
-import type { RunDoc } from '../machine/runDoc.js'
+import { isEnded, type RunDoc } from '../machine/runDoc.js'
 import { newId } from './newId.js'
 
 const MAX_CACHED = 10_000
@@ -93,7 +93,7 @@ export class RunStates {
         fresh = true
         continue
       }
-      const finished = doc.status !== 'running'
+      const finished = isEnded(doc)
       const token = `${WRITER}.${(++writes).toString(36)}`
       const writing = this.store.casRunState<RunDoc>(runId, version, { ...doc, w: token }, { finished, fences: fencesOf(doc) })
       opts.onWrite?.(doc, value)

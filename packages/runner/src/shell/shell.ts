@@ -1,4 +1,6 @@
-import type { JobQueue } from '@leanflow/core'
+import type { JobQueue, LimitStore } from '@leanflow/core'
+import { type FlowControl, flowControlOf } from '../flowControl/control.js'
+import { limitStoreOf } from '../flowControl/limits.js'
 import type { FlowDefinition, RunnerStore } from '../types.js'
 import { LocalExecutions } from './execution.js'
 import { RunInputs } from './runInputs.js'
@@ -26,6 +28,14 @@ export interface Shell {
   readonly workerId: string
   /** Set by `stop()`: no inline continuation while draining. */
   stopping: boolean
+  /** Each flow's flow control (flows without any are absent). */
+  readonly controls: ReadonlyMap<string, FlowControl>
+  /** The store's limits, when it implements them. */
+  readonly limits: LimitStore | undefined
+  /** Names of the steps that have a step-level limit in some flow: only their jobs look for a slot. */
+  readonly limitedSteps: ReadonlySet<string>
+  /** How long a step slot holds without renewal (a dead worker's frees itself after it). */
+  readonly slotLeaseMs: number
 }
 
 /** The shell of a runner over `store` and `queue`. */
@@ -36,8 +46,18 @@ export function createShell(
   onError: (err: unknown) => void,
   clock: () => number,
   workerId: string,
+  slotLeaseMs = 30_000,
 ): Shell {
+  const controls = new Map<string, FlowControl>()
+  for (const f of flows) {
+    const fc = flowControlOf(f.name, f, f.steps)
+    if (fc) controls.set(f.name, fc)
+  }
   return {
+    controls,
+    limits: limitStoreOf(store),
+    limitedSteps: new Set([...controls.values()].flatMap((fc) => Object.keys(fc.steps))),
+    slotLeaseMs,
     store,
     queue,
     flows: new Map(flows.map((f) => [f.name, f])),

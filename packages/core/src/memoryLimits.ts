@@ -1,0 +1,328 @@
+import { positiveInteger } from './invalidArgument.js'
+import { checkDebounce, checkLimitHolder, checkLimitRequest, checkLimitScope } from './limitChecks.js'
+import type { DebounceAnswer, LimitAnswer, LimitBlock, LimitNeed, LimitRequest, LimitStore, LimitUsage } from './limitStore.js'
+
+/** Most queued entries one call looks at while admitting (the Redis script has the same bound). */
+const MAX_PUMP = 1000
+/** A debounce window not settled this long after it came due is dropped (the Redis store the same). */
+const STALE_WINDOW_MS = 60_000
+
+interface Entry {
+  holder: string
+  needs: LimitNeed[]
+  leaseMs?: number
+  /** Sort key: priority (higher first), then arrival. */
+  score: number
+}
+
+/** One scope's limits: slots, windows, the queue by round-robin key, singletons, debounce windows. */
+interface Scope {
+  /** `<id>|<key>` → holder → expiry (Infinity: unleased). */
+  slots: Map<string, Map<string, number>>
+  /** `<id>|<key>` → admission times (rate). */
+  windows: Map<string, number[]>
+  /** holder → the needs it holds. */
+  held: Map<string, LimitNeed[]>
+  /** holder → its queued entry. */
+  waiting: Map<string, Entry>
+  /** Round-robin key → its entries, in order. */
+  lines: Map<string, Entry[]>
+  /** Round-robin keys with waiters, in turn order. */
+  ring: string[]
+  singletons: Map<string, string>
+  singletonOf: Map<string, string>
+  debounces: Map<string, { holder: string; first: number; until: number; json: string }>
+  /** `<id>|<key>` → its need (for usage). */
+  seen: Map<string, LimitNeed>
+  seq: number
+}
+
+const slotKey = (n: { id: string; key: string }) => `${n.id}|${n.key}`
+/** The round-robin line of a holder: its first need with a key (else its first need). */
+const lineOf = (needs: readonly LimitNeed[]) => {
+  const n = needs.find((x) => x.key !== '') ?? needs[0]
+  return n ? slotKey(n) : ''
+}
+
+/**
+ * The {@link LimitStore} held in memory, on the store's clock: every call runs to its end in one
+ * turn of the event loop, so each decision is atomic as the Redis script's is.
+ */
+export function createMemoryLimits(now: () => number): LimitStore {
+  const scopes = new Map<string, Scope>()
+  const scopeOf = (name: string): Scope => {
+    let s = scopes.get(name)
+    if (!s) {
+      s = {
+        slots: new Map(),
+        windows: new Map(),
+        held: new Map(),
+        waiting: new Map(),
+        lines: new Map(),
+        ring: [],
+        singletons: new Map(),
+        singletonOf: new Map(),
+        debounces: new Map(),
+        seen: new Map(),
+        seq: 0,
+      }
+      scopes.set(name, s)
+    }
+    return s
+  }
+
+  /** The live holders of a concurrency slot (expired leases dropped). */
+  const holdersOf = (s: Scope, k: string, t: number): Map<string, number> => {
+    let m = s.slots.get(k)
+    if (!m) {
+      m = new Map()
+      s.slots.set(k, m)
+    }
+    for (const [h, exp] of m) if (exp <= t) m.delete(h)
+    return m
+  }
+  /** The admissions of a rate window still in it. */
+  const windowOf = (s: Scope, n: LimitNeed, t: number): number[] => {
+    const k = slotKey(n)
+    const w = (s.windows.get(k) ?? []).filter((at) => at > t - (n.periodMs ?? 0))
+    s.windows.set(k, w)
+    return w
+  }
+
+  /** The first need that keeps `holder` out now, or undefined when all admit. */
+  const blockOf = (s: Scope, needs: readonly LimitNeed[], t: number): LimitBlock | undefined => {
+    for (const n of needs) {
+      if (n.kind === 'rate') {
+        const w = windowOf(s, n, t)
+        if (w.length >= n.limit) return { id: n.id, key: n.key, retryAt: Math.min(...w) + (n.periodMs ?? 0) }
+      } else {
+        const m = holdersOf(s, slotKey(n), t)
+        if (m.size >= n.limit) {
+          const soonest = Math.min(...m.values())
+          return soonest === Number.POSITIVE_INFINITY ? { id: n.id, key: n.key } : { id: n.id, key: n.key, retryAt: soonest }
+        }
+      }
+    }
+    return undefined
+  }
+
+  const take = (s: Scope, holder: string, needs: LimitNeed[], leaseMs: number | undefined, t: number): void => {
+    const exp = leaseMs === undefined ? Number.POSITIVE_INFINITY : t + leaseMs
+    for (const n of needs) {
+      s.seen.set(slotKey(n), n)
+      if (n.kind === 'rate') windowOf(s, n, t).push(t)
+      else holdersOf(s, slotKey(n), t).set(holder, exp)
+    }
+    s.held.set(holder, needs)
+  }
+
+  /** Moves the expiry of `holder`'s leased concurrency slots to `leaseMs` from `t` (rate admissions stay as they were). */
+  const renew = (s: Scope, holder: string, leaseMs: number, t: number): void => {
+    for (const n of s.held.get(holder) ?? []) if (n.kind === 'concurrency') holdersOf(s, slotKey(n), t).set(holder, t + leaseMs)
+  }
+
+  /** True while `holder` holds every concurrency slot it took (none expired). */
+  const holds = (s: Scope, holder: string, t: number): boolean => {
+    const needs = s.held.get(holder)
+    if (!needs) return false
+    const live = needs.every((n) => n.kind === 'rate' || holdersOf(s, slotKey(n), t).has(holder))
+    if (!live) drop(s, holder)
+    return live
+  }
+
+  /** Frees `holder`'s concurrency slots. */
+  const drop = (s: Scope, holder: string): void => {
+    for (const n of s.held.get(holder) ?? []) if (n.kind === 'concurrency') s.slots.get(slotKey(n))?.delete(holder)
+    s.held.delete(holder)
+  }
+
+  const unqueue = (s: Scope, holder: string): void => {
+    const e = s.waiting.get(holder)
+    if (!e) return
+    s.waiting.delete(holder)
+    const line = lineOf(e.needs)
+    const q = (s.lines.get(line) ?? []).filter((x) => x.holder !== holder)
+    if (q.length > 0) s.lines.set(line, q)
+    else {
+      s.lines.delete(line)
+      s.ring = s.ring.filter((k) => k !== line)
+    }
+  }
+
+  const enqueue = (s: Scope, holder: string, req: LimitRequest): void => {
+    const needs = [...req.needs]
+    for (const n of needs) s.seen.set(slotKey(n), n)
+    const e: Entry = { holder, needs, score: (100 - (req.priority ?? 0)) * 1e12 + ++s.seq }
+    if (req.leaseMs !== undefined) e.leaseMs = req.leaseMs
+    s.waiting.set(holder, e)
+    const line = lineOf(needs)
+    const q = s.lines.get(line) ?? []
+    let i = q.length
+    while (i > 0 && (q[i - 1] as Entry).score > e.score) i--
+    q.splice(i, 0, e)
+    if (!s.lines.has(line)) s.ring.push(line)
+    s.lines.set(line, q)
+  }
+
+  /** Admits what fits, taking turns across round-robin keys; returns the holders admitted. */
+  const pump = (s: Scope, t: number): string[] => {
+    const admitted: string[] = []
+    let looked = 0
+    let progress = true
+    while (progress && s.ring.length > 0 && looked < MAX_PUMP) {
+      progress = false
+      const served: string[] = []
+      const kept: string[] = []
+      for (const line of s.ring) {
+        const q = s.lines.get(line)
+        const head = q?.[0]
+        looked++
+        if (!q || !head) continue
+        if (looked > MAX_PUMP || blockOf(s, head.needs, t)) {
+          kept.push(line)
+          continue
+        }
+        q.shift()
+        s.waiting.delete(head.holder)
+        take(s, head.holder, head.needs, head.leaseMs, t)
+        admitted.push(head.holder)
+        progress = true
+        if (q.length > 0) served.push(line)
+        else s.lines.delete(line)
+      }
+      s.ring = [...kept, ...served]
+    }
+    return admitted
+  }
+
+  return {
+    async acquireLimit(scope: string, req: LimitRequest): Promise<LimitAnswer> {
+      // every check before anything changes: a refused request writes nothing
+      checkLimitRequest(scope, req)
+      const s = scopeOf(scope)
+      const t = now()
+      const { holder } = req
+      let superseded: string | undefined
+      if (req.singleton) {
+        const cur = s.singletons.get(req.singleton.key)
+        if (cur !== undefined && cur !== holder) {
+          if (req.singleton.mode === 'skip') return { state: 'taken', holder: cur }
+          superseded = cur
+        }
+      }
+      const settle = (a: LimitAnswer & { state: 'admitted' | 'queued' }): LimitAnswer => {
+        if (req.singleton) {
+          if (superseded !== undefined) s.singletonOf.delete(superseded)
+          s.singletons.set(req.singleton.key, holder)
+          s.singletonOf.set(holder, req.singleton.key)
+        }
+        if (superseded !== undefined) a.superseded = superseded
+        return a
+      }
+      if (holds(s, holder, t)) {
+        if (req.leaseMs !== undefined) renew(s, holder, req.leaseMs, t)
+        return settle({ state: 'admitted', admitted: pump(s, t) })
+      }
+      if (s.waiting.has(holder)) {
+        const admitted = pump(s, t)
+        if (admitted.includes(holder)) return settle({ state: 'admitted', admitted })
+        const e = s.waiting.get(holder) as Entry
+        const blocked = blockOf(s, e.needs, t) ?? { id: e.needs[0]?.id ?? '', key: e.needs[0]?.key ?? '' }
+        return settle({ state: 'queued', admitted, blocked })
+      }
+      // those already waiting go first; a newcomer whose line waits takes its place in it (a
+      // refusable one admits no one from the line: its refusal could not name them)
+      const admitted = req.onBusy === 'refuse' ? [] : pump(s, t)
+      const line = lineOf(req.needs)
+      const lead = req.needs.find((x) => x.key !== '') ?? req.needs[0]
+      const first = { id: lead?.id ?? '', key: lead?.key ?? '' }
+      if (!s.lines.has(line)) {
+        const blocked = blockOf(s, req.needs, t)
+        if (!blocked) {
+          take(s, holder, [...req.needs], req.leaseMs, t)
+          return settle({ state: 'admitted', admitted: [...admitted, holder] })
+        }
+        if (req.onBusy === 'refuse') return { state: 'refused', blocked }
+      } else if (req.onBusy === 'refuse') return { state: 'refused', blocked: blockOf(s, req.needs, t) ?? first }
+      enqueue(s, holder, req)
+      admitted.push(...pump(s, t))
+      if (admitted.includes(holder)) return settle({ state: 'admitted', admitted })
+      return settle({ state: 'queued', admitted, blocked: blockOf(s, req.needs, t) ?? first })
+    },
+
+    async releaseLimit(scope: string, holder: string) {
+      checkLimitHolder(scope, holder)
+      const s = scopeOf(scope)
+      drop(s, holder)
+      unqueue(s, holder)
+      const key = s.singletonOf.get(holder)
+      if (key !== undefined) {
+        s.singletonOf.delete(holder)
+        if (s.singletons.get(key) === holder) s.singletons.delete(key)
+      }
+      return { admitted: pump(s, now()) }
+    },
+
+    async renewLimit(scope: string, holder: string, leaseMs: number) {
+      checkLimitHolder(scope, holder)
+      positiveInteger(leaseMs, 'renewLimit leaseMs')
+      const s = scopeOf(scope)
+      const t = now()
+      if (!holds(s, holder, t)) return false
+      renew(s, holder, leaseMs, t)
+      return true
+    },
+
+    async limitHolders(scope: string) {
+      const s = scopeOf(checkLimitScope(scope))
+      const out = new Set<string>()
+      for (const m of s.slots.values()) for (const [h, exp] of m) if (exp === Number.POSITIVE_INFINITY) out.add(h)
+      return [...out].sort()
+    },
+
+    async limitUsage(scope: string) {
+      const s = scopeOf(checkLimitScope(scope))
+      const t = now()
+      const out: LimitUsage[] = []
+      for (const [k, n] of s.seen) {
+        const active = n.kind === 'rate' ? windowOf(s, n, t).length : holdersOf(s, k, t).size
+        const queued = s.lines.get(k)?.length ?? 0
+        if (active === 0 && queued === 0) {
+          s.seen.delete(k)
+          continue
+        }
+        out.push({ id: n.id, kind: n.kind, key: n.key, active, queued })
+      }
+      return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    },
+
+    async debounce(scope, key, holder, opts): Promise<DebounceAnswer> {
+      const json = checkDebounce(scope, key, holder, opts)
+      const s = scopeOf(scope)
+      const t = now()
+      let cur = s.debounces.get(key)
+      // a window its run never settled (the start that opened it crashed) is gone a minute after it came due
+      if (cur && cur.until + STALE_WINDOW_MS <= t) cur = undefined
+      const cap = (first: number) => (opts.maxWaitMs === undefined ? Number.POSITIVE_INFINITY : first + opts.maxWaitMs)
+      if (cur) {
+        cur.until = Math.min(t + opts.periodMs, cap(cur.first))
+        cur.json = json
+        return { holder: cur.holder, until: cur.until, first: false }
+      }
+      const until = Math.min(t + opts.periodMs, cap(t))
+      s.debounces.set(key, { holder, first: t, until, json })
+      return { holder, until, first: true }
+    },
+
+    async settleDebounce(scope, key, holder) {
+      checkDebounce(scope, key, holder)
+      const s = scopeOf(scope)
+      const cur = s.debounces.get(key)
+      const t = now()
+      if (!cur || cur.holder !== holder || cur.until + STALE_WINDOW_MS <= t) return null
+      if (cur.until > t) return { until: cur.until }
+      s.debounces.delete(key)
+      return { input: JSON.parse(cur.json) as unknown }
+    },
+  }
+}

@@ -1,0 +1,217 @@
+import { isLeanflowError, type LimitAnswer, type LimitBlock, RateLimitedError } from '@leanflow/core'
+import type { Waiting } from '../machine/index.js'
+import { jobIds, type RunnerJobData } from '../machine/keys.js'
+import { isEnded, type RunDoc } from '../machine/runDoc.js'
+import { apply } from '../shell/apply.js'
+import { newId } from '../shell/newId.js'
+import type { Shell } from '../shell/shell.js'
+import { runLimitsOf } from './control.js'
+import { requireLimits } from './limits.js'
+
+/**
+ * Flow control of runs: a start asks the store's limits (admitted, queued, refused, folded into a
+ * debounce window or deduplicated by a singleton), a queued run is admitted when a slot frees (the
+ * releaser hands it off) or when its `admit` job asks again (a rate window freed, a debounce came
+ * due, or a hand-off was lost to a crash), and a run that ends gives its slots back.
+ */
+
+/** How long a queued run waits before asking again, by how many times it asked (a lost hand-off, a leaked slot). */
+const BACKSTOP_MS = [2_000, 5_000, 15_000, 30_000, 60_000] as const
+/** A hand-off that found no run (its start is still writing it, or crashed) looks again after this long. */
+const MISSING_GRACE_MS = 1_000
+
+/** What `startFlow` returns. */
+export interface Started {
+  runId: string
+  deduplicated?: true
+}
+
+/** Writes the run: `waiting` undefined → running at once; else queued for that reason. */
+export type CreateRun = (runId: string, waiting: Waiting | undefined, admitAt: number | undefined) => Promise<RunDoc>
+
+/**
+ * The start of a run of a flow with flow control: every key computed first (a throw or a bad name
+ * rejects, nothing written), then one decision of the store, then the run written as it says.
+ */
+export async function startLimited(
+  shell: Shell,
+  flow: string,
+  runId: string,
+  input: unknown,
+  priority: number,
+  create: CreateRun,
+  cancel: (runId: string, reason: string) => Promise<void>,
+): Promise<Started> {
+  const fc = shell.controls.get(flow)
+  if (!fc) throw new Error(`Flow "${flow}" has no flow control.`)
+  const lim = runLimitsOf(flow, fc, input)
+  const limits = requireLimits(shell.limits, flow)
+  if (lim.debounce) {
+    const d = lim.debounce
+    const opts = d.maxWaitMs === undefined ? { periodMs: d.periodMs, input } : { periodMs: d.periodMs, maxWaitMs: d.maxWaitMs, input }
+    const ans = await limits.debounce(flow, d.key, runId, opts)
+    if (!ans.first) {
+      await appendDebounced(shell, ans.holder, input, ans.until)
+      return { runId: ans.holder, deduplicated: true }
+    }
+    await create(runId, { reason: 'debounce', key: d.key, until: ans.until }, ans.until)
+    return { runId }
+  }
+  if (lim.needs.length === 0 && !lim.singleton) {
+    await create(runId, undefined, undefined)
+    return { runId }
+  }
+  const ans = await limits.acquireLimit(flow, {
+    holder: runId,
+    needs: lim.needs,
+    priority,
+    onBusy: lim.drop ? 'refuse' : 'queue',
+    ...(lim.singleton ? { singleton: lim.singleton } : {}),
+  })
+  if (ans.state === 'taken') return { runId: ans.holder, deduplicated: true }
+  if (ans.state === 'refused') {
+    const now = shell.clock.estimate()
+    throw new RateLimitedError(flow, ans.blocked.key, (ans.blocked.retryAt ?? now) - now)
+  }
+  if (ans.superseded !== undefined) await cancel(ans.superseded, 'superseded').catch(shell.onError)
+  const waiting = ans.state === 'queued' ? waitingOf(ans.blocked) : undefined
+  const doc = await create(runId, waiting, waiting ? admitAt(shell, ans.blocked ?? { id: '', key: '' }, 0) : undefined)
+  await handOff(shell, flow, others(ans, runId))
+  // a release that admitted this run before it was written found no run to start: ask once more
+  // (its admit job, queued with it, stays the only backstop)
+  if (doc.status === 'queued') await askAgain(shell, flow, runId, doc, 0, false)
+  return { runId }
+}
+
+/** The `admit` job of a queued run: a debounce window came due, a rate window freed, or the backstop of a lost hand-off. */
+export async function admitJob(shell: Shell, data: RunnerJobData): Promise<void> {
+  const { runId } = data
+  const flow = data.flow ?? ''
+  const doc = await shell.states.read(runId)
+  if (!doc || isEnded(doc)) {
+    // never written (its start crashed) or ended without giving its slots back: give them back now
+    if (flow !== '' && shell.limits) await release(shell, flow, runId)
+    return
+  }
+  if (doc.status !== 'queued') return
+  await askAgain(shell, doc.flow, runId, doc, data.tries ?? 0)
+}
+
+/** The run ended: its slots go back, and the runs that now fit are started. */
+export async function release(shell: Shell, flow: string, runId: string): Promise<void> {
+  if (!shell.limits) return
+  const { admitted } = await shell.limits.releaseLimit(flow, runId)
+  await handOff(shell, flow, admitted)
+}
+
+/**
+ * Starts runs the limits admitted (each `admit` once; a run already running is left alone). A
+ * run not written yet is looked at again shortly (an `admit` job); one that ended gives back the
+ * slot it was just given.
+ */
+export async function handOff(shell: Shell, flow: string, holders: readonly string[]): Promise<void> {
+  await Promise.all(
+    holders.map(async (runId) => {
+      const { reply } = await apply(shell, runId, { type: 'admit' }, { fresh: true })
+      if (reply === 'missing') {
+        const at = shell.clock.estimate() + MISSING_GRACE_MS
+        await shell.queue.enqueue({
+          id: jobIds.admit(runId, at),
+          name: 'admit',
+          data: admitData(runId, flow, 0),
+          delayMs: MISSING_GRACE_MS,
+        })
+      } else if (reply === 'ended') await release(shell, flow, runId)
+    }),
+  )
+}
+
+/**
+ * Asks the limits again for a queued run (after a debounce window settles: with its last input):
+ * admitted → it runs; else its `admit` job is queued for when it may go, and the holders of the
+ * limit that keeps it out are checked for runs that ended without giving their slot back.
+ */
+async function askAgain(shell: Shell, flow: string, runId: string, doc: RunDoc, tries: number, backstop = true): Promise<void> {
+  const limits = requireLimits(shell.limits, flow)
+  const fc = shell.controls.get(flow)
+  let input: unknown
+  if (doc.queued?.reason === 'debounce') {
+    const settled = await limits.settleDebounce(flow, doc.queued.key ?? '', runId)
+    if (settled && 'until' in settled) return schedule(shell, flow, runId, settled.until, 0)
+    input = settled ? settled.input : undefined
+  }
+  if (!fc) return
+  const runInput = input !== undefined ? input : (doc.input ?? (await shell.inputs.get(runId)))
+  let needs: ReturnType<typeof runLimitsOf>['needs'] = []
+  try {
+    needs = runLimitsOf(flow, fc, runInput).needs
+  } catch (err) {
+    // a key function that throws on the debounced input: the run goes on without its limits
+    shell.onError(err)
+  }
+  const ans: LimitAnswer =
+    needs.length === 0
+      ? { state: 'admitted', admitted: [] }
+      : await limits.acquireLimit(flow, { holder: runId, needs, priority: doc.priority ?? 0 })
+  if (ans.state === 'admitted') {
+    await apply(shell, runId, input === undefined ? { type: 'admit' } : { type: 'admit', input })
+  } else if (ans.state === 'queued' && ans.blocked) {
+    const w = waitingOf(ans.blocked)
+    await apply(shell, runId, { type: 'queue', reason: w.reason, key: w.key, until: w.until, input })
+    if (backstop) await schedule(shell, flow, runId, admitAt(shell, ans.blocked, tries), tries + 1)
+    if (tries > 0 && ans.blocked.retryAt === undefined) await sweep(shell, flow, runId)
+  }
+  if (ans.state !== 'taken' && ans.state !== 'refused') await handOff(shell, flow, others(ans, runId))
+}
+
+/** The holders of the flow's run slots whose runs ended (or never were written) give their slots back. */
+async function sweep(shell: Shell, flow: string, self: string): Promise<void> {
+  const holders = (await requireLimits(shell.limits, flow).limitHolders(flow)).filter((h) => h !== self).slice(0, 100)
+  for (const h of holders) {
+    const d = await shell.states.read(h)
+    if (!d || isEnded(d)) await release(shell, flow, h)
+  }
+}
+
+function schedule(shell: Shell, flow: string, runId: string, at: number, tries: number): Promise<void> {
+  const delayMs = Math.max(0, Math.ceil(at - shell.clock.estimate()))
+  return shell.queue.enqueue({ id: jobIds.admit(runId, Math.round(at)), name: 'admit', data: admitData(runId, flow, tries), delayMs })
+}
+
+function admitData(runId: string, flow: string, tries: number): RunnerJobData {
+  return { runId, step: '', flow, tries }
+}
+
+/** When a queued run asks again: when its rate window frees, else after its backstop. */
+function admitAt(shell: Shell, blocked: LimitBlock, tries: number): number {
+  const now = shell.clock.estimate()
+  if (blocked.retryAt !== undefined && blocked.id === 'rateLimit') return Math.max(now, blocked.retryAt)
+  return now + (BACKSTOP_MS[Math.min(tries, BACKSTOP_MS.length - 1)] as number)
+}
+
+function waitingOf(blocked: LimitBlock | undefined): Waiting {
+  if (!blocked) return { reason: 'concurrency' }
+  if (blocked.id === 'rateLimit') return { reason: 'rateLimit', key: blocked.key, until: blocked.retryAt }
+  return { reason: 'concurrency', key: blocked.key }
+}
+
+/** The holders an answer admitted besides `self`. */
+function others(ans: LimitAnswer, self: string): string[] {
+  return ans.state === 'admitted' || ans.state === 'queued' ? ans.admitted.filter((h) => h !== self) : []
+}
+
+/** `flow.debounced` of a call folded into `runId` (once its `flow.started` is stored). */
+async function appendDebounced(shell: Shell, runId: string, input: unknown, until: number): Promise<void> {
+  const event = { kind: 'flow.debounced', flow: runId, data: { input, until: new Date(until).toISOString() } }
+  const opts = { idempotencyKey: `fd~${newId()}`, after: 'fs' }
+  for (let i = 0; ; i++) {
+    try {
+      await shell.store.append(runId, event, opts)
+      return
+    } catch (err) {
+      // the window's run is still being written by the call that opened it: wait for its flow.started
+      if (i >= 40 || !isLeanflowError(err, 'INVALID_ARGUMENT')) throw err
+      await new Promise((r) => setTimeout(r, 25))
+    }
+  }
+}

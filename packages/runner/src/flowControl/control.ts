@@ -1,0 +1,142 @@
+import { type Duration, InvalidNameError, isValidName, LeanflowError, type LimitNeed, parseDuration } from '@leanflow/core'
+import type { FlowControlConfig, LimitKey } from '../flowControlTypes.js'
+
+/** A flow's flow control, checked at `defineFlow` (durations in ms). */
+export interface FlowControl {
+  concurrency: Array<{ id: string; limit: number; key?: LimitKey }>
+  rate?: { id: string; limit: number; periodMs: number; key?: LimitKey; drop: boolean }
+  debounce?: { periodMs: number; maxWaitMs?: number; key?: LimitKey }
+  singleton?: { key?: LimitKey; mode: 'skip' | 'cancel' }
+  /** Step → its step-level concurrency. */
+  steps: Record<string, { limit: number; key?: LimitKey }>
+}
+
+/** The run-level needs and keys of one start, computed from its input. */
+export interface RunLimits {
+  needs: LimitNeed[]
+  drop: boolean
+  singleton?: { key: string; mode: 'skip' | 'cancel' }
+  debounce?: { key: string; periodMs: number; maxWaitMs?: number }
+}
+
+/**
+ * Checks the flow-control options of flow `flow` (and its steps' `concurrency`): limits are positive
+ * integers, periods positive durations, keys functions, modes known. `undefined` when the flow has none.
+ */
+export function flowControlOf(
+  flow: string,
+  config: FlowControlConfig,
+  steps: Record<string, { concurrency?: unknown }>,
+): FlowControl | undefined {
+  const fc: FlowControl = { concurrency: [], steps: {} }
+  const list = config.concurrency === undefined ? [] : Array.isArray(config.concurrency) ? config.concurrency : [config.concurrency]
+  list.forEach((c, i) => {
+    const where = `concurrency${list.length > 1 ? `[${i}]` : ''} of flow "${flow}"`
+    fc.concurrency.push(withKey({ id: `concurrency.${i}`, limit: limitOf(c, where) }, c, where))
+  })
+  if (config.rateLimit !== undefined) {
+    const r = config.rateLimit
+    const where = `rateLimit of flow "${flow}"`
+    const mode = r.mode ?? 'queue'
+    if (mode !== 'queue' && mode !== 'drop') throw bad(`Invalid mode ${JSON.stringify(mode)} in ${where}: use 'queue' or 'drop'.`)
+    fc.rate = withKey(
+      { id: 'rateLimit', limit: limitOf(r, where), periodMs: periodOf(r.period, `period of ${where}`), drop: mode === 'drop' },
+      r,
+      where,
+    )
+  }
+  if (config.debounce !== undefined) {
+    const d = config.debounce
+    const where = `debounce of flow "${flow}"`
+    if (typeof d !== 'object' || d === null) throw bad(`Invalid ${where}: pass { period, maxWait?, key? }.`)
+    const deb: NonNullable<FlowControl['debounce']> = withKey({ periodMs: periodOf(d.period, `period of ${where}`) }, d, where)
+    if (d.maxWait !== undefined) deb.maxWaitMs = periodOf(d.maxWait, `maxWait of ${where}`)
+    fc.debounce = deb
+  }
+  if (config.singleton !== undefined) {
+    const s = config.singleton
+    const where = `singleton of flow "${flow}"`
+    if (config.debounce !== undefined) {
+      throw bad(
+        `Flow "${flow}" has both debounce and singleton: debounce already folds the calls of one key into one run; keep one of them.`,
+      )
+    }
+    if (typeof s !== 'object' || s === null) throw bad(`Invalid ${where}: pass { key?, mode? }.`)
+    const mode = s.mode ?? 'skip'
+    if (mode !== 'skip' && mode !== 'cancel') throw bad(`Invalid mode ${JSON.stringify(mode)} in ${where}: use 'skip' or 'cancel'.`)
+    fc.singleton = withKey({ mode }, s, where)
+  }
+  for (const [name, def] of Object.entries(steps)) {
+    if (def.concurrency === undefined) continue
+    const where = `concurrency of step "${name}" of flow "${flow}"`
+    const c = def.concurrency as { limit: number; key?: LimitKey }
+    fc.steps[name] = withKey({ limit: limitOf(c, where) }, c, where)
+  }
+  const none = fc.concurrency.length === 0 && !fc.rate && !fc.debounce && !fc.singleton && Object.keys(fc.steps).length === 0
+  return none ? undefined : fc
+}
+
+/** The run-level needs of a start with `input`: every key function called (a throw or a bad name rejects the start). */
+export function runLimitsOf(flow: string, fc: FlowControl, input: unknown): RunLimits {
+  const needs: LimitNeed[] = fc.concurrency.map((c) => ({
+    id: c.id,
+    kind: 'concurrency',
+    key: keyOf(c.key, input, flow, c.id),
+    limit: c.limit,
+  }))
+  if (fc.rate) {
+    const r = fc.rate
+    needs.push({ id: r.id, kind: 'rate', key: keyOf(r.key, input, flow, 'rateLimit'), limit: r.limit, periodMs: r.periodMs })
+  }
+  const out: RunLimits = { needs, drop: fc.rate?.drop === true }
+  if (fc.singleton) out.singleton = { key: keyOf(fc.singleton.key, input, flow, 'singleton'), mode: fc.singleton.mode }
+  if (fc.debounce) {
+    const d = fc.debounce
+    out.debounce = { key: keyOf(d.key, input, flow, 'debounce'), periodMs: d.periodMs }
+    if (d.maxWaitMs !== undefined) out.debounce.maxWaitMs = d.maxWaitMs
+  }
+  return out
+}
+
+/** The step-level need of step `step` for a run with `input`, or undefined when the step has no limit. */
+export function stepNeedOf(flow: string, fc: FlowControl | undefined, step: string, input: unknown): LimitNeed | undefined {
+  const c = fc?.steps[step]
+  if (!c) return undefined
+  return { id: 'concurrency', kind: 'concurrency', key: keyOf(c.key, input, flow, `concurrency of step "${step}"`), limit: c.limit }
+}
+
+/** The key function's name for `input` (`''` without one): its throw is the start's error; a bad name is `INVALID_NAME`. */
+function keyOf(fn: LimitKey | undefined, input: unknown, flow: string, what: string): string {
+  if (fn === undefined) return ''
+  const key: unknown = fn(input)
+  if (typeof key === 'string' && isValidName(key)) return key
+  const shown = typeof key === 'string' ? JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key) : String(key)
+  throw new InvalidNameError(
+    `The key function of ${what} of flow "${flow}" returned ${shown}: return a name (1-128 characters from A-Z a-z 0-9 _ . -, starting with a letter or digit). Nothing was started.`,
+  )
+}
+
+function limitOf(c: unknown, where: string): number {
+  const limit = (c as { limit?: unknown } | null)?.limit
+  if (typeof c !== 'object' || c === null || !Number.isSafeInteger(limit) || (limit as number) < 1) {
+    throw bad(`Invalid limit ${JSON.stringify(limit)} in ${where}: pass a positive integer (at least 1).`)
+  }
+  return limit as number
+}
+
+function periodOf(value: unknown, where: string): number {
+  const ms = parseDuration(value as Duration, where)
+  if (!(ms > 0)) throw bad(`Invalid ${where} ${JSON.stringify(value)}: pass a positive duration ('5s', '1m' or ms).`)
+  return ms
+}
+
+function withKey<T extends object>(out: T, src: unknown, where: string): T & { key?: LimitKey } {
+  const key = (src as { key?: unknown }).key
+  if (key === undefined) return out
+  if (typeof key !== 'function') throw bad(`Invalid key in ${where}: pass a function of the input that returns a name.`)
+  return Object.assign(out, { key: key as LimitKey })
+}
+
+function bad(message: string): LeanflowError {
+  return new LeanflowError('INVALID_ARGUMENT', message)
+}

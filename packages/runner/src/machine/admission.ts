@@ -1,0 +1,112 @@
+import type { Append, Command, JobOut, Transition } from './commands.js'
+import { none } from './commands.js'
+import { jobIds } from './keys.js'
+import { type Env, iso, readyJobs } from './outputs.js'
+import type { QueuedDoc, RunDoc } from './runDoc.js'
+
+/**
+ * Flow control, as the machine sees it: a run waits `queued` until the store's limits admit it
+ * (`admit`), logging why (`queue`: `flow.queued`); a step waits for a step-level slot
+ * (`queueStep`: `step.queued`) until a freed slot wakes its job (`wake`). The limits themselves
+ * (who holds, who is next) live in the store's `LimitStore`; the shell asks it and brings the
+ * answers here as these commands.
+ */
+
+type Admit = Extract<Command, { type: 'admit' }>
+type Queue = Extract<Command, { type: 'queue' }>
+type QueueStep = Extract<Command, { type: 'queueStep' }>
+type Wake = Extract<Command, { type: 'wake' }>
+type Unwait = Extract<Command, { type: 'unwait' }>
+
+/** Why a run or step waits: the reason, the limit's key, and (rate limit, debounce) when it may go. */
+export interface Waiting {
+  reason: QueuedDoc['reason']
+  key?: string | undefined
+  until?: number | undefined
+}
+
+/** The reply of `admit`. */
+export type AdmitReply = 'admitted' | 'running' | 'ended' | 'missing'
+
+/** `flow.queued` number `n` of a run (keyed: each decision to log one is logged once). */
+export function queuedAppend(w: Waiting, n: number): Append {
+  const data: Record<string, unknown> = { reason: w.reason }
+  if (w.key !== undefined && w.key !== '') data.key = w.key
+  if (w.until !== undefined) data.until = iso(w.until)
+  return { kind: 'flow.queued', data, key: `fq~${n}` }
+}
+
+/** Marks a fresh document queued for `w` (its `flow.started` is written with it; `flow.queued` #1 follows). */
+export function queueNew(doc: RunDoc, w: Waiting): Append {
+  doc.status = 'queued'
+  doc.queued = { reason: w.reason, n: 1 }
+  if (w.key !== undefined && w.key !== '') doc.queued.key = w.key
+  return queuedAppend(w, 1)
+}
+
+/** `admit`: a queued run runs (with the debounced input when given): its ready steps' jobs. */
+export function admit(doc: RunDoc | null, cmd: Admit, env: Env): Transition<AdmitReply> {
+  if (!doc) return { reply: 'missing', ...none() }
+  if (doc.status === 'running') return { reply: 'running', ...none() }
+  if (doc.status !== 'queued') return { reply: 'ended', ...none(), ended: true, release: doc.flow }
+  doc.status = 'running'
+  delete doc.queued
+  if (cmd.input !== undefined) doc.input = cmd.input
+  return { reply: 'admitted', appends: [], jobs: readyJobs(env.runId, doc), unwatch: [] }
+}
+
+/** `queue`: a queued run waits for another reason or key than the one logged: `flow.queued` again. */
+export function queue(doc: RunDoc | null, cmd: Queue): Transition<boolean> {
+  const q = doc?.queued
+  if (doc?.status !== 'queued' || !q) return { reply: false, ...none() }
+  if (cmd.input !== undefined) doc.input = cmd.input
+  if (q.reason === cmd.reason && (q.key ?? '') === (cmd.key ?? '')) return { reply: true, ...none() }
+  q.n += 1
+  q.reason = cmd.reason
+  if (cmd.key !== undefined && cmd.key !== '') q.key = cmd.key
+  else delete q.key
+  return { reply: true, appends: [[queuedAppend(cmd, q.n)]], jobs: [], unwatch: [] }
+}
+
+/**
+ * `queueStep`: the job of a step (a first attempt, a retry or an await's) found no free slot: the
+ * step keeps its status, remembers the job to wake, and logs `step.queued` (once per attempt and
+ * record position).
+ */
+export function queueStep(doc: RunDoc | null, cmd: QueueStep): Transition<boolean> {
+  const s = doc?.steps[cmd.step]
+  if (doc?.status !== 'running' || !s || s.attempt !== cmd.attempt) return { reply: false, ...none() }
+  s.wait = cmd.pos === undefined ? { job: cmd.job, slot: cmd.slot } : { job: cmd.job, pos: cmd.pos, slot: cmd.slot }
+  const data: Record<string, unknown> = { reason: 'concurrency' }
+  if (cmd.key !== undefined && cmd.key !== '') data.key = cmd.key
+  const key = `sq~${cmd.step}~${cmd.attempt}~${s.records.length}`
+  return { reply: true, appends: [[{ kind: 'step.queued', step: cmd.step, data, key, attempt: cmd.attempt }]], jobs: [], unwatch: [] }
+}
+
+/**
+ * `wake`: the slot of token `slot` was given to the waiting step: its job is queued again (a fresh
+ * job id, carrying the token). Ends the wait: of a wake and the waiting job's own `unwait`, one wins.
+ */
+export function wake(doc: RunDoc | null, cmd: Wake, env: Env): Transition<boolean> {
+  const s = doc?.steps[cmd.step]
+  const w = s?.wait
+  if (doc?.status !== 'running' || !s || !w || w.slot !== cmd.slot) return { reply: false, ...none() }
+  delete s.wait
+  const { runId } = env
+  const data =
+    w.pos === undefined ? { runId, step: cmd.step, attempt: s.attempt, slot: w.slot } : { runId, step: cmd.step, pos: w.pos, slot: w.slot }
+  const base =
+    w.job === 'step'
+      ? jobIds.step(runId, cmd.step, s.attempt)
+      : jobIds[w.job](runId, cmd.step, (s.records[w.pos ?? 0] as { attempt?: number } | undefined)?.attempt ?? s.attempt, w.pos ?? 0)
+  const job: JobOut = { op: 'add', name: w.job, id: `${base}~${env.now}`, data }
+  return { reply: true, appends: [], jobs: [job], unwatch: [] }
+}
+
+/** `unwait`: the waiting job of token `slot` ends its wait itself (it got the slot); false when a wake (or a claim) ended it first. */
+export function unwait(doc: RunDoc | null, cmd: Unwait): Transition<boolean> {
+  const s = doc?.steps[cmd.step]
+  if (doc?.status !== 'running' || !s || s.wait?.slot !== cmd.slot) return { reply: false, ...none() }
+  delete s.wait
+  return { reply: true, ...none() }
+}

@@ -1,0 +1,126 @@
+/**
+ * Flow control across real processes on one real redis-server (design/flow-control.md,
+ * guarantees 1-3): limits held in the store and shared by every worker, while workers are
+ * SIGKILLed; a release lost to a crash repaired; a rate limit held by 3 processes. Worker
+ * processes are `test/workers/limitWorker.ts` on BullMQ; this process only starts runs (a runner
+ * it never starts) and reads.
+ */
+import { createBullMQQueue } from '@leanflow/bullmq'
+import type { JobQueue } from '@leanflow/core'
+import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
+import { createRunner, type Runner } from '@leanflow/runner'
+import { afterEach, describe, expect, it } from 'vitest'
+import { useRedisServer } from '../helpers/redisServer.js'
+import { waitFor } from '../helpers/waitFor.js'
+import { type ForkedWorker, forkWorker, stopWorkers } from '../workers/forkWorker.js'
+import { holdersKey, limitFlows, violationsKey } from '../workers/limitFlows.js'
+
+const redis = useRedisServer({ args: ['--hz', '100'], client: true })
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+let n = 0
+const children: ForkedWorker[] = []
+const closers: Array<() => Promise<void>> = []
+
+afterEach(async () => {
+  await stopWorkers(children, 5000)
+  for (const close of closers.splice(0)) await close()
+})
+
+/** A fresh prefix and queue, a producer runner (never started) and a way to fork workers on them. */
+function setup() {
+  const id = `fc${++n}`
+  const store: RedisStreamStore = createRedisStreamStore({ url: redis.url, prefix: id })
+  const queue: JobQueue = createBullMQQueue({ url: redis.url, queueName: id })
+  closers.push(async () => {
+    await queue.close()
+    await store.close()
+  })
+  const producer: Runner = createRunner({ store, queue, flows: limitFlows(redis.client) })
+  const spawn = (env: Record<string, string> = {}) => {
+    const w = forkWorker('limitWorker.ts', { REDIS_URL: redis.url, STORE_PREFIX: id, QUEUE_NAME: id, QUIET: '1', ...env })
+    children.push(w)
+    return w
+  }
+  const ready = (ws: ForkedWorker[]) => Promise.all(ws.map((w) => w.waitFor((m) => m.type === 'ready', 'ready')))
+  return { id, store, producer, spawn, ready }
+}
+
+/** Statuses of every run of `flow`, counted. */
+async function statuses(store: RedisStreamStore, flow: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {}
+  for (const r of await store.listRuns(flow, { limit: 10_000 })) out[r.status] = (out[r.status] ?? 0) + 1
+  return out
+}
+
+describe('flow control across processes', () => {
+  it('limit 2 per key over 5 keys, 300 runs, 3 workers, one SIGKILLed every second for 10 s: never more than 2 holders per key, all complete, no slot left', async () => {
+    const { id, store, producer, spawn, ready } = setup()
+    const workers = [spawn(), spawn(), spawn()]
+    await ready(workers)
+    const keys = ['k0', 'k1', 'k2', 'k3', 'k4']
+    const runIds: string[] = []
+    for (let i = 0; i < 300; i++) runIds.push((await producer.startFlow('perKey', { ns: id, key: keys[i % 5] as string, ms: 15 })).runId)
+    for (let k = 0; k < 10; k++) {
+      await sleep(1000)
+      const i = k % workers.length
+      workers[i]?.kill('SIGKILL')
+      await workers[i]?.exited
+      workers[i] = spawn()
+    }
+    await ready(workers)
+    await waitFor(async () => (await statuses(store, 'perKey')).completed === 300, '300 runs completed', 120_000)
+    expect(await redis.client.lrange(violationsKey(id), 0, -1)).toEqual([])
+    // every holder set is empty again (each run left it at its end) and no slot is held
+    for (const k of keys) expect(await redis.client.scard(holdersKey(id, k))).toBe(0)
+    await waitFor(
+      async () => (await producer.limits('perKey')).limits.every((l) => l.active === 0 && l.queued === 0),
+      'no slot held',
+      30_000,
+    )
+  }, 180_000)
+
+  it('a release lost to a crash (the worker dies between the run end and the release) is repaired: the queued run runs', async () => {
+    const { store, producer, spawn, ready } = setup()
+    const doomed = spawn({ DIE_BEFORE_RELEASE: '1' })
+    await ready([doomed])
+    const first = await producer.startFlow('single', { n: 1 })
+    const second = await producer.startFlow('single', { n: 2 })
+    await doomed.waitFor((m) => m.type === 'checkpoint' && m.at === 'release', 'the first release')
+    await doomed.exited
+    expect((await store.listRuns('single', { status: 'queued' })).map((r) => r.runId)).toEqual([second.runId])
+    // the run ended; its slot is still held: the release was lost
+    expect((await producer.limits('single')).limits).toEqual([{ scope: 'flow', kind: 'concurrency', key: '', active: 1, queued: 1 }])
+    const healthy = spawn()
+    await ready([healthy])
+    await waitFor(async () => (await statuses(store, 'single')).completed === 2, 'both runs completed', 60_000)
+    const st = await statuses(store, 'single')
+    expect(st).toEqual({ completed: 2 })
+    await waitFor(async () => (await producer.limits('single')).limits.length === 0, 'no slot held', 30_000)
+    expect(first.runId).not.toBe(second.runId)
+  }, 90_000)
+
+  it('rate limit 20 per second held by 3 worker processes for 30 s: no window ever holds more than 20 admissions', async () => {
+    const { store, producer, spawn, ready } = setup()
+    const workers = [spawn(), spawn(), spawn()]
+    await ready(workers)
+    const total = 640
+    await Promise.all(Array.from({ length: total }, (_, i) => producer.startFlow('rated', { i })))
+    let max = 0
+    let samples = 0
+    const t0 = Date.now()
+    while (Date.now() - t0 < 30_000) {
+      const rate = (await producer.limits('rated')).limits.find((l) => l.kind === 'rateLimit')
+      max = Math.max(max, rate?.active ?? 0)
+      samples++
+      await sleep(20)
+    }
+    expect(max).toBeLessThanOrEqual(20)
+    expect(max).toBeGreaterThanOrEqual(15)
+    expect(samples).toBeGreaterThan(200)
+    // about 20 per second were admitted all along (the first 20 at once)
+    const st = await statuses(store, 'rated')
+    const started = total - (st.queued ?? 0)
+    expect(started).toBeGreaterThanOrEqual(20 * 25)
+    expect(started).toBeLessThanOrEqual(20 * 32)
+  }, 90_000)
+})

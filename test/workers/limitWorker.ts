@@ -1,0 +1,57 @@
+/**
+ * A worker process of the flow-control fault tests: a started runner on BullMQ and the Redis
+ * store, holding the flows of `limitFlows.ts`. Forked through `forkWorker('limitWorker.ts', env)`.
+ *
+ * env: REDIS_URL, STORE_PREFIX, QUEUE_NAME; optional CONCURRENCY (default 10);
+ * DIE_BEFORE_RELEASE=1: the first time a run's end gives its slots back (`releaseLimit`), the
+ * process sends { type: 'checkpoint', at: 'release', holder } and SIGKILLs itself first — the
+ * run ended, its release is lost.
+ *
+ * IPC out: { type: 'ready', pid }, checkpoints, { type: 'closed' } after SIGTERM, then exit 0.
+ */
+import { Redis } from 'ioredis'
+import { createBullMQQueue } from '../../packages/bullmq/src/index.js'
+import { createRedisStreamStore } from '../../packages/redis/src/index.js'
+import { createRunner } from '../../packages/runner/src/index.js'
+import { limitFlows } from './limitFlows.js'
+
+const send = (msg: object) => process.send?.(msg)
+const env = (name: string) => {
+  const v = process.env[name]
+  if (!v) throw new Error(`limitWorker needs ${name}`)
+  return v
+}
+const url = env('REDIS_URL')
+const onError = (err: unknown) => {
+  if (process.env.QUIET !== '1') console.error(`[limitWorker ${process.pid}]`, err instanceof Error ? err.message : err)
+}
+const redisStore = createRedisStreamStore({ url, prefix: env('STORE_PREFIX') })
+const die = process.env.DIE_BEFORE_RELEASE === '1'
+const store = new Proxy(redisStore, {
+  get(target, prop, receiver) {
+    const value = Reflect.get(target, prop, receiver)
+    if (prop !== 'releaseLimit' || !die) return typeof value === 'function' ? value.bind(target) : value
+    return async (_scope: string, holder: string) => {
+      send({ type: 'checkpoint', at: 'release', holder })
+      await new Promise((r) => setTimeout(r, 50))
+      process.kill(process.pid, 'SIGKILL')
+      await new Promise<never>(() => {})
+    }
+  },
+})
+const redis = new Redis(url, { maxRetriesPerRequest: null })
+redis.on('error', () => {})
+const queue = createBullMQQueue({ url, queueName: env('QUEUE_NAME'), lockDuration: 2000, stalledInterval: 1000, onError })
+const runner = createRunner({ store, queue, flows: limitFlows(redis), concurrency: Number(process.env.CONCURRENCY ?? 10), onError })
+
+process.once('SIGTERM', async () => {
+  await runner.stop()
+  await queue.close()
+  await redisStore.close()
+  redis.disconnect()
+  send({ type: 'closed' })
+  process.exit(0)
+})
+
+await runner.start()
+send({ type: 'ready', pid: process.pid })
