@@ -95,17 +95,25 @@ export function createRunner(options: RunnerOptions): Runner {
     }
     const data = toJson(flow.input ? await validateInput(name, flow.input, input) : input, 'flow input')
     let runId = opts.runId === undefined ? newId() : assertName(opts.runId, 'run id')
-    if (opts.idempotencyKey !== undefined) {
-      if (typeof opts.idempotencyKey !== 'string' || opts.idempotencyKey === '') {
-        throw new LeanflowError('INVALID_ARGUMENT', 'startFlow idempotencyKey must be a non-empty string.')
-      }
-      runId = await store.putLookup('start', `${name}/${opts.idempotencyKey}`, runId, START_KEY_TTL_MS)
+    const key = opts.idempotencyKey
+    if (key !== undefined && (typeof key !== 'string' || key === '')) {
+      throw new LeanflowError('INVALID_ARGUMENT', 'startFlow idempotencyKey must be a non-empty string.')
     }
+    const lookup = `${name}/${key}`
     const priority = priorityOf(opts.priority)
     if (controlsStarts(shell.controls.get(name))) {
+      // the key is written only once flow control took the start (a refused start writes nothing)
+      const known = key === undefined ? null : await store.getLookup('start', lookup)
+      if (known !== null) {
+        runId = known
+        // a repeat of a started run's key is that run, whatever the limits say now
+        if (await shell.states.read(known)) return { runId: known }
+      }
+      const claim = key === undefined ? async (id: string) => id : (id: string) => store.putLookup('start', lookup, id, START_KEY_TTL_MS)
       const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, schedule, { waiting, at, priority })
-      return startLimited(shell, name, runId, data, priority, create, cancel)
+      return startLimited(shell, name, runId, data, priority, { create, cancel, claim })
     }
+    if (key !== undefined) runId = await store.putLookup('start', lookup, runId, START_KEY_TTL_MS)
     await createRun(flow, runId, data, schedule)
     return { runId }
   }

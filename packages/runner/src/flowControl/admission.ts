@@ -29,6 +29,14 @@ export interface Started {
 /** Writes the run: `waiting` undefined → running at once; else queued for that reason. */
 export type CreateRun = (runId: string, waiting: Waiting | undefined, admitAt: number | undefined) => Promise<RunDoc>
 
+/** What a controlled start does besides asking the limits. */
+export interface StartHooks {
+  create: CreateRun
+  cancel: (runId: string, reason: string) => Promise<void>
+  /** Maps the start's idempotency key to the run (the first run of the key wins: its id comes back). */
+  claim: (runId: string) => Promise<string>
+}
+
 /**
  * The start of a run of a flow with flow control: every key computed first (a throw or a bad name
  * rejects, nothing written), then one decision of the store, then the run written as it says.
@@ -39,9 +47,9 @@ export async function startLimited(
   runId: string,
   input: unknown,
   priority: number,
-  create: CreateRun,
-  cancel: (runId: string, reason: string) => Promise<void>,
+  hooks: StartHooks,
 ): Promise<Started> {
+  const { create, cancel } = hooks
   const fc = shell.controls.get(flow)
   if (!fc) throw new Error(`Flow "${flow}" has no flow control.`)
   const lim = runLimitsOf(flow, fc, input)
@@ -50,6 +58,8 @@ export async function startLimited(
     const d = lim.debounce
     const opts = d.maxWaitMs === undefined ? { periodMs: d.periodMs, input } : { periodMs: d.periodMs, maxWaitMs: d.maxWaitMs, input }
     const ans = await limits.debounce(flow, d.key, runId, opts)
+    // an idempotency key names the run the call went to (a repeat folds into it again)
+    await hooks.claim(ans.holder)
     if (!ans.first) {
       await appendDebounced(shell, ans.holder, input, ans.until)
       return { runId: ans.holder, deduplicated: true }
@@ -58,8 +68,9 @@ export async function startLimited(
     return { runId }
   }
   if (lim.needs.length === 0 && !lim.singleton) {
-    await create(runId, undefined, undefined)
-    return { runId }
+    const id = await hooks.claim(runId)
+    await create(id, undefined, undefined)
+    return { runId: id }
   }
   const ans = await limits.acquireLimit(flow, {
     holder: runId,
@@ -72,6 +83,12 @@ export async function startLimited(
   if (ans.state === 'refused') {
     const now = shell.clock.estimate()
     throw new RateLimitedError(flow, ans.blocked.key, (ans.blocked.retryAt ?? now) - now)
+  }
+  const id = await hooks.claim(runId)
+  if (id !== runId) {
+    // another start of the same key won the race: this one's slot goes back, and the key's run is the answer
+    await release(shell, flow, runId)
+    return startLimited(shell, flow, id, input, priority, hooks)
   }
   if (ans.superseded !== undefined) await cancel(ans.superseded, 'superseded').catch(shell.onError)
   const waiting = ans.state === 'queued' ? waitingOf(ans.blocked) : undefined
