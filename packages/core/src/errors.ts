@@ -195,3 +195,66 @@ export class RateLimitedError extends LeanflowError {
     this.retryAfterMs = Math.max(0, Math.ceil(retryAfterMs))
   }
 }
+
+/**
+ * What `ctx.invoke` throws when the child run failed or was canceled (code `CHILD_RUN_FAILED`):
+ * `childRunId`, `childStatus` and the child's `error`. Not retried by the step's policy unless the
+ * handler catches it and invokes again.
+ *
+ * @example
+ * ```ts
+ * try { await ctx.invoke(invoice, line) }
+ * catch (err) { if (err instanceof ChildRunError && err.childStatus === 'canceled') return { skipped: true }; throw err }
+ * ```
+ */
+export class ChildRunError extends LeanflowError {
+  readonly childRunId: string
+  readonly childStatus: 'failed' | 'canceled'
+  readonly error: string | undefined
+  constructor(childRunId: string, flow: string, childStatus: 'failed' | 'canceled', error?: string) {
+    const why = error === undefined ? '' : `: ${error}`
+    super('CHILD_RUN_FAILED', `Child run "${childRunId}" of flow "${flow}" ${childStatus === 'failed' ? 'failed' : 'was canceled'}${why}.`)
+    this.name = 'ChildRunError'
+    this.childRunId = childRunId
+    this.childStatus = childStatus
+    this.error = error
+  }
+}
+
+/**
+ * What `runner.result(runId)` rejects with when the run failed (code `RUN_FAILED`), with its error.
+ *
+ * @example
+ * ```ts
+ * try { await runner.result(runId) } catch (err) { if (err instanceof RunFailedError) console.log(err.error) }
+ * ```
+ */
+export class RunFailedError extends LeanflowError {
+  readonly runId: string
+  readonly error: string
+  constructor(runId: string, error: string) {
+    super('RUN_FAILED', `Run "${runId}" failed: ${error}`)
+    this.name = 'RunFailedError'
+    this.runId = runId
+    this.error = error
+  }
+}
+
+/**
+ * What `runner.result(runId)` rejects with when the run was canceled (code `RUN_CANCELED`), with its reason.
+ *
+ * @example
+ * ```ts
+ * try { await runner.result(runId) } catch (err) { if (err instanceof RunCanceledError) console.log(err.reason) }
+ * ```
+ */
+export class RunCanceledError extends LeanflowError {
+  readonly runId: string
+  readonly reason: string | undefined
+  constructor(runId: string, reason?: string) {
+    super('RUN_CANCELED', `Run "${runId}" was canceled${reason === undefined ? '' : `: ${reason}`}.`)
+    this.name = 'RunCanceledError'
+    this.runId = runId
+    this.reason = reason
+  }
+}

@@ -5,6 +5,7 @@ describe('@leanflow/core public API', () => {
   it('exports exactly these values', async () => {
     expect(Object.keys(await import('./index.js')).sort()).toEqual([
       'AwaitTimeoutError',
+      'ChildRunError',
       'ERROR_STATUS',
       'EVENT_KINDS',
       'EventBus',
@@ -19,6 +20,8 @@ describe('@leanflow/core public API', () => {
       'RESERVED_FLOW_NAMES',
       'RateLimitedError',
       'RetryAfterError',
+      'RunCanceledError',
+      'RunFailedError',
       'STORE_DEFAULTS',
       'TERMINAL_KINDS',
       'TriggerConflictError',

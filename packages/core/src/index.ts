@@ -4,6 +4,7 @@ export { parseDuration } from './duration.js'
 export type { ErrorCode } from './errors.js'
 export {
   AwaitTimeoutError,
+  ChildRunError,
   ERROR_STATUS,
   InvalidEventError,
   InvalidNameError,
@@ -14,6 +15,8 @@ export {
   PayloadTooLargeError,
   RateLimitedError,
   RetryAfterError,
+  RunCanceledError,
+  RunFailedError,
   TriggerConflictError,
   TriggerNotFoundError,
 } from './errors.js'

@@ -12,6 +12,7 @@ export type {
   AwaitEventOptions,
   AwaitTriggerOptions,
   FlowDefinition,
+  InvokeOptions,
   LimitInfo,
   RetryPolicy,
   Runner,

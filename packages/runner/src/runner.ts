@@ -1,25 +1,18 @@
 import { hostname } from 'node:os'
-import {
-  assertName,
-  type JobWorker,
-  LeanflowError,
-  PayloadTooLargeError,
-  positiveInteger,
-  STORE_DEFAULTS,
-  TriggerConflictError,
-  TriggerNotFoundError,
-} from '@leanflow/core'
+import { assertName, type JobWorker, LeanflowError, positiveInteger, TriggerConflictError, TriggerNotFoundError } from '@leanflow/core'
 import { type CreateRun, startLimited } from './flowControl/admission.js'
 import { controlsStarts } from './flowControl/limits.js'
-import { newRun, queueNew, startJobs, type Waiting } from './machine/index.js'
+import { newRun, queueNew, type RunOrigin, startJobs, type Waiting } from './machine/index.js'
 import { jobIds } from './machine/keys.js'
 import type { RunDoc } from './machine/runDoc.js'
 import { createMemoryQueue } from './memoryQueue.js'
 import { createSchedules } from './schedules/schedules.js'
-import { apply, carry, matchEvents } from './shell/apply.js'
+import { apply, carry } from './shell/apply.js'
 import { handleJob } from './shell/jobs.js'
 import { toJson } from './shell/json.js'
 import { newId } from './shell/newId.js'
+import { publish } from './shell/publish.js'
+import { resultOf } from './shell/result.js'
 import { fencesOf } from './shell/runStates.js'
 import { createShell } from './shell/shell.js'
 import { validateInput } from './standardSchema.js'
@@ -75,6 +68,8 @@ export function createRunner(options: RunnerOptions): Runner {
   const onError = options.onError ?? ((err: unknown) => console.error('[leanflow runner]', err))
   const slotLeaseMs = positiveInteger(options.slotLeaseMs ?? 30_000, 'slotLeaseMs')
   const shell = createShell(store, queue, flows, onError, options.clock ?? Date.now, workerIdOf(options.workerId), slotLeaseMs)
+  shell.maxPendingAwaits = positiveInteger(options.maxPendingAwaits ?? 1000, 'maxPendingAwaits')
+  shell.startChild = (flow, input, opts) => start(flow, input, { runId: opts.runId }, { parent: opts.parent })
   const concurrency = positiveInteger(options.concurrency ?? 10, 'runner concurrency')
   const cancelPollMs = positiveInteger(options.cancelPollMs ?? 1000, 'cancelPollMs')
   const drainTimeoutMs = positiveInteger(options.drainTimeoutMs ?? 30_000, 'drainTimeoutMs')
@@ -85,7 +80,7 @@ export function createRunner(options: RunnerOptions): Runner {
   }
 
   /** `startFlow`, and a schedule's tick (`schedule`: written as `flow.started.data.schedule`). */
-  async function start(name: string, input: unknown, opts: StartFlowOptions, schedule?: { id: string; tick: string }): Promise<StartedRun> {
+  async function start(name: string, input: unknown, opts: StartFlowOptions, origin: RunOrigin = {}): Promise<StartedRun> {
     const flow = shell.flows.get(name)
     if (!flow) {
       throw new LeanflowError(
@@ -110,11 +105,11 @@ export function createRunner(options: RunnerOptions): Runner {
         if (await shell.states.read(known)) return { runId: known }
       }
       const claim = key === undefined ? async (id: string) => id : (id: string) => store.putLookup('start', lookup, id, START_KEY_TTL_MS)
-      const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, schedule, { waiting, at, priority })
+      const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, origin, { waiting, at, priority })
       return startLimited(shell, name, runId, data, priority, { create, cancel, claim })
     }
     if (key !== undefined) runId = await store.putLookup('start', lookup, runId, START_KEY_TTL_MS)
-    await createRun(flow, runId, data, schedule)
+    await createRun(flow, runId, data, origin)
     return { runId }
   }
 
@@ -127,12 +122,12 @@ export function createRunner(options: RunnerOptions): Runner {
     flow: FlowDefinition,
     runId: string,
     data: unknown,
-    schedule: { id: string; tick: string } | undefined,
+    origin: RunOrigin,
     control?: { waiting: Waiting | undefined; at: number | undefined; priority: number },
   ): Promise<RunDoc> {
     const name = flow.name
     const [now, pos] = await Promise.all([shell.clock.now(), store.externalPosition()])
-    const { doc: fresh, first, key } = newRun(flow, runId, data, now, pos, schedule)
+    const { doc: fresh, first, key } = newRun(flow, runId, data, now, pos, origin)
     const queued = control?.waiting ? queueNew(fresh, control.waiting) : undefined
     if (queued && control?.priority) fresh.priority = control.priority
     const res = await store.createRun(runId, fresh, first, { idempotencyKey: key, fences: fencesOf(fresh) })
@@ -170,17 +165,7 @@ export function createRunner(options: RunnerOptions): Runner {
     if (typeof event !== 'object' || event === null) throw new LeanflowError('INVALID_ARGUMENT', 'publishEvent needs { kind, data }.')
     const kind = assertName(event.kind, 'event kind')
     const data = toJson(event.data, `data of event "${kind}"`)
-    const bytes = new TextEncoder().encode(JSON.stringify(data)).length
-    if (bytes > STORE_DEFAULTS.maxEventBytes) throw new PayloadTooLargeError(bytes, STORE_DEFAULTS.maxEventBytes)
-    const rec = await store.publishExternal(
-      kind,
-      data,
-      opts.idempotencyKey === undefined ? undefined : { idempotencyKey: opts.idempotencyKey },
-    )
-    const runs = await store.kindWatchers(kind)
-    // a failure here rejects (the event is stored): retry with the same idempotencyKey to match again
-    await Promise.all(runs.map((r) => matchEvents(shell, r, kind)))
-    return { id: rec.id }
+    return publish(shell, kind, data, opts.idempotencyKey)
   }
 
   async function resolveTrigger(triggerId: string, payload?: unknown): Promise<{ runId: string; step: string }> {
@@ -197,7 +182,7 @@ export function createRunner(options: RunnerOptions): Runner {
 
   const schedules = createSchedules({
     shell,
-    start: async (flow, input, idempotencyKey, schedule) => (await start(flow, input, { idempotencyKey }, schedule)).runId,
+    start: async (flow, input, idempotencyKey, schedule) => (await start(flow, input, { idempotencyKey }, { schedule })).runId,
     cancel,
   })
 
@@ -225,6 +210,7 @@ export function createRunner(options: RunnerOptions): Runner {
     flows,
     schedules,
     limits,
+    result: (runId, opts) => resultOf(store, runId, opts),
     startFlow,
     cancel,
     publishEvent,

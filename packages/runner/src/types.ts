@@ -146,6 +146,39 @@ export interface StepContext {
   readonly await: StepAwaits
   /** A memoized side-effect block: its result is recorded and replayed, never run twice once it succeeded. */
   do<T>(name: string, fn: () => T | Promise<T>): Promise<T>
+  /**
+   * Runs `flow` (a flow object or the name of a flow this runner holds) as a child run with
+   * `input`, and returns its result (`flow.completed.data.result`). The child is started once per
+   * call position (a replay returns the recorded outcome); a failed or canceled child throws
+   * `ChildRunError`. Any number of invokes and awaits may be pending at once (`Promise.all`).
+   * @example
+   * ```ts
+   * const invoices = await Promise.all(input.lines.map((line) => ctx.invoke('invoice', line)))
+   * ```
+   */
+  invoke<R = unknown>(flow: FlowDefinition | string, input?: unknown, opts?: InvokeOptions): Promise<R>
+  /**
+   * Publishes an external event (as `runner.publishEvent`), once per call position: other runs'
+   * `ctx.await.event` on `kind` receive it. `ctx.emit` stays in this run's log.
+   * @example
+   * ```ts
+   * await ctx.publish('order.billed', { orderId: input.orderId })
+   * ```
+   */
+  publish(kind: string, data?: unknown): Promise<{ id: string }>
+}
+
+/**
+ * Options of `ctx.invoke`.
+ *
+ * @example
+ * ```ts
+ * await ctx.invoke(invoice, line, { timeout: '10m' })
+ * ```
+ */
+export interface InvokeOptions {
+  /** ms or a duration string: past it the invoke throws `AwaitTimeoutError` (the child keeps running). */
+  timeout?: Duration | undefined
 }
 
 /**
@@ -252,6 +285,8 @@ export interface RunnerOptions {
    * @default 30000
    */
   slotLeaseMs?: number | undefined
+  /** Most awaits (and invokes) one step may have pending at once; more is `INVALID_ARGUMENT`. @default 1000 */
+  maxPendingAwaits?: number | undefined
 }
 
 /**
@@ -328,4 +363,15 @@ export interface Runner {
   readonly schedules: RunnerSchedules
   /** The flow's limits in use: holders and waiters per limit and key (empty for a flow without flow control). */
   limits(flow: string): Promise<{ limits: LimitInfo[] }>
+  /**
+   * The run's result once it ends (`flow.completed.data.result`), from any process (it follows
+   * the run's log): rejects with `RunFailedError`, `RunCanceledError`, `RUN_NOT_FOUND`, or
+   * `AwaitTimeoutError` after `timeout`.
+   * @example
+   * ```ts
+   * const { runId } = await runner.startFlow('order', input)
+   * const result = await runner.result(runId, { timeout: '30s' })
+   * ```
+   */
+  result<R = unknown>(runId: string, opts?: { timeout?: Duration | undefined }): Promise<R>
 }

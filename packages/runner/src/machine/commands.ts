@@ -1,4 +1,5 @@
 import type { AppendFence, ExternalEvent } from '@leanflow/core'
+import type { ChildOutcome } from './awaits/run.js'
 import type { JobKind, RunnerJobData } from './keys.js'
 import type { AwaitRec, DoRec } from './runDoc.js'
 
@@ -18,7 +19,15 @@ export type Command =
   | { type: 'record'; step: string; lease: string; pos: number; rec: DoRec }
   | { type: 'setState'; step: string; lease: string; key: string; value: unknown }
   | { type: 'announce'; step: string; lease: string; pos: number; rec: AwaitRec; suspend: boolean }
-  | { type: 'suspend'; step: string; lease: string; pos: number }
+  | {
+      type: 'suspend'
+      step: string
+      lease: string
+      positions: number[]
+      /** Awaits registered since the last write, recorded (in position order) and announced by this same write. */
+      announce?: Array<{ pos: number; rec: AwaitRec }> | undefined
+    }
+  | { type: 'resolveChild'; childRunId: string; outcome: ChildOutcome }
   | { type: 'admit'; input?: unknown }
   | {
       type: 'queue'
@@ -82,6 +91,12 @@ export interface Outputs {
   ended?: boolean
   /** The run ended: the flow whose run-level limits (concurrency, singleton) it gives back its slots in. */
   release?: string
+  /** The run ended and was started by `ctx.invoke`: its parent's await is resolved with how it ended. */
+  notify?: { parent: string; childRunId: string; outcome: ChildOutcome }
+  /** The run was canceled: its children (runs it invoked) are canceled too. */
+  cancelChildren?: string[]
+  /** Child runs to start (`ctx.invoke`, idempotent by run id): after the await that waits on each is stored. */
+  children?: ChildStart[]
   /** Match the run's pending event awaits against stored events afterwards (a `matchEvents` command). */
   matchEvents?: boolean
 }
@@ -94,4 +109,12 @@ export interface Transition<R = unknown> extends Outputs {
 /** Outputs with nothing to carry out. */
 export function none(): Outputs {
   return { appends: [], jobs: [], unwatch: [] }
+}
+
+/** A child run to start: its flow, its run id (chosen by the parent's await), its input and where it was invoked. */
+export interface ChildStart {
+  flow: string
+  runId: string
+  input: unknown
+  parent: { runId: string; step: string; pos: number }
 }

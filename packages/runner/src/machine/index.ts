@@ -1,11 +1,12 @@
 import { type AdmitReply, admit, queue, queueStep, unwait, wake } from './admission.js'
 import { matchEvents } from './awaits/event.js'
-import { type AwaitJobReply, announce, awaitJob, resumeJob, suspend } from './awaits/index.js'
+import { type AwaitJobReply, announce, awaitJob, resumeJob, type SettledAwait, suspend } from './awaits/index.js'
+import { type ChildReply, resolveChild } from './awaits/run.js'
 import { resolveTrigger, type TriggerReply } from './awaits/trigger.js'
 import type { Command, Transition } from './commands.js'
 import type { Env } from './outputs.js'
 import { cancel } from './run.js'
-import type { AwaitRec, RunDoc } from './runDoc.js'
+import type { RunDoc } from './runDoc.js'
 import { type ClaimReply, claimStep, complete, fail, type OwnedReply, record, setState, takeOver } from './steps.js'
 
 /**
@@ -42,8 +43,9 @@ export interface Replies {
   record: OwnedReply
   setState: OwnedReply
   announce: OwnedReply
-  /** `suspended`, or the await's record when it is no longer pending. */
-  suspend: OwnedReply | 'suspended' | AwaitRec
+  /** `suspended`, or the awaits that are no longer pending (the step runs on with them). */
+  suspend: OwnedReply | 'suspended' | SettledAwait[]
+  resolveChild: ChildReply
   admit: AdmitReply
   /** False when the run is not queued. */
   queue: boolean
@@ -61,6 +63,11 @@ function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
       return cancel(doc, cmd, env)
     case 'resolveTrigger': {
       const reply = doc ? resolveTrigger(doc, cmd.triggerId, cmd.value, env.now) : null
+      const jobs = reply?.resume ? [resumeJob(env.runId, reply.step, reply.attempt, reply.pos)] : []
+      return { reply, appends: [], jobs, unwatch: [] }
+    }
+    case 'resolveChild': {
+      const reply = doc ? resolveChild(doc, cmd.childRunId, cmd.outcome, env.now) : null
       const jobs = reply?.resume ? [resumeJob(env.runId, reply.step, reply.attempt, reply.pos)] : []
       return { reply, appends: [], jobs, unwatch: [] }
     }
@@ -85,7 +92,7 @@ function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
     case 'announce':
       return announce(doc, cmd, env)
     case 'suspend':
-      return suspend(doc, cmd)
+      return suspend(doc, cmd, env)
     case 'admit':
       return admit(doc, cmd, env)
     case 'queue':
@@ -101,10 +108,12 @@ function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
 
 export type { AdmitReply, Waiting } from './admission.js'
 export { queueNew } from './admission.js'
-export type { AwaitJobReply } from './awaits/index.js'
+export type { AwaitJobReply, SettledAwait } from './awaits/index.js'
+export type { ChildOutcome, ChildReply } from './awaits/run.js'
 export type { TriggerReply } from './awaits/trigger.js'
 export type { Append, Command, JobOut, Outputs, Transition } from './commands.js'
 export type { Env } from './outputs.js'
 export { repairOutputs } from './repair.js'
+export type { RunOrigin } from './run.js'
 export { newRun, startJobs } from './run.js'
 export type { ClaimReply, OwnedReply } from './steps.js'

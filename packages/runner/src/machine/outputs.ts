@@ -1,4 +1,5 @@
 import type { AppendFence } from '@leanflow/core'
+import type { ChildOutcome } from './awaits/run.js'
 import type { Append, JobOut, Outputs } from './commands.js'
 import { jobIds, keys } from './keys.js'
 import { type FlowGraph, type RunDoc, type StepDoc, sinkSteps } from './runDoc.js'
@@ -121,7 +122,14 @@ export function afterComplete(env: Env, doc: RunDoc, step: string): Outputs {
     const result: Record<string, unknown> = {}
     for (const sink of sinkSteps(graphOf(env, doc))) result[sink] = doc.steps[sink]?.result
     const duration = Math.max(0, (doc.endedAt ?? env.now) - doc.startedAt)
-    return { appends: terminalWaves(doc, 'flow.completed', { result, duration }), jobs: [], unwatch: [], ended: true, release: doc.flow }
+    const out: Outputs = {
+      appends: terminalWaves(doc, 'flow.completed', { result, duration }),
+      jobs: [],
+      unwatch: [],
+      ended: true,
+      release: doc.flow,
+    }
+    return withNotify(out, env, doc, { status: 'completed', result })
   }
   const jobs = doc.status === 'running' ? readyJobs(env.runId, doc) : []
   return { appends: [completions(doc, [step])], jobs, unwatch: [] }
@@ -146,5 +154,21 @@ export function afterFail(env: Env, doc: RunDoc, step: string, attempt: number):
   if (doc.status !== 'failed') return { appends, jobs: [], unwatch: [] }
   const duration = Math.max(0, (doc.endedAt ?? env.now) - doc.startedAt)
   appends.push(...terminalWaves(doc, 'flow.failed', { error: doc.error ?? error, duration }))
-  return { appends, jobs: [], unwatch: [], ended: true, release: doc.flow }
+  return withNotify({ appends, jobs: [], unwatch: [], ended: true, release: doc.flow }, env, doc, {
+    status: 'failed',
+    error: doc.error ?? error,
+  })
+}
+
+/** A child run's end tells its parent (`notify`), when it has one. */
+export function withNotify(out: Outputs, env: Env, doc: RunDoc, outcome: ChildOutcome): Outputs {
+  if (doc.parent) out.notify = { parent: doc.parent.runId, childRunId: env.runId, outcome }
+  return out
+}
+
+/** Every run this run invoked (`ctx.invoke` records), whatever their await became: canceling the run cancels them. */
+export function childrenOf(doc: RunDoc): string[] {
+  const out: string[] = []
+  for (const s of Object.values(doc.steps)) for (const r of s.records) if (r.t === 'run') out.push(r.childRunId)
+  return out
 }

@@ -22,12 +22,13 @@ export function repairOutputs(doc: RunDoc, jobId: string, env: Env): { outputs: 
     else if (s.status === 'retrying') outputs.push(afterFail(env, doc, step, s.attempt - 1))
     else if (s.status === 'failed') outputs.push(afterFail(env, doc, step, s.attempt))
     else if (s.status === 'suspended') {
-      const pos = s.waitingOn ?? 0
-      const r = s.records[pos]
-      if (!r || r.t === 'do') continue
-      const out = announceOutputs(env, step, pos, r)
-      if (r.t !== 'event' && r.state !== 'pending') out.jobs.push(resumeJob(env.runId, step, s.attempt, pos))
-      outputs.push({ ...out, unwatch: [], matchEvents: r.t === 'event' })
+      for (const pos of s.waitingAll ?? [s.waitingOn ?? 0]) {
+        const r = s.records[pos]
+        if (!r || r.t === 'do') continue
+        const out = announceOutputs(env, step, pos, r)
+        if (r.t !== 'event' && r.state !== 'pending') out.jobs.push(resumeJob(env.runId, step, s.attempt, pos))
+        outputs.push({ ...out, unwatch: [], matchEvents: r.t === 'event' })
+      }
     }
   }
   return doc.status === 'running' && running !== undefined ? { outputs, running } : { outputs }

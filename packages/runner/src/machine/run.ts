@@ -1,14 +1,21 @@
-import type { Append, Command, JobOut, Transition } from './commands.js'
+import type { ChildOutcome } from './awaits/run.js'
+import type { Append, Command, JobOut, Outputs, Transition } from './commands.js'
 import { jobIds, keys } from './keys.js'
-import { type Env, readyJobs, terminalWaves } from './outputs.js'
+import { childrenOf, type Env, readyJobs, terminalWaves, withNotify } from './outputs.js'
 import { closeAwaits, type FlowGraph, isEnded, newRunDoc, type RunDoc } from './runDoc.js'
 
 /** A run's start and its cancel: the commands about the run as a whole. */
 
 type Cancel = Extract<Command, { type: 'cancel' }>
 
+/** Where a run came from: a schedule's tick, or a parent's `ctx.invoke` (its run, step and call position). */
+export interface RunOrigin {
+  schedule?: { id: string; tick: string } | undefined
+  parent?: { runId: string; step: string; pos: number } | undefined
+}
+
 /**
- * A new run of `flow` with `input` (`schedule`: started by that schedule's tick): its document (steps without needs `ready`), its
+ * A new run of `flow` with `input` (`origin`: started by a schedule's tick or a parent's invoke): its document (steps without needs `ready`), its
  * `flow.started` event (written with it in one step by `createRun`), and its first jobs.
  */
 export function newRun(
@@ -17,12 +24,17 @@ export function newRun(
   input: unknown,
   now: number,
   pos: number,
-  schedule?: { id: string; tick: string },
+  origin: RunOrigin = {},
 ): { doc: RunDoc; first: Omit<Append, 'key'> & { flow: string }; key: string } {
   const steps: Record<string, { needs: string[] }> = {}
   for (const [s, def] of Object.entries(flow.steps)) steps[s] = { needs: [...(def.needs ?? [])] }
   const doc = newRunDoc(flow, now, pos)
-  const data = schedule ? { name: flow.name, input, steps, schedule } : { name: flow.name, input, steps }
+  const data: Record<string, unknown> = { name: flow.name, input, steps }
+  if (origin.schedule) data.schedule = origin.schedule
+  if (origin.parent) {
+    data.parent = { runId: origin.parent.runId, step: origin.parent.step }
+    doc.parent = { ...origin.parent }
+  }
   return { doc, first: { kind: 'flow.started', flow: runId, data }, key: keys.flowStarted }
 }
 
@@ -56,12 +68,10 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
     })
   }
   const data = cmd.reason === undefined ? {} : { reason: String(cmd.reason) }
-  return {
-    reply: 'canceled',
-    appends: terminalWaves(doc, 'flow.canceled', data),
-    jobs,
-    unwatch: [...unwatch],
-    ended: true,
-    release: doc.flow,
-  }
+  const out: Outputs = { appends: terminalWaves(doc, 'flow.canceled', data), jobs, unwatch: [...unwatch], ended: true, release: doc.flow }
+  // its children are canceled with it (an ended child: nothing)
+  const children = childrenOf(doc)
+  if (children.length > 0) out.cancelChildren = children
+  const outcome: ChildOutcome = cmd.reason === undefined ? { status: 'canceled' } : { status: 'canceled', error: String(cmd.reason) }
+  return { reply: 'canceled', ...withNotify(out, env, doc, outcome) }
 }

@@ -1,4 +1,5 @@
 import type { ExternalEvent } from '@leanflow/core'
+import type { ChildOutcome } from './awaits/run.js'
 
 /**
  * The run document: what the runner keeps of each run in the store's run state, written by
@@ -48,7 +49,18 @@ export interface TriggerRec extends AwaitBase {
   payload?: unknown
   value?: unknown
 }
-export type AwaitRec = TimeRec | EventRec | TriggerRec
+export interface RunRec extends AwaitBase {
+  t: 'run'
+  /** The child's flow. */
+  flow: string
+  /** Chosen before the child is started (its end finds this record whatever the timing). */
+  childRunId: string
+  /** How the child ended (set when resolved). */
+  outcome?: ChildOutcome
+  /** The child's input, kept while the await is pending (a crash before the child started: it is started again). */
+  input?: unknown
+}
+export type AwaitRec = TimeRec | EventRec | TriggerRec | RunRec
 /** A recorded call of a step, by call order: a `ctx.do` result or an await. */
 export type Rec = DoRec | AwaitRec
 
@@ -78,8 +90,10 @@ export interface StepDoc {
   retryDelayMs?: number
   /** ms from the attempt's start to its completion. */
   duration?: number
-  /** Record position the suspended step waits on. */
+  /** Record position the suspended step waits on (the first, when it waits on several). */
   waitingOn?: number
+  /** Every record position the suspended step waits on, when more than one (parallel awaits). */
+  waitingAll?: number[]
   result?: unknown
   error?: string
   records: Rec[]
@@ -98,6 +112,8 @@ export interface RunDoc {
   status: 'queued' | 'running' | 'completed' | 'failed' | 'canceled'
   /** Present while queued. */
   queued?: QueuedDoc
+  /** The run and await that started this run (`ctx.invoke`): told when this run ends. */
+  parent?: { runId: string; step: string; pos: number }
   /** Admission priority of a queued run (absent: 0). */
   priority?: number
   /** The input of a debounced run: its last call's (handlers get it instead of `flow.started`'s). */
@@ -167,6 +183,11 @@ export function ancestors(flow: FlowGraph, step: string): string[] {
   }
   walk(step)
   return [...out]
+}
+
+/** True when the suspended step waits on the await at `pos` (one of several, with parallel awaits). */
+export function waitsOn(s: StepDoc, pos: number): boolean {
+  return s.status === 'suspended' && (s.waitingOn === pos || (s.waitingAll?.includes(pos) ?? false))
 }
 
 /** Cancels the pending awaits of a step (it ended for good). */

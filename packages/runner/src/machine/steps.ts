@@ -40,6 +40,7 @@ export function claim(s: StepDoc, jobId: string, lease: string, now: number): vo
   s.startedAt ??= now
   // nextRetryAt and error stay: the retried attempt re-derives step.failed / step.retry from them
   delete s.waitingOn
+  delete s.waitingAll
 }
 
 /** True when a step's state shows outputs its owning job may not have carried out (it was re-delivered after a crash). */

@@ -95,7 +95,7 @@ function toCommand(t: Template, doc: RunDoc, now: number): Command {
         rec: { t: 'event', kind: `k${t.n % 2}`, state: 'pending', since: now, attempt: s?.attempt ?? 1 },
       }
     case 'suspend':
-      return { type: 'suspend', step: t.step, lease, pos: awaitPos }
+      return { type: 'suspend', step: t.step, lease, positions: [awaitPos] }
     case 'awaitTime':
       return { type: 'awaitJob', job: 'time', step: t.step, pos: awaitPos, jobId: t.job, lease: fresh }
     case 'awaitTimeout':

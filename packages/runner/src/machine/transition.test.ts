@@ -383,8 +383,8 @@ describe('await jobs and the execution', () => {
       doc: run({
         a: { ...running(), records: [{ t: 'trigger', type: 'ok', id: 'T', state: 'resolved', value: 7, since: 0, doneAt: 5, attempt: 1 }] },
       }),
-      cmd: { type: 'suspend', step: 'a', lease: 'L', pos: 0 },
-      reply: { t: 'trigger', type: 'ok', id: 'T', state: 'resolved', value: 7, since: 0, doneAt: 5, attempt: 1 },
+      cmd: { type: 'suspend', step: 'a', lease: 'L', positions: [0] },
+      reply: [{ pos: 0, rec: { t: 'trigger', type: 'ok', id: 'T', state: 'resolved', value: 7, since: 0, doneAt: 5, attempt: 1 } }],
       after: 'unchanged',
       appends: [['step.resumed su~a~0']],
     },

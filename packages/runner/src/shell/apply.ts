@@ -68,6 +68,11 @@ export async function apply<C extends Command>(
 export async function carry(shell: Shell, runId: string, out: Outputs): Promise<void> {
   if (out.ended) shell.local.stopRun(runId, 'ended')
   await appendWaves(shell, runId, out.appends)
+  // the children its awaits wait on (idempotent by run id: a repeat starts nothing)
+  if (out.children && shell.startChild) {
+    const start = shell.startChild
+    await Promise.all(out.children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent })))
+  }
   if (out.jobs.length > 0) {
     const est = shell.clock.estimate()
     await Promise.all(
@@ -82,13 +87,22 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   if (out.release !== undefined && shell.controls.has(out.release) && holdsRunSlots(shell.controls.get(out.release))) {
     await release(shell, out.release, runId)
   }
+  // a child's end resolves its parent's await; a canceled run's children are canceled with it
+  if (out.notify)
+    await apply(shell, out.notify.parent, { type: 'resolveChild', childRunId: out.notify.childRunId, outcome: out.notify.outcome })
+  if (out.cancelChildren) {
+    await Promise.all(
+      out.cancelChildren.map((child) => apply(shell, child, { type: 'cancel', reason: 'parent canceled' }, { fresh: true })),
+    )
+  }
   if (out.ended) shell.seen.forget(runId)
   if (out.matchEvents) await matchEvents(shell, runId)
 }
 
 /** True when carrying `out` out would do nothing (every append already seen stored): no await, no tick lost. */
 function idle(shell: Shell, runId: string, out: Outputs): boolean {
-  if (out.ended || out.matchEvents || out.release !== undefined || out.jobs.length > 0 || out.unwatch.length > 0) return false
+  if (out.ended || out.matchEvents || out.release !== undefined || out.notify || out.cancelChildren || out.children) return false
+  if (out.jobs.length > 0 || out.unwatch.length > 0) return false
   return out.appends.every((wave) => wave.every((a) => shell.seen.knows(runId, a.key)))
 }
 

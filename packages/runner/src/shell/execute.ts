@@ -69,7 +69,11 @@ export async function execute(
       ),
       ex.stopped.then((gone) => ({ ok: false as const, err: gone })),
     ])
-    if (outcome.ok) await flushAndFence(shell, ex)
+    if (outcome.ok) {
+      // awaits the handler made but never waited on through a suspend (settled at once) are written too
+      await ex.inOrder(ex.cursor, async () => {})
+      await flushAndFence(shell, ex)
+    }
   } catch (err) {
     outcome = { ok: false, err }
   } finally {

@@ -1,5 +1,6 @@
-import type { Rec } from '../machine/runDoc.js'
+import type { AwaitRec, Rec } from '../machine/runDoc.js'
 import type { FlowDefinition } from '../types.js'
+import type { AwaitGate } from './awaitGate.js'
 
 /** Thrown inside a dropped execution: it lost its lease, the run ended, or the runner handed it back. */
 export class ExecutionGone extends Error {
@@ -31,7 +32,20 @@ export class Execution {
   pending: Promise<void> = Promise.resolve()
   /** User events (`log`, `emit`, `state.set`) waiting for the next flush. */
   readonly batch: Array<{ kind: string; data: unknown; seq: number }> = []
+  /** Suspends the step once every awaited call waits (set by the context). */
+  gate!: AwaitGate
   private stopFn!: (why: ExecutionGone) => void
+  /**
+   * Awaits registered but not yet written, by position: the write that suspends the step records
+   * and announces them (one compare-and-set for the await and the suspend), or the next write of
+   * a later position does first.
+   */
+  readonly deferred = new Map<number, AwaitRec>()
+  /** Writes the deferred awaits (set by the context). */
+  announceDeferred: (awaits: Array<{ pos: number; rec: AwaitRec }>) => Promise<void> = async () => {}
+  /** Writers of record positions waiting for the positions before theirs. */
+  private readonly turns = new Map<number, { go: () => void; fail: (err: unknown) => void }>()
+  private broken: { pos: number; err: unknown } | undefined
   /** Settles when the handler's promise must be dropped. */
   readonly stopped: Promise<ExecutionGone>
 
@@ -64,6 +78,78 @@ export class Execution {
   /** Throws when the execution was dropped. */
   check(): void {
     if (this.gone) throw this.gone
+  }
+
+  /**
+   * Runs the write of record position `pos` once every position before it is written (calls in
+   * flight at once finish in any order; the step's records are written in call order). Deferred
+   * awaits in between are written first.
+   */
+  async inOrder<T>(pos: number, write: () => Promise<T>): Promise<T> {
+    while (this.records.length < pos && this.deferred.has(this.records.length)) await this.writeDeferred()
+    if (this.records.length < pos) {
+      await new Promise<void>((go, fail) => {
+        this.turns.set(pos, { go, fail })
+        if (this.broken && this.broken.pos < pos) this.failTurns()
+      })
+    }
+    try {
+      return await write()
+    } finally {
+      await this.advance()
+    }
+  }
+
+  /** After a write: the writer of the next position goes; a deferred await there is written first when a later write waits. */
+  private async advance(): Promise<void> {
+    for (;;) {
+      const next = this.records.length
+      const turn = this.turns.get(next)
+      if (turn) {
+        this.turns.delete(next)
+        turn.go()
+        return
+      }
+      if (!this.deferred.has(next) || ![...this.turns.keys()].some((p) => p > next)) return
+      await this.writeDeferred()
+    }
+  }
+
+  /** Writes the deferred await at the next position. */
+  private async writeDeferred(): Promise<void> {
+    const pos = this.records.length
+    const rec = this.deferred.get(pos)
+    if (!rec) return
+    this.deferred.delete(pos)
+    await this.announceDeferred([{ pos, rec }])
+  }
+
+  /** Takes the deferred awaits, in position order (the caller writes them). */
+  takeDeferred(): Array<{ pos: number; rec: AwaitRec }> {
+    const out = [...this.deferred].sort((a, b) => a[0] - b[0]).map(([pos, rec]) => ({ pos, rec }))
+    this.deferred.clear()
+    return out
+  }
+
+  /** The call at `pos` failed before it was recorded: the writes of later calls fail rather than wait. */
+  breakTurns(pos: number, err: unknown): void {
+    this.broken ??= { pos, err }
+    this.failTurns()
+  }
+
+  private failTurns(): void {
+    const b = this.broken
+    if (!b) return
+    for (const [pos, t] of this.turns) {
+      if (pos <= b.pos) continue
+      this.turns.delete(pos)
+      const why = b.err instanceof Error ? b.err.message : String(b.err)
+      t.fail(
+        new Error(
+          `Call #${pos + 1} of step "${this.step}" cannot be recorded: call #${b.pos + 1} before it failed (${why}) and left no record. Await each ctx call before the next when one may fail.`,
+        ),
+      )
+    }
   }
 }
 

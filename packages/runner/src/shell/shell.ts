@@ -36,6 +36,14 @@ export interface Shell {
   readonly limitedSteps: ReadonlySet<string>
   /** How long a step slot holds without renewal (a dead worker's frees itself after it). */
   readonly slotLeaseMs: number
+  /** Most awaits one step may have pending at once. */
+  maxPendingAwaits: number
+  /** Starts a child run (`ctx.invoke`); set by the runner. */
+  startChild?: (
+    flow: string,
+    input: unknown,
+    opts: { runId: string; parent: { runId: string; step: string; pos: number } },
+  ) => Promise<unknown>
 }
 
 /** The shell of a runner over `store` and `queue`. */
@@ -58,6 +66,7 @@ export function createShell(
     limits: limitStoreOf(store),
     limitedSteps: new Set([...controls.values()].flatMap((fc) => Object.keys(fc.steps))),
     slotLeaseMs,
+    maxPendingAwaits: 1000,
     store,
     queue,
     flows: new Map(flows.map((f) => [f.name, f])),

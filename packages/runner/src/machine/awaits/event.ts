@@ -1,6 +1,6 @@
 import type { ExternalEvent } from '@leanflow/core'
 import { iso } from '../outputs.js'
-import type { EventRec, RunDoc } from '../runDoc.js'
+import { type EventRec, type RunDoc, waitsOn } from '../runDoc.js'
 import { matches } from './match.js'
 
 /**
@@ -59,7 +59,7 @@ export function matchEvents(
       r.event = { id: hit.id, ts: hit.ts, kind: hit.kind, data: hit.data }
       r.doneAt = Math.max(now, r.since)
       doc.consumed.push(hit.id)
-      if (s.status === 'suspended' && s.waitingOn === pos) out.push({ step: name, attempt: s.attempt, pos })
+      if (waitsOn(s, pos)) out.push({ step: name, attempt: s.attempt, pos })
     })
   }
   return out

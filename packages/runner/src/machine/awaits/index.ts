@@ -1,9 +1,10 @@
-import { type Append, type Command, type JobOut, none, type Transition } from '../commands.js'
+import { type Append, type ChildStart, type Command, type JobOut, none, type Outputs, type Transition } from '../commands.js'
 import { baseJobId, jobIds, keys } from '../keys.js'
 import { type Env, iso, recoveredAppend } from '../outputs.js'
-import type { AwaitRec, Rec, RunDoc } from '../runDoc.js'
+import { type AwaitRec, type Rec, type RunDoc, waitsOn } from '../runDoc.js'
 import { claim, needsRepair, type OwnedReply, ownedStep } from '../steps.js'
 import { eventAnnouncement, eventCall, eventValue } from './event.js'
+import { runAnnouncement, runCall, runValue } from './run.js'
 import { fireTime, timeAnnouncement, timeCall, timeValue } from './time.js'
 import { triggerAnnouncement, triggerCall, triggerValue } from './trigger.js'
 
@@ -18,6 +19,7 @@ import { triggerAnnouncement, triggerCall, triggerValue } from './trigger.js'
 export function announcement(r: AwaitRec): { kind: string; data: Record<string, unknown> } {
   if (r.t === 'time') return timeAnnouncement(r)
   if (r.t === 'event') return eventAnnouncement(r)
+  if (r.t === 'run') return runAnnouncement(r)
   return triggerAnnouncement(r)
 }
 
@@ -25,6 +27,7 @@ export function announcement(r: AwaitRec): { kind: string; data: Record<string, 
 export function awaitValue(r: AwaitRec): unknown {
   if (r.t === 'time') return timeValue(r)
   if (r.t === 'event') return eventValue(r)
+  if (r.t === 'run') return runValue(r)
   return triggerValue(r)
 }
 
@@ -33,6 +36,7 @@ export function callLabel(rec: Rec): string {
   if (rec.t === 'do') return `ctx.do("${rec.name}")`
   if (rec.t === 'time') return timeCall(rec)
   if (rec.t === 'event') return eventCall(rec)
+  if (rec.t === 'run') return runCall(rec)
   return triggerCall(rec)
 }
 
@@ -44,7 +48,8 @@ export function awaitedAppend(step: string, pos: number, r: AwaitRec): Append {
 
 /** `step.resumed` of the await at `pos` (once per position). */
 export function resumedAppend(step: string, attempt: number, pos: number, r: AwaitRec): Append {
-  const reason = r.t === 'time' ? 'time elapsed' : r.t === 'event' ? 'event received' : 'trigger resolved'
+  const reason =
+    r.t === 'time' ? 'time elapsed' : r.t === 'event' ? 'event received' : r.t === 'run' ? 'child run ended' : 'trigger resolved'
   const data = { reason, awaitType: r.t, awaitDuration: Math.max(0, (r.doneAt ?? r.since) - r.since) }
   return { kind: 'step.resumed', step, data, key: keys.resumed(step, pos), attempt }
 }
@@ -56,7 +61,12 @@ function timedOutAppend(step: string, attempt: number, pos: number, r: AwaitRec)
 }
 
 /** Announces an await: its `step.await.*`, and its timer (`time`) or timeout job while it is pending. */
-export function announceOutputs(env: Env, step: string, pos: number, r: AwaitRec): { appends: Append[][]; jobs: JobOut[] } {
+export function announceOutputs(
+  env: Env,
+  step: string,
+  pos: number,
+  r: AwaitRec,
+): { appends: Append[][]; jobs: JobOut[]; children?: ChildStart[] } {
   const jobs: JobOut[] = []
   const data = { runId: env.runId, step, pos }
   if (r.state === 'pending' && r.t === 'time') {
@@ -64,7 +74,12 @@ export function announceOutputs(env: Env, step: string, pos: number, r: AwaitRec
   } else if (r.state === 'pending' && r.timeoutAt !== undefined) {
     jobs.push({ op: 'add', name: 'timeout', id: jobIds.timeout(env.runId, step, r.attempt, pos), data, at: r.timeoutAt })
   }
-  return { appends: [[awaitedAppend(step, pos, r)]], jobs }
+  const appends = [[awaitedAppend(step, pos, r)]]
+  if (r.t === 'run' && r.state === 'pending') {
+    const children = [{ flow: r.flow, runId: r.childRunId, input: r.input ?? null, parent: { runId: env.runId, step, pos } }]
+    return { appends, jobs, children }
+  }
+  return { appends, jobs }
 }
 
 /** The resume job of a step whose await at `pos` resolved. */
@@ -97,22 +112,49 @@ export function announce(doc: RunDoc | null, cmd: Announce, env: Env): Transitio
 }
 
 /**
- * `suspend`: the execution waits on the await at `pos`. Suspends the step (the lease is given up)
- * while the await is pending; else replies with the record (resolved: with its `step.resumed`).
+ * `suspend`: the execution waits on the awaits at `positions` (parallel awaits: any of them wakes
+ * it). Suspends the step (the lease is given up) while all are pending; else replies with the
+ * records of those that are not (each resolved one with its `step.resumed`), and the step runs on.
  */
-export function suspend(doc: RunDoc | null, cmd: Suspend): Transition<OwnedReply | 'suspended' | AwaitRec> {
+export function suspend(doc: RunDoc | null, cmd: Suspend, env: Env): Transition<OwnedReply | 'suspended' | SettledAwait[]> {
   const reply = ownedStep(doc, cmd.step, cmd.lease)
   const s = doc?.steps[cmd.step]
-  const r = s?.records[cmd.pos]
-  if (reply !== 'ok' || !s || !r || r.t === 'do') return { reply: reply === 'ok' ? 'lease' : reply, appends: [], jobs: [], unwatch: [] }
-  if (r.state !== 'pending') {
-    const appends = r.state === 'resolved' ? [[resumedAppend(cmd.step, s.attempt, cmd.pos, r)]] : []
-    return { reply: r, appends, jobs: [], unwatch: [] }
+  if (reply !== 'ok' || !s) return { reply, appends: [], jobs: [], unwatch: [] }
+  // the awaits registered since the last write: recorded and announced first, in this write
+  const announced: Outputs = { appends: [], jobs: [], unwatch: [] }
+  for (const { pos, rec } of cmd.announce ?? []) {
+    if (s.records.length !== pos) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
+    s.records.push(rec)
+    const out = announceOutputs(env, cmd.step, pos, rec)
+    announced.appends.push(...out.appends)
+    announced.jobs.push(...out.jobs)
+    if (out.children) announced.children = [...(announced.children ?? []), ...out.children]
+    if (rec.t === 'event') announced.matchEvents = true
+  }
+  const positions = cmd.positions
+  const recs = positions.map((pos) => s.records[pos])
+  if (positions.length === 0 || recs.some((r) => !r || r.t === 'do')) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
+  const settled: SettledAwait[] = []
+  positions.forEach((pos, i) => {
+    const r = recs[i] as AwaitRec
+    if (r.state !== 'pending') settled.push({ pos, rec: r })
+  })
+  if (settled.length > 0) {
+    const resumed = settled.filter((x) => x.rec.state === 'resolved').map((x) => [resumedAppend(cmd.step, s.attempt, x.pos, x.rec)])
+    return { ...announced, reply: settled, appends: [...announced.appends, ...resumed] }
   }
   s.status = 'suspended'
-  s.waitingOn = cmd.pos
+  s.waitingOn = positions[0]
+  if (positions.length > 1) s.waitingAll = [...positions]
+  else delete s.waitingAll
   delete s.lease
-  return { reply: 'suspended', appends: [], jobs: [], unwatch: [] }
+  return { ...announced, reply: 'suspended' }
+}
+
+/** An await of a `suspend` that was no longer pending: its position and record. */
+export interface SettledAwait {
+  pos: number
+  rec: AwaitRec
 }
 
 /** The answer to an await job. */
@@ -151,7 +193,7 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
     r.doneAt = env.now
     timedOut = true
   }
-  const waiting = s.status === 'suspended' && s.waitingOn === pos && r.state !== 'pending'
+  const waiting = waitsOn(s, pos) && r.state !== 'pending'
   let reply: AwaitJobReply = timedOut ? { kind: 'timedOut' } : { kind: 'noop' }
   if (waiting || (s.status === 'running' && s.owner === jobId)) {
     const takeover = s.status === 'running'

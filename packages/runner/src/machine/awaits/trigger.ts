@@ -1,5 +1,5 @@
 import { iso } from '../outputs.js'
-import type { AwaitState, RunDoc, TriggerRec } from '../runDoc.js'
+import { type AwaitState, type RunDoc, type TriggerRec, waitsOn } from '../runDoc.js'
 
 /**
  * `ctx.await.trigger`: resolves with the payload of `resolveTrigger(id, payload)` (or
@@ -51,7 +51,7 @@ export function resolveTrigger(doc: RunDoc, triggerId: string, value: unknown, n
     const pos = s.records.findIndex((r) => r.t === 'trigger' && r.id === triggerId)
     const r = s.records[pos]
     if (r?.t !== 'trigger') continue
-    const waiting = s.status === 'suspended' && s.waitingOn === pos
+    const waiting = waitsOn(s, pos)
     if (r.state !== 'pending') return { step, pos, attempt: s.attempt, resume: waiting && r.state === 'resolved', conflict: r.state }
     r.state = 'resolved'
     r.value = value

@@ -1,0 +1,104 @@
+import type { AwaitRec } from '../machine/runDoc.js'
+
+/**
+ * The awaits of one execution that its handler is waiting on, and when the step suspends: once no
+ * ctx call is in progress (`busy`) and every awaited call waits on a pending await, the step
+ * suspends on all of them at once (`Promise.all`, `Promise.race`, loops of `ctx.await.*` and
+ * `ctx.invoke`). Awaits already settled — replayed, or resolved before the step could suspend —
+ * are handed to the handler one at a time in the order they settled (then call position), each
+ * after the handler reacted to the one before: a replay sees the same order the first run saw, so
+ * a `Promise.race` picks the same winner.
+ */
+
+/** Settles the promise of the handler's await call with the record it resolved to. */
+type Deliver = (r: AwaitRec) => void
+
+/** What the gate asks of the execution when it is time to suspend. */
+export interface GateHooks {
+  /**
+   * Suspends the step on the pending awaits at `positions`: `suspended`, or the records of those
+   * that are no longer pending (the step goes on with them).
+   */
+  suspend(positions: number[]): Promise<'suspended' | Array<{ pos: number; rec: AwaitRec }>>
+  /** A failure of the suspend itself (the execution is handed back or dropped). */
+  fail(err: unknown): void
+  /** True once the execution was dropped: the gate does nothing more. */
+  gone(): boolean
+}
+
+export class AwaitGate {
+  /** ctx calls in progress (a `do`, a registration, a state read…): no suspend while any is. */
+  private busyCount = 0
+  /** Pending awaits the handler waits on, by call position. */
+  private readonly waiting = new Map<number, Deliver>()
+  /** Settled awaits not yet handed to the handler. */
+  private readonly ready: Array<{ pos: number; rec: AwaitRec; deliver: Deliver }> = []
+  private scheduled = false
+  private suspending = false
+
+  constructor(private readonly hooks: GateHooks) {}
+
+  /** How many awaits the handler waits on now. */
+  get pending(): number {
+    return this.waiting.size
+  }
+
+  /** Runs a ctx call's work; the step cannot suspend meanwhile. */
+  async busy<T>(work: () => Promise<T>): Promise<T> {
+    this.busyCount++
+    try {
+      return await work()
+    } finally {
+      this.busyCount--
+      this.schedule()
+    }
+  }
+
+  /** The handler waits on the await at `pos` (its record `rec`): its value comes through `deliver`. */
+  wait(pos: number, rec: AwaitRec, deliver: Deliver): void {
+    if (rec.state === 'pending') this.waiting.set(pos, deliver)
+    else this.ready.push({ pos, rec, deliver })
+    this.schedule()
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return
+    this.scheduled = true
+    setImmediate(() => {
+      this.scheduled = false
+      void this.step()
+    })
+  }
+
+  /** One decision: hand over the earliest settled await, else suspend when nothing else can progress. */
+  private async step(): Promise<void> {
+    if (this.hooks.gone() || this.busyCount > 0 || this.suspending) return
+    if (this.ready.length > 0) {
+      this.ready.sort((a, b) => (a.rec.doneAt ?? 0) - (b.rec.doneAt ?? 0) || a.pos - b.pos)
+      const next = this.ready.shift() as { rec: AwaitRec; deliver: Deliver }
+      next.deliver(next.rec)
+      // the next one after the handler reacted (its microtasks ran)
+      this.schedule()
+      return
+    }
+    if (this.waiting.size === 0) return
+    this.suspending = true
+    try {
+      const positions = [...this.waiting.keys()].sort((a, b) => a - b)
+      const reply = await this.hooks.suspend(positions)
+      if (reply === 'suspended') return
+      for (const { pos, rec } of reply) {
+        const deliver = this.waiting.get(pos)
+        if (!deliver) continue
+        this.waiting.delete(pos)
+        this.ready.push({ pos, rec, deliver })
+      }
+    } catch (err) {
+      this.hooks.fail(err)
+      return
+    } finally {
+      this.suspending = false
+    }
+    this.schedule()
+  }
+}

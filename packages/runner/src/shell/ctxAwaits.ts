@@ -1,0 +1,251 @@
+import {
+  AwaitTimeoutError,
+  assertName,
+  ChildRunError,
+  type Duration,
+  type ExternalEvent,
+  LeanflowError,
+  NonDeterminismError,
+  parseDuration,
+} from '@leanflow/core'
+import { eventAwait, eventCall } from '../machine/awaits/event.js'
+import { announceOutputs, awaitValue, callLabel } from '../machine/awaits/index.js'
+import { runAwait, runCall } from '../machine/awaits/run.js'
+import { timeAwait } from '../machine/awaits/time.js'
+import { triggerAwait, triggerCall } from '../machine/awaits/trigger.js'
+import { keys } from '../machine/keys.js'
+import { iso } from '../machine/outputs.js'
+import type { AwaitRec, Rec } from '../machine/runDoc.js'
+import { validateInput } from '../standardSchema.js'
+import type { AwaitEventOptions, AwaitTriggerOptions, FlowDefinition, InvokeOptions, StepAwaits, TriggerHandle } from '../types.js'
+import { apply, carry } from './apply.js'
+import { type Execution, orHandBack } from './execution.js'
+import { assertNoFunctions, toJson } from './json.js'
+import { newId } from './newId.js'
+import type { Shell } from './shell.js'
+import { flushAndFence } from './userEvents.js'
+
+const TRIGGER_TTL_MS = 400 * 24 * 3600_000
+
+/**
+ * The awaits of a step's `ctx`: `ctx.await.time` / `event` / `trigger` and `ctx.invoke`. Each new
+ * call is registered at its call position (in position order, whatever order their writes finish
+ * in), and the handler waits on it through the execution's gate, which suspends the step once
+ * nothing else can progress — so several awaits may be pending at once (`Promise.all`,
+ * `Promise.race`). A replayed call returns its recorded outcome, in the order the outcomes came.
+ */
+export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits; invoke: InvokeFn } {
+  const awaits: StepAwaits = {
+    async time(at: Duration | Date) {
+      ex.check()
+      const absolute = at instanceof Date ? at.getTime() : undefined
+      if (absolute !== undefined && !Number.isFinite(absolute))
+        throw new LeanflowError('INVALID_ARGUMENT', 'await.time got an invalid Date.')
+      const ms = absolute === undefined ? parseDuration(at as Duration, 'await.time duration') : 0
+      const pos = ex.cursor++
+      const rec = ex.records[pos]
+      if (rec) {
+        if (rec.t !== 'time') throw nonDeterminism(ex, pos, 'await.time', rec)
+        await reannounce(shell, ex, pos, rec)
+        return (await waitOn(shell, ex, pos, rec)) as undefined
+      }
+      capPending(shell, ex, pos)
+      const r = await ex.gate.busy(async () => {
+        const now = await orHandBack(ex, () => shell.clock.now())
+        return defer(ex, pos, timeAwait(absolute ?? now + ms, now, ex.attempt))
+      })
+      return (await waitOn(shell, ex, pos, r)) as undefined
+    },
+    async event<D>(opts: AwaitEventOptions): Promise<ExternalEvent<D>> {
+      ex.check()
+      assertNoFunctions(opts, 'await.event options')
+      const kind = assertName(opts?.kind, 'event kind')
+      if (opts.match !== undefined && (typeof opts.match !== 'object' || opts.match === null || Array.isArray(opts.match))) {
+        throw new LeanflowError(
+          'INVALID_ARGUMENT',
+          "await.event match must be an object of JSON paths to values, e.g. { 'data.orderId': id }.",
+        )
+      }
+      const timeoutMs = opts.timeout === undefined ? undefined : parseDuration(opts.timeout, 'await.event timeout')
+      const pos = ex.cursor++
+      const rec = ex.records[pos]
+      if (rec) {
+        if (rec.t !== 'event' || rec.kind !== kind) throw nonDeterminism(ex, pos, eventCall({ kind }), rec)
+        await reannounce(shell, ex, pos, rec)
+        return (await waitOn(shell, ex, pos, rec)) as ExternalEvent<D>
+      }
+      const match = opts.match === undefined ? undefined : (toJson(opts.match, 'await.event match') as Record<string, unknown>)
+      capPending(shell, ex, pos)
+      const r = await ex.gate.busy(async () => {
+        const now = await orHandBack(ex, () => shell.clock.now())
+        const timeoutAt = timeoutMs === undefined ? undefined : now + timeoutMs
+        await orHandBack(ex, () => shell.store.watchKind(kind, ex.runId))
+        return defer(ex, pos, eventAwait(kind, match, now, timeoutAt, ex.attempt))
+      })
+      return (await waitOn(shell, ex, pos, r)) as ExternalEvent<D>
+    },
+    async trigger<T>(opts: AwaitTriggerOptions): Promise<TriggerHandle<T>> {
+      ex.check()
+      assertNoFunctions(opts, 'await.trigger options')
+      const type = opts?.type
+      if (typeof type !== 'string' || type.length === 0 || type.length > 128) {
+        throw new LeanflowError(
+          'INVALID_ARGUMENT',
+          `await.trigger type ${JSON.stringify(type)} must be a label of 1-128 characters, e.g. 'webhook'.`,
+        )
+      }
+      const timeoutMs = opts.timeout === undefined ? undefined : parseDuration(opts.timeout, 'await.trigger timeout')
+      const pos = ex.cursor++
+      const rec = ex.records[pos]
+      const handle = (id: string): TriggerHandle<T> => ({
+        id,
+        wait: async () => (await waitOn(shell, ex, pos, ex.records[pos] as AwaitRec)) as T,
+      })
+      if (rec) {
+        if (rec.t !== 'trigger' || rec.type !== type) throw nonDeterminism(ex, pos, triggerCall({ type }), rec)
+        await reannounce(shell, ex, pos, rec)
+        return handle(rec.id)
+      }
+      const payload = opts.payload === undefined ? undefined : toJson(opts.payload, 'await.trigger payload')
+      const id = newId()
+      capPending(shell, ex, pos)
+      await ex.gate.busy(async () => {
+        const now = await orHandBack(ex, () => shell.clock.now())
+        const timeoutAt = timeoutMs === undefined ? undefined : now + timeoutMs
+        await orHandBack(ex, () => shell.store.putLookup('trigger', id, ex.runId, (timeoutMs ?? TRIGGER_TTL_MS) + TRIGGER_TTL_MS))
+        await register(shell, ex, pos, triggerAwait(type, id, payload, now, timeoutAt, ex.attempt))
+      })
+      return handle(id)
+    },
+  }
+
+  const invoke: InvokeFn = async (target, input, opts = {}) => {
+    ex.check()
+    const name = typeof target === 'string' ? target : (target as FlowDefinition | undefined)?.name
+    const flow = typeof name === 'string' ? shell.flows.get(name) : undefined
+    if (!flow) {
+      throw new LeanflowError(
+        'FLOW_NOT_FOUND',
+        `ctx.invoke: flow "${String(name)}" is not registered with this runner: add it to createRunner({ flows }).`,
+      )
+    }
+    if (flow.debounce !== undefined || flow.singleton !== undefined) {
+      throw new LeanflowError(
+        'INVALID_ARGUMENT',
+        `ctx.invoke: flow "${flow.name}" has ${flow.debounce ? 'debounce' : 'singleton'}, which may fold a start into another run: start it with runner.startFlow and await an event instead.`,
+      )
+    }
+    assertNoFunctions(opts, 'invoke options')
+    const timeoutMs = opts.timeout === undefined ? undefined : parseDuration(opts.timeout, 'invoke timeout')
+    const pos = ex.cursor++
+    const rec = ex.records[pos]
+    if (rec) {
+      if (rec.t !== 'run' || rec.flow !== flow.name) throw nonDeterminism(ex, pos, runCall({ flow: flow.name }), rec)
+      // a take-over announces again, which starts the child again if it never was (a no-op when it exists)
+      await reannounce(shell, ex, pos, rec)
+      return waitOn(shell, ex, pos, rec)
+    }
+    capPending(shell, ex, pos)
+    let data: unknown
+    try {
+      // checked before anything is recorded: a bad input is the handler's error, as startFlow's would be
+      data = toJson(flow.input ? await validateInput(flow.name, flow.input, input) : input, 'invoke input')
+    } catch (err) {
+      ex.breakTurns(pos, err)
+      throw err
+    }
+    const r = await ex.gate.busy(async () => {
+      const now = await orHandBack(ex, () => shell.clock.now())
+      const timeoutAt = timeoutMs === undefined ? undefined : now + timeoutMs
+      // the await is written first, then the child is started (an output of that write): the child's end always finds the await
+      return defer(ex, pos, runAwait(flow.name, newId(), data, now, timeoutAt, ex.attempt))
+    })
+    return waitOn(shell, ex, pos, r)
+  }
+
+  return { awaits, invoke }
+}
+
+/** `ctx.invoke`: runs a flow as a child of this step and returns its result (see `StepContext.invoke`). */
+export type InvokeFn = (flow: FlowDefinition | string, input?: unknown, opts?: InvokeOptions) => Promise<unknown>
+
+/** At most `maxPendingAwaits` awaits pending at once in one step (the call at `pos` is refused, and the calls after it). */
+function capPending(shell: Shell, ex: Execution, pos: number): void {
+  if (ex.gate.pending < shell.maxPendingAwaits) return
+  const err = new LeanflowError(
+    'INVALID_ARGUMENT',
+    `Step "${ex.step}" has ${ex.gate.pending} awaits pending at once, the limit (maxPendingAwaits ${shell.maxPendingAwaits}): await fewer at once (batch the fan-out) or raise maxPendingAwaits.`,
+  )
+  ex.breakTurns(pos, err)
+  throw err
+}
+
+/** Registers the await `r` at call position `pos` without writing it yet (see `Execution.deferred`). */
+function defer(ex: Execution, pos: number, r: AwaitRec): AwaitRec {
+  ex.deferred.set(pos, r)
+  return r
+}
+
+/**
+ * Registers the await `r` at call position `pos` now (a trigger: its id is handed out at once), after every earlier position's write (calls may
+ * finish their work in any order; the step's records are written in call order), and announces it.
+ */
+async function register(shell: Shell, ex: Execution, pos: number, r: AwaitRec): Promise<void> {
+  await ex.inOrder(pos, () => announceNow(shell, ex, pos, r))
+}
+
+/** Writes and announces the await `r` at `pos` (the next position). */
+export async function announceNow(shell: Shell, ex: Execution, pos: number, r: AwaitRec): Promise<void> {
+  await flushAndFence(shell, ex)
+  const cmd = { type: 'announce', step: ex.step, lease: ex.lease, pos, rec: r, suspend: false } as const
+  const { reply } = await orHandBack(ex, () => apply(shell, ex.runId, cmd))
+  if (reply !== 'ok') throw ex.stop(reply as 'ended' | 'lease')
+  ex.records[pos] = r
+}
+
+/** The handler's wait on the await at `pos`: its value once settled (the gate suspends the step meanwhile). */
+function waitOn(shell: Shell, ex: Execution, pos: number, rec: AwaitRec): Promise<unknown> {
+  ex.check()
+  return new Promise((resolve, reject) => {
+    ex.gate.wait(pos, rec, (r) => {
+      // a written await takes its settled record; a deferred one is written as it is later
+      if (ex.deferred.has(pos)) ex.deferred.set(pos, r)
+      else ex.records[pos] = r
+      try {
+        resolve(settledValue(shell, ex, r))
+      } catch (err) {
+        reject(err)
+      }
+    })
+  })
+}
+
+/** What a settled await gives the handler: its value, or the error it ends in. */
+function settledValue(_shell: Shell, ex: Execution, r: AwaitRec): unknown {
+  if (r.state === 'timedOut')
+    throw new AwaitTimeoutError(`${r.t === 'run' ? 'invoke' : `await.${r.t}`} of step "${ex.step}" timed out at ${iso(r.timeoutAt ?? 0)}.`)
+  if (r.state === 'canceled') throw ex.stop('ended')
+  if (r.t === 'run') {
+    const o = r.outcome
+    if (o?.status === 'completed') return o.result
+    throw new ChildRunError(r.childRunId, r.flow, o?.status === 'canceled' ? 'canceled' : 'failed', o?.error)
+  }
+  return awaitValue(r)
+}
+
+/**
+ * A replayed await of an execution that took a running step over: announces it again
+ * (`step.await.*` and its timer or timeout job, both idempotent), since the announcement of the
+ * execution that was cut off may be missing. Skipped when this process saw it stored.
+ */
+async function reannounce(shell: Shell, ex: Execution, pos: number, r: AwaitRec) {
+  if (!ex.takeover || shell.seen.knows(ex.runId, keys.awaited(ex.step, pos))) return
+  const out = announceOutputs({ runId: ex.runId, now: shell.clock.estimate(), flow: undefined }, ex.step, pos, r)
+  await ex.gate.busy(() => orHandBack(ex, () => carry(shell, ex.runId, { ...out, unwatch: [] })))
+}
+
+export function nonDeterminism(ex: Execution, pos: number, call: string, rec: Rec): NonDeterminismError {
+  return new NonDeterminismError(
+    `Step "${ex.step}" of run ${ex.runId} made call #${pos + 1} ${call}, but the recorded call #${pos + 1} was ${callLabel(rec)}: keep the order of awaits and ctx.do calls stable (a changed handler needs a new run).`,
+  )
+}

@@ -1,0 +1,18 @@
+import { PayloadTooLargeError, STORE_DEFAULTS } from '@leanflow/core'
+import { matchEvents } from './apply.js'
+import type { Shell } from './shell.js'
+
+/**
+ * Publishes an external event (`runner.publishEvent`, `ctx.publish`) and resolves the awaits of
+ * every run watching its kind. With `idempotencyKey`, a repeat stores nothing new (and matches
+ * again, so a repeat after a failure finishes the matching).
+ */
+export async function publish(shell: Shell, kind: string, data: unknown, idempotencyKey?: string): Promise<{ id: string }> {
+  const bytes = new TextEncoder().encode(JSON.stringify(data)).length
+  if (bytes > STORE_DEFAULTS.maxEventBytes) throw new PayloadTooLargeError(bytes, STORE_DEFAULTS.maxEventBytes)
+  const rec = await shell.store.publishExternal(kind, data, idempotencyKey === undefined ? undefined : { idempotencyKey })
+  const runs = await shell.store.kindWatchers(kind)
+  // a failure here rejects (the event is stored): a retry with the same idempotencyKey matches again
+  await Promise.all(runs.map((r) => matchEvents(shell, r, kind)))
+  return { id: rec.id }
+}

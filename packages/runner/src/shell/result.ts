@@ -1,0 +1,55 @@
+import {
+  AwaitTimeoutError,
+  assertName,
+  type Duration,
+  type EventRecord,
+  LeanflowError,
+  parseDuration,
+  RunCanceledError,
+  RunFailedError,
+  type StreamStore,
+} from '@leanflow/core'
+
+/**
+ * `runner.result`: follows the run's log from its start to its terminal event (from any process:
+ * it needs the store only) and answers with its result, or the error it ended in.
+ */
+export async function resultOf<R>(store: StreamStore, runId: string, opts: { timeout?: Duration | undefined } = {}): Promise<R> {
+  assertName(runId, 'run id')
+  const timeoutMs = opts.timeout === undefined ? undefined : parseDuration(opts.timeout, 'result timeout')
+  const ac = new AbortController()
+  let timedOut = false
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true
+          ac.abort()
+        }, timeoutMs)
+  try {
+    const [first] = await store.read(runId, { limit: 1 })
+    if (!first) throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
+    try {
+      for await (const e of store.follow(runId, { signal: ac.signal })) {
+        const end = outcome<R>(runId, e)
+        if (end) return end.value
+      }
+    } catch (err) {
+      if (!timedOut) throw err
+    }
+    if (timedOut) throw new AwaitTimeoutError(`Run "${runId}" did not end within ${timeoutMs} ms.`)
+    throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" expired before it ended.`)
+  } finally {
+    if (timer) clearTimeout(timer)
+    ac.abort()
+  }
+}
+
+/** The answer a terminal event gives: the result, or it throws the run's error. */
+function outcome<R>(runId: string, e: EventRecord): { value: R } | undefined {
+  const data = (e.data ?? {}) as { result?: unknown; error?: unknown; reason?: unknown }
+  if (e.kind === 'flow.completed') return { value: data.result as R }
+  if (e.kind === 'flow.failed') throw new RunFailedError(runId, String(data.error ?? 'failed'))
+  if (e.kind === 'flow.canceled') throw new RunCanceledError(runId, data.reason === undefined ? undefined : String(data.reason))
+  return undefined
+}
