@@ -79,7 +79,12 @@ describe('step context', () => {
     for (const [i, a] of awaits.entries()) {
       const at = (a.data as { resumeAt: string }).resumeAt
       expect(new Date(at).toISOString()).toBe(at)
-      expect(resumed[i]?.data).toEqual({ reason: expect.any(String), awaitType: 'time', awaitDuration: expect.any(Number) })
+      expect(resumed[i]?.data).toEqual({
+        reason: expect.any(String),
+        awaitType: 'time',
+        awaitDuration: expect.any(Number),
+        position: expect.any(Number),
+      })
       expect(Date.parse(resumed[i]?.ts as string)).toBeGreaterThanOrEqual(Date.parse(at))
     }
     expect(ofKind(log, 'step.started')).toHaveLength(1)

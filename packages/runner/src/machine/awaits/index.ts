@@ -43,6 +43,8 @@ export function callLabel(rec: Rec): string {
 /** The append announcing the await at `pos` (once per position). */
 export function awaitedAppend(step: string, pos: number, r: AwaitRec): Append {
   const { kind, data } = announcement(r)
+  // its call position: with several awaits pending in one step, a reader tells them apart by it
+  data.position = pos
   return { kind, step, data, key: keys.awaited(step, pos), attempt: r.attempt }
 }
 
@@ -50,7 +52,7 @@ export function awaitedAppend(step: string, pos: number, r: AwaitRec): Append {
 export function resumedAppend(step: string, attempt: number, pos: number, r: AwaitRec): Append {
   const reason =
     r.t === 'time' ? 'time elapsed' : r.t === 'event' ? 'event received' : r.t === 'run' ? 'child run ended' : 'trigger resolved'
-  const data = { reason, awaitType: r.t, awaitDuration: Math.max(0, (r.doneAt ?? r.since) - r.since) }
+  const data = { reason, awaitType: r.t, awaitDuration: Math.max(0, (r.doneAt ?? r.since) - r.since), position: pos }
   return { kind: 'step.resumed', step, data, key: keys.resumed(step, pos), attempt }
 }
 
