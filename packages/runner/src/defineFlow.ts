@@ -7,8 +7,12 @@ import type { ScheduleDefinition } from './scheduleTypes.js'
 import { isStandardSchema, type StandardSchemaV1 } from './standardSchema.js'
 import type { FlowDefinition, StepDefinition } from './types.js'
 
-/** What `defineFlow` takes. */
-export interface FlowConfig<I = any> extends FlowControlConfig<I> {
+/**
+ * What `defineFlow` takes: `I` is the run's input as handlers see it, `Steps` the steps (by
+ * default any steps of that input), `In` what `startFlow` takes (the `input` schema's input type).
+ */
+export interface FlowConfig<I = any, Steps extends Record<string, StepDefinition<I>> = Record<string, StepDefinition<I>>, In = unknown>
+  extends FlowControlConfig<I> {
   name: string
   /**
    * A schema of the run's input, from any Standard Schema library (zod, valibot, arktype, …):
@@ -20,8 +24,8 @@ export interface FlowConfig<I = any> extends FlowControlConfig<I> {
    * defineFlow({ name: 'order', input: z.object({ orderId: z.string() }), steps: { … } })
    * ```
    */
-  input?: StandardSchemaV1<unknown, I> | undefined
-  steps: Record<string, StepDefinition<I>>
+  input?: StandardSchemaV1<In, I> | undefined
+  steps: Steps
   /**
    * Schedules that start runs of this flow (upserted by every runner that holds the flow when it
    * starts; their `input` may be a function of the tick).
@@ -38,6 +42,11 @@ export interface FlowConfig<I = any> extends FlowControlConfig<I> {
  * `runs`, `triggers`, `events`, `schedules` are reserved), every `needs` names a step of
  * the flow, and the steps form a DAG (a cycle is refused, naming it).
  *
+ * The flow is typed by what it is given: its input (the `input` schema's output type, or the
+ * handlers' annotated `input`), each step's result (its handler's awaited return value) and its
+ * result (the sink steps' results by name), so `runner.startFlow(flow, input)` and
+ * `ctx.invoke(flow, input)` check `input` and type the result (see {@link FlowDefinition}).
+ *
  * @example
  * ```ts
  * const order = defineFlow({
@@ -50,7 +59,9 @@ export interface FlowConfig<I = any> extends FlowControlConfig<I> {
  * })
  * ```
  */
-export function defineFlow<I = any>(config: FlowConfig<I>): FlowDefinition<I> {
+export function defineFlow<I = any, const T extends Record<string, StepDefinition<I>> = Record<string, StepDefinition<I>>, In = I>(
+  config: FlowConfig<I, T & Record<string, StepDefinition<I>>, In>,
+): FlowDefinition<I, StepResultsOf<T>, SinkResultsOf<T>, In> {
   if (typeof config !== 'object' || config === null) {
     throw new LeanflowError('INVALID_ARGUMENT', 'defineFlow needs an object { name, steps }.')
   }
@@ -107,8 +118,28 @@ export function defineFlow<I = any>(config: FlowConfig<I>): FlowDefinition<I> {
   for (const k of ['concurrency', 'rateLimit', 'debounce', 'singleton'] as const) {
     if (config[k] !== undefined) Object.assign(flow, { [k]: config[k] })
   }
-  return Object.freeze(flow)
+  // the types are the config's (inferred by the signature), the object is what was checked above
+  return Object.freeze(flow) as FlowDefinition<I, StepResultsOf<T>, SinkResultsOf<T>, In>
 }
+
+/** Each step's result by step name (written as a conditional type so hovers and errors show the object, not this name). */
+type StepResultsOf<T> = T extends unknown ? { -readonly [K in keyof T]: ResultOf<T[K]> } : never
+
+/** A step's result: the awaited return type of its handler. */
+type ResultOf<Step> = Step extends { handler: (...args: any[]) => infer R } ? Awaited<R> : unknown
+
+/** The step names some step `needs` (`string` when a `needs` is not a literal list). */
+type NeededOf<T> = { [K in keyof T]: T[K] extends { readonly needs: readonly (infer N extends string)[] } ? N : never }[keyof T]
+
+/**
+ * The flow's result: its sink steps' results (steps no step `needs`) by name; every step's,
+ * each optional, when some `needs` is not a literal list; `unknown` when the step names are not known.
+ */
+type SinkResultsOf<T> = string extends keyof T
+  ? unknown
+  : string extends NeededOf<T>
+    ? { -readonly [K in keyof T]?: ResultOf<T[K]> }
+    : { -readonly [K in keyof T as K extends NeededOf<T> ? never : K]: ResultOf<T[K]> }
 
 /** The in-code schedules of a flow, checked (each one's fields; ids unique) and frozen. */
 function schedulesOf(flow: string, list: unknown): readonly ScheduleDefinition[] {

@@ -12,6 +12,9 @@ export type {
   AwaitEventOptions,
   AwaitTriggerOptions,
   FlowDefinition,
+  FlowInput,
+  FlowResult,
+  FlowStepResults,
   InvokeOptions,
   LimitInfo,
   RetryPolicy,
@@ -25,5 +28,6 @@ export type {
   StepDefinition,
   StepHandler,
   StepLogger,
+  StepResults,
   TriggerHandle,
 } from './types.js'

@@ -75,8 +75,9 @@ export function createRunner(options: RunnerOptions): Runner {
   const drainTimeoutMs = positiveInteger(options.drainTimeoutMs ?? 30_000, 'drainTimeoutMs')
   let worker: JobWorker | undefined
 
-  async function startFlow(name: string, input?: unknown, opts: StartFlowOptions = {}): Promise<StartedRun> {
-    return start(name, input, opts)
+  /** `runner.startFlow`: the flow by its name, or by its object (then its name). */
+  async function startFlow(flow: string | FlowDefinition, input?: unknown, opts: StartFlowOptions = {}): Promise<StartedRun> {
+    return start(typeof flow === 'object' && flow !== null ? flow.name : flow, input, opts)
   }
 
   /** `startFlow`, and a schedule's tick (`schedule`: written as `flow.started.data.schedule`). */

@@ -151,12 +151,18 @@ export interface StepContext {
    * `input`, and returns its result (`flow.completed.data.result`). The child is started once per
    * call position (a replay returns the recorded outcome); a failed or canceled child throws
    * `ChildRunError`. Any number of invokes and awaits may be pending at once (`Promise.all`).
+   *
+   * Given the flow object, `input` is checked against the flow's input type and the result is
+   * typed as the flow's result ({@link FlowResult}); given a name, the input is not checked and
+   * the result is `R` (`unknown` unless given).
    * @example
    * ```ts
    * const invoices = await Promise.all(input.lines.map((line) => ctx.invoke('invoice', line)))
+   * const { price } = await ctx.invoke(quote, { sku: 'a-1' }) // typed by the flow `quote`
    * ```
    */
-  invoke<R = unknown>(flow: FlowDefinition | string, input?: unknown, opts?: InvokeOptions): Promise<R>
+  invoke<F extends AnyFlow>(flow: F, ...args: FlowArgs<F, InvokeOptions>): Promise<FlowResult<F>>
+  invoke<R = unknown>(flow: string, input?: unknown, opts?: InvokeOptions): Promise<R>
   /**
    * Publishes an external event (as `runner.publishEvent`), once per call position: other runs'
    * `ctx.await.event` on `kind` receive it. `ctx.emit` stays in this run's log.
@@ -192,15 +198,15 @@ export interface InvokeOptions {
 export type StepHandler<I = any, R = unknown> = (input: I, ctx: StepContext) => R | Promise<R>
 
 /**
- * One step of a flow.
+ * One step of a flow: `I` is the run's input, `R` the step's result.
  *
  * @example
  * ```ts
  * const step: StepDefinition = { needs: ['charge'], retry: { attempts: 5 }, timeout: '30s', handler: async () => 1 }
  * ```
  */
-export interface StepDefinition<I = any> {
-  handler: StepHandler<I>
+export interface StepDefinition<I = any, R = unknown> {
+  handler: StepHandler<I, R>
   /** Steps that must complete first. */
   needs?: string[] | undefined
   retry?: RetryPolicy | undefined
@@ -218,7 +224,19 @@ export interface StepDefinition<I = any> {
 }
 
 /**
- * A validated, frozen flow from `defineFlow`.
+ * A validated, frozen flow from `defineFlow`, typed by what `defineFlow` inferred:
+ *
+ * @typeParam I - the run's input as handlers see it (the `input` schema's output type, or the
+ *   handlers' annotated `input`)
+ * @typeParam S - each step's result (its handler's awaited return value), by step name
+ * @typeParam R - the flow's result (`flow.completed.data.result`): its sink steps' results
+ *   (steps no other step `needs`), by step name; `unknown` when not known
+ * @typeParam In - what `startFlow` and `ctx.invoke` take: the `input` schema's input type (before
+ *   defaults and transforms), else `I`; `unknown` when not known
+ *
+ * `FlowDefinition` alone (all defaults) is any flow. Annotating a flow as `FlowDefinition<I>`
+ * keeps its handlers' input type but drops the rest (`startFlow` then takes any input): let
+ * `defineFlow` infer the type, or name it with `typeof`.
  *
  * @example
  * ```ts
@@ -226,14 +244,61 @@ export interface StepDefinition<I = any> {
  * order.name // 'order'
  * ```
  */
-export interface FlowDefinition<I = any> extends Readonly<FlowControlConfig<I>> {
+export interface FlowDefinition<I = any, S extends StepResults = StepResults, R = unknown, In = unknown>
+  extends Readonly<FlowControlConfig<I>> {
   readonly name: string
   /** The input's schema, when `defineFlow` got one: `startFlow` checks every input with it. */
-  readonly input?: StandardSchemaV1<unknown, I> | undefined
-  readonly steps: Readonly<Record<string, Readonly<StepDefinition<I>>>>
+  readonly input?: StandardSchemaV1<In, I> | undefined
+  readonly steps: { readonly [K in keyof S]: Readonly<StepDefinition<I, S[K]>> }
   /** Its in-code schedules (see `runner.schedules`). */
   readonly schedules?: readonly ScheduleDefinition[] | undefined
+  /**
+   * Type-only, never set at runtime (like Standard Schema's `types`): the flow's types, for
+   * {@link FlowInput}, {@link FlowResult} and {@link FlowStepResults}.
+   */
+  readonly '~types'?: { readonly input: In; readonly steps: S; readonly result: R } | undefined
 }
+
+/** Step results by step name: the shape of `FlowDefinition`'s `S`. */
+export type StepResults = Record<string, unknown>
+
+/** Any flow object, whatever its types. */
+type AnyFlow = FlowDefinition<any, any, any, any>
+
+/**
+ * What `runner.startFlow(flow, …)` and `ctx.invoke(flow, …)` take as `input` for the flow `F`:
+ * its `input` schema's input type, else the handlers' input type.
+ *
+ * @example
+ * ```ts
+ * const input: FlowInput<typeof order> = { orderId: 'o-1' }
+ * ```
+ */
+export type FlowInput<F extends AnyFlow> = NonNullable<F['~types']>['input']
+
+/**
+ * The result of a run of the flow `F` (`runner.result`, `ctx.invoke`): an object of its sink
+ * steps' results by step name, e.g. `{ ship: { trackingId: string } }`.
+ *
+ * @example
+ * ```ts
+ * const result = await runner.result<FlowResult<typeof order>>(runId)
+ * ```
+ */
+export type FlowResult<F extends AnyFlow> = NonNullable<F['~types']>['result']
+
+/**
+ * Each step's result of the flow `F` by step name (the awaited return type of its handler).
+ *
+ * @example
+ * ```ts
+ * type Charge = FlowStepResults<typeof order>['charge']
+ * ```
+ */
+export type FlowStepResults<F extends AnyFlow> = NonNullable<F['~types']>['steps']
+
+/** `input` then `opts` for a flow object: `input` may be left out when the flow's input allows `undefined`. */
+type FlowArgs<F extends AnyFlow, O> = undefined extends FlowInput<F> ? [input?: FlowInput<F>, opts?: O] : [input: FlowInput<F>, opts?: O]
 
 /**
  * A store the runner can use: both ports.
@@ -355,6 +420,16 @@ export interface Runner {
   start(): Promise<void>
   /** Stops taking jobs; running steps finish or go back to the queue. */
   stop(): Promise<void>
+  /**
+   * Starts a run of a flow this runner holds, given by its object (`input` is then checked against
+   * the flow's input type) or by its name.
+   * @example
+   * ```ts
+   * await runner.startFlow(order, { orderId: 'o-1' }) // typed: a wrong input is a compile error
+   * await runner.startFlow('order', { orderId: 'o-1' })
+   * ```
+   */
+  startFlow<F extends AnyFlow>(flow: F, ...args: FlowArgs<F, StartFlowOptions>): Promise<StartedRun>
   startFlow(name: string, input?: unknown, opts?: StartFlowOptions): Promise<StartedRun>
   cancel(runId: string, reason?: string): Promise<void>
   publishEvent(event: { kind: string; data?: unknown }, opts?: { idempotencyKey?: string | undefined }): Promise<{ id: string }>
@@ -371,6 +446,7 @@ export interface Runner {
    * ```ts
    * const { runId } = await runner.startFlow('order', input)
    * const result = await runner.result(runId, { timeout: '30s' })
+   * const typed = await runner.result<FlowResult<typeof order>>(runId) // the flow's result type
    * ```
    */
   result<R = unknown>(runId: string, opts?: { timeout?: Duration | undefined }): Promise<R>

@@ -132,7 +132,7 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
   const ns = next === undefined ? undefined : doc.steps[next]
   if (!cmd.next || next === undefined || !ns) {
     const out = afterComplete(env, doc, cmd.step)
-    return { reply: {}, appends: out.appends, jobs: out.jobs, unwatch: out.unwatch, ended: out.ended, release: out.release }
+    return { ...out, reply: {} }
   }
   const { jobId, lease } = cmd.next
   claim(ns, jobId, lease, env.now)

@@ -38,9 +38,17 @@ export class AwaitGate {
 
   constructor(private readonly hooks: GateHooks) {}
 
-  /** How many awaits the handler waits on now. */
+  /** Await calls made and not yet handed their outcome (counted from the call, before registration). */
+  private open = 0
+
+  /** How many awaits the handler has called and not yet received the outcome of. */
   get pending(): number {
-    return this.waiting.size
+    return this.open
+  }
+
+  /** An await call begins (counted at once, so a burst of calls is counted before any registers). */
+  opened(): void {
+    this.open++
   }
 
   /** Runs a ctx call's work; the step cannot suspend meanwhile. */
@@ -56,8 +64,12 @@ export class AwaitGate {
 
   /** The handler waits on the await at `pos` (its record `rec`): its value comes through `deliver`. */
   wait(pos: number, rec: AwaitRec, deliver: Deliver): void {
-    if (rec.state === 'pending') this.waiting.set(pos, deliver)
-    else this.ready.push({ pos, rec, deliver })
+    const handOver: Deliver = (r) => {
+      this.open = Math.max(0, this.open - 1)
+      deliver(r)
+    }
+    if (rec.state === 'pending') this.waiting.set(pos, handOver)
+    else this.ready.push({ pos, rec, deliver: handOver })
     this.schedule()
   }
 

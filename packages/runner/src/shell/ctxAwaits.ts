@@ -54,7 +54,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
         const now = await orHandBack(ex, () => shell.clock.now())
         return defer(ex, pos, timeAwait(absolute ?? now + ms, now, ex.attempt))
       })
-      return (await waitOn(shell, ex, pos, r)) as undefined
+      return (await waitOn(shell, ex, pos, r, true)) as undefined
     },
     async event<D>(opts: AwaitEventOptions): Promise<ExternalEvent<D>> {
       ex.check()
@@ -82,7 +82,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
         await orHandBack(ex, () => shell.store.watchKind(kind, ex.runId))
         return defer(ex, pos, eventAwait(kind, match, now, timeoutAt, ex.attempt))
       })
-      return (await waitOn(shell, ex, pos, r)) as ExternalEvent<D>
+      return (await waitOn(shell, ex, pos, r, true)) as ExternalEvent<D>
     },
     async trigger<T>(opts: AwaitTriggerOptions): Promise<TriggerHandle<T>> {
       ex.check()
@@ -108,7 +108,8 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
       }
       const payload = opts.payload === undefined ? undefined : toJson(opts.payload, 'await.trigger payload')
       const id = newId()
-      capPending(shell, ex, pos)
+      // counted when the handler waits on it (wait())
+      capPending(shell, ex, pos, false)
       await ex.gate.busy(async () => {
         const now = await orHandBack(ex, () => shell.clock.now())
         const timeoutAt = timeoutMs === undefined ? undefined : now + timeoutMs
@@ -160,7 +161,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
       // the await is written first, then the child is started (an output of that write): the child's end always finds the await
       return defer(ex, pos, runAwait(flow.name, newId(), data, now, timeoutAt, ex.attempt))
     })
-    return waitOn(shell, ex, pos, r)
+    return waitOn(shell, ex, pos, r, true)
   }
 
   return { awaits, invoke }
@@ -170,8 +171,11 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
 export type InvokeFn = (flow: FlowDefinition | string, input?: unknown, opts?: InvokeOptions) => Promise<unknown>
 
 /** At most `maxPendingAwaits` awaits pending at once in one step (the call at `pos` is refused, and the calls after it). */
-function capPending(shell: Shell, ex: Execution, pos: number): void {
-  if (ex.gate.pending < shell.maxPendingAwaits) return
+function capPending(shell: Shell, ex: Execution, pos: number, count = true): void {
+  if (ex.gate.pending < shell.maxPendingAwaits) {
+    if (count) ex.gate.opened()
+    return
+  }
   const err = new LeanflowError(
     'INVALID_ARGUMENT',
     `Step "${ex.step}" has ${ex.gate.pending} awaits pending at once, the limit (maxPendingAwaits ${shell.maxPendingAwaits}): await fewer at once (batch the fan-out) or raise maxPendingAwaits.`,
@@ -204,8 +208,9 @@ export async function announceNow(shell: Shell, ex: Execution, pos: number, r: A
 }
 
 /** The handler's wait on the await at `pos`: its value once settled (the gate suspends the step meanwhile). */
-function waitOn(shell: Shell, ex: Execution, pos: number, rec: AwaitRec): Promise<unknown> {
+function waitOn(shell: Shell, ex: Execution, pos: number, rec: AwaitRec, counted = false): Promise<unknown> {
   ex.check()
+  if (!counted) ex.gate.opened()
   return new Promise((resolve, reject) => {
     ex.gate.wait(pos, rec, (r) => {
       // a written await takes its settled record; a deferred one is written as it is later

@@ -71,7 +71,7 @@ export async function execute(
     ])
     if (outcome.ok) {
       // awaits the handler made but never waited on through a suspend (settled at once) are written too
-      await ex.inOrder(ex.cursor, async () => {})
+      await ex.writeDeferred()
       await flushAndFence(shell, ex)
     }
   } catch (err) {

@@ -86,7 +86,7 @@ export class Execution {
    * awaits in between are written first.
    */
   async inOrder<T>(pos: number, write: () => Promise<T>): Promise<T> {
-    while (this.records.length < pos && this.deferred.has(this.records.length)) await this.writeDeferred()
+    if (this.records.length < pos) await this.writeDeferred()
     if (this.records.length < pos) {
       await new Promise<void>((go, fail) => {
         this.turns.set(pos, { go, fail })
@@ -115,13 +115,15 @@ export class Execution {
     }
   }
 
-  /** Writes the deferred await at the next position. */
-  private async writeDeferred(): Promise<void> {
-    const pos = this.records.length
-    const rec = this.deferred.get(pos)
-    if (!rec) return
-    this.deferred.delete(pos)
-    await this.announceDeferred([{ pos, rec }])
+  /** Writes the deferred awaits from the next position on, as far as they follow one another (the handler returned). */
+  async writeDeferred(): Promise<void> {
+    for (;;) {
+      const pos = this.records.length
+      const rec = this.deferred.get(pos)
+      if (!rec) return
+      this.deferred.delete(pos)
+      await this.announceDeferred([{ pos, rec }])
+    }
   }
 
   /** Takes the deferred awaits, in position order (the caller writes them). */
