@@ -194,7 +194,11 @@ export function describeLimitStoreConformance(label: string, factory: LimitStore
       expect(retryAt).toBeGreaterThanOrEqual(t0 + 300 - SKEW)
       expect(retryAt).toBeLessThanOrEqual(t1 + 300 + SKEW)
       const queued = await queue(s, { holder: 'c', needs: [need] })
-      expect(queued).toEqual({ state: 'queued', admitted: [], blocked: { id: 'rateLimit', key: 'k', retryAt } })
+      // ahead: none waits before c in its line
+      expect(queued).toEqual({ state: 'queued', admitted: [], blocked: { id: 'rateLimit', key: 'k', retryAt, ahead: 0 } })
+      const d = await queue(s, { holder: 'd0', needs: [need] })
+      expect(d).toMatchObject({ state: 'queued', blocked: { id: 'rateLimit', ahead: 1 } })
+      await s.releaseLimit(SCOPE, 'd0')
       expect(await usage(s)).toEqual([{ id: 'rateLimit', kind: 'rate', key: 'k', active: 2, queued: 1 }])
       // still waiting before retryAt (asked again: it keeps its place)
       expect(await s.acquireLimit(SCOPE, { holder: 'c', needs: [need] })).toMatchObject({ state: 'queued' })

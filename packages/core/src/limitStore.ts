@@ -59,6 +59,8 @@ export interface LimitBlock {
   key: string
   /** Store ms the limit may admit again: a rate window frees, or the earliest lease among its holders expires. Absent: on a release. */
   retryAt?: number
+  /** For a queued holder kept out by a rate limit: how many wait ahead of it in its line (it is admitted about `ahead / limit` windows after `retryAt`). */
+  ahead?: number
 }
 
 /** The answer of {@link LimitStore.acquireLimit}. */

@@ -130,10 +130,12 @@ export function createMemoryLimits(now: () => number): LimitStore {
     return live
   }
 
-  /** Frees `holder`'s concurrency slots. */
-  const drop = (s: Scope, holder: string): void => {
-    for (const n of s.held.get(holder) ?? []) if (n.kind === 'concurrency') s.slots.get(slotKey(n))?.delete(holder)
+  /** Frees `holder`'s concurrency slots; returns the needs freed. */
+  const drop = (s: Scope, holder: string): LimitNeed[] => {
+    const freed = (s.held.get(holder) ?? []).filter((n) => n.kind === 'concurrency')
+    for (const n of freed) s.slots.get(slotKey(n))?.delete(holder)
     s.held.delete(holder)
+    return freed
   }
 
   const unqueue = (s: Scope, holder: string): void => {
@@ -164,8 +166,19 @@ export function createMemoryLimits(now: () => number): LimitStore {
     s.lines.set(line, q)
   }
 
-  /** Admits what fits, taking turns across round-robin keys; returns the holders admitted. */
-  const pump = (s: Scope, t: number): string[] => {
+  /** `blocked` of a queued holder, with how many wait ahead of it in its line when a rate limit keeps it out. */
+  const aheadOf = (s: Scope, holder: string, blocked: LimitBlock): LimitBlock => {
+    const e = s.waiting.get(holder)
+    if (!e?.needs.some((n) => n.kind === 'rate' && n.id === blocked.id)) return blocked
+    const at = e ? (s.lines.get(lineOf(e.needs)) ?? []).indexOf(e) : -1
+    return at < 0 ? blocked : { ...blocked, ahead: at }
+  }
+
+  /**
+   * Admits what fits, taking turns across round-robin keys; returns the holders admitted. With
+   * `only`, looks at those lines alone (the ones what just changed can admit from).
+   */
+  const pump = (s: Scope, t: number, only?: ReadonlySet<string>): string[] => {
     const admitted: string[] = []
     let looked = 0
     let progress = true
@@ -174,6 +187,10 @@ export function createMemoryLimits(now: () => number): LimitStore {
       const served: string[] = []
       const kept: string[] = []
       for (const line of s.ring) {
+        if (only && !only.has(line)) {
+          kept.push(line)
+          continue
+        }
         const q = s.lines.get(line)
         const head = q?.[0]
         looked++
@@ -220,20 +237,21 @@ export function createMemoryLimits(now: () => number): LimitStore {
         return a
       }
       if (holds(s, holder, t)) {
+        // asking again changes nothing for the others
         if (req.leaseMs !== undefined) renew(s, holder, req.leaseMs, t)
-        return settle({ state: 'admitted', admitted: pump(s, t) })
+        return settle({ state: 'admitted', admitted: [] })
       }
       if (s.waiting.has(holder)) {
         const admitted = pump(s, t)
         if (admitted.includes(holder)) return settle({ state: 'admitted', admitted })
         const e = s.waiting.get(holder) as Entry
         const blocked = blockOf(s, e.needs, t) ?? { id: e.needs[0]?.id ?? '', key: e.needs[0]?.key ?? '' }
-        return settle({ state: 'queued', admitted, blocked })
+        return settle({ state: 'queued', admitted, blocked: aheadOf(s, holder, blocked) })
       }
       // those already waiting go first; a newcomer whose line waits takes its place in it (a
       // refusable one admits no one from the line: its refusal could not name them)
-      const admitted = req.onBusy === 'refuse' ? [] : pump(s, t)
       const line = lineOf(req.needs)
+      const admitted = req.onBusy === 'refuse' ? [] : pump(s, t, new Set([line]))
       const lead = req.needs.find((x) => x.key !== '') ?? req.needs[0]
       const first = { id: lead?.id ?? '', key: lead?.key ?? '' }
       if (!s.lines.has(line)) {
@@ -245,22 +263,30 @@ export function createMemoryLimits(now: () => number): LimitStore {
         if (req.onBusy === 'refuse') return { state: 'refused', blocked }
       } else if (req.onBusy === 'refuse') return { state: 'refused', blocked: blockOf(s, req.needs, t) ?? first }
       enqueue(s, holder, req)
-      admitted.push(...pump(s, t))
+      admitted.push(...pump(s, t, new Set([line])))
       if (admitted.includes(holder)) return settle({ state: 'admitted', admitted })
-      return settle({ state: 'queued', admitted, blocked: blockOf(s, req.needs, t) ?? first })
+      return settle({ state: 'queued', admitted, blocked: aheadOf(s, holder, blockOf(s, req.needs, t) ?? first) })
     },
 
     async releaseLimit(scope: string, holder: string) {
       checkLimitHolder(scope, holder)
       const s = scopeOf(scope)
-      drop(s, holder)
-      unqueue(s, holder)
+      const freed = drop(s, holder)
+      // the lines that can admit now: a freed keyed slot's own line; any line when a slot
+      // without a key (shared by every line) or several slots were freed
+      const only: Set<string> | undefined = freed.length > 1 || freed[0]?.key === '' ? undefined : new Set(freed.map(slotKey))
+      const waiting = s.waiting.get(holder)
+      if (waiting) {
+        unqueue(s, holder)
+        only?.add(lineOf(waiting.needs))
+      }
       const key = s.singletonOf.get(holder)
       if (key !== undefined) {
         s.singletonOf.delete(holder)
         if (s.singletons.get(key) === holder) s.singletons.delete(key)
       }
-      return { admitted: pump(s, now()) }
+      if (only?.size === 0) return { admitted: [] }
+      return { admitted: pump(s, now(), only) }
     },
 
     async renewLimit(scope: string, holder: string, leaseMs: number) {

@@ -38,8 +38,8 @@ const holdersScript = defineScript(LIMIT_HOLDERS_LUA)
 const debounceScript = defineScript(LIMIT_DEBOUNCE_LUA)
 const settleScript = defineScript(LIMIT_SETTLE_LUA)
 
-/** `{state, admitted, blockedId, blockedKey, retryAt (-1 none), superseded, taken}` (lua/limits.ts). */
-type AcquireReply = [string, string[], string, string, number, string, string]
+/** `{state, admitted, blockedId, blockedKey, retryAt (-1 none), superseded, taken, ahead (-1 none)}` (lua/limits.ts). */
+type AcquireReply = [string, string[], string, string, number, string, string, number]
 
 /**
  * The {@link LimitStore} on Redis: each call is one Lua script on the keys of its scope (a flow or
@@ -79,7 +79,7 @@ export function createRedisLimits(options: RedisLimitsOptions): LimitStore {
       const entry = JSON.stringify(req.leaseMs === undefined ? { needs, priority } : { needs, leaseMs: req.leaseMs, priority })
       const single = req.singleton
       const args = [req.holder, entry, priority, req.onBusy ?? 'queue', single?.key ?? '', single?.mode ?? '']
-      const [state, admitted, id, key, retryAt, superseded, taken] = (await call(
+      const [state, admitted, id, key, retryAt, superseded, taken, ahead] = (await call(
         acquireScript,
         keys.limitHeld(scope),
         scope,
@@ -89,7 +89,7 @@ export function createRedisLimits(options: RedisLimitsOptions): LimitStore {
       const blocked = id === '' ? undefined : retryAt < 0 ? { id, key } : { id, key, retryAt: Number(retryAt) }
       if (state === 'refused') return { state, blocked: blocked ?? { id, key } }
       const answer: LimitAnswer = { state: state as 'admitted' | 'queued', admitted }
-      if (blocked !== undefined && state === 'queued') answer.blocked = blocked
+      if (blocked !== undefined && state === 'queued') answer.blocked = ahead >= 0 ? { ...blocked, ahead: Number(ahead) } : blocked
       if (superseded !== '') answer.superseded = superseded
       return answer
     },

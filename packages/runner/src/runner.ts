@@ -130,6 +130,9 @@ export function createRunner(options: RunnerOptions): Runner {
     const [now, pos] = await Promise.all([shell.clock.now(), store.externalPosition()])
     const { doc: fresh, first, key } = newRun(flow, runId, data, now, pos, origin)
     const queued = control?.waiting ? queueNew(fresh, control.waiting) : undefined
+    const admitAt = control?.at ?? now
+    const admitJob = jobIds.admit(runId, Math.round(admitAt))
+    if (queued && fresh.queued) fresh.queued.job = admitJob
     if (queued && control?.priority) fresh.priority = control.priority
     const res = await store.createRun(runId, fresh, first, { idempotencyKey: key, fences: fencesOf(fresh) })
     if (res.created) shell.states.noteStored(runId, res.version, fresh)
@@ -146,8 +149,7 @@ export function createRunner(options: RunnerOptions): Runner {
       throw new LeanflowError('INVALID_ARGUMENT', `Run id "${runId}" already belongs to flow "${doc.flow}": choose another run id.`)
     }
     if (doc.status === 'queued' && queued) {
-      const at = control?.at ?? now
-      const job = { op: 'add', name: 'admit', id: jobIds.admit(runId, Math.round(at)), data: { runId, step: '', flow: name }, at } as const
+      const job = { op: 'add', name: 'admit', id: admitJob, data: { runId, step: '', flow: name }, at: admitAt } as const
       await carry(shell, runId, { appends: [[queued]], jobs: [job], unwatch: [] })
     } else await carry(shell, runId, { appends: [], jobs: startJobs(runId, doc), unwatch: [] })
     return doc

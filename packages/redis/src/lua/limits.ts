@@ -84,13 +84,19 @@ local function renew(holder, needs, leaseMs)
 end
 
 -- frees the holder's concurrency slots
+-- frees the holder's concurrency slots; returns the needs freed
 local function drop(holder)
   local e = redis.call('HGET', HELD, holder)
-  if not e then return end
+  if not e then return {} end
+  local freed = {}
   for _, n in ipairs(cjson.decode(e).needs) do
-    if n.kind ~= 'rate' then redis.call('ZREM', slotsKey(n), holder) end
+    if n.kind ~= 'rate' then
+      redis.call('ZREM', slotsKey(n), holder)
+      freed[#freed + 1] = n
+    end
   end
   redis.call('HDEL', HELD, holder)
+  return freed
 end
 
 -- the held entry while the holder holds every concurrency slot it took (none expired), else nil
@@ -118,8 +124,9 @@ local function writeRing(ring)
 end
 
 -- admits what fits, taking turns across round-robin keys: a line served goes behind the others,
--- a blocked head keeps its line's turn; returns the holders admitted, in order
-local function pump()
+-- a blocked head keeps its line's turn; returns the holders admitted, in order. With only (a set
+-- of lines), looks at those lines alone: the ones what just changed can admit from
+local function pump(only)
   local admitted = {}
   local ring = redis.call('LRANGE', RING, 0, -1)
   local changed = false
@@ -130,9 +137,16 @@ local function pump()
     local kept, served = {}, {}
     for _, line in ipairs(ring) do
       local qk = lineKey(line)
-      local head = redis.call('ZRANGE', qk, 0, 0)[1]
-      looked = looked + 1
-      if not head then
+      local head = nil
+      if only and not only[line] then
+        kept[#kept + 1] = line
+      else
+        head = redis.call('ZRANGE', qk, 0, 0)[1]
+        looked = looked + 1
+      end
+      if only and not only[line] then
+        -- not looked at
+      elseif not head then
         changed = true
       else
         local e = redis.call('HGET', WAIT, head)
@@ -189,8 +203,19 @@ local function settle(state, admitted, b)
     redis.call('HSET', SINGLE, skey, holder)
     redis.call('HSET', SINGLE_OF, holder, skey)
   end
-  if not b then return {state, admitted, '', '', -1, superseded, ''} end
-  return {state, admitted, b[1], b[2], b[3], superseded, ''}
+  if not b then return {state, admitted, '', '', -1, superseded, '', -1} end
+  -- a queued holder kept out by a rate limit: how many wait ahead of it in its line
+  local ahead = -1
+  if state == 'queued' then
+    local w = redis.call('HGET', WAIT, holder)
+    if w then
+      local wn = cjson.decode(w).needs
+      for _, n in ipairs(wn) do
+        if n.kind == 'rate' and n.id == b[1] then ahead = redis.call('ZRANK', lineKey(lineOf(wn)), holder) or -1 end
+      end
+    end
+  end
+  return {state, admitted, b[1], b[2], b[3], superseded, '', ahead}
 end
 local function has(list, x)
   for _, v in ipairs(list) do if v == x then return true end end
@@ -199,8 +224,9 @@ end
 
 local held = holds(holder)
 if held then
+  -- asking again changes nothing for the others
   if leaseMs then renew(holder, held.needs, leaseMs) end
-  return settle('admitted', pump(), nil)
+  return settle('admitted', {}, nil)
 end
 local waiting = redis.call('HGET', WAIT, holder)
 if waiting then
@@ -212,7 +238,7 @@ end
 -- those already waiting go first (a call that may refuse admits no one else: its answer could
 -- not name them); a newcomer whose line waits takes its place in it
 local admitted = {}
-if not refuse then admitted = pump() end
+if not refuse then admitted = pump({ [lineOf(needs)] = true }) end
 -- when no need blocks it now (it waits behind its line): the first keyed need, else the first
 local first = {'', '', -1}
 for _, n in ipairs(needs) do
@@ -237,7 +263,7 @@ local line = lineOf(needs)
 local qk = lineKey(line)
 if redis.call('EXISTS', qk) == 0 then redis.call('RPUSH', RING, line) end
 redis.call('ZADD', qk, (100 - tonumber(ARGV[4])) * 1e12 + redis.call('INCR', SEQ), holder)
-for _, h in ipairs(pump()) do admitted[#admitted + 1] = h end
+for _, h in ipairs(pump({ [line] = true })) do admitted[#admitted + 1] = h end
 if has(admitted, holder) then return settle('admitted', admitted, nil) end
 return settle('queued', admitted, blockOf(needs) or first)
 `
@@ -248,21 +274,27 @@ return settle('queued', admitted, blockOf(needs) or first)
  */
 export const LIMIT_RELEASE_LUA = `${LIB}
 local holder = ARGV[2]
-drop(holder)
+local freed = drop(holder)
+-- the lines that can admit now: a freed keyed slot's own line; any line when a slot without a
+-- key (shared by every line) or several slots were freed
+local only = {}
+if #freed > 1 or (#freed == 1 and freed[1].key == '') then only = nil
+elseif #freed == 1 then only[slot(freed[1])] = true end
 local waiting = redis.call('HGET', WAIT, holder)
 if waiting then
   redis.call('HDEL', WAIT, holder)
   local line = lineOf(cjson.decode(waiting).needs)
   local qk = lineKey(line)
   redis.call('ZREM', qk, holder)
-  if redis.call('EXISTS', qk) == 0 then redis.call('LREM', RING, 0, line) end
+  if redis.call('EXISTS', qk) == 0 then redis.call('LREM', RING, 0, line) elseif only then only[line] = true end
 end
 local skey = redis.call('HGET', SINGLE_OF, holder)
 if skey then
   redis.call('HDEL', SINGLE_OF, holder)
   if redis.call('HGET', SINGLE, skey) == holder then redis.call('HDEL', SINGLE, skey) end
 end
-return pump()
+if only and next(only) == nil then return {} end
+return pump(only)
 `
 
 /**

@@ -92,7 +92,7 @@ export async function startLimited(
   }
   if (ans.superseded !== undefined) await cancel(ans.superseded, 'superseded').catch(shell.onError)
   const waiting = ans.state === 'queued' ? waitingOf(ans.blocked) : undefined
-  const doc = await create(runId, waiting, waiting ? admitAt(shell, ans.blocked ?? { id: '', key: '' }, 0) : undefined)
+  const doc = await create(runId, waiting, waiting ? admitAt(shell, ans.blocked ?? { id: '', key: '' }, 0, fc.rate) : undefined)
   await handOff(shell, flow, others(ans, runId))
   // a release that admitted this run before it was written found no run to start: ask once more
   // (its admit job, queued with it, stays the only backstop)
@@ -175,7 +175,7 @@ async function askAgain(shell: Shell, flow: string, runId: string, doc: RunDoc, 
   } else if (ans.state === 'queued' && ans.blocked) {
     const w = waitingOf(ans.blocked)
     await apply(shell, runId, { type: 'queue', reason: w.reason, key: w.key, until: w.until, input })
-    if (backstop) await schedule(shell, flow, runId, admitAt(shell, ans.blocked, tries), tries + 1)
+    if (backstop) await schedule(shell, flow, runId, admitAt(shell, ans.blocked, tries, fc?.rate), tries + 1)
     if (tries > 0 && ans.blocked.retryAt === undefined) await sweep(shell, flow, runId)
   }
   if (ans.state !== 'taken' && ans.state !== 'refused') await handOff(shell, flow, others(ans, runId))
@@ -199,10 +199,17 @@ function admitData(runId: string, flow: string, tries: number): RunnerJobData {
   return { runId, step: '', flow, tries }
 }
 
-/** When a queued run asks again: when its rate window frees, else after its backstop. */
-function admitAt(shell: Shell, blocked: LimitBlock, tries: number): number {
+/**
+ * When a queued run asks again: when its rate window frees — one window later for every `limit`
+ * runs ahead of it in line, so the runs queued together do not all ask at once — else after its
+ * backstop.
+ */
+function admitAt(shell: Shell, blocked: LimitBlock, tries: number, rate?: { limit: number; periodMs: number }): number {
   const now = shell.clock.estimate()
-  if (blocked.retryAt !== undefined && blocked.id === 'rateLimit') return Math.max(now, blocked.retryAt)
+  if (blocked.retryAt !== undefined && blocked.id === 'rateLimit') {
+    const windows = rate && blocked.ahead !== undefined ? Math.floor(blocked.ahead / rate.limit) : 0
+    return Math.max(now, blocked.retryAt + windows * (rate?.periodMs ?? 0))
+  }
   return now + (BACKSTOP_MS[Math.min(tries, BACKSTOP_MS.length - 1)] as number)
 }
 

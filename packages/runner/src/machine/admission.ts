@@ -50,9 +50,13 @@ export function admit(doc: RunDoc | null, cmd: Admit, env: Env): Transition<Admi
   if (doc.status === 'running') return { reply: 'running', ...none() }
   if (doc.status !== 'queued') return { reply: 'ended', ...none(), ended: true, release: doc.flow }
   doc.status = 'running'
+  const job = doc.queued?.job
   delete doc.queued
   if (cmd.input !== undefined) doc.input = cmd.input
-  return { reply: 'admitted', appends: [], jobs: readyJobs(env.runId, doc), unwatch: [] }
+  const jobs: JobOut[] = readyJobs(env.runId, doc)
+  // its backstop is no longer needed
+  if (job !== undefined) jobs.push({ op: 'remove', id: job })
+  return { reply: 'admitted', appends: [], jobs, unwatch: [] }
 }
 
 /** `queue`: a queued run waits for another reason or key than the one logged: `flow.queued` again. */

@@ -104,6 +104,8 @@ export interface QueuedDoc {
   reason: 'concurrency' | 'rateLimit' | 'debounce'
   key?: string
   n: number
+  /** The `admit` job queued with the run (removed when it is admitted before it fires). */
+  job?: string
 }
 
 export interface RunDoc {
