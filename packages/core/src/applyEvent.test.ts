@@ -153,7 +153,8 @@ describe('applyEvent', () => {
   it('treats a missing or garbage state as empty, and any step name as a new step', () => {
     expect(applyEvent(null as never, log(1, 'x')).logs).toHaveLength(1)
     const s = applyEvent(emptyFlowState(), ev(1, 'step.await.time', { resumeAt: 'T' }, 'ghost', 3))
-    expect(s.steps.ghost).toEqual({ name: 'ghost', status: 'awaiting', attempt: 3, awaiting: { type: 'time', until: 'T' } })
+    const a = { type: 'time', until: 'T' }
+    expect(s.steps.ghost).toEqual({ name: 'ghost', status: 'awaiting', attempt: 3, awaiting: a, pending: [a] })
     expect(s.status).toBe('pending')
   })
 

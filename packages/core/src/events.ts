@@ -68,6 +68,7 @@ export const EVENT_KINDS = {
   stepAwaitTime: 'step.await.time',
   stepAwaitEvent: 'step.await.event',
   stepAwaitTrigger: 'step.await.trigger',
+  stepAwaitRun: 'step.await.run',
   stepResumed: 'step.resumed',
   stepAwaitTimeout: 'step.await.timeout',
   log: 'log',
@@ -85,8 +86,8 @@ export function isTerminalKind(kind: string): boolean {
   return kind === 'flow.completed' || kind === 'flow.failed' || kind === 'flow.canceled'
 }
 
-/** What an await waits for. */
-export type AwaitType = 'time' | 'event' | 'trigger'
+/** What an await waits for: a time, an external event, a trigger, or a child run (`ctx.invoke`). */
+export type AwaitType = 'time' | 'event' | 'trigger' | 'run'
 /**
  * Why a run waits for admission (`flow.queued`): a concurrency limit is full, a rate limit's
  * window is used up, or a debounce window is open. A step waits only for a concurrency slot.
@@ -95,10 +96,26 @@ export type QueueReason = 'concurrency' | 'rateLimit' | 'debounce'
 /** Levels of `log` events. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
 
-/** The `data` of each built-in kind. */
+/**
+ * The `data` of each built-in kind.
+ *
+ * `position` (on `step.await.*`, `step.resumed` and `step.await.timeout`): the await's call position
+ * in its step. A step may have several awaits pending at once (`Promise.all` / `Promise.race` over
+ * `ctx.await.*` and `ctx.invoke`); the position tells which await an event belongs to. Logs
+ * written before parallel awaits have none (one await at a time).
+ */
 export interface EventDataMap {
-  /** `schedule`: the run was started by a schedule's tick (`tick`: ISO time the tick was due). */
-  'flow.started': { name: string; input: unknown; steps: Record<string, { needs: string[] }>; schedule?: { id: string; tick: string } }
+  /**
+   * `schedule`: the run was started by a schedule's tick (`tick`: ISO time the tick was due).
+   * `parent`: the run was started by `ctx.invoke` in step `step` of run `runId`.
+   */
+  'flow.started': {
+    name: string
+    input: unknown
+    steps: Record<string, { needs: string[] }>
+    schedule?: { id: string; tick: string }
+    parent?: { runId: string; step: string }
+  }
   'flow.completed': { result?: unknown; duration: number }
   'flow.failed': { error: string; duration: number }
   'flow.canceled': { reason?: string }
@@ -112,11 +129,13 @@ export interface EventDataMap {
   'step.completed': { result?: unknown; duration: number }
   'step.failed': { error: string; willRetry: boolean; nextRetryAt?: string }
   'step.retry': { reason: string; delayMs: number }
-  'step.await.time': { resumeAt: string }
-  'step.await.event': { eventKind: string; match?: Record<string, unknown>; timeoutAt?: string }
-  'step.await.trigger': { triggerId: string; triggerType: string; payload?: unknown; timeoutAt?: string }
-  'step.resumed': { reason: string; awaitType: AwaitType; awaitDuration: number }
-  'step.await.timeout': { awaitType: AwaitType; timeoutAt: string }
+  'step.await.time': { resumeAt: string; position?: number }
+  'step.await.event': { eventKind: string; match?: Record<string, unknown>; timeoutAt?: string; position?: number }
+  'step.await.trigger': { triggerId: string; triggerType: string; payload?: unknown; timeoutAt?: string; position?: number }
+  /** `ctx.invoke`: the step waits for child run `childRunId` of flow `flow` to end (its `flow.started` has `parent`). */
+  'step.await.run': { childRunId: string; flow: string; timeoutAt?: string; position?: number }
+  'step.resumed': { reason: string; awaitType: AwaitType; awaitDuration: number; position?: number }
+  'step.await.timeout': { awaitType: AwaitType; timeoutAt: string; position?: number }
   log: { level: LogLevel; msg: string; fields?: Record<string, unknown> }
   'state.set': { key: string; value: unknown }
 }

@@ -5,7 +5,7 @@ import type { RunStatus } from './streamStore.js'
 /**
  * Status of one step: `pending` (declared, not started), `queued` (waits
  * for a slot of its step-level concurrency limit), `running`, `awaiting`
- * (suspended on an await), `retrying` (failed, a retry is scheduled),
+ * (while any of its awaits is pending), `retrying` (failed, a retry is scheduled),
  * `completed`, `failed` (for good), `canceled` (the run ended — completed,
  * failed or canceled — before the step did: an ended run never shows a live
  * step).
@@ -18,17 +18,20 @@ import type { RunStatus } from './streamStore.js'
 export type StepStatus = 'pending' | 'queued' | 'running' | 'awaiting' | 'retrying' | 'completed' | 'failed' | 'canceled'
 
 /**
- * What a suspended step waits for, from its `step.await.*` event. Cleared on
- * `step.resumed`, `step.await.timeout`, `step.completed` and `step.failed`.
+ * One await of a suspended step, from its `step.await.*` event. It is pending until the
+ * `step.resumed` or `step.await.timeout` of the same `position` (of any position when that event
+ * has none, as in logs written before parallel awaits), or until the step completes, fails,
+ * retries, is queued or starts again.
  *
  * @example
  * ```ts
- * const a: StepAwait = { type: 'trigger', triggerId: 'V1StGXR8Z5jdHi6BmyT', triggerType: 'webhook', until: '2026-12-05T10:00:00.000Z' }
+ * const a: StepAwait = { type: 'trigger', until: '2026-12-05T10:00:00.000Z', triggerId: 'V1StGXR8Z5jdHi6BmyT', triggerType: 'webhook', position: 1 }
+ * const b: StepAwait = { type: 'run', childRunId: 'V1StGXR8Z5jdHi6BmyU', flow: 'invoice', position: 2 }
  * ```
  */
 export interface StepAwait {
   readonly type: AwaitType
-  /** `time`: when it resumes (`resumeAt`); `event`/`trigger`: when it times out (`timeoutAt`), if it does. */
+  /** `time`: when it resumes (`resumeAt`); `event`/`trigger`/`run`: when it times out (`timeoutAt`), if it does. */
   readonly until?: string
   /** `event`: the external event kind awaited. */
   readonly eventKind?: string
@@ -36,6 +39,12 @@ export interface StepAwait {
   readonly triggerId?: string
   /** `trigger`: the free label given to `ctx.await.trigger({ type })`. */
   readonly triggerType?: string
+  /** `run`: the child run's id (`ctx.invoke`). */
+  readonly childRunId?: string
+  /** `run`: the child run's flow name. */
+  readonly flow?: string
+  /** `data.position`: the await's call position in its step; absent in logs written before parallel awaits. */
+  readonly position?: number
 }
 
 /**
@@ -88,8 +97,15 @@ export interface StepState {
   readonly error?: string
   /** When a `retrying` step runs again (`data.nextRetryAt`, else `ts + delayMs` of `step.retry`). */
   readonly nextRetryAt?: string
-  /** What it waits for while `awaiting`. */
+  /** What it waits for while `awaiting`: the most recently announced of its `pending` awaits. */
   readonly awaiting?: StepAwait
+  /**
+   * Every await of the step still pending, in the order they were announced, while `awaiting`
+   * (several with `Promise.all` / `Promise.race` over `ctx.await.*` and `ctx.invoke`). The step
+   * stays `awaiting` while any is pending: a `step.resumed` of one of them leaves it awaiting on
+   * the rest.
+   */
+  readonly pending?: readonly StepAwait[]
   /** Why it waits while `queued`: `data.reason` and `data.key` of `step.queued`. */
   readonly queued?: Pick<QueueWait, 'reason' | 'key'>
   /**
@@ -157,6 +173,10 @@ export interface FlowState {
   readonly startedAt?: string
   /** `data.schedule` of `flow.started`: the schedule whose tick started the run, and the tick (ISO). */
   readonly schedule?: { readonly id: string; readonly tick: string }
+  /** `data.parent` of `flow.started`: the run and step whose `ctx.invoke` started this run. */
+  readonly parent?: { readonly runId: string; readonly step: string }
+  /** The number of child runs it invoked (its `step.await.run` events); absent while none. */
+  readonly children?: number
   /** Time of the terminal event. */
   readonly completedAt?: string
   /** `data.duration` (ms) of `flow.completed` or `flow.failed`. */

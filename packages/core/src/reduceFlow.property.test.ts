@@ -14,14 +14,20 @@ const KEYS = ['total', 'cursor', '__proto__', 'constructor', 'prototype']
 const ts = fc.integer({ min: 0, max: 4_000_000_000_000 }).map((ms) => new Date(ms).toISOString())
 const garbage = fc.oneof(fc.constant(null), fc.string(), fc.array(fc.integer(), { maxLength: 3 }), fc.integer(), fc.constant(undefined))
 const anyJson = fc.jsonValue({ maxDepth: 2 })
-const awaitType = fc.constantFrom('time', 'event', 'trigger')
+const awaitType = fc.constantFrom('time', 'event', 'trigger', 'run')
+/** `data.position` of the await events: a call position, absent (older logs), or garbage now and then. */
+const position = fc.oneof({ weight: 6, arbitrary: fc.nat({ max: 3 }) }, { weight: 1, arbitrary: fc.constant('1') })
 
 const dataByKind: Record<string, fc.Arbitrary<unknown>> = {
-  'flow.started': fc.record({
-    name: fc.constantFrom('order', 'refund'),
-    input: anyJson,
-    steps: fc.dictionary(fc.constantFrom(...STEPS), fc.record({ needs: fc.subarray(STEPS) }), { maxKeys: 4 }),
-  }),
+  'flow.started': fc.record(
+    {
+      name: fc.constantFrom('order', 'refund'),
+      input: anyJson,
+      steps: fc.dictionary(fc.constantFrom(...STEPS), fc.record({ needs: fc.subarray(STEPS) }), { maxKeys: 4 }),
+      parent: fc.record({ runId: fc.constantFrom('p-1', 'p-2'), step: fc.constantFrom(...STEPS) }),
+    },
+    { requiredKeys: ['name', 'input', 'steps'] },
+  ),
   'flow.completed': fc.record({ result: anyJson, duration: fc.nat() }, { requiredKeys: ['duration'] }),
   'flow.failed': fc.record({ error: fc.string(), duration: fc.nat() }),
   'flow.canceled': fc.record({ reason: fc.string() }, { requiredKeys: [] }),
@@ -29,17 +35,24 @@ const dataByKind: Record<string, fc.Arbitrary<unknown>> = {
   'step.completed': fc.record({ result: anyJson, duration: fc.nat() }, { requiredKeys: ['duration'] }),
   'step.failed': fc.record({ error: fc.string(), willRetry: fc.boolean(), nextRetryAt: ts }, { requiredKeys: ['error', 'willRetry'] }),
   'step.retry': fc.record({ reason: fc.string(), delayMs: fc.nat({ max: 100_000 }) }),
-  'step.await.time': fc.record({ resumeAt: ts }),
+  'step.await.time': fc.record({ resumeAt: ts, position }, { requiredKeys: ['resumeAt'] }),
   'step.await.event': fc.record(
-    { eventKind: fc.constantFrom('payment.confirmed', 'x'), match: fc.constant({ 'data.id': 1 }), timeoutAt: ts },
+    { eventKind: fc.constantFrom('payment.confirmed', 'x'), match: fc.constant({ 'data.id': 1 }), timeoutAt: ts, position },
     { requiredKeys: ['eventKind'] },
   ),
   'step.await.trigger': fc.record(
-    { triggerId: fc.string({ minLength: 1 }), triggerType: fc.constantFrom('webhook', 'user'), timeoutAt: ts },
+    { triggerId: fc.string({ minLength: 1 }), triggerType: fc.constantFrom('webhook', 'user'), timeoutAt: ts, position },
     { requiredKeys: ['triggerId', 'triggerType'] },
   ),
-  'step.resumed': fc.record({ reason: fc.string(), awaitType, awaitDuration: fc.nat() }),
-  'step.await.timeout': fc.record({ awaitType, timeoutAt: ts }),
+  'step.await.run': fc.record(
+    { childRunId: fc.constantFrom('c-1', 'c-2', 'c-3'), flow: fc.constantFrom('invoice', 'line'), timeoutAt: ts, position },
+    { requiredKeys: ['childRunId', 'flow'] },
+  ),
+  'step.resumed': fc.record(
+    { reason: fc.string(), awaitType, awaitDuration: fc.nat(), position },
+    { requiredKeys: ['reason', 'awaitType', 'awaitDuration'] },
+  ),
+  'step.await.timeout': fc.record({ awaitType, timeoutAt: ts, position }, { requiredKeys: ['awaitType', 'timeoutAt'] }),
   log: fc.record(
     {
       level: fc.constantFrom('debug', 'info', 'warn', 'error', 'loud'),
@@ -156,8 +169,19 @@ describe('reduceFlow and applyEvent: properties', () => {
           expect(s.status).toBe(statuses.includes('awaiting') ? 'awaiting' : 'running')
         }
         expect(s.queued !== undefined).toBe(s.status === 'queued')
+        // children: one per step.await.run, absent while none; parent: the first flow.started's, when it starts the run
+        const runs = log.filter((e) => e.kind === 'step.await.run').length
+        expect(s.children).toBe(runs === 0 ? undefined : runs)
+        const parent = (log[startedFirst]?.data as { parent?: unknown } | null)?.parent
+        const startsIt = startedFirst >= 0 && (terminalAt < 0 || terminalAt > startedFirst) // a flow.started after an end starts nothing
+        expect(s.parent).toEqual(startsIt && typeof parent === 'object' && parent !== null ? parent : undefined)
         for (const step of Object.values(s.steps)) {
           expect(step.awaiting !== undefined).toBe(step.status === 'awaiting')
+          // awaiting while any await is pending; `awaiting` is the last one announced; one entry per position
+          expect(step.pending !== undefined && step.pending.length > 0).toBe(step.status === 'awaiting')
+          if (step.pending) expect(step.awaiting).toBe(step.pending.at(-1))
+          const positions = (step.pending ?? []).map((a) => a.position)
+          expect(new Set(positions).size).toBe(positions.length)
           expect(step.queued !== undefined).toBe(step.status === 'queued')
           if (step.status === 'failed') expect(typeof step.error).toBe('string')
         }

@@ -219,6 +219,11 @@ describe('reduceFlow: steps', () => {
       { triggerId: 'trg1', triggerType: 'webhook', timeoutAt: 'T' },
       { type: 'trigger', triggerId: 'trg1', triggerType: 'webhook', until: 'T' },
     ],
+    [
+      'step.await.run',
+      { childRunId: 'child-1', flow: 'invoice', timeoutAt: 'T' },
+      { type: 'run', childRunId: 'child-1', flow: 'invoice', until: 'T' },
+    ],
   ])('%s → awaiting with what it waits for; resumed and timeout clear it', (kind, data, awaiting) => {
     const events = [started(), ev(2, 'step.started', {}, 'charge', 1), ev(3, kind, data, 'charge', 1)]
     expect(reduceFlow(events).steps.charge).toMatchObject({ status: 'awaiting', awaiting })
@@ -384,6 +389,139 @@ describe('reduceFlow: flow control (flow.queued, flow.debounced, step.queued)', 
     expect(s.input).toBeUndefined()
     expect(s.steps.charge).toMatchObject({ status: 'queued', queued: { reason: '' } })
     expect(reduceFlow([started(), queued(2, { reason: 7, key: 1, until: {} })]).queued).toEqual({ reason: '7' })
+  })
+})
+
+describe('reduceFlow: composition (step.await.run, parallel awaits, parent, children)', () => {
+  const at = (n: number, kind: string, data: Record<string, unknown>, position?: number, step = 'charge') =>
+    ev(n, kind, position === undefined ? data : { ...data, position }, step, 1)
+  const run = (n: number, child: string, position?: number) => at(n, 'step.await.run', { childRunId: child, flow: 'invoice' }, position)
+  const resumed = (n: number, position?: number, awaitType = 'run') =>
+    at(n, 'step.resumed', { reason: 'child run ended', awaitType, awaitDuration: 1 }, position)
+  const base = () => [started(), ev(2, 'step.started', {}, 'charge', 1)]
+
+  it('lists every pending await with its position; the step awaits while any is pending', () => {
+    const log = [...base(), run(3, 'c-1', 0), at(4, 'step.await.event', { eventKind: 'paid', timeoutAt: tsOf(99) }, 1), run(5, 'c-2', 2)]
+    const c1 = { type: 'run', childRunId: 'c-1', flow: 'invoice', position: 0 }
+    const paid = { type: 'event', until: tsOf(99), eventKind: 'paid', position: 1 }
+    const c2 = { type: 'run', childRunId: 'c-2', flow: 'invoice', position: 2 }
+    const s = reduceFlow(log)
+    expect(s.status).toBe('awaiting')
+    expect(s.steps.charge).toMatchObject({ status: 'awaiting', attempt: 1, awaiting: c2, pending: [c1, paid, c2] })
+    // one resolves: the step replays and waits on the rest, still awaiting
+    const one = reduceFlow([...log, resumed(6, 2)])
+    expect(one.status).toBe('awaiting')
+    expect(one.steps.charge).toMatchObject({ status: 'awaiting', awaiting: paid, pending: [c1, paid] })
+    const two = reduceFlow([...log, resumed(6, 2), at(7, 'step.await.timeout', { awaitType: 'event', timeoutAt: tsOf(99) }, 1)])
+    expect(two.steps.charge).toMatchObject({ status: 'awaiting', awaiting: c1, pending: [c1] })
+    // the last one resolves: running, nothing pending
+    const all = reduceFlow([...log, resumed(6, 2), resumed(7, 1, 'event'), resumed(8, 0)])
+    expect(all.status).toBe('running')
+    expect(all.steps.charge).toEqual({ name: 'charge', status: 'running', attempt: 1, needs: [], startedAt: tsOf(2) })
+    // a resume of a position that is not pending changes nothing but the event's effects
+    expect(reduceFlow([...log, resumed(6, 7)]).steps.charge).toMatchObject({ status: 'awaiting', pending: [c1, paid, c2] })
+  })
+
+  it('Promise.race: the step completes on the winner, and the losers leave with it', () => {
+    const log = [...base(), run(3, 'c-1', 0), at(4, 'step.await.time', { resumeAt: tsOf(50) }, 1), resumed(5, 1, 'time')]
+    expect(reduceFlow(log).steps.charge).toMatchObject({ status: 'awaiting', pending: [{ type: 'run', childRunId: 'c-1' }] })
+    for (const end of [
+      ev(6, 'step.completed', { result: 1, duration: 4 }, 'charge', 1),
+      ev(6, 'step.failed', { error: 'x', willRetry: false }, 'charge', 1),
+      ev(6, 'step.failed', { error: 'x', willRetry: true }, 'charge', 1),
+      ev(6, 'step.retry', { reason: 'x', delayMs: 5 }, 'charge', 2),
+      ev(6, 'step.queued', { reason: 'concurrency' }, 'charge', 2),
+      ev(6, 'step.started', {}, 'charge', 2),
+      ev(6, 'step.started', { recovered: true }, 'charge', 1),
+    ]) {
+      const s = reduceFlow([...log, end]).steps.charge
+      expect(s?.status, end.kind).not.toBe('awaiting')
+      expect(s?.pending, end.kind).toBeUndefined()
+      expect(s?.awaiting, end.kind).toBeUndefined()
+    }
+    // a run that ends cancels the awaiting step, pending awaits and all
+    const canceled = reduceFlow([...log, ev(6, 'flow.canceled', { reason: 'user' })]).steps.charge
+    expect(canceled).toEqual({ name: 'charge', status: 'canceled', attempt: 1, needs: [], startedAt: tsOf(2) })
+  })
+
+  it('events without a position (logs before parallel awaits) keep one await at a time', () => {
+    const t = at(3, 'step.await.time', { resumeAt: tsOf(9) })
+    expect(reduceFlow([...base(), t]).steps.charge).toMatchObject({
+      awaiting: { type: 'time', until: tsOf(9) },
+      pending: [{ type: 'time' }],
+    })
+    // a second unpositioned await replaces the first; an unpositioned resume ends every pending await
+    const again = reduceFlow([...base(), t, at(4, 'step.await.trigger', { triggerId: 't', triggerType: 'user' })]).steps.charge
+    expect(again?.pending).toEqual([{ type: 'trigger', triggerId: 't', triggerType: 'user' }])
+    const mixed = [...base(), run(3, 'c-1', 0), run(4, 'c-2', 1)]
+    expect(reduceFlow([...mixed, resumed(5)]).steps.charge).toMatchObject({ status: 'running' })
+    expect(
+      reduceFlow([...mixed, at(5, 'step.await.timeout', { awaitType: 'run', timeoutAt: tsOf(5) })]).steps.charge?.pending,
+    ).toBeUndefined()
+    // the same position announced again replaces its entry
+    const twice = reduceFlow([...base(), run(3, 'c-1', 0), run(4, 'c-9', 0)]).steps.charge
+    expect(twice?.pending).toEqual([{ type: 'run', childRunId: 'c-9', flow: 'invoice', position: 0 }])
+  })
+
+  it('parent from flow.started, children from step.await.run', () => {
+    const child = reduceFlow([
+      ev(1, 'flow.started', { name: 'invoice', input: {}, steps: { bill: { needs: [] } }, parent: { runId: 'p-1', step: 'charge' } }),
+    ])
+    expect(child.parent).toEqual({ runId: 'p-1', step: 'charge' })
+    expect(child.children).toBeUndefined()
+    const parent = reduceFlow([...base(), run(3, 'c-1', 0), run(4, 'c-2', 1), resumed(5, 0), run(6, 'c-3', 2)])
+    expect(parent.children).toBe(3)
+    expect(parent.parent).toBeUndefined()
+    expect(JSON.parse(JSON.stringify(parent))).not.toHaveProperty('parent')
+    expect(reduceFlow(base()).children).toBeUndefined()
+    // garbage parents are ignored; a later flow.started changes nothing
+    for (const p of [null, 'p-1', { runId: 'p-1' }, { runId: 1, step: 'x' }, []]) {
+      expect(reduceFlow([ev(1, 'flow.started', { name: 'x', parent: p })]).parent).toBeUndefined()
+    }
+    const late = [started(), ev(2, 'flow.started', { name: 'x', parent: { runId: 'p', step: 's' } })]
+    expect(reduceFlow(late).parent).toBeUndefined()
+  })
+
+  it('applyEvent equals reduceFlow, also from a state that went through JSON', () => {
+    const log = [
+      ev(1, 'flow.started', { name: 'order', input: {}, steps: { charge: { needs: [] } }, parent: { runId: 'p-1', step: 's' } }),
+      ev(2, 'step.started', {}, 'charge', 1),
+      run(3, 'c-1', 0),
+      run(4, 'c-2', 1),
+      at(5, 'step.await.trigger', { triggerId: 't', triggerType: 'user', timeoutAt: tsOf(80) }, 2),
+      resumed(6, 1),
+      at(7, 'step.await.timeout', { awaitType: 'trigger', timeoutAt: tsOf(80) }, 2),
+      resumed(8, 0),
+      ev(9, 'step.completed', { result: 1, duration: 7 }, 'charge', 1),
+      ev(10, 'flow.completed', { duration: 9 }),
+    ]
+    for (let i = 1; i <= log.length; i++) {
+      const want = reduceFlow(log.slice(0, i))
+      expect(log.slice(0, i).reduce(applyEvent, emptyFlowState())).toEqual(want)
+      if (i < log.length) {
+        const viaJson = applyEvent(JSON.parse(JSON.stringify(want)), log[i]!)
+        expect(JSON.parse(JSON.stringify(viaJson))).toEqual(JSON.parse(JSON.stringify(reduceFlow(log.slice(0, i + 1)))))
+      }
+    }
+  })
+
+  it('garbage never throws: positions that are no numbers read as none; a JSON state with garbage pending', () => {
+    const s = reduceFlow([
+      ...base(),
+      at(3, 'step.await.run', { childRunId: 7, flow: null }, Number.NaN),
+      ev(4, 'step.await.run', 'x', 'charge'),
+    ])
+    expect(s.steps.charge?.pending).toEqual([{ type: 'run' }])
+    expect(s.children).toBe(2)
+    const json = JSON.parse(JSON.stringify(reduceFlow([...base(), run(3, 'c-1', 0)]))) as { steps: { charge: Record<string, unknown> } }
+    for (const pending of ['x', null, [null, 3, 'y'], { 0: 1 }]) {
+      json.steps.charge.pending = pending
+      const next = applyEvent(json as never, resumed(4, 0))
+      // garbage entries of an array have no position 0: they stay (garbage in, garbage kept), nothing throws
+      expect(next.steps.charge?.status).toBe(Array.isArray(pending) ? 'awaiting' : 'running')
+      const more = applyEvent(json as never, run(4, 'c-2', 1))
+      expect(more.steps.charge?.pending?.at(-1)).toEqual({ type: 'run', childRunId: 'c-2', flow: 'invoice', position: 1 })
+    }
   })
 })
 

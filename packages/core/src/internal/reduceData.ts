@@ -24,6 +24,14 @@ export function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined
 }
 
+/** `{ a, b }` of a record whose fields `a` and `b` are both strings (`schedule`, `parent`), else undefined. */
+export function strings<K extends string>(v: unknown, a: K, b: K): Record<K, string> | undefined {
+  const f = fieldsOf(v)
+  const x = f[a]
+  const y = f[b]
+  return typeof x === 'string' && typeof y === 'string' ? ({ [a]: x, [b]: y } as Record<K, string>) : undefined
+}
+
 /** A finite number field, or undefined. */
 export function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined

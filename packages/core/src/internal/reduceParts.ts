@@ -20,7 +20,7 @@
 
 import type { FlowState, LogEntry, QueueWait, StepState } from '../flowState.js'
 import type { RunStatus } from '../streamStore.js'
-import { isRecord } from './reduceData.js'
+import { isRecord, strings } from './reduceData.js'
 
 /** The run-level fields of a FlowState (all but steps, state, logs, lastEventId). */
 export interface RunFields {
@@ -36,6 +36,8 @@ export interface RunFields {
   error?: string
   cancelReason?: string
   schedule?: { id: string; tick: string }
+  parent?: { runId: string; step: string }
+  children?: number
 }
 
 /** The steps map: a null-prototype object. */
@@ -117,6 +119,8 @@ class FlowStateObject {
   declare readonly error: string | undefined
   declare readonly cancelReason: string | undefined
   declare readonly schedule: { readonly id: string; readonly tick: string } | undefined
+  declare readonly parent: { readonly runId: string; readonly step: string } | undefined
+  declare readonly children: number | undefined
   declare readonly steps: StepsMap
   declare readonly lastEventId: string | undefined
 
@@ -135,6 +139,8 @@ class FlowStateObject {
     this.error = run.error
     this.cancelReason = run.cancelReason
     this.schedule = run.schedule
+    this.parent = run.parent
+    this.children = run.children
     this.steps = steps
     Object.defineProperty(this, 'state', FlowStateObject.#stateProp)
     Object.defineProperty(this, 'logs', FlowStateObject.#logsProp)
@@ -189,8 +195,11 @@ function foreignParts(state: FlowState, logs: unknown): Parts {
   if (s.result !== undefined) run.result = s.result
   if (typeof s.error === 'string') run.error = s.error
   if (typeof s.cancelReason === 'string') run.cancelReason = s.cancelReason
-  const sch = s.schedule as { id?: unknown; tick?: unknown } | undefined
-  if (typeof sch?.id === 'string' && typeof sch.tick === 'string') run.schedule = { id: sch.id, tick: sch.tick }
+  const schedule = strings(s.schedule, 'id', 'tick')
+  if (schedule !== undefined) run.schedule = schedule
+  const parent = strings(s.parent, 'runId', 'step')
+  if (parent !== undefined) run.parent = parent
+  if (typeof s.children === 'number') run.children = s.children
   const arr = Array.isArray(logs) ? (logs as LogEntry[]) : []
   const base: Record<string, unknown> = Object.assign(Object.create(null), isRecord(s.state) ? s.state : undefined)
   return {

@@ -2,7 +2,7 @@
 
 import type { EventRecord } from '../events.js'
 import type { RunStatus } from '../streamStore.js'
-import { fieldsOf, isRecord, num, queuedOf, str, toText } from './reduceData.js'
+import { fieldsOf, isRecord, num, queuedOf, str, strings, toText } from './reduceData.js'
 import type { RunFields, StepsMap } from './reduceParts.js'
 
 /** True for the statuses that stick: `completed`, `failed`, `canceled`. */
@@ -28,12 +28,15 @@ export function nextRun(run: RunFields, e: EventRecord): RunFields {
       if (d.input !== undefined) next.input = d.input
       const ts = str(e.ts)
       if (ts !== undefined) next.startedAt = ts
-      const sch = fieldsOf(d.schedule)
-      const id = str(sch.id)
-      const tick = str(sch.tick)
-      if (id !== undefined && tick !== undefined) next.schedule = { id, tick }
+      const schedule = strings(d.schedule, 'id', 'tick')
+      if (schedule !== undefined) next.schedule = schedule
+      const parent = strings(d.parent, 'runId', 'step')
+      if (parent !== undefined) next.parent = parent
       return next
     }
+    case 'step.await.run':
+      // a child run invoked (once per call position: the store keeps one event per idempotency key)
+      return { ...out, children: (run.children ?? 0) + 1 }
     case 'flow.queued':
       // a started run that has not ended waits for admission (again, when a later limit queues it anew)
       return run.status === 'pending' || isTerminalStatus(run.status) ? out : { ...out, status: 'queued', queued: queuedOf(e.data) }

@@ -44,7 +44,7 @@ export function reduceSteps(steps: StepsAccess, e: EventRecord, runStarts: boole
 const LIVE: ReadonlySet<string> = new Set<StepStatus>(['pending', 'queued', 'running', 'awaiting', 'retrying'])
 
 function canceled(s: StepState): StepState {
-  return clean({ ...s, status: 'canceled', awaiting: undefined, nextRetryAt: undefined })
+  return clean({ ...s, status: 'canceled', nextRetryAt: undefined })
 }
 
 function declareSteps(steps: StepsAccess, declared: unknown): void {
@@ -69,7 +69,7 @@ function nextStep(prev: StepState, e: EventRecord): StepState {
       // waits for a step-level concurrency slot; meta.attempt is the attempt about to start, as on step.retry
       s.status = 'queued'
       s.queued = queuedOf(d)
-      s.nextRetryAt = s.awaiting = undefined
+      s.nextRetryAt = undefined
       break
     case 'step.started':
       if (d.recovered === true) {
@@ -77,14 +77,14 @@ function nextStep(prev: StepState, e: EventRecord): StepState {
         s.status = 'running'
         s.attempt = attemptOf(e.meta) ?? Math.max(prev.attempt, 1)
         s.recoveries = (prev.recoveries ?? 0) + 1
-        s.awaiting = s.nextRetryAt = undefined
+        s.nextRetryAt = undefined
         break
       }
       s.status = 'running'
       s.attempt = attemptOf(e.meta) ?? prev.attempt + 1
       s.startedAt = prev.startedAt ?? ts
       if (d.input !== undefined) s.input = d.input
-      s.completedAt = s.duration = s.result = s.error = s.nextRetryAt = s.awaiting = undefined
+      s.completedAt = s.duration = s.result = s.error = s.nextRetryAt = undefined
       break
     case 'step.completed':
       s.status = 'completed'
@@ -92,7 +92,7 @@ function nextStep(prev: StepState, e: EventRecord): StepState {
       s.completedAt = ts
       s.duration = num(d.duration)
       s.result = d.result
-      s.error = s.nextRetryAt = s.awaiting = undefined
+      s.error = s.nextRetryAt = undefined
       break
     case 'step.failed': {
       const retry = d.willRetry === true
@@ -101,14 +101,13 @@ function nextStep(prev: StepState, e: EventRecord): StepState {
       s.error = toText(d.error)
       s.nextRetryAt = retry ? str(d.nextRetryAt) : undefined
       s.completedAt = retry ? undefined : ts
-      s.result = s.duration = s.awaiting = undefined
+      s.result = s.duration = undefined
       break
     }
     case 'step.retry':
       // meta.attempt is the attempt about to start, not the current one.
       s.status = 'retrying'
       s.nextRetryAt = prev.nextRetryAt ?? retryAt(ts, num(d.delayMs))
-      s.awaiting = undefined
       break
     case 'step.await.time':
       return awaiting(s, e, { type: 'time', until: str(d.resumeAt) })
@@ -116,27 +115,39 @@ function nextStep(prev: StepState, e: EventRecord): StepState {
       return awaiting(s, e, { type: 'event', until: str(d.timeoutAt), eventKind: str(d.eventKind) })
     case 'step.await.trigger':
       return awaiting(s, e, { type: 'trigger', until: str(d.timeoutAt), triggerId: str(d.triggerId), triggerType: str(d.triggerType) })
+    case 'step.await.run':
+      return awaiting(s, e, { type: 'run', until: str(d.timeoutAt), childRunId: str(d.childRunId), flow: str(d.flow) })
     case 'step.resumed':
-    case 'step.await.timeout':
-      s.status = 'running'
-      s.attempt = attemptOf(e.meta) ?? Math.max(prev.attempt, 1)
-      s.awaiting = undefined
-      break
+    case 'step.await.timeout': {
+      // the await of that position leaves (every await, for an event without a position: one await at a time)
+      const pos = num(d.position)
+      return pend(s, e, pos === undefined ? [] : pendingOf(prev).filter((a) => a?.position !== pos))
+    }
     default:
       return prev
   }
   return clean(s)
 }
 
-function awaiting(s: Draft, e: EventRecord, a: { -readonly [K in keyof StepAwait]: StepAwait[K] }): StepState {
-  s.status = 'awaiting'
+/** The step's pending awaits (a step keeps them only while awaiting; a state from JSON may carry anything there). */
+function pendingOf(s: StepState): readonly StepAwait[] {
+  return Array.isArray(s.pending) ? s.pending : []
+}
+
+/** A `step.await.*`: the await joins the pending ones (replacing one of the same position). */
+function awaiting(s: Draft, e: EventRecord, a: Record<string, unknown>): StepState {
+  a.position = num(fieldsOf(e.data).position)
+  const out: Record<string, unknown> = {}
+  for (const k in a) if (a[k] !== undefined) out[k] = a[k]
+  return pend(s, e, [...pendingOf(s).filter((p) => p?.position !== out.position), out as unknown as StepAwait])
+}
+
+/** `s` after an await event `e`: awaiting while any of `pending` is pending (`awaiting`: the last one announced), else running. */
+function pend(s: Draft, e: EventRecord, pending: readonly StepAwait[]): StepState {
   s.attempt = attemptOf(e.meta) ?? Math.max(s.attempt, 1)
-  const out: typeof a = { type: a.type }
-  if (a.until !== undefined) out.until = a.until
-  if (a.eventKind !== undefined) out.eventKind = a.eventKind
-  if (a.triggerId !== undefined) out.triggerId = a.triggerId
-  if (a.triggerType !== undefined) out.triggerType = a.triggerType
-  s.awaiting = out
+  s.status = pending.length > 0 ? 'awaiting' : 'running'
+  s.pending = pending
+  s.awaiting = pending[pending.length - 1]
   return clean(s)
 }
 
@@ -157,7 +168,11 @@ function clean(s: Draft): StepState {
   if (s.result !== undefined) out.result = s.result
   if (s.error !== undefined) out.error = s.error
   if (s.nextRetryAt !== undefined) out.nextRetryAt = s.nextRetryAt
-  if (s.awaiting !== undefined) out.awaiting = s.awaiting
+  // what a step waits for lasts while it awaits: any other status drops it
+  if (s.status === 'awaiting') {
+    if (s.awaiting !== undefined) out.awaiting = s.awaiting
+    if (s.pending !== undefined) out.pending = s.pending
+  }
   if (s.status === 'queued') out.queued = s.queued
   if (s.recoveries !== undefined) out.recoveries = s.recoveries
   return out
