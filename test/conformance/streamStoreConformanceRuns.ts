@@ -1,6 +1,7 @@
 import type { StreamStore } from '@leanflow/core'
 import { EventBus } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
+import { describeCompositionConformance } from './streamStoreConformanceComposition.js'
 import {
   type ConformanceContext,
   ev,
@@ -90,6 +91,7 @@ export function describeRunsConformance(t: ConformanceContext): void {
   })
 
   describeStatusConformance(t)
+  describeCompositionConformance(t)
 
   describe('retention', () => {
     it('removes a finished run (events, summary, index entry) and keeps a running one', async () => {

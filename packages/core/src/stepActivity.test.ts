@@ -40,6 +40,7 @@ describe('stepActivity agrees with the reducer', () => {
     ['step.await.time', { resumeAt: '2026-12-05T00:00:00.000Z' }],
     ['step.await.event', { eventKind: 'k' }],
     ['step.await.trigger', { triggerId: 't', triggerType: 'webhook' }],
+    ['step.await.run', { childRunId: 'c', flow: 'invoice', position: 0 }],
     ['step.resumed', { reason: 'x', awaitType: 'time', awaitDuration: 1 }],
     ['step.await.timeout', { awaitType: 'event', timeoutAt: '2026-12-05T00:00:00.000Z' }],
     ['step.queued', { reason: 'concurrency', key: 'k' }],

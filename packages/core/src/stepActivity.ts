@@ -9,6 +9,10 @@ import type { NewEvent } from './events.js'
  * started run is `awaiting` while one of its steps awaits and none is active (a `queued` run
  * stays `queued` until its first `step.started`).
  *
+ * It reads one event: with several awaits pending in a step (`data.position`), a `step.resumed`
+ * or `step.await.timeout` of one of them leaves the step `awaiting` on the others, which only a
+ * store that keeps the step's pending positions can tell (the built-in run indexes do).
+ *
  * @example
  * ```ts
  * stepActivity({ kind: 'step.await.trigger', flow: 'r1', step: 'approve', data: {} }) // 'awaiting'
@@ -31,6 +35,7 @@ const ACTIVITY: Record<string, StepActivity> = {
   'step.await.time': 'awaiting',
   'step.await.event': 'awaiting',
   'step.await.trigger': 'awaiting',
+  'step.await.run': 'awaiting',
   'step.resumed': 'active',
   'step.await.timeout': 'active',
 }

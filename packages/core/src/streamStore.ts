@@ -18,7 +18,7 @@ export type RunStatus = 'pending' | 'queued' | 'running' | 'awaiting' | 'complet
  *
  * @example
  * ```ts
- * const [latest] = await store.listRuns('order', { limit: 1 }) // { runId, flow: 'order', status: 'awaiting', startedAt }
+ * const [latest] = await store.listRuns('order', { limit: 1 }) // { runId, flow: 'order', status: 'awaiting', startedAt, children: 2 }
  * ```
  */
 export interface RunSummary {
@@ -30,6 +30,10 @@ export interface RunSummary {
   startedAt: string
   /** ISO 8601 time of the terminal event. */
   completedAt?: string
+  /** The run and step whose `ctx.invoke` started this run (`data.parent` of its `flow.started`). */
+  parent?: { runId: string; step: string }
+  /** The number of child runs it invoked (its `step.await.run` events); absent while none. */
+  children?: number
 }
 
 /**

@@ -16,6 +16,9 @@
 // |   sid                                   |         | id of the event that set the status (index version)    |
 // |   s:<step>                              |         | a live step: `r` running or retrying, `a` awaiting     |
 // |   nr, na                                |         | how many steps are `r`, `a` (awaiting: na > 0, nr = 0) |
+// |   p:<step>                              |         | an awaiting step's pending await positions (' 0 2 ')   |
+// |   parentRun, parentStep                 |         | data.parent of flow.started (started by ctx.invoke)    |
+// |   children                              |         | how many step.await.run the run appended               |
 // | lf:{<runId>}:idem                       | hash    | append idempotency key -> event id; the runner's keys: |
 // |   fs, fe                                |         | flow.started; the terminal flow.* event                |
 // |   ss~<step>~<attempt>                   |         | step.started                                           |

@@ -1,6 +1,7 @@
 import { isTerminalKind } from '../events.js'
 import { type StepActivity, stepActivity } from '../stepActivity.js'
 import type { RunStatus, RunSummary } from '../streamStore.js'
+import { strings } from './reduceData.js'
 import { isTerminalStatus } from './reduceRun.js'
 
 /** One stored event of a memory run: its id and the full record as JSON text (so nobody can mutate it). */
@@ -26,6 +27,10 @@ export interface MemoryRun {
   /** Counts of the live steps by class. */
   running: number
   awaiting: number
+  /** The pending await positions of each awaiting step (`undefined`: an await without `data.position`). */
+  pending?: Map<string, Array<number | undefined>>
+  /** Its `step.await.run` events (the child runs it invoked). */
+  children?: number
   /** Present once `flow.started` was appended (while the run was pending). */
   summary?: RunSummary
   /** `startedAt` in ms (index score). */
@@ -38,6 +43,31 @@ export interface MemoryRun {
 /** 2 ** 31 - 1, as a literal (see STORE_DEFAULTS: bundlers keep a computed constant). */
 const MAX_TIMER_MS = 2_147_483_647
 const TERMINAL: Record<string, RunStatus> = { 'flow.completed': 'completed', 'flow.failed': 'failed', 'flow.canceled': 'canceled' }
+
+/**
+ * What a step event makes its step, given the step's pending awaits: the step stays `awaiting`
+ * while any of them is pending, as the reducer keeps it. A `step.await.*` adds its `data.position`
+ * (replacing the same one); a `step.resumed` or `step.await.timeout` removes its own (every one,
+ * without a position: one await at a time); any other step event ends them all.
+ */
+function pendingAwaits(run: MemoryRun, step: string, kind: string, data: unknown, act: StepActivity): StepActivity {
+  const ends = kind === 'step.resumed' || kind === 'step.await.timeout'
+  if (act !== 'awaiting' && !ends) {
+    run.pending?.delete(step)
+    return act
+  }
+  const raw = (data as { position?: unknown } | null)?.position
+  const pos = typeof raw === 'number' && Number.isFinite(raw) ? raw : undefined
+  run.pending ??= new Map()
+  const list = ends && pos === undefined ? [] : (run.pending.get(step) ?? []).filter((p) => p !== pos)
+  if (!ends) list.push(pos)
+  if (list.length === 0) {
+    run.pending.delete(step)
+    return act
+  }
+  run.pending.set(step, list)
+  return 'awaiting'
+}
 
 /**
  * The memory store's run table: runs by id, the per-flow index, retention
@@ -111,10 +141,16 @@ export class MemoryRuns {
    * terminal event starts the retention clock.
    */
   settle(run: MemoryRun, e: { kind: string; step?: string; data: unknown; ms: number; ts: string; flowName?: string }): void {
+    if (e.kind === 'step.await.run') {
+      // a child run invoked: counted on every append, as the reducer counts them
+      run.children = (run.children ?? 0) + 1
+      if (run.summary) run.summary = { ...run.summary, children: run.children }
+    }
     const was = run.status
     if (was !== undefined && isTerminalStatus(was)) return
-    const act = stepActivity(e)
+    let act = stepActivity(e)
     if (act !== undefined && e.step !== undefined) {
+      act = pendingAwaits(run, e.step, e.kind, e.data, act)
       const old = run.steps.get(e.step) ?? 'done'
       if (old !== act) {
         if (old === 'active') run.running--
@@ -134,6 +170,10 @@ export class MemoryRuns {
     } else if (e.kind === 'flow.started' && was === undefined && e.flowName !== undefined) {
       run.status = live
       run.summary = { runId: run.runId, flow: e.flowName, status: live, startedAt: e.ts }
+      const parent = strings((e.data as { parent?: unknown } | null)?.parent, 'runId', 'step')
+      // frozen: listRuns hands out shallow copies of the summary
+      if (parent !== undefined) run.summary.parent = Object.freeze(parent)
+      if (run.children !== undefined) run.summary.children = run.children
       run.startedMs = e.ms
       let set = this.#flows.get(e.flowName)
       if (!set) this.#flows.set(e.flowName, (set = new Set()))

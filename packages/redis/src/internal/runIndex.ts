@@ -69,11 +69,13 @@ export class RunIndex {
     for (let offset = 0; out.length < limit; offset += batch) {
       const ids = await this.redis.zrevrangebyscore(setKey, max, '-inf', 'LIMIT', offset, batch)
       const metas = await Promise.all(
-        ids.map((id) => this.redis.hmget(this.keys.meta(id), 'flow', 'status', 'startedAt', 'completedAt', 'sid')),
+        ids.map((id) =>
+          this.redis.hmget(this.keys.meta(id), 'flow', 'status', 'startedAt', 'completedAt', 'sid', 'parentRun', 'parentStep', 'children'),
+        ),
       )
       for (let i = 0; i < ids.length && out.length < limit; i++) {
         const runId = ids[i]!
-        const [f, st, startedAt, completedAt, sid] = metas[i]!
+        const [f, st, startedAt, completedAt, sid, parentRun, parentStep, children] = metas[i]!
         if (f == null || startedAt == null) {
           stale.push(runId)
           continue
@@ -88,6 +90,8 @@ export class RunIndex {
         }
         const summary: RunSummary = { runId, flow, status: st as RunStatus, startedAt: iso(startedAt) }
         if (completedAt != null) summary.completedAt = iso(completedAt)
+        if (parentRun != null && parentStep != null) summary.parent = { runId: parentRun, step: parentStep }
+        if (children != null) summary.children = Number(children)
         out.push(summary)
       }
       if (ids.length < batch) break

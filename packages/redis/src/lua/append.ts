@@ -20,8 +20,12 @@
 // `startedAt`, `completedAt`, `flow`, and per live step `s:<step>` ('r' or 'a') with the counts
 // `nr` and `na`: a started run is `awaiting` while na > 0 and nr = 0, else `running`; a
 // `flow.queued` makes a started run `queued` until its first `step.started`; a terminal status
-// sticks. When the status changes (and on a repeated event that could change
-// it), the reply carries the index entry `flow, status, sid, startedAt` for the client to write
+// sticks. Parallel awaits: while a step has several awaits pending, `p:<step>` lists their
+// positions (`data.position`, ' - ' for an await without one) as ' 0 2 ', so that the
+// `step.resumed` or `step.await.timeout` of one of them leaves the step awaiting on the others,
+// as the reducer does; any other step event ends them. `parentRun`, `parentStep`: `data.parent`
+// of flow.started (a run started by `ctx.invoke`); `children`: its step.await.run events. When
+// the status changes (and on a repeated event that could change it), the reply carries the index entry `flow, status, sid, startedAt` for the client to write
 // in the flow's slot (lua/runIndex.ts).
 
 /** The refusals (fence, `after` key, run length); needs `fences` (the fences hash key). */
@@ -48,12 +52,39 @@ if ARGV[3] ~= '' then
 end
 local status = ARGV[6]
 if status == '' then
+  -- the kind, from the record's first field (validateAppend writes {"kind":…,"flow":…,…})
+  local kind = string.match(ARGV[1], '^{"kind":"([^"]*)"')
+  if kind == 'step.await.run' then redis.call('HINCRBY', meta, 'children', 1) end
   local cls, go = ARGV[12], false
   if cls == '' then return {1, id} end
   if cls == 'g' then cls, go = 'r', true end
   local f = ARGV[11]
   local old = cls
   if f ~= '' then old = redis.call('HGET', meta, f) or 'd' end
+  local ends = kind == 'step.resumed' or kind == 'step.await.timeout'
+  if f ~= '' and (cls == 'a' or ends) then
+    -- an await joins the step's pending positions (replacing its own); a resume or timeout
+    -- leaves (every one, without a position); the step awaits while any is left
+    local pf = 'p' .. string.sub(f, 2)
+    local ok, ev = pcall(cjson.decode, ARGV[1])
+    local pos = ok and type(ev) == 'table' and type(ev.data) == 'table' and ev.data.position
+    if type(pos) == 'number' then pos = ' ' .. tostring(pos) .. ' ' else pos = ' - ' end
+    local list = ' '
+    if cls == 'a' or pos ~= ' - ' then
+      list = redis.call('HGET', meta, pf) or ' '
+      local i = string.find(list, pos, 1, true)
+      if i then list = string.sub(list, 1, i) .. string.sub(list, i + #pos) end
+      if cls == 'a' then list = list .. string.sub(pos, 2) end
+    end
+    if list == ' ' then
+      redis.call('HDEL', meta, pf)
+    else
+      redis.call('HSET', meta, pf, list)
+      cls = 'a'
+    end
+  elseif f ~= '' and old == 'a' then
+    redis.call('HDEL', meta, 'p' .. string.sub(f, 2))
+  end
   if old == cls and not go then return {1, id} end
   local m = redis.call('HMGET', meta, 'status', 'na', 'nr', 'flow', 'startedAt')
   local was = m[1]
@@ -85,6 +116,13 @@ if status == 'running' then
   local now = 'running'
   if tonumber(m[2] or '0') > 0 and tonumber(m[3] or '0') == 0 then now = 'awaiting' end
   redis.call('HSET', meta, 'flow', ARGV[7], 'status', now, 'sid', id, 'startedAt', ms)
+  if string.find(ARGV[1], '"parent":{', 1, true) then
+    local ok, ev = pcall(cjson.decode, ARGV[1])
+    local p = ok and type(ev) == 'table' and type(ev.data) == 'table' and ev.data.parent
+    if type(p) == 'table' and type(p.runId) == 'string' and type(p.step) == 'string' then
+      redis.call('HSET', meta, 'parentRun', p.runId, 'parentStep', p.step)
+    end
+  end
   local ttl = redis.call('PTTL', events)
   if ttl > 0 then redis.call('PEXPIRE', meta, ttl) end
   return {1, id, false, ARGV[7], now, id, ms}
