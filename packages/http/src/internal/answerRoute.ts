@@ -1,13 +1,15 @@
 // What each route answers, once createHandler matched it (matchRoute.ts) and let it through.
 // The SSE route is answerStream.ts.
-import { assertName, type EventRecord, LeanflowError, reduceFlow, STORE_DEFAULTS, type StreamStore } from '@leanflow/core'
+import { assertName, LeanflowError, reduceFlow, STORE_DEFAULTS, type StreamStore } from '@leanflow/core'
 import type { HandlerRunner, RouteParams } from '../types.js'
 import { answerStream } from './answerStream.js'
 import { lastEvent, runNotFound } from './lastEvent.js'
 import type { Route } from './matchRoute.js'
 import { directionParam, emptyRange, eventIdParam, idempotencyKeyHeader, intParam, statusParam } from './query.js'
+import { readAll } from './readAll.js'
 import { parseJsonBody, readBody } from './readBody.js'
 import { invalidArgument, json } from './respond.js'
+import { childrenPage } from './runChildren.js'
 import type { SseSettings } from './sseSession.js'
 import { startOptions } from './startOptions.js'
 import { verifySignature } from './verifySignature.js'
@@ -41,17 +43,6 @@ function schedulesOf(runner: HandlerRunner): NonNullable<HandlerRunner['schedule
 
 function knowsFlow(runner: HandlerRunner, flow: string): boolean {
   return runner.flows.some((f) => f.name === flow)
-}
-
-async function readAll(store: StreamStore, runId: string): Promise<EventRecord[]> {
-  const all: EventRecord[] = []
-  let after: string | undefined
-  for (;;) {
-    const page = await store.read(runId, { after, limit: PAGE })
-    all.push(...page)
-    if (page.length < PAGE) return all
-    after = page[page.length - 1]?.id
-  }
 }
 
 function object(body: unknown, what: string): Record<string, unknown> {
@@ -99,6 +90,13 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       if (events.length === 0) throw runNotFound(runId)
       const state = reduceFlow(events)
       return json({ state, lastEventId: events[events.length - 1]?.id })
+    }
+    case 'children': {
+      const runId = params.runId as string
+      const limit = intParam(url, 'limit', 1, PAGE) ?? STORE_DEFAULTS.listLimit
+      const events = await readAll(store, runId)
+      if (events.length === 0) throw runNotFound(runId)
+      return json(await childrenPage(store, runId, events, url, limit))
     }
     case 'events': {
       const runId = params.runId as string

@@ -57,6 +57,21 @@ describe('matchRoute', () => {
     )
     expect(() => matchRoute('GET', '/api/a%3Ab/limits', '/api')).toThrow(expect.objectContaining({ code: 'INVALID_NAME' }))
   })
+  it('matches GET /runs/:runId/children (runs.read), and /runs/children is the run "children"', () => {
+    expect(matchRoute('GET', '/api/runs/r-1/children/', '/api')).toMatchObject({
+      action: 'runs.read',
+      name: 'children',
+      params: { runId: 'r-1' },
+      needsRunner: false,
+      jsonBody: false,
+    })
+    expect(matchRoute('GET', '/api/runs/children', '/api')).toMatchObject({ name: 'run', params: { runId: 'children' } })
+    expect(() => matchRoute('POST', '/api/runs/r-1/children', '/api')).toThrow(
+      expect.objectContaining({ code: 'METHOD_NOT_ALLOWED', allow: 'GET' }),
+    )
+    expect(() => matchRoute('GET', '/api/runs/r-1/children/x', '/api')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }))
+    expect(() => matchRoute('GET', '/api/runs/a%3Ab/children', '/api')).toThrow(expect.objectContaining({ code: 'INVALID_NAME' }))
+  })
   it('normalizes base paths', () => {
     expect(normalizeBasePath('flows/')).toBe('/flows')
     expect(normalizeBasePath('/')).toBe('')

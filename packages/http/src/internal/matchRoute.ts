@@ -13,6 +13,7 @@ export interface Route {
     | 'runs.list'
     | 'runs.start'
     | 'run'
+    | 'children'
     | 'events'
     | 'stream'
     | 'cancel'
@@ -41,6 +42,7 @@ const SHAPES = {
   flowLimits: { GET: { action: 'limits.read', name: 'limits', needsRunner: 'limits', jsonBody: false } },
   run: { GET: { action: 'runs.read', name: 'run', needsRunner: false, jsonBody: false } },
   runEvents: { GET: { action: 'runs.read', name: 'events', needsRunner: false, jsonBody: false } },
+  runChildren: { GET: { action: 'runs.read', name: 'children', needsRunner: false, jsonBody: false } },
   runStream: { GET: { action: 'runs.stream', name: 'stream', needsRunner: false, jsonBody: false } },
   runCancel: { POST: { action: 'runs.cancel', name: 'cancel', needsRunner: true, jsonBody: true } },
   trigger: { POST: { action: 'triggers.resolve', name: 'trigger', needsRunner: true, jsonBody: true } },
@@ -83,6 +85,7 @@ function findShape(pathname: string, basePath: string): { shape: Shape; segs: Ar
   if (segs.length === 0) shape = SHAPES.root
   else if (a === 'runs' && segs.length === 2) shape = SHAPES.run
   else if (a === 'runs' && segs.length === 3 && c === 'events') shape = SHAPES.runEvents
+  else if (a === 'runs' && segs.length === 3 && c === 'children') shape = SHAPES.runChildren
   else if (a === 'runs' && segs.length === 3 && c === 'stream') shape = SHAPES.runStream
   else if (a === 'runs' && segs.length === 3 && c === 'cancel') shape = SHAPES.runCancel
   else if (a === 'triggers' && segs.length === 2) shape = SHAPES.trigger
