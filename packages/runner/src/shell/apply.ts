@@ -67,6 +67,10 @@ export async function apply<C extends Command>(
  */
 export async function carry(shell: Shell, runId: string, out: Outputs): Promise<void> {
   if (out.ended) shell.local.stopRun(runId, 'ended')
+  // the run ended (its document says so): its slots go back while its last events are appended
+  const releasing =
+    out.release !== undefined && holdsRunSlots(shell.controls.get(out.release)) ? release(shell, out.release, runId) : undefined
+  releasing?.catch(() => {}) // awaited below
   await appendWaves(shell, runId, out.appends)
   // the children its awaits wait on (idempotent by run id: a repeat starts nothing)
   if (out.children && shell.startChild) {
@@ -84,9 +88,7 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
     )
   }
   for (const kind of out.unwatch) await shell.store.unwatchKind(kind, runId)
-  if (out.release !== undefined && shell.controls.has(out.release) && holdsRunSlots(shell.controls.get(out.release))) {
-    await release(shell, out.release, runId)
-  }
+  await releasing
   // a child's end resolves its parent's await; a canceled run's children are canceled with it
   if (out.notify)
     await apply(shell, out.notify.parent, { type: 'resolveChild', childRunId: out.notify.childRunId, outcome: out.notify.outcome })
