@@ -58,7 +58,7 @@ export function resumedAppend(step: string, attempt: number, pos: number, r: Awa
 
 /** `step.await.timeout` of the await at `pos`. */
 function timedOutAppend(step: string, attempt: number, pos: number, r: AwaitRec): Append {
-  const data = { awaitType: r.t, timeoutAt: iso(r.timeoutAt ?? r.doneAt ?? r.since) }
+  const data = { awaitType: r.t, timeoutAt: iso(r.timeoutAt ?? r.doneAt ?? r.since), position: pos }
   return { kind: 'step.await.timeout', step, data, key: keys.timedOut(step, pos), attempt }
 }
 
