@@ -33,3 +33,18 @@ describe('flow control events and states', () => {
     expect(out).toMatch(/call\s+queued\s+0\s+-\s+concurrency \(key api\)/)
   })
 })
+
+describe('child runs and parallel awaits', () => {
+  it('summarizes step.await.run, and show lists every pending await of a step', () => {
+    expect(summarize(ev(1, 'step.await.run', { childRunId: 'c1', flow: 'invoice', position: 0 }, 'bill'))).toBe('child c1 (invoice)')
+    const state = reduceFlow([
+      ev(1, 'flow.started', { name: 'order', input: {}, steps: { bill: { needs: [] } } }),
+      ev(2, 'step.started', {}, 'bill'),
+      ev(3, 'step.await.run', { childRunId: 'c1', flow: 'invoice', position: 0 }, 'bill'),
+      ev(4, 'step.await.event', { eventKind: 'paid', position: 1 }, 'bill'),
+    ])
+    const out = formatState('r1', state, plain, Date.parse(at(10)))
+    expect(out).toContain('child c1 (invoice); event paid')
+    expect(out).toContain('leanflow show c1')
+  })
+})

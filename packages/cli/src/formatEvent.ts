@@ -46,6 +46,8 @@ export function summarize(e: EventRecord): string {
       return [`trigger ${str(d.triggerId)}`, d.triggerType === undefined ? '' : `(${str(d.triggerType)})`, timeout(d)]
         .filter(Boolean)
         .join(' ')
+    case 'step.await.run':
+      return [`child ${str(d.childRunId)}`, d.flow === undefined ? '' : `(${str(d.flow)})`, timeout(d)].filter(Boolean).join(' ')
     case 'step.resumed':
       // reason already names the await ('trigger resolved'); else say which await it was
       return [str(d.reason) || str(d.awaitType), `after ${formatDuration(num(d.awaitDuration))}`].filter(Boolean).join('  ')

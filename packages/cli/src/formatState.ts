@@ -2,17 +2,27 @@ import type { FlowState, QueueWait, StepState } from '@leanflow/core'
 import type { Colors } from './colors.js'
 import { formatDuration, formatTime, paintStatus, shortJson, table } from './format.js'
 
-/** What a step waits for, or when it retries: the table's last column. */
+type Await = NonNullable<StepState['awaiting']>
+
+/** One await, as a note: `trigger T1 (webhook), times out …`, `child R2 (invoice)`, `time until …`. */
+function awaitNote(a: Await): string {
+  const what =
+    a.type === 'trigger'
+      ? `trigger ${a.triggerId ?? '?'}${a.triggerType ? ` (${a.triggerType})` : ''}`
+      : a.type === 'event'
+        ? `event ${a.eventKind ?? '?'}`
+        : a.type === 'run'
+          ? `child ${a.childRunId ?? '?'}${a.flow ? ` (${a.flow})` : ''}`
+          : 'time'
+  return `${what}${a.until ? `${a.type === 'time' ? ' until' : ', times out'} ${formatTime(a.until)}` : ''}`
+}
+
+/** What a step waits for (every pending await, with parallel awaits), or when it retries: the table's last column. */
 function noteOf(step: StepState): string {
   const a = step.awaiting
   if (step.status === 'awaiting' && a) {
-    const what =
-      a.type === 'trigger'
-        ? `trigger ${a.triggerId ?? '?'}${a.triggerType ? ` (${a.triggerType})` : ''}`
-        : a.type === 'event'
-          ? `event ${a.eventKind ?? '?'}`
-          : 'time'
-    return `${what}${a.until ? `${a.type === 'time' ? ' until' : ', times out'} ${formatTime(a.until)}` : ''}`
+    const all = step.pending && step.pending.length > 1 ? step.pending : [a]
+    return all.length > 3 ? `${all.length} awaits: ${all.slice(0, 2).map(awaitNote).join('; ')}; …` : all.map(awaitNote).join('; ')
   }
   if (step.status === 'retrying' && step.nextRetryAt) return `next try ${formatTime(step.nextRetryAt)}`
   if (step.status === 'queued' && step.queued) return queueNote(step.queued)
@@ -81,14 +91,18 @@ export function formatState(runId: string, state: FlowState, c: Colors, now = Da
     out.push('')
     out.push(c.bold('pending awaits'))
     for (const s of awaits) {
-      const a = s.awaiting!
-      const how =
-        a.type === 'trigger'
-          ? `leanflow resolve ${a.triggerId ?? '<triggerId>'} '<json>'`
-          : a.type === 'event'
-            ? `leanflow publish ${a.eventKind ?? '<kind>'} '<json>'`
-            : `resumes by itself${a.until ? ` at ${formatTime(a.until)}` : ''}`
-      out.push(`  ${c.cyan(s.name)}: ${noteOf(s)}  ${c.dim(`→ ${how}`)}`)
+      // every pending await of the step (parallel awaits), each with how it ends
+      for (const a of s.pending && s.pending.length > 0 ? s.pending : [s.awaiting as Await]) {
+        const how =
+          a.type === 'trigger'
+            ? `leanflow resolve ${a.triggerId ?? '<triggerId>'} '<json>'`
+            : a.type === 'event'
+              ? `leanflow publish ${a.eventKind ?? '<kind>'} '<json>'`
+              : a.type === 'run'
+                ? `resumes when child ${a.childRunId ?? ''} ends (leanflow show ${a.childRunId ?? '<runId>'})`
+                : `resumes by itself${a.until ? ` at ${formatTime(a.until)}` : ''}`
+        out.push(`  ${c.cyan(s.name)}: ${awaitNote(a)}  ${c.dim(`→ ${how}`)}`)
+      }
     }
   }
   const err = lastError(state)
