@@ -1,12 +1,13 @@
 // Where runs live: in memory by default; REDIS_URL switches to Redis streams and a BullMQ queue,
 // so several processes (`pnpm demo` and `pnpm demo --worker`) share the work. The runner holds the
-// `order` flow and the scheduled `restock` flow (its `restock-check` schedule fires in any started runner).
+// `order` flow, the `invoice` flow it invokes (one child run per order line) and the scheduled
+// `restock` flow (its `restock-check` schedule fires in any started runner).
 
 import { createBullMQQueue } from '@leanflow/bullmq'
 import { createMemoryStreamStore, EventBus, type JobQueue } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { createRunner } from '@leanflow/runner'
-import { type DemoTimings, orderFlow, restockFlow } from './flows.js'
+import { type DemoTimings, invoiceFlow, orderFlow, restockFlow } from './flows.js'
 
 /** Options of {@link createBackend}. */
 export interface BackendOptions {
@@ -40,7 +41,12 @@ export function createBackend(opts: BackendOptions) {
   const prefix = 'lf-demo'
   const store = opts.redisUrl ? createRedisStreamStore({ url: opts.redisUrl, bus, prefix }) : createMemoryStreamStore({ bus })
   const queue: JobQueue | undefined = opts.redisUrl ? createBullMQQueue({ url: opts.redisUrl, prefix, queueName: 'order-demo' }) : undefined
-  const flows = [orderFlow({ timings: opts.timings, baseUrl: opts.baseUrl }), restockFlow({ timings: opts.timings })]
+  // every flow a step invokes is registered too (`ctx.invoke` finds it by name)
+  const flows = [
+    orderFlow({ timings: opts.timings, baseUrl: opts.baseUrl }),
+    invoiceFlow({ timings: opts.timings }),
+    restockFlow({ timings: opts.timings }),
+  ]
   const runner = createRunner({ store, flows, ...(queue ? { queue } : {}) })
   return {
     store,

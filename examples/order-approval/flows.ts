@@ -1,12 +1,21 @@
-// The demo's flows: every leanflow capability in one order, and `restock`, started by a schedule.
+// The demo's flows: every leanflow capability in one order, `invoice` (a child run per order
+// line), and `restock`, started by a schedule.
 // Flow control: one active order per customer (a second order of the same customer is queued).
 //
-//   validate ─► charge ─► payment ─┬─► reserve-stock ─┐
-//   (state)   (fails      (awaits  ├─► notify ────────┼─► ship
-//              twice,      event)  └─► approval ──────┘
-//              retries)             (time / trigger awaits; fan-out, fan-in)
+//   validate ─► bill ─► charge ─► payment ─┬─► reserve-stock ─┐
+//   (state)    (one     (fails    (awaits  ├─► notify ────────┼─► ship
+//              invoice  twice,    event)   └─► approval ──────┘
+//              run per  retries)           (time / trigger awaits; fan-out, fan-in)
+//              line)
 import { type Duration, NonRetriableError } from '@leanflow/core'
 import { defineFlow, type ScheduleTick } from '@leanflow/runner'
+
+/** One line of an order: the `invoice` flow prices it. */
+export interface OrderLine {
+  sku: string
+  qty: number
+  unitPrice: number
+}
 
 /** The input of an `order` run. */
 export interface OrderInput {
@@ -16,6 +25,8 @@ export interface OrderInput {
   customer?: string
   amount?: number
   items?: string[]
+  /** One `invoice` child run per line (none when absent). */
+  lines?: OrderLine[]
 }
 
 /** Delays of the demo: seconds when a person watches, milliseconds in `--once` and tests. */
@@ -26,10 +37,45 @@ export interface DemoTimings {
   warehouseMs: number
   /** The cadence of the `restock-check` schedule. @default '30s' */
   restockEvery?: Duration | undefined
+  /** How long an `invoice` run waits before it prices its line (a durable timer; none when 0). @default 0 */
+  invoiceMs?: number | undefined
 }
 
-export const LIVE_TIMINGS: DemoTimings = { retryDelayMs: 1000, warehouseMs: 4000 }
+export const LIVE_TIMINGS: DemoTimings = { retryDelayMs: 1000, warehouseMs: 4000, invoiceMs: 1500 }
 export const FAST_TIMINGS: DemoTimings = { retryDelayMs: 50, warehouseMs: 200 }
+
+/** The input of an `invoice` run: one order line, and its order. */
+export interface InvoiceInput extends OrderLine {
+  orderId: string
+}
+
+/**
+ * The demo's child flow: `invoice`, one run per order line, invoked by the order's `bill` step
+ * (`ctx.invoke`). Its one step, `total`, prices the line; its result is the run's result,
+ * `{ total: { sku, qty, amount } }`, which the parent's `ctx.invoke` returns.
+ *
+ * @example
+ * ```ts
+ * const runner = createRunner({ store, flows: [orderFlow(opts), invoiceFlow({ timings: LIVE_TIMINGS })] })
+ * ```
+ */
+export function invoiceFlow(opts: { timings: DemoTimings }) {
+  const wait = opts.timings.invoiceMs ?? 0
+  return defineFlow({
+    name: 'invoice',
+    steps: {
+      total: {
+        handler: async (line: InvoiceInput, ctx) => {
+          // a short durable wait, so the page shows the parent awaiting its children
+          if (wait > 0) await ctx.await.time(wait)
+          const amount = Math.round(line.qty * line.unitPrice * 100) / 100
+          ctx.logger.info('line priced', { orderId: line.orderId, sku: line.sku, amount })
+          return { sku: line.sku, qty: line.qty, amount }
+        },
+      },
+    },
+  })
+}
 
 /**
  * The `order` flow of the demo. One active order per customer: `concurrency: { limit: 1, key }`
@@ -44,6 +90,7 @@ export const FAST_TIMINGS: DemoTimings = { retryDelayMs: 50, warehouseMs: 200 }
  */
 export function orderFlow(opts: { timings: DemoTimings; baseUrl: string }) {
   const { timings, baseUrl } = opts
+  const invoice = invoiceFlow({ timings })
   return defineFlow({
     name: 'order',
     concurrency: { limit: 1, key: (input: OrderInput | null | undefined) => input?.customerId ?? 'guest' },
@@ -56,8 +103,20 @@ export function orderFlow(opts: { timings: DemoTimings; baseUrl: string }) {
           return { ok: true }
         },
       },
-      charge: {
+      bill: {
         needs: ['validate'],
+        handler: async (input: OrderInput, ctx) => {
+          // one child run per line, all at once: the step suspends until every invoice run ended
+          const lines = input.lines ?? []
+          const invoices = await Promise.all(lines.map((line) => ctx.invoke(invoice, { orderId: input.orderId, ...line })))
+          const total = Math.round(invoices.reduce((sum, r) => sum + r.total.amount, 0) * 100) / 100
+          await ctx.state.set('invoiced', { total, lines: invoices.map((r) => r.total) })
+          ctx.logger.info('order billed', { invoices: invoices.length, total })
+          return { invoices: invoices.length, total }
+        },
+      },
+      charge: {
+        needs: ['bill'],
         retry: { attempts: 3, backoff: { type: 'exponential', delayMs: timings.retryDelayMs, maxDelayMs: 10_000 } },
         handler: async (input: OrderInput, ctx) => {
           // The card processor is flaky on purpose: the first two attempts fail, the third succeeds.
@@ -65,9 +124,10 @@ export function orderFlow(opts: { timings: DemoTimings; baseUrl: string }) {
             ctx.logger.warn('card processor timed out', { attempt: ctx.attempt })
             throw new Error(`card processor timed out (attempt ${ctx.attempt} of 3)`)
           }
+          const { total } = ctx.results.bill as { total: number }
           const chargeId = await ctx.do('charge-card', async () => `ch_${input.orderId}`)
           await ctx.state.set('charge', { chargeId, attempts: ctx.attempt })
-          ctx.logger.info('card charged', { chargeId })
+          ctx.logger.info('card charged', { chargeId, amount: total })
           return { chargeId }
         },
       },

@@ -1,5 +1,6 @@
-// `pnpm demo --once`: one order end to end, headless and in memory. The payment event and the
-// approval trigger are resolved through the runner API as soon as the run awaits them.
+// `pnpm demo --once`: one order end to end, headless and in memory. Its `bill` step invokes one
+// `invoice` child run per line; the payment event and the approval trigger are resolved through
+// the runner API as soon as the run awaits them.
 import { type EventRecord, reduceFlow } from '@leanflow/core'
 import { createBackend } from './backend.js'
 import { FAST_TIMINGS } from './flows.js'
@@ -36,6 +37,10 @@ export async function runOnce(opts: RunOnceOptions = {}) {
       customer: 'Ada Lovelace',
       amount: 42.5,
       items: ['notebook', 'pen'],
+      lines: [
+        { sku: 'notebook', qty: 2, unitPrice: 12.5 },
+        { sku: 'pen', qty: 5, unitPrice: 3.5 },
+      ],
     })
     log(`[once] started run ${runId}`)
     let last: EventRecord | undefined
@@ -71,5 +76,7 @@ function summary(e: EventRecord): string {
   if (e.kind === 'step.await.time') return `: until ${String(d.resumeAt)}`
   if (e.kind === 'step.await.event') return `: ${String(d.eventKind)}`
   if (e.kind === 'step.await.trigger') return `: ${String(d.triggerId)}`
+  if (e.kind === 'step.await.run') return `: ${String(d.flow)} run ${String(d.childRunId)}`
+  if (e.kind === 'step.resumed') return `: ${String(d.reason)}`
   return ''
 }

@@ -1,8 +1,9 @@
 // The demo page in headless Chromium: start an order, confirm the payment and approve it with the
-// page's buttons, watch the live timeline reach `completed`; cancel a second run; see a customer's
-// second order queued behind the first (and why), another customer's order run meanwhile, and the
-// queued order admitted live when the first ends. Saves the screenshot used by docs/demo.md
-// (docs/images/demo.png).
+// page's buttons, watch the live timeline reach `completed`; follow the link of the `bill` step to
+// one of the order's `invoice` child runs and back to the order from the child's page; cancel a
+// second run while it awaits its invoice runs (they are canceled with it); see a customer's second order queued behind the first (and why), another
+// customer's order run meanwhile, and the queued order admitted live when the first ends. Saves
+// the screenshot used by docs/demo.md (docs/images/demo.png).
 import { resolve } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,7 +15,12 @@ const screenshot = process.env.UPDATE_SCREENSHOT
   ? resolve(import.meta.dirname, '../../docs/images/demo.png')
   : resolve(import.meta.dirname, '../../.tmp/demo.png')
 const T = { timeout: 60_000 }
-const STEPS = ['validate', 'charge', 'payment', 'reserve-stock', 'notify', 'approval', 'ship']
+const STEPS = ['validate', 'bill', 'charge', 'payment', 'reserve-stock', 'notify', 'approval', 'ship']
+/** The lines the page's *Start order* sends: one `invoice` child run each. */
+const LINES = [
+  { sku: 'notebook', qty: 2, amount: 25 },
+  { sku: 'pen', qty: 5, amount: 17.5 },
+]
 
 let demo: DemoServer
 let page: Page
@@ -22,8 +28,8 @@ let close = async () => {}
 const printed: string[] = []
 
 beforeAll(async () => {
-  // Retries of 1.5 s and 3 s and a 2 s timer: short, but long enough to see them on the page.
-  ;({ demo, page, close } = await openDemoPage({ retryDelayMs: 1500, warehouseMs: 2000 }, printed))
+  // Retries of 1.5 s and 3 s, a 2 s timer, invoice runs of 2 s: short, but long enough to see them on the page.
+  ;({ demo, page, close } = await openDemoPage({ retryDelayMs: 1500, warehouseMs: 2000, invoiceMs: 2000 }, printed))
 }, 120_000)
 
 afterAll(() => close())
@@ -64,6 +70,11 @@ describe('demo page', () => {
     await expect.poll(() => page.locator('#run-id').textContent(), T).toMatch(/^[A-Za-z0-9]{21}$/)
     const runId = (await page.locator('#run-id').textContent()) as string
 
+    // bill awaits its two invoice child runs (step.pending), linked from its row while they run
+    const billing = page.locator('.row.step[data-step="bill"][data-status="awaiting"] .detail')
+    await billing.filter({ hasText: '2 child runs' }).waitFor(T)
+    await expect.poll(() => billing.locator('a.child-run').count(), T).toBe(2)
+
     // charge fails twice: the page shows the retry countdown from nextRetryAt
     await page.locator('.row.step[data-step="charge"][data-status="retrying"] .detail', { hasText: /retry in \d+\.\d s/ }).waitFor(T)
 
@@ -74,6 +85,8 @@ describe('demo page', () => {
 
     // approval awaits a webhook trigger: the page shows the curl line; the server printed it too
     await page.locator('#approve:enabled').waitFor(T)
+    // bill invoked one invoice run per line: its row links both, completed (before the screenshot)
+    await expect.poll(() => stepRow('bill').locator('a.child-run[data-status="completed"]').count(), T).toBe(LINES.length)
     // the screenshot for docs/demo.md: charge retried, payment done, timer and trigger awaited in parallel
     await page.screenshot({ path: screenshot, fullPage: true })
     const curl = (await page.locator('#curl').textContent()) ?? ''
@@ -95,13 +108,66 @@ describe('demo page', () => {
     expect(printed.filter((l) => l.startsWith('pageerror'))).toEqual([])
   }, 300_000)
 
-  it('cancels a run from the page', async () => {
+  it("links each invoice child run from the bill step's row; a child's page links back to its order", async () => {
+    const orderRunId = (await page.locator('#run-id').textContent()) as string
+    expect(await page.locator('#run-name').textContent()).toBe('order')
+    expect(await page.locator('#run-meta').textContent()).toContain('2 child runs')
+    expect(await page.locator('#parent-note').isHidden()).toBe(true)
+    // the links come from the order's step.await.run events, in invoke order; the server lists the same children
+    const links = stepRow('bill').locator('a.child-run')
+    const linked = await links.evaluateAll((as) => as.map((a) => [a.getAttribute('data-run'), a.getAttribute('data-flow')]))
+    const res = await fetch(`${demo.url}/flows/runs/${orderRunId}/children`)
+    expect(res.status).toBe(200)
+    const { children } = (await res.json()) as { children: Array<{ runId: string; flow: string; status: string; parent: unknown }> }
+    expect(linked).toEqual(children.map((c) => [c.runId, 'invoice']))
+    for (const c of children) expect(c).toMatchObject({ flow: 'invoice', status: 'completed', parent: { runId: orderRunId, step: 'bill' } })
+    expect(await stepRow('bill').locator('.detail .result').textContent()).toBe('→ {"invoices":2,"total":42.5}')
+
+    // follow the second link: the child run, with its result and its parent
+    const child = children[1]?.runId as string
+    await links.nth(1).click()
+    await expect.poll(() => page.locator('#run-id').textContent(), T).toBe(child)
+    expect(await page.locator('#run-name').textContent()).toBe('invoice')
+    await expect.poll(() => page.locator('#run-status').textContent(), T).toBe('completed')
+    expect(await page.locator('.row.step').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-step')))).toEqual(['total'])
+    expect(JSON.parse((await page.locator('#result').textContent()) as string)).toEqual({ total: LINES[1] })
+    expect(await page.locator('#logs').textContent()).toContain('line priced')
+    expect(page.url()).toContain(`#run=${child}`)
+    // the runs list shows the invoice flow's runs, this one marked as a child
+    await expect.poll(() => page.locator('#runs-flow').textContent(), T).toBe('invoice')
+    await expect.poll(() => page.locator(`#runs li[data-run="${child}"] .rel`).textContent(), T).toBe(' · child')
+    const note = page.locator('#parent-note')
+    expect(await note.isVisible()).toBe(true)
+    expect(await note.textContent()).toBe(`child run: invoked by step bill of run ${orderRunId.slice(0, 10)}`)
+    await page.screenshot({ path: resolve(import.meta.dirname, '../../.tmp/demo-child.png'), fullPage: true })
+
+    // and back to the order
+    await page.click('#parent-link')
+    await expect.poll(() => page.locator('#run-id').textContent(), T).toBe(orderRunId)
+    await expect.poll(() => page.locator('#run-status').textContent(), T).toBe('completed')
+    await expect.poll(() => page.locator('#runs-flow').textContent(), T).toBe('order')
+    expect(await note.isHidden()).toBe(true)
+    await expect.poll(() => links.count(), T).toBe(LINES.length)
+    await expect.poll(() => page.locator(`#runs li[data-run="${orderRunId}"] .rel`).textContent(), T).toBe(' · 2 child runs')
+    expect(printed.filter((l) => l.startsWith('pageerror'))).toEqual([])
+  }, 120_000)
+
+  it('cancels a run from the page, and with it the invoice runs it awaits', async () => {
     const previous = await page.locator('#run-id').textContent()
     await page.click('#start')
     await expect.poll(() => page.locator('#run-id').textContent(), T).not.toBe(previous)
+    // canceled while bill awaits its invoice runs: they are canceled with it
+    await expect.poll(() => page.locator('.row.step[data-step="bill"][data-status="awaiting"] a.child-run').count(), T).toBe(2)
     await page.locator('#cancel:enabled').waitFor(T)
     await page.click('#cancel')
     await expect.poll(() => page.locator('#run-status').textContent(), T).toBe('canceled')
+    await expect.poll(() => stepRow('bill').locator('a.child-run[data-status="canceled"]').count(), T).toBe(2)
+    for (const id of await stepRow('bill')
+      .locator('a.child-run')
+      .evaluateAll((as) => as.map((a) => a.getAttribute('data-run')))) {
+      const { state } = (await (await fetch(`${demo.url}/flows/runs/${id}`)).json()) as { state: { cancelReason?: string } }
+      expect(state.cancelReason).toBe('parent canceled')
+    }
     // steps in flight when the run was canceled show as canceled (the reducer's rule), none as still running
     const statuses = await page.locator('.row.step').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-status')))
     expect(statuses).toHaveLength(STEPS.length)

@@ -27,7 +27,7 @@ describe('demo --once', () => {
     const json = r.stdout.slice(r.stdout.indexOf('\n{') + 1, r.stdout.lastIndexOf('\n}') + 2)
     const state = JSON.parse(json)
     expect(state.status).toBe('completed')
-    expect(Object.keys(state.steps)).toEqual(['validate', 'charge', 'payment', 'reserve-stock', 'notify', 'approval', 'ship'])
+    expect(Object.keys(state.steps)).toEqual(['validate', 'bill', 'charge', 'payment', 'reserve-stock', 'notify', 'approval', 'ship'])
     for (const step of Object.values<{ status: string }>(state.steps)) expect(step.status).toBe('completed')
     // charge failed twice and succeeded on its third attempt
     expect(state.steps.charge.attempt).toBe(3)
@@ -36,6 +36,17 @@ describe('demo --once', () => {
     expect(r.stdout).toMatch(/published payment\.confirmed/)
     expect(r.stdout).toMatch(/resolved trigger [A-Za-z0-9]{21}/)
     expect(state.result.ship.tracking).toBe('trk_o-once-1')
+    // bill invoked one invoice run per order line, and summed their results
+    expect(state.children).toBe(2)
+    expect(r.stdout.match(/step\.await\.run \[bill\]: invoice run [A-Za-z0-9]{21}/g)).toHaveLength(2)
+    expect(state.steps.bill.result).toEqual({ invoices: 2, total: 42.5 })
+    expect(state.state.invoiced).toEqual({
+      total: 42.5,
+      lines: [
+        { sku: 'notebook', qty: 2, amount: 25 },
+        { sku: 'pen', qty: 5, amount: 17.5 },
+      ],
+    })
     expect(state.state).toMatchObject({ paid: true, tracking: 'trk_o-once-1', charge: { chargeId: 'ch_o-once-1', attempts: 3 } })
   })
 

@@ -1,6 +1,7 @@
 // The demo on Redis: a `--worker` process (no HTTP) executes every step of a run that this
-// process starts and drives through the runner API without ever calling `runner.start()`; a
-// customer's second order waits (queued) for the first across the two processes.
+// process starts and drives through the runner API without ever calling `runner.start()`, and
+// the `invoice` child runs its `bill` step invokes; a customer's second order waits (queued) for
+// the first across the two processes.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { resolve } from 'node:path'
 import { reduceFlow } from '@leanflow/core'
@@ -42,10 +43,14 @@ afterAll(async () => {
 })
 
 describe('demo on Redis with a --worker process', () => {
-  it('the worker executes a whole order; the producer resolves its event and trigger', async () => {
+  it('the worker executes a whole order and its invoice child runs; the producer resolves its event and trigger', async () => {
     const { runner, store } = producer
     const orderId = 'o-redis-1'
-    const { runId } = await runner.startFlow('order', { orderId })
+    const lines = [
+      { sku: 'notebook', qty: 2, unitPrice: 12.5 },
+      { sku: 'pen', qty: 5, unitPrice: 3.5 },
+    ]
+    const { runId } = await runner.startFlow('order', { orderId, lines })
     let triggerId: string | undefined
     for await (const e of store.follow(runId, { signal: AbortSignal.timeout(90_000) })) {
       if (e.kind === 'step.await.event') await runner.publishEvent({ kind: 'payment.confirmed', data: { orderId } })
@@ -60,6 +65,17 @@ describe('demo on Redis with a --worker process', () => {
     for (const step of Object.values(state.steps)) expect(step.status).toBe('completed')
     expect(state.steps.charge?.attempt).toBe(3)
     expect(await store.listRuns('order')).toEqual([expect.objectContaining({ runId, status: 'completed' })])
+    // one invoice run per line, children of the bill step, priced on the worker
+    expect(state.steps.bill?.result).toEqual({ invoices: 2, total: 42.5 })
+    const children = (await store.read(runId, { limit: 10_000 }))
+      .filter((e) => e.kind === 'step.await.run')
+      .map((e) => (e.data as { childRunId: string }).childRunId)
+    expect(children).toHaveLength(2)
+    for (const [i, childRunId] of children.entries()) {
+      const child = reduceFlow(await store.read(childRunId, { limit: 10_000 }))
+      expect(child).toMatchObject({ name: 'invoice', status: 'completed', parent: { runId, step: 'bill' } })
+      expect(child.result).toEqual({ total: { sku: lines[i]?.sku, qty: lines[i]?.qty, amount: [25, 17.5][i] } })
+    }
     // the worker's store printed the curl line for the trigger it created
     expect(workerOut).toContain(`curl -X POST http://localhost:3999/flows/triggers/${triggerId}`)
   })

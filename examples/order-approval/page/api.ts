@@ -7,6 +7,10 @@ export interface RunRow {
   status: string
   startedAt: string
   completedAt?: string
+  /** The run and step whose `ctx.invoke` started it (a child run). */
+  parent?: { runId: string; step: string }
+  /** How many child runs it invoked. */
+  children?: number
 }
 
 /** A schedule (`GET /flows/schedules`; `ScheduleInfo` of `@leanflow/runner`). */
@@ -36,6 +40,12 @@ export interface LimitRow {
 }
 
 const base = '/flows'
+
+/** `GET /flows/runs/:runId/children`: the runs it invoked, with their summaries (the first 1,000). */
+async function children(runId: string): Promise<RunRow[]> {
+  const { children } = await call<{ children: RunRow[] }>('GET', `/runs/${encodeURIComponent(runId)}/children?limit=1000`)
+  return children
+}
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(`${base}${path}`, {
@@ -71,5 +81,6 @@ export const api = {
   resumeSchedule: (id: string) => call<{ schedule: ScheduleRow }>('POST', `/schedules/${encodeURIComponent(id)}/resume`, {}),
   triggerSchedule: (id: string) => call<{ runId: string }>('POST', `/schedules/${encodeURIComponent(id)}/trigger`, {}),
   limits,
+  children,
   streamUrl: (runId: string) => `${base}/runs/${encodeURIComponent(runId)}/stream`,
 }

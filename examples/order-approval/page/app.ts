@@ -1,10 +1,12 @@
 // The demo page: flows, schedules, the listed flow's limits and runs on the left, the live view of
 // one run on the right. The run view is driven by `watchRun` (SSE + the same reducer the server
-// uses); a queued run shows why it waits from its reduced state (`state.queued`).
+// uses); a queued run shows why it waits from its reduced state (`state.queued`); a step that
+// invoked child runs links them (its `step.await.run` events), and a child links its parent.
 
 import type { FlowState } from '@leanflow/core'
 import { watchRun } from '@leanflow/http/client'
 import { api, type RunRow, type ScheduleRow } from './api.js'
+import { addChildEvent, childrenUnsettled, emptyChildren, type RunChildren } from './childrenView.js'
 import { $, fmtTime, h } from './dom.js'
 import { renderLimits } from './limitsView.js'
 import { pendingActions, renderRun } from './runView.js'
@@ -14,6 +16,10 @@ let flow = 'order'
 let selected: string | undefined
 let current: FlowState | undefined
 let watch: { close(): void } | undefined
+/** The child runs of the selected run (from its events) and their statuses. */
+let children: RunChildren = emptyChildren()
+/** Set by a link whose run's flow is not known yet (a parent): list that flow once its state says. */
+let listRunFlow = false
 
 function showError(err: unknown): void {
   console.error(err)
@@ -49,7 +55,15 @@ async function refreshLists(): Promise<void> {
       const li = h(
         'li',
         { class: r.runId === selected ? 'selected' : undefined, 'data-run': r.runId },
-        h('span', {}, h('code', {}, r.runId.slice(0, 10)), ' ', h('span', { class: 'when' }, fmtTime(r.startedAt))),
+        h(
+          'span',
+          {},
+          h('code', {}, r.runId.slice(0, 10)),
+          ' ',
+          h('span', { class: 'when' }, fmtTime(r.startedAt)),
+          r.parent ? h('span', { class: 'rel', title: `invoked by run ${r.parent.runId}` }, ' · child') : null,
+          r.children ? h('span', { class: 'rel' }, ` · ${r.children} child run${r.children === 1 ? '' : 's'}`) : null,
+        ),
         h('span', { class: 'badge', 'data-status': live(r) }, live(r)),
       )
       li.onclick = () => select(r.runId)
@@ -89,16 +103,36 @@ async function refreshSchedules(): Promise<void> {
   if (asked === changes) showSchedules(list)
 }
 
-/** Lists the runs of `f` and opens one of them. */
-function openRun(f: string, runId: string): void {
-  flow = f
+/** Opens a run and lists the runs of its flow `f` (`undefined`: of the run's flow, once its state names it). */
+function openRun(f: string | undefined, runId: string): void {
+  if (f !== undefined) flow = f
+  listRunFlow = f === undefined
   select(runId)
   void refreshLists().catch(showError)
 }
 
+/** Asks the server for the statuses of the selected run's children (`GET /flows/runs/:runId/children`). */
+let asking: Promise<void> | undefined
+function refreshChildren(): void {
+  const runId = selected
+  if (!runId || asking || children.byStep.size === 0) return
+  const mine = children
+  asking = api
+    .children(runId)
+    .then((list) => {
+      if (mine !== children) return
+      for (const c of list) mine.status.set(c.runId, c.status)
+      render()
+    })
+    .catch((err: unknown) => console.warn('children', err))
+    .finally(() => {
+      asking = undefined
+    })
+}
+
 function render(): void {
   if (!selected || !current) return
-  renderRun(selected, current, Date.now())
+  renderRun(selected, current, Date.now(), children, openRun)
   // the run index keeps flow-level statuses; the selected run shows its live one
   const badge = $('runs').querySelector<HTMLElement>(`li[data-run="${CSS.escape(selected)}"] .badge`)
   if (badge && current.status !== 'pending') {
@@ -112,6 +146,7 @@ function select(runId: string): void {
   watch?.close()
   selected = runId
   current = undefined
+  children = emptyChildren()
   history.replaceState(null, '', `#run=${encodeURIComponent(runId)}`)
   $('empty').hidden = true
   $('run-view').hidden = false
@@ -121,13 +156,25 @@ function select(runId: string): void {
       // a run's status changes with flow.* events, and a queued run's with its first step.started (admitted)
       const admitted = e.kind === 'step.started' && runId === selected && current?.status === 'queued'
       if (e.kind.startsWith('flow.') || admitted) void refreshLists().catch(showError)
+      // a child invoked or ended: its link's status
+      if (runId === selected && addChildEvent(children, e)) refreshChildren()
     },
     onState: (s) => {
       if (runId !== selected) return
       current = s
+      if (listRunFlow && s.name) {
+        listRunFlow = false
+        if (s.name !== flow) {
+          flow = s.name
+          void refreshLists().catch(showError)
+        }
+      }
       render()
     },
-    onEnd: () => void refreshLists().catch(showError),
+    onEnd: () => {
+      void refreshLists().catch(showError)
+      refreshChildren()
+    },
     onError: (err) => console.warn('stream error', err),
   })
 }
@@ -147,7 +194,12 @@ $('start').onclick = () =>
     const orderId = `o-${Math.random().toString(36).slice(2, 8)}`
     const customerId = ($('customer') as HTMLSelectElement).value
     flow = 'order' // the button starts an order whichever flow is listed
-    const input = { orderId, customerId, customer: CUSTOMERS[customerId], amount: 42.5, items: ['notebook', 'pen'] }
+    // one invoice run per line (the order's `bill` step invokes them)
+    const lines = [
+      { sku: 'notebook', qty: 2, unitPrice: 12.5 },
+      { sku: 'pen', qty: 5, unitPrice: 3.5 },
+    ]
+    const input = { orderId, customerId, customer: CUSTOMERS[customerId], amount: 42.5, items: ['notebook', 'pen'], lines }
     const { runId } = await api.start(flow, input)
     await refreshLists()
     select(runId)
@@ -180,9 +232,16 @@ setInterval(() => {
   tickSchedules(Date.now())
 }, 200)
 setInterval(() => void refreshLists().catch(() => {}), 3000)
+// a child that was not started yet when last asked, or still runs
+setInterval(() => {
+  if (childrenUnsettled(children)) refreshChildren()
+}, 1000)
 setInterval(() => void refreshSchedules().catch(() => {}), 3000)
 
 void refreshLists().catch(showError)
 void refreshSchedules().catch(showError)
 const fromHash = new URLSearchParams(location.hash.slice(1)).get('run')
-if (fromHash) select(fromHash)
+if (fromHash) {
+  listRunFlow = true // list the runs of its flow
+  select(fromHash)
+}

@@ -1,6 +1,7 @@
-// Renders one run's reduced state: header, why it is queued, action buttons, the step timeline,
-// logs and state.
-import type { FlowState, QueueWait, StepState } from '@leanflow/core'
+// Renders one run's reduced state: header (and, for a child run, its parent), why it is queued,
+// action buttons, the step timeline (with the child runs each step invoked), logs and state.
+import type { FlowState, QueueWait, StepAwait, StepState } from '@leanflow/core'
+import { childLinks, type OpenRun, type RunChildren, renderParent } from './childrenView.js'
 import { $, countdown, fmtMs, fmtTime, h, json } from './dom.js'
 
 const TERMINAL = new Set(['completed', 'failed', 'canceled'])
@@ -17,9 +18,11 @@ export function pendingActions(s: FlowState): Pending {
   const input = s.input as { orderId?: string } | undefined
   const out: Pending = { orderId: input?.orderId, live: !TERMINAL.has(s.status) }
   for (const [name, step] of Object.entries(s.steps)) {
-    if (step.status !== 'awaiting' || !step.awaiting) continue
-    if (step.awaiting.type === 'event' && step.awaiting.eventKind === 'payment.confirmed') out.paymentStep = name
-    if (step.awaiting.type === 'trigger' && step.awaiting.triggerId) out.triggerId = step.awaiting.triggerId
+    if (step.status !== 'awaiting') continue
+    for (const a of step.pending ?? (step.awaiting ? [step.awaiting] : [])) {
+      if (a.type === 'event' && a.eventKind === 'payment.confirmed') out.paymentStep = name
+      if (a.type === 'trigger' && a.triggerId) out.triggerId = a.triggerId
+    }
   }
   return out
 }
@@ -48,17 +51,23 @@ function renderQueued(s: FlowState, now: number): void {
   else delete note.dataset.reason
 }
 
-export function renderRun(runId: string, s: FlowState, now: number): void {
+/**
+ * Renders the run `runId` from its state `s`; `children` are the runs its steps invoked, `open`
+ * follows a link to another run (a child, or the parent).
+ */
+export function renderRun(runId: string, s: FlowState, now: number, children: RunChildren, open: OpenRun): void {
   $('run-name').textContent = s.name ?? 'run'
   $('run-id').textContent = runId
   const meta = [s.startedAt && `started ${fmtTime(s.startedAt)}`, s.duration !== undefined && `took ${fmtMs(s.duration)}`]
   if (s.schedule) meta.push(`tick ${fmtTime(s.schedule.tick)} of schedule ${s.schedule.id}`)
+  if (s.children) meta.push(`${s.children} child run${s.children === 1 ? '' : 's'}`)
   if (s.cancelReason) meta.push(`canceled: ${s.cancelReason}`)
   if (s.status === 'failed' && s.error !== undefined) meta.push(`error: ${s.error}`)
   $('run-meta').textContent = meta.filter(Boolean).join(' · ')
   const badge = $('run-status')
   badge.textContent = s.status
   badge.dataset.status = s.status
+  renderParent($('parent-note'), s, open)
   renderQueued(s, now)
 
   const p = pendingActions(s)
@@ -69,13 +78,13 @@ export function renderRun(runId: string, s: FlowState, now: number): void {
   curl.hidden = !p.live || !p.triggerId
   if (p.triggerId) curl.textContent = `# approve from a shell:\n${curlLine(location.origin, p.triggerId)}`
 
-  renderTimeline(s, now)
+  renderTimeline(s, now, children, open)
   renderLogs(s)
   $('state').textContent = json(s.state)
   $('result').textContent = s.status === 'completed' ? json(s.result) : s.status === 'failed' ? (s.error ?? 'failed') : '—'
 }
 
-function renderTimeline(s: FlowState, now: number): void {
+function renderTimeline(s: FlowState, now: number, children: RunChildren, open: OpenRun): void {
   const box = $('timeline')
   const rows = Object.entries(s.steps).map(([name, step]) => {
     // the reducer ends every step still in flight as `canceled` when its run ends
@@ -86,23 +95,39 @@ function renderTimeline(s: FlowState, now: number): void {
       h('span', { class: 'name' }, name, step.needs?.length ? h('span', { class: 'needs' }, `needs ${step.needs.join(', ')}`) : null),
       h('span', {}, h('span', { class: 'badge', 'data-status': status }, status)),
       h('span', { class: 'attempt' }, step.attempt ? `#${step.attempt}` : ''),
-      h('span', { class: 'detail' }, ...(status === 'canceled' ? [`stopped when the run was ${s.status}`] : detail(step, now))),
+      h(
+        'span',
+        { class: 'detail' },
+        ...(status === 'canceled' ? [`stopped when the run was ${s.status} `] : detail(step, now)),
+        ...childLinks(children, name, open),
+      ),
       h('span', { class: 'duration' }, fmtMs(step.duration)),
     )
   })
   box.replaceChildren(box.firstElementChild as Element, ...rows)
 }
 
-function detail(step: StepState, now: number): Array<Node | string> {
+/** What an awaiting step waits for: each pending await, and its invoked child runs counted as one entry. */
+function awaits(step: StepState, now: number): Array<Node | string> {
+  const pending: readonly StepAwait[] = step.pending ?? (step.awaiting ? [step.awaiting] : [])
   const out: Array<Node | string> = []
-  const a = step.awaiting
-  if (step.status === 'awaiting' && a) {
+  const runs = pending.filter((a) => a.type === 'run')
+  for (const a of pending) {
+    if (a.type === 'run') continue
     out.push(h('span', { class: 'await-type' }, a.type))
     if (a.type === 'time') out.push(`resumes ${countdown(a.until, now)}`)
     else if (a.type === 'event') out.push(a.eventKind ?? '')
     else if (a.type === 'trigger') out.push(a.triggerId ?? '')
     if (a.type !== 'time' && a.until) out.push(` (times out ${countdown(a.until, now)})`)
+    out.push(' ')
   }
+  if (runs.length > 0) out.push(h('span', { class: 'await-type' }, 'run'), `${runs.length} child run${runs.length === 1 ? '' : 's'} `)
+  return out
+}
+
+function detail(step: StepState, now: number): Array<Node | string> {
+  const out: Array<Node | string> = []
+  if (step.status === 'awaiting') out.push(...awaits(step, now))
   if (step.status === 'queued')
     out.push(`waiting for a slot of the step's concurrency limit${step.queued?.key ? ` (key ${step.queued.key})` : ''}`)
   if (step.status === 'retrying') out.push(`↻ retry ${countdown(step.nextRetryAt, now)}`)
