@@ -52,7 +52,7 @@ export function normalizeRetry(policy: RetryPolicy | undefined): NormalizedRetry
 
 /**
  * True when an error may be retried: everything except `NonRetriableError`,
- * `AwaitTimeoutError`, `NonDeterminismError` and any error whose `retriable`
+ * `AwaitTimeoutError`, `NonDeterminismError`, `ChildRunError` and any error whose `retriable`
  * property is `false` (the convention of errors thrown by HTTP clients and SDKs).
  *
  * @example
@@ -63,7 +63,13 @@ export function normalizeRetry(policy: RetryPolicy | undefined): NormalizedRetry
  */
 export function isRetriable(err: unknown): boolean {
   if (typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === false) return false
-  return !(isLeanflowError(err, 'NON_RETRIABLE') || isLeanflowError(err, 'AWAIT_TIMEOUT') || isLeanflowError(err, 'NON_DETERMINISM'))
+  return !(
+    isLeanflowError(err, 'NON_RETRIABLE') ||
+    isLeanflowError(err, 'AWAIT_TIMEOUT') ||
+    isLeanflowError(err, 'NON_DETERMINISM') ||
+    // a retry would replay the same child outcome: invoke again (a new call) to start another child
+    isLeanflowError(err, 'CHILD_RUN_FAILED')
+  )
 }
 
 /**

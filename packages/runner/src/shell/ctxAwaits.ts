@@ -130,10 +130,11 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
         `ctx.invoke: flow "${String(name)}" is not registered with this runner: add it to createRunner({ flows }).`,
       )
     }
-    if (flow.debounce !== undefined || flow.singleton !== undefined) {
+    const folds = flow.debounce !== undefined ? 'debounce' : flow.singleton !== undefined ? 'singleton' : undefined
+    if (folds !== undefined || flow.rateLimit?.mode === 'drop') {
       throw new LeanflowError(
         'INVALID_ARGUMENT',
-        `ctx.invoke: flow "${flow.name}" has ${flow.debounce ? 'debounce' : 'singleton'}, which may fold a start into another run: start it with runner.startFlow and await an event instead.`,
+        `ctx.invoke: flow "${flow.name}" has ${folds ?? "a rateLimit in mode 'drop'"}, which may ${folds ? 'fold a start into another run' : 'refuse a start'}: start it with runner.startFlow and await an event instead (or use rateLimit mode 'queue').`,
       )
     }
     assertNoFunctions(opts, 'invoke options')
