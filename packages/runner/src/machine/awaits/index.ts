@@ -196,6 +196,10 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
     timedOut = true
   }
   const waiting = waitsOn(s, pos) && r.state !== 'pending'
+  // the other awaits the step waited on that resolved meanwhile: their step.resumed comes with this one's
+  const alsoResumed = waiting
+    ? (s.waitingAll ?? []).filter((p) => p !== pos && s.records[p]?.t !== 'do' && (s.records[p] as AwaitRec).state === 'resolved')
+    : []
   let reply: AwaitJobReply = timedOut ? { kind: 'timedOut' } : { kind: 'noop' }
   if (waiting || (s.status === 'running' && s.owner === jobId)) {
     const takeover = s.status === 'running'
@@ -213,6 +217,7 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
   appends.push([awaitedAppend(step, pos, r)])
   if (r.state === 'timedOut') appends.push([timedOutAppend(step, s.attempt, pos, r)])
   else if (r.state === 'resolved' && reply.kind === 'claimed') appends.push([resumedAppend(step, s.attempt, pos, r)])
+  if (reply.kind === 'claimed') for (const p of alsoResumed) appends.push([resumedAppend(step, s.attempt, p, s.records[p] as AwaitRec)])
   const unwatch = r.t === 'event' && r.state === 'timedOut' ? [r.kind] : []
   return { reply, appends, jobs: [], unwatch }
 }
