@@ -49,16 +49,41 @@ export function startJobs(runId: string, doc: RunDoc): JobOut[] {
  */
 export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'missing' | 'ended' | 'canceled'> {
   if (!doc) return { reply: 'missing', appends: [], jobs: [], unwatch: [] }
-  if (isEnded(doc)) return { reply: 'ended', appends: [], jobs: [], unwatch: [], ended: true, release: doc.flow }
+  if (isEnded(doc)) {
+    const out: Transition<'ended'> = { reply: 'ended', appends: [], jobs: [], unwatch: [], ended: true, release: doc.flow }
+    if (doc.status !== 'canceled') return out
+    // a cancel asked again finishes one cut short by a crash: the run's flow.canceled (idempotent), its jobs' removal, its cascade
+    out.appends = terminalWaves(doc, 'flow.canceled', doc.reason === undefined ? {} : { reason: doc.reason })
+    const leftovers = cancelOutputs(doc, env)
+    out.jobs = leftovers.jobs
+    out.unwatch = leftovers.unwatch
+    const children = childrenOf(doc)
+    if (children.length > 0) out.cancelChildren = children
+    return out
+  }
   doc.status = 'canceled'
   delete doc.queued
   doc.endedAt = env.now
   if (cmd.reason !== undefined) doc.reason = String(cmd.reason)
+  for (const s of Object.values(doc.steps)) {
+    closeAwaits(s, 'canceled', env.now)
+    delete s.lease
+  }
+  const { jobs, unwatch } = cancelOutputs(doc, env)
+  const data = cmd.reason === undefined ? {} : { reason: String(cmd.reason) }
+  const out: Outputs = { appends: terminalWaves(doc, 'flow.canceled', data), jobs, unwatch, ended: true, release: doc.flow }
+  // its children are canceled with it (an ended child: nothing)
+  const children = childrenOf(doc)
+  if (children.length > 0) out.cancelChildren = children
+  const outcome: ChildOutcome = cmd.reason === undefined ? { status: 'canceled' } : { status: 'canceled', error: String(cmd.reason) }
+  return { reply: 'canceled', ...withNotify(out, env, doc, outcome) }
+}
+
+/** A canceled run's queued jobs to remove (its steps' and awaits') and the event kinds it stops watching. */
+function cancelOutputs(doc: RunDoc, env: Env): { jobs: JobOut[]; unwatch: string[] } {
   const jobs: JobOut[] = []
   const unwatch = new Set<string>()
   for (const [name, s] of Object.entries(doc.steps)) {
-    closeAwaits(s, 'canceled', env.now)
-    delete s.lease
     jobs.push({ op: 'remove', id: jobIds.step(env.runId, name, s.attempt) })
     s.records.forEach((r, pos) => {
       if (r.t === 'do') return
@@ -67,11 +92,5 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
       if (r.t === 'event') unwatch.add(r.kind)
     })
   }
-  const data = cmd.reason === undefined ? {} : { reason: String(cmd.reason) }
-  const out: Outputs = { appends: terminalWaves(doc, 'flow.canceled', data), jobs, unwatch: [...unwatch], ended: true, release: doc.flow }
-  // its children are canceled with it (an ended child: nothing)
-  const children = childrenOf(doc)
-  if (children.length > 0) out.cancelChildren = children
-  const outcome: ChildOutcome = cmd.reason === undefined ? { status: 'canceled' } : { status: 'canceled', error: String(cmd.reason) }
-  return { reply: 'canceled', ...withNotify(out, env, doc, outcome) }
+  return { jobs, unwatch: [...unwatch] }
 }

@@ -1,0 +1,124 @@
+/**
+ * A worker process of the composition fault tests: a started runner on BullMQ (short locks, so a
+ * SIGKILLed worker's job is delivered again in ~2 s) and the Redis store, holding the flows of
+ * `composeFlows.ts`. Forked through `forkWorker('composeWorker.ts', env)`.
+ *
+ * env: REDIS_URL, STORE_PREFIX, QUEUE_NAME; optional CONCURRENCY (default 10); KILL, a point at
+ * which the process sends { type: 'checkpoint', at: KILL, … } and SIGKILLs itself (a proxy on the
+ * store: the call is cut off where it stands, its caller never goes on):
+ * - `beforeChildCreate:N`: at the N-th `createRun` of a child run (`flow.started.data.parent`),
+ *   before it is called — the parent recorded its await, the child does not exist;
+ * - `afterChildCreate:N`: right after the N-th `createRun` of a child returned — the child
+ *   exists, none of its jobs is queued, the parent never saw it started;
+ * - `afterPublish`: right after the first `publishExternal` returned — the event is stored, no
+ *   run watching its kind was matched, the publishing step recorded nothing;
+ * - `atChildCancel:N`: at the N-th append of a `flow.canceled` with reason 'parent canceled',
+ *   before it is called — a cascade of cancels cut off.
+ * From the kill point on every store call of the process hangs: nothing more is written while
+ * the checkpoint goes out.
+ *
+ * IPC in: { type: 'cancel', runId, reason? } (this process cancels the run: the cascade runs here).
+ * IPC out: { type: 'ready', pid }, checkpoints, { type: 'canceled', runId } or
+ * { type: 'cancelFailed', runId, error }, { type: 'closed' } after SIGTERM, then exit 0.
+ */
+import { Redis } from 'ioredis'
+import { createBullMQQueue } from '../../packages/bullmq/src/index.js'
+import type { AppendOptions, NewEvent } from '../../packages/core/src/index.js'
+import { createRedisStreamStore } from '../../packages/redis/src/index.js'
+import { createRunner, type RunnerStore } from '../../packages/runner/src/index.js'
+import { composeFlows } from './composeFlows.js'
+
+const env = (name: string) => {
+  const v = process.env[name]
+  if (!v) throw new Error(`composeWorker needs ${name}`)
+  return v
+}
+const url = env('REDIS_URL')
+const onError = (err: unknown) => {
+  if (process.env.QUIET !== '1') console.error(`[composeWorker ${process.pid}]`, err instanceof Error ? err.message : err)
+}
+const [point = '', nth = '1'] = (process.env.KILL ?? '').split(':')
+const at = Number(nth)
+let seen = 0
+
+/** Set at the kill point: every store call after it hangs, so nothing more is written before the process dies. */
+let frozen = false
+const hang = () => new Promise<never>(() => {})
+
+/** Freezes the store, sends the checkpoint, then SIGKILLs this process once the message is out; never resolves. */
+function die(detail: Record<string, unknown>): Promise<never> {
+  frozen = true
+  const kill = () => process.kill(process.pid, 'SIGKILL')
+  if (process.send) process.send({ type: 'checkpoint', at: point, ...detail }, kill)
+  else kill()
+  return hang()
+}
+
+const redisStore = createRedisStreamStore({ url, prefix: env('STORE_PREFIX') })
+const isChild = (first: NewEvent) => (first.data as { parent?: unknown } | null)?.parent !== undefined
+const store = new Proxy(redisStore, {
+  get(target, prop, receiver) {
+    const value = Reflect.get(target, prop, receiver)
+    if (frozen && typeof value === 'function') return hang
+    if (point === 'beforeChildCreate' && prop === 'createRun') {
+      return async (runId: string, doc: unknown, first: NewEvent, opts: never) => {
+        if (isChild(first) && ++seen === at) return die({ runId })
+        return target.createRun(runId, doc, first, opts)
+      }
+    }
+    if (point === 'afterChildCreate' && prop === 'createRun') {
+      return async (runId: string, doc: unknown, first: NewEvent, opts: never) => {
+        const res = await target.createRun(runId, doc, first, opts)
+        if (isChild(first) && ++seen === at) return die({ runId, created: res.created })
+        return res
+      }
+    }
+    if (point === 'afterPublish' && prop === 'publishExternal') {
+      return async (kind: string, data: unknown, opts?: { idempotencyKey?: string }) => {
+        const rec = await target.publishExternal(kind, data, opts)
+        if (++seen === at) return die({ kind, id: rec.id, seq: rec.seq })
+        return rec
+      }
+    }
+    if (point === 'atChildCancel' && prop === 'append') {
+      return async (runId: string, event: NewEvent, opts?: AppendOptions) => {
+        const reason = (event.data as { reason?: unknown } | null)?.reason
+        if (event.kind === 'flow.canceled' && reason === 'parent canceled' && ++seen === at) return die({ runId })
+        return target.append(runId, event, opts)
+      }
+    }
+    return typeof value === 'function' ? value.bind(target) : value
+  },
+}) as RunnerStore
+const redis = new Redis(url, { maxRetriesPerRequest: null })
+redis.on('error', () => {})
+const queue = createBullMQQueue({ url, queueName: env('QUEUE_NAME'), lockDuration: 2000, stalledInterval: 1000, onError })
+const runner = createRunner({
+  store,
+  queue,
+  flows: composeFlows(redis, store),
+  concurrency: Number(process.env.CONCURRENCY ?? 10),
+  cancelPollMs: 200,
+  onError,
+})
+
+process.on('message', (msg: { type?: string; runId?: string; reason?: string }) => {
+  if (msg.type !== 'cancel' || !msg.runId) return
+  const runId = msg.runId
+  runner.cancel(runId, msg.reason).then(
+    () => process.send?.({ type: 'canceled', runId }),
+    (err: unknown) => process.send?.({ type: 'cancelFailed', runId, error: String(err) }),
+  )
+})
+
+process.once('SIGTERM', async () => {
+  await runner.stop()
+  await queue.close()
+  await redisStore.close()
+  redis.disconnect()
+  process.send?.({ type: 'closed' })
+  process.exit(0)
+})
+
+await runner.start()
+process.send?.({ type: 'ready', pid: process.pid })
