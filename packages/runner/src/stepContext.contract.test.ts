@@ -167,7 +167,11 @@ describe('retries', () => {
       triggerId = t.id
       return await t.wait()
     })
-    expect(ofKind(timedOut.log, 'step.await.timeout')[0]?.data).toEqual({ awaitType: 'trigger', timeoutAt: expect.any(String), position: 0 })
+    expect(ofKind(timedOut.log, 'step.await.timeout')[0]?.data).toEqual({
+      awaitType: 'trigger',
+      timeoutAt: expect.any(String),
+      position: 0,
+    })
     expect(ofKind(timedOut.log, 'step.failed').map((e) => (e.data as { willRetry: boolean }).willRetry)).toEqual([false])
     expect(timedOut.log.at(-1)?.kind).toBe('flow.failed')
     const late = await timedOut.runner.resolveTrigger(triggerId, 1).catch((e: unknown) => e)
