@@ -100,7 +100,8 @@ describe('guarantee 1: a child is started once per call position', () => {
   it.each([
     ['beforeChildCreate', 1, 10],
     // ['afterChildCreate', 1, 10]: a gap — with 10 parents in flight, 1 of 10 parents stayed suspended on a child that
-    // has only its flow.started (its first job lost with the worker, not queued again by the repair); see the session note
+    // has only its flow.started (its first job lost with the worker, not queued again by the repair); reproduced
+    // deterministically by 'guarantee 1, a known gap' below
     ['beforeChildCreate', 3, 1],
     ['afterChildCreate', 3, 1],
   ] as const)(
@@ -154,6 +155,25 @@ describe('guarantee 1: a child is started once per call position', () => {
     },
     120_000,
   )
+})
+
+describe('guarantee 1, a known gap', () => {
+  // Fails today (it.fails): the child cut off after its createRun is never started again once a
+  // resume job owns the parent's step (the step job, delivered again, finds the step not its own
+  // and repairs nothing; the resume's replay is no take-over and does not announce again). The
+  // day it passes, make it an it.
+  it.fails('the worker SIGKILLed after one of two children was created (no job queued), once the other’s end resumed the parent and it suspended again: the parent completes', async () => {
+    const { id, store, producer, spawn, ready } = setup()
+    const doomed = spawn({ KILL: 'afterChildCreateHeld:1' })
+    await ready([doomed])
+    const { runId } = await producer.startFlow('pair', { ns: id, n: 0 })
+    const cut = await doomed.waitFor((m) => m.type === 'checkpoint', 'the kill point')
+    expect((await doomed.exited).signal).toBe('SIGKILL')
+    expect((await logOf(store, cut.runId as string)).map((e) => e.kind)).toEqual(['flow.started'])
+    expect(positions(await logOf(store, runId), 'step.resumed')).toEqual([1])
+    await ready([spawn(), spawn()])
+    expect(await resultsOf(producer, store, [runId], 20_000)).toEqual([{ call: 30 }])
+  }, 90_000)
 })
 
 describe('guarantee 2: a child’s end resumes its parent exactly once', () => {
@@ -218,10 +238,10 @@ describe('guarantee 2: a child’s end resumes its parent exactly once', () => {
 
 /**
  * The fan-out's width: 300 by default, `COMPOSE_FANOUT=1000` for the design's 1,000. At 1,000 the
- * run does not finish within a minute on the reference machine (84 s with 3 workers of
- * concurrency 10, over 150 s at concurrency 25): every child's end rewrites the parent's whole
- * document (about 140-195 KB at 1,000 awaits) in a compare-and-set that all the finishing
- * children contend for.
+ * run takes about a minute on the reference machine (52 s quiet, 84 s with other work running, 3
+ * workers of concurrency 10; over 150 s at concurrency 25): every child's end rewrites the parent's
+ * whole document (140-190 KB at 1,000 awaits) in a compare-and-set that all the finishing children
+ * contend for (bench/composition.ts measures it).
  */
 const FANOUT = Number(process.env.COMPOSE_FANOUT ?? 300)
 

@@ -10,6 +10,9 @@
  *   before it is called — the parent recorded its await, the child does not exist;
  * - `afterChildCreate:N`: right after the N-th `createRun` of a child returned — the child
  *   exists, none of its jobs is queued, the parent never saw it started;
+ * - `afterChildCreateHeld:N`: likewise, but the call is held (the process goes on with its other
+ *   jobs) until a job other than the parent's step job owns the parent's step, suspended again
+ *   (a sibling child ended and its resume job replayed the step), then the process dies;
  * - `afterPublish`: right after the first `publishExternal` returned — the event is stored, no
  *   run watching its kind was matched, the publishing step recorded nothing;
  * - `atChildCancel:N`: at the N-th append of a `flow.canceled` with reason 'parent canceled',
@@ -66,6 +69,17 @@ const store = new Proxy(redisStore, {
         return target.createRun(runId, doc, first, opts)
       }
     }
+    if (point === 'afterChildCreateHeld' && prop === 'createRun') {
+      return async (runId: string, doc: unknown, first: NewEvent, opts: never) => {
+        const res = await target.createRun(runId, doc, first, opts)
+        if (!isChild(first) || ++seen !== at) return res
+        // the process goes on with everything else: held here until another job owns the parent's step again
+        const parent = (first.data as { parent: { runId: string; step: string } }).parent
+        const deadline = Date.now() + 20_000
+        while (!(await ownedByAnotherJob(parent.runId, parent.step)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+        return die({ runId, parent: parent.runId })
+      }
+    }
     if (point === 'afterChildCreate' && prop === 'createRun') {
       return async (runId: string, doc: unknown, first: NewEvent, opts: never) => {
         const res = await target.createRun(runId, doc, first, opts)
@@ -90,6 +104,15 @@ const store = new Proxy(redisStore, {
     return typeof value === 'function' ? value.bind(target) : value
   },
 }) as RunnerStore
+/**
+ * True once the step is suspended again under a job other than its step job (a resume job claimed
+ * it and suspended it): a peek into the runner's document.
+ */
+async function ownedByAnotherJob(runId: string, step: string): Promise<boolean> {
+  const rec = await redisStore.getRunState<{ steps: Record<string, { status: string; owner?: string }> }>(runId)
+  const s = rec?.doc.steps[step]
+  return s?.status === 'suspended' && s.owner !== undefined && !s.owner.startsWith('s~')
+}
 const redis = new Redis(url, { maxRetriesPerRequest: null })
 redis.on('error', () => {})
 const queue = createBullMQQueue({ url, queueName: env('QUEUE_NAME'), lockDuration: 2000, stalledInterval: 1000, onError })
