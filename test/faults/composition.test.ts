@@ -99,9 +99,7 @@ function resumeGaps(log: EventRecord[]): { missing: number[]; repeated: number[]
 describe('guarantee 1: a child is started once per call position', () => {
   it.each([
     ['beforeChildCreate', 1, 10],
-    // ['afterChildCreate', 1, 10]: a gap — with 10 parents in flight, 1 of 10 parents stayed suspended on a child that
-    // has only its flow.started (its first job lost with the worker, not queued again by the repair); reproduced
-    // deterministically by 'guarantee 1, a known gap' below
+    ['afterChildCreate', 1, 10],
     ['beforeChildCreate', 3, 1],
     ['afterChildCreate', 3, 1],
   ] as const)(
@@ -157,12 +155,10 @@ describe('guarantee 1: a child is started once per call position', () => {
   )
 })
 
-describe('guarantee 1, a known gap', () => {
-  // Fails today (it.fails): the child cut off after its createRun is never started again once a
-  // resume job owns the parent's step (the step job, delivered again, finds the step not its own
-  // and repairs nothing; the resume's replay is no take-over and does not announce again). The
-  // day it passes, make it an it.
-  it.fails('the worker SIGKILLed after one of two children was created (no job queued), once the other’s end resumed the parent and it suspended again: the parent completes', async () => {
+describe('guarantee 1: a child cut off is started again by the job that recorded it', () => {
+  // the resume's replay is no take-over and announces nothing again: the step job, delivered again, finds
+  // the await its execution recorded still pending in a step another job holds and announces it again
+  it('the worker SIGKILLed after one of two children was created (no job queued), once the other’s end resumed the parent and it suspended again: the parent completes', async () => {
     const { id, store, producer, spawn, ready } = setup()
     const doomed = spawn({ KILL: 'afterChildCreateHeld:1' })
     await ready([doomed])

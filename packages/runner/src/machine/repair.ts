@@ -1,7 +1,17 @@
 import { announceOutputs, resumeJob } from './awaits/index.js'
 import type { Outputs } from './commands.js'
 import { afterComplete, afterFail, type Env } from './outputs.js'
-import type { RunDoc } from './runDoc.js'
+import type { RunDoc, StepDoc } from './runDoc.js'
+
+/** The announcements of the pending awaits of `step` that `jobId`'s execution recorded. */
+function announcementsBy(env: Env, step: string, s: StepDoc, jobId: string): Outputs[] {
+  const out: Outputs[] = []
+  s.records.forEach((r, pos) => {
+    if (r.t === 'do' || r.state !== 'pending' || r.by !== jobId) return
+    out.push({ ...announceOutputs(env, step, pos, r), unwatch: [], matchEvents: r.t === 'event' })
+  })
+  return out
+}
 
 /**
  * A re-delivered job (its worker crashed or handed it back) repairs what its last changes may
@@ -13,7 +23,11 @@ export function repairOutputs(doc: RunDoc, jobId: string, env: Env): { outputs: 
   const outputs: Outputs[] = []
   let running: string | undefined
   for (const [step, s] of Object.entries(doc.steps)) {
-    if (s.owner !== jobId) continue
+    if (s.owner !== jobId) {
+      // awaits its execution recorded in a step another job holds now (`announcedBy`)
+      if (doc.status === 'running') outputs.push(...announcementsBy(env, step, s, jobId))
+      continue
+    }
     if (s.status === 'running') {
       running ??= step
       continue

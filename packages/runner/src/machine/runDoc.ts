@@ -31,6 +31,11 @@ interface AwaitBase {
   timeoutAt?: number
   /** Attempt that registered it (job ids). */
   attempt: number
+  /**
+   * The job whose execution recorded it, while that job may not have carried out its
+   * announcement (its re-delivery announces it again, whoever holds the step by then).
+   */
+  by?: string
 }
 export interface TimeRec extends AwaitBase {
   t: 'time'

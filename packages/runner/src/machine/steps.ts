@@ -49,6 +49,20 @@ export function needsRepair(doc: RunDoc, s: StepDoc): boolean {
   return doc.status === 'running' && s.status === 'suspended'
 }
 
+/**
+ * True when a pending await of a step this job no longer holds was recorded by its execution: the
+ * job is delivered again (its worker died), so that await's announcement — its child's start, its
+ * timer — may never have been carried out.
+ */
+export function announcedBy(doc: RunDoc, jobId: string): boolean {
+  if (doc.status !== 'running') return false
+  for (const s of Object.values(doc.steps)) {
+    if (s.owner === jobId) continue
+    if (s.records.some((r) => r.t !== 'do' && r.state === 'pending' && r.by === jobId)) return true
+  }
+  return false
+}
+
 /** Whether the execution holding `lease` still holds the running step. */
 export function ownedStep(doc: RunDoc | null, step: string, lease: string): OwnedReply {
   const s = doc?.steps[step]
@@ -65,7 +79,7 @@ export function ownedStep(doc: RunDoc | null, step: string, lease: string): Owne
 export function claimStep(doc: RunDoc | null, cmd: ClaimStep, env: Env): Transition<ClaimReply> {
   const { step, attempt, jobId, lease } = cmd
   const s = doc?.steps[step]
-  if (doc && s && s.owner === jobId && needsRepair(doc, s)) return { reply: { kind: 'repair' }, ...none() }
+  if (doc && ((s && s.owner === jobId && needsRepair(doc, s)) || announcedBy(doc, jobId))) return { reply: { kind: 'repair' }, ...none() }
   if (!doc || !s || doc.status !== 'running' || s.attempt !== attempt) return { reply: { kind: 'noop' }, ...none() }
   if (s.status === 'retrying' && (s.nextRetryAt ?? 0) > env.now) {
     const id = `${baseJobId(jobId, 'step')}~${env.now}`

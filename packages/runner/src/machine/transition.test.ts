@@ -443,4 +443,16 @@ describe('repairOutputs', () => {
     expect(outputs.map((o) => jobs({ ...o, reply: null }))).toEqual([['+ r~r~a~1~0']])
     expect(r).toBeUndefined()
   })
+
+  it('a job delivered again announces the pending awaits its execution recorded in a step another job holds now', () => {
+    const child = { t: 'run', flow: 'kid', childRunId: 'k1', input: { n: 1 }, state: 'pending', since: 0, attempt: 1, by: 'J' } as const
+    const other = { t: 'time', at: 99_000, state: 'pending', since: 0, attempt: 1, by: 'R' } as const
+    const doc = run({ a: { status: 'suspended', waitingOn: 1, waitingAll: [0, 1], owner: 'R', records: [child, other] } })
+    expect(transition(doc, claim('a', 1, 'J'), env).reply).toEqual({ kind: 'repair' })
+    expect(transition(doc, claim('a', 1, 'X'), env).reply).toEqual({ kind: 'noop' })
+    const { outputs, running: r } = repairOutputs(doc, 'J', env)
+    expect(outputs.map((o) => waves({ ...o, reply: null }))).toEqual([[['step.await.run sa~a~0']]])
+    expect(outputs.map((o) => o.children?.map((c) => c.runId))).toEqual([['k1']])
+    expect(r).toBeUndefined()
+  })
 })

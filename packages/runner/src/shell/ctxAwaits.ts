@@ -187,7 +187,7 @@ function capPending(shell: Shell, ex: Execution, pos: number, count = true): voi
 
 /** Registers the await `r` at call position `pos` without writing it yet (see `Execution.deferred`). */
 function defer(ex: Execution, pos: number, r: AwaitRec): AwaitRec {
-  ex.deferred.set(pos, r)
+  ex.defer(pos, r)
   return r
 }
 

@@ -115,6 +115,17 @@ export class Execution {
     }
   }
 
+  /**
+   * Registers the await `rec` at `pos` without writing it yet. When the write of a later call
+   * already waits for this position (a `ctx.do` that finished while this await was registering),
+   * the await is written now, so that write goes on.
+   */
+  defer(pos: number, rec: AwaitRec): void {
+    this.deferred.set(pos, rec)
+    if (pos !== this.records.length || ![...this.turns.keys()].some((p) => p > pos)) return
+    this.advance().catch((err) => this.stop('handback', err))
+  }
+
   /** Writes the deferred awaits from the next position on, as far as they follow one another (the handler returned). */
   async writeDeferred(): Promise<void> {
     for (;;) {

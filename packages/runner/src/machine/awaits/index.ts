@@ -2,7 +2,7 @@ import { type Append, type ChildStart, type Command, type JobOut, none, type Out
 import { baseJobId, jobIds, keys } from '../keys.js'
 import { type Env, iso, recoveredAppend } from '../outputs.js'
 import { type AwaitRec, type Rec, type RunDoc, waitsOn } from '../runDoc.js'
-import { claim, needsRepair, type OwnedReply, ownedStep } from '../steps.js'
+import { announcedBy, claim, needsRepair, type OwnedReply, ownedStep } from '../steps.js'
 import { eventAnnouncement, eventCall, eventValue } from './event.js'
 import { runAnnouncement, runCall, runValue } from './run.js'
 import { fireTime, timeAnnouncement, timeCall, timeValue } from './time.js'
@@ -102,7 +102,7 @@ export function announce(doc: RunDoc | null, cmd: Announce, env: Env): Transitio
   const s = doc?.steps[cmd.step]
   if (reply !== 'ok' || !s) return { reply, appends: [], jobs: [], unwatch: [] }
   if (s.records.length !== cmd.pos) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
-  s.records.push(cmd.rec)
+  s.records.push(recordedBy(cmd.rec, s.owner))
   if (cmd.suspend) {
     s.status = 'suspended'
     s.waitingOn = cmd.pos
@@ -126,7 +126,7 @@ export function suspend(doc: RunDoc | null, cmd: Suspend, env: Env): Transition<
   const announced: Outputs = { appends: [], jobs: [], unwatch: [] }
   for (const { pos, rec } of cmd.announce ?? []) {
     if (s.records.length !== pos) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
-    s.records.push(rec)
+    s.records.push(recordedBy(rec, s.owner))
     const out = announceOutputs(env, cmd.step, pos, rec)
     announced.appends.push(...out.appends)
     announced.jobs.push(...out.jobs)
@@ -153,6 +153,11 @@ export function suspend(doc: RunDoc | null, cmd: Suspend, env: Env): Transition<
   return { ...announced, reply: 'suspended' }
 }
 
+/** The record as stored: pending, it names the job whose execution announces it (`AwaitBase.by`). */
+function recordedBy(rec: AwaitRec, owner: string | undefined): AwaitRec {
+  return rec.state === 'pending' && owner !== undefined ? { ...rec, by: owner } : rec
+}
+
 /** An await of a `suspend` that was no longer pending: its position and record. */
 export interface SettledAwait {
   pos: number
@@ -176,7 +181,7 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
   const { step, pos, jobId } = cmd
   const s = doc?.steps[step]
   const r = s?.records[pos]
-  if (doc && s && s.owner === jobId && needsRepair(doc, s)) return { reply: { kind: 'repair' }, ...none() }
+  if (doc && ((s && s.owner === jobId && needsRepair(doc, s)) || announcedBy(doc, jobId))) return { reply: { kind: 'repair' }, ...none() }
   if (!doc || !s || !r || r.t === 'do' || doc.status !== 'running') return { reply: { kind: 'noop' }, ...none() }
   const again = (at: number): Transition<AwaitJobReply> => ({
     reply: { kind: 'early' },
