@@ -68,6 +68,30 @@ describe('defineFlow infers the types of a flow', () => {
     expectTypeOf<FlowResult<typeof order>>().toEqualTypeOf<{ ship: { trackingId: string } }>()
   })
 
+  it("a result function shapes the result: its parameter is every step's result, its return the flow's result", () => {
+    const shaped = defineFlow({
+      name: 'shaped',
+      steps: {
+        price: { handler: async () => ({ amount: 40 }) },
+        tax: { needs: ['price'], handler: () => 0.2 },
+      },
+      result: (r) => {
+        expectTypeOf(r).toEqualTypeOf<{ price: { amount: number }; tax: number }>()
+        return { total: r.price.amount * (1 + r.tax) }
+      },
+    })
+    expectTypeOf<FlowResult<typeof shaped>>().toEqualTypeOf<{ total: number }>()
+    expectTypeOf<FlowStepResults<typeof shaped>>().toEqualTypeOf<{ price: { amount: number }; tax: number }>()
+    typeOnly(() =>
+      defineFlow({
+        name: 'bad',
+        steps: { a: { handler: () => 1 } },
+        // @ts-expect-error: there is no step b
+        result: (r) => r.b,
+      }),
+    )
+  })
+
   it('a needs that is not a literal list: every step is in the result, each optional', () => {
     const needs: string[] = ['a']
     const loose = defineFlow({ name: 'loose', steps: { a: { handler: () => 1 }, b: { needs, handler: () => 'b' } } })

@@ -53,5 +53,8 @@ describe('defineFlow', () => {
     expect(() => defineFlow({ name: 'n', steps: {} })).toThrow(/no steps/)
     expect(() => defineFlow({ name: 'n', steps: { a: { handler: h, retry: { attempts: 0 } } } })).toThrow(/attempts/)
     expect(() => defineFlow({ name: 'n', steps: { a: { handler: h, timeout: 'soon' } } })).toThrow(/timeout/)
+    expect(() => defineFlow({ name: 'n', steps: { a: { handler: h } }, result: 'total' as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/result must be a function/) }),
+    )
   })
 })

@@ -35,6 +35,8 @@ export interface FlowConfig<I = any, Steps extends Record<string, StepDefinition
    * ```
    */
   schedules?: readonly ScheduleDefinition[] | undefined
+  /** Shapes the run's result from every step's result (typed by `defineFlow`; see its `result`). */
+  result?: ((results: any) => unknown) | undefined
 }
 
 /**
@@ -59,9 +61,26 @@ export interface FlowConfig<I = any, Steps extends Record<string, StepDefinition
  * })
  * ```
  */
-export function defineFlow<I = any, const T extends Record<string, StepDefinition<I>> = Record<string, StepDefinition<I>>, In = I>(
-  config: FlowConfig<I, T & Record<string, StepDefinition<I>>, In>,
-): FlowDefinition<I, StepResultsOf<T>, SinkResultsOf<T>, In> {
+export function defineFlow<
+  I = any,
+  const T extends Record<string, StepDefinition<I>> = Record<string, StepDefinition<I>>,
+  In = I,
+  Out = typeof SINKS,
+>(
+  config: Omit<FlowConfig<I, T & Record<string, StepDefinition<I>>, In>, 'result'> & {
+    /**
+     * Shapes the run's result (`flow.completed.data.result`, what `runner.result` and `ctx.invoke`
+     * return) from every step's result by step name; without it the result is the sink steps'
+     * results by name. Computed once, when the last step completes: it must be synchronous and
+     * pure, and return JSON. If it throws, the run fails with its error (no retry).
+     * @example
+     * ```ts
+     * defineFlow({ name: 'quote', steps, result: (r) => ({ total: r.price.amount * (1 + r.tax) }) })
+     * ```
+     */
+    result?: ((results: StepResultsOf<T>) => Out) | undefined
+  },
+): FlowDefinition<I, StepResultsOf<T>, [Out] extends [typeof SINKS] ? SinkResultsOf<T> : Out, In> {
   if (typeof config !== 'object' || config === null) {
     throw new LeanflowError('INVALID_ARGUMENT', 'defineFlow needs an object { name, steps }.')
   }
@@ -112,6 +131,15 @@ export function defineFlow<I = any, const T extends Record<string, StepDefinitio
   }
   const flow: { -readonly [K in keyof FlowDefinition<I>]: FlowDefinition<I>[K] } = { name, steps: Object.freeze(steps) }
   if (schema !== undefined) flow.input = schema
+  if (config.result !== undefined) {
+    if (typeof config.result !== 'function') {
+      throw new LeanflowError(
+        'INVALID_ARGUMENT',
+        `Flow "${name}": result must be a function of the steps' results, e.g. result: (r) => r.total; got ${typeof config.result}.`,
+      )
+    }
+    flow.result = config.result as (results: Readonly<Record<string, unknown>>) => unknown
+  }
   if (config.schedules !== undefined) flow.schedules = schedulesOf(name, config.schedules)
   // flow control: checked here (a limit of 0, a bad period: INVALID_ARGUMENT), applied by the runner
   flowControlOf(name, config, steps)
@@ -119,8 +147,11 @@ export function defineFlow<I = any, const T extends Record<string, StepDefinitio
     if (config[k] !== undefined) Object.assign(flow, { [k]: config[k] })
   }
   // the types are the config's (inferred by the signature), the object is what was checked above
-  return Object.freeze(flow) as FlowDefinition<I, StepResultsOf<T>, SinkResultsOf<T>, In>
+  return Object.freeze(flow) as FlowDefinition<I, StepResultsOf<T>, [Out] extends [typeof SINKS] ? SinkResultsOf<T> : Out, In>
 }
+
+/** Type-only marker: no `result` function was given (the result is the sink steps' results). */
+declare const SINKS: unique symbol
 
 /** Each step's result by step name (written as a conditional type so hovers and errors show the object, not this name). */
 type StepResultsOf<T> = T extends unknown ? { -readonly [K in keyof T]: ResultOf<T[K]> } : never

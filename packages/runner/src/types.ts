@@ -229,8 +229,8 @@ export interface StepDefinition<I = any, R = unknown> {
  * @typeParam I - the run's input as handlers see it (the `input` schema's output type, or the
  *   handlers' annotated `input`)
  * @typeParam S - each step's result (its handler's awaited return value), by step name
- * @typeParam R - the flow's result (`flow.completed.data.result`): its sink steps' results
- *   (steps no other step `needs`), by step name; `unknown` when not known
+ * @typeParam R - the flow's result (`flow.completed.data.result`): its `result` function's return
+ *   type, else its sink steps' results (steps no other step `needs`) by step name; `unknown` when not known
  * @typeParam In - what `startFlow` and `ctx.invoke` take: the `input` schema's input type (before
  *   defaults and transforms), else `I`; `unknown` when not known
  *
@@ -252,6 +252,8 @@ export interface FlowDefinition<I = any, S extends StepResults = StepResults, R 
   readonly steps: { readonly [K in keyof S]: Readonly<StepDefinition<I, S[K]>> }
   /** Its in-code schedules (see `runner.schedules`). */
   readonly schedules?: readonly ScheduleDefinition[] | undefined
+  /** Shapes the run's result from every step's result, when `defineFlow` got one (see its `result`). */
+  readonly result?: ((results: Readonly<Record<string, unknown>>) => unknown) | undefined
   /**
    * Type-only, never set at runtime (like Standard Schema's `types`): the flow's types, for
    * {@link FlowInput}, {@link FlowResult} and {@link FlowStepResults}.

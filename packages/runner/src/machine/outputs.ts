@@ -1,8 +1,9 @@
 import type { AppendFence } from '@leanflow/core'
 import type { ChildOutcome } from './awaits/run.js'
 import type { Append, JobOut, Outputs } from './commands.js'
+import { flowResult } from './flowResult.js'
 import { jobIds, keys } from './keys.js'
-import { type FlowGraph, type RunDoc, type StepDoc, sinkSteps } from './runDoc.js'
+import type { FlowGraph, RunDoc, StepDoc } from './runDoc.js'
 
 /**
  * The outputs of a change, derived from the document alone: a re-delivered job derives them
@@ -118,9 +119,22 @@ export function readyJobs(runId: string, doc: RunDoc): JobOut[] {
 
 /** The outputs of a completed step: its `step.completed` and the jobs of the steps it made ready, or the run's end. */
 export function afterComplete(env: Env, doc: RunDoc, step: string): Outputs {
+  if (doc.status === 'failed' && Object.values(doc.steps).every((x) => x.status === 'completed')) {
+    // every step completed, and the flow's result function failed the run
+    const error = doc.error ?? 'failed'
+    const duration = Math.max(0, (doc.endedAt ?? env.now) - doc.startedAt)
+    const out: Outputs = {
+      appends: terminalWaves(doc, 'flow.failed', { error, duration }),
+      jobs: [],
+      unwatch: [],
+      ended: true,
+      release: doc.flow,
+    }
+    return withNotify(out, env, doc, { status: 'failed', error })
+  }
   if (doc.status === 'completed') {
-    const result: Record<string, unknown> = {}
-    for (const sink of sinkSteps(graphOf(env, doc))) result[sink] = doc.steps[sink]?.result
+    const flow = graphOf(env, doc)
+    const result = flow.result ? doc.result : (flowResult(flow, doc) as { value: unknown }).value
     const duration = Math.max(0, (doc.endedAt ?? env.now) - doc.startedAt)
     const out: Outputs = {
       appends: terminalWaves(doc, 'flow.completed', { result, duration }),

@@ -11,6 +11,8 @@ import type { ChildOutcome } from './awaits/run.js'
 export interface FlowGraph {
   name: string
   steps: Readonly<Record<string, { needs?: readonly string[] | undefined }>>
+  /** Shapes the run's result from every step's result (`defineFlow({ result })`); must be pure. */
+  result?: ((results: Readonly<Record<string, unknown>>) => unknown) | undefined
 }
 
 /** Status of a step in the run document (the runner's view, not the reducer's). */
@@ -136,6 +138,8 @@ export interface RunDoc {
   state: Record<string, unknown>
   error?: string
   reason?: string
+  /** The run's result when its flow shapes it (`defineFlow({ result })`), computed at completion. */
+  result?: unknown
   /** The token of the write that stored this version (unique per write): see `RunStates`. */
   w?: string
 }

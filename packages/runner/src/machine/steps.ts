@@ -1,4 +1,5 @@
 import { type Command, none, type Transition } from './commands.js'
+import { flowResult } from './flowResult.js'
 import { baseJobId, keys } from './keys.js'
 import {
   afterComplete,
@@ -139,8 +140,15 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
   closeAwaits(s, 'canceled', env.now)
   const ready = promoteReady(doc, flow)
   if (Object.values(doc.steps).every((x) => x.status === 'completed')) {
-    doc.status = 'completed'
+    const shaped = flowResult(flow, doc)
     doc.endedAt = env.now
+    if ('error' in shaped) {
+      doc.status = 'failed'
+      doc.error = shaped.error
+    } else {
+      doc.status = 'completed'
+      if (flow.result) doc.result = shaped.value
+    }
   }
   const next = cmd.next ? ready[0] : undefined
   const ns = next === undefined ? undefined : doc.steps[next]

@@ -182,6 +182,40 @@ describe('complete and fail', () => {
       ended: true,
     },
   ])('$name', check)
+
+  it("the flow's result function: its value is the run's result; one that throws fails the run after every step.completed", () => {
+    const shaped = (result: (r: Readonly<Record<string, unknown>>) => unknown) => ({ ...env, flow: { ...FLOW, result } })
+    const last = (): Command => ({ type: 'complete', step: 'd', lease: 'L', result: 4 })
+    const ok = run({ a: done(1), b: done(2), c: done(3), d: running() })
+    const t = transition(
+      ok,
+      last(),
+      shaped((r) => ({ sum: Object.values(r).reduce((x: number, y) => x + Number(y), 0) })),
+    )
+    expect(ok).toMatchObject({ status: 'completed', result: { sum: 10 } })
+    expect(t.appends.at(-1)?.[0]).toMatchObject({ kind: 'flow.completed', data: { result: { sum: 10 } } })
+    const bad = run({ a: done(1), b: done(2), c: done(3), d: running() })
+    const f = transition(
+      bad,
+      last(),
+      shaped(() => {
+        throw new Error('no total')
+      }),
+    )
+    expect(bad).toMatchObject({ status: 'failed', error: 'The result function of flow "f" threw: no total.' })
+    expect(waves(f)).toEqual([
+      ['step.completed sc~a', 'step.completed sc~b', 'step.completed sc~c', 'step.completed sc~d'],
+      ['flow.failed fe'],
+    ])
+    expect(f.ended).toBe(true)
+    const later = run({ a: done(1), b: done(2), c: done(3), d: running() })
+    transition(
+      later,
+      last(),
+      shaped(async () => 1),
+    )
+    expect(later.error).toMatch(/returned a promise/)
+  })
 })
 
 const trigger = (state: 'pending' | 'resolved', waiting: boolean) =>
