@@ -188,4 +188,25 @@ describe('startFlow, ctx.invoke and runner.result take the types of a flow objec
   it('StepContext stays usable on its own (ctx.results is a record of unknown)', () => {
     expectTypeOf<StepContext['results']>().toEqualTypeOf<Readonly<Record<string, unknown>>>()
   })
+
+  it('ctx.results is typed by step name when the handler annotates ctx; the flow is still inferred', () => {
+    type Results = FlowStepResults<typeof order>
+    const fulfil = defineFlow({
+      name: 'fulfil',
+      steps: {
+        charge: { handler: async (input: { orderId: string }) => ({ chargeId: `ch-${input.orderId}` }) },
+        ship: {
+          needs: ['charge'],
+          handler: async (_input: { orderId: string }, ctx: StepContext<Pick<Results, 'charge'>>) => {
+            expectTypeOf(ctx.results.charge).toEqualTypeOf<{ chargeId: string }>()
+            // @ts-expect-error: not in the annotated results
+            ctx.results.ship
+            return { label: ctx.results.charge.chargeId }
+          },
+        },
+      },
+    })
+    expectTypeOf<FlowResult<typeof fulfil>>().toEqualTypeOf<{ ship: { label: string } }>()
+    expectTypeOf<FlowInput<typeof fulfil>>().toEqualTypeOf<{ orderId: string }>()
+  })
 })

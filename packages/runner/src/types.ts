@@ -126,15 +126,19 @@ export interface StepAwaits {
  * }
  * ```
  */
-export interface StepContext {
+export interface StepContext<R extends Record<string, unknown> = Record<string, unknown>> {
   readonly runId: string
   readonly step: string
   /** 1-based attempt. */
   readonly attempt: number
   /** Aborts when the run is canceled (or this execution lost its lease). */
   readonly signal: AbortSignal
-  /** Results of every step this one depends on, directly or transitively. */
-  readonly results: Readonly<Record<string, unknown>>
+  /**
+   * Results of every step this one depends on, directly or transitively. Typed by annotating the
+   * handler's `ctx` (`ctx: StepContext<{ charge: Charge }>`): a step's type cannot be inferred from
+   * the other steps of the same `defineFlow` call.
+   */
+  readonly results: Readonly<R>
   readonly logger: StepLogger
   /** The run's shared state (`state.set` events). */
   readonly state: {
@@ -206,7 +210,8 @@ export type StepHandler<I = any, R = unknown> = (input: I, ctx: StepContext) => 
  * ```
  */
 export interface StepDefinition<I = any, R = unknown> {
-  handler: StepHandler<I, R>
+  /** Gets the run's input and the {@link StepContext} (annotate `ctx: StepContext<Results>` to type `ctx.results`). */
+  handler(input: I, ctx: StepContext): R | Promise<R>
   /** Steps that must complete first. */
   needs?: string[] | undefined
   retry?: RetryPolicy | undefined
