@@ -122,28 +122,13 @@ export function afterComplete(env: Env, doc: RunDoc, step: string): Outputs {
   if (doc.status === 'failed' && Object.values(doc.steps).every((x) => x.status === 'completed')) {
     // every step completed, and the flow's result function failed the run
     const error = doc.error ?? 'failed'
-    const duration = Math.max(0, (doc.endedAt ?? env.now) - doc.startedAt)
-    const out: Outputs = {
-      appends: terminalWaves(doc, 'flow.failed', { error, duration }),
-      jobs: [],
-      unwatch: [],
-      ended: true,
-      release: doc.flow,
-    }
-    return withNotify(out, env, doc, { status: 'failed', error })
+    return ending(env, doc, terminalWaves(doc, 'flow.failed', { error, duration: runDuration(env, doc) }), { status: 'failed', error })
   }
   if (doc.status === 'completed') {
     const flow = graphOf(env, doc)
     const result = flow.result ? doc.result : (flowResult(flow, doc) as { value: unknown }).value
-    const duration = Math.max(0, (doc.endedAt ?? env.now) - doc.startedAt)
-    const out: Outputs = {
-      appends: terminalWaves(doc, 'flow.completed', { result, duration }),
-      jobs: [],
-      unwatch: [],
-      ended: true,
-      release: doc.flow,
-    }
-    return withNotify(out, env, doc, { status: 'completed', result })
+    const appends = terminalWaves(doc, 'flow.completed', { result, duration: runDuration(env, doc) })
+    return ending(env, doc, appends, { status: 'completed', result })
   }
   const jobs = doc.status === 'running' ? readyJobs(env.runId, doc) : []
   return { appends: [completions(doc, [step])], jobs, unwatch: [] }
@@ -166,12 +151,18 @@ export function afterFail(env: Env, doc: RunDoc, step: string, attempt: number):
   const error = s.error ?? 'failed'
   const appends: Append[][] = [[{ kind: 'step.failed', step, data: { error, willRetry: false }, key: keys.failed(step, attempt), attempt }]]
   if (doc.status !== 'failed') return { appends, jobs: [], unwatch: [] }
-  const duration = Math.max(0, (doc.endedAt ?? env.now) - doc.startedAt)
-  appends.push(...terminalWaves(doc, 'flow.failed', { error: doc.error ?? error, duration }))
-  return withNotify({ appends, jobs: [], unwatch: [], ended: true, release: doc.flow }, env, doc, {
-    status: 'failed',
-    error: doc.error ?? error,
-  })
+  appends.push(...terminalWaves(doc, 'flow.failed', { error: doc.error ?? error, duration: runDuration(env, doc) }))
+  return ending(env, doc, appends, { status: 'failed', error: doc.error ?? error })
+}
+
+/** ms from the run's start to its end. */
+function runDuration(env: Env, doc: RunDoc): number {
+  return Math.max(0, (doc.endedAt ?? env.now) - doc.startedAt)
+}
+
+/** The outputs of a run's end: its last appends, its slots released, its parent told. */
+function ending(env: Env, doc: RunDoc, appends: Append[][], outcome: ChildOutcome): Outputs {
+  return withNotify({ appends, jobs: [], unwatch: [], ended: true, release: doc.flow }, env, doc, outcome)
 }
 
 /** A child run's end tells its parent (`notify`), when it has one. */
