@@ -42,6 +42,19 @@ export function describeRunsConformance(t: ConformanceContext): void {
       }
     })
 
+    it('carries the flow version of flow.started (data.version) in the summary, before and after the run ends', async () => {
+      const s = await t.store()
+      const flow = uniqueName('flow')
+      const run = uniqueName()
+      await s.append(run, { kind: 'flow.started', flow: run, data: { name: flow, version: 3, input: {}, steps: {} } })
+      expect((await s.listRuns(flow))[0]?.version).toBe(3)
+      await s.append(run, { kind: 'flow.completed', flow: run, data: { duration: 1 } })
+      expect((await s.listRuns(flow))[0]).toMatchObject({ status: 'completed', version: 3 })
+      const plain = uniqueName()
+      await s.append(plain, { kind: 'flow.started', flow: plain, data: { name: flow, version: 'x', input: {}, steps: {} } })
+      expect((await s.listRuns(flow)).find((r) => r.runId === plain)).not.toHaveProperty('version')
+    })
+
     it('lists newest first, with limit, exclusive before, status, and only the flow asked for', async () => {
       const s = await t.store()
       const flow = uniqueName('flow')

@@ -175,6 +175,10 @@ export interface FlowState {
   readonly schedule?: { readonly id: string; readonly tick: string }
   /** `data.parent` of `flow.started`: the run and step whose `ctx.invoke` started this run. */
   readonly parent?: { readonly runId: string; readonly step: string }
+  /** `data.version` of `flow.started`: the flow version the run is pinned to (absent in runs written before versions: they ran as version 1). */
+  readonly version?: number
+  /** `data.rerunOf` of `flow.started`: the run this one reruns (`runner.rerun`), and the step it reran from (absent: every step ran again). */
+  readonly rerunOf?: { readonly runId: string; readonly from?: string }
   /** The number of child runs it invoked (its `step.await.run` events); absent while none. */
   readonly children?: number
   /** Time of the terminal event. */

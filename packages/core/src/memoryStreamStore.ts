@@ -85,7 +85,7 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
   /** Stores a checked append (`validateAppend`), or returns the first record of its idempotency key. */
   function write(runId: string, event: NewEvent, checked: ValidatedAppend, opts: AppendOptions): EventRecord {
     const { kind, step } = event
-    const { json: body, flowName, idempotencyKey: key } = checked
+    const { json: body, flowName, flowVersion, idempotencyKey: key } = checked
     const existing = runs.get(runId)
     const first = key === undefined ? undefined : existing?.idempotency.get(key)
     if (first !== undefined) return JSON.parse(first) as EventRecord
@@ -110,7 +110,7 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
     run.lastSeq = seq
     run.entries.push({ id, json })
     if (key !== undefined) run.idempotency.set(key, json)
-    runs.settle(run, { kind, step, data: event.data === undefined ? null : event.data, ms, ts, flowName })
+    runs.settle(run, { kind, step, data: event.data === undefined ? null : event.data, ms, ts, flowName, flowVersion })
     runs.ring(runId)
     bus?.publish(JSON.parse(json) as EventRecord)
     return JSON.parse(json) as EventRecord

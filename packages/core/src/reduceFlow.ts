@@ -5,6 +5,7 @@ import { isRecord } from './internal/reduceData.js'
 import { composeState, partsFrom, type RunFields, type StepsMap } from './internal/reduceParts.js'
 import { isTerminalStatus, nextRun, settleStatus } from './internal/reduceRun.js'
 import { logEntry, reduceSteps, type StepsAccess, stateSet } from './internal/reduceStep.js'
+import { invalidArgument } from './invalidArgument.js'
 
 /**
  * Folds a run's events into its state. Pure (no I/O, no clock), the same
@@ -26,9 +27,27 @@ import { logEntry, reduceSteps, type StepsAccess, stateSet } from './internal/re
  * state.steps.approve       // { name: 'approve', status: 'awaiting', attempt: 1, awaiting: { type: 'trigger', triggerId: '…' }, … }
  * state.logs.at(-1)?.msg    // 'waiting for approval'
  * ```
+ *
+ * Time travel: with `until`, only the events whose id is at or before it are folded — the
+ * state as it was right after that event (an id between two events gives the state after the
+ * earlier one).
+ *
+ * @example
+ * ```ts
+ * const events = await store.read(runId)
+ * const then = reduceFlow(events, { until: events[3]!.id }) // as it was after the 4th event
+ * ```
  */
-export function reduceFlow(events: Iterable<EventRecord>): FlowState {
-  const ordered = inIdOrder(events)
+export function reduceFlow(events: Iterable<EventRecord>, opts?: ReduceOptions): FlowState {
+  const all = inIdOrder(events)
+  const until = opts?.until
+  let ordered = all
+  if (until !== undefined) {
+    if (!isEventId(until)) throw invalidArgument('reduceFlow until', until, 'an event id "<ms>-<seq>" (e.g. an event\'s id)')
+    let n = all.length
+    while (n > 0 && compareEventIds(all[n - 1]!.id, until) > 0) n--
+    ordered = n === all.length ? all : all.slice(0, n)
+  }
   let run: RunFields = { status: 'pending' }
   const stepsMap: StepsMap = Object.create(null)
   const steps = new MutableSteps(stepsMap)
@@ -64,6 +83,12 @@ export function reduceFlow(events: Iterable<EventRecord>): FlowState {
   const status = settleStatus(run.status, stepsMap)
   if (status !== run.status) run = { ...run, status }
   return composeState(partsFrom(run, logs, kv, kvSize), stepsMap, last)
+}
+
+/** Options of {@link reduceFlow}. */
+export interface ReduceOptions {
+  /** Fold only the events whose id is at or before this one (time travel); any `<ms>-<seq>` id, stored or not. */
+  until?: string | undefined
 }
 
 /** The valid events, sorted by id without duplicates; `events` itself when it already is. */

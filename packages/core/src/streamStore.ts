@@ -32,6 +32,8 @@ export interface RunSummary {
   completedAt?: string
   /** The run and step whose `ctx.invoke` started this run (`data.parent` of its `flow.started`). */
   parent?: { runId: string; step: string }
+  /** The flow version the run is pinned to (`data.version` of its `flow.started`); absent when that has none (a run started before versions, which ran as version 1). */
+  version?: number
   /** The number of child runs it invoked (its `step.await.run` events); absent while none. */
   children?: number
 }

@@ -17,6 +17,8 @@ export interface ValidatedAppend {
   json: string
   /** The flow a `flow.started` event starts (a valid name, not a reserved one); `undefined` for other kinds. */
   flowName: string | undefined
+  /** `data.version` of a `flow.started` event when it is a positive integer (the run's flow version); else `undefined`. */
+  flowVersion: number | undefined
   /** The append's idempotency key (1-512 characters), or `undefined` without one. */
   idempotencyKey: string | undefined
 }
@@ -100,7 +102,9 @@ export function validateAppend(runId: string, event: NewEvent, opts: AppendOptio
     const bytes = (limits.byteLength ?? utf8Length)(json)
     if (bytes > max) throw new PayloadTooLargeError(bytes, max)
   }
-  return { json, flowName, idempotencyKey }
+  const version = flowName === undefined ? undefined : (data as { version?: unknown }).version
+  const flowVersion = typeof version === 'number' && Number.isSafeInteger(version) && version > 0 ? version : undefined
+  return { json, flowName, flowVersion, idempotencyKey }
 }
 
 const utf8Length = (text: string): number => new TextEncoder().encode(text).length

@@ -174,7 +174,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
   }
   let closed: Promise<void> | undefined
 
-  /** ARGV 1..12 of the append logic (lua/append.ts), shared by append and createRun. */
+  /** ARGV 1..13 of the append logic (lua/append.ts), shared by append and createRun. */
   function scriptArgs(runId: string, event: NewEvent, checked: ValidatedAppend, opts?: AppendOptions) {
     const fence = opts?.fence
     return [
@@ -190,6 +190,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
       opts?.after === undefined ? '' : String(opts.after),
       event.step === undefined ? '' : `s:${event.step}`,
       stepClass(event),
+      checked.flowVersion === undefined ? '' : String(checked.flowVersion),
     ]
   }
 

@@ -140,7 +140,10 @@ export class MemoryRuns {
    * `running`; a terminal status sticks), and keeps the flow's index by status in step. A
    * terminal event starts the retention clock.
    */
-  settle(run: MemoryRun, e: { kind: string; step?: string; data: unknown; ms: number; ts: string; flowName?: string }): void {
+  settle(
+    run: MemoryRun,
+    e: { kind: string; step?: string; data: unknown; ms: number; ts: string; flowName?: string; flowVersion?: number | undefined },
+  ): void {
     if (e.kind === 'step.await.run') {
       // a child run invoked: counted on every append, as the reducer counts them
       run.children = (run.children ?? 0) + 1
@@ -173,6 +176,7 @@ export class MemoryRuns {
       const parent = strings((e.data as { parent?: unknown } | null)?.parent, 'runId', 'step')
       // frozen: listRuns hands out shallow copies of the summary
       if (parent !== undefined) run.summary.parent = Object.freeze(parent)
+      if (e.flowVersion !== undefined) run.summary.version = e.flowVersion
       if (run.children !== undefined) run.summary.children = run.children
       run.startedMs = e.ms
       let set = this.#flows.get(e.flowName)

@@ -65,3 +65,12 @@ export function queuedOf(data: unknown): QueueWait {
   if (typeof d.until === 'string') q.until = d.until
   return q
 }
+
+/** `data.rerunOf` of `flow.started`: `{ runId, from? }` when `runId` (and `from`, when present) are strings. */
+export function rerunOfData(v: unknown): { runId: string; from?: string } | undefined {
+  if (typeof v !== 'object' || v === null) return undefined
+  const { runId, from } = v as { runId?: unknown; from?: unknown }
+  if (typeof runId !== 'string') return undefined
+  if (typeof from === 'string') return { runId, from }
+  return { runId }
+}

@@ -20,7 +20,7 @@
 
 import type { FlowState, LogEntry, QueueWait, StepState } from '../flowState.js'
 import type { RunStatus } from '../streamStore.js'
-import { isRecord, strings } from './reduceData.js'
+import { isRecord, rerunOfData, strings } from './reduceData.js'
 
 /** The run-level fields of a FlowState (all but steps, state, logs, lastEventId). */
 export interface RunFields {
@@ -37,6 +37,8 @@ export interface RunFields {
   cancelReason?: string
   schedule?: { id: string; tick: string }
   parent?: { runId: string; step: string }
+  version?: number
+  rerunOf?: { runId: string; from?: string }
   children?: number
 }
 
@@ -120,6 +122,8 @@ class FlowStateObject {
   declare readonly cancelReason: string | undefined
   declare readonly schedule: { readonly id: string; readonly tick: string } | undefined
   declare readonly parent: { readonly runId: string; readonly step: string } | undefined
+  declare readonly version: number | undefined
+  declare readonly rerunOf: { readonly runId: string; readonly from?: string } | undefined
   declare readonly children: number | undefined
   declare readonly steps: StepsMap
   declare readonly lastEventId: string | undefined
@@ -140,6 +144,8 @@ class FlowStateObject {
     this.cancelReason = run.cancelReason
     this.schedule = run.schedule
     this.parent = run.parent
+    this.version = run.version
+    this.rerunOf = run.rerunOf
     this.children = run.children
     this.steps = steps
     Object.defineProperty(this, 'state', FlowStateObject.#stateProp)
@@ -199,6 +205,9 @@ function foreignParts(state: FlowState, logs: unknown): Parts {
   if (schedule !== undefined) run.schedule = schedule
   const parent = strings(s.parent, 'runId', 'step')
   if (parent !== undefined) run.parent = parent
+  if (typeof s.version === 'number') run.version = s.version
+  const rerunOf = rerunOfData(s.rerunOf)
+  if (rerunOf !== undefined) run.rerunOf = rerunOf
   if (typeof s.children === 'number') run.children = s.children
   const arr = Array.isArray(logs) ? (logs as LogEntry[]) : []
   const base: Record<string, unknown> = Object.assign(Object.create(null), isRecord(s.state) ? s.state : undefined)

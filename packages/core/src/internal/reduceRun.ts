@@ -2,7 +2,7 @@
 
 import type { EventRecord } from '../events.js'
 import type { RunStatus } from '../streamStore.js'
-import { fieldsOf, isRecord, num, queuedOf, str, strings, toText } from './reduceData.js'
+import { fieldsOf, isRecord, num, queuedOf, rerunOfData, str, strings, toText } from './reduceData.js'
 import type { RunFields, StepsMap } from './reduceParts.js'
 
 /** True for the statuses that stick: `completed`, `failed`, `canceled`. */
@@ -32,6 +32,10 @@ export function nextRun(run: RunFields, e: EventRecord): RunFields {
       if (schedule !== undefined) next.schedule = schedule
       const parent = strings(d.parent, 'runId', 'step')
       if (parent !== undefined) next.parent = parent
+      const version = d.version
+      if (typeof version === 'number' && Number.isInteger(version) && version > 0) next.version = version
+      const rerunOf = rerunOfData(d.rerunOf)
+      if (rerunOf !== undefined) next.rerunOf = rerunOf
       return next
     }
     case 'step.await.run':

@@ -70,12 +70,23 @@ export class RunIndex {
       const ids = await this.redis.zrevrangebyscore(setKey, max, '-inf', 'LIMIT', offset, batch)
       const metas = await Promise.all(
         ids.map((id) =>
-          this.redis.hmget(this.keys.meta(id), 'flow', 'status', 'startedAt', 'completedAt', 'sid', 'parentRun', 'parentStep', 'children'),
+          this.redis.hmget(
+            this.keys.meta(id),
+            'flow',
+            'status',
+            'startedAt',
+            'completedAt',
+            'sid',
+            'parentRun',
+            'parentStep',
+            'children',
+            'version',
+          ),
         ),
       )
       for (let i = 0; i < ids.length && out.length < limit; i++) {
         const runId = ids[i]!
-        const [f, st, startedAt, completedAt, sid, parentRun, parentStep, children] = metas[i]!
+        const [f, st, startedAt, completedAt, sid, parentRun, parentStep, children, version] = metas[i]!
         if (f == null || startedAt == null) {
           stale.push(runId)
           continue
@@ -91,6 +102,7 @@ export class RunIndex {
         const summary: RunSummary = { runId, flow, status: st as RunStatus, startedAt: iso(startedAt) }
         if (completedAt != null) summary.completedAt = iso(completedAt)
         if (parentRun != null && parentStep != null) summary.parent = { runId: parentRun, step: parentStep }
+        if (version != null) summary.version = Number(version)
         if (children != null) summary.children = Number(children)
         out.push(summary)
       }

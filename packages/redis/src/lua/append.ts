@@ -9,7 +9,8 @@
 // 9 fence token, 10 an idempotency key that must already be stored ('' for none), 11 the event's
 // step field in the summary hash (`s:<step>`; '' for none), 12 what the event makes that step:
 // 'r' running, retrying or queued, 'g' running from a step.started (which also admits a queued
-// run, with or without a step), 'a' awaiting, 'd' neither (completed, failed), '' unchanged.
+// run, with or without a step), 'a' awaiting, 'd' neither (completed, failed), '' unchanged, 13
+// the flow version of a flow.started (`data.version`; '' for none).
 //
 // Every check runs before the first write, and the first write is the XADD: Redis refuses a
 // script's first write at `maxmemory` but never a later one, so an event is either stored with
@@ -116,6 +117,7 @@ if status == 'running' then
   local now = 'running'
   if tonumber(m[2] or '0') > 0 and tonumber(m[3] or '0') == 0 then now = 'awaiting' end
   redis.call('HSET', meta, 'flow', ARGV[7], 'status', now, 'sid', id, 'startedAt', ms)
+  if ARGV[13] ~= '' then redis.call('HSET', meta, 'version', ARGV[13]) end
   if string.find(ARGV[1], '"parent":{', 1, true) then
     local ok, ev = pcall(cjson.decode, ARGV[1])
     local p = ok and type(ev) == 'table' and type(ev.data) == 'table' and ev.data.parent
@@ -201,10 +203,10 @@ if prev or v then
 end
 local fences, expire = KEYS[5], KEYS
 local also = function()
-  redis.call('HSET', KEYS[4], 'v', 1, 'd', ARGV[13])
-  if ARGV[14] == '1' then
+  redis.call('HSET', KEYS[4], 'v', 1, 'd', ARGV[14])
+  if ARGV[15] == '1' then
     redis.call('DEL', KEYS[5])
-    if #ARGV > 14 then redis.call('HSET', KEYS[5], unpack(ARGV, 15)) end
+    if #ARGV > 15 then redis.call('HSET', KEYS[5], unpack(ARGV, 16)) end
   end
 end
 ${CHECKS}
