@@ -68,7 +68,7 @@ describe('defineFlow and startFlow', () => {
     const log = await store.read(first)
     expect(log.map((e) => e.kind)).toEqual(['flow.started'])
     expect(log[0]?.flow).toBe(first)
-    expect(log[0]?.data).toEqual({ name: 'f', input: { n: 1 }, steps: { s: { needs: [] } } })
+    expect(log[0]?.data).toEqual({ name: 'f', version: 1, input: { n: 1 }, steps: { s: { needs: [] } } })
     const a = await runner.startFlow('f', {}, { idempotencyKey: 'k1' })
     const b = await runner.startFlow('f', {}, { idempotencyKey: 'k1' })
     expect(b.runId).toBe(a.runId)

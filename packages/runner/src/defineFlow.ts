@@ -15,6 +15,17 @@ export interface FlowConfig<I = any, Steps extends Record<string, StepDefinition
   extends FlowControlConfig<I> {
   name: string
   /**
+   * The flow's version: a positive integer. A runner may hold several versions of a flow (new
+   * runs start on the highest); each run stays on the version it started on.
+   * @default 1
+   * @example
+   * ```ts
+   * const v2 = defineFlow({ name: 'order', version: 2, steps: { … } })
+   * createRunner({ store, flows: [v1, v2] })
+   * ```
+   */
+  version?: number | undefined
+  /**
    * A schema of the run's input, from any Standard Schema library (zod, valibot, arktype, …):
    * `startFlow` and `POST /:flow/runs` check every input with it and refuse a bad one with
    * `INVALID_ARGUMENT` and the schema's issues (nothing is written); the run gets the schema's
@@ -85,6 +96,13 @@ export function defineFlow<
     throw new LeanflowError('INVALID_ARGUMENT', 'defineFlow needs an object { name, steps }.')
   }
   const name = assertFlowName(config.name)
+  const version = config.version ?? 1
+  if (!Number.isSafeInteger(version) || version < 1) {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `Flow "${name}": version ${JSON.stringify(version)} is not a positive integer: pass 1, 2, 3, … (or leave it out for 1).`,
+    )
+  }
   const schema = config.input
   if (schema !== undefined && !isStandardSchema(schema)) {
     throw new LeanflowError(
@@ -129,7 +147,7 @@ export function defineFlow<
   if (cycle) {
     throw new LeanflowError('INVALID_ARGUMENT', `Flow "${name}" has a cycle: ${cycle.join(' -> ')}. Steps must form a DAG through needs.`)
   }
-  const flow: { -readonly [K in keyof FlowDefinition<I>]: FlowDefinition<I>[K] } = { name, steps: Object.freeze(steps) }
+  const flow: { -readonly [K in keyof FlowDefinition<I>]: FlowDefinition<I>[K] } = { name, version, steps: Object.freeze(steps) }
   if (schema !== undefined) flow.input = schema
   if (config.result !== undefined) {
     if (typeof config.result !== 'function') {

@@ -4,8 +4,10 @@ import { type CreateRun, startLimited } from './flowControl/admission.js'
 import { controlsStarts } from './flowControl/limits.js'
 import { newRun, queueNew, type RunOrigin, startJobs, type Waiting } from './machine/index.js'
 import { jobIds } from './machine/keys.js'
-import type { RunDoc } from './machine/runDoc.js'
+import { completions } from './machine/outputs.js'
+import type { FlowGraph, RunDoc } from './machine/runDoc.js'
 import { createMemoryQueue } from './memoryQueue.js'
+import { type PreparedRerun, prepareRerun } from './rerun.js'
 import { createSchedules } from './schedules/schedules.js'
 import { apply, carry } from './shell/apply.js'
 import { handleJob } from './shell/jobs.js'
@@ -14,9 +16,9 @@ import { newId } from './shell/newId.js'
 import { publish } from './shell/publish.js'
 import { resultOf } from './shell/result.js'
 import { fencesOf } from './shell/runStates.js'
-import { createShell } from './shell/shell.js'
+import { createShell, versionOf } from './shell/shell.js'
 import { validateInput } from './standardSchema.js'
-import type { FlowDefinition, LimitInfo, Runner, RunnerOptions, StartedRun, StartFlowOptions } from './types.js'
+import type { FlowDefinition, LimitInfo, RerunOptions, Runner, RunnerOptions, StartedRun, StartFlowOptions } from './types.js'
 
 /** How long a `startFlow` idempotency key maps to its run. */
 const START_KEY_TTL_MS = 30 * 24 * 3600_000
@@ -47,12 +49,17 @@ export function createRunner(options: RunnerOptions): Runner {
   const flows = Object.freeze([...(options.flows ?? [])]) as readonly FlowDefinition[]
   const seen = new Set<string>()
   for (const f of flows) {
-    if (seen.has(f.name))
-      throw new LeanflowError('INVALID_ARGUMENT', `Flow "${f.name}" is given twice to createRunner: flow names are unique.`)
-    seen.add(f.name)
+    const key = `${f.name}@${versionOf(f)}`
+    if (seen.has(key))
+      throw new LeanflowError(
+        'INVALID_ARGUMENT',
+        `Flow "${f.name}" version ${versionOf(f)} is given twice to createRunner: give each version of a flow once (defineFlow({ name, version })).`,
+      )
+    seen.add(key)
   }
   const scheduleIds = new Map<string, string>()
-  for (const f of flows) {
+  // the schedules of each flow's highest version (they start runs on it)
+  for (const f of highestVersions(flows)) {
     for (const sch of f.schedules ?? []) {
       const other = scheduleIds.get(sch.id)
       if (other !== undefined)
@@ -75,13 +82,14 @@ export function createRunner(options: RunnerOptions): Runner {
   const drainTimeoutMs = positiveInteger(options.drainTimeoutMs ?? 30_000, 'drainTimeoutMs')
   let worker: JobWorker | undefined
 
-  /** `runner.startFlow`: the flow by its name, or by its object (then its name). */
+  /** `runner.startFlow`: the flow by its name (its highest version held), or by its object (its version). */
   async function startFlow(flow: string | FlowDefinition, input?: unknown, opts: StartFlowOptions = {}): Promise<StartedRun> {
-    return start(typeof flow === 'object' && flow !== null ? flow.name : flow, input, opts)
+    if (typeof flow === 'object' && flow !== null) return start(flow.name, input, { ...opts, version: opts.version ?? versionOf(flow) })
+    return start(flow, input, opts)
   }
 
-  /** `startFlow`, and a schedule's tick (`schedule`: written as `flow.started.data.schedule`). */
-  async function start(name: string, input: unknown, opts: StartFlowOptions, origin: RunOrigin = {}): Promise<StartedRun> {
+  /** The flow version a start runs: `version` when given (held), else the highest held. */
+  function flowToStart(name: string, version: unknown): FlowDefinition {
     const flow = shell.flows.get(name)
     if (!flow) {
       throw new LeanflowError(
@@ -89,7 +97,31 @@ export function createRunner(options: RunnerOptions): Runner {
         `Flow "${String(name)}" is not registered with this runner: add it to createRunner({ flows }).`,
       )
     }
-    const data = toJson(flow.input ? await validateInput(name, flow.input, input) : input, 'flow input')
+    if (version === undefined) return flow
+    if (!Number.isSafeInteger(version) || (version as number) < 1)
+      throw new LeanflowError('INVALID_ARGUMENT', `startFlow version ${JSON.stringify(version)} is not a positive integer: pass 1, 2, 3, …`)
+    const pinned = shell.versions.get(name)?.get(version as number)
+    if (!pinned) {
+      const held = [...(shell.versions.get(name)?.keys() ?? [])].sort((a, b) => a - b).join(', ')
+      throw new LeanflowError(
+        'FLOW_NOT_FOUND',
+        `Flow "${name}" version ${version} is not registered with this runner (it holds version ${held}): add it to createRunner({ flows }) or start another version.`,
+      )
+    }
+    return pinned
+  }
+
+  /** `startFlow`, a schedule's tick (`schedule`: written as `flow.started.data.schedule`), a child's start, a rerun (`prepared`). */
+  async function start(
+    name: string,
+    input: unknown,
+    opts: StartFlowOptions,
+    origin: RunOrigin = {},
+    prepared?: PreparedRerun,
+  ): Promise<StartedRun> {
+    const def = prepared ? undefined : flowToStart(name, opts.version)
+    const flow: FlowGraph = prepared?.flow ?? (def as FlowDefinition)
+    const data = prepared ? prepared.input : toJson(def?.input ? await validateInput(name, def.input, input) : input, 'flow input')
     let runId = opts.runId === undefined ? newId() : assertName(opts.runId, 'run id')
     const key = opts.idempotencyKey
     if (key !== undefined && (typeof key !== 'string' || key === '')) {
@@ -120,7 +152,7 @@ export function createRunner(options: RunnerOptions): Runner {
    * its `admit` job. A run that exists already is returned as it is.
    */
   async function createRun(
-    flow: FlowDefinition,
+    flow: FlowGraph,
     runId: string,
     data: unknown,
     origin: RunOrigin,
@@ -128,7 +160,7 @@ export function createRunner(options: RunnerOptions): Runner {
   ): Promise<RunDoc> {
     const name = flow.name
     const [now, pos] = await Promise.all([shell.clock.now(), store.externalPosition()])
-    const { doc: fresh, first, key } = newRun(flow, runId, data, now, pos, origin)
+    const { doc: fresh, first, key, copied } = newRun(flow, runId, data, now, pos, origin)
     const queued = control?.waiting ? queueNew(fresh, control.waiting) : undefined
     const admitAt = control?.at ?? now
     const admitJob = jobIds.admit(runId, Math.round(admitAt))
@@ -148,10 +180,12 @@ export function createRunner(options: RunnerOptions): Runner {
     if (doc.flow !== name) {
       throw new LeanflowError('INVALID_ARGUMENT', `Run id "${runId}" already belongs to flow "${doc.flow}": choose another run id.`)
     }
+    // a rerun's copied steps: their step.completed (data.copied) right after flow.started
+    const copies = res.created && copied.length > 0 ? [completions(doc, copied)] : []
     if (doc.status === 'queued' && queued) {
       const job = { op: 'add', name: 'admit', id: admitJob, data: { runId, step: '', flow: name }, at: admitAt } as const
-      await carry(shell, runId, { appends: [[queued]], jobs: [job], unwatch: [] })
-    } else await carry(shell, runId, { appends: [], jobs: startJobs(runId, doc), unwatch: [] })
+      await carry(shell, runId, { appends: [...copies, [queued]], jobs: [job], unwatch: [] })
+    } else await carry(shell, runId, { appends: copies, jobs: startJobs(runId, doc), unwatch: [] })
     return doc
   }
 
@@ -215,6 +249,11 @@ export function createRunner(options: RunnerOptions): Runner {
     limits,
     result: (runId, opts) => resultOf(store, runId, opts),
     startFlow,
+    async rerun(runId: string, opts?: RerunOptions) {
+      const prepared = await prepareRerun(shell, runId, opts)
+      const { runId: id } = await start(prepared.flow.name, prepared.input, {}, prepared.origin, prepared)
+      return { runId: id }
+    },
     cancel,
     publishEvent,
     resolveTrigger,
@@ -245,6 +284,16 @@ export function createRunner(options: RunnerOptions): Runner {
       if (ownQueue) await queue.close()
     },
   }
+}
+
+/** Each flow's highest version among `flows`. */
+function highestVersions(flows: readonly FlowDefinition[]): FlowDefinition[] {
+  const top = new Map<string, FlowDefinition>()
+  for (const f of flows) {
+    const cur = top.get(f.name)
+    if (!cur || versionOf(f) > versionOf(cur)) top.set(f.name, f)
+  }
+  return [...top.values()]
 }
 
 /** The `priority` option of `startFlow`, checked: an integer in -100..100 (default 0). */

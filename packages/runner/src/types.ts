@@ -148,6 +148,18 @@ export interface StepContext<R extends Record<string, unknown> = Record<string, 
   /** Appends a user event (kind not built in) to the run's log. */
   emit(kind: string, data?: unknown): Promise<void>
   readonly await: StepAwaits
+  /**
+   * Branches on code added while runs were in flight. On a first execution it records a marker at
+   * its call position (stored with the step's next record) and returns `true`; replaying a
+   * history written before the patch (another record at that position) it returns `false` and
+   * consumes nothing, so the old code path replays. Synchronous.
+   * @example
+   * ```ts
+   * if (ctx.patched('fraud-check')) await ctx.do('fraud', () => checkFraud(input))
+   * const receipt = await ctx.do('charge', () => charge(input))
+   * ```
+   */
+  patched(id: string): boolean
   /** A memoized side-effect block: its result is recorded and replayed, never run twice once it succeeded. */
   do<T>(name: string, fn: () => T | Promise<T>): Promise<T>
   /**
@@ -252,6 +264,11 @@ export interface StepDefinition<I = any, R = unknown> {
 export interface FlowDefinition<I = any, S extends StepResults = StepResults, R = unknown, In = unknown>
   extends Readonly<FlowControlConfig<I>> {
   readonly name: string
+  /**
+   * The flow's version (`defineFlow({ version })`, 1 when not given): a run is pinned to the
+   * version it started on, and every job of it runs on that version's code.
+   */
+  readonly version?: number
   /** The input's schema, when `defineFlow` got one: `startFlow` checks every input with it. */
   readonly input?: StandardSchemaV1<In, I> | undefined
   readonly steps: { readonly [K in keyof S]: Readonly<StepDefinition<I, S[K]>> }
@@ -394,6 +411,35 @@ export interface StartFlowOptions {
   idempotencyKey?: string | undefined
   /** Admission order among runs queued by the flow's limits: -100..100, higher first. @default 0 */
   priority?: number | undefined
+  /**
+   * The flow version to start (one this runner holds); the run is pinned to it for its whole life.
+   * @default the highest version of the flow this runner holds
+   * @example
+   * ```ts
+   * await runner.startFlow('order', input, { version: 1 }) // while v1 and v2 are both deployed
+   * ```
+   */
+  version?: number | undefined
+}
+
+/**
+ * What `runner.rerun` takes.
+ *
+ * @example
+ * ```ts
+ * await runner.rerun(runId, { from: 'charge' })          // keep what came before charge
+ * await runner.rerun(runId, { input: { orderId: 'o-2' } }) // everything again, a new input
+ * ```
+ */
+export interface RerunOptions {
+  /**
+   * The step to run again: it and every step downstream of it run fresh; every other step that
+   * completed in the old run is copied (`step.completed` with `data.copied: true`, its result
+   * byte for byte). Without it every step runs again.
+   */
+  from?: string | undefined
+  /** The new run's input (checked by the flow's input schema). @default the old run's input */
+  input?: unknown
 }
 
 /**
@@ -439,6 +485,19 @@ export interface Runner {
   startFlow<F extends AnyFlow>(flow: F, ...args: FlowArgs<F, StartFlowOptions>): Promise<StartedRun>
   startFlow(name: string, input?: unknown, opts?: StartFlowOptions): Promise<StartedRun>
   cancel(runId: string, reason?: string): Promise<void>
+  /**
+   * Starts a **new** run of the same flow and version as the run `runId` (completed, failed or
+   * canceled; the old run is untouched), with `flow.started.data.rerunOf = { runId, from? }`.
+   * With `from`, that step and its descendants run fresh and every other step that completed is
+   * copied with its recorded result; without it, every step runs again. Rejects with
+   * `RUN_NOT_FOUND` for an unknown run, `INVALID_ARGUMENT` for a `from` that is not a step of it.
+   * @example
+   * ```ts
+   * const { runId: again } = await runner.rerun(failedRunId, { from: 'charge' })
+   * await runner.result(again)
+   * ```
+   */
+  rerun(runId: string, opts?: RerunOptions): Promise<{ runId: string }>
   publishEvent(event: { kind: string; data?: unknown }, opts?: { idempotencyKey?: string | undefined }): Promise<{ id: string }>
   resolveTrigger(triggerId: string, payload?: unknown): Promise<{ runId: string; step: string }>
   /** Cron and interval schedules: stored ones and the flows' in-code ones; a started runner fires their ticks. */

@@ -16,9 +16,9 @@ export type Command =
   | { type: 'takeOver'; step: string; jobId: string; lease: string }
   | { type: 'complete'; step: string; lease: string; result: unknown; next?: { jobId: string; lease: string } | undefined }
   | { type: 'fail'; step: string; lease: string; attempt: number; error: string; retryDelayMs?: number | undefined }
-  | { type: 'record'; step: string; lease: string; pos: number; rec: DoRec }
+  | { type: 'record'; step: string; lease: string; pos: number; rec: DoRec; marks?: Marks | undefined }
   | { type: 'setState'; step: string; lease: string; key: string; value: unknown }
-  | { type: 'announce'; step: string; lease: string; pos: number; rec: AwaitRec; suspend: boolean }
+  | { type: 'announce'; step: string; lease: string; pos: number; rec: AwaitRec; suspend: boolean; marks?: Marks | undefined }
   | {
       type: 'suspend'
       step: string
@@ -26,6 +26,8 @@ export type Command =
       positions: number[]
       /** Awaits registered since the last write, recorded (in position order) and announced by this same write. */
       announce?: Array<{ pos: number; rec: AwaitRec }> | undefined
+      /** `ctx.patched` markers made since the last write, before the positions this write records. */
+      marks?: Marks | undefined
     }
   | { type: 'resolveChild'; childRunId: string; outcome: ChildOutcome }
   | { type: 'admit'; input?: unknown }
@@ -49,6 +51,9 @@ export type Command =
     }
   | { type: 'wake'; step: string; slot: string }
   | { type: 'unwait'; step: string; slot: string }
+
+/** `ctx.patched` markers (records `{ t: 'do', name: 'patched:<id>' }`) at their call positions, stored with the write that carries them. */
+export type Marks = Array<{ pos: number; rec: DoRec }>
 
 /** One event to append: carried out by the shell with `store.append(runId, …, { idempotencyKey: key, fence, after })`. */
 export interface Append {

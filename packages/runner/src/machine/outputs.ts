@@ -33,7 +33,8 @@ export function graphOf(env: Env, doc: RunDoc): FlowGraph {
 export function completedAppend(doc: RunDoc, name: string, fence?: AppendFence): Append {
   const s = doc.steps[name] as StepDoc
   const duration = s.duration ?? 0
-  const data = s.result === undefined ? { duration } : { result: s.result, duration }
+  const data: Record<string, unknown> = s.result === undefined ? { duration } : { result: s.result, duration }
+  if (s.copied) data.copied = true
   const a: Append = { kind: 'step.completed', step: name, data, key: keys.completed(name), attempt: s.attempt, signed: true }
   if (fence) a.fence = fence
   return a

@@ -2,6 +2,7 @@ import type { ChildOutcome } from './awaits/run.js'
 import type { Append, Command, JobOut, Outputs, Transition } from './commands.js'
 import { jobIds, keys } from './keys.js'
 import { childrenOf, type Env, readyJobs, terminalWaves, withNotify } from './outputs.js'
+import { applyCopies, type RerunOrigin } from './rerun.js'
 import { closeAwaits, type FlowGraph, isEnded, newRunDoc, type RunDoc } from './runDoc.js'
 
 /** A run's start and its cancel: the commands about the run as a whole. */
@@ -12,11 +13,15 @@ type Cancel = Extract<Command, { type: 'cancel' }>
 export interface RunOrigin {
   schedule?: { id: string; tick: string } | undefined
   parent?: { runId: string; step: string; pos: number } | undefined
+  /** `runner.rerun`: the old run, the step it reruns from, and the completed steps copied from it. */
+  rerun?: RerunOrigin | undefined
 }
 
 /**
- * A new run of `flow` with `input` (`origin`: started by a schedule's tick or a parent's invoke): its document (steps without needs `ready`), its
- * `flow.started` event (written with it in one step by `createRun`), and its first jobs.
+ * A new run of `flow` with `input` (`origin`: started by a schedule's tick, a parent's invoke or
+ * a rerun): its document (steps without needs `ready`; a rerun's copied steps `completed`), its
+ * `flow.started` event (written with it in one step by `createRun`), and the copied steps (their
+ * `step.completed` follow it).
  */
 export function newRun(
   flow: FlowGraph,
@@ -25,17 +30,20 @@ export function newRun(
   now: number,
   pos: number,
   origin: RunOrigin = {},
-): { doc: RunDoc; first: Omit<Append, 'key'> & { flow: string }; key: string } {
+): { doc: RunDoc; first: Omit<Append, 'key'> & { flow: string }; key: string; copied: string[] } {
   const steps: Record<string, { needs: string[] }> = {}
   for (const [s, def] of Object.entries(flow.steps)) steps[s] = { needs: [...(def.needs ?? [])] }
   const doc = newRunDoc(flow, now, pos)
-  const data: Record<string, unknown> = { name: flow.name, input, steps }
+  const data: Record<string, unknown> = { name: flow.name, version: flow.version ?? 1, input, steps }
   if (origin.schedule) data.schedule = origin.schedule
   if (origin.parent) {
     data.parent = { runId: origin.parent.runId, step: origin.parent.step }
     doc.parent = { ...origin.parent }
   }
-  return { doc, first: { kind: 'flow.started', flow: runId, data }, key: keys.flowStarted }
+  const rerun = origin.rerun
+  if (rerun) data.rerunOf = rerun.from === undefined ? { runId: rerun.of } : { runId: rerun.of, from: rerun.from }
+  const copied = rerun ? applyCopies(doc, flow, rerun.copies) : []
+  return { doc, first: { kind: 'flow.started', flow: runId, data }, key: keys.flowStarted, copied }
 }
 
 /** The jobs of a stored run: one per `ready` step, one per `retrying` step (due at its retry). */

@@ -7,9 +7,11 @@ import type { ChildOutcome } from './awaits/run.js'
  * public trace.
  */
 
-/** What the machine knows of a flow: its name and each step's needs (no handlers). */
+/** What the machine knows of a flow: its name, version and each step's needs (no handlers). */
 export interface FlowGraph {
   name: string
+  /** @default 1 */
+  version?: number | undefined
   steps: Readonly<Record<string, { needs?: readonly string[] | undefined }>>
   /** Shapes the run's result from every step's result (`defineFlow({ result })`); must be pure. */
   result?: ((results: Readonly<Record<string, unknown>>) => unknown) | undefined
@@ -103,6 +105,8 @@ export interface StepDoc {
   waitingAll?: number[]
   result?: unknown
   error?: string
+  /** Copied as completed from the run this one reruns (`runner.rerun`): it never runs here. */
+  copied?: true
   records: Rec[]
 }
 
@@ -117,6 +121,8 @@ export interface QueuedDoc {
 
 export interface RunDoc {
   flow: string
+  /** The flow version the run is pinned to (`flow.started.data.version`); absent in documents written before versions: version 1. */
+  version?: number
   /** `queued`: waiting for flow control to admit it (no step has started). */
   status: 'queued' | 'running' | 'completed' | 'failed' | 'canceled'
   /** Present while queued. */
@@ -153,7 +159,7 @@ export function newRunDoc(flow: FlowGraph, now: number, pos: number): RunDoc {
   for (const [name, def] of Object.entries(flow.steps)) {
     steps[name] = { status: (def.needs ?? []).length === 0 ? 'ready' : 'pending', attempt: 1, records: [] }
   }
-  return { flow: flow.name, status: 'running', startedAt: now, pos, steps, consumed: [], state: {} }
+  return { flow: flow.name, version: flow.version ?? 1, status: 'running', startedAt: now, pos, steps, consumed: [], state: {} }
 }
 
 /** True once the run completed, failed or was canceled. */

@@ -1,4 +1,4 @@
-import { type Command, none, type Transition } from './commands.js'
+import { type Command, type Marks, none, type Transition } from './commands.js'
 import { flowResult } from './flowResult.js'
 import { baseJobId, keys } from './keys.js'
 import {
@@ -31,7 +31,13 @@ type SetState = Extract<Command, { type: 'setState' }>
 export type OwnedReply = 'ok' | 'ended' | 'lease'
 
 /** The answer to a step job. */
-export type ClaimReply = { kind: 'claimed'; lease: string; takeover: boolean } | { kind: 'early' } | { kind: 'repair' } | { kind: 'noop' }
+export type ClaimReply =
+  | { kind: 'claimed'; lease: string; takeover: boolean }
+  | { kind: 'early' }
+  | { kind: 'repair' }
+  | { kind: 'noop' }
+  /** The run is pinned to a flow version this runner does not hold: nothing changes, the job goes back to the queue. */
+  | { kind: 'unheld' }
 
 /** Claims a step for a job: `running` under a fresh lease, owned by the job. */
 export function claim(s: StepDoc, jobId: string, lease: string, now: number): void {
@@ -80,6 +86,8 @@ export function ownedStep(doc: RunDoc | null, step: string, lease: string): Owne
 export function claimStep(doc: RunDoc | null, cmd: ClaimStep, env: Env): Transition<ClaimReply> {
   const { step, attempt, jobId, lease } = cmd
   const s = doc?.steps[step]
+  // never run (or repair) a run with another version's code: the job is handed back, nothing written
+  if (doc && !env.flow) return { reply: { kind: 'unheld' }, ...none() }
   if (doc && ((s && s.owner === jobId && needsRepair(doc, s)) || announcedBy(doc, jobId))) return { reply: { kind: 'repair' }, ...none() }
   if (!doc || !s || doc.status !== 'running' || s.attempt !== attempt) return { reply: { kind: 'noop' }, ...none() }
   if (s.status === 'retrying' && (s.nextRetryAt ?? 0) > env.now) {
@@ -208,9 +216,21 @@ export function record(doc: RunDoc | null, cmd: Record_): Transition<OwnedReply>
   const reply = ownedStep(doc, cmd.step, cmd.lease)
   const s = doc?.steps[cmd.step]
   if (reply !== 'ok' || !s) return { reply, ...none() }
-  if (s.records.length !== cmd.pos) return { reply: 'lease', ...none() }
+  if (!placeMarks(s, cmd.marks, cmd.pos)) return { reply: 'lease', ...none() }
   s.records.push(cmd.rec as DoRec)
   return { reply, ...none() }
+}
+
+/**
+ * Stores the `ctx.patched` markers a write carries, before the record at `pos`: they must fill
+ * the positions from the step's last record up to `pos` exactly; false (nothing changed) when
+ * they do not (another execution wrote there).
+ */
+export function placeMarks(s: StepDoc, marks: Marks | undefined, pos: number): boolean {
+  const list = marks ?? []
+  if (s.records.length + list.length !== pos || list.some((m, i) => m.pos !== s.records.length + i)) return false
+  for (const m of list) s.records.push(m.rec)
+  return true
 }
 
 /** `setState`: `ctx.state.set(key, value)` (its `state.set` event is the execution's own append). */

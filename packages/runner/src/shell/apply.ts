@@ -4,7 +4,7 @@ import { holdsRunSlots } from '../flowControl/limits.js'
 import { pendingKinds } from '../machine/awaits/event.js'
 import { type Append, type Command, type Outputs, type Replies, type Transition, transition } from '../machine/index.js'
 import type { RunDoc } from '../machine/runDoc.js'
-import type { Shell } from './shell.js'
+import { flowFor, type Shell } from './shell.js'
 
 /**
  * The shell's one loop: load the run's document, call the machine, write the compare-and-set
@@ -43,7 +43,7 @@ export async function apply<C extends Command>(
   let behind: { out: Outputs; stored: Promise<boolean> } | undefined
   const { value, doc } = await shell.states.update(
     runId,
-    (d) => transition(d, cmd, { runId, now, flow: d ? shell.flows.get(d.flow) : undefined }),
+    (d) => transition(d, cmd, { runId, now, flow: d ? flowFor(shell, d) : undefined }),
     {
       fresh: opts.fresh ?? false,
       onWrite: (_d, out) => {

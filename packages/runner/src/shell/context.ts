@@ -1,4 +1,5 @@
 import { assertName, EVENT_KINDS, LeanflowError } from '@leanflow/core'
+import { PATCHED } from '../machine/awaits/index.js'
 import type { Command } from '../machine/index.js'
 import type { Rec } from '../machine/runDoc.js'
 import type { StepContext } from '../types.js'
@@ -57,7 +58,9 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
       const stored = value === undefined ? undefined : toJson(value, `result of ${label}`)
       const next: Rec = stored === undefined ? { t: 'do', name } : { t: 'do', name, value: stored }
       await ex.inOrder(pos, async () => {
-        await command(shell, ex, { type: 'record', step: ex.step, lease: ex.lease, pos, rec: next })
+        const marks = ex.takeMarks(pos)
+        await command(shell, ex, { type: 'record', step: ex.step, lease: ex.lease, pos, rec: next, marks })
+        ex.placed(marks)
         ex.records[pos] = next
       })
       return stored as T
@@ -98,6 +101,24 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
       const d = toJson(data, `data of "${kind}"`)
       await ex.gate.busy(() => queueUser(shell, ex, kind, d))
     },
+    patched(id: string): boolean {
+      ex.check()
+      if (typeof id !== 'string' || id === '' || id.length > 200)
+        throw new LeanflowError('INVALID_ARGUMENT', `ctx.patched needs an id (a string of 1-200 characters), got ${JSON.stringify(id)}.`)
+      const pos = ex.cursor
+      const rec = ex.records[pos]
+      const name = `${PATCHED}${id}`
+      if (rec) {
+        // a history written before the patch has another record here: the old branch, nothing consumed
+        if (rec.t !== 'do' || rec.name !== name) return false
+        ex.cursor++
+        return true
+      }
+      // a first execution of this position: the marker goes with the step's next record write
+      ex.marks.set(pos, { t: 'do', name })
+      ex.cursor++
+      return true
+    },
     async do<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
       if (typeof name !== 'string' || name === '') throw new LeanflowError('INVALID_ARGUMENT', 'ctx.do needs a name (a non-empty string).')
       return recorded(name, `ctx.do("${name}")`, async () => fn())
@@ -128,9 +149,13 @@ async function suspendOn(shell: Shell, ex: Execution, positions: number[]) {
   await flushAndFence(shell, ex)
   // the awaits not written yet are recorded and announced by this same write
   const announce = ex.takeDeferred()
-  const cmd = { type: 'suspend', step: ex.step, lease: ex.lease, positions, announce } as const
+  // the ctx.patched markers before the last await it records ride with it
+  const last = announce.at(-1)
+  const marks = last === undefined ? [] : ex.takeMarks(last.pos)
+  const cmd = { type: 'suspend', step: ex.step, lease: ex.lease, positions, announce, marks } as const
   const { reply } = await orHandBack(ex, () => apply(shell, ex.runId, cmd))
   if (reply === 'ended' || reply === 'lease' || reply === 'ok') throw ex.stop(reply === 'ok' ? 'lease' : reply)
+  ex.placed(marks)
   for (const { pos, rec } of announce) ex.records[pos] = rec
   if (reply === 'suspended') {
     ex.stop('suspended')

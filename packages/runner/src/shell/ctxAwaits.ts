@@ -202,9 +202,11 @@ async function register(shell: Shell, ex: Execution, pos: number, r: AwaitRec): 
 /** Writes and announces the await `r` at `pos` (the next position). */
 export async function announceNow(shell: Shell, ex: Execution, pos: number, r: AwaitRec): Promise<void> {
   await flushAndFence(shell, ex)
-  const cmd = { type: 'announce', step: ex.step, lease: ex.lease, pos, rec: r, suspend: false } as const
+  const marks = ex.takeMarks(pos)
+  const cmd = { type: 'announce', step: ex.step, lease: ex.lease, pos, rec: r, suspend: false, marks } as const
   const { reply } = await orHandBack(ex, () => apply(shell, ex.runId, cmd))
   if (reply !== 'ok') throw ex.stop(reply as 'ended' | 'lease')
+  ex.placed(marks)
   ex.records[pos] = r
 }
 

@@ -27,7 +27,7 @@ export async function execute(
   opts: ExecuteOptions,
   takeover = false,
 ): Promise<void> {
-  const flow = flowOf(shell, doc.flow)
+  const flow = flowOf(shell, doc)
   const def = flow.steps[step]
   const s = doc.steps[step]
   if (!def || !s) return

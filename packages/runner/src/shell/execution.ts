@@ -1,4 +1,4 @@
-import type { AwaitRec, Rec } from '../machine/runDoc.js'
+import type { AwaitRec, DoRec, Rec } from '../machine/runDoc.js'
 import type { FlowDefinition } from '../types.js'
 import type { AwaitGate } from './awaitGate.js'
 
@@ -41,6 +41,12 @@ export class Execution {
    * a later position does first.
    */
   readonly deferred = new Map<number, AwaitRec>()
+  /**
+   * `ctx.patched` markers made but not written yet, by position: each goes with the step's next
+   * record write (`takeMarks`); a step that writes nothing after one never stores it (its replay
+   * finds no record there and takes the patched branch again).
+   */
+  readonly marks = new Map<number, DoRec>()
   /** Writes the deferred awaits (set by the context). */
   announceDeferred: (awaits: Array<{ pos: number; rec: AwaitRec }>) => Promise<void> = async () => {}
   /** Writers of record positions waiting for the positions before theirs. */
@@ -86,8 +92,8 @@ export class Execution {
    * awaits in between are written first.
    */
   async inOrder<T>(pos: number, write: () => Promise<T>): Promise<T> {
-    if (this.records.length < pos) await this.writeDeferred()
-    if (this.records.length < pos) {
+    if (this.next() < pos) await this.writeDeferred()
+    if (this.next() < pos) {
       await new Promise<void>((go, fail) => {
         this.turns.set(pos, { go, fail })
         if (this.broken && this.broken.pos < pos) this.failTurns()
@@ -103,7 +109,7 @@ export class Execution {
   /** After a write: the writer of the next position goes; a deferred await there is written first when a later write waits. */
   private async advance(): Promise<void> {
     for (;;) {
-      const next = this.records.length
+      const next = this.next()
       const turn = this.turns.get(next)
       if (turn) {
         this.turns.delete(next)
@@ -122,18 +128,41 @@ export class Execution {
    */
   defer(pos: number, rec: AwaitRec): void {
     this.deferred.set(pos, rec)
-    if (pos !== this.records.length || ![...this.turns.keys()].some((p) => p > pos)) return
+    if (pos !== this.next() || ![...this.turns.keys()].some((p) => p > pos)) return
     this.advance().catch((err) => this.stop('handback', err))
   }
 
   /** Writes the deferred awaits from the next position on, as far as they follow one another (the handler returned). */
   async writeDeferred(): Promise<void> {
     for (;;) {
-      const pos = this.records.length
+      const pos = this.next()
       const rec = this.deferred.get(pos)
       if (!rec) return
       this.deferred.delete(pos)
       await this.announceDeferred([{ pos, rec }])
+    }
+  }
+
+  /** The next position to write: after the written records and the unwritten `ctx.patched` markers that follow them. */
+  next(): number {
+    let n = this.records.length
+    while (this.marks.has(n)) n++
+    return n
+  }
+
+  /** Takes the unwritten markers before `pos`, in position order: they ride with the write at `pos` (see {@link placed}). */
+  takeMarks(pos: number): Array<{ pos: number; rec: DoRec }> {
+    return [...this.marks]
+      .filter(([p]) => p < pos)
+      .sort((a, b) => a[0] - b[0])
+      .map(([p, rec]) => ({ pos: p, rec }))
+  }
+
+  /** The markers of a write that was stored: now records of the step. */
+  placed(marks: Array<{ pos: number; rec: DoRec }>): void {
+    for (const m of marks) {
+      this.records[m.pos] = m.rec
+      this.marks.delete(m.pos)
     }
   }
 

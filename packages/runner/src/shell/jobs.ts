@@ -1,4 +1,4 @@
-import type { ActiveJob } from '@leanflow/core'
+import { type ActiveJob, LeanflowError } from '@leanflow/core'
 import { admitJob } from '../flowControl/admission.js'
 import { takeStepSlot } from '../flowControl/stepSlots.js'
 import { repairOutputs } from '../machine/index.js'
@@ -7,7 +7,7 @@ import type { RunDoc } from '../machine/runDoc.js'
 import { apply, carry } from './apply.js'
 import { type ExecuteOptions, execute } from './execute.js'
 import { newId } from './newId.js'
-import type { Shell } from './shell.js'
+import { flowFor, type Shell, versionOf } from './shell.js'
 
 /**
  * The queue's jobs, routed to the machine: `step` claims an attempt (`claimStep`), `time` /
@@ -39,8 +39,29 @@ async function stepJob(shell: Shell, job: ActiveJob, data: RunnerJobData, opts: 
   const now = attempt > 1 ? await shell.clock.now() : shell.clock.estimate()
   const cmd = { type: 'claimStep', step, attempt, jobId: job.id, lease: newId() } as const
   const { reply, doc } = await apply(shell, runId, cmd, { now })
+  if (reply.kind === 'unheld' && doc) throw handBack(shell, runId, doc)
   if (reply.kind === 'repair' && doc) return repairJob(shell, job, doc, opts)
   if (reply.kind === 'claimed' && doc) await execute(shell, job, doc, step, reply.lease, opts, reply.takeover)
+}
+
+/**
+ * A job of a run pinned to a flow version this worker does not hold: nothing was changed or
+ * appended; the error thrown hands the job back to the queue (delivered again after the
+ * queue's backoff, to any worker). Reported to `onError` once per flow version and process.
+ */
+function handBack(shell: Shell, runId: string, doc: RunDoc): LeanflowError {
+  const version = doc.version ?? 1
+  const held = [...(shell.versions.get(doc.flow)?.values() ?? [])].map(versionOf).sort((a, b) => a - b)
+  const err = new LeanflowError(
+    'FLOW_NOT_FOUND',
+    `Run "${runId}" is pinned to version ${version} of flow "${doc.flow}", which this worker does not hold (it holds ${held.length > 0 ? `version ${held.join(', ')}` : 'no version of it'}): its job goes back to the queue for a worker that does. Keep a worker with version ${version} deployed until its runs drain.`,
+  )
+  const key = `${doc.flow}@${version}`
+  if (!shell.unheld.has(key)) {
+    shell.unheld.add(key)
+    shell.onError(err)
+  }
+  return err
 }
 
 async function awaitJob(shell: Shell, job: ActiveJob, data: RunnerJobData, opts: ExecuteOptions) {
@@ -48,6 +69,7 @@ async function awaitJob(shell: Shell, job: ActiveJob, data: RunnerJobData, opts:
   const now = job.name === 'resume' ? shell.clock.estimate() : await shell.clock.now()
   const cmd = { type: 'awaitJob', job: job.name as 'time', step, pos: data.pos ?? 0, jobId: job.id, lease: newId() } as const
   const { reply, doc } = await apply(shell, runId, cmd, { now })
+  if (reply.kind === 'unheld' && doc) throw handBack(shell, runId, doc)
   if (reply.kind === 'repair' && doc) return repairJob(shell, job, doc, opts)
   if (reply.kind === 'claimed' && doc) await execute(shell, job, doc, step, reply.lease, opts, reply.takeover)
 }
@@ -59,7 +81,7 @@ async function awaitJob(shell: Shell, job: ActiveJob, data: RunnerJobData, opts:
 async function repairJob(shell: Shell, job: ActiveJob, doc: RunDoc, opts: ExecuteOptions) {
   const runId = (job.data as RunnerJobData).runId
   const now = await shell.clock.now()
-  const flow = shell.flows.get(doc.flow)
+  const flow = flowFor(shell, doc)
   const { outputs, running } = repairOutputs(doc, job.id, { runId, now, flow })
   for (const out of outputs) await carry(shell, runId, out)
   if (running === undefined) return

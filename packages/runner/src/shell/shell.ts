@@ -17,7 +17,12 @@ import { StoreClock } from './storeClock.js'
 export interface Shell {
   readonly store: RunnerStore
   readonly queue: JobQueue
+  /** Each flow by name: its highest version held (new runs, schedules, flow control, `ctx.invoke`). */
   readonly flows: ReadonlyMap<string, FlowDefinition>
+  /** Every version held of each flow, by name then version: a run's jobs run on its pinned version's code. */
+  readonly versions: ReadonlyMap<string, ReadonlyMap<number, FlowDefinition>>
+  /** `flow@version` pairs this worker lacked for a job and reported to `onError` (once each). */
+  readonly unheld: Set<string>
   readonly states: RunStates
   readonly clock: StoreClock
   readonly seen: SeenAppends
@@ -56,8 +61,16 @@ export function createShell(
   workerId: string,
   slotLeaseMs = 30_000,
 ): Shell {
-  const controls = new Map<string, FlowControl>()
+  const versions = new Map<string, Map<number, FlowDefinition>>()
   for (const f of flows) {
+    const byVersion = versions.get(f.name) ?? new Map<number, FlowDefinition>()
+    byVersion.set(versionOf(f), f)
+    versions.set(f.name, byVersion)
+  }
+  const highest = new Map<string, FlowDefinition>()
+  for (const [name, byVersion] of versions) highest.set(name, byVersion.get(Math.max(...byVersion.keys())) as FlowDefinition)
+  const controls = new Map<string, FlowControl>()
+  for (const f of highest.values()) {
     const fc = flowControlOf(f.name, f, f.steps)
     if (fc) controls.set(f.name, fc)
   }
@@ -69,7 +82,9 @@ export function createShell(
     maxPendingAwaits: 1000,
     store,
     queue,
-    flows: new Map(flows.map((f) => [f.name, f])),
+    flows: highest,
+    versions,
+    unheld: new Set(),
     states: new RunStates(store),
     clock: new StoreClock(store, clock),
     seen: new SeenAppends(),
@@ -81,9 +96,22 @@ export function createShell(
   }
 }
 
+/** A flow's version (`defineFlow({ version })`, 1 when not given). */
+export function versionOf(flow: { version?: number | undefined }): number {
+  return flow.version ?? 1
+}
+
+/** The definition a run is pinned to (its document's flow and version; a run older than versions is on version 1), or undefined when this runner does not hold it. */
+export function flowFor(shell: Shell, doc: { flow: string; version?: number | undefined }): FlowDefinition | undefined {
+  return shell.versions.get(doc.flow)?.get(doc.version ?? 1)
+}
+
 /** The flow of a run, or an error naming the missing definition. */
-export function flowOf(shell: Shell, name: string): FlowDefinition {
-  const flow = shell.flows.get(name)
-  if (!flow) throw new Error(`Flow "${name}" is not registered with this runner: pass it in createRunner({ flows }).`)
+export function flowOf(shell: Shell, doc: { flow: string; version?: number | undefined }): FlowDefinition {
+  const flow = flowFor(shell, doc)
+  if (!flow)
+    throw new Error(
+      `Flow "${doc.flow}" version ${doc.version ?? 1} is not registered with this runner: pass it in createRunner({ flows }).`,
+    )
   return flow
 }

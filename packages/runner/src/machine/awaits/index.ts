@@ -2,7 +2,7 @@ import { type Append, type ChildStart, type Command, type JobOut, none, type Out
 import { baseJobId, jobIds, keys } from '../keys.js'
 import { type Env, iso, recoveredAppend } from '../outputs.js'
 import { type AwaitRec, type Rec, type RunDoc, waitsOn } from '../runDoc.js'
-import { announcedBy, claim, needsRepair, type OwnedReply, ownedStep } from '../steps.js'
+import { announcedBy, claim, needsRepair, type OwnedReply, ownedStep, placeMarks } from '../steps.js'
 import { eventAnnouncement, eventCall, eventValue } from './event.js'
 import { runAnnouncement, runCall, runValue } from './run.js'
 import { fireTime, timeAnnouncement, timeCall, timeValue } from './time.js'
@@ -14,6 +14,9 @@ import { triggerAnnouncement, triggerCall, triggerValue } from './trigger.js'
  * jobs, and its `step.resumed` / `step.await.timeout` events. The kinds: `time.ts`, `event.ts`,
  * `trigger.ts`.
  */
+
+/** The name prefix of a `ctx.patched` marker record (`{ t: 'do', name: 'patched:<id>' }`). */
+export const PATCHED = 'patched:'
 
 /** The `step.await.*` event of a record. */
 export function announcement(r: AwaitRec): { kind: string; data: Record<string, unknown> } {
@@ -33,7 +36,7 @@ export function awaitValue(r: AwaitRec): unknown {
 
 /** How a recorded call reads in a non-determinism error: `ctx.do("charge")`, `await.event("paid")`, … */
 export function callLabel(rec: Rec): string {
-  if (rec.t === 'do') return `ctx.do("${rec.name}")`
+  if (rec.t === 'do') return rec.name.startsWith(PATCHED) ? `ctx.patched("${rec.name.slice(PATCHED.length)}")` : `ctx.do("${rec.name}")`
   if (rec.t === 'time') return timeCall(rec)
   if (rec.t === 'event') return eventCall(rec)
   if (rec.t === 'run') return runCall(rec)
@@ -101,7 +104,7 @@ export function announce(doc: RunDoc | null, cmd: Announce, env: Env): Transitio
   const reply = ownedStep(doc, cmd.step, cmd.lease)
   const s = doc?.steps[cmd.step]
   if (reply !== 'ok' || !s) return { reply, appends: [], jobs: [], unwatch: [] }
-  if (s.records.length !== cmd.pos) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
+  if (!placeMarks(s, cmd.marks, cmd.pos)) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
   s.records.push(recordedBy(cmd.rec, s.owner))
   if (cmd.suspend) {
     s.status = 'suspended'
@@ -124,8 +127,12 @@ export function suspend(doc: RunDoc | null, cmd: Suspend, env: Env): Transition<
   if (reply !== 'ok' || !s) return { reply, appends: [], jobs: [], unwatch: [] }
   // the awaits registered since the last write: recorded and announced first, in this write
   const announced: Outputs = { appends: [], jobs: [], unwatch: [] }
+  const marks = [...(cmd.marks ?? [])]
   for (const { pos, rec } of cmd.announce ?? []) {
-    if (s.records.length !== pos) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
+    // the ctx.patched markers before this await go first
+    const before = marks.filter((m) => m.pos < pos)
+    marks.splice(0, before.length)
+    if (!placeMarks(s, before, pos)) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
     s.records.push(recordedBy(rec, s.owner))
     const out = announceOutputs(env, cmd.step, pos, rec)
     announced.appends.push(...out.appends)
@@ -171,6 +178,8 @@ export type AwaitJobReply =
   | { kind: 'timedOut' }
   | { kind: 'repair' }
   | { kind: 'noop' }
+  /** The run is pinned to a flow version this runner does not hold: nothing changes, the job goes back to the queue. */
+  | { kind: 'unheld' }
 
 /**
  * `awaitJob`: a `time` job resolves its await (or waits again when early), a `timeout` job times
@@ -181,6 +190,7 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
   const { step, pos, jobId } = cmd
   const s = doc?.steps[step]
   const r = s?.records[pos]
+  if (doc && !env.flow) return { reply: { kind: 'unheld' }, ...none() }
   if (doc && ((s && s.owner === jobId && needsRepair(doc, s)) || announcedBy(doc, jobId))) return { reply: { kind: 'repair' }, ...none() }
   if (!doc || !s || !r || r.t === 'do' || doc.status !== 'running') return { reply: { kind: 'noop' }, ...none() }
   const again = (at: number): Transition<AwaitJobReply> => ({

@@ -1,0 +1,73 @@
+import { LeanflowError } from '@leanflow/core'
+import { type FlowGraph, promoteReady, type RunDoc, type StepDoc } from './runDoc.js'
+
+/**
+ * A rerun (`runner.rerun`): which steps of the old run are copied into the new one, and the new
+ * run's document with them. Pure: the shell reads the old run and writes the new one.
+ */
+
+/** What a rerun starts from: the old run, the step to run again (absent: every step) and the old run's completed results to copy. */
+export interface RerunOrigin {
+  /** The old run's id (`flow.started.data.rerunOf.runId`). */
+  of: string
+  from?: string | undefined
+  /** The steps copied as completed, with their recorded results (a step without a result has no `result` key). */
+  copies: Record<string, { result?: unknown }>
+}
+
+/** `from` and every step downstream of it (that needs it, directly or transitively). */
+export function descendants(flow: FlowGraph, from: string): Set<string> {
+  const out = new Set([from])
+  for (let grew = true; grew; ) {
+    grew = false
+    for (const [name, def] of Object.entries(flow.steps)) {
+      if (!out.has(name) && (def.needs ?? []).some((n) => out.has(n))) {
+        out.add(name)
+        grew = true
+      }
+    }
+  }
+  return out
+}
+
+/**
+ * The copies of a rerun of `source` from `from`: every step outside `from` and its descendants
+ * that completed in the old run, with its result (a step that never completed has nothing to copy
+ * and runs again). Without `from`, nothing is copied. A `from` that is not a step of the flow is
+ * refused, naming it and the steps.
+ */
+export function rerunCopies(flow: FlowGraph, runId: string, source: RunDoc, from: string | undefined): RerunOrigin['copies'] {
+  const copies: RerunOrigin['copies'] = {}
+  if (from === undefined) return copies
+  if (typeof from !== 'string' || !Object.hasOwn(flow.steps, from)) {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `Cannot rerun run "${runId}" from step ${JSON.stringify(from)}: flow "${flow.name}" (version ${flow.version ?? 1}) has no such step; pass one of ${Object.keys(flow.steps).join(', ')}.`,
+    )
+  }
+  const fresh = descendants(flow, from)
+  for (const name of Object.keys(flow.steps)) {
+    const s = source.steps[name]
+    if (fresh.has(name) || s?.status !== 'completed') continue
+    copies[name] = s.result === undefined ? {} : { result: s.result }
+  }
+  return copies
+}
+
+/** Marks the copied steps of a new run's document `completed` (`copied`), the others waiting; returns the copied step names. */
+export function applyCopies(doc: RunDoc, flow: FlowGraph, copies: RerunOrigin['copies']): string[] {
+  const copied = Object.keys(copies).filter((name) => doc.steps[name] !== undefined)
+  if (copied.length === 0) return copied
+  for (const [name, s] of Object.entries(doc.steps)) {
+    const copy = copies[name]
+    if (copy === undefined) {
+      s.status = 'pending'
+      continue
+    }
+    const done: StepDoc = { status: 'completed', attempt: 1, duration: 0, copied: true, records: [] }
+    if (Object.hasOwn(copy, 'result')) done.result = copy.result
+    doc.steps[name] = done
+  }
+  promoteReady(doc, flow)
+  return copied
+}

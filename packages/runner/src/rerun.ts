@@ -1,0 +1,58 @@
+import { assertName, LeanflowError } from '@leanflow/core'
+import { type RerunOrigin, rerunCopies } from './machine/index.js'
+import type { FlowGraph } from './machine/runDoc.js'
+import { toJson } from './shell/json.js'
+import { flowFor, type Shell } from './shell/shell.js'
+import { validateInput } from './standardSchema.js'
+import type { FlowDefinition, RerunOptions } from './types.js'
+
+/** What a rerun starts: the old run's flow version (its definition when held, else its graph from `flow.started`), the input, the origin. */
+export interface PreparedRerun {
+  flow: FlowDefinition | FlowGraph
+  input: unknown
+  origin: { rerun: RerunOrigin }
+}
+
+/**
+ * Reads the run `runId` (its document and `flow.started`) and prepares its rerun: the flow and
+ * version it ran on, the input (the old one, or `opts.input` checked by that version's schema),
+ * and the completed steps to copy (`rerunCopies`). Nothing is written here.
+ */
+export async function prepareRerun(shell: Shell, runId: string, opts: RerunOptions = {}): Promise<PreparedRerun> {
+  assertName(runId, 'run id')
+  if (typeof opts !== 'object' || opts === null)
+    throw new LeanflowError('INVALID_ARGUMENT', 'rerun options must be an object { from?, input? }.')
+  const [source, [first]] = await Promise.all([shell.states.read(runId), shell.store.read(runId, { limit: 1 })])
+  if (!source || first?.kind !== 'flow.started') {
+    throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
+  }
+  const started = (first.data ?? {}) as { version?: unknown; input?: unknown; steps?: Record<string, { needs?: string[] }> }
+  const version = source.version ?? 1
+  const held = flowFor(shell, source)
+  const graph: FlowGraph = held ?? { name: source.flow, version, steps: started.steps ?? {} }
+  if (!held && !shell.flows.has(source.flow)) {
+    throw new LeanflowError(
+      'FLOW_NOT_FOUND',
+      `Flow "${source.flow}" of run "${runId}" is not registered with this runner: add it to createRunner({ flows }) to rerun its runs.`,
+    )
+  }
+  const from = opts.from
+  if (from !== undefined && typeof from !== 'string') {
+    throw new LeanflowError('INVALID_ARGUMENT', `rerun from must be a step name (a string), got ${JSON.stringify(from)}.`)
+  }
+  const copies = rerunCopies(graph, runId, source, from)
+  let input: unknown
+  if (opts.input === undefined) {
+    // the input the old run ran with (a debounced run's last)
+    input = source.input !== undefined ? source.input : (started.input ?? null)
+  } else if (held) {
+    input = toJson(held.input ? await validateInput(held.name, held.input, opts.input) : opts.input, 'rerun input')
+  } else {
+    throw new LeanflowError(
+      'FLOW_NOT_FOUND',
+      `Run "${runId}" ran on version ${version} of flow "${source.flow}", which this runner does not hold: a new input cannot be checked against that version's schema. Rerun it without input, or from a runner that holds version ${version}.`,
+    )
+  }
+  const rerun: RerunOrigin = from === undefined ? { of: runId, copies } : { of: runId, from, copies }
+  return { flow: graph, input, origin: { rerun } }
+}
