@@ -103,6 +103,9 @@ export function createHandler(options: HandlerOptions): Handler {
       if (route.needsRunner === 'limits' && typeof runner?.limits !== 'function') {
         throw new LeanflowError('NOT_FOUND', `${req.method} ${url.pathname} needs a runner with limits (runner.limits).`)
       }
+      if (route.needsRunner === 'rerun' && typeof runner?.rerun !== 'function') {
+        throw new LeanflowError('NOT_FOUND', `${req.method} ${url.pathname} needs a runner with rerun (runner.rerun).`)
+      }
       if (authorize !== undefined) {
         const verdict = await authorize(req, route.action, { ...route.params })
         if (isResponse(verdict)) return verdict

@@ -16,6 +16,7 @@ export type HandlerAction =
   | 'runs.read'
   | 'runs.stream'
   | 'runs.cancel'
+  | 'runs.rerun'
   | 'triggers.resolve'
   | 'events.publish'
   | 'schedules.read'
@@ -66,6 +67,12 @@ export interface HandlerRunner {
     opts?: { runId?: string | undefined; idempotencyKey?: string | undefined; priority?: number | undefined },
   ): Promise<{ runId: string; deduplicated?: boolean | undefined }>
   cancel(runId: string, reason?: string): Promise<void>
+  /**
+   * Starts a new run that reruns `runId` (`runner.rerun`), for `POST /runs/:runId/rerun`; without it
+   * that route answers 404. `RUN_NOT_FOUND` (404) for an unknown run, `INVALID_ARGUMENT` (400) for a
+   * `from` that is not a step of it.
+   */
+  rerun?: ((runId: string, opts?: { from?: string | undefined; input?: unknown }) => Promise<{ runId: string }>) | undefined
   resolveTrigger(id: string, payload: unknown): Promise<{ runId: string; step: string }>
   publishEvent(e: { kind: string; data: unknown }, opts?: { idempotencyKey?: string | undefined }): Promise<{ id: string }>
   /**

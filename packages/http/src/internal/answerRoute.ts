@@ -125,6 +125,19 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       await runner.cancel(runId, reason)
       return json({ runId }, 202)
     }
+    case 'rerun': {
+      const runId = params.runId as string
+      const raw = parseJsonBody(await readBody(c.req, c.maxBodyBytes))
+      const body = raw === undefined ? {} : object(raw, 'POST /runs/:runId/rerun')
+      const from = body.from
+      if (from !== undefined && typeof from !== 'string') throw invalidArgument('"from" must be a step name (a string).')
+      const opts: { from?: string; input?: unknown } = {}
+      if (from !== undefined) opts.from = from
+      if (Object.hasOwn(body, 'input')) opts.input = body.input
+      const rerun = runner.rerun as NonNullable<HandlerRunner['rerun']> // refused earlier without runner.rerun
+      const { runId: id } = await rerun(runId, opts)
+      return json({ runId: id }, 201)
+    }
     case 'trigger': {
       const raw = await readBody(c.req, c.maxBodyBytes)
       if (c.secrets.length > 0) await verifySignature(c.secrets, c.req.headers.get('leanflow-signature'), raw)

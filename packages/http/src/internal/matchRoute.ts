@@ -17,6 +17,7 @@ export interface Route {
     | 'events'
     | 'stream'
     | 'cancel'
+    | 'rerun'
     | 'trigger'
     | 'publish'
     | 'schedules.list'
@@ -25,8 +26,8 @@ export interface Route {
     | 'schedules.trigger'
     | 'limits'
   params: RouteParams
-  /** The route needs `options.runner` (`'schedules'`: a runner with `schedules`; `'limits'`: one with `limits`). */
-  needsRunner: boolean | 'schedules' | 'limits'
+  /** The route needs `options.runner` (`'schedules'`: a runner with `schedules`; `'limits'`: one with `limits`; `'rerun'`: one with `rerun`). */
+  needsRunner: boolean | 'schedules' | 'limits' | 'rerun'
   /** The route takes a JSON body (its `Content-Type` must say so). */
   jsonBody: boolean
 }
@@ -45,6 +46,7 @@ const SHAPES = {
   runChildren: { GET: { action: 'runs.read', name: 'children', needsRunner: false, jsonBody: false } },
   runStream: { GET: { action: 'runs.stream', name: 'stream', needsRunner: false, jsonBody: false } },
   runCancel: { POST: { action: 'runs.cancel', name: 'cancel', needsRunner: true, jsonBody: true } },
+  runRerun: { POST: { action: 'runs.rerun', name: 'rerun', needsRunner: 'rerun', jsonBody: true } },
   trigger: { POST: { action: 'triggers.resolve', name: 'trigger', needsRunner: true, jsonBody: true } },
   events: { POST: { action: 'events.publish', name: 'publish', needsRunner: true, jsonBody: true } },
   schedules: { GET: { action: 'schedules.read', name: 'schedules.list', needsRunner: 'schedules', jsonBody: false } },
@@ -88,6 +90,7 @@ function findShape(pathname: string, basePath: string): { shape: Shape; segs: Ar
   else if (a === 'runs' && segs.length === 3 && c === 'children') shape = SHAPES.runChildren
   else if (a === 'runs' && segs.length === 3 && c === 'stream') shape = SHAPES.runStream
   else if (a === 'runs' && segs.length === 3 && c === 'cancel') shape = SHAPES.runCancel
+  else if (a === 'runs' && segs.length === 3 && c === 'rerun') shape = SHAPES.runRerun
   else if (a === 'triggers' && segs.length === 2) shape = SHAPES.trigger
   else if (a === 'events' && segs.length === 1) shape = SHAPES.events
   else if (a === 'schedules' && segs.length === 1) shape = SHAPES.schedules
