@@ -1,0 +1,80 @@
+/**
+ * A worker process of the version fault tests: a started runner on BullMQ (short locks, so a
+ * SIGKILLed worker's job is delivered again in ~2 s; a short backoff, so a job handed back comes
+ * round again soon) and the Redis store, holding the flows of `versionFlows.ts`.
+ *
+ * env: REDIS_URL, STORE_PREFIX, QUEUE_NAME; VERSIONS (the versions of `order` it holds, `1,2`);
+ * PATCHED=1 (the `ctx.patched` deploy of `pay`); KILL=rerunEffect:<step>: inside that step's
+ * `ctx.do` effect in a rerun run (its flow.started has rerunOf), it sends { type: 'checkpoint' }
+ * and SIGKILLs itself.
+ * IPC out: { type: 'ready', pid, workerId }, { type: 'error', code, message } for each onError,
+ * checkpoints, { type: 'closed' } after SIGTERM, then exit 0.
+ */
+import { hostname } from 'node:os'
+import { Redis } from 'ioredis'
+import { createBullMQQueue } from '../../packages/bullmq/src/index.js'
+import { isLeanflowError } from '../../packages/core/src/index.js'
+import { createRedisStreamStore } from '../../packages/redis/src/index.js'
+import { createRunner } from '../../packages/runner/src/index.js'
+import { versionFlows } from './versionFlows.js'
+
+const env = (name: string) => {
+  const v = process.env[name]
+  if (!v) throw new Error(`versionWorker needs ${name}`)
+  return v
+}
+const url = env('REDIS_URL')
+const prefix = env('STORE_PREFIX')
+const [point = '', killStep = ''] = (process.env.KILL ?? '').split(':')
+const store = createRedisStreamStore({ url, prefix })
+const redis = new Redis(url, { maxRetriesPerRequest: null })
+redis.on('error', () => {})
+
+const inEffect = async (runId: string, step: string) => {
+  if (point !== 'rerunEffect' || step !== killStep) return
+  const [first] = await store.read(runId, { limit: 1 })
+  if ((first?.data as { rerunOf?: unknown } | undefined)?.rerunOf === undefined) return
+  process.send?.({ type: 'checkpoint', at: point, runId, step }, () => process.kill(process.pid, 'SIGKILL'))
+  await new Promise<never>(() => {})
+}
+const onError = (err: unknown) => {
+  process.send?.({
+    type: 'error',
+    code: isLeanflowError(err) ? err.code : 'other',
+    message: err instanceof Error ? err.message : String(err),
+  })
+}
+const queue = createBullMQQueue({
+  url,
+  queueName: env('QUEUE_NAME'),
+  lockDuration: 2000,
+  stalledInterval: 1000,
+  backoff: { delayMs: 50, maxDelayMs: 400 },
+  onError,
+})
+const workerId = `${hostname()}:${process.pid}`
+const runner = createRunner({
+  store,
+  queue,
+  flows: versionFlows(redis, prefix, {
+    versions: (process.env.VERSIONS ?? '1,2').split(',').map(Number),
+    patched: process.env.PATCHED === '1',
+    inEffect,
+  }),
+  concurrency: 10,
+  cancelPollMs: 200,
+  workerId,
+  onError,
+})
+
+process.once('SIGTERM', async () => {
+  await runner.stop()
+  await queue.close()
+  await store.close()
+  redis.disconnect()
+  process.send?.({ type: 'closed' })
+  process.exit(0)
+})
+
+await runner.start()
+process.send?.({ type: 'ready', pid: process.pid, workerId })
