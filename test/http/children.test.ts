@@ -107,6 +107,7 @@ function childrenRoutes(getRunner: () => Runner, getStore: () => StreamStore): v
             startedAt: expect.any(String),
             completedAt: expect.any(String),
             parent: { runId: parent, step: 'bill' },
+            version: 1,
           })
           expect((await stateOf(t(), c.runId)).parent).toEqual({ runId: parent, step: 'bill' })
         }

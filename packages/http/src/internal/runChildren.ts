@@ -56,6 +56,7 @@ async function childSummary(store: StreamStore, runId: string): Promise<RunSumma
   const s: RunSummary = { runId, flow: state.name ?? '', status: state.status, startedAt: state.startedAt }
   if (state.completedAt !== undefined) s.completedAt = state.completedAt
   if (state.parent !== undefined) s.parent = { ...state.parent }
+  if (state.version !== undefined) s.version = state.version
   if (state.children !== undefined) s.children = state.children
   return s
 }
