@@ -28,10 +28,18 @@ export function versionFlows(redis: Redis, prefix: string, opts: VersionFlowOpti
       name: 'order',
       version,
       steps: {
-        reserve: { handler: async (_i, ctx) => (await ran(ctx.runId, `v${version}`, 'reserve'), `reserved by v${version}`) },
+        reserve: {
+          handler: async (_i, ctx) => {
+            await ran(ctx.runId, `v${version}`, 'reserve')
+            return `reserved by v${version}`
+          },
+        },
         charge: {
           needs: ['reserve'],
-          handler: async (_i, ctx) => (await ran(ctx.runId, `v${version}`, 'charge'), `charged by v${version}`),
+          handler: async (_i, ctx) => {
+            await ran(ctx.runId, `v${version}`, 'charge')
+            return `charged by v${version}`
+          },
         },
       },
     })
