@@ -27,6 +27,8 @@ export interface OrderInput {
   items?: string[]
   /** One `invoice` child run per line (none when absent). */
   lines?: OrderLine[]
+  /** The card is declined: `charge` fails for good (the page's *decline card*; fix it, then rerun from `charge`). */
+  declineCard?: boolean
 }
 
 /** Delays of the demo: seconds when a person watches, milliseconds in `--once` and tests. */
@@ -119,6 +121,9 @@ export function orderFlow(opts: { timings: DemoTimings; baseUrl: string }) {
         needs: ['bill'],
         retry: { attempts: 3, backoff: { type: 'exponential', delayMs: timings.retryDelayMs, maxDelayMs: 10_000 } },
         handler: async (input: OrderInput, ctx) => {
+          // on a flag: the run fails here, and `runner.rerun(runId, { from: 'charge', input })` picks it up again
+          if (input.declineCard)
+            throw new NonRetriableError(`card declined for order ${input.orderId}: fix the card, then rerun from charge`)
           // The card processor is flaky on purpose: the first two attempts fail, the third succeeds.
           if (ctx.attempt < 3) {
             ctx.logger.warn('card processor timed out', { attempt: ctx.attempt })

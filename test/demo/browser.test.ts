@@ -237,4 +237,33 @@ describe('demo page', () => {
     await expect.poll(() => page.locator('#run-status').textContent(), T).toBe('canceled')
     expect(printed.filter((l) => l.startsWith('pageerror'))).toEqual([])
   }, 300_000)
+  it('reruns a failed order from its failed step: the steps before it copied, the new run linked to the old one', async () => {
+    await page.check('#decline')
+    const failed = await startOrder('c-2')
+    await page.uncheck('#decline')
+    // charge fails for good on the flag: the page offers a rerun from it
+    await expect.poll(() => page.locator('#run-status').textContent(), T).toBe('failed')
+    expect(await stepRow('charge').getAttribute('data-status')).toBe('failed')
+    const rerun = page.locator('#rerun')
+    await expect.poll(() => rerun.isVisible(), T).toBe(true)
+    expect(await rerun.textContent()).toBe('Rerun from charge')
+    await page.click('#rerun')
+    await expect.poll(() => page.locator('#run-id').textContent(), T).not.toBe(failed)
+    const again = (await page.locator('#run-id').textContent()) as string
+    await expect.poll(() => page.locator('#run-meta').textContent(), T).toContain(`rerun of ${failed.slice(0, 10)} from charge`)
+    // validate and bill are copied (step.completed with data.copied), charge runs again (its flaky retries)
+    await page.locator('.row.step[data-step="charge"][data-status="retrying"]').waitFor(T)
+    expect(await stepRow('validate').getAttribute('data-status')).toBe('completed')
+    expect(await stepRow('bill').getAttribute('data-status')).toBe('completed')
+    expect(await rerun.isHidden()).toBe(true)
+    const { events } = (await (await fetch(`${demo.url}/flows/runs/${again}/events`)).json()) as {
+      events: Array<{ kind: string; step?: string; data: { copied?: boolean; rerunOf?: unknown } }>
+    }
+    expect(events[0]?.data.rerunOf).toEqual({ runId: failed, from: 'charge' })
+    expect(events.filter((e) => e.data?.copied).map((e) => e.step)).toEqual(['validate', 'bill'])
+    expect(events.filter((e) => e.kind === 'step.started').map((e) => e.step)).toEqual(['charge'])
+    await cancelByHttp(again)
+    await expect.poll(() => page.locator('#run-status').textContent(), T).toBe('canceled')
+    expect(printed.filter((l) => l.startsWith('pageerror'))).toEqual([])
+  }, 120_000)
 })

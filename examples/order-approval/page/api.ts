@@ -11,6 +11,8 @@ export interface RunRow {
   parent?: { runId: string; step: string }
   /** How many child runs it invoked. */
   children?: number
+  /** The flow version the run is pinned to. */
+  version?: number
 }
 
 /** A schedule (`GET /flows/schedules`; `ScheduleInfo` of `@leanflow/runner`). */
@@ -71,6 +73,9 @@ export const api = {
   flows: () => call<{ flows: Array<{ flow: string; runs: number }> }>('GET', '/'),
   runs: (flow: string) => call<{ runs: RunRow[] }>('GET', `/${encodeURIComponent(flow)}/runs?limit=30`),
   start: (flow: string, input: unknown) => call<{ runId: string }>('POST', `/${encodeURIComponent(flow)}/runs`, input),
+  /** `POST /flows/runs/:runId/rerun`: a new run that reruns this one from `from` (the steps before it copied). */
+  rerun: (runId: string, body: { from?: string; input?: unknown }) =>
+    call<{ runId: string }>('POST', `/runs/${encodeURIComponent(runId)}/rerun`, body),
   cancel: (runId: string) => call<unknown>('POST', `/runs/${encodeURIComponent(runId)}/cancel`, { reason: 'canceled from the demo page' }),
   publish: (kind: string, data: unknown) => call<{ id: string }>('POST', '/events', { kind, data }),
   resolveTrigger: (triggerId: string, payload: unknown) =>

@@ -199,7 +199,8 @@ $('start').onclick = () =>
       { sku: 'notebook', qty: 2, unitPrice: 12.5 },
       { sku: 'pen', qty: 5, unitPrice: 3.5 },
     ]
-    const input = { orderId, customerId, customer: CUSTOMERS[customerId], amount: 42.5, items: ['notebook', 'pen'], lines }
+    const declineCard = ($('decline') as HTMLInputElement).checked
+    const input = { orderId, customerId, customer: CUSTOMERS[customerId], amount: 42.5, items: ['notebook', 'pen'], lines, declineCard }
     const { runId } = await api.start(flow, input)
     await refreshLists()
     select(runId)
@@ -217,6 +218,17 @@ $('approve').onclick = () =>
   void act('approve', async () => {
     const triggerId = current && pendingActions(current).triggerId
     if (triggerId) await api.resolveTrigger(triggerId, { approved: true, by: 'demo page' })
+  })
+
+// a failed run again from the step it failed in: the steps before it are copied, not run; the card is fixed
+$('rerun').onclick = () =>
+  void act('rerun', async () => {
+    const from = current && pendingActions(current).failedStep
+    if (!selected || !current || from === undefined) return
+    const input = { ...(current.input as Record<string, unknown>), declineCard: false }
+    const { runId } = await api.rerun(selected, { from, input })
+    await refreshLists()
+    select(runId)
   })
 
 $('cancel').onclick = () =>

@@ -11,6 +11,8 @@ export interface Pending {
   orderId?: string
   paymentStep?: string
   triggerId?: string
+  /** The step a failed run failed in: the page offers to rerun from it. */
+  failedStep?: string
   live: boolean
 }
 
@@ -18,6 +20,7 @@ export function pendingActions(s: FlowState): Pending {
   const input = s.input as { orderId?: string } | undefined
   const out: Pending = { orderId: input?.orderId, live: !TERMINAL.has(s.status) }
   for (const [name, step] of Object.entries(s.steps)) {
+    if (s.status === 'failed' && step.status === 'failed') out.failedStep = name
     if (step.status !== 'awaiting') continue
     for (const a of step.pending ?? (step.awaiting ? [step.awaiting] : [])) {
       if (a.type === 'event' && a.eventKind === 'payment.confirmed') out.paymentStep = name
@@ -63,6 +66,7 @@ export function renderRun(runId: string, s: FlowState, now: number, children: Ru
   if (s.children) meta.push(`${s.children} child run${s.children === 1 ? '' : 's'}`)
   if (s.cancelReason) meta.push(`canceled: ${s.cancelReason}`)
   if (s.status === 'failed' && s.error !== undefined) meta.push(`error: ${s.error}`)
+  if (s.rerunOf) meta.push(`rerun of ${s.rerunOf.runId.slice(0, 10)}${s.rerunOf.from ? ` from ${s.rerunOf.from}` : ''}`)
   $('run-meta').textContent = meta.filter(Boolean).join(' · ')
   const badge = $('run-status')
   badge.textContent = s.status
@@ -74,6 +78,9 @@ export function renderRun(runId: string, s: FlowState, now: number, children: Ru
   ;($('pay') as HTMLButtonElement).disabled = !p.live || !p.paymentStep
   ;($('approve') as HTMLButtonElement).disabled = !p.live || !p.triggerId
   ;($('cancel') as HTMLButtonElement).disabled = !p.live
+  const rerun = $('rerun') as HTMLButtonElement
+  rerun.hidden = p.failedStep === undefined
+  rerun.textContent = `Rerun from ${p.failedStep ?? 'failed step'}`
   const curl = $('curl')
   curl.hidden = !p.live || !p.triggerId
   if (p.triggerId) curl.textContent = `# approve from a shell:\n${curlLine(location.origin, p.triggerId)}`
