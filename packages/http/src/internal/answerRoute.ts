@@ -29,7 +29,7 @@ export interface RouteContext {
 const PAGE = STORE_DEFAULTS.readLimit
 
 function flowNotFound(flow: string, runner: HandlerRunner): LeanflowError {
-  const known = runner.flows.map((f) => f.name).join(', ') || 'none'
+  const known = [...new Set(runner.flows.map((f) => f.name))].join(', ') || 'none'
   return new LeanflowError('FLOW_NOT_FOUND', `Flow "${flow}" is not defined in the runner (known flows: ${known}).`)
 }
 

@@ -25,7 +25,10 @@ export function iso(ms: number): string {
 
 /** The run's flow graph, or an error naming the missing definition. */
 export function graphOf(env: Env, doc: RunDoc): FlowGraph {
-  if (!env.flow) throw new Error(`Flow "${doc.flow}" is not registered with this runner: pass it in createRunner({ flows }).`)
+  if (!env.flow)
+    throw new Error(
+      `Flow "${doc.flow}" version ${doc.version ?? 1} is not registered with this runner: pass it in createRunner({ flows }).`,
+    )
   return env.flow
 }
 
