@@ -8,6 +8,7 @@ export { DEFAULT_RETRY, isRetriable, normalizeRetry, retryDelay } from './retryP
 export { createRunner } from './runner.js'
 export type { RunnerSchedules, ScheduleDefinition, ScheduleInfo, ScheduleSpec, ScheduleTick } from './scheduleTypes.js'
 export type { InvalidInputError, StandardSchemaIssue, StandardSchemaResult, StandardSchemaV1 } from './standardSchema.js'
+export type { RerunOptions, StartedRun, StartFlowOptions } from './startTypes.js'
 export type {
   AwaitEventOptions,
   AwaitTriggerOptions,
@@ -21,8 +22,6 @@ export type {
   Runner,
   RunnerOptions,
   RunnerStore,
-  StartedRun,
-  StartFlowOptions,
   StepAwaits,
   StepContext,
   StepDefinition,

@@ -4,7 +4,8 @@ import type { FlowGraph } from './machine/runDoc.js'
 import { toJson } from './shell/json.js'
 import { flowFor, type Shell } from './shell/shell.js'
 import { validateInput } from './standardSchema.js'
-import type { FlowDefinition, RerunOptions } from './types.js'
+import type { RerunOptions } from './startTypes.js'
+import type { FlowDefinition } from './types.js'
 
 /** What a rerun starts: the old run's flow version (its definition when held, else its graph from `flow.started`), the input, the origin. */
 export interface PreparedRerun {

@@ -18,7 +18,8 @@ import { resultOf } from './shell/result.js'
 import { fencesOf } from './shell/runStates.js'
 import { createShell, versionOf } from './shell/shell.js'
 import { validateInput } from './standardSchema.js'
-import type { FlowDefinition, LimitInfo, RerunOptions, Runner, RunnerOptions, StartedRun, StartFlowOptions } from './types.js'
+import type { RerunOptions, StartedRun, StartFlowOptions } from './startTypes.js'
+import type { FlowDefinition, LimitInfo, Runner, RunnerOptions } from './types.js'
 
 /** How long a `startFlow` idempotency key maps to its run. */
 const START_KEY_TTL_MS = 30 * 24 * 3600_000
