@@ -238,6 +238,7 @@ describe('demo page', () => {
     expect(printed.filter((l) => l.startsWith('pageerror'))).toEqual([])
   }, 300_000)
   it('reruns a failed order from its failed step: the steps before it copied, the new run linked to the old one', async () => {
+    await page.goto(demo.url)
     await page.check('#decline')
     const failed = await startOrder('c-2')
     await page.uncheck('#decline')
@@ -255,6 +256,8 @@ describe('demo page', () => {
     await page.locator('.row.step[data-step="charge"][data-status="retrying"]').waitFor(T)
     expect(await stepRow('validate').getAttribute('data-status')).toBe('completed')
     expect(await stepRow('bill').getAttribute('data-status')).toBe('completed')
+    expect(await stepRow('validate').locator('.detail .copied').count()).toBe(1)
+    expect(await stepRow('charge').locator('.detail .copied').count()).toBe(0)
     expect(await rerun.isHidden()).toBe(true)
     const { events } = (await (await fetch(`${demo.url}/flows/runs/${again}/events`)).json()) as {
       events: Array<{ kind: string; step?: string; data: { copied?: boolean; rerunOf?: unknown } }>

@@ -145,6 +145,8 @@ function detail(step: StepState, now: number): Array<Node | string> {
     // a worker died mid-step and another took it over: code outside ctx.do may have run twice
     out.push(h('span', { class: 'retried' }, `⚠ taken over ${step.recoveries}× after a worker died `))
   }
+  // copied by a rerun from the run it reruns: it did not run in this one
+  if (step.copied) out.push(h('span', { class: 'copied' }, '⎘ copied from the run it reruns '))
   if (step.status === 'completed') {
     if (step.attempt > 1)
       out.push(h('span', { class: 'retried' }, `↻ ${step.attempt - 1} failed attempt${step.attempt > 2 ? 's' : ''}, then `))

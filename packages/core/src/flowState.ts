@@ -113,6 +113,8 @@ export interface StepState {
    * with `data.recovered: true`): code outside `ctx.do` in that attempt may have run again.
    */
   readonly recoveries?: number
+  /** `true` when its `step.completed` was copied by `runner.rerun` from the run this one reruns (`data.copied`): it did not run in this run. */
+  readonly copied?: true
 }
 
 /**

@@ -46,9 +46,12 @@ describe('reduceFlow: until (time travel)', () => {
     }
   })
 
-  it('keeps flow.started data.version and data.rerunOf', () => {
+  it('keeps flow.started data.version and data.rerunOf; a copied step.completed marks its step copied', () => {
     const s = reduceFlow(log)
     expect(s.version).toBe(2)
     expect(s.rerunOf).toEqual({ runId: 'r0', from: 'b' })
+    expect(s.steps.a).not.toHaveProperty('copied')
+    const copied = reduceFlow([log[0] as EventRecord, ev(15, 'step.completed', { result: 1, duration: 0, copied: true }, 'a')])
+    expect(copied.steps.a).toMatchObject({ status: 'completed', result: 1, copied: true })
   })
 })

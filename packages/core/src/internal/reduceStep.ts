@@ -93,6 +93,8 @@ function nextStep(prev: StepState, e: EventRecord): StepState {
       s.duration = num(d.duration)
       s.result = d.result
       s.error = s.nextRetryAt = undefined
+      // copied by a rerun from the run it reruns: it did not run here
+      s.copied = d.copied === true ? true : undefined
       break
     case 'step.failed': {
       const retry = d.willRetry === true
@@ -175,6 +177,7 @@ function clean(s: Draft): StepState {
   }
   if (s.status === 'queued') out.queued = s.queued
   if (s.recoveries !== undefined) out.recoveries = s.recoveries
+  if (s.copied === true && s.status === 'completed') out.copied = true
   return out
 }
 
