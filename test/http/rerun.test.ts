@@ -92,6 +92,14 @@ describe('POST /runs/:runId/rerun (real server, Redis)', () => {
     await waitFor(async () => (await state(other)).status === 'completed', 'the second rerun to complete')
     expect((await state(other)).result).toEqual({ pay: { paid: 'b-2' } })
     expect((await state(other)).rerunOf).toEqual({ runId: failed })
+    // a client resending after a lost reply (the same Idempotency-Key) gets the first rerun, concurrently too
+    const keyed = await Promise.all([1, 2, 3].map(() => post(`/runs/${failed}/rerun`, { from: 'pay' }, { 'idempotency-key': 'once' })))
+    const ids = await Promise.all(keyed.map(async (r) => ((await r.json()) as { runId: string }).runId))
+    expect(keyed.map((r) => r.status)).toEqual([201, 201, 201])
+    expect(new Set(ids).size).toBe(1)
+    // the key is the old run's: another run's rerun with the same key is another run
+    const elsewhere = await post(`/runs/${other}/rerun`, {}, { 'idempotency-key': 'once' })
+    expect(((await elsewhere.json()) as { runId: string }).runId).not.toBe(ids[0])
   })
 
   it('404 for an unknown run, 400 for a step it does not have or a from that is no string, 403 when authorize says no', async () => {

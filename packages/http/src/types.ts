@@ -68,11 +68,16 @@ export interface HandlerRunner {
   ): Promise<{ runId: string; deduplicated?: boolean | undefined }>
   cancel(runId: string, reason?: string): Promise<void>
   /**
-   * Starts a new run that reruns `runId` (`runner.rerun`), for `POST /runs/:runId/rerun`; without it
-   * that route answers 404. `RUN_NOT_FOUND` (404) for an unknown run, `INVALID_ARGUMENT` (400) for a
+   * Starts a new run that reruns `runId` (`runner.rerun`), for `POST /runs/:runId/rerun` (its
+   * `Idempotency-Key` header as `idempotencyKey`); without it that route answers 404. `RUN_NOT_FOUND` (404) for an unknown run, `INVALID_ARGUMENT` (400) for a
    * `from` that is not a step of it.
    */
-  rerun?: ((runId: string, opts?: { from?: string | undefined; input?: unknown }) => Promise<{ runId: string }>) | undefined
+  rerun?:
+    | ((
+        runId: string,
+        opts?: { from?: string | undefined; input?: unknown; idempotencyKey?: string | undefined },
+      ) => Promise<{ runId: string }>)
+    | undefined
   resolveTrigger(id: string, payload: unknown): Promise<{ runId: string; step: string }>
   publishEvent(e: { kind: string; data: unknown }, opts?: { idempotencyKey?: string | undefined }): Promise<{ id: string }>
   /**

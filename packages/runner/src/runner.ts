@@ -251,8 +251,13 @@ export function createRunner(options: RunnerOptions): Runner {
     result: (runId, opts) => resultOf(store, runId, opts),
     startFlow,
     async rerun(runId: string, opts?: RerunOptions) {
+      const key = opts?.idempotencyKey
+      if (key !== undefined && (typeof key !== 'string' || key === '' || key.length > 256))
+        throw new LeanflowError('INVALID_ARGUMENT', `rerun idempotencyKey ${JSON.stringify(key)} must be a string of 1-256 characters.`)
       const prepared = await prepareRerun(shell, runId, opts)
-      const { runId: id } = await start(prepared.flow.name, prepared.input, {}, prepared.origin, prepared)
+      // a repeat with the same key (for the same old run) is the first rerun
+      const startOpts = key === undefined ? {} : { idempotencyKey: `rerun~${runId}~${key}` }
+      const { runId: id } = await start(prepared.flow.name, prepared.input, startOpts, prepared.origin, prepared)
       return { runId: id }
     },
     cancel,

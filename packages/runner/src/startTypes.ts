@@ -35,6 +35,8 @@ export interface RerunOptions {
   from?: string | undefined
   /** The new run's input (checked by the flow's input schema). @default the old run's input */
   input?: unknown
+  /** A repeat of the rerun of the same run with the same key returns the first rerun (a client resending after a lost reply). */
+  idempotencyKey?: string | undefined
 }
 
 /**

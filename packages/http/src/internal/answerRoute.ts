@@ -131,7 +131,9 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       const body = raw === undefined ? {} : object(raw, 'POST /runs/:runId/rerun')
       const from = body.from
       if (from !== undefined && typeof from !== 'string') throw invalidArgument('"from" must be a step name (a string).')
-      const opts: { from?: string; input?: unknown } = {}
+      const opts: { from?: string; input?: unknown; idempotencyKey?: string } = {}
+      const key = idempotencyKeyHeader(c.req)
+      if (key !== undefined) opts.idempotencyKey = key
       if (from !== undefined) opts.from = from
       if (Object.hasOwn(body, 'input')) opts.input = body.input
       const rerun = runner.rerun as NonNullable<HandlerRunner['rerun']> // refused earlier without runner.rerun
