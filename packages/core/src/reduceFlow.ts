@@ -1,11 +1,11 @@
 import { compareEventIds, isEventId } from './eventIds.js'
 import type { EventRecord } from './events.js'
 import type { FlowState, LogEntry, StepState } from './flowState.js'
+import { argumentError } from './internal/argumentError.js'
 import { isRecord } from './internal/reduceData.js'
 import { composeState, partsFrom, type RunFields, type StepsMap } from './internal/reduceParts.js'
 import { isTerminalStatus, nextRun, settleStatus } from './internal/reduceRun.js'
 import { logEntry, reduceSteps, type StepsAccess, stateSet } from './internal/reduceStep.js'
-import { invalidArgument } from './invalidArgument.js'
 
 /**
  * Folds a run's events into its state. Pure (no I/O, no clock), the same
@@ -43,7 +43,8 @@ export function reduceFlow(events: Iterable<EventRecord>, opts?: ReduceOptions):
   const until = opts?.until
   let ordered = all
   if (until !== undefined) {
-    if (!isEventId(until)) throw invalidArgument('reduceFlow until', until, 'an event id "<ms>-<seq>" (e.g. an event\'s id)')
+    if (!isEventId(until))
+      throw argumentError(`Invalid reduceFlow until ${JSON.stringify(until)}: pass an event id "<ms>-<seq>" (e.g. an event's id).`)
     let n = all.length
     while (n > 0 && compareEventIds(all[n - 1]!.id, until) > 0) n--
     ordered = n === all.length ? all : all.slice(0, n)
