@@ -1,5 +1,6 @@
 import type { Duration, ExternalEvent, JobQueue, RunStateStore, StreamStore } from '@leanflow/core'
 import type { ConcurrencyLimit, FlowControlConfig } from './flowControlTypes.js'
+import type { RunnerObserver } from './observer.js'
 import type { RunnerSchedules, ScheduleDefinition } from './scheduleTypes.js'
 import type { StandardSchemaV1 } from './standardSchema.js'
 
@@ -394,6 +395,11 @@ export interface StartFlowOptions {
   idempotencyKey?: string | undefined
   /** Admission order among runs queued by the flow's limits: -100..100, higher first. @default 0 */
   priority?: number | undefined
+  /**
+   * A W3C `traceparent` (`00-<trace id>-<span id>-<flags>`) kept in `flow.started.meta`: the run's
+   * spans join that trace (`@leanflow/otel`). `instrumentRunner` sets it from the active span.
+   */
+  traceparent?: string | undefined
 }
 
 /**
@@ -457,4 +463,13 @@ export interface Runner {
    * ```
    */
   result<R = unknown>(runId: string, opts?: { timeout?: Duration | undefined }): Promise<R>
+  /**
+   * Registers an observer of this process's appends (telemetry: `@leanflow/otel`); returns the
+   * function that unregisters it. See {@link RunnerObserver}.
+   * @example
+   * ```ts
+   * const stop = runner.observe({ onEvent: (event, started) => console.log(started.data.name, event.kind) })
+   * ```
+   */
+  observe(observer: RunnerObserver): () => void
 }
