@@ -1,4 +1,4 @@
-import type { EventMeta, EventRecord, StreamStore } from '@leanflow/core'
+import { type EventMeta, type EventRecord, isRepeatedAppend, type StreamStore } from '@leanflow/core'
 import type { RunnerObserver, RunStart, StartedData } from '../observer.js'
 
 const MAX_STARTS = 1000
@@ -35,7 +35,8 @@ export class Observers {
 
   /** Tells the observers about a record this process appended. */
   appended(record: EventRecord): void {
-    if (this.list.size === 0) return
+    // a repeat of an idempotency key stored nothing (terminal waves append every completion again)
+    if (this.list.size === 0 || isRepeatedAppend(record)) return
     const runId = record.flow
     if (record.kind === 'flow.started') this.remember(runId, record as EventRecord<StartedData>)
     const started = this.starts.get(runId)
