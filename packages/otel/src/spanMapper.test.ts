@@ -70,6 +70,7 @@ describe('SpanMapper: the spans a run log maps to', () => {
       'leanflow.step': 'charge',
       'leanflow.will_retry': true,
     })
+    expect(fail.events.map((e) => [e.name, e.attributes])).toEqual([['step.retry', { 'leanflow.nextRetryAt': at(115) }]])
     expect(charge2.events.map((e) => [e.name, e.time - T0])).toEqual([
       ['step.retry', 15],
       ['step.await.time', 130],

@@ -25,7 +25,7 @@ export interface Mapped {
  * - a step attempt's span (`step <step>`) with its `step.completed` (start: its time less
  *   `duration`) or `step.failed` (status ERROR; start: the `step.started` this process saw);
  * - `step.retry`, `step.await.*`, `step.resumed`, `step.await.timeout` are span events of the
- *   attempt they name. A resume in a process that did not see the await adds the await's event
+ *   attempt they name; a `step.failed` that will retry adds `step.retry` to the failed attempt. A resume in a process that did not see the await adds the await's event
  *   itself, at the resume's time less `awaitDuration`.
  *
  * @example
@@ -90,6 +90,8 @@ export class SpanMapper {
         if (failed) {
           span.error = String(data.error)
           span.attributes['leanflow.will_retry'] = data.willRetry === true
+          // the retry shows on the failed attempt (its step.retry, written next by this process, on the next one)
+          if (data.willRetry === true) span.events.push({ name: 'step.retry', time: ts, attributes: primitives(data, ['nextRetryAt']) })
         }
         out.spans.push(span)
         out.measurements.push({
@@ -108,7 +110,7 @@ export class SpanMapper {
     return out
   }
 
-  /** The run's span, and the spans of attempts this process still has open (ended with it). */
+  /** The run's span, and the spans of attempts still running here when it failed or was canceled (ended with it). */
   private endRun(out: Mapped, event: LeanflowEvent, started: StartedEvent, ts: number): void {
     const runId = event.flow
     const flow = started.data.name
@@ -134,7 +136,9 @@ export class SpanMapper {
     for (const [key, rec] of this.open) {
       if (!key.startsWith(prefix)) continue
       this.open.delete(key)
-      if (rec.start === undefined) continue
+      // an attempt cut off by the run's end, running here (not suspended: a suspended one may have
+      // been resumed and ended by another process); in a completed run every attempt ended already
+      if (rec.start === undefined || event.kind === 'flow.completed' || rec.events.at(-1)?.name.startsWith('step.await.')) continue
       const [, step = '', attempt = '1'] = key.split('\u0000')
       const s = this.attemptSpan(event, started, step, Number(attempt), rec.start, ts, rec)
       s.events.push({ name: 'leanflow.step.ended_with_run', time: ts, attributes: { 'leanflow.status': status } })
