@@ -11,8 +11,10 @@ import { toExpressHandler } from '@leanflow/http/express'
 import { toH3Handler } from '@leanflow/http/h3'
 import { toHonoHandler } from '@leanflow/http/hono'
 import { toNodeHandler } from '@leanflow/http/node'
+import { createIdGenerator, instrumentRunner } from '@leanflow/otel'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { createMemoryQueue, createRunner, defineFlow } from '@leanflow/runner'
+import { trace } from '@opentelemetry/api'
 import { EventSource } from 'eventsource'
 import { Redis } from 'ioredis'
 import { z } from 'zod'
@@ -32,6 +34,10 @@ const order = defineFlow({
   },
 })
 const runner = createRunner({ store, queue, flows: [order], workerId: env.POD_NAME, concurrency: undefined })
+const stopTracing = instrumentRunner(runner, { tracerProvider: trace.getTracerProvider(), meterProvider: undefined })
+// @ts-expect-error instrumentRunner takes a runner
+instrumentRunner({ flows: [] })
+console.log(createIdGenerator().generateSpanId(), stopTracing)
 const { runId } = await runner.startFlow('order', { orderId: 'o-1' }, { idempotencyKey: env.IDEMPOTENCY_KEY })
 // @ts-expect-error a run id is a string
 await runner.startFlow('order', { orderId: 'o-1' }, { runId: 42 })
@@ -61,6 +67,7 @@ import hono = require('@leanflow/http/hono')
 import node = require('@leanflow/http/node')
 import redis = require('@leanflow/redis')
 import runner = require('@leanflow/runner')
+import otel = require('@leanflow/otel')
 
 const store = core.createMemoryStreamStore({ retention: process.env.RETENTION })
 const flow = runner.defineFlow({ name: 'cjs', steps: { one: { handler: async () => 1 } } })
@@ -68,6 +75,7 @@ const r = runner.createRunner({ store, flows: [flow], workerId: process.env.POD_
 const handler = http.createHandler({ store, runner: r, triggerSecret: process.env.TRIGGER_SECRET })
 // @ts-expect-error retry.attempts is a number
 runner.defineFlow({ name: 'bad', steps: { one: { retry: { attempts: '3' }, handler: async () => 1 } } })
+otel.instrumentRunner(r)
 export = [bullmq.createBullMQQueue, client.watchRun, express.toExpressHandler, h3.toH3Handler, hono.toHonoHandler, node.toNodeHandler(handler), redis.createRedisStreamStore]
 `
 
@@ -96,8 +104,9 @@ import * as h3 from '@leanflow/http/h3'
 import * as hono from '@leanflow/http/hono'
 import * as node from '@leanflow/http/node'
 import * as redis from '@leanflow/redis'
+import * as otel from '@leanflow/otel'
 import * as runner from '@leanflow/runner'
-export const all = { bullmq, core, http, client, express, h3, hono, node, redis, runner }
+export const all = { bullmq, core, http, client, express, h3, hono, node, otel, redis, runner }
 `
 
 /** The entry points, for the ESM/CJS load check. */
@@ -112,6 +121,7 @@ export const ENTRY_POINTS = [
   '@leanflow/http/hono',
   '@leanflow/http/h3',
   '@leanflow/http/client',
+  '@leanflow/otel',
 ]
 
 /**

@@ -96,6 +96,8 @@ describe('the install', () => {
       '@leanflow/bullmq',
       '@leanflow/http',
       '@leanflow/cli',
+      '@leanflow/otel',
+      '@opentelemetry/api',
       'ioredis',
       'bullmq',
     ]) {

@@ -28,6 +28,11 @@ export interface EventMeta {
   attempt?: number
   /** Queue job id that produced the event. */
   jobId?: string
+  /**
+   * On `flow.started`: the W3C `traceparent` of the span that started the run (`startFlow`
+   * inside a span, the HTTP `traceparent` header, or the invoking step's span for a child run).
+   */
+  traceparent?: string
   [key: string]: unknown
 }
 

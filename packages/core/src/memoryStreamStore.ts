@@ -17,6 +17,7 @@ import {
   type AppendOptions,
   type FollowOptions,
   type ListRunsOptions,
+  markRepeatedAppend,
   type ReadOptions,
   type RunStatus,
   type RunSummary,
@@ -88,7 +89,7 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
     const { json: body, flowName, flowVersion, idempotencyKey: key } = checked
     const existing = runs.get(runId)
     const first = key === undefined ? undefined : existing?.idempotency.get(key)
-    if (first !== undefined) return JSON.parse(first) as EventRecord
+    if (first !== undefined) return markRepeatedAppend(JSON.parse(first) as EventRecord)
     const fence = opts.fence
     if (fence !== undefined && !fenceHolds(state, runId, String(fence.key), String(fence.token))) throw fenced(runId, fence.key)
     if (opts.after !== undefined && existing?.idempotency.has(opts.after) !== true) throw notAfter(runId, kind, opts.after)

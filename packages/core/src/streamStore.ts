@@ -191,3 +191,34 @@ export const STORE_DEFAULTS = {
   readLimit: 1000,
   listLimit: 50,
 } as const
+
+const REPEATED = Symbol.for('leanflow.repeatedAppend')
+
+/**
+ * Marks a record an append answered without storing anything (a repeat of its idempotency key:
+ * the first record). For store implementations; the mark is a non-enumerable symbol, so the
+ * record's JSON and equality are unchanged.
+ *
+ * @example
+ * ```ts
+ * if (first !== undefined) return markRepeatedAppend(JSON.parse(first) as EventRecord)
+ * ```
+ */
+export function markRepeatedAppend<T extends EventRecord>(record: T): T {
+  Object.defineProperty(record, REPEATED, { value: true })
+  return record
+}
+
+/**
+ * True when `append` answered with the first record of its idempotency key and stored nothing
+ * (a crash's retry, two workers racing): the runner's observers are told only of new records.
+ *
+ * @example
+ * ```ts
+ * const e = await store.append(runId, event, { idempotencyKey: 'k' })
+ * if (!isRepeatedAppend(e)) audit(e)
+ * ```
+ */
+export function isRepeatedAppend(record: EventRecord): boolean {
+  return (record as unknown as Record<symbol, unknown>)[REPEATED] === true
+}

@@ -64,7 +64,12 @@ export interface HandlerRunner {
   startFlow(
     name: string,
     input: unknown,
-    opts?: { runId?: string | undefined; idempotencyKey?: string | undefined; priority?: number | undefined },
+    opts?: {
+      runId?: string | undefined
+      idempotencyKey?: string | undefined
+      priority?: number | undefined
+      traceparent?: string | undefined
+    },
   ): Promise<{ runId: string; deduplicated?: boolean | undefined }>
   cancel(runId: string, reason?: string): Promise<void>
   /**

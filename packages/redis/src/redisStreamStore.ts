@@ -8,6 +8,7 @@ import {
   invalidArgument,
   LeanflowError,
   type LimitStore,
+  markRepeatedAppend,
   type NewEvent,
   NonRetriableError,
   parseDuration,
@@ -223,6 +224,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     const eventId = String(id)
     const record: EventRecord =
       (code === 0 && fields ? decodeEntry(runId, eventId, fields, onCorrupt) : undefined) ?? build(runId, eventId, event)
+    if (code === 0) markRepeatedAppend(record)
     if (typeof flow === 'string' && isIndexed(status) && typeof sid === 'string' && startedAt != null) {
       const write = index.apply({ flow, runId, status, sid, startedAtMs: Number(startedAt) }, flowName !== undefined)
       // On one connection (a standalone Redis) the index write goes out behind the append and

@@ -1,5 +1,13 @@
 import { hostname } from 'node:os'
-import { assertName, type JobWorker, LeanflowError, positiveInteger, TriggerConflictError, TriggerNotFoundError } from '@leanflow/core'
+import {
+  assertName,
+  type EventMeta,
+  type JobWorker,
+  LeanflowError,
+  positiveInteger,
+  TriggerConflictError,
+  TriggerNotFoundError,
+} from '@leanflow/core'
 import { type CreateRun, startLimited } from './flowControl/admission.js'
 import { controlsStarts } from './flowControl/limits.js'
 import { newRun, queueNew, type RunOrigin, startJobs, type Waiting } from './machine/index.js'
@@ -19,6 +27,7 @@ import { fencesOf } from './shell/runStates.js'
 import { createShell, versionOf } from './shell/shell.js'
 import { validateInput } from './standardSchema.js'
 import type { RerunOptions, StartedRun, StartFlowOptions } from './startTypes.js'
+import { traceparentOf } from './traceparent.js'
 import type { FlowDefinition, LimitInfo, Runner, RunnerOptions } from './types.js'
 
 /** How long a `startFlow` idempotency key maps to its run. */
@@ -130,6 +139,8 @@ export function createRunner(options: RunnerOptions): Runner {
     }
     const lookup = `${name}/${key}`
     const priority = priorityOf(opts.priority)
+    const traceparent = traceparentOf(opts.traceparent)
+    const meta = shell.observers.active || traceparent ? await startMeta(name, runId, origin, traceparent) : undefined
     if (controlsStarts(shell.controls.get(name))) {
       // the key is written only once flow control took the start (a refused start writes nothing)
       const known = key === undefined ? null : await store.getLookup('start', lookup)
@@ -139,12 +150,27 @@ export function createRunner(options: RunnerOptions): Runner {
         if (await shell.states.read(known)) return { runId: known }
       }
       const claim = key === undefined ? async (id: string) => id : (id: string) => store.putLookup('start', lookup, id, START_KEY_TTL_MS)
-      const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, origin, { waiting, at, priority })
+      const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, origin, { waiting, at, priority }, meta)
       return startLimited(shell, name, runId, data, priority, { create, cancel, claim })
     }
     if (key !== undefined) runId = await store.putLookup('start', lookup, runId, START_KEY_TTL_MS)
-    await createRun(flow, runId, data, origin)
+    await createRun(flow, runId, data, origin, undefined, meta)
     return { runId }
+  }
+
+  /** A new run's `flow.started.meta`: the observers' (`runner.observe`), then the `traceparent` option. */
+  async function startMeta(flow: string, runId: string, origin: RunOrigin, traceparent: string | undefined) {
+    let meta: EventMeta | undefined
+    if (shell.observers.active) {
+      const p = origin.parent
+      if (p) {
+        // the invoking step's attempt and its run's flow.started (a child's span hangs under the step's)
+        const [doc, started] = await Promise.all([shell.states.read(p.runId), shell.observers.started(p.runId)])
+        const attempt = doc?.steps[p.step]?.attempt ?? 1
+        meta = shell.observers.startMeta({ flow, runId, parent: { runId: p.runId, step: p.step, attempt, started } })
+      } else meta = shell.observers.startMeta({ flow, runId })
+    }
+    return traceparent ? { ...meta, traceparent } : meta
   }
 
   /**
@@ -158,6 +184,7 @@ export function createRunner(options: RunnerOptions): Runner {
     data: unknown,
     origin: RunOrigin,
     control?: { waiting: Waiting | undefined; at: number | undefined; priority: number },
+    meta?: EventMeta,
   ): Promise<RunDoc> {
     const name = flow.name
     const [now, pos] = await Promise.all([shell.clock.now(), store.externalPosition()])
@@ -167,8 +194,9 @@ export function createRunner(options: RunnerOptions): Runner {
     const admitJob = jobIds.admit(runId, Math.round(admitAt))
     if (queued && fresh.queued) fresh.queued.job = admitJob
     if (queued && control?.priority) fresh.priority = control.priority
-    const res = await store.createRun(runId, fresh, first, { idempotencyKey: key, fences: fencesOf(fresh) })
+    const res = await store.createRun(runId, fresh, meta ? { ...first, meta } : first, { idempotencyKey: key, fences: fencesOf(fresh) })
     if (res.created) shell.states.noteStored(runId, res.version, fresh)
+    if (res.created && res.record) shell.observers.appended(res.record)
     const doc = res.created ? fresh : res.current?.doc
     if (!doc || !res.record) {
       throw new LeanflowError(
@@ -249,6 +277,12 @@ export function createRunner(options: RunnerOptions): Runner {
     schedules,
     limits,
     result: (runId, opts) => resultOf(store, runId, opts),
+    observe(observer) {
+      if (typeof observer !== 'object' || observer === null) {
+        throw new LeanflowError('INVALID_ARGUMENT', `runner.observe needs an object { onEvent?, startMeta? }, got ${String(observer)}.`)
+      }
+      return shell.observers.add(observer)
+    },
     startFlow,
     async rerun(runId: string, opts?: RerunOptions) {
       const key = opts?.idempotencyKey

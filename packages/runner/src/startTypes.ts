@@ -15,6 +15,11 @@ export interface StartFlowOptions {
    * ```
    */
   version?: number | undefined
+  /**
+   * A W3C `traceparent` (`00-<trace id>-<span id>-<flags>`) kept in `flow.started.meta`: the run's
+   * spans join that trace (`@leanflow/otel`). `instrumentRunner` sets it from the active span.
+   */
+  traceparent?: string | undefined
 }
 
 /**

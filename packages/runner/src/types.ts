@@ -1,5 +1,6 @@
 import type { Duration, ExternalEvent, JobQueue, RunStateStore, StreamStore } from '@leanflow/core'
 import type { ConcurrencyLimit, FlowControlConfig } from './flowControlTypes.js'
+import type { RunnerObserver } from './observer.js'
 import type { RunnerSchedules, ScheduleDefinition } from './scheduleTypes.js'
 import type { StandardSchemaV1 } from './standardSchema.js'
 import type { RerunOptions, StartedRun, StartFlowOptions } from './startTypes.js'
@@ -466,4 +467,13 @@ export interface Runner {
    * ```
    */
   result<R = unknown>(runId: string, opts?: { timeout?: Duration | undefined }): Promise<R>
+  /**
+   * Registers an observer of this process's appends (telemetry: `@leanflow/otel`); returns the
+   * function that unregisters it. See {@link RunnerObserver}.
+   * @example
+   * ```ts
+   * const stop = runner.observe({ onEvent: (event, started) => console.log(started.data.name, event.kind) })
+   * ```
+   */
+  observe(observer: RunnerObserver): () => void
 }

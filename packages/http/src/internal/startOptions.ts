@@ -10,6 +10,22 @@ export const PRIORITY_HEADER = 'leanflow-priority'
 export interface StartOptions {
   idempotencyKey?: string
   priority?: number
+  traceparent?: string
+}
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/
+
+/** The optional W3C `traceparent` header: the run's spans join the caller's trace (`@leanflow/otel`). */
+export function traceparentHeader(req: Request): string | undefined {
+  const raw = req.headers.get('traceparent')
+  if (raw === null) return undefined
+  const v = raw.trim()
+  if (!TRACEPARENT.test(v) || v.startsWith('ff') || /^..-0{32}-/.test(v) || /-0{16}-..$/.test(v)) {
+    throw invalidArgument(
+      `The traceparent header ${JSON.stringify(raw.slice(0, 64))} is invalid: use a W3C trace-context value such as 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01, or leave it out.`,
+    )
+  }
+  return v
 }
 
 /** The optional `Leanflow-Priority` header: an integer from -100 to 100 (higher is admitted first). */
@@ -25,13 +41,15 @@ export function priorityHeader(req: Request): number | undefined {
   return n === 0 ? 0 : n // not -0
 }
 
-/** The start options of `POST /:flow/runs`: `Idempotency-Key` and `Leanflow-Priority`, checked. */
+/** The start options of `POST /:flow/runs`: `Idempotency-Key`, `Leanflow-Priority` and `traceparent`, checked. */
 export function startOptions(req: Request): StartOptions | undefined {
   const idempotencyKey = idempotencyKeyHeader(req)
   const priority = priorityHeader(req)
-  if (idempotencyKey === undefined && priority === undefined) return undefined
+  const traceparent = traceparentHeader(req)
+  if (idempotencyKey === undefined && priority === undefined && traceparent === undefined) return undefined
   return {
     ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     ...(priority === undefined ? {} : { priority }),
+    ...(traceparent === undefined ? {} : { traceparent }),
   }
 }

@@ -230,7 +230,7 @@ async function appendDebounced(shell: Shell, runId: string, input: unknown, unti
   const opts = { idempotencyKey: `fd~${newId()}`, after: 'fs' }
   for (let i = 0; ; i++) {
     try {
-      await shell.store.append(runId, event, opts)
+      shell.observers.appended(await shell.store.append(runId, event, opts))
       return
     } catch (err) {
       // the window's run is still being written by the call that opened it: wait for its flow.started

@@ -139,8 +139,12 @@ function issue(shell: Shell, runId: string, a: Append, after = a.after): Promise
   const opts: AppendOptions = { idempotencyKey: a.key }
   if (a.fence) opts.fence = a.fence
   if (after) opts.after = after
-  return shell.store.append(runId, event, opts)
+  const stored = shell.store.append(runId, event, opts)
+  if (shell.observers.active) stored.then((r) => shell.observers.appended(r), noop)
+  return stored
 }
+
+function noop() {}
 
 /** A conditional append the store refused (fence or `after`): nothing was written. */
 function refused(err: unknown): boolean {

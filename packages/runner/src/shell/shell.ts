@@ -3,6 +3,7 @@ import { type FlowControl, flowControlOf } from '../flowControl/control.js'
 import { limitStoreOf } from '../flowControl/limits.js'
 import type { FlowDefinition, RunnerStore } from '../types.js'
 import { LocalExecutions } from './execution.js'
+import { Observers } from './observers.js'
 import { RunInputs } from './runInputs.js'
 import { RunStates } from './runStates.js'
 import { SeenAppends } from './seenAppends.js'
@@ -29,6 +30,8 @@ export interface Shell {
   readonly inputs: RunInputs
   readonly local: LocalExecutions
   readonly onError: (err: unknown) => void
+  /** `runner.observe`: told of each event this process appends. */
+  readonly observers: Observers
   /** Names this worker in `meta.worker` of the `step.started` / `step.completed` events it appends. */
   readonly workerId: string
   /** Set by `stop()`: no inline continuation while draining. */
@@ -91,6 +94,7 @@ export function createShell(
     inputs: new RunInputs(store),
     local: new LocalExecutions(),
     onError,
+    observers: new Observers(store, onError),
     workerId,
     stopping: false,
   }

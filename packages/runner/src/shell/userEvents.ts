@@ -37,7 +37,8 @@ async function drain(shell: Shell, ex: Execution) {
     ex.check()
     try {
       const event = { kind: it.kind, flow: ex.runId, step: ex.step, data: it.data, meta: { attempt: ex.attempt } }
-      await shell.store.append(ex.runId, event, { idempotencyKey: keys.user(ex.step, ex.attempt, it.seq), fence })
+      const stored = await shell.store.append(ex.runId, event, { idempotencyKey: keys.user(ex.step, ex.attempt, it.seq), fence })
+      shell.observers.appended(stored)
     } catch (err) {
       if (!isLeanflowError(err, 'NON_RETRIABLE')) throw err
       // fenced: tell a lost lease from an ended run (cancel, another step failed for good)

@@ -1,0 +1,136 @@
+import {
+  type Attributes,
+  type Counter,
+  context,
+  diag,
+  type Histogram,
+  type MeterProvider,
+  metrics,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  type TracerProvider,
+  trace,
+} from '@opentelemetry/api'
+import { withIds } from './idGenerator.js'
+import { attemptSpanId, formatTraceparent, traceOf } from './ids.js'
+import { SpanMapper } from './spanMapper.js'
+import type { MetricName, ObservableRunner, RunStartInfo, SpanSpec } from './types.js'
+
+const SCOPE = '@leanflow/otel'
+
+/** Options of {@link instrumentRunner}. */
+export interface InstrumentOptions {
+  /** Where the spans go. @default the global tracer provider (`trace.getTracerProvider()`) */
+  tracerProvider?: TracerProvider | undefined
+  /** Where the metrics go. @default the global meter provider (`metrics.getMeterProvider()`) */
+  meterProvider?: MeterProvider | undefined
+}
+
+/**
+ * Traces and measures the runs of `runner` with OpenTelemetry: a span per run and per step
+ * attempt, span events for retries, awaits and resumes, run and step counters, step duration
+ * and queue-lag histograms (see docs/telemetry.md). Each process emits the spans of the events
+ * it appends, with ids derived from the run, so the spans of several workers join one trace —
+ * give the tracer provider `createIdGenerator()`. `startFlow` inside a span stores its
+ * `traceparent` in `flow.started.meta`: the run's span is that span's child, and a child run's
+ * (`ctx.invoke`) the invoking step's. Returns the function that stops the instrumentation.
+ *
+ * @example
+ * ```ts
+ * const provider = new BasicTracerProvider({ idGenerator: createIdGenerator(), spanProcessors: [processor] })
+ * const stop = instrumentRunner(runner, { tracerProvider: provider })
+ * ```
+ */
+export function instrumentRunner(runner: ObservableRunner, options: InstrumentOptions = {}): () => void {
+  if (typeof runner !== 'object' || runner === null || typeof runner.observe !== 'function') {
+    throw invalid(`instrumentRunner needs a leanflow runner (createRunner(…)), got ${describe(runner)}: pass the runner itself.`)
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw invalid(`instrumentRunner options must be an object { tracerProvider?, meterProvider? }, got ${describe(options)}.`)
+  }
+  const { tracerProvider, meterProvider } = options
+  if (tracerProvider !== undefined && typeof tracerProvider?.getTracer !== 'function') {
+    throw invalid(`tracerProvider must be an OpenTelemetry TracerProvider (with getTracer), got ${describe(tracerProvider)}.`)
+  }
+  if (meterProvider !== undefined && typeof meterProvider?.getMeter !== 'function') {
+    throw invalid(`meterProvider must be an OpenTelemetry MeterProvider (with getMeter), got ${describe(meterProvider)}.`)
+  }
+  const tracer = (tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE)
+  const meter = (meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE)
+  const count = (name: MetricName, description: string) => meter.createCounter(name, { description })
+  const time = (name: MetricName, description: string) => meter.createHistogram(name, { description, unit: 'ms' })
+  const instruments: Record<MetricName, Counter | Histogram> = {
+    'leanflow.runs.started': count('leanflow.runs.started', 'Runs started'),
+    'leanflow.runs.completed': count('leanflow.runs.completed', 'Runs completed'),
+    'leanflow.runs.failed': count('leanflow.runs.failed', 'Runs failed'),
+    'leanflow.runs.canceled': count('leanflow.runs.canceled', 'Runs canceled'),
+    'leanflow.step.attempts': count('leanflow.step.attempts', 'Step attempts started'),
+    'leanflow.step.duration': time('leanflow.step.duration', 'Step attempt duration, start to completion or failure'),
+    'leanflow.step.queue_lag': time('leanflow.step.queue_lag', 'Time from a step attempt being due to its start'),
+  }
+  const mapper = new SpanMapper()
+  const warned = { ids: false }
+  return runner.observe({
+    startMeta: (start) => {
+      const tp = traceparentFor(start)
+      return tp === undefined ? undefined : { traceparent: tp }
+    },
+    onEvent: (event, started) => {
+      const { spans, measurements } = mapper.map(event, started)
+      for (const s of spans) emit(tracer, s, warned)
+      for (const m of measurements) {
+        const inst = instruments[m.metric]
+        if ('add' in inst) inst.add(m.value, m.attributes as Attributes)
+        else inst.record(m.value, m.attributes as Attributes)
+      }
+    },
+  })
+}
+
+/** The `traceparent` a new run stores: the invoking step's attempt span for a child run, else the active span's. */
+function traceparentFor(start: RunStartInfo): string | undefined {
+  const parent = start.parent
+  if (parent) {
+    const t = traceOf(parent.runId, parent.started?.meta?.traceparent)
+    const spanId = attemptSpanId(t.traceId, parent.runId, parent.step, parent.attempt)
+    return formatTraceparent({ traceId: t.traceId, spanId, traceFlags: t.traceFlags })
+  }
+  const sc = trace.getSpanContext(context.active())
+  if (!sc || !trace.isSpanContextValid(sc)) return undefined
+  return formatTraceparent(sc)
+}
+
+/** Emits one span with its derived ids, explicit times, events and status. */
+function emit(tracer: Tracer, s: SpanSpec, warned: { ids: boolean }): void {
+  const parent = s.parentSpanId
+    ? trace.setSpanContext(ROOT_CONTEXT, { traceId: s.traceId, spanId: s.parentSpanId, traceFlags: s.traceFlags, isRemote: true })
+    : ROOT_CONTEXT
+  const span = withIds({ traceId: s.traceId, spanId: s.spanId }, () =>
+    tracer.startSpan(s.name, { kind: SpanKind.INTERNAL, startTime: s.startTime, attributes: s.attributes }, parent),
+  )
+  if (!warned.ids && span.isRecording() && span.spanContext().spanId !== s.spanId) {
+    warned.ids = true
+    diag.warn(
+      '@leanflow/otel: the tracer provider does not use createIdGenerator(): spans are exported, but spans of other processes will not find their parent. Pass idGenerator: createIdGenerator() to the provider.',
+    )
+  }
+  for (const e of s.events) span.addEvent(e.name, e.attributes, e.time)
+  if (s.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: s.error })
+  span.end(s.endTime)
+}
+
+/** A LeanflowError-shaped error (code INVALID_ARGUMENT, the `Symbol.for` brand) without importing core. */
+function invalid(message: string): Error {
+  const err = new Error(message) as Error & { code: string }
+  err.name = 'LeanflowError'
+  err.code = 'INVALID_ARGUMENT'
+  Object.defineProperty(err, Symbol.for('leanflow.error'), { value: true })
+  return err
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined || typeof v !== 'object') return String(v)
+  return Array.isArray(v) ? 'an array' : `an object with keys [${Object.keys(v).slice(0, 5).join(', ')}]`
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest'
+import { attemptSpanId, runSpanId, traceOf } from './ids.js'
+import { SpanMapper } from './spanMapper.js'
+import type { LeanflowEvent, SpanSpec, StartedEvent } from './types.js'
+
+const T0 = Date.parse('2024-01-01T00:00:00.000Z')
+const at = (ms: number) => new Date(T0 + ms).toISOString()
+let seq = 0
+const ev = (ms: number, kind: string, step?: string, data: unknown = {}, attempt?: number): LeanflowEvent => ({
+  id: `${T0 + ms}-${seq++}`,
+  ts: at(ms),
+  kind,
+  flow: 'r1',
+  ...(step === undefined ? {} : { step }),
+  data,
+  ...(attempt === undefined ? {} : { meta: { attempt } }),
+})
+const TP = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+const started: StartedEvent = {
+  ...ev(0, 'flow.started'),
+  data: { name: 'order', steps: { charge: { needs: [] }, ship: { needs: ['charge'] } } },
+  meta: { traceparent: TP },
+}
+
+/** Maps the log; the spans and measurements, all of them. */
+function mapAll(mapper: SpanMapper, events: LeanflowEvent[]) {
+  const spans: SpanSpec[] = []
+  const measurements: Array<{ metric: string; value: number }> = []
+  for (const e of events) {
+    const out = mapper.map(e, started)
+    spans.push(...out.spans)
+    measurements.push(...out.measurements.map((m) => ({ metric: m.metric, value: m.value })))
+  }
+  return { spans, measurements }
+}
+
+describe('SpanMapper: the spans a run log maps to', () => {
+  const trace = traceOf('r1', TP)
+  const runSpan = runSpanId(trace.traceId, 'r1')
+
+  it("a run span from flow.started to its end, parented to the caller's span; a span per attempt, a failed one ERROR; retry, await and resume as span events", () => {
+    const { spans, measurements } = mapAll(new SpanMapper(), [
+      started,
+      ev(5, 'step.started', 'charge', {}, 1),
+      ev(15, 'step.failed', 'charge', { error: 'card declined', willRetry: true, nextRetryAt: at(115) }, 1),
+      ev(15, 'step.retry', 'charge', { reason: 'card declined', delayMs: 100 }, 2),
+      ev(120, 'step.started', 'charge', {}, 2),
+      ev(130, 'step.await.time', 'charge', { resumeAt: at(200), position: 0 }, 2),
+      ev(205, 'step.resumed', 'charge', { reason: 'time', awaitType: 'time', awaitDuration: 75, position: 0 }, 2),
+      ev(210, 'step.completed', 'charge', { duration: 90 }, 2),
+      ev(212, 'step.started', 'ship', {}, 1),
+      ev(220, 'step.completed', 'ship', { duration: 8 }, 1),
+      ev(221, 'flow.completed', undefined, { duration: 221 }),
+    ])
+    expect(spans.map((s) => [s.name, s.attributes['leanflow.attempt'] ?? null, s.startTime - T0, s.endTime - T0, s.error ?? null])).toEqual(
+      [
+        ['step charge', 1, 5, 15, 'card declined'],
+        ['step charge', 2, 120, 210, null],
+        ['step ship', 1, 212, 220, null],
+        ['run order', null, 0, 221, null],
+      ],
+    )
+    const [fail, charge2, , run] = spans as [SpanSpec, SpanSpec, SpanSpec, SpanSpec]
+    expect(run).toMatchObject({ traceId: trace.traceId, spanId: runSpan, parentSpanId: '00f067aa0ba902b7', traceFlags: 1 })
+    expect(run.attributes).toEqual({ 'leanflow.run_id': 'r1', 'leanflow.flow': 'order', 'leanflow.status': 'completed' })
+    expect(fail).toMatchObject({ spanId: attemptSpanId(trace.traceId, 'r1', 'charge', 1), parentSpanId: runSpan })
+    expect(fail.attributes).toMatchObject({
+      'leanflow.run_id': 'r1',
+      'leanflow.flow': 'order',
+      'leanflow.step': 'charge',
+      'leanflow.will_retry': true,
+    })
+    expect(fail.events.map((e) => [e.name, e.attributes])).toEqual([['step.retry', { 'leanflow.nextRetryAt': at(115) }]])
+    expect(charge2.events.map((e) => [e.name, e.time - T0])).toEqual([
+      ['step.retry', 15],
+      ['step.await.time', 130],
+      ['step.resumed', 205],
+    ])
+    expect(charge2.events[0]?.attributes).toEqual({ 'leanflow.reason': 'card declined', 'leanflow.delayMs': 100 })
+    const byMetric = (m: string) => measurements.filter((x) => x.metric === m).map((x) => x.value)
+    expect(byMetric('leanflow.runs.started')).toEqual([1])
+    expect(byMetric('leanflow.runs.completed')).toEqual([1])
+    expect(byMetric('leanflow.step.attempts')).toEqual([1, 1, 1])
+    expect(byMetric('leanflow.step.duration')).toEqual([10, 90, 8])
+    // charge 1: flow.started → 5; charge 2: due at 15 + 100 → started 120; ship: charge completed 210 → 212
+    expect(byMetric('leanflow.step.queue_lag')).toEqual([5, 5, 2])
+  })
+
+  it('a resume in a process that saw neither the start nor the await: the await from awaitDuration, the start from step.completed', () => {
+    const { spans } = mapAll(new SpanMapper(), [
+      ev(500, 'step.resumed', 'charge', { reason: 'event', awaitType: 'event', awaitDuration: 400 }, 1),
+      ev(520, 'step.completed', 'charge', { duration: 515 }, 1),
+    ])
+    expect(spans).toHaveLength(1)
+    expect(spans[0]?.startTime).toBe(T0 + 5)
+    expect(spans[0]?.events.map((e) => [e.name, e.time - T0])).toEqual([
+      ['step.await.event', 100],
+      ['step.resumed', 500],
+    ])
+  })
+
+  it('a failed run: its span ERROR; an attempt still open here ends with the run; a run without traceparent is a root in a trace of its own', () => {
+    const plain: StartedEvent = { ...started, meta: {} }
+    const mapper = new SpanMapper()
+    const out = [ev(1, 'step.started', 'charge', {}, 1), ev(9, 'flow.failed', undefined, { error: 'boom', duration: 9 })].flatMap(
+      (e) => mapper.map(e, plain).spans,
+    )
+    expect(out.map((s) => s.name)).toEqual(['run order', 'step charge'])
+    const [run, step] = out as [SpanSpec, SpanSpec]
+    expect(run.error).toBe('boom')
+    expect(run.parentSpanId).toBeUndefined()
+    expect(run.traceId).toBe(traceOf('r1', undefined).traceId)
+    expect(step.events.at(-1)?.name).toBe('leanflow.step.ended_with_run')
+    expect(step.endTime - T0).toBe(9)
+  })
+})

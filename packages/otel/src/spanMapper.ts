@@ -1,0 +1,214 @@
+import { attemptSpanId, runSpanId, traceOf } from './ids.js'
+import type { AttributeValue, LeanflowEvent, Measurement, SpanEventSpec, SpanSpec, StartedEvent } from './types.js'
+
+const MAX_OPEN = 10_000
+
+/** What this process knows of one step attempt until the event that ends it. */
+interface Attempt {
+  start?: number
+  /** When the attempt was due (a retry's time): queue lag is measured from it. */
+  due?: number
+  events: SpanEventSpec[]
+}
+
+/** What one event maps to: the spans it ends and the measurements it makes. */
+export interface Mapped {
+  spans: SpanSpec[]
+  measurements: Measurement[]
+}
+
+/**
+ * Maps the events one process appended to spans and measurements, with no OpenTelemetry
+ * dependency (pure but for its bounded memory of open attempts):
+ *
+ * - a run's span (`run <flow>`) is emitted with its terminal event, from `flow.started`'s time;
+ * - a step attempt's span (`step <step>`) with its `step.completed` (start: its time less
+ *   `duration`) or `step.failed` (status ERROR; start: the `step.started` this process saw);
+ * - `step.retry`, `step.await.*`, `step.resumed`, `step.await.timeout` are span events of the
+ *   attempt they name; a `step.failed` that will retry adds `step.retry` to the failed attempt. A resume in a process that did not see the await adds the await's event
+ *   itself, at the resume's time less `awaitDuration`.
+ *
+ * @example
+ * ```ts
+ * const mapper = new SpanMapper()
+ * const { spans, measurements } = mapper.map(event, started)
+ * ```
+ */
+export class SpanMapper {
+  private readonly open = new Map<string, Attempt>()
+  /** `runId step` → when this process saw the step complete (queue lag of the steps that need it). */
+  private readonly completed = new Map<string, number>()
+
+  /** The spans `event` ends and its measurements; `started` is its run's `flow.started`. */
+  map(event: LeanflowEvent, started: StartedEvent): Mapped {
+    const out: Mapped = { spans: [], measurements: [] }
+    const flow = started.data.name
+    const runId = event.flow
+    const ts = Date.parse(event.ts)
+    const runAttrs = { 'leanflow.flow': flow }
+    const { kind, step } = event
+    if (kind === 'flow.started') out.measurements.push({ metric: 'leanflow.runs.started', value: 1, attributes: runAttrs })
+    else if (kind === 'flow.completed' || kind === 'flow.failed' || kind === 'flow.canceled') this.endRun(out, event, started, ts)
+    if (step === undefined || !kind.startsWith('step.')) return out
+    const attempt = event.meta?.attempt ?? 1
+    const stepAttrs = { 'leanflow.flow': flow, 'leanflow.step': step }
+    const rec = this.attempt(runId, step, attempt)
+    const data = (event.data ?? {}) as Record<string, unknown>
+    switch (kind) {
+      case 'step.started': {
+        rec.start ??= ts
+        if (data.recovered === true) {
+          rec.events.push({ name: 'leanflow.step.recovered', time: ts, attributes: {} })
+          break
+        }
+        out.measurements.push({ metric: 'leanflow.step.attempts', value: 1, attributes: stepAttrs })
+        const due = attempt > 1 ? rec.due : this.readyAt(runId, step, started)
+        if (due !== undefined)
+          out.measurements.push({ metric: 'leanflow.step.queue_lag', value: Math.max(0, ts - due), attributes: stepAttrs })
+        break
+      }
+      case 'step.retry':
+        rec.due = ts + (Number(data.delayMs) || 0)
+        rec.events.push({ name: kind, time: ts, attributes: primitives(data, ['reason', 'delayMs']) })
+        break
+      case 'step.resumed': {
+        const waited = Number(data.awaitDuration)
+        const awaitType = String(data.awaitType)
+        if (Number.isFinite(waited) && !rec.events.some((e) => e.name.startsWith('step.await.'))) {
+          rec.start ??= ts - waited
+          rec.events.push({ name: `step.await.${awaitType}`, time: ts - waited, attributes: {} })
+        }
+        rec.events.push({ name: kind, time: ts, attributes: primitives(data, ['reason', 'awaitType', 'awaitDuration', 'position']) })
+        break
+      }
+      case 'step.completed':
+      case 'step.failed': {
+        const failed = kind === 'step.failed'
+        const duration = Number(data.duration)
+        const start = !failed && Number.isFinite(duration) ? ts - duration : (rec.start ?? ts)
+        const span = this.attemptSpan(event, started, step, attempt, start, ts, rec)
+        if (failed) {
+          span.error = String(data.error)
+          span.attributes['leanflow.will_retry'] = data.willRetry === true
+          // the retry shows on the failed attempt (its step.retry, written next by this process, on the next one)
+          if (data.willRetry === true) span.events.push({ name: 'step.retry', time: ts, attributes: primitives(data, ['nextRetryAt']) })
+        }
+        out.spans.push(span)
+        out.measurements.push({
+          metric: 'leanflow.step.duration',
+          value: ts - start,
+          attributes: { ...stepAttrs, 'leanflow.outcome': failed ? 'failed' : 'completed' },
+        })
+        this.open.delete(keyOf(runId, step, attempt))
+        if (!failed) remember(this.completed, `${runId}\u0000${step}`, ts)
+        break
+      }
+      default:
+        // step.await.time|event|trigger|run, step.await.timeout, step.queued
+        rec.events.push({ name: kind, time: ts, attributes: primitives(data) })
+    }
+    return out
+  }
+
+  /** The run's span, and the spans of attempts still running here when it failed or was canceled (ended with it). */
+  private endRun(out: Mapped, event: LeanflowEvent, started: StartedEvent, ts: number): void {
+    const runId = event.flow
+    const flow = started.data.name
+    const trace = traceOf(runId, started.meta?.traceparent)
+    const status = event.kind.slice('flow.'.length)
+    const data = (event.data ?? {}) as Record<string, unknown>
+    const span: SpanSpec = {
+      name: `run ${flow}`,
+      traceId: trace.traceId,
+      spanId: runSpanId(trace.traceId, runId),
+      traceFlags: trace.traceFlags,
+      startTime: Date.parse(started.ts),
+      endTime: ts,
+      attributes: { 'leanflow.run_id': runId, 'leanflow.flow': flow, 'leanflow.status': status },
+      events: [],
+    }
+    if (trace.parentSpanId) span.parentSpanId = trace.parentSpanId
+    if (event.kind === 'flow.failed') span.error = String(data.error)
+    if (event.kind === 'flow.canceled' && data.reason !== undefined) span.attributes['leanflow.cancel_reason'] = String(data.reason)
+    out.spans.push(span)
+    out.measurements.push({ metric: `leanflow.runs.${status}` as Measurement['metric'], value: 1, attributes: { 'leanflow.flow': flow } })
+    const prefix = `${runId}\u0000`
+    for (const [key, rec] of this.open) {
+      if (!key.startsWith(prefix)) continue
+      this.open.delete(key)
+      // an attempt cut off by the run's end, running here (not suspended: a suspended one may have
+      // been resumed and ended by another process); in a completed run every attempt ended already
+      if (rec.start === undefined || event.kind === 'flow.completed' || rec.events.at(-1)?.name.startsWith('step.await.')) continue
+      const [, step = '', attempt = '1'] = key.split('\u0000')
+      const s = this.attemptSpan(event, started, step, Number(attempt), rec.start, ts, rec)
+      s.events.push({ name: 'leanflow.step.ended_with_run', time: ts, attributes: { 'leanflow.status': status } })
+      out.spans.push(s)
+    }
+    for (const k of this.completed.keys()) if (k.startsWith(prefix)) this.completed.delete(k)
+  }
+
+  private attemptSpan(
+    event: LeanflowEvent,
+    started: StartedEvent,
+    step: string,
+    attempt: number,
+    start: number,
+    end: number,
+    rec: Attempt,
+  ): SpanSpec {
+    const runId = event.flow
+    const trace = traceOf(runId, started.meta?.traceparent)
+    return {
+      name: `step ${step}`,
+      traceId: trace.traceId,
+      spanId: attemptSpanId(trace.traceId, runId, step, attempt),
+      parentSpanId: runSpanId(trace.traceId, runId),
+      traceFlags: trace.traceFlags,
+      startTime: start,
+      endTime: Math.max(start, end),
+      attributes: { 'leanflow.run_id': runId, 'leanflow.flow': started.data.name, 'leanflow.step': step, 'leanflow.attempt': attempt },
+      events: rec.events,
+    }
+  }
+
+  /** The attempt's record (created, bounded: the oldest goes first). */
+  private attempt(runId: string, step: string, attempt: number): Attempt {
+    const key = keyOf(runId, step, attempt)
+    let rec = this.open.get(key)
+    if (!rec) {
+      rec = { events: [] }
+      remember(this.open, key, rec)
+    }
+    return rec
+  }
+
+  /** When a first attempt became ready: the run's start, or the last completion of its needs (undefined: not all seen here). */
+  private readyAt(runId: string, step: string, started: StartedEvent): number | undefined {
+    let at = Date.parse(started.ts)
+    for (const need of started.data.steps?.[step]?.needs ?? []) {
+      const done = this.completed.get(`${runId}\u0000${need}`)
+      if (done === undefined) return undefined
+      at = Math.max(at, done)
+    }
+    return at
+  }
+}
+
+function keyOf(runId: string, step: string, attempt: number): string {
+  return `${runId}\u0000${step}\u0000${attempt}`
+}
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= MAX_OPEN && !map.has(key)) map.delete(map.keys().next().value as string)
+  map.set(key, value)
+}
+
+/** `data`'s string, number and boolean fields (those named in `only`, when given) as `leanflow.*` attributes. */
+function primitives(data: Record<string, unknown>, only?: readonly string[]): Record<string, AttributeValue> {
+  const attrs: Record<string, AttributeValue> = {}
+  for (const key of only ?? Object.keys(data)) {
+    const v = data[key]
+    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) attrs[`leanflow.${key}`] = v
+  }
+  return attrs
+}

@@ -1,0 +1,70 @@
+import { createMemoryStreamStore, type EventRecord, isLeanflowError } from '@leanflow/core'
+import { describe, expect, it } from 'vitest'
+import { defineFlow } from './defineFlow.js'
+import type { RunStart } from './observer.js'
+import { createRunner } from './runner.js'
+
+const TP = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+
+const child = defineFlow({ name: 'child', steps: { only: { handler: async () => 2 } } })
+const parent = defineFlow({
+  name: 'parent',
+  steps: {
+    a: { handler: async () => 1 },
+    b: { needs: ['a'], handler: async (_input, ctx) => ctx.invoke('child', {}) },
+  },
+})
+
+describe('runner.observe', () => {
+  it('tells each event this process appended, with its run flow.started, in the order of the log; startMeta and traceparent land in flow.started.meta', async () => {
+    const store = createMemoryStreamStore()
+    const errors: unknown[] = []
+    const runner = createRunner({ store, flows: [parent, child], onError: (e) => errors.push(e) })
+    const seen: Array<{ e: EventRecord; flow: string }> = []
+    const starts: RunStart[] = []
+    const stop = runner.observe({
+      onEvent: (e, started) => seen.push({ e, flow: started.data.name }),
+      startMeta: (s) => {
+        starts.push(s)
+        return { tag: s.flow }
+      },
+    })
+    runner.observe({
+      onEvent: () => {
+        throw new Error('observer bug')
+      },
+    })
+    await runner.start()
+    const { runId } = await runner.startFlow(parent, {}, { traceparent: TP })
+    await runner.result(runId, { timeout: '5s' })
+    const log = await store.read(runId, { limit: 1000 })
+    const mine = seen.filter((s) => s.e.flow === runId)
+    expect(mine.map((s) => s.e.id).sort()).toEqual(log.map((e) => e.id))
+    expect(mine.every((s) => s.flow === 'parent')).toBe(true)
+    expect(log[0]?.meta).toEqual({ tag: 'parent', traceparent: TP })
+    // the child run: startMeta saw the invoking step and its attempt
+    const childStart = starts.find((s) => s.flow === 'child')
+    expect(childStart?.parent).toMatchObject({ runId, step: 'b', attempt: 1 })
+    expect(childStart?.parent?.started?.meta?.traceparent).toBe(TP)
+    expect(seen.some((s) => s.flow === 'child' && s.e.kind === 'flow.completed')).toBe(true)
+    expect(errors.length).toBeGreaterThan(0) // the throwing observer went to onError
+    stop()
+    const before = seen.length
+    const again = await runner.startFlow(child, {})
+    await runner.result(again.runId, { timeout: '5s' })
+    expect(seen.length).toBe(before)
+    await runner.stop()
+  })
+
+  it('refuses a malformed traceparent, naming it, before anything is written', async () => {
+    const store = createMemoryStreamStore()
+    const runner = createRunner({ store, flows: [child] })
+    for (const bad of ['nope', `ff${TP.slice(2)}`, '00-00000000000000000000000000000000-00f067aa0ba902b7-01', 42]) {
+      const err = await runner.startFlow(child, {}, { traceparent: bad as string }).catch((e: unknown) => e)
+      expect(isLeanflowError(err, 'INVALID_ARGUMENT')).toBe(true)
+      expect((err as Error).message).toContain(JSON.stringify(bad))
+    }
+    expect(() => runner.observe(null as never)).toThrow(/runner.observe needs an object/)
+    expect(await store.listFlows()).toEqual([])
+  })
+})

@@ -1,0 +1,56 @@
+import type { EventMeta, EventRecord } from '@leanflow/core'
+
+/** The `data` of a run's `flow.started` event, as an observer sees it. */
+export interface StartedData {
+  /** The flow's name. */
+  name: string
+  input: unknown
+  steps: Record<string, { needs: string[] }>
+  schedule?: { id: string; tick: string }
+  /** Set when `ctx.invoke` in step `step` of run `runId` started this run. */
+  parent?: { runId: string; step: string }
+}
+
+/** What {@link RunnerObserver.startMeta} is told about a run about to be written. */
+export interface RunStart {
+  /** The flow's name. */
+  flow: string
+  runId: string
+  /**
+   * The invoking step, for a child run (`ctx.invoke`): its run, name and attempt, and that run's
+   * `flow.started` (its meta holds the parent's `traceparent`, when it has one).
+   */
+  parent?: { runId: string; step: string; attempt: number; started: EventRecord<StartedData> | undefined }
+}
+
+/**
+ * Sees what this runner does, from the events it appends: telemetry, audit, metrics.
+ * Registered with `runner.observe(observer)`; an observer costs nothing while none is registered.
+ * An observer's throw goes to the runner's `onError` and changes nothing else.
+ *
+ * @example
+ * ```ts
+ * const stop = runner.observe({
+ *   onEvent(event, started) {
+ *     console.log(started.data.name, event.flow, event.kind, event.step ?? '')
+ *   },
+ * })
+ * stop() // no more calls
+ * ```
+ */
+export interface RunnerObserver {
+  /**
+   * Called with each event this process appended, as stored (its `id` and `ts` assigned), and
+   * its run's `flow.started` record (the flow's name, the run's start time and meta). A run's
+   * events come in the order their appends were acknowledged. An append repeated with the same
+   * idempotency key (a crash, a race of two workers) reports the stored record again: tell
+   * repeats by `event.id` when it matters.
+   */
+  onEvent?(event: EventRecord, started: EventRecord<StartedData>): void
+  /**
+   * Called synchronously when `startFlow` (or `ctx.invoke`) is about to write a new run: the
+   * fields returned are added to its `flow.started.meta` (for instance a W3C `traceparent`).
+   * Not called for a run that exists already (an idempotent repeat).
+   */
+  startMeta?(start: RunStart): EventMeta | undefined
+}

@@ -1,0 +1,99 @@
+import { type EventMeta, type EventRecord, isRepeatedAppend, type StreamStore } from '@leanflow/core'
+import type { RunnerObserver, RunStart, StartedData } from '../observer.js'
+
+const MAX_STARTS = 1000
+
+/**
+ * The runner's observers (`runner.observe`) and what they are told: each record this process
+ * appended, with its run's `flow.started` (cached per run, read once when this process did not
+ * write it). Without an observer, {@link Observers.appended} returns at once.
+ */
+export class Observers {
+  private readonly list = new Set<RunnerObserver>()
+  private readonly starts = new Map<string, EventRecord<StartedData>>()
+  /** Per run, the deliveries waiting for its `flow.started` to be read: later ones queue behind. */
+  private readonly waiting = new Map<string, Promise<void>>()
+
+  constructor(
+    private readonly store: Pick<StreamStore, 'read'>,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** True while at least one observer is registered. */
+  get active(): boolean {
+    return this.list.size > 0
+  }
+
+  /** Registers `observer`; the function returned unregisters it. */
+  add(observer: RunnerObserver): () => void {
+    this.list.add(observer)
+    return () => {
+      this.list.delete(observer)
+      if (this.list.size === 0) this.starts.clear()
+    }
+  }
+
+  /** Tells the observers about a record this process appended. */
+  appended(record: EventRecord): void {
+    // a repeat of an idempotency key stored nothing (terminal waves append every completion again)
+    if (this.list.size === 0 || isRepeatedAppend(record)) return
+    const runId = record.flow
+    if (record.kind === 'flow.started') this.remember(runId, record as EventRecord<StartedData>)
+    const started = this.starts.get(runId)
+    const before = this.waiting.get(runId)
+    if (started && !before) {
+      this.deliver(record, started)
+      return
+    }
+    const p: Promise<void> = (before ?? Promise.resolve())
+      .then(async () => {
+        const s = await this.started(runId)
+        if (s) this.deliver(record, s)
+      })
+      .catch(this.onError)
+      .finally(() => {
+        if (this.waiting.get(runId) === p) this.waiting.delete(runId)
+      })
+    this.waiting.set(runId, p)
+  }
+
+  /** The run's `flow.started` record (cached; read from the store once), or undefined. */
+  async started(runId: string): Promise<EventRecord<StartedData> | undefined> {
+    const hit = this.starts.get(runId)
+    if (hit) return hit
+    const [first] = await this.store.read(runId, { limit: 1 })
+    if (first?.kind !== 'flow.started') return undefined
+    this.remember(runId, first as EventRecord<StartedData>)
+    return first as EventRecord<StartedData>
+  }
+
+  /** The meta the observers add to a new run's `flow.started` (undefined: none). */
+  startMeta(start: RunStart): EventMeta | undefined {
+    let meta: EventMeta | undefined
+    for (const o of this.list) {
+      if (!o.startMeta) continue
+      try {
+        const m = o.startMeta(start)
+        if (m) meta = { ...meta, ...m }
+      } catch (err) {
+        this.onError(err)
+      }
+    }
+    return meta
+  }
+
+  private deliver(record: EventRecord, started: EventRecord<StartedData>): void {
+    for (const o of this.list) {
+      try {
+        o.onEvent?.(record, started)
+      } catch (err) {
+        this.onError(err)
+      }
+    }
+  }
+
+  private remember(runId: string, started: EventRecord<StartedData>): void {
+    if (this.starts.size >= MAX_STARTS && !this.starts.has(runId)) this.starts.delete(this.starts.keys().next().value as string)
+    this.starts.set(runId, started)
+  }
+}
