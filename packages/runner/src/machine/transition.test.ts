@@ -280,6 +280,96 @@ describe('cancel, triggers and events', () => {
   ])('$name', check)
 })
 
+/** Step `a` waiting on children k0..k3 at positions 0..3 (suspended on `waiting`, or running), their states as given. */
+const kids = (states: Array<'pending' | 'resolved'>, waiting: number[] | 'running' = [0, 1, 2, 3]) =>
+  run({
+    a: {
+      ...(waiting === 'running' ? running() : { status: 'suspended' as const, waitingOn: waiting[0], waitingAll: waiting }),
+      records: states.map((state, i) => ({
+        t: 'run' as const,
+        flow: 'kid',
+        childRunId: `k${i}`,
+        state,
+        since: 0,
+        attempt: 1,
+        ...(state === 'pending' ? { input: { i } } : { outcome: { status: 'completed' as const, result: i }, doneAt: 1 }),
+      })),
+    },
+  })
+const ended = (childRunId: string, result: unknown = 'x') => ({ childRunId, outcome: { status: 'completed' as const, result } })
+const at = (pos: number, resume: boolean) => ({ step: 'a', pos, attempt: 1, resume })
+
+describe('resolveChildren', () => {
+  it.each<Row>([
+    {
+      name: "a child's end its suspended step waits on: resolved (its input dropped), the step resumes",
+      doc: kids(['pending', 'pending', 'pending', 'pending']),
+      cmd: { type: 'resolveChildren', ends: [ended('k2', 7)] },
+      reply: [at(2, true)],
+      after: { steps: { a: { records: [{}, {}, { state: 'resolved', outcome: { status: 'completed', result: 7 }, doneAt: NOW }, {}] } } },
+      jobs: ['+ r~r~a~1~2'],
+    },
+    {
+      name: 'several ends at once: each await resolved in one write, one resume job for the wake (the first)',
+      doc: kids(['pending', 'pending', 'pending', 'pending']),
+      cmd: { type: 'resolveChildren', ends: [ended('k3'), ended('k1'), ended('k0')] },
+      reply: [at(3, true), at(1, false), at(0, false)],
+      after: { steps: { a: { records: [{ state: 'resolved' }, { state: 'resolved' }, { state: 'pending' }, { state: 'resolved' }] } } },
+      jobs: ['+ r~r~a~1~3'],
+    },
+    {
+      name: "an end after another child's end woke the suspended step: resolved, no second resume job (the first is on its way)",
+      doc: kids(['resolved', 'pending', 'pending', 'pending']),
+      cmd: { type: 'resolveChildren', ends: [ended('k2')] },
+      reply: [at(2, false)],
+      after: { steps: { a: { records: [{}, {}, { state: 'resolved' }, {}] } } },
+    },
+    {
+      name: 'an end of an await the step waits on again after it resumed: the resolved ones before are out of its wait set, the step resumes',
+      doc: kids(['resolved', 'pending', 'pending', 'pending'], [1, 2, 3]),
+      cmd: { type: 'resolveChildren', ends: [ended('k1')] },
+      reply: [at(1, true)],
+      jobs: ['+ r~r~a~1~1'],
+    },
+    {
+      name: 'a second end of a resolved await the step waits on: nothing changes, its resume is asked again (one lost to a crash)',
+      doc: kids(['resolved', 'pending', 'pending', 'pending']),
+      cmd: { type: 'resolveChildren', ends: [ended('k0', 'other')] },
+      reply: [at(0, true)],
+      after: 'unchanged',
+      jobs: ['+ r~r~a~1~0'],
+    },
+    {
+      name: 'the same end twice in one batch: resolved once, with the first outcome; the second asks for the resume again',
+      doc: kids(['pending', 'pending', 'pending', 'pending']),
+      cmd: { type: 'resolveChildren', ends: [ended('k1', 1), ended('k1', 2)] },
+      reply: [at(1, true), at(1, true)],
+      after: { steps: { a: { records: [{}, { state: 'resolved', outcome: { result: 1 } }, {}, {}] } } },
+      jobs: ['+ r~r~a~1~1', '+ r~r~a~1~1'],
+    },
+    {
+      name: 'ends while the step runs: resolved, no resume (the step reads them when it waits)',
+      doc: kids(['pending', 'pending', 'pending', 'pending'], 'running'),
+      cmd: { type: 'resolveChildren', ends: [ended('k0'), ended('k3')] },
+      reply: [at(0, false), at(3, false)],
+      after: { steps: { a: { status: 'running', records: [{ state: 'resolved' }, {}, {}, { state: 'resolved' }] } } },
+    },
+    {
+      name: 'an unknown child among known ones: null for it, the others resolved',
+      doc: kids(['pending', 'pending', 'pending', 'pending']),
+      cmd: { type: 'resolveChildren', ends: [ended('k9'), ended('k2')] },
+      reply: [null, at(2, true)],
+      jobs: ['+ r~r~a~1~2'],
+    },
+    {
+      name: 'an unknown run: null for each',
+      doc: null,
+      cmd: { type: 'resolveChildren', ends: [ended('k0'), ended('k1')] },
+      reply: [null, null],
+    },
+  ])('$name', check)
+})
+
 const timeRun = (state: 'pending' | 'resolved', status: 'suspended' | 'running' = 'suspended') =>
   run({ a: { status, waitingOn: 0, owner: 'J0', records: [{ t: 'time', at: NOW + 100, state, since: 0, attempt: 1 }] } })
 const timeoutRun = () =>
