@@ -45,6 +45,8 @@ export class Coalescer<T> {
       } catch (err) {
         for (const e of batch) e.reject(err)
       }
+      // the I/O that came meanwhile first: items it adds join this batch
+      await new Promise((r) => setImmediate(r))
       batch = this.waiting.get(key)?.splice(0, this.max) ?? []
     }
     this.waiting.delete(key)
