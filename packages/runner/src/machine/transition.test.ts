@@ -292,7 +292,7 @@ const kids = (states: Array<'pending' | 'resolved'>, waiting: number[] | 'runnin
         state,
         since: 0,
         attempt: 1,
-        ...(state === 'pending' ? { input: { i } } : { outcome: { status: 'completed' as const, result: i }, doneAt: 1 }),
+        ...(state === 'pending' ? { input: { i }, by: 'J' } : { outcome: { status: 'completed' as const, result: i }, doneAt: 1 }),
       })),
     },
   })
@@ -302,11 +302,22 @@ const at = (pos: number, resume: boolean) => ({ step: 'a', pos, attempt: 1, resu
 describe('resolveChildren', () => {
   it.each<Row>([
     {
-      name: "a child's end its suspended step waits on: resolved (its input dropped), the step resumes",
+      name: "a child's end its suspended step waits on: resolved (its input and announcer dropped), the step resumes",
       doc: kids(['pending', 'pending', 'pending', 'pending']),
       cmd: { type: 'resolveChildren', ends: [ended('k2', 7)] },
       reply: [at(2, true)],
-      after: { steps: { a: { records: [{}, {}, { state: 'resolved', outcome: { status: 'completed', result: 7 }, doneAt: NOW }, {}] } } },
+      after: {
+        steps: {
+          a: {
+            records: [
+              { input: { i: 0 }, by: 'J' },
+              {},
+              { state: 'resolved', outcome: { status: 'completed', result: 7 }, doneAt: NOW },
+              {},
+            ],
+          },
+        },
+      },
       jobs: ['+ r~r~a~1~2'],
     },
     {
@@ -368,6 +379,21 @@ describe('resolveChildren', () => {
       reply: [null, null],
     },
   ])('$name', check)
+
+  it('keeps of a resolved await only what a replay needs (no input, no announcer)', () => {
+    const doc = kids(['pending', 'pending', 'pending', 'pending'])
+    transition(doc, { type: 'resolveChildren', ends: [ended('k2', 7)] }, env)
+    expect(doc.steps.a?.records[2]).toEqual({
+      t: 'run',
+      flow: 'kid',
+      childRunId: 'k2',
+      state: 'resolved',
+      since: 0,
+      attempt: 1,
+      outcome: { status: 'completed', result: 7 },
+      doneAt: NOW,
+    })
+  })
 })
 
 const timeRun = (state: 'pending' | 'resolved', status: 'suspended' | 'running' = 'suspended') =>

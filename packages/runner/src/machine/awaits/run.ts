@@ -72,7 +72,9 @@ export function resolveChildren(doc: RunDoc, ends: readonly ChildEnd[], now: num
     const woke = waiting && !wokenByChild(s)
     r.state = 'resolved'
     r.outcome = outcome
+    // kept only while pending: the child's input (to start it again) and the job that announces it
     delete r.input
+    delete r.by
     r.doneAt = Math.max(now, r.since)
     return { step, pos, attempt: s.attempt, resume: woke }
   })
