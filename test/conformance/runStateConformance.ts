@@ -31,6 +31,16 @@ export function runStateConformance(label: string, make: () => Promise<{ store: 
     )
 
     it(
+      'compare-and-set with the JSON the caller serialized: stored and read back as that document',
+      withStore(async (s) => {
+        const doc = { n: 1, s: 'a "quoted" \u2028 value', a: [1, null, { b: true }] }
+        expect(await s.casRunState('rj', 0, doc, { json: JSON.stringify(doc) })).toEqual({ ok: true, version: 1 })
+        expect(await s.getRunState('rj')).toEqual({ version: 1, doc })
+        expect(await s.casRunState('rj', 0, { n: 2 }, { json: '{"n":2}' })).toEqual({ ok: false, current: { version: 1, doc } })
+      }),
+    )
+
+    it(
       'a document with an own "__proto__" key round-trips as a key and pollutes nothing',
       withStore(async (s) => {
         // an object literal { __proto__: … } sets a prototype and makes no key: build the key with JSON.parse

@@ -93,7 +93,7 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
     const slot = live(runId)
     if ((slot?.version ?? 0) !== expected) return { ok: false, current: record<T>(slot) }
     const version = expected + 1
-    const json = JSON.stringify(doc)
+    const json = opts.json ?? JSON.stringify(doc)
     docs.set(runId, {
       version,
       json,

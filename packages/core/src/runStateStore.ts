@@ -38,6 +38,12 @@ export interface CasRunStateOptions {
    * that holds it).
    */
   fences?: Record<string, string>
+  /**
+   * `JSON.stringify(doc)`, when the caller has it already: the store writes it instead of
+   * serializing `doc` again (a run document with 1,000 awaits is some 200 KB). It must be exactly
+   * that string.
+   */
+  json?: string
 }
 
 /**

@@ -77,7 +77,12 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
       return v === null || d === null ? null : { version: Number(v), doc: JSON.parse(d) as T }
     },
     async casRunState<T>(runId: string, expected: number, doc: T, opts: CasRunStateOptions = {}): Promise<CasRunStateResult<T>> {
-      const args: Array<string | number> = [expected, JSON.stringify(doc), opts.finished ? retentionMs : 0, opts.fences ? '1' : '0']
+      const args: Array<string | number> = [
+        expected,
+        opts.json ?? JSON.stringify(doc),
+        opts.finished ? retentionMs : 0,
+        opts.fences ? '1' : '0',
+      ]
       for (const [name, token] of Object.entries(opts.fences ?? {})) args.push(name, String(token))
       const reply = (await casScript.call(redis, [k.state(runId), k.leases(runId)], args)) as [number, number, string?]
       if (reply[0] === 1) return { ok: true, version: Number(reply[1]) }

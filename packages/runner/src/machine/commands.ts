@@ -1,5 +1,5 @@
 import type { AppendFence, ExternalEvent } from '@leanflow/core'
-import type { ChildOutcome } from './awaits/run.js'
+import type { ChildEnd, ChildOutcome } from './awaits/run.js'
 import type { JobKind, RunnerJobData } from './keys.js'
 import type { AwaitRec, DoRec } from './runDoc.js'
 
@@ -29,7 +29,8 @@ export type Command =
       /** `ctx.patched` markers made since the last write, before the positions this write records. */
       marks?: Marks | undefined
     }
-  | { type: 'resolveChild'; childRunId: string; outcome: ChildOutcome }
+  /** Children's ends, told their parent together (each resolves its await once). */
+  | { type: 'resolveChildren'; ends: ChildEnd[] }
   | { type: 'admit'; input?: unknown }
   | {
       type: 'queue'

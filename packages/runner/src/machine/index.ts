@@ -1,7 +1,7 @@
 import { type AdmitReply, admit, queue, queueStep, unwait, wake } from './admission.js'
 import { matchEvents } from './awaits/event.js'
 import { type AwaitJobReply, announce, awaitJob, resumeJob, type SettledAwait, suspend } from './awaits/index.js'
-import { type ChildReply, resolveChild } from './awaits/run.js'
+import { type ChildReply, resolveChildren } from './awaits/run.js'
 import { resolveTrigger, type TriggerReply } from './awaits/trigger.js'
 import type { Command, Transition } from './commands.js'
 import type { Env } from './outputs.js'
@@ -45,7 +45,8 @@ export interface Replies {
   announce: OwnedReply
   /** `suspended`, or the awaits that are no longer pending (the step runs on with them). */
   suspend: OwnedReply | 'suspended' | SettledAwait[]
-  resolveChild: ChildReply
+  /** For each child, in order. */
+  resolveChildren: ChildReply[]
   admit: AdmitReply
   /** False when the run is not queued. */
   queue: boolean
@@ -66,10 +67,10 @@ function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
       const jobs = reply?.resume ? [resumeJob(env.runId, reply.step, reply.attempt, reply.pos)] : []
       return { reply, appends: [], jobs, unwatch: [] }
     }
-    case 'resolveChild': {
-      const reply = doc ? resolveChild(doc, cmd.childRunId, cmd.outcome, env.now) : null
-      const jobs = reply?.resume ? [resumeJob(env.runId, reply.step, reply.attempt, reply.pos)] : []
-      return { reply, appends: [], jobs, unwatch: [] }
+    case 'resolveChildren': {
+      const replies = doc ? resolveChildren(doc, cmd.ends, env.now) : cmd.ends.map(() => null)
+      const jobs = replies.flatMap((r) => (r?.resume ? [resumeJob(env.runId, r.step, r.attempt, r.pos)] : []))
+      return { reply: replies, appends: [], jobs, unwatch: [] }
     }
     case 'matchEvents': {
       const resumes = doc ? matchEvents(doc, cmd.events, env.now) : []
@@ -109,7 +110,7 @@ function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
 export type { AdmitReply, Waiting } from './admission.js'
 export { queueNew } from './admission.js'
 export type { AwaitJobReply, SettledAwait } from './awaits/index.js'
-export type { ChildOutcome, ChildReply } from './awaits/run.js'
+export type { ChildEnd, ChildOutcome, ChildReply } from './awaits/run.js'
 export type { TriggerReply } from './awaits/trigger.js'
 export type { Append, Command, JobOut, Marks, Outputs, Transition } from './commands.js'
 export type { Env } from './outputs.js'

@@ -29,6 +29,11 @@ const template = fc.record({
     'awaitTimeout',
     'awaitResume',
     'resolveTrigger',
+    'announceRun',
+    'announceRun',
+    'suspendAll',
+    'resolveChildren',
+    'resolveChildren',
     'matchEvents',
     'cancel',
     'takeOver',
@@ -94,8 +99,37 @@ function toCommand(t: Template, doc: RunDoc, now: number): Command {
         suspend: false,
         rec: { t: 'event', kind: `k${t.n % 2}`, state: 'pending', since: now, attempt: s?.attempt ?? 1 },
       }
+    case 'announceRun': {
+      const rec: AwaitRec = {
+        t: 'run',
+        flow: 'kid',
+        childRunId: `C${leases}`,
+        input: t.n,
+        state: 'pending',
+        since: now,
+        attempt: s?.attempt ?? 1,
+      }
+      return { type: 'announce', step: t.step, lease, pos, suspend: t.inline, rec }
+    }
     case 'suspend':
       return { type: 'suspend', step: t.step, lease, positions: [awaitPos] }
+    case 'suspendAll': {
+      // every await of the step (parallel awaits: a Promise.all of them)
+      const positions = (s?.records ?? []).flatMap((r, i) => (r.t === 'do' ? [] : [i]))
+      return { type: 'suspend', step: t.step, lease, positions: positions.length > 0 ? positions : [awaitPos] }
+    }
+    case 'resolveChildren': {
+      // some children of the run end (now and then one twice, or one the run does not know)
+      const ids = Object.values(doc.steps).flatMap((x) => x.records.flatMap((r) => (r.t === 'run' ? [r.childRunId] : [])))
+      const pick = (i: number) => ids[(t.n + i * (t.dt + 1)) % Math.max(1, ids.length)] ?? 'none'
+      const ends = [0, 1, 2]
+        .slice(0, 1 + (t.dt % 3))
+        .map((i) => ({ childRunId: pick(i), outcome: { status: 'completed' as const, result: i } }))
+      return {
+        type: 'resolveChildren',
+        ends: t.retry === 0 ? [...ends, { childRunId: 'unknown', outcome: { status: 'failed' as const } }] : ends,
+      }
+    }
     case 'awaitTime':
       return { type: 'awaitJob', job: 'time', step: t.step, pos: awaitPos, jobId: t.job, lease: fresh }
     case 'awaitTimeout':
@@ -137,6 +171,8 @@ describe('transition (random command sequences)', () => {
       fc.property(fc.array(template, { minLength: 1, maxLength: 60 }), (templates) => {
         const doc = newRunDoc(FLOW, 0, 0)
         let now = 1
+        /** Steps a resume job was queued for since they last suspended. */
+        const woken = new Set<string>()
         for (const t of templates) {
           now += t.dt
           const before = structuredClone(doc)
@@ -171,6 +207,19 @@ describe('transition (random command sequences)', () => {
           const reply = out.reply as { kind?: string; lease?: string; next?: string } | undefined
           if (reply?.kind === 'claimed' && 'step' in cmd) expect(doc.steps[cmd.step]?.lease).toBe(reply.lease)
           if (reply?.next !== undefined) expect(doc.steps[reply.next]?.lease).toBe(reply.lease)
+          // no lost wake-up: a suspended step waiting on a child's resolved await has a resume job on its way
+          for (const name of STEPS)
+            if (before.steps[name]?.status !== 'suspended' && doc.steps[name]?.status === 'suspended') woken.delete(name)
+          for (const j of out.jobs) if (j.op === 'add' && j.name === 'resume') woken.add(j.data.step)
+          for (const name of STEPS) {
+            const st = doc.steps[name]!
+            if (doc.status !== 'running' || st.status !== 'suspended') continue
+            const resolvedChild = (st.waitingAll ?? [st.waitingOn ?? -1]).some((p) => {
+              const r = st.records[p]
+              return r?.t === 'run' && r.state === 'resolved'
+            })
+            if (resolvedChild) expect(woken.has(name), `a resume job of ${name}`).toBe(true)
+          }
           // a run that ended in this transition says so (its executions stop, its terminal event is appended)
           if (before.status === 'running' && doc.status !== 'running') {
             expect(out.ended).toBe(true)

@@ -2,7 +2,7 @@ import { type AppendOptions, type EventMeta, isLeanflowError, type NewEvent } fr
 import { release } from '../flowControl/admission.js'
 import { holdsRunSlots } from '../flowControl/limits.js'
 import { pendingKinds } from '../machine/awaits/event.js'
-import { type Append, type Command, type Outputs, type Replies, type Transition, transition } from '../machine/index.js'
+import { type Append, type ChildEnd, type Command, type Outputs, type Replies, type Transition, transition } from '../machine/index.js'
 import type { RunDoc } from '../machine/runDoc.js'
 import { flowFor, type Shell } from './shell.js'
 
@@ -90,8 +90,8 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   for (const kind of out.unwatch) await shell.store.unwatchKind(kind, runId)
   await releasing
   // a child's end resolves its parent's await; a canceled run's children are canceled with it
-  if (out.notify)
-    await apply(shell, out.notify.parent, { type: 'resolveChild', childRunId: out.notify.childRunId, outcome: out.notify.outcome })
+  // (together with the other children that end meanwhile in this process: see `tellParent`)
+  if (out.notify) await shell.childEnds.add(out.notify.parent, { childRunId: out.notify.childRunId, outcome: out.notify.outcome })
   if (out.cancelChildren) {
     await Promise.all(
       out.cancelChildren.map((child) => apply(shell, child, { type: 'cancel', reason: 'parent canceled' }, { fresh: true })),
@@ -99,6 +99,15 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   }
   if (out.ended) shell.seen.forget(runId)
   if (out.matchEvents) await matchEvents(shell, runId)
+}
+
+/**
+ * Tells run `parent` the ends of children `ends` (one compare-and-set resolves all their awaits)
+ * and queues its resume job. The shell's `childEnds` gathers the ends of one parent that come while
+ * such a write is in flight, so children ending at once do not contend for the parent's document.
+ */
+export async function tellParent(shell: Shell, parent: string, ends: ChildEnd[]): Promise<void> {
+  await apply(shell, parent, { type: 'resolveChildren', ends })
 }
 
 /** True when carrying `out` out would do nothing (every append already seen stored): no await, no tick lost. */

@@ -86,4 +86,24 @@ describe('RunStates', () => {
     expect([ra.value, rb.value].sort()).toEqual(['conflict', 'won'])
     expect((await store.getRunState<RunDoc>('r'))?.version).toBe(2)
   })
+
+  it('hands the store the JSON of what it writes (token included), serialized once', async () => {
+    const inner = createMemoryRunStateStore()
+    const sent: Array<{ doc: unknown; json: string | undefined }> = []
+    const store = {
+      ...inner,
+      casRunState: async <T>(runId: string, v: number, d: T, o?: { json?: string }) => {
+        sent.push({ doc: d, json: o?.json })
+        return inner.casRunState(runId, v, d, o)
+      },
+    }
+    const states = new RunStates(store)
+    await inner.casRunState('r', 0, doc('running'))
+    await states.update('r', (d) => {
+      if (d) d.state.n = 'a "quoted" \u2028 value'
+    })
+    expect(sent).toHaveLength(1)
+    expect(sent[0]?.json).toBe(JSON.stringify(sent[0]?.doc))
+    expect((await inner.getRunState<RunDoc>('r'))?.doc).toEqual(sent[0]?.doc)
+  })
 })

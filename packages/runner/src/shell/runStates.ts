@@ -95,7 +95,10 @@ export class RunStates {
       }
       const finished = isEnded(doc)
       const token = `${WRITER}.${(++writes).toString(36)}`
-      const writing = this.store.casRunState<RunDoc>(runId, version, { ...doc, w: token }, { finished, fences: fencesOf(doc) })
+      const stored = { ...doc, w: token }
+      // `JSON.stringify(stored)` without serializing the document again: the token is its last key (`doc` has none)
+      const full = json === '{}' ? JSON.stringify(stored) : `${json.slice(0, -1)},"w":${JSON.stringify(token)}}`
+      const writing = this.store.casRunState<RunDoc>(runId, version, stored, { finished, fences: fencesOf(doc), json: full })
       opts.onWrite?.(doc, value)
       const res: CasRunStateResult<RunDoc> = await writing
       const mine = res.ok || (res.current?.version === version + 1 && res.current.doc.w === token)

@@ -1,7 +1,10 @@
 import type { JobQueue, LimitStore } from '@leanflow/core'
 import { type FlowControl, flowControlOf } from '../flowControl/control.js'
 import { limitStoreOf } from '../flowControl/limits.js'
+import type { ChildEnd } from '../machine/index.js'
 import type { FlowDefinition, RunnerStore } from '../types.js'
+import { tellParent } from './apply.js'
+import { Coalescer } from './coalescer.js'
 import { LocalExecutions } from './execution.js'
 import { Observers } from './observers.js'
 import { RunInputs } from './runInputs.js'
@@ -29,6 +32,8 @@ export interface Shell {
   readonly seen: SeenAppends
   readonly inputs: RunInputs
   readonly local: LocalExecutions
+  /** Children's ends to tell their parents, gathered per parent while a write to it is in flight. */
+  readonly childEnds: Coalescer<ChildEnd>
   readonly onError: (err: unknown) => void
   /** `runner.observe`: told of each event this process appends. */
   readonly observers: Observers
@@ -77,7 +82,7 @@ export function createShell(
     const fc = flowControlOf(f.name, f, f.steps)
     if (fc) controls.set(f.name, fc)
   }
-  return {
+  const shell: Shell = {
     controls,
     limits: limitStoreOf(store),
     limitedSteps: new Set([...controls.values()].flatMap((fc) => Object.keys(fc.steps))),
@@ -93,11 +98,13 @@ export function createShell(
     seen: new SeenAppends(),
     inputs: new RunInputs(store),
     local: new LocalExecutions(),
+    childEnds: new Coalescer((parent, ends) => tellParent(shell, parent, ends)),
     onError,
     observers: new Observers(store, onError),
     workerId,
     stopping: false,
   }
+  return shell
 }
 
 /** A flow's version (`defineFlow({ version })`, 1 when not given). */

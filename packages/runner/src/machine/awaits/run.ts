@@ -1,10 +1,11 @@
 import { iso } from '../outputs.js'
-import { type RunDoc, type RunRec, waitsOn } from '../runDoc.js'
+import { type RunDoc, type RunRec, type StepDoc, waitsOn } from '../runDoc.js'
 
 /**
  * `ctx.invoke`: waits on a child run. The record (with the child's run id, chosen before the child
- * is started) is announced by `step.await.run`; the child's end resolves it (`resolveChild`) with
- * its outcome — `result` when it completed, its status and error when it failed or was canceled.
+ * is started) is announced by `step.await.run`; the child's end resolves it with
+ * its outcome — `result` when it completed, its status and error when it failed or was canceled
+ * (`resolveChildren`: the ends of several children at once).
  * Times out at `timeoutAt` like the other awaits.
  */
 
@@ -39,24 +40,73 @@ export function runAnnouncement(r: RunRec): { kind: string; data: Record<string,
 /** The answer to a child's end: where its await is and whether its step resumes (null: no such await). */
 export type ChildReply = { step: string; pos: number; attempt: number; resume: boolean } | null
 
+/** One child's end, as its parent is told it. */
+export interface ChildEnd {
+  childRunId: string
+  outcome: ChildOutcome
+}
+
 /**
- * Resolves the await of child `childRunId` with its outcome, once (a second end changes nothing;
- * `resume` is asked again then, so a resume lost to a crash is queued again).
+ * Resolves the awaits of the children in `ends` with their outcomes, each once (a second end
+ * changes nothing), in one change of the document: the outcomes of children that ended at about
+ * the same time are written together. Replies for each child in order.
+ *
+ * `resume` asks for the step's resume job, once per wake: for the first await of the batch that
+ * the suspended step waits on, unless an await of its wait set that a child resolved earlier
+ * woke it already (its resume job is queued and not yet run, or the step would no longer wait on
+ * it; when that resolve's process crashed before queuing it, that child's job, delivered again,
+ * tells its end again). A second end of a resolved await the step still waits on asks again
+ * (a resume lost to a crash is queued again).
  */
-export function resolveChild(doc: RunDoc, childRunId: string, outcome: ChildOutcome, now: number): ChildReply {
-  for (const [step, s] of Object.entries(doc.steps)) {
-    const pos = s.records.findIndex((r) => r.t === 'run' && r.childRunId === childRunId)
-    const r = s.records[pos]
-    if (r?.t !== 'run') continue
+export function resolveChildren(doc: RunDoc, ends: readonly ChildEnd[], now: number): ChildReply[] {
+  const where = ends.length > 1 ? runAwaits(doc) : undefined
+  return ends.map(({ childRunId, outcome }) => {
+    const at = where ? where.get(childRunId) : findRunAwait(doc, childRunId)
+    const s = at ? doc.steps[at.step] : undefined
+    const r = at && s ? s.records[at.pos] : undefined
+    if (!at || !s || r?.t !== 'run') return null
+    const { step, pos } = at
     const waiting = waitsOn(s, pos)
     if (r.state !== 'pending') return { step, pos, attempt: s.attempt, resume: waiting && r.state === 'resolved' }
+    // before this one is resolved: an await of this batch resolved before it counts
+    const woke = waiting && !wokenByChild(s)
     r.state = 'resolved'
     r.outcome = outcome
+    // kept only while pending: the child's input (to start it again) and the job that announces it
     delete r.input
+    delete r.by
     r.doneAt = Math.max(now, r.since)
-    return { step, pos, attempt: s.attempt, resume: waiting }
+    return { step, pos, attempt: s.attempt, resume: woke }
+  })
+}
+
+/** True when a child's end resolved an await the suspended step still waits on: its resume job is on its way. */
+function wokenByChild(s: StepDoc): boolean {
+  for (const p of s.waitingAll ?? [s.waitingOn ?? -1]) {
+    const r = s.records[p]
+    if (r?.t === 'run' && r.state === 'resolved') return true
   }
-  return null
+  return false
+}
+
+/** Where the await of child `childRunId` is. */
+function findRunAwait(doc: RunDoc, childRunId: string): { step: string; pos: number } | undefined {
+  for (const [step, s] of Object.entries(doc.steps)) {
+    const pos = s.records.findIndex((r) => r.t === 'run' && r.childRunId === childRunId)
+    if (pos >= 0) return { step, pos }
+  }
+  return undefined
+}
+
+/** Every run await of the document, by child run id. */
+function runAwaits(doc: RunDoc): Map<string, { step: string; pos: number }> {
+  const out = new Map<string, { step: string; pos: number }>()
+  for (const [step, s] of Object.entries(doc.steps)) {
+    s.records.forEach((r, pos) => {
+      if (r.t === 'run' && !out.has(r.childRunId)) out.set(r.childRunId, { step, pos })
+    })
+  }
+  return out
 }
 
 /** How the call reads in a non-determinism error. */

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest'
+import type { Command, JobOut, Transition } from '../commands.js'
+import { transition } from '../index.js'
+import type { Env } from '../outputs.js'
+import { newRunDoc, type RunDoc, type StepDoc } from '../runDoc.js'
+
+// `resolveChildren` as a table: children's ends told their parent, alone or in batches. No store,
+// queue or clock (the fan-out's wake-ups in any order: fanOut.property.test.ts).
+
+const FLOW = { name: 'f', steps: { a: {} } }
+const NOW = 10_000
+const env: Env = { runId: 'r', now: NOW, flow: FLOW }
+const running = (): Partial<StepDoc> => ({ status: 'running', lease: 'L', owner: 'J', startedAt: 5000 })
+const jobs = (t: Transition) => t.jobs.map((j: JobOut) => (j.op === 'remove' ? `- ${j.id}` : `+ ${j.id}`))
+
+/** A run of FLOW with step `a` changed. */
+function run(a: Partial<StepDoc>): RunDoc {
+  const doc = newRunDoc(FLOW, 1000, 0)
+  Object.assign(doc.steps.a as StepDoc, a)
+  return doc
+}
+
+interface Row {
+  name: string
+  doc: RunDoc | null
+  cmd: Command
+  reply: unknown
+  /** The changed parts of the document (checked with toMatchObject), or 'unchanged'. */
+  after?: Record<string, unknown> | 'unchanged'
+  jobs?: string[]
+}
+
+function check(row: Row) {
+  const before = JSON.stringify(row.doc)
+  const t = transition(row.doc, row.cmd, env)
+  expect(t.reply).toEqual(row.reply)
+  if (row.after === 'unchanged') expect(JSON.stringify(row.doc)).toBe(before)
+  else if (row.after) expect(row.doc).toMatchObject(row.after)
+  expect(t.appends).toEqual([])
+  expect(jobs(t)).toEqual(row.jobs ?? [])
+}
+
+/** Step `a` waiting on children k0..k3 at positions 0..3 (suspended on `waiting`, or running), their states as given. */
+const kids = (states: Array<'pending' | 'resolved'>, waiting: number[] | 'running' = [0, 1, 2, 3]) =>
+  run({
+    ...(waiting === 'running' ? running() : { status: 'suspended' as const, waitingOn: waiting[0], waitingAll: waiting }),
+    records: states.map((state, i) => ({
+      t: 'run' as const,
+      flow: 'kid',
+      childRunId: `k${i}`,
+      state,
+      since: 0,
+      attempt: 1,
+      ...(state === 'pending' ? { input: { i }, by: 'J' } : { outcome: { status: 'completed' as const, result: i }, doneAt: 1 }),
+    })),
+  })
+const ended = (childRunId: string, result: unknown = 'x') => ({ childRunId, outcome: { status: 'completed' as const, result } })
+const at = (pos: number, resume: boolean) => ({ step: 'a', pos, attempt: 1, resume })
+
+describe('resolveChildren', () => {
+  it.each<Row>([
+    {
+      name: "a child's end its suspended step waits on: resolved (its input and announcer dropped), the step resumes",
+      doc: kids(['pending', 'pending', 'pending', 'pending']),
+      cmd: { type: 'resolveChildren', ends: [ended('k2', 7)] },
+      reply: [at(2, true)],
+      after: {
+        steps: {
+          a: {
+            records: [
+              { input: { i: 0 }, by: 'J' },
+              {},
+              { state: 'resolved', outcome: { status: 'completed', result: 7 }, doneAt: NOW },
+              {},
+            ],
+          },
+        },
+      },
+      jobs: ['+ r~r~a~1~2'],
+    },
+    {
+      name: 'several ends at once: each await resolved in one write, one resume job for the wake (the first)',
+      doc: kids(['pending', 'pending', 'pending', 'pending']),
+      cmd: { type: 'resolveChildren', ends: [ended('k3'), ended('k1'), ended('k0')] },
+      reply: [at(3, true), at(1, false), at(0, false)],
+      after: { steps: { a: { records: [{ state: 'resolved' }, { state: 'resolved' }, { state: 'pending' }, { state: 'resolved' }] } } },
+      jobs: ['+ r~r~a~1~3'],
+    },
+    {
+      name: "an end after another child's end woke the suspended step: resolved, no second resume job (the first is on its way)",
+      doc: kids(['resolved', 'pending', 'pending', 'pending']),
+      cmd: { type: 'resolveChildren', ends: [ended('k2')] },
+      reply: [at(2, false)],
+      after: { steps: { a: { records: [{}, {}, { state: 'resolved' }, {}] } } },
+    },
+    {
+      name: 'an end of an await the step waits on again after it resumed: the resolved ones before are out of its wait set, the step resumes',
+      doc: kids(['resolved', 'pending', 'pending', 'pending'], [1, 2, 3]),
+      cmd: { type: 'resolveChildren', ends: [ended('k1')] },
+      reply: [at(1, true)],
+      jobs: ['+ r~r~a~1~1'],
+    },
+    {
+      name: 'a second end of a resolved await the step waits on: nothing changes, its resume is asked again (one lost to a crash)',
+      doc: kids(['resolved', 'pending', 'pending', 'pending']),
+      cmd: { type: 'resolveChildren', ends: [ended('k0', 'other')] },
+      reply: [at(0, true)],
+      after: 'unchanged',
+      jobs: ['+ r~r~a~1~0'],
+    },
+    {
+      name: 'the same end twice in one batch: resolved once, with the first outcome; the second asks for the resume again',
+      doc: kids(['pending', 'pending', 'pending', 'pending']),
+      cmd: { type: 'resolveChildren', ends: [ended('k1', 1), ended('k1', 2)] },
+      reply: [at(1, true), at(1, true)],
+      after: { steps: { a: { records: [{}, { state: 'resolved', outcome: { result: 1 } }, {}, {}] } } },
+      jobs: ['+ r~r~a~1~1', '+ r~r~a~1~1'],
+    },
+    {
+      name: 'ends while the step runs: resolved, no resume (the step reads them when it waits)',
+      doc: kids(['pending', 'pending', 'pending', 'pending'], 'running'),
+      cmd: { type: 'resolveChildren', ends: [ended('k0'), ended('k3')] },
+      reply: [at(0, false), at(3, false)],
+      after: { steps: { a: { status: 'running', records: [{ state: 'resolved' }, {}, {}, { state: 'resolved' }] } } },
+    },
+    {
+      name: 'an unknown child among known ones: null for it, the others resolved',
+      doc: kids(['pending', 'pending', 'pending', 'pending']),
+      cmd: { type: 'resolveChildren', ends: [ended('k9'), ended('k2')] },
+      reply: [null, at(2, true)],
+      jobs: ['+ r~r~a~1~2'],
+    },
+    {
+      name: 'an unknown run: null for each',
+      doc: null,
+      cmd: { type: 'resolveChildren', ends: [ended('k0'), ended('k1')] },
+      reply: [null, null],
+    },
+  ])('$name', check)
+
+  it('keeps of a resolved await only what a replay needs (no input, no announcer)', () => {
+    const doc = kids(['pending', 'pending', 'pending', 'pending'])
+    transition(doc, { type: 'resolveChildren', ends: [ended('k2', 7)] }, env)
+    expect(doc.steps.a?.records[2]).toEqual({
+      t: 'run',
+      flow: 'kid',
+      childRunId: 'k2',
+      state: 'resolved',
+      since: 0,
+      attempt: 1,
+      outcome: { status: 'completed', result: 7 },
+      doneAt: NOW,
+    })
+  })
+})
