@@ -199,6 +199,25 @@ describe('flow control over HTTP (memory store)', () => {
         }
       })
 
+      it('a traceparent header is kept in flow.started.meta (W3C trace context); a malformed one is 400 and starts nothing', async () => {
+        const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+        const res = await t().fetch('/flows/plain/runs', post({}, { traceparent: tp }))
+        expect(res.status).toBe(201)
+        const { runId } = (await res.json()) as { runId: string }
+        const [first] = await started.store().read(runId, { limit: 1 })
+        expect(first?.kind).toBe('flow.started')
+        expect(first?.meta).toMatchObject({ traceparent: tp })
+        const before = (await started.store().listRuns('plain')).length
+        for (const value of ['00-xyz-00f067aa0ba902b7-01', '00-00000000000000000000000000000000-00f067aa0ba902b7-01', 'nope']) {
+          const bad = await t().fetch('/flows/plain/runs', post({}, { traceparent: value }))
+          expect(bad.status, value).toBe(400)
+          const error = await errorOf(bad)
+          expect(error.code).toBe('INVALID_ARGUMENT')
+          expect(error.message).toContain('traceparent')
+        }
+        expect((await started.store().listRuns('plain')).length).toBe(before)
+      })
+
       it('GET /:flow/limits of an unknown flow is 404 FLOW_NOT_FOUND; other methods 405; bad names 400', async () => {
         const ghost = await t().fetch('/flows/ghost/limits')
         expect(ghost.status).toBe(404)

@@ -10,6 +10,7 @@ export const CORS_ALLOW_HEADERS = [
   'authorization',
   'idempotency-key',
   'leanflow-priority',
+  'traceparent',
   'last-event-id',
   'leanflow-signature',
 ] as const
