@@ -241,8 +241,11 @@ export function createMemoryLimits(now: () => number): LimitStore {
         if (req.leaseMs !== undefined) renew(s, holder, req.leaseMs, t)
         return settle({ state: 'admitted', admitted: [] })
       }
-      if (s.waiting.has(holder)) {
-        const admitted = pump(s, t)
+      const queued = s.waiting.get(holder)
+      if (queued) {
+        // its own line only (those ahead of it first): every holder waiting in another line asks
+        // again for its own (the runner's admit jobs), so a re-ask costs one line, not all of them
+        const admitted = pump(s, t, new Set([lineOf(queued.needs)]))
         if (admitted.includes(holder)) return settle({ state: 'admitted', admitted })
         const e = s.waiting.get(holder) as Entry
         const blocked = blockOf(s, e.needs, t) ?? { id: e.needs[0]?.id ?? '', key: e.needs[0]?.key ?? '' }

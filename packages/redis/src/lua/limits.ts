@@ -230,9 +230,10 @@ if held then
 end
 local waiting = redis.call('HGET', WAIT, holder)
 if waiting then
-  local admitted = pump()
-  if has(admitted, holder) then return settle('admitted', admitted, nil) end
+  -- its own line only (memoryLimits.ts the same): each holder waiting in another line asks again for its own
   local wn = cjson.decode(waiting).needs
+  local admitted = pump({ [lineOf(wn)] = true })
+  if has(admitted, holder) then return settle('admitted', admitted, nil) end
   return settle('queued', admitted, blockOf(wn) or {wn[1].id, wn[1].key, -1})
 end
 -- those already waiting go first (a call that may refuse admits no one else: its answer could
