@@ -19,8 +19,7 @@
 //      the parent's document size and how many times its handler ran.
 // Prints one JSON object last.
 
-import { fork } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
 import { createBullMQQueue } from '@leanflow/bullmq'
 import type { JobQueue } from '@leanflow/core'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
@@ -28,6 +27,7 @@ import { createMemoryQueue, createRunner, defineFlow, type FlowDefinition, type 
 import { Redis } from 'ioredis'
 import { startRedis } from '../test/helpers/redisServer.js'
 import { commandStats, perRun } from './lib/flowControlBench.js'
+import { forkBenchWorker } from './lib/forkBenchWorker.js'
 
 const argv = process.argv
 const arg = (name: string, dflt: number): number => {
@@ -94,22 +94,10 @@ async function worker() {
 }
 
 async function forkWorkers(target: Target, n: number) {
-  const children: ReturnType<typeof fork>[] = []
+  const children: ChildProcess[] = []
   for (let i = 0; i < n; i++) {
-    const child = fork(fileURLToPath(import.meta.url), ['--worker'], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      execArgv: ['--import', 'tsx'],
-      env: {
-        ...process.env,
-        BENCH_TARGET: JSON.stringify(target),
-        TSX_TSCONFIG_PATH: fileURLToPath(new URL('./tsconfig.json', import.meta.url)),
-      },
-    })
+    const child = await forkBenchWorker(import.meta.url, target)
     children.push(child)
-    await new Promise<void>((resolve, reject) => {
-      child.once('message', () => resolve())
-      child.once('exit', (code) => reject(new Error(`bench worker exited ${code}`)))
-    })
   }
   return {
     /** The executions of `fan`'s handler over every worker. */

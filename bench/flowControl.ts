@@ -27,8 +27,7 @@
 // About 2 minutes with the defaults.
 // Prints one JSON object last.
 
-import { fork } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
 import { createBullMQQueue } from '@leanflow/bullmq'
 import type { EventRecord } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
@@ -50,6 +49,7 @@ import {
   serialFlows,
   type windowStats,
 } from './lib/flowControlBench.js'
+import { forkBenchWorker } from './lib/forkBenchWorker.js'
 import { overhead } from './lib/limitOverhead.js'
 import { bullmqRate, leanflowRate, type RateSetup } from './lib/rateBench.js'
 
@@ -75,22 +75,10 @@ interface Target {
 
 /** Forks `n` worker processes; their completed runs count into `done`, the jobs they take into `handled`. */
 async function forkWorkers(target: Target, n: number, done: Counter, handled: Record<string, number>) {
-  const children: ReturnType<typeof fork>[] = []
+  const children: ChildProcess[] = []
   for (let i = 0; i < n; i++) {
-    const child = fork(fileURLToPath(import.meta.url), ['--worker'], {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      execArgv: ['--import', 'tsx'],
-      env: {
-        ...process.env,
-        BENCH_TARGET: JSON.stringify(target),
-        TSX_TSCONFIG_PATH: fileURLToPath(new URL('./tsconfig.json', import.meta.url)),
-      },
-    })
+    const child = await forkBenchWorker(import.meta.url, target)
     children.push(child)
-    await new Promise<void>((resolve, reject) => {
-      child.once('message', () => resolve())
-      child.once('exit', (code) => reject(new Error(`bench worker exited ${code}`)))
-    })
     child.on('message', (m: { done?: number; jobs?: Record<string, number> }) => {
       for (const [name, k] of Object.entries(m.jobs ?? {})) handled[name] = (handled[name] ?? 0) + k
       done.add(m.done ?? 0)

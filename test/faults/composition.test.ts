@@ -6,47 +6,32 @@
  * Worker processes are `test/workers/composeWorker.ts` on BullMQ (their store proxied to die at a
  * precise point); this process only starts runs (a runner it never starts), cancels and reads.
  */
-import { createBullMQQueue } from '@leanflow/bullmq'
-import { compareEventIds, type EventRecord, type JobQueue } from '@leanflow/core'
-import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
-import { createRunner, type Runner } from '@leanflow/runner'
+import { compareEventIds, type EventRecord } from '@leanflow/core'
+import type { RedisStreamStore } from '@leanflow/redis'
+import type { Runner } from '@leanflow/runner'
 import { Queue } from 'bullmq'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
 import { BILLED, composeFlows, execKey } from '../workers/composeFlows.js'
-import { type ForkedWorker, forkWorker, stopWorkers } from '../workers/forkWorker.js'
+import { useWorkerFleet } from '../workers/workerFleet.js'
 
 const redis = useRedisServer({ args: ['--hz', '100'], client: true })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-let n = 0
-const workers: ForkedWorker[] = []
-const closers: Array<() => Promise<void>> = []
-
-afterEach(async () => {
-  await stopWorkers(workers, 5000)
-  for (const close of closers.splice(0)) await close()
+const fleet = useWorkerFleet({
+  redis,
+  prefix: 'cmp',
+  worker: 'composeWorker.ts',
+  flows: (_id, store) => composeFlows(redis.client, store),
+  env: { QUIET: '1' },
 })
 
-/** A fresh prefix and queue, a producer runner (never started) and a way to fork workers on them. */
+/** A fresh prefix and queue, a producer runner (never started), BullMQ's view of the queue and a way to fork workers on them. */
 function setup() {
-  const id = `cmp${++n}`
-  const store: RedisStreamStore = createRedisStreamStore({ url: redis.url, prefix: id })
-  const queue: JobQueue = createBullMQQueue({ url: redis.url, queueName: id })
-  const jobs = new Queue(id, { connection: { url: redis.url }, prefix: 'lfq' })
-  closers.push(async () => {
-    await jobs.close()
-    await queue.close()
-    await store.close()
-  })
-  const producer: Runner = createRunner({ store, queue, flows: composeFlows(redis.client, store) })
-  const spawn = (env: Record<string, string> = {}) => {
-    const w = forkWorker('composeWorker.ts', { REDIS_URL: redis.url, STORE_PREFIX: id, QUEUE_NAME: id, QUIET: '1', ...env })
-    workers.push(w)
-    return w
-  }
-  const ready = (ws: ForkedWorker[]) => Promise.all(ws.map((w) => w.waitFor((m) => m.type === 'ready', 'ready')))
-  return { id, store, producer, jobs, spawn, ready }
+  const f = fleet.setup()
+  const jobs = new Queue(f.id, { connection: { url: redis.url }, prefix: 'lfq' })
+  f.onClose(() => jobs.close())
+  return { ...f, jobs }
 }
 
 const logOf = (store: RedisStreamStore, runId: string) => store.read(runId, { limit: 100_000 })

@@ -5,45 +5,18 @@
  * processes are `test/workers/limitWorker.ts` on BullMQ; this process only starts runs (a runner
  * it never starts) and reads.
  */
-import { createBullMQQueue } from '@leanflow/bullmq'
-import type { JobQueue } from '@leanflow/core'
-import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
-import { createRunner, type Runner } from '@leanflow/runner'
-import { afterEach, describe, expect, it } from 'vitest'
+import type { RedisStreamStore } from '@leanflow/redis'
+import { describe, expect, it } from 'vitest'
 import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
-import { type ForkedWorker, forkWorker, stopWorkers } from '../workers/forkWorker.js'
 import { holdersKey, limitFlows, violationsKey } from '../workers/limitFlows.js'
+import { useWorkerFleet } from '../workers/workerFleet.js'
 
 const redis = useRedisServer({ args: ['--hz', '100'], client: true })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-let n = 0
-const children: ForkedWorker[] = []
-const closers: Array<() => Promise<void>> = []
-
-afterEach(async () => {
-  await stopWorkers(children, 5000)
-  for (const close of closers.splice(0)) await close()
-})
-
+const fleet = useWorkerFleet({ redis, prefix: 'fc', worker: 'limitWorker.ts', flows: () => limitFlows(redis.client), env: { QUIET: '1' } })
 /** A fresh prefix and queue, a producer runner (never started) and a way to fork workers on them. */
-function setup() {
-  const id = `fc${++n}`
-  const store: RedisStreamStore = createRedisStreamStore({ url: redis.url, prefix: id })
-  const queue: JobQueue = createBullMQQueue({ url: redis.url, queueName: id })
-  closers.push(async () => {
-    await queue.close()
-    await store.close()
-  })
-  const producer: Runner = createRunner({ store, queue, flows: limitFlows(redis.client) })
-  const spawn = (env: Record<string, string> = {}) => {
-    const w = forkWorker('limitWorker.ts', { REDIS_URL: redis.url, STORE_PREFIX: id, QUEUE_NAME: id, QUIET: '1', ...env })
-    children.push(w)
-    return w
-  }
-  const ready = (ws: ForkedWorker[]) => Promise.all(ws.map((w) => w.waitFor((m) => m.type === 'ready', 'ready')))
-  return { id, store, producer, spawn, ready }
-}
+const setup = () => fleet.setup()
 
 /** Statuses of every run of `flow`, counted. */
 async function statuses(store: RedisStreamStore, flow: string): Promise<Record<string, number>> {

@@ -5,39 +5,22 @@
  * step with its worker SIGKILLed inside a step. Workers are `test/workers/versionWorker.ts` on
  * BullMQ; this process only starts runs (a runner it never starts), reruns and reads.
  */
-import { createBullMQQueue } from '@leanflow/bullmq'
 import type { EventRecord } from '@leanflow/core'
-import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
-import { createRunner, type Runner } from '@leanflow/runner'
-import { afterEach, describe, expect, it } from 'vitest'
+import type { RedisStreamStore } from '@leanflow/redis'
+import { describe, expect, it } from 'vitest'
 import { useRedisServer } from '../helpers/redisServer.js'
-import { type ForkedWorker, forkWorker, stopWorkers } from '../workers/forkWorker.js'
 import { versionFlows } from '../workers/versionFlows.js'
+import { useWorkerFleet } from '../workers/workerFleet.js'
 
 const redis = useRedisServer({ args: ['--hz', '100'], client: true })
-let n = 0
-const workers: ForkedWorker[] = []
-const closers: Array<() => Promise<void>> = []
-
-afterEach(async () => {
-  await stopWorkers(workers, 5000)
-  for (const close of closers.splice(0)) await close()
-})
+const fleet = useWorkerFleet({ redis, prefix: 'ver', worker: 'versionWorker.ts', flows: (id) => versionFlows(redis.client, id) })
 
 /** A fresh prefix and queue, a producer runner (never started, holding every version) and a way to fork workers on them. */
 function setup() {
-  const id = `ver${++n}`
-  const store: RedisStreamStore = createRedisStreamStore({ url: redis.url, prefix: id })
-  const queue = createBullMQQueue({ url: redis.url, queueName: id })
-  closers.push(async () => {
-    await queue.close()
-    await store.close()
-  })
-  const producer: Runner = createRunner({ store, queue, flows: versionFlows(redis.client, id) })
+  const { id, store, producer, spawn: fork, ready } = fleet.setup()
   const spawn = async (env: Record<string, string> = {}) => {
-    const w = forkWorker('versionWorker.ts', { REDIS_URL: redis.url, STORE_PREFIX: id, QUEUE_NAME: id, ...env })
-    workers.push(w)
-    await w.waitFor((m) => m.type === 'ready', 'ready')
+    const w = fork(env)
+    await ready([w])
     return w
   }
   const ran = (runId: string) => redis.client.lrange(`${id}:ran:${runId}`, 0, -1)
