@@ -5,7 +5,7 @@
 import type { NewEvent, RunStatus, StreamStore } from '@leanflow/core'
 import { reduceFlow } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
-import { type ConformanceContext, uniqueName } from './streamStoreConformanceKit.js'
+import { type ConformanceContext, prng, uniqueName } from './streamStoreConformanceKit.js'
 
 const started = (run: string, flow: string, extra: Record<string, unknown> = {}): NewEvent => ({
   kind: 'flow.started',
@@ -40,18 +40,6 @@ async function expectAgrees(s: StreamStore, flow: string, run: string, expected:
     (await s.listRuns(flow)).map((r) => r.status),
     `listRuns() after ${why}`,
   ).toEqual([expected])
-}
-
-/** A small deterministic PRNG (mulberry32), so a failing sequence can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 export function describeCompositionConformance(t: ConformanceContext): void {

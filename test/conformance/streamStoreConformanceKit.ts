@@ -98,3 +98,15 @@ export interface ConformanceContext {
   /** The faults the store's test file can inject (none: the fault tests are skipped). */
   faults?: ConformanceFaults
 }
+
+/** A small deterministic PRNG (mulberry32), so a failing sequence can be replayed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}

@@ -3,7 +3,7 @@
 import type { NewEvent, RunStatus, StreamStore } from '@leanflow/core'
 import { reduceFlow } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
-import { type ConformanceContext, expectCode, uniqueName } from './streamStoreConformanceKit.js'
+import { type ConformanceContext, expectCode, prng, uniqueName } from './streamStoreConformanceKit.js'
 
 const INDEXED: RunStatus[] = ['queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
 
@@ -23,18 +23,6 @@ async function expectListed(s: StreamStore, flow: string, run: string, expected:
     expect(ids, `listRuns({ status: '${status}' }) after ${why}`).toEqual(status === expected ? [run] : [])
   }
   expect((await s.listRuns(flow)).map((r) => [r.runId, r.status])).toEqual([[run, expected]])
-}
-
-/** A small deterministic PRNG (mulberry32), so a failing sequence can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 export function describeStatusConformance(t: ConformanceContext): void {
