@@ -154,7 +154,13 @@ async function askAgain(shell: Shell, flow: string, runId: string, doc: RunDoc, 
   let input: unknown
   if (doc.queued?.reason === 'debounce') {
     const settled = await limits.settleDebounce(flow, doc.queued.key ?? '', runId)
-    if (settled && 'until' in settled) return schedule(shell, flow, runId, settled.until, 0)
+    if (settled && 'until' in settled) {
+      // the window is still open by the store's clock (extended, or this job came early: this
+      // worker's estimate of the store's clock drifted): measure the clock again, and ask again
+      // with a job of another id (one of the same id as this running job would be dropped)
+      await shell.clock.now()
+      return schedule(shell, flow, runId, settled.until, tries + 1)
+    }
     input = settled ? settled.input : undefined
   }
   if (!fc) return
@@ -192,7 +198,12 @@ async function sweep(shell: Shell, flow: string, self: string): Promise<void> {
 
 function schedule(shell: Shell, flow: string, runId: string, at: number, tries: number): Promise<void> {
   const delayMs = Math.max(0, Math.ceil(at - shell.clock.estimate()))
-  return shell.queue.enqueue({ id: jobIds.admit(runId, Math.round(at)), name: 'admit', data: admitData(runId, flow, tries), delayMs })
+  return shell.queue.enqueue({
+    id: jobIds.admit(runId, Math.round(at), tries),
+    name: 'admit',
+    data: admitData(runId, flow, tries),
+    delayMs,
+  })
 }
 
 function admitData(runId: string, flow: string, tries: number): RunnerJobData {

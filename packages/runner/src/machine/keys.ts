@@ -36,7 +36,8 @@ export const jobIds = {
   /** Times an await out. */
   timeout: (runId: string, step: string, attempt: number, pos: number) => `x~${runId}~${step}~${attempt}~${pos}`,
   /** Asks flow control again for a queued run (at `at`, store-clock ms). */
-  admit: (runId: string, at: number) => `q~${runId}~${at}`,
+  /** `n`: how many times the run was found still waiting (0: its first admit job). */
+  admit: (runId: string, at: number, n = 0) => (n > 0 ? `q~${runId}~${at}~${n}` : `q~${runId}~${at}`),
 }
 
 /** A job id without the re-check suffix that an early fire added (`<id>~<now>`). */
