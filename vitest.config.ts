@@ -38,28 +38,64 @@ const IOREDIS_MAJOR_SUITES = [
 
 const integration = { testTimeout: 120_000, hookTimeout: 60_000, pool: 'forks' } as const
 
+/**
+ * Files that run alone, one after another, after every other file: the fault tests (they kill
+ * processes, restart servers, fill memory and measure windows and lateness, so a neighbour's load
+ * would bend what they measure) and the packed packages (npm installs and bundles, heavy on CPU).
+ * Everything else runs `PARALLEL` files at a time: much of an integration file's time is waiting on Redis,
+ * timers and child processes, not CPU (on 2 cores, one file at a time left the CPU half idle).
+ */
+const ALONE = ['test/faults/**']
+const PARALLEL = 2
+const alone = { maxWorkers: 1, fileParallelism: false } as const
+
 export default defineConfig({
   resolve: { alias },
   test: {
     projects: [
-      { extends: true, test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'], testTimeout: 20_000 } },
+      { extends: true, test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'], testTimeout: 20_000, maxWorkers: PARALLEL } },
       {
         extends: true,
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/packed/**'],
+          exclude: [...configDefaults.exclude, 'test/packed/**', ...ALONE],
           ...integration,
+          maxWorkers: PARALLEL,
           provide: { ioredisMajor: 5 },
         },
       },
       {
         extends: true,
+        test: { name: 'faults', include: ALONE.map((g) => `${g}/*.test.ts`), ...integration, ...alone, provide: { ioredisMajor: 5 } },
+      },
+      {
+        extends: true,
         resolve: { alias: onIoredis6 }, // merged before the root's aliases
-        test: { name: 'ioredis6', include: IOREDIS_MAJOR_SUITES, ...integration, provide: { ioredisMajor: 6 } },
+        test: {
+          name: 'ioredis6',
+          include: IOREDIS_MAJOR_SUITES.filter((f) => !f.startsWith('test/faults/')),
+          ...integration,
+          maxWorkers: PARALLEL,
+          provide: { ioredisMajor: 6 },
+        },
+      },
+      {
+        extends: true,
+        resolve: { alias: onIoredis6 },
+        test: {
+          name: 'ioredis6-faults',
+          include: IOREDIS_MAJOR_SUITES.filter((f) => f.startsWith('test/faults/')),
+          ...integration,
+          ...alone,
+          provide: { ioredisMajor: 6 },
+        },
       },
       // The packed packages installed with npm in a fresh project (needs `pnpm run build` first).
-      { extends: true, test: { name: 'packed', include: ['test/packed/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 600_000 } },
+      {
+        extends: true,
+        test: { name: 'packed', include: ['test/packed/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 600_000, ...alone },
+      },
     ],
   },
 })

@@ -49,7 +49,18 @@ export interface RedisServerOptions {
  * until it accepts connections. Every integration test file starts its own.
  */
 export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisServer> {
-  const port = await freePort()
+  // Test files run in parallel workers: a port found free can be taken before redis-server binds
+  // it (and a cluster node also needs port + 10000 for its bus), so a lost race picks another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisOn(await freePort(), opts)
+    } catch (err) {
+      if (attempt >= 5 || !/already in use|port number too high|bind/i.test(String(err))) throw err
+    }
+  }
+}
+
+async function startRedisOn(port: number, opts: RedisServerOptions): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'lf-redis-'))
   let proc: ChildProcess | undefined
   const args = [
@@ -95,7 +106,12 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<RedisSe
       p.kill(signal)
     })
   let frozen = false
-  await launch()
+  try {
+    await launch()
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  }
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
