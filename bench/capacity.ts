@@ -5,14 +5,15 @@
 // no-op steps through a runner in this process (BullMQ queue, concurrency 50), once to warm up and
 // once measured, and reads from every master before and after (INFO commandstats, cpu, stats,
 // memory): Redis commands, Redis CPU µs, network bytes in and out, per step; memory per retained
-// run (used_memory after − before, the runs kept). On the Cluster it gives each master's share:
+// run (used_memory after − before, the runs kept); the same with the in-process memory queue
+// gives the store's share (the rest is the queue's). On the Cluster it gives each master's share:
 // the runs' keys spread over the slots, the queue (one hash tag) sits on one master. The model's
 // figure, steps/s one master carries at one busy core, is 1e6 ÷ (Redis CPU µs per step on it).
 // Prints one JSON object.
 import { createBullMQQueue } from '@leanflow/bullmq'
-import type { EventRecord } from '@leanflow/core'
+import type { EventRecord, JobQueue } from '@leanflow/core'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
-import { createRunner, defineFlow } from '@leanflow/runner'
+import { createMemoryQueue, createRunner, defineFlow } from '@leanflow/runner'
 import { Cluster, Redis } from 'ioredis'
 import { startRedisCluster } from '../test/helpers/redisCluster.js'
 import { startRedis } from '../test/helpers/redisServer.js'
@@ -66,13 +67,7 @@ async function ended(store: RedisStreamStore, runIds: string[]): Promise<void> {
 }
 
 /** Runs `flows` chains twice (warm-up, measured) and returns each master's deltas of the measured round. */
-async function measure(
-  masters: Redis[],
-  store: RedisStreamStore,
-  queueOf: () => ReturnType<typeof createBullMQQueue>,
-  flows: number,
-  steps: number,
-) {
+async function measure(masters: Redis[], store: RedisStreamStore, queueOf: () => JobQueue, flows: number, steps: number) {
   const queue = queueOf()
   const runner = createRunner({ store, queue, flows: [chain(steps)], concurrency: 50 })
   await runner.start()
@@ -88,8 +83,10 @@ async function measure(
     await sleep(500)
     const before = await Promise.all(masters.map(sample))
     const t0 = performance.now()
+    const cpu0 = process.cpuUsage()
     await round1()
     const seconds = (performance.now() - t0) / 1000
+    const cpu = process.cpuUsage(cpu0)
     await sleep(500) // the BullMQ worker's last acks
     const after = await Promise.all(masters.map(sample))
     const total = flows * steps
@@ -113,6 +110,8 @@ async function measure(
       flows,
       steps,
       stepsPerSec: Math.round(total / seconds),
+      // the runner's process (this one; the bench's own polling for the runs' ends included)
+      nodeCpuUsPerStep: round((cpu.user + cpu.system) / total, 1),
       perMaster: per,
       total: {
         commandsPerStep: sum('commandsPerStep'),
@@ -135,16 +134,20 @@ async function main() {
   const steps = arg('steps', 10)
   const single = await startRedis({ args: ['--appendonly', 'no'] })
   let one: Awaited<ReturnType<typeof measure>>
+  let storeOnly: Awaited<ReturnType<typeof measure>>
   try {
     const admin = new Redis(single.url)
     const store = createRedisStreamStore({ url: single.url, prefix: 'cap' })
     one = await measure([admin], store, () => createBullMQQueue({ url: single.url, queueName: 'cap' }), flows, steps)
+    // the same runs with the in-process memory queue: the store's share of a step alone
+    storeOnly = await measure([admin], store, () => createMemoryQueue(), flows, steps)
     await store.close()
     admin.disconnect()
   } finally {
     await single.stop()
   }
   console.error(`[capacity] one master: ${JSON.stringify(one)}`)
+  console.error(`[capacity] one master, memory queue: ${JSON.stringify(storeOnly)}`)
   const cluster = await startRedisCluster(3)
   let three: Awaited<ReturnType<typeof measure>>
   try {
@@ -159,7 +162,13 @@ async function main() {
     await cluster.stop()
   }
   console.error(`[capacity] 3 masters: ${JSON.stringify(three)}`)
-  console.log(JSON.stringify({ bench: 'capacity', node: process.version, oneMaster: one, threeMasters: three }, null, 2))
+  console.log(
+    JSON.stringify(
+      { bench: 'capacity', node: process.version, oneMaster: one, oneMasterMemoryQueue: storeOnly, threeMasters: three },
+      null,
+      2,
+    ),
+  )
 }
 
 await main()
