@@ -24,6 +24,7 @@ const IOREDIS_MAJOR_SUITES = [
   'test/redis/ioredisMajor.test.ts',
   'test/redis/conformance.test.ts',
   'test/redis/redisStreamStore.test.ts',
+  'test/redis/appendBatch.test.ts',
   'test/runner/redis.test.ts',
   'test/bullmq/conformance.test.ts',
   'test/bullmq/bullMQQueue.test.ts',
@@ -41,11 +42,12 @@ const integration = { testTimeout: 120_000, hookTimeout: 60_000, pool: 'forks' }
 /**
  * Files that run alone, one after another, after every other file: the fault tests (they kill
  * processes, restart servers, fill memory and measure windows and lateness, so a neighbour's load
- * would bend what they measure) and the packed packages (npm installs and bundles, heavy on CPU).
+ * would bend what they measure), the flow-control suites (they assert overlaps and windows of
+ * real handlers' timings) and the packed packages (npm installs and bundles, heavy on CPU).
  * Everything else runs `PARALLEL` files at a time: much of an integration file's time is waiting on Redis,
  * timers and child processes, not CPU (on 2 cores, one file at a time left the CPU half idle).
  */
-const ALONE = ['test/faults/**']
+const ALONE = ['test/faults/**/*.test.ts', 'test/runner/flowControl*.test.ts', 'test/bullmq/flowControl.test.ts']
 const PARALLEL = 2
 const alone = { maxWorkers: 1, fileParallelism: false } as const
 
@@ -67,7 +69,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'faults', include: ALONE.map((g) => `${g}/*.test.ts`), ...integration, ...alone, provide: { ioredisMajor: 5 } },
+        test: { name: 'faults', include: ALONE, ...integration, ...alone, provide: { ioredisMajor: 5 } },
       },
       {
         extends: true,
