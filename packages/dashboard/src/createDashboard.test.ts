@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { createDashboard } from './createDashboard.js'
 
@@ -34,6 +35,14 @@ describe('createDashboard', () => {
     const head = await get(h, '/dashboard/', { method: 'HEAD' })
     expect(head.status).toBe(200)
     expect(await head.text()).toBe('')
+  }, 30_000)
+
+  it('the whole page is at most 80 KB gzipped (test/packed/bundleSize.test.ts checks the built one too)', async () => {
+    const h = createDashboard()
+    const gz = async (path: string) => gzipSync(await (await get(h, path)).text()).length
+    const total = (await gz('/dashboard/')) + (await gz('/dashboard/app.js')) + (await gz('/dashboard/app.css'))
+    expect(total).toBeGreaterThan(5_000)
+    expect(total).toBeLessThanOrEqual(80 * 1024)
   }, 30_000)
 
   it('answers 404 outside its files and 405 to other methods, naming the fix', async () => {
