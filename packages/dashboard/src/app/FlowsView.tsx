@@ -39,9 +39,11 @@ export function FlowsView() {
           <thead>
             <tr>
               <th scope="col">flow</th>
-              <th scope="col">runs</th>
+              <th scope="col" class="num">
+                runs
+              </th>
               {RUN_STATUSES.map((s) => (
-                <th scope="col" key={s}>
+                <th scope="col" class="num" key={s}>
                   {s}
                 </th>
               ))}
