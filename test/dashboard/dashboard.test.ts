@@ -88,7 +88,8 @@ describe('dashboard', () => {
     const shown: string[] = []
     for (let p = 1; p <= 3; p++) {
       await expect.poll(() => text('page-number'), T).toBe(`page ${p}`)
-      await expect.poll(() => rows.count(), T).toBe(50)
+      await expect.poll(() => page.getByTestId('runs').getAttribute('data-page'), T).toBe(String(p)) // its rows, read for it
+      expect(await rows.count()).toBe(50)
       const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-run') as string))
       if (p > 1) expect(ids[0]).not.toBe(shown.at(-50))
       shown.push(...ids)
@@ -125,9 +126,9 @@ describe('dashboard', () => {
   })
 
   it('run view: a deep link on a fresh load, followed live to completion; graph, timeline, logs, state, events, time travel', async () => {
-    const id = await start('quick', { ms: 1500 })
+    const id = await start('quick', { ms: 2500 })
     await open(`#/runs/${id}`)
-    await expect.poll(() => text('run-status'), T).toBe('awaiting') // b waits 1.5 s
+    await expect.poll(() => text('run-status'), T).toBe('awaiting') // b waits 2.5 s
     expect(await stepStatus('a')).toBe('completed')
     expect(await stepStatus('b')).toBe('awaiting')
     expect(await page.getByTestId('step-b').locator('.detail').textContent()).toMatch(/^until /)

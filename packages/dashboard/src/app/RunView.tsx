@@ -1,5 +1,5 @@
 import { reduceFlow } from '@leanflow/core'
-import { useEffect, useState } from 'preact/hooks'
+import { useEffect, useMemo, useState } from 'preact/hooks'
 import { api, type RunRow } from './api.js'
 import { formatDuration, formatTime, json, shortId } from './format.js'
 import { LogsPanel } from './LogsPanel.js'
@@ -28,7 +28,9 @@ export function RunView({ runId }: { runId: string }) {
   const n = log.events.length
   const pos = at === null || at >= n ? null : at
   const event = pos === null ? undefined : log.events[pos]
-  const state = event ? reduceFlow(log.events, { until: event.id }) : live
+  // the past is reduced once per position (not on every tick of the clock), the present is the live state
+  const past = useMemo(() => (event ? reduceFlow(log.events, { until: event.id }) : undefined), [event, log.events])
+  const state = past ?? live
   const shownEvents = pos === null ? log.events : log.events.slice(0, pos + 1)
   const asOf = event ? Date.parse(event.ts) : now
   const focus = (step: string) => document.getElementById(`step-row-${step}`)?.scrollIntoView({ block: 'center' })

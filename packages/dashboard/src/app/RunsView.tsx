@@ -44,9 +44,13 @@ export function RunsView({ flow, status }: { flow: string; status?: string | und
   const [flows, setFlows] = useState<FlowRow[]>([])
   // the cursor of each page shown so far: [] is the newest page
   const [cursors, setCursors] = useState<Cursor[]>([])
-  const [runs, setRuns] = useState<RunRow[] | undefined>()
+  // the rows shown and the page they were read for (a new page shows no rows of the one before)
+  const [loaded, setLoaded] = useState<{ key: string; runs: RunRow[] } | undefined>()
   const [error, setError] = useState('')
   const before = cursors.at(-1)
+  const pageNo = cursors.length + 1
+  const key = `${status ?? ''}/${pageNo}/${before?.before ?? ''}`
+  const runs = loaded?.key === key ? loaded.runs : undefined
   useEffect(() => {
     api.flows().then(setFlows, () => {})
   }, [])
@@ -57,7 +61,7 @@ export function RunsView({ flow, status }: { flow: string; status?: string | und
       readPage(flow, status, before).then(
         (r) => {
           if (!alive) return
-          setRuns(r)
+          setLoaded({ key, runs: r })
           setError('')
         },
         (err) => alive && setError(messageOf(err)),
@@ -68,7 +72,7 @@ export function RunsView({ flow, status }: { flow: string; status?: string | und
       alive = false
       clearInterval(t)
     }
-  }, [flow, status, before])
+  }, [flow, status, before, key])
   const older = () => {
     const next = runs && nextCursor(runs, before)
     if (next) setCursors([...cursors, next])
@@ -110,7 +114,7 @@ export function RunsView({ flow, status }: { flow: string; status?: string | und
         </p>
       )}
       {runs && (
-        <table data-testid="runs">
+        <table data-testid="runs" data-page={pageNo}>
           <thead>
             <tr>
               <th scope="col">run</th>
@@ -155,7 +159,7 @@ export function RunsView({ flow, status }: { flow: string; status?: string | und
         <button type="button" data-testid="page-newer" disabled={cursors.length === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
           Newer
         </button>
-        <span data-testid="page-number">page {cursors.length + 1}</span>
+        <span data-testid="page-number">page {pageNo}</span>
         <button type="button" data-testid="page-older" disabled={!runs || runs.length < PAGE_SIZE} onClick={older}>
           Older
         </button>
