@@ -16,15 +16,15 @@ export interface DashboardOptions {
    * and does (cookies and headers of the page's requests pass through as usual).
    * @default '/flows'
    */
-  apiBase?: string
+  apiBase?: string | undefined
   /**
    * Where this handler is mounted: it serves `<basePath>/` (the page), `<basePath>/app.js` and
    * `<basePath>/app.css`; one trailing slash is ignored.
    * @default '/dashboard'
    */
-  basePath?: string
+  basePath?: string | undefined
   /** The page's title and heading. @default 'leanflow' */
-  title?: string
+  title?: string | undefined
 }
 
 /** A Web handler: `Request` in, `Response` out (mount it with `@leanflow/http`'s adapters). */
