@@ -123,6 +123,9 @@ describe('dashboard', () => {
     await page.getByTestId('run-search').press('Enter')
     await expect.poll(() => text('run-id'), T).toBe(id)
     expect(page.url()).toContain(`#/runs/${id}`)
+    // a deep link to a run that does not exist says so
+    await open('#/runs/nosuchrun')
+    await expect.poll(() => text('run-error'), T).toBe('No run nosuchrun: it never existed, or retention removed it.')
   })
 
   it('run view: a deep link on a fresh load, followed live to completion; graph, timeline, logs, state, events, time travel', async () => {

@@ -43,7 +43,8 @@ export function useRunLog(runId: string): RunLog {
         state.current = s
         render()
       },
-      onError: (err) => setError(err.message),
+      // an unknown run (or one retention removed) says so; any other refusal keeps the API's message
+      onError: (err) => setError(err.status === 404 ? `No run ${runId}: it never existed, or retention removed it.` : err.message),
     })
     return () => {
       w.close()
