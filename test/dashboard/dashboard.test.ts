@@ -2,7 +2,8 @@
 // file): every view renders (flows with counts per status, a flow's runs, a run, schedules,
 // limits); a run followed live to completion, its time travel; each action (publish an event,
 // resolve a trigger, cancel after the in-page confirmation, rerun from a step) and refused ones
-// showing the API's message; a flow of 10,000 runs paged 50 at a time; deep links on a fresh load;
+// showing the API's message (a bad event kind, a trigger resolved twice, authorize refusing a
+// viewer's cancel); a flow of 10,000 runs paged 50 at a time; deep links on a fresh load;
 // keyboard access and dark mode.
 import type { Browser, Page, Response as PwResponse } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -208,6 +209,12 @@ describe('dashboard', () => {
     expect(await dialog.isVisible()).toBe(true)
     await dialog.getByText('Keep it').click() // declined: nothing happens
     expect(await text('run-status')).not.toBe('canceled')
+    // a viewer's cancel is refused by the API's authorize (the page's cookie reaches it): its message
+    await page.context().addCookies([{ name: 'role', value: 'viewer', url: server.url }])
+    await page.getByTestId('run-cancel').click()
+    await page.getByTestId('confirm').click()
+    await expect.poll(() => text('action-error'), T).toBe('Cancel refused: Not allowed: runs.cancel.')
+    await page.context().clearCookies()
     await page.getByTestId('run-cancel').click()
     await page.getByTestId('confirm').click()
     await expect.poll(() => text('run-status'), T).toBe('canceled')

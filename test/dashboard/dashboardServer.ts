@@ -1,5 +1,6 @@
 // The dashboard's test server: a runner on a redis-server with a few flows, the leanflow handler at
-// /flows and the dashboard at /dashboard on one node:http server (as an app mounts them), and a
+// /flows (its authorize refuses runs.cancel to the cookie role=viewer) and the dashboard at
+// /dashboard on one node:http server (as an app mounts them), and a
 // way to add thousands of runs cheaply (their flow.started appended straight to the store, so the
 // runs are listed and counted but no step of theirs ever runs).
 import { createServer } from 'node:http'
@@ -83,7 +84,10 @@ export interface DashboardServer {
 export async function startDashboardServer(redisUrl: string, prefix: string): Promise<DashboardServer> {
   const store = createRedisStreamStore({ url: redisUrl, prefix })
   const runner = createRunner({ store, flows: [quick, order, bulk, tick], onError: () => {} })
-  const api = toNodeHandler(createHandler({ store, runner, basePath: '/flows' }))
+  // a viewer (the cookie role=viewer, sent by the page like any cookie) may not cancel
+  const authorize = (req: Request, action: string) =>
+    !(action === 'runs.cancel' && /(?:^|;\s*)role=viewer(?:;|$)/.test(req.headers.get('cookie') ?? ''))
+  const api = toNodeHandler(createHandler({ store, runner, basePath: '/flows', authorize }))
   const dashboard = toNodeHandler(createDashboard({ apiBase: '/flows', basePath: '/dashboard', title: 'Test flows' }))
   const server = createServer((req, res) => (req.url?.startsWith('/dashboard') ? dashboard(req, res) : api(req, res)))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
