@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Renders the dashboard's screenshots in docs/images (dashboard-flows.png, dashboard-run.png,
-// dashboard-dark.png) from the order-approval demo in memory; needs /usr/bin/chromium, no build.
+// Renders the dashboard's screenshots in docs/images (dashboard-flows.png, dashboard-runs.png,
+// dashboard-run.png, dashboard-dark.png) from the order-approval demo in memory; needs /usr/bin/chromium, no build.
 // Re-run by hand: node scripts/dashboard-screenshots.mjs
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'

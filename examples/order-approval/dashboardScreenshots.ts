@@ -1,5 +1,5 @@
-// Renders the dashboard's screenshots in docs/images (dashboard-flows.png, dashboard-run.png,
-// dashboard-dark.png) from the order-approval demo, in memory: a few orders driven through the
+// Renders the dashboard's screenshots in docs/images (dashboard-flows.png, dashboard-runs.png,
+// dashboard-run.png, dashboard-dark.png) from the order-approval demo, in memory: a few orders driven through the
 // runner API (one completed, one awaiting its approval after a retried charge, one canceled, one
 // declined), then the dashboard in headless Chromium. Needs /usr/bin/chromium.
 // Re-run by hand: node scripts/dashboard-screenshots.mjs
@@ -63,6 +63,7 @@ try {
     console.log(`wrote docs/images/${file}`)
   }
   await shot('#/', 'dashboard-flows.png', { wait: '[data-testid="flow-order"]', height: 300 })
+  await shot('#/flows/order', 'dashboard-runs.png', { wait: '[data-testid="run-row"]', height: 420 })
   await shot(`#/runs/${waiting.runId}`, 'dashboard-run.png', {
     wait: '[data-testid="step-approval"][data-status="awaiting"]',
     height: 1500,

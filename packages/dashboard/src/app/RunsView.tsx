@@ -121,6 +121,9 @@ export function RunsView({ flow, status }: { flow: string; status?: string | und
               <th scope="col">status</th>
               <th scope="col">started</th>
               <th scope="col">took</th>
+              <th scope="col" class="num">
+                version
+              </th>
               <th scope="col">relations</th>
             </tr>
           </thead>
@@ -137,16 +140,17 @@ export function RunsView({ flow, status }: { flow: string; status?: string | und
                 </td>
                 <td>{formatTime(r.startedAt)}</td>
                 <td>{r.completedAt ? formatDuration(Date.parse(r.completedAt) - Date.parse(r.startedAt)) : ''}</td>
+                <td class="num">{r.version ?? ''}</td>
                 <td>
                   {r.parent && <a href={hrefRun(r.parent.runId)}>child of {r.parent.step}</a>}
-                  {r.children ? ` ${r.children} child run${r.children === 1 ? '' : 's'}` : ''}
-                  {r.version !== undefined ? ` v${r.version}` : ''}
+                  {r.parent && r.children ? ' · ' : ''}
+                  {r.children ? `${r.children} child run${r.children === 1 ? '' : 's'}` : ''}
                 </td>
               </tr>
             ))}
             {runs.length === 0 && (
               <tr>
-                <td colSpan={5}>{cursors.length > 0 ? 'No older runs.' : status ? `No ${status} runs.` : 'No runs.'}</td>
+                <td colSpan={6}>{cursors.length > 0 ? 'No older runs.' : status ? `No ${status} runs.` : 'No runs.'}</td>
               </tr>
             )}
           </tbody>
