@@ -235,19 +235,23 @@ describe('dashboard', () => {
     await expect.poll(() => text('run-status'), T).toBe('canceled')
   })
 
-  it('schedules and limits views, when the API has them', async () => {
+  it('schedules and limits views, when the API has them; the runs view follows its rows live', async () => {
     const held = await start('order', { orderId: 'o-3', customer: 'c-9' })
     await open('#/flows/order')
     const limit = page.locator('[data-testid="limit-row"][data-key="c-9"]')
     await expect.poll(() => limit.locator('td').nth(3).textContent(), T).toBe('1')
-    await page.getByTestId('nav-schedules').click()
-    const row = page.getByTestId('schedule-tick-hourly')
-    await expect.poll(() => row.getAttribute('data-paused'), T).toBe('false')
-    await row.getByText('Pause').click()
-    await expect.poll(() => row.getAttribute('data-paused'), T).toBe('true')
-    await row.getByText('Resume').click()
-    await expect.poll(() => row.getAttribute('data-paused'), T).toBe('false')
+    // the runs view's rows follow the runs live: canceled elsewhere, its row says so without a reload
+    const row = (id: string) => page.locator(`[data-testid="run-row"][data-run="${id}"]`)
+    await expect.poll(() => row(held).getAttribute('data-status'), T).toBe('awaiting')
     await server.runner.cancel(held, 'test done')
+    await expect.poll(() => row(held).getAttribute('data-status'), T).toBe('canceled')
+    await page.getByTestId('nav-schedules').click()
+    const schedule = page.getByTestId('schedule-tick-hourly')
+    await expect.poll(() => schedule.getAttribute('data-paused'), T).toBe('false')
+    await schedule.getByText('Pause').click()
+    await expect.poll(() => schedule.getAttribute('data-paused'), T).toBe('true')
+    await schedule.getByText('Resume').click()
+    await expect.poll(() => schedule.getAttribute('data-paused'), T).toBe('false')
   })
 
   it('is keyboard reachable and follows a dark color scheme', async () => {
