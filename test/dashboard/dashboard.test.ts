@@ -252,6 +252,11 @@ describe('dashboard', () => {
     await expect.poll(() => schedule.getAttribute('data-paused'), T).toBe('true')
     await schedule.getByText('Resume').click()
     await expect.poll(() => schedule.getAttribute('data-paused'), T).toBe('false')
+    // Run now starts a run outside the cadence and opens it
+    await schedule.getByText('Run now').click()
+    await expect.poll(() => page.url(), T).toMatch(/#\/runs\/[A-Za-z0-9]{21}$/)
+    await expect.poll(() => text('run-status'), T).toBe('completed')
+    expect(await page.locator('#run-h a').textContent()).toBe('tick')
   })
 
   it('is keyboard reachable and follows a dark color scheme', async () => {
