@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks'
 import { api, type FlowRow, messageOf, type RunRow } from './api.js'
 import { formatDuration, formatTime, RUN_STATUSES } from './format.js'
 import { LimitsTable } from './LimitsTable.js'
+import { type Cursor, nextCursor, pageQuery, pageRows } from './pageCursor.js'
 import { hrefFlow, hrefRun } from './route.js'
 
 /** Runs per page: the API's `limit`. A flow with 10,000 runs is read one page at a time. */
@@ -9,31 +10,9 @@ export const PAGE_SIZE = 50
 /** How often the shown page is read again, so its rows follow the runs live. */
 const REFRESH_MS = 2000
 
-/**
- * Where a page starts: runs started before `before` (ms, exclusive), leaving out `skip`, the rows of
- * the previous page that started in the last millisecond it showed (`before` is that ms + 1, so the
- * runs that started in the same millisecond but did not fit on the previous page are not lost).
- */
-interface Cursor {
-  before: number
-  skip: string[]
-}
-
-/** The cursor of the page after `runs` (newest first), read at `prev` (a millisecond spanning pages keeps every skip). */
-function nextCursor(runs: RunRow[], prev: Cursor | undefined): Cursor | undefined {
-  const last = runs.at(-1)
-  if (!last) return undefined
-  const ms = Date.parse(last.startedAt)
-  const same = runs.filter((r) => Date.parse(r.startedAt) === ms).map((r) => r.runId)
-  return { before: ms + 1, skip: prev?.before === ms + 1 ? [...prev.skip, ...same] : same }
-}
-
-/** One page at `cursor`: asks for `skip` more rows than a page, drops them, keeps a page. */
+/** One page at `cursor` (see pageCursor.ts). */
 async function readPage(flow: string, status: string | undefined, cursor: Cursor | undefined): Promise<RunRow[]> {
-  if (!cursor) return api.runs(flow, { status, limit: PAGE_SIZE })
-  const skip = new Set(cursor.skip)
-  const rows = await api.runs(flow, { status, before: cursor.before, limit: Math.min(1000, PAGE_SIZE + skip.size) })
-  return rows.filter((r) => !skip.has(r.runId)).slice(0, PAGE_SIZE)
+  return pageRows(await api.runs(flow, { status, ...pageQuery(cursor, PAGE_SIZE) }), cursor, PAGE_SIZE)
 }
 
 /**
