@@ -1,10 +1,10 @@
 // @leanflow/dashboard in headless Chromium, on real runs on a redis-server (one browser for the
 // file): every view renders (flows with counts per status, a flow's runs, a run, schedules,
-// limits); a run followed live to completion, its time travel; each action (publish an event,
-// resolve a trigger, cancel after the in-page confirmation, rerun from a step) and refused ones
-// showing the API's message (a bad event kind, a trigger resolved twice, authorize refusing a
-// viewer's cancel); a flow of 10,000 runs paged 50 at a time; deep links on a fresh load;
-// keyboard access and dark mode.
+// limits); a run followed live to completion, its time travel, its child run and parent linked;
+// each action (publish an event, resolve a trigger, cancel after the in-page confirmation, rerun
+// from a step) and refused ones showing the API's message (a bad event kind, a trigger resolved
+// twice, authorize refusing a viewer's cancel); a flow of 10,000 runs paged 50 at a time; deep
+// links on a fresh load; keyboard access and dark mode.
 import type { Browser, Page, Response as PwResponse } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../helpers/chromium.js'
@@ -163,6 +163,20 @@ describe('dashboard', () => {
     expect(await stepStatus('b')).not.toBe('completed')
     await page.getByTestId('scrub-live').click()
     await expect.poll(() => text('run-status'), T).toBe('completed')
+  })
+
+  it('run view: a child run linked from its parent, and the parent from the child', async () => {
+    const parent = await start('batch', null)
+    await open(`#/runs/${parent}`)
+    await expect.poll(() => text('run-status'), T).toBe('completed')
+    const child = page.getByTestId('children').locator('a')
+    await expect.poll(() => child.count(), T).toBe(1)
+    const childId = (await child.getAttribute('data-run')) as string
+    await child.click()
+    await expect.poll(() => text('run-id'), T).toBe(childId)
+    expect(await page.locator('#run-h a').textContent()).toBe('quick')
+    await page.getByTestId('parent-link').click()
+    await expect.poll(() => text('run-id'), T).toBe(parent)
   })
 
   it('actions: publish an event and resolve a trigger, each refusal showing the API message; the run completes live', async () => {

@@ -63,6 +63,12 @@ export const order = defineFlow({
   },
 })
 
+/** One step that invokes a `quick` child run and returns its result. */
+export const batch = defineFlow({
+  name: 'batch',
+  steps: { spawn: { handler: async (_input, ctx) => await ctx.invoke(quick, { ms: 1 }) } },
+})
+
 /** Its runs are appended by {@link addRuns}: its step never runs. */
 export const bulk = defineFlow({ name: 'bulk', steps: { never: { handler: async () => 0 } } })
 
@@ -83,7 +89,7 @@ export interface DashboardServer {
 /** Starts the runner on `redisUrl` (keys under `prefix`) and the server on a free port. */
 export async function startDashboardServer(redisUrl: string, prefix: string): Promise<DashboardServer> {
   const store = createRedisStreamStore({ url: redisUrl, prefix })
-  const runner = createRunner({ store, flows: [quick, order, bulk, tick], onError: () => {} })
+  const runner = createRunner({ store, flows: [quick, order, batch, bulk, tick], onError: () => {} })
   // a viewer (the cookie role=viewer, sent by the page like any cookie) may not cancel
   const authorize = (req: Request, action: string) =>
     !(action === 'runs.cancel' && /(?:^|;\s*)role=viewer(?:;|$)/.test(req.headers.get('cookie') ?? ''))
