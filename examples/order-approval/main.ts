@@ -52,6 +52,6 @@ if (args.has('--once')) {
 } else {
   const demo = await startDemoServer({ port, redisUrl })
   console.log(`[demo] leanflow order-approval demo on ${demo.backend.mode}`)
-  console.log(`[demo] open ${demo.url}`)
+  console.log(`[demo] open ${demo.url} (the demo's page) or ${demo.url}/dashboard/ (the dashboard)`)
   onSignal(() => demo.close())
 }

@@ -1,7 +1,9 @@
-// The demo's HTTP server: leanflow's handler at /flows, the page at /.
+// The demo's HTTP server: leanflow's handler at /flows, the demo's page at /, and the dashboard
+// (@leanflow/dashboard) at /dashboard, both pages on the same /flows API.
 import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { createDashboard } from '@leanflow/dashboard'
 import { createHandler } from '@leanflow/http'
 import { toNodeHandler } from '@leanflow/http/node'
 import { type Backend, createBackend } from './backend.js'
@@ -33,7 +35,7 @@ export interface DemoServer {
 const page = (file: string) => readFile(new URL(`./page/${file}`, import.meta.url), 'utf8')
 
 /**
- * Starts the page, the /flows handler and the runner (which executes steps in this process).
+ * Starts the page, the dashboard at /dashboard, the /flows handler and the runner (which executes steps in this process).
  *
  * @example
  * ```ts
@@ -52,6 +54,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
     '/app.js': ['text/javascript; charset=utf-8', js],
   }
   let flows: ((req: IncomingMessage, res: ServerResponse) => void) | undefined
+  const dashboard = toNodeHandler(createDashboard({ apiBase: '/flows', basePath: '/dashboard', title: 'leanflow · order approval' }))
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/'
     if (path === '/flows' || path.startsWith('/flows/')) {
@@ -59,6 +62,7 @@ export async function startDemoServer(opts: DemoServerOptions = {}): Promise<Dem
       res.writeHead(503).end()
       return
     }
+    if (path === '/dashboard' || path.startsWith('/dashboard/')) return dashboard(req, res)
     const asset = assets[path]
     if (!asset || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found')

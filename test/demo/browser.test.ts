@@ -62,6 +62,13 @@ describe('demo page', () => {
     const js = await fetch(`${demo.url}/app.js`)
     expect(js.headers.get('content-type')).toMatch(/javascript/)
     expect((await js.text()).length).toBeGreaterThan(1000)
+    // the dashboard beside it, on the same /flows API, linked from the page
+    expect(html).toContain('href="/dashboard/"')
+    const dashboard = await fetch(`${demo.url}/dashboard/`)
+    expect(dashboard.status).toBe(200)
+    const dashboardHtml = await dashboard.text()
+    expect(dashboardHtml).toContain('<script type="module" src="/dashboard/app.js"></script>')
+    expect(dashboardHtml).toContain('"apiBase":"/flows"')
   })
 
   it('runs an order live: retries, payment event, timer, approval trigger, fan-in, completed', async () => {

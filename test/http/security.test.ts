@@ -77,6 +77,7 @@ describeMatrix(
       const cases: Array<[string, string, HandlerAction, RouteParams]> = [
         ['GET', '/flows', 'flows.list', {}],
         ['GET', '/flows/order/runs', 'runs.list', { flow: 'order' }],
+        ['GET', '/flows/order/counts', 'runs.list', { flow: 'order' }],
         ['POST', '/flows/order/runs', 'runs.start', { flow: 'order' }],
         ['GET', '/flows/runs/r1', 'runs.read', { runId: 'r1' }],
         ['GET', '/flows/runs/r1/events', 'runs.read', { runId: 'r1' }],

@@ -26,7 +26,16 @@ const MAY_IMPORT: Record<string, string[]> = {
   cli: ['core', 'redis', 'runner', 'bullmq'],
   // spans from a runner's log: its shipped files import no @leanflow package (only @opentelemetry/api); its tests run real runners
   otel: ['core', 'runner'],
+  // the dashboard's page (src/app/) bundles core's reducer and http's client at build time; its handler imports nothing
+  dashboard: ['core', 'http'],
 }
+/**
+ * Files of a package that are bundled when the package is built, so their imports are dev
+ * dependencies: the dashboard's page (inlined into dist/ as strings) and its builder (run by
+ * tsup.config.ts; dist/ has its output instead).
+ */
+const BUNDLED_AT_BUILD = (s: { pkg: string; file: string }) =>
+  s.pkg === 'dashboard' && (s.file.startsWith('app/') || s.file === 'internal/appBuild.ts')
 /** What core may import besides its own files: nothing (it has no runtime dependency; it loads in browsers as plain ES modules). */
 const CORE_EXTERNALS: string[] = []
 /** What core's unit tests may import on top (they run in Node, but never ship). */
@@ -184,6 +193,26 @@ describe('package layering', () => {
     ).toEqual([])
   })
 
+  it("the dashboard's handler imports only its own files; its page, bundled at build time, only dev dependencies", () => {
+    const dashboard = sources.filter((s) => s.pkg === 'dashboard' && !isTest(s.file))
+    expect(dashboard.map((s) => s.file)).toEqual(expect.arrayContaining(['index.ts', 'createDashboard.ts', 'app/main.tsx']))
+    expect(
+      refused(
+        dashboard.filter((s) => !BUNDLED_AT_BUILD(s)),
+        (i) => i.spec.startsWith('.'),
+      ),
+    ).toEqual([])
+    const json = JSON.parse(readFileSync(join(packagesDir, 'dashboard', 'package.json'), 'utf8')) as {
+      devDependencies: Record<string, string>
+    }
+    expect(
+      refused(
+        dashboard.filter(BUNDLED_AT_BUILD),
+        (i) => i.spec.startsWith('.') || isBuiltin(i.spec) || packageName(i.spec) in json.devDependencies,
+      ),
+    ).toEqual([])
+  })
+
   it('every other import of a shipped file is a Node builtin or a declared dependency', () => {
     const declared = Object.fromEntries(
       packages.map((pkg) => {
@@ -195,7 +224,7 @@ describe('package layering', () => {
         return [pkg, [...Object.keys(json.dependencies ?? {}), ...Object.keys(json.peerDependencies ?? {})]]
       }),
     )
-    const shipped = sources.filter((s) => !isTest(s.file))
+    const shipped = sources.filter((s) => !isTest(s.file) && !BUNDLED_AT_BUILD(s))
     expect(
       refused(
         shipped,

@@ -7,6 +7,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createBullMQQueue } from '@leanflow/bullmq'
 import { createEventManager, createFlowWiring, createMemoryStreamStore, EventBus, type FlowState, type StreamStore } from '@leanflow/core'
+import { createDashboard } from '@leanflow/dashboard'
 import { createHandler } from '@leanflow/http'
 import { watchRun } from '@leanflow/http/client'
 import { toNodeHandler } from '@leanflow/http/node'
@@ -215,5 +216,14 @@ describe('undefined options elsewhere', () => {
       srv.closeAllConnections()
       await new Promise((r) => srv.close(r))
     }
+  })
+
+  it('createDashboard takes undefined options', async () => {
+    const dashboard = createDashboard({ apiBase: u, basePath: u, title: u })
+    const page = await dashboard(new Request('http://app.test/dashboard/'))
+    expect(page.status).toBe(200)
+    const html = await page.text()
+    expect(html).toContain('"apiBase":"/flows"')
+    expect(html).toContain('<title>leanflow</title>')
   })
 })

@@ -84,6 +84,17 @@ describe('browser bundles of the built packages', () => {
     expect(sizes[name], `${name}: ${sizes[name]} B gzipped, budget ${BUDGET[name]} B`).toBeLessThanOrEqual(BUDGET[name])
   })
 
+  it("the dashboard's whole page (its built script and stylesheet, as dist/ serves them) is at most 80 KB gzipped", async () => {
+    const { createDashboard } = (await import(join(root, 'packages/dashboard/dist/index.js'))) as typeof import('@leanflow/dashboard')
+    const dashboard = createDashboard()
+    const body = async (path: string) => (await dashboard(new Request(`http://app.test/dashboard${path}`))).text()
+    const [html, js, css] = await Promise.all([body('/'), body('/app.js'), body('/app.css')])
+    sizes['dashboard page (html + js + css)'] = gzipped(html) + gzipped(js) + gzipped(css)
+    // issue 18's budget for the whole app: Preact, dagre, core's reducer and http's watchRun included
+    expect(sizes['dashboard page (html + js + css)']).toBeLessThanOrEqual(80 * 1024)
+    expect(js).toContain('leanflow-dashboard-config')
+  })
+
   it('core has no top-level code a bundler must keep, even ignoring sideEffects: false', async () => {
     // a copy outside the package: its package.json (and the flag) no longer applies
     copyFileSync(join(root, 'packages/core/dist/index.js'), join(work, 'core.js'))

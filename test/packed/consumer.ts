@@ -11,6 +11,7 @@ import { toExpressHandler } from '@leanflow/http/express'
 import { toH3Handler } from '@leanflow/http/h3'
 import { toHonoHandler } from '@leanflow/http/hono'
 import { toNodeHandler } from '@leanflow/http/node'
+import { createDashboard } from '@leanflow/dashboard'
 import { createIdGenerator, instrumentRunner } from '@leanflow/otel'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { createMemoryQueue, createRunner, defineFlow } from '@leanflow/runner'
@@ -47,7 +48,10 @@ after = page.at(-1)?.id
 const runs = await store.listRuns('order', { before: page.length > 0 ? Date.now() : undefined, status: undefined })
 console.log(reduceFlow(page).status, after, runs.length)
 const handler = createHandler({ store, runner, triggerSecret: env.TRIGGER_SECRET, basePath: env.BASE_PATH, authorize: undefined })
-const listeners = [toNodeHandler(handler), toExpressHandler(handler), toHonoHandler(handler), toH3Handler(handler)]
+const dashboard = createDashboard({ apiBase: env.BASE_PATH, basePath: '/dashboard', title: env.TITLE })
+// @ts-expect-error the title is a string
+createDashboard({ title: 42 })
+const listeners = [toNodeHandler(handler), toExpressHandler(handler), toHonoHandler(handler), toH3Handler(handler), toNodeHandler(dashboard)]
 const signature: string = await signTrigger(env.TRIGGER_SECRET ?? 'dev-secret', '{"approved":true}')
 const watcher = watchRun(\`/flows/runs/\${runId}/stream\`, { EventSource, onError: env.QUIET ? undefined : console.error })
 watcher.close()
@@ -68,6 +72,7 @@ import node = require('@leanflow/http/node')
 import redis = require('@leanflow/redis')
 import runner = require('@leanflow/runner')
 import otel = require('@leanflow/otel')
+import dashboard = require('@leanflow/dashboard')
 
 const store = core.createMemoryStreamStore({ retention: process.env.RETENTION })
 const flow = runner.defineFlow({ name: 'cjs', steps: { one: { handler: async () => 1 } } })
@@ -76,7 +81,7 @@ const handler = http.createHandler({ store, runner: r, triggerSecret: process.en
 // @ts-expect-error retry.attempts is a number
 runner.defineFlow({ name: 'bad', steps: { one: { retry: { attempts: '3' }, handler: async () => 1 } } })
 otel.instrumentRunner(r)
-export = [bullmq.createBullMQQueue, client.watchRun, express.toExpressHandler, h3.toH3Handler, hono.toHonoHandler, node.toNodeHandler(handler), redis.createRedisStreamStore]
+export = [dashboard.createDashboard({ basePath: '/ops' }), bullmq.createBullMQQueue, client.watchRun, express.toExpressHandler, h3.toH3Handler, hono.toHonoHandler, node.toNodeHandler(handler), redis.createRedisStreamStore]
 `
 
 /** The Redis packages alone (the ioredis 5 project): a shared ioredis client for the store and BullMQ. */
@@ -97,6 +102,7 @@ export const stores = [store, cluster]
 /** Imports every entry point: with skipLibCheck off, tsc checks our .d.ts files themselves. */
 export const API = `import * as bullmq from '@leanflow/bullmq'
 import * as core from '@leanflow/core'
+import * as dashboard from '@leanflow/dashboard'
 import * as http from '@leanflow/http'
 import * as client from '@leanflow/http/client'
 import * as express from '@leanflow/http/express'
@@ -106,7 +112,7 @@ import * as node from '@leanflow/http/node'
 import * as redis from '@leanflow/redis'
 import * as otel from '@leanflow/otel'
 import * as runner from '@leanflow/runner'
-export const all = { bullmq, core, http, client, express, h3, hono, node, otel, redis, runner }
+export const all = { bullmq, core, dashboard, http, client, express, h3, hono, node, otel, redis, runner }
 `
 
 /** The entry points, for the ESM/CJS load check. */
@@ -122,6 +128,7 @@ export const ENTRY_POINTS = [
   '@leanflow/http/h3',
   '@leanflow/http/client',
   '@leanflow/otel',
+  '@leanflow/dashboard',
 ]
 
 /**

@@ -97,6 +97,7 @@ describe('the install', () => {
       '@leanflow/http',
       '@leanflow/cli',
       '@leanflow/otel',
+      '@leanflow/dashboard',
       '@opentelemetry/api',
       'ioredis',
       'bullmq',

@@ -74,6 +74,7 @@ export type {
   FollowOptions,
   ListRunsOptions,
   ReadOptions,
+  RunCounts,
   RunStatus,
   RunSummary,
   StreamStore,

@@ -206,6 +206,7 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
     follow,
     listRuns: async (flowName, opts) => listRuns(flowName, opts),
     listFlows: async () => listFlows(),
+    countRuns: async (flow) => runs.countRuns(assertName(flow, 'flow name')),
     close: async () => runs.close(),
   }
   internals.set(store, runs)

@@ -124,6 +124,21 @@ export interface FollowOptions {
 }
 
 /**
+ * A flow's runs counted per status ({@link StreamStore.countRuns}): `runs` is all of them, as
+ * `listFlows` counts them; `statuses` has every status (`pending` is always 0: a counted run has
+ * started). A run whose status is changing may be counted under its previous one for a moment.
+ *
+ * @example
+ * ```ts
+ * const { runs, statuses } = await store.countRuns!('order') // { runs: 12, statuses: { running: 2, completed: 9, failed: 1, … } }
+ * ```
+ */
+export interface RunCounts {
+  runs: number
+  statuses: Record<RunStatus, number>
+}
+
+/**
  * Options of {@link StreamStore.listRuns}.
  *
  * @example
@@ -176,6 +191,11 @@ export interface StreamStore {
   listRuns(flowName: string, opts?: ListRunsOptions): Promise<RunSummary[]>
   /** Flows with their number of runs. */
   listFlows(): Promise<Array<{ flow: string; runs: number }>>
+  /**
+   * A flow's runs counted per status, from the run index (no run is read): what a dashboard shows
+   * per flow. Optional for other stores; both stores of leanflow have it. See {@link RunCounts}.
+   */
+  countRuns?(flowName: string): Promise<RunCounts>
   close(): Promise<void>
 }
 

@@ -1,6 +1,6 @@
 import { isTerminalKind } from '../events.js'
 import { type StepActivity, stepActivity } from '../stepActivity.js'
-import type { RunStatus, RunSummary } from '../streamStore.js'
+import type { RunCounts, RunStatus, RunSummary } from '../streamStore.js'
 import { strings } from './reduceData.js'
 import { isTerminalStatus } from './reduceRun.js'
 
@@ -217,6 +217,18 @@ export class MemoryRuns {
       if (run?.summary) out.push(run)
     }
     return out
+  }
+
+  /** A flow's live runs counted per status (`countRuns`). */
+  countRuns(flow: string): RunCounts {
+    const statuses: Record<RunStatus, number> = { pending: 0, queued: 0, running: 0, awaiting: 0, completed: 0, failed: 0, canceled: 0 }
+    let n = 0
+    for (const run of this.flowRuns(flow)) {
+      const st = run.summary?.status
+      if (st !== undefined) statuses[st]++
+      n++
+    }
+    return { runs: n, statuses }
   }
 
   flowNames(): string[] {

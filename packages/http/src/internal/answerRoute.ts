@@ -69,6 +69,17 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       if (c.runner && !knowsFlow(c.runner, flow)) throw flowNotFound(flow, c.runner)
       return json({ runs: await store.listRuns(flow, opts) })
     }
+    case 'counts': {
+      const flow = params.flow as string
+      if (c.runner && !knowsFlow(c.runner, flow)) throw flowNotFound(flow, c.runner)
+      if (store.countRuns === undefined)
+        throw new LeanflowError(
+          'NOT_FOUND',
+          `This store cannot count runs (it has no countRuns): GET /${flow}/counts needs the memory or Redis store.`,
+        )
+      const { runs, statuses } = await store.countRuns(flow)
+      return json({ flow, runs, statuses })
+    }
     case 'runs.start': {
       const flow = params.flow as string
       const opts = startOptions(c.req)

@@ -57,6 +57,19 @@ describe('matchRoute', () => {
     )
     expect(() => matchRoute('GET', '/api/a%3Ab/limits', '/api')).toThrow(expect.objectContaining({ code: 'INVALID_NAME' }))
   })
+  it('matches GET /:flow/counts (runs.list), and /runs/counts is the run "counts"', () => {
+    expect(matchRoute('GET', '/api/order/counts/', '/api')).toMatchObject({
+      action: 'runs.list',
+      name: 'counts',
+      params: { flow: 'order' },
+      needsRunner: false,
+    })
+    expect(matchRoute('GET', '/api/runs/counts', '/api')).toMatchObject({ name: 'run', params: { runId: 'counts' } })
+    expect(() => matchRoute('GET', '/api/schedules/counts', '/api')).toThrow(expect.objectContaining({ code: 'NOT_FOUND' }))
+    expect(() => matchRoute('POST', '/api/order/counts', '/api')).toThrow(
+      expect.objectContaining({ code: 'METHOD_NOT_ALLOWED', allow: 'GET' }),
+    )
+  })
   it('matches GET /runs/:runId/children (runs.read), and /runs/children is the run "children"', () => {
     expect(matchRoute('GET', '/api/runs/r-1/children/', '/api')).toMatchObject({
       action: 'runs.read',

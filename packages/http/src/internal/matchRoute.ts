@@ -11,6 +11,7 @@ export interface Route {
   name:
     | 'flows'
     | 'runs.list'
+    | 'counts'
     | 'runs.start'
     | 'run'
     | 'children'
@@ -40,6 +41,7 @@ const SHAPES = {
     GET: { action: 'runs.list', name: 'runs.list', needsRunner: false, jsonBody: false },
     POST: { action: 'runs.start', name: 'runs.start', needsRunner: true, jsonBody: true },
   },
+  flowCounts: { GET: { action: 'runs.list', name: 'counts', needsRunner: false, jsonBody: false } },
   flowLimits: { GET: { action: 'limits.read', name: 'limits', needsRunner: 'limits', jsonBody: false } },
   run: { GET: { action: 'runs.read', name: 'run', needsRunner: false, jsonBody: false } },
   runEvents: { GET: { action: 'runs.read', name: 'events', needsRunner: false, jsonBody: false } },
@@ -98,9 +100,10 @@ function findShape(pathname: string, basePath: string): { shape: Shape; segs: Ar
   else if (a === 'schedules' && segs.length === 3 && c === 'resume') shape = SHAPES.scheduleResume
   else if (a === 'schedules' && segs.length === 3 && c === 'trigger') shape = SHAPES.scheduleTrigger
   // the reserved flow names are the routes above: `/schedules/runs` is no flow's run list, and
-  // `/runs/limits` is the run "limits" (matched above), not a flow's limits
+  // `/runs/limits` is the run "limits" (matched above), not a flow's limits (nor `/runs/counts` a flow's counts)
   else if (segs.length === 2 && b === 'runs' && a !== undefined && !RESERVED_FLOW_NAMES.includes(a)) shape = SHAPES.flowRuns
   else if (segs.length === 2 && b === 'limits' && a !== undefined && !RESERVED_FLOW_NAMES.includes(a)) shape = SHAPES.flowLimits
+  else if (segs.length === 2 && b === 'counts' && a !== undefined && !RESERVED_FLOW_NAMES.includes(a)) shape = SHAPES.flowCounts
   if (shape === undefined) throw notFound(pathname)
   return { shape, segs: [a, b, c] }
 }
@@ -126,7 +129,7 @@ export function matchRoute(method: string, pathname: string, basePath: string): 
     throw err
   }
   let params: RouteParams = {}
-  if (shape === SHAPES.flowRuns || shape === SHAPES.flowLimits) params = { flow: assertName(a, 'flow name') }
+  if (shape === SHAPES.flowRuns || shape === SHAPES.flowLimits || shape === SHAPES.flowCounts) params = { flow: assertName(a, 'flow name') }
   else if (shape === SHAPES.trigger) params = { triggerId: assertName(b, 'trigger id') }
   else if (a === 'schedules' && shape !== SHAPES.schedules) params = { scheduleId: assertName(b, 'schedule id') }
   else if (a === 'runs') params = { runId: assertName(b, 'run id') }

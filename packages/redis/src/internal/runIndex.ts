@@ -1,4 +1,12 @@
-import { invalidArgument, type ListRunsOptions, positiveInteger, type RunStatus, type RunSummary, STORE_DEFAULTS } from '@leanflow/core'
+import {
+  invalidArgument,
+  type ListRunsOptions,
+  positiveInteger,
+  type RunCounts,
+  type RunStatus,
+  type RunSummary,
+  STORE_DEFAULTS,
+} from '@leanflow/core'
 import { INDEXED_STATUSES, type IndexedStatus, type Keys } from '../keys.js'
 import { FLOWS_ADD_LUA, RUN_INDEX_DROP_LUA, RUN_INDEX_LUA } from '../lua/runIndex.js'
 import { defineScript, type RedisClient } from './script.js'
@@ -110,6 +118,21 @@ export class RunIndex {
     }
     await Promise.all([stale.length > 0 ? this.drop(flow, stale) : undefined, ...repairs.map((e) => this.apply(e, false))])
     return out
+  }
+
+  /** A flow's runs per status: the size of each status's set (after pruning expired entries). */
+  async countRuns(flow: string): Promise<RunCounts> {
+    const key = this.keys.flowRuns(flow) // validates the flow name
+    await this.prune(flow)
+    const [runs, ...counts] = await Promise.all([
+      this.redis.zcard(key),
+      ...INDEXED_STATUSES.map((s) => this.redis.zcard(this.keys.flowStatus(flow, s))),
+    ])
+    const statuses = { pending: 0 } as Record<RunStatus, number>
+    INDEXED_STATUSES.forEach((s, i) => {
+      statuses[s] = counts[i]!
+    })
+    return { runs: runs!, statuses }
   }
 
   async listFlows(): Promise<Array<{ flow: string; runs: number }>> {

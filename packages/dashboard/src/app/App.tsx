@@ -1,0 +1,56 @@
+import { useEffect, useState } from 'preact/hooks'
+import { api, config } from './api.js'
+import { FlowsView } from './FlowsView.js'
+import { RunSearch } from './RunSearch.js'
+import { RunsView } from './RunsView.js'
+import { RunView } from './RunView.js'
+import { hrefRun, useRoute } from './route.js'
+import { SchedulesView } from './SchedulesView.js'
+
+/** The shell: header with navigation and run search, then the view of the hash route. */
+export function App() {
+  const route = useRoute()
+  const [hasSchedules, setHasSchedules] = useState(false)
+  useEffect(() => {
+    // the Schedules view only when the API serves GET /schedules (a runner with schedules)
+    api.schedules().then(
+      () => setHasSchedules(true),
+      () => setHasSchedules(false),
+    )
+  }, [])
+  useEffect(() => {
+    const where = route.view === 'runs' ? route.flow : route.view === 'run' ? `run ${route.runId}` : route.view
+    document.title = `${where} · ${config.title}`
+  }, [route])
+  return (
+    <>
+      <header class="top">
+        <a class="brand" href="#/">
+          {config.title}
+        </a>
+        <nav aria-label="views">
+          <a href="#/" aria-current={route.view === 'flows' || route.view === 'runs' ? 'page' : undefined}>
+            Flows
+          </a>
+          {hasSchedules && (
+            <a href="#/schedules" data-testid="nav-schedules" aria-current={route.view === 'schedules' ? 'page' : undefined}>
+              Schedules
+            </a>
+          )}
+        </nav>
+        <RunSearch />
+      </header>
+      <main>
+        {route.view === 'flows' && <FlowsView />}
+        {route.view === 'runs' && <RunsView key={route.flow} flow={route.flow} status={route.status} />}
+        {route.view === 'run' && <RunView key={route.runId} runId={route.runId} />}
+        {route.view === 'schedules' && <SchedulesView />}
+        {route.view === 'missing' && (
+          <p class="error" role="alert">
+            Nothing at {route.hash}: try <a href="#/">the flows</a> or a run such as <code>{hrefRun('<runId>')}</code>.
+          </p>
+        )}
+      </main>
+    </>
+  )
+}

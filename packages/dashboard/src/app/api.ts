@@ -1,0 +1,130 @@
+// The page's calls to the leanflow HTTP API at the configured apiBase (same origin).
+import type { EventRecord, FlowState, RunStatus } from '@leanflow/core'
+
+/** What the server put in the page (`renderPage`). */
+export interface PageConfig {
+  apiBase: string
+  basePath: string
+  title: string
+}
+
+/** A flow of `GET /`, with its run counts per status when the API gives them. */
+export interface FlowRow {
+  flow: string
+  runs: number
+  statuses?: Partial<Record<RunStatus, number>>
+}
+
+/** A run summary (`GET /:flow/runs`, `GET /runs/:runId/children`). */
+export interface RunRow {
+  runId: string
+  flow: string
+  status: RunStatus
+  startedAt: string
+  completedAt?: string
+  parent?: { runId: string; step: string }
+  children?: number
+  version?: number
+}
+
+/** A schedule (`GET /schedules`). */
+export interface ScheduleRow {
+  id: string
+  flow: string
+  cron?: string
+  every?: string
+  tz: string
+  paused: boolean
+  nextRunAt: string | null
+  lastRun?: { tick: string; runId?: string; skipped?: true }
+}
+
+/** A limit in use (`GET /:flow/limits`). */
+export interface LimitRow {
+  scope: string
+  kind: 'concurrency' | 'rateLimit'
+  key: string
+  active: number
+  queued: number
+}
+
+/** A refused or failed call: the API's error code and message. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code?: string,
+  ) {
+    super(message)
+    this.name = 'ApiError'
+  }
+}
+
+const el = document.getElementById('leanflow-dashboard-config')
+export const config: PageConfig = el?.textContent
+  ? JSON.parse(el.textContent)
+  : { apiBase: '/flows', basePath: '/dashboard', title: 'leanflow' }
+
+const enc = encodeURIComponent
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${config.apiBase}${path}`, {
+    method,
+    credentials: 'same-origin',
+    headers: method === 'POST' ? { 'content-type': 'application/json' } : {},
+    body: method === 'POST' ? JSON.stringify(body ?? {}) : undefined,
+  })
+  const text = await res.text()
+  let json: any = {}
+  try {
+    json = text ? JSON.parse(text) : {}
+  } catch {
+    // a proxy's or authorize's non-JSON answer: its text is the message
+    json = { error: { message: text.slice(0, 300) } }
+  }
+  if (!res.ok)
+    throw new ApiError(json?.error?.message ?? `${method} ${config.apiBase}${path}: HTTP ${res.status}`, res.status, json?.error?.code)
+  return json as T
+}
+
+/** The stream URL of a run, for `watchRun`. */
+export const streamUrl = (runId: string) => `${config.apiBase}/runs/${enc(runId)}/stream`
+
+export const api = {
+  flows: () => call<{ flows: FlowRow[] }>('GET', '/').then((r) => r.flows),
+  /** Each flow with its counts per status (`GET /:flow/counts`); a flow whose counts are refused keeps its total alone. */
+  flowsWithCounts: async () => {
+    const flows = await api.flows()
+    return Promise.all(
+      flows.map((f) =>
+        call<{ statuses: FlowRow['statuses'] }>('GET', `/${enc(f.flow)}/counts`).then(
+          (c) => ({ ...f, statuses: c.statuses }),
+          () => f,
+        ),
+      ),
+    )
+  },
+  runs: (flow: string, q: { status?: string; before?: number; limit: number }) => {
+    const p = new URLSearchParams({ limit: String(q.limit) })
+    if (q.status) p.set('status', q.status)
+    if (q.before !== undefined) p.set('before', String(q.before))
+    return call<{ runs: RunRow[] }>('GET', `/${enc(flow)}/runs?${p}`).then((r) => r.runs)
+  },
+  run: (runId: string) => call<{ state: FlowState; lastEventId: string }>('GET', `/runs/${enc(runId)}`),
+  events: (runId: string, after?: string) =>
+    call<{ events: EventRecord[] }>('GET', `/runs/${enc(runId)}/events?limit=1000${after ? `&after=${enc(after)}` : ''}`).then(
+      (r) => r.events,
+    ),
+  children: (runId: string) => call<{ children: RunRow[]; next?: string }>('GET', `/runs/${enc(runId)}/children?limit=100`).then((r) => r),
+  cancel: (runId: string, reason: string) => call<{ runId: string }>('POST', `/runs/${enc(runId)}/cancel`, { reason }),
+  rerun: (runId: string, from?: string) => call<{ runId: string }>('POST', `/runs/${enc(runId)}/rerun`, from ? { from } : {}),
+  resolveTrigger: (triggerId: string, payload: unknown) =>
+    call<{ runId: string; step: string }>('POST', `/triggers/${enc(triggerId)}`, payload),
+  publish: (kind: string, data: unknown) => call<{ id: string }>('POST', '/events', { kind, data }),
+  schedules: () => call<{ schedules: ScheduleRow[] }>('GET', '/schedules').then((r) => r.schedules),
+  schedule: (id: string, op: 'pause' | 'resume' | 'trigger') => call<unknown>('POST', `/schedules/${enc(id)}/${op}`, {}),
+  limits: (flow: string) => call<{ limits: LimitRow[] }>('GET', `/${enc(flow)}/limits`).then((r) => r.limits),
+}
+
+/** The message to show for a failed call. */
+export const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err))

@@ -1,0 +1,2 @@
+export type { DashboardHandler, DashboardOptions } from './createDashboard.js'
+export { createDashboard } from './createDashboard.js'

@@ -1,0 +1,300 @@
+// @leanflow/dashboard in headless Chromium, on real runs on a redis-server (one browser for the
+// file): every view renders (flows with counts per status, a flow's runs, a run, schedules,
+// limits); a run followed live to completion, its time travel, its child run and parent linked;
+// each action (publish an event, resolve a trigger, cancel after the in-page confirmation, rerun
+// from a step) and refused ones showing the API's message (a bad event kind, a trigger resolved
+// twice, authorize refusing a viewer's cancel); a flow of 10,000 runs paged 50 at a time; deep
+// links on a fresh load; keyboard access and dark mode.
+import type { Browser, Page, Response as PwResponse } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../helpers/chromium.js'
+import { useRedisServer } from '../helpers/redisServer.js'
+import { addRuns, type DashboardServer, startDashboardServer } from './dashboardServer.js'
+
+const T = { timeout: 15_000 }
+const BULK = 10_000
+const redis = useRedisServer()
+let server: DashboardServer
+let browser: Browser
+let page: Page
+/** A quick run started first, done by the time the flows view is opened. */
+let done: string
+const pageErrors: string[] = []
+
+beforeAll(async () => {
+  ;[server, browser] = await Promise.all([startDashboardServer(redis.url, 'dash'), launchChromium()])
+  done = await start('quick', { ms: 1 })
+  await addRuns(server.store, 'bulk', BULK)
+  page = await browser.newPage()
+  page.on('pageerror', (e) => pageErrors.push(e.message))
+}, 60_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await server?.close()
+})
+
+/** A fresh page load of the dashboard at `hash` (a new document, so deep links are read from scratch). */
+async function open(hash: string, p: Page = page): Promise<void> {
+  await p.goto('about:blank')
+  await p.goto(`${server.url}/dashboard/${hash}`)
+}
+
+const text = (testId: string, p: Page = page) => p.getByTestId(testId).first().textContent()
+const stepStatus = (name: string) => page.getByTestId(`step-${name}`).getAttribute('data-status')
+
+async function start(flow: string, input: unknown): Promise<string> {
+  const res = await fetch(`${server.url}/flows/${flow}/runs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(input),
+  })
+  expect(res.status).toBe(201)
+  return ((await res.json()) as { runId: string }).runId
+}
+
+/** The API's own error message for a call, to compare with what the page shows. */
+async function apiMessage(path: string, body: unknown): Promise<string> {
+  const res = await fetch(`${server.url}/flows${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+  expect(res.status).toBeGreaterThanOrEqual(400)
+  return ((await res.json()) as { error: { message: string } }).error.message
+}
+
+describe('dashboard', () => {
+  it('flows view: each flow with its run counts per status', async () => {
+    await open('')
+    const bulkRow = page.getByTestId('flow-bulk')
+    await expect.poll(() => bulkRow.locator('[data-count="all"]').textContent(), T).toBe(String(BULK))
+    expect(await bulkRow.locator('[data-count="running"]').textContent()).toBe(String(BULK))
+    expect(await bulkRow.locator('[data-count="completed"]').textContent()).toBe('0')
+    await expect.poll(() => page.getByTestId('flow-quick').locator('[data-count="completed"]').textContent(), T).toBe('1')
+    // the count links to that flow's runs with that status
+    await page.getByTestId('flow-quick').locator('[data-count="completed"] a').click()
+    await expect.poll(() => page.getByTestId('run-row').getAttribute('data-run'), T).toBe(done)
+    expect(page.url()).toContain('#/flows/quick?status=completed')
+    expect(await page.getByTestId('status-filter').inputValue()).toBe('completed')
+  })
+
+  it('runs view: 10,000 runs paged 50 at a time with before, newest first, never all loaded', async () => {
+    const asked: string[] = []
+    const onResponse = (r: PwResponse) => {
+      if (r.url().includes('/flows/bulk/runs')) asked.push(new URL(r.url()).search)
+    }
+    page.on('response', onResponse)
+    await open('#/flows/bulk')
+    const rows = page.getByTestId('run-row')
+    await expect.poll(() => rows.count(), T).toBe(50)
+    const shown: string[] = []
+    for (let p = 1; p <= 3; p++) {
+      await expect.poll(() => text('page-number'), T).toBe(`page ${p}`)
+      await expect.poll(() => page.getByTestId('runs').getAttribute('data-page'), T).toBe(String(p)) // its rows, read for it
+      expect(await rows.count()).toBe(50)
+      const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-run') as string))
+      if (p > 1) expect(ids[0]).not.toBe(shown.at(-50))
+      shown.push(...ids)
+      if (p < 3) await page.getByTestId('page-older').click()
+    }
+    // the same runs, in the same order, as the API lists its first 150 (no run skipped or repeated)
+    const api = (await (await fetch(`${server.url}/flows/bulk/runs?limit=150`)).json()) as { runs: Array<{ runId: string }> }
+    expect(shown).toEqual(api.runs.map((r) => r.runId))
+    await page.getByTestId('page-newer').click()
+    await expect.poll(() => rows.first().getAttribute('data-run'), T).toBe(shown[50])
+    await page.getByTestId('page-newest').click()
+    await expect.poll(() => rows.first().getAttribute('data-run'), T).toBe(shown[0])
+    page.off('response', onResponse)
+    for (const q of asked) expect(Number(new URLSearchParams(q).get('limit'))).toBeLessThanOrEqual(100)
+    // status filter: none of the bulk runs completed
+    await page.getByTestId('status-filter').selectOption('completed')
+    await expect.poll(() => page.getByTestId('runs').textContent(), T).toContain('No completed runs.')
+    // flow filter
+    await page.getByTestId('flow-filter').selectOption('quick')
+    await expect.poll(() => text('runs-flow'), T).toBe('quick')
+    expect(page.url()).toContain('#/flows/quick?status=completed')
+  })
+
+  it('search by run id: opens a known run, says so for an unknown one', async () => {
+    const id = await start('quick', { ms: 1 })
+    await open('#/flows/bulk')
+    await page.getByTestId('run-search').fill('nosuchrun')
+    await page.getByTestId('run-search').press('Enter')
+    await expect.poll(() => text('run-search-error'), T).toBe('No run nosuchrun.')
+    await page.getByTestId('run-search').fill(id)
+    await page.getByTestId('run-search').press('Enter')
+    await expect.poll(() => text('run-id'), T).toBe(id)
+    expect(page.url()).toContain(`#/runs/${id}`)
+    // a deep link to a run that does not exist says so
+    await open('#/runs/nosuchrun')
+    await expect.poll(() => text('run-error'), T).toBe('No run nosuchrun: it never existed, or retention removed it.')
+  })
+
+  it('run view: a deep link on a fresh load, followed live to completion; graph, timeline, logs, state, events, time travel', async () => {
+    const id = await start('quick', { ms: 2500 })
+    await open(`#/runs/${id}`)
+    await expect.poll(() => text('run-status'), T).toBe('awaiting') // b waits 2.5 s
+    expect(await stepStatus('a')).toBe('completed')
+    expect(await stepStatus('b')).toBe('awaiting')
+    expect(await page.getByTestId('step-b').locator('.detail').textContent()).toMatch(/^until /)
+    await expect.poll(() => text('run-status'), T).toBe('completed')
+    expect(await stepStatus('b')).toBe('completed')
+    // one element per step; the graph's nodes use their own ids, with an edge a → b
+    expect(await page.locator('[data-testid^="step-"][data-status]').count()).toBe(2)
+    expect(await page.getByTestId('graph-step-b').getAttribute('data-status')).toBe('completed')
+    expect(await page.locator('svg.graph .edge').count()).toBe(1)
+    // logs with a level filter
+    expect(await page.getByTestId('logs').locator('li.log').count()).toBe(3)
+    await page.getByTestId('log-level').selectOption('warn')
+    expect(await page.getByTestId('logs').textContent()).toContain('b waited')
+    expect(await page.getByTestId('logs').locator('li.log').count()).toBe(1)
+    expect(JSON.parse((await text('state')) as string)).toEqual({ seen: { by: 'a' } })
+    const events = (await (await fetch(`${server.url}/flows/runs/${id}/events`)).json()) as { events: Array<{ id: string; kind: string }> }
+    expect(await page.getByTestId('events').locator('tbody tr').count()).toBe(events.events.length)
+    // time travel: after the first event (flow.started) the run is running and no step has started
+    await page.getByTestId('scrubber').fill('0')
+    await expect.poll(() => text('scrub-position'), T).toContain('after event 1 of')
+    expect(await text('run-status')).toBe('running')
+    expect(await stepStatus('a')).toBe('pending')
+    const aDone = events.events.findIndex((e) => e.kind === 'step.completed')
+    await page.getByTestId('scrubber').fill(String(aDone))
+    await expect.poll(() => stepStatus('a'), T).toBe('completed')
+    expect(await stepStatus('b')).not.toBe('completed')
+    await page.getByTestId('scrub-live').click()
+    await expect.poll(() => text('run-status'), T).toBe('completed')
+  })
+
+  it('run view: a child run linked from its parent, and the parent from the child', async () => {
+    const parent = await start('batch', null)
+    await open(`#/runs/${parent}`)
+    await expect.poll(() => text('run-status'), T).toBe('completed')
+    const child = page.getByTestId('children').locator('a')
+    await expect.poll(() => child.count(), T).toBe(1)
+    const childId = (await child.getAttribute('data-run')) as string
+    await child.click()
+    await expect.poll(() => text('run-id'), T).toBe(childId)
+    expect(await page.locator('#run-h a').textContent()).toBe('quick')
+    await page.getByTestId('parent-link').click()
+    await expect.poll(() => text('run-id'), T).toBe(parent)
+  })
+
+  it('actions: publish an event and resolve a trigger, each refusal showing the API message; the run completes live', async () => {
+    const id = await start('order', { orderId: 'o-1', customer: 'c-1' })
+    await open(`#/runs/${id}`)
+    await expect.poll(() => stepStatus('payment'), T).toBe('awaiting')
+    // charge failed once and was retried: its attempts in the timeline
+    await expect.poll(() => stepStatus('charge'), T).toBe('completed')
+    expect(await page.getByTestId('step-charge').getByTestId('attempt').textContent()).toBe('#2')
+    expect(await page.getByTestId('step-charge').locator('.history').textContent()).toContain('failed #1, retries')
+    // a refused publish: the API's message
+    await page.getByTestId('event-kind').fill('bad kind')
+    await page.getByTestId('event-publish').click()
+    const refusedPublish = await apiMessage('/events', { kind: 'bad kind', data: {} })
+    await expect.poll(() => text('action-error'), T).toBe(`Publish refused: ${refusedPublish}`)
+    await page.getByTestId('event-kind').fill('payment.confirmed')
+    await page.getByTestId('event-data').fill('{"orderId":"o-1","amount":42}')
+    await page.getByTestId('event-publish').click()
+    await expect.poll(() => text('action-result'), T).toMatch(/^Event payment.confirmed published/)
+    await expect.poll(() => stepStatus('payment'), T).toBe('completed')
+    await expect.poll(() => stepStatus('approve'), T).toBe('awaiting')
+    const triggerId = (await page.getByTestId('trigger-id').getAttribute('placeholder')) as string
+    expect(triggerId).toMatch(/^[A-Za-z0-9]{21}$/)
+    await page.getByTestId('trigger-payload').fill('{"approved":')
+    await page.getByTestId('trigger-resolve').click()
+    await expect.poll(() => text('action-error'), T).toContain('The payload is not JSON')
+    await page.getByTestId('trigger-payload').fill('{"approved":true}')
+    await page.getByTestId('trigger-resolve').click()
+    await expect.poll(() => text('action-result'), T).toBe('Trigger resolved: step approve resumes.')
+    await expect.poll(() => text('run-status'), T).toBe('completed')
+    expect(JSON.parse((await text('result')) as string)).toMatchObject({ ship: { tracking: 'TRK-1' } })
+    // resolving it again is refused by the API (409): its message
+    await page.getByTestId('trigger-id').fill(triggerId)
+    await page.getByTestId('trigger-resolve').click()
+    const conflict = await apiMessage(`/triggers/${triggerId}`, { approved: true })
+    await expect.poll(() => text('action-error'), T).toBe(`Resolve refused: ${conflict}`)
+    expect(await page.getByTestId('run-cancel').isDisabled()).toBe(true)
+  })
+
+  it('cancel asks first (in-page dialog), then cancels; rerun from a step starts a linked run', async () => {
+    const id = await start('order', { orderId: 'o-2' })
+    await open(`#/runs/${id}`)
+    await expect.poll(() => stepStatus('payment'), T).toBe('awaiting')
+    await page.getByTestId('run-cancel').click()
+    const dialog = page.locator('dialog.confirm')
+    expect(await dialog.isVisible()).toBe(true)
+    await dialog.getByText('Keep it').click() // declined: nothing happens
+    expect(await text('run-status')).not.toBe('canceled')
+    // a viewer's cancel is refused by the API's authorize (the page's cookie reaches it): its message
+    await page.context().addCookies([{ name: 'role', value: 'viewer', url: server.url }])
+    await page.getByTestId('run-cancel').click()
+    await page.getByTestId('confirm').click()
+    await expect.poll(() => text('action-error'), T).toBe('Cancel refused: Not allowed: runs.cancel.')
+    await page.context().clearCookies()
+    await page.getByTestId('run-cancel').click()
+    await page.getByTestId('confirm').click()
+    await expect.poll(() => text('run-status'), T).toBe('canceled')
+    expect(await stepStatus('payment')).toBe('canceled')
+    // rerun the canceled order from `payment`: validate and charge are copied
+    await page.getByTestId('rerun-from').selectOption('payment')
+    await page.getByTestId('run-rerun').click()
+    await expect.poll(() => text('run-id'), T).not.toBe(id)
+    const rerun = (await text('run-id')) as string
+    expect(page.url()).toContain(`#/runs/${rerun}`)
+    await expect.poll(() => page.getByTestId('rerun-of').textContent(), T).toBe(`${id.slice(0, 10)}…`)
+    await expect.poll(() => stepStatus('payment'), T).toBe('awaiting')
+    expect(await page.getByTestId('step-validate').textContent()).toContain('copied')
+    // a refused rerun: a step the run does not have
+    const refused = await apiMessage(`/runs/${rerun}/rerun`, { from: 'nope' })
+    expect(refused).toContain('nope')
+    await server.runner.cancel(rerun, 'test done')
+    await expect.poll(() => text('run-status'), T).toBe('canceled')
+  })
+
+  it('schedules and limits views, when the API has them; the runs view follows its rows live', async () => {
+    const held = await start('order', { orderId: 'o-3', customer: 'c-9' })
+    await open('#/flows/order')
+    const limit = page.locator('[data-testid="limit-row"][data-key="c-9"]')
+    await expect.poll(() => limit.locator('td').nth(3).textContent(), T).toBe('1')
+    // the runs view's rows follow the runs live: canceled elsewhere, its row says so without a reload
+    const row = (id: string) => page.locator(`[data-testid="run-row"][data-run="${id}"]`)
+    await expect.poll(() => row(held).getAttribute('data-status'), T).toBe('awaiting')
+    await server.runner.cancel(held, 'test done')
+    await expect.poll(() => row(held).getAttribute('data-status'), T).toBe('canceled')
+    await page.getByTestId('nav-schedules').click()
+    const schedule = page.getByTestId('schedule-tick-hourly')
+    await expect.poll(() => schedule.getAttribute('data-paused'), T).toBe('false')
+    await schedule.getByText('Pause').click()
+    await expect.poll(() => schedule.getAttribute('data-paused'), T).toBe('true')
+    await schedule.getByText('Resume').click()
+    await expect.poll(() => schedule.getAttribute('data-paused'), T).toBe('false')
+    // Run now starts a run outside the cadence and opens it
+    await schedule.getByText('Run now').click()
+    await expect.poll(() => page.url(), T).toMatch(/#\/runs\/[A-Za-z0-9]{21}$/)
+    await expect.poll(() => text('run-status'), T).toBe('completed')
+    expect(await page.locator('#run-h a').textContent()).toBe('tick')
+  })
+
+  it('is keyboard reachable and follows a dark color scheme', async () => {
+    const id = await start('order', { orderId: 'o-4' })
+    const dark = await browser.newPage({ colorScheme: 'dark' })
+    dark.on('pageerror', (e) => pageErrors.push(e.message))
+    await open(`#/runs/${id}`, dark)
+    await expect.poll(() => dark.getByTestId('run-status').textContent(), T).toBe('awaiting')
+    const bg = await dark.evaluate(() => getComputedStyle(document.body).backgroundColor)
+    expect(bg).toBe('rgb(20, 23, 27)')
+    // Tab from the top reaches the cancel button; Enter opens the dialog, whose confirm works by keyboard too
+    let reached = false
+    for (let i = 0; i < 40 && !reached; i++) {
+      await dark.keyboard.press('Tab')
+      reached = await dark.evaluate(() => document.activeElement?.getAttribute('data-testid') === 'run-cancel')
+    }
+    expect(reached).toBe(true)
+    await dark.keyboard.press('Enter')
+    await dark.getByTestId('confirm').focus()
+    await dark.keyboard.press('Enter')
+    await expect.poll(() => dark.getByTestId('run-status').textContent(), T).toBe('canceled')
+    await dark.close()
+    expect(pageErrors).toEqual([])
+  })
+})

@@ -1,0 +1,127 @@
+// The dashboard's test server: a runner on a redis-server with a few flows, the leanflow handler at
+// /flows (its authorize refuses runs.cancel to the cookie role=viewer) and the dashboard at
+// /dashboard on one node:http server (as an app mounts them), and a
+// way to add thousands of runs cheaply (their flow.started appended straight to the store, so the
+// runs are listed and counted but no step of theirs ever runs).
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createDashboard } from '@leanflow/dashboard'
+import { createHandler } from '@leanflow/http'
+import { toNodeHandler } from '@leanflow/http/node'
+import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
+import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
+
+/** a → b: `a` logs and sets state, `b` waits `input.ms` (default 600 ms) then returns; followed live to its end. */
+export const quick = defineFlow({
+  name: 'quick',
+  steps: {
+    a: {
+      handler: async (input, ctx) => {
+        ctx.logger.debug('a starts')
+        ctx.logger.info('a ran', { input })
+        await ctx.state.set('seen', { by: 'a' })
+        return 1
+      },
+    },
+    b: {
+      needs: ['a'],
+      handler: async (input, ctx) => {
+        await ctx.await.time((input as { ms?: number } | null)?.ms ?? 600)
+        ctx.logger.warn('b waited')
+        return 2
+      },
+    },
+  },
+})
+
+/** validate → (charge, retried once | payment, awaits an event) → approve (awaits a trigger) → ship; one concurrency limit per customer. */
+export const order = defineFlow({
+  name: 'order',
+  concurrency: { limit: 5, key: (input: { customer?: string } | null) => input?.customer ?? 'guest' },
+  steps: {
+    validate: { handler: async (input) => (input as { orderId: string }).orderId },
+    charge: {
+      needs: ['validate'],
+      retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 100 } },
+      handler: async (_input, ctx) => {
+        if (ctx.attempt === 1) throw new Error('card processor timed out')
+        return 'ch_1'
+      },
+    },
+    payment: {
+      needs: ['validate'],
+      handler: async (input, ctx) => {
+        const { orderId } = input as { orderId: string }
+        return (await ctx.await.event({ kind: 'payment.confirmed', match: { 'data.orderId': orderId }, timeout: '1h' })).data
+      },
+    },
+    approve: {
+      needs: ['charge', 'payment'],
+      handler: async (_input, ctx) => (await (await ctx.await.trigger({ type: 'approval', timeout: '1h' })).wait()) as unknown,
+    },
+    ship: { needs: ['approve'], handler: async () => ({ tracking: 'TRK-1' }) },
+  },
+})
+
+/** One step that invokes a `quick` child run and returns its result. */
+export const batch = defineFlow({
+  name: 'batch',
+  steps: { spawn: { handler: async (_input, ctx) => await ctx.invoke(quick, { ms: 1 }) } },
+})
+
+/** Its runs are appended by {@link addRuns}: its step never runs. */
+export const bulk = defineFlow({ name: 'bulk', steps: { never: { handler: async () => 0 } } })
+
+/** A flow with an in-code schedule (every hour: it never fires during a test). */
+export const tick = defineFlow({
+  name: 'tick',
+  schedules: [{ id: 'tick-hourly', every: '1h', catchUp: 'none' }],
+  steps: { only: { handler: async () => 1 } },
+})
+
+export interface DashboardServer {
+  url: string
+  store: RedisStreamStore
+  runner: Runner
+  close(): Promise<void>
+}
+
+/** Starts the runner on `redisUrl` (keys under `prefix`) and the server on a free port. */
+export async function startDashboardServer(redisUrl: string, prefix: string): Promise<DashboardServer> {
+  const store = createRedisStreamStore({ url: redisUrl, prefix })
+  const runner = createRunner({ store, flows: [quick, order, batch, bulk, tick], onError: () => {} })
+  // a viewer (the cookie role=viewer, sent by the page like any cookie) may not cancel
+  const authorize = (req: Request, action: string) =>
+    !(action === 'runs.cancel' && /(?:^|;\s*)role=viewer(?:;|$)/.test(req.headers.get('cookie') ?? ''))
+  const api = toNodeHandler(createHandler({ store, runner, basePath: '/flows', authorize }))
+  const dashboard = toNodeHandler(createDashboard({ apiBase: '/flows', basePath: '/dashboard', title: 'Test flows' }))
+  const server = createServer((req, res) => (req.url?.startsWith('/dashboard') ? dashboard(req, res) : api(req, res)))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await runner.start()
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    store,
+    runner,
+    async close() {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await runner.stop()
+      await store.close()
+    },
+  }
+}
+
+/** Appends `n` runs of `flow` (their `flow.started` only), 500 at a time; returns their ids. */
+export async function addRuns(store: RedisStreamStore, flow: string, n: number): Promise<string[]> {
+  const ids = Array.from({ length: n }, (_, i) => `${flow}-${String(i).padStart(5, '0')}`)
+  for (let i = 0; i < n; i += 500) {
+    await Promise.all(
+      ids
+        .slice(i, i + 500)
+        .map((runId) =>
+          store.append(runId, { kind: 'flow.started', flow: runId, data: { name: flow, input: null, steps: { never: {} } } }),
+        ),
+    )
+  }
+  return ids
+}

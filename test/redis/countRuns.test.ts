@@ -1,0 +1,77 @@
+// store.countRuns (issue 18: the dashboard's counts per status) on the memory store and on a real
+// redis-server: a flow's runs counted per status as their terminal events and awaits move them,
+// other flows and runs without flow.started not counted, an unknown flow all zeros, a finished run
+// no longer counted once retention removed it, a bad flow name refused before any read.
+import { createMemoryStreamStore, type NewEvent, type StreamStore } from '@leanflow/core'
+import { createRedisStreamStore } from '@leanflow/redis'
+import { afterEach, describe, expect, it } from 'vitest'
+import { useRedisServer } from '../helpers/redisServer.js'
+import { waitFor } from '../helpers/waitFor.js'
+
+const redis = useRedisServer()
+let n = 0
+const opened: StreamStore[] = []
+const STORES: Array<[string, (retention?: number) => StreamStore]> = [
+  ['memory', (retention) => createMemoryStreamStore(retention === undefined ? {} : { retention })],
+  [
+    'redis',
+    (retention) => createRedisStreamStore({ url: redis.url, prefix: `cr${n++}`, ...(retention === undefined ? {} : { retention }) }),
+  ],
+]
+const ZERO = { pending: 0, queued: 0, running: 0, awaiting: 0, completed: 0, failed: 0, canceled: 0 }
+
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((s) => s.close()))
+})
+
+const started = (run: string, flow: string): NewEvent => ({
+  kind: 'flow.started',
+  flow: run,
+  data: { name: flow, input: null, steps: { a: {} } },
+})
+const ev = (run: string, kind: string, data: unknown = {}, step?: string): NewEvent => ({
+  kind,
+  flow: run,
+  data,
+  ...(step ? { step } : {}),
+})
+
+describe.each(STORES)('countRuns on the %s store', (_name, open) => {
+  const store = (retention?: number) => {
+    const s = open(retention)
+    opened.push(s)
+    return s
+  }
+
+  it("counts a flow's runs per status as they change, and nothing of other flows", async () => {
+    const s = store()
+    const countRuns = (flow: string) => s.countRuns!(flow)
+    for (const run of ['r1', 'r2', 'r3', 'r4', 'r5']) await s.append(run, started(run, 'shop'))
+    await s.append('o1', started('o1', 'other'))
+    await s.append('loose', ev('loose', 'user.thing')) // no flow.started: in no flow
+    expect(await countRuns('shop')).toEqual({ runs: 5, statuses: { ...ZERO, running: 5 } })
+    await s.append('r1', ev('r1', 'flow.completed', { duration: 1 }))
+    await s.append('r2', ev('r2', 'flow.failed', { error: 'x' }))
+    await s.append('r3', ev('r3', 'flow.canceled', { reason: 'x' }))
+    await s.append('r4', ev('r4', 'step.started', {}, 'a'))
+    await s.append('r4', ev('r4', 'step.await.trigger', { triggerId: 't1' }, 'a'))
+    await waitFor(async () => (await countRuns('shop')).statuses.awaiting === 1, 'r4 awaiting')
+    expect(await countRuns('shop')).toEqual({
+      runs: 5,
+      statuses: { ...ZERO, running: 1, awaiting: 1, completed: 1, failed: 1, canceled: 1 },
+    })
+    expect(await countRuns('other')).toEqual({ runs: 1, statuses: { ...ZERO, running: 1 } })
+    expect(await countRuns('nothing-here')).toEqual({ runs: 0, statuses: ZERO })
+    await expect(countRuns('bad name')).rejects.toMatchObject({ code: 'INVALID_NAME' })
+  })
+
+  it('stops counting a finished run once retention removed it', async () => {
+    const s = store(300)
+    await s.append('keep', started('keep', 'short'))
+    await s.append('gone', started('gone', 'short'))
+    await s.append('gone', ev('gone', 'flow.completed', { duration: 1 }))
+    expect(await s.countRuns!('short')).toEqual({ runs: 2, statuses: { ...ZERO, running: 1, completed: 1 } })
+    await waitFor(async () => (await s.countRuns!('short')).runs === 1, 'the finished run expired')
+    expect(await s.countRuns!('short')).toEqual({ runs: 1, statuses: { ...ZERO, running: 1 } })
+  })
+})
