@@ -8,7 +8,20 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const all = ['reduce', 'append', 'follow', 'runner', 'runner-bullmq', 'sse', 'schedules', 'flowControl', 'composition', 'reruns', 'scale', 'capacity']
+const all = [
+  'reduce',
+  'append',
+  'follow',
+  'runner',
+  'runner-bullmq',
+  'sse',
+  'schedules',
+  'flowControl',
+  'composition',
+  'reruns',
+  'scale',
+  'capacity',
+]
 const names = process.argv.slice(2).length ? process.argv.slice(2) : all
 mkdirSync(`${root}/bench/results`, { recursive: true })
 
