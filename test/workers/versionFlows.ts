@@ -75,7 +75,8 @@ export function versionFlows(redis: Redis, prefix: string, opts: VersionFlowOpti
     name: 'pipeline',
     steps: {
       a: step('a', [], () => ({ at: 'a', list: [3, 1, 2], nested: { z: 1, a: 2 } })),
-      b: step('b', ['a'], (r) => ({ b: (r.a as { list: number[] }).list.length })),
+      // b also needs d, so d has completed before b fails (the rerun from b then copies a and d, always)
+      b: step('b', ['a', 'd'], (r) => ({ b: (r.a as { list: number[] }).list.length })),
       c: step('c', ['b'], (r) => ({ c: r.b })),
       d: step('d', [], () => 'd'),
     },
