@@ -1,5 +1,6 @@
 // Defensive readers for event fields: the reducer must never throw on
 // missing or garbage data (null, a string, an array where an object belongs).
+// They are small on purpose: every byte here is in a browser bundle of the reducer.
 
 import type { QueueReason } from '../events.js'
 import type { QueueWait } from '../flowState.js'
@@ -24,12 +25,23 @@ export function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined
 }
 
-/** `{ a, b }` of a record whose fields `a` and `b` are both strings (`schedule`, `parent`), else undefined. */
-export function strings<K extends string>(v: unknown, a: K, b: K): Record<K, string> | undefined {
+/** Sets `o[k]` to `v` unless `v` is undefined (then `o` keeps no such key). */
+export function put(o: object, k: string, v: unknown): void {
+  if (v !== undefined) (o as Record<string, unknown>)[k] = v
+}
+
+/**
+ * `{ a, b? }` of a record whose field `a` is a string, and `b` too when `opt` is false
+ * (`schedule`, `parent`) or when present (`rerunOf`'s `from`); else undefined.
+ */
+export function strings<K extends string>(v: unknown, a: K, b: K, opt?: boolean): Record<K, string> | undefined {
   const f = fieldsOf(v)
   const x = f[a]
   const y = f[b]
-  return typeof x === 'string' && typeof y === 'string' ? ({ [a]: x, [b]: y } as Record<K, string>) : undefined
+  if (typeof x !== 'string' || (typeof y !== 'string' && !opt)) return undefined
+  const out = { [a]: x } as Record<K, string>
+  put(out, b, str(y))
+  return out
 }
 
 /** A finite number field, or undefined. */
@@ -39,16 +51,15 @@ export function num(v: unknown): number | undefined {
 
 /** A valid attempt number (a positive integer), or undefined. */
 export function attemptOf(meta: unknown): number | undefined {
-  if (!isRecord(meta)) return undefined
-  const a = meta.attempt
-  return typeof a === 'number' && Number.isInteger(a) && a >= 1 ? a : undefined
+  const a = fieldsOf(meta).attempt
+  return Number.isInteger(a) && (a as number) >= 1 ? (a as number) : undefined
 }
 
 /** Any value as display text, never throwing (objects with a null prototype, cycles, BigInt). */
 export function toText(v: unknown): string {
   if (typeof v === 'string') return v
-  if (v === undefined || v === null) return ''
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
+  if (v == null) return ''
+  if (typeof v !== 'object') return typeof v === 'symbol' || typeof v === 'function' ? '' : String(v)
   if (isRecord(v) && typeof v.message === 'string') return v.message
   try {
     return JSON.stringify(v) ?? ''
@@ -60,17 +71,8 @@ export function toText(v: unknown): string {
 /** The `queued` of `flow.queued` / `step.queued` data: `reason` as text, and `key` and `until` when they are strings. */
 export function queuedOf(data: unknown): QueueWait {
   const d = fieldsOf(data)
-  const q: { -readonly [K in keyof QueueWait]: QueueWait[K] } = { reason: toText(d.reason) as QueueReason }
-  if (typeof d.key === 'string') q.key = d.key
-  if (typeof d.until === 'string') q.until = d.until
+  const q = { reason: toText(d.reason) as QueueReason }
+  put(q, 'key', str(d.key))
+  put(q, 'until', str(d.until))
   return q
-}
-
-/** `data.rerunOf` of `flow.started`: `{ runId, from? }` when `runId` (and `from`, when present) are strings. */
-export function rerunOfData(v: unknown): { runId: string; from?: string } | undefined {
-  if (typeof v !== 'object' || v === null) return undefined
-  const { runId, from } = v as { runId?: unknown; from?: unknown }
-  if (typeof runId !== 'string') return undefined
-  if (typeof from === 'string') return { runId, from }
-  return { runId }
 }
