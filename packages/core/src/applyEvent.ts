@@ -3,8 +3,7 @@ import type { EventRecord } from './events.js'
 import { emptyFlowState, type FlowState } from './flowState.js'
 import { foldEvent } from './internal/foldEvent.js'
 import { isRecord } from './internal/reduceData.js'
-import { composeState, isOwnState, partsOf, stepsOf } from './internal/reduceParts.js'
-import type { Steps } from './internal/reduceStep.js'
+import { composeState, isOwnState, partsOf } from './internal/reduceParts.js'
 
 /**
  * Folds one event into a state and returns the next state: the incremental
@@ -38,6 +37,5 @@ export function applyEvent(state: FlowState, event: EventRecord): FlowState {
   if (!isRecord(state)) return applyEvent(emptyFlowState(), event)
   const last = state.lastEventId
   if (last !== undefined && (isOwnState(state) || isEventId(last)) && compareEventIds(event.id, last) <= 0) return state
-  const steps: Steps = { map: stepsOf(state), owned: false, dirty: false }
-  return composeState(foldEvent(partsOf(state), steps, event), steps.map, event.id)
+  return composeState(foldEvent(partsOf(state), event), event.id)
 }

@@ -25,14 +25,14 @@ const ID = /^\d{1,20}-\d{1,20}$/
  */
 export function compareEventIds(a: string, b: string): number {
   if (a === b) return 0
-  let da = a.indexOf('-')
-  let db = b.indexOf('-')
+  const da = a.indexOf('-')
+  const db = b.indexOf('-')
   // Same length and same dash position: digit runs of equal length order
   // lexically as they do numerically (the common case within one run).
   if (a.length === b.length && da === db) return a < b ? -1 : 1
-  if (da < 0) da = a.length
-  if (db < 0) db = b.length
-  return compareDigits(a, 0, da, b, 0, db) || compareDigits(a, da + 1, a.length, b, db + 1, b.length)
+  const ea = da < 0 ? a.length : da
+  const eb = db < 0 ? b.length : db
+  return compareDigits(a, 0, ea, b, 0, eb) || compareDigits(a, ea + 1, a.length, b, eb + 1, b.length)
 }
 
 // Compares the digit runs a[as, ae) and b[bs, be) as numbers: skip leading zeros, then the

@@ -5,7 +5,6 @@ import { argumentError } from './internal/argumentError.js'
 import { foldEvent } from './internal/foldEvent.js'
 import { isRecord } from './internal/reduceData.js'
 import { composeState, emptyParts, handOut } from './internal/reduceParts.js'
-import type { Steps } from './internal/reduceStep.js'
 
 /**
  * Folds a run's events into its state. Pure (no I/O, no clock), the same
@@ -50,9 +49,8 @@ export function reduceFlow(events: Iterable<EventRecord>, opts?: ReduceOptions):
     ordered = n === all.length ? all : all.slice(0, n)
   }
   let parts = emptyParts(true)
-  const steps: Steps = { map: Object.create(null), owned: true, dirty: false }
-  for (let i = 0; i < ordered.length; i++) parts = foldEvent(parts, steps, ordered[i]!)
-  return composeState(handOut(parts), steps.map, ordered[ordered.length - 1]?.id)
+  for (let i = 0; i < ordered.length; i++) parts = foldEvent(parts, ordered[i]!)
+  return composeState(handOut(parts), ordered[ordered.length - 1]?.id)
 }
 
 /** Options of {@link reduceFlow}. */

@@ -30,18 +30,12 @@ export function put(o: object, k: string, v: unknown): void {
   if (v !== undefined) (o as Record<string, unknown>)[k] = v
 }
 
-/**
- * `{ a, b? }` of a record whose field `a` is a string, and `b` too when `opt` is false
- * (`schedule`, `parent`) or when present (`rerunOf`'s `from`); else undefined.
- */
-export function strings<K extends string>(v: unknown, a: K, b: K, opt?: boolean): Record<K, string> | undefined {
+/** `{ a, b }` of a record whose fields `a` and `b` are both strings (`schedule`, `parent`), else undefined. */
+export function strings<K extends string>(v: unknown, a: K, b: K): Record<K, string> | undefined {
   const f = fieldsOf(v)
   const x = f[a]
   const y = f[b]
-  if (typeof x !== 'string' || (typeof y !== 'string' && !opt)) return undefined
-  const out = { [a]: x } as Record<K, string>
-  put(out, b, str(y))
-  return out
+  return typeof x === 'string' && typeof y === 'string' ? ({ [a]: x, [b]: y } as Record<K, string>) : undefined
 }
 
 /** A finite number field, or undefined. */
@@ -59,7 +53,7 @@ export function attemptOf(meta: unknown): number | undefined {
 export function toText(v: unknown): string {
   if (typeof v === 'string') return v
   if (v == null) return ''
-  if (typeof v !== 'object') return typeof v === 'symbol' || typeof v === 'function' ? '' : String(v)
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
   if (isRecord(v) && typeof v.message === 'string') return v.message
   try {
     return JSON.stringify(v) ?? ''
@@ -75,4 +69,13 @@ export function queuedOf(data: unknown): QueueWait {
   put(q, 'key', str(d.key))
   put(q, 'until', str(d.until))
   return q
+}
+
+/** `data.rerunOf` of `flow.started`: `{ runId, from? }` when `runId` (and `from`, when present) are strings. */
+export function rerunOfData(v: unknown): { runId: string; from?: string } | undefined {
+  if (typeof v !== 'object' || v === null) return undefined
+  const { runId, from } = v as { runId?: unknown; from?: unknown }
+  if (typeof runId !== 'string') return undefined
+  if (typeof from === 'string') return { runId, from }
+  return { runId }
 }

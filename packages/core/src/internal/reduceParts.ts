@@ -5,10 +5,11 @@
 // enumerable getters over these parts, computed on first read and cached.
 // Both are a Chain: an immutable base (the log entries, an array; the state,
 // a null-prototype object) plus the operations since it (entries appended;
-// keys set or deleted), newest first. A chain is folded into a new base once
-// it is longer than the base (and than 32 operations), which keeps both
-// amortized O(1) per event however long the log or however many keys the run
-// sets; states share their bases and chains, so none ever sees a newer entry.
+// keys set or deleted) in a buffer the states of one line of history share.
+// The operations are folded into a new base once they outnumber it (and 32),
+// which keeps both amortized O(1) per event however long the log or however
+// many keys the run sets; a state reads only its own operations, so it never
+// sees a newer entry.
 //
 // applyEvent finds the parts of a state the reducer made through a private
 // class field. A state from elsewhere (JSON from the HTTP API, a spread copy)
@@ -16,7 +17,7 @@
 
 import type { FlowState, LogEntry, QueueWait, StepState } from '../flowState.js'
 import type { RunStatus } from '../streamStore.js'
-import { isRecord, put, str, strings } from './reduceData.js'
+import { isRecord, put, rerunOfData, str, strings } from './reduceData.js'
 
 /** The run-level fields of a FlowState (all but steps, state, logs, lastEventId). */
 export interface RunFields {
@@ -41,25 +42,22 @@ export interface RunFields {
 /** The steps map: a null-prototype object. */
 export type StepsMap = Record<string, StepState>
 
-/** One operation of a chain: append `value` (no `key`), or set `key` to `value` (delete it when undefined). */
-interface Op {
-  readonly key: string | undefined
-  readonly value: unknown
-  readonly prev: Op | undefined
-}
-
 /**
- * `base` (never mutated once built; `size` entries or keys) plus `count` operations in `ops`,
- * newest first. While `own` (reduceFlow's private builder, never seen by a reader), operations
- * go straight into `base` instead.
+ * A log or a state: `base` (never mutated once a reader may see it; `size` entries or keys)
+ * plus `n` operations since it, in `ops` as key, value pairs: append `value` (no `key`), or set
+ * `key` to `value` (delete it when undefined). The states of one line of history share `ops`;
+ * extending the newest one pushes onto it (amortized O(1)), extending an older one copies its
+ * part first. While `own` (reduceFlow's private builder, never seen by a reader), operations go
+ * straight into `base` instead.
  */
 export interface Chain<T> {
   readonly base: T
   readonly size: number
-  readonly ops: Op | undefined
-  readonly count: number
-  readonly own?: boolean
-  view?: T
+  /** Undefined while `own`. */
+  readonly ops: unknown[] | undefined
+  readonly n: number
+  /** The value, once read. */
+  view: T | undefined
 }
 
 /** Everything of a FlowState that is not a plain field of its own. */
@@ -67,6 +65,7 @@ export interface Parts {
   readonly run: RunFields
   readonly logs: Chain<readonly LogEntry[]>
   readonly kv: Chain<Record<string, unknown>>
+  readonly steps: StepsMap
 }
 
 const RUN_STATUSES: readonly unknown[] = ['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
@@ -77,12 +76,13 @@ export function emptyParts(own?: boolean): Parts {
     run: { status: 'pending' },
     logs: chain([], own),
     kv: chain(Object.create(null), own),
+    steps: Object.create(null),
   }
 }
 
 /** The parts a private builder made, as a state may hold them (further operations no longer touch their bases). */
 export function handOut(parts: Parts): Parts {
-  return { run: parts.run, logs: chain(parts.logs.base), kv: chain(parts.kv.base) }
+  return { run: parts.run, logs: chain(parts.logs.base), kv: chain(parts.kv.base), steps: parts.steps }
 }
 
 /**
@@ -115,7 +115,7 @@ class FlowStateObject {
   declare readonly steps: StepsMap
   declare readonly lastEventId: string | undefined
 
-  constructor(parts: Parts, steps: StepsMap, lastEventId: string | undefined) {
+  constructor(parts: Parts, lastEventId: string | undefined) {
     const run = parts.run
     this.#parts = parts
     this.runId = run.runId
@@ -134,7 +134,7 @@ class FlowStateObject {
     this.version = run.version
     this.rerunOf = run.rerunOf
     this.children = run.children
-    this.steps = steps
+    this.steps = parts.steps
     Object.defineProperty(this, 'state', FlowStateObject.#stateProp)
     Object.defineProperty(this, 'logs', FlowStateObject.#logsProp)
     this.lastEventId = lastEventId
@@ -161,8 +161,8 @@ class FlowStateObject {
 }
 
 /** The public FlowState over `parts`: one object shape for every state. */
-export function composeState(parts: Parts, steps: StepsMap, lastEventId: string | undefined): FlowState {
-  return new FlowStateObject(parts, steps, lastEventId)
+export function composeState(parts: Parts, lastEventId: string | undefined): FlowState {
+  return new FlowStateObject(parts, lastEventId)
 }
 
 /** True when the reducer made `state` (its `lastEventId` is then a valid id or absent). */
@@ -190,7 +190,7 @@ const FOREIGN: ReadonlyArray<readonly [keyof RunFields, (v: unknown) => unknown]
   ['schedule', (v) => strings(v, 'id', 'tick')],
   ['parent', (v) => strings(v, 'runId', 'step')],
   ['version', number],
-  ['rerunOf', (v) => strings(v, 'runId', 'from', true)],
+  ['rerunOf', rerunOfData],
   ['children', number],
 ]
 
@@ -206,32 +206,25 @@ function foreignParts(state: FlowState, logs: unknown): Parts {
     run,
     logs: chain(Array.isArray(logs) ? logs : []),
     kv: chain(Object.assign(Object.create(null), isRecord(s.state) ? s.state : undefined)),
+    steps: Object.assign(Object.create(null), isRecord(s.steps) ? s.steps : undefined),
   }
 }
 
-/** The steps map of `state`; for a state the reducer did not make, a null-prototype copy. */
-export function stepsOf(state: FlowState): StepsMap {
-  if (FlowStateObject.partsOf(state) !== undefined) return state.steps as StepsMap
-  const steps = (state as { steps?: unknown }).steps
-  return Object.assign(Object.create(null), isRecord(steps) ? steps : undefined)
-}
-
 function chain<T extends object>(base: T, own?: boolean): Chain<T> {
-  return { base, size: Array.isArray(base) ? base.length : Object.keys(base).length, ops: undefined, count: 0, own }
+  const size = Array.isArray(base) ? base.length : Object.keys(base).length
+  return { base, size, ops: own ? undefined : [], n: 0, view: undefined }
 }
 
 function view<T extends object>(c: Chain<T>): T {
-  if (c.count === 0) return c.base
-  c.view ??= fold(c.base, c.ops)
+  if (c.n === 0) return c.base
+  c.view ??= fold(c.base, c.ops!, c.n)
   return c.view
 }
 
-function fold<T extends object>(base: T, ops: Op | undefined): T {
-  const list: Op[] = []
-  for (let op = ops; op !== undefined; op = op.prev) list.push(op)
-  const out = (Array.isArray(base) ? base.slice() : Object.assign(Object.create(null), base)) as Record<string, unknown>
-  for (let i = list.length - 1; i >= 0; i--) apply(out, list[i]!.key, list[i]!.value)
-  return out as T
+function fold<T extends object>(base: T, ops: unknown[], n: number): T {
+  const out = (Array.isArray(base) ? base.slice() : Object.assign(Object.create(null), base)) as T
+  for (let i = 0; i < 2 * n; i += 2) apply(out, ops[i] as string | undefined, ops[i + 1])
+  return out
 }
 
 function apply(out: object, key: string | undefined, value: unknown): void {
@@ -242,14 +235,16 @@ function apply(out: object, key: string | undefined, value: unknown): void {
 
 /**
  * `c` with one more operation: `value` appended (no `key`), or `key` set to `value` (deleted
- * when undefined); `c` and every state using it are unchanged.
+ * when undefined); `c` and every state using it are unchanged. The operations are folded into a
+ * new base once there are more of them than the base has entries (and than 32).
  */
 export function extend<T extends object>(c: Chain<T>, key: string | undefined, value: unknown): Chain<T> {
-  if (c.own) {
+  if (c.ops === undefined) {
     apply(c.base, key, value)
     return c
   }
-  const ops: Op = { key, value, prev: c.ops }
-  const count = c.count + 1
-  return count > 32 && count > c.size ? chain(fold(c.base, ops)) : { base: c.base, size: c.size, ops, count }
+  const n = c.n + 1
+  const ops = c.ops.length === 2 * c.n ? c.ops : c.ops.slice(0, 2 * c.n)
+  ops.push(key, value)
+  return n > 32 && n > c.size ? chain(fold(c.base, ops, n)) : { base: c.base, size: c.size, ops, n, view: undefined }
 }

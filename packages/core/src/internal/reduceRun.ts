@@ -2,7 +2,7 @@
 
 import type { EventRecord } from '../events.js'
 import type { RunStatus } from '../streamStore.js'
-import { fieldsOf, isRecord, num, put, queuedOf, str, strings, toText } from './reduceData.js'
+import { fieldsOf, isRecord, num, put, queuedOf, rerunOfData, str, strings, toText } from './reduceData.js'
 import type { RunFields, StepsMap } from './reduceParts.js'
 
 /** True for the statuses that stick: `completed`, `failed`, `canceled`. */
@@ -32,7 +32,7 @@ export function nextRun(run: RunFields, e: EventRecord): RunFields {
       put(next, 'parent', strings(d.parent, 'runId', 'step'))
       const version = d.version
       if (Number.isInteger(version) && (version as number) > 0) next.version = version as number
-      put(next, 'rerunOf', strings(d.rerunOf, 'runId', 'from', true))
+      put(next, 'rerunOf', rerunOfData(d.rerunOf))
       return next
     }
     case 'step.await.run':
@@ -76,8 +76,8 @@ export function settleStatus(status: RunStatus, steps: StepsMap): RunStatus {
   let awaiting = false
   for (const name in steps) {
     const s = steps[name]
-    if (!isRecord(s) || !Object.hasOwn(steps, name)) continue
-    const st = s.status
+    // the map has a null prototype: every name is its own
+    const st = isRecord(s) ? s.status : undefined
     if (st === 'running' || st === 'retrying' || st === 'queued') return 'running'
     if (st === 'awaiting') awaiting = true
   }

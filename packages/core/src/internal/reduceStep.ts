@@ -6,37 +6,17 @@ import type { LogEntry, StepAwait, StepState, StepStatus } from '../flowState.js
 import { attemptOf, fieldsOf, isRecord, num, put, queuedOf, str, toText } from './reduceData.js'
 import type { StepsMap } from './reduceParts.js'
 
-/**
- * Read and write access to a steps map: reduceFlow's own map (`owned`: plain writes), or
- * applyEvent's prior map, copied (into a null-prototype object) on the first write.
- */
-export interface Steps {
-  map: StepsMap
-  owned: boolean
-  /** Set by every write; foldEvent clears it before each event. */
-  dirty: boolean
-}
-
-function getStep(steps: Steps, name: string): StepState | undefined {
-  const s = Object.hasOwn(steps.map, name) ? steps.map[name] : undefined
+function getStep(map: StepsMap, name: string): StepState | undefined {
+  const s = Object.hasOwn(map, name) ? map[name] : undefined
   return isRecord(s) ? s : undefined
-}
-
-function setStep(steps: Steps, name: string, step: StepState): void {
-  if (!steps.owned) {
-    steps.map = Object.assign(Object.create(null), steps.map)
-    steps.owned = true
-  }
-  steps.map[name] = step
-  steps.dirty = true
 }
 
 type Draft = { -readonly [K in keyof StepState]: StepState[K] }
 
-const LEVELS: ReadonlySet<string> = new Set<LogLevel>(['debug', 'info', 'warn', 'error'])
+const LEVELS: readonly unknown[] = ['debug', 'info', 'warn', 'error'] satisfies LogLevel[]
 
 /** The statuses an ended run's steps may not keep. */
-const LIVE: ReadonlySet<string> = new Set<StepStatus>(['pending', 'queued', 'running', 'awaiting', 'retrying'])
+const LIVE: readonly string[] = ['pending', 'queued', 'running', 'awaiting', 'retrying'] satisfies StepStatus[]
 
 /**
  * What each `step.await.*` kind records of its data: the field read as `until`, then the
@@ -67,19 +47,21 @@ const STEP_KEYS = [
 ] as const
 
 /**
- * The effect of `e` on the steps: the step it names (created when new), and the steps
- * `flow.started` declares. `ended`: the run is completed, failed or canceled after `e`; then
- * every step that has not completed or failed is `canceled` (an ended run shows no live step).
+ * The steps after `e`: the step it names (created when new), and the steps `flow.started`
+ * declares; `map` itself when none changes, else a copy (a null-prototype object). `ended`: the
+ * run is completed, failed or canceled after `e`; then every step that has not completed or
+ * failed is `canceled` (an ended run shows no live step).
  */
-export function reduceSteps(steps: Steps, e: EventRecord, runStarts: boolean, ended: boolean): void {
+export function reduceSteps(map: StepsMap, e: EventRecord, runStarts: boolean, ended: boolean): StepsMap {
+  let out = map
   const name = e.step
   const kind = e.kind
   if (typeof name === 'string' && name !== '') {
-    const prev = getStep(steps, name)
+    const prev = getStep(map, name)
     let next = prev ?? { name, status: 'pending', attempt: 0 }
     if (typeof kind === 'string' && kind.startsWith('step.')) next = nextStep(next, e, kind)
-    if (ended && LIVE.has(next.status)) next = canceled(next)
-    if (next !== prev) setStep(steps, name, next)
+    if (ended && LIVE.includes(next.status)) next = canceled(next)
+    if (next !== prev) out = write(out, map, name, next)
   }
   if (runStarts && kind === 'flow.started') {
     const declared = fieldsOf(e.data).steps
@@ -88,17 +70,25 @@ export function reduceSteps(steps: Steps, e: EventRecord, runStarts: boolean, en
         if (n === '') continue
         const raw = fieldsOf(declared[n]).needs
         const needs = Array.isArray(raw) ? raw.filter((x): x is string => typeof x === 'string') : []
-        const prev = getStep(steps, n)
-        if (prev === undefined) setStep(steps, n, { name: n, status: 'pending', attempt: 0, needs })
-        else if (prev.needs === undefined) setStep(steps, n, clean({ ...prev, needs }))
+        const prev = getStep(out, n)
+        if (prev === undefined) out = write(out, map, n, { name: n, status: 'pending', attempt: 0, needs })
+        else if (prev.needs === undefined) out = write(out, map, n, clean({ ...prev, needs }))
       }
   }
   if (ended && isTerminalKind(kind)) {
-    for (const n of Object.keys(steps.map)) {
-      const s = getStep(steps, n)
-      if (s !== undefined && LIVE.has(s.status)) setStep(steps, n, canceled(s))
+    for (const n of Object.keys(out)) {
+      const s = getStep(out, n)
+      if (s !== undefined && LIVE.includes(s.status)) out = write(out, map, n, canceled(s))
     }
   }
+  return out
+}
+
+/** `out` with `step` as `n`; `out` is first copied while it is still the prior `map`. */
+function write(out: StepsMap, map: StepsMap, n: string, step: StepState): StepsMap {
+  if (out === map) out = Object.assign(Object.create(null), map)
+  out[n] = step
+  return out
 }
 
 function canceled(s: StepState): StepState {
@@ -214,7 +204,7 @@ function clean(s: Draft): StepState {
 /** The log entry of a `log` event. */
 export function logEntry(e: EventRecord): LogEntry {
   const d = fieldsOf(e.data)
-  const level = typeof d.level === 'string' && LEVELS.has(d.level) ? (d.level as LogLevel) : 'info'
+  const level = LEVELS.includes(d.level) ? (d.level as LogLevel) : 'info'
   const ts = toText(e.ts)
   const msg = toText(d.msg)
   const step = e.step
