@@ -259,6 +259,49 @@ describe('acting', () => {
     expect(unknown.code).toBe(3)
     expect(unknown.stderr).toContain('SCHEDULE_NOT_FOUND')
   })
+
+  it('rerun checks the run, --from and --input, then explains it needs the flow (runner.rerun or the HTTP route); nothing is written', async () => {
+    const { runId } = await runner.startFlow('order', { orderId: 'o-9' })
+    await waitEnd(store, runId)
+    const before = (await store.listRuns('order', { limit: 1000 })).length
+    const r = await leanflow(['rerun', runId, '--from', 'ship', '--input', '{"orderId":"o-10"}', '--key', 'k1', ...g()])
+    expect(r.code).toBe(1)
+    expect(lines(r.stderr)).toHaveLength(1)
+    expect(r.stderr).toContain(`leanflow: FLOW_NOT_FOUND Run "${runId}" of flow "order" was not rerun`)
+    expect(r.stderr).toContain(`runner.rerun("${runId}", {"from":"ship","input":{"orderId":"o-10"},"idempotencyKey":"k1"})`)
+    expect(r.stderr).toContain(
+      `POST <basePath>/runs/${runId}/rerun with the body {"from":"ship","input":{"orderId":"o-10"}} with the header Idempotency-Key: k1`,
+    )
+    const plain = await leanflow(['rerun', runId, '--json', ...g()])
+    expect(plain.code).toBe(1)
+    expect(plain.stdout).toBe('')
+    const err = JSON.parse(plain.stderr).error
+    expect(err.code).toBe('FLOW_NOT_FOUND')
+    expect(err.message).toContain(`runner.rerun("${runId}")`)
+    expect(err.message).toContain(`POST <basePath>/runs/${runId}/rerun.`)
+    const stdin = await leanflow(['rerun', runId, '--input', '-', ...g()], { input: '{"orderId":"o-11"}' })
+    expect(stdin.code).toBe(1)
+    expect(stdin.stderr).toContain('{"input":{"orderId":"o-11"}}')
+    const [badStep, badJson, unknown, badId, help] = await Promise.all([
+      leanflow(['rerun', runId, '--from', 'nope', ...g()]),
+      leanflow(['rerun', runId, '--input', '{oops', ...g()]),
+      leanflow(['rerun', 'nope', ...g()]),
+      leanflow(['rerun', 'no:pe', ...g()]),
+      leanflow(['rerun', '--help']),
+    ])
+    expect(badStep.code).toBe(2)
+    expect(badStep.stderr).toMatch(/INVALID_ARGUMENT Run ".*" of flow "order" has no step "nope": pass one of charge, ship to --from/)
+    expect(badJson.code).toBe(2)
+    expect(badJson.stderr).toContain('The rerun input is not JSON')
+    expect(unknown.code).toBe(3)
+    expect(unknown.stderr).toContain('RUN_NOT_FOUND Run "nope" does not exist')
+    expect(badId.code).toBe(2)
+    expect(help.code).toBe(0)
+    expect(help.stdout).toContain('--from <step>')
+    expect(help.stdout).toContain('--input <json>')
+    // refused before anything is written: no new run of the flow
+    expect((await store.listRuns('order', { limit: 1000 })).length).toBe(before)
+  })
 })
 
 describe('failures', () => {

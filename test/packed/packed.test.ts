@@ -121,6 +121,17 @@ describe('the install', () => {
     expect(loadedVersion(join(app5, 'node_modules/bullmq'), 'ioredis')).toMatch(/^5\./)
   })
 
+  it('every tarball holds package.json, README.md, CHANGELOG.md, LICENSE (copied from the root) and dist/, nothing else', async () => {
+    const license = readFileSync(join(root, 'LICENSE'), 'utf8')
+    for (const [name, tgz] of tarballs) {
+      const files = (await run('tar', ['tzf', tgz], { cwd: work })).stdout.split('\n').filter((f) => f !== '')
+      const extra = files.filter((f) => !/^package\/(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/.+)$/.test(f))
+      expect(extra, `${name}: files outside the list`).toEqual([])
+      for (const f of ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE']) expect(files, `${name}: ${f}`).toContain(`package/${f}`)
+      expect((await run('tar', ['xzOf', tgz, 'package/LICENSE'], { cwd: work })).stdout, `${name}: LICENSE`).toBe(license)
+    }
+  })
+
   it.each([
     ['ioredis 6, with every framework', app],
     ['ioredis 5, without the optional frameworks', app5],

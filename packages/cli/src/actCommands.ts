@@ -1,9 +1,10 @@
-import { isLeanflowError, isTerminalKind } from '@leanflow/core'
+import { assertName, isLeanflowError, isTerminalKind } from '@leanflow/core'
 import type { ScheduleInfo } from '@leanflow/runner'
 import { CliError } from './cliError.js'
 import type { CommandContext } from './context.js'
 import { EXIT_CODES, type ExitCode } from './exitCodes.js'
 import { formatTime, table } from './format.js'
+import { notFound } from './readCommands.js'
 
 /** The JSON argument of `resolve` and `publish`: the text, or standard input for `-`; none is `null`. */
 export async function readJsonArg(ctx: CommandContext, arg: string | undefined, what: string): Promise<unknown> {
@@ -130,4 +131,42 @@ export async function schedulesTriggerCommand(ctx: CommandContext, id: string): 
       `Schedule "${id}" starts flow "${flow}", whose code the CLI does not hold (a run needs its flow definition): trigger it where the flow is defined — runner.schedules.trigger("${id}") or POST <basePath>/schedules/${id}/trigger.`,
     )
   }
+}
+
+/**
+ * `leanflow rerun <runId> [--from <step>] [--input <json>] [--key <key>]`: checks the run, the
+ * step and the input, then refuses with what works. A rerun starts a new run, and a runner
+ * starts a run only of a flow it defines (input schema, limits, retry policy, version): the CLI
+ * defines none, and a stand-in would skip the flow's limits and schema.
+ */
+export async function rerunCommand(
+  ctx: CommandContext,
+  runId: string,
+  o: { from?: string; input?: string; key?: string },
+): Promise<ExitCode> {
+  const input = o.input === undefined ? undefined : await readJsonArg(ctx, o.input, 'rerun input')
+  assertName(runId, 'run id')
+  const first = (await ctx.session().store.read(runId, { limit: 1 }))[0]
+  if (first?.kind !== 'flow.started') throw notFound(runId)
+  const started = (first.data ?? {}) as { name?: unknown; steps?: unknown }
+  const flow = typeof started.name === 'string' ? started.name : '?'
+  const steps = typeof started.steps === 'object' && started.steps !== null ? Object.keys(started.steps) : []
+  if (o.from !== undefined && !steps.includes(o.from)) {
+    throw new CliError(
+      EXIT_CODES.usage,
+      'INVALID_ARGUMENT',
+      `Run "${runId}" of flow "${flow}" has no step ${JSON.stringify(o.from)}: pass one of ${steps.join(', ')} to --from.`,
+    )
+  }
+  const body: { from?: string; input?: unknown } = {}
+  if (o.from !== undefined) body.from = o.from
+  if (o.input !== undefined) body.input = input
+  const args = Object.keys(body).length > 0 ? `, ${JSON.stringify(body)}` : ''
+  const call = o.key === undefined ? args : `, ${JSON.stringify({ ...body, idempotencyKey: o.key })}`
+  const header = o.key === undefined ? '' : ` with the header Idempotency-Key: ${o.key}`
+  throw new CliError(
+    EXIT_CODES.failed,
+    'FLOW_NOT_FOUND',
+    `Run "${runId}" of flow "${flow}" was not rerun: a rerun starts a new run, which needs the flow's definition (its input schema, limits and retry policy), and the CLI holds no flow code. Rerun it where flow "${flow}" is defined — runner.rerun("${runId}"${call}) — or through your app's @leanflow/http handler: POST <basePath>/runs/${runId}/rerun${args === '' ? '' : ` with the body ${JSON.stringify(body)}`}${header}.`,
+  )
 }

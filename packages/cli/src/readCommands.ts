@@ -8,7 +8,8 @@ import { formatState } from './formatState.js'
 /** The statuses `runs --status` takes. */
 export const RUN_STATUSES = ['queued', 'running', 'awaiting', 'completed', 'failed', 'canceled'] as const
 
-const notFound = (runId: string) =>
+/** The error of a run the store does not have. */
+export const notFound = (runId: string) =>
   new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired) under this prefix: check the run id and --prefix.`)
 
 /** `leanflow flows`. */

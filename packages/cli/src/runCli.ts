@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import {
   cancelCommand,
   publishCommand,
+  rerunCommand,
   resolveCommand,
   schedulesListCommand,
   schedulesPauseCommand,
@@ -148,6 +149,15 @@ Docs: https://github.com/leanflow/leanflow/blob/main/docs/cli.md`,
     .argument('[json]', 'the event data as JSON, or - to read it from stdin (default: null)')
     .option('--key <idempotencyKey>', 'a repeat with the same key publishes once')
     .action(act((ctx, kind: string, json: string | undefined, o: { key?: string }) => publishCommand(ctx, kind, json, o)))
+
+  program
+    .command('rerun')
+    .description("rerun a run, from a step or with a new input (needs the flow's code: see docs/cli.md#reruns)")
+    .argument('<runId>', 'the run to rerun')
+    .option('--from <step>', 'copy the steps outside this one and its descendants, run the rest again (default: every step)')
+    .option('--input <json>', 'a new input as JSON, or - to read it from stdin (default: the old input)')
+    .option('--key <idempotencyKey>', 'a repeat with the same key returns the first rerun')
+    .action(act((ctx, runId: string, o: { from?: string; input?: string; key?: string }) => rerunCommand(ctx, runId, o)))
 
   const schedules = program.command('schedules').description('list, pause, resume or trigger schedules (default: list)')
   schedules

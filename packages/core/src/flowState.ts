@@ -214,5 +214,5 @@ export interface FlowState {
  * ```
  */
 export function emptyFlowState(): FlowState {
-  return composeState(emptyParts(), Object.create(null), undefined)
+  return composeState(emptyParts(), undefined)
 }

@@ -1,11 +1,10 @@
 import { compareEventIds, isEventId } from './eventIds.js'
 import type { EventRecord } from './events.js'
-import type { FlowState, LogEntry, StepState } from './flowState.js'
+import type { FlowState } from './flowState.js'
 import { argumentError } from './internal/argumentError.js'
+import { foldEvent } from './internal/foldEvent.js'
 import { isRecord } from './internal/reduceData.js'
-import { composeState, partsFrom, type RunFields, type StepsMap } from './internal/reduceParts.js'
-import { isTerminalStatus, nextRun, settleStatus } from './internal/reduceRun.js'
-import { logEntry, reduceSteps, type StepsAccess, stateSet } from './internal/reduceStep.js'
+import { composeState, emptyParts, handOut } from './internal/reduceParts.js'
 
 /**
  * Folds a run's events into its state. Pure (no I/O, no clock), the same
@@ -49,41 +48,9 @@ export function reduceFlow(events: Iterable<EventRecord>, opts?: ReduceOptions):
     while (n > 0 && compareEventIds(all[n - 1]!.id, until) > 0) n--
     ordered = n === all.length ? all : all.slice(0, n)
   }
-  let run: RunFields = { status: 'pending' }
-  const stepsMap: StepsMap = Object.create(null)
-  const steps = new MutableSteps(stepsMap)
-  const logs: LogEntry[] = []
-  const kv: Record<string, unknown> = Object.create(null)
-  let kvSize = 0
-  let last: string | undefined
-  for (let i = 0; i < ordered.length; i++) {
-    const e = ordered[i]!
-    last = e.id
-    const kind = e.kind
-    if (kind === 'log') {
-      logs.push(logEntry(e))
-    } else if (kind === 'state.set') {
-      const set = stateSet(e)
-      if (set !== undefined) {
-        const had = Object.hasOwn(kv, set.key)
-        if (set.value === undefined) {
-          if (had) {
-            delete kv[set.key]
-            kvSize--
-          }
-        } else {
-          if (!had) kvSize++
-          kv[set.key] = set.value
-        }
-      }
-    }
-    const wasPending = run.status === 'pending'
-    run = nextRun(run, e)
-    reduceSteps(steps, e, wasPending, isTerminalStatus(run.status))
-  }
-  const status = settleStatus(run.status, stepsMap)
-  if (status !== run.status) run = { ...run, status }
-  return composeState(partsFrom(run, logs, kv, kvSize), stepsMap, last)
+  let parts = emptyParts(true)
+  for (let i = 0; i < ordered.length; i++) parts = foldEvent(parts, ordered[i]!)
+  return composeState(handOut(parts), ordered[ordered.length - 1]?.id)
 }
 
 /** Options of {@link reduceFlow}. */
@@ -95,40 +62,17 @@ export interface ReduceOptions {
 /** The valid events, sorted by id without duplicates; `events` itself when it already is. */
 function inIdOrder(events: Iterable<EventRecord>): readonly EventRecord[] {
   const list: readonly unknown[] = Array.isArray(events) ? events : isIterable(events) ? Array.from(events) : []
-  let prev: string | undefined
-  let ok = true
   for (let i = 0; i < list.length; i++) {
     const e = list[i]
-    if (!isRecord(e) || !isEventId(e.id) || (prev !== undefined && compareEventIds(prev, e.id) >= 0)) {
-      ok = false
-      break
-    }
-    prev = e.id
+    if (!isRecord(e) || !isEventId(e.id) || (i > 0 && compareEventIds((list[i - 1] as EventRecord).id, e.id) >= 0))
+      return list
+        .filter((e): e is EventRecord => isRecord(e) && isEventId(e.id))
+        .sort((a, b) => compareEventIds(a.id, b.id)) // stable: the first of equal ids stays first
+        .filter((e, i, sorted) => i === 0 || compareEventIds(sorted[i - 1]!.id, e.id) !== 0)
   }
-  if (ok) return list as readonly EventRecord[]
-  const valid = list.filter((e): e is EventRecord => isRecord(e) && isEventId(e.id))
-  valid.sort((a, b) => compareEventIds(a.id, b.id)) // stable: the first of equal ids stays first
-  const out: EventRecord[] = []
-  for (const e of valid) {
-    if (out.length === 0 || compareEventIds(out[out.length - 1]!.id, e.id) !== 0) out.push(e)
-  }
-  return out
+  return list as readonly EventRecord[]
 }
 
 function isIterable(v: unknown): v is Iterable<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as Iterable<unknown>)[Symbol.iterator] === 'function'
-}
-
-/** reduceFlow owns its steps map: plain writes, no copies. */
-class MutableSteps implements StepsAccess {
-  constructor(private readonly map: StepsMap) {}
-  get(name: string): StepState | undefined {
-    return this.map[name]
-  }
-  set(name: string, step: StepState): void {
-    this.map[name] = step
-  }
-  names(): string[] {
-    return Object.keys(this.map)
-  }
 }

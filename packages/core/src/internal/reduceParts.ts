@@ -2,17 +2,14 @@
 // per `log` and `state.set` event and never mutates an older state.
 //
 // A FlowState has plain own data fields, except `logs` and `state`: own
-// enumerable getters over these parts, computed on first read and cached:
-//
-// - logs: states share one append-only buffer; each state knows how many
-//   entries it has (`n`). Appending to the newest state pushes onto the
-//   buffer (amortized O(1)); appending to an older state, or to a buffer that
-//   was handed out to a reader, copies it first. A state whose `n` is shorter
-//   than the buffer reads a slice, so it never sees newer entries.
-// - state: an immutable base object plus a chain of `state.set` operations
-//   since it. The chain is folded into a new base once it is longer than the
-//   base has keys (and than 32), which keeps `state.set` amortized O(1)
-//   however many keys the run sets.
+// enumerable getters over these parts, computed on first read and cached.
+// Both are a Chain: an immutable base (the log entries, an array; the state,
+// a null-prototype object) plus the operations since it (entries appended;
+// keys set or deleted) in a buffer the states of one line of history share.
+// The operations are folded into a new base once they outnumber it (and 32),
+// which keeps both amortized O(1) per event however long the log or however
+// many keys the run sets; a state reads only its own operations, so it never
+// sees a newer entry.
 //
 // applyEvent finds the parts of a state the reducer made through a private
 // class field. A state from elsewhere (JSON from the HTTP API, a spread copy)
@@ -20,7 +17,7 @@
 
 import type { FlowState, LogEntry, QueueWait, StepState } from '../flowState.js'
 import type { RunStatus } from '../streamStore.js'
-import { isRecord, rerunOfData, strings } from './reduceData.js'
+import { isRecord, put, rerunOfData, str, strings } from './reduceData.js'
 
 /** The run-level fields of a FlowState (all but steps, state, logs, lastEventId). */
 export interface RunFields {
@@ -45,57 +42,47 @@ export interface RunFields {
 /** The steps map: a null-prototype object. */
 export type StepsMap = Record<string, StepState>
 
-interface LogBuffer {
-  readonly arr: LogEntry[]
-  /** Handed out to a reader as a state's `logs`: never pushed onto again. */
-  shared: boolean
-}
-
-/** The first `n` entries of `buf` are this state's logs. */
-export interface LogsRef {
-  readonly buf: LogBuffer
+/**
+ * A log or a state: `base` (never mutated once a reader may see it; `size` entries or keys)
+ * plus `n` operations since it, in `ops` as key, value pairs: append `value` (no `key`), or set
+ * `key` to `value` (delete it when undefined). The states of one line of history share `ops`;
+ * extending the newest one pushes onto it (amortized O(1)), extending an older one copies its
+ * part first. While `own` (reduceFlow's private builder, never seen by a reader), operations go
+ * straight into `base` instead.
+ */
+export interface Chain<T> {
+  readonly base: T
+  readonly size: number
+  /** Undefined while `own`. */
+  readonly ops: unknown[] | undefined
   readonly n: number
-  view?: readonly LogEntry[]
-}
-
-interface KvOp {
-  readonly key: string
-  readonly value: unknown
-  readonly del: boolean
-  readonly prev: KvOp | undefined
-}
-
-/** `base` (never mutated once built) plus `count` operations in `ops` (newest first). */
-export interface KvRep {
-  readonly base: Record<string, unknown>
-  readonly baseSize: number
-  readonly ops: KvOp | undefined
-  readonly count: number
-  view?: Record<string, unknown>
+  /** The value, once read. */
+  view: T | undefined
 }
 
 /** Everything of a FlowState that is not a plain field of its own. */
 export interface Parts {
   readonly run: RunFields
-  readonly logs: LogsRef
-  readonly kv: KvRep
+  readonly logs: Chain<readonly LogEntry[]>
+  readonly kv: Chain<Record<string, unknown>>
+  readonly steps: StepsMap
 }
 
-const RUN_STATUSES: ReadonlySet<string> = new Set(['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled'])
-const MIN_CHAIN = 32
+const RUN_STATUSES: readonly unknown[] = ['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
 
-/** Parts of an empty state. Each call has its own buffer. */
-export function emptyParts(): Parts {
+/** Parts of an empty state, with their own bases; `own`: for a private builder, that will {@link handOut} them. */
+export function emptyParts(own?: boolean): Parts {
   return {
     run: { status: 'pending' },
-    logs: { buf: { arr: [], shared: false }, n: 0 },
-    kv: { base: Object.create(null), baseSize: 0, ops: undefined, count: 0 },
+    logs: chain([], own),
+    kv: chain(Object.create(null), own),
+    steps: Object.create(null),
   }
 }
 
-/** Parts around the result of a private builder (reduceFlow owns `logs` and `kv`). */
-export function partsFrom(run: RunFields, logs: LogEntry[], kv: Record<string, unknown>, kvSize: number): Parts {
-  return { run, logs: { buf: { arr: logs, shared: false }, n: logs.length }, kv: { base: kv, baseSize: kvSize, ops: undefined, count: 0 } }
+/** The parts a private builder made, as a state may hold them (further operations no longer touch their bases). */
+export function handOut(parts: Parts): Parts {
+  return { run: parts.run, logs: chain(parts.logs.base), kv: chain(parts.kv.base), steps: parts.steps }
 }
 
 /**
@@ -128,7 +115,7 @@ class FlowStateObject {
   declare readonly steps: StepsMap
   declare readonly lastEventId: string | undefined
 
-  constructor(parts: Parts, steps: StepsMap, lastEventId: string | undefined) {
+  constructor(parts: Parts, lastEventId: string | undefined) {
     const run = parts.run
     this.#parts = parts
     this.runId = run.runId
@@ -147,7 +134,7 @@ class FlowStateObject {
     this.version = run.version
     this.rerunOf = run.rerunOf
     this.children = run.children
-    this.steps = steps
+    this.steps = parts.steps
     Object.defineProperty(this, 'state', FlowStateObject.#stateProp)
     Object.defineProperty(this, 'logs', FlowStateObject.#logsProp)
     this.lastEventId = lastEventId
@@ -156,14 +143,14 @@ class FlowStateObject {
   static #stateProp: PropertyDescriptor = {
     enumerable: true,
     get(this: FlowStateObject) {
-      return kvView(this.#parts.kv)
+      return view(this.#parts.kv)
     },
   }
 
   static #logsProp: PropertyDescriptor = {
     enumerable: true,
     get(this: FlowStateObject) {
-      return logsView(this.#parts.logs)
+      return view(this.#parts.logs)
     },
   }
 
@@ -174,8 +161,8 @@ class FlowStateObject {
 }
 
 /** The public FlowState over `parts`: one object shape for every state. */
-export function composeState(parts: Parts, steps: StepsMap, lastEventId: string | undefined): FlowState {
-  return new FlowStateObject(parts, steps, lastEventId)
+export function composeState(parts: Parts, lastEventId: string | undefined): FlowState {
+  return new FlowStateObject(parts, lastEventId)
 }
 
 /** True when the reducer made `state` (its `lastEventId` is then a valid id or absent). */
@@ -188,92 +175,76 @@ export function partsOf(state: FlowState): Parts {
   return FlowStateObject.partsOf(state) ?? foreignParts(state, state.logs)
 }
 
+/** A FlowState's run fields that a state from elsewhere keeps, and how each is read (a kept value is not undefined). */
+const FOREIGN: ReadonlyArray<readonly [keyof RunFields, (v: unknown) => unknown]> = [
+  ['runId', str],
+  ['name', str],
+  ['queued', (v) => (isRecord(v) ? v : undefined)],
+  ['input', (v) => v],
+  ['startedAt', str],
+  ['completedAt', str],
+  ['duration', number],
+  ['result', (v) => v],
+  ['error', str],
+  ['cancelReason', str],
+  ['schedule', (v) => strings(v, 'id', 'tick')],
+  ['parent', (v) => strings(v, 'runId', 'step')],
+  ['version', number],
+  ['rerunOf', rerunOfData],
+  ['children', number],
+]
+
+function number(v: unknown): number | undefined {
+  return typeof v === 'number' ? v : undefined
+}
+
 function foreignParts(state: FlowState, logs: unknown): Parts {
   const s = state as unknown as Record<string, unknown>
-  const run: RunFields = { status: typeof s.status === 'string' && RUN_STATUSES.has(s.status) ? (s.status as RunStatus) : 'pending' }
-  if (typeof s.runId === 'string') run.runId = s.runId
-  if (typeof s.name === 'string') run.name = s.name
-  if (isRecord(s.queued)) run.queued = s.queued as unknown as QueueWait
-  if (s.input !== undefined) run.input = s.input
-  if (typeof s.startedAt === 'string') run.startedAt = s.startedAt
-  if (typeof s.completedAt === 'string') run.completedAt = s.completedAt
-  if (typeof s.duration === 'number') run.duration = s.duration
-  if (s.result !== undefined) run.result = s.result
-  if (typeof s.error === 'string') run.error = s.error
-  if (typeof s.cancelReason === 'string') run.cancelReason = s.cancelReason
-  const schedule = strings(s.schedule, 'id', 'tick')
-  if (schedule !== undefined) run.schedule = schedule
-  const parent = strings(s.parent, 'runId', 'step')
-  if (parent !== undefined) run.parent = parent
-  if (typeof s.version === 'number') run.version = s.version
-  const rerunOf = rerunOfData(s.rerunOf)
-  if (rerunOf !== undefined) run.rerunOf = rerunOf
-  if (typeof s.children === 'number') run.children = s.children
-  const arr = Array.isArray(logs) ? (logs as LogEntry[]) : []
-  const base: Record<string, unknown> = Object.assign(Object.create(null), isRecord(s.state) ? s.state : undefined)
+  const run: RunFields = { status: RUN_STATUSES.includes(s.status) ? (s.status as RunStatus) : 'pending' }
+  for (const [k, read] of FOREIGN) put(run, k, read(s[k]))
   return {
     run,
-    logs: { buf: { arr, shared: true }, n: arr.length },
-    kv: { base, baseSize: Object.keys(base).length, ops: undefined, count: 0 },
+    logs: chain(Array.isArray(logs) ? logs : []),
+    kv: chain(Object.assign(Object.create(null), isRecord(s.state) ? s.state : undefined)),
+    steps: Object.assign(Object.create(null), isRecord(s.steps) ? s.steps : undefined),
   }
 }
 
-/** The steps map of `state`; for a state the reducer did not make, a null-prototype copy. */
-export function stepsOf(state: FlowState): StepsMap {
-  if (FlowStateObject.partsOf(state) !== undefined) return state.steps as StepsMap
-  const steps = (state as { steps?: unknown }).steps
-  return Object.assign(Object.create(null), isRecord(steps) ? steps : undefined)
+function chain<T extends object>(base: T, own?: boolean): Chain<T> {
+  const size = Array.isArray(base) ? base.length : Object.keys(base).length
+  return { base, size, ops: own ? undefined : [], n: 0, view: undefined }
 }
 
-function logsView(ref: LogsRef): readonly LogEntry[] {
-  if (ref.view !== undefined) return ref.view
-  const { buf, n } = ref
-  if (buf.arr.length === n) {
-    buf.shared = true
-    ref.view = buf.arr
-  } else {
-    ref.view = buf.arr.slice(0, n)
-  }
-  return ref.view
+function view<T extends object>(c: Chain<T>): T {
+  if (c.n === 0) return c.base
+  c.view ??= fold(c.base, c.ops!, c.n)
+  return c.view
 }
 
-/** `ref` with `entry` appended; `ref` and every state using it are unchanged. */
-export function appendLog(ref: LogsRef, entry: LogEntry): LogsRef {
-  const { buf, n } = ref
-  if (!buf.shared && buf.arr.length === n) {
-    buf.arr.push(entry)
-    return { buf, n: n + 1 }
-  }
-  const arr = buf.arr.slice(0, n)
-  arr.push(entry)
-  return { buf: { arr, shared: false }, n: n + 1 }
-}
-
-function kvView(rep: KvRep): Record<string, unknown> {
-  if (rep.count === 0) return rep.base
-  rep.view ??= foldKv(rep.base, rep.ops)
-  return rep.view
-}
-
-function foldKv(base: Record<string, unknown>, ops: KvOp | undefined): Record<string, unknown> {
-  const list: KvOp[] = []
-  for (let op = ops; op !== undefined; op = op.prev) list.push(op)
-  const out: Record<string, unknown> = Object.assign(Object.create(null), base)
-  for (let i = list.length - 1; i >= 0; i--) {
-    const op = list[i]!
-    if (op.del) delete out[op.key]
-    else out[op.key] = op.value
-  }
+function fold<T extends object>(base: T, ops: unknown[], n: number): T {
+  const out = (Array.isArray(base) ? base.slice() : Object.assign(Object.create(null), base)) as T
+  for (let i = 0; i < 2 * n; i += 2) apply(out, ops[i] as string | undefined, ops[i + 1])
   return out
 }
 
-/** `rep` with `key` set to `value` (deleted when `value` is undefined). */
-export function setKv(rep: KvRep, key: string, value: unknown): KvRep {
-  const ops: KvOp = { key, value, del: value === undefined, prev: rep.ops }
-  const count = rep.count + 1
-  if (count > MIN_CHAIN && count > rep.baseSize) {
-    const base = foldKv(rep.base, ops)
-    return { base, baseSize: Object.keys(base).length, ops: undefined, count: 0 }
+function apply(out: object, key: string | undefined, value: unknown): void {
+  if (key === undefined) (out as unknown[]).push(value)
+  else if (value === undefined) delete (out as Record<string, unknown>)[key]
+  else (out as Record<string, unknown>)[key] = value
+}
+
+/**
+ * `c` with one more operation: `value` appended (no `key`), or `key` set to `value` (deleted
+ * when undefined); `c` and every state using it are unchanged. The operations are folded into a
+ * new base once there are more of them than the base has entries (and than 32).
+ */
+export function extend<T extends object>(c: Chain<T>, key: string | undefined, value: unknown): Chain<T> {
+  if (c.ops === undefined) {
+    apply(c.base, key, value)
+    return c
   }
-  return { base: rep.base, baseSize: rep.baseSize, ops, count }
+  const n = c.n + 1
+  const ops = c.ops.length === 2 * c.n ? c.ops : c.ops.slice(0, 2 * c.n)
+  ops.push(key, value)
+  return n > 32 && n > c.size ? chain(fold(c.base, ops, n)) : { base: c.base, size: c.size, ops, n, view: undefined }
 }

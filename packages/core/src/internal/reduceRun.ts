@@ -1,8 +1,8 @@
-// Run-level transitions, shared by reduceFlow and applyEvent so both give the same state.
+// Run-level transitions, shared by reduceFlow and applyEvent (through foldEvent) so both give the same state.
 
 import type { EventRecord } from '../events.js'
 import type { RunStatus } from '../streamStore.js'
-import { fieldsOf, isRecord, num, queuedOf, rerunOfData, str, strings, toText } from './reduceData.js'
+import { fieldsOf, isRecord, num, put, queuedOf, rerunOfData, str, strings, toText } from './reduceData.js'
 import type { RunFields, StepsMap } from './reduceParts.js'
 
 /** True for the statuses that stick: `completed`, `failed`, `canceled`. */
@@ -18,24 +18,21 @@ export function isTerminalStatus(s: RunStatus): boolean {
 export function nextRun(run: RunFields, e: EventRecord): RunFields {
   let out = run
   if (run.runId === undefined && typeof e.flow === 'string' && e.flow !== '') out = { runId: e.flow, ...run }
-  switch (e.kind) {
+  const kind = e.kind
+  const d = fieldsOf(e.data)
+  const status = run.status
+  switch (kind) {
     case 'flow.started': {
-      if (run.status !== 'pending') return out
-      const d = fieldsOf(e.data)
+      if (status !== 'pending') return out
       const next: RunFields = { ...out, status: 'running' }
-      const name = str(d.name)
-      if (name !== undefined) next.name = name
-      if (d.input !== undefined) next.input = d.input
-      const ts = str(e.ts)
-      if (ts !== undefined) next.startedAt = ts
-      const schedule = strings(d.schedule, 'id', 'tick')
-      if (schedule !== undefined) next.schedule = schedule
-      const parent = strings(d.parent, 'runId', 'step')
-      if (parent !== undefined) next.parent = parent
+      put(next, 'name', str(d.name))
+      put(next, 'input', d.input)
+      put(next, 'startedAt', str(e.ts))
+      put(next, 'schedule', strings(d.schedule, 'id', 'tick'))
+      put(next, 'parent', strings(d.parent, 'runId', 'step'))
       const version = d.version
-      if (typeof version === 'number' && Number.isInteger(version) && version > 0) next.version = version
-      const rerunOf = rerunOfData(d.rerunOf)
-      if (rerunOf !== undefined) next.rerunOf = rerunOf
+      if (Number.isInteger(version) && (version as number) > 0) next.version = version as number
+      put(next, 'rerunOf', rerunOfData(d.rerunOf))
       return next
     }
     case 'step.await.run':
@@ -43,50 +40,30 @@ export function nextRun(run: RunFields, e: EventRecord): RunFields {
       return { ...out, children: (run.children ?? 0) + 1 }
     case 'flow.queued':
       // a started run that has not ended waits for admission (again, when a later limit queues it anew)
-      return run.status === 'pending' || isTerminalStatus(run.status) ? out : { ...out, status: 'queued', queued: queuedOf(e.data) }
-    case 'flow.debounced': {
+      return status === 'pending' || isTerminalStatus(status) ? out : { ...out, status: 'queued', queued: queuedOf(d) }
+    case 'flow.debounced':
       // a later call folded into the run while it waits: its input, the new due time
-      if (run.status !== 'queued') return out
-      const d = fieldsOf(e.data)
-      return { ...out, input: d.input, queued: queuedOf({ ...run.queued, until: d.until ?? run.queued?.until }) }
-    }
+      return status === 'queued'
+        ? { ...out, input: d.input, queued: queuedOf({ ...run.queued, until: d.until ?? run.queued?.until }) }
+        : out
     case 'step.started':
       // a queued run is admitted: it runs from its first step.started
-      return run.status === 'queued' ? { ...out, status: 'running' } : out
-    case 'flow.completed': {
-      if (isTerminalStatus(run.status)) return out
-      const d = fieldsOf(e.data)
-      const next = finish(out, 'completed', e, d.duration)
-      if (d.result !== undefined) next.result = d.result
-      return next
-    }
-    case 'flow.failed': {
-      if (isTerminalStatus(run.status)) return out
-      const d = fieldsOf(e.data)
-      const next = finish(out, 'failed', e, d.duration)
-      next.error = toText(d.error)
-      return next
-    }
+      return status === 'queued' ? { ...out, status: 'running' } : out
+    case 'flow.completed':
+    case 'flow.failed':
     case 'flow.canceled': {
-      if (isTerminalStatus(run.status)) return out
-      const d = fieldsOf(e.data)
-      const next = finish(out, 'canceled', e, d.duration)
-      const reason = str(d.reason)
-      if (reason !== undefined) next.cancelReason = reason
+      if (isTerminalStatus(status)) return out
+      const next: RunFields = { ...out, status: kind.slice(5) as RunStatus }
+      put(next, 'completedAt', str(e.ts))
+      put(next, 'duration', num(d.duration))
+      if (kind === 'flow.completed') put(next, 'result', d.result)
+      else if (kind === 'flow.failed') next.error = toText(d.error)
+      else put(next, 'cancelReason', str(d.reason))
       return next
     }
     default:
       return out
   }
-}
-
-function finish(run: RunFields, status: RunStatus, e: EventRecord, duration: unknown): RunFields {
-  const next: RunFields = { ...run, status }
-  const ts = str(e.ts)
-  if (ts !== undefined) next.completedAt = ts
-  const ms = num(duration)
-  if (ms !== undefined) next.duration = ms
-  return next
 }
 
 /**
@@ -99,8 +76,8 @@ export function settleStatus(status: RunStatus, steps: StepsMap): RunStatus {
   let awaiting = false
   for (const name in steps) {
     const s = steps[name]
-    if (!isRecord(s) || !Object.hasOwn(steps, name)) continue
-    const st = s.status
+    // the map has a null prototype: every name is its own
+    const st = isRecord(s) ? s.status : undefined
     if (st === 'running' || st === 'retrying' || st === 'queued') return 'running'
     if (st === 'awaiting') awaiting = true
   }
