@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createMemoryStreamStore, type EventRecord, type MemoryStreamStore, type NewEvent } from '@leanflow/core'
+import { describeStreamStoreConformance } from '@leanflow/testing'
 import { describe, expect, it } from 'vitest'
 import { memoryStoreInternals } from '../../packages/core/src/memoryStreamStore.js'
-import { describeStreamStoreConformance } from '../conformance/streamStoreConformance.js'
 import { codeOf } from '../helpers/errorCode.js'
 
 // the memory store's live channel is its doorbell: the fault drops its rings for the run, as a

@@ -26,6 +26,8 @@ const MAY_IMPORT: Record<string, string[]> = {
   cli: ['core', 'redis', 'runner', 'bullmq'],
   // spans from a runner's log: its shipped files import no @leanflow package (only @opentelemetry/api); its tests run real runners
   otel: ['core', 'runner'],
+  // the conformance suites: vitest (a peer) and fast-check drive them; they import only core
+  testing: ['core'],
 }
 /** What core may import besides its own files: nothing (it has no runtime dependency; it loads in browsers as plain ES modules). */
 const CORE_EXTERNALS: string[] = []

@@ -1,5 +1,5 @@
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
-import { describeStreamStoreConformance, uniqueName } from '../conformance/streamStoreConformance.js'
+import { describeStreamStoreConformance, uniqueName } from '@leanflow/testing'
 import { useRedisCluster } from '../helpers/redisCluster.js'
 import { cutLive } from '../helpers/redisLiveFault.js'
 
