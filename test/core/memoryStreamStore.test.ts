@@ -9,9 +9,11 @@ import { codeOf } from '../helpers/errorCode.js'
 // the memory store's live channel is its doorbell: the fault drops its rings for the run, as a
 // lost subscription drops published messages (followers must catch up from the entries)
 describeStreamStoreConformance('memory', async (opts) => createMemoryStreamStore(opts), {
-  cutLive: async (store, runId) => {
-    const restore = memoryStoreInternals(store as MemoryStreamStore).cutBell(runId)
-    return async () => restore()
+  faults: {
+    cutLive: async (store, runId) => {
+      const restore = memoryStoreInternals(store as MemoryStreamStore).cutBell(runId)
+      return async () => restore()
+    },
   },
 })
 

@@ -11,18 +11,20 @@ describeStreamStoreConformance(
   'postgres',
   async (opts) => createPostgresStreamStore({ connectionString: pg.url, schema: schema(), poolSize: 4, ...opts }),
   {
-    // a real dropped connection: the LISTEN connection's backend is terminated, and the store may
-    // not connect again until restore() (it then catches up by id)
-    cutLive: async (store) => {
-      const listener = postgresStoreInternals(store)
-      const release = listener.hold()
-      const pid = listener.pid
-      const admin = (store as Awaited<ReturnType<typeof createPostgresStreamStore>>).pool
-      await admin.query('SELECT pg_terminate_backend($1)', [pid])
-      return async () => {
-        release()
-        await listener.ready()
-      }
+    faults: {
+      // a real dropped connection: the LISTEN connection's backend is terminated, and the store may
+      // not connect again until restore() (it then catches up by id)
+      cutLive: async (store) => {
+        const listener = postgresStoreInternals(store)
+        const release = listener.hold()
+        const pid = listener.pid
+        const admin = (store as Awaited<ReturnType<typeof createPostgresStreamStore>>).pool
+        await admin.query('SELECT pg_terminate_backend($1)', [pid])
+        return async () => {
+          release()
+          await listener.ready()
+        }
+      },
     },
   },
 )

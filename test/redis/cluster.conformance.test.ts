@@ -13,10 +13,12 @@ describeStreamStoreConformance(
     return createRedisStreamStore({ redis: cluster.client, prefix, connectionName: prefix, ...opts })
   },
   {
-    // kill the store's subscriber connections on every master and keep them from reconnecting
-    cutLive: (store, runId) => {
-      const s = store as RedisStreamStore
-      return cutLive(cluster.nodes, `${s.keys.prefix}:sub`, s.keys.live(runId))
+    faults: {
+      // kill the store's subscriber connections on every master and keep them from reconnecting
+      cutLive: (store, runId) => {
+        const s = store as RedisStreamStore
+        return cutLive(cluster.nodes, `${s.keys.prefix}:sub`, s.keys.live(runId))
+      },
     },
   },
 )

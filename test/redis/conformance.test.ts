@@ -12,10 +12,12 @@ describeStreamStoreConformance(
     return createRedisStreamStore({ url: redis.url, prefix, connectionName: prefix, ...opts })
   },
   {
-    // kill the store's subscriber connection and keep it from reconnecting while the test appends
-    cutLive: (store, runId) => {
-      const s = store as RedisStreamStore
-      return cutLive([{ host: '127.0.0.1', port: redis.port }], `${s.keys.prefix}:sub`, s.keys.live(runId))
+    faults: {
+      // kill the store's subscriber connection and keep it from reconnecting while the test appends
+      cutLive: (store, runId) => {
+        const s = store as RedisStreamStore
+        return cutLive([{ host: '127.0.0.1', port: redis.port }], `${s.keys.prefix}:sub`, s.keys.live(runId))
+      },
     },
   },
 )

@@ -10,5 +10,10 @@ export { describeRunStateConformance } from './runStateConformance.js'
 export type { ScheduleStoreFactory, ScheduleTestStore } from './scheduleStoreConformance.js'
 export { describeScheduleStoreConformance } from './scheduleStoreConformance.js'
 export { describeStreamStoreConformance } from './streamStoreConformance.js'
-export type { ConformanceFaults, ConformanceStoreFactory, ConformanceStoreOptions } from './streamStoreConformanceKit.js'
+export type {
+  ConformanceFaults,
+  ConformanceStoreFactory,
+  ConformanceStoreOptions,
+  StreamStoreConformanceOptions,
+} from './streamStoreConformanceKit.js'
 export { eventually, sleep, uniqueName, within } from './streamStoreConformanceKit.js'
