@@ -5,7 +5,6 @@ import { describeAppendConformance } from './streamStoreConformanceAppend.js'
 import { describeFollowFaultConformance } from './streamStoreConformanceFollow.js'
 import type {
   ConformanceContext,
-  ConformanceFaults,
   ConformanceStoreFactory,
   ConformanceStoreOptions,
   StreamStoreConformanceOptions,
