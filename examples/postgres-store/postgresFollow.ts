@@ -1,7 +1,7 @@
 // Live delivery for the Postgres store: one LISTEN connection per store, a doorbell per run.
 // NOTIFY is only a doorbell: a follower always reads the rows after the last id it yielded, so a
 // lost notification (a dropped connection) costs a catch-up read, never an event.
-import type { EventRecord } from '@leanflow/core'
+import { type EventRecord, isLeanflowError } from '@leanflow/core'
 import pg from 'pg'
 
 /** The store's LISTEN connection and the followers waiting on it. */
@@ -119,6 +119,19 @@ export class PostgresListener {
 export type ReadAfter = (runId: string, after: string | undefined, limit: number) => Promise<EventRecord[]>
 
 const BATCH = 1000
+/** How long a follower retries a read that failed for a lost connection. */
+const READ_RETRY_MS = 15_000
+
+/**
+ * A lost connection, not a refusal: not a LeanflowError, and not an SQLSTATE other than class 08
+ * (connection exception) or 57P (the server shutting down): a socket error, a terminated client.
+ */
+function isConnectionError(err: unknown): boolean {
+  if (isLeanflowError(err)) return false
+  const code = (err as { code?: unknown } | null)?.code
+  const sqlstate = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !code.startsWith('E')
+  return !sqlstate || code.startsWith('08') || code.startsWith('57P')
+}
 
 /**
  * One `follow` iteration: subscribes to the run's doorbell first, then reads after its last
@@ -161,7 +174,7 @@ export class PostgresFollower implements AsyncIterableIterator<EventRecord> {
       }
       if (this.#rung) {
         this.#rung = false
-        const rows = await this.readAfter(this.runId, this.#last, BATCH)
+        const rows = await this.#read()
         if (rows.length === BATCH) this.#rung = true
         if (!this.#done) this.#buffer = rows
         continue
@@ -170,6 +183,19 @@ export class PostgresFollower implements AsyncIterableIterator<EventRecord> {
         this.#wake = r
       })
       this.#wake = undefined
+    }
+  }
+
+  /** The next rows; a lost connection (the database restarting) is retried for a while, not thrown. */
+  async #read(): Promise<EventRecord[]> {
+    const deadline = Date.now() + READ_RETRY_MS
+    for (;;) {
+      try {
+        return await this.readAfter(this.runId, this.#last, BATCH)
+      } catch (err) {
+        if (Date.now() > deadline || this.#done || this.listener.closed || !isConnectionError(err)) throw err
+        await new Promise((r) => setTimeout(r, 100))
+      }
     }
   }
 

@@ -107,7 +107,7 @@ describe('the install', () => {
     ]) {
       expect(docs.dependencies.has(pkg), `no docs install line names ${pkg}`).toBe(true)
     }
-    for (const pkg of ['typescript', 'tsx', '@types/node', '@types/express', '@leanflow/testing', 'vitest', 'ioredis-mock'])
+    for (const pkg of ['typescript', 'tsx', '@types/node', '@types/express', '@leanflow/testing', 'vitest'])
       expect(docs.devDependencies.has(pkg), pkg).toBe(true)
     // `npm ls` fails on an invalid or missing peer; --all lists the deduped copies too
     const ls = JSON.parse((await run('npm', ['ls', '--all', '--json'], { cwd: app })).stdout) as Tree

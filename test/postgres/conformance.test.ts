@@ -12,6 +12,8 @@ describeStreamStoreConformance(
   async (opts) => createPostgresStreamStore({ connectionString: pg.url, schema: schema(), poolSize: 4, ...opts }),
   {
     faults: {
+      // a fast shutdown and a start on the same data dir: the pool's and the LISTEN connection are dropped
+      restart: () => pg.restart(),
       // a real dropped connection: the LISTEN connection's backend is terminated, and the store may
       // not connect again until restore() (it then catches up by id)
       cutLive: async (store) => {

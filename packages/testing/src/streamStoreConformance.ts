@@ -10,6 +10,7 @@ import type {
   StreamStoreConformanceOptions,
 } from './streamStoreConformanceKit.js'
 import { describeReadFollowConformance } from './streamStoreConformanceRead.js'
+import { describeRestartConformance } from './streamStoreConformanceRestart.js'
 import { describeRunsConformance } from './streamStoreConformanceRuns.js'
 
 export type {
@@ -37,7 +38,9 @@ const LOST_LIVE = 'follow through a lost live channel'
  *
  * A guarantee the suite cannot check is never passed silently: without `faults.cutLive` the
  * lost-live-channel case, and every group or case named in `unsupported`, is registered as
- * skipped with the reason in its title, and the suite's title says how many were.
+ * skipped with the reason in its title, and the suite's title says how many were; without
+ * `faults.restart` (a store held in memory has no backend to restart) the restart case is not
+ * registered and the suite's title says it was not checked.
  *
  * @example
  * ```ts
@@ -56,10 +59,10 @@ export function describeStreamStoreConformance(
   const unsupported: Record<string, string> = { ...options.unsupported }
   if (!faults?.cutLive) unsupported[LOST_LIVE] ??= "no faults.cutLive hook was given (pass one that cuts the store's live channel)"
   const skipped = Object.keys(unsupported)
-  const title =
-    skipped.length === 0
-      ? `StreamStore conformance: ${label}`
-      : `StreamStore conformance: ${label} (${skipped.length} groups or cases not checked here, each skipped with its reason)`
+  // a store held in memory has no backend to restart: that case is not registered, the title says so
+  const notes = faults?.restart ? [] : ['no faults.restart hook: durability across a backend restart not checked']
+  if (skipped.length > 0) notes.unshift(`${skipped.length} groups or cases not checked here, each skipped with its reason`)
+  const title = notes.length === 0 ? `StreamStore conformance: ${label}` : `StreamStore conformance: ${label} (${notes.join('; ')})`
   describe(title, () => {
     const made: StreamStore[] = []
     let shared: StreamStore | undefined
@@ -94,6 +97,7 @@ export function describeStreamStoreConformance(
       describeAppendConformance(t)
       describeReadFollowConformance(t)
       describeFollowFaultConformance(t)
+      describeRestartConformance(t)
       describeRunsConformance(t)
     })
   })

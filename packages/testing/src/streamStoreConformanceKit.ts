@@ -26,6 +26,12 @@ export interface ConformanceFaults {
    * subscribed again.
    */
   cutLive?(store: StreamStore, runId: string): Promise<() => Promise<void>>
+  /**
+   * Stops the backend every store of the suite talks to and starts it again with the data it
+   * acknowledged (a planned restart, or a crash of a backend that persists every write);
+   * resolves once it accepts connections again. The stores stay open: they must reconnect.
+   */
+  restart?(): Promise<void>
 }
 
 /** How `describeStreamStoreConformance` runs: the faults it may inject, the cases the store does not claim. */
