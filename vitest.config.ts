@@ -6,7 +6,7 @@ const pkg = (p: string) => fileURLToPath(new URL(`./packages/${p}`, import.meta.
 
 // Tests run against the packages' src/, never dist/ (no build needed).
 const alias = [
-  { find: /^@leanflow\/(core|redis|runner|bullmq|otel|dashboard)$/, replacement: `${pkg('$1')}/src/index.ts` },
+  { find: /^@leanflow\/(core|redis|runner|bullmq|otel|dashboard|testing)$/, replacement: `${pkg('$1')}/src/index.ts` },
   { find: /^@leanflow\/http$/, replacement: `${pkg('http')}/src/index.ts` },
   { find: /^@leanflow\/http\/(node|express|hono|h3|client)$/, replacement: `${pkg('http')}/src/$1.ts` },
 ]

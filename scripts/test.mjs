@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 // The whole test suite: build, lint, type-check, every vitest project (the Redis suites run on
 // ioredis 5 and again on ioredis 6), the demo once.
-// Needs redis-server (and /usr/bin/chromium for browser tests, openssl and curl for the packed
-// packages' test, test/packed, which also needs the npm registry or npm's cache); installs them
-// with apt-get when running as root on Debian, else says what to install.
+// Needs redis-server, PostgreSQL's server (/usr/lib/postgresql/*/bin/initdb, for the example
+// store's tests in test/postgres), /usr/bin/chromium for browser tests, openssl and curl for the
+// packed packages' test (test/packed, which also needs the npm registry or npm's cache); installs
+// them with apt-get when running as root on Debian, else says what to install.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0
 const missing = []
 if (!has('redis-server')) missing.push('redis-server')
+// test/postgres runs the example PostgreSQL store (examples/postgres-store) on a cluster of its own
+const pgBase = '/usr/lib/postgresql'
+if (!existsSync(pgBase) || !readdirSync(pgBase).some((major) => existsSync(`${pgBase}/${major}/bin/initdb`))) missing.push('postgresql')
 if (!existsSync('/usr/bin/chromium')) missing.push('chromium')
 // test/packed runs the docs' shell recipe for trigger signatures
 for (const tool of ['openssl', 'curl']) if (!has(tool)) missing.push(tool)

@@ -1,6 +1,6 @@
 import { createBullMQQueue } from '@leanflow/bullmq'
+import { describeJobQueueConformance } from '@leanflow/testing'
 import { describe, expect, it } from 'vitest'
-import { describeJobQueueConformance } from '../conformance/jobQueueConformance.js'
 import { useRedisCluster } from '../helpers/redisCluster.js'
 
 let n = 0

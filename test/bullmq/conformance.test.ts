@@ -1,5 +1,5 @@
 import { createBullMQQueue } from '@leanflow/bullmq'
-import { describeJobQueueConformance } from '../conformance/jobQueueConformance.js'
+import { describeJobQueueConformance } from '@leanflow/testing'
 import { useRedisServer } from '../helpers/redisServer.js'
 
 const redis = useRedisServer()

@@ -1,5 +1,5 @@
 import { createMemoryStreamStore } from '@leanflow/core'
-import { describeLimitStoreConformance } from '../conformance/limitStoreConformance.js'
+import { describeLimitStoreConformance } from '@leanflow/testing'
 
 // The LimitStore contract on the memory store (core's memoryLimits.ts).
 describeLimitStoreConformance('memory', {

@@ -1,17 +1,19 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createMemoryStreamStore, type EventRecord, type MemoryStreamStore, type NewEvent } from '@leanflow/core'
+import { describeStreamStoreConformance } from '@leanflow/testing'
 import { describe, expect, it } from 'vitest'
 import { memoryStoreInternals } from '../../packages/core/src/memoryStreamStore.js'
-import { describeStreamStoreConformance } from '../conformance/streamStoreConformance.js'
 import { codeOf } from '../helpers/errorCode.js'
 
 // the memory store's live channel is its doorbell: the fault drops its rings for the run, as a
 // lost subscription drops published messages (followers must catch up from the entries)
 describeStreamStoreConformance('memory', async (opts) => createMemoryStreamStore(opts), {
-  cutLive: async (store, runId) => {
-    const restore = memoryStoreInternals(store as MemoryStreamStore).cutBell(runId)
-    return async () => restore()
+  faults: {
+    cutLive: async (store, runId) => {
+      const restore = memoryStoreInternals(store as MemoryStreamStore).cutBell(runId)
+      return async () => restore()
+    },
   },
 })
 

@@ -1,5 +1,5 @@
 import { createMemoryStreamStore } from '@leanflow/core'
-import { describeScheduleStoreConformance } from '../conformance/scheduleStoreConformance.js'
+import { describeScheduleStoreConformance } from '@leanflow/testing'
 
 // The ScheduleStore contract on the memory store (core's memorySchedules.ts, the reference semantics).
 describeScheduleStoreConformance('memory', {

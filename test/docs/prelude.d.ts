@@ -11,3 +11,14 @@ declare function reserveStock(orderId: string): Promise<{ reserved: number }>
 declare function sendEmail(to: string, subject: string, body: string): Promise<void>
 /** Ships an order; returns the tracking number. */
 declare function shipOrder(orderId: string): Promise<{ tracking: string }>
+
+// ioredis-mock ships no types, and @types/ioredis-mock is written against ioredis 5:
+// docs/testing-your-flows.md tells readers to declare the module themselves, like this. Where
+// @types/ioredis-mock is installed (this repository), it is used instead; in test/packed's project
+// (ioredis 6, which ioredis-mock's peer range refuses) nothing is installed and this is used.
+declare module 'ioredis-mock' {
+  import type { Redis } from 'ioredis'
+
+  const RedisMock: new (options?: { data?: Record<string, unknown> }) => Redis
+  export default RedisMock
+}

@@ -4,8 +4,8 @@
  */
 import { createBullMQQueue } from '@leanflow/bullmq'
 import type { ActiveJob, JobQueue } from '@leanflow/core'
+import { sleep } from '@leanflow/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { sleep } from '../conformance/jobQueueConformance.js'
 import { startRedis, useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
 import { type ForkedWorker, forkWorker } from '../workers/forkWorker.js'

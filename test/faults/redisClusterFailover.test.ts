@@ -4,9 +4,9 @@
 // the run's shard, SSUBSCRIBE on the master owning the run's slot), never classic PUBLISH.
 import type { EventRecord } from '@leanflow/core'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
+import { within } from '@leanflow/testing'
 import { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { within } from '../conformance/streamStoreConformanceKit.js'
 import { type RedisCluster, startRedisCluster } from '../helpers/redisCluster.js'
 import { waitFor } from '../helpers/waitFor.js'
 

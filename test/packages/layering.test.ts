@@ -28,6 +28,8 @@ const MAY_IMPORT: Record<string, string[]> = {
   otel: ['core', 'runner'],
   // the dashboard's page (src/app/) bundles core's reducer and http's client at build time; its handler imports nothing
   dashboard: ['core', 'http'],
+  // the conformance suites: vitest (a peer) and fast-check drive them; they import only core
+  testing: ['core'],
 }
 /**
  * Files of a package that are bundled when the package is built, so their imports are dev

@@ -112,10 +112,27 @@ import * as node from '@leanflow/http/node'
 import * as redis from '@leanflow/redis'
 import * as otel from '@leanflow/otel'
 import * as runner from '@leanflow/runner'
-export const all = { bullmq, core, dashboard, http, client, express, h3, hono, node, otel, redis, runner }
+import * as testing from '@leanflow/testing'
+export const all = { bullmq, core, dashboard, http, client, express, h3, hono, node, otel, redis, runner, testing }
 `
 
-/** The entry points, for the ESM/CJS load check. */
+/**
+ * A test file of a store written outside this repository: the kit's suites from the installed
+ * @leanflow/testing, run with the project's own vitest (on the memory store and queue, briefly).
+ */
+export const KIT_TEST = `import { createMemoryStreamStore } from '@leanflow/core'
+import { createMemoryQueue } from '@leanflow/runner'
+import { describeJobQueueConformance, describeRunStateConformance, describeStreamStoreConformance } from '@leanflow/testing'
+
+describeStreamStoreConformance('memory, from the tarball', async (opts) => createMemoryStreamStore(opts))
+describeRunStateConformance('memory, from the tarball', async () => {
+  const store = createMemoryStreamStore()
+  return { store, cleanup: () => store.close() }
+})
+describeJobQueueConformance('memory, from the tarball', async () => createMemoryQueue({ redeliverDelayMs: 20 }))
+`
+
+/** The entry points, for the ESM/CJS load check (@leanflow/testing is ESM only: vitest cannot be required). */
 export const ENTRY_POINTS = [
   '@leanflow/core',
   '@leanflow/redis',

@@ -1,5 +1,5 @@
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
-import { describeStreamStoreConformance, uniqueName } from '../conformance/streamStoreConformance.js'
+import { describeStreamStoreConformance, uniqueName } from '@leanflow/testing'
 import { useRedisCluster } from '../helpers/redisCluster.js'
 import { cutLive } from '../helpers/redisLiveFault.js'
 
@@ -13,10 +13,12 @@ describeStreamStoreConformance(
     return createRedisStreamStore({ redis: cluster.client, prefix, connectionName: prefix, ...opts })
   },
   {
-    // kill the store's subscriber connections on every master and keep them from reconnecting
-    cutLive: (store, runId) => {
-      const s = store as RedisStreamStore
-      return cutLive(cluster.nodes, `${s.keys.prefix}:sub`, s.keys.live(runId))
+    faults: {
+      // kill the store's subscriber connections on every master and keep them from reconnecting
+      cutLive: (store, runId) => {
+        const s = store as RedisStreamStore
+        return cutLive(cluster.nodes, `${s.keys.prefix}:sub`, s.keys.live(runId))
+      },
     },
   },
 )

@@ -1,6 +1,5 @@
 import { createRedisStreamStore } from '@leanflow/redis'
-import { describeLimitStoreConformance } from '../conformance/limitStoreConformance.js'
-import { uniqueName } from '../conformance/streamStoreConformance.js'
+import { describeLimitStoreConformance, uniqueName } from '@leanflow/testing'
 import { useRedisCluster } from '../helpers/redisCluster.js'
 
 // The LimitStore contract on a 3-master Redis Cluster: every key of a scope in its `{lim:<scope>}`

@@ -1,7 +1,6 @@
 import { createRedisStreamStore } from '@leanflow/redis'
+import { describeLimitStoreConformance, uniqueName } from '@leanflow/testing'
 import { expect, it } from 'vitest'
-import { describeLimitStoreConformance } from '../conformance/limitStoreConformance.js'
-import { uniqueName } from '../conformance/streamStoreConformance.js'
 import { useRedisServer } from '../helpers/redisServer.js'
 
 const redis = useRedisServer({ client: true })

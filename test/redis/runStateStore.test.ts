@@ -1,8 +1,8 @@
 import { createMemoryRunStateStore, createMemoryStreamStore, isLeanflowError } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
+import { describeRunStateConformance } from '@leanflow/testing'
 import { Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
-import { runStateConformance } from '../conformance/runStateConformance.js'
 import { useRedisCluster } from '../helpers/redisCluster.js'
 import { startRedis, useRedisServer } from '../helpers/redisServer.js'
 
@@ -10,17 +10,17 @@ const server = useRedisServer()
 let n = 0
 const cluster = useRedisCluster()
 
-runStateConformance('memory', async () => {
+describeRunStateConformance('memory', async () => {
   const store = createMemoryStreamStore()
   return { store, cleanup: () => store.close() }
 })
 
-runStateConformance('Redis', async () => {
+describeRunStateConformance('Redis', async () => {
   const store = createRedisStreamStore({ url: server.url, prefix: `rs${++n}` })
   return { store, cleanup: () => store.close() }
 })
 
-runStateConformance('Redis Cluster', async () => {
+describeRunStateConformance('Redis Cluster', async () => {
   const store = createRedisStreamStore({ redis: cluster.client, prefix: `rc${++n}` })
   return { store, cleanup: () => store.close() }
 })

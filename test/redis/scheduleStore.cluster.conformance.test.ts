@@ -1,6 +1,5 @@
 import { createRedisStreamStore } from '@leanflow/redis'
-import { describeScheduleStoreConformance } from '../conformance/scheduleStoreConformance.js'
-import { uniqueName } from '../conformance/streamStoreConformance.js'
+import { describeScheduleStoreConformance, uniqueName } from '@leanflow/testing'
 import { useRedisCluster } from '../helpers/redisCluster.js'
 
 // The ScheduleStore contract on a 3-master Redis Cluster: every schedule key in one slot, so

@@ -1,6 +1,5 @@
 import { createRedisStreamStore } from '@leanflow/redis'
-import { describeScheduleStoreConformance } from '../conformance/scheduleStoreConformance.js'
-import { uniqueName } from '../conformance/streamStoreConformance.js'
+import { describeScheduleStoreConformance, uniqueName } from '@leanflow/testing'
 import { useRedisServer } from '../helpers/redisServer.js'
 
 const redis = useRedisServer()

@@ -1,8 +1,8 @@
 import { isLeanflowError } from '@leanflow/core'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
+import { uniqueName } from '@leanflow/testing'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { uniqueName } from '../conformance/streamStoreConformance.js'
 import { codeOf } from '../helpers/errorCode.js'
 import { useRedisServer } from '../helpers/redisServer.js'
 

@@ -1,4 +1,4 @@
 import { createMemoryQueue } from '@leanflow/runner'
-import { describeJobQueueConformance } from '../conformance/jobQueueConformance.js'
+import { describeJobQueueConformance } from '@leanflow/testing'
 
 describeJobQueueConformance('memory', async () => createMemoryQueue({ redeliverDelayMs: 20, maxRedeliverDelayMs: 100 }))

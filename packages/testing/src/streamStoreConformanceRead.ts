@@ -1,7 +1,8 @@
 import type { EventRecord, StreamStore } from '@leanflow/core'
 import { compareEventIds, isLeanflowError } from '@leanflow/core'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { expect } from 'vitest'
+import { describe, it } from './internal/kitTest.js'
 import { describeIdEdgesConformance } from './streamStoreConformanceIds.js'
 import { type ConformanceContext, collect, ev, eventually, expectCode, sleep, uniqueName, within } from './streamStoreConformanceKit.js'
 

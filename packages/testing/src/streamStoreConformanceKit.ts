@@ -25,7 +25,30 @@ export interface ConformanceFaults {
    * appends. Resolves to `restore()`, which lets it come back and resolves once the store is
    * subscribed again.
    */
-  cutLive(store: StreamStore, runId: string): Promise<() => Promise<void>>
+  cutLive?(store: StreamStore, runId: string): Promise<() => Promise<void>>
+  /**
+   * Stops the backend every store of the suite talks to and starts it again with the data it
+   * acknowledged (a planned restart, or a crash of a backend that persists every write);
+   * resolves once it accepts connections again. The stores stay open: they must reconnect.
+   */
+  restart?(): Promise<void>
+}
+
+/** How `describeStreamStoreConformance` runs: the faults it may inject, the cases the store does not claim. */
+export interface StreamStoreConformanceOptions {
+  /** Faults the test file can inject; a guarantee whose hook is missing is reported as skipped. */
+  faults?: ConformanceFaults
+  /**
+   * Groups (`'follow'`, `'idempotency'`, `'listRuns and listFlows'`, …) or single cases, by
+   * title, that this store does not support, each with the reason. They are registered as
+   * skipped with the reason in their title, so every run lists what it did not check.
+   *
+   * @example
+   * ```ts
+   * { unsupported: { follow: 'no pub/sub between connections of ioredis-mock' } }
+   * ```
+   */
+  unsupported?: Readonly<Record<string, string>>
 }
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'

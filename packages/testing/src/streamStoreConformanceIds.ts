@@ -2,7 +2,8 @@
 // stream id at all, in read and follow (FAULTS.md F27). Registered by describeReadFollowConformance.
 import type { EventRecord, StreamStore } from '@leanflow/core'
 import { isLeanflowError } from '@leanflow/core'
-import { describe, expect, it } from 'vitest'
+import { expect } from 'vitest'
+import { describe, it } from './internal/kitTest.js'
 import { type ConformanceContext, collect, ev, expectCode, uniqueName, within } from './streamStoreConformanceKit.js'
 
 const MAX = '18446744073709551615-18446744073709551615'

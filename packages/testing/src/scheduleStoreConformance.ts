@@ -1,6 +1,6 @@
 import type { ScheduleStore } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
-import { codeOf } from '../helpers/errorCode.js'
+import { codeOf } from './internal/errorCode.js'
 
 /** A store under test: the ScheduleStore port, closed after each test when it can be. */
 export type ScheduleTestStore = ScheduleStore & { close?(): Promise<void> }

@@ -1,6 +1,7 @@
 import type { StreamStore } from '@leanflow/core'
 import { EventBus } from '@leanflow/core'
-import { describe, expect, it } from 'vitest'
+import { expect } from 'vitest'
+import { describe, it } from './internal/kitTest.js'
 import { describeCompositionConformance } from './streamStoreConformanceComposition.js'
 import {
   type ConformanceContext,

@@ -1,5 +1,6 @@
 import { compareEventIds, isEventId } from '@leanflow/core'
-import { describe, expect, it } from 'vitest'
+import { expect } from 'vitest'
+import { describe, it } from './internal/kitTest.js'
 import { type ConformanceContext, collect, ev, expectCode, uniqueName } from './streamStoreConformanceKit.js'
 
 /** StreamStore conformance: append, idempotency, names and payload safety. Registered by `describeStreamStoreConformance`. */

@@ -2,7 +2,8 @@
 // listRuns({ status }) agrees with reduceFlow over the run's log. Registered by describeRunsConformance.
 import type { NewEvent, RunStatus, StreamStore } from '@leanflow/core'
 import { reduceFlow } from '@leanflow/core'
-import { describe, expect, it } from 'vitest'
+import { expect } from 'vitest'
+import { describe, it } from './internal/kitTest.js'
 import { type ConformanceContext, expectCode, prng, uniqueName } from './streamStoreConformanceKit.js'
 
 const INDEXED: RunStatus[] = ['queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']

@@ -4,7 +4,8 @@
 // is left, as reduceFlow gives it. Registered by describeRunsConformance.
 import type { NewEvent, RunStatus, StreamStore } from '@leanflow/core'
 import { reduceFlow } from '@leanflow/core'
-import { describe, expect, it } from 'vitest'
+import { expect } from 'vitest'
+import { describe, it } from './internal/kitTest.js'
 import { type ConformanceContext, prng, uniqueName } from './streamStoreConformanceKit.js'
 
 const started = (run: string, flow: string, extra: Record<string, unknown> = {}): NewEvent => ({

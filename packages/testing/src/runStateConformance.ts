@@ -5,8 +5,31 @@ import { createRunConformance } from './runStateConformanceCreate.js'
 /** A store implementing both ports (both built-in stores do): createRun needs the event log. */
 export type FullStore = RunStateStore & StreamStore
 
-/** The RunStateStore contract, run against every implementation. */
-export function runStateConformance(label: string, make: () => Promise<{ store: FullStore; cleanup: () => Promise<void> }>) {
+/**
+ * Makes a fresh, empty store for one test (the suite uses fixed run ids such as `r1`, so each
+ * store needs its own key prefix, schema or database) and a `cleanup` that closes it.
+ */
+export type RunStateStoreFactory = () => Promise<{ store: FullStore; cleanup: () => Promise<void> }>
+
+/**
+ * The `RunStateStore` contract as tests, run against every implementation: compare-and-set of
+ * the run document (create once, then only on the current version; 50 concurrent writers, one
+ * winner), the caller's JSON kept as given, `__proto__` keys as data, lookups (first value wins),
+ * external events (one global sequence, read after a position, idempotent by key), kind watchers,
+ * the store clock, and `createRun` (a run's state and its first event, all or nothing).
+ *
+ * @example
+ * ```ts
+ * import { createMemoryStreamStore } from '@leanflow/core'
+ * import { describeRunStateConformance } from '@leanflow/testing'
+ *
+ * describeRunStateConformance('memory', async () => {
+ *   const store = createMemoryStreamStore()
+ *   return { store, cleanup: () => store.close() }
+ * })
+ * ```
+ */
+export function describeRunStateConformance(label: string, make: RunStateStoreFactory): void {
   const withStore = (fn: (s: FullStore) => Promise<void>) => async () => {
     const { store, cleanup } = await make()
     try {

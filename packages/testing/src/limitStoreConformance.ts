@@ -1,6 +1,6 @@
 import type { LimitAnswer, LimitNeed, LimitRequest, LimitStore, LimitUsage } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
-import { codeOf } from '../helpers/errorCode.js'
+import { codeOf } from './internal/errorCode.js'
 
 /** A store under test: the LimitStore port, closed after each test when it can be. */
 export type LimitTestStore = LimitStore & { close?(): Promise<void> }

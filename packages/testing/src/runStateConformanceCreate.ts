@@ -1,5 +1,5 @@
 // RunStateStore conformance: createRun (a run's state and its first event, all or nothing).
-// Registered by runStateConformance, so it runs on every store that suite runs on.
+// Registered by describeRunStateConformance, so it runs on every store that suite runs on.
 import type { EventRecord, NewEvent } from '@leanflow/core'
 import { expect, it } from 'vitest'
 import type { FullStore } from './runStateConformance.js'

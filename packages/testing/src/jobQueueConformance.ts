@@ -1,11 +1,14 @@
 import type { ActiveJob, JobHandler, JobQueue, JobWorker } from '@leanflow/core'
 import { afterEach, describe, expect, it } from 'vitest'
-import { waitFor } from '../helpers/waitFor.js'
+import { waitFor } from './internal/waitFor.js'
+
+/** Makes a fresh, empty queue (its own prefix or queue name); the suite closes it after each test. */
+export type JobQueueFactory = () => Promise<JobQueue>
 
 /** How long each case waits for the queue under test (longer than waitFor's 10 s default). */
 const QUEUE_WAIT_MS = 15_000
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** A promise with its resolve function, for holding handlers open. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -39,8 +42,16 @@ function recorder(inner?: (job: ActiveJob) => Promise<void>) {
  * due after everything that must not arrive (queues take jobs in order of the
  * time they are due), never by a sleep: a queue that is merely slow still has
  * to deliver the unwanted job before the marker.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryQueue } from '@leanflow/runner'
+ * import { describeJobQueueConformance } from '@leanflow/testing'
+ *
+ * describeJobQueueConformance('memory', async () => createMemoryQueue({ redeliverDelayMs: 20 }))
+ * ```
  */
-export function describeJobQueueConformance(label: string, makeQueue: () => Promise<JobQueue>): void {
+export function describeJobQueueConformance(label: string, makeQueue: JobQueueFactory): void {
   describe(`JobQueue conformance: ${label}`, () => {
     const open: JobQueue[] = []
     const make = async () => {

@@ -1,0 +1,42 @@
+// The Redis store on ioredis-mock (no server): the path docs/testing-your-flows.md offers for quick
+// unit tests of code that constructs the Redis store. The kit's StreamStore suite runs on it; what
+// ioredis-mock cannot do is declared here, case by case with the reason, and reported as skipped
+// (docs/testing-your-flows.md lists the same). Proof of Redis behaviour is test/redis/conformance.test.ts.
+import { createRedisStreamStore } from '@leanflow/redis'
+import { describeStreamStoreConformance, uniqueName } from '@leanflow/testing'
+import RedisMock from 'ioredis-mock'
+
+/** Why: ioredis-mock's XRANGE and XREVRANGE take no exclusive `(id` bounds (they answer nothing). */
+const NO_EXCLUSIVE_RANGE =
+  "ioredis-mock's XRANGE/XREVRANGE ignore exclusive '(' bounds, so reads after or before an id and follow's catch-up find nothing"
+/** Why: ioredis-mock's Lua VM has no cjson, so the append script fails after its XADD (no atomic script there either). */
+const NO_CJSON =
+  "ioredis-mock's Lua has no cjson: the append script stops after its XADD, so the idempotency record, the run summary and the status index are not written"
+
+const IOREDIS_MOCK_UNSUPPORTED: Record<string, string> = {
+  'stores a 1 MB payload and reads it back byte-exact (F15)': `${NO_CJSON} (and a 1 MB script argument takes ioredis-mock's Lua VM seconds)`,
+  'stores __proto__ keys as plain data without polluting Object.prototype': NO_CJSON,
+  'stores one event for a repeated key and returns the first record': NO_CJSON,
+  'stores one event for 20 concurrent appends with the same key': NO_CJSON,
+  'pages forward and backward with exclusive after/before and limit': NO_EXCLUSIVE_RANGE,
+  'pages through 2,500 events in pages of 1000, all of them, in order': NO_EXCLUSIVE_RANGE,
+  'read: nothing before 0-0 and nothing after the largest id, in both directions; 0-0 and the largest id as open bounds':
+    NO_EXCLUSIVE_RANGE,
+  'follow after the largest id, or any id past the last event, of a live run throws HISTORY_GONE at once': NO_CJSON,
+  follow: NO_EXCLUSIVE_RANGE,
+  'follow through a lost live channel': 'ioredis-mock has no connections to cut (and no exclusive XRANGE for the catch-up)',
+  'keeps the summary on flow.started and terminal events': NO_CJSON,
+  'carries the flow version of flow.started (data.version) in the summary, before and after the run ends': NO_CJSON,
+  'lists newest first, with limit, exclusive before, status, and only the flow asked for': NO_CJSON,
+  'lists flows with their run counts': NO_CJSON,
+  'listRuns by status (every status of a started run)': NO_CJSON,
+  'listRuns: child runs (parent, children) and parallel awaits': NO_CJSON,
+  retention: `${NO_CJSON}; a finished run never gets its expiry`,
+  close: NO_EXCLUSIVE_RANGE,
+}
+
+describeStreamStoreConformance(
+  'redis on ioredis-mock',
+  async (opts) => createRedisStreamStore({ redis: new RedisMock() as never, prefix: uniqueName('m'), ...opts }),
+  { unsupported: IOREDIS_MOCK_UNSUPPORTED },
+)
