@@ -1,7 +1,7 @@
 // @leanflow/testing: the conformance suites of leanflow's ports, the very code the project's own
 // stores and queues run (memory, Redis, Redis Cluster, BullMQ), for a store written elsewhere.
 
-export type { JobQueueFactory } from './jobQueueConformance.js'
+export type { CrashableWorker, JobQueueConformanceOptions, JobQueueFactory, JobQueueFaults } from './jobQueueConformance.js'
 export { describeJobQueueConformance } from './jobQueueConformance.js'
 export type { LimitStoreFactory, LimitTestStore } from './limitStoreConformance.js'
 export { describeLimitStoreConformance } from './limitStoreConformance.js'

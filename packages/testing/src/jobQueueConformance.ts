@@ -5,6 +5,31 @@ import { waitFor } from './internal/waitFor.js'
 /** Makes a fresh, empty queue (its own prefix or queue name); the suite closes it after each test. */
 export type JobQueueFactory = () => Promise<JobQueue>
 
+/** A worker the suite can crash (see {@link JobQueueFaults}). */
+export interface CrashableWorker {
+  /** Resolves once this worker has taken the job `id` (its handler was called). */
+  active(id: string): Promise<void>
+  /** Ends the worker as a killed process ends: none of its jobs is finished, failed or renewed again. */
+  crash(): Promise<void>
+}
+
+/** Faults the test file of a queue can inject into {@link describeJobQueueConformance}. */
+export interface JobQueueFaults {
+  /**
+   * Starts another worker on the backend of `queue` (a queue `makeQueue` returned) that holds
+   * every job it takes until it is crashed — for instance a worker in a child process, SIGKILLed
+   * by `crash()`. Without it, re-delivery after a crash is not checked (the suite's title says so):
+   * a queue that lives in its process (the memory queue) dies with it, jobs and all.
+   */
+  crashableWorker(queue: JobQueue): Promise<CrashableWorker>
+}
+
+/** Options of {@link describeJobQueueConformance}. */
+export interface JobQueueConformanceOptions {
+  /** Faults the test file can inject; a guarantee whose hook is missing is named in the suite's title as not checked. */
+  faults?: JobQueueFaults | undefined
+}
+
 /** How long each case waits for the queue under test (longer than waitFor's 10 s default). */
 const QUEUE_WAIT_MS = 15_000
 
@@ -51,8 +76,10 @@ function recorder(inner?: (job: ActiveJob) => Promise<void>) {
  * describeJobQueueConformance('memory', async () => createMemoryQueue({ redeliverDelayMs: 20 }))
  * ```
  */
-export function describeJobQueueConformance(label: string, makeQueue: JobQueueFactory): void {
-  describe(`JobQueue conformance: ${label}`, () => {
+export function describeJobQueueConformance(label: string, makeQueue: JobQueueFactory, options: JobQueueConformanceOptions = {}): void {
+  const { faults } = options
+  const unchecked = faults?.crashableWorker ? '' : ' (re-delivery after a crash not checked: no faults.crashableWorker)'
+  describe(`JobQueue conformance: ${label}${unchecked}`, () => {
     const open: JobQueue[] = []
     const make = async () => {
       const q = await makeQueue()
@@ -274,6 +301,25 @@ export function describeJobQueueConformance(label: string, makeQueue: JobQueueFa
       await closing
       expect(doneAtClose).toEqual(['x'])
     })
+
+    if (faults?.crashableWorker) {
+      const crashable = faults.crashableWorker
+      it('re-delivers the job of a worker that crashed mid-job (its process died) to another worker', async () => {
+        const q = await make()
+        const victim = await crashable(q)
+        await q.enqueue({ id: 'crash-job', name: 'n', data: { holdMs: 600_000 } })
+        await victim.active('crash-job')
+        await victim.crash()
+        const rec = recorder()
+        await q.process(rec.handler)
+        // a stalled job comes back once the dead worker's hold on it lapses (BullMQ: its lock)
+        await waitFor(() => rec.done.includes('crash-job'), 'crash-job re-delivered', QUEUE_WAIT_MS)
+        const again = rec.started.find((j) => j.id === 'crash-job')
+        expect(again?.deliveries).toBeGreaterThanOrEqual(1)
+        await drain(q, rec)
+        expect(rec.count('crash-job')).toBe(1)
+      })
+    }
 
     it('accepts any id: colons, slashes, digits only, unicode, escape look-alikes', async () => {
       const q = await make()
