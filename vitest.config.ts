@@ -24,7 +24,6 @@ const IOREDIS_MAJOR_SUITES = [
   'test/redis/ioredisMajor.test.ts',
   'test/redis/conformance.test.ts',
   'test/redis/redisStreamStore.test.ts',
-  'test/redis/appendBatch.test.ts',
   'test/runner/redis.test.ts',
   'test/bullmq/conformance.test.ts',
   'test/bullmq/bullMQQueue.test.ts',

@@ -23,7 +23,6 @@ import {
   validateAppend,
 } from '@leanflow/core'
 import { type Cluster, Redis } from 'ioredis'
-import { AppendBatcher } from './internal/appendBatcher.js'
 import { isCluster } from './internal/connections.js'
 import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js'
 import { docJson } from './internal/docJson.js'
@@ -34,7 +33,7 @@ import type { RedisClient } from './internal/script.js'
 import { withStoreErrors } from './internal/storeErrors.js'
 import { checkedFollow, isMaxId, isMinId, streamId } from './internal/streamIds.js'
 import { createKeys, INDEXED_STATUSES, type IndexedStatus, type Keys } from './keys.js'
-import { APPEND_BATCH_LUA, APPEND_LUA, CREATE_RUN_LUA } from './lua/append.js'
+import { APPEND_LUA, CREATE_RUN_LUA } from './lua/append.js'
 import { createRedisLimits } from './redisLimits.js'
 import { createRedisRunStateStore } from './redisRunStateStore.js'
 import { createRedisSchedules } from './redisSchedules.js'
@@ -100,7 +99,6 @@ export interface RedisStreamStore extends StreamStore, RunStateStore, ScheduleSt
 const DEFAULT_COMMAND_TIMEOUT_MS = 5000
 // each in a PUBLISH and an SPUBLISH variant (internal/livePubSub.ts)
 const appendScript = defineLiveScript(APPEND_LUA)
-const appendBatchScript = defineLiveScript(APPEND_BATCH_LUA)
 const createRunScript = defineLiveScript(CREATE_RUN_LUA)
 /** The run status an event sets (ARGV 6 of the append logic). */
 const RUN_STATUS: Record<string, string> = {
@@ -170,9 +168,6 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
   // classic pub/sub on a standalone Redis, sharded on a Cluster of Redis ≥ 7 (internal/livePubSub.ts)
   const live = createLivePubSub(redis, `${name}:sub`)
   const hub = live.hub
-  // on one connection, the appends of one tick travel as one script call (internal/appendBatcher.ts);
-  // on a Cluster a script's keys must share a slot, and runs spread over the slots: one call each
-  const batcher = clustered ? undefined : new AppendBatcher(redis as Redis, appendScript.classic, appendBatchScript.classic)
   let corruptEntries = 0
   const onCorrupt = (info: CorruptEntryInfo) => {
     corruptEntries++
@@ -206,8 +201,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     const fence = opts?.fence
     const runKeys = keys.runKeys(runId)
     if (fence !== undefined) runKeys.push(keys.leases(runId))
-    const args = scriptArgs(runId, event, checked, opts)
-    const reply = (await (batcher ? batcher.call(runKeys, args) : live.call(appendScript, runKeys, args))) as ScriptReply
+    const reply = (await live.call(appendScript, runKeys, scriptArgs(runId, event, checked, opts))) as ScriptReply
     const [code, id] = reply
     if (code === -3) {
       throw new LeanflowError(
@@ -320,7 +314,6 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     },
     listRuns: (flowName, opts) => index.listRuns(flowName, opts),
     listFlows: () => index.listFlows(),
-    countRuns: (flowName) => index.countRuns(flowName),
     close() {
       closed ??= (async () => {
         await hub.close()

@@ -16,20 +16,12 @@ export interface Script {
   call(redis: RedisClient, keys: string[], args: Array<string | number>): Promise<unknown>
 }
 
-/**
- * Per connection, what runs before any script is sent on it: the append batcher's flush, so
- * appends waiting for the end of the tick go out before a later script of the same connection.
- */
-export const beforeScripts = new WeakMap<RedisClient, Set<() => void>>()
-
 /** Wraps a Lua source as a {@link Script}. */
 export function defineScript(lua: string): Script {
   const sha = createHash('sha1').update(lua).digest('hex')
   return {
     sha,
     async call(redis, keys, args) {
-      const before = beforeScripts.get(redis)
-      if (before !== undefined) for (const flush of before) flush()
       coalesceWrites(redis)
       try {
         return await redis.evalsha(sha, keys.length, ...keys, ...args)

@@ -211,35 +211,3 @@ local also = function()
 end
 ${CHECKS}
 ${WRITE}`
-
-/**
- * The batched append script (a standalone Redis: its KEYS may span runs): several appends in one
- * call, each exactly as the append script does it, in order, each with its own reply.
- *
- * ARGV: 1 how many appends; then for each: the number of its KEYS, the number of its ARGV, its
- * ARGV. KEYS: each append's KEYS, one after another. Returns one reply per append, as the append
- * script's; an append whose Redis call failed (e.g. `OOM` at the batch's first write: nothing of
- * it written) replies `{-9, message}` and the next ones still run.
- */
-export const APPEND_BATCH_LUA = `
-local function one(KEYS, ARGV)
-${APPEND_LUA}
-end
-local out, k, a = {}, 1, 2
-for i = 1, tonumber(ARGV[1]) do
-  local nk, na = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-  local keys, args = {}, {}
-  for j = 1, nk do keys[j] = KEYS[k + j - 1] end
-  for j = 1, na do args[j] = ARGV[a + 1 + j] end
-  k, a = k + nk, a + 2 + na
-  local ok, r = pcall(one, keys, args)
-  if ok then
-    out[i] = r
-  elseif type(r) == 'table' and r.err then
-    out[i] = {-9, r.err}
-  else
-    out[i] = {-9, tostring(r)}
-  end
-end
-return out
-`
