@@ -314,6 +314,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     },
     listRuns: (flowName, opts) => index.listRuns(flowName, opts),
     listFlows: () => index.listFlows(),
+    countRuns: (flowName) => index.countRuns(flowName),
     close() {
       closed ??= (async () => {
         await hub.close()
