@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { Redis } from 'ioredis'
-import { benchRedis, typicalEvent } from './lib/redisBench.js'
+import { benchRedis, redisCpuSeconds, typicalEvent } from './lib/redisBench.js'
 import { arg, bestOf, latency, now, round } from './lib/stats.js'
 
 const EVENTS = arg('events', 5000)
@@ -50,11 +50,7 @@ async function oneRun(tag: string, append: Appender): Promise<Result> {
 }
 
 let admin: Redis
-/** Redis's CPU seconds so far (user + sys), from INFO cpu. */
-async function redisCpu(): Promise<number> {
-  const info = await admin.info('cpu')
-  return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1])
-}
+const redisCpu = () => redisCpuSeconds(admin)
 
 /**
  * RUNS runs appending concurrently (each run's appends awaited in order), one connection.

@@ -17,8 +17,7 @@ import { createMemoryQueue, createRunner, defineFlow } from '@leanflow/runner'
 import { Cluster, Redis } from 'ioredis'
 import { startRedisCluster } from '../test/helpers/redisCluster.js'
 import { startRedis } from '../test/helpers/redisServer.js'
-import { pool } from './lib/scaleBench.js'
-import { arg, round } from './lib/stats.js'
+import { arg, pool, round } from './lib/stats.js'
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 

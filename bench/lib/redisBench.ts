@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis'
 import { startRedis } from '../../test/helpers/redisServer.js'
 
 /** A Redis for a benchmark: `REDIS_URL` when set (left running), else a fresh redis-server (stopped by `stop()`). */
@@ -23,4 +24,10 @@ export function typicalEvent(runId: string, i: number) {
     },
     meta: { attempt: 1, jobId: `job-${runId}-charge-card-1` },
   }
+}
+
+/** Redis's CPU seconds so far (user + sys), from INFO cpu. */
+export async function redisCpuSeconds(r: Redis): Promise<number> {
+  const info = await r.info('cpu')
+  return Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1])
 }

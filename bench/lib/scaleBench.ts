@@ -10,31 +10,14 @@ import { createRedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow } from '@leanflow/runner'
 import { Queue, Worker } from 'bullmq'
 import { Redis } from 'ioredis'
-import { typicalEvent } from './redisBench.js'
-import { latency, now, round } from './stats.js'
+import { redisCpuSeconds, typicalEvent } from './redisBench.js'
+import { latency, now, pool, round } from './stats.js'
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
-
-/** Runs `fn(i)` for i in [0, n) with at most `width` in flight. */
-export async function pool(n: number, width: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0
-  await Promise.all(
-    Array.from({ length: Math.min(width, n) }, async () => {
-      while (next < n) await fn(next++)
-    }),
-  )
-}
 
 /** Redis's used_memory, bytes. */
 async function usedMemory(r: Redis): Promise<number> {
   return Number((await r.info('memory')).match(/used_memory:(\d+)/)?.[1] ?? 0)
-}
-
-/** Redis's CPU seconds so far (user + sys, main thread and children), from INFO cpu. */
-export async function redisCpuSeconds(r: Redis): Promise<number> {
-  const info = await r.info('cpu')
-  const field = (name: string) => Number(info.match(new RegExp(`${name}:([\\d.]+)`))?.[1] ?? 0)
-  return field('used_cpu_sys') + field('used_cpu_user')
 }
 
 /** A retained run's events: started, 8 typical step events, completed (10% stay running). */

@@ -50,3 +50,13 @@ export async function bestOf<T extends { score: number }>(
   }
   return best
 }
+
+/** Runs `fn(i)` for i in [0, n) with at most `width` in flight. */
+export async function pool(n: number, width: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(width, n) }, async () => {
+      while (next < n) await fn(next++)
+    }),
+  )
+}
