@@ -1,6 +1,6 @@
 // @leanflow/http/client: watchRun, the browser side of a run's SSE stream. It folds the events
 // into the run's state with core's applyEvent and imports nothing else (it runs in browsers).
-import { applyEvent, compareEventIds, type EventRecord, emptyFlowState, type FlowState, parseEvent } from '@leanflow/core'
+import { applyEvent, compareEventIds, type EventRecord, emptyFlowState, type FlowState, isEventId } from '@leanflow/core'
 
 /** The part of an `EventSource` that {@link watchRun} uses (the browser's, or the `eventsource` package). */
 export interface EventSourceLike {
@@ -107,11 +107,9 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
     source = es
     es.addEventListener('message', (m) => {
       if (closed || source !== es) return
-      let event: EventRecord
-      try {
-        event = parseEvent(JSON.parse(String(m.data)))
-      } catch (err) {
-        fail(err instanceof Error ? err : new Error(String(err)))
+      const event = eventOf(String(m.data))
+      if (event === undefined) {
+        fail(invalidEvent(target, String(m.data)))
         return
       }
       const last = state.lastEventId
@@ -164,6 +162,39 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
     },
     close,
   }
+}
+
+/**
+ * The event a `message` frame carries, or undefined for a frame that is not one. The server sends
+ * only events its store validated, and `applyEvent` is total, so this checks the envelope's
+ * fields the watcher reads; `parseEvent`'s field-by-field messages stay out of a browser bundle.
+ */
+function eventOf(text: string): EventRecord | undefined {
+  let v: Partial<EventRecord> | null
+  try {
+    v = JSON.parse(text) as Partial<EventRecord> | null
+  } catch {
+    return undefined
+  }
+  return typeof v === 'object' && v !== null && isEventId(v.id) && typeof v.kind === 'string' && typeof v.flow === 'string'
+    ? (v as EventRecord)
+    : undefined
+}
+
+/**
+ * The error of a frame that is no event: code `INVALID_EVENT` (status 400), recognised by
+ * `isLeanflowError` like core's `InvalidEventError`, without that class and its table of codes.
+ */
+function invalidEvent(target: string, text: string): Error & { code: 'INVALID_EVENT'; status: 400 } {
+  const shown = text.length > 80 ? `${text.slice(0, 80)}…` : text
+  const err = new Error(
+    `watchRun: the stream ${target} sent a record that is not an event (${shown}): it needs a stream id "id", a "kind" and a "flow".`,
+  ) as Error & { code: 'INVALID_EVENT'; status: 400 }
+  err.name = 'InvalidEventError'
+  err.code = 'INVALID_EVENT'
+  err.status = 400
+  Object.defineProperty(err, Symbol.for('leanflow.error'), { value: true })
+  return err
 }
 
 /** What a refused stream answered: its status and, from a JSON error body, code and message. */
