@@ -177,6 +177,7 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
 
   const sync = syncRunState(state)
   const store: MemoryStreamStore = {
+    maxEventBytes,
     ...state,
     ...createMemorySchedules(),
     ...createMemoryLimits(() => runs.now()),

@@ -196,6 +196,13 @@ export interface StreamStore {
    * per flow. Optional for other stores; both stores of leanflow have it. See {@link RunCounts}.
    */
   countRuns?(flowName: string): Promise<RunCounts>
+  /**
+   * The largest event this store takes, in UTF-8 bytes of its JSON (its `maxEventBytes` option);
+   * `append` refuses a larger one with `PAYLOAD_TOO_LARGE`. The runner reads it to refuse a step
+   * result, or an external event, before it changes any state (default when absent:
+   * `STORE_DEFAULTS.maxEventBytes`). Both stores of leanflow have it.
+   */
+  readonly maxEventBytes?: number | undefined
   close(): Promise<void>
 }
 

@@ -292,6 +292,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
   }
 
   const store: RedisStreamStore = {
+    maxEventBytes,
     ...createRedisRunStateStore({ redis, prefix, retention: retentionMs }),
     ...createRedisSchedules({ redis, prefix }),
     ...createRedisLimits({ redis, prefix }),

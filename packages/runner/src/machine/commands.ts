@@ -14,7 +14,15 @@ export type Command =
   | { type: 'claimStep'; step: string; attempt: number; jobId: string; lease: string }
   | { type: 'awaitJob'; job: 'time' | 'timeout' | 'resume'; step: string; pos: number; jobId: string; lease: string }
   | { type: 'takeOver'; step: string; jobId: string; lease: string }
-  | { type: 'complete'; step: string; lease: string; result: unknown; next?: { jobId: string; lease: string } | undefined }
+  | {
+      type: 'complete'
+      step: string
+      lease: string
+      result: unknown
+      next?: { jobId: string; lease: string } | undefined
+      /** The store's event limit: a run result (`flow.completed`) over it fails the run instead. */
+      maxEventBytes?: number | undefined
+    }
   | { type: 'fail'; step: string; lease: string; attempt: number; error: string; retryDelayMs?: number | undefined }
   | { type: 'record'; step: string; lease: string; pos: number; rec: DoRec; marks?: Marks | undefined }
   | { type: 'setState'; step: string; lease: string; key: string; value: unknown }

@@ -150,9 +150,10 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
   if (Object.values(doc.steps).every((x) => x.status === 'completed')) {
     const shaped = flowResult(flow, doc)
     doc.endedAt = env.now
-    if ('error' in shaped) {
+    const over = 'error' in shaped ? undefined : oversizeResult(env.runId, doc.flow, shaped.value, cmd.maxEventBytes)
+    if ('error' in shaped || over !== undefined) {
       doc.status = 'failed'
-      doc.error = shaped.error
+      doc.error = 'error' in shaped ? shaped.error : over
     } else {
       doc.status = 'completed'
       if (flow.result) doc.result = shaped.value
@@ -184,6 +185,20 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
     jobs: readyJobs(env.runId, doc),
     unwatch: [],
   }
+}
+
+/**
+ * Why `flow.completed` could not hold the run's result `value` (its sink steps' results together
+ * pass the store's event limit `max`, though each fits), or undefined when it fits.
+ */
+function oversizeResult(runId: string, flow: string, value: unknown, max: number | undefined): string | undefined {
+  if (max === undefined || value === undefined) return undefined
+  const text = JSON.stringify(value) ?? 'null'
+  // a short text cannot pass the limit (at most 3 UTF-8 bytes per UTF-16 unit): no count needed
+  if (text.length * 3 < max - 4096) return undefined
+  const bytes = new TextEncoder().encode(text).length + runId.length + 128 // the envelope of flow.completed
+  if (bytes <= max) return undefined
+  return `The result of flow "${flow}" is ${bytes} bytes, over the store's event limit of ${max} bytes: return less from its sink steps (store large blobs elsewhere and return a reference), or shape it with defineFlow({ result }).`
 }
 
 /**

@@ -7,6 +7,7 @@ import { createContext, flushAndFence } from './context.js'
 import { Execution, ExecutionGone } from './execution.js'
 import { newId } from './newId.js'
 import { flowOf, type Shell } from './shell.js'
+import { assertStorableResult, eventLimit, isUnstorable, storableError } from './storable.js'
 
 /** Options of an execution. */
 export interface ExecuteOptions {
@@ -84,11 +85,19 @@ export async function execute(
   else if (ex.gone || (!outcome.ok && outcome.err instanceof ExecutionGone)) {
     // dropped: suspended, fenced or ended; handed back goes back to the queue
     const gone = ex.gone ?? (outcome as { err: ExecutionGone }).err
+    // an event the store refuses for its size is refused again on every delivery: the attempt fails
+    if (gone.why === 'handback' && isUnstorable(gone.cause)) return fail(shell, ex, gone.cause)
     if (gone.why === 'handback') throw gone.cause ?? gone
     return
   }
-  if (outcome.ok) await complete(shell, job, ex, outcome.value, opts)
-  else await fail(shell, ex, outcome.err)
+  if (outcome.ok) {
+    try {
+      assertStorableResult(shell, ex, job.id, outcome.value)
+    } catch (err) {
+      return fail(shell, ex, err)
+    }
+    await complete(shell, job, ex, outcome.value, opts)
+  } else await fail(shell, ex, outcome.err)
 }
 
 /**
@@ -99,14 +108,22 @@ async function complete(shell: Shell, job: ActiveJob, ex: Execution, result: unk
   // no inline continuation into a step that would need a step-level slot first
   const limited = Object.keys(shell.controls.get(ex.flow.name)?.steps ?? {}).length > 0
   const next = shell.stopping || limited ? undefined : { jobId: job.id, lease: newId() }
-  const { reply, doc } = await apply(shell, ex.runId, { type: 'complete', step: ex.step, lease: ex.lease, result, next })
+  const { reply, doc } = await apply(shell, ex.runId, {
+    type: 'complete',
+    step: ex.step,
+    lease: ex.lease,
+    result,
+    next,
+    maxEventBytes: eventLimit(shell),
+  })
   if (reply?.next === undefined || reply.lease === undefined || !doc) return
   await execute(shell, job, doc, reply.next, reply.lease, opts)
 }
 
 /** Fails the attempt: retried after the policy's delay while attempts remain and the error is retriable, else for good. */
 async function fail(shell: Shell, ex: Execution, err: unknown) {
-  const error = err instanceof Error ? err.message : String(err)
+  // cut to a size every event holds: a failure that cannot be stored would never end the attempt
+  const error = storableError(err instanceof Error ? err.message : String(err))
   const policy = normalizeRetry(ex.flow.steps[ex.step]?.retry)
   const retry = isRetriable(err) && ex.attempt < policy.attempts
   const retryDelayMs = retry ? retryDelay(policy, ex.attempt + 1, err) : undefined

@@ -1,6 +1,7 @@
-import { PayloadTooLargeError, STORE_DEFAULTS } from '@leanflow/core'
+import { PayloadTooLargeError } from '@leanflow/core'
 import { matchEvents } from './apply.js'
 import type { Shell } from './shell.js'
+import { eventLimit } from './storable.js'
 
 /**
  * Publishes an external event (`runner.publishEvent`, `ctx.publish`) and resolves the awaits of
@@ -9,7 +10,8 @@ import type { Shell } from './shell.js'
  */
 export async function publish(shell: Shell, kind: string, data: unknown, idempotencyKey?: string): Promise<{ id: string }> {
   const bytes = new TextEncoder().encode(JSON.stringify(data)).length
-  if (bytes > STORE_DEFAULTS.maxEventBytes) throw new PayloadTooLargeError(bytes, STORE_DEFAULTS.maxEventBytes)
+  const limit = eventLimit(shell)
+  if (bytes > limit) throw new PayloadTooLargeError(bytes, limit)
   const rec = await shell.store.publishExternal(kind, data, idempotencyKey === undefined ? undefined : { idempotencyKey })
   const runs = await shell.store.kindWatchers(kind)
   // a failure here rejects (the event is stored): a retry with the same idempotencyKey matches again

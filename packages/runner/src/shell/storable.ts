@@ -1,0 +1,57 @@
+import { isLeanflowError, LeanflowError, PayloadTooLargeError, STORE_DEFAULTS } from '@leanflow/core'
+import type { Execution } from './execution.js'
+import type { Shell } from './shell.js'
+
+/**
+ * Checks, before the runner changes any state, that what a step hands it fits in an event: the
+ * step's document and its log change together, so a value the store would refuse once the
+ * document says "completed" (or "retrying") would leave the two apart for good.
+ */
+
+/** The store's event limit (its `maxEventBytes`), else the default 1 MiB. */
+export function eventLimit(shell: Shell): number {
+  return shell.store.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes
+}
+
+/** The longest error message a `step.failed` / `flow.failed` event carries, in characters. */
+export const MAX_ERROR_CHARS = 16_384
+
+/** An error message cut to {@link MAX_ERROR_CHARS}, saying how much was cut. */
+export function storableError(message: string): string {
+  if (message.length <= MAX_ERROR_CHARS) return message
+  return `${message.slice(0, MAX_ERROR_CHARS)}… (${message.length - MAX_ERROR_CHARS} more characters)`
+}
+
+/**
+ * Throws what the store would throw for the `step.completed` event of `result`: `INVALID_ARGUMENT`
+ * when JSON cannot hold it (cyclic, a BigInt), `PAYLOAD_TOO_LARGE` when the event would pass the
+ * store's limit. The step then fails like any attempt, and nothing of the result is written.
+ */
+export function assertStorableResult(shell: Shell, ex: Execution, jobId: string, result: unknown): void {
+  if (result === undefined) return
+  const what = `result of step "${ex.step}"`
+  let text: string | undefined
+  try {
+    text = JSON.stringify(result)
+  } catch (err) {
+    throw new LeanflowError('INVALID_ARGUMENT', `The ${what} is not JSON-serializable (${(err as Error).message}): return plain data.`)
+  }
+  const limit = eventLimit(shell)
+  // a short text cannot pass the limit (at most 3 UTF-8 bytes per UTF-16 unit): no count needed
+  if (text === undefined || text.length * 3 < limit - 4096) return
+  const meta = { attempt: ex.attempt, jobId, worker: shell.workerId }
+  const envelope = JSON.stringify({
+    kind: 'step.completed',
+    flow: ex.runId,
+    step: ex.step,
+    data: { result: null, duration: Number.MAX_SAFE_INTEGER },
+    meta,
+  })
+  const bytes = new TextEncoder().encode(text).length + envelope.length - 'null'.length
+  if (bytes > limit) throw new PayloadTooLargeError(bytes, limit, what)
+}
+
+/** A refusal that no new delivery of the job can change: the attempt fails with it instead of going back to the queue. */
+export function isUnstorable(err: unknown): boolean {
+  return isLeanflowError(err, 'PAYLOAD_TOO_LARGE')
+}

@@ -1,0 +1,138 @@
+// What a step hands the runner that no event can hold — a result over the store's 1 MiB event
+// limit, a result JSON cannot hold (cyclic, a BigInt), an error message of megabytes, a log line
+// over the limit — fails the step with a clear, typed error, and the run ends (DESIGN "Errors",
+// "bad input gets a clear, typed error and nothing is lost or half-written"). Before, each of these
+// left the run running forever: the run's document said the step had completed (or was retrying)
+// while its log never got the event, so `runner.result`, SSE and the reducer waited for good.
+import { isLeanflowError, reduceFlow } from '@leanflow/core'
+import { defineFlow, type Runner, type RunnerStore } from '@leanflow/runner'
+import { expect, it } from 'vitest'
+import { describeOnStores } from '../fixtures/runnerOnStores.js'
+
+const MiB = 1024 * 1024
+const once = { attempts: 1 }
+
+const big = defineFlow({ name: 'big', steps: { s: { retry: once, handler: async () => 'x'.repeat(MiB + 100) } } })
+const cyclic = defineFlow({
+  name: 'cyclic',
+  steps: {
+    s: {
+      retry: once,
+      handler: async () => {
+        const o: Record<string, unknown> = {}
+        o.self = o
+        return o
+      },
+    },
+  },
+})
+const bigint = defineFlow({ name: 'bigint', steps: { s: { retry: once, handler: async () => 10n as unknown as number } } })
+const hugeError = defineFlow({
+  name: 'hugeError',
+  steps: {
+    s: {
+      retry: once,
+      handler: async () => {
+        throw new Error('e'.repeat(2 * MiB))
+      },
+    },
+  },
+})
+const hugeLog = defineFlow({
+  name: 'hugeLog',
+  steps: {
+    s: {
+      retry: once,
+      handler: async (_input, ctx) => {
+        ctx.logger.info('blob', { blob: 'x'.repeat(MiB + 100) })
+        return 1
+      },
+    },
+  },
+})
+// two sink steps whose results fit one by one, not together in flow.completed
+const half = 'x'.repeat(600 * 1024)
+const twoSinks = defineFlow({
+  name: 'twoSinks',
+  steps: { a: { handler: async () => half }, b: { handler: async () => half } },
+})
+// one more attempt after the refused one, to show the failure is an ordinary, retried attempt
+const retried = defineFlow({
+  name: 'retried',
+  steps: {
+    s: {
+      retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 10 } },
+      handler: async (_input, ctx) => (ctx.attempt === 1 ? 'x'.repeat(MiB + 100) : 'small'),
+    },
+  },
+})
+
+async function outcome(runner: Runner, store: RunnerStore, flow: string) {
+  const { runId } = await runner.startFlow(flow, {})
+  let error: unknown
+  let result: unknown
+  try {
+    result = await runner.result(runId, { timeout: '10s' })
+  } catch (err) {
+    error = err
+  }
+  const events = await store.read(runId)
+  return { runId, result, error, events, state: reduceFlow(events) }
+}
+
+describeOnStores({ flows: [big, cyclic, bigint, hugeError, hugeLog, retried, twoSinks], prefix: 'unstorable' }, (runner, store) => {
+  it('a step result over the event limit fails the step with PAYLOAD_TOO_LARGE; the run fails', async () => {
+    const { error, state, events } = await outcome(runner(), store(), 'big')
+    expect(isLeanflowError(error, 'RUN_FAILED')).toBe(true)
+    expect(state.status).toBe('failed')
+    expect(state.steps.s?.status).toBe('failed')
+    expect(state.steps.s?.error).toMatch(/result of step "s" is \d+ bytes.*limit of 1048576 bytes/)
+    expect(events.map((e) => e.kind)).toEqual(['flow.started', 'step.started', 'step.failed', 'flow.failed'])
+  })
+
+  it('a result JSON cannot hold (cyclic, BigInt) fails the step with INVALID_ARGUMENT naming it', async () => {
+    for (const flow of ['cyclic', 'bigint']) {
+      const { state } = await outcome(runner(), store(), flow)
+      expect(state.status).toBe('failed')
+      expect(state.steps.s?.error).toMatch(/result of step "s" is not JSON-serializable/)
+    }
+  })
+
+  it('an error message of megabytes is cut, so the failure is stored and the run fails', async () => {
+    const { state } = await outcome(runner(), store(), 'hugeError')
+    expect(state.status).toBe('failed')
+    expect(state.steps.s?.error?.startsWith('eeee')).toBe(true)
+    expect(state.steps.s?.error?.length).toBeLessThan(20_000)
+    expect(state.error).toMatch(/more characters\)$/)
+  })
+
+  it('a log line over the event limit fails the step (not handed back and run again forever)', async () => {
+    const { state, events } = await outcome(runner(), store(), 'hugeLog')
+    expect(state.status).toBe('failed')
+    expect(state.steps.s?.error).toMatch(/PAYLOAD_TOO_LARGE|over the limit/)
+    expect(events.filter((e) => e.kind === 'step.started')).toHaveLength(1)
+  })
+
+  it('sink results that fit one by one but not together in flow.completed fail the run, saying so', async () => {
+    const { error, state, events } = await outcome(runner(), store(), 'twoSinks')
+    expect(isLeanflowError(error, 'RUN_FAILED')).toBe(true)
+    expect(state.status).toBe('failed')
+    expect(state.error).toMatch(/result of flow "twoSinks" is \d+ bytes, over the store's event limit of 1048576 bytes/)
+    expect(events.filter((e) => e.kind === 'step.completed')).toHaveLength(2)
+    expect(events.at(-1)?.kind).toBe('flow.failed')
+  })
+
+  it('the refused attempt is an ordinary failed attempt: the retry runs and completes', async () => {
+    const { result, events } = await outcome(runner(), store(), 'retried')
+    expect(result).toEqual({ s: 'small' })
+    expect(events.map((e) => e.kind)).toEqual([
+      'flow.started',
+      'step.started',
+      'step.failed',
+      'step.retry',
+      'step.started',
+      'step.completed',
+      'flow.completed',
+    ])
+  })
+})
