@@ -56,6 +56,26 @@ const twoSinks = defineFlow({
   name: 'twoSinks',
   steps: { a: { handler: async () => half }, b: { handler: async () => half } },
 })
+// awaits whose own event could not hold what they carry: refused at the call, before anything is recorded
+const over = 'y'.repeat(MiB + 10)
+const child = defineFlow({ name: 'child', steps: { c: { handler: async (input: string) => input.length } } })
+const bigInvoke = defineFlow({ name: 'bigInvoke', steps: { s: { retry: once, handler: async (_i, ctx) => ctx.invoke(child, over) } } })
+const bigTrigger = defineFlow({
+  name: 'bigTrigger',
+  steps: {
+    s: {
+      retry: once,
+      handler: async (_i, ctx) => {
+        await ctx.await.trigger({ type: 'approval', payload: over })
+        return 1
+      },
+    },
+  },
+})
+const bigMatch = defineFlow({
+  name: 'bigMatch',
+  steps: { s: { retry: once, handler: async (_i, ctx) => ctx.await.event({ kind: 'paid', match: { 'data.id': over } }) } },
+})
 // one more attempt after the refused one, to show the failure is an ordinary, retried attempt
 const retried = defineFlow({
   name: 'retried',
@@ -80,59 +100,76 @@ async function outcome(runner: Runner, store: RunnerStore, flow: string) {
   return { runId, result, error, events, state: reduceFlow(events) }
 }
 
-describeOnStores({ flows: [big, cyclic, bigint, hugeError, hugeLog, retried, twoSinks], prefix: 'unstorable' }, (runner, store) => {
-  it('a step result over the event limit fails the step with PAYLOAD_TOO_LARGE; the run fails', async () => {
-    const { error, state, events } = await outcome(runner(), store(), 'big')
-    expect(isLeanflowError(error, 'RUN_FAILED')).toBe(true)
-    expect(state.status).toBe('failed')
-    expect(state.steps.s?.status).toBe('failed')
-    expect(state.steps.s?.error).toMatch(/result of step "s" is \d+ bytes.*limit of 1048576 bytes/)
-    expect(events.map((e) => e.kind)).toEqual(['flow.started', 'step.started', 'step.failed', 'flow.failed'])
-  })
-
-  it('a result JSON cannot hold (cyclic, BigInt) fails the step with INVALID_ARGUMENT naming it', async () => {
-    for (const flow of ['cyclic', 'bigint']) {
-      const { state } = await outcome(runner(), store(), flow)
+describeOnStores(
+  { flows: [big, cyclic, bigint, hugeError, hugeLog, retried, twoSinks, child, bigInvoke, bigTrigger, bigMatch], prefix: 'unstorable' },
+  (runner, store) => {
+    it('a step result over the event limit fails the step with PAYLOAD_TOO_LARGE; the run fails', async () => {
+      const { error, state, events } = await outcome(runner(), store(), 'big')
+      expect(isLeanflowError(error, 'RUN_FAILED')).toBe(true)
       expect(state.status).toBe('failed')
-      expect(state.steps.s?.error).toMatch(/result of step "s" is not JSON-serializable/)
-    }
-  })
+      expect(state.steps.s?.status).toBe('failed')
+      expect(state.steps.s?.error).toMatch(/result of step "s" is \d+ bytes.*limit of 1048576 bytes/)
+      expect(events.map((e) => e.kind)).toEqual(['flow.started', 'step.started', 'step.failed', 'flow.failed'])
+    })
 
-  it('an error message of megabytes is cut, so the failure is stored and the run fails', async () => {
-    const { state } = await outcome(runner(), store(), 'hugeError')
-    expect(state.status).toBe('failed')
-    expect(state.steps.s?.error?.startsWith('eeee')).toBe(true)
-    expect(state.steps.s?.error?.length).toBeLessThan(20_000)
-    expect(state.error).toMatch(/more characters\)$/)
-  })
+    it('a result JSON cannot hold (cyclic, BigInt) fails the step with INVALID_ARGUMENT naming it', async () => {
+      for (const flow of ['cyclic', 'bigint']) {
+        const { state } = await outcome(runner(), store(), flow)
+        expect(state.status).toBe('failed')
+        expect(state.steps.s?.error).toMatch(/result of step "s" is not JSON-serializable/)
+      }
+    })
 
-  it('a log line over the event limit fails the step (not handed back and run again forever)', async () => {
-    const { state, events } = await outcome(runner(), store(), 'hugeLog')
-    expect(state.status).toBe('failed')
-    expect(state.steps.s?.error).toMatch(/PAYLOAD_TOO_LARGE|over the limit/)
-    expect(events.filter((e) => e.kind === 'step.started')).toHaveLength(1)
-  })
+    it('an error message of megabytes is cut, so the failure is stored and the run fails', async () => {
+      const { state } = await outcome(runner(), store(), 'hugeError')
+      expect(state.status).toBe('failed')
+      expect(state.steps.s?.error?.startsWith('eeee')).toBe(true)
+      expect(state.steps.s?.error?.length).toBeLessThan(20_000)
+      expect(state.error).toMatch(/more characters\)$/)
+    })
 
-  it('sink results that fit one by one but not together in flow.completed fail the run, saying so', async () => {
-    const { error, state, events } = await outcome(runner(), store(), 'twoSinks')
-    expect(isLeanflowError(error, 'RUN_FAILED')).toBe(true)
-    expect(state.status).toBe('failed')
-    expect(state.error).toMatch(/result of flow "twoSinks" is \d+ bytes, over the store's event limit of 1048576 bytes/)
-    expect(events.filter((e) => e.kind === 'step.completed')).toHaveLength(2)
-    expect(events.at(-1)?.kind).toBe('flow.failed')
-  })
+    it('a log line over the event limit fails the step (not handed back and run again forever)', async () => {
+      const { state, events } = await outcome(runner(), store(), 'hugeLog')
+      expect(state.status).toBe('failed')
+      expect(state.steps.s?.error).toMatch(/PAYLOAD_TOO_LARGE|over the limit/)
+      expect(events.filter((e) => e.kind === 'step.started')).toHaveLength(1)
+    })
 
-  it('the refused attempt is an ordinary failed attempt: the retry runs and completes', async () => {
-    const { result, events } = await outcome(runner(), store(), 'retried')
-    expect(result).toEqual({ s: 'small' })
-    expect(events.map((e) => e.kind)).toEqual([
-      'flow.started',
-      'step.started',
-      'step.failed',
-      'step.retry',
-      'step.started',
-      'step.completed',
-      'flow.completed',
-    ])
-  })
-})
+    it('sink results that fit one by one but not together in flow.completed fail the run, saying so', async () => {
+      const { error, state, events } = await outcome(runner(), store(), 'twoSinks')
+      expect(isLeanflowError(error, 'RUN_FAILED')).toBe(true)
+      expect(state.status).toBe('failed')
+      expect(state.error).toMatch(/result of flow "twoSinks" is \d+ bytes, over the store's event limit of 1048576 bytes/)
+      expect(events.filter((e) => e.kind === 'step.completed')).toHaveLength(2)
+      expect(events.at(-1)?.kind).toBe('flow.failed')
+    })
+
+    it('an invoke input, a trigger payload or an event match over the limit throws at the call; nothing is awaited', async () => {
+      for (const [flow, what] of [
+        ['bigInvoke', 'invoke input'],
+        ['bigTrigger', 'await.trigger payload'],
+        ['bigMatch', 'await.event match'],
+      ] as const) {
+        const { state, events } = await outcome(runner(), store(), flow)
+        expect(state.status, flow).toBe('failed')
+        expect(state.steps.s?.error).toContain(`The ${what}`)
+        expect(events.map((e) => e.kind)).toEqual(['flow.started', 'step.started', 'step.failed', 'flow.failed'])
+      }
+      expect(await store().listRuns('child')).toEqual([])
+    })
+
+    it('the refused attempt is an ordinary failed attempt: the retry runs and completes', async () => {
+      const { result, events } = await outcome(runner(), store(), 'retried')
+      expect(result).toEqual({ s: 'small' })
+      expect(events.map((e) => e.kind)).toEqual([
+        'flow.started',
+        'step.started',
+        'step.failed',
+        'step.retry',
+        'step.started',
+        'step.completed',
+        'flow.completed',
+      ])
+    })
+  },
+)

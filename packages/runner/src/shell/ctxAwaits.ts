@@ -23,6 +23,7 @@ import { type Execution, orHandBack } from './execution.js'
 import { assertNoFunctions, toJson } from './json.js'
 import { newId } from './newId.js'
 import type { Shell } from './shell.js'
+import { assertFits } from './storable.js'
 import { flushAndFence } from './userEvents.js'
 
 const TRIGGER_TTL_MS = 400 * 24 * 3600_000
@@ -75,6 +76,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
         return (await waitOn(shell, ex, pos, rec)) as ExternalEvent<D>
       }
       const match = opts.match === undefined ? undefined : (toJson(opts.match, 'await.event match') as Record<string, unknown>)
+      if (match !== undefined) assertFits(shell, match, 'await.event match (in its step.await.event)')
       capPending(shell, ex, pos)
       const r = await ex.gate.busy(async () => {
         const now = await orHandBack(ex, () => shell.clock.now())
@@ -107,6 +109,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
         return handle(rec.id)
       }
       const payload = opts.payload === undefined ? undefined : toJson(opts.payload, 'await.trigger payload')
+      if (payload !== undefined) assertFits(shell, payload, 'await.trigger payload (in its step.await.trigger)')
       const id = newId()
       // counted when the handler waits on it (wait())
       capPending(shell, ex, pos, false)
@@ -152,6 +155,8 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
     try {
       // checked before anything is recorded: a bad input is the handler's error, as startFlow's would be
       data = toJson(flow.input ? await validateInput(flow.name, flow.input, input) : input, 'invoke input')
+      // the child's flow.started carries it with the child's step graph
+      assertFits(shell, data, `invoke input (in the flow.started of a "${flow.name}" run)`, 4096 + JSON.stringify(flow.steps).length)
     } catch (err) {
       ex.breakTurns(pos, err)
       throw err

@@ -51,6 +51,19 @@ export function assertStorableResult(shell: Shell, ex: Execution, jobId: string,
   if (bytes > limit) throw new PayloadTooLargeError(bytes, limit, what)
 }
 
+/**
+ * Throws `PAYLOAD_TOO_LARGE` when `value` (JSON already: `toJson`'s output) cannot fit in an event
+ * of the store with `overhead` bytes of envelope around it (an await's event, a child's
+ * `flow.started`): checked before the await is recorded, so the handler's call throws instead.
+ */
+export function assertFits(shell: Shell, value: unknown, what: string, overhead = 4096): void {
+  const limit = eventLimit(shell)
+  const text = JSON.stringify(value) ?? 'null'
+  if (text.length * 3 + overhead < limit) return
+  const bytes = new TextEncoder().encode(text).length + overhead
+  if (bytes > limit) throw new PayloadTooLargeError(bytes, limit, what)
+}
+
 /** A refusal that no new delivery of the job can change: the attempt fails with it instead of going back to the queue. */
 export function isUnstorable(err: unknown): boolean {
   return isLeanflowError(err, 'PAYLOAD_TOO_LARGE')
