@@ -1,4 +1,4 @@
-import { type Duration, InvalidNameError, isValidName, LeanflowError, type LimitNeed, parseDuration } from '@leanflow/core'
+import { type Duration, InvalidNameError, isLeanflowError, isValidName, LeanflowError, type LimitNeed, parseDuration } from '@leanflow/core'
 import type { FlowControlConfig, LimitKey } from '../flowControlTypes.js'
 
 /** A flow's flow control, checked at `defineFlow` (durations in ms). */
@@ -105,10 +105,25 @@ export function stepNeedOf(flow: string, fc: FlowControl | undefined, step: stri
   return { id: 'concurrency', kind: 'concurrency', key: keyOf(c.key, input, flow, `concurrency of step "${step}"`), limit: c.limit }
 }
 
-/** The key function's name for `input` (`''` without one): its throw is the start's error; a bad name is `INVALID_NAME`. */
+/**
+ * The key function's name for `input` (`''` without one). Its throw is `INVALID_ARGUMENT` (the
+ * input is one it cannot read: a 400 over HTTP, not a 500), with the error as `cause`; a
+ * LeanflowError it throws stays as is. A bad name is `INVALID_NAME`.
+ */
 function keyOf(fn: LimitKey | undefined, input: unknown, flow: string, what: string): string {
   if (fn === undefined) return ''
-  const key: unknown = fn(input)
+  let key: unknown
+  try {
+    key = fn(input)
+  } catch (err) {
+    if (isLeanflowError(err)) throw err
+    const why = err instanceof Error ? err.message : String(err)
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `The key function of ${what} of flow "${flow}" threw on this input (${why}): send an input it can read, or make the key function handle this one. Nothing was started.`,
+      { cause: err },
+    )
+  }
   if (typeof key === 'string' && isValidName(key)) return key
   const shown = typeof key === 'string' ? JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key) : String(key)
   throw new InvalidNameError(
