@@ -72,6 +72,9 @@ export function isRetriable(err: unknown): boolean {
   )
 }
 
+/** The longest delay a `RetryAfterError` sets: a year (a longer one, or Infinity, waits this long). */
+export const MAX_RETRY_AFTER_MS = 365 * 86_400_000
+
 /**
  * The delay before try `nextAttempt` (2 for the first retry): the error's
  * `RetryAfterError` delay, else the backoff with jitter, capped.
@@ -82,7 +85,11 @@ export function isRetriable(err: unknown): boolean {
  * ```
  */
 export function retryDelay(policy: NormalizedRetry, nextAttempt: number, err: unknown, random = Math.random): number {
-  if (isLeanflowError(err, 'RETRY_AFTER')) return Math.max(0, (err as RetryAfterError).ms)
+  if (isLeanflowError(err, 'RETRY_AFTER')) {
+    const ms = (err as RetryAfterError).ms
+    // NaN (a header that was missing), Infinity, a string: no delay to use, the backoff below decides
+    if (typeof ms === 'number' && !Number.isNaN(ms)) return Math.round(Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms)))
+  }
   const base = policy.type === 'fixed' ? policy.delayMs : policy.delayMs * 2 ** Math.max(0, nextAttempt - 2)
   const spread = 1 + policy.jitter * (2 * random() - 1)
   return Math.round(Math.min(policy.maxDelayMs, base * spread))
