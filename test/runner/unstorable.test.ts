@@ -76,6 +76,19 @@ const bigMatch = defineFlow({
   name: 'bigMatch',
   steps: { s: { retry: once, handler: async (_i, ctx) => ctx.await.event({ kind: 'paid', match: { 'data.id': over } }) } },
 })
+// a state value its state.set event cannot hold: refused before the run's state takes it
+const bigState = defineFlow({
+  name: 'bigState',
+  steps: {
+    s: {
+      retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 10 } },
+      handler: async (_i, ctx) => {
+        if (ctx.attempt === 1) await ctx.state.set('blob', over)
+        return typeof (await ctx.state.get('blob'))
+      },
+    },
+  },
+})
 // one more attempt after the refused one, to show the failure is an ordinary, retried attempt
 const retried = defineFlow({
   name: 'retried',
@@ -101,7 +114,10 @@ async function outcome(runner: Runner, store: RunnerStore, flow: string) {
 }
 
 describeOnStores(
-  { flows: [big, cyclic, bigint, hugeError, hugeLog, retried, twoSinks, child, bigInvoke, bigTrigger, bigMatch], prefix: 'unstorable' },
+  {
+    flows: [big, cyclic, bigint, hugeError, hugeLog, retried, twoSinks, child, bigInvoke, bigTrigger, bigMatch, bigState],
+    prefix: 'unstorable',
+  },
   (runner, store) => {
     it('a step result over the event limit fails the step with PAYLOAD_TOO_LARGE; the run fails', async () => {
       const { error, state, events } = await outcome(runner(), store(), 'big')
@@ -156,6 +172,15 @@ describeOnStores(
         expect(events.map((e) => e.kind)).toEqual(['flow.started', 'step.started', 'step.failed', 'flow.failed'])
       }
       expect(await store().listRuns('child')).toEqual([])
+    })
+
+    it('a state value over the limit throws at ctx.state.set, and the run state never takes it', async () => {
+      const { result, events } = await outcome(runner(), store(), 'bigState')
+      expect(result).toEqual({ s: 'undefined' })
+      expect(events.find((e) => e.kind === 'step.failed')?.data).toMatchObject({
+        error: expect.stringContaining('The state value of "blob"'),
+      })
+      expect(events.some((e) => e.kind === 'state.set')).toBe(false)
     })
 
     it('the refused attempt is an ordinary failed attempt: the retry runs and completes', async () => {

@@ -10,6 +10,7 @@ import { type Execution, orHandBack } from './execution.js'
 import { toJson } from './json.js'
 import { publish } from './publish.js'
 import type { Shell } from './shell.js'
+import { assertFits } from './storable.js'
 import { flushAndFence, queueUser } from './userEvents.js'
 
 const BUILTIN = new Set<string>(Object.values(EVENT_KINDS))
@@ -84,6 +85,8 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
         if (typeof key !== 'string' || key === '')
           throw new LeanflowError('INVALID_ARGUMENT', 'ctx.state.set needs a non-empty string key.')
         const v = toJson(value, `state value of "${key}"`)
+        // before the document takes it: a value its state.set event cannot hold is refused here
+        assertFits(shell, { key, value: v }, `state value of "${key}" (in its state.set)`, 1024)
         await ex.gate.busy(async () => {
           await flushAndFence(shell, ex)
           await command(shell, ex, { type: 'setState', step: ex.step, lease: ex.lease, key, value: v })
