@@ -89,6 +89,17 @@ const bigState = defineFlow({
     },
   },
 })
+// waits an hour: canceled by the test
+const waiting = defineFlow({
+  name: 'waiting',
+  steps: {
+    s: {
+      handler: async (_i, ctx) => {
+        await ctx.await.time('1h')
+      },
+    },
+  },
+})
 // one more attempt after the refused one, to show the failure is an ordinary, retried attempt
 const retried = defineFlow({
   name: 'retried',
@@ -115,7 +126,7 @@ async function outcome(runner: Runner, store: RunnerStore, flow: string) {
 
 describeOnStores(
   {
-    flows: [big, cyclic, bigint, hugeError, hugeLog, retried, twoSinks, child, bigInvoke, bigTrigger, bigMatch, bigState],
+    flows: [big, cyclic, bigint, hugeError, hugeLog, retried, twoSinks, child, bigInvoke, bigTrigger, bigMatch, bigState, waiting],
     prefix: 'unstorable',
   },
   (runner, store) => {
@@ -181,6 +192,20 @@ describeOnStores(
         error: expect.stringContaining('The state value of "blob"'),
       })
       expect(events.some((e) => e.kind === 'state.set')).toBe(false)
+    })
+
+    it('a cancel reason of megabytes is cut: the run ends canceled in its log too, not only in its state', async () => {
+      const { runId } = await runner().startFlow('waiting', {})
+      await expect.poll(async () => reduceFlow(await store().read(runId)).status).toBe('awaiting')
+      await runner().cancel(runId, 'r'.repeat(2 * MiB))
+      const err = await runner()
+        .result(runId, { timeout: '5s' })
+        .catch((e: unknown) => e)
+      expect(isLeanflowError(err, 'RUN_CANCELED')).toBe(true)
+      const state = reduceFlow(await store().read(runId))
+      expect(state.status).toBe('canceled')
+      expect(state.cancelReason).toMatch(/^r+… \(\d+ more characters\)$/)
+      expect((await store().listRuns('waiting')).map((r) => r.status)).toEqual(['canceled'])
     })
 
     it('the refused attempt is an ordinary failed attempt: the retry runs and completes', async () => {

@@ -25,6 +25,7 @@ import { publish } from './shell/publish.js'
 import { resultOf } from './shell/result.js'
 import { fencesOf } from './shell/runStates.js'
 import { createShell, versionOf } from './shell/shell.js'
+import { storableError } from './shell/storable.js'
 import { validateInput } from './standardSchema.js'
 import type { RerunOptions, StartedRun, StartFlowOptions } from './startTypes.js'
 import { traceparentOf } from './traceparent.js'
@@ -220,7 +221,9 @@ export function createRunner(options: RunnerOptions): Runner {
 
   async function cancel(runId: string, reason?: string): Promise<void> {
     assertName(runId, 'run id')
-    const { reply } = await apply(shell, runId, { type: 'cancel', reason }, { fresh: true })
+    // cut to a size flow.canceled holds: the run's state and its log end together
+    const why = reason === undefined ? undefined : storableError(String(reason))
+    const { reply } = await apply(shell, runId, { type: 'cancel', reason: why }, { fresh: true })
     if (reply === 'missing') throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
   }
 
