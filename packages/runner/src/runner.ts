@@ -57,6 +57,12 @@ export function createRunner(options: RunnerOptions): Runner {
       'createRunner needs a store with both ports (StreamStore and RunStateStore): pass createMemoryStreamStore() or createRedisStreamStore().',
     )
   }
+  if (options.flows !== undefined && !Array.isArray(options.flows)) {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      'createRunner flows must be an array of defineFlow(…) results: createRunner({ store, flows: [order] }).',
+    )
+  }
   const flows = Object.freeze([...(options.flows ?? [])]) as readonly FlowDefinition[]
   const seen = new Set<string>()
   for (const f of flows) {
@@ -95,6 +101,7 @@ export function createRunner(options: RunnerOptions): Runner {
 
   /** `runner.startFlow`: the flow by its name (its highest version held), or by its object (its version). */
   async function startFlow(flow: string | FlowDefinition, input?: unknown, opts: StartFlowOptions = {}): Promise<StartedRun> {
+    optionsObject(opts, 'startFlow options', '{ runId?, idempotencyKey?, priority?, version? }')
     if (typeof flow === 'object' && flow !== null) return start(flow.name, input, { ...opts, version: opts.version ?? versionOf(flow) })
     return start(flow, input, opts)
   }
@@ -232,6 +239,7 @@ export function createRunner(options: RunnerOptions): Runner {
     opts: { idempotencyKey?: string | undefined } = {},
   ): Promise<{ id: string }> {
     if (typeof event !== 'object' || event === null) throw new LeanflowError('INVALID_ARGUMENT', 'publishEvent needs { kind, data }.')
+    optionsObject(opts, 'publishEvent options', '{ idempotencyKey? }')
     const kind = assertName(event.kind, 'event kind')
     const data = toJson(event.data, `data of event "${kind}"`)
     return publish(shell, kind, data, opts.idempotencyKey)
@@ -357,4 +365,14 @@ function workerIdOf(value: unknown): string {
     'INVALID_ARGUMENT',
     `Invalid workerId ${JSON.stringify(value)}: pass a non-empty string of at most 200 characters.`,
   )
+}
+
+/** Throws `INVALID_ARGUMENT` unless `opts` is an object (`undefined` takes the defaults before this). */
+function optionsObject(opts: unknown, what: string, shape: string): void {
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `${what} must be an object ${shape}, got ${opts === null ? 'null' : typeof opts}: pass an object, or leave it out.`,
+    )
+  }
 }

@@ -16,6 +16,12 @@ import {
  */
 export async function resultOf<R>(store: StreamStore, runId: string, opts: { timeout?: Duration | undefined } = {}): Promise<R> {
   assertName(runId, 'run id')
+  if (typeof opts !== 'object' || opts === null) {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `result options must be an object { timeout? }, got ${String(opts)}: pass { timeout: '30s' }, or leave it out.`,
+    )
+  }
   const timeoutMs = opts.timeout === undefined ? undefined : parseDuration(opts.timeout, 'result timeout')
   const ac = new AbortController()
   let timedOut = false

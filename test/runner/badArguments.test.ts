@@ -1,0 +1,46 @@
+// Bad arguments to the runner's public calls get a typed INVALID_ARGUMENT that names the call and
+// what to pass, never a raw TypeError from inside ("Bad input gets a clear, typed error"): options
+// that are null or no object (startFlow, runner.result, publishEvent) and flows that are no array
+// (createRunner). Nothing is started or published.
+import { isLeanflowError } from '@leanflow/core'
+import { createRedisStreamStore } from '@leanflow/redis'
+import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { useRedisServer } from '../helpers/redisServer.js'
+
+const order = defineFlow({ name: 'order', steps: { charge: { handler: async () => 1 } } })
+const redis = useRedisServer()
+let store: ReturnType<typeof createRedisStreamStore>
+let runner: Runner
+beforeAll(() => {
+  store = createRedisStreamStore({ url: redis.url, prefix: 'badargs' })
+  runner = createRunner({ store, flows: [order], onError: () => {} })
+})
+afterAll(async () => {
+  await store.close()
+})
+
+async function invalid(call: () => unknown): Promise<string> {
+  const err = await (async () => call())().then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(isLeanflowError(err, 'INVALID_ARGUMENT'), String(err)).toBe(true)
+  return (err as Error).message
+}
+
+it('startFlow, result and publishEvent refuse options that are null or no object', async () => {
+  expect(await invalid(() => runner.startFlow('order', {}, null as never))).toMatch(/^startFlow options must be an object .*got null/)
+  expect(await invalid(() => runner.startFlow('order', {}, 'fast' as never))).toMatch(/got string/)
+  const { runId } = await runner.startFlow('order', {})
+  expect(await invalid(() => runner.result(runId, null as never))).toMatch(/^result options must be an object \{ timeout\? \}/)
+  expect(await invalid(() => runner.publishEvent({ kind: 'paid', data: 1 }, null as never))).toMatch(
+    /^publishEvent options must be an object/,
+  )
+  expect((await store.listRuns('order')).map((r) => r.runId)).toEqual([runId])
+  expect(await store.readExternal('paid', 0)).toEqual([])
+})
+
+it('createRunner refuses flows that are no array, naming the fix', async () => {
+  expect(await invalid(() => createRunner({ store, flows: order as never }))).toMatch(/flows must be an array/)
+})
