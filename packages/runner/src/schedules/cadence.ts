@@ -17,10 +17,16 @@ export interface Cadence {
 
 /** The shortest `every`: a schedule is a run start, not a busy loop. */
 const MIN_EVERY_MS = 1000
+/** The longest `every`, 10 years (of 365.25 days): its ticks stay dates (a longer one is a cron's job). */
+const MAX_EVERY_MS = 315_576_000_000
 
 /** The `INVALID_ARGUMENT` error of a schedule's field: its id, the field, the value given, and what to pass. */
 export const invalidField = (id: string, field: string, value: unknown, fix: string) =>
-  new LeanflowError('INVALID_ARGUMENT', `Schedule "${id}": invalid ${field} ${JSON.stringify(value) ?? String(value)}: ${fix}.`)
+  new LeanflowError('INVALID_ARGUMENT', `Schedule "${id}": invalid ${field} ${shown(value)}: ${fix}.`)
+
+/** A value as an error message shows it: JSON, but `Infinity` and `NaN` by name (JSON says `null`). */
+const shown = (value: unknown) =>
+  typeof value === 'number' && !Number.isFinite(value) ? String(value) : (JSON.stringify(value) ?? String(value))
 
 /** Checks an IANA time zone name (`Europe/Berlin`, `UTC`). */
 export function assertTimeZone(id: string, tz: unknown): string {
@@ -62,6 +68,7 @@ export function everyCadence(id: string, every: unknown): Cadence {
     throw invalidField(id, 'every', every, "pass a duration such as '15m' or a number of ms")
   }
   if (!Number.isInteger(ms) || ms < MIN_EVERY_MS) throw invalidField(id, 'every', every, 'pass at least 1 s (1000 ms)')
+  if (ms > MAX_EVERY_MS) throw invalidField(id, 'every', every, `pass at most 10 years (${MAX_EVERY_MS} ms)`)
   return {
     next: (after) => (Math.floor(after / ms) + 1) * ms,
     previous: (at, n) => {
