@@ -5,6 +5,7 @@ import { isRetriable, normalizeRetry, retryDelay } from '../retryPolicy.js'
 import { apply } from './apply.js'
 import { createContext, flushAndFence } from './context.js'
 import { Execution, ExecutionGone } from './execution.js'
+import { longTimeout } from './longTimer.js'
 import { newId } from './newId.js'
 import { flowOf, type Shell } from './shell.js'
 import { assertStorableResult, eventLimit, isUnstorable, storableError } from './storable.js'
@@ -42,14 +43,13 @@ export async function execute(
   shell.local.add(ex)
   const timers: Array<ReturnType<typeof setInterval>> = []
   let timeoutErr: Error | undefined
+  let cancelTimeout: (() => void) | undefined
   if (def.timeout !== undefined) {
     const ms = parseDuration(def.timeout)
-    timers.push(
-      setTimeout(() => {
-        timeoutErr = new Error(`Step "${step}" ran longer than its timeout of ${ms} ms.`)
-        ex.stop('lease')
-      }, ms),
-    )
+    cancelTimeout = longTimeout(() => {
+      timeoutErr = new Error(`Step "${step}" ran longer than its timeout of ${ms} ms.`)
+      ex.stop('lease')
+    }, ms)
   }
   timers.push(
     setInterval(() => {
@@ -79,6 +79,7 @@ export async function execute(
     outcome = { ok: false, err }
   } finally {
     for (const t of timers) clearTimeout(t)
+    cancelTimeout?.()
     shell.local.delete(ex)
   }
   if (timeoutErr) outcome = { ok: false, err: timeoutErr }

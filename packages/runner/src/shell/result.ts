@@ -9,6 +9,7 @@ import {
   RunFailedError,
   type StreamStore,
 } from '@leanflow/core'
+import { longTimeout } from './longTimer.js'
 
 /**
  * `runner.result`: follows the run's log from its start to its terminal event (from any process:
@@ -25,10 +26,10 @@ export async function resultOf<R>(store: StreamStore, runId: string, opts: { tim
   const timeoutMs = opts.timeout === undefined ? undefined : parseDuration(opts.timeout, 'result timeout')
   const ac = new AbortController()
   let timedOut = false
-  const timer =
+  const cancelTimer =
     timeoutMs === undefined
       ? undefined
-      : setTimeout(() => {
+      : longTimeout(() => {
           timedOut = true
           ac.abort()
         }, timeoutMs)
@@ -46,7 +47,7 @@ export async function resultOf<R>(store: StreamStore, runId: string, opts: { tim
     if (timedOut) throw new AwaitTimeoutError(`Run "${runId}" did not end within ${timeoutMs} ms.`)
     throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" expired before it ended.`)
   } finally {
-    if (timer) clearTimeout(timer)
+    cancelTimer?.()
     ac.abort()
   }
 }
