@@ -1,8 +1,10 @@
 // Bad arguments to the runner's public calls get a typed INVALID_ARGUMENT that names the call and
 // what to pass, never a raw TypeError from inside ("Bad input gets a clear, typed error"): options
 // that are null or no object (startFlow, runner.result, publishEvent) and flows that are no array
-// (createRunner). Nothing is started or published.
+// (createRunner), timer options past 24.8 days (createRunner, createHandler). Nothing is started or
+// published.
 import { isLeanflowError } from '@leanflow/core'
+import { createHandler } from '@leanflow/http'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { afterAll, beforeAll, expect, it } from 'vitest'
@@ -43,4 +45,15 @@ it('startFlow, result and publishEvent refuse options that are null or no object
 
 it('createRunner refuses flows that are no array, naming the fix', async () => {
   expect(await invalid(() => createRunner({ store, flows: order as never }))).toMatch(/flows must be an array/)
+})
+
+it('timer options past what one timer holds (24.8 days) are refused: Node would fire them every millisecond', async () => {
+  const ms = 3_000_000_000
+  for (const name of ['cancelPollMs', 'drainTimeoutMs', 'slotLeaseMs'] as const) {
+    expect(await invalid(() => createRunner({ store, flows: [order], [name]: ms }))).toMatch(
+      new RegExp(`^Invalid ${name} ${ms}: pass a whole number of ms from 1 to 2147483647`),
+    )
+  }
+  expect(await invalid(() => createHandler({ store, heartbeatMs: ms }))).toMatch(/^Invalid createHandler heartbeatMs 3000000000/)
+  createRunner({ store, flows: [order], cancelPollMs: 2 ** 31 - 1 })
 })

@@ -1,7 +1,7 @@
 // createHandler, the one real handler (a Web Request in, a Response out): it checks its options
 // once, then per request matches the route (internal/matchRoute.ts), asks `authorize`, and
 // answers (internal/answerRoute.ts; SSE: internal/answerStream.ts). Errors: internal/respond.ts.
-import { LeanflowError, positiveInteger } from '@leanflow/core'
+import { invalidArgument, LeanflowError, positiveInteger } from '@leanflow/core'
 import { answerRoute } from './internal/answerRoute.js'
 import { createCors } from './internal/cors.js'
 import { createFrameCache } from './internal/frameCache.js'
@@ -14,6 +14,13 @@ import type { Handler, HandlerOptions } from './types.js'
 /** A whole-number option above 0 (bytes, ms, counts), or its default. */
 function positive(name: string, value: number | undefined, fallback: number): number {
   return positiveInteger(value ?? fallback, `createHandler ${name}`)
+}
+
+/** `heartbeatMs` as one timer holds it (2^31 - 1 ms): Node fires a longer timer after 1 ms, a heartbeat per ms. */
+function timerMs(ms: number): number {
+  const max = 2 ** 31 - 1
+  if (ms > max) throw invalidArgument('createHandler heartbeatMs', ms, `a whole number of ms from 1 to ${max}`)
+  return ms
 }
 
 function isResponse(value: unknown): value is Response {
@@ -68,7 +75,7 @@ export function createHandler(options: HandlerOptions): Handler {
   const onError = options.onError ?? ((err: unknown) => console.error('[leanflow/http]', err))
   const cors = options.cors === undefined ? undefined : createCors(options.cors)
   const sse: Omit<SseSettings, 'onError'> = {
-    heartbeatMs: positive('heartbeatMs', options.heartbeatMs, 15_000),
+    heartbeatMs: timerMs(positive('heartbeatMs', options.heartbeatMs, 15_000)),
     maxQueuedFrames: positive('maxQueuedFrames', options.maxQueuedFrames, 1000),
     maxStreams: positive('maxStreams', options.maxStreams, 10_000),
     retryMs: positive('retryMs', options.retryMs, 1000),

@@ -2,6 +2,7 @@ import { hostname } from 'node:os'
 import {
   assertName,
   type EventMeta,
+  invalidArgument,
   type JobWorker,
   LeanflowError,
   positiveInteger,
@@ -90,13 +91,13 @@ export function createRunner(options: RunnerOptions): Runner {
   const ownQueue = options.queue === undefined
   const queue = options.queue ?? createMemoryQueue()
   const onError = options.onError ?? ((err: unknown) => console.error('[leanflow runner]', err))
-  const slotLeaseMs = positiveInteger(options.slotLeaseMs ?? 30_000, 'slotLeaseMs')
+  const slotLeaseMs = timerMs(options.slotLeaseMs ?? 30_000, 'slotLeaseMs')
   const shell = createShell(store, queue, flows, onError, options.clock ?? Date.now, workerIdOf(options.workerId), slotLeaseMs)
   shell.maxPendingAwaits = positiveInteger(options.maxPendingAwaits ?? 1000, 'maxPendingAwaits')
   shell.startChild = (flow, input, opts) => start(flow, input, { runId: opts.runId }, { parent: opts.parent })
   const concurrency = positiveInteger(options.concurrency ?? 10, 'runner concurrency')
-  const cancelPollMs = positiveInteger(options.cancelPollMs ?? 1000, 'cancelPollMs')
-  const drainTimeoutMs = positiveInteger(options.drainTimeoutMs ?? 30_000, 'drainTimeoutMs')
+  const cancelPollMs = timerMs(options.cancelPollMs ?? 1000, 'cancelPollMs')
+  const drainTimeoutMs = timerMs(options.drainTimeoutMs ?? 30_000, 'drainTimeoutMs')
   let worker: JobWorker | undefined
 
   /** `runner.startFlow`: the flow by its name (its highest version held), or by its object (its version). */
@@ -375,4 +376,14 @@ function optionsObject(opts: unknown, what: string, shape: string): void {
       `${what} must be an object ${shape}, got ${opts === null ? 'null' : typeof opts}: pass an object, or leave it out.`,
     )
   }
+}
+
+/** The longest delay one timer holds (2^31 - 1 ms, 24.8 days): Node fires a longer one after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
+/** A timer option: a whole number of ms above 0 that one timer holds, else `INVALID_ARGUMENT` naming it. */
+function timerMs(value: unknown, what: string): number {
+  const ms = positiveInteger(value, what)
+  if (ms > MAX_TIMER_MS) throw invalidArgument(what, value, `a whole number of ms from 1 to ${MAX_TIMER_MS} (24.8 days)`)
+  return ms
 }
