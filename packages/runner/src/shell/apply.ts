@@ -3,7 +3,7 @@ import { release } from '../flowControl/admission.js'
 import { holdsRunSlots } from '../flowControl/limits.js'
 import { pendingKinds } from '../machine/awaits/event.js'
 import { type Append, type ChildEnd, type Command, type Outputs, type Replies, type Transition, transition } from '../machine/index.js'
-import type { RunDoc } from '../machine/runDoc.js'
+import { pendingChildren, type RunDoc } from '../machine/runDoc.js'
 import { flowFor, type Shell } from './shell.js'
 
 /**
@@ -105,9 +105,12 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
  * Tells run `parent` the ends of children `ends` (one compare-and-set resolves all their awaits)
  * and queues its resume job. The shell's `childEnds` gathers the ends of one parent that come while
  * such a write is in flight, so children ending at once do not contend for the parent's document.
+ * Answers how many child awaits of the parent are still pending (its last children go at once).
  */
-export async function tellParent(shell: Shell, parent: string, ends: ChildEnd[]): Promise<void> {
-  await apply(shell, parent, { type: 'resolveChildren', ends })
+export async function tellParent(shell: Shell, parent: string, ends: ChildEnd[]): Promise<number> {
+  // children ending in other processes too: read the parent first rather than write a stale copy
+  const { doc } = await apply(shell, parent, { type: 'resolveChildren', ends }, { fresh: shell.states.contended(parent) })
+  return doc ? pendingChildren(doc) : 0
 }
 
 /** True when carrying `out` out would do nothing (every append already seen stored): no await, no tick lost. */

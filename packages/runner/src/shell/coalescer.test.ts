@@ -93,4 +93,22 @@ describe('Coalescer', () => {
     gates[1]?.open()
     await Promise.all(adds)
   })
+
+  it('goes without a rest when the items waiting are all the last run said were still to come', async () => {
+    const began: number[] = []
+    const gates: Array<() => void> = []
+    const c = new Coalescer<number>((_key, items) => {
+      began.push(performance.now())
+      // two awaits still pending after the first run, none after the second
+      return new Promise((open) => gates.push(() => open(items[0] === 1 ? 2 : 0)))
+    })
+    const adds = [1, 2, 3].map((n) => c.add('p', n))
+    await new Promise((r) => setTimeout(r, 40))
+    gates[0]?.()
+    const ended = performance.now()
+    await until(() => began.length === 2)
+    expect((began[1] as number) - ended).toBeLessThan(15)
+    gates[1]?.()
+    await Promise.all(adds)
+  })
 })

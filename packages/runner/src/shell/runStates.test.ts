@@ -106,4 +106,21 @@ describe('RunStates', () => {
     expect(sent[0]?.json).toBe(JSON.stringify(sent[0]?.doc))
     expect((await inner.getRunState<RunDoc>('r'))?.doc).toEqual(sent[0]?.doc)
   })
+
+  it('a run another process wrote is contended for a while: its writers read it first', async () => {
+    const store = createMemoryRunStateStore()
+    const states = new RunStates(store)
+    await store.casRunState('r', 0, doc('running'))
+    await states.update('r', (d) => {
+      if (d) d.state.n = 1
+    })
+    expect(states.contended('r')).toBe(false)
+    // another process (its own write token) writes the run: this one's compare-and-set conflicts
+    await store.casRunState('r', 2, { ...doc('running'), w: 'someone.1' })
+    await states.update('r', (d) => {
+      if (d) d.state.m = 2
+    })
+    expect(states.contended('r')).toBe(true)
+    expect(states.contended('q')).toBe(false)
+  })
 })

@@ -4,6 +4,8 @@ import { newId } from './newId.js'
 
 const MAX_CACHED = 10_000
 const MAX_TRIES = 100
+/** How long a run stays contended after another process's write was seen, ms. */
+const CONTENDED_MS = 1000
 /** This process's part of every write token; a counter makes each token unique. */
 const WRITER = newId().slice(0, 12)
 let writes = 0
@@ -49,6 +51,8 @@ export interface UpdateOptions<R> {
  */
 export class RunStates {
   private readonly cache = new Map<string, Cached>()
+  /** Runs another process wrote while this one held them cached, and when that was last seen (ms). */
+  private readonly others = new Map<string, number>()
 
   constructor(private readonly store: RunStateStore) {}
 
@@ -58,12 +62,35 @@ export class RunStates {
     return cur.json === '' ? null : (JSON.parse(cur.json) as RunDoc)
   }
 
+  /**
+   * True while another process writes the run too (its write was seen in the last second): the
+   * cached copy is likely stale, and reading it first costs less than a compare-and-set bound to
+   * fail (which sends the whole document for nothing). Children of one parent ending in several
+   * processes.
+   */
+  contended(runId: string): boolean {
+    const at = this.others.get(runId)
+    if (at === undefined) return false
+    if (performance.now() - at < CONTENDED_MS) return true
+    this.others.delete(runId)
+    return false
+  }
+
   /** Reads the stored version and JSON ('' when absent) and caches them. */
   private async fetch(runId: string): Promise<Cached> {
+    const known = this.cache.get(runId)?.version
     const rec = await this.store.getRunState<RunDoc>(runId)
     const cur = { version: rec ? rec.version : 0, json: rec ? bodyOf(rec.doc) : '' }
+    if (rec && known !== undefined && rec.version > known) this.sawOther(runId, rec.doc)
     this.remember(runId, cur.version, cur.json)
     return cur
+  }
+
+  /** Notes a version written by another process (its write token is not this process's). */
+  private sawOther(runId: string, doc: RunDoc): void {
+    if (typeof doc.w !== 'string' || doc.w.startsWith(`${WRITER}.`)) return
+    if (this.others.size >= MAX_CACHED) this.others.clear()
+    this.others.set(runId, performance.now())
   }
 
   /** Notes a document this process stored at `version` (a created run): the next update starts from it. */
@@ -109,6 +136,7 @@ export class RunStates {
         return { doc, value, changed: true }
       }
       cur = { version: res.current?.version ?? 0, json: res.current ? bodyOf(res.current.doc) : '' }
+      if (res.current) this.sawOther(runId, res.current.doc)
       this.remember(runId, cur.version, cur.json)
       fresh = true
     }
