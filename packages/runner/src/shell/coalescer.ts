@@ -20,7 +20,7 @@ export class Coalescer<T> {
    *   at most (the awaits still pending): when that many wait, the next run goes without a rest.
    */
   constructor(
-    private readonly run: (key: string, items: T[]) => Promise<number | undefined | void>,
+    private readonly run: (key: string, items: T[]) => Promise<unknown>,
     private readonly max = 1000,
   ) {}
 
@@ -43,7 +43,7 @@ export class Coalescer<T> {
     let batch = first
     while (batch.length > 0) {
       const started = performance.now()
-      let left: number | undefined | void
+      let left: unknown
       try {
         const items = batch.map((e) => e.item)
         left = await this.run(key, items)
@@ -65,18 +65,16 @@ export class Coalescer<T> {
    * items waiting are all that the last run said were still to come (`left`): the last children
    * of a fan-out wake their parent at once.
    */
-  private async rest(key: string, took: number, left: number | undefined | void): Promise<void> {
+  private async rest(key: string, took: number, left: unknown): Promise<void> {
     await new Promise((r) => setImmediate(r))
     const waiting = this.waiting.get(key)?.length ?? 0
     if (waiting === 0 || took <= 1 || (typeof left === 'number' && waiting >= left)) return
-    await new Promise((r) => setTimeout(r, Math.min(took * REST_FACTOR, MAX_REST_MS)))
+    await new Promise((r) => setTimeout(r, Math.min(took, MAX_REST_MS)))
   }
 }
 
 /** The longest rest between two runs of a key, ms. */
 const MAX_REST_MS = 20
-/** A rest is this many times as long as the run before it. */
-const REST_FACTOR = 1
 
 interface Entry<T> {
   item: T
