@@ -20,6 +20,8 @@ export interface ApplyOptions {
   fresh?: boolean
   /** Write only: the caller carries the outputs out itself (with {@link carry}) when it chooses. */
   defer?: boolean
+  /** The caller keeps nothing of the document it gets back (see `UpdateOptions.own`). */
+  own?: boolean
 }
 
 /** The outcome of {@link apply}: the machine's reply, the document as written (or read), the outputs. */
@@ -46,6 +48,7 @@ export async function apply<C extends Command>(
     (d) => transition(d, cmd, { runId, now, flow: d ? flowFor(shell, d) : undefined }),
     {
       fresh: opts.fresh ?? false,
+      own: opts.own ?? false,
       onWrite: (_d, out) => {
         const b = out.behind
         if (!b?.requires.every((k) => shell.seen.knows(runId, k))) return
@@ -109,7 +112,9 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
  */
 export async function tellParent(shell: Shell, parent: string, ends: ChildEnd[]): Promise<number> {
   // children ending in other processes too: read the parent first rather than write a stale copy
-  const { doc } = await apply(shell, parent, { type: 'resolveChildren', ends }, { fresh: shell.states.contended(parent) })
+  const fresh = shell.states.contended(parent)
+  const { doc } = await apply(shell, parent, { type: 'resolveChildren', ends }, { fresh, own: true })
+  // a hint for the rest: the cache lends this copy to the next update, which may have changed it by now
   return doc ? pendingChildren(doc) : 0
 }
 
