@@ -111,4 +111,19 @@ describe('Coalescer', () => {
     gates[1]?.()
     await Promise.all(adds)
   })
+
+  it('while more items are to come, waits a while after a run even with none waiting: the next ones that follow closely go together', async () => {
+    const batches: number[][] = []
+    const c = new Coalescer<number>(async (_key, items) => {
+      batches.push(items)
+      await new Promise((r) => setTimeout(r, 10))
+      return 10 - batches.flat().length
+    })
+    await c.add('p', 1)
+    // the run is over; 5 ms later (the I/O after it long gone) the key still holds its flight: these go in one run
+    await new Promise((r) => setTimeout(r, 5))
+    const later = [2, 3, 4].map((n) => c.add('p', n))
+    await Promise.all(later)
+    expect(batches).toEqual([[1], [2, 3, 4]])
+  })
 })
