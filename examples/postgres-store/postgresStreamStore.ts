@@ -2,8 +2,10 @@
 // the run log as rows, live delivery by LISTEN/NOTIFY with catch-up by id, the run state as a
 // document with a version column. It passes the kit's suites (@leanflow/testing).
 import {
+  type AppendManyOptions,
   type AppendOptions,
   assertName,
+  type BatchAppend,
   compareEventIds,
   type EventBus,
   type EventRecord,
@@ -210,6 +212,36 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
     return record
   }
 
+  /** Several appends in one transaction: the batch's checks once, then each as `append` stores it. */
+  async function appendMany(runId: string, items: readonly BatchAppend[], opts: AppendManyOptions = {}): Promise<EventRecord[]> {
+    if (!Array.isArray(items)) throw invalidArgument('appendMany items', items, 'an array of { event, idempotencyKey? }')
+    const checked = items.map((it) => validateAppend(runId, it?.event, { idempotencyKey: it?.idempotencyKey }, { maxEventBytes }))
+    if (items.length === 0) return []
+    const records = await tx(async (sql) => {
+      const run = await lockRun(sql, runId)
+      const keys = new Set<string>()
+      let fresh = 0
+      for (const c of checked) {
+        const key = c.idempotencyKey
+        if (key !== undefined && (keys.has(key) || (await recordOf(sql, runId, key)) !== null)) continue
+        if (key !== undefined) keys.add(key)
+        fresh++
+      }
+      if (fresh > 0 && run.events + fresh > maxEventsPerRun) {
+        throw new LeanflowError(
+          'RUN_TOO_LONG',
+          `Run "${runId}" already holds ${run.events} events and ${fresh} more do not fit (maxEventsPerRun ${maxEventsPerRun}): split the work into more runs or raise the limit.`,
+        )
+      }
+      const out: EventRecord[] = []
+      // each new event checks the fence and `after` (the first refusal rolls the whole batch back)
+      for (const [i, c] of checked.entries()) out.push(await write(sql, runId, (items[i] as BatchAppend).event, c, opts))
+      return out
+    })
+    for (const r of records) if (!isRepeatedAppend(r)) bus?.publish(JSON.parse(JSON.stringify(r)) as EventRecord)
+    return records
+  }
+
   /** The rows of a live run between exclusive bounds (`[]` for an unknown or expired run). */
   async function read(runId: string, opts: ReadOptions = {}): Promise<EventRecord[]> {
     assertName(runId, 'run id')
@@ -254,6 +286,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
     ...state.store,
     pool,
     append,
+    appendMany,
     read,
     follow(runId, opts = {}) {
       assertName(runId, 'run id')

@@ -70,7 +70,9 @@ export type { StepActivity } from './stepActivity.js'
 export { stepActivity } from './stepActivity.js'
 export type {
   AppendFence,
+  AppendManyOptions,
   AppendOptions,
+  BatchAppend,
   FollowOptions,
   ListRunsOptions,
   ReadOptions,

@@ -14,7 +14,9 @@ import { assertName } from './names.js'
 import type { RunStateStore } from './runStateStore.js'
 import type { ScheduleStore } from './scheduleStore.js'
 import {
+  type AppendManyOptions,
   type AppendOptions,
+  type BatchAppend,
   type FollowOptions,
   type ListRunsOptions,
   markRepeatedAppend,
@@ -83,6 +85,36 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
     return write(runId, event, validateAppend(runId, event, opts, limits), opts)
   }
 
+  function appendMany(runId: string, items: readonly BatchAppend[], opts: AppendManyOptions = {}): EventRecord[] {
+    if (!Array.isArray(items)) throw invalidArgument('appendMany items', items, 'an array of { event, idempotencyKey? }')
+    const checked = items.map((it) => validateAppend(runId, it?.event, { idempotencyKey: it?.idempotencyKey }, limits))
+    const existing = runs.get(runId)
+    // the batch's checks, once, before anything is written (write checks nothing more that can fail)
+    const fence = opts.fence
+    if (fence !== undefined && !fenceHolds(state, runId, String(fence.key), String(fence.token))) throw fenced(runId, fence.key)
+    if (opts.after !== undefined && existing?.idempotency.has(opts.after) !== true)
+      throw notAfter(runId, items[0]?.event.kind ?? 'a batch', opts.after)
+    const keys = new Set<string>()
+    let fresh = 0
+    for (const c of checked) {
+      const key = c.idempotencyKey
+      if (key !== undefined && (keys.has(key) || existing?.idempotency.has(key) === true)) continue
+      if (key !== undefined) keys.add(key)
+      fresh++
+    }
+    const held = existing?.entries.length ?? 0
+    if (fresh > 0 && held + fresh > maxEventsPerRun) throw tooLong(runId, held)
+    return checked.map((c, i) => write(runId, (items[i] as BatchAppend).event, c, {}))
+  }
+
+  /** The error of an append past `maxEventsPerRun` (nothing was written). */
+  function tooLong(runId: string, held: number): LeanflowError {
+    return new LeanflowError(
+      'RUN_TOO_LONG',
+      `Run "${runId}" already holds ${held} events, the limit (maxEventsPerRun ${maxEventsPerRun}): split the work into more runs or raise the limit.`,
+    )
+  }
+
   /** Stores a checked append (`validateAppend`), or returns the first record of its idempotency key. */
   function write(runId: string, event: NewEvent, checked: ValidatedAppend, opts: AppendOptions): EventRecord {
     const { kind, step } = event
@@ -93,12 +125,7 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
     const fence = opts.fence
     if (fence !== undefined && !fenceHolds(state, runId, String(fence.key), String(fence.token))) throw fenced(runId, fence.key)
     if (opts.after !== undefined && existing?.idempotency.has(opts.after) !== true) throw notAfter(runId, kind, opts.after)
-    if (existing && existing.entries.length >= maxEventsPerRun) {
-      throw new LeanflowError(
-        'RUN_TOO_LONG',
-        `Run "${runId}" already holds ${existing.entries.length} events, the limit (maxEventsPerRun ${maxEventsPerRun}): split the work into more runs or raise the limit.`,
-      )
-    }
+    if (existing && existing.entries.length >= maxEventsPerRun) throw tooLong(runId, existing.entries.length)
 
     const now = runs.now()
     const [ms, seq] = existing && now <= existing.lastMs ? [existing.lastMs, existing.lastSeq + 1] : [now, 0]
@@ -203,6 +230,7 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
       return { created: true, version: res.ok ? res.version : 1, record }
     },
     append: async (runId, event, opts) => append(runId, event, opts),
+    appendMany: async (runId, items, opts) => appendMany(runId, items, opts),
     read: async (runId, opts) => read(runId, opts),
     follow,
     listRuns: async (flowName, opts) => listRuns(flowName, opts),

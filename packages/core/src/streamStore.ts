@@ -79,6 +79,31 @@ export interface AppendOptions {
 }
 
 /**
+ * One event of {@link StreamStore.appendMany}, with its own idempotency key (as
+ * `AppendOptions.idempotencyKey`).
+ *
+ * @example
+ * ```ts
+ * const item: BatchAppend = { event: { kind: 'user.tick', flow: 'r1', data: 1 }, idempotencyKey: 'tick-1' }
+ * ```
+ */
+export interface BatchAppend {
+  event: NewEvent
+  idempotencyKey?: string | undefined
+}
+
+/**
+ * Options of {@link StreamStore.appendMany}: the `fence` and `after` of `AppendOptions`,
+ * checked once for the whole batch.
+ *
+ * @example
+ * ```ts
+ * await store.appendMany(runId, items, { after: 'step.started:charge:1' })
+ * ```
+ */
+export type AppendManyOptions = Pick<AppendOptions, 'fence' | 'after'>
+
+/**
  * Options of {@link StreamStore.read}. `after` and `before` are stream ids `"<ms>-<seq>"`, each
  * part at most 2^64 - 1: `0-0` and `18446744073709551615-18446744073709551615` are valid bounds
  * (nothing is before the first or after the last, so they give an empty page); a malformed id
@@ -176,6 +201,25 @@ export interface ListRunsOptions {
 export interface StreamStore {
   /** Atomically stores and publishes the event; returns it with `id` and `ts`. */
   append(runId: string, event: NewEvent, opts?: AppendOptions): Promise<EventRecord>
+  /**
+   * Stores `items` in order in one atomic step, each as `append` would (an event whose
+   * idempotency key is stored already, or earlier in the batch, is not stored again: its first
+   * record comes back, marked as `append` marks it), and returns their records in order. `fence`,
+   * `after` and the run's length (`RUN_TOO_LONG` when the new events do not all fit) are checked
+   * once, before anything is written: either every new event is stored, or none, with the error
+   * `append` would throw. Every event is validated first (a bad one throws and nothing is
+   * written). Optional for other stores (callers fall back to `append` one by one); the stores of
+   * leanflow have it — the runner announces a 1,000-way fan-out in a few calls.
+   *
+   * @example
+   * ```ts
+   * const [a, b] = await store.appendMany('r1', [
+   *   { event: { kind: 'user.a', flow: 'r1', data: 1 }, idempotencyKey: 'a' },
+   *   { event: { kind: 'user.b', flow: 'r1', data: 2 }, idempotencyKey: 'b' },
+   * ])
+   * ```
+   */
+  appendMany?(runId: string, items: readonly BatchAppend[], opts?: AppendManyOptions): Promise<EventRecord[]>
   /**
    * At most `limit` events, oldest first unless `direction: 'backward'`; `[]` for an unknown run
    * and for bounds that leave nothing (`before: '0-0'`, `after` the largest id). See {@link ReadOptions}.

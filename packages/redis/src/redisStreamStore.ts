@@ -1,5 +1,7 @@
 import {
+  type AppendManyOptions,
   type AppendOptions,
+  type BatchAppend,
   type CreateRunOptions,
   type CreateRunResult,
   type Duration,
@@ -33,7 +35,7 @@ import type { RedisClient } from './internal/script.js'
 import { withStoreErrors } from './internal/storeErrors.js'
 import { checkedFollow, isMaxId, isMinId, streamId } from './internal/streamIds.js'
 import { createKeys, INDEXED_STATUSES, type IndexedStatus, type Keys } from './keys.js'
-import { APPEND_LUA, CREATE_RUN_LUA } from './lua/append.js'
+import { APPEND_LUA, APPEND_MANY_LUA, CREATE_RUN_LUA } from './lua/append.js'
 import { createRedisLimits } from './redisLimits.js'
 import { createRedisRunStateStore } from './redisRunStateStore.js'
 import { createRedisSchedules } from './redisSchedules.js'
@@ -99,6 +101,7 @@ export interface RedisStreamStore extends StreamStore, RunStateStore, ScheduleSt
 const DEFAULT_COMMAND_TIMEOUT_MS = 5000
 // each in a PUBLISH and an SPUBLISH variant (internal/livePubSub.ts)
 const appendScript = defineLiveScript(APPEND_LUA)
+const appendManyScript = defineLiveScript(APPEND_MANY_LUA)
 const createRunScript = defineLiveScript(CREATE_RUN_LUA)
 /** The run status an event sets (ARGV 6 of the append logic). */
 const RUN_STATUS: Record<string, string> = {
@@ -202,20 +205,46 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     const runKeys = keys.runKeys(runId)
     if (fence !== undefined) runKeys.push(keys.leases(runId))
     const reply = (await live.call(appendScript, runKeys, scriptArgs(runId, event, checked, opts))) as ScriptReply
-    const [code, id] = reply
+    refusal(runId, event.kind, reply, opts)
+    return settle(runId, event, checked.flowName, reply)
+  }
+
+  /** Throws the error of a refused append (`{-1, len}`, `{-2}`, `{-3}`: nothing written). */
+  function refusal(runId: string, kind: string, [code, len]: ScriptReply, opts: AppendManyOptions | undefined): void {
     if (code === -3) {
       throw new LeanflowError(
         'INVALID_ARGUMENT',
-        `Append of "${event.kind}" to run "${runId}" refused: it must come after the append with idempotency key "${opts?.after}", which is not stored; append that one first. Nothing was written.`,
+        `Append of "${kind}" to run "${runId}" refused: it must come after the append with idempotency key "${opts?.after}", which is not stored; append that one first. Nothing was written.`,
       )
     }
     if (code === -2) {
       throw new NonRetriableError(
-        `Append to run "${runId}" refused: its fence "${fence?.key}" no longer holds this token (the step's lease was taken over or the run ended); nothing was written.`,
+        `Append to run "${runId}" refused: its fence "${opts?.fence?.key}" no longer holds this token (the step's lease was taken over or the run ended); nothing was written.`,
       )
     }
-    if (code === -1) throw tooLong(runId, id, maxEventsPerRun)
-    return settle(runId, event, checked.flowName, reply)
+    if (code === -1) throw tooLong(runId, len, maxEventsPerRun)
+  }
+
+  async function appendMany(runId: string, items: readonly BatchAppend[], opts: AppendManyOptions = {}): Promise<EventRecord[]> {
+    if (!Array.isArray(items)) throw invalidArgument('appendMany items', items, 'an array of { event, idempotencyKey? }')
+    // every event checked before the script: a refused batch writes nothing
+    const checked = items.map((it) => validateAppend(runId, it?.event, { idempotencyKey: it?.idempotencyKey }, limits))
+    if (items.length === 0) return []
+    const fence = opts.fence
+    const runKeys = keys.runKeys(runId)
+    if (fence !== undefined) runKeys.push(keys.leases(runId))
+    const args: Array<string | number> = [
+      fence === undefined ? '' : String(fence.key),
+      fence === undefined ? '' : String(fence.token),
+      opts.after === undefined ? '' : String(opts.after),
+      maxEventsPerRun,
+      items.length,
+    ]
+    for (const [i, it] of items.entries()) args.push(...scriptArgs(runId, it.event, checked[i] as ValidatedAppend))
+    const reply = (await live.call(appendManyScript, runKeys, args)) as ScriptReply | ScriptReply[]
+    if (!Array.isArray(reply[0])) refusal(runId, items[0]?.event.kind ?? 'a batch', reply as ScriptReply, opts)
+    const replies = reply as ScriptReply[]
+    return Promise.all(replies.map((r, i) => settle(runId, (items[i] as BatchAppend).event, checked[i]?.flowName, r)))
   }
 
   /** After an append (or a create) stored or found its event: the record, the run's index entry, the bus. */
@@ -303,6 +332,7 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     },
     createRun,
     append,
+    appendMany,
     read,
     follow(runId: string, opts: FollowOptions = {}) {
       const events = keys.events(runId) // validates the run id before iteration starts

@@ -181,4 +181,18 @@ export function createRunConformance(withStore: WithStore): void {
       expect((await s.read(runId)).map((x) => x.id)).toEqual([res.record!.id, ok.id])
     }),
   )
+
+  it(
+    'appendMany behind a fence: stored while the fence holds the token, refused whole (NON_RETRIABLE, nothing written) when not',
+    withStore(async (s) => {
+      if (!s.appendMany) return
+      const runId = uniqueName()
+      const flow = uniqueName('flow')
+      const res = await s.createRun(runId, { n: 1 }, started(runId, flow), { idempotencyKey: KEY, fences: { a: 'lease-1' } })
+      const log = (msg: string) => ({ event: { kind: 'log', flow: runId, step: 'a', data: { level: 'info', msg } }, idempotencyKey: msg })
+      const ok = await s.appendMany(runId, [log('one'), log('two')], { fence: { key: 'a', token: 'lease-1' } })
+      await expectCode(s.appendMany(runId, [log('three'), log('four')], { fence: { key: 'a', token: 'lease-2' } }), 'NON_RETRIABLE')
+      expect((await s.read(runId)).map((x) => x.id)).toEqual([res.record!.id, ...ok.map((x) => x.id)])
+    }),
+  )
 }

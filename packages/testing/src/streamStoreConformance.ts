@@ -2,6 +2,7 @@ import type { StreamStore } from '@leanflow/core'
 import { afterAll, describe } from 'vitest'
 import { unmatched, withUnsupported } from './internal/kitTest.js'
 import { describeAppendConformance } from './streamStoreConformanceAppend.js'
+import { describeAppendManyConformance } from './streamStoreConformanceAppendMany.js'
 import { describeFollowFaultConformance } from './streamStoreConformanceFollow.js'
 import type {
   ConformanceContext,
@@ -27,7 +28,7 @@ const LOST_LIVE = 'follow through a lost live channel'
 /**
  * The `StreamStore` contract as tests, the same ones the project's stores run (memory, Redis,
  * Redis Cluster): append (ids, every JSON value, 1 MB, limits), idempotency, refusals of bad
- * input, names and payload safety, read (paging, exclusive bounds, ids at the edges), follow
+ * input, names and payload safety, appendMany (order, idempotency, checks before any write), read (paging, exclusive bounds, ids at the edges), follow
  * (existing then live, gap-free, abort, break, two followers, any interleaving, HISTORY_GONE),
  * follow through a lost live channel, listRuns and listFlows (summary, status, children),
  * retention, the bus, close.
@@ -95,6 +96,7 @@ export function describeStreamStoreConformance(
 
     withUnsupported(unsupported, () => {
       describeAppendConformance(t)
+      describeAppendManyConformance(t)
       describeReadFollowConformance(t)
       describeFollowFaultConformance(t)
       describeRestartConformance(t)

@@ -29,6 +29,21 @@
 // the status changes (and on a repeated event that could change it), the reply carries the index entry `flow, status, sid, startedAt` for the client to write
 // in the flow's slot (lua/runIndex.ts).
 
+/** A repeated idempotency key (ARGV 3): answers the first record (and the run's index entry when the event could change the status). */
+const REPEAT = `
+if ARGV[3] ~= '' then
+  local prev = redis.call('HGET', KEYS[3], ARGV[3])
+  if prev then
+    local entry = redis.call('XRANGE', KEYS[1], prev, prev)
+    local fields = false
+    if entry[1] then fields = entry[1][2] end
+    if ARGV[6] == '' and ARGV[12] == '' then return {0, prev, fields} end
+    local m = redis.call('HMGET', KEYS[2], 'flow', 'status', 'sid', 'startedAt')
+    return {0, prev, fields, m[1], m[2], m[3], m[4]}
+  end
+end
+`
+
 /** The refusals (fence, `after` key, run length); needs `fences` (the fences hash key). */
 const CHECKS = `
 if ARGV[8] ~= '' and redis.call('HGET', fences, ARGV[8]) ~= ARGV[9] then return {-2} end
@@ -157,20 +172,55 @@ return {1, id, false, m[4], status, id, m[6]}
  * clock is Redis's (XADD `*`), with no TIME call.
  */
 export const APPEND_LUA = `
-if ARGV[3] ~= '' then
-  local prev = redis.call('HGET', KEYS[3], ARGV[3])
-  if prev then
-    local entry = redis.call('XRANGE', KEYS[1], prev, prev)
-    local fields = false
-    if entry[1] then fields = entry[1][2] end
-    if ARGV[6] == '' and ARGV[12] == '' then return {0, prev, fields} end
-    local m = redis.call('HMGET', KEYS[2], 'flow', 'status', 'sid', 'startedAt')
-    return {0, prev, fields, m[1], m[2], m[3], m[4]}
-  end
-end
+${REPEAT}
 local fences, expire, also = KEYS[#KEYS], KEYS, nil
 ${CHECKS}
 ${WRITE}`
+
+/**
+ * The batch append script: several events of one run in one atomic step, each as the append
+ * script stores it (a repeated idempotency key, in the stream or earlier in the batch, stores
+ * nothing and answers the first record), behind one fence / `after` check and one length check
+ * for the new events, all before the first write.
+ *
+ * KEYS as the append script's. ARGV: 1 fence name ('' for none), 2 fence token, 3 an idempotency
+ * key that must already be stored ('' for none), 4 maxEventsPerRun (0: no limit), 5 the number
+ * of events n, then 13 per event: ARGV 1..13 of the append logic (8..10 unused).
+ *
+ * Returns `{-1, len}`, `{-2}` or `{-3}` as the append script (nothing written), else one reply
+ * per event, each as the append script's.
+ */
+export const APPEND_MANY_LUA = `
+local fences, expire, also = KEYS[#KEYS], KEYS, nil
+if ARGV[1] ~= '' and redis.call('HGET', fences, ARGV[1]) ~= ARGV[2] then return {-2} end
+if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[3], ARGV[3]) == 0 then return {-3} end
+local n = tonumber(ARGV[5])
+local seen, fresh = {}, 0
+for i = 1, n do
+  local key = ARGV[5 + (i - 1) * 13 + 3]
+  if key == '' then
+    fresh = fresh + 1
+  elseif not seen[key] then
+    seen[key] = true
+    if redis.call('HEXISTS', KEYS[3], key) == 0 then fresh = fresh + 1 end
+  end
+end
+local max = tonumber(ARGV[4])
+if max > 0 and fresh > 0 then
+  local len = redis.call('XLEN', KEYS[1])
+  if len + fresh > max then return {-1, len} end
+end
+-- one event: the append logic's blocks, reading this event's arguments as ARGV
+local function one(ARGV)
+${REPEAT}
+${WRITE}
+end
+local out = {}
+for i = 1, n do
+  local b = 5 + (i - 1) * 13
+  out[i] = one({unpack(ARGV, b + 1, b + 13)})
+end
+return out`
 
 /**
  * The create-run script: a run's state document and its first event, all or nothing, in the

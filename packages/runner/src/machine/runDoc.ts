@@ -207,6 +207,13 @@ export function waitsOn(s: StepDoc, pos: number): boolean {
   return s.status === 'suspended' && (s.waitingOn === pos || (s.waitingAll?.includes(pos) ?? false))
 }
 
+/** How many child runs the run's pending awaits still wait on (`ctx.invoke`). */
+export function pendingChildren(doc: RunDoc): number {
+  let n = 0
+  for (const s of Object.values(doc.steps)) for (const r of s.records) if (r.t === 'run' && r.state === 'pending') n++
+  return n
+}
+
 /** Cancels the pending awaits of a step (it ended for good). */
 export function closeAwaits(step: StepDoc, state: AwaitState, now: number): void {
   for (const r of step.records) {

@@ -3,7 +3,7 @@ import { release } from '../flowControl/admission.js'
 import { holdsRunSlots } from '../flowControl/limits.js'
 import { pendingKinds } from '../machine/awaits/event.js'
 import { type Append, type ChildEnd, type Command, type Outputs, type Replies, type Transition, transition } from '../machine/index.js'
-import type { RunDoc } from '../machine/runDoc.js'
+import { pendingChildren, type RunDoc } from '../machine/runDoc.js'
 import { flowFor, type Shell } from './shell.js'
 
 /**
@@ -20,6 +20,8 @@ export interface ApplyOptions {
   fresh?: boolean
   /** Write only: the caller carries the outputs out itself (with {@link carry}) when it chooses. */
   defer?: boolean
+  /** The caller keeps nothing of the document it gets back (see `UpdateOptions.own`). */
+  own?: boolean
 }
 
 /** The outcome of {@link apply}: the machine's reply, the document as written (or read), the outputs. */
@@ -46,6 +48,7 @@ export async function apply<C extends Command>(
     (d) => transition(d, cmd, { runId, now, flow: d ? flowFor(shell, d) : undefined }),
     {
       fresh: opts.fresh ?? false,
+      own: opts.own ?? false,
       onWrite: (_d, out) => {
         const b = out.behind
         if (!b?.requires.every((k) => shell.seen.knows(runId, k))) return
@@ -105,9 +108,14 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
  * Tells run `parent` the ends of children `ends` (one compare-and-set resolves all their awaits)
  * and queues its resume job. The shell's `childEnds` gathers the ends of one parent that come while
  * such a write is in flight, so children ending at once do not contend for the parent's document.
+ * Answers how many child awaits of the parent are still pending (its last children go at once).
  */
-export async function tellParent(shell: Shell, parent: string, ends: ChildEnd[]): Promise<void> {
-  await apply(shell, parent, { type: 'resolveChildren', ends })
+export async function tellParent(shell: Shell, parent: string, ends: ChildEnd[]): Promise<number> {
+  // children ending in other processes too: read the parent first rather than write a stale copy
+  const fresh = shell.states.contended(parent)
+  const { doc } = await apply(shell, parent, { type: 'resolveChildren', ends }, { fresh, own: true })
+  // a hint for the rest: the cache lends this copy to the next update, which may have changed it by now
+  return doc ? pendingChildren(doc) : 0
 }
 
 /** True when carrying `out` out would do nothing (every append already seen stored): no await, no tick lost. */
@@ -134,6 +142,28 @@ export async function matchEvents(shell: Shell, runId: string, kind?: string): P
 
 /** One append of the machine's, issued now (the store call goes out in this tick). */
 function issue(shell: Shell, runId: string, a: Append, after = a.after): Promise<unknown> {
+  const opts: AppendOptions = { idempotencyKey: a.key }
+  if (a.fence) opts.fence = a.fence
+  if (after) opts.after = after
+  const stored = shell.store.append(runId, eventOf(shell, runId, a), opts)
+  if (shell.observers.active) stored.then((r) => shell.observers.appended(r), noop)
+  return stored
+}
+
+/** Appends `batch` (plain appends: no fence, no `after` of their own) in one call of the store, stored only once the append keyed `after` is. */
+function issueMany(shell: Shell, runId: string, batch: Append[], after: string | undefined): Promise<unknown> {
+  const many = shell.store.appendMany as NonNullable<Shell['store']['appendMany']>
+  const items = batch.map((a) => ({ event: eventOf(shell, runId, a), idempotencyKey: a.key }))
+  const stored = many.call(shell.store, runId, items, after === undefined ? {} : { after })
+  if (shell.observers.active)
+    stored.then((rs) => {
+      for (const r of rs) shell.observers.appended(r)
+    }, noop)
+  return stored
+}
+
+/** The event of an append. */
+function eventOf(shell: Shell, runId: string, a: Append): NewEvent {
   // plain assignments, no spreads: this runs for every runner event
   const event: NewEvent = { kind: a.kind, flow: runId, data: a.data }
   if (a.step !== undefined) {
@@ -145,12 +175,7 @@ function issue(shell: Shell, runId: string, a: Append, after = a.after): Promise
       event.meta = meta
     }
   }
-  const opts: AppendOptions = { idempotencyKey: a.key }
-  if (a.fence) opts.fence = a.fence
-  if (after) opts.after = after
-  const stored = shell.store.append(runId, event, opts)
-  if (shell.observers.active) stored.then((r) => shell.observers.appended(r), noop)
-  return stored
+  return event
 }
 
 function noop() {}
@@ -172,22 +197,57 @@ async function appendBehind(shell: Shell, runId: string, appends: Append[]): Pro
 /**
  * Appends wave by wave, skipping what this process saw stored. A wave that comes down to one
  * append lets the next wave ride behind it in the same round trip, conditioned on it (`after`,
- * checked atomically by the store): never stored before it.
+ * checked atomically by the store): never stored before it. A row of such waves of plain appends
+ * (no fence, no `after`: a fan-out's `step.await.run` or `step.resumed` events) goes in batches of
+ * the store's `appendMany`, each atomic and in order, riding the same way.
  */
 async function appendWaves(shell: Shell, runId: string, waves: Append[][]): Promise<void> {
   const flight: Array<{ a: Append; p: Promise<unknown> }> = []
   let tail: Append | undefined
-  for (const wave of waves) {
-    const todo = wave.filter((a) => !shell.seen.knows(runId, a.key))
+  for (let w = 0; w < waves.length; w++) {
+    const todo = (waves[w] as Append[]).filter((a) => !shell.seen.knows(runId, a.key))
     if (todo.length === 0) continue
     const ride = tail !== undefined && todo.every((a) => a.after === undefined)
     if (!ride) await settle(shell, runId, flight.splice(0))
+    const { row, next } = shell.store.appendMany ? plainRow(shell, runId, waves, w) : { row: [], next: w }
+    if (row.length >= MIN_BATCH) {
+      for (let i = 0; i < row.length; i += MAX_BATCH) {
+        const batch = row.slice(i, i + MAX_BATCH)
+        const p = issueMany(shell, runId, batch, tail?.key)
+        for (const a of batch) flight.push({ a, p })
+        tail = batch.at(-1)
+      }
+      w = next - 1
+      continue
+    }
     for (const a of todo) flight.push({ a, p: issue(shell, runId, a, ride ? tail?.key : a.after) })
     const one = todo.length === 1 ? todo[0] : undefined
     tail = one && !one.mayRefuse ? one : undefined
     if (!tail) await settle(shell, runId, flight.splice(0))
   }
   await settle(shell, runId, flight)
+}
+
+/** Fewest appends worth a batch. */
+const MIN_BATCH = 4
+/** Most appends in one batch (one store call; a Redis script of this many events holds the server about a millisecond). */
+const MAX_BATCH = 200
+
+/**
+ * The plain appends of the waves from `from` on, as long as each wave comes down to one (not seen
+ * stored, no fence, no `after`, never refused), and the index of the first wave after them.
+ */
+function plainRow(shell: Shell, runId: string, waves: Append[][], from: number): { row: Append[]; next: number } {
+  const row: Append[] = []
+  let w = from
+  for (; w < waves.length; w++) {
+    const todo = (waves[w] as Append[]).filter((a) => !shell.seen.knows(runId, a.key))
+    if (todo.length === 0) continue
+    const a = todo[0] as Append
+    if (todo.length > 1 || a.fence !== undefined || a.after !== undefined || a.mayRefuse) break
+    row.push(a)
+  }
+  return { row, next: w }
 }
 
 /** Waits for appends in flight; notes the stored ones; throws the first failure (a refusal of a `mayRefuse` append is none). */

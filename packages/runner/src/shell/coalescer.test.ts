@@ -93,4 +93,37 @@ describe('Coalescer', () => {
     gates[1]?.open()
     await Promise.all(adds)
   })
+
+  it('goes without a rest when the items waiting are all the last run said were still to come', async () => {
+    const began: number[] = []
+    const gates: Array<() => void> = []
+    const c = new Coalescer<number>((_key, items) => {
+      began.push(performance.now())
+      // two awaits still pending after the first run, none after the second
+      return new Promise((open) => gates.push(() => open(items[0] === 1 ? 2 : 0)))
+    })
+    const adds = [1, 2, 3].map((n) => c.add('p', n))
+    await new Promise((r) => setTimeout(r, 40))
+    gates[0]?.()
+    const ended = performance.now()
+    await until(() => began.length === 2)
+    expect((began[1] as number) - ended).toBeLessThan(15)
+    gates[1]?.()
+    await Promise.all(adds)
+  })
+
+  it('while more items are to come, waits a while after a run even with none waiting: the next ones that follow closely go together', async () => {
+    const batches: number[][] = []
+    const c = new Coalescer<number>(async (_key, items) => {
+      batches.push(items)
+      await new Promise((r) => setTimeout(r, 10))
+      return 10 - batches.flat().length
+    })
+    await c.add('p', 1)
+    // the run is over; 5 ms later (the I/O after it long gone) the key still holds its flight: these go in one run
+    await new Promise((r) => setTimeout(r, 5))
+    const later = [2, 3, 4].map((n) => c.add('p', n))
+    await Promise.all(later)
+    expect(batches).toEqual([[1], [2, 3, 4]])
+  })
 })

@@ -11,11 +11,12 @@ describe('RunStates', () => {
     const states = new RunStates(store)
     await store.casRunState('r', 0, doc('running'))
     // another update finishing the run evicts its cache entry right after this read cached it
-    const internals = states as unknown as { remember: (...a: unknown[]) => void; cache: Map<string, unknown> }
+    const internals = states as unknown as { remember: (...a: unknown[]) => unknown; cache: Map<string, unknown> }
     const remember = internals.remember.bind(states)
     internals.remember = (...a: unknown[]) => {
-      remember(...a)
+      const cur = remember(...a)
       queueMicrotask(() => internals.cache.delete('r'))
+      return cur
     }
     const seen: Array<string | null> = []
     await states.update('r', (d) => seen.push(d ? d.status : null), { fresh: true })
@@ -105,5 +106,48 @@ describe('RunStates', () => {
     expect(sent).toHaveLength(1)
     expect(sent[0]?.json).toBe(JSON.stringify(sent[0]?.doc))
     expect((await inner.getRunState<RunDoc>('r'))?.doc).toEqual(sent[0]?.doc)
+  })
+
+  it('a run another process wrote is contended for a while: its writers read it first', async () => {
+    const store = createMemoryRunStateStore()
+    const states = new RunStates(store)
+    await store.casRunState('r', 0, doc('running'))
+    await states.update('r', (d) => {
+      if (d) d.state.n = 1
+    })
+    expect(states.contended('r')).toBe(false)
+    // another process (its own write token) writes the run: this one's compare-and-set conflicts
+    await store.casRunState('r', 2, { ...doc('running'), w: 'someone.1' })
+    await states.update('r', (d) => {
+      if (d) d.state.m = 2
+    })
+    expect(states.contended('r')).toBe(true)
+    expect(states.contended('q')).toBe(false)
+  })
+
+  it('an update whose caller keeps nothing lends its document to the next update (no parse); others get their own copy', async () => {
+    const store = createMemoryRunStateStore()
+    const states = new RunStates(store)
+    await store.casRunState('r', 0, doc('running'))
+    const first = await states.update(
+      'r',
+      (d) => {
+        if (d) d.state.n = 1
+      },
+      { own: true },
+    )
+    let lent: RunDoc | null = null
+    await states.update('r', (d) => {
+      lent = d
+      if (d) d.state.m = 2
+    })
+    expect(lent).toBe(first.doc)
+    let copy: RunDoc | null = null
+    await states.update('r', (d) => {
+      copy = d
+      if (d) d.state.k = 3
+    })
+    expect(copy).not.toBe(first.doc)
+    expect((await store.getRunState<RunDoc>('r'))?.doc.state).toEqual({ n: 1, m: 2, k: 3 })
   })
 })

@@ -1,0 +1,59 @@
+import { type EventRecord, isRepeatedAppend, type StreamStore } from '@leanflow/core'
+import { expect } from 'vitest'
+import { describe, it } from './internal/kitTest.js'
+import { type ConformanceContext, ev, expectCode, uniqueName } from './streamStoreConformanceKit.js'
+
+/** The store's `appendMany`, or an error saying to mark the group unsupported (it is optional). */
+function many(s: StreamStore): NonNullable<StreamStore['appendMany']> {
+  if (!s.appendMany) {
+    throw new Error("This store has no appendMany (optional): pass unsupported: { appendMany: '<reason>' } to the conformance suite.")
+  }
+  return s.appendMany.bind(s)
+}
+
+const item = (run: string, kind: string, data: unknown, key?: string) => ({ event: ev(run, kind, data), idempotencyKey: key })
+
+/** StreamStore conformance: `appendMany` (order, idempotency, checks before any write). Registered by `describeStreamStoreConformance`. */
+export function describeAppendManyConformance(t: ConformanceContext): void {
+  describe('appendMany', () => {
+    it('stores the events in order, each as append would, and returns their records in order', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      const first = await s.append(run, ev(run, 'before', 0))
+      const recs = await many(s)(run, [item(run, 'a', 1, 'k1'), item(run, 'b', { x: [1] }), item(run, 'c', null, 'k3')])
+      expect(recs.map((r) => [r.kind, r.data, r.flow])).toEqual([
+        ['a', 1, run],
+        ['b', { x: [1] }, run],
+        ['c', null, run],
+      ])
+      const read = await s.read(run)
+      expect(read).toEqual([first, ...recs])
+      expect(await many(s)(run, [])).toEqual([])
+    })
+
+    it('an idempotency key stored already, or earlier in the batch, stores nothing again: its first record comes back, marked', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      const a = await s.append(run, ev(run, 'a', 1), { idempotencyKey: 'k1' })
+      const recs = await many(s)(run, [item(run, 'a', 9, 'k1'), item(run, 'b', 2, 'k2'), item(run, 'b', 3, 'k2')])
+      expect(recs[0]).toEqual(a)
+      expect(recs[2]).toEqual(recs[1])
+      expect(recs.map((r) => isRepeatedAppend(r))).toEqual([true, false, true])
+      expect((await s.read(run)).map((e: EventRecord) => e.data)).toEqual([1, 2])
+    })
+
+    it('checks `after`, the run length and every event before writing anything: a refused batch stores none', async () => {
+      const s = await t.open({ maxEventsPerRun: 4 })
+      const run = uniqueName()
+      await s.append(run, ev(run, 'a', 0), { idempotencyKey: 'k0' })
+      await expectCode(many(s)(run, [item(run, 'b', 1)], { after: 'missing' }), 'INVALID_ARGUMENT')
+      await expectCode(many(s)(run, [item(run, 'b', 1), item(run, 'c', 2), item(run, 'd', 3), item(run, 'e', 4)]), 'RUN_TOO_LONG')
+      await expectCode(many(s)(run, [item(run, 'b', 1), { event: { kind: 'bad kind!', flow: run, data: 1 } }]), 'INVALID_NAME')
+      expect((await s.read(run)).map((e) => e.kind)).toEqual(['a'])
+      // repeats take no room; `after` that is stored lets the batch through
+      const ok = await many(s)(run, [item(run, 'a', 0, 'k0'), item(run, 'b', 1), item(run, 'c', 2), item(run, 'd', 3)], { after: 'k0' })
+      expect(ok.map((e) => e.kind)).toEqual(['a', 'b', 'c', 'd'])
+      expect((await s.read(run)).map((e) => e.kind)).toEqual(['a', 'b', 'c', 'd'])
+    })
+  })
+}
