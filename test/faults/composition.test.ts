@@ -198,6 +198,22 @@ describe('guarantee 2: a child’s end resumes its parent exactly once', () => {
     expect(execs).toEqual(runIds.map(() => '2'))
   }, 120_000)
 
+  // deterministic form of a failure the kills above found now and then: the await resolved while
+  // the step ran, the execution's suspend handed it over and was cut off before its step.resumed
+  it('the worker SIGKILLed before the step.resumed of an await that resolved while its step ran: the takeover writes it, once', async () => {
+    const { id, store, producer, spawn, ready } = setup()
+    const doomed = spawn({ ...wide, KILL: 'beforeResumed:1' })
+    await ready([doomed])
+    const { runId } = await producer.startFlow('early', { ns: id })
+    const cut = await doomed.waitFor((m) => m.type === 'checkpoint', 'the kill point')
+    expect((await doomed.exited).signal).toBe('SIGKILL')
+    expect(cut).toMatchObject({ runId, position: 0 })
+    expect(positions(await logOf(store, runId), 'step.resumed')).toEqual([])
+    await ready([spawn(wide)])
+    expect(await resultsOf(producer, store, [runId], 30_000)).toEqual([{ s: 30 }])
+    await checkEarly(store, [runId])
+  }, 90_000)
+
   it('the same with a worker SIGKILLed every 700 ms for 5 s: still one step.resumed per position, one child per position', async () => {
     const { id, store, producer, spawn, ready } = setup()
     const pool = [spawn(wide), spawn(wide), spawn(wide)]

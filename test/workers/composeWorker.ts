@@ -16,7 +16,10 @@
  * - `afterPublish`: right after the first `publishExternal` returned — the event is stored, no
  *   run watching its kind was matched, the publishing step recorded nothing;
  * - `atChildCancel:N`: at the N-th append of a `flow.canceled` with reason 'parent canceled',
- *   before it is called — a cascade of cancels cut off.
+ *   before it is called — a cascade of cancels cut off;
+ * - `beforeResumed:N`: at the N-th append of a `step.resumed` (single or in `appendMany`), before
+ *   it is called — e.g. an await that resolved while its step ran, its step.resumed (carried by
+ *   the execution's own suspend) cut off.
  * From the kill point on every store call of the process hangs: nothing more is written while
  * the checkpoint goes out.
  *
@@ -99,6 +102,21 @@ const store = new Proxy(redisStore, {
         const reason = (event.data as { reason?: unknown } | null)?.reason
         if (event.kind === 'flow.canceled' && reason === 'parent canceled' && ++seen === at) return die({ runId })
         return target.append(runId, event, opts)
+      }
+    }
+    if (point === 'beforeResumed' && prop === 'append') {
+      return async (runId: string, event: NewEvent, opts?: AppendOptions) => {
+        if (event.kind === 'step.resumed' && ++seen === at) return die({ runId, position: (event.data as { position?: number }).position })
+        return target.append(runId, event, opts)
+      }
+    }
+    if (point === 'beforeResumed' && prop === 'appendMany') {
+      return async (runId: string, items: Array<{ event: NewEvent }>, opts?: never) => {
+        for (const { event } of items) {
+          if (event.kind === 'step.resumed' && ++seen === at)
+            return die({ runId, position: (event.data as { position?: number }).position })
+        }
+        return target.appendMany?.(runId, items as never, opts)
       }
     }
     return typeof value === 'function' ? value.bind(target) : value

@@ -9,7 +9,7 @@ import {
   parseDuration,
 } from '@leanflow/core'
 import { eventAwait, eventCall } from '../machine/awaits/event.js'
-import { announceOutputs, awaitValue, callLabel } from '../machine/awaits/index.js'
+import { announceOutputs, awaitValue, callLabel, resumedAppend } from '../machine/awaits/index.js'
 import { runAwait, runCall } from '../machine/awaits/run.js'
 import { timeAwait } from '../machine/awaits/time.js'
 import { triggerAwait, triggerCall } from '../machine/awaits/trigger.js'
@@ -249,12 +249,21 @@ function settledValue(_shell: Shell, ex: Execution, r: AwaitRec): unknown {
 /**
  * A replayed await of an execution that took a running step over: announces it again
  * (`step.await.*` and its timer or timeout job, both idempotent), since the announcement of the
- * execution that was cut off may be missing. Skipped when this process saw it stored.
+ * execution that was cut off may be missing; and, when it resolved, its `step.resumed` (likewise
+ * idempotent): an await that resolved while the step ran gets that event from the execution's own
+ * suspend, which the execution cut off may not have carried out, and a replay hands the recorded
+ * outcome over without one. Skipped for what this process saw stored.
  */
 async function reannounce(shell: Shell, ex: Execution, pos: number, r: AwaitRec) {
-  if (!ex.takeover || shell.seen.knows(ex.runId, keys.awaited(ex.step, pos))) return
-  const out = announceOutputs({ runId: ex.runId, now: shell.clock.estimate(), flow: undefined }, ex.step, pos, r)
-  await ex.gate.busy(() => orHandBack(ex, () => carry(shell, ex.runId, { ...out, unwatch: [] })))
+  if (!ex.takeover) return
+  const announced = shell.seen.knows(ex.runId, keys.awaited(ex.step, pos))
+  const resumed = r.state !== 'resolved' || shell.seen.knows(ex.runId, keys.resumed(ex.step, pos))
+  if (announced && resumed) return
+  const out = announced
+    ? { appends: [], jobs: [] }
+    : announceOutputs({ runId: ex.runId, now: shell.clock.estimate(), flow: undefined }, ex.step, pos, r)
+  const appends = resumed ? out.appends : [...out.appends, [resumedAppend(ex.step, ex.attempt, pos, r)]]
+  await ex.gate.busy(() => orHandBack(ex, () => carry(shell, ex.runId, { ...out, appends, unwatch: [] })))
 }
 
 export function nonDeterminism(ex: Execution, pos: number, call: string, rec: Rec): NonDeterminismError {
