@@ -14,6 +14,7 @@ import {
   isRepeatedAppend,
   LeanflowError,
   markRepeatedAppend,
+  maxEventsFor,
   type NewEvent,
   NonRetriableError,
   positiveInteger,
@@ -156,7 +157,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
         `Append of "${event.kind}" to run "${runId}" refused: it must come after the append with idempotency key "${opts.after}", which is not stored; append that one first. Nothing was written.`,
       )
     }
-    if (run.events >= maxEventsPerRun) {
+    if (run.events >= maxEventsFor(event.kind, maxEventsPerRun)) {
       throw new LeanflowError(
         'RUN_TOO_LONG',
         `Run "${runId}" already holds ${run.events} events, the limit (maxEventsPerRun ${maxEventsPerRun}): split the work into more runs or raise the limit.`,

@@ -5,6 +5,7 @@ describe('@leanflow/core public API', () => {
   it('exports exactly these values', async () => {
     expect(Object.keys(await import('./index.js')).sort()).toEqual([
       'AwaitTimeoutError',
+      'CLOSING_EVENTS_RESERVE',
       'ChildRunError',
       'ERROR_STATUS',
       'EVENT_KINDS',
@@ -46,6 +47,7 @@ describe('@leanflow/core public API', () => {
       'isTerminalKind',
       'isValidName',
       'markRepeatedAppend',
+      'maxEventsFor',
       'parseDuration',
       'parseEvent',
       'positiveInteger',

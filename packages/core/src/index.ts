@@ -81,7 +81,7 @@ export type {
   RunSummary,
   StreamStore,
 } from './streamStore.js'
-export { isRepeatedAppend, markRepeatedAppend, STORE_DEFAULTS } from './streamStore.js'
+export { CLOSING_EVENTS_RESERVE, isRepeatedAppend, markRepeatedAppend, maxEventsFor, STORE_DEFAULTS } from './streamStore.js'
 export { toStoreError } from './toStoreError.js'
 export type { AppendLimits, ValidatedAppend } from './validateAppend.js'
 export { validateAppend } from './validateAppend.js'

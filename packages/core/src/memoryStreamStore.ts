@@ -20,6 +20,7 @@ import {
   type FollowOptions,
   type ListRunsOptions,
   markRepeatedAppend,
+  maxEventsFor,
   type ReadOptions,
   type RunStatus,
   type RunSummary,
@@ -125,7 +126,7 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
     const fence = opts.fence
     if (fence !== undefined && !fenceHolds(state, runId, String(fence.key), String(fence.token))) throw fenced(runId, fence.key)
     if (opts.after !== undefined && existing?.idempotency.has(opts.after) !== true) throw notAfter(runId, kind, opts.after)
-    if (existing && existing.entries.length >= maxEventsPerRun) throw tooLong(runId, existing.entries.length)
+    if (existing && existing.entries.length >= maxEventsFor(kind, maxEventsPerRun)) throw tooLong(runId, existing.entries.length)
 
     const now = runs.now()
     const [ms, seq] = existing && now <= existing.lastMs ? [existing.lastMs, existing.lastSeq + 1] : [now, 0]

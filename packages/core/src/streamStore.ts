@@ -263,6 +263,29 @@ export const STORE_DEFAULTS = {
   listLimit: 50,
 } as const
 
+/**
+ * How many events past `maxEventsPerRun` a run still takes of the kinds that end an attempt or a
+ * run for good (`step.failed`, `flow.failed`, `flow.canceled`): a run that reached its limit can
+ * still record the failure that ends it, instead of running for good.
+ */
+export const CLOSING_EVENTS_RESERVE = 64
+
+/**
+ * The most events a run may hold when `kind` is appended: `maxEventsPerRun`, or that plus
+ * {@link CLOSING_EVENTS_RESERVE} for `step.failed`, `flow.failed` and `flow.canceled`. For store
+ * implementations (every store of leanflow applies it; the conformance suite checks it).
+ *
+ * @example
+ * ```ts
+ * if (held >= maxEventsFor(event.kind, maxEventsPerRun)) throw new LeanflowError('RUN_TOO_LONG', '…')
+ * ```
+ */
+export function maxEventsFor(kind: string, maxEventsPerRun: number): number {
+  return kind === 'step.failed' || kind === 'flow.failed' || kind === 'flow.canceled'
+    ? maxEventsPerRun + CLOSING_EVENTS_RESERVE
+    : maxEventsPerRun
+}
+
 const REPEATED = Symbol.for('leanflow.repeatedAppend')
 
 /**

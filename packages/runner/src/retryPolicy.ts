@@ -52,8 +52,9 @@ export function normalizeRetry(policy: RetryPolicy | undefined): NormalizedRetry
 
 /**
  * True when an error may be retried: everything except `NonRetriableError`,
- * `AwaitTimeoutError`, `NonDeterminismError`, `ChildRunError` and any error whose `retriable`
- * property is `false` (the convention of errors thrown by HTTP clients and SDKs).
+ * `AwaitTimeoutError`, `NonDeterminismError`, `ChildRunError`, a `RUN_TOO_LONG` from the store
+ * (the run holds all the events its store takes) and any error whose `retriable` property is
+ * `false` (the convention of errors thrown by HTTP clients and SDKs).
  *
  * @example
  * ```ts
@@ -68,7 +69,9 @@ export function isRetriable(err: unknown): boolean {
     isLeanflowError(err, 'AWAIT_TIMEOUT') ||
     isLeanflowError(err, 'NON_DETERMINISM') ||
     // a retry would replay the same child outcome: invoke again (a new call) to start another child
-    isLeanflowError(err, 'CHILD_RUN_FAILED')
+    isLeanflowError(err, 'CHILD_RUN_FAILED') ||
+    // the run holds as many events as its store takes: a retry could not even record its start
+    isLeanflowError(err, 'RUN_TOO_LONG')
   )
 }
 

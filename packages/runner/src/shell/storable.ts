@@ -66,5 +66,5 @@ export function assertFits(shell: Shell, value: unknown, what: string, overhead 
 
 /** A refusal that no new delivery of the job can change: the attempt fails with it instead of going back to the queue. */
 export function isUnstorable(err: unknown): boolean {
-  return isLeanflowError(err, 'PAYLOAD_TOO_LARGE')
+  return isLeanflowError(err, 'PAYLOAD_TOO_LARGE') || isLeanflowError(err, 'RUN_TOO_LONG')
 }
