@@ -1,6 +1,7 @@
 import type { LimitAnswer, LimitNeed, LimitRequest, LimitStore, LimitUsage } from '@leanflow/core'
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import { codeOf } from './internal/errorCode.js'
+import { storeTest } from './internal/storeTest.js'
 
 /** A store under test: the LimitStore port, closed after each test when it can be. */
 export type LimitTestStore = LimitStore & { close?(): Promise<void> }
@@ -73,18 +74,7 @@ async function releaseChain(s: LimitStore, first: string, n: number): Promise<st
  * ```
  */
 export function describeLimitStoreConformance(label: string, factory: LimitStoreFactory): void {
-  const test = (title: string, fn: (s: LimitStore) => Promise<void>) => {
-    const body = async () => {
-      const s = await factory.store()
-      try {
-        await fn(s)
-      } finally {
-        await s.close?.()
-      }
-    }
-    if (factory.knownGaps?.includes(title)) it.fails(title, body)
-    else it(title, body)
-  }
+  const test = storeTest<LimitStore>(factory)
 
   describe(`LimitStore conformance: ${label}`, () => {
     test('admits up to the limit, then queues; a release admits the next', async (s) => {

@@ -1,6 +1,7 @@
 import type { ScheduleStore } from '@leanflow/core'
-import { describe, expect, it } from 'vitest'
+import { describe, expect } from 'vitest'
 import { codeOf } from './internal/errorCode.js'
+import { storeTest } from './internal/storeTest.js'
 
 /** A store under test: the ScheduleStore port, closed after each test when it can be. */
 export type ScheduleTestStore = ScheduleStore & { close?(): Promise<void> }
@@ -35,18 +36,7 @@ async function expectEmpty(s: ScheduleStore): Promise<void> {
  * ```
  */
 export function describeScheduleStoreConformance(label: string, factory: ScheduleStoreFactory): void {
-  const test = (title: string, fn: (s: ScheduleStore) => Promise<void>) => {
-    const body = async () => {
-      const s = await factory.store()
-      try {
-        await fn(s)
-      } finally {
-        await s.close?.()
-      }
-    }
-    if (factory.knownGaps?.includes(title)) it.fails(title, body)
-    else it(title, body)
-  }
+  const test = storeTest<ScheduleStore>(factory)
 
   describe(`ScheduleStore conformance: ${label}`, () => {
     test('compare-and-set: created at version 0 → 1, then written only at the current version', async (s) => {

@@ -19,6 +19,8 @@ export type Command =
       step: string
       lease: string
       result: unknown
+      /** `result` as JSON when the shell made it already (checking that an event holds it): not made again. */
+      json?: string | undefined
       next?: { jobId: string; lease: string } | undefined
       /** The store's event limit: a run result (`flow.completed`) over it fails the run instead. */
       maxEventBytes?: number | undefined

@@ -142,7 +142,7 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
   const flow = graphOf(env, doc)
   s.status = 'completed'
   s.duration = Math.max(0, env.now - (s.startedAt ?? env.now))
-  if (cmd.result !== undefined) s.result = JSON.parse(JSON.stringify(cmd.result) ?? 'null')
+  if (cmd.result !== undefined) s.result = JSON.parse(cmd.json ?? JSON.stringify(cmd.result) ?? 'null')
   s.error = undefined
   delete s.lease
   closeAwaits(s, 'canceled', env.now)

@@ -92,12 +92,13 @@ export async function execute(
     return
   }
   if (outcome.ok) {
+    let json: string | undefined
     try {
-      assertStorableResult(shell, ex, job.id, outcome.value)
+      json = assertStorableResult(shell, ex, job.id, outcome.value)
     } catch (err) {
       return fail(shell, ex, err)
     }
-    await complete(shell, job, ex, outcome.value, opts)
+    await complete(shell, job, ex, outcome.value, json, opts)
   } else await fail(shell, ex, outcome.err)
 }
 
@@ -105,7 +106,7 @@ export async function execute(
  * Completes the step; the machine claims the first step it made ready for this job (inline
  * continuation: the chain goes on here, with no queue round trip), whose handler runs next.
  */
-async function complete(shell: Shell, job: ActiveJob, ex: Execution, result: unknown, opts: ExecuteOptions) {
+async function complete(shell: Shell, job: ActiveJob, ex: Execution, result: unknown, json: string | undefined, opts: ExecuteOptions) {
   // no inline continuation into a step that would need a step-level slot first
   const limited = Object.keys(shell.controls.get(ex.flow.name)?.steps ?? {}).length > 0
   const next = shell.stopping || limited ? undefined : { jobId: job.id, lease: newId() }
@@ -114,6 +115,7 @@ async function complete(shell: Shell, job: ActiveJob, ex: Execution, result: unk
     step: ex.step,
     lease: ex.lease,
     result,
+    json,
     next,
     maxEventBytes: eventLimit(shell),
   })

@@ -26,9 +26,10 @@ export function storableError(message: string): string {
  * Throws what the store would throw for the `step.completed` event of `result`: `INVALID_ARGUMENT`
  * when JSON cannot hold it (cyclic, a BigInt), `PAYLOAD_TOO_LARGE` when the event would pass the
  * store's limit. The step then fails like any attempt, and nothing of the result is written.
+ * Returns the result's JSON (undefined for no result), so the complete command need not make it again.
  */
-export function assertStorableResult(shell: Shell, ex: Execution, jobId: string, result: unknown): void {
-  if (result === undefined) return
+export function assertStorableResult(shell: Shell, ex: Execution, jobId: string, result: unknown): string | undefined {
+  if (result === undefined) return undefined
   const what = `result of step "${ex.step}"`
   let text: string | undefined
   try {
@@ -38,7 +39,7 @@ export function assertStorableResult(shell: Shell, ex: Execution, jobId: string,
   }
   const limit = eventLimit(shell)
   // a short text cannot pass the limit (at most 3 UTF-8 bytes per UTF-16 unit): no count needed
-  if (text === undefined || text.length * 3 < limit - 4096) return
+  if (text === undefined || text.length * 3 < limit - 4096) return text
   const meta = { attempt: ex.attempt, jobId, worker: shell.workerId }
   const envelope = JSON.stringify({
     kind: 'step.completed',
@@ -49,6 +50,7 @@ export function assertStorableResult(shell: Shell, ex: Execution, jobId: string,
   })
   const bytes = new TextEncoder().encode(text).length + envelope.length - 'null'.length
   if (bytes > limit) throw new PayloadTooLargeError(bytes, limit, what)
+  return text
 }
 
 /**
