@@ -46,11 +46,12 @@ const metrics: Metric[] = [
     target: 1.3,
     kind: 'max',
   },
+  // issue 20 raised this target (the memory queue) from 0.5 to 1.5
   {
-    label: '50 flows ÷ BullMQ chains',
+    label: '50 flows ÷ BullMQ chains (memory queue)',
     file: 'runner',
     value: (r) => r.ratios?.concurrentStepsPerSecVsBullmqChain,
-    target: 0.5,
+    target: 1.5,
     kind: 'min',
   },
   // issue 20 raised this target from 0.5 to 1.0, at hz 10 and hz 100

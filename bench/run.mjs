@@ -21,6 +21,7 @@ const all = [
   'reruns',
   'scale',
   'capacity',
+  'stepCost',
 ]
 const names = process.argv.slice(2).length ? process.argv.slice(2) : all
 mkdirSync(`${root}/bench/results`, { recursive: true })

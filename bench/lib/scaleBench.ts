@@ -30,69 +30,93 @@ function runEvents(runId: string, i: number): NewEvent[] {
   return events
 }
 
-/** Times `calls` sequential calls of `fn`, returns p50/p99 ms. */
-async function timeCalls(calls: number, fn: () => Promise<unknown>) {
-  const ms: number[] = []
-  for (let i = 0; i < calls; i++) {
-    const t = now()
-    await fn()
-    ms.push(now() - t)
-  }
-  return latency(ms)
-}
+type Page = 'firstPage' | 'deepPage' | 'runningPage' | 'deepRunning'
 
 /**
- * `runs` retained runs of one flow (9 or 10 events each, 90% completed): p50/p99 of `listRuns`
- * first page, a deep page (`before` near the oldest tenth) and the `running` status page (the
- * 10% still running); Redis memory per retained run (used_memory delta, index included) against
- * the same events XADDed to bare streams (one field holding the event's JSON) for `rawRuns` runs.
+ * `runs` retained runs of one flow (9 or 10 events each, 90% completed), written to the server:
+ * the `listRuns` pages to time (first page, a deep page with `before` near the oldest tenth, the
+ * `running` status page of the 10% still running, and that status page deep), and Redis memory
+ * per retained run (used_memory delta, index included) against the same events XADDed to bare
+ * streams (one field holding the event's JSON) for `rawRuns` runs. Time the pages of two such
+ * sets with {@link comparePages}; `close()` when done.
  */
-export async function retainedRuns(url: string, runs: number, opts: { calls?: number; rawRuns?: number } = {}) {
-  const calls = opts.calls ?? 300
+export async function retainedRuns(url: string, runs: number, opts: { rawRuns?: number } = {}) {
   const rawRuns = Math.min(opts.rawRuns ?? 10_000, runs)
   const admin = new Redis(url)
   const store = createRedisStreamStore({ url, prefix: `scale${runs}` })
-  try {
-    const before = await usedMemory(admin)
-    const started: number[] = new Array(runs)
-    const t0 = now()
-    await pool(runs, 256, async (i) => {
-      const runId = `r${runs}-${i}`
-      const events = runEvents(runId, i)
-      const first = await store.append(runId, events[0]!)
-      started[i] = Date.parse(first.ts)
-      for (const e of events.slice(1)) await store.append(runId, e)
-    })
-    const fillSeconds = (now() - t0) / 1000
-    const storeBytes = (await usedMemory(admin)) - before
-    const rawBefore = await usedMemory(admin)
-    const pipe = admin.pipeline()
-    for (let i = 0; i < rawRuns; i++) for (const e of runEvents(`raw${i}`, i)) pipe.xadd(`raw:${i}`, '*', 'e', JSON.stringify(e))
-    await pipe.exec()
-    const rawBytes = (await usedMemory(admin)) - rawBefore
-    const sorted = [...started].sort((a, b) => a - b)
-    const deepBefore = sorted[Math.floor(runs / 10)]! // only the oldest tenth lies before it
-    for (let w = 0; w < 20; w++) await store.listRuns('scaled', { limit: 50 }) // warm-up
-    const firstPage = await timeCalls(calls, () => store.listRuns('scaled', { limit: 50 }))
-    const deepPage = await timeCalls(calls, () => store.listRuns('scaled', { limit: 50, before: deepBefore }))
-    const runningPage = await timeCalls(calls, () => store.listRuns('scaled', { limit: 50, status: 'running' }))
-    const deepRunning = await timeCalls(calls, () => store.listRuns('scaled', { limit: 50, status: 'running', before: deepBefore }))
-    const check = await store.listRuns('scaled', { limit: 50, before: deepBefore })
-    if (check.length === 0 || check.some((s) => Date.parse(s.startedAt) >= deepBefore)) throw new Error('bench: the deep page is wrong')
-    return {
-      runs,
-      fillSeconds: round(fillSeconds, 1),
-      listRunsMs: { firstPage, deepPage, runningPage, deepRunning },
-      memory: {
-        bytesPerRun: Math.round(storeBytes / runs),
-        rawStreamBytesPerRun: Math.round(rawBytes / rawRuns),
-        ratio: round(storeBytes / runs / (rawBytes / rawRuns), 2),
-      },
-    }
-  } finally {
-    await store.close()
-    admin.disconnect()
+  const before = await usedMemory(admin)
+  const started: number[] = new Array(runs)
+  const t0 = now()
+  await pool(runs, 256, async (i) => {
+    const runId = `r${runs}-${i}`
+    const events = runEvents(runId, i)
+    const first = await store.append(runId, events[0]!)
+    started[i] = Date.parse(first.ts)
+    for (const e of events.slice(1)) await store.append(runId, e)
+  })
+  const fillSeconds = (now() - t0) / 1000
+  const storeBytes = (await usedMemory(admin)) - before
+  const rawBefore = await usedMemory(admin)
+  const pipe = admin.pipeline()
+  for (let i = 0; i < rawRuns; i++) for (const e of runEvents(`raw${i}`, i)) pipe.xadd(`raw:${i}`, '*', 'e', JSON.stringify(e))
+  await pipe.exec()
+  const rawBytes = (await usedMemory(admin)) - rawBefore
+  await admin.del(...Array.from({ length: rawRuns }, (_, i) => `raw:${i}`))
+  admin.disconnect()
+  const sorted = [...started].sort((a, b) => a - b)
+  const deepBefore = sorted[Math.floor(runs / 10)]! // only the oldest tenth lies before it
+  const check = await store.listRuns('scaled', { limit: 50, before: deepBefore })
+  if (check.length === 0 || check.some((s) => Date.parse(s.startedAt) >= deepBefore)) throw new Error('bench: the deep page is wrong')
+  const pages: Record<Page, () => Promise<unknown>> = {
+    firstPage: () => store.listRuns('scaled', { limit: 50 }),
+    deepPage: () => store.listRuns('scaled', { limit: 50, before: deepBefore }),
+    runningPage: () => store.listRuns('scaled', { limit: 50, status: 'running' }),
+    deepRunning: () => store.listRuns('scaled', { limit: 50, status: 'running', before: deepBefore }),
   }
+  return {
+    runs,
+    fillSeconds: round(fillSeconds, 1),
+    memory: {
+      bytesPerRun: Math.round(storeBytes / runs),
+      rawStreamBytesPerRun: Math.round(rawBytes / rawRuns),
+      ratio: round(storeBytes / runs / (rawBytes / rawRuns), 2),
+    },
+    pages,
+    close: () => store.close(),
+  }
+}
+
+/**
+ * p50/p99 of each `listRuns` page of two retained sets, `calls` sequential calls per page and
+ * set, timed in alternating chunks of `chunk` (a, b, b, a, …) so both see the same moments of a
+ * shared machine; with 2,000 calls a p99 is the 20th slowest, not the 3rd of 300.
+ */
+export async function comparePages(
+  a: { pages: Record<Page, () => Promise<unknown>> },
+  b: { pages: Record<Page, () => Promise<unknown>> },
+  opts: { calls?: number; chunk?: number } = {},
+) {
+  const calls = opts.calls ?? 2_000
+  const chunk = opts.chunk ?? 100
+  const out = { a: {} as Record<Page, ReturnType<typeof latency>>, b: {} as Record<Page, ReturnType<typeof latency>> }
+  for (const page of Object.keys(a.pages) as Page[]) {
+    const ms = { a: [] as number[], b: [] as number[] }
+    for (let w = 0; w < 20; w++) await Promise.all([a.pages[page](), b.pages[page]()]) // warm-up
+    for (let c = 0; c < calls / chunk; c++) {
+      const order = c % 2 === 0 ? (['a', 'b'] as const) : (['b', 'a'] as const)
+      for (const side of order) {
+        const fn = (side === 'a' ? a : b).pages[page]
+        for (let i = 0; i < chunk; i++) {
+          const t = now()
+          await fn()
+          ms[side].push(now() - t)
+        }
+      }
+    }
+    out.a[page] = latency(ms.a)
+    out.b[page] = latency(ms.b)
+  }
+  return out
 }
 
 /** Polls `count()` until it reaches `n`. */
