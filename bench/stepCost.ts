@@ -164,7 +164,7 @@ async function main() {
   if (only !== undefined && !(only in variants)) throw new Error(`--only ${only}: use bullmq, runner or memory`)
   const chosen = only ? [only] : (['bullmq', 'runner', 'memory'] as const)
   try {
-    for (const v of chosen) await variants[v]() // warm-up
+    for (const v of chosen) for (let w = 0; w < 3; w++) await variants[v]() // warm-up
     for (let r = 0; r < rounds; r++) {
       for (const v of chosen) {
         await sleep(200)
