@@ -75,7 +75,7 @@ async function main() {
   const ms: Record<Kind, number[]> = { one: [], two: [], call: [] }
   const order: Kind[] = ['one', 'two', 'call']
   try {
-    for (const k of order) for (let i = 0; i < 10; i++) await kinds[k]() // warm-up
+    for (const k of order) for (let i = 0; i < 3 * runs; i++) await kinds[k]() // warm-up (BullMQ settles after some 100 jobs)
     for (let r = 0; r < rounds; r++) {
       const turned = [...order.slice(r % 3), ...order.slice(0, r % 3)]
       for (const k of turned) {
