@@ -247,7 +247,8 @@ export function createRunner(options: RunnerOptions): Runner {
   }
 
   async function resolveTrigger(triggerId: string, payload?: unknown): Promise<{ runId: string; step: string }> {
-    if (typeof triggerId !== 'string' || triggerId === '') throw new TriggerNotFoundError(String(triggerId))
+    // a malformed id is a caller's mistake, not an unknown trigger (POST /triggers/:id answers 400 INVALID_NAME too)
+    assertName(triggerId, 'trigger id')
     const value = toJson(payload, 'trigger payload')
     const runId = await store.getLookup('trigger', triggerId)
     if (!runId) throw new TriggerNotFoundError(triggerId)

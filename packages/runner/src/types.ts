@@ -450,6 +450,17 @@ export interface Runner {
    */
   rerun(runId: string, opts?: RerunOptions): Promise<{ runId: string }>
   publishEvent(event: { kind: string; data?: unknown }, opts?: { idempotencyKey?: string | undefined }): Promise<{ id: string }>
+  /**
+   * Resolves the trigger a step awaits (`ctx.await.trigger`) with `payload`: `{ runId, step }`.
+   * Rejects with `InvalidNameError` (`INVALID_NAME`) for an id that breaks the name rule (`a:b`,
+   * `''`, a non-string), before any store access, as `POST /triggers/:id` answers 400;
+   * `TriggerNotFoundError` for a well-formed id that is unknown or whose run expired;
+   * `TriggerConflictError` when it was already resolved, timed out or canceled.
+   * @example
+   * ```ts
+   * const { runId, step } = await runner.resolveTrigger(triggerId, { approved: true })
+   * ```
+   */
   resolveTrigger(triggerId: string, payload?: unknown): Promise<{ runId: string; step: string }>
   /** Cron and interval schedules: stored ones and the flows' in-code ones; a started runner fires their ticks. */
   readonly schedules: RunnerSchedules
