@@ -351,7 +351,13 @@ export interface RunnerOptions {
   flows: readonly FlowDefinition[]
   /** Jobs this process runs at once. @default 10 */
   concurrency?: number | undefined
-  /** Errors of background work (a job that failed and goes back to the queue). @default console.error */
+  /**
+   * Errors of background work (a job that failed and goes back to the queue, an observer that
+   * threw). With the default queue each failed delivery is reported once; hand-backs are not
+   * failures: `stop()`'s are silent, a missing flow version's is reported once per version.
+   * A queue you pass reports to its own `onError`.
+   * @default console.error
+   */
   onError?: ((err: unknown) => void) | undefined
   /** How often a running step polls for a cancel made by another process (ms). @default 1000 */
   cancelPollMs?: number | undefined

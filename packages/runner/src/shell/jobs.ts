@@ -6,6 +6,7 @@ import type { RunnerJobData } from '../machine/keys.js'
 import type { RunDoc } from '../machine/runDoc.js'
 import { apply, carry } from './apply.js'
 import { type ExecuteOptions, execute } from './execute.js'
+import { ExecutionGone } from './execution.js'
 import { newId } from './newId.js'
 import { flowFor, type Shell, versionOf } from './shell.js'
 
@@ -44,6 +45,17 @@ async function stepJob(shell: Shell, job: ActiveJob, data: RunnerJobData, opts: 
   if (reply.kind === 'claimed' && doc) await execute(shell, job, doc, step, reply.lease, opts, reply.takeover)
 }
 
+/** The errors {@link handBack} threw: reported to `onError` once per version already, never again by the queue. */
+const handedBack = new WeakSet<object>()
+
+/**
+ * Whether a job's error is a hand-back, not a failure: a drained or version hand-back, which the
+ * runner reports itself (or, for `stop()`, not at all) — the default queue's `onError` skips them.
+ */
+export function isHandBack(err: unknown): boolean {
+  return err instanceof ExecutionGone || (typeof err === 'object' && err !== null && handedBack.has(err))
+}
+
 /**
  * A job of a run pinned to a flow version this worker does not hold: nothing was changed or
  * appended; the error thrown hands the job back to the queue (delivered again after the
@@ -56,6 +68,7 @@ function handBack(shell: Shell, runId: string, doc: RunDoc): LeanflowError {
     'FLOW_NOT_FOUND',
     `Run "${runId}" is pinned to version ${version} of flow "${doc.flow}", which this worker does not hold (it holds ${held.length > 0 ? `version ${held.join(', ')}` : 'no version of it'}): its job goes back to the queue for a worker that does. Keep a worker with version ${version} deployed until its runs drain.`,
   )
+  handedBack.add(err)
   const key = `${doc.flow}@${version}`
   if (!shell.unheld.has(key)) {
     shell.unheld.add(key)
