@@ -32,7 +32,10 @@ import type { RerunOptions, StartedRun, StartFlowOptions } from './startTypes.js
 import { traceparentOf } from './traceparent.js'
 import type { FlowDefinition, LimitInfo, Runner, RunnerOptions } from './types.js'
 
-/** How long a `startFlow` idempotency key maps to its run. */
+/**
+ * The longest a `startFlow` idempotency key maps to a run that has not ended (a start cut off
+ * before its run was written leaves no key for good); once the run ends, the key expires with it.
+ */
 const START_KEY_TTL_MS = 30 * 24 * 3600_000
 const CONFLICT_WORD = { resolved: 'resolved', timedOut: 'timed out', canceled: 'canceled' } as const
 
@@ -155,6 +158,8 @@ export function createRunner(options: RunnerOptions): Runner {
       throw new LeanflowError('INVALID_ARGUMENT', 'startFlow idempotencyKey must be a non-empty string.')
     }
     const lookup = `${name}/${key}`
+    // the run keeps its key's name: the key expires with the run (retireLookup as it ends)
+    const from: RunOrigin = key === undefined ? origin : { ...origin, startKey: lookup }
     const priority = priorityOf(opts.priority)
     const traceparent = traceparentOf(opts.traceparent)
     const meta = shell.observers.active || traceparent ? await startMeta(name, runId, origin, traceparent) : undefined
@@ -167,11 +172,11 @@ export function createRunner(options: RunnerOptions): Runner {
         if (await shell.states.read(known)) return { runId: known }
       }
       const claim = key === undefined ? async (id: string) => id : (id: string) => store.putLookup('start', lookup, id, START_KEY_TTL_MS)
-      const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, origin, { waiting, at, priority }, meta)
+      const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, from, { waiting, at, priority }, meta)
       return startLimited(shell, name, runId, data, priority, { create, cancel, claim })
     }
     if (key !== undefined) runId = await store.putLookup('start', lookup, runId, START_KEY_TTL_MS)
-    await createRun(flow, runId, data, origin, undefined, meta)
+    await createRun(flow, runId, data, from, undefined, meta)
     return { runId }
   }
 
