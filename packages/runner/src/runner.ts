@@ -19,7 +19,7 @@ import { createMemoryQueue } from './memoryQueue.js'
 import { type PreparedRerun, prepareRerun } from './rerun.js'
 import { createSchedules } from './schedules/schedules.js'
 import { apply, carry } from './shell/apply.js'
-import { handleJob, isHandBack } from './shell/jobs.js'
+import { failuresTo, handleJob } from './shell/jobs.js'
 import { toJson } from './shell/json.js'
 import { newId } from './shell/newId.js'
 import { publish } from './shell/publish.js'
@@ -93,15 +93,8 @@ export function createRunner(options: RunnerOptions): Runner {
   }
   const onError = options.onError ?? ((err: unknown) => console.error('[leanflow runner]', err))
   const ownQueue = options.queue === undefined
-  // the default queue reports a job's failure (it is delivered again) to onError; a hand-back is no
-  // failure: stop()'s are silent, a missing version's is reported once per version by the runner
-  const queue =
-    options.queue ??
-    createMemoryQueue({
-      onError: (err) => {
-        if (!isHandBack(err)) onError(err)
-      },
-    })
+  // the default queue reports each failed delivery to onError, hand-backs left out (failuresTo)
+  const queue = options.queue ?? createMemoryQueue({ onError: failuresTo(onError) })
   const slotLeaseMs = timerMs(options.slotLeaseMs ?? 30_000, 'slotLeaseMs')
   const shell = createShell(store, queue, flows, onError, options.clock ?? Date.now, workerIdOf(options.workerId), slotLeaseMs)
   shell.maxPendingAwaits = positiveInteger(options.maxPendingAwaits ?? 1000, 'maxPendingAwaits')

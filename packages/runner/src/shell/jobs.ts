@@ -49,11 +49,15 @@ async function stepJob(shell: Shell, job: ActiveJob, data: RunnerJobData, opts: 
 const handedBack = new WeakSet<object>()
 
 /**
- * Whether a job's error is a hand-back, not a failure: a drained or version hand-back, which the
- * runner reports itself (or, for `stop()`, not at all) — the default queue's `onError` skips them.
+ * The default queue's `onError`: a job's failure (the job is delivered again) goes to the runner's
+ * `onError`; a hand-back is no failure: `stop()`'s (an `ExecutionGone`) are silent, and a missing
+ * version's was reported once per version by {@link handBack} already.
  */
-export function isHandBack(err: unknown): boolean {
-  return err instanceof ExecutionGone || (typeof err === 'object' && err !== null && handedBack.has(err))
+export function failuresTo(onError: (err: unknown) => void): (err: unknown) => void {
+  return (err) => {
+    if (err instanceof ExecutionGone || (typeof err === 'object' && err !== null && handedBack.has(err))) return
+    onError(err)
+  }
 }
 
 /**
