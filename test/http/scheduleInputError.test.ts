@@ -3,12 +3,13 @@
 // (no run, no lastRun, no onError noise for a caller's 4xx); runner.schedules.trigger rejects
 // with the same typed error. On the memory store and a real redis-server, through a real
 // node:http server and fetch.
-import { isLeanflowError } from '@leanflow/core'
+import { createMemoryStreamStore, isLeanflowError } from '@leanflow/core'
 import { createHandler } from '@leanflow/http'
-import { defineFlow } from '@leanflow/runner'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { createRunner, defineFlow } from '@leanflow/runner'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { describeOnStores } from '../fixtures/runnerOnStores.js'
 import { errorOf, type RunningServer, startServer } from '../helpers/httpMatrix.js'
+import { waitFor } from '../helpers/waitFor.js'
 
 let calls = 0
 const report = defineFlow({
@@ -72,5 +73,40 @@ describeOnStores({ flows: [report], prefix: 'schin' }, (runner, store) => {
     expect(res.status).toBe(201)
     const { runId } = (await res.json()) as { runId: string }
     expect(await runner().result(runId, { timeout: 10_000 })).toEqual({ build: { built: { from: 'fine' } } })
+  })
+})
+
+describe('a cadence tick whose input function throws', () => {
+  it('is skipped and reported to onError with the typed error as cause; the schedule goes on', async () => {
+    const store = createMemoryStreamStore()
+    const errors: unknown[] = []
+    const ticking = defineFlow({
+      name: 'ticking',
+      schedules: [
+        {
+          id: 'every-second',
+          every: '1s',
+          input: () => {
+            throw new Error('tenant list unavailable')
+          },
+        },
+      ],
+      steps: { build: { handler: async () => 1 } },
+    })
+    const runner = createRunner({ store, flows: [ticking], onError: (e) => errors.push(e) })
+    await runner.start()
+    try {
+      await waitFor(() => errors.length > 0, 'the skipped tick reported', 5000)
+      const err = errors[0] as Error
+      expect(err.message).toMatch(/Schedule "every-second": the tick of .* started no run: .*tenant list unavailable/)
+      expect(isLeanflowError(err.cause, 'INVALID_ARGUMENT')).toBe(true)
+      const info = (await runner.schedules.list()).find((x) => x.id === 'every-second')
+      expect(info?.lastRun).toMatchObject({ skipped: true })
+      expect(Date.parse(info?.nextRunAt as string)).toBeGreaterThan(Date.parse(info?.lastRun?.tick as string))
+      expect(await store.listRuns('ticking')).toEqual([])
+    } finally {
+      await runner.stop()
+      await store.close()
+    }
   })
 })
