@@ -97,6 +97,13 @@ export function createPostgresRunState(o: PostgresRunStateOptions) {
       )
       return (r.rows[0]?.value as string | undefined) ?? null
     },
+    async retireLookup(ns: LookupNamespace, key: string) {
+      // its run is ending: the key goes with the run's rows, `retention` from now
+      await pool.query(
+        `UPDATE ${s}.lookups SET expires_at = ${NOW} + $3::bigint WHERE namespace = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > ${NOW})`,
+        [ns, key, retentionMs],
+      )
+    },
     async publishExternal<D>(kind: string, data: D, opts?: { idempotencyKey?: string }) {
       const key = opts?.idempotencyKey
       return tx(async (sql) => {

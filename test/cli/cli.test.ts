@@ -204,6 +204,10 @@ describe('acting', () => {
     const unknown = await leanflow(['resolve', 'nope', '{}', ...g()])
     expect(unknown.code).toBe(3)
     expect(unknown.stderr).toMatch(/TRIGGER_NOT_FOUND/)
+    // a malformed id is a usage error naming it (as POST /triggers/a:b answers 400 INVALID_NAME)
+    const malformed = await leanflow(['resolve', 'a:b', '{}', ...g()])
+    expect(malformed.code).toBe(2)
+    expect(malformed.stderr).toMatch(/INVALID_NAME.*trigger id "a:b"/)
   })
 
   it('publish (JSON argument) satisfies a run’s await.event', async () => {

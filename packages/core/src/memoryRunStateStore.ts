@@ -76,6 +76,15 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
   const watchers = new Map<string, Set<string>>()
   let seq = 0
   let lastMs = 0
+  /** Lookups after the last sweep of expired ones: the next sweep waits until their number doubles. */
+  let sweptAt = 64
+
+  /** Drops expired lookups once their map has doubled since the last sweep (amortized O(1)). */
+  function sweepLookups(t: number) {
+    if (lookups.size < sweptAt * 2) return
+    for (const [k, v] of lookups) if (v.expiresAt !== undefined && v.expiresAt <= t) lookups.delete(k)
+    sweptAt = Math.max(64, lookups.size)
+  }
 
   const live = (runId: string): Slot | undefined => {
     const slot = docs.get(runId)
@@ -145,12 +154,21 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
       const cur = lookups.get(k)
       if (cur && (cur.expiresAt === undefined || cur.expiresAt > now())) return cur.value
       lookups.set(k, { value, expiresAt: ttlMs === undefined ? undefined : now() + ttlMs })
+      sweepLookups(now())
       return value
     },
     async getLookup(ns: LookupNamespace, key: string) {
+      const k = `${ns}\u0000${key}`
+      const cur = lookups.get(k)
+      if (cur?.expiresAt !== undefined && cur.expiresAt <= now()) lookups.delete(k)
+      else if (cur) return cur.value
+      return null
+    },
+    async retireLookup(ns: LookupNamespace, key: string) {
       const cur = lookups.get(`${ns}\u0000${key}`)
-      if (!cur || (cur.expiresAt !== undefined && cur.expiresAt <= now())) return null
-      return cur.value
+      const t = now()
+      if (cur && (cur.expiresAt === undefined || cur.expiresAt > t)) cur.expiresAt = t + retentionMs
+      sweepLookups(t)
     },
     async publishExternal<D>(kind: string, data: D, opts?: { idempotencyKey?: string }) {
       return publish(kind, data, opts?.idempotencyKey)

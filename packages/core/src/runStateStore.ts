@@ -151,6 +151,19 @@ export interface RunStateStore {
   /** The value of a lookup key, or `null`. */
   getLookup(namespace: LookupNamespace, key: string): Promise<string | null>
   /**
+   * The run a lookup maps to is ending (its terminal write comes next): the lookup now expires
+   * `retention` from now on the store's clock, so it goes no later than the run's own keys
+   * (they expire `retention` after that terminal write); an absent lookup stays absent. The
+   * runner calls it for a run's `startFlow` idempotency key; a store without it keeps such a
+   * key for the `ttlMs` it was put with.
+   *
+   * @example
+   * ```ts
+   * await store.retireLookup?.('start', 'order/o-1') // the run of that key is about to end
+   * ```
+   */
+  retireLookup?(namespace: LookupNamespace, key: string): Promise<void>
+  /**
    * Stores an external event (it belongs to no run) with the next global
    * sequence number. With an `idempotencyKey`, a repeat returns the first record.
    */

@@ -38,7 +38,8 @@
 // | lf:flow:{<flow>}:done                   | zset    | finished run ids, score = expiry ms (to prune)         |
 // | lf:flows                                | set     | flow names that have runs                              |
 // | lf:trigger:{<triggerId>}                | string  | lookup: the trigger's run id (set once: NX, a TTL)     |
-// | lf:start:{<flow>/<idempotencyKey>}      | string  | lookup: the run id startFlow gave that key (NX, TTL)   |
+// | lf:start:{<flow>/<idempotencyKey>}      | string  | lookup: the run id startFlow gave that key (NX, TTL;   |
+// |                                         |         | retireLookup: retention as the run ends)               |
 // | lf:{events}:seq                         | string  | external events' sequence (INCR): a run's start        |
 // |                                         |         | position, "after it started" is seq > position         |
 // | lf:{events}:k:<kind>                    | stream  | external events of a kind: `s` seq, `m` ms, `d` data   |

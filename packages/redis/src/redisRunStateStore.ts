@@ -104,6 +104,10 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
     async getLookup(ns: LookupNamespace, key: string) {
       return redis.get(k.lookup(ns, key))
     },
+    async retireLookup(ns: LookupNamespace, key: string) {
+      // PEXPIRE of an absent key does nothing; the run's keys get the same retention after this
+      await redis.pexpire(k.lookup(ns, key), retentionMs)
+    },
     async publishExternal<D>(kind: string, data: D, opts: { idempotencyKey?: string } = {}) {
       const key = opts.idempotencyKey
       const reply = (await publishScript.call(

@@ -7,7 +7,10 @@ export interface MemoryQueueOptions {
   redeliverDelayMs?: number | undefined
   /** Cap of the re-delivery delay (ms). @default 5000 */
   maxRedeliverDelayMs?: number | undefined
-  /** Called when a handler throws (the job is then delivered again). */
+  /**
+   * Called when a handler throws (the job is then delivered again); none by default.
+   * `createRunner` without a `queue` wires it to the runner's `onError`, hand-backs left out.
+   */
   onError?: ((err: unknown, job: ActiveJob) => void) | undefined
 }
 

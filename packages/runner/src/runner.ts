@@ -19,7 +19,7 @@ import { createMemoryQueue } from './memoryQueue.js'
 import { type PreparedRerun, prepareRerun } from './rerun.js'
 import { createSchedules } from './schedules/schedules.js'
 import { apply, carry } from './shell/apply.js'
-import { handleJob } from './shell/jobs.js'
+import { failuresTo, handleJob } from './shell/jobs.js'
 import { toJson } from './shell/json.js'
 import { newId } from './shell/newId.js'
 import { publish } from './shell/publish.js'
@@ -32,7 +32,10 @@ import type { RerunOptions, StartedRun, StartFlowOptions } from './startTypes.js
 import { traceparentOf } from './traceparent.js'
 import type { FlowDefinition, LimitInfo, Runner, RunnerOptions } from './types.js'
 
-/** How long a `startFlow` idempotency key maps to its run. */
+/**
+ * The longest a `startFlow` idempotency key maps to a run that has not ended (a start cut off
+ * before its run was written leaves no key for good); once the run ends, the key expires with it.
+ */
 const START_KEY_TTL_MS = 30 * 24 * 3600_000
 const CONFLICT_WORD = { resolved: 'resolved', timedOut: 'timed out', canceled: 'canceled' } as const
 
@@ -88,9 +91,10 @@ export function createRunner(options: RunnerOptions): Runner {
       scheduleIds.set(sch.id, f.name)
     }
   }
-  const ownQueue = options.queue === undefined
-  const queue = options.queue ?? createMemoryQueue()
   const onError = options.onError ?? ((err: unknown) => console.error('[leanflow runner]', err))
+  const ownQueue = options.queue === undefined
+  // the default queue reports each failed delivery to onError, hand-backs left out (failuresTo)
+  const queue = options.queue ?? createMemoryQueue({ onError: failuresTo(onError) })
   const slotLeaseMs = timerMs(options.slotLeaseMs ?? 30_000, 'slotLeaseMs')
   const shell = createShell(store, queue, flows, onError, options.clock ?? Date.now, workerIdOf(options.workerId), slotLeaseMs)
   shell.maxPendingAwaits = positiveInteger(options.maxPendingAwaits ?? 1000, 'maxPendingAwaits')
@@ -147,6 +151,8 @@ export function createRunner(options: RunnerOptions): Runner {
       throw new LeanflowError('INVALID_ARGUMENT', 'startFlow idempotencyKey must be a non-empty string.')
     }
     const lookup = `${name}/${key}`
+    // the run keeps its key's name: the key expires with the run (retireLookup as it ends)
+    const from: RunOrigin = key === undefined ? origin : { ...origin, startKey: lookup }
     const priority = priorityOf(opts.priority)
     const traceparent = traceparentOf(opts.traceparent)
     const meta = shell.observers.active || traceparent ? await startMeta(name, runId, origin, traceparent) : undefined
@@ -159,11 +165,11 @@ export function createRunner(options: RunnerOptions): Runner {
         if (await shell.states.read(known)) return { runId: known }
       }
       const claim = key === undefined ? async (id: string) => id : (id: string) => store.putLookup('start', lookup, id, START_KEY_TTL_MS)
-      const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, origin, { waiting, at, priority }, meta)
+      const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, from, { waiting, at, priority }, meta)
       return startLimited(shell, name, runId, data, priority, { create, cancel, claim })
     }
     if (key !== undefined) runId = await store.putLookup('start', lookup, runId, START_KEY_TTL_MS)
-    await createRun(flow, runId, data, origin, undefined, meta)
+    await createRun(flow, runId, data, from, undefined, meta)
     return { runId }
   }
 
@@ -247,7 +253,8 @@ export function createRunner(options: RunnerOptions): Runner {
   }
 
   async function resolveTrigger(triggerId: string, payload?: unknown): Promise<{ runId: string; step: string }> {
-    if (typeof triggerId !== 'string' || triggerId === '') throw new TriggerNotFoundError(String(triggerId))
+    // a malformed id is a caller's mistake, not an unknown trigger (POST /triggers/:id answers 400 INVALID_NAME too)
+    assertName(triggerId, 'trigger id')
     const value = toJson(payload, 'trigger payload')
     const runId = await store.getLookup('trigger', triggerId)
     if (!runId) throw new TriggerNotFoundError(triggerId)

@@ -80,7 +80,15 @@ export interface RunnerSchedules {
   pause(id: string): Promise<ScheduleInfo>
   /** Fires again from the next tick after now. */
   resume(id: string): Promise<ScheduleInfo>
-  /** Starts a run now, outside the cadence (also while paused). */
+  /**
+   * Starts a run now, outside the cadence (also while paused). An in-code `input` function that
+   * throws rejects with `INVALID_ARGUMENT` naming the schedule and the thrown message (the error
+   * as `cause`) and starts nothing; `POST /schedules/:id/trigger` answers it 400.
+   * @example
+   * ```ts
+   * const { runId } = await runner.schedules.trigger('nightly')
+   * ```
+   */
   trigger(id: string): Promise<{ runId: string }>
   list(): Promise<ScheduleInfo[]>
   /** Deletes a stored schedule (an in-code one comes back at the next `start()`); false when there was none. */

@@ -2,7 +2,15 @@
 
 export interface StartFlowOptions {
   runId?: string | undefined
-  /** A repeat with the same key (and flow) returns the first run. */
+  /**
+   * A repeat with the same key (and flow) returns the first run, for as long as that run is kept:
+   * the key expires with the run (`retention` after it ends; at most 30 days while it runs), and
+   * a start with it after that is a new run with a new id.
+   * @example
+   * ```ts
+   * await runner.startFlow('order', { orderId }, { idempotencyKey: orderId })
+   * ```
+   */
   idempotencyKey?: string | undefined
   /** Admission order among runs queued by the flow's limits: -100..100, higher first. @default 0 */
   priority?: number | undefined

@@ -351,7 +351,13 @@ export interface RunnerOptions {
   flows: readonly FlowDefinition[]
   /** Jobs this process runs at once. @default 10 */
   concurrency?: number | undefined
-  /** Errors of background work (a job that failed and goes back to the queue). @default console.error */
+  /**
+   * Errors of background work (a job that failed and goes back to the queue, an observer that
+   * threw). With the default queue each failed delivery is reported once; hand-backs are not
+   * failures: `stop()`'s are silent, a missing flow version's is reported once per version.
+   * A queue you pass reports to its own `onError`.
+   * @default console.error
+   */
   onError?: ((err: unknown) => void) | undefined
   /** How often a running step polls for a cancel made by another process (ms). @default 1000 */
   cancelPollMs?: number | undefined
@@ -450,6 +456,17 @@ export interface Runner {
    */
   rerun(runId: string, opts?: RerunOptions): Promise<{ runId: string }>
   publishEvent(event: { kind: string; data?: unknown }, opts?: { idempotencyKey?: string | undefined }): Promise<{ id: string }>
+  /**
+   * Resolves the trigger a step awaits (`ctx.await.trigger`) with `payload`: `{ runId, step }`.
+   * Rejects with `InvalidNameError` (`INVALID_NAME`) for an id that breaks the name rule (`a:b`,
+   * `''`, a non-string), before any store access, as `POST /triggers/:id` answers 400;
+   * `TriggerNotFoundError` for a well-formed id that is unknown or whose run expired;
+   * `TriggerConflictError` when it was already resolved, timed out or canceled.
+   * @example
+   * ```ts
+   * const { runId, step } = await runner.resolveTrigger(triggerId, { approved: true })
+   * ```
+   */
   resolveTrigger(triggerId: string, payload?: unknown): Promise<{ runId: string; step: string }>
   /** Cron and interval schedules: stored ones and the flows' in-code ones; a started runner fires their ticks. */
   readonly schedules: RunnerSchedules

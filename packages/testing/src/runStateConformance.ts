@@ -107,6 +107,20 @@ export function describeRunStateConformance(label: string, make: RunStateStoreFa
     )
 
     it(
+      'retireLookup (when implemented): the value stays readable while the run is kept; an absent lookup stays absent',
+      withStore(async (s) => {
+        if (typeof s.retireLookup !== 'function') return
+        await s.putLookup('start', 'order/k1', 'run-a', 60_000)
+        await s.retireLookup('start', 'order/k1')
+        expect(await s.getLookup('start', 'order/k1')).toBe('run-a')
+        expect(await s.putLookup('start', 'order/k1', 'run-b', 60_000)).toBe('run-a')
+        await s.retireLookup('start', 'order/none')
+        expect(await s.getLookup('start', 'order/none')).toBeNull()
+        expect(await s.putLookup('start', 'order/none', 'run-c', 60_000)).toBe('run-c')
+      }),
+    )
+
+    it(
       'external events: a global sequence over kinds, read after a position, idempotent by key',
       withStore(async (s) => {
         const p0 = await s.externalPosition()

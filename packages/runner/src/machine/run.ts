@@ -15,6 +15,8 @@ export interface RunOrigin {
   parent?: { runId: string; step: string; pos: number } | undefined
   /** `runner.rerun`: the old run, the step it reruns from, and the completed steps copied from it. */
   rerun?: RerunOrigin | undefined
+  /** The `startFlow` idempotency lookup (`<flow>/<key>`) that maps to the run (`RunDoc.startKey`). */
+  startKey?: string | undefined
 }
 
 /**
@@ -36,6 +38,7 @@ export function newRun(
   const doc = newRunDoc(flow, now, pos)
   const data: Record<string, unknown> = { name: flow.name, version: flow.version ?? 1, input, steps }
   if (origin.schedule) data.schedule = origin.schedule
+  if (origin.startKey !== undefined) doc.startKey = origin.startKey
   if (origin.parent) {
     data.parent = { runId: origin.parent.runId, step: origin.parent.step }
     doc.parent = { ...origin.parent }

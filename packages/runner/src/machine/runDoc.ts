@@ -146,6 +146,11 @@ export interface RunDoc {
   reason?: string
   /** The run's result when its flow shapes it (`defineFlow({ result })`), computed at completion. */
   result?: unknown
+  /**
+   * The `startFlow` idempotency lookup (`<flow>/<key>`) that maps to this run: retired with the
+   * run (it expires with the run's keys), so a key never outlives its run.
+   */
+  startKey?: string
   /** The token of the write that stored this version (unique per write): see `RunStates`. */
   w?: string
 }

@@ -29,10 +29,25 @@ export interface Schedules extends RunnerSchedules {
   stopTicking(): Promise<void>
 }
 
-/** The input an in-code schedule's function gives for a tick. */
-const inputOf = (def: ScheduleDefinition | undefined, tick: ScheduleTick): unknown => {
+/**
+ * The input an in-code schedule's function gives for a tick. A function that throws (or rejects)
+ * is `INVALID_ARGUMENT` naming the schedule, with the thrown error as `cause` (before anything is
+ * written); a `LeanflowError` it throws (a store outage in a read it makes) keeps its code.
+ */
+async function inputOf(id: string, def: ScheduleDefinition | undefined, tick: ScheduleTick): Promise<unknown> {
   const fn = def?.input
-  return typeof fn === 'function' ? (fn as (t: ScheduleTick) => unknown)(tick) : undefined
+  if (typeof fn !== 'function') return undefined
+  try {
+    return await (fn as (t: ScheduleTick) => unknown)(tick)
+  } catch (err) {
+    if (isLeanflowError(err)) throw err
+    const why = err instanceof Error ? err.message : String(err)
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `Schedule "${id}": its input function threw for the tick of ${tick.at.toISOString()}: ${why}. Nothing was started: fix the schedule's input function (defineFlow({ schedules: [{ id, input }] })).`,
+      { cause: err },
+    )
+  }
 }
 const notFound = (id: string) =>
   new LeanflowError('SCHEDULE_NOT_FOUND', `Schedule "${id}" does not exist: check the id (runner.schedules.list()).`)
@@ -140,7 +155,7 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
       }
       if (active) await deps.cancel(lastRun?.runId as string, `superseded by the next tick of schedule "${id}"`).catch(() => {})
       try {
-        const input = doc.inputFn ? await inputOf(code?.def, { id, at: new Date(tick) }) : doc.input
+        const input = doc.inputFn ? await inputOf(id, code?.def, { id, at: new Date(tick) }) : doc.input
         const runId = await deps.start(doc.flow, input, `schedule:${id}@${iso(tick)}`, { id, tick: iso(tick) })
         lastRun = { tick, runId }
       } catch (err) {
@@ -250,7 +265,7 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
         )
       }
       const now = await shell.clock.now()
-      const input = doc.inputFn ? await inputOf(code?.def, { id, at: new Date(now) }) : doc.input
+      const input = doc.inputFn ? await inputOf(id, code?.def, { id, at: new Date(now) }) : doc.input
       const runId = await deps.start(doc.flow, input, `schedule:${id}@manual-${newId()}`, { id, tick: iso(now) })
       return { runId }
     },

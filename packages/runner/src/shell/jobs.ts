@@ -6,6 +6,7 @@ import type { RunnerJobData } from '../machine/keys.js'
 import type { RunDoc } from '../machine/runDoc.js'
 import { apply, carry } from './apply.js'
 import { type ExecuteOptions, execute } from './execute.js'
+import { ExecutionGone } from './execution.js'
 import { newId } from './newId.js'
 import { flowFor, type Shell, versionOf } from './shell.js'
 
@@ -44,6 +45,21 @@ async function stepJob(shell: Shell, job: ActiveJob, data: RunnerJobData, opts: 
   if (reply.kind === 'claimed' && doc) await execute(shell, job, doc, step, reply.lease, opts, reply.takeover)
 }
 
+/** The errors {@link handBack} threw: reported to `onError` once per version already, never again by the queue. */
+const handedBack = new WeakSet<object>()
+
+/**
+ * The default queue's `onError`: a job's failure (the job is delivered again) goes to the runner's
+ * `onError`; a hand-back is no failure: `stop()`'s (an `ExecutionGone`) are silent, and a missing
+ * version's was reported once per version by {@link handBack} already.
+ */
+export function failuresTo(onError: (err: unknown) => void): (err: unknown) => void {
+  return (err) => {
+    if (err instanceof ExecutionGone || (typeof err === 'object' && err !== null && handedBack.has(err))) return
+    onError(err)
+  }
+}
+
 /**
  * A job of a run pinned to a flow version this worker does not hold: nothing was changed or
  * appended; the error thrown hands the job back to the queue (delivered again after the
@@ -56,6 +72,7 @@ function handBack(shell: Shell, runId: string, doc: RunDoc): LeanflowError {
     'FLOW_NOT_FOUND',
     `Run "${runId}" is pinned to version ${version} of flow "${doc.flow}", which this worker does not hold (it holds ${held.length > 0 ? `version ${held.join(', ')}` : 'no version of it'}): its job goes back to the queue for a worker that does. Keep a worker with version ${version} deployed until its runs drain.`,
   )
+  handedBack.add(err)
   const key = `${doc.flow}@${version}`
   if (!shell.unheld.has(key)) {
     shell.unheld.add(key)

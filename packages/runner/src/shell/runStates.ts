@@ -119,6 +119,7 @@ export class RunStates {
     for (let i = 0; i < MAX_TRIES; i++) {
       const version: number = cur.version
       const doc = take(cur)
+      const wasEnded = doc !== null && isEnded(doc)
       const value = fn(doc)
       const json = doc ? JSON.stringify(doc) : ''
       if (!doc || json === cur.json) {
@@ -129,6 +130,8 @@ export class RunStates {
         continue
       }
       const finished = isEnded(doc)
+      // the run's idempotency key goes no later than the run: retired before the write that ends it
+      if (finished && !wasEnded && doc.startKey !== undefined) await this.store.retireLookup?.('start', doc.startKey)
       const token = `${WRITER}.${(++writes).toString(36)}`
       const stored = { ...doc, w: token }
       // `JSON.stringify(stored)` without serializing the document again: the token is its last key (`doc` has none)
