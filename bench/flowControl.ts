@@ -1,6 +1,9 @@
 // Flow control (issue #14): `pnpm build && TSX_TSCONFIG_PATH=bench/tsconfig.json node --import tsx bench/flowControl.ts`
 //   [--hz 100] [--rounds 11] [--runs 1000] [--keys 100] [--work-ms 5] [--serial-rounds 3] [--workers 3]
-//   [--rate 50] [--seconds 6] [--rate-rounds 2]
+//   [--rate 50] [--seconds 6] [--rate-rounds 2] [--only overhead,serial,rate]
+//
+// `--only` runs the parts named (comma-separated; all three by default): `overhead` (1.), `serial`
+// (2.), `rate` (3. and 4.); the figures of a part left out are absent from the JSON.
 //
 // Starts its own redis-server (`--hz 100`) and measures on it, baseline and subject rounds
 // alternating so both see the same machine load (medians reported; the flows and the analyses are in
@@ -58,6 +61,8 @@ const arg = (name: string, dflt: number): number => {
   const i = argv.indexOf(`--${name}`)
   return i > 0 ? Number(argv[i + 1]) : dflt
 }
+const only = argv.includes('--only') ? (argv[argv.indexOf('--only') + 1] ?? '').split(',') : ['overhead', 'serial', 'rate']
+const part = (name: 'overhead' | 'serial' | 'rate') => only.includes(name)
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d
 const PERIOD_MS = 1000
@@ -260,8 +265,12 @@ async function main() {
   const redis = new Redis(server.url)
   try {
     const t0 = performance.now()
-    const oh = await overhead(server.url, redis, arg('rounds', 11))
+    const oh = part('overhead') ? await overhead(server.url, redis, arg('rounds', 11)) : undefined
     const t1 = performance.now()
+    if (!part('serial') && !part('rate')) {
+      console.log(JSON.stringify({ ...report(hz, oh, undefined, undefined), seconds: { overhead: round((t1 - t0) / 1000, 1) } }, null, 2))
+      return
+    }
     const target: Target = { url: server.url, prefix: 'fc', queueName: 'fc', workMs: arg('work-ms', 5), rate: arg('rate', 50) }
     const done = counter()
     const handled: Record<string, number> = {}
@@ -272,9 +281,9 @@ async function main() {
     const jobs = new Queue(target.queueName, { connection: { url: server.url }, prefix: 'lfq' })
     const c: Bench = { url: server.url, redis, target, producer, store, done, handled, jobs }
     try {
-      const serial = await serialization(c, arg('serial-rounds', 3), arg('runs', 1000), arg('keys', 100))
+      const serial = part('serial') ? await serialization(c, arg('serial-rounds', 3), arg('runs', 1000), arg('keys', 100)) : undefined
       const t2 = performance.now()
-      const rates = await rateAccuracy(c, target.rate, arg('seconds', 6), arg('rate-rounds', 2))
+      const rates = part('rate') ? await rateAccuracy(c, target.rate, arg('seconds', 6), arg('rate-rounds', 2)) : undefined
       const seconds = {
         overhead: round((t1 - t0) / 1000, 1),
         serialization: round((t2 - t1) / 1000, 1),
@@ -297,14 +306,14 @@ type RateRound = { admissions: ReturnType<typeof windowStats>; maxActiveSampled?
 
 function report(
   hz: number,
-  oh: Awaited<ReturnType<typeof overhead>>,
-  serial: Awaited<ReturnType<typeof serialization>>,
-  rates: Awaited<ReturnType<typeof rateAccuracy>>,
+  oh: Awaited<ReturnType<typeof overhead>> | undefined,
+  serial: Awaited<ReturnType<typeof serialization>> | undefined,
+  rates: Awaited<ReturnType<typeof rateAccuracy>> | undefined,
 ) {
   const worst = (rs: unknown[], pick: (r: RateRound) => number) => Math.max(...(rs as RateRound[]).map(pick))
   const lateP99 = (rs: unknown[]) => worst(rs, (r) => r.admissions.latenessMs.p99)
   const over = (rs: unknown[]) => (rs as RateRound[]).reduce((n, r) => n + r.admissions.overLimit, 0)
-  const oh1 = Math.max(...Object.values(oh.ratios).flatMap((r) => [r.concurrency, r.rateLimit]))
+  const oh1 = oh && Math.max(...Object.values(oh.ratios).flatMap((r) => [r.concurrency, r.rateLimit]))
   return {
     bench: 'flowControl',
     node: process.version,
@@ -314,27 +323,35 @@ function report(
     rateLimit: rates,
     ratios: {
       neverBindingLimitWorstPerStep: oh1,
-      limitedVsUnlimitedRunsPerSec: serial.ratio,
-      rateOverLimitWorkers: over(rates.workers),
-      rateOverLimitMemoryQueue: over(rates.memoryQueue),
-      rateOverLimitBullmq: over(rates.bullmq),
-      rateLatenessP99MsWorkers: lateP99(rates.workers),
-      rateLatenessP99MsMemoryQueue: lateP99(rates.memoryQueue),
-      rateLatenessP99MsBullmq: lateP99(rates.bullmq),
+      limitedVsUnlimitedRunsPerSec: serial?.ratio,
+      ...(rates && {
+        rateOverLimitWorkers: over(rates.workers),
+        rateOverLimitMemoryQueue: over(rates.memoryQueue),
+        rateOverLimitBullmq: over(rates.bullmq),
+        rateLatenessP99MsWorkers: lateP99(rates.workers),
+        rateLatenessP99MsMemoryQueue: lateP99(rates.memoryQueue),
+        rateLatenessP99MsBullmq: lateP99(rates.bullmq),
+      }),
     },
     targets: {
-      neverBindingLimit: { target: '<= 1.25x per step', met: oh1 <= 1.25 },
-      serialized: {
-        target: 'max 1 handler of a key at once, 0 overlaps',
-        met: serial.limitedMaxHandlersOfOneKey === 1 && serial.limitedOverlapsInLogs === 0,
-      },
-      serialThroughput: { target: '>= 0.5x unlimited', met: serial.ratio >= 0.5 },
-      rateWindows: {
-        target: '0 windows over the limit',
-        met:
-          over(rates.workers) === 0 && over(rates.memoryQueue) === 0 && worst(rates.workers, (r) => r.maxActiveSampled ?? 0) <= rates.rate,
-      },
-      rateLateness: { target: 'p99 <= 20 ms', met: lateP99(rates.workers) <= 20 && lateP99(rates.memoryQueue) <= 20 },
+      ...(oh1 !== undefined && { neverBindingLimit: { target: '<= 1.25x per step', met: oh1 <= 1.25 } }),
+      ...(serial && {
+        serialized: {
+          target: 'max 1 handler of a key at once, 0 overlaps',
+          met: serial.limitedMaxHandlersOfOneKey === 1 && serial.limitedOverlapsInLogs === 0,
+        },
+        serialThroughput: { target: '>= 0.5x unlimited', met: serial.ratio >= 0.5 },
+      }),
+      ...(rates && {
+        rateWindows: {
+          target: '0 windows over the limit',
+          met:
+            over(rates.workers) === 0 &&
+            over(rates.memoryQueue) === 0 &&
+            worst(rates.workers, (r) => r.maxActiveSampled ?? 0) <= rates.rate,
+        },
+        rateLateness: { target: 'p99 <= 20 ms', met: lateP99(rates.workers) <= 20 && lateP99(rates.memoryQueue) <= 20 },
+      }),
     },
   }
 }
