@@ -32,6 +32,9 @@ import type { RerunOptions, StartedRun, StartFlowOptions } from './startTypes.js
 import { traceparentOf } from './traceparent.js'
 import type { FlowDefinition, LimitInfo, Runner, RunnerOptions } from './types.js'
 
+/** The store's clock and external-event position a new run is written with. */
+type Basis = [now: number, pos: number]
+
 /**
  * The longest a `startFlow` idempotency key maps to a run that has not ended (a start cut off
  * before its run was written leaves no key for good); once the run ends, the key expires with it.
@@ -165,8 +168,14 @@ export function createRunner(options: RunnerOptions): Runner {
         if (await shell.states.read(known)) return { runId: known }
       }
       const claim = key === undefined ? async (id: string) => id : (id: string) => store.putLookup('start', lookup, id, START_KEY_TTL_MS)
-      const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, from, { waiting, at, priority }, meta)
-      return startLimited(shell, name, runId, data, priority, { create, cancel, claim })
+      // the store's clock and position, asked while the limits decide (one round trip for both)
+      let basis: Promise<Basis> | undefined
+      const prepare = () => {
+        basis ??= readBasis()
+        basis.catch(() => {}) // awaited by create; a start the limits refuse never reads it
+      }
+      const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, from, { waiting, at, priority }, meta, basis)
+      return startLimited(shell, name, runId, data, priority, { create, cancel, claim, prepare })
     }
     if (key !== undefined) runId = await store.putLookup('start', lookup, runId, START_KEY_TTL_MS)
     await createRun(flow, runId, data, from, undefined, meta)
@@ -188,10 +197,16 @@ export function createRunner(options: RunnerOptions): Runner {
     return traceparent ? { ...meta, traceparent } : meta
   }
 
+  /** What a new run is written with: the store's clock, and the external-event position its awaits match after. */
+  function readBasis(): Promise<Basis> {
+    return Promise.all([shell.clock.now(), store.externalPosition()])
+  }
+
   /**
    * Writes a new run (its state and `flow.started` in one atomic write: a refused start leaves
    * neither) and queues its first jobs — or, queued by flow control, logs `flow.queued` and queues
-   * its `admit` job. A run that exists already is returned as it is.
+   * its `admit` job. A run that exists already is returned as it is. `basis`: the clock and
+   * position asked already (by a start that asked them together with its limits).
    */
   async function createRun(
     flow: FlowGraph,
@@ -200,9 +215,10 @@ export function createRunner(options: RunnerOptions): Runner {
     origin: RunOrigin,
     control?: { waiting: Waiting | undefined; at: number | undefined; priority: number },
     meta?: EventMeta,
+    basis?: Promise<Basis>,
   ): Promise<RunDoc> {
     const name = flow.name
-    const [now, pos] = await Promise.all([shell.clock.now(), store.externalPosition()])
+    const [now, pos] = await (basis ?? readBasis())
     const { doc: fresh, first, key, copied } = newRun(flow, runId, data, now, pos, origin)
     const queued = control?.waiting ? queueNew(fresh, control.waiting) : undefined
     const admitAt = control?.at ?? now

@@ -35,6 +35,12 @@ export interface StartHooks {
   cancel: (runId: string, reason: string) => Promise<void>
   /** Maps the start's idempotency key to the run (the first run of the key wins: its id comes back). */
   claim: (runId: string) => Promise<string>
+  /**
+   * Asks now what `create` reads before it writes (the store's clock and position), so that it
+   * goes out with the limits' call instead of one round trip after it. Reads only: a start the
+   * limits refuse or fold wrote nothing.
+   */
+  prepare?: () => void
 }
 
 /**
@@ -67,6 +73,8 @@ export async function startLimited(
     await create(runId, { reason: 'debounce', key: d.key, until: ans.until }, ans.until)
     return { runId }
   }
+  // from here on the start writes a run unless the limits refuse it (or a singleton has one)
+  hooks.prepare?.()
   if (lim.needs.length === 0 && !lim.singleton) {
     const id = await hooks.claim(runId)
     await create(id, undefined, undefined)
