@@ -9,7 +9,7 @@ import {
   TriggerConflictError,
   TriggerNotFoundError,
 } from '@leanflow/core'
-import { type CreateRun, startLimited } from './flowControl/admission.js'
+import { type CreateRun, firstAdmitJob, startLimited } from './flowControl/admission.js'
 import { controlsStarts } from './flowControl/limits.js'
 import { newRun, queueNew, type RunOrigin, startJobs, type Waiting } from './machine/index.js'
 import { jobIds } from './machine/keys.js'
@@ -242,8 +242,8 @@ export function createRunner(options: RunnerOptions): Runner {
     }
     // a rerun's copied steps: their step.completed (data.copied) right after flow.started
     const copies = res.created && copied.length > 0 ? [completions(doc, copied)] : []
-    if (doc.status === 'queued' && queued) {
-      const job = { op: 'add', name: 'admit', id: admitJob, data: { runId, step: '', flow: name }, at: admitAt } as const
+    if (doc.status === 'queued' && queued && control?.waiting) {
+      const job = firstAdmitJob(admitJob, runId, name, control.waiting.reason, admitAt)
       await carry(shell, runId, { appends: [...copies, [queued]], jobs: [job], unwatch: [] })
     } else await carry(shell, runId, { appends: copies, jobs: startJobs(runId, doc), unwatch: [] })
     return doc

@@ -19,6 +19,12 @@ import { requireLimits } from './limits.js'
 const BACKSTOP_MS = [2_000, 5_000, 15_000, 30_000, 60_000] as const
 /** A hand-off that found no run (its start is still writing it, or crashed) looks again after this long. */
 const MISSING_GRACE_MS = 1_000
+/**
+ * How much earlier than its rate window frees the `admit` job of a rate-limited run is queued; the
+ * job then waits in the worker until the window frees, so that a delayed job that comes late (a
+ * queue's timer, Redis's blocking timeouts, which fire on its `hz` ticks) does not make the run late.
+ */
+export const RATE_WAKE_LEAD_MS = 50
 
 /** What `startFlow` returns. */
 export interface Started {
@@ -119,7 +125,22 @@ export async function admitJob(shell: Shell, data: RunnerJobData): Promise<void>
     return
   }
   if (doc.status !== 'queued') return
-  await askAgain(shell, doc.flow, runId, doc, data.tries ?? 0)
+  await askAgain(shell, doc.flow, runId, doc, data.tries ?? 0, true, data.due)
+}
+
+/** The `admit` job (id `id`) queued with run `runId` of flow `flow` when it is written waiting for `reason` until `at`. */
+export function firstAdmitJob(id: string, runId: string, flow: string, reason: Waiting['reason'], at: number) {
+  const when = admitTiming(reason, at)
+  const data: RunnerJobData = when.due === undefined ? { runId, step: '', flow } : { runId, step: '', flow, due: when.due }
+  return { op: 'add', name: 'admit', id, data, at: when.at } as const
+}
+
+/**
+ * When the `admit` job of a run that may go at `at` is due in the queue: at `at` (no `due`), or,
+ * when a rate limit keeps the run out, {@link RATE_WAKE_LEAD_MS} earlier with `due` = `at`.
+ */
+function admitTiming(reason: Waiting['reason'], at: number): { at: number; due?: number } {
+  return reason === 'rateLimit' ? { at: at - RATE_WAKE_LEAD_MS, due: at } : { at }
 }
 
 /** The run ended: its slots go back, and the runs that now fit are started. */
@@ -156,7 +177,15 @@ export async function handOff(shell: Shell, flow: string, holders: readonly stri
  * admitted → it runs; else its `admit` job is queued for when it may go, and the holders of the
  * limit that keeps it out are checked for runs that ended without giving their slot back.
  */
-async function askAgain(shell: Shell, flow: string, runId: string, doc: RunDoc, tries: number, backstop = true): Promise<void> {
+async function askAgain(
+  shell: Shell,
+  flow: string,
+  runId: string,
+  doc: RunDoc,
+  tries: number,
+  backstop = true,
+  due?: number,
+): Promise<void> {
   const limits = requireLimits(shell.limits, flow)
   const fc = shell.controls.get(flow)
   let input: unknown
@@ -167,7 +196,7 @@ async function askAgain(shell: Shell, flow: string, runId: string, doc: RunDoc, 
       // worker's estimate of the store's clock drifted): measure the clock again, and ask again
       // with a job of another id (one of the same id as this running job would be dropped)
       await shell.clock.now()
-      return schedule(shell, flow, runId, settled.until, tries + 1)
+      return schedule(shell, flow, runId, settled.until, tries + 1, 'debounce')
     }
     input = settled ? settled.input : undefined
   }
@@ -180,6 +209,9 @@ async function askAgain(shell: Shell, flow: string, runId: string, doc: RunDoc, 
     // a key function that throws on the debounced input: the run goes on without its limits
     shell.onError(err)
   }
+  // a job queued ahead of its rate window waits for it here (all read before: the ask goes out on time)
+  const early = due === undefined ? 0 : due - shell.clock.estimate()
+  if (early > 0) await new Promise((r) => setTimeout(r, Math.ceil(early)))
   const ans: LimitAnswer =
     needs.length === 0
       ? { state: 'admitted', admitted: [] }
@@ -189,7 +221,7 @@ async function askAgain(shell: Shell, flow: string, runId: string, doc: RunDoc, 
   } else if (ans.state === 'queued' && ans.blocked) {
     const w = waitingOf(ans.blocked)
     await apply(shell, runId, { type: 'queue', reason: w.reason, key: w.key, until: w.until, input })
-    if (backstop) await schedule(shell, flow, runId, admitAt(shell, ans.blocked, tries, fc?.rate), tries + 1)
+    if (backstop) await schedule(shell, flow, runId, admitAt(shell, ans.blocked, tries, fc?.rate), tries + 1, w.reason)
     if (tries > 0 && ans.blocked.retryAt === undefined) await sweep(shell, flow, runId)
   }
   if (ans.state !== 'taken' && ans.state !== 'refused') await handOff(shell, flow, others(ans, runId))
@@ -204,18 +236,18 @@ async function sweep(shell: Shell, flow: string, self: string): Promise<void> {
   }
 }
 
-function schedule(shell: Shell, flow: string, runId: string, at: number, tries: number): Promise<void> {
-  const delayMs = Math.max(0, Math.ceil(at - shell.clock.estimate()))
+function schedule(shell: Shell, flow: string, runId: string, at: number, tries: number, reason: Waiting['reason']): Promise<void> {
+  const when = admitTiming(reason, at)
   return shell.queue.enqueue({
     id: jobIds.admit(runId, Math.round(at), tries),
     name: 'admit',
-    data: admitData(runId, flow, tries),
-    delayMs,
+    data: admitData(runId, flow, tries, when.due),
+    delayMs: Math.max(0, Math.ceil(when.at - shell.clock.estimate())),
   })
 }
 
-function admitData(runId: string, flow: string, tries: number): RunnerJobData {
-  return { runId, step: '', flow, tries }
+function admitData(runId: string, flow: string, tries: number, due?: number): RunnerJobData {
+  return due === undefined ? { runId, step: '', flow, tries } : { runId, step: '', flow, tries, due }
 }
 
 /**

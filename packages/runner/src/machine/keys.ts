@@ -23,6 +23,11 @@ export interface RunnerJobData {
   slot?: string
   /** A backstop job of a waiting step: it goes on only if it ends the wait itself (`unwait`). */
   backstop?: true
+  /**
+   * When an `admit` job of a run kept out by a rate limit asks (store-clock ms): the job is queued a
+   * little earlier and waits for it in the worker (a queue's delayed job can come some ms late).
+   */
+  due?: number
 }
 
 /** Job ids, by kind. */
