@@ -57,9 +57,15 @@ export interface LimitRequest {
 export interface LimitBlock {
   id: string
   key: string
-  /** Store ms the limit may admit again: a rate window frees, or the earliest lease among its holders expires. Absent: on a release. */
+  /**
+   * Store ms the limit may admit again: a rate window frees, or the earliest lease among its
+   * holders expires. Absent: on a release. For a holder queued by a rate limit: its own turn, when
+   * the admission `limit` places before its own leaves the window (the `ahead` before it counted:
+   * `ahead` 0 waits for the oldest admission, `ahead` 1 for the second, `ahead` = `limit` a period
+   * after the oldest), so the holders queued together each ask when they may go.
+   */
   retryAt?: number
-  /** For a queued holder kept out by a rate limit: how many wait ahead of it in its line (it is admitted about `ahead / limit` windows after `retryAt`). */
+  /** For a queued holder kept out by a rate limit: how many wait ahead of it in its line. */
   ahead?: number
 }
 

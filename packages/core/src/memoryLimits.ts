@@ -166,12 +166,23 @@ export function createMemoryLimits(now: () => number): LimitStore {
     s.lines.set(line, q)
   }
 
-  /** `blocked` of a queued holder, with how many wait ahead of it in its line when a rate limit keeps it out. */
-  const aheadOf = (s: Scope, holder: string, blocked: LimitBlock): LimitBlock => {
+  /**
+   * `blocked` of a queued holder, when a rate limit keeps it out with how many wait ahead of it in
+   * its line and its turn (`retryAt`): the admission `limit` places before its own leaves the
+   * window (counted on from the window's admissions, a period later for each `limit` places further).
+   */
+  const aheadOf = (s: Scope, holder: string, blocked: LimitBlock, t: number): LimitBlock => {
     const e = s.waiting.get(holder)
-    if (!e?.needs.some((n) => n.kind === 'rate' && n.id === blocked.id)) return blocked
-    const at = e ? (s.lines.get(lineOf(e.needs)) ?? []).indexOf(e) : -1
-    return at < 0 ? blocked : { ...blocked, ahead: at }
+    const n = e?.needs.find((x) => x.kind === 'rate' && x.id === blocked.id)
+    if (!e || !n) return blocked
+    const ahead = (s.lines.get(lineOf(e.needs)) ?? []).indexOf(e)
+    if (ahead < 0) return blocked
+    if (blocked.retryAt === undefined) return { ...blocked, ahead }
+    const period = n.periodMs ?? 0
+    const w = [...windowOf(s, n, t)].sort((a, b) => a - b)
+    const k = Math.floor(ahead / n.limit) + 1
+    const i = w.length + ahead - k * n.limit
+    return { ...blocked, retryAt: i < 0 ? t + (k - 1) * period : (w[i] as number) + k * period, ahead }
   }
 
   /**
@@ -249,7 +260,7 @@ export function createMemoryLimits(now: () => number): LimitStore {
         if (admitted.includes(holder)) return settle({ state: 'admitted', admitted })
         const e = s.waiting.get(holder) as Entry
         const blocked = blockOf(s, e.needs, t) ?? { id: e.needs[0]?.id ?? '', key: e.needs[0]?.key ?? '' }
-        return settle({ state: 'queued', admitted, blocked: aheadOf(s, holder, blocked) })
+        return settle({ state: 'queued', admitted, blocked: aheadOf(s, holder, blocked, t) })
       }
       // those already waiting go first; a newcomer whose line waits takes its place in it (a
       // refusable one admits no one from the line: its refusal could not name them)
@@ -268,7 +279,7 @@ export function createMemoryLimits(now: () => number): LimitStore {
       enqueue(s, holder, req)
       admitted.push(...pump(s, t, new Set([line])))
       if (admitted.includes(holder)) return settle({ state: 'admitted', admitted })
-      return settle({ state: 'queued', admitted, blocked: aheadOf(s, holder, blockOf(s, req.needs, t) ?? first) })
+      return settle({ state: 'queued', admitted, blocked: aheadOf(s, holder, blockOf(s, req.needs, t) ?? first, t) })
     },
 
     async releaseLimit(scope: string, holder: string) {

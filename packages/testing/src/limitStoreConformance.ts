@@ -190,6 +190,13 @@ export function describeLimitStoreConformance(label: string, factory: LimitStore
       expect(queued).toEqual({ state: 'queued', admitted: [], blocked: { id: 'rateLimit', key: 'k', retryAt, ahead: 0 } })
       const d = await queue(s, { holder: 'd0', needs: [need] })
       expect(d).toMatchObject({ state: 'queued', blocked: { id: 'rateLimit', ahead: 1 } })
+      // each its own turn: d0 after c takes a's place, when b's admission (P/2 later) leaves the
+      // window; e0, two places further, a period after c
+      const dAt = d.state === 'queued' ? (d.blocked?.retryAt as number) : 0
+      expect(dAt).toBeGreaterThanOrEqual(retryAt + P / 2 - SKEW)
+      expect(dAt).toBeLessThanOrEqual(tb + P + SKEW)
+      expect(await queue(s, { holder: 'e0', needs: [need] })).toMatchObject({ blocked: { ahead: 2, retryAt: retryAt + P } })
+      await s.releaseLimit(SCOPE, 'e0')
       await s.releaseLimit(SCOPE, 'd0')
       expect(await usage(s)).toEqual([{ id: 'rateLimit', kind: 'rate', key: 'k', active: 2, queued: 1 }])
       // still waiting before retryAt (asked again: it keeps its place)

@@ -56,6 +56,17 @@ local function blockOf(needs)
   return nil
 end
 
+-- when the holder with r waiting ahead of it may be admitted by rate need n at the earliest: the
+-- admission limit places before its own leaves the window (counted on from the window's admissions,
+-- a period later for each limit places further), or now, plus the periods it waits behind others
+local function turnOf(n, r)
+  local wk = windowKey(n)
+  local k = math.floor(r / n.limit) + 1
+  local i = redis.call('ZCARD', wk) + r - k * n.limit
+  if i < 0 then return now + (k - 1) * n.periodMs end
+  return tonumber(redis.call('ZRANGE', wk, i, i, 'WITHSCORES')[2]) + k * n.periodMs
+end
+
 local function expiry(leaseMs)
   if leaseMs then return now + leaseMs end
   return '+inf'
@@ -204,18 +215,21 @@ local function settle(state, admitted, b)
     redis.call('HSET', SINGLE_OF, holder, skey)
   end
   if not b then return {state, admitted, '', '', -1, superseded, '', -1} end
-  -- a queued holder kept out by a rate limit: how many wait ahead of it in its line
-  local ahead = -1
+  -- a queued holder kept out by a rate limit: how many wait ahead of it in its line, and its turn
+  local ahead, at = -1, b[3]
   if state == 'queued' then
     local w = redis.call('HGET', WAIT, holder)
     if w then
       local wn = cjson.decode(w).needs
       for _, n in ipairs(wn) do
-        if n.kind == 'rate' and n.id == b[1] then ahead = redis.call('ZRANK', lineKey(lineOf(wn)), holder) or -1 end
+        if n.kind == 'rate' and n.id == b[1] then
+          ahead = redis.call('ZRANK', lineKey(lineOf(wn)), holder) or -1
+          if ahead >= 0 and at >= 0 then at = turnOf(n, ahead) end
+        end
       end
     end
   end
-  return {state, admitted, b[1], b[2], b[3], superseded, '', ahead}
+  return {state, admitted, b[1], b[2], at, superseded, '', ahead}
 end
 local function has(list, x)
   for _, v in ipairs(list) do if v == x then return true end end
