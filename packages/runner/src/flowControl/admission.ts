@@ -106,7 +106,7 @@ export async function startLimited(
   }
   if (ans.superseded !== undefined) await cancel(ans.superseded, 'superseded').catch(shell.onError)
   const waiting = ans.state === 'queued' ? waitingOf(ans.blocked) : undefined
-  const doc = await create(runId, waiting, waiting ? admitAt(shell, ans.blocked ?? { id: '', key: '' }, 0, fc.rate) : undefined)
+  const doc = await create(runId, waiting, waiting ? admitAt(shell, ans.blocked ?? { id: '', key: '' }, 0) : undefined)
   await handOff(shell, flow, others(ans, runId))
   // a release that admitted this run before it was written found no run to start: ask once more
   // (its admit job, queued with it, stays the only backstop)
@@ -118,7 +118,9 @@ export async function startLimited(
 export async function admitJob(shell: Shell, data: RunnerJobData): Promise<void> {
   const { runId } = data
   const flow = data.flow ?? ''
-  const doc = await shell.states.read(runId)
+  // a job that waits for its window measures the store's clock again, in the read's round trip:
+  // the wait is only as precise as this worker's estimate of that clock
+  const [doc] = await Promise.all([shell.states.read(runId), data.due === undefined ? undefined : shell.clock.now()])
   if (!doc || isEnded(doc)) {
     // never written (its start crashed) or ended without giving its slots back: give them back now
     if (flow !== '' && shell.limits) await release(shell, flow, runId)
@@ -221,7 +223,7 @@ async function askAgain(
   } else if (ans.state === 'queued' && ans.blocked) {
     const w = waitingOf(ans.blocked)
     await apply(shell, runId, { type: 'queue', reason: w.reason, key: w.key, until: w.until, input })
-    if (backstop) await schedule(shell, flow, runId, admitAt(shell, ans.blocked, tries, fc?.rate), tries + 1, w.reason)
+    if (backstop) await schedule(shell, flow, runId, admitAt(shell, ans.blocked, tries), tries + 1, w.reason)
     if (tries > 0 && ans.blocked.retryAt === undefined) await sweep(shell, flow, runId)
   }
   if (ans.state !== 'taken' && ans.state !== 'refused') await handOff(shell, flow, others(ans, runId))
@@ -251,16 +253,13 @@ function admitData(runId: string, flow: string, tries: number, due?: number): Ru
 }
 
 /**
- * When a queued run asks again: when its rate window frees — one window later for every `limit`
- * runs ahead of it in line, so the runs queued together do not all ask at once — else after its
- * backstop.
+ * When a queued run asks again: at its turn in its rate window (the store counts the runs ahead of
+ * it in line, so the runs queued together each ask when their own admission may come), else after
+ * its backstop.
  */
-function admitAt(shell: Shell, blocked: LimitBlock, tries: number, rate?: { limit: number; periodMs: number }): number {
+function admitAt(shell: Shell, blocked: LimitBlock, tries: number): number {
   const now = shell.clock.estimate()
-  if (blocked.retryAt !== undefined && blocked.id === 'rateLimit') {
-    const windows = rate && blocked.ahead !== undefined ? Math.floor(blocked.ahead / rate.limit) : 0
-    return Math.max(now, blocked.retryAt + windows * (rate?.periodMs ?? 0))
-  }
+  if (blocked.retryAt !== undefined && blocked.id === 'rateLimit') return Math.max(now, blocked.retryAt)
   return now + (BACKSTOP_MS[Math.min(tries, BACKSTOP_MS.length - 1)] as number)
 }
 
