@@ -24,6 +24,7 @@ import { toJson } from './shell/json.js'
 import { newId } from './shell/newId.js'
 import { publish } from './shell/publish.js'
 import { resultOf } from './shell/result.js'
+import { earlyBasis, type RunBasis, readBasis } from './shell/runBasis.js'
 import { fencesOf } from './shell/runStates.js'
 import { createShell, versionOf } from './shell/shell.js'
 import { storableError } from './shell/storable.js'
@@ -31,9 +32,6 @@ import { validateInput } from './standardSchema.js'
 import type { RerunOptions, StartedRun, StartFlowOptions } from './startTypes.js'
 import { traceparentOf } from './traceparent.js'
 import type { FlowDefinition, LimitInfo, Runner, RunnerOptions } from './types.js'
-
-/** The store's clock and external-event position a new run is written with. */
-type Basis = [now: number, pos: number]
 
 /**
  * The longest a `startFlow` idempotency key maps to a run that has not ended (a start cut off
@@ -169,13 +167,9 @@ export function createRunner(options: RunnerOptions): Runner {
       }
       const claim = key === undefined ? async (id: string) => id : (id: string) => store.putLookup('start', lookup, id, START_KEY_TTL_MS)
       // the store's clock and position, asked while the limits decide (one round trip for both)
-      let basis: Promise<Basis> | undefined
-      const prepare = () => {
-        basis ??= readBasis()
-        basis.catch(() => {}) // awaited by create; a start the limits refuse never reads it
-      }
-      const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, from, { waiting, at, priority }, meta, basis)
-      return startLimited(shell, name, runId, data, priority, { create, cancel, claim, prepare })
+      const basis = earlyBasis(shell)
+      const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, from, { waiting, at, priority }, meta, basis.get())
+      return startLimited(shell, name, runId, data, priority, { create, cancel, claim, prepare: basis.ask })
     }
     if (key !== undefined) runId = await store.putLookup('start', lookup, runId, START_KEY_TTL_MS)
     await createRun(flow, runId, data, from, undefined, meta)
@@ -197,11 +191,6 @@ export function createRunner(options: RunnerOptions): Runner {
     return traceparent ? { ...meta, traceparent } : meta
   }
 
-  /** What a new run is written with: the store's clock, and the external-event position its awaits match after. */
-  function readBasis(): Promise<Basis> {
-    return Promise.all([shell.clock.now(), store.externalPosition()])
-  }
-
   /**
    * Writes a new run (its state and `flow.started` in one atomic write: a refused start leaves
    * neither) and queues its first jobs — or, queued by flow control, logs `flow.queued` and queues
@@ -215,10 +204,10 @@ export function createRunner(options: RunnerOptions): Runner {
     origin: RunOrigin,
     control?: { waiting: Waiting | undefined; at: number | undefined; priority: number },
     meta?: EventMeta,
-    basis?: Promise<Basis>,
+    basis?: Promise<RunBasis>,
   ): Promise<RunDoc> {
     const name = flow.name
-    const [now, pos] = await (basis ?? readBasis())
+    const [now, pos] = await (basis ?? readBasis(shell))
     const { doc: fresh, first, key, copied } = newRun(flow, runId, data, now, pos, origin)
     const queued = control?.waiting ? queueNew(fresh, control.waiting) : undefined
     const admitAt = control?.at ?? now
