@@ -4,7 +4,10 @@
  * (bench/lib/flowControlBench.ts) one at a time and 50 at a time; per batch the wall time per
  * step, this process's CPU per step, and the Redis commands and Redis time per run (INFO
  * commandstats: nothing else runs on the server meanwhile). Variants alternate within each round,
- * their order turning every round; round 0 warms up and is dropped; medians of the rest.
+ * their order turning every round; round 0 warms up and is dropped; medians of the rest. The
+ * ratios are the median of each round's ratio (`ratios`; the three variants of a round run back
+ * to back, so a change of the machine's load between rounds cancels out) and, also reported, the
+ * ratio of the medians (`ratioOfMedians`).
  *
  * @example
  * ```ts
@@ -88,6 +91,7 @@ export async function overhead(url: string, redis: Redis, rounds: number) {
   }
   const results: Record<string, unknown> = {}
   const ratios: Record<string, { concurrency: number; rateLimit: number }> = {}
+  const ratioOfMedians: Record<string, { concurrency: number; rateLimit: number }> = {}
   for (const [name, s] of Object.entries(samples)) {
     const med = (v: Variant, pick: (b: Batch) => number) => median(s[v].map(pick))
     const fig = (pick: (b: Batch) => number, d: number) =>
@@ -103,10 +107,14 @@ export async function overhead(url: string, redis: Redis, rounds: number) {
       },
       samplesMsPerStep: Object.fromEntries(VARIANTS.map((v) => [v, s[v].map((b) => round(b.msPerStep, 4))])),
     }
-    ratios[name] = {
+    // the ratio of the medians, and the median of each round's ratio (the variants of one round
+    // ran back to back, so the load the machine had then cancels out of that round's ratio)
+    const paired = (v: Variant) => median(s[v].map((b, i) => b.msPerStep / (s.none[i]?.msPerStep ?? Number.NaN)))
+    ratioOfMedians[name] = {
       concurrency: round(med('conc', (b) => b.msPerStep) / med('none', (b) => b.msPerStep)),
       rateLimit: round(med('rate', (b) => b.msPerStep) / med('none', (b) => b.msPerStep)),
     }
+    ratios[name] = { concurrency: round(paired('conc')), rateLimit: round(paired('rate')) }
   }
-  return { rounds, results, ratios }
+  return { rounds, results, ratios, ratioOfMedians }
 }
