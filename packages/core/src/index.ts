@@ -58,9 +58,11 @@ export { reduceFlow } from './reduceFlow.js'
 export type {
   CasRunStateOptions,
   CasRunStateResult,
+  ChildOutcomeEntry,
   CreateRunOptions,
   CreateRunResult,
   LookupNamespace,
+  PutChildOutcomeResult,
   RunStateRecord,
   RunStateStore,
   StoredExternalEvent,

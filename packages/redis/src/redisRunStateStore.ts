@@ -1,9 +1,12 @@
 import {
+  assertName,
   type CasRunStateOptions,
   type CasRunStateResult,
+  type ChildOutcomeEntry,
   type Duration,
   LeanflowError,
   type LookupNamespace,
+  type PutChildOutcomeResult,
   parseDuration,
   type RunStateRecord,
   type RunStateStore,
@@ -13,7 +16,7 @@ import {
 import { defineScript, type RedisClient } from './internal/script.js'
 import { withStoreErrors } from './internal/storeErrors.js'
 import { createKeys } from './keys.js'
-import { PUBLISH_EXTERNAL_LUA, RUN_STATE_CAS_LUA } from './lua/runState.js'
+import { PUBLISH_EXTERNAL_LUA, PUT_CHILD_OUTCOME_LUA, RUN_STATE_CAS_LUA, TAKE_CHILD_OUTCOMES_LUA } from './lua/runState.js'
 
 /** Options of {@link createRedisRunStateStore}. */
 export interface RedisRunStateStoreOptions {
@@ -27,6 +30,8 @@ export interface RedisRunStateStoreOptions {
 
 const casScript = defineScript(RUN_STATE_CAS_LUA)
 const publishScript = defineScript(PUBLISH_EXTERNAL_LUA)
+const putOutcomeScript = defineScript(PUT_CHILD_OUTCOME_LUA)
+const takeOutcomesScript = defineScript(TAKE_CHILD_OUTCOMES_LUA)
 const PAGE = 200
 
 /**
@@ -51,6 +56,7 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
   const keys = createKeys(prefix)
   const k = {
     state: keys.state,
+    outbox: keys.outbox,
     leases: keys.leases,
     lookup: keys.lookup,
     seq: keys.externalSeq(),
@@ -140,6 +146,24 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
     },
     async kindWatchers(kind: string) {
       return redis.smembers(k.watch(kind))
+    },
+    async putChildOutcome(parent: string, child: string, outcome: unknown): Promise<PutChildOutcomeResult> {
+      const args = [assertName(child, 'run id'), JSON.stringify(outcome ?? null), retentionMs]
+      const ms = Number(await putOutcomeScript.call(redis, [k.state(parent), k.outbox(parent)], args))
+      if (ms < -2.5) return { tell: true }
+      return ms < 0 ? { tell: false } : { tell: true, sinceTakeMs: ms }
+    },
+    async takeChildOutcomes(parent: string): Promise<ChildOutcomeEntry[]> {
+      const flat = (await takeOutcomesScript.call(redis, [k.outbox(parent)], [])) as string[]
+      const out: ChildOutcomeEntry[] = []
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const field = flat[i] as string
+        if (field !== '@' && field !== '~') out.push({ childRunId: field, outcome: JSON.parse(flat[i + 1] as string) })
+      }
+      return out
+    },
+    async dropChildOutcomes(parent: string, children: readonly string[]) {
+      if (children.length > 0) await redis.hdel(k.outbox(parent), ...children)
     },
   })
 }
