@@ -214,6 +214,24 @@ describe('guarantee 2: a child’s end resumes its parent exactly once', () => {
     await checkEarly(store, [runId])
   }, 90_000)
 
+  // the outbox of child outcomes: the end that must fold it dies before (or while) folding
+  for (const point of ['afterOutcomePut:1', 'afterOutcomeTake:1', 'afterOutcomeTake:2']) {
+    it(`the worker SIGKILLed at ${point} (a parent of 3 invokes): the outcomes in the outbox reach the parent, one resume per position`, async () => {
+      const { id, store, producer, spawn, ready } = setup()
+      const doomed = spawn({ ...wide, KILL: point })
+      await ready([doomed])
+      const { runId } = await producer.startFlow('fan', { ns: id, k: 3 })
+      const cut = await doomed.waitFor((m) => m.type === 'checkpoint', 'the kill point')
+      expect((await doomed.exited).signal).toBe('SIGKILL')
+      expect(cut).toMatchObject({ runId })
+      await ready([spawn(wide)])
+      expect(await resultsOf(producer, store, [runId], 30_000)).toEqual([{ all: { count: 3, sum: 30 } }])
+      const log = await logOf(store, runId)
+      expect(positions(log, 'step.resumed').sort()).toEqual([0, 1, 2])
+      expect(await runsOf(store, 'leaf')).toHaveLength(3)
+    }, 90_000)
+  }
+
   it('the same with a worker SIGKILLed every 700 ms for 5 s: still one step.resumed per position, one child per position', async () => {
     const { id, store, producer, spawn, ready } = setup()
     const pool = [spawn(wide), spawn(wide), spawn(wide)]

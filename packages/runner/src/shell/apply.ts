@@ -94,7 +94,7 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   await releasing
   // a child's end resolves its parent's await; a canceled run's children are canceled with it
   // (together with the other children that end meanwhile in this process: see `tellParent`)
-  if (out.notify) await shell.childEnds.add(out.notify.parent, { childRunId: out.notify.childRunId, outcome: out.notify.outcome })
+  if (out.notify) await shell.childEnds.tell(out.notify.parent, { childRunId: out.notify.childRunId, outcome: out.notify.outcome })
   if (out.cancelChildren) {
     await Promise.all(
       out.cancelChildren.map((child) => apply(shell, child, { type: 'cancel', reason: 'parent canceled' }, { fresh: true })),
