@@ -252,10 +252,11 @@ describe('guarantee 2: a child’s end resumes its parent exactly once', () => {
 })
 
 /**
- * The fan-out's width: the design's 1,000 (`COMPOSE_FANOUT` to change it). About 8 s on the
- * reference machine with other work running (load 7; 3 workers of concurrency 10): the children's
- * ends are told the parent in batches, one compare-and-set of its document (some 190 KB at 1,000
- * awaits) per batch and process (it was 52-84 s when each child's end wrote it alone).
+ * The fan-out's width: the design's 1,000 (`COMPOSE_FANOUT` to change it). About 2.5-3.5 s on the
+ * reference machine with other work running (3 workers of concurrency 10): each child's end goes
+ * to its parent's outbox, and one fold at a time writes them into the parent's document (some
+ * 190 KB at 1,000 awaits); 5-8 s when every process wrote its batches of ends itself, 52-84 s
+ * when each child's end wrote it alone.
  */
 const FANOUT = Number(process.env.COMPOSE_FANOUT ?? 1000)
 

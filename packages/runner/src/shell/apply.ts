@@ -106,8 +106,10 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
 
 /**
  * Tells run `parent` the ends of children `ends` (one compare-and-set resolves all their awaits)
- * and queues its resume job. The shell's `childEnds` gathers the ends of one parent that come while
- * such a write is in flight, so children ending at once do not contend for the parent's document.
+ * and queues its resume job. The shell's `childEnds` calls it with the outcomes of the parent's
+ * outbox (one fold at a time per parent), or, with a store without one, with the ends of one
+ * parent that came while such a write was in flight, so children ending at once do not contend
+ * for the parent's document.
  * Answers how many child awaits of the parent are still pending (its last children go at once).
  */
 export async function tellParent(shell: Shell, parent: string, ends: ChildEnd[]): Promise<number> {

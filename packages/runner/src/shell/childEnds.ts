@@ -50,12 +50,8 @@ export class ChildEnds {
     if (ends.length === 0) return undefined
     const left = await this.write(parent, ends)
     // not awaited: an outcome folded twice resolves nothing twice, and the outbox expires anyway
-    box
-      .drop(
-        parent,
-        ends.map((e) => e.childRunId),
-      )
-      .catch(this.onError)
+    const folded = ends.map((e) => e.childRunId)
+    box.drop(parent, folded).catch(this.onError)
     this.pending.delete(parent)
     if (left > 0) {
       if (this.pending.size >= MAX_HINTS) this.pending.clear()
