@@ -2,7 +2,13 @@
 // `dropChildOutcomes`): one row per parent (who tells, when it was last taken, its deadline) and
 // one per child outcome. Each call is one transaction; a put and a take lock the parent's row
 // first, so a take sees every put that came before it.
-import { assertName, type ChildOutcomeEntry, type PutChildOutcomeResult, type RunStateStore } from '@leanflow/core'
+import {
+  assertName,
+  type ChildOutcomeEntry,
+  type PutChildOutcomeOptions,
+  type PutChildOutcomeResult,
+  type RunStateStore,
+} from '@leanflow/core'
 import type pg from 'pg'
 import type { Sql } from './postgresRunState.js'
 
@@ -20,8 +26,25 @@ type Outbox = Required<Pick<RunStateStore, 'putChildOutcome' | 'takeChildOutcome
 
 export function createPostgresOutbox(o: PostgresOutboxOptions): Outbox {
   const { pool, schema: s, now: NOW, tx, retentionMs } = o
+
+  /** Ends the teller's turn and returns every outcome of the outbox, in the caller's transaction. */
+  async function takeIn(sql: Sql, parent: string): Promise<ChildOutcomeEntry[]> {
+    const box = await sql(
+      `UPDATE ${s}.outboxes SET teller = NULL, taken_ms = ${NOW} WHERE parent = $1 AND expires_at > ${NOW} RETURNING parent`,
+      [parent],
+    )
+    if (box.rowCount === 0) return []
+    const rows = await sql(`SELECT child, outcome FROM ${s}.child_outcomes WHERE parent = $1`, [parent])
+    return rows.rows.map((r) => ({ childRunId: r.child as string, outcome: JSON.parse(r.outcome as string) as unknown }))
+  }
+
   return {
-    async putChildOutcome(parent: string, child: string, outcome: unknown): Promise<PutChildOutcomeResult> {
+    async putChildOutcome(
+      parent: string,
+      child: string,
+      outcome: unknown,
+      opts: PutChildOutcomeOptions = {},
+    ): Promise<PutChildOutcomeResult> {
       assertName(child, 'run id')
       return tx(async (sql) => {
         const doc = await sql(`SELECT expires_at FROM ${s}.run_state WHERE run_id = $1 AND (expires_at IS NULL OR expires_at > ${NOW})`, [
@@ -45,20 +68,15 @@ export function createPostgresOutbox(o: PostgresOutboxOptions): Outbox {
           [parent, child, JSON.stringify(outcome ?? null)],
         )
         if (row.teller !== null && row.teller !== child) return { tell: false }
-        if (row.teller === null) await sql(`UPDATE ${s}.outboxes SET teller = $2 WHERE parent = $1`, [parent, child])
-        return row.taken_ms === null ? { tell: true } : { tell: true, sinceTakeMs: Math.max(0, Number(row.now) - Number(row.taken_ms)) }
+        const res: PutChildOutcomeResult =
+          row.taken_ms === null ? { tell: true } : { tell: true, sinceTakeMs: Math.max(0, Number(row.now) - Number(row.taken_ms)) }
+        if (opts.take) res.taken = await takeIn(sql, parent)
+        else if (row.teller === null) await sql(`UPDATE ${s}.outboxes SET teller = $2 WHERE parent = $1`, [parent, child])
+        return res
       })
     },
     async takeChildOutcomes(parent: string): Promise<ChildOutcomeEntry[]> {
-      return tx(async (sql) => {
-        const box = await sql(
-          `UPDATE ${s}.outboxes SET teller = NULL, taken_ms = ${NOW} WHERE parent = $1 AND expires_at > ${NOW} RETURNING parent`,
-          [parent],
-        )
-        if (box.rowCount === 0) return []
-        const rows = await sql(`SELECT child, outcome FROM ${s}.child_outcomes WHERE parent = $1`, [parent])
-        return rows.rows.map((r) => ({ childRunId: r.child as string, outcome: JSON.parse(r.outcome as string) as unknown }))
-      })
+      return tx((sql) => takeIn(sql, parent))
     },
     async dropChildOutcomes(parent: string, children: readonly string[]) {
       if (children.length === 0) return

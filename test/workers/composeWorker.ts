@@ -22,8 +22,9 @@
  *   the execution's own suspend) cut off;
  * - `afterOutcomePut:N`: right after the N-th `putChildOutcome` that named this process the teller
  *   returned — the child's outcome is in its parent's outbox, nothing folded it yet;
- * - `afterOutcomeTake:N`: right after the N-th `takeChildOutcomes` returned — the teller's turn
- *   ended, the outcomes it took are in no document.
+ * - `afterOutcomeTake:N`: right after the N-th take of an outbox returned (`takeChildOutcomes`, or
+ *   a `putChildOutcome` that took it) — the teller's turn ended, the outcomes it took are in no
+ *   document.
  * From the kill point on every store call of the process hangs: nothing more is written while
  * the checkpoint goes out.
  *
@@ -108,10 +109,12 @@ const store = new Proxy(redisStore, {
         return target.append(runId, event, opts)
       }
     }
-    if (point === 'afterOutcomePut' && prop === 'putChildOutcome') {
-      return async (parent: string, child: string, outcome: unknown) => {
-        const res = await (target.putChildOutcome as NonNullable<RunnerStore['putChildOutcome']>)(parent, child, outcome)
-        if (res.tell && ++seen === at) return die({ runId: parent, child })
+    if ((point === 'afterOutcomePut' || point === 'afterOutcomeTake') && prop === 'putChildOutcome') {
+      return async (parent: string, child: string, outcome: unknown, opts?: { take?: boolean }) => {
+        const res = await (target.putChildOutcome as NonNullable<RunnerStore['putChildOutcome']>)(parent, child, outcome, opts)
+        // a put that tells, or (afterOutcomeTake) one that took the outbox with it
+        const counts = point === 'afterOutcomePut' ? res.tell : res.tell && res.taken !== undefined
+        if (counts && ++seen === at) return die({ runId: parent, child })
         return res
       }
     }

@@ -62,6 +62,7 @@ export type {
   CreateRunOptions,
   CreateRunResult,
   LookupNamespace,
+  PutChildOutcomeOptions,
   PutChildOutcomeResult,
   RunStateRecord,
   RunStateStore,

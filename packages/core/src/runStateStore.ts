@@ -113,7 +113,24 @@ export interface StoredExternalEvent<D = unknown> extends ExternalEvent<D> {
  * const put = await store.putChildOutcome?.(parentId, childId, { status: 'completed', result: 42 }) // { tell: true }
  * ```
  */
-export type PutChildOutcomeResult = { tell: false } | { tell: true; sinceTakeMs?: number }
+export type PutChildOutcomeResult = { tell: false } | { tell: true; sinceTakeMs?: number; taken?: ChildOutcomeEntry[] }
+
+/**
+ * Options of {@link RunStateStore.putChildOutcome}.
+ *
+ * @example
+ * ```ts
+ * const put = await store.putChildOutcome!(parentId, childId, outcome, { take: true }) // { tell: true, taken: [...] }
+ * ```
+ */
+export interface PutChildOutcomeOptions {
+  /**
+   * When the put tells, also take the outbox in the same atomic step (as
+   * {@link RunStateStore.takeChildOutcomes}) and answer its outcomes as `taken`: one round trip
+   * for a caller that folds at once (a lone child's end).
+   */
+  take?: boolean
+}
 
 /**
  * One child's outcome as {@link RunStateStore.takeChildOutcomes} returns it.
@@ -216,7 +233,7 @@ export interface RunStateStore {
    * }
    * ```
    */
-  putChildOutcome?(parentRunId: string, childRunId: string, outcome: unknown): Promise<PutChildOutcomeResult>
+  putChildOutcome?(parentRunId: string, childRunId: string, outcome: unknown, opts?: PutChildOutcomeOptions): Promise<PutChildOutcomeResult>
   /**
    * Every outcome in the parent's outbox (in no set order), after marking that no fold is on its
    * way any more (the next {@link RunStateStore.putChildOutcome} answers `tell`), in one atomic

@@ -6,6 +6,7 @@ import {
   type Duration,
   LeanflowError,
   type LookupNamespace,
+  type PutChildOutcomeOptions,
   type PutChildOutcomeResult,
   parseDuration,
   type RunStateRecord,
@@ -33,6 +34,16 @@ const publishScript = defineScript(PUBLISH_EXTERNAL_LUA)
 const putOutcomeScript = defineScript(PUT_CHILD_OUTCOME_LUA)
 const takeOutcomesScript = defineScript(TAKE_CHILD_OUTCOMES_LUA)
 const PAGE = 200
+
+/** The outcomes of an outbox's fields and values (HGETALL), its `~` and `@` fields left out. */
+function outcomesOf(flat: string[]): ChildOutcomeEntry[] {
+  const out: ChildOutcomeEntry[] = []
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const field = flat[i] as string
+    if (field !== '@' && field !== '~') out.push({ childRunId: field, outcome: JSON.parse(flat[i + 1] as string) })
+  }
+  return out
+}
 
 /**
  * The {@link RunStateStore} on Redis: a run's document is one hash in the
@@ -147,20 +158,22 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
     async kindWatchers(kind: string) {
       return redis.smembers(k.watch(kind))
     },
-    async putChildOutcome(parent: string, child: string, outcome: unknown): Promise<PutChildOutcomeResult> {
-      const args = [assertName(child, 'run id'), JSON.stringify(outcome ?? null), retentionMs]
-      const ms = Number(await putOutcomeScript.call(redis, [k.state(parent), k.outbox(parent)], args))
-      if (ms < -2.5) return { tell: true }
-      return ms < 0 ? { tell: false } : { tell: true, sinceTakeMs: ms }
+    async putChildOutcome(
+      parent: string,
+      child: string,
+      outcome: unknown,
+      opts: PutChildOutcomeOptions = {},
+    ): Promise<PutChildOutcomeResult> {
+      const args = [assertName(child, 'run id'), JSON.stringify(outcome ?? null), retentionMs, opts.take ? '1' : '0']
+      const reply = (await putOutcomeScript.call(redis, [k.state(parent), k.outbox(parent)], args)) as [number, ...string[]]
+      const ms = Number(reply[0])
+      if (ms === -1 || ms === -2) return { tell: false }
+      const res: PutChildOutcomeResult = ms < 0 ? { tell: true } : { tell: true, sinceTakeMs: ms }
+      if (opts.take) res.taken = outcomesOf(reply.slice(1) as string[])
+      return res
     },
     async takeChildOutcomes(parent: string): Promise<ChildOutcomeEntry[]> {
-      const flat = (await takeOutcomesScript.call(redis, [k.outbox(parent)], [])) as string[]
-      const out: ChildOutcomeEntry[] = []
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        const field = flat[i] as string
-        if (field !== '@' && field !== '~') out.push({ childRunId: field, outcome: JSON.parse(flat[i + 1] as string) })
-      }
-      return out
+      return outcomesOf((await takeOutcomesScript.call(redis, [k.outbox(parent)], [])) as string[])
     },
     async dropChildOutcomes(parent: string, children: readonly string[]) {
       if (children.length > 0) await redis.hdel(k.outbox(parent), ...children)

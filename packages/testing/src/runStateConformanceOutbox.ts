@@ -72,6 +72,30 @@ export function outboxConformance(withStore: WithStore): void {
   )
 
   it(
+    'child outcomes: a put asked to take answers, when it tells, the whole outbox taken in the same step',
+    withStore(async (s) => {
+      const box = outboxOf(s)
+      if (!box) return
+      const parent = uniqueName()
+      await s.casRunState(parent, 0, {})
+      expect(await box.putChildOutcome(parent, 'c1', done(1), { take: true })).toEqual({
+        tell: true,
+        taken: [{ childRunId: 'c1', outcome: done(1) }],
+      })
+      // the take ended the turn at once: the next put tells again, and without take it stays the teller
+      const second = await box.putChildOutcome(parent, 'c2', done(2))
+      expect(second.tell).toBe(true)
+      expect(await box.putChildOutcome(parent, 'c3', done(3), { take: true })).toEqual({ tell: false })
+      await box.dropChildOutcomes(parent, ['c1'])
+      const again = await box.putChildOutcome(parent, 'c2', done(2), { take: true })
+      expect(again.tell && byChild(again.taken ?? [])).toEqual([
+        { childRunId: 'c2', outcome: done(2) },
+        { childRunId: 'c3', outcome: done(3) },
+      ])
+    }),
+  )
+
+  it(
     'child outcomes: 50 concurrent puts of different children name exactly one teller',
     withStore(async (s) => {
       const box = outboxOf(s)

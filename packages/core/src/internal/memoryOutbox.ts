@@ -1,5 +1,5 @@
 import { assertName } from '../names.js'
-import type { ChildOutcomeEntry, PutChildOutcomeResult } from '../runStateStore.js'
+import type { ChildOutcomeEntry, PutChildOutcomeOptions, PutChildOutcomeResult } from '../runStateStore.js'
 
 /** One parent's outbox: its children's outcomes (JSON), who is on the way to fold them, when they were last taken. */
 interface Outbox {
@@ -22,8 +22,18 @@ export function memoryOutbox(now: () => number, retentionMs: number, hasParent: 
     if (box && box.expiresAt <= now()) boxes.delete(parent)
     return box && box.expiresAt > now() ? box : undefined
   }
+  const take = (box: Outbox): ChildOutcomeEntry[] => {
+    box.teller = undefined
+    box.takenAt = now()
+    return [...box.outcomes].map(([childRunId, json]) => ({ childRunId, outcome: JSON.parse(json) as unknown }))
+  }
   return {
-    async putChildOutcome(parent: string, child: string, outcome: unknown): Promise<PutChildOutcomeResult> {
+    async putChildOutcome(
+      parent: string,
+      child: string,
+      outcome: unknown,
+      opts: PutChildOutcomeOptions = {},
+    ): Promise<PutChildOutcomeResult> {
       assertName(child, 'run id')
       if (!hasParent(parent)) return { tell: false }
       const box = live(parent) ?? { outcomes: new Map<string, string>(), expiresAt: 0 }
@@ -31,15 +41,15 @@ export function memoryOutbox(now: () => number, retentionMs: number, hasParent: 
       box.expiresAt = now() + retentionMs
       if (!box.outcomes.has(child)) box.outcomes.set(child, JSON.stringify(outcome ?? null))
       if (box.teller !== undefined && box.teller !== child) return { tell: false }
+      const res: PutChildOutcomeResult =
+        box.takenAt === undefined ? { tell: true } : { tell: true, sinceTakeMs: Math.max(0, now() - box.takenAt) }
       box.teller = child
-      return box.takenAt === undefined ? { tell: true } : { tell: true, sinceTakeMs: Math.max(0, now() - box.takenAt) }
+      if (opts.take) res.taken = take(box)
+      return res
     },
     async takeChildOutcomes(parent: string): Promise<ChildOutcomeEntry[]> {
       const box = live(parent)
-      if (!box) return []
-      box.teller = undefined
-      box.takenAt = now()
-      return [...box.outcomes].map(([childRunId, json]) => ({ childRunId, outcome: JSON.parse(json) as unknown }))
+      return box ? take(box) : []
     },
     async dropChildOutcomes(parent: string, children: readonly string[]): Promise<void> {
       const box = live(parent)

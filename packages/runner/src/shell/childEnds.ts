@@ -13,7 +13,7 @@ import { Coalescer } from './coalescer.js'
  */
 export class ChildEnds {
   /** One fold (or write of ends) per parent at a time in this process; ends that come meanwhile go in the next. */
-  private readonly writes: Coalescer<ChildEnd>
+  private readonly writes: Coalescer<Told>
   /** Per parent, how many of its child awaits were still pending after this process's last fold (a hint). */
   private readonly pending = new Map<string, number>()
   private readonly box: Outbox | undefined
@@ -29,24 +29,30 @@ export class ChildEnds {
     private readonly onError: (err: unknown) => void,
   ) {
     this.box = outboxOf(store)
-    this.writes = new Coalescer((parent, ends) => (this.box ? this.fold(this.box, parent) : write(parent, ends)))
+    this.writes = new Coalescer<Told>((parent, items) => (this.box ? this.fold(this.box, parent, items) : write(parent, items)))
   }
 
   /** Tells `parent` that child `end.childRunId` ended: settles once the end is durable (and, when this process is the teller, folded). */
   async tell(parent: string, end: ChildEnd): Promise<void> {
     if (!this.box) return this.writes.add(parent, end)
-    const put = await this.box.put(parent, end.childRunId, end.outcome)
-    if (!put.tell) return
     // a fan-out's ends come in a stream: a fold right after the last one would carry a few only
     const left = this.pending.get(parent)
-    const wait = left !== undefined && left > 1 && put.sinceTakeMs !== undefined ? FOLD_GAP_MS - put.sinceTakeMs : 0
+    const mayWait = left !== undefined && left > 1
+    // a teller that folds at once takes the outbox with its put (one round trip: a lone child's end)
+    const put = await this.box.put(parent, end.childRunId, end.outcome, { take: !mayWait })
+    if (!put.tell) return
+    const wait = mayWait && put.sinceTakeMs !== undefined ? FOLD_GAP_MS - put.sinceTakeMs : 0
     if (wait > 0) await new Promise((r) => setTimeout(r, wait))
-    await this.writes.add(parent, end)
+    await this.writes.add(parent, { ...end, taken: put.taken as ChildEnd[] | undefined })
   }
 
-  /** Folds the parent's outbox into its document (the outcomes stay in the outbox until they are in it). */
-  private async fold(box: Outbox, parent: string): Promise<undefined> {
-    const ends = (await box.take(parent)) as ChildEnd[]
+  /**
+   * Folds the parent's outbox into its document: what the tellers of `items` took with their puts,
+   * or else the outbox taken now (the outcomes stay in the outbox until they are in the document).
+   */
+  private async fold(box: Outbox, parent: string, items: Told[]): Promise<undefined> {
+    const took = items.flatMap((i) => i.taken ?? [])
+    const ends = items.every((i) => i.taken) ? unique(took) : unique([...took, ...((await box.take(parent)) as ChildEnd[])])
     if (ends.length === 0) return undefined
     const left = await this.write(parent, ends)
     // not awaited: an outcome folded twice resolves nothing twice, and the outbox expires anyway
@@ -59,6 +65,17 @@ export class ChildEnds {
     }
     return undefined
   }
+}
+
+/** A child's end as the coalescer carries it: with the outbox its teller took with its put, if it did. */
+interface Told extends ChildEnd {
+  taken?: ChildEnd[] | undefined
+}
+
+/** Each child once (its first outcome). */
+function unique(ends: ChildEnd[]): ChildEnd[] {
+  const seen = new Set<string>()
+  return ends.filter((e) => !seen.has(e.childRunId) && seen.add(e.childRunId))
 }
 
 /** The least time between two folds of one parent's outbox while many of its children are pending, ms. */
