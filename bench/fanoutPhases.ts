@@ -32,7 +32,14 @@ function flows(): FlowDefinition[] {
     defineFlow({ name: 'one', steps: { a: { handler: async () => null } } }),
     defineFlow<{ k: number }>({
       name: 'fan',
-      steps: { all: { handler: async (input, ctx) => (await Promise.all(range(input.k).map((i) => ctx.invoke('one', { i })))).length } },
+      steps: {
+        all: {
+          handler: async (input, ctx) => {
+            counts.execs++
+            return (await Promise.all(range(input.k).map((i) => ctx.invoke('one', { i })))).length
+          },
+        },
+      },
     }),
   ]
 }
@@ -47,8 +54,10 @@ interface Counts {
   casMs: number
   /** CPU ms of the process since it started (a worker's, when asked). */
   cpuMs: number
+  /** Executions of the parent's handler. */
+  execs: number
 }
-const zero = (): Counts => ({ cas: 0, conflicts: 0, casKB: 0, replyKB: 0, appends: 0, casMs: 0, cpuMs: 0 })
+const zero = (): Counts => ({ cas: 0, conflicts: 0, casKB: 0, replyKB: 0, appends: 0, casMs: 0, cpuMs: 0, execs: 0 })
 const counts: Counts = zero()
 const parents = new Set<string>()
 

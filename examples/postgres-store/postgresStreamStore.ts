@@ -29,6 +29,7 @@ import {
 } from '@leanflow/core'
 import pg from 'pg'
 import { PostgresFollower, PostgresListener } from './postgresFollow.js'
+import { createPostgresOutbox } from './postgresOutbox.js'
 import { createPostgresRunState, type Sql } from './postgresRunState.js'
 import { emptyFold, foldEvent, type RunFold } from './runFold.js'
 import { quoteIdent, schemaSql } from './schema.js'
@@ -205,6 +206,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
   }
 
   const state = createPostgresRunState({ pool, schema: s, now: NOW, tx, retentionMs })
+  const outbox = createPostgresOutbox({ pool, schema: s, now: NOW, tx, retentionMs })
 
   async function append(runId: string, event: NewEvent, opts: AppendOptions = {}): Promise<EventRecord> {
     const checked = validateAppend(runId, event, opts, { maxEventBytes })
@@ -285,6 +287,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
 
   const store: PostgresStreamStore = {
     ...state.store,
+    ...outbox,
     pool,
     append,
     appendMany,

@@ -36,6 +36,19 @@ CREATE TABLE IF NOT EXISTS ${s}.run_state (
   fences jsonb,
   expires_at bigint
 );
+-- the outbox of child outcomes: per parent, who tells and when it was last taken; the outcomes
+CREATE TABLE IF NOT EXISTS ${s}.outboxes (
+  parent text PRIMARY KEY,
+  teller text,
+  taken_ms bigint,
+  expires_at bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${s}.child_outcomes (
+  parent text NOT NULL,
+  child text NOT NULL,
+  outcome text NOT NULL,
+  PRIMARY KEY (parent, child)
+);
 CREATE TABLE IF NOT EXISTS ${s}.lookups (
   namespace text NOT NULL,
   key text NOT NULL,

@@ -50,6 +50,39 @@ describe('run state retention', () => {
       await store.close()
     }
   })
+
+  it("memory: a parent's outbox of child outcomes expires the retention after its last put", async () => {
+    let now = 1_000_000
+    const s = createMemoryRunStateStore({ now: () => now, retention: 1000 })
+    await s.casRunState('p', 0, { status: 'running' })
+    await s.putChildOutcome?.('p', 'c1', { status: 'completed' })
+    now += 999
+    expect(await s.takeChildOutcomes?.('p')).toHaveLength(1)
+    now += 2
+    expect(await s.takeChildOutcomes?.('p')).toEqual([])
+  })
+
+  it("Redis: a parent's outbox lives the retention after its last put, no longer than the parent's document", async () => {
+    const store = createRedisStreamStore({ url: server.url, prefix: `rs${++n}`, retention: 60_000 })
+    const outbox = `rs${n}:{p}:outbox`
+    const put = async (child: string) => {
+      if (!store.putChildOutcome) throw new Error('the Redis store has an outbox of child outcomes')
+      return store.putChildOutcome('p', child, { status: 'completed' })
+    }
+    try {
+      await store.casRunState('p', 0, { status: 'running' })
+      await put('c1')
+      expect(await store.redis.pttl(outbox)).toBeGreaterThan(50_000)
+      await store.casRunState('p', 1, { status: 'completed' }, { finished: true })
+      await store.redis.pexpire(`rs${n}:{p}:state`, 5000)
+      await put('c2')
+      const ttl = await store.redis.pttl(outbox)
+      expect(ttl).toBeGreaterThan(0)
+      expect(ttl).toBeLessThanOrEqual(5000)
+    } finally {
+      await store.close()
+    }
+  })
 })
 
 describe('createRun on Redis at maxmemory (noeviction)', () => {

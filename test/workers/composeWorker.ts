@@ -19,7 +19,12 @@
  *   before it is called — a cascade of cancels cut off;
  * - `beforeResumed:N`: at the N-th append of a `step.resumed` (single or in `appendMany`), before
  *   it is called — e.g. an await that resolved while its step ran, its step.resumed (carried by
- *   the execution's own suspend) cut off.
+ *   the execution's own suspend) cut off;
+ * - `afterOutcomePut:N`: right after the N-th `putChildOutcome` that named this process the teller
+ *   returned — the child's outcome is in its parent's outbox, nothing folded it yet;
+ * - `afterOutcomeTake:N`: right after the N-th take of an outbox returned (`takeChildOutcomes`, or
+ *   a `putChildOutcome` that took it) — the teller's turn ended, the outcomes it took are in no
+ *   document.
  * From the kill point on every store call of the process hangs: nothing more is written while
  * the checkpoint goes out.
  *
@@ -102,6 +107,22 @@ const store = new Proxy(redisStore, {
         const reason = (event.data as { reason?: unknown } | null)?.reason
         if (event.kind === 'flow.canceled' && reason === 'parent canceled' && ++seen === at) return die({ runId })
         return target.append(runId, event, opts)
+      }
+    }
+    if ((point === 'afterOutcomePut' || point === 'afterOutcomeTake') && prop === 'putChildOutcome') {
+      return async (parent: string, child: string, outcome: unknown, opts?: { take?: boolean }) => {
+        const res = await (target.putChildOutcome as NonNullable<RunnerStore['putChildOutcome']>)(parent, child, outcome, opts)
+        // a put that tells, or (afterOutcomeTake) one that took the outbox with it
+        const counts = point === 'afterOutcomePut' ? res.tell : res.tell && res.taken !== undefined
+        if (counts && ++seen === at) return die({ runId: parent, child })
+        return res
+      }
+    }
+    if (point === 'afterOutcomeTake' && prop === 'takeChildOutcomes') {
+      return async (parent: string) => {
+        const taken = await (target.takeChildOutcomes as NonNullable<RunnerStore['takeChildOutcomes']>)(parent)
+        if (++seen === at) return die({ runId: parent, taken: taken.length })
+        return taken
       }
     }
     if (point === 'beforeResumed' && prop === 'append') {

@@ -58,9 +58,12 @@ export { reduceFlow } from './reduceFlow.js'
 export type {
   CasRunStateOptions,
   CasRunStateResult,
+  ChildOutcomeEntry,
   CreateRunOptions,
   CreateRunResult,
   LookupNamespace,
+  PutChildOutcomeOptions,
+  PutChildOutcomeResult,
   RunStateRecord,
   RunStateStore,
   StoredExternalEvent,

@@ -1,5 +1,6 @@
 import { type Duration, parseDuration } from './duration.js'
 import { LeanflowError } from './errors.js'
+import { memoryOutbox } from './internal/memoryOutbox.js'
 import type {
   CasRunStateOptions,
   CasRunStateResult,
@@ -191,6 +192,7 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
     async kindWatchers(kind: string) {
       return [...(watchers.get(kind) ?? [])]
     },
+    ...memoryOutbox(now, retentionMs, (runId) => live(runId) !== undefined),
   }
   FENCES.set(store, fences)
   SYNC.set(store, { cas, get: (runId) => record(live(runId)) })

@@ -101,6 +101,51 @@ export interface StoredExternalEvent<D = unknown> extends ExternalEvent<D> {
 }
 
 /**
+ * What {@link RunStateStore.putChildOutcome} answers. `tell`: no one is on the way to fold the
+ * parent's outbox into its document, so the caller must (`takeChildOutcomes`, one
+ * compare-and-set of the parent, then `dropChildOutcomes`); `sinceTakeMs` is how long ago the
+ * parent's outbox was last taken (absent: never), so a caller may wait a little and carry more
+ * outcomes in one write. `tell: false`: a fold is on its way and will carry this outcome, or the
+ * parent has no document (it never existed, or it expired).
+ *
+ * @example
+ * ```ts
+ * const put = await store.putChildOutcome?.(parentId, childId, { status: 'completed', result: 42 }) // { tell: true }
+ * ```
+ */
+export type PutChildOutcomeResult = { tell: false } | { tell: true; sinceTakeMs?: number; taken?: ChildOutcomeEntry[] }
+
+/**
+ * Options of {@link RunStateStore.putChildOutcome}.
+ *
+ * @example
+ * ```ts
+ * const put = await store.putChildOutcome!(parentId, childId, outcome, { take: true }) // { tell: true, taken: [...] }
+ * ```
+ */
+export interface PutChildOutcomeOptions {
+  /**
+   * When the put tells, also take the outbox in the same atomic step (as
+   * {@link RunStateStore.takeChildOutcomes}) and answer its outcomes as `taken`: one round trip
+   * for a caller that folds at once (a lone child's end).
+   */
+  take?: boolean
+}
+
+/**
+ * One child's outcome as {@link RunStateStore.takeChildOutcomes} returns it.
+ *
+ * @example
+ * ```ts
+ * const taken: ChildOutcomeEntry[] = await store.takeChildOutcomes!(parentId) // [{ childRunId: 'c1', outcome: { status: 'completed', result: 42 } }]
+ * ```
+ */
+export interface ChildOutcomeEntry {
+  childRunId: string
+  outcome: unknown
+}
+
+/**
  * Lookup namespaces of {@link RunStateStore.putLookup}: trigger id → run id, start idempotency key → run id.
  *
  * @example
@@ -178,4 +223,36 @@ export interface RunStateStore {
   unwatchKind(kind: string, runId: string): Promise<void>
   /** Runs waiting for events of `kind`. */
   kindWatchers(kind: string): Promise<string[]>
+  /**
+   * Optional, with {@link RunStateStore.takeChildOutcomes} and
+   * {@link RunStateStore.dropChildOutcomes} (all three or none): the parent's **outbox** of child
+   * outcomes, in the parent's own slot. Stores child `childRunId`'s `outcome` there (a repeat
+   * keeps the first) and answers whether the caller must fold the outbox into the parent's
+   * document now (`tell`): the first outcome put after the last take does, and so does a repeat of
+   * that same child's put (its caller may have died before folding); the others do not, since a
+   * fold is on its way and takes them too. A parent without a document answers `tell: false` and
+   * stores nothing. The outbox expires with the parent's run keys: at most `retention` after the
+   * last put, sooner when the parent's document expires sooner. Without these methods the runner
+   * writes every child's end into the parent's document itself (one compare-and-set per batch of
+   * ends, while the child's job waits).
+   *
+   * @example
+   * ```ts
+   * const put = await store.putChildOutcome('parent-1', 'child-7', { status: 'completed', result: { total: 3 } })
+   * if (put.tell) {
+   *   const taken = await store.takeChildOutcomes('parent-1') // every outcome in the outbox
+   *   await foldIntoParent(taken) // one compare-and-set of the parent's document
+   *   await store.dropChildOutcomes('parent-1', taken.map((t) => t.childRunId))
+   * }
+   * ```
+   */
+  putChildOutcome?(parentRunId: string, childRunId: string, outcome: unknown, opts?: PutChildOutcomeOptions): Promise<PutChildOutcomeResult>
+  /**
+   * Every outcome in the parent's outbox (in no set order), after marking that no fold is on its
+   * way any more (the next {@link RunStateStore.putChildOutcome} answers `tell`), in one atomic
+   * step. Optional, with `putChildOutcome`.
+   */
+  takeChildOutcomes?(parentRunId: string): Promise<ChildOutcomeEntry[]>
+  /** Removes these children's outcomes from the parent's outbox (once they are in its document). Optional, with `putChildOutcome`. */
+  dropChildOutcomes?(parentRunId: string, childRunIds: readonly string[]): Promise<void>
 }

@@ -31,6 +31,8 @@
 // |                                         |         | (`~` is no name character: no collisions)              |
 // | lf:{<runId>}:leases                     | hash    | fences: name -> token (the runner: step -> lease)      |
 // | lf:{<runId>}:state                      | hash    | run state: `v` version, `d` JSON (compare-and-set)     |
+// | lf:{<runId>}:outbox                     | hash    | children's outcomes: child run id -> outcome JSON;     |
+// |                                         |         | `~` the child telling, `@` last take ms (TTL: retention)|
 // | lf:{<runId>}:live                       | channel | live records `<id> <json>` (SPUBLISH on a Cluster)     |
 // | lf:flow:{<flow>}:runs                   | zset    | the flow's run ids, score = start ms                   |
 // | lf:flow:{<flow>}:status:<status>        | zset    | run ids with that status (INDEXED_STATUSES), by start  |
@@ -113,6 +115,12 @@ export function createKeys(prefix = 'lf') {
      * compare-and-set and the create-run script.
      */
     state: (runId: string) => run(runId, 'state'),
+    /**
+     * The run's outbox of its children's outcomes (a hash: child run id → outcome JSON, `~` the
+     * child whose put must fold it, `@` ms of the last take), in the run's slot; it expires
+     * `retention` after its last put, or with the run's state when that goes first.
+     */
+    outbox: (runId: string) => run(runId, 'outbox'),
     /** The Pub/Sub channel of the run's live events (a channel, not a key). */
     live: (runId: string) => run(runId, 'live'),
     /** Runs of a flow (a sorted set, score = start ms). The flow's index keys share the `{<flow>}` slot. */

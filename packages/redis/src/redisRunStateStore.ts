@@ -1,9 +1,13 @@
 import {
+  assertName,
   type CasRunStateOptions,
   type CasRunStateResult,
+  type ChildOutcomeEntry,
   type Duration,
   LeanflowError,
   type LookupNamespace,
+  type PutChildOutcomeOptions,
+  type PutChildOutcomeResult,
   parseDuration,
   type RunStateRecord,
   type RunStateStore,
@@ -13,7 +17,7 @@ import {
 import { defineScript, type RedisClient } from './internal/script.js'
 import { withStoreErrors } from './internal/storeErrors.js'
 import { createKeys } from './keys.js'
-import { PUBLISH_EXTERNAL_LUA, RUN_STATE_CAS_LUA } from './lua/runState.js'
+import { PUBLISH_EXTERNAL_LUA, PUT_CHILD_OUTCOME_LUA, RUN_STATE_CAS_LUA, TAKE_CHILD_OUTCOMES_LUA } from './lua/runState.js'
 
 /** Options of {@link createRedisRunStateStore}. */
 export interface RedisRunStateStoreOptions {
@@ -27,7 +31,19 @@ export interface RedisRunStateStoreOptions {
 
 const casScript = defineScript(RUN_STATE_CAS_LUA)
 const publishScript = defineScript(PUBLISH_EXTERNAL_LUA)
+const putOutcomeScript = defineScript(PUT_CHILD_OUTCOME_LUA)
+const takeOutcomesScript = defineScript(TAKE_CHILD_OUTCOMES_LUA)
 const PAGE = 200
+
+/** The outcomes of an outbox's fields and values (HGETALL), its `~` and `@` fields left out. */
+function outcomesOf(flat: string[]): ChildOutcomeEntry[] {
+  const out: ChildOutcomeEntry[] = []
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const field = flat[i] as string
+    if (field !== '@' && field !== '~') out.push({ childRunId: field, outcome: JSON.parse(flat[i + 1] as string) })
+  }
+  return out
+}
 
 /**
  * The {@link RunStateStore} on Redis: a run's document is one hash in the
@@ -51,6 +67,7 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
   const keys = createKeys(prefix)
   const k = {
     state: keys.state,
+    outbox: keys.outbox,
     leases: keys.leases,
     lookup: keys.lookup,
     seq: keys.externalSeq(),
@@ -144,6 +161,26 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
     },
     async kindWatchers(kind: string) {
       return redis.smembers(k.watch(kind))
+    },
+    async putChildOutcome(
+      parent: string,
+      child: string,
+      outcome: unknown,
+      opts: PutChildOutcomeOptions = {},
+    ): Promise<PutChildOutcomeResult> {
+      const args = [assertName(child, 'run id'), JSON.stringify(outcome ?? null), retentionMs, opts.take ? '1' : '0']
+      const reply = (await putOutcomeScript.call(redis, [k.state(parent), k.outbox(parent)], args)) as [number, ...string[]]
+      const ms = Number(reply[0])
+      if (ms === -1 || ms === -2) return { tell: false }
+      const res: PutChildOutcomeResult = ms < 0 ? { tell: true } : { tell: true, sinceTakeMs: ms }
+      if (opts.take) res.taken = outcomesOf(reply.slice(1) as string[])
+      return res
+    },
+    async takeChildOutcomes(parent: string): Promise<ChildOutcomeEntry[]> {
+      return outcomesOf((await takeOutcomesScript.call(redis, [k.outbox(parent)], [])) as string[])
+    },
+    async dropChildOutcomes(parent: string, children: readonly string[]) {
+      if (children.length > 0) await redis.hdel(k.outbox(parent), ...children)
     },
   })
 }

@@ -1,6 +1,7 @@
 import type { RunStateStore, StreamStore } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
 import { createRunConformance } from './runStateConformanceCreate.js'
+import { outboxConformance } from './runStateConformanceOutbox.js'
 
 /** A store implementing both ports (both built-in stores do): createRun needs the event log. */
 export type FullStore = RunStateStore & StreamStore
@@ -16,7 +17,8 @@ export type RunStateStoreFactory = () => Promise<{ store: FullStore; cleanup: ()
  * the run document (create once, then only on the current version; 50 concurrent writers, one
  * winner), the caller's JSON kept as given, `__proto__` keys as data, lookups (first value wins),
  * external events (one global sequence, read after a position, idempotent by key), kind watchers,
- * the store clock, and `createRun` (a run's state and its first event, all or nothing).
+ * the store clock, `createRun` (a run's state and its first event, all or nothing), and the
+ * optional outbox of child outcomes (`putChildOutcome`, `takeChildOutcomes`, `dropChildOutcomes`).
  *
  * @example
  * ```ts
@@ -163,5 +165,6 @@ export function describeRunStateConformance(label: string, make: RunStateStoreFa
     )
 
     createRunConformance(withStore)
+    outboxConformance(withStore)
   })
 }

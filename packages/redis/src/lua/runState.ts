@@ -52,3 +52,49 @@ redis.call('PEXPIRE', KEYS[2], keep)
 if ARGV[2] == '1' then redis.call('SET', KEYS[3], seq .. '|' .. ms .. '|' .. ARGV[1], 'PX', keep) end
 return {seq, ms, ARGV[1]}
 `
+
+/**
+ * Puts a child's outcome in its parent's outbox (see `RunStateStore.putChildOutcome`).
+ * KEYS: 1 the parent's state hash, 2 the parent's outbox (same slot).
+ * ARGV: 1 child run id, 2 outcome JSON, 3 retention ms, 4 '1' to take the outbox when telling.
+ * Returns `{-2}` (the parent has no document: nothing stored), `{-1}` (a fold is on its way), or,
+ * when the caller must fold: `{ms since the last take (-3 when never taken), …}` followed, when
+ * asked to take, by the outbox's fields and values (as `takeChildOutcomes`).
+ */
+export const PUT_CHILD_OUTCOME_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-2} end
+redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
+local ttl = tonumber(ARGV[3])
+local left = redis.call('PTTL', KEYS[1])
+if left > 0 and left < ttl then ttl = left end
+redis.call('PEXPIRE', KEYS[2], ttl)
+local teller = redis.call('HGET', KEYS[2], '~')
+if teller and teller ~= ARGV[1] then return {-1} end
+local taken = redis.call('HGET', KEYS[2], '@')
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local since = -3
+if taken then since = math.max(0, ms - tonumber(taken)) end
+if ARGV[4] ~= '1' then
+  if not teller then redis.call('HSET', KEYS[2], '~', ARGV[1]) end
+  return {since}
+end
+redis.call('HDEL', KEYS[2], '~')
+redis.call('HSET', KEYS[2], '@', ms)
+local out = redis.call('HGETALL', KEYS[2])
+table.insert(out, 1, since)
+return out
+`
+
+/**
+ * Takes a parent's outbox (see `RunStateStore.takeChildOutcomes`): no fold is on its way any
+ * more, the take's time noted; every outcome returned (child run id, JSON, … flat).
+ * KEYS: 1 the parent's outbox.
+ */
+export const TAKE_CHILD_OUTCOMES_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+local t = redis.call('TIME')
+redis.call('HDEL', KEYS[1], '~')
+redis.call('HSET', KEYS[1], '@', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+return redis.call('HGETALL', KEYS[1])
+`

@@ -1,7 +1,7 @@
 import { type AdmitReply, admit, queue, queueStep, unwait, wake } from './admission.js'
 import { matchEvents } from './awaits/event.js'
 import { type AwaitJobReply, announce, awaitJob, resumeJob, type SettledAwait, suspend } from './awaits/index.js'
-import { type ChildReply, resolveChildren } from './awaits/run.js'
+import { type ChildReply, resolveChildren, wakeJobs } from './awaits/run.js'
 import { resolveTrigger, type TriggerReply } from './awaits/trigger.js'
 import type { Command, Transition } from './commands.js'
 import type { Env } from './outputs.js'
@@ -69,8 +69,7 @@ function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
     }
     case 'resolveChildren': {
       const replies = doc ? resolveChildren(doc, cmd.ends, env.now) : cmd.ends.map(() => null)
-      const jobs = replies.flatMap((r) => (r?.resume ? [resumeJob(env.runId, r.step, r.attempt, r.pos)] : []))
-      return { reply: replies, appends: [], jobs, unwatch: [] }
+      return { reply: replies, appends: [], jobs: doc ? wakeJobs(doc, env.runId, replies) : [], unwatch: [] }
     }
     case 'matchEvents': {
       const resumes = doc ? matchEvents(doc, cmd.events, env.now) : []

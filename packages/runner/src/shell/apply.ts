@@ -94,7 +94,7 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   await releasing
   // a child's end resolves its parent's await; a canceled run's children are canceled with it
   // (together with the other children that end meanwhile in this process: see `tellParent`)
-  if (out.notify) await shell.childEnds.add(out.notify.parent, { childRunId: out.notify.childRunId, outcome: out.notify.outcome })
+  if (out.notify) await shell.childEnds.tell(out.notify.parent, { childRunId: out.notify.childRunId, outcome: out.notify.outcome })
   if (out.cancelChildren) {
     await Promise.all(
       out.cancelChildren.map((child) => apply(shell, child, { type: 'cancel', reason: 'parent canceled' }, { fresh: true })),
@@ -106,8 +106,10 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
 
 /**
  * Tells run `parent` the ends of children `ends` (one compare-and-set resolves all their awaits)
- * and queues its resume job. The shell's `childEnds` gathers the ends of one parent that come while
- * such a write is in flight, so children ending at once do not contend for the parent's document.
+ * and queues its resume job. The shell's `childEnds` calls it with the outcomes of the parent's
+ * outbox (one fold at a time per parent), or, with a store without one, with the ends of one
+ * parent that came while such a write was in flight, so children ending at once do not contend
+ * for the parent's document.
  * Answers how many child awaits of the parent are still pending (its last children go at once).
  */
 export async function tellParent(shell: Shell, parent: string, ends: ChildEnd[]): Promise<number> {

@@ -1,10 +1,9 @@
 import type { JobQueue, LimitStore } from '@leanflow/core'
 import { type FlowControl, flowControlOf } from '../flowControl/control.js'
 import { limitStoreOf } from '../flowControl/limits.js'
-import type { ChildEnd } from '../machine/index.js'
 import type { FlowDefinition, RunnerStore } from '../types.js'
 import { tellParent } from './apply.js'
-import { Coalescer } from './coalescer.js'
+import { ChildEnds } from './childEnds.js'
 import { LocalExecutions } from './execution.js'
 import { Observers } from './observers.js'
 import { RunInputs } from './runInputs.js'
@@ -32,8 +31,8 @@ export interface Shell {
   readonly seen: SeenAppends
   readonly inputs: RunInputs
   readonly local: LocalExecutions
-  /** Children's ends to tell their parents, gathered per parent while a write to it is in flight. */
-  readonly childEnds: Coalescer<ChildEnd>
+  /** Tells children's ends to their parents (an outbox in the parent's slot, or writes gathered per parent). */
+  readonly childEnds: ChildEnds
   readonly onError: (err: unknown) => void
   /** `runner.observe`: told of each event this process appends. */
   readonly observers: Observers
@@ -98,7 +97,7 @@ export function createShell(
     seen: new SeenAppends(),
     inputs: new RunInputs(store),
     local: new LocalExecutions(),
-    childEnds: new Coalescer((parent, ends) => tellParent(shell, parent, ends)),
+    childEnds: new ChildEnds(store, (parent, ends) => tellParent(shell, parent, ends), onError),
     onError,
     observers: new Observers(store, onError),
     workerId,

@@ -79,12 +79,12 @@ describe('resolveChildren', () => {
       jobs: ['+ r~r~a~1~2'],
     },
     {
-      name: 'several ends at once: each await resolved in one write, one resume job for the wake (the first)',
+      name: 'several ends at once: each await resolved in one write, one resume job for the wake (named after the first resolved position)',
       doc: kids(['pending', 'pending', 'pending', 'pending']),
       cmd: { type: 'resolveChildren', ends: [ended('k3'), ended('k1'), ended('k0')] },
       reply: [at(3, true), at(1, false), at(0, false)],
       after: { steps: { a: { records: [{ state: 'resolved' }, { state: 'resolved' }, { state: 'pending' }, { state: 'resolved' }] } } },
-      jobs: ['+ r~r~a~1~3'],
+      jobs: ['+ r~r~a~1~0'],
     },
     {
       name: "an end after another child's end woke the suspended step: resolved, no second resume job (the first is on its way)",
@@ -114,7 +114,15 @@ describe('resolveChildren', () => {
       cmd: { type: 'resolveChildren', ends: [ended('k1', 1), ended('k1', 2)] },
       reply: [at(1, true), at(1, true)],
       after: { steps: { a: { records: [{}, { state: 'resolved', outcome: { result: 1 } }, {}, {}] } } },
-      jobs: ['+ r~r~a~1~1', '+ r~r~a~1~1'],
+      jobs: ['+ r~r~a~1~1'],
+    },
+    {
+      name: 'repeats of ends folded before (an outbox taken twice): the resume asked again, named after the first resolved position, as the first wake named it (the queue keeps one)',
+      doc: kids(['pending', 'resolved', 'resolved', 'pending']),
+      cmd: { type: 'resolveChildren', ends: [ended('k2'), ended('k1'), ended('k3')] },
+      reply: [at(2, true), at(1, true), at(3, false)],
+      after: { steps: { a: { records: [{ state: 'pending' }, { state: 'resolved' }, { state: 'resolved' }, { state: 'resolved' }] } } },
+      jobs: ['+ r~r~a~1~1'],
     },
     {
       name: 'ends while the step runs: resolved, no resume (the step reads them when it waits)',

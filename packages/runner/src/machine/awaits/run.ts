@@ -1,5 +1,7 @@
+import type { JobOut } from '../commands.js'
+import { jobIds } from '../keys.js'
 import { iso } from '../outputs.js'
-import { type RunDoc, type RunRec, type StepDoc, waitsOn } from '../runDoc.js'
+import { type AwaitRec, type RunDoc, type RunRec, type StepDoc, waitsOn } from '../runDoc.js'
 
 /**
  * `ctx.invoke`: waits on a child run. The record (with the child's run id, chosen before the child
@@ -78,6 +80,26 @@ export function resolveChildren(doc: RunDoc, ends: readonly ChildEnd[], now: num
     r.doneAt = Math.max(now, r.since)
     return { step, pos, attempt: s.attempt, resume: woke }
   })
+}
+
+/**
+ * The resume jobs of a batch of children's ends: one per step that any of them asked to wake,
+ * named after the first resolved await the step waits on, so the asks of several batches (ends
+ * folded twice, from two processes' outboxes; a repeat asking again after a crash) name one job,
+ * which the queue keeps once.
+ */
+export function wakeJobs(doc: RunDoc, runId: string, replies: readonly ChildReply[]): JobOut[] {
+  const jobs: JobOut[] = []
+  const steps = new Set<string>()
+  for (const r of replies) if (r?.resume) steps.add(r.step)
+  for (const step of steps) {
+    const s = doc.steps[step] as StepDoc
+    const waited = s.waitingAll ?? (s.waitingOn === undefined ? [] : [s.waitingOn])
+    const pos = waited.find((p) => (s.records[p] as AwaitRec | undefined)?.state === 'resolved')
+    if (pos !== undefined)
+      jobs.push({ op: 'add', name: 'resume', id: jobIds.resume(runId, step, s.attempt, pos), data: { runId, step, pos } })
+  }
+  return jobs
 }
 
 /** True when a child's end resolved an await the suspended step still waits on: its resume job is on its way. */
