@@ -20,7 +20,7 @@ import { fork } from 'node:child_process'
 import http from 'node:http'
 import net, { type AddressInfo } from 'node:net'
 import { loadavg } from 'node:os'
-import { PerformanceObserver } from 'node:perf_hooks'
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import { createHandler } from '@leanflow/http'
 import { toNodeHandler } from '@leanflow/http/node'
 import { createRedisStreamStore } from '@leanflow/redis'
@@ -253,11 +253,15 @@ async function main(): Promise<void> {
     if (gcOn) for (const e of list.getEntries()) gcPauses.push(e.duration)
   })
   gcObserver.observe({ entryTypes: ['gc'] })
+  // how late the server's event loop ran its callbacks while the SSE load ran (a delivery waits that long)
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 })
   for (let round_ = 0; round_ < ROUNDS; round_++) {
     await take()
     gcOn = true
+    loopDelay.enable()
     await paced(runs, (run, i) => store.append(run, event(run, i)), RATE, SECONDS)
     gcOn = false
+    loopDelay.disable()
     sse = best(sse, latency(await take()))
     await paced(runs, (run, i) => pub.publish(`rawN:${run}`, payload(run, i)), RATE, SECONDS)
     rawEach = best(rawEach, latency(await take()))
@@ -277,6 +281,11 @@ async function main(): Promise<void> {
     bareNodeSsePerConnectionKB: bareMemory.marginal,
     bareNodeSseFirstBatchKB: bareMemory.firstBatch,
     unloadedLatencyMs: unloaded,
+    serverEventLoopDelayDuringSseMs: {
+      p50: round(loopDelay.percentile(50) / 1e6, 2),
+      p99: round(loopDelay.percentile(99) / 1e6, 2),
+      max: round(loopDelay.max / 1e6, 2),
+    },
     serverGcDuringSse: {
       pausesPerSecond: round(gcPauses.length / (ROUNDS * SECONDS), 1),
       meanPauseMs: round(gcPauses.reduce((a, b) => a + b, 0) / Math.max(1, gcPauses.length), 2),
