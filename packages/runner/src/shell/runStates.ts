@@ -130,15 +130,16 @@ export class RunStates {
         continue
       }
       const finished = isEnded(doc)
-      // the run's idempotency key goes no later than the run: retired before the write that ends it
-      if (finished && !wasEnded && doc.startKey !== undefined) await this.store.retireLookup?.('start', doc.startKey)
+      // the run's idempotency key goes no later than the run: retired by a command sent before the
+      // write that ends it, in the same round trip (awaited with it, not before it)
+      const retiring = finished && !wasEnded && doc.startKey !== undefined ? this.store.retireLookup?.('start', doc.startKey) : undefined
       const token = `${WRITER}.${(++writes).toString(36)}`
       const stored = { ...doc, w: token }
       // `JSON.stringify(stored)` without serializing the document again: the token is its last key (`doc` has none)
       const full = json === '{}' ? JSON.stringify(stored) : `${json.slice(0, -1)},"w":${JSON.stringify(token)}}`
       const writing = this.store.casRunState<RunDoc>(runId, version, stored, { finished, fences: fencesOf(doc), json: full })
       opts.onWrite?.(doc, value)
-      const res: CasRunStateResult<RunDoc> = await writing
+      const [res] = (await Promise.all([writing, retiring])) as [CasRunStateResult<RunDoc>, unknown]
       const mine = res.ok || (res.current?.version === version + 1 && res.current.doc.w === token)
       if (mine) {
         // on a conflict: our own write, applied before a lost reply
