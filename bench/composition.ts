@@ -27,7 +27,7 @@ import { createMemoryQueue, createRunner, defineFlow, type FlowDefinition, type 
 import { Redis } from 'ioredis'
 import { startRedis } from '../test/helpers/redisServer.js'
 import { commandStats, perRun } from './lib/flowControlBench.js'
-import { forkBenchWorker } from './lib/forkBenchWorker.js'
+import { forkBenchWorker, serveBenchWorker } from './lib/forkBenchWorker.js'
 
 const argv = process.argv
 const arg = (name: string, dflt: number): number => {
@@ -80,16 +80,8 @@ async function worker() {
   const store = createRedisStreamStore({ url: t.url, prefix: t.prefix })
   const queue = createBullMQQueue({ url: t.url, queueName: t.queueName })
   const runner = createRunner({ store, queue, flows: flows(), concurrency: t.concurrency })
-  await runner.start()
-  process.send?.({ ready: true })
-  process.on('message', (m: { ask?: string }) => {
+  await serveBenchWorker({ runner, close: [queue, store] }, (m: { ask?: string }) => {
     if (m.ask === 'executions') process.send?.({ executions })
-  })
-  process.once('SIGTERM', async () => {
-    await runner.stop()
-    await queue.close()
-    await store.close()
-    process.exit(0)
   })
 }
 
@@ -326,7 +318,8 @@ async function main() {
           seconds: { roundTrip: round((t1 - t0) / 1000, 1), fanOut: round((performance.now() - t1) / 1000, 1) },
         }
         targets[name] = {
-          roundTrip: { target: '<= 3x a chained step', ratio: rt.ratio, met: rt.ratio <= 3 },
+          // a chained step at or below zero (noise swamped it) measures nothing: not met
+          roundTrip: { target: '<= 3x a chained step', ratio: rt.ratio, met: rt.chainedStepMs > 0 && rt.ratio <= 3 },
           fanOut: { target: '<= 1.5x startFlow', ratio: fan.ratio, met: fan.ratio <= 1.5 },
         }
       } finally {

@@ -18,7 +18,7 @@ import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createMemoryQueue, createRunner, defineFlow, type FlowDefinition } from '@leanflow/runner'
 import { Redis } from 'ioredis'
 import { startRedis } from '../test/helpers/redisServer.js'
-import { forkBenchWorker } from './lib/forkBenchWorker.js'
+import { forkBenchWorker, serveBenchWorker } from './lib/forkBenchWorker.js'
 
 const argv = process.argv
 const arg = (name: string, dflt: string): string => {
@@ -112,9 +112,7 @@ async function worker() {
   const store = counted(raw)
   const queue = createBullMQQueue({ url: t.url, queueName: t.prefix })
   const runner = createRunner({ store, queue, flows: flows(), concurrency: t.concurrency })
-  await runner.start()
-  process.send?.({ ready: true })
-  process.on('message', (m: { ask?: string; parent?: string }) => {
+  await serveBenchWorker({ runner, close: [queue, raw] }, (m: { ask?: string; parent?: string }) => {
     if (m.parent) parents.add(m.parent)
     if (m.ask === 'counts') {
       const u = process.cpuUsage()
@@ -122,12 +120,6 @@ async function worker() {
       process.send?.({ counts: { ...counts } })
       Object.assign(counts, zero())
     }
-  })
-  process.once('SIGTERM', async () => {
-    await runner.stop()
-    await queue.close()
-    await raw.close()
-    process.exit(0)
   })
 }
 

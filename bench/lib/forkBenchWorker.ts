@@ -27,3 +27,30 @@ export async function forkBenchWorker(script: string, target: unknown): Promise<
   })
   return child
 }
+
+/** What a worker process of a benchmark runs on: its runner and what `close` ends after it. */
+export interface BenchWorkerParts {
+  runner: { start(): Promise<void>; stop(): Promise<void> }
+  close: Array<{ close(): Promise<void> }>
+}
+
+/**
+ * The worker side of {@link forkBenchWorker}: starts `parts.runner`, tells the parent it is ready,
+ * hands the parent's messages to `onMessage`, and on SIGTERM stops the runner, closes the rest in
+ * order and exits.
+ *
+ * @example
+ * ```ts
+ * await serveBenchWorker({ runner, close: [queue, store] }, (m) => { if (m.ask) process.send?.({ n }) })
+ * ```
+ */
+export async function serveBenchWorker<M>(parts: BenchWorkerParts, onMessage: (m: M) => void): Promise<void> {
+  await parts.runner.start()
+  process.send?.({ ready: true })
+  process.on('message', onMessage)
+  process.once('SIGTERM', async () => {
+    await parts.runner.stop()
+    for (const c of parts.close) await c.close()
+    process.exit(0)
+  })
+}
