@@ -4,188 +4,7 @@
 // Time is the server's (TIME), so every process agrees; Redis ≥ 5 replicates a script's effects,
 // which allows it. The semantics mirror core's memoryLimits.ts step for step.
 
-/** Shared by every limit script: the clock, the key names, and admission. */
-const LIB = `
-local base = ARGV[1]
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local HELD, WAIT, RING, SEQ = base .. ':held', base .. ':wait', base .. ':ring', base .. ':seq'
-local SINGLE, SINGLE_OF, SEEN = base .. ':single', base .. ':singleOf', base .. ':seen'
--- most queued entries one call looks at while admitting (memoryLimits.ts has the same bound)
-local MAX_PUMP = 1000
--- a debounce window not settled this long after it came due is gone (memoryLimits.ts the same)
-local STALE_WINDOW_MS = 60000
-
-local function slot(n) return n.id .. ':' .. n.key end
-local function slotsKey(n) return base .. ':h:' .. slot(n) end
-local function windowKey(n) return base .. ':w:' .. slot(n) end
-local function lineKey(line) return base .. ':q:' .. line end
--- the round-robin line of a holder: its first need with a key, else its first need
-local function lineOf(needs)
-  for _, n in ipairs(needs) do if n.key ~= '' then return slot(n) end end
-  if needs[1] then return slot(needs[1]) end
-  return ''
-end
-
-local function see(n)
-  local what = 'concurrency'
-  if n.kind == 'rate' then what = 'rate:' .. string.format('%d', n.periodMs) end
-  redis.call('HSET', SEEN, slot(n), what)
-end
-
--- the first need that keeps a holder out now: {id, key, retryAt (-1: none)}; nil when all admit
-local function blockOf(needs)
-  for _, n in ipairs(needs) do
-    if n.kind == 'rate' then
-      local wk = windowKey(n)
-      redis.call('ZREMRANGEBYSCORE', wk, '-inf', now - n.periodMs)
-      if redis.call('ZCARD', wk) >= n.limit then
-        local oldest = redis.call('ZRANGE', wk, 0, 0, 'WITHSCORES')
-        return {n.id, n.key, tonumber(oldest[2]) + n.periodMs}
-      end
-    else
-      local hk = slotsKey(n)
-      redis.call('ZREMRANGEBYSCORE', hk, '-inf', now)
-      if redis.call('ZCARD', hk) >= n.limit then
-        local soonest = redis.call('ZRANGE', hk, 0, 0, 'WITHSCORES')
-        if soonest[2] == 'inf' then return {n.id, n.key, -1} end
-        return {n.id, n.key, tonumber(soonest[2])}
-      end
-    end
-  end
-  return nil
-end
-
--- when the holder with r waiting ahead of it may be admitted by rate need n at the earliest: the
--- admission limit places before its own leaves the window (counted on from the window's admissions,
--- a period later for each limit places further), or now, plus the periods it waits behind others
-local function turnOf(n, r)
-  local wk = windowKey(n)
-  local k = math.floor(r / n.limit) + 1
-  local i = redis.call('ZCARD', wk) + r - k * n.limit
-  if i < 0 then return now + (k - 1) * n.periodMs end
-  return tonumber(redis.call('ZRANGE', wk, i, i, 'WITHSCORES')[2]) + k * n.periodMs
-end
-
-local function expiry(leaseMs)
-  if leaseMs then return now + leaseMs end
-  return '+inf'
-end
-
--- the holder takes a slot in each need and an admission in each window
-local function take(holder, entryJson, needs, leaseMs)
-  local exp = expiry(leaseMs)
-  for _, n in ipairs(needs) do
-    see(n)
-    if n.kind == 'rate' then
-      redis.call('ZADD', windowKey(n), now, redis.call('INCR', SEQ))
-    else
-      redis.call('ZADD', slotsKey(n), exp, holder)
-    end
-  end
-  redis.call('HSET', HELD, holder, entryJson)
-end
-
--- a held holder's concurrency slots now expire leaseMs from now (its admissions stay as they are)
-local function renew(holder, needs, leaseMs)
-  local exp = expiry(leaseMs)
-  for _, n in ipairs(needs) do
-    if n.kind ~= 'rate' then redis.call('ZADD', slotsKey(n), exp, holder) end
-  end
-end
-
--- frees the holder's concurrency slots
--- frees the holder's concurrency slots; returns the needs freed
-local function drop(holder)
-  local e = redis.call('HGET', HELD, holder)
-  if not e then return {} end
-  local freed = {}
-  for _, n in ipairs(cjson.decode(e).needs) do
-    if n.kind ~= 'rate' then
-      redis.call('ZREM', slotsKey(n), holder)
-      freed[#freed + 1] = n
-    end
-  end
-  redis.call('HDEL', HELD, holder)
-  return freed
-end
-
--- the held entry while the holder holds every concurrency slot it took (none expired), else nil
-local function holds(holder)
-  local e = redis.call('HGET', HELD, holder)
-  if not e then return nil end
-  local entry = cjson.decode(e)
-  for _, n in ipairs(entry.needs) do
-    if n.kind ~= 'rate' then
-      local exp = redis.call('ZSCORE', slotsKey(n), holder)
-      if not exp or (exp ~= 'inf' and tonumber(exp) <= now) then
-        drop(holder)
-        return nil
-      end
-    end
-  end
-  return entry
-end
-
-local function writeRing(ring)
-  redis.call('DEL', RING)
-  for i = 1, #ring, 1000 do
-    redis.call('RPUSH', RING, unpack(ring, i, math.min(i + 999, #ring)))
-  end
-end
-
--- admits what fits, taking turns across round-robin keys: a line served goes behind the others,
--- a blocked head keeps its line's turn; returns the holders admitted, in order. With only (a set
--- of lines), looks at those lines alone: the ones what just changed can admit from
-local function pump(only)
-  local admitted = {}
-  local ring = redis.call('LRANGE', RING, 0, -1)
-  local changed = false
-  local looked = 0
-  local progress = true
-  while progress and #ring > 0 and looked < MAX_PUMP do
-    progress = false
-    local kept, served = {}, {}
-    for _, line in ipairs(ring) do
-      local qk = lineKey(line)
-      local head = nil
-      if only and not only[line] then
-        kept[#kept + 1] = line
-      else
-        head = redis.call('ZRANGE', qk, 0, 0)[1]
-        looked = looked + 1
-      end
-      if only and not only[line] then
-        -- not looked at
-      elseif not head then
-        changed = true
-      else
-        local e = redis.call('HGET', WAIT, head)
-        local entry = e and cjson.decode(e)
-        if e and (looked > MAX_PUMP or blockOf(entry.needs)) then
-          kept[#kept + 1] = line
-        else
-          redis.call('ZREM', qk, head)
-          if e then
-            redis.call('HDEL', WAIT, head)
-            take(head, e, entry.needs, entry.leaseMs)
-            admitted[#admitted + 1] = head
-            progress = true
-          end
-          changed = true
-          if redis.call('EXISTS', qk) == 1 then
-            if e then served[#served + 1] = line else kept[#kept + 1] = line end
-          end
-        end
-      end
-    end
-    ring = kept
-    for _, line in ipairs(served) do ring[#ring + 1] = line end
-  end
-  if changed then writeRing(ring) end
-  return admitted
-end
-`
+import { LIMIT_LIB } from './limitLib.js'
 
 /**
  * Acquire: admit, queue or refuse one holder, and admit what fits from the queue.
@@ -194,7 +13,7 @@ end
  * singleton mode (`skip` | `cancel`; '' none).
  * Returns `{state, admitted, blockedId, blockedKey, retryAt (-1 none), superseded, taken}`.
  */
-export const LIMIT_ACQUIRE_LUA = `${LIB}
+export const LIMIT_ACQUIRE_LUA = `${LIMIT_LIB}
 local holder, entryJson = ARGV[2], ARGV[3]
 local entry = cjson.decode(entryJson)
 local needs, leaseMs = entry.needs, entry.leaseMs
@@ -287,7 +106,7 @@ return settle('queued', admitted, blockOf(needs) or first)
  * Release: the holder's slots, its place in line and its singleton key go; what fits is admitted.
  * KEYS: 1 the scope's held hash. ARGV: 1 the scope tag, 2 holder. Returns the holders admitted.
  */
-export const LIMIT_RELEASE_LUA = `${LIB}
+export const LIMIT_RELEASE_LUA = `${LIMIT_LIB}
 local holder = ARGV[2]
 local freed = drop(holder)
 -- the lines that can admit now: a freed keyed slot's own line; any line when a slot without a
@@ -317,7 +136,7 @@ return pump(only)
  * KEYS: 1 the scope's held hash. ARGV: 1 the scope tag, 2 holder, 3 leaseMs. Returns 1, or 0 when
  * it holds none (expired or released).
  */
-export const LIMIT_RENEW_LUA = `${LIB}
+export const LIMIT_RENEW_LUA = `${LIMIT_LIB}
 local held = holds(ARGV[2])
 if not held then return 0 end
 renew(ARGV[2], held.needs, tonumber(ARGV[3]))
@@ -329,7 +148,7 @@ return 1
  * `{slot, kind, active, queued, ...}` (`slot` = `<id>:<key>`); idle ones are forgotten.
  * KEYS: 1 the scope's seen hash. ARGV: 1 the scope tag.
  */
-export const LIMIT_USAGE_LUA = `${LIB}
+export const LIMIT_USAGE_LUA = `${LIMIT_LIB}
 local seen = redis.call('HGETALL', SEEN)
 local out = {}
 for i = 1, #seen, 2 do
@@ -361,7 +180,7 @@ return out
  * Holders: the holders of unleased concurrency slots, unsorted, maybe repeated.
  * KEYS: 1 the scope's seen hash. ARGV: 1 the scope tag.
  */
-export const LIMIT_HOLDERS_LUA = `${LIB}
+export const LIMIT_HOLDERS_LUA = `${LIMIT_LIB}
 local seen = redis.call('HGETALL', SEEN)
 local out = {}
 for i = 1, #seen, 2 do
@@ -379,7 +198,7 @@ return out
  * KEYS: 1 the window's hash. ARGV: 1 the scope tag, 2 holder, 3 periodMs, 4 maxWaitMs ('' none),
  * 5 input JSON. Returns `{holder, until, first (1 | 0)}`.
  */
-export const LIMIT_DEBOUNCE_LUA = `${LIB}
+export const LIMIT_DEBOUNCE_LUA = `${LIMIT_LIB}
 local dk = KEYS[1]
 local period = tonumber(ARGV[3])
 local maxWait = tonumber(ARGV[4])
@@ -405,7 +224,7 @@ return {ARGV[2], due, 1}
  * KEYS: 1 the window's hash. ARGV: 1 the scope tag, 2 holder.
  * Returns `{2, input JSON}` (closed), `{1, until}` (not due), `{0}` (no window of this holder).
  */
-export const LIMIT_SETTLE_LUA = `${LIB}
+export const LIMIT_SETTLE_LUA = `${LIMIT_LIB}
 local cur = redis.call('HMGET', KEYS[1], 'holder', 'until', 'input')
 if not cur[1] or cur[1] ~= ARGV[2] then return {0} end
 if tonumber(cur[2]) > now then return {1, tonumber(cur[2])} end
