@@ -128,7 +128,8 @@ export type FlowResult<F extends AnyFlow> = NonNullable<F['~types']>['result']
 export type FlowStepResults<F extends AnyFlow> = NonNullable<F['~types']>['steps']
 
 /** `input` then `opts` for a flow object: `input` may be left out when the flow's input allows `undefined`. */
-export type FlowArgs<F extends AnyFlow, O> = undefined extends FlowInput<F> ? [input?: FlowInput<F>, opts?: O] : [input: FlowInput<F>, opts?: O]
+export type FlowArgs<F extends AnyFlow, O> =
+  undefined extends FlowInput<F> ? [input?: FlowInput<F>, opts?: O] : [input: FlowInput<F>, opts?: O]
 
 /**
  * A store the runner can use: both ports.
