@@ -21,10 +21,11 @@ import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type DocSample, extractSamples, sampleModule } from '../docs/extractSamples.js'
-import { freePort, useRedisServer } from '../helpers/redisServer.js'
+import { useRedisServer } from '../helpers/redisServer.js'
 import { API, CONSUMER_CJS, CONSUMER_ESM, CONSUMER_REDIS, ENTRY_POINTS, KIT_TEST, LOAD_ENTRIES, PRODUCER } from './consumer.js'
-import { type Output, printed, run, start } from './processes.js'
+import { printed, run } from './processes.js'
 import { assertBuilt, installLines, loadedVersion, markdownFiles, npmInstall, packAll } from './project.js'
+import { sampleRuns } from './sampleRuns.js'
 
 const root = resolve(import.meta.dirname, '../..')
 const work = mkdtempSync(join(tmpdir(), 'leanflow-packed-'))
@@ -52,6 +53,7 @@ const runnable = compiled
 const gettingStarted = readFileSync(join(root, 'docs/getting-started.md'), 'utf8')
 
 const redis = useRedisServer()
+const samples = sampleRuns({ tsx, app, redisUrl: () => redis.url, gettingStarted })
 /** The packed packages, by npm name. */
 let tarballs: Map<string, string>
 
@@ -263,14 +265,14 @@ describe('the docs samples run as pasted', () => {
     const where = `${r.md}:${r.sample.line}`
     if (r.sample.runWith === 'memory' || r.sample.runWith === 'redis') {
       it(`${where} (${r.sample.runWith}) prints a completed run and exits`, async () => {
-        await runToEnd(app, r.file)
-        if (r.sample.runWith === 'redis') await runToEnd(app5, r.file)
+        await samples.runToEnd(app, r.file)
+        if (r.sample.runWith === 'redis') await samples.runToEnd(app5, r.file)
       }, 120_000)
     }
     if (r.sample.runWith === 'worker') {
       it(`${where} (worker) runs a run started elsewhere and exits on SIGTERM`, async () => {
-        await workerRoundTrip(app, r.file)
-        await workerRoundTrip(app5, r.file)
+        await samples.workerRoundTrip(app, r.file)
+        await samples.workerRoundTrip(app5, r.file)
       }, 120_000)
     }
     if (r.sample.runWith === 'server') {
@@ -278,7 +280,7 @@ describe('the docs samples run as pasted', () => {
       const watchers = r.md === 'docs/getting-started.md' ? runnable.filter((w) => w.sample.runWith === 'watch').map((w) => w.file) : []
       const watching = watchers.length > 0 ? `, watched by ${watchers.join(', ')}` : ''
       it(`${where} (server) refuses to start without its secrets, then serves a run resolved by the signature recipe${watching}`, async () => {
-        await serverRoundTrip(r.file, watchers)
+        await samples.serverRoundTrip(r.file, watchers)
       }, 120_000)
     }
   }
@@ -375,115 +377,6 @@ function collect(tree: Tree, name: string): string[] {
     out.push(...collect(sub, name))
   }
   return out
-}
-
-/** Runs a sample with `npx tsx` (the bin npx would run) to its end; it must print a completed run. */
-async function runToEnd(dir: string, file: string): Promise<Output> {
-  const out = await run(tsx, [file], { cwd: dir, env: { REDIS_URL: redis.url }, timeoutMs: 60_000 })
-  expect(out.stdout, `${file} in ${dir}\n${printed(out)}`).toMatch(/\bcompleted\b/)
-  return out
-}
-
-/** Starts the worker sample, runs a `hello` run through it from another process, stops it with SIGTERM. */
-async function workerRoundTrip(dir: string, file: string): Promise<void> {
-  const worker = start(tsx, [file], { cwd: dir, env: { REDIS_URL: redis.url } })
-  try {
-    await worker.waitFor(/\S/)
-    const { stdout } = await run(tsx, ['producer.ts'], { cwd: dir, env: { REDIS_URL: redis.url }, timeoutMs: 60_000 })
-    expect(JSON.parse(stdout.trim().split('\n').at(-1)!), worker.report()).toEqual({
-      status: 'completed',
-      result: { greet: 'hello, producer' },
-    })
-  } finally {
-    const exit = await worker.stop('SIGTERM')
-    expect(exit.code, `the worker must exit by itself after SIGTERM: ${worker.report()}`).toBe(0)
-  }
-}
-
-/** The ```sh block of getting started that signs a trigger call with openssl. */
-function signatureRecipe(port: number): string {
-  const block = [...gettingStarted.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('openssl dgst'))
-  if (!block) throw new Error('docs/getting-started.md has no ```sh block with the `openssl dgst` signature recipe')
-  if (!block.includes('localhost:3000')) throw new Error('the signature recipe no longer calls localhost:3000; update test/packed')
-  return block.replaceAll('localhost:3000', `127.0.0.1:${port}`)
-}
-
-/**
- * Starts a server sample; checks it fails closed, starts an `order` run, follows it with the
- * `watchers` samples and resolves its trigger with the recipe.
- */
-async function serverRoundTrip(file: string, watchers: string[]): Promise<void> {
-  const refused = await run(tsx, [file], {
-    cwd: app,
-    env: { API_TOKEN: undefined, TRIGGER_SECRET: undefined, PORT: String(await freePort()) },
-    allowFailure: true,
-    timeoutMs: 30_000,
-  })
-  expect(refused.code, `${file} must refuse to start without API_TOKEN and TRIGGER_SECRET\n${printed(refused)}`).not.toBe(0)
-  expect(refused.stderr).toMatch(/API_TOKEN/)
-
-  const port = await freePort()
-  const secrets = { API_TOKEN: 'packed-token', TRIGGER_SECRET: 'packed-secret' }
-  const server = start(tsx, [file], { cwd: app, env: { ...secrets, PORT: String(port), REDIS_URL: redis.url } })
-  const base = `http://127.0.0.1:${port}/flows`
-  const auth = { authorization: `Bearer ${secrets.API_TOKEN}` }
-  try {
-    await server.waitFor(/listening/)
-    const anonymous = await fetch(`${base}/order/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
-    expect(anonymous.status, 'a call without the token is refused').toBe(403)
-    const started = await fetch(`${base}/order/runs`, {
-      method: 'POST',
-      headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ orderId: 'o-1' }),
-    })
-    expect(started.status, await started.clone().text()).toBe(201)
-    const { runId } = (await started.json()) as { runId: string }
-    const triggerId = await poll(async () => {
-      const { state } = (await (await fetch(`${base}/runs/${runId}`, { headers: auth })).json()) as RunBody
-      return Object.values(state.steps).find((s) => s.awaiting?.triggerId)?.awaiting?.triggerId
-    }, `run ${runId} to wait for a trigger`)
-    const watching = watchers.map((w) => start(tsx, [w, runId], { cwd: app, env: { LEANFLOW_URL: base, API_TOKEN: secrets.API_TOKEN } }))
-    await Promise.all(watching.map((w) => w.waitFor(/awaiting/)))
-    const unsigned = await fetch(`${base}/triggers/${triggerId}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{}',
-    })
-    expect(unsigned.status, 'a trigger call without a signature is refused').toBe(401)
-    const recipe = await run('sh', ['-c', signatureRecipe(port)], {
-      cwd: app,
-      env: { TRIGGER_ID: triggerId, TRIGGER_SECRET: secrets.TRIGGER_SECRET },
-    })
-    expect(recipe.stdout, printed(recipe)).toContain(`"runId":"${runId}"`)
-    await poll(async () => {
-      const { state } = (await (await fetch(`${base}/runs/${runId}`, { headers: auth })).json()) as RunBody
-      return state.status === 'completed' ? true : undefined
-    }, `run ${runId} to complete after the signed trigger call`)
-    for (const w of watching) {
-      const exit = await Promise.race([w.exited, new Promise<undefined>((r) => setTimeout(r, 15_000))])
-      if (exit === undefined) await w.stop('SIGKILL')
-      expect(exit?.code, `a watcher exits by itself once the run ended: ${w.report()}`).toBe(0)
-      expect(w.stdout()).toMatch(/ended with flow\.completed/)
-    }
-  } catch (err) {
-    throw new Error(`${String(err)}\nserver: ${server.report()}`)
-  } finally {
-    await server.stop('SIGTERM')
-  }
-}
-
-interface RunBody {
-  state: { status: string; steps: Record<string, { awaiting?: { triggerId?: string } }> }
-}
-
-async function poll<T>(fn: () => Promise<T | undefined>, what: string, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = await fn()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
 }
 
 /**
