@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest'
+import type { Command } from './commands.js'
+import { repairOutputs, transition } from './index.js'
+import { check, claim, done, env, jobs, NOW, type Row, run, running, waves } from './transitionRows.js'
+
+// The machine as tables, continued: await jobs (time, timeout, resume), the execution's
+// commands, and repairOutputs.
+
+const timeRun = (state: 'pending' | 'resolved', status: 'suspended' | 'running' = 'suspended') =>
+  run({ a: { status, waitingOn: 0, owner: 'J0', records: [{ t: 'time', at: NOW + 100, state, since: 0, attempt: 1 }] } })
+const timeoutRun = () =>
+  run({
+    a: {
+      status: 'suspended',
+      waitingOn: 0,
+      records: [{ t: 'event', kind: 'paid', state: 'pending', since: 0, timeoutAt: NOW - 1, attempt: 1 }],
+    },
+  })
+const job = (j: 'time' | 'timeout' | 'resume', jobId = 'w~r~a~1~0'): Command => ({
+  type: 'awaitJob',
+  job: j,
+  step: 'a',
+  pos: 0,
+  jobId,
+  lease: 'N',
+})
+
+describe('await jobs and the execution', () => {
+  it.each<Row>([
+    {
+      name: 'a time job fired early waits again',
+      doc: timeRun('pending'),
+      cmd: job('time'),
+      reply: { kind: 'early' },
+      after: 'unchanged',
+      jobs: [`+ w~r~a~1~0~${NOW} @${NOW + 100}`],
+    },
+    {
+      name: 'a due time job resolves its await and claims the step: announcement, then step.resumed',
+      doc: run({ a: { status: 'suspended', waitingOn: 0, records: [{ t: 'time', at: NOW, state: 'pending', since: 0, attempt: 1 }] } }),
+      cmd: job('time'),
+      reply: { kind: 'claimed', lease: 'N', takeover: false },
+      after: { steps: { a: { status: 'running', lease: 'N', records: [{ state: 'resolved', doneAt: NOW }] } } },
+      appends: [['step.await.time sa~a~0'], ['step.resumed su~a~0']],
+    },
+    {
+      name: 'a due timeout times the await out; its step resumes (to throw AwaitTimeoutError) and stops watching',
+      doc: timeoutRun(),
+      cmd: job('timeout', 'x~r~a~1~0'),
+      reply: { kind: 'claimed', lease: 'N', takeover: false },
+      after: { steps: { a: { records: [{ state: 'timedOut' }] } } },
+      appends: [['step.await.event sa~a~0'], ['step.await.timeout st~a~0']],
+    },
+    {
+      name: 'a resume job of a step not waiting: nothing',
+      doc: timeRun('resolved', 'running'),
+      cmd: job('resume', 'r~r~a~1~0'),
+      reply: { kind: 'noop' },
+      after: 'unchanged',
+    },
+    {
+      name: 'announce a trigger (no suspension): recorded and announced, its timeout job queued',
+      doc: run({ a: running() }),
+      cmd: {
+        type: 'announce',
+        step: 'a',
+        lease: 'L',
+        pos: 0,
+        suspend: false,
+        rec: { t: 'trigger', type: 'ok', id: 'T', state: 'pending', since: NOW, timeoutAt: NOW + 60, attempt: 1 },
+      },
+      reply: 'ok',
+      after: { steps: { a: { status: 'running', records: [{ t: 'trigger', id: 'T' }] } } },
+      appends: [['step.await.trigger sa~a~0']],
+      jobs: [`+ x~r~a~1~0 @${NOW + 60}`],
+    },
+    {
+      name: 'announce a pending time await: the step suspends (lease given up), its timer queued',
+      doc: run({ a: running() }),
+      cmd: {
+        type: 'announce',
+        step: 'a',
+        lease: 'L',
+        pos: 0,
+        suspend: true,
+        rec: { t: 'time', at: NOW + 5, state: 'pending', since: NOW, attempt: 1 },
+      },
+      reply: 'ok',
+      after: { steps: { a: { status: 'suspended', waitingOn: 0 } } },
+      appends: [['step.await.time sa~a~0']],
+      jobs: [`+ w~r~a~1~0 @${NOW + 5}`],
+    },
+    {
+      name: 'announce at a position another execution recorded: refused (lease)',
+      doc: run({ a: { ...running(), records: [{ t: 'do', name: 'x' }] } }),
+      cmd: {
+        type: 'announce',
+        step: 'a',
+        lease: 'L',
+        pos: 0,
+        suspend: true,
+        rec: { t: 'time', at: 1, state: 'pending', since: 1, attempt: 1 },
+      },
+      reply: 'lease',
+      after: 'unchanged',
+    },
+    {
+      name: 'suspend on a resolved await: its record, with step.resumed',
+      doc: run({
+        a: { ...running(), records: [{ t: 'trigger', type: 'ok', id: 'T', state: 'resolved', value: 7, since: 0, doneAt: 5, attempt: 1 }] },
+      }),
+      cmd: { type: 'suspend', step: 'a', lease: 'L', positions: [0] },
+      reply: [{ pos: 0, rec: { t: 'trigger', type: 'ok', id: 'T', state: 'resolved', value: 7, since: 0, doneAt: 5, attempt: 1 } }],
+      after: 'unchanged',
+      appends: [['step.resumed su~a~0']],
+    },
+    {
+      name: 'record a ctx.do result',
+      doc: run({ a: running() }),
+      cmd: { type: 'record', step: 'a', lease: 'L', pos: 0, rec: { t: 'do', name: 'charge', value: 'ch_1' } },
+      reply: 'ok',
+      after: { steps: { a: { records: [{ t: 'do', name: 'charge', value: 'ch_1' }] } } },
+    },
+    {
+      name: 'record under a lost lease',
+      doc: run({ a: running('X') }),
+      cmd: { type: 'record', step: 'a', lease: 'L', pos: 0, rec: { t: 'do', name: 'c' } },
+      reply: 'lease',
+      after: 'unchanged',
+    },
+    {
+      name: 'record in an ended run',
+      doc: run({ a: running() }, { status: 'canceled' }),
+      cmd: { type: 'record', step: 'a', lease: 'L', pos: 0, rec: { t: 'do', name: 'c' } },
+      reply: 'ended',
+      after: 'unchanged',
+    },
+    {
+      name: 'set a state key (even __proto__, as an own property)',
+      doc: run({ a: running() }),
+      cmd: { type: 'setState', step: 'a', lease: 'L', key: '__proto__', value: { x: 1 } },
+      reply: 'ok',
+    },
+  ])('$name', check)
+
+  it('setState keeps __proto__ as an own key', () => {
+    const doc = run({ a: running() })
+    transition(doc, { type: 'setState', step: 'a', lease: 'L', key: '__proto__', value: 1 }, env)
+    expect(Object.hasOwn(doc.state, '__proto__')).toBe(true)
+    expect(JSON.parse(JSON.stringify(doc)).state).toEqual(JSON.parse('{"__proto__":1}'))
+  })
+})
+
+describe('repairOutputs', () => {
+  it("repeats the outputs of the job's completed step and names the running one to take over", () => {
+    const doc = run({ a: { ...done(), owner: 'J' }, b: running('L', 'J'), c: { status: 'ready' } })
+    const { outputs, running: r } = repairOutputs(doc, 'J', env)
+    expect(outputs.map((o) => waves({ ...o, reply: null }))).toEqual([[['step.completed sc~a']]])
+    expect(outputs.map((o) => jobs({ ...o, reply: null }))).toEqual([['+ s~r~c~1']])
+    expect(r).toBe('b')
+  })
+
+  it('announces again the await a suspended step waits on, and resumes it when settled', () => {
+    const doc = run({
+      a: { status: 'suspended', waitingOn: 0, owner: 'J', records: [{ t: 'time', at: 1, state: 'resolved', since: 0, attempt: 1 }] },
+    })
+    const { outputs, running: r } = repairOutputs(doc, 'J', env)
+    expect(outputs.map((o) => waves({ ...o, reply: null }))).toEqual([[['step.await.time sa~a~0']]])
+    expect(outputs.map((o) => jobs({ ...o, reply: null }))).toEqual([['+ r~r~a~1~0']])
+    expect(r).toBeUndefined()
+  })
+
+  it('a job delivered again announces the pending awaits its execution recorded in a step another job holds now', () => {
+    const child = { t: 'run', flow: 'kid', childRunId: 'k1', input: { n: 1 }, state: 'pending', since: 0, attempt: 1, by: 'J' } as const
+    const other = { t: 'time', at: 99_000, state: 'pending', since: 0, attempt: 1, by: 'R' } as const
+    const doc = run({ a: { status: 'suspended', waitingOn: 1, waitingAll: [0, 1], owner: 'R', records: [child, other] } })
+    expect(transition(doc, claim('a', 1, 'J'), env).reply).toEqual({ kind: 'repair' })
+    expect(transition(doc, claim('a', 1, 'X'), env).reply).toEqual({ kind: 'noop' })
+    const { outputs, running: r } = repairOutputs(doc, 'J', env)
+    expect(outputs.map((o) => waves({ ...o, reply: null }))).toEqual([[['step.await.run sa~a~0']]])
+    expect(outputs.map((o) => o.children?.map((c) => c.runId))).toEqual([['k1']])
+    expect(r).toBeUndefined()
+  })
+})
