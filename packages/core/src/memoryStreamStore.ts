@@ -73,7 +73,8 @@ const STATUSES: readonly RunStatus[] = ['pending', 'queued', 'running', 'awaitin
  * for await (const ev of store.follow('run-1', { signal })) console.log(ev.id, ev.kind)
  * ```
  */
-export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}): MemoryStreamStore {
+export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): MemoryStreamStore {
+  const options = optionsObject(opts, 'createMemoryStreamStore options', '{ bus?, retention?, maxEventBytes?, maxEventsPerRun?, now? }')
   const bus = options.bus
   const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
   const maxEventBytes = positiveInteger(options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes, 'maxEventBytes')

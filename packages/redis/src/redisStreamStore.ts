@@ -146,7 +146,8 @@ function isIndexed(status: unknown): status is IndexedStatus {
  * for await (const ev of store.follow('r1')) console.log(ev.id, ev.kind)
  * ```
  */
-export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisStreamStore {
+export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStreamStore {
+  const options = optionsObject(opts, 'createRedisStreamStore options', '{ url | redis, prefix?, retention?, … }')
   const prefix = options.prefix ?? 'lf'
   const keys = createKeys(prefix)
   const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')

@@ -55,7 +55,8 @@ const CONFLICT_WORD = { resolved: 'resolved', timedOut: 'timed out', canceled: '
  * ```
  */
 export function createRunner(options: RunnerOptions): Runner {
-  const { store } = options
+  // no options (or null) is refused below for want of a store, by the same message
+  const { store } = options ?? ({} as Partial<RunnerOptions>)
   if (!store || typeof store.casRunState !== 'function' || typeof store.append !== 'function') {
     throw new LeanflowError(
       'INVALID_ARGUMENT',
