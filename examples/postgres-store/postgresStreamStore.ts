@@ -34,6 +34,13 @@ import { createPostgresRunState, type Sql } from './postgresRunState.js'
 import { emptyFold, foldEvent, type RunFold } from './runFold.js'
 import { quoteIdent, schemaSql } from './schema.js'
 
+/** The options of a call, `{}` when left out; `null`, a string or an array is INVALID_ARGUMENT (as the built-in stores refuse them). */
+function optionsObject<T extends object>(opts: T | undefined, what: string): T {
+  if (opts === undefined) return {} as T
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw invalidArgument(what, opts, 'an object, or leave it out')
+  return opts
+}
+
 /** Options of {@link createPostgresStreamStore}. */
 export interface PostgresStreamStoreOptions {
   /** Where the database is, e.g. `postgres://app@127.0.0.1:5432/app`. */
@@ -246,8 +253,9 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
   }
 
   /** The rows of a live run between exclusive bounds (`[]` for an unknown or expired run). */
-  async function read(runId: string, opts: ReadOptions = {}): Promise<EventRecord[]> {
+  async function read(runId: string, options?: ReadOptions): Promise<EventRecord[]> {
     assertName(runId, 'run id')
+    const opts = optionsObject(options, 'read options')
     const after = idParts(opts.after, 'after')
     const before = idParts(opts.before, 'before')
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
@@ -292,8 +300,9 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
     append,
     appendMany,
     read,
-    follow(runId, opts = {}) {
+    follow(runId, options) {
       assertName(runId, 'run id')
+      const opts = optionsObject(options, 'follow options')
       idParts(opts.after, 'after')
       const readAfter = (id: string, after: string | undefined, limit: number) => read(id, { after, limit })
       return {
@@ -301,8 +310,9 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
           new PostgresFollower(listener, readAfter, (after) => checkAfter(runId, after), runId, opts.after, opts.signal),
       }
     },
-    async listRuns(flowName, opts = {}) {
+    async listRuns(flowName, options) {
       assertName(flowName, 'flow name')
+      const opts = optionsObject(options, 'listRuns options')
       const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.listLimit, 'listRuns limit')
       const { before, status } = opts
       if (before !== undefined && !Number.isFinite(before)) throw invalidArgument('listRuns before', before, 'a start time in ms')

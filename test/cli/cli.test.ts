@@ -330,6 +330,28 @@ describe('failures', () => {
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
   })
 
+  it('with --json, a usage error is one JSON line on stderr too (no help text), before or after the command', async () => {
+    const rs = await Promise.all([
+      leanflow(['--json', 'frobnicate']),
+      leanflow(['runs', '--json', ...g()]),
+      leanflow(['runs', 'order', '--status', 'zzz', '--json', ...g()]),
+      leanflow(['--json', 'runs', 'order', '--limit', '0', ...g()]),
+      leanflow(['--json']),
+    ])
+    expect(rs.map((r) => r.code)).toEqual([2, 2, 2, 2, 2])
+    const errors = rs.map((r) => {
+      expect(lines(r.stderr), r.stderr).toHaveLength(1)
+      expect(r.stdout).toBe('')
+      return (JSON.parse(r.stderr) as { error: { code: string; message: string } }).error
+    })
+    expect(errors.map((e) => e.code)).toEqual(['USAGE', 'USAGE', 'USAGE', 'USAGE', 'USAGE'])
+    expect(errors[0]?.message).toContain("unknown command 'frobnicate'")
+    expect(errors[1]?.message).toContain("missing required argument 'flow'")
+    expect(errors[2]?.message).toMatch(/'zzz' is invalid. Allowed choices are queued, running/)
+    expect(errors[3]?.message).toContain('Not a whole number above 0')
+    expect(errors[4]?.message).toContain('leanflow --help')
+  })
+
   it('no Redis URL exits 2 naming --redis and REDIS_URL; REDIS_URL works', async () => {
     const [none, env] = await Promise.all([leanflow(['flows']), leanflow(['flows', '--prefix', prefix], { env: { REDIS_URL: redis.url } })])
     expect(none.code).toBe(2)

@@ -1,6 +1,7 @@
 // Bad arguments to the runner's public calls get a typed INVALID_ARGUMENT that names the call and
 // what to pass, never a raw TypeError from inside ("Bad input gets a clear, typed error"): options
-// that are null or no object (startFlow, runner.result, publishEvent) and flows that are no array
+// that are null or no object (startFlow, runner.result, publishEvent), a cancel reason that is no
+// string, and flows that are no array
 // (createRunner), timer options past 24.8 days (createRunner, createHandler). Nothing is started or
 // published.
 import { isLeanflowError } from '@leanflow/core'
@@ -41,6 +42,19 @@ it('startFlow, result and publishEvent refuse options that are null or no object
   )
   expect((await store.listRuns('order')).map((r) => r.runId)).toEqual([runId])
   expect(await store.readExternal('paid', 0)).toEqual([])
+})
+
+it('cancel refuses a reason that is no string (cancel(id, { reason }) was recorded as "[object Object]"); the run goes on', async () => {
+  const slow = defineFlow({ name: 'slowcancel', steps: { wait: { handler: async (_i, ctx) => ctx.await.time('1h') } } })
+  const r = createRunner({ store, flows: [slow], onError: () => {} })
+  const { runId } = await r.startFlow('slowcancel', {})
+  expect(await invalid(() => r.cancel(runId, { reason: 'customer asked' } as never))).toMatch(
+    /^Invalid cancel reason \{"reason":"customer asked"\}: pass a string, runner\.cancel\(runId, 'why'\)/,
+  )
+  expect(await invalid(() => r.cancel(runId, null as never))).toMatch(/^Invalid cancel reason null/)
+  expect((await store.read(runId)).map((e) => e.kind)).toEqual(['flow.started'])
+  await r.cancel(runId, 'customer asked')
+  expect((await store.read(runId)).at(-1)).toMatchObject({ kind: 'flow.canceled', data: { reason: 'customer asked' } })
 })
 
 it('createRunner refuses flows that are no array, naming the fix', async () => {

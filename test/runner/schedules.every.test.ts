@@ -3,6 +3,7 @@
 // (design/schedules.md "Bad cron or tz → INVALID_ARGUMENT naming the field, before anything is
 // stored"). Before, set threw a raw RangeError ("Invalid time value") after storing the schedule,
 // and from then on `schedules.list()` — and GET /schedules — threw it too, for every schedule.
+// An every in ms is listed as a duration string set takes back ('1500ms'; it was '1500').
 import { isLeanflowError } from '@leanflow/core'
 import { defineFlow } from '@leanflow/runner'
 import { expect, it } from 'vitest'
@@ -25,6 +26,19 @@ describeOnStores({ flows: [sync], prefix: 'every' }, (runner) => {
       expect((err as Error).message).toMatch(new RegExp(`^Schedule "far": invalid every ${shown}: pass `))
     }
     expect((await runner().schedules.list()).map((s) => s.id)).toEqual(['hourly'])
+  })
+
+  it('an every given in ms is listed as a duration the API takes back ("1500ms", not "1500"), ticking alike', async () => {
+    const info = await runner().schedules.set({ id: 'ms', flow: 'sync', every: 1500 })
+    expect(info.every).toBe('1500ms')
+    expect((await runner().schedules.list()).find((s) => s.id === 'ms')?.every).toBe('1500ms')
+    // what list() shows, set again: the same schedule, the same next tick
+    const again = await runner().schedules.set({ id: 'ms', flow: 'sync', every: info.every as string })
+    expect(again.every).toBe('1500ms')
+    expect(Date.parse(again.nextRunAt as string) % 1500).toBe(0)
+    expect((await runner().schedules.set({ id: 'str', flow: 'sync', every: '15m' })).every).toBe('15m')
+    await runner().schedules.delete('ms')
+    await runner().schedules.delete('str')
   })
 
   it('10 years is the longest every: its next tick is a whole multiple of it since the epoch', async () => {

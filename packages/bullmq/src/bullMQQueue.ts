@@ -84,7 +84,8 @@ const BACKOFF_TYPE = 'leanflow'
  * process.on('SIGTERM', () => runner.stop())
  * ```
  */
-export function createBullMQQueue(opts: BullMQQueueOptions = {}): JobQueue {
+export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
+  const opts = options ?? {} // null: refused below for want of url or connection, by the same message
   if ((opts.url === undefined) === (opts.connection === undefined)) {
     throw new LeanflowError(
       'INVALID_ARGUMENT',

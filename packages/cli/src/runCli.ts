@@ -46,6 +46,9 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
   let exitCode: ExitCode = EXIT_CODES.ok
   const c = createColors(wantsColor(io.stdout, io.env))
   const ce = createColors(wantsColor(io.stderr, io.env))
+  // --json before or after the command: usage errors are then one JSON line on stderr too
+  // (commander's text and help are held back), as every other error is
+  const jsonMode = argv.slice(0, endOfOptions(argv)).includes('--json')
 
   const program = new Command('leanflow')
   const context = (cmd: Command): CommandContext => {
@@ -87,11 +90,13 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
     .option('--bullmq-queue <name>', 'BullMQ queue name of the workers', 'leanflow')
     .option('--bullmq-prefix <prefix>', 'BullMQ key prefix of the workers', 'lfq')
     .showSuggestionAfterError()
-    .showHelpAfterError()
+    .showHelpAfterError(!jsonMode)
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
+      writeErr: (s) => {
+        if (!jsonMode) io.stderr.write(s)
+      },
       outputError: (s, write) => write(ce.red(s)),
     })
     .addHelpText(
@@ -186,6 +191,8 @@ Docs: https://github.com/leanflow/leanflow/blob/main/docs/cli.md`,
     if (err instanceof CommanderError) {
       // --help and --version exit 0; a missing command, argument or bad option is a usage error
       exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT_CODES.ok : EXIT_CODES.usage
+      if (jsonMode && exitCode === EXIT_CODES.usage)
+        io.stderr.write(`${JSON.stringify({ error: { code: 'USAGE', message: usageMessage(err) } })}\n`)
     } else {
       const d = describeError(err)
       exitCode = d.exitCode
@@ -200,6 +207,21 @@ Docs: https://github.com/leanflow/leanflow/blob/main/docs/cli.md`,
     await closeQuietly(session)
   }
   return exitCode
+}
+
+/** The index of `--` in `argv` (what follows it is arguments, never options), or its length. */
+function endOfOptions(argv: readonly string[]): number {
+  const i = argv.indexOf('--')
+  return i === -1 ? argv.length : i
+}
+
+/** A commander usage error as one line: its message without the `error: ` prefix, or what to do when no command was given. */
+function usageMessage(err: CommanderError): string {
+  if (err.code === 'commander.help') return 'No command given: run leanflow --help for the commands.'
+  return err.message
+    .replace(/^error: /, '')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim()
 }
 
 /** Closes the session, never waiting long on a Redis that does not answer. */

@@ -1,3 +1,4 @@
+import { LeanflowError } from './errors.js'
 import type { BusEvent, BusListener, EventBus } from './eventBus.js'
 import type { EventMeta } from './events.js'
 import { assertName } from './names.js'
@@ -52,7 +53,10 @@ export interface EventManagerOptions {
  * ```
  */
 export function createEventManager(options: EventManagerOptions): EventManager {
-  const { bus } = options
+  const { bus } = options ?? ({} as Partial<EventManagerOptions>)
+  if (typeof bus?.publish !== 'function' || typeof bus.onKind !== 'function') {
+    throw new LeanflowError('INVALID_ARGUMENT', 'createEventManager needs { bus }: createEventManager({ bus: new EventBus(), store }).')
+  }
   return {
     async publish(event, ctx) {
       bus.publish(normalizeIngress(event, ctx))

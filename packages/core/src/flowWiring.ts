@@ -1,3 +1,4 @@
+import { LeanflowError } from './errors.js'
 import type { BusEvent, EventBus } from './eventBus.js'
 import type { NewEvent } from './events.js'
 import type { StreamStore } from './streamStore.js'
@@ -40,7 +41,13 @@ export interface FlowWiring {
  * ```
  */
 export function createFlowWiring(options: FlowWiringOptions): FlowWiring {
-  const { bus, store } = options
+  const { bus, store } = options ?? ({} as Partial<FlowWiringOptions>)
+  if (typeof bus?.onAny !== 'function' || typeof store?.append !== 'function') {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      'createFlowWiring needs { bus, store }: createFlowWiring({ bus, store: createMemoryStreamStore({ bus }) }).',
+    )
+  }
   const onError = options.onError ?? ((error, event) => console.error(`[leanflow] flow wiring could not persist "${event.kind}":`, error))
   const inFlight = new Set<Promise<void>>()
   let off: (() => void) | undefined

@@ -153,4 +153,11 @@ export interface LimitStore {
    * not due yet (a later call moved it); `null` when `holder` has no open window of `key`.
    */
   settleDebounce(scope: string, key: string, holder: string): Promise<{ input: unknown } | { until: number } | null>
+  /**
+   * Closes `holder`'s window of `key` at once, due or not (its run was canceled while it waited):
+   * the next call opens a new window instead of folding into a run that has ended. False when
+   * `holder` has no open window of `key`. Optional: without it, a canceled run's window stays
+   * open until it comes due and the calls meanwhile fold into the canceled run.
+   */
+  dropDebounce?(scope: string, key: string, holder: string): Promise<boolean>
 }

@@ -364,5 +364,13 @@ export function createMemoryLimits(now: () => number): LimitStore {
       s.debounces.delete(key)
       return { input: JSON.parse(cur.json) as unknown }
     },
+
+    async dropDebounce(scope, key, holder) {
+      checkDebounce(scope, key, holder)
+      const s = scopeOf(scope)
+      if (s.debounces.get(key)?.holder !== holder) return false
+      s.debounces.delete(key)
+      return true
+    },
   }
 }

@@ -5,6 +5,7 @@ import { compareEventIds, isEventId } from './eventIds.js'
 import type { EventRecord, NewEvent } from './events.js'
 import { indexAfter, MemoryFollower } from './internal/memoryFollow.js'
 import { type MemoryRun, MemoryRuns } from './internal/memoryRuns.js'
+import { optionsObject } from './internal/optionsObject.js'
 import { invalidArgument, positiveInteger } from './invalidArgument.js'
 import type { LimitStore } from './limitStore.js'
 import { createMemoryLimits } from './memoryLimits.js'
@@ -72,7 +73,8 @@ const STATUSES: readonly RunStatus[] = ['pending', 'queued', 'running', 'awaitin
  * for await (const ev of store.follow('run-1', { signal })) console.log(ev.id, ev.kind)
  * ```
  */
-export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}): MemoryStreamStore {
+export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): MemoryStreamStore {
+  const options = optionsObject(opts, 'createMemoryStreamStore options', '{ bus?, retention?, maxEventBytes?, maxEventsPerRun?, now? }')
   const bus = options.bus
   const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
   const maxEventBytes = positiveInteger(options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes, 'maxEventBytes')
@@ -145,8 +147,9 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
     return JSON.parse(json) as EventRecord
   }
 
-  function read(runId: string, opts: ReadOptions = {}): EventRecord[] {
+  function read(runId: string, options?: ReadOptions): EventRecord[] {
     assertName(runId, 'run id')
+    const opts = optionsObject(options, 'read options', '{ after?, before?, limit?, direction? }')
     const after = optionalId(opts.after, 'after')
     const before = optionalId(opts.before, 'before')
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
@@ -164,8 +167,9 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
     return slice.map((e) => JSON.parse(e.json) as EventRecord)
   }
 
-  function listRuns(flowName: string, opts: ListRunsOptions = {}): RunSummary[] {
+  function listRuns(flowName: string, options?: ListRunsOptions): RunSummary[] {
     assertName(flowName, 'flow name')
+    const opts = optionsObject(options, 'listRuns options', '{ limit?, before?, status? }')
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.listLimit, 'listRuns limit')
     const { before, status } = opts
     if (before !== undefined && !Number.isFinite(before)) {
@@ -190,8 +194,9 @@ export function createMemoryStreamStore(options: MemoryStreamStoreOptions = {}):
     return out
   }
 
-  function follow(runId: string, opts: FollowOptions = {}): AsyncIterable<EventRecord> {
+  function follow(runId: string, options?: FollowOptions): AsyncIterable<EventRecord> {
     assertName(runId, 'run id')
+    const opts = optionsObject(options, 'follow options', '{ after?, signal? }')
     const after = optionalId(opts.after, 'after')
     return {
       [Symbol.asyncIterator]: () => {

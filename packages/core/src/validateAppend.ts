@@ -1,5 +1,6 @@
 import { InvalidEventError, PayloadTooLargeError } from './errors.js'
 import type { NewEvent } from './events.js'
+import { optionsObject } from './internal/optionsObject.js'
 import { invalidArgument } from './invalidArgument.js'
 import { assertFlowName, assertName } from './names.js'
 import type { AppendOptions } from './streamStore.js'
@@ -44,7 +45,8 @@ export interface AppendLimits {
  *   `triggers`, `events` or `schedules`): `INVALID_NAME` ({@link assertName}, {@link assertFlowName});
  * - an event that is not an object, `meta` that is not a plain object, `data` JSON cannot hold
  *   (cyclic, a `BigInt`, a function, nesting too deep): `INVALID_EVENT`;
- * - an idempotency key that is not a string of 1-512 characters: `INVALID_ARGUMENT`;
+ * - options that are not an object (`null`, a string) and an idempotency key that is not a string
+ *   of 1-512 characters: `INVALID_ARGUMENT`;
  * - JSON over `maxEventBytes`: `PAYLOAD_TOO_LARGE`.
  *
  * It checks the event, not the store: a repeated idempotency key, `fence` and `after` are the
@@ -58,6 +60,7 @@ export interface AppendLimits {
  */
 export function validateAppend(runId: string, event: NewEvent, opts: AppendOptions | undefined, limits: AppendLimits): ValidatedAppend {
   assertName(runId, 'run id')
+  optionsObject(opts, 'append options', '{ idempotencyKey?, fence?, after? }')
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     throw new InvalidEventError(
       `An event must be an object { kind, flow, data }, got ${Array.isArray(event) ? 'an array' : String(event)}.`,

@@ -57,8 +57,9 @@ function isResponse(value: unknown): value is Response {
  * ```
  */
 export function createHandler(options: HandlerOptions): Handler {
-  const { store, runner, authorize } = options
-  if (store === undefined || typeof store.follow !== 'function') {
+  // no options (or null) is refused for want of a store, by the same message
+  const { store, runner, authorize } = options ?? ({} as Partial<HandlerOptions>)
+  if (store === undefined || store === null || typeof store.follow !== 'function') {
     throw new LeanflowError('INVALID_ARGUMENT', 'createHandler needs a store: createHandler({ store: createMemoryStreamStore() }).')
   }
   const basePath = normalizeBasePath(options.basePath ?? '/flows')

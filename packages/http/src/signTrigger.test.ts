@@ -11,9 +11,20 @@ describe('signTrigger', () => {
     expect(await signTrigger('sekret', new TextEncoder().encode(body), 1700000000)).toBe(`t=1700000000,v1=${expected}`)
   })
 
-  it('refuses an empty secret or a bad time', async () => {
-    await expect(signTrigger('', 'x')).rejects.toThrow(/secret/)
-    await expect(signTrigger('s', 'x', -1)).rejects.toThrow(/unix seconds/)
+  it('refuses an empty secret, a body that is no string or Uint8Array, or a bad time with INVALID_ARGUMENT', async () => {
+    await expect(signTrigger('', 'x')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/secret/) })
+    await expect(signTrigger(undefined as never, 'x')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+    await expect(signTrigger('s', 'x', -1)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/unix seconds/),
+    })
+    // a payload not stringified, or an ArrayBuffer, would be signed as other bytes than the ones sent
+    for (const body of [{ approved: true }, new ArrayBuffer(3), null, 42]) {
+      await expect(signTrigger('s', body as never), String(body)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(/a string or a Uint8Array.*JSON\.stringify/),
+      })
+    }
   })
 })
 

@@ -1,11 +1,25 @@
 // Trigger signatures, the signing side: signTrigger makes the `leanflow-signature` header value
 // (WebCrypto, so it runs in browsers and edge runtimes too). The checking side is
 // internal/verifySignature.ts.
+import { LeanflowError } from '@leanflow/core'
+
 const encoder = new TextEncoder()
 
 async function hmacKey(secret: string, usage: 'sign' | 'verify'): Promise<CryptoKey> {
   return crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [usage])
 }
+
+const bad = (message: string) => new LeanflowError('INVALID_ARGUMENT', message)
+
+/** What a wrong argument was, for a message: its type (never the value: a secret must not be echoed). */
+const shown = (value: unknown) =>
+  value === null
+    ? 'null'
+    : Array.isArray(value)
+      ? 'an array'
+      : typeof value === 'object'
+        ? `a ${value.constructor?.name ?? 'object'}`
+        : typeof value
 
 /** The signed message: `"<t>.<raw body>"` as bytes. */
 export function signedPayload(t: number, body: string | Uint8Array): Uint8Array {
@@ -41,9 +55,14 @@ function toHex(buf: ArrayBuffer): string {
  * ```
  */
 export async function signTrigger(secret: string, body: string | Uint8Array, t = Math.floor(Date.now() / 1000)): Promise<string> {
-  if (typeof secret !== 'string' || secret === '') throw new TypeError('signTrigger needs a non-empty secret string.')
-  if (!Number.isSafeInteger(t) || t < 0)
-    throw new TypeError(`signTrigger: t must be unix seconds (a non-negative integer), got ${String(t)}.`)
+  if (typeof secret !== 'string' || secret === '')
+    throw bad(`signTrigger needs a non-empty secret string, got ${shown(secret)}: pass the handler's triggerSecret.`)
+  // anything else (an object not yet stringified, an ArrayBuffer) would sign other bytes than the ones sent
+  if (typeof body !== 'string' && !(body instanceof Uint8Array))
+    throw bad(
+      `signTrigger signs the raw body, a string or a Uint8Array, got ${shown(body)}: sign JSON.stringify(payload) and send that same string.`,
+    )
+  if (!Number.isSafeInteger(t) || t < 0) throw bad(`signTrigger: t must be unix seconds (a non-negative integer), got ${String(t)}.`)
   const key = await hmacKey(secret, 'sign')
   const mac = await crypto.subtle.sign('HMAC', key, signedPayload(t, body) as Uint8Array<ArrayBuffer>)
   return `t=${t},v1=${toHex(mac)}`

@@ -15,6 +15,7 @@ import { createKeys } from './keys.js'
 import {
   LIMIT_ACQUIRE_LUA,
   LIMIT_DEBOUNCE_LUA,
+  LIMIT_DROP_DEBOUNCE_LUA,
   LIMIT_HOLDERS_LUA,
   LIMIT_RELEASE_LUA,
   LIMIT_RENEW_LUA,
@@ -37,6 +38,7 @@ const usageScript = defineScript(LIMIT_USAGE_LUA)
 const holdersScript = defineScript(LIMIT_HOLDERS_LUA)
 const debounceScript = defineScript(LIMIT_DEBOUNCE_LUA)
 const settleScript = defineScript(LIMIT_SETTLE_LUA)
+const dropDebounceScript = defineScript(LIMIT_DROP_DEBOUNCE_LUA)
 
 /** `{state, admitted, blockedId, blockedKey, retryAt (-1 none), superseded, taken, ahead (-1 none)}` (lua/limits.ts). */
 type AcquireReply = [string, string[], string, string, number, string, string, number]
@@ -132,6 +134,10 @@ export function createRedisLimits(options: RedisLimitsOptions): LimitStore {
       if (reply[0] === 2) return { input: JSON.parse(String(reply[1])) as unknown }
       if (reply[0] === 1) return { until: Number(reply[1]) }
       return null
+    },
+    async dropDebounce(scope: string, key: string, holder: string) {
+      checkDebounce(scope, key, holder)
+      return (await call(dropDebounceScript, keys.limitDebounce(scope, key), scope, [holder])) === 1
     },
   })
 }

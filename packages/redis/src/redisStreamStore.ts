@@ -31,6 +31,7 @@ import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js
 import { docJson } from './internal/docJson.js'
 import { followRun } from './internal/follow.js'
 import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
+import { optionsObject } from './internal/optionsObject.js'
 import { RunIndex } from './internal/runIndex.js'
 import type { RedisClient } from './internal/script.js'
 import { withStoreErrors } from './internal/storeErrors.js'
@@ -145,7 +146,8 @@ function isIndexed(status: unknown): status is IndexedStatus {
  * for await (const ev of store.follow('r1')) console.log(ev.id, ev.kind)
  * ```
  */
-export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisStreamStore {
+export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStreamStore {
+  const options = optionsObject(opts, 'createRedisStreamStore options', '{ url | redis, prefix?, retention?, … }')
   const prefix = options.prefix ?? 'lf'
   const keys = createKeys(prefix)
   const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
@@ -289,8 +291,9 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     return { created: false, current, record }
   }
 
-  async function read(runId: string, opts: ReadOptions = {}): Promise<EventRecord[]> {
+  async function read(runId: string, options?: ReadOptions): Promise<EventRecord[]> {
     const events = keys.events(runId)
+    const opts = optionsObject(options, 'read options', '{ after?, before?, limit?, direction? }')
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
     const after = opts.after === undefined ? undefined : streamId('read', 'after', opts.after)
     const before = opts.before === undefined ? undefined : streamId('read', 'before', opts.before)
@@ -335,8 +338,9 @@ export function createRedisStreamStore(options: RedisStreamStoreOptions): RedisS
     append,
     appendMany,
     read,
-    follow(runId: string, opts: FollowOptions = {}) {
+    follow(runId: string, options?: FollowOptions) {
       const events = keys.events(runId) // validates the run id before iteration starts
+      const opts = optionsObject(options, 'follow options', '{ after?, signal? }')
       const { signal } = opts
       const ctx = { redis, keys, hub, onCorrupt }
       if (opts.after === undefined) return followRun(ctx, runId, undefined, signal)

@@ -55,7 +55,8 @@ const CONFLICT_WORD = { resolved: 'resolved', timedOut: 'timed out', canceled: '
  * ```
  */
 export function createRunner(options: RunnerOptions): Runner {
-  const { store } = options
+  // no options (or null) is refused below for want of a store, by the same message
+  const { store } = options ?? ({} as Partial<RunnerOptions>)
   if (!store || typeof store.casRunState !== 'function' || typeof store.append !== 'function') {
     throw new LeanflowError(
       'INVALID_ARGUMENT',
@@ -240,8 +241,11 @@ export function createRunner(options: RunnerOptions): Runner {
 
   async function cancel(runId: string, reason?: string): Promise<void> {
     assertName(runId, 'run id')
+    // an object ({ reason }, as POST /runs/:runId/cancel takes) would be recorded as "[object Object]"
+    if (reason !== undefined && typeof reason !== 'string')
+      throw invalidArgument('cancel reason', reason, "a string, runner.cancel(runId, 'why'), or leave it out")
     // cut to a size flow.canceled holds: the run's state and its log end together
-    const why = reason === undefined ? undefined : storableError(String(reason))
+    const why = reason === undefined ? undefined : storableError(reason)
     const { reply } = await apply(shell, runId, { type: 'cancel', reason: why }, { fresh: true })
     if (reply === 'missing') throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
   }

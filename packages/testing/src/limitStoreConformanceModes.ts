@@ -117,6 +117,19 @@ export function limitModeCases(test: (title: string, fn: (s: LimitStore) => Prom
     expect(await s.settleDebounce(SCOPE, 'k', 'r1')).toEqual({ input: 5 })
   })
 
+  test('dropDebounce (optional) closes a window before it is due: the next call opens a new one; another holder or key is left', async (s) => {
+    if (s.dropDebounce === undefined) return // optional on the port: a store without it keeps windows until due
+    await s.debounce(SCOPE, 'u1', 'r1', { periodMs: 60_000, input: 1 })
+    await s.debounce(SCOPE, 'u2', 'r2', { periodMs: 60_000, input: 2 })
+    expect(await s.dropDebounce(SCOPE, 'u1', 'r9')).toBe(false) // not its window
+    expect(await s.dropDebounce(SCOPE, 'u1', 'r1')).toBe(true)
+    expect(await s.dropDebounce(SCOPE, 'u1', 'r1')).toBe(false) // already closed
+    expect(await s.settleDebounce(SCOPE, 'u1', 'r1')).toBeNull()
+    expect(await s.debounce(SCOPE, 'u1', 'r3', { periodMs: 60_000, input: 3 })).toMatchObject({ holder: 'r3', first: true })
+    expect(await s.debounce(SCOPE, 'u2', 'r4', { periodMs: 60_000, input: 4 })).toMatchObject({ holder: 'r2', first: false })
+    expect(await codeOf(s.dropDebounce(SCOPE, 'a b', 'r1'))).toBe('INVALID_NAME')
+  })
+
   test('bad input is refused with its code before anything is written', async (s) => {
     const ok = conc('concurrency.0', '', 1)
     const cases: Array<[string, () => Promise<unknown>]> = [

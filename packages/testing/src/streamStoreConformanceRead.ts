@@ -63,6 +63,26 @@ export function describeReadFollowConformance(t: ConformanceContext): void {
       await expectCode(s.read(run, { direction: 'up' as never }), 'INVALID_ARGUMENT')
     })
 
+    it('refuses options that are no object (null, a string, an array) with INVALID_ARGUMENT in read, follow, listRuns and append; nothing is written', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      const flow = uniqueName('flow')
+      await s.append(run, { kind: 'flow.started', flow: run, data: { name: flow, input: null, steps: {} } })
+      const firstOf = async (iter: AsyncIterable<EventRecord>) => {
+        for await (const e of iter) return e
+        return undefined
+      }
+      for (const bad of [null, 'x', [1]] as never[]) {
+        const what = JSON.stringify(bad)
+        const err = await expectCode(s.read(run, bad), 'INVALID_ARGUMENT')
+        expect((err as Error).message, what).toMatch(/read options/)
+        await expectCode((async () => firstOf(s.follow(run, bad)))(), 'INVALID_ARGUMENT')
+        await expectCode(s.listRuns(flow, bad), 'INVALID_ARGUMENT')
+        await expectCode(s.append(run, ev(run, 'e', 1), bad), 'INVALID_ARGUMENT')
+      }
+      expect((await s.read(run)).map((e) => e.kind)).toEqual(['flow.started'])
+    })
+
     it('returns [] for an unknown run', async () => {
       const s = await t.store()
       expect(await s.read(uniqueName())).toEqual([])

@@ -9,6 +9,7 @@ import {
 } from '@leanflow/core'
 import { INDEXED_STATUSES, type IndexedStatus, type Keys } from '../keys.js'
 import { FLOWS_ADD_LUA, RUN_INDEX_DROP_LUA, RUN_INDEX_LUA } from '../lua/runIndex.js'
+import { optionsObject } from './optionsObject.js'
 import { defineScript, type RedisClient } from './script.js'
 
 const STATUSES: readonly RunStatus[] = ['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
@@ -57,7 +58,8 @@ export class RunIndex {
     await (started ? Promise.all([write, flowsScript.call(this.redis, [k.flows()], [e.flow])]) : write)
   }
 
-  async listRuns(flow: string, opts: ListRunsOptions = {}): Promise<RunSummary[]> {
+  async listRuns(flow: string, options?: ListRunsOptions): Promise<RunSummary[]> {
+    const opts = optionsObject(options, 'listRuns options', '{ limit?, before?, status? }')
     const { status } = opts
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.listLimit, 'listRuns limit')
     if (opts.before !== undefined && !Number.isFinite(opts.before))

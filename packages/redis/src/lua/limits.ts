@@ -220,6 +220,16 @@ return {ARGV[2], due, 1}
 `
 
 /**
+ * Drop a debounce window: the holder's window of the key closes at once (its run was canceled).
+ * KEYS: 1 the window's hash. ARGV: 1 the scope tag, 2 holder. Returns 1 (dropped) or 0 (no window of this holder).
+ */
+export const LIMIT_DROP_DEBOUNCE_LUA = `
+if redis.call('HGET', KEYS[1], 'holder') ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+`
+
+/**
  * Settle a debounce: the holder's window of the key closes when due.
  * KEYS: 1 the window's hash. ARGV: 1 the scope tag, 2 holder.
  * Returns `{2, input JSON}` (closed), `{1, until}` (not due), `{0}` (no window of this holder).

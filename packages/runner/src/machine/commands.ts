@@ -107,6 +107,8 @@ export interface Outputs {
   ended?: boolean
   /** The run ended: the flow whose run-level limits (concurrency, singleton) it gives back its slots in. */
   release?: string
+  /** The run was canceled while it waited for its debounce window: the window (of this flow and key) closes with it. */
+  dropDebounce?: { flow: string; key: string }
   /** The run ended and was started by `ctx.invoke`: its parent's await is resolved with how it ended. */
   notify?: { parent: string; childRunId: string; outcome: ChildOutcome }
   /** The run was canceled: its children (runs it invoked) are canceled too. */

@@ -72,6 +72,8 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
     if (children.length > 0) out.cancelChildren = children
     return out
   }
+  // a run waiting for its debounce window: the window closes with it (later calls start a new run)
+  const debounced = doc.queued?.reason === 'debounce' ? { flow: doc.flow, key: doc.queued.key ?? '' } : undefined
   doc.status = 'canceled'
   delete doc.queued
   doc.endedAt = env.now
@@ -83,6 +85,7 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
   const { jobs, unwatch } = cancelOutputs(doc, env)
   const data = cmd.reason === undefined ? {} : { reason: String(cmd.reason) }
   const out: Outputs = { appends: terminalWaves(doc, 'flow.canceled', data), jobs, unwatch, ended: true, release: doc.flow }
+  if (debounced) out.dropDebounce = debounced
   // its children are canceled with it (an ended child: nothing)
   const children = childrenOf(doc)
   if (children.length > 0) out.cancelChildren = children

@@ -80,7 +80,8 @@ export function scheduleInfo(doc: ScheduleDoc, nextRunAt: number | null): Schedu
     nextRunAt: nextRunAt === null ? null : new Date(nextRunAt).toISOString(),
   }
   if (doc.cron !== undefined) info.cron = doc.cron
-  if (doc.every !== undefined) info.every = String(doc.every)
+  // ms as a duration string the API takes back ('1500ms'): a bare '1500' is no duration (set refuses it), and its unit unclear
+  if (doc.every !== undefined) info.every = typeof doc.every === 'number' ? `${doc.every}ms` : doc.every
   if (doc.lastRun) {
     const { tick, runId, skipped } = doc.lastRun
     info.lastRun = { tick: new Date(tick).toISOString(), ...(runId === undefined ? {} : { runId }), ...(skipped ? { skipped } : {}) }

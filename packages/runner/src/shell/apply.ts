@@ -74,6 +74,9 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   const releasing =
     out.release !== undefined && holdsRunSlots(shell.controls.get(out.release)) ? release(shell, out.release, runId) : undefined
   releasing?.catch(() => {}) // awaited below
+  // a canceled run's debounce window: closed before the cancel returns, so the next call opens a new one
+  const drop = out.dropDebounce
+  if (drop && shell.limits?.dropDebounce) await shell.limits.dropDebounce(drop.flow, drop.key, runId).catch(shell.onError)
   await appendWaves(shell, runId, out.appends)
   // the children its awaits wait on (idempotent by run id: a repeat starts nothing)
   if (out.children && shell.startChild) {

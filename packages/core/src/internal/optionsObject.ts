@@ -1,0 +1,15 @@
+import { LeanflowError } from '../errors.js'
+
+/**
+ * `opts` when it is an options object, `{}` when it is `undefined`; anything else (`null`, a
+ * string, an array) is `INVALID_ARGUMENT` naming the call and the shape it takes, instead of a
+ * raw TypeError from reading a field of it (or options silently ignored).
+ */
+export function optionsObject<T extends object>(opts: T | undefined, what: string, shape: string): T {
+  if (opts === undefined) return {} as T
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
+    const got = opts === null ? 'null' : Array.isArray(opts) ? 'an array' : typeof opts
+    throw new LeanflowError('INVALID_ARGUMENT', `${what} must be an object ${shape}, got ${got}: pass an object, or leave it out.`)
+  }
+  return opts
+}
