@@ -17,6 +17,7 @@ import {
   maxEventsFor,
   type NewEvent,
   NonRetriableError,
+  optionsObject,
   positiveInteger,
   type ReadOptions,
   type RunStateStore,
@@ -33,13 +34,6 @@ import { createPostgresOutbox } from './postgresOutbox.js'
 import { createPostgresRunState, type Sql } from './postgresRunState.js'
 import { emptyFold, foldEvent, type RunFold } from './runFold.js'
 import { quoteIdent, schemaSql } from './schema.js'
-
-/** The options of a call, `{}` when left out; `null`, a string or an array is INVALID_ARGUMENT (as the built-in stores refuse them). */
-function optionsObject<T extends object>(opts: T | undefined, what: string): T {
-  if (opts === undefined) return {} as T
-  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) throw invalidArgument(what, opts, 'an object, or leave it out')
-  return opts
-}
 
 /** Options of {@link createPostgresStreamStore}. */
 export interface PostgresStreamStoreOptions {
@@ -255,7 +249,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
   /** The rows of a live run between exclusive bounds (`[]` for an unknown or expired run). */
   async function read(runId: string, options?: ReadOptions): Promise<EventRecord[]> {
     assertName(runId, 'run id')
-    const opts = optionsObject(options, 'read options')
+    const opts = optionsObject(options, 'read options', '{ after?, before?, limit?, direction? }')
     const after = idParts(opts.after, 'after')
     const before = idParts(opts.before, 'before')
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
@@ -302,7 +296,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
     read,
     follow(runId, options) {
       assertName(runId, 'run id')
-      const opts = optionsObject(options, 'follow options')
+      const opts = optionsObject(options, 'follow options', '{ after?, signal? }')
       idParts(opts.after, 'after')
       const readAfter = (id: string, after: string | undefined, limit: number) => read(id, { after, limit })
       return {
@@ -312,7 +306,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
     },
     async listRuns(flowName, options) {
       assertName(flowName, 'flow name')
-      const opts = optionsObject(options, 'listRuns options')
+      const opts = optionsObject(options, 'listRuns options', '{ limit?, before?, status? }')
       const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.listLimit, 'listRuns limit')
       const { before, status } = opts
       if (before !== undefined && !Number.isFinite(before)) throw invalidArgument('listRuns before', before, 'a start time in ms')

@@ -48,6 +48,7 @@ describe('@leanflow/core public API', () => {
       'isValidName',
       'markRepeatedAppend',
       'maxEventsFor',
+      'optionsObject',
       'parseDuration',
       'parseEvent',
       'positiveInteger',

@@ -42,7 +42,7 @@ export type { FlowState, LogEntry, QueueWait, StepAwait, StepState, StepStatus }
 export { emptyFlowState } from './flowState.js'
 export type { FlowWiring, FlowWiringOptions } from './flowWiring.js'
 export { createFlowWiring } from './flowWiring.js'
-export { invalidArgument, positiveInteger } from './invalidArgument.js'
+export { invalidArgument, optionsObject, positiveInteger } from './invalidArgument.js'
 export type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from './jobQueue.js'
 export { checkDebounce, checkLimitHolder, checkLimitRequest, checkLimitScope, MAX_LIMIT_PRIORITY } from './limitChecks.js'
 export type { DebounceAnswer, LimitAnswer, LimitBlock, LimitNeed, LimitRequest, LimitStore, LimitUsage } from './limitStore.js'

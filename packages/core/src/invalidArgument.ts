@@ -30,6 +30,28 @@ export function positiveInteger(value: unknown, what: string): number {
   throw invalidArgument(what, value, 'a whole number above 0')
 }
 
+/**
+ * Returns `opts` when it is an options object, `{}` when it is `undefined`; anything else (`null`,
+ * a string, an array) throws `INVALID_ARGUMENT` naming the call and the shape it takes, instead of
+ * a raw TypeError from reading a field of it (or options silently ignored). For a custom store or
+ * queue that refuses its options the way the built-in ones do.
+ *
+ * @example
+ * ```ts
+ * const o = optionsObject(opts, 'read options', '{ after?, limit?, direction? }')
+ * optionsObject(null, 'read options', '{ limit? }')
+ * // LeanflowError INVALID_ARGUMENT: read options must be an object { limit? }, got null: pass an object, or leave it out.
+ * ```
+ */
+export function optionsObject<T extends object>(opts: T | undefined, what: string, shape: string): T {
+  if (opts === undefined) return {} as T
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
+    const got = opts === null ? 'null' : Array.isArray(opts) ? 'an array' : typeof opts
+    throw new LeanflowError('INVALID_ARGUMENT', `${what} must be an object ${shape}, got ${got}: pass an object, or leave it out.`)
+  }
+  return opts
+}
+
 /** The value as it reads in a message: JSON, cut after 64 characters. */
 function shown(value: unknown): string {
   let text: string

@@ -1,7 +1,6 @@
 import { InvalidEventError, PayloadTooLargeError } from './errors.js'
 import type { NewEvent } from './events.js'
-import { optionsObject } from './internal/optionsObject.js'
-import { invalidArgument } from './invalidArgument.js'
+import { invalidArgument, optionsObject } from './invalidArgument.js'
 import { assertFlowName, assertName } from './names.js'
 import type { AppendOptions } from './streamStore.js'
 

@@ -14,6 +14,7 @@ import {
   maxEventsFor,
   type NewEvent,
   NonRetriableError,
+  optionsObject,
   parseDuration,
   positiveInteger,
   type ReadOptions,
@@ -31,7 +32,6 @@ import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js
 import { docJson } from './internal/docJson.js'
 import { followRun } from './internal/follow.js'
 import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
-import { optionsObject } from './internal/optionsObject.js'
 import { RunIndex } from './internal/runIndex.js'
 import type { RedisClient } from './internal/script.js'
 import { withStoreErrors } from './internal/storeErrors.js'

@@ -1,5 +1,5 @@
 import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from '@leanflow/core'
-import { LeanflowError, positiveInteger } from '@leanflow/core'
+import { optionsObject, positiveInteger } from '@leanflow/core'
 
 /** Options of {@link createMemoryQueue}. */
 export interface MemoryQueueOptions {
@@ -48,12 +48,7 @@ interface Consumer {
  * ```
  */
 export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
-  if (typeof options !== 'object' || options === null) {
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      `createMemoryQueue options must be an object { redeliverDelayMs?, maxRedeliverDelayMs?, onError? }, got ${options === null ? 'null' : typeof options}: pass an object, or leave it out.`,
-    )
-  }
+  optionsObject(options, 'createMemoryQueue options', '{ redeliverDelayMs?, maxRedeliverDelayMs?, onError? }')
   const baseDelay = positiveInteger(options.redeliverDelayMs ?? 100, 'redeliverDelayMs')
   const maxDelay = positiveInteger(options.maxRedeliverDelayMs ?? 5000, 'maxRedeliverDelayMs')
   const jobs = new Map<string, Entry>()

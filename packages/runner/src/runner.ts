@@ -5,6 +5,7 @@ import {
   invalidArgument,
   type JobWorker,
   LeanflowError,
+  optionsObject,
   positiveInteger,
   TriggerConflictError,
   TriggerNotFoundError,
@@ -382,16 +383,6 @@ function workerIdOf(value: unknown): string {
     'INVALID_ARGUMENT',
     `Invalid workerId ${JSON.stringify(value)}: pass a non-empty string of at most 200 characters.`,
   )
-}
-
-/** Throws `INVALID_ARGUMENT` unless `opts` is an object (`undefined` takes the defaults before this). */
-function optionsObject(opts: unknown, what: string, shape: string): void {
-  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      `${what} must be an object ${shape}, got ${opts === null ? 'null' : typeof opts}: pass an object, or leave it out.`,
-    )
-  }
 }
 
 /** The longest delay one timer holds (2^31 - 1 ms, 24.8 days): Node fires a longer one after 1 ms. */

@@ -1,6 +1,7 @@
 import {
   invalidArgument,
   type ListRunsOptions,
+  optionsObject,
   positiveInteger,
   type RunCounts,
   type RunStatus,
@@ -9,7 +10,6 @@ import {
 } from '@leanflow/core'
 import { INDEXED_STATUSES, type IndexedStatus, type Keys } from '../keys.js'
 import { FLOWS_ADD_LUA, RUN_INDEX_DROP_LUA, RUN_INDEX_LUA } from '../lua/runIndex.js'
-import { optionsObject } from './optionsObject.js'
 import { defineScript, type RedisClient } from './script.js'
 
 const STATUSES: readonly RunStatus[] = ['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
