@@ -34,7 +34,7 @@ import { followRun } from './internal/follow.js'
 import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
 import { RunIndex } from './internal/runIndex.js'
 import type { RedisClient } from './internal/script.js'
-import { withStoreErrors } from './internal/storeErrors.js'
+import { refuseMissingDatabase, withStoreErrors } from './internal/storeErrors.js'
 import { checkedFollow, isMaxId, isMinId, streamId } from './internal/streamIds.js'
 import { createKeys, INDEXED_STATUSES, type IndexedStatus, type Keys } from './keys.js'
 import { APPEND_LUA, APPEND_MANY_LUA, CREATE_RUN_LUA } from './lua/append.js'
@@ -168,7 +168,8 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
   )
   const redis: RedisClient = options.redis ?? new Redis(options.url!, { connectionName: `${name}:cmd`, commandTimeout })
   // ioredis reconnects by itself and failed commands reject: keep its connection errors off stderr.
-  if (owned) redis.on('error', () => {})
+  // One is fatal: a database index the server lacks, after which ioredis would go on in database 0.
+  const refused = owned ? refuseMissingDatabase(redis as Redis, options.url as string) : () => undefined
   const index = new RunIndex(redis, keys, retentionMs)
   const clustered = isCluster(redis)
   // classic pub/sub on a standalone Redis, sharded on a Cluster of Redis ≥ 7 (internal/livePubSub.ts)
@@ -360,7 +361,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     },
   }
   // the one choke point for driver errors: every method (follow's iterators too) throws LeanflowErrors
-  return withStoreErrors(store)
+  return withStoreErrors(store, refused)
 }
 
 /** The returned record, from the caller's data (no re-parse of the stored JSON). */

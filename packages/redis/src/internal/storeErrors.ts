@@ -1,4 +1,5 @@
-import { type EventRecord, toStoreError } from '@leanflow/core'
+import { type EventRecord, LeanflowError, toStoreError } from '@leanflow/core'
+import type { Redis } from 'ioredis'
 
 /** Methods already wrapped (the run-state methods a stream store takes over are wrapped once). */
 const wrapped = new WeakSet<object>()
@@ -10,31 +11,38 @@ const wrapped = new WeakSet<object>()
  * as a LeanflowError (`toStoreError`: `STORE_FULL`, `STORE_UNAVAILABLE` or `INTERNAL`, the
  * original as `cause`). LeanflowErrors pass as they are. Getters and non-function values are
  * left alone; a method that returns an async iterable (`follow`) gets an iterable whose
- * iterators map their errors.
+ * iterators map their errors. When `fatal` names an error (the store cannot work at all), every
+ * failure is that error instead.
  */
-export function withStoreErrors<T extends object>(store: T): T {
+export function withStoreErrors<T extends object>(store: T, fatal: () => LeanflowError | undefined = none): T {
   for (const key of Object.keys(store)) {
     const desc = Object.getOwnPropertyDescriptor(store, key)
     if (desc === undefined || !('value' in desc) || typeof desc.value !== 'function' || wrapped.has(desc.value)) continue
-    Object.defineProperty(store, key, { ...desc, value: wrapMethod(key, desc.value as (...args: unknown[]) => unknown) })
+    Object.defineProperty(store, key, { ...desc, value: wrapMethod(key, desc.value as (...args: unknown[]) => unknown, fatal) })
   }
   return store
 }
 
-function wrapMethod(name: string, fn: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
+const none = () => undefined
+
+function wrapMethod(
+  name: string,
+  fn: (...args: unknown[]) => unknown,
+  fatal: () => LeanflowError | undefined,
+): (...args: unknown[]) => unknown {
   const method = function (this: unknown, ...args: unknown[]): unknown {
     let out: unknown
     try {
       out = fn.apply(this, args)
     } catch (err) {
-      throw toStoreError(err, operation(name, args))
+      throw fatal() ?? toStoreError(err, operation(name, args))
     }
     if (out instanceof Promise) {
       return out.catch((err: unknown) => {
-        throw toStoreError(err, operation(name, args))
+        throw fatal() ?? toStoreError(err, operation(name, args))
       })
     }
-    if (isAsyncIterable(out)) return mapIterable(out, () => operation(name, args))
+    if (isAsyncIterable(out)) return mapIterable(out, () => operation(name, args), fatal)
     return out
   }
   wrapped.add(method)
@@ -52,15 +60,15 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 }
 
 /** An iterable whose iterators reject `next()`/`return()` with mapped errors (one `.catch` per call, no generator). */
-function mapIterable(source: AsyncIterable<unknown>, op: () => string): AsyncIterable<EventRecord> {
-  const fail = (err: unknown) => Promise.reject(toStoreError(err, op()))
+function mapIterable(source: AsyncIterable<unknown>, op: () => string, fatal: () => LeanflowError | undefined): AsyncIterable<EventRecord> {
+  const fail = (err: unknown) => Promise.reject(fatal() ?? toStoreError(err, op()))
   return {
     [Symbol.asyncIterator]() {
       let it: AsyncIterator<unknown>
       try {
         it = source[Symbol.asyncIterator]()
       } catch (err) {
-        throw toStoreError(err, op())
+        throw fatal() ?? toStoreError(err, op())
       }
       const iterator: AsyncIterator<EventRecord> = {
         next: () => {
@@ -81,5 +89,38 @@ function mapIterable(source: AsyncIterable<unknown>, op: () => string): AsyncIte
       }
       return iterator
     },
+  }
+}
+
+/**
+ * Keeps the connection errors of a connection the store opened off stderr (ioredis reconnects by
+ * itself and failed commands reject), except one: the server has no database of the URL's index.
+ * ioredis reports that failed SELECT as an 'error' event and then runs every command in database
+ * 0; the connection is closed at once instead (before the commands queued meanwhile go out), and
+ * the error answered is the store's from then on.
+ */
+export function refuseMissingDatabase(redis: Redis, url: string): () => LeanflowError | undefined {
+  let refused: LeanflowError | undefined
+  redis.on('error', (err: Error) => {
+    if (refused !== undefined || !/DB index is out of range/i.test(err.message)) return
+    const index = redis.options.db
+    refused = new LeanflowError(
+      'INVALID_ARGUMENT',
+      `The Redis server at ${redacted(url)} has no database ${index} (the URL's "/${index}"): use an index below its "databases" setting (16 by default), e.g. "/0".`,
+      { cause: err },
+    )
+    redis.disconnect()
+  })
+  return () => refused
+}
+
+/** The URL without its password. */
+function redacted(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return 'the given URL'
   }
 }
