@@ -3,7 +3,8 @@
 // (design/schedules.md "Bad cron or tz → INVALID_ARGUMENT naming the field, before anything is
 // stored"). Before, set threw a raw RangeError ("Invalid time value") after storing the schedule,
 // and from then on `schedules.list()` — and GET /schedules — threw it too, for every schedule.
-// An every in ms is listed as a duration string set takes back ('1500ms'; it was '1500').
+// An every in ms is listed as a duration string set takes back ('1500ms'; it was '1500'), and a
+// listed every schedule set again as listed (its tz 'UTC' included) is the same schedule.
 import { isLeanflowError } from '@leanflow/core'
 import { defineFlow } from '@leanflow/runner'
 import { expect, it } from 'vitest'
@@ -39,6 +40,21 @@ describeOnStores({ flows: [sync], prefix: 'every' }, (runner) => {
     expect((await runner().schedules.set({ id: 'str', flow: 'sync', every: '15m' })).every).toBe('15m')
     await runner().schedules.delete('ms')
     await runner().schedules.delete('str')
+  })
+
+  it("what list() shows of an every schedule (tz 'UTC' included) sets it again as it was; another tz is refused", async () => {
+    await runner().schedules.set({ id: 'again', flow: 'sync', every: '15m', input: { n: 1 } })
+    const listed = (await runner().schedules.list()).find((s) => s.id === 'again')
+    expect(listed?.tz).toBe('UTC')
+    const { id, flow, every, tz } = listed as { id: string; flow: string; every: string; tz: string }
+    const again = await runner().schedules.set({ id, flow, every, tz, input: { n: 1 } })
+    expect({ every: again.every, tz: again.tz, nextRunAt: again.nextRunAt }).toEqual({ every, tz, nextRunAt: listed?.nextRunAt })
+    const err = await runner()
+      .schedules.set({ id, flow, every, tz: 'Europe/Berlin' })
+      .catch((e: unknown) => e)
+    expect(isLeanflowError(err, 'INVALID_ARGUMENT'), String(err)).toBe(true)
+    expect((err as Error).message).toMatch(/tz "Europe\/Berlin"/)
+    await runner().schedules.delete('again')
   })
 
   it('10 years is the longest every: its next tick is a whole multiple of it since the epoch', async () => {

@@ -43,8 +43,9 @@ export function scheduleDocOf(def: ScheduleDefinition, flow: string, source: 'co
   const catchUp = def.catchUp ?? 'latest'
   if (!CATCH_UP.includes(catchUp)) throw field('catchUp', catchUp, "pass 'latest', 'none' or 'all'")
   const tz = assertTimeZone(id, def.tz ?? 'UTC')
-  if (def.every !== undefined && def.tz !== undefined)
-    throw field('tz', def.tz, 'a time zone applies to cron only (every is aligned to the epoch)')
+  // UTC is what an every keeps to (the epoch's zone): `list()` shows it, and set takes it back
+  if (def.every !== undefined && def.tz !== undefined && def.tz !== 'UTC')
+    throw field('tz', def.tz, "a time zone applies to cron only (every is aligned to the epoch, in UTC): leave tz out, or pass 'UTC'")
   const doc: ScheduleDoc = { id, flow, tz, overlap, catchUp, source, paused: false }
   if (def.cron !== undefined) doc.cron = def.cron
   else doc.every = def.every as string | number
