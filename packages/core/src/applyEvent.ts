@@ -3,7 +3,7 @@ import type { EventRecord } from './events.js'
 import { emptyFlowState, type FlowState } from './flowState.js'
 import { foldEvent } from './internal/foldEvent.js'
 import { isRecord } from './internal/reduceData.js'
-import { composeState, isOwnState, partsOf } from './internal/reduceParts.js'
+import { composeState, partsOf } from './internal/reduceParts.js'
 
 /**
  * Folds one event into a state and returns the next state: the incremental
@@ -36,6 +36,6 @@ export function applyEvent(state: FlowState, event: EventRecord): FlowState {
   if (!isRecord(event) || !isEventId(event.id)) return state
   if (!isRecord(state)) return applyEvent(emptyFlowState(), event)
   const last = state.lastEventId
-  if (last !== undefined && (isOwnState(state) || isEventId(last)) && compareEventIds(event.id, last) <= 0) return state
+  if (isEventId(last) && compareEventIds(event.id, last) <= 0) return state
   return composeState(foldEvent(partsOf(state), event), event.id)
 }

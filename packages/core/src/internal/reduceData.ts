@@ -51,9 +51,8 @@ export function attemptOf(meta: unknown): number | undefined {
 
 /** Any value as display text, never throwing (objects with a null prototype, cycles, BigInt). */
 export function toText(v: unknown): string {
-  if (typeof v === 'string') return v
   if (v == null) return ''
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
   if (isRecord(v) && typeof v.message === 'string') return v.message
   try {
     return JSON.stringify(v) ?? ''

@@ -17,7 +17,8 @@
 
 import type { FlowState, LogEntry, QueueWait, StepState } from '../flowState.js'
 import type { RunStatus } from '../streamStore.js'
-import { isRecord, put, rerunOfData, str, strings } from './reduceData.js'
+import { isRecord, put } from './reduceData.js'
+import { RUN_READERS } from './reduceRun.js'
 
 /** The run-level fields of a FlowState (all but steps, state, logs, lastEventId). */
 export interface RunFields {
@@ -43,21 +44,22 @@ export interface RunFields {
 export type StepsMap = Record<string, StepState>
 
 /**
- * A log or a state: `base` (never mutated once a reader may see it; `size` entries or keys)
- * plus `n` operations since it, in `ops` as key, value pairs: append `value` (no `key`), or set
- * `key` to `value` (delete it when undefined). The states of one line of history share `ops`;
- * extending the newest one pushes onto it (amortized O(1)), extending an older one copies its
- * part first. While `own` (reduceFlow's private builder, never seen by a reader), operations go
- * straight into `base` instead.
+ * A log or a state, persistent: a node that adds one operation to `prev` (append `value` when
+ * `key` is undefined, else set `key` to `value`, deleting it when undefined), or a base whose
+ * `view` is known. A node's `view` is computed on first read and cached; the node then becomes a
+ * base (`n` 0, `size` entries or keys) and lets go of `prev`. Extending a chain past 32
+ * operations and past its base's size folds them at once, so a log or a state that is never
+ * read still costs amortized O(1) per event and keeps no more than its size in operations.
  */
 export interface Chain<T> {
-  readonly base: T
-  readonly size: number
-  /** Undefined while `own`. */
-  readonly ops: unknown[] | undefined
-  readonly n: number
-  /** The value, once read. */
-  view: T | undefined
+  prev?: Chain<T> | undefined
+  readonly key?: string | undefined
+  readonly value?: unknown
+  /** Operations since the base. */
+  n: number
+  /** Entries or keys of the base. */
+  size: number
+  view?: T | undefined
 }
 
 /** Everything of a FlowState that is not a plain field of its own. */
@@ -70,19 +72,9 @@ export interface Parts {
 
 const RUN_STATUSES: readonly unknown[] = ['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
 
-/** Parts of an empty state, with their own bases; `own`: for a private builder, that will {@link handOut} them. */
-export function emptyParts(own?: boolean): Parts {
-  return {
-    run: { status: 'pending' },
-    logs: chain([], own),
-    kv: chain(Object.create(null), own),
-    steps: Object.create(null),
-  }
-}
-
-/** The parts a private builder made, as a state may hold them (further operations no longer touch their bases). */
-export function handOut(parts: Parts): Parts {
-  return { run: parts.run, logs: chain(parts.logs.base), kv: chain(parts.kv.base), steps: parts.steps }
+/** Parts of an empty state, with their own bases. */
+export function emptyParts(): Parts {
+  return { run: { status: 'pending' }, logs: chain([]), kv: chain(Object.create(null)), steps: Object.create(null) }
 }
 
 /**
@@ -165,43 +157,15 @@ export function composeState(parts: Parts, lastEventId: string | undefined): Flo
   return new FlowStateObject(parts, lastEventId)
 }
 
-/** True when the reducer made `state` (its `lastEventId` is then a valid id or absent). */
-export function isOwnState(state: object): boolean {
-  return FlowStateObject.partsOf(state) !== undefined
-}
-
 /** The parts of `state`: its own if the reducer made it, else rebuilt from its data. */
 export function partsOf(state: FlowState): Parts {
   return FlowStateObject.partsOf(state) ?? foreignParts(state, state.logs)
 }
 
-/** A FlowState's run fields that a state from elsewhere keeps, and how each is read (a kept value is not undefined). */
-const FOREIGN: ReadonlyArray<readonly [keyof RunFields, (v: unknown) => unknown]> = [
-  ['runId', str],
-  ['name', str],
-  ['queued', (v) => (isRecord(v) ? v : undefined)],
-  ['input', (v) => v],
-  ['startedAt', str],
-  ['completedAt', str],
-  ['duration', number],
-  ['result', (v) => v],
-  ['error', str],
-  ['cancelReason', str],
-  ['schedule', (v) => strings(v, 'id', 'tick')],
-  ['parent', (v) => strings(v, 'runId', 'step')],
-  ['version', number],
-  ['rerunOf', rerunOfData],
-  ['children', number],
-]
-
-function number(v: unknown): number | undefined {
-  return typeof v === 'number' ? v : undefined
-}
-
 function foreignParts(state: FlowState, logs: unknown): Parts {
   const s = state as unknown as Record<string, unknown>
   const run: RunFields = { status: RUN_STATUSES.includes(s.status) ? (s.status as RunStatus) : 'pending' }
-  for (const [k, read] of FOREIGN) put(run, k, read(s[k]))
+  for (const k in RUN_READERS) put(run, k, RUN_READERS[k as keyof typeof RUN_READERS](s[k]))
   return {
     run,
     logs: chain(Array.isArray(logs) ? logs : []),
@@ -210,41 +174,35 @@ function foreignParts(state: FlowState, logs: unknown): Parts {
   }
 }
 
-function chain<T extends object>(base: T, own?: boolean): Chain<T> {
-  const size = Array.isArray(base) ? base.length : Object.keys(base).length
-  return { base, size, ops: own ? undefined : [], n: 0, view: undefined }
+/** A base: `view` as it is. */
+function chain<T extends object>(view: T): Chain<T> {
+  return { prev: undefined, n: 0, size: Array.isArray(view) ? view.length : Object.keys(view).length, view }
 }
 
+/** The value of `c`: its base with the operations since it applied, on a copy. */
 function view<T extends object>(c: Chain<T>): T {
-  if (c.n === 0) return c.base
-  c.view ??= fold(c.base, c.ops!, c.n)
-  return c.view
-}
-
-function fold<T extends object>(base: T, ops: unknown[], n: number): T {
-  const out = (Array.isArray(base) ? base.slice() : Object.assign(Object.create(null), base)) as T
-  for (let i = 0; i < 2 * n; i += 2) apply(out, ops[i] as string | undefined, ops[i + 1])
-  return out
-}
-
-function apply(out: object, key: string | undefined, value: unknown): void {
-  if (key === undefined) (out as unknown[]).push(value)
-  else if (value === undefined) delete (out as Record<string, unknown>)[key]
-  else (out as Record<string, unknown>)[key] = value
+  if (c.view === undefined) {
+    const ops: Chain<T>[] = []
+    let base = c
+    for (; base.view === undefined; base = base.prev!) ops.push(base)
+    const out = (Array.isArray(base.view) ? base.view.slice() : Object.assign(Object.create(null), base.view)) as Record<string, unknown>
+    for (let i = ops.length; i--; ) {
+      const { key, value } = ops[i]!
+      if (key === undefined) (out as unknown as unknown[]).push(value)
+      else if (value === undefined) delete out[key]
+      else out[key] = value
+    }
+    Object.assign(c, chain(out))
+  }
+  return c.view!
 }
 
 /**
  * `c` with one more operation: `value` appended (no `key`), or `key` set to `value` (deleted
- * when undefined); `c` and every state using it are unchanged. The operations are folded into a
- * new base once there are more of them than the base has entries (and than 32).
+ * when undefined); `c` and every state using it are unchanged.
  */
 export function extend<T extends object>(c: Chain<T>, key: string | undefined, value: unknown): Chain<T> {
-  if (c.ops === undefined) {
-    apply(c.base, key, value)
-    return c
-  }
-  const n = c.n + 1
-  const ops = c.ops.length === 2 * c.n ? c.ops : c.ops.slice(0, 2 * c.n)
-  ops.push(key, value)
-  return n > 32 && n > c.size ? chain(fold(c.base, ops, n)) : { base: c.base, size: c.size, ops, n, view: undefined }
+  const next: Chain<T> = { prev: c, key, value, n: c.n + 1, size: c.size, view: undefined }
+  if (next.n > 32 && next.n > next.size) view(next)
+  return next
 }

@@ -1,9 +1,39 @@
 // Run-level transitions, shared by reduceFlow and applyEvent (through foldEvent) so both give the same state.
 
 import type { EventRecord } from '../events.js'
+import type { QueueWait } from '../flowState.js'
 import type { RunStatus } from '../streamStore.js'
 import { fieldsOf, isRecord, num, put, queuedOf, rerunOfData, str, strings, toText } from './reduceData.js'
 import type { RunFields, StepsMap } from './reduceParts.js'
+
+/**
+ * The run fields a state from elsewhere keeps, in a FlowState's order, and how each is read (a
+ * kept value is not undefined); `flow.started` reads its data's `name`, `input`, `schedule`,
+ * `parent` and `rerunOf` the same way.
+ */
+export const RUN_READERS = {
+  runId: str,
+  name: str,
+  queued: (v: unknown) => (isRecord(v) ? (v as unknown as QueueWait) : undefined),
+  input: (v: unknown) => v,
+  startedAt: str,
+  completedAt: str,
+  duration: number,
+  result: (v: unknown) => v,
+  error: str,
+  cancelReason: str,
+  schedule: (v: unknown) => strings(v, 'id', 'tick'),
+  parent: (v: unknown) => strings(v, 'runId', 'step'),
+  version: number,
+  rerunOf: rerunOfData,
+  children: number,
+} satisfies { [K in Exclude<keyof RunFields, 'status'>]-?: (v: unknown) => RunFields[K] | undefined }
+
+const STARTED = ['name', 'input', 'schedule', 'parent', 'rerunOf'] as const
+
+function number(v: unknown): number | undefined {
+  return typeof v === 'number' ? v : undefined
+}
 
 /** True for the statuses that stick: `completed`, `failed`, `canceled`. */
 export function isTerminalStatus(s: RunStatus): boolean {
@@ -25,14 +55,10 @@ export function nextRun(run: RunFields, e: EventRecord): RunFields {
     case 'flow.started': {
       if (status !== 'pending') return out
       const next: RunFields = { ...out, status: 'running' }
-      put(next, 'name', str(d.name))
-      put(next, 'input', d.input)
+      for (const k of STARTED) put(next, k, RUN_READERS[k](d[k]))
       put(next, 'startedAt', str(e.ts))
-      put(next, 'schedule', strings(d.schedule, 'id', 'tick'))
-      put(next, 'parent', strings(d.parent, 'runId', 'step'))
       const version = d.version
       if (Number.isInteger(version) && (version as number) > 0) next.version = version as number
-      put(next, 'rerunOf', rerunOfData(d.rerunOf))
       return next
     }
     case 'step.await.run':

@@ -6,8 +6,9 @@ import type { LogEntry, StepAwait, StepState, StepStatus } from '../flowState.js
 import { attemptOf, fieldsOf, isRecord, num, put, queuedOf, str, toText } from './reduceData.js'
 import type { StepsMap } from './reduceParts.js'
 
+/** The step called `name`, if the map has one (the map has a null prototype: every name is its own). */
 function getStep(map: StepsMap, name: string): StepState | undefined {
-  const s = Object.hasOwn(map, name) ? map[name] : undefined
+  const s = map[name]
   return isRecord(s) ? s : undefined
 }
 
@@ -70,9 +71,8 @@ export function reduceSteps(map: StepsMap, e: EventRecord, runStarts: boolean, e
         if (n === '') continue
         const raw = fieldsOf(declared[n]).needs
         const needs = Array.isArray(raw) ? raw.filter((x): x is string => typeof x === 'string') : []
-        const prev = getStep(out, n)
-        if (prev === undefined) out = write(out, map, n, { name: n, status: 'pending', attempt: 0, needs })
-        else if (prev.needs === undefined) out = write(out, map, n, clean({ ...prev, needs }))
+        const prev = getStep(out, n) ?? { name: n, status: 'pending', attempt: 0 }
+        if (prev.needs === undefined) out = write(out, map, n, clean({ ...prev, needs }))
       }
   }
   if (ended && isTerminalKind(kind)) {
@@ -145,7 +145,7 @@ function nextStep(prev: StepState, e: EventRecord, kind: string): StepState {
       s.status = 'retrying'
       s.attempt = prev.attempt
       const at = new Date(Date.parse(ts as string) + (num(d.delayMs) as number))
-      s.nextRetryAt = prev.nextRetryAt ?? (Number.isNaN(at.getTime()) ? undefined : at.toISOString())
+      s.nextRetryAt = prev.nextRetryAt ?? (Number.isNaN(+at) ? undefined : at.toISOString())
       break
     }
     case 'step.resumed':
