@@ -8,7 +8,7 @@ import type { QueueWait } from '../flowState.js'
 /** A record to read fields from: a non-null, non-array object. */
 export type Fields = Readonly<Record<string, unknown>>
 
-const NO_FIELDS: Fields = /* @__PURE__ */ Object.freeze(Object.create(null))
+export const NO_FIELDS: Fields = /* @__PURE__ */ Object.freeze(Object.create(null))
 
 /** True for a non-null object that is not an array. */
 export function isRecord(v: unknown): v is Fields {

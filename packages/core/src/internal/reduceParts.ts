@@ -17,8 +17,8 @@
 
 import type { FlowState, LogEntry, QueueWait, StepState } from '../flowState.js'
 import type { RunStatus } from '../streamStore.js'
-import { isRecord, put } from './reduceData.js'
-import { RUN_READERS } from './reduceRun.js'
+import { isRecord, NO_FIELDS } from './reduceData.js'
+import { readRun } from './reduceRun.js'
 
 /** The run-level fields of a FlowState (all but steps, state, logs, lastEventId). */
 export interface RunFields {
@@ -70,11 +70,9 @@ export interface Parts {
   readonly steps: StepsMap
 }
 
-const RUN_STATUSES: readonly unknown[] = ['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
-
 /** Parts of an empty state, with their own bases. */
 export function emptyParts(): Parts {
-  return { run: { status: 'pending' }, logs: chain([]), kv: chain(Object.create(null)), steps: Object.create(null) }
+  return { run: readRun(NO_FIELDS), logs: chain([]), kv: chain(Object.create(null)), steps: Object.create(null) }
 }
 
 /**
@@ -108,24 +106,10 @@ class FlowStateObject {
   declare readonly lastEventId: string | undefined
 
   constructor(parts: Parts, lastEventId: string | undefined) {
-    const run = parts.run
     this.#parts = parts
-    this.runId = run.runId
-    this.name = run.name
-    this.status = run.status
-    this.queued = run.status === 'queued' ? run.queued : undefined
-    this.input = run.input
-    this.startedAt = run.startedAt
-    this.completedAt = run.completedAt
-    this.duration = run.duration
-    this.result = run.result
-    this.error = run.error
-    this.cancelReason = run.cancelReason
-    this.schedule = run.schedule
-    this.parent = run.parent
-    this.version = run.version
-    this.rerunOf = run.rerunOf
-    this.children = run.children
+    // runId … children, in that order: every run object has all of them (see readRun)
+    Object.assign(this, parts.run)
+    if (this.status !== 'queued') (this as { queued: unknown }).queued = undefined
     this.steps = parts.steps
     Object.defineProperty(this, 'state', FlowStateObject.#stateProp)
     Object.defineProperty(this, 'logs', FlowStateObject.#logsProp)
@@ -164,10 +148,8 @@ export function partsOf(state: FlowState): Parts {
 
 function foreignParts(state: FlowState, logs: unknown): Parts {
   const s = state as unknown as Record<string, unknown>
-  const run: RunFields = { status: RUN_STATUSES.includes(s.status) ? (s.status as RunStatus) : 'pending' }
-  for (const k in RUN_READERS) put(run, k, RUN_READERS[k as keyof typeof RUN_READERS](s[k]))
   return {
-    run,
+    run: readRun(s),
     logs: chain(Array.isArray(logs) ? logs : []),
     kv: chain(Object.assign(Object.create(null), isRecord(s.state) ? s.state : undefined)),
     steps: Object.assign(Object.create(null), isRecord(s.steps) ? s.steps : undefined),

@@ -6,14 +6,17 @@ import type { RunStatus } from '../streamStore.js'
 import { fieldsOf, isRecord, num, put, queuedOf, rerunOfData, str, strings, toText } from './reduceData.js'
 import type { RunFields, StepsMap } from './reduceParts.js'
 
+const RUN_STATUSES: readonly unknown[] = ['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
+
 /**
- * The run fields a state from elsewhere keeps, in a FlowState's order, and how each is read (a
- * kept value is not undefined); `flow.started` reads its data's `name`, `input`, `schedule`,
- * `parent` and `rerunOf` the same way.
+ * The run fields of a FlowState, in its order, and how each is read from a state from elsewhere
+ * (a bad value reads as undefined, a bad status as `pending`); `flow.started` reads its data's
+ * `name`, `input`, `schedule`, `parent` and `rerunOf` the same way.
  */
-export const RUN_READERS = {
+const RUN_READERS = {
   runId: str,
   name: str,
+  status: (v: unknown) => (RUN_STATUSES.includes(v) ? (v as RunStatus) : 'pending'),
   queued: (v: unknown) => (isRecord(v) ? (v as unknown as QueueWait) : undefined),
   input: (v: unknown) => v,
   startedAt: str,
@@ -27,7 +30,19 @@ export const RUN_READERS = {
   version: number,
   rerunOf: rerunOfData,
   children: number,
-} satisfies { [K in Exclude<keyof RunFields, 'status'>]-?: (v: unknown) => RunFields[K] | undefined }
+} satisfies { [K in keyof RunFields]-?: (v: unknown) => RunFields[K] | undefined }
+
+/**
+ * The run fields of `s` (a state from elsewhere, or nothing for a new run) as the reducer keeps
+ * them: every field, in a FlowState's order, undefined when absent. Every run object has this
+ * shape, and the transitions copy it with spreads, so a FlowState takes its fields with one
+ * `Object.assign`.
+ */
+export function readRun(s: Readonly<Record<string, unknown>>): RunFields {
+  const run: Record<string, unknown> = {}
+  for (const k in RUN_READERS) run[k] = RUN_READERS[k as keyof RunFields](s[k])
+  return run as unknown as RunFields
+}
 
 const STARTED = ['name', 'input', 'schedule', 'parent', 'rerunOf'] as const
 
@@ -47,7 +62,7 @@ export function isTerminalStatus(s: RunStatus): boolean {
  */
 export function nextRun(run: RunFields, e: EventRecord): RunFields {
   let out = run
-  if (run.runId === undefined && typeof e.flow === 'string' && e.flow !== '') out = { runId: e.flow, ...run }
+  if (run.runId === undefined && typeof e.flow === 'string' && e.flow !== '') out = { ...run, runId: e.flow }
   const kind = e.kind
   const d = fieldsOf(e.data)
   const status = run.status
