@@ -46,8 +46,8 @@ export function reduceFlow(events: Iterable<EventRecord>, opts?: ReduceOptions):
     ordered = ordered.filter((e) => compareEventIds(e.id, until) <= 0)
   }
   let parts = emptyParts()
-  for (let i = 0; i < ordered.length; i++) parts = foldEvent(parts, ordered[i]!)
-  return composeState(parts, ordered[ordered.length - 1]?.id)
+  for (const e of ordered) parts = foldEvent(parts, e)
+  return composeState(parts, ordered.at(-1)?.id)
 }
 
 /** Options of {@link reduceFlow}. */

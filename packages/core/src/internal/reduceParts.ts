@@ -142,15 +142,15 @@ export function composeState(parts: Parts, lastEventId: string | undefined): Flo
 }
 
 /** The parts of `state`: its own if the reducer made it, else rebuilt from its data. */
-export function partsOf(state: FlowState): Parts {
-  return FlowStateObject.partsOf(state) ?? foreignParts(state, state.logs)
+export function partsOf(state: object): Parts {
+  return FlowStateObject.partsOf(state) ?? foreignParts(state)
 }
 
-function foreignParts(state: FlowState, logs: unknown): Parts {
-  const s = state as unknown as Record<string, unknown>
+function foreignParts(state: object): Parts {
+  const s = state as Record<string, unknown>
   return {
     run: readRun(s),
-    logs: chain(Array.isArray(logs) ? logs : []),
+    logs: chain(Array.isArray(s.logs) ? s.logs : []),
     kv: chain(Object.assign(Object.create(null), isRecord(s.state) ? s.state : undefined)),
     steps: Object.assign(Object.create(null), isRecord(s.steps) ? s.steps : undefined),
   }

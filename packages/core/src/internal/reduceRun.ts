@@ -3,7 +3,7 @@
 import type { EventRecord } from '../events.js'
 import type { QueueWait } from '../flowState.js'
 import type { RunStatus } from '../streamStore.js'
-import { fieldsOf, isRecord, num, put, queuedOf, rerunOfData, str, strings, toText } from './reduceData.js'
+import { type Fields, isRecord, num, put, queuedOf, rerunOfData, str, strings, toText } from './reduceData.js'
 import type { RunFields, StepsMap } from './reduceParts.js'
 
 const RUN_STATUSES: readonly unknown[] = ['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
@@ -60,11 +60,10 @@ export function isTerminalStatus(s: RunStatus): boolean {
  * status it gives a started run is `running`; the caller then settles it
  * with {@link settleStatus} (which needs the steps).
  */
-export function nextRun(run: RunFields, e: EventRecord): RunFields {
+export function nextRun(run: RunFields, e: EventRecord, d: Fields): RunFields {
   let out = run
   if (run.runId === undefined && typeof e.flow === 'string' && e.flow !== '') out = { ...run, runId: e.flow }
   const kind = e.kind
-  const d = fieldsOf(e.data)
   const status = run.status
   switch (kind) {
     case 'flow.started': {

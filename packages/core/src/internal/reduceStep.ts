@@ -3,7 +3,7 @@
 
 import { type EventRecord, isTerminalKind, type LogLevel } from '../events.js'
 import type { LogEntry, StepAwait, StepState, StepStatus } from '../flowState.js'
-import { attemptOf, fieldsOf, isRecord, num, put, queuedOf, str, toText } from './reduceData.js'
+import { attemptOf, type Fields, fieldsOf, isRecord, num, put, queuedOf, str, toText } from './reduceData.js'
 import type { StepsMap } from './reduceParts.js'
 
 /** The step called `name`, if the map has one (the map has a null prototype: every name is its own). */
@@ -53,19 +53,19 @@ const STEP_KEYS = [
  * run is completed, failed or canceled after `e`; then every step that has not completed or
  * failed is `canceled` (an ended run shows no live step).
  */
-export function reduceSteps(map: StepsMap, e: EventRecord, runStarts: boolean, ended: boolean): StepsMap {
+export function reduceSteps(map: StepsMap, e: EventRecord, d: Fields, runStarts: boolean, ended: boolean): StepsMap {
   let out = map
   const name = e.step
   const kind = e.kind
   if (typeof name === 'string' && name !== '') {
     const prev = getStep(map, name)
     let next = prev ?? { name, status: 'pending', attempt: 0 }
-    if (typeof kind === 'string' && kind.startsWith('step.')) next = nextStep(next, e, kind)
+    if (typeof kind === 'string' && kind.startsWith('step.')) next = nextStep(next, e, d, kind)
     if (ended && LIVE.includes(next.status)) next = canceled(next)
     if (next !== prev) out = write(out, map, name, next)
   }
   if (runStarts && kind === 'flow.started') {
-    const declared = fieldsOf(e.data).steps
+    const declared = d.steps
     if (isRecord(declared))
       for (const n of Object.keys(declared)) {
         if (n === '') continue
@@ -95,8 +95,7 @@ function canceled(s: StepState): StepState {
   return clean({ ...s, status: 'canceled', nextRetryAt: undefined })
 }
 
-function nextStep(prev: StepState, e: EventRecord, kind: string): StepState {
-  const d = fieldsOf(e.data)
+function nextStep(prev: StepState, e: EventRecord, d: Fields, kind: string): StepState {
   const ts = str(e.ts)
   const attempt = attemptOf(e.meta)
   const s: Draft = { ...prev }
@@ -202,8 +201,7 @@ function clean(s: Draft): StepState {
 }
 
 /** The log entry of a `log` event. */
-export function logEntry(e: EventRecord): LogEntry {
-  const d = fieldsOf(e.data)
+export function logEntry(e: EventRecord, d: Fields): LogEntry {
   const level = LEVELS.includes(d.level) ? (d.level as LogLevel) : 'info'
   const ts = toText(e.ts)
   const msg = toText(d.msg)
