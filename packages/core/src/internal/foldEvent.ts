@@ -1,8 +1,9 @@
 // The one transition of the reducer: reduceFlow folds a log with it, applyEvent applies it once.
 
 import type { EventRecord } from '../events.js'
+import { extend } from './chain.js'
 import { fieldsOf } from './reduceData.js'
-import { extend, type Parts } from './reduceParts.js'
+import type { Parts } from './reduceParts.js'
 import { isTerminalStatus, nextRun, settleStatus } from './reduceRun.js'
 import { logEntry, reduceSteps } from './reduceStep.js'
 

@@ -1,22 +1,17 @@
-// The persistent parts behind a FlowState, so that applyEvent costs O(1)
-// per `log` and `state.set` event and never mutates an older state.
+// The parts behind a FlowState: the run's fields, its steps, and its log and state as chains
+// (chain.ts), so that applyEvent costs O(1) per `log` and `state.set` event and never mutates an
+// older state.
 //
-// A FlowState has plain own data fields, except `logs` and `state`: own
-// enumerable getters over these parts, computed on first read and cached.
-// Both are a Chain: an immutable base (the log entries, an array; the state,
-// a null-prototype object) plus the operations since it (entries appended;
-// keys set or deleted) in a buffer the states of one line of history share.
-// The operations are folded into a new base once they outnumber it (and 32),
-// which keeps both amortized O(1) per event however long the log or however
-// many keys the run sets; a state reads only its own operations, so it never
-// sees a newer entry.
+// A FlowState has plain own data fields, except `logs` and `state`: own enumerable getters over
+// the chains, computed on first read and cached, so a state never shows a newer entry.
 //
-// applyEvent finds the parts of a state the reducer made through a private
-// class field. A state from elsewhere (JSON from the HTTP API, a spread copy)
-// has plain data there, and its parts are rebuilt from that data once.
+// applyEvent finds the parts of a state the reducer made through a private class field. A state
+// from elsewhere (JSON from the HTTP API, a spread copy) has plain data there, and its parts are
+// rebuilt from that data once.
 
 import type { FlowState, LogEntry, QueueWait, StepState } from '../flowState.js'
 import type { RunStatus } from '../streamStore.js'
+import { type Chain, chain, view } from './chain.js'
 import { isRecord, NO_FIELDS } from './reduceData.js'
 import { readRun } from './reduceRun.js'
 
@@ -43,25 +38,6 @@ export interface RunFields {
 /** The steps map: a null-prototype object. */
 export type StepsMap = Record<string, StepState>
 
-/**
- * A log or a state, persistent: a node that adds one operation to `prev` (append `value` when
- * `key` is undefined, else set `key` to `value`, deleting it when undefined), or a base whose
- * `view` is known. A node's `view` is computed on first read and cached; the node then becomes a
- * base (`n` 0, `size` entries or keys) and lets go of `prev`. Extending a chain past 32
- * operations and past its base's size folds them at once, so a log or a state that is never
- * read still costs amortized O(1) per event and keeps no more than its size in operations.
- */
-export interface Chain<T> {
-  prev?: Chain<T> | undefined
-  readonly key?: string | undefined
-  readonly value?: unknown
-  /** Operations since the base. */
-  n: number
-  /** Entries or keys of the base. */
-  size: number
-  view?: T | undefined
-}
-
 /** Everything of a FlowState that is not a plain field of its own. */
 export interface Parts {
   readonly run: RunFields
@@ -72,7 +48,7 @@ export interface Parts {
 
 /** Parts of an empty state, with their own bases. */
 export function emptyParts(): Parts {
-  return { run: readRun(NO_FIELDS), logs: chain([]), kv: chain(Object.create(null)), steps: Object.create(null) }
+  return readParts(NO_FIELDS)
 }
 
 /**
@@ -130,9 +106,9 @@ class FlowStateObject {
     },
   }
 
-  /** The parts of `state` when this class made it. */
-  static partsOf(state: object): Parts | undefined {
-    return #parts in state ? (state as FlowStateObject).#parts : undefined
+  /** The parts of `state`: its own if this class made it, else rebuilt from its data. */
+  static partsOf(state: object): Parts {
+    return #parts in state ? (state as FlowStateObject).#parts : readParts(state)
   }
 }
 
@@ -143,10 +119,11 @@ export function composeState(parts: Parts, lastEventId: string | undefined): Flo
 
 /** The parts of `state`: its own if the reducer made it, else rebuilt from its data. */
 export function partsOf(state: object): Parts {
-  return FlowStateObject.partsOf(state) ?? foreignParts(state)
+  return FlowStateObject.partsOf(state)
 }
 
-function foreignParts(state: object): Parts {
+/** The parts of a state from elsewhere (a record of anything): its fields read, its logs, state and steps copied once. */
+function readParts(state: object): Parts {
   const s = state as Record<string, unknown>
   return {
     run: readRun(s),
@@ -154,37 +131,4 @@ function foreignParts(state: object): Parts {
     kv: chain(Object.assign(Object.create(null), isRecord(s.state) ? s.state : undefined)),
     steps: Object.assign(Object.create(null), isRecord(s.steps) ? s.steps : undefined),
   }
-}
-
-/** A base: `view` as it is. */
-function chain<T extends object>(view: T): Chain<T> {
-  return { prev: undefined, n: 0, size: Array.isArray(view) ? view.length : Object.keys(view).length, view }
-}
-
-/** The value of `c`: its base with the operations since it applied, on a copy. */
-function view<T extends object>(c: Chain<T>): T {
-  if (c.view === undefined) {
-    const ops: Chain<T>[] = []
-    let base = c
-    for (; base.view === undefined; base = base.prev!) ops.push(base)
-    const out = (Array.isArray(base.view) ? base.view.slice() : Object.assign(Object.create(null), base.view)) as Record<string, unknown>
-    for (let i = ops.length; i--; ) {
-      const { key, value } = ops[i]!
-      if (key === undefined) (out as unknown as unknown[]).push(value)
-      else if (value === undefined) delete out[key]
-      else out[key] = value
-    }
-    Object.assign(c, chain(out))
-  }
-  return c.view!
-}
-
-/**
- * `c` with one more operation: `value` appended (no `key`), or `key` set to `value` (deleted
- * when undefined); `c` and every state using it are unchanged.
- */
-export function extend<T extends object>(c: Chain<T>, key: string | undefined, value: unknown): Chain<T> {
-  const next: Chain<T> = { prev: c, key, value, n: c.n + 1, size: c.size, view: undefined }
-  if (next.n > 32 && next.n > next.size) view(next)
-  return next
 }
