@@ -20,6 +20,11 @@ export function fieldsOf(data: unknown): Fields {
   return isRecord(data) ? data : NO_FIELDS
 }
 
+/** True for a non-empty string (a run id, a step name). */
+export function isName(v: unknown): v is string {
+  return typeof v === 'string' && v !== ''
+}
+
 /** A string field, or undefined. */
 export function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined
@@ -72,9 +77,7 @@ export function queuedOf(data: unknown): QueueWait {
 
 /** `data.rerunOf` of `flow.started`: `{ runId, from? }` when `runId` (and `from`, when present) are strings. */
 export function rerunOfData(v: unknown): { runId: string; from?: string } | undefined {
-  if (typeof v !== 'object' || v === null) return undefined
-  const { runId, from } = v as { runId?: unknown; from?: unknown }
-  if (typeof runId !== 'string') return undefined
-  if (typeof from === 'string') return { runId, from }
-  return { runId }
+  // any object, arrays too (a record is not required here)
+  const { runId, from } = ((typeof v === 'object' && v) || NO_FIELDS) as Fields
+  return typeof runId !== 'string' ? undefined : typeof from === 'string' ? { runId, from } : { runId }
 }

@@ -3,7 +3,7 @@
 import type { EventRecord } from '../events.js'
 import type { QueueWait } from '../flowState.js'
 import type { RunStatus } from '../streamStore.js'
-import { type Fields, isRecord, num, put, queuedOf, rerunOfData, str, strings, toText } from './reduceData.js'
+import { type Fields, isName, isRecord, num, put, queuedOf, rerunOfData, str, strings, toText } from './reduceData.js'
 import type { RunFields, StepsMap } from './reduceParts.js'
 
 const RUN_STATUSES: readonly unknown[] = ['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
@@ -62,7 +62,7 @@ export function isTerminalStatus(s: RunStatus): boolean {
  */
 export function nextRun(run: RunFields, e: EventRecord, d: Fields): RunFields {
   let out = run
-  if (run.runId === undefined && typeof e.flow === 'string' && e.flow !== '') out = { ...run, runId: e.flow }
+  if (run.runId === undefined && isName(e.flow)) out = { ...run, runId: e.flow }
   const kind = e.kind
   const status = run.status
   switch (kind) {
@@ -113,13 +113,8 @@ export function nextRun(run: RunFields, e: EventRecord, d: Fields): RunFields {
  */
 export function settleStatus(status: RunStatus, steps: StepsMap): RunStatus {
   if (status !== 'running' && status !== 'awaiting') return status
-  let awaiting = false
-  for (const name in steps) {
-    const s = steps[name]
-    // the map has a null prototype: every name is its own
-    const st = isRecord(s) ? s.status : undefined
-    if (st === 'running' || st === 'retrying' || st === 'queued') return 'running'
-    if (st === 'awaiting') awaiting = true
-  }
-  return awaiting ? 'awaiting' : 'running'
+  const statuses = Object.values(steps).map((s) => (isRecord(s) ? s.status : undefined))
+  return statuses.includes('awaiting') && !statuses.some((s) => s === 'running' || s === 'retrying' || s === 'queued')
+    ? 'awaiting'
+    : 'running'
 }

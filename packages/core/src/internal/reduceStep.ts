@@ -3,7 +3,7 @@
 
 import { type EventRecord, isTerminalKind, type LogLevel } from '../events.js'
 import type { LogEntry, StepAwait, StepState, StepStatus } from '../flowState.js'
-import { attemptOf, type Fields, fieldsOf, isRecord, num, put, queuedOf, str, toText } from './reduceData.js'
+import { attemptOf, type Fields, fieldsOf, isName, isRecord, num, put, queuedOf, str, toText } from './reduceData.js'
 import type { StepsMap } from './reduceParts.js'
 
 /** The step called `name`: the map's (it has a null prototype: every name is its own), else a new one. */
@@ -64,7 +64,7 @@ export function reduceSteps(map: StepsMap, e: EventRecord, d: Fields, runStarts:
   let out = map
   const name = e.step
   const kind = e.kind
-  if (typeof name === 'string' && name !== '') {
+  if (isName(name)) {
     let next = stepAt(map, name)
     if (typeof kind === 'string' && kind.startsWith('step.')) next = nextStep(next, e, d, kind)
     if (ended && LIVE.includes(next.status)) next = canceled(next)
@@ -196,8 +196,9 @@ export function logEntry(e: EventRecord, d: Fields): LogEntry {
   const ts = toText(e.ts)
   const msg = toText(d.msg)
   const step = e.step
-  const out: { -readonly [K in keyof LogEntry]: LogEntry[K] } =
-    typeof step === 'string' && step !== '' ? { id: e.id, ts, step, level, msg } : { id: e.id, ts, level, msg }
+  const out: { -readonly [K in keyof LogEntry]: LogEntry[K] } = isName(step)
+    ? { id: e.id, ts, step, level, msg }
+    : { id: e.id, ts, level, msg }
   if (isRecord(d.fields)) out.fields = d.fields
   return out
 }
