@@ -56,15 +56,20 @@ export interface ReduceOptions {
   until?: string | undefined
 }
 
-/** The valid events, sorted by id without duplicates (a sort of a sorted log costs one comparison per event). */
-function inIdOrder(events: Iterable<EventRecord>): EventRecord[] {
+/** The valid events, sorted by id without duplicates; `events` itself when it already is (the usual case, checked in one pass). */
+function inIdOrder(events: Iterable<EventRecord>): readonly EventRecord[] {
   const list: readonly unknown[] = Array.isArray(events)
     ? events
     : typeof events === 'object' && typeof events?.[Symbol.iterator] === 'function'
       ? Array.from(events)
       : []
-  return list
-    .filter((e): e is EventRecord => isRecord(e) && isEventId(e.id))
-    .sort((a, b) => compareEventIds(a.id, b.id)) // stable: the first of equal ids stays first
-    .filter((e, i, sorted) => i === 0 || compareEventIds(sorted[i - 1]!.id, e.id) !== 0)
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i]
+    if (!isRecord(e) || !isEventId(e.id) || (i > 0 && compareEventIds((list[i - 1] as EventRecord).id, e.id) >= 0))
+      return list
+        .filter((e): e is EventRecord => isRecord(e) && isEventId(e.id))
+        .sort((a, b) => compareEventIds(a.id, b.id)) // stable: the first of equal ids stays first
+        .filter((e, i, sorted) => i === 0 || compareEventIds(sorted[i - 1]!.id, e.id) !== 0)
+  }
+  return list as EventRecord[]
 }

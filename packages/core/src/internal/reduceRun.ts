@@ -34,9 +34,8 @@ const RUN_READERS = {
 
 /**
  * The run fields of `s` (a state from elsewhere, or nothing for a new run) as the reducer keeps
- * them: every field, in a FlowState's order, undefined when absent. Every run object has this
- * shape, and the transitions copy it with spreads, so a FlowState takes its fields with one
- * `Object.assign`.
+ * them: every field, in a FlowState's order, undefined when absent (one shape for every run
+ * object: the transitions copy it with spreads).
  */
 export function readRun(s: Readonly<Record<string, unknown>>): RunFields {
   const run: Record<string, unknown> = {}
