@@ -1,5 +1,5 @@
-// Step-level transitions and the `log` reader, shared by reduceFlow (which owns its
-// steps map) and applyEvent (copy on write), through foldEvent.
+// Step-level transitions and the `log` reader, shared by reduceFlow and applyEvent through
+// foldEvent; the steps map is copied on its first write in an event.
 
 import { type EventRecord, isTerminalKind, type LogLevel } from '../events.js'
 import type { LogEntry, StepAwait, StepState, StepStatus } from '../flowState.js'
