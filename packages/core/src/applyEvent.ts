@@ -1,9 +1,9 @@
 import { compareEventIds, isEventId } from './eventIds.js'
 import type { EventRecord } from './events.js'
-import { emptyFlowState, type FlowState } from './flowState.js'
+import type { FlowState } from './flowState.js'
 import { foldEvent } from './internal/foldEvent.js'
 import { isRecord } from './internal/reduceData.js'
-import { composeState, isOwnState, partsOf } from './internal/reduceParts.js'
+import { composeState, partsOf } from './internal/reduceParts.js'
 
 /**
  * Folds one event into a state and returns the next state: the incremental
@@ -34,8 +34,9 @@ import { composeState, isOwnState, partsOf } from './internal/reduceParts.js'
  */
 export function applyEvent(state: FlowState, event: EventRecord): FlowState {
   if (!isRecord(event) || !isEventId(event.id)) return state
-  if (!isRecord(state)) return applyEvent(emptyFlowState(), event)
-  const last = state.lastEventId
-  if (last !== undefined && (isOwnState(state) || isEventId(last)) && compareEventIds(event.id, last) <= 0) return state
-  return composeState(foldEvent(partsOf(state), event), event.id)
+  // anything but a state reads as the empty one
+  const from: Partial<FlowState> = isRecord(state) ? state : {}
+  const last = from.lastEventId
+  if (isEventId(last) && compareEventIds(event.id, last) <= 0) return state
+  return composeState(foldEvent(partsOf(from), event), event.id)
 }

@@ -4,7 +4,7 @@ import type { FlowState } from './flowState.js'
 import { argumentError } from './internal/argumentError.js'
 import { foldEvent } from './internal/foldEvent.js'
 import { isRecord } from './internal/reduceData.js'
-import { composeState, emptyParts, handOut } from './internal/reduceParts.js'
+import { composeState, emptyParts } from './internal/reduceParts.js'
 
 /**
  * Folds a run's events into its state. Pure (no I/O, no clock), the same
@@ -38,19 +38,16 @@ import { composeState, emptyParts, handOut } from './internal/reduceParts.js'
  * ```
  */
 export function reduceFlow(events: Iterable<EventRecord>, opts?: ReduceOptions): FlowState {
-  const all = inIdOrder(events)
+  let ordered = inIdOrder(events)
   const until = opts?.until
-  let ordered = all
   if (until !== undefined) {
     if (!isEventId(until))
       throw argumentError(`Invalid reduceFlow until ${JSON.stringify(until)}: pass an event id "<ms>-<seq>" (e.g. an event's id).`)
-    let n = all.length
-    while (n > 0 && compareEventIds(all[n - 1]!.id, until) > 0) n--
-    ordered = n === all.length ? all : all.slice(0, n)
+    ordered = ordered.filter((e) => compareEventIds(e.id, until) <= 0)
   }
-  let parts = emptyParts(true)
-  for (let i = 0; i < ordered.length; i++) parts = foldEvent(parts, ordered[i]!)
-  return composeState(handOut(parts), ordered[ordered.length - 1]?.id)
+  let parts = emptyParts()
+  for (const e of ordered) parts = foldEvent(parts, e)
+  return composeState(parts, ordered.at(-1)?.id)
 }
 
 /** Options of {@link reduceFlow}. */
@@ -59,9 +56,13 @@ export interface ReduceOptions {
   until?: string | undefined
 }
 
-/** The valid events, sorted by id without duplicates; `events` itself when it already is. */
+/** The valid events, sorted by id without duplicates; `events` itself when it already is (the usual case, checked in one pass). */
 function inIdOrder(events: Iterable<EventRecord>): readonly EventRecord[] {
-  const list: readonly unknown[] = Array.isArray(events) ? events : isIterable(events) ? Array.from(events) : []
+  const list: readonly unknown[] = Array.isArray(events)
+    ? events
+    : typeof events === 'object' && typeof events?.[Symbol.iterator] === 'function'
+      ? Array.from(events)
+      : []
   for (let i = 0; i < list.length; i++) {
     const e = list[i]
     if (!isRecord(e) || !isEventId(e.id) || (i > 0 && compareEventIds((list[i - 1] as EventRecord).id, e.id) >= 0))
@@ -70,9 +71,5 @@ function inIdOrder(events: Iterable<EventRecord>): readonly EventRecord[] {
         .sort((a, b) => compareEventIds(a.id, b.id)) // stable: the first of equal ids stays first
         .filter((e, i, sorted) => i === 0 || compareEventIds(sorted[i - 1]!.id, e.id) !== 0)
   }
-  return list as readonly EventRecord[]
-}
-
-function isIterable(v: unknown): v is Iterable<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as Iterable<unknown>)[Symbol.iterator] === 'function'
+  return list as EventRecord[]
 }

@@ -4,10 +4,6 @@
  * class and its table of codes into a bundle of the reducer alone.
  */
 export function argumentError(message: string): Error & { code: 'INVALID_ARGUMENT'; status: 400 } {
-  const err = new Error(message) as Error & { code: 'INVALID_ARGUMENT'; status: 400 }
-  err.name = 'LeanflowError'
-  err.code = 'INVALID_ARGUMENT'
-  err.status = 400
-  Object.defineProperty(err, Symbol.for('leanflow.error'), { value: true })
-  return err
+  const err = Object.assign(new Error(message), { name: 'LeanflowError', code: 'INVALID_ARGUMENT', status: 400 } as const)
+  return Object.defineProperty(err, Symbol.for('leanflow.error'), { value: true })
 }

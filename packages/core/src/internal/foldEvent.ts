@@ -1,34 +1,30 @@
 // The one transition of the reducer: reduceFlow folds a log with it, applyEvent applies it once.
 
 import type { EventRecord } from '../events.js'
+import { extend } from './chain.js'
 import { fieldsOf } from './reduceData.js'
-import { extend, type Parts } from './reduceParts.js'
+import type { Parts } from './reduceParts.js'
 import { isTerminalStatus, nextRun, settleStatus } from './reduceRun.js'
 import { logEntry, reduceSteps } from './reduceStep.js'
 
 /**
- * The parts after `e`, new objects wherever they change (`parts` itself when `e` changes none
- * of them). The run's status is settled against the steps whenever either changed.
+ * The parts after `e`, new objects wherever they change. The run's status is settled against
+ * the steps whenever either changed.
  */
 export function foldEvent(parts: Parts, e: EventRecord): Parts {
   const prev = parts.run
-  const run = nextRun(prev, e)
+  const d = fieldsOf(e.data)
+  let run = nextRun(prev, e, d)
   const kind = e.kind
   const ended = isTerminalStatus(run.status)
-  let steps = parts.steps
+  let { steps, logs, kv } = parts
   if (e.step !== undefined || kind === 'flow.started' || (ended && run !== prev && !isTerminalStatus(prev.status)))
-    steps = reduceSteps(steps, e, prev.status === 'pending', ended)
-  let logs = parts.logs
-  let kv = parts.kv
-  if (kind === 'log') logs = extend(logs, undefined, logEntry(e))
-  else if (kind === 'state.set') {
-    const d = fieldsOf(e.data)
-    if (typeof d.key === 'string') kv = extend(kv, d.key, d.value)
-  }
-  let settled = run
+    steps = reduceSteps(steps, e, d, prev.status === 'pending', ended)
+  if (kind === 'log') logs = extend(logs, undefined, logEntry(e, d))
+  else if (kind === 'state.set' && typeof d.key === 'string') kv = extend(kv, d.key, d.value)
   if (run !== prev || steps !== parts.steps) {
     const status = settleStatus(run.status, steps)
-    if (status !== run.status) settled = { ...run, status }
+    if (status !== run.status) run = { ...run, status }
   }
-  return settled === prev && logs === parts.logs && kv === parts.kv && steps === parts.steps ? parts : { run: settled, logs, kv, steps }
+  return { run, logs, kv, steps }
 }

@@ -8,7 +8,7 @@ import type { QueueWait } from '../flowState.js'
 /** A record to read fields from: a non-null, non-array object. */
 export type Fields = Readonly<Record<string, unknown>>
 
-const NO_FIELDS: Fields = /* @__PURE__ */ Object.freeze(Object.create(null))
+export const NO_FIELDS: Fields = /* @__PURE__ */ Object.freeze(Object.create(null))
 
 /** True for a non-null object that is not an array. */
 export function isRecord(v: unknown): v is Fields {
@@ -18,6 +18,11 @@ export function isRecord(v: unknown): v is Fields {
 /** `data` as a record to read fields from; garbage reads as no fields. */
 export function fieldsOf(data: unknown): Fields {
   return isRecord(data) ? data : NO_FIELDS
+}
+
+/** True for a non-empty string (a run id, a step name). */
+export function isName(v: unknown): v is string {
+  return typeof v === 'string' && v !== ''
 }
 
 /** A string field, or undefined. */
@@ -51,9 +56,8 @@ export function attemptOf(meta: unknown): number | undefined {
 
 /** Any value as display text, never throwing (objects with a null prototype, cycles, BigInt). */
 export function toText(v: unknown): string {
-  if (typeof v === 'string') return v
   if (v == null) return ''
-  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
+  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
   if (isRecord(v) && typeof v.message === 'string') return v.message
   try {
     return JSON.stringify(v) ?? ''
@@ -73,9 +77,7 @@ export function queuedOf(data: unknown): QueueWait {
 
 /** `data.rerunOf` of `flow.started`: `{ runId, from? }` when `runId` (and `from`, when present) are strings. */
 export function rerunOfData(v: unknown): { runId: string; from?: string } | undefined {
-  if (typeof v !== 'object' || v === null) return undefined
-  const { runId, from } = v as { runId?: unknown; from?: unknown }
-  if (typeof runId !== 'string') return undefined
-  if (typeof from === 'string') return { runId, from }
-  return { runId }
+  // any object, arrays too (a record is not required here)
+  const { runId, from } = ((typeof v === 'object' && v) || NO_FIELDS) as Fields
+  return typeof runId !== 'string' ? undefined : typeof from === 'string' ? { runId, from } : { runId }
 }

@@ -1,9 +1,53 @@
 // Run-level transitions, shared by reduceFlow and applyEvent (through foldEvent) so both give the same state.
 
 import type { EventRecord } from '../events.js'
+import type { QueueWait } from '../flowState.js'
 import type { RunStatus } from '../streamStore.js'
-import { fieldsOf, isRecord, num, put, queuedOf, rerunOfData, str, strings, toText } from './reduceData.js'
+import { type Fields, isName, isRecord, num, put, queuedOf, rerunOfData, str, strings, toText } from './reduceData.js'
 import type { RunFields, StepsMap } from './reduceParts.js'
+
+const RUN_STATUSES: readonly unknown[] = ['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
+
+/**
+ * The run fields of a FlowState, in its order, and how each is read from a state from elsewhere
+ * (a bad value reads as undefined, a bad status as `pending`); `flow.started` reads its data's
+ * `name`, `input`, `schedule`, `parent` and `rerunOf` the same way.
+ */
+const RUN_READERS = {
+  runId: str,
+  name: str,
+  status: (v: unknown) => (RUN_STATUSES.includes(v) ? (v as RunStatus) : 'pending'),
+  queued: (v: unknown) => (isRecord(v) ? (v as unknown as QueueWait) : undefined),
+  input: (v: unknown) => v,
+  startedAt: str,
+  completedAt: str,
+  duration: number,
+  result: (v: unknown) => v,
+  error: str,
+  cancelReason: str,
+  schedule: (v: unknown) => strings(v, 'id', 'tick'),
+  parent: (v: unknown) => strings(v, 'runId', 'step'),
+  version: number,
+  rerunOf: rerunOfData,
+  children: number,
+} satisfies { [K in keyof RunFields]-?: (v: unknown) => RunFields[K] | undefined }
+
+/**
+ * The run fields of `s` (a state from elsewhere, or nothing for a new run) as the reducer keeps
+ * them: every field, in a FlowState's order, undefined when absent (one shape for every run
+ * object: the transitions copy it with spreads).
+ */
+export function readRun(s: Readonly<Record<string, unknown>>): RunFields {
+  const run: Record<string, unknown> = {}
+  for (const k in RUN_READERS) run[k] = RUN_READERS[k as keyof RunFields](s[k])
+  return run as unknown as RunFields
+}
+
+const STARTED = ['name', 'input', 'schedule', 'parent', 'rerunOf'] as const
+
+function number(v: unknown): number | undefined {
+  return typeof v === 'number' ? v : undefined
+}
 
 /** True for the statuses that stick: `completed`, `failed`, `canceled`. */
 export function isTerminalStatus(s: RunStatus): boolean {
@@ -15,24 +59,19 @@ export function isTerminalStatus(s: RunStatus): boolean {
  * status it gives a started run is `running`; the caller then settles it
  * with {@link settleStatus} (which needs the steps).
  */
-export function nextRun(run: RunFields, e: EventRecord): RunFields {
+export function nextRun(run: RunFields, e: EventRecord, d: Fields): RunFields {
   let out = run
-  if (run.runId === undefined && typeof e.flow === 'string' && e.flow !== '') out = { runId: e.flow, ...run }
+  if (run.runId === undefined && isName(e.flow)) out = { ...run, runId: e.flow }
   const kind = e.kind
-  const d = fieldsOf(e.data)
   const status = run.status
   switch (kind) {
     case 'flow.started': {
       if (status !== 'pending') return out
       const next: RunFields = { ...out, status: 'running' }
-      put(next, 'name', str(d.name))
-      put(next, 'input', d.input)
+      for (const k of STARTED) put(next, k, RUN_READERS[k](d[k]))
       put(next, 'startedAt', str(e.ts))
-      put(next, 'schedule', strings(d.schedule, 'id', 'tick'))
-      put(next, 'parent', strings(d.parent, 'runId', 'step'))
       const version = d.version
       if (Number.isInteger(version) && (version as number) > 0) next.version = version as number
-      put(next, 'rerunOf', rerunOfData(d.rerunOf))
       return next
     }
     case 'step.await.run':
@@ -73,13 +112,8 @@ export function nextRun(run: RunFields, e: EventRecord): RunFields {
  */
 export function settleStatus(status: RunStatus, steps: StepsMap): RunStatus {
   if (status !== 'running' && status !== 'awaiting') return status
-  let awaiting = false
-  for (const name in steps) {
-    const s = steps[name]
-    // the map has a null prototype: every name is its own
-    const st = isRecord(s) ? s.status : undefined
-    if (st === 'running' || st === 'retrying' || st === 'queued') return 'running'
-    if (st === 'awaiting') awaiting = true
-  }
-  return awaiting ? 'awaiting' : 'running'
+  const statuses = Object.values(steps).map((s) => (isRecord(s) ? s.status : undefined))
+  return statuses.includes('awaiting') && !statuses.some((s) => s === 'running' || s === 'retrying' || s === 'queued')
+    ? 'awaiting'
+    : 'running'
 }

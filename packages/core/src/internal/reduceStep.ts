@@ -1,14 +1,15 @@
-// Step-level transitions and the `log` reader, shared by reduceFlow (which owns its
-// steps map) and applyEvent (copy on write), through foldEvent.
+// Step-level transitions and the `log` reader, shared by reduceFlow and applyEvent through
+// foldEvent; the steps map is copied on its first write in an event.
 
 import { type EventRecord, isTerminalKind, type LogLevel } from '../events.js'
 import type { LogEntry, StepAwait, StepState, StepStatus } from '../flowState.js'
-import { attemptOf, fieldsOf, isRecord, num, put, queuedOf, str, toText } from './reduceData.js'
+import { attemptOf, type Fields, fieldsOf, isName, isRecord, num, put, queuedOf, str, toText } from './reduceData.js'
 import type { StepsMap } from './reduceParts.js'
 
-function getStep(map: StepsMap, name: string): StepState | undefined {
-  const s = Object.hasOwn(map, name) ? map[name] : undefined
-  return isRecord(s) ? s : undefined
+/** The step called `name`: the map's (it has a null prototype: every name is its own), else a new one. */
+function stepAt(map: StepsMap, name: string): StepState {
+  const s = map[name]
+  return isRecord(s) ? s : { name, status: 'pending', attempt: 0 }
 }
 
 type Draft = { -readonly [K in keyof StepState]: StepState[K] }
@@ -19,32 +20,39 @@ const LEVELS: readonly unknown[] = ['debug', 'info', 'warn', 'error'] satisfies 
 const LIVE: readonly string[] = ['pending', 'queued', 'running', 'awaiting', 'retrying'] satisfies StepStatus[]
 
 /**
- * What each `step.await.*` kind records of its data: the field read as `until`, then the
- * fields copied as they are (the await's `type` is the kind's last part).
+ * The await kinds: what each `step.await.*` records of its data (the field read as `until`,
+ * then the fields copied as they are; the await's `type` is the kind's last part), and the two
+ * kinds that end an await (nothing to record).
  */
 const AWAITS: Readonly<Record<string, readonly string[]>> = {
   'step.await.time': ['resumeAt'],
   'step.await.event': ['timeoutAt', 'eventKind'],
   'step.await.trigger': ['timeoutAt', 'triggerId', 'triggerType'],
   'step.await.run': ['timeoutAt', 'childRunId', 'flow'],
+  'step.resumed': [],
+  'step.await.timeout': [],
 }
 
-/** A step's optional fields, in the order a step shows them (`name`, `status`, `attempt` come first). */
-const STEP_KEYS = [
-  'needs',
-  'input',
-  'startedAt',
-  'completedAt',
-  'duration',
-  'result',
-  'error',
-  'nextRetryAt',
-  'awaiting',
-  'pending',
-  'queued',
-  'recoveries',
-  'copied',
-] as const
+/**
+ * A step's optional fields, in the order a step shows them (`name`, `status`, `attempt` come
+ * first), each with the status it lasts in, when it lasts in one only: what a step waits for
+ * lasts while it waits, and `copied` marks a completed step.
+ */
+const STEP_KEYS: Readonly<Record<string, StepStatus | ''>> = {
+  needs: '',
+  input: '',
+  startedAt: '',
+  completedAt: '',
+  duration: '',
+  result: '',
+  error: '',
+  nextRetryAt: '',
+  awaiting: 'awaiting',
+  pending: 'awaiting',
+  queued: 'queued',
+  recoveries: '',
+  copied: 'completed',
+} satisfies Record<Exclude<keyof StepState, 'name' | 'status' | 'attempt'>, StepStatus | ''>
 
 /**
  * The steps after `e`: the step it names (created when new), and the steps `flow.started`
@@ -52,35 +60,29 @@ const STEP_KEYS = [
  * run is completed, failed or canceled after `e`; then every step that has not completed or
  * failed is `canceled` (an ended run shows no live step).
  */
-export function reduceSteps(map: StepsMap, e: EventRecord, runStarts: boolean, ended: boolean): StepsMap {
+export function reduceSteps(map: StepsMap, e: EventRecord, d: Fields, runStarts: boolean, ended: boolean): StepsMap {
   let out = map
   const name = e.step
   const kind = e.kind
-  if (typeof name === 'string' && name !== '') {
-    const prev = getStep(map, name)
-    let next = prev ?? { name, status: 'pending', attempt: 0 }
-    if (typeof kind === 'string' && kind.startsWith('step.')) next = nextStep(next, e, kind)
+  if (isName(name)) {
+    let next = stepAt(map, name)
+    if (typeof kind === 'string' && kind.startsWith('step.')) next = nextStep(next, e, d, kind)
     if (ended && LIVE.includes(next.status)) next = canceled(next)
-    if (next !== prev) out = write(out, map, name, next)
+    if (next !== map[name]) out = write(out, map, name, next)
   }
-  if (runStarts && kind === 'flow.started') {
-    const declared = fieldsOf(e.data).steps
-    if (isRecord(declared))
-      for (const n of Object.keys(declared)) {
-        if (n === '') continue
-        const raw = fieldsOf(declared[n]).needs
-        const needs = Array.isArray(raw) ? raw.filter((x): x is string => typeof x === 'string') : []
-        const prev = getStep(out, n)
-        if (prev === undefined) out = write(out, map, n, { name: n, status: 'pending', attempt: 0, needs })
-        else if (prev.needs === undefined) out = write(out, map, n, clean({ ...prev, needs }))
-      }
-  }
-  if (ended && isTerminalKind(kind)) {
-    for (const n of Object.keys(out)) {
-      const s = getStep(out, n)
-      if (s !== undefined && LIVE.includes(s.status)) out = write(out, map, n, canceled(s))
+  const declared = d.steps
+  if (runStarts && kind === 'flow.started' && isRecord(declared))
+    for (const n of Object.keys(declared)) {
+      const raw = fieldsOf(declared[n]).needs
+      const needs = Array.isArray(raw) ? raw.filter((x): x is string => typeof x === 'string') : []
+      const prev = stepAt(out, n)
+      if (n !== '' && prev.needs === undefined) out = write(out, map, n, clean({ ...prev, needs }))
     }
-  }
+  if (ended && isTerminalKind(kind))
+    for (const n in out) {
+      const s = out[n]
+      if (isRecord(s) && LIVE.includes(s.status)) out = write(out, map, n, canceled(s))
+    }
   return out
 }
 
@@ -95,8 +97,7 @@ function canceled(s: StepState): StepState {
   return clean({ ...s, status: 'canceled', nextRetryAt: undefined })
 }
 
-function nextStep(prev: StepState, e: EventRecord, kind: string): StepState {
-  const d = fieldsOf(e.data)
+function nextStep(prev: StepState, e: EventRecord, d: Fields, kind: string): StepState {
   const ts = str(e.ts)
   const attempt = attemptOf(e.meta)
   const s: Draft = { ...prev }
@@ -145,26 +146,28 @@ function nextStep(prev: StepState, e: EventRecord, kind: string): StepState {
       s.status = 'retrying'
       s.attempt = prev.attempt
       const at = new Date(Date.parse(ts as string) + (num(d.delayMs) as number))
-      s.nextRetryAt = prev.nextRetryAt ?? (Number.isNaN(at.getTime()) ? undefined : at.toISOString())
+      s.nextRetryAt = prev.nextRetryAt ?? (Number.isNaN(+at) ? undefined : at.toISOString())
       break
     }
-    case 'step.resumed':
-    case 'step.await.timeout': {
-      // the await of that position leaves (every await, for an event without a position: one await at a time)
-      const pos = num(d.position)
-      return pend(s, pos === undefined ? [] : pendingOf(prev).filter((a) => a?.position !== pos))
-    }
     default: {
-      // a `step.await.*` joins the pending awaits (replacing one of the same position)
       const fields = AWAITS[kind]
       if (fields === undefined) return prev
-      const a: Record<string, unknown> = { type: kind.slice(11) }
-      fields.forEach((f, i) => {
-        put(a, i === 0 ? 'until' : f, str(d[f]))
-      })
+      // A `step.await.*` joins the pending awaits, replacing one of the same position; a
+      // `step.resumed` or `step.await.timeout` ends the one of its position (every one, for an
+      // event without a position: one await at a time). The step awaits while any is pending.
       const pos = num(d.position)
-      put(a, 'position', pos)
-      return pend(s, [...pendingOf(s).filter((p) => p?.position !== pos), a as unknown as StepAwait])
+      const pending = fields.length === 0 && pos === undefined ? [] : pendingOf(prev).filter((p) => p?.position !== pos)
+      if (fields.length > 0) {
+        const a: Record<string, unknown> = { type: kind.slice(11) }
+        fields.forEach((f, i) => {
+          put(a, i === 0 ? 'until' : f, str(d[f]))
+        })
+        put(a, 'position', pos)
+        pending.push(a as unknown as StepAwait)
+      }
+      s.status = pending.length > 0 ? 'awaiting' : 'running'
+      s.pending = pending
+      s.awaiting = pending.at(-1)
     }
   }
   return clean(s)
@@ -175,41 +178,27 @@ function pendingOf(s: StepState): readonly StepAwait[] {
   return Array.isArray(s.pending) ? s.pending : []
 }
 
-/** `s` after an await event: awaiting while any of `pending` is pending (`awaiting`: the last one announced), else running. */
-function pend(s: Draft, pending: readonly StepAwait[]): StepState {
-  s.status = pending.length > 0 ? 'awaiting' : 'running'
-  s.pending = pending
-  s.awaiting = pending[pending.length - 1]
-  return clean(s)
-}
-
 /** A step with its keys in one order and no undefined value (so states compare and serialize alike). */
 function clean(s: Draft): StepState {
   const out: Record<string, unknown> = { name: s.name, status: s.status, attempt: s.attempt }
-  const status = s.status
-  for (const k of STEP_KEYS) {
-    const v = s[k]
-    // what a step waits for lasts while it awaits: any other status drops it
-    if (
-      k === 'queued'
-        ? status === 'queued'
-        : v !== undefined &&
-          (k === 'awaiting' || k === 'pending' ? status === 'awaiting' : k !== 'copied' || (v === true && status === 'completed'))
-    )
-      out[k] = v
+  for (const k in STEP_KEYS) {
+    const v = s[k as keyof Draft]
+    const only = STEP_KEYS[k]
+    // `queued` is kept even when undefined, while queued
+    if ((v !== undefined || k === 'queued') && (only || s.status) === s.status && (k !== 'copied' || v === true)) out[k] = v
   }
   return out as unknown as StepState
 }
 
 /** The log entry of a `log` event. */
-export function logEntry(e: EventRecord): LogEntry {
-  const d = fieldsOf(e.data)
+export function logEntry(e: EventRecord, d: Fields): LogEntry {
   const level = LEVELS.includes(d.level) ? (d.level as LogLevel) : 'info'
   const ts = toText(e.ts)
   const msg = toText(d.msg)
   const step = e.step
-  const out: { -readonly [K in keyof LogEntry]: LogEntry[K] } =
-    typeof step === 'string' && step !== '' ? { id: e.id, ts, step, level, msg } : { id: e.id, ts, level, msg }
+  const out: { -readonly [K in keyof LogEntry]: LogEntry[K] } = isName(step)
+    ? { id: e.id, ts, step, level, msg }
+    : { id: e.id, ts, level, msg }
   if (isRecord(d.fields)) out.fields = d.fields
   return out
 }
