@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { isLeanflowError } from './errors.js'
 import type { EventRecord } from './events.js'
+import { ev } from './internal/testEvents.js'
 import { reduceFlow } from './reduceFlow.js'
-
-function ev(n: number, kind: string, data: unknown, step?: string): EventRecord {
-  const e: EventRecord = { id: `${n}-0`, ts: new Date(1_764_000_000_000 + n).toISOString(), kind, flow: 'run-1', data }
-  if (step !== undefined) e.step = step
-  return e
-}
 
 const log = [
   ev(10, 'flow.started', {
