@@ -222,7 +222,8 @@ describe('dashboard', () => {
     await expect.poll(() => stepStatus('payment'), T).toBe('awaiting')
     await page.getByTestId('run-cancel').click()
     const dialog = page.locator('dialog.confirm')
-    expect(await dialog.isVisible()).toBe(true)
+    // the page renders it after the click: waited for (isVisible alone does not wait; it failed under load)
+    await dialog.waitFor({ state: 'visible', timeout: 10_000 })
     await dialog.getByText('Keep it').click() // declined: nothing happens
     expect(await text('run-status')).not.toBe('canceled')
     // a viewer's cancel is refused by the API's authorize (the page's cookie reaches it): its message

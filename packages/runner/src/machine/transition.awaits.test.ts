@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import type { Command } from './commands.js'
 import { repairOutputs, transition } from './index.js'
-import { check, claim, done, env, jobs, NOW, type Row, run, running, waves } from './transitionRows.js'
+import { checkWith, claim, done, env, jobs, NOW, type Row, run, running, waves } from './transitionRows.js'
+
+const check = checkWith(expect)
 
 // The machine as tables, continued: await jobs (time, timeout, resume), the execution's
 // commands, and repairOutputs.

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import type { Command } from './commands.js'
 import { transition } from './index.js'
-import { check, claim, done, env, FLOW, NOW, type Row, run, running, waves } from './transitionRows.js'
+import { checkWith, claim, done, env, FLOW, NOW, type Row, run, running, waves } from './transitionRows.js'
+
+const check = checkWith(expect)
 
 // The machine as tables: for each command and state, the reply, the document after, the
 // appends (kind and key, wave by wave) and the jobs. No store, queue or clock. The await jobs
