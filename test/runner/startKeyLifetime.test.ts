@@ -109,7 +109,8 @@ for (const [label, make] of targets) {
           expect(lookup).toBeLessThanOrEqual(RETENTION_MS)
           for (const at of runAt) {
             expect(at).toBeGreaterThan(0)
-            expect(lookupAt).toBeLessThanOrEqual(at)
+            // on a Cluster the retirement and the ending write go to two nodes at once: a few ms either way
+            expect(lookupAt).toBeLessThanOrEqual(at + 5)
           }
         }
         // the run expires: the key goes with it
