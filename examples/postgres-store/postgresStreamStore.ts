@@ -209,9 +209,30 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
   const state = createPostgresRunState({ pool, schema: s, now: NOW, tx, retentionMs })
   const outbox = createPostgresOutbox({ pool, schema: s, now: NOW, tx, retentionMs })
 
+  /**
+   * A run's appends in the order this process issued them: each transaction starts once the one
+   * issued before it for that run has ended. The runner pipelines appends that must be stored in
+   * order (the later one with `after`); on pooled connections they would otherwise race for the
+   * run's row, and the later one would be refused for want of the earlier.
+   */
+  const issued = new Map<string, Promise<unknown>>()
+  function inIssueOrder<T>(runId: string, work: () => Promise<T>): Promise<T> {
+    const before = issued.get(runId)
+    const mine = before === undefined ? work() : before.then(work, work)
+    const done = mine.then(
+      () => {},
+      () => {},
+    )
+    issued.set(runId, done)
+    done.then(() => {
+      if (issued.get(runId) === done) issued.delete(runId)
+    })
+    return mine
+  }
+
   async function append(runId: string, event: NewEvent, opts: AppendOptions = {}): Promise<EventRecord> {
     const checked = validateAppend(runId, event, opts, { maxEventBytes })
-    const record = await tx((sql) => write(sql, runId, event, checked, opts))
+    const record = await inIssueOrder(runId, () => tx((sql) => write(sql, runId, event, checked, opts)))
     if (!isRepeatedAppend(record)) bus?.publish(JSON.parse(JSON.stringify(record)) as EventRecord)
     return record
   }
@@ -221,27 +242,29 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
     if (!Array.isArray(items)) throw invalidArgument('appendMany items', items, 'an array of { event, idempotencyKey? }')
     const checked = items.map((it) => validateAppend(runId, it?.event, { idempotencyKey: it?.idempotencyKey }, { maxEventBytes }))
     if (items.length === 0) return []
-    const records = await tx(async (sql) => {
-      const run = await lockRun(sql, runId)
-      const keys = new Set<string>()
-      let fresh = 0
-      for (const c of checked) {
-        const key = c.idempotencyKey
-        if (key !== undefined && (keys.has(key) || (await recordOf(sql, runId, key)) !== null)) continue
-        if (key !== undefined) keys.add(key)
-        fresh++
-      }
-      if (fresh > 0 && run.events + fresh > maxEventsPerRun) {
-        throw new LeanflowError(
-          'RUN_TOO_LONG',
-          `Run "${runId}" already holds ${run.events} events and ${fresh} more do not fit (maxEventsPerRun ${maxEventsPerRun}): split the work into more runs or raise the limit.`,
-        )
-      }
-      const out: EventRecord[] = []
-      // each new event checks the fence and `after` (the first refusal rolls the whole batch back)
-      for (const [i, c] of checked.entries()) out.push(await write(sql, runId, (items[i] as BatchAppend).event, c, opts))
-      return out
-    })
+    const records = await inIssueOrder(runId, () =>
+      tx(async (sql) => {
+        const run = await lockRun(sql, runId)
+        const keys = new Set<string>()
+        let fresh = 0
+        for (const c of checked) {
+          const key = c.idempotencyKey
+          if (key !== undefined && (keys.has(key) || (await recordOf(sql, runId, key)) !== null)) continue
+          if (key !== undefined) keys.add(key)
+          fresh++
+        }
+        if (fresh > 0 && run.events + fresh > maxEventsPerRun) {
+          throw new LeanflowError(
+            'RUN_TOO_LONG',
+            `Run "${runId}" already holds ${run.events} events and ${fresh} more do not fit (maxEventsPerRun ${maxEventsPerRun}): split the work into more runs or raise the limit.`,
+          )
+        }
+        const out: EventRecord[] = []
+        // each new event checks the fence and `after` (the first refusal rolls the whole batch back)
+        for (const [i, c] of checked.entries()) out.push(await write(sql, runId, (items[i] as BatchAppend).event, c, opts))
+        return out
+      }),
+    )
     for (const r of records) if (!isRepeatedAppend(r)) bus?.publish(JSON.parse(JSON.stringify(r)) as EventRecord)
     return records
   }

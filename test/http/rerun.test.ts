@@ -1,7 +1,8 @@
 // POST /runs/:runId/rerun and the version in GET /:flow/runs, through a real node:http server and
 // fetch as the client, with the real runner on a real redis-server: 201 { runId } of a rerun from
 // the failed step (copied steps, rerunOf), 404 for an unknown run, 400 for a bad from, the
-// runs.rerun action in authorize, 404 without a runner that reruns.
+// runs.rerun action in authorize, 404 without a runner that reruns, deduplicated: true when a
+// singleton folds the rerun into its active run.
 import { createHandler, type HandlerAction, type RouteParams } from '@leanflow/http'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
@@ -28,6 +29,20 @@ const shop = (version: number) =>
     },
   })
 
+/** One active run at a time: a run with { hold: true } waits for a `go` event. */
+const solo = defineFlow({
+  name: 'solo',
+  singleton: {},
+  steps: {
+    only: {
+      handler: async (input: { hold?: boolean } | null, ctx) => {
+        if (input?.hold) await ctx.await.event({ kind: 'go' })
+        return 'done'
+      },
+    },
+  },
+})
+
 describe('POST /runs/:runId/rerun (real server, Redis)', () => {
   const redis = useRedisServer()
   let store: RedisStreamStore
@@ -36,7 +51,7 @@ describe('POST /runs/:runId/rerun (real server, Redis)', () => {
   const seen: Array<{ action: HandlerAction; params: RouteParams }> = []
   beforeAll(async () => {
     store = createRedisStreamStore({ url: redis.url, prefix: 'rerun' })
-    runner = createRunner({ store, flows: [shop(1), shop(2)], onError: () => {} })
+    runner = createRunner({ store, flows: [shop(1), shop(2), solo], onError: () => {} })
     await runner.start()
     const handler = createHandler({
       store,
@@ -100,6 +115,22 @@ describe('POST /runs/:runId/rerun (real server, Redis)', () => {
     // the key is the old run's: another run's rerun with the same key is another run
     const elsewhere = await post(`/runs/${other}/rerun`, {}, { 'idempotency-key': 'once' })
     expect(((await elsewhere.json()) as { runId: string }).runId).not.toBe(ids[0])
+  })
+
+  it('a rerun that a singleton folds into its active run answers that run with deduplicated: true, as a start does', async () => {
+    const { runId: done } = (await (await post('/solo/runs', {})).json()) as { runId: string }
+    await waitFor(async () => (await state(done)).status === 'completed', 'the first run to complete')
+    const { runId: active } = (await (await post('/solo/runs', { hold: true })).json()) as { runId: string }
+    const res = await post(`/runs/${done}/rerun`, {})
+    expect(res.status).toBe(201)
+    expect(await res.json()).toEqual({ runId: active, deduplicated: true })
+    expect(await runner.rerun(done)).toEqual({ runId: active, deduplicated: true })
+    await runner.publishEvent({ kind: 'go' })
+    await waitFor(async () => (await state(active)).status === 'completed', 'the active run to complete')
+    // with no run active, the rerun is a new run again
+    const again = (await (await post(`/runs/${done}/rerun`, {})).json()) as { runId: string; deduplicated?: true }
+    expect(again.deduplicated).toBeUndefined()
+    expect(again.runId).not.toBe(active)
   })
 
   it('404 for an unknown run, 400 for a step it does not have or a from that is no string, 403 when authorize says no', async () => {

@@ -23,7 +23,19 @@ export function clockOf(iso: string): string {
   return iso.slice(11, 23)
 }
 
-/** A value as compact JSON, cut to `max` characters with `…`. */
+const NAMED_CONTROLS: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' }
+
+/**
+ * `s` with its control characters (C0, DEL, C1) written as escapes (`\n`, `\x1b`, `\x9b`): text
+ * from a run's log (an error message, a log line, a cancel reason) can neither send a terminal
+ * sequence nor break an event's one line or a table's row.
+ */
+export function printable(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are what it escapes
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => NAMED_CONTROLS[ch] ?? `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`)
+}
+
+/** A value as compact JSON (control characters escaped, see {@link printable}), cut to `max` characters with `…`. */
 export function shortJson(value: unknown, max = 80): string {
   let s: string
   try {
@@ -31,6 +43,7 @@ export function shortJson(value: unknown, max = 80): string {
   } catch {
     s = String(value)
   }
+  s = printable(s)
   return s.length > max ? `${s.slice(0, max - 1)}…` : s
 }
 

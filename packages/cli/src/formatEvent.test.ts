@@ -48,3 +48,52 @@ describe('child runs and parallel awaits', () => {
     expect(out).toContain('leanflow show c1')
   })
 })
+
+describe('text from the log on a terminal', () => {
+  // an error message, a log line or a cancel reason may carry a caller's input: control
+  // characters are shown as escapes, never sent to the terminal, and an event stays one line
+  const hostile = 'line1\nline2\r\u001b]0;owned\u0007 \u001b[2J\u009b31m\u007f'
+  const shown = 'line1\\nline2\\r\\x1b]0;owned\\x07 \\x1b[2J\\x9b31m\\x7f'
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: what must not reach the terminal
+  const controls = /[\u0000-\u001f\u007f-\u009f]/
+  /** The control characters of `show`'s lines (their own line breaks aside), as char codes. */
+  const controlsIn = (out: string) => [...out.replaceAll('\n', '')].filter((ch) => controls.test(ch)).map((ch) => ch.charCodeAt(0))
+
+  it('tail: every event is one line without control characters', () => {
+    const events = [
+      ev(1, 'step.failed', { error: hostile, willRetry: false }, 'charge'),
+      ev(2, 'log', { level: `info${hostile}`, msg: hostile, fields: { note: hostile } }, 'charge'),
+      ev(3, 'flow.canceled', { reason: hostile }),
+      ev(4, 'order.note', { text: hostile, '\u009b': 1 }),
+      ev(5, 'flow.started', { name: 'order', input: { name: hostile }, steps: {} }),
+    ]
+    for (const e of events) expect(formatEvent(e, plain)).not.toMatch(controls)
+    expect(summarize(events[0] as EventRecord)).toBe(`${shown}  (for good)`)
+    expect(summarize(events[1] as EventRecord)).toContain(shown)
+  })
+
+  it('show: errors, cancel reasons, trigger labels and queue keys stay in their row', () => {
+    const state = reduceFlow([
+      ev(1, 'flow.started', { name: 'order', input: { name: hostile }, steps: { charge: { needs: [] }, wait: { needs: [] } } }),
+      ev(2, 'step.started', {}, 'charge'),
+      ev(3, 'step.failed', { error: hostile, willRetry: false }, 'charge'),
+      ev(4, 'step.started', {}, 'wait'),
+      ev(5, 'step.await.trigger', { triggerId: 'T1', triggerType: hostile }, 'wait'),
+      ev(6, 'flow.canceled', { reason: hostile }),
+    ])
+    const out = formatState('r1', state, plain, Date.parse(at(10)))
+    expect(controlsIn(out)).toEqual([])
+    expect(out).toMatch(new RegExp(`charge\\s+failed\\s+1\\s+\\S+\\s+${shown.replace(/[\\[\]]/g, '\\$&')}\\n`))
+    expect(out).toContain(`reason    ${shown}`)
+    expect(out).toContain(`last error ${shown}`)
+    const waiting = reduceFlow([
+      ev(1, 'flow.started', { name: 'order', input: {}, steps: { wait: { needs: [] } } }),
+      ev(2, 'flow.queued', { reason: 'debounce', key: hostile }),
+      ev(3, 'step.started', {}, 'wait'),
+      ev(4, 'step.await.trigger', { triggerId: 'T1', triggerType: hostile }, 'wait'),
+    ])
+    const live = formatState('r1', waiting, plain, Date.parse(at(10)))
+    expect(controlsIn(live)).toEqual([])
+    expect(live).toContain(`trigger T1 (${shown})`)
+  })
+})

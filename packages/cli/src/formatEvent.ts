@@ -1,9 +1,9 @@
 import type { EventRecord } from '@leanflow/core'
 import type { Colors } from './colors.js'
-import { clockOf, formatDuration, shortJson } from './format.js'
+import { clockOf, formatDuration, printable, shortJson } from './format.js'
 
 type Data = Record<string, unknown>
-const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined ? '' : shortJson(v, 60))
+const str = (v: unknown): string => (typeof v === 'string' ? printable(v) : v === undefined ? '' : shortJson(v, 60))
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined)
 
 /** The short text of an event's data, by kind: what an operator wants on one line. */

@@ -1,6 +1,6 @@
 import type { FlowState, QueueWait, StepState } from '@leanflow/core'
 import type { Colors } from './colors.js'
-import { formatDuration, formatTime, paintStatus, shortJson, table } from './format.js'
+import { formatDuration, formatTime, paintStatus, printable, shortJson, table } from './format.js'
 
 type Await = NonNullable<StepState['awaiting']>
 
@@ -14,7 +14,7 @@ function awaitNote(a: Await): string {
         : a.type === 'run'
           ? `child ${a.childRunId ?? '?'}${a.flow ? ` (${a.flow})` : ''}`
           : 'time'
-  return `${what}${a.until ? `${a.type === 'time' ? ' until' : ', times out'} ${formatTime(a.until)}` : ''}`
+  return printable(`${what}${a.until ? `${a.type === 'time' ? ' until' : ', times out'} ${formatTime(a.until)}` : ''}`)
 }
 
 /** What a step waits for (every pending await, with parallel awaits), or when it retries: the table's last column. */
@@ -26,13 +26,15 @@ function noteOf(step: StepState): string {
   }
   if (step.status === 'retrying' && step.nextRetryAt) return `next try ${formatTime(step.nextRetryAt)}`
   if (step.status === 'queued' && step.queued) return queueNote(step.queued)
-  if (step.error) return step.error
+  if (step.error) return printable(step.error)
   return ''
 }
 
 /** Why a run or step waits for admission: `concurrency (key t1) until 2026-…`. */
 function queueNote(q: QueueWait): string {
-  return `${q.reason}${q.key === undefined ? '' : ` (key ${q.key})`}${q.until === undefined ? '' : ` until ${formatTime(q.until)}`}`
+  return printable(
+    `${q.reason}${q.key === undefined ? '' : ` (key ${q.key})`}${q.until === undefined ? '' : ` until ${formatTime(q.until)}`}`,
+  )
 }
 
 /** Elapsed time of a step: its duration once done, else since it started. */
@@ -68,7 +70,7 @@ export function formatState(runId: string, state: FlowState, c: Colors, now = Da
   if (state.schedule) out.push(`${label('schedule')}${state.schedule.id} (tick ${formatTime(state.schedule.tick)})`)
   if (state.input !== undefined) out.push(`${label('input')}${shortJson(state.input, 100)}`)
   if (state.result !== undefined) out.push(`${label('result')}${shortJson(state.result, 100)}`)
-  if (state.cancelReason !== undefined) out.push(`${label('reason')}${state.cancelReason}`)
+  if (state.cancelReason !== undefined) out.push(`${label('reason')}${printable(state.cancelReason)}`)
   const steps = Object.values(state.steps)
   if (steps.length > 0) {
     out.push('')
@@ -108,7 +110,7 @@ export function formatState(runId: string, state: FlowState, c: Colors, now = Da
   const err = lastError(state)
   if (err !== undefined) {
     out.push('')
-    out.push(`${c.red(c.bold('last error'))} ${err}`)
+    out.push(`${c.red(c.bold('last error'))} ${printable(err)}`)
   }
   return out.join('\n')
 }

@@ -1,7 +1,7 @@
 import { compareEventIds, type EventRecord, isTerminalKind, LeanflowError, type RunStatus, reduceFlow } from '@leanflow/core'
 import type { CommandContext } from './context.js'
 import { EXIT_CODES, type ExitCode } from './exitCodes.js'
-import { clockOf, formatDuration, formatTime, paintStatus, table } from './format.js'
+import { clockOf, formatDuration, formatTime, paintStatus, printable, table } from './format.js'
 import { formatEvent } from './formatEvent.js'
 import { formatState } from './formatState.js'
 
@@ -76,7 +76,10 @@ export async function showCommand(ctx: CommandContext, runId: string): Promise<E
   if (logs.length > 0) {
     ctx.print('')
     ctx.print(ctx.c.bold(`logs${state.logs.length > logs.length ? ` (last ${logs.length} of ${state.logs.length})` : ''}`))
-    for (const l of logs) ctx.print(`  ${ctx.c.dim(clockOf(l.ts))} ${l.level.padEnd(5)} ${l.step ? `${l.step}: ` : ''}${l.msg}`)
+    for (const l of logs)
+      ctx.print(
+        `  ${ctx.c.dim(clockOf(l.ts))} ${printable(String(l.level)).padEnd(5)} ${l.step ? `${l.step}: ` : ''}${printable(String(l.msg))}`,
+      )
   }
   return EXIT_CODES.ok
 }

@@ -99,6 +99,21 @@ describe('SpanMapper: the spans a run log maps to', () => {
     ])
   })
 
+  it('a rerun: a copied step ran no attempt (no span, no duration sample); the steps that need it are due from its copy', () => {
+    const { spans, measurements } = mapAll(new SpanMapper(), [
+      started,
+      ev(1, 'step.completed', 'charge', { result: 'ch_1', duration: 0, copied: true }, 1),
+      ev(4, 'step.started', 'ship', {}, 1),
+      ev(10, 'step.completed', 'ship', { duration: 6 }, 1),
+      ev(11, 'flow.completed', undefined, { duration: 11 }),
+    ])
+    expect(spans.map((s) => s.name)).toEqual(['step ship', 'run order'])
+    const byMetric = (m: string) => measurements.filter((x) => x.metric === m).map((x) => x.value)
+    expect(byMetric('leanflow.step.duration')).toEqual([6])
+    expect(byMetric('leanflow.step.attempts')).toEqual([1])
+    expect(byMetric('leanflow.step.queue_lag')).toEqual([3])
+  })
+
   it('a failed run: its span ERROR; an attempt still open here ends with the run; a run without traceparent is a root in a trace of its own', () => {
     const plain: StartedEvent = { ...started, meta: {} }
     const mapper = new SpanMapper()

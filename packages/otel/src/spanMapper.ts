@@ -24,6 +24,7 @@ export interface Mapped {
  * - a run's span (`run <flow>`) is emitted with its terminal event, from `flow.started`'s time;
  * - a step attempt's span (`step <step>`) with its `step.completed` (start: its time less
  *   `duration`) or `step.failed` (status ERROR; start: the `step.started` this process saw);
+ *   a step a rerun copied (`step.completed` with `data.copied`) ran no attempt: no span;
  * - `step.retry`, `step.await.*`, `step.resumed`, `step.await.timeout` are span events of the
  *   attempt they name; a `step.failed` that will retry adds `step.retry` to the failed attempt. A resume in a process that did not see the await adds the await's event
  *   itself, at the resume's time less `awaitDuration`.
@@ -50,10 +51,16 @@ export class SpanMapper {
     if (kind === 'flow.started') out.measurements.push({ metric: 'leanflow.runs.started', value: 1, attributes: runAttrs })
     else if (kind === 'flow.completed' || kind === 'flow.failed' || kind === 'flow.canceled') this.endRun(out, event, started, ts)
     if (step === undefined || !kind.startsWith('step.')) return out
+    const data = (event.data ?? {}) as Record<string, unknown>
+    if (kind === 'step.completed' && data.copied === true) {
+      // a rerun's copy of a step the old run completed: no attempt ran, so no span and no duration;
+      // the steps that need it are due from it all the same (queue lag)
+      remember(this.completed, `${runId}\u0000${step}`, ts)
+      return out
+    }
     const attempt = event.meta?.attempt ?? 1
     const stepAttrs = { 'leanflow.flow': flow, 'leanflow.step': step }
     const rec = this.attempt(runId, step, attempt)
-    const data = (event.data ?? {}) as Record<string, unknown>
     switch (kind) {
       case 'step.started': {
         rec.start ??= ts

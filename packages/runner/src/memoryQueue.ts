@@ -22,6 +22,8 @@ interface Entry {
   state: 'delayed' | 'waiting' | 'active'
   dueAt: number
   timer?: ReturnType<typeof setTimeout>
+  /** The consumer whose handler threw it last: its next delivery goes to another one when one is free. */
+  thrownBy?: Consumer
 }
 
 interface Consumer {
@@ -73,13 +75,26 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
   }
 
   function pump() {
-    for (const c of consumers) {
-      while (!c.closing && c.active < c.concurrency && waiting.length > 0) {
-        const id = waiting.shift() as string
-        const entry = jobs.get(id)
-        if (entry?.state !== 'waiting') continue
-        run(c, entry)
+    while (waiting.length > 0) {
+      const entry = jobs.get(waiting[0] as string)
+      if (entry?.state !== 'waiting') {
+        waiting.shift()
+        continue
       }
+      // the first free consumer, but not the one that threw this job back while another is free
+      // (a runner without a run's flow version hands its jobs back for a runner that has it)
+      let free: Consumer | undefined
+      for (const c of consumers) {
+        if (c.closing || c.active >= c.concurrency) continue
+        free ??= c
+        if (c !== entry.thrownBy) {
+          free = c
+          break
+        }
+      }
+      if (free === undefined) return
+      waiting.shift()
+      run(free, entry)
     }
   }
 
@@ -95,6 +110,7 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
         },
         (err: unknown) => {
           options.onError?.(err, job)
+          entry.thrownBy = c
           entry.deliveries += 1
           entry.state = 'delayed'
           entry.dueAt = Date.now() + Math.min(maxDelay, baseDelay * 2 ** (entry.deliveries - 1))

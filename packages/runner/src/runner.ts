@@ -320,8 +320,9 @@ export function createRunner(options: RunnerOptions): Runner {
       const prepared = await prepareRerun(shell, runId, opts)
       // a repeat with the same key (for the same old run) is the first rerun
       const startOpts = key === undefined ? {} : { idempotencyKey: `rerun~${runId}~${key}` }
-      const { runId: id } = await start(prepared.flow.name, prepared.input, startOpts, prepared.origin, prepared)
-      return { runId: id }
+      // folded into a run of the flow's singleton or debounce window: that run, deduplicated as startFlow says
+      const { runId: id, deduplicated } = await start(prepared.flow.name, prepared.input, startOpts, prepared.origin, prepared)
+      return deduplicated === true ? { runId: id, deduplicated } : { runId: id }
     },
     cancel,
     publishEvent,

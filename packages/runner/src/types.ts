@@ -253,13 +253,15 @@ export interface Runner {
    * With `from`, that step and its descendants run fresh and every other step that completed is
    * copied with its recorded result; without it, every step runs again. Rejects with
    * `RUN_NOT_FOUND` for an unknown run, `INVALID_ARGUMENT` for a `from` that is not a step of it.
+   * On a flow with `singleton` or `debounce` it may fold into the run already active or waiting,
+   * as `startFlow` would: that run's id with `deduplicated: true` (no new run was started).
    * @example
    * ```ts
    * const { runId: again } = await runner.rerun(failedRunId, { from: 'charge' })
    * await runner.result(again)
    * ```
    */
-  rerun(runId: string, opts?: RerunOptions): Promise<{ runId: string }>
+  rerun(runId: string, opts?: RerunOptions): Promise<StartedRun>
   publishEvent(event: { kind: string; data?: unknown }, opts?: { idempotencyKey?: string | undefined }): Promise<{ id: string }>
   /**
    * Resolves the trigger a step awaits (`ctx.await.trigger`) with `payload`: `{ runId, step }`.

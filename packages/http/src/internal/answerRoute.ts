@@ -148,8 +148,8 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       if (from !== undefined) opts.from = from
       if (Object.hasOwn(body, 'input')) opts.input = body.input
       const rerun = runner.rerun as NonNullable<HandlerRunner['rerun']> // refused earlier without runner.rerun
-      const { runId: id } = await rerun(runId, opts)
-      return json({ runId: id }, 201)
+      const { runId: id, deduplicated } = await rerun(runId, opts)
+      return json(deduplicated === true ? { runId: id, deduplicated } : { runId: id }, 201)
     }
     case 'trigger': {
       const raw = await readBody(c.req, c.maxBodyBytes)

@@ -26,7 +26,7 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
   ex.gate = new AwaitGate({
     suspend: (positions) => suspendOn(shell, ex, positions),
     fail: (err) => ex.stop('handback', err),
-    gone: () => ex.gone !== undefined,
+    gone: () => ex.gone !== undefined || ex.settled,
   })
   const log = (level: 'debug' | 'info' | 'warn' | 'error') => (msg: string, fields?: Record<string, unknown>) => {
     if (ex.gone) return

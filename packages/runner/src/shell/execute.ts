@@ -64,9 +64,17 @@ export async function execute(
     const ctx = createContext(shell, ex)
     const running = Promise.resolve().then(() => def.handler(input, ctx))
     outcome = await Promise.race([
+      // settled at once (a microtask), before the gate's next decision (setImmediate): awaits that
+      // finish registering after the handler returned never suspend the step
       running.then(
-        (value) => ({ ok: true as const, value }),
-        (err: unknown) => ({ ok: false as const, err }),
+        (value) => {
+          ex.settled = true
+          return { ok: true as const, value }
+        },
+        (err: unknown) => {
+          ex.settled = true
+          return { ok: false as const, err }
+        },
       ),
       ex.stopped.then((gone) => ({ ok: false as const, err: gone })),
     ])

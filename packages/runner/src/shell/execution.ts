@@ -27,6 +27,11 @@ export class Execution {
   takeover = false
   /** Suspended, fenced, canceled or handed back: further calls are refused. */
   gone: ExecutionGone | undefined
+  /**
+   * The handler returned or threw: the step completes or fails with that outcome, and never
+   * suspends on awaits still registering (they are closed, as a race's losers are).
+   */
+  settled = false
   readonly abort = new AbortController()
   /** Appends queued by the sync logger, flushed before any state change. */
   pending: Promise<void> = Promise.resolve()
