@@ -2,7 +2,8 @@
 // fetch as the client, with the real runner on a real redis-server: 201 { runId } of a rerun from
 // the failed step (copied steps, rerunOf), 404 for an unknown run, 400 for a bad from, the
 // runs.rerun action in authorize, 404 without a runner that reruns, deduplicated: true when a
-// singleton folds the rerun into its active run.
+// singleton folds the rerun into its active run, a traceparent header kept in the rerun's
+// flow.started.meta (as on POST /:flow/runs; a malformed one is 400 and starts nothing).
 import { createHandler, type HandlerAction, type RouteParams } from '@leanflow/http'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
@@ -131,6 +132,26 @@ describe('POST /runs/:runId/rerun (real server, Redis)', () => {
     const again = (await (await post(`/runs/${done}/rerun`, {})).json()) as { runId: string; deduplicated?: true }
     expect(again.deduplicated).toBeUndefined()
     expect(again.runId).not.toBe(active)
+  })
+
+  it("a traceparent header joins the rerun to the caller's trace (flow.started.meta), as a start does; a malformed one is 400 and reruns nothing", async () => {
+    flags.fail = false
+    const { runId: done } = (await (await post('/shop/runs', { sku: 't-1' })).json()) as { runId: string }
+    await waitFor(async () => (await state(done)).status === 'completed', 'the run to complete')
+    const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    const res = await post(`/runs/${done}/rerun`, {}, { traceparent: tp })
+    expect(res.status).toBe(201)
+    const { runId } = (await res.json()) as { runId: string }
+    const [first] = await store.read(runId, { limit: 1 })
+    expect(first?.meta).toMatchObject({ traceparent: tp })
+    // the runner's option too
+    const { runId: direct } = await runner.rerun(done, { traceparent: tp })
+    expect((await store.read(direct, { limit: 1 }))[0]?.meta).toMatchObject({ traceparent: tp })
+    const before = (await store.listRuns('shop', { limit: 100 })).length
+    const bad = await post(`/runs/${done}/rerun`, {}, { traceparent: 'not-a-trace' })
+    expect(bad.status).toBe(400)
+    expect((await errorOf(bad)).message).toContain('traceparent')
+    expect((await store.listRuns('shop', { limit: 100 })).length).toBe(before)
   })
 
   it('404 for an unknown run, 400 for a step it does not have or a from that is no string, 403 when authorize says no', async () => {

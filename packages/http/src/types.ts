@@ -74,14 +74,14 @@ export interface HandlerRunner {
   cancel(runId: string, reason?: string): Promise<void>
   /**
    * Starts a new run that reruns `runId` (`runner.rerun`), for `POST /runs/:runId/rerun` (its
-   * `Idempotency-Key` header as `idempotencyKey`); without it that route answers 404. `RUN_NOT_FOUND` (404) for an unknown run, `INVALID_ARGUMENT` (400) for a
+   * `Idempotency-Key` header as `idempotencyKey`, its `traceparent` header as `traceparent`); without it that route answers 404. `RUN_NOT_FOUND` (404) for an unknown run, `INVALID_ARGUMENT` (400) for a
    * `from` that is not a step of it. `deduplicated: true` when no new run was started (the flow's
    * singleton or debounce window took it).
    */
   rerun?:
     | ((
         runId: string,
-        opts?: { from?: string | undefined; input?: unknown; idempotencyKey?: string | undefined },
+        opts?: { from?: string | undefined; input?: unknown; idempotencyKey?: string | undefined; traceparent?: string | undefined },
       ) => Promise<{ runId: string; deduplicated?: boolean | undefined }>)
     | undefined
   resolveTrigger(id: string, payload: unknown): Promise<{ runId: string; step: string }>

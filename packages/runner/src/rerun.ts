@@ -22,7 +22,7 @@ export interface PreparedRerun {
 export async function prepareRerun(shell: Shell, runId: string, opts: RerunOptions = {}): Promise<PreparedRerun> {
   assertName(runId, 'run id')
   if (typeof opts !== 'object' || opts === null)
-    throw new LeanflowError('INVALID_ARGUMENT', 'rerun options must be an object { from?, input? }.')
+    throw new LeanflowError('INVALID_ARGUMENT', 'rerun options must be an object { from?, input?, idempotencyKey?, traceparent? }.')
   const [source, [first]] = await Promise.all([shell.states.read(runId), shell.store.read(runId, { limit: 1 })])
   if (!source || first?.kind !== 'flow.started') {
     throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)

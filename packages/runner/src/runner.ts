@@ -319,7 +319,8 @@ export function createRunner(options: RunnerOptions): Runner {
         throw new LeanflowError('INVALID_ARGUMENT', `rerun idempotencyKey ${JSON.stringify(key)} must be a string of 1-256 characters.`)
       const prepared = await prepareRerun(shell, runId, opts)
       // a repeat with the same key (for the same old run) is the first rerun
-      const startOpts = key === undefined ? {} : { idempotencyKey: `rerun~${runId}~${key}` }
+      const startOpts: StartFlowOptions = key === undefined ? {} : { idempotencyKey: `rerun~${runId}~${key}` }
+      if (opts?.traceparent !== undefined) startOpts.traceparent = opts.traceparent
       // folded into a run of the flow's singleton or debounce window: that run, deduplicated as startFlow says
       const { runId: id, deduplicated } = await start(prepared.flow.name, prepared.input, startOpts, prepared.origin, prepared)
       return deduplicated === true ? { runId: id, deduplicated } : { runId: id }

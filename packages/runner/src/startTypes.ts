@@ -50,6 +50,8 @@ export interface RerunOptions {
   input?: unknown
   /** A repeat of the rerun of the same run with the same key returns the first rerun (a client resending after a lost reply). */
   idempotencyKey?: string | undefined
+  /** A W3C `traceparent` kept in the new run's `flow.started.meta`, as `startFlow`'s: its spans join the caller's trace. */
+  traceparent?: string | undefined
 }
 
 /**

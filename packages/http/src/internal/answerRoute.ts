@@ -11,7 +11,7 @@ import { parseJsonBody, readBody } from './readBody.js'
 import { invalidArgument, json } from './respond.js'
 import { childrenPage } from './runChildren.js'
 import type { SseSettings } from './sseSession.js'
-import { startOptions } from './startOptions.js'
+import { startOptions, traceparentHeader } from './startOptions.js'
 import { verifySignature } from './verifySignature.js'
 
 /** Everything a route needs. */
@@ -142,9 +142,11 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       const body = raw === undefined ? {} : object(raw, 'POST /runs/:runId/rerun')
       const from = body.from
       if (from !== undefined && typeof from !== 'string') throw invalidArgument('"from" must be a step name (a string).')
-      const opts: { from?: string; input?: unknown; idempotencyKey?: string } = {}
+      const opts: { from?: string; input?: unknown; idempotencyKey?: string; traceparent?: string } = {}
       const key = idempotencyKeyHeader(c.req)
       if (key !== undefined) opts.idempotencyKey = key
+      const traceparent = traceparentHeader(c.req)
+      if (traceparent !== undefined) opts.traceparent = traceparent
       if (from !== undefined) opts.from = from
       if (Object.hasOwn(body, 'input')) opts.input = body.input
       const rerun = runner.rerun as NonNullable<HandlerRunner['rerun']> // refused earlier without runner.rerun
