@@ -97,3 +97,22 @@ describe('text from the log on a terminal', () => {
     expect(live).toContain(`trigger T1 (${shown})`)
   })
 })
+
+describe('reruns in show', () => {
+  it('names the run a rerun reruns (and from which step), and marks the steps it copied from it', () => {
+    const state = reduceFlow([
+      ev(1, 'flow.started', {
+        name: 'shop',
+        input: {},
+        steps: { pick: { needs: [] }, pay: { needs: ['pick'] } },
+        rerunOf: { runId: 'old-run', from: 'pay' },
+      }),
+      ev(2, 'step.completed', { result: { sku: 'a' }, copied: true }, 'pick'),
+      ev(3, 'step.started', {}, 'pay'),
+    ])
+    const out = formatState('r1', state, plain, Date.parse(at(10)))
+    expect(out).toMatch(/rerun of\s+old-run \(from pay\)/)
+    expect(out).toMatch(/pick\s+completed.*copied from old-run/)
+    expect(out).not.toMatch(/pay\s+running.*copied/)
+  })
+})

@@ -18,7 +18,8 @@ function awaitNote(a: Await): string {
 }
 
 /** What a step waits for (every pending await, with parallel awaits), or when it retries: the table's last column. */
-function noteOf(step: StepState): string {
+function noteOf(step: StepState, rerunOf: FlowState['rerunOf']): string {
+  if (step.copied) return printable(`copied from ${rerunOf?.runId ?? 'the run this one reruns'}`)
   const a = step.awaiting
   if (step.status === 'awaiting' && a) {
     const all = step.pending && step.pending.length > 1 ? step.pending : [a]
@@ -68,6 +69,10 @@ export function formatState(runId: string, state: FlowState, c: Colors, now = Da
     (state.startedAt ? (state.completedAt ? Date.parse(state.completedAt) : now) - Date.parse(state.startedAt) : undefined)
   out.push(`${label('duration')}${formatDuration(duration)}${state.completedAt ? '' : c.dim(' (so far)')}`)
   if (state.schedule) out.push(`${label('schedule')}${state.schedule.id} (tick ${formatTime(state.schedule.tick)})`)
+  if (state.rerunOf)
+    out.push(
+      `${label('rerun of')}${printable(state.rerunOf.runId)}${state.rerunOf.from === undefined ? '' : printable(` (from ${state.rerunOf.from})`)}`,
+    )
   if (state.input !== undefined) out.push(`${label('input')}${shortJson(state.input, 100)}`)
   if (state.result !== undefined) out.push(`${label('result')}${shortJson(state.result, 100)}`)
   if (state.cancelReason !== undefined) out.push(`${label('reason')}${printable(state.cancelReason)}`)
@@ -82,7 +87,7 @@ export function formatState(runId: string, state: FlowState, c: Colors, now = Da
           paintStatus(s.status, c),
           String(s.attempt) + (s.recoveries ? c.yellow(` (+${s.recoveries} recovered)`) : ''),
           stepDuration(s, now),
-          s.status === 'failed' || s.status === 'retrying' ? c.red(noteOf(s)) : noteOf(s),
+          s.status === 'failed' || s.status === 'retrying' ? c.red(noteOf(s, state.rerunOf)) : noteOf(s, state.rerunOf),
         ]),
         c,
       ),
