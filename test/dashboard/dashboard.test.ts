@@ -2,7 +2,7 @@
 // file): every view renders (flows with counts per status, a flow's runs, a run, schedules,
 // limits); a run followed live to completion, its time travel, its child run and parent linked;
 // each action (publish an event, resolve a trigger, cancel after the in-page confirmation, rerun
-// from a step) and refused ones showing the API's message (a bad event kind, a trigger resolved
+// from a step; a rerun a singleton took says so) and refused ones showing the API's message (a bad event kind, a trigger resolved
 // twice, authorize refusing a viewer's cancel); a flow of 10,000 runs paged 50 at a time; deep
 // links on a fresh load; keyboard access and dark mode.
 import type { Browser, Page, Response as PwResponse } from 'playwright-core'
@@ -249,6 +249,19 @@ describe('dashboard', () => {
     const refused = await apiMessage(`/runs/${rerun}/rerun`, { from: 'nope' })
     expect(refused).toContain('nope')
     await server.runner.cancel(rerun, 'test done')
+    await expect.poll(() => text('run-status'), T).toBe('canceled')
+  })
+
+  it("a rerun the flow's singleton takes says so and stays on the run (no new run to open)", async () => {
+    const id = await start('solo', {})
+    await open(`#/runs/${id}`)
+    await expect.poll(() => stepStatus('only'), T).toBe('awaiting')
+    await page.getByTestId('run-rerun').click()
+    await expect.poll(() => text('action-result'), T).toContain('No new run')
+    expect(await text('action-result')).toContain('singleton')
+    expect(page.url()).toContain(`#/runs/${id}`)
+    expect(await text('run-id')).toBe(id)
+    await server.runner.cancel(id, 'test done')
     await expect.poll(() => text('run-status'), T).toBe('canceled')
   })
 

@@ -79,6 +79,13 @@ export const tick = defineFlow({
   steps: { only: { handler: async () => 1 } },
 })
 
+/** One run at a time (singleton): a second start, or a rerun, while one is active is that run. Its runs wait for a `go` event. */
+export const solo = defineFlow({
+  name: 'solo',
+  singleton: {},
+  steps: { only: { handler: async (_input, ctx) => (await ctx.await.event({ kind: 'go' })).data } },
+})
+
 export interface DashboardServer {
   url: string
   store: RedisStreamStore
@@ -89,7 +96,7 @@ export interface DashboardServer {
 /** Starts the runner on `redisUrl` (keys under `prefix`) and the server on a free port. */
 export async function startDashboardServer(redisUrl: string, prefix: string): Promise<DashboardServer> {
   const store = createRedisStreamStore({ url: redisUrl, prefix })
-  const runner = createRunner({ store, flows: [quick, order, batch, bulk, tick], onError: () => {} })
+  const runner = createRunner({ store, flows: [quick, order, batch, bulk, tick, solo], onError: () => {} })
   // a viewer (the cookie role=viewer, sent by the page like any cookie) may not cancel
   const authorize = (req: Request, action: string) =>
     !(action === 'runs.cancel' && /(?:^|;\s*)role=viewer(?:;|$)/.test(req.headers.get('cookie') ?? ''))

@@ -62,6 +62,11 @@ export function RunActions({ runId, state }: { runId: string; state: FlowState }
   const rerun = () =>
     run('Rerun refused', async () => {
       const r = await api.rerun(runId, from || undefined)
+      // the flow's singleton or debounce window took it: no new run to open, say which run has it
+      if (r.deduplicated === true)
+        return r.runId === runId
+          ? "No new run: the flow's singleton (or debounce window) took the rerun into this run, which is still active."
+          : `No new run: the flow's singleton (or debounce window) took the rerun into run ${r.runId}.`
       location.hash = hrefRun(r.runId)
       return undefined
     })

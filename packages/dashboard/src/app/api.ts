@@ -117,7 +117,8 @@ export const api = {
     ),
   children: (runId: string) => call<{ children: RunRow[]; next?: string }>('GET', `/runs/${enc(runId)}/children?limit=100`).then((r) => r),
   cancel: (runId: string, reason: string) => call<{ runId: string }>('POST', `/runs/${enc(runId)}/cancel`, { reason }),
-  rerun: (runId: string, from?: string) => call<{ runId: string }>('POST', `/runs/${enc(runId)}/rerun`, from ? { from } : {}),
+  rerun: (runId: string, from?: string) =>
+    call<{ runId: string; deduplicated?: boolean }>('POST', `/runs/${enc(runId)}/rerun`, from ? { from } : {}),
   resolveTrigger: (triggerId: string, payload: unknown) =>
     call<{ runId: string; step: string }>('POST', `/triggers/${enc(triggerId)}`, payload),
   publish: (kind: string, data: unknown) => call<{ id: string }>('POST', '/events', { kind, data }),
