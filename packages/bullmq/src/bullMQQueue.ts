@@ -2,6 +2,7 @@ import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOption
 import { invalidArgument, LeanflowError, toStoreError } from '@leanflow/core'
 import { type Job, Queue, Worker } from 'bullmq'
 import type { Cluster, Redis } from 'ioredis'
+import { databaseCheck } from './internal/databaseCheck.js'
 import { decodeJobId, encodeJobId } from './internal/jobIds.js'
 
 /** Options of {@link createBullMQQueue}: give `url` or `connection`. */
@@ -108,8 +109,19 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
   const commandTimeout = positive(opts.commandTimeout, 5000, 'commandTimeout')
   const onError = opts.onError ?? ((err: Error) => console.error(`[leanflow/bullmq] ${err.message}`))
 
-  const producer = new Queue(queueName, { connection: opts.connection ?? { url: opts.url }, prefix })
-  producer.on('error', onError)
+  // a url's database index, checked once before the first command (BullMQ alone would go on in database 0)
+  const database = opts.url === undefined ? undefined : databaseCheck(opts.url)
+  const newProducer = () => {
+    const q = new Queue(queueName, { connection: opts.connection ?? { url: opts.url }, prefix })
+    q.on('error', onError)
+    return q
+  }
+  // with a database to check, made once it passed: BullMQ writes the queue's meta as it connects
+  let made: Queue | undefined = database ? undefined : newProducer()
+  const producer = (): Queue => {
+    made ??= newProducer()
+    return made
+  }
   const workers = new Set<JobWorker>()
   let closed: Promise<void> | undefined
 
@@ -121,11 +133,12 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
     async enqueue(job: JobSpec) {
       assertOpen()
       assertId(job.id)
+      if (database) await bounded(database(), commandTimeout, `enqueue(${JSON.stringify(job.id)})`)
       const delayMs = job.delayMs ?? 0
       if (!Number.isFinite(delayMs) || delayMs < 0) {
         throw new LeanflowError('INVALID_ARGUMENT', `Job "${job.id}" has delayMs ${delayMs}: use a finite number of ms ≥ 0.`)
       }
-      const added = producer.add(job.name, job.data, {
+      const added = producer().add(job.name, job.data, {
         jobId: encodeJobId(job.id),
         delay: delayMs > 0 ? Math.ceil(delayMs) : undefined,
         attempts: UNLIMITED,
@@ -139,13 +152,15 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
     async remove(id: string) {
       assertOpen()
       assertId(id)
+      if (database) await bounded(database(), commandTimeout, `remove(${JSON.stringify(id)})`)
       // 0 when the job is active (locked): that is a no-op by contract.
-      await bounded(producer.remove(encodeJobId(id)), commandTimeout, `remove(${JSON.stringify(id)})`)
+      await bounded(producer().remove(encodeJobId(id)), commandTimeout, `remove(${JSON.stringify(id)})`)
     },
 
     async process(handler: JobHandler, processOpts: ProcessOptions = {}) {
       assertOpen()
       const concurrency = positive(processOpts.concurrency, 10, 'concurrency')
+      if (database) await bounded(database(), commandTimeout, 'process()')
       const { connection, owned } = workerConnection(opts)
       const worker = new Worker(queueName, (job: Job) => handler(toActiveJob(job)), {
         connection,
@@ -185,7 +200,7 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
     close() {
       closed ??= (async () => {
         await Promise.all([...workers].map((w) => w.close()))
-        await producer.close()
+        await made?.close()
       })()
       return closed
     },
