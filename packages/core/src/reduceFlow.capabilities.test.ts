@@ -1,11 +1,27 @@
 import { describe, expect, it } from 'vitest'
 import { applyEvent } from './applyEvent.js'
+import type { EventRecord } from './events.js'
 import { emptyFlowState } from './flowState.js'
 import { ev, started, tsOf } from './internal/testEvents.js'
 import { reduceFlow } from './reduceFlow.js'
 
 // The reducer over the capabilities' events (design/flow-control.md, design/composition.md):
 // flow.queued, flow.debounced, step.queued; step.await.run, parallel awaits, parent, children.
+
+/**
+ * Every prefix of `log` folded by applyEvent equals reduceFlow of it, and so does applyEvent on
+ * the prefix's state after a JSON round trip (what a browser gets from GET /runs/:runId).
+ */
+function expectFoldsAgree(log: EventRecord[]): void {
+  for (let i = 1; i <= log.length; i++) {
+    const want = reduceFlow(log.slice(0, i))
+    expect(log.slice(0, i).reduce(applyEvent, emptyFlowState())).toEqual(want)
+    if (i < log.length) {
+      const viaJson = applyEvent(JSON.parse(JSON.stringify(want)), log[i]!)
+      expect(JSON.parse(JSON.stringify(viaJson))).toEqual(JSON.parse(JSON.stringify(reduceFlow(log.slice(0, i + 1)))))
+    }
+  }
+}
 
 describe('reduceFlow: flow control (flow.queued, flow.debounced, step.queued)', () => {
   const queued = (n: number, data: unknown = { reason: 'concurrency', key: 'tenant-1' }) => ev(n, 'flow.queued', data)
@@ -132,14 +148,7 @@ describe('reduceFlow: flow control (flow.queued, flow.debounced, step.queued)', 
       ev(5, 'step.started', {}, 'charge', 1),
       ev(6, 'step.completed', { duration: 1 }, 'charge', 1),
     ]
-    for (let i = 1; i <= log.length; i++) {
-      const want = reduceFlow(log.slice(0, i))
-      expect(log.slice(0, i).reduce(applyEvent, emptyFlowState())).toEqual(want)
-      if (i < log.length) {
-        const viaJson = applyEvent(JSON.parse(JSON.stringify(want)), log[i]!)
-        expect(JSON.parse(JSON.stringify(viaJson))).toEqual(JSON.parse(JSON.stringify(reduceFlow(log.slice(0, i + 1)))))
-      }
-    }
+    expectFoldsAgree(log)
   })
 
   it('garbage data never throws: reason reads as text, key and until only when strings', () => {
@@ -255,14 +264,7 @@ describe('reduceFlow: composition (step.await.run, parallel awaits, parent, chil
       ev(9, 'step.completed', { result: 1, duration: 7 }, 'charge', 1),
       ev(10, 'flow.completed', { duration: 9 }),
     ]
-    for (let i = 1; i <= log.length; i++) {
-      const want = reduceFlow(log.slice(0, i))
-      expect(log.slice(0, i).reduce(applyEvent, emptyFlowState())).toEqual(want)
-      if (i < log.length) {
-        const viaJson = applyEvent(JSON.parse(JSON.stringify(want)), log[i]!)
-        expect(JSON.parse(JSON.stringify(viaJson))).toEqual(JSON.parse(JSON.stringify(reduceFlow(log.slice(0, i + 1)))))
-      }
-    }
+    expectFoldsAgree(log)
   })
 
   it('garbage never throws: positions that are no numbers read as none; a JSON state with garbage pending', () => {
