@@ -30,10 +30,7 @@ describe('createBullMQQueue with a database index in its url', () => {
         ['enqueue again', () => queue.enqueue({ id: 'j2', name: 'x', data: {} })],
         ['process', () => queue.process(async () => {})],
       ] as const) {
-        const err = await (call as () => Promise<unknown>)().then(
-          () => new Error(`${what} resolved`),
-          (e: unknown) => e,
-        )
+        const err = await (call as () => Promise<unknown>)().catch((e: unknown) => e)
         expect(isLeanflowError(err, 'INVALID_ARGUMENT'), `${what}: ${String(err)}`).toBe(true)
         expect((err as Error).message).toMatch(/database 99/)
       }
@@ -67,10 +64,7 @@ describe('createBullMQQueue with a database index in its url', () => {
     try {
       for (let i = 0; i < 2; i++) {
         const t0 = Date.now()
-        const err = await queue.enqueue({ id: `j${i}`, name: 'x', data: {} }).then(
-          () => new Error('enqueue resolved'),
-          (e: unknown) => e,
-        )
+        const err = await queue.enqueue({ id: `j${i}`, name: 'x', data: {} }).catch((e: unknown) => e)
         expect(isLeanflowError(err, 'STORE_UNAVAILABLE'), String(err)).toBe(true)
         expect(Date.now() - t0).toBeLessThan(5000)
       }
