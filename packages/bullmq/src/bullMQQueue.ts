@@ -110,7 +110,13 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
   const onError = opts.onError ?? ((err: Error) => console.error(`[leanflow/bullmq] ${err.message}`))
 
   // a url's database index, checked once before the first command (BullMQ alone would go on in database 0)
-  const database = opts.url === undefined ? undefined : databaseCheck(opts.url)
+  let database = opts.url === undefined ? undefined : databaseCheck(opts.url)
+  /** The database check before a command, until it passed once (then no await at all). */
+  const checkDatabase = async (operation: string) => {
+    if (!database) return
+    await bounded(database(), commandTimeout, operation)
+    database = undefined
+  }
   const newProducer = () => {
     const q = new Queue(queueName, { connection: opts.connection ?? { url: opts.url }, prefix })
     q.on('error', onError)
@@ -133,7 +139,7 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
     async enqueue(job: JobSpec) {
       assertOpen()
       assertId(job.id)
-      if (database) await bounded(database(), commandTimeout, `enqueue(${JSON.stringify(job.id)})`)
+      if (database) await checkDatabase(`enqueue(${JSON.stringify(job.id)})`)
       const delayMs = job.delayMs ?? 0
       if (!Number.isFinite(delayMs) || delayMs < 0) {
         throw new LeanflowError('INVALID_ARGUMENT', `Job "${job.id}" has delayMs ${delayMs}: use a finite number of ms ≥ 0.`)
@@ -152,7 +158,7 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
     async remove(id: string) {
       assertOpen()
       assertId(id)
-      if (database) await bounded(database(), commandTimeout, `remove(${JSON.stringify(id)})`)
+      if (database) await checkDatabase(`remove(${JSON.stringify(id)})`)
       // 0 when the job is active (locked): that is a no-op by contract.
       await bounded(producer().remove(encodeJobId(id)), commandTimeout, `remove(${JSON.stringify(id)})`)
     },
@@ -160,7 +166,7 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
     async process(handler: JobHandler, processOpts: ProcessOptions = {}) {
       assertOpen()
       const concurrency = positive(processOpts.concurrency, 10, 'concurrency')
-      if (database) await bounded(database(), commandTimeout, 'process()')
+      if (database) await checkDatabase('process()')
       const { connection, owned } = workerConnection(opts)
       const worker = new Worker(queueName, (job: Job) => handler(toActiveJob(job)), {
         connection,

@@ -74,9 +74,11 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   const releasing =
     out.release !== undefined && holdsRunSlots(shell.controls.get(out.release)) ? release(shell, out.release, runId) : undefined
   releasing?.catch(() => {}) // awaited below
-  // a canceled run's debounce window: closed before the cancel returns, so the next call opens a new one
+  // a canceled run's debounce window: closed while its last events are appended, and before the
+  // cancel returns (awaited below), so the next call opens a new one
   const drop = out.dropDebounce
-  if (drop && shell.limits?.dropDebounce) await shell.limits.dropDebounce(drop.flow, drop.key, runId).catch(shell.onError)
+  const dropping =
+    drop && shell.limits?.dropDebounce ? shell.limits.dropDebounce(drop.flow, drop.key, runId).catch(shell.onError) : undefined
   await appendWaves(shell, runId, out.appends)
   // the children its awaits wait on (idempotent by run id: a repeat starts nothing)
   if (out.children && shell.startChild) {
@@ -95,6 +97,7 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   }
   for (const kind of out.unwatch) await shell.store.unwatchKind(kind, runId)
   await releasing
+  await dropping
   // a child's end resolves its parent's await; a canceled run's children are canceled with it
   // (together with the other children that end meanwhile in this process: see `tellParent`)
   if (out.notify) await shell.childEnds.tell(out.notify.parent, { childRunId: out.notify.childRunId, outcome: out.notify.outcome })
