@@ -97,7 +97,7 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   }
   for (const kind of out.unwatch) await shell.store.unwatchKind(kind, runId)
   await releasing
-  await dropping
+  if (dropping) await dropping
   // a child's end resolves its parent's await; a canceled run's children are canceled with it
   // (together with the other children that end meanwhile in this process: see `tellParent`)
   if (out.notify) await shell.childEnds.tell(out.notify.parent, { childRunId: out.notify.childRunId, outcome: out.notify.outcome })
