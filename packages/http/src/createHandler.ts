@@ -7,6 +7,7 @@ import { createCors } from './internal/cors.js'
 import { createFrameCache } from './internal/frameCache.js'
 import { assertJsonContentType } from './internal/jsonContentType.js'
 import { matchRoute, normalizeBasePath, routeMethods } from './internal/matchRoute.js'
+import { requestUrl } from './internal/requestUrl.js'
 import { errorJson, errorResponse } from './internal/respond.js'
 import type { SseSettings } from './internal/sseSession.js'
 import type { Handler, HandlerOptions } from './types.js'
@@ -100,7 +101,7 @@ export function createHandler(options: HandlerOptions): Handler {
   async function handle(req: Request): Promise<Response> {
     const report = (err: unknown) => reportTo(err, req)
     try {
-      const url = new URL(req.url)
+      const url = requestUrl(req)
       const route = matchRoute(req.method, url.pathname, basePath)
       if (route.needsRunner && runner === undefined) {
         throw new LeanflowError('NOT_FOUND', `${req.method} ${url.pathname} needs a runner: pass createHandler({ store, runner }).`)
@@ -148,7 +149,7 @@ export function createHandler(options: HandlerOptions): Handler {
     if (!cors.isPreflight(req)) return cors.decorate(await handle(req), origin)
     // a preflight carries no credentials and acts on nothing: authorize is not asked
     try {
-      return cors.preflight(req, origin, routeMethods(new URL(req.url).pathname, basePath))
+      return cors.preflight(req, origin, routeMethods(requestUrl(req).pathname, basePath))
     } catch (err) {
       return failure(err, (e) => reportTo(e, req))
     }

@@ -1,7 +1,10 @@
 // @leanflow/http/express: toExpressHandler, the Node bridge (internal/nodeBridge.ts) mounted as
 // an Express 5 middleware, with the body a parser mounted earlier may already have read.
+
+import { isLeanflowError } from '@leanflow/core'
 import type { Request as ExpressRequest, Response as ExpressResponse, NextFunction } from 'express'
 import { sendWebResponse, toWebRequest } from './internal/nodeBridge.js'
+import { errorResponse } from './internal/respond.js'
 import type { Handler } from './types.js'
 
 /**
@@ -39,8 +42,21 @@ export type ExpressHandler = (req: ExpressRequest, res: ExpressResponse, next: N
  */
 export function toExpressHandler(handler: Handler): ExpressHandler {
   return async (req, res, next) => {
+    let request: Request
     try {
-      const request = toWebRequest(req, res, req.originalUrl, parsedBody(req))
+      request = toWebRequest(req, res, req.originalUrl, parsedBody(req))
+    } catch (err) {
+      // a request that makes no Web Request (a malformed Host header): the JSON 400 of the other adapters
+      if (isLeanflowError(err))
+        await sendWebResponse(
+          res,
+          errorResponse(err, () => {}),
+          req,
+        ).catch(next)
+      else next(err)
+      return
+    }
+    try {
       await sendWebResponse(res, await handler(request), req)
     } catch (err) {
       next(err)

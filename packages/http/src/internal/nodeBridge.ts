@@ -2,6 +2,7 @@
 // @leanflow/http/node and ./express are made of. An SSE answer goes to the Node sink (nodeSseSink.ts).
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
 import { writeSseToNode } from './nodeSseSink.js'
+import { nodeRequestUrl } from './requestUrl.js'
 import { isSseBody } from './webSseSink.js'
 
 function requestBody(req: IncomingMessage): ReadableStream<Uint8Array> {
@@ -45,6 +46,7 @@ function requestBody(req: IncomingMessage): ReadableStream<Uint8Array> {
 /**
  * Turns a Node `IncomingMessage` into a Web `Request`: a streamed body and a
  * signal that aborts when the client goes away. `url` overrides the path (Express mounts);
+ * a Host header that makes no valid URL throws 400 INVALID_ARGUMENT;
  * `body` replaces a body that a framework already read (a request stream read to its end gives an empty body, never a hang).
  *
  * @example
@@ -69,7 +71,7 @@ export function toWebRequest(
   const secure = (req.socket as { encrypted?: boolean }).encrypted === true
   const method = req.method ?? 'GET'
   const hasBody = method !== 'GET' && method !== 'HEAD'
-  return new Request(new URL(url, `${secure ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`), {
+  return new Request(nodeRequestUrl(url, secure ? 'https' : 'http', req.headers.host ?? 'localhost'), {
     method,
     headers,
     signal: ac.signal,
