@@ -9,13 +9,14 @@ import type { Handler } from './types.js'
 
 /**
  * The body a parser mounted before leanflow (`express.json()`, `express.raw()`,
- * `express.text()`) already read, re-encoded; `undefined` while the stream is unread.
+ * `express.text()`) already read, re-encoded (an empty one stays empty); `undefined` while the stream is unread.
  * Re-encoded JSON is not the signed raw body: signed triggers need leanflow mounted first.
  */
 function parsedBody(req: ExpressRequest): string | Uint8Array<ArrayBuffer> | undefined {
   if (!req.readableEnded) return undefined
   const body: unknown = req.body
-  if (body === undefined) return ''
+  // an empty body stays empty (no input), though `express.json()` makes it `{}`
+  if (body === undefined || req.headers['content-length'] === '0') return ''
   if (typeof body === 'string') return body
   if (body instanceof Uint8Array) return new Uint8Array(body)
   return JSON.stringify(body)

@@ -1,12 +1,34 @@
 import type { Context } from 'hono'
+import { errorResponse, invalidArgument } from './internal/respond.js'
 import type { Handler } from './types.js'
 
 /** A Hono route handler. */
 export type HonoHandler = (c: Context) => Promise<Response>
 
 /**
+ * The request to hand on: `c.req.raw`, or, when a middleware already read its body
+ * (`c.req.json()`, a validator), a copy whose body is the one Hono kept (`c.req.arrayBuffer()`
+ * answers from Hono's body cache; a body kept as parsed JSON comes back re-encoded).
+ */
+async function requestOf(c: Context): Promise<Request> {
+  const raw = c.req.raw
+  if (!raw.bodyUsed) return raw
+  let body: ArrayBuffer
+  try {
+    body = await c.req.arrayBuffer()
+  } catch (err) {
+    // what the middleware's read failed on (malformed JSON, a client gone mid-body)
+    throw invalidArgument(
+      `The request body could not be read (${err instanceof Error ? err.message : String(err)}): send a JSON document, on one connection.`,
+    )
+  }
+  return new Request(raw, { body })
+}
+
+/**
  * Adapts a leanflow handler to Hono 4 (any runtime: Node via `@hono/node-server`,
- * Bun, Deno, workers). Route both the base path and everything under it.
+ * Bun, Deno, workers). Route both the base path and everything under it. A body that a
+ * middleware read first (`c.req.json()`) is taken from Hono's body cache.
  *
  * @example
  * ```ts
@@ -20,5 +42,13 @@ export type HonoHandler = (c: Context) => Promise<Response>
  * ```
  */
 export function toHonoHandler(handler: Handler): HonoHandler {
-  return (c) => handler(c.req.raw)
+  return async (c) => {
+    let req: Request
+    try {
+      req = await requestOf(c)
+    } catch (err) {
+      return errorResponse(err, () => {}) // a LeanflowError: its own status (400)
+    }
+    return handler(req)
+  }
 }
