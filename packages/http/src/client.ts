@@ -34,7 +34,8 @@ export interface WatchRunOptions {
   /** Called once when the run has ended; the connection is closed. */
   onEnd?: ((end: RunEnd, state: FlowState) => void) | undefined
   /**
-   * Called when the stream fails for good (unknown run, refused request) or sends a bad record.
+   * Called when the stream fails for good (unknown run, refused request) or sends a bad record,
+   * and with the error of another callback that threw (the watcher goes on).
    * A refused stream's error carries the HTTP `status` and, when the server sent one, its error
    * `code` (`err.status === 404`, `err.code === 'RUN_NOT_FOUND'`), also in the message.
    */
@@ -96,10 +97,23 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
     }
   }
 
+  /**
+   * Runs one of the caller's callbacks: one that throws goes to `onError` and stops neither the
+   * watcher nor the callbacks after it (an EventSource listener that throws would otherwise skip
+   * `onState` for that event, and crash a Node process as an uncaught exception).
+   */
+  const notify = <A extends unknown[]>(callback: ((...args: A) => void) | undefined, ...args: A) => {
+    try {
+      callback?.(...args)
+    } catch (err) {
+      fail(err as Error)
+    }
+  }
+
   const end = (info: RunEnd) => {
     if (closed) return
     close()
-    options.onEnd?.(info, state)
+    notify(options.onEnd, info, state)
   }
 
   const connect = (target: string) => {
@@ -115,8 +129,8 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
       const last = state.lastEventId
       if (last !== undefined && compareEventIds(event.id, last) <= 0) return
       state = applyEvent(state, event)
-      options.onEvent?.(event)
-      options.onState?.(state)
+      notify(options.onEvent, event)
+      notify(options.onState, state)
     })
     es.addEventListener('end', (m) => {
       if (source !== es) return
@@ -132,7 +146,7 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
       if (closed || source !== es) return
       es.close()
       state = emptyFlowState()
-      options.onState?.(state)
+      notify(options.onState, state)
       connect(withoutPosition(url))
     })
     es.addEventListener('error', (ev) => {
