@@ -1,10 +1,8 @@
 // @leanflow/http/express: toExpressHandler, the Node bridge (internal/nodeBridge.ts) mounted as
 // an Express 5 middleware, with the body a parser mounted earlier may already have read.
-
-import { isLeanflowError } from '@leanflow/core'
 import type { Request as ExpressRequest, Response as ExpressResponse, NextFunction } from 'express'
 import { sendWebResponse, toWebRequest } from './internal/nodeBridge.js'
-import { errorResponse } from './internal/respond.js'
+import { leanflowErrorResponse } from './internal/respond.js'
 import type { Handler } from './types.js'
 
 /**
@@ -48,13 +46,9 @@ export function toExpressHandler(handler: Handler): ExpressHandler {
       request = toWebRequest(req, res, req.originalUrl, parsedBody(req))
     } catch (err) {
       // a request that makes no Web Request (a malformed Host header): the JSON 400 of the other adapters
-      if (isLeanflowError(err))
-        await sendWebResponse(
-          res,
-          errorResponse(err, () => {}),
-          req,
-        ).catch(next)
-      else next(err)
+      const answer = leanflowErrorResponse(err)
+      if (answer === undefined) next(err)
+      else await sendWebResponse(res, answer, req).catch(next)
       return
     }
     try {

@@ -58,3 +58,12 @@ export function errorResponse(err: unknown, report: (err: unknown) => void, head
 export function invalidArgument(message: string): LeanflowError {
   return new LeanflowError('INVALID_ARGUMENT', message)
 }
+
+/**
+ * The answer to a LeanflowError with an HTTP status (what a request that makes no Web `Request`
+ * throws, such as a malformed Host header); `undefined` for anything else, which the caller
+ * passes on (Express: `next(err)`).
+ */
+export function leanflowErrorResponse(err: unknown): Response | undefined {
+  return isLeanflowError(err) && typeof ERROR_STATUS[err.code] === 'number' ? errorResponse(err, () => {}) : undefined
+}
