@@ -5,6 +5,7 @@ import { invalidArgument, LeanflowError, positiveInteger } from '@leanflow/core'
 import { answerRoute } from './internal/answerRoute.js'
 import { createCors } from './internal/cors.js'
 import { createFrameCache } from './internal/frameCache.js'
+import { basePathOption, functionOption, runnerOption, secretsOption } from './internal/handlerOptions.js'
 import { assertJsonContentType } from './internal/jsonContentType.js'
 import { matchRoute, normalizeBasePath, routeMethods } from './internal/matchRoute.js'
 import { requestUrl } from './internal/requestUrl.js'
@@ -59,22 +60,16 @@ function isResponse(value: unknown): value is Response {
  */
 export function createHandler(options: HandlerOptions): Handler {
   // no options (or null) is refused for want of a store, by the same message
-  const { store, runner, authorize } = options ?? ({} as Partial<HandlerOptions>)
+  const { store } = options ?? ({} as Partial<HandlerOptions>)
   if (store === undefined || store === null || typeof store.follow !== 'function') {
     throw new LeanflowError('INVALID_ARGUMENT', 'createHandler needs a store: createHandler({ store: createMemoryStreamStore() }).')
   }
-  const basePath = normalizeBasePath(options.basePath ?? '/flows')
+  const runner = runnerOption(options.runner)
+  const authorize = functionOption('authorize', options.authorize)
+  const basePath = normalizeBasePath(basePathOption(options.basePath ?? '/flows'))
   const maxBodyBytes = positive('maxBodyBytes', options.maxBodyBytes, 1024 * 1024)
-  const secrets =
-    options.triggerSecret === undefined
-      ? []
-      : typeof options.triggerSecret === 'string'
-        ? [options.triggerSecret]
-        : [...options.triggerSecret]
-  if (secrets.some((s) => typeof s !== 'string' || s === '')) {
-    throw new LeanflowError('INVALID_ARGUMENT', 'createHandler: triggerSecret must be a non-empty string (or an array of them).')
-  }
-  const onError = options.onError ?? ((err: unknown) => console.error('[leanflow/http]', err))
+  const secrets = secretsOption(options.triggerSecret)
+  const onError = functionOption('onError', options.onError) ?? ((err: unknown) => console.error('[leanflow/http]', err))
   const cors = options.cors === undefined ? undefined : createCors(options.cors)
   const sse: Omit<SseSettings, 'onError'> = {
     heartbeatMs: timerMs(positive('heartbeatMs', options.heartbeatMs, 15_000)),
