@@ -12,7 +12,8 @@ export type HonoHandler = (c: Context) => Promise<Response>
  */
 async function requestOf(c: Context): Promise<Request> {
   const raw = c.req.raw
-  if (!raw.bodyUsed) return raw
+  // unread, or read past Hono (`c.req.raw.json()`: nothing kept, a server bug the handler reports)
+  if (!raw.bodyUsed || Object.keys(c.req.bodyCache).length === 0) return raw
   let body: ArrayBuffer
   try {
     body = await c.req.arrayBuffer()
