@@ -98,14 +98,17 @@ export class InvalidNameError extends LeanflowError {
   }
 }
 
-/** An event or body over its byte limit. Code `PAYLOAD_TOO_LARGE`. */
+/**
+ * An event or body over its byte limit. Code `PAYLOAD_TOO_LARGE`. Its message names `option`, the
+ * limit to raise (by default the store's `maxEventBytes`).
+ */
 export class PayloadTooLargeError extends LeanflowError {
   readonly bytes: number
   readonly limit: number
-  constructor(bytes: number, limit: number, what = 'event') {
+  constructor(bytes: number, limit: number, what = 'event', option = "the store's maxEventBytes") {
     super(
       'PAYLOAD_TOO_LARGE',
-      `The ${what} is ${bytes} bytes, over the limit of ${limit} bytes: send less data (store large blobs elsewhere and pass a reference), or raise the limit option.`,
+      `The ${what} is ${bytes} bytes, over the limit of ${limit} bytes: send less data (store large blobs elsewhere and pass a reference), or raise ${option}.`,
     )
     this.name = 'PayloadTooLargeError'
     this.bytes = bytes

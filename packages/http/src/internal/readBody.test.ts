@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { MAX_JSON_DEPTH, parseJsonBody } from './readBody.js'
+import { MAX_JSON_DEPTH, parseJsonBody, readBody } from './readBody.js'
 
 const bytes = (s: string) => new TextEncoder().encode(s)
 const code = (f: () => unknown) => {
@@ -32,5 +32,30 @@ describe('parseJsonBody', () => {
   it('brackets inside strings (escaped quotes included) do not count as nesting', () => {
     const text = JSON.stringify({ s: `${'['.repeat(2000)}\\"{{{"${'{'.repeat(2000)}` })
     expect(parseJsonBody(bytes(text))).toEqual(JSON.parse(text))
+  })
+})
+
+describe('readBody', () => {
+  /** The message `readBody` refuses `req` with. */
+  const refusal = (req: Request) =>
+    readBody(req, 10).then(
+      () => 'read',
+      (err: Error) => err.message,
+    )
+
+  it('a body over the limit is PAYLOAD_TOO_LARGE naming the option to raise, declared or counted', async () => {
+    const post = (body: BodyInit, headers: Record<string, string> = {}) =>
+      new Request('http://x/', { method: 'POST', body, headers, duplex: 'half' } as RequestInit)
+    expect(await refusal(post('x'.repeat(11), { 'content-length': '11' }))).toMatch(
+      /request body is 11 bytes, .* raise createHandler's maxBodyBytes\.$/,
+    )
+    const chunked = new ReadableStream({
+      start(c) {
+        c.enqueue(bytes('x'.repeat(8)))
+        c.enqueue(bytes('x'.repeat(8)))
+        c.close()
+      },
+    })
+    expect(await refusal(post(chunked))).toMatch(/request body \(so far\) is 16 bytes, .* raise createHandler's maxBodyBytes\.$/)
   })
 })

@@ -2,6 +2,9 @@ import { PayloadTooLargeError } from '@leanflow/core'
 import { concatBytes } from './bytes.js'
 import { invalidArgument } from './respond.js'
 
+/** The option a 413 for a request body tells the caller to raise. */
+const BODY_LIMIT_OPTION = "createHandler's maxBodyBytes"
+
 /**
  * Reads a request body as bytes, refusing it (413) as soon as it passes `limit`:
  * a `content-length` over the limit is refused before reading anything, and the
@@ -15,7 +18,7 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
     if (Number.isFinite(n) && n > limit) {
       // not a byte is read; the server decides what to do with the unread rest
       // (the Node adapter answers with `connection: close`)
-      throw new PayloadTooLargeError(n, limit, 'request body')
+      throw new PayloadTooLargeError(n, limit, 'request body', BODY_LIMIT_OPTION)
     }
   }
   if (req.body === null) return new Uint8Array(0)
@@ -37,7 +40,7 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
     total += value.byteLength
     if (total > limit) {
       await reader.cancel().catch(() => {})
-      throw new PayloadTooLargeError(total, limit, 'request body (so far)')
+      throw new PayloadTooLargeError(total, limit, 'request body (so far)', BODY_LIMIT_OPTION)
     }
     chunks.push(value)
   }
