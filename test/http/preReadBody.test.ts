@@ -98,3 +98,41 @@ for (const kind of ['express', 'hono'] as const) {
     }
   })
 }
+
+describe("a body whose read by middleware failed, kept so in Hono's cache [hono]", () => {
+  // as Hono versions that cache the parsed JSON keep a body that is no JSON: a rejected `json`
+  const app = new Hono()
+  app.use('*', async (c, next) => {
+    if (c.req.method === 'POST') {
+      await c.req.raw.arrayBuffer()
+      const failed = Promise.reject(new SyntaxError('Unexpected token b in JSON at position 1'))
+      failed.catch(() => {})
+      c.req.bodyCache.json = failed
+    }
+    await next()
+  })
+  app.all('/flows/*', toHonoHandler(handler))
+  let server: http.Server
+  let origin = ''
+  beforeAll(async () => {
+    server = createAdaptorServer({ fetch: app.fetch }) as http.Server
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  })
+  afterAll(() => {
+    server.close()
+    server.closeAllConnections()
+  })
+
+  it("is answered in the handler's order: 415 for text/plain, 400 INVALID_ARGUMENT for JSON; nothing started, never 500", async () => {
+    reported.length = 0
+    const runs = (await store.countRuns?.('echo'))?.runs
+    const plain = await fetch(`${origin}/flows/echo/runs`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{bad' })
+    expect(plain.status).toBe(415)
+    const bad = await fetch(`${origin}/flows/echo/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{bad' })
+    expect(bad.status).toBe(400)
+    expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('INVALID_ARGUMENT')
+    expect((await store.countRuns?.('echo'))?.runs).toBe(runs)
+    expect(reported).toEqual([])
+  })
+})

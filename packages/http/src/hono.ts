@@ -1,5 +1,4 @@
 import type { Context } from 'hono'
-import { errorResponse, invalidArgument } from './internal/respond.js'
 import type { Handler } from './types.js'
 
 /** A Hono route handler. */
@@ -14,16 +13,16 @@ async function requestOf(c: Context): Promise<Request> {
   const raw = c.req.raw
   // unread, or read past Hono (`c.req.raw.json()`: nothing kept, a server bug the handler reports)
   if (!raw.bodyUsed || Object.keys(c.req.bodyCache).length === 0) return raw
-  let body: ArrayBuffer
+  let body: ArrayBuffer | ReadableStream<Uint8Array>
   try {
     body = await c.req.arrayBuffer()
   } catch (err) {
-    // what the middleware's read failed on (malformed JSON, a client gone mid-body)
-    throw invalidArgument(
-      `The request body could not be read (${err instanceof Error ? err.message : String(err)}): send a JSON document, on one connection.`,
-    )
+    // the middleware's read failed (malformed JSON kept as such, a client gone mid-body): a body
+    // that fails when read, which the handler answers in its order (route, authorize, 415 first)
+    body = new ReadableStream({ start: (controller) => controller.error(err) })
   }
-  return new Request(raw, { body })
+  // @ts-expect-error Node's fetch needs `duplex` for a streamed body; not yet in the DOM types
+  return new Request(raw, { body, duplex: 'half' })
 }
 
 /**
@@ -43,13 +42,5 @@ async function requestOf(c: Context): Promise<Request> {
  * ```
  */
 export function toHonoHandler(handler: Handler): HonoHandler {
-  return async (c) => {
-    let req: Request
-    try {
-      req = await requestOf(c)
-    } catch (err) {
-      return errorResponse(err, () => {}) // a LeanflowError: its own status (400)
-    }
-    return handler(req)
-  }
+  return async (c) => handler(await requestOf(c))
 }
