@@ -2,7 +2,8 @@
 // client's fault: 400 INVALID_ARGUMENT as JSON through every adapter, never a 500 INTERNAL that
 // reports a TypeError to the server log (node:http and Express build the URL from Host; h3 hands
 // the handler a request whose `url` is that string, for the hosts it does not serve as usual).
-// Hono's server refuses them itself (400).
+// Hono's server refuses them itself (400). And a request target that starts with `//` is a path
+// under node:http as under Express and Hono, never read as another host's URL.
 import net from 'node:net'
 import { createMemoryStreamStore } from '@leanflow/core'
 import { createHandler } from '@leanflow/http'
@@ -59,6 +60,23 @@ for (const transport of TRANSPORTS) {
       } finally {
         consoleError.mockRestore()
       }
+    })
+  })
+}
+
+for (const transport of ['node', 'express', 'hono'] as const) {
+  describe(`a request target that starts with // [${transport}]`, () => {
+    let server: RunningServer
+    beforeAll(async () => {
+      server = await startServer(transport, handler)
+    })
+    afterAll(() => server.stop())
+
+    it('is the path it is (no route: 404), never another host with the path /flows/…', async () => {
+      // a prefix check in front (`req.url.startsWith('/flows/')`) must see the path leanflow routes on
+      const out = await raw(server.port, 'GET //other.example/flows/runs/r1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+      expect(out.split('\r\n')[0]).toMatch(/^HTTP\/1\.1 404 /)
+      expect(out).not.toContain('"state"')
     })
   })
 }

@@ -19,10 +19,22 @@ export function requestUrl(req: Request): URL {
   }
 }
 
-/** `new URL(path, origin)` of a Node request, or 400 INVALID_ARGUMENT naming its Host header. */
+/**
+ * The URL of a Node request: its target (`req.url`) on `scheme://host`, or 400 INVALID_ARGUMENT
+ * naming its Host header. A path stays the path it is: `//other/flows/…` is the path
+ * `//other/flows/…` (no route), never the URL of host `other` with path `/flows/…`, as Express and
+ * Hono read it too.
+ */
 export function nodeRequestUrl(path: string, scheme: string, host: string): URL {
+  const origin = `${scheme}://${host}`
+  let url: URL
   try {
-    return new URL(path, `${scheme}://${host}`)
+    url = new URL(origin)
+  } catch {
+    throw badUrl('Host header', host)
+  }
+  try {
+    return path.startsWith('/') ? new URL(`${url.origin}${path}`) : new URL(path, url)
   } catch {
     throw badUrl('Host header', host)
   }
