@@ -12,7 +12,7 @@ export type HonoHandler = (c: Context) => Promise<Response>
 async function requestOf(c: Context): Promise<Request> {
   const raw = c.req.raw
   // unread, or read past Hono (`c.req.raw.json()`: nothing kept, a server bug the handler reports)
-  if (!raw.bodyUsed || Object.keys(c.req.bodyCache).length === 0) return raw
+  if (!raw.bodyUsed || Object.keys(c.req.bodyCache ?? {}).length === 0) return raw
   let body: ArrayBuffer | ReadableStream<Uint8Array>
   try {
     body = await c.req.arrayBuffer()
