@@ -5,6 +5,7 @@ import { compareEventIds, type EventRecord, isLeanflowError, isTerminalKind } fr
 import type { RouteContext } from './answerRoute.js'
 import { lastEvent, runNotFound } from './lastEvent.js'
 import { eventId, queryParam } from './query.js'
+import { reasonPhrase } from './reasonPhrase.js'
 import { laterFrame, oneShotSse, resetSse, SSE_HEADERS } from './sseFrames.js'
 import { SseSession } from './sseSession.js'
 import { SseBody } from './webSseSink.js'
@@ -36,7 +37,7 @@ export async function answerStream(c: RouteContext, runId: string): Promise<Resp
   }
   const past = position === undefined ? -1 : compareEventIds(position, last.id)
   // at or past the end of a finished run: 204 makes EventSource stop for good
-  if (past >= 0 && isTerminalKind(last.kind)) return new Response(null, { status: 204 })
+  if (past >= 0 && isTerminalKind(last.kind)) return new Response(null, { status: 204, statusText: reasonPhrase(204) })
   if (past > 0) {
     // past the last event of a live run: the client saw events this log does not have
     return resetSse(
@@ -47,5 +48,5 @@ export async function answerStream(c: RouteContext, runId: string): Promise<Resp
   }
   if (c.sse.counter.open >= c.sse.maxStreams) return oneShotSse(laterFrame(c.sse.retryMs))
   const session = new SseSession(c.store, runId, position, c.req.signal, c.sse)
-  return new Response(new SseBody(session), { status: 200, headers: SSE_HEADERS })
+  return new Response(new SseBody(session), { status: 200, statusText: reasonPhrase(200), headers: SSE_HEADERS })
 }

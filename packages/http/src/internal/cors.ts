@@ -2,6 +2,7 @@
 // answer and the Access-Control-* headers added to every answer.
 import { LeanflowError } from '@leanflow/core'
 import type { CorsOptions } from '../types.js'
+import { reasonPhrase } from './reasonPhrase.js'
 import { errorJson } from './respond.js'
 
 /** Request headers a page may always send (besides the CORS-safelisted ones). */
@@ -125,6 +126,7 @@ export function createCors(options: CorsOptions): Cors {
       }
       return new Response(null, {
         status: 204,
+        statusText: reasonPhrase(204),
         headers: {
           ...originHeaders(o),
           'access-control-allow-methods': methods.join(', '),

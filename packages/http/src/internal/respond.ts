@@ -1,12 +1,13 @@
 // The responder: every JSON answer and every error answer of the handler (and of the Node
 // adapter) is made here, so an error has one shape and one status table.
 import { ERROR_STATUS, isLeanflowError, LeanflowError } from '@leanflow/core'
+import { reasonPhrase } from './reasonPhrase.js'
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }
 
 /** A JSON response. */
 export function json(body: unknown, status = 200, headers?: Record<string, string>): Response {
-  return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } })
+  return new Response(JSON.stringify(body), { status, statusText: reasonPhrase(status), headers: { ...JSON_HEADERS, ...headers } })
 }
 
 /** `{ error: { code, message, issues? } }` with the status of the code table. */

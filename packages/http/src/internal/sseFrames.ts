@@ -1,6 +1,7 @@
 // The SSE wire format: the frames, the headers of every SSE answer, and the answers that send a
 // few frames and close (reset, come back later). The live stream is sseSession.ts.
 import type { EventRecord } from '@leanflow/core'
+import { reasonPhrase } from './reasonPhrase.js'
 
 const encoder = new TextEncoder()
 
@@ -33,7 +34,7 @@ export function oneShotSse(frames: string, status = 200): Response {
       c.close()
     },
   })
-  return new Response(body, { status, headers: SSE_HEADERS })
+  return new Response(body, { status, statusText: reasonPhrase(status), headers: SSE_HEADERS })
 }
 
 /**
