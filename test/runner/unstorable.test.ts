@@ -89,6 +89,11 @@ const bigState = defineFlow({
     },
   },
 })
+// awaits a trigger, returns the payload's length: resolved by the test
+const approval = defineFlow({
+  name: 'approval',
+  steps: { s: { handler: async (_i, ctx) => (await (await ctx.await.trigger<string>({ type: 'approval' })).wait()).length } },
+})
 // waits an hour: canceled by the test
 const waiting = defineFlow({
   name: 'waiting',
@@ -126,7 +131,22 @@ async function outcome(runner: Runner, store: RunnerStore, flow: string) {
 
 describeOnStores(
   {
-    flows: [big, cyclic, bigint, hugeError, hugeLog, retried, twoSinks, child, bigInvoke, bigTrigger, bigMatch, bigState, waiting],
+    flows: [
+      big,
+      cyclic,
+      bigint,
+      hugeError,
+      hugeLog,
+      retried,
+      twoSinks,
+      child,
+      bigInvoke,
+      bigTrigger,
+      bigMatch,
+      bigState,
+      waiting,
+      approval,
+    ],
     prefix: 'unstorable',
   },
   (runner, store) => {
@@ -183,6 +203,24 @@ describeOnStores(
         expect(events.map((e) => e.kind)).toEqual(['flow.started', 'step.started', 'step.failed', 'flow.failed'])
       }
       expect(await store().listRuns('child')).toEqual([])
+    })
+
+    it('a trigger resolved with a payload over the limit is refused with PAYLOAD_TOO_LARGE; the trigger stays pending', async () => {
+      const { runId } = await runner().startFlow('approval', {})
+      await expect
+        .poll(async () => reduceFlow(await store().read(runId)).steps.s?.awaiting?.triggerId, { timeout: 10_000 })
+        .toBeTypeOf('string')
+      const before = await store().read(runId)
+      const triggerId = reduceFlow(before).steps.s?.awaiting?.triggerId as string
+      const err = await runner()
+        .resolveTrigger(triggerId, over)
+        .catch((e: unknown) => e)
+      expect(isLeanflowError(err, 'PAYLOAD_TOO_LARGE')).toBe(true)
+      expect((err as Error).message).toMatch(/The trigger payload is \d+ bytes, over the limit of 1048576 bytes/)
+      expect(await store().read(runId)).toEqual(before)
+      // still pending: a payload that fits resolves it
+      expect(await runner().resolveTrigger(triggerId, 'ok')).toEqual({ runId, step: 's' })
+      expect(await runner().result(runId, { timeout: '10s' })).toEqual({ s: 2 })
     })
 
     it('a state value over the limit throws at ctx.state.set, and the run state never takes it', async () => {

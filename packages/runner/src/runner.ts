@@ -28,7 +28,7 @@ import { resultOf } from './shell/result.js'
 import { earlyBasis, type RunBasis, readBasis } from './shell/runBasis.js'
 import { fencesOf } from './shell/runStates.js'
 import { createShell, versionOf } from './shell/shell.js'
-import { storableError } from './shell/storable.js'
+import { assertFits, storableError } from './shell/storable.js'
 import { validateInput } from './standardSchema.js'
 import type { RerunOptions, StartedRun, StartFlowOptions } from './startTypes.js'
 import { traceparentOf } from './traceparent.js'
@@ -266,6 +266,9 @@ export function createRunner(options: RunnerOptions): Runner {
     // a malformed id is a caller's mistake, not an unknown trigger (POST /triggers/:id answers 400 INVALID_NAME too)
     assertName(triggerId, 'trigger id')
     const value = toJson(payload, 'trigger payload')
+    // refused as an event's data over the store's limit would be (the resumed step returns it,
+    // a child's input carries it): before the lookup, so nothing is read or written
+    assertFits(shell, value, 'trigger payload', 0)
     const runId = await store.getLookup('trigger', triggerId)
     if (!runId) throw new TriggerNotFoundError(triggerId)
     const { reply: hit } = await apply(shell, runId, { type: 'resolveTrigger', triggerId, value }, { fresh: true })
