@@ -29,7 +29,7 @@ import {
   validateAppend,
 } from '@leanflow/core'
 import pg from 'pg'
-import { PostgresFollower, PostgresListener } from './postgresFollow.js'
+import { followSignal, PostgresFollower, PostgresListener } from './postgresFollow.js'
 import { createPostgresOutbox } from './postgresOutbox.js'
 import { createPostgresRunState, type Sql } from './postgresRunState.js'
 import { emptyFold, foldEvent, type RunFold } from './runFold.js'
@@ -276,7 +276,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
     const after = idParts(opts.after, 'after')
     const before = idParts(opts.before, 'before')
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
-    const direction = opts.direction ?? 'forward'
+    const direction = opts.direction === undefined ? 'forward' : opts.direction
     if (direction !== 'forward' && direction !== 'backward') throw invalidArgument('read direction', direction, "'forward' or 'backward'")
     const order = direction === 'forward' ? 'ASC' : 'DESC'
     const r = await pool.query(
@@ -321,10 +321,11 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
       assertName(runId, 'run id')
       const opts = optionsObject(options, 'follow options', '{ after?, signal? }')
       idParts(opts.after, 'after')
+      const signal = followSignal(opts.signal)
       const readAfter = (id: string, after: string | undefined, limit: number) => read(id, { after, limit })
       return {
         [Symbol.asyncIterator]: () =>
-          new PostgresFollower(listener, readAfter, (after) => checkAfter(runId, after), runId, opts.after, opts.signal),
+          new PostgresFollower(listener, readAfter, (after) => checkAfter(runId, after), runId, opts.after, signal),
       }
     },
     async listRuns(flowName, options) {

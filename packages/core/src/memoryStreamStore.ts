@@ -152,7 +152,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
     const after = optionalId(opts.after, 'after')
     const before = optionalId(opts.before, 'before')
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
-    const direction = opts.direction ?? 'forward'
+    const direction = opts.direction === undefined ? 'forward' : opts.direction
     if (direction !== 'forward' && direction !== 'backward') {
       throw invalidArgument('read direction', direction, "'forward' or 'backward'")
     }
@@ -197,12 +197,13 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
     assertName(runId, 'run id')
     const opts = optionsObject(options, 'follow options', '{ after?, signal? }')
     const after = optionalId(opts.after, 'after')
+    const signal = optionalSignal(opts.signal)
     return {
       [Symbol.asyncIterator]: () => {
         // a position past the run's last event is none this run gave: HISTORY_GONE, as for a run retention removed
         const run = after === undefined ? undefined : runs.get(runId)
         if (run && after !== undefined && compareEventIds(after, `${run.lastMs}-${run.lastSeq}`) > 0) return beyondLast(runId, after)
-        return new MemoryFollower(runs, runId, after, opts.signal)
+        return new MemoryFollower(runs, runId, after, signal)
       },
     }
   }
@@ -285,6 +286,15 @@ function optionalId(value: unknown, what: string): string | undefined {
     )
   }
   return value
+}
+
+/** `follow`'s `signal`: an AbortSignal, or none (`undefined`, `null`); anything else is INVALID_ARGUMENT, not a TypeError later. */
+function optionalSignal(value: unknown): AbortSignal | undefined {
+  if (value === undefined || value === null) return undefined
+  const s = value as Partial<AbortSignal>
+  if (typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function')
+    return value as AbortSignal
+  throw invalidArgument('follow signal', value, 'an AbortSignal (e.g. new AbortController().signal) or leave it out')
 }
 
 /** The iteration of a follow whose `after` is past the run's last event: HISTORY_GONE at the first `next()`. */

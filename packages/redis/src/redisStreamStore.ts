@@ -30,7 +30,7 @@ import { type Cluster, Redis } from 'ioredis'
 import { isCluster } from './internal/connections.js'
 import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js'
 import { docJson } from './internal/docJson.js'
-import { followRun } from './internal/follow.js'
+import { followRun, followSignal } from './internal/follow.js'
 import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
 import { RunIndex } from './internal/runIndex.js'
 import type { RedisClient } from './internal/script.js'
@@ -342,7 +342,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     follow(runId: string, options?: FollowOptions) {
       const events = keys.events(runId) // validates the run id before iteration starts
       const opts = optionsObject(options, 'follow options', '{ after?, signal? }')
-      const { signal } = opts
+      const signal = followSignal(opts.signal)
       const ctx = { redis, keys, hub, onCorrupt }
       if (opts.after === undefined) return followRun(ctx, runId, undefined, signal)
       const after = streamId('follow', 'after', opts.after)
