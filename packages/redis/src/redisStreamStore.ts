@@ -366,8 +366,13 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
 
 /** The returned record, from the caller's data (no re-parse of the stored JSON). */
 function build(runId: string, id: string, event: NewEvent): EventRecord {
-  const record: EventRecord = { id, ts: idToTs(id), kind: event.kind, flow: runId, data: event.data ?? null }
-  if (event.step !== undefined) record.step = event.step
+  // the keys in the order of a stored record (id, ts, kind, flow, step?, data, meta?), as the memory store gives them
+  const ts = idToTs(id)
+  const data = event.data ?? null
+  const record: EventRecord =
+    event.step === undefined
+      ? { id, ts, kind: event.kind, flow: runId, data }
+      : { id, ts, kind: event.kind, flow: runId, step: event.step, data }
   if (event.meta !== undefined) record.meta = event.meta
   return record
 }
