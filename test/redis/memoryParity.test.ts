@@ -117,3 +117,57 @@ describe('the memory store answers as the Redis store', () => {
     )
   })
 })
+
+describe('events whose JSON Lua cannot decode (a lone surrogate, deep nesting) or whose numbers it prints short', () => {
+  let deep: unknown = 'bottom'
+  for (let i = 0; i < 1100; i++) deep = [deep]
+  const parent = { runId: 'p1', step: 's' }
+  const cases: Record<string, Array<Omit<NewEvent, 'flow'>>> = {
+    'a child whose input holds a lone surrogate keeps its parent': [
+      { kind: 'flow.started', data: { name: 'fa', input: 'cut emoji \ud83d', steps: {}, parent } },
+    ],
+    'a child whose input nests 1,100 levels deep keeps its parent': [
+      { kind: 'flow.started', data: { name: 'fa', input: deep, steps: {}, parent } },
+    ],
+    'a resume whose data holds a lone surrogate ends only its own await': [
+      { kind: 'flow.started', data: { name: 'fa', input: null, steps: {} } },
+      { kind: 'step.started', step: 'a', data: {} },
+      { kind: 'step.await.trigger', step: 'a', data: { triggerId: 't1', payload: 'x', position: 0 } },
+      { kind: 'step.await.time', step: 'a', data: { resumeAt: '2030-01-01T00:00:00.000Z', position: 1 } },
+      { kind: 'step.resumed', step: 'a', data: { reason: 'time \udfff', position: 1 } },
+    ],
+    'an await with a lone surrogate in its payload ends at its resume': [
+      { kind: 'flow.started', data: { name: 'fa', input: null, steps: {} } },
+      { kind: 'step.started', step: 'a', data: {} },
+      { kind: 'step.await.trigger', step: 'a', data: { triggerId: 't1', payload: 'x\udfff', position: 0 } },
+      { kind: 'step.resumed', step: 'a', data: { reason: 'trigger', position: 0 } },
+    ],
+    'awaits at positions that differ past the 14th digit stay apart': [
+      { kind: 'flow.started', data: { name: 'fa', input: null, steps: {} } },
+      { kind: 'step.await.time', step: 'a', data: { position: 100000000000001 } },
+      { kind: 'step.await.time', step: 'a', data: { position: 100000000000002 } },
+      { kind: 'step.resumed', step: 'a', data: { position: 100000000000001 } },
+    ],
+  }
+  let n = 0
+  for (const [title, events] of Object.entries(cases))
+    it(title, async () => {
+      const memory = createMemoryStreamStore()
+      const redisStore = createRedisStreamStore({ url: redis.url, prefix: `undecodable${++n}` })
+      try {
+        const answers = await Promise.all(
+          [memory, redisStore].map(async (store) => {
+            for (const e of events) await store.append('r', { ...e, flow: 'r' })
+            const state = reduceFlow(await store.read('r'))
+            const [run] = await store.listRuns('fa')
+            return { reducer: state.status, listed: run?.status, parent: run?.parent, stateParent: state.parent }
+          }),
+        )
+        expect(answers[0]!.listed).toBe(answers[0]!.reducer)
+        expect(answers[1]).toEqual(answers[0])
+      } finally {
+        await memory.close()
+        await redisStore.close()
+      }
+    })
+})

@@ -22,7 +22,6 @@ import {
   type ScheduleStore,
   STORE_DEFAULTS,
   type StreamStore,
-  stepActivity,
   type ValidatedAppend,
   validateAppend,
 } from '@leanflow/core'
@@ -30,6 +29,7 @@ import { type Cluster, Redis } from 'ioredis'
 import { isCluster } from './internal/connections.js'
 import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js'
 import { docJson } from './internal/docJson.js'
+import { awaitPosition, parentArgs, stepClass } from './internal/eventArgs.js'
 import { followRun, followSignal } from './internal/follow.js'
 import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
 import { RunIndex } from './internal/runIndex.js'
@@ -116,17 +116,6 @@ const RUN_STATUS: Record<string, string> = {
 /** `{code, id, fields?, flow?, status?, sid?, startedAtMs?, stateVersion?, stateDoc?}` (lua/append.ts). */
 type ScriptReply = [number, string | number | null, unknown?, unknown?, unknown?, unknown?, unknown?, unknown?, unknown?]
 
-/**
- * What a step event makes its step (ARGV 12, as the reducer's reduceStep): 'r' running, retrying
- * or queued, 'g' a step.started (running, and it admits a queued run), 'a' awaiting, 'd'
- * neither, '' none.
- */
-function stepClass(event: NewEvent): string {
-  if (event.kind === 'step.started') return 'g'
-  const act = stepActivity(event)
-  return act === undefined ? '' : act === 'active' ? 'r' : act === 'awaiting' ? 'a' : 'd'
-}
-
 function isIndexed(status: unknown): status is IndexedStatus {
   return typeof status === 'string' && (INDEXED_STATUSES as readonly string[]).includes(status)
 }
@@ -182,7 +171,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
   }
   let closed: Promise<void> | undefined
 
-  /** ARGV 1..13 of the append logic (lua/append.ts), shared by append and createRun. */
+  /** ARGV 1..17 of the append logic (lua/append.ts), shared by append and createRun. */
   function scriptArgs(runId: string, event: NewEvent, checked: ValidatedAppend, opts?: AppendOptions) {
     const fence = opts?.fence
     return [
@@ -199,6 +188,8 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
       event.step === undefined ? '' : `s:${event.step}`,
       stepClass(event),
       checked.flowVersion === undefined ? '' : String(checked.flowVersion),
+      event.step === undefined ? ' - ' : awaitPosition(event),
+      ...parentArgs(event),
     ]
   }
 
