@@ -23,6 +23,7 @@ export function describeAppendConformance(t: ConformanceContext): void {
       expect(a.data).toEqual({ n: 1, nested: { x: [1, 'a', null] } })
       expect(a.meta).toEqual({ attempt: 2 })
       expect(new Date(a.ts).toISOString()).toBe(a.ts)
+      expect(Date.parse(a.ts), "ts is the time of the id's millisecond").toBe(Number(a.id.slice(0, a.id.indexOf('-'))))
       const b = await s.append(run, { kind: 'log', flow: run, data: { level: 'info', msg: 'hi' } })
       expect('step' in b).toBe(false)
       expect(compareEventIds(a.id, b.id)).toBeLessThan(0)
