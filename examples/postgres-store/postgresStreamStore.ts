@@ -18,6 +18,7 @@ import {
   type NewEvent,
   NonRetriableError,
   optionsObject,
+  parseDuration,
   positiveInteger,
   type ReadOptions,
   type RunStateStore,
@@ -75,7 +76,7 @@ const internals = new WeakMap<PostgresStreamStore, PostgresListener>()
 export async function createPostgresStreamStore(options: PostgresStreamStoreOptions): Promise<PostgresStreamStore> {
   const schema = options.schema ?? 'leanflow'
   const s = quoteIdent(schema)
-  const retentionMs = positiveInteger(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
+  const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention') // whole ms, as the built-in stores
   const maxEventBytes = positiveInteger(options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes, 'maxEventBytes')
   const maxEventsPerRun = positiveInteger(options.maxEventsPerRun ?? STORE_DEFAULTS.maxEventsPerRun, 'maxEventsPerRun')
   const bus = options.bus

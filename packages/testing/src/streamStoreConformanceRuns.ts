@@ -133,6 +133,17 @@ export function describeRunsConformance(t: ConformanceContext): void {
       expect((await s.read(running)).length).toBe(1)
     })
 
+    it('takes a retention with a fraction of a millisecond: the run ends whole and then expires', async () => {
+      const s = await t.open({ retention: 300.5 })
+      const flow = uniqueName('flow')
+      const run = uniqueName()
+      await s.append(run, { kind: 'flow.started', flow: run, data: { name: flow, input: null, steps: {} } })
+      await s.append(run, { kind: 'flow.completed', flow: run, data: { duration: 1 } })
+      expect((await s.listRuns(flow)).map((r) => r.status)).toEqual(['completed'])
+      expect((await s.read(run)).map((e) => e.kind)).toEqual(['flow.started', 'flow.completed'])
+      await eventually(async () => (await s.read(run)).length === 0, 5000, 'finished run expired')
+    })
+
     it('forgets a finished run with its idempotency keys: its id and keys start from scratch', async () => {
       const s = await t.open({ retention: 300 })
       const flow = uniqueName('flow')
