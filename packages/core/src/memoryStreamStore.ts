@@ -181,7 +181,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
       .flowRuns(flowName, status)
       .filter((r) => before === undefined || r.startedMs! < before)
       .sort(newestFirst)
-    return picked.slice(0, limit).map((r) => ({ ...r.summary! }))
+    return picked.slice(0, limit).map((r) => summaryCopy(r.summary!))
   }
 
   function listFlows(): Array<{ flow: string; runs: number }> {
@@ -260,6 +260,16 @@ export function memoryStoreInternals(store: MemoryStreamStore): MemoryRuns {
   const runs = internals.get(store)
   if (!runs) throw new LeanflowError('INVALID_ARGUMENT', 'Not a store made by createMemoryStreamStore().')
   return runs
+}
+
+/** A copy of a run's summary with its keys in the order of `RunSummary` (and of the Redis store's), whatever order they were set in. */
+function summaryCopy(s: RunSummary): RunSummary {
+  const out: RunSummary = { runId: s.runId, flow: s.flow, status: s.status, startedAt: s.startedAt }
+  if (s.completedAt !== undefined) out.completedAt = s.completedAt
+  if (s.parent !== undefined) out.parent = s.parent
+  if (s.version !== undefined) out.version = s.version
+  if (s.children !== undefined) out.children = s.children
+  return out
 }
 
 function newestFirst(a: MemoryRun, b: MemoryRun): number {
