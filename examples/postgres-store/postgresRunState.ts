@@ -116,6 +116,8 @@ export function createPostgresRunState(o: PostgresRunStateOptions) {
       throw new Error('createRun is the stream store’s (it needs the log)')
     },
     async putLookup(ns: LookupNamespace, key: string, value: string, ttlMs?: number) {
+      if (ttlMs !== undefined && !(typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs > 0))
+        throw invalidArgument(`putLookup ttlMs of ${ns} "${key}"`, ttlMs, 'a lifetime in ms above 0, or leave it out')
       return tx(async (sql) => {
         await sql(`DELETE FROM ${s}.lookups WHERE namespace = $1 AND key = $2 AND expires_at <= ${NOW}`, [ns, key])
         const expires = ttlMs === undefined ? null : ttlMs

@@ -184,6 +184,8 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
       )
     },
     async putLookup(ns: LookupNamespace, key: string, value: string, ttlMs?: number) {
+      if (ttlMs !== undefined && !(typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs > 0))
+        throw invalidArgument(`putLookup ttlMs of ${ns} "${key}"`, ttlMs, 'a lifetime in ms above 0, or leave it out')
       const k = `${ns}\u0000${key}`
       const cur = lookups.get(k)
       if (cur && (cur.expiresAt === undefined || cur.expiresAt > now())) return cur.value

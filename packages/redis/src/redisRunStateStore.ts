@@ -124,6 +124,8 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
       )
     },
     async putLookup(ns: LookupNamespace, key: string, value: string, ttlMs?: number) {
+      if (ttlMs !== undefined && !(typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs > 0))
+        throw invalidArgument(`putLookup ttlMs of ${ns} "${key}"`, ttlMs, 'a lifetime in ms above 0, or leave it out')
       const name = k.lookup(ns, key)
       const set = ttlMs === undefined ? await redis.set(name, value, 'NX') : await redis.set(name, value, 'PX', Math.ceil(ttlMs), 'NX')
       if (set === 'OK') return value

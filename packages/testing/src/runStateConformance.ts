@@ -124,6 +124,10 @@ export function describeRunStateConformance(label: string, make: RunStateStoreFa
         expect(await s.putLookup('trigger', 't1', 'run-b', 60_000)).toBe('run-a')
         expect(await s.getLookup('trigger', 't1')).toBe('run-a')
         expect(await s.getLookup('start', 't1')).toBeNull()
+        // a lifetime that is no time above 0 is refused, and sets nothing
+        for (const ttl of [0, -5, Number.NaN, Number.POSITIVE_INFINITY, '60000'])
+          await expectCode(s.putLookup('trigger', 't2', 'run-a', ttl as never), 'INVALID_ARGUMENT')
+        expect(await s.getLookup('trigger', 't2')).toBeNull()
       }),
     )
 
