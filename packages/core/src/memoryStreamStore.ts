@@ -75,6 +75,10 @@ const STATUSES: readonly RunStatus[] = ['pending', 'queued', 'running', 'awaitin
 export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): MemoryStreamStore {
   const options = optionsObject(opts, 'createMemoryStreamStore options', '{ bus?, retention?, maxEventBytes?, maxEventsPerRun?, now? }')
   const bus = options.bus
+  if (bus !== undefined && typeof (bus as { publish?: unknown } | null)?.publish !== 'function')
+    throw invalidArgument('createMemoryStreamStore bus', bus, 'an EventBus (new EventBus()), or leave it out')
+  if (options.now !== undefined && typeof options.now !== 'function')
+    throw invalidArgument('createMemoryStreamStore now', options.now, 'a function answering ms (() => Date.now()), or leave it out')
   const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
   const maxEventBytes = positiveInteger(options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes, 'maxEventBytes')
   const maxEventsPerRun = positiveInteger(options.maxEventsPerRun ?? STORE_DEFAULTS.maxEventsPerRun, 'maxEventsPerRun')

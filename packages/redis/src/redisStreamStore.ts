@@ -150,6 +150,8 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
       'createRedisStreamStore needs `url` (e.g. "redis://localhost:6379") or `redis` (an ioredis client).',
     )
   }
+  if (options.bus !== undefined && typeof (options.bus as { publish?: unknown } | null)?.publish !== 'function')
+    throw invalidArgument('createRedisStreamStore bus', options.bus, 'an EventBus (new EventBus()), or leave it out')
   const owned = !options.redis
   const commandTimeout = positiveInteger(
     parseDuration(options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS, 'commandTimeout'),
