@@ -1,7 +1,17 @@
 // The RunStateStore half of the Postgres store: the run document with a version column
 // (compare-and-set is an UPDATE … WHERE version = expected), lookups, external events with one
 // global sequence, and kind watchers, each a table.
-import type { CasRunStateOptions, LookupNamespace, RunStateRecord, RunStateStore, StoredExternalEvent } from '@leanflow/core'
+import {
+  assertName,
+  type CasRunStateOptions,
+  invalidArgument,
+  LeanflowError,
+  type LookupNamespace,
+  optionsObject,
+  type RunStateRecord,
+  type RunStateStore,
+  type StoredExternalEvent,
+} from '@leanflow/core'
 import type pg from 'pg'
 
 /** A query in the caller's transaction. */
@@ -15,6 +25,24 @@ export interface PostgresRunStateOptions {
   now: string
   tx: <T>(fn: (sql: Sql) => Promise<T>) => Promise<T>
   retentionMs: number
+}
+
+/** The JSON of a run's document, or INVALID_ARGUMENT (a cycle, a BigInt, a function or `undefined`). */
+function stateJson(runId: string, doc: unknown): string {
+  let json: string | undefined
+  try {
+    json = JSON.stringify(doc)
+  } catch (cause) {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `The state of run "${runId}" cannot be stored as JSON (${String(cause)}): pass plain JSON.`,
+      {
+        cause,
+      },
+    )
+  }
+  if (json === undefined) throw invalidArgument(`state of run "${runId}"`, String(doc), 'a JSON value (an object)')
+  return json
 }
 
 /** The run state port, and the two pieces `createRun` uses inside its own transaction. */
@@ -50,9 +78,18 @@ export function createPostgresRunState(o: PostgresRunStateOptions) {
     async now() {
       return Number((await pool.query(`SELECT ${NOW} AS now`)).rows[0].now)
     },
-    getRunState: (runId) => getIn(query, runId),
-    async casRunState<T>(runId: string, expected: number, doc: T, opts: CasRunStateOptions = {}) {
-      const json = opts.json ?? JSON.stringify(doc)
+    getRunState: async (runId) => getIn(query, assertName(runId, 'run id')),
+    async casRunState<T>(runId: string, expected: number, doc: T, options?: CasRunStateOptions) {
+      // the built-in stores' checks, before anything is read or written
+      assertName(runId, 'run id')
+      if (typeof expected !== 'number' || !Number.isInteger(expected) || expected < 0)
+        throw invalidArgument(
+          `casRunState version of run "${runId}"`,
+          expected,
+          'the version read (a whole number), or 0 for a new document',
+        )
+      const opts = optionsObject(options, 'casRunState options', '{ finished?, fences?, json? }')
+      const json = opts.json ?? stateJson(runId, doc)
       const expires = opts.finished ? `${NOW} + ${retentionMs}` : 'NULL'
       const fences = fencesJson(opts.fences)
       let ok: boolean
@@ -79,6 +116,8 @@ export function createPostgresRunState(o: PostgresRunStateOptions) {
       throw new Error('createRun is the stream store’s (it needs the log)')
     },
     async putLookup(ns: LookupNamespace, key: string, value: string, ttlMs?: number) {
+      if (ttlMs !== undefined && !(typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs > 0))
+        throw invalidArgument(`putLookup ttlMs of ${ns} "${key}"`, ttlMs, 'a lifetime in ms above 0, or leave it out')
       return tx(async (sql) => {
         await sql(`DELETE FROM ${s}.lookups WHERE namespace = $1 AND key = $2 AND expires_at <= ${NOW}`, [ns, key])
         const expires = ttlMs === undefined ? null : ttlMs

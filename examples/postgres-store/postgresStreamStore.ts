@@ -18,6 +18,7 @@ import {
   type NewEvent,
   NonRetriableError,
   optionsObject,
+  parseDuration,
   positiveInteger,
   type ReadOptions,
   type RunStateStore,
@@ -29,7 +30,7 @@ import {
   validateAppend,
 } from '@leanflow/core'
 import pg from 'pg'
-import { PostgresFollower, PostgresListener } from './postgresFollow.js'
+import { followSignal, PostgresFollower, PostgresListener } from './postgresFollow.js'
 import { createPostgresOutbox } from './postgresOutbox.js'
 import { createPostgresRunState, type Sql } from './postgresRunState.js'
 import { emptyFold, foldEvent, type RunFold } from './runFold.js'
@@ -75,7 +76,7 @@ const internals = new WeakMap<PostgresStreamStore, PostgresListener>()
 export async function createPostgresStreamStore(options: PostgresStreamStoreOptions): Promise<PostgresStreamStore> {
   const schema = options.schema ?? 'leanflow'
   const s = quoteIdent(schema)
-  const retentionMs = positiveInteger(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
+  const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention') // whole ms, as the built-in stores
   const maxEventBytes = positiveInteger(options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes, 'maxEventBytes')
   const maxEventsPerRun = positiveInteger(options.maxEventsPerRun ?? STORE_DEFAULTS.maxEventsPerRun, 'maxEventsPerRun')
   const bus = options.bus
@@ -276,7 +277,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
     const after = idParts(opts.after, 'after')
     const before = idParts(opts.before, 'before')
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
-    const direction = opts.direction ?? 'forward'
+    const direction = opts.direction === undefined ? 'forward' : opts.direction
     if (direction !== 'forward' && direction !== 'backward') throw invalidArgument('read direction', direction, "'forward' or 'backward'")
     const order = direction === 'forward' ? 'ASC' : 'DESC'
     const r = await pool.query(
@@ -321,10 +322,11 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
       assertName(runId, 'run id')
       const opts = optionsObject(options, 'follow options', '{ after?, signal? }')
       idParts(opts.after, 'after')
+      const signal = followSignal(opts.signal)
       const readAfter = (id: string, after: string | undefined, limit: number) => read(id, { after, limit })
       return {
         [Symbol.asyncIterator]: () =>
-          new PostgresFollower(listener, readAfter, (after) => checkAfter(runId, after), runId, opts.after, opts.signal),
+          new PostgresFollower(listener, readAfter, (after) => checkAfter(runId, after), runId, opts.after, signal),
       }
     },
     async listRuns(flowName, options) {

@@ -53,4 +53,12 @@ describe('factories given null, nothing, or options that are no object', () => {
     expectRefused(call(createRedisStreamStore), /createRedisStreamStore needs `url`/)
     expectRefused(call(createBullMQQueue, null), /createBullMQQueue needs exactly one of `url`/)
   })
+
+  it('the stores refuse a bus without publish() and a clock that is no function, at once (not as a TypeError after an append stored its event)', () => {
+    for (const bus of [5, 'bus', {}, { publish: 1 }]) {
+      expectRefused(call(createMemoryStreamStore, { bus }), /bus/)
+      expectRefused(call(createRedisStreamStore, { url: 'redis://127.0.0.1:1', bus }), /bus/)
+    }
+    for (const now of [5, 'now', {}]) expectRefused(call(createMemoryStreamStore, { now }), /now/)
+  })
 })

@@ -12,6 +12,8 @@ describe('parseDuration', () => {
     ['1.5s', 1500],
     [0, 0],
     [250, 250],
+    [300.5, 301],
+    [0.4, 0],
   ])('%s → %d ms', (input, ms) => {
     expect(parseDuration(input)).toBe(ms)
   })

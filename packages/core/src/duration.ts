@@ -10,7 +10,7 @@ const MAX_DURATION_MS = 3_155_760_000_000
 export type Duration = number | string
 
 /**
- * Converts a {@link Duration} to milliseconds. Throws `INVALID_ARGUMENT`
+ * Converts a {@link Duration} to whole milliseconds (a fraction is rounded). Throws `INVALID_ARGUMENT`
  * (naming the value) for anything else, negative numbers included, and for more
  * than 100 years.
  *
@@ -23,7 +23,8 @@ export type Duration = number | string
 export function parseDuration(value: Duration, what = 'duration'): number {
   let ms: number | undefined
   if (typeof value === 'number') {
-    if (Number.isFinite(value) && value >= 0) ms = value
+    // whole milliseconds, as a string's are: Redis (PEXPIRE, PX) and SQL intervals take no fraction
+    if (Number.isFinite(value) && value >= 0) ms = Math.round(value)
   } else if (typeof value === 'string') {
     const m = PATTERN.exec(value.trim())
     if (m) ms = Math.round(Number(m[1]) * (UNITS[m[2]!] ?? 1))

@@ -1,6 +1,8 @@
 import { type Duration, parseDuration } from './duration.js'
 import { LeanflowError } from './errors.js'
 import { memoryOutbox } from './internal/memoryOutbox.js'
+import { invalidArgument, optionsObject } from './invalidArgument.js'
+import { assertName } from './names.js'
 import type {
   CasRunStateOptions,
   CasRunStateResult,
@@ -35,6 +37,36 @@ export function syncRunState(state: RunStateStore): SyncRunState {
 export function fenceHolds(state: RunStateStore, runId: string, key: string, token: string): boolean {
   const fences = FENCES.get(state)?.get(runId)
   return fences !== undefined && Object.hasOwn(fences, key) && fences[key] === token
+}
+
+/**
+ * The checks of a `casRunState` call before anything is read or written, the same in every
+ * built-in store: the run id's name, a version that is a whole number ≥ 0, an options object.
+ * Internal (the Redis store repeats them).
+ */
+function checkCas(runId: string, expected: unknown, opts: CasRunStateOptions | undefined): CasRunStateOptions {
+  assertName(runId, 'run id')
+  if (typeof expected !== 'number' || !Number.isInteger(expected) || expected < 0)
+    throw invalidArgument(`casRunState version of run "${runId}"`, expected, 'the version read (a whole number), or 0 for a new document')
+  return optionsObject(opts, 'casRunState options', '{ finished?, fences?, json? }')
+}
+
+/** The JSON of a run's document, or INVALID_ARGUMENT (a cycle, a BigInt, a function or `undefined`) before anything is written. */
+function stateJson(runId: string, doc: unknown): string {
+  let json: string | undefined
+  try {
+    json = JSON.stringify(doc)
+  } catch (cause) {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `The state of run "${runId}" cannot be stored as JSON (${String(cause)}): pass plain JSON.`,
+      {
+        cause,
+      },
+    )
+  }
+  if (json === undefined) throw invalidArgument(`state of run "${runId}"`, String(doc), 'a JSON value (an object)')
+  return json
 }
 
 /** Options of {@link createMemoryRunStateStore}. */
@@ -139,10 +171,11 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
       return now()
     },
     async getRunState<T>(runId: string) {
-      return record<T>(live(runId))
+      return record<T>(live(assertName(runId, 'run id')))
     },
     async casRunState<T>(runId: string, expected: number, doc: T, opts?: CasRunStateOptions) {
-      return cas(runId, expected, doc, opts)
+      const o = checkCas(runId, expected, opts)
+      return cas(runId, expected, doc, o.json === undefined ? { ...o, json: stateJson(runId, doc) } : o)
     },
     async createRun() {
       throw new LeanflowError(
@@ -151,6 +184,8 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
       )
     },
     async putLookup(ns: LookupNamespace, key: string, value: string, ttlMs?: number) {
+      if (ttlMs !== undefined && !(typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs > 0))
+        throw invalidArgument(`putLookup ttlMs of ${ns} "${key}"`, ttlMs, 'a lifetime in ms above 0, or leave it out')
       const k = `${ns}\u0000${key}`
       const cur = lookups.get(k)
       if (cur && (cur.expiresAt === undefined || cur.expiresAt > now())) return cur.value

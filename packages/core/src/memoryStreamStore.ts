@@ -75,6 +75,10 @@ const STATUSES: readonly RunStatus[] = ['pending', 'queued', 'running', 'awaitin
 export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): MemoryStreamStore {
   const options = optionsObject(opts, 'createMemoryStreamStore options', '{ bus?, retention?, maxEventBytes?, maxEventsPerRun?, now? }')
   const bus = options.bus
+  if (bus !== undefined && typeof (bus as { publish?: unknown } | null)?.publish !== 'function')
+    throw invalidArgument('createMemoryStreamStore bus', bus, 'an EventBus (new EventBus()), or leave it out')
+  if (options.now !== undefined && typeof options.now !== 'function')
+    throw invalidArgument('createMemoryStreamStore now', options.now, 'a function answering ms (() => Date.now()), or leave it out')
   const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
   const maxEventBytes = positiveInteger(options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes, 'maxEventBytes')
   const maxEventsPerRun = positiveInteger(options.maxEventsPerRun ?? STORE_DEFAULTS.maxEventsPerRun, 'maxEventsPerRun')
@@ -152,7 +156,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
     const after = optionalId(opts.after, 'after')
     const before = optionalId(opts.before, 'before')
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
-    const direction = opts.direction ?? 'forward'
+    const direction = opts.direction === undefined ? 'forward' : opts.direction
     if (direction !== 'forward' && direction !== 'backward') {
       throw invalidArgument('read direction', direction, "'forward' or 'backward'")
     }
@@ -181,7 +185,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
       .flowRuns(flowName, status)
       .filter((r) => before === undefined || r.startedMs! < before)
       .sort(newestFirst)
-    return picked.slice(0, limit).map((r) => ({ ...r.summary! }))
+    return picked.slice(0, limit).map((r) => summaryCopy(r.summary!))
   }
 
   function listFlows(): Array<{ flow: string; runs: number }> {
@@ -197,12 +201,13 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
     assertName(runId, 'run id')
     const opts = optionsObject(options, 'follow options', '{ after?, signal? }')
     const after = optionalId(opts.after, 'after')
+    const signal = optionalSignal(opts.signal)
     return {
       [Symbol.asyncIterator]: () => {
         // a position past the run's last event is none this run gave: HISTORY_GONE, as for a run retention removed
         const run = after === undefined ? undefined : runs.get(runId)
         if (run && after !== undefined && compareEventIds(after, `${run.lastMs}-${run.lastSeq}`) > 0) return beyondLast(runId, after)
-        return new MemoryFollower(runs, runId, after, opts.signal)
+        return new MemoryFollower(runs, runId, after, signal)
       },
     }
   }
@@ -261,6 +266,16 @@ export function memoryStoreInternals(store: MemoryStreamStore): MemoryRuns {
   return runs
 }
 
+/** A copy of a run's summary with its keys in the order of `RunSummary` (and of the Redis store's), whatever order they were set in. */
+function summaryCopy(s: RunSummary): RunSummary {
+  const out: RunSummary = { runId: s.runId, flow: s.flow, status: s.status, startedAt: s.startedAt }
+  if (s.completedAt !== undefined) out.completedAt = s.completedAt
+  if (s.parent !== undefined) out.parent = s.parent
+  if (s.version !== undefined) out.version = s.version
+  if (s.children !== undefined) out.children = s.children
+  return out
+}
+
 function newestFirst(a: MemoryRun, b: MemoryRun): number {
   const d = b.startedMs! - a.startedMs!
   return d !== 0 ? d : a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0
@@ -285,6 +300,15 @@ function optionalId(value: unknown, what: string): string | undefined {
     )
   }
   return value
+}
+
+/** `follow`'s `signal`: an AbortSignal, or none (`undefined`, `null`); anything else is INVALID_ARGUMENT, not a TypeError later. */
+function optionalSignal(value: unknown): AbortSignal | undefined {
+  if (value === undefined || value === null) return undefined
+  const s = value as Partial<AbortSignal>
+  if (typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function')
+    return value as AbortSignal
+  throw invalidArgument('follow signal', value, 'an AbortSignal (e.g. new AbortController().signal) or leave it out')
 }
 
 /** The iteration of a follow whose `after` is past the run's last event: HISTORY_GONE at the first `next()`. */

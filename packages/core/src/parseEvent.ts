@@ -34,8 +34,11 @@ export function parseEvent(value: unknown): EventRecord {
   if ('meta' in v && v.meta !== undefined && (typeof v.meta !== 'object' || v.meta === null || Array.isArray(v.meta))) {
     throw new InvalidEventError(`Event "meta" must be an object when present, got ${describe(v.meta)}.`)
   }
-  const out: EventRecord = { id: v.id, ts: v.ts, kind: v.kind, flow: v.flow, data: v.data }
-  if (typeof v.step === 'string') out.step = v.step
+  // the keys in the order of a stored record: id, ts, kind, flow, step?, data, meta?
+  const out: EventRecord =
+    typeof v.step === 'string'
+      ? { id: v.id, ts: v.ts, kind: v.kind, flow: v.flow, step: v.step, data: v.data }
+      : { id: v.id, ts: v.ts, kind: v.kind, flow: v.flow, data: v.data }
   if (v.meta !== undefined) out.meta = v.meta as EventMeta
   return out
 }

@@ -4,8 +4,10 @@ import {
   type CasRunStateResult,
   type ChildOutcomeEntry,
   type Duration,
+  invalidArgument,
   LeanflowError,
   type LookupNamespace,
+  optionsObject,
   type PutChildOutcomeOptions,
   type PutChildOutcomeResult,
   parseDuration,
@@ -14,6 +16,7 @@ import {
   STORE_DEFAULTS,
   type StoredExternalEvent,
 } from '@leanflow/core'
+import { docJson } from './internal/docJson.js'
 import { defineScript, type RedisClient } from './internal/script.js'
 import { withStoreErrors } from './internal/storeErrors.js'
 import { createKeys } from './keys.js'
@@ -93,15 +96,23 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
       const [v, d] = (await redis.hmget(k.state(runId), 'v', 'd')) as [string | null, string | null]
       return v === null || d === null ? null : { version: Number(v), doc: JSON.parse(d) as T }
     },
-    async casRunState<T>(runId: string, expected: number, doc: T, opts: CasRunStateOptions = {}): Promise<CasRunStateResult<T>> {
+    async casRunState<T>(runId: string, expected: number, doc: T, options?: CasRunStateOptions): Promise<CasRunStateResult<T>> {
+      const state = k.state(runId) // checks the run id's name first
+      if (typeof expected !== 'number' || !Number.isInteger(expected) || expected < 0)
+        throw invalidArgument(
+          `casRunState version of run "${runId}"`,
+          expected,
+          'the version read (a whole number), or 0 for a new document',
+        )
+      const opts = optionsObject(options, 'casRunState options', '{ finished?, fences?, json? }')
       const args: Array<string | number> = [
         expected,
-        opts.json ?? JSON.stringify(doc),
+        opts.json ?? docJson(doc, `The state of run "${runId}"`, `state of run "${runId}"`),
         opts.finished ? retentionMs : 0,
         opts.fences ? '1' : '0',
       ]
       for (const [name, token] of Object.entries(opts.fences ?? {})) args.push(name, String(token))
-      const reply = (await casScript.call(redis, [k.state(runId), k.leases(runId)], args)) as [number, number, string?]
+      const reply = (await casScript.call(redis, [state, k.leases(runId)], args)) as [number, number, string?]
       if (reply[0] === 1) return { ok: true, version: Number(reply[1]) }
       const current = reply[2] === undefined ? null : { version: Number(reply[1]), doc: JSON.parse(reply[2]) as T }
       return { ok: false, current }
@@ -113,6 +124,8 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
       )
     },
     async putLookup(ns: LookupNamespace, key: string, value: string, ttlMs?: number) {
+      if (ttlMs !== undefined && !(typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs > 0))
+        throw invalidArgument(`putLookup ttlMs of ${ns} "${key}"`, ttlMs, 'a lifetime in ms above 0, or leave it out')
       const name = k.lookup(ns, key)
       const set = ttlMs === undefined ? await redis.set(name, value, 'NX') : await redis.set(name, value, 'PX', Math.ceil(ttlMs), 'NX')
       if (set === 'OK') return value

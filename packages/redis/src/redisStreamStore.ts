@@ -22,7 +22,6 @@ import {
   type ScheduleStore,
   STORE_DEFAULTS,
   type StreamStore,
-  stepActivity,
   type ValidatedAppend,
   validateAppend,
 } from '@leanflow/core'
@@ -30,7 +29,8 @@ import { type Cluster, Redis } from 'ioredis'
 import { isCluster } from './internal/connections.js'
 import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js'
 import { docJson } from './internal/docJson.js'
-import { followRun } from './internal/follow.js'
+import { awaitPosition, parentArgs, stepClass } from './internal/eventArgs.js'
+import { followRun, followSignal } from './internal/follow.js'
 import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
 import { RunIndex } from './internal/runIndex.js'
 import type { RedisClient } from './internal/script.js'
@@ -116,17 +116,6 @@ const RUN_STATUS: Record<string, string> = {
 /** `{code, id, fields?, flow?, status?, sid?, startedAtMs?, stateVersion?, stateDoc?}` (lua/append.ts). */
 type ScriptReply = [number, string | number | null, unknown?, unknown?, unknown?, unknown?, unknown?, unknown?, unknown?]
 
-/**
- * What a step event makes its step (ARGV 12, as the reducer's reduceStep): 'r' running, retrying
- * or queued, 'g' a step.started (running, and it admits a queued run), 'a' awaiting, 'd'
- * neither, '' none.
- */
-function stepClass(event: NewEvent): string {
-  if (event.kind === 'step.started') return 'g'
-  const act = stepActivity(event)
-  return act === undefined ? '' : act === 'active' ? 'r' : act === 'awaiting' ? 'a' : 'd'
-}
-
 function isIndexed(status: unknown): status is IndexedStatus {
   return typeof status === 'string' && (INDEXED_STATUSES as readonly string[]).includes(status)
 }
@@ -161,6 +150,8 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
       'createRedisStreamStore needs `url` (e.g. "redis://localhost:6379") or `redis` (an ioredis client).',
     )
   }
+  if (options.bus !== undefined && typeof (options.bus as { publish?: unknown } | null)?.publish !== 'function')
+    throw invalidArgument('createRedisStreamStore bus', options.bus, 'an EventBus (new EventBus()), or leave it out')
   const owned = !options.redis
   const commandTimeout = positiveInteger(
     parseDuration(options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS, 'commandTimeout'),
@@ -182,7 +173,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
   }
   let closed: Promise<void> | undefined
 
-  /** ARGV 1..13 of the append logic (lua/append.ts), shared by append and createRun. */
+  /** ARGV 1..17 of the append logic (lua/append.ts), shared by append and createRun. */
   function scriptArgs(runId: string, event: NewEvent, checked: ValidatedAppend, opts?: AppendOptions) {
     const fence = opts?.fence
     return [
@@ -199,6 +190,8 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
       event.step === undefined ? '' : `s:${event.step}`,
       stepClass(event),
       checked.flowVersion === undefined ? '' : String(checked.flowVersion),
+      event.step === undefined ? ' - ' : awaitPosition(event),
+      ...parentArgs(event),
     ]
   }
 
@@ -342,7 +335,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     follow(runId: string, options?: FollowOptions) {
       const events = keys.events(runId) // validates the run id before iteration starts
       const opts = optionsObject(options, 'follow options', '{ after?, signal? }')
-      const { signal } = opts
+      const signal = followSignal(opts.signal)
       const ctx = { redis, keys, hub, onCorrupt }
       if (opts.after === undefined) return followRun(ctx, runId, undefined, signal)
       const after = streamId('follow', 'after', opts.after)
@@ -366,8 +359,13 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
 
 /** The returned record, from the caller's data (no re-parse of the stored JSON). */
 function build(runId: string, id: string, event: NewEvent): EventRecord {
-  const record: EventRecord = { id, ts: idToTs(id), kind: event.kind, flow: runId, data: event.data ?? null }
-  if (event.step !== undefined) record.step = event.step
+  // the keys in the order of a stored record (id, ts, kind, flow, step?, data, meta?), as the memory store gives them
+  const ts = idToTs(id)
+  const data = event.data ?? null
+  const record: EventRecord =
+    event.step === undefined
+      ? { id, ts, kind: event.kind, flow: runId, data }
+      : { id, ts, kind: event.kind, flow: runId, step: event.step, data }
   if (event.meta !== undefined) record.meta = event.meta
   return record
 }

@@ -2,6 +2,7 @@ import type { RunStateStore, StreamStore } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
 import { createRunConformance } from './runStateConformanceCreate.js'
 import { outboxConformance } from './runStateConformanceOutbox.js'
+import { expectCode } from './streamStoreConformanceKit.js'
 
 /** A store implementing both ports (both built-in stores do): createRun needs the event log. */
 export type FullStore = RunStateStore & StreamStore
@@ -87,6 +88,24 @@ export function describeRunStateConformance(label: string, make: RunStateStoreFa
     )
 
     it(
+      'refuses what it cannot name or store, writing nothing: a bad run id (INVALID_NAME), a version that is no whole number, a document JSON cannot hold, options that are no object (INVALID_ARGUMENT)',
+      withStore(async (s) => {
+        for (const bad of ['a:b', '__proto__', '', 'x'.repeat(129)]) {
+          await expectCode(s.casRunState(bad, 0, { n: 1 }), 'INVALID_NAME')
+          await expectCode(s.getRunState(bad), 'INVALID_NAME')
+        }
+        for (const version of [-1, 1.5, Number.NaN, '0', null])
+          await expectCode(s.casRunState('r4', version as never, { n: 1 }), 'INVALID_ARGUMENT')
+        const cycle: Record<string, unknown> = {}
+        cycle.self = cycle
+        for (const doc of [undefined, () => 1, { n: 1n }, cycle]) await expectCode(s.casRunState('r4', 0, doc), 'INVALID_ARGUMENT')
+        for (const opts of [null, 'finished']) await expectCode(s.casRunState('r4', 0, { n: 1 }, opts as never), 'INVALID_ARGUMENT')
+        expect(await s.getRunState('r4')).toBeNull()
+        expect(await s.casRunState('r4', 0, { n: 1 })).toEqual({ ok: true, version: 1 })
+      }),
+    )
+
+    it(
       '50 concurrent writers on one version: exactly one wins',
       withStore(async (s) => {
         await s.casRunState('race', 0, { w: -1 })
@@ -105,6 +124,10 @@ export function describeRunStateConformance(label: string, make: RunStateStoreFa
         expect(await s.putLookup('trigger', 't1', 'run-b', 60_000)).toBe('run-a')
         expect(await s.getLookup('trigger', 't1')).toBe('run-a')
         expect(await s.getLookup('start', 't1')).toBeNull()
+        // a lifetime that is no time above 0 is refused, and sets nothing
+        for (const ttl of [0, -5, Number.NaN, Number.POSITIVE_INFINITY, '60000'])
+          await expectCode(s.putLookup('trigger', 't2', 'run-a', ttl as never), 'INVALID_ARGUMENT')
+        expect(await s.getLookup('trigger', 't2')).toBeNull()
       }),
     )
 

@@ -23,6 +23,7 @@ export function describeAppendConformance(t: ConformanceContext): void {
       expect(a.data).toEqual({ n: 1, nested: { x: [1, 'a', null] } })
       expect(a.meta).toEqual({ attempt: 2 })
       expect(new Date(a.ts).toISOString()).toBe(a.ts)
+      expect(Date.parse(a.ts), "ts is the time of the id's millisecond").toBe(Number(a.id.slice(0, a.id.indexOf('-'))))
       const b = await s.append(run, { kind: 'log', flow: run, data: { level: 'info', msg: 'hi' } })
       expect('step' in b).toBe(false)
       expect(compareEventIds(a.id, b.id)).toBeLessThan(0)
@@ -41,6 +42,13 @@ export function describeAppendConformance(t: ConformanceContext): void {
       const values: unknown[] = [null, 0, -1.5, 'text', '', true, false, [], {}, [1, [2, [3]]], { a: { b: { c: 'd' } } }, 'ünïcødé ✓ 🚀']
       for (const v of values) expect((await s.append(run, ev(run, 'v', v))).data).toEqual(v)
       expect((await s.read(run)).map((e) => e.data)).toEqual(values)
+      // stored as JSON: no data reads back as null, a Date as its ISO string, an undefined field not at all
+      const other = uniqueName()
+      expect((await s.append(other, { kind: 'none', flow: other } as never)).data).toBeNull()
+      await s.append(other, ev(other, 'dated', { at: new Date(0), gone: undefined }))
+      const back = await s.read(other)
+      expect(back.map((e) => e.data)).toEqual([null, { at: '1970-01-01T00:00:00.000Z' }])
+      expect(Object.keys(back[1]!.data as object)).toEqual(['at'])
     })
 
     it('stores a 1 MB payload and reads it back byte-exact (F15)', async () => {

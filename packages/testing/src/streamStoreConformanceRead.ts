@@ -61,6 +61,7 @@ export function describeReadFollowConformance(t: ConformanceContext): void {
       const run = uniqueName()
       for (const limit of [0, -1, 1.5, Number.NaN]) await expectCode(s.read(run, { limit }), 'INVALID_ARGUMENT')
       await expectCode(s.read(run, { direction: 'up' as never }), 'INVALID_ARGUMENT')
+      await expectCode(s.read(run, { direction: null as never }), 'INVALID_ARGUMENT')
     })
 
     it('refuses options that are no object (null, a string, an array) with INVALID_ARGUMENT in read, follow, listRuns and append; nothing is written', async () => {
@@ -146,6 +147,24 @@ export function describeReadFollowConformance(t: ConformanceContext): void {
       expect(none).toEqual([])
       // the run still works for new followers
       expect((await within(collect(s.follow(run), 2), 5000, 'follow')).map((e) => e.data)).toEqual([0, 1])
+    })
+
+    it('refuses a signal that is no AbortSignal with INVALID_ARGUMENT, and the store still closes', async () => {
+      const s = await t.open() // its own store: closed here
+      const run = uniqueName()
+      await s.append(run, ev(run, 'e', 0))
+      for (const bad of [5, 'abort', {}, { aborted: false }] as never[]) {
+        const err = await expectCode(
+          (async () => {
+            for await (const e of s.follow(run, { signal: bad })) return e
+            return undefined
+          })(),
+          'INVALID_ARGUMENT',
+        )
+        expect((err as Error).message, JSON.stringify(bad)).toMatch(/signal/)
+      }
+      t.forget(s)
+      await within(s.close(), 5000, 'close after refused follows')
     })
 
     it('ends when the caller breaks, while waiting for live events too', async () => {

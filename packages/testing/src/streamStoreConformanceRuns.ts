@@ -1,5 +1,5 @@
 import type { StreamStore } from '@leanflow/core'
-import { EventBus } from '@leanflow/core'
+import { compareEventIds, EventBus } from '@leanflow/core'
 import { expect } from 'vitest'
 import { describe, it } from './internal/kitTest.js'
 import { describeCompositionConformance } from './streamStoreConformanceComposition.js'
@@ -81,6 +81,14 @@ export function describeRunsConformance(t: ConformanceContext): void {
       expect(await s.listRuns(uniqueName('flow'))).toEqual([])
     })
 
+    it('lists at most 50 runs by default', async () => {
+      const s = await t.store()
+      const flow = uniqueName('flow')
+      await Promise.all(Array.from({ length: 52 }, () => start(s, uniqueName(), flow)))
+      expect(await s.listRuns(flow)).toHaveLength(50)
+      expect(await s.listRuns(flow, { limit: 60 })).toHaveLength(52)
+    })
+
     it('refuses a limit below 1, a before that is no finite time and an unknown status with INVALID_ARGUMENT', async () => {
       const s = await t.store()
       const flow = uniqueName('flow')
@@ -123,6 +131,43 @@ export function describeRunsConformance(t: ConformanceContext): void {
       expect((await s.listRuns(flow)).map((r) => r.runId)).toEqual([running])
       expect((await s.listFlows()).find((f) => f.flow === flow)).toEqual({ flow, runs: 1 })
       expect((await s.read(running)).length).toBe(1)
+    })
+
+    it('takes a retention with a fraction of a millisecond: the run ends whole and then expires', async () => {
+      const s = await t.open({ retention: 300.5 })
+      const flow = uniqueName('flow')
+      const run = uniqueName()
+      await s.append(run, { kind: 'flow.started', flow: run, data: { name: flow, input: null, steps: {} } })
+      await s.append(run, { kind: 'flow.completed', flow: run, data: { duration: 1 } })
+      expect((await s.listRuns(flow)).map((r) => r.status)).toEqual(['completed'])
+      expect((await s.read(run)).map((e) => e.kind)).toEqual(['flow.started', 'flow.completed'])
+      await eventually(async () => (await s.read(run)).length === 0, 5000, 'finished run expired')
+    })
+
+    it('forgets a finished run with its idempotency keys: its id and keys start from scratch', async () => {
+      const s = await t.open({ retention: 300 })
+      const flow = uniqueName('flow')
+      const run = uniqueName()
+      const first = await s.append(
+        run,
+        { kind: 'flow.started', flow: run, data: { name: flow, input: 1, steps: {} } },
+        { idempotencyKey: 'start' },
+      )
+      await s.append(run, ev(run, 'note', 'old'), { idempotencyKey: 'note' })
+      await s.append(run, { kind: 'flow.completed', flow: run, data: { duration: 1 } })
+      await eventually(async () => (await s.read(run)).length === 0, 5000, 'finished run expired')
+      await eventually(async () => (await s.listRuns(flow)).length === 0, 5000, 'index entry expired')
+      const again = await s.append(
+        run,
+        { kind: 'flow.started', flow: run, data: { name: flow, input: 2, steps: {} } },
+        { idempotencyKey: 'start' },
+      )
+      const note = await s.append(run, ev(run, 'note', 'new'), { idempotencyKey: 'note' })
+      expect(again.data).toEqual({ name: flow, input: 2, steps: {} })
+      expect(note.data).toBe('new')
+      expect(compareEventIds(again.id, first.id)).toBeGreaterThan(0)
+      expect((await s.read(run)).map((e) => e.data)).toEqual([{ name: flow, input: 2, steps: {} }, 'new'])
+      expect((await s.listRuns(flow)).map((r) => [r.runId, r.status, r.completedAt])).toEqual([[run, 'running', undefined]])
     })
   })
 

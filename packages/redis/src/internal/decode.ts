@@ -78,8 +78,8 @@ export function decodeJson(runId: string, id: string, json: string, onCorrupt: C
     (step === undefined || typeof step === 'string') &&
     (meta === undefined || (typeof meta === 'object' && meta !== null && !Array.isArray(meta)))
   ) {
-    const record: EventRecord = { id, ts, kind, flow: runId, data }
-    if (step !== undefined) record.step = step
+    // the keys in the stored order (id, ts, kind, flow, step?, data, meta?), as the memory store gives them
+    const record: EventRecord = step === undefined ? { id, ts, kind, flow: runId, data } : { id, ts, kind, flow: runId, step, data }
     if (meta !== undefined) record.meta = meta as EventMeta
     return record
   }

@@ -10,7 +10,11 @@
 // step field in the summary hash (`s:<step>`; '' for none), 12 what the event makes that step:
 // 'r' running, retrying or queued, 'g' running from a step.started (which also admits a queued
 // run, with or without a step), 'a' awaiting, 'd' neither (completed, failed), '' unchanged, 13
-// the flow version of a flow.started (`data.version`; '' for none).
+// the flow version of a flow.started (`data.version`; '' for none), 14 the await position of a
+// step event (`data.position` as ' <n> ', ' - ' for none), 15 '1' when a flow.started has a
+// `data.parent` (else ''), 16 and 17 its run id and step. The script never decodes the event
+// JSON: the client works these out (internal/eventArgs.ts), as Lua's cjson refuses some JSON
+// that JavaScript reads (a lone surrogate escape, deep nesting).
 //
 // Every check runs before the first write, and the first write is the XADD: Redis refuses a
 // script's first write at `maxmemory` but never a later one, so an event is either stored with
@@ -82,9 +86,7 @@ if status == '' then
     -- an await joins the step's pending positions (replacing its own); a resume or timeout
     -- leaves (every one, without a position); the step awaits while any is left
     local pf = 'p' .. string.sub(f, 2)
-    local ok, ev = pcall(cjson.decode, ARGV[1])
-    local pos = ok and type(ev) == 'table' and type(ev.data) == 'table' and ev.data.position
-    if type(pos) == 'number' then pos = ' ' .. tostring(pos) .. ' ' else pos = ' - ' end
+    local pos = ARGV[14]
     local list = ' '
     if cls == 'a' or pos ~= ' - ' then
       list = redis.call('HGET', meta, pf) or ' '
@@ -133,13 +135,7 @@ if status == 'running' then
   if tonumber(m[2] or '0') > 0 and tonumber(m[3] or '0') == 0 then now = 'awaiting' end
   redis.call('HSET', meta, 'flow', ARGV[7], 'status', now, 'sid', id, 'startedAt', ms)
   if ARGV[13] ~= '' then redis.call('HSET', meta, 'version', ARGV[13]) end
-  if string.find(ARGV[1], '"parent":{', 1, true) then
-    local ok, ev = pcall(cjson.decode, ARGV[1])
-    local p = ok and type(ev) == 'table' and type(ev.data) == 'table' and ev.data.parent
-    if type(p) == 'table' and type(p.runId) == 'string' and type(p.step) == 'string' then
-      redis.call('HSET', meta, 'parentRun', p.runId, 'parentStep', p.step)
-    end
-  end
+  if ARGV[15] == '1' then redis.call('HSET', meta, 'parentRun', ARGV[16], 'parentStep', ARGV[17]) end
   local ttl = redis.call('PTTL', events)
   if ttl > 0 then redis.call('PEXPIRE', meta, ttl) end
   return {1, id, false, ARGV[7], now, id, ms}
@@ -185,7 +181,7 @@ ${WRITE}`
  *
  * KEYS as the append script's. ARGV: 1 fence name ('' for none), 2 fence token, 3 an idempotency
  * key that must already be stored ('' for none), 4 maxEventsPerRun (0: no limit), 5 the number
- * of events n, then 13 per event: ARGV 1..13 of the append logic (8..10 unused).
+ * of events n, then 17 per event: ARGV 1..17 of the append logic (8..10 unused).
  *
  * Returns `{-1, len}`, `{-2}` or `{-3}` as the append script (nothing written), else one reply
  * per event, each as the append script's.
@@ -197,7 +193,7 @@ if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[3], ARGV[3]) == 0 then return {-
 local n = tonumber(ARGV[5])
 local seen, fresh = {}, 0
 for i = 1, n do
-  local key = ARGV[5 + (i - 1) * 13 + 3]
+  local key = ARGV[5 + (i - 1) * 17 + 3]
   if key == '' then
     fresh = fresh + 1
   elseif not seen[key] then
@@ -217,8 +213,8 @@ ${WRITE}
 end
 local out = {}
 for i = 1, n do
-  local b = 5 + (i - 1) * 13
-  out[i] = one({unpack(ARGV, b + 1, b + 13)})
+  local b = 5 + (i - 1) * 17
+  out[i] = one({unpack(ARGV, b + 1, b + 17)})
 end
 return out`
 
@@ -227,9 +223,9 @@ return out`
  * run's slot.
  *
  * KEYS: 1 events stream, 2 summary hash, 3 idempotency hash, 4 the run's state hash, 5 the
- * run's fences hash. ARGV 1..12 as the append script's (3 is the create's idempotency key,
- * 8 and 10 are ''), 13 the state document JSON, 14 '1' to replace the fences ('0':
- * unchanged), 15.. fence name, token pairs.
+ * run's fences hash. ARGV 1..17 as the append script's (3 is the create's idempotency key,
+ * 8 and 10 are ''), 18 the state document JSON, 19 '1' to replace the fences ('0':
+ * unchanged), 20.. fence name, token pairs.
  *
  * When the run has no state and no event under the idempotency key: appends the event as the
  * append script does, stores the document at version 1 (and the fences), and returns what
@@ -253,10 +249,10 @@ if prev or v then
 end
 local fences, expire = KEYS[5], KEYS
 local also = function()
-  redis.call('HSET', KEYS[4], 'v', 1, 'd', ARGV[14])
-  if ARGV[15] == '1' then
+  redis.call('HSET', KEYS[4], 'v', 1, 'd', ARGV[18])
+  if ARGV[19] == '1' then
     redis.call('DEL', KEYS[5])
-    if #ARGV > 15 then redis.call('HSET', KEYS[5], unpack(ARGV, 16)) end
+    if #ARGV > 19 then redis.call('HSET', KEYS[5], unpack(ARGV, 20)) end
   end
 end
 ${CHECKS}
