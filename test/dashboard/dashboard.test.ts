@@ -179,6 +179,22 @@ describe('dashboard', () => {
     await expect.poll(() => text('run-id'), T).toBe(parent)
   })
 
+  it('run view: more than a page of child runs, the rest read with "More child runs"', async () => {
+    const parent = await start('wide', { n: 105 })
+    await open(`#/runs/${parent}`)
+    await expect.poll(() => text('run-status'), T).toBe('completed')
+    const links = page.getByTestId('children').locator('a')
+    await expect.poll(() => links.count(), T).toBe(100)
+    await page.getByTestId('children-more').click()
+    await expect.poll(() => links.count(), T).toBe(105)
+    const shown = await links.evaluateAll((as) => as.map((a) => a.getAttribute('data-run')))
+    const listed = (await (await fetch(`${server.url}/flows/runs/${parent}/children?limit=1000`)).json()) as {
+      children: Array<{ runId: string }>
+    }
+    expect(shown).toEqual(listed.children.map((c) => c.runId))
+    expect(await page.getByTestId('children-more').count()).toBe(0)
+  })
+
   it('actions: publish an event and resolve a trigger, each refusal showing the API message; the run completes live', async () => {
     const id = await start('order', { orderId: 'o-1', customer: 'c-1' })
     await open(`#/runs/${id}`)

@@ -69,6 +69,16 @@ export const batch = defineFlow({
   steps: { spawn: { handler: async (_input, ctx) => await ctx.invoke(quick, { ms: 1 }) } },
 })
 
+/** One step that invokes `input.n` `quick` child runs at once (more than a page of the dashboard's children). */
+export const wide = defineFlow<{ n: number }>({
+  name: 'wide',
+  steps: {
+    spawn: {
+      handler: async (input, ctx) => (await Promise.all(Array.from({ length: input.n }, () => ctx.invoke(quick, { ms: 1 })))).length,
+    },
+  },
+})
+
 /** Its runs are appended by {@link addRuns}: its step never runs. */
 export const bulk = defineFlow({ name: 'bulk', steps: { never: { handler: async () => 0 } } })
 
@@ -96,7 +106,7 @@ export interface DashboardServer {
 /** Starts the runner on `redisUrl` (keys under `prefix`) and the server on a free port. */
 export async function startDashboardServer(redisUrl: string, prefix: string): Promise<DashboardServer> {
   const store = createRedisStreamStore({ url: redisUrl, prefix })
-  const runner = createRunner({ store, flows: [quick, order, batch, bulk, tick, solo], onError: () => {} })
+  const runner = createRunner({ store, flows: [quick, order, batch, wide, bulk, tick, solo], onError: () => {} })
   // a viewer (the cookie role=viewer, sent by the page like any cookie) may not cancel
   const authorize = (req: Request, action: string) =>
     !(action === 'runs.cancel' && /(?:^|;\s*)role=viewer(?:;|$)/.test(req.headers.get('cookie') ?? ''))

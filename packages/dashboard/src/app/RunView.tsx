@@ -176,22 +176,41 @@ export function RunView({ runId }: { runId: string }) {
   )
 }
 
-/** The child runs the run invoked (`GET /runs/:runId/children`), read again when their number or the run's status changes. */
+/**
+ * The child runs the run invoked (`GET /runs/:runId/children`), 100 at a time: the first page read
+ * again when their number or the run's status changes, and "More child runs" reads the page after
+ * the last one shown (`after`), as long as fewer are shown than the run invoked.
+ */
 function Children({ runId, count, status }: { runId: string; count: number; status: string }) {
-  const [children, setChildren] = useState<RunRow[]>([])
+  const [first, setFirst] = useState<RunRow[]>([])
+  const [later, setLater] = useState<RunRow[]>([])
+  useEffect(() => {
+    setFirst([])
+    setLater([])
+  }, [runId])
   useEffect(() => {
     if (count === 0) return
     api.children(runId).then(
-      (r) => setChildren(r.children),
+      (r) => setFirst(r.children),
       () => {},
     )
   }, [runId, count, status])
   if (count === 0) return null
+  const seen = new Set<string>()
+  const shown = [...first, ...later].filter((c) => !seen.has(c.runId) && seen.add(c.runId))
+  const more = () => {
+    const after = shown.at(-1)?.runId
+    if (after === undefined) return
+    api.children(runId, after).then(
+      (r) => setLater((rows) => [...rows, ...r.children]),
+      () => {},
+    )
+  }
   return (
     <>
       <h3>Child runs ({count})</h3>
       <ul data-testid="children">
-        {children.map((c) => (
+        {shown.map((c) => (
           <li key={c.runId}>
             <a href={hrefRun(c.runId)} data-run={c.runId}>
               {c.flow} {shortId(c.runId)}
@@ -200,6 +219,11 @@ function Children({ runId, count, status }: { runId: string; count: number; stat
           </li>
         ))}
       </ul>
+      {shown.length > 0 && shown.length < count ? (
+        <button type="button" data-testid="children-more" onClick={more}>
+          More child runs
+        </button>
+      ) : null}
     </>
   )
 }

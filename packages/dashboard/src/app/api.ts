@@ -115,7 +115,8 @@ export const api = {
     call<{ events: EventRecord[] }>('GET', `/runs/${enc(runId)}/events?limit=1000${after ? `&after=${enc(after)}` : ''}`).then(
       (r) => r.events,
     ),
-  children: (runId: string) => call<{ children: RunRow[]; next?: string }>('GET', `/runs/${enc(runId)}/children?limit=100`).then((r) => r),
+  children: (runId: string, after?: string) =>
+    call<{ children: RunRow[]; next?: string }>('GET', `/runs/${enc(runId)}/children?limit=100${after ? `&after=${enc(after)}` : ''}`),
   cancel: (runId: string, reason: string) => call<{ runId: string }>('POST', `/runs/${enc(runId)}/cancel`, { reason }),
   rerun: (runId: string, from?: string) =>
     call<{ runId: string; deduplicated?: boolean }>('POST', `/runs/${enc(runId)}/rerun`, from ? { from } : {}),
