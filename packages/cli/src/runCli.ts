@@ -22,12 +22,24 @@ const positiveInt = (value: string) => {
   return n
 }
 
-/** The process's own streams, environment and an abort on SIGINT/SIGTERM. */
+/** A write to a pipe whose reader has left (`EPIPE`), or a later one to the stream it destroyed. */
+const closedPipe = (err: NodeJS.ErrnoException) => err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED'
+
+/** The process's own streams, environment and an abort on SIGINT/SIGTERM or a closed stdout. */
 function processIO(): CliIO {
   const ac = new AbortController()
   const stop = () => ac.abort()
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
+  // `leanflow … | head`: once the reader of stdout is gone, stop as Ctrl-C does (a `tail` ends as
+  // interrupted) instead of following on, or dying of Node's unhandled 'error' with a stack trace
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (!closedPipe(err)) throw err
+    stop()
+  })
+  process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+    if (!closedPipe(err)) throw err
+  })
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, signal: ac.signal }
 }
 
