@@ -375,6 +375,12 @@ describe('failures', () => {
     expect(JSON.parse(rs[4]!.stderr).error.code).toBe('RUN_NOT_FOUND')
   })
 
+  it('a --bullmq-queue BullMQ refuses is a usage error naming it (exit 2), not INTERNAL', async () => {
+    const r = await leanflow(['publish', 'x.y', '{}', '--bullmq', '--bullmq-queue', 'a:b', ...g()])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^leanflow: INVALID_ARGUMENT Invalid queueName "a:b"/)
+  })
+
   it('an unreachable Redis exits 4 within a few seconds', async () => {
     const port = await freePort()
     const r = await leanflow(['show', 'r1', '--redis', `redis://127.0.0.1:${port}`])
