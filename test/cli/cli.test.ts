@@ -387,5 +387,10 @@ describe('failures', () => {
     expect(r.code).toBe(4)
     expect(r.stderr).toMatch(/STORE_UNAVAILABLE.*Is Redis running at redis:\/\/127\.0\.0\.1:\d+/)
     expect(r.ms).toBeLessThan(8000)
+    // --bullmq adds BullMQ's connections: their errors do not get in the way of the one JSON error line
+    const q = await leanflow(['publish', 'a.b', '--bullmq', '--json', '--timeout', '1500', '--redis', `redis://127.0.0.1:${port}`])
+    expect(q.code).toBe(4)
+    expect(lines(q.stderr), q.stderr).toHaveLength(1)
+    expect(JSON.parse(q.stderr).error.code).toBe('STORE_UNAVAILABLE')
   })
 })
