@@ -25,21 +25,38 @@ const positiveInt = (value: string) => {
 /** A write to a pipe whose reader has left (`EPIPE`), or a later one to the stream it destroyed. */
 const closedPipe = (err: NodeJS.ErrnoException) => err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED'
 
+/** The runs of `runCli` on the process's own streams that a closed stdout stops. */
+const onProcessStdout = new Set<() => void>()
+
+/**
+ * `leanflow … | head`: once the reader of stdout is gone, stop as Ctrl-C does (a `tail` ends as
+ * interrupted) instead of following on, or dying of Node's unhandled 'error' with a stack trace.
+ * Listens once per process, however many times `runCli` runs.
+ */
+function watchClosedPipes(): void {
+  if (process.stdout.listeners('error').includes(stdoutError)) return
+  process.stdout.on('error', stdoutError)
+  process.stderr.on('error', stderrError)
+}
+function stdoutError(err: NodeJS.ErrnoException): void {
+  if (!closedPipe(err)) throw err
+  for (const stop of onProcessStdout) stop()
+}
+function stderrError(err: NodeJS.ErrnoException): void {
+  if (!closedPipe(err)) throw err
+}
+
 /** The process's own streams, environment and an abort on SIGINT/SIGTERM or a closed stdout. */
 function processIO(): CliIO {
   const ac = new AbortController()
-  const stop = () => ac.abort()
+  const stop = () => {
+    onProcessStdout.delete(stop)
+    ac.abort()
+  }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
-  // `leanflow … | head`: once the reader of stdout is gone, stop as Ctrl-C does (a `tail` ends as
-  // interrupted) instead of following on, or dying of Node's unhandled 'error' with a stack trace
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (!closedPipe(err)) throw err
-    stop()
-  })
-  process.stderr.on('error', (err: NodeJS.ErrnoException) => {
-    if (!closedPipe(err)) throw err
-  })
+  onProcessStdout.add(stop)
+  watchClosedPipes()
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, signal: ac.signal }
 }
 
