@@ -82,6 +82,8 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
   const program = new Command('leanflow')
   const context = (cmd: Command): CommandContext => {
     const opts = cmd.optsWithGlobals<GlobalOptions>()
+    // --redis, else REDIS_URL of io.env (the process's in `leanflow`, the caller's from code)
+    if (opts.redis === undefined) opts.redis = io.env.REDIS_URL
     return {
       io,
       opts,
@@ -111,7 +113,7 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
     .description('leanflow on the command line: look at flows and runs in Redis, follow a run live, act on runs and schedules.')
     .version(cliVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
-    .addOption(new Option('--redis <url>', 'Redis URL of the store').env('REDIS_URL'))
+    .addOption(new Option('--redis <url>', 'Redis URL of the store (default: $REDIS_URL)'))
     .addOption(new Option('--prefix <prefix>', 'key prefix of the store (default: "lf")'))
     .option('--json', 'machine output: one JSON document (tail: one JSON object per line)')
     .option('--timeout <ms>', 'how long a Redis command may wait before giving up (exit 4)', '3000')
