@@ -23,6 +23,24 @@ describe('createBullMQQueue', () => {
     expect(code(() => createBullMQQueue({ url: redis.url, stalledInterval: Number.NaN }))).toBe('INVALID_ARGUMENT')
   })
 
+  it('refuses a queue name BullMQ refuses (a ":", empty, not a string) or a prefix that is no string with INVALID_ARGUMENT naming it, never a raw BullMQ error', () => {
+    const message = (fn: () => unknown) => {
+      try {
+        fn()
+      } catch (err) {
+        return isLeanflowError(err) ? `${err.code} ${err.message}` : `not a LeanflowError: ${err}`
+      }
+      return 'no throw'
+    }
+    expect(message(() => createBullMQQueue({ url: redis.url, queueName: 'a:b' }))).toMatch(/^INVALID_ARGUMENT .*queueName "a:b"/)
+    expect(message(() => createBullMQQueue({ connection: redis.client, queueName: 'a:b' }))).toMatch(/^INVALID_ARGUMENT .*queueName "a:b"/)
+    expect(message(() => createBullMQQueue({ url: redis.url, queueName: '' }))).toMatch(/^INVALID_ARGUMENT .*queueName ""/)
+    expect(message(() => createBullMQQueue({ url: redis.url, queueName: 5 as unknown as string }))).toMatch(
+      /^INVALID_ARGUMENT .*queueName 5/,
+    )
+    expect(message(() => createBullMQQueue({ url: redis.url, prefix: 5 as unknown as string }))).toMatch(/^INVALID_ARGUMENT .*prefix 5/)
+  })
+
   it('refuses empty ids and bad delays with INVALID_ARGUMENT', async () => {
     const q = createBullMQQueue({ url: redis.url, queueName: 'bad-input' })
     try {

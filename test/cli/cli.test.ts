@@ -375,11 +375,22 @@ describe('failures', () => {
     expect(JSON.parse(rs[4]!.stderr).error.code).toBe('RUN_NOT_FOUND')
   })
 
+  it('a --bullmq-queue BullMQ refuses is a usage error naming it (exit 2), not INTERNAL', async () => {
+    const r = await leanflow(['publish', 'x.y', '{}', '--bullmq', '--bullmq-queue', 'a:b', ...g()])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^leanflow: INVALID_ARGUMENT Invalid queueName "a:b"/)
+  })
+
   it('an unreachable Redis exits 4 within a few seconds', async () => {
     const port = await freePort()
     const r = await leanflow(['show', 'r1', '--redis', `redis://127.0.0.1:${port}`])
     expect(r.code).toBe(4)
     expect(r.stderr).toMatch(/STORE_UNAVAILABLE.*Is Redis running at redis:\/\/127\.0\.0\.1:\d+/)
     expect(r.ms).toBeLessThan(8000)
+    // --bullmq adds BullMQ's connections: their errors do not get in the way of the one JSON error line
+    const q = await leanflow(['publish', 'a.b', '--bullmq', '--json', '--timeout', '1500', '--redis', `redis://127.0.0.1:${port}`])
+    expect(q.code).toBe(4)
+    expect(lines(q.stderr), q.stderr).toHaveLength(1)
+    expect(JSON.parse(q.stderr).error.code).toBe('STORE_UNAVAILABLE')
   })
 })

@@ -50,6 +50,8 @@ export interface CliOptions {
   /** Written to stdin, then closed. */
   input?: string
   timeoutMs?: number
+  /** Close the reading end of its stdout at once, as `leanflow … | head -0` does: its writes then fail (EPIPE). */
+  closeStdout?: boolean
 }
 
 /** `leanflow ...args`; resolves when it exits (SIGKILLed after `timeoutMs`). */
@@ -69,6 +71,7 @@ export function leanflow(args: string[], opts: CliOptions = {}): Promise<CliResu
   proc.stderr.on('data', (d: Buffer) => {
     stderr += d.toString()
   })
+  if (opts.closeStdout) proc.stdout.destroy()
   proc.stdin.end(opts.input ?? '')
   const timer = setTimeout(() => proc.kill('SIGKILL'), opts.timeoutMs ?? 20_000)
   return new Promise((resolve) => {

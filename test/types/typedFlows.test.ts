@@ -6,6 +6,7 @@ import {
   type FlowInput,
   type FlowResult,
   type FlowStepResults,
+  type ScheduleTick,
   type StepContext,
 } from '@leanflow/runner'
 import * as v from 'valibot'
@@ -208,5 +209,36 @@ describe('startFlow, ctx.invoke and runner.result take the types of a flow objec
     })
     expectTypeOf<FlowResult<typeof fulfil>>().toEqualTypeOf<{ ship: { label: string } }>()
     expectTypeOf<FlowInput<typeof fulfil>>().toEqualTypeOf<{ orderId: string }>()
+  })
+})
+
+describe('in-code schedules', () => {
+  it("an input function's tick is typed without an annotation ({ id: string; at: Date }), as it is at run time", async () => {
+    const store = createMemoryStreamStore()
+    const report = defineFlow({
+      name: 'report',
+      schedules: [
+        {
+          id: 'nightly',
+          cron: '0 3 * * *',
+          input: (tick) => {
+            expectTypeOf(tick).toEqualTypeOf<ScheduleTick>()
+            return { schedule: tick.id, day: tick.at.toISOString().slice(0, 10), isDate: tick.at instanceof Date }
+          },
+        },
+      ],
+      steps: { build: { handler: async (input: { schedule: string; day: string; isDate: boolean }) => input } },
+    })
+    const runner = createRunner({ store, flows: [report] })
+    await runner.start()
+    try {
+      const { runId } = await runner.schedules.trigger('nightly')
+      expect(await runner.result(runId, { timeout: '10s' })).toEqual({
+        build: { schedule: 'nightly', day: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/), isDate: true },
+      })
+    } finally {
+      await runner.stop()
+      await store.close()
+    }
   })
 })

@@ -95,6 +95,7 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
   }
   const onCluster = isCluster(opts.connection)
   const prefix = opts.prefix ?? (onCluster ? '{lfq}' : 'lfq')
+  if (typeof prefix !== 'string') throw invalidArgument('prefix', prefix, "a string such as 'lfq'")
   if (onCluster && !/\{[^}]+\}/.test(prefix)) {
     throw new LeanflowError(
       'INVALID_ARGUMENT',
@@ -102,6 +103,10 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
     )
   }
   const queueName = opts.queueName ?? 'leanflow'
+  // BullMQ's own rule, checked here so that a bad name is INVALID_ARGUMENT, never BullMQ's raw Error
+  if (typeof queueName !== 'string' || queueName === '' || queueName.includes(':')) {
+    throw invalidArgument('queueName', queueName, "a non-empty name without ':' (BullMQ refuses it), such as 'leanflow'")
+  }
   const lockDuration = positive(opts.lockDuration, 30_000, 'lockDuration')
   const stalledInterval = positive(opts.stalledInterval, 30_000, 'stalledInterval')
   const baseDelay = positive(opts.backoff?.delayMs, 1000, 'backoff.delayMs')

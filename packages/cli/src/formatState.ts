@@ -1,6 +1,7 @@
 import type { FlowState, QueueWait, StepState } from '@leanflow/core'
 import type { Colors } from './colors.js'
 import { formatDuration, formatTime, paintStatus, printable, shortJson, table } from './format.js'
+import { awaitKey, publishHint } from './publishHint.js'
 
 type Await = NonNullable<StepState['awaiting']>
 
@@ -56,8 +57,16 @@ function lastError(state: FlowState): string | undefined {
 /**
  * A run's reduced state as an operator reads it: the run (status, timings), one row per step
  * (status, attempts, duration, what it waits for), the pending awaits and the last error.
+ * `matches` (from `eventMatches` of the run's events) fills in the data of each event await's
+ * `leanflow publish`.
  */
-export function formatState(runId: string, state: FlowState, c: Colors, now = Date.now()): string {
+export function formatState(
+  runId: string,
+  state: FlowState,
+  c: Colors,
+  now = Date.now(),
+  matches: ReadonlyMap<string, unknown> = new Map(),
+): string {
   const out: string[] = []
   const label = (s: string) => c.dim(s.padEnd(10))
   out.push(`${c.bold('run')}       ${runId}  ${c.bold(state.name ?? '?')}  ${paintStatus(state.status, c)}`)
@@ -104,7 +113,7 @@ export function formatState(runId: string, state: FlowState, c: Colors, now = Da
           a.type === 'trigger'
             ? `leanflow resolve ${a.triggerId ?? '<triggerId>'} '<json>'`
             : a.type === 'event'
-              ? `leanflow publish ${a.eventKind ?? '<kind>'} '<json>'`
+              ? publishHint(a.eventKind ?? '<kind>', matches.get(awaitKey(s.name, a.position)))
               : a.type === 'run'
                 ? `resumes when child ${a.childRunId ?? ''} ends (leanflow show ${a.childRunId ?? '<runId>'})`
                 : `resumes by itself${a.until ? ` at ${formatTime(a.until)}` : ''}`

@@ -4,6 +4,7 @@ import { EXIT_CODES, type ExitCode } from './exitCodes.js'
 import { clockOf, formatDuration, formatTime, paintStatus, printable, table } from './format.js'
 import { formatEvent } from './formatEvent.js'
 import { formatState } from './formatState.js'
+import { eventMatches } from './publishHint.js'
 
 /** The statuses `runs --status` takes. */
 export const RUN_STATUSES = ['queued', 'running', 'awaiting', 'completed', 'failed', 'canceled'] as const
@@ -71,7 +72,7 @@ export async function showCommand(ctx: CommandContext, runId: string): Promise<E
     ctx.printJson({ state, lastEventId: state.lastEventId })
     return EXIT_CODES.ok
   }
-  ctx.print(formatState(runId, state, ctx.c))
+  ctx.print(formatState(runId, state, ctx.c, Date.now(), eventMatches(events)))
   const logs = state.logs.slice(-5)
   if (logs.length > 0) {
     ctx.print('')

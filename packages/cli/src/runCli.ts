@@ -22,12 +22,41 @@ const positiveInt = (value: string) => {
   return n
 }
 
-/** The process's own streams, environment and an abort on SIGINT/SIGTERM. */
+/** A write to a pipe whose reader has left (`EPIPE`), or a later one to the stream it destroyed. */
+const closedPipe = (err: NodeJS.ErrnoException) => err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED'
+
+/** The runs of `runCli` on the process's own streams that a closed stdout stops. */
+const onProcessStdout = new Set<() => void>()
+
+/**
+ * `leanflow … | head`: once the reader of stdout is gone, stop as Ctrl-C does (a `tail` ends as
+ * interrupted) instead of following on, or dying of Node's unhandled 'error' with a stack trace.
+ * Listens once per process, however many times `runCli` runs.
+ */
+function watchClosedPipes(): void {
+  if (process.stdout.listeners('error').includes(stdoutError)) return
+  process.stdout.on('error', stdoutError)
+  process.stderr.on('error', stderrError)
+}
+function stdoutError(err: NodeJS.ErrnoException): void {
+  if (!closedPipe(err)) throw err
+  for (const stop of onProcessStdout) stop()
+}
+function stderrError(err: NodeJS.ErrnoException): void {
+  if (!closedPipe(err)) throw err
+}
+
+/** The process's own streams, environment and an abort on SIGINT/SIGTERM or a closed stdout. */
 function processIO(): CliIO {
   const ac = new AbortController()
-  const stop = () => ac.abort()
+  const stop = () => {
+    onProcessStdout.delete(stop)
+    ac.abort()
+  }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
+  onProcessStdout.add(stop)
+  watchClosedPipes()
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, signal: ac.signal }
 }
 
@@ -53,6 +82,8 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
   const program = new Command('leanflow')
   const context = (cmd: Command): CommandContext => {
     const opts = cmd.optsWithGlobals<GlobalOptions>()
+    // --redis, else REDIS_URL of io.env (the process's in `leanflow`, the caller's from code)
+    if (opts.redis === undefined) opts.redis = io.env.REDIS_URL
     return {
       io,
       opts,
@@ -82,7 +113,7 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
     .description('leanflow on the command line: look at flows and runs in Redis, follow a run live, act on runs and schedules.')
     .version(cliVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
-    .addOption(new Option('--redis <url>', 'Redis URL of the store').env('REDIS_URL'))
+    .addOption(new Option('--redis <url>', 'Redis URL of the store (default: $REDIS_URL)'))
     .addOption(new Option('--prefix <prefix>', 'key prefix of the store (default: "lf")'))
     .option('--json', 'machine output: one JSON document (tail: one JSON object per line)')
     .option('--timeout <ms>', 'how long a Redis command may wait before giving up (exit 4)', '3000')

@@ -77,5 +77,7 @@ async function openBullMQ(url: string, opts: GlobalOptions): Promise<JobQueue> {
       `--bullmq needs @leanflow/bullmq and bullmq installed beside @leanflow/cli: npm install @leanflow/bullmq bullmq (${(err as Error).message.split('\n')[0]}).`,
     )
   }
-  return mod.createBullMQQueue({ url, queueName: opts.bullmqQueue, prefix: opts.bullmqPrefix })
+  // BullMQ reports each failed (re)connect: as for the store's connections, the command's own error
+  // (STORE_UNAVAILABLE, exit 4) says it, once, and stderr keeps the one line --json promises
+  return mod.createBullMQQueue({ url, queueName: opts.bullmqQueue, prefix: opts.bullmqPrefix, onError: () => {} })
 }

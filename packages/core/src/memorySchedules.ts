@@ -46,7 +46,7 @@ export function createMemorySchedules(): ScheduleStore {
         if (bytes > MAX_SCHEDULE_BYTES)
           throw new LeanflowError(
             'INVALID_ARGUMENT',
-            `Schedule "${id}" is ${bytes} bytes of JSON: keep a schedule (its input) under ${MAX_SCHEDULE_BYTES} bytes.`,
+            `Schedule "${id}" is ${bytes} bytes as JSON, over the ${MAX_SCHEDULE_BYTES}-byte limit: keep large inputs elsewhere and pass a reference.`,
           )
       }
       const cur = docs.get(id)

@@ -9,6 +9,18 @@ export interface ScheduleTick {
 }
 
 /**
+ * A schedule's `input`: a JSON value, or a function of the tick that returns it (or a promise of
+ * it). Spelled as a union with a function member, not `unknown`, so that the function's `tick` is
+ * typed from here (`{}`: any value but `null` and `undefined`).
+ *
+ * @example
+ * ```ts
+ * const input: ScheduleInput = (tick) => ({ tenant: 'acme', day: tick.at.toISOString().slice(0, 10) })
+ * ```
+ */
+export type ScheduleInput = ((tick: ScheduleTick) => unknown) | {} | null
+
+/**
  * A schedule: a `cron` pattern (5 or 6 fields, seconds optional, in `tz`) or an `every`
  * duration (ticks aligned to the Unix epoch), starting a run of its flow at each tick.
  *
@@ -24,8 +36,11 @@ export interface ScheduleDefinition {
   /** An IANA time zone for `cron`. @default 'UTC' */
   tz?: string | undefined
   every?: Duration | undefined
-  /** The run's input: a value, or (in-code schedules only) a function of the tick. */
-  input?: unknown
+  /**
+   * The run's input: a value, or (in-code schedules only) a function of the tick, whose `tick`
+   * needs no annotation: `input: (tick) => ({ day: tick.at.toISOString().slice(0, 10) })`.
+   */
+  input?: ScheduleInput | undefined
   /** While the last run is active: start another (`allow`), record the tick as skipped (`skip`), or cancel it and start (`cancel`). @default 'allow' */
   overlap?: 'allow' | 'skip' | 'cancel' | undefined
   /** Ticks missed by more than a grace period (downtime): the most recent one (`latest`), none, or all (the last 100). @default 'latest' */
@@ -41,8 +56,10 @@ export interface ScheduleDefinition {
  * await runner.schedules.set({ id: 'sync-acme', flow: 'sync', every: '15m', input: { tenant: 'acme' }, overlap: 'skip' })
  * ```
  */
-export interface ScheduleSpec extends ScheduleDefinition {
+export interface ScheduleSpec extends Omit<ScheduleDefinition, 'input'> {
   flow: string
+  /** The run's input, a JSON value (a function is `INVALID_ARGUMENT`: define such a schedule in code). */
+  input?: unknown
 }
 
 /** A schedule as `runner.schedules.list()` and the HTTP API show it. */

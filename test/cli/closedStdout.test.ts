@@ -1,0 +1,52 @@
+// `leanflow … | head`: the reader of its stdout goes away while it writes. The CLI stops quietly
+// (no Node stack trace on stderr), as a Unix tool does: a one-shot command with its exit code, a
+// `tail` of a live run as interrupted (130) instead of following on with nobody reading.
+import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
+import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { waitEnd, waitKind } from '../fixtures/runnerKit.js'
+import { useRedisServer } from '../helpers/redisServer.js'
+import { buildCli, leanflow, removeCli } from './cliProcess.js'
+
+const redis = useRedisServer()
+const prefix = `pipe${Date.now().toString(36)}`
+let store: RedisStreamStore
+let runner: Runner
+
+const quick = defineFlow({ name: 'quick', steps: { a: { handler: async () => 'done' } } })
+const slow = defineFlow({ name: 'slow', steps: { sleep: { handler: async (_i, ctx) => ctx.await.time('1h') } } })
+const g = () => ['--redis', redis.url, '--prefix', prefix]
+
+beforeAll(async () => {
+  await buildCli()
+  store = createRedisStreamStore({ url: redis.url, prefix })
+  runner = createRunner({ store, flows: [quick, slow], onError: () => {} })
+  await runner.start()
+  const runs = await Promise.all(Array.from({ length: 30 }, () => runner.startFlow(quick, undefined)))
+  await Promise.all(runs.map(({ runId }) => waitEnd(store, runId)))
+})
+
+afterAll(async () => {
+  await runner?.stop()
+  await store?.close()
+  removeCli()
+})
+
+it('a command whose stdout reader is gone exits with its code and no stack trace', async () => {
+  const rs = await Promise.all([
+    leanflow(['runs', 'quick', '--limit', '30', ...g()], { closeStdout: true }),
+    leanflow(['flows', '--json', ...g()], { closeStdout: true }),
+  ])
+  for (const r of rs) {
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+  }
+})
+
+it('tail of a live run whose stdout reader is gone ends as interrupted (130) instead of following on', async () => {
+  const { runId } = await runner.startFlow(slow, undefined)
+  await waitKind(store, runId, 'step.await.time')
+  const r = await leanflow(['tail', runId, ...g()], { closeStdout: true, timeoutMs: 10_000 })
+  expect(r.stderr).toBe('')
+  expect(r.code).toBe(130)
+})
