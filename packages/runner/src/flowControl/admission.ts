@@ -19,6 +19,8 @@ import { requireLimits } from './limits.js'
 const BACKSTOP_MS = [2_000, 5_000, 15_000, 30_000, 60_000] as const
 /** A hand-off that found no run (its start is still writing it, or crashed) looks again after this long. */
 const MISSING_GRACE_MS = 1_000
+/** How long a singleton start waits for the run it supersedes to be written by the start that took the key before it. */
+const SUPERSEDE_GRACE_MS = 2_000
 /**
  * How much earlier than its rate window frees the `admit` job of a rate-limited run is queued; the
  * job then waits in the worker until the window frees, so that a delayed job that comes late (a
@@ -104,7 +106,7 @@ export async function startLimited(
     await release(shell, flow, runId)
     return startLimited(shell, flow, id, input, priority, hooks)
   }
-  if (ans.superseded !== undefined) await cancel(ans.superseded, 'superseded').catch(shell.onError)
+  if (ans.superseded !== undefined) await supersede(ans.superseded, cancel).catch(shell.onError)
   const waiting = ans.state === 'queued' ? waitingOf(ans.blocked) : undefined
   const doc = await create(runId, waiting, waiting ? admitAt(shell, ans.blocked ?? { id: '', key: '' }, 0) : undefined)
   await handOff(shell, flow, others(ans, runId))
@@ -112,6 +114,23 @@ export async function startLimited(
   // (its admit job, queued with it, stays the only backstop)
   if (doc.status === 'queued') await askAgain(shell, flow, runId, doc, 0, false)
   return { runId }
+}
+
+/**
+ * Cancels the run a singleton start took the key from (`mode: 'cancel'`). A start racing this one
+ * may hold the key before it has written its run: the cancel finds no run, so it asks again until
+ * that run is written (within {@link SUPERSEDE_GRACE_MS}; a start that crashed before writing it
+ * leaves nothing to cancel), never letting it run beside the new one.
+ */
+async function supersede(runId: string, cancel: StartHooks['cancel']): Promise<void> {
+  for (let waited = 0; ; waited += 25) {
+    try {
+      return await cancel(runId, 'superseded')
+    } catch (err) {
+      if (!isLeanflowError(err, 'RUN_NOT_FOUND') || waited >= SUPERSEDE_GRACE_MS) throw err
+      await new Promise((r) => setTimeout(r, 25))
+    }
+  }
 }
 
 /** The `admit` job of a queued run: a debounce window came due, a rate window freed, or the backstop of a lost hand-off. */
