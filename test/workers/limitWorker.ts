@@ -6,6 +6,8 @@
  * DIE_BEFORE_RELEASE=1: the first time a run's end gives its slots back (`releaseLimit`), the
  * process sends { type: 'checkpoint', at: 'release', holder } and SIGKILLs itself first — the
  * run ended, its release is lost.
+ * HANG_SLOT=1: the first handler of `stepOne` sends { type: 'checkpoint', at: 'slot', runId } and
+ * hangs, holding its step slot (the test SIGKILLs the process). SLOT_LEASE_MS: the runner's slotLeaseMs.
  *
  * IPC out: { type: 'ready', pid }, checkpoints, { type: 'closed' } after SIGTERM, then exit 0.
  */
@@ -42,7 +44,21 @@ const store = new Proxy(redisStore, {
 const redis = new Redis(url, { maxRetriesPerRequest: null })
 redis.on('error', () => {})
 const queue = createBullMQQueue({ url, queueName: env('QUEUE_NAME'), lockDuration: 2000, stalledInterval: 1000, onError })
-const runner = createRunner({ store, queue, flows: limitFlows(redis), concurrency: Number(process.env.CONCURRENCY ?? 10), onError })
+let hung = process.env.HANG_SLOT !== '1'
+const onEnter = async (runId: string) => {
+  if (hung) return
+  hung = true
+  send({ type: 'checkpoint', at: 'slot', runId })
+  await new Promise<never>(() => {})
+}
+const runner = createRunner({
+  store,
+  queue,
+  flows: limitFlows(redis, { onEnter }),
+  concurrency: Number(process.env.CONCURRENCY ?? 10),
+  slotLeaseMs: Number(process.env.SLOT_LEASE_MS ?? 30_000),
+  onError,
+})
 
 process.once('SIGTERM', async () => {
   await runner.stop()
