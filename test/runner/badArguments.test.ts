@@ -71,3 +71,16 @@ it('timer options past what one timer holds (24.8 days) are refused: Node would 
   expect(await invalid(() => createHandler({ store, heartbeatMs: ms }))).toMatch(/^Invalid createHandler heartbeatMs 3000000000/)
   createRunner({ store, flows: [order], cancelPollMs: 2 ** 31 - 1 })
 })
+
+it('a function in a start input, an event or a trigger payload is refused with a fix that fits it (match predicates only for await.event)', async () => {
+  for (const call of [
+    () => runner.startFlow('order', { onDone: () => 1 }),
+    () => runner.publishEvent({ kind: 'paid', data: { f: () => 1 } }),
+    () => runner.resolveTrigger('t1', { f: () => 1 }),
+  ]) {
+    const msg = await invalid(call)
+    expect(msg).toMatch(/contains a function: it is stored as JSON, so pass plain data/)
+    expect(msg).not.toMatch(/match/)
+  }
+  expect((await store.listRuns('order')).length).toBe(1)
+})
