@@ -97,6 +97,26 @@ describe('flow control across processes', () => {
     expect(runIds).toContain(hung)
   }, 90_000)
 
+  it('a singleton start SIGKILLed after its key was taken, before its run was written: the next start of the key gets a run, not the dead one', async () => {
+    const { store, producer, spawn, ready } = setup()
+    const doomed = spawn({ DIE_AFTER_ACQUIRE: '1' })
+    await ready([doomed])
+    doomed.proc.send({ type: 'start', flow: 'only', input: { u: 'x' } })
+    const { answer } = await doomed.waitFor((m) => m.type === 'checkpoint' && m.at === 'acquired', 'the key taken')
+    expect(answer).toMatchObject({ state: 'admitted' })
+    await doomed.exited
+    expect(await store.listRuns('only')).toEqual([])
+    const healthy = spawn()
+    await ready([healthy])
+    const { runId, deduplicated } = await producer.startFlow('only', { u: 'x' })
+    expect(deduplicated).toBeUndefined()
+    expect(await producer.result(runId, { timeout: '20s' })).toEqual({ a: { u: 'x' } })
+    // and the key is free again once that run ended
+    const next = await producer.startFlow('only', { u: 'x' })
+    expect(next.runId).not.toBe(runId)
+    expect(await producer.result(next.runId, { timeout: '20s' })).toEqual({ a: { u: 'x' } })
+  }, 60_000)
+
   it('rate limit 20 per second held by 3 worker processes for 30 s: no window ever holds more than 20 admissions', async () => {
     const { store, producer, spawn, ready } = setup()
     const workers = [spawn(), spawn(), spawn()]

@@ -23,6 +23,7 @@ const retry = { attempts: 50, backoff: { type: 'fixed' as const, delayMs: 20 }, 
  * `rated`: `rateLimit: { limit: 20, period: '1s' }`, one trivial step.
  * `single`: `concurrency: { limit: 1 }`, one step that returns its input.
  * `stepOne`: one step with a step-level `concurrency: { limit: 1 }`; `onEnter` runs at its handler's entry.
+ * `only`: `singleton: { key: input.u, mode: 'skip' }`, one step that returns its input.
  */
 export function limitFlows(redis: Redis, hooks: { onEnter?: (runId: string) => Promise<void> } = {}): FlowDefinition[] {
   const perKey = defineFlow<{ ns: string; key: string; ms?: number }>({
@@ -69,5 +70,10 @@ export function limitFlows(redis: Redis, hooks: { onEnter?: (runId: string) => P
       },
     },
   })
-  return [perKey, rated, single, stepOne]
+  const only = defineFlow<{ u: string }>({
+    name: 'only',
+    singleton: { key: (input) => input.u },
+    steps: { a: { retry, handler: async (input) => input } },
+  })
+  return [perKey, rated, single, stepOne, only]
 }

@@ -19,7 +19,7 @@ import { requireLimits } from './limits.js'
 const BACKSTOP_MS = [2_000, 5_000, 15_000, 30_000, 60_000] as const
 /** A hand-off that found no run (its start is still writing it, or crashed) looks again after this long. */
 const MISSING_GRACE_MS = 1_000
-/** How long a singleton start waits for the run it supersedes to be written by the start that took the key before it. */
+/** How long a singleton start waits for the run that holds its key (it supersedes, or skips to) to be written by the start that took the key. */
 const SUPERSEDE_GRACE_MS = 2_000
 /**
  * How much earlier than its rate window frees the `admit` job of a rate-limited run is queued; the
@@ -95,7 +95,13 @@ export async function startLimited(
     onBusy: lim.drop ? 'refuse' : 'queue',
     ...(lim.singleton ? { singleton: lim.singleton } : {}),
   })
-  if (ans.state === 'taken') return { runId: ans.holder, deduplicated: true }
+  if (ans.state === 'taken') {
+    if (!(await holderGone(shell, ans.holder))) return { runId: ans.holder, deduplicated: true }
+    // a start that died between taking the key and writing its run (or a run that ended without
+    // giving the key back): the key goes back, and this start asks again
+    await release(shell, flow, ans.holder)
+    return startLimited(shell, flow, runId, input, priority, hooks)
+  }
   if (ans.state === 'refused') {
     const now = shell.clock.estimate()
     throw new RateLimitedError(flow, ans.blocked.key, (ans.blocked.retryAt ?? now) - now)
@@ -127,9 +133,24 @@ async function supersede(runId: string, cancel: StartHooks['cancel']): Promise<v
     try {
       return await cancel(runId, 'superseded')
     } catch (err) {
-      if (!isLeanflowError(err, 'RUN_NOT_FOUND') || waited >= SUPERSEDE_GRACE_MS) throw err
+      if (!isLeanflowError(err, 'RUN_NOT_FOUND')) throw err
+      // never written: its start died after taking the key, and there is nothing to cancel
+      if (waited >= SUPERSEDE_GRACE_MS) return
       await new Promise((r) => setTimeout(r, 25))
     }
+  }
+}
+
+/**
+ * Whether the run holding a singleton key is gone: never written (its start died after taking the
+ * key: a start racing this one is given {@link SUPERSEDE_GRACE_MS} to write it) or ended.
+ */
+async function holderGone(shell: Shell, holder: string): Promise<boolean> {
+  for (let waited = 0; ; waited += 25) {
+    const doc = await shell.states.read(holder)
+    if (doc) return isEnded(doc)
+    if (waited >= SUPERSEDE_GRACE_MS) return true
+    await new Promise((r) => setTimeout(r, 25))
   }
 }
 
