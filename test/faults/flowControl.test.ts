@@ -117,6 +117,22 @@ describe('flow control across processes', () => {
     expect(await producer.result(next.runId, { timeout: '20s' })).toEqual({ a: { u: 'x' } })
   }, 60_000)
 
+  it('a debounced start SIGKILLed after it opened its window, before its run was written: the next calls of the key get a run', async () => {
+    const { producer, spawn, ready } = setup()
+    const doomed = spawn({ DIE_AFTER_ACQUIRE: '1' })
+    await ready([doomed])
+    doomed.proc.send({ type: 'start', flow: 'deb', input: { u: 'x', n: 0 } })
+    const { answer } = await doomed.waitFor((m) => m.type === 'checkpoint' && m.at === 'acquired', 'the window opened')
+    expect(answer).toMatchObject({ first: true })
+    await doomed.exited
+    const healthy = spawn()
+    await ready([healthy])
+    const first = await producer.startFlow('deb', { u: 'x', n: 1 })
+    const second = await producer.startFlow('deb', { u: 'x', n: 2 })
+    expect(second).toEqual({ runId: first.runId, deduplicated: true })
+    expect(await producer.result(first.runId, { timeout: '20s' })).toEqual({ a: { u: 'x', n: 2 } })
+  }, 60_000)
+
   it('rate limit 20 per second held by 3 worker processes for 30 s: no window ever holds more than 20 admissions', async () => {
     const { store, producer, spawn, ready } = setup()
     const workers = [spawn(), spawn(), spawn()]

@@ -24,6 +24,7 @@ const retry = { attempts: 50, backoff: { type: 'fixed' as const, delayMs: 20 }, 
  * `single`: `concurrency: { limit: 1 }`, one step that returns its input.
  * `stepOne`: one step with a step-level `concurrency: { limit: 1 }`; `onEnter` runs at its handler's entry.
  * `only`: `singleton: { key: input.u, mode: 'skip' }`, one step that returns its input.
+ * `deb`: `debounce: { period: '300ms', key: input.u }`, one step that returns its input.
  */
 export function limitFlows(redis: Redis, hooks: { onEnter?: (runId: string) => Promise<void> } = {}): FlowDefinition[] {
   const perKey = defineFlow<{ ns: string; key: string; ms?: number }>({
@@ -75,5 +76,10 @@ export function limitFlows(redis: Redis, hooks: { onEnter?: (runId: string) => P
     singleton: { key: (input) => input.u },
     steps: { a: { retry, handler: async (input) => input } },
   })
-  return [perKey, rated, single, stepOne, only]
+  const deb = defineFlow<{ u: string; n: number }>({
+    name: 'deb',
+    debounce: { period: '300ms', key: (input) => input.u },
+    steps: { a: { retry, handler: async (input) => input } },
+  })
+  return [perKey, rated, single, stepOne, only, deb]
 }

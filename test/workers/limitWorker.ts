@@ -6,7 +6,7 @@
  * DIE_BEFORE_RELEASE=1: the first time a run's end gives its slots back (`releaseLimit`), the
  * process sends { type: 'checkpoint', at: 'release', holder } and SIGKILLs itself first — the
  * run ended, its release is lost.
- * DIE_AFTER_ACQUIRE=1: the first start that the limits answer (`acquireLimit`) sends
+ * DIE_AFTER_ACQUIRE=1: the first start that the limits answer (`acquireLimit`, `debounce`) sends
  * { type: 'checkpoint', at: 'acquired', answer } and SIGKILLs the process before its run is written.
  * IPC in: { type: 'start', flow, input } starts a run (a producer in this process).
  * HANG_SLOT=1: the first handler of `stepOne` sends { type: 'checkpoint', at: 'slot', runId } and
@@ -36,9 +36,9 @@ const dieAfterAcquire = process.env.DIE_AFTER_ACQUIRE === '1'
 const store = new Proxy(redisStore, {
   get(target, prop, receiver) {
     const value = Reflect.get(target, prop, receiver)
-    if (prop === 'acquireLimit' && dieAfterAcquire) {
-      return async (...args: Parameters<typeof redisStore.acquireLimit>) => {
-        const answer = await redisStore.acquireLimit(...args)
+    if ((prop === 'acquireLimit' || prop === 'debounce') && dieAfterAcquire) {
+      return async (...args: never[]) => {
+        const answer = await (value as (...a: never[]) => Promise<unknown>).apply(target, args)
         send({ type: 'checkpoint', at: 'acquired', answer })
         await new Promise((r) => setTimeout(r, 50))
         process.kill(process.pid, 'SIGKILL')

@@ -75,7 +75,15 @@ export async function startLimited(
     // an idempotency key names the run the call went to (a repeat folds into it again)
     await hooks.claim(ans.holder)
     if (!ans.first) {
-      await appendDebounced(shell, ans.holder, input, ans.until)
+      try {
+        await appendDebounced(shell, ans.holder, input, ans.until)
+      } catch (err) {
+        // the window's run was never written (its start died after opening the window): the window
+        // is dropped and this call opens a new one, instead of every call failing until it expires
+        if (!isLeanflowError(err, 'INVALID_ARGUMENT') || !limits.dropDebounce || (await shell.states.read(ans.holder))) throw err
+        await limits.dropDebounce(flow, d.key, ans.holder)
+        return startLimited(shell, flow, runId, input, priority, hooks)
+      }
       return { runId: ans.holder, deduplicated: true }
     }
     await create(runId, { reason: 'debounce', key: d.key, until: ans.until }, ans.until)
