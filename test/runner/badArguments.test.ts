@@ -84,3 +84,19 @@ it('a function in a start input, an event or a trigger payload is refused with a
   }
   expect((await store.listRuns('order')).length).toBe(1)
 })
+
+it('startFlow and publishEvent refuse an idempotency key over 512 characters (or empty, or no string), nothing stored', async () => {
+  const before = (await store.listRuns('order')).length
+  for (const key of ['k'.repeat(513), 'k'.repeat(100_000), '', 42]) {
+    expect(await invalid(() => runner.startFlow('order', {}, { idempotencyKey: key as string }))).toMatch(
+      /^startFlow idempotencyKey must be a non-empty string of at most 512 characters/,
+    )
+    expect(await invalid(() => runner.publishEvent({ kind: 'paid', data: 1 }, { idempotencyKey: key as string }))).toMatch(
+      /^publishEvent idempotencyKey must be a non-empty string of at most 512 characters/,
+    )
+  }
+  expect((await store.listRuns('order')).length).toBe(before)
+  // 512 is fine
+  const { runId } = await runner.startFlow('order', {}, { idempotencyKey: 'k'.repeat(512) })
+  expect((await runner.startFlow('order', {}, { idempotencyKey: 'k'.repeat(512) })).runId).toBe(runId)
+})
