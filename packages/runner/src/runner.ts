@@ -369,10 +369,7 @@ function highestVersions(flows: readonly FlowDefinition[]): FlowDefinition[] {
 function priorityOf(value: unknown): number {
   if (value === undefined) return 0
   if (Number.isInteger(value) && (value as number) >= -100 && (value as number) <= 100) return value as number
-  throw new LeanflowError(
-    'INVALID_ARGUMENT',
-    `Invalid priority ${JSON.stringify(value)}: pass an integer from -100 to 100 (higher is admitted first).`,
-  )
+  throw invalidArgument('priority', value, 'an integer from -100 to 100 (higher is admitted first)')
 }
 
 /** The `workerId` option, checked, or `<hostname>:<pid>`. */
