@@ -5,6 +5,7 @@
  * processes are `test/workers/limitWorker.ts` on BullMQ; this process only starts runs (a runner
  * it never starts) and reads.
  */
+import { reduceFlow } from '@leanflow/core'
 import type { RedisStreamStore } from '@leanflow/redis'
 import { describe, expect, it } from 'vitest'
 import { useRedisServer } from '../helpers/redisServer.js'
@@ -71,6 +72,66 @@ describe('flow control across processes', () => {
     await waitFor(async () => (await producer.limits('single')).limits.length === 0, 'no slot held', 30_000)
     expect(first.runId).not.toBe(second.runId)
   }, 90_000)
+
+  it('F23: a worker SIGKILLed while its step holds a step-level slot: the re-delivered job waits for the lease, then takes the step over; every run completes', async () => {
+    const { store, producer, spawn, ready } = setup()
+    // the slot's lease outlives the job's re-delivery (lockDuration 2 s): the re-delivered job finds the slot still held
+    const env = { SLOT_LEASE_MS: '6000' }
+    const doomed = spawn({ ...env, HANG_SLOT: '1' })
+    await ready([doomed])
+    const runIds: string[] = []
+    for (let i = 0; i < 3; i++) runIds.push((await producer.startFlow('stepOne', { ms: 20 })).runId)
+    const hung = (await doomed.waitFor((m) => m.type === 'checkpoint' && m.at === 'slot', 'a handler holding the slot')).runId as string
+    const healthy = spawn(env)
+    await ready([healthy])
+    doomed.kill('SIGKILL')
+    await doomed.exited
+    await waitFor(async () => (await statuses(store, 'stepOne')).completed === 3, '3 runs completed', 40_000)
+    const state = reduceFlow(await store.read(hung))
+    expect(state.steps.a).toMatchObject({ status: 'completed', attempt: 1, recoveries: 1 })
+    await waitFor(
+      async () => (await producer.limits('stepOne')).limits.every((l) => l.active === 0 && l.queued === 0),
+      'no slot held',
+      30_000,
+    )
+    expect(runIds).toContain(hung)
+  }, 90_000)
+
+  it('a singleton start SIGKILLed after its key was taken, before its run was written: the next start of the key gets a run, not the dead one', async () => {
+    const { store, producer, spawn, ready } = setup()
+    const doomed = spawn({ DIE_AFTER_ACQUIRE: '1' })
+    await ready([doomed])
+    doomed.proc.send({ type: 'start', flow: 'only', input: { u: 'x' } })
+    const { answer } = await doomed.waitFor((m) => m.type === 'checkpoint' && m.at === 'acquired', 'the key taken')
+    expect(answer).toMatchObject({ state: 'admitted' })
+    await doomed.exited
+    expect(await store.listRuns('only')).toEqual([])
+    const healthy = spawn()
+    await ready([healthy])
+    const { runId, deduplicated } = await producer.startFlow('only', { u: 'x' })
+    expect(deduplicated).toBeUndefined()
+    expect(await producer.result(runId, { timeout: '20s' })).toEqual({ a: { u: 'x' } })
+    // and the key is free again once that run ended
+    const next = await producer.startFlow('only', { u: 'x' })
+    expect(next.runId).not.toBe(runId)
+    expect(await producer.result(next.runId, { timeout: '20s' })).toEqual({ a: { u: 'x' } })
+  }, 60_000)
+
+  it('a debounced start SIGKILLed after it opened its window, before its run was written: the next calls of the key get a run', async () => {
+    const { producer, spawn, ready } = setup()
+    const doomed = spawn({ DIE_AFTER_ACQUIRE: '1' })
+    await ready([doomed])
+    doomed.proc.send({ type: 'start', flow: 'deb', input: { u: 'x', n: 0 } })
+    const { answer } = await doomed.waitFor((m) => m.type === 'checkpoint' && m.at === 'acquired', 'the window opened')
+    expect(answer).toMatchObject({ first: true })
+    await doomed.exited
+    const healthy = spawn()
+    await ready([healthy])
+    const first = await producer.startFlow('deb', { u: 'x', n: 1 })
+    const second = await producer.startFlow('deb', { u: 'x', n: 2 })
+    expect(second).toEqual({ runId: first.runId, deduplicated: true })
+    expect(await producer.result(first.runId, { timeout: '20s' })).toEqual({ a: { u: 'x', n: 2 } })
+  }, 60_000)
 
   it('rate limit 20 per second held by 3 worker processes for 30 s: no window ever holds more than 20 admissions', async () => {
     const { store, producer, spawn, ready } = setup()

@@ -71,3 +71,32 @@ it('timer options past what one timer holds (24.8 days) are refused: Node would 
   expect(await invalid(() => createHandler({ store, heartbeatMs: ms }))).toMatch(/^Invalid createHandler heartbeatMs 3000000000/)
   createRunner({ store, flows: [order], cancelPollMs: 2 ** 31 - 1 })
 })
+
+it('a function in a start input, an event or a trigger payload is refused with a fix that fits it (match predicates only for await.event)', async () => {
+  for (const call of [
+    () => runner.startFlow('order', { onDone: () => 1 }),
+    () => runner.publishEvent({ kind: 'paid', data: { f: () => 1 } }),
+    () => runner.resolveTrigger('t1', { f: () => 1 }),
+  ]) {
+    const msg = await invalid(call)
+    expect(msg).toMatch(/contains a function: it is stored as JSON, so pass plain data/)
+    expect(msg).not.toMatch(/match/)
+  }
+  expect((await store.listRuns('order')).length).toBe(1)
+})
+
+it('startFlow and publishEvent refuse an idempotency key over 512 characters (or empty, or no string), nothing stored', async () => {
+  const before = (await store.listRuns('order')).length
+  for (const key of ['k'.repeat(513), 'k'.repeat(100_000), '', 42]) {
+    expect(await invalid(() => runner.startFlow('order', {}, { idempotencyKey: key as string }))).toMatch(
+      /^startFlow idempotencyKey must be a non-empty string of at most 512 characters/,
+    )
+    expect(await invalid(() => runner.publishEvent({ kind: 'paid', data: 1 }, { idempotencyKey: key as string }))).toMatch(
+      /^publishEvent idempotencyKey must be a non-empty string of at most 512 characters/,
+    )
+  }
+  expect((await store.listRuns('order')).length).toBe(before)
+  // 512 is fine
+  const { runId } = await runner.startFlow('order', {}, { idempotencyKey: 'k'.repeat(512) })
+  expect((await runner.startFlow('order', {}, { idempotencyKey: 'k'.repeat(512) })).runId).toBe(runId)
+})

@@ -22,8 +22,11 @@ const retry = { attempts: 50, backoff: { type: 'fixed' as const, delayMs: 20 }, 
  *
  * `rated`: `rateLimit: { limit: 20, period: '1s' }`, one trivial step.
  * `single`: `concurrency: { limit: 1 }`, one step that returns its input.
+ * `stepOne`: one step with a step-level `concurrency: { limit: 1 }`; `onEnter` runs at its handler's entry.
+ * `only`: `singleton: { key: input.u, mode: 'skip' }`, one step that returns its input.
+ * `deb`: `debounce: { period: '300ms', key: input.u }`, one step that returns its input.
  */
-export function limitFlows(redis: Redis): FlowDefinition[] {
+export function limitFlows(redis: Redis, hooks: { onEnter?: (runId: string) => Promise<void> } = {}): FlowDefinition[] {
   const perKey = defineFlow<{ ns: string; key: string; ms?: number }>({
     name: 'perKey',
     concurrency: { limit: 2, key: (input) => input.key },
@@ -54,5 +57,29 @@ export function limitFlows(redis: Redis): FlowDefinition[] {
   })
   const rated = defineFlow({ name: 'rated', rateLimit: { limit: 20, period: '1s' }, steps: { a: { retry, handler: async () => 1 } } })
   const single = defineFlow({ name: 'single', concurrency: { limit: 1 }, steps: { a: { retry, handler: async (input) => input } } })
-  return [perKey, rated, single]
+  const stepOne = defineFlow<{ ms?: number }>({
+    name: 'stepOne',
+    steps: {
+      a: {
+        concurrency: { limit: 1 },
+        retry,
+        handler: async (input, ctx) => {
+          await hooks.onEnter?.(ctx.runId)
+          await sleep(input.ms ?? 30)
+          return ctx.runId
+        },
+      },
+    },
+  })
+  const only = defineFlow<{ u: string }>({
+    name: 'only',
+    singleton: { key: (input) => input.u },
+    steps: { a: { retry, handler: async (input) => input } },
+  })
+  const deb = defineFlow<{ u: string; n: number }>({
+    name: 'deb',
+    debounce: { period: '300ms', key: (input) => input.u },
+    steps: { a: { retry, handler: async (input) => input } },
+  })
+  return [perKey, rated, single, stepOne, only, deb]
 }

@@ -6,6 +6,11 @@
  * DIE_BEFORE_RELEASE=1: the first time a run's end gives its slots back (`releaseLimit`), the
  * process sends { type: 'checkpoint', at: 'release', holder } and SIGKILLs itself first — the
  * run ended, its release is lost.
+ * DIE_AFTER_ACQUIRE=1: the first start that the limits answer (`acquireLimit`, `debounce`) sends
+ * { type: 'checkpoint', at: 'acquired', answer } and SIGKILLs the process before its run is written.
+ * IPC in: { type: 'start', flow, input } starts a run (a producer in this process).
+ * HANG_SLOT=1: the first handler of `stepOne` sends { type: 'checkpoint', at: 'slot', runId } and
+ * hangs, holding its step slot (the test SIGKILLs the process). SLOT_LEASE_MS: the runner's slotLeaseMs.
  *
  * IPC out: { type: 'ready', pid }, checkpoints, { type: 'closed' } after SIGTERM, then exit 0.
  */
@@ -27,9 +32,19 @@ const onError = (err: unknown) => {
 }
 const redisStore = createRedisStreamStore({ url, prefix: env('STORE_PREFIX') })
 const die = process.env.DIE_BEFORE_RELEASE === '1'
+const dieAfterAcquire = process.env.DIE_AFTER_ACQUIRE === '1'
 const store = new Proxy(redisStore, {
   get(target, prop, receiver) {
     const value = Reflect.get(target, prop, receiver)
+    if ((prop === 'acquireLimit' || prop === 'debounce') && dieAfterAcquire) {
+      return async (...args: never[]) => {
+        const answer = await (value as (...a: never[]) => Promise<unknown>).apply(target, args)
+        send({ type: 'checkpoint', at: 'acquired', answer })
+        await new Promise((r) => setTimeout(r, 50))
+        process.kill(process.pid, 'SIGKILL')
+        return new Promise<never>(() => {})
+      }
+    }
     if (prop !== 'releaseLimit' || !die) return typeof value === 'function' ? value.bind(target) : value
     return async (_scope: string, holder: string) => {
       send({ type: 'checkpoint', at: 'release', holder })
@@ -42,7 +57,21 @@ const store = new Proxy(redisStore, {
 const redis = new Redis(url, { maxRetriesPerRequest: null })
 redis.on('error', () => {})
 const queue = createBullMQQueue({ url, queueName: env('QUEUE_NAME'), lockDuration: 2000, stalledInterval: 1000, onError })
-const runner = createRunner({ store, queue, flows: limitFlows(redis), concurrency: Number(process.env.CONCURRENCY ?? 10), onError })
+let hung = process.env.HANG_SLOT !== '1'
+const onEnter = async (runId: string) => {
+  if (hung) return
+  hung = true
+  send({ type: 'checkpoint', at: 'slot', runId })
+  await new Promise<never>(() => {})
+}
+const runner = createRunner({
+  store,
+  queue,
+  flows: limitFlows(redis, { onEnter }),
+  concurrency: Number(process.env.CONCURRENCY ?? 10),
+  slotLeaseMs: Number(process.env.SLOT_LEASE_MS ?? 30_000),
+  onError,
+})
 
 process.once('SIGTERM', async () => {
   await runner.stop()
@@ -51,6 +80,10 @@ process.once('SIGTERM', async () => {
   redis.disconnect()
   send({ type: 'closed' })
   process.exit(0)
+})
+
+process.on('message', (m: { type?: string; flow?: string; input?: unknown }) => {
+  if (m.type === 'start' && m.flow) runner.startFlow(m.flow, m.input).catch(onError)
 })
 
 await runner.start()

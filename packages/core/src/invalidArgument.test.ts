@@ -10,6 +10,12 @@ describe('invalidArgument and positiveInteger', () => {
     expect(invalidArgument('x', 'y'.repeat(100), 'less').message).toContain('…')
     expect(invalidArgument('x', 2n, 'a number').message).toContain('2n')
     expect(invalidArgument('x', undefined, 'a number').message).toContain('undefined')
+    // NaN and Infinity as themselves, not as JSON's null; a value with no text form still gives a message
+    expect(invalidArgument('priority', Number.NaN, 'an integer').message).toBe('Invalid priority NaN: pass an integer.')
+    expect(invalidArgument('limit', Number.NEGATIVE_INFINITY, 'a number').message).toContain('-Infinity')
+    const cyclic: Record<string, unknown> = Object.create(null)
+    cyclic.self = cyclic
+    expect(invalidArgument('x', cyclic, 'plain data').message).toBe('Invalid x an object: pass plain data.')
   })
 
   it('positiveInteger returns whole numbers above 0 and refuses the rest', () => {

@@ -56,9 +56,12 @@ export function optionsObject<T extends object>(opts: T | undefined, what: strin
 function shown(value: unknown): string {
   let text: string
   try {
-    text = typeof value === 'bigint' ? `${value}n` : (JSON.stringify(value) ?? String(value))
+    // NaN and ±Infinity as themselves (JSON would show them as null)
+    if (typeof value === 'number' && !Number.isFinite(value)) text = String(value)
+    else text = typeof value === 'bigint' ? `${value}n` : (JSON.stringify(value) ?? String(value))
   } catch {
-    text = String(value)
+    // a cycle, or a null-prototype object (no String() form either)
+    text = typeof value === 'object' && value !== null ? 'an object' : typeof value
   }
   return text.length > 64 ? `${text.slice(0, 64)}…` : text
 }

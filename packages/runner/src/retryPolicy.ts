@@ -63,16 +63,21 @@ export function normalizeRetry(policy: RetryPolicy | undefined): NormalizedRetry
  * ```
  */
 export function isRetriable(err: unknown): boolean {
-  if (typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === false) return false
-  return !(
-    isLeanflowError(err, 'NON_RETRIABLE') ||
-    isLeanflowError(err, 'AWAIT_TIMEOUT') ||
-    isLeanflowError(err, 'NON_DETERMINISM') ||
-    // a retry would replay the same child outcome: invoke again (a new call) to start another child
-    isLeanflowError(err, 'CHILD_RUN_FAILED') ||
-    // the run holds as many events as its store takes: a retry could not even record its start
-    isLeanflowError(err, 'RUN_TOO_LONG')
-  )
+  try {
+    if (typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === false) return false
+    return !(
+      isLeanflowError(err, 'NON_RETRIABLE') ||
+      isLeanflowError(err, 'AWAIT_TIMEOUT') ||
+      isLeanflowError(err, 'NON_DETERMINISM') ||
+      // a retry would replay the same child outcome: invoke again (a new call) to start another child
+      isLeanflowError(err, 'CHILD_RUN_FAILED') ||
+      // the run holds as many events as its store takes: a retry could not even record its start
+      isLeanflowError(err, 'RUN_TOO_LONG')
+    )
+  } catch {
+    // a thrown value whose properties throw when read (a hostile proxy): an error like any other
+    return true
+  }
 }
 
 /** The longest delay a `RetryAfterError` sets: a year (a longer one, or Infinity, waits this long). */
@@ -88,7 +93,7 @@ export const MAX_RETRY_AFTER_MS = 365 * 86_400_000
  * ```
  */
 export function retryDelay(policy: NormalizedRetry, nextAttempt: number, err: unknown, random = Math.random): number {
-  if (isLeanflowError(err, 'RETRY_AFTER')) {
+  if (isRetryAfter(err)) {
     const ms = (err as RetryAfterError).ms
     // NaN (a header that was missing), Infinity, a string: no delay to use, the backoff below decides
     if (typeof ms === 'number' && !Number.isNaN(ms)) return Math.round(Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms)))
@@ -96,4 +101,13 @@ export function retryDelay(policy: NormalizedRetry, nextAttempt: number, err: un
   const base = policy.type === 'fixed' ? policy.delayMs : policy.delayMs * 2 ** Math.max(0, nextAttempt - 2)
   const spread = 1 + policy.jitter * (2 * random() - 1)
   return Math.round(Math.min(policy.maxDelayMs, base * spread))
+}
+
+/** Whether `err` is a `RetryAfterError` (false for a value whose properties throw when read). */
+function isRetryAfter(err: unknown): boolean {
+  try {
+    return isLeanflowError(err, 'RETRY_AFTER')
+  } catch {
+    return false
+  }
 }

@@ -20,6 +20,7 @@ import { createMemoryQueue } from './memoryQueue.js'
 import { type PreparedRerun, prepareRerun } from './rerun.js'
 import { createSchedules } from './schedules/schedules.js'
 import { apply, carry } from './shell/apply.js'
+import { idempotencyKeyOf } from './shell/idempotencyKey.js'
 import { failuresTo, handleJob } from './shell/jobs.js'
 import { toJson } from './shell/json.js'
 import { newId } from './shell/newId.js'
@@ -149,10 +150,7 @@ export function createRunner(options: RunnerOptions): Runner {
     const flow: FlowGraph = prepared?.flow ?? (def as FlowDefinition)
     const data = prepared ? prepared.input : toJson(def?.input ? await validateInput(name, def.input, input) : input, 'flow input')
     let runId = opts.runId === undefined ? newId() : assertName(opts.runId, 'run id')
-    const key = opts.idempotencyKey
-    if (key !== undefined && (typeof key !== 'string' || key === '')) {
-      throw new LeanflowError('INVALID_ARGUMENT', 'startFlow idempotencyKey must be a non-empty string.')
-    }
+    const key = idempotencyKeyOf(opts.idempotencyKey, 'startFlow')
     const lookup = `${name}/${key}`
     // the run keeps its key's name: the key expires with the run (retireLookup as it ends)
     const from: RunOrigin = key === undefined ? origin : { ...origin, startKey: lookup }
@@ -259,7 +257,7 @@ export function createRunner(options: RunnerOptions): Runner {
     optionsObject(opts, 'publishEvent options', '{ idempotencyKey? }')
     const kind = assertName(event.kind, 'event kind')
     const data = toJson(event.data, `data of event "${kind}"`)
-    return publish(shell, kind, data, opts.idempotencyKey)
+    return publish(shell, kind, data, idempotencyKeyOf(opts.idempotencyKey, 'publishEvent'))
   }
 
   async function resolveTrigger(triggerId: string, payload?: unknown): Promise<{ runId: string; step: string }> {
@@ -374,10 +372,7 @@ function highestVersions(flows: readonly FlowDefinition[]): FlowDefinition[] {
 function priorityOf(value: unknown): number {
   if (value === undefined) return 0
   if (Number.isInteger(value) && (value as number) >= -100 && (value as number) <= 100) return value as number
-  throw new LeanflowError(
-    'INVALID_ARGUMENT',
-    `Invalid priority ${JSON.stringify(value)}: pass an integer from -100 to 100 (higher is admitted first).`,
-  )
+  throw invalidArgument('priority', value, 'an integer from -100 to 100 (higher is admitted first)')
 }
 
 /** The `workerId` option, checked, or `<hostname>:<pid>`. */

@@ -19,6 +19,8 @@ import { requireLimits } from './limits.js'
 const BACKSTOP_MS = [2_000, 5_000, 15_000, 30_000, 60_000] as const
 /** A hand-off that found no run (its start is still writing it, or crashed) looks again after this long. */
 const MISSING_GRACE_MS = 1_000
+/** How long a singleton start waits for the run that holds its key (it supersedes, or skips to) to be written by the start that took the key. */
+const SUPERSEDE_GRACE_MS = 2_000
 /**
  * How much earlier than its rate window frees the `admit` job of a rate-limited run is queued; the
  * job then waits in the worker until the window frees, so that a delayed job that comes late (a
@@ -73,7 +75,15 @@ export async function startLimited(
     // an idempotency key names the run the call went to (a repeat folds into it again)
     await hooks.claim(ans.holder)
     if (!ans.first) {
-      await appendDebounced(shell, ans.holder, input, ans.until)
+      try {
+        await appendDebounced(shell, ans.holder, input, ans.until)
+      } catch (err) {
+        // the window's run was never written (its start died after opening the window): the window
+        // is dropped and this call opens a new one, instead of every call failing until it expires
+        if (!isLeanflowError(err, 'INVALID_ARGUMENT') || !limits.dropDebounce || (await shell.states.read(ans.holder))) throw err
+        await limits.dropDebounce(flow, d.key, ans.holder)
+        return startLimited(shell, flow, runId, input, priority, hooks)
+      }
       return { runId: ans.holder, deduplicated: true }
     }
     await create(runId, { reason: 'debounce', key: d.key, until: ans.until }, ans.until)
@@ -93,7 +103,13 @@ export async function startLimited(
     onBusy: lim.drop ? 'refuse' : 'queue',
     ...(lim.singleton ? { singleton: lim.singleton } : {}),
   })
-  if (ans.state === 'taken') return { runId: ans.holder, deduplicated: true }
+  if (ans.state === 'taken') {
+    if (!(await holderGone(shell, ans.holder))) return { runId: ans.holder, deduplicated: true }
+    // a start that died between taking the key and writing its run (or a run that ended without
+    // giving the key back): the key goes back, and this start asks again
+    await release(shell, flow, ans.holder)
+    return startLimited(shell, flow, runId, input, priority, hooks)
+  }
   if (ans.state === 'refused') {
     const now = shell.clock.estimate()
     throw new RateLimitedError(flow, ans.blocked.key, (ans.blocked.retryAt ?? now) - now)
@@ -104,7 +120,7 @@ export async function startLimited(
     await release(shell, flow, runId)
     return startLimited(shell, flow, id, input, priority, hooks)
   }
-  if (ans.superseded !== undefined) await cancel(ans.superseded, 'superseded').catch(shell.onError)
+  if (ans.superseded !== undefined) await supersede(ans.superseded, cancel).catch(shell.onError)
   const waiting = ans.state === 'queued' ? waitingOf(ans.blocked) : undefined
   const doc = await create(runId, waiting, waiting ? admitAt(shell, ans.blocked ?? { id: '', key: '' }, 0) : undefined)
   await handOff(shell, flow, others(ans, runId))
@@ -112,6 +128,38 @@ export async function startLimited(
   // (its admit job, queued with it, stays the only backstop)
   if (doc.status === 'queued') await askAgain(shell, flow, runId, doc, 0, false)
   return { runId }
+}
+
+/**
+ * Cancels the run a singleton start took the key from (`mode: 'cancel'`). A start racing this one
+ * may hold the key before it has written its run: the cancel finds no run, so it asks again until
+ * that run is written (within {@link SUPERSEDE_GRACE_MS}; a start that crashed before writing it
+ * leaves nothing to cancel), never letting it run beside the new one.
+ */
+async function supersede(runId: string, cancel: StartHooks['cancel']): Promise<void> {
+  for (let waited = 0; ; waited += 25) {
+    try {
+      return await cancel(runId, 'superseded')
+    } catch (err) {
+      if (!isLeanflowError(err, 'RUN_NOT_FOUND')) throw err
+      // never written: its start died after taking the key, and there is nothing to cancel
+      if (waited >= SUPERSEDE_GRACE_MS) return
+      await new Promise((r) => setTimeout(r, 25))
+    }
+  }
+}
+
+/**
+ * Whether the run holding a singleton key is gone: never written (its start died after taking the
+ * key: a start racing this one is given {@link SUPERSEDE_GRACE_MS} to write it) or ended.
+ */
+async function holderGone(shell: Shell, holder: string): Promise<boolean> {
+  for (let waited = 0; ; waited += 25) {
+    const doc = await shell.states.read(holder)
+    if (doc) return isEnded(doc)
+    if (waited >= SUPERSEDE_GRACE_MS) return true
+    await new Promise((r) => setTimeout(r, 25))
+  }
 }
 
 /** The `admit` job of a queued run: a debounce window came due, a rate window freed, or the backstop of a lost hand-off. */

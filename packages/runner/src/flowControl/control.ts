@@ -1,5 +1,6 @@
 import { type Duration, InvalidNameError, isLeanflowError, isValidName, LeanflowError, type LimitNeed, parseDuration } from '@leanflow/core'
 import type { FlowControlConfig, LimitKey } from '../flowControlTypes.js'
+import { errorMessage } from '../machine/errorMessage.js'
 
 /** A flow's flow control, checked at `defineFlow` (durations in ms). */
 export interface FlowControl {
@@ -117,7 +118,7 @@ function keyOf(fn: LimitKey | undefined, input: unknown, flow: string, what: str
     key = fn(input)
   } catch (err) {
     if (isLeanflowError(err)) throw err
-    const why = err instanceof Error ? err.message : String(err)
+    const why = errorMessage(err)
     throw new LeanflowError(
       'INVALID_ARGUMENT',
       `The key function of ${what} of flow "${flow}" threw on this input (${why}): send an input it can read, or make the key function handle this one. Nothing was started.`,
@@ -125,7 +126,7 @@ function keyOf(fn: LimitKey | undefined, input: unknown, flow: string, what: str
     )
   }
   if (typeof key === 'string' && isValidName(key)) return key
-  const shown = typeof key === 'string' ? JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key) : String(key)
+  const shown = typeof key === 'string' ? JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key) : errorMessage(key)
   throw new InvalidNameError(
     `The key function of ${what} of flow "${flow}" returned ${shown}: return a name (1-128 characters from A-Z a-z 0-9 _ . -, starting with a letter or digit). Nothing was started.`,
   )

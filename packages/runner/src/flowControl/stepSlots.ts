@@ -72,7 +72,7 @@ export async function takeStepSlot(shell: Shell, job: ActiveJob, data: RunnerJob
   // each job its own slot (a duplicate job's slot is never another's); a woken job goes on with the token it waited with
   const slot = data.slot ?? newId()
   // of a backstop and a wake, one ends the wait and goes on
-  if (data.backstop && !(await apply(shell, runId, { type: 'unwait', step, slot })).reply) return 'queued'
+  if (data.backstop && !(await apply(shell, runId, { type: 'unwait', step, slot, jobId: job.id })).reply) return 'queued'
   const scope = `${doc.flow}/${step}`
   const holder = `${runId}~${step}.${slot}`
   const limits = requireLimits(shell.limits, doc.flow)
@@ -81,13 +81,13 @@ export async function takeStepSlot(shell: Shell, job: ActiveJob, data: RunnerJob
   await wakeSteps(shell, scope, others(ans, holder))
   if (ans.state === 'admitted') return new StepSlot(shell, scope, holder)
   const name = job.name as 'step'
-  await apply(shell, runId, { type: 'queueStep', step, attempt: s.attempt, key: need.key, job: name, pos: data.pos, slot })
+  await apply(shell, runId, { type: 'queueStep', step, attempt: s.attempt, key: need.key, job: name, pos: data.pos, slot, jobId: job.id })
   // a slot freed between the two found no waiting job to wake: ask once more
   const again = await limits.acquireLimit(scope, req)
   await wakeSteps(shell, scope, others(again, holder))
   if (again.state === 'admitted') {
     // admitted: go on, unless a wake ended the wait first (its job goes on with this slot)
-    return (await apply(shell, runId, { type: 'unwait', step, slot })).reply ? new StepSlot(shell, scope, holder) : 'queued'
+    return (await apply(shell, runId, { type: 'unwait', step, slot, jobId: job.id })).reply ? new StepSlot(shell, scope, holder) : 'queued'
   }
   const retryAt = again.state === 'queued' ? again.blocked?.retryAt : undefined
   const now = shell.clock.estimate()

@@ -120,6 +120,27 @@ describe('queueStep, wake and unwait', () => {
     run(doc, { type: 'claimStep', step: 'a', attempt: 1, jobId: 'J', lease: 'L' })
     expect(doc.steps.a?.wait).toEqual({ job: 'step', slot: 'T' })
   })
+  it('a re-delivered job that waits for a slot to take over its running step: the job that ends the wait takes it over', () => {
+    const owned = () => runningRun({ a: { status: 'running', owner: 's~r~a~1', lease: 'old' } })
+    const woken = owned()
+    run(woken, { type: 'queueStep', step: 'a', attempt: 1, job: 'step', slot: 'T', jobId: 's~r~a~1' })
+    expect(woken.steps.a?.wait).toEqual({ job: 'step', slot: 'T', owner: 's~r~a~1' })
+    const w = run(woken, { type: 'wake', step: 'a', slot: 'T' })
+    expect(jobs(w)).toEqual(['+ step s~r~a~1~10000'])
+    expect(woken.steps.a?.owner).toBe('s~r~a~1~10000')
+    const claimed = run(woken, { type: 'claimStep', step: 'a', attempt: 1, jobId: 's~r~a~1~10000', lease: 'new' })
+    expect(claimed.reply).toEqual({ kind: 'claimed', lease: 'new', takeover: true })
+    // a backstop ends the wait itself
+    const backstop = owned()
+    run(backstop, { type: 'queueStep', step: 'a', attempt: 1, job: 'step', slot: 'T', jobId: 's~r~a~1' })
+    expect(run(backstop, { type: 'unwait', step: 'a', slot: 'T', jobId: 's~r~a~1~b9000' }).reply).toBe(true)
+    expect(backstop.steps.a?.owner).toBe('s~r~a~1~b9000')
+    // a job that does not own the running step hands nothing over
+    const other = owned()
+    run(other, { type: 'queueStep', step: 'a', attempt: 1, job: 'step', slot: 'T', jobId: 's~r~a~1~5' })
+    run(other, { type: 'wake', step: 'a', slot: 'T' })
+    expect(other.steps.a?.owner).toBe('s~r~a~1')
+  })
   it('a waiting ready step gets no step job from readyJobs (its wake queues it)', () => {
     const doc = runningRun({ a: { status: 'ready', wait: { job: 'step', slot: 'T' } }, b: { status: 'ready' } })
     expect(readyJobs('r', doc).map((j) => j.id)).toEqual(['s~r~b~1'])

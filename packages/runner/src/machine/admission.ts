@@ -2,7 +2,7 @@ import type { Append, Command, JobOut, Transition } from './commands.js'
 import { none } from './commands.js'
 import { jobIds } from './keys.js'
 import { type Env, iso, readyJobs } from './outputs.js'
-import type { QueuedDoc, RunDoc } from './runDoc.js'
+import type { QueuedDoc, RunDoc, StepDoc, StepWait } from './runDoc.js'
 
 /**
  * Flow control, as the machine sees it: a run waits `queued` until the store's limits admit it
@@ -81,6 +81,8 @@ export function queueStep(doc: RunDoc | null, cmd: QueueStep): Transition<boolea
   const s = doc?.steps[cmd.step]
   if (doc?.status !== 'running' || !s || s.attempt !== cmd.attempt) return { reply: false, ...none() }
   s.wait = cmd.pos === undefined ? { job: cmd.job, slot: cmd.slot } : { job: cmd.job, pos: cmd.pos, slot: cmd.slot }
+  // a re-delivered job taking over its dead execution: whichever job ends the wait takes over in its stead
+  if (s.status === 'running' && cmd.jobId !== undefined && s.owner === cmd.jobId) s.wait.owner = cmd.jobId
   const data: Record<string, unknown> = { reason: 'concurrency' }
   if (cmd.key !== undefined && cmd.key !== '') data.key = cmd.key
   const key = `sq~${cmd.step}~${cmd.attempt}~${s.records.length}`
@@ -104,13 +106,25 @@ export function wake(doc: RunDoc | null, cmd: Wake, env: Env): Transition<boolea
       ? jobIds.step(runId, cmd.step, s.attempt)
       : jobIds[w.job](runId, cmd.step, (s.records[w.pos ?? 0] as { attempt?: number } | undefined)?.attempt ?? s.attempt, w.pos ?? 0)
   const job: JobOut = { op: 'add', name: w.job, id: `${base}~${env.now}`, data }
+  handOver(s, w, job.id)
   return { reply: true, appends: [], jobs: [job], unwatch: [] }
 }
 
 /** `unwait`: the waiting job of token `slot` ends its wait itself (it got the slot); false when a wake (or a claim) ended it first. */
 export function unwait(doc: RunDoc | null, cmd: Unwait): Transition<boolean> {
   const s = doc?.steps[cmd.step]
-  if (doc?.status !== 'running' || !s || s.wait?.slot !== cmd.slot) return { reply: false, ...none() }
+  const w = s?.wait
+  if (doc?.status !== 'running' || !s || !w || w.slot !== cmd.slot) return { reply: false, ...none() }
   delete s.wait
+  if (cmd.jobId !== undefined) handOver(s, w, cmd.jobId)
   return { reply: true, ...none() }
+}
+
+/**
+ * The job that ends a take-over's wait (a wake's fresh job, a backstop) owns the running step in
+ * the waiting job's stead, so its claim takes the step over instead of finding it taken (the
+ * step would stay running for good: nothing else runs it).
+ */
+function handOver(s: StepDoc, w: StepWait, jobId: string): void {
+  if (w.owner !== undefined && s.status === 'running' && s.owner === w.owner) s.owner = jobId
 }

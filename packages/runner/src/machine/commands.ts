@@ -59,9 +59,12 @@ export type Command =
       pos?: number | undefined
       /** The waiting job's slot token (its holder in the store is `<runId>~<step>.<slot>`). */
       slot: string
+      /** The waiting job's id. */
+      jobId?: string | undefined
     }
   | { type: 'wake'; step: string; slot: string }
-  | { type: 'unwait'; step: string; slot: string }
+  /** `jobId`: the job that ends the wait (the waiting job itself, or its backstop). */
+  | { type: 'unwait'; step: string; slot: string; jobId?: string | undefined }
 
 /** `ctx.patched` markers (records `{ t: 'do', name: 'patched:<id>' }`) at their call positions, stored with the write that carries them. */
 export type Marks = Array<{ pos: number; rec: DoRec }>

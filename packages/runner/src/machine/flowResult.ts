@@ -1,3 +1,4 @@
+import { errorMessage } from './errorMessage.js'
 import { type FlowGraph, type RunDoc, sinkSteps } from './runDoc.js'
 
 /**
@@ -19,7 +20,7 @@ export function flowResult(flow: FlowGraph, doc: RunDoc): { value: unknown } | {
   try {
     value = flow.result(Object.freeze(results))
   } catch (err) {
-    return fail(`threw: ${err instanceof Error ? err.message : String(err)}`)
+    return fail(`threw: ${errorMessage(err)}`)
   }
   if (typeof (value as { then?: unknown } | null)?.then === 'function') {
     return fail('returned a promise: it must be synchronous (compute async values in a step)')
@@ -28,6 +29,6 @@ export function flowResult(flow: FlowGraph, doc: RunDoc): { value: unknown } | {
   try {
     return { value: JSON.parse(JSON.stringify(value) ?? 'null') }
   } catch (err) {
-    return fail(`returned a value that is not JSON (${err instanceof Error ? err.message : String(err)})`)
+    return fail(`returned a value that is not JSON (${errorMessage(err)})`)
   }
 }

@@ -80,6 +80,11 @@ export interface StepWait {
   pos?: number
   /** Its slot token: whoever ends the wait (`wake`, `unwait`) goes on with this token's slot. */
   slot: string
+  /**
+   * The waiting job's id when it owns the running step (a re-delivered job taking over its dead
+   * execution): the job that ends the wait becomes the owner, so that it can take the step over.
+   */
+  owner?: string
 }
 
 export interface StepDoc {

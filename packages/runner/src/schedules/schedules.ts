@@ -1,4 +1,5 @@
 import { isLeanflowError, LeanflowError, type ScheduleRecord, type ScheduleStore } from '@leanflow/core'
+import { errorMessage } from '../machine/errorMessage.js'
 import { iso } from '../machine/outputs.js'
 import type { RunnerSchedules, ScheduleDefinition, ScheduleInfo, ScheduleSpec, ScheduleTick } from '../scheduleTypes.js'
 import { newId } from '../shell/newId.js'
@@ -41,7 +42,7 @@ async function inputOf(id: string, def: ScheduleDefinition | undefined, tick: Sc
     return await (fn as (t: ScheduleTick) => unknown)(tick)
   } catch (err) {
     if (isLeanflowError(err)) throw err
-    const why = err instanceof Error ? err.message : String(err)
+    const why = errorMessage(err)
     throw new LeanflowError(
       'INVALID_ARGUMENT',
       `Schedule "${id}": its input function threw for the tick of ${tick.at.toISOString()}: ${why}. Nothing was started: fix the schedule's input function (defineFlow({ schedules: [{ id, input }] })).`,
@@ -162,9 +163,7 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
         // a store failure: tried again at the next look (nothing moved on); a bad input, a flow gone,
         // an input function that threw: the tick is skipped and reported, the schedule goes on
         if (isLeanflowError(err) && !TICK_ERRORS.some((c) => isLeanflowError(err, c))) throw err
-        shell.onError(
-          new Error(`Schedule "${id}": the tick of ${iso(tick)} started no run: ${(err as Error)?.message ?? String(err)}`, { cause: err }),
-        )
+        shell.onError(new Error(`Schedule "${id}": the tick of ${iso(tick)} started no run: ${errorMessage(err)}`, { cause: err }))
         lastRun = { tick, skipped: true }
       }
     }

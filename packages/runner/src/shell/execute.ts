@@ -1,4 +1,5 @@
 import { type ActiveJob, parseDuration } from '@leanflow/core'
+import { errorMessage } from '../machine/errorMessage.js'
 import type { RunnerJobData } from '../machine/keys.js'
 import { ancestors, type RunDoc } from '../machine/runDoc.js'
 import { isRetriable, normalizeRetry, retryDelay } from '../retryPolicy.js'
@@ -134,7 +135,7 @@ async function complete(shell: Shell, job: ActiveJob, ex: Execution, result: unk
 /** Fails the attempt: retried after the policy's delay while attempts remain and the error is retriable, else for good. */
 async function fail(shell: Shell, ex: Execution, err: unknown) {
   // cut to a size every event holds: a failure that cannot be stored would never end the attempt
-  const error = storableError(err instanceof Error ? err.message : String(err))
+  const error = storableError(errorMessage(err))
   const policy = normalizeRetry(ex.flow.steps[ex.step]?.retry)
   const retry = isRetriable(err) && ex.attempt < policy.attempts
   const retryDelayMs = retry ? retryDelay(policy, ex.attempt + 1, err) : undefined

@@ -8,10 +8,11 @@ export function assertNoFunctions(value: unknown, what: string): void {
   while (stack.length > 0) {
     const v = stack.pop()
     if (typeof v === 'function') {
-      throw new LeanflowError(
-        'INVALID_ARGUMENT',
-        `${what} contains a function: awaits are stored as data, so use match: { 'data.field': value } instead of a predicate.`,
-      )
+      // only an await's match takes predicates elsewhere; anything else is a value to store
+      const fix = /match/.test(what)
+        ? "awaits are stored as data, so use match: { 'data.field': value } instead of a predicate"
+        : 'it is stored as JSON, so pass plain data (no functions)'
+      throw new LeanflowError('INVALID_ARGUMENT', `${what} contains a function: ${fix}.`)
     }
     if (typeof v !== 'object' || v === null || seen.has(v)) continue
     seen.add(v)

@@ -1,0 +1,24 @@
+import { LeanflowError } from '@leanflow/core'
+
+/** The longest idempotency key `startFlow` and `publishEvent` take, in characters (as the stores' appends). */
+export const MAX_IDEMPOTENCY_KEY_CHARS = 512
+
+/**
+ * `key` when it is absent or a string of 1-512 characters; else `INVALID_ARGUMENT` naming the
+ * call and the value, before anything is stored (a key is kept as a lookup in the store).
+ *
+ * @example
+ * ```ts
+ * idempotencyKeyOf('order-42', 'startFlow') // 'order-42'
+ * idempotencyKeyOf('', 'startFlow')         // throws INVALID_ARGUMENT
+ * ```
+ */
+export function idempotencyKeyOf(key: unknown, call: string): string | undefined {
+  if (key === undefined) return undefined
+  if (typeof key === 'string' && key !== '' && key.length <= MAX_IDEMPOTENCY_KEY_CHARS) return key
+  const shown = typeof key === 'string' ? `a string of ${key.length} characters` : typeof key
+  throw new LeanflowError(
+    'INVALID_ARGUMENT',
+    `${call} idempotencyKey must be a non-empty string of at most ${MAX_IDEMPOTENCY_KEY_CHARS} characters, got ${shown}: pass a short key (a UUID, say).`,
+  )
+}
