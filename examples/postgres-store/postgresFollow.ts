@@ -1,7 +1,7 @@
 // Live delivery for the Postgres store: one LISTEN connection per store, a doorbell per run.
 // NOTIFY is only a doorbell: a follower always reads the rows after the last id it yielded, so a
 // lost notification (a dropped connection) costs a catch-up read, never an event.
-import { type EventRecord, invalidArgument, isLeanflowError } from '@leanflow/core'
+import { type EventRecord, isLeanflowError } from '@leanflow/core'
 import pg from 'pg'
 
 /** The store's LISTEN connection and the followers waiting on it. */
@@ -113,15 +113,6 @@ export class PostgresListener {
     this.#client = undefined
     await c?.end().catch(() => {})
   }
-}
-
-/** `follow`'s `signal`: an AbortSignal, or none (`undefined`, `null`); anything else is INVALID_ARGUMENT, not a TypeError later. */
-export function followSignal(value: unknown): AbortSignal | undefined {
-  if (value === undefined || value === null) return undefined
-  const s = value as Partial<AbortSignal>
-  if (typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function')
-    return value as AbortSignal
-  throw invalidArgument('follow signal', value, 'an AbortSignal (e.g. new AbortController().signal) or leave it out')
 }
 
 /** How a follower reads: the rows of `runId` after `after` (all without), at most `limit`. */

@@ -4,12 +4,12 @@
 import {
   assertName,
   type CasRunStateOptions,
+  casRunStateOptions,
   invalidArgument,
-  LeanflowError,
   type LookupNamespace,
-  optionsObject,
   type RunStateRecord,
   type RunStateStore,
+  runStateJson,
   type StoredExternalEvent,
 } from '@leanflow/core'
 import type pg from 'pg'
@@ -25,24 +25,6 @@ export interface PostgresRunStateOptions {
   now: string
   tx: <T>(fn: (sql: Sql) => Promise<T>) => Promise<T>
   retentionMs: number
-}
-
-/** The JSON of a run's document, or INVALID_ARGUMENT (a cycle, a BigInt, a function or `undefined`). */
-function stateJson(runId: string, doc: unknown): string {
-  let json: string | undefined
-  try {
-    json = JSON.stringify(doc)
-  } catch (cause) {
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      `The state of run "${runId}" cannot be stored as JSON (${String(cause)}): pass plain JSON.`,
-      {
-        cause,
-      },
-    )
-  }
-  if (json === undefined) throw invalidArgument(`state of run "${runId}"`, String(doc), 'a JSON value (an object)')
-  return json
 }
 
 /** The run state port, and the two pieces `createRun` uses inside its own transaction. */
@@ -81,15 +63,8 @@ export function createPostgresRunState(o: PostgresRunStateOptions) {
     getRunState: async (runId) => getIn(query, assertName(runId, 'run id')),
     async casRunState<T>(runId: string, expected: number, doc: T, options?: CasRunStateOptions) {
       // the built-in stores' checks, before anything is read or written
-      assertName(runId, 'run id')
-      if (typeof expected !== 'number' || !Number.isInteger(expected) || expected < 0)
-        throw invalidArgument(
-          `casRunState version of run "${runId}"`,
-          expected,
-          'the version read (a whole number), or 0 for a new document',
-        )
-      const opts = optionsObject(options, 'casRunState options', '{ finished?, fences?, json? }')
-      const json = opts.json ?? stateJson(runId, doc)
+      const opts = casRunStateOptions(runId, expected, options)
+      const json = opts.json ?? runStateJson(runId, doc)
       const expires = opts.finished ? `${NOW} + ${retentionMs}` : 'NULL'
       const fences = fencesJson(opts.fences)
       let ok: boolean

@@ -9,6 +9,7 @@ import {
   compareEventIds,
   type EventBus,
   type EventRecord,
+  followSignal,
   invalidArgument,
   isEventId,
   isRepeatedAppend,
@@ -30,7 +31,7 @@ import {
   validateAppend,
 } from '@leanflow/core'
 import pg from 'pg'
-import { followSignal, PostgresFollower, PostgresListener } from './postgresFollow.js'
+import { PostgresFollower, PostgresListener } from './postgresFollow.js'
 import { createPostgresOutbox } from './postgresOutbox.js'
 import { createPostgresRunState, type Sql } from './postgresRunState.js'
 import { emptyFold, foldEvent, type RunFold } from './runFold.js'

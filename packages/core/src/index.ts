@@ -71,6 +71,7 @@ export type {
 export type { CasScheduleResult, DueSchedules, ScheduleRecord, ScheduleStore } from './scheduleStore.js'
 export type { StepActivity } from './stepActivity.js'
 export { stepActivity } from './stepActivity.js'
+export { casRunStateOptions, documentJson, followSignal, runStateJson } from './storeChecks.js'
 export type {
   AppendFence,
   AppendManyOptions,

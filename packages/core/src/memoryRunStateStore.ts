@@ -1,7 +1,7 @@
 import { type Duration, parseDuration } from './duration.js'
 import { LeanflowError } from './errors.js'
 import { memoryOutbox } from './internal/memoryOutbox.js'
-import { invalidArgument, optionsObject } from './invalidArgument.js'
+import { invalidArgument } from './invalidArgument.js'
 import { assertName } from './names.js'
 import type {
   CasRunStateOptions,
@@ -11,6 +11,7 @@ import type {
   RunStateStore,
   StoredExternalEvent,
 } from './runStateStore.js'
+import { casRunStateOptions, runStateJson } from './storeChecks.js'
 import { STORE_DEFAULTS } from './streamStore.js'
 
 /** Fences of each memory run state store, by run (read by the memory stream store's append). */
@@ -37,36 +38,6 @@ export function syncRunState(state: RunStateStore): SyncRunState {
 export function fenceHolds(state: RunStateStore, runId: string, key: string, token: string): boolean {
   const fences = FENCES.get(state)?.get(runId)
   return fences !== undefined && Object.hasOwn(fences, key) && fences[key] === token
-}
-
-/**
- * The checks of a `casRunState` call before anything is read or written, the same in every
- * built-in store: the run id's name, a version that is a whole number ≥ 0, an options object.
- * Internal (the Redis store repeats them).
- */
-function checkCas(runId: string, expected: unknown, opts: CasRunStateOptions | undefined): CasRunStateOptions {
-  assertName(runId, 'run id')
-  if (typeof expected !== 'number' || !Number.isInteger(expected) || expected < 0)
-    throw invalidArgument(`casRunState version of run "${runId}"`, expected, 'the version read (a whole number), or 0 for a new document')
-  return optionsObject(opts, 'casRunState options', '{ finished?, fences?, json? }')
-}
-
-/** The JSON of a run's document, or INVALID_ARGUMENT (a cycle, a BigInt, a function or `undefined`) before anything is written. */
-function stateJson(runId: string, doc: unknown): string {
-  let json: string | undefined
-  try {
-    json = JSON.stringify(doc)
-  } catch (cause) {
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      `The state of run "${runId}" cannot be stored as JSON (${String(cause)}): pass plain JSON.`,
-      {
-        cause,
-      },
-    )
-  }
-  if (json === undefined) throw invalidArgument(`state of run "${runId}"`, String(doc), 'a JSON value (an object)')
-  return json
 }
 
 /** Options of {@link createMemoryRunStateStore}. */
@@ -174,8 +145,8 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
       return record<T>(live(assertName(runId, 'run id')))
     },
     async casRunState<T>(runId: string, expected: number, doc: T, opts?: CasRunStateOptions) {
-      const o = checkCas(runId, expected, opts)
-      return cas(runId, expected, doc, o.json === undefined ? { ...o, json: stateJson(runId, doc) } : o)
+      const o = casRunStateOptions(runId, expected, opts)
+      return cas(runId, expected, doc, o.json === undefined ? { ...o, json: runStateJson(runId, doc) } : o)
     },
     async createRun() {
       throw new LeanflowError(

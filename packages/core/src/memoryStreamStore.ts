@@ -13,6 +13,7 @@ import { createMemorySchedules } from './memorySchedules.js'
 import { assertName } from './names.js'
 import type { RunStateStore } from './runStateStore.js'
 import type { ScheduleStore } from './scheduleStore.js'
+import { followSignal } from './storeChecks.js'
 import {
   type AppendManyOptions,
   type AppendOptions,
@@ -201,7 +202,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
     assertName(runId, 'run id')
     const opts = optionsObject(options, 'follow options', '{ after?, signal? }')
     const after = optionalId(opts.after, 'after')
-    const signal = optionalSignal(opts.signal)
+    const signal = followSignal(opts.signal)
     return {
       [Symbol.asyncIterator]: () => {
         // a position past the run's last event is none this run gave: HISTORY_GONE, as for a run retention removed
@@ -300,15 +301,6 @@ function optionalId(value: unknown, what: string): string | undefined {
     )
   }
   return value
-}
-
-/** `follow`'s `signal`: an AbortSignal, or none (`undefined`, `null`); anything else is INVALID_ARGUMENT, not a TypeError later. */
-function optionalSignal(value: unknown): AbortSignal | undefined {
-  if (value === undefined || value === null) return undefined
-  const s = value as Partial<AbortSignal>
-  if (typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function')
-    return value as AbortSignal
-  throw invalidArgument('follow signal', value, 'an AbortSignal (e.g. new AbortController().signal) or leave it out')
 }
 
 /** The iteration of a follow whose `after` is past the run's last event: HISTORY_GONE at the first `next()`. */

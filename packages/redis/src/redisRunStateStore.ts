@@ -3,20 +3,20 @@ import {
   type CasRunStateOptions,
   type CasRunStateResult,
   type ChildOutcomeEntry,
+  casRunStateOptions,
   type Duration,
   invalidArgument,
   LeanflowError,
   type LookupNamespace,
-  optionsObject,
   type PutChildOutcomeOptions,
   type PutChildOutcomeResult,
   parseDuration,
   type RunStateRecord,
   type RunStateStore,
+  runStateJson,
   STORE_DEFAULTS,
   type StoredExternalEvent,
 } from '@leanflow/core'
-import { docJson } from './internal/docJson.js'
 import { defineScript, type RedisClient } from './internal/script.js'
 import { withStoreErrors } from './internal/storeErrors.js'
 import { createKeys } from './keys.js'
@@ -97,17 +97,11 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
       return v === null || d === null ? null : { version: Number(v), doc: JSON.parse(d) as T }
     },
     async casRunState<T>(runId: string, expected: number, doc: T, options?: CasRunStateOptions): Promise<CasRunStateResult<T>> {
-      const state = k.state(runId) // checks the run id's name first
-      if (typeof expected !== 'number' || !Number.isInteger(expected) || expected < 0)
-        throw invalidArgument(
-          `casRunState version of run "${runId}"`,
-          expected,
-          'the version read (a whole number), or 0 for a new document',
-        )
-      const opts = optionsObject(options, 'casRunState options', '{ finished?, fences?, json? }')
+      const opts = casRunStateOptions(runId, expected, options)
+      const state = k.state(runId)
       const args: Array<string | number> = [
         expected,
-        opts.json ?? docJson(doc, `The state of run "${runId}"`, `state of run "${runId}"`),
+        opts.json ?? runStateJson(runId, doc),
         opts.finished ? retentionMs : 0,
         opts.fences ? '1' : '0',
       ]

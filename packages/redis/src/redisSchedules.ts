@@ -2,13 +2,13 @@ import {
   assertName,
   type CasScheduleResult,
   type DueSchedules,
+  documentJson,
   invalidArgument,
   LeanflowError,
   positiveInteger,
   type ScheduleRecord,
   type ScheduleStore,
 } from '@leanflow/core'
-import { docJson } from './internal/docJson.js'
 import { defineScript, type RedisClient } from './internal/script.js'
 import { withStoreErrors } from './internal/storeErrors.js'
 import { createKeys } from './keys.js'
@@ -104,7 +104,7 @@ function decode<T>(id: string, stored: string): ScheduleRecord<T> {
 
 /** The document's JSON, or INVALID_ARGUMENT (not JSON, or over {@link MAX_SCHEDULE_BYTES}) before anything is written. */
 function scheduleJson(id: string, doc: unknown): string {
-  const json = docJson(doc, `Schedule "${id}"`, `document of schedule "${id}"`)
+  const json = documentJson(doc, `Schedule "${id}"`, `document of schedule "${id}"`)
   const bytes = Buffer.byteLength(json, 'utf8')
   if (bytes > MAX_SCHEDULE_BYTES) {
     throw new LeanflowError(

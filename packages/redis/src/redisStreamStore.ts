@@ -7,6 +7,7 @@ import {
   type Duration,
   type EventRecord,
   type FollowOptions,
+  followSignal,
   invalidArgument,
   LeanflowError,
   type LimitStore,
@@ -19,6 +20,7 @@ import {
   positiveInteger,
   type ReadOptions,
   type RunStateStore,
+  runStateJson,
   type ScheduleStore,
   STORE_DEFAULTS,
   type StreamStore,
@@ -28,9 +30,8 @@ import {
 import { type Cluster, Redis } from 'ioredis'
 import { isCluster } from './internal/connections.js'
 import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js'
-import { docJson } from './internal/docJson.js'
 import { awaitPosition, parentArgs, stepClass } from './internal/eventArgs.js'
-import { followRun, followSignal } from './internal/follow.js'
+import { followRun } from './internal/follow.js'
 import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
 import { RunIndex } from './internal/runIndex.js'
 import type { RedisClient } from './internal/script.js'
@@ -272,7 +273,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     if (checked.idempotencyKey === undefined) throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters')
     const { flowName } = checked
     const args: Array<string | number> = scriptArgs(runId, first, checked)
-    args.push(docJson(doc, `The state of run "${runId}"`, `state of run "${runId}"`), opts.fences === undefined ? '0' : '1')
+    args.push(runStateJson(runId, doc), opts.fences === undefined ? '0' : '1')
     for (const [fence, token] of Object.entries(opts.fences ?? {})) args.push(fence, String(token))
     const runKeys = [...keys.runKeys(runId), keys.state(runId), keys.leases(runId)]
     const reply = (await live.call(createRunScript, runKeys, args)) as ScriptReply

@@ -1,4 +1,4 @@
-import { compareEventIds, type EventRecord, invalidArgument, isEventId, LeanflowError, toStoreError } from '@leanflow/core'
+import { compareEventIds, type EventRecord, isEventId, LeanflowError, toStoreError } from '@leanflow/core'
 import type { Keys } from '../keys.js'
 import { type CorruptHandler, decodeEntry, decodeJson } from './decode.js'
 import type { RedisClient } from './script.js'
@@ -14,15 +14,6 @@ export interface FollowContext {
   keys: Keys
   hub: LiveHub
   onCorrupt: CorruptHandler
-}
-
-/** `follow`'s `signal`: an AbortSignal, or none (`undefined`, `null`); anything else is INVALID_ARGUMENT, not a TypeError later. */
-export function followSignal(value: unknown): AbortSignal | undefined {
-  if (value === undefined || value === null) return undefined
-  const s = value as Partial<AbortSignal>
-  if (typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function')
-    return value as AbortSignal
-  throw invalidArgument('follow signal', value, 'an AbortSignal (e.g. new AbortController().signal) or leave it out')
 }
 
 /**

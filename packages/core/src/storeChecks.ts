@@ -1,0 +1,79 @@
+// The refusals every store makes the same way, for the built-in stores and for custom ones: a
+// `follow` signal, the arguments of `casRunState`, a document that JSON cannot hold.
+import { LeanflowError } from './errors.js'
+import { invalidArgument, optionsObject } from './invalidArgument.js'
+import { assertName } from './names.js'
+import type { CasRunStateOptions } from './runStateStore.js'
+
+/**
+ * `follow`'s `signal`: an `AbortSignal`, or `undefined` for none (`null` too); anything else
+ * throws `INVALID_ARGUMENT` naming it, instead of a `TypeError` at the first `next()`.
+ *
+ * @example
+ * ```ts
+ * const signal = followSignal(opts.signal) // AbortSignal | undefined
+ * followSignal(5) // LeanflowError INVALID_ARGUMENT: Invalid follow signal 5: pass an AbortSignal …
+ * ```
+ */
+export function followSignal(value: unknown): AbortSignal | undefined {
+  if (value === undefined || value === null) return undefined
+  const s = value as Partial<AbortSignal>
+  if (typeof s.aborted === 'boolean' && typeof s.addEventListener === 'function' && typeof s.removeEventListener === 'function')
+    return value as AbortSignal
+  throw invalidArgument('follow signal', value, 'an AbortSignal (e.g. new AbortController().signal) or leave it out')
+}
+
+/**
+ * The checks of a `casRunState(runId, expected, doc, options)` call before anything is read or
+ * written: the run id's name (`INVALID_NAME`), a version that is a whole number ≥ 0 and an
+ * options object (`INVALID_ARGUMENT`). Returns the options (`{}` for none).
+ *
+ * @example
+ * ```ts
+ * async casRunState(runId, expected, doc, options) {
+ *   const opts = casRunStateOptions(runId, expected, options)
+ *   const json = opts.json ?? runStateJson(runId, doc)
+ *   // … compare and set
+ * }
+ * ```
+ */
+export function casRunStateOptions(runId: string, expected: unknown, options: CasRunStateOptions | undefined): CasRunStateOptions {
+  assertName(runId, 'run id')
+  if (typeof expected !== 'number' || !Number.isInteger(expected) || expected < 0)
+    throw invalidArgument(`casRunState version of run "${runId}"`, expected, 'the version read (a whole number), or 0 for a new document')
+  return optionsObject(options, 'casRunState options', '{ finished?, fences?, json? }')
+}
+
+/**
+ * A document's JSON, or `INVALID_ARGUMENT` before anything is written: `subject` names it for a
+ * value JSON cannot hold (a cycle, a BigInt), `what` for a value with no JSON at all (`undefined`,
+ * a function).
+ *
+ * @example
+ * ```ts
+ * documentJson({ a: 1 }, 'Schedule "nightly"', 'document of schedule "nightly"') // '{"a":1}'
+ * documentJson(undefined, 'Schedule "nightly"', 'document of schedule "nightly"') // throws INVALID_ARGUMENT
+ * ```
+ */
+export function documentJson(doc: unknown, subject: string, what: string): string {
+  let json: string | undefined
+  try {
+    json = JSON.stringify(doc)
+  } catch (cause) {
+    throw new LeanflowError('INVALID_ARGUMENT', `${subject} cannot be stored as JSON (${String(cause)}): pass plain JSON.`, { cause })
+  }
+  if (json === undefined) throw invalidArgument(what, String(doc), 'a JSON value (an object)')
+  return json
+}
+
+/**
+ * A run's document as JSON for `casRunState`, or `INVALID_ARGUMENT` naming the run.
+ *
+ * @example
+ * ```ts
+ * runStateJson('r1', { status: 'running' }) // '{"status":"running"}'
+ * ```
+ */
+export function runStateJson(runId: string, doc: unknown): string {
+  return documentJson(doc, `The state of run "${runId}"`, `state of run "${runId}"`)
+}
