@@ -30,7 +30,7 @@ import {
 import { type Cluster, Redis } from 'ioredis'
 import { isCluster } from './internal/connections.js'
 import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js'
-import { awaitPosition, parentArgs, stepClass } from './internal/eventArgs.js'
+import { eventExtra, stepClass } from './internal/eventArgs.js'
 import { followRun } from './internal/follow.js'
 import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
 import { RunIndex } from './internal/runIndex.js'
@@ -174,7 +174,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
   }
   let closed: Promise<void> | undefined
 
-  /** ARGV 1..17 of the append logic (lua/append.ts), shared by append and createRun. */
+  /** ARGV 1..14 of the append logic (lua/append.ts), shared by append and createRun. */
   function scriptArgs(runId: string, event: NewEvent, checked: ValidatedAppend, opts?: AppendOptions) {
     const fence = opts?.fence
     return [
@@ -191,8 +191,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
       event.step === undefined ? '' : `s:${event.step}`,
       stepClass(event),
       checked.flowVersion === undefined ? '' : String(checked.flowVersion),
-      event.step === undefined ? ' - ' : awaitPosition(event),
-      ...parentArgs(event),
+      eventExtra(event),
     ]
   }
 

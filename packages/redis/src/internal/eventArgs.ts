@@ -18,25 +18,23 @@ export function stepClass(event: NewEvent): string {
 }
 
 /**
- * The await position of a step event (ARGV 14): `' <n> '` for a finite number
- * `data.position` (each number its own text), `' - '` for none, as the memory store and the
- * reducer read it.
+ * ARGV 14 of the append logic, what the script would otherwise decode from the event's JSON: for
+ * a step event its await position (`' <n> '` for a finite number `data.position`, each number its
+ * own text; `' - '` for none), as the memory store and the reducer read it; for a `flow.started`
+ * its `data.parent` (the run and step whose `ctx.invoke` started it) as `<bytes of runId>:<runId><step>`
+ * when both are strings, else `''`; `''` for any other event. One argument, not one per field:
+ * each argument costs the append (a hot path) a little on both sides.
  */
-export function awaitPosition(event: NewEvent): string {
-  const data = event.data
-  const raw = typeof data === 'object' && data !== null ? (data as { position?: unknown }).position : undefined
-  return typeof raw === 'number' && Number.isFinite(raw) ? ` ${String(raw)} ` : ' - '
-}
-
-/**
- * `data.parent` of a flow.started (ARGV 15..17: '1', its run id and step when both are strings,
- * else '', '', ''), the run and step whose `ctx.invoke` started the run.
- */
-export function parentArgs(event: NewEvent): [string, string, string] {
-  if (event.kind !== 'flow.started') return ['', '', '']
-  const data = event.data
-  const parent = typeof data === 'object' && data !== null ? (data as { parent?: unknown }).parent : undefined
-  if (typeof parent !== 'object' || parent === null || Array.isArray(parent)) return ['', '', '']
-  const { runId, step } = parent as { runId?: unknown; step?: unknown }
-  return typeof runId === 'string' && typeof step === 'string' ? ['1', runId, step] : ['', '', '']
+export function eventExtra(event: NewEvent): string {
+  const data = event.data as { position?: unknown; parent?: unknown } | null | undefined
+  const fields = typeof data === 'object' && data !== null ? data : undefined
+  if (event.step !== undefined) {
+    const raw = fields?.position
+    return typeof raw === 'number' && Number.isFinite(raw) ? ` ${String(raw)} ` : ' - '
+  }
+  if (event.kind !== 'flow.started') return ''
+  const parent = fields?.parent as { runId?: unknown; step?: unknown } | null | undefined
+  if (typeof parent !== 'object' || parent === null || Array.isArray(parent)) return ''
+  const { runId, step } = parent
+  return typeof runId === 'string' && typeof step === 'string' ? `${Buffer.byteLength(runId)}:${runId}${step}` : ''
 }

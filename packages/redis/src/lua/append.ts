@@ -10,11 +10,11 @@
 // step field in the summary hash (`s:<step>`; '' for none), 12 what the event makes that step:
 // 'r' running, retrying or queued, 'g' running from a step.started (which also admits a queued
 // run, with or without a step), 'a' awaiting, 'd' neither (completed, failed), '' unchanged, 13
-// the flow version of a flow.started (`data.version`; '' for none), 14 the await position of a
-// step event (`data.position` as ' <n> ', ' - ' for none), 15 '1' when a flow.started has a
-// `data.parent` (else ''), 16 and 17 its run id and step. The script never decodes the event
-// JSON: the client works these out (internal/eventArgs.ts), as Lua's cjson refuses some JSON
-// that JavaScript reads (a lone surrogate escape, deep nesting).
+// the flow version of a flow.started (`data.version`; '' for none), 14 of a step event its await
+// position (`data.position` as ' <n> ', ' - ' for none), of a flow.started its `data.parent` as
+// `<bytes of runId>:<runId><step>` ('' for none). The script never decodes the event JSON: the
+// client works these out (internal/eventArgs.ts), as Lua's cjson refuses some JSON that
+// JavaScript reads (a lone surrogate escape, deep nesting).
 //
 // Every check runs before the first write, and the first write is the XADD: Redis refuses a
 // script's first write at `maxmemory` but never a later one, so an event is either stored with
@@ -135,7 +135,11 @@ if status == 'running' then
   if tonumber(m[2] or '0') > 0 and tonumber(m[3] or '0') == 0 then now = 'awaiting' end
   redis.call('HSET', meta, 'flow', ARGV[7], 'status', now, 'sid', id, 'startedAt', ms)
   if ARGV[13] ~= '' then redis.call('HSET', meta, 'version', ARGV[13]) end
-  if ARGV[15] == '1' then redis.call('HSET', meta, 'parentRun', ARGV[16], 'parentStep', ARGV[17]) end
+  local n, parent = string.match(ARGV[14], '^(%d+):(.*)$')
+  if n then
+    n = tonumber(n)
+    redis.call('HSET', meta, 'parentRun', string.sub(parent, 1, n), 'parentStep', string.sub(parent, n + 1))
+  end
   local ttl = redis.call('PTTL', events)
   if ttl > 0 then redis.call('PEXPIRE', meta, ttl) end
   return {1, id, false, ARGV[7], now, id, ms}
@@ -181,7 +185,7 @@ ${WRITE}`
  *
  * KEYS as the append script's. ARGV: 1 fence name ('' for none), 2 fence token, 3 an idempotency
  * key that must already be stored ('' for none), 4 maxEventsPerRun (0: no limit), 5 the number
- * of events n, then 17 per event: ARGV 1..17 of the append logic (8..10 unused).
+ * of events n, then 14 per event: ARGV 1..14 of the append logic (8..10 unused).
  *
  * Returns `{-1, len}`, `{-2}` or `{-3}` as the append script (nothing written), else one reply
  * per event, each as the append script's.
@@ -193,7 +197,7 @@ if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[3], ARGV[3]) == 0 then return {-
 local n = tonumber(ARGV[5])
 local seen, fresh = {}, 0
 for i = 1, n do
-  local key = ARGV[5 + (i - 1) * 17 + 3]
+  local key = ARGV[5 + (i - 1) * 14 + 3]
   if key == '' then
     fresh = fresh + 1
   elseif not seen[key] then
@@ -213,8 +217,8 @@ ${WRITE}
 end
 local out = {}
 for i = 1, n do
-  local b = 5 + (i - 1) * 17
-  out[i] = one({unpack(ARGV, b + 1, b + 17)})
+  local b = 5 + (i - 1) * 14
+  out[i] = one({unpack(ARGV, b + 1, b + 14)})
 end
 return out`
 
@@ -223,9 +227,9 @@ return out`
  * run's slot.
  *
  * KEYS: 1 events stream, 2 summary hash, 3 idempotency hash, 4 the run's state hash, 5 the
- * run's fences hash. ARGV 1..17 as the append script's (3 is the create's idempotency key,
- * 8 and 10 are ''), 18 the state document JSON, 19 '1' to replace the fences ('0':
- * unchanged), 20.. fence name, token pairs.
+ * run's fences hash. ARGV 1..14 as the append script's (3 is the create's idempotency key,
+ * 8 and 10 are ''), 15 the state document JSON, 16 '1' to replace the fences ('0':
+ * unchanged), 17.. fence name, token pairs.
  *
  * When the run has no state and no event under the idempotency key: appends the event as the
  * append script does, stores the document at version 1 (and the fences), and returns what
@@ -249,10 +253,10 @@ if prev or v then
 end
 local fences, expire = KEYS[5], KEYS
 local also = function()
-  redis.call('HSET', KEYS[4], 'v', 1, 'd', ARGV[18])
-  if ARGV[19] == '1' then
+  redis.call('HSET', KEYS[4], 'v', 1, 'd', ARGV[15])
+  if ARGV[16] == '1' then
     redis.call('DEL', KEYS[5])
-    if #ARGV > 19 then redis.call('HSET', KEYS[5], unpack(ARGV, 20)) end
+    if #ARGV > 16 then redis.call('HSET', KEYS[5], unpack(ARGV, 17)) end
   end
 end
 ${CHECKS}
