@@ -67,4 +67,33 @@ describe('runner.observe', () => {
     expect(() => runner.observe(null as never)).toThrow(/runner.observe needs an object/)
     expect(await store.listFlows()).toEqual([])
   })
+
+  it('an async observer that rejects goes to onError, never an unhandled rejection, and the run goes on', async () => {
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      const errors: unknown[] = []
+      const runner = createRunner({ store: createMemoryStreamStore(), flows: [parent, child], onError: (e) => errors.push(e) })
+      runner.observe({
+        onEvent: (async () => {
+          throw new Error('async onEvent bug')
+        }) as never,
+        startMeta: (async () => {
+          throw new Error('async startMeta bug')
+        }) as never,
+      })
+      await runner.start()
+      const { runId } = await runner.startFlow(parent, {})
+      expect(await runner.result(runId, { timeout: '5s' })).toEqual({ b: { only: 2 } })
+      await runner.stop()
+      await new Promise((r) => setTimeout(r, 20))
+      const messages = errors.map((e) => (e as Error).message)
+      expect(messages).toContain('async onEvent bug')
+      expect(messages).toContain('async startMeta bug')
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
 })

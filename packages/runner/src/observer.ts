@@ -26,7 +26,8 @@ export interface RunStart {
 /**
  * Sees what this runner does, from the events it appends: telemetry, audit, metrics.
  * Registered with `runner.observe(observer)`; an observer costs nothing while none is registered.
- * An observer's throw goes to the runner's `onError` and changes nothing else.
+ * An observer's throw (or an async observer's rejection) goes to the runner's `onError` and
+ * changes nothing else.
  *
  * @example
  * ```ts
@@ -43,8 +44,7 @@ export interface RunnerObserver {
    * Called with each event this process appended, as stored (its `id` and `ts` assigned), and
    * its run's `flow.started` record (the flow's name, the run's start time and meta). A run's
    * events come in the order their appends were acknowledged. An append repeated with the same
-   * idempotency key (a crash, a race of two workers) reports the stored record again: tell
-   * repeats by `event.id` when it matters.
+   * idempotency key (a crash, a race of two workers) stored nothing and is not reported.
    */
   onEvent?(event: EventRecord, started: EventRecord<StartedData>): void
   /**

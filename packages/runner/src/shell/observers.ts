@@ -74,7 +74,9 @@ export class Observers {
       if (!o.startMeta) continue
       try {
         const m = o.startMeta(start)
-        if (m) meta = { ...meta, ...m }
+        // a promise is no meta (startMeta is synchronous); its rejection goes to onError
+        if (isThenable(m)) m.then(undefined, this.onError)
+        else if (m) meta = { ...meta, ...m }
       } catch (err) {
         this.onError(err)
       }
@@ -85,7 +87,9 @@ export class Observers {
   private deliver(record: EventRecord, started: EventRecord<StartedData>): void {
     for (const o of this.list) {
       try {
-        o.onEvent?.(record, started)
+        // an async observer's rejection is its throw: to onError, never an unhandled rejection
+        const r: unknown = o.onEvent?.(record, started)
+        if (isThenable(r)) r.then(undefined, this.onError)
       } catch (err) {
         this.onError(err)
       }
@@ -96,4 +100,8 @@ export class Observers {
     if (this.starts.size >= MAX_STARTS && !this.starts.has(runId)) this.starts.delete(this.starts.keys().next().value as string)
     this.starts.set(runId, started)
   }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
 }
