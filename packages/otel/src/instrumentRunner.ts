@@ -36,6 +36,10 @@ export interface InstrumentOptions {
  * give the tracer provider `createIdGenerator()`. `startFlow` inside a span stores its
  * `traceparent` in `flow.started.meta`: the run's span is that span's child, and a child run's
  * (`ctx.invoke`) the invoking step's. Returns the function that stops the instrumentation.
+ * Calling it again for the same runner replaces the earlier instrumentation (stopped first), so
+ * nothing is emitted or counted twice. A tracer or meter that throws never breaks a run: the
+ * error goes to the runner's `onError`, and the other spans and measurements of the event are
+ * still emitted.
  *
  * @example
  * ```ts
@@ -72,22 +76,46 @@ export function instrumentRunner(runner: ObservableRunner, options: InstrumentOp
   }
   const mapper = new SpanMapper()
   const warned = { ids: false }
-  return runner.observe({
+  // a runner is instrumented once: a second call replaces the first (no span or count twice)
+  instrumented.get(runner)?.()
+  const unobserve = runner.observe({
     startMeta: (start) => {
       const tp = traceparentFor(start)
       return tp === undefined ? undefined : { traceparent: tp }
     },
     onEvent: (event, started) => {
       const { spans, measurements } = mapper.map(event, started)
-      for (const s of spans) emit(tracer, s, warned)
+      // each measurement and span on its own: a tracer or meter that throws loses only its own
+      // output (the first error goes on to the runner's onError), never the others'
+      let failure: { err: unknown } | undefined
+      const guard = (fn: () => void) => {
+        try {
+          fn()
+        } catch (err) {
+          failure ??= { err }
+        }
+      }
       for (const m of measurements) {
         const inst = instruments[m.metric]
-        if ('add' in inst) inst.add(m.value, m.attributes as Attributes)
-        else inst.record(m.value, m.attributes as Attributes)
+        guard(() => ('add' in inst ? inst.add(m.value, m.attributes as Attributes) : inst.record(m.value, m.attributes as Attributes)))
       }
+      for (const s of spans) guard(() => emit(tracer, s, warned))
+      if (failure) throw failure.err
     },
   })
+  const stop = () => {
+    unobserve()
+    if (instrumented.get(runner) === stop) instrumented.delete(runner)
+  }
+  instrumented.set(runner, stop)
+  return stop
 }
+
+// One registry for every copy of this package (ESM and CJS builds may both be loaded).
+const REGISTRY = Symbol.for('leanflow.otel.instrumented')
+const registryHolder = globalThis as { [REGISTRY]?: WeakMap<object, () => void> }
+/** Each instrumented runner's stop function. */
+const instrumented = (registryHolder[REGISTRY] ??= new WeakMap<object, () => void>())
 
 /** The `traceparent` a new run stores: the invoking step's attempt span for a child run, else the active span's. */
 function traceparentFor(start: RunStartInfo): string | undefined {
@@ -116,9 +144,13 @@ function emit(tracer: Tracer, s: SpanSpec, warned: { ids: boolean }): void {
       '@leanflow/otel: the tracer provider does not use createIdGenerator(): spans are exported, but spans of other processes will not find their parent. Pass idGenerator: createIdGenerator() to the provider.',
     )
   }
-  for (const e of s.events) span.addEvent(e.name, e.attributes, e.time)
-  if (s.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: s.error })
-  span.end(s.endTime)
+  try {
+    for (const e of s.events) span.addEvent(e.name, e.attributes, e.time)
+    if (s.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: s.error })
+  } finally {
+    // a span started is always ended, whatever its events did
+    span.end(s.endTime)
+  }
 }
 
 /** A LeanflowError-shaped error (code INVALID_ARGUMENT, the `Symbol.for` brand) without importing core. */
