@@ -99,6 +99,31 @@ describe('SpanMapper: the spans a run log maps to', () => {
     ])
   })
 
+  it('a resume of an await another process recorded adds that await, though this process saw an earlier await of the step', () => {
+    // this process: the start and the first await (a timer); another resumed the timer and awaited an event (position 1); this one resumes that
+    const { spans } = mapAll(new SpanMapper(), [
+      ev(5, 'step.started', 'charge', {}, 1),
+      ev(10, 'step.await.time', 'charge', { resumeAt: at(50), position: 0 }, 1),
+      ev(300, 'step.resumed', 'charge', { reason: 'event received', awaitType: 'event', awaitDuration: 200, position: 1 }, 1),
+      ev(310, 'step.completed', 'charge', { duration: 305 }, 1),
+    ])
+    expect(spans[0]?.events.map((e) => [e.name, e.time - T0])).toEqual([
+      ['step.await.time', 10],
+      ['step.await.event', 100],
+      ['step.resumed', 300],
+    ])
+    // the same process saw both awaits: each once
+    const { spans: local } = mapAll(new SpanMapper(), [
+      ev(5, 'step.started', 'charge', {}, 1),
+      ev(10, 'step.await.time', 'charge', { resumeAt: at(50), position: 0 }, 1),
+      ev(55, 'step.resumed', 'charge', { reason: 'time elapsed', awaitType: 'time', awaitDuration: 45, position: 0 }, 1),
+      ev(100, 'step.await.event', 'charge', { eventKind: 'paid', position: 1 }, 1),
+      ev(300, 'step.resumed', 'charge', { reason: 'event received', awaitType: 'event', awaitDuration: 200, position: 1 }, 1),
+      ev(310, 'step.completed', 'charge', { duration: 305 }, 1),
+    ])
+    expect(local[0]?.events.map((e) => e.name)).toEqual(['step.await.time', 'step.resumed', 'step.await.event', 'step.resumed'])
+  })
+
   it('a rerun: a copied step ran no attempt (no span, no duration sample); the steps that need it are due from its copy', () => {
     const { spans, measurements } = mapAll(new SpanMapper(), [
       started,

@@ -27,7 +27,7 @@ export interface Mapped {
  *   a step a rerun copied (`step.completed` with `data.copied`) ran no attempt: no span;
  * - `step.retry`, `step.await.*`, `step.resumed`, `step.await.timeout` are span events of the
  *   attempt they name; a `step.failed` that will retry adds `step.retry` to the failed attempt. A resume in a process that did not see the await adds the await's event
- *   itself, at the resume's time less `awaitDuration`.
+ *   itself (one it did not see: by type and call position), at the resume's time less `awaitDuration`.
  *
  * @example
  * ```ts
@@ -81,9 +81,13 @@ export class SpanMapper {
       case 'step.resumed': {
         const waited = Number(data.awaitDuration)
         const awaitType = String(data.awaitType)
-        if (Number.isFinite(waited) && !rec.events.some((e) => e.name.startsWith('step.await.'))) {
+        // the await it resumes, unless seen here (by its type and call position): another process may have recorded it
+        const name = `step.await.${awaitType}`
+        const at = primitives(data, ['position'])
+        const seen = rec.events.some((e) => e.name === name && e.attributes['leanflow.position'] === at['leanflow.position'])
+        if (Number.isFinite(waited) && !seen) {
           rec.start ??= ts - waited
-          rec.events.push({ name: `step.await.${awaitType}`, time: ts - waited, attributes: {} })
+          rec.events.push({ name, time: ts - waited, attributes: at })
         }
         rec.events.push({ name: kind, time: ts, attributes: primitives(data, ['reason', 'awaitType', 'awaitDuration', 'position']) })
         break
