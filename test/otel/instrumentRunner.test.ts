@@ -6,7 +6,7 @@
 import { createMemoryStreamStore } from '@leanflow/core'
 import { createIdGenerator, instrumentRunner } from '@leanflow/otel'
 import { createRunner, defineFlow } from '@leanflow/runner'
-import type { Span, Tracer, TracerProvider } from '@opentelemetry/api'
+import { metrics, type Span, type Tracer, type TracerProvider } from '@opentelemetry/api'
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { describe, expect, it } from 'vitest'
@@ -139,5 +139,21 @@ describe('instrumentRunner on in-process runs', () => {
     expect(started).toHaveLength(6)
     expect(ended.sort()).toEqual(started.sort())
     await runner.stop()
+  })
+
+  it('the global meter provider registered after instrumentRunner gets the metrics (the metrics API has no proxy)', async () => {
+    const t = telemetry()
+    const runner = createRunner({ store: createMemoryStreamStore(), flows: [order, leaf] })
+    const stop = instrumentRunner(runner, { tracerProvider: t.tracerProvider }) // the global meter provider: none yet
+    metrics.setGlobalMeterProvider(t.meterProvider)
+    try {
+      await runner.start()
+      await runOrder(runner)
+      expect(await t.totals()).toMatchObject(ONE_RUN)
+    } finally {
+      stop()
+      metrics.disable()
+      await runner.stop()
+    }
   })
 })

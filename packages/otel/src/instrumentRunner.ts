@@ -62,17 +62,14 @@ export function instrumentRunner(runner: ObservableRunner, options: InstrumentOp
     throw invalid(`meterProvider must be an OpenTelemetry MeterProvider (with getMeter), got ${describe(meterProvider)}.`)
   }
   const tracer = (tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE)
-  const meter = (meterProvider ?? metrics.getMeterProvider()).getMeter(SCOPE)
-  const count = (name: MetricName, description: string) => meter.createCounter(name, { description })
-  const time = (name: MetricName, description: string) => meter.createHistogram(name, { description, unit: 'ms' })
-  const instruments: Record<MetricName, Counter | Histogram> = {
-    'leanflow.runs.started': count('leanflow.runs.started', 'Runs started'),
-    'leanflow.runs.completed': count('leanflow.runs.completed', 'Runs completed'),
-    'leanflow.runs.failed': count('leanflow.runs.failed', 'Runs failed'),
-    'leanflow.runs.canceled': count('leanflow.runs.canceled', 'Runs canceled'),
-    'leanflow.step.attempts': count('leanflow.step.attempts', 'Step attempts started'),
-    'leanflow.step.duration': time('leanflow.step.duration', 'Step attempt duration, start to completion or failure'),
-    'leanflow.step.queue_lag': time('leanflow.step.queue_lag', 'Time from a step attempt being due to its start'),
+  // the global meter provider is looked up again until it changes: the metrics API has no proxy
+  // (unlike the tracer's), so one registered after instrumentRunner would otherwise get nothing
+  const first = meterProvider ?? metrics.getMeterProvider()
+  let meter = { provider: first, instruments: createInstruments(first) }
+  const instrumentsNow = (): Instruments => {
+    const provider = meterProvider ?? metrics.getMeterProvider()
+    if (provider !== meter.provider) meter = { provider, instruments: createInstruments(provider) }
+    return meter.instruments
   }
   const mapper = new SpanMapper()
   const warned = { ids: false }
@@ -95,8 +92,10 @@ export function instrumentRunner(runner: ObservableRunner, options: InstrumentOp
           failure ??= { err }
         }
       }
-      for (const m of measurements) {
-        const inst = instruments[m.metric]
+      let instruments: Instruments | undefined
+      if (measurements.length > 0) guard(() => (instruments = instrumentsNow()))
+      for (const m of instruments ? measurements : []) {
+        const inst = (instruments as Instruments)[m.metric]
         guard(() => ('add' in inst ? inst.add(m.value, m.attributes as Attributes) : inst.record(m.value, m.attributes as Attributes)))
       }
       for (const s of spans) guard(() => emit(tracer, s, warned))
@@ -116,6 +115,24 @@ const REGISTRY = Symbol.for('leanflow.otel.instrumented')
 const registryHolder = globalThis as { [REGISTRY]?: WeakMap<object, () => void> }
 /** Each instrumented runner's stop function. */
 const instrumented = (registryHolder[REGISTRY] ??= new WeakMap<object, () => void>())
+
+type Instruments = Record<MetricName, Counter | Histogram>
+
+/** The run and step instruments on `provider`'s meter. */
+function createInstruments(provider: MeterProvider): Instruments {
+  const meter = provider.getMeter(SCOPE)
+  const count = (name: MetricName, description: string) => meter.createCounter(name, { description })
+  const time = (name: MetricName, description: string) => meter.createHistogram(name, { description, unit: 'ms' })
+  return {
+    'leanflow.runs.started': count('leanflow.runs.started', 'Runs started'),
+    'leanflow.runs.completed': count('leanflow.runs.completed', 'Runs completed'),
+    'leanflow.runs.failed': count('leanflow.runs.failed', 'Runs failed'),
+    'leanflow.runs.canceled': count('leanflow.runs.canceled', 'Runs canceled'),
+    'leanflow.step.attempts': count('leanflow.step.attempts', 'Step attempts started'),
+    'leanflow.step.duration': time('leanflow.step.duration', 'Step attempt duration, start to completion or failure'),
+    'leanflow.step.queue_lag': time('leanflow.step.queue_lag', 'Time from a step attempt being due to its start'),
+  }
+}
 
 /** The `traceparent` a new run stores: the invoking step's attempt span for a child run, else the active span's. */
 function traceparentFor(start: RunStartInfo): string | undefined {
