@@ -62,8 +62,9 @@ export function instrumentRunner(runner: ObservableRunner, options: InstrumentOp
     throw invalid(`meterProvider must be an OpenTelemetry MeterProvider (with getMeter), got ${describe(meterProvider)}.`)
   }
   const tracer = (tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE)
-  // the global meter provider is looked up again until it changes: the metrics API has no proxy
-  // (unlike the tracer's), so one registered after instrumentRunner would otherwise get nothing
+  // the global meter provider is looked up at each measurement (instruments made again when it
+  // changed): the metrics API has no proxy, unlike the tracer's, so one registered after
+  // instrumentRunner would otherwise get nothing
   const first = meterProvider ?? metrics.getMeterProvider()
   let meter = { provider: first, instruments: createInstruments(first) }
   const instrumentsNow = (): Instruments => {
