@@ -100,3 +100,35 @@ it('startFlow and publishEvent refuse an idempotency key over 512 characters (or
   const { runId } = await runner.startFlow('order', {}, { idempotencyKey: 'k'.repeat(512) })
   expect((await runner.startFlow('order', {}, { idempotencyKey: 'k'.repeat(512) })).runId).toBe(runId)
 })
+
+it('a version, a rerun from or a rerun key that is a bigint or NaN is refused as INVALID_ARGUMENT naming the value (no raw TypeError, no "null"), nothing started', async () => {
+  const flow = (version: unknown) =>
+    defineFlow({ name: 'order', version: version as number, steps: { charge: { handler: async () => 1 } } })
+  expect(await invalid(() => flow(2n))).toMatch(/version 2n\b/)
+  expect(await invalid(() => flow(Number.NaN))).toMatch(/version NaN\b/)
+  expect(await invalid(() => flow(Number.POSITIVE_INFINITY))).toMatch(/version Infinity\b/)
+  const { runId } = await runner.startFlow('order', {})
+  const before = (await store.listRuns('order')).length
+  expect(await invalid(() => runner.startFlow('order', {}, { version: 2n as never }))).toMatch(/^Invalid startFlow version 2n: pass/)
+  expect(await invalid(() => runner.startFlow('order', {}, { version: Number.NaN }))).toMatch(/^Invalid startFlow version NaN: pass/)
+  expect(await invalid(() => runner.rerun(runId, { from: 2n as never }))).toMatch(/^Invalid rerun from 2n: pass a step name/)
+  expect(await invalid(() => runner.rerun(runId, { from: Number.NaN as never }))).toMatch(/^Invalid rerun from NaN: pass a step name/)
+  expect(await invalid(() => runner.rerun(runId, { idempotencyKey: 2n as never }))).toMatch(
+    /^Invalid rerun idempotencyKey 2n: pass a string/,
+  )
+  expect(await invalid(() => runner.rerun(runId, { idempotencyKey: Number.NaN as never }))).toMatch(/^Invalid rerun idempotencyKey NaN/)
+  expect((await store.listRuns('order')).length).toBe(before)
+  // inside a step: ctx.patched(2n) fails the step with the typed error, not "Do not know how to serialize a BigInt"
+  const patchy = defineFlow({
+    name: 'patchy',
+    steps: { only: { retry: { attempts: 1 }, handler: async (_i, ctx) => ctx.patched(2n as never) } },
+  })
+  const r = createRunner({ store, flows: [patchy], onError: () => {} })
+  await r.start()
+  try {
+    const { runId: failed } = await r.startFlow('patchy', {})
+    await expect(r.result(failed)).rejects.toThrow(/Invalid ctx\.patched id 2n: pass a string/)
+  } finally {
+    await r.stop()
+  }
+})

@@ -1,4 +1,4 @@
-import { assertFlowName, assertName, LeanflowError, parseDuration } from '@leanflow/core'
+import { assertFlowName, assertName, invalidArgument, LeanflowError, parseDuration } from '@leanflow/core'
 import { flowControlOf } from './flowControl/control.js'
 import type { FlowControlConfig } from './flowControlTypes.js'
 import { normalizeRetry } from './retryPolicy.js'
@@ -97,12 +97,9 @@ export function defineFlow<
   }
   const name = assertFlowName(config.name)
   const version = config.version ?? 1
-  if (!Number.isSafeInteger(version) || version < 1) {
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      `Flow "${name}": version ${JSON.stringify(version)} is not a positive integer: pass 1, 2, 3, … (or leave it out for 1).`,
-    )
-  }
+  // invalidArgument shows NaN, Infinity and a bigint as they are (JSON.stringify: null, or a TypeError)
+  if (!Number.isSafeInteger(version) || version < 1)
+    throw invalidArgument(`flow "${name}" version`, version, 'a positive integer: 1, 2, 3, … (or leave it out for 1)')
   const schema = config.input
   if (schema !== undefined && !isStandardSchema(schema)) {
     throw new LeanflowError(

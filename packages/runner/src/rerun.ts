@@ -1,4 +1,4 @@
-import { assertName, LeanflowError } from '@leanflow/core'
+import { assertName, invalidArgument, LeanflowError } from '@leanflow/core'
 import { type RerunOrigin, rerunCopies } from './machine/index.js'
 import type { FlowGraph } from './machine/runDoc.js'
 import { toJson } from './shell/json.js'
@@ -38,9 +38,7 @@ export async function prepareRerun(shell: Shell, runId: string, opts: RerunOptio
     )
   }
   const from = opts.from
-  if (from !== undefined && typeof from !== 'string') {
-    throw new LeanflowError('INVALID_ARGUMENT', `rerun from must be a step name (a string), got ${JSON.stringify(from)}.`)
-  }
+  if (from !== undefined && typeof from !== 'string') throw invalidArgument('rerun from', from, 'a step name (a string) of the run')
   const copies = rerunCopies(graph, runId, source, from)
   let input: unknown
   if (opts.input === undefined) {

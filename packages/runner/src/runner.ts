@@ -126,7 +126,7 @@ export function createRunner(options: RunnerOptions): Runner {
     }
     if (version === undefined) return flow
     if (!Number.isSafeInteger(version) || (version as number) < 1)
-      throw new LeanflowError('INVALID_ARGUMENT', `startFlow version ${JSON.stringify(version)} is not a positive integer: pass 1, 2, 3, …`)
+      throw invalidArgument('startFlow version', version, 'a positive integer: 1, 2, 3, …')
     const pinned = shell.versions.get(name)?.get(version as number)
     if (!pinned) {
       const held = [...(shell.versions.get(name)?.keys() ?? [])].sort((a, b) => a - b).join(', ')
@@ -317,7 +317,7 @@ export function createRunner(options: RunnerOptions): Runner {
     async rerun(runId: string, opts?: RerunOptions) {
       const key = opts?.idempotencyKey
       if (key !== undefined && (typeof key !== 'string' || key === '' || key.length > 256))
-        throw new LeanflowError('INVALID_ARGUMENT', `rerun idempotencyKey ${JSON.stringify(key)} must be a string of 1-256 characters.`)
+        throw invalidArgument('rerun idempotencyKey', key, 'a string of 1-256 characters (a UUID, say)')
       const prepared = await prepareRerun(shell, runId, opts)
       // a repeat with the same key (for the same old run) is the first rerun
       const startOpts: StartFlowOptions = key === undefined ? {} : { idempotencyKey: `rerun~${runId}~${key}` }

@@ -59,7 +59,8 @@ export function applyCopies(doc: RunDoc, flow: FlowGraph, copies: RerunOrigin['c
   const copied = Object.keys(copies).filter((name) => doc.steps[name] !== undefined)
   if (copied.length === 0) return copied
   for (const [name, s] of Object.entries(doc.steps)) {
-    const copy = copies[name]
+    // own keys only: a step named toString or constructor is not Object.prototype's
+    const copy = Object.hasOwn(copies, name) ? copies[name] : undefined
     if (copy === undefined) {
       s.status = 'pending'
       continue

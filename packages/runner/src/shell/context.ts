@@ -1,4 +1,4 @@
-import { assertName, EVENT_KINDS, LeanflowError } from '@leanflow/core'
+import { assertName, EVENT_KINDS, invalidArgument, LeanflowError } from '@leanflow/core'
 import { PATCHED } from '../machine/awaits/index.js'
 import type { Command } from '../machine/index.js'
 import type { Rec } from '../machine/runDoc.js'
@@ -107,7 +107,7 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
     patched(id: string): boolean {
       ex.check()
       if (typeof id !== 'string' || id === '' || id.length > 200)
-        throw new LeanflowError('INVALID_ARGUMENT', `ctx.patched needs an id (a string of 1-200 characters), got ${JSON.stringify(id)}.`)
+        throw invalidArgument('ctx.patched id', id, "a string of 1-200 characters, ctx.patched('fraud-check')")
       const pos = ex.cursor
       const rec = ex.records[pos]
       const name = `${PATCHED}${id}`
