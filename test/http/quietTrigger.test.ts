@@ -1,6 +1,6 @@
 // A trigger resolved while its step waits on other awaits (the handler calls `wait()` later) must
-// leave the step's `pending` awaits: the log gets its `step.resumed` (with its position) when the
-// step resumes, so a browser folding the SSE stream, and GET /runs/:runId, never show the step
+// leave the step's `pending` awaits: the log gets its `step.resumed` (with its position) as it is
+// resolved, so a browser folding the SSE stream, and GET /runs/:runId, never show the step
 // awaiting a trigger that POST /triggers/:id already answered 200 (nor the run `awaiting` while
 // the handler runs on). On the memory store and on a real redis-server, through a real
 // node:http server and fetch.
@@ -29,13 +29,43 @@ const approve = defineFlow({
   },
 })
 
+/** Lets `approveLate`'s first `ctx.do` end, by the run's input `gate` (the test resolves the trigger while it runs). */
+const gates = new Map<string, { open: () => void; opened: Promise<void> }>()
+function gate(name: string): { open: () => void; opened: Promise<void> } {
+  let open: () => void = () => {}
+  const opened = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  gates.set(name, { open, opened })
+  return { open, opened }
+}
+/** Hands out a trigger and runs on (a `ctx.do`), then waits for `go`, for the trigger, then for `hold`. */
+const approveLate = defineFlow({
+  name: 'approve-late',
+  steps: {
+    ask: {
+      handler: async (input, ctx) => {
+        const approval = await ctx.await.trigger<{ ok: boolean }>({ type: 'approval', timeout: '1h' })
+        await ctx.do('mail', async () => {
+          await gates.get((input as { gate: string }).gate)?.opened
+          return 'sent'
+        })
+        await ctx.await.event({ kind: 'go-late', timeout: '1h' })
+        const answer = await approval.wait()
+        await ctx.await.event({ kind: 'hold-late', timeout: '1h' })
+        return answer
+      },
+    },
+  },
+})
+
 const post = (body: unknown): RequestInit => ({
   method: 'POST',
   body: JSON.stringify(body),
   headers: { 'content-type': 'application/json' },
 })
 
-describeOnStores({ flows: [approve], prefix: 'quiet-trigger' }, (runner, store) => {
+describeOnStores({ flows: [approve, approveLate], prefix: 'quiet-trigger' }, (runner, store) => {
   let server: http.Server
   let base = ''
   beforeAll(async () => {
@@ -59,12 +89,15 @@ describeOnStores({ flows: [approve], prefix: 'quiet-trigger' }, (runner, store) 
   const stateOf = async (runId: string): Promise<FlowState> =>
     ((await (await fetch(`${base}/runs/${runId}`)).json()) as { state: FlowState }).state
 
-  it('a trigger resolved while the step waits on another await leaves pending once the step resumes', async () => {
+  it('a trigger resolved while the step waits on another await leaves pending as it is resolved', async () => {
     const { runId } = (await (await fetch(`${base}/approve/runs`, post({}))).json()) as { runId: string }
     const asking = await stateWhen(runId, (s) => s.steps.ask?.pending?.length === 2)
     const triggerId = asking.steps.ask?.pending?.find((a) => a.type === 'trigger')?.triggerId
     const resolved = await fetch(`${base}/triggers/${triggerId}`, post({ ok: true }))
     expect(resolved.status).toBe(200)
+    // answered: the trigger left the step's pending awaits, which still waits on `go`
+    const waiting = await stateWhen(runId, (s) => s.steps.ask?.pending?.length === 1)
+    expect(waiting.steps.ask).toMatchObject({ status: 'awaiting', pending: [{ type: 'event', eventKind: 'go', position: 1 }] })
     expect((await fetch(`${base}/events`, post({ kind: 'go' }))).status).toBe(202)
 
     // the step went past the trigger's wait() and now waits on `hold` alone
@@ -75,6 +108,24 @@ describeOnStores({ flows: [approve], prefix: 'quiet-trigger' }, (runner, store) 
     expect(resumed.sort()).toEqual([0, 1])
 
     expect((await fetch(`${base}/events`, post({ kind: 'hold' }))).status).toBe(202)
+    const done = await stateWhen(runId, (s) => s.status === 'completed')
+    expect(done.steps.ask?.result).toEqual({ ok: true })
+  })
+
+  it('a trigger resolved while the step runs, which then waits on another await, leaves pending when the step resumes', async () => {
+    const name = `mail-${gates.size}`
+    const mail = gate(name)
+    const { runId } = (await (await fetch(`${base}/approve-late/runs`, post({ gate: name }))).json()) as { runId: string }
+    const asking = await stateWhen(runId, (s) => s.steps.ask?.pending?.length === 1)
+    const triggerId = asking.steps.ask?.pending?.[0]?.triggerId
+    expect((await fetch(`${base}/triggers/${triggerId}`, post({ ok: true }))).status).toBe(200)
+    mail.open()
+    await stateWhen(runId, (s) => s.steps.ask?.pending?.some((a) => a.position === 2) === true)
+    expect((await fetch(`${base}/events`, post({ kind: 'go-late' }))).status).toBe(202)
+
+    const holding = await stateWhen(runId, (s) => s.steps.ask?.pending?.some((a) => a.position === 3) === true)
+    expect(holding.steps.ask?.pending).toEqual([expect.objectContaining({ type: 'event', eventKind: 'hold-late', position: 3 })])
+    expect((await fetch(`${base}/events`, post({ kind: 'hold-late' }))).status).toBe(202)
     const done = await stateWhen(runId, (s) => s.status === 'completed')
     expect(done.steps.ask?.result).toEqual({ ok: true })
   })
