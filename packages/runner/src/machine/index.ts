@@ -1,9 +1,9 @@
 import { type AdmitReply, admit, queue, queueStep, unwait, wake } from './admission.js'
 import { matchEvents } from './awaits/event.js'
-import { type AwaitJobReply, announce, awaitJob, resumeJob, type SettledAwait, suspend } from './awaits/index.js'
+import { type AwaitJobReply, announce, awaitJob, resumedAppend, resumeJob, type SettledAwait, suspend } from './awaits/index.js'
 import { type ChildReply, resolveChildren, wakeJobs } from './awaits/run.js'
 import { resolveTrigger, type TriggerReply } from './awaits/trigger.js'
-import type { Command, Transition } from './commands.js'
+import type { Append, Command, Transition } from './commands.js'
 import type { Env } from './outputs.js'
 import { cancel } from './run.js'
 import type { RunDoc } from './runDoc.js'
@@ -58,6 +58,18 @@ export interface Replies {
   unwait: boolean
 }
 
+/**
+ * The `step.resumed` of a trigger resolved while its step is suspended on other awaits: it leaves
+ * the step's pending awaits now (its `wait()`, later, gets the payload on replay without one).
+ */
+function quietlyResolved(doc: RunDoc | null, reply: TriggerReply): Append[][] {
+  const s = reply ? doc?.steps[reply.step] : undefined
+  const r = reply ? s?.records[reply.pos] : undefined
+  if (!reply || reply.resume || reply.conflict || s?.status !== 'suspended' || r?.t !== 'trigger' || !r.quiet) return []
+  delete r.quiet
+  return [[resumedAppend(reply.step, reply.attempt, reply.pos, r)]]
+}
+
 function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
   switch (cmd.type) {
     case 'cancel':
@@ -65,7 +77,7 @@ function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
     case 'resolveTrigger': {
       const reply = doc ? resolveTrigger(doc, cmd.triggerId, cmd.value, env.now) : null
       const jobs = reply?.resume ? [resumeJob(env.runId, reply.step, reply.attempt, reply.pos)] : []
-      return { reply, appends: [], jobs, unwatch: [] }
+      return { reply, appends: quietlyResolved(doc, reply), jobs, unwatch: [] }
     }
     case 'resolveChildren': {
       const replies = doc ? resolveChildren(doc, cmd.ends, env.now) : cmd.ends.map(() => null)

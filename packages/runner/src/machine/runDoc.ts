@@ -40,6 +40,11 @@ interface AwaitBase {
    * announcement (its re-delivery announces it again, whoever holds the step by then).
    */
   by?: string
+  /**
+   * Resolved while its step did not wait on it (a trigger whose `wait()` comes later): its
+   * `step.resumed` goes out with the step's next resume, since a replay hands it over unannounced.
+   */
+  quiet?: true
 }
 export interface TimeRec extends AwaitBase {
   t: 'time'

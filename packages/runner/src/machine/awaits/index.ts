@@ -149,6 +149,7 @@ export function suspend(doc: RunDoc | null, cmd: Suspend, env: Env): Transition<
     if (r.state !== 'pending') settled.push({ pos, rec: r })
   })
   if (settled.length > 0) {
+    for (const x of settled) delete x.rec.quiet
     const resumed = settled.filter((x) => x.rec.state === 'resolved').map((x) => [resumedAppend(cmd.step, s.attempt, x.pos, x.rec)])
     return { ...announced, reply: settled, appends: [...announced.appends, ...resumed] }
   }
@@ -215,6 +216,9 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
   const alsoResumed = waiting
     ? (s.waitingAll ?? []).filter((p) => p !== pos && s.records[p]?.t !== 'do' && (s.records[p] as AwaitRec).state === 'resolved')
     : []
+  // and those that resolved while it did not wait on them (a trigger's later wait() gets them on replay, unannounced)
+  if (waiting)
+    for (const [p, q] of s.records.entries()) if (p !== pos && q.t !== 'do' && q.quiet && !alsoResumed.includes(p)) alsoResumed.push(p)
   let reply: AwaitJobReply = timedOut ? { kind: 'timedOut' } : { kind: 'noop' }
   if (waiting || (s.status === 'running' && s.owner === jobId)) {
     const takeover = s.status === 'running'
@@ -232,7 +236,13 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
   appends.push([awaitedAppend(step, pos, r)])
   if (r.state === 'timedOut') appends.push([timedOutAppend(step, s.attempt, pos, r)])
   else if (r.state === 'resolved' && reply.kind === 'claimed') appends.push([resumedAppend(step, s.attempt, pos, r)])
-  if (reply.kind === 'claimed') for (const p of alsoResumed) appends.push([resumedAppend(step, s.attempt, p, s.records[p] as AwaitRec)])
+  if (reply.kind === 'claimed') {
+    for (const p of alsoResumed) {
+      const q = s.records[p] as AwaitRec
+      delete q.quiet
+      appends.push([resumedAppend(step, s.attempt, p, q)])
+    }
+  }
   const unwatch = r.t === 'event' && r.state === 'timedOut' ? [r.kind] : []
   return { reply, appends, jobs: [], unwatch }
 }

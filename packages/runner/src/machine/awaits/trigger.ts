@@ -56,6 +56,8 @@ export function resolveTrigger(doc: RunDoc, triggerId: string, value: unknown, n
     r.state = 'resolved'
     r.value = value
     r.doneAt = Math.max(now, r.since)
+    // nothing resumes the step for it: its step.resumed goes with the step's next resume
+    if (!waiting) r.quiet = true
     return { step, pos, attempt: s.attempt, resume: waiting }
   }
   return null
