@@ -120,7 +120,7 @@ export async function startLimited(
     await release(shell, flow, runId)
     return startLimited(shell, flow, id, input, priority, hooks)
   }
-  if (ans.superseded !== undefined) await supersede(ans.superseded, cancel).catch(shell.onError)
+  if (ans.superseded !== undefined) await supersede(shell, ans.superseded, cancel).catch(shell.onError)
   const waiting = ans.state === 'queued' ? waitingOf(ans.blocked) : undefined
   const doc = await create(runId, waiting, waiting ? admitAt(shell, ans.blocked ?? { id: '', key: '' }, 0) : undefined)
   await handOff(shell, flow, others(ans, runId))
@@ -132,32 +132,28 @@ export async function startLimited(
 
 /**
  * Cancels the run a singleton start took the key from (`mode: 'cancel'`). A start racing this one
- * may hold the key before it has written its run: the cancel finds no run, so it asks again until
- * that run is written (within {@link SUPERSEDE_GRACE_MS}; a start that crashed before writing it
- * leaves nothing to cancel), never letting it run beside the new one.
+ * may hold the key before it has written its run: it is canceled once written, never left to run
+ * beside the new one (a start that crashed before writing it leaves nothing to cancel).
  */
-async function supersede(runId: string, cancel: StartHooks['cancel']): Promise<void> {
-  for (let waited = 0; ; waited += 25) {
-    try {
-      return await cancel(runId, 'superseded')
-    } catch (err) {
-      if (!isLeanflowError(err, 'RUN_NOT_FOUND')) throw err
-      // never written: its start died after taking the key, and there is nothing to cancel
-      if (waited >= SUPERSEDE_GRACE_MS) return
-      await new Promise((r) => setTimeout(r, 25))
-    }
-  }
+async function supersede(shell: Shell, runId: string, cancel: StartHooks['cancel']): Promise<void> {
+  if (await writtenRun(shell, runId)) await cancel(runId, 'superseded')
+}
+
+/** Whether the run holding a singleton key is gone: never written (its start died after taking the key) or ended. */
+async function holderGone(shell: Shell, holder: string): Promise<boolean> {
+  const doc = await writtenRun(shell, holder)
+  return !doc || isEnded(doc)
 }
 
 /**
- * Whether the run holding a singleton key is gone: never written (its start died after taking the
- * key: a start racing this one is given {@link SUPERSEDE_GRACE_MS} to write it) or ended.
+ * The document of a run that holds a key, once written: a start racing this one may have taken
+ * the key before writing its run, so a missing run is read again every 25 ms for
+ * {@link SUPERSEDE_GRACE_MS}; undefined after that (its start died in between).
  */
-async function holderGone(shell: Shell, holder: string): Promise<boolean> {
+async function writtenRun(shell: Shell, runId: string): Promise<RunDoc | undefined> {
   for (let waited = 0; ; waited += 25) {
-    const doc = await shell.states.read(holder)
-    if (doc) return isEnded(doc)
-    if (waited >= SUPERSEDE_GRACE_MS) return true
+    const doc = await shell.states.read(runId)
+    if (doc || waited >= SUPERSEDE_GRACE_MS) return doc ?? undefined
     await new Promise((r) => setTimeout(r, 25))
   }
 }
