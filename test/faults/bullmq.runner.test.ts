@@ -147,6 +147,30 @@ describe('runner on BullMQ: worker and server faults', () => {
     expect(allOnes(await effectCounts(id, runIds))).toEqual([])
   }, 40_000)
 
+  it('F19: a worker whose clock is 5 minutes ahead adds a timer and dies; another worker fires it on time, not 5 minutes late', async () => {
+    const { id, store, spawn, start } = setup(redis, FAST)
+    const skewed = spawn({ CLOCK_SKEW_MS: String(5 * 60_000), CONCURRENCY: '1' })
+    await ready(skewed)
+    const [runId] = await start(1, { sleepMs: 1500 })
+    // the timer of step c is in BullMQ's delayed set: the skewed worker added it
+    const delayed = `lfq:${id}:delayed`
+    await waitFor(async () => (await redis.client.zcard(delayed)) > 0, 'the timer job of step c', 20_000)
+    const log = await store.read(runId as string, { limit: 100 })
+    const awaited = log.find((e) => e.kind === 'step.await.time')
+    expect(awaited, 'step c awaits its timer').toBeDefined()
+    skewed.kill('SIGKILL')
+    await skewed.exited
+    const honest = spawn()
+    await ready(honest)
+    // due 1.5 s after the await; a timer dated by the dead worker's clock would be due 5 minutes later
+    const logs = await waitForRuns(store, [runId as string], 30_000)
+    expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
+    const resumed = logs.get(runId as string)?.find((e) => e.kind === 'step.resumed')
+    const resumeAt = Date.parse((awaited?.data as { resumeAt: string }).resumeAt)
+    expect(Date.parse(resumed?.ts ?? '')).toBeGreaterThanOrEqual(resumeAt)
+    expect(Date.parse(resumed?.ts ?? '') - resumeAt, 'the timer fired within 20 s of its time').toBeLessThan(20_000)
+  }, 60_000)
+
   it('F5: redis-server SIGKILLed and restarted (AOF) while runs are in flight; all complete', async () => {
     const server = await startRedis({ appendonly: true, args: ['--hz', '100'] })
     servers.push(server)

@@ -9,11 +9,13 @@
  *   runId, step } at handler entry / right after the `ctx.do` effect, then
  *   hang (the test SIGKILLs the process);
  * - HOLD_STEP + HOLD_MS: send { type: 'checkpoint', at: 'holding', … } at
- *   handler entry, then hold the step that long (the test sends SIGTERM).
+ *   handler entry, then hold the step that long (the test sends SIGTERM);
+ * - CLOCK_SKEW_MS: this process's clock runs that many ms off (F19).
  *
  * IPC out: { type: 'ready' }, checkpoints, { type: 'closed' } after SIGTERM
  * drained (`runner.stop()`), then exit 0.
  */
+import './skewClock.js'
 import { Redis } from 'ioredis'
 import { createBullMQQueue } from '../../packages/bullmq/src/index.js'
 import { createRedisStreamStore } from '../../packages/redis/src/index.js'

@@ -4,6 +4,7 @@ import { type Job, Queue, Worker } from 'bullmq'
 import type { Cluster, Redis } from 'ioredis'
 import { databaseCheck } from './internal/databaseCheck.js'
 import { decodeJobId, encodeJobId } from './internal/jobIds.js'
+import { serverClock } from './internal/serverClock.js'
 
 /** Options of {@link createBullMQQueue}: give `url` or `connection`. */
 export interface BullMQQueueOptions {
@@ -133,6 +134,8 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
     made ??= newProducer()
     return made
   }
+  // a delayed job is dated by the server's clock, not this process's (F19)
+  const serverNow = serverClock(async () => redisTime(await producer().getBackend().client))
   const workers = new Set<JobWorker>()
   let closed: Promise<void> | undefined
 
@@ -149,15 +152,19 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
       if (!Number.isFinite(delayMs) || delayMs < 0) {
         throw new LeanflowError('INVALID_ARGUMENT', `Job "${job.id}" has delayMs ${delayMs}: use a finite number of ms ≥ 0.`)
       }
+      const delay = delayMs > 0 ? Math.ceil(delayMs) : undefined
+      const operation = `enqueue(${JSON.stringify(job.id)})`
+      const timestamp = delay === undefined ? undefined : await bounded(serverNow(), commandTimeout, operation)
       const added = producer().add(job.name, job.data, {
         jobId: encodeJobId(job.id),
-        delay: delayMs > 0 ? Math.ceil(delayMs) : undefined,
+        delay,
+        timestamp,
         attempts: UNLIMITED,
         backoff: { type: BACKOFF_TYPE, delay: baseDelay },
         removeOnComplete: true,
         removeOnFail: true,
       })
-      await bounded(added, commandTimeout, `enqueue(${JSON.stringify(job.id)})`)
+      await bounded(added, commandTimeout, operation)
     },
 
     async remove(id: string) {
@@ -268,6 +275,14 @@ function workerConnection(opts: BullMQQueueOptions): { connection: object; owned
   }
   const owned = (conn as Redis).duplicate({ maxRetriesPerRequest: null })
   return { connection: owned, owned }
+}
+
+/** `TIME` on BullMQ's client (ioredis underneath, whose commands its wrapper passes through); this process's clock if it has none. */
+function redisTime(client: object): Promise<[string | number, string | number]> {
+  const time = (client as { time?: () => Promise<[string, string]> }).time
+  if (typeof time === 'function') return time.call(client)
+  const now = Date.now()
+  return Promise.resolve([Math.floor(now / 1000), (now % 1000) * 1000])
 }
 
 function isCluster(conn: Redis | Cluster | undefined): conn is Cluster {
