@@ -150,8 +150,9 @@ export function createRunner(options: RunnerOptions): Runner {
     const flow: FlowGraph = prepared?.flow ?? (def as FlowDefinition)
     const data = prepared ? prepared.input : toJson(def?.input ? await validateInput(name, def.input, input) : input, 'flow input')
     let runId = opts.runId === undefined ? newId() : assertName(opts.runId, 'run id')
-    const key = idempotencyKeyOf(opts.idempotencyKey, 'startFlow')
-    const lookup = `${name}/${key}`
+    // a rerun's key has lookups of its own (`rerunLookup`): no startFlow key names its run
+    const key = prepared ? prepared.lookup : idempotencyKeyOf(opts.idempotencyKey, 'startFlow')
+    const lookup = prepared?.lookup ?? `${name}/${key}`
     // the run keeps its key's name: the key expires with the run (retireLookup as it ends)
     const from: RunOrigin = key === undefined ? origin : { ...origin, startKey: lookup }
     const priority = priorityOf(opts.priority)
@@ -318,10 +319,9 @@ export function createRunner(options: RunnerOptions): Runner {
       const key = opts?.idempotencyKey
       if (key !== undefined && (typeof key !== 'string' || key === '' || key.length > 256))
         throw invalidArgument('rerun idempotencyKey', key, 'a string of 1-256 characters (a UUID, say)')
+      // a repeat with the same key (for the same old run) is the first rerun (`prepared.lookup`)
       const prepared = await prepareRerun(shell, runId, opts)
-      // a repeat with the same key (for the same old run) is the first rerun
-      const startOpts: StartFlowOptions = key === undefined ? {} : { idempotencyKey: `rerun~${runId}~${key}` }
-      if (opts?.traceparent !== undefined) startOpts.traceparent = opts.traceparent
+      const startOpts: StartFlowOptions = opts?.traceparent === undefined ? {} : { traceparent: opts.traceparent }
       // folded into a run of the flow's singleton or debounce window: that run, deduplicated as startFlow says
       const { runId: id, deduplicated } = await start(prepared.flow.name, prepared.input, startOpts, prepared.origin, prepared)
       return deduplicated === true ? { runId: id, deduplicated } : { runId: id }
