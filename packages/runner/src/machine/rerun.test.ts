@@ -20,13 +20,11 @@ describe('beginOutputs', () => {
     expect(out.jobs).toEqual([{ op: 'add', name: 'step', id: 's~r~b~1', data: { runId: 'r', step: 'b', attempt: 1 } }])
   })
 
-  it('a rerun queued by flow control: its admit job, by the id the document holds', () => {
+  it('a rerun queued by flow control: its copies, then its admit job, by the id the document holds', () => {
     const doc: RunDoc = { ...rerun(), status: 'queued', queued: { reason: 'concurrency', n: 1, job: 'q~r~1000' } }
-    expect(beginOutputs('r', doc)).toEqual({
-      appends: [],
-      jobs: [{ op: 'add', name: 'admit', id: 'q~r~1000', data: { runId: 'r', step: '', flow: 'f' } }],
-      unwatch: [],
-    })
+    const out = beginOutputs('r', doc)
+    expect(out.appends.map((w) => w.map((a) => a.key))).toEqual([['sc~a', 'sc~d']])
+    expect(out.jobs).toEqual([{ op: 'add', name: 'admit', id: 'q~r~1000', data: { runId: 'r', step: '', flow: 'f' } }])
   })
 
   it('no run (its start died before writing it) or an ended one: nothing', () => {

@@ -85,14 +85,15 @@ export function copiedWaves(doc: RunDoc): Append[][] {
 /**
  * What a rerun's `begin` job carries out: the outputs its start carries out right after writing
  * the run (its copies' `step.completed`, then its ready steps' jobs; queued by flow control, its
- * `admit` job), in case that start died in between. All idempotent (append keys, job ids): a
+ * `admit` job instead), in case that start died in between. All idempotent (append keys, job ids): a
  * run that started, or ended, gets nothing new; a run that was never written gets nothing.
  */
 export function beginOutputs(runId: string, doc: RunDoc | null): Outputs {
   const out: Outputs = { appends: [], jobs: [], unwatch: [] }
-  if (!doc) return out
-  if (doc.status === 'running') return { ...out, appends: copiedWaves(doc), jobs: readyJobs(runId, doc) }
-  const admit = doc.status === 'queued' ? doc.queued?.job : undefined
+  if (doc?.status === 'running') return { ...out, appends: copiedWaves(doc), jobs: readyJobs(runId, doc) }
+  if (doc?.status !== 'queued') return out
+  // its flow.queued is not written again: the next decision about it logs the next one
+  const admit = doc.queued?.job
   if (admit !== undefined) out.jobs.push({ op: 'add', name: 'admit', id: admit, data: { runId, step: '', flow: doc.flow } })
-  return out
+  return { ...out, appends: copiedWaves(doc) }
 }
