@@ -6,7 +6,10 @@
  * env: REDIS_URL, STORE_PREFIX, QUEUE_NAME; VERSIONS (the versions of `order` it holds, `1,2`);
  * PATCHED=1 (the `ctx.patched` deploy of `pay`); KILL=rerunEffect:<step>: inside that step's
  * `ctx.do` effect in a rerun run (its flow.started has rerunOf), it sends { type: 'checkpoint' }
- * and SIGKILLs itself.
+ * and SIGKILLs itself; KILL=rerunCreate:before / KILL=rerunCreate:after: right before / after the
+ * store writes a rerun's run (`createRun` of a flow.started with rerunOf), it sends
+ * { type: 'checkpoint', at, runId } and SIGKILLs itself (the rerun's copies and first jobs not written).
+ * IPC in: { type: 'rerun', runId, from?, idempotencyKey? } reruns a run (`runner.rerun`).
  * IPC out: { type: 'ready', pid, workerId }, { type: 'error', code, message } for each onError,
  * checkpoints, { type: 'closed' } after SIGTERM, then exit 0.
  */
@@ -26,7 +29,27 @@ const env = (name: string) => {
 const url = env('REDIS_URL')
 const prefix = env('STORE_PREFIX')
 const [point = '', killStep = ''] = (process.env.KILL ?? '').split(':')
-const store = createRedisStreamStore({ url, prefix })
+const redisStore = createRedisStreamStore({ url, prefix })
+/** Sends `msg` (a checkpoint), then SIGKILLs this process. */
+const die = (msg: object) => {
+  process.send?.(msg, () => process.kill(process.pid, 'SIGKILL'))
+  return new Promise<never>(() => {})
+}
+/** Dies at `point` (before / after the write) of a rerun's createRun; the other calls go through. */
+const store = new Proxy(redisStore, {
+  get(target, prop, receiver) {
+    const value = Reflect.get(target, prop, receiver)
+    if (typeof value !== 'function') return value
+    if (prop !== 'createRun' || point !== 'rerunCreate') return value.bind(target)
+    return async (runId: string, doc: unknown, first: { data?: { rerunOf?: unknown } }, opts: unknown) => {
+      const rerun = first.data?.rerunOf !== undefined
+      if (rerun && killStep === 'before') await die({ type: 'checkpoint', at: 'before', runId })
+      const res = await value.call(target, runId, doc, first, opts)
+      if (rerun && killStep === 'after') await die({ type: 'checkpoint', at: 'after', runId })
+      return res
+    }
+  },
+})
 const redis = new Redis(url, { maxRetriesPerRequest: null })
 redis.on('error', () => {})
 
@@ -34,8 +57,7 @@ const inEffect = async (runId: string, step: string) => {
   if (point !== 'rerunEffect' || step !== killStep) return
   const [first] = await store.read(runId, { limit: 1 })
   if ((first?.data as { rerunOf?: unknown } | undefined)?.rerunOf === undefined) return
-  process.send?.({ type: 'checkpoint', at: point, runId, step }, () => process.kill(process.pid, 'SIGKILL'))
-  await new Promise<never>(() => {})
+  await die({ type: 'checkpoint', at: point, runId, step })
 }
 const onError = (err: unknown) => {
   process.send?.({
@@ -74,6 +96,15 @@ process.once('SIGTERM', async () => {
   redis.disconnect()
   process.send?.({ type: 'closed' })
   process.exit(0)
+})
+
+process.on('message', (m: { type?: string; runId?: string; from?: string; idempotencyKey?: string }) => {
+  if (m.type !== 'rerun' || !m.runId) return
+  const opts = {
+    ...(m.from === undefined ? {} : { from: m.from }),
+    ...(m.idempotencyKey === undefined ? {} : { idempotencyKey: m.idempotencyKey }),
+  }
+  runner.rerun(m.runId, opts).then((r) => process.send?.({ type: 'rerun', ...r }), onError)
 })
 
 await runner.start()

@@ -12,6 +12,23 @@ export interface PreparedRerun {
   flow: FlowDefinition | FlowGraph
   input: unknown
   origin: { rerun: RerunOrigin }
+  /** The start lookup of its `idempotencyKey` (`rerunLookup`), when it has one. */
+  lookup?: string
+}
+
+/**
+ * The start lookup of a rerun's idempotency key: `~rerun/<old run id>/<key>`. A `startFlow` key's
+ * lookup is `<flow>/<key>` and a flow name never starts with `~`, so no start key, whatever its
+ * characters, names a rerun's run (nor a rerun's key a started one); the old run's id (no `/`
+ * in a name) scopes the key to reruns of that run.
+ *
+ * @example
+ * ```ts
+ * rerunLookup('r1', 'retry-1') // '~rerun/r1/retry-1'
+ * ```
+ */
+export function rerunLookup(runId: string, key: string): string {
+  return `~rerun/${runId}/${key}`
 }
 
 /**
@@ -53,5 +70,8 @@ export async function prepareRerun(shell: Shell, runId: string, opts: RerunOptio
     )
   }
   const rerun: RerunOrigin = from === undefined ? { of: runId, copies } : { of: runId, from, copies }
-  return { flow: graph, input, origin: { rerun } }
+  const key = opts.idempotencyKey
+  return key === undefined
+    ? { flow: graph, input, origin: { rerun } }
+    : { flow: graph, input, origin: { rerun }, lookup: rerunLookup(runId, key) }
 }

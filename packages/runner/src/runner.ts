@@ -12,16 +12,15 @@ import {
 } from '@leanflow/core'
 import { type CreateRun, firstAdmitJob, startLimited } from './flowControl/admission.js'
 import { controlsStarts } from './flowControl/limits.js'
-import { newRun, queueNew, type RunOrigin, startJobs, type Waiting } from './machine/index.js'
+import { copiedWaves, newRun, queueNew, type RunOrigin, startJobs, type Waiting } from './machine/index.js'
 import { jobIds } from './machine/keys.js'
-import { completions } from './machine/outputs.js'
 import type { FlowGraph, RunDoc } from './machine/runDoc.js'
 import { createMemoryQueue } from './memoryQueue.js'
 import { type PreparedRerun, prepareRerun } from './rerun.js'
 import { createSchedules } from './schedules/schedules.js'
 import { apply, carry } from './shell/apply.js'
 import { idempotencyKeyOf } from './shell/idempotencyKey.js'
-import { failuresTo, handleJob } from './shell/jobs.js'
+import { failuresTo, handleJob, queueBegin } from './shell/jobs.js'
 import { toJson } from './shell/json.js'
 import { newId } from './shell/newId.js'
 import { publish } from './shell/publish.js'
@@ -150,8 +149,9 @@ export function createRunner(options: RunnerOptions): Runner {
     const flow: FlowGraph = prepared?.flow ?? (def as FlowDefinition)
     const data = prepared ? prepared.input : toJson(def?.input ? await validateInput(name, def.input, input) : input, 'flow input')
     let runId = opts.runId === undefined ? newId() : assertName(opts.runId, 'run id')
-    const key = idempotencyKeyOf(opts.idempotencyKey, 'startFlow')
-    const lookup = `${name}/${key}`
+    // a rerun's key has lookups of its own (`rerunLookup`): no startFlow key names its run
+    const key = prepared ? prepared.lookup : idempotencyKeyOf(opts.idempotencyKey, 'startFlow')
+    const lookup = prepared?.lookup ?? `${name}/${key}`
     // the run keeps its key's name: the key expires with the run (retireLookup as it ends)
     const from: RunOrigin = key === undefined ? origin : { ...origin, startKey: lookup }
     const priority = priorityOf(opts.priority)
@@ -208,7 +208,9 @@ export function createRunner(options: RunnerOptions): Runner {
   ): Promise<RunDoc> {
     const name = flow.name
     const [now, pos] = await (basis ?? readBasis(shell))
-    const { doc: fresh, first, key, copied } = newRun(flow, runId, data, now, pos, origin)
+    const { doc: fresh, first, key } = newRun(flow, runId, data, now, pos, origin)
+    // a rerun's begin job: carries out what this start carries out below if this process dies first
+    const begun = origin.rerun ? await queueBegin(shell, runId) : undefined
     const queued = control?.waiting ? queueNew(fresh, control.waiting) : undefined
     const admitAt = control?.at ?? now
     const admitJob = jobIds.admit(runId, Math.round(admitAt))
@@ -229,12 +231,14 @@ export function createRunner(options: RunnerOptions): Runner {
     if (doc.flow !== name) {
       throw new LeanflowError('INVALID_ARGUMENT', `Run id "${runId}" already belongs to flow "${doc.flow}": choose another run id.`)
     }
-    // a rerun's copied steps: their step.completed (data.copied) right after flow.started
-    const copies = res.created && copied.length > 0 ? [completions(doc, copied)] : []
+    // a rerun's copied steps: their step.completed (data.copied) right after flow.started (again
+    // on a repeat: the start that wrote the run may have died before writing them)
+    const copies = copiedWaves(doc)
     if (doc.status === 'queued' && queued && control?.waiting) {
       const job = firstAdmitJob(admitJob, runId, name, control.waiting.reason, admitAt)
       await carry(shell, runId, { appends: [...copies, [queued]], jobs: [job], unwatch: [] })
     } else await carry(shell, runId, { appends: copies, jobs: startJobs(runId, doc), unwatch: [] })
+    await begun?.done()
     return doc
   }
 
@@ -318,10 +322,9 @@ export function createRunner(options: RunnerOptions): Runner {
       const key = opts?.idempotencyKey
       if (key !== undefined && (typeof key !== 'string' || key === '' || key.length > 256))
         throw invalidArgument('rerun idempotencyKey', key, 'a string of 1-256 characters (a UUID, say)')
+      // a repeat with the same key (for the same old run) is the first rerun (`prepared.lookup`)
       const prepared = await prepareRerun(shell, runId, opts)
-      // a repeat with the same key (for the same old run) is the first rerun
-      const startOpts: StartFlowOptions = key === undefined ? {} : { idempotencyKey: `rerun~${runId}~${key}` }
-      if (opts?.traceparent !== undefined) startOpts.traceparent = opts.traceparent
+      const startOpts: StartFlowOptions = opts?.traceparent === undefined ? {} : { traceparent: opts.traceparent }
       // folded into a run of the flow's singleton or debounce window: that run, deduplicated as startFlow says
       const { runId: id, deduplicated } = await start(prepared.flow.name, prepared.input, startOpts, prepared.origin, prepared)
       return deduplicated === true ? { runId: id, deduplicated } : { runId: id }

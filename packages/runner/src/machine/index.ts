@@ -127,7 +127,7 @@ export type { Append, Command, JobOut, Marks, Outputs, Transition } from './comm
 export type { Env } from './outputs.js'
 export { repairOutputs } from './repair.js'
 export type { RerunOrigin } from './rerun.js'
-export { rerunCopies } from './rerun.js'
+export { beginOutputs, copiedWaves, rerunCopies } from './rerun.js'
 export type { RunOrigin } from './run.js'
 export { newRun, startJobs } from './run.js'
 export type { ClaimReply, OwnedReply } from './steps.js'

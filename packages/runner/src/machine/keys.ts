@@ -5,7 +5,7 @@
  */
 
 /** Job names the runner routes on. */
-export type JobKind = 'step' | 'resume' | 'time' | 'timeout' | 'admit'
+export type JobKind = 'step' | 'resume' | 'time' | 'timeout' | 'admit' | 'begin'
 
 /** The data of every runner job. */
 export interface RunnerJobData {
@@ -43,6 +43,8 @@ export const jobIds = {
   /** Asks flow control again for a queued run (at `at`, store-clock ms). */
   /** `n`: how many times the run was found still waiting (0: its first admit job). */
   admit: (runId: string, at: number, n = 0) => (n > 0 ? `q~${runId}~${at}~${n}` : `q~${runId}~${at}`),
+  /** Picks up a rerun whose start died between writing it and queuing its first jobs (`token`: one per start call). */
+  begin: (runId: string, token: string) => `b~${runId}~${token}`,
 }
 
 /** A job id without the re-check suffix that an early fire added (`<id>~<now>`). */

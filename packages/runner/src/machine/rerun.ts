@@ -1,4 +1,6 @@
 import { LeanflowError } from '@leanflow/core'
+import type { Append, Outputs } from './commands.js'
+import { completions, readyJobs } from './outputs.js'
 import { type FlowGraph, promoteReady, type RunDoc, type StepDoc } from './runDoc.js'
 
 /**
@@ -71,4 +73,27 @@ export function applyCopies(doc: RunDoc, flow: FlowGraph, copies: RerunOrigin['c
   }
   promoteReady(doc, flow)
   return copied
+}
+
+/** The `step.completed` (`data.copied`) of a stored run's copied steps, in one wave (none: no wave). */
+export function copiedWaves(doc: RunDoc): Append[][] {
+  const copied = Object.keys(doc.steps).filter((name) => doc.steps[name]?.copied === true)
+  const wave = completions(doc, copied)
+  return wave.length > 0 ? [wave] : []
+}
+
+/**
+ * What a rerun's `begin` job carries out: the outputs its start carries out right after writing
+ * the run (its copies' `step.completed`, then its ready steps' jobs; queued by flow control, its
+ * `admit` job instead), in case that start died in between. All idempotent (append keys, job ids): a
+ * run that started, or ended, gets nothing new; a run that was never written gets nothing.
+ */
+export function beginOutputs(runId: string, doc: RunDoc | null): Outputs {
+  const out: Outputs = { appends: [], jobs: [], unwatch: [] }
+  if (doc?.status === 'running') return { ...out, appends: copiedWaves(doc), jobs: readyJobs(runId, doc) }
+  if (doc?.status !== 'queued') return out
+  // its flow.queued is not written again: the next decision about it logs the next one
+  const admit = doc.queued?.job
+  if (admit !== undefined) out.jobs.push({ op: 'add', name: 'admit', id: admit, data: { runId, step: '', flow: doc.flow } })
+  return { ...out, appends: copiedWaves(doc) }
 }

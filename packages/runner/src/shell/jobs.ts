@@ -1,8 +1,8 @@
 import { type ActiveJob, LeanflowError } from '@leanflow/core'
 import { admitJob } from '../flowControl/admission.js'
 import { takeStepSlot } from '../flowControl/stepSlots.js'
-import { repairOutputs } from '../machine/index.js'
-import type { RunnerJobData } from '../machine/keys.js'
+import { beginOutputs, repairOutputs } from '../machine/index.js'
+import { jobIds, type RunnerJobData } from '../machine/keys.js'
 import type { RunDoc } from '../machine/runDoc.js'
 import { apply, carry } from './apply.js'
 import { type ExecuteOptions, execute } from './execute.js'
@@ -11,15 +11,23 @@ import { newId } from './newId.js'
 import { flowFor, type Shell, versionOf } from './shell.js'
 
 /**
+ * How long after a rerun's start its `begin` job comes, in ms: the start removes it once it has
+ * carried out its outputs (a few ms), so it only comes when that start died in between.
+ */
+export const BEGIN_AFTER_MS = 5_000
+
+/**
  * The queue's jobs, routed to the machine: `step` claims an attempt (`claimStep`), `time` /
  * `timeout` / `resume` settle an await and wake its step (`awaitJob`), each first taking its
- * step's slot when the step has a step-level limit; `admit` asks flow control again for a queued run; a re-delivered job whose
+ * step's slot when the step has a step-level limit; `admit` asks flow control again for a queued run;
+ * `begin` carries out a rerun's start that died after writing the run; a re-delivered job whose
  * step shows undone outputs repairs them first (`repairOutputs`, then `takeOver`). Throws only
  * on infrastructure errors (the queue then delivers the job again).
  */
 export async function handleJob(shell: Shell, job: ActiveJob, opts: ExecuteOptions): Promise<void> {
   const data = job.data as RunnerJobData
   if (job.name === 'admit') return admitJob(shell, data)
+  if (job.name === 'begin') return beginJob(shell, data)
   if (job.name !== 'step' && job.name !== 'time' && job.name !== 'timeout' && job.name !== 'resume') {
     shell.onError(new Error(`Unknown runner job "${job.name}" (id ${job.id}): ignored.`))
     return
@@ -32,6 +40,34 @@ export async function handleJob(shell: Shell, job: ActiveJob, opts: ExecuteOptio
   } finally {
     await slot?.release()
   }
+}
+
+/**
+ * Queues a rerun's `begin` job ({@link BEGIN_AFTER_MS} ahead), before its run `runId` is written;
+ * `done()` removes it once the start carried out its outputs (a remove that fails leaves a job
+ * that repeats them harmlessly).
+ *
+ * @example
+ * ```ts
+ * const begun = await queueBegin(shell, runId)
+ * // … createRun, then carry its copies and first jobs …
+ * await begun.done()
+ * ```
+ */
+export async function queueBegin(shell: Shell, runId: string): Promise<{ done(): Promise<void> }> {
+  const id = jobIds.begin(runId, newId())
+  await shell.queue.enqueue({ id, name: 'begin', data: { runId, step: '' }, delayMs: BEGIN_AFTER_MS })
+  return { done: () => shell.queue.remove(id).catch(() => {}) }
+}
+
+/**
+ * A rerun's `begin` job: the start that queued it died between writing the run and carrying out
+ * its outputs (or before writing it: then there is no run, and nothing to do). Carries them out
+ * from the stored document (`beginOutputs`; idempotent, so a run already going gets nothing new).
+ */
+async function beginJob(shell: Shell, data: RunnerJobData): Promise<void> {
+  const doc = await shell.states.read(data.runId)
+  await carry(shell, data.runId, beginOutputs(data.runId, doc))
 }
 
 async function stepJob(shell: Shell, job: ActiveJob, data: RunnerJobData, opts: ExecuteOptions) {
