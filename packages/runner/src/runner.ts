@@ -10,7 +10,7 @@ import {
   TriggerConflictError,
   TriggerNotFoundError,
 } from '@leanflow/core'
-import { type CreateRun, firstAdmitJob, startLimited } from './flowControl/admission.js'
+import { type CreateRun, firstAdmitJob, keyAnswer, startLimited } from './flowControl/admission.js'
 import { controlsStarts } from './flowControl/limits.js'
 import { newRun, queueNew, type RunOrigin, startJobs, type Waiting } from './machine/index.js'
 import { jobIds } from './machine/keys.js'
@@ -162,14 +162,21 @@ export function createRunner(options: RunnerOptions): Runner {
       const known = key === undefined ? null : await store.getLookup('start', lookup)
       if (known !== null) {
         runId = known
-        // a repeat of a started run's key is that run, whatever the limits say now
-        if (await shell.states.read(known)) return { runId: known }
+        // a repeat of a key is the first answer, whatever the limits say now: the run the key
+        // started, or the one a singleton or a debounce window deduplicated it to
+        const doc = await shell.states.read(known)
+        if (doc) return keyAnswer(known, doc, lookup)
       }
       const claim = key === undefined ? async (id: string) => id : (id: string) => store.putLookup('start', lookup, id, START_KEY_TTL_MS)
+      const skipTo = async (holder: string): Promise<StartedRun> => {
+        if (key === undefined) return { runId: holder, deduplicated: true }
+        const id = await claim(holder)
+        return keyAnswer(id, await shell.states.read(id), lookup)
+      }
       // the store's clock and position, asked while the limits decide (one round trip for both)
       const basis = earlyBasis(shell)
       const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, from, { waiting, at, priority }, meta, basis.get())
-      return startLimited(shell, name, runId, data, priority, { create, cancel, claim, prepare: basis.ask })
+      return startLimited(shell, name, runId, data, priority, { create, cancel, claim, skipTo, prepare: basis.ask })
     }
     if (key !== undefined) runId = await store.putLookup('start', lookup, runId, START_KEY_TTL_MS)
     await createRun(flow, runId, data, from, undefined, meta)

@@ -44,11 +44,25 @@ export interface StartHooks {
   /** Maps the start's idempotency key to the run (the first run of the key wins: its id comes back). */
   claim: (runId: string) => Promise<string>
   /**
+   * The answer to a start a singleton skipped to the active run `holder`: the start's idempotency
+   * key (if any) now names that run, so a retry answers it again after it ended.
+   */
+  skipTo: (holder: string) => Promise<Started>
+  /**
    * Asks now what `create` reads before it writes (the store's clock and position), so that it
    * goes out with the limits' call instead of one round trip after it. Reads only: a start the
    * limits refuse or fold wrote nothing.
    */
   prepare?: () => void
+}
+
+/**
+ * The answer to a start whose idempotency key (`lookup`) maps to run `runId`: the run itself when
+ * the key started it, else `deduplicated: true` (a singleton skipped the key's first start to that
+ * run, or a debounce window folded it in), as the first answer was.
+ */
+export function keyAnswer(runId: string, doc: RunDoc | null, lookup: string): Started {
+  return doc?.startKey === lookup ? { runId } : { runId, deduplicated: true }
 }
 
 /**
@@ -104,7 +118,7 @@ export async function startLimited(
     ...(lim.singleton ? { singleton: lim.singleton } : {}),
   })
   if (ans.state === 'taken') {
-    if (!(await holderGone(shell, ans.holder))) return { runId: ans.holder, deduplicated: true }
+    if (!(await holderGone(shell, ans.holder))) return hooks.skipTo(ans.holder)
     // a start that died between taking the key and writing its run (or a run that ended without
     // giving the key back): the key goes back, and this start asks again
     await release(shell, flow, ans.holder)

@@ -1,0 +1,58 @@
+// The idempotency key of a start that a singleton skipped, or a debounce window folded, names the
+// run it was answered with (DESIGN.md: the same key returns the same run). Before, a skipped
+// start wrote nothing, its key included: once the active run ended, a retry of the same call (a
+// client resending after a lost reply) started a new run instead of answering the first one; and
+// a folded call's retry lost its `deduplicated: true`.
+import { defineFlow } from '@leanflow/runner'
+import { expect, it } from 'vitest'
+import { deferred, waitEnd } from '../fixtures/runnerKit.js'
+import { describeOnStores } from '../fixtures/runnerOnStores.js'
+
+let hold = deferred()
+const sync = defineFlow({
+  name: 'sync',
+  singleton: { key: (input: { user: string }) => input.user },
+  steps: { a: { handler: async () => hold.promise } },
+})
+const notify = defineFlow({
+  name: 'notify',
+  debounce: { period: '300ms', key: (input: { user: string; n: number }) => input.user },
+  steps: { send: { handler: async (input: { user: string; n: number }) => input.n } },
+})
+
+describeOnStores({ flows: [sync, notify], prefix: 'dedupkeys' }, (runner, store) => {
+  it('singleton skip: a retry with the key answers the run it was skipped to, also after that run ended', async () => {
+    hold = deferred()
+    const active = await runner().startFlow('sync', { user: 'ann' }, { idempotencyKey: 'first' })
+    const skipped = await runner().startFlow('sync', { user: 'ann' }, { idempotencyKey: 'retry-me' })
+    expect(skipped).toEqual({ runId: active.runId, deduplicated: true })
+    // while the run is active, and once it ended: the same answer, no new run
+    expect(await runner().startFlow('sync', { user: 'ann' }, { idempotencyKey: 'retry-me' })).toEqual(skipped)
+    hold.resolve()
+    await waitEnd(store(), active.runId)
+    expect(await runner().startFlow('sync', { user: 'ann' }, { idempotencyKey: 'retry-me' })).toEqual(skipped)
+    expect(await runner().startFlow('sync', { user: 'ann' }, { idempotencyKey: 'first' })).toEqual({ runId: active.runId })
+    expect((await store().listRuns('sync')).map((r) => r.runId)).toEqual([active.runId])
+    // a new key starts a new run now that the key is free
+    hold = deferred()
+    const next = await runner().startFlow('sync', { user: 'ann' }, { idempotencyKey: 'new' })
+    expect(next.runId).not.toBe(active.runId)
+    expect(next.deduplicated).toBeUndefined()
+    hold.resolve()
+    await waitEnd(store(), next.runId)
+  })
+
+  it('debounce: a retry of a folded call answers its run with deduplicated: true, the first call without', async () => {
+    const first = await runner().startFlow('notify', { user: 'bob', n: 1 }, { idempotencyKey: 'n1' })
+    const folded = await runner().startFlow('notify', { user: 'bob', n: 2 }, { idempotencyKey: 'n2' })
+    expect(folded).toEqual({ runId: first.runId, deduplicated: true })
+    expect(await runner().startFlow('notify', { user: 'bob', n: 2 }, { idempotencyKey: 'n2' })).toEqual(folded)
+    expect(await runner().result(first.runId, { timeout: '10s' })).toEqual({ send: 2 })
+    expect(await runner().startFlow('notify', { user: 'bob', n: 2 }, { idempotencyKey: 'n2' })).toEqual(folded)
+    expect(await runner().startFlow('notify', { user: 'bob', n: 1 }, { idempotencyKey: 'n1' })).toEqual(first)
+    // the retries folded nothing more: one flow.debounced (the second call's)
+    const kinds = (await store().read(first.runId)).map((e) => e.kind)
+    expect(kinds.filter((k) => k === 'flow.debounced')).toHaveLength(1)
+    expect((await store().listRuns('notify')).map((r) => r.runId)).toEqual([first.runId])
+  })
+})
