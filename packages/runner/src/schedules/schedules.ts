@@ -5,6 +5,7 @@ import type { RunnerSchedules, ScheduleDefinition, ScheduleInfo, ScheduleSpec, S
 import { newId } from '../shell/newId.js'
 import type { Shell } from '../shell/shell.js'
 import { dueTicks } from './dueTicks.js'
+import { differences, replacedError, takenError } from './scheduleClash.js'
 import { cadenceOf, type ScheduleDoc, sameCadence, scheduleDocOf, scheduleInfo } from './scheduleDoc.js'
 
 /** How often a started runner looks for due ticks at the least (it also wakes at the next known tick). */
@@ -125,12 +126,25 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
     return infoOf(cur)
   }
 
-  /** Writes an in-code schedule's definition (keeping its paused state and last run). */
+  /**
+   * Writes an in-code schedule's definition (keeping its paused state and last run), unless the
+   * store holds the id for a flow this runner does not hold (another service's schedule: left as
+   * it is). Either clash, and a replaced in-code definition, goes to `onError` with both definitions.
+   */
   async function upsert(doc: ScheduleDoc, now: number) {
+    let clash: LeanflowError | undefined
     await update(doc.id, (c) => {
+      clash = undefined
       const next = over(doc, c, now)
-      return c && JSON.stringify(c.doc) === JSON.stringify(next.doc) ? undefined : next
+      if (!c || JSON.stringify(c.doc) === JSON.stringify(next.doc)) return c ? undefined : next
+      if (!shell.flows.has(c.doc.flow)) {
+        clash = takenError(c.doc, doc)
+        return undefined
+      }
+      if (c.doc.source === 'code' && differences(c.doc, doc).length > 0) clash = replacedError(c.doc, doc)
+      return next
     })
+    if (clash) shell.onError(clash)
   }
 
   /**
