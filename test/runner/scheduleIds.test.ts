@@ -78,6 +78,28 @@ describe('one schedule id in the code of two services on one store', () => {
     expect((await b2.runner.schedules.list())[0]).toMatchObject({ flow: 'report', cron: '0 3 * * *' })
   })
 
+  it("set refuses an id another runner's code defines; a runner's code replaces a stored schedule of another flow, and says so", async () => {
+    const prefix = `sid${++n}`
+    const a = await service(prefix, [report])
+    const b = await service(prefix, [defineFlow({ name: 'digest', steps })])
+    const refused = await b.runner.schedules.set({ id: 'nightly', flow: 'digest', every: '1h' }).catch((e: unknown) => e)
+    expect(isLeanflowError(refused, 'INVALID_ARGUMENT')).toBe(true)
+    expect((refused as Error).message).toMatch(/Schedule "nightly" is defined in code \(flow "report"\)/)
+    expect((await a.runner.schedules.list())[0]).toMatchObject({ flow: 'report', cron: '0 3 * * *', source: 'code' })
+
+    // a stored schedule first, of a flow the in-code runner does not hold: its code wins, loudly
+    await b.runner.schedules.set({ id: 'weekly', flow: 'digest', every: '1h' })
+    const weekly = defineFlow({ name: 'weekly-report', schedules: [{ id: 'weekly', cron: '0 4 * * 1' }], steps })
+    const c = await service(prefix, [weekly])
+    expect(messages(c.errors)).toHaveLength(1)
+    expect(messages(c.errors)[0]).toMatch(
+      /Schedule "weekly" was stored \(runner.schedules.set\) for flow "digest".*flow "digest" there, "weekly-report" here.*another id/,
+    )
+    const listed = await c.runner.schedules.list()
+    expect(listed.find((x) => x.id === 'weekly')).toMatchObject({ flow: 'weekly-report', cron: '0 4 * * 1', source: 'code' })
+    expect(a.errors).toEqual([])
+  })
+
   it('of one flow: the code of the runner that starts wins (a deploy), and it reports what it replaced', async () => {
     const prefix = `sid${++n}`
     const mk = (cron: string, input: unknown) => defineFlow({ name: 'sync', schedules: [{ id: 'sync-all', cron, input }], steps })

@@ -36,31 +36,38 @@ export function differences(there: ScheduleDoc, here: ScheduleDoc): string[] {
 const RENAME = 'give one of them another id (defineFlow({ schedules: [{ id }] }))'
 
 /**
- * A runner's in-code schedule whose id the store holds for a flow this runner does not hold
- * (another service's schedule, or one left by code that no longer runs): the runner leaves it as
- * it is and reports this.
+ * A runner's in-code schedule whose id another runner's code holds in the store for a flow this
+ * runner does not hold (another service's schedule, or one left by code that no longer runs): the
+ * runner leaves it as it is and reports this.
  */
 export function takenError(there: ScheduleDoc, here: ScheduleDoc): LeanflowError {
   const id = here.id
-  const what =
-    there.source === 'code' ? 'is defined in code by another runner on this store' : 'is stored (runner.schedules.set) on this store'
   return new LeanflowError(
     'INVALID_ARGUMENT',
-    `Schedule "${id}" ${what} for flow "${there.flow}", which this runner does not hold, and differently in this runner's code: ${differences(there, here).join('; ')}. ` +
+    `Schedule "${id}" is defined in code by another runner on this store for flow "${there.flow}", which this runner does not hold, and differently in this runner's code: ${differences(there, here).join('; ')}. ` +
       `This runner left the stored schedule as it is and does not fire its own: schedule ids are unique in the store, so ${RENAME}; ` +
       `if the stored one is left over from code that no longer runs, delete it (runner.schedules.delete('${id}')) and start this runner again.`,
   )
 }
 
 /**
- * A runner's in-code schedule replaced another in-code definition of the same id (a deploy that
- * changed it, or another service on the store that defines the id too): the runner reports what
- * it replaced.
+ * A runner's in-code schedule replaced what the store held under its id: another in-code
+ * definition (a deploy that changed it, or another service on the store that defines the id too),
+ * or a stored schedule of a flow this runner does not hold (`schedules.set` by another service).
+ * The runner reports what it replaced.
  */
 export function replacedError(there: ScheduleDoc, here: ScheduleDoc): LeanflowError {
+  const diff = differences(there, here).join('; ')
+  if (there.source === 'stored') {
+    return new LeanflowError(
+      'INVALID_ARGUMENT',
+      `Schedule "${here.id}" was stored (runner.schedules.set) for flow "${there.flow}", which this runner does not hold, and is defined differently in this runner's code: ${diff}. ` +
+        `This runner's definition replaced it (an in-code schedule wins over a stored one of its id). If the stored one belongs to another service, ${RENAME} and set it again.`,
+    )
+  }
   return new LeanflowError(
     'INVALID_ARGUMENT',
-    `Schedule "${here.id}" was defined differently in code in the store (by another runner, or by an earlier deploy): ${differences(there, here).join('; ')}. ` +
+    `Schedule "${here.id}" was defined differently in code in the store (by another runner, or by an earlier deploy): ${diff}. ` +
       `This runner's definition replaced it (the code of the runner that starts wins; the paused state and last run are kept). ` +
       `After a deploy that changed it there is nothing more to do; if another service on this store defines a schedule with this id, the two replace each other at every start: ${RENAME}.`,
   )
