@@ -5,6 +5,7 @@ import { isEnded, type RunDoc } from '../machine/runDoc.js'
 import { apply } from '../shell/apply.js'
 import { newId } from '../shell/newId.js'
 import type { Shell } from '../shell/shell.js'
+import { assertFits } from '../shell/storable.js'
 import { runLimitsOf } from './control.js'
 import { requireLimits } from './limits.js'
 
@@ -27,6 +28,9 @@ const SUPERSEDE_GRACE_MS = 2_000
  * queue's timer, Redis's blocking timeouts, which fire on its `hz` ticks) does not make the run late.
  */
 export const RATE_WAKE_LEAD_MS = 50
+
+/** The most bytes of a `flow.debounced` event besides its input (kind, a run id of 128 characters, `until`). */
+const DEBOUNCED_ENVELOPE_BYTES = 256
 
 /** What `startFlow` returns. */
 export interface Started {
@@ -84,6 +88,9 @@ export async function startLimited(
   const limits = requireLimits(shell.limits, flow)
   if (lim.debounce) {
     const d = lim.debounce
+    // a call folded into the window is its flow.debounced: one the store would refuse is refused
+    // before the window takes its input (the run would run with a call its caller saw fail)
+    assertFits(shell, input, `input of flow "${flow}" (in its flow.debounced)`, DEBOUNCED_ENVELOPE_BYTES)
     const opts = d.maxWaitMs === undefined ? { periodMs: d.periodMs, input } : { periodMs: d.periodMs, maxWaitMs: d.maxWaitMs, input }
     const ans = await limits.debounce(flow, d.key, runId, opts)
     // an idempotency key names the run the call went to (a repeat folds into it again)
