@@ -169,10 +169,17 @@ export function createRunner(options: RunnerOptions): Runner {
         const doc = await shell.states.read(known)
         if (doc?.flow === name) return keyAnswer(known, doc, lookup)
       }
-      const claim = key === undefined ? async (id: string) => id : (id: string) => store.putLookup('start', lookup, id, START_KEY_TTL_MS)
+      const claim = async (id: string, other = false) => {
+        if (key === undefined) return id
+        const got = await store.putLookup('start', lookup, id, START_KEY_TTL_MS)
+        // a key that names another start's run (a singleton's, a debounce window's) is kept as
+        // long as the store keeps an ended run, not 30 days: nothing retires it when that run ends
+        if (other && got === id) await store.retireLookup?.('start', lookup)
+        return got
+      }
       const skipTo = async (holder: string): Promise<StartedRun> => {
         if (key === undefined) return { runId: holder, deduplicated: true }
-        const id = await claim(holder)
+        const id = await claim(holder, true)
         return keyAnswer(id, await shell.states.read(id), lookup)
       }
       // the store's clock and position, asked while the limits decide (one round trip for both)

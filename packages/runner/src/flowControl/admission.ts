@@ -45,8 +45,11 @@ export type CreateRun = (runId: string, waiting: Waiting | undefined, admitAt: n
 export interface StartHooks {
   create: CreateRun
   cancel: (runId: string, reason: string) => Promise<void>
-  /** Maps the start's idempotency key to the run (the first run of the key wins: its id comes back). */
-  claim: (runId: string) => Promise<string>
+  /**
+   * Maps the start's idempotency key to the run (the first run of the key wins: its id comes
+   * back); `other`: the run is another start's (a debounce window's), not one this start writes.
+   */
+  claim: (runId: string, other?: boolean) => Promise<string>
   /**
    * The answer to a start a singleton skipped to the active run `holder`: the start's idempotency
    * key (if any) now names that run, so a retry answers it again after it ended.
@@ -94,7 +97,7 @@ export async function startLimited(
     const opts = d.maxWaitMs === undefined ? { periodMs: d.periodMs, input } : { periodMs: d.periodMs, maxWaitMs: d.maxWaitMs, input }
     const ans = await limits.debounce(flow, d.key, runId, opts)
     // an idempotency key names the run the call went to (a repeat folds into it again)
-    await hooks.claim(ans.holder)
+    await hooks.claim(ans.holder, !ans.first)
     if (!ans.first) {
       try {
         await appendDebounced(shell, ans.holder, input, ans.until)
