@@ -59,6 +59,24 @@ describeOnStores(
       expect(kinds.filter((k) => k === 'flow.debounced')).toHaveLength(1)
       expect((await store().listRuns('notify')).map((r) => r.runId)).toEqual([first.runId])
     })
+
+    it('racing repeats of one call (same key) all get the first answer; the run is folded into once at most', async () => {
+      const calls = (flow: string, input: object) =>
+        Promise.all(Array.from({ length: 8 }, () => runner().startFlow(flow, input, { idempotencyKey: `race-${flow}` })))
+      hold = deferred()
+      const skipped = await calls('sync', { user: 'dee' })
+      expect(new Set(skipped.map((a) => JSON.stringify(a))).size).toBe(1)
+      expect(skipped[0]?.deduplicated).toBeUndefined()
+      const folded = await calls('notify', { user: 'dee', n: 1 })
+      expect(new Set(folded.map((a) => JSON.stringify(a))).size).toBe(1)
+      expect(folded[0]?.deduplicated).toBeUndefined()
+      const runId = folded[0]?.runId as string
+      expect(await runner().result(runId, { timeout: '10s' })).toEqual({ send: 1 })
+      const kinds = (await store().read(runId)).map((e) => e.kind)
+      expect(kinds.filter((k) => k === 'flow.debounced').length).toBeLessThanOrEqual(1)
+      hold.resolve()
+      await waitEnd(store(), skipped[0]?.runId as string)
+    })
   },
   (redis) => {
     it("a deduplicated call's key is kept as long as an ended run (retention), not the 30 days of a running run's key", async () => {

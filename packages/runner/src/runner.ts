@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import {
   assertName,
   type EventMeta,
@@ -169,23 +170,22 @@ export function createRunner(options: RunnerOptions): Runner {
         const doc = await shell.states.read(known)
         if (doc?.flow === name) return keyAnswer(known, doc, lookup)
       }
-      const claim = async (id: string, other = false) => {
-        if (key === undefined) return id
-        const got = await store.putLookup('start', lookup, id, START_KEY_TTL_MS)
+      const claim = key === undefined ? async (id: string) => id : (id: string) => store.putLookup('start', lookup, id, START_KEY_TTL_MS)
+      const dedupTo = async (holder: string): Promise<StartedRun> => {
+        if (key === undefined) return { runId: holder, deduplicated: true }
+        const id = await claim(holder)
+        const answer = keyAnswer(id, await shell.states.read(id), lookup)
         // a key that names another start's run (a singleton's, a debounce window's) is kept as
         // long as the store keeps an ended run, not 30 days: nothing retires it when that run ends
-        if (other && got === id) await store.retireLookup?.('start', lookup)
-        return got
+        if (answer.deduplicated) await store.retireLookup?.('start', lookup)
+        return answer
       }
-      const skipTo = async (holder: string): Promise<StartedRun> => {
-        if (key === undefined) return { runId: holder, deduplicated: true }
-        const id = await claim(holder, true)
-        return keyAnswer(id, await shell.states.read(id), lookup)
-      }
+      // a call's flow.debounced is stored once, however often the call is repeated with its key
+      const foldKey = key === undefined ? undefined : `fd~k~${createHash('sha256').update(key).digest('base64url')}`
       // the store's clock and position, asked while the limits decide (one round trip for both)
       const basis = earlyBasis(shell)
       const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, from, { waiting, at, priority }, meta, basis.get())
-      return startLimited(shell, name, runId, data, priority, { create, cancel, claim, skipTo, prepare: basis.ask })
+      return startLimited(shell, name, runId, data, priority, { create, cancel, claim, dedupTo, foldKey, prepare: basis.ask })
     }
     if (key !== undefined) runId = await store.putLookup('start', lookup, runId, START_KEY_TTL_MS)
     await createRun(flow, runId, data, from, undefined, meta)

@@ -1,4 +1,4 @@
-import { isLeanflowError, type LimitAnswer, type LimitBlock, RateLimitedError } from '@leanflow/core'
+import { isLeanflowError, isRepeatedAppend, type LimitAnswer, type LimitBlock, RateLimitedError } from '@leanflow/core'
 import type { Waiting } from '../machine/index.js'
 import { jobIds, type RunnerJobData } from '../machine/keys.js'
 import { isEnded, type RunDoc } from '../machine/runDoc.js'
@@ -45,16 +45,16 @@ export type CreateRun = (runId: string, waiting: Waiting | undefined, admitAt: n
 export interface StartHooks {
   create: CreateRun
   cancel: (runId: string, reason: string) => Promise<void>
+  /** Maps the start's idempotency key to the run (the first run of the key wins: its id comes back). */
+  claim: (runId: string) => Promise<string>
   /**
-   * Maps the start's idempotency key to the run (the first run of the key wins: its id comes
-   * back); `other`: the run is another start's (a debounce window's), not one this start writes.
+   * The answer to a start a singleton skipped to the active run `holder`, or a debounce window
+   * folded into it: the start's idempotency key (if any) now names that run, so a retry answers
+   * it again after it ended.
    */
-  claim: (runId: string, other?: boolean) => Promise<string>
-  /**
-   * The answer to a start a singleton skipped to the active run `holder`: the start's idempotency
-   * key (if any) now names that run, so a retry answers it again after it ended.
-   */
-  skipTo: (holder: string) => Promise<Started>
+  dedupTo: (holder: string) => Promise<Started>
+  /** The idempotency key of the `flow.debounced` of a call with an idempotency key (a repeat stores none). */
+  foldKey?: string | undefined
   /**
    * Asks now what `create` reads before it writes (the store's clock and position), so that it
    * goes out with the limits' call instead of one round trip after it. Reads only: a start the
@@ -96,11 +96,9 @@ export async function startLimited(
     assertFits(shell, input, `input of flow "${flow}" (in its flow.debounced)`, DEBOUNCED_ENVELOPE_BYTES)
     const opts = d.maxWaitMs === undefined ? { periodMs: d.periodMs, input } : { periodMs: d.periodMs, maxWaitMs: d.maxWaitMs, input }
     const ans = await limits.debounce(flow, d.key, runId, opts)
-    // an idempotency key names the run the call went to (a repeat folds into it again)
-    await hooks.claim(ans.holder, !ans.first)
     if (!ans.first) {
       try {
-        await appendDebounced(shell, ans.holder, input, ans.until)
+        await appendDebounced(shell, ans.holder, input, ans.until, hooks.foldKey)
       } catch (err) {
         // the window's run was never written (its start died after opening the window): the window
         // is dropped and this call opens a new one, instead of every call failing until it expires
@@ -108,8 +106,11 @@ export async function startLimited(
         await limits.dropDebounce(flow, d.key, ans.holder)
         return startLimited(shell, flow, runId, input, priority, hooks)
       }
-      return { runId: ans.holder, deduplicated: true }
+      // after its flow.debounced: a start cut off before this folds again, into the same event
+      return hooks.dedupTo(ans.holder)
     }
+    // an idempotency key names the run the call opened (a repeat answers it)
+    await hooks.claim(ans.holder)
     await create(runId, { reason: 'debounce', key: d.key, until: ans.until }, ans.until)
     return { runId }
   }
@@ -128,7 +129,7 @@ export async function startLimited(
     ...(lim.singleton ? { singleton: lim.singleton } : {}),
   })
   if (ans.state === 'taken') {
-    if (!(await holderGone(shell, ans.holder))) return hooks.skipTo(ans.holder)
+    if (!(await holderGone(shell, ans.holder))) return hooks.dedupTo(ans.holder)
     // a start that died between taking the key and writing its run (or a run that ended without
     // giving the key back): the key goes back, and this start asks again
     await release(shell, flow, ans.holder)
@@ -342,13 +343,14 @@ function others(ans: LimitAnswer, self: string): string[] {
   return ans.state === 'admitted' || ans.state === 'queued' ? ans.admitted.filter((h) => h !== self) : []
 }
 
-/** `flow.debounced` of a call folded into `runId` (once its `flow.started` is stored). */
-async function appendDebounced(shell: Shell, runId: string, input: unknown, until: number): Promise<void> {
+/** `flow.debounced` of a call folded into `runId` (once its `flow.started` is stored); `key`: its idempotency key, else a new one. */
+async function appendDebounced(shell: Shell, runId: string, input: unknown, until: number, key?: string): Promise<void> {
   const event = { kind: 'flow.debounced', flow: runId, data: { input, until: new Date(until).toISOString() } }
-  const opts = { idempotencyKey: `fd~${newId()}`, after: 'fs' }
+  const opts = { idempotencyKey: key ?? `fd~${newId()}`, after: 'fs' }
   for (let i = 0; ; i++) {
     try {
-      shell.observers.appended(await shell.store.append(runId, event, opts))
+      const record = await shell.store.append(runId, event, opts)
+      if (!isRepeatedAppend(record)) shell.observers.appended(record)
       return
     } catch (err) {
       // the window's run is still being written by the call that opened it: wait for its flow.started
