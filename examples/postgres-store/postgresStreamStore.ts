@@ -249,17 +249,19 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
         const run = await lockRun(sql, runId)
         const keys = new Set<string>()
         let fresh = 0
-        for (const c of checked) {
+        for (const [i, c] of checked.entries()) {
           const key = c.idempotencyKey
           if (key !== undefined && (keys.has(key) || (await recordOf(sql, runId, key)) !== null)) continue
           if (key !== undefined) keys.add(key)
+          // each new event fits as its own append would (its kind's limit), behind the new ones before it
+          const kind = (items[i] as BatchAppend).event.kind
+          if (run.events + fresh >= maxEventsFor(kind, maxEventsPerRun)) {
+            throw new LeanflowError(
+              'RUN_TOO_LONG',
+              `Run "${runId}" already holds ${run.events} events and the batch's "${kind}" does not fit behind ${fresh} more (maxEventsPerRun ${maxEventsPerRun}): split the work into more runs or raise the limit.`,
+            )
+          }
           fresh++
-        }
-        if (fresh > 0 && run.events + fresh > maxEventsPerRun) {
-          throw new LeanflowError(
-            'RUN_TOO_LONG',
-            `Run "${runId}" already holds ${run.events} events and ${fresh} more do not fit (maxEventsPerRun ${maxEventsPerRun}): split the work into more runs or raise the limit.`,
-          )
         }
         const out: EventRecord[] = []
         // each new event checks the fence and `after` (the first refusal rolls the whole batch back)

@@ -1,6 +1,6 @@
 // A run that reaches its store's maxEventsPerRun (DESIGN: "a run over maxEventsPerRun throws
 // RUN_TOO_LONG") ends, failed, instead of running for good: the store still takes the events
-// that end an attempt or a run (step.failed, flow.failed, flow.canceled) up to
+// that end an attempt or a run (step.failed, flow.completed, flow.failed, flow.canceled) up to
 // CLOSING_EVENTS_RESERVE past the limit, and the runner fails the attempt for good on
 // RUN_TOO_LONG (a retry could not even record its start). On the memory store and a real
 // redis-server.

@@ -102,15 +102,16 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
     if (opts.after !== undefined && existing?.idempotency.has(opts.after) !== true)
       throw notAfter(runId, items[0]?.event.kind ?? 'a batch', opts.after)
     const keys = new Set<string>()
+    const held = existing?.entries.length ?? 0
     let fresh = 0
-    for (const c of checked) {
+    for (const [i, c] of checked.entries()) {
       const key = c.idempotencyKey
       if (key !== undefined && (keys.has(key) || existing?.idempotency.has(key) === true)) continue
       if (key !== undefined) keys.add(key)
+      // each new event fits as its own append would, behind the new ones before it (closing kinds past the limit)
+      if (held + fresh >= maxEventsFor((items[i] as BatchAppend).event.kind, maxEventsPerRun)) throw tooLong(runId, held)
       fresh++
     }
-    const held = existing?.entries.length ?? 0
-    if (fresh > 0 && held + fresh > maxEventsPerRun) throw tooLong(runId, held)
     return checked.map((c, i) => write(runId, (items[i] as BatchAppend).event, c, {}))
   }
 

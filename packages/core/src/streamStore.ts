@@ -265,15 +265,18 @@ export const STORE_DEFAULTS = {
 
 /**
  * How many events past `maxEventsPerRun` a run still takes of the kinds that end an attempt or a
- * run for good (`step.failed`, `flow.failed`, `flow.canceled`): a run that reached its limit can
- * still record the failure that ends it, instead of running for good.
+ * run for good (`step.failed`, `flow.completed`, `flow.failed`, `flow.canceled`): a run that
+ * reached its limit can still record what ends it, instead of running for good. `append` and
+ * `appendMany` alike (a batch is taken when its events, appended one by one, would all be).
  */
 export const CLOSING_EVENTS_RESERVE = 64
 
 /**
  * The most events a run may hold when `kind` is appended: `maxEventsPerRun`, or that plus
- * {@link CLOSING_EVENTS_RESERVE} for `step.failed`, `flow.failed` and `flow.canceled`. For store
- * implementations (every store of leanflow applies it; the conformance suite checks it).
+ * {@link CLOSING_EVENTS_RESERVE} for `step.failed`, `flow.completed`, `flow.failed` and
+ * `flow.canceled`. For store implementations (every store of leanflow applies it, to each new
+ * event of an `appendMany` batch as well, counting the new ones before it; the conformance suite
+ * checks it).
  *
  * @example
  * ```ts
@@ -281,7 +284,7 @@ export const CLOSING_EVENTS_RESERVE = 64
  * ```
  */
 export function maxEventsFor(kind: string, maxEventsPerRun: number): number {
-  return kind === 'step.failed' || kind === 'flow.failed' || kind === 'flow.canceled'
+  return kind === 'step.failed' || kind === 'flow.completed' || kind === 'flow.failed' || kind === 'flow.canceled'
     ? maxEventsPerRun + CLOSING_EVENTS_RESERVE
     : maxEventsPerRun
 }

@@ -1,4 +1,4 @@
-import { hostname } from 'node:os'
+import { createHash } from 'node:crypto'
 import {
   assertName,
   type EventMeta,
@@ -10,13 +10,14 @@ import {
   TriggerConflictError,
   TriggerNotFoundError,
 } from '@leanflow/core'
-import { type CreateRun, firstAdmitJob, startLimited } from './flowControl/admission.js'
+import { type CreateRun, firstAdmitJob, keyAnswer, startLimited } from './flowControl/admission.js'
 import { controlsStarts } from './flowControl/limits.js'
 import { copiedWaves, newRun, queueNew, type RunOrigin, startJobs, type Waiting } from './machine/index.js'
 import { jobIds } from './machine/keys.js'
 import type { FlowGraph, RunDoc } from './machine/runDoc.js'
 import { createMemoryQueue } from './memoryQueue.js'
 import { type PreparedRerun, prepareRerun } from './rerun.js'
+import { priorityOf, timerMs, workerIdOf } from './runnerOptions.js'
 import { createSchedules } from './schedules/schedules.js'
 import { apply, carry } from './shell/apply.js'
 import { idempotencyKeyOf } from './shell/idempotencyKey.js'
@@ -151,6 +152,8 @@ export function createRunner(options: RunnerOptions): Runner {
     let runId = opts.runId === undefined ? newId() : assertName(opts.runId, 'run id')
     // a rerun's key has lookups of its own (`rerunLookup`): no startFlow key names its run
     const key = prepared ? prepared.lookup : idempotencyKeyOf(opts.idempotencyKey, 'startFlow')
+    // a caller's run id of another flow's run is refused before its key or a limit's slot is written
+    if (opts.runId !== undefined && !origin.parent) await assertRunOf(runId, name)
     const lookup = prepared?.lookup ?? `${name}/${key}`
     // the run keeps its key's name: the key expires with the run (retireLookup as it ends)
     const from: RunOrigin = key === undefined ? origin : { ...origin, startKey: lookup }
@@ -162,18 +165,37 @@ export function createRunner(options: RunnerOptions): Runner {
       const known = key === undefined ? null : await store.getLookup('start', lookup)
       if (known !== null) {
         runId = known
-        // a repeat of a started run's key is that run, whatever the limits say now
-        if (await shell.states.read(known)) return { runId: known }
+        // a repeat of a key is the first answer, whatever the limits say now: the run the key
+        // started, or the one a singleton or a debounce window deduplicated it to
+        const doc = await shell.states.read(known)
+        if (doc?.flow === name) return keyAnswer(known, doc, lookup)
       }
       const claim = key === undefined ? async (id: string) => id : (id: string) => store.putLookup('start', lookup, id, START_KEY_TTL_MS)
+      const dedupTo = async (holder: string): Promise<StartedRun> => {
+        if (key === undefined) return { runId: holder, deduplicated: true }
+        const id = await claim(holder)
+        const answer = keyAnswer(id, await shell.states.read(id), lookup)
+        // a key that names another start's run (a singleton's, a debounce window's) is kept as
+        // long as the store keeps an ended run, not 30 days: nothing retires it when that run ends
+        if (answer.deduplicated) await store.retireLookup?.('start', lookup)
+        return answer
+      }
+      // a call's flow.debounced is stored once, however often the call is repeated with its key
+      const foldKey = key === undefined ? undefined : `fd~k~${createHash('sha256').update(key).digest('base64url')}`
       // the store's clock and position, asked while the limits decide (one round trip for both)
       const basis = earlyBasis(shell)
       const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, from, { waiting, at, priority }, meta, basis.get())
-      return startLimited(shell, name, runId, data, priority, { create, cancel, claim, prepare: basis.ask })
+      return startLimited(shell, name, runId, data, priority, { create, cancel, claim, dedupTo, foldKey, prepare: basis.ask })
     }
     if (key !== undefined) runId = await store.putLookup('start', lookup, runId, START_KEY_TTL_MS)
     await createRun(flow, runId, data, from, undefined, meta)
     return { runId }
+  }
+
+  /** Refuses (`INVALID_ARGUMENT`) run id `runId` when it names a run of a flow other than `flow`. */
+  async function assertRunOf(runId: string, flow: string): Promise<void> {
+    const doc = await shell.states.read(runId)
+    if (doc && doc.flow !== flow) throw runIdTaken(runId, doc.flow)
   }
 
   /** A new run's `flow.started.meta`: the observers' (`runner.observe`), then the `traceparent` option. */
@@ -228,9 +250,7 @@ export function createRunner(options: RunnerOptions): Runner {
     }
     // the stored flow.started (the first one when the run existed): its input, without a read
     shell.inputs.note(runId, structuredClone((res.record.data as { input?: unknown } | null)?.input ?? null))
-    if (doc.flow !== name) {
-      throw new LeanflowError('INVALID_ARGUMENT', `Run id "${runId}" already belongs to flow "${doc.flow}": choose another run id.`)
-    }
+    if (doc.flow !== name) throw runIdTaken(runId, doc.flow)
     // a rerun's copied steps: their step.completed (data.copied) right after flow.started (again
     // on a repeat: the start that wrote the run may have died before writing them)
     const copies = copiedWaves(doc)
@@ -361,6 +381,9 @@ export function createRunner(options: RunnerOptions): Runner {
   }
 }
 
+const runIdTaken = (runId: string, flow: string) =>
+  new LeanflowError('INVALID_ARGUMENT', `Run id "${runId}" already belongs to flow "${flow}": choose another run id.`)
+
 /** Each flow's highest version among `flows`. */
 function highestVersions(flows: readonly FlowDefinition[]): FlowDefinition[] {
   const top = new Map<string, FlowDefinition>()
@@ -369,31 +392,4 @@ function highestVersions(flows: readonly FlowDefinition[]): FlowDefinition[] {
     if (!cur || versionOf(f) > versionOf(cur)) top.set(f.name, f)
   }
   return [...top.values()]
-}
-
-/** The `priority` option of `startFlow`, checked: an integer in -100..100 (default 0). */
-function priorityOf(value: unknown): number {
-  if (value === undefined) return 0
-  if (Number.isInteger(value) && (value as number) >= -100 && (value as number) <= 100) return value as number
-  throw invalidArgument('priority', value, 'an integer from -100 to 100 (higher is admitted first)')
-}
-
-/** The `workerId` option, checked, or `<hostname>:<pid>`. */
-function workerIdOf(value: unknown): string {
-  if (value === undefined) return `${hostname()}:${process.pid}`
-  if (typeof value === 'string' && value.length > 0 && value.length <= 200) return value
-  throw new LeanflowError(
-    'INVALID_ARGUMENT',
-    `Invalid workerId ${JSON.stringify(value)}: pass a non-empty string of at most 200 characters.`,
-  )
-}
-
-/** The longest delay one timer holds (2^31 - 1 ms, 24.8 days): Node fires a longer one after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1
-
-/** A timer option: a whole number of ms above 0 that one timer holds, else `INVALID_ARGUMENT` naming it. */
-function timerMs(value: unknown, what: string): number {
-  const ms = positiveInteger(value, what)
-  if (ms > MAX_TIMER_MS) throw invalidArgument(what, value, `a whole number of ms from 1 to ${MAX_TIMER_MS} (24.8 days)`)
-  return ms
 }

@@ -91,7 +91,7 @@ export function describeAppendConformance(t: ConformanceContext): void {
       expect((await s.append(otherRun, ev(otherRun, 'e', 0))).data).toBe(0)
     })
 
-    it('a run at maxEventsPerRun still takes its closing events (step.failed, flow.failed, flow.canceled), CLOSING_EVENTS_RESERVE of them', async () => {
+    it('a run at maxEventsPerRun still takes its closing events (step.failed, flow.completed, flow.failed, flow.canceled), CLOSING_EVENTS_RESERVE of them', async () => {
       const s = await t.open({ maxEventsPerRun: 5 })
       const run = uniqueName()
       for (let i = 0; i < 5; i++) await s.append(run, ev(run, 'e', i))
@@ -100,8 +100,9 @@ export function describeAppendConformance(t: ConformanceContext): void {
       await s.append(run, ev(run, 'step.failed', { error: 'RUN_TOO_LONG', willRetry: false }, 's'))
       await s.append(run, ev(run, 'flow.failed', { error: 'RUN_TOO_LONG' }))
       await s.append(run, ev(run, 'flow.canceled', { reason: 'x' }))
+      await s.append(run, ev(run, 'flow.completed', {}))
       await expectCode(s.append(run, ev(run, 'log', { msg: 'x' })), 'RUN_TOO_LONG')
-      for (let i = 3; i < CLOSING_EVENTS_RESERVE; i++) await s.append(run, ev(run, 'step.failed', { error: String(i) }, 's'))
+      for (let i = 4; i < CLOSING_EVENTS_RESERVE; i++) await s.append(run, ev(run, 'step.failed', { error: String(i) }, 's'))
       await expectCode(s.append(run, ev(run, 'step.failed', { error: 'one too many' }, 's')), 'RUN_TOO_LONG')
       expect(await s.read(run, { limit: 1000 })).toHaveLength(5 + CLOSING_EVENTS_RESERVE)
     })

@@ -1,4 +1,4 @@
-import { type EventRecord, isRepeatedAppend, type StreamStore } from '@leanflow/core'
+import { CLOSING_EVENTS_RESERVE, type EventRecord, isRepeatedAppend, type StreamStore } from '@leanflow/core'
 import { expect } from 'vitest'
 import { describe, it } from './internal/kitTest.js'
 import { type ConformanceContext, ev, expectCode, uniqueName } from './streamStoreConformanceKit.js'
@@ -54,6 +54,45 @@ export function describeAppendManyConformance(t: ConformanceContext): void {
       const ok = await many(s)(run, [item(run, 'a', 0, 'k0'), item(run, 'b', 1), item(run, 'c', 2), item(run, 'd', 3)], { after: 'k0' })
       expect(ok.map((e) => e.kind)).toEqual(['a', 'b', 'c', 'd'])
       expect((await s.read(run)).map((e) => e.kind)).toEqual(['a', 'b', 'c', 'd'])
+    })
+
+    it('takes a batch exactly when its events, appended one by one, would all be taken: closing events past maxEventsPerRun too', async () => {
+      const s = await t.open({ maxEventsPerRun: 3 })
+      const run = uniqueName()
+      await s.append(run, ev(run, 'a', 0))
+      await s.append(run, ev(run, 'a', 1))
+      // one room left: a plain event fills it, and the closing event behind it goes past the limit, as with append
+      const filled = await many(s)(run, [item(run, 'b', 1), item(run, 'flow.failed', { error: 'x' })])
+      expect(filled.map((e) => e.kind)).toEqual(['b', 'flow.failed'])
+      // past the limit (4 held): a closing event alone, or a row of them, is taken ...
+      expect((await many(s)(run, [item(run, 'flow.canceled', { reason: 'r' })])).map((e) => e.kind)).toEqual(['flow.canceled'])
+      const closing = [
+        item(run, 'step.failed', { error: 'e', willRetry: false }),
+        item(run, 'flow.completed', {}),
+        item(run, 'flow.failed', {}),
+      ]
+      expect((await many(s)(run, closing)).map((e) => e.kind)).toEqual(['step.failed', 'flow.completed', 'flow.failed'])
+      // ... a batch with any other event is refused whole, wherever that event is
+      await expectCode(many(s)(run, [item(run, 'log', { msg: 'x' })]), 'RUN_TOO_LONG')
+      await expectCode(many(s)(run, [item(run, 'flow.failed', {}), item(run, 'log', { msg: 'x' })]), 'RUN_TOO_LONG')
+      await expectCode(many(s)(run, [item(run, 'log', { msg: 'x' }), item(run, 'flow.failed', {})]), 'RUN_TOO_LONG')
+      expect((await s.read(run)).map((e) => e.kind)).toEqual([
+        'a',
+        'a',
+        'b',
+        'flow.failed',
+        'flow.canceled',
+        'step.failed',
+        'flow.completed',
+        'flow.failed',
+      ])
+      // and the reserve ends where append's does
+      const room = 3 + CLOSING_EVENTS_RESERVE - 8
+      const fill = Array.from({ length: room }, (_, i) => item(run, 'step.failed', { error: String(i) }))
+      expect(await many(s)(run, fill)).toHaveLength(room)
+      await expectCode(many(s)(run, [item(run, 'flow.failed', {})]), 'RUN_TOO_LONG')
+      await expectCode(s.append(run, ev(run, 'flow.failed', {})), 'RUN_TOO_LONG')
+      expect(await s.read(run, { limit: 1000 })).toHaveLength(3 + CLOSING_EVENTS_RESERVE)
     })
   })
 }

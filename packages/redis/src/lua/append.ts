@@ -181,7 +181,8 @@ ${WRITE}`
  * The batch append script: several events of one run in one atomic step, each as the append
  * script stores it (a repeated idempotency key, in the stream or earlier in the batch, stores
  * nothing and answers the first record), behind one fence / `after` check and one length check
- * for the new events, all before the first write.
+ * for the new events (each as its own append's: `maxEventsFor` its kind, counting the new events
+ * before it), all before the first write.
  *
  * KEYS as the append script's. ARGV: 1 fence name ('' for none), 2 fence token, 3 an idempotency
  * key that must already be stored ('' for none), 4 maxEventsPerRun (0: no limit), 5 the number
@@ -195,20 +196,22 @@ local fences, expire, also = KEYS[#KEYS], KEYS, nil
 if ARGV[1] ~= '' and redis.call('HGET', fences, ARGV[1]) ~= ARGV[2] then return {-2} end
 if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[3], ARGV[3]) == 0 then return {-3} end
 local n = tonumber(ARGV[5])
-local seen, fresh = {}, 0
+local seen, fresh, len = {}, 0, nil
 for i = 1, n do
-  local key = ARGV[5 + (i - 1) * 14 + 3]
-  if key == '' then
-    fresh = fresh + 1
-  elseif not seen[key] then
+  local b = 5 + (i - 1) * 14
+  local key = ARGV[b + 3]
+  local new = key == ''
+  if not new and not seen[key] then
     seen[key] = true
-    if redis.call('HEXISTS', KEYS[3], key) == 0 then fresh = fresh + 1 end
+    new = redis.call('HEXISTS', KEYS[3], key) == 0
   end
-end
-local max = tonumber(ARGV[4])
-if max > 0 and fresh > 0 then
-  local len = redis.call('XLEN', KEYS[1])
-  if len + fresh > max then return {-1, len} end
+  -- each new event fits as its own append would (its kind's limit), behind the new ones before it
+  local max = tonumber(ARGV[b + 4])
+  if new and tonumber(ARGV[4]) > 0 and max > 0 then
+    if not len then len = redis.call('XLEN', KEYS[1]) end
+    if len + fresh >= max then return {-1, len} end
+  end
+  if new then fresh = fresh + 1 end
 end
 -- one event: the append logic's blocks, reading this event's arguments as ARGV
 local function one(ARGV)

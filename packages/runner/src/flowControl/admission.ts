@@ -1,10 +1,11 @@
-import { isLeanflowError, type LimitAnswer, type LimitBlock, RateLimitedError } from '@leanflow/core'
+import { isLeanflowError, isRepeatedAppend, type LimitAnswer, type LimitBlock, RateLimitedError } from '@leanflow/core'
 import type { Waiting } from '../machine/index.js'
 import { jobIds, type RunnerJobData } from '../machine/keys.js'
 import { isEnded, type RunDoc } from '../machine/runDoc.js'
 import { apply } from '../shell/apply.js'
 import { newId } from '../shell/newId.js'
 import type { Shell } from '../shell/shell.js'
+import { assertFits } from '../shell/storable.js'
 import { runLimitsOf } from './control.js'
 import { requireLimits } from './limits.js'
 
@@ -28,6 +29,9 @@ const SUPERSEDE_GRACE_MS = 2_000
  */
 export const RATE_WAKE_LEAD_MS = 50
 
+/** The most bytes of a `flow.debounced` event besides its input (kind, a run id of 128 characters, `until`). */
+const DEBOUNCED_ENVELOPE_BYTES = 256
+
 /** What `startFlow` returns. */
 export interface Started {
   runId: string
@@ -44,11 +48,28 @@ export interface StartHooks {
   /** Maps the start's idempotency key to the run (the first run of the key wins: its id comes back). */
   claim: (runId: string) => Promise<string>
   /**
+   * The answer to a start a singleton skipped to the active run `holder`, or a debounce window
+   * folded into it: the start's idempotency key (if any) now names that run, so a retry answers
+   * it again after it ended.
+   */
+  dedupTo: (holder: string) => Promise<Started>
+  /** The idempotency key of the `flow.debounced` of a call with an idempotency key (a repeat stores none). */
+  foldKey?: string | undefined
+  /**
    * Asks now what `create` reads before it writes (the store's clock and position), so that it
    * goes out with the limits' call instead of one round trip after it. Reads only: a start the
    * limits refuse or fold wrote nothing.
    */
   prepare?: () => void
+}
+
+/**
+ * The answer to a start whose idempotency key (`lookup`) maps to run `runId`: the run itself when
+ * the key started it, else `deduplicated: true` (a singleton skipped the key's first start to that
+ * run, or a debounce window folded it in), as the first answer was.
+ */
+export function keyAnswer(runId: string, doc: RunDoc | null, lookup: string): Started {
+  return doc?.startKey === lookup ? { runId } : { runId, deduplicated: true }
 }
 
 /**
@@ -70,13 +91,14 @@ export async function startLimited(
   const limits = requireLimits(shell.limits, flow)
   if (lim.debounce) {
     const d = lim.debounce
+    // a call folded into the window is its flow.debounced: one the store would refuse is refused
+    // before the window takes its input (the run would run with a call its caller saw fail)
+    assertFits(shell, input, `input of flow "${flow}" (in its flow.debounced)`, DEBOUNCED_ENVELOPE_BYTES)
     const opts = d.maxWaitMs === undefined ? { periodMs: d.periodMs, input } : { periodMs: d.periodMs, maxWaitMs: d.maxWaitMs, input }
     const ans = await limits.debounce(flow, d.key, runId, opts)
-    // an idempotency key names the run the call went to (a repeat folds into it again)
-    await hooks.claim(ans.holder)
     if (!ans.first) {
       try {
-        await appendDebounced(shell, ans.holder, input, ans.until)
+        await appendDebounced(shell, ans.holder, input, ans.until, hooks.foldKey)
       } catch (err) {
         // the window's run was never written (its start died after opening the window): the window
         // is dropped and this call opens a new one, instead of every call failing until it expires
@@ -84,8 +106,11 @@ export async function startLimited(
         await limits.dropDebounce(flow, d.key, ans.holder)
         return startLimited(shell, flow, runId, input, priority, hooks)
       }
-      return { runId: ans.holder, deduplicated: true }
+      // after its flow.debounced: a start cut off before this folds again, into the same event
+      return hooks.dedupTo(ans.holder)
     }
+    // an idempotency key names the run the call opened (a repeat answers it)
+    await hooks.claim(ans.holder)
     await create(runId, { reason: 'debounce', key: d.key, until: ans.until }, ans.until)
     return { runId }
   }
@@ -104,7 +129,7 @@ export async function startLimited(
     ...(lim.singleton ? { singleton: lim.singleton } : {}),
   })
   if (ans.state === 'taken') {
-    if (!(await holderGone(shell, ans.holder))) return { runId: ans.holder, deduplicated: true }
+    if (!(await holderGone(shell, ans.holder))) return hooks.dedupTo(ans.holder)
     // a start that died between taking the key and writing its run (or a run that ended without
     // giving the key back): the key goes back, and this start asks again
     await release(shell, flow, ans.holder)
@@ -318,13 +343,14 @@ function others(ans: LimitAnswer, self: string): string[] {
   return ans.state === 'admitted' || ans.state === 'queued' ? ans.admitted.filter((h) => h !== self) : []
 }
 
-/** `flow.debounced` of a call folded into `runId` (once its `flow.started` is stored). */
-async function appendDebounced(shell: Shell, runId: string, input: unknown, until: number): Promise<void> {
+/** `flow.debounced` of a call folded into `runId` (once its `flow.started` is stored); `key`: its idempotency key, else a new one. */
+async function appendDebounced(shell: Shell, runId: string, input: unknown, until: number, key?: string): Promise<void> {
   const event = { kind: 'flow.debounced', flow: runId, data: { input, until: new Date(until).toISOString() } }
-  const opts = { idempotencyKey: `fd~${newId()}`, after: 'fs' }
+  const opts = { idempotencyKey: key ?? `fd~${newId()}`, after: 'fs' }
   for (let i = 0; ; i++) {
     try {
-      shell.observers.appended(await shell.store.append(runId, event, opts))
+      const record = await shell.store.append(runId, event, opts)
+      if (!isRepeatedAppend(record)) shell.observers.appended(record)
       return
     } catch (err) {
       // the window's run is still being written by the call that opened it: wait for its flow.started

@@ -5,6 +5,7 @@ import type { RunnerSchedules, ScheduleDefinition, ScheduleInfo, ScheduleSpec, S
 import { newId } from '../shell/newId.js'
 import type { Shell } from '../shell/shell.js'
 import { dueTicks } from './dueTicks.js'
+import { differences, replacedError, takenError } from './scheduleClash.js'
 import { cadenceOf, type ScheduleDoc, sameCadence, scheduleDocOf, scheduleInfo } from './scheduleDoc.js'
 
 /** How often a started runner looks for due ticks at the least (it also wakes at the next known tick). */
@@ -50,6 +51,11 @@ async function inputOf(id: string, def: ScheduleDefinition | undefined, tick: Sc
     )
   }
 }
+const definedInCode = (id: string, flow: string) =>
+  new LeanflowError(
+    'INVALID_ARGUMENT',
+    `Schedule "${id}" is defined in code (flow "${flow}"): change it there, or pick another id (if no code defines it any more, runner.schedules.delete('${id}') first).`,
+  )
 const notFound = (id: string) =>
   new LeanflowError('SCHEDULE_NOT_FOUND', `Schedule "${id}" does not exist: check the id (runner.schedules.list()).`)
 /** Errors of a tick's own start that retrying cannot fix (a bad input, a flow no longer defined): the tick is skipped. */
@@ -125,12 +131,28 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
     return infoOf(cur)
   }
 
-  /** Writes an in-code schedule's definition (keeping its paused state and last run). */
+  /**
+   * Writes an in-code schedule's definition (keeping its paused state and last run), unless
+   * another runner's code holds the id for a flow this runner does not hold (another service's
+   * schedule: left as it is). That clash, a replaced in-code definition and a replaced stored
+   * schedule of a flow this runner does not hold go to `onError`, with both definitions.
+   */
   async function upsert(doc: ScheduleDoc, now: number) {
+    let clash: LeanflowError | undefined
     await update(doc.id, (c) => {
+      clash = undefined
       const next = over(doc, c, now)
-      return c && JSON.stringify(c.doc) === JSON.stringify(next.doc) ? undefined : next
+      if (!c || JSON.stringify(c.doc) === JSON.stringify(next.doc)) return c ? undefined : next
+      const held = shell.flows.has(c.doc.flow)
+      if (c.doc.source === 'code' && !held) {
+        clash = takenError(c.doc, doc)
+        return undefined
+      }
+      // a stored edit of a flow this runner holds is replaced quietly (in-code wins); anything else is said
+      if ((c.doc.source === 'code' || !held) && differences(c.doc, doc).length > 0) clash = replacedError(c.doc, doc)
+      return next
     })
+    if (clash) shell.onError(clash)
   }
 
   /**
@@ -237,14 +259,14 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
         )
       }
       const doc = scheduleDocOf(spec, spec.flow, 'stored')
-      if (inCode.has(doc.id)) {
-        throw new LeanflowError(
-          'INVALID_ARGUMENT',
-          `Schedule "${doc.id}" is defined in code (flow "${inCode.get(doc.id)?.flow}"): change it there, or pick another id.`,
-        )
-      }
+      const code = inCode.get(doc.id)
+      if (code) throw definedInCode(doc.id, code.flow)
       const now = await shell.clock.now()
-      const { cur } = await update(doc.id, (c) => over(doc, c, now))
+      const { cur } = await update(doc.id, (c) => {
+        // defined in the code of another runner on the store (this one's is refused above)
+        if (c?.doc.source === 'code') throw definedInCode(doc.id, c.doc.flow)
+        return over(doc, c, now)
+      })
       wake()
       return infoOf(cur as ScheduleRecord<ScheduleDoc>)
     },

@@ -1,0 +1,74 @@
+import { LeanflowError } from '@leanflow/core'
+import type { ScheduleDoc } from './scheduleDoc.js'
+
+/** The fields that make a schedule's definition (its paused state, last run and source are not). */
+const FIELDS = ['flow', 'cron', 'every', 'tz', 'input', 'overlap', 'catchUp'] as const
+/** The most characters of one field's value a message shows. */
+const MAX_SHOWN = 200
+
+function shown(doc: ScheduleDoc, field: (typeof FIELDS)[number]): string {
+  if (field === 'input' && doc.inputFn) return 'a function of the tick'
+  const value = doc[field]
+  if (value === undefined) return 'none'
+  const json = JSON.stringify(value)
+  return json.length > MAX_SHOWN ? `${json.slice(0, MAX_SHOWN)}…` : json
+}
+
+/**
+ * How the definition `here` differs from the stored `there`, one `field <there> there, <here>
+ * here` per field that differs; empty when they define the same schedule.
+ *
+ * @example
+ * ```ts
+ * differences(stored, ours) // ['cron "0 3 * * *" there, "*\/5 * * * *" here']
+ * ```
+ */
+export function differences(there: ScheduleDoc, here: ScheduleDoc): string[] {
+  const out: string[] = []
+  for (const field of FIELDS) {
+    const a = shown(there, field)
+    const b = shown(here, field)
+    if (a !== b) out.push(`${field} ${a} there, ${b} here`)
+  }
+  return out
+}
+
+const RENAME = 'give one of them another id (defineFlow({ schedules: [{ id }] }))'
+
+/**
+ * A runner's in-code schedule whose id another runner's code holds in the store for a flow this
+ * runner does not hold (another service's schedule, or one left by code that no longer runs): the
+ * runner leaves it as it is and reports this.
+ */
+export function takenError(there: ScheduleDoc, here: ScheduleDoc): LeanflowError {
+  const id = here.id
+  return new LeanflowError(
+    'INVALID_ARGUMENT',
+    `Schedule "${id}" is defined in code by another runner on this store for flow "${there.flow}", which this runner does not hold, and differently in this runner's code: ${differences(there, here).join('; ')}. ` +
+      `This runner left the stored schedule as it is and does not fire its own: schedule ids are unique in the store, so ${RENAME}; ` +
+      `if the stored one is left over from code that no longer runs, delete it (runner.schedules.delete('${id}')) and start this runner again.`,
+  )
+}
+
+/**
+ * A runner's in-code schedule replaced what the store held under its id: another in-code
+ * definition (a deploy that changed it, or another service on the store that defines the id too),
+ * or a stored schedule of a flow this runner does not hold (`schedules.set` by another service).
+ * The runner reports what it replaced.
+ */
+export function replacedError(there: ScheduleDoc, here: ScheduleDoc): LeanflowError {
+  const diff = differences(there, here).join('; ')
+  if (there.source === 'stored') {
+    return new LeanflowError(
+      'INVALID_ARGUMENT',
+      `Schedule "${here.id}" was stored (runner.schedules.set) for flow "${there.flow}", which this runner does not hold, and is defined differently in this runner's code: ${diff}. ` +
+        `This runner's definition replaced it (an in-code schedule wins over a stored one of its id). If the stored one belongs to another service, ${RENAME} and set it again.`,
+    )
+  }
+  return new LeanflowError(
+    'INVALID_ARGUMENT',
+    `Schedule "${here.id}" was defined differently in code in the store (by another runner, or by an earlier deploy): ${diff}. ` +
+      `This runner's definition replaced it (the code of the runner that starts wins; the paused state and last run are kept). ` +
+      `After a deploy that changed it there is nothing more to do; if another service on this store defines a schedule with this id, the two replace each other at every start: ${RENAME}.`,
+  )
+}
