@@ -34,7 +34,7 @@ export interface WatchRunOptions {
   /**
    * Called once when the run has ended; the connection is closed. Also when the watch began at or
    * past the end of a run that had ended (`?after=` its last event id: the server answers 204):
-   * `end` is then that run's last event, read once from `…/runs/:runId/events` (`runs.read`).
+   * `end` is then that run's terminal event, read once from `…/runs/:runId/events` (`runs.read`).
    */
   onEnd?: ((end: RunEnd, state: FlowState) => void) | undefined
   /**
@@ -240,14 +240,15 @@ function refused(target: string, why: Refusal): Error & Refusal {
 }
 
 /**
- * The end of a run whose stream answered 204 (the watch began at or past its terminal event): its
- * last event, asked once from `GET …/runs/:runId/events` beside the stream (action `runs.read`).
+ * The end of a run whose stream answered 204 (the watch began at or past its terminal event): that
+ * event, asked once from `GET …/runs/:runId/events` beside the stream (action `runs.read`).
  * Refused or unreachable, the end is the position the watch began at, with an empty `kind`.
  */
 async function endOf(target: string, seen: string | undefined, withCredentials: boolean): Promise<RunEnd> {
   const [path = '', query] = target.split('?', 2)
-  const page = path.endsWith('/stream') ? await ask(`${path.slice(0, -6)}events?direction=backward&limit=1`, withCredentials) : {}
-  const last = (page.body as { events?: Partial<EventRecord>[] } | undefined)?.events?.[0]
+  const page = path.endsWith('/stream') ? await ask(`${path.slice(0, -6)}events?direction=backward&limit=8`, withCredentials) : {}
+  // the terminal event: the last one, or one of the last few when events came after it
+  const last = (page.body as { events?: Partial<EventRecord>[] } | undefined)?.events?.find((e) => Object.values(TERMINAL).includes(e.kind))
   return last && isEventId(last.id)
     ? { lastEventId: last.id, kind: String(last.kind) }
     : { lastEventId: seen ?? new URLSearchParams(query).get('after') ?? '', kind: '' }
