@@ -3,7 +3,8 @@
 // redis-server), through the handler and real servers: the contract (DESIGN.md, SSE) still holds.
 // A reconnect at or past the terminal event gets 204 — with the terminal id as an EventSource
 // sends it after `end`, and with the id of a later event — never a stream that stays open on
-// heartbeats; a position before the end streams to the terminal event, then `end`; an
+// heartbeats (a second terminal event changes nothing: the run ended at the first); a
+// position before the end streams to the terminal event, then `end`; an
 // EventSource that does not close on `end` stops for good; watchRun from there ends with the
 // terminal event.
 import type { EventRecord } from '@leanflow/core'
@@ -35,6 +36,8 @@ async function runWithEventsAfterEnd(): Promise<{ runId: string; events: EventRe
   const end = await store.append(runId, { kind: 'flow.canceled', flow: runId, data: { reason: 'by hand' } })
   await store.append(runId, { kind: 'step.completed', flow: runId, step: 'a', data: { result: 1, attempt: 1 } })
   await store.append(runId, { kind: 'step.log', flow: runId, step: 'a', data: { level: 'info', message: 'late' } })
+  // a second end changes nothing: the run ended at the first
+  await store.append(runId, { kind: 'flow.completed', flow: runId, data: { result: 1 } })
   return { runId, events: await store.read(runId), end }
 }
 
@@ -44,7 +47,7 @@ describeMatrix(
   (t) => {
     it('a position at the terminal event or past it is 204, not an open stream', async () => {
       const { runId, events, end } = await runWithEventsAfterEnd()
-      for (const position of [end.id, events.at(-2)?.id, events.at(-1)?.id]) {
+      for (const position of [end.id, events.at(-3)?.id, events.at(-2)?.id, events.at(-1)?.id]) {
         const ac = new AbortController()
         const timer = setTimeout(() => ac.abort(), 3000)
         const res = await t().fetch(`/flows/runs/${runId}/stream`, { headers: { 'last-event-id': String(position) }, signal: ac.signal })

@@ -247,8 +247,10 @@ function refused(target: string, why: Refusal): Error & Refusal {
 async function endOf(target: string, seen: string | undefined, withCredentials: boolean): Promise<RunEnd> {
   const [path = '', query] = target.split('?', 2)
   const page = path.endsWith('/stream') ? await ask(`${path.slice(0, -6)}events?direction=backward&limit=8`, withCredentials) : {}
-  // the terminal event: the last one, or one of the last few when events came after it
-  const last = (page.body as { events?: Partial<EventRecord>[] } | undefined)?.events?.find((e) => Object.values(TERMINAL).includes(e.kind))
+  // the run's (first) terminal event: the last one, or among the last few when events came after it
+  const last = (page.body as { events?: Partial<EventRecord>[] } | undefined)?.events?.findLast((e) =>
+    Object.values(TERMINAL).includes(e.kind),
+  )
   return last && isEventId(last.id)
     ? { lastEventId: last.id, kind: String(last.kind) }
     : { lastEventId: seen ?? new URLSearchParams(query).get('after') ?? '', kind: '' }

@@ -18,7 +18,8 @@ export const TAIL = 8
  */
 export async function runTail(store: StreamStore, runId: string): Promise<{ last?: EventRecord; end?: EventRecord }> {
   const tail = await store.read(runId, { direction: 'backward', limit: TAIL })
-  const end = tail.find((e) => isTerminalKind(e.kind))
+  // the run ended at its first terminal event (a later one changes nothing; the stream stops at the first)
+  const end = tail.findLast((e) => isTerminalKind(e.kind))
   return { ...(tail[0] === undefined ? {} : { last: tail[0] }), ...(end === undefined ? {} : { end }) }
 }
 
