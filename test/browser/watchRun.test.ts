@@ -1,6 +1,7 @@
 // watchRun from the BUILT @leanflow/http/client bundle in headless Chromium: the page follows a
 // live run; the HTTP server is stopped mid-run and restarted on the same port; the page's
-// EventSource reconnects (Last-Event-ID) and ends with exactly the state the server reduces.
+// EventSource reconnects (Last-Event-ID) and ends with exactly the state the server reduces; a page
+// watching from the last event of a run that already ended (204) ends with onEnd, no onError.
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
@@ -143,5 +144,28 @@ it('a page watching an unknown run gets an onError naming the HTTP status and co
   const errors = await tab.evaluate(() => (window as unknown as { __errors: string[] }).__errors)
   expect(errors).toHaveLength(1)
   expect(errors[0]).toMatch(/closed for good \(HTTP 404 RUN_NOT_FOUND: /)
+  await tab.close()
+})
+
+it("a page watching from the last event of a run that already ended gets onEnd with that event, no onError (the stream's 204)", async () => {
+  const port = (server.address() as AddressInfo).port
+  const { runId } = await runner.startFlow('review', { title: 'gone' })
+  await waitFor(async () => reduceFlow(await store.read(runId)).status === 'awaiting', 'the run to await')
+  await runner.cancel(runId)
+  await waitFor(async () => reduceFlow(await store.read(runId)).status === 'canceled', 'the run to be canceled')
+  const last = (await store.read(runId)).at(-1)?.id
+  const tab = await browser.newPage()
+  await tab.goto(`http://127.0.0.1:${port}/?run=${runId}&after=${last}`)
+  await tab.waitForFunction(
+    () => document.body.dataset.done !== undefined || (window as unknown as { __errors: string[] }).__errors.length > 0,
+    undefined,
+    { timeout: 30_000 },
+  )
+  await new Promise((r) => setTimeout(r, 200)) // nothing more comes
+  const seen = await tab.evaluate(() => {
+    const w = window as unknown as { __events: string[]; __end: unknown; __errors: string[] }
+    return { events: w.__events, end: w.__end, errors: w.__errors }
+  })
+  expect(seen).toEqual({ events: [], end: { lastEventId: last, kind: 'flow.canceled' }, errors: [] })
   await tab.close()
 })

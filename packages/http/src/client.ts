@@ -31,7 +31,11 @@ export interface WatchRunOptions {
   onState?: ((state: FlowState) => void) | undefined
   /** Called once per new event, in id order; duplicates after a reconnect are skipped. */
   onEvent?: ((event: EventRecord) => void) | undefined
-  /** Called once when the run has ended; the connection is closed. */
+  /**
+   * Called once when the run has ended; the connection is closed. Also when the watch began at or
+   * past the end of a run that had ended (`?after=` its last event id: the server answers 204):
+   * `end` is then that run's terminal event, read once from `…/runs/:runId/events` (`runs.read`).
+   */
   onEnd?: ((end: RunEnd, state: FlowState) => void) | undefined
   /**
    * Called when the stream fails for good (unknown run, refused request) or sends a bad record,
@@ -85,6 +89,7 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
   if (ES === undefined) {
     throw new TypeError('watchRun: no EventSource here; pass one: watchRun(url, { EventSource }) (the "eventsource" package in Node).')
   }
+  const credentials = options.withCredentials === true
   let state = emptyFlowState()
   let source: EventSourceLike | undefined
   let closed = false
@@ -117,7 +122,7 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
   }
 
   const connect = (target: string) => {
-    const es = new ES(target, { withCredentials: options.withCredentials === true })
+    const es = new ES(target, { withCredentials: credentials })
     source = es
     es.addEventListener('message', (m) => {
       if (closed || source !== es) return
@@ -153,14 +158,18 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
       if (closed || source !== es || es.readyState !== CLOSED) return
       // closed for good: a 204 after the run ended, or a refused request (404, 401…)
       const kind = TERMINAL[state.status]
-      if (kind !== undefined && state.lastEventId !== undefined) end({ lastEventId: state.lastEventId, kind })
-      else {
+      if (kind !== undefined && state.lastEventId !== undefined) return end({ lastEventId: state.lastEventId, kind })
+      es.close()
+      // the eventsource package reports the status (`code`); a browser does not: ask once
+      const code = (ev as unknown as { code?: unknown }).code
+      const known = typeof code === 'number' ? Promise.resolve({ status: code }) : probe(target, credentials)
+      known.then(async (why) => {
+        // 204: the position (`?after=`) was at or past the end of a run that ended before this watch
+        if (why.status === 204) return end(await endOf(target, state.lastEventId, credentials))
+        if (closed) return
         close()
-        // the eventsource package reports the status (`code`); a browser does not: ask once
-        const code = (ev as unknown as { code?: unknown }).code
-        const known = typeof code === 'number' ? Promise.resolve({ status: code }) : probe(target, options.withCredentials === true)
-        known.then((why) => fail(refused(target, why)))
-      }
+        fail(refused(target, why))
+      })
     })
   }
 
@@ -230,24 +239,45 @@ function refused(target: string, why: Refusal): Error & Refusal {
   return err
 }
 
+/**
+ * The end of a run whose stream answered 204 (the watch began at or past its terminal event): that
+ * event, asked once from `GET …/runs/:runId/events` beside the stream (action `runs.read`).
+ * Refused or unreachable, the end is the position the watch began at, with an empty `kind`.
+ */
+async function endOf(target: string, seen: string | undefined, withCredentials: boolean): Promise<RunEnd> {
+  const [path = '', query] = target.split('?', 2)
+  const page = path.endsWith('/stream') ? await ask(`${path.slice(0, -6)}events?direction=backward&limit=8`, withCredentials) : {}
+  // the run's (first) terminal event: the last one, or among the last few when events came after it
+  const last = (page.body as { events?: Partial<EventRecord>[] } | undefined)?.events?.findLast((e) =>
+    Object.values(TERMINAL).includes(e.kind),
+  )
+  return last && isEventId(last.id)
+    ? { lastEventId: last.id, kind: String(last.kind) }
+    : { lastEventId: seen ?? new URLSearchParams(query).get('after') ?? '', kind: '' }
+}
+
 /** Asks the stream's URL once, for its status and error body (then drops the connection). */
 async function probe(target: string, withCredentials: boolean): Promise<Refusal> {
+  const { status, body } = await ask(target, withCredentials)
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error
+  const out: Refusal = { status }
+  if (typeof error?.code === 'string') out.code = error.code
+  if (typeof error?.message === 'string') out.message = error.message
+  return out
+}
+
+/** One GET with the watch's credentials mode: its status and JSON body (nothing when it failed). */
+async function ask(url: string, withCredentials: boolean): Promise<{ status?: number; body?: unknown }> {
   const f = (globalThis as { fetch?: typeof fetch }).fetch
   if (f === undefined) return {}
   const ac = new AbortController()
   try {
-    const res = await f(target, {
-      headers: { accept: 'text/event-stream' },
+    const res = await f(url, {
+      headers: { accept: 'text/event-stream, application/json' },
       credentials: withCredentials ? 'include' : 'same-origin',
       signal: ac.signal,
     })
-    const out: Refusal = { status: res.status }
-    if ((res.headers.get('content-type') ?? '').includes('json')) {
-      const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } }
-      if (typeof body.error?.code === 'string') out.code = body.error.code
-      if (typeof body.error?.message === 'string') out.message = body.error.message
-    }
-    return out
+    return { status: res.status, body: (res.headers.get('content-type') ?? '').includes('json') ? await res.json() : undefined }
   } catch {
     return {}
   } finally {

@@ -1,9 +1,9 @@
 // The SSE route, GET /runs/:runId/stream: where a stream starts. The path of its bytes:
 // SseSession (sseSession.ts, the source) → a sink (sseSink.ts): the Web body (webSseSink.ts) or,
 // under @leanflow/http/node, the ServerResponse itself (nodeSseSink.ts).
-import { compareEventIds, type EventRecord, isLeanflowError, isTerminalKind } from '@leanflow/core'
+import { compareEventIds, type EventRecord, isLeanflowError } from '@leanflow/core'
 import type { RouteContext } from './answerRoute.js'
-import { lastEvent, runNotFound } from './lastEvent.js'
+import { runNotFound, runTail } from './lastEvent.js'
 import { eventId, queryParam } from './query.js'
 import { reasonPhrase } from './reasonPhrase.js'
 import { laterFrame, oneShotSse, resetSse, SSE_HEADERS } from './sseFrames.js'
@@ -23,21 +23,24 @@ export async function answerStream(c: RouteContext, runId: string): Promise<Resp
   const header = c.req.headers.get('last-event-id')
   const position =
     header !== null && header !== '' ? eventId(header, 'Last-Event-ID') : eventId(queryParam(c.url, 'after'), 'Query parameter after')
-  let last: EventRecord | undefined
+  let tail: { last?: EventRecord; end?: EventRecord }
   try {
-    last = await lastEvent(c.store, runId)
+    tail = await runTail(c.store, runId)
   } catch (err) {
     // the store is down or full: a 5xx would make EventSource give up, so ask it to come back later
     if (isLeanflowError(err) && (err.status ?? 0) >= 500) return oneShotSse(laterFrame(c.sse.retryMs, err.code))
     throw err
   }
+  const { last, end } = tail
   if (last === undefined) {
     if (position === undefined) throw runNotFound(runId)
     return resetSse('RUN_NOT_FOUND', `Run "${runId}" no longer exists (retention passed); its history is gone.`, c.sse.retryMs)
   }
+  // at or past the terminal event of a finished run (events after it too): 204 makes EventSource stop for good
+  if (position !== undefined && end !== undefined && compareEventIds(position, end.id) >= 0) {
+    return new Response(null, { status: 204, statusText: reasonPhrase(204) })
+  }
   const past = position === undefined ? -1 : compareEventIds(position, last.id)
-  // at or past the end of a finished run: 204 makes EventSource stop for good
-  if (past >= 0 && isTerminalKind(last.kind)) return new Response(null, { status: 204, statusText: reasonPhrase(204) })
   if (past > 0) {
     // past the last event of a live run: the client saw events this log does not have
     return resetSse(
