@@ -12,6 +12,7 @@ export type {
   Measurement,
   MetricName,
   ObservableRunner,
+  RunEnd,
   RunStartInfo,
   SpanEventSpec,
   SpanSpec,

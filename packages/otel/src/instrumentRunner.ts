@@ -87,8 +87,8 @@ export function instrumentRunner(runner: ObservableRunner, options: InstrumentOp
       const tp = traceparentFor(start, sampled)
       return tp === undefined ? undefined : { traceparent: tp }
     },
-    onEvent: (event, started) => {
-      const { spans, measurements } = mapper.map(event, started)
+    onEvent: (event, started, end) => {
+      const { spans, measurements } = mapper.map(event, started, end)
       // each measurement and span on its own: a tracer or meter that throws loses only its own
       // output (the first error goes on to the runner's onError), never the others'
       let failure: { err: unknown } | undefined

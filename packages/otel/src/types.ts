@@ -15,6 +15,14 @@ export interface StartedEvent extends LeanflowEvent {
   data: { name: string; parent?: { runId: string; step: string }; steps?: Record<string, { needs: string[] }> }
 }
 
+/**
+ * What `runner.observe` tells `onEvent` with a run's terminal event (see `@leanflow/runner`'s
+ * `RunEnd`): the attempts the end cut off — started, never completed or failed — wherever they ran.
+ */
+export interface RunEnd {
+  open: Array<{ step: string; attempt: number; startedAt: string; suspended: boolean }>
+}
+
 /** What `runner.observe` tells `startMeta` (see `@leanflow/runner`'s `RunStart`). */
 export interface RunStartInfo {
   flow: string
@@ -28,7 +36,7 @@ export interface RunStartInfo {
  */
 export interface ObservableRunner {
   observe(observer: {
-    onEvent?(event: LeanflowEvent, started: StartedEvent): void
+    onEvent?(event: LeanflowEvent, started: StartedEvent, end?: RunEnd): void
     startMeta?(start: RunStartInfo): { traceparent?: string } | undefined
   }): () => void
 }

@@ -1,5 +1,5 @@
-import { type EventMeta, type EventRecord, isRepeatedAppend, type StreamStore } from '@leanflow/core'
-import type { RunnerObserver, RunStart, StartedData } from '../observer.js'
+import { type EventMeta, type EventRecord, isRepeatedAppend, isTerminalKind, type StreamStore } from '@leanflow/core'
+import type { OpenAttempt, RunEnd, RunnerObserver, RunStart, StartedData } from '../observer.js'
 
 const MAX_STARTS = 1000
 
@@ -33,22 +33,23 @@ export class Observers {
     }
   }
 
-  /** Tells the observers about a record this process appended. */
-  appended(record: EventRecord): void {
+  /** Tells the observers about a record this process appended (`open`: the attempts a terminal event cut off). */
+  appended(record: EventRecord, open?: OpenAttempt[]): void {
     // a repeat of an idempotency key stored nothing (terminal waves append every completion again)
     if (this.list.size === 0 || isRepeatedAppend(record)) return
     const runId = record.flow
     if (record.kind === 'flow.started') this.remember(runId, record as EventRecord<StartedData>)
     const started = this.starts.get(runId)
     const before = this.waiting.get(runId)
+    const end = isTerminalKind(record.kind) ? { open: open ?? [] } : undefined
     if (started && !before) {
-      this.deliver(record, started)
+      this.deliver(record, started, end)
       return
     }
     const p: Promise<void> = (before ?? Promise.resolve())
       .then(async () => {
         const s = await this.started(runId)
-        if (s) this.deliver(record, s)
+        if (s) this.deliver(record, s, end)
       })
       .catch(this.onError)
       .finally(() => {
@@ -84,11 +85,11 @@ export class Observers {
     return meta
   }
 
-  private deliver(record: EventRecord, started: EventRecord<StartedData>): void {
+  private deliver(record: EventRecord, started: EventRecord<StartedData>, end: RunEnd | undefined): void {
     for (const o of this.list) {
       try {
         // an async observer's rejection is its throw: to onError, never an unhandled rejection
-        const r: unknown = o.onEvent?.(record, started)
+        const r: unknown = end ? o.onEvent?.(record, started, end) : o.onEvent?.(record, started)
         if (isThenable(r)) r.then(undefined, this.onError)
       } catch (err) {
         this.onError(err)
