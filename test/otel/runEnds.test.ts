@@ -118,10 +118,11 @@ describe('@leanflow/otel: attempts cut off by their run’s end', () => {
     for (const runId of [started.onEvent, started.onTrigger, started.invoker])
       await waitFor(async () => (await kinds(runId)).some((k) => k.startsWith('step.await.')), `${runId} suspended`)
     await waitFor(async () => (await kinds(started.busy)).includes('step.started'), 'busy running')
+    const child = (await store.read(started.invoker)).find((e) => e.kind === 'step.await.run')?.data as { childRunId: string }
+    await waitFor(async () => (await kinds(child.childRunId)).includes('step.await.time'), 'the child suspended')
     await new Promise((r) => setTimeout(r, 80))
     for (const runId of [started.onEvent, started.onTrigger, started.invoker, started.busy]) await producer.cancel(runId, 'operator')
     await expect(producer.result(started.halfDone, { timeout: '10s' })).rejects.toThrow(/out of stock/)
-    const child = (await store.read(started.invoker)).find((e) => e.kind === 'step.await.run')?.data as { childRunId: string }
     await waitFor(async () => (await kinds(child.childRunId)).includes('flow.canceled'), 'the child canceled')
     await new Promise((r) => setTimeout(r, 200)) // the last deliveries to the observers
 

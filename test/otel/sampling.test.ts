@@ -74,9 +74,13 @@ async function twoProcesses(prefix: string, sampler: Sampler) {
   return { runners, exporters, spans }
 }
 
-async function settle(runner: Runner, runIds: string[]) {
+async function settle(runner: Runner, runIds: string[], spans: () => ReadableSpan[]) {
   for (const runId of runIds) await runner.result(runId, { timeout: '30s' })
-  await new Promise((r) => setTimeout(r, 100)) // the last deliveries to the observers
+  // the last deliveries to the observers: until no span came for 150 ms
+  for (let before = -1; before !== spans().length; ) {
+    before = spans().length
+    await new Promise((r) => setTimeout(r, 150))
+  }
 }
 
 /** Each trace's spans, checked whole: one span per id, every parent in the trace (or the caller's). */
@@ -106,7 +110,7 @@ describe('@leanflow/otel with a ratio sampler, across two processes', () => {
     const [producer] = runners as [Runner, Runner]
     const runIds: string[] = []
     for (let i = 0; i < 24; i++) runIds.push((await producer.startFlow(sampled, {})).runId)
-    await settle(producer, runIds)
+    await settle(producer, runIds, spans)
     const all = spans()
     expect(
       exporters.map((e) => e.getFinishedSpans().length > 0),
@@ -125,7 +129,7 @@ describe('@leanflow/otel with a ratio sampler, across two processes', () => {
     const [producer] = runners as [Runner, Runner]
     const runIds: string[] = []
     for (let i = 0; i < 16; i++) runIds.push((await producer.startFlow(sampled, {})).runId)
-    await settle(producer, runIds)
+    await settle(producer, runIds, spans)
     const traces = checkWhole(spans())
     expect(traces.size).toBeGreaterThan(0)
     expect(traces.size).toBeLessThan(runIds.length)
@@ -144,7 +148,7 @@ describe('@leanflow/otel with a ratio sampler, across two processes', () => {
       const runIds: string[] = []
       for (const c of calls)
         runIds.push((await producer.startFlow(sampled, {}, { traceparent: `00-${c.traceId}-${c.spanId}-${c.flags}` })).runId)
-      await settle(producer, runIds)
+      await settle(producer, runIds, spans)
       const traces = checkWhole(spans(), new Set(calls.map((c) => c.spanId)))
       expect([...traces.keys()].sort(), String(sampler)).toEqual(calls.filter((c) => c.flags === '01').map((c) => c.traceId))
       for (const close of closers.splice(0)) await close()
