@@ -38,8 +38,9 @@ export interface InstrumentOptions {
  * give the tracer provider `createIdGenerator()`. `startFlow` inside a span stores its
  * `traceparent` in `flow.started.meta`: the run's span is that span's child, and a child run's
  * (`ctx.invoke`) the invoking step's. A run is sampled as a whole, alike in every process: by its
-`traceparent`'s sampled flag, else by the provider's sampler on its run span (docs/telemetry.md).
-Returns the function that stops the instrumentation.
+ * `traceparent`'s sampled flag, else by the provider's sampler on its run span (docs/telemetry.md).
+ * An attempt its run's end cut off (canceled, or failed by another step) ends with the run.
+ * Returns the function that stops the instrumentation.
  * Calling it again for the same runner replaces the earlier instrumentation (stopped first), so
  * nothing is emitted or counted twice. A tracer or meter that throws never breaks a run: the
  * error goes to the runner's `onError`, and the other spans and measurements of the event are

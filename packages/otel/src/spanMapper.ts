@@ -24,7 +24,8 @@ export interface Mapped {
  * - a run's span (`run <flow>`) is emitted with its terminal event, from `flow.started`'s time;
  * - a step attempt's span (`step <step>`) with its `step.completed` (start: its time less
  *   `duration`) or `step.failed` (status ERROR; start: the `step.started` this process saw);
- *   a step a rerun copied (`step.completed` with `data.copied`) ran no attempt: no span;
+ *   a step a rerun copied (`step.completed` with `data.copied`) ran no attempt: no span; an
+ *   attempt the run's end cut off (running or suspended, here or elsewhere) with the run's end;
  * - `step.retry`, `step.await.*`, `step.resumed`, `step.await.timeout` are span events of the
  *   attempt they name; a `step.failed` that will retry adds `step.retry` to the failed attempt. A resume in a process that did not see the await adds the await's event
  *   itself (one it did not see: by type and call position), at the resume's time less `awaitDuration`.
