@@ -47,18 +47,22 @@ const halfDone = defineFlow({
     },
   },
 })
-const flows = [onEvent, onTrigger, sleeper, invoker, busy, halfDone]
+const timesOut = defineFlow({
+  name: 'timesOut',
+  steps: { wait: { handler: async (_i, ctx) => ctx.await.event({ kind: 'never.comes', timeout: 600 }) } },
+})
+const flows = [onEvent, onTrigger, sleeper, invoker, busy, halfDone, timesOut]
 
 const prefix = 'runEnds'
-const exporters = { producer: new InMemorySpanExporter(), worker: new InMemorySpanExporter() }
+const exporters = { producer: new InMemorySpanExporter(), worker: new InMemorySpanExporter(), next: new InMemorySpanExporter() }
 const closers: Array<() => Promise<void>> = []
 afterAll(async () => {
   for (const close of closers.splice(0)) await close()
 })
 
-function processOf(name: keyof typeof exporters): Runner {
-  const store = createRedisStreamStore({ url: redis.url, prefix })
-  const queue = createBullMQQueue({ url: redis.url, queueName: prefix })
+function processOf(name: keyof typeof exporters, at = prefix): Runner {
+  const store = createRedisStreamStore({ url: redis.url, prefix: at })
+  const queue = createBullMQQueue({ url: redis.url, queueName: at })
   const tracerProvider = new BasicTracerProvider({
     idGenerator: createIdGenerator(),
     spanProcessors: [new SimpleSpanProcessor(exporters[name])],
@@ -72,7 +76,7 @@ function processOf(name: keyof typeof exporters): Runner {
   return runner
 }
 
-const all = () => [...exporters.producer.getFinishedSpans(), ...exporters.worker.getFinishedSpans()]
+const all = () => Object.values(exporters).flatMap((e) => e.getFinishedSpans())
 const ofRun = (runId: string) => all().filter((s) => s.attributes['leanflow.run_id'] === runId)
 const named = (spans: ReadableSpan[], name: string) => spans.filter((s) => s.name === name)
 
@@ -137,5 +141,31 @@ describe('@leanflow/otel: attempts cut off by their run’s end', () => {
     cutOff(started.halfDone, 'halfDone', 'waits', 'failed')
     const [breaks] = named(ofRun(started.halfDone), 'step breaks')
     expect(breaks?.status).toMatchObject({ code: SpanStatusCode.ERROR, message: 'out of stock' })
+  })
+
+  it('an await that times out in another process than the one it suspended in: the failed attempt spans from its start', async () => {
+    const at = 'runEnds-timeout'
+    const first = processOf('worker', at)
+    const next = processOf('next', at)
+    await first.start()
+    const store = createRedisStreamStore({ url: redis.url, prefix: at })
+    closers.push(() => store.close())
+    const { runId } = await first.startFlow(timesOut, {})
+    await waitFor(async () => (await store.read(runId)).some((e) => e.kind === 'step.await.event'), 'suspended')
+    // the first worker leaves; the next one gets the timeout, runs the step again and appends its failure
+    await first.stop()
+    await next.start()
+    await expect(next.result(runId, { timeout: '10s' })).rejects.toThrow()
+    await new Promise((r) => setTimeout(r, 200))
+    const log = await store.read(runId)
+    const stepStarted = Date.parse(log.find((e) => e.kind === 'step.started')?.ts ?? '')
+    const failedAt = Date.parse(log.find((e) => e.kind === 'step.failed')?.ts ?? '')
+    const [wait, ...more] = named(exporters.next.getFinishedSpans(), 'step wait')
+    expect(more).toEqual([])
+    expect(wait?.status.code).toBe(SpanStatusCode.ERROR)
+    const ms = ([s, ns]: [number, number]) => s * 1e3 + ns / 1e6
+    // from the attempt's start (give or take the store's clock against the event's time) to its failure
+    expect(Math.abs(ms(wait?.startTime ?? [0, 0]) - stepStarted)).toBeLessThan(50)
+    expect(Math.abs(ms(wait?.endTime ?? [0, 0]) - failedAt)).toBeLessThan(5)
   })
 })

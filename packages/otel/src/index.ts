@@ -8,11 +8,11 @@ export type { Mapped } from './spanMapper.js'
 export { SpanMapper } from './spanMapper.js'
 export type {
   AttributeValue,
+  EventInfo,
   LeanflowEvent,
   Measurement,
   MetricName,
   ObservableRunner,
-  RunEnd,
   RunStartInfo,
   SpanEventSpec,
   SpanSpec,

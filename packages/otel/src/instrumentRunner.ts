@@ -88,8 +88,8 @@ export function instrumentRunner(runner: ObservableRunner, options: InstrumentOp
       const tp = traceparentFor(start, sampled)
       return tp === undefined ? undefined : { traceparent: tp }
     },
-    onEvent: (event, started, end) => {
-      const { spans, measurements } = mapper.map(event, started, end)
+    onEvent: (event, started, info) => {
+      const { spans, measurements } = mapper.map(event, started, info)
       // each measurement and span on its own: a tracer or meter that throws loses only its own
       // output (the first error goes on to the runner's onError), never the others'
       let failure: { err: unknown } | undefined

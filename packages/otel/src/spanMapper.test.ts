@@ -162,8 +162,8 @@ describe('SpanMapper: the spans a run log maps to', () => {
       ev(10, 'step.await.event', 'charge', { eventKind: 'paid', position: 0 }, 1),
     ])
     // another process resumed and completed charge; ship (attempt 2) was suspended there when this one canceled the run
-    const end = { open: [{ step: 'ship', attempt: 2, startedAt: at(40), suspended: true }] }
-    const { spans } = mapper.map(ev(100, 'flow.canceled', undefined, { reason: 'operator' }), started, end)
+    const info = { open: [{ step: 'ship', attempt: 2, startedAt: at(40), suspended: true }] }
+    const { spans } = mapper.map(ev(100, 'flow.canceled', undefined, { reason: 'operator' }), started, info)
     expect(spans.map((s) => [s.name, s.attributes['leanflow.attempt'] ?? null, s.startTime - T0, s.endTime - T0])).toEqual([
       ['run order', null, 0, 100],
       ['step ship', 2, 40, 100],

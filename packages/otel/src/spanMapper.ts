@@ -1,5 +1,5 @@
 import { attemptSpanId, runSpanId, traceOf } from './ids.js'
-import type { AttributeValue, LeanflowEvent, Measurement, RunEnd, SpanEventSpec, SpanSpec, StartedEvent } from './types.js'
+import type { AttributeValue, EventInfo, LeanflowEvent, Measurement, SpanEventSpec, SpanSpec, StartedEvent } from './types.js'
 
 const MAX_OPEN = 10_000
 
@@ -42,10 +42,10 @@ export class SpanMapper {
   private readonly completed = new Map<string, number>()
 
   /**
-   * The spans `event` ends and its measurements; `started` is its run's `flow.started`, `end` (with
-   * a terminal event) the attempts the run's end cut off.
+   * The spans `event` ends and its measurements; `started` is its run's `flow.started`, `info` what
+   * the runner told beside it (a terminal event's cut-off attempts, a `step.failed`'s start).
    */
-  map(event: LeanflowEvent, started: StartedEvent, end?: RunEnd): Mapped {
+  map(event: LeanflowEvent, started: StartedEvent, info?: EventInfo): Mapped {
     const out: Mapped = { spans: [], measurements: [] }
     const flow = started.data.name
     const runId = event.flow
@@ -53,7 +53,8 @@ export class SpanMapper {
     const runAttrs = { 'leanflow.flow': flow }
     const { kind, step } = event
     if (kind === 'flow.started') out.measurements.push({ metric: 'leanflow.runs.started', value: 1, attributes: runAttrs })
-    else if (kind === 'flow.completed' || kind === 'flow.failed' || kind === 'flow.canceled') this.endRun(out, event, started, ts, end)
+    else if (kind === 'flow.completed' || kind === 'flow.failed' || kind === 'flow.canceled')
+      this.endRun(out, event, started, ts, info?.open)
     if (step === undefined || !kind.startsWith('step.')) return out
     const data = (event.data ?? {}) as Record<string, unknown>
     if (kind === 'step.completed' && data.copied === true) {
@@ -100,7 +101,9 @@ export class SpanMapper {
       case 'step.failed': {
         const failed = kind === 'step.failed'
         const duration = Number(data.duration)
-        const start = !failed && Number.isFinite(duration) ? ts - duration : (rec.start ?? ts)
+        // a failure carries no duration: the attempt's start as the runner tells it, else as seen here
+        const told = Date.parse(info?.attemptStartedAt ?? '')
+        const start = !failed && Number.isFinite(duration) ? ts - duration : Number.isFinite(told) ? told : (rec.start ?? ts)
         const span = this.attemptSpan(event, started, step, attempt, start, ts, rec)
         if (failed) {
           span.error = String(data.error)
@@ -126,10 +129,10 @@ export class SpanMapper {
   }
 
   /**
-   * The run's span, and the spans of the attempts its end cut off (ended with it): those `end`
+   * The run's span, and the spans of the attempts its end cut off (ended with it): those `open`
    * names, wherever they ran, running or suspended — or, told none, those still running here.
    */
-  private endRun(out: Mapped, event: LeanflowEvent, started: StartedEvent, ts: number, end: RunEnd | undefined): void {
+  private endRun(out: Mapped, event: LeanflowEvent, started: StartedEvent, ts: number, open: EventInfo['open']): void {
     const runId = event.flow
     const flow = started.data.name
     const trace = traceOf(runId, started.meta?.traceparent)
@@ -167,9 +170,9 @@ export class SpanMapper {
       })
       out.spans.push(s)
     }
-    if (end) {
+    if (open) {
       // the runner names the attempts cut off, wherever they ran and whether running or suspended
-      for (const a of end.open) {
+      for (const a of open) {
         const rec = seen.get(keyOf(runId, a.step, a.attempt)) ?? { events: [] }
         const at = Date.parse(a.startedAt)
         cut(a.step, a.attempt, Number.isFinite(at) ? at : (rec.start ?? ts), rec, a.suspended)

@@ -16,11 +16,13 @@ export interface StartedEvent extends LeanflowEvent {
 }
 
 /**
- * What `runner.observe` tells `onEvent` with a run's terminal event (see `@leanflow/runner`'s
- * `RunEnd`): the attempts the end cut off — started, never completed or failed — wherever they ran.
+ * What `runner.observe` tells `onEvent` beside an event (see `@leanflow/runner`'s `EventInfo`):
+ * with a terminal event, the attempts the end cut off — started, never completed or failed —
+ * wherever they ran; with `step.failed`, when the failed attempt started.
  */
-export interface RunEnd {
-  open: Array<{ step: string; attempt: number; startedAt: string; suspended: boolean }>
+export interface EventInfo {
+  open?: Array<{ step: string; attempt: number; startedAt: string; suspended: boolean }>
+  attemptStartedAt?: string
 }
 
 /** What `runner.observe` tells `startMeta` (see `@leanflow/runner`'s `RunStart`). */
@@ -36,7 +38,7 @@ export interface RunStartInfo {
  */
 export interface ObservableRunner {
   observe(observer: {
-    onEvent?(event: LeanflowEvent, started: StartedEvent, end?: RunEnd): void
+    onEvent?(event: LeanflowEvent, started: StartedEvent, info?: EventInfo): void
     startMeta?(start: RunStartInfo): { traceparent?: string } | undefined
   }): () => void
 }

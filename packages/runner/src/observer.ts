@@ -43,10 +43,19 @@ export interface OpenAttempt {
   suspended: boolean
 }
 
-/** What an observer is told with a run's terminal event (`flow.completed`, `flow.failed`, `flow.canceled`). */
-export interface RunEnd {
-  /** The attempts the end cut off (none for a completed run). */
-  open: OpenAttempt[]
+/**
+ * What the runner knows of an event beyond its record, told to the observers beside it (not stored).
+ *
+ * @example
+ * ```ts
+ * runner.observe({ onEvent: (event, _started, info) => info?.open?.forEach((a) => console.log(event.flow, a.step, 'cut off')) })
+ * ```
+ */
+export interface EventInfo {
+  /** With a terminal event (`flow.completed`, `flow.failed`, `flow.canceled`): the attempts the end cut off (empty for a completed run). */
+  open?: OpenAttempt[]
+  /** With `step.failed`: when the failed attempt started (ISO, the store's clock); the event itself carries no duration. */
+  attemptStartedAt?: string
 }
 
 /**
@@ -70,10 +79,11 @@ export interface RunnerObserver {
    * Called with each event this process appended, as stored (its `id` and `ts` assigned), and
    * its run's `flow.started` record (the flow's name, the run's start time and meta). A run's
    * events come in the order their appends were acknowledged. An append repeated with the same
-   * idempotency key (a crash, a race of two workers) stored nothing and is not reported. With a
-   * terminal event comes `end`: the attempts the end cut off, wherever they ran.
+   * idempotency key (a crash, a race of two workers) stored nothing and is not reported. `info`
+   * comes with a terminal event (`open`: the attempts the end cut off, wherever they ran) and with
+   * `step.failed` (`attemptStartedAt`).
    */
-  onEvent?(event: EventRecord, started: EventRecord<StartedData>, end?: RunEnd): void
+  onEvent?(event: EventRecord, started: EventRecord<StartedData>, info?: EventInfo): void
   /**
    * Called synchronously when `startFlow` (or `ctx.invoke`) is about to write a new run: the
    * fields returned are added to its `flow.started.meta` (for instance a W3C `traceparent`).

@@ -1,5 +1,5 @@
 import type { AppendFence, ExternalEvent } from '@leanflow/core'
-import type { OpenAttempt } from '../observer.js'
+import type { EventInfo } from '../observer.js'
 import type { ChildEnd, ChildOutcome } from './awaits/run.js'
 import type { JobKind, RunnerJobData } from './keys.js'
 import type { AwaitRec, DoRec } from './runDoc.js'
@@ -88,8 +88,8 @@ export interface Append {
   after?: string
   /** A refusal (fence, `after`) is an answer, not an error: nothing is written, nothing rides behind it. */
   mayRefuse?: true
-  /** A run's terminal event: the attempts its end cut off, told to the observers (not stored). */
-  open?: OpenAttempt[]
+  /** Told to the observers with the event (not stored): a terminal event's cut-off attempts, a `step.failed`'s start. */
+  info?: EventInfo
 }
 
 /** A job to queue (`at`: store-clock ms it is due; absent: now) or to remove. */

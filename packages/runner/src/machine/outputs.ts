@@ -107,9 +107,7 @@ function retriedWaves(step: string, s: StepDoc, attempt: number, now: number): A
  * tells the observers the attempts the end cut off (running or suspended: no event of theirs ends them).
  */
 export function terminalWaves(doc: RunDoc, kind: string, data: unknown): Append[][] {
-  const end: Append = { kind, data, key: keys.flowEnded }
-  const open = openAttempts(doc)
-  if (open.length > 0) end.open = open
+  const end: Append = { kind, data, key: keys.flowEnded, info: { open: openAttempts(doc) } }
   return [completions(doc, Object.keys(doc.steps)), [end]]
 }
 
