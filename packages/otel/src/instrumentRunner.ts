@@ -16,7 +16,7 @@ import {
 } from '@opentelemetry/api'
 import { withIds } from './idGenerator.js'
 import { attemptSpanId, formatTraceparent, traceOf } from './ids.js'
-import { type RunSampling, runSampling } from './sampling.js'
+import { type RunSampling, runSampling } from './internal/sampling.js'
 import { SpanMapper } from './spanMapper.js'
 import type { MetricName, ObservableRunner, RunStartInfo, SpanSpec } from './types.js'
 

@@ -1,6 +1,6 @@
 import { ROOT_CONTEXT, type Sampler, SamplingDecision, SpanKind, TraceFlags, type TracerProvider } from '@opentelemetry/api'
-import { traceOf } from './ids.js'
-import type { StartedEvent } from './types.js'
+import { traceOf } from '../ids.js'
+import type { StartedEvent } from '../types.js'
 
 /** Whether a run's spans are sampled: one answer for all of them, the same in every process. */
 export type RunSampling = (runId: string, started: StartedEvent | undefined) => boolean

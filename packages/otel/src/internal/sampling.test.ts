@@ -1,9 +1,9 @@
 import { ROOT_CONTEXT, SamplingDecision, trace } from '@opentelemetry/api'
 import { BasicTracerProvider, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base'
 import { afterEach, describe, expect, it } from 'vitest'
-import { traceOf } from './ids.js'
+import { traceOf } from '../ids.js'
+import type { StartedEvent } from '../types.js'
 import { runSampling } from './sampling.js'
-import type { StartedEvent } from './types.js'
 
 const startedOf = (runId: string, traceparent?: string): StartedEvent => ({
   id: '1-0',
