@@ -8,6 +8,7 @@ export type { Mapped } from './spanMapper.js'
 export { SpanMapper } from './spanMapper.js'
 export type {
   AttributeValue,
+  EventInfo,
   LeanflowEvent,
   Measurement,
   MetricName,

@@ -9,12 +9,14 @@ import {
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
+  TraceFlags,
   type Tracer,
   type TracerProvider,
   trace,
 } from '@opentelemetry/api'
 import { withIds } from './idGenerator.js'
 import { attemptSpanId, formatTraceparent, traceOf } from './ids.js'
+import { type RunSampling, runSampling } from './internal/sampling.js'
 import { SpanMapper } from './spanMapper.js'
 import type { MetricName, ObservableRunner, RunStartInfo, SpanSpec } from './types.js'
 
@@ -35,7 +37,10 @@ export interface InstrumentOptions {
  * it appends, with ids derived from the run, so the spans of several workers join one trace —
  * give the tracer provider `createIdGenerator()`. `startFlow` inside a span stores its
  * `traceparent` in `flow.started.meta`: the run's span is that span's child, and a child run's
- * (`ctx.invoke`) the invoking step's. Returns the function that stops the instrumentation.
+ * (`ctx.invoke`) the invoking step's. A run is sampled as a whole, alike in every process: by its
+ * `traceparent`'s sampled flag, else by the provider's sampler on its run span (docs/telemetry.md).
+ * An attempt its run's end cut off (canceled, or failed by another step) ends with the run.
+ * Returns the function that stops the instrumentation.
  * Calling it again for the same runner replaces the earlier instrumentation (stopped first), so
  * nothing is emitted or counted twice. A tracer or meter that throws never breaks a run: the
  * error goes to the runner's `onError`, and the other spans and measurements of the event are
@@ -62,6 +67,8 @@ export function instrumentRunner(runner: ObservableRunner, options: InstrumentOp
     throw invalid(`meterProvider must be an OpenTelemetry MeterProvider (with getMeter), got ${describe(meterProvider)}.`)
   }
   const tracer = (tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE)
+  // a run is sampled as a whole (every span, in every process) or not at all
+  const sampled = runSampling(() => tracerProvider ?? trace.getTracerProvider(), SCOPE)
   // the global meter provider is looked up at each measurement (instruments made again when it
   // changed): the metrics API has no proxy, unlike the tracer's, so one registered after
   // instrumentRunner would otherwise get nothing
@@ -78,11 +85,11 @@ export function instrumentRunner(runner: ObservableRunner, options: InstrumentOp
   instrumented.get(runner)?.()
   const unobserve = runner.observe({
     startMeta: (start) => {
-      const tp = traceparentFor(start)
+      const tp = traceparentFor(start, sampled)
       return tp === undefined ? undefined : { traceparent: tp }
     },
-    onEvent: (event, started) => {
-      const { spans, measurements } = mapper.map(event, started)
+    onEvent: (event, started, info) => {
+      const { spans, measurements } = mapper.map(event, started, info)
       // each measurement and span on its own: a tracer or meter that throws loses only its own
       // output (the first error goes on to the runner's onError), never the others'
       let failure: { err: unknown } | undefined
@@ -99,7 +106,9 @@ export function instrumentRunner(runner: ObservableRunner, options: InstrumentOp
         const inst = (instruments as Instruments)[m.metric]
         guard(() => ('add' in inst ? inst.add(m.value, m.attributes as Attributes) : inst.record(m.value, m.attributes as Attributes)))
       }
-      for (const s of spans) guard(() => emit(tracer, s, warned))
+      let emitting = false
+      if (spans.length > 0) guard(() => (emitting = sampled(event.flow, started)))
+      for (const s of emitting ? spans : []) guard(() => emit(tracer, s, warned))
       if (failure) throw failure.err
     },
   })
@@ -135,13 +144,17 @@ function createInstruments(provider: MeterProvider): Instruments {
   }
 }
 
-/** The `traceparent` a new run stores: the invoking step's attempt span for a child run, else the active span's. */
-function traceparentFor(start: RunStartInfo): string | undefined {
+/**
+ * The `traceparent` a new run stores: the invoking step's attempt span for a child run (sampled
+ * as its run is: the child follows its parent's decision), else the active span's.
+ */
+function traceparentFor(start: RunStartInfo, sampled: RunSampling): string | undefined {
   const parent = start.parent
   if (parent) {
     const t = traceOf(parent.runId, parent.started?.meta?.traceparent)
     const spanId = attemptSpanId(t.traceId, parent.runId, parent.step, parent.attempt)
-    return formatTraceparent({ traceId: t.traceId, spanId, traceFlags: t.traceFlags })
+    const traceFlags = sampled(parent.runId, parent.started) ? TraceFlags.SAMPLED : TraceFlags.NONE
+    return formatTraceparent({ traceId: t.traceId, spanId, traceFlags })
   }
   const sc = trace.getSpanContext(context.active())
   if (!sc || !trace.isSpanContextValid(sc)) return undefined

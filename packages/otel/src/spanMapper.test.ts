@@ -153,4 +153,28 @@ describe('SpanMapper: the spans a run log maps to', () => {
     expect(step.events.at(-1)?.name).toBe('leanflow.step.ended_with_run')
     expect(step.endTime - T0).toBe(9)
   })
+
+  it('a run end told the attempts it cut off: a span for each, seen here or not, running or suspended; a stale suspended one seen here is not cut off twice', () => {
+    const mapper = new SpanMapper()
+    mapAll(mapper, [
+      started,
+      ev(5, 'step.started', 'charge', {}, 1),
+      ev(10, 'step.await.event', 'charge', { eventKind: 'paid', position: 0 }, 1),
+    ])
+    // another process resumed and completed charge; ship (attempt 2) was suspended there when this one canceled the run
+    const info = { open: [{ step: 'ship', attempt: 2, startedAt: at(40), suspended: true }] }
+    const { spans } = mapper.map(ev(100, 'flow.canceled', undefined, { reason: 'operator' }), started, info)
+    expect(spans.map((s) => [s.name, s.attributes['leanflow.attempt'] ?? null, s.startTime - T0, s.endTime - T0])).toEqual([
+      ['run order', null, 0, 100],
+      ['step ship', 2, 40, 100],
+    ])
+    const [, ship] = spans as [SpanSpec, SpanSpec]
+    expect(ship.parentSpanId).toBe(runSpan)
+    expect(ship.spanId).toBe(attemptSpanId(trace.traceId, 'r1', 'ship', 2))
+    expect(ship.error).toBeUndefined()
+    expect(ship.attributes['leanflow.ended_with_run']).toBe('canceled')
+    expect(ship.events.map((e) => [e.name, e.attributes])).toEqual([
+      ['leanflow.step.ended_with_run', { 'leanflow.status': 'canceled', 'leanflow.suspended': true }],
+    ])
+  })
 })

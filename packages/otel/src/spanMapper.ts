@@ -1,5 +1,5 @@
 import { attemptSpanId, runSpanId, traceOf } from './ids.js'
-import type { AttributeValue, LeanflowEvent, Measurement, SpanEventSpec, SpanSpec, StartedEvent } from './types.js'
+import type { AttributeValue, EventInfo, LeanflowEvent, Measurement, SpanEventSpec, SpanSpec, StartedEvent } from './types.js'
 
 const MAX_OPEN = 10_000
 
@@ -24,7 +24,8 @@ export interface Mapped {
  * - a run's span (`run <flow>`) is emitted with its terminal event, from `flow.started`'s time;
  * - a step attempt's span (`step <step>`) with its `step.completed` (start: its time less
  *   `duration`) or `step.failed` (status ERROR; start: the `step.started` this process saw);
- *   a step a rerun copied (`step.completed` with `data.copied`) ran no attempt: no span;
+ *   a step a rerun copied (`step.completed` with `data.copied`) ran no attempt: no span; an
+ *   attempt the run's end cut off (running or suspended, here or elsewhere) with the run's end;
  * - `step.retry`, `step.await.*`, `step.resumed`, `step.await.timeout` are span events of the
  *   attempt they name; a `step.failed` that will retry adds `step.retry` to the failed attempt. A resume in a process that did not see the await adds the await's event
  *   itself (one it did not see: by type and call position), at the resume's time less `awaitDuration`.
@@ -40,8 +41,11 @@ export class SpanMapper {
   /** `runId step` → when this process saw the step complete (queue lag of the steps that need it). */
   private readonly completed = new Map<string, number>()
 
-  /** The spans `event` ends and its measurements; `started` is its run's `flow.started`. */
-  map(event: LeanflowEvent, started: StartedEvent): Mapped {
+  /**
+   * The spans `event` ends and its measurements; `started` is its run's `flow.started`, `info` what
+   * the runner told beside it (a terminal event's cut-off attempts, a `step.failed`'s start).
+   */
+  map(event: LeanflowEvent, started: StartedEvent, info?: EventInfo): Mapped {
     const out: Mapped = { spans: [], measurements: [] }
     const flow = started.data.name
     const runId = event.flow
@@ -49,7 +53,8 @@ export class SpanMapper {
     const runAttrs = { 'leanflow.flow': flow }
     const { kind, step } = event
     if (kind === 'flow.started') out.measurements.push({ metric: 'leanflow.runs.started', value: 1, attributes: runAttrs })
-    else if (kind === 'flow.completed' || kind === 'flow.failed' || kind === 'flow.canceled') this.endRun(out, event, started, ts)
+    else if (kind === 'flow.completed' || kind === 'flow.failed' || kind === 'flow.canceled')
+      this.endRun(out, event, started, ts, info?.open)
     if (step === undefined || !kind.startsWith('step.')) return out
     const data = (event.data ?? {}) as Record<string, unknown>
     if (kind === 'step.completed' && data.copied === true) {
@@ -96,7 +101,9 @@ export class SpanMapper {
       case 'step.failed': {
         const failed = kind === 'step.failed'
         const duration = Number(data.duration)
-        const start = !failed && Number.isFinite(duration) ? ts - duration : (rec.start ?? ts)
+        // a failure carries no duration: the attempt's start as the runner tells it, else as seen here
+        const told = Date.parse(info?.attemptStartedAt ?? '')
+        const start = !failed && Number.isFinite(duration) ? ts - duration : Number.isFinite(told) ? told : (rec.start ?? ts)
         const span = this.attemptSpan(event, started, step, attempt, start, ts, rec)
         if (failed) {
           span.error = String(data.error)
@@ -121,8 +128,11 @@ export class SpanMapper {
     return out
   }
 
-  /** The run's span, and the spans of attempts still running here when it failed or was canceled (ended with it). */
-  private endRun(out: Mapped, event: LeanflowEvent, started: StartedEvent, ts: number): void {
+  /**
+   * The run's span, and the spans of the attempts its end cut off (ended with it): those `open`
+   * names, wherever they ran, running or suspended — or, told none, those still running here.
+   */
+  private endRun(out: Mapped, event: LeanflowEvent, started: StartedEvent, ts: number, open: EventInfo['open']): void {
     const runId = event.flow
     const flow = started.data.name
     const trace = traceOf(runId, started.meta?.traceparent)
@@ -144,16 +154,37 @@ export class SpanMapper {
     out.spans.push(span)
     out.measurements.push({ metric: `leanflow.runs.${status}` as Measurement['metric'], value: 1, attributes: { 'leanflow.flow': flow } })
     const prefix = `${runId}\u0000`
+    const seen = new Map<string, Attempt>()
     for (const [key, rec] of this.open) {
       if (!key.startsWith(prefix)) continue
       this.open.delete(key)
-      // an attempt cut off by the run's end, running here (not suspended: a suspended one may have
-      // been resumed and ended by another process); in a completed run every attempt ended already
-      if (rec.start === undefined || event.kind === 'flow.completed' || rec.events.at(-1)?.name.startsWith('step.await.')) continue
-      const [, step = '', attempt = '1'] = key.split('\u0000')
-      const s = this.attemptSpan(event, started, step, Number(attempt), rec.start, ts, rec)
-      s.events.push({ name: 'leanflow.step.ended_with_run', time: ts, attributes: { 'leanflow.status': status } })
+      seen.set(key, rec)
+    }
+    const cut = (step: string, attempt: number, start: number, rec: Attempt, suspended: boolean) => {
+      const s = this.attemptSpan(event, started, step, attempt, start, ts, rec)
+      s.attributes['leanflow.ended_with_run'] = status
+      s.events.push({
+        name: 'leanflow.step.ended_with_run',
+        time: ts,
+        attributes: { 'leanflow.status': status, 'leanflow.suspended': suspended },
+      })
       out.spans.push(s)
+    }
+    if (open) {
+      // the runner names the attempts cut off, wherever they ran and whether running or suspended
+      for (const a of open) {
+        const rec = seen.get(keyOf(runId, a.step, a.attempt)) ?? { events: [] }
+        const at = Date.parse(a.startedAt)
+        cut(a.step, a.attempt, Number.isFinite(at) ? at : (rec.start ?? ts), rec, a.suspended)
+      }
+    } else {
+      for (const [key, rec] of seen) {
+        // told nothing: an attempt cut off by the run's end, running here (not suspended: a suspended
+        // one may have been resumed and ended by another process); in a completed run every attempt ended already
+        if (rec.start === undefined || event.kind === 'flow.completed' || rec.events.at(-1)?.name.startsWith('step.await.')) continue
+        const [, step = '', attempt = '1'] = key.split('\u0000')
+        cut(step, Number(attempt), rec.start, rec, false)
+      }
     }
     for (const k of this.completed.keys()) if (k.startsWith(prefix)) this.completed.delete(k)
   }

@@ -15,6 +15,16 @@ export interface StartedEvent extends LeanflowEvent {
   data: { name: string; parent?: { runId: string; step: string }; steps?: Record<string, { needs: string[] }> }
 }
 
+/**
+ * What `runner.observe` tells `onEvent` beside an event (see `@leanflow/runner`'s `EventInfo`):
+ * with a terminal event, the attempts the end cut off — started, never completed or failed —
+ * wherever they ran; with `step.failed`, when the failed attempt started.
+ */
+export interface EventInfo {
+  open?: Array<{ step: string; attempt: number; startedAt: string; suspended: boolean }>
+  attemptStartedAt?: string
+}
+
 /** What `runner.observe` tells `startMeta` (see `@leanflow/runner`'s `RunStart`). */
 export interface RunStartInfo {
   flow: string
@@ -28,7 +38,7 @@ export interface RunStartInfo {
  */
 export interface ObservableRunner {
   observe(observer: {
-    onEvent?(event: LeanflowEvent, started: StartedEvent): void
+    onEvent?(event: LeanflowEvent, started: StartedEvent, info?: EventInfo): void
     startMeta?(start: RunStartInfo): { traceparent?: string } | undefined
   }): () => void
 }

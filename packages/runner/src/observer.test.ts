@@ -1,7 +1,7 @@
 import { createMemoryStreamStore, type EventRecord, isLeanflowError } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
 import { defineFlow } from './defineFlow.js'
-import type { RunStart } from './observer.js'
+import type { EventInfo, RunStart } from './observer.js'
 import { createRunner } from './runner.js'
 
 const TP = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
@@ -94,6 +94,74 @@ describe('runner.observe', () => {
       expect(unhandled).toEqual([])
     } finally {
       process.off('unhandledRejection', onUnhandled)
+    }
+  })
+
+  it('a terminal event comes with the attempts its end cut off (suspended or running); other events with none', async () => {
+    const store = createMemoryStreamStore()
+    const waiter = defineFlow({
+      name: 'waiter',
+      steps: {
+        done: { handler: async () => 1 },
+        waits: { handler: async (_input, ctx) => ctx.await.event({ kind: 'never' }) },
+        runs: {
+          handler: async (_input, ctx) =>
+            new Promise((_resolve, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted')))),
+        },
+      },
+    })
+    const runner = createRunner({ store, flows: [waiter] })
+    const ends: Array<{ kind: string; end: EventInfo | undefined }> = []
+    runner.observe({ onEvent: (e, _started, info) => ends.push({ kind: e.kind, end: info }) })
+    await runner.start()
+    const { runId } = await runner.startFlow(waiter, {})
+    for (let i = 0; i < 200 && !ends.some((e) => e.kind === 'step.await.event'); i++) await new Promise((r) => setTimeout(r, 10))
+    await runner.cancel(runId, 'bye')
+    await new Promise((r) => setTimeout(r, 20))
+    await runner.stop()
+    const steps = Object.fromEntries((await store.read(runId)).filter((e) => e.kind === 'step.started').map((e) => [e.step, e.ts]))
+    expect(ends.filter((e) => e.kind !== 'flow.canceled').every((e) => e.end === undefined)).toBe(true)
+    const canceled = ends.find((e) => e.kind === 'flow.canceled')
+    const open = canceled?.end?.open?.sort((a, b) => a.step.localeCompare(b.step))
+    expect(open).toEqual([
+      { step: 'runs', attempt: 1, startedAt: expect.any(String), suspended: false },
+      { step: 'waits', attempt: 1, startedAt: expect.any(String), suspended: true },
+    ])
+    // when each attempt started, by the store's clock (its step.started's time, give or take the write)
+    for (const a of open ?? []) expect(Math.abs(Date.parse(a.startedAt) - Date.parse(steps[a.step] ?? ''))).toBeLessThan(50)
+  })
+
+  it('a step.failed comes with when its attempt started (a retried one too)', async () => {
+    const store = createMemoryStreamStore()
+    const failing = defineFlow({
+      name: 'failing',
+      steps: {
+        once: {
+          retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 1 } },
+          handler: async () => {
+            await new Promise((r) => setTimeout(r, 30))
+            throw new Error('no')
+          },
+        },
+      },
+    })
+    const runner = createRunner({ store, flows: [failing] })
+    const failures: Array<{ attempt: number | undefined; ts: string; info: EventInfo | undefined }> = []
+    runner.observe({
+      onEvent: (e, _started, info) => e.kind === 'step.failed' && failures.push({ attempt: e.meta?.attempt, ts: e.ts, info }),
+    })
+    await runner.start()
+    const { runId } = await runner.startFlow(failing, {})
+    await expect(runner.result(runId, { timeout: '5s' })).rejects.toThrow('no')
+    await runner.stop()
+    const starts = new Map(
+      (await store.read(runId)).filter((e) => e.kind === 'step.started').map((e) => [e.meta?.attempt, Date.parse(e.ts)]),
+    )
+    expect(failures.map((f) => f.attempt)).toEqual([1, 2])
+    for (const f of failures) {
+      const told = Date.parse(f.info?.attemptStartedAt ?? '')
+      expect(Math.abs(told - (starts.get(f.attempt) ?? 0))).toBeLessThan(20)
+      expect(Date.parse(f.ts) - told).toBeGreaterThanOrEqual(25)
     }
   })
 })

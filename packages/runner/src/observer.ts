@@ -24,6 +24,41 @@ export interface RunStart {
 }
 
 /**
+ * An attempt a run's end cut off: started, and neither completed nor failed when the run ended
+ * (canceled, failed by another step, a cancel cascading from its parent run). No event of its own
+ * ends it; the run's terminal event does.
+ *
+ * @example
+ * ```ts
+ * const a: OpenAttempt = { step: 'approve', attempt: 1, startedAt: '2026-12-05T10:00:00.000Z', suspended: true }
+ * ```
+ */
+export interface OpenAttempt {
+  step: string
+  /** 1-based attempt. */
+  attempt: number
+  /** When the attempt started (ISO, the store's clock). */
+  startedAt: string
+  /** True when it was suspended on an await, false when it was running. */
+  suspended: boolean
+}
+
+/**
+ * What the runner knows of an event beyond its record, told to the observers beside it (not stored).
+ *
+ * @example
+ * ```ts
+ * runner.observe({ onEvent: (event, _started, info) => info?.open?.forEach((a) => console.log(event.flow, a.step, 'cut off')) })
+ * ```
+ */
+export interface EventInfo {
+  /** With a terminal event (`flow.completed`, `flow.failed`, `flow.canceled`): the attempts the end cut off (empty for a completed run). */
+  open?: OpenAttempt[]
+  /** With `step.failed`: when the failed attempt started (ISO, the store's clock); the event itself carries no duration. */
+  attemptStartedAt?: string
+}
+
+/**
  * Sees what this runner does, from the events it appends: telemetry, audit, metrics.
  * Registered with `runner.observe(observer)`; an observer costs nothing while none is registered.
  * An observer's throw (or an async observer's rejection) goes to the runner's `onError` and
@@ -44,9 +79,11 @@ export interface RunnerObserver {
    * Called with each event this process appended, as stored (its `id` and `ts` assigned), and
    * its run's `flow.started` record (the flow's name, the run's start time and meta). A run's
    * events come in the order their appends were acknowledged. An append repeated with the same
-   * idempotency key (a crash, a race of two workers) stored nothing and is not reported.
+   * idempotency key (a crash, a race of two workers) stored nothing and is not reported. `info`
+   * comes with a terminal event (`open`: the attempts the end cut off, wherever they ran) and with
+   * `step.failed` (`attemptStartedAt`).
    */
-  onEvent?(event: EventRecord, started: EventRecord<StartedData>): void
+  onEvent?(event: EventRecord, started: EventRecord<StartedData>, info?: EventInfo): void
   /**
    * Called synchronously when `startFlow` (or `ctx.invoke`) is about to write a new run: the
    * fields returned are added to its `flow.started.meta` (for instance a W3C `traceparent`).

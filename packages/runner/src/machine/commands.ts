@@ -1,4 +1,5 @@
 import type { AppendFence, ExternalEvent } from '@leanflow/core'
+import type { EventInfo } from '../observer.js'
 import type { ChildEnd, ChildOutcome } from './awaits/run.js'
 import type { JobKind, RunnerJobData } from './keys.js'
 import type { AwaitRec, DoRec } from './runDoc.js'
@@ -87,6 +88,8 @@ export interface Append {
   after?: string
   /** A refusal (fence, `after`) is an answer, not an error: nothing is written, nothing rides behind it. */
   mayRefuse?: true
+  /** Told to the observers with the event (not stored): a terminal event's cut-off attempts, a `step.failed`'s start. */
+  info?: EventInfo
 }
 
 /** A job to queue (`at`: store-clock ms it is due; absent: now) or to remove. */

@@ -1,4 +1,5 @@
 import type { AppendFence } from '@leanflow/core'
+import type { OpenAttempt } from '../observer.js'
 import type { ChildOutcome } from './awaits/run.js'
 import type { Append, JobOut, Outputs } from './commands.js'
 import { flowResult } from './flowResult.js'
@@ -101,9 +102,23 @@ function retriedWaves(step: string, s: StepDoc, attempt: number, now: number): A
   ]
 }
 
-/** A run's terminal event, after every `step.completed` the document shows (never before one). */
+/**
+ * A run's terminal event, after every `step.completed` the document shows (never before one); it
+ * tells the observers the attempts the end cut off (running or suspended: no event of theirs ends them).
+ */
 export function terminalWaves(doc: RunDoc, kind: string, data: unknown): Append[][] {
-  return [completions(doc, Object.keys(doc.steps)), [{ kind, data, key: keys.flowEnded }]]
+  const end: Append = { kind, data, key: keys.flowEnded, info: { open: openAttempts(doc) } }
+  return [completions(doc, Object.keys(doc.steps)), [end]]
+}
+
+/** The attempts started and neither completed nor failed: running, or suspended on an await. */
+function openAttempts(doc: RunDoc): OpenAttempt[] {
+  const open: OpenAttempt[] = []
+  for (const [step, s] of Object.entries(doc.steps)) {
+    if ((s.status !== 'running' && s.status !== 'suspended') || s.attempt < 1) continue
+    open.push({ step, attempt: s.attempt, startedAt: iso(s.startedAt ?? doc.startedAt), suspended: s.status === 'suspended' })
+  }
+  return open
 }
 
 /** A job for every `ready` step and every `retrying` one (due at its `nextRetryAt`). */

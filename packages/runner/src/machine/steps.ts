@@ -210,6 +210,7 @@ export function fail(doc: RunDoc | null, cmd: Fail, env: Env): Transition<boolea
   if (!doc || !s || doc.status !== 'running' || s.status !== 'running' || s.lease !== cmd.lease) return { reply: false, ...none() }
   delete s.lease
   s.error = cmd.error
+  const since = s.startedAt
   if (cmd.retryDelayMs !== undefined) {
     s.status = 'retrying'
     s.attempt = cmd.attempt + 1
@@ -223,7 +224,11 @@ export function fail(doc: RunDoc | null, cmd: Fail, env: Env): Transition<boolea
     doc.error = cmd.error
     doc.endedAt = env.now
   }
-  return { reply: true, ...afterFail(env, doc, cmd.step, cmd.attempt) }
+  const out = afterFail(env, doc, cmd.step, cmd.attempt)
+  // the observers learn when the attempt started: its step.failed carries no duration
+  const failed = out.appends[0]?.find((a) => a.kind === 'step.failed' && a.attempt === cmd.attempt)
+  if (failed && since !== undefined) failed.info = { attemptStartedAt: new Date(since).toISOString() }
+  return { reply: true, ...out }
 }
 
 /** `record`: the result of `ctx.do` at call position `pos` (refused when another execution recorded there). */

@@ -154,7 +154,7 @@ function issue(shell: Shell, runId: string, a: Append, after = a.after): Promise
   if (a.fence) opts.fence = a.fence
   if (after) opts.after = after
   const stored = shell.store.append(runId, eventOf(shell, runId, a), opts)
-  if (shell.observers.active) stored.then((r) => shell.observers.appended(r), noop)
+  if (shell.observers.active) stored.then((r) => shell.observers.appended(r, a.info), noop)
   return stored
 }
 
@@ -165,7 +165,7 @@ function issueMany(shell: Shell, runId: string, batch: Append[], after: string |
   const stored = many.call(shell.store, runId, items, after === undefined ? {} : { after })
   if (shell.observers.active)
     stored.then((rs) => {
-      for (const r of rs) shell.observers.appended(r)
+      for (const [i, r] of rs.entries()) shell.observers.appended(r, batch[i]?.info)
     }, noop)
   return stored
 }

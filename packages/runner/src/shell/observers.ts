@@ -1,5 +1,5 @@
-import { type EventMeta, type EventRecord, isRepeatedAppend, type StreamStore } from '@leanflow/core'
-import type { RunnerObserver, RunStart, StartedData } from '../observer.js'
+import { type EventMeta, type EventRecord, isRepeatedAppend, isTerminalKind, type StreamStore } from '@leanflow/core'
+import type { EventInfo, RunnerObserver, RunStart, StartedData } from '../observer.js'
 
 const MAX_STARTS = 1000
 
@@ -33,22 +33,24 @@ export class Observers {
     }
   }
 
-  /** Tells the observers about a record this process appended. */
-  appended(record: EventRecord): void {
+  /** Tells the observers about a record this process appended, with what the runner knows beyond it (`info`). */
+  appended(record: EventRecord, info?: EventInfo): void {
     // a repeat of an idempotency key stored nothing (terminal waves append every completion again)
     if (this.list.size === 0 || isRepeatedAppend(record)) return
     const runId = record.flow
     if (record.kind === 'flow.started') this.remember(runId, record as EventRecord<StartedData>)
     const started = this.starts.get(runId)
     const before = this.waiting.get(runId)
+    // a terminal event always tells its cut-off attempts (none, when no transition named any)
+    const told = isTerminalKind(record.kind) ? { ...info, open: info?.open ?? [] } : info
     if (started && !before) {
-      this.deliver(record, started)
+      this.deliver(record, started, told)
       return
     }
     const p: Promise<void> = (before ?? Promise.resolve())
       .then(async () => {
         const s = await this.started(runId)
-        if (s) this.deliver(record, s)
+        if (s) this.deliver(record, s, told)
       })
       .catch(this.onError)
       .finally(() => {
@@ -84,11 +86,11 @@ export class Observers {
     return meta
   }
 
-  private deliver(record: EventRecord, started: EventRecord<StartedData>): void {
+  private deliver(record: EventRecord, started: EventRecord<StartedData>, info: EventInfo | undefined): void {
     for (const o of this.list) {
       try {
         // an async observer's rejection is its throw: to onError, never an unhandled rejection
-        const r: unknown = o.onEvent?.(record, started)
+        const r: unknown = info ? o.onEvent?.(record, started, info) : o.onEvent?.(record, started)
         if (isThenable(r)) r.then(undefined, this.onError)
       } catch (err) {
         this.onError(err)
