@@ -1,7 +1,7 @@
 import { type AdmitReply, admit, queue, queueStep, unwait, wake } from './admission.js'
 import { matchEvents } from './awaits/event.js'
 import { type AwaitJobReply, announce, awaitJob, resumedAppend, resumeJob, type SettledAwait, suspend } from './awaits/index.js'
-import { type ChildReply, resolveChildren, wakeJobs } from './awaits/run.js'
+import { type ChildReply, resolveChildren, stepResumeJobs, wakeJobs } from './awaits/run.js'
 import { resolveTrigger, type TriggerReply } from './awaits/trigger.js'
 import type { Append, Command, Transition } from './commands.js'
 import type { Env } from './outputs.js'
@@ -85,7 +85,8 @@ function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
     }
     case 'matchEvents': {
       const resumes = doc ? matchEvents(doc, cmd.events, env.now) : []
-      return { reply: resumes.length, appends: [], jobs: resumes.map((r) => resumeJob(env.runId, r.step, r.attempt, r.pos)), unwatch: [] }
+      const jobs = doc ? stepResumeJobs(doc, env.runId, new Set(resumes.map((r) => r.step))) : []
+      return { reply: resumes.length, appends: [], jobs, unwatch: [] }
     }
     case 'claimStep':
       return claimStep(doc, cmd, env)

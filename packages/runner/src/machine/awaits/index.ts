@@ -97,23 +97,35 @@ type Suspend = Extract<Command, { type: 'suspend' }>
 type AwaitJob = Extract<Command, { type: 'awaitJob' }>
 
 /**
- * `announce`: the execution registers the await `rec` at call position `pos` (and suspends on
- * it at once when `suspend`). Outputs its announcement; a resolved time await also resumes.
+ * `announce`: the execution registers the await `rec` at call position `pos`, and those of `more`
+ * after it (and suspends on `rec` at once when `suspend`). Outputs their announcements; a resolved
+ * time await also resumes.
  */
 export function announce(doc: RunDoc | null, cmd: Announce, env: Env): Transition<OwnedReply> {
   const reply = ownedStep(doc, cmd.step, cmd.lease)
   const s = doc?.steps[cmd.step]
   if (reply !== 'ok' || !s) return { reply, appends: [], jobs: [], unwatch: [] }
-  if (!placeMarks(s, cmd.marks, cmd.pos)) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
-  s.records.push(recordedBy(cmd.rec, s.owner))
+  const out: Outputs = { appends: [], jobs: [], unwatch: [] }
+  const marks = [...(cmd.marks ?? [])]
+  for (const { pos, rec } of [{ pos: cmd.pos, rec: cmd.rec }, ...(cmd.more ?? [])]) {
+    // the ctx.patched markers before this await go first
+    const before = marks.filter((m) => m.pos < pos)
+    marks.splice(0, before.length)
+    if (!placeMarks(s, before, pos)) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
+    s.records.push(recordedBy(rec, s.owner))
+    const one = announceOutputs(env, cmd.step, pos, rec)
+    out.appends.push(...one.appends)
+    out.jobs.push(...one.jobs)
+    if (one.children) out.children = [...(out.children ?? []), ...one.children]
+    if (rec.state === 'resolved') out.appends.push([resumedAppend(cmd.step, s.attempt, pos, rec)])
+    if (rec.t === 'event') out.matchEvents = true
+  }
   if (cmd.suspend) {
     s.status = 'suspended'
     s.waitingOn = cmd.pos
     delete s.lease
   }
-  const out = announceOutputs(env, cmd.step, cmd.pos, cmd.rec)
-  if (cmd.rec.state === 'resolved') out.appends.push([resumedAppend(cmd.step, s.attempt, cmd.pos, cmd.rec)])
-  return { reply, ...out, unwatch: [], matchEvents: cmd.rec.t === 'event' }
+  return { reply, ...out }
 }
 
 /**
