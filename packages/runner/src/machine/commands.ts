@@ -10,6 +10,8 @@ import type { AwaitRec, DoRec } from './runDoc.js'
 export type Command =
   | { type: 'cancel'; reason?: string | undefined }
   | { type: 'resolveTrigger'; triggerId: string; value: unknown }
+  /** Several triggers of the run resolved at once (in order: a repeated id conflicts with the first). */
+  | { type: 'resolveTriggers'; triggers: Array<{ triggerId: string; value: unknown }> }
   | { type: 'matchEvents'; events: ReadonlyMap<string, readonly ExternalEvent[]> }
   | { type: 'claimStep'; step: string; attempt: number; jobId: string; lease: string }
   | { type: 'awaitJob'; job: 'time' | 'timeout' | 'resume'; step: string; pos: number; jobId: string; lease: string }

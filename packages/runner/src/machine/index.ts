@@ -30,6 +30,8 @@ export function transition<C extends Command>(doc: RunDoc | null, cmd: C, env: E
 export interface Replies {
   cancel: 'missing' | 'ended' | 'canceled'
   resolveTrigger: TriggerReply
+  /** For each trigger, in order. */
+  resolveTriggers: TriggerReply[]
   /** How many steps resume. */
   matchEvents: number
   claimStep: ClaimReply
@@ -78,6 +80,13 @@ function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
       const reply = doc ? resolveTrigger(doc, cmd.triggerId, cmd.value, env.now) : null
       const jobs = reply?.resume ? [resumeJob(env.runId, reply.step, reply.attempt, reply.pos)] : []
       return { reply, appends: quietlyResolved(doc, reply), jobs, unwatch: [] }
+    }
+    case 'resolveTriggers': {
+      const replies = cmd.triggers.map((t) => (doc ? resolveTrigger(doc, t.triggerId, t.value, env.now) : null))
+      // one resume job per step woken, however many of its triggers resolved
+      const woken = new Set(replies.flatMap((r) => (r?.resume ? [r.step] : [])))
+      const jobs = doc ? stepResumeJobs(doc, env.runId, woken) : []
+      return { reply: replies, appends: replies.flatMap((r) => quietlyResolved(doc, r)), jobs, unwatch: [] }
     }
     case 'resolveChildren': {
       const replies = doc ? resolveChildren(doc, cmd.ends, env.now) : cmd.ends.map(() => null)

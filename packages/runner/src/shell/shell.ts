@@ -11,6 +11,7 @@ import { RunInputs } from './runInputs.js'
 import { RunStates } from './runStates.js'
 import { SeenAppends } from './seenAppends.js'
 import { StoreClock } from './storeClock.js'
+import { resolveTriggers, type TriggerAsk } from './triggers.js'
 
 /**
  * The runner's I/O side, as one value handed to every part of the shell: the store and the
@@ -40,6 +41,8 @@ export interface Shell {
    * read once), instead of one contended write per event.
    */
   readonly matches: Coalescer<string>
+  /** Resolves triggers, by run: the resolves of one run made while one is in flight go together in the next write. */
+  readonly triggers: Coalescer<TriggerAsk>
   readonly onError: (err: unknown) => void
   /** `runner.observe`: told of each event this process appends. */
   readonly observers: Observers
@@ -106,6 +109,7 @@ export function createShell(
     local: new LocalExecutions(),
     childEnds: new ChildEnds(store, (parent, ends) => tellParent(shell, parent, ends), onError),
     matches: new Coalescer<string>((runId, kinds) => matchEvents(shell, runId, [...new Set(kinds)])),
+    triggers: new Coalescer<TriggerAsk>((runId, asks) => resolveTriggers(shell, runId, asks)),
     onError,
     observers: new Observers(store, onError),
     workerId,

@@ -158,6 +158,9 @@ export function suspend(doc: RunDoc | null, cmd: Suspend, env: Env): Transition<
   const settled: SettledAwait[] = []
   positions.forEach((pos, i) => {
     const r = recs[i] as AwaitRec
+    // a timer already due resolves here (its own job then finds it resolved): the step woken by
+    // one of many timers due at once goes on with all of them, not one wake-up and write each
+    if (r.t === 'time') fireTime(r, env.now)
     if (r.state !== 'pending') settled.push({ pos, rec: r })
   })
   if (settled.length > 0) {
