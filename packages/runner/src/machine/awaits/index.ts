@@ -216,6 +216,10 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
     unwatch: [],
   })
   if (cmd.job === 'time' && r.t === 'time') {
+    // a due timer its step does not wait on now (the step runs, woken by another await) is
+    // resolved by the step's next suspend, with every timer due then: no write of the run here
+    const later = r.state === 'pending' && r.at <= env.now && !waitsOn(s, pos) && !(s.status === 'running' && s.owner === jobId)
+    if (later) return { reply: { kind: 'noop' }, ...none() }
     const wait = fireTime(r, env.now)
     if (wait !== undefined) return again(wait)
   }
