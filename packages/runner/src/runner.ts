@@ -30,6 +30,7 @@ import { earlyBasis, type RunBasis, readBasis } from './shell/runBasis.js'
 import { fencesOf } from './shell/runStates.js'
 import { createShell, versionOf } from './shell/shell.js'
 import { assertFits, storableError } from './shell/storable.js'
+import type { TriggerAsk } from './shell/triggers.js'
 import { validateInput } from './standardSchema.js'
 import type { RerunOptions, StartedRun, StartFlowOptions } from './startTypes.js'
 import { traceparentOf } from './traceparent.js'
@@ -293,7 +294,10 @@ export function createRunner(options: RunnerOptions): Runner {
     assertFits(shell, value, 'trigger payload', 0)
     const runId = await store.getLookup('trigger', triggerId)
     if (!runId) throw new TriggerNotFoundError(triggerId)
-    const { reply: hit } = await apply(shell, runId, { type: 'resolveTrigger', triggerId, value }, { fresh: true })
+    // with the other resolves of the run in flight meanwhile, in one write
+    const ask: TriggerAsk = { triggerId, value }
+    await shell.triggers.add(runId, ask)
+    const hit = ask.reply
     if (!hit) throw new TriggerNotFoundError(triggerId)
     // a resume lost to a crash after the write is queued again by the next (conflicting) resolve
     if (hit.conflict) throw new TriggerConflictError(triggerId, CONFLICT_WORD[hit.conflict])

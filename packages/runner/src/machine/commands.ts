@@ -11,6 +11,8 @@ import type { AwaitRec, DoRec } from './runDoc.js'
 export type Command =
   | { type: 'cancel'; reason?: string | undefined }
   | { type: 'resolveTrigger'; triggerId: string; value: unknown }
+  /** Several triggers of the run resolved at once (in order: a repeated id conflicts with the first). */
+  | { type: 'resolveTriggers'; triggers: Array<{ triggerId: string; value: unknown }> }
   | { type: 'matchEvents'; events: ReadonlyMap<string, readonly ExternalEvent[]> }
   | { type: 'claimStep'; step: string; attempt: number; jobId: string; lease: string }
   | { type: 'awaitJob'; job: 'time' | 'timeout' | 'resume'; step: string; pos: number; jobId: string; lease: string }
@@ -29,7 +31,21 @@ export type Command =
   | { type: 'fail'; step: string; lease: string; attempt: number; error: string; retryDelayMs?: number | undefined }
   | { type: 'record'; step: string; lease: string; pos: number; rec: DoRec; marks?: Marks | undefined }
   | { type: 'setState'; step: string; lease: string; key: string; value: unknown }
-  | { type: 'announce'; step: string; lease: string; pos: number; rec: AwaitRec; suspend: boolean; marks?: Marks | undefined }
+  | {
+      type: 'announce'
+      step: string
+      lease: string
+      pos: number
+      rec: AwaitRec
+      suspend: boolean
+      /** `ctx.patched` markers made since the last write, before the positions this write records. */
+      marks?: Marks | undefined
+      /**
+       * Awaits registered at the positions after `pos` (in position order), recorded and announced
+       * by this same write: awaits made at once (`Promise.all` of triggers) take one compare-and-set.
+       */
+      more?: Array<{ pos: number; rec: AwaitRec }> | undefined
+    }
   | {
       type: 'suspend'
       step: string

@@ -1,7 +1,7 @@
 import { type AdmitReply, admit, queue, queueStep, unwait, wake } from './admission.js'
 import { matchEvents } from './awaits/event.js'
 import { type AwaitJobReply, announce, awaitJob, resumedAppend, resumeJob, type SettledAwait, suspend } from './awaits/index.js'
-import { type ChildReply, resolveChildren, wakeJobs } from './awaits/run.js'
+import { type ChildReply, resolveChildren, stepResumeJobs, wakeJobs } from './awaits/run.js'
 import { resolveTrigger, type TriggerReply } from './awaits/trigger.js'
 import type { Append, Command, Transition } from './commands.js'
 import type { Env } from './outputs.js'
@@ -30,6 +30,8 @@ export function transition<C extends Command>(doc: RunDoc | null, cmd: C, env: E
 export interface Replies {
   cancel: 'missing' | 'ended' | 'canceled'
   resolveTrigger: TriggerReply
+  /** For each trigger, in order. */
+  resolveTriggers: TriggerReply[]
   /** How many steps resume. */
   matchEvents: number
   claimStep: ClaimReply
@@ -79,13 +81,21 @@ function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
       const jobs = reply?.resume ? [resumeJob(env.runId, reply.step, reply.attempt, reply.pos)] : []
       return { reply, appends: quietlyResolved(doc, reply), jobs, unwatch: [] }
     }
+    case 'resolveTriggers': {
+      const replies = cmd.triggers.map((t) => (doc ? resolveTrigger(doc, t.triggerId, t.value, env.now) : null))
+      // one resume job per step woken, however many of its triggers resolved
+      const woken = new Set(replies.flatMap((r) => (r?.resume ? [r.step] : [])))
+      const jobs = doc ? stepResumeJobs(doc, env.runId, woken) : []
+      return { reply: replies, appends: replies.flatMap((r) => quietlyResolved(doc, r)), jobs, unwatch: [] }
+    }
     case 'resolveChildren': {
       const replies = doc ? resolveChildren(doc, cmd.ends, env.now) : cmd.ends.map(() => null)
       return { reply: replies, appends: [], jobs: doc ? wakeJobs(doc, env.runId, replies) : [], unwatch: [] }
     }
     case 'matchEvents': {
       const resumes = doc ? matchEvents(doc, cmd.events, env.now) : []
-      return { reply: resumes.length, appends: [], jobs: resumes.map((r) => resumeJob(env.runId, r.step, r.attempt, r.pos)), unwatch: [] }
+      const jobs = doc ? stepResumeJobs(doc, env.runId, new Set(resumes.map((r) => r.step))) : []
+      return { reply: resumes.length, appends: [], jobs, unwatch: [] }
     }
     case 'claimStep':
       return claimStep(doc, cmd, env)

@@ -184,3 +184,68 @@ describe('repairOutputs', () => {
     expect(r).toBeUndefined()
   })
 })
+
+describe('awaits made at once (parallel awaits)', () => {
+  const trig = (id: string, state: 'pending' | 'resolved' = 'pending') =>
+    ({ t: 'trigger', type: 'ok', id, state, since: 0, attempt: 1 }) as const
+
+  it('announce records the awaits of `more` after the first, with the markers between them, in one write', () => {
+    const doc = run({ a: running() })
+    const t = transition(
+      doc,
+      {
+        type: 'announce',
+        step: 'a',
+        lease: 'L',
+        pos: 0,
+        rec: trig('T0'),
+        suspend: false,
+        marks: [{ pos: 1, rec: { t: 'do', name: 'patched:x' } }],
+        more: [
+          { pos: 2, rec: trig('T2') },
+          { pos: 3, rec: { t: 'event', kind: 'paid', state: 'pending', since: 0, attempt: 1 } },
+        ],
+      },
+      env,
+    )
+    expect(t.reply).toBe('ok')
+    expect(doc.steps.a?.records.map((r) => (r.t === 'do' ? r.name : r.t))).toEqual(['trigger', 'patched:x', 'trigger', 'event'])
+    expect(waves(t)).toEqual([['step.await.trigger sa~a~0'], ['step.await.trigger sa~a~2'], ['step.await.event sa~a~3']])
+    expect(t.matchEvents).toBe(true)
+  })
+
+  it('resolveTriggers resolves each once (a repeated id conflicts) and queues one resume job for the step', () => {
+    const doc = run({ a: { status: 'suspended', waitingOn: 0, waitingAll: [0, 1], records: [trig('T0'), trig('T1')] } })
+    const t = transition(
+      doc,
+      {
+        type: 'resolveTriggers',
+        triggers: [
+          { triggerId: 'T1', value: 1 },
+          { triggerId: 'T0', value: 0 },
+          { triggerId: 'T1', value: 2 },
+          { triggerId: 'T9', value: 9 },
+        ],
+      },
+      env,
+    )
+    expect(t.reply).toEqual([
+      { step: 'a', pos: 1, attempt: 1, resume: true },
+      { step: 'a', pos: 0, attempt: 1, resume: true },
+      { step: 'a', pos: 1, attempt: 1, resume: true, conflict: 'resolved' },
+      null,
+    ])
+    expect(doc.steps.a?.records.map((r) => (r.t === 'trigger' ? r.value : undefined))).toEqual([0, 1])
+    expect(jobs(t)).toEqual(['+ r~r~a~1~0'])
+  })
+
+  it('suspend resolves a timer already due instead of waiting for its job: the step goes on', () => {
+    const due = { t: 'time', at: NOW - 1, state: 'pending', since: 0, attempt: 1 } as const
+    const later = { t: 'time', at: NOW + 1000, state: 'pending', since: 0, attempt: 1 } as const
+    const doc = run({ a: { ...running(), records: [due, later] } })
+    const t = transition(doc, { type: 'suspend', step: 'a', lease: 'L', positions: [0, 1] }, env)
+    expect(t.reply).toEqual([{ pos: 0, rec: { ...due, state: 'resolved', doneAt: NOW } }])
+    expect(waves(t)).toEqual([['step.resumed su~a~0']])
+    expect(doc.steps.a?.status).toBe('running')
+  })
+})

@@ -133,19 +133,24 @@ function idle(shell: Shell, runId: string, out: Outputs): boolean {
   return out.appends.every((wave) => wave.every((a) => shell.seen.knows(runId, a.key)))
 }
 
-/** Resolves the run's pending event awaits against stored external events (one compare-and-set); queues the resumes. */
-export async function matchEvents(shell: Shell, runId: string, kind?: string): Promise<void> {
+/**
+ * Resolves the run's pending event awaits against stored external events (one compare-and-set);
+ * queues the resumes. Only the awaits of `kinds` when given (a publish of those kinds: each kind
+ * is read once, not every kind the run waits on), else of every kind the run waits on (new awaits).
+ */
+export async function matchEvents(shell: Shell, runId: string, kinds?: readonly string[]): Promise<void> {
   const doc = await shell.states.read(runId)
-  const kinds = pendingKinds(doc)
-  if (kinds.size === 0) {
-    // an ended or expired run (or one no longer waiting on `kind`) stops watching it
-    if (kind !== undefined && doc?.status !== 'running') await shell.store.unwatchKind(kind, runId)
+  const pending = pendingKinds(doc)
+  const wanted = kinds === undefined ? [...pending] : kinds.filter((k) => pending.has(k))
+  if (wanted.length === 0) {
+    // an ended or expired run (or one no longer waiting on `kinds`) stops watching them
+    if (kinds !== undefined && doc?.status !== 'running') for (const k of kinds) await shell.store.unwatchKind(k, runId)
     return
   }
-  const events = new Map(await Promise.all([...kinds].map(async (k) => [k, await shell.store.readExternal(k, doc?.pos ?? 0)] as const)))
+  const events = new Map(await Promise.all(wanted.map(async (k) => [k, await shell.store.readExternal(k, doc?.pos ?? 0)] as const)))
   await apply(shell, runId, { type: 'matchEvents', events })
   const still = pendingKinds(await shell.states.read(runId))
-  for (const k of kinds) if (!still.has(k)) await shell.store.unwatchKind(k, runId)
+  await Promise.all(wanted.filter((k) => !still.has(k)).map((k) => shell.store.unwatchKind(k, runId)))
 }
 
 /** One append of the machine's, issued now (the store call goes out in this tick). */

@@ -34,9 +34,7 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
     void queueUser(shell, ex, 'log', data).catch(() => {})
   }
   const { awaits, invoke } = createAwaits(shell, ex)
-  ex.announceDeferred = async (list) => {
-    for (const { pos, rec } of list) await announceNow(shell, ex, pos, rec)
-  }
+  ex.announceDeferred = (list) => announceNow(shell, ex, list)
   /** A recorded call at the next position: replayed when recorded (`name` must match), else `work` once and recorded. */
   const recorded = async <T>(name: string, label: string, work: () => Promise<T>): Promise<T> => {
     ex.check()
@@ -148,6 +146,9 @@ async function command(shell: Shell, ex: Execution, cmd: Extract<Command, { type
 
 /** Suspends the step on the pending awaits at `positions` (the gate's call): `suspended`, or those no longer pending. */
 async function suspendOn(shell: Shell, ex: Execution, positions: number[]) {
+  ex.check()
+  // a write of deferred awaits in flight (a later call's turn asked for it) lands first
+  await ex.writesDone()
   ex.check()
   await flushAndFence(shell, ex)
   // the awaits not written yet are recorded and announced by this same write

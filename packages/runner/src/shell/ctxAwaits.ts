@@ -117,7 +117,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
         const now = await orHandBack(ex, () => shell.clock.now())
         const timeoutAt = timeoutMs === undefined ? undefined : now + timeoutMs
         await orHandBack(ex, () => shell.store.putLookup('trigger', id, ex.runId, (timeoutMs ?? TRIGGER_TTL_MS) + TRIGGER_TTL_MS))
-        await register(shell, ex, pos, triggerAwait(type, id, payload, now, timeoutAt, ex.attempt))
+        await register(ex, pos, triggerAwait(type, id, payload, now, timeoutAt, ex.attempt))
       })
       return handle(id)
     },
@@ -197,22 +197,32 @@ function defer(ex: Execution, pos: number, r: AwaitRec): AwaitRec {
 }
 
 /**
- * Registers the await `r` at call position `pos` now (a trigger: its id is handed out at once), after every earlier position's write (calls may
- * finish their work in any order; the step's records are written in call order), and announces it.
+ * Registers the await `r` at call position `pos` now (a trigger: its id is handed out at once),
+ * after every earlier position's write (calls may finish their work in any order; the step's
+ * records are written in call order), and announces it. The awaits registered in the same tick
+ * (a `Promise.all` of triggers) go in one write.
  */
-async function register(shell: Shell, ex: Execution, pos: number, r: AwaitRec): Promise<void> {
-  await ex.inOrder(pos, () => announceNow(shell, ex, pos, r))
+async function register(ex: Execution, pos: number, r: AwaitRec): Promise<void> {
+  ex.defer(pos, r)
+  // the calls made together finish their own work (the trigger's lookup) at about the same time
+  await new Promise((go) => setImmediate(go))
+  await ex.inOrder(pos, () => ex.writeDeferred())
 }
 
-/** Writes and announces the await `r` at `pos` (the next position). */
-export async function announceNow(shell: Shell, ex: Execution, pos: number, r: AwaitRec): Promise<void> {
+/**
+ * Writes and announces the awaits of `list` (at the next positions, in order, past unwritten
+ * `ctx.patched` markers) in one compare-and-set.
+ */
+export async function announceNow(shell: Shell, ex: Execution, list: Array<{ pos: number; rec: AwaitRec }>): Promise<void> {
+  const [first, ...more] = list
+  if (!first) return
   await flushAndFence(shell, ex)
-  const marks = ex.takeMarks(pos)
-  const cmd = { type: 'announce', step: ex.step, lease: ex.lease, pos, rec: r, suspend: false, marks } as const
+  const marks = ex.takeMarks((list.at(-1) as { pos: number }).pos)
+  const cmd = { type: 'announce', step: ex.step, lease: ex.lease, pos: first.pos, rec: first.rec, suspend: false, marks, more } as const
   const { reply } = await orHandBack(ex, () => apply(shell, ex.runId, cmd))
   if (reply !== 'ok') throw ex.stop(reply as 'ended' | 'lease')
   ex.placed(marks)
-  ex.records[pos] = r
+  for (const { pos, rec } of list) ex.records[pos] = rec
 }
 
 /** The handler's wait on the await at `pos`: its value once settled (the gate suspends the step meanwhile). */

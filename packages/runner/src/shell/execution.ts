@@ -54,6 +54,8 @@ export class Execution {
   readonly marks = new Map<number, DoRec>()
   /** Writes the deferred awaits (set by the context). */
   announceDeferred: (awaits: Array<{ pos: number; rec: AwaitRec }>) => Promise<void> = async () => {}
+  /** The write of deferred awaits in flight (see {@link writeDeferred}). */
+  private writing: Promise<void> = Promise.resolve()
   /** Writers of record positions waiting for the positions before theirs. */
   private readonly turns = new Map<number, { go: () => void; fail: (err: unknown) => void }>()
   private broken: { pos: number; err: unknown } | undefined
@@ -102,6 +104,8 @@ export class Execution {
       await new Promise<void>((go, fail) => {
         this.turns.set(pos, { go, fail })
         if (this.broken && this.broken.pos < pos) this.failTurns()
+        // an await deferred at the next position while this call got here: written now, so this turn comes
+        else if (this.deferred.has(this.next())) this.advance().catch((err) => this.stop('handback', err))
       })
     }
     try {
@@ -137,14 +141,42 @@ export class Execution {
     this.advance().catch((err) => this.stop('handback', err))
   }
 
-  /** Writes the deferred awaits from the next position on, as far as they follow one another (the handler returned). */
-  async writeDeferred(): Promise<void> {
+  /**
+   * Writes the deferred awaits from the next position on, as far as they follow one another (past
+   * unwritten `ctx.patched` markers), all in one write: awaits registered at once take one
+   * compare-and-set. One such write at a time: a call while one is in flight goes after it (so it
+   * returns once the awaits that one took are written too).
+   */
+  writeDeferred(): Promise<void> {
+    const run = this.writing.then(() => this.writeRuns())
+    this.writing = run.catch(() => {})
+    return run
+  }
+
+  /** Settles once the write of deferred awaits in flight, if any, is done (or failed). */
+  async writesDone(): Promise<void> {
+    await this.writing
+  }
+
+  private async writeRuns(): Promise<void> {
     for (;;) {
-      const pos = this.next()
-      const rec = this.deferred.get(pos)
-      if (!rec) return
-      this.deferred.delete(pos)
-      await this.announceDeferred([{ pos, rec }])
+      this.check()
+      const list: Array<{ pos: number; rec: AwaitRec }> = []
+      for (let pos = this.next(); ; pos++) {
+        if (this.marks.has(pos)) continue
+        const rec = this.deferred.get(pos)
+        if (!rec) break
+        this.deferred.delete(pos)
+        list.push({ pos, rec })
+      }
+      if (list.length === 0) return
+      await this.announceDeferred(list)
+      // a deferred await's own writer may wait for its turn (a trigger): its position is written now
+      for (const [pos, turn] of this.turns) {
+        if (pos >= this.next()) continue
+        this.turns.delete(pos)
+        turn.go()
+      }
     }
   }
 

@@ -1,5 +1,4 @@
 import { PayloadTooLargeError } from '@leanflow/core'
-import { matchEvents } from './apply.js'
 import type { Shell } from './shell.js'
 import { eventLimit } from './storable.js'
 
@@ -15,6 +14,6 @@ export async function publish(shell: Shell, kind: string, data: unknown, idempot
   const rec = await shell.store.publishExternal(kind, data, idempotencyKey === undefined ? undefined : { idempotencyKey })
   const runs = await shell.store.kindWatchers(kind)
   // a failure here rejects (the event is stored): a retry with the same idempotencyKey matches again
-  await Promise.all(runs.map((r) => matchEvents(shell, r, kind)))
+  await Promise.all(runs.map((r) => shell.matches.add(r, kind)))
   return { id: rec.id }
 }

@@ -2,14 +2,16 @@ import type { JobQueue, LimitStore } from '@leanflow/core'
 import { type FlowControl, flowControlOf } from '../flowControl/control.js'
 import { limitStoreOf } from '../flowControl/limits.js'
 import type { FlowDefinition, RunnerStore } from '../types.js'
-import { tellParent } from './apply.js'
+import { matchEvents, tellParent } from './apply.js'
 import { ChildEnds } from './childEnds.js'
+import { Coalescer } from './coalescer.js'
 import { LocalExecutions } from './execution.js'
 import { Observers } from './observers.js'
 import { RunInputs } from './runInputs.js'
 import { RunStates } from './runStates.js'
 import { SeenAppends } from './seenAppends.js'
 import { StoreClock } from './storeClock.js'
+import { resolveTriggers, type TriggerAsk } from './triggers.js'
 
 /**
  * The runner's I/O side, as one value handed to every part of the shell: the store and the
@@ -33,6 +35,14 @@ export interface Shell {
   readonly local: LocalExecutions
   /** Tells children's ends to their parents (an outbox in the parent's slot, or writes gathered per parent). */
   readonly childEnds: ChildEnds
+  /**
+   * Matches published events against a run watching their kinds, by run: the kinds published
+   * while a match of the run is in flight go together in the next (one compare-and-set, each kind
+   * read once), instead of one contended write per event.
+   */
+  readonly matches: Coalescer<string>
+  /** Resolves triggers, by run: the resolves of one run made while one is in flight go together in the next write. */
+  readonly triggers: Coalescer<TriggerAsk>
   readonly onError: (err: unknown) => void
   /** `runner.observe`: told of each event this process appends. */
   readonly observers: Observers
@@ -98,6 +108,8 @@ export function createShell(
     inputs: new RunInputs(store),
     local: new LocalExecutions(),
     childEnds: new ChildEnds(store, (parent, ends) => tellParent(shell, parent, ends), onError),
+    matches: new Coalescer<string>((runId, kinds) => matchEvents(shell, runId, [...new Set(kinds)])),
+    triggers: new Coalescer<TriggerAsk>((runId, asks) => resolveTriggers(shell, runId, asks)),
     onError,
     observers: new Observers(store, onError),
     workerId,

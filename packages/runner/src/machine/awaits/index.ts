@@ -97,23 +97,35 @@ type Suspend = Extract<Command, { type: 'suspend' }>
 type AwaitJob = Extract<Command, { type: 'awaitJob' }>
 
 /**
- * `announce`: the execution registers the await `rec` at call position `pos` (and suspends on
- * it at once when `suspend`). Outputs its announcement; a resolved time await also resumes.
+ * `announce`: the execution registers the await `rec` at call position `pos`, and those of `more`
+ * after it (and suspends on `rec` at once when `suspend`). Outputs their announcements; a resolved
+ * time await also resumes.
  */
 export function announce(doc: RunDoc | null, cmd: Announce, env: Env): Transition<OwnedReply> {
   const reply = ownedStep(doc, cmd.step, cmd.lease)
   const s = doc?.steps[cmd.step]
   if (reply !== 'ok' || !s) return { reply, appends: [], jobs: [], unwatch: [] }
-  if (!placeMarks(s, cmd.marks, cmd.pos)) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
-  s.records.push(recordedBy(cmd.rec, s.owner))
+  const out: Outputs = { appends: [], jobs: [], unwatch: [] }
+  const marks = [...(cmd.marks ?? [])]
+  for (const { pos, rec } of [{ pos: cmd.pos, rec: cmd.rec }, ...(cmd.more ?? [])]) {
+    // the ctx.patched markers before this await go first
+    const before = marks.filter((m) => m.pos < pos)
+    marks.splice(0, before.length)
+    if (!placeMarks(s, before, pos)) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
+    s.records.push(recordedBy(rec, s.owner))
+    const one = announceOutputs(env, cmd.step, pos, rec)
+    out.appends.push(...one.appends)
+    out.jobs.push(...one.jobs)
+    if (one.children) out.children = [...(out.children ?? []), ...one.children]
+    if (rec.state === 'resolved') out.appends.push([resumedAppend(cmd.step, s.attempt, pos, rec)])
+    if (rec.t === 'event') out.matchEvents = true
+  }
   if (cmd.suspend) {
     s.status = 'suspended'
     s.waitingOn = cmd.pos
     delete s.lease
   }
-  const out = announceOutputs(env, cmd.step, cmd.pos, cmd.rec)
-  if (cmd.rec.state === 'resolved') out.appends.push([resumedAppend(cmd.step, s.attempt, cmd.pos, cmd.rec)])
-  return { reply, ...out, unwatch: [], matchEvents: cmd.rec.t === 'event' }
+  return { reply, ...out }
 }
 
 /**
@@ -146,6 +158,9 @@ export function suspend(doc: RunDoc | null, cmd: Suspend, env: Env): Transition<
   const settled: SettledAwait[] = []
   positions.forEach((pos, i) => {
     const r = recs[i] as AwaitRec
+    // a timer already due resolves here (its own job then finds it resolved): the step woken by
+    // one of many timers due at once goes on with all of them, not one wake-up and write each
+    if (r.t === 'time') fireTime(r, env.now)
     if (r.state !== 'pending') settled.push({ pos, rec: r })
   })
   if (settled.length > 0) {
@@ -201,6 +216,10 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
     unwatch: [],
   })
   if (cmd.job === 'time' && r.t === 'time') {
+    // a due timer its step does not wait on now (the step runs, woken by another await) is
+    // resolved by the step's next suspend, with every timer due then: no write of the run here
+    const later = r.state === 'pending' && r.at <= env.now && !waitsOn(s, pos) && !(s.status === 'running' && s.owner === jobId)
+    if (later) return { reply: { kind: 'noop' }, ...none() }
     const wait = fireTime(r, env.now)
     if (wait !== undefined) return again(wait)
   }

@@ -82,16 +82,22 @@ export function resolveChildren(doc: RunDoc, ends: readonly ChildEnd[], now: num
   })
 }
 
-/**
- * The resume jobs of a batch of children's ends: one per step that any of them asked to wake,
- * named after the first resolved await the step waits on, so the asks of several batches (ends
- * folded twice, from two processes' outboxes; a repeat asking again after a crash) name one job,
- * which the queue keeps once.
- */
+/** The resume jobs of a batch of children's ends: {@link stepResumeJobs} of the steps any of them asked to wake. */
 export function wakeJobs(doc: RunDoc, runId: string, replies: readonly ChildReply[]): JobOut[] {
-  const jobs: JobOut[] = []
   const steps = new Set<string>()
   for (const r of replies) if (r?.resume) steps.add(r.step)
+  return stepResumeJobs(doc, runId, steps)
+}
+
+/**
+ * The resume jobs of `steps` after a batch of their awaits resolved (children's ends, matched
+ * events): one per step, named after the first resolved await the step waits on, so the asks of
+ * several batches (ends folded twice, from two processes' outboxes; a repeat asking again after a
+ * crash) name one job, which the queue keeps once — not one per resolved await (each a read of
+ * the run's whole document by a job that finds the step already woken).
+ */
+export function stepResumeJobs(doc: RunDoc, runId: string, steps: Iterable<string>): JobOut[] {
+  const jobs: JobOut[] = []
   for (const step of steps) {
     const s = doc.steps[step] as StepDoc
     const waited = s.waitingAll ?? (s.waitingOn === undefined ? [] : [s.waitingOn])
