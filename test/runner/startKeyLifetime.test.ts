@@ -109,8 +109,9 @@ for (const [label, make] of targets) {
           expect(lookup).toBeLessThanOrEqual(RETENTION_MS)
           for (const at of runAt) {
             expect(at).toBeGreaterThan(0)
-            // on a Cluster the retirement and the ending write go to two nodes at once: a few ms either way
-            expect(lookupAt).toBeLessThanOrEqual(at + 5)
+            // on a Cluster the retirement and the ending write go to two nodes at once: a few ms
+            // either way, more on a loaded machine (6 ms seen at load 15)
+            expect(lookupAt).toBeLessThanOrEqual(at + 25)
           }
         }
         // the run expires: the key goes with it
