@@ -172,7 +172,9 @@ export function createRunner(options: RunnerOptions): Runner {
       return startLimited(shell, name, runId, data, priority, { create, cancel, claim, prepare: basis.ask })
     }
     if (key !== undefined) runId = await store.putLookup('start', lookup, runId, START_KEY_TTL_MS)
-    await createRun(flow, runId, data, from, undefined, meta)
+    // a child's clock and position, read by its invoke with the await's time
+    const known = origin.parent ? shell.childBases.take(runId) : undefined
+    await createRun(flow, runId, data, from, undefined, meta, known && Promise.resolve(known))
     return { runId }
   }
 

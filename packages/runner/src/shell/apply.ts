@@ -52,7 +52,9 @@ export async function apply<C extends Command>(
       onWrite: (_d, out) => {
         const b = out.behind
         if (!b?.requires.every((k) => shell.seen.knows(runId, k))) return
-        const stored = appendBehind(shell, runId, b.appends)
+        // what this process saw stored goes no more (an append keyed `after` it finds it stored)
+        const todo = b.appends.filter((a) => !shell.seen.knows(runId, a.key))
+        const stored = appendBehind(shell, runId, todo)
         stored.catch(() => {}) // awaited below unless this write was superseded
         behind = { out, stored }
       },
@@ -79,12 +81,14 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   const drop = out.dropDebounce
   const dropping =
     drop && shell.limits?.dropDebounce ? shell.limits.dropDebounce(drop.flow, drop.key, runId).catch(shell.onError) : undefined
-  await appendWaves(shell, runId, out.appends)
-  // the children its awaits wait on (idempotent by run id: a repeat starts nothing)
-  if (out.children && shell.startChild) {
-    const start = shell.startChild
-    await Promise.all(out.children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent })))
-  }
+  const waves = appendWaves(shell, runId, out.appends)
+  // the children its awaits wait on (idempotent by run id: a repeat starts nothing), started while
+  // their announcements are appended (one round trip for both): the await each child's end
+  // resolves is stored already, and a resume appends the await's announcement again before its
+  // step.resumed, so the log keeps its order even when an announcement is lost
+  const start = shell.startChild
+  const children = out.children && start ? out.children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent })) : []
+  await Promise.all([waves, ...children])
   if (out.jobs.length > 0) {
     const est = shell.clock.estimate()
     await Promise.all(

@@ -22,6 +22,7 @@ import { apply, carry } from './apply.js'
 import { type Execution, orHandBack } from './execution.js'
 import { assertNoFunctions, toJson } from './json.js'
 import { newId } from './newId.js'
+import { readBasis } from './runBasis.js'
 import type { Shell } from './shell.js'
 import { assertFits } from './storable.js'
 import { flushAndFence } from './userEvents.js'
@@ -162,10 +163,14 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
       throw err
     }
     const r = await ex.gate.busy(async () => {
-      const now = await orHandBack(ex, () => shell.clock.now())
+      // the store's clock, and the child's external-event position with it (one round trip): its start reads neither again
+      const basis = await orHandBack(ex, () => readBasis(shell))
+      const [now] = basis
       const timeoutAt = timeoutMs === undefined ? undefined : now + timeoutMs
+      const childRunId = newId()
+      shell.childBases.note(childRunId, basis)
       // the await is written first, then the child is started (an output of that write): the child's end always finds the await
-      return defer(ex, pos, runAwait(flow.name, newId(), data, now, timeoutAt, ex.attempt))
+      return defer(ex, pos, runAwait(flow.name, childRunId, data, now, timeoutAt, ex.attempt))
     })
     return waitOn(shell, ex, pos, r, true)
   }

@@ -3,6 +3,7 @@ import { type FlowControl, flowControlOf } from '../flowControl/control.js'
 import { limitStoreOf } from '../flowControl/limits.js'
 import type { FlowDefinition, RunnerStore } from '../types.js'
 import { tellParent } from './apply.js'
+import { ChildBases } from './childBases.js'
 import { ChildEnds } from './childEnds.js'
 import { LocalExecutions } from './execution.js'
 import { Observers } from './observers.js'
@@ -33,6 +34,8 @@ export interface Shell {
   readonly local: LocalExecutions
   /** Tells children's ends to their parents (an outbox in the parent's slot, or writes gathered per parent). */
   readonly childEnds: ChildEnds
+  /** The clock and position each `ctx.invoke` read for the child it starts (its start asks no more). */
+  readonly childBases: ChildBases
   readonly onError: (err: unknown) => void
   /** `runner.observe`: told of each event this process appends. */
   readonly observers: Observers
@@ -98,6 +101,7 @@ export function createShell(
     inputs: new RunInputs(store),
     local: new LocalExecutions(),
     childEnds: new ChildEnds(store, (parent, ends) => tellParent(shell, parent, ends), onError),
+    childBases: new ChildBases(),
     onError,
     observers: new Observers(store, onError),
     workerId,
