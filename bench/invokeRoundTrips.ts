@@ -12,7 +12,9 @@
 //     one. Deterministic, unlike times, so the clearest evidence on a shared machine. Left out:
 //     the index writes (not awaited on a standalone Redis), the schedules' poll, and
 //     `runner.result`'s own reads (its follow of the run's log runs beside the run).
-// `--show <flow>` prints the last run's commands with their tags. Prints one JSON object last.
+// An invoke reads the store's clock only when this worker has not measured it in the last second
+// (`StoreClock.recent`): the first `call` run after the others usually does, the rest do not
+// (`fewest`). `--show <flow>` prints the last run's commands with their tags. Prints one JSON object last.
 import { createHash } from 'node:crypto'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { createMemoryQueue, createRunner, defineFlow } from '@leanflow/runner'
@@ -81,7 +83,7 @@ try {
   mon.on('monitor', (_time: string, _args: string[], source: string) => {
     if (counting && !source.endsWith('lua')) monitored++
   })
-  const out: Record<string, { commands: number; onPath: number; roundTrips: number }> = {}
+  const out: Record<string, { commands: number; onPath: number; roundTrips: number; fewest: number; most: number }> = {}
   type Sent = SentCommand
   for (const f of ['one', 'two', 'call']) {
     const commands: number[] = []
@@ -105,7 +107,13 @@ try {
       trips.push(roundTrips(on))
       last = all
     }
-    out[f] = { commands: median(commands), onPath: median(path), roundTrips: median(trips) }
+    out[f] = {
+      commands: median(commands),
+      onPath: median(path),
+      roundTrips: median(trips),
+      fewest: Math.min(...trips),
+      most: Math.max(...trips),
+    }
     if (show === f) {
       const tags = [...new Set(last.filter(onPath).map((c) => c.tag))]
       for (const c of last) {
@@ -115,11 +123,17 @@ try {
     }
   }
   mon.disconnect()
-  const call = out.call as { roundTrips: number }
-  const one = out.one as { roundTrips: number }
-  const two = out.two as { roundTrips: number }
+  type Counted = { roundTrips: number; fewest: number }
+  const call = out.call as Counted
+  const one = out.one as Counted
+  const two = out.two as Counted
   console.log(
-    JSON.stringify({ ...out, chainedStepRoundTrips: two.roundTrips - one.roundTrips, invokeRoundTrips: call.roundTrips - one.roundTrips }),
+    JSON.stringify({
+      ...out,
+      chainedStepRoundTrips: two.roundTrips - one.roundTrips,
+      invokeRoundTrips: call.roundTrips - one.roundTrips,
+      invokeFewest: call.fewest - one.fewest,
+    }),
   )
 } finally {
   monitor.disconnect()

@@ -174,7 +174,7 @@ export function createRunner(options: RunnerOptions): Runner {
     if (key !== undefined) runId = await store.putLookup('start', lookup, runId, START_KEY_TTL_MS)
     // a child's clock and position, read by its invoke with the await's time
     const known = origin.parent ? shell.childBases.take(runId) : undefined
-    await createRun(flow, runId, data, from, undefined, meta, known && Promise.resolve(known))
+    await createRun(flow, runId, data, from, undefined, meta, known)
     return { runId }
   }
 

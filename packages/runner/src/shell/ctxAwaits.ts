@@ -22,7 +22,6 @@ import { apply, carry } from './apply.js'
 import { type Execution, orHandBack } from './execution.js'
 import { assertNoFunctions, toJson } from './json.js'
 import { newId } from './newId.js'
-import { readBasis } from './runBasis.js'
 import type { Shell } from './shell.js'
 import { assertFits } from './storable.js'
 import { flushAndFence } from './userEvents.js'
@@ -163,12 +162,12 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
       throw err
     }
     const r = await ex.gate.busy(async () => {
-      // the store's clock, and the child's external-event position with it (one round trip): its start reads neither again
-      const basis = await orHandBack(ex, () => readBasis(shell))
-      const [now] = basis
+      // the store's clock (a fresh estimate, else asked), the child's time too; its external-event
+      // position is asked with the write that records the await (childBases): its start reads neither
+      const now = await orHandBack(ex, async () => shell.clock.recent())
       const timeoutAt = timeoutMs === undefined ? undefined : now + timeoutMs
       const childRunId = newId()
-      shell.childBases.note(childRunId, basis)
+      shell.childBases.note(childRunId, now)
       // the await is written first, then the child is started (an output of that write): the child's end always finds the await
       return defer(ex, pos, runAwait(flow.name, childRunId, data, now, timeoutAt, ex.attempt))
     })
@@ -214,6 +213,8 @@ export async function announceNow(shell: Shell, ex: Execution, pos: number, r: A
   await flushAndFence(shell, ex)
   const marks = ex.takeMarks(pos)
   const cmd = { type: 'announce', step: ex.step, lease: ex.lease, pos, rec: r, suspend: false, marks } as const
+  // a child's position goes out with the write that records its await
+  shell.childBases.ask()
   const { reply } = await orHandBack(ex, () => apply(shell, ex.runId, cmd))
   if (reply !== 'ok') throw ex.stop(reply as 'ended' | 'lease')
   ex.placed(marks)

@@ -34,7 +34,7 @@ export interface Shell {
   readonly local: LocalExecutions
   /** Tells children's ends to their parents (an outbox in the parent's slot, or writes gathered per parent). */
   readonly childEnds: ChildEnds
-  /** The clock and position each `ctx.invoke` read for the child it starts (its start asks no more). */
+  /** The time and position of each child a `ctx.invoke` starts, asked with the invoke's writes (its start asks no more). */
   readonly childBases: ChildBases
   readonly onError: (err: unknown) => void
   /** `runner.observe`: told of each event this process appends. */
@@ -101,7 +101,7 @@ export function createShell(
     inputs: new RunInputs(store),
     local: new LocalExecutions(),
     childEnds: new ChildEnds(store, (parent, ends) => tellParent(shell, parent, ends), onError),
-    childBases: new ChildBases(),
+    childBases: new ChildBases(() => store.externalPosition()),
     onError,
     observers: new Observers(store, onError),
     workerId,
