@@ -81,7 +81,19 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   const drop = out.dropDebounce
   const dropping =
     drop && shell.limits?.dropDebounce ? shell.limits.dropDebounce(drop.flow, drop.key, runId).catch(shell.onError) : undefined
-  const waves = appendWaves(shell, runId, out.appends)
+  // a child's end goes to its parent's outbox once its appends but the last wave are stored, right
+  // behind that wave (one round trip; on one connection Redis runs it after them). Should that wave
+  // fail, the parent may resume first: the child's job, delivered again, appends it and tells again
+  // (a second end of an await resolves nothing)
+  let telling: Promise<void> | undefined
+  const notify = out.notify
+  const tell = notify
+    ? () => {
+        telling = shell.childEnds.tell(notify.parent, { childRunId: notify.childRunId, outcome: notify.outcome })
+        telling.catch(() => {}) // awaited below
+      }
+    : undefined
+  const waves = appendWaves(shell, runId, out.appends, tell)
   // the children its awaits wait on (idempotent by run id: a repeat starts nothing), started while
   // their announcements are appended (one round trip for both): the await each child's end
   // resolves is stored already, and a resume appends the await's announcement again before its
@@ -102,9 +114,9 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   for (const kind of out.unwatch) await shell.store.unwatchKind(kind, runId)
   await releasing
   if (dropping) await dropping
-  // a child's end resolves its parent's await; a canceled run's children are canceled with it
-  // (together with the other children that end meanwhile in this process: see `tellParent`)
-  if (out.notify) await shell.childEnds.tell(out.notify.parent, { childRunId: out.notify.childRunId, outcome: out.notify.outcome })
+  // a child's end resolves its parent's await (together with the other children that end meanwhile
+  // in this process: see `tellParent`); a canceled run's children are canceled with it
+  await telling
   if (out.cancelChildren) {
     await Promise.all(
       out.cancelChildren.map((child) => apply(shell, child, { type: 'cancel', reason: 'parent canceled' }, { fresh: true })),
@@ -211,9 +223,10 @@ async function appendBehind(shell: Shell, runId: string, appends: Append[]): Pro
  * append lets the next wave ride behind it in the same round trip, conditioned on it (`after`,
  * checked atomically by the store): never stored before it. A row of such waves of plain appends
  * (no fence, no `after`: a fan-out's `step.await.run` or `step.resumed` events) goes in batches of
- * the store's `appendMany`, each atomic and in order, riding the same way.
+ * the store's `appendMany`, each atomic and in order, riding the same way. `last` is called once
+ * every wave but the last is stored and the last is sent (what it sends goes out behind them).
  */
-async function appendWaves(shell: Shell, runId: string, waves: Append[][]): Promise<void> {
+async function appendWaves(shell: Shell, runId: string, waves: Append[][], last?: () => void): Promise<void> {
   const flight: Array<{ a: Append; p: Promise<unknown> }> = []
   let tail: Append | undefined
   for (let w = 0; w < waves.length; w++) {
@@ -237,6 +250,7 @@ async function appendWaves(shell: Shell, runId: string, waves: Append[][]): Prom
     tail = one && !one.mayRefuse ? one : undefined
     if (!tail) await settle(shell, runId, flight.splice(0))
   }
+  last?.()
   await settle(shell, runId, flight)
 }
 
