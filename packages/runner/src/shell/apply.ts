@@ -81,26 +81,25 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   const drop = out.dropDebounce
   const dropping =
     drop && shell.limits?.dropDebounce ? shell.limits.dropDebounce(drop.flow, drop.key, runId).catch(shell.onError) : undefined
-  // a child's end goes to its parent's outbox once its appends but the last wave are stored, right
-  // behind that wave (one round trip; on one connection Redis runs it after them). Should that wave
-  // fail, the parent may resume first: the child's job, delivered again, appends it and tells again
-  // (a second end of an await resolves nothing)
+  // Right behind the last wave of appends (sent, not yet stored), in the same round trip:
+  // - the children its awaits wait on (idempotent by run id: a repeat starts nothing): the await each
+  //   child's end resolves is stored already, their announcements go out first (on one connection
+  //   Redis runs them first), and a resume appends an await's announcement again before its
+  //   step.resumed, so the parent's log keeps its order even when an announcement is lost;
+  // - a child's end, to its parent's outbox: should that last wave fail, the parent may resume first;
+  //   the child's job, delivered again, appends it and tells again (a second end resolves nothing).
+  let children: Array<Promise<unknown>> = []
   let telling: Promise<void> | undefined
-  const notify = out.notify
-  const tell = notify
-    ? () => {
-        telling = shell.childEnds.tell(notify.parent, { childRunId: notify.childRunId, outcome: notify.outcome })
-        telling.catch(() => {}) // awaited below
-      }
-    : undefined
-  const waves = appendWaves(shell, runId, out.appends, tell)
-  // the children its awaits wait on (idempotent by run id: a repeat starts nothing), started while
-  // their announcements are appended (one round trip for both): the await each child's end
-  // resolves is stored already, and a resume appends the await's announcement again before its
-  // step.resumed, so the log keeps its order even when an announcement is lost
   const start = shell.startChild
-  const children = out.children && start ? out.children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent })) : []
-  await Promise.all([waves, ...children])
+  const notify = out.notify
+  const behindLast = () => {
+    if (out.children && start) children = out.children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent }))
+    if (notify) telling = shell.childEnds.tell(notify.parent, { childRunId: notify.childRunId, outcome: notify.outcome })
+    // awaited below, unless an append fails first
+    for (const p of [...children, telling]) p?.catch(() => {})
+  }
+  await appendWaves(shell, runId, out.appends, out.children || notify ? behindLast : undefined)
+  await Promise.all(children)
   if (out.jobs.length > 0) {
     const est = shell.clock.estimate()
     await Promise.all(
