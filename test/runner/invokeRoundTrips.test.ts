@@ -44,7 +44,7 @@ describe('the round trips of ctx.invoke (Redis store, memory queue)', () => {
     for (const s of stores) await s.close()
   })
 
-  /** The fewest round trips of `runs` runs of `flow` (a loaded machine can only split a group). */
+  /** The fewest round trips of `runs` runs of `flow` (a loaded machine can only split a group), less a clock ask. */
   async function tripsOf(flow: string, runs = 3): Promise<number> {
     const counts: number[] = []
     for (let i = 0; i < runs; i++) {
@@ -52,12 +52,16 @@ describe('the round trips of ctx.invoke (Redis store, memory queue)', () => {
       const { runId } = await producer.startFlow(flow, {})
       await producer.result(runId, { timeout: '10s' })
       await new Promise((r) => setTimeout(r, 20))
-      counts.push(roundTrips(trace.take().filter(onPath)))
+      const path = trace.take().filter(onPath)
+      // an invoke asks the store's clock only when this worker did not measure it lately (StoreClock.recent):
+      // one round trip more, counted apart
+      const asked = path.some((c) => c.who === 'worker' && c.args[0] === 'time') ? 1 : 0
+      counts.push(roundTrips(path) - asked)
     }
     return Math.min(...counts)
   }
 
-  it('an invoke of a one-step child adds at most 7 round trips to a one-step run (12 before), a chained step 1', async () => {
+  it('an invoke of a one-step child adds at most 7 round trips to a one-step run (12 before; 8 when it asks the clock), a chained step 1', async () => {
     // warm: scripts loaded, connections up
     for (const f of ['one', 'two', 'call']) await tripsOf(f, 1)
     const one = await tripsOf('one')
