@@ -29,18 +29,18 @@ export class StoreClock {
     const t1 = this.local()
     const m1 = performance.now()
     this.offset = now - Math.round((t0 + t1) / 2)
-    if (m1 - m0 <= TRUSTED_ASK_MS) {
-      this.askedLocal = t1
-      this.askedMono = m1
-    }
+    // a slow ask's offset is not trusted: `recent` asks again until a quick one measures it
+    this.askedLocal = t1
+    this.askedMono = m1 - m0 <= TRUSTED_ASK_MS ? m1 : Number.NEGATIVE_INFINITY
     return now
   }
 
   /**
    * The store's clock as {@link now} would answer it, without the round trip when it can: estimated
-   * when the offset was measured by a quick ask (≤ 20 ms: off by at most half of it, as uncertain as an ask of its own under such load) less than a second ago and
-   * this worker's clock kept pace with its monotonic clock since (no step of the system clock, no
-   * jump of an injected one); else asked.
+   * when the last ask measured the offset less than a second ago and answered within 20 ms (so the
+   * estimate is off by 10 ms at most, about what an ask of its own is off under such load), and this
+   * worker's clock kept pace with its monotonic clock since (no step of the system clock, no jump of
+   * an injected one); else asked.
    *
    * @example
    * ```ts
