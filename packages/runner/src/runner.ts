@@ -189,7 +189,9 @@ export function createRunner(options: RunnerOptions): Runner {
       return startLimited(shell, name, runId, data, priority, { create, cancel, claim, dedupTo, foldKey, prepare: basis.ask })
     }
     if (key !== undefined) runId = await store.putLookup('start', lookup, runId, START_KEY_TTL_MS)
-    await createRun(flow, runId, data, from, undefined, meta)
+    // a child's time and external-event position, noted by its invoke (asked with the write that recorded it)
+    const known = origin.parent ? shell.childBases.take(runId) : undefined
+    await createRun(flow, runId, data, from, undefined, meta, known)
     return { runId }
   }
 

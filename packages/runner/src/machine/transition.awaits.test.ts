@@ -38,12 +38,13 @@ describe('await jobs and the execution', () => {
       jobs: [`+ w~r~a~1~0~${NOW} @${NOW + 100}`],
     },
     {
-      name: 'a due time job resolves its await and claims the step: announcement, then step.resumed',
+      name: 'a due time job resolves its await and claims the step: announcement, then step.resumed, riding behind the write, fenced',
       doc: run({ a: { status: 'suspended', waitingOn: 0, records: [{ t: 'time', at: NOW, state: 'pending', since: 0, attempt: 1 }] } }),
       cmd: job('time'),
       reply: { kind: 'claimed', lease: 'N', takeover: false },
       after: { steps: { a: { status: 'running', lease: 'N', records: [{ state: 'resolved', doneAt: NOW }] } } },
       appends: [['step.await.time sa~a~0'], ['step.resumed su~a~0']],
+      behind: ['step.await.time sa~a~0 fenced N', 'step.resumed su~a~0 after sa~a~0 fenced N'],
     },
     {
       name: 'a due timeout times the await out; its step resumes (to throw AwaitTimeoutError) and stops watching',
@@ -52,6 +53,7 @@ describe('await jobs and the execution', () => {
       reply: { kind: 'claimed', lease: 'N', takeover: false },
       after: { steps: { a: { records: [{ state: 'timedOut' }] } } },
       appends: [['step.await.event sa~a~0'], ['step.await.timeout st~a~0']],
+      behind: ['step.await.event sa~a~0 fenced N', 'step.await.timeout st~a~0 after sa~a~0 fenced N'],
     },
     {
       name: 'a resume job of a step not waiting: nothing',

@@ -52,7 +52,9 @@ export async function apply<C extends Command>(
       onWrite: (_d, out) => {
         const b = out.behind
         if (!b?.requires.every((k) => shell.seen.knows(runId, k))) return
-        const stored = appendBehind(shell, runId, b.appends)
+        // what this process saw stored goes no more (an append keyed `after` it finds it stored)
+        const todo = b.appends.filter((a) => !shell.seen.knows(runId, a.key))
+        const stored = appendBehind(shell, runId, todo)
         stored.catch(() => {}) // awaited below unless this write was superseded
         behind = { out, stored }
       },
@@ -79,12 +81,25 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   const drop = out.dropDebounce
   const dropping =
     drop && shell.limits?.dropDebounce ? shell.limits.dropDebounce(drop.flow, drop.key, runId).catch(shell.onError) : undefined
-  await appendWaves(shell, runId, out.appends)
-  // the children its awaits wait on (idempotent by run id: a repeat starts nothing)
-  if (out.children && shell.startChild) {
-    const start = shell.startChild
-    await Promise.all(out.children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent })))
+  // Right behind the last wave of appends (sent, not yet stored), in the same round trip:
+  // - the children its awaits wait on (idempotent by run id: a repeat starts nothing): the await each
+  //   child's end resolves is stored already, their announcements go out first (on one connection
+  //   Redis runs them first), and a resume appends an await's announcement again before its
+  //   step.resumed, so the parent's log keeps its order even when an announcement is lost;
+  // - a child's end, to its parent's outbox: should that last wave fail, the parent may resume first;
+  //   the child's job, delivered again, appends it and tells again (a second end resolves nothing).
+  let children: Array<Promise<unknown>> = []
+  let telling: Promise<void> | undefined
+  const start = shell.startChild
+  const notify = out.notify
+  const behindLast = () => {
+    if (out.children && start) children = out.children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent }))
+    if (notify) telling = shell.childEnds.tell(notify.parent, { childRunId: notify.childRunId, outcome: notify.outcome })
+    // awaited below, unless an append fails first
+    for (const p of [...children, telling]) p?.catch(() => {})
   }
+  await appendWaves(shell, runId, out.appends, out.children || notify ? behindLast : undefined)
+  await Promise.all(children)
   if (out.jobs.length > 0) {
     const est = shell.clock.estimate()
     await Promise.all(
@@ -98,9 +113,9 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   for (const kind of out.unwatch) await shell.store.unwatchKind(kind, runId)
   await releasing
   if (dropping) await dropping
-  // a child's end resolves its parent's await; a canceled run's children are canceled with it
-  // (together with the other children that end meanwhile in this process: see `tellParent`)
-  if (out.notify) await shell.childEnds.tell(out.notify.parent, { childRunId: out.notify.childRunId, outcome: out.notify.outcome })
+  // a child's end resolves its parent's await (together with the other children that end meanwhile
+  // in this process: see `tellParent`); a canceled run's children are canceled with it
+  await telling
   if (out.cancelChildren) {
     await Promise.all(
       out.cancelChildren.map((child) => apply(shell, child, { type: 'cancel', reason: 'parent canceled' }, { fresh: true })),
@@ -212,9 +227,10 @@ async function appendBehind(shell: Shell, runId: string, appends: Append[]): Pro
  * append lets the next wave ride behind it in the same round trip, conditioned on it (`after`,
  * checked atomically by the store): never stored before it. A row of such waves of plain appends
  * (no fence, no `after`: a fan-out's `step.await.run` or `step.resumed` events) goes in batches of
- * the store's `appendMany`, each atomic and in order, riding the same way.
+ * the store's `appendMany`, each atomic and in order, riding the same way. `last` is called once
+ * every wave but the last is stored and the last is sent (what it sends goes out behind them).
  */
-async function appendWaves(shell: Shell, runId: string, waves: Append[][]): Promise<void> {
+async function appendWaves(shell: Shell, runId: string, waves: Append[][], last?: () => void): Promise<void> {
   const flight: Array<{ a: Append; p: Promise<unknown> }> = []
   let tail: Append | undefined
   for (let w = 0; w < waves.length; w++) {
@@ -238,6 +254,7 @@ async function appendWaves(shell: Shell, runId: string, waves: Append[][]): Prom
     tail = one && !one.mayRefuse ? one : undefined
     if (!tail) await settle(shell, runId, flight.splice(0))
   }
+  last?.()
   await settle(shell, runId, flight)
 }
 

@@ -157,6 +157,8 @@ async function suspendOn(shell: Shell, ex: Execution, positions: number[]) {
   const last = announce.at(-1)
   const marks = last === undefined ? [] : ex.takeMarks(last.pos)
   const cmd = { type: 'suspend', step: ex.step, lease: ex.lease, positions, announce, marks } as const
+  // the positions of the children it starts go out with it (one round trip)
+  shell.childBases.ask()
   const { reply } = await orHandBack(ex, () => apply(shell, ex.runId, cmd))
   if (reply === 'ended' || reply === 'lease' || reply === 'ok') throw ex.stop(reply === 'ok' ? 'lease' : reply)
   ex.placed(marks)

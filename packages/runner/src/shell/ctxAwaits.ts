@@ -162,10 +162,14 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
       throw err
     }
     const r = await ex.gate.busy(async () => {
-      const now = await orHandBack(ex, () => shell.clock.now())
+      // the store's clock (a fresh estimate, else asked), the child's time too; its external-event
+      // position is asked with the write that records the await (childBases): its start reads neither
+      const now = await orHandBack(ex, async () => shell.clock.recent())
       const timeoutAt = timeoutMs === undefined ? undefined : now + timeoutMs
+      const childRunId = newId()
+      shell.childBases.note(childRunId, now)
       // the await is written first, then the child is started (an output of that write): the child's end always finds the await
-      return defer(ex, pos, runAwait(flow.name, newId(), data, now, timeoutAt, ex.attempt))
+      return defer(ex, pos, runAwait(flow.name, childRunId, data, now, timeoutAt, ex.attempt))
     })
     return waitOn(shell, ex, pos, r, true)
   }
@@ -219,6 +223,8 @@ export async function announceNow(shell: Shell, ex: Execution, list: Array<{ pos
   await flushAndFence(shell, ex)
   const marks = ex.takeMarks((list.at(-1) as { pos: number }).pos)
   const cmd = { type: 'announce', step: ex.step, lease: ex.lease, pos: first.pos, rec: first.rec, suspend: false, marks, more } as const
+  // a child's position goes out with the write that records its await
+  shell.childBases.ask()
   const { reply } = await orHandBack(ex, () => apply(shell, ex.runId, cmd))
   if (reply !== 'ok') throw ex.stop(reply as 'ended' | 'lease')
   ex.placed(marks)

@@ -99,7 +99,9 @@ export class Execution {
    * awaits in between are written first.
    */
   async inOrder<T>(pos: number, write: () => Promise<T>): Promise<T> {
-    if (this.next() < pos) await this.writeDeferred()
+    // checked again after each write: an await deferred while it was written (before this call's
+    // turn is registered, which a later defer would see) is written here, else no one would
+    while (this.next() < pos && this.deferred.has(this.next())) await this.writeDeferred()
     if (this.next() < pos) {
       await new Promise<void>((go, fail) => {
         this.turns.set(pos, { go, fail })

@@ -3,6 +3,7 @@ import { type FlowControl, flowControlOf } from '../flowControl/control.js'
 import { limitStoreOf } from '../flowControl/limits.js'
 import type { FlowDefinition, RunnerStore } from '../types.js'
 import { matchEvents, tellParent } from './apply.js'
+import { ChildBases } from './childBases.js'
 import { ChildEnds } from './childEnds.js'
 import { Coalescer } from './coalescer.js'
 import { LocalExecutions } from './execution.js'
@@ -43,6 +44,8 @@ export interface Shell {
   readonly matches: Coalescer<string>
   /** Resolves triggers, by run: the resolves of one run made while one is in flight go together in the next write. */
   readonly triggers: Coalescer<TriggerAsk>
+  /** The time and position of each child a `ctx.invoke` starts, asked with the invoke's writes (its start asks no more). */
+  readonly childBases: ChildBases
   readonly onError: (err: unknown) => void
   /** `runner.observe`: told of each event this process appends. */
   readonly observers: Observers
@@ -110,6 +113,7 @@ export function createShell(
     childEnds: new ChildEnds(store, (parent, ends) => tellParent(shell, parent, ends), onError),
     matches: new Coalescer<string>((runId, kinds) => matchEvents(shell, runId, [...new Set(kinds)])),
     triggers: new Coalescer<TriggerAsk>((runId, asks) => resolveTriggers(shell, runId, asks)),
+    childBases: new ChildBases(() => store.externalPosition()),
     onError,
     observers: new Observers(store, onError),
     workerId,

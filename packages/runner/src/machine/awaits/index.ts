@@ -263,5 +263,16 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
     }
   }
   const unwatch = r.t === 'event' && r.state === 'timedOut' ? [r.kind] : []
-  return { reply, appends, jobs: [], unwatch }
+  if (reply.kind !== 'claimed' || reply.takeover) return { reply, appends, jobs: [], unwatch }
+  // the same appends ride behind the claim, fenced by its new lease (refused unless the claim
+  // applied), each stored only after the one before: no round trip of their own
+  const fence = { key: step, token: cmd.lease }
+  const behind: Append[] = []
+  for (const wave of appends) {
+    const a: Append = { ...(wave[0] as Append), fence }
+    const before = behind.at(-1)
+    if (before) a.after = before.key
+    behind.push(a)
+  }
+  return { reply, behind: { appends: behind, requires: [] }, appends, jobs: [], unwatch }
 }
