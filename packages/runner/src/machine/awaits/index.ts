@@ -1,7 +1,7 @@
-import { type Append, type ChildStart, type Command, type JobOut, none, type Outputs, type Transition } from '../commands.js'
+import { type Append, type ChildStart, type Command, type JobOut, type Marks, none, type Outputs, type Transition } from '../commands.js'
 import { baseJobId, jobIds, keys } from '../keys.js'
 import { type Env, iso, recoveredAppend } from '../outputs.js'
-import { type AwaitRec, type Rec, type RunDoc, waitsOn } from '../runDoc.js'
+import { type AwaitRec, type Rec, type RunDoc, type StepDoc, waitsOn } from '../runDoc.js'
 import { announcedBy, claim, needsRepair, type OwnedReply, ownedStep, placeMarks } from '../steps.js'
 import { eventAnnouncement, eventCall, eventValue } from './event.js'
 import { runAnnouncement, runCall, runValue } from './run.js'
@@ -106,26 +106,44 @@ export function announce(doc: RunDoc | null, cmd: Announce, env: Env): Transitio
   const s = doc?.steps[cmd.step]
   if (reply !== 'ok' || !s) return { reply, appends: [], jobs: [], unwatch: [] }
   const out: Outputs = { appends: [], jobs: [], unwatch: [] }
-  const marks = [...(cmd.marks ?? [])]
-  for (const { pos, rec } of [{ pos: cmd.pos, rec: cmd.rec }, ...(cmd.more ?? [])]) {
-    // the ctx.patched markers before this await go first
-    const before = marks.filter((m) => m.pos < pos)
-    marks.splice(0, before.length)
-    if (!placeMarks(s, before, pos)) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
-    s.records.push(recordedBy(rec, s.owner))
-    const one = announceOutputs(env, cmd.step, pos, rec)
-    out.appends.push(...one.appends)
-    out.jobs.push(...one.jobs)
-    if (one.children) out.children = [...(out.children ?? []), ...one.children]
-    if (rec.state === 'resolved') out.appends.push([resumedAppend(cmd.step, s.attempt, pos, rec)])
-    if (rec.t === 'event') out.matchEvents = true
-  }
+  const list = [{ pos: cmd.pos, rec: cmd.rec }, ...(cmd.more ?? [])]
+  if (!recordAwaits(s, cmd.step, list, cmd.marks, env, out, true)) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
   if (cmd.suspend) {
     s.status = 'suspended'
     s.waitingOn = cmd.pos
     delete s.lease
   }
   return { reply, ...out }
+}
+
+/**
+ * Records the awaits of `list` in step `s` (each after the `ctx.patched` markers of `marks` before
+ * it) and adds their announcements to `out` (with `resumeResolved`, the `step.resumed` of one that
+ * is resolved already). False when the markers do not fit the step's records (the lease was lost).
+ */
+function recordAwaits(
+  s: StepDoc,
+  step: string,
+  list: ReadonlyArray<{ pos: number; rec: AwaitRec }>,
+  marks: Marks | undefined,
+  env: Env,
+  out: Outputs,
+  resumeResolved: boolean,
+): boolean {
+  const left = [...(marks ?? [])]
+  for (const { pos, rec } of list) {
+    const before = left.filter((m) => m.pos < pos)
+    left.splice(0, before.length)
+    if (!placeMarks(s, before, pos)) return false
+    s.records.push(recordedBy(rec, s.owner))
+    const one = announceOutputs(env, step, pos, rec)
+    out.appends.push(...one.appends)
+    out.jobs.push(...one.jobs)
+    if (one.children) out.children = [...(out.children ?? []), ...one.children]
+    if (resumeResolved && rec.state === 'resolved') out.appends.push([resumedAppend(step, s.attempt, pos, rec)])
+    if (rec.t === 'event') out.matchEvents = true
+  }
+  return true
 }
 
 /**
@@ -139,19 +157,8 @@ export function suspend(doc: RunDoc | null, cmd: Suspend, env: Env): Transition<
   if (reply !== 'ok' || !s) return { reply, appends: [], jobs: [], unwatch: [] }
   // the awaits registered since the last write: recorded and announced first, in this write
   const announced: Outputs = { appends: [], jobs: [], unwatch: [] }
-  const marks = [...(cmd.marks ?? [])]
-  for (const { pos, rec } of cmd.announce ?? []) {
-    // the ctx.patched markers before this await go first
-    const before = marks.filter((m) => m.pos < pos)
-    marks.splice(0, before.length)
-    if (!placeMarks(s, before, pos)) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
-    s.records.push(recordedBy(rec, s.owner))
-    const out = announceOutputs(env, cmd.step, pos, rec)
-    announced.appends.push(...out.appends)
-    announced.jobs.push(...out.jobs)
-    if (out.children) announced.children = [...(announced.children ?? []), ...out.children]
-    if (rec.t === 'event') announced.matchEvents = true
-  }
+  if (!recordAwaits(s, cmd.step, cmd.announce ?? [], cmd.marks, env, announced, false))
+    return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
   const positions = cmd.positions
   const recs = positions.map((pos) => s.records[pos])
   if (positions.length === 0 || recs.some((r) => !r || r.t === 'do')) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
