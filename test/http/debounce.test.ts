@@ -12,10 +12,10 @@ import { describeMatrix, type MatrixTarget } from '../helpers/httpMatrix.js'
 import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
 
-/** Calls of one user within 2 s fold into one run, admitted with the last call's input. */
+/** Calls of one user within 1 s fold into one run, admitted with the last call's input. */
 const notify = defineFlow<{ u: string; n: number }>({
   name: 'notify',
-  debounce: { period: '2s', key: (i) => i.u },
+  debounce: { period: '1s', key: (i) => i.u },
   steps: { send: { handler: async (i) => i.n } },
 })
 
