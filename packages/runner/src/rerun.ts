@@ -1,10 +1,11 @@
 import { assertName, invalidArgument, LeanflowError } from '@leanflow/core'
+import { keyAnswer } from './flowControl/admission.js'
 import { type RerunOrigin, rerunCopies } from './machine/index.js'
 import type { FlowGraph } from './machine/runDoc.js'
 import { toJson } from './shell/json.js'
 import { flowFor, type Shell } from './shell/shell.js'
 import { validateInput } from './standardSchema.js'
-import type { RerunOptions } from './startTypes.js'
+import type { RerunOptions, StartedRun } from './startTypes.js'
 import type { FlowDefinition } from './types.js'
 
 /** What a rerun starts: the old run's flow version (its definition when held, else its graph from `flow.started`), the input, the origin. */
@@ -74,4 +75,29 @@ export async function prepareRerun(shell: Shell, runId: string, opts: RerunOptio
   return key === undefined
     ? { flow: graph, input, origin: { rerun } }
     : { flow: graph, input, origin: { rerun }, lookup: rerunLookup(runId, key) }
+}
+
+/**
+ * {@link prepareRerun}; or, when the old run is gone (`RUN_NOT_FOUND`: expired) and
+ * `opts.idempotencyKey` names a rerun of it that is still kept, that rerun's first answer: a repeat
+ * with the same key is the first rerun for as long as the rerun is kept, not only its source.
+ *
+ * @example
+ * ```ts
+ * const prepared = await prepareOrRepeat(shell, runId, { from: 'b', idempotencyKey: 'k' })
+ * if ('runId' in prepared) return prepared // the first rerun of this key
+ * ```
+ */
+export async function prepareOrRepeat(shell: Shell, runId: string, opts: RerunOptions = {}): Promise<PreparedRerun | StartedRun> {
+  try {
+    return await prepareRerun(shell, runId, opts)
+  } catch (err) {
+    const key = opts?.idempotencyKey
+    if (key === undefined || !(err instanceof LeanflowError) || err.code !== 'RUN_NOT_FOUND') throw err
+    const lookup = rerunLookup(runId, key)
+    const known = await shell.store.getLookup('start', lookup)
+    const doc = known === null ? null : await shell.states.read(known)
+    if (known === null || !doc) throw err
+    return keyAnswer(known, doc, lookup)
+  }
 }

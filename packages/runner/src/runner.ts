@@ -16,7 +16,7 @@ import { copiedWaves, newRun, queueNew, type RunOrigin, startJobs, type Waiting 
 import { jobIds } from './machine/keys.js'
 import type { FlowGraph, RunDoc } from './machine/runDoc.js'
 import { createMemoryQueue } from './memoryQueue.js'
-import { type PreparedRerun, prepareRerun } from './rerun.js'
+import { type PreparedRerun, prepareOrRepeat } from './rerun.js'
 import { priorityOf, timerMs, workerIdOf } from './runnerOptions.js'
 import { createSchedules } from './schedules/schedules.js'
 import { apply, carry } from './shell/apply.js'
@@ -348,8 +348,10 @@ export function createRunner(options: RunnerOptions): Runner {
       const key = opts?.idempotencyKey
       if (key !== undefined && (typeof key !== 'string' || key === '' || key.length > 256))
         throw invalidArgument('rerun idempotencyKey', key, 'a string of 1-256 characters (a UUID, say)')
-      // a repeat with the same key (for the same old run) is the first rerun (`prepared.lookup`)
-      const prepared = await prepareRerun(shell, runId, opts)
+      // a repeat with the same key (for the same old run) is the first rerun (`prepared.lookup`),
+      // also once the old run expired: the key names the rerun for as long as the rerun is kept
+      const prepared = await prepareOrRepeat(shell, runId, opts)
+      if ('runId' in prepared) return prepared
       const startOpts: StartFlowOptions = opts?.traceparent === undefined ? {} : { traceparent: opts.traceparent }
       // folded into a run of the flow's singleton or debounce window: that run, deduplicated as startFlow says
       const { runId: id, deduplicated } = await start(prepared.flow.name, prepared.input, startOpts, prepared.origin, prepared)
