@@ -170,8 +170,10 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
     const plan = dueTicks(cadenceOf(doc), doc.catchUp, rec.nextRunAt, now)
     let lastRun = doc.lastRun
     for (const tick of plan.fire) {
-      const active =
-        doc.overlap !== 'allow' && lastRun?.runId !== undefined && (await shell.states.read(lastRun.runId))?.status === 'running'
+      // active: not ended, whether running, awaiting or queued by flow control (a queued run counts:
+      // else each tick would queue one more behind a full limit)
+      const status = doc.overlap !== 'allow' && lastRun?.runId !== undefined ? (await shell.states.read(lastRun.runId))?.status : undefined
+      const active = status === 'running' || status === 'queued'
       if (active && doc.overlap === 'skip') {
         lastRun = { tick, runId: lastRun?.runId as string, skipped: true }
         continue
