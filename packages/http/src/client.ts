@@ -1,6 +1,6 @@
 // @leanflow/http/client: watchRun, the browser side of a run's SSE stream. It folds the events
 // into the run's state with core's applyEvent and imports nothing else (it runs in browsers).
-import { applyEvent, compareEventIds, type EventRecord, emptyFlowState, type FlowState, isEventId } from '@leanflow/core'
+import { applyEvent, compareEventIds, type EventRecord, emptyFlowState, type FlowState, isEventId, isTerminalKind } from '@leanflow/core'
 
 /** The part of an `EventSource` that {@link watchRun} uses (the browser's, or the `eventsource` package). */
 export interface EventSourceLike {
@@ -248,9 +248,7 @@ async function endOf(target: string, seen: string | undefined, withCredentials: 
   const [path = '', query] = target.split('?', 2)
   const page = path.endsWith('/stream') ? await ask(`${path.slice(0, -6)}events?direction=backward&limit=8`, withCredentials) : {}
   // the run's (first) terminal event: the last one, or among the last few when events came after it
-  const last = (page.body as { events?: Partial<EventRecord>[] } | undefined)?.events?.findLast((e) =>
-    Object.values(TERMINAL).includes(e.kind),
-  )
+  const last = (page.body as { events?: Partial<EventRecord>[] } | undefined)?.events?.findLast((e) => isTerminalKind(String(e.kind)))
   return last && isEventId(last.id)
     ? { lastEventId: last.id, kind: String(last.kind) }
     : { lastEventId: seen ?? new URLSearchParams(query).get('after') ?? '', kind: '' }

@@ -159,7 +159,7 @@ export async function matchEvents(shell: Shell, runId: string, kinds?: readonly 
   const wanted = kinds === undefined ? [...pending] : kinds.filter((k) => pending.has(k))
   if (wanted.length === 0) {
     // an ended or expired run (or one no longer waiting on `kinds`) stops watching them
-    if (kinds !== undefined && doc?.status !== 'running') for (const k of kinds) await shell.store.unwatchKind(k, runId)
+    if (kinds !== undefined && doc?.status !== 'running') await Promise.all(kinds.map((k) => shell.store.unwatchKind(k, runId)))
     return
   }
   const events = new Map(await Promise.all(wanted.map(async (k) => [k, await shell.store.readExternal(k, doc?.pos ?? 0)] as const)))

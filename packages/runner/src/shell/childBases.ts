@@ -32,12 +32,17 @@ export class ChildBases {
     this.unasked.push(noted)
   }
 
-  /** Asks the positions of the children noted since the last call: a write that records their awaits goes out next, in the same round trip. */
+  /**
+   * Asks the position for the children noted since the last call, once for all of them (their
+   * awaits registered together: a fan-out of 1,000 is one read, not 1,000): a write that records
+   * their awaits goes out next, in the same round trip.
+   */
   ask(): void {
     if (this.unasked.length === 0) return
     const asking = this.unasked
     this.unasked = []
-    for (const b of asking) b.pos ??= this.asked()
+    const pos = this.asked()
+    for (const b of asking) b.pos ??= pos
   }
 
   /** Takes child `runId`'s basis (once), if this process noted one. */
