@@ -54,7 +54,9 @@ describe('rate limit wake-up', () => {
     const { spec, at } = admit as { spec: JobSpec; at: number }
     expect((spec.data as { due?: number }).due).toBe(until)
     // due by the queue ahead of the window: a late delivery still finds the run before its window frees
-    expect(at + (spec.delayMs ?? 0)).toBeLessThanOrEqual(until - 40)
+    // (`at` is read by a round trip of its own after the delay was worked out from the worker's
+    // estimate of the store's clock: both off by a few ms under load, 11 ms seen at load 15 in CI)
+    expect(at + (spec.delayMs ?? 0)).toBeLessThanOrEqual(until - 25)
 
     expect((await waitEnd(store, first.runId, 5_000)).kind).toBe('flow.completed')
     expect((await waitEnd(store, second.runId, 5_000)).kind).toBe('flow.completed')
