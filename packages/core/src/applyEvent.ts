@@ -3,7 +3,7 @@ import type { EventRecord } from './events.js'
 import type { FlowState } from './flowState.js'
 import { foldEvent } from './internal/foldEvent.js'
 import { isRecord } from './internal/reduceData.js'
-import { composeState, partsOf } from './internal/reduceParts.js'
+import { FlowStateObject } from './internal/reduceParts.js'
 
 /**
  * Folds one event into a state and returns the next state: the incremental
@@ -19,7 +19,9 @@ import { composeState, partsOf } from './internal/reduceParts.js'
  * unknown steps and missing or garbage `data` never throw.
  *
  * `state` may also come from elsewhere, e.g. `GET /runs/:runId` as JSON:
- * its logs and state are then copied once, on the first event.
+ * its logs and state are then copied once, on the first event. Its fields
+ * are taken as they are (a status that is none reads as `pending`), so
+ * pass what a reducer made: a leanflow server's JSON, a copy of a state.
  *
  * @example
  * ```ts
@@ -38,5 +40,5 @@ export function applyEvent(state: FlowState, event: EventRecord): FlowState {
   const from: Partial<FlowState> = isRecord(state) ? state : {}
   const last = from.lastEventId
   if (isEventId(last) && compareEventIds(event.id, last) <= 0) return state
-  return composeState(foldEvent(partsOf(from), event), event.id)
+  return new FlowStateObject(foldEvent(FlowStateObject.partsOf(from), event), event.id)
 }

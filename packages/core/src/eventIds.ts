@@ -24,23 +24,16 @@ const ID = /^\d{1,20}-\d{1,20}$/
  * ```
  */
 export function compareEventIds(a: string, b: string): number {
-  if (a === b) return 0
-  const da = a.indexOf('-')
-  const db = b.indexOf('-')
-  // Same length and same dash position: digit runs of equal length order
-  // lexically as they do numerically (the common case within one run).
-  if (a.length === b.length && da === db) return a < b ? -1 : 1
-  const ea = da < 0 ? a.length : da
-  const eb = db < 0 ? b.length : db
-  return compareDigits(a, 0, ea, b, 0, eb) || compareDigits(a, ea + 1, a.length, b, eb + 1, b.length)
+  // Same length and same dash position: digit runs of equal length order lexically as they do
+  // numerically (the common case within one run). Else each digit run is padded to 20 digits.
+  if (a.length !== b.length || a.indexOf('-') !== b.indexOf('-')) {
+    a = padded(a)
+    b = padded(b)
+  }
+  return a < b ? -1 : a > b ? 1 : 0
 }
 
-// Compares the digit runs a[as, ae) and b[bs, be) as numbers: skip leading zeros, then the
-// longer run is larger, then the first differing digit decides (as strings of one length do).
-function compareDigits(a: string, as: number, ae: number, b: string, bs: number, be: number): number {
-  while (as < ae - 1 && a[as] === '0') as++
-  while (bs < be - 1 && b[bs] === '0') bs++
-  const x = a.slice(as, ae)
-  const y = b.slice(bs, be)
-  return Math.sign(ae - as - be + bs) || (x < y ? -1 : x > y ? 1 : 0)
+/** `id` with each run of digits padded with zeros to 20 (a stream id's longest), so ids of any leading zeros order lexically as numbers. */
+function padded(id: string): string {
+  return id.replace(/\d+/g, (d) => d.padStart(20, '0'))
 }

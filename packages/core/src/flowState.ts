@@ -1,5 +1,5 @@
 import type { AwaitType, LogLevel, QueueReason } from './events.js'
-import { composeState, emptyParts } from './internal/reduceParts.js'
+import { emptyParts, FlowStateObject } from './internal/reduceParts.js'
 import type { RunStatus } from './streamStore.js'
 
 /**
@@ -214,5 +214,5 @@ export interface FlowState {
  * ```
  */
 export function emptyFlowState(): FlowState {
-  return composeState(emptyParts(), undefined)
+  return new FlowStateObject(emptyParts(), undefined)
 }

@@ -226,6 +226,33 @@ describe('reduceFlow: steps', () => {
   })
 })
 
+describe('reduceFlow: what a step keeps by its status', () => {
+  it('completedAt while completed or failed, duration and result while completed, nextRetryAt while retrying', () => {
+    const retried = reduceFlow([
+      started(),
+      ev(2, 'step.started', {}, 'charge', 1),
+      ev(3, 'step.failed', { error: 'declined', willRetry: true, nextRetryAt: tsOf(9) }, 'charge', 1),
+    ]).steps.charge
+    expect(retried).toEqual({ name: 'charge', status: 'retrying', attempt: 1, needs: [], startedAt: tsOf(2), error: 'declined', nextRetryAt: tsOf(9) })
+    // an await after a completion (no leanflow runner writes it) shows what the step waits for, not the old result
+    const odd = reduceFlow([
+      started(),
+      ev(2, 'step.started', {}, 'charge', 1),
+      ev(3, 'step.completed', { result: 1, duration: 5 }, 'charge', 1),
+      ev(4, 'step.await.time', { resumeAt: tsOf(8) }, 'charge', 1),
+    ]).steps.charge
+    const wait = { type: 'time', until: tsOf(8) }
+    expect(odd).toEqual({ name: 'charge', status: 'awaiting', attempt: 1, needs: [], startedAt: tsOf(2), awaiting: wait, pending: [wait] })
+  })
+
+  it('an ended run cancels every step that has not ended, whatever status a foreign state gave it', () => {
+    const foreign = { status: 'running', steps: { a: { name: 'a', status: 'paused', attempt: 1 } } } as never
+    const s = applyEvent(foreign, ev(2, 'flow.canceled', { reason: 'stop' }))
+    expect(s.status).toBe('canceled')
+    expect(s.steps.a).toEqual({ name: 'a', status: 'canceled', attempt: 1 })
+  })
+})
+
 describe('reduceFlow: logs, state, unknown input', () => {
   it('keeps only log events as log entries, in id order', () => {
     const s = reduceFlow([

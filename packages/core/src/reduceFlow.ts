@@ -4,7 +4,7 @@ import type { FlowState } from './flowState.js'
 import { argumentError } from './internal/argumentError.js'
 import { foldEvent } from './internal/foldEvent.js'
 import { isRecord } from './internal/reduceData.js'
-import { composeState, emptyParts } from './internal/reduceParts.js'
+import { emptyParts, FlowStateObject } from './internal/reduceParts.js'
 
 /**
  * Folds a run's events into its state. Pure (no I/O, no clock), the same
@@ -38,38 +38,26 @@ import { composeState, emptyParts } from './internal/reduceParts.js'
  * ```
  */
 export function reduceFlow(events: Iterable<EventRecord>, opts?: ReduceOptions): FlowState {
-  let ordered = inIdOrder(events)
   const until = opts?.until
-  if (until !== undefined) {
-    if (!isEventId(until))
-      throw argumentError(`Invalid reduceFlow until ${JSON.stringify(until)}: pass an event id "<ms>-<seq>" (e.g. an event's id).`)
-    ordered = ordered.filter((e) => compareEventIds(e.id, until) <= 0)
-  }
+  if (until !== undefined && !isEventId(until))
+    throw argumentError(`Invalid reduceFlow until ${JSON.stringify(until)}: pass an event id "<ms>-<seq>".`)
   let parts = emptyParts()
-  for (const e of ordered) parts = foldEvent(parts, e)
-  return composeState(parts, ordered.at(-1)?.id)
+  let last: string | undefined
+  // anything not iterable reads as no events (a string's characters are no events either); the
+  // valid events in id order (stable: the first of equal ids comes first, and the others are
+  // skipped as applyEvent skips them), up to `until`
+  for (const e of Array.from((events as Partial<Iterable<unknown>> | undefined)?.[Symbol.iterator] ? events : [])
+    .filter((e): e is EventRecord => isRecord(e) && isEventId(e.id))
+    .sort((a, b) => compareEventIds(a.id, b.id)))
+    if ((last === undefined || compareEventIds(e.id, last) > 0) && (until === undefined || compareEventIds(e.id, until) <= 0)) {
+      parts = foldEvent(parts, e)
+      last = e.id
+    }
+  return new FlowStateObject(parts, last)
 }
 
 /** Options of {@link reduceFlow}. */
 export interface ReduceOptions {
   /** Fold only the events whose id is at or before this one (time travel); any `<ms>-<seq>` id, stored or not. */
   until?: string | undefined
-}
-
-/** The valid events, sorted by id without duplicates; `events` itself when it already is (the usual case, checked in one pass). */
-function inIdOrder(events: Iterable<EventRecord>): readonly EventRecord[] {
-  const list: readonly unknown[] = Array.isArray(events)
-    ? events
-    : typeof events === 'object' && typeof events?.[Symbol.iterator] === 'function'
-      ? Array.from(events)
-      : []
-  for (let i = 0; i < list.length; i++) {
-    const e = list[i]
-    if (!isRecord(e) || !isEventId(e.id) || (i > 0 && compareEventIds((list[i - 1] as EventRecord).id, e.id) >= 0))
-      return list
-        .filter((e): e is EventRecord => isRecord(e) && isEventId(e.id))
-        .sort((a, b) => compareEventIds(a.id, b.id)) // stable: the first of equal ids stays first
-        .filter((e, i, sorted) => i === 0 || compareEventIds(sorted[i - 1]!.id, e.id) !== 0)
-  }
-  return list as EventRecord[]
 }

@@ -4,6 +4,11 @@
  * class and its table of codes into a bundle of the reducer alone.
  */
 export function argumentError(message: string): Error & { code: 'INVALID_ARGUMENT'; status: 400 } {
-  const err = Object.assign(new Error(message), { name: 'LeanflowError', code: 'INVALID_ARGUMENT', status: 400 } as const)
-  return Object.defineProperty(err, Symbol.for('leanflow.error'), { value: true })
+  // the brand is an enumerable own symbol here (LeanflowError's is not): isLeanflowError reads both
+  return Object.assign(new Error(message), {
+    name: 'LeanflowError',
+    code: 'INVALID_ARGUMENT',
+    status: 400,
+    [Symbol.for('leanflow.error')]: true,
+  } as const)
 }

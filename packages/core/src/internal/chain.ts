@@ -2,6 +2,8 @@
 // `state.set` event and never mutates an older state: a chain of operations, each a node that
 // points at the one before, read (folded onto a copy of the last base) on first read, and cached.
 
+import { nullProto } from './reduceData.js'
+
 /**
  * A log or a state, persistent: a node that adds one operation to `prev` (append `value` when
  * `key` is undefined, else set `key` to `value`, deleting it when undefined), or a base whose
@@ -32,7 +34,7 @@ export function view<T extends object>(c: Chain<T>): T {
     const ops: Chain<T>[] = []
     let base = c
     for (; base.view === undefined; base = base.prev!) ops.push(base)
-    const out = (Array.isArray(base.view) ? base.view.slice() : Object.assign(Object.create(null), base.view)) as Record<string, unknown>
+    const out = (Array.isArray(base.view) ? base.view.slice() : nullProto(base.view)) as Record<string, unknown>
     for (let i = ops.length; i--; ) {
       const { key, value } = ops[i]!
       if (key === undefined) (out as unknown as unknown[]).push(value)

@@ -18,8 +18,7 @@ export function foldEvent(parts: Parts, e: EventRecord): Parts {
   const kind = e.kind
   const ended = isTerminalStatus(run.status)
   let { steps, logs, kv } = parts
-  if (e.step !== undefined || kind === 'flow.started' || (ended && run !== prev && !isTerminalStatus(prev.status)))
-    steps = reduceSteps(steps, e, d, prev.status === 'pending', ended)
+  steps = reduceSteps(steps, e, d, prev.status === 'pending', ended)
   if (kind === 'log') logs = extend(logs, undefined, logEntry(e, d))
   else if (kind === 'state.set' && typeof d.key === 'string') kv = extend(kv, d.key, d.value)
   if (run !== prev || steps !== parts.steps) {

@@ -8,17 +8,21 @@ import type { QueueWait } from '../flowState.js'
 /** A record to read fields from: a non-null, non-array object. */
 export type Fields = Readonly<Record<string, unknown>>
 
-export const NO_FIELDS: Fields = /* @__PURE__ */ Object.freeze(Object.create(null))
+/** A null-prototype copy of `v`'s own enumerable fields (none for undefined or null): every key is its own, `__proto__` too. */
+export function nullProto<T extends object>(v?: T | undefined): T {
+  return Object.assign(Object.create(null), v)
+}
 
 /** True for a non-null object that is not an array. */
 export function isRecord(v: unknown): v is Fields {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }
 
-/** `data` as a record to read fields from; garbage reads as no fields. */
-export function fieldsOf(data: unknown): Fields {
-  return isRecord(data) ? data : NO_FIELDS
-}
+/**
+ * `data` as an object to read named fields from: itself, a primitive's wrapper, or a new empty
+ * object for null and undefined. The reducer reads only names no prototype of JSON data has.
+ */
+export const fieldsOf = Object as (data: unknown) => Fields
 
 /** True for a non-empty string (a run id, a step name). */
 export function isName(v: unknown): v is string {
@@ -35,12 +39,21 @@ export function put(o: object, k: string, v: unknown): void {
   if (v !== undefined) (o as Record<string, unknown>)[k] = v
 }
 
-/** `{ a, b }` of a record whose fields `a` and `b` are both strings (`schedule`, `parent`), else undefined. */
-export function strings<K extends string>(v: unknown, a: K, b: K): Record<K, string> | undefined {
+/**
+ * `{ a, b }` of a record whose fields `a` and `b` are both strings (`schedule`, `parent`), else
+ * undefined; with `bOptional`, `{ a }` when `b` is no string (`rerunOf`'s `from`).
+ */
+export function strings<K extends string>(v: unknown, a: K, b: K, bOptional?: boolean): Record<K, string> | undefined {
   const f = fieldsOf(v)
   const x = f[a]
   const y = f[b]
-  return typeof x === 'string' && typeof y === 'string' ? ({ [a]: x, [b]: y } as Record<K, string>) : undefined
+  return typeof x !== 'string'
+    ? undefined
+    : typeof y === 'string'
+      ? ({ [a]: x, [b]: y } as Record<K, string>)
+      : bOptional
+        ? ({ [a]: x } as Record<K, string>)
+        : undefined
 }
 
 /** A finite number field, or undefined. */
@@ -57,8 +70,9 @@ export function attemptOf(meta: unknown): number | undefined {
 /** Any value as display text, never throwing (objects with a null prototype, cycles, BigInt). */
 export function toText(v: unknown): string {
   if (v == null) return ''
-  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v)
-  if (isRecord(v) && typeof v.message === 'string') return v.message
+  // strings, numbers, booleans, BigInts (and, outside JSON, symbols and functions)
+  if (typeof v !== 'object') return String(v)
+  if (typeof (v as Fields).message === 'string') return (v as Fields).message as string
   try {
     return JSON.stringify(v) ?? ''
   } catch {
@@ -73,11 +87,4 @@ export function queuedOf(data: unknown): QueueWait {
   put(q, 'key', str(d.key))
   put(q, 'until', str(d.until))
   return q
-}
-
-/** `data.rerunOf` of `flow.started`: `{ runId, from? }` when `runId` (and `from`, when present) are strings. */
-export function rerunOfData(v: unknown): { runId: string; from?: string } | undefined {
-  // any object, arrays too (a record is not required here)
-  const { runId, from } = ((typeof v === 'object' && v) || NO_FIELDS) as Fields
-  return typeof runId !== 'string' ? undefined : typeof from === 'string' ? { runId, from } : { runId }
 }

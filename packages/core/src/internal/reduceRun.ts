@@ -1,56 +1,34 @@
 // Run-level transitions, shared by reduceFlow and applyEvent (through foldEvent) so both give the same state.
 
 import type { EventRecord } from '../events.js'
-import type { QueueWait } from '../flowState.js'
+import type { StepState } from '../flowState.js'
 import type { RunStatus } from '../streamStore.js'
-import { type Fields, isName, isRecord, num, put, queuedOf, rerunOfData, str, strings, toText } from './reduceData.js'
+import { type Fields, isName, num, put, queuedOf, str, strings, toText } from './reduceData.js'
 import type { RunFields, StepsMap } from './reduceParts.js'
 
 const RUN_STATUSES: readonly unknown[] = ['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
 
-/**
- * The run fields of a FlowState, in its order, and how each is read from a state from elsewhere
- * (a bad value reads as undefined, a bad status as `pending`); `flow.started` reads its data's
- * `name`, `input`, `schedule`, `parent` and `rerunOf` the same way.
- */
-const RUN_READERS = {
-  runId: str,
-  name: str,
-  status: (v: unknown) => (RUN_STATUSES.includes(v) ? (v as RunStatus) : 'pending'),
-  queued: (v: unknown) => (isRecord(v) ? (v as unknown as QueueWait) : undefined),
-  input: (v: unknown) => v,
-  startedAt: str,
-  completedAt: str,
-  duration: number,
-  result: (v: unknown) => v,
-  error: str,
-  cancelReason: str,
-  schedule: (v: unknown) => strings(v, 'id', 'tick'),
-  parent: (v: unknown) => strings(v, 'runId', 'step'),
-  version: number,
-  rerunOf: rerunOfData,
-  children: number,
-} satisfies { [K in keyof RunFields]-?: (v: unknown) => RunFields[K] | undefined }
+/** The run fields of a FlowState, in its order. */
+const RUN_KEYS =
+  /* @__PURE__ */ 'runId name status queued input startedAt completedAt duration result error cancelReason schedule parent version rerunOf children'.split(
+    ' ',
+  )
 
 /**
  * The run fields of `s` (a state from elsewhere, or nothing for a new run) as the reducer keeps
- * them: every field, in a FlowState's order, undefined when absent (one shape for every run
- * object: the transitions copy it with spreads).
+ * them: every field, in a FlowState's order (one shape for every run object: the transitions copy
+ * it with spreads), as `s` has them (as its steps are), but a status that is none reads as
+ * `pending`.
  */
 export function readRun(s: Readonly<Record<string, unknown>>): RunFields {
   const run: Record<string, unknown> = {}
-  for (const k in RUN_READERS) run[k] = RUN_READERS[k as keyof RunFields](s[k])
+  for (const k of RUN_KEYS) run[k] = s[k]
+  if (!RUN_STATUSES.includes(run.status)) run.status = 'pending'
   return run as unknown as RunFields
 }
 
-const STARTED = ['name', 'input', 'schedule', 'parent', 'rerunOf'] as const
-
-function number(v: unknown): number | undefined {
-  return typeof v === 'number' ? v : undefined
-}
-
 /** True for the statuses that stick: `completed`, `failed`, `canceled`. */
-export function isTerminalStatus(s: RunStatus): boolean {
+export function isTerminalStatus(s: string): boolean {
   return s === 'completed' || s === 'failed' || s === 'canceled'
 }
 
@@ -68,10 +46,14 @@ export function nextRun(run: RunFields, e: EventRecord, d: Fields): RunFields {
     case 'flow.started': {
       if (status !== 'pending') return out
       const next: RunFields = { ...out, status: 'running' }
-      for (const k of STARTED) put(next, k, RUN_READERS[k](d[k]))
-      put(next, 'startedAt', str(e.ts))
+      put(next, 'name', str(d.name))
+      put(next, 'input', d.input)
+      put(next, 'schedule', strings(d.schedule, 'id', 'tick'))
+      put(next, 'parent', strings(d.parent, 'runId', 'step'))
       const version = d.version
       if (Number.isInteger(version) && (version as number) > 0) next.version = version as number
+      put(next, 'rerunOf', strings(d.rerunOf, 'runId', 'from', true))
+      put(next, 'startedAt', str(e.ts))
       return next
     }
     case 'step.await.run':
@@ -112,7 +94,7 @@ export function nextRun(run: RunFields, e: EventRecord, d: Fields): RunFields {
  */
 export function settleStatus(status: RunStatus, steps: StepsMap): RunStatus {
   if (status !== 'running' && status !== 'awaiting') return status
-  const statuses = Object.values(steps).map((s) => (isRecord(s) ? s.status : undefined))
+  const statuses = Object.values(steps).map((s) => (s as Partial<StepState> | null)?.status)
   return statuses.includes('awaiting') && !statuses.some((s) => s === 'running' || s === 'retrying' || s === 'queued')
     ? 'awaiting'
     : 'running'
