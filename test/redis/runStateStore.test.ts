@@ -1,8 +1,9 @@
+import { Socket } from 'node:net'
 import { createMemoryRunStateStore, createMemoryStreamStore, isLeanflowError } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { describeRunStateConformance } from '@leanflow/testing'
 import { Redis } from 'ioredis'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { useRedisCluster } from '../helpers/redisCluster.js'
 import { startRedis, useRedisServer } from '../helpers/redisServer.js'
 
@@ -80,6 +81,27 @@ describe('run state retention', () => {
       expect(ttl).toBeGreaterThan(0)
       expect(ttl).toBeLessThanOrEqual(5000)
     } finally {
+      await store.close()
+    }
+  })
+})
+
+describe('socket writes', () => {
+  it("Redis: the store's clock and event position, asked in the tick of a compare-and-set, go out with it in one socket write", async () => {
+    // an invoke asks the child's position beside its parent's suspend, a start the clock beside the position
+    const store = createRedisStreamStore({ url: server.url, prefix: `rs${++n}` })
+    const writes = vi.spyOn(Socket.prototype as unknown as { _writeGeneric: () => void }, '_writeGeneric')
+    try {
+      await store.casRunState('warm', 0, { status: 'running' }) // connected, the script loaded
+      writes.mockClear()
+      const [now, pos, cas] = await Promise.all([store.now(), store.externalPosition(), store.casRunState('r', 0, { status: 'running' })])
+      expect(now).toBeGreaterThan(0)
+      expect(pos).toBe(0)
+      expect(cas.ok).toBe(true)
+      const stream = (store.redis as unknown as { stream: Socket }).stream
+      expect(writes.mock.contexts.filter((c) => c === stream)).toHaveLength(1)
+    } finally {
+      writes.mockRestore()
       await store.close()
     }
   })

@@ -17,7 +17,7 @@ import {
   STORE_DEFAULTS,
   type StoredExternalEvent,
 } from '@leanflow/core'
-import { defineScript, type RedisClient } from './internal/script.js'
+import { coalesceWrites, defineScript, type RedisClient } from './internal/script.js'
 import { withStoreErrors } from './internal/storeErrors.js'
 import { createKeys } from './keys.js'
 import { PUBLISH_EXTERNAL_LUA, PUT_CHILD_OUTCOME_LUA, RUN_STATE_CAS_LUA, TAKE_CHILD_OUTCOMES_LUA } from './lua/runState.js'
@@ -89,6 +89,7 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
   // every driver error reaches the caller as a LeanflowError (STORE_FULL, STORE_UNAVAILABLE, INTERNAL)
   return withStoreErrors({
     async now() {
+      coalesceWrites(redis)
       const [s, us] = await redis.time()
       return Number(s) * 1000 + Math.floor(Number(us) / 1000)
     },
@@ -142,6 +143,7 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
       return toRecord(kind, Number(reply[0]), Number(reply[1]), reply[2]) as StoredExternalEvent<D>
     },
     async externalPosition() {
+      coalesceWrites(redis)
       return Number((await redis.get(k.seq)) ?? 0)
     },
     async readExternal(kind: string, afterSeq: number) {

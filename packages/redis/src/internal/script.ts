@@ -45,9 +45,17 @@ const BATCH = 16
  * this process writes the rest) and after the current microtasks. ioredis
  * writes each command on its own otherwise, one syscall each;
  * `enableAutoPipelining` batches too but costs more per call. Standalone
- * connections only.
+ * connections only. Called before every script, and before the plain reads
+ * that go out beside one (the store's clock, the external-event position:
+ * an invoke asks the child's position in the tick of its parent's suspend).
+ *
+ * @example
+ * ```ts
+ * coalesceWrites(redis)
+ * const seq = await redis.get(key) // written with the rest of this tick's commands
+ * ```
  */
-function coalesceWrites(redis: RedisClient): void {
+export function coalesceWrites(redis: RedisClient): void {
   if (isCluster(redis) || redis.status !== 'ready') return
   const socket = (redis as Redis & { stream?: Corkable }).stream
   if (!socket) return
