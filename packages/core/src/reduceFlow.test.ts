@@ -233,7 +233,15 @@ describe('reduceFlow: what a step keeps by its status', () => {
       ev(2, 'step.started', {}, 'charge', 1),
       ev(3, 'step.failed', { error: 'declined', willRetry: true, nextRetryAt: tsOf(9) }, 'charge', 1),
     ]).steps.charge
-    expect(retried).toEqual({ name: 'charge', status: 'retrying', attempt: 1, needs: [], startedAt: tsOf(2), error: 'declined', nextRetryAt: tsOf(9) })
+    expect(retried).toEqual({
+      name: 'charge',
+      status: 'retrying',
+      attempt: 1,
+      needs: [],
+      startedAt: tsOf(2),
+      error: 'declined',
+      nextRetryAt: tsOf(9),
+    })
     // an await after a completion (no leanflow runner writes it) shows what the step waits for, not the old result
     const odd = reduceFlow([
       started(),
