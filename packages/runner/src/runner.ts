@@ -15,7 +15,7 @@ import { controlsStarts } from './flowControl/limits.js'
 import { copiedWaves, newRun, queueNew, type RunOrigin, startJobs, type Waiting } from './machine/index.js'
 import { jobIds } from './machine/keys.js'
 import type { FlowGraph, RunDoc } from './machine/runDoc.js'
-import { createMemoryQueue } from './memoryQueue.js'
+import { createMemoryQueue, isMemoryQueue } from './memoryQueue.js'
 import { type PreparedRerun, prepareOrRepeat } from './rerun.js'
 import { priorityOf, timerMs, workerIdOf } from './runnerOptions.js'
 import { createSchedules } from './schedules/schedules.js'
@@ -29,6 +29,7 @@ import { resultOf } from './shell/result.js'
 import { earlyBasis, type RunBasis, readBasis } from './shell/runBasis.js'
 import { fencesOf } from './shell/runStates.js'
 import { createShell, versionOf } from './shell/shell.js'
+import { firstJobs, writeRun } from './shell/startWrites.js'
 import { assertFits, storableError } from './shell/storable.js'
 import type { TriggerAsk } from './shell/triggers.js'
 import { validateInput } from './standardSchema.js'
@@ -100,6 +101,7 @@ export function createRunner(options: RunnerOptions): Runner {
   const ownQueue = options.queue === undefined
   // the default queue reports each failed delivery to onError, hand-backs left out (failuresTo)
   const queue = options.queue ?? createMemoryQueue({ onError: failuresTo(onError) })
+  const inProcess = isMemoryQueue(queue)
   const slotLeaseMs = timerMs(options.slotLeaseMs ?? 30_000, 'slotLeaseMs')
   const shell = createShell(store, queue, flows, onError, options.clock ?? Date.now, workerIdOf(options.workerId), slotLeaseMs)
   shell.maxPendingAwaits = positiveInteger(options.maxPendingAwaits ?? 1000, 'maxPendingAwaits')
@@ -234,33 +236,52 @@ export function createRunner(options: RunnerOptions): Runner {
     const name = flow.name
     const [now, pos] = await (basis ?? readBasis(shell))
     const { doc: fresh, first, key } = newRun(flow, runId, data, now, pos, origin)
-    // a rerun's begin job: carries out what this start carries out below if this process dies first
-    const begun = origin.rerun ? await queueBegin(shell, runId) : undefined
+    // a rerun's or a queued run's begin job: carries out what this start carries out below (copies,
+    // flow.queued, jobs) if this process dies first
+    const begun = origin.rerun || (control?.waiting && !inProcess) ? await queueBegin(shell, runId) : undefined
     const queued = control?.waiting ? queueNew(fresh, control.waiting) : undefined
     const admitAt = control?.at ?? now
     const admitJob = jobIds.admit(runId, Math.round(admitAt))
     if (queued && fresh.queued) fresh.queued.job = admitJob
     if (queued && control?.priority) fresh.priority = control.priority
-    const res = await store.createRun(runId, fresh, meta ? { ...first, meta } : first, { idempotencyKey: key, fences: fencesOf(fresh) })
-    if (res.created) shell.states.noteStored(runId, res.version, fresh)
-    if (res.created && res.record) shell.observers.appended(res.record)
-    const doc = res.created ? fresh : res.current?.doc
-    if (!doc || !res.record) {
-      throw new LeanflowError(
-        'INVALID_ARGUMENT',
-        `Run id "${runId}" is taken by a run that has ${doc ? 'no flow.started event' : 'no state'} (written by an older leanflow or by hand): choose another run id.`,
-      )
-    }
-    // the stored flow.started (the first one when the run existed): its input, without a read
-    shell.inputs.note(runId, structuredClone((res.record.data as { input?: unknown } | null)?.input ?? null))
+    // any other start queues its first jobs before it writes the run: a start that dies after the
+    // write leaves them queued, one that dies before leaves jobs that find no run and end, and a
+    // queue that refuses them refuses the start (nothing written). Not on the memory queue: it
+    // dies with this process, jobs and all, and never refuses one
+    const early = begun || inProcess ? [] : firstJobs(shell, startJobs(runId, fresh))
+    const created = await writeRun(shell, runId, early, async () => {
+      const res = await store.createRun(runId, fresh, meta ? { ...first, meta } : first, { idempotencyKey: key, fences: fencesOf(fresh) })
+      if (res.created) shell.states.noteStored(runId, res.version, fresh)
+      if (res.created && res.record) shell.observers.appended(res.record)
+      const doc = res.created ? fresh : res.current?.doc
+      if (!doc || !res.record) {
+        throw new LeanflowError(
+          'INVALID_ARGUMENT',
+          `Run id "${runId}" is taken by a run that has ${doc ? 'no flow.started event' : 'no state'} (written by an older leanflow or by hand): choose another run id.`,
+        )
+      }
+      // the stored flow.started (the first one when the run existed): its input, without a read
+      shell.inputs.note(runId, structuredClone((res.record.data as { input?: unknown } | null)?.input ?? null))
+      return { doc, created: res.created }
+    })
+    const doc = created.doc
     if (doc.flow !== name) throw runIdTaken(runId, doc.flow)
     // a rerun's copied steps: their step.completed (data.copied) right after flow.started (again
     // on a repeat: the start that wrote the run may have died before writing them)
     const copies = copiedWaves(doc)
-    if (doc.status === 'queued' && queued && control?.waiting) {
-      const job = firstAdmitJob(admitJob, runId, name, control.waiting.reason, admitAt)
-      await carry(shell, runId, { appends: [...copies, [queued]], jobs: [job], unwatch: [] })
-    } else await carry(shell, runId, { appends: copies, jobs: startJobs(runId, doc), unwatch: [] })
+    // a new run that queued its first jobs has nothing left to carry out
+    if (created.created && early.length > 0) return doc
+    try {
+      if (doc.status === 'queued' && queued && control?.waiting) {
+        const job = firstAdmitJob(admitJob, runId, name, control.waiting.reason, admitAt)
+        await carry(shell, runId, { appends: [...copies, [queued]], jobs: [job], unwatch: [] })
+      } else await carry(shell, runId, { appends: copies, jobs: startJobs(runId, doc), unwatch: [] })
+    } catch (err) {
+      // the run is written and its begin job carries this out instead (a queue that refuses now)
+      if (!begun) throw err
+      shell.onError(err)
+      return doc
+    }
     await begun?.done()
     return doc
   }
