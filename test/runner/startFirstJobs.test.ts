@@ -31,27 +31,37 @@ const diamond = defineFlow({ name: 'diamond', steps: { a: step('a'), d: step('d'
 function ownQueue(store: MemoryStreamStore) {
   const inner = createMemoryQueue()
   const before = new Map<string, boolean>()
-  const state = { refuse: undefined as Error | undefined }
+  const state = { refuse: undefined as Error | undefined, refuseName: undefined as string | undefined }
+  const removed = new Set<string>()
   const queue: JobQueue = {
     async enqueue(job) {
-      if (state.refuse) throw state.refuse
+      if (state.refuse && (state.refuseName === undefined || state.refuseName === job.name)) throw state.refuse
       const runId = (job.data as { runId: string }).runId
       if (!before.has(job.id)) before.set(job.id, (await store.getRunState(runId)) !== null)
       return inner.enqueue(job)
     },
-    remove: (id) => inner.remove(id),
+    remove: (id) => {
+      removed.add(id)
+      return inner.remove(id)
+    },
     process: (handler, opts) => inner.process(handler, opts),
     close: () => inner.close(),
   }
-  return { queue, before, state }
+  return { queue, before, state, removed }
 }
 
-function setup() {
+const limited = defineFlow({
+  name: 'limited',
+  concurrency: { limit: 1 },
+  steps: { s: { handler: async (i: { hold?: boolean }, ctx) => (i.hold ? ctx.await.time('1h') : ctx.runId) } },
+})
+
+function setup(onError: (err: unknown) => void = () => {}) {
   const store = createMemoryStreamStore()
   stores.push(store)
   const own = ownQueue(store)
   const runner = (start: boolean) => {
-    const r = createRunner({ store, queue: own.queue, flows: [diamond], onError: () => {} })
+    const r = createRunner({ store, queue: own.queue, flows: [diamond, limited], onError })
     runners.push(r)
     return start ? r.start().then(() => r) : Promise.resolve(r)
   }
@@ -106,5 +116,24 @@ describe('a start on a queue of its own', () => {
     await new Promise((r) => setTimeout(r, 100))
     expect(await store.listRuns('diamond')).toEqual([])
     expect(ran.length).toBe(before)
+  })
+
+  it('a run queued by flow control whose admit job the queue refuses after the write: the start answers the run (its begin job stays), onError hears it', async () => {
+    const errors: unknown[] = []
+    const { store, own, runner } = setup((err) => errors.push(err))
+    const r = await runner(true)
+    const holder = await r.startFlow('limited', { hold: true })
+    own.state.refuse = new LeanflowError('STORE_UNAVAILABLE', 'the queue is down')
+    own.state.refuseName = 'admit'
+    const { runId } = await r.startFlow('limited', {})
+    own.state.refuse = undefined
+    expect((await store.getRunState(runId))?.doc).toMatchObject({ status: 'queued' })
+    expect(errors).toEqual([expect.objectContaining({ code: 'STORE_UNAVAILABLE' })])
+    // its begin job (queued before the write) stays for the start's outputs
+    const begin = [...own.before.keys()].find((id) => id.startsWith(`b~${runId}~`))
+    expect(begin).toBeDefined()
+    expect(own.removed.has(begin as string)).toBe(false)
+    await r.cancel(holder.runId)
+    expect(await r.result(runId, { timeout: '5s' })).toEqual({ s: runId })
   })
 })
