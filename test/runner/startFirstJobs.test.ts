@@ -33,11 +33,13 @@ function ownQueue(store: MemoryStreamStore) {
   const before = new Map<string, boolean>()
   const state = { refuse: undefined as Error | undefined, refuseName: undefined as string | undefined }
   const removed = new Set<string>()
+  const queued = new Map<string, number>()
   const queue: JobQueue = {
     async enqueue(job) {
       if (state.refuse && (state.refuseName === undefined || state.refuseName === job.name)) throw state.refuse
       const runId = (job.data as { runId: string }).runId
       if (!before.has(job.id)) before.set(job.id, (await store.getRunState(runId)) !== null)
+      queued.set(job.id, (queued.get(job.id) ?? 0) + 1)
       return inner.enqueue(job)
     },
     remove: (id) => {
@@ -47,7 +49,7 @@ function ownQueue(store: MemoryStreamStore) {
     process: (handler, opts) => inner.process(handler, opts),
     close: () => inner.close(),
   }
-  return { queue, before, state, removed }
+  return { queue, before, state, removed, queued }
 }
 
 const limited = defineFlow({
@@ -77,6 +79,17 @@ describe('a start on a queue of its own', () => {
     expect(own.before.get(`s~${runId}~a~1`)).toBe(false)
     expect(own.before.get(`s~${runId}~d~1`)).toBe(false)
     expect(ran.filter((e) => e.startsWith(`${runId}:`)).sort()).toEqual([`${runId}:a`, `${runId}:b`, `${runId}:d`])
+  })
+
+  it('a repeat of a keyed start whose run is written queues nothing new (an ended run: no job at all)', async () => {
+    const { own, runner } = setup()
+    const r = await runner(true)
+    const { runId } = await r.startFlow('diamond', {}, { idempotencyKey: 'once' })
+    expect(await r.result(runId, { timeout: '5s' })).toEqual({ b: 'b' })
+    expect(await r.startFlow('diamond', {}, { idempotencyKey: 'once' })).toEqual({ runId })
+    expect(own.queued.get(`s~${runId}~a~1`)).toBe(1)
+    expect(own.queued.get(`s~${runId}~d~1`)).toBe(1)
+    expect(ran.filter((e) => e.startsWith(`${runId}:`))).toHaveLength(3)
   })
 
   it('a producer and a worker runner (the worker takes first jobs before the write lands): every run completes, each step once', async () => {

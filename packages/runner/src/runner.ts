@@ -156,7 +156,7 @@ export function createRunner(options: RunnerOptions): Runner {
     // a rerun's key has lookups of its own (`rerunLookup`): no startFlow key names its run
     const key = prepared ? prepared.lookup : idempotencyKeyOf(opts.idempotencyKey, 'startFlow')
     // a caller's run id of another flow's run is refused before its key or a limit's slot is written
-    if (opts.runId !== undefined && !origin.parent) await assertRunOf(runId, name)
+    const existed = opts.runId !== undefined && !origin.parent && (await assertRunOf(runId, name))
     const lookup = prepared?.lookup ?? `${name}/${key}`
     // the run keeps its key's name: the key expires with the run (retireLookup as it ends)
     const from: RunOrigin = key === undefined ? origin : { ...origin, startKey: lookup }
@@ -190,17 +190,20 @@ export function createRunner(options: RunnerOptions): Runner {
       const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, from, { waiting, at, priority }, meta, basis.get())
       return startLimited(shell, name, runId, data, priority, { create, cancel, claim, dedupTo, foldKey, prepare: basis.ask })
     }
+    const id = runId
     if (key !== undefined) runId = await store.putLookup('start', lookup, runId, START_KEY_TTL_MS)
     // a child's time and external-event position, noted by its invoke (asked with the write that recorded it)
     const known = origin.parent ? shell.childBases.take(runId) : undefined
-    await createRun(flow, runId, data, from, undefined, meta, known)
+    // a repeat of a key, or a caller's run id of a run that exists: the run is likely written already
+    await createRun(flow, runId, data, from, undefined, meta, known, existed || runId !== id)
     return { runId }
   }
 
-  /** Refuses (`INVALID_ARGUMENT`) run id `runId` when it names a run of a flow other than `flow`. */
-  async function assertRunOf(runId: string, flow: string): Promise<void> {
+  /** Refuses (`INVALID_ARGUMENT`) run id `runId` when it names a run of a flow other than `flow`; true when it names one of `flow`. */
+  async function assertRunOf(runId: string, flow: string): Promise<boolean> {
     const doc = await shell.states.read(runId)
     if (doc && doc.flow !== flow) throw runIdTaken(runId, doc.flow)
+    return doc !== null
   }
 
   /** A new run's `flow.started.meta`: the observers' (`runner.observe`), then the `traceparent` option. */
@@ -222,7 +225,8 @@ export function createRunner(options: RunnerOptions): Runner {
    * Writes a new run (its state and `flow.started` in one atomic write: a refused start leaves
    * neither) and queues its first jobs — or, queued by flow control, logs `flow.queued` and queues
    * its `admit` job. A run that exists already is returned as it is. `basis`: the clock and
-   * position asked already (by a start that asked them together with its limits).
+   * position asked already (by a start that asked them together with its limits). `repeat`: the
+   * run may exist already (its first jobs are then queued only if it does not).
    */
   async function createRun(
     flow: FlowGraph,
@@ -232,6 +236,7 @@ export function createRunner(options: RunnerOptions): Runner {
     control?: { waiting: Waiting | undefined; at: number | undefined; priority: number },
     meta?: EventMeta,
     basis?: Promise<RunBasis>,
+    repeat = false,
   ): Promise<RunDoc> {
     const name = flow.name
     const [now, pos] = await (basis ?? readBasis(shell))
@@ -247,8 +252,11 @@ export function createRunner(options: RunnerOptions): Runner {
     // any other start queues its first jobs before it writes the run: a start that dies after the
     // write leaves them queued, one that dies before leaves jobs that find no run and end, and a
     // queue that refuses them refuses the start (nothing written). Not on the memory queue: it
-    // dies with this process, jobs and all, and never refuses one
-    const early = begun || inProcess ? [] : firstJobs(shell, startJobs(runId, fresh))
+    // dies with this process, jobs and all, and never refuses one. A repeat of a written run
+    // queues the jobs of its document after the write, as before (a copy of its first jobs would
+    // repair what their first delivery did)
+    const queueFirst = !begun && !inProcess && !(repeat && (await shell.states.read(runId)))
+    const early = queueFirst ? firstJobs(shell, startJobs(runId, fresh)) : []
     const created = await writeRun(shell, runId, early, async () => {
       const res = await store.createRun(runId, fresh, meta ? { ...first, meta } : first, { idempotencyKey: key, fences: fencesOf(fresh) })
       if (res.created) shell.states.noteStored(runId, res.version, fresh)
