@@ -1,9 +1,11 @@
 // F21 and F22 for the BullMQ queue (real redis-servers): `enqueue` at maxmemory rejects with
 // STORE_FULL (Redis's OOM reply as cause); with redis-server SIGSTOPped it rejects with
 // STORE_UNAVAILABLE in bounded time instead of waiting through BullMQ's reconnects; once Redis
-// is back, the same id enqueued again runs exactly once on a worker started before.
+// is back, the same id enqueued again runs exactly once on a worker started before. A start whose
+// queue refuses its first jobs is refused whole: no run is written (none left `running` forever).
 import { createBullMQQueue } from '@leanflow/bullmq'
-import { isLeanflowError, type JobQueue } from '@leanflow/core'
+import { createMemoryStreamStore, isLeanflowError, type JobQueue } from '@leanflow/core'
+import { createRunner, defineFlow } from '@leanflow/runner'
 import { afterAll, describe, expect, it } from 'vitest'
 import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
@@ -77,4 +79,32 @@ describe('BullMQ queue: store errors', () => {
       await worker.close()
     }
   }, 60_000)
+
+  it('a start whose queue refuses its first jobs (Redis at maxmemory) is refused with STORE_FULL and writes no run; once memory frees, a start runs', async () => {
+    const store = createMemoryStreamStore()
+    let ran = 0
+    const flow = defineFlow({ name: 'refused', steps: { only: { handler: async () => ++ran } } })
+    const runner = createRunner({ store, queue: queue('refusing'), flows: [flow], onError: () => {} })
+    await runner.start()
+    try {
+      const warm = await runner.startFlow('refused', {})
+      expect(await runner.result(warm.runId, { timeout: '10s' })).toEqual({ only: 1 })
+      await redis.client.config('SET', 'maxmemory', '1')
+      let err: unknown
+      try {
+        err = await runner.startFlow('refused', { n: 2 }).catch((e: unknown) => e)
+      } finally {
+        await redis.client.config('SET', 'maxmemory', '0')
+      }
+      expect(isLeanflowError(err, 'STORE_FULL'), `a typed STORE_FULL, got ${String(err)}`).toBe(true)
+      // nothing half-written: no run (before, the run stayed `running` with nothing queued)
+      expect((await store.listRuns('refused')).map((r) => r.runId)).toEqual([warm.runId])
+      const again = await runner.startFlow('refused', { n: 3 })
+      expect(await runner.result(again.runId, { timeout: '10s' })).toEqual({ only: 2 })
+      expect(ran).toBe(2)
+    } finally {
+      await runner.stop()
+      await store.close()
+    }
+  }, 30_000)
 })

@@ -104,3 +104,55 @@ describe('a rerun through a SIGKILL at its start', () => {
     expect((await store.listRuns('pipeline')).map((r) => r.runId).sort()).toEqual([failed, runId].sort())
   }, 60_000)
 })
+
+/**
+ * A `startFlow` (no idempotency key) through a SIGKILL at its write (docs/runner.md "Guarantees"):
+ * the run's first jobs are queued before the run is written, so a start killed right after the
+ * write leaves a run that another worker completes, each step once; one killed right before leaves
+ * no run (its queued jobs find none and end).
+ */
+describe('a start through a SIGKILL at its write', () => {
+  /** A fleet with nothing run yet, and a worker process that dies at `kill` of its next start. */
+  async function doomedStart(kill: 'before' | 'after') {
+    const { id, store, producer, spawn: fork, ready } = fleet.setup()
+    const doomed = fork({ KILL: `startCreate:${kill}` })
+    await ready([doomed])
+    doomed.proc.send({ type: 'start', flow: 'pipeline', input: {} })
+    const { runId } = (await doomed.waitFor(
+      (m) => m.type === 'checkpoint',
+      `the run ${kill === 'after' ? 'written' : 'about to be written'}`,
+    )) as {
+      runId: string
+    }
+    expect((await doomed.exited).signal).toBe('SIGKILL')
+    const ran = async () => (await redis.client.lrange(`${id}:ran:${runId}`, 0, -1)).map((e) => e.split(':')[1]).sort()
+    return { store, producer, spawn: fork, ready, runId, ran }
+  }
+
+  it('killed right after its run was written (nothing after it), nobody asks again: another worker completes it, each step once', async () => {
+    const { store, producer, spawn, ready, runId, ran } = await doomedStart('after')
+    expect((await store.getRunState(runId))?.doc).toMatchObject({ status: 'running' })
+    await ready([spawn()])
+    // its first jobs were queued (the doomed worker may have taken one: its lock expires in 2 s)
+    expect(await producer.result(runId, { timeout: '15s' })).toEqual({ c: { c: { b: 3 } } })
+    expect(await ran()).toEqual(['a', 'b', 'c', 'd'])
+    const log = await logOf(store, runId)
+    expect(
+      log
+        .filter((e) => e.kind === 'step.started')
+        .map((e) => e.step)
+        .sort(),
+    ).toEqual(['a', 'b', 'c', 'd'])
+    expect(log.filter((e) => e.kind === 'flow.started')).toHaveLength(1)
+  }, 60_000)
+
+  it('killed right before its run was written: no run exists, and no step runs', async () => {
+    const { store, spawn, ready, runId, ran } = await doomedStart('before')
+    await ready([spawn()])
+    // the first jobs it queued come to the new worker at once, and find no run
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(await store.getRunState(runId)).toBeNull()
+    expect(await store.listRuns('pipeline')).toEqual([])
+    expect(await ran()).toEqual([])
+  }, 60_000)
+})

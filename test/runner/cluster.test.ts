@@ -1,4 +1,6 @@
+import { createBullMQQueue } from '@leanflow/bullmq'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
+import { createRunner, defineFlow } from '@leanflow/runner'
 import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createOrderFlow } from '../fixtures/orderFlow.js'
@@ -52,6 +54,47 @@ describe('the runner on a 3-master Redis Cluster', () => {
       }
     } finally {
       await runner.stop()
+    }
+  })
+
+  it('a start on BullMQ whose write lands late: the worker (another runner) takes its first job before the run exists, waits for it, runs each step once', async () => {
+    const ran: string[] = []
+    const flow = defineFlow({
+      name: 'late',
+      steps: {
+        a: { handler: async (_i, ctx) => ran.push(`${ctx.runId}:a`) },
+        b: { needs: ['a'], handler: async (_i, ctx) => ran.push(`${ctx.runId}:b`) },
+      },
+    })
+    // the producer's writes of runs land 300 ms after its first jobs were queued
+    const slow = new Proxy(store, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver)
+        if (prop !== 'createRun') return typeof v === 'function' ? v.bind(target) : v
+        return async (...args: unknown[]) => {
+          await new Promise((r) => setTimeout(r, 300))
+          return v.apply(target, args)
+        }
+      },
+    })
+    const workerStore = createRedisStreamStore({ redis: client, prefix: 'rc' })
+    const queue = () => createBullMQQueue({ connection: client, queueName: 'late', backoff: { delayMs: 50, maxDelayMs: 200 } })
+    const [pq, wq] = [queue(), queue()]
+    const producer = createRunner({ store: slow, queue: pq, flows: [flow], onError: () => {} })
+    const worker = createRunner({ store: workerStore, queue: wq, flows: [flow], onError: () => {} })
+    await worker.start()
+    try {
+      const t0 = Date.now()
+      const ids = await Promise.all(Array.from({ length: 6 }, () => producer.startFlow('late', {}).then((s) => s.runId)))
+      for (const id of ids) expect((await waitEnd(store, id)).kind).toBe('flow.completed')
+      // waited for the writes, not for the 10 s a first job looks for a run that never comes
+      expect(Date.now() - t0).toBeLessThan(5000)
+      for (const id of ids) expect(ran.filter((e) => e.startsWith(`${id}:`))).toEqual([`${id}:a`, `${id}:b`])
+    } finally {
+      await worker.stop()
+      await pq.close()
+      await wq.close()
+      await workerStore.close()
     }
   })
 })

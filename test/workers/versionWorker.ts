@@ -8,8 +8,12 @@
  * `ctx.do` effect in a rerun run (its flow.started has rerunOf), it sends { type: 'checkpoint' }
  * and SIGKILLs itself; KILL=rerunCreate:before / KILL=rerunCreate:after: right before / after the
  * store writes a rerun's run (`createRun` of a flow.started with rerunOf), it sends
- * { type: 'checkpoint', at, runId } and SIGKILLs itself (the rerun's copies and first jobs not written).
- * IPC in: { type: 'rerun', runId, from?, idempotencyKey? } reruns a run (`runner.rerun`).
+ * { type: 'checkpoint', at, runId } and SIGKILLs itself (the rerun's copies and first jobs not written);
+ * KILL=startCreate:before / KILL=startCreate:after: the same around the write of any other run
+ * (a `startFlow`'s: its first jobs queued before, nothing after).
+ * IPC in: { type: 'rerun', runId, from?, idempotencyKey? } reruns a run (`runner.rerun`);
+ * { type: 'start', flow, input?, idempotencyKey? } starts one (`runner.startFlow`), answered
+ * { type: 'started', runId } or { type: 'refused', code, message }.
  * IPC out: { type: 'ready', pid, workerId }, { type: 'error', code, message } for each onError,
  * checkpoints, { type: 'closed' } after SIGTERM, then exit 0.
  */
@@ -35,17 +39,17 @@ const die = (msg: object) => {
   process.send?.(msg, () => process.kill(process.pid, 'SIGKILL'))
   return new Promise<never>(() => {})
 }
-/** Dies at `point` (before / after the write) of a rerun's createRun; the other calls go through. */
+/** Dies at `point` (before / after the write) of a rerun's createRun, or of another start's; the other calls go through. */
 const store = new Proxy(redisStore, {
   get(target, prop, receiver) {
     const value = Reflect.get(target, prop, receiver)
     if (typeof value !== 'function') return value
-    if (prop !== 'createRun' || point !== 'rerunCreate') return value.bind(target)
+    if (prop !== 'createRun' || (point !== 'rerunCreate' && point !== 'startCreate')) return value.bind(target)
     return async (runId: string, doc: unknown, first: { data?: { rerunOf?: unknown } }, opts: unknown) => {
-      const rerun = first.data?.rerunOf !== undefined
-      if (rerun && killStep === 'before') await die({ type: 'checkpoint', at: 'before', runId })
+      const chosen = (first.data?.rerunOf !== undefined) === (point === 'rerunCreate')
+      if (chosen && killStep === 'before') await die({ type: 'checkpoint', at: 'before', runId })
       const res = await value.call(target, runId, doc, first, opts)
-      if (rerun && killStep === 'after') await die({ type: 'checkpoint', at: 'after', runId })
+      if (chosen && killStep === 'after') await die({ type: 'checkpoint', at: 'after', runId })
       return res
     }
   },
@@ -98,7 +102,15 @@ process.once('SIGTERM', async () => {
   process.exit(0)
 })
 
-process.on('message', (m: { type?: string; runId?: string; from?: string; idempotencyKey?: string }) => {
+process.on('message', (m: { type?: string; runId?: string; from?: string; idempotencyKey?: string; flow?: string; input?: unknown }) => {
+  if (m.type === 'start' && m.flow) {
+    const opts = m.idempotencyKey === undefined ? {} : { idempotencyKey: m.idempotencyKey }
+    runner.startFlow(m.flow, m.input ?? {}, opts).then(
+      (r) => process.send?.({ type: 'started', ...r }),
+      (err: unknown) => process.send?.({ type: 'refused', code: isLeanflowError(err) ? err.code : 'other', message: String(err) }),
+    )
+    return
+  }
   if (m.type !== 'rerun' || !m.runId) return
   const opts = {
     ...(m.from === undefined ? {} : { from: m.from }),

@@ -16,6 +16,17 @@ export interface MemoryQueueOptions {
 
 const MAX_TIMER_MS = 2 ** 31 - 1
 
+/** The queues {@link createMemoryQueue} made. */
+const memoryQueues = new WeakSet<JobQueue>()
+
+/**
+ * Whether `queue` is one of {@link createMemoryQueue}'s: in this process only, so it dies with
+ * the process (and every job in it), and its `enqueue` never refuses a job.
+ */
+export function isMemoryQueue(queue: JobQueue): boolean {
+  return memoryQueues.has(queue)
+}
+
 interface Entry {
   spec: JobSpec
   deliveries: number
@@ -136,7 +147,7 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
     }
   }
 
-  return {
+  const queue: JobQueue = {
     async enqueue(spec: JobSpec) {
       if (jobs.has(spec.id)) return
       const delay = Math.max(0, spec.delayMs ?? 0)
@@ -170,4 +181,6 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
       await Promise.all([...consumers].map(closeConsumer))
     },
   }
+  memoryQueues.add(queue)
+  return queue
 }

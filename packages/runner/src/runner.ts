@@ -15,7 +15,7 @@ import { controlsStarts } from './flowControl/limits.js'
 import { copiedWaves, newRun, queueNew, type RunOrigin, startJobs, type Waiting } from './machine/index.js'
 import { jobIds } from './machine/keys.js'
 import type { FlowGraph, RunDoc } from './machine/runDoc.js'
-import { createMemoryQueue } from './memoryQueue.js'
+import { createMemoryQueue, isMemoryQueue } from './memoryQueue.js'
 import { type PreparedRerun, prepareOrRepeat } from './rerun.js'
 import { priorityOf, timerMs, workerIdOf } from './runnerOptions.js'
 import { createSchedules } from './schedules/schedules.js'
@@ -29,6 +29,7 @@ import { resultOf } from './shell/result.js'
 import { earlyBasis, type RunBasis, readBasis } from './shell/runBasis.js'
 import { fencesOf } from './shell/runStates.js'
 import { createShell, versionOf } from './shell/shell.js'
+import { firstJobs, writeRun } from './shell/startWrites.js'
 import { assertFits, storableError } from './shell/storable.js'
 import type { TriggerAsk } from './shell/triggers.js'
 import { validateInput } from './standardSchema.js'
@@ -100,6 +101,7 @@ export function createRunner(options: RunnerOptions): Runner {
   const ownQueue = options.queue === undefined
   // the default queue reports each failed delivery to onError, hand-backs left out (failuresTo)
   const queue = options.queue ?? createMemoryQueue({ onError: failuresTo(onError) })
+  const inProcess = isMemoryQueue(queue)
   const slotLeaseMs = timerMs(options.slotLeaseMs ?? 30_000, 'slotLeaseMs')
   const shell = createShell(store, queue, flows, onError, options.clock ?? Date.now, workerIdOf(options.workerId), slotLeaseMs)
   shell.maxPendingAwaits = positiveInteger(options.maxPendingAwaits ?? 1000, 'maxPendingAwaits')
@@ -154,7 +156,7 @@ export function createRunner(options: RunnerOptions): Runner {
     // a rerun's key has lookups of its own (`rerunLookup`): no startFlow key names its run
     const key = prepared ? prepared.lookup : idempotencyKeyOf(opts.idempotencyKey, 'startFlow')
     // a caller's run id of another flow's run is refused before its key or a limit's slot is written
-    if (opts.runId !== undefined && !origin.parent) await assertRunOf(runId, name)
+    const existed = opts.runId !== undefined && !origin.parent && (await assertRunOf(runId, name))
     const lookup = prepared?.lookup ?? `${name}/${key}`
     // the run keeps its key's name: the key expires with the run (retireLookup as it ends)
     const from: RunOrigin = key === undefined ? origin : { ...origin, startKey: lookup }
@@ -188,17 +190,20 @@ export function createRunner(options: RunnerOptions): Runner {
       const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, from, { waiting, at, priority }, meta, basis.get())
       return startLimited(shell, name, runId, data, priority, { create, cancel, claim, dedupTo, foldKey, prepare: basis.ask })
     }
+    const id = runId
     if (key !== undefined) runId = await store.putLookup('start', lookup, runId, START_KEY_TTL_MS)
     // a child's time and external-event position, noted by its invoke (asked with the write that recorded it)
     const known = origin.parent ? shell.childBases.take(runId) : undefined
-    await createRun(flow, runId, data, from, undefined, meta, known)
+    // a repeat of a key, or a caller's run id of a run that exists: the run is likely written already
+    await createRun(flow, runId, data, from, undefined, meta, known, existed || runId !== id)
     return { runId }
   }
 
-  /** Refuses (`INVALID_ARGUMENT`) run id `runId` when it names a run of a flow other than `flow`. */
-  async function assertRunOf(runId: string, flow: string): Promise<void> {
+  /** Refuses (`INVALID_ARGUMENT`) run id `runId` when it names a run of a flow other than `flow`; true when it names one of `flow`. */
+  async function assertRunOf(runId: string, flow: string): Promise<boolean> {
     const doc = await shell.states.read(runId)
     if (doc && doc.flow !== flow) throw runIdTaken(runId, doc.flow)
+    return doc !== null
   }
 
   /** A new run's `flow.started.meta`: the observers' (`runner.observe`), then the `traceparent` option. */
@@ -220,7 +225,8 @@ export function createRunner(options: RunnerOptions): Runner {
    * Writes a new run (its state and `flow.started` in one atomic write: a refused start leaves
    * neither) and queues its first jobs — or, queued by flow control, logs `flow.queued` and queues
    * its `admit` job. A run that exists already is returned as it is. `basis`: the clock and
-   * position asked already (by a start that asked them together with its limits).
+   * position asked already (by a start that asked them together with its limits). `repeat`: the
+   * run may exist already (its first jobs are then queued only if it does not).
    */
   async function createRun(
     flow: FlowGraph,
@@ -230,37 +236,60 @@ export function createRunner(options: RunnerOptions): Runner {
     control?: { waiting: Waiting | undefined; at: number | undefined; priority: number },
     meta?: EventMeta,
     basis?: Promise<RunBasis>,
+    repeat = false,
   ): Promise<RunDoc> {
     const name = flow.name
     const [now, pos] = await (basis ?? readBasis(shell))
     const { doc: fresh, first, key } = newRun(flow, runId, data, now, pos, origin)
-    // a rerun's begin job: carries out what this start carries out below if this process dies first
-    const begun = origin.rerun ? await queueBegin(shell, runId) : undefined
+    // a rerun's or a queued run's begin job: carries out what this start carries out below (copies,
+    // flow.queued, jobs) if this process dies first
+    const begun = origin.rerun || (control?.waiting && !inProcess) ? await queueBegin(shell, runId) : undefined
     const queued = control?.waiting ? queueNew(fresh, control.waiting) : undefined
     const admitAt = control?.at ?? now
     const admitJob = jobIds.admit(runId, Math.round(admitAt))
     if (queued && fresh.queued) fresh.queued.job = admitJob
     if (queued && control?.priority) fresh.priority = control.priority
-    const res = await store.createRun(runId, fresh, meta ? { ...first, meta } : first, { idempotencyKey: key, fences: fencesOf(fresh) })
-    if (res.created) shell.states.noteStored(runId, res.version, fresh)
-    if (res.created && res.record) shell.observers.appended(res.record)
-    const doc = res.created ? fresh : res.current?.doc
-    if (!doc || !res.record) {
-      throw new LeanflowError(
-        'INVALID_ARGUMENT',
-        `Run id "${runId}" is taken by a run that has ${doc ? 'no flow.started event' : 'no state'} (written by an older leanflow or by hand): choose another run id.`,
-      )
-    }
-    // the stored flow.started (the first one when the run existed): its input, without a read
-    shell.inputs.note(runId, structuredClone((res.record.data as { input?: unknown } | null)?.input ?? null))
+    // any other start queues its first jobs before it writes the run: a start that dies after the
+    // write leaves them queued, one that dies before leaves jobs that find no run and end, and a
+    // queue that refuses them refuses the start (nothing written). Not on the memory queue: it
+    // dies with this process, jobs and all, and never refuses one. A repeat of a written run
+    // queues the jobs of its document after the write, as before (a copy of its first jobs would
+    // repair what their first delivery did)
+    const queueFirst = !begun && !inProcess && !(repeat && (await shell.states.read(runId)))
+    const early = queueFirst ? firstJobs(shell, startJobs(runId, fresh)) : []
+    const created = await writeRun(shell, runId, early, async () => {
+      const res = await store.createRun(runId, fresh, meta ? { ...first, meta } : first, { idempotencyKey: key, fences: fencesOf(fresh) })
+      if (res.created) shell.states.noteStored(runId, res.version, fresh)
+      if (res.created && res.record) shell.observers.appended(res.record)
+      const doc = res.created ? fresh : res.current?.doc
+      if (!doc || !res.record) {
+        throw new LeanflowError(
+          'INVALID_ARGUMENT',
+          `Run id "${runId}" is taken by a run that has ${doc ? 'no flow.started event' : 'no state'} (written by an older leanflow or by hand): choose another run id.`,
+        )
+      }
+      // the stored flow.started (the first one when the run existed): its input, without a read
+      shell.inputs.note(runId, structuredClone((res.record.data as { input?: unknown } | null)?.input ?? null))
+      return { doc, created: res.created }
+    })
+    const doc = created.doc
     if (doc.flow !== name) throw runIdTaken(runId, doc.flow)
     // a rerun's copied steps: their step.completed (data.copied) right after flow.started (again
     // on a repeat: the start that wrote the run may have died before writing them)
     const copies = copiedWaves(doc)
-    if (doc.status === 'queued' && queued && control?.waiting) {
-      const job = firstAdmitJob(admitJob, runId, name, control.waiting.reason, admitAt)
-      await carry(shell, runId, { appends: [...copies, [queued]], jobs: [job], unwatch: [] })
-    } else await carry(shell, runId, { appends: copies, jobs: startJobs(runId, doc), unwatch: [] })
+    // a new run that queued its first jobs has nothing left to carry out
+    if (created.created && early.length > 0) return doc
+    try {
+      if (doc.status === 'queued' && queued && control?.waiting) {
+        const job = firstAdmitJob(admitJob, runId, name, control.waiting.reason, admitAt)
+        await carry(shell, runId, { appends: [...copies, [queued]], jobs: [job], unwatch: [] })
+      } else await carry(shell, runId, { appends: copies, jobs: startJobs(runId, doc), unwatch: [] })
+    } catch (err) {
+      // the run is written and its begin job carries this out instead (a queue that refuses now)
+      if (!begun) throw err
+      shell.onError(err)
+      return doc
+    }
     await begun?.done()
     return doc
   }

@@ -28,6 +28,11 @@ export interface RunnerJobData {
    * little earlier and waits for it in the worker (a queue's delayed job can come some ms late).
    */
   due?: number
+  /**
+   * A new run's first step job, queued before its run was written (store-clock ms it was queued
+   * at): a worker that takes it before the write landed waits for the run instead of dropping it.
+   */
+  first?: number
 }
 
 /** Job ids, by kind. */

@@ -9,6 +9,7 @@ import { type ExecuteOptions, execute } from './execute.js'
 import { ExecutionGone } from './execution.js'
 import { newId } from './newId.js'
 import { flowFor, type Shell, versionOf } from './shell.js'
+import { waitForRun } from './startWrites.js'
 
 /**
  * How long after a rerun's start its `begin` job comes, in ms: the start removes it once it has
@@ -21,8 +22,9 @@ export const BEGIN_AFTER_MS = 5_000
  * `timeout` / `resume` settle an await and wake its step (`awaitJob`), each first taking its
  * step's slot when the step has a step-level limit; `admit` asks flow control again for a queued run;
  * `begin` carries out a rerun's start that died after writing the run; a re-delivered job whose
- * step shows undone outputs repairs them first (`repairOutputs`, then `takeOver`). Throws only
- * on infrastructure errors (the queue then delivers the job again).
+ * step shows undone outputs repairs them first (`repairOutputs`, then `takeOver`); a new run's
+ * first job (queued before its run was written) waits for the write. Throws only on
+ * infrastructure errors (the queue then delivers the job again).
  */
 export async function handleJob(shell: Shell, job: ActiveJob, opts: ExecuteOptions): Promise<void> {
   const data = job.data as RunnerJobData
@@ -32,6 +34,10 @@ export async function handleJob(shell: Shell, job: ActiveJob, opts: ExecuteOptio
     shell.onError(new Error(`Unknown runner job "${job.name}" (id ${job.id}): ignored.`))
     return
   }
+  // a first job taken before its run's write landed: this process's own write is waited for (no
+  // read); another's is looked for here only for a step with a slot to take (which reads the run
+  // once), else by the claim, which reads it anyway
+  if (data.first !== undefined && !(await waitForRun(shell, data, { poll: shell.limitedSteps.has(data.step) }))) return
   const slot = await takeStepSlot(shell, job, data)
   if (slot === 'queued') return
   try {
@@ -75,7 +81,9 @@ async function stepJob(shell: Shell, job: ActiveJob, data: RunnerJobData, opts: 
   const attempt = data.attempt ?? 1
   const now = attempt > 1 ? await shell.clock.now() : shell.clock.estimate()
   const cmd = { type: 'claimStep', step, attempt, jobId: job.id, lease: newId() } as const
-  const { reply, doc } = await apply(shell, runId, cmd, { now })
+  let { reply, doc } = await apply(shell, runId, cmd, { now })
+  // a first job whose run is not written yet (its start, in another process, is writing it)
+  if (!doc && data.first !== undefined && (await waitForRun(shell, data, { poll: true }))) ({ reply, doc } = await apply(shell, runId, cmd))
   if (reply.kind === 'unheld' && doc) throw handBack(shell, runId, doc)
   if (reply.kind === 'repair' && doc) return repairJob(shell, job, doc, opts)
   if (reply.kind === 'claimed' && doc) await execute(shell, job, doc, step, reply.lease, opts, reply.takeover)

@@ -11,6 +11,7 @@ import { Observers } from './observers.js'
 import { RunInputs } from './runInputs.js'
 import { RunStates } from './runStates.js'
 import { SeenAppends } from './seenAppends.js'
+import { type StartWrites, startWritesOf } from './startWrites.js'
 import { StoreClock } from './storeClock.js'
 import { resolveTriggers, type TriggerAsk } from './triggers.js'
 
@@ -34,6 +35,8 @@ export interface Shell {
   readonly seen: SeenAppends
   readonly inputs: RunInputs
   readonly local: LocalExecutions
+  /** The run writes of the starts this process has in flight on the store (their first jobs, taken here, wait for them). */
+  readonly starts: StartWrites
   /** Tells children's ends to their parents (an outbox in the parent's slot, or writes gathered per parent). */
   readonly childEnds: ChildEnds
   /**
@@ -110,6 +113,7 @@ export function createShell(
     seen: new SeenAppends(),
     inputs: new RunInputs(store),
     local: new LocalExecutions(),
+    starts: startWritesOf(store),
     childEnds: new ChildEnds(store, (parent, ends) => tellParent(shell, parent, ends), onError),
     matches: new Coalescer<string>((runId, kinds) => matchEvents(shell, runId, [...new Set(kinds)])),
     triggers: new Coalescer<TriggerAsk>((runId, asks) => resolveTriggers(shell, runId, asks)),

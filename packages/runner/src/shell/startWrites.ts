@@ -1,0 +1,129 @@
+import { isLeanflowError } from '@leanflow/core'
+import type { JobOut } from '../machine/commands.js'
+import type { RunnerJobData } from '../machine/keys.js'
+import { ExecutionGone } from './execution.js'
+import type { Shell } from './shell.js'
+
+/**
+ * How long a run's first job looks for its run, in ms since its start queued it: the start queues
+ * its first jobs before it writes the run, so a job that comes first (on another worker) waits for
+ * the write; past this long (twice the Redis store's default `commandTimeout`) the start died or
+ * its write was refused, and the job ends with nothing done.
+ */
+export const FIRST_WRITE_GRACE_MS = 10_000
+
+/** What became of a start's write: stored, refused (nothing stored), or unknown (no answer in time: it may still land). */
+type WriteOutcome = 'written' | 'refused' | 'unknown'
+
+/**
+ * The run writes of the starts this process has in flight on one store, by run id: a first job
+ * this process takes (on any runner over that store) while a start still writes its run waits for
+ * that write, without asking the store. One per store object ({@link startWritesOf}).
+ */
+export class StartWrites {
+  private readonly writing = new Map<string, Promise<WriteOutcome>>()
+
+  /**
+   * Notes that this process starts writing run `runId` (before it queues the run's first jobs);
+   * `settle` tells how the write ended (no error: stored, and what the start learned of it noted),
+   * and lets the first jobs waiting for it go on.
+   */
+  begin(runId: string): { settle(err?: unknown): void } {
+    let settle: (o: WriteOutcome) => void = () => {}
+    const outcome = new Promise<WriteOutcome>((resolve) => {
+      settle = resolve
+    })
+    this.writing.set(runId, outcome)
+    return {
+      settle: (...args: unknown[]) => {
+        if (this.writing.get(runId) === outcome) this.writing.delete(runId)
+        if (args.length === 0) settle('written')
+        else settle(isLeanflowError(args[0], 'STORE_UNAVAILABLE') ? 'unknown' : 'refused')
+      },
+    }
+  }
+
+  /** The outcome of this process's write of run `runId`, when it has one in flight. */
+  outcome(runId: string): Promise<WriteOutcome> | undefined {
+    return this.writing.get(runId)
+  }
+}
+
+const byStore = new WeakMap<object, StartWrites>()
+
+/** The {@link StartWrites} of `store`, shared by the runners of this process over that store object. */
+export function startWritesOf(store: object): StartWrites {
+  let writes = byStore.get(store)
+  if (!writes) {
+    writes = new StartWrites()
+    byStore.set(store, writes)
+  }
+  return writes
+}
+
+/**
+ * A new run's first jobs (`jobs`: those of its ready steps), marked as queued before the run is
+ * written (`first`: the store-clock ms they were queued at), so a worker that takes one before the
+ * write landed waits for it ({@link waitForRun}) instead of dropping it.
+ */
+export function firstJobs(shell: Shell, jobs: JobOut[]): JobOut[] {
+  const first = Math.round(shell.clock.estimate())
+  return jobs.map((j) => (j.op === 'add' ? { ...j, data: { ...j.data, first } } : j))
+}
+
+/**
+ * Whether a first job of run `data.runId` may go on: its run's start wrote the run (or may still:
+ * `true`), or certainly never will (`false`: the start died, or its write was refused). A start of
+ * this process in flight is waited for without a read; else the store is read every few ms (2, 4,
+ * 8, … up to 250) until the run shows, for at most {@link FIRST_WRITE_GRACE_MS} since the job was
+ * queued (a runner that stops hands the job back meanwhile). `poll: false` only waits for this process's own write (the caller reads the run anyway).
+ *
+ * @example
+ * ```ts
+ * if (data.first !== undefined && !(await waitForRun(shell, data, { poll: true }))) return // never written
+ * ```
+ */
+export async function waitForRun(shell: Shell, data: RunnerJobData, opts: { poll: boolean }): Promise<boolean> {
+  const local = shell.starts.outcome(data.runId)
+  if (local) {
+    const outcome = await local
+    if (outcome === 'written') return true
+    if (outcome === 'refused') return false
+  }
+  if (!opts.poll) return true
+  const since = data.first ?? 0
+  for (let pause = 2; ; pause = Math.min(pause * 2, 250)) {
+    if (await shell.states.read(data.runId)) return true
+    if (shell.clock.estimate() - since >= FIRST_WRITE_GRACE_MS) return false
+    // a draining runner hands the job back (another worker looks on) instead of holding its stop
+    if (shell.stopping) throw new ExecutionGone('handback')
+    await new Promise((r) => setTimeout(r, pause))
+  }
+}
+
+/**
+ * Queues a new run's first jobs `early` (from {@link firstJobs}), then writes the run (`write`:
+ * its `createRun` and what the start notes of it), noted in flight for the jobs this process
+ * takes meanwhile. A write refused for sure removes the jobs (one left finds no run and ends); one
+ * that got no answer (`STORE_UNAVAILABLE`: it may still land) leaves them for it. A queue that
+ * refuses the jobs refuses the start: nothing is written.
+ *
+ * @example
+ * ```ts
+ * const res = await writeRun(shell, runId, firstJobs(shell, startJobs(runId, fresh)), () => store.createRun(runId, fresh, first, opts))
+ * ```
+ */
+export async function writeRun<T>(shell: Shell, runId: string, early: JobOut[], write: () => Promise<T>): Promise<T> {
+  if (early.length === 0) return write()
+  const writing = shell.starts.begin(runId)
+  try {
+    await Promise.all(early.map((j) => (j.op === 'add' ? shell.queue.enqueue({ id: j.id, name: j.name, data: j.data }) : undefined)))
+    const out = await write()
+    writing.settle()
+    return out
+  } catch (err) {
+    writing.settle(err)
+    if (!isLeanflowError(err, 'STORE_UNAVAILABLE')) for (const j of early) await shell.queue.remove(j.id).catch(() => {})
+    throw err
+  }
+}
