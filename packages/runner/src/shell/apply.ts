@@ -110,7 +110,7 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
       ),
     )
   }
-  for (const kind of out.unwatch) await shell.store.unwatchKind(kind, runId)
+  await stopWatching(shell, runId, out.unwatch)
   await releasing
   if (dropping) await dropping
   // a child's end resolves its parent's await (together with the other children that end meanwhile
@@ -151,7 +151,11 @@ function idle(shell: Shell, runId: string, out: Outputs): boolean {
 /**
  * Resolves the run's pending event awaits against stored external events (one compare-and-set);
  * queues the resumes. Only the awaits of `kinds` when given (a publish of those kinds: each kind
- * is read once, not every kind the run waits on), else of every kind the run waits on (new awaits).
+ * is read once, not every kind the run waits on), else of every kind the run waits on: a new
+ * await's catch-up, run after the write that records it. That catch-up watches the kinds first,
+ * then reads their events: an event stored after the read finds the run among its kind's
+ * watchers, one stored before is read. The kinds no await waits on any more are unwatched
+ * (see {@link stopWatching}).
  */
 export async function matchEvents(shell: Shell, runId: string, kinds?: readonly string[]): Promise<void> {
   const doc = await shell.states.read(runId)
@@ -162,10 +166,29 @@ export async function matchEvents(shell: Shell, runId: string, kinds?: readonly 
     if (kinds !== undefined && doc?.status !== 'running') await Promise.all(kinds.map((k) => shell.store.unwatchKind(k, runId)))
     return
   }
+  if (kinds === undefined) await Promise.all(wanted.map((k) => shell.store.watchKind(k, runId)))
   const events = new Map(await Promise.all(wanted.map(async (k) => [k, await shell.store.readExternal(k, doc?.pos ?? 0)] as const)))
-  await apply(shell, runId, { type: 'matchEvents', events })
-  const still = pendingKinds(await shell.states.read(runId))
-  await Promise.all(wanted.filter((k) => !still.has(k)).map((k) => shell.store.unwatchKind(k, runId)))
+  const { doc: matched } = await apply(shell, runId, { type: 'matchEvents', events })
+  const still = pendingKinds(matched)
+  const done = wanted.filter((k) => !still.has(k))
+  await stopWatching(shell, runId, done)
+}
+
+/**
+ * Stops the run watching `kinds` (no await of them was pending in the document it last saw),
+ * then reads the run again: an await of one of them written meanwhile (a step looping on
+ * `ctx.await.event`, a parallel await, another step) had its kind watched by its own catch-up,
+ * which this unwatch may have undone; such a kind is watched again and matched (the events
+ * published while it was not watched are read then).
+ */
+export async function stopWatching(shell: Shell, runId: string, kinds: readonly string[]): Promise<void> {
+  if (kinds.length === 0) return
+  await Promise.all(kinds.map((k) => shell.store.unwatchKind(k, runId)))
+  const pending = pendingKinds(await shell.states.read(runId))
+  const back = kinds.filter((k) => pending.has(k))
+  if (back.length === 0) return
+  await Promise.all(back.map((k) => shell.store.watchKind(k, runId)))
+  await matchEvents(shell, runId, back)
 }
 
 /** One append of the machine's, issued now (the store call goes out in this tick). */

@@ -81,7 +81,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
       const r = await ex.gate.busy(async () => {
         const now = await orHandBack(ex, () => shell.clock.now())
         const timeoutAt = timeoutMs === undefined ? undefined : now + timeoutMs
-        await orHandBack(ex, () => shell.store.watchKind(kind, ex.runId))
+        // the run watches the kind from the write that records the await on (its catch-up match)
         return defer(ex, pos, eventAwait(kind, match, now, timeoutAt, ex.attempt))
       })
       return (await waitOn(shell, ex, pos, r, true)) as ExternalEvent<D>
@@ -265,7 +265,8 @@ function settledValue(_shell: Shell, ex: Execution, r: AwaitRec): unknown {
 /**
  * A replayed await of an execution that took a running step over: announces it again
  * (`step.await.*` and its timer or timeout job, both idempotent), since the announcement of the
- * execution that was cut off may be missing; and, when it resolved, its `step.resumed` (likewise
+ * execution that was cut off may be missing (a pending event await is matched again too: the
+ * catch-up that watches its kind went with it); and, when it resolved, its `step.resumed` (likewise
  * idempotent): an await that resolved while the step ran gets that event from the execution's own
  * suspend, which the execution cut off may not have carried out, and a replay hands the recorded
  * outcome over without one. Skipped for what this process saw stored.
@@ -279,7 +280,9 @@ async function reannounce(shell: Shell, ex: Execution, pos: number, r: AwaitRec)
     ? { appends: [], jobs: [] }
     : announceOutputs({ runId: ex.runId, now: shell.clock.estimate(), flow: undefined }, ex.step, pos, r)
   const appends = resumed ? out.appends : [...out.appends, [resumedAppend(ex.step, ex.attempt, pos, r)]]
-  await ex.gate.busy(() => orHandBack(ex, () => carry(shell, ex.runId, { ...out, appends, unwatch: [] })))
+  // an event await's catch-up match (which watches its kind) may be missing with its announcement
+  const matchEvents = !announced && r.t === 'event' && r.state === 'pending'
+  await ex.gate.busy(() => orHandBack(ex, () => carry(shell, ex.runId, { ...out, appends, unwatch: [], matchEvents })))
 }
 
 export function nonDeterminism(ex: Execution, pos: number, call: string, rec: Rec): NonDeterminismError {

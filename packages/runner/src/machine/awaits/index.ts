@@ -3,7 +3,7 @@ import { baseJobId, jobIds, keys } from '../keys.js'
 import { type Env, iso, recoveredAppend } from '../outputs.js'
 import { type AwaitRec, type Rec, type RunDoc, type StepDoc, waitsOn } from '../runDoc.js'
 import { announcedBy, claim, needsRepair, type OwnedReply, ownedStep, placeMarks } from '../steps.js'
-import { eventAnnouncement, eventCall, eventValue } from './event.js'
+import { eventAnnouncement, eventCall, eventValue, pendingKinds } from './event.js'
 import { runAnnouncement, runCall, runValue } from './run.js'
 import { fireTime, timeAnnouncement, timeCall, timeValue } from './time.js'
 import { triggerAnnouncement, triggerCall, triggerValue } from './trigger.js'
@@ -269,7 +269,8 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
       appends.push([resumedAppend(step, s.attempt, p, q)])
     }
   }
-  const unwatch = r.t === 'event' && r.state === 'timedOut' ? [r.kind] : []
+  // the kind stays watched while another await of it is pending
+  const unwatch = r.t === 'event' && r.state === 'timedOut' && !pendingKinds(doc).has(r.kind) ? [r.kind] : []
   if (reply.kind !== 'claimed' || reply.takeover) return { reply, appends, jobs: [], unwatch }
   // the same appends ride behind the claim, fenced by its new lease (refused unless the claim
   // applied), each stored only after the one before: no round trip of their own
