@@ -242,39 +242,23 @@ function refused(target: string, why: Refusal): Error & Refusal {
 /**
  * The end of a run whose stream answered 204 (the watch began at or past its terminal event): that
  * event, asked from `GET …/runs/:runId/events` beside the stream (action `runs.read`), read
- * backward from the run's last event in growing pages down to its first terminal event at or
- * before the position (events may follow the end: a step that completed after a cancel). Refused
- * or unreachable, the end is the position the watch began at, with an empty `kind`.
+ * backward from the run's last event, 8 events then pages of 1000, however many events follow the
+ * end (a step that completed after a cancel). Refused or unreachable, the end is the position the
+ * watch began at, with an empty `kind`.
  */
 async function endOf(target: string, seen: string | undefined, withCredentials: boolean): Promise<RunEnd> {
   const [path = '', query] = target.split('?', 2)
-  const at = seen ?? new URLSearchParams(query).get('after') ?? ''
-  const found = path.endsWith('/stream') ? await terminalBefore(`${path.slice(0, -6)}events`, at, withCredentials) : undefined
-  return found ?? { lastEventId: at, kind: '' }
-}
-
-/**
- * The terminal event at or before `at` (any, for a position that is no event id) in the run's
- * log at `events` (`…/runs/:runId/events`), read backward a page at a time: 8 events first (the
- * end is usually the last event), then 4 times more each page, up to 1000; the oldest of the
- * first page that has one.
- */
-async function terminalBefore(events: string, at: string, withCredentials: boolean): Promise<RunEnd | undefined> {
-  const bounded = isEventId(at)
   let before = ''
-  for (let limit = 8; ; limit = Math.min(limit * 4, 1000)) {
-    const page = await ask(`${events}?direction=backward&limit=${limit}${before}`, withCredentials)
-    const got = (page.body as { events?: Partial<EventRecord>[] } | undefined)?.events
-    if (!Array.isArray(got)) return undefined
-    if (got.some((e) => !isEventId(e.id))) return undefined
-    // the run ended at its first terminal event: the oldest of the page (a later one changes
-    // nothing), never one after the position
-    const end = got.findLast((e) => isTerminalKind(String(e.kind)) && (!bounded || compareEventIds(e.id as string, at) <= 0))
-    if (end !== undefined) return { lastEventId: end.id as string, kind: String(end.kind) }
-    const oldest = got.at(-1)?.id
-    if (got.length < limit || oldest === undefined) return undefined
-    before = `&before=${oldest}`
+  for (let limit = 8; path.endsWith('/stream'); limit = 1000) {
+    const page = await ask(`${path.slice(0, -6)}events?direction=backward&limit=${limit}${before}`, withCredentials)
+    const events = (page.body as { events?: Partial<EventRecord>[] } | undefined)?.events ?? []
+    // the run's (first) terminal event: the oldest of the first page that has one (a later one changes nothing)
+    const last = events.findLast((e) => isTerminalKind(String(e.kind)))
+    if (last) return { lastEventId: String(last.id), kind: String(last.kind) }
+    if (events.length < limit) break
+    before = `&before=${events.at(-1)?.id}`
   }
+  return { lastEventId: seen ?? new URLSearchParams(query).get('after') ?? '', kind: '' }
 }
 
 /** Asks the stream's URL once, for its status and error body (then drops the connection). */
