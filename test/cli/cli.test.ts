@@ -170,6 +170,26 @@ describe('reading', () => {
     expect(after.code).toBe(0)
   })
 
+  it('tail --after the end of a run whose log goes on after it exits with its outcome, not waiting; cancel says it ended', async () => {
+    // a step that completed after the cancel, then more: the run ended at flow.canceled
+    const runId = `after-end-${Date.now().toString(36)}`
+    const ev = (kind: string, data: unknown, step?: string) => ({ kind, flow: runId, data, ...(step ? { step } : {}) })
+    await store.append(runId, ev('flow.started', { name: 'order', input: null, steps: { a: { needs: [] } } }))
+    await store.append(runId, ev('step.started', { attempt: 1 }, 'a'))
+    const end = await store.append(runId, ev('flow.canceled', { reason: 'by hand' }))
+    await store.append(runId, ev('step.completed', { result: 1, attempt: 1 }, 'a'))
+    const later = await store.append(runId, ev('step.log', { level: 'info', message: 'late' }, 'a'))
+    const [atEnd, past, cancel] = await Promise.all([
+      leanflow(['tail', runId, '--after', end.id, '--json', ...g()], { timeoutMs: 8000 }),
+      leanflow(['tail', runId, '--after', later.id, '--json', ...g()], { timeoutMs: 8000 }),
+      leanflow(['cancel', runId, '--json', ...g()], { timeoutMs: 8000 }),
+    ])
+    expect({ code: atEnd.code, stdout: atEnd.stdout }).toEqual({ code: 5, stdout: '' })
+    expect({ code: past.code, stdout: past.stdout }).toEqual({ code: 5, stdout: '' })
+    // and cancel says it had ended, as for a run whose last event is its end
+    expect({ code: cancel.code, out: JSON.parse(cancel.stdout) }).toEqual({ code: 0, out: { runId, status: 'canceled', canceled: false } })
+  })
+
   it('colors only when asked (FORCE_COLOR) and never with NO_COLOR', async () => {
     const [forced, no] = await Promise.all([
       leanflow(['tail', orderRun, ...g()], { env: { FORCE_COLOR: '1' } }),

@@ -6,8 +6,9 @@
 // heartbeats (a second terminal event changes nothing: the run ended at the first); a
 // position before the end streams to the terminal event, then `end`; an
 // EventSource that does not close on `end` stops for good; watchRun from there ends with the
-// terminal event.
-import type { EventRecord } from '@leanflow/core'
+// terminal event. The same with 20 events after the end, more than the handler could find the end
+// among (it reads it from the store's `runEnd`, not the log's last events), on both stores.
+import { createMemoryStreamStore, type EventRecord, type StreamStore } from '@leanflow/core'
 import { createHandler } from '@leanflow/http'
 import { type RunEnd, watchRun } from '@leanflow/http/client'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
@@ -28,8 +29,15 @@ afterAll(async () => {
 
 let made = 0
 
-/** A run canceled while its step ran; the step's completion lands after `flow.canceled`. */
-async function runWithEventsAfterEnd(): Promise<{ runId: string; events: EventRecord[]; end: EventRecord }> {
+/**
+ * A run canceled while its step ran; the step's completion lands after `flow.canceled`, and
+ * `late` more events after those.
+ */
+async function runWithEventsAfterEnd(
+  late = 0,
+  on: StreamStore = store,
+): Promise<{ runId: string; events: EventRecord[]; end: EventRecord }> {
+  const store = on
   const runId = `after-end-${++made}`
   await store.append(runId, { kind: 'flow.started', flow: runId, data: { name: 'f', input: null, steps: { a: { needs: [] } } } })
   await store.append(runId, { kind: 'step.started', flow: runId, step: 'a', data: { attempt: 1 } })
@@ -38,6 +46,8 @@ async function runWithEventsAfterEnd(): Promise<{ runId: string; events: EventRe
   await store.append(runId, { kind: 'step.log', flow: runId, step: 'a', data: { level: 'info', message: 'late' } })
   // a second end changes nothing: the run ended at the first
   await store.append(runId, { kind: 'flow.completed', flow: runId, data: { result: 1 } })
+  for (let i = 0; i < late; i++)
+    await store.append(runId, { kind: 'step.log', flow: runId, step: 'a', data: { level: 'info', message: `later ${i}` } })
   return { runId, events: await store.read(runId), end }
 }
 
@@ -106,3 +116,53 @@ describeMatrix(
     })
   },
 )
+
+const memory = createMemoryStreamStore()
+
+for (const [name, on] of [
+  ['redis', () => store],
+  ['memory', () => memory],
+] as const) {
+  describeMatrix(
+    `SSE of a run with 20 events after its end (${name} store)`,
+    () => createHandler({ store: on(), retryMs: 50, heartbeatMs: 100 }),
+    (t) => {
+      it('a position at the terminal event or any later one is 204', async () => {
+        const { runId, events, end } = await runWithEventsAfterEnd(20, on())
+        expect(events.length - events.findIndex((e) => e.id === end.id)).toBe(24)
+        for (const position of [end.id, events.at(-21)?.id, events.at(-1)?.id]) {
+          const ac = new AbortController()
+          const timer = setTimeout(() => ac.abort(), 2000)
+          const res = await t().fetch(`/flows/runs/${runId}/stream`, { headers: { 'last-event-id': String(position) }, signal: ac.signal })
+          const body = await res.text().catch(() => 'still open after 2 s')
+          clearTimeout(timer)
+          expect({ position, status: res.status, body }).toEqual({ position, status: 204, body: '' })
+        }
+      })
+
+      it('from before the end it streams to the terminal event, then end and close', async () => {
+        const { runId, events, end } = await runWithEventsAfterEnd(20, on())
+        const res = await t().fetch(`/flows/runs/${runId}/stream?after=${events[0]?.id}`)
+        expect(res.status).toBe(200)
+        expect(await sseIdsUntilEnd(res)).toEqual({ ids: [events[1]?.id, end.id], end: true })
+      })
+
+      it('watchRun begun at the terminal event or after it ends with the terminal event', async () => {
+        const { runId, events, end } = await runWithEventsAfterEnd(20, on())
+        for (const after of [end.id, events.at(-1)?.id]) {
+          const ends: RunEnd[] = []
+          const errors: Error[] = []
+          const w = watchRun(`${t().origin}/flows/runs/${runId}/stream?after=${after}`, {
+            EventSource: t().EventSource,
+            onEnd: (e) => ends.push(e),
+            onError: (e) => errors.push(e),
+          })
+          await waitFor(() => ends.length + errors.length > 0, 'the watch to end', 3000)
+          expect({ after, ends, errors }).toEqual({ after, ends: [{ lastEventId: end.id, kind: 'flow.canceled' }], errors: [] })
+          w.close()
+        }
+      })
+    },
+    ['node'],
+  )
+}

@@ -34,6 +34,7 @@ const IOREDIS_MOCK_UNSUPPORTED: Record<string, string> = {
   'lists at most 50 runs by default': MOCK_LUA,
   'lists flows with their run counts': MOCK_LUA,
   'listRuns by status (every status of a started run)': MOCK_LUA,
+  'runEnd (where a run ended, from its summary)': MOCK_LUA,
   'listRuns: child runs (parent, children) and parallel awaits': MOCK_LUA,
   retention: `${MOCK_LUA}; a finished run never gets its expiry`,
   close: NO_EXCLUSIVE_RANGE,

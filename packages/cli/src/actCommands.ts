@@ -39,7 +39,9 @@ function queueNote(ctx: CommandContext, what: string) {
 /** `leanflow cancel <runId>`. */
 export async function cancelCommand(ctx: CommandContext, runId: string, o: { reason?: string }): Promise<ExitCode> {
   const session = ctx.session()
-  const last = (await session.store.read(runId, { direction: 'backward', limit: 1 }))[0]
+  const { store } = session
+  // where the run ended: events may follow its end (a step that completed after a cancel)
+  const last = store.runEnd === undefined ? (await store.read(runId, { direction: 'backward', limit: 1 }))[0] : await store.runEnd(runId)
   if (last && isTerminalKind(last.kind)) {
     const status = last.kind.slice('flow.'.length)
     if (ctx.opts.json) ctx.printJson({ runId, status, canceled: false })

@@ -98,8 +98,12 @@ export async function tailCommand(ctx: CommandContext, runId: string, o: { after
   const store = ctx.session().store
   const last = (await store.read(runId, { direction: 'backward', limit: 1 }))[0]
   if (!last) throw notFound(runId)
-  // a finished run whose end is at or before --after has nothing more to show
-  if (o.after !== undefined && isTerminalKind(last.kind) && compareEventIds(last.id, o.after) <= 0) return exitOfEnd(last.kind)
+  if (o.after !== undefined) {
+    // a finished run whose end is at or before --after has nothing more to show; events may
+    // follow the end (a step that completed after a cancel): the store says where it ended
+    const end = store.runEnd !== undefined ? await store.runEnd(runId) : isTerminalKind(last.kind) ? last : undefined
+    if (end !== undefined && compareEventIds(end.id, o.after) <= 0) return exitOfEnd(end.kind)
+  }
   for await (const e of store.follow(runId, { after: o.after, signal: ctx.io.signal })) {
     if (ctx.opts.json) ctx.printJson(e)
     else ctx.print(formatEvent(e, ctx.c))

@@ -146,7 +146,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
     run.lastSeq = seq
     run.entries.push({ id, json })
     if (key !== undefined) run.idempotency.set(key, json)
-    runs.settle(run, { kind, step, data: event.data === undefined ? null : event.data, ms, ts, flowName, flowVersion })
+    runs.settle(run, { id, kind, step, data: event.data === undefined ? null : event.data, ms, ts, flowName, flowVersion })
     runs.ring(runId)
     bus?.publish(JSON.parse(json) as EventRecord)
     return JSON.parse(json) as EventRecord
@@ -248,6 +248,10 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
     listRuns: async (flowName, opts) => listRuns(flowName, opts),
     listFlows: async () => listFlows(),
     countRuns: async (flow) => runs.countRuns(assertName(flow, 'flow name')),
+    runEnd: async (runId) => {
+      const end = runs.get(assertName(runId, 'run id'))?.end
+      return end === undefined ? undefined : { id: end.id, kind: end.kind }
+    },
     close: async () => runs.close(),
   }
   internals.set(store, runs)

@@ -241,6 +241,20 @@ export interface StreamStore {
    */
   countRuns?(flowName: string): Promise<RunCounts>
   /**
+   * Where run `runId` ended: the id and kind of its terminal event, the first
+   * `flow.completed|failed|canceled` of its log (events may follow it: a step that completed
+   * after a cancel), read from the run's summary, not its log; `undefined` while the run has not
+   * ended, and for a run the store does not have. The HTTP handler reads it to answer a stream's
+   * reconnect at or past the end with 204. Optional for other stores (the handler then looks for
+   * the end among the run's last events); both stores of leanflow have it.
+   *
+   * @example
+   * ```ts
+   * const end = await store.runEnd?.('r1') // { id: '1764340000125-0', kind: 'flow.canceled' }, or undefined while it runs
+   * ```
+   */
+  runEnd?(runId: string): Promise<{ id: string; kind: 'flow.completed' | 'flow.failed' | 'flow.canceled' } | undefined>
+  /**
    * The largest event this store takes, in UTF-8 bytes of its JSON (its `maxEventBytes` option);
    * `append` refuses a larger one with `PAYLOAD_TOO_LARGE`. The runner reads it to refuse a step
    * result, or an external event, before it changes any state (default when absent:

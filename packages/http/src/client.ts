@@ -241,17 +241,24 @@ function refused(target: string, why: Refusal): Error & Refusal {
 
 /**
  * The end of a run whose stream answered 204 (the watch began at or past its terminal event): that
- * event, asked once from `GET …/runs/:runId/events` beside the stream (action `runs.read`).
- * Refused or unreachable, the end is the position the watch began at, with an empty `kind`.
+ * event, asked from `GET …/runs/:runId/events` beside the stream (action `runs.read`), read
+ * backward from the run's last event, 8 events then pages of 1000, however many events follow the
+ * end (a step that completed after a cancel). Refused or unreachable, the end is the position the
+ * watch began at, with an empty `kind`.
  */
 async function endOf(target: string, seen: string | undefined, withCredentials: boolean): Promise<RunEnd> {
   const [path = '', query] = target.split('?', 2)
-  const page = path.endsWith('/stream') ? await ask(`${path.slice(0, -6)}events?direction=backward&limit=8`, withCredentials) : {}
-  // the run's (first) terminal event: the last one, or among the last few when events came after it
-  const last = (page.body as { events?: Partial<EventRecord>[] } | undefined)?.events?.findLast((e) => isTerminalKind(String(e.kind)))
-  return last && isEventId(last.id)
-    ? { lastEventId: last.id, kind: String(last.kind) }
-    : { lastEventId: seen ?? new URLSearchParams(query).get('after') ?? '', kind: '' }
+  let before = ''
+  for (let limit = 8; path.endsWith('/stream'); limit = 1000) {
+    const page = await ask(`${path.slice(0, -6)}events?direction=backward&limit=${limit}${before}`, withCredentials)
+    const events = (page.body as { events?: Partial<EventRecord>[] } | undefined)?.events ?? []
+    // the run's (first) terminal event: the oldest of the first page that has one (a later one changes nothing)
+    const last = events.findLast((e) => isTerminalKind(String(e.kind)))
+    if (last) return { lastEventId: String(last.id), kind: String(last.kind) }
+    if (events.length < limit) break
+    before = `&before=${events.at(-1)?.id}`
+  }
+  return { lastEventId: seen ?? new URLSearchParams(query).get('after') ?? '', kind: '' }
 }
 
 /** Asks the stream's URL once, for its status and error body (then drops the connection). */

@@ -318,6 +318,13 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     return out
   }
 
+  /** The run's first terminal event, from its summary hash: a terminal status sticks, and `sid` is the event that set it. */
+  async function runEnd(runId: string): Promise<{ id: string; kind: 'flow.completed' | 'flow.failed' | 'flow.canceled' } | undefined> {
+    const [status, sid] = await redis.hmget(keys.meta(runId), 'status', 'sid')
+    if (sid == null || (status !== 'completed' && status !== 'failed' && status !== 'canceled')) return undefined
+    return { id: sid, kind: `flow.${status}` }
+  }
+
   const store: RedisStreamStore = {
     maxEventBytes,
     ...createRedisRunStateStore({ redis, prefix, retention: retentionMs }),
@@ -345,6 +352,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     listRuns: (flowName, opts) => index.listRuns(flowName, opts),
     listFlows: () => index.listFlows(),
     countRuns: (flowName) => index.countRuns(flowName),
+    runEnd,
     close() {
       closed ??= (async () => {
         await hub.close()

@@ -215,6 +215,41 @@ export function describeStatusConformance(t: ConformanceContext): void {
       expect((await s.listRuns(flow, { status: 'completed', limit: 200 })).length).toBe(120 - 10 - 3)
     })
   })
+
+  // optional in StreamStore: checked on a store that has it
+  describe('runEnd (where a run ended, from its summary)', () => {
+    it('undefined for an unknown run and while the run goes on; then its first terminal event, whatever follows', async () => {
+      const s = await t.store()
+      if (!s.runEnd) return
+      const run = uniqueName()
+      expect(await s.runEnd(uniqueName())).toBeUndefined()
+      await s.append(run, started(run, uniqueName('flow')))
+      await s.append(run, step(run, 'step.started', 'a'))
+      expect(await s.runEnd(run)).toBeUndefined()
+      const end = await s.append(run, { kind: 'flow.canceled', flow: run, data: { reason: 'by hand' } })
+      // a step that completed after the cancel, a second end, many more: the run ended at the first
+      await s.append(run, step(run, 'step.completed', 'a', { duration: 1 }))
+      await s.append(run, { kind: 'flow.completed', flow: run, data: { duration: 9 } })
+      for (let i = 0; i < 20; i++) await s.append(run, step(run, 'log', 'a', { level: 'info', msg: `later ${i}` }))
+      expect(await s.runEnd(run)).toEqual({ id: end.id, kind: 'flow.canceled' })
+      await expectCode(s.runEnd(''), 'INVALID_NAME')
+    })
+
+    it('set by appendMany, and for a run without flow.started', async () => {
+      const s = await t.store()
+      if (!s.runEnd || !s.appendMany) return
+      const run = uniqueName()
+      const [, failed] = await s.appendMany(run, [
+        { event: started(run, uniqueName('flow')) },
+        { event: { kind: 'flow.failed', flow: run, data: { error: 'no' } } },
+        { event: step(run, 'log', 'a', { level: 'info', msg: 'late' }) },
+      ])
+      expect(await s.runEnd(run)).toEqual({ id: failed?.id, kind: 'flow.failed' })
+      const bare = uniqueName()
+      const done = await s.append(bare, { kind: 'flow.completed', flow: bare, data: { duration: 1 } })
+      expect(await s.runEnd(bare)).toEqual({ id: done.id, kind: 'flow.completed' })
+    })
+  })
 }
 
 /** Newest first, as listRuns orders (start ms, then run id, both descending). */

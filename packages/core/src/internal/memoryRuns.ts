@@ -22,6 +22,8 @@ export interface MemoryRun {
   lastSeq: number
   /** The run's status as the reducer gives it; undefined (pending) before `flow.started` or a terminal event. */
   status?: RunStatus
+  /** The run's first terminal event (where it ended); undefined while it has not ended. */
+  end?: { readonly id: string; readonly kind: 'flow.completed' | 'flow.failed' | 'flow.canceled' }
   /** Live steps: `active` (running, retrying or queued) or `awaiting`; others have no entry. */
   readonly steps: Map<string, Exclude<StepActivity, 'done'>>
   /** Counts of the live steps by class. */
@@ -142,7 +144,16 @@ export class MemoryRuns {
    */
   settle(
     run: MemoryRun,
-    e: { kind: string; step?: string; data: unknown; ms: number; ts: string; flowName?: string; flowVersion?: number | undefined },
+    e: {
+      id: string
+      kind: string
+      step?: string
+      data: unknown
+      ms: number
+      ts: string
+      flowName?: string
+      flowVersion?: number | undefined
+    },
   ): void {
     if (e.kind === 'step.await.run') {
       // a child run invoked: counted on every append, as the reducer counts them
@@ -168,6 +179,7 @@ export class MemoryRuns {
     // isTerminalKind first: a user kind such as "constructor" must not read the prototype
     const terminal = isTerminalKind(e.kind) ? TERMINAL[e.kind] : undefined
     if (terminal !== undefined) {
+      run.end = { id: e.id, kind: e.kind as 'flow.completed' | 'flow.failed' | 'flow.canceled' }
       this.#move(run, terminal, e.ts)
       this.finish(run)
     } else if (e.kind === 'flow.started' && was === undefined && e.flowName !== undefined) {

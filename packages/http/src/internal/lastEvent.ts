@@ -7,20 +7,39 @@ export async function lastEvent(store: StreamStore, runId: string): Promise<Even
 }
 
 /**
- * How many of a run's last events the SSE route reads to find its terminal event: events may
- * follow the end (a step that completed after a cancel; the reducer lets them finish a step).
+ * How many of a run's last events the SSE route reads to find its terminal event on a store
+ * without `runEnd` (events may follow the end: a step that completed after a cancel; the
+ * reducer lets them finish a step).
  */
 export const TAIL = 8
 
+/** A run's terminal event, as `StreamStore.runEnd` gives it. */
+export type RunEndRef = { id: string; kind: string }
+
 /**
- * The last event of run `runId` and its terminal event when that is among its last {@link TAIL}
- * (usually the last event itself); `last` undefined when the run does not exist (or has expired).
+ * The last event of run `runId` (`undefined` when the run does not exist or has expired) and,
+ * with `position` (a reconnect), where the run ended: its terminal event, whatever the number
+ * of events after it, from `store.runEnd` (the run's summary, not its log). A store without
+ * `runEnd` is asked for the run's last {@link TAIL} events instead (its end found among them).
  */
-export async function runTail(store: StreamStore, runId: string): Promise<{ last?: EventRecord; end?: EventRecord }> {
-  const tail = await store.read(runId, { direction: 'backward', limit: TAIL })
-  // the run ended at its first terminal event (a later one changes nothing; the stream stops at the first)
-  const end = tail.findLast((e) => isTerminalKind(e.kind))
-  return { ...(tail[0] === undefined ? {} : { last: tail[0] }), ...(end === undefined ? {} : { end }) }
+export async function runTail(
+  store: StreamStore,
+  runId: string,
+  position: string | undefined,
+): Promise<{ last?: EventRecord; end?: RunEndRef }> {
+  let last: EventRecord | undefined
+  let end: RunEndRef | undefined
+  if (position === undefined) {
+    last = await lastEvent(store, runId) // from the start: the stream itself stops at the end
+  } else if (store.runEnd !== undefined) {
+    ;[last, end] = await Promise.all([lastEvent(store, runId), store.runEnd(runId)])
+  } else {
+    const tail = await store.read(runId, { direction: 'backward', limit: TAIL })
+    last = tail[0]
+    // the run ended at its first terminal event (a later one changes nothing; the stream stops at the first)
+    end = tail.findLast((e) => isTerminalKind(e.kind))
+  }
+  return { ...(last === undefined ? {} : { last }), ...(end === undefined ? {} : { end }) }
 }
 
 /** The error for a run the store does not have (404 RUN_NOT_FOUND). */
