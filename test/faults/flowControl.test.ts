@@ -133,16 +133,17 @@ describe('flow control across processes', () => {
     expect(await producer.result(first.runId, { timeout: '20s' })).toEqual({ a: { u: 'x', n: 2 } })
   }, 60_000)
 
-  it('rate limit 20 per second held by 3 worker processes for 30 s: no window ever holds more than 20 admissions', async () => {
+  it('rate limit 20 per second held by 3 worker processes for 15 s: no window ever holds more than 20 admissions', async () => {
     const { store, producer, spawn, ready } = setup()
     const workers = [spawn(), spawn(), spawn()]
     await ready(workers)
-    const total = 640
+    // more than 15 s of admissions: the queue never runs dry (CI's time: 15 s rather than 30)
+    const total = 400
     await Promise.all(Array.from({ length: total }, (_, i) => producer.startFlow('rated', { i })))
     let max = 0
     let samples = 0
     const t0 = Date.now()
-    while (Date.now() - t0 < 30_000) {
+    while (Date.now() - t0 < 15_000) {
       const rate = (await producer.limits('rated')).limits.find((l) => l.kind === 'rateLimit')
       max = Math.max(max, rate?.active ?? 0)
       samples++
@@ -150,11 +151,11 @@ describe('flow control across processes', () => {
     }
     expect(max).toBeLessThanOrEqual(20)
     expect(max).toBeGreaterThanOrEqual(15)
-    expect(samples).toBeGreaterThan(200)
+    expect(samples).toBeGreaterThan(100)
     // about 20 per second were admitted all along (the first 20 at once)
     const st = await statuses(store, 'rated')
     const started = total - (st.queued ?? 0)
-    expect(started).toBeGreaterThanOrEqual(20 * 25)
-    expect(started).toBeLessThanOrEqual(20 * 32)
+    expect(started).toBeGreaterThanOrEqual(20 * 11)
+    expect(started).toBeLessThanOrEqual(20 * 17)
   }, 90_000)
 })
