@@ -4,9 +4,11 @@
 // with each await: a write per await made registering them super-linear). Each `ctx.await.trigger`
 // was written on its own; and each published event matched the run against every kind it waited
 // on (a read of each kind's events per publish: 1,000 events at once timed the Redis store out).
+// And each of 1,000 timers due at once was its own job reading (and comparing) the run's whole
+// document: the step resolved some 10 s after they were due on Redis, not at once.
 import type { EventRecord } from '@leanflow/core'
 import { defineFlow, type RunnerStore } from '@leanflow/runner'
-import { expect, it } from 'vitest'
+import { expect, it, vi } from 'vitest'
 import { describeOnStores } from '../fixtures/runnerOnStores.js'
 import { waitFor } from '../helpers/waitFor.js'
 
@@ -15,14 +17,14 @@ const range = (k: number) => Array.from({ length: k }, (_, i) => i)
 /** The kind of await at position `i` of the `wide` step (positions follow call order). */
 const kindAt = (i: number) => (['event', 'trigger', 'time'] as const)[i % 3]
 
-const wide = defineFlow<{ n: number; kinds: 'mixed' | 'triggers' }>({
+const wide = defineFlow<{ n: number; kinds: 'mixed' | 'triggers' | 'timers' }>({
   name: 'wide',
   steps: {
     all: {
       handler: async (input, ctx) =>
         Promise.all(
           range(input.n).map(async (i) => {
-            const kind = input.kinds === 'triggers' ? 'trigger' : kindAt(i)
+            const kind = input.kinds === 'triggers' ? 'trigger' : input.kinds === 'timers' ? 'time' : kindAt(i)
             if (kind === 'trigger') return (await ctx.await.trigger<{ i: number }>({ type: `t${i}` })).wait()
             if (kind === 'time') return ctx.await.time('300ms').then(() => ({ i }))
             return ctx.await.event<{ i: number }>({ kind: `k${i}` }).then((e) => e.data)
@@ -78,4 +80,24 @@ describeOnStores({ flows: [wide], prefix: 'pa' }, (runner, store) => {
     expect(writes).toBeLessThanOrEqual(20)
     await runner().cancel(runId)
   }, 120_000)
+
+  it('1,000 timers of one step due at once resolve each exactly once in a few reads and writes of the run, not one each', async () => {
+    const reads = vi.spyOn(store(), 'getRunState')
+    const writes = vi.spyOn(store(), 'casRunState')
+    try {
+      const { runId } = await runner().startFlow(wide, { n: N, kinds: 'timers' })
+      const result = (await runner().result(runId, { timeout: '60s' })) as { all: Array<{ i: number }> }
+      expect(result.all).toEqual(range(N).map((i) => ({ i })))
+      const log = await store().read(runId, { limit: 100_000 })
+      const resumed = log.filter((e) => e.kind === 'step.resumed').map((e) => (e.data as { position: number }).position)
+      expect(resumed.sort((a, b) => a - b)).toEqual(range(N))
+      // the timers' jobs come together, in batches: a read and a write of the run's ~150 KB document per batch, not per job
+      const ofRun = (calls: unknown[][]) => calls.filter((c) => c[0] === runId).length
+      expect(ofRun(reads.mock.calls)).toBeLessThanOrEqual(100)
+      expect(ofRun(writes.mock.calls)).toBeLessThanOrEqual(20)
+    } finally {
+      reads.mockRestore()
+      writes.mockRestore()
+    }
+  }, 60_000)
 })

@@ -16,6 +16,8 @@ export type Command =
   | { type: 'matchEvents'; events: ReadonlyMap<string, readonly ExternalEvent[]> }
   | { type: 'claimStep'; step: string; attempt: number; jobId: string; lease: string }
   | { type: 'awaitJob'; job: 'time' | 'timeout' | 'resume'; step: string; pos: number; jobId: string; lease: string }
+  /** Several `time` / `timeout` jobs of the run at once, applied in order to one document (one compare-and-set). */
+  | { type: 'awaitJobs'; jobs: Array<{ job: 'time' | 'timeout'; step: string; pos: number; jobId: string; lease: string }> }
   | { type: 'takeOver'; step: string; jobId: string; lease: string }
   | {
       type: 'complete'

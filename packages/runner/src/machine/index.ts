@@ -1,6 +1,6 @@
 import { type AdmitReply, admit, queue, queueStep, unwait, wake } from './admission.js'
 import { matchEvents } from './awaits/event.js'
-import { type AwaitJobReply, announce, awaitJob, resumedAppend, resumeJob, type SettledAwait, suspend } from './awaits/index.js'
+import { type AwaitJobReply, announce, awaitJob, awaitJobs, resumedAppend, resumeJob, type SettledAwait, suspend } from './awaits/index.js'
 import { type ChildReply, resolveChildren, stepResumeJobs, wakeJobs } from './awaits/run.js'
 import { resolveTrigger, type TriggerReply } from './awaits/trigger.js'
 import type { Append, Command, Transition } from './commands.js'
@@ -36,6 +36,8 @@ export interface Replies {
   matchEvents: number
   claimStep: ClaimReply
   awaitJob: AwaitJobReply
+  /** For each job, in order. */
+  awaitJobs: AwaitJobReply[]
   /** The lease of the take-over, or undefined when the step is no longer the job's. */
   takeOver: string | undefined
   /** The step claimed inline and its lease; undefined when the execution no longer held the step. */
@@ -101,6 +103,8 @@ function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
       return claimStep(doc, cmd, env)
     case 'awaitJob':
       return awaitJob(doc, cmd, env)
+    case 'awaitJobs':
+      return awaitJobs(doc, cmd, env)
     case 'takeOver':
       return takeOver(doc, cmd, env)
     case 'complete':

@@ -250,4 +250,17 @@ describe('awaits made at once (parallel awaits)', () => {
     expect(waves(t)).toEqual([['step.resumed su~a~0']])
     expect(doc.steps.a?.status).toBe('running')
   })
+
+  it('awaitJobs decides the timers of a run that came together as one after the other: one claims, the rest wait for its suspend', () => {
+    const due = (pos: number) => ({ t: 'time', at: NOW - 1, state: 'pending', since: 0, attempt: 1, by: `w${pos}` }) as const
+    const doc = run({ a: { status: 'suspended', waitingOn: 0, waitingAll: [0, 1, 2], records: [due(0), due(1), due(2)] } })
+    const timer = (pos: number) => ({ job: 'time', step: 'a', pos, jobId: `t~r~a~1~${pos}`, lease: `N${pos}` }) as const
+    const t = transition(doc, { type: 'awaitJobs', jobs: [timer(1), timer(0), timer(2)] }, env)
+    // the first claims the step (its own await resolved); the others, due while it runs, are left to its next suspend
+    expect(t.reply).toEqual([{ kind: 'claimed', lease: 'N1', takeover: false }, { kind: 'noop' }, { kind: 'noop' }])
+    expect(doc.steps.a?.status).toBe('running')
+    expect(doc.steps.a?.records.map((r) => (r.t === 'time' ? r.state : r.t))).toEqual(['pending', 'resolved', 'pending'])
+    expect(waves(t)).toEqual([['step.await.time sa~a~1'], ['step.resumed su~a~1']])
+    expect(t.behind?.appends.map((a) => a.fence?.token)).toEqual(['N1', 'N1'])
+  })
 })

@@ -1,7 +1,7 @@
 import { type ActiveJob, LeanflowError } from '@leanflow/core'
 import { admitJob } from '../flowControl/admission.js'
 import { takeStepSlot } from '../flowControl/stepSlots.js'
-import { beginOutputs, repairOutputs } from '../machine/index.js'
+import { type AwaitJobReply, beginOutputs, repairOutputs } from '../machine/index.js'
 import { jobIds, type RunnerJobData } from '../machine/keys.js'
 import type { RunDoc } from '../machine/runDoc.js'
 import { apply, carry } from './apply.js'
@@ -10,6 +10,7 @@ import { ExecutionGone } from './execution.js'
 import { newId } from './newId.js'
 import { flowFor, type Shell, versionOf } from './shell.js'
 import { waitForRun } from './startWrites.js'
+import type { TimerAsk } from './timerJobs.js'
 
 /**
  * How long after a rerun's start its `begin` job comes, in ms: the start removes it once it has
@@ -127,12 +128,30 @@ function handBack(shell: Shell, runId: string, doc: RunDoc): LeanflowError {
 
 async function awaitJob(shell: Shell, job: ActiveJob, data: RunnerJobData, opts: ExecuteOptions) {
   const { runId, step } = data
-  const now = job.name === 'resume' ? shell.clock.estimate() : await shell.clock.now()
-  const cmd = { type: 'awaitJob', job: job.name as 'time', step, pos: data.pos ?? 0, jobId: job.id, lease: newId() } as const
-  const { reply, doc } = await apply(shell, runId, cmd, { now })
-  if (reply.kind === 'unheld' && doc) throw handBack(shell, runId, doc)
-  if (reply.kind === 'repair' && doc) return repairJob(shell, job, doc, opts)
-  if (reply.kind === 'claimed' && doc) await execute(shell, job, doc, step, reply.lease, opts, reply.takeover)
+  if (job.name === 'time' || job.name === 'timeout') {
+    // with the other timers of the run due meanwhile: one write decides them all
+    const ask: TimerAsk = { job: job.name, step, pos: data.pos ?? 0, jobId: job.id, lease: newId() }
+    await shell.timers.add(runId, ask)
+    return afterAwaitJob(shell, job, runId, step, ask.reply, ask.doc ?? null, opts)
+  }
+  const cmd = { type: 'awaitJob', job: 'resume', step, pos: data.pos ?? 0, jobId: job.id, lease: newId() } as const
+  const { reply, doc } = await apply(shell, runId, cmd, { now: shell.clock.estimate() })
+  return afterAwaitJob(shell, job, runId, step, reply, doc, opts)
+}
+
+/** What an await job does once its command is stored: hands the job back, repairs, or runs the step it claimed. */
+async function afterAwaitJob(
+  shell: Shell,
+  job: ActiveJob,
+  runId: string,
+  step: string,
+  reply: AwaitJobReply | undefined,
+  doc: RunDoc | null,
+  opts: ExecuteOptions,
+): Promise<void> {
+  if (reply?.kind === 'unheld' && doc) throw handBack(shell, runId, doc)
+  if (reply?.kind === 'repair' && doc) return repairJob(shell, job, doc, opts)
+  if (reply?.kind === 'claimed' && doc) await execute(shell, job, doc, step, reply.lease, opts, reply.takeover)
 }
 
 /**

@@ -13,6 +13,7 @@ import { RunStates } from './runStates.js'
 import { SeenAppends } from './seenAppends.js'
 import { type StartWrites, startWritesOf } from './startWrites.js'
 import { StoreClock } from './storeClock.js'
+import { decideTimers, type TimerAsk } from './timerJobs.js'
 import { resolveTriggers, type TriggerAsk } from './triggers.js'
 
 /**
@@ -47,6 +48,8 @@ export interface Shell {
   readonly matches: Coalescer<string>
   /** Resolves triggers, by run: the resolves of one run made while one is in flight go together in the next write. */
   readonly triggers: Coalescer<TriggerAsk>
+  /** Decides `time` / `timeout` jobs, by run: the jobs of one run that come while one is in flight go together in the next write. */
+  readonly timers: Coalescer<TimerAsk>
   /** The time and position of each child a `ctx.invoke` starts, asked with the invoke's writes (its start asks no more). */
   readonly childBases: ChildBases
   readonly onError: (err: unknown) => void
@@ -117,6 +120,7 @@ export function createShell(
     childEnds: new ChildEnds(store, (parent, ends) => tellParent(shell, parent, ends), onError),
     matches: new Coalescer<string>((runId, kinds) => matchEvents(shell, runId, [...new Set(kinds)])),
     triggers: new Coalescer<TriggerAsk>((runId, asks) => resolveTriggers(shell, runId, asks)),
+    timers: new Coalescer<TimerAsk>((runId, asks) => decideTimers(shell, runId, asks)),
     childBases: new ChildBases(() => store.externalPosition()),
     onError,
     observers: new Observers(store, onError),

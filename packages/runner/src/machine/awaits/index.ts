@@ -95,6 +95,7 @@ export function resumeJob(runId: string, step: string, attempt: number, pos: num
 type Announce = Extract<Command, { type: 'announce' }>
 type Suspend = Extract<Command, { type: 'suspend' }>
 type AwaitJob = Extract<Command, { type: 'awaitJob' }>
+type AwaitJobs = Extract<Command, { type: 'awaitJobs' }>
 
 /**
  * `announce`: the execution registers the await `rec` at call position `pos`, and those of `more`
@@ -203,6 +204,30 @@ export type AwaitJobReply =
   | { kind: 'noop' }
   /** The run is pinned to a flow version this runner does not hold: nothing changes, the job goes back to the queue. */
   | { kind: 'unheld' }
+
+/**
+ * `awaitJobs`: the `time` / `timeout` jobs of one run that came together, each decided as its own
+ * `awaitJob` in order on the same document (as if one after the other), their outputs joined: a
+ * step woken by many timers due at once costs one compare-and-set, not one read and write each.
+ */
+export function awaitJobs(doc: RunDoc | null, cmd: AwaitJobs, env: Env): Transition<AwaitJobReply[]> {
+  const replies: AwaitJobReply[] = []
+  const out: Outputs = { appends: [], jobs: [], unwatch: [] }
+  for (const one of cmd.jobs) {
+    const t = awaitJob(doc, { type: 'awaitJob', ...one }, env)
+    replies.push(t.reply)
+    out.appends.push(...t.appends)
+    out.jobs.push(...t.jobs)
+    for (const k of t.unwatch) if (!out.unwatch.includes(k)) out.unwatch.push(k)
+    // each claim's appends ride behind the write, fenced by that claim's own lease
+    if (t.behind)
+      out.behind = {
+        appends: [...(out.behind?.appends ?? []), ...t.behind.appends],
+        requires: [...(out.behind?.requires ?? []), ...t.behind.requires],
+      }
+  }
+  return { reply: replies, ...out }
+}
 
 /**
  * `awaitJob`: a `time` job resolves its await (or waits again when early), a `timeout` job times
