@@ -33,6 +33,23 @@ let made = 0
  * A run canceled while its step ran; the step's completion lands after `flow.canceled`, and
  * `late` more events after those.
  */
+/** Watches `url` with watchRun until it ends or reports an error (within `ms`); its ends and errors. */
+async function watchUntilEnd(
+  url: string,
+  EventSource: NonNullable<Parameters<typeof watchRun>[1]>['EventSource'],
+  ms: number,
+): Promise<{ ends: RunEnd[]; errors: Error[] }> {
+  const ends: RunEnd[] = []
+  const errors: Error[] = []
+  const w = watchRun(url, { EventSource, onEnd: (e) => ends.push(e), onError: (e) => errors.push(e) })
+  try {
+    await waitFor(() => ends.length + errors.length > 0, 'the watch to end', ms)
+  } finally {
+    w.close()
+  }
+  return { ends, errors }
+}
+
 async function runWithEventsAfterEnd(
   late = 0,
   on: StreamStore = store,
@@ -102,16 +119,8 @@ describeMatrix(
       if (t().transport === 'handler') return // watchRun reads the end with fetch: a real server
       const { runId, events, end } = await runWithEventsAfterEnd()
       for (const after of [end.id, events.at(-1)?.id]) {
-        const ends: RunEnd[] = []
-        const errors: Error[] = []
-        const w = watchRun(`${t().origin}/flows/runs/${runId}/stream?after=${after}`, {
-          EventSource: t().EventSource,
-          onEnd: (e) => ends.push(e),
-          onError: (e) => errors.push(e),
-        })
-        await waitFor(() => ends.length + errors.length > 0, 'the watch to end', 5000)
-        expect({ after, ends, errors }).toEqual({ after, ends: [{ lastEventId: end.id, kind: 'flow.canceled' }], errors: [] })
-        w.close()
+        const seen = await watchUntilEnd(`${t().origin}/flows/runs/${runId}/stream?after=${after}`, t().EventSource, 5000)
+        expect({ after, ...seen }).toEqual({ after, ends: [{ lastEventId: end.id, kind: 'flow.canceled' }], errors: [] })
       }
     })
   },
@@ -150,16 +159,8 @@ for (const [name, on] of [
       it('watchRun begun at the terminal event or after it ends with the terminal event', async () => {
         const { runId, events, end } = await runWithEventsAfterEnd(20, on())
         for (const after of [end.id, events.at(-1)?.id]) {
-          const ends: RunEnd[] = []
-          const errors: Error[] = []
-          const w = watchRun(`${t().origin}/flows/runs/${runId}/stream?after=${after}`, {
-            EventSource: t().EventSource,
-            onEnd: (e) => ends.push(e),
-            onError: (e) => errors.push(e),
-          })
-          await waitFor(() => ends.length + errors.length > 0, 'the watch to end', 3000)
-          expect({ after, ends, errors }).toEqual({ after, ends: [{ lastEventId: end.id, kind: 'flow.canceled' }], errors: [] })
-          w.close()
+          const seen = await watchUntilEnd(`${t().origin}/flows/runs/${runId}/stream?after=${after}`, t().EventSource, 3000)
+          expect({ after, ...seen }).toEqual({ after, ends: [{ lastEventId: end.id, kind: 'flow.canceled' }], errors: [] })
         }
       })
     },

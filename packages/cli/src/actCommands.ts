@@ -1,10 +1,11 @@
-import { assertName, isLeanflowError, isTerminalKind } from '@leanflow/core'
+import { assertName, isLeanflowError } from '@leanflow/core'
 import type { ScheduleInfo } from '@leanflow/runner'
 import { CliError } from './cliError.js'
 import type { CommandContext } from './context.js'
 import { EXIT_CODES, type ExitCode } from './exitCodes.js'
 import { formatTime, table } from './format.js'
 import { notFound } from './readCommands.js'
+import { runEndOf } from './runEndOf.js'
 
 /** The JSON argument of `resolve` and `publish`: the text, or standard input for `-`; none is `null`. */
 export async function readJsonArg(ctx: CommandContext, arg: string | undefined, what: string): Promise<unknown> {
@@ -40,10 +41,9 @@ function queueNote(ctx: CommandContext, what: string) {
 export async function cancelCommand(ctx: CommandContext, runId: string, o: { reason?: string }): Promise<ExitCode> {
   const session = ctx.session()
   const { store } = session
-  // where the run ended: events may follow its end (a step that completed after a cancel)
-  const last = store.runEnd === undefined ? (await store.read(runId, { direction: 'backward', limit: 1 }))[0] : await store.runEnd(runId)
-  if (last && isTerminalKind(last.kind)) {
-    const status = last.kind.slice('flow.'.length)
+  const end = await runEndOf(store, runId)
+  if (end) {
+    const status = end.kind.slice('flow.'.length)
     if (ctx.opts.json) ctx.printJson({ runId, status, canceled: false })
     else ctx.print(`Run ${runId} had already ended (${status}): nothing to cancel.`)
     return EXIT_CODES.ok

@@ -5,6 +5,7 @@ import { clockOf, formatDuration, formatTime, paintStatus, printable, table } fr
 import { formatEvent } from './formatEvent.js'
 import { formatState } from './formatState.js'
 import { eventMatches } from './publishHint.js'
+import { runEndOf } from './runEndOf.js'
 
 /** The statuses `runs --status` takes. */
 export const RUN_STATUSES = ['queued', 'running', 'awaiting', 'completed', 'failed', 'canceled'] as const
@@ -99,9 +100,8 @@ export async function tailCommand(ctx: CommandContext, runId: string, o: { after
   const last = (await store.read(runId, { direction: 'backward', limit: 1 }))[0]
   if (!last) throw notFound(runId)
   if (o.after !== undefined) {
-    // a finished run whose end is at or before --after has nothing more to show; events may
-    // follow the end (a step that completed after a cancel): the store says where it ended
-    const end = store.runEnd !== undefined ? await store.runEnd(runId) : isTerminalKind(last.kind) ? last : undefined
+    // a finished run whose end is at or before --after has nothing more to show
+    const end = await runEndOf(store, runId, last)
     if (end !== undefined && compareEventIds(end.id, o.after) <= 0) return exitOfEnd(end.kind)
   }
   for await (const e of store.follow(runId, { after: o.after, signal: ctx.io.signal })) {
