@@ -34,6 +34,8 @@ function ownQueue(store: MemoryStreamStore) {
   const state = { refuse: undefined as Error | undefined, refuseName: undefined as string | undefined }
   const removed = new Set<string>()
   const queued = new Map<string, number>()
+  /** Ids of the jobs a handler finished, in order (a job that gave up on its run included). */
+  const finished: string[] = []
   const queue: JobQueue = {
     async enqueue(job) {
       if (state.refuse && (state.refuseName === undefined || state.refuseName === job.name)) throw state.refuse
@@ -46,10 +48,14 @@ function ownQueue(store: MemoryStreamStore) {
       removed.add(id)
       return inner.remove(id)
     },
-    process: (handler, opts) => inner.process(handler, opts),
+    process: (handler, opts) =>
+      inner.process(async (job) => {
+        await handler(job)
+        finished.push(job.id)
+      }, opts),
     close: () => inner.close(),
   }
-  return { queue, before, state, removed, queued }
+  return { queue, before, state, removed, queued, finished }
 }
 
 const limited = defineFlow({
@@ -99,6 +105,36 @@ describe('a start on a queue of its own', () => {
     for (const id of ids) expect(await producer!.result(id, { timeout: '10s' })).toEqual({ b: 'b' })
     for (const id of ids) expect(ran.filter((e) => e.startsWith(`${id}:`))).toHaveLength(3)
   })
+
+  it('a write that lands after the first jobs gave up on their run (a start paused > 10 s in between): the jobs are queued again, the run completes, each step once', async () => {
+    const { store, own, runner } = setup()
+    // the producer's own store object: its write in flight is not the worker's to wait for, so the worker reads for the run
+    let release: () => void = () => {}
+    const held = new Promise<void>((r) => {
+      release = r
+    })
+    const slow = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'createRun') return async (...args: Parameters<MemoryStreamStore['createRun']>) => held.then(() => target.createRun(...args))
+        const v = Reflect.get(target, prop, receiver)
+        return typeof v === 'function' ? v.bind(target) : v
+      },
+    })
+    const producer = createRunner({ store: slow, queue: own.queue, flows: [diamond], onError: () => {} })
+    runners.push(producer)
+    await runner(true)
+    const starting = producer.startFlow('diamond', {})
+    // both first jobs are taken, look for their run for the grace (10 s), and end with nothing done
+    const deadline = Date.now() + 20_000
+    while (own.finished.filter((id) => id.startsWith('s~')).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    const gaveUp = own.finished.filter((id) => id.startsWith('s~'))
+    expect(gaveUp).toHaveLength(2)
+    release()
+    const { runId } = await starting
+    expect(gaveUp.every((id) => id.includes(`~${runId}~`))).toBe(true)
+    expect(await producer.result(runId, { timeout: '5s' })).toEqual({ b: 'b' })
+    expect(ran.filter((e) => e.startsWith(`${runId}:`)).sort()).toEqual([`${runId}:a`, `${runId}:b`, `${runId}:d`])
+  }, 30_000)
 
   it('a queue that refuses the first jobs refuses the start: its error, no run written', async () => {
     const { store, own, runner } = setup()

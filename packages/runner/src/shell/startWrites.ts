@@ -12,6 +12,13 @@ import type { Shell } from './shell.js'
  */
 export const FIRST_WRITE_GRACE_MS = 10_000
 
+/**
+ * A start whose write lands this close to {@link FIRST_WRITE_GRACE_MS} after it queued the run's
+ * first jobs (or later) queues them again: their first delivery may have given up on the run. The
+ * margin covers the error of two processes' estimates of the store's clock.
+ */
+const LATE_WRITE_MARGIN_MS = 1_000
+
 /** What became of a start's write: stored, refused (nothing stored), or unknown (no answer in time: it may still land). */
 type WriteOutcome = 'written' | 'refused' | 'unknown'
 
@@ -93,8 +100,11 @@ export async function waitForRun(shell: Shell, data: RunnerJobData, opts: { poll
   if (!opts.poll) return true
   const since = data.first ?? 0
   for (let pause = 2; ; pause = Math.min(pause * 2, 250)) {
+    // the grace is looked at before the read: a job gives up only on a read made after it ran out,
+    // which a late write's start sees as late too ({@link writeRun} queues the jobs again)
+    const over = shell.clock.estimate() - since >= FIRST_WRITE_GRACE_MS
     if (await shell.states.read(data.runId)) return true
-    if (shell.clock.estimate() - since >= FIRST_WRITE_GRACE_MS) return false
+    if (over) return false
     // a draining runner hands the job back (another worker looks on) instead of holding its stop
     if (shell.stopping) throw new ExecutionGone('handback')
     await new Promise((r) => setTimeout(r, pause))
@@ -102,10 +112,25 @@ export async function waitForRun(shell: Shell, data: RunnerJobData, opts: { poll
 }
 
 /**
+ * After a write that landed late (a start paused or slowed for about {@link FIRST_WRITE_GRACE_MS}
+ * between queueing the first jobs and writing the run), queues them again: a worker that took one
+ * meanwhile may have given up on the run and ended it, which would leave the run `running` with
+ * nothing queued. A copy of a job still queued or running is a no-op; one of a job that ran finds
+ * its step claimed already.
+ */
+async function requeueIfLate(shell: Shell, early: JobOut[]): Promise<void> {
+  const first = early.find((j) => j.op === 'add')
+  const since = first?.op === 'add' ? first.data.first : undefined
+  if (since === undefined || shell.clock.estimate() - since < FIRST_WRITE_GRACE_MS - LATE_WRITE_MARGIN_MS) return
+  await enqueueAll(shell, early)
+}
+
+/**
  * Queues a new run's first jobs `early` (from {@link firstJobs}), then writes the run (`write`:
  * its `createRun` and what the start notes of it), noted in flight for the jobs this process
  * takes meanwhile. A write refused for sure removes the jobs (one left finds no run and ends); one
- * that got no answer (`STORE_UNAVAILABLE`: it may still land) leaves them for it. A queue that
+ * that got no answer (`STORE_UNAVAILABLE`: it may still land) leaves them for it. A write that
+ * landed late queues them again (their first delivery may have given up on the run). A queue that
  * refuses the jobs refuses the start: nothing is written.
  *
  * @example
@@ -116,14 +141,21 @@ export async function waitForRun(shell: Shell, data: RunnerJobData, opts: { poll
 export async function writeRun<T>(shell: Shell, runId: string, early: JobOut[], write: () => Promise<T>): Promise<T> {
   if (early.length === 0) return write()
   const writing = shell.starts.begin(runId)
+  let out: T
   try {
-    await Promise.all(early.map((j) => (j.op === 'add' ? shell.queue.enqueue({ id: j.id, name: j.name, data: j.data }) : undefined)))
-    const out = await write()
+    await enqueueAll(shell, early)
+    out = await write()
     writing.settle()
-    return out
   } catch (err) {
     writing.settle(err)
     if (!isLeanflowError(err, 'STORE_UNAVAILABLE')) for (const j of early) await shell.queue.remove(j.id).catch(() => {})
     throw err
   }
+  // the run is written: a queue that refuses the copies now is told, the start stands
+  await requeueIfLate(shell, early).catch((err) => shell.onError(err))
+  return out
+}
+
+function enqueueAll(shell: Shell, jobs: JobOut[]): Promise<unknown> {
+  return Promise.all(jobs.map((j) => (j.op === 'add' ? shell.queue.enqueue({ id: j.id, name: j.name, data: j.data }) : undefined)))
 }
