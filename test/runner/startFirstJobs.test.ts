@@ -115,7 +115,8 @@ describe('a start on a queue of its own', () => {
     })
     const slow = new Proxy(store, {
       get(target, prop, receiver) {
-        if (prop === 'createRun') return async (...args: Parameters<MemoryStreamStore['createRun']>) => held.then(() => target.createRun(...args))
+        if (prop === 'createRun')
+          return async (...args: Parameters<MemoryStreamStore['createRun']>) => held.then(() => target.createRun(...args))
         const v = Reflect.get(target, prop, receiver)
         return typeof v === 'function' ? v.bind(target) : v
       },
@@ -126,7 +127,8 @@ describe('a start on a queue of its own', () => {
     const starting = producer.startFlow('diamond', {})
     // both first jobs are taken, look for their run for the grace (10 s), and end with nothing done
     const deadline = Date.now() + 20_000
-    while (own.finished.filter((id) => id.startsWith('s~')).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    while (own.finished.filter((id) => id.startsWith('s~')).length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100))
     const gaveUp = own.finished.filter((id) => id.startsWith('s~'))
     expect(gaveUp).toHaveLength(2)
     release()
