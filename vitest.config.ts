@@ -39,14 +39,22 @@ const IOREDIS_MAJOR_SUITES = [
 const integration = { testTimeout: 120_000, hookTimeout: 60_000, pool: 'forks' } as const
 
 /**
- * Files that run alone, one after another, after every other file: the fault tests (they kill
- * processes, restart servers, fill memory and measure windows and lateness, so a neighbour's load
- * would bend what they measure), the flow-control suites (they assert overlaps and windows of
- * real handlers' timings) and the packed packages (npm installs and bundles, heavy on CPU).
+ * Files that run alone, one after another, after every other file: those that measure time — the
+ * flow-control suites (overlaps and windows of real handlers' timings), the schedule faults (each
+ * tick once, on time, under kills), the ticker's drift, the outage's bounded failures — so a
+ * neighbour's load would bend what they measure; and the packed packages (npm installs and
+ * bundles, heavy on CPU). The other fault tests (kills, restarts, full memory, each on servers
+ * of their own) assert what happened, not how fast, and run with everything else.
  * Everything else runs `PARALLEL` files at a time: much of an integration file's time is waiting on Redis,
  * timers and child processes, not CPU (on 2 cores, one file at a time left the CPU half idle).
  */
-const ALONE = ['test/faults/**/*.test.ts', 'test/runner/flowControl*.test.ts', 'test/bullmq/flowControl.test.ts']
+const ALONE = [
+  'test/faults/flowControl.test.ts',
+  'test/faults/schedules*.test.ts',
+  'test/faults/redisOutage.test.ts',
+  'test/runner/flowControl*.test.ts',
+  'test/bullmq/flowControl.test.ts',
+]
 const PARALLEL = 2
 const alone = { maxWorkers: 1, fileParallelism: false } as const
 

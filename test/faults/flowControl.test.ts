@@ -27,14 +27,14 @@ async function statuses(store: RedisStreamStore, flow: string): Promise<Record<s
 }
 
 describe('flow control across processes', () => {
-  it('limit 2 per key over 5 keys, 300 runs, 3 workers, one SIGKILLed every second for 10 s: never more than 2 holders per key, all complete, no slot left', async () => {
+  it('limit 2 per key over 5 keys, 300 runs, 3 workers, one SIGKILLed every second for 6 s: never more than 2 holders per key, all complete, no slot left', async () => {
     const { id, store, producer, spawn, ready } = setup()
     const workers = [spawn(), spawn(), spawn()]
     await ready(workers)
     const keys = ['k0', 'k1', 'k2', 'k3', 'k4']
     const runIds: string[] = []
     for (let i = 0; i < 300; i++) runIds.push((await producer.startFlow('perKey', { ns: id, key: keys[i % 5] as string, ms: 15 })).runId)
-    for (let k = 0; k < 10; k++) {
+    for (let k = 0; k < 6; k++) {
       await sleep(1000)
       const i = k % workers.length
       workers[i]?.kill('SIGKILL')

@@ -85,7 +85,7 @@ function tickProblems(runs: TickRun[], spacingMs = 1000): string[] {
 }
 
 describe('schedules across processes', () => {
-  it('F25: 3 runners, one SIGKILLed mid-tick and restarted: each of 20 ticks of an every-second cron schedule has exactly one run', async () => {
+  it('F25: 3 runners, one SIGKILLed mid-tick and restarted: each of 15 ticks of an every-second cron schedule has exactly one run', async () => {
     const { store, spawn, ready } = setup()
     const def: ScheduleDefinition = { id: 'each-second', cron: '* * * * * *', catchUp: 'all' }
     const env = { SCHEDULE: JSON.stringify(def) }
@@ -100,8 +100,8 @@ describe('schedules across processes', () => {
     await sleep(4000)
     const again = spawn(env)
     await ready([again])
-    // 20 ticks from the first workers' start (some 8 of them after the restarted worker is ready)
-    await waitFor(async () => (await redisNow()) > from + 21_000, '20 ticks', 30_000)
+    // 15 ticks from the first workers' start (some 4 of them after the restarted worker is ready)
+    await waitFor(async () => (await redisNow()) > from + 16_000, '15 ticks', 30_000)
     await stopWorkers(children, 5000)
     const to = await redisNow()
     const runs = await scheduledRuns(store, 'tick')
@@ -110,7 +110,7 @@ describe('schedules across processes', () => {
     // none missing at either end: the first tick after the workers were ready, the last before they stopped
     expect(runs[0]?.tick).toBeLessThanOrEqual(from + 1000)
     expect(runs.at(-1)?.tick).toBeGreaterThanOrEqual(to - 2000)
-    expect(runs.length).toBeGreaterThanOrEqual(20)
+    expect(runs.length).toBeGreaterThanOrEqual(15)
     // the tick the victim was killed on has its one run
     expect(runs.filter((r) => r.tick === Date.parse(String(hung.tick)))).toHaveLength(1)
   })
