@@ -141,3 +141,24 @@ describeMatrix(
   },
   ['node'],
 )
+
+describeMatrix(
+  'watchRun of an ended run from its end, authorized by a query token',
+  // the stream token of docs/security.md, here granting runs.read too: EventSource sends no headers
+  () => createHandler({ store, runner, retryMs: 50, authorize: (req) => new URL(req.url).searchParams.get('token') === 'ok' }),
+  (t) => {
+    it('reads the end with the stream URL’s other query parameters (its kind is known)', async () => {
+      const { runId, events } = await completedRun()
+      const last = events.at(-1) as EventRecord
+      // `limit` means nothing to the stream: the events request must not send it twice (400)
+      for (const path of [`stream?token=ok&after=${last.id}`, `stream/?after=${last.id}&limit=5&token=ok`]) {
+        const { w, seen, settled } = watch(`${t().origin}/flows/runs/${runId}/${path}`, EventSource)
+        await settled()
+        expect(seen.errors).toEqual([])
+        expect(seen.ends).toEqual([{ lastEventId: last.id, kind: 'flow.completed' }])
+        w.close()
+      }
+    })
+  },
+  ['node'],
+)

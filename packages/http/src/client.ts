@@ -244,21 +244,29 @@ function refused(target: string, why: Refusal): Error & Refusal {
  * event, asked from `GET …/runs/:runId/events` beside the stream (action `runs.read`), read
  * backward from the run's last event, 8 events then pages of 1000, however many events follow the
  * end (a step that completed after a cancel). Refused or unreachable, the end is the position the
- * watch began at, with an empty `kind`.
+ * watch began at, with an empty `kind`. The stream URL's other query parameters (a stream token
+ * that `authorize` checks) are sent along.
  */
 async function endOf(target: string, seen: string | undefined, withCredentials: boolean): Promise<RunEnd> {
   const [path = '', query] = target.split('?', 2)
-  let before = ''
-  for (let limit = 8; path.endsWith('/stream'); limit = 1000) {
-    const page = await ask(`${path.slice(0, -6)}events?direction=backward&limit=${limit}${before}`, withCredentials)
+  // the stream URL's other query parameters (a stream token) go along; the page's are set here
+  const q = new URLSearchParams(query)
+  const after = q.get('after')
+  q.delete('after')
+  q.delete('before')
+  q.set('direction', 'backward')
+  const eventsPath = path.replace(/\/stream\/?$/, '/events')
+  for (let limit = 8; eventsPath !== path; limit = 1000) {
+    q.set('limit', `${limit}`)
+    const page = await ask(`${eventsPath}?${q}`, withCredentials)
     const events = (page.body as { events?: Partial<EventRecord>[] } | undefined)?.events ?? []
     // the run's (first) terminal event: the oldest of the first page that has one (a later one changes nothing)
     const last = events.findLast((e) => isTerminalKind(String(e.kind)))
     if (last) return { lastEventId: String(last.id), kind: String(last.kind) }
     if (events.length < limit) break
-    before = `&before=${events.at(-1)?.id}`
+    q.set('before', `${events.at(-1)?.id}`)
   }
-  return { lastEventId: seen ?? new URLSearchParams(query).get('after') ?? '', kind: '' }
+  return { lastEventId: seen ?? after ?? '', kind: '' }
 }
 
 /** Asks the stream's URL once, for its status and error body (then drops the connection). */
