@@ -145,7 +145,13 @@ describeMatrix(
 describeMatrix(
   'watchRun of an ended run from its end, authorized by a query token',
   // the stream token of docs/security.md, here granting runs.read too: EventSource sends no headers
-  () => createHandler({ store, runner, retryMs: 50, authorize: (req) => new URL(req.url).searchParams.get('token') === 'ok' }),
+  () =>
+    createHandler({
+      store,
+      runner,
+      retryMs: 50,
+      authorize: (req) => ['ok', 'o?k'].includes(new URL(req.url).searchParams.get('token') ?? ''),
+    }),
   (t) => {
     it('reads the end with the stream URL’s other query parameters (its kind is known)', async () => {
       const { runId, events } = await completedRun()
@@ -158,6 +164,22 @@ describeMatrix(
         expect(seen.ends).toEqual([{ lastEventId: last.id, kind: 'flow.completed' }])
         w.close()
       }
+    })
+
+    it('keeps a query value that holds a "?" (split at the first one only), for the end and after a reset', async () => {
+      const { runId, events } = await completedRun()
+      const last = events.at(-1) as EventRecord
+      const ended = watch(`${t().origin}/flows/runs/${runId}/stream?token=o?k&after=${last.id}`, EventSource)
+      await ended.settled()
+      expect(ended.seen.errors).toEqual([])
+      expect(ended.seen.ends).toEqual([{ lastEventId: last.id, kind: 'flow.completed' }])
+      ended.w.close()
+      // a position in a run the store does not have: reset, then the run from its start, with the token: 404, not 403
+      const reset = watch(`${t().origin}/flows/runs/no-such-run/stream?token=o?k&after=1-0`, EventSource)
+      await reset.settled()
+      expect(reset.seen.errors).toHaveLength(1)
+      expect(reset.seen.errors[0]).toMatchObject({ status: 404 })
+      reset.w.close()
     })
   },
   ['node'],

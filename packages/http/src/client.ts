@@ -60,12 +60,17 @@ export interface RunWatcher {
 const TERMINAL: Partial<Record<string, string>> = { completed: 'flow.completed', failed: 'flow.failed', canceled: 'flow.canceled' }
 const CLOSED = 2
 
+/** A URL's path and its query: everything after the first `?` (a value may hold another `?`). */
+function splitUrl(url: string): [string, URLSearchParams] {
+  const [path = '', ...query] = url.split('?')
+  return [path, new URLSearchParams(query.join('?'))]
+}
+
 function withoutPosition(url: string): string {
-  const [path, query = ''] = url.split('?', 2) as [string, string?]
-  const q = new URLSearchParams(query)
+  const [path, q] = splitUrl(url)
   q.delete('after')
-  const rest = q.toString()
-  return rest === '' ? path : `${path}?${rest}`
+  const rest = `${q}`
+  return rest ? `${path}?${rest}` : path
 }
 
 /**
@@ -248,9 +253,8 @@ function refused(target: string, why: Refusal): Error & Refusal {
  * that `authorize` checks) are sent along.
  */
 async function endOf(target: string, seen: string | undefined, withCredentials: boolean): Promise<RunEnd> {
-  const [path = '', query] = target.split('?', 2)
   // the stream URL's other query parameters (a stream token) go along; the page's are set here
-  const q = new URLSearchParams(query)
+  const [path, q] = splitUrl(target)
   const after = q.get('after')
   q.delete('after')
   q.delete('before')
