@@ -118,7 +118,9 @@ describeMatrix(
       await settled()
       expect(seen.ends).toEqual([])
       expect(seen.errors).toHaveLength(1)
-      expect(seen.errors[0]).toMatchObject({ status: 404 })
+      // the status from the eventsource package, the code and message from the answer's body (docs/http.md)
+      expect(seen.errors[0]).toMatchObject({ status: 404, code: 'RUN_NOT_FOUND' })
+      expect(seen.errors[0]?.message).toMatch(/closed for good \(HTTP 404 RUN_NOT_FOUND: Run "no-such-run" does not exist/)
       w.close()
     })
   },

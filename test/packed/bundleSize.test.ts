@@ -80,6 +80,8 @@ const root = resolve(import.meta.dirname, '../..')
  * set with URLSearchParams so none is sent twice: +23 B, watchRun 4,445 B; and a query holding a
  * second `?` (`?token=a?b`) is split at its first one only, for that read and for a reset's
  * reconnect (+6 B): 4,451 B, its budget 4,450 → 4,460.
+ * A refused stream's error code and message are asked with fetch also when the eventsource
+ * package gave the status (one branch less): 4,446 B.
  */
 const BUDGET = {
   'reduceFlow + applyEvent': 3 * 1024,

@@ -165,10 +165,11 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
       const kind = TERMINAL[state.status]
       if (kind !== undefined && state.lastEventId !== undefined) return end({ lastEventId: state.lastEventId, kind })
       es.close()
-      // the eventsource package reports the status (`code`); a browser does not: ask once
+      // the eventsource package reports the status (`code`), a browser does not, and neither the
+      // error code of the body: ask once (the status seen wins, should the second answer differ)
       const code = (ev as unknown as { code?: unknown }).code
-      const known = typeof code === 'number' ? Promise.resolve({ status: code }) : probe(target, credentials)
-      known.then(async (why) => {
+      probe(target, credentials).then(async (asked) => {
+        const why = typeof code === 'number' && asked.status !== code ? { status: code } : asked
         // 204: the position (`?after=`) was at or past the end of a run that ended before this watch
         if (why.status === 204) return end(await endOf(target, state.lastEventId, credentials))
         if (closed) return
