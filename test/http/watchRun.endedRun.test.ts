@@ -118,7 +118,9 @@ describeMatrix(
       await settled()
       expect(seen.ends).toEqual([])
       expect(seen.errors).toHaveLength(1)
-      expect(seen.errors[0]).toMatchObject({ status: 404 })
+      // the status from the eventsource package, the code and message from the answer's body (docs/http.md)
+      expect(seen.errors[0]).toMatchObject({ status: 404, code: 'RUN_NOT_FOUND' })
+      expect(seen.errors[0]?.message).toMatch(/closed for good \(HTTP 404 RUN_NOT_FOUND: Run "no-such-run" does not exist/)
       w.close()
     })
   },
@@ -137,6 +139,49 @@ describeMatrix(
       expect(seen.errors).toEqual([])
       expect(seen.ends).toEqual([{ lastEventId: last.id, kind: '' }])
       w.close()
+    })
+  },
+  ['node'],
+)
+
+describeMatrix(
+  'watchRun of an ended run from its end, authorized by a query token',
+  // the stream token of docs/security.md, here granting runs.read too: EventSource sends no headers
+  () =>
+    createHandler({
+      store,
+      runner,
+      retryMs: 50,
+      authorize: (req) => ['ok', 'o?k'].includes(new URL(req.url).searchParams.get('token') ?? ''),
+    }),
+  (t) => {
+    it('reads the end with the stream URL’s other query parameters (its kind is known)', async () => {
+      const { runId, events } = await completedRun()
+      const last = events.at(-1) as EventRecord
+      // `limit` means nothing to the stream: the events request must not send it twice (400)
+      for (const path of [`stream?token=ok&after=${last.id}`, `stream/?after=${last.id}&limit=5&token=ok`]) {
+        const { w, seen, settled } = watch(`${t().origin}/flows/runs/${runId}/${path}`, EventSource)
+        await settled()
+        expect(seen.errors).toEqual([])
+        expect(seen.ends).toEqual([{ lastEventId: last.id, kind: 'flow.completed' }])
+        w.close()
+      }
+    })
+
+    it('keeps a query value that holds a "?" (split at the first one only), for the end and after a reset', async () => {
+      const { runId, events } = await completedRun()
+      const last = events.at(-1) as EventRecord
+      const ended = watch(`${t().origin}/flows/runs/${runId}/stream?token=o?k&after=${last.id}`, EventSource)
+      await ended.settled()
+      expect(ended.seen.errors).toEqual([])
+      expect(ended.seen.ends).toEqual([{ lastEventId: last.id, kind: 'flow.completed' }])
+      ended.w.close()
+      // a position in a run the store does not have: reset, then the run from its start, with the token: 404, not 403
+      const reset = watch(`${t().origin}/flows/runs/no-such-run/stream?token=o?k&after=1-0`, EventSource)
+      await reset.settled()
+      expect(reset.seen.errors).toHaveLength(1)
+      expect(reset.seen.errors[0]).toMatchObject({ status: 404 })
+      reset.w.close()
     })
   },
   ['node'],

@@ -60,12 +60,17 @@ export interface RunWatcher {
 const TERMINAL: Partial<Record<string, string>> = { completed: 'flow.completed', failed: 'flow.failed', canceled: 'flow.canceled' }
 const CLOSED = 2
 
+/** A URL's path and its query: everything after the first `?` (a value may hold another `?`). */
+function splitUrl(url: string): [string, URLSearchParams] {
+  const [path = '', ...query] = url.split('?')
+  return [path, new URLSearchParams(query.join('?'))]
+}
+
 function withoutPosition(url: string): string {
-  const [path, query = ''] = url.split('?', 2) as [string, string?]
-  const q = new URLSearchParams(query)
+  const [path, q] = splitUrl(url)
   q.delete('after')
-  const rest = q.toString()
-  return rest === '' ? path : `${path}?${rest}`
+  const rest = `${q}`
+  return rest ? `${path}?${rest}` : path
 }
 
 /**
@@ -160,10 +165,11 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
       const kind = TERMINAL[state.status]
       if (kind !== undefined && state.lastEventId !== undefined) return end({ lastEventId: state.lastEventId, kind })
       es.close()
-      // the eventsource package reports the status (`code`); a browser does not: ask once
+      // the eventsource package reports the status (`code`), a browser does not, and neither the
+      // error code of the body: ask once (the status seen wins, should the second answer differ)
       const code = (ev as unknown as { code?: unknown }).code
-      const known = typeof code === 'number' ? Promise.resolve({ status: code }) : probe(target, credentials)
-      known.then(async (why) => {
+      probe(target, credentials).then(async (asked) => {
+        const why = typeof code === 'number' && asked.status !== code ? { status: code } : asked
         // 204: the position (`?after=`) was at or past the end of a run that ended before this watch
         if (why.status === 204) return end(await endOf(target, state.lastEventId, credentials))
         if (closed) return
@@ -244,21 +250,28 @@ function refused(target: string, why: Refusal): Error & Refusal {
  * event, asked from `GET …/runs/:runId/events` beside the stream (action `runs.read`), read
  * backward from the run's last event, 8 events then pages of 1000, however many events follow the
  * end (a step that completed after a cancel). Refused or unreachable, the end is the position the
- * watch began at, with an empty `kind`.
+ * watch began at, with an empty `kind`. The stream URL's other query parameters (a stream token
+ * that `authorize` checks) are sent along.
  */
 async function endOf(target: string, seen: string | undefined, withCredentials: boolean): Promise<RunEnd> {
-  const [path = '', query] = target.split('?', 2)
-  let before = ''
-  for (let limit = 8; path.endsWith('/stream'); limit = 1000) {
-    const page = await ask(`${path.slice(0, -6)}events?direction=backward&limit=${limit}${before}`, withCredentials)
+  // the stream URL's other query parameters (a stream token) go along; the page's are set here
+  const [path, q] = splitUrl(target)
+  const after = q.get('after')
+  q.delete('after')
+  q.delete('before')
+  q.set('direction', 'backward')
+  const eventsPath = path.replace(/\/stream\/?$/, '/events')
+  for (let limit = 8; eventsPath !== path; limit = 1000) {
+    q.set('limit', `${limit}`)
+    const page = await ask(`${eventsPath}?${q}`, withCredentials)
     const events = (page.body as { events?: Partial<EventRecord>[] } | undefined)?.events ?? []
     // the run's (first) terminal event: the oldest of the first page that has one (a later one changes nothing)
     const last = events.findLast((e) => isTerminalKind(String(e.kind)))
     if (last) return { lastEventId: String(last.id), kind: String(last.kind) }
     if (events.length < limit) break
-    before = `&before=${events.at(-1)?.id}`
+    q.set('before', `${events.at(-1)?.id}`)
   }
-  return { lastEventId: seen ?? new URLSearchParams(query).get('after') ?? '', kind: '' }
+  return { lastEventId: seen ?? after ?? '', kind: '' }
 }
 
 /** Asks the stream's URL once, for its status and error body (then drops the connection). */
