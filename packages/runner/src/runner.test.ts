@@ -35,6 +35,12 @@ describe('options that must be whole numbers above 0 are refused, naming the val
     expect(refusal(() => createMemoryQueue({ [key]: value } as never))).toContain(key)
   })
 
+  it('createMemoryQueue refuses an onError that is no function (a failed delivery was an unhandled rejection and its job was lost)', () => {
+    expect(refusal(() => createMemoryQueue({ onError: 'log' as never }))).toBe(
+      'Invalid createMemoryQueue onError "log": pass a function (or leave it out).',
+    )
+  })
+
   it('the memory queue refuses a concurrency of 0 (it used to run 1 at a time)', async () => {
     const queue = createMemoryQueue()
     await expect(queue.process(async () => {}, { concurrency: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })

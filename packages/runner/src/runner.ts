@@ -17,7 +17,7 @@ import { jobIds } from './machine/keys.js'
 import type { FlowGraph, RunDoc } from './machine/runDoc.js'
 import { createMemoryQueue, isMemoryQueue } from './memoryQueue.js'
 import { type PreparedRerun, prepareOrRepeat } from './rerun.js'
-import { priorityOf, timerMs, workerIdOf } from './runnerOptions.js'
+import { assertFlow, functionOption, priorityOf, timerMs, workerIdOf } from './runnerOptions.js'
 import { createSchedules } from './schedules/schedules.js'
 import { apply, carry } from './shell/apply.js'
 import { idempotencyKeyOf } from './shell/idempotencyKey.js'
@@ -74,6 +74,7 @@ export function createRunner(options: RunnerOptions): Runner {
     )
   }
   const flows = Object.freeze([...(options.flows ?? [])]) as readonly FlowDefinition[]
+  flows.forEach(assertFlow)
   const seen = new Set<string>()
   for (const f of flows) {
     const key = `${f.name}@${versionOf(f)}`
@@ -97,13 +98,21 @@ export function createRunner(options: RunnerOptions): Runner {
       scheduleIds.set(sch.id, f.name)
     }
   }
-  const onError = options.onError ?? ((err: unknown) => console.error('[leanflow runner]', err))
+  const onError = functionOption(options.onError, 'onError') ?? ((err: unknown) => console.error('[leanflow runner]', err))
   const ownQueue = options.queue === undefined
   // the default queue reports each failed delivery to onError, hand-backs left out (failuresTo)
   const queue = options.queue ?? createMemoryQueue({ onError: failuresTo(onError) })
   const inProcess = isMemoryQueue(queue)
   const slotLeaseMs = timerMs(options.slotLeaseMs ?? 30_000, 'slotLeaseMs')
-  const shell = createShell(store, queue, flows, onError, options.clock ?? Date.now, workerIdOf(options.workerId), slotLeaseMs)
+  const shell = createShell(
+    store,
+    queue,
+    flows,
+    onError,
+    functionOption(options.clock, 'clock') ?? Date.now,
+    workerIdOf(options.workerId),
+    slotLeaseMs,
+  )
   shell.maxPendingAwaits = positiveInteger(options.maxPendingAwaits ?? 1000, 'maxPendingAwaits')
   shell.startChild = (flow, input, opts) => start(flow, input, { runId: opts.runId }, { parent: opts.parent })
   const concurrency = positiveInteger(options.concurrency ?? 10, 'runner concurrency')

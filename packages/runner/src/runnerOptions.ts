@@ -18,6 +18,32 @@ export function workerIdOf(value: unknown): string {
   )
 }
 
+/** A function option of `createRunner` (`onError`, `clock`), checked: a function or nothing. */
+export function functionOption<F>(value: F | undefined, what: string): F | undefined {
+  if (value === undefined || typeof value === 'function') return value
+  throw invalidArgument(`createRunner ${what}`, value, 'a function (or leave it out)')
+}
+
+/** An entry of `createRunner({ flows })` at `index`, checked: a flow as `defineFlow` returns it, else `INVALID_ARGUMENT`. */
+export function assertFlow(flow: unknown, index: number): void {
+  const f = flow as { name?: unknown; steps?: unknown } | null
+  if (typeof f === 'object' && f !== null && typeof f.name === 'string' && typeof f.steps === 'object' && f.steps !== null) return
+  throw new LeanflowError(
+    'INVALID_ARGUMENT',
+    `createRunner flows[${index}] is not a flow ${shown(flow)}: pass defineFlow({ name, steps }) results, createRunner({ store, flows: [order] }).`,
+  )
+}
+
+/** A value in a message: its JSON (cut to 64 characters), else its type. */
+function shown(value: unknown): string {
+  let text: string | undefined
+  try {
+    text = JSON.stringify(value)
+  } catch {}
+  text ??= typeof value
+  return text.length > 64 ? `${text.slice(0, 64)}…` : text
+}
+
 /** The longest delay one timer holds (2^31 - 1 ms, 24.8 days): Node fires a longer one after 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
