@@ -1,5 +1,6 @@
 import { createMemoryStreamStore, isLeanflowError } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
+import { defineFlow } from './defineFlow.js'
 import { createMemoryQueue } from './memoryQueue.js'
 import { normalizeRetry } from './retryPolicy.js'
 import { createRunner } from './runner.js'
@@ -52,5 +53,15 @@ describe('options that must be whole numbers above 0 are refused, naming the val
       'Invalid retry attempts 0: pass a whole number above 0 (all tries, the first included).',
     )
     expect(refusal(() => normalizeRetry({ jitter: 2 }))).toBe('Invalid retry jitter 2: pass a fraction between 0 and 1.')
+  })
+
+  it('a retry or backoff that is no object is refused at definition (retry: 10 ran with the default 3 attempts)', () => {
+    const flow = (retry: unknown) => () => defineFlow({ name: 'f', steps: { s: { retry: retry as never, handler: async () => 1 } } })
+    expect(refusal(flow(10))).toBe('Invalid retry 10: pass a policy object, e.g. retry: { attempts: 5 }.')
+    expect(refusal(flow(null))).toMatch(/^Invalid retry null/)
+    expect(refusal(flow([3]))).toMatch(/^Invalid retry \[3\]/)
+    expect(refusal(flow({ backoff: 'exponential' }))).toBe(
+      'Invalid retry backoff "exponential": pass an object, e.g. backoff: { type: \'exponential\', delayMs: 1000 }.',
+    )
   })
 })
