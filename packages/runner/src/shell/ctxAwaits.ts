@@ -4,6 +4,7 @@ import {
   ChildRunError,
   type Duration,
   type ExternalEvent,
+  invalidArgument,
   LeanflowError,
   NonDeterminismError,
   parseDuration,
@@ -77,6 +78,15 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
         if (rec.t !== 'event' || rec.kind !== kind) throw nonDeterminism(ex, pos, eventCall({ kind }), rec)
         await reannounce(shell, ex, pos, rec)
         return (await waitOn(shell, ex, pos, rec)) as ExternalEvent<D>
+      }
+      // JSON would drop the path, and the await would match any event of the kind
+      for (const [path, value] of Object.entries(opts.match ?? {})) {
+        if (value === undefined)
+          throw invalidArgument(
+            `await.event match value of "${path}"`,
+            value,
+            'the value to match (a field of the input that is not set?), or leave the path out',
+          )
       }
       const match = opts.match === undefined ? undefined : (toJson(opts.match, 'await.event match') as Record<string, unknown>)
       if (match !== undefined) assertFits(shell, match, 'await.event match (in its step.await.event)')
