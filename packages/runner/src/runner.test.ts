@@ -65,3 +65,36 @@ describe('options that must be whole numbers above 0 are refused, naming the val
     )
   })
 })
+
+describe('start() and stop() called at once', () => {
+  it('run one after the other, in call order: concurrent starts make one worker, and stop/start/stop ends stopped', async () => {
+    let active = 0
+    let most = 0
+    const slow = defineFlow({
+      name: 'lifecycle',
+      steps: {
+        s: {
+          handler: async () => {
+            most = Math.max(most, ++active)
+            await new Promise((r) => setTimeout(r, 20))
+            active--
+            return 1
+          },
+        },
+      },
+    })
+    const runner = createRunner({ store: createMemoryStreamStore(), flows: [slow], concurrency: 1 })
+    await Promise.all([runner.start(), runner.start(), runner.start()])
+    const first = await Promise.all([1, 2, 3].map(() => runner.startFlow(slow, {})))
+    for (const { runId } of first) await runner.result(runId, { timeout: '5s' })
+    // three workers took one job each at once
+    expect(most).toBe(1)
+    await Promise.all([runner.stop(), runner.start(), runner.stop()])
+    const { runId } = await runner.startFlow(slow, {})
+    await expect(runner.result(runId, { timeout: 100 })).rejects.toMatchObject({ code: 'AWAIT_TIMEOUT' })
+    // the last stop's queue close took the worker the start made meanwhile: a later start was a no-op, the run never ran
+    await runner.start()
+    await expect(runner.result(runId, { timeout: '5s' })).resolves.toEqual({ s: 1 })
+    await runner.stop()
+  })
+})

@@ -119,6 +119,14 @@ export function createRunner(options: RunnerOptions): Runner {
   const cancelPollMs = timerMs(options.cancelPollMs ?? 1000, 'cancelPollMs')
   const drainTimeoutMs = timerMs(options.drainTimeoutMs ?? 30_000, 'drainTimeoutMs')
   let worker: JobWorker | undefined
+  // start() and stop() take turns, in call order: concurrent calls never make two workers (one of
+  // them left running after stop()) nor let a stop's queue close take a later start's worker
+  let lifecycle: Promise<void> = Promise.resolve()
+  const inTurn = (change: () => Promise<void>): Promise<void> => {
+    const done = lifecycle.then(change)
+    lifecycle = done.catch(() => {})
+    return done
+  }
 
   /** `runner.startFlow`: the flow by its name (its highest version held), or by its object (its version). */
   async function startFlow(flow: string | FlowDefinition, input?: unknown, opts: StartFlowOptions = {}): Promise<StartedRun> {
@@ -350,6 +358,34 @@ export function createRunner(options: RunnerOptions): Runner {
     cancel,
   })
 
+  async function startWorker() {
+    if (worker) return
+    shell.stopping = false
+    await shell.clock.now()
+    worker = await queue.process((job) => handleJob(shell, job, { cancelPollMs }), { concurrency })
+    await schedules.startTicking()
+  }
+
+  async function stopWorker() {
+    const w = worker
+    worker = undefined
+    if (!w) return
+    await schedules.stopTicking()
+    shell.stopping = true
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const handBack = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        shell.local.stopAll('handback')
+        resolve()
+      }, drainTimeoutMs)
+    })
+    const closing = w.close()
+    await Promise.race([closing, handBack])
+    await closing
+    clearTimeout(timer)
+    if (ownQueue) await queue.close()
+  }
+
   async function limits(name: string): Promise<{ limits: LimitInfo[] }> {
     if (!shell.flows.has(name)) {
       throw new LeanflowError(
@@ -398,32 +434,8 @@ export function createRunner(options: RunnerOptions): Runner {
     cancel,
     publishEvent,
     resolveTrigger,
-    async start() {
-      if (worker) return
-      shell.stopping = false
-      await shell.clock.now()
-      worker = await queue.process((job) => handleJob(shell, job, { cancelPollMs }), { concurrency })
-      await schedules.startTicking()
-    },
-    async stop() {
-      const w = worker
-      worker = undefined
-      if (!w) return
-      await schedules.stopTicking()
-      shell.stopping = true
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const handBack = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          shell.local.stopAll('handback')
-          resolve()
-        }, drainTimeoutMs)
-      })
-      const closing = w.close()
-      await Promise.race([closing, handBack])
-      await closing
-      clearTimeout(timer)
-      if (ownQueue) await queue.close()
-    },
+    start: () => inTurn(startWorker),
+    stop: () => inTurn(stopWorker),
   }
 }
 
