@@ -61,7 +61,7 @@ it('createRunner refuses flows that are no array, naming the fix', async () => {
   expect(await invalid(() => createRunner({ store, flows: order as never }))).toMatch(/flows must be an array/)
 })
 
-it('createRunner refuses a flow that is no defineFlow result (a raw TypeError) and an onError or clock that is no function (an uncaught TypeError at the first error)', async () => {
+it('createRunner refuses a flow that is no defineFlow result (a raw TypeError), an onError or clock that is no function (an uncaught TypeError at the first error), and a queue that is no JobQueue', async () => {
   expect(await invalid(() => createRunner({ store, flows: [order, { name: 'x' } as never] }))).toMatch(
     /^createRunner flows\[1\] is not a flow \{"name":"x"\}: pass defineFlow\(\{ name, steps \}\)/,
   )
@@ -72,6 +72,11 @@ it('createRunner refuses a flow that is no defineFlow result (a raw TypeError) a
   expect(await invalid(() => createRunner({ store, flows: [order], clock: 5 as never }))).toMatch(
     /^Invalid createRunner clock 5: pass a function/,
   )
+  // a queue that is no JobQueue was a raw TypeError at start() or at the first startFlow
+  for (const queue of [{}, 5, { enqueue: async () => {} }])
+    expect(await invalid(() => createRunner({ store, flows: [order], queue: queue as never }))).toMatch(
+      /^createRunner queue must be a JobQueue \(enqueue, remove, process, close\): pass createMemoryQueue\(\) or createBullMQQueue\(\), or leave it out\.$/,
+    )
   const errors: unknown[] = []
   createRunner({ store, flows: [order], onError: (e) => errors.push(e), clock: () => Date.now() })
 })

@@ -17,7 +17,7 @@ import { jobIds } from './machine/keys.js'
 import type { FlowGraph, RunDoc } from './machine/runDoc.js'
 import { createMemoryQueue, isMemoryQueue } from './memoryQueue.js'
 import { type PreparedRerun, prepareOrRepeat } from './rerun.js'
-import { assertFlow, functionOption, priorityOf, timerMs, workerIdOf } from './runnerOptions.js'
+import { assertFlow, assertQueue, functionOption, priorityOf, timerMs, workerIdOf } from './runnerOptions.js'
 import { createSchedules } from './schedules/schedules.js'
 import { apply, carry } from './shell/apply.js'
 import { idempotencyKeyOf } from './shell/idempotencyKey.js'
@@ -98,6 +98,7 @@ export function createRunner(options: RunnerOptions): Runner {
       scheduleIds.set(sch.id, f.name)
     }
   }
+  assertQueue(options.queue)
   const onError = functionOption(options.onError, 'onError') ?? ((err: unknown) => console.error('[leanflow runner]', err))
   const ownQueue = options.queue === undefined
   // the default queue reports each failed delivery to onError, hand-backs left out (failuresTo)

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { invalidArgument, LeanflowError, positiveInteger } from '@leanflow/core'
+import { invalidArgument, type JobQueue, LeanflowError, positiveInteger } from '@leanflow/core'
 
 /** The `priority` option of `startFlow`, checked: an integer in -100..100 (default 0). */
 export function priorityOf(value: unknown): number {
@@ -31,6 +31,16 @@ export function assertFlow(flow: unknown, index: number): void {
   throw new LeanflowError(
     'INVALID_ARGUMENT',
     `createRunner flows[${index}] is not a flow ${shown(flow)}: pass defineFlow({ name, steps }) results, createRunner({ store, flows: [order] }).`,
+  )
+}
+
+/** The `queue` option of `createRunner`, checked: a {@link JobQueue} or nothing (the memory queue). */
+export function assertQueue(queue: unknown): void {
+  const q = queue as Partial<Record<keyof JobQueue, unknown>> | null | undefined
+  if (q == null || (['enqueue', 'remove', 'process', 'close'] as const).every((m) => typeof q[m] === 'function')) return
+  throw new LeanflowError(
+    'INVALID_ARGUMENT',
+    'createRunner queue must be a JobQueue (enqueue, remove, process, close): pass createMemoryQueue() or createBullMQQueue(), or leave it out.',
   )
 }
 
