@@ -61,6 +61,26 @@ it('createRunner refuses flows that are no array, naming the fix', async () => {
   expect(await invalid(() => createRunner({ store, flows: order as never }))).toMatch(/flows must be an array/)
 })
 
+it('createRunner refuses a flow that is no defineFlow result (a raw TypeError), an onError or clock that is no function (an uncaught TypeError at the first error), and a queue that is no JobQueue', async () => {
+  expect(await invalid(() => createRunner({ store, flows: [order, { name: 'x' } as never] }))).toMatch(
+    /^createRunner flows\[1\] is not a flow \{"name":"x"\}: pass defineFlow\(\{ name, steps \}\)/,
+  )
+  expect(await invalid(() => createRunner({ store, flows: [null as never] }))).toMatch(/^createRunner flows\[0\] is not a flow null/)
+  expect(await invalid(() => createRunner({ store, flows: [order], onError: 'log' as never }))).toMatch(
+    /^Invalid createRunner onError "log": pass a function/,
+  )
+  expect(await invalid(() => createRunner({ store, flows: [order], clock: 5 as never }))).toMatch(
+    /^Invalid createRunner clock 5: pass a function/,
+  )
+  // a queue that is no JobQueue was a raw TypeError at start() or at the first startFlow
+  for (const queue of [{}, 5, { enqueue: async () => {} }])
+    expect(await invalid(() => createRunner({ store, flows: [order], queue: queue as never }))).toMatch(
+      /^createRunner queue must be a JobQueue \(enqueue, remove, process, close\): pass createMemoryQueue\(\) or createBullMQQueue\(\), or leave it out\.$/,
+    )
+  const errors: unknown[] = []
+  createRunner({ store, flows: [order], onError: (e) => errors.push(e), clock: () => Date.now() })
+})
+
 it('timer options past what one timer holds (24.8 days) are refused: Node would fire them every millisecond', async () => {
   const ms = 3_000_000_000
   for (const name of ['cancelPollMs', 'drainTimeoutMs', 'slotLeaseMs'] as const) {

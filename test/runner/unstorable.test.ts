@@ -76,6 +76,17 @@ const bigMatch = defineFlow({
   name: 'bigMatch',
   steps: { s: { retry: once, handler: async (_i, ctx) => ctx.await.event({ kind: 'paid', match: { 'data.id': over } }) } },
 })
+// a match value that is undefined (a misspelt input field): JSON drops it, and the await matched any event of the kind
+const undefinedMatch = defineFlow({
+  name: 'undefinedMatch',
+  steps: {
+    s: {
+      retry: once,
+      handler: async (input: { orderID?: string }, ctx) =>
+        (await ctx.await.event({ kind: 'paid.undef', match: { 'data.orderId': input.orderID }, timeout: '5s' })).data,
+    },
+  },
+})
 // a state value its state.set event cannot hold: refused before the run's state takes it
 const bigState = defineFlow({
   name: 'bigState',
@@ -143,6 +154,7 @@ describeOnStores(
       bigInvoke,
       bigTrigger,
       bigMatch,
+      undefinedMatch,
       bigState,
       waiting,
       approval,
@@ -203,6 +215,18 @@ describeOnStores(
         expect(events.map((e) => e.kind)).toEqual(['flow.started', 'step.started', 'step.failed', 'flow.failed'])
       }
       expect(await store().listRuns('child')).toEqual([])
+    })
+
+    it('an event match whose value is undefined throws at the call, naming the path (it matched any event of the kind)', async () => {
+      const { runId } = await runner().startFlow('undefinedMatch', { orderId: 'o-1' })
+      await runner().publishEvent({ kind: 'paid.undef', data: { orderId: 'o-2', amount: 999 } })
+      const err = await runner()
+        .result(runId, { timeout: '10s' })
+        .catch((e: unknown) => e)
+      expect(isLeanflowError(err, 'RUN_FAILED'), String(err)).toBe(true)
+      const events = await store().read(runId)
+      expect(reduceFlow(events).steps.s?.error).toMatch(/^Invalid await\.event match value of "data\.orderId" undefined: pass/)
+      expect(events.map((e) => e.kind)).toEqual(['flow.started', 'step.started', 'step.failed', 'flow.failed'])
     })
 
     it('a trigger resolved with a payload over the limit is refused with PAYLOAD_TOO_LARGE; the trigger stays pending', async () => {

@@ -28,4 +28,14 @@ describe('parseDuration', () => {
     expect(isLeanflowError(caught, 'INVALID_ARGUMENT')).toBe(true)
     expect(String((caught as Error).message)).toContain('timeout')
   })
+
+  it.each([
+    [Number.NaN, 'Invalid timeout NaN: use milliseconds'],
+    [Number.POSITIVE_INFINITY, 'Invalid timeout Infinity: use milliseconds'],
+    [5n, 'Invalid timeout 5n: use milliseconds'],
+  ])('names %s as it is (not "null"; a bigint was a raw TypeError)', (input, message) => {
+    expect(() => parseDuration(input as never, 'timeout')).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(message) }),
+    )
+  })
 })

@@ -1,4 +1,5 @@
 import { LeanflowError } from './errors.js'
+import { shown } from './invalidArgument.js'
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
 const PATTERN = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$/
@@ -34,11 +35,11 @@ export function parseDuration(value: Duration, what = 'duration'): number {
     // past any deadline a date can hold (and any a flow needs): refused where it is given
     throw new LeanflowError(
       'INVALID_ARGUMENT',
-      `Invalid ${what} ${JSON.stringify(value)}: at most 100 years (${MAX_DURATION_MS} ms); a longer wait is no deadline.`,
+      `Invalid ${what} ${shown(value)}: at most 100 years (${MAX_DURATION_MS} ms); a longer wait is no deadline.`,
     )
   }
   throw new LeanflowError(
     'INVALID_ARGUMENT',
-    `Invalid ${what} ${JSON.stringify(value) ?? String(value)}: use milliseconds (a number >= 0) or a string like '500ms', '30s', '5m', '24h', '7d'.`,
+    `Invalid ${what} ${shown(value)}: use milliseconds (a number >= 0) or a string like '500ms', '30s', '5m', '24h', '7d'.`,
   )
 }

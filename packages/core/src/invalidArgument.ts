@@ -52,8 +52,8 @@ export function optionsObject<T extends object>(opts: T | undefined, what: strin
   return opts
 }
 
-/** The value as it reads in a message: JSON, cut after 64 characters. */
-function shown(value: unknown): string {
+/** The value as it reads in a message: JSON (NaN, Infinity and a bigint as themselves), cut after 64 characters. */
+export function shown(value: unknown): string {
   let text: string
   try {
     // NaN and ±Infinity as themselves (JSON would show them as null)

@@ -53,6 +53,15 @@ describe('defineFlow', () => {
     expect(() => defineFlow({ name: 'n', steps: {} })).toThrow(/no steps/)
     expect(() => defineFlow({ name: 'n', steps: { a: { handler: h, retry: { attempts: 0 } } } })).toThrow(/attempts/)
     expect(() => defineFlow({ name: 'n', steps: { a: { handler: h, timeout: 'soon' } } })).toThrow(/timeout/)
+    // 0 is "no timeout" in many libraries; here it failed every attempt that awaited anything
+    for (const timeout of [0, '0s', 0.4])
+      expect(() => defineFlow({ name: 'n', steps: { a: { handler: h, timeout } } })).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_ARGUMENT',
+          message: expect.stringMatching(/^Invalid timeout of step "a" .*: pass at least 1 ms, or leave it out for no timeout\.$/),
+        }),
+      )
+    defineFlow({ name: 'n', steps: { a: { handler: h, timeout: 1 } } })
     expect(() => defineFlow({ name: 'n', steps: { a: { handler: h } }, result: 'total' as never })).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/result must be a function/) }),
     )

@@ -137,7 +137,9 @@ export function defineFlow<
       }
     }
     if (def.retry !== undefined) normalizeRetry(def.retry)
-    if (def.timeout !== undefined) parseDuration(def.timeout, `timeout of step "${stepName}"`)
+    // 0 ms would fail every attempt at its first await (and reads as "no timeout" elsewhere)
+    if (def.timeout !== undefined && parseDuration(def.timeout, `timeout of step "${stepName}"`) < 1)
+      throw invalidArgument(`timeout of step "${stepName}"`, def.timeout, 'at least 1 ms, or leave it out for no timeout')
     steps[stepName] = Object.freeze({ ...def, needs: Object.freeze([...new Set(needs)]) as string[] })
   }
   const cycle = findCycle(steps)

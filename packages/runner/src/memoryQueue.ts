@@ -1,5 +1,5 @@
 import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from '@leanflow/core'
-import { optionsObject, positiveInteger } from '@leanflow/core'
+import { invalidArgument, optionsObject, positiveInteger } from '@leanflow/core'
 
 /** Options of {@link createMemoryQueue}. */
 export interface MemoryQueueOptions {
@@ -64,6 +64,8 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
   optionsObject(options, 'createMemoryQueue options', '{ redeliverDelayMs?, maxRedeliverDelayMs?, onError? }')
   const baseDelay = positiveInteger(options.redeliverDelayMs ?? 100, 'redeliverDelayMs')
   const maxDelay = positiveInteger(options.maxRedeliverDelayMs ?? 5000, 'maxRedeliverDelayMs')
+  if (options.onError !== undefined && typeof options.onError !== 'function')
+    throw invalidArgument('createMemoryQueue onError', options.onError, 'a function (or leave it out)')
   const jobs = new Map<string, Entry>()
   const waiting: string[] = []
   const consumers = new Set<Consumer>()

@@ -97,6 +97,27 @@ describe('runner.observe', () => {
     }
   })
 
+  it('a startMeta that returns what flow.started cannot hold (a bigint, no object) goes to onError; the run starts without it', async () => {
+    const errors: unknown[] = []
+    const store = createMemoryStreamStore()
+    const runner = createRunner({ store, flows: [child], onError: (e) => errors.push(e) })
+    runner.observe({ startMeta: () => ({ tenant: 'acme' }) })
+    runner.observe({ startMeta: () => ({ spanId: 10n }) as never })
+    runner.observe({ startMeta: () => 'acme' as never })
+    await runner.start()
+    // every start failed with INVALID_EVENT: a telemetry bug stopped the application
+    const { runId } = await runner.startFlow(child, {}, { traceparent: TP })
+    expect(await runner.result(runId, { timeout: '5s' })).toEqual({ only: 2 })
+    await runner.stop()
+    expect((await store.read(runId))[0]?.meta).toEqual({ tenant: 'acme', traceparent: TP })
+    expect(errors.map((e) => (isLeanflowError(e, 'INVALID_ARGUMENT') ? e.message : e))).toEqual([
+      expect.stringMatching(
+        /^runner\.observe startMeta returned an object that is not JSON \(.*BigInt.*\): return an object of JSON fields/,
+      ),
+      'runner.observe startMeta returned "acme": return an object of JSON fields (or nothing); the run starts without it.',
+    ])
+  })
+
   it('a terminal event comes with the attempts its end cut off (suspended or running); other events with none', async () => {
     const store = createMemoryStreamStore()
     const waiter = defineFlow({

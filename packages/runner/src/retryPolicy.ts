@@ -25,7 +25,8 @@ export const DEFAULT_RETRY = Object.freeze({
   jitter: 0.2,
 })
 
-const bad = (what: string, value: unknown, expected: string) => invalidArgument(`retry ${what}`, value, expected)
+const bad = (what: string, value: unknown, expected: string) => invalidArgument(what ? `retry ${what}` : 'retry', value, expected)
+const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 /**
  * Fills in the defaults of a {@link RetryPolicy} and validates it.
@@ -36,7 +37,10 @@ const bad = (what: string, value: unknown, expected: string) => invalidArgument(
  * ```
  */
 export function normalizeRetry(policy: RetryPolicy | undefined): NormalizedRetry {
+  if (policy !== undefined && !isObject(policy)) throw bad('', policy, 'a policy object, e.g. retry: { attempts: 5 }')
   const p = policy ?? {}
+  if (p.backoff !== undefined && !isObject(p.backoff))
+    throw bad('backoff', p.backoff, "an object, e.g. backoff: { type: 'exponential', delayMs: 1000 }")
   const attempts = p.attempts ?? DEFAULT_RETRY.attempts
   if (!Number.isInteger(attempts) || attempts < 1) throw bad('attempts', attempts, 'a whole number above 0 (all tries, the first included)')
   const type = p.backoff?.type ?? DEFAULT_RETRY.backoff.type

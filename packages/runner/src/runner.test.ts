@@ -1,5 +1,6 @@
 import { createMemoryStreamStore, isLeanflowError } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
+import { defineFlow } from './defineFlow.js'
 import { createMemoryQueue } from './memoryQueue.js'
 import { normalizeRetry } from './retryPolicy.js'
 import { createRunner } from './runner.js'
@@ -35,6 +36,12 @@ describe('options that must be whole numbers above 0 are refused, naming the val
     expect(refusal(() => createMemoryQueue({ [key]: value } as never))).toContain(key)
   })
 
+  it('createMemoryQueue refuses an onError that is no function (a failed delivery was an unhandled rejection and its job was lost)', () => {
+    expect(refusal(() => createMemoryQueue({ onError: 'log' as never }))).toBe(
+      'Invalid createMemoryQueue onError "log": pass a function (or leave it out).',
+    )
+  })
+
   it('the memory queue refuses a concurrency of 0 (it used to run 1 at a time)', async () => {
     const queue = createMemoryQueue()
     await expect(queue.process(async () => {}, { concurrency: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
@@ -46,5 +53,48 @@ describe('options that must be whole numbers above 0 are refused, naming the val
       'Invalid retry attempts 0: pass a whole number above 0 (all tries, the first included).',
     )
     expect(refusal(() => normalizeRetry({ jitter: 2 }))).toBe('Invalid retry jitter 2: pass a fraction between 0 and 1.')
+  })
+
+  it('a retry or backoff that is no object is refused at definition (retry: 10 ran with the default 3 attempts)', () => {
+    const flow = (retry: unknown) => () => defineFlow({ name: 'f', steps: { s: { retry: retry as never, handler: async () => 1 } } })
+    expect(refusal(flow(10))).toBe('Invalid retry 10: pass a policy object, e.g. retry: { attempts: 5 }.')
+    expect(refusal(flow(null))).toMatch(/^Invalid retry null/)
+    expect(refusal(flow([3]))).toMatch(/^Invalid retry \[3\]/)
+    expect(refusal(flow({ backoff: 'exponential' }))).toBe(
+      'Invalid retry backoff "exponential": pass an object, e.g. backoff: { type: \'exponential\', delayMs: 1000 }.',
+    )
+  })
+})
+
+describe('start() and stop() called at once', () => {
+  it('run one after the other, in call order: concurrent starts make one worker, and stop/start/stop ends stopped', async () => {
+    let active = 0
+    let most = 0
+    const slow = defineFlow({
+      name: 'lifecycle',
+      steps: {
+        s: {
+          handler: async () => {
+            most = Math.max(most, ++active)
+            await new Promise((r) => setTimeout(r, 20))
+            active--
+            return 1
+          },
+        },
+      },
+    })
+    const runner = createRunner({ store: createMemoryStreamStore(), flows: [slow], concurrency: 1 })
+    await Promise.all([runner.start(), runner.start(), runner.start()])
+    const first = await Promise.all([1, 2, 3].map(() => runner.startFlow(slow, {})))
+    for (const { runId } of first) await runner.result(runId, { timeout: '5s' })
+    // three workers took one job each at once
+    expect(most).toBe(1)
+    await Promise.all([runner.stop(), runner.start(), runner.stop()])
+    const { runId } = await runner.startFlow(slow, {})
+    await expect(runner.result(runId, { timeout: 100 })).rejects.toMatchObject({ code: 'AWAIT_TIMEOUT' })
+    // the last stop's queue close took the worker the start made meanwhile: a later start was a no-op, the run never ran
+    await runner.start()
+    await expect(runner.result(runId, { timeout: '5s' })).resolves.toEqual({ s: 1 })
+    await runner.stop()
   })
 })

@@ -17,7 +17,7 @@ import { jobIds } from './machine/keys.js'
 import type { FlowGraph, RunDoc } from './machine/runDoc.js'
 import { createMemoryQueue, isMemoryQueue } from './memoryQueue.js'
 import { type PreparedRerun, prepareOrRepeat } from './rerun.js'
-import { priorityOf, timerMs, workerIdOf } from './runnerOptions.js'
+import { assertFlow, assertQueue, functionOption, priorityOf, timerMs, workerIdOf } from './runnerOptions.js'
 import { createSchedules } from './schedules/schedules.js'
 import { apply, carry } from './shell/apply.js'
 import { idempotencyKeyOf } from './shell/idempotencyKey.js'
@@ -74,6 +74,7 @@ export function createRunner(options: RunnerOptions): Runner {
     )
   }
   const flows = Object.freeze([...(options.flows ?? [])]) as readonly FlowDefinition[]
+  flows.forEach(assertFlow)
   const seen = new Set<string>()
   for (const f of flows) {
     const key = `${f.name}@${versionOf(f)}`
@@ -97,19 +98,36 @@ export function createRunner(options: RunnerOptions): Runner {
       scheduleIds.set(sch.id, f.name)
     }
   }
-  const onError = options.onError ?? ((err: unknown) => console.error('[leanflow runner]', err))
+  assertQueue(options.queue)
+  const onError = functionOption(options.onError, 'onError') ?? ((err: unknown) => console.error('[leanflow runner]', err))
   const ownQueue = options.queue === undefined
   // the default queue reports each failed delivery to onError, hand-backs left out (failuresTo)
   const queue = options.queue ?? createMemoryQueue({ onError: failuresTo(onError) })
   const inProcess = isMemoryQueue(queue)
   const slotLeaseMs = timerMs(options.slotLeaseMs ?? 30_000, 'slotLeaseMs')
-  const shell = createShell(store, queue, flows, onError, options.clock ?? Date.now, workerIdOf(options.workerId), slotLeaseMs)
+  const shell = createShell(
+    store,
+    queue,
+    flows,
+    onError,
+    functionOption(options.clock, 'clock') ?? Date.now,
+    workerIdOf(options.workerId),
+    slotLeaseMs,
+  )
   shell.maxPendingAwaits = positiveInteger(options.maxPendingAwaits ?? 1000, 'maxPendingAwaits')
   shell.startChild = (flow, input, opts) => start(flow, input, { runId: opts.runId }, { parent: opts.parent })
   const concurrency = positiveInteger(options.concurrency ?? 10, 'runner concurrency')
   const cancelPollMs = timerMs(options.cancelPollMs ?? 1000, 'cancelPollMs')
   const drainTimeoutMs = timerMs(options.drainTimeoutMs ?? 30_000, 'drainTimeoutMs')
   let worker: JobWorker | undefined
+  // start() and stop() take turns, in call order: concurrent calls never make two workers (one of
+  // them left running after stop()) nor let a stop's queue close take a later start's worker
+  let lifecycle: Promise<void> = Promise.resolve()
+  const inTurn = (change: () => Promise<void>): Promise<void> => {
+    const done = lifecycle.then(change)
+    lifecycle = done.catch(() => {})
+    return done
+  }
 
   /** `runner.startFlow`: the flow by its name (its highest version held), or by its object (its version). */
   async function startFlow(flow: string | FlowDefinition, input?: unknown, opts: StartFlowOptions = {}): Promise<StartedRun> {
@@ -341,6 +359,34 @@ export function createRunner(options: RunnerOptions): Runner {
     cancel,
   })
 
+  async function startWorker() {
+    if (worker) return
+    shell.stopping = false
+    await shell.clock.now()
+    worker = await queue.process((job) => handleJob(shell, job, { cancelPollMs }), { concurrency })
+    await schedules.startTicking()
+  }
+
+  async function stopWorker() {
+    const w = worker
+    worker = undefined
+    if (!w) return
+    await schedules.stopTicking()
+    shell.stopping = true
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const handBack = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        shell.local.stopAll('handback')
+        resolve()
+      }, drainTimeoutMs)
+    })
+    const closing = w.close()
+    await Promise.race([closing, handBack])
+    await closing
+    clearTimeout(timer)
+    if (ownQueue) await queue.close()
+  }
+
   async function limits(name: string): Promise<{ limits: LimitInfo[] }> {
     if (!shell.flows.has(name)) {
       throw new LeanflowError(
@@ -389,32 +435,8 @@ export function createRunner(options: RunnerOptions): Runner {
     cancel,
     publishEvent,
     resolveTrigger,
-    async start() {
-      if (worker) return
-      shell.stopping = false
-      await shell.clock.now()
-      worker = await queue.process((job) => handleJob(shell, job, { cancelPollMs }), { concurrency })
-      await schedules.startTicking()
-    },
-    async stop() {
-      const w = worker
-      worker = undefined
-      if (!w) return
-      await schedules.stopTicking()
-      shell.stopping = true
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const handBack = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          shell.local.stopAll('handback')
-          resolve()
-        }, drainTimeoutMs)
-      })
-      const closing = w.close()
-      await Promise.race([closing, handBack])
-      await closing
-      clearTimeout(timer)
-      if (ownQueue) await queue.close()
-    },
+    start: () => inTurn(startWorker),
+    stop: () => inTurn(stopWorker),
   }
 }
 

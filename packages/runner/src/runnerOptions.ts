@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { invalidArgument, LeanflowError, positiveInteger } from '@leanflow/core'
+import { invalidArgument, type JobQueue, LeanflowError, positiveInteger } from '@leanflow/core'
 
 /** The `priority` option of `startFlow`, checked: an integer in -100..100 (default 0). */
 export function priorityOf(value: unknown): number {
@@ -16,6 +16,42 @@ export function workerIdOf(value: unknown): string {
     'INVALID_ARGUMENT',
     `Invalid workerId ${JSON.stringify(value)}: pass a non-empty string of at most 200 characters.`,
   )
+}
+
+/** A function option of `createRunner` (`onError`, `clock`), checked: a function or nothing. */
+export function functionOption<F>(value: F | undefined, what: string): F | undefined {
+  if (value === undefined || typeof value === 'function') return value
+  throw invalidArgument(`createRunner ${what}`, value, 'a function (or leave it out)')
+}
+
+/** An entry of `createRunner({ flows })` at `index`, checked: a flow as `defineFlow` returns it, else `INVALID_ARGUMENT`. */
+export function assertFlow(flow: unknown, index: number): void {
+  const f = flow as { name?: unknown; steps?: unknown } | null
+  if (typeof f === 'object' && f !== null && typeof f.name === 'string' && typeof f.steps === 'object' && f.steps !== null) return
+  throw new LeanflowError(
+    'INVALID_ARGUMENT',
+    `createRunner flows[${index}] is not a flow ${shown(flow)}: pass defineFlow({ name, steps }) results, createRunner({ store, flows: [order] }).`,
+  )
+}
+
+/** The `queue` option of `createRunner`, checked: a {@link JobQueue} or nothing (the memory queue). */
+export function assertQueue(queue: unknown): void {
+  const q = queue as Partial<Record<keyof JobQueue, unknown>> | null | undefined
+  if (q == null || (['enqueue', 'remove', 'process', 'close'] as const).every((m) => typeof q[m] === 'function')) return
+  throw new LeanflowError(
+    'INVALID_ARGUMENT',
+    'createRunner queue must be a JobQueue (enqueue, remove, process, close): pass createMemoryQueue() or createBullMQQueue(), or leave it out.',
+  )
+}
+
+/** A value in a message: its JSON (cut to 64 characters), else its type. */
+function shown(value: unknown): string {
+  let text: string | undefined
+  try {
+    text = JSON.stringify(value)
+  } catch {}
+  text ??= typeof value
+  return text.length > 64 ? `${text.slice(0, 64)}…` : text
 }
 
 /** The longest delay one timer holds (2^31 - 1 ms, 24.8 days): Node fires a longer one after 1 ms. */

@@ -116,6 +116,50 @@ describe('step context', () => {
   })
 })
 
+describe('ctx.do', () => {
+  const inside: Array<[string, (ctx: Parameters<StepHandler>[1]) => unknown]> = [
+    ['ctx.do("inner")', (ctx) => ctx.do('inner', () => 1)],
+    ['ctx.publish("k")', (ctx) => ctx.publish('k', 1)],
+    ['ctx.await.time', (ctx) => ctx.await.time(5)],
+    ['ctx.await.event', (ctx) => ctx.await.event({ kind: 'k', timeout: 5 })],
+    ['ctx.await.trigger', (ctx) => ctx.await.trigger({ type: 'api' })],
+    ['ctx.invoke', (ctx) => ctx.invoke('one', {})],
+    ['ctx.patched', (ctx) => ctx.patched('p')],
+  ]
+  for (const [label, call] of inside) {
+    it(`${label} inside the fn of a ctx.do fails the attempt at the call, naming both (it waited forever on the outer one)`, async () => {
+      let effects = 0
+      const { log } = await runStep(
+        async (_i, ctx) =>
+          ctx.do('outer', async () => {
+            effects++
+            return await call(ctx)
+          }),
+        { retry: { attempts: 1 } },
+      )
+      expect(log.at(-1)?.kind).toBe('flow.failed')
+      expect(ofKind(log, 'step.failed')[0]?.data).toMatchObject({
+        error: expect.stringContaining(`${label} was called inside the fn of ctx.do("outer")`),
+      })
+      expect(effects).toBe(1)
+    })
+  }
+
+  it('ctx calls beside a running ctx.do (Promise.all) are not nested: they run', async () => {
+    const { log } = await runStep(async (_i, ctx) =>
+      Promise.all([
+        ctx.do('slow', async () => {
+          await new Promise((r) => setTimeout(r, 20))
+          return 1
+        }),
+        ctx.do('fast', () => 2),
+        ctx.await.time(5).then(() => 3),
+      ]),
+    )
+    expect(log.at(-1)).toMatchObject({ kind: 'flow.completed', data: { result: { s: [1, 2, 3] } } })
+  })
+})
+
 describe('retries', () => {
   it('the default policy is 3 attempts, exponential 1000 ms, cap 30 s', () => {
     expect(DEFAULT_RETRY).toMatchObject({ attempts: 3, backoff: { type: 'exponential', delayMs: 1000, maxDelayMs: 30_000 } })

@@ -33,7 +33,7 @@ export interface StepDefinition<I = any, R = unknown> {
   /** Steps that must complete first. */
   needs?: string[] | undefined
   retry?: RetryPolicy | undefined
-  /** Longest one execution of the handler may run (ms or duration); past it the attempt fails (and may retry). */
+  /** Longest one execution of the handler may run (ms or duration, at least 1 ms; leave it out for none); past it the attempt fails (and may retry). */
   timeout?: Duration | undefined
   /**
    * At most `limit` executions of this step's handler at once across all runs and processes (per

@@ -7,6 +7,7 @@ import { apply } from './apply.js'
 import { AwaitGate } from './awaitGate.js'
 import { announceNow, createAwaits, nonDeterminism } from './ctxAwaits.js'
 import { type Execution, orHandBack } from './execution.js'
+import { assertNotInsideDo, runInsideDo } from './insideDo.js'
 import { toJson } from './json.js'
 import { publish } from './publish.js'
 import type { Shell } from './shell.js'
@@ -38,6 +39,7 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
   /** A recorded call at the next position: replayed when recorded (`name` must match), else `work` once and recorded. */
   const recorded = async <T>(name: string, label: string, work: () => Promise<T>): Promise<T> => {
     ex.check()
+    assertNotInsideDo(ex, label)
     const pos = ex.cursor++
     const rec = ex.records[pos]
     if (rec) {
@@ -104,6 +106,7 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
     },
     patched(id: string): boolean {
       ex.check()
+      assertNotInsideDo(ex, 'ctx.patched')
       if (typeof id !== 'string' || id === '' || id.length > 200)
         throw invalidArgument('ctx.patched id', id, "a string of 1-200 characters, ctx.patched('fraud-check')")
       const pos = ex.cursor
@@ -122,7 +125,8 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
     },
     async do<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
       if (typeof name !== 'string' || name === '') throw new LeanflowError('INVALID_ARGUMENT', 'ctx.do needs a name (a non-empty string).')
-      return recorded(name, `ctx.do("${name}")`, async () => fn())
+      const label = `ctx.do("${name}")`
+      return recorded(name, label, () => runInsideDo(ex, label, async () => fn()))
     },
     async publish(kind: string, data?: unknown): Promise<{ id: string }> {
       const k = assertName(kind, 'event kind')

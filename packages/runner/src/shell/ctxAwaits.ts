@@ -4,6 +4,7 @@ import {
   ChildRunError,
   type Duration,
   type ExternalEvent,
+  invalidArgument,
   LeanflowError,
   NonDeterminismError,
   parseDuration,
@@ -20,6 +21,7 @@ import { validateInput } from '../standardSchema.js'
 import type { AwaitEventOptions, AwaitTriggerOptions, FlowDefinition, InvokeOptions, StepAwaits, TriggerHandle } from '../types.js'
 import { apply, carry } from './apply.js'
 import { type Execution, orHandBack } from './execution.js'
+import { assertNotInsideDo } from './insideDo.js'
 import { assertNoFunctions, toJson } from './json.js'
 import { newId } from './newId.js'
 import type { Shell } from './shell.js'
@@ -39,6 +41,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
   const awaits: StepAwaits = {
     async time(at: Duration | Date) {
       ex.check()
+      assertNotInsideDo(ex, 'ctx.await.time')
       const absolute = at instanceof Date ? at.getTime() : undefined
       if (absolute !== undefined && !Number.isFinite(absolute))
         throw new LeanflowError('INVALID_ARGUMENT', 'await.time got an invalid Date.')
@@ -59,6 +62,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
     },
     async event<D>(opts: AwaitEventOptions): Promise<ExternalEvent<D>> {
       ex.check()
+      assertNotInsideDo(ex, 'ctx.await.event')
       assertNoFunctions(opts, 'await.event options')
       const kind = assertName(opts?.kind, 'event kind')
       if (opts.match !== undefined && (typeof opts.match !== 'object' || opts.match === null || Array.isArray(opts.match))) {
@@ -75,6 +79,15 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
         await reannounce(shell, ex, pos, rec)
         return (await waitOn(shell, ex, pos, rec)) as ExternalEvent<D>
       }
+      // JSON would drop the path, and the await would match any event of the kind
+      for (const [path, value] of Object.entries(opts.match ?? {})) {
+        if (value === undefined)
+          throw invalidArgument(
+            `await.event match value of "${path}"`,
+            value,
+            'the value to match (a field of the input that is not set?), or leave the path out',
+          )
+      }
       const match = opts.match === undefined ? undefined : (toJson(opts.match, 'await.event match') as Record<string, unknown>)
       if (match !== undefined) assertFits(shell, match, 'await.event match (in its step.await.event)')
       capPending(shell, ex, pos)
@@ -88,6 +101,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
     },
     async trigger<T>(opts: AwaitTriggerOptions): Promise<TriggerHandle<T>> {
       ex.check()
+      assertNotInsideDo(ex, 'ctx.await.trigger')
       assertNoFunctions(opts, 'await.trigger options')
       const type = opts?.type
       if (typeof type !== 'string' || type.length === 0 || type.length > 128) {
@@ -125,6 +139,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
 
   const invoke: InvokeFn = async (target, input, opts = {}) => {
     ex.check()
+    assertNotInsideDo(ex, 'ctx.invoke')
     const name = typeof target === 'string' ? target : (target as FlowDefinition | undefined)?.name
     const flow = typeof name === 'string' ? shell.flows.get(name) : undefined
     if (!flow) {

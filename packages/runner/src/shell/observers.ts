@@ -1,4 +1,4 @@
-import { type EventMeta, type EventRecord, isRepeatedAppend, isTerminalKind, type StreamStore } from '@leanflow/core'
+import { type EventMeta, type EventRecord, isRepeatedAppend, isTerminalKind, LeanflowError, type StreamStore } from '@leanflow/core'
 import type { EventInfo, RunnerObserver, RunStart, StartedData } from '../observer.js'
 
 const MAX_STARTS = 1000
@@ -78,7 +78,12 @@ export class Observers {
         const m = o.startMeta(start)
         // a promise is no meta (startMeta is synchronous); its rejection goes to onError
         if (isThenable(m)) m.then(undefined, this.onError)
-        else if (m) meta = { ...meta, ...m }
+        else if (m !== undefined && m !== null) {
+          // what flow.started cannot hold is this observer's bug: reported, and the run starts without it
+          const bad = unstorableMeta(m)
+          if (bad) this.onError(bad)
+          else meta = { ...meta, ...m }
+        }
       } catch (err) {
         this.onError(err)
       }
@@ -106,4 +111,24 @@ export class Observers {
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
+}
+
+/** Why a `startMeta` return value cannot go into `flow.started.meta` (no object, or not JSON), or nothing. */
+function unstorableMeta(m: unknown): LeanflowError | undefined {
+  const fix = 'return an object of JSON fields (or nothing); the run starts without it.'
+  if (typeof m !== 'object' || Array.isArray(m)) {
+    let shown: string
+    try {
+      shown = JSON.stringify(m) ?? typeof m
+    } catch {
+      shown = typeof m
+    }
+    return new LeanflowError('INVALID_ARGUMENT', `runner.observe startMeta returned ${shown}: ${fix}`)
+  }
+  try {
+    JSON.stringify(m)
+  } catch (err) {
+    return new LeanflowError('INVALID_ARGUMENT', `runner.observe startMeta returned an object that is not JSON (${String(err)}): ${fix}`)
+  }
+  return undefined
 }
