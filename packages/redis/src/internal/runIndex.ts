@@ -16,6 +16,8 @@ const STATUSES: readonly RunStatus[] = ['pending', 'queued', 'running', 'awaitin
 const indexScript = defineScript(RUN_INDEX_LUA)
 const dropScript = defineScript(RUN_INDEX_DROP_LUA)
 const flowsScript = defineScript(FLOWS_ADD_LUA)
+/** Expired entries checked per round trip when pruning a flow's index. */
+const PRUNE_PAGE = 1000
 
 /** A run's index entry, as the append script reports it when the run's status changes. */
 export interface IndexEntry {
@@ -151,13 +153,22 @@ export class RunIndex {
     return out
   }
 
-  /** Removes index entries of runs whose expiry has passed and whose keys are gone. */
+  /**
+   * Removes index entries of runs whose expiry has passed and whose keys are gone: every one, in
+   * pages of {@link PRUNE_PAGE} (so counts are exact however many runs expired at once); an entry
+   * whose keys are still there (Redis has not expired them yet) is stepped over.
+   */
   private async prune(flow: string): Promise<void> {
-    const due = await this.redis.zrangebyscore(this.keys.flowDone(flow), '-inf', Date.now(), 'LIMIT', 0, 1000)
-    if (due.length === 0) return
-    const alive = await Promise.all(due.map((id) => this.redis.exists(this.keys.meta(id))))
-    const gone = due.filter((_, i) => alive[i] === 0)
-    if (gone.length > 0) await this.drop(flow, gone)
+    const now = Date.now()
+    for (let kept = 0; ; ) {
+      const due = await this.redis.zrangebyscore(this.keys.flowDone(flow), '-inf', now, 'LIMIT', kept, PRUNE_PAGE)
+      if (due.length === 0) return
+      const alive = await Promise.all(due.map((id) => this.redis.exists(this.keys.meta(id))))
+      const gone = due.filter((_, i) => alive[i] === 0)
+      if (gone.length > 0) await this.drop(flow, gone)
+      kept += due.length - gone.length
+      if (due.length < PRUNE_PAGE) return
+    }
   }
 
   private async drop(flow: string, runIds: string[]): Promise<void> {
