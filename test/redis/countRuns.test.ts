@@ -94,3 +94,20 @@ describe.each(STORES)('expiry of many runs at once on the %s store', (_name, ope
     expect(await s.listFlows()).toEqual([])
   })
 })
+
+describe.each(STORES)('a run id used again after expiry on the %s store', (_name, open) => {
+  it('is counted and listed in its new flow only, also when it starts no flow', async () => {
+    const s = open(100)
+    opened.push(s)
+    for (const run of ['again', 'loose']) {
+      await s.appendMany!(run, [{ event: started(run, 'old') }, { event: ev(run, 'flow.completed', { duration: 1 }) }])
+    }
+    await new Promise((r) => setTimeout(r, 200))
+    await s.append('again', started('again', 'new')) // the same id, from scratch, in another flow
+    await s.append('loose', ev('loose', 'step.started', {}, 'a')) // the same id, with no flow.started
+    expect(await s.countRuns!('old')).toEqual({ runs: 0, statuses: ZERO })
+    expect(await s.listFlows()).toEqual([{ flow: 'new', runs: 1 }])
+    expect(await s.listRuns('old')).toEqual([])
+    expect((await s.listRuns('new')).map((r) => r.runId)).toEqual(['again'])
+  })
+})
