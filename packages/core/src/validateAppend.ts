@@ -155,7 +155,12 @@ const utf8Length = (text: string): number => new TextEncoder().encode(text).leng
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+  if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'object') {
+    const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name
+    return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name}` : 'an object'
+  }
   return `a ${typeof value}`
 }
 
