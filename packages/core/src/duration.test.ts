@@ -28,4 +28,13 @@ describe('parseDuration', () => {
     expect(isLeanflowError(caught, 'INVALID_ARGUMENT')).toBe(true)
     expect(String((caught as Error).message)).toContain('timeout')
   })
+
+  it.each([
+    [Number.NaN, 'NaN'],
+    [Number.POSITIVE_INFINITY, 'Infinity'],
+    [-5, '-5'],
+    ['1y', '"1y"'],
+  ])('names %s in its refusal', (input, shown) => {
+    expect(() => parseDuration(input as never, 'retention')).toThrow(`Invalid retention ${shown}:`)
+  })
 })

@@ -39,6 +39,6 @@ export function parseDuration(value: Duration, what = 'duration'): number {
   }
   throw new LeanflowError(
     'INVALID_ARGUMENT',
-    `Invalid ${what} ${JSON.stringify(value) ?? String(value)}: use milliseconds (a number >= 0) or a string like '500ms', '30s', '5m', '24h', '7d'.`,
+    `Invalid ${what} ${typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value))}: use milliseconds (a number >= 0) or a string like '500ms', '30s', '5m', '24h', '7d'.`,
   )
 }
