@@ -209,6 +209,7 @@ export class PostgresFollower implements AsyncIterableIterator<EventRecord> {
 
   async #start(): Promise<void> {
     this.#started = true
+    if (this.listener.closed) return // the store closed: next() ends, without a throw
     this.#unlisten = this.listener.listen(this.runId, this.#ring)
     this.signal?.addEventListener('abort', this.#ring)
     try {

@@ -4,6 +4,7 @@
 import {
   type AppendManyOptions,
   type AppendOptions,
+  appendManyOptions,
   assertName,
   type BatchAppend,
   compareEventIds,
@@ -240,7 +241,8 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
   }
 
   /** Several appends in one transaction: the batch's checks once, then each as `append` stores it. */
-  async function appendMany(runId: string, items: readonly BatchAppend[], opts: AppendManyOptions = {}): Promise<EventRecord[]> {
+  async function appendMany(runId: string, items: readonly BatchAppend[], options?: AppendManyOptions): Promise<EventRecord[]> {
+    const opts = appendManyOptions(options)
     if (!Array.isArray(items)) throw invalidArgument('appendMany items', items, 'an array of { event, idempotencyKey? }')
     const checked = items.map((it) => validateAppend(runId, it?.event, { idempotencyKey: it?.idempotencyKey }, { maxEventBytes }))
     if (items.length === 0) return []

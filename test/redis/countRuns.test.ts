@@ -75,3 +75,39 @@ describe.each(STORES)('countRuns on the %s store', (_name, open) => {
     expect(await s.countRuns!('short')).toEqual({ runs: 1, statuses: { ...ZERO, running: 1 } })
   })
 })
+
+describe.each(STORES)('expiry of many runs at once on the %s store', (_name, open) => {
+  it('counts exactly on the first call after more than 1,000 finished runs of a flow expired', async () => {
+    const s = open(200)
+    opened.push(s)
+    const finish = (flow: string, i: number) => {
+      const run = `${flow}-${i}`
+      return s.appendMany!(run, [{ event: started(run, flow) }, { event: ev(run, 'flow.completed', { duration: 1 }) }])
+    }
+    for (const flow of ['many', 'more']) {
+      for (let i = 0; i < 1100; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => finish(flow, i + j)))
+    }
+    const ended = Date.now()
+    await new Promise((r) => setTimeout(r, ended + 250 - Date.now()))
+    // each is the first look at its flow since every run of it expired: nothing left to count
+    expect(await s.countRuns!('many')).toEqual({ runs: 0, statuses: ZERO })
+    expect(await s.listFlows()).toEqual([])
+  })
+})
+
+describe.each(STORES)('a run id used again after expiry on the %s store', (_name, open) => {
+  it('is counted and listed in its new flow only, also when it starts no flow', async () => {
+    const s = open(100)
+    opened.push(s)
+    for (const run of ['again', 'loose']) {
+      await s.appendMany!(run, [{ event: started(run, 'old') }, { event: ev(run, 'flow.completed', { duration: 1 }) }])
+    }
+    await new Promise((r) => setTimeout(r, 200))
+    await s.append('again', started('again', 'new')) // the same id, from scratch, in another flow
+    await s.append('loose', ev('loose', 'step.started', {}, 'a')) // the same id, with no flow.started
+    expect(await s.countRuns!('old')).toEqual({ runs: 0, statuses: ZERO })
+    expect(await s.listFlows()).toEqual([{ flow: 'new', runs: 1 }])
+    expect(await s.listRuns('old')).toEqual([])
+    expect((await s.listRuns('new')).map((r) => r.runId)).toEqual(['again'])
+  })
+})

@@ -289,6 +289,16 @@ describe('createRedisStreamStore', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   })
 
+  it('appendMany stores a batch of 10,000 events in one call (more arguments than a JavaScript call takes)', async () => {
+    const store = fresh()
+    const items = Array.from({ length: 10_000 }, (_, i) => ({ event: log('big-batch', i), idempotencyKey: `k${i}` }))
+    const records = await store.appendMany!('big-batch', items)
+    expect(records).toHaveLength(10_000)
+    const stored = await store.read('big-batch', { limit: 20_000 })
+    expect(stored.map((e) => e.data)).toEqual(items.map((it) => it.event.data))
+    expect(stored.map((e) => e.id)).toEqual(records.map((r) => r.id))
+  })
+
   it('refuses an event over maxEventsPerRun with RUN_TOO_LONG', async () => {
     const store = fresh({ maxEventsPerRun: 3 })
     for (let i = 0; i < 3; i++) await store.append('r', log('r', i))

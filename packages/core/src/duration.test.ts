@@ -38,4 +38,13 @@ describe('parseDuration', () => {
       expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(message) }),
     )
   })
+
+  it.each([
+    [Number.NaN, 'NaN'],
+    [Number.POSITIVE_INFINITY, 'Infinity'],
+    [-5, '-5'],
+    ['1y', '"1y"'],
+  ])('names %s in its refusal', (input, shown) => {
+    expect(() => parseDuration(input as never, 'retention')).toThrow(`Invalid retention ${shown}:`)
+  })
 })

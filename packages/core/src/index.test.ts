@@ -27,6 +27,7 @@ describe('@leanflow/core public API', () => {
       'TERMINAL_KINDS',
       'TriggerConflictError',
       'TriggerNotFoundError',
+      'appendManyOptions',
       'applyEvent',
       'assertFlowName',
       'assertName',

@@ -88,4 +88,4 @@ export type {
 export { CLOSING_EVENTS_RESERVE, isRepeatedAppend, markRepeatedAppend, maxEventsFor, STORE_DEFAULTS } from './streamStore.js'
 export { toStoreError } from './toStoreError.js'
 export type { AppendLimits, ValidatedAppend } from './validateAppend.js'
-export { validateAppend } from './validateAppend.js'
+export { appendManyOptions, validateAppend } from './validateAppend.js'

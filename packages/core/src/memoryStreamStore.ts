@@ -28,7 +28,7 @@ import {
   STORE_DEFAULTS,
   type StreamStore,
 } from './streamStore.js'
-import { type ValidatedAppend, validateAppend } from './validateAppend.js'
+import { appendManyOptions, type ValidatedAppend, validateAppend } from './validateAppend.js'
 
 /** Options of {@link createMemoryStreamStore}. */
 export interface MemoryStreamStoreOptions {
@@ -92,9 +92,11 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
     return write(runId, event, validateAppend(runId, event, opts, limits), opts)
   }
 
-  function appendMany(runId: string, items: readonly BatchAppend[], opts: AppendManyOptions = {}): EventRecord[] {
+  function appendMany(runId: string, items: readonly BatchAppend[], options?: AppendManyOptions): EventRecord[] {
+    const opts = appendManyOptions(options)
     if (!Array.isArray(items)) throw invalidArgument('appendMany items', items, 'an array of { event, idempotencyKey? }')
     const checked = items.map((it) => validateAppend(runId, it?.event, { idempotencyKey: it?.idempotencyKey }, limits))
+    if (items.length === 0) return [] // nothing to order or fence (as the Redis store answers, with no round trip)
     const existing = runs.get(runId)
     // the batch's checks, once, before anything is written (write checks nothing more that can fail)
     const fence = opts.fence

@@ -36,6 +36,12 @@ describe('validateAppend', () => {
     expect(codeOf(() => validateAppend('r', ev({ meta: [] as never }), {}, limits))).toBe('INVALID_EVENT')
     expect(codeOf(() => validateAppend('r', ev({ meta: new Date(0) as never }), {}, limits))).toBe('INVALID_EVENT')
     expect(codeOf(() => validateAppend('r', ev({ meta: new Map() as never }), {}, limits))).toBe('INVALID_EVENT')
+    // the message names what was given
+    expect(() => validateAppend('r', ev({ meta: null as never }), {}, limits)).toThrow(/got null:/)
+    expect(() => validateAppend('r', ev({ meta: new Date(0) as never }), {}, limits)).toThrow(/got a Date:/)
+    expect(() => validateAppend('r', ev({ data: () => 1 }), {}, limits)).toThrow(/data a function is no JSON value/)
+    const bare = Object.assign(Object.create(null), { toJSON: () => undefined })
+    expect(() => validateAppend('r', ev({ data: bare }), {}, limits)).toThrow(/data an object is no JSON value/)
     expect(validateAppend('r', ev({ meta: Object.assign(Object.create(null), { a: 1 }) }), {}, limits).json).toContain('"meta":{"a":1}')
     for (const data of [cyclic, 1n, () => 1, Symbol('x'), { toJSON: () => undefined }]) {
       expect(codeOf(() => validateAppend('r', ev({ data }), {}, limits))).toBe('INVALID_EVENT')

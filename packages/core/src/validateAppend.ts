@@ -2,7 +2,7 @@ import { InvalidEventError, PayloadTooLargeError } from './errors.js'
 import type { NewEvent } from './events.js'
 import { invalidArgument, optionsObject } from './invalidArgument.js'
 import { assertFlowName, assertName } from './names.js'
-import type { AppendOptions } from './streamStore.js'
+import type { AppendManyOptions, AppendOptions } from './streamStore.js'
 
 /** The longest idempotency key an append takes, in characters. */
 const MAX_IDEMPOTENCY_KEY_LENGTH = 512
@@ -44,12 +44,13 @@ export interface AppendLimits {
  *   `triggers`, `events` or `schedules`): `INVALID_NAME` ({@link assertName}, {@link assertFlowName});
  * - an event that is not an object, `meta` that is not a plain object, `data` JSON cannot hold
  *   (cyclic, a `BigInt`, a function, nesting too deep): `INVALID_EVENT`;
- * - options that are not an object (`null`, a string) and an idempotency key that is not a string
- *   of 1-512 characters: `INVALID_ARGUMENT`;
+ * - options that are not an object (`null`, a string), an idempotency key that is not a string
+ *   of 1-512 characters, an `after` that is no idempotency key and a `fence` that is no
+ *   `{ key, token }` of strings (see {@link appendManyOptions}): `INVALID_ARGUMENT`;
  * - JSON over `maxEventBytes`: `PAYLOAD_TOO_LARGE`.
  *
- * It checks the event, not the store: a repeated idempotency key, `fence` and `after` are the
- * store's to check atomically with its write.
+ * It checks the event, not the store: a repeated idempotency key, whether `fence` holds and
+ * whether `after` is stored are the store's to check atomically with its write.
  *
  * @example
  * ```ts
@@ -78,11 +79,9 @@ export function validateAppend(runId: string, event: NewEvent, opts: AppendOptio
     kind === 'flow.started'
       ? assertFlowName(typeof data === 'object' && data !== null ? (data as { name?: unknown }).name : undefined)
       : undefined
+  if (opts !== undefined) orderOptions(opts, 'append')
   const idempotencyKey = opts?.idempotencyKey
-  if (
-    idempotencyKey !== undefined &&
-    (typeof idempotencyKey !== 'string' || idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY_LENGTH)
-  ) {
+  if (idempotencyKey !== undefined && !isIdempotencyKey(idempotencyKey)) {
     throw invalidArgument('idempotency key', idempotencyKey, `a string of 1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters`)
   }
 
@@ -109,11 +108,59 @@ export function validateAppend(runId: string, event: NewEvent, opts: AppendOptio
   return { json, flowName, flowVersion, idempotencyKey }
 }
 
+/**
+ * The options of `appendMany`, checked as {@link validateAppend} checks `append`'s: an options
+ * object (`{}` when left out) whose `after` is an idempotency key (a string of 1-512 characters)
+ * and whose `fence` is `{ key, token }`, two strings, `key` not empty. So no value a store could
+ * take for "none" (`''`, `null`) skips the check it asks for. `INVALID_ARGUMENT` naming the value
+ * otherwise. A store calls it first in `appendMany`, before anything is read or written, as the
+ * built-in stores do.
+ *
+ * @example
+ * ```ts
+ * async appendMany(runId, items, options) {
+ *   const opts = appendManyOptions(options) // { fence?, after? }
+ *   const checked = items.map((it) => validateAppend(runId, it.event, { idempotencyKey: it.idempotencyKey }, limits))
+ *   // … check opts.fence and opts.after, and write, in one transaction
+ * }
+ * ```
+ */
+export function appendManyOptions(opts: AppendManyOptions | undefined): AppendManyOptions {
+  return orderOptions(optionsObject(opts, 'appendMany options', '{ fence?, after? }'), 'appendMany')
+}
+
+/** Refuses an `after` that is no idempotency key and a `fence` that is no `{ key, token }` (`what`: the call). */
+function orderOptions<T extends AppendManyOptions>(opts: T, what: string): T {
+  const { after, fence } = opts
+  if (after !== undefined && !isIdempotencyKey(after)) {
+    throw invalidArgument(
+      `${what} after`,
+      after,
+      `the idempotency key of an append that must be stored first (a string of 1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters)`,
+    )
+  }
+  if (fence !== undefined) {
+    const f = fence as { key?: unknown; token?: unknown } | null
+    if (typeof f !== 'object' || f === null || typeof f.key !== 'string' || f.key === '' || typeof f.token !== 'string')
+      throw invalidArgument(`${what} fence`, fence, '{ key, token }: the fence name (not empty) and the token it must hold, both strings')
+  }
+  return opts
+}
+
+function isIdempotencyKey(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_IDEMPOTENCY_KEY_LENGTH
+}
+
 const utf8Length = (text: string): number => new TextEncoder().encode(text).length
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)
+  if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
+  if (typeof value === 'object') {
+    const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name
+    return typeof name === 'string' && name !== '' && name !== 'Object' ? `a ${name}` : 'an object'
+  }
   return `a ${typeof value}`
 }
 

@@ -1,6 +1,7 @@
 import {
   type AppendManyOptions,
   type AppendOptions,
+  appendManyOptions,
   type BatchAppend,
   type CreateRunOptions,
   type CreateRunResult,
@@ -222,7 +223,8 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     if (code === -1) throw tooLong(runId, len, maxEventsPerRun)
   }
 
-  async function appendMany(runId: string, items: readonly BatchAppend[], opts: AppendManyOptions = {}): Promise<EventRecord[]> {
+  async function appendMany(runId: string, items: readonly BatchAppend[], options?: AppendManyOptions): Promise<EventRecord[]> {
+    const opts = appendManyOptions(options)
     if (!Array.isArray(items)) throw invalidArgument('appendMany items', items, 'an array of { event, idempotencyKey? }')
     // every event checked before the script: a refused batch writes nothing
     const checked = items.map((it) => validateAppend(runId, it?.event, { idempotencyKey: it?.idempotencyKey }, limits))

@@ -191,6 +191,21 @@ export function describeAppendConformance(t: ConformanceContext): void {
       expect((await s.append(run, ev(run, 'a', 2), { idempotencyKey: longest })).id).toBe(first.id)
     })
 
+    it('refuses an `after` that is no idempotency key and a fence that is no { key, token } with INVALID_ARGUMENT, writing nothing', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      await s.append(run, ev(run, 'a', 0), { idempotencyKey: 'k0' })
+      // '' is no key an append can store: it must never read as "no `after`" (nor as "no fence")
+      for (const after of ['', 'k'.repeat(513), null, 42, {}]) {
+        await expectCode(s.append(run, ev(run, 'b', 1), { after: after as never }), 'INVALID_ARGUMENT')
+      }
+      for (const fence of [null, 'step', [], {}, { key: '', token: 't' }, { key: 'a' }, { key: 'a', token: 1 }, { key: 1, token: 't' }]) {
+        await expectCode(s.append(run, ev(run, 'b', 1), { fence: fence as never }), 'INVALID_ARGUMENT')
+      }
+      expect((await s.read(run)).map((e) => e.kind)).toEqual(['a'])
+      expect((await s.append(run, ev(run, 'b', 1), { after: 'k0' })).kind).toBe('b')
+    })
+
     it('refuses flow.started without a valid flow name, or with a reserved one (runs, triggers, events), with INVALID_NAME', async () => {
       const s = await t.store()
       const run = uniqueName()

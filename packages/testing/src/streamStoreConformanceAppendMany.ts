@@ -56,6 +56,26 @@ export function describeAppendManyConformance(t: ConformanceContext): void {
       expect((await s.read(run)).map((e) => e.kind)).toEqual(['a', 'b', 'c', 'd'])
     })
 
+    it('refuses options that are no object, an `after` that is no idempotency key and a bad fence with INVALID_ARGUMENT; an empty batch stores nothing', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      await s.append(run, ev(run, 'a', 0), { idempotencyKey: 'k0' })
+      const bad: unknown[] = [null, 'x', [1], { after: '' }, { after: 42 }, { fence: null }, { fence: { key: '', token: 't' } }]
+      for (const opts of bad) {
+        const what = JSON.stringify(opts)
+        await expectCode(many(s)(run, [item(run, 'b', 1)], opts as never), 'INVALID_ARGUMENT').catch((err: Error) => {
+          throw new Error(`${what}: ${err.message}`)
+        })
+        await expectCode(many(s)(run, [], opts as never), 'INVALID_ARGUMENT').catch((err: Error) => {
+          throw new Error(`${what} (empty batch): ${err.message}`)
+        })
+      }
+      // an empty batch has nothing to order or fence: [] whatever the run holds
+      expect(await many(s)(run, [], { after: 'missing' })).toEqual([])
+      expect(await many(s)(run, [], { fence: { key: 'none', token: 't' } })).toEqual([])
+      expect((await s.read(run)).map((e) => e.kind)).toEqual(['a'])
+    })
+
     it('takes a batch exactly when its events, appended one by one, would all be taken: closing events past maxEventsPerRun too', async () => {
       const s = await t.open({ maxEventsPerRun: 3 })
       const run = uniqueName()

@@ -208,5 +208,18 @@ export function describeRunsConformance(t: ConformanceContext): void {
       await within(s.close(), 5000, 'close')
       expect(await within(done, 5000, 'follow after close')).toBe('ended')
     })
+
+    it('a follow started after close ends at once, without throwing (from the start or from an id)', async () => {
+      const s = await t.open()
+      const run = uniqueName()
+      const first = await s.append(run, ev(run, 'e', 0))
+      t.forget(s)
+      await within(s.close(), 5000, 'close')
+      for (const opts of [{}, { after: first.id }]) {
+        const seen: unknown[] = []
+        for await (const e of s.follow(run, opts)) seen.push(e.data)
+        expect(seen).toEqual([])
+      }
+    })
   })
 }

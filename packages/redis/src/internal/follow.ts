@@ -90,7 +90,8 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
     this.events = ctx.keys.events(runId)
     this.channel = ctx.keys.live(runId)
     this.last = this.taken = after ?? '0-0'
-    if (signal?.aborted) {
+    // aborted already, or the store closed: ended, without a throw (as a follow open at close() ends)
+    if (signal?.aborted || ctx.hub.closed) {
       this.canceled = this.closed = true
       return
     }

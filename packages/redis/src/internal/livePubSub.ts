@@ -111,7 +111,8 @@ const CLOSED = 'The store is closed: create a new store to follow runs.'
 class DeferredHub implements LiveHub {
   private inner: LiveHub | undefined
   private choosing: Promise<LiveHub> | undefined
-  private closed = false
+  /** True once `close()` was called (LiveHub). */
+  closed = false
 
   constructor(private readonly choose: () => Promise<LiveHub>) {}
 

@@ -16,6 +16,8 @@ const STATUSES: readonly RunStatus[] = ['pending', 'queued', 'running', 'awaitin
 const indexScript = defineScript(RUN_INDEX_LUA)
 const dropScript = defineScript(RUN_INDEX_DROP_LUA)
 const flowsScript = defineScript(FLOWS_ADD_LUA)
+/** Expired entries checked per round trip when pruning a flow's index. */
+const PRUNE_PAGE = 1000
 
 /** A run's index entry, as the append script reports it when the run's status changes. */
 export interface IndexEntry {
@@ -97,11 +99,11 @@ export class RunIndex {
       for (let i = 0; i < ids.length && out.length < limit; i++) {
         const runId = ids[i]!
         const [f, st, startedAt, completedAt, sid, parentRun, parentStep, children, version] = metas[i]!
-        if (f == null || startedAt == null) {
+        // expired, or its id used again from scratch (in another flow, or with no flow.started): not this flow's now
+        if (f !== flow || startedAt == null) {
           stale.push(runId)
           continue
         }
-        if (f !== flow) continue
         if (status !== undefined && st !== status) {
           // the entry is behind the summary (its move is in flight, or was lost): move it now
           if (sid != null && (INDEXED_STATUSES as readonly string[]).includes(st ?? '')) {
@@ -151,13 +153,24 @@ export class RunIndex {
     return out
   }
 
-  /** Removes index entries of runs whose expiry has passed and whose keys are gone. */
+  /**
+   * Removes index entries of runs whose expiry has passed and that are no longer this flow's:
+   * their keys are gone, or their id was used again from scratch (its summary names another flow,
+   * or none). Every one, in pages of {@link PRUNE_PAGE}, so counts are exact however many runs
+   * expired at once; an entry whose run is still there (Redis has not expired its keys yet) is
+   * stepped over.
+   */
   private async prune(flow: string): Promise<void> {
-    const due = await this.redis.zrangebyscore(this.keys.flowDone(flow), '-inf', Date.now(), 'LIMIT', 0, 1000)
-    if (due.length === 0) return
-    const alive = await Promise.all(due.map((id) => this.redis.exists(this.keys.meta(id))))
-    const gone = due.filter((_, i) => alive[i] === 0)
-    if (gone.length > 0) await this.drop(flow, gone)
+    const now = Date.now()
+    for (let kept = 0; ; ) {
+      const due = await this.redis.zrangebyscore(this.keys.flowDone(flow), '-inf', now, 'LIMIT', kept, PRUNE_PAGE)
+      if (due.length === 0) return
+      const owners = await Promise.all(due.map((id) => this.redis.hget(this.keys.meta(id), 'flow')))
+      const gone = due.filter((_, i) => owners[i] !== flow)
+      if (gone.length > 0) await this.drop(flow, gone)
+      kept += due.length - gone.length
+      if (due.length < PRUNE_PAGE) return
+    }
   }
 
   private async drop(flow: string, runIds: string[]): Promise<void> {

@@ -23,11 +23,14 @@ export function defineScript(lua: string): Script {
     sha,
     async call(redis, keys, args) {
       coalesceWrites(redis)
+      // one array, never spread into the call: a batch append of thousands of events has more
+      // arguments than a JavaScript call takes (ioredis flattens it)
+      const argv = (keys as Array<string | number>).concat(args) as string[]
       try {
-        return await redis.evalsha(sha, keys.length, ...keys, ...args)
+        return await redis.evalsha(sha, keys.length, argv)
       } catch (err) {
         if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err
-        return redis.eval(lua, keys.length, ...keys, ...args)
+        return redis.eval(lua, keys.length, argv)
       }
     },
   }

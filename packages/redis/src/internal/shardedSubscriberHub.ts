@@ -61,7 +61,8 @@ export class ShardedSubscriberHub implements LiveHub {
   private failures = 0
   /** A subscription failed since the last round was scheduled. */
   private failed = false
-  private closed = false
+  /** True once `close()` was called (LiveHub). */
+  closed = false
 
   constructor(
     private readonly cluster: Cluster,

@@ -29,6 +29,8 @@ export interface LiveHub {
   remove(channel: string, listener: ChannelListener): void
   /** Number of subscribed channels (for tests and metrics). */
   readonly size: number
+  /** True once `close()` was called: a follow starting then ends at once, as one open at close() does. */
+  readonly closed: boolean
   /** Ends every listener (`end()`) and closes the connections. */
   close(): Promise<void>
 }
@@ -45,7 +47,8 @@ export class SubscriberHub implements LiveHub {
   private connecting: Promise<Redis> | undefined
   private readyWait: Promise<void> | undefined
   private readonly channels = new Map<string, Set<ChannelListener>>()
-  private closed = false
+  /** True once `close()` was called (LiveHub). */
+  closed = false
 
   constructor(private readonly open: () => Redis | Promise<Redis>) {}
 
