@@ -4,6 +4,7 @@
 // no longer counted once retention removed it, a bad flow name refused before any read.
 import { createMemoryStreamStore, type NewEvent, type StreamStore } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
+import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
@@ -109,5 +110,44 @@ describe.each(STORES)('a run id used again after expiry on the %s store', (_name
     expect(await s.listFlows()).toEqual([{ flow: 'new', runs: 1 }])
     expect(await s.listRuns('old')).toEqual([])
     expect((await s.listRuns('new')).map((r) => r.runId)).toEqual(['again'])
+  })
+})
+
+describe('listFlows on the redis store, while a run of a flow it finds empty starts', () => {
+  it('keeps the flow listed: a run that starts between the count and the removal is listed again', async () => {
+    const prefix = `cr${n++}`
+    const client = new Redis(redis.url)
+    /** Runs once, right before the store removes flows it found empty from the flows set. */
+    let beforeRemove: (() => Promise<void>) | undefined
+    const hooked = new Proxy(client, {
+      get(target, prop) {
+        const hook = beforeRemove
+        if (prop === 'srem' && hook) {
+          beforeRemove = undefined
+          return async (...args: Parameters<Redis['srem']>) => {
+            await hook()
+            return target.srem(...args)
+          }
+        }
+        const v = Reflect.get(target, prop, target)
+        return typeof v === 'function' ? v.bind(target) : v
+      },
+    })
+    const s = createRedisStreamStore({ redis: hooked, prefix, retention: 100 })
+    // the other process's connection: a PING on it answers once its append's index write was carried out
+    const otherClient = new Redis(redis.url)
+    const other = createRedisStreamStore({ redis: otherClient, prefix })
+    opened.push(s, other)
+    await s.appendMany!('r1', [{ event: started('r1', 'f') }, { event: ev('r1', 'flow.completed', { duration: 1 }) }])
+    await new Promise((r) => setTimeout(r, 200))
+    // another process starts a run of f after this listFlows counted f's runs (0), before it unlists f
+    beforeRemove = async () => {
+      await other.append('r2', started('r2', 'f'))
+      await otherClient.ping()
+    }
+    expect(await s.listFlows()).toEqual([])
+    expect(beforeRemove).toBeUndefined()
+    expect(await s.listFlows()).toEqual([{ flow: 'f', runs: 1 }])
+    await Promise.all([client.quit(), otherClient.quit()])
   })
 })

@@ -149,8 +149,20 @@ export class RunIndex {
       if (counts[i]! > 0) out.push({ flow, runs: counts[i]! })
       else empty.push(flow)
     })
-    if (empty.length > 0) await this.redis.srem(this.keys.flows(), ...empty)
+    if (empty.length > 0) await this.unlist(empty)
     return out
+  }
+
+  /**
+   * Drops flows found empty from the flows set, then lists again any that a run started meanwhile
+   * (its entry and its flow's listing are written after each other on one connection: a listing
+   * that was a no-op because the flow was still listed is followed by an entry this re-count sees).
+   */
+  private async unlist(flows: string[]): Promise<void> {
+    await this.redis.srem(this.keys.flows(), ...flows)
+    const counts = await Promise.all(flows.map((f) => this.redis.zcard(this.keys.flowRuns(f))))
+    const back = flows.filter((_, i) => counts[i]! > 0)
+    await Promise.all(back.map((f) => flowsScript.call(this.redis, [this.keys.flows()], [f])))
   }
 
   /**
