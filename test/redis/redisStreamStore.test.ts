@@ -328,4 +328,18 @@ describe('createRedisStreamStore', () => {
     expect(await mine.ping()).toBe('PONG')
     mine.disconnect()
   })
+
+  it('a call on a store made from `url` after close() says the store is closed, not to retry once Redis is reachable', async () => {
+    const store = fresh()
+    await store.append('r', log('r', 0))
+    await store.close()
+    for (const call of [() => store.append('r', log('r', 1)), () => store.read('r'), () => store.listRuns('f')]) {
+      const err = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(isLeanflowError(err, 'STORE_UNAVAILABLE')).toBe(true)
+      expect((err as Error).message).toMatch(/store is closed.*create a new store/)
+    }
+  })
 })

@@ -363,8 +363,17 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
       return closed
     },
   }
-  // the one choke point for driver errors: every method (follow's iterators too) throws LeanflowErrors
-  return withStoreErrors(store, refused)
+  // the one choke point for driver errors: every method (follow's iterators too) throws LeanflowErrors;
+  // a call that fails on connections this store opened and close() quit says so, not "retry"
+  return withStoreErrors(store, () => refused() ?? (owned && closed ? closedError() : undefined))
+}
+
+/** A call on a store made from `url` after its `close()`: its connections are gone for good. */
+function closedError(): LeanflowError {
+  return new LeanflowError(
+    'STORE_UNAVAILABLE',
+    'The Redis store is closed (close() was called, which quit the connections it opened from `url`): create a new store with createRedisStreamStore, or pass a connection of yours as `redis` to keep using it.',
+  )
 }
 
 /** The returned record, from the caller's data (no re-parse of the stored JSON). */
