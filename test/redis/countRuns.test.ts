@@ -5,7 +5,7 @@
 import { createMemoryStreamStore, type NewEvent, type StreamStore } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { Redis } from 'ioredis'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
 
@@ -149,5 +149,25 @@ describe('listFlows on the redis store, while a run of a flow it finds empty sta
     expect(beforeRemove).toBeUndefined()
     expect(await s.listFlows()).toEqual([{ flow: 'f', runs: 1 }])
     await Promise.all([client.quit(), otherClient.quit()])
+  })
+})
+
+describe('countRuns and listFlows on the redis store, in a process whose clock is off', () => {
+  it('prune by the Redis clock that dated each expiry (this process a minute behind would still count an expired run)', async () => {
+    const real = Date.now.bind(Date)
+    const s = createRedisStreamStore({ url: redis.url, prefix: `cr${n++}`, retention: 1000 })
+    opened.push(s)
+    const finish = (run: string) =>
+      s.appendMany!(run, [{ event: started(run, 'f') }, { event: ev(run, 'flow.completed', { duration: 1 }) }])
+    await finish('old')
+    await new Promise((r) => setTimeout(r, 1200))
+    await finish('new') // expires 1 s from now, on the Redis clock: still counted
+    const spy = vi.spyOn(Date, 'now').mockImplementation(() => real() - 60_000)
+    try {
+      expect(await s.countRuns!('f')).toEqual({ runs: 1, statuses: { ...ZERO, completed: 1 } })
+      expect(await s.listFlows()).toEqual([{ flow: 'f', runs: 1 }])
+    } finally {
+      spy.mockRestore()
+    }
   })
 })

@@ -18,6 +18,8 @@ const dropScript = defineScript(RUN_INDEX_DROP_LUA)
 const flowsScript = defineScript(FLOWS_ADD_LUA)
 /** Expired entries checked per round trip when pruning a flow's index. */
 const PRUNE_PAGE = 1000
+/** How long the Redis clock's offset from this process's is trusted before `TIME` is read again. */
+const CLOCK_REFRESH_MS = 30_000
 
 /** A run's index entry, as the append script reports it when the run's status changes. */
 export interface IndexEntry {
@@ -40,11 +42,29 @@ export interface IndexEntry {
  * the page's entries against their summaries (a mismatch is repaired from the summary).
  */
 export class RunIndex {
+  /** Redis's clock minus this process's (ms), and when it was read (this process's clock). */
+  private clock: { offset: number; at: number } | undefined
+
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly retentionMs: number,
   ) {}
+
+  /**
+   * Now on the Redis server's clock, which dated every expiry (an event id's ms plus retention):
+   * `TIME` read at most every {@link CLOCK_REFRESH_MS}, the offset taken at the round trip's
+   * midpoint. A process whose own clock is off still prunes what has expired, and only that.
+   */
+  private async serverNow(): Promise<number> {
+    const local = Date.now()
+    if (!this.clock || Math.abs(local - this.clock.at) >= CLOCK_REFRESH_MS) {
+      const [s, us] = await this.redis.time()
+      const after = Date.now()
+      this.clock = { offset: Number(s) * 1000 + Math.floor(Number(us) / 1000) - (local + after) / 2, at: after }
+    }
+    return Math.round(Date.now() + this.clock.offset)
+  }
 
   /** Writes a run's entry (after an append that set its status, or to repair it); `started`: also list the flow. */
   async apply(e: IndexEntry, started: boolean): Promise<void> {
@@ -168,12 +188,12 @@ export class RunIndex {
   /**
    * Removes index entries of runs whose expiry has passed and that are no longer this flow's:
    * their keys are gone, or their id was used again from scratch (its summary names another flow,
-   * or none). Every one, in pages of {@link PRUNE_PAGE}, so counts are exact however many runs
-   * expired at once; an entry whose run is still there (Redis has not expired its keys yet) is
+   * or none), by the Redis server's clock. Every one, in pages of {@link PRUNE_PAGE}, so counts
+   * are exact however many runs expired at once; an entry whose run is still there (Redis has not expired its keys yet) is
    * stepped over.
    */
   private async prune(flow: string): Promise<void> {
-    const now = Date.now()
+    const now = await this.serverNow()
     for (let kept = 0; ; ) {
       const due = await this.redis.zrangebyscore(this.keys.flowDone(flow), '-inf', now, 'LIMIT', kept, PRUNE_PAGE)
       if (due.length === 0) return
