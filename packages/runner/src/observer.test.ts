@@ -97,13 +97,14 @@ describe('runner.observe', () => {
     }
   })
 
-  it('a startMeta that returns what flow.started cannot hold (a bigint, no object) goes to onError; the run starts without it', async () => {
+  it('a startMeta that returns what flow.started cannot hold (a bigint, no object, over 8 KiB) goes to onError; the run starts without it', async () => {
     const errors: unknown[] = []
     const store = createMemoryStreamStore()
     const runner = createRunner({ store, flows: [child], onError: (e) => errors.push(e) })
     runner.observe({ startMeta: () => ({ tenant: 'acme' }) })
     runner.observe({ startMeta: () => ({ spanId: 10n }) as never })
     runner.observe({ startMeta: () => 'acme' as never })
+    runner.observe({ startMeta: () => ({ blob: 'x'.repeat(2_000_000) }) })
     await runner.start()
     // every start failed with INVALID_EVENT: a telemetry bug stopped the application
     const { runId } = await runner.startFlow(child, {}, { traceparent: TP })
@@ -115,6 +116,8 @@ describe('runner.observe', () => {
         /^runner\.observe startMeta returned an object that is not JSON \(.*BigInt.*\): return an object of JSON fields/,
       ),
       'runner.observe startMeta returned "acme": return an object of JSON fields (or nothing); the run starts without it.',
+      // over the event limit, every start failed with PAYLOAD_TOO_LARGE
+      "runner.observe startMeta returned 2000011 bytes of JSON, over the 8192 a run's flow.started.meta takes from observers: return an object of JSON fields (or nothing); the run starts without it.",
     ])
   })
 

@@ -125,10 +125,21 @@ function unstorableMeta(m: unknown): LeanflowError | undefined {
     }
     return new LeanflowError('INVALID_ARGUMENT', `runner.observe startMeta returned ${shown}: ${fix}`)
   }
+  let text: string
   try {
-    JSON.stringify(m)
+    text = JSON.stringify(m)
   } catch (err) {
     return new LeanflowError('INVALID_ARGUMENT', `runner.observe startMeta returned an object that is not JSON (${String(err)}): ${fix}`)
   }
+  // meta is for a few ids (a trace, a tenant): more would make every start too large to store
+  const bytes = new TextEncoder().encode(text).length
+  if (bytes > MAX_START_META_BYTES)
+    return new LeanflowError(
+      'INVALID_ARGUMENT',
+      `runner.observe startMeta returned ${bytes} bytes of JSON, over the ${MAX_START_META_BYTES} a run's flow.started.meta takes from observers: ${fix}`,
+    )
   return undefined
 }
+
+/** The most JSON (UTF-8 bytes) one observer's `startMeta` may add to `flow.started.meta`. */
+const MAX_START_META_BYTES = 8192
