@@ -299,6 +299,18 @@ describe('createRedisStreamStore', () => {
     expect(stored.map((e) => e.id)).toEqual(records.map((r) => r.id))
   })
 
+  it('listRuns drops any number of stale index entries (10,000 ids with no run behind them) and answers the runs', async () => {
+    const prefix = `t${++n}`
+    const store = fresh({ prefix })
+    await store.append('real', started('real', 'crowded'))
+    const key = `${prefix}:flow:{crowded}:runs`
+    const ids = Array.from({ length: 10_000 }, (_, i) => `ghost-${i}`)
+    for (let i = 0; i < ids.length; i += 1000)
+      await redis.client.zadd(key, ...ids.slice(i, i + 1000).flatMap((id) => [Date.now() + 1000, id]))
+    expect((await store.listRuns('crowded', { limit: 20_000 })).map((r) => r.runId)).toEqual(['real'])
+    expect(await redis.client.zcard(key)).toBe(1)
+  })
+
   it('refuses an event over maxEventsPerRun with RUN_TOO_LONG', async () => {
     const store = fresh({ maxEventsPerRun: 3 })
     for (let i = 0; i < 3; i++) await store.append('r', log('r', i))

@@ -207,8 +207,9 @@ export class RunIndex {
 
   private async drop(flow: string, runIds: string[]): Promise<void> {
     const k = this.keys
-    const statusKeys = INDEXED_STATUSES.map((s) => k.flowStatus(flow, s))
-    await dropScript.call(this.redis, [k.flowRuns(flow), k.flowDone(flow), k.flowVersions(flow), ...statusKeys], runIds)
+    const keys = [k.flowRuns(flow), k.flowDone(flow), k.flowVersions(flow), ...INDEXED_STATUSES.map((s) => k.flowStatus(flow, s))]
+    // in pages: the script unpacks its arguments, which Lua caps at a few thousand
+    for (let i = 0; i < runIds.length; i += PRUNE_PAGE) await dropScript.call(this.redis, keys, runIds.slice(i, i + PRUNE_PAGE))
   }
 }
 
