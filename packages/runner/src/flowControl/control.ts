@@ -132,10 +132,17 @@ function keyOf(fn: LimitKey | undefined, input: unknown, flow: string, what: str
   )
 }
 
+/** A limit: a whole number from 1 to `Number.MAX_SAFE_INTEGER`; a bad one named as given, with the fix that applies to it. */
 function limitOf(c: unknown, where: string): number {
   const limit = (c as { limit?: unknown } | null)?.limit
   if (typeof c !== 'object' || c === null || !Number.isSafeInteger(limit) || (limit as number) < 1) {
-    throw bad(`Invalid limit ${JSON.stringify(limit)} in ${where}: pass a positive integer (at least 1).`)
+    // NaN and Infinity by name (JSON says null); a whole number above the safe range is told its bound
+    const shown = typeof limit === 'number' && !Number.isFinite(limit) ? String(limit) : JSON.stringify(limit)
+    const fix =
+      Number.isInteger(limit) && (limit as number) >= 1
+        ? `pass at most ${Number.MAX_SAFE_INTEGER} (Number.MAX_SAFE_INTEGER)`
+        : 'pass a positive integer (at least 1)'
+    throw bad(`Invalid limit ${shown} in ${where}: ${fix}.`)
   }
   return limit as number
 }
