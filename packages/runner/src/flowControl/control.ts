@@ -99,6 +99,19 @@ export function runLimitsOf(flow: string, fc: FlowControl, input: unknown): RunL
   return out
 }
 
+/**
+ * Asks the key function of every step-level limit of the flow for `input`, as a start does a
+ * flow-level one's: a throw rejects with `INVALID_ARGUMENT`, a bad name with `INVALID_NAME`, before
+ * the run is written (not first when the step runs).
+ *
+ * @example
+ * assertStepKeys('sync', shell.controls.get('sync'), input) // throws for an input no key function can name
+ */
+export function assertStepKeys(flow: string, fc: FlowControl | undefined, input: unknown): void {
+  if (!fc) return
+  for (const [step, c] of Object.entries(fc.steps)) if (c.key) keyOf(c.key, input, flow, `concurrency of step "${step}"`)
+}
+
 /** The step-level need of step `step` for a run with `input`, or undefined when the step has no limit. */
 export function stepNeedOf(flow: string, fc: FlowControl | undefined, step: string, input: unknown): LimitNeed | undefined {
   const c = fc?.steps[step]
