@@ -26,8 +26,14 @@ const rateKeyed = defineFlow<SyncInput>({
   rateLimit: { limit: 100, period: '1m', key: (input) => input.tenant.id },
   steps: { s: { handler: async () => 1 } },
 })
+// a step-level limit's key is a function of the run's input too: checked at the start, not
+// first when the step runs (the run was written, and the step ran under the step's unkeyed limit)
+const stepKeyed = defineFlow<SyncInput>({
+  name: 'stepKeyed',
+  steps: { s: { concurrency: { limit: 1, key: (input) => input.tenant.id }, handler: async () => 1 } },
+})
 
-describeOnStores({ flows: [keyed, rateKeyed], prefix: 'keyfn' }, (runner, store) => {
+describeOnStores({ flows: [keyed, rateKeyed, stepKeyed], prefix: 'keyfn' }, (runner, store) => {
   let server: http.Server
   let base = ''
   beforeAll(async () => {
@@ -71,5 +77,27 @@ describeOnStores({ flows: [keyed, rateKeyed], prefix: 'keyfn' }, (runner, store)
       body: JSON.stringify({ tenant: { id: 'acme' } }),
     })
     expect(ok.status).toBe(201)
+  })
+  it("a step-level limit's key function is asked at the start: a throw is 400 INVALID_ARGUMENT, a bad name 400 INVALID_NAME; nothing is written", async () => {
+    const err = await runner()
+      .startFlow('stepKeyed', {} as SyncInput)
+      .catch((e: unknown) => e)
+    expect(isLeanflowError(err, 'INVALID_ARGUMENT')).toBe(true)
+    expect((err as Error).message).toMatch(
+      /^The key function of concurrency of step "s" of flow "stepKeyed" threw on this input \(.+\): .*Nothing was started\.$/,
+    )
+    expect((err as Error).cause).toBeInstanceOf(TypeError)
+    for (const [body, code] of [
+      ['{}', 'INVALID_ARGUMENT'],
+      ['{"tenant":{"id":"a b"}}', 'INVALID_NAME'],
+      ['{"tenant":{"id":5}}', 'INVALID_NAME'],
+    ] as const) {
+      const res = await fetch(`${base}/stepKeyed/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+      expect(res.status, body).toBe(400)
+      expect(((await res.json()) as { error: { code: string } }).error.code, body).toBe(code)
+    }
+    expect(await store().listRuns('stepKeyed')).toEqual([])
+    const { runId } = await runner().startFlow('stepKeyed', { tenant: { id: 'acme' } })
+    expect(await runner().result(runId)).toEqual({ s: 1 })
   })
 })

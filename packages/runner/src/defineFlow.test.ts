@@ -66,4 +66,24 @@ describe('defineFlow', () => {
       expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/result must be a function/) }),
     )
   })
+  it('names a bad flow-control limit as given and the fix that applies to it', () => {
+    const h = async () => 1
+    const refusal = (limit: unknown) => {
+      try {
+        defineFlow({ name: 'n', concurrency: { limit: limit as number }, steps: { a: { handler: h } } })
+      } catch (err) {
+        expect(isLeanflowError(err, 'INVALID_ARGUMENT')).toBe(true)
+        return (err as Error).message
+      }
+      throw new Error(`limit ${String(limit)} was accepted`)
+    }
+    // JSON says null for these: the message showed a value the user never passed
+    expect(refusal(Number.NaN)).toBe('Invalid limit NaN in concurrency of flow "n": pass a positive integer (at least 1).')
+    expect(refusal(Number.POSITIVE_INFINITY)).toMatch(/^Invalid limit Infinity in concurrency of flow "n": /)
+    // a whole number above 0 told to be a positive integer: say what is wrong with it
+    expect(refusal(2 ** 60)).toBe(
+      `Invalid limit ${2 ** 60} in concurrency of flow "n": pass at most ${Number.MAX_SAFE_INTEGER} (Number.MAX_SAFE_INTEGER).`,
+    )
+    expect(refusal(0)).toBe('Invalid limit 0 in concurrency of flow "n": pass a positive integer (at least 1).')
+  })
 })

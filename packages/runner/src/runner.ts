@@ -11,6 +11,7 @@ import {
   TriggerNotFoundError,
 } from '@leanflow/core'
 import { type CreateRun, firstAdmitJob, keyAnswer, startLimited } from './flowControl/admission.js'
+import { assertStepKeys } from './flowControl/control.js'
 import { controlsStarts } from './flowControl/limits.js'
 import { copiedWaves, newRun, queueNew, type RunOrigin, startJobs, type Waiting } from './machine/index.js'
 import { jobIds } from './machine/keys.js'
@@ -170,6 +171,8 @@ export function createRunner(options: RunnerOptions): Runner {
     const def = prepared ? undefined : flowToStart(name, opts.version)
     const flow: FlowGraph = prepared?.flow ?? (def as FlowDefinition)
     const data = prepared ? prepared.input : toJson(def?.input ? await validateInput(name, def.input, input) : input, 'flow input')
+    // a step's limit key is the run input's too: one that cannot name it refuses the start, nothing written
+    assertStepKeys(name, shell.controls.get(name), data)
     let runId = opts.runId === undefined ? newId() : assertName(opts.runId, 'run id')
     // a rerun's key has lookups of its own (`rerunLookup`): no startFlow key names its run
     const key = prepared ? prepared.lookup : idempotencyKeyOf(opts.idempotencyKey, 'startFlow')

@@ -99,6 +99,19 @@ export function runLimitsOf(flow: string, fc: FlowControl, input: unknown): RunL
   return out
 }
 
+/**
+ * Asks the key function of every step-level limit of the flow for `input`, as a start does a
+ * flow-level one's: a throw rejects with `INVALID_ARGUMENT`, a bad name with `INVALID_NAME`, before
+ * the run is written (not first when the step runs).
+ *
+ * @example
+ * assertStepKeys('sync', shell.controls.get('sync'), input) // throws for an input no key function can name
+ */
+export function assertStepKeys(flow: string, fc: FlowControl | undefined, input: unknown): void {
+  if (!fc) return
+  for (const [step, c] of Object.entries(fc.steps)) if (c.key) keyOf(c.key, input, flow, `concurrency of step "${step}"`)
+}
+
 /** The step-level need of step `step` for a run with `input`, or undefined when the step has no limit. */
 export function stepNeedOf(flow: string, fc: FlowControl | undefined, step: string, input: unknown): LimitNeed | undefined {
   const c = fc?.steps[step]
@@ -132,10 +145,17 @@ function keyOf(fn: LimitKey | undefined, input: unknown, flow: string, what: str
   )
 }
 
+/** A limit: a whole number from 1 to `Number.MAX_SAFE_INTEGER`; a bad one named as given, with the fix that applies to it. */
 function limitOf(c: unknown, where: string): number {
   const limit = (c as { limit?: unknown } | null)?.limit
   if (typeof c !== 'object' || c === null || !Number.isSafeInteger(limit) || (limit as number) < 1) {
-    throw bad(`Invalid limit ${JSON.stringify(limit)} in ${where}: pass a positive integer (at least 1).`)
+    // NaN and Infinity by name (JSON says null); a whole number above the safe range is told its bound
+    const shown = typeof limit === 'number' && !Number.isFinite(limit) ? String(limit) : JSON.stringify(limit)
+    const fix =
+      Number.isInteger(limit) && (limit as number) >= 1
+        ? `pass at most ${Number.MAX_SAFE_INTEGER} (Number.MAX_SAFE_INTEGER)`
+        : 'pass a positive integer (at least 1)'
+    throw bad(`Invalid limit ${shown} in ${where}: ${fix}.`)
   }
   return limit as number
 }

@@ -124,6 +124,26 @@ export async function wakeSteps(shell: Shell, scope: string, holders: readonly s
   )
 }
 
+/**
+ * The steps of an ended run that waited for a step-level slot leave their lines (a canceled run's
+ * step waits for nothing, and `limits()` stops counting it), and the steps that now fit are woken.
+ */
+export async function leaveStepLines(
+  shell: Shell,
+  flow: string,
+  runId: string,
+  waits: ReadonlyArray<{ step: string; slot: string }>,
+): Promise<void> {
+  const limits = requireLimits(shell.limits, flow)
+  await Promise.all(
+    waits.map(async ({ step, slot }) => {
+      const scope = `${flow}/${step}`
+      const { admitted } = await limits.releaseLimit(scope, `${runId}~${step}.${slot}`)
+      await wakeSteps(shell, scope, admitted)
+    }),
+  )
+}
+
 function others(ans: LimitAnswer, self: string): string[] {
   return ans.state === 'admitted' || ans.state === 'queued' ? ans.admitted.filter((h) => h !== self) : []
 }

@@ -131,6 +131,8 @@ export interface Outputs {
   ended?: boolean
   /** The run ended: the flow whose run-level limits (concurrency, singleton) it gives back its slots in. */
   release?: string
+  /** The run ended: its steps that waited for a step-level slot (step, token) leave their lines. */
+  leaveLines?: Array<{ step: string; slot: string }>
   /** The run was canceled while it waited for its debounce window: the window (of this flow and key) closes with it. */
   dropDebounce?: { flow: string; key: string }
   /** The run ended and was started by `ctx.invoke`: its parent's await is resolved with how it ended. */

@@ -181,7 +181,16 @@ function runDuration(env: Env, doc: RunDoc): number {
 
 /** The outputs of a run's end: its last appends, its slots released, its parent told. */
 function ending(env: Env, doc: RunDoc, appends: Append[][], outcome: ChildOutcome): Outputs {
-  return withNotify({ appends, jobs: [], unwatch: [], ended: true, release: doc.flow }, env, doc, outcome)
+  return withNotify(withLeaveLines({ appends, jobs: [], unwatch: [], ended: true, release: doc.flow }, doc), env, doc, outcome)
+}
+
+/** An ended run's steps that wait for a step-level slot leave their lines (`leaveLines`), when it has any. */
+export function withLeaveLines(out: Outputs, doc: RunDoc): Outputs {
+  for (const step in doc.steps) {
+    const wait = doc.steps[step]?.wait
+    if (wait) (out.leaveLines ??= []).push({ step, slot: wait.slot })
+  }
+  return out
 }
 
 /** A child run's end tells its parent (`notify`), when it has one. */

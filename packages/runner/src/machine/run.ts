@@ -1,7 +1,7 @@
 import type { ChildOutcome } from './awaits/run.js'
-import type { Append, Command, JobOut, Outputs, Transition } from './commands.js'
+import type { Append, Command, JobOut, Transition } from './commands.js'
 import { jobIds, keys } from './keys.js'
-import { childrenOf, type Env, readyJobs, terminalWaves, withNotify } from './outputs.js'
+import { childrenOf, type Env, readyJobs, terminalWaves, withLeaveLines, withNotify } from './outputs.js'
 import { applyCopies, type RerunOrigin } from './rerun.js'
 import { closeAwaits, type FlowGraph, isEnded, newRunDoc, type RunDoc } from './runDoc.js'
 
@@ -84,7 +84,7 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
   }
   const { jobs, unwatch } = cancelOutputs(doc, env)
   const data = cmd.reason === undefined ? {} : { reason: String(cmd.reason) }
-  const out: Outputs = { appends: terminalWaves(doc, 'flow.canceled', data), jobs, unwatch, ended: true, release: doc.flow }
+  const out = withLeaveLines({ appends: terminalWaves(doc, 'flow.canceled', data), jobs, unwatch, ended: true, release: doc.flow }, doc)
   if (debounced) out.dropDebounce = debounced
   // its children are canceled with it (an ended child: nothing)
   const children = childrenOf(doc)

@@ -2,8 +2,10 @@ import { LeanflowError, parseDuration } from '@leanflow/core'
 import { Cron } from 'croner'
 
 /**
- * When a schedule's ticks are: a cron pattern in a time zone (croner: DST-correct — a tick in a
- * spring-forward gap fires once at the first valid time, one in a fall-back overlap once), or
+ * When a schedule's ticks are: a cron pattern in a time zone (croner, Vixie cron's DST rule: a
+ * fixed-time pattern such as `30 2 * * *` fires once at the first valid time after a spring-forward
+ * gap and once in a fall-back overlap; an interval pattern such as `0 * * * *` or `0,30 2 * * *`
+ * skips its times in the gap and fires at both passes through the overlap), or
  * every `ms` aligned to the Unix epoch (so every replica computes the same ticks).
  */
 export interface Cadence {

@@ -34,6 +34,36 @@ describe('cadences', () => {
     expect(isos(ticks('2026-10-24T22:00:00Z', '2026-10-25T23:00:00Z'))).toEqual(['2026-10-25T00:30:00.000Z'])
   })
 
+  it('DST in Europe/Berlin for an interval pattern (a step, list or wildcard): gap times skipped, repeated ones fire twice', () => {
+    // croner follows Vixie cron: only a fixed-time pattern (one value in seconds, minutes and hours)
+    // moves out of the gap and fires once in the overlap; docs/schedules.md says so
+    const ticks = (pattern: string, fromIso: string, toIso: string) => {
+      const c = cronCadence('s', pattern, 'Europe/Berlin')
+      const out: number[] = []
+      for (let t = c.next(at(fromIso)); t < at(toIso); t = c.next(t)) out.push(t)
+      return isos(out)
+    }
+    // 2026-03-29, 02:00 → 03:00: 02:00 and 02:30 do not exist, and nothing stands in for them
+    expect(ticks('*/30 2 * * *', '2026-03-28T22:00:00Z', '2026-03-29T22:00:00Z')).toEqual([])
+    expect(ticks('0 * * * *', '2026-03-28T23:30:00Z', '2026-03-29T02:30:00Z')).toEqual([
+      '2026-03-29T00:00:00.000Z', // 01:00 CET
+      '2026-03-29T01:00:00.000Z', // 03:00 CEST
+      '2026-03-29T02:00:00.000Z', // 04:00 CEST
+    ])
+    // 2026-10-25, 03:00 → 02:00: 02:00 and 02:30 happen twice, and fire at both
+    expect(ticks('*/30 2 * * *', '2026-10-24T22:00:00Z', '2026-10-25T22:00:00Z')).toEqual([
+      '2026-10-25T00:00:00.000Z', // 02:00 CEST
+      '2026-10-25T00:30:00.000Z', // 02:30 CEST
+      '2026-10-25T01:00:00.000Z', // 02:00 CET
+      '2026-10-25T01:30:00.000Z', // 02:30 CET
+    ])
+    expect(ticks('0 * * * *', '2026-10-24T23:30:00Z', '2026-10-25T02:30:00Z')).toEqual([
+      '2026-10-25T00:00:00.000Z', // 02:00 CEST
+      '2026-10-25T01:00:00.000Z', // 02:00 CET
+      '2026-10-25T02:00:00.000Z', // 03:00 CET
+    ])
+  })
+
   it('refuses a bad cron, tz or every, naming the field', () => {
     expect(() => cronCadence('nightly', '61 * * * *', 'UTC')).toThrow(/Schedule "nightly": invalid cron "61 \* \* \* \*"/)
     expect(() => cronCadence('nightly', '* * * * * * *', 'UTC')).toThrow(/invalid cron/)

@@ -1,6 +1,7 @@
 import { type AppendOptions, type EventMeta, isLeanflowError, type NewEvent } from '@leanflow/core'
 import { release } from '../flowControl/admission.js'
 import { holdsRunSlots } from '../flowControl/limits.js'
+import { leaveStepLines } from '../flowControl/stepSlots.js'
 import { pendingKinds } from '../machine/awaits/event.js'
 import { type Append, type ChildEnd, type Command, type Outputs, type Replies, type Transition, transition } from '../machine/index.js'
 import { pendingChildren, type RunDoc } from '../machine/runDoc.js'
@@ -76,6 +77,9 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   const releasing =
     out.release !== undefined && holdsRunSlots(shell.controls.get(out.release)) ? release(shell, out.release, runId) : undefined
   releasing?.catch(() => {}) // awaited below
+  // its steps waiting for a step-level slot leave their lines (else they stay counted until their turn)
+  const leaving = out.leaveLines && out.release !== undefined ? leaveStepLines(shell, out.release, runId, out.leaveLines) : undefined
+  leaving?.catch(() => {}) // awaited below
   // a canceled run's debounce window: closed while its last events are appended, and before the
   // cancel returns (awaited below), so the next call opens a new one
   const drop = out.dropDebounce
@@ -112,6 +116,7 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   }
   await stopWatching(shell, runId, out.unwatch)
   await releasing
+  await leaving
   if (dropping) await dropping
   // a child's end resolves its parent's await (together with the other children that end meanwhile
   // in this process: see `tellParent`); a canceled run's children are canceled with it
