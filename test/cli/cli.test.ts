@@ -350,6 +350,24 @@ describe('failures', () => {
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
   })
 
+  it('an unknown schedules subcommand is named as unknown (exit 2, with the schedules help), not taken as arguments of list', async () => {
+    const [text, json, list] = await Promise.all([
+      leanflow(['schedules', 'puase', 'nightly', ...g()]),
+      leanflow(['schedules', 'bogus', '--json', ...g()]),
+      leanflow(['schedules', 'list', 'extra', ...g()]),
+    ])
+    expect(text.code).toBe(2)
+    expect(text.stderr).toContain("unknown command 'schedules puase'")
+    expect(text.stderr).not.toContain("for 'list'")
+    expect(text.stderr).toContain('Usage: leanflow schedules')
+    expect(json.code).toBe(2)
+    expect(JSON.parse(json.stderr)).toEqual({
+      error: { code: 'USAGE', message: expect.stringContaining("unknown command 'schedules bogus'") },
+    })
+    expect(list.code).toBe(2)
+    expect(list.stderr).toContain("too many arguments for 'list'")
+  })
+
   it('with --json, a usage error is one JSON line on stderr too (no help text), before or after the command', async () => {
     const rs = await Promise.all([
       leanflow(['--json', 'frobnicate']),

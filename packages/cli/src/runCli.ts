@@ -196,6 +196,16 @@ Docs: https://github.com/leanflow/leanflow/blob/main/docs/cli.md`,
     .action(act((ctx, runId: string, o: { from?: string; input?: string; key?: string }) => rerunCommand(ctx, runId, o)))
 
   const schedules = program.command('schedules').description('list, pause, resume or trigger schedules (default: list)')
+  // `list` is the default, so commander hands it an unknown subcommand as an argument
+  // ("too many arguments for 'list'"): name it as the unknown command it is
+  schedules.hook('preSubcommand', (cmd, sub) => {
+    const first = cmd.args[0]
+    if (sub.name() === 'list' && first !== undefined && first !== 'list')
+      cmd.error(`error: unknown command 'schedules ${first}': use schedules list, pause <id>, resume <id> or trigger <id>.`, {
+        code: 'commander.unknownCommand',
+        exitCode: EXIT_CODES.usage,
+      })
+  })
   schedules
     .command('list', { isDefault: true })
     .description('list every schedule: cadence, paused or active, next and last run')
