@@ -97,15 +97,34 @@ export async function expectCode(p: Promise<unknown>, code: string): Promise<unk
   return err
 }
 
+/** The first `n` events of `iter` (fewer when `signal` aborts, or after {@link COLLECT_MS}). */
 export async function collect(iter: AsyncIterable<EventRecord>, n: number, signal?: AbortSignal): Promise<EventRecord[]> {
   const out: EventRecord[] = []
   if (n === 0) return out
-  for await (const e of iter) {
-    out.push(e)
-    if (out.length >= n || signal?.aborted) break
+  const reading = (async () => {
+    for await (const e of iter) {
+      out.push(e)
+      if (out.length >= n || signal?.aborted) break
+    }
+  })()
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), COLLECT_MS)
+  })
+  try {
+    if ((await Promise.race([reading, late])) === 'late') reading.catch(() => {}) // the store's close() ends it
+  } finally {
+    clearTimeout(timer)
   }
-  return out
+  return [...out]
 }
+
+/**
+ * How long {@link collect} waits for its `n` events: past it, it answers those it got, so a store
+ * whose `follow` drops an event fails the test's assertion at once, naming what is missing,
+ * instead of hanging until the test runner's timeout.
+ */
+const COLLECT_MS = 10_000
 
 export const ev = (run: string, kind: string, data: unknown, step?: string): NewEvent =>
   step === undefined ? { kind, flow: run, data } : { kind, flow: run, step, data }
