@@ -3,7 +3,6 @@ import {
   assertName,
   type EventMeta,
   invalidArgument,
-  type JobWorker,
   LeanflowError,
   optionsObject,
   positiveInteger,
@@ -22,8 +21,9 @@ import { assertFlow, assertQueue, functionOption, priorityOf, timerMs, workerIdO
 import { createSchedules } from './schedules/schedules.js'
 import { apply, carry } from './shell/apply.js'
 import { idempotencyKeyOf } from './shell/idempotencyKey.js'
-import { failuresTo, handleJob, queueBegin } from './shell/jobs.js'
+import { failuresTo, queueBegin } from './shell/jobs.js'
 import { toJson } from './shell/json.js'
+import { createLifecycle } from './shell/lifecycle.js'
 import { newId } from './shell/newId.js'
 import { publish } from './shell/publish.js'
 import { resultOf } from './shell/result.js'
@@ -120,16 +120,6 @@ export function createRunner(options: RunnerOptions): Runner {
   const concurrency = positiveInteger(options.concurrency ?? 10, 'runner concurrency')
   const cancelPollMs = timerMs(options.cancelPollMs ?? 1000, 'cancelPollMs')
   const drainTimeoutMs = timerMs(options.drainTimeoutMs ?? 30_000, 'drainTimeoutMs')
-  let worker: JobWorker | undefined
-  // start() and stop() take turns, in call order: concurrent calls never make two workers (one of
-  // them left running after stop()) nor let a stop's queue close take a later start's worker
-  let lifecycle: Promise<void> = Promise.resolve()
-  const inTurn = (change: () => Promise<void>): Promise<void> => {
-    const done = lifecycle.then(change)
-    lifecycle = done.catch(() => {})
-    return done
-  }
-
   /** `runner.startFlow`: the flow by its name (its highest version held), or by its object (its version). */
   async function startFlow(flow: string | FlowDefinition, input?: unknown, opts: StartFlowOptions = {}): Promise<StartedRun> {
     optionsObject(opts, 'startFlow options', '{ runId?, idempotencyKey?, priority?, version? }')
@@ -361,34 +351,7 @@ export function createRunner(options: RunnerOptions): Runner {
     start: async (flow, input, idempotencyKey, schedule) => (await start(flow, input, { idempotencyKey }, { schedule })).runId,
     cancel,
   })
-
-  async function startWorker() {
-    if (worker) return
-    shell.stopping = false
-    await shell.clock.now()
-    worker = await queue.process((job) => handleJob(shell, job, { cancelPollMs }), { concurrency })
-    await schedules.startTicking()
-  }
-
-  async function stopWorker() {
-    const w = worker
-    worker = undefined
-    if (!w) return
-    await schedules.stopTicking()
-    shell.stopping = true
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const handBack = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        shell.local.stopAll('handback')
-        resolve()
-      }, drainTimeoutMs)
-    })
-    const closing = w.close()
-    await Promise.race([closing, handBack])
-    await closing
-    clearTimeout(timer)
-    if (ownQueue) await queue.close()
-  }
+  const lifecycle = createLifecycle({ shell, queue, ownQueue, schedules, concurrency, cancelPollMs, drainTimeoutMs })
 
   async function limits(name: string): Promise<{ limits: LimitInfo[] }> {
     if (!shell.flows.has(name)) {
@@ -438,8 +401,8 @@ export function createRunner(options: RunnerOptions): Runner {
     cancel,
     publishEvent,
     resolveTrigger,
-    start: () => inTurn(startWorker),
-    stop: () => inTurn(stopWorker),
+    start: lifecycle.start,
+    stop: lifecycle.stop,
   }
 }
 

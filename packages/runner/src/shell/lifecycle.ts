@@ -1,0 +1,67 @@
+import type { JobQueue, JobWorker } from '@leanflow/core'
+import { handleJob } from './jobs.js'
+import type { Shell } from './shell.js'
+
+/** What {@link createLifecycle} runs: the runner's shell and queue, its schedule ticker and its worker options. */
+export interface LifecycleOptions {
+  shell: Shell
+  queue: JobQueue
+  /** The runner made its queue (the default memory queue): `stop()` closes it too. */
+  ownQueue: boolean
+  schedules: { startTicking(): Promise<void>; stopTicking(): Promise<void> }
+  concurrency: number
+  cancelPollMs: number
+  /** How long `stop()` waits for running steps before it hands them back. */
+  drainTimeoutMs: number
+}
+
+/**
+ * A runner's `start()` and `stop()`: a worker on the queue and the schedule ticker, started and
+ * drained. The two take turns, in call order: concurrent calls never make two workers (one of them
+ * left running after `stop()`) nor let a stop's queue close take a later start's worker.
+ *
+ * @example
+ * ```ts
+ * const { start, stop } = createLifecycle({ shell, queue, ownQueue, schedules, concurrency: 10, cancelPollMs: 1000, drainTimeoutMs: 30_000 })
+ * ```
+ */
+export function createLifecycle(o: LifecycleOptions): { start(): Promise<void>; stop(): Promise<void> } {
+  const { shell, queue, schedules } = o
+  let worker: JobWorker | undefined
+  let turn: Promise<void> = Promise.resolve()
+  const inTurn = (change: () => Promise<void>): Promise<void> => {
+    const done = turn.then(change)
+    turn = done.catch(() => {})
+    return done
+  }
+
+  async function startWorker() {
+    if (worker) return
+    shell.stopping = false
+    await shell.clock.now()
+    worker = await queue.process((job) => handleJob(shell, job, { cancelPollMs: o.cancelPollMs }), { concurrency: o.concurrency })
+    await schedules.startTicking()
+  }
+
+  async function stopWorker() {
+    const w = worker
+    worker = undefined
+    if (!w) return
+    await schedules.stopTicking()
+    shell.stopping = true
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const handBack = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        shell.local.stopAll('handback')
+        resolve()
+      }, o.drainTimeoutMs)
+    })
+    const closing = w.close()
+    await Promise.race([closing, handBack])
+    await closing
+    clearTimeout(timer)
+    if (o.ownQueue) await queue.close()
+  }
+
+  return { start: () => inTurn(startWorker), stop: () => inTurn(stopWorker) }
+}
