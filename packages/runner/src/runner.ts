@@ -29,7 +29,7 @@ import { publish } from './shell/publish.js'
 import { resultOf } from './shell/result.js'
 import { earlyBasis, type RunBasis, readBasis } from './shell/runBasis.js'
 import { fencesOf } from './shell/runStates.js'
-import { createShell, versionOf } from './shell/shell.js'
+import { createShell, flowNameOf, versionOf } from './shell/shell.js'
 import { firstJobs, writeRun } from './shell/startWrites.js'
 import { assertFits, storableError } from './shell/storable.js'
 import type { TriggerAsk } from './shell/triggers.js'
@@ -353,7 +353,8 @@ export function createRunner(options: RunnerOptions): Runner {
   })
   const lifecycle = createLifecycle({ shell, queue, ownQueue, schedules, concurrency, cancelPollMs, drainTimeoutMs })
 
-  async function limits(name: string): Promise<{ limits: LimitInfo[] }> {
+  async function limits(flow: string | FlowDefinition): Promise<{ limits: LimitInfo[] }> {
+    const name = flowNameOf(flow) as string
     if (!shell.flows.has(name)) {
       throw new LeanflowError(
         'FLOW_NOT_FOUND',

@@ -1,4 +1,5 @@
 import type { Duration } from '@leanflow/core'
+import type { AnyFlow } from './types.js'
 
 /** A tick of a schedule, as a schedule's `input` function receives it. */
 export interface ScheduleTick {
@@ -57,7 +58,8 @@ export interface ScheduleDefinition {
  * ```
  */
 export interface ScheduleSpec extends Omit<ScheduleDefinition, 'input'> {
-  flow: string
+  /** The flow the schedule starts (its highest version held): the flow or its name. */
+  flow: string | AnyFlow
   /** The run's input, a JSON value (a function is `INVALID_ARGUMENT`: define such a schedule in code). */
   input?: unknown
 }

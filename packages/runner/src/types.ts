@@ -277,8 +277,15 @@ export interface Runner {
   resolveTrigger(triggerId: string, payload?: unknown): Promise<{ runId: string; step: string }>
   /** Cron and interval schedules: stored ones and the flows' in-code ones; a started runner fires their ticks. */
   readonly schedules: RunnerSchedules
-  /** The flow's limits in use: holders and waiters per limit and key (empty for a flow without flow control). */
-  limits(flow: string): Promise<{ limits: LimitInfo[] }>
+  /**
+   * The flow's limits in use: holders and waiters per limit and key (empty for a flow without flow
+   * control). Takes the flow or its name.
+   * @example
+   * ```ts
+   * const { limits } = await runner.limits(sync) // or runner.limits('sync')
+   * ```
+   */
+  limits(flow: string | AnyFlow): Promise<{ limits: LimitInfo[] }>
   /**
    * The run's result once it ends (`flow.completed.data.result`), from any process (it follows
    * the run's log): rejects with `RunFailedError`, `RunCanceledError`, `RUN_NOT_FOUND`, or

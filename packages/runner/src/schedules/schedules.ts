@@ -3,7 +3,7 @@ import { errorMessage } from '../machine/errorMessage.js'
 import { iso } from '../machine/outputs.js'
 import type { RunnerSchedules, ScheduleDefinition, ScheduleInfo, ScheduleSpec, ScheduleTick } from '../scheduleTypes.js'
 import { newId } from '../shell/newId.js'
-import type { Shell } from '../shell/shell.js'
+import { flowNameOf, type Shell } from '../shell/shell.js'
 import { dueTicks } from './dueTicks.js'
 import { differences, replacedError, takenError } from './scheduleClash.js'
 import { cadenceOf, type ScheduleDoc, sameCadence, scheduleDocOf, scheduleInfo } from './scheduleDoc.js'
@@ -254,13 +254,14 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
     async set(spec: ScheduleSpec) {
       if (typeof spec !== 'object' || spec === null)
         throw new LeanflowError('INVALID_ARGUMENT', 'schedules.set needs { id, flow, cron | every, … }.')
-      if (!shell.flows.has(spec.flow)) {
+      const flow = flowNameOf(spec.flow) as string
+      if (!shell.flows.has(flow)) {
         throw new LeanflowError(
           'FLOW_NOT_FOUND',
-          `Flow "${String(spec.flow)}" is not registered with this runner: a schedule is set by a runner that holds its flow.`,
+          `Flow "${String(flow)}" is not registered with this runner: a schedule is set by a runner that holds its flow.`,
         )
       }
-      const doc = scheduleDocOf(spec, spec.flow, 'stored')
+      const doc = scheduleDocOf(spec, flow, 'stored')
       const code = inCode.get(doc.id)
       if (code) throw definedInCode(doc.id, code.flow)
       const now = await shell.clock.now()

@@ -130,6 +130,12 @@ export function createShell(
   return shell
 }
 
+/** A flow's name, given the flow (a `defineFlow` object) or its name (anything else is left as is, for the caller's check to name). */
+export function flowNameOf(flow: unknown): unknown {
+  const f = flow as { name?: unknown; steps?: unknown } | null
+  return typeof f === 'object' && f !== null && typeof f.name === 'string' && typeof f.steps === 'object' ? f.name : flow
+}
+
 /** A flow's version (`defineFlow({ version })`, 1 when not given). */
 export function versionOf(flow: { version?: number | undefined }): number {
   return flow.version ?? 1
