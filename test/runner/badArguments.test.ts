@@ -152,3 +152,31 @@ it('a version, a rerun from or a rerun key that is a bigint or NaN is refused as
     await r.stop()
   }
 })
+
+it('ctx.do refuses a name that is ctx.patched\'s or ctx.publish\'s record name ("patched:<id>", "publish:<kind>")', async () => {
+  // such a ctx.do shares the record of ctx.patched('x') or ctx.publish('x'): code changed from one to
+  // the other would replay the old record without the non-determinism error
+  const clash = defineFlow({
+    name: 'doclash',
+    steps: { a: { retry: { attempts: 1 }, handler: async (input: { name: string }, ctx) => ctx.do(input.name, async () => 1) } },
+  })
+  const r = createRunner({ store, flows: [clash], onError: () => {} })
+  await r.start()
+  try {
+    const outcome = async (name: string) => {
+      const { runId } = await r.startFlow('doclash', { name })
+      return r.result(runId).then(
+        (v) => v,
+        (e: Error) => e.message,
+      )
+    }
+    expect(await outcome('patched:fraud-check')).toMatch(
+      /Invalid ctx\.do name "patched:fraud-check": pass a name not starting with "patched:" or "publish:"/,
+    )
+    expect(await outcome('publish:order.paid')).toMatch(/Invalid ctx\.do name "publish:order\.paid"/)
+    // a name merely like them is the user's
+    expect(await outcome('published:ok')).toEqual({ a: 1 })
+  } finally {
+    await r.stop()
+  }
+})

@@ -15,6 +15,8 @@ import { assertFits } from './storable.js'
 import { flushAndFence, queueUser } from './userEvents.js'
 
 const BUILTIN = new Set<string>(Object.values(EVENT_KINDS))
+/** `ctx.do` names that are other calls' record names (`ctx.patched`'s, `ctx.publish`'s). */
+const RESERVED_DO = new RegExp(`^(${PATCHED}|publish:)`)
 
 /**
  * The `ctx` of one execution: replays the step's recorded calls (`ctx.do` results, publishes,
@@ -126,6 +128,14 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
     async do<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
       if (typeof name !== 'string' || name === '') throw new LeanflowError('INVALID_ARGUMENT', 'ctx.do needs a name (a non-empty string).')
       const label = `ctx.do("${name}")`
+      // the record names of ctx.patched and ctx.publish: a code change between them would replay
+      // unseen. Refused when first recorded; a run that recorded one before replays as it was.
+      if (RESERVED_DO.test(name) && !ex.records[ex.cursor])
+        throw invalidArgument(
+          'ctx.do name',
+          name,
+          'a name not starting with "patched:" or "publish:" (those are ctx.patched\'s and ctx.publish\'s records)',
+        )
       return recorded(name, label, () => runInsideDo(ex, label, async () => fn()))
     },
     async publish(kind: string, data?: unknown): Promise<{ id: string }> {
