@@ -107,6 +107,44 @@ describe('socket writes', () => {
   })
 })
 
+describe('a run of thousands of fences (a flow of 4,500 steps)', () => {
+  it('createRun and casRunState store them all (the scripts unpacked them in one call: INTERNAL "too many results to unpack")', async () => {
+    const store = createRedisStreamStore({ url: server.url, prefix: `fences${++n}` })
+    const admin = new Redis(server.url)
+    try {
+      const fences = (lease: string) => Object.fromEntries(Array.from({ length: 4_500 }, (_, i) => [`step${i}`, `${lease}${i}`]))
+      const started = { kind: 'flow.started', data: { name: 'wide', input: {}, steps: {} } }
+      const created = await store.createRun('wide1', { status: 'running' }, started, {
+        idempotencyKey: 'flow.started',
+        fences: fences('a'),
+      })
+      expect(created.created).toBe(true)
+      expect(await admin.hlen(store.keys.leases('wide1'))).toBe(4_500)
+      expect(await admin.hget(store.keys.leases('wide1'), 'step4499')).toBe('a4499')
+      const cas = await store.casRunState('wide1', 1, { status: 'running' }, { fences: fences('b') })
+      expect(cas.ok).toBe(true)
+      expect(await admin.hlen(store.keys.leases('wide1'))).toBe(4_500)
+      expect(await admin.hget(store.keys.leases('wide1'), 'step4499')).toBe('b4499')
+      // the last fence guards an append as the first does
+      await store.append(
+        'wide1',
+        { kind: 'log', step: 'step4499', data: { level: 'info', msg: 'x' } },
+        { fence: { key: 'step4499', token: 'b4499' } },
+      )
+      await expect(
+        store.append(
+          'wide1',
+          { kind: 'log', step: 'step4499', data: { level: 'info', msg: 'y' } },
+          { fence: { key: 'step4499', token: 'a4499' } },
+        ),
+      ).rejects.toThrow()
+    } finally {
+      admin.disconnect()
+      await store.close()
+    }
+  })
+})
+
 describe('createRun on Redis at maxmemory (noeviction)', () => {
   it('refused creates leave nothing half-written: each run has its state and its flow.started, or neither; all succeed once memory frees', async () => {
     const oom = await startRedis()

@@ -259,7 +259,8 @@ local also = function()
   redis.call('HSET', KEYS[4], 'v', 1, 'd', ARGV[15])
   if ARGV[16] == '1' then
     redis.call('DEL', KEYS[5])
-    if #ARGV > 16 then redis.call('HSET', KEYS[5], unpack(ARGV, 17)) end
+    -- in pages of 500 pairs: Lua's unpack caps a call's arguments at a few thousand (a flow of 4,000 steps)
+    for i = 17, #ARGV, 1000 do redis.call('HSET', KEYS[5], unpack(ARGV, i, math.min(i + 999, #ARGV))) end
   end
 end
 ${CHECKS}

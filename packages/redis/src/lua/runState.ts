@@ -16,7 +16,8 @@ end
 redis.call('HSET', KEYS[1], 'v', v + 1, 'd', ARGV[2])
 if ARGV[4] == '1' then
   redis.call('DEL', KEYS[2])
-  if #ARGV > 4 then redis.call('HSET', KEYS[2], unpack(ARGV, 5)) end
+  -- in pages of 500 pairs: Lua's unpack caps a call's arguments at a few thousand (a flow of 4,000 steps)
+  for i = 5, #ARGV, 1000 do redis.call('HSET', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV))) end
 end
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then
