@@ -225,6 +225,40 @@ describeMatrix(
       expect(runnerCalls).toEqual([])
     })
 
+    it('a 413 closes the connection: the unread rest of the body is not waited for (Hono and h3 kept it open)', async () => {
+      const url = new URL('/flows/events', t().origin)
+      const agent = new http.Agent({ keepAlive: true })
+      try {
+        const { connection, closed } = await new Promise<{ connection: string | undefined; closed: Promise<void> }>((resolve, reject) => {
+          const req = http.request(url, {
+            agent,
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'content-length': String(10 * LIMIT) },
+          })
+          req.on('response', (res) => {
+            res.resume()
+            const socket = req.socket
+            const closed = new Promise<void>((done) => (socket?.destroyed ? done() : socket?.once('close', () => done())))
+            res.on('end', () => resolve({ connection: res.headers.connection, closed }))
+          })
+          req.on('error', reject)
+          req.write('{"kind":"a","data":"') // and never the rest
+        })
+        expect(connection).toBe('close')
+        let timer: NodeJS.Timeout | undefined
+        const outcome = await Promise.race([
+          closed.then(() => 'closed'),
+          new Promise((done) => {
+            timer = setTimeout(() => done('still open after 2 s'), 2_000)
+          }),
+        ])
+        clearTimeout(timer)
+        expect(outcome).toBe('closed')
+      } finally {
+        agent.destroy()
+      }
+    })
+
     it('a chunked body is counted while read and cut past the limit (413)', async () => {
       const url = new URL('/flows/events', t().origin)
       let sent = 0

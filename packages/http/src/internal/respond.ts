@@ -46,6 +46,9 @@ export function errorResponse(err: unknown, report: (err: unknown) => void, head
       const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs
       return errorJson(err.code, err.message, 429, { ...headers, 'retry-after': String(retryAfterSeconds(retryAfterMs)) })
     }
+    // a body over the limit is left unread: close the connection after the answer, or a server
+    // behind Hono or h3 waits for (and reads) the rest of it (the Node adapter closes on any unread body)
+    if (err.code === 'PAYLOAD_TOO_LARGE') return errorJson(err.code, err.message, 413, { ...headers, connection: 'close' })
     // an input that failed its flow's schema carries the schema's issues (`[{ path, message }]`)
     const found = (err as { issues?: unknown }).issues
     const issues = Array.isArray(found) ? found : undefined
