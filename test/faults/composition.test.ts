@@ -81,7 +81,7 @@ function resumeGaps(log: EventRecord[]): { missing: number[]; repeated: number[]
   return { missing: awaited.filter((p) => !count.has(p)), repeated: [...count].filter(([, c]) => c > 1).map(([p]) => p) }
 }
 
-describe('guarantee 1: a child is started once per call position', () => {
+describe('guarantee 1 (F24): a child is started once per call position', () => {
   it.each([
     ['beforeChildCreate', 1, 10],
     ['afterChildCreate', 1, 10],
