@@ -113,7 +113,7 @@ describe('a run of thousands of fences (a flow of 4,500 steps)', () => {
     const admin = new Redis(server.url)
     try {
       const fences = (lease: string) => Object.fromEntries(Array.from({ length: 4_500 }, (_, i) => [`step${i}`, `${lease}${i}`]))
-      const started = { kind: 'flow.started', data: { name: 'wide', input: {}, steps: {} } }
+      const started = { kind: 'flow.started', flow: 'wide', data: { name: 'wide', input: {}, steps: {} } }
       const created = await store.createRun('wide1', { status: 'running' }, started, {
         idempotencyKey: 'flow.started',
         fences: fences('a'),
@@ -128,13 +128,13 @@ describe('a run of thousands of fences (a flow of 4,500 steps)', () => {
       // the last fence guards an append as the first does
       await store.append(
         'wide1',
-        { kind: 'log', step: 'step4499', data: { level: 'info', msg: 'x' } },
+        { kind: 'log', flow: 'wide', step: 'step4499', data: { level: 'info', msg: 'x' } },
         { fence: { key: 'step4499', token: 'b4499' } },
       )
       await expect(
         store.append(
           'wide1',
-          { kind: 'log', step: 'step4499', data: { level: 'info', msg: 'y' } },
+          { kind: 'log', flow: 'wide', step: 'step4499', data: { level: 'info', msg: 'y' } },
           { fence: { key: 'step4499', token: 'a4499' } },
         ),
       ).rejects.toThrow()
