@@ -49,10 +49,13 @@ describe('demo page: the restock-check schedule', () => {
     // a tick fires within 2 s: the row links its run, and the link opens it
     const link = row().locator('a.last-run')
     await link.waitFor(T)
-    const runId = (await link.getAttribute('data-run')) as string
+    // read and clicked in one turn of the page: the next tick (2 s) may re-render the row between two calls
+    const runId = (await link.evaluate((a: HTMLAnchorElement) => {
+      a.click()
+      return a.dataset.run
+    })) as string
     expect(runId).toMatch(/^[A-Za-z0-9]{21}$/)
     expect((await serverSide()).lastRun?.runId).toBeDefined()
-    await link.click()
     await expect.poll(() => page.locator('#run-id').textContent(), T).toBe(runId)
     expect(await page.locator('#run-name').textContent()).toBe('restock')
     await expect.poll(() => page.locator('#run-status').textContent(), T).toBe('completed')
