@@ -44,6 +44,14 @@ it('startFlow, result and publishEvent refuse options that are null or no object
   expect(await store.readExternal('paid', 0)).toEqual([])
 })
 
+it('startFlow refuses a misspelt option, nothing started (`idempotency` for idempotencyKey started a run at every call)', async () => {
+  const before = (await store.listRuns('order')).length
+  expect(await invalid(() => runner.startFlow('order', {}, { idempotency: 'k1' } as never))).toBe(
+    'startFlow has an unknown option "idempotency": pass only runId, idempotencyKey, priority, version, traceparent.',
+  )
+  expect((await store.listRuns('order')).length).toBe(before)
+})
+
 it('cancel refuses a reason that is no string (cancel(id, { reason }) was recorded as "[object Object]"); the run goes on', async () => {
   const slow = defineFlow({ name: 'slowcancel', steps: { wait: { handler: async (_i, ctx) => ctx.await.time('1h') } } })
   const r = createRunner({ store, flows: [slow], onError: () => {} })

@@ -86,4 +86,44 @@ describe('defineFlow', () => {
     )
     expect(refusal(0)).toBe('Invalid limit 0 in concurrency of flow "n": pass a positive integer (at least 1).')
   })
+
+  it('refuses a misspelt option of a flow, a step, a retry policy or its backoff, naming it (plain JavaScript ignored them: `need` ran the step at once)', () => {
+    const message = (config: unknown) => {
+      try {
+        defineFlow(config as never)
+      } catch (e) {
+        expect(isLeanflowError(e, 'INVALID_ARGUMENT')).toBe(true)
+        return (e as Error).message
+      }
+      return 'defined'
+    }
+    expect(message({ name: 'o', steps: { a: { handler: h }, b: { need: ['a'], handler: h } } })).toBe(
+      'Step "b" of flow "o" has an unknown option "need": pass only handler, needs, retry, timeout, concurrency.',
+    )
+    expect(message({ name: 'o', concurency: { limit: 1 }, steps: { a: { handler: h } } })).toMatch(
+      /^Flow "o" has an unknown option "concurency": pass only name, version, input, steps, result, schedules, concurrency, rateLimit, debounce, singleton\.$/,
+    )
+    expect(message({ name: 'o', steps: { a: { retry: { atempts: 3 }, handler: h } } })).toBe(
+      'The retry policy has an unknown option "atempts": pass only attempts, backoff, jitter.',
+    )
+    expect(message({ name: 'o', steps: { a: { retry: { backoff: { delay: 5 } }, handler: h } } })).toBe(
+      'The retry backoff has an unknown option "delay": pass only type, delayMs, maxDelayMs.',
+    )
+    // every known option, and a flow made from another flow's definition, are taken
+    const full = defineFlow({
+      name: 'full',
+      version: 2,
+      concurrency: { limit: 2 },
+      result: (r) => r,
+      steps: {
+        a: {
+          handler: h,
+          needs: [],
+          retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 1, maxDelayMs: 2 }, jitter: 0 },
+          timeout: '1s',
+        },
+      },
+    })
+    expect(message({ ...full })).toBe('defined')
+  })
 })

@@ -1,6 +1,7 @@
 import { assertFlowName, assertName, invalidArgument, LeanflowError, parseDuration } from '@leanflow/core'
 import { flowControlOf } from './flowControl/control.js'
 import type { FlowControlConfig } from './flowControlTypes.js'
+import { assertKnownKeys } from './knownKeys.js'
 import { normalizeRetry } from './retryPolicy.js'
 import { scheduleDocOf } from './schedules/scheduleDoc.js'
 import type { ScheduleDefinition } from './scheduleTypes.js'
@@ -50,6 +51,10 @@ export interface FlowConfig<I = any, Steps extends Record<string, StepDefinition
   result?: ((results: any) => unknown) | undefined
 }
 
+/** What a flow's config and a step may hold (anything else is a misspelt option, refused). */
+const FLOW_KEYS = ['name', 'version', 'input', 'steps', 'result', 'schedules', 'concurrency', 'rateLimit', 'debounce', 'singleton']
+const STEP_KEYS = ['handler', 'needs', 'retry', 'timeout', 'concurrency']
+
 /**
  * Validates a flow and freezes it: names follow the name rule (flow names
  * `runs`, `triggers`, `events`, `schedules` are reserved), every `needs` names a step of
@@ -96,6 +101,7 @@ export function defineFlow<
     throw new LeanflowError('INVALID_ARGUMENT', 'defineFlow needs an object { name, steps }.')
   }
   const name = assertFlowName(config.name)
+  assertKnownKeys(config, FLOW_KEYS, `Flow "${name}"`)
   const version = config.version ?? 1
   // invalidArgument shows NaN, Infinity and a bigint as they are (JSON.stringify: null, or a TypeError)
   if (!Number.isSafeInteger(version) || version < 1)
@@ -117,6 +123,7 @@ export function defineFlow<
     if (typeof def !== 'object' || def === null || typeof def.handler !== 'function') {
       throw new LeanflowError('INVALID_ARGUMENT', `Step "${stepName}" of flow "${name}" needs a handler function.`)
     }
+    assertKnownKeys(def, STEP_KEYS, `Step "${stepName}" of flow "${name}"`)
     const needs = def.needs ?? []
     if (!Array.isArray(needs)) {
       throw new LeanflowError('INVALID_ARGUMENT', `Step "${stepName}" of flow "${name}": needs must be an array of step names.`)

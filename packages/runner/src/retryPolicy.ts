@@ -1,4 +1,5 @@
 import { invalidArgument, isLeanflowError, type RetryAfterError } from '@leanflow/core'
+import { assertKnownKeys } from './knownKeys.js'
 import type { RetryPolicy } from './types.js'
 
 /** A retry policy with every default filled in. */
@@ -39,8 +40,10 @@ const isObject = (v: unknown): v is object => typeof v === 'object' && v !== nul
 export function normalizeRetry(policy: RetryPolicy | undefined): NormalizedRetry {
   if (policy !== undefined && !isObject(policy)) throw bad('', policy, 'a policy object, e.g. retry: { attempts: 5 }')
   const p = policy ?? {}
+  assertKnownKeys(p, ['attempts', 'backoff', 'jitter'], 'The retry policy')
   if (p.backoff !== undefined && !isObject(p.backoff))
     throw bad('backoff', p.backoff, "an object, e.g. backoff: { type: 'exponential', delayMs: 1000 }")
+  if (p.backoff !== undefined) assertKnownKeys(p.backoff, ['type', 'delayMs', 'maxDelayMs'], 'The retry backoff')
   const attempts = p.attempts ?? DEFAULT_RETRY.attempts
   if (!Number.isInteger(attempts) || attempts < 1) throw bad('attempts', attempts, 'a whole number above 0 (all tries, the first included)')
   const type = p.backoff?.type ?? DEFAULT_RETRY.backoff.type

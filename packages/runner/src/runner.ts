@@ -12,6 +12,7 @@ import {
 import { type CreateRun, firstAdmitJob, keyAnswer, startLimited } from './flowControl/admission.js'
 import { assertStepKeys } from './flowControl/control.js'
 import { controlsStarts } from './flowControl/limits.js'
+import { assertKnownKeys } from './knownKeys.js'
 import { copiedWaves, newRun, queueNew, type RunOrigin, startJobs, type Waiting } from './machine/index.js'
 import { jobIds } from './machine/keys.js'
 import type { FlowGraph, RunDoc } from './machine/runDoc.js'
@@ -43,6 +44,8 @@ import type { FlowDefinition, LimitInfo, Runner, RunnerOptions } from './types.j
  * before its run was written leaves no key for good); once the run ends, the key expires with it.
  */
 const START_KEY_TTL_MS = 30 * 24 * 3600_000
+/** What `startFlow` options may hold (anything else is a misspelt option, refused). */
+const START_KEYS = ['runId', 'idempotencyKey', 'priority', 'version', 'traceparent']
 const CONFLICT_WORD = { resolved: 'resolved', timedOut: 'timed out', canceled: 'canceled' } as const
 
 /**
@@ -122,7 +125,11 @@ export function createRunner(options: RunnerOptions): Runner {
   const drainTimeoutMs = timerMs(options.drainTimeoutMs ?? 30_000, 'drainTimeoutMs')
   /** `runner.startFlow`: the flow by its name (its highest version held), or by its object (its version). */
   async function startFlow(flow: string | FlowDefinition, input?: unknown, opts: StartFlowOptions = {}): Promise<StartedRun> {
-    optionsObject(opts, 'startFlow options', '{ runId?, idempotencyKey?, priority?, version? }')
+    assertKnownKeys(
+      optionsObject(opts, 'startFlow options', '{ runId?, idempotencyKey?, priority?, version? }'),
+      START_KEYS,
+      'startFlow',
+    )
     if (typeof flow === 'object' && flow !== null) return start(flow.name, input, { ...opts, version: opts.version ?? versionOf(flow) })
     return start(flow, input, opts)
   }
