@@ -125,11 +125,7 @@ export function createRunner(options: RunnerOptions): Runner {
   const drainTimeoutMs = timerMs(options.drainTimeoutMs ?? 30_000, 'drainTimeoutMs')
   /** `runner.startFlow`: the flow by its name (its highest version held), or by its object (its version). */
   async function startFlow(flow: string | FlowDefinition, input?: unknown, opts: StartFlowOptions = {}): Promise<StartedRun> {
-    assertKnownKeys(
-      optionsObject(opts, 'startFlow options', '{ runId?, idempotencyKey?, priority?, version? }'),
-      START_KEYS,
-      'startFlow',
-    )
+    assertKnownKeys(optionsObject(opts, 'startFlow options', '{ runId?, idempotencyKey?, priority?, version? }'), START_KEYS, 'startFlow')
     if (typeof flow === 'object' && flow !== null) return start(flow.name, input, { ...opts, version: opts.version ?? versionOf(flow) })
     return start(flow, input, opts)
   }
