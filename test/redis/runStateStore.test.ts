@@ -107,6 +107,29 @@ describe('socket writes', () => {
   })
 })
 
+describe('external idempotency keys', () => {
+  it('a key kept in the format before kinds were kept still answers its first record (the kind the repeat names)', async () => {
+    const store = createRedisStreamStore({ url: server.url, prefix: `ext${++n}` })
+    const admin = new Redis(server.url)
+    try {
+      const first = await store.publishExternal('pay.ok', { n: 1 }, { idempotencyKey: 'new' })
+      expect(await admin.get(store.keys.externalIdem('new'))).toBe(`${first.seq}|${Date.parse(first.ts)}|kpay.ok|{"n":1}`)
+      await admin.set(store.keys.externalIdem('old'), '7|1700000000000|{"n":"k|x"}')
+      expect(await store.publishExternal('pay.ok', { n: 2 }, { idempotencyKey: 'old' })).toEqual({
+        id: '1700000000000-7',
+        ts: new Date(1700000000000).toISOString(),
+        kind: 'pay.ok',
+        data: { n: 'k|x' },
+        seq: 7,
+      })
+      expect(await store.publishExternal('pay.other', { n: 3 }, { idempotencyKey: 'new' })).toEqual(first)
+    } finally {
+      admin.disconnect()
+      await store.close()
+    }
+  })
+})
+
 describe('a run of thousands of fences (a flow of 4,500 steps)', () => {
   it('createRun and casRunState store them all (the scripts unpacked them in one call: INTERNAL "too many results to unpack")', async () => {
     const store = createRedisStreamStore({ url: server.url, prefix: `fences${++n}` })

@@ -210,7 +210,8 @@ export interface RunStateStore {
   retireLookup?(namespace: LookupNamespace, key: string): Promise<void>
   /**
    * Stores an external event (it belongs to no run) with the next global
-   * sequence number. With an `idempotencyKey`, a repeat returns the first record.
+   * sequence number. With an `idempotencyKey`, a repeat returns the first record (its own kind and
+   * data, also when the repeat names another kind: keys are across kinds), storing nothing.
    */
   publishExternal<D = unknown>(kind: string, data: D, opts?: { idempotencyKey?: string }): Promise<StoredExternalEvent<D>>
   /** The sequence number of the latest external event (0 when none): the position a new run records. */

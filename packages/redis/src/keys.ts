@@ -47,7 +47,8 @@
 // | lf:{events}:k:<kind>                    | stream  | external events of a kind: `s` seq, `m` ms, `d` data   |
 // |                                         |         | JSON; MINID-trimmed to retention, expires with it      |
 // | lf:{events}:w:<kind>                    | set     | run ids awaiting an event of that kind                 |
-// | lf:{events}:i:<idempotencyKey>          | string  | `<seq>|<ms>|<data JSON>`: first record of that key     |
+// | lf:{events}:i:<idempotencyKey>          | string  | `<seq>|<ms>|k<kind>|<data JSON>`: first record of that |
+// |                                         |         | key (older keys: `<seq>|<ms>|<data JSON>`)             |
 // | lf:{schedules}:docs                     | hash    | schedule id -> `<version>|<nextRunAt>|<doc JSON>`      |
 // |                                         |         | (nextRunAt empty: paused), written only by one script  |
 // | lf:{schedules}:due                      | zset    | schedule ids with a nextRunAt, score = nextRunAt ms    |
@@ -144,7 +145,7 @@ export function createKeys(prefix = 'lf') {
     externalKind: (kind: string) => `${prefix}:{events}:k:${assertName(kind, 'event kind')}`,
     /** Runs awaiting an external event of a kind (a set of run ids). */
     externalWatchers: (kind: string) => `${prefix}:{events}:w:${assertName(kind, 'event kind')}`,
-    /** The first record of an external event's idempotency key (a string `<seq>|<ms>|<data JSON>`). */
+    /** The first record of an external event's idempotency key (a string `<seq>|<ms>|k<kind>|<data JSON>`; older keys lack `k<kind>|`). */
     externalIdem: (key: string) => `${prefix}:{events}:i:${key}`,
     /** Schedule documents (a hash: id → `<version>|<nextRunAt>|<doc JSON>`), in the `{schedules}` slot. */
     scheduleDocs: () => `${prefix}:{schedules}:docs`,

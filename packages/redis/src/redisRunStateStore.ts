@@ -138,9 +138,10 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
       const reply = (await publishScript.call(
         redis,
         [k.seq, k.kind(kind), key === undefined ? k.seq : k.idem(key)],
-        [JSON.stringify(data ?? null), key === undefined ? '0' : '1', retentionMs],
-      )) as [number, number, string]
-      return toRecord(kind, Number(reply[0]), Number(reply[1]), reply[2]) as StoredExternalEvent<D>
+        [JSON.stringify(data ?? null), key === undefined ? '0' : '1', retentionMs, kind],
+      )) as [number, number, string, string]
+      // a repeated key answers its first event, of its own kind (unknown for a key kept from before kinds were kept)
+      return toRecord(reply[3] || kind, Number(reply[0]), Number(reply[1]), reply[2]) as StoredExternalEvent<D>
     },
     async externalPosition() {
       coalesceWrites(redis)

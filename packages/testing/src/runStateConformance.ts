@@ -146,7 +146,7 @@ export function describeRunStateConformance(label: string, make: RunStateStoreFa
     )
 
     it(
-      'external events: a global sequence over kinds, read after a position, idempotent by key',
+      'external events: a global sequence over kinds, read after a position, idempotent by key (the first record answered, its kind included)',
       withStore(async (s) => {
         const p0 = await s.externalPosition()
         const a = await s.publishExternal('pay.ok', { n: 1 })
@@ -155,6 +155,8 @@ export function describeRunStateConformance(label: string, make: RunStateStoreFa
         const c2 = await s.publishExternal('pay.ok', { n: 4 }, { idempotencyKey: 'k' })
         expect([a.seq, b.seq, c.seq]).toEqual([p0 + 1, p0 + 2, p0 + 3])
         expect(c2).toEqual(c)
+        // keys are across kinds: the key of a pay.ok event answers that event, of its own kind, nothing stored
+        expect(await s.publishExternal('pay.other', { n: 5 }, { idempotencyKey: 'k' })).toEqual(c)
         expect(await s.externalPosition()).toBe(p0 + 3)
         expect(a).toMatchObject({ kind: 'pay.ok', data: { n: 1 } })
         expect(a.id).toMatch(/^\d+-\d+$/)

@@ -32,8 +32,10 @@ return {1, v + 1}
  * the external events' slot.
  * KEYS: 1 the sequence counter, 2 the kind's stream, 3 the idempotency key
  * (any key of the slot when none).
- * ARGV: 1 data JSON, 2 '1' with an idempotency key, 3 retention ms.
- * Returns `{seq, ms, dataJson}` — the first record's on a repeated key.
+ * ARGV: 1 data JSON, 2 '1' with an idempotency key, 3 retention ms, 4 the kind.
+ * Returns `{seq, ms, dataJson, kind}` — the first record's on a repeated key (its kind `''` when
+ * the key was written before keys kept their kind).
+ * The key holds `seq|ms|k<kind>|dataJson` (`seq|ms|dataJson` before: JSON never starts with `k`).
  */
 export const PUBLISH_EXTERNAL_LUA = `
 if ARGV[2] == '1' then
@@ -41,7 +43,12 @@ if ARGV[2] == '1' then
   if prev then
     local a = string.find(prev, '|', 1, true)
     local b = string.find(prev, '|', a + 1, true)
-    return {tonumber(string.sub(prev, 1, a - 1)), tonumber(string.sub(prev, a + 1, b - 1)), string.sub(prev, b + 1)}
+    local kind, rest = '', b + 1
+    if string.sub(prev, rest, rest) == 'k' then
+      local c = string.find(prev, '|', rest, true)
+      kind, rest = string.sub(prev, rest + 1, c - 1), c + 1
+    end
+    return {tonumber(string.sub(prev, 1, a - 1)), tonumber(string.sub(prev, a + 1, b - 1)), string.sub(prev, rest), kind}
   end
 end
 local t = redis.call('TIME')
@@ -50,8 +57,8 @@ local seq = redis.call('INCR', KEYS[1])
 local keep = tonumber(ARGV[3])
 redis.call('XADD', KEYS[2], 'MINID', '~', tostring(ms - keep), '*', 's', seq, 'm', ms, 'd', ARGV[1])
 redis.call('PEXPIRE', KEYS[2], keep)
-if ARGV[2] == '1' then redis.call('SET', KEYS[3], seq .. '|' .. ms .. '|' .. ARGV[1], 'PX', keep) end
-return {seq, ms, ARGV[1]}
+if ARGV[2] == '1' then redis.call('SET', KEYS[3], seq .. '|' .. ms .. '|k' .. ARGV[4] .. '|' .. ARGV[1], 'PX', keep) end
+return {seq, ms, ARGV[1], ARGV[4]}
 `
 
 /**
