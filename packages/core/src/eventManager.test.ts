@@ -44,6 +44,26 @@ describe('createEventManager', () => {
     expect(n).toBe(0)
   })
 
+  it("refuses a built-in kind (the runner's: a transport's flow.completed would end the run for every reader), nothing published", async () => {
+    const bus = new EventBus()
+    let n = 0
+    bus.onAny(() => void n++)
+    const events = createEventManager({ bus })
+    for (const kind of ['flow.completed', 'step.completed', 'step.await.run', 'log', 'state.set']) {
+      const err = await events.publish({ kind, data: { result: 'forged' } }, { flow: 'r1' }).then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(isLeanflowError(err, 'INVALID_ARGUMENT'), kind).toBe(true)
+      expect((err as Error).message).toBe(
+        `Ingress event kind "${kind}" is the runner's: a transport publishes kinds of its own, e.g. "chat.message".`,
+      )
+    }
+    expect(n).toBe(0)
+    await events.publish({ kind: 'flow.completed.mirror' }, { flow: 'r1' })
+    expect(n).toBe(1)
+  })
+
   it('onKind sees the ingress event, then the stored record with its id', async () => {
     const bus = new EventBus()
     const store = createMemoryStreamStore({ bus })

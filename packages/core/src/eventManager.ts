@@ -1,6 +1,6 @@
 import { LeanflowError } from './errors.js'
 import type { BusEvent, BusListener, EventBus } from './eventBus.js'
-import type { EventMeta } from './events.js'
+import { EVENT_KINDS, type EventMeta } from './events.js'
 import { assertName } from './names.js'
 import type { StreamStore } from './streamStore.js'
 
@@ -67,9 +67,14 @@ export function createEventManager(options: EventManagerOptions): EventManager {
   }
 }
 
-/** The envelope of an ingress event: only `kind`, `flow?`, `step?`, `data` and `meta?`, with names checked. */
+/**
+ * The envelope of an ingress event: only `kind`, `flow?`, `step?`, `data` and `meta?`, with names
+ * checked and a built-in kind refused (`INVALID_ARGUMENT`, see {@link runnerKind}).
+ */
 export function normalizeIngress(event: IngressEvent, ctx: IngressContext = {}): BusEvent {
   const kind = assertName(event?.kind, 'event kind')
+  const refused = runnerKind(kind)
+  if (refused) throw refused
   const flow = ctx.flow ?? event.flow
   const step = ctx.step ?? event.step
   const out: BusEvent = { kind, data: event.data === undefined ? null : event.data }
@@ -77,4 +82,18 @@ export function normalizeIngress(event: IngressEvent, ctx: IngressContext = {}):
   if (step !== undefined) out.step = assertName(step, 'step name')
   if (event.meta !== undefined) out.meta = event.meta
   return out
+}
+
+/**
+ * The refusal of an ingress event of a built-in kind (`flow.*`, `step.*`, `log`, `state.set`),
+ * or undefined: those are the runner's, and one written by a transport would forge its run's log
+ * (a `flow.completed` from a WebSocket client would end the run for every reader and answer
+ * `runner.result` with its data).
+ */
+export function runnerKind(kind: string): LeanflowError | undefined {
+  if (!(Object.values(EVENT_KINDS) as string[]).includes(kind)) return undefined
+  return new LeanflowError(
+    'INVALID_ARGUMENT',
+    `Ingress event kind "${kind}" is the runner's: a transport publishes kinds of its own, e.g. "chat.message".`,
+  )
 }

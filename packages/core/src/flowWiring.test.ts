@@ -28,6 +28,19 @@ describe('createFlowWiring', () => {
     await wiring.stop()
   })
 
+  it('does not store a built-in kind put on the bus without an id (a forged flow.completed): onError hears it', async () => {
+    const { bus, store, wiring, errors } = setup()
+    wiring.start()
+    bus.publish({ kind: 'flow.completed', flow: 'run-9', data: { result: 'forged' } })
+    bus.publish({ kind: 'chat.message', flow: 'run-9', data: 'hi' })
+    await wiring.flush()
+    expect((await store.read('run-9')).map((e) => e.kind)).toEqual(['chat.message'])
+    expect(errors).toHaveLength(1)
+    expect(isLeanflowError(errors[0]?.[0], 'INVALID_ARGUMENT')).toBe(true)
+    expect(errors[0]?.[1].kind).toBe('flow.completed')
+    await wiring.stop()
+  })
+
   it('ignores events without a run id and records that already have an id', async () => {
     const { bus, store, wiring } = setup()
     wiring.start()

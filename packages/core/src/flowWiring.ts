@@ -1,5 +1,6 @@
 import { LeanflowError } from './errors.js'
 import type { BusEvent, EventBus } from './eventBus.js'
+import { runnerKind } from './eventManager.js'
 import type { NewEvent } from './events.js'
 import type { StreamStore } from './streamStore.js'
 
@@ -54,6 +55,9 @@ export function createFlowWiring(options: FlowWiringOptions): FlowWiring {
 
   const persist = (event: BusEvent) => {
     if (event.id !== undefined || typeof event.flow !== 'string' || event.flow === '') return
+    // a built-in kind put on the bus without an id is no record of a store: the runner's, not stored
+    const refused = runnerKind(event.kind)
+    if (refused) return report(refused, event)
     const flow = event.flow
     const record: NewEvent = { kind: event.kind, flow, data: event.data === undefined ? null : event.data }
     if (event.step !== undefined) record.step = event.step
