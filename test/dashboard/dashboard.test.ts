@@ -165,6 +165,28 @@ describe('dashboard', () => {
     await expect.poll(() => text('run-status'), T).toBe('completed')
   })
 
+  it('run view: followed again after an API outage (streams dropped, 502 from a proxy), live to its end without loss', async () => {
+    const id = await start('order', { orderId: 'o-down' })
+    await open(`#/runs/${id}`)
+    await expect.poll(() => stepStatus('payment'), T).toBe('awaiting')
+    server.setApiDown(true)
+    try {
+      // EventSource gives up on a 502: the page says so and keeps what it has
+      await expect.poll(() => page.getByTestId('run-stream-error').count(), T).toBe(1)
+      expect(await text('run-stream-error')).toMatch(/^Lost the run's live stream \(HTTP 502\): following it again/)
+      expect(await stepStatus('charge')).toBe('completed')
+      await server.runner.cancel(id, 'canceled during the outage')
+    } finally {
+      server.setApiDown(false)
+    }
+    // back: the run followed again from its last event shown, to its end, each event once
+    await expect.poll(() => text('run-status'), T).toBe('canceled')
+    expect(await page.getByTestId('run-stream-error').count()).toBe(0)
+    const events = (await (await fetch(`${server.url}/flows/runs/${id}/events`)).json()) as { events: Array<{ id: string }> }
+    const shown = await page.getByTestId('events').locator('tbody tr td:first-child').allTextContents()
+    expect(shown).toEqual(events.events.map((e) => e.id))
+  })
+
   it('run view: a child run linked from its parent, and the parent from the child', async () => {
     const parent = await start('batch', null)
     await open(`#/runs/${parent}`)

@@ -3,7 +3,7 @@
 // /dashboard on one node:http server (as an app mounts them), and a
 // way to add thousands of runs cheaply (their flow.started appended straight to the store, so the
 // runs are listed and counted but no step of theirs ever runs).
-import { createServer } from 'node:http'
+import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createDashboard } from '@leanflow/dashboard'
 import { createHandler } from '@leanflow/http'
@@ -100,6 +100,11 @@ export interface DashboardServer {
   url: string
   store: RedisStreamStore
   runner: Runner
+  /**
+   * Takes the API down as a proxy in front of it sees it (its open streams dropped, every API
+   * request answered 502 Bad Gateway), or brings it back; the dashboard's files are still served.
+   */
+  setApiDown(down: boolean): void
   close(): Promise<void>
 }
 
@@ -112,13 +117,25 @@ export async function startDashboardServer(redisUrl: string, prefix: string): Pr
     !(action === 'runs.cancel' && /(?:^|;\s*)role=viewer(?:;|$)/.test(req.headers.get('cookie') ?? ''))
   const api = toNodeHandler(createHandler({ store, runner, basePath: '/flows', authorize }))
   const dashboard = toNodeHandler(createDashboard({ apiBase: '/flows', basePath: '/dashboard', title: 'Test flows' }))
-  const server = createServer((req, res) => (req.url?.startsWith('/dashboard') ? dashboard(req, res) : api(req, res)))
+  let down = false
+  const streams = new Set<ServerResponse>()
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/dashboard')) return dashboard(req, res)
+    if (down) return void res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway</body></html>')
+    streams.add(res)
+    res.on('close', () => streams.delete(res))
+    return api(req, res)
+  })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   await runner.start()
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     store,
     runner,
+    setApiDown(value) {
+      down = value
+      if (down) for (const res of streams) res.socket?.destroy()
+    },
     async close() {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))

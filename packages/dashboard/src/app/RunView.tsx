@@ -115,7 +115,7 @@ export function RunView({ runId }: { runId: string }) {
           </p>
         )}
         {log.error && (
-          <p class="error" role="alert">
+          <p class="error" role="alert" data-testid="run-stream-error">
             {log.error}
           </p>
         )}

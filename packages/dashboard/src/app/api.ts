@@ -111,8 +111,8 @@ export const api = {
     return call<{ runs: RunRow[] }>('GET', `/${enc(flow)}/runs?${p}`).then((r) => r.runs)
   },
   run: (runId: string) => call<{ state: FlowState; lastEventId: string }>('GET', `/runs/${enc(runId)}`),
-  events: (runId: string, after?: string) =>
-    call<{ events: EventRecord[] }>('GET', `/runs/${enc(runId)}/events?limit=1000${after ? `&after=${enc(after)}` : ''}`).then(
+  events: (runId: string, after?: string, limit = 1000) =>
+    call<{ events: EventRecord[] }>('GET', `/runs/${enc(runId)}/events?limit=${limit}${after ? `&after=${enc(after)}` : ''}`).then(
       (r) => r.events,
     ),
   children: (runId: string, after?: string) =>
