@@ -254,6 +254,24 @@ describe('dashboard', () => {
     expect(await page.getByTestId('run-cancel').isDisabled()).toBe(true)
   })
 
+  it('resolve trigger with the payload null: the step gets null (not {})', async () => {
+    const id = await start('order', { orderId: 'o-null' })
+    await open(`#/runs/${id}`)
+    await expect.poll(() => stepStatus('payment'), T).toBe('awaiting')
+    const published = await fetch(`${server.url}/flows/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'payment.confirmed', data: { orderId: 'o-null' } }),
+    })
+    expect(published.status).toBe(202)
+    await expect.poll(() => stepStatus('approve'), T).toBe('awaiting')
+    await page.getByTestId('trigger-payload').fill('null')
+    await page.getByTestId('trigger-resolve').click()
+    await expect.poll(() => text('action-result'), T).toBe('Trigger resolved: step approve resumes.')
+    await expect.poll(() => stepStatus('approve'), T).toBe('completed')
+    expect(await page.getByTestId('step-approve').locator('.detail').textContent()).toBe('→ null')
+  })
+
   it('cancel asks first (in-page dialog), then cancels; rerun from a step starts a linked run', async () => {
     const id = await start('order', { orderId: 'o-2' })
     await open(`#/runs/${id}`)

@@ -72,7 +72,8 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
     method,
     credentials: 'same-origin',
     headers: method === 'POST' ? { 'content-type': 'application/json' } : {},
-    body: method === 'POST' ? JSON.stringify(body ?? {}) : undefined,
+    // a body of null is sent as null (a trigger's payload may be null); no body at all as {}
+    body: method === 'POST' ? JSON.stringify(body === undefined ? {} : body) : undefined,
   })
   const text = await res.text()
   let json: any = {}
