@@ -9,7 +9,7 @@ import type { Browser, Page, Response as PwResponse } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../helpers/chromium.js'
 import { useRedisServer } from '../helpers/redisServer.js'
-import { addRuns, type DashboardServer, startDashboardServer } from './dashboardServer.js'
+import { addRuns, type DashboardServer, LONG_NAME, longNames, startDashboardServer } from './dashboardServer.js'
 
 const T = { timeout: 15_000 }
 const BULK = 10_000
@@ -343,6 +343,45 @@ describe('dashboard', () => {
     await expect.poll(() => page.url(), T).toMatch(/#\/runs\/[A-Za-z0-9]{21}$/)
     await expect.poll(() => text('run-status'), T).toBe('completed')
     expect(await page.locator('#run-h a').textContent()).toBe('tick')
+  })
+
+  it('names, ids and values as long as allowed wrap: no view is wider than the window, no status pushed out of it', async () => {
+    const runId = `run_${'z'.repeat(124)}`
+    await server.runner.startFlow(longNames.name, null, { runId })
+    /** The page's width beyond the window's (0 when it fits) and how far right `testId`'s first element ends. */
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - innerWidth)
+    const right = (testId: string) =>
+      page
+        .getByTestId(testId)
+        .first()
+        .evaluate((e) => e.getBoundingClientRect().right - innerWidth)
+    await open(`#/runs/${runId}`)
+    await expect.poll(() => stepStatus(LONG_NAME), T).toBe('completed')
+    expect(await overflow()).toBeLessThanOrEqual(0)
+    expect(
+      await page
+        .getByTestId(`step-${LONG_NAME}`)
+        .locator('.badge')
+        .evaluate((e) => e.getBoundingClientRect().right),
+    ).toBeLessThan(await page.evaluate(() => innerWidth))
+    // the rerun select, as wide as its longest step name, stays in its column
+    const panel = await page.locator('.actions-panel').evaluate((e) => e.getBoundingClientRect().right)
+    expect(await page.getByTestId('rerun-from').evaluate((e) => e.getBoundingClientRect().right)).toBeLessThanOrEqual(panel)
+    // the raw events' data column keeps its room beside the long step name
+    expect(
+      await page
+        .getByTestId('events')
+        .locator('tbody tr td:last-child')
+        .first()
+        .evaluate((e) => e.getBoundingClientRect().width),
+    ).toBeGreaterThan(200)
+    await open(`#/flows/${longNames.name}`)
+    await expect.poll(() => page.getByTestId('run-row').count(), T).toBe(1)
+    expect(await overflow()).toBeLessThanOrEqual(0)
+    expect(await right('run-row')).toBeLessThanOrEqual(0)
+    await open('')
+    await expect.poll(() => page.getByTestId(`flow-${longNames.name}`).count(), T).toBe(1)
+    expect(await overflow()).toBeLessThanOrEqual(0)
   })
 
   it('is keyboard reachable and follows a dark color scheme', async () => {

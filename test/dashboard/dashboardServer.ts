@@ -96,6 +96,22 @@ export const solo = defineFlow({
   steps: { only: { handler: async (_input, ctx) => (await ctx.await.event({ kind: 'go' })).data } },
 })
 
+/** A step name as long as names go (128 characters, no space to wrap at). */
+export const LONG_NAME = `step_${'x'.repeat(123)}`
+
+/** A flow named with 128 characters, whose step has a 128-character name and logs and returns 2,000 characters without a space. */
+export const longNames = defineFlow({
+  name: `flow_${'y'.repeat(123)}`,
+  steps: {
+    [LONG_NAME]: {
+      handler: async (_input, ctx) => {
+        ctx.logger.info('E'.repeat(2000))
+        return 'R'.repeat(2000)
+      },
+    },
+  },
+})
+
 export interface DashboardServer {
   url: string
   store: RedisStreamStore
@@ -111,7 +127,7 @@ export interface DashboardServer {
 /** Starts the runner on `redisUrl` (keys under `prefix`) and the server on a free port. */
 export async function startDashboardServer(redisUrl: string, prefix: string): Promise<DashboardServer> {
   const store = createRedisStreamStore({ url: redisUrl, prefix })
-  const runner = createRunner({ store, flows: [quick, order, batch, wide, bulk, tick, solo], onError: () => {} })
+  const runner = createRunner({ store, flows: [quick, order, batch, wide, bulk, tick, solo, longNames], onError: () => {} })
   // a viewer (the cookie role=viewer, sent by the page like any cookie) may not cancel
   const authorize = (req: Request, action: string) =>
     !(action === 'runs.cancel' && /(?:^|;\s*)role=viewer(?:;|$)/.test(req.headers.get('cookie') ?? ''))
