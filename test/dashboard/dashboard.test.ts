@@ -187,6 +187,21 @@ describe('dashboard', () => {
     expect(shown).toEqual(events.events.map((e) => e.id))
   })
 
+  it("a proxy's HTML error page is named by its status, not shown as markup; a page in the API's place says apiBase is wrong", async () => {
+    server.setApiDown(true)
+    try {
+      await open('')
+      await expect.poll(() => page.locator('main .error').textContent(), T).toBe('GET /flows/: HTTP 502 Bad Gateway')
+    } finally {
+      server.setApiDown(false)
+    }
+    // a page where the API should be (apiBase wrong) says so, not "Cannot read properties of undefined"
+    await page.goto(`${server.url}/misplaced/`)
+    await expect
+      .poll(() => page.locator('main .error').textContent(), T)
+      .toMatch(/^GET \/dashboard\/ answered text\/html; charset=utf-8, not the leanflow API's JSON: set the dashboard's apiBase/)
+  })
+
   it('run view: a child run linked from its parent, and the parent from the child', async () => {
     const parent = await start('batch', null)
     await open(`#/runs/${parent}`)

@@ -1,7 +1,7 @@
 // The dashboard's test server: a runner on a redis-server with a few flows, the leanflow handler at
 // /flows (its authorize refuses runs.cancel to the cookie role=viewer) and the dashboard at
-// /dashboard on one node:http server (as an app mounts them), and a
-// way to add thousands of runs cheaply (their flow.started appended straight to the store, so the
+// /dashboard on one node:http server (as an app mounts them; at /misplaced, one whose apiBase is
+// wrong), and a way to add thousands of runs cheaply (their flow.started appended straight to the store, so the
 // runs are listed and counted but no step of theirs ever runs).
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -133,10 +133,13 @@ export async function startDashboardServer(redisUrl: string, prefix: string): Pr
     !(action === 'runs.cancel' && /(?:^|;\s*)role=viewer(?:;|$)/.test(req.headers.get('cookie') ?? ''))
   const api = toNodeHandler(createHandler({ store, runner, basePath: '/flows', authorize }))
   const dashboard = toNodeHandler(createDashboard({ apiBase: '/flows', basePath: '/dashboard', title: 'Test flows' }))
+  // a dashboard whose apiBase is wrong: it points at a page (the dashboard's own), not at the API
+  const misplaced = toNodeHandler(createDashboard({ apiBase: '/dashboard', basePath: '/misplaced' }))
   let down = false
   const streams = new Set<ServerResponse>()
   const server = createServer((req, res) => {
     if (req.url?.startsWith('/dashboard')) return dashboard(req, res)
+    if (req.url?.startsWith('/misplaced')) return misplaced(req, res)
     if (down) return void res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway</body></html>')
     streams.add(res)
     res.on('close', () => streams.delete(res))
