@@ -181,6 +181,8 @@ describe('dashboard', () => {
     }
     // back: the run followed again from its last event shown, to its end, each event once
     await expect.poll(() => text('run-status'), T).toBe('canceled')
+    expect(await stepStatus('payment')).toBe('canceled')
+    expect(await stepStatus('charge')).toBe('completed')
     expect(await page.getByTestId('run-stream-error').count()).toBe(0)
     const events = (await (await fetch(`${server.url}/flows/runs/${id}/events`)).json()) as { events: Array<{ id: string }> }
     const shown = await page.getByTestId('events').locator('tbody tr td:first-child').allTextContents()

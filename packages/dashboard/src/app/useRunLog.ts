@@ -49,22 +49,25 @@ export function useRunLog(runId: string): RunLog {
         setVersion((v) => v + 1)
       })
     }
-    /** Watches from the last event kept (`?after=`), folding the events here: a watch again after an outage goes on. */
+    /** Watches the run: from its start, or after an outage from the last event kept (`?after=`). */
     const follow = (retryMs: number) => {
       const after = state.current.lastEventId
+      // from the start, watchRun's state is the run's; from `after`, only what came since: folded here then
+      let fold = after !== undefined
       watcher = watchRun(after === undefined ? streamUrl(runId) : `${streamUrl(runId)}?after=${encodeURIComponent(after)}`, {
         onEvent: (e) => {
           const last = state.current.lastEventId
           if (last !== undefined && compareEventIds(e.id, last) <= 0) return
           events.current.push(e)
-          state.current = applyEvent(state.current, e)
+          if (fold) state.current = applyEvent(state.current, e)
         },
         onState: (s) => {
-          // a reset (history gone) starts again from an empty state: so does the kept log
           if (s.lastEventId === undefined) {
+            // a reset (history gone): watchRun starts again from scratch, and so does the kept log
             events.current = []
-            state.current = emptyFlowState()
+            fold = false
           }
+          if (!fold) state.current = s
           render()
         },
         onError: (err) => {
