@@ -204,6 +204,20 @@ describe('dashboard', () => {
       .toMatch(/^GET \/dashboard\/ answered text\/html; charset=utf-8, not the leanflow API's JSON: set the dashboard's apiBase/)
   })
 
+  it('the schedules view says the API is down while it is, and no more once it is back', async () => {
+    // the view reads them every 3 s: its error is that of the last read
+    const shownErrors = () => page.locator('main .error:not(:empty)').allTextContents()
+    server.setApiDown(true)
+    try {
+      await open('#/schedules')
+      await expect.poll(shownErrors, T).toEqual(['GET /flows/schedules: HTTP 502 Bad Gateway'])
+    } finally {
+      server.setApiDown(false)
+    }
+    await expect.poll(() => page.getByTestId('schedule-tick-hourly').count(), T).toBe(1)
+    await expect.poll(shownErrors, T).toEqual([])
+  })
+
   it('run view: a child run linked from its parent, and the parent from the child', async () => {
     const parent = await start('batch', null)
     await open(`#/runs/${parent}`)
