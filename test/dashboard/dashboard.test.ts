@@ -204,18 +204,22 @@ describe('dashboard', () => {
       .toMatch(/^GET \/dashboard\/ answered text\/html; charset=utf-8, not the leanflow API's JSON: set the dashboard's apiBase/)
   })
 
-  it('the schedules view says the API is down while it is, and no more once it is back', async () => {
+  it('the schedules view and its link say the API is down while it is, and no more once it is back', async () => {
     // the view reads them every 3 s: its error is that of the last read
     const shownErrors = () => page.locator('main .error:not(:empty)').allTextContents()
     server.setApiDown(true)
     try {
       await open('#/schedules')
       await expect.poll(shownErrors, T).toEqual(['GET /flows/schedules: HTTP 502 Bad Gateway'])
+      expect(await page.getByTestId('nav-schedules').count()).toBe(0) // not known yet
     } finally {
       server.setApiDown(false)
     }
     await expect.poll(() => page.getByTestId('schedule-tick-hourly').count(), T).toBe(1)
     await expect.poll(shownErrors, T).toEqual([])
+    // the navigation's Schedules link, unknown while the API was down, is there on the next route
+    await page.locator('a.brand').click()
+    await expect.poll(() => page.getByTestId('nav-schedules').count(), T).toBe(1)
   })
 
   it('run view: a child run linked from its parent, and the parent from the child', async () => {
