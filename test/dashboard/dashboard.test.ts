@@ -167,6 +167,8 @@ describe('dashboard', () => {
 
   it('run view: followed again after an API outage (streams dropped, 502 from a proxy), live to its end without loss', async () => {
     const id = await start('order', { orderId: 'o-down' })
+    // a watcher may follow the stream (runs.stream), not read the log otherwise (runs.read): that is enough
+    await page.context().addCookies([{ name: 'role', value: 'watcher', url: server.url }])
     await open(`#/runs/${id}`)
     await expect.poll(() => stepStatus('payment'), T).toBe('awaiting')
     server.setApiDown(true)
@@ -184,6 +186,7 @@ describe('dashboard', () => {
     expect(await stepStatus('payment')).toBe('canceled')
     expect(await stepStatus('charge')).toBe('completed')
     expect(await page.getByTestId('run-stream-error').count()).toBe(0)
+    await page.context().clearCookies()
     const events = (await (await fetch(`${server.url}/flows/runs/${id}/events`)).json()) as { events: Array<{ id: string }> }
     const shown = await page.getByTestId('events').locator('tbody tr td:first-child').allTextContents()
     expect(shown).toEqual(events.events.map((e) => e.id))

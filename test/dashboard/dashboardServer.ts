@@ -1,5 +1,5 @@
 // The dashboard's test server: a runner on a redis-server with a few flows, the leanflow handler at
-// /flows (its authorize refuses runs.cancel to the cookie role=viewer) and the dashboard at
+// /flows (its authorize refuses runs.cancel to the cookie role=viewer, runs.read to role=watcher) and the dashboard at
 // /dashboard on one node:http server (as an app mounts them; at /misplaced, one whose apiBase is
 // wrong), and a way to add thousands of runs cheaply (their flow.started appended straight to the store, so the
 // runs are listed and counted but no step of theirs ever runs).
@@ -128,9 +128,12 @@ export interface DashboardServer {
 export async function startDashboardServer(redisUrl: string, prefix: string): Promise<DashboardServer> {
   const store = createRedisStreamStore({ url: redisUrl, prefix })
   const runner = createRunner({ store, flows: [quick, order, batch, wide, bulk, tick, solo, longNames], onError: () => {} })
-  // a viewer (the cookie role=viewer, sent by the page like any cookie) may not cancel
-  const authorize = (req: Request, action: string) =>
-    !(action === 'runs.cancel' && /(?:^|;\s*)role=viewer(?:;|$)/.test(req.headers.get('cookie') ?? ''))
+  // a viewer (the cookie role=viewer, sent by the page like any cookie) may not cancel; a watcher
+  // (role=watcher) may follow a run's stream but not read its log otherwise
+  const authorize = (req: Request, action: string) => {
+    const role = /(?:^|;\s*)role=(\w+)(?:;|$)/.exec(req.headers.get('cookie') ?? '')?.[1]
+    return !((role === 'viewer' && action === 'runs.cancel') || (role === 'watcher' && action === 'runs.read'))
+  }
   const api = toNodeHandler(createHandler({ store, runner, basePath: '/flows', authorize }))
   const dashboard = toNodeHandler(createDashboard({ apiBase: '/flows', basePath: '/dashboard', title: 'Test flows' }))
   // a dashboard whose apiBase is wrong: it points at a page (the dashboard's own), not at the API

@@ -1,7 +1,7 @@
 import { applyEvent, compareEventIds, type EventRecord, emptyFlowState, type FlowState } from '@leanflow/core'
 import { type RunWatcher, watchRun } from '@leanflow/http/client'
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { api, messageOf, streamUrl } from './api.js'
+import { api, streamUrl } from './api.js'
 
 /** A run's log and state as they arrive over SSE. */
 export interface RunLog {
@@ -82,23 +82,27 @@ export function useRunLog(runId: string): RunLog {
         },
       })
     }
-    /** Waits `ms`, then follows again if the API answers (its events after the last one kept), else waits longer. */
+    /**
+     * Waits `ms`, then follows again once the API answers (asked for one event after the last one
+     * kept); while it does not (no answer, 5xx), waits twice as long. A refusal of that read
+     * (`runs.read`) is an answer too: the stream (`runs.stream`) may still be allowed.
+     */
     const retry = (ms: number) => {
       timer = setTimeout(() => {
         api.events(runId, state.current.lastEventId, 1).then(
-          () => {
-            if (closed) return
-            setError(undefined)
-            follow(RETRY_MS)
-          },
+          () => !closed && again(RETRY_MS),
           (err) => {
             if (closed) return
             if (err?.status === 404) return setError(`No run ${runId}: it never existed, or retention removed it.`)
-            if (!passing(err?.status)) return setError(messageOf(err))
-            retry(Math.min(ms * 2, MAX_RETRY_MS))
+            if (passing(err?.status)) return retry(Math.min(ms * 2, MAX_RETRY_MS))
+            again(Math.min(ms * 2, MAX_RETRY_MS))
           },
         )
       }, ms)
+    }
+    const again = (retryMs: number) => {
+      setError(undefined)
+      follow(retryMs)
     }
     follow(RETRY_MS)
     return () => {
