@@ -237,6 +237,15 @@ describe('dashboard', () => {
     expect(await page.locator('#run-h a').textContent()).toBe('quick')
     await page.getByTestId('parent-link').click()
     await expect.poll(() => text('run-id'), T).toBe(parent)
+    // refused (a watcher may not read runs): the child runs say so, with the API's message
+    await page.context().addCookies([{ name: 'role', value: 'watcher', url: server.url }])
+    try {
+      await open(`#/runs/${parent}`)
+      await expect.poll(() => text('run-status'), T).toBe('completed')
+      await expect.poll(() => text('children-error'), T).toBe('Child runs refused: Not allowed: runs.read.')
+    } finally {
+      await page.context().clearCookies()
+    }
   })
 
   it('run view: more than a page of child runs, the rest read with "More child runs"', async () => {
