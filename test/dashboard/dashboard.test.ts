@@ -9,7 +9,7 @@ import type { Browser, Page, Response as PwResponse } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../helpers/chromium.js'
 import { useRedisServer } from '../helpers/redisServer.js'
-import { addRuns, type DashboardServer, startDashboardServer } from './dashboardServer.js'
+import { addRuns, type DashboardServer, LONG_NAME, longNames, startDashboardServer } from './dashboardServer.js'
 
 const T = { timeout: 15_000 }
 const BULK = 10_000
@@ -165,6 +165,66 @@ describe('dashboard', () => {
     await expect.poll(() => text('run-status'), T).toBe('completed')
   })
 
+  it('run view: followed again after an API outage (streams dropped, 502 from a proxy), live to its end without loss', async () => {
+    const id = await start('order', { orderId: 'o-down' })
+    // a watcher may follow the stream (runs.stream), not read the log otherwise (runs.read): that is enough
+    await page.context().addCookies([{ name: 'role', value: 'watcher', url: server.url }])
+    await open(`#/runs/${id}`)
+    await expect.poll(() => stepStatus('payment'), T).toBe('awaiting')
+    server.setApiDown(true)
+    try {
+      // EventSource gives up on a 502: the page says so and keeps what it has
+      await expect.poll(() => page.getByTestId('run-stream-error').count(), T).toBe(1)
+      expect(await text('run-stream-error')).toMatch(/^Lost the run's live stream \(HTTP 502\): following it again/)
+      expect(await stepStatus('charge')).toBe('completed')
+      await server.runner.cancel(id, 'canceled during the outage')
+    } finally {
+      server.setApiDown(false)
+    }
+    // back: the run followed again from its last event shown, to its end, each event once
+    await expect.poll(() => text('run-status'), T).toBe('canceled')
+    expect(await stepStatus('payment')).toBe('canceled')
+    expect(await stepStatus('charge')).toBe('completed')
+    expect(await page.getByTestId('run-stream-error').count()).toBe(0)
+    await page.context().clearCookies()
+    const events = (await (await fetch(`${server.url}/flows/runs/${id}/events`)).json()) as { events: Array<{ id: string }> }
+    const shown = await page.getByTestId('events').locator('tbody tr td:first-child').allTextContents()
+    expect(shown).toEqual(events.events.map((e) => e.id))
+  })
+
+  it("a proxy's HTML error page is named by its status, not shown as markup; a page in the API's place says apiBase is wrong", async () => {
+    server.setApiDown(true)
+    try {
+      await open('')
+      await expect.poll(() => page.locator('main .error').textContent(), T).toBe('GET /flows/: HTTP 502 Bad Gateway')
+    } finally {
+      server.setApiDown(false)
+    }
+    // a page where the API should be (apiBase wrong) says so, not "Cannot read properties of undefined"
+    await page.goto(`${server.url}/misplaced/`)
+    await expect
+      .poll(() => page.locator('main .error').textContent(), T)
+      .toMatch(/^GET \/dashboard\/ answered text\/html; charset=utf-8, not the leanflow API's JSON: set the dashboard's apiBase/)
+  })
+
+  it('the schedules view and its link say the API is down while it is, and no more once it is back', async () => {
+    // the view reads them every 3 s: its error is that of the last read
+    const shownErrors = () => page.locator('main .error:not(:empty)').allTextContents()
+    server.setApiDown(true)
+    try {
+      await open('#/schedules')
+      await expect.poll(shownErrors, T).toEqual(['GET /flows/schedules: HTTP 502 Bad Gateway'])
+      expect(await page.getByTestId('nav-schedules').count()).toBe(0) // not known yet
+    } finally {
+      server.setApiDown(false)
+    }
+    await expect.poll(() => page.getByTestId('schedule-tick-hourly').count(), T).toBe(1)
+    await expect.poll(shownErrors, T).toEqual([])
+    // the navigation's Schedules link, unknown while the API was down, is there on the next route
+    await page.locator('a.brand').click()
+    await expect.poll(() => page.getByTestId('nav-schedules').count(), T).toBe(1)
+  })
+
   it('run view: a child run linked from its parent, and the parent from the child', async () => {
     const parent = await start('batch', null)
     await open(`#/runs/${parent}`)
@@ -177,6 +237,15 @@ describe('dashboard', () => {
     expect(await page.locator('#run-h a').textContent()).toBe('quick')
     await page.getByTestId('parent-link').click()
     await expect.poll(() => text('run-id'), T).toBe(parent)
+    // refused (a watcher may not read runs): the child runs say so, with the API's message
+    await page.context().addCookies([{ name: 'role', value: 'watcher', url: server.url }])
+    try {
+      await open(`#/runs/${parent}`)
+      await expect.poll(() => text('run-status'), T).toBe('completed')
+      await expect.poll(() => text('children-error'), T).toBe('Child runs refused: Not allowed: runs.read.')
+    } finally {
+      await page.context().clearCookies()
+    }
   })
 
   it('run view: more than a page of child runs, the rest read with "More child runs"', async () => {
@@ -230,6 +299,24 @@ describe('dashboard', () => {
     const conflict = await apiMessage(`/triggers/${triggerId}`, { approved: true })
     await expect.poll(() => text('action-error'), T).toBe(`Resolve refused: ${conflict}`)
     expect(await page.getByTestId('run-cancel').isDisabled()).toBe(true)
+  })
+
+  it('resolve trigger with the payload null: the step gets null (not {})', async () => {
+    const id = await start('order', { orderId: 'o-null' })
+    await open(`#/runs/${id}`)
+    await expect.poll(() => stepStatus('payment'), T).toBe('awaiting')
+    const published = await fetch(`${server.url}/flows/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'payment.confirmed', data: { orderId: 'o-null' } }),
+    })
+    expect(published.status).toBe(202)
+    await expect.poll(() => stepStatus('approve'), T).toBe('awaiting')
+    await page.getByTestId('trigger-payload').fill('null')
+    await page.getByTestId('trigger-resolve').click()
+    await expect.poll(() => text('action-result'), T).toBe('Trigger resolved: step approve resumes.')
+    await expect.poll(() => stepStatus('approve'), T).toBe('completed')
+    expect(await page.getByTestId('step-approve').locator('.detail').textContent()).toBe('→ null')
   })
 
   it('cancel asks first (in-page dialog), then cancels; rerun from a step starts a linked run', async () => {
@@ -303,6 +390,45 @@ describe('dashboard', () => {
     await expect.poll(() => page.url(), T).toMatch(/#\/runs\/[A-Za-z0-9]{21}$/)
     await expect.poll(() => text('run-status'), T).toBe('completed')
     expect(await page.locator('#run-h a').textContent()).toBe('tick')
+  })
+
+  it('names, ids and values as long as allowed wrap: no view is wider than the window, no status pushed out of it', async () => {
+    const runId = `run_${'z'.repeat(124)}`
+    await server.runner.startFlow(longNames.name, null, { runId })
+    /** The page's width beyond the window's (0 when it fits) and how far right `testId`'s first element ends. */
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - innerWidth)
+    const right = (testId: string) =>
+      page
+        .getByTestId(testId)
+        .first()
+        .evaluate((e) => e.getBoundingClientRect().right - innerWidth)
+    await open(`#/runs/${runId}`)
+    await expect.poll(() => stepStatus(LONG_NAME), T).toBe('completed')
+    expect(await overflow()).toBeLessThanOrEqual(0)
+    expect(
+      await page
+        .getByTestId(`step-${LONG_NAME}`)
+        .locator('.badge')
+        .evaluate((e) => e.getBoundingClientRect().right),
+    ).toBeLessThan(await page.evaluate(() => innerWidth))
+    // the rerun select, as wide as its longest step name, stays in its column
+    const panel = await page.locator('.actions-panel').evaluate((e) => e.getBoundingClientRect().right)
+    expect(await page.getByTestId('rerun-from').evaluate((e) => e.getBoundingClientRect().right)).toBeLessThanOrEqual(panel)
+    // the raw events' data column keeps its room beside the long step name
+    expect(
+      await page
+        .getByTestId('events')
+        .locator('tbody tr td:last-child')
+        .first()
+        .evaluate((e) => e.getBoundingClientRect().width),
+    ).toBeGreaterThan(200)
+    await open(`#/flows/${longNames.name}`)
+    await expect.poll(() => page.getByTestId('run-row').count(), T).toBe(1)
+    expect(await overflow()).toBeLessThanOrEqual(0)
+    expect(await right('run-row')).toBeLessThanOrEqual(0)
+    await open('')
+    await expect.poll(() => page.getByTestId(`flow-${longNames.name}`).count(), T).toBe(1)
+    expect(await overflow()).toBeLessThanOrEqual(0)
   })
 
   it('is keyboard reachable and follows a dark color scheme', async () => {

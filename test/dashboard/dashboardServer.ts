@@ -1,9 +1,9 @@
 // The dashboard's test server: a runner on a redis-server with a few flows, the leanflow handler at
-// /flows (its authorize refuses runs.cancel to the cookie role=viewer) and the dashboard at
-// /dashboard on one node:http server (as an app mounts them), and a
-// way to add thousands of runs cheaply (their flow.started appended straight to the store, so the
+// /flows (its authorize refuses runs.cancel to the cookie role=viewer, runs.read to role=watcher) and the dashboard at
+// /dashboard on one node:http server (as an app mounts them; at /misplaced, one whose apiBase is
+// wrong), and a way to add thousands of runs cheaply (their flow.started appended straight to the store, so the
 // runs are listed and counted but no step of theirs ever runs).
-import { createServer } from 'node:http'
+import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createDashboard } from '@leanflow/dashboard'
 import { createHandler } from '@leanflow/http'
@@ -96,29 +96,68 @@ export const solo = defineFlow({
   steps: { only: { handler: async (_input, ctx) => (await ctx.await.event({ kind: 'go' })).data } },
 })
 
+/** A step name as long as names go (128 characters, no space to wrap at). */
+export const LONG_NAME = `step_${'x'.repeat(123)}`
+
+/** A flow named with 128 characters, whose step has a 128-character name and logs and returns 2,000 characters without a space. */
+export const longNames = defineFlow({
+  name: `flow_${'y'.repeat(123)}`,
+  steps: {
+    [LONG_NAME]: {
+      handler: async (_input, ctx) => {
+        ctx.logger.info('E'.repeat(2000))
+        return 'R'.repeat(2000)
+      },
+    },
+  },
+})
+
 export interface DashboardServer {
   url: string
   store: RedisStreamStore
   runner: Runner
+  /**
+   * Takes the API down as a proxy in front of it sees it (its open streams dropped, every API
+   * request answered 502 Bad Gateway), or brings it back; the dashboard's files are still served.
+   */
+  setApiDown(down: boolean): void
   close(): Promise<void>
 }
 
 /** Starts the runner on `redisUrl` (keys under `prefix`) and the server on a free port. */
 export async function startDashboardServer(redisUrl: string, prefix: string): Promise<DashboardServer> {
   const store = createRedisStreamStore({ url: redisUrl, prefix })
-  const runner = createRunner({ store, flows: [quick, order, batch, wide, bulk, tick, solo], onError: () => {} })
-  // a viewer (the cookie role=viewer, sent by the page like any cookie) may not cancel
-  const authorize = (req: Request, action: string) =>
-    !(action === 'runs.cancel' && /(?:^|;\s*)role=viewer(?:;|$)/.test(req.headers.get('cookie') ?? ''))
+  const runner = createRunner({ store, flows: [quick, order, batch, wide, bulk, tick, solo, longNames], onError: () => {} })
+  // a viewer (the cookie role=viewer, sent by the page like any cookie) may not cancel; a watcher
+  // (role=watcher) may follow a run's stream but not read its log otherwise
+  const authorize = (req: Request, action: string) => {
+    const role = /(?:^|;\s*)role=(\w+)(?:;|$)/.exec(req.headers.get('cookie') ?? '')?.[1]
+    return !((role === 'viewer' && action === 'runs.cancel') || (role === 'watcher' && action === 'runs.read'))
+  }
   const api = toNodeHandler(createHandler({ store, runner, basePath: '/flows', authorize }))
   const dashboard = toNodeHandler(createDashboard({ apiBase: '/flows', basePath: '/dashboard', title: 'Test flows' }))
-  const server = createServer((req, res) => (req.url?.startsWith('/dashboard') ? dashboard(req, res) : api(req, res)))
+  // a dashboard whose apiBase is wrong: it points at a page (the dashboard's own), not at the API
+  const misplaced = toNodeHandler(createDashboard({ apiBase: '/dashboard', basePath: '/misplaced' }))
+  let down = false
+  const streams = new Set<ServerResponse>()
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/dashboard')) return dashboard(req, res)
+    if (req.url?.startsWith('/misplaced')) return misplaced(req, res)
+    if (down) return void res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway</body></html>')
+    streams.add(res)
+    res.on('close', () => streams.delete(res))
+    return api(req, res)
+  })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   await runner.start()
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     store,
     runner,
+    setApiDown(value) {
+      down = value
+      if (down) for (const res of streams) res.socket?.destroy()
+    },
     async close() {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))

@@ -63,6 +63,16 @@ describe('createDashboard', () => {
     expect(await (await get(h, '/')).text()).toContain('src="/app.js"')
   })
 
+  it('mounts at a path with non-ASCII characters, as the request URL has it (percent-encoded) and as the page links it', async () => {
+    const h = createDashboard({ basePath: '/tableau-de-bord-é', apiBase: '/flüsse' })
+    const res = await get(h, '/tableau-de-bord-é/')
+    expect(res.status).toBe(200)
+    const html = await res.text()
+    expect(html).toContain('src="/tableau-de-bord-%C3%A9/app.js"')
+    expect(html).toContain('"apiBase":"/fl%C3%BCsse"')
+    expect((await get(h, '/tableau-de-bord-%C3%A9/app.css')).status).toBe(200)
+  })
+
   it('refuses a relative or unsafe path, naming the value', () => {
     expect(() => createDashboard({ basePath: 'dashboard' })).toThrow(
       `Invalid dashboard basePath "dashboard": pass an absolute path such as '/dashboard'.`,

@@ -19,7 +19,8 @@ export interface DashboardOptions {
   apiBase?: string | undefined
   /**
    * Where this handler is mounted: it serves `<basePath>/` (the page), `<basePath>/app.js` and
-   * `<basePath>/app.css`; one trailing slash is ignored.
+   * `<basePath>/app.css`; one trailing slash is ignored, other characters than ASCII are
+   * percent-encoded (as a request's URL has them).
    * @default '/dashboard'
    */
   basePath?: string | undefined
@@ -40,7 +41,8 @@ const SECURITY_HEADERS = {
 function normalizePath(path: string, option: string): string {
   if (typeof path !== 'string' || !path.startsWith('/') || /[?#\s"'<>\\]/.test(path))
     throw new TypeError(`Invalid dashboard ${option} ${JSON.stringify(path)}: pass an absolute path such as '/dashboard'.`)
-  let p = path
+  // as a request's URL has it (`/tableau-é` is `/tableau-%C3%A9`), so it matches and the page links it
+  let p = new URL(`http://base.invalid${path}`).pathname
   while (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1)
   return p === '/' ? '' : p
 }

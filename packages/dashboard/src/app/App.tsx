@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks'
-import { api, config } from './api.js'
+import { ApiError, api, config } from './api.js'
 import { FlowsView } from './FlowsView.js'
 import { RunSearch } from './RunSearch.js'
 import { RunsView } from './RunsView.js'
@@ -10,14 +10,16 @@ import { SchedulesView } from './SchedulesView.js'
 /** The shell: header with navigation and run search, then the view of the hash route. */
 export function App() {
   const route = useRoute()
-  const [hasSchedules, setHasSchedules] = useState(false)
+  // whether the API serves GET /schedules (a runner with schedules): undefined until it answers
+  const [hasSchedules, setHasSchedules] = useState<boolean | undefined>()
   useEffect(() => {
-    // the Schedules view only when the API serves GET /schedules (a runner with schedules)
+    // the Schedules view only when it does; asked again on the next route while the API did not answer (down)
+    if (hasSchedules !== undefined) return
     api.schedules().then(
       () => setHasSchedules(true),
-      () => setHasSchedules(false),
+      (err) => err instanceof ApiError && err.status < 500 && setHasSchedules(false),
     )
-  }, [])
+  }, [route])
   useEffect(() => {
     const where = route.view === 'runs' ? route.flow : route.view === 'run' ? `run ${route.runId}` : route.view
     document.title = `${where} · ${config.title}`

@@ -1,6 +1,6 @@
 import { reduceFlow } from '@leanflow/core'
 import { useEffect, useMemo, useState } from 'preact/hooks'
-import { api, type RunRow } from './api.js'
+import { api, messageOf, type RunRow } from './api.js'
 import { formatDuration, formatTime, json, shortId } from './format.js'
 import { LogsPanel } from './LogsPanel.js'
 import { RawEvents } from './RawEvents.js'
@@ -115,7 +115,7 @@ export function RunView({ runId }: { runId: string }) {
           </p>
         )}
         {log.error && (
-          <p class="error" role="alert">
+          <p class="error" role="alert" data-testid="run-stream-error">
             {log.error}
           </p>
         )}
@@ -184,16 +184,20 @@ export function RunView({ runId }: { runId: string }) {
 function Children({ runId, count, status }: { runId: string; count: number; status: string }) {
   const [first, setFirst] = useState<RunRow[]>([])
   const [later, setLater] = useState<RunRow[]>([])
+  // a refused or failed read: the API's message, until a read succeeds
+  const [error, setError] = useState('')
+  const failed = (err: unknown) => setError(`Child runs refused: ${messageOf(err)}`)
   useEffect(() => {
     setFirst([])
     setLater([])
+    setError('')
   }, [runId])
   useEffect(() => {
     if (count === 0) return
-    api.children(runId).then(
-      (r) => setFirst(r.children),
-      () => {},
-    )
+    api.children(runId).then((r) => {
+      setFirst(r.children)
+      setError('')
+    }, failed)
   }, [runId, count, status])
   if (count === 0) return null
   const seen = new Set<string>()
@@ -201,14 +205,17 @@ function Children({ runId, count, status }: { runId: string; count: number; stat
   const more = () => {
     const after = shown.at(-1)?.runId
     if (after === undefined) return
-    api.children(runId, after).then(
-      (r) => setLater((rows) => [...rows, ...r.children]),
-      () => {},
-    )
+    api.children(runId, after).then((r) => {
+      setLater((rows) => [...rows, ...r.children])
+      setError('')
+    }, failed)
   }
   return (
     <>
       <h3>Child runs ({count})</h3>
+      <p class="error" role="alert" data-testid="children-error">
+        {error}
+      </p>
       <ul data-testid="children">
         {shown.map((c) => (
           <li key={c.runId}>

@@ -6,8 +6,17 @@ import { hrefFlow, hrefRun } from './route.js'
 /** The runner's schedules (`GET /schedules`) with pause, resume and trigger-now. */
 export function SchedulesView() {
   const [schedules, setSchedules] = useState<ScheduleRow[] | undefined>()
+  // a failed read (the API down) shows until a read succeeds; an action's refusal until the next action
+  const [loadError, setLoadError] = useState('')
   const [error, setError] = useState('')
-  const load = () => api.schedules().then(setSchedules, (err) => setError(messageOf(err)))
+  const load = () =>
+    api.schedules().then(
+      (s) => {
+        setSchedules(s)
+        setLoadError('')
+      },
+      (err) => setLoadError(messageOf(err)),
+    )
   useEffect(() => {
     load()
     const t = setInterval(load, 3000)
@@ -26,6 +35,9 @@ export function SchedulesView() {
   return (
     <section aria-labelledby="schedules-h">
       <h1 id="schedules-h">Schedules</h1>
+      <p class="error" role="alert">
+        {loadError}
+      </p>
       <p class="error" role="alert" data-testid="action-error">
         {error}
       </p>

@@ -72,18 +72,27 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
     method,
     credentials: 'same-origin',
     headers: method === 'POST' ? { 'content-type': 'application/json' } : {},
-    body: method === 'POST' ? JSON.stringify(body ?? {}) : undefined,
+    // a body of null is sent as null (a trigger's payload may be null); no body at all as {}
+    body: method === 'POST' ? JSON.stringify(body === undefined ? {} : body) : undefined,
   })
   const text = await res.text()
   let json: any = {}
   try {
     json = text ? JSON.parse(text) : {}
   } catch {
-    // a proxy's or authorize's non-JSON answer: its text is the message
-    json = { error: { message: text.slice(0, 300) } }
+    // a page where the API should be (an app's catch-all route): apiBase is not where createHandler is mounted
+    if (res.ok)
+      throw new ApiError(
+        `${method} ${config.apiBase}${path} answered ${res.headers.get('content-type') ?? 'no content type'}, not the leanflow API's JSON: set the dashboard's apiBase to where createHandler is mounted (its basePath).`,
+        res.status,
+      )
+    // authorize's text answer is the message; a proxy's HTML error page is named by its status (below), not shown as markup
+    json = /html/i.test(res.headers.get('content-type') ?? '') ? {} : { error: { message: text.slice(0, 300) } }
   }
-  if (!res.ok)
-    throw new ApiError(json?.error?.message ?? `${method} ${config.apiBase}${path}: HTTP ${res.status}`, res.status, json?.error?.code)
+  if (!res.ok) {
+    const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`
+    throw new ApiError(json?.error?.message ?? `${method} ${config.apiBase}${path}: ${status}`, res.status, json?.error?.code)
+  }
   return json as T
 }
 
@@ -111,8 +120,8 @@ export const api = {
     return call<{ runs: RunRow[] }>('GET', `/${enc(flow)}/runs?${p}`).then((r) => r.runs)
   },
   run: (runId: string) => call<{ state: FlowState; lastEventId: string }>('GET', `/runs/${enc(runId)}`),
-  events: (runId: string, after?: string) =>
-    call<{ events: EventRecord[] }>('GET', `/runs/${enc(runId)}/events?limit=1000${after ? `&after=${enc(after)}` : ''}`).then(
+  events: (runId: string, after?: string, limit = 1000) =>
+    call<{ events: EventRecord[] }>('GET', `/runs/${enc(runId)}/events?limit=${limit}${after ? `&after=${enc(after)}` : ''}`).then(
       (r) => r.events,
     ),
   children: (runId: string, after?: string) =>

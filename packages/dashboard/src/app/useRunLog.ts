@@ -1,7 +1,7 @@
-import { type EventRecord, emptyFlowState, type FlowState } from '@leanflow/core'
-import { watchRun } from '@leanflow/http/client'
+import { applyEvent, compareEventIds, type EventRecord, emptyFlowState, type FlowState } from '@leanflow/core'
+import { type RunWatcher, watchRun } from '@leanflow/http/client'
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { streamUrl } from './api.js'
+import { api, streamUrl } from './api.js'
 
 /** A run's log and state as they arrive over SSE. */
 export interface RunLog {
@@ -9,13 +9,25 @@ export interface RunLog {
   events: EventRecord[]
   state: FlowState
   version: number
-  /** The stream's failure (unknown run, refused request), with the API's message when it sent one. */
+  /** The stream's failure (unknown run, refused request, API unreachable), with the API's message when it sent one. */
   error?: string
 }
+
+/** The first wait before following again a stream the API (or a proxy in front of it) dropped; doubled up to {@link MAX_RETRY_MS}. */
+const RETRY_MS = 1000
+const MAX_RETRY_MS = 10_000
+
+/**
+ * A stream that failed for a while, not for good: no answer at all (the API down), or a 5xx, 408
+ * or 429 (a proxy in front of the API, `EventSource` gives up on any of them). A 4xx is an answer.
+ */
+const passing = (status: number | undefined) => status === undefined || status >= 500 || status === 408 || status === 429
 
 /**
  * Follows a run live with `watchRun` (backfill, then live, reconnecting without loss), keeping its
  * events for the raw log and the time-travel scrubber; renders at most once per animation frame.
+ * A stream that fails for a while (the API down, a proxy's 502) is followed again from the last
+ * event shown once the API answers, so the page goes on live after an outage without a reload.
  */
 export function useRunLog(runId: string): RunLog {
   const events = useRef<EventRecord[]>([])
@@ -25,7 +37,11 @@ export function useRunLog(runId: string): RunLog {
   useEffect(() => {
     events.current = []
     state.current = emptyFlowState()
+    setError(undefined)
     let frame = 0
+    let closed = false
+    let watcher: RunWatcher | undefined
+    let timer: ReturnType<typeof setTimeout> | undefined
     const render = () => {
       if (frame !== 0) return
       frame = requestAnimationFrame(() => {
@@ -33,21 +49,66 @@ export function useRunLog(runId: string): RunLog {
         setVersion((v) => v + 1)
       })
     }
-    const w = watchRun(streamUrl(runId), {
-      onEvent: (e) => {
-        events.current.push(e)
-      },
-      onState: (s) => {
-        // a reset (history gone) starts again from an empty state: so does the kept log
-        if (s.lastEventId === undefined) events.current = []
-        state.current = s
-        render()
-      },
-      // an unknown run (or one retention removed) says so; any other refusal keeps the API's message
-      onError: (err) => setError(err.status === 404 ? `No run ${runId}: it never existed, or retention removed it.` : err.message),
-    })
+    /** Watches the run: from its start, or after an outage from the last event kept (`?after=`). */
+    const follow = (retryMs: number) => {
+      const after = state.current.lastEventId
+      // from the start, watchRun's state is the run's; from `after`, only what came since: folded here then
+      let fold = after !== undefined
+      watcher = watchRun(after === undefined ? streamUrl(runId) : `${streamUrl(runId)}?after=${encodeURIComponent(after)}`, {
+        onEvent: (e) => {
+          const last = state.current.lastEventId
+          if (last !== undefined && compareEventIds(e.id, last) <= 0) return
+          events.current.push(e)
+          if (fold) state.current = applyEvent(state.current, e)
+        },
+        onState: (s) => {
+          if (s.lastEventId === undefined) {
+            // a reset (history gone): watchRun starts again from scratch, and so does the kept log
+            events.current = []
+            fold = false
+          }
+          if (!fold) state.current = s
+          render()
+        },
+        onError: (err) => {
+          if (closed) return
+          // an unknown run (or one retention removed) says so; any other refusal keeps the API's message
+          if (err.status === 404) return setError(`No run ${runId}: it never existed, or retention removed it.`)
+          if (!passing(err.status)) return setError(err.message)
+          watcher?.close()
+          const why = err.status === undefined ? 'no answer' : `HTTP ${err.status}`
+          setError(`Lost the run's live stream (${why}): following it again when the API answers…`)
+          retry(retryMs)
+        },
+      })
+    }
+    /**
+     * Waits `ms`, then follows again once the API answers (asked for one event after the last one
+     * kept); while it does not (no answer, 5xx), waits twice as long. A refusal of that read
+     * (`runs.read`) is an answer too: the stream (`runs.stream`) may still be allowed.
+     */
+    const retry = (ms: number) => {
+      timer = setTimeout(() => {
+        api.events(runId, state.current.lastEventId, 1).then(
+          () => !closed && again(RETRY_MS),
+          (err) => {
+            if (closed) return
+            if (err?.status === 404) return setError(`No run ${runId}: it never existed, or retention removed it.`)
+            if (passing(err?.status)) return retry(Math.min(ms * 2, MAX_RETRY_MS))
+            again(Math.min(ms * 2, MAX_RETRY_MS))
+          },
+        )
+      }, ms)
+    }
+    const again = (retryMs: number) => {
+      setError(undefined)
+      follow(retryMs)
+    }
+    follow(RETRY_MS)
     return () => {
-      w.close()
+      closed = true
+      watcher?.close()
+      clearTimeout(timer)
       cancelAnimationFrame(frame)
     }
   }, [runId])
