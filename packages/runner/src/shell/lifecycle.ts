@@ -1,4 +1,5 @@
 import type { JobQueue, JobWorker } from '@leanflow/core'
+import { detached } from './detached.js'
 import { handleJob } from './jobs.js'
 import type { Shell } from './shell.js'
 
@@ -39,8 +40,12 @@ export function createLifecycle(o: LifecycleOptions): { start(): Promise<void>; 
     if (worker) return
     shell.stopping = false
     await shell.clock.now()
-    worker = await queue.process((job) => handleJob(shell, job, { cancelPollMs: o.cancelPollMs }), { concurrency: o.concurrency })
-    await schedules.startTicking()
+    // the worker loop and the ticker outlive this call: they must not carry its caller's context
+    // (an active span would parent every step handler and every run a step or a tick starts)
+    worker = await detached(() =>
+      queue.process((job) => handleJob(shell, job, { cancelPollMs: o.cancelPollMs }), { concurrency: o.concurrency }),
+    )
+    await detached(() => schedules.startTicking())
   }
 
   async function stopWorker() {
