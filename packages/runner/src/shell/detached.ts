@@ -6,9 +6,10 @@ const scope = new AsyncResource('leanflow.detached')
 /**
  * Runs `fn` outside the caller's async context (its `AsyncLocalStorage` stores, an OpenTelemetry
  * active span among them), in the one this module was loaded in. The runner starts its background
- * work — the queue's worker loop, the schedule ticker — this way: `runner.start()` called inside a
- * span (a startup span, a request) would otherwise lend that span to every step handler and to
- * every run a step or a tick starts, for as long as the runner runs.
+ * work — the queue's worker loop, the schedule ticker — and runs each job this way: `runner.start()`
+ * called inside a span (a startup span, a request) would otherwise lend that span to every step
+ * handler and to every run a step or a tick starts, for as long as the runner runs; and the memory
+ * queue would run a job in the context of whatever handed it in (another run's caller).
  *
  * @example
  * ```ts
