@@ -1,7 +1,8 @@
 /**
  * `instrumentRunner` on real in-process runs (memory store and queue): called twice on one runner
  * it emits and counts nothing twice; a tracer that throws loses its spans but no metric and
- * breaks no run; a span whose events throw is still ended.
+ * breaks no run, nor does a provider whose getTracer or getMeter throws (instrumentRunner included);
+ * a span whose events throw is still ended.
  */
 import { createMemoryStreamStore } from '@leanflow/core'
 import { createIdGenerator, instrumentRunner } from '@leanflow/otel'
@@ -100,6 +101,27 @@ describe('instrumentRunner on in-process runs', () => {
     expect(await t.totals()).toMatchObject(ONE_RUN)
     expect(errors.length).toBeGreaterThan(0)
     expect(errors.every((e) => (e as Error).message === 'exporter exploded')).toBe(true)
+    await runner.stop()
+  })
+
+  it('a provider whose getTracer or getMeter throws breaks neither instrumentRunner nor a run; the other still records; errors to onError', async () => {
+    const t = telemetry()
+    const broken = (what: string) => () => {
+      throw new Error(`${what} exploded`)
+    }
+    const errors: unknown[] = []
+    const runner = createRunner({ store: createMemoryStreamStore(), flows: [order, leaf], onError: (e) => errors.push(e) })
+    await runner.start()
+    const stop = instrumentRunner(runner, { tracerProvider: { getTracer: broken('getTracer') }, meterProvider: t.meterProvider })
+    const runId = await runOrder(runner)
+    expect(await runner.result(runId)).toEqual({ ship: { only: 'leaf' } })
+    expect(await t.totals()).toMatchObject(ONE_RUN)
+    stop()
+    instrumentRunner(runner, { tracerProvider: t.tracerProvider, meterProvider: { getMeter: broken('getMeter') } })
+    await runOrder(runner)
+    expect(t.exporter.getFinishedSpans()).toHaveLength(6)
+    const messages = new Set(errors.map((e) => (e as Error).message))
+    expect(messages).toEqual(new Set(['getTracer exploded', 'getMeter exploded']))
     await runner.stop()
   })
 

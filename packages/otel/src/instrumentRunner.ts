@@ -44,7 +44,8 @@ export interface InstrumentOptions {
  * Calling it again for the same runner replaces the earlier instrumentation (stopped first), so
  * nothing is emitted or counted twice. A tracer or meter that throws never breaks a run: the
  * error goes to the runner's `onError`, and the other spans and measurements of the event are
- * still emitted.
+ * still emitted; nor does a provider whose `getTracer` or `getMeter` throws (the tracer and the
+ * instruments are made at the first event that needs them: `instrumentRunner` does not throw).
  *
  * @example
  * ```ts
@@ -66,17 +67,19 @@ export function instrumentRunner(runner: ObservableRunner, options: InstrumentOp
   if (meterProvider !== undefined && typeof meterProvider?.getMeter !== 'function') {
     throw invalid(`meterProvider must be an OpenTelemetry MeterProvider (with getMeter), got ${describe(meterProvider)}.`)
   }
-  const tracer = (tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE)
+  // the tracer and the instruments are made at the first event that needs them, not here: a
+  // provider that throws must break no run, nor the process that instruments its runner
+  let tracer: Tracer | undefined
+  const tracerNow = (): Tracer => (tracer ??= (tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE))
   // a run is sampled as a whole (every span, in every process) or not at all
   const sampled = runSampling(() => tracerProvider ?? trace.getTracerProvider(), SCOPE)
   // the global meter provider is looked up at each measurement (instruments made again when it
   // changed): the metrics API has no proxy, unlike the tracer's, so one registered after
   // instrumentRunner would otherwise get nothing
-  const first = meterProvider ?? metrics.getMeterProvider()
-  let meter = { provider: first, instruments: createInstruments(first) }
+  let meter: { provider: MeterProvider; instruments: Instruments } | undefined
   const instrumentsNow = (): Instruments => {
     const provider = meterProvider ?? metrics.getMeterProvider()
-    if (provider !== meter.provider) meter = { provider, instruments: createInstruments(provider) }
+    if (provider !== meter?.provider) meter = { provider, instruments: createInstruments(provider) }
     return meter.instruments
   }
   const mapper = new SpanMapper()
@@ -108,7 +111,7 @@ export function instrumentRunner(runner: ObservableRunner, options: InstrumentOp
       }
       let emitting = false
       if (spans.length > 0) guard(() => (emitting = sampled(event.flow, started)))
-      for (const s of emitting ? spans : []) guard(() => emit(tracer, s, warned))
+      for (const s of emitting ? spans : []) guard(() => emit(tracerNow(), s, warned))
       if (failure) throw failure.err
     },
   })

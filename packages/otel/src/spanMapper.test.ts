@@ -124,6 +124,27 @@ describe('SpanMapper: the spans a run log maps to', () => {
     expect(local[0]?.events.map((e) => e.name)).toEqual(['step.await.time', 'step.resumed', 'step.await.event', 'step.resumed'])
   })
 
+  it("an await's fields are its event's attributes, never a trigger's payload (the user's data, of any size)", () => {
+    const { spans } = mapAll(new SpanMapper(), [
+      ev(5, 'step.started', 'charge', {}, 1),
+      ev(
+        10,
+        'step.await.trigger',
+        'charge',
+        { triggerId: 't1', triggerType: 'approve', payload: 'card 4111 1111 1111 1111', position: 0 },
+        1,
+      ),
+      ev(20, 'step.resumed', 'charge', { reason: 'trigger resolved', awaitType: 'trigger', awaitDuration: 10, position: 0 }, 1),
+      ev(30, 'step.completed', 'charge', { duration: 25 }, 1),
+    ])
+    expect(spans[0]?.events[0]).toMatchObject({ name: 'step.await.trigger' })
+    expect(spans[0]?.events[0]?.attributes).toEqual({
+      'leanflow.triggerId': 't1',
+      'leanflow.triggerType': 'approve',
+      'leanflow.position': 0,
+    })
+  })
+
   it('a rerun: a copied step ran no attempt (no span, no duration sample); the steps that need it are due from its copy', () => {
     const { spans, measurements } = mapAll(new SpanMapper(), [
       started,

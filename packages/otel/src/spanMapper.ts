@@ -245,10 +245,14 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
   map.set(key, value)
 }
 
-/** `data`'s string, number and boolean fields (those named in `only`, when given) as `leanflow.*` attributes. */
+/** Fields of an event's data that hold the user's own data (a trigger's payload: any content, up to the store's event limit): never attributes. */
+const USER_DATA = new Set(['payload'])
+
+/** `data`'s string, number and boolean fields (those named in `only`, when given; never the user's data) as `leanflow.*` attributes. */
 function primitives(data: Record<string, unknown>, only?: readonly string[]): Record<string, AttributeValue> {
   const attrs: Record<string, AttributeValue> = {}
   for (const key of only ?? Object.keys(data)) {
+    if (USER_DATA.has(key)) continue
     const v = data[key]
     if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) attrs[`leanflow.${key}`] = v
   }

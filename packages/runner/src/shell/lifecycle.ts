@@ -1,4 +1,5 @@
-import type { JobQueue, JobWorker } from '@leanflow/core'
+import type { ActiveJob, JobQueue, JobWorker } from '@leanflow/core'
+import { detached } from './detached.js'
 import { handleJob } from './jobs.js'
 import type { Shell } from './shell.js'
 
@@ -39,8 +40,12 @@ export function createLifecycle(o: LifecycleOptions): { start(): Promise<void>; 
     if (worker) return
     shell.stopping = false
     await shell.clock.now()
-    worker = await queue.process((job) => handleJob(shell, job, { cancelPollMs: o.cancelPollMs }), { concurrency: o.concurrency })
-    await schedules.startTicking()
+    // the worker loop, each job and the ticker carry no caller's async context (an active span):
+    // not this call's (it would parent every step handler and every run a step or a tick starts),
+    // nor, on the memory queue, that of whatever handed the job in (another run's startFlow caller)
+    const handle = (job: ActiveJob) => detached(() => handleJob(shell, job, { cancelPollMs: o.cancelPollMs }))
+    worker = await detached(() => queue.process(handle, { concurrency: o.concurrency }))
+    await detached(() => schedules.startTicking())
   }
 
   async function stopWorker() {
