@@ -5,6 +5,7 @@ import { isEnded, type RunDoc } from '../machine/runDoc.js'
 import { apply } from '../shell/apply.js'
 import { newId } from '../shell/newId.js'
 import type { Shell } from '../shell/shell.js'
+import { wroteNothing } from '../shell/startWrites.js'
 import { assertFits } from '../shell/storable.js'
 import { runLimitsOf } from './control.js'
 import { requireLimits } from './limits.js'
@@ -147,7 +148,13 @@ export async function startLimited(
   }
   if (ans.superseded !== undefined) await supersede(shell, ans.superseded, cancel).catch(shell.onError)
   const waiting = ans.state === 'queued' ? waitingOf(ans.blocked) : undefined
-  const doc = await create(runId, waiting, waiting ? admitAt(shell, ans.blocked ?? { id: '', key: '' }, 0) : undefined)
+  const doc = await create(runId, waiting, waiting ? admitAt(shell, ans.blocked ?? { id: '', key: '' }, 0) : undefined).catch(
+    async (err: unknown) => {
+      // nothing written (the queue refused its first job, the store its write): what it took goes back now
+      if (wroteNothing(err)) await release(shell, flow, runId).catch(shell.onError)
+      throw err
+    },
+  )
   await Promise.all([handOff(shell, flow, others(ans, runId)), wakeTurns(shell, flow, nextOf(ans), runId)])
   // a release that admitted this run before it was written found no run to start: ask once more
   // (its admit job, queued with it, stays the only backstop)

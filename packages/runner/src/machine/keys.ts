@@ -15,7 +15,7 @@ export interface RunnerJobData {
   attempt?: number
   /** Record position of an await job. */
   pos?: number
-  /** The flow of an `admit` job (its run may not exist: the job then gives back its slots). */
+  /** The flow of an `admit` or `begin` job (its run may not exist: the job then gives back its slots). */
   flow?: string
   /** How many times an `admit` job found its run still waiting. */
   tries?: number
