@@ -144,7 +144,9 @@ export interface LimitStore {
    * The holder gives up its concurrency slots, its place in line and its singleton key; what now
    * fits is admitted. Releasing what is not held changes nothing (idempotent). A queued holder that
    * leaves the head of a line a rate limit keeps out names the holder now first and its turn
-   * (`next`, absent when none): it may come sooner than the turn that holder was given.
+   * (`next`, absent when none): it may come sooner than the turn that holder was given. So does a
+   * holder freeing a full concurrency slot, for each line whose head it kept out and a rate limit
+   * keeps out now (that head waited for a release, not a turn).
    */
   releaseLimit(scope: string, holder: string): Promise<{ admitted: string[]; next?: LimitTurn[] }>
   /** Extends a leased holder's slots by `leaseMs` from now; false when it holds none (expired or released). */

@@ -307,6 +307,11 @@ export function createMemoryLimits(now: () => number): LimitStore {
     async releaseLimit(scope: string, holder: string) {
       checkLimitHolder(scope, holder)
       const s = scopeOf(scope)
+      const t = now()
+      // the concurrency slots it frees that were full: the heads they kept out may now wait for a rate window
+      const full = new Set(
+        (s.held.get(holder) ?? []).filter((n) => n.kind === 'concurrency' && holdersOf(s, slotKey(n), t).size >= n.limit).map(slotKey),
+      )
       const freed = drop(s, holder)
       // the lines that can admit now: a freed keyed slot's own line; any line when a slot
       // without a key (shared by every line) or several slots were freed
@@ -325,8 +330,10 @@ export function createMemoryLimits(now: () => number): LimitStore {
         s.singletonOf.delete(holder)
         if (s.singletons.get(key) === holder) s.singletons.delete(key)
       }
-      const t = now()
       const admitted = only?.size === 0 ? [] : pump(s, t, only, moved)
+      if (full.size > 0) {
+        for (const line of only ?? s.ring) if (s.lines.get(line)?.[0]?.needs.some((n) => full.has(slotKey(n)))) moved.add(line)
+      }
       const next = turnsOf(s, t, moved)
       return next.length > 0 ? { admitted, next } : { admitted }
     },

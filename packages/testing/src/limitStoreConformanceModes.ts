@@ -117,7 +117,7 @@ export function limitModeCases(test: (title: string, fn: (s: LimitStore) => Prom
     expect(await s.settleDebounce(SCOPE, 'k', 'r1')).toEqual({ input: 5 })
   })
 
-  test('rate lines: the head leaving (released) or admitted names the new head and its turn (next), a period sooner when one left', async (s) => {
+  test('rate lines: the head leaving, admitted, or let in by a freed slot names the head and its turn (next)', async (s) => {
     const P = 400
     const need = rate('rateLimit', 'k', 1, P)
     await admit(s, { holder: 'a', needs: [need] })
@@ -148,6 +148,16 @@ export function limitModeCases(test: (title: string, fn: (s: LimitStore) => Prom
     await queue(s, { holder: 'y', needs: [c] })
     await queue(s, { holder: 'z', needs: [c] })
     expect(await s.releaseLimit(SCOPE, 'y')).toEqual({ admitted: [] })
+    // a full concurrency slot freed, its head now kept out by a rate window: named with its turn
+    const [c2, r2] = [conc('c2', '', 1), rate('r2', '', 1, P)]
+    const t2 = Date.now()
+    await admit(s, { holder: 'p', needs: [c2, r2] })
+    expect(await queue(s, { holder: 'q', needs: [c2, r2] })).toMatchObject({ blocked: { id: 'c2' } })
+    const freed = await s.releaseLimit(SCOPE, 'p')
+    expect(freed).toMatchObject({ admitted: [], next: [{ holder: 'q' }] })
+    const qAt = freed.next?.[0]?.retryAt as number
+    expect(qAt).toBeGreaterThanOrEqual(t2 + P - SKEW)
+    expect(qAt).toBeLessThanOrEqual(Date.now() + P + SKEW)
   })
 
   test('dropDebounce (optional) closes a window before it is due: the next call opens a new one; another holder or key is left', async (s) => {

@@ -110,6 +110,17 @@ return settle('queued', admitted, blockOf(needs) or first)
  */
 export const LIMIT_RELEASE_LUA = `${LIMIT_LIB}
 local holder = ARGV[2]
+-- the concurrency slots it frees that were full: the heads they kept out may now wait for a rate window
+local full = {}
+local was = redis.call('HGET', HELD, holder)
+if was then
+  for _, n in ipairs(cjson.decode(was).needs) do
+    if n.kind ~= 'rate' then
+      redis.call('ZREMRANGEBYSCORE', slotsKey(n), '-inf', now)
+      if redis.call('ZCARD', slotsKey(n)) >= n.limit then full[slot(n)] = true end
+    end
+  end
+end
 local freed = drop(holder)
 -- the lines that can admit now: a freed keyed slot's own line; any line when a slot without a
 -- key (shared by every line) or several slots were freed
@@ -133,6 +144,19 @@ if skey then
 end
 local admitted = {}
 if not (only and next(only) == nil) then admitted = pump(only) end
+if next(full) ~= nil then
+  local lines = {}
+  if only then for line in pairs(only) do lines[#lines + 1] = line end else lines = redis.call('LRANGE', RING, 0, MAX_PUMP - 1) end
+  for _, line in ipairs(lines) do
+    local head = redis.call('ZRANGE', lineKey(line), 0, 0)[1]
+    local e = head and redis.call('HGET', WAIT, head)
+    if e then
+      for _, n in ipairs(cjson.decode(e).needs) do
+        if full[slot(n)] then MOVED[line] = true break end
+      end
+    end
+  end
+end
 return {admitted, turns()}
 `
 
