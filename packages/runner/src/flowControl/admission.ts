@@ -198,8 +198,9 @@ export async function admitJob(shell: Shell, data: RunnerJobData): Promise<void>
   // the wait is only as precise as this worker's estimate of that clock
   const [doc] = await Promise.all([shell.states.read(runId), data.due === undefined ? undefined : shell.clock.now()])
   if (!doc || isEnded(doc)) {
-    // never written (its start crashed) or ended without giving its slots back: give them back now
-    if (flow !== '' && shell.limits) await release(shell, flow, runId)
+    // never written (its start crashed) or ended without giving its slots back: give them back now;
+    // a turn's job may come while its start still writes the run (that start asks again itself)
+    if (flow !== '' && shell.limits && (doc || !data.turn)) await release(shell, flow, runId)
     return
   }
   if (doc.status !== 'queued') return
@@ -238,14 +239,19 @@ export async function release(shell: Shell, flow: string, runId: string): Promis
  */
 async function wakeTurns(shell: Shell, flow: string, next: readonly LimitTurn[] | undefined, self: string): Promise<void> {
   if (!next) return
-  await Promise.all(next.filter((t) => t.holder !== self).map((t) => shell.queue.enqueue(admitAt0(shell, t.holder, flow, t.retryAt))))
+  await Promise.all(next.filter((t) => t.holder !== self).map((t) => shell.queue.enqueue(turnJob(shell, t.holder, flow, t.retryAt))))
 }
 
 /** The `admit` job of a rate-limited run at its turn `at` (as {@link firstAdmitJob} queues it). */
-function admitAt0(shell: Shell, runId: string, flow: string, at: number) {
+function turnJob(shell: Shell, runId: string, flow: string, at: number) {
   const when = admitTiming('rateLimit', at)
   const id = jobIds.admit(runId, Math.round(at))
-  return { id, name: 'admit', data: admitData(runId, flow, 0, when.due), delayMs: Math.max(0, Math.ceil(when.at - shell.clock.estimate())) }
+  return {
+    id,
+    name: 'admit',
+    data: { ...admitData(runId, flow, 0, when.due), turn: true as const },
+    delayMs: Math.max(0, Math.ceil(when.at - shell.clock.estimate())),
+  }
 }
 
 /**

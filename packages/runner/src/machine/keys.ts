@@ -28,6 +28,8 @@ export interface RunnerJobData {
    * little earlier and waits for it in the worker (a queue's delayed job can come some ms late).
    */
   due?: number
+  /** An `admit` job queued for a run whose turn moved: a run not written yet is left to its start (it asks again itself). */
+  turn?: true
   /**
    * A new run's first step job, queued before its run was written (store-clock ms it was queued
    * at): a worker that takes it before the write landed waits for the run instead of dropping it.
