@@ -45,7 +45,16 @@ export { createFlowWiring } from './flowWiring.js'
 export { invalidArgument, optionsObject, positiveInteger } from './invalidArgument.js'
 export type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from './jobQueue.js'
 export { checkDebounce, checkLimitHolder, checkLimitRequest, checkLimitScope, MAX_LIMIT_PRIORITY } from './limitChecks.js'
-export type { DebounceAnswer, LimitAnswer, LimitBlock, LimitNeed, LimitRequest, LimitStore, LimitUsage } from './limitStore.js'
+export type {
+  DebounceAnswer,
+  LimitAnswer,
+  LimitBlock,
+  LimitNeed,
+  LimitRequest,
+  LimitStore,
+  LimitTurn,
+  LimitUsage,
+} from './limitStore.js'
 export type { MemoryRunStateStoreOptions } from './memoryRunStateStore.js'
 export { createMemoryRunStateStore } from './memoryRunStateStore.js'
 export type { MemoryStreamStore, MemoryStreamStoreOptions } from './memoryStreamStore.js'

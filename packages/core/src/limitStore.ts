@@ -10,7 +10,9 @@
  * line (the holder's first need that has a key, else its first need); across lines, admission
  * takes turns — one busy tenant cannot starve the others behind a shared limit. Every call
  * that can free capacity (`acquireLimit`, `releaseLimit`) also admits what now fits and returns
- * those holders: the caller hands each one off (starts the run or the step).
+ * those holders: the caller hands each one off (starts the run or the step). A call that moves a
+ * line a rate limit keeps out (its head was admitted, or left it) names the new head and its turn
+ * (`next`): the caller has it ask again then, as a rate window frees no event of its own.
  *
  * Time is the store's clock. Both built-in stores implement it; a custom store that does not can
  * still run flows without flow control.
@@ -69,6 +71,16 @@ export interface LimitBlock {
   ahead?: number
 }
 
+/**
+ * A queued holder now at the head of a line that a rate limit keeps out, whose turn a call moved
+ * (the holder ahead of it was admitted, or left the line: released, or its run canceled).
+ */
+export interface LimitTurn {
+  holder: string
+  /** Store ms its turn comes: the caller has it ask again then (its earlier turn may have been later). */
+  retryAt: number
+}
+
 /** The answer of {@link LimitStore.acquireLimit}. */
 export type LimitAnswer =
   | {
@@ -80,6 +92,8 @@ export type LimitAnswer =
       blocked?: LimitBlock
       /** The holder the singleton key named before this call took it over (`mode: 'cancel'`). */
       superseded?: string
+      /** The heads of rate-limited lines this call moved, with their turns (absent: none). */
+      next?: LimitTurn[]
     }
   | { state: 'refused'; blocked: LimitBlock }
   | { state: 'taken'; holder: string }
@@ -128,9 +142,13 @@ export interface LimitStore {
   acquireLimit(scope: string, req: LimitRequest): Promise<LimitAnswer>
   /**
    * The holder gives up its concurrency slots, its place in line and its singleton key; what now
-   * fits is admitted. Releasing what is not held changes nothing (idempotent).
+   * fits is admitted. Releasing what is not held changes nothing (idempotent). A queued holder that
+   * leaves the head of a line a rate limit keeps out names the holder now first and its turn
+   * (`next`, absent when none): it may come sooner than the turn that holder was given. So does a
+   * holder freeing a full concurrency slot, for each line whose head it kept out and a rate limit
+   * keeps out now (that head waited for a release, not a turn).
    */
-  releaseLimit(scope: string, holder: string): Promise<{ admitted: string[] }>
+  releaseLimit(scope: string, holder: string): Promise<{ admitted: string[]; next?: LimitTurn[] }>
   /** Extends a leased holder's slots by `leaseMs` from now; false when it holds none (expired or released). */
   renewLimit(scope: string, holder: string, leaseMs: number): Promise<boolean>
   /** The holders of unleased concurrency slots (runs): a runner checks them for runs that ended without releasing. */

@@ -1,6 +1,6 @@
 import { positiveInteger } from './invalidArgument.js'
 import { checkDebounce, checkLimitHolder, checkLimitRequest, checkLimitScope } from './limitChecks.js'
-import type { DebounceAnswer, LimitAnswer, LimitBlock, LimitNeed, LimitRequest, LimitStore, LimitUsage } from './limitStore.js'
+import type { DebounceAnswer, LimitAnswer, LimitBlock, LimitNeed, LimitRequest, LimitStore, LimitTurn, LimitUsage } from './limitStore.js'
 
 /** Most queued entries one call looks at while admitting (the Redis script has the same bound). */
 const MAX_PUMP = 1000
@@ -186,10 +186,27 @@ export function createMemoryLimits(now: () => number): LimitStore {
   }
 
   /**
-   * Admits what fits, taking turns across round-robin keys; returns the holders admitted. With
-   * `only`, looks at those lines alone (the ones what just changed can admit from).
+   * The heads of the lines `moved` (their head was admitted or left) that a rate limit keeps out,
+   * with their turns: they ask again then (the turn each was given assumed the line as it was).
    */
-  const pump = (s: Scope, t: number, only?: ReadonlySet<string>): string[] => {
+  const turnsOf = (s: Scope, t: number, moved: ReadonlySet<string>): LimitTurn[] => {
+    const out: LimitTurn[] = []
+    for (const line of moved) {
+      const head = s.lines.get(line)?.[0]
+      const b = head && blockOf(s, head.needs, t)
+      if (!head || !b || !head.needs.some((n) => n.kind === 'rate' && n.id === b.id)) continue
+      const turn = aheadOf(s, head.holder, b, t).retryAt
+      if (turn !== undefined) out.push({ holder: head.holder, retryAt: turn })
+    }
+    return out
+  }
+
+  /**
+   * Admits what fits, taking turns across round-robin keys; returns the holders admitted. With
+   * `only`, looks at those lines alone (the ones what just changed can admit from). Notes in
+   * `moved` each line whose head it admitted while others wait in it.
+   */
+  const pump = (s: Scope, t: number, only?: ReadonlySet<string>, moved?: Set<string>): string[] => {
     const admitted: string[] = []
     let looked = 0
     let progress = true
@@ -215,8 +232,10 @@ export function createMemoryLimits(now: () => number): LimitStore {
         take(s, head.holder, head.needs, head.leaseMs, t)
         admitted.push(head.holder)
         progress = true
-        if (q.length > 0) served.push(line)
-        else s.lines.delete(line)
+        if (q.length > 0) {
+          served.push(line)
+          moved?.add(line)
+        } else s.lines.delete(line)
       }
       s.ring = [...kept, ...served]
     }
@@ -238,7 +257,10 @@ export function createMemoryLimits(now: () => number): LimitStore {
           superseded = cur
         }
       }
+      const moved = new Set<string>()
       const settle = (a: LimitAnswer & { state: 'admitted' | 'queued' }): LimitAnswer => {
+        const next = turnsOf(s, t, moved)
+        if (next.length > 0) a.next = next
         if (req.singleton) {
           if (superseded !== undefined) s.singletonOf.delete(superseded)
           s.singletons.set(req.singleton.key, holder)
@@ -256,7 +278,7 @@ export function createMemoryLimits(now: () => number): LimitStore {
       if (queued) {
         // its own line only (those ahead of it first): every holder waiting in another line asks
         // again for its own (the runner's admit jobs), so a re-ask costs one line, not all of them
-        const admitted = pump(s, t, new Set([lineOf(queued.needs)]))
+        const admitted = pump(s, t, new Set([lineOf(queued.needs)]), moved)
         if (admitted.includes(holder)) return settle({ state: 'admitted', admitted })
         const e = s.waiting.get(holder) as Entry
         const blocked = blockOf(s, e.needs, t) ?? { id: e.needs[0]?.id ?? '', key: e.needs[0]?.key ?? '' }
@@ -265,7 +287,7 @@ export function createMemoryLimits(now: () => number): LimitStore {
       // those already waiting go first; a newcomer whose line waits takes its place in it (a
       // refusable one admits no one from the line: its refusal could not name them)
       const line = lineOf(req.needs)
-      const admitted = req.onBusy === 'refuse' ? [] : pump(s, t, new Set([line]))
+      const admitted = req.onBusy === 'refuse' ? [] : pump(s, t, new Set([line]), moved)
       const lead = req.needs.find((x) => x.key !== '') ?? req.needs[0]
       const first = { id: lead?.id ?? '', key: lead?.key ?? '' }
       if (!s.lines.has(line)) {
@@ -277,7 +299,7 @@ export function createMemoryLimits(now: () => number): LimitStore {
         if (req.onBusy === 'refuse') return { state: 'refused', blocked }
       } else if (req.onBusy === 'refuse') return { state: 'refused', blocked: blockOf(s, req.needs, t) ?? first }
       enqueue(s, holder, req)
-      admitted.push(...pump(s, t, new Set([line])))
+      admitted.push(...pump(s, t, new Set([line]), moved))
       if (admitted.includes(holder)) return settle({ state: 'admitted', admitted })
       return settle({ state: 'queued', admitted, blocked: aheadOf(s, holder, blockOf(s, req.needs, t) ?? first, t) })
     },
@@ -285,22 +307,35 @@ export function createMemoryLimits(now: () => number): LimitStore {
     async releaseLimit(scope: string, holder: string) {
       checkLimitHolder(scope, holder)
       const s = scopeOf(scope)
+      const t = now()
+      // the concurrency slots it frees that were full: the heads they kept out may now wait for a rate window
+      const full = new Set(
+        (s.held.get(holder) ?? []).filter((n) => n.kind === 'concurrency' && holdersOf(s, slotKey(n), t).size >= n.limit).map(slotKey),
+      )
       const freed = drop(s, holder)
       // the lines that can admit now: a freed keyed slot's own line; any line when a slot
       // without a key (shared by every line) or several slots were freed
       const only: Set<string> | undefined = freed.length > 1 || freed[0]?.key === '' ? undefined : new Set(freed.map(slotKey))
       const waiting = s.waiting.get(holder)
+      const moved = new Set<string>()
       if (waiting) {
+        const line = lineOf(waiting.needs)
+        // the holder behind it is first now: its turn may come sooner than it was told
+        if (s.lines.get(line)?.[0] === waiting) moved.add(line)
         unqueue(s, holder)
-        only?.add(lineOf(waiting.needs))
+        only?.add(line)
       }
       const key = s.singletonOf.get(holder)
       if (key !== undefined) {
         s.singletonOf.delete(holder)
         if (s.singletons.get(key) === holder) s.singletons.delete(key)
       }
-      if (only?.size === 0) return { admitted: [] }
-      return { admitted: pump(s, now(), only) }
+      const admitted = only?.size === 0 ? [] : pump(s, t, only, moved)
+      if (full.size > 0) {
+        for (const line of only ?? s.ring) if (s.lines.get(line)?.[0]?.needs.some((n) => full.has(slotKey(n)))) moved.add(line)
+      }
+      const next = turnsOf(s, t, moved)
+      return next.length > 0 ? { admitted, next } : { admitted }
     },
 
     async renewLimit(scope: string, holder: string, leaseMs: number) {

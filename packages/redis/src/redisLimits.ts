@@ -6,6 +6,7 @@ import {
   type DebounceAnswer,
   type LimitAnswer,
   type LimitStore,
+  type LimitTurn,
   type LimitUsage,
   positiveInteger,
 } from '@leanflow/core'
@@ -40,8 +41,15 @@ const debounceScript = defineScript(LIMIT_DEBOUNCE_LUA)
 const settleScript = defineScript(LIMIT_SETTLE_LUA)
 const dropDebounceScript = defineScript(LIMIT_DROP_DEBOUNCE_LUA)
 
-/** `{state, admitted, blockedId, blockedKey, retryAt (-1 none), superseded, taken, ahead (-1 none)}` (lua/limits.ts). */
-type AcquireReply = [string, string[], string, string, number, string, string, number]
+/** `{state, admitted, blockedId, blockedKey, retryAt (-1 none), superseded, taken, ahead (-1 none), next}` (lua/limits.ts). */
+type AcquireReply = [string, string[], string, string, number, string, string, number, Array<string | number>]
+
+/** The turns of a script's flat `{holder, retryAt, ...}`. */
+function turnsOf(flat: Array<string | number> | undefined): LimitTurn[] {
+  const out: LimitTurn[] = []
+  for (let i = 0; flat && i + 1 < flat.length; i += 2) out.push({ holder: String(flat[i]), retryAt: Number(flat[i + 1]) })
+  return out
+}
 
 /**
  * The {@link LimitStore} on Redis: each call is one Lua script on the keys of its scope (a flow or
@@ -81,7 +89,7 @@ export function createRedisLimits(options: RedisLimitsOptions): LimitStore {
       const entry = JSON.stringify(req.leaseMs === undefined ? { needs, priority } : { needs, leaseMs: req.leaseMs, priority })
       const single = req.singleton
       const args = [req.holder, entry, priority, req.onBusy ?? 'queue', single?.key ?? '', single?.mode ?? '']
-      const [state, admitted, id, key, retryAt, superseded, taken, ahead] = (await call(
+      const [state, admitted, id, key, retryAt, superseded, taken, ahead, flat] = (await call(
         acquireScript,
         keys.limitHeld(scope),
         scope,
@@ -93,12 +101,15 @@ export function createRedisLimits(options: RedisLimitsOptions): LimitStore {
       const answer: LimitAnswer = { state: state as 'admitted' | 'queued', admitted }
       if (blocked !== undefined && state === 'queued') answer.blocked = ahead >= 0 ? { ...blocked, ahead: Number(ahead) } : blocked
       if (superseded !== '') answer.superseded = superseded
+      const next = turnsOf(flat)
+      if (next.length > 0) answer.next = next
       return answer
     },
     async releaseLimit(scope: string, holder: string) {
       checkLimitHolder(scope, holder)
-      const admitted = (await call(releaseScript, keys.limitHeld(scope), scope, [holder])) as string[]
-      return { admitted }
+      const [admitted, flat] = (await call(releaseScript, keys.limitHeld(scope), scope, [holder])) as [string[], Array<string | number>]
+      const next = turnsOf(flat)
+      return next.length > 0 ? { admitted, next } : { admitted }
     },
     async renewLimit(scope: string, holder: string, leaseMs: number) {
       checkLimitHolder(scope, holder)

@@ -31,7 +31,7 @@ import { resultOf } from './shell/result.js'
 import { earlyBasis, type RunBasis, readBasis } from './shell/runBasis.js'
 import { fencesOf } from './shell/runStates.js'
 import { createShell, flowNameOf, versionOf } from './shell/shell.js'
-import { firstJobs, writeRun } from './shell/startWrites.js'
+import { beforeWrite, firstJobs, writeRun } from './shell/startWrites.js'
 import { assertFits, storableError } from './shell/storable.js'
 import type { TriggerAsk } from './shell/triggers.js'
 import { validateInput } from './standardSchema.js'
@@ -253,11 +253,11 @@ export function createRunner(options: RunnerOptions): Runner {
     repeat = false,
   ): Promise<RunDoc> {
     const name = flow.name
-    const [now, pos] = await (basis ?? readBasis(shell))
+    const [now, pos] = await (basis ?? readBasis(shell)).catch(beforeWrite)
     const { doc: fresh, first, key } = newRun(flow, runId, data, now, pos, origin)
     // a rerun's or a queued run's begin job: carries out what this start carries out below (copies,
     // flow.queued, jobs) if this process dies first
-    const begun = origin.rerun || (control?.waiting && !inProcess) ? await queueBegin(shell, runId) : undefined
+    const begun = origin.rerun || (control?.waiting && !inProcess) ? await queueBegin(shell, runId, name).catch(beforeWrite) : undefined
     const queued = control?.waiting ? queueNew(fresh, control.waiting) : undefined
     const admitAt = control?.at ?? now
     const admitJob = jobIds.admit(runId, Math.round(admitAt))

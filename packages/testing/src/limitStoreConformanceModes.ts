@@ -117,6 +117,49 @@ export function limitModeCases(test: (title: string, fn: (s: LimitStore) => Prom
     expect(await s.settleDebounce(SCOPE, 'k', 'r1')).toEqual({ input: 5 })
   })
 
+  test('rate lines: the head leaving, admitted, or let in by a freed slot names the head and its turn (next)', async (s) => {
+    const P = 400
+    const need = rate('rateLimit', 'k', 1, P)
+    await admit(s, { holder: 'a', needs: [need] })
+    const b = await queue(s, { holder: 'b', needs: [need] })
+    const turn = b.state === 'queued' ? (b.blocked?.retryAt as number) : 0
+    for (const [h, ahead] of [
+      ['c', 1],
+      ['d', 2],
+    ] as const) {
+      expect(await queue(s, { holder: h, needs: [need] })).toMatchObject({ blocked: { ahead, retryAt: turn + ahead * P } })
+    }
+    // one behind the head leaves: the head's turn is as it was (those behind it are named as it is admitted)
+    expect(await s.releaseLimit(SCOPE, 'c')).toEqual({ admitted: [] })
+    // the head leaves: the one now first takes its turn, a period sooner than it was told
+    expect(await s.releaseLimit(SCOPE, 'b')).toEqual({ admitted: [], next: [{ holder: 'd', retryAt: turn }] })
+    expect(await queue(s, { holder: 'e', needs: [need] })).toMatchObject({ blocked: { ahead: 1, retryAt: turn + P } })
+    await sleep(Math.max(0, turn - Date.now()) + SKEW)
+    // the head admitted: the one behind it is first, its turn a period after this admission
+    const t = Date.now()
+    const d = await s.acquireLimit(SCOPE, { holder: 'd', needs: [need] })
+    expect(d).toMatchObject({ state: 'admitted', admitted: ['d'], next: [{ holder: 'e' }] })
+    const next = d.state === 'admitted' ? (d.next?.[0]?.retryAt as number) : 0
+    expect(next).toBeGreaterThanOrEqual(t + P - SKEW)
+    expect(next).toBeLessThanOrEqual(Date.now() + P + SKEW)
+    // a concurrency line names no turn: a freed slot admits by itself
+    const c = conc('c', '', 1)
+    await admit(s, { holder: 'x', needs: [c] })
+    await queue(s, { holder: 'y', needs: [c] })
+    await queue(s, { holder: 'z', needs: [c] })
+    expect(await s.releaseLimit(SCOPE, 'y')).toEqual({ admitted: [] })
+    // a full concurrency slot freed, its head now kept out by a rate window: named with its turn
+    const [c2, r2] = [conc('c2', '', 1), rate('r2', '', 1, P)]
+    const t2 = Date.now()
+    await admit(s, { holder: 'p', needs: [c2, r2] })
+    expect(await queue(s, { holder: 'q', needs: [c2, r2] })).toMatchObject({ blocked: { id: 'c2' } })
+    const freed = await s.releaseLimit(SCOPE, 'p')
+    expect(freed).toMatchObject({ admitted: [], next: [{ holder: 'q' }] })
+    const qAt = freed.next?.[0]?.retryAt as number
+    expect(qAt).toBeGreaterThanOrEqual(t2 + P - SKEW)
+    expect(qAt).toBeLessThanOrEqual(Date.now() + P + SKEW)
+  })
+
   test('dropDebounce (optional) closes a window before it is due: the next call opens a new one; another holder or key is left', async (s) => {
     if (s.dropDebounce === undefined) return // optional on the port: a store without it keeps windows until due
     await s.debounce(SCOPE, 'u1', 'r1', { periodMs: 60_000, input: 1 })

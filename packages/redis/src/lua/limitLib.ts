@@ -12,6 +12,8 @@ local SINGLE, SINGLE_OF, SEEN = base .. ':single', base .. ':singleOf', base .. 
 local MAX_PUMP = 1000
 -- a debounce window not settled this long after it came due is gone (memoryLimits.ts the same)
 local STALE_WINDOW_MS = 60000
+-- the lines whose head this call admitted (pump) or released while others wait in them
+local MOVED = {}
 
 local function slot(n) return n.id .. ':' .. n.key end
 local function slotsKey(n) return base .. ':h:' .. slot(n) end
@@ -171,7 +173,10 @@ local function pump(only)
           end
           changed = true
           if redis.call('EXISTS', qk) == 1 then
-            if e then served[#served + 1] = line else kept[#kept + 1] = line end
+            if e then
+              served[#served + 1] = line
+              MOVED[line] = true
+            else kept[#kept + 1] = line end
           end
         end
       end
@@ -181,5 +186,29 @@ local function pump(only)
   end
   if changed then writeRing(ring) end
   return admitted
+end
+
+-- the heads of the MOVED lines a rate limit keeps out, with their turns, flat: {holder, retryAt, ...}
+-- (each asks again then: the turn it was given assumed the line as it was)
+local function turns()
+  local out = {}
+  for line in pairs(MOVED) do
+    local head = redis.call('ZRANGE', lineKey(line), 0, 0)[1]
+    local e = head and redis.call('HGET', WAIT, head)
+    if e then
+      local needs = cjson.decode(e).needs
+      local b = blockOf(needs)
+      if b and b[3] >= 0 then
+        for _, n in ipairs(needs) do
+          if n.kind == 'rate' and n.id == b[1] then
+            out[#out + 1] = head
+            out[#out + 1] = turnOf(n, 0)
+            break
+          end
+        end
+      end
+    end
+  end
+  return out
 end
 `

@@ -11,7 +11,8 @@ import { LIMIT_LIB } from './limitLib.js'
  * KEYS: 1 the scope's held hash (routes the call). ARGV: 1 the scope tag, 2 holder, 3 its entry
  * JSON `{needs, leaseMs?, priority}`, 4 priority, 5 `queue` | `refuse`, 6 singleton key, 7
  * singleton mode (`skip` | `cancel`; '' none).
- * Returns `{state, admitted, blockedId, blockedKey, retryAt (-1 none), superseded, taken}`.
+ * Returns `{state, admitted, blockedId, blockedKey, retryAt (-1 none), superseded, taken, ahead (-1
+ * none), next}` (`next`: the moved heads' turns, flat `{holder, retryAt, ...}`).
  */
 export const LIMIT_ACQUIRE_LUA = `${LIMIT_LIB}
 local holder, entryJson = ARGV[2], ARGV[3]
@@ -33,7 +34,7 @@ local function settle(state, admitted, b)
     redis.call('HSET', SINGLE, skey, holder)
     redis.call('HSET', SINGLE_OF, holder, skey)
   end
-  if not b then return {state, admitted, '', '', -1, superseded, '', -1} end
+  if not b then return {state, admitted, '', '', -1, superseded, '', -1, turns()} end
   -- a queued holder kept out by a rate limit: how many wait ahead of it in its line, and its turn
   local ahead, at = -1, b[3]
   if state == 'queued' then
@@ -48,7 +49,7 @@ local function settle(state, admitted, b)
       end
     end
   end
-  return {state, admitted, b[1], b[2], at, superseded, '', ahead}
+  return {state, admitted, b[1], b[2], at, superseded, '', ahead, turns()}
 end
 local function has(list, x)
   for _, v in ipairs(list) do if v == x then return true end end
@@ -104,10 +105,22 @@ return settle('queued', admitted, blockOf(needs) or first)
 
 /**
  * Release: the holder's slots, its place in line and its singleton key go; what fits is admitted.
- * KEYS: 1 the scope's held hash. ARGV: 1 the scope tag, 2 holder. Returns the holders admitted.
+ * KEYS: 1 the scope's held hash. ARGV: 1 the scope tag, 2 holder. Returns `{admitted, next}`: the
+ * holders admitted, and the turns of the heads of rate-limited lines it moved, flat `{holder, retryAt, ...}`.
  */
 export const LIMIT_RELEASE_LUA = `${LIMIT_LIB}
 local holder = ARGV[2]
+-- the concurrency slots it frees that were full: the heads they kept out may now wait for a rate window
+local full = {}
+local was = redis.call('HGET', HELD, holder)
+if was then
+  for _, n in ipairs(cjson.decode(was).needs) do
+    if n.kind ~= 'rate' then
+      redis.call('ZREMRANGEBYSCORE', slotsKey(n), '-inf', now)
+      if redis.call('ZCARD', slotsKey(n)) >= n.limit then full[slot(n)] = true end
+    end
+  end
+end
 local freed = drop(holder)
 -- the lines that can admit now: a freed keyed slot's own line; any line when a slot without a
 -- key (shared by every line) or several slots were freed
@@ -119,6 +132,8 @@ if waiting then
   redis.call('HDEL', WAIT, holder)
   local line = lineOf(cjson.decode(waiting).needs)
   local qk = lineKey(line)
+  -- the holder behind it is first now: its turn may come sooner than it was told
+  if redis.call('ZRANK', qk, holder) == 0 then MOVED[line] = true end
   redis.call('ZREM', qk, holder)
   if redis.call('EXISTS', qk) == 0 then redis.call('LREM', RING, 0, line) elseif only then only[line] = true end
 end
@@ -127,8 +142,22 @@ if skey then
   redis.call('HDEL', SINGLE_OF, holder)
   if redis.call('HGET', SINGLE, skey) == holder then redis.call('HDEL', SINGLE, skey) end
 end
-if only and next(only) == nil then return {} end
-return pump(only)
+local admitted = {}
+if not (only and next(only) == nil) then admitted = pump(only) end
+if next(full) ~= nil then
+  local lines = {}
+  if only then for line in pairs(only) do lines[#lines + 1] = line end else lines = redis.call('LRANGE', RING, 0, MAX_PUMP - 1) end
+  for _, line in ipairs(lines) do
+    local head = redis.call('ZRANGE', lineKey(line), 0, 0)[1]
+    local e = head and redis.call('HGET', WAIT, head)
+    if e then
+      for _, n in ipairs(cjson.decode(e).needs) do
+        if full[slot(n)] then MOVED[line] = true break end
+      end
+    end
+  end
+end
+return {admitted, turns()}
 `
 
 /**

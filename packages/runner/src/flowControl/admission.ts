@@ -1,10 +1,11 @@
-import { isLeanflowError, isRepeatedAppend, type LimitAnswer, type LimitBlock, RateLimitedError } from '@leanflow/core'
+import { isLeanflowError, isRepeatedAppend, type LimitAnswer, type LimitBlock, type LimitTurn, RateLimitedError } from '@leanflow/core'
 import type { Waiting } from '../machine/index.js'
 import { jobIds, type RunnerJobData } from '../machine/keys.js'
 import { isEnded, type RunDoc } from '../machine/runDoc.js'
 import { apply } from '../shell/apply.js'
 import { newId } from '../shell/newId.js'
 import type { Shell } from '../shell/shell.js'
+import { wroteNothing } from '../shell/startWrites.js'
 import { assertFits } from '../shell/storable.js'
 import { runLimitsOf } from './control.js'
 import { requireLimits } from './limits.js'
@@ -147,8 +148,14 @@ export async function startLimited(
   }
   if (ans.superseded !== undefined) await supersede(shell, ans.superseded, cancel).catch(shell.onError)
   const waiting = ans.state === 'queued' ? waitingOf(ans.blocked) : undefined
-  const doc = await create(runId, waiting, waiting ? admitAt(shell, ans.blocked ?? { id: '', key: '' }, 0) : undefined)
-  await handOff(shell, flow, others(ans, runId))
+  const doc = await create(runId, waiting, waiting ? admitAt(shell, ans.blocked ?? { id: '', key: '' }, 0) : undefined).catch(
+    async (err: unknown) => {
+      // nothing written (the queue refused its first job, the store its write): what it took goes back now
+      if (wroteNothing(err)) await release(shell, flow, runId).catch(shell.onError)
+      throw err
+    },
+  )
+  await Promise.all([handOff(shell, flow, others(ans, runId)), wakeTurns(shell, flow, nextOf(ans), runId)])
   // a release that admitted this run before it was written found no run to start: ask once more
   // (its admit job, queued with it, stays the only backstop)
   if (doc.status === 'queued') await askAgain(shell, flow, runId, doc, 0, false)
@@ -191,8 +198,9 @@ export async function admitJob(shell: Shell, data: RunnerJobData): Promise<void>
   // the wait is only as precise as this worker's estimate of that clock
   const [doc] = await Promise.all([shell.states.read(runId), data.due === undefined ? undefined : shell.clock.now()])
   if (!doc || isEnded(doc)) {
-    // never written (its start crashed) or ended without giving its slots back: give them back now
-    if (flow !== '' && shell.limits) await release(shell, flow, runId)
+    // never written (its start crashed) or ended without giving its slots back: give them back now;
+    // a turn's job may come while its start still writes the run (that start asks again itself)
+    if (flow !== '' && shell.limits && (doc || !data.turn)) await release(shell, flow, runId)
     return
   }
   if (doc.status !== 'queued') return
@@ -214,11 +222,36 @@ function admitTiming(reason: Waiting['reason'], at: number): { at: number; due?:
   return reason === 'rateLimit' ? { at: at - RATE_WAKE_LEAD_MS, due: at } : { at }
 }
 
-/** The run ended: its slots go back, and the runs that now fit are started. */
+/**
+ * The run ended (or left its line): its slots go back, the runs that now fit are started, and the
+ * run now first in a rate-limited line it left asks at its turn.
+ */
 export async function release(shell: Shell, flow: string, runId: string): Promise<void> {
   if (!shell.limits) return
-  const { admitted } = await shell.limits.releaseLimit(flow, runId)
-  await handOff(shell, flow, admitted)
+  const { admitted, next } = await shell.limits.releaseLimit(flow, runId)
+  await Promise.all([handOff(shell, flow, admitted), wakeTurns(shell, flow, next, runId)])
+}
+
+/**
+ * Queued runs whose turn in a rate window moved (the run ahead of them was admitted or left the
+ * line) ask again at it: an `admit` job each (of the id their first one had at that turn: a turn
+ * that did not move queues nothing new). `self` (the asker) schedules its own.
+ */
+async function wakeTurns(shell: Shell, flow: string, next: readonly LimitTurn[] | undefined, self: string): Promise<void> {
+  if (!next) return
+  await Promise.all(next.filter((t) => t.holder !== self).map((t) => shell.queue.enqueue(turnJob(shell, t.holder, flow, t.retryAt))))
+}
+
+/** The `admit` job of a rate-limited run at its turn `at` (as {@link firstAdmitJob} queues it). */
+function turnJob(shell: Shell, runId: string, flow: string, at: number) {
+  const when = admitTiming('rateLimit', at)
+  const id = jobIds.admit(runId, Math.round(at))
+  return {
+    id,
+    name: 'admit',
+    data: { ...admitData(runId, flow, 0, when.due), turn: true as const },
+    delayMs: Math.max(0, Math.ceil(when.at - shell.clock.estimate())),
+  }
 }
 
 /**
@@ -295,7 +328,9 @@ async function askAgain(
     if (backstop) await schedule(shell, flow, runId, admitAt(shell, ans.blocked, tries), tries + 1, w.reason)
     if (tries > 0 && ans.blocked.retryAt === undefined) await sweep(shell, flow, runId)
   }
-  if (ans.state !== 'taken' && ans.state !== 'refused') await handOff(shell, flow, others(ans, runId))
+  if (ans.state !== 'taken' && ans.state !== 'refused') {
+    await Promise.all([handOff(shell, flow, others(ans, runId)), wakeTurns(shell, flow, ans.next, runId)])
+  }
 }
 
 /** The holders of the flow's run slots whose runs ended (or never were written) give their slots back. */
@@ -336,6 +371,11 @@ function waitingOf(blocked: LimitBlock | undefined): Waiting {
   if (!blocked) return { reason: 'concurrency' }
   if (blocked.id === 'rateLimit') return { reason: 'rateLimit', key: blocked.key, until: blocked.retryAt }
   return { reason: 'concurrency', key: blocked.key }
+}
+
+/** The turns an answer moved. */
+function nextOf(ans: LimitAnswer): LimitTurn[] | undefined {
+  return ans.state === 'admitted' || ans.state === 'queued' ? ans.next : undefined
 }
 
 /** The holders an answer admitted besides `self`. */

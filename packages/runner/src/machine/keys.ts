@@ -15,7 +15,7 @@ export interface RunnerJobData {
   attempt?: number
   /** Record position of an await job. */
   pos?: number
-  /** The flow of an `admit` job (its run may not exist: the job then gives back its slots). */
+  /** The flow of an `admit` or `begin` job (its run may not exist: the job then gives back its slots). */
   flow?: string
   /** How many times an `admit` job found its run still waiting. */
   tries?: number
@@ -28,6 +28,8 @@ export interface RunnerJobData {
    * little earlier and waits for it in the worker (a queue's delayed job can come some ms late).
    */
   due?: number
+  /** An `admit` job queued for a run whose turn moved: a run not written yet is left to its start (it asks again itself). */
+  turn?: true
   /**
    * A new run's first step job, queued before its run was written (store-clock ms it was queued
    * at): a worker that takes it before the write landed waits for the run instead of dropping it.

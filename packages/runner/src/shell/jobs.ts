@@ -1,9 +1,10 @@
 import { type ActiveJob, LeanflowError } from '@leanflow/core'
-import { admitJob } from '../flowControl/admission.js'
+import { admitJob, release } from '../flowControl/admission.js'
+import { holdsRunSlots } from '../flowControl/limits.js'
 import { takeStepSlot } from '../flowControl/stepSlots.js'
 import { type AwaitJobReply, beginOutputs, repairOutputs } from '../machine/index.js'
 import { jobIds, type RunnerJobData } from '../machine/keys.js'
-import type { RunDoc } from '../machine/runDoc.js'
+import { isEnded, type RunDoc } from '../machine/runDoc.js'
 import { apply, carry } from './apply.js'
 import { type ExecuteOptions, execute } from './execute.js'
 import { ExecutionGone } from './execution.js'
@@ -56,24 +57,28 @@ export async function handleJob(shell: Shell, job: ActiveJob, opts: ExecuteOptio
  *
  * @example
  * ```ts
- * const begun = await queueBegin(shell, runId)
+ * const begun = await queueBegin(shell, runId, 'order')
  * // … createRun, then carry its copies and first jobs …
  * await begun.done()
  * ```
  */
-export async function queueBegin(shell: Shell, runId: string): Promise<{ done(): Promise<void> }> {
+export async function queueBegin(shell: Shell, runId: string, flow: string): Promise<{ done(): Promise<void> }> {
   const id = jobIds.begin(runId, newId())
-  await shell.queue.enqueue({ id, name: 'begin', data: { runId, step: '' }, delayMs: BEGIN_AFTER_MS })
+  await shell.queue.enqueue({ id, name: 'begin', data: { runId, step: '', flow }, delayMs: BEGIN_AFTER_MS })
   return { done: () => shell.queue.remove(id).catch(() => {}) }
 }
 
 /**
  * A rerun's `begin` job: the start that queued it died between writing the run and carrying out
- * its outputs (or before writing it: then there is no run, and nothing to do). Carries them out
- * from the stored document (`beginOutputs`; idempotent, so a run already going gets nothing new).
+ * its outputs (or before writing it: then there is no run, and nothing to do but give back what
+ * flow control gave the start). Carries them out from the stored document (`beginOutputs`;
+ * idempotent, so a run already going gets nothing new).
  */
 async function beginJob(shell: Shell, data: RunnerJobData): Promise<void> {
   const doc = await shell.states.read(data.runId)
+  // never written, or ended: its slot or place in line goes back (a no-op when it holds none)
+  const flow = data.flow
+  if (flow !== undefined && (!doc || isEnded(doc)) && holdsRunSlots(shell.controls.get(flow))) await release(shell, flow, data.runId)
   await carry(shell, data.runId, beginOutputs(data.runId, doc))
 }
 

@@ -19,6 +19,30 @@ export const FIRST_WRITE_GRACE_MS = 10_000
  */
 const LATE_WRITE_MARGIN_MS = 1_000
 
+/** The errors of starts that wrote nothing for sure (see {@link wroteNothing}). */
+const unwritten = new WeakSet<object>()
+
+/**
+ * True when `err`, thrown by a start, comes from before its run's write or from a write refused
+ * for sure: no run was written, nor will be (a write with no answer may still land: false). A
+ * start under flow control then gives back what the limits gave it.
+ */
+export function wroteNothing(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && unwritten.has(err)
+}
+
+/** Rethrows `err` of a step before a start's write, noted as one that wrote nothing. */
+export function beforeWrite(err: unknown): never {
+  if (typeof err === 'object' && err !== null) unwritten.add(err)
+  throw err
+}
+
+/** Rethrows `err` of a start's write, noted as one that wrote nothing unless the write got no answer. */
+function afterWrite(err: unknown): never {
+  if (isLeanflowError(err, 'STORE_UNAVAILABLE')) throw err
+  return beforeWrite(err)
+}
+
 /** What became of a start's write: stored, refused (nothing stored), or unknown (no answer in time: it may still land). */
 type WriteOutcome = 'written' | 'refused' | 'unknown'
 
@@ -139,17 +163,19 @@ async function requeueIfLate(shell: Shell, early: JobOut[]): Promise<void> {
  * ```
  */
 export async function writeRun<T>(shell: Shell, runId: string, early: JobOut[], write: () => Promise<T>): Promise<T> {
-  if (early.length === 0) return write()
+  if (early.length === 0) return write().catch(afterWrite)
   const writing = shell.starts.begin(runId)
   let out: T
+  let issued = false
   try {
     await enqueueAll(shell, early)
+    issued = true
     out = await write()
     writing.settle()
   } catch (err) {
     writing.settle(err)
     if (!isLeanflowError(err, 'STORE_UNAVAILABLE')) for (const j of early) await shell.queue.remove(j.id).catch(() => {})
-    throw err
+    return issued ? afterWrite(err) : beforeWrite(err)
   }
   // the run is written: a queue that refuses the copies now is told, the start stands
   await requeueIfLate(shell, early).catch((err) => shell.onError(err))
