@@ -12,6 +12,7 @@ import {
 import { type CreateRun, firstAdmitJob, keyAnswer, startLimited } from './flowControl/admission.js'
 import { assertStepKeys } from './flowControl/control.js'
 import { controlsStarts } from './flowControl/limits.js'
+import { limitsInUse } from './flowControl/limitsInUse.js'
 import { assertKnownKeys } from './knownKeys.js'
 import { copiedWaves, newRun, queueNew, type RunOrigin, startJobs, type Waiting } from './machine/index.js'
 import { jobIds } from './machine/keys.js'
@@ -30,7 +31,7 @@ import { publish } from './shell/publish.js'
 import { resultOf } from './shell/result.js'
 import { earlyBasis, type RunBasis, readBasis } from './shell/runBasis.js'
 import { fencesOf } from './shell/runStates.js'
-import { createShell, flowNameOf, versionOf } from './shell/shell.js'
+import { createShell, versionOf } from './shell/shell.js'
 import { beforeWrite, firstJobs, writeRun } from './shell/startWrites.js'
 import { assertFits, storableError } from './shell/storable.js'
 import type { TriggerAsk } from './shell/triggers.js'
@@ -356,31 +357,10 @@ export function createRunner(options: RunnerOptions): Runner {
   })
   const lifecycle = createLifecycle({ shell, queue, ownQueue, schedules, concurrency, cancelPollMs, drainTimeoutMs })
 
-  async function limits(flow: string | FlowDefinition): Promise<{ limits: LimitInfo[] }> {
-    const name = flowNameOf(flow) as string
-    if (!shell.flows.has(name)) {
-      throw new LeanflowError(
-        'FLOW_NOT_FOUND',
-        `Flow "${String(name)}" is not registered with this runner: add it to createRunner({ flows }).`,
-      )
-    }
-    const fc = shell.controls.get(name)
-    if (!fc || !shell.limits) return { limits: [] }
-    const lim = shell.limits
-    const scopes = [['flow', name], ...Object.keys(fc.steps).map((s) => [s, `${name}/${s}`])] as const
-    const out: LimitInfo[] = []
-    for (const [scope, key] of scopes) {
-      for (const u of await lim.limitUsage(key)) {
-        out.push({ scope, kind: u.kind === 'rate' ? 'rateLimit' : 'concurrency', key: u.key, active: u.active, queued: u.queued })
-      }
-    }
-    return { limits: out }
-  }
-
   return {
     flows,
     schedules,
-    limits,
+    limits: (flow) => limitsInUse(shell, flow),
     result: (runId, opts) => resultOf(store, runId, opts),
     observe(observer) {
       if (typeof observer !== 'object' || observer === null) {
