@@ -42,6 +42,21 @@ describe('a Redis URL with a database index', () => {
     }
   })
 
+  it('a path that is no database index (/db): refused when the store is made, naming it (ioredis would send SELECT NaN and crash the process)', () => {
+    for (const path of ['/db', '/-1']) {
+      const err = (() => {
+        try {
+          return createRedisStreamStore({ url: `redis://user:secret@127.0.0.1:1${path}` })
+        } catch (e) {
+          return e
+        }
+      })()
+      expect(isLeanflowError(err, 'INVALID_ARGUMENT'), String(err)).toBe(true)
+      expect((err as Error).message).toContain(`"${path}"`)
+      expect((err as Error).message).not.toContain('secret')
+    }
+  })
+
   it('a database the server has: used, and only it', async () => {
     const store = createRedisStreamStore({ url: `${redis.url}/3`, prefix: 'gooddb' })
     try {
