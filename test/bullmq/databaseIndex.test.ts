@@ -56,9 +56,14 @@ describe('createBullMQQueue with a database index in its url', () => {
       await local.close()
     }
     expect(() => createBullMQQueue({ url: '' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
-    for (const path of ['/db', '/-1']) {
-      expect(() => createBullMQQueue({ url: `redis://user:secret@127.0.0.1:1${path}` })).toThrow(
-        expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(`"${path}"`) }),
+    for (const [url, named] of [
+      ['redis://127.0.0.1:1/db', '"/db"'],
+      ['redis://127.0.0.1:1/-1', '"/-1"'],
+      ['http://127.0.0.1:1', 'no redis:// URL'],
+      ['redis:/127.0.0.1:1', 'no redis:// URL'],
+    ] as const) {
+      expect(() => createBullMQQueue({ url }), url).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(named) }),
       )
     }
   })

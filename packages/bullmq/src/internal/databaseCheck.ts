@@ -25,14 +25,22 @@ export function databaseCheck(url: string): (() => Promise<void>) | undefined {
 
 /**
  * The database index of a URL as ioredis reads it (on a client that never connects), so the check
- * agrees with BullMQ's connections: `host:6379` without a scheme is database 0, not 6379. A path
+ * agrees with BullMQ's connections: `host:6379` without a scheme is database 0, not 6379. A url it
+ * would read as a socket path although it is none (`http://host`, `redis:/host`) is refused, and a path
  * that names no index (`/db`, `/-1`) is refused: ioredis would send `SELECT NaN`, whose error
  * escapes as an uncaught exception.
  */
 function databaseOf(url: string): number | undefined {
   const parsed = new Redis(url, { lazyConnect: true })
-  const db = parsed.options.db
+  const { db, path: socket } = parsed.options
   parsed.disconnect()
+  if (socket !== undefined && !url.startsWith('/')) {
+    // http://host:6379, redis:/host (one slash): ioredis dials a socket file named like the rest
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `The queue's url is no redis:// URL (ioredis would read it as the path of a socket file): use redis://host:6379 (rediss:// for TLS), or a socket path starting with /.`,
+    )
+  }
   if (db === undefined || (Number.isSafeInteger(db) && db >= 0)) return db
   let path = ''
   try {
