@@ -40,6 +40,34 @@ describe('createBullMQQueue with a database index in its url', () => {
     }
   })
 
+  it('the url is read as ioredis reads it: host:port without a scheme is database 0; a path that is no index is refused at once', async () => {
+    const port = new URL(redis.url).port
+    const queue = createBullMQQueue({ url: `127.0.0.1:${port}`, queueName: 'noscheme' })
+    try {
+      await queue.enqueue({ id: 'j1', name: 'x', data: {} })
+      expect((await db(0).keys('*noscheme*')).length).toBeGreaterThan(0)
+    } finally {
+      await queue.close()
+    }
+    const local = createBullMQQueue({ url: `localhost:${port}`, queueName: 'noscheme2' })
+    try {
+      await local.enqueue({ id: 'j1', name: 'x', data: {} }) // not "no database <port>"
+    } finally {
+      await local.close()
+    }
+    expect(() => createBullMQQueue({ url: '' })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }))
+    for (const [url, named] of [
+      ['redis://127.0.0.1:1/db', '"/db"'],
+      ['redis://127.0.0.1:1/-1', '"/-1"'],
+      ['http://127.0.0.1:1', 'no redis:// URL'],
+      ['redis:/127.0.0.1:1', 'no redis:// URL'],
+    ] as const) {
+      expect(() => createBullMQQueue({ url }), url).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(named) }),
+      )
+    }
+  })
+
   it('a database the server has: its jobs go there, and run', async () => {
     const queue = createBullMQQueue({ url: `${redis.url}/3`, queueName: 'gooddb' })
     try {

@@ -168,6 +168,10 @@ describe('reading', () => {
     const after = await leanflow(['tail', orderRun, '--after', events.at(-2)!.id, '--json', ...g()])
     expect(lines(after.stdout).map((l) => JSON.parse(l).kind)).toEqual(['flow.completed'])
     expect(after.code).toBe(0)
+    // a malformed --after is a usage error, also on a run that ended (not its outcome, silently)
+    const bad = await leanflow(['tail', orderRun, '--after', 'bad', ...g()])
+    expect({ code: bad.code, stdout: bad.stdout }).toEqual({ code: 2, stdout: '' })
+    expect(bad.stderr).toMatch(/--after .*"bad"/)
   })
 
   it('tail --after the end of a run whose log goes on after it exits with its outcome, not waiting; cancel says it ended', async () => {

@@ -182,6 +182,19 @@ describeMatrix(
       expect(runnerCalls).toEqual([])
     })
 
+    it('POST /events without a kind is 400 INVALID_ARGUMENT naming the field; a bad kind is INVALID_NAME', async () => {
+      for (const body of ['{}', '{"data":{"orderId":"o-1"}}', '{"kind":null}']) {
+        const res = await t().fetch('/flows/events', post(body))
+        expect(res.status, body).toBe(400)
+        const err = await errorOf(res)
+        expect(err.code, body).toBe('INVALID_ARGUMENT')
+        expect(err.message, body).toMatch(/"kind"/)
+      }
+      const bad = await t().fetch('/flows/events', post('{"kind":"bad kind"}'))
+      expect((await errorOf(bad)).code).toBe('INVALID_NAME')
+      expect(runnerCalls).toEqual([])
+    })
+
     it('passes __proto__ keys through as plain data (no pollution)', async () => {
       const body = '{"kind":"payment.confirmed","data":{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}}'
       const res = await t().fetch('/flows/events', post(body, { 'idempotency-key': 'k-1' }))

@@ -42,6 +42,27 @@ describe('a Redis URL with a database index', () => {
     }
   })
 
+  it('a url ioredis cannot use (a path that is no database index, a scheme other than redis://) is refused when the store is made', () => {
+    // ioredis would send SELECT NaN (its error reply crashes the process), or dial a socket file named like the url
+    for (const [url, named] of [
+      ['redis://user:secret@127.0.0.1:1/db', '"/db"'],
+      ['redis://user:secret@127.0.0.1:1/-1', '"/-1"'],
+      ['http://user:secret@127.0.0.1:1', 'no redis:// URL'],
+      ['redis:/127.0.0.1:1', 'no redis:// URL'],
+    ] as const) {
+      const err = (() => {
+        try {
+          return createRedisStreamStore({ url })
+        } catch (e) {
+          return e
+        }
+      })()
+      expect(isLeanflowError(err, 'INVALID_ARGUMENT'), `${url}: ${String(err)}`).toBe(true)
+      expect((err as Error).message).toContain(named)
+      expect((err as Error).message).not.toContain('secret')
+    }
+  })
+
   it('a database the server has: used, and only it', async () => {
     const store = createRedisStreamStore({ url: `${redis.url}/3`, prefix: 'gooddb' })
     try {

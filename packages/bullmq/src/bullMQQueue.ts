@@ -94,6 +94,10 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
       'createBullMQQueue needs exactly one of `url` (a redis:// URL) or `connection` (an ioredis client).',
     )
   }
+  // BullMQ reads an empty url as none and goes to localhost:6379 (an unset REDIS_URL made '')
+  if (opts.url !== undefined && (typeof opts.url !== 'string' || opts.url === '')) {
+    throw invalidArgument('url', opts.url, 'a redis:// URL such as "redis://127.0.0.1:6379"')
+  }
   const onCluster = isCluster(opts.connection)
   const prefix = opts.prefix ?? (onCluster ? '{lfq}' : 'lfq')
   if (typeof prefix !== 'string') throw invalidArgument('prefix', prefix, "a string such as 'lfq'")

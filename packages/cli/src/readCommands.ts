@@ -1,4 +1,5 @@
-import { compareEventIds, type EventRecord, isTerminalKind, LeanflowError, type RunStatus, reduceFlow } from '@leanflow/core'
+import { compareEventIds, type EventRecord, isEventId, isTerminalKind, LeanflowError, type RunStatus, reduceFlow } from '@leanflow/core'
+import { CliError } from './cliError.js'
 import type { CommandContext } from './context.js'
 import { EXIT_CODES, type ExitCode } from './exitCodes.js'
 import { clockOf, formatDuration, formatTime, paintStatus, printable, table } from './format.js'
@@ -96,6 +97,14 @@ export function exitOfEnd(kind: string): ExitCode {
  * line each, until the run ends; the exit code says how it ended.
  */
 export async function tailCommand(ctx: CommandContext, runId: string, o: { after?: string }): Promise<ExitCode> {
+  // checked before the run's end is compared with it: a finished run would else exit with its outcome
+  if (o.after !== undefined && !isEventId(o.after)) {
+    throw new CliError(
+      EXIT_CODES.usage,
+      'USAGE',
+      `--after must be an event id "<ms>-<seq>" (as tail prints with --json), got "${printable(o.after)}".`,
+    )
+  }
   const store = ctx.session().store
   const last = (await store.read(runId, { direction: 'backward', limit: 1 }))[0]
   if (!last) throw notFound(runId)

@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib'
+import { isLeanflowError } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
 import { createDashboard } from './createDashboard.js'
 
@@ -73,10 +74,20 @@ describe('createDashboard', () => {
     expect((await get(h, '/tableau-de-bord-%C3%A9/app.css')).status).toBe(200)
   })
 
-  it('refuses a relative or unsafe path, naming the value', () => {
+  it('refuses a relative or unsafe path, naming the value, with INVALID_ARGUMENT as every leanflow error', () => {
     expect(() => createDashboard({ basePath: 'dashboard' })).toThrow(
       `Invalid dashboard basePath "dashboard": pass an absolute path such as '/dashboard'.`,
     )
     expect(() => createDashboard({ apiBase: '/flows"><script>' })).toThrow('Invalid dashboard apiBase')
+    const refused = [{ basePath: 'dashboard' }, { apiBase: 'http://other/flows' }, { title: 42 as never }].map((o) => {
+      try {
+        createDashboard(o)
+      } catch (err) {
+        return err
+      }
+      return undefined
+    })
+    for (const err of refused) expect(isLeanflowError(err, 'INVALID_ARGUMENT'), String(err)).toBe(true)
+    expect(String((refused[1] as Error).message)).toContain("such as '/flows'")
   })
 })

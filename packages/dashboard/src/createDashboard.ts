@@ -1,3 +1,4 @@
+import { LeanflowError } from '@leanflow/core'
 import { loadAssets } from './internal/assets.js'
 import { renderPage } from './internal/renderPage.js'
 
@@ -38,9 +39,12 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'same-origin',
 }
 
-function normalizePath(path: string, option: string): string {
+function normalizePath(path: string, option: string, example: string): string {
   if (typeof path !== 'string' || !path.startsWith('/') || /[?#\s"'<>\\]/.test(path))
-    throw new TypeError(`Invalid dashboard ${option} ${JSON.stringify(path)}: pass an absolute path such as '/dashboard'.`)
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `Invalid dashboard ${option} ${JSON.stringify(path)}: pass an absolute path such as '${example}'.`,
+    )
   // as a request's URL has it (`/tableau-é` is `/tableau-%C3%A9`), so it matches and the page links it
   let p = new URL(`http://base.invalid${path}`).pathname
   while (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1)
@@ -68,10 +72,11 @@ function normalizePath(path: string, option: string): string {
  * ```
  */
 export function createDashboard(options: DashboardOptions = {}): DashboardHandler {
-  const apiBase = normalizePath(options.apiBase ?? '/flows', 'apiBase')
-  const basePath = normalizePath(options.basePath ?? '/dashboard', 'basePath')
+  const apiBase = normalizePath(options.apiBase ?? '/flows', 'apiBase', '/flows')
+  const basePath = normalizePath(options.basePath ?? '/dashboard', 'basePath', '/dashboard')
   const title = options.title ?? 'leanflow'
-  if (typeof title !== 'string') throw new TypeError(`Invalid dashboard title ${JSON.stringify(title)}: pass a string.`)
+  if (typeof title !== 'string')
+    throw new LeanflowError('INVALID_ARGUMENT', `Invalid dashboard title ${JSON.stringify(title)}: pass a string.`)
   let html: string | undefined
   return async (req) => {
     const path = new URL(req.url).pathname

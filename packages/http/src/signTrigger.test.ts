@@ -18,6 +18,12 @@ describe('signTrigger', () => {
       code: 'INVALID_ARGUMENT',
       message: expect.stringMatching(/unix seconds/),
     })
+    // Date.now() is milliseconds: every server would refuse that header as 300 s off (401)
+    await expect(signTrigger('s', 'x', Date.now())).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/milliseconds.*Math\.floor\(Date\.now\(\) \/ 1000\)/),
+    })
+    await expect(signTrigger('s', 'x', 99_999_999_999)).resolves.toMatch(/^t=99999999999,v1=/)
     // a payload not stringified, or an ArrayBuffer, would be signed as other bytes than the ones sent
     for (const body of [{ approved: true }, new ArrayBuffer(3), null, 42]) {
       await expect(signTrigger('s', body as never), String(body)).rejects.toMatchObject({

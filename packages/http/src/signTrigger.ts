@@ -11,6 +11,9 @@ async function hmacKey(secret: string, usage: 'sign' | 'verify'): Promise<Crypto
 
 const bad = (message: string) => new LeanflowError('INVALID_ARGUMENT', message)
 
+/** The smallest `t` taken for milliseconds: 10^11 s is the year 5138, 10^11 ms is 1973. */
+const MS_LIKE = 100_000_000_000
+
 /** What a wrong argument was, for a message: its type (never the value: a secret must not be echoed). */
 const shown = (value: unknown) =>
   value === null
@@ -63,6 +66,11 @@ export async function signTrigger(secret: string, body: string | Uint8Array, t =
       `signTrigger signs the raw body, a string or a Uint8Array, got ${shown(body)}: sign JSON.stringify(payload) and send that same string.`,
     )
   if (!Number.isSafeInteger(t) || t < 0) throw bad(`signTrigger: t must be unix seconds (a non-negative integer), got ${String(t)}.`)
+  // past the year 5138: milliseconds (Date.now()), a header every server refuses as 300 s off
+  if (t >= MS_LIKE)
+    throw bad(
+      `signTrigger: t must be unix seconds, got ${t}, which reads as milliseconds: pass Math.floor(Date.now() / 1000), or leave it out.`,
+    )
   const key = await hmacKey(secret, 'sign')
   const mac = await crypto.subtle.sign('HMAC', key, signedPayload(t, body) as Uint8Array<ArrayBuffer>)
   return `t=${t},v1=${toHex(mac)}`

@@ -38,6 +38,7 @@ import { RunIndex } from './internal/runIndex.js'
 import type { RedisClient } from './internal/script.js'
 import { refuseMissingDatabase, withStoreErrors } from './internal/storeErrors.js'
 import { checkedFollow, isMaxId, isMinId, streamId } from './internal/streamIds.js'
+import { assertUrlDatabase } from './internal/urlDatabase.js'
 import { createKeys, INDEXED_STATUSES, type IndexedStatus, type Keys } from './keys.js'
 import { APPEND_LUA, APPEND_MANY_LUA, CREATE_RUN_LUA } from './lua/append.js'
 import { createRedisLimits } from './redisLimits.js'
@@ -159,6 +160,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     parseDuration(options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS, 'commandTimeout'),
     'commandTimeout',
   )
+  if (owned) assertUrlDatabase(options.url as string)
   const redis: RedisClient = options.redis ?? new Redis(options.url!, { connectionName: `${name}:cmd`, commandTimeout })
   // ioredis reconnects by itself and failed commands reject: keep its connection errors off stderr.
   // One is fatal: a database index the server lacks, after which ioredis would go on in database 0.

@@ -6,7 +6,8 @@ import { Redis } from 'ioredis'
  * the queue's first command, that the server has that database. BullMQ's own connections report a
  * failed `SELECT` as an 'error' event and then go on in database 0, where the queue's jobs would
  * land; the check refuses with `INVALID_ARGUMENT` naming the index instead. `undefined` for a URL
- * without a database (or database 0: every server has it), so those queues pay nothing.
+ * without a database (or database 0: every server has it), so those queues pay nothing. A path
+ * that is no index is `INVALID_ARGUMENT` at once.
  */
 export function databaseCheck(url: string): (() => Promise<void>) | undefined {
   const index = databaseOf(url)
@@ -22,14 +23,33 @@ export function databaseCheck(url: string): (() => Promise<void>) | undefined {
   }
 }
 
-/** The database index of a redis:// URL (its path), if it names one. */
+/**
+ * The database index of a URL as ioredis reads it (on a client that never connects), so the check
+ * agrees with BullMQ's connections: `host:6379` without a scheme is database 0, not 6379. A url it
+ * would read as a socket path although it is none (`http://host`, `redis:/host`) is refused, and a path
+ * that names no index (`/db`, `/-1`) is refused: ioredis would send `SELECT NaN`, whose error
+ * escapes as an uncaught exception.
+ */
 function databaseOf(url: string): number | undefined {
-  try {
-    const path = new URL(url).pathname.replace(/^\//, '')
-    return /^\d+$/.test(path) ? Number(path) : undefined
-  } catch {
-    return undefined
+  const parsed = new Redis(url, { lazyConnect: true })
+  const { db, path: socket } = parsed.options
+  parsed.disconnect()
+  if (socket !== undefined && !url.startsWith('/')) {
+    // http://host:6379, redis:/host (one slash): ioredis dials a socket file named like the rest
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `The queue's url is no redis:// URL (ioredis would read it as the path of a socket file): use redis://host:6379 (rediss:// for TLS), or a socket path starting with /.`,
+    )
   }
+  if (db === undefined || (Number.isSafeInteger(db) && db >= 0)) return db
+  let path = ''
+  try {
+    path = new URL(url).pathname
+  } catch {}
+  throw new LeanflowError(
+    'INVALID_ARGUMENT',
+    `The queue's url names no database index (its path "${path}"): use redis://host:6379/<index>, an index such as 0 or 3, or leave the path out.`,
+  )
 }
 
 /** SELECTs `index` on a connection of its own (opened in database 0), closed after. */

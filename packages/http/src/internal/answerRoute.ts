@@ -180,6 +180,9 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
     case 'publish': {
       const idempotencyKey = idempotencyKeyHeader(c.req)
       const body = object(parseJsonBody(await readBody(c.req, c.maxBodyBytes)), 'POST /events')
+      if (body.kind === undefined || body.kind === null) {
+        throw invalidArgument('The body of POST /events needs a "kind" (the event kind): send {"kind":"payment.confirmed","data":…}.')
+      }
       const kind = assertName(body.kind, 'event kind')
       const data = Object.hasOwn(body, 'data') ? body.data : null
       const { id } = await runner.publishEvent({ kind, data }, idempotencyKey === undefined ? undefined : { idempotencyKey })

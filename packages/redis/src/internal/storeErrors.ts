@@ -115,7 +115,7 @@ export function refuseMissingDatabase(redis: Redis, url: string): () => Leanflow
 }
 
 /** The URL without its password. */
-function redacted(url: string): string {
+export function redacted(url: string): string {
   try {
     const u = new URL(url)
     if (u.password) u.password = '***'
