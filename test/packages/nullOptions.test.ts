@@ -51,6 +51,11 @@ describe('factories given null, nothing, or options that are no object', () => {
       expectRefused(call(createMemoryQueue, bad), /createMemoryQueue options must be an object/)
     }
     expectRefused(call(createRedisStreamStore), /createRedisStreamStore needs `url`/)
+    // both: which one it would use is a guess (the client; the url was ignored without a word)
+    expectRefused(
+      call(createRedisStreamStore, { url: 'redis://127.0.0.1:1', redis: {} }),
+      /^createRedisStreamStore takes `url` or `redis`, not both: pass one/,
+    )
     expectRefused(call(createBullMQQueue, null), /createBullMQQueue needs exactly one of `url`/)
   })
 

@@ -153,6 +153,12 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
       'createRedisStreamStore needs `url` (e.g. "redis://localhost:6379") or `redis` (an ioredis client).',
     )
   }
+  if (options.redis && options.url) {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      'createRedisStreamStore takes `url` or `redis`, not both: pass one (the url of a connection it makes and owns, or your ioredis client).',
+    )
+  }
   if (options.bus !== undefined && typeof (options.bus as { publish?: unknown } | null)?.publish !== 'function')
     throw invalidArgument('createRedisStreamStore bus', options.bus, 'an EventBus (new EventBus()), or leave it out')
   const owned = !options.redis
