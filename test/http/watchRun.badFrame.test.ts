@@ -61,3 +61,21 @@ it('a frame that is no event reaches onError as INVALID_EVENT; the events around
   expect(errors[1]?.message).toContain('"id":"nope"')
   expect(final).toMatchObject({ status: 'completed', result: 2, logs: [{ msg: 'hello' }] })
 })
+
+it('no EventSource to use (Node without the eventsource package): INVALID_ARGUMENT naming the fix, as every leanflow error', () => {
+  const own = (globalThis as { EventSource?: unknown }).EventSource
+  delete (globalThis as { EventSource?: unknown }).EventSource
+  try {
+    const err = (() => {
+      try {
+        watchRun(`${origin}/flows/runs/r1/stream`, {})
+      } catch (e) {
+        return e
+      }
+    })()
+    expect(isLeanflowError(err, 'INVALID_ARGUMENT'), String(err)).toBe(true)
+    expect((err as Error).message).toMatch(/watchRun\(url, \{ EventSource \}\)/)
+  } finally {
+    if (own !== undefined) (globalThis as { EventSource?: unknown }).EventSource = own
+  }
+})

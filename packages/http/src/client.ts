@@ -92,7 +92,10 @@ function withoutPosition(url: string): string {
 export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher {
   const ES = options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource
   if (ES === undefined) {
-    throw new TypeError('watchRun: no EventSource here; pass one: watchRun(url, { EventSource }) (the "eventsource" package in Node).')
+    throw clientError(
+      'INVALID_ARGUMENT',
+      'watchRun: no EventSource here; pass one: watchRun(url, { EventSource }) (the "eventsource" package in Node).',
+    )
   }
   const credentials = options.withCredentials === true
   let state = emptyFlowState()
@@ -211,19 +214,29 @@ function eventOf(text: string): EventRecord | undefined {
 }
 
 /**
- * The error of a frame that is no event: code `INVALID_EVENT` (status 400), recognised by
- * `isLeanflowError` like core's `InvalidEventError`, without that class and its table of codes.
+ * A 400 error of the client, recognised by `isLeanflowError` as core's errors are, without
+ * core's `LeanflowError` class and its table of codes (kept out of the browser bundle).
  */
-function invalidEvent(target: string, text: string): Error & { code: 'INVALID_EVENT'; status: 400 } {
-  const shown = text.length > 80 ? `${text.slice(0, 80)}…` : text
-  const err = new Error(
-    `watchRun: the stream ${target} sent a record that is not an event (${shown}): it needs a stream id "id", a "kind" and a "flow".`,
-  ) as Error & { code: 'INVALID_EVENT'; status: 400 }
-  err.name = 'InvalidEventError'
-  err.code = 'INVALID_EVENT'
+function clientError<C extends 'INVALID_EVENT' | 'INVALID_ARGUMENT'>(
+  code: C,
+  name: string,
+  message: string,
+): Error & { code: C; status: 400 } {
+  const err = new Error(message) as Error & { code: C; status: 400 }
+  err.name = name
+  err.code = code
   err.status = 400
   Object.defineProperty(err, Symbol.for('leanflow.error'), { value: true })
   return err
+}
+
+/** The error of a frame that is no event: code `INVALID_EVENT`, like core's `InvalidEventError`. */
+function invalidEvent(target: string, text: string): Error & { code: 'INVALID_EVENT'; status: 400 } {
+  const shown = text.length > 80 ? `${text.slice(0, 80)}…` : text
+  return clientError(
+    'INVALID_EVENT',
+    `watchRun: the stream ${target} sent a record that is not an event (${shown}): it needs a stream id "id", a "kind" and a "flow".`,
+  )
 }
 
 /** What a refused stream answered: its status and, from a JSON error body, code and message. */
