@@ -94,6 +94,7 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
   if (ES === undefined) {
     throw clientError(
       'INVALID_ARGUMENT',
+      'LeanflowError',
       'watchRun: no EventSource here; pass one: watchRun(url, { EventSource }) (the "eventsource" package in Node).',
     )
   }
@@ -235,6 +236,7 @@ function invalidEvent(target: string, text: string): Error & { code: 'INVALID_EV
   const shown = text.length > 80 ? `${text.slice(0, 80)}…` : text
   return clientError(
     'INVALID_EVENT',
+    'InvalidEventError',
     `watchRun: the stream ${target} sent a record that is not an event (${shown}): it needs a stream id "id", a "kind" and a "flow".`,
   )
 }
