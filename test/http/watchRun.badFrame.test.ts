@@ -72,6 +72,7 @@ it('no EventSource to use (Node without the eventsource package): INVALID_ARGUME
       } catch (e) {
         return e
       }
+      return undefined
     })()
     expect(isLeanflowError(err, 'INVALID_ARGUMENT'), String(err)).toBe(true)
     expect((err as Error).message).toMatch(/watchRun\(url, \{ EventSource \}\)/)
