@@ -70,7 +70,11 @@ describe('SpanMapper: the spans a run log maps to', () => {
       'leanflow.step': 'charge',
       'leanflow.will_retry': true,
     })
-    expect(fail.events.map((e) => [e.name, e.attributes])).toEqual([['step.retry', { 'leanflow.nextRetryAt': at(115) }]])
+    // the failure as span.recordException records it (error-tracking views look for it), then the retry
+    expect(fail.events.map((e) => [e.name, e.attributes])).toEqual([
+      ['exception', { 'exception.message': 'card declined' }],
+      ['step.retry', { 'leanflow.nextRetryAt': at(115) }],
+    ])
     expect(charge2.events.map((e) => [e.name, e.time - T0])).toEqual([
       ['step.retry', 15],
       ['step.await.time', 130],
@@ -169,6 +173,7 @@ describe('SpanMapper: the spans a run log maps to', () => {
     expect(out.map((s) => s.name)).toEqual(['run order', 'step charge'])
     const [run, step] = out as [SpanSpec, SpanSpec]
     expect(run.error).toBe('boom')
+    expect(run.events).toEqual([{ name: 'exception', time: T0 + 9, attributes: { 'exception.message': 'boom' } }])
     expect(run.parentSpanId).toBeUndefined()
     expect(run.traceId).toBe(traceOf('r1', undefined).traceId)
     expect(step.events.at(-1)?.name).toBe('leanflow.step.ended_with_run')

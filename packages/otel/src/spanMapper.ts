@@ -107,6 +107,8 @@ export class SpanMapper {
         const span = this.attemptSpan(event, started, step, attempt, start, ts, rec)
         if (failed) {
           span.error = String(data.error)
+          // as span.recordException would: error-tracking views look for the `exception` event
+          span.events.push(exceptionEvent(span.error, ts))
           span.attributes['leanflow.will_retry'] = data.willRetry === true
           // the retry shows on the failed attempt (its step.retry, written next by this process, on the next one)
           if (data.willRetry === true) span.events.push({ name: 'step.retry', time: ts, attributes: primitives(data, ['nextRetryAt']) })
@@ -149,7 +151,10 @@ export class SpanMapper {
       events: [],
     }
     if (trace.parentSpanId) span.parentSpanId = trace.parentSpanId
-    if (event.kind === 'flow.failed') span.error = String(data.error)
+    if (event.kind === 'flow.failed') {
+      span.error = String(data.error)
+      span.events.push(exceptionEvent(span.error, ts))
+    }
     if (event.kind === 'flow.canceled' && data.reason !== undefined) span.attributes['leanflow.cancel_reason'] = String(data.reason)
     out.spans.push(span)
     out.measurements.push({ metric: `leanflow.runs.${status}` as Measurement['metric'], value: 1, attributes: { 'leanflow.flow': flow } })
@@ -257,4 +262,9 @@ function primitives(data: Record<string, unknown>, only?: readonly string[]): Re
     if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) attrs[`leanflow.${key}`] = v
   }
   return attrs
+}
+
+/** The OpenTelemetry `exception` event of a failure (semantic conventions: `exception.message`), as `span.recordException` makes it. */
+function exceptionEvent(message: string, time: number): SpanEventSpec {
+  return { name: 'exception', time, attributes: { 'exception.message': message } }
 }
