@@ -1,4 +1,5 @@
 import { attemptSpanId, runSpanId, traceOf } from './ids.js'
+import { PerRun } from './perRun.js'
 import type { AttributeValue, EventInfo, LeanflowEvent, Measurement, SpanEventSpec, SpanSpec, StartedEvent } from './types.js'
 
 const MAX_OPEN = 10_000
@@ -37,9 +38,10 @@ export interface Mapped {
  * ```
  */
 export class SpanMapper {
-  private readonly open = new Map<string, Attempt>()
-  /** `runId step` → when this process saw the step complete (queue lag of the steps that need it). */
-  private readonly completed = new Map<string, number>()
+  /** Per run, `step attempt` → what this process knows of that attempt until its end. */
+  private readonly open = new PerRun<Attempt>(MAX_OPEN)
+  /** Per run, step → when this process saw the step complete (queue lag of the steps that need it). */
+  private readonly completed = new PerRun<number>(MAX_OPEN)
 
   /**
    * The spans `event` ends and its measurements; `started` is its run's `flow.started`, `info` what
@@ -60,7 +62,7 @@ export class SpanMapper {
     if (kind === 'step.completed' && data.copied === true) {
       // a rerun's copy of a step the old run completed: no attempt ran, so no span and no duration;
       // the steps that need it are due from it all the same (queue lag)
-      remember(this.completed, `${runId}\u0000${step}`, ts)
+      this.completed.set(runId, step, ts)
       return out
     }
     const attempt = event.meta?.attempt ?? 1
@@ -119,8 +121,8 @@ export class SpanMapper {
           value: ts - start,
           attributes: { ...stepAttrs, 'leanflow.outcome': failed ? 'failed' : 'completed' },
         })
-        this.open.delete(keyOf(runId, step, attempt))
-        if (!failed) remember(this.completed, `${runId}\u0000${step}`, ts)
+        this.open.delete(runId, keyOf(step, attempt))
+        if (!failed) this.completed.set(runId, step, ts)
         break
       }
       default:
@@ -158,13 +160,7 @@ export class SpanMapper {
     if (event.kind === 'flow.canceled' && data.reason !== undefined) span.attributes['leanflow.cancel_reason'] = String(data.reason)
     out.spans.push(span)
     out.measurements.push({ metric: `leanflow.runs.${status}` as Measurement['metric'], value: 1, attributes: { 'leanflow.flow': flow } })
-    const prefix = `${runId}\u0000`
-    const seen = new Map<string, Attempt>()
-    for (const [key, rec] of this.open) {
-      if (!key.startsWith(prefix)) continue
-      this.open.delete(key)
-      seen.set(key, rec)
-    }
+    const seen = this.open.take(runId)
     const cut = (step: string, attempt: number, start: number, rec: Attempt, suspended: boolean) => {
       const s = this.attemptSpan(event, started, step, attempt, start, ts, rec)
       s.attributes['leanflow.ended_with_run'] = status
@@ -178,7 +174,7 @@ export class SpanMapper {
     if (open) {
       // the runner names the attempts cut off, wherever they ran and whether running or suspended
       for (const a of open) {
-        const rec = seen.get(keyOf(runId, a.step, a.attempt)) ?? { events: [] }
+        const rec = seen.get(keyOf(a.step, a.attempt)) ?? { events: [] }
         const at = Date.parse(a.startedAt)
         cut(a.step, a.attempt, Number.isFinite(at) ? at : (rec.start ?? ts), rec, a.suspended)
       }
@@ -187,11 +183,11 @@ export class SpanMapper {
         // told nothing: an attempt cut off by the run's end, running here (not suspended: a suspended
         // one may have been resumed and ended by another process); in a completed run every attempt ended already
         if (rec.start === undefined || event.kind === 'flow.completed' || rec.events.at(-1)?.name.startsWith('step.await.')) continue
-        const [, step = '', attempt = '1'] = key.split('\u0000')
+        const [step = '', attempt = '1'] = key.split('\u0000')
         cut(step, Number(attempt), rec.start, rec, false)
       }
     }
-    for (const k of this.completed.keys()) if (k.startsWith(prefix)) this.completed.delete(k)
+    this.completed.take(runId)
   }
 
   private attemptSpan(
@@ -220,11 +216,11 @@ export class SpanMapper {
 
   /** The attempt's record (created, bounded: the oldest goes first). */
   private attempt(runId: string, step: string, attempt: number): Attempt {
-    const key = keyOf(runId, step, attempt)
-    let rec = this.open.get(key)
+    const key = keyOf(step, attempt)
+    let rec = this.open.get(runId, key)
     if (!rec) {
       rec = { events: [] }
-      remember(this.open, key, rec)
+      this.open.set(runId, key, rec)
     }
     return rec
   }
@@ -233,7 +229,7 @@ export class SpanMapper {
   private readyAt(runId: string, step: string, started: StartedEvent): number | undefined {
     let at = Date.parse(started.ts)
     for (const need of started.data.steps?.[step]?.needs ?? []) {
-      const done = this.completed.get(`${runId}\u0000${need}`)
+      const done = this.completed.get(runId, need)
       if (done === undefined) return undefined
       at = Math.max(at, done)
     }
@@ -241,13 +237,9 @@ export class SpanMapper {
   }
 }
 
-function keyOf(runId: string, step: string, attempt: number): string {
-  return `${runId}\u0000${step}\u0000${attempt}`
-}
-
-function remember<V>(map: Map<string, V>, key: string, value: V): void {
-  if (map.size >= MAX_OPEN && !map.has(key)) map.delete(map.keys().next().value as string)
-  map.set(key, value)
+/** An attempt's key within its run. */
+function keyOf(step: string, attempt: number): string {
+  return `${step}\u0000${attempt}`
 }
 
 /** Fields of an event's data that hold the user's own data (a trigger's payload: any content, up to the store's event limit): never attributes. */
