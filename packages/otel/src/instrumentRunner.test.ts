@@ -64,6 +64,10 @@ describe('instrumentRunner in one process (memory store)', () => {
     for (const s of [...a, ...byName('step b')]) expect(s.parentSpanContext?.spanId).toBe(run?.spanContext().spanId)
     const [b] = byName('step b')
     expect(b?.events.map((e) => e.name)).toEqual(expect.arrayContaining(['step.await.run', 'step.resumed']))
+    // the child's flow is leanflow.child_flow: leanflow.flow names the span's own run's flow
+    const awaitRun = b?.events.find((e) => e.name === 'step.await.run')
+    expect(awaitRun?.attributes).toMatchObject({ 'leanflow.child_flow': 'leaf' })
+    expect(awaitRun?.attributes?.['leanflow.flow']).toBeUndefined()
     const [leafRun] = byName('run leaf')
     expect(leafRun?.parentSpanContext?.spanId).toBe(b?.spanContext().spanId)
     const [only] = byName('step only')

@@ -128,6 +128,8 @@ export class SpanMapper {
       default:
         // step.await.time|event|trigger|run, step.await.timeout, step.queued
         rec.events.push({ name: kind, time: ts, attributes: primitives(data) })
+        // a step.await.run's `flow` is the child's: leanflow.flow names the run's own flow everywhere else
+        if (kind === 'step.await.run') renameAttribute(rec.events.at(-1)?.attributes, 'leanflow.flow', 'leanflow.child_flow')
     }
     return out
   }
@@ -259,4 +261,11 @@ function primitives(data: Record<string, unknown>, only?: readonly string[]): Re
 /** The OpenTelemetry `exception` event of a failure (semantic conventions: `exception.message`), as `span.recordException` makes it. */
 function exceptionEvent(message: string, time: number): SpanEventSpec {
   return { name: 'exception', time, attributes: { 'exception.message': message } }
+}
+
+/** Moves attribute `from` to `to` (when set). */
+function renameAttribute(attrs: Record<string, AttributeValue> | undefined, from: string, to: string): void {
+  if (attrs === undefined || !(from in attrs)) return
+  attrs[to] = attrs[from] as AttributeValue
+  delete attrs[from]
 }
