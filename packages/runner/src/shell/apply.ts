@@ -124,7 +124,7 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   // a child's end resolves its parent's await (together with the other children that end meanwhile
   // in this process: see `tellParent`); a canceled run's children are canceled with it
   await telling
-  await orphans
+  if (orphans) await orphans
   if (out.cancelChildren) {
     await Promise.all(
       out.cancelChildren.map((child) => apply(shell, child, { type: 'cancel', reason: 'parent canceled' }, { fresh: true })),
