@@ -104,6 +104,9 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   }
   await appendWaves(shell, runId, out.appends, out.children || notify ? behindLast : undefined)
   await Promise.all(children)
+  // a cancel of this run that came before its children existed found none of them: each is canceled here
+  const orphans = out.children && start ? cancelOrphans(shell, runId, out.children) : undefined
+  orphans?.catch(() => {}) // awaited below
   if (out.jobs.length > 0) {
     const est = shell.clock.estimate()
     await Promise.all(
@@ -121,6 +124,7 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   // a child's end resolves its parent's await (together with the other children that end meanwhile
   // in this process: see `tellParent`); a canceled run's children are canceled with it
   await telling
+  if (orphans) await orphans
   if (out.cancelChildren) {
     await Promise.all(
       out.cancelChildren.map((child) => apply(shell, child, { type: 'cancel', reason: 'parent canceled' }, { fresh: true })),
@@ -128,6 +132,17 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   }
   if (out.ended) shell.seen.forget(runId)
   if (out.matchEvents) await matchEvents(shell, runId)
+}
+
+/**
+ * Cancels the children `runId` just started when `runId` was canceled meanwhile: its cancel's
+ * cascade, run between the write of their awaits and their creation, found none of them. Read
+ * after they exist, the parent's document tells (a cancel after that reaches them itself).
+ */
+async function cancelOrphans(shell: Shell, runId: string, children: ReadonlyArray<{ runId: string }>): Promise<void> {
+  const doc = await shell.states.read(runId)
+  if (doc?.status !== 'canceled') return
+  await Promise.all(children.map((c) => apply(shell, c.runId, { type: 'cancel', reason: 'parent canceled' }, { fresh: true })))
 }
 
 /**

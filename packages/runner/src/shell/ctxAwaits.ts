@@ -7,6 +7,7 @@ import {
   invalidArgument,
   LeanflowError,
   NonDeterminismError,
+  optionsObject,
   parseDuration,
 } from '@leanflow/core'
 import { eventAwait, eventCall } from '../machine/awaits/event.js'
@@ -137,9 +138,10 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
     },
   }
 
-  const invoke: InvokeFn = async (target, input, opts = {}) => {
+  const invoke: InvokeFn = async (target, input, options) => {
     ex.check()
     assertNotInsideDo(ex, 'ctx.invoke')
+    const opts = optionsObject(options, 'ctx.invoke options', '{ timeout? }')
     const name = typeof target === 'string' ? target : (target as FlowDefinition | undefined)?.name
     const flow = typeof name === 'string' ? shell.flows.get(name) : undefined
     if (!flow) {

@@ -3,6 +3,7 @@ import {
   assertName,
   type Duration,
   type EventRecord,
+  isTerminalKind,
   LeanflowError,
   parseDuration,
   RunCanceledError,
@@ -25,17 +26,30 @@ export async function resultOf<R>(store: StreamStore, runId: string, opts: { tim
   }
   const timeoutMs = opts.timeout === undefined ? undefined : parseDuration(opts.timeout, 'result timeout')
   const ac = new AbortController()
+  // the timeout bounds the wait for the run's end, not the reading of an end already stored: until
+  // the run is known to be still going, a timer that is due only marks it (`timeout: 0` on an ended run
+  // answers its outcome)
+  let due = false
+  let going = false
   let timedOut = false
+  const expire = () => {
+    timedOut = true
+    ac.abort()
+  }
   const cancelTimer =
     timeoutMs === undefined
       ? undefined
       : longTimeout(() => {
-          timedOut = true
-          ac.abort()
+          due = true
+          if (going) expire()
         }, timeoutMs)
   try {
     const [first] = await store.read(runId, { limit: 1 })
     if (!first) throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
+    if (timeoutMs !== undefined && !(await hasEnded(store, runId))) {
+      going = true
+      if (due) expire()
+    }
     try {
       for await (const e of store.follow(runId, { signal: ac.signal })) {
         const end = outcome<R>(runId, e)
@@ -50,6 +64,16 @@ export async function resultOf<R>(store: StreamStore, runId: string, opts: { tim
     cancelTimer?.()
     ac.abort()
   }
+}
+
+/**
+ * True when run `runId` has ended: its end as the store records it (`runEnd`), else a terminal
+ * event among its last 8 (a store without `runEnd`).
+ */
+async function hasEnded(store: StreamStore, runId: string): Promise<boolean> {
+  if (store.runEnd) return (await store.runEnd(runId)) !== undefined
+  const tail = await store.read(runId, { direction: 'backward', limit: 8 })
+  return tail.some((e) => isTerminalKind(e.kind))
 }
 
 /** The answer a terminal event gives: the result, or it throws the run's error. */
