@@ -86,4 +86,30 @@ describe('createBullMQQueue', () => {
       await q.close()
     }
   })
+
+  it('close() while process() is still connecting closes that worker too: no job runs after close', async () => {
+    for (const [name, url] of [
+      ['closing-ready', redis.url],
+      ['closing-db', `${redis.url}/1`], // closed while the database index is checked
+    ] as const) {
+      const q = createBullMQQueue({ url, queueName: name })
+      const ran: string[] = []
+      const processing = q.process(async (job) => {
+        ran.push(job.id)
+      })
+      processing.catch(() => {}) // the database path refuses: the queue is closed
+      await q.close()
+      const worker = await processing.catch((err: unknown) => (isLeanflowError(err) ? err.code : err))
+      const producer = createBullMQQueue({ url, queueName: name })
+      try {
+        await producer.enqueue({ id: 'after-close', name: 'n', data: null })
+        await new Promise((r) => setTimeout(r, 300))
+        expect(ran, name).toEqual([])
+        if (typeof worker === 'string') expect(worker).toBe('INVALID_ARGUMENT')
+      } finally {
+        if (typeof worker === 'object' && worker) await (worker as { close(): Promise<void> }).close()
+        await producer.close()
+      }
+    }
+  })
 })

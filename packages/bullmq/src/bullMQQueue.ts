@@ -182,7 +182,10 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
     async process(handler: JobHandler, processOpts: ProcessOptions = {}) {
       assertOpen()
       const concurrency = positive(processOpts.concurrency, 10, 'concurrency')
-      if (database) await checkDatabase('process()')
+      if (database) {
+        await checkDatabase('process()')
+        assertOpen() // closed while the database was checked: no worker now
+      }
       const { connection, owned } = workerConnection(opts)
       const worker = new Worker(queueName, (job: Job) => handler(toActiveJob(job)), {
         connection,
@@ -194,13 +197,6 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
         settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, baseDelay, maxDelay) },
       })
       worker.on('error', onError)
-      try {
-        await worker.waitUntilReady()
-      } catch (err) {
-        await worker.close(true).catch(() => {})
-        owned?.disconnect()
-        throw toStoreError(err, 'process()')
-      }
       let closing: Promise<void> | undefined
       const handle: JobWorker = {
         close() {
@@ -215,7 +211,16 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
           return closing
         },
       }
+      // known before it is ready, so that a close() meanwhile closes it too (it would take jobs after)
       workers.add(handle)
+      try {
+        await worker.waitUntilReady()
+      } catch (err) {
+        workers.delete(handle)
+        await worker.close(true).catch(() => {})
+        owned?.disconnect()
+        throw toStoreError(err, 'process()')
+      }
       return handle
     },
 
