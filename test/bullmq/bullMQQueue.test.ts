@@ -1,7 +1,7 @@
 import { createBullMQQueue } from '@leanflow/bullmq'
 import { isLeanflowError } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
-import { useRedisServer } from '../helpers/redisServer.js'
+import { freePort, useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
 
 const redis = useRedisServer({ client: true }) // ioredis defaults: maxRetriesPerRequest 20
@@ -87,7 +87,7 @@ describe('createBullMQQueue', () => {
     }
   })
 
-  it('close() while process() is still connecting closes that worker too: no job runs after close', async () => {
+  it('close() while process() is still connecting closes that worker too: process() rejects, no job runs after close', async () => {
     for (const [name, url] of [
       ['closing-ready', redis.url],
       ['closing-db', `${redis.url}/1`], // closed while the database index is checked
@@ -97,19 +97,27 @@ describe('createBullMQQueue', () => {
       const processing = q.process(async (job) => {
         ran.push(job.id)
       })
-      processing.catch(() => {}) // the database path refuses: the queue is closed
       await q.close()
-      const worker = await processing.catch((err: unknown) => (isLeanflowError(err) ? err.code : err))
+      await expect(processing, name).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
       const producer = createBullMQQueue({ url, queueName: name })
       try {
         await producer.enqueue({ id: 'after-close', name: 'n', data: null })
         await new Promise((r) => setTimeout(r, 300))
         expect(ran, name).toEqual([])
-        if (typeof worker === 'string') expect(worker).toBe('INVALID_ARGUMENT')
       } finally {
-        if (typeof worker === 'object' && worker) await (worker as { close(): Promise<void> }).close()
         await producer.close()
       }
     }
   })
+
+  it('close() while process() waits for an unreachable Redis returns at once, and process() rejects', async () => {
+    const q = createBullMQQueue({ url: `redis://127.0.0.1:${await freePort()}`, queueName: 'unreachable', onError: () => {} })
+    const processing = q.process(async () => {})
+    processing.catch(() => {})
+    await new Promise((r) => setTimeout(r, 100))
+    const started = Date.now()
+    await q.close()
+    expect(Date.now() - started).toBeLessThan(1000)
+    await expect(processing).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+  }, 5000)
 })

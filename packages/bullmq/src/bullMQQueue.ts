@@ -144,7 +144,7 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
   let closed: Promise<void> | undefined
 
   const assertOpen = () => {
-    if (closed) throw new LeanflowError('INVALID_ARGUMENT', `The BullMQ queue "${queueName}" is closed: create a new one.`)
+    if (closed) throw closedError(queueName)
   }
 
   return {
@@ -197,15 +197,25 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
         settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, baseDelay, maxDelay) },
       })
       worker.on('error', onError)
+      let ready = false
+      let abandon = () => {}
+      // a close before the worker is ready ends process() with the closed error, not a wait for Redis
+      const abandoned = new Promise<never>((_, reject) => {
+        abandon = () => reject(closedError(queueName))
+      })
+      abandoned.catch(() => {})
       let closing: Promise<void> | undefined
       const handle: JobWorker = {
         close() {
+          if (!ready) abandon()
           closing ??= (async () => {
             try {
-              await worker.close()
+              // not ready yet (Redis unreachable, say): it runs no job, and a graceful close would wait for the connection
+              await worker.close(!ready)
             } finally {
               workers.delete(handle)
-              if (owned) await owned.quit().catch(() => owned.disconnect())
+              if (owned && ready) await owned.quit().catch(() => owned.disconnect())
+              else owned?.disconnect()
             }
           })()
           return closing
@@ -214,7 +224,8 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
       // known before it is ready, so that a close() meanwhile closes it too (it would take jobs after)
       workers.add(handle)
       try {
-        await worker.waitUntilReady()
+        await Promise.race([worker.waitUntilReady(), abandoned])
+        ready = true
       } catch (err) {
         workers.delete(handle)
         await worker.close(true).catch(() => {})
@@ -258,6 +269,10 @@ async function bounded<T>(work: Promise<T>, ms: number, operation: string): Prom
   } finally {
     clearTimeout(timer)
   }
+}
+
+function closedError(queueName: string): LeanflowError {
+  return new LeanflowError('INVALID_ARGUMENT', `The BullMQ queue "${queueName}" is closed: create a new one.`)
 }
 
 function toActiveJob(job: Job): ActiveJob {
