@@ -120,4 +120,21 @@ describe('createBullMQQueue', () => {
     expect(Date.now() - started).toBeLessThan(1000)
     await expect(processing).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
   }, 5000)
+
+  it('refuses a concurrency that is no whole number above 0 with INVALID_ARGUMENT naming it, as the memory queue does', async () => {
+    const q = createBullMQQueue({ url: redis.url, queueName: 'bad-concurrency' })
+    try {
+      for (const concurrency of [0.5, 1.5, 0, -1]) {
+        await expect(
+          q.process(async () => {}, { concurrency }),
+          String(concurrency),
+        ).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+          message: expect.stringContaining(`concurrency ${concurrency}`),
+        })
+      }
+    } finally {
+      await q.close()
+    }
+  })
 })

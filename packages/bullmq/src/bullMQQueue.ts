@@ -1,5 +1,5 @@
 import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from '@leanflow/core'
-import { invalidArgument, LeanflowError, toStoreError } from '@leanflow/core'
+import { invalidArgument, LeanflowError, positiveInteger, toStoreError } from '@leanflow/core'
 import { type Job, Queue, Worker } from 'bullmq'
 import type { Cluster, Redis } from 'ioredis'
 import { databaseCheck } from './internal/databaseCheck.js'
@@ -181,7 +181,8 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
 
     async process(handler: JobHandler, processOpts: ProcessOptions = {}) {
       assertOpen()
-      const concurrency = positive(processOpts.concurrency, 10, 'concurrency')
+      // a whole number, as the memory queue takes: BullMQ throws a raw Error below 1 (after opening a connection) and runs 2 at once for 1.5
+      const concurrency = positiveInteger(processOpts.concurrency ?? 10, 'concurrency')
       if (database) {
         await checkDatabase('process()')
         assertOpen() // closed while the database was checked: no worker now
