@@ -1,7 +1,7 @@
 import { createBullMQQueue } from '@leanflow/bullmq'
 import { isLeanflowError } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
-import { useRedisServer } from '../helpers/redisServer.js'
+import { freePort, useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
 
 const redis = useRedisServer({ client: true }) // ioredis defaults: maxRetriesPerRequest 20
@@ -82,6 +82,57 @@ describe('createBullMQQueue', () => {
       await q.remove('42')
       await q.remove('run:step')
       expect(await redis.client.zcard('lfq:leanflow:delayed')).toBe(0)
+    } finally {
+      await q.close()
+    }
+  })
+
+  it('close() while process() is still connecting closes that worker too: process() rejects, no job runs after close', async () => {
+    for (const [name, url] of [
+      ['closing-ready', redis.url],
+      ['closing-db', `${redis.url}/1`], // closed while the database index is checked
+    ] as const) {
+      const q = createBullMQQueue({ url, queueName: name })
+      const ran: string[] = []
+      const processing = q.process(async (job) => {
+        ran.push(job.id)
+      })
+      await q.close()
+      await expect(processing, name).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+      const producer = createBullMQQueue({ url, queueName: name })
+      try {
+        await producer.enqueue({ id: 'after-close', name: 'n', data: null })
+        await new Promise((r) => setTimeout(r, 300))
+        expect(ran, name).toEqual([])
+      } finally {
+        await producer.close()
+      }
+    }
+  })
+
+  it('close() while process() waits for an unreachable Redis returns at once, and process() rejects', async () => {
+    const q = createBullMQQueue({ url: `redis://127.0.0.1:${await freePort()}`, queueName: 'unreachable', onError: () => {} })
+    const processing = q.process(async () => {})
+    processing.catch(() => {})
+    await new Promise((r) => setTimeout(r, 100))
+    const started = Date.now()
+    await q.close()
+    expect(Date.now() - started).toBeLessThan(1000)
+    await expect(processing).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' })
+  }, 5000)
+
+  it('refuses a concurrency that is no whole number above 0 with INVALID_ARGUMENT naming it, as the memory queue does', async () => {
+    const q = createBullMQQueue({ url: redis.url, queueName: 'bad-concurrency' })
+    try {
+      for (const concurrency of [0.5, 1.5, 0, -1]) {
+        await expect(
+          q.process(async () => {}, { concurrency }),
+          String(concurrency),
+        ).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+          message: expect.stringContaining(`concurrency ${concurrency}`),
+        })
+      }
     } finally {
       await q.close()
     }

@@ -1,5 +1,5 @@
 import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from '@leanflow/core'
-import { invalidArgument, LeanflowError, toStoreError } from '@leanflow/core'
+import { invalidArgument, LeanflowError, positiveInteger, toStoreError } from '@leanflow/core'
 import { type Job, Queue, Worker } from 'bullmq'
 import type { Cluster, Redis } from 'ioredis'
 import { databaseCheck } from './internal/databaseCheck.js'
@@ -144,7 +144,7 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
   let closed: Promise<void> | undefined
 
   const assertOpen = () => {
-    if (closed) throw new LeanflowError('INVALID_ARGUMENT', `The BullMQ queue "${queueName}" is closed: create a new one.`)
+    if (closed) throw closedError(queueName)
   }
 
   return {
@@ -181,8 +181,12 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
 
     async process(handler: JobHandler, processOpts: ProcessOptions = {}) {
       assertOpen()
-      const concurrency = positive(processOpts.concurrency, 10, 'concurrency')
-      if (database) await checkDatabase('process()')
+      // a whole number, as the memory queue takes: BullMQ throws a raw Error below 1 (after opening a connection) and runs 2 at once for 1.5
+      const concurrency = positiveInteger(processOpts.concurrency ?? 10, 'concurrency')
+      if (database) {
+        await checkDatabase('process()')
+        assertOpen() // closed while the database was checked: no worker now
+      }
       const { connection, owned } = workerConnection(opts)
       const worker = new Worker(queueName, (job: Job) => handler(toActiveJob(job)), {
         connection,
@@ -194,28 +198,41 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
         settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, baseDelay, maxDelay) },
       })
       worker.on('error', onError)
-      try {
-        await worker.waitUntilReady()
-      } catch (err) {
-        await worker.close(true).catch(() => {})
-        owned?.disconnect()
-        throw toStoreError(err, 'process()')
-      }
+      let ready = false
+      let abandon = () => {}
+      // a close before the worker is ready ends process() with the closed error, not a wait for Redis
+      const abandoned = new Promise<never>((_, reject) => {
+        abandon = () => reject(closedError(queueName))
+      })
+      abandoned.catch(() => {})
       let closing: Promise<void> | undefined
       const handle: JobWorker = {
         close() {
+          if (!ready) abandon()
           closing ??= (async () => {
             try {
-              await worker.close()
+              // not ready yet (Redis unreachable, say): it runs no job, and a graceful close would wait for the connection
+              await worker.close(!ready)
             } finally {
               workers.delete(handle)
-              if (owned) await owned.quit().catch(() => owned.disconnect())
+              if (owned && ready) await owned.quit().catch(() => owned.disconnect())
+              else owned?.disconnect()
             }
           })()
           return closing
         },
       }
+      // known before it is ready, so that a close() meanwhile closes it too (it would take jobs after)
       workers.add(handle)
+      try {
+        await Promise.race([worker.waitUntilReady(), abandoned])
+        ready = true
+      } catch (err) {
+        workers.delete(handle)
+        await worker.close(true).catch(() => {})
+        owned?.disconnect()
+        throw toStoreError(err, 'process()')
+      }
       return handle
     },
 
@@ -253,6 +270,10 @@ async function bounded<T>(work: Promise<T>, ms: number, operation: string): Prom
   } finally {
     clearTimeout(timer)
   }
+}
+
+function closedError(queueName: string): LeanflowError {
+  return new LeanflowError('INVALID_ARGUMENT', `The BullMQ queue "${queueName}" is closed: create a new one.`)
 }
 
 function toActiveJob(job: Job): ActiveJob {
