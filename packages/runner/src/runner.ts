@@ -38,7 +38,7 @@ import type { TriggerAsk } from './shell/triggers.js'
 import { validateInput } from './standardSchema.js'
 import type { RerunOptions, StartedRun, StartFlowOptions } from './startTypes.js'
 import { traceparentOf } from './traceparent.js'
-import type { FlowDefinition, LimitInfo, Runner, RunnerOptions } from './types.js'
+import type { FlowDefinition, Runner, RunnerOptions } from './types.js'
 
 /**
  * The longest a `startFlow` idempotency key maps to a run that has not ended (a start cut off
