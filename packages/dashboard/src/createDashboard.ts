@@ -1,4 +1,3 @@
-import { LeanflowError } from '@leanflow/core'
 import { loadAssets } from './internal/assets.js'
 import { renderPage } from './internal/renderPage.js'
 
@@ -41,10 +40,7 @@ const SECURITY_HEADERS = {
 
 function normalizePath(path: string, option: string, example: string): string {
   if (typeof path !== 'string' || !path.startsWith('/') || /[?#\s"'<>\\]/.test(path))
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      `Invalid dashboard ${option} ${JSON.stringify(path)}: pass an absolute path such as '${example}'.`,
-    )
+    throw invalidArgument(`Invalid dashboard ${option} ${JSON.stringify(path)}: pass an absolute path such as '${example}'.`)
   // as a request's URL has it (`/tableau-é` is `/tableau-%C3%A9`), so it matches and the page links it
   let p = new URL(`http://base.invalid${path}`).pathname
   while (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1)
@@ -75,8 +71,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
   const apiBase = normalizePath(options.apiBase ?? '/flows', 'apiBase', '/flows')
   const basePath = normalizePath(options.basePath ?? '/dashboard', 'basePath', '/dashboard')
   const title = options.title ?? 'leanflow'
-  if (typeof title !== 'string')
-    throw new LeanflowError('INVALID_ARGUMENT', `Invalid dashboard title ${JSON.stringify(title)}: pass a string.`)
+  if (typeof title !== 'string') throw invalidArgument(`Invalid dashboard title ${JSON.stringify(title)}: pass a string.`)
   let html: string | undefined
   return async (req) => {
     const path = new URL(req.url).pathname
@@ -107,4 +102,17 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
 
 function text(status: number, message: string): Response {
   return new Response(message, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } })
+}
+
+/**
+ * A LeanflowError-shaped error (name, code `INVALID_ARGUMENT`, status 400, the `Symbol.for` brand
+ * `isLeanflowError` reads) without importing core: the dashboard's handler imports only its own files.
+ */
+function invalidArgument(message: string): Error {
+  const err = new Error(message) as Error & { code: string; status: number }
+  err.name = 'LeanflowError'
+  err.code = 'INVALID_ARGUMENT'
+  err.status = 400
+  Object.defineProperty(err, Symbol.for('leanflow.error'), { value: true })
+  return err
 }
