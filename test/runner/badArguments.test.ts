@@ -188,3 +188,41 @@ it('ctx.do refuses a name that is ctx.patched\'s or ctx.publish\'s record name (
     await r.stop()
   }
 })
+
+it('ctx.invoke, ctx.await.event, ctx.await.trigger and runner.result refuse a misspelt option, naming it (`tiemout` meant no timeout)', async () => {
+  const typo = { tiemout: '5s' } as never
+  const calls = defineFlow({
+    name: 'typos',
+    steps: {
+      a: {
+        retry: { attempts: 1 },
+        handler: async (input: { call: string }, ctx) => {
+          if (input.call === 'invoke') return ctx.invoke('order', {}, typo)
+          if (input.call === 'event') return ctx.await.event({ kind: 'paid', ...(typo as object) })
+          if (input.call === 'trigger') return ctx.await.trigger({ type: 'webhook', ...(typo as object) })
+          return ctx.invoke(42 as never, {})
+        },
+      },
+    },
+  })
+  const r = createRunner({ store, flows: [calls, order], onError: () => {} })
+  await r.start()
+  try {
+    const failure = async (call: string) => {
+      const { runId } = await r.startFlow('typos', { call })
+      return r.result(runId).then(
+        () => 'completed',
+        (e: Error) => e.message,
+      )
+    }
+    expect(await failure('invoke')).toMatch(/ctx\.invoke has an unknown option "tiemout": pass only timeout\./)
+    expect(await failure('event')).toMatch(/ctx\.await\.event has an unknown option "tiemout": pass only kind, match, timeout\./)
+    expect(await failure('trigger')).toMatch(/ctx\.await\.trigger has an unknown option "tiemout": pass only type, payload, timeout\./)
+    // a flow that is neither an object nor a name is named as given, not as "undefined"
+    expect(await failure('number')).toMatch(/Invalid ctx\.invoke flow 42: pass a flow \(a defineFlow result\) or its name\./)
+    const { runId } = await r.startFlow('order', {})
+    expect(await invalid(() => r.result(runId, typo))).toBe('runner.result has an unknown option "tiemout": pass only timeout.')
+  } finally {
+    await r.stop()
+  }
+})

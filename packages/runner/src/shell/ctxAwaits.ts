@@ -10,6 +10,7 @@ import {
   optionsObject,
   parseDuration,
 } from '@leanflow/core'
+import { assertKnownKeys } from '../knownKeys.js'
 import { eventAwait, eventCall } from '../machine/awaits/event.js'
 import { announceOutputs, awaitValue, callLabel, resumedAppend } from '../machine/awaits/index.js'
 import { runAwait, runCall } from '../machine/awaits/run.js'
@@ -80,6 +81,8 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
         await reannounce(shell, ex, pos, rec)
         return (await waitOn(shell, ex, pos, rec)) as ExternalEvent<D>
       }
+      // checked when first recorded (a replay runs as it was): a misspelt option would be ignored
+      assertKnownKeys(opts, ['kind', 'match', 'timeout'], 'ctx.await.event')
       // JSON would drop the path, and the await would match any event of the kind
       for (const [path, value] of Object.entries(opts.match ?? {})) {
         if (value === undefined)
@@ -123,6 +126,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
         await reannounce(shell, ex, pos, rec)
         return handle(rec.id)
       }
+      assertKnownKeys(opts, ['type', 'payload', 'timeout'], 'ctx.await.trigger')
       const payload = opts.payload === undefined ? undefined : toJson(opts.payload, 'await.trigger payload')
       if (payload !== undefined) assertFits(shell, payload, 'await.trigger payload (in its step.await.trigger)')
       const id = newId()
@@ -143,11 +147,12 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
     assertNotInsideDo(ex, 'ctx.invoke')
     const opts = optionsObject(options, 'ctx.invoke options', '{ timeout? }')
     const name = typeof target === 'string' ? target : (target as FlowDefinition | undefined)?.name
-    const flow = typeof name === 'string' ? shell.flows.get(name) : undefined
+    if (typeof name !== 'string') throw invalidArgument('ctx.invoke flow', target, 'a flow (a defineFlow result) or its name')
+    const flow = shell.flows.get(name)
     if (!flow) {
       throw new LeanflowError(
         'FLOW_NOT_FOUND',
-        `ctx.invoke: flow "${String(name)}" is not registered with this runner: add it to createRunner({ flows }).`,
+        `ctx.invoke: flow "${name}" is not registered with this runner: add it to createRunner({ flows }).`,
       )
     }
     const folds = flow.debounce !== undefined ? 'debounce' : flow.singleton !== undefined ? 'singleton' : undefined
@@ -167,6 +172,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
       await reannounce(shell, ex, pos, rec)
       return waitOn(shell, ex, pos, rec)
     }
+    assertKnownKeys(opts, ['timeout'], 'ctx.invoke')
     capPending(shell, ex, pos)
     let data: unknown
     try {

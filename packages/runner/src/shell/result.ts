@@ -10,6 +10,7 @@ import {
   RunFailedError,
   type StreamStore,
 } from '@leanflow/core'
+import { assertKnownKeys } from '../knownKeys.js'
 import { longTimeout } from './longTimer.js'
 
 /**
@@ -24,6 +25,7 @@ export async function resultOf<R>(store: StreamStore, runId: string, opts: { tim
       `result options must be an object { timeout? }, got ${String(opts)}: pass { timeout: '30s' }, or leave it out.`,
     )
   }
+  assertKnownKeys(opts, ['timeout'], 'runner.result')
   const timeoutMs = opts.timeout === undefined ? undefined : parseDuration(opts.timeout, 'result timeout')
   const ac = new AbortController()
   // the timeout bounds the wait for the run's end, not the reading of an end already stored: until
