@@ -1,6 +1,6 @@
 import { LeanflowError } from './errors.js'
 import type { BusEvent, BusListener, EventBus } from './eventBus.js'
-import { EVENT_KINDS, type EventMeta } from './events.js'
+import { type EventMeta, isBuiltinKind } from './events.js'
 import { assertName } from './names.js'
 import type { StreamStore } from './streamStore.js'
 
@@ -91,7 +91,7 @@ export function normalizeIngress(event: IngressEvent, ctx: IngressContext = {}):
  * `runner.result` with its data).
  */
 export function runnerKind(kind: string): LeanflowError | undefined {
-  if (!(Object.values(EVENT_KINDS) as string[]).includes(kind)) return undefined
+  if (!isBuiltinKind(kind)) return undefined
   return new LeanflowError(
     'INVALID_ARGUMENT',
     `Ingress event kind "${kind}" is the runner's: a transport publishes kinds of its own, e.g. "chat.message".`,

@@ -83,6 +83,20 @@ export const EVENT_KINDS = {
 /** A built-in event kind. */
 export type BuiltinKind = (typeof EVENT_KINDS)[keyof typeof EVENT_KINDS]
 
+/**
+ * True for a built-in kind (`EVENT_KINDS`: `flow.*`, `step.*`, `log`, `state.set`): the runner's
+ * own, which `ctx.emit` and a transport's ingress events may not use.
+ *
+ * @example
+ * ```ts
+ * isBuiltinKind('flow.completed') // true
+ * isBuiltinKind('order.shipped')  // false
+ * ```
+ */
+export function isBuiltinKind(kind: string): kind is BuiltinKind {
+  return (Object.values(EVENT_KINDS) as string[]).includes(kind)
+}
+
 /** The kinds that end a run. */
 export const TERMINAL_KINDS: readonly BuiltinKind[] = ['flow.completed', 'flow.failed', 'flow.canceled']
 

@@ -45,6 +45,7 @@ describe('@leanflow/core public API', () => {
       'emptyFlowState',
       'followSignal',
       'invalidArgument',
+      'isBuiltinKind',
       'isEventId',
       'isLeanflowError',
       'isRepeatedAppend',

@@ -37,7 +37,7 @@ export type {
   NewEvent,
   QueueReason,
 } from './events.js'
-export { EVENT_KINDS, isTerminalKind, TERMINAL_KINDS } from './events.js'
+export { EVENT_KINDS, isBuiltinKind, isTerminalKind, TERMINAL_KINDS } from './events.js'
 export type { FlowState, LogEntry, QueueWait, StepAwait, StepState, StepStatus } from './flowState.js'
 export { emptyFlowState } from './flowState.js'
 export type { FlowWiring, FlowWiringOptions } from './flowWiring.js'

@@ -1,4 +1,4 @@
-import { assertName, EVENT_KINDS, invalidArgument, LeanflowError } from '@leanflow/core'
+import { assertName, invalidArgument, isBuiltinKind, LeanflowError } from '@leanflow/core'
 import { PATCHED } from '../machine/awaits/index.js'
 import type { Command } from '../machine/index.js'
 import type { Rec } from '../machine/runDoc.js'
@@ -14,7 +14,6 @@ import type { Shell } from './shell.js'
 import { assertFits } from './storable.js'
 import { flushAndFence, queueUser } from './userEvents.js'
 
-const BUILTIN = new Set<string>(Object.values(EVENT_KINDS))
 /** `ctx.do` names that are other calls' record names (`ctx.patched`'s, `ctx.publish`'s). */
 const RESERVED_DO = new RegExp(`^(${PATCHED}|publish:)`)
 
@@ -98,7 +97,7 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
     },
     async emit(kind: string, data?: unknown) {
       assertName(kind, 'event kind')
-      if (BUILTIN.has(kind))
+      if (isBuiltinKind(kind))
         throw new LeanflowError(
           'INVALID_ARGUMENT',
           `ctx.emit("${kind}"): built-in kinds are the runner's; use a kind of your own, e.g. "order.shipped".`,
