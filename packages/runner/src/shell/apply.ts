@@ -85,25 +85,25 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   const drop = out.dropDebounce
   const dropping =
     drop && shell.limits?.dropDebounce ? shell.limits.dropDebounce(drop.flow, drop.key, runId).catch(shell.onError) : undefined
-  // Right behind the last wave of appends (sent, not yet stored), in the same round trip:
-  // - the children its awaits wait on (idempotent by run id: a repeat starts nothing): the await each
-  //   child's end resolves is stored already, their announcements go out first (on one connection
-  //   Redis runs them first), and a resume appends an await's announcement again before its
-  //   step.resumed, so the parent's log keeps its order even when an announcement is lost;
-  // - a child's end, to its parent's outbox: should that last wave fail, the parent may resume first;
-  //   the child's job, delivered again, appends it and tells again (a second end resolves nothing).
-  let children: Array<Promise<unknown>> = []
-  let telling: Promise<void> | undefined
+  // The children its awaits wait on first (idempotent by run id: a repeat starts nothing): the
+  // await each child's end resolves is stored already, and each child exists before its
+  // `step.await.run` is in the parent's log, so a reader that sees a child's id there (a browser
+  // following the parent) finds the child. A crash in between leaves the announcement to the
+  // re-delivered job, and a resume appends an await's announcement again before its
+  // step.resumed, so the parent's log keeps its order even when an announcement is lost.
   const start = shell.startChild
+  if (out.children && start) await Promise.all(out.children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent, since: c.since })))
+  // Right behind the last wave of appends (sent, not yet stored), in the same round trip, a
+  // child's end, to its parent's outbox: should that last wave fail, the parent may resume first;
+  // the child's job, delivered again, appends it and tells again (a second end resolves nothing).
+  let telling: Promise<void> | undefined
   const notify = out.notify
   const behindLast = () => {
-    if (out.children && start) children = out.children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent }))
-    if (notify) telling = shell.childEnds.tell(notify.parent, { childRunId: notify.childRunId, outcome: notify.outcome })
-    // awaited below, unless an append fails first
-    for (const p of [...children, telling]) p?.catch(() => {})
+    if (!notify) return
+    telling = shell.childEnds.tell(notify.parent, { childRunId: notify.childRunId, outcome: notify.outcome })
+    telling.catch(() => {}) // awaited below, unless an append fails first
   }
-  await appendWaves(shell, runId, out.appends, out.children || notify ? behindLast : undefined)
-  await Promise.all(children)
+  await appendWaves(shell, runId, out.appends, notify ? behindLast : undefined)
   // a cancel of this run that came before its children existed found none of them: each is canceled here
   const orphans = out.children && start ? cancelOrphans(shell, runId, out.children) : undefined
   orphans?.catch(() => {}) // awaited below
