@@ -120,7 +120,7 @@ export function createRunner(options: RunnerOptions): Runner {
     slotLeaseMs,
   )
   shell.maxPendingAwaits = positiveInteger(options.maxPendingAwaits ?? 1000, 'maxPendingAwaits')
-  shell.startChild = (flow, input, opts) => start(flow, input, { runId: opts.runId }, { parent: opts.parent })
+  shell.startChild = (flow, input, opts) => start(flow, input, { runId: opts.runId }, { parent: opts.parent }, undefined, opts.since)
   const concurrency = positiveInteger(options.concurrency ?? 10, 'runner concurrency')
   const cancelPollMs = timerMs(options.cancelPollMs ?? 1000, 'cancelPollMs')
   const drainTimeoutMs = timerMs(options.drainTimeoutMs ?? 30_000, 'drainTimeoutMs')
@@ -161,6 +161,8 @@ export function createRunner(options: RunnerOptions): Runner {
     opts: StartFlowOptions,
     origin: RunOrigin = {},
     prepared?: PreparedRerun,
+    /** A child's start: when its await was recorded (a first job of it may be queued since then). */
+    since?: number,
   ): Promise<StartedRun> {
     const def = prepared ? undefined : flowToStart(name, opts.version)
     const flow: FlowGraph = prepared?.flow ?? (def as FlowDefinition)
@@ -210,7 +212,7 @@ export function createRunner(options: RunnerOptions): Runner {
     // a child's time and external-event position, noted by its invoke (asked with the write that recorded it)
     const known = origin.parent ? shell.childBases.take(runId) : undefined
     // a repeat of a key, or a caller's run id of a run that exists: the run is likely written already
-    await createRun(flow, runId, data, from, undefined, meta, known, existed || runId !== id)
+    await createRun(flow, runId, data, from, undefined, meta, known, existed || runId !== id, since)
     return { runId }
   }
 
@@ -241,7 +243,9 @@ export function createRunner(options: RunnerOptions): Runner {
    * neither) and queues its first jobs — or, queued by flow control, logs `flow.queued` and queues
    * its `admit` job. A run that exists already is returned as it is. `basis`: the clock and
    * position asked already (by a start that asked them together with its limits). `repeat`: the
-   * run may exist already (its first jobs are then queued only if it does not).
+   * run may exist already (its first jobs are then queued only if it does not). `since`: a
+   * child's, the store time its await was recorded (an earlier start of it may have queued its
+   * first jobs since then: see `writeRun`).
    */
   async function createRun(
     flow: FlowGraph,
@@ -252,6 +256,7 @@ export function createRunner(options: RunnerOptions): Runner {
     meta?: EventMeta,
     basis?: Promise<RunBasis>,
     repeat = false,
+    since?: number,
   ): Promise<RunDoc> {
     const name = flow.name
     const [now, pos] = await (basis ?? readBasis(shell)).catch(beforeWrite)
@@ -272,7 +277,7 @@ export function createRunner(options: RunnerOptions): Runner {
     // repair what their first delivery did)
     const queueFirst = !begun && !inProcess && !(repeat && (await shell.states.read(runId)))
     const early = queueFirst ? firstJobs(shell, startJobs(runId, fresh)) : []
-    const created = await writeRun(shell, runId, early, async () => {
+    const created = await writeRun(shell, runId, early, since, async () => {
       const res = await store.createRun(runId, fresh, meta ? { ...first, meta } : first, { idempotencyKey: key, fences: fencesOf(fresh) })
       if (res.created) shell.states.noteStored(runId, res.version, fresh)
       if (res.created && res.record) shell.observers.appended(res.record)

@@ -161,4 +161,6 @@ export interface ChildStart {
   runId: string
   input: unknown
   parent: { runId: string; step: string; pos: number }
+  /** Store time its await was recorded: no first job of the child was queued before it. */
+  since: number
 }

@@ -73,7 +73,7 @@ export interface Shell {
   startChild?: (
     flow: string,
     input: unknown,
-    opts: { runId: string; parent: { runId: string; step: string; pos: number } },
+    opts: { runId: string; parent: { runId: string; step: string; pos: number }; since: number },
   ) => Promise<unknown>
 }
 

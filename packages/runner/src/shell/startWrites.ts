@@ -142,9 +142,13 @@ export async function waitForRun(shell: Shell, data: RunnerJobData, opts: { poll
  * nothing queued. A copy of a job still queued or running is a no-op; one of a job that ran finds
  * its step claimed already.
  */
-async function requeueIfLate(shell: Shell, early: JobOut[]): Promise<void> {
+async function requeueIfLate(shell: Shell, early: JobOut[], queuedSince: number | undefined): Promise<void> {
   const first = early.find((j) => j.op === 'add')
-  const since = first?.op === 'add' ? first.data.first : undefined
+  const own = first?.op === 'add' ? first.data.first : undefined
+  // an earlier start of the run (a child started again after a crash) may have queued the same
+  // jobs since `queuedSince`: a copy of them still queued then kept its own, older, time, and this
+  // start's enqueue of them was a no-op
+  const since = own === undefined ? undefined : Math.min(own, queuedSince ?? own)
   if (since === undefined || shell.clock.estimate() - since < FIRST_WRITE_GRACE_MS - LATE_WRITE_MARGIN_MS) return
   await enqueueAll(shell, early)
 }
@@ -154,15 +158,23 @@ async function requeueIfLate(shell: Shell, early: JobOut[]): Promise<void> {
  * its `createRun` and what the start notes of it), noted in flight for the jobs this process
  * takes meanwhile. A write refused for sure removes the jobs (one left finds no run and ends); one
  * that got no answer (`STORE_UNAVAILABLE`: it may still land) leaves them for it. A write that
- * landed late queues them again (their first delivery may have given up on the run). A queue that
- * refuses the jobs refuses the start: nothing is written.
+ * landed late queues them again (their first delivery may have given up on the run); late is
+ * counted from `queuedSince` when given (a child's: when its await was recorded, so that a start
+ * of it again after a crash, whose enqueue found the first start's jobs still queued, counts from
+ * theirs). A queue that refuses the jobs refuses the start: nothing is written.
  *
  * @example
  * ```ts
- * const res = await writeRun(shell, runId, firstJobs(shell, startJobs(runId, fresh)), () => store.createRun(runId, fresh, first, opts))
+ * const res = await writeRun(shell, runId, firstJobs(shell, startJobs(runId, fresh)), undefined, () => store.createRun(runId, fresh, first, opts))
  * ```
  */
-export async function writeRun<T>(shell: Shell, runId: string, early: JobOut[], write: () => Promise<T>): Promise<T> {
+export async function writeRun<T>(
+  shell: Shell,
+  runId: string,
+  early: JobOut[],
+  queuedSince: number | undefined,
+  write: () => Promise<T>,
+): Promise<T> {
   if (early.length === 0) return write().catch(afterWrite)
   const writing = shell.starts.begin(runId)
   let out: T
@@ -178,7 +190,7 @@ export async function writeRun<T>(shell: Shell, runId: string, early: JobOut[], 
     return issued ? afterWrite(err) : beforeWrite(err)
   }
   // the run is written: a queue that refuses the copies now is told, the start stands
-  await requeueIfLate(shell, early).catch((err) => shell.onError(err))
+  await requeueIfLate(shell, early, queuedSince).catch((err) => shell.onError(err))
   return out
 }
 
