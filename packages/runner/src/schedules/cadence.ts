@@ -30,15 +30,32 @@ export const invalidField = (id: string, field: string, value: unknown, fix: str
 const shown = (value: unknown) =>
   typeof value === 'number' && !Number.isFinite(value) ? String(value) : (JSON.stringify(value) ?? String(value))
 
-/** Checks an IANA time zone name (`Europe/Berlin`, `UTC`). */
+/**
+ * Checks an IANA time zone name and returns it as the runtime spells it (`Intl`'s canonical name),
+ * so two spellings of one zone are one schedule: `europe/paris` is `Europe/Paris`, `Etc/UTC` and
+ * `GMT` are `UTC`.
+ *
+ * @example
+ * ```ts
+ * assertTimeZone('nightly', 'europe/berlin') // 'Europe/Berlin'
+ * ```
+ */
 export function assertTimeZone(id: string, tz: unknown): string {
   if (typeof tz !== 'string' || tz === '') throw invalidField(id, 'tz', tz, "pass an IANA time zone such as 'Europe/Berlin' or 'UTC'")
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz })
+    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone
   } catch {
     throw invalidField(id, 'tz', tz, "pass an IANA time zone such as 'Europe/Berlin' or 'UTC'")
   }
-  return tz
+}
+
+/** A stored zone's canonical name (a document written before zones were canonical may spell it otherwise). */
+export function zoneOf(tz: string): string {
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone
+  } catch {
+    return tz
+  }
 }
 
 /** The cadence of a cron pattern (5 fields, or 6 with seconds first) in `tz`. */

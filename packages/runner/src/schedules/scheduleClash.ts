@@ -1,4 +1,5 @@
 import { LeanflowError } from '@leanflow/core'
+import { zoneOf } from './cadence.js'
 import type { ScheduleDoc } from './scheduleDoc.js'
 
 /** The fields that make a schedule's definition (its paused state, last run and source are not). */
@@ -8,7 +9,8 @@ const MAX_SHOWN = 200
 
 function shown(doc: ScheduleDoc, field: (typeof FIELDS)[number]): string {
   if (field === 'input' && doc.inputFn) return 'a function of the tick'
-  const value = doc[field]
+  // a zone by its canonical name: two spellings of one zone are no difference
+  const value = field === 'tz' ? zoneOf(doc.tz) : doc[field]
   if (value === undefined) return 'none'
   const json = JSON.stringify(value)
   return json.length > MAX_SHOWN ? `${json.slice(0, MAX_SHOWN)}…` : json

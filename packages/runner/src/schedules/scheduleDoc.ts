@@ -1,7 +1,7 @@
 import { assertName, LeanflowError } from '@leanflow/core'
 import type { ScheduleDefinition, ScheduleInfo } from '../scheduleTypes.js'
 import { toJson } from '../shell/json.js'
-import { assertTimeZone, type Cadence, cronCadence, everyCadence, invalidField } from './cadence.js'
+import { assertTimeZone, type Cadence, cronCadence, everyCadence, invalidField, zoneOf } from './cadence.js'
 
 /** A schedule as the store keeps it (`nextRunAt` lives beside it, in the store's due index). */
 export interface ScheduleDoc {
@@ -43,8 +43,8 @@ export function scheduleDocOf(def: ScheduleDefinition, flow: string, source: 'co
   const catchUp = def.catchUp ?? 'latest'
   if (!CATCH_UP.includes(catchUp)) throw field('catchUp', catchUp, "pass 'latest', 'none' or 'all'")
   const tz = assertTimeZone(id, def.tz ?? 'UTC')
-  // UTC is what an every keeps to (the epoch's zone): `list()` shows it, and set takes it back
-  if (def.every !== undefined && def.tz !== undefined && def.tz !== 'UTC')
+  // UTC is what an every keeps to (the epoch's zone): `list()` shows it, and set takes it back (any spelling of it)
+  if (def.every !== undefined && tz !== 'UTC')
     throw field('tz', def.tz, "a time zone applies to cron only (every is aligned to the epoch, in UTC): leave tz out, or pass 'UTC'")
   const doc: ScheduleDoc = { id, flow, tz, overlap, catchUp, source, paused: false }
   if (def.cron !== undefined) doc.cron = def.cron
@@ -63,9 +63,9 @@ export function cadenceOf(doc: ScheduleDoc): Cadence {
   return doc.cron !== undefined ? cronCadence(doc.id, doc.cron, doc.tz) : everyCadence(doc.id, doc.every)
 }
 
-/** True when two documents tick alike (same cron and tz, or same every). */
+/** True when two documents tick alike (same cron and zone, however spelled, or same every). */
 export function sameCadence(a: ScheduleDoc, b: ScheduleDoc): boolean {
-  return a.cron === b.cron && a.tz === b.tz && a.every === b.every
+  return a.cron === b.cron && (a.tz === b.tz || zoneOf(a.tz) === zoneOf(b.tz)) && a.every === b.every
 }
 
 /** What `list()` and the HTTP API show of a schedule. */
