@@ -1,4 +1,5 @@
 import { LeanflowError } from '@leanflow/core'
+import type { FlowDefinition } from '../types.js'
 import { zoneOf } from './cadence.js'
 import type { ScheduleDoc } from './scheduleDoc.js'
 
@@ -73,4 +74,37 @@ export function replacedError(there: ScheduleDoc, here: ScheduleDoc): LeanflowEr
       `This runner's definition replaced it (the code of the runner that starts wins; the paused state and last run are kept). ` +
       `After a deploy that changed it there is nothing more to do; if another service on this store defines a schedule with this id, the two replace each other at every start: ${RENAME}.`,
   )
+}
+
+/**
+ * The schedules a lower version of a held flow defines and its highest version does not, one
+ * error each (the most recent version that defines it named): schedules start runs on the highest
+ * version held, so the runner neither writes nor fires them, and says so when it starts.
+ *
+ * @example
+ * ```ts
+ * lowerVersionOnly(shell.versions) // [LeanflowError('Schedule "close" is defined by version 1 of flow "ledger" …')]
+ * ```
+ */
+export function lowerVersionOnly(versions: ReadonlyMap<string, ReadonlyMap<number, FlowDefinition>>): LeanflowError[] {
+  const out: LeanflowError[] = []
+  for (const [flow, byVersion] of versions) {
+    const ordered = [...byVersion.keys()].sort((a, b) => b - a)
+    const top = ordered[0] as number
+    const seen = new Set((byVersion.get(top)?.schedules ?? []).map((s) => s.id))
+    for (const version of ordered.slice(1)) {
+      for (const { id } of byVersion.get(version)?.schedules ?? []) {
+        if (seen.has(id)) continue
+        seen.add(id)
+        out.push(
+          new LeanflowError(
+            'INVALID_ARGUMENT',
+            `Schedule "${id}" is defined by version ${version} of flow "${flow}" but not by version ${top}, the highest this runner holds: schedules start runs on the highest version, so this runner does not write it from its code. ` +
+              `To keep it, define it in version ${top} (defineFlow({ name: '${flow}', version: ${top}, schedules })); to drop it, remove it from version ${version}, and runner.schedules.delete('${id}') if an earlier deploy stored it (a stored copy goes on firing, on version ${top}).`,
+          ),
+        )
+      }
+    }
+  }
+  return out
 }

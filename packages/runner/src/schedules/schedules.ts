@@ -5,7 +5,7 @@ import type { RunnerSchedules, ScheduleDefinition, ScheduleInfo, ScheduleSpec, S
 import { newId } from '../shell/newId.js'
 import { flowNameOf, type Shell } from '../shell/shell.js'
 import { dueTicks } from './dueTicks.js'
-import { differences, replacedError, takenError } from './scheduleClash.js'
+import { differences, lowerVersionOnly, replacedError, takenError } from './scheduleClash.js'
 import { cadenceOf, type ScheduleDoc, sameCadence, scheduleDocOf, scheduleInfo } from './scheduleDoc.js'
 
 /** How often a started runner looks for due ticks at the least (it also wakes at the next known tick). */
@@ -302,6 +302,7 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
     },
     async startTicking() {
       if (ticking) return
+      for (const err of lowerVersionOnly(shell.versions)) shell.onError(err)
       if (inCode.size === 0 && typeof (shell.store as Partial<ScheduleStore>).dueSchedules !== 'function') return
       const now = await shell.clock.now()
       for (const { doc } of inCode.values()) await upsert(doc, now)
