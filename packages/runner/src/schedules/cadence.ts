@@ -58,15 +58,17 @@ export function zoneOf(tz: string): string {
   }
 }
 
-/** The cadence of a cron pattern (5 fields, or 6 with seconds first) in `tz`. */
+const CRON_FIX = "pass 5 or 6 fields, e.g. '0 3 * * *', or a nickname such as '@daily'"
+
+/** The cadence of a cron pattern (5 fields, or 6 with seconds first, or a nickname: `@daily`, `@hourly`, …) in `tz`. */
 export function cronCadence(id: string, pattern: unknown, tz: string): Cadence {
-  if (typeof pattern !== 'string' || pattern.trim() === '') throw invalidField(id, 'cron', pattern, "pass 5 or 6 fields, e.g. '0 3 * * *'")
+  if (typeof pattern !== 'string' || pattern.trim() === '') throw invalidField(id, 'cron', pattern, CRON_FIX)
   let cron: Cron
   try {
     cron = new Cron(pattern, { timezone: tz, paused: true, mode: '5-or-6-parts' })
     if (cron.nextRun(new Date(0)) === null) throw new Error('it never fires')
   } catch (err) {
-    throw invalidField(id, 'cron', pattern, `${(err as Error).message.replace(/^Cron\w*: /, '')} (5 or 6 fields, e.g. '0 3 * * *')`)
+    throw invalidField(id, 'cron', pattern, `${(err as Error).message.replace(/^Cron\w*: /, '')} (${CRON_FIX})`)
   }
   const next = (after: number) => (cron.nextRun(new Date(after)) as Date).getTime()
   const first = next(Date.UTC(2026, 0, 1))
