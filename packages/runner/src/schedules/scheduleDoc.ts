@@ -1,4 +1,5 @@
 import { assertName, LeanflowError } from '@leanflow/core'
+import { assertKnownKeys } from '../knownKeys.js'
 import type { ScheduleDefinition, ScheduleInfo } from '../scheduleTypes.js'
 import { toJson } from '../shell/json.js'
 import { assertTimeZone, type Cadence, cronCadence, everyCadence, invalidField, zoneOf } from './cadence.js'
@@ -23,18 +24,25 @@ export interface ScheduleDoc {
   lastRun?: { tick: number; runId?: string; skipped?: true }
 }
 
+/** A definition's options; a stored one also takes `flow`, and what `list()` shows besides (so a listed schedule sets again as listed). */
+const DEFINITION_KEYS = ['id', 'cron', 'tz', 'every', 'input', 'overlap', 'catchUp']
+const STORED_KEYS = [...DEFINITION_KEYS, 'flow', 'source', 'paused', 'nextRunAt', 'lastRun']
 const OVERLAP = ['allow', 'skip', 'cancel'] as const
 const CATCH_UP = ['latest', 'none', 'all'] as const
 
 /**
  * A schedule's definition checked and turned into its stored document (unpaused, no last run):
  * `INVALID_NAME` for a bad id, `INVALID_ARGUMENT` naming the field for the rest — before anything
- * is stored. `source: 'stored'` refuses a function input (it could not be stored).
+ * is stored, an unknown option included. `source: 'stored'` refuses a function input (it could not
+ * be stored), and takes what `list()` shows besides a definition (`paused`, `nextRunAt`, … are the
+ * store's: not set here).
  */
 export function scheduleDocOf(def: ScheduleDefinition, flow: string, source: 'code' | 'stored'): ScheduleDoc {
   if (typeof def !== 'object' || def === null)
     throw new LeanflowError('INVALID_ARGUMENT', 'A schedule must be an object { id, cron | every, … }.')
   const id = assertName(def.id, 'schedule id')
+  // a misspelt option (timezone, catchup) would otherwise be ignored: a schedule in UTC, or catching up otherwise
+  assertKnownKeys(def, source === 'stored' ? STORED_KEYS : DEFINITION_KEYS, `Schedule "${id}"`)
   const field = (name: string, value: unknown, fix: string) => invalidField(id, name, value, fix)
   if ((def.cron === undefined) === (def.every === undefined))
     throw field('cron / every', def.cron ?? def.every, 'pass exactly one of cron and every')
