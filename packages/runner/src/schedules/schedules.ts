@@ -191,8 +191,14 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
         lastRun = { tick, skipped: true }
       }
     }
-    // a conflict: another runner moved it on (or it was paused or edited): the runs above were idempotent
-    await store().casSchedule(id, rec.version, lastRun ? { ...doc, lastRun } : doc, plan.next)
+    // moved on only as it was read: a conflict (another runner moved it on, or it was paused or
+    // edited) leaves it, the runs above were idempotent; read again first, as a schedule deleted and
+    // set again while its tick fired is back at the version read, with another definition
+    const moved = lastRun ? { ...doc, lastRun } : doc
+    const read = JSON.stringify(doc)
+    await update(id, (c) =>
+      c?.version === rec.version && JSON.stringify(c.doc) === read ? { doc: moved, nextRunAt: plan.next } : undefined,
+    )
     return plan.next
   }
 
