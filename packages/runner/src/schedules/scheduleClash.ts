@@ -100,7 +100,7 @@ export function lowerVersionOnly(versions: ReadonlyMap<string, ReadonlyMap<numbe
           new LeanflowError(
             'INVALID_ARGUMENT',
             `Schedule "${id}" is defined by version ${version} of flow "${flow}" but not by version ${top}, the highest this runner holds: schedules start runs on the highest version, so this runner does not write it from its code. ` +
-              `To keep it, define it in version ${top} (defineFlow({ name: '${flow}', version: ${top}, schedules })); to drop it, remove it from version ${version}, and runner.schedules.delete('${id}') if an earlier deploy stored it (a stored copy goes on firing, on version ${top}).`,
+              `To keep it, define it in version ${top} (defineFlow({ name: '${flow}', version: ${top}, schedules })); to drop it, remove it from version ${version}, and runner.schedules.delete('${id}') if an earlier deploy stored it (a stored copy goes on firing, on version ${top}; with an input function, it waits for a runner whose code defines it).`,
           ),
         )
       }
