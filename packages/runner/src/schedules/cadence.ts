@@ -80,6 +80,15 @@ export function cronCadence(id: string, pattern: unknown, tz: string): Cadence {
   }
 }
 
+/** A stored `every` in ms (`'1m'`, `'60s'` and `60000` are one cadence), or `NaN` when it is none. */
+export function everyMs(every: string | number | undefined): number {
+  try {
+    return every === undefined ? Number.NaN : parseDuration(every, 'every')
+  } catch {
+    return Number.NaN
+  }
+}
+
 /** The cadence of `every` (ms or a duration string, at least 1 s), its ticks at whole multiples since the epoch. */
 export function everyCadence(id: string, every: unknown): Cadence {
   let ms: number

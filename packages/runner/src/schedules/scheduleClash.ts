@@ -1,6 +1,6 @@
 import { LeanflowError } from '@leanflow/core'
 import type { FlowDefinition } from '../types.js'
-import { zoneOf } from './cadence.js'
+import { everyMs, zoneOf } from './cadence.js'
 import type { ScheduleDoc } from './scheduleDoc.js'
 
 /** The fields that make a schedule's definition (its paused state, last run and source are not). */
@@ -31,7 +31,8 @@ export function differences(there: ScheduleDoc, here: ScheduleDoc): string[] {
   for (const field of FIELDS) {
     const a = shown(there, field)
     const b = shown(here, field)
-    if (a !== b) out.push(`${field} ${a} there, ${b} here`)
+    // an every spelled another way ('1m', '60s', 60000) is no difference either
+    if (a !== b && !(field === 'every' && everyMs(there.every) === everyMs(here.every))) out.push(`${field} ${a} there, ${b} here`)
   }
   return out
 }

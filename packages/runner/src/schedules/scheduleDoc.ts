@@ -2,7 +2,7 @@ import { assertName, LeanflowError } from '@leanflow/core'
 import { assertKnownKeys } from '../knownKeys.js'
 import type { ScheduleDefinition, ScheduleInfo } from '../scheduleTypes.js'
 import { toJson } from '../shell/json.js'
-import { assertTimeZone, type Cadence, cronCadence, everyCadence, invalidField, zoneOf } from './cadence.js'
+import { assertTimeZone, type Cadence, cronCadence, everyCadence, everyMs, invalidField, zoneOf } from './cadence.js'
 
 /** A schedule as the store keeps it (`nextRunAt` lives beside it, in the store's due index). */
 export interface ScheduleDoc {
@@ -71,9 +71,11 @@ export function cadenceOf(doc: ScheduleDoc): Cadence {
   return doc.cron !== undefined ? cronCadence(doc.id, doc.cron, doc.tz) : everyCadence(doc.id, doc.every)
 }
 
-/** True when two documents tick alike (same cron and zone, however spelled, or same every). */
+/** True when two documents tick alike (same cron and zone, or same every: however spelled). */
 export function sameCadence(a: ScheduleDoc, b: ScheduleDoc): boolean {
-  return a.cron === b.cron && (a.tz === b.tz || zoneOf(a.tz) === zoneOf(b.tz)) && a.every === b.every
+  return (
+    a.cron === b.cron && (a.tz === b.tz || zoneOf(a.tz) === zoneOf(b.tz)) && (a.every === b.every || everyMs(a.every) === everyMs(b.every))
+  )
 }
 
 /** What `list()` and the HTTP API show of a schedule. */
