@@ -22,13 +22,19 @@ const MIN_EVERY_MS = 1000
 /** The longest `every`, 10 years (of 365.25 days): its ticks stay dates (a longer one is a cron's job). */
 const MAX_EVERY_MS = 315_576_000_000
 
-/** The `INVALID_ARGUMENT` error of a schedule's field: its id, the field, the value given, and what to pass. */
+/** The most characters of a refused value (or of croner's reason, which repeats it) an error message shows. */
+const MAX_SHOWN = 200
+
+/** The `INVALID_ARGUMENT` error of a schedule's field: its id, the field, the value given (its start), and what to pass. */
 export const invalidField = (id: string, field: string, value: unknown, fix: string) =>
   new LeanflowError('INVALID_ARGUMENT', `Schedule "${id}": invalid ${field} ${shown(value)}: ${fix}.`)
 
+/** `text`, or its first {@link MAX_SHOWN} characters and `…`: a hostile value of megabytes makes no message of megabytes. */
+const cut = (text: string) => (text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text)
+
 /** A value as an error message shows it: JSON, but `Infinity` and `NaN` by name (JSON says `null`). */
 const shown = (value: unknown) =>
-  typeof value === 'number' && !Number.isFinite(value) ? String(value) : (JSON.stringify(value) ?? String(value))
+  cut(typeof value === 'number' && !Number.isFinite(value) ? String(value) : (JSON.stringify(value) ?? String(value)))
 
 /**
  * Checks an IANA time zone name and returns it as the runtime spells it (`Intl`'s canonical name),
@@ -68,7 +74,7 @@ export function cronCadence(id: string, pattern: unknown, tz: string): Cadence {
     cron = new Cron(pattern, { timezone: tz, paused: true, mode: '5-or-6-parts' })
     if (cron.nextRun(new Date(0)) === null) throw new Error('it never fires')
   } catch (err) {
-    throw invalidField(id, 'cron', pattern, `${(err as Error).message.replace(/^Cron\w*: /, '')} (${CRON_FIX})`)
+    throw invalidField(id, 'cron', pattern, `${cut((err as Error).message.replace(/^Cron\w*: /, ''))} (${CRON_FIX})`)
   }
   const next = (after: number) => (cron.nextRun(new Date(after)) as Date).getTime()
   const first = next(Date.UTC(2026, 0, 1))
