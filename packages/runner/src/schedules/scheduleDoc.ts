@@ -55,7 +55,8 @@ export function scheduleDocOf(def: ScheduleDefinition, flow: string, source: 'co
   if (def.every !== undefined && tz !== 'UTC')
     throw field('tz', def.tz, "a time zone applies to cron only (every is aligned to the epoch, in UTC): leave tz out, or pass 'UTC'")
   const doc: ScheduleDoc = { id, flow, tz, overlap, catchUp, source, paused: false }
-  if (def.cron !== undefined) doc.cron = def.cron
+  // its fields one space apart ('0  3 * * *\n' is '0 3 * * *'): one pattern, however spaced, is one schedule
+  if (def.cron !== undefined) doc.cron = typeof def.cron === 'string' ? def.cron.trim().split(/\s+/).join(' ') : def.cron
   else doc.every = def.every as string | number
   cadenceOf(doc) // checks the cron or the every
   if (typeof def.input === 'function') {
