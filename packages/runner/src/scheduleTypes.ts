@@ -22,7 +22,8 @@ export interface ScheduleTick {
 export type ScheduleInput = ((tick: ScheduleTick) => unknown) | {} | null
 
 /**
- * A schedule: a `cron` pattern (5 or 6 fields, seconds optional, in `tz`) or an `every`
+ * A schedule: a `cron` pattern (5 or 6 fields, seconds optional, or a nickname such as `@daily`;
+ * in `tz`) or an `every`
  * duration (ticks aligned to the Unix epoch), starting a run of its flow at each tick.
  *
  * @example

@@ -22,34 +22,59 @@ const MIN_EVERY_MS = 1000
 /** The longest `every`, 10 years (of 365.25 days): its ticks stay dates (a longer one is a cron's job). */
 const MAX_EVERY_MS = 315_576_000_000
 
-/** The `INVALID_ARGUMENT` error of a schedule's field: its id, the field, the value given, and what to pass. */
+/** The most characters of a refused value (or of croner's reason, which repeats it) an error message shows. */
+const MAX_SHOWN = 200
+
+/** The `INVALID_ARGUMENT` error of a schedule's field: its id, the field, the value given (its start), and what to pass. */
 export const invalidField = (id: string, field: string, value: unknown, fix: string) =>
   new LeanflowError('INVALID_ARGUMENT', `Schedule "${id}": invalid ${field} ${shown(value)}: ${fix}.`)
 
+/** `text`, or its first {@link MAX_SHOWN} characters and `…`: a hostile value of megabytes makes no message of megabytes. */
+const cut = (text: string) => (text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}…` : text)
+
 /** A value as an error message shows it: JSON, but `Infinity` and `NaN` by name (JSON says `null`). */
 const shown = (value: unknown) =>
-  typeof value === 'number' && !Number.isFinite(value) ? String(value) : (JSON.stringify(value) ?? String(value))
+  cut(typeof value === 'number' && !Number.isFinite(value) ? String(value) : (JSON.stringify(value) ?? String(value)))
 
-/** Checks an IANA time zone name (`Europe/Berlin`, `UTC`). */
+/**
+ * Checks an IANA time zone name and returns it as the runtime spells it (`Intl`'s canonical name),
+ * so two spellings of one zone are one schedule: `europe/paris` is `Europe/Paris`, `Etc/UTC` and
+ * `GMT` are `UTC`.
+ *
+ * @example
+ * ```ts
+ * assertTimeZone('nightly', 'europe/berlin') // 'Europe/Berlin'
+ * ```
+ */
 export function assertTimeZone(id: string, tz: unknown): string {
   if (typeof tz !== 'string' || tz === '') throw invalidField(id, 'tz', tz, "pass an IANA time zone such as 'Europe/Berlin' or 'UTC'")
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz })
+    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone
   } catch {
     throw invalidField(id, 'tz', tz, "pass an IANA time zone such as 'Europe/Berlin' or 'UTC'")
   }
-  return tz
 }
 
-/** The cadence of a cron pattern (5 fields, or 6 with seconds first) in `tz`. */
+/** A stored zone's canonical name (a document written before zones were canonical may spell it otherwise). */
+export function zoneOf(tz: string): string {
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone
+  } catch {
+    return tz
+  }
+}
+
+const CRON_FIX = "pass 5 or 6 fields, e.g. '0 3 * * *', or a nickname such as '@daily'"
+
+/** The cadence of a cron pattern (5 fields, or 6 with seconds first, or a nickname: `@daily`, `@hourly`, …) in `tz`. */
 export function cronCadence(id: string, pattern: unknown, tz: string): Cadence {
-  if (typeof pattern !== 'string' || pattern.trim() === '') throw invalidField(id, 'cron', pattern, "pass 5 or 6 fields, e.g. '0 3 * * *'")
+  if (typeof pattern !== 'string' || pattern.trim() === '') throw invalidField(id, 'cron', pattern, CRON_FIX)
   let cron: Cron
   try {
     cron = new Cron(pattern, { timezone: tz, paused: true, mode: '5-or-6-parts' })
     if (cron.nextRun(new Date(0)) === null) throw new Error('it never fires')
   } catch (err) {
-    throw invalidField(id, 'cron', pattern, `${(err as Error).message.replace(/^Cron\w*: /, '')} (5 or 6 fields, e.g. '0 3 * * *')`)
+    throw invalidField(id, 'cron', pattern, `${cut((err as Error).message.replace(/^Cron\w*: /, ''))} (${CRON_FIX})`)
   }
   const next = (after: number) => (cron.nextRun(new Date(after)) as Date).getTime()
   const first = next(Date.UTC(2026, 0, 1))
@@ -58,6 +83,15 @@ export function cronCadence(id: string, pattern: unknown, tz: string): Cadence {
     // previousRuns is strictly before its date: ticks at `at` count, so ask from the next ms
     previous: (at, n) => cron.previousRuns(n, new Date(at + 1)).map((d) => d.getTime()),
     spacing: next(first) - first,
+  }
+}
+
+/** A stored `every` in ms (`'1m'`, `'60s'` and `60000` are one cadence), or `NaN` when it is none. */
+export function everyMs(every: string | number | undefined): number {
+  try {
+    return every === undefined ? Number.NaN : parseDuration(every, 'every')
+  } catch {
+    return Number.NaN
   }
 }
 

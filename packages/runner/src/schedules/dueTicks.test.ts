@@ -21,6 +21,20 @@ describe('cadences', () => {
     expect(new Date(berlin.next(at('2026-07-01T12:00:00Z'))).toISOString()).toBe('2026-07-02T01:00:00.000Z')
   })
 
+  it("cron nicknames (croner's, as Vixie cron's) tick as the pattern they stand for, in the zone; @reboot is refused", () => {
+    const day = (pattern: string, tz: string, fromIso: string) => new Date(cronCadence('s', pattern, tz).next(at(fromIso))).toISOString()
+    expect(day('@daily', 'Europe/Berlin', '2026-07-01T12:00:00Z')).toBe('2026-07-01T22:00:00.000Z')
+    expect(day('@midnight', 'UTC', '2026-07-01T12:00:00Z')).toBe('2026-07-02T00:00:00.000Z')
+    expect(day('@hourly', 'UTC', '2026-07-01T12:00:00Z')).toBe('2026-07-01T13:00:00.000Z')
+    expect(day('@weekly', 'UTC', '2026-07-01T12:00:00Z')).toBe('2026-07-05T00:00:00.000Z') // Sunday
+    expect(day('@monthly', 'UTC', '2026-07-01T12:00:00Z')).toBe('2026-08-01T00:00:00.000Z')
+    expect(day('@yearly', 'UTC', '2026-07-01T12:00:00Z')).toBe('2027-01-01T00:00:00.000Z')
+    expect(day('@annually', 'UTC', '2026-07-01T12:00:00Z')).toBe('2027-01-01T00:00:00.000Z')
+    // a fixed time, like 0 0 * * *: a midnight that a spring-forward skips fires at the first valid time after it
+    expect(day('@daily', 'America/Sao_Paulo', '2018-11-04T00:00:00Z')).toBe('2018-11-04T03:00:00.000Z')
+    expect(() => cronCadence('s', '@reboot', 'UTC')).toThrow(/invalid cron "@reboot".*nickname such as '@daily'/)
+  })
+
   it('DST in Europe/Berlin: 02:30 fires once on the spring-forward day and once on the fall-back day', () => {
     const c = cronCadence('s', '30 2 * * *', 'Europe/Berlin')
     const ticks = (fromIso: string, toIso: string) => {

@@ -1,4 +1,6 @@
 import { LeanflowError } from '@leanflow/core'
+import type { FlowDefinition } from '../types.js'
+import { everyMs, zoneOf } from './cadence.js'
 import type { ScheduleDoc } from './scheduleDoc.js'
 
 /** The fields that make a schedule's definition (its paused state, last run and source are not). */
@@ -8,7 +10,8 @@ const MAX_SHOWN = 200
 
 function shown(doc: ScheduleDoc, field: (typeof FIELDS)[number]): string {
   if (field === 'input' && doc.inputFn) return 'a function of the tick'
-  const value = doc[field]
+  // a zone by its canonical name: two spellings of one zone are no difference
+  const value = field === 'tz' ? zoneOf(doc.tz) : doc[field]
   if (value === undefined) return 'none'
   const json = JSON.stringify(value)
   return json.length > MAX_SHOWN ? `${json.slice(0, MAX_SHOWN)}…` : json
@@ -28,7 +31,8 @@ export function differences(there: ScheduleDoc, here: ScheduleDoc): string[] {
   for (const field of FIELDS) {
     const a = shown(there, field)
     const b = shown(here, field)
-    if (a !== b) out.push(`${field} ${a} there, ${b} here`)
+    // an every spelled another way ('1m', '60s', 60000) is no difference either
+    if (a !== b && !(field === 'every' && everyMs(there.every) === everyMs(here.every))) out.push(`${field} ${a} there, ${b} here`)
   }
   return out
 }
@@ -71,4 +75,37 @@ export function replacedError(there: ScheduleDoc, here: ScheduleDoc): LeanflowEr
       `This runner's definition replaced it (the code of the runner that starts wins; the paused state and last run are kept). ` +
       `After a deploy that changed it there is nothing more to do; if another service on this store defines a schedule with this id, the two replace each other at every start: ${RENAME}.`,
   )
+}
+
+/**
+ * The schedules a lower version of a held flow defines and its highest version does not, one
+ * error each (the most recent version that defines it named): schedules start runs on the highest
+ * version held, so the runner neither writes nor fires them, and says so when it starts.
+ *
+ * @example
+ * ```ts
+ * lowerVersionOnly(shell.versions) // [LeanflowError('Schedule "close" is defined by version 1 of flow "ledger" …')]
+ * ```
+ */
+export function lowerVersionOnly(versions: ReadonlyMap<string, ReadonlyMap<number, FlowDefinition>>): LeanflowError[] {
+  const out: LeanflowError[] = []
+  for (const [flow, byVersion] of versions) {
+    const ordered = [...byVersion.keys()].sort((a, b) => b - a)
+    const top = ordered[0] as number
+    const seen = new Set((byVersion.get(top)?.schedules ?? []).map((s) => s.id))
+    for (const version of ordered.slice(1)) {
+      for (const { id } of byVersion.get(version)?.schedules ?? []) {
+        if (seen.has(id)) continue
+        seen.add(id)
+        out.push(
+          new LeanflowError(
+            'INVALID_ARGUMENT',
+            `Schedule "${id}" is defined by version ${version} of flow "${flow}" but not by version ${top}, the highest this runner holds: schedules start runs on the highest version, so this runner does not write it from its code. ` +
+              `To keep it, define it in version ${top} (defineFlow({ name: '${flow}', version: ${top}, schedules })); to drop it, remove it from version ${version}, and runner.schedules.delete('${id}') if an earlier deploy stored it (a stored copy goes on firing, on version ${top}; with an input function, it waits for a runner whose code defines it).`,
+          ),
+        )
+      }
+    }
+  }
+  return out
 }

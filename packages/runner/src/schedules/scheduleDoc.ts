@@ -1,7 +1,8 @@
 import { assertName, LeanflowError } from '@leanflow/core'
+import { assertKnownKeys } from '../knownKeys.js'
 import type { ScheduleDefinition, ScheduleInfo } from '../scheduleTypes.js'
 import { toJson } from '../shell/json.js'
-import { assertTimeZone, type Cadence, cronCadence, everyCadence, invalidField } from './cadence.js'
+import { assertTimeZone, type Cadence, cronCadence, everyCadence, everyMs, invalidField, zoneOf } from './cadence.js'
 
 /** A schedule as the store keeps it (`nextRunAt` lives beside it, in the store's due index). */
 export interface ScheduleDoc {
@@ -23,18 +24,25 @@ export interface ScheduleDoc {
   lastRun?: { tick: number; runId?: string; skipped?: true }
 }
 
+/** A definition's options; a stored one also takes `flow`, and what `list()` shows besides (so a listed schedule sets again as listed). */
+const DEFINITION_KEYS = ['id', 'cron', 'tz', 'every', 'input', 'overlap', 'catchUp']
+const STORED_KEYS = [...DEFINITION_KEYS, 'flow', 'source', 'paused', 'nextRunAt', 'lastRun']
 const OVERLAP = ['allow', 'skip', 'cancel'] as const
 const CATCH_UP = ['latest', 'none', 'all'] as const
 
 /**
  * A schedule's definition checked and turned into its stored document (unpaused, no last run):
  * `INVALID_NAME` for a bad id, `INVALID_ARGUMENT` naming the field for the rest — before anything
- * is stored. `source: 'stored'` refuses a function input (it could not be stored).
+ * is stored, an unknown option included. `source: 'stored'` refuses a function input (it could not
+ * be stored), and takes what `list()` shows besides a definition (`paused`, `nextRunAt`, … are the
+ * store's: not set here).
  */
 export function scheduleDocOf(def: ScheduleDefinition, flow: string, source: 'code' | 'stored'): ScheduleDoc {
   if (typeof def !== 'object' || def === null)
     throw new LeanflowError('INVALID_ARGUMENT', 'A schedule must be an object { id, cron | every, … }.')
   const id = assertName(def.id, 'schedule id')
+  // a misspelt option (timezone, catchup) would otherwise be ignored: a schedule in UTC, or catching up otherwise
+  assertKnownKeys(def, source === 'stored' ? STORED_KEYS : DEFINITION_KEYS, `Schedule "${id}"`)
   const field = (name: string, value: unknown, fix: string) => invalidField(id, name, value, fix)
   if ((def.cron === undefined) === (def.every === undefined))
     throw field('cron / every', def.cron ?? def.every, 'pass exactly one of cron and every')
@@ -43,11 +51,12 @@ export function scheduleDocOf(def: ScheduleDefinition, flow: string, source: 'co
   const catchUp = def.catchUp ?? 'latest'
   if (!CATCH_UP.includes(catchUp)) throw field('catchUp', catchUp, "pass 'latest', 'none' or 'all'")
   const tz = assertTimeZone(id, def.tz ?? 'UTC')
-  // UTC is what an every keeps to (the epoch's zone): `list()` shows it, and set takes it back
-  if (def.every !== undefined && def.tz !== undefined && def.tz !== 'UTC')
+  // UTC is what an every keeps to (the epoch's zone): `list()` shows it, and set takes it back (any spelling of it)
+  if (def.every !== undefined && tz !== 'UTC')
     throw field('tz', def.tz, "a time zone applies to cron only (every is aligned to the epoch, in UTC): leave tz out, or pass 'UTC'")
   const doc: ScheduleDoc = { id, flow, tz, overlap, catchUp, source, paused: false }
-  if (def.cron !== undefined) doc.cron = def.cron
+  // its fields one space apart ('0  3 * * *\n' is '0 3 * * *'): one pattern, however spaced, is one schedule
+  if (def.cron !== undefined) doc.cron = typeof def.cron === 'string' ? def.cron.trim().split(/\s+/).join(' ') : def.cron
   else doc.every = def.every as string | number
   cadenceOf(doc) // checks the cron or the every
   if (typeof def.input === 'function') {
@@ -63,9 +72,11 @@ export function cadenceOf(doc: ScheduleDoc): Cadence {
   return doc.cron !== undefined ? cronCadence(doc.id, doc.cron, doc.tz) : everyCadence(doc.id, doc.every)
 }
 
-/** True when two documents tick alike (same cron and tz, or same every). */
+/** True when two documents tick alike (same cron and zone, or same every: however spelled). */
 export function sameCadence(a: ScheduleDoc, b: ScheduleDoc): boolean {
-  return a.cron === b.cron && a.tz === b.tz && a.every === b.every
+  return (
+    a.cron === b.cron && (a.tz === b.tz || zoneOf(a.tz) === zoneOf(b.tz)) && (a.every === b.every || everyMs(a.every) === everyMs(b.every))
+  )
 }
 
 /** What `list()` and the HTTP API show of a schedule. */

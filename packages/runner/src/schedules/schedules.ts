@@ -5,7 +5,7 @@ import type { RunnerSchedules, ScheduleDefinition, ScheduleInfo, ScheduleSpec, S
 import { newId } from '../shell/newId.js'
 import { flowNameOf, type Shell } from '../shell/shell.js'
 import { dueTicks } from './dueTicks.js'
-import { differences, replacedError, takenError } from './scheduleClash.js'
+import { differences, lowerVersionOnly, replacedError, takenError } from './scheduleClash.js'
 import { cadenceOf, type ScheduleDoc, sameCadence, scheduleDocOf, scheduleInfo } from './scheduleDoc.js'
 
 /** How often a started runner looks for due ticks at the least (it also wakes at the next known tick). */
@@ -191,8 +191,14 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
         lastRun = { tick, skipped: true }
       }
     }
-    // a conflict: another runner moved it on (or it was paused or edited): the runs above were idempotent
-    await store().casSchedule(id, rec.version, lastRun ? { ...doc, lastRun } : doc, plan.next)
+    // moved on only as it was read: a conflict (another runner moved it on, or it was paused or
+    // edited) leaves it, the runs above were idempotent; read again first, as a schedule deleted and
+    // set again while its tick fired is back at the version read, with another definition
+    const moved = lastRun ? { ...doc, lastRun } : doc
+    const read = JSON.stringify(doc)
+    await update(id, (c) =>
+      c?.version === rec.version && JSON.stringify(c.doc) === read ? { doc: moved, nextRunAt: plan.next } : undefined,
+    )
     return plan.next
   }
 
@@ -302,6 +308,7 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
     },
     async startTicking() {
       if (ticking) return
+      for (const err of lowerVersionOnly(shell.versions)) shell.onError(err)
       if (inCode.size === 0 && typeof (shell.store as Partial<ScheduleStore>).dueSchedules !== 'function') return
       const now = await shell.clock.now()
       for (const { doc } of inCode.values()) await upsert(doc, now)
