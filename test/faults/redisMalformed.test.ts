@@ -102,4 +102,30 @@ describe('F16: malformed stream entries', () => {
     expect([next.id, next.ts]).toEqual(['8640000000000000-1', new Date(8.64e15).toISOString()])
     expect((await store.read(r)).at(-1)).toEqual(next)
   })
+
+  it('a read past thousands of malformed entries takes a few round trips, not one per entry', async () => {
+    const r = 'manybad'
+    const key = store.keys.events(r)
+    const garbage = async () => {
+      const p = server.client.pipeline()
+      for (let i = 0; i < 3000; i++) p.xadd(key, '*', 'x', 'by hand')
+      await p.exec()
+    }
+    const first = await good(r, 0)
+    await garbage()
+    const second = await good(r, 1)
+    await garbage()
+    // XRANGE and XREVRANGE calls the server answered so far
+    const xranges = async () => {
+      const stats = await server.client.info('commandstats')
+      let n = 0
+      for (const m of stats.matchAll(/cmdstat_xrev?range:calls=(\d+)/g)) n += Number(m[1])
+      return n
+    }
+    const before = await xranges()
+    expect(await store.read(r, { limit: 2 })).toEqual([first, second])
+    expect(await store.read(r, { limit: 1, direction: 'backward' })).toEqual([second])
+    expect(await store.read(r, { limit: 1, after: first.id })).toEqual([second])
+    expect(await xranges()).toBeLessThan(before + 60)
+  })
 })

@@ -103,6 +103,8 @@ export interface RedisStreamStore extends StreamStore, RunStateStore, ScheduleSt
   readonly stats: { readonly corruptEntries: number }
 }
 
+/** Most entries a read asks for to refill a page it skipped malformed entries of. */
+const REFILL_MAX = 1000
 /** Default `commandTimeout`: a call fails with STORE_UNAVAILABLE after this long without an answer. */
 const DEFAULT_COMMAND_TIMEOUT_MS = 5000
 // each in a PUBLISH and an SPUBLISH variant (internal/livePubSub.ts)
@@ -328,20 +330,27 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     let low = after === undefined ? '-' : `(${after}`
     let high = before === undefined ? '+' : `(${before}`
     const out: EventRecord[] = []
-    // Skipped (malformed) entries are refilled from the next page, so a full page means "maybe more".
+    // Skipped (malformed) entries are refilled from the next page, so a full page means "maybe
+    // more". A refill asks for twice the entries the page before skipped (up to REFILL_MAX), so
+    // a run of N malformed entries costs about log N + N / REFILL_MAX round trips, not N, and
+    // what is read beyond the limit stays under twice what was skipped.
+    let count = limit
     while (out.length < limit) {
-      const want = limit - out.length
       const page = (
-        backward ? await redis.xrevrange(events, high, low, 'COUNT', want) : await redis.xrange(events, low, high, 'COUNT', want)
+        backward ? await redis.xrevrange(events, high, low, 'COUNT', count) : await redis.xrange(events, low, high, 'COUNT', count)
       ) as Array<[string, string[]]>
+      let skipped = 0
       for (const [id, fields] of page) {
+        if (out.length === limit) break
         const record = decodeEntry(runId, id, fields, onCorrupt)
         if (record) out.push(record)
+        else skipped++
       }
       const lastId = page[page.length - 1]?.[0]
-      if (page.length < want || lastId === undefined) break
+      if (page.length < count || lastId === undefined) break
       if (backward) high = `(${lastId}`
       else low = `(${lastId}`
+      count = Math.max(limit - out.length, Math.min(REFILL_MAX, skipped * 2))
     }
     return out
   }
