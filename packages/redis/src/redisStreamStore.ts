@@ -30,7 +30,7 @@ import {
 } from '@leanflow/core'
 import { type Cluster, Redis } from 'ioredis'
 import { isCluster } from './internal/connections.js'
-import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js'
+import { buildRecord, type CorruptEntryInfo, decodeEntry } from './internal/decode.js'
 import { eventExtra, stepClass } from './internal/eventArgs.js'
 import { followRun } from './internal/follow.js'
 import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
@@ -273,7 +273,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     const [code, id, fields, flow, status, sid, startedAt] = reply
     const eventId = String(id)
     const record: EventRecord =
-      (code === 0 && fields ? decodeEntry(runId, eventId, fields, onCorrupt) : undefined) ?? build(runId, eventId, event)
+      (code === 0 && fields ? decodeEntry(runId, eventId, fields, onCorrupt) : undefined) ?? buildRecord(runId, eventId, event)
     if (code === 0) markRepeatedAppend(record)
     if (typeof flow === 'string' && isIndexed(status) && typeof sid === 'string' && startedAt != null) {
       const write = index.apply({ flow, runId, status, sid, startedAtMs: Number(startedAt) }, flowName !== undefined)
@@ -401,17 +401,4 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
   // the one choke point for driver errors: every method (follow's iterators too) throws LeanflowErrors;
   // a call that fails on connections this store opened and close() quit says so, not "retry"
   return withStoreErrors(store, () => refused() ?? (owned && closed ? closedError() : undefined))
-}
-
-/** The returned record, from the caller's data (no re-parse of the stored JSON). */
-function build(runId: string, id: string, event: NewEvent): EventRecord {
-  // the keys in the order of a stored record (id, ts, kind, flow, step?, data, meta?), as the memory store gives them
-  const ts = idToTs(id)
-  const data = event.data ?? null
-  const record: EventRecord =
-    event.step === undefined
-      ? { id, ts, kind: event.kind, flow: runId, data }
-      : { id, ts, kind: event.kind, flow: runId, step: event.step, data }
-  if (event.meta !== undefined) record.meta = event.meta
-  return record
 }
