@@ -4,6 +4,7 @@ import { promisify } from 'node:util'
 import type { EventRecord } from '@leanflow/core'
 import { type CorruptEntryInfo, createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { codeOf } from '../helpers/errorCode.js'
 import { useRedisServer } from '../helpers/redisServer.js'
 
 const run = promisify(execFile)
@@ -70,5 +71,61 @@ describe('F16: malformed stream entries', () => {
     const more = [await good(r, 4), await good(r, 5)]
     await done
     expect(seen).toEqual([...goods, ...more])
+  })
+
+  it('an append after a hand-written id past any date is refused (RUN_TOO_LONG naming the fix), nothing written; XDEL + XSETID repair it', async () => {
+    for (const [r, handId] of [
+      ['pastdate', '8640000000000001-0'],
+      ['pastdates', '99999999999999999-0'],
+      ['lastid', '18446744073709551615-18446744073709551615'],
+    ] as const) {
+      const key = store.keys.events(r)
+      const first = await good(r, 0)
+      await server.client.xadd(key, handId, 'x', 'by hand')
+      const err = await good(r, 1).catch((e: unknown) => e)
+      expect(await codeOf(Promise.reject(err))).toBe('RUN_TOO_LONG')
+      expect(String((err as Error).message)).toMatch(/XSETID/)
+      expect(await codeOf(store.appendMany!(r, [{ event: { kind: 'tick', flow: r, data: 2 } }]))).toBe('RUN_TOO_LONG')
+      expect(await server.client.xlen(key)).toBe(2) // the first event and the hand-written entry: nothing else
+      await server.client.xdel(key, handId)
+      await server.client.call('XSETID', key, first.id)
+      const next = await good(r, 3)
+      expect((await store.read(r)).map((e) => e.id)).toEqual([first.id, next.id])
+    }
+  })
+
+  it('appends go on after a hand-written id far ahead that is still a date, with ids and ts of its millisecond', async () => {
+    const r = 'lastdate'
+    await good(r, 0)
+    await server.client.xadd(store.keys.events(r), '8640000000000000-0', 'x', 'by hand')
+    const next = await good(r, 1)
+    expect([next.id, next.ts]).toEqual(['8640000000000000-1', new Date(8.64e15).toISOString()])
+    expect((await store.read(r)).at(-1)).toEqual(next)
+  })
+
+  it('a read past thousands of malformed entries takes a few round trips, not one per entry', async () => {
+    const r = 'manybad'
+    const key = store.keys.events(r)
+    const garbage = async () => {
+      const p = server.client.pipeline()
+      for (let i = 0; i < 3000; i++) p.xadd(key, '*', 'x', 'by hand')
+      await p.exec()
+    }
+    const first = await good(r, 0)
+    await garbage()
+    const second = await good(r, 1)
+    await garbage()
+    // XRANGE and XREVRANGE calls the server answered so far
+    const xranges = async () => {
+      const stats = await server.client.info('commandstats')
+      let n = 0
+      for (const m of stats.matchAll(/cmdstat_xrev?range:calls=(\d+)/g)) n += Number(m[1])
+      return n
+    }
+    const before = await xranges()
+    expect(await store.read(r, { limit: 2 })).toEqual([first, second])
+    expect(await store.read(r, { limit: 1, direction: 'backward' })).toEqual([second])
+    expect(await store.read(r, { limit: 1, after: first.id })).toEqual([second])
+    expect(await xranges()).toBeLessThan(before + 60)
   })
 })

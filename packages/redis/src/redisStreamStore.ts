@@ -30,13 +30,14 @@ import {
 } from '@leanflow/core'
 import { type Cluster, Redis } from 'ioredis'
 import { isCluster } from './internal/connections.js'
-import { type CorruptEntryInfo, decodeEntry, idToTs } from './internal/decode.js'
+import { buildRecord, type CorruptEntryInfo, decodeEntry } from './internal/decode.js'
 import { eventExtra, stepClass } from './internal/eventArgs.js'
 import { followRun } from './internal/follow.js'
 import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
+import { noIdError, noIdLeft, tooLong } from './internal/refusals.js'
 import { RunIndex } from './internal/runIndex.js'
 import type { RedisClient } from './internal/script.js'
-import { refuseMissingDatabase, withStoreErrors } from './internal/storeErrors.js'
+import { closedError, refuseMissingDatabase, withStoreErrors } from './internal/storeErrors.js'
 import { checkedFollow, isMaxId, isMinId, streamId } from './internal/streamIds.js'
 import { assertUrlDatabase } from './internal/urlDatabase.js'
 import { createKeys, INDEXED_STATUSES, type IndexedStatus, type Keys } from './keys.js'
@@ -102,6 +103,8 @@ export interface RedisStreamStore extends StreamStore, RunStateStore, ScheduleSt
   readonly stats: { readonly corruptEntries: number }
 }
 
+/** Most entries a read asks for to refill a page it skipped malformed entries of. */
+const REFILL_MAX = 1000
 /** Default `commandTimeout`: a call fails with STORE_UNAVAILABLE after this long without an answer. */
 const DEFAULT_COMMAND_TIMEOUT_MS = 5000
 // each in a PUBLISH and an SPUBLISH variant (internal/livePubSub.ts)
@@ -210,13 +213,19 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     const fence = opts?.fence
     const runKeys = keys.runKeys(runId)
     if (fence !== undefined) runKeys.push(keys.leases(runId))
-    const reply = (await live.call(appendScript, runKeys, scriptArgs(runId, event, checked, opts))) as ScriptReply
+    let reply: ScriptReply
+    try {
+      reply = (await live.call(appendScript, runKeys, scriptArgs(runId, event, checked, opts))) as ScriptReply
+    } catch (err) {
+      throw noIdError(keys.events(runId), runId, err)
+    }
     refusal(runId, event.kind, reply, opts)
     return settle(runId, event, checked.flowName, reply)
   }
 
-  /** Throws the error of a refused append (`{-1, len}`, `{-2}`, `{-3}`: nothing written). */
+  /** Throws the error of a refused append (`{-1, len}`, `{-2}`, `{-3}`, `{-4, id}`: nothing written). */
   function refusal(runId: string, kind: string, [code, len]: ScriptReply, opts: AppendManyOptions | undefined): void {
+    if (code === -4) throw noIdLeft(keys.events(runId), runId, len)
     if (code === -3) {
       throw new LeanflowError(
         'INVALID_ARGUMENT',
@@ -248,7 +257,12 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
       items.length,
     ]
     for (const [i, it] of items.entries()) args.push(...scriptArgs(runId, it.event, checked[i] as ValidatedAppend))
-    const reply = (await live.call(appendManyScript, runKeys, args)) as ScriptReply | ScriptReply[]
+    let reply: ScriptReply | ScriptReply[]
+    try {
+      reply = (await live.call(appendManyScript, runKeys, args)) as ScriptReply | ScriptReply[]
+    } catch (err) {
+      throw noIdError(keys.events(runId), runId, err)
+    }
     if (!Array.isArray(reply[0])) refusal(runId, items[0]?.event.kind ?? 'a batch', reply as ScriptReply, opts)
     const replies = reply as ScriptReply[]
     return Promise.all(replies.map((r, i) => settle(runId, (items[i] as BatchAppend).event, checked[i]?.flowName, r)))
@@ -259,7 +273,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     const [code, id, fields, flow, status, sid, startedAt] = reply
     const eventId = String(id)
     const record: EventRecord =
-      (code === 0 && fields ? decodeEntry(runId, eventId, fields, onCorrupt) : undefined) ?? build(runId, eventId, event)
+      (code === 0 && fields ? decodeEntry(runId, eventId, fields, onCorrupt) : undefined) ?? buildRecord(runId, eventId, event)
     if (code === 0) markRepeatedAppend(record)
     if (typeof flow === 'string' && isIndexed(status) && typeof sid === 'string' && startedAt != null) {
       const write = index.apply({ flow, runId, status, sid, startedAtMs: Number(startedAt) }, flowName !== undefined)
@@ -285,9 +299,15 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     args.push(runStateJson(runId, doc), opts.fences === undefined ? '0' : '1')
     for (const [fence, token] of Object.entries(opts.fences ?? {})) args.push(fence, String(token))
     const runKeys = [...keys.runKeys(runId), keys.state(runId), keys.leases(runId)]
-    const reply = (await live.call(createRunScript, runKeys, args)) as ScriptReply
+    let reply: ScriptReply
+    try {
+      reply = (await live.call(createRunScript, runKeys, args)) as ScriptReply
+    } catch (err) {
+      throw noIdError(keys.events(runId), runId, err)
+    }
     const [code, id] = reply
     if (code === -1) throw tooLong(runId, id, maxEventsPerRun)
+    if (code === -4) throw noIdLeft(keys.events(runId), runId, id)
     if (code === 1) return { created: true, version: 1, record: await settle(runId, first, flowName, reply) }
     const [version, stored] = reply.slice(7)
     const record = id == null ? null : await settle(runId, first, flowName, reply)
@@ -310,20 +330,27 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     let low = after === undefined ? '-' : `(${after}`
     let high = before === undefined ? '+' : `(${before}`
     const out: EventRecord[] = []
-    // Skipped (malformed) entries are refilled from the next page, so a full page means "maybe more".
+    // Skipped (malformed) entries are refilled from the next page, so a full page means "maybe
+    // more". A refill asks for twice the entries the page before skipped (up to REFILL_MAX), so
+    // a run of N malformed entries costs about log N + N / REFILL_MAX round trips, not N, and
+    // what is read beyond the limit stays under twice what was skipped.
+    let count = limit
     while (out.length < limit) {
-      const want = limit - out.length
       const page = (
-        backward ? await redis.xrevrange(events, high, low, 'COUNT', want) : await redis.xrange(events, low, high, 'COUNT', want)
+        backward ? await redis.xrevrange(events, high, low, 'COUNT', count) : await redis.xrange(events, low, high, 'COUNT', count)
       ) as Array<[string, string[]]>
+      let skipped = 0
       for (const [id, fields] of page) {
+        if (out.length === limit) break
         const record = decodeEntry(runId, id, fields, onCorrupt)
         if (record) out.push(record)
+        else skipped++
       }
       const lastId = page[page.length - 1]?.[0]
-      if (page.length < want || lastId === undefined) break
+      if (page.length < count || lastId === undefined) break
       if (backward) high = `(${lastId}`
       else low = `(${lastId}`
+      count = Math.max(limit - out.length, Math.min(REFILL_MAX, skipped * 2))
     }
     return out
   }
@@ -374,32 +401,4 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
   // the one choke point for driver errors: every method (follow's iterators too) throws LeanflowErrors;
   // a call that fails on connections this store opened and close() quit says so, not "retry"
   return withStoreErrors(store, () => refused() ?? (owned && closed ? closedError() : undefined))
-}
-
-/** A call on a store made from `url` after its `close()`: its connections are gone for good. */
-function closedError(): LeanflowError {
-  return new LeanflowError(
-    'STORE_UNAVAILABLE',
-    'The Redis store is closed (close() was called, which quit the connections it opened from `url`): create a new store with createRedisStreamStore, or pass a connection of yours as `redis` to keep using it.',
-  )
-}
-
-/** The returned record, from the caller's data (no re-parse of the stored JSON). */
-function build(runId: string, id: string, event: NewEvent): EventRecord {
-  // the keys in the order of a stored record (id, ts, kind, flow, step?, data, meta?), as the memory store gives them
-  const ts = idToTs(id)
-  const data = event.data ?? null
-  const record: EventRecord =
-    event.step === undefined
-      ? { id, ts, kind: event.kind, flow: runId, data }
-      : { id, ts, kind: event.kind, flow: runId, step: event.step, data }
-  if (event.meta !== undefined) record.meta = event.meta
-  return record
-}
-
-function tooLong(runId: string, len: unknown, max: number): LeanflowError {
-  return new LeanflowError(
-    'RUN_TOO_LONG',
-    `Run "${runId}" already has ${String(len)} events, the limit (maxEventsPerRun ${max}): finish it and continue in a new run, or raise maxEventsPerRun.`,
-  )
 }

@@ -1,4 +1,4 @@
-import { type EventMeta, type EventRecord, parseEvent } from '@leanflow/core'
+import { type EventMeta, type EventRecord, type NewEvent, parseEvent } from '@leanflow/core'
 
 /**
  * What the store reports for an entry it skipped (see the `onCorrupt` option).
@@ -99,4 +99,17 @@ function corrupt(onCorrupt: CorruptHandler, runId: string, id: string, reason: s
     // a hook that throws must not break a read or a follow
   }
   return undefined
+}
+
+/** The returned record, from the caller's data (no re-parse of the stored JSON). */
+export function buildRecord(runId: string, id: string, event: NewEvent): EventRecord {
+  // the keys in the order of a stored record (id, ts, kind, flow, step?, data, meta?), as the memory store gives them
+  const ts = idToTs(id)
+  const data = event.data ?? null
+  const record: EventRecord =
+    event.step === undefined
+      ? { id, ts, kind: event.kind, flow: runId, data }
+      : { id, ts, kind: event.kind, flow: runId, step: event.step, data }
+  if (event.meta !== undefined) record.meta = event.meta
+  return record
 }

@@ -124,3 +124,11 @@ export function redacted(url: string): string {
     return 'the given URL'
   }
 }
+
+/** A call on a store made from `url` after its `close()`: its connections are gone for good. */
+export function closedError(): LeanflowError {
+  return new LeanflowError(
+    'STORE_UNAVAILABLE',
+    'The Redis store is closed (close() was called, which quit the connections it opened from `url`): create a new store with createRedisStreamStore, or pass a connection of yours as `redis` to keep using it.',
+  )
+}

@@ -63,6 +63,15 @@ end
 const WRITE = `
 local events, meta = KEYS[1], KEYS[2]
 local id = redis.call('XADD', events, '*', 'e', ARGV[1])
+-- an id past the last date (ms > 8.64e15: 16 digits or more, after an id written by hand) is no
+-- event time: taken back (the length test keeps the common case to one opcode)
+if #id > 17 then
+  local dash = string.find(id, '-', 17, true)
+  if dash and (dash > 17 or string.sub(id, 1, 16) > '8640000000000000') then
+    redis.call('XDEL', events, id)
+    return {-4, id}
+  end
+end
 if also then also() end
 redis.call('PUBLISH', ARGV[2], id .. ' ' .. ARGV[1])
 if ARGV[3] ~= '' then
@@ -168,8 +177,11 @@ return {1, id, false, m[4], status, id, m[6]}
  * status?, sid?, startedAtMs?}` for a repeated idempotency key (the stored entry's fields, and
  * the run's index entry when the event could change the status); `{-1, len}` when the run is
  * too long, `{-2}` when the fence does not hold the token, `{-3}` when the key of ARGV 10 is
- * not stored (nothing written). The record's `ts` is the millisecond part of the id, so the
- * clock is Redis's (XADD `*`), with no TIME call.
+ * not stored, `{-4, id}` when the stream's last id (written around leanflow) leaves no id that
+ * is a date (nothing written: a new entry past 8.64e15 ms is deleted at once; past the largest
+ * id, XADD fails: the client types that error the same way). The
+ * record's `ts` is the millisecond part of the id, so the clock is Redis's (XADD `*`), with no
+ * TIME call.
  */
 export const APPEND_LUA = `
 ${REPEAT}
@@ -188,8 +200,8 @@ ${WRITE}`
  * key that must already be stored ('' for none), 4 maxEventsPerRun (0: no limit), 5 the number
  * of events n, then 14 per event: ARGV 1..14 of the append logic (8..10 unused).
  *
- * Returns `{-1, len}`, `{-2}` or `{-3}` as the append script (nothing written), else one reply
- * per event, each as the append script's.
+ * Returns `{-1, len}`, `{-2}`, `{-3}` or `{-4, id}` as the append script (nothing
+ * written), else one reply per event, each as the append script's.
  */
 export const APPEND_MANY_LUA = `
 local fences, expire, also = KEYS[#KEYS], KEYS, nil
@@ -222,6 +234,8 @@ local out = {}
 for i = 1, n do
   local b = 5 + (i - 1) * 14
   out[i] = one({unpack(ARGV, b + 1, b + 14)})
+  -- refused, nothing written: the new events before it would have been refused too (same stream top)
+  if out[i][1] == -4 then return out[i] end
 end
 return out`
 
@@ -236,8 +250,8 @@ return out`
  *
  * When the run has no state and no event under the idempotency key: appends the event as the
  * append script does, stores the document at version 1 (and the fences), and returns what
- * the append script returns (`{-1, len}`: nothing written). Otherwise writes nothing and
- * returns `{0, eventId|false, eventFields|false, flow, status, sid, startedAtMs,
+ * the append script returns (`{-1, len}`, `{-4, id}`: nothing written). Otherwise writes
+ * nothing and returns `{0, eventId|false, eventFields|false, flow, status, sid, startedAtMs,
  * stateVersion|false, stateDoc|false}`.
  */
 export const CREATE_RUN_LUA = `
