@@ -23,7 +23,7 @@ import { assertFlow, assertQueue, functionOption, priorityOf, timerMs, workerIdO
 import { createSchedules } from './schedules/schedules.js'
 import { apply, carry } from './shell/apply.js'
 import { idempotencyKeyOf } from './shell/idempotencyKey.js'
-import { failuresTo, queueBegin } from './shell/jobs.js'
+import { failuresTo, queueBegin, unanswered } from './shell/jobs.js'
 import { toJson } from './shell/json.js'
 import { createLifecycle } from './shell/lifecycle.js'
 import { newId } from './shell/newId.js'
@@ -286,7 +286,7 @@ export function createRunner(options: RunnerOptions): Runner {
       // the stored flow.started (the first one when the run existed): its input, without a read
       shell.inputs.note(runId, structuredClone((res.record.data as { input?: unknown } | null)?.input ?? null))
       return { doc, created: res.created }
-    })
+    }).catch((err: unknown) => (control && !begun ? unanswered(shell, runId, name, err) : Promise.reject(err)))
     const doc = created.doc
     if (doc.flow !== name) throw runIdTaken(runId, doc.flow)
     // a rerun's copied steps: their step.completed (data.copied) right after flow.started (again
