@@ -2,7 +2,9 @@
 // job, or the store refuses the write): nothing is written, and what it took goes back at once —
 // its slot (admitted) or its place in line (queued). Before, the slot stayed held until a queued
 // run's periodic check found it (2 s and more later), and a place in line until the limits admitted
-// it and its hand-off found no run (a second later).
+// it and its hand-off found no run (a second later). An admitted start whose write got no answer
+// and never landed kept its slot until a queued run's sweep found it (seconds later, or never with
+// no run queued): only queued starts had a `begin` job to look.
 import { createMemoryStreamStore, type JobQueue, LeanflowError } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { createMemoryQueue, createRunner, defineFlow, type RunnerStore } from '@leanflow/runner'
@@ -38,15 +40,15 @@ let close = async () => {}
 afterEach(() => close())
 
 describe.each(stores)('a refused start under flow control gives back what it took (%s)', (_name, makeStore) => {
-  /** `lostWrite`: the second run's write gets no answer and never lands, and `begin` jobs come at once (not 5 s later). */
-  async function setup(refuse: { next: string | undefined }, opts: { lostWrite?: boolean } = {}) {
+  /** `lostWrite`: the write of that run (1: the first) gets no answer and never lands, and `begin` jobs come at once (not 5 s later). */
+  async function setup(refuse: { next: string | undefined }, opts: { lostWrite?: number } = {}) {
     const inner = makeStore()
     let writes = 0
     const store: RunnerStore = !opts.lostWrite
       ? inner
       : Object.assign(Object.create(inner) as RunnerStore, {
           createRun: (...args: Parameters<RunnerStore['createRun']>) => {
-            if (++writes === 2) return Promise.reject(new LeanflowError('STORE_UNAVAILABLE', 'no answer (test)'))
+            if (++writes === opts.lostWrite) return Promise.reject(new LeanflowError('STORE_UNAVAILABLE', 'no answer (test)'))
             return inner.createRun(...args)
           },
         })
@@ -54,7 +56,7 @@ describe.each(stores)('a refused start under flow control gives back what it too
       if (name !== refuse.next) return false
       refuse.next = undefined
       return true
-    }, opts.lostWrite)
+    }, opts.lostWrite !== undefined)
     const gate = deferred()
     const flow = defineFlow({
       name: 'one',
@@ -81,9 +83,20 @@ describe.each(stores)('a refused start under flow control gives back what it too
     expect((await waitEnd(store, runId, 1_500)).kind).toBe('flow.completed')
   })
 
+  it('admitted, its write unanswered and never landed: a begin job gives its slot back', async () => {
+    const refuse = { next: undefined as string | undefined }
+    const { runner, store } = await setup(refuse, { lostWrite: 1 })
+    // the write may still land (no answer): the start keeps its slot, and a begin job looks
+    expect(await codeOf(runner.startFlow('one', {}))).toBe('STORE_UNAVAILABLE')
+    await waitFor(async () => ((await runner.limits('one')).limits[0]?.active ?? 0) === 0, 'the slot given back', 1_000)
+    const { runId } = await runner.startFlow('one', {})
+    expect((await logOf(store, runId)).map((e) => e.kind)).not.toContain('flow.queued')
+    expect((await waitEnd(store, runId, 1_500)).kind).toBe('flow.completed')
+  })
+
   it('queued, its write unanswered and never landed: its begin job gives its place in line back', async () => {
     const refuse = { next: undefined as string | undefined }
-    const { runner, store, gate } = await setup(refuse, { lostWrite: true })
+    const { runner, store, gate } = await setup(refuse, { lostWrite: 2 })
     const first = await runner.startFlow('one', { wait: true })
     // the write may still land (no answer): the start keeps its place, and its begin job looks
     expect(await codeOf(runner.startFlow('one', {}))).toBe('STORE_UNAVAILABLE')

@@ -23,12 +23,12 @@ import { assertFlow, assertQueue, functionOption, priorityOf, timerMs, workerIdO
 import { createSchedules } from './schedules/schedules.js'
 import { apply, carry } from './shell/apply.js'
 import { idempotencyKeyOf } from './shell/idempotencyKey.js'
-import { failuresTo, queueBegin } from './shell/jobs.js'
+import { failuresTo, queueBegin, unanswered } from './shell/jobs.js'
 import { toJson } from './shell/json.js'
 import { createLifecycle } from './shell/lifecycle.js'
 import { newId } from './shell/newId.js'
 import { publish } from './shell/publish.js'
-import { resultOf } from './shell/result.js'
+import { APPEAR_GRACE_MS, appeared, resultOf } from './shell/result.js'
 import { earlyBasis, type RunBasis, readBasis } from './shell/runBasis.js'
 import { fencesOf } from './shell/runStates.js'
 import { createShell, versionOf } from './shell/shell.js'
@@ -291,7 +291,7 @@ export function createRunner(options: RunnerOptions): Runner {
       // the stored flow.started (the first one when the run existed): its input, without a read
       shell.inputs.note(runId, structuredClone((res.record.data as { input?: unknown } | null)?.input ?? null))
       return { doc, created: res.created }
-    })
+    }).catch((err: unknown) => (control && !begun ? unanswered(shell, runId, name, err) : Promise.reject(err)))
     const doc = created.doc
     if (doc.flow !== name) throw runIdTaken(runId, doc.flow)
     // a rerun's copied steps: their step.completed (data.copied) right after flow.started (again
@@ -321,7 +321,10 @@ export function createRunner(options: RunnerOptions): Runner {
       throw invalidArgument('cancel reason', reason, "a string, runner.cancel(runId, 'why'), or leave it out")
     // cut to a size flow.canceled holds: the run's state and its log end together
     const why = reason === undefined ? undefined : storableError(reason)
-    const { reply } = await apply(shell, runId, { type: 'cancel', reason: why }, { fresh: true })
+    let { reply } = await apply(shell, runId, { type: 'cancel', reason: why }, { fresh: true })
+    // a child's run id is announced in its parent's log before the child is written: wait for it
+    if (reply === 'missing' && (await appeared(store, runId, APPEAR_GRACE_MS)))
+      ({ reply } = await apply(shell, runId, { type: 'cancel', reason: why }, { fresh: true }))
     if (reply === 'missing') throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
   }
 

@@ -9,7 +9,8 @@ import type { AwaitRec, DoRec } from './runDoc.js'
  * these. Ids (leases, job ids) come in with the command; time comes in beside it.
  */
 export type Command =
-  | { type: 'cancel'; reason?: string | undefined }
+  /** `cascade`: the cancel of an ancestor, which reaches through a run that ended to its children still active. */
+  | { type: 'cancel'; reason?: string | undefined; cascade?: boolean | undefined }
   | { type: 'resolveTrigger'; triggerId: string; value: unknown }
   /** Several triggers of the run resolved at once (in order: a repeated id conflicts with the first). */
   | { type: 'resolveTriggers'; triggers: Array<{ triggerId: string; value: unknown }> }

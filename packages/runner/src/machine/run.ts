@@ -56,13 +56,20 @@ export function startJobs(runId: string, doc: RunDoc): JobOut[] {
 
 /**
  * `cancel`: a running run is `canceled` (its pending awaits canceled, its leases dropped), then
- * `flow.canceled` is appended and its queued jobs removed. An ended run changes nothing.
+ * `flow.canceled` is appended and its queued jobs removed. An ended run changes nothing; the
+ * cascade of an ancestor's cancel (`cmd.cascade`) goes on through it to its children.
  */
 export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'missing' | 'ended' | 'canceled'> {
   if (!doc) return { reply: 'missing', appends: [], jobs: [], unwatch: [] }
   if (isEnded(doc)) {
     const out: Transition<'ended'> = { reply: 'ended', appends: [], jobs: [], unwatch: [], ended: true, release: doc.flow }
-    if (doc.status !== 'canceled') return out
+    if (doc.status !== 'canceled') {
+      // a child that completed or failed while its own children (a race's losers) still run: they
+      // were started for the ancestor canceled, and stop with it
+      const children = cmd.cascade ? childrenOf(doc) : []
+      if (children.length > 0) out.cancelChildren = children
+      return out
+    }
     // a cancel asked again finishes one cut short by a crash: the run's flow.canceled (idempotent), its jobs' removal, its cascade
     out.appends = terminalWaves(doc, 'flow.canceled', doc.reason === undefined ? {} : { reason: doc.reason })
     const leftovers = cancelOutputs(doc, env)

@@ -126,13 +126,14 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   await telling
   if (orphans) await orphans
   if (out.cancelChildren) {
-    await Promise.all(
-      out.cancelChildren.map((child) => apply(shell, child, { type: 'cancel', reason: 'parent canceled' }, { fresh: true })),
-    )
+    await Promise.all(out.cancelChildren.map((child) => apply(shell, child, PARENT_CANCELED, { fresh: true })))
   }
   if (out.ended) shell.seen.forget(runId)
   if (out.matchEvents) await matchEvents(shell, runId)
 }
+
+/** The cancel a canceled run's children get: it reaches through a child that ended to its children. */
+const PARENT_CANCELED = { type: 'cancel', reason: 'parent canceled', cascade: true } as const
 
 /**
  * Cancels the children `runId` just started when `runId` was canceled meanwhile: its cancel's
@@ -142,7 +143,7 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
 async function cancelOrphans(shell: Shell, runId: string, children: ReadonlyArray<{ runId: string }>): Promise<void> {
   const doc = await shell.states.read(runId)
   if (doc?.status !== 'canceled') return
-  await Promise.all(children.map((c) => apply(shell, c.runId, { type: 'cancel', reason: 'parent canceled' }, { fresh: true })))
+  await Promise.all(children.map((c) => apply(shell, c.runId, PARENT_CANCELED, { fresh: true })))
 }
 
 /**

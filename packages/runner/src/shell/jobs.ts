@@ -1,4 +1,4 @@
-import { type ActiveJob, LeanflowError } from '@leanflow/core'
+import { type ActiveJob, isLeanflowError, LeanflowError } from '@leanflow/core'
 import { admitJob, release } from '../flowControl/admission.js'
 import { holdsRunSlots } from '../flowControl/limits.js'
 import { takeStepSlot } from '../flowControl/stepSlots.js'
@@ -10,7 +10,7 @@ import { type ExecuteOptions, execute } from './execute.js'
 import { ExecutionGone } from './execution.js'
 import { newId } from './newId.js'
 import { flowFor, type Shell, versionOf } from './shell.js'
-import { waitForRun } from './startWrites.js'
+import { waitForRun, wroteNothing } from './startWrites.js'
 import type { TimerAsk } from './timerJobs.js'
 
 /**
@@ -23,7 +23,8 @@ export const BEGIN_AFTER_MS = 5_000
  * The queue's jobs, routed to the machine: `step` claims an attempt (`claimStep`), `time` /
  * `timeout` / `resume` settle an await and wake its step (`awaitJob`), each first taking its
  * step's slot when the step has a step-level limit; `admit` asks flow control again for a queued run;
- * `begin` carries out a rerun's start that died after writing the run; a re-delivered job whose
+ * `begin` carries out a rerun's or a queued run's start that died after writing the run (or gives
+ * back what flow control gave a start whose run was never written); a re-delivered job whose
  * step shows undone outputs repairs them first (`repairOutputs`, then `takeOver`); a new run's
  * first job (queued before its run was written) waits for the write. Throws only on
  * infrastructure errors (the queue then delivers the job again).
@@ -66,6 +67,23 @@ export async function queueBegin(shell: Shell, runId: string, flow: string): Pro
   const id = jobIds.begin(runId, newId())
   await shell.queue.enqueue({ id, name: 'begin', data: { runId, step: '', flow }, delayMs: BEGIN_AFTER_MS })
   return { done: () => shell.queue.remove(id).catch(() => {}) }
+}
+
+/**
+ * Rethrows `err` of a flow-controlled start's write that got no answer (`STORE_UNAVAILABLE`: it may
+ * still land, so the start keeps what the limits gave it), after queueing the run's `begin` job
+ * ({@link BEGIN_AFTER_MS} ahead) when it has none: should the write never land, that job gives
+ * back the slot (or place in line) instead of leaving it to a queued run's sweep, seconds later or
+ * never. Best effort: a queue that refuses the job too leaves the sweep.
+ *
+ * @example
+ * ```ts
+ * const created = await writeRun(shell, runId, early, write).catch((err) => unanswered(shell, runId, 'order', err))
+ * ```
+ */
+export async function unanswered(shell: Shell, runId: string, flow: string, err: unknown): Promise<never> {
+  if (isLeanflowError(err, 'STORE_UNAVAILABLE') && !wroteNothing(err)) await queueBegin(shell, runId, flow).catch(shell.onError)
+  throw err
 }
 
 /**
