@@ -113,11 +113,9 @@ describeMatrix(
     })
 
     it('unknown runs are 404 RUN_NOT_FOUND on every read route', async () => {
-      // asked at once: each waits a moment for the run to be written (a child announced before it is)
-      const paths = ['/flows/runs/nope', '/flows/runs/nope/events', '/flows/runs/nope/stream']
-      const answers = await Promise.all(paths.map((path) => t().fetch(path)))
-      for (const [i, res] of answers.entries()) {
-        expect(res.status, paths[i]).toBe(404)
+      for (const path of ['/flows/runs/nope', '/flows/runs/nope/events', '/flows/runs/nope/stream']) {
+        const res = await t().fetch(path)
+        expect(res.status, path).toBe(404)
         expect((await errorOf(res)).code).toBe('RUN_NOT_FOUND')
       }
     })

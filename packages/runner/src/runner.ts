@@ -28,7 +28,7 @@ import { toJson } from './shell/json.js'
 import { createLifecycle } from './shell/lifecycle.js'
 import { newId } from './shell/newId.js'
 import { publish } from './shell/publish.js'
-import { APPEAR_GRACE_MS, appeared, resultOf } from './shell/result.js'
+import { resultOf } from './shell/result.js'
 import { earlyBasis, type RunBasis, readBasis } from './shell/runBasis.js'
 import { fencesOf } from './shell/runStates.js'
 import { createShell, versionOf } from './shell/shell.js'
@@ -321,10 +321,7 @@ export function createRunner(options: RunnerOptions): Runner {
       throw invalidArgument('cancel reason', reason, "a string, runner.cancel(runId, 'why'), or leave it out")
     // cut to a size flow.canceled holds: the run's state and its log end together
     const why = reason === undefined ? undefined : storableError(reason)
-    let { reply } = await apply(shell, runId, { type: 'cancel', reason: why }, { fresh: true })
-    // a child's run id is announced in its parent's log before the child is written: wait for it
-    if (reply === 'missing' && (await appeared(store, runId, APPEAR_GRACE_MS)))
-      ({ reply } = await apply(shell, runId, { type: 'cancel', reason: why }, { fresh: true }))
+    const { reply } = await apply(shell, runId, { type: 'cancel', reason: why }, { fresh: true })
     if (reply === 'missing') throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
   }
 

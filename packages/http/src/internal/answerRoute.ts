@@ -3,7 +3,7 @@
 import { assertName, LeanflowError, reduceFlow, STORE_DEFAULTS, type StreamStore } from '@leanflow/core'
 import type { HandlerRunner, RouteParams } from '../types.js'
 import { answerStream } from './answerStream.js'
-import { appeared, lastEvent, runNotFound } from './lastEvent.js'
+import { lastEvent, runNotFound } from './lastEvent.js'
 import type { Route } from './matchRoute.js'
 import { directionParam, emptyRange, eventIdParam, idempotencyKeyHeader, intParam, statusParam } from './query.js'
 import { readAll } from './readAll.js'
@@ -97,8 +97,7 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
     }
     case 'run': {
       const runId = params.runId as string
-      let events = await readAll(store, runId)
-      if (events.length === 0 && (await appeared(store, runId))) events = await readAll(store, runId)
+      const events = await readAll(store, runId)
       if (events.length === 0) throw runNotFound(runId)
       const state = reduceFlow(events)
       return json({ state, lastEventId: events[events.length - 1]?.id })
@@ -106,8 +105,7 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
     case 'children': {
       const runId = params.runId as string
       const limit = intParam(url, 'limit', 1, PAGE) ?? STORE_DEFAULTS.listLimit
-      let events = await readAll(store, runId)
-      if (events.length === 0 && (await appeared(store, runId))) events = await readAll(store, runId)
+      const events = await readAll(store, runId)
       if (events.length === 0) throw runNotFound(runId)
       return json(await childrenPage(store, runId, events, url, limit))
     }
@@ -119,13 +117,8 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
         limit: intParam(url, 'limit', 1, PAGE),
         direction: directionParam(url),
       }
-      const read = () => (emptyRange(opts.after, opts.before) ? [] : store.read(runId, opts))
-      let events = await read()
-      if (events.length === 0) {
-        if ((await lastEvent(store, runId)) === undefined && !(await appeared(store, runId))) throw runNotFound(runId)
-        // read again: the run may have been written since (a child announced before it is written)
-        events = await read()
-      }
+      const events = emptyRange(opts.after, opts.before) ? [] : await store.read(runId, opts)
+      if (events.length === 0 && (await lastEvent(store, runId)) === undefined) throw runNotFound(runId)
       return json({ events })
     }
     case 'stream':
@@ -139,7 +132,7 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
         if (r !== undefined && typeof r !== 'string') throw invalidArgument('"reason" must be a string.')
         reason = r
       }
-      if ((await lastEvent(store, runId)) === undefined && !(await appeared(store, runId))) throw runNotFound(runId)
+      if ((await lastEvent(store, runId)) === undefined) throw runNotFound(runId)
       await runner.cancel(runId, reason)
       return json({ runId }, 202)
     }

@@ -3,7 +3,7 @@
 // under @leanflow/http/node, the ServerResponse itself (nodeSseSink.ts).
 import { compareEventIds, type EventRecord, isLeanflowError } from '@leanflow/core'
 import type { RouteContext } from './answerRoute.js'
-import { appeared, type RunEndRef, runNotFound, runTail } from './lastEvent.js'
+import { type RunEndRef, runNotFound, runTail } from './lastEvent.js'
 import { eventId, queryParam } from './query.js'
 import { reasonPhrase } from './reasonPhrase.js'
 import { laterFrame, oneShotSse, resetSse, SSE_HEADERS } from './sseFrames.js'
@@ -26,9 +26,6 @@ export async function answerStream(c: RouteContext, runId: string): Promise<Resp
   let tail: { last?: EventRecord; end?: RunEndRef }
   try {
     tail = await runTail(c.store, runId, position)
-    // a child's run id is announced in its parent's log a moment before the child is written
-    if (tail.last === undefined && position === undefined && (await appeared(c.store, runId)))
-      tail = await runTail(c.store, runId, position)
   } catch (err) {
     // the store is down or full: a 5xx would make EventSource give up, so ask it to come back later
     if (isLeanflowError(err) && (err.status ?? 0) >= 500) return oneShotSse(laterFrame(c.sse.retryMs, err.code))

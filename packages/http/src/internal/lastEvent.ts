@@ -42,32 +42,6 @@ export async function runTail(
   return { ...(last === undefined ? {} : { last }), ...(end === undefined ? {} : { end }) }
 }
 
-/**
- * How long a route of a run the store does not have waits for it to appear before it answers
- * 404, in ms: a child's run id is announced in its parent's log (`step.await.run`) a moment
- * before the child is written (a browser following the parent may ask for the child at once).
- */
-export const APPEAR_GRACE_MS = 500
-
-/**
- * Whether run `runId` (not found by a read just made) is written within {@link APPEAR_GRACE_MS}:
- * read again after 2, 4, 8, … ms (at most 100 apart), the last read at the end of the grace.
- *
- * @example
- * ```ts
- * if (events.length === 0 && !(await appeared(store, runId))) throw runNotFound(runId)
- * ```
- */
-export async function appeared(store: StreamStore, runId: string): Promise<boolean> {
-  const until = Date.now() + APPEAR_GRACE_MS
-  for (let pause = 2; ; pause = Math.min(pause * 2, 100)) {
-    const left = until - Date.now()
-    if (left <= 0) return false
-    await new Promise((r) => setTimeout(r, Math.min(pause, left)))
-    if ((await lastEvent(store, runId)) !== undefined) return true
-  }
-}
-
 /** The error for a run the store does not have (404 RUN_NOT_FOUND). */
 export function runNotFound(runId: string): LeanflowError {
   return new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)

@@ -47,10 +47,7 @@ export async function resultOf<R>(store: StreamStore, runId: string, opts: { tim
         }, timeoutMs)
   try {
     const [first] = await store.read(runId, { limit: 1 })
-    // a child's run id is in its parent's log (`step.await.run`) a moment before the child is written
-    const grace = Math.min(timeoutMs ?? APPEAR_GRACE_MS, APPEAR_GRACE_MS)
-    if (!first && !(await appeared(store, runId, grace)))
-      throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
+    if (!first) throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
     if (timeoutMs !== undefined && !(await hasEnded(store, runId))) {
       going = true
       if (due) expire()
@@ -68,31 +65,6 @@ export async function resultOf<R>(store: StreamStore, runId: string, opts: { tim
   } finally {
     cancelTimer?.()
     ac.abort()
-  }
-}
-
-/**
- * How long `runner.result` waits for a run that does not exist to appear, in ms (at most its
- * timeout): a child's run id is announced in its parent's log before the child is written.
- */
-export const APPEAR_GRACE_MS = 500
-
-/**
- * Whether run `runId` (not found by a read just made) is written within `graceMs`: read again
- * after 2, 4, 8, … ms (at most 100 apart), the last read at the end of the grace.
- *
- * @example
- * ```ts
- * if (!(await appeared(store, childRunId, APPEAR_GRACE_MS))) throw runNotFound(childRunId)
- * ```
- */
-export async function appeared(store: StreamStore, runId: string, graceMs: number): Promise<boolean> {
-  const until = Date.now() + graceMs
-  for (let pause = 2; ; pause = Math.min(pause * 2, 100)) {
-    const left = until - Date.now()
-    if (left <= 0) return false
-    await new Promise((r) => setTimeout(r, Math.min(pause, left)))
-    if ((await store.read(runId, { limit: 1 })).length > 0) return true
   }
 }
 
