@@ -154,14 +154,13 @@ export function createRunner(options: RunnerOptions): Runner {
     return pinned
   }
 
-  /** `startFlow`, a schedule's tick (`schedule`: written as `flow.started.data.schedule`), a child's start, a rerun (`prepared`). */
+  /** `startFlow`, a schedule's tick (`schedule`: written as `flow.started.data.schedule`), a child's start (`since`: when its await was recorded), a rerun (`prepared`). */
   async function start(
     name: string,
     input: unknown,
     opts: StartFlowOptions,
     origin: RunOrigin = {},
     prepared?: PreparedRerun,
-    /** A child's start: when its await was recorded (a first job of it may be queued since then). */
     since?: number,
   ): Promise<StartedRun> {
     const def = prepared ? undefined : flowToStart(name, opts.version)
@@ -243,9 +242,8 @@ export function createRunner(options: RunnerOptions): Runner {
    * neither) and queues its first jobs — or, queued by flow control, logs `flow.queued` and queues
    * its `admit` job. A run that exists already is returned as it is. `basis`: the clock and
    * position asked already (by a start that asked them together with its limits). `repeat`: the
-   * run may exist already (its first jobs are then queued only if it does not). `since`: a
-   * child's, the store time its await was recorded (an earlier start of it may have queued its
-   * first jobs since then: see `writeRun`).
+   * run may exist already (its first jobs are then queued only if it does not). `since`: when a
+   * child's await was recorded (an earlier start of it may have queued its jobs since: `writeRun`).
    */
   async function createRun(
     flow: FlowGraph,

@@ -92,7 +92,8 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   // re-delivered job, and a resume appends an await's announcement again before its
   // step.resumed, so the parent's log keeps its order even when an announcement is lost.
   const start = shell.startChild
-  if (out.children && start) await Promise.all(out.children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent, since: c.since })))
+  if (out.children && start)
+    await Promise.all(out.children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent, since: c.since })))
   // Right behind the last wave of appends (sent, not yet stored), in the same round trip, a
   // child's end, to its parent's outbox: should that last wave fail, the parent may resume first;
   // the child's job, delivered again, appends it and tells again (a second end resolves nothing).

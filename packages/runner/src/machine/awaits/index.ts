@@ -81,7 +81,9 @@ export function announceOutputs(
   }
   const appends = [[awaitedAppend(step, pos, r)]]
   if (r.t === 'run' && r.state === 'pending') {
-    const children = [{ flow: r.flow, runId: r.childRunId, input: r.input ?? null, parent: { runId: env.runId, step, pos }, since: r.since }]
+    const children = [
+      { flow: r.flow, runId: r.childRunId, input: r.input ?? null, parent: { runId: env.runId, step, pos }, since: r.since },
+    ]
     return { appends, jobs, children }
   }
   return { appends, jobs }
