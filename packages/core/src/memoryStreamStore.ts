@@ -5,6 +5,7 @@ import { compareEventIds, isEventId } from './eventIds.js'
 import type { EventRecord, NewEvent } from './events.js'
 import { indexAfter, MemoryFollower } from './internal/memoryFollow.js'
 import { type MemoryRun, MemoryRuns } from './internal/memoryRuns.js'
+import { refuseAfterClose } from './internal/refuseAfterClose.js'
 import { invalidArgument, optionsObject, positiveInteger } from './invalidArgument.js'
 import type { LimitStore } from './limitStore.js'
 import { createMemoryLimits } from './memoryLimits.js'
@@ -256,6 +257,8 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
     },
     close: async () => runs.close(),
   }
+  // every call after close() rejects with STORE_UNAVAILABLE, as on a Redis store made from a URL
+  refuseAfterClose(store, () => runs.closed, closedError)
   internals.set(store, runs)
   return store
 }
@@ -327,6 +330,14 @@ function beyondLast(runId: string, after: string): AsyncIterator<EventRecord> {
       return { done: true, value: undefined }
     },
   }
+}
+
+/** A call on a memory store after its `close()`. */
+function closedError(): LeanflowError {
+  return new LeanflowError(
+    'STORE_UNAVAILABLE',
+    'The memory store is closed (close() was called): create a new one with createMemoryStreamStore(), and close it only once you are done with it.',
+  )
 }
 
 /** The error of an append whose fence no longer holds its token (nothing was written). */

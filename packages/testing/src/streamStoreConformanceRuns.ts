@@ -221,5 +221,21 @@ export function describeRunsConformance(t: ConformanceContext): void {
         expect(seen).toEqual([])
       }
     })
+
+    it('refuses appends, reads and listings after close with STORE_UNAVAILABLE', async () => {
+      const s = await t.open()
+      const run = uniqueName()
+      const flow = uniqueName('f')
+      await s.append(run, ev(run, 'flow.started', { name: flow, input: null, steps: {} }))
+      t.forget(s)
+      await within(s.close(), 5000, 'close')
+      await expectCode(s.append(run, ev(run, 'late', 1)), 'STORE_UNAVAILABLE')
+      const other = uniqueName()
+      await expectCode(s.append(other, ev(other, 'late', 1), { idempotencyKey: 'k' }), 'STORE_UNAVAILABLE')
+      await expectCode(s.read(run), 'STORE_UNAVAILABLE')
+      await expectCode(s.listRuns(flow), 'STORE_UNAVAILABLE')
+      await expectCode(s.listFlows(), 'STORE_UNAVAILABLE')
+      await within(s.close(), 5000, 'a second close') // resolves again
+    })
   })
 }
