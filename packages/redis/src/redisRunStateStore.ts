@@ -5,6 +5,7 @@ import {
   type ChildOutcomeEntry,
   casRunStateOptions,
   type Duration,
+  documentJson,
   invalidArgument,
   LeanflowError,
   type LookupNamespace,
@@ -135,10 +136,13 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
     },
     async publishExternal<D>(kind: string, data: D, opts: { idempotencyKey?: string } = {}) {
       const key = opts.idempotencyKey
+      const kindKey = k.kind(kind) // INVALID_NAME for a bad kind, before anything is stored
+      // undefined is null; a BigInt, a cycle or a function is the caller's INVALID_ARGUMENT, never an INTERNAL
+      const json = documentJson(data ?? null, `The data of external event "${kind}"`, `data of external event "${kind}"`)
       const reply = (await publishScript.call(
         redis,
-        [k.seq, k.kind(kind), key === undefined ? k.seq : k.idem(key)],
-        [JSON.stringify(data ?? null), key === undefined ? '0' : '1', retentionMs, kind],
+        [k.seq, kindKey, key === undefined ? k.seq : k.idem(key)],
+        [json, key === undefined ? '0' : '1', retentionMs, kind],
       )) as [number, number, string, string]
       // a repeated key answers its first event, of its own kind (unknown for a key kept from before kinds were kept)
       return toRecord(reply[3] || kind, Number(reply[0]), Number(reply[1]), reply[2]) as StoredExternalEvent<D>
