@@ -11,7 +11,7 @@ import type { LimitStore } from './limitStore.js'
 import { createMemoryLimits } from './memoryLimits.js'
 import { createMemoryRunStateStore, fenceHolds, syncRunState } from './memoryRunStateStore.js'
 import { createMemorySchedules } from './memorySchedules.js'
-import { assertName } from './names.js'
+import { assertFlowName, assertName } from './names.js'
 import type { RunStateStore } from './runStateStore.js'
 import type { ScheduleStore } from './scheduleStore.js'
 import { followSignal } from './storeChecks.js'
@@ -176,7 +176,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
   }
 
   function listRuns(flowName: string, options?: ListRunsOptions): RunSummary[] {
-    assertName(flowName, 'flow name')
+    assertFlowName(flowName) // a reserved name too (INVALID_NAME), as the Redis store's index keys refuse it
     const opts = optionsObject(options, 'listRuns options', '{ limit?, before?, status? }')
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.listLimit, 'listRuns limit')
     const { before, status } = opts
@@ -250,7 +250,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
     follow,
     listRuns: async (flowName, opts) => listRuns(flowName, opts),
     listFlows: async () => listFlows(),
-    countRuns: async (flow) => runs.countRuns(assertName(flow, 'flow name')),
+    countRuns: async (flow) => runs.countRuns(assertFlowName(flow)),
     runEnd: async (runId) => {
       const end = runs.get(assertName(runId, 'run id'))?.end
       return end === undefined ? undefined : { id: end.id, kind: end.kind }

@@ -98,6 +98,14 @@ export function describeRunsConformance(t: ConformanceContext): void {
       await expectCode(s.listRuns(flow, { status: 'done' as never }), 'INVALID_ARGUMENT')
     })
 
+    it('refuses a flow name that breaks the name rule, or a reserved one (runs, triggers, events, schedules), with INVALID_NAME', async () => {
+      const s = await t.store()
+      for (const flow of ['no:flow', '', 'runs', 'triggers', 'events', 'schedules']) {
+        await expectCode(s.listRuns(flow), 'INVALID_NAME')
+        if (s.countRuns) await expectCode(s.countRuns(flow), 'INVALID_NAME')
+      }
+    })
+
     it('lists flows with their run counts', async () => {
       const s = await t.store()
       const f1 = uniqueName('flow')
