@@ -5,6 +5,7 @@ import {
   assertName,
   type CasRunStateOptions,
   casRunStateOptions,
+  documentJson,
   invalidArgument,
   type LookupNamespace,
   type RunStateRecord,
@@ -120,6 +121,9 @@ export function createPostgresRunState(o: PostgresRunStateOptions) {
     },
     async publishExternal<D>(kind: string, data: D, opts?: { idempotencyKey?: string }) {
       const key = opts?.idempotencyKey
+      // refused before anything is stored, as the built-in stores do (undefined data is null)
+      assertName(kind, 'event kind')
+      const dataJson = documentJson(data ?? null, `The data of external event "${kind}"`, `data of external event "${kind}"`)
       return tx(async (sql) => {
         // one writer at a time: the sequence is gap-free in commit order, so a reader after a position misses nothing
         await sql(`LOCK TABLE ${s}.external_events IN EXCLUSIVE MODE`)
@@ -130,8 +134,7 @@ export function createPostgresRunState(o: PostgresRunStateOptions) {
         const r = await sql(`SELECT coalesce(max(seq), 0) + 1 AS seq, ${NOW} AS now FROM ${s}.external_events`)
         const seq = Number(r.rows[0].seq)
         const ms = Number(r.rows[0].now)
-        const rec: StoredExternalEvent<D> = { id: `${ms}-${seq}`, ts: new Date(ms).toISOString(), kind, data, seq }
-        const json = JSON.stringify(rec)
+        const json = `{"id":"${ms}-${seq}","ts":"${new Date(ms).toISOString()}","kind":"${kind}","data":${dataJson},"seq":${seq}}`
         await sql(`INSERT INTO ${s}.external_events (seq, kind, record, idempotency_key) VALUES ($1, $2, $3, $4)`, [
           seq,
           kind,

@@ -5,6 +5,7 @@ import {
   type AppendManyOptions,
   type AppendOptions,
   appendManyOptions,
+  assertFlowName,
   assertName,
   type BatchAppend,
   compareEventIds,
@@ -335,7 +336,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
       }
     },
     async listRuns(flowName, options) {
-      assertName(flowName, 'flow name')
+      assertFlowName(flowName) // a reserved name too, as the built-in stores refuse it
       const opts = optionsObject(options, 'listRuns options', '{ limit?, before?, status? }')
       const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.listLimit, 'listRuns limit')
       const { before, status } = opts

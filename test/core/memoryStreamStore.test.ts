@@ -185,6 +185,32 @@ describe('createMemoryStreamStore: followers release what they hold', () => {
   })
 })
 
+describe('createMemoryStreamStore: after close', () => {
+  it('every port refuses with STORE_UNAVAILABLE, as a Redis store made from a URL does', async () => {
+    const store = createMemoryStreamStore()
+    await store.append('r', started('r', 'order'))
+    await store.casRunState('r', 0, { status: 'running' })
+    await store.close()
+    await store.close() // a second close resolves
+    for (const call of [
+      () => store.appendMany?.('r', [{ event: ev('r', 'late') }]),
+      () => store.runEnd?.('r'),
+      () => store.countRuns?.('order'),
+      () => store.getRunState('r'),
+      () => store.casRunState('r', 1, { status: 'done' }),
+      () => store.publishExternal('payment.confirmed', { n: 1 }),
+      () => store.casSchedule('nightly', 0, { cron: '0 3 * * *' }, 0),
+      () => store.dueSchedules(0, 10),
+      () => store.limitUsage('k'),
+      () => store.now(),
+    ]) {
+      expect(await codeOf(call), String(call)).toBe('STORE_UNAVAILABLE')
+    }
+    const err = await store.read('r').catch((e: unknown) => e)
+    expect(String((err as Error).message)).toMatch(/closed.*createMemoryStreamStore/)
+  })
+})
+
 async function first(iterable: AsyncIterable<EventRecord>): Promise<EventRecord[]> {
   for await (const e of iterable) return [e]
   return []

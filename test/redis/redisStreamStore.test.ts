@@ -345,7 +345,16 @@ describe('createRedisStreamStore', () => {
     const store = fresh()
     await store.append('r', log('r', 0))
     await store.close()
-    for (const call of [() => store.append('r', log('r', 1)), () => store.read('r'), () => store.listRuns('f')]) {
+    // every port of the store: the run state, schedules and limits it mixes in say so too
+    for (const call of [
+      () => store.append('r', log('r', 1)),
+      () => store.read('r'),
+      () => store.listRuns('f'),
+      () => store.getRunState('r'),
+      () => store.externalPosition(),
+      () => store.getSchedule('nightly'),
+      () => store.limitUsage('sync'),
+    ]) {
       const err = await call().then(
         () => undefined,
         (e: unknown) => e,

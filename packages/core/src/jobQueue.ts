@@ -1,11 +1,11 @@
 /** A job to enqueue. */
 export interface JobSpec<T = unknown> {
-  /** Unique id: enqueueing an id that is still waiting, delayed or active is a no-op. */
+  /** Unique id, a non-empty string: enqueueing an id that is still waiting, delayed or active is a no-op. */
   id: string
   /** What the job does (the runner uses it to route). */
   name: string
   data: T
-  /** Run no sooner than this many ms from now. @default 0 */
+  /** Run no sooner than this many ms from now: a finite number ≥ 0 (anything else is `INVALID_ARGUMENT`). @default 0 */
   delayMs?: number | undefined
 }
 

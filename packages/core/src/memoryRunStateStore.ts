@@ -11,7 +11,7 @@ import type {
   RunStateStore,
   StoredExternalEvent,
 } from './runStateStore.js'
-import { casRunStateOptions, runStateJson } from './storeChecks.js'
+import { casRunStateOptions, externalDataJson, runStateJson } from './storeChecks.js'
 import { STORE_DEFAULTS } from './streamStore.js'
 
 /** Fences of each memory run state store, by run (read by the memory stream store's append). */
@@ -122,13 +122,15 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
   }
 
   function publish<D>(kind: string, data: D, key?: string): StoredExternalEvent<D> {
+    // checked before anything is stored or looked up, as the Redis store does: undefined data is null
+    assertName(kind, 'event kind')
+    const dataJson = externalDataJson(kind, data)
     const known = key === undefined ? undefined : eventKeys.get(key)
     if (known) return JSON.parse(known) as StoredExternalEvent<D>
     const ms = Math.max(now(), lastMs)
     lastMs = ms
     seq += 1
-    const rec: StoredExternalEvent<D> = { id: `${ms}-${seq}`, ts: new Date(ms).toISOString(), kind, data, seq }
-    const json = JSON.stringify(rec)
+    const json = `{"id":"${ms}-${seq}","ts":"${new Date(ms).toISOString()}","kind":"${kind}","data":${dataJson},"seq":${seq}}`
     const list = events.get(kind) ?? []
     while (list.length > 0 && (list[0]?.ms ?? 0) < ms - eventRetentionMs) list.shift()
     list.push({ seq, json, ms })

@@ -5,12 +5,13 @@ import { compareEventIds, isEventId } from './eventIds.js'
 import type { EventRecord, NewEvent } from './events.js'
 import { indexAfter, MemoryFollower } from './internal/memoryFollow.js'
 import { type MemoryRun, MemoryRuns } from './internal/memoryRuns.js'
+import { refuseAfterClose } from './internal/refuseAfterClose.js'
 import { invalidArgument, optionsObject, positiveInteger } from './invalidArgument.js'
 import type { LimitStore } from './limitStore.js'
 import { createMemoryLimits } from './memoryLimits.js'
 import { createMemoryRunStateStore, fenceHolds, syncRunState } from './memoryRunStateStore.js'
 import { createMemorySchedules } from './memorySchedules.js'
-import { assertName } from './names.js'
+import { assertFlowName, assertName } from './names.js'
 import type { RunStateStore } from './runStateStore.js'
 import type { ScheduleStore } from './scheduleStore.js'
 import { followSignal } from './storeChecks.js'
@@ -175,7 +176,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
   }
 
   function listRuns(flowName: string, options?: ListRunsOptions): RunSummary[] {
-    assertName(flowName, 'flow name')
+    assertFlowName(flowName) // a reserved name too (INVALID_NAME), as the Redis store's index keys refuse it
     const opts = optionsObject(options, 'listRuns options', '{ limit?, before?, status? }')
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.listLimit, 'listRuns limit')
     const { before, status } = opts
@@ -249,13 +250,15 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
     follow,
     listRuns: async (flowName, opts) => listRuns(flowName, opts),
     listFlows: async () => listFlows(),
-    countRuns: async (flow) => runs.countRuns(assertName(flow, 'flow name')),
+    countRuns: async (flow) => runs.countRuns(assertFlowName(flow)),
     runEnd: async (runId) => {
       const end = runs.get(assertName(runId, 'run id'))?.end
       return end === undefined ? undefined : { id: end.id, kind: end.kind }
     },
     close: async () => runs.close(),
   }
+  // every call after close() rejects with STORE_UNAVAILABLE, as on a Redis store made from a URL
+  refuseAfterClose(store, () => runs.closed, closedError)
   internals.set(store, runs)
   return store
 }
@@ -327,6 +330,14 @@ function beyondLast(runId: string, after: string): AsyncIterator<EventRecord> {
       return { done: true, value: undefined }
     },
   }
+}
+
+/** A call on a memory store after its `close()`. */
+function closedError(): LeanflowError {
+  return new LeanflowError(
+    'STORE_UNAVAILABLE',
+    'The memory store is closed (close() was called): create a new one with createMemoryStreamStore(), and close it only once you are done with it.',
+  )
 }
 
 /** The error of an append whose fence no longer holds its token (nothing was written). */

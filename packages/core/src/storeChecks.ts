@@ -67,6 +67,21 @@ export function documentJson(doc: unknown, subject: string, what: string): strin
 }
 
 /**
+ * The data of an external event (`publishExternal`) as JSON, `undefined` as `null`, or
+ * `INVALID_ARGUMENT` naming the kind (a `BigInt`, a cycle, a function), as the built-in stores
+ * refuse it before anything is stored.
+ *
+ * @example
+ * ```ts
+ * externalDataJson('payment.confirmed', { orderId: 'o-1' }) // '{"orderId":"o-1"}'
+ * externalDataJson('payment.confirmed', undefined) // 'null'
+ * ```
+ */
+export function externalDataJson(kind: string, data: unknown): string {
+  return documentJson(data ?? null, `The data of external event "${kind}"`, `data of external event "${kind}"`)
+}
+
+/**
  * A run's document as JSON for `casRunState`, or `INVALID_ARGUMENT` naming the run.
  *
  * @example

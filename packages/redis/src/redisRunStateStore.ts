@@ -5,6 +5,7 @@ import {
   type ChildOutcomeEntry,
   casRunStateOptions,
   type Duration,
+  documentJson,
   invalidArgument,
   LeanflowError,
   type LookupNamespace,
@@ -64,6 +65,14 @@ function outcomesOf(flat: string[]): ChildOutcomeEntry[] {
  * ```
  */
 export function createRedisRunStateStore(options: RedisRunStateStoreOptions): RunStateStore {
+  return redisRunStateStore(options)
+}
+
+/**
+ * {@link createRedisRunStateStore}, its errors under `fatal` (the stream store's: its connections
+ * closed, a missing database), so the methods a stream store mixes in fail as its own do.
+ */
+export function redisRunStateStore(options: RedisRunStateStoreOptions, fatal?: () => LeanflowError | undefined): RunStateStore {
   const { redis } = options
   const prefix = options.prefix ?? 'lf'
   const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
@@ -87,110 +96,116 @@ export function createRedisRunStateStore(options: RedisRunStateStoreOptions): Ru
   })
 
   // every driver error reaches the caller as a LeanflowError (STORE_FULL, STORE_UNAVAILABLE, INTERNAL)
-  return withStoreErrors({
-    async now() {
-      coalesceWrites(redis)
-      const [s, us] = await redis.time()
-      return Number(s) * 1000 + Math.floor(Number(us) / 1000)
-    },
-    async getRunState<T>(runId: string): Promise<RunStateRecord<T> | null> {
-      const [v, d] = (await redis.hmget(k.state(runId), 'v', 'd')) as [string | null, string | null]
-      return v === null || d === null ? null : { version: Number(v), doc: JSON.parse(d) as T }
-    },
-    async casRunState<T>(runId: string, expected: number, doc: T, options?: CasRunStateOptions): Promise<CasRunStateResult<T>> {
-      const opts = casRunStateOptions(runId, expected, options)
-      const state = k.state(runId)
-      const args: Array<string | number> = [
-        expected,
-        opts.json ?? runStateJson(runId, doc),
-        opts.finished ? retentionMs : 0,
-        opts.fences ? '1' : '0',
-      ]
-      for (const [name, token] of Object.entries(opts.fences ?? {})) args.push(name, String(token))
-      const reply = (await casScript.call(redis, [state, k.leases(runId)], args)) as [number, number, string?]
-      if (reply[0] === 1) return { ok: true, version: Number(reply[1]) }
-      const current = reply[2] === undefined ? null : { version: Number(reply[1]), doc: JSON.parse(reply[2]) as T }
-      return { ok: false, current }
-    },
-    async createRun() {
-      throw new LeanflowError(
-        'INVALID_ARGUMENT',
-        "createRun needs the run's event log: use createRedisStreamStore(), which holds both the log and the run state.",
-      )
-    },
-    async putLookup(ns: LookupNamespace, key: string, value: string, ttlMs?: number) {
-      if (ttlMs !== undefined && !(typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs > 0))
-        throw invalidArgument(`putLookup ttlMs of ${ns} "${key}"`, ttlMs, 'a lifetime in ms above 0, or leave it out')
-      const name = k.lookup(ns, key)
-      const set = ttlMs === undefined ? await redis.set(name, value, 'NX') : await redis.set(name, value, 'PX', Math.ceil(ttlMs), 'NX')
-      if (set === 'OK') return value
-      return (await redis.get(name)) ?? value
-    },
-    async getLookup(ns: LookupNamespace, key: string) {
-      return redis.get(k.lookup(ns, key))
-    },
-    async retireLookup(ns: LookupNamespace, key: string) {
-      // PEXPIRE of an absent key does nothing; the run's keys get the same retention after this
-      await redis.pexpire(k.lookup(ns, key), retentionMs)
-    },
-    async publishExternal<D>(kind: string, data: D, opts: { idempotencyKey?: string } = {}) {
-      const key = opts.idempotencyKey
-      const reply = (await publishScript.call(
-        redis,
-        [k.seq, k.kind(kind), key === undefined ? k.seq : k.idem(key)],
-        [JSON.stringify(data ?? null), key === undefined ? '0' : '1', retentionMs, kind],
-      )) as [number, number, string, string]
-      // a repeated key answers its first event, of its own kind (unknown for a key kept from before kinds were kept)
-      return toRecord(reply[3] || kind, Number(reply[0]), Number(reply[1]), reply[2]) as StoredExternalEvent<D>
-    },
-    async externalPosition() {
-      coalesceWrites(redis)
-      return Number((await redis.get(k.seq)) ?? 0)
-    },
-    async readExternal(kind: string, afterSeq: number) {
-      const out: StoredExternalEvent[] = []
-      let high = '+'
-      for (;;) {
-        const page = (await redis.xrevrange(k.kind(kind), high, '-', 'COUNT', PAGE)) as Array<[string, string[]]>
-        for (const [id, fields] of page) {
-          const f: Record<string, string> = {}
-          for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string
-          const seq = Number(f.s)
-          if (seq <= afterSeq) return out.reverse()
-          out.push(toRecord(kind, seq, Number(f.m), f.d ?? 'null'))
-          high = `(${id}`
+  return withStoreErrors(
+    {
+      async now() {
+        coalesceWrites(redis)
+        const [s, us] = await redis.time()
+        return Number(s) * 1000 + Math.floor(Number(us) / 1000)
+      },
+      async getRunState<T>(runId: string): Promise<RunStateRecord<T> | null> {
+        const [v, d] = (await redis.hmget(k.state(runId), 'v', 'd')) as [string | null, string | null]
+        return v === null || d === null ? null : { version: Number(v), doc: JSON.parse(d) as T }
+      },
+      async casRunState<T>(runId: string, expected: number, doc: T, options?: CasRunStateOptions): Promise<CasRunStateResult<T>> {
+        const opts = casRunStateOptions(runId, expected, options)
+        const state = k.state(runId)
+        const args: Array<string | number> = [
+          expected,
+          opts.json ?? runStateJson(runId, doc),
+          opts.finished ? retentionMs : 0,
+          opts.fences ? '1' : '0',
+        ]
+        for (const [name, token] of Object.entries(opts.fences ?? {})) args.push(name, String(token))
+        const reply = (await casScript.call(redis, [state, k.leases(runId)], args)) as [number, number, string?]
+        if (reply[0] === 1) return { ok: true, version: Number(reply[1]) }
+        const current = reply[2] === undefined ? null : { version: Number(reply[1]), doc: JSON.parse(reply[2]) as T }
+        return { ok: false, current }
+      },
+      async createRun() {
+        throw new LeanflowError(
+          'INVALID_ARGUMENT',
+          "createRun needs the run's event log: use createRedisStreamStore(), which holds both the log and the run state.",
+        )
+      },
+      async putLookup(ns: LookupNamespace, key: string, value: string, ttlMs?: number) {
+        if (ttlMs !== undefined && !(typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs > 0))
+          throw invalidArgument(`putLookup ttlMs of ${ns} "${key}"`, ttlMs, 'a lifetime in ms above 0, or leave it out')
+        const name = k.lookup(ns, key)
+        const set = ttlMs === undefined ? await redis.set(name, value, 'NX') : await redis.set(name, value, 'PX', Math.ceil(ttlMs), 'NX')
+        if (set === 'OK') return value
+        return (await redis.get(name)) ?? value
+      },
+      async getLookup(ns: LookupNamespace, key: string) {
+        return redis.get(k.lookup(ns, key))
+      },
+      async retireLookup(ns: LookupNamespace, key: string) {
+        // PEXPIRE of an absent key does nothing; the run's keys get the same retention after this
+        await redis.pexpire(k.lookup(ns, key), retentionMs)
+      },
+      async publishExternal<D>(kind: string, data: D, opts: { idempotencyKey?: string } = {}) {
+        const key = opts.idempotencyKey
+        const kindKey = k.kind(kind) // INVALID_NAME for a bad kind, before anything is stored
+        // undefined is null; a BigInt, a cycle or a function is the caller's INVALID_ARGUMENT, never an INTERNAL
+        const json = documentJson(data ?? null, `The data of external event "${kind}"`, `data of external event "${kind}"`)
+        const reply = (await publishScript.call(
+          redis,
+          [k.seq, kindKey, key === undefined ? k.seq : k.idem(key)],
+          [json, key === undefined ? '0' : '1', retentionMs, kind],
+        )) as [number, number, string, string]
+        // a repeated key answers its first event, of its own kind (unknown for a key kept from before kinds were kept)
+        return toRecord(reply[3] || kind, Number(reply[0]), Number(reply[1]), reply[2]) as StoredExternalEvent<D>
+      },
+      async externalPosition() {
+        coalesceWrites(redis)
+        return Number((await redis.get(k.seq)) ?? 0)
+      },
+      async readExternal(kind: string, afterSeq: number) {
+        const out: StoredExternalEvent[] = []
+        let high = '+'
+        for (;;) {
+          const page = (await redis.xrevrange(k.kind(kind), high, '-', 'COUNT', PAGE)) as Array<[string, string[]]>
+          for (const [id, fields] of page) {
+            const f: Record<string, string> = {}
+            for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string
+            const seq = Number(f.s)
+            if (seq <= afterSeq) return out.reverse()
+            out.push(toRecord(kind, seq, Number(f.m), f.d ?? 'null'))
+            high = `(${id}`
+          }
+          if (page.length < PAGE) return out.reverse()
         }
-        if (page.length < PAGE) return out.reverse()
-      }
+      },
+      async watchKind(kind: string, runId: string) {
+        await redis.sadd(k.watch(kind), runId)
+      },
+      async unwatchKind(kind: string, runId: string) {
+        await redis.srem(k.watch(kind), runId)
+      },
+      async kindWatchers(kind: string) {
+        return redis.smembers(k.watch(kind))
+      },
+      async putChildOutcome(
+        parent: string,
+        child: string,
+        outcome: unknown,
+        opts: PutChildOutcomeOptions = {},
+      ): Promise<PutChildOutcomeResult> {
+        const args = [assertName(child, 'run id'), JSON.stringify(outcome ?? null), retentionMs, opts.take ? '1' : '0']
+        const reply = (await putOutcomeScript.call(redis, [k.state(parent), k.outbox(parent)], args)) as [number, ...string[]]
+        const ms = Number(reply[0])
+        if (ms === -1 || ms === -2) return { tell: false }
+        const res: PutChildOutcomeResult = ms < 0 ? { tell: true } : { tell: true, sinceTakeMs: ms }
+        if (opts.take) res.taken = outcomesOf(reply.slice(1) as string[])
+        return res
+      },
+      async takeChildOutcomes(parent: string): Promise<ChildOutcomeEntry[]> {
+        return outcomesOf((await takeOutcomesScript.call(redis, [k.outbox(parent)], [])) as string[])
+      },
+      async dropChildOutcomes(parent: string, children: readonly string[]) {
+        if (children.length > 0) await redis.hdel(k.outbox(parent), ...children)
+      },
     },
-    async watchKind(kind: string, runId: string) {
-      await redis.sadd(k.watch(kind), runId)
-    },
-    async unwatchKind(kind: string, runId: string) {
-      await redis.srem(k.watch(kind), runId)
-    },
-    async kindWatchers(kind: string) {
-      return redis.smembers(k.watch(kind))
-    },
-    async putChildOutcome(
-      parent: string,
-      child: string,
-      outcome: unknown,
-      opts: PutChildOutcomeOptions = {},
-    ): Promise<PutChildOutcomeResult> {
-      const args = [assertName(child, 'run id'), JSON.stringify(outcome ?? null), retentionMs, opts.take ? '1' : '0']
-      const reply = (await putOutcomeScript.call(redis, [k.state(parent), k.outbox(parent)], args)) as [number, ...string[]]
-      const ms = Number(reply[0])
-      if (ms === -1 || ms === -2) return { tell: false }
-      const res: PutChildOutcomeResult = ms < 0 ? { tell: true } : { tell: true, sinceTakeMs: ms }
-      if (opts.take) res.taken = outcomesOf(reply.slice(1) as string[])
-      return res
-    },
-    async takeChildOutcomes(parent: string): Promise<ChildOutcomeEntry[]> {
-      return outcomesOf((await takeOutcomesScript.call(redis, [k.outbox(parent)], [])) as string[])
-    },
-    async dropChildOutcomes(parent: string, children: readonly string[]) {
-      if (children.length > 0) await redis.hdel(k.outbox(parent), ...children)
-    },
-  })
+    fatal,
+  )
 }

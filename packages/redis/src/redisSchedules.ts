@@ -43,50 +43,53 @@ const dueScript = defineScript(SCHEDULE_DUE_LUA)
  * await schedules.dueSchedules(Date.now(), 100) // { due: [], next: 1893466800000 }
  * ```
  */
-export function createRedisSchedules(options: RedisSchedulesOptions): ScheduleStore {
+export function createRedisSchedules(options: RedisSchedulesOptions, fatal?: () => LeanflowError | undefined): ScheduleStore {
   const { redis } = options
   const keys = createKeys(options.prefix ?? 'lf')
   const docs = keys.scheduleDocs()
   const due = keys.scheduleDue()
 
   // every driver error reaches the caller as a LeanflowError (STORE_FULL, STORE_UNAVAILABLE, INTERNAL)
-  return withStoreErrors({
-    async getSchedule<T>(id: string): Promise<ScheduleRecord<T> | null> {
-      assertName(id, 'schedule id')
-      const stored = await redis.hget(docs, id)
-      return stored === null ? null : decode<T>(id, stored)
+  return withStoreErrors(
+    {
+      async getSchedule<T>(id: string): Promise<ScheduleRecord<T> | null> {
+        assertName(id, 'schedule id')
+        const stored = await redis.hget(docs, id)
+        return stored === null ? null : decode<T>(id, stored)
+      },
+      async casSchedule<T>(id: string, expectedVersion: number, doc: T | null, nextRunAt: number | null): Promise<CasScheduleResult<T>> {
+        // every check before the script: a refused write writes nothing
+        assertName(id, 'schedule id')
+        if (typeof expectedVersion !== 'number' || !Number.isInteger(expectedVersion) || expectedVersion < 0) {
+          throw invalidArgument(`version of schedule "${id}"`, expectedVersion, 'the version read, or 0 for a new schedule')
+        }
+        if (nextRunAt !== null && (typeof nextRunAt !== 'number' || !Number.isFinite(nextRunAt))) {
+          throw invalidArgument(`nextRunAt of schedule "${id}"`, nextRunAt, 'a time in ms, or null (never due)')
+        }
+        const write = doc !== null
+        const json = write ? scheduleJson(id, doc) : ''
+        const args = [id, expectedVersion, write ? '1' : '0', nextRunAt === null ? '' : String(nextRunAt), json]
+        const reply = (await casScript.call(redis, [docs, due], args)) as [number, number | string | undefined]
+        if (reply[0] === 1) return { ok: true, version: Number(reply[1]) }
+        return { ok: false, current: typeof reply[1] === 'string' ? decode<T>(id, reply[1]) : null }
+      },
+      async listSchedules<T>(): Promise<Array<ScheduleRecord<T>>> {
+        // the raw reply, [field, value, …]: no object keyed by ids in between
+        const flat = (await redis.call('HGETALL', docs)) as string[]
+        const out: Array<ScheduleRecord<T>> = []
+        for (let i = 0; i + 1 < flat.length; i += 2) out.push(decode<T>(flat[i] as string, flat[i + 1] as string))
+        return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      },
+      async dueSchedules(now: number, limit: number, offset = 0): Promise<DueSchedules> {
+        if (typeof now !== 'number' || !Number.isFinite(now)) throw invalidArgument('dueSchedules now', now, 'a time in ms')
+        positiveInteger(limit, 'dueSchedules limit')
+        if (offset !== 0) positiveInteger(offset, 'dueSchedules offset')
+        const [ids, next] = (await dueScript.call(redis, [due], [String(now), limit, offset])) as [string[], string | null]
+        return { due: ids, next: next === null ? null : Number(next) }
+      },
     },
-    async casSchedule<T>(id: string, expectedVersion: number, doc: T | null, nextRunAt: number | null): Promise<CasScheduleResult<T>> {
-      // every check before the script: a refused write writes nothing
-      assertName(id, 'schedule id')
-      if (typeof expectedVersion !== 'number' || !Number.isInteger(expectedVersion) || expectedVersion < 0) {
-        throw invalidArgument(`version of schedule "${id}"`, expectedVersion, 'the version read, or 0 for a new schedule')
-      }
-      if (nextRunAt !== null && (typeof nextRunAt !== 'number' || !Number.isFinite(nextRunAt))) {
-        throw invalidArgument(`nextRunAt of schedule "${id}"`, nextRunAt, 'a time in ms, or null (never due)')
-      }
-      const write = doc !== null
-      const json = write ? scheduleJson(id, doc) : ''
-      const args = [id, expectedVersion, write ? '1' : '0', nextRunAt === null ? '' : String(nextRunAt), json]
-      const reply = (await casScript.call(redis, [docs, due], args)) as [number, number | string | undefined]
-      if (reply[0] === 1) return { ok: true, version: Number(reply[1]) }
-      return { ok: false, current: typeof reply[1] === 'string' ? decode<T>(id, reply[1]) : null }
-    },
-    async listSchedules<T>(): Promise<Array<ScheduleRecord<T>>> {
-      // the raw reply, [field, value, …]: no object keyed by ids in between
-      const flat = (await redis.call('HGETALL', docs)) as string[]
-      const out: Array<ScheduleRecord<T>> = []
-      for (let i = 0; i + 1 < flat.length; i += 2) out.push(decode<T>(flat[i] as string, flat[i + 1] as string))
-      return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-    },
-    async dueSchedules(now: number, limit: number, offset = 0): Promise<DueSchedules> {
-      if (typeof now !== 'number' || !Number.isFinite(now)) throw invalidArgument('dueSchedules now', now, 'a time in ms')
-      positiveInteger(limit, 'dueSchedules limit')
-      if (offset !== 0) positiveInteger(offset, 'dueSchedules offset')
-      const [ids, next] = (await dueScript.call(redis, [due], [String(now), limit, offset])) as [string[], string | null]
-      return { due: ids, next: next === null ? null : Number(next) }
-    },
-  })
+    fatal,
+  )
 }
 
 /** A stored `<version>|<nextRunAt>|<doc JSON>` as a record (the caller gets a fresh copy each time). */

@@ -43,7 +43,7 @@ import { assertUrlDatabase } from './internal/urlDatabase.js'
 import { createKeys, INDEXED_STATUSES, type IndexedStatus, type Keys } from './keys.js'
 import { APPEND_LUA, APPEND_MANY_LUA, CREATE_RUN_LUA } from './lua/append.js'
 import { createRedisLimits } from './redisLimits.js'
-import { createRedisRunStateStore } from './redisRunStateStore.js'
+import { redisRunStateStore } from './redisRunStateStore.js'
 import { createRedisSchedules } from './redisSchedules.js'
 
 /**
@@ -362,11 +362,14 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     return { id: sid, kind: `flow.${status}` }
   }
 
+  // the one error every failed call answers once the store cannot work (a missing database, or its connections closed)
+  const fatal = () => refused() ?? (owned && closed ? closedError() : undefined)
   const store: RedisStreamStore = {
     maxEventBytes,
-    ...createRedisRunStateStore({ redis, prefix, retention: retentionMs }),
-    ...createRedisSchedules({ redis, prefix }),
-    ...createRedisLimits({ redis, prefix }),
+    // the ports mixed in are wrapped with the same fatal error (withStoreErrors below wraps a method once)
+    ...redisRunStateStore({ redis, prefix, retention: retentionMs }, fatal),
+    ...createRedisSchedules({ redis, prefix }, fatal),
+    ...createRedisLimits({ redis, prefix }, fatal),
     keys,
     redis,
     get stats() {
@@ -400,5 +403,5 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
   }
   // the one choke point for driver errors: every method (follow's iterators too) throws LeanflowErrors;
   // a call that fails on connections this store opened and close() quit says so, not "retry"
-  return withStoreErrors(store, () => refused() ?? (owned && closed ? closedError() : undefined))
+  return withStoreErrors(store, fatal)
 }

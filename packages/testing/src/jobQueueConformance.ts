@@ -1,5 +1,6 @@
-import type { ActiveJob, JobHandler, JobQueue, JobWorker } from '@leanflow/core'
+import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker } from '@leanflow/core'
 import { afterEach, describe, expect, it } from 'vitest'
+import { codeOf } from './internal/errorCode.js'
 import { waitFor } from './internal/waitFor.js'
 
 /** Makes a fresh, empty queue (its own prefix or queue name); the suite closes it after each test. */
@@ -337,6 +338,25 @@ export function describeJobQueueConformance(label: string, makeQueue: JobQueueFa
       await q.remove('12345')
       await drain(q, rec, 400) // due after the removed job: it would have run first
       expect(rec.count('12345')).toBe(1)
+    })
+
+    it('refuses an id that is no non-empty string and a delayMs that is no finite number >= 0 with INVALID_ARGUMENT, enqueueing nothing', async () => {
+      const q = await make()
+      const bad: unknown[] = [
+        { id: '', name: 'n', data: 'empty id' },
+        { id: 5, name: 'n', data: 'number id' },
+        { name: 'n', data: 'no id' },
+        { id: 'nan', name: 'n', data: 'NaN', delayMs: Number.NaN },
+        { id: 'negative', name: 'n', data: 'negative', delayMs: -5 },
+        { id: 'infinite', name: 'n', data: 'Infinity', delayMs: Number.POSITIVE_INFINITY },
+        { id: 'text', name: 'n', data: 'string delay', delayMs: '5' },
+      ]
+      for (const job of bad) expect(await codeOf(q.enqueue(job as JobSpec)), JSON.stringify(job)).toBe('INVALID_ARGUMENT')
+      for (const id of ['', 5, undefined]) expect(await codeOf(q.remove(id as string)), `remove(${String(id)})`).toBe('INVALID_ARGUMENT')
+      const rec = recorder()
+      await q.process(rec.handler)
+      await drain(q, rec)
+      expect(rec.started.filter((j) => j.name === 'n').map((j) => j.data)).toEqual([])
     })
   })
 }

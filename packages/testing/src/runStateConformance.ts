@@ -168,6 +168,21 @@ export function describeRunStateConformance(label: string, make: RunStateStoreFa
     )
 
     it(
+      'external events: a kind that breaks the name rule (INVALID_NAME) and data JSON cannot hold (INVALID_ARGUMENT) are refused, storing nothing; undefined data is stored as null',
+      withStore(async (s) => {
+        const p0 = await s.externalPosition()
+        for (const kind of ['a b', 'a:b', '', '__proto__']) await expectCode(s.publishExternal(kind, { n: 1 }), 'INVALID_NAME')
+        const cycle: Record<string, unknown> = {}
+        cycle.self = cycle
+        for (const data of [1n, cycle]) await expectCode(s.publishExternal('pay.bad', data), 'INVALID_ARGUMENT')
+        expect(await s.externalPosition()).toBe(p0)
+        const none = await s.publishExternal('pay.none', undefined)
+        expect(none).toMatchObject({ kind: 'pay.none', data: null })
+        expect((await s.readExternal('pay.none', p0)).map((e) => e.data)).toEqual([null])
+      }),
+    )
+
+    it(
       'watchers per kind',
       withStore(async (s) => {
         await s.watchKind('k.a', 'r1')

@@ -98,6 +98,14 @@ export function describeRunsConformance(t: ConformanceContext): void {
       await expectCode(s.listRuns(flow, { status: 'done' as never }), 'INVALID_ARGUMENT')
     })
 
+    it('refuses a flow name that breaks the name rule, or a reserved one (runs, triggers, events, schedules), with INVALID_NAME', async () => {
+      const s = await t.store()
+      for (const flow of ['no:flow', '', 'runs', 'triggers', 'events', 'schedules']) {
+        await expectCode(s.listRuns(flow), 'INVALID_NAME')
+        if (s.countRuns) await expectCode(s.countRuns(flow), 'INVALID_NAME')
+      }
+    })
+
     it('lists flows with their run counts', async () => {
       const s = await t.store()
       const f1 = uniqueName('flow')
@@ -220,6 +228,22 @@ export function describeRunsConformance(t: ConformanceContext): void {
         for await (const e of s.follow(run, opts)) seen.push(e.data)
         expect(seen).toEqual([])
       }
+    })
+
+    it('refuses appends, reads and listings after close with STORE_UNAVAILABLE', async () => {
+      const s = await t.open()
+      const run = uniqueName()
+      const flow = uniqueName('f')
+      await s.append(run, ev(run, 'flow.started', { name: flow, input: null, steps: {} }))
+      t.forget(s)
+      await within(s.close(), 5000, 'close')
+      await expectCode(s.append(run, ev(run, 'late', 1)), 'STORE_UNAVAILABLE')
+      const other = uniqueName()
+      await expectCode(s.append(other, ev(other, 'late', 1), { idempotencyKey: 'k' }), 'STORE_UNAVAILABLE')
+      await expectCode(s.read(run), 'STORE_UNAVAILABLE')
+      await expectCode(s.listRuns(flow), 'STORE_UNAVAILABLE')
+      await expectCode(s.listFlows(), 'STORE_UNAVAILABLE')
+      await within(s.close(), 5000, 'a second close') // resolves again
     })
   })
 }

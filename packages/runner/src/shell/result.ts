@@ -61,6 +61,15 @@ export async function resultOf<R>(store: StreamStore, runId: string, opts: { tim
       if (!timedOut) throw err
     }
     if (timedOut) throw new AwaitTimeoutError(`Run "${runId}" did not end within ${timeoutMs} ms.`)
+    // the follow ended before the run did: its log expired, or the store was closed (a closed
+    // store rejects this read with its own STORE_UNAVAILABLE)
+    const [still] = await store.read(runId, { limit: 1 })
+    if (still) {
+      throw new LeanflowError(
+        'STORE_UNAVAILABLE',
+        `Run "${runId}" has not ended, and following its log stopped: the store was closed. Keep the store open while you await runner.result.`,
+      )
+    }
     throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" expired before it ended.`)
   } finally {
     cancelTimer?.()
