@@ -364,6 +364,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
 
   const store: RedisStreamStore = {
     maxEventBytes,
+    storeId: `redis:${prefix}`,
     ...createRedisRunStateStore({ redis, prefix, retention: retentionMs }),
     ...createRedisSchedules({ redis, prefix }),
     ...createRedisLimits({ redis, prefix }),
