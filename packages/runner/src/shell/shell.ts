@@ -1,6 +1,7 @@
 import type { JobQueue, LimitStore } from '@leanflow/core'
 import { type FlowControl, flowControlOf } from '../flowControl/control.js'
 import { limitStoreOf } from '../flowControl/limits.js'
+import { isMemoryQueue } from '../memoryQueue.js'
 import type { FlowDefinition, RunnerStore } from '../types.js'
 import { matchEvents, tellParent } from './apply.js'
 import { ChildBases } from './childBases.js'
@@ -105,7 +106,8 @@ export function createShell(
     const fc = flowControlOf(f.name, f, f.steps)
     if (fc) controls.set(f.name, fc)
   }
-  // a custom store's id, when it has a usable one
+  // a custom store's id, when it has a usable one; jobs on an in-process queue are not stamped (one
+  // process, no other app's worker takes them; and no cost on its step loop)
   const storeId = typeof store.storeId === 'string' && store.storeId !== '' ? store.storeId : undefined
   const shell: Shell = {
     controls,
@@ -114,7 +116,7 @@ export function createShell(
     slotLeaseMs,
     maxPendingAwaits: 1000,
     store,
-    queue: stampedQueue(queue, storeId),
+    queue: isMemoryQueue(queue) ? queue : stampedQueue(queue, storeId),
     flows: highest,
     versions,
     unheld: new Set(),
