@@ -2,7 +2,7 @@ import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOption
 import { invalidArgument, LeanflowError, positiveInteger, toStoreError } from '@leanflow/core'
 import { type Job, Queue, Worker } from 'bullmq'
 import type { Cluster, Redis } from 'ioredis'
-import { closeWorker, runningJobs } from './internal/closeWorker.js'
+import { closeProducer, closeWorker, runningJobs } from './internal/closing.js'
 import { databaseCheck } from './internal/databaseCheck.js'
 import { decodeJobId, encodeJobId } from './internal/jobIds.js'
 import { serverClock } from './internal/serverClock.js'
@@ -46,8 +46,9 @@ export interface BullMQQueueOptions {
    * How long `enqueue` and `remove` wait for Redis before they fail with `STORE_UNAVAILABLE`
    * (BullMQ itself would wait through its reconnects, for minutes). The job may still be added
    * once Redis answers: `enqueue` is idempotent by id, so retry it with the same id. Also how
-   * long a worker's `close()` waits for Redis once its running jobs ended, before it drops its
-   * connections (Redis down or shut down).
+   * long a worker's `close()` waits for Redis once its running jobs ended, and the queue's
+   * `close()` for its producer connection, before they drop their connections (Redis down or
+   * shut down; a command still queued then fails).
    * @default 5000
    */
   commandTimeout?: number | undefined
@@ -245,7 +246,9 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
     close() {
       closed ??= (async () => {
         await Promise.all([...workers].map((w) => w.close()))
-        await made?.close()
+        // a `connection` of the caller's is theirs to close (BullMQ leaves it open): nothing to drop
+        if (made && opts.url !== undefined) await closeProducer(made, commandTimeout)
+        else await made?.close()
       })()
       return closed
     },

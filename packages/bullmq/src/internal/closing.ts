@@ -1,5 +1,5 @@
 import { LeanflowError } from '@leanflow/core'
-import type { Worker } from 'bullmq'
+import type { Queue, Worker } from 'bullmq'
 
 /** The handler calls a worker has running, so that its close knows when they all ended. */
 export interface RunningJobs {
@@ -71,6 +71,25 @@ export async function closeWorker(worker: Worker, o: CloseWorkerOptions): Promis
   await settlesWithin(graceful, o.graceMs)
 }
 
+/**
+ * Closes a BullMQ producer in bounded time: a graceful `close()` (it sends `QUIT` after the
+ * commands it has queued), which may wait for Redis `graceMs`; past that (Redis gone, and a
+ * command of an `enqueue` that timed out still queued) its connection is dropped, failing what is
+ * queued on it.
+ *
+ * @example
+ * ```ts
+ * await closeProducer(producer, 5000)
+ * ```
+ */
+export async function closeProducer(producer: Queue, graceMs: number): Promise<void> {
+  const graceful = producer.close()
+  graceful.catch(() => {})
+  if (await settlesWithin(graceful, graceMs)) return graceful
+  await dropConnections(producer, graceMs)
+  await settlesWithin(graceful, graceMs)
+}
+
 /** Whether `work` settled (resolved or rejected) within `ms`. */
 async function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: ReturnType<typeof setTimeout> | undefined
@@ -98,9 +117,9 @@ interface DroppableClient {
   flushQueue?: (err: Error) => void
 }
 
-/** Drops the worker's own connections (BullMQ's backend escape hatch; none on another backend). */
-async function dropConnections(worker: Worker, ms: number): Promise<void> {
-  const backend = worker.getBackend() as { client?: unknown; blockingClient?: unknown }
+/** Drops the connections of a worker or producer (BullMQ's backend escape hatch; none on another backend). */
+async function dropConnections(owner: Worker | Queue, ms: number): Promise<void> {
+  const backend = owner.getBackend() as { client?: unknown; blockingClient?: unknown }
   for (const pending of [backend.blockingClient, backend.client]) {
     const client = await valueWithin(pending, ms)
     if (client && typeof client === 'object') endClient(client as DroppableClient)
