@@ -6,7 +6,7 @@
 import { createBullMQQueue } from '@leanflow/bullmq'
 import type { JobQueue } from '@leanflow/core'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
-import { createRunner, type Runner } from '@leanflow/runner'
+import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { afterEach, describe, expect, it } from 'vitest'
 import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
@@ -127,5 +127,37 @@ describe('cancel across processes', () => {
     const log = await store.read(runId, { limit: 1000 })
     expect(log.at(-1)).toMatchObject({ kind: 'flow.canceled', data: { reason: 'test' } })
     expect(await redis.client.zcard(delayedKey)).toBe(0)
+  })
+
+  it("two apps (store prefixes) on one queue: a worker hands the other app's jobs back and says so; every run of both completes", async () => {
+    const queueName = `shared${++n}`
+    const fast = { queueName, backoff: { delayMs: 10, maxDelayMs: 50 }, onError: () => {} }
+    const apps = ['appA', 'appB'].map((prefix) => {
+      const store = createRedisStreamStore({ url: redis.url, prefix: `${prefix}${n}` })
+      const queue = createBullMQQueue({ url: redis.url, ...fast })
+      const errors: Error[] = []
+      const flow = defineFlow({ name: 'two', steps: { a: { handler: async () => 1 }, b: { needs: ['a'], handler: async () => 2 } } })
+      const runner = createRunner({ store, queue, flows: [flow], onError: (err) => errors.push(err as Error) })
+      closers.push(async () => {
+        await runner.stop()
+        await queue.close()
+        await store.close()
+      })
+      return { store, runner, errors }
+    })
+    await Promise.all(apps.map((app) => app.runner.start()))
+    const runs = await Promise.all(apps.map((app) => Promise.all(Array.from({ length: 10 }, () => app.runner.startFlow('two', {})))))
+    for (const [i, app] of apps.entries()) {
+      const logs = await waitForRuns(
+        app.store,
+        (runs[i] ?? []).map((r) => r.runId),
+        8_000,
+      )
+      expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
+    }
+    // each worker took some of the other's jobs (20 runs × 2 steps over two workers) and said so, once
+    const foreign = apps.map((app) => app.errors.filter((e) => /queued by a runner over store "redis:app/.test(e.message)))
+    expect(foreign.map((f) => f.length)).toEqual([1, 1])
+    expect(foreign[0]?.[0]?.message).toMatch(/store "redis:appB\d+".*this worker runs over store "redis:appA\d+".*own queue/)
   })
 })

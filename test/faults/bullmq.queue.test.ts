@@ -1,10 +1,12 @@
 /**
  * The BullMQ queue across real processes: separate producer and workers,
- * a worker SIGKILLed mid-job (stalled recovery), SIGTERM drains.
+ * a worker SIGKILLed mid-job (stalled recovery), SIGTERM drains, a worker
+ * closed after its Redis shut down cleanly.
  */
 import { createBullMQQueue } from '@leanflow/bullmq'
 import type { ActiveJob, JobQueue } from '@leanflow/core'
 import { sleep } from '@leanflow/testing'
+import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startRedis, useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
@@ -109,5 +111,54 @@ describe('BullMQ queue across processes', () => {
     await producer.enqueue({ id: 'marker', name: 'n', data: null, delayMs: 1500 })
     await waitFor(() => seen.some((j) => j.id === 'marker'), 'marker', 15_000)
     expect(seen.map((j) => j.id)).toEqual(['marker'])
+  })
+
+  it('F18/F22 (queue): a worker closed after a clean SHUTDOWN of its Redis returns, and its running job runs again after the restart', async () => {
+    const server = await startRedis({ appendonly: true })
+    try {
+      const errors: Error[] = []
+      const fast = { lockDuration: 1000, stalledInterval: 300, commandTimeout: 300 }
+      const queue = createBullMQQueue({ url: server.url, ...fast, onError: (err) => errors.push(err) })
+      queues.push(queue)
+      let release = () => {}
+      const held = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const started: string[] = []
+      const worker = await queue.process(async (job) => {
+        started.push(job.id)
+        await held
+      })
+      await queue.enqueue({ id: 'held', name: 'n', data: null })
+      await waitFor(() => started.length > 0, 'the job running')
+      const admin = new Redis(server.url, { maxRetriesPerRequest: 0, retryStrategy: () => null })
+      admin.on('error', () => {})
+      await admin.call('SHUTDOWN', 'NOSAVE').catch(() => {}) // the server closes the connection: no reply
+      admin.disconnect()
+      // the worker's connections are reconnecting (ioredis 5 then never ends one on disconnect)
+      await waitFor(() => errors.some((err) => /ECONNREFUSED/.test(err.message)), 'the queue trying to reconnect')
+      const closing = worker.close()
+      setTimeout(release, 100) // the handler ends after the shutdown: Redis cannot record it
+      const outcome = await Promise.race([closing.then(() => 'closed'), sleep(3000).then(() => 'still closing')])
+      expect(outcome).toBe('closed')
+      expect(errors.map((e) => e.message)).toContainEqual(expect.stringMatching(/no answer from Redis within 300 ms.*as it closed/))
+      // an enqueue Redis never answered leaves a command queued: the queue's close returns all the same
+      await expect(queue.enqueue({ id: 'lost', name: 'n', data: null })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })
+      expect(await Promise.race([queue.close().then(() => 'closed'), sleep(3000).then(() => 'still closing')])).toBe('closed')
+      // the job whose end Redis never recorded is handed back by the stalled check once Redis is back
+      await server.restart()
+      const again = createBullMQQueue({ url: server.url, ...fast, onError: () => {} })
+      queues.push(again)
+      const redelivered: ActiveJob[] = []
+      await again.process(async (job) => {
+        redelivered.push(job)
+      })
+      await waitFor(() => redelivered.length > 0, 'the held job again', 10_000)
+      expect(redelivered.map((j) => [j.id, j.deliveries])).toEqual([['held', 1]])
+    } finally {
+      // bounded: a close that hangs (the defect) must fail this test, not the hook's timeout
+      await Promise.race([Promise.all(queues.splice(0).map((q) => q.close())), sleep(2000)])
+      await server.stop()
+    }
   })
 })

@@ -1,13 +1,16 @@
 /**
  * Faults with the runner on BullMQ and real worker processes:
  * F1 (SIGKILL after step.started), F2 (SIGKILL after a ctx.do effect),
- * F18 (SIGTERM mid-step drains), F5 (redis-server SIGKILLed and restarted).
+ * F18 (SIGTERM mid-step drains), F5 (redis-server SIGKILLed and restarted),
+ * `stop()` after a clean SHUTDOWN of Redis.
  */
 
 import { createBullMQQueue } from '@leanflow/bullmq'
 import { reduceFlow } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
-import { createRunner, type Runner } from '@leanflow/runner'
+import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
+import { sleep } from '@leanflow/testing'
+import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type RedisServer, startRedis, useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
@@ -190,5 +193,28 @@ describe('runner on BullMQ: worker and server faults', () => {
     await server.restart()
     const logs = await waitForRuns(store, runIds, 90_000)
     expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
+  })
+
+  it('F18/F22: runner.stop() after a clean SHUTDOWN of its Redis returns in bounded time', async () => {
+    const server = await startRedis()
+    servers.push(server)
+    const store = createRedisStreamStore({ url: server.url, prefix: 'shut', commandTimeout: 300 })
+    const lost: Error[] = []
+    const queue = createBullMQQueue({ url: server.url, queueName: 'shut', commandTimeout: 300, onError: (err) => lost.push(err) })
+    const flow = defineFlow({ name: 'one', steps: { only: { handler: async () => 1 } } })
+    const runner = createRunner({ store, queue, flows: [flow], onError: () => {} })
+    await runner.start()
+    const { runId } = await runner.startFlow('one', {})
+    await waitForRuns(store, [runId], 10_000)
+    const admin = new Redis(server.url, { maxRetriesPerRequest: 0, retryStrategy: () => null })
+    admin.on('error', () => {})
+    await admin.call('SHUTDOWN', 'NOSAVE').catch(() => {}) // the server closes the connection: no reply
+    admin.disconnect()
+    // the worker's connections are reconnecting (ioredis 5 then never ends one on disconnect)
+    await waitFor(() => lost.some((err) => /ECONNREFUSED/.test(err.message)), 'the queue trying to reconnect')
+    const outcome = await Promise.race([runner.stop().then(() => 'stopped'), sleep(3000).then(() => 'still stopping')])
+    expect(outcome).toBe('stopped')
+    expect(await Promise.race([queue.close().then(() => 'closed'), sleep(1000).then(() => 'still closing')])).toBe('closed')
+    await store.close()
   })
 })

@@ -2,6 +2,7 @@ import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOption
 import { invalidArgument, LeanflowError, positiveInteger, toStoreError } from '@leanflow/core'
 import { type Job, Queue, Worker } from 'bullmq'
 import type { Cluster, Redis } from 'ioredis'
+import { closeProducer, closeWorker, runningJobs } from './internal/closing.js'
 import { databaseCheck } from './internal/databaseCheck.js'
 import { decodeJobId, encodeJobId } from './internal/jobIds.js'
 import { serverClock } from './internal/serverClock.js'
@@ -44,7 +45,10 @@ export interface BullMQQueueOptions {
   /**
    * How long `enqueue` and `remove` wait for Redis before they fail with `STORE_UNAVAILABLE`
    * (BullMQ itself would wait through its reconnects, for minutes). The job may still be added
-   * once Redis answers: `enqueue` is idempotent by id, so retry it with the same id.
+   * once Redis answers: `enqueue` is idempotent by id, so retry it with the same id. Also how
+   * long a worker's `close()` waits for Redis once its running jobs ended, and the queue's
+   * `close()` for its producer connection, before they drop their connections (Redis down or
+   * shut down; a command still queued then fails).
    * @default 5000
    */
   commandTimeout?: number | undefined
@@ -68,7 +72,9 @@ const BACKOFF_TYPE = 'leanflow'
  * - A worker that dies (SIGKILL, lost network) loses its lock after
  *   `lockDuration`; another worker's stalled check (every `stalledInterval`)
  *   puts the job back in the queue.
- * - `JobWorker.close()` stops taking jobs and waits for the running ones.
+ * - `JobWorker.close()` stops taking jobs and waits for the running ones, then for Redis at
+ *   most `commandTimeout` (Redis gone or shut down): past that it drops its connections, tells
+ *   `onError`, and a job whose end Redis did not record goes back at the next stalled check.
  * - Errors are LeanflowErrors: `enqueue` and `remove` fail with `STORE_UNAVAILABLE`
  *   when Redis gives no answer within `commandTimeout`, `STORE_FULL` when it refuses
  *   writes (`maxmemory`); the driver's error is the `cause`. Retry with the same id.
@@ -188,7 +194,8 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
         assertOpen() // closed while the database was checked: no worker now
       }
       const { connection, owned } = workerConnection(opts)
-      const worker = new Worker(queueName, (job: Job) => handler(toActiveJob(job)), {
+      const running = runningJobs()
+      const worker = new Worker(queueName, (job: Job) => running.track(handler(toActiveJob(job))), {
         connection,
         prefix,
         concurrency,
@@ -212,11 +219,11 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
           closing ??= (async () => {
             try {
               // not ready yet (Redis unreachable, say): it runs no job, and a graceful close would wait for the connection
-              await worker.close(!ready)
+              if (ready) await closeWorker(worker, { queueName, running, graceMs: commandTimeout, onError })
+              else await worker.close(true)
             } finally {
               workers.delete(handle)
-              if (owned && ready) await owned.quit().catch(() => owned.disconnect())
-              else owned?.disconnect()
+              owned?.disconnect()
             }
           })()
           return closing
@@ -239,7 +246,9 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
     close() {
       closed ??= (async () => {
         await Promise.all([...workers].map((w) => w.close()))
-        await made?.close()
+        // a `connection` of the caller's is theirs to close (BullMQ leaves it open): nothing to drop
+        if (made && opts.url !== undefined) await closeProducer(made, commandTimeout)
+        else await made?.close()
       })()
       return closed
     },

@@ -261,6 +261,20 @@ export interface StreamStore {
    * `STORE_DEFAULTS.maxEventBytes`). Both stores of leanflow have it.
    */
   readonly maxEventBytes?: number | undefined
+  /**
+   * Names the runs this store holds, the same in every process of one app and different for
+   * another app's store (the Redis store: `redis:<prefix>`). The runner stamps it into each job it
+   * queues; a worker over another store that takes one (two apps sharing one BullMQ queue) reports
+   * it to `onError` and hands the job back, instead of finding no run and dropping it. Optional:
+   * without it jobs carry no stamp and its workers take any job (the memory store has none). A
+   * wrapper of a store should keep it.
+   *
+   * @example
+   * ```ts
+   * createRedisStreamStore({ url, prefix: 'shop' }).storeId // 'redis:shop'
+   * ```
+   */
+  readonly storeId?: string | undefined
   close(): Promise<void>
 }
 

@@ -366,6 +366,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
   const fatal = () => refused() ?? (owned && closed ? closedError() : undefined)
   const store: RedisStreamStore = {
     maxEventBytes,
+    storeId: `redis:${prefix}`,
     // the ports mixed in are wrapped with the same fatal error (withStoreErrors below wraps a method once)
     ...redisRunStateStore({ redis, prefix, retention: retentionMs }, fatal),
     ...createRedisSchedules({ redis, prefix }, fatal),

@@ -35,6 +35,11 @@ export interface RunnerJobData {
    * at): a worker that takes it before the write landed waits for the run instead of dropping it.
    */
   first?: number
+  /**
+   * The `storeId` of the store of the runner that queued the job (absent when it has none): a
+   * worker over another store hands the job back instead of looking for its run in the wrong store.
+   */
+  store?: string
 }
 
 /** Job ids, by kind. */

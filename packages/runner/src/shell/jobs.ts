@@ -11,6 +11,7 @@ import { ExecutionGone } from './execution.js'
 import { newId } from './newId.js'
 import { flowFor, type Shell, versionOf } from './shell.js'
 import { waitForRun, wroteNothing } from './startWrites.js'
+import { foreignJob, foreignJobs } from './storeStamp.js'
 import type { TimerAsk } from './timerJobs.js'
 
 /**
@@ -31,6 +32,8 @@ export const BEGIN_AFTER_MS = 5_000
  */
 export async function handleJob(shell: Shell, job: ActiveJob, opts: ExecuteOptions): Promise<void> {
   const data = job.data as RunnerJobData
+  const foreign = foreignJob(shell, job, data)
+  if (foreign) throw foreign
   if (job.name === 'admit') return admitJob(shell, data)
   if (job.name === 'begin') return beginJob(shell, data)
   if (job.name !== 'step' && job.name !== 'time' && job.name !== 'timeout' && job.name !== 'resume') {
@@ -123,7 +126,7 @@ const handedBack = new WeakSet<object>()
  */
 export function failuresTo(onError: (err: unknown) => void): (err: unknown) => void {
   return (err) => {
-    if (err instanceof ExecutionGone || (typeof err === 'object' && err !== null && handedBack.has(err))) return
+    if (err instanceof ExecutionGone || (typeof err === 'object' && err !== null && (handedBack.has(err) || foreignJobs.has(err)))) return
     onError(err)
   }
 }

@@ -1,6 +1,7 @@
 import type { JobQueue, LimitStore } from '@leanflow/core'
 import { type FlowControl, flowControlOf } from '../flowControl/control.js'
 import { limitStoreOf } from '../flowControl/limits.js'
+import { isMemoryQueue } from '../memoryQueue.js'
 import type { FlowDefinition, RunnerStore } from '../types.js'
 import { matchEvents, tellParent } from './apply.js'
 import { ChildBases } from './childBases.js'
@@ -13,6 +14,7 @@ import { RunStates } from './runStates.js'
 import { SeenAppends } from './seenAppends.js'
 import { type StartWrites, startWritesOf } from './startWrites.js'
 import { StoreClock } from './storeClock.js'
+import { stampedQueue } from './storeStamp.js'
 import { decideTimers, type TimerAsk } from './timerJobs.js'
 import { resolveTriggers, type TriggerAsk } from './triggers.js'
 
@@ -31,6 +33,10 @@ export interface Shell {
   readonly versions: ReadonlyMap<string, ReadonlyMap<number, FlowDefinition>>
   /** `flow@version` pairs this worker lacked for a job and reported to `onError` (once each). */
   readonly unheld: Set<string>
+  /** The store's `storeId`, stamped into every job this runner queues (`data.store`). */
+  readonly storeId: string | undefined
+  /** Other stores' ids whose jobs this worker took and handed back, reported to `onError` (once each). */
+  readonly foreign: Set<string>
   readonly states: RunStates
   readonly clock: StoreClock
   readonly seen: SeenAppends
@@ -100,6 +106,9 @@ export function createShell(
     const fc = flowControlOf(f.name, f, f.steps)
     if (fc) controls.set(f.name, fc)
   }
+  // a custom store's id, when it has a usable one; jobs on an in-process queue are not stamped (one
+  // process, no other app's worker takes them; and no cost on its step loop)
+  const storeId = typeof store.storeId === 'string' && store.storeId !== '' ? store.storeId : undefined
   const shell: Shell = {
     controls,
     limits: limitStoreOf(store),
@@ -107,10 +116,12 @@ export function createShell(
     slotLeaseMs,
     maxPendingAwaits: 1000,
     store,
-    queue,
+    queue: isMemoryQueue(queue) ? queue : stampedQueue(queue, storeId),
     flows: highest,
     versions,
     unheld: new Set(),
+    storeId,
+    foreign: new Set(),
     states: new RunStates(store),
     clock: new StoreClock(store, clock),
     seen: new SeenAppends(),
