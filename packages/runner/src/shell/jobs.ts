@@ -81,7 +81,7 @@ export async function queueBegin(shell: Shell, runId: string, flow: string): Pro
  *
  * @example
  * ```ts
- * const created = await writeRun(shell, runId, early, write).catch((err) => unanswered(shell, runId, 'order', err))
+ * const created = await writeRun(shell, runId, early, undefined, write).catch((err) => unanswered(shell, runId, 'order', err))
  * ```
  */
 export async function unanswered(shell: Shell, runId: string, flow: string, err: unknown): Promise<never> {
