@@ -109,14 +109,14 @@ describe('await jobs and the execution', () => {
       after: 'unchanged',
     },
     {
-      name: 'suspend on a resolved await: its record, with step.resumed',
+      name: 'suspend on a resolved await: its record, with its announcement again (idempotent) and step.resumed',
       doc: run({
         a: { ...running(), records: [{ t: 'trigger', type: 'ok', id: 'T', state: 'resolved', value: 7, since: 0, doneAt: 5, attempt: 1 }] },
       }),
       cmd: { type: 'suspend', step: 'a', lease: 'L', positions: [0] },
       reply: [{ pos: 0, rec: { t: 'trigger', type: 'ok', id: 'T', state: 'resolved', value: 7, since: 0, doneAt: 5, attempt: 1 } }],
       after: 'unchanged',
-      appends: [['step.resumed su~a~0']],
+      appends: [['step.await.trigger sa~a~0'], ['step.resumed su~a~0']],
     },
     {
       name: 'record a ctx.do result',
@@ -247,7 +247,7 @@ describe('awaits made at once (parallel awaits)', () => {
     const doc = run({ a: { ...running(), records: [due, later] } })
     const t = transition(doc, { type: 'suspend', step: 'a', lease: 'L', positions: [0, 1] }, env)
     expect(t.reply).toEqual([{ pos: 0, rec: { ...due, state: 'resolved', doneAt: NOW } }])
-    expect(waves(t)).toEqual([['step.resumed su~a~0']])
+    expect(waves(t)).toEqual([['step.await.time sa~a~0'], ['step.resumed su~a~0']])
     expect(doc.steps.a?.status).toBe('running')
   })
 

@@ -175,7 +175,11 @@ export function suspend(doc: RunDoc | null, cmd: Suspend, env: Env): Transition<
   })
   if (settled.length > 0) {
     for (const x of settled) delete x.rec.quiet
-    const resumed = settled.filter((x) => x.rec.state === 'resolved').map((x) => [resumedAppend(cmd.step, s.attempt, x.pos, x.rec)])
+    // each with its announcement again first (a child written before its announcement was, by a
+    // worker that died in between, may have ended before the announcement of the await it resolved)
+    const resumed = settled
+      .filter((x) => x.rec.state === 'resolved')
+      .flatMap((x) => [[awaitedAppend(cmd.step, x.pos, x.rec)], [resumedAppend(cmd.step, s.attempt, x.pos, x.rec)]])
     return { ...announced, reply: settled, appends: [...announced.appends, ...resumed] }
   }
   s.status = 'suspended'
@@ -285,7 +289,7 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
     const after = r.state === 'timedOut' ? keys.timedOut(step, pos) : keys.resumed(step, pos)
     appends.push([recoveredAppend(step, s.attempt, jobId, cmd.lease, after)])
   }
-  // the await's announcement first (its own append may have failed before it was resolved)
+  // the await's announcement first (its own append may have failed, or never gone out, before it was resolved)
   appends.push([awaitedAppend(step, pos, r)])
   if (r.state === 'timedOut') appends.push([timedOutAppend(step, s.attempt, pos, r)])
   else if (r.state === 'resolved' && reply.kind === 'claimed') appends.push([resumedAppend(step, s.attempt, pos, r)])
@@ -293,7 +297,9 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
     for (const p of alsoResumed) {
       const q = s.records[p] as AwaitRec
       delete q.quiet
-      appends.push([resumedAppend(step, s.attempt, p, q)])
+      // each with its announcement first too: a child written before its announcement was (a
+      // worker that died in between) may have ended, and so resolved its await, before a repair
+      appends.push([awaitedAppend(step, p, q)], [resumedAppend(step, s.attempt, p, q)])
     }
   }
   // the kind stays watched while another await of it is pending

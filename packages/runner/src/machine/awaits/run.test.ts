@@ -161,3 +161,18 @@ describe('resolveChildren', () => {
     })
   })
 })
+
+describe('the resume of a step waiting on all its children', () => {
+  it('announces every await it resumes again before its step.resumed (an announcement a dead worker never sent is not lost)', () => {
+    // all four ended; the resume job of the last one claims the step and resumes every position
+    const doc = kids(['resolved', 'resolved', 'resolved', 'resolved'])
+    const t = transition(doc, { type: 'awaitJob', job: 'resume', step: 'a', pos: 3, jobId: 'w', lease: 'N' }, env)
+    expect(t.reply).toEqual({ kind: 'claimed', lease: 'N', takeover: false })
+    const kinds = t.appends.flat().map((a) => `${a.kind} ${(a.data as { position?: number }).position}`)
+    for (const pos of [0, 1, 2, 3]) {
+      const announced = kinds.indexOf(`step.await.run ${pos}`)
+      expect(announced, `position ${pos} announced`).toBeGreaterThanOrEqual(0)
+      expect(announced).toBeLessThan(kinds.indexOf(`step.resumed ${pos}`))
+    }
+  })
+})
