@@ -1,5 +1,5 @@
 import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from '@leanflow/core'
-import { invalidArgument, LeanflowError, positiveInteger, toStoreError } from '@leanflow/core'
+import { assertJobId, invalidArgument, jobDelayMs, LeanflowError, positiveInteger, toStoreError } from '@leanflow/core'
 import { type Job, Queue, Worker } from 'bullmq'
 import type { Cluster, Redis } from 'ioredis'
 import { closeProducer, closeWorker, runningJobs } from './internal/closing.js'
@@ -156,12 +156,9 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
   return {
     async enqueue(job: JobSpec) {
       assertOpen()
-      assertId(job.id)
+      assertJobId(job.id)
       if (database) await checkDatabase(`enqueue(${JSON.stringify(job.id)})`)
-      const delayMs = job.delayMs ?? 0
-      if (!Number.isFinite(delayMs) || delayMs < 0) {
-        throw new LeanflowError('INVALID_ARGUMENT', `Job "${job.id}" has delayMs ${delayMs}: use a finite number of ms ≥ 0.`)
-      }
+      const delayMs = jobDelayMs(job)
       const delay = delayMs > 0 ? Math.ceil(delayMs) : undefined
       const operation = `enqueue(${JSON.stringify(job.id)})`
       const timestamp = delay === undefined ? undefined : await bounded(serverNow(), commandTimeout, operation)
@@ -179,7 +176,7 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
 
     async remove(id: string) {
       assertOpen()
-      assertId(id)
+      assertJobId(id)
       if (database) await checkDatabase(`remove(${JSON.stringify(id)})`)
       // 0 when the job is active (locked): that is a no-op by contract.
       await bounded(producer().remove(encodeJobId(id)), commandTimeout, `remove(${JSON.stringify(id)})`)
@@ -327,12 +324,6 @@ function isCluster(conn: Redis | Cluster | undefined): conn is Cluster {
 function backoffDelay(attemptsMade: number, baseMs: number, maxMs: number): number {
   const exp = Math.min(maxMs, baseMs * 2 ** Math.max(0, attemptsMade - 1))
   return Math.round(exp * (0.8 + Math.random() * 0.4))
-}
-
-function assertId(id: unknown): asserts id is string {
-  if (typeof id !== 'string' || id.length === 0) {
-    throw new LeanflowError('INVALID_ARGUMENT', `Job id ${JSON.stringify(id)} is not a non-empty string: pass a unique string id.`)
-  }
 }
 
 function positive(value: number | undefined, fallback: number, what: string): number {

@@ -1,5 +1,5 @@
 import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from '@leanflow/core'
-import { invalidArgument, LeanflowError, optionsObject, positiveInteger } from '@leanflow/core'
+import { assertJobId, invalidArgument, jobDelayMs, optionsObject, positiveInteger } from '@leanflow/core'
 
 /** Options of {@link createMemoryQueue}. */
 export interface MemoryQueueOptions {
@@ -151,8 +151,8 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
 
   const queue: JobQueue = {
     async enqueue(spec: JobSpec) {
-      assertId(spec.id)
-      const delay = delayOf(spec)
+      assertJobId(spec.id)
+      const delay = jobDelayMs(spec)
       if (jobs.has(spec.id)) return
       const entry: Entry = { spec: { ...spec }, deliveries: 0, state: delay > 0 ? 'delayed' : 'waiting', dueAt: Date.now() + delay }
       jobs.set(spec.id, entry)
@@ -162,7 +162,7 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
       } else arm(entry)
     },
     async remove(id: string) {
-      assertId(id)
+      assertJobId(id)
       const entry = jobs.get(id)
       if (!entry || entry.state === 'active') return
       if (entry.timer !== undefined) clearTimeout(entry.timer)
@@ -187,20 +187,4 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
   }
   memoryQueues.add(queue)
   return queue
-}
-
-/** Refuses a job id that is no non-empty string, as the BullMQ queue does (`INVALID_ARGUMENT`). */
-function assertId(id: unknown): asserts id is string {
-  if (typeof id !== 'string' || id.length === 0) {
-    throw new LeanflowError('INVALID_ARGUMENT', `Job id ${JSON.stringify(id)} is not a non-empty string: pass a unique string id.`)
-  }
-}
-
-/** The job's delay in ms; one that is no finite number >= 0 is refused, as the BullMQ queue does (`INVALID_ARGUMENT`). */
-function delayOf(spec: JobSpec): number {
-  const delayMs = spec.delayMs ?? 0
-  if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
-    throw new LeanflowError('INVALID_ARGUMENT', `Job "${spec.id}" has delayMs ${String(delayMs)}: use a finite number of ms ≥ 0.`)
-  }
-  return delayMs
 }
