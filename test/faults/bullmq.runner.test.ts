@@ -150,6 +150,21 @@ describe('runner on BullMQ: worker and server faults', () => {
     expect(allOnes(await effectCounts(id, runIds))).toEqual([])
   }, 40_000)
 
+  it('F18/F19: a worker whose clock is 5 minutes ahead hands a step back at SIGTERM; another worker takes it after the backoff, not 5 minutes late', async () => {
+    const { store, spawn, start } = setup(redis, { LOCK_MS: '60000', STALLED_MS: '60000' })
+    const victim = spawn({ HOLD_STEP: 'c', HOLD_MS: '20000', DRAIN_MS: '300', CONCURRENCY: '1', CLOCK_SKEW_MS: String(5 * 60_000) })
+    await ready(victim)
+    const runIds = await start(1)
+    await victim.waitFor(isCheckpoint('holding'), 'step c holding')
+    victim.kill('SIGTERM')
+    expect(await victim.exited).toEqual({ code: 0, signal: null })
+    const other = spawn()
+    await ready(other)
+    // the hand-back's backoff is about 1 s; dated by the victim's clock it would be due 5 minutes later
+    const logs = await waitForRuns(store, runIds, 20_000)
+    expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
+  }, 40_000)
+
   it('F19: a worker whose clock is 5 minutes ahead adds a timer and dies; another worker fires it on time, not 5 minutes late', async () => {
     const { id, store, spawn, start } = setup(redis, FAST)
     const skewed = spawn({ CLOCK_SKEW_MS: String(5 * 60_000), CONCURRENCY: '1' })

@@ -192,6 +192,8 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
       }
       const { connection, owned } = workerConnection(opts)
       const running = runningJobs()
+      // a retry is dated by the server's clock, read on the worker's own client (F19)
+      const workerNow = serverClock(async () => redisTime(await worker.getBackend().client))
       const worker = new Worker(queueName, (job: Job) => running.track(handler(toActiveJob(job))), {
         connection,
         prefix,
@@ -199,7 +201,10 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
         lockDuration,
         stalledInterval,
         maxStalledCount: UNLIMITED,
-        settings: { backoffStrategy: (attemptsMade: number) => backoffDelay(attemptsMade, baseDelay, maxDelay) },
+        settings: {
+          backoffStrategy: (attemptsMade: number) =>
+            serverDated(backoffDelay(attemptsMade, baseDelay, maxDelay), workerNow, commandTimeout),
+        },
       })
       worker.on('error', onError)
       let ready = false
@@ -318,6 +323,18 @@ function redisTime(client: object): Promise<[string | number, string | number]> 
 
 function isCluster(conn: Redis | Cluster | undefined): conn is Cluster {
   return conn !== undefined && 'isCluster' in conn && conn.isCluster === true
+}
+
+/**
+ * A retry's delay as BullMQ needs it: BullMQ dates a retry by this process's `Date.now()`, so the
+ * delay is shifted by how far this clock is from the server's, and the job is due `delayMs` after
+ * now by the server's clock, whatever this machine's clock says (F19). 0 (retry at once) when that
+ * is already past; the delay unshifted when the server's clock cannot be read in `timeoutMs`.
+ */
+async function serverDated(delayMs: number, serverNow: () => Promise<number>, timeoutMs: number): Promise<number> {
+  const server = await bounded(serverNow(), timeoutMs, 'a retry').catch(() => undefined)
+  const offset = server === undefined ? 0 : server - Date.now()
+  return Math.max(0, Math.round(delayMs + offset))
 }
 
 /** Capped exponential backoff with ±20% jitter; `attemptsMade` is 1 after the first failure. */
