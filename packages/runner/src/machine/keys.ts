@@ -67,6 +67,14 @@ export function baseJobId(id: string, kind: JobKind): string {
     .join('~')
 }
 
+/**
+ * The run's own fence: held (`token`) while the run runs, gone once it ended. An append fenced by
+ * it is refused once the run ended (the store checks it atomically), so an await's announcement
+ * that comes late (its child written first, a cancel in between) never lands after the run's
+ * terminal event. `:` keeps it apart from the steps' fences (step names have none).
+ */
+export const RUN_FENCE = { key: ':run', token: 'running' } as const
+
 /** Idempotency keys of the runner's appends (per run). */
 export const keys = {
   flowStarted: 'fs',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Command } from './commands.js'
 import { repairOutputs, transition } from './index.js'
+import { RUN_FENCE } from './keys.js'
 import { checkWith, claim, done, env, jobs, NOW, type Row, run, running, waves } from './transitionRows.js'
 
 const check = checkWith(expect)
@@ -262,5 +263,12 @@ describe('awaits made at once (parallel awaits)', () => {
     expect(doc.steps.a?.records.map((r) => (r.t === 'time' ? r.state : r.t))).toEqual(['pending', 'resolved', 'pending'])
     expect(waves(t)).toEqual([['step.await.time sa~a~1'], ['step.resumed su~a~1']])
     expect(t.behind?.appends.map((a) => a.fence?.token)).toEqual(['N1', 'N1'])
+  })
+
+  it("an await's announcement is fenced by the run: refused by the store once the run ended, never appended after its terminal event", () => {
+    const doc = run({ a: running() })
+    const rec = { t: 'run', flow: 'child', childRunId: 'c1', input: {}, state: 'pending', since: NOW, attempt: 1 } as const
+    const t = transition(doc, { type: 'announce', step: 'a', lease: 'L', pos: 0, suspend: true, rec }, env)
+    expect(t.appends).toEqual([[expect.objectContaining({ kind: 'step.await.run', fence: RUN_FENCE, mayRefuse: true })]])
   })
 })

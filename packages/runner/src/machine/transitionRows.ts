@@ -1,5 +1,6 @@
 import type { Append, Command, JobOut, Transition } from './commands.js'
 import { transition } from './index.js'
+import { RUN_FENCE } from './keys.js'
 import type { Env } from './outputs.js'
 import { newRunDoc, type RunDoc, type StepDoc } from './runDoc.js'
 
@@ -20,7 +21,9 @@ export const running = (lease = 'L', owner = 'J'): Partial<StepDoc> => ({ status
 export const done = (result?: unknown): Partial<StepDoc> => ({ status: 'completed', result, duration: 1 })
 /** Appends as `kind key`, wave by wave. */
 export const waves = (t: Transition) => t.appends.map((w) => w.map(show))
-export const show = (a: Append) => `${a.kind} ${a.key}${a.after ? ` after ${a.after}` : ''}${a.fence ? ` fenced ${a.fence.token}` : ''}`
+/** An append as the tables show it (the run's fence, on every announcement, left out: a test of its own pins it). */
+export const show = (a: Append) =>
+  `${a.kind} ${a.key}${a.after ? ` after ${a.after}` : ''}${a.fence && a.fence.key !== RUN_FENCE.key ? ` fenced ${a.fence.token}` : ''}`
 export const jobs = (t: Transition) =>
   t.jobs.map((j: JobOut) => (j.op === 'remove' ? `- ${j.id}` : `+ ${j.id}${j.at === undefined ? '' : ` @${j.at}`}`))
 

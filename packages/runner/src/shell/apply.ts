@@ -1,4 +1,4 @@
-import { type AppendOptions, type EventMeta, isLeanflowError, type NewEvent } from '@leanflow/core'
+import { type AppendManyOptions, type AppendOptions, type EventMeta, isLeanflowError, type NewEvent } from '@leanflow/core'
 import { release } from '../flowControl/admission.js'
 import { holdsRunSlots } from '../flowControl/limits.js'
 import { leaveStepLines } from '../flowControl/stepSlots.js'
@@ -223,11 +223,18 @@ function issue(shell: Shell, runId: string, a: Append, after = a.after): Promise
   return stored
 }
 
-/** Appends `batch` (plain appends: no fence, no `after` of their own) in one call of the store, stored only once the append keyed `after` is. */
+/**
+ * Appends `batch` (no `after` of their own; one fence, or none, for all: see {@link plainRow}) in
+ * one call of the store, stored only once the append keyed `after` is.
+ */
 function issueMany(shell: Shell, runId: string, batch: Append[], after: string | undefined): Promise<unknown> {
   const many = shell.store.appendMany as NonNullable<Shell['store']['appendMany']>
   const items = batch.map((a) => ({ event: eventOf(shell, runId, a), idempotencyKey: a.key }))
-  const stored = many.call(shell.store, runId, items, after === undefined ? {} : { after })
+  const opts: AppendManyOptions = {}
+  if (after !== undefined) opts.after = after
+  const fence = batch[0]?.fence
+  if (fence) opts.fence = fence
+  const stored = many.call(shell.store, runId, items, opts)
   if (shell.observers.active)
     stored.then((rs) => {
       for (const [i, r] of rs.entries()) shell.observers.appended(r, batch[i]?.info)
@@ -291,6 +298,8 @@ async function appendWaves(shell: Shell, runId: string, waves: Append[][], last?
         for (const a of batch) flight.push({ a, p })
         tail = batch.at(-1)
       }
+      // nothing rides behind appends that may be refused but their own row (refused together)
+      if (row[0]?.mayRefuse) tail = undefined
       w = next - 1
       continue
     }
@@ -309,8 +318,10 @@ const MIN_BATCH = 4
 const MAX_BATCH = 200
 
 /**
- * The plain appends of the waves from `from` on, as long as each wave comes down to one (not seen
- * stored, no fence, no `after`, never refused), and the index of the first wave after them.
+ * The appends of the waves from `from` on that can go in batches, as long as each wave comes down
+ * to one (not seen stored, no `after`), and the index of the first wave after them: plain appends
+ * (no fence, never refused), or appends under one fence that may be refused (announcements under
+ * the run's fence: a batch is refused whole, and so are the batches riding behind it).
  */
 function plainRow(shell: Shell, runId: string, waves: Append[][], from: number): { row: Append[]; next: number } {
   const row: Append[] = []
@@ -319,10 +330,19 @@ function plainRow(shell: Shell, runId: string, waves: Append[][], from: number):
     const todo = (waves[w] as Append[]).filter((a) => !shell.seen.knows(runId, a.key))
     if (todo.length === 0) continue
     const a = todo[0] as Append
-    if (todo.length > 1 || a.fence !== undefined || a.after !== undefined || a.mayRefuse) break
+    if (todo.length > 1 || a.after !== undefined || !batchable(a, row[0])) break
     row.push(a)
   }
   return { row, next: w }
+}
+
+/** True when `a` can go in a batch after `first` (the batch's first append; `a` starts one when undefined). */
+function batchable(a: Append, first: Append | undefined): boolean {
+  const fenced = a.fence !== undefined
+  // a fenced append that must not be refused, or a refusable one without a fence, goes alone
+  if (fenced !== (a.mayRefuse === true)) return false
+  if (!first) return true
+  return fenced ? a.fence?.key === first.fence?.key && a.fence?.token === first.fence?.token : first.fence === undefined
 }
 
 /** Waits for appends in flight; notes the stored ones; throws the first failure (a refusal of a `mayRefuse` append is none). */

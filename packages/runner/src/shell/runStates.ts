@@ -1,4 +1,5 @@
 import type { CasRunStateResult, RunStateStore } from '@leanflow/core'
+import { RUN_FENCE } from '../machine/keys.js'
 import { isEnded, type RunDoc } from '../machine/runDoc.js'
 import { newId } from './newId.js'
 
@@ -183,13 +184,15 @@ function bodyOf(doc: RunDoc): string {
 }
 
 /**
- * The run's fences: step → lease of each step an execution holds while the run runs. Written
- * with every compare-and-set, so a fenced append (`log`, `emit`, `state.set`) of an execution
- * that lost its lease, or of a run that ended, is refused by the store atomically.
+ * The run's fences: step → lease of each step an execution holds while the run runs, and the
+ * run's own (`RUN_FENCE`). Written with every compare-and-set, so a fenced append (`log`, `emit`,
+ * `state.set`) of an execution that lost its lease, or of a run that ended, and an await's
+ * announcement of a run that ended, is refused by the store atomically.
  */
 export function fencesOf(doc: RunDoc): Record<string, string> {
   const out: Record<string, string> = {}
   if (doc.status !== 'running') return out
+  out[RUN_FENCE.key] = RUN_FENCE.token
   for (const [name, s] of Object.entries(doc.steps)) if (s.status === 'running' && s.lease !== undefined) out[name] = s.lease
   return out
 }

@@ -1,5 +1,5 @@
 import { type Append, type ChildStart, type Command, type JobOut, type Marks, none, type Outputs, type Transition } from '../commands.js'
-import { baseJobId, jobIds, keys } from '../keys.js'
+import { baseJobId, jobIds, keys, RUN_FENCE } from '../keys.js'
 import { type Env, iso, recoveredAppend } from '../outputs.js'
 import { type AwaitRec, type Rec, type RunDoc, type StepDoc, waitsOn } from '../runDoc.js'
 import { announcedBy, claim, needsRepair, type OwnedReply, ownedStep, placeMarks } from '../steps.js'
@@ -48,7 +48,9 @@ export function awaitedAppend(step: string, pos: number, r: AwaitRec): Append {
   const { kind, data } = announcement(r)
   // its call position: with several awaits pending in one step, a reader tells them apart by it
   data.position = pos
-  return { kind, step, data, key: keys.awaited(step, pos), attempt: r.attempt }
+  // refused once the run ended: an announcement that comes late (see `RUN_FENCE`) is dropped, not
+  // appended after the run's terminal event
+  return { kind, step, data, key: keys.awaited(step, pos), attempt: r.attempt, fence: RUN_FENCE, mayRefuse: true }
 }
 
 /** `step.resumed` of the await at `pos` (once per position). */
