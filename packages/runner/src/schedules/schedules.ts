@@ -191,9 +191,9 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
         lastRun = { tick, skipped: true }
       }
     }
-    // moved on only as it was read: a conflict (another runner moved it on, or it was paused or
-    // edited) leaves it, the runs above were idempotent; read again first, as a schedule deleted and
-    // set again while its tick fired is back at the version read, with another definition
+    // moved on only as it was read: a conflict (another runner moved it on, or it was paused, edited,
+    // or deleted and set again: the store never gives an id a version twice) leaves it, the runs
+    // above were idempotent; the document is compared too, for a store that restarts versions
     const moved = lastRun ? { ...doc, lastRun } : doc
     const read = JSON.stringify(doc)
     await update(id, (c) =>
