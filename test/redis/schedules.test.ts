@@ -23,11 +23,12 @@ const open = () => {
 }
 
 describe('Redis schedules', () => {
-  it('keeps every schedule in two keys of the {schedules} slot: a hash of documents and a due index', async () => {
+  it('keeps every schedule in two keys of the {schedules} slot: a hash of documents and a due index (and a version floor once one is deleted)', async () => {
     const s = open()
     const p = s.keys.prefix
     expect(s.keys.scheduleDocs()).toBe(`${p}:{schedules}:docs`)
     expect(s.keys.scheduleDue()).toBe(`${p}:{schedules}:due`)
+    expect(s.keys.scheduleFloor()).toBe(`${p}:{schedules}:floor`)
     await s.casSchedule('nightly', 0, { cron: '0 3 * * *', note: 'a|b' }, 1500)
     await s.casSchedule('paused', 0, { cron: '* * * * *' }, null)
     expect((await raw.keys(`${p}:*`)).sort()).toEqual([`${p}:{schedules}:docs`, `${p}:{schedules}:due`])
@@ -36,7 +37,24 @@ describe('Redis schedules', () => {
     expect(await raw.zrange(s.keys.scheduleDue(), 0, -1, 'WITHSCORES')).toEqual(['nightly', '1500'])
     await s.casSchedule('nightly', 1, null, null)
     await s.casSchedule('paused', 1, null, null)
-    expect(await raw.keys(`${p}:*`)).toEqual([])
+    // deleted: only the version floor is left, so a schedule set again starts above the deleted one
+    expect(await raw.keys(`${p}:*`)).toEqual([`${p}:{schedules}:floor`])
+    expect(await raw.get(s.keys.scheduleFloor())).toBe('1')
+    expect(await s.casSchedule('nightly', 0, { cron: '0 4 * * *' }, null)).toEqual({ ok: true, version: 2 })
+    await s.casSchedule('nightly', 2, null, null)
+    expect(await raw.get(s.keys.scheduleFloor())).toBe('2')
+    await raw.del(s.keys.scheduleFloor())
+  })
+
+  it('reads schedules stored before the version floor, and sets one again above its deleted version', async () => {
+    const s = open()
+    // as an older release left it: no floor key
+    await raw.hset(s.keys.scheduleDocs(), 'old', '7|1500|{"cron":"0 3 * * *"}')
+    await raw.zadd(s.keys.scheduleDue(), 1500, 'old')
+    expect(await s.getSchedule('old')).toEqual({ id: 'old', version: 7, doc: { cron: '0 3 * * *' }, nextRunAt: 1500 })
+    expect(await s.casSchedule('old', 7, null, null)).toEqual({ ok: true, version: 0 })
+    expect(await s.casSchedule('old', 0, { cron: '0 4 * * *' }, 2500)).toEqual({ ok: true, version: 8 })
+    await raw.del(s.keys.scheduleDocs(), s.keys.scheduleDue(), s.keys.scheduleFloor())
   })
 
   it('refuses a dueSchedules time that is not a finite number', async () => {

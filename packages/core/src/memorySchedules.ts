@@ -9,10 +9,13 @@ export const MAX_SCHEDULE_BYTES = 65_536
 /**
  * The {@link ScheduleStore} held in memory: documents as JSON (a caller's later change to its
  * object changes nothing stored), the due index a sorted scan (fine for the thousands of
- * schedules a process holds).
+ * schedules a process holds). A schedule created after a delete starts above every version
+ * deleted, so a writer holding a version of the deleted one never writes over the new one.
  */
 export function createMemorySchedules(): ScheduleStore {
   const docs = new Map<string, { version: number; json: string; nextRunAt: number | null }>()
+  // the highest version a delete removed: a new schedule starts above it (versions never repeat for an id)
+  let deletedTop = 0
   const record = <T>(id: string): ScheduleRecord<T> | null => {
     const cur = docs.get(id)
     return cur ? { id, version: cur.version, doc: JSON.parse(cur.json) as T, nextRunAt: cur.nextRunAt } : null
@@ -52,10 +55,11 @@ export function createMemorySchedules(): ScheduleStore {
       const cur = docs.get(id)
       if ((cur?.version ?? 0) !== expectedVersion) return { ok: false, current: record<T>(id) }
       if (doc === null) {
+        if (cur) deletedTop = Math.max(deletedTop, cur.version)
         docs.delete(id)
         return { ok: true, version: 0 }
       }
-      const version = expectedVersion + 1
+      const version = (cur ? cur.version : deletedTop) + 1
       docs.set(id, { version, json, nextRunAt })
       return { ok: true, version }
     },

@@ -40,7 +40,8 @@ export interface ScheduleStore {
    * Writes `doc` as schedule `id` when its stored version is `expectedVersion` (0: absent), with
    * its due time `nextRunAt` (`null`: never due, e.g. paused) — atomically, document and index
    * together. `doc` `null` deletes it. On a conflict nothing is written and the current record
-   * comes back.
+   * comes back. Versions never repeat for an id: one set again after a delete starts above every
+   * version the deleted one had (a writer still holding an old version gets a conflict).
    */
   casSchedule<T = unknown>(id: string, expectedVersion: number, doc: T | null, nextRunAt: number | null): Promise<CasScheduleResult<T>>
   /** Every schedule, by id. */

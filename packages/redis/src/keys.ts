@@ -53,6 +53,8 @@
 // |                                         |         | (nextRunAt empty: paused), written only by one script  |
 // | lf:{schedules}:due                      | zset    | schedule ids with a nextRunAt, score = nextRunAt ms    |
 // |                                         |         | (a paused schedule is absent: never due)               |
+// | lf:{schedules}:floor                    | string  | the highest version a schedule delete removed: a new   |
+// |                                         |         | schedule starts above it (absent before any delete)    |
 // | lf:{lim:<scope>}:held                   | hash    | admitted holder -> JSON {needs, leaseMs?} (release)    |
 // | lf:{lim:<scope>}:wait                   | hash    | queued holder -> JSON {needs, leaseMs?, priority}      |
 // | lf:{lim:<scope>}:h:<id>:<key>           | zset    | concurrency holders, score = lease expiry ms (`inf`:   |
@@ -151,6 +153,8 @@ export function createKeys(prefix = 'lf') {
     scheduleDocs: () => `${prefix}:{schedules}:docs`,
     /** Due index of the schedules (a sorted set: id, score = nextRunAt ms; paused ones absent), in the `{schedules}` slot. */
     scheduleDue: () => `${prefix}:{schedules}:due`,
+    /** The highest version a schedule delete removed (a string; absent before any delete): new schedules start above it. */
+    scheduleFloor: () => `${prefix}:{schedules}:floor`,
     /** The tag every key of a limit scope starts with (`lf:{lim:<scope>}`); lua/limits.ts appends the parts below. */
     limitBase: (scope: string) => lim(scope, ''),
     /** Admitted holders of a limit scope (a hash: holder → JSON `{needs, leaseMs?}`). */

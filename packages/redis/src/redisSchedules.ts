@@ -31,8 +31,10 @@ const dueScript = defineScript(SCHEDULE_DUE_LUA)
 /**
  * The {@link ScheduleStore} on Redis: every schedule is one field of one hash
  * (`<prefix>:{schedules}:docs`, id → `<version>|<nextRunAt>|<doc JSON>`) and, unless paused, a
- * member of one sorted set scored by its next due time (`<prefix>:{schedules}:due`). Both keys
- * share the `{schedules}` slot, so a write is one Lua compare-and-set on Redis Cluster too, and
+ * member of one sorted set scored by its next due time (`<prefix>:{schedules}:due`); once one is
+ * deleted, `<prefix>:{schedules}:floor` holds the highest version deleted, and a new schedule
+ * starts above it (versions never repeat for an id). The keys share the `{schedules}` slot, so
+ * a write is one Lua compare-and-set on Redis Cluster too, and
  * finding the due ones is one range query: O(log n + due), whatever the number of schedules.
  * `createRedisStreamStore()` mixes it in.
  *
@@ -48,6 +50,7 @@ export function createRedisSchedules(options: RedisSchedulesOptions, fatal?: () 
   const keys = createKeys(options.prefix ?? 'lf')
   const docs = keys.scheduleDocs()
   const due = keys.scheduleDue()
+  const floor = keys.scheduleFloor()
 
   // every driver error reaches the caller as a LeanflowError (STORE_FULL, STORE_UNAVAILABLE, INTERNAL)
   return withStoreErrors(
@@ -69,7 +72,7 @@ export function createRedisSchedules(options: RedisSchedulesOptions, fatal?: () 
         const write = doc !== null
         const json = write ? scheduleJson(id, doc) : ''
         const args = [id, expectedVersion, write ? '1' : '0', nextRunAt === null ? '' : String(nextRunAt), json]
-        const reply = (await casScript.call(redis, [docs, due], args)) as [number, number | string | undefined]
+        const reply = (await casScript.call(redis, [docs, due, floor], args)) as [number, number | string | undefined]
         if (reply[0] === 1) return { ok: true, version: Number(reply[1]) }
         return { ok: false, current: typeof reply[1] === 'string' ? decode<T>(id, reply[1]) : null }
       },

@@ -58,16 +58,35 @@ export function describeScheduleStoreConformance(label: string, factory: Schedul
       await expectEmpty(s)
     })
 
-    test('delete: the record and its due entry go; a new one starts at version 1 again', async (s) => {
+    test('delete: the record and its due entry go; deleting what is absent, at version 0, succeeds', async (s) => {
       await s.casSchedule('d', 0, { n: 1 }, 10)
       await s.casSchedule('d', 1, { n: 2 }, 20)
       expect(await s.casSchedule('d', 2, null, 20)).toEqual({ ok: true, version: 0 })
       expect(await s.getSchedule('d')).toBeNull()
       await expectEmpty(s)
-      // deleting what is absent, at version 0, is a no-op that succeeds
       expect(await s.casSchedule('d', 0, null, null)).toEqual({ ok: true, version: 0 })
-      expect(await s.casSchedule('d', 0, { n: 3 }, null)).toEqual({ ok: true, version: 1 })
-      expect(await s.getSchedule('d')).toEqual({ id: 'd', version: 1, doc: { n: 3 }, nextRunAt: null })
+      await expectEmpty(s)
+    })
+
+    test('delete then set: the new version is greater than any version the id had', async (s) => {
+      // a writer that read version 2 of the deleted schedule must not write over the new one
+      await s.casSchedule('d', 0, { n: 1 }, 10)
+      await s.casSchedule('d', 1, { n: 2 }, 20)
+      await s.casSchedule('d', 2, null, null)
+      const created = await s.casSchedule('d', 0, { n: 3 }, 30)
+      expect(created.ok).toBe(true)
+      const v = (created as { version: number }).version
+      expect(v).toBeGreaterThan(2)
+      expect(await s.getSchedule('d')).toEqual({ id: 'd', version: v, doc: { n: 3 }, nextRunAt: 30 })
+      expect(await s.casSchedule('d', 1, { n: 'stale' }, 1)).toEqual({ ok: false, current: await s.getSchedule('d') })
+      // a second write takes it to v + 1 (the old v + 1 of the deleted one is taken: still refused)
+      expect(await s.casSchedule('d', v, { n: 4 }, 40)).toEqual({ ok: true, version: v + 1 })
+      expect((await s.casSchedule('d', 2, { n: 'stale' }, 1)).ok).toBe(false)
+      // and again after another delete and set, whatever the version it reached
+      await s.casSchedule('d', v + 1, null, null)
+      const again = await s.casSchedule('d', 0, { n: 5 }, null)
+      expect((again as { version: number }).version).toBeGreaterThan(v + 1)
+      expect((await s.getSchedule('d'))?.doc).toEqual({ n: 5 })
     })
 
     test('any JSON document round-trips, an own "__proto__" key as a key', async (s) => {

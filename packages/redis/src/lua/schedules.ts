@@ -1,8 +1,11 @@
 /**
  * Compare-and-set of one schedule: its document and its place in the due index together, in
  * the schedules' slot. A stored schedule is one hash field `<version>|<nextRunAt>|<doc JSON>`
- * (`nextRunAt` empty: paused, not in the index).
- * KEYS: 1 the documents hash, 2 the due index (a sorted set; same slot).
+ * (`nextRunAt` empty: paused, not in the index). A delete raises the version floor to the
+ * deleted version; a new schedule starts above the floor, so no id's versions ever repeat (a
+ * writer holding a version of a deleted schedule never writes over one set again).
+ * KEYS: 1 the documents hash, 2 the due index (a sorted set), 3 the version floor (a string);
+ * one slot.
  * ARGV: 1 schedule id, 2 expected version (0: only when absent), 3 '1' to write, '0' to
  * delete, 4 nextRunAt ms ('' : none), 5 the document JSON.
  * Returns `{1, newVersion}` (0 after a delete), or `{0, current}` on a conflict (`{0}` when absent).
@@ -15,11 +18,15 @@ if v ~= tonumber(ARGV[2]) then
   if cur then return {0, cur} end
   return {0}
 end
+local floor = tonumber(redis.call('GET', KEYS[3]) or '0')
 if ARGV[3] == '0' then
+  if not cur then return {1, 0} end
   redis.call('HDEL', KEYS[1], ARGV[1])
   redis.call('ZREM', KEYS[2], ARGV[1])
+  if v > floor then redis.call('SET', KEYS[3], v) end
   return {1, 0}
 end
+if not cur then v = floor end
 redis.call('HSET', KEYS[1], ARGV[1], tostring(v + 1) .. '|' .. ARGV[4] .. '|' .. ARGV[5])
 if ARGV[4] == '' then
   redis.call('ZREM', KEYS[2], ARGV[1])

@@ -4,6 +4,7 @@ import { iso } from '../machine/outputs.js'
 import type { RunnerSchedules, ScheduleDefinition, ScheduleInfo, ScheduleSpec, ScheduleTick } from '../scheduleTypes.js'
 import { newId } from '../shell/newId.js'
 import { flowNameOf, type Shell } from '../shell/shell.js'
+import type { Cadence } from './cadence.js'
 import { dueTicks } from './dueTicks.js'
 import { differences, lowerVersionOnly, replacedError, takenError } from './scheduleClash.js'
 import { cadenceOf, type ScheduleDoc, sameCadence, scheduleDocOf, scheduleInfo } from './scheduleDoc.js'
@@ -88,6 +89,8 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
   let ticking = false
   let looking: Promise<void> | undefined
   let again = false
+  // `<id>@<version>` of the stored schedules this runner cannot read, reported once each
+  const unreadable = new Set<string>()
 
   function store(): ScheduleStore {
     const s = shell.store as Partial<ScheduleStore>
@@ -156,6 +159,33 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
   }
 
   /**
+   * The cadence of a stored schedule, or `undefined` when this runner cannot read it (a zone its
+   * runtime does not know, a pattern only a newer release takes: another service wrote it): left
+   * due for a runner that can, reported to `onError` once per version, so it never holds up the
+   * schedules due after it.
+   */
+  function readCadence(rec: ScheduleRecord<ScheduleDoc>): Cadence | undefined {
+    try {
+      return cadenceOf(rec.doc)
+    } catch (err) {
+      const key = `${rec.id}@${rec.version}`
+      if (!unreadable.has(key)) {
+        unreadable.add(key)
+        const why = errorMessage(err).replace(`Schedule "${rec.id}": `, '')
+        const fix = `set it again as this runner reads it, or runner.schedules.delete('${rec.id}')`
+        shell.onError(
+          new LeanflowError(
+            'INVALID_ARGUMENT',
+            `Schedule "${rec.id}": this runner cannot read it (${why}); it is left for a runner that can (whose runtime knows its time zone, or a newer release): ${fix}.`,
+            { cause: err },
+          ),
+        )
+      }
+      return undefined
+    }
+  }
+
+  /**
    * Handles one due schedule: fires its due ticks (or skips them per `overlap`), then moves its due
    * time on; resolves to its next due time. `left`: a schedule this runner cannot fire (a flow it
    * does not hold, an input only the defining code computes), left due for a runner that can;
@@ -167,7 +197,9 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
     const doc = rec.doc
     const code = inCode.get(id)
     if (!shell.flows.has(doc.flow) || (doc.inputFn && code?.flow !== doc.flow)) return 'left'
-    const plan = dueTicks(cadenceOf(doc), doc.catchUp, rec.nextRunAt, now)
+    const cadence = readCadence(rec)
+    if (!cadence) return 'left'
+    const plan = dueTicks(cadence, doc.catchUp, rec.nextRunAt, now)
     let lastRun = doc.lastRun
     for (const tick of plan.fire) {
       // active: not ended, whether running, awaiting or queued by flow control (a queued run counts:
@@ -191,9 +223,9 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
         lastRun = { tick, skipped: true }
       }
     }
-    // moved on only as it was read: a conflict (another runner moved it on, or it was paused or
-    // edited) leaves it, the runs above were idempotent; read again first, as a schedule deleted and
-    // set again while its tick fired is back at the version read, with another definition
+    // moved on only as it was read: a conflict (another runner moved it on, or it was paused, edited,
+    // or deleted and set again: the store never gives an id a version twice) leaves it, the runs
+    // above were idempotent; the document is compared too, for a store that restarts versions
     const moved = lastRun ? { ...doc, lastRun } : doc
     const read = JSON.stringify(doc)
     await update(id, (c) =>
