@@ -42,39 +42,3 @@ describe('catchUp after downtime', () => {
     expect(await ticksAfterDowntime('all')).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(at))
   })
 })
-
-/** The ticks a runner fires for a `catchUp: 'none'` cron set at `setAt`, started `late` ms after its first tick. */
-async function lateTicks(cron: string, setAt: string, late: number): Promise<{ fired: string[]; next: string | null }> {
-  let now = Date.parse(setAt)
-  const store = createMemoryStreamStore({ now: () => now })
-  const flow = defineFlow({ name: 'rare', steps: { a: { handler: async () => 1 } } })
-  const runner = createRunner({ store, flows: [flow], onError: () => {} })
-  const set = await runner.schedules.set({ id: 'rare', flow: 'rare', cron, catchUp: 'none' })
-  now = Date.parse(set.nextRunAt as string) + late
-  await runner.start()
-  try {
-    await waitFor(async () => (await runner.schedules.list())[0]?.nextRunAt !== set.nextRunAt, 'the schedule moved on', 5000)
-    const runs = await store.listRuns('rare', { limit: 100 })
-    const firsts = await Promise.all(runs.map(async (r) => (await store.read(r.runId, { limit: 1 }))[0] as EventRecord))
-    const fired = firsts.map((e) => (e.data as { schedule: { tick: string } }).schedule.tick)
-    return { fired, next: (await runner.schedules.list())[0]?.nextRunAt ?? null }
-  } finally {
-    await runner.stop()
-    await store.close()
-  }
-}
-
-describe('the grace period of a long cadence', () => {
-  const HOUR = 3_600_000
-  it("is one hour at most: a leap-day cron with 'none' does not fire a tick missed by days (its cadence is 4 years)", async () => {
-    expect(await lateTicks('0 0 29 2 *', '2027-06-01T00:00:00Z', 10 * 24 * HOUR)).toEqual({ fired: [], next: '2032-02-29T00:00:00.000Z' })
-    expect(await lateTicks('0 0 29 2 *', '2027-06-01T00:00:00Z', HOUR + 1000)).toEqual({ fired: [], next: '2032-02-29T00:00:00.000Z' })
-  })
-  it('a daily tick late by less than an hour is merely late: it fires', async () => {
-    expect(await lateTicks('0 3 * * *', '2026-03-01T12:00:00Z', HOUR - 1000)).toEqual({
-      fired: ['2026-03-02T03:00:00.000Z'],
-      next: '2026-03-03T03:00:00.000Z',
-    })
-    expect(await lateTicks('0 3 * * *', '2026-03-01T12:00:00Z', 2 * HOUR)).toEqual({ fired: [], next: '2026-03-03T03:00:00.000Z' })
-  })
-})

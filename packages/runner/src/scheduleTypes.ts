@@ -45,7 +45,7 @@ export interface ScheduleDefinition {
   input?: ScheduleInput | undefined
   /** While the last run is active: start another (`allow`), record the tick as skipped (`skip`), or cancel it and start (`cancel`). @default 'allow' */
   overlap?: 'allow' | 'skip' | 'cancel' | undefined
-  /** Ticks missed by more than a grace period (5 s, or one cadence up to an hour: downtime): the most recent one (`latest`), none, or all (the last 100). @default 'latest' */
+  /** Ticks missed by more than a grace period (downtime): the most recent one (`latest`), none, or all (the last 100). @default 'latest' */
   catchUp?: 'latest' | 'none' | 'all' | undefined
 }
 

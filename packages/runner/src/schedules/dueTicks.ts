@@ -1,22 +1,15 @@
 import type { Cadence } from './cadence.js'
 
-/** How late a tick may fire and still count as on time (not missed): at least one cadence, up to {@link MAX_GRACE_MS}. */
+/** How late a tick may fire and still count as on time (not missed): at least one cadence. */
 export const GRACE_MS = 5000
-/**
- * The longest grace period, however long the cadence: a tick an hour late is not "merely late"
- * (a busy machine, a late poll) but missed, so `catchUp` decides (a `0 0 29 2 *` cron with
- * `catchUp: 'none'` does not fire a tick missed by days because its cadence is 4 years).
- */
-export const MAX_GRACE_MS = 3_600_000
 /** The most ticks `catchUp: 'all'` fires after downtime. */
 export const CATCH_UP_MAX = 100
 
 /**
  * The ticks a schedule fires now, and when it is due next. `nextRunAt` is its first tick not yet
- * handled. Every tick up to one grace period late (5 s, or one cadence up to an hour) fires (a
- * busy machine, a late poll); ticks missed by more than that (downtime) follow `catchUp`: the
- * most recent one (`latest`), none, or all of them (the most recent {@link CATCH_UP_MAX}).
- * Pure: no clock, `now` comes in.
+ * handled. Every tick up to one grace period late fires (a busy machine, a late poll); ticks
+ * missed by more than that (downtime) follow `catchUp`: the most recent one (`latest`), none, or
+ * all of them (the most recent {@link CATCH_UP_MAX}). Pure: no clock, `now` comes in.
  *
  * @example
  * ```ts
@@ -31,7 +24,7 @@ export function dueTicks(
 ): { fire: number[]; next: number } {
   const next = cadence.next(now)
   if (nextRunAt > now) return { fire: [], next: nextRunAt }
-  const grace = Math.max(GRACE_MS, Math.min(MAX_GRACE_MS, cadence.spacing))
+  const grace = Math.max(GRACE_MS, cadence.spacing)
   const onTimeFrom = now - grace
   const fire: number[] = []
   if (nextRunAt <= onTimeFrom && catchUp !== 'none') {
