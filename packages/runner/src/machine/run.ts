@@ -1,3 +1,4 @@
+import { awaitedAppend } from './awaits/index.js'
 import type { ChildOutcome } from './awaits/run.js'
 import type { Append, Command, JobOut, Transition } from './commands.js'
 import { jobIds, keys } from './keys.js'
@@ -71,7 +72,7 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
       return out
     }
     // a cancel asked again finishes one cut short by a crash: the run's flow.canceled (idempotent), its jobs' removal, its cascade
-    out.appends = terminalWaves(doc, 'flow.canceled', doc.reason === undefined ? {} : { reason: doc.reason })
+    out.appends = canceledWaves(doc, doc.reason === undefined ? {} : { reason: doc.reason })
     const leftovers = cancelOutputs(doc, env)
     out.jobs = leftovers.jobs
     out.unwatch = leftovers.unwatch
@@ -91,13 +92,32 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
   }
   const { jobs, unwatch } = cancelOutputs(doc, env)
   const data = cmd.reason === undefined ? {} : { reason: String(cmd.reason) }
-  const out = withLeaveLines({ appends: terminalWaves(doc, 'flow.canceled', data), jobs, unwatch, ended: true, release: doc.flow }, doc)
+  const out = withLeaveLines({ appends: canceledWaves(doc, data), jobs, unwatch, ended: true, release: doc.flow }, doc)
   if (debounced) out.dropDebounce = debounced
   // its children are canceled with it (an ended child: nothing)
   const children = childrenOf(doc)
   if (children.length > 0) out.cancelChildren = children
   const outcome: ChildOutcome = cmd.reason === undefined ? { status: 'canceled' } : { status: 'canceled', error: String(cmd.reason) }
   return { reply: 'canceled', ...withNotify(out, env, doc, outcome) }
+}
+
+/**
+ * A canceled run's last appends: the announcement of each child it invoked first (`step.await.run`,
+ * idempotent: one already stored is not stored again), then its terminal waves. A child is
+ * written before its own announcement, which the run's fence refuses once the run ended: a cancel
+ * in between would leave that child out of the log, so the cancel announces it, before
+ * `flow.canceled` (unfenced: the run's fence is gone with the cancel).
+ */
+function canceledWaves(doc: RunDoc, data: unknown): Append[][] {
+  const announced: Append[][] = []
+  for (const [step, s] of Object.entries(doc.steps)) {
+    s.records.forEach((r, pos) => {
+      if (r.t !== 'run') return
+      const { fence: _, mayRefuse: __, ...plain } = awaitedAppend(step, pos, r)
+      announced.push([plain])
+    })
+  }
+  return [...announced, ...terminalWaves(doc, 'flow.canceled', data)]
 }
 
 /** A canceled run's queued jobs to remove (its steps' and awaits') and the event kinds it stops watching. */

@@ -210,6 +210,22 @@ describe('cancel, triggers and events', () => {
       ended: true,
     },
     {
+      name: 'cancel a run waiting on a child: the child is announced again before flow.canceled (its own announcement, late, is refused)',
+      doc: run({
+        a: {
+          status: 'suspended',
+          waitingOn: 0,
+          records: [{ t: 'run', flow: 'kid', childRunId: 'c1', input: {}, state: 'pending', since: 0, attempt: 1 }],
+        },
+      }),
+      cmd: { type: 'cancel' },
+      reply: 'canceled',
+      after: { status: 'canceled', steps: { a: { records: [{ state: 'canceled', doneAt: NOW }] } } },
+      appends: [['step.await.run sa~a~0'], [], ['flow.canceled fe']],
+      jobs: ['- s~r~a~1', '- w~r~a~1~0', '- x~r~a~1~0', '- s~r~b~1', '- s~r~c~1', '- s~r~d~1'],
+      ended: true,
+    },
+    {
       name: 'cancel an ended run: nothing changes',
       doc: run({}, { status: 'completed' }),
       cmd: { type: 'cancel' },
