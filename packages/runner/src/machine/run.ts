@@ -1,3 +1,4 @@
+import { lateAnnouncements } from './awaits/announcement.js'
 import type { ChildOutcome } from './awaits/run.js'
 import type { Append, Command, JobOut, Transition } from './commands.js'
 import { jobIds, keys } from './keys.js'
@@ -71,7 +72,7 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
       return out
     }
     // a cancel asked again finishes one cut short by a crash: the run's flow.canceled (idempotent), its jobs' removal, its cascade
-    out.appends = terminalWaves(doc, 'flow.canceled', doc.reason === undefined ? {} : { reason: doc.reason })
+    out.appends = [...lateOf(doc), ...terminalWaves(doc, 'flow.canceled', doc.reason === undefined ? {} : { reason: doc.reason })]
     const leftovers = cancelOutputs(doc, env)
     out.jobs = leftovers.jobs
     out.unwatch = leftovers.unwatch
@@ -91,13 +92,21 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
   }
   const { jobs, unwatch } = cancelOutputs(doc, env)
   const data = cmd.reason === undefined ? {} : { reason: String(cmd.reason) }
-  const out = withLeaveLines({ appends: terminalWaves(doc, 'flow.canceled', data), jobs, unwatch, ended: true, release: doc.flow }, doc)
+  const appends = [...lateOf(doc), ...terminalWaves(doc, 'flow.canceled', data)]
+  const out = withLeaveLines({ appends, jobs, unwatch, ended: true, release: doc.flow }, doc)
   if (debounced) out.dropDebounce = debounced
   // its children are canceled with it (an ended child: nothing)
   const children = childrenOf(doc)
   if (children.length > 0) out.cancelChildren = children
   const outcome: ChildOutcome = cmd.reason === undefined ? { status: 'canceled' } : { status: 'canceled', error: String(cmd.reason) }
   return { reply: 'canceled', ...withNotify(out, env, doc, outcome) }
+}
+
+/** The closed awaits of a canceled run whose announcement may never have gone out (`lateAnnouncements`): before its flow.canceled. */
+function lateOf(doc: RunDoc): Append[][] {
+  const out: Append[][] = []
+  for (const [name, s] of Object.entries(doc.steps)) out.push(...lateAnnouncements(name, s))
+  return out
 }
 
 /** A canceled run's queued jobs to remove (its steps' and awaits') and the event kinds it stops watching. */
