@@ -1,3 +1,4 @@
+import { lateAnnouncements } from './awaits/announcement.js'
 import { announceOutputs, resumeJob } from './awaits/index.js'
 import type { Outputs } from './commands.js'
 import { afterComplete, afterFail, type Env } from './outputs.js'
@@ -10,6 +11,13 @@ function announcementsBy(env: Env, step: string, s: StepDoc, jobId: string): Out
     if (r.t === 'do' || r.state !== 'pending' || r.by !== jobId) return
     out.push({ ...announceOutputs(env, step, pos, r), unwatch: [], matchEvents: r.t === 'event' })
   })
+  return out
+}
+
+/** `out` of a step that ended, after the announcements its end sent again (`lateAnnouncements`). */
+function withLate(step: string, s: StepDoc, out: Outputs): Outputs {
+  const late = lateAnnouncements(step, s)
+  if (late.length > 0) out.appends.unshift(...late)
   return out
 }
 
@@ -32,9 +40,9 @@ export function repairOutputs(doc: RunDoc, jobId: string, env: Env): { outputs: 
       running ??= step
       continue
     }
-    if (s.status === 'completed') outputs.push(afterComplete(env, doc, step))
+    if (s.status === 'completed') outputs.push(withLate(step, s, afterComplete(env, doc, step)))
     else if (s.status === 'retrying') outputs.push(afterFail(env, doc, step, s.attempt - 1))
-    else if (s.status === 'failed') outputs.push(afterFail(env, doc, step, s.attempt))
+    else if (s.status === 'failed') outputs.push(withLate(step, s, afterFail(env, doc, step, s.attempt)))
     else if (s.status === 'suspended') {
       for (const pos of s.waitingAll ?? [s.waitingOn ?? 0]) {
         const r = s.records[pos]

@@ -1,4 +1,4 @@
-import { awaitedAppend } from './awaits/index.js'
+import { lateAnnouncements } from './awaits/announcement.js'
 import type { ChildOutcome } from './awaits/run.js'
 import type { Append, Command, JobOut, Transition } from './commands.js'
 import { jobIds, keys } from './keys.js'
@@ -72,7 +72,7 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
       return out
     }
     // a cancel asked again finishes one cut short by a crash: the run's flow.canceled (idempotent), its jobs' removal, its cascade
-    out.appends = canceledWaves(doc, doc.reason === undefined ? {} : { reason: doc.reason })
+    out.appends = [...lateOf(doc), ...terminalWaves(doc, 'flow.canceled', doc.reason === undefined ? {} : { reason: doc.reason })]
     const leftovers = cancelOutputs(doc, env)
     out.jobs = leftovers.jobs
     out.unwatch = leftovers.unwatch
@@ -92,7 +92,8 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
   }
   const { jobs, unwatch } = cancelOutputs(doc, env)
   const data = cmd.reason === undefined ? {} : { reason: String(cmd.reason) }
-  const out = withLeaveLines({ appends: canceledWaves(doc, data), jobs, unwatch, ended: true, release: doc.flow }, doc)
+  const appends = [...lateOf(doc), ...terminalWaves(doc, 'flow.canceled', data)]
+  const out = withLeaveLines({ appends, jobs, unwatch, ended: true, release: doc.flow }, doc)
   if (debounced) out.dropDebounce = debounced
   // its children are canceled with it (an ended child: nothing)
   const children = childrenOf(doc)
@@ -101,23 +102,11 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
   return { reply: 'canceled', ...withNotify(out, env, doc, outcome) }
 }
 
-/**
- * A canceled run's last appends: the announcement of each child it invoked first (`step.await.run`,
- * idempotent: one already stored is not stored again), then its terminal waves. A child is
- * written before its own announcement, which the run's fence refuses once the run ended: a cancel
- * in between would leave that child out of the log, so the cancel announces it, before
- * `flow.canceled` (unfenced: the run's fence is gone with the cancel).
- */
-function canceledWaves(doc: RunDoc, data: unknown): Append[][] {
-  const announced: Append[][] = []
-  for (const [step, s] of Object.entries(doc.steps)) {
-    s.records.forEach((r, pos) => {
-      if (r.t !== 'run') return
-      const { fence: _, mayRefuse: __, ...plain } = awaitedAppend(step, pos, r)
-      announced.push([plain])
-    })
-  }
-  return [...announced, ...terminalWaves(doc, 'flow.canceled', data)]
+/** The closed awaits of a canceled run whose announcement may never have gone out (`lateAnnouncements`): before its flow.canceled. */
+function lateOf(doc: RunDoc): Append[][] {
+  const out: Append[][] = []
+  for (const [name, s] of Object.entries(doc.steps)) out.push(...lateAnnouncements(name, s))
+  return out
 }
 
 /** A canceled run's queued jobs to remove (its steps' and awaits') and the event kinds it stops watching. */

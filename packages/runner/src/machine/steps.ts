@@ -1,3 +1,4 @@
+import { lateAnnouncements } from './awaits/announcement.js'
 import { type Command, type Marks, none, type Transition } from './commands.js'
 import { flowResult } from './flowResult.js'
 import { baseJobId, keys } from './keys.js'
@@ -146,6 +147,8 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
   s.error = undefined
   delete s.lease
   closeAwaits(s, 'canceled', env.now)
+  // a race's losers whose announcement may never have gone out: before its step.completed
+  const late = lateAnnouncements(cmd.step, s)
   const ready = promoteReady(doc, flow)
   if (Object.values(doc.steps).every((x) => x.status === 'completed')) {
     const shaped = flowResult(flow, doc)
@@ -163,6 +166,7 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
   const ns = next === undefined ? undefined : doc.steps[next]
   if (!cmd.next || next === undefined || !ns) {
     const out = afterComplete(env, doc, cmd.step)
+    if (late.length > 0) out.appends.unshift(...late)
     return { ...out, reply: {} }
   }
   const { jobId, lease } = cmd.next
@@ -173,6 +177,9 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
   const started = startedAppend(next, 1, jobId)
   const requires: string[] = []
   for (const n of others) requires.push(keys.completed(n))
+  const appends = [others.length === 0 ? [completed] : [completed, ...completions(doc, others)], [started]]
+  // late announcements go in waves before step.completed, not behind the write
+  if (late.length > 0) return { reply: { next, lease }, appends: [...late, ...appends], jobs: readyJobs(env.runId, doc), unwatch: [] }
   return {
     reply: { next, lease },
     // the other needs' step.completed must be stored first: only when this process saw them stored
@@ -181,7 +188,7 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
       requires,
     },
     // else: step.completed (with any other need's that is missing), then step.started behind it
-    appends: [others.length === 0 ? [completed] : [completed, ...completions(doc, others)], [started]],
+    appends,
     jobs: readyJobs(env.runId, doc),
     unwatch: [],
   }
@@ -228,6 +235,8 @@ export function fail(doc: RunDoc | null, cmd: Fail, env: Env): Transition<boolea
   // the observers learn when the attempt started: its step.failed carries no duration
   const failed = out.appends[0]?.find((a) => a.kind === 'step.failed' && a.attempt === cmd.attempt)
   if (failed && since !== undefined) failed.info = { attemptStartedAt: new Date(since).toISOString() }
+  // a failed-for-good step's closed awaits whose announcement may never have gone out: before its step.failed
+  if (s.status === 'failed') out.appends.unshift(...lateAnnouncements(cmd.step, s))
   return { reply: true, ...out }
 }
 

@@ -215,7 +215,7 @@ describe('cancel, triggers and events', () => {
         a: {
           status: 'suspended',
           waitingOn: 0,
-          records: [{ t: 'run', flow: 'kid', childRunId: 'c1', input: {}, state: 'pending', since: 0, attempt: 1 }],
+          records: [{ t: 'run', flow: 'kid', childRunId: 'c1', input: {}, state: 'pending', since: 0, attempt: 1, by: 'J0' }],
         },
       }),
       cmd: { type: 'cancel' },

@@ -1,30 +1,23 @@
 import { type Append, type ChildStart, type Command, type JobOut, type Marks, none, type Outputs, type Transition } from '../commands.js'
-import { baseJobId, jobIds, keys, RUN_FENCE } from '../keys.js'
+import { baseJobId, jobIds, keys } from '../keys.js'
 import { type Env, iso, recoveredAppend } from '../outputs.js'
 import { type AwaitRec, type Rec, type RunDoc, type StepDoc, waitsOn } from '../runDoc.js'
 import { announcedBy, claim, needsRepair, type OwnedReply, ownedStep, placeMarks } from '../steps.js'
-import { eventAnnouncement, eventCall, eventValue, pendingKinds } from './event.js'
-import { runAnnouncement, runCall, runValue } from './run.js'
-import { fireTime, timeAnnouncement, timeCall, timeValue } from './time.js'
-import { triggerAnnouncement, triggerCall, triggerValue } from './trigger.js'
+import { awaitedAppend } from './announcement.js'
+import { eventCall, eventValue, pendingKinds } from './event.js'
+import { runCall, runValue } from './run.js'
+import { fireTime, timeCall, timeValue } from './time.js'
+import { triggerCall, triggerValue } from './trigger.js'
 
 /**
  * What every await shares: its announcement (`step.await.*` and its timer or timeout job), the
  * commands of the execution that registers or suspends on it, the `time` / `timeout` / `resume`
  * jobs, and its `step.resumed` / `step.await.timeout` events. The kinds: `time.ts`, `event.ts`,
- * `trigger.ts`.
+ * `trigger.ts`, `run.ts`; the `step.await.*` events: `announcement.ts`.
  */
 
 /** The name prefix of a `ctx.patched` marker record (`{ t: 'do', name: 'patched:<id>' }`). */
 export const PATCHED = 'patched:'
-
-/** The `step.await.*` event of a record. */
-export function announcement(r: AwaitRec): { kind: string; data: Record<string, unknown> } {
-  if (r.t === 'time') return timeAnnouncement(r)
-  if (r.t === 'event') return eventAnnouncement(r)
-  if (r.t === 'run') return runAnnouncement(r)
-  return triggerAnnouncement(r)
-}
 
 /** What a resolved await returns, first time and on replay. */
 export function awaitValue(r: AwaitRec): unknown {
@@ -41,16 +34,6 @@ export function callLabel(rec: Rec): string {
   if (rec.t === 'event') return eventCall(rec)
   if (rec.t === 'run') return runCall(rec)
   return triggerCall(rec)
-}
-
-/** The append announcing the await at `pos` (once per position). */
-export function awaitedAppend(step: string, pos: number, r: AwaitRec): Append {
-  const { kind, data } = announcement(r)
-  // its call position: with several awaits pending in one step, a reader tells them apart by it
-  data.position = pos
-  // refused once the run ended: an announcement that comes late (see `RUN_FENCE`) is dropped, not
-  // appended after the run's terminal event
-  return { kind, step, data, key: keys.awaited(step, pos), attempt: r.attempt, fence: RUN_FENCE, mayRefuse: true }
 }
 
 /** `step.resumed` of the await at `pos` (once per position). */
@@ -176,7 +159,11 @@ export function suspend(doc: RunDoc | null, cmd: Suspend, env: Env): Transition<
     if (r.state !== 'pending') settled.push({ pos, rec: r })
   })
   if (settled.length > 0) {
-    for (const x of settled) delete x.rec.quiet
+    for (const x of settled) {
+      delete x.rec.quiet
+      // announced again with its step.resumed below (a take-over replays to here and repeats both)
+      if (x.rec.state === 'resolved') delete x.rec.by
+    }
     // each with its announcement again first (a child written before its announcement was, by a
     // worker that died in between, may have ended before the announcement of the await it resolved)
     const resumed = settled
@@ -296,9 +283,13 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
   if (r.state === 'timedOut') appends.push([timedOutAppend(step, s.attempt, pos, r)])
   else if (r.state === 'resolved' && reply.kind === 'claimed') appends.push([resumedAppend(step, s.attempt, pos, r)])
   if (reply.kind === 'claimed') {
+    // announced again here, by this job (its re-delivery takes the step over and repeats it): the
+    // step's end need not announce it again (`lateAnnouncements`)
+    if (r.state !== 'pending') delete r.by
     for (const p of alsoResumed) {
       const q = s.records[p] as AwaitRec
       delete q.quiet
+      delete q.by
       // each with its announcement first too: a child written before its announcement was (a
       // worker that died in between) may have ended, and so resolved its await, before a repair
       appends.push([awaitedAppend(step, p, q)], [resumedAppend(step, s.attempt, p, q)])

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import type { Command, JobOut, Transition } from '../commands.js'
-import { transition } from '../index.js'
+import type { Append, Command, JobOut, Transition } from '../commands.js'
+import { repairOutputs, transition } from '../index.js'
 import type { Env } from '../outputs.js'
 import { newRunDoc, type RunDoc, type StepDoc } from '../runDoc.js'
+import * as rows from '../transitionRows.js'
 
 // `resolveChildren` as a table: children's ends told their parent, alone or in batches. No store,
 // queue or clock (the fan-out's wake-ups in any order: fanOut.property.test.ts).
@@ -60,7 +61,7 @@ const at = (pos: number, resume: boolean) => ({ step: 'a', pos, attempt: 1, resu
 describe('resolveChildren', () => {
   it.each<Row>([
     {
-      name: "a child's end its suspended step waits on: resolved (its input and announcer dropped), the step resumes",
+      name: "a child's end its suspended step waits on: resolved (its input dropped), the step resumes",
       doc: kids(['pending', 'pending', 'pending', 'pending']),
       cmd: { type: 'resolveChildren', ends: [ended('k2', 7)] },
       reply: [at(2, true)],
@@ -146,7 +147,7 @@ describe('resolveChildren', () => {
     },
   ])('$name', check)
 
-  it('keeps of a resolved await only what a replay needs (no input, no announcer)', () => {
+  it('keeps of a resolved await what a replay needs and its announcer (no input): its announcement goes out again with its step.resumed or before its step ends', () => {
     const doc = kids(['pending', 'pending', 'pending', 'pending'])
     transition(doc, { type: 'resolveChildren', ends: [ended('k2', 7)] }, env)
     expect(doc.steps.a?.records[2]).toEqual({
@@ -156,6 +157,7 @@ describe('resolveChildren', () => {
       state: 'resolved',
       since: 0,
       attempt: 1,
+      by: 'J',
       outcome: { status: 'completed', result: 7 },
       doneAt: NOW,
     })
@@ -174,5 +176,84 @@ describe('the resume of a step waiting on all its children', () => {
       expect(announced, `position ${pos} announced`).toBeGreaterThanOrEqual(0)
       expect(announced).toBeLessThan(kinds.indexOf(`step.resumed ${pos}`))
     }
+  })
+})
+
+describe('a race loser whose child was written before its announcement, by a worker that died in between', () => {
+  // step a under the resume job R: position 0 won the race (resumed), position 1 lost it, its
+  // await recorded by the dead job J (`by`), whose re-delivery finds nothing pending once it closed
+  const raced = (loser: 'pending' | 'resolved') =>
+    run({
+      ...running(),
+      owner: 'R',
+      records: [
+        { t: 'run', flow: 'kid', childRunId: 'k0', state: 'resolved', since: 0, doneAt: 1, attempt: 1, outcome: { status: 'completed' } },
+        {
+          t: 'run',
+          flow: 'kid',
+          childRunId: 'k1',
+          state: loser,
+          since: 0,
+          attempt: 1,
+          by: 'J',
+          ...(loser === 'pending' ? { input: {} } : { doneAt: 2, outcome: { status: 'completed' as const } }),
+        },
+      ],
+    })
+  /** The appends as `kind position`, in order. */
+  const order = (appends: Append[][]) => appends.flat().map((a) => `${a.kind} ${(a.data as { position?: number }).position ?? ''}`.trim())
+  const announcedBefore = (appends: Append[][], end: string) => {
+    const kinds = order(appends)
+    expect(kinds, 'the loser announced').toContain('step.await.run 1')
+    expect(kinds.indexOf('step.await.run 1'), `before ${end}`).toBeLessThan(kinds.indexOf(end))
+  }
+
+  it.each(['pending', 'resolved'] as const)('the step completing announces its %s loser again, before its step.completed', (loser) => {
+    const t = transition(raced(loser), { type: 'complete', step: 'a', lease: 'L', result: 'won' }, env)
+    announcedBefore(t.appends, 'step.completed')
+    expect(order(t.appends).at(-1)).toBe('flow.completed')
+  })
+
+  it('the step completing with the next step claimed inline: announced in a wave before step.completed, nothing rides behind the write', () => {
+    const doc = rows.run({ a: { ...raced('pending').steps.a } })
+    const t = transition(doc, { type: 'complete', step: 'a', lease: 'L', result: 'won', next: { jobId: 'J2', lease: 'N' } }, rows.env)
+    expect(t.reply).toMatchObject({ next: 'b', lease: 'N' })
+    expect(t.behind).toBeUndefined()
+    expect(order(t.appends)).toEqual(['step.await.run 1', 'step.completed', 'step.started'])
+  })
+
+  it('the step failing for good announces it again, before its step.failed', () => {
+    const t = transition(raced('pending'), { type: 'fail', step: 'a', lease: 'L', attempt: 1, error: 'ChildRunError' }, env)
+    announcedBefore(t.appends, 'step.failed')
+  })
+
+  it('the run canceled announces it again, before its flow.canceled', () => {
+    const t = transition(raced('pending'), { type: 'cancel', reason: 'stop' }, env)
+    announcedBefore(t.appends, 'flow.canceled')
+  })
+
+  it('a repair of the completed step (its job died before its appends) announces it again too', () => {
+    const doc = raced('pending')
+    transition(doc, { type: 'complete', step: 'a', lease: 'L', result: 'won' }, env)
+    const { outputs } = repairOutputs(doc, 'R', env)
+    announcedBefore(
+      outputs.flatMap((o) => o.appends),
+      'step.completed',
+    )
+  })
+
+  it('a loser that ended after the race settled keeps its announcer until the step announces it', () => {
+    const doc = raced('pending')
+    transition(doc, { type: 'resolveChildren', ends: [ended('k1')] }, env)
+    expect(doc.steps.a?.records[1]).toMatchObject({ state: 'resolved', by: 'J' })
+    announcedBefore(transition(doc, { type: 'complete', step: 'a', lease: 'L', result: 'won' }, env).appends, 'step.completed')
+  })
+
+  it('an await resumed by its own step.resumed (announced with it) is not announced again when the step completes', () => {
+    const doc = kids(['pending', 'pending', 'pending', 'pending'])
+    transition(doc, { type: 'resolveChildren', ends: [ended('k0'), ended('k1'), ended('k2'), ended('k3')] }, env)
+    transition(doc, { type: 'awaitJob', job: 'resume', step: 'a', pos: 0, jobId: 'R', lease: 'N' }, env)
+    const t = transition(doc, { type: 'complete', step: 'a', lease: 'N', result: 'all' }, env)
+    expect(order(t.appends)).toEqual(['step.completed', 'flow.completed'])
   })
 })

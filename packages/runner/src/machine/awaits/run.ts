@@ -74,9 +74,10 @@ export function resolveChildren(doc: RunDoc, ends: readonly ChildEnd[], now: num
     const woke = waiting && !wokenByChild(s)
     r.state = 'resolved'
     r.outcome = outcome
-    // kept only while pending: the child's input (to start it again) and the job that announces it
+    // kept only while pending: the child's input (to start it again); the job that announces it
+    // stays until the await's announcement goes out again (with its step.resumed, or before its
+    // step's end: a race's loser that its dead job's re-delivery no longer finds pending)
     delete r.input
-    delete r.by
     r.doneAt = Math.max(now, r.since)
     return { step, pos, attempt: s.attempt, resume: woke }
   })

@@ -1,0 +1,59 @@
+import type { Append } from '../commands.js'
+import { keys, RUN_FENCE } from '../keys.js'
+import type { AwaitRec, StepDoc } from '../runDoc.js'
+import { eventAnnouncement } from './event.js'
+import { runAnnouncement } from './run.js'
+import { timeAnnouncement } from './time.js'
+import { triggerAnnouncement } from './trigger.js'
+
+/**
+ * An await's announcement (`step.await.*`), and those that go out again when its step ends: an
+ * await whose announcing job may not have carried it out is announced again, idempotently, before
+ * the event that closes it.
+ */
+
+/** The `step.await.*` event of a record. */
+export function announcement(r: AwaitRec): { kind: string; data: Record<string, unknown> } {
+  if (r.t === 'time') return timeAnnouncement(r)
+  if (r.t === 'event') return eventAnnouncement(r)
+  if (r.t === 'run') return runAnnouncement(r)
+  return triggerAnnouncement(r)
+}
+
+/** The append announcing the await at `pos` (once per position). */
+export function awaitedAppend(step: string, pos: number, r: AwaitRec): Append {
+  const { kind, data } = announcement(r)
+  // its call position: with several awaits pending in one step, a reader tells them apart by it
+  data.position = pos
+  // refused once the run ended: an announcement that comes late (see `RUN_FENCE`) is dropped, not
+  // appended after the run's terminal event
+  return { kind, step, data, key: keys.awaited(step, pos), attempt: r.attempt, fence: RUN_FENCE, mayRefuse: true }
+}
+
+/**
+ * The announcements of step `s`'s awaits that are no longer pending and had no `step.resumed` of
+ * their own, while the job that recorded them may not have announced them (`by` is still set): the
+ * losers of a `Promise.race` closed with the step, or resolved after it went on. A child is
+ * written before its `step.await.run`; a worker that died in between left it to its job's
+ * re-delivery, which finds nothing pending once the race settled. Appended before the step's
+ * `step.completed` / `step.failed` (or the run's `flow.canceled`), so the log names every child.
+ *
+ * @example
+ * ```ts
+ * closeAwaits(s, 'canceled', env.now)
+ * out.appends.unshift(...lateAnnouncements(step, s)) // [] unless a loser's announcer is unconfirmed
+ * ```
+ */
+export function lateAnnouncements(step: string, s: StepDoc): Append[][] {
+  const out: Append[][] = []
+  for (let pos = 0; pos < s.records.length; pos++) {
+    const r = s.records[pos] as StepDoc['records'][number]
+    if (r.t !== 'do' && r.state !== 'pending' && r.by !== undefined) {
+      // unfenced: they go out before the event that ends the step (or the run), in order, and a
+      // cancel has lifted the run's fence already
+      const { fence: _, mayRefuse: __, ...plain } = awaitedAppend(step, pos, r)
+      out.push([plain])
+    }
+  }
+  return out
+}
