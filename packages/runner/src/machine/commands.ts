@@ -105,7 +105,7 @@ export interface Append {
   fence?: AppendFence
   /** Stored only once the append keyed `after` is. */
   after?: string
-  /** A refusal (fence, `after`) is an answer, not an error: nothing is written, nothing rides behind it. */
+  /** A refusal (fence, `after`) is an answer, not an error: nothing is written; only appends that may be refused too ride behind it. */
   mayRefuse?: true
   /** Told to the observers with the event (not stored): a terminal event's cut-off attempts, a `step.failed`'s start. */
   info?: EventInfo

@@ -277,7 +277,8 @@ async function appendBehind(shell: Shell, runId: string, appends: Append[]): Pro
 /**
  * Appends wave by wave, skipping what this process saw stored. A wave that comes down to one
  * append lets the next wave ride behind it in the same round trip, conditioned on it (`after`,
- * checked atomically by the store): never stored before it. A row of such waves of plain appends
+ * checked atomically by the store): never stored before it (behind one that may be refused, only
+ * appends that may be refused too: an announcement under the run's fence). A row of such waves of plain appends
  * (no fence, no `after`: a fan-out's `step.await.run` or `step.resumed` events) goes in batches of
  * the store's `appendMany`, each atomic and in order, riding the same way. `last` is called once
  * every wave but the last is stored and the last is sent (what it sends goes out behind them).
@@ -288,8 +289,13 @@ async function appendWaves(shell: Shell, runId: string, waves: Append[][], last?
   for (let w = 0; w < waves.length; w++) {
     const todo = (waves[w] as Append[]).filter((a) => !shell.seen.knows(runId, a.key))
     if (todo.length === 0) continue
-    const ride = tail !== undefined && todo.every((a) => a.after === undefined)
-    if (!ride) await settle(shell, runId, flight.splice(0))
+    // behind an append that may be refused ride only appends that may be refused too (a refusal
+    // of the one before refuses them, by their `after`)
+    const ride = tail !== undefined && todo.every((a) => a.after === undefined && (!tail?.mayRefuse || a.mayRefuse))
+    if (!ride) {
+      await settle(shell, runId, flight.splice(0))
+      tail = undefined // stored, or refused: nothing to ride behind
+    }
     const { row, next } = shell.store.appendMany ? plainRow(shell, runId, waves, w) : { row: [], next: w }
     if (row.length >= MIN_BATCH) {
       for (let i = 0; i < row.length; i += MAX_BATCH) {
@@ -298,14 +304,12 @@ async function appendWaves(shell: Shell, runId: string, waves: Append[][], last?
         for (const a of batch) flight.push({ a, p })
         tail = batch.at(-1)
       }
-      // nothing rides behind appends that may be refused but their own row (refused together)
-      if (row[0]?.mayRefuse) tail = undefined
       w = next - 1
       continue
     }
     for (const a of todo) flight.push({ a, p: issue(shell, runId, a, ride ? tail?.key : a.after) })
     const one = todo.length === 1 ? todo[0] : undefined
-    tail = one && !one.mayRefuse ? one : undefined
+    tail = one
     if (!tail) await settle(shell, runId, flight.splice(0))
   }
   last?.()
