@@ -52,6 +52,7 @@ describe('@leanflow/core public API', () => {
       'isRepeatedAppend',
       'isTerminalKind',
       'isValidName',
+      'jobDataJson',
       'jobDelayMs',
       'markRepeatedAppend',
       'maxEventsFor',

@@ -43,7 +43,7 @@ export { emptyFlowState } from './flowState.js'
 export type { FlowWiring, FlowWiringOptions } from './flowWiring.js'
 export { createFlowWiring } from './flowWiring.js'
 export { invalidArgument, optionsObject, positiveInteger } from './invalidArgument.js'
-export { assertJobId, jobDelayMs } from './jobChecks.js'
+export { assertJobId, jobDataJson, jobDelayMs } from './jobChecks.js'
 export type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from './jobQueue.js'
 export { checkDebounce, checkLimitHolder, checkLimitRequest, checkLimitScope, MAX_LIMIT_PRIORITY } from './limitChecks.js'
 export type {
