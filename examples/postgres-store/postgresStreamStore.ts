@@ -27,6 +27,7 @@ import {
   type RunStateStore,
   type RunStatus,
   type RunSummary,
+  runStateJson,
   STORE_DEFAULTS,
   type StreamStore,
   type ValidatedAppend,
@@ -36,6 +37,7 @@ import pg from 'pg'
 import { PostgresFollower, PostgresListener } from './postgresFollow.js'
 import { createPostgresOutbox } from './postgresOutbox.js'
 import { createPostgresRunState, type Sql } from './postgresRunState.js'
+import { refuseAfterClose } from './refuseAfterClose.js'
 import { emptyFold, foldEvent, type RunFold } from './runFold.js'
 import { quoteIdent, schemaSql } from './schema.js'
 
@@ -317,6 +319,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
     }
   }
 
+  let closing: Promise<void> | undefined
   const store: PostgresStreamStore = {
     ...state.store,
     ...outbox,
@@ -362,7 +365,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
       const checked = validateAppend(runId, first, opts, { maxEventBytes })
       if (checked.idempotencyKey === undefined)
         throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters')
-      const json = docJson(runId, doc)
+      const json = runStateJson(runId, doc)
       const key = checked.idempotencyKey
       const out = await tx(async (sql) => {
         await lockRun(sql, runId)
@@ -376,13 +379,13 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
       if (out.created) bus?.publish(JSON.parse(JSON.stringify(out.record)) as EventRecord)
       return out as never
     },
-    async close() {
-      await listener.close()
-      await pool.end()
+    close() {
+      closing ??= listener.close().then(() => pool.end())
+      return closing
     },
   }
   internals.set(store, listener)
-  return store
+  return refuseAfterClose(store, () => closing !== undefined)
 }
 
 /** The store's LISTEN connection, for fault tests (cut it, hold it down). */
@@ -390,18 +393,6 @@ export function postgresStoreInternals(store: StreamStore): PostgresListener {
   const l = internals.get(store as PostgresStreamStore)
   if (!l) throw new LeanflowError('INVALID_ARGUMENT', 'Not a store made by createPostgresStreamStore().')
   return l
-}
-
-/** The document's JSON, or INVALID_ARGUMENT naming the run. */
-export function docJson(runId: string, doc: unknown): string {
-  let json: string | undefined
-  try {
-    json = JSON.stringify(doc)
-  } catch (cause) {
-    throw new LeanflowError('INVALID_ARGUMENT', `The state of run "${runId}" cannot be stored as JSON (${String(cause)}).`, { cause })
-  }
-  if (json === undefined) throw invalidArgument(`state of run "${runId}"`, String(doc), 'a JSON value (an object)')
-  return json
 }
 
 /** An id's two parts as decimal strings, or INVALID_ARGUMENT (each part at most 2^64 - 1). */
