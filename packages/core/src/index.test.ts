@@ -60,6 +60,7 @@ describe('@leanflow/core public API', () => {
       'parseDuration',
       'parseEvent',
       'positiveInteger',
+      'redisUrlDatabase',
       'reduceFlow',
       'runStateJson',
       'stepActivity',

@@ -63,6 +63,8 @@ export { createMemoryStreamStore } from './memoryStreamStore.js'
 export type { NameRole } from './names.js'
 export { assertFlowName, assertName, isValidName, NAME_PATTERN, RESERVED_FLOW_NAMES } from './names.js'
 export { parseEvent } from './parseEvent.js'
+export type { RedisUrlReading } from './redisUrl.js'
+export { redisUrlDatabase } from './redisUrl.js'
 export type { ReduceOptions } from './reduceFlow.js'
 export { reduceFlow } from './reduceFlow.js'
 export type {
