@@ -27,6 +27,7 @@ import {
   type RunStateStore,
   type RunStatus,
   type RunSummary,
+  refuseAfterClose,
   runStateJson,
   STORE_DEFAULTS,
   type StreamStore,
@@ -34,10 +35,10 @@ import {
   validateAppend,
 } from '@leanflow/core'
 import pg from 'pg'
+import { closedError } from './closedError.js'
 import { PostgresFollower, PostgresListener } from './postgresFollow.js'
 import { createPostgresOutbox } from './postgresOutbox.js'
 import { createPostgresRunState, type Sql } from './postgresRunState.js'
-import { refuseAfterClose } from './refuseAfterClose.js'
 import { emptyFold, foldEvent, type RunFold } from './runFold.js'
 import { quoteIdent, schemaSql } from './schema.js'
 
@@ -385,7 +386,8 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
     },
   }
   internals.set(store, listener)
-  return refuseAfterClose(store, () => closing !== undefined)
+  // every call but follow after close() is STORE_UNAVAILABLE, as on the built-in stores (not pg's raw error)
+  return refuseAfterClose(store, () => closing !== undefined, closedError)
 }
 
 /** The store's LISTEN connection, for fault tests (cut it, hold it down). */

@@ -62,6 +62,7 @@ describe('@leanflow/core public API', () => {
       'positiveInteger',
       'redisUrlDatabase',
       'reduceFlow',
+      'refuseAfterClose',
       'runStateJson',
       'stepActivity',
       'toStoreError',

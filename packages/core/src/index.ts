@@ -67,6 +67,7 @@ export type { RedisUrlReading } from './redisUrl.js'
 export { redisUrlDatabase } from './redisUrl.js'
 export type { ReduceOptions } from './reduceFlow.js'
 export { reduceFlow } from './reduceFlow.js'
+export { refuseAfterClose } from './refuseAfterClose.js'
 export type {
   CasRunStateOptions,
   CasRunStateResult,
