@@ -21,7 +21,7 @@ const memoryQueues = new WeakSet<JobQueue>()
 
 /**
  * Whether `queue` is one of {@link createMemoryQueue}'s: in this process only, so it dies with
- * the process (and every job in it), and its `enqueue` never refuses a job.
+ * the process (and every job in it), and its `enqueue` never refuses a job it can hold (it has no outage: only a bad id, delay or data).
  */
 export function isMemoryQueue(queue: JobQueue): boolean {
   return memoryQueues.has(queue)
