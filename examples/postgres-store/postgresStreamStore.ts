@@ -27,12 +27,15 @@ import {
   type RunStateStore,
   type RunStatus,
   type RunSummary,
+  refuseAfterClose,
+  runStateJson,
   STORE_DEFAULTS,
   type StreamStore,
   type ValidatedAppend,
   validateAppend,
 } from '@leanflow/core'
 import pg from 'pg'
+import { closedError } from './closedError.js'
 import { PostgresFollower, PostgresListener } from './postgresFollow.js'
 import { createPostgresOutbox } from './postgresOutbox.js'
 import { createPostgresRunState, type Sql } from './postgresRunState.js'
@@ -317,6 +320,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
     }
   }
 
+  let closing: Promise<void> | undefined
   const store: PostgresStreamStore = {
     ...state.store,
     ...outbox,
@@ -362,7 +366,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
       const checked = validateAppend(runId, first, opts, { maxEventBytes })
       if (checked.idempotencyKey === undefined)
         throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters')
-      const json = docJson(runId, doc)
+      const json = runStateJson(runId, doc)
       const key = checked.idempotencyKey
       const out = await tx(async (sql) => {
         await lockRun(sql, runId)
@@ -376,13 +380,14 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
       if (out.created) bus?.publish(JSON.parse(JSON.stringify(out.record)) as EventRecord)
       return out as never
     },
-    async close() {
-      await listener.close()
-      await pool.end()
+    close() {
+      closing ??= listener.close().then(() => pool.end())
+      return closing
     },
   }
   internals.set(store, listener)
-  return store
+  // every call but follow after close() is STORE_UNAVAILABLE, as on the built-in stores (not pg's raw error)
+  return refuseAfterClose(store, () => closing !== undefined, closedError)
 }
 
 /** The store's LISTEN connection, for fault tests (cut it, hold it down). */
@@ -390,18 +395,6 @@ export function postgresStoreInternals(store: StreamStore): PostgresListener {
   const l = internals.get(store as PostgresStreamStore)
   if (!l) throw new LeanflowError('INVALID_ARGUMENT', 'Not a store made by createPostgresStreamStore().')
   return l
-}
-
-/** The document's JSON, or INVALID_ARGUMENT naming the run. */
-export function docJson(runId: string, doc: unknown): string {
-  let json: string | undefined
-  try {
-    json = JSON.stringify(doc)
-  } catch (cause) {
-    throw new LeanflowError('INVALID_ARGUMENT', `The state of run "${runId}" cannot be stored as JSON (${String(cause)}).`, { cause })
-  }
-  if (json === undefined) throw invalidArgument(`state of run "${runId}"`, String(doc), 'a JSON value (an object)')
-  return json
 }
 
 /** An id's two parts as decimal strings, or INVALID_ARGUMENT (each part at most 2^64 - 1). */

@@ -165,6 +165,20 @@ describe('dashboard', () => {
     await expect.poll(() => text('run-status'), T).toBe('completed')
   })
 
+  it('bidi controls in user data (an RTL override, isolates, marks) are shown as escapes: no row reads as something it is not', async () => {
+    const hostile = 'invoice\u202Efdp.exe \u2066iso\u2069 \u200Fm\u200E \u061C'
+    const shown = 'invoice\\u202Efdp.exe \\u2066iso\\u2069 \\u200Fm\\u200E \\u061C'
+    const id = await start('quick', { ms: 1, file: hostile })
+    await open(`#/runs/${id}`)
+    await expect.poll(() => text('run-status'), T).toBe('completed')
+    // the log row's fields, the input's JSON view and the raw event's data
+    expect(await page.getByTestId('logs').locator('li.log', { hasText: 'a ran' }).textContent()).toContain(shown)
+    expect(await text('input')).toContain(shown)
+    expect(await page.getByTestId('events').locator('tr[data-kind="flow.started"]').textContent()).toContain(shown)
+    const left = await page.evaluate(() => (document.body.textContent ?? '').match(/[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g))
+    expect(left).toBeNull()
+  })
+
   it('run view: followed again after an API outage (streams dropped, 502 from a proxy), live to its end without loss', async () => {
     const id = await start('order', { orderId: 'o-down' })
     // a watcher may follow the stream (runs.stream), not read the log otherwise (runs.read): that is enough

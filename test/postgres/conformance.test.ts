@@ -11,10 +11,6 @@ describeStreamStoreConformance(
   'postgres',
   async (opts) => createPostgresStreamStore({ connectionString: pg.url, schema: schema(), poolSize: 4, ...opts }),
   {
-    unsupported: {
-      'refuses appends, reads and listings after close with STORE_UNAVAILABLE':
-        'the example store passes its pool\'s errors on as they are: after close() a raw "Cannot use a pool after calling end on the pool"',
-    },
     faults: {
       // a fast shutdown and a start on the same data dir: the pool's and the LISTEN connection are dropped
       restart: () => pg.restart(),

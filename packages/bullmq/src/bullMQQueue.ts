@@ -1,5 +1,5 @@
 import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from '@leanflow/core'
-import { assertJobId, invalidArgument, jobDelayMs, LeanflowError, positiveInteger, toStoreError } from '@leanflow/core'
+import { assertJobId, invalidArgument, jobDataJson, jobDelayMs, LeanflowError, positiveInteger, toStoreError } from '@leanflow/core'
 import { type Job, Queue, Worker } from 'bullmq'
 import type { Cluster, Redis } from 'ioredis'
 import { closeProducer, closeWorker, runningJobs } from './internal/closing.js'
@@ -157,6 +157,7 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
     async enqueue(job: JobSpec) {
       assertOpen()
       assertJobId(job.id)
+      jobDataJson(job) // BullMQ's JSON.stringify would throw a raw TypeError: INVALID_ARGUMENT before any command
       if (database) await checkDatabase(`enqueue(${JSON.stringify(job.id)})`)
       const delayMs = jobDelayMs(job)
       const delay = delayMs > 0 ? Math.ceil(delayMs) : undefined

@@ -43,7 +43,7 @@ export { emptyFlowState } from './flowState.js'
 export type { FlowWiring, FlowWiringOptions } from './flowWiring.js'
 export { createFlowWiring } from './flowWiring.js'
 export { invalidArgument, optionsObject, positiveInteger } from './invalidArgument.js'
-export { assertJobId, jobDelayMs } from './jobChecks.js'
+export { assertJobId, jobDataJson, jobDelayMs } from './jobChecks.js'
 export type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from './jobQueue.js'
 export { checkDebounce, checkLimitHolder, checkLimitRequest, checkLimitScope, MAX_LIMIT_PRIORITY } from './limitChecks.js'
 export type {
@@ -63,8 +63,11 @@ export { createMemoryStreamStore } from './memoryStreamStore.js'
 export type { NameRole } from './names.js'
 export { assertFlowName, assertName, isValidName, NAME_PATTERN, RESERVED_FLOW_NAMES } from './names.js'
 export { parseEvent } from './parseEvent.js'
+export type { RedisUrlReading } from './redisUrl.js'
+export { redisUrlDatabase } from './redisUrl.js'
 export type { ReduceOptions } from './reduceFlow.js'
 export { reduceFlow } from './reduceFlow.js'
+export { refuseAfterClose } from './refuseAfterClose.js'
 export type {
   CasRunStateOptions,
   CasRunStateResult,

@@ -40,3 +40,32 @@ export function jobDelayMs(spec: JobSpec): number {
   }
   return delayMs
 }
+
+/**
+ * The data of job `spec` as a queue stores it, the JSON BullMQ writes: `undefined` (or a function,
+ * which has no JSON) as `{}`, a `Date` as its ISO string, `undefined` fields left out, `NaN` as
+ * `null`. A queue delivers `JSON.parse` of it, a fresh copy each time, so neither a change to the
+ * enqueued object nor a handler's change to `job.data` is seen by a later delivery. Data JSON
+ * cannot hold (a `BigInt`, a cycle) is `INVALID_ARGUMENT` naming the job.
+ *
+ * @example
+ * ```ts
+ * async enqueue(spec) {
+ *   const json = jobDataJson(spec) // '{"to":"you"}' for data { to: 'you' }
+ *   // … queue it; deliver { ...spec, data: JSON.parse(json) }
+ * }
+ * ```
+ */
+export function jobDataJson(spec: JobSpec): string {
+  try {
+    return (spec.data === undefined ? undefined : JSON.stringify(spec.data)) ?? '{}'
+  } catch (cause) {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `The data of job "${spec.id}" cannot be stored as JSON (${String(cause)}): pass plain JSON values.`,
+      {
+        cause,
+      },
+    )
+  }
+}

@@ -19,7 +19,6 @@ import {
   optionsObject,
   parseDuration,
   positiveInteger,
-  type ReadOptions,
   type RunStateStore,
   runStateJson,
   type ScheduleStore,
@@ -34,11 +33,12 @@ import { buildRecord, type CorruptEntryInfo, decodeEntry } from './internal/deco
 import { eventExtra, stepClass } from './internal/eventArgs.js'
 import { followRun } from './internal/follow.js'
 import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
+import { readEvents } from './internal/readEvents.js'
 import { noIdError, noIdLeft, tooLong } from './internal/refusals.js'
 import { RunIndex } from './internal/runIndex.js'
 import type { RedisClient } from './internal/script.js'
 import { closedError, refuseMissingDatabase, withStoreErrors } from './internal/storeErrors.js'
-import { checkedFollow, isMaxId, isMinId, streamId } from './internal/streamIds.js'
+import { checkedFollow, streamId } from './internal/streamIds.js'
 import { assertUrlDatabase } from './internal/urlDatabase.js'
 import { createKeys, INDEXED_STATUSES, type IndexedStatus, type Keys } from './keys.js'
 import { APPEND_LUA, APPEND_MANY_LUA, CREATE_RUN_LUA } from './lua/append.js'
@@ -103,8 +103,6 @@ export interface RedisStreamStore extends StreamStore, RunStateStore, ScheduleSt
   readonly stats: { readonly corruptEntries: number }
 }
 
-/** Most entries a read asks for to refill a page it skipped malformed entries of. */
-const REFILL_MAX = 1000
 /** Default `commandTimeout`: a call fails with STORE_UNAVAILABLE after this long without an answer. */
 const DEFAULT_COMMAND_TIMEOUT_MS = 5000
 // each in a PUBLISH and an SPUBLISH variant (internal/livePubSub.ts)
@@ -315,46 +313,6 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     return { created: false, current, record }
   }
 
-  async function read(runId: string, options?: ReadOptions): Promise<EventRecord[]> {
-    const events = keys.events(runId)
-    const opts = optionsObject(options, 'read options', '{ after?, before?, limit?, direction? }')
-    const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
-    const after = opts.after === undefined ? undefined : streamId('read', 'after', opts.after)
-    const before = opts.before === undefined ? undefined : streamId('read', 'before', opts.before)
-    const backward = opts.direction === 'backward'
-    if (opts.direction !== undefined && !backward && opts.direction !== 'forward') {
-      throw invalidArgument('read direction', opts.direction, "'forward' or 'backward'")
-    }
-    // nothing is after the largest id or before 0-0 (and Redis refuses those exclusive ranges)
-    if ((after !== undefined && isMaxId(after)) || (before !== undefined && isMinId(before))) return []
-    let low = after === undefined ? '-' : `(${after}`
-    let high = before === undefined ? '+' : `(${before}`
-    const out: EventRecord[] = []
-    // Skipped (malformed) entries are refilled from the next page, so a full page means "maybe
-    // more". A refill asks for twice the entries the page before skipped (up to REFILL_MAX), so
-    // a run of N malformed entries costs about log N + N / REFILL_MAX round trips, not N, and
-    // what is read beyond the limit stays under twice what was skipped.
-    let count = limit
-    while (out.length < limit) {
-      const page = (
-        backward ? await redis.xrevrange(events, high, low, 'COUNT', count) : await redis.xrange(events, low, high, 'COUNT', count)
-      ) as Array<[string, string[]]>
-      let skipped = 0
-      for (const [id, fields] of page) {
-        if (out.length === limit) break
-        const record = decodeEntry(runId, id, fields, onCorrupt)
-        if (record) out.push(record)
-        else skipped++
-      }
-      const lastId = page[page.length - 1]?.[0]
-      if (page.length < count || lastId === undefined) break
-      if (backward) high = `(${lastId}`
-      else low = `(${lastId}`
-      count = Math.max(limit - out.length, Math.min(REFILL_MAX, skipped * 2))
-    }
-    return out
-  }
-
   /** The run's first terminal event, from its summary hash: a terminal status sticks, and `sid` is the event that set it. */
   async function runEnd(runId: string): Promise<{ id: string; kind: 'flow.completed' | 'flow.failed' | 'flow.canceled' } | undefined> {
     const [status, sid] = await redis.hmget(keys.meta(runId), 'status', 'sid')
@@ -379,7 +337,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     createRun,
     append,
     appendMany,
-    read,
+    read: (runId, opts) => readEvents({ redis, keys, onCorrupt }, runId, opts),
     follow(runId: string, options?: FollowOptions) {
       const events = keys.events(runId) // validates the run id before iteration starts
       const opts = optionsObject(options, 'follow options', '{ after?, signal? }')

@@ -1,5 +1,5 @@
 import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from '@leanflow/core'
-import { assertJobId, invalidArgument, jobDelayMs, optionsObject, positiveInteger } from '@leanflow/core'
+import { assertJobId, invalidArgument, jobDataJson, jobDelayMs, optionsObject, positiveInteger } from '@leanflow/core'
 
 /** Options of {@link createMemoryQueue}. */
 export interface MemoryQueueOptions {
@@ -21,14 +21,16 @@ const memoryQueues = new WeakSet<JobQueue>()
 
 /**
  * Whether `queue` is one of {@link createMemoryQueue}'s: in this process only, so it dies with
- * the process (and every job in it), and its `enqueue` never refuses a job.
+ * the process (and every job in it), and its `enqueue` never refuses a job it can hold (it has no outage: only a bad id, delay or data).
  */
 export function isMemoryQueue(queue: JobQueue): boolean {
   return memoryQueues.has(queue)
 }
 
 interface Entry {
-  spec: JobSpec
+  spec: Omit<JobSpec, 'data'>
+  /** The job's data as BullMQ stores it: each delivery gets its own copy, as from Redis. */
+  json: string
   deliveries: number
   state: 'delayed' | 'waiting' | 'active'
   dueAt: number
@@ -49,7 +51,9 @@ interface Consumer {
  * The embedded {@link JobQueue}: jobs in memory, delays with timers (armed
  * only while a worker consumes), idempotent ids while a job is pending or
  * active, and at-least-once delivery: a throwing handler gets its job again
- * later, with backoff. `close()` drains the workers; jobs not yet run stay
+ * later, with backoff. Data is kept as JSON, as BullMQ keeps it (see
+ * `jobDataJson`): each delivery gets a fresh copy, and data JSON cannot hold
+ * (a `BigInt`, a cycle) is `INVALID_ARGUMENT` at `enqueue`. `close()` drains the workers; jobs not yet run stay
  * queued for the next `process()`.
  *
  * @example
@@ -114,7 +118,7 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
   function run(c: Consumer, entry: Entry) {
     entry.state = 'active'
     c.active += 1
-    const job: ActiveJob = { ...entry.spec, deliveries: entry.deliveries }
+    const job: ActiveJob = { ...entry.spec, data: JSON.parse(entry.json), deliveries: entry.deliveries }
     void Promise.resolve()
       .then(() => c.handler(job))
       .then(
@@ -153,8 +157,15 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
     async enqueue(spec: JobSpec) {
       assertJobId(spec.id)
       const delay = jobDelayMs(spec)
+      const json = jobDataJson(spec)
       if (jobs.has(spec.id)) return
-      const entry: Entry = { spec: { ...spec }, deliveries: 0, state: delay > 0 ? 'delayed' : 'waiting', dueAt: Date.now() + delay }
+      const entry: Entry = {
+        spec: { id: spec.id, name: spec.name, delayMs: spec.delayMs },
+        json,
+        deliveries: 0,
+        state: delay > 0 ? 'delayed' : 'waiting',
+        dueAt: Date.now() + delay,
+      }
       jobs.set(spec.id, entry)
       if (entry.state === 'waiting') {
         waiting.push(spec.id)

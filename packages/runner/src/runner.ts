@@ -9,6 +9,7 @@ import {
   TriggerConflictError,
   TriggerNotFoundError,
 } from '@leanflow/core'
+import { checkedFlows } from './checkedFlows.js'
 import { type CreateRun, firstAdmitJob, keyAnswer, startLimited } from './flowControl/admission.js'
 import { assertStepKeys } from './flowControl/control.js'
 import { controlsStarts } from './flowControl/limits.js'
@@ -19,7 +20,7 @@ import { jobIds } from './machine/keys.js'
 import type { FlowGraph, RunDoc } from './machine/runDoc.js'
 import { createMemoryQueue, isMemoryQueue } from './memoryQueue.js'
 import { type PreparedRerun, prepareOrRepeat } from './rerun.js'
-import { assertFlow, assertQueue, functionOption, priorityOf, timerMs, workerIdOf } from './runnerOptions.js'
+import { assertQueue, functionOption, priorityOf, timerMs, workerIdOf } from './runnerOptions.js'
 import { createSchedules } from './schedules/schedules.js'
 import { apply, carry } from './shell/apply.js'
 import { idempotencyKeyOf } from './shell/idempotencyKey.js'
@@ -72,37 +73,7 @@ export function createRunner(options: RunnerOptions): Runner {
       'createRunner needs a store with both ports (StreamStore and RunStateStore): pass createMemoryStreamStore() or createRedisStreamStore().',
     )
   }
-  if (options.flows !== undefined && !Array.isArray(options.flows)) {
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      'createRunner flows must be an array of defineFlow(…) results: createRunner({ store, flows: [order] }).',
-    )
-  }
-  const flows = Object.freeze([...(options.flows ?? [])]) as readonly FlowDefinition[]
-  flows.forEach(assertFlow)
-  const seen = new Set<string>()
-  for (const f of flows) {
-    const key = `${f.name}@${versionOf(f)}`
-    if (seen.has(key))
-      throw new LeanflowError(
-        'INVALID_ARGUMENT',
-        `Flow "${f.name}" version ${versionOf(f)} is given twice to createRunner: give each version of a flow once (defineFlow({ name, version })).`,
-      )
-    seen.add(key)
-  }
-  const scheduleIds = new Map<string, string>()
-  // the schedules of each flow's highest version (they start runs on it)
-  for (const f of highestVersions(flows)) {
-    for (const sch of f.schedules ?? []) {
-      const other = scheduleIds.get(sch.id)
-      if (other !== undefined)
-        throw new LeanflowError(
-          'INVALID_ARGUMENT',
-          `Schedule id "${sch.id}" is used by flows "${other}" and "${f.name}": schedule ids are unique.`,
-        )
-      scheduleIds.set(sch.id, f.name)
-    }
-  }
+  const flows = checkedFlows(options.flows)
   assertQueue(options.queue)
   const onError = functionOption(options.onError, 'onError') ?? ((err: unknown) => console.error('[leanflow runner]', err))
   const ownQueue = options.queue === undefined
@@ -395,13 +366,3 @@ export function createRunner(options: RunnerOptions): Runner {
 
 const runIdTaken = (runId: string, flow: string) =>
   new LeanflowError('INVALID_ARGUMENT', `Run id "${runId}" already belongs to flow "${flow}": choose another run id.`)
-
-/** Each flow's highest version among `flows`. */
-function highestVersions(flows: readonly FlowDefinition[]): FlowDefinition[] {
-  const top = new Map<string, FlowDefinition>()
-  for (const f of flows) {
-    const cur = top.get(f.name)
-    if (!cur || versionOf(f) > versionOf(cur)) top.set(f.name, f)
-  }
-  return [...top.values()]
-}

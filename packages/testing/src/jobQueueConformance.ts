@@ -249,6 +249,40 @@ export function describeJobQueueConformance(label: string, makeQueue: JobQueueFa
       expect(rec.count('flaky')).toBe(3)
     })
 
+    it('delivers a copy of the data as JSON holds it, each delivery afresh (as BullMQ stores it)', async () => {
+      const q = await make()
+      const seen: string[] = []
+      const rec = recorder(async (job) => {
+        seen.push(`${job.id}#${job.deliveries} ${JSON.stringify(job.data)} keys:${Object.keys(Object(job.data)).join(',')}`)
+        if (job.id !== 'copy' || job.deliveries > 0) return
+        ;(job.data as { n: number; list: number[] }).n = 99 // a handler's change is not in the next delivery
+        ;(job.data as { n: number; list: number[] }).list.push(99)
+        throw new Error('deliver it again')
+      })
+      const data = { n: 1, list: [1], at: new Date(0), gone: undefined, fn: () => 1, nan: Number.NaN }
+      await q.enqueue({ id: 'copy', name: 'n', data })
+      data.n = 2 // a change after enqueue is not delivered
+      data.list.push(2)
+      await q.enqueue({ id: 'undefined', name: 'n', data: undefined })
+      await q.process(rec.handler)
+      await waitFor(() => rec.done.includes('copy') && rec.done.includes('undefined'), 'copy and undefined', QUEUE_WAIT_MS)
+      const copy = '{"n":1,"list":[1],"at":"1970-01-01T00:00:00.000Z","nan":null} keys:n,list,at,nan'
+      expect(seen.sort()).toEqual([`copy#0 ${copy}`, `copy#1 ${copy}`, 'undefined#0 {} keys:'])
+    })
+
+    it('refuses data JSON cannot hold (a BigInt, a cycle) with INVALID_ARGUMENT, enqueueing nothing', async () => {
+      const q = await make()
+      const cycle: Record<string, unknown> = { a: 1 }
+      cycle.self = cycle
+      for (const data of [10n, { nested: [1n] }, cycle]) {
+        expect(await codeOf(q.enqueue({ id: 'unstorable', name: 'n', data }))).toBe('INVALID_ARGUMENT')
+      }
+      const rec = recorder()
+      await q.process(rec.handler)
+      await drain(q, rec)
+      expect(rec.count('unstorable')).toBe(0)
+    })
+
     it('worker close waits for active jobs and takes no new ones; they stay queued', async () => {
       const q = await make()
       const hold = gate()

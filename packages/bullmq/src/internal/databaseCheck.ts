@@ -1,4 +1,4 @@
-import { LeanflowError } from '@leanflow/core'
+import { LeanflowError, redisUrlDatabase } from '@leanflow/core'
 import { Redis } from 'ioredis'
 
 /**
@@ -26,30 +26,13 @@ export function databaseCheck(url: string): (() => Promise<void>) | undefined {
 /**
  * The database index of a URL as ioredis reads it (on a client that never connects), so the check
  * agrees with BullMQ's connections: `host:6379` without a scheme is database 0, not 6379. A url it
- * would read as a socket path although it is none (`http://host`, `redis:/host`) is refused, and a path
- * that names no index (`/db`, `/-1`) is refused: ioredis would send `SELECT NaN`, whose error
- * escapes as an uncaught exception.
+ * would read as a socket path although it is none, or whose path names no index, is refused
+ * (core's `redisUrlDatabase`).
  */
 function databaseOf(url: string): number | undefined {
   const parsed = new Redis(url, { lazyConnect: true })
-  const { db, path: socket } = parsed.options
   parsed.disconnect()
-  if (socket !== undefined && !url.startsWith('/')) {
-    // http://host:6379, redis:/host (one slash): ioredis dials a socket file named like the rest
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      `The queue's url is no redis:// URL (ioredis would read it as the path of a socket file): use redis://host:6379 (rediss:// for TLS), or a socket path starting with /.`,
-    )
-  }
-  if (db === undefined || (Number.isSafeInteger(db) && db >= 0)) return db
-  let path = ''
-  try {
-    path = new URL(url).pathname
-  } catch {}
-  throw new LeanflowError(
-    'INVALID_ARGUMENT',
-    `The queue's url names no database index (its path "${path}"): use redis://host:6379/<index>, an index such as 0 or 3, or leave the path out.`,
-  )
+  return redisUrlDatabase(url, parsed.options, "The queue's url")
 }
 
 /** SELECTs `index` on a connection of its own (opened in database 0), closed after. */

@@ -1,4 +1,4 @@
-import { LeanflowError } from '@leanflow/core'
+import { redisUrlDatabase } from '@leanflow/core'
 import { Redis } from 'ioredis'
 import { redacted } from './storeErrors.js'
 
@@ -8,7 +8,7 @@ import { redacted } from './storeErrors.js'
  * reads it as database `NaN` (or a negative one) and sends `SELECT NaN` as it connects, whose
  * error reply escapes as an uncaught exception and ends the process. The URL is read by ioredis
  * itself, on a client that never connects, so the check agrees with the connections the store
- * opens (`host:6379` without a scheme is database 0).
+ * opens (`host:6379` without a scheme is database 0); the rules are core's `redisUrlDatabase`.
  *
  * @example
  * ```ts
@@ -17,22 +17,6 @@ import { redacted } from './storeErrors.js'
  */
 export function assertUrlDatabase(url: string): void {
   const parsed = new Redis(url, { lazyConnect: true })
-  const { db, path: socket } = parsed.options
   parsed.disconnect()
-  if (socket !== undefined && !url.startsWith('/')) {
-    // http://host:6379, redis:/host (one slash): ioredis dials a socket file named like the rest
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      `The Redis url ${redacted(url)} is no redis:// URL (ioredis would read it as the path of a socket file): use redis://host:6379 (rediss:// for TLS), or a socket path starting with /.`,
-    )
-  }
-  if (db === undefined || (Number.isSafeInteger(db) && db >= 0)) return
-  let path = ''
-  try {
-    path = new URL(url).pathname
-  } catch {}
-  throw new LeanflowError(
-    'INVALID_ARGUMENT',
-    `The Redis url ${redacted(url)} names no database index (its path "${path}"): use redis://host:6379/<index>, an index such as 0 or 3, or leave the path out.`,
-  )
+  redisUrlDatabase(url, parsed.options, `The Redis url ${redacted(url)}`)
 }
