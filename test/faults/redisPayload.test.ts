@@ -1,4 +1,5 @@
 // F15: a 1 MB payload is stored and replayed byte-exact; over the limit: a typed error before anything is written.
+// A follower of a run of large events reads its backlog a few MiB at a time (F14 on the store).
 import { isLeanflowError, PayloadTooLargeError } from '@leanflow/core'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { Redis } from 'ioredis'
@@ -49,5 +50,29 @@ describe('F15: large payloads', () => {
     expect(heard).toEqual([])
     expect(await server.client.keys('f15:{toolarge}*')).toEqual([])
     sub.disconnect()
+  })
+
+  it('a follower of a run of 60 events of 512 KiB that takes one record reads a few MiB of it from Redis, not the whole page of 30 MiB', async () => {
+    const big = 'b'.repeat(512 * 1024 - 200)
+    for (let i = 0; i < 60; i += 10)
+      await Promise.all(
+        Array.from({ length: 10 }, (_, k) => store.append('bigrun', { kind: 'blob', flow: 'bigrun', data: { i: i + k, big } })),
+      )
+    const sent = async () => Number(/total_net_output_bytes:(\d+)/.exec(await server.client.info('stats'))?.[1])
+    const before = await sent()
+    const it = store.follow('bigrun')[Symbol.asyncIterator]()
+    const first = await it.next()
+    expect((first.value as { data: { i: number } }).data.i).toBe(0)
+    await new Promise((r) => setTimeout(r, 100)) // the next page, read ahead while the consumer takes this one
+    const read = (await sent()) - before
+    await it.return?.()
+    expect(read).toBeLessThan(16 * 1024 * 1024)
+    // a consumer that reads on gets every record, in order, once
+    const all: number[] = []
+    for await (const e of store.follow('bigrun')) {
+      all.push((e.data as { i: number }).i)
+      if (all.length === 60) break
+    }
+    expect(all).toEqual(Array.from({ length: 60 }, (_, i) => i))
   })
 })

@@ -37,7 +37,7 @@ async function appendMany(runId: string, n: number, pad = ''): Promise<string[]>
 }
 
 describe.each(['node', 'hono'] as const)('SSE on the Redis store (%s)', (transport) => {
-  it('a 2,500-event backfill (three pages), then live events, then end: each once, in order', async () => {
+  it('a 2,500-event backfill (several pages), then live events, then end: each once, in order', async () => {
     const server = await startServer(transport, createHandler({ store }))
     servers.push(server)
     const runId = `bf-${transport}`

@@ -4,8 +4,16 @@ import { type CorruptHandler, decodeEntry, decodeJson } from './decode.js'
 import type { RedisClient } from './script.js'
 import type { ChannelListener, LiveHub } from './subscriberHub.js'
 
-/** Entries per backfill page. */
+/** Entries per backfill page, at most. */
 export const FOLLOW_PAGE = 1000
+/** Entries of a follower's first page, before it knows how large the run's events are. */
+const FIRST_PAGE = 8
+/**
+ * Bytes a backfill page aims at: the next page asks for as many entries as fit at the size of
+ * the last one's, so a run of large events (up to `maxEventBytes` each) is read a few at a time
+ * and a consumer that stops reading holds about two pages, not 1,000 large events.
+ */
+const PAGE_BYTES = 4 * 1024 * 1024
 /** Records (or messages) held for a slow consumer before switching to reading the stream. */
 const MAX_QUEUED = 10_000
 
@@ -77,6 +85,8 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
   private canceled = false // returned or aborted: queued records are dropped
   private failure: { err: unknown } | undefined
   private readonly stop = new AbortController()
+  /** Entries the next backfill page asks for (see {@link PAGE_BYTES}). */
+  private pageSize = FIRST_PAGE
   /** Wakes the stream reader waiting for the consumer to take a page. */
   private kick: (() => void) | undefined
   private readonly onAbort = () => this.cancel()
@@ -219,7 +229,8 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
     try {
       while (this.resync && !this.dirty && !this.closed) {
         this.resync = false
-        let next: Promise<Array<[string, string[]]> | undefined> | undefined = this.fetchPage(this.last)
+        let count = this.pageSize
+        let next: Promise<Array<[string, string[]]> | undefined> | undefined = this.fetchPage(this.last, count)
         while (next !== undefined) {
           const page = await next
           next = undefined
@@ -231,14 +242,19 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
             )
           }
           this.first = false
+          let bytes = 0
           for (const [id, fields] of page) {
             this.last = id
+            for (const f of fields) bytes += f.length
             const record = decodeEntry(this.runId, id, fields, this.ctx.onCorrupt)
             if (record) this.push(record)
           }
-          if (page.length === FOLLOW_PAGE) {
+          if (page.length > 0)
+            this.pageSize = Math.max(1, Math.min(FOLLOW_PAGE, Math.floor((page.length * PAGE_BYTES) / Math.max(bytes, 1))))
+          if (page.length === count) {
             // fetch the next page while the consumer takes this one
-            next = this.fetchPage(this.last)
+            count = this.pageSize
+            next = this.fetchPage(this.last, count)
             await this.room()
             if (this.closed) return
           }
@@ -257,8 +273,8 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
     }
   }
 
-  private fetchPage(from: string): Promise<Array<[string, string[]]> | undefined> {
-    const p = retrying(this.stop.signal, () => this.ctx.redis.xrange(this.events, `(${from}`, '+', 'COUNT', FOLLOW_PAGE))
+  private fetchPage(from: string, count: number): Promise<Array<[string, string[]]> | undefined> {
+    const p = retrying(this.stop.signal, () => this.ctx.redis.xrange(this.events, `(${from}`, '+', 'COUNT', count))
     p.catch(() => {}) // awaited by sync; no unhandled rejection if the follower ends first
     return p
   }
