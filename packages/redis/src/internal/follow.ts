@@ -16,6 +16,13 @@ const FIRST_PAGE = 8
 const PAGE_BYTES = 4 * 1024 * 1024
 /** Records (or messages) held for a slow consumer before switching to reading the stream. */
 const MAX_QUEUED = 10_000
+/** Bytes of live messages held or queued for a slow consumer before switching to reading the stream. */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024
+
+/** Entries of a page that holds about {@link PAGE_BYTES}, at `bytes` for `entries` entries (1 to {@link FOLLOW_PAGE}). */
+function pageEntries(entries: number, bytes: number): number {
+  return Math.max(1, Math.min(FOLLOW_PAGE, Math.floor((entries * PAGE_BYTES) / Math.max(bytes, 1))))
+}
 
 export interface FollowContext {
   redis: RedisClient
@@ -76,6 +83,10 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
   private live = false
   /** Messages that arrived while the stream was being read (or the connection was down). */
   private held: string[] = []
+  /** Bytes of `held`. */
+  private heldBytes = 0
+  /** Bytes of the live messages queued since the queue was last empty. */
+  private liveBytes = 0
   private dirty = false // the subscriber dropped: live messages may be missing
   private resync = true // read the stream before trusting live messages
   private first = true
@@ -134,17 +145,27 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
   message(payload: string): void {
     if (this.closed) return
     if (!this.live) {
-      if (this.held.length >= MAX_QUEUED) {
+      if (this.held.length >= MAX_QUEUED || this.heldBytes >= MAX_QUEUED_BYTES) {
         this.held = []
+        this.heldBytes = 0
         this.resync = true
-      } else this.held.push(payload)
+      } else {
+        this.held.push(payload)
+        this.heldBytes += payload.length
+      }
       return
     }
     this.accept(payload)
-    if (this.queue.length - this.head > MAX_QUEUED) {
-      // the consumer is slow: drop what waits and read it again from the stream, paced by the consumer
+    const waiting = this.queue.length - this.head
+    if (waiting === 0) return
+    this.liveBytes += payload.length
+    if (waiting > MAX_QUEUED || this.liveBytes > MAX_QUEUED_BYTES) {
+      // the consumer is slow: drop what waits and read it again from the stream, paced by the
+      // consumer, in pages sized for messages like this one
+      this.pageSize = pageEntries(1, payload.length)
       this.queue = []
       this.head = 0
+      this.liveBytes = 0
       this.last = this.taken
       this.live = false
       this.resync = true
@@ -177,6 +198,7 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
     if (this.head === this.queue.length) {
       this.queue.length = 0
       this.head = 0
+      this.liveBytes = 0
       this.wakeReader()
     }
     this.taken = value.id
@@ -249,8 +271,7 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
             const record = decodeEntry(this.runId, id, fields, this.ctx.onCorrupt)
             if (record) this.push(record)
           }
-          if (page.length > 0)
-            this.pageSize = Math.max(1, Math.min(FOLLOW_PAGE, Math.floor((page.length * PAGE_BYTES) / Math.max(bytes, 1))))
+          if (page.length > 0) this.pageSize = pageEntries(page.length, bytes)
           if (page.length === count) {
             // fetch the next page while the consumer takes this one
             count = this.pageSize
@@ -263,6 +284,7 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
         // caught up: the messages held meanwhile, then live
         const held = this.held
         this.held = []
+        this.heldBytes = 0
         for (const payload of held) this.accept(payload)
         this.live = true
       }
@@ -321,6 +343,7 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
       this.stop.abort()
       this.wakeReader()
       this.held = []
+      this.heldBytes = 0
     }
     if (this.subscribed) {
       this.subscribed = false
