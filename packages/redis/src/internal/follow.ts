@@ -4,10 +4,25 @@ import { type CorruptHandler, decodeEntry, decodeJson } from './decode.js'
 import type { RedisClient } from './script.js'
 import type { ChannelListener, LiveHub } from './subscriberHub.js'
 
-/** Entries per backfill page. */
+/** Entries per backfill page, at most. */
 export const FOLLOW_PAGE = 1000
+/** Entries of a follower's first page, before it knows how large the run's events are. */
+const FIRST_PAGE = 8
+/**
+ * Bytes a backfill page aims at: the next page asks for as many entries as fit at the size of
+ * the last one's, so a run of large events (up to `maxEventBytes` each) is read a few at a time
+ * and a consumer that stops reading holds about two pages, not 1,000 large events.
+ */
+const PAGE_BYTES = 4 * 1024 * 1024
 /** Records (or messages) held for a slow consumer before switching to reading the stream. */
 const MAX_QUEUED = 10_000
+/** Bytes of live messages held or queued for a slow consumer before switching to reading the stream. */
+const MAX_QUEUED_BYTES = 8 * 1024 * 1024
+
+/** Entries of a page that holds about {@link PAGE_BYTES}, at `bytes` for `entries` entries (1 to {@link FOLLOW_PAGE}). */
+function pageEntries(entries: number, bytes: number): number {
+  return Math.max(1, Math.min(FOLLOW_PAGE, Math.floor((entries * PAGE_BYTES) / Math.max(bytes, 1))))
+}
 
 export interface FollowContext {
   redis: RedisClient
@@ -68,6 +83,10 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
   private live = false
   /** Messages that arrived while the stream was being read (or the connection was down). */
   private held: string[] = []
+  /** Bytes of `held`. */
+  private heldBytes = 0
+  /** Bytes of the live messages queued since the queue was last empty. */
+  private liveBytes = 0
   private dirty = false // the subscriber dropped: live messages may be missing
   private resync = true // read the stream before trusting live messages
   private first = true
@@ -77,6 +96,8 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
   private canceled = false // returned or aborted: queued records are dropped
   private failure: { err: unknown } | undefined
   private readonly stop = new AbortController()
+  /** Entries the next backfill page asks for (see {@link PAGE_BYTES}). */
+  private pageSize = FIRST_PAGE
   /** Wakes the stream reader waiting for the consumer to take a page. */
   private kick: (() => void) | undefined
   private readonly onAbort = () => this.cancel()
@@ -124,17 +145,27 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
   message(payload: string): void {
     if (this.closed) return
     if (!this.live) {
-      if (this.held.length >= MAX_QUEUED) {
+      if (this.held.length >= MAX_QUEUED || this.heldBytes >= MAX_QUEUED_BYTES) {
         this.held = []
+        this.heldBytes = 0
         this.resync = true
-      } else this.held.push(payload)
+      } else {
+        this.held.push(payload)
+        this.heldBytes += payload.length
+      }
       return
     }
     this.accept(payload)
-    if (this.queue.length - this.head > MAX_QUEUED) {
-      // the consumer is slow: drop what waits and read it again from the stream, paced by the consumer
+    const waiting = this.queue.length - this.head
+    if (waiting === 0) return
+    this.liveBytes += payload.length
+    if (waiting > MAX_QUEUED || this.liveBytes > MAX_QUEUED_BYTES) {
+      // the consumer is slow: drop what waits and read it again from the stream, paced by the
+      // consumer, in pages sized for messages like this one
+      this.pageSize = pageEntries(1, payload.length)
       this.queue = []
       this.head = 0
+      this.liveBytes = 0
       this.last = this.taken
       this.live = false
       this.resync = true
@@ -167,6 +198,7 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
     if (this.head === this.queue.length) {
       this.queue.length = 0
       this.head = 0
+      this.liveBytes = 0
       this.wakeReader()
     }
     this.taken = value.id
@@ -219,7 +251,8 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
     try {
       while (this.resync && !this.dirty && !this.closed) {
         this.resync = false
-        let next: Promise<Array<[string, string[]]> | undefined> | undefined = this.fetchPage(this.last)
+        let count = this.pageSize
+        let next: Promise<Array<[string, string[]]> | undefined> | undefined = this.fetchPage(this.last, count)
         while (next !== undefined) {
           const page = await next
           next = undefined
@@ -231,14 +264,18 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
             )
           }
           this.first = false
+          let bytes = 0
           for (const [id, fields] of page) {
             this.last = id
+            for (const f of fields) bytes += f.length
             const record = decodeEntry(this.runId, id, fields, this.ctx.onCorrupt)
             if (record) this.push(record)
           }
-          if (page.length === FOLLOW_PAGE) {
+          if (page.length > 0) this.pageSize = pageEntries(page.length, bytes)
+          if (page.length === count) {
             // fetch the next page while the consumer takes this one
-            next = this.fetchPage(this.last)
+            count = this.pageSize
+            next = this.fetchPage(this.last, count)
             await this.room()
             if (this.closed) return
           }
@@ -247,6 +284,7 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
         // caught up: the messages held meanwhile, then live
         const held = this.held
         this.held = []
+        this.heldBytes = 0
         for (const payload of held) this.accept(payload)
         this.live = true
       }
@@ -257,8 +295,8 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
     }
   }
 
-  private fetchPage(from: string): Promise<Array<[string, string[]]> | undefined> {
-    const p = retrying(this.stop.signal, () => this.ctx.redis.xrange(this.events, `(${from}`, '+', 'COUNT', FOLLOW_PAGE))
+  private fetchPage(from: string, count: number): Promise<Array<[string, string[]]> | undefined> {
+    const p = retrying(this.stop.signal, () => this.ctx.redis.xrange(this.events, `(${from}`, '+', 'COUNT', count))
     p.catch(() => {}) // awaited by sync; no unhandled rejection if the follower ends first
     return p
   }
@@ -305,6 +343,7 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
       this.stop.abort()
       this.wakeReader()
       this.held = []
+      this.heldBytes = 0
     }
     if (this.subscribed) {
       this.subscribed = false
