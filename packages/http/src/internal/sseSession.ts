@@ -7,18 +7,11 @@ import type { SsePeer, SseSink, SseSource } from './sseSink.js'
 
 const encoder = new TextEncoder()
 const HEARTBEAT = encoder.encode(':\n\n')
-/**
- * Bytes of waiting frames written to a sink at once when it is ready again: a client that reads
- * takes each such chunk (or one large frame) well within a heartbeat interval, so it is never
- * dropped for catching up, and its connection never holds the whole queue besides it.
- */
-const CHUNK_BYTES = 256 * 1024
 
 /** Settings shared by every SSE stream of one handler. */
 export interface SseSettings {
   heartbeatMs: number
   maxQueuedFrames: number
-  maxQueuedBytes: number
   maxStreams: number
   retryMs: number
   onError: (err: unknown) => void
@@ -35,21 +28,14 @@ export interface SseSettings {
  * read, or the Node sink).
  *
  * Backpressure: frames the sink does not take wait here; the follow is read only while fewer
- * than `maxQueuedFrames` wait and their bytes, with those the sink took past its room, stay
- * under `maxQueuedBytes`, so memory per client is bounded (the store keeps what it has not read
- * yet). When the sink is ready again the waiting frames go out in chunks of about
- * {@link CHUNK_BYTES} while it takes them. A client whose queue is still full a whole heartbeat
- * interval after the sink last took bytes is dropped. The client leaving releases the follow
- * and the timer at once.
+ * than `maxQueuedFrames` wait, so memory per client is bounded (the store keeps what it has
+ * not read yet). A client whose queue is still full a whole heartbeat interval after the sink
+ * last took bytes is dropped. The client leaving releases the follow and the timer at once.
  */
 export class SseSession implements SseSource, SsePeer {
   private readonly ac = new AbortController()
   private sink: SseSink | undefined
   private pending: Uint8Array[] = []
-  /** Bytes of `pending`. */
-  private pendingBytes = 0
-  /** Bytes of the write the sink took without room for it (until it is ready again). */
-  private overBytes = 0
   /** The sink wants no bytes now (or there is none yet). */
   private blocked = true
   private done = false
@@ -111,10 +97,12 @@ export class SseSession implements SseSource, SsePeer {
     const sink = this.sink
     if (sink === undefined || (this.done && !this.closing)) return
     this.lastReady = Date.now()
-    this.overBytes = 0 // the sink took all it was given
-    this.blocked = false
-    if (this.pending.length > 0) this.flush(sink)
-    if (this.closing && this.pending.length === 0) {
+    if (this.pending.length > 0) {
+      const chunk = concatBytes(this.pending)
+      this.pending = []
+      this.blocked = !sink.write(chunk)
+    } else this.blocked = false
+    if (this.closing) {
       this.closing = false
       sink.close()
       return
@@ -135,49 +123,17 @@ export class SseSession implements SseSource, SsePeer {
 
   private send(bytes: Uint8Array): void {
     if (this.done) return
-    if (this.blocked || this.sink === undefined) {
-      this.pending.push(bytes)
-      this.pendingBytes += bytes.byteLength
-    } else if (!this.sink.write(bytes)) {
-      this.blocked = true
-      this.overBytes = bytes.byteLength
-    }
-  }
-
-  /** Writes the waiting frames, joined in chunks of about {@link CHUNK_BYTES}, while the sink takes them. */
-  private flush(sink: SseSink): void {
-    const { pending } = this
-    let at = 0
-    while (at < pending.length && !this.blocked) {
-      const from = at
-      let size = 0
-      while (at < pending.length && size < CHUNK_BYTES) size += (pending[at++] as Uint8Array).byteLength
-      this.pendingBytes -= size
-      if (!sink.write(concatBytes(from === 0 && at === pending.length ? pending : pending.slice(from, at)))) {
-        this.blocked = true
-        this.overBytes = size
-      }
-    }
-    this.pending = at === pending.length ? [] : pending.slice(at)
+    if (!this.blocked && this.sink !== undefined) this.blocked = !this.sink.write(bytes)
+    else this.pending.push(bytes)
   }
 
   private full(): boolean {
-    return this.pending.length >= this.s.maxQueuedFrames || this.pendingBytes + this.overBytes >= this.s.maxQueuedBytes
+    return this.pending.length >= this.s.maxQueuedFrames
   }
 
   private tick(): void {
     if (!this.full()) this.send(HEARTBEAT)
-    else if (this.stalled()) {
-      // decided after this turn's I/O: a `drain` that waited behind this timer (a busy event loop) still counts
-      setTimeout(() => {
-        if (this.full() && this.stalled()) this.finish('drop')
-      }, 0)
-    }
-  }
-
-  /** No bytes taken by the sink for a whole heartbeat interval. */
-  private stalled(): boolean {
-    return Date.now() - this.lastReady >= this.s.heartbeatMs
+    else if (Date.now() - this.lastReady >= this.s.heartbeatMs) this.finish('drop')
   }
 
   /**
@@ -207,9 +163,7 @@ export class SseSession implements SseSource, SsePeer {
       sink.write(chunk)
     }
     this.pending = []
-    this.pendingBytes = this.overBytes = 0
-    if (how === 'drop')
-      sink?.fail(new Error('SSE client dropped: it stopped reading (maxQueuedFrames or maxQueuedBytes unsent for a heartbeat interval).'))
+    if (how === 'drop') sink?.fail(new Error('SSE client dropped: it stopped reading (maxQueuedFrames unsent for a heartbeat interval).'))
     else sink?.close()
   }
 
