@@ -157,21 +157,27 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
     async enqueue(job: JobSpec) {
       assertOpen()
       assertJobId(job.id)
-      jobDataJson(job) // BullMQ's JSON.stringify would throw a raw TypeError: INVALID_ARGUMENT before any command
       if (database) await checkDatabase(`enqueue(${JSON.stringify(job.id)})`)
       const delayMs = jobDelayMs(job)
       const delay = delayMs > 0 ? Math.ceil(delayMs) : undefined
       const operation = `enqueue(${JSON.stringify(job.id)})`
       const timestamp = delay === undefined ? undefined : await bounded(serverNow(), commandTimeout, operation)
-      const added = producer().add(job.name, job.data, {
-        jobId: encodeJobId(job.id),
-        delay,
-        timestamp,
-        attempts: UNLIMITED,
-        backoff: { type: BACKOFF_TYPE, delay: baseDelay },
-        removeOnComplete: true,
-        removeOnFail: true,
-      })
+      const added = producer()
+        .add(job.name, job.data, {
+          jobId: encodeJobId(job.id),
+          delay,
+          timestamp,
+          attempts: UNLIMITED,
+          backoff: { type: BACKOFF_TYPE, delay: baseDelay },
+          removeOnComplete: true,
+          removeOnFail: true,
+        })
+        // BullMQ serializes the data before any command: what JSON cannot hold (a BigInt, a cycle) is
+        // its raw TypeError, turned into the memory queue's INVALID_ARGUMENT (no second serialization)
+        .catch((err: unknown) => {
+          if (err instanceof TypeError) jobDataJson(job)
+          throw err
+        })
       await bounded(added, commandTimeout, operation)
     },
 

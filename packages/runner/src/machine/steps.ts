@@ -1,5 +1,5 @@
 import { lateAnnouncements } from './awaits/announcement.js'
-import { type Command, type Marks, none, type Transition } from './commands.js'
+import { type Append, type Command, type Marks, none, type Transition } from './commands.js'
 import { flowResult } from './flowResult.js'
 import { baseJobId, keys } from './keys.js'
 import {
@@ -175,20 +175,18 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
   const others = (flow.steps[next]?.needs ?? []).filter((n) => n !== cmd.step)
   const completed = completedAppend(doc, cmd.step)
   const started = startedAppend(next, 1, jobId)
-  const requires: string[] = []
+  // the other needs' step.completed and the late announcements must be stored first: only when
+  // this process saw them stored (it usually announced the race's losers itself)
+  const requires = late.map((wave) => (wave[0] as Append).key)
   for (const n of others) requires.push(keys.completed(n))
-  const appends = [others.length === 0 ? [completed] : [completed, ...completions(doc, others)], [started]]
-  // late announcements go in waves before step.completed, not behind the write
-  if (late.length > 0) return { reply: { next, lease }, appends: [...late, ...appends], jobs: readyJobs(env.runId, doc), unwatch: [] }
   return {
     reply: { next, lease },
-    // the other needs' step.completed must be stored first: only when this process saw them stored
     behind: {
       appends: [completedAppend(doc, cmd.step, fence), startedAppend(next, 1, jobId, fence, completed.key)],
       requires,
     },
-    // else: step.completed (with any other need's that is missing), then step.started behind it
-    appends,
+    // else: the late announcements, step.completed (with any other need's that is missing), then step.started behind it
+    appends: [...late, others.length === 0 ? [completed] : [completed, ...completions(doc, others)], [started]],
     jobs: readyJobs(env.runId, doc),
     unwatch: [],
   }

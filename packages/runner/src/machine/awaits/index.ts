@@ -1,5 +1,5 @@
 import { type Append, type ChildStart, type Command, type JobOut, type Marks, none, type Outputs, type Transition } from '../commands.js'
-import { baseJobId, jobIds, keys } from '../keys.js'
+import { baseJobId, jobIds, keys, RUN_FENCE } from '../keys.js'
 import { type Env, iso, recoveredAppend } from '../outputs.js'
 import { type AwaitRec, type Rec, type RunDoc, type StepDoc, waitsOn } from '../runDoc.js'
 import { announcedBy, claim, needsRepair, type OwnedReply, ownedStep, placeMarks } from '../steps.js'
@@ -35,6 +35,12 @@ export function callLabel(rec: Rec): string {
   if (rec.t === 'run') return runCall(rec)
   return triggerCall(rec)
 }
+
+/**
+ * Under the run's fence, as an announcement is: the `step.resumed` a `suspend` appends with the
+ * announcement of an await already resolved rides behind it, and neither lands after the run ended.
+ */
+const UNDER_RUN = { fence: RUN_FENCE, mayRefuse: true } as const
 
 /** `step.resumed` of the await at `pos` (once per position). */
 export function resumedAppend(step: string, attempt: number, pos: number, r: AwaitRec): Append {
@@ -168,7 +174,7 @@ export function suspend(doc: RunDoc | null, cmd: Suspend, env: Env): Transition<
     // worker that died in between, may have ended before the announcement of the await it resolved)
     const resumed = settled
       .filter((x) => x.rec.state === 'resolved')
-      .flatMap((x) => [[awaitedAppend(cmd.step, x.pos, x.rec)], [resumedAppend(cmd.step, s.attempt, x.pos, x.rec)]])
+      .flatMap((x) => [[awaitedAppend(cmd.step, x.pos, x.rec)], [{ ...resumedAppend(cmd.step, s.attempt, x.pos, x.rec), ...UNDER_RUN }]])
     return { ...announced, reply: settled, appends: [...announced.appends, ...resumed] }
   }
   s.status = 'suspended'
