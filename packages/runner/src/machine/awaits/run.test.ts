@@ -214,7 +214,7 @@ describe('a race loser whose child was written before its announcement, by a wor
     expect(order(t.appends).at(-1)).toBe('flow.completed')
   })
 
-  it('the step completing with the next step claimed inline: announced in a wave before step.completed; the write\'s own appends ride behind it only once it is seen stored', () => {
+  it("the step completing with the next step claimed inline: announced in a wave before step.completed; the write's own appends ride behind it only once it is seen stored", () => {
     const doc = rows.run({ a: { ...raced('pending').steps.a } })
     const t = transition(doc, { type: 'complete', step: 'a', lease: 'L', result: 'won', next: { jobId: 'J2', lease: 'N' } }, rows.env)
     expect(t.reply).toMatchObject({ next: 'b', lease: 'N' })
