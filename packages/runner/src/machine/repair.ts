@@ -1,4 +1,4 @@
-import { lateAnnouncements } from './awaits/announcement.js'
+import { lateAnnouncements, lateChildren, withLateChildren } from './awaits/announcement.js'
 import { announceOutputs, resumeJob } from './awaits/index.js'
 import type { Outputs } from './commands.js'
 import { afterComplete, afterFail, type Env } from './outputs.js'
@@ -15,10 +15,10 @@ function announcementsBy(env: Env, step: string, s: StepDoc, jobId: string): Out
 }
 
 /** `out` of a step that ended, after the announcements its end sent again (`lateAnnouncements`). */
-function withLate(step: string, s: StepDoc, out: Outputs): Outputs {
+function withLate(env: Env, step: string, s: StepDoc, out: Outputs): Outputs {
   const late = lateAnnouncements(step, s)
   if (late.length > 0) out.appends.unshift(...late)
-  return out
+  return withLateChildren(out, lateChildren(env.runId, step, s))
 }
 
 /**
@@ -40,9 +40,9 @@ export function repairOutputs(doc: RunDoc, jobId: string, env: Env): { outputs: 
       running ??= step
       continue
     }
-    if (s.status === 'completed') outputs.push(withLate(step, s, afterComplete(env, doc, step)))
+    if (s.status === 'completed') outputs.push(withLate(env, step, s, afterComplete(env, doc, step)))
     else if (s.status === 'retrying') outputs.push(afterFail(env, doc, step, s.attempt - 1))
-    else if (s.status === 'failed') outputs.push(withLate(step, s, afterFail(env, doc, step, s.attempt)))
+    else if (s.status === 'failed') outputs.push(withLate(env, step, s, afterFail(env, doc, step, s.attempt)))
     else if (s.status === 'suspended') {
       for (const pos of s.waitingAll ?? [s.waitingOn ?? 0]) {
         const r = s.records[pos]

@@ -1,6 +1,6 @@
-import { lateAnnouncements } from './awaits/announcement.js'
+import { lateAnnouncements, lateChildren } from './awaits/announcement.js'
 import type { ChildOutcome } from './awaits/run.js'
-import type { Append, Command, JobOut, Transition } from './commands.js'
+import type { Append, ChildStart, Command, JobOut, Transition } from './commands.js'
 import { jobIds, keys } from './keys.js'
 import { childrenOf, type Env, readyJobs, terminalWaves, withLeaveLines, withNotify } from './outputs.js'
 import { applyCopies, type RerunOrigin } from './rerun.js'
@@ -73,6 +73,8 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
     }
     // a cancel asked again finishes one cut short by a crash: the run's flow.canceled (idempotent), its jobs' removal, its cascade
     out.appends = [...lateOf(doc), ...terminalWaves(doc, 'flow.canceled', doc.reason === undefined ? {} : { reason: doc.reason })]
+    const kids = lateKids(doc, env.runId)
+    if (kids.length > 0) out.children = kids
     const leftovers = cancelOutputs(doc, env)
     out.jobs = leftovers.jobs
     out.unwatch = leftovers.unwatch
@@ -94,6 +96,9 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
   const data = cmd.reason === undefined ? {} : { reason: String(cmd.reason) }
   const appends = [...lateOf(doc), ...terminalWaves(doc, 'flow.canceled', data)]
   const out = withLeaveLines({ appends, jobs, unwatch, ended: true, release: doc.flow }, doc)
+  // the children those announcements name that may not exist: started (then canceled, as its children)
+  const kids = lateKids(doc, env.runId)
+  if (kids.length > 0) out.children = kids
   if (debounced) out.dropDebounce = debounced
   // its children are canceled with it (an ended child: nothing)
   const children = childrenOf(doc)
@@ -107,6 +112,11 @@ function lateOf(doc: RunDoc): Append[][] {
   const out: Append[][] = []
   for (const [name, s] of Object.entries(doc.steps)) out.push(...lateAnnouncements(name, s))
   return out
+}
+
+/** The children `lateOf`'s announcements name that may never have been started (`lateChildren`). */
+function lateKids(doc: RunDoc, runId: string): ChildStart[] {
+  return Object.entries(doc.steps).flatMap(([name, s]) => lateChildren(runId, name, s))
 }
 
 /** A canceled run's queued jobs to remove (its steps' and awaits') and the event kinds it stops watching. */

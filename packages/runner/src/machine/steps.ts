@@ -1,4 +1,4 @@
-import { lateAnnouncements } from './awaits/announcement.js'
+import { lateAnnouncements, lateChildren, withLateChildren } from './awaits/announcement.js'
 import { type Append, type Command, type Marks, none, type Transition } from './commands.js'
 import { flowResult } from './flowResult.js'
 import { baseJobId, keys } from './keys.js'
@@ -167,7 +167,7 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
   if (!cmd.next || next === undefined || !ns) {
     const out = afterComplete(env, doc, cmd.step)
     if (late.length > 0) out.appends.unshift(...late)
-    return { ...out, reply: {} }
+    return withLateChildren({ ...out, reply: {} }, lateChildren(env.runId, cmd.step, s))
   }
   const { jobId, lease } = cmd.next
   claim(ns, jobId, lease, env.now)
@@ -179,17 +179,20 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
   // this process saw them stored (it usually announced the race's losers itself)
   const requires = late.map((wave) => (wave[0] as Append).key)
   for (const n of others) requires.push(keys.completed(n))
-  return {
-    reply: { next, lease },
-    behind: {
-      appends: [completedAppend(doc, cmd.step, fence), startedAppend(next, 1, jobId, fence, completed.key)],
-      requires,
+  return withLateChildren(
+    {
+      reply: { next, lease },
+      behind: {
+        appends: [completedAppend(doc, cmd.step, fence), startedAppend(next, 1, jobId, fence, completed.key)],
+        requires,
+      },
+      // else: the late announcements, step.completed (with any other need's that is missing), then step.started behind it
+      appends: [...late, others.length === 0 ? [completed] : [completed, ...completions(doc, others)], [started]],
+      jobs: readyJobs(env.runId, doc),
+      unwatch: [],
     },
-    // else: the late announcements, step.completed (with any other need's that is missing), then step.started behind it
-    appends: [...late, others.length === 0 ? [completed] : [completed, ...completions(doc, others)], [started]],
-    jobs: readyJobs(env.runId, doc),
-    unwatch: [],
-  }
+    lateChildren(env.runId, cmd.step, s),
+  )
 }
 
 /**
@@ -234,7 +237,10 @@ export function fail(doc: RunDoc | null, cmd: Fail, env: Env): Transition<boolea
   const failed = out.appends[0]?.find((a) => a.kind === 'step.failed' && a.attempt === cmd.attempt)
   if (failed && since !== undefined) failed.info = { attemptStartedAt: new Date(since).toISOString() }
   // a failed-for-good step's closed awaits whose announcement may never have gone out: before its step.failed
-  if (s.status === 'failed') out.appends.unshift(...lateAnnouncements(cmd.step, s))
+  if (s.status === 'failed') {
+    out.appends.unshift(...lateAnnouncements(cmd.step, s))
+    withLateChildren(out, lateChildren(env.runId, cmd.step, s))
+  }
   return { reply: true, ...out }
 }
 

@@ -4,6 +4,7 @@ import { holdsRunSlots } from '../flowControl/limits.js'
 import { leaveStepLines } from '../flowControl/stepSlots.js'
 import { pendingKinds } from '../machine/awaits/event.js'
 import { type Append, type ChildEnd, type Command, type Outputs, type Replies, type Transition, transition } from '../machine/index.js'
+import { keys } from '../machine/keys.js'
 import { pendingChildren, type RunDoc } from '../machine/runDoc.js'
 import { flowFor, type Shell } from './shell.js'
 
@@ -91,9 +92,12 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   // following the parent) finds the child. A crash in between leaves the announcement to the
   // re-delivered job, and a resume appends an await's announcement again before its
   // step.resumed, so the parent's log keeps its order even when an announcement is lost.
+  // (A child whose announcement this process saw stored exists: a step's end names its race's
+  // losers again, and this process usually announced them itself, so it starts nothing.)
   const start = shell.startChild
-  if (out.children && start)
-    await Promise.all(out.children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent, since: c.since })))
+  const children = out.children?.filter((c) => !shell.seen.knows(runId, keys.awaited(c.parent.step, c.parent.pos)))
+  if (children?.length && start)
+    await Promise.all(children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent, since: c.since })))
   // Right behind the last wave of appends (sent, not yet stored), in the same round trip, a
   // child's end, to its parent's outbox: should that last wave fail, the parent may resume first;
   // the child's job, delivered again, appends it and tells again (a second end resolves nothing).
@@ -106,7 +110,7 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   }
   await appendWaves(shell, runId, out.appends, notify ? behindLast : undefined)
   // a cancel of this run that came before its children existed found none of them: each is canceled here
-  const orphans = out.children && start ? cancelOrphans(shell, runId, out.children) : undefined
+  const orphans = children?.length && start ? cancelOrphans(shell, runId, children) : undefined
   orphans?.catch(() => {}) // awaited below
   if (out.jobs.length > 0) {
     const est = shell.clock.estimate()

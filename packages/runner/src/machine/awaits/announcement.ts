@@ -1,4 +1,4 @@
-import type { Append } from '../commands.js'
+import type { Append, ChildStart, Outputs } from '../commands.js'
 import { keys, RUN_FENCE } from '../keys.js'
 import type { AwaitRec, StepDoc } from '../runDoc.js'
 import { eventAnnouncement } from './event.js'
@@ -55,5 +55,34 @@ export function lateAnnouncements(step: string, s: StepDoc): Append[][] {
       out.push([plain])
     }
   }
+  return out
+}
+
+/**
+ * The children named by step `s`'s late announcements ({@link lateAnnouncements}) that may never
+ * have been started: an invoke whose job recorded it and died before starting the child, its
+ * await closed since (a race settled, a timeout, a cancel). Started before their announcement
+ * goes out again (idempotent by run id: one that exists is not started twice), so every child a
+ * parent's log names exists; a canceled parent's are canceled right after (`cancelOrphans`).
+ *
+ * @example
+ * ```ts
+ * withLateChildren(out, lateChildren(env.runId, step, s)) // [] unless an invoke's announcer is unconfirmed
+ * ```
+ */
+export function lateChildren(runId: string, step: string, s: StepDoc): ChildStart[] {
+  const out: ChildStart[] = []
+  s.records.forEach((r, pos) => {
+    // a resolved one's child ended: it exists
+    if (r.t === 'run' && r.state !== 'pending' && r.state !== 'resolved' && r.by !== undefined) {
+      out.push({ flow: r.flow, runId: r.childRunId, input: r.input ?? null, parent: { runId, step, pos }, since: r.since })
+    }
+  })
+  return out
+}
+
+/** `out` with `kids` among the children it starts. */
+export function withLateChildren<O extends Outputs>(out: O, kids: ChildStart[]): O {
+  if (kids.length > 0) out.children = [...(out.children ?? []), ...kids]
   return out
 }

@@ -3,7 +3,7 @@ import { baseJobId, jobIds, keys, RUN_FENCE } from '../keys.js'
 import { type Env, iso, recoveredAppend } from '../outputs.js'
 import { type AwaitRec, type Rec, type RunDoc, type StepDoc, waitsOn } from '../runDoc.js'
 import { announcedBy, claim, needsRepair, type OwnedReply, ownedStep, placeMarks } from '../steps.js'
-import { awaitedAppend } from './announcement.js'
+import { awaitedAppend, lateChildren, withLateChildren } from './announcement.js'
 import { eventCall, eventValue, pendingKinds } from './event.js'
 import { runCall, runValue } from './run.js'
 import { fireTime, timeCall, timeValue } from './time.js'
@@ -278,6 +278,10 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
     reply = { kind: 'claimed', lease: cmd.lease, takeover }
   }
   if (reply.kind === 'noop') return { reply, ...none() }
+  // an invoke that timed out while its announcer (dead before it started the child) was unconfirmed:
+  // the child is started (idempotent) before its announcement goes out again, so the log names no
+  // child that does not exist; the announcement then waits for it (no riding behind the claim)
+  const kids = r.t === 'run' && r.state === 'timedOut' ? lateChildren(env.runId, step, s).filter((c) => c.parent.pos === pos) : []
   const appends: Append[][] = []
   if (reply.kind === 'claimed' && reply.takeover) {
     // the execution it replaces had started once its step.resumed (or step.await.timeout) was stored
@@ -303,7 +307,7 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
   }
   // the kind stays watched while another await of it is pending
   const unwatch = r.t === 'event' && r.state === 'timedOut' && !pendingKinds(doc).has(r.kind) ? [r.kind] : []
-  if (reply.kind !== 'claimed' || reply.takeover) return { reply, appends, jobs: [], unwatch }
+  if (reply.kind !== 'claimed' || reply.takeover || kids.length > 0) return withLateChildren({ reply, appends, jobs: [], unwatch }, kids)
   // the same appends ride behind the claim, fenced by its new lease (refused unless the claim
   // applied), each stored only after the one before: no round trip of their own
   const fence = { key: step, token: cmd.lease }

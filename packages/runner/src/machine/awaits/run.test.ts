@@ -212,6 +212,8 @@ describe('a race loser whose child was written before its announcement, by a wor
     const t = transition(raced(loser), { type: 'complete', step: 'a', lease: 'L', result: 'won' }, env)
     announcedBefore(t.appends, 'step.completed')
     expect(order(t.appends).at(-1)).toBe('flow.completed')
+    // a pending loser's child may never have been started (J died first): started before its announcement; an ended one exists
+    expect(t.children?.map((c) => c.runId)).toEqual(loser === 'pending' ? ['k1'] : undefined)
   })
 
   it("the step completing with the next step claimed inline: announced in a wave before step.completed; the write's own appends ride behind it only once it is seen stored", () => {
@@ -220,16 +222,34 @@ describe('a race loser whose child was written before its announcement, by a wor
     expect(t.reply).toMatchObject({ next: 'b', lease: 'N' })
     expect(t.behind?.requires).toEqual(['sa~a~1'])
     expect(order(t.appends)).toEqual(['step.await.run 1', 'step.completed', 'step.started'])
+    expect(t.children).toEqual([{ flow: 'kid', runId: 'k1', input: {}, parent: { runId: 'r', step: 'a', pos: 1 }, since: 0 }])
   })
 
   it('the step failing for good announces it again, before its step.failed', () => {
     const t = transition(raced('pending'), { type: 'fail', step: 'a', lease: 'L', attempt: 1, error: 'ChildRunError' }, env)
     announcedBefore(t.appends, 'step.failed')
+    expect(t.children?.map((c) => c.runId)).toEqual(['k1'])
   })
 
   it('the run canceled announces it again, before its flow.canceled', () => {
     const t = transition(raced('pending'), { type: 'cancel', reason: 'stop' }, env)
     announcedBefore(t.appends, 'flow.canceled')
+    // its child is started (idempotent), then canceled with the run (cancelOrphans)
+    expect(t.children?.map((c) => c.runId)).toEqual(['k1'])
+  })
+
+  it('a timeout of an invoke whose child J never started: the resume starts the child before announcing it, not riding behind its claim', () => {
+    const doc = run({
+      status: 'suspended',
+      waitingOn: 0,
+      records: [{ t: 'run', flow: 'kid', childRunId: 'k1', state: 'pending', since: 0, attempt: 1, by: 'J', input: {}, timeoutAt: 5 }],
+    })
+    const t = transition(doc, { type: 'awaitJob', job: 'timeout', step: 'a', pos: 0, jobId: 'T', lease: 'N' }, env)
+    expect(t.reply).toMatchObject({ kind: 'claimed' })
+    expect(t.children?.map((c) => c.runId)).toEqual(['k1'])
+    expect(t.behind).toBeUndefined()
+    expect(order(t.appends)).toEqual(['step.await.run 0', 'step.await.timeout 0'])
+    expect(t.children?.[0]).toMatchObject({ runId: 'k1', parent: { step: 'a', pos: 0 } })
   })
 
   it('a repair of the completed step (its job died before its appends) announces it again too', () => {
@@ -240,6 +260,7 @@ describe('a race loser whose child was written before its announcement, by a wor
       outputs.flatMap((o) => o.appends),
       'step.completed',
     )
+    expect(outputs.flatMap((o) => o.children ?? []).map((c) => c.runId)).toEqual(['k1'])
   })
 
   it('a loser that ended after the race settled keeps its announcer until the step announces it', () => {
