@@ -24,7 +24,7 @@ import { createRedisStreamStore } from '../../packages/redis/src/index.js'
 import { createRunner } from '../../packages/runner/src/index.js'
 import { startRedis } from '../helpers/redisServer.js'
 import { checkRunLog } from '../workers/checkRunLog.js'
-import { composeFlows } from '../workers/composeFlows.js'
+import { BILLED, composeFlows } from '../workers/composeFlows.js'
 import { type ForkedWorker, forkWorker } from '../workers/forkWorker.js'
 
 const arg = (name: string, dflt: number) => {
@@ -166,11 +166,37 @@ const say = (msg: string) => {
   console.log(`  ${msg}`)
 }
 for (const run of runs) {
-  const got = await producer.result(run.runId, { timeout: '90s' }).then(
+  const got = await producer.result(run.runId, { timeout: arg('result-s', 90) * 1000 }).then(
     (v) => JSON.stringify(v),
     (err: Error) => (err.name === 'RunCanceledError' ? '"canceled"' : err.message),
   )
-  if (got !== JSON.stringify(run.expect)) say(`result of ${run.runId}: ${got}, expected ${JSON.stringify(run.expect)}`)
+  if (got !== JSON.stringify(run.expect)) {
+    say(`result of ${run.runId}: ${got}, expected ${JSON.stringify(run.expect)}`)
+    // what a stuck run looked like: its log, its document, and who watches the kinds it waits on
+    const log = await store.read(run.runId, { limit: 10_000 })
+    console.log(`    log: ${log.map((e) => `${e.kind}${e.step ? `(${e.step})` : ''}`).join(', ')}`)
+    console.log(`    doc: ${JSON.stringify((await store.getRunState(run.runId))?.doc)}`)
+    console.log(`    watchers of ${BILLED}: ${JSON.stringify(await store.kindWatchers(BILLED))}`)
+    console.log(`    ${BILLED} events: ${JSON.stringify(await store.readExternal(BILLED, 0))}`)
+    // its jobs as BullMQ holds them (state, attempts, stalls, how each ended)
+    for (const key of await redis.keys(`lfq:${id}:*${run.runId}*`)) {
+      const type = await redis.type(key)
+      const job = type === 'hash' ? await redis.hgetall(key) : type
+      const { data: _d, opts: _o, ...rest } = typeof job === 'object' ? job : { data: 0, opts: 0, type: job }
+      console.log(`    job ${key}: ${JSON.stringify(rest)}`)
+    }
+    for (const list of ['wait', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'paused']) {
+      const type = await redis.type(`lfq:${id}:${list}`)
+      const ids =
+        type === 'list'
+          ? await redis.lrange(`lfq:${id}:${list}`, 0, -1)
+          : type === 'zset'
+            ? await redis.zrange(`lfq:${id}:${list}`, 0, -1)
+            : []
+      const mine = ids.filter((j) => j.includes(run.runId))
+      if (mine.length > 0) console.log(`    in ${list}: ${mine.join(' ')}`)
+    }
+  }
 }
 const seen = new Set(runs.map((r) => r.runId))
 const todo = [...seen]

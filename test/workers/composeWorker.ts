@@ -15,6 +15,10 @@
  *   (a sibling child ended and its resume job replayed the step), then the process dies;
  * - `afterPublish`: right after the first `publishExternal` returned — the event is stored, no
  *   run watching its kind was matched, the publishing step recorded nothing;
+ * - `beforeWatch:N`: at the N-th `watchKind`, before it is called — an `await.event` recorded and
+ *   announced, its run not yet watching the kind (its catch-up read not done);
+ * - `afterEventResolved:N`: right after the N-th compare-and-set that stored a run's document
+ *   with an `await.event` resolved (a match) returned — its step's resume job not queued yet;
  * - `atChildCancel:N`: at the N-th append of a `flow.canceled` with reason 'parent canceled',
  *   before it is called — a cascade of cancels cut off;
  * - `beforeResumed:N`: at the N-th append of a `step.resumed` (single or in `appendMany`), before
@@ -65,6 +69,9 @@ function die(detail: Record<string, unknown>): Promise<never> {
   return hang()
 }
 
+/** What `afterEventResolved` reads of a run's document (the runner's own shape). */
+type EventDoc = { steps?: Record<string, { records: Array<{ t: string; state?: string }> }> } | null
+
 const redisStore = createRedisStreamStore({ url, prefix: env('STORE_PREFIX') })
 const isChild = (first: NewEvent) => (first.data as { parent?: unknown } | null)?.parent !== undefined
 const store = new Proxy(redisStore, {
@@ -100,6 +107,20 @@ const store = new Proxy(redisStore, {
         const rec = await target.publishExternal(kind, data, opts)
         if (++seen === at) return die({ kind, id: rec.id, seq: rec.seq })
         return rec
+      }
+    }
+    if (point === 'beforeWatch' && prop === 'watchKind') {
+      return async (kind: string, runId: string) => {
+        if (++seen === at) return die({ kind, runId })
+        return target.watchKind(kind, runId)
+      }
+    }
+    if (point === 'afterEventResolved' && prop === 'casRunState') {
+      return async (runId: string, expected: number, doc: EventDoc, opts: never) => {
+        const res = await target.casRunState(runId, expected, doc, opts)
+        const resolved = Object.values(doc?.steps ?? {}).some((st) => st.records.some((r) => r.t === 'event' && r.state === 'resolved'))
+        if (res.ok && resolved && ++seen === at) return die({ runId })
+        return res
       }
     }
     if (point === 'atChildCancel' && prop === 'append') {

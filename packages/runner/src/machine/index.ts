@@ -1,5 +1,5 @@
 import { type AdmitReply, admit, queue, queueStep, unwait, wake } from './admission.js'
-import { matchEvents } from './awaits/event.js'
+import { matchEvents, resolvedEventWaits } from './awaits/event.js'
 import { type AwaitJobReply, announce, awaitJob, awaitJobs, resumedAppend, resumeJob, type SettledAwait, suspend } from './awaits/index.js'
 import { type ChildReply, resolveChildren, stepResumeJobs, wakeJobs } from './awaits/run.js'
 import { resolveTrigger, type TriggerReply } from './awaits/trigger.js'
@@ -96,7 +96,10 @@ function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
     }
     case 'matchEvents': {
       const resumes = doc ? matchEvents(doc, cmd.events, env.now) : []
-      const jobs = doc ? stepResumeJobs(doc, env.runId, new Set(resumes.map((r) => r.step))) : []
+      const steps = new Set(resumes.map((r) => r.step))
+      // and the steps still suspended on an event of these kinds resolved before (a resume lost with its process)
+      if (doc) for (const step of resolvedEventWaits(doc, cmd.events)) steps.add(step)
+      const jobs = doc ? stepResumeJobs(doc, env.runId, steps) : []
       return { reply: resumes.length, appends: [], jobs, unwatch: [] }
     }
     case 'claimStep':

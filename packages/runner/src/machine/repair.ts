@@ -48,7 +48,8 @@ export function repairOutputs(doc: RunDoc, jobId: string, env: Env): { outputs: 
         const r = s.records[pos]
         if (!r || r.t === 'do') continue
         const out = announceOutputs(env, step, pos, r)
-        if (r.t !== 'event' && r.state !== 'pending') out.jobs.push(resumeJob(env.runId, step, s.attempt, pos))
+        // resolved (an event's too: the process that matched it may have died before queuing it) or timed out
+        if (r.state !== 'pending') out.jobs.push(resumeJob(env.runId, step, s.attempt, pos))
         outputs.push({ ...out, unwatch: [], matchEvents: r.t === 'event' })
       }
     }

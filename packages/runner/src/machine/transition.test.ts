@@ -278,6 +278,25 @@ describe('cancel, triggers and events', () => {
       jobs: ['+ r~r~a~1~0', '+ r~r~b~1~0'],
     },
     {
+      name: 'events: a step still suspended on one resolved before gets its resume again (lost with the process that matched it)',
+      doc: run({
+        a: {
+          status: 'suspended',
+          waitingOn: 0,
+          records: [{ t: 'event', kind: 'paid', state: 'resolved', since: 0, attempt: 1, event: ev('e1', { id: 1 }), doneAt: 1 }],
+        },
+        b: {
+          status: 'suspended',
+          waitingOn: 0,
+          records: [{ t: 'event', kind: 'shipped', state: 'resolved', since: 0, attempt: 1, doneAt: 1 }],
+        },
+      }),
+      cmd: { type: 'matchEvents', events: new Map([['paid', []]]) },
+      reply: 0,
+      after: 'unchanged',
+      jobs: ['+ r~r~a~1~0'],
+    },
+    {
       name: 'events: no fitting event, nothing changes',
       doc: eventRun(),
       cmd: { type: 'matchEvents', events: new Map([['other', [ev('e1', { id: 2 })]]]) },

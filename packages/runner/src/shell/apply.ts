@@ -2,7 +2,7 @@ import { type AppendManyOptions, type AppendOptions, type EventMeta, isLeanflowE
 import { release } from '../flowControl/admission.js'
 import { holdsRunSlots } from '../flowControl/limits.js'
 import { leaveStepLines } from '../flowControl/stepSlots.js'
-import { pendingKinds } from '../machine/awaits/event.js'
+import { pendingKinds, resolvedEventWaits } from '../machine/awaits/event.js'
 import { type Append, type ChildEnd, type Command, type Outputs, type Replies, type Transition, transition } from '../machine/index.js'
 import { keys } from '../machine/keys.js'
 import { pendingChildren, type RunDoc } from '../machine/runDoc.js'
@@ -190,6 +190,10 @@ export async function matchEvents(shell: Shell, runId: string, kinds?: readonly 
   if (wanted.length === 0) {
     // an ended or expired run (or one no longer waiting on `kinds`) stops watching them
     if (kinds !== undefined && doc?.status !== 'running') await Promise.all(kinds.map((k) => shell.store.unwatchKind(k, runId)))
+    // a step still suspended on an event of these kinds resolved before: its resume job, lost
+    // with the process that resolved it (a publish repeated under its key comes here), again
+    else if (kinds !== undefined && doc && resolvedEventWaits(doc, new Set(kinds)).length > 0)
+      await apply(shell, runId, { type: 'matchEvents', events: new Map(kinds.map((k) => [k, []])) })
     return
   }
   if (kinds === undefined) await Promise.all(wanted.map((k) => shell.store.watchKind(k, runId)))

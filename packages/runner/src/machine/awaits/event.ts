@@ -65,6 +65,26 @@ export function matchEvents(
   return out
 }
 
+/**
+ * The steps still suspended on an event await of one of `kinds` that was resolved already: the
+ * process that resolved it may have died before it queued the step's resume job, which a later
+ * match of those kinds (a publish repeated under its idempotency key) queues again (its id is
+ * the same: a resume queued twice runs once).
+ */
+export function resolvedEventWaits(doc: RunDoc, kinds: { has(kind: string): boolean }): string[] {
+  if (doc.status !== 'running') return []
+  const out: string[] = []
+  for (const [name, s] of Object.entries(doc.steps)) {
+    const waited = s.status === 'suspended' ? (s.waitingAll ?? (s.waitingOn === undefined ? [] : [s.waitingOn])) : []
+    const hit = waited.some((p) => {
+      const r = s.records[p]
+      return r?.t === 'event' && r.state === 'resolved' && kinds.has(r.kind)
+    })
+    if (hit) out.push(name)
+  }
+  return out
+}
+
 /** How the call reads in a non-determinism error. */
 export function eventCall(r: Pick<EventRec, 'kind'>): string {
   return `await.event("${r.kind}")`
