@@ -164,4 +164,6 @@ export interface ChildStart {
   parent: { runId: string; step: string; pos: number }
   /** Store time its await was recorded: no first job of the child was queued before it. */
   since: number
+  /** Written by whatever closed its await (`lateChildren`), not by its invoke: a process that cannot start it (flow or version not held) skips it. */
+  late?: true
 }

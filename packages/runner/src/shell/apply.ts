@@ -97,7 +97,7 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   const start = shell.startChild
   const children = out.children?.filter((c) => !shell.seen.knows(runId, keys.awaited(c.parent.step, c.parent.pos)))
   if (children?.length && start)
-    await Promise.all(children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent, since: c.since })))
+    await Promise.all(children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent, since: c.since }).catch(lateOnly(shell, c))))
   // Right behind the last wave of appends (sent, not yet stored), in the same round trip, a
   // child's end, to its parent's outbox: should that last wave fail, the parent may resume first;
   // the child's job, delivered again, appends it and tells again (a second end resolves nothing).
@@ -135,6 +135,18 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   }
   if (out.ended) shell.seen.forget(runId)
   if (out.matchEvents) await matchEvents(shell, runId)
+}
+
+/**
+ * A late child's start that this process cannot make (a cancel from a process that does not hold
+ * the child's flow or version, an input its schema now refuses) goes to `onError` and is skipped:
+ * the cancel (or the step's end) goes on. A store failure is thrown (the whole carry is retried).
+ */
+function lateOnly(shell: Shell, c: { late?: true }): (err: unknown) => void {
+  return (err) => {
+    if (!c.late || !isLeanflowError(err) || err.code === 'STORE_UNAVAILABLE' || err.code === 'STORE_FULL') throw err
+    shell.onError(err)
+  }
 }
 
 /** The cancel a canceled run's children get: it reaches through a child that ended to its children. */

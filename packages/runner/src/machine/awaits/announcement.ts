@@ -75,7 +75,7 @@ export function lateChildren(runId: string, step: string, s: StepDoc): ChildStar
   s.records.forEach((r, pos) => {
     // a resolved one's child ended: it exists
     if (r.t === 'run' && r.state !== 'pending' && r.state !== 'resolved' && r.by !== undefined) {
-      out.push({ flow: r.flow, runId: r.childRunId, input: r.input ?? null, parent: { runId, step, pos }, since: r.since })
+      out.push({ flow: r.flow, runId: r.childRunId, input: r.input ?? null, parent: { runId, step, pos }, since: r.since, late: true })
     }
   })
   return out

@@ -222,7 +222,7 @@ describe('a race loser whose child was written before its announcement, by a wor
     expect(t.reply).toMatchObject({ next: 'b', lease: 'N' })
     expect(t.behind?.requires).toEqual(['sa~a~1'])
     expect(order(t.appends)).toEqual(['step.await.run 1', 'step.completed', 'step.started'])
-    expect(t.children).toEqual([{ flow: 'kid', runId: 'k1', input: {}, parent: { runId: 'r', step: 'a', pos: 1 }, since: 0 }])
+    expect(t.children).toEqual([{ flow: 'kid', runId: 'k1', input: {}, parent: { runId: 'r', step: 'a', pos: 1 }, since: 0, late: true }])
   })
 
   it('the step failing for good announces it again, before its step.failed', () => {
