@@ -97,7 +97,9 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   const start = shell.startChild
   const children = out.children?.filter((c) => !shell.seen.knows(runId, keys.awaited(c.parent.step, c.parent.pos)))
   if (children?.length && start)
-    await Promise.all(children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent, since: c.since }).catch(lateOnly(shell, c))))
+    await Promise.all(
+      children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent, since: c.since }).catch(lateOnly(shell, c))),
+    )
   // Right behind the last wave of appends (sent, not yet stored), in the same round trip, a
   // child's end, to its parent's outbox: should that last wave fail, the parent may resume first;
   // the child's job, delivered again, appends it and tells again (a second end resolves nothing).
