@@ -434,4 +434,17 @@ describe('guarantee 5: ctx.publish reaches other runs once', () => {
     expect(await producer.result(listener, { timeout: '30s' })).toEqual({ l: { id: 'o-4' } })
     expect(positions(await logOf(store, listener), 'step.resumed')).toEqual([0])
   }, 120_000)
+
+  it('the listening worker SIGKILLed while its suspend was still carried out, after its poll saw the step suspended: its job had not ended, and the event resumes the listener', async () => {
+    const { store, producer, spawn, ready } = setup()
+    const doomed = spawn({ KILL: 'holdWatch:1' })
+    await ready([doomed])
+    const { runId: listener } = await producer.startFlow('listen', { id: 'o-5' })
+    await doomed.waitFor((m) => m.type === 'checkpoint', 'the kill in the held watch')
+    expect((await doomed.exited).signal).toBe('SIGKILL')
+    await ready([spawn()])
+    const { runId: publisher } = await producer.startFlow('pub', { id: 'o-5' })
+    expect(await producer.result(publisher, { timeout: '60s' })).toEqual({ s: 'published' })
+    expect(await producer.result(listener, { timeout: '30s' })).toEqual({ l: { id: 'o-5' } })
+  }, 120_000)
 })

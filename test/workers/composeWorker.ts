@@ -17,6 +17,8 @@
  *   run watching its kind was matched, the publishing step recorded nothing;
  * - `beforeWatch:N`: at the N-th `watchKind`, before it is called — an `await.event` recorded and
  *   announced, its run not yet watching the kind (its catch-up read not done);
+ * - `holdWatch:N`: at the N-th `watchKind`, held 1.5 s (several of the runner's 200 ms polls of its
+ *   executions, which find the step suspended), then the process dies before it is called;
  * - `afterEventResolved:N`: right after the N-th compare-and-set that stored a run's document
  *   with an `await.event` resolved (a match) returned — its step's resume job not queued yet;
  * - `atChildCancel:N`: at the N-th append of a `flow.canceled` with reason 'parent canceled',
@@ -113,6 +115,13 @@ const store = new Proxy(redisStore, {
       return async (kind: string, runId: string) => {
         if (++seen === at) return die({ kind, runId })
         return target.watchKind(kind, runId)
+      }
+    }
+    if (point === 'holdWatch' && prop === 'watchKind') {
+      return async (kind: string, runId: string) => {
+        if (++seen !== at) return target.watchKind(kind, runId)
+        await new Promise((r) => setTimeout(r, 1500))
+        return die({ kind, runId })
       }
     }
     if (point === 'afterEventResolved' && prop === 'casRunState') {

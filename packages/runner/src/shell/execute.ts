@@ -89,6 +89,8 @@ export async function execute(
   } finally {
     for (const t of timers) clearTimeout(t)
     cancelTimeout?.()
+    // the job ends only once the execution's store calls did (a suspend dropped mid-way: see `quiet`)
+    if (ex.busy) await ex.quiet()
     shell.local.delete(ex)
   }
   if (timeoutErr) outcome = { ok: false, err: timeoutErr }

@@ -61,6 +61,8 @@ export class Execution {
   private broken: { pos: number; err: unknown } | undefined
   /** Settles when the handler's promise must be dropped. */
   readonly stopped: Promise<ExecutionGone>
+  /** Its store calls in flight ({@link orHandBack}: a command's write and its outputs). */
+  private readonly inflight = new Set<Promise<unknown>>()
 
   constructor(
     readonly runId: string,
@@ -155,6 +157,36 @@ export class Execution {
     return run
   }
 
+  /**
+   * Calls `work` (a store call of this execution) and keeps it in flight until it settles: see
+   * {@link quiet}.
+   */
+  track<T>(work: () => Promise<T>): Promise<T> {
+    const p = work()
+    this.inflight.add(p)
+    const drop = () => {
+      this.inflight.delete(p)
+    }
+    p.then(drop, drop)
+    return p
+  }
+
+  /**
+   * Settles once every store call of the execution in flight settled (those made meanwhile too).
+   * Its job ends only then: an execution dropped while its suspend was still carried out (its
+   * poll saw the step suspended: no lease) would else end its job before the suspend's outputs
+   * (a child's start, an event catch-up) were done, and a worker that died then left them to
+   * no re-delivery.
+   */
+  async quiet(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight])
+  }
+
+  /** True while a store call of the execution is in flight (see {@link quiet}). */
+  get busy(): boolean {
+    return this.inflight.size > 0
+  }
+
   /** Settles once the write of deferred awaits in flight, if any, is done (or failed). */
   async writesDone(): Promise<void> {
     await this.writing
@@ -246,7 +278,7 @@ export function never<T>(): Promise<T> {
  */
 export async function orHandBack<T>(ex: Execution, work: () => Promise<T>): Promise<T> {
   try {
-    return await work()
+    return await ex.track(work)
   } catch (err) {
     if (err instanceof ExecutionGone) throw err
     throw ex.stop('handback', err)
