@@ -46,6 +46,8 @@ export async function handleJob(shell: Shell, job: ActiveJob, opts: ExecuteOptio
   if (data.first !== undefined && !(await waitForRun(shell, data, { poll: shell.limitedSteps.has(data.step) }))) return
   const slot = await takeStepSlot(shell, job, data)
   if (slot === 'queued') return
+  // the handler's input, read (for a run another process started) beside the claim's own first read
+  if (job.name !== 'timeout') shell.inputs.prefetch(data.runId)
   try {
     if (job.name === 'step') await stepJob(shell, job, data, opts)
     else await awaitJob(shell, job, data, opts)
