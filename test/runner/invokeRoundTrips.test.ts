@@ -61,6 +61,27 @@ describe('the round trips of ctx.invoke (Redis store, memory queue)', () => {
     return Math.min(...counts)
   }
 
+  it("a one-step run: its input is read beside its claim's first read, and its last appends ride behind the write that ends it (6 round trips; 8 before)", async () => {
+    await tripsOf('one', 1)
+    trace.record()
+    const { runId } = await producer.startFlow('one', {})
+    await producer.result(runId, { timeout: '10s' })
+    await new Promise((r) => setTimeout(r, 20))
+    const path = trace.take().filter(onPath)
+    const mine = path.filter((c) => c.who === 'worker')
+    // the read of flow.started (the run's input) goes with another command of the worker, not alone
+    const read = mine.find((c) => c.args[0] === 'xrange')
+    expect(read).toBeDefined()
+    expect(mine.filter((c) => c.tag === read?.tag).length).toBeGreaterThan(1)
+    // nothing of the worker waits on the write that ends the run: its step.completed and flow.completed went with it
+    const writes = mine.filter((c) => c.args[0] === 'evalsha' && c.args[3]?.endsWith(':state'))
+    const last = writes.at(-1) as SentCommand
+    const after = mine.slice(mine.indexOf(last) + 1)
+    expect(after.map((c) => c.args[3])).toEqual([`rtt:{${runId}}:events`, `rtt:{${runId}}:events`])
+    expect(after.every((c) => c.tag === last.tag)).toBe(true)
+    expect(await tripsOf('one')).toBeLessThanOrEqual(6)
+  }, 60_000)
+
   it('an invoke of a one-step child adds at most 7 round trips to a one-step run (12 before; 8 when it asks the clock), a chained step 1', async () => {
     // warm: scripts loaded, connections up
     for (const f of ['one', 'two', 'call']) await tripsOf(f, 1)

@@ -75,6 +75,19 @@ export function baseJobId(id: string, kind: JobKind): string {
  */
 export const RUN_FENCE = { key: ':run', token: 'running' } as const
 
+/**
+ * The fence of an ended run: held by the lease of the execution whose write ended it
+ * (`RunDoc.endedBy`), set by that write alone. The run's last appends (`step.completed`, then the
+ * terminal event) ride behind that compare-and-set fenced by it: stored only when that write
+ * applied, so never by a worker that lost the run. No step's or run's fence holds once it ended.
+ */
+export function endFence(lease: string): { key: string; token: string } {
+  return { key: END_FENCE_KEY, token: lease }
+}
+
+/** The key of {@link endFence} (`:` keeps it apart from the steps' fences). */
+export const END_FENCE_KEY = ':end'
+
 /** Idempotency keys of the runner's appends (per run). */
 export const keys = {
   flowStarted: 'fs',

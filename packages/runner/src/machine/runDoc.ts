@@ -145,6 +145,8 @@ export interface RunDoc {
   input?: unknown
   startedAt: number
   endedAt?: number
+  /** The lease of the execution whose write ended the run (its `endFence`), when one did. */
+  endedBy?: string
   /** External-event position when the run started: only later events match its awaits. */
   pos: number
   steps: Record<string, StepDoc>

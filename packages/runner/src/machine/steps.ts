@@ -1,7 +1,7 @@
 import { lateAnnouncements, lateChildren, withLateChildren } from './awaits/announcement.js'
 import { type Append, type Command, type Marks, none, type Transition } from './commands.js'
 import { flowResult } from './flowResult.js'
-import { baseJobId, keys } from './keys.js'
+import { baseJobId, endFence, keys } from './keys.js'
 import {
   afterComplete,
   afterFail,
@@ -153,6 +153,7 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
   if (Object.values(doc.steps).every((x) => x.status === 'completed')) {
     const shaped = flowResult(flow, doc)
     doc.endedAt = env.now
+    doc.endedBy = cmd.lease
     const over = 'error' in shaped ? undefined : oversizeResult(env.runId, doc.flow, shaped.value, cmd.maxEventBytes)
     if ('error' in shaped || over !== undefined) {
       doc.status = 'failed'
@@ -167,6 +168,8 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
   if (!cmd.next || next === undefined || !ns) {
     const out = afterComplete(env, doc, cmd.step)
     if (late.length > 0) out.appends.unshift(...late)
+    // behind the write only when this process saw the late announcements stored: their children exist
+    if (out.ended) out.behind = endBehind(out.appends, cmd.step, cmd.lease)
     return withLateChildren({ ...out, reply: {} }, lateChildren(env.runId, cmd.step, s))
   }
   const { jobId, lease } = cmd.next
@@ -193,6 +196,28 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
     },
     lateChildren(env.runId, cmd.step, s),
   )
+}
+
+/**
+ * The last appends of a run that `lease`'s write ended, riding behind that write: the ending
+ * step's own event (its `step.completed`, or `step.failed` for good), then the terminal event
+ * conditioned on it (`after`), both fenced by {@link endFence} — stored only when that write
+ * applied. Only when this process saw stored every append `waves` puts before them (the other
+ * steps' `step.completed`, late announcements): else all go the ordinary way, in order.
+ */
+export function endBehind(waves: Append[][], step: string, lease: string): { appends: Append[]; requires: string[] } | undefined {
+  const fence = endFence(lease)
+  const terminal = waves.at(-1)?.[0]
+  const own = waves.flat().find((a) => a.step === step && (a.kind === 'step.completed' || a.kind === 'step.failed'))
+  if (!terminal || !own || terminal === own) return undefined
+  const requires = waves.flat().flatMap((a) => (a === own || a === terminal ? [] : [a.key]))
+  return {
+    appends: [
+      { ...own, fence },
+      { ...terminal, fence, after: own.key },
+    ],
+    requires,
+  }
 }
 
 /**
@@ -231,6 +256,7 @@ export function fail(doc: RunDoc | null, cmd: Fail, env: Env): Transition<boolea
     doc.status = 'failed'
     doc.error = cmd.error
     doc.endedAt = env.now
+    doc.endedBy = cmd.lease
   }
   const out = afterFail(env, doc, cmd.step, cmd.attempt)
   // the observers learn when the attempt started: its step.failed carries no duration
@@ -241,6 +267,7 @@ export function fail(doc: RunDoc | null, cmd: Fail, env: Env): Transition<boolea
     out.appends.unshift(...lateAnnouncements(cmd.step, s))
     withLateChildren(out, lateChildren(env.runId, cmd.step, s))
   }
+  if (out.ended) out.behind = endBehind(out.appends, cmd.step, cmd.lease)
   return { reply: true, ...out }
 }
 

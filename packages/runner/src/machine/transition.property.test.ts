@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import type { Command } from './commands.js'
 import { transition } from './index.js'
+import { endFence } from './keys.js'
 import { type AwaitRec, type FlowGraph, newRunDoc, type RunDoc } from './runDoc.js'
 
 // Random command sequences against one run: whatever happens, the machine keeps its invariants.
@@ -227,6 +228,16 @@ describe('transition (random command sequences)', () => {
           if (before.status === 'running' && doc.status !== 'running') {
             expect(out.ended).toBe(true)
             expect(out.appends.at(-1)?.map((a) => a.key)).toEqual(['fe'])
+            // riding behind the write that ended it: fenced by that write's end fence, the terminal
+            // event last, and every other append of the transition required stored before them
+            if (out.behind) {
+              const behind = out.behind.appends
+              expect(behind.at(-1)?.key).toBe('fe')
+              expect(behind.at(-1)?.after).toBe(behind.at(-2)?.key)
+              for (const a of behind) expect(a.fence).toEqual(endFence(doc.endedBy ?? '?'))
+              const all = new Set(out.appends.flat().map((a) => a.key))
+              expect(new Set([...out.behind.requires, ...behind.map((a) => a.key)])).toEqual(all)
+            }
           }
         }
       }),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Command } from './commands.js'
 import { transition } from './index.js'
+import { endFence } from './keys.js'
 import { checkWith, claim, done, env, FLOW, NOW, type Row, run, running, waves } from './transitionRows.js'
 
 const check = checkWith(expect)
@@ -109,8 +110,10 @@ describe('complete and fail', () => {
       doc: run({ a: done(), b: done(), c: done(), d: running() }),
       cmd: { type: 'complete', step: 'd', lease: 'L', result: 'D' },
       reply: {},
-      after: { status: 'completed', endedAt: NOW },
+      after: { status: 'completed', endedAt: NOW, endedBy: 'L' },
       appends: [['step.completed sc~a', 'step.completed sc~b', 'step.completed sc~c', 'step.completed sc~d'], ['flow.completed fe']],
+      // or, when this process saw the others' step.completed stored, its own and flow.completed behind the write
+      behind: ['step.completed sc~d fenced L', 'flow.completed fe after sc~d fenced L'],
       ended: true,
     },
     {
@@ -134,11 +137,35 @@ describe('complete and fail', () => {
       doc: run({ a: running() }),
       cmd: { type: 'fail', step: 'a', lease: 'L', attempt: 3, error: 'boom' },
       reply: true,
-      after: { status: 'failed', error: 'boom', steps: { a: { status: 'failed' } } },
+      after: { status: 'failed', error: 'boom', endedBy: 'L', steps: { a: { status: 'failed' } } },
       appends: [['step.failed sf~a~3'], [], ['flow.failed fe']],
+      behind: ['step.failed sf~a~3 fenced L', 'flow.failed fe after sf~a~3 fenced L'],
       ended: true,
     },
   ])('$name', check)
+
+  it("a run's last appends ride behind the write that ends it, fenced by the run's end fence (set by that write alone), once the appends before them are seen stored", () => {
+    const t = transition(
+      run({ a: done(), b: done(), c: done(), d: running() }),
+      { type: 'complete', step: 'd', lease: 'L', result: 1 },
+      env,
+    )
+    expect(t.behind?.appends.map((a) => a.fence)).toEqual([endFence('L'), endFence('L')])
+    expect(t.behind?.requires).toEqual(['sc~a', 'sc~b', 'sc~c'])
+    // the terminal event tells the observers what it cut off, behind the write too
+    expect(t.behind?.appends[1]?.info).toEqual(t.appends.at(-1)?.[0]?.info)
+    const f = transition(
+      run({ a: done(), b: running('L'), c: running('M') }),
+      { type: 'fail', step: 'b', lease: 'L', attempt: 1, error: 'x' },
+      env,
+    )
+    expect(f.behind?.requires).toEqual(['sc~a'])
+    expect(f.behind?.appends.map((a) => a.fence)).toEqual([endFence('L'), endFence('L')])
+    // a step that ends without ending the run: nothing behind (no end fence, nothing set)
+    const mid = run({ a: running() })
+    expect(transition(mid, { type: 'complete', step: 'a', lease: 'L', result: 1 }, env).behind).toBeUndefined()
+    expect(mid.endedBy).toBeUndefined()
+  })
 
   it("the flow's result function: its value is the run's result; one that throws fails the run after every step.completed", () => {
     const shaped = (result: (r: Readonly<Record<string, unknown>>) => unknown) => ({ ...env, flow: { ...FLOW, result } })

@@ -1,9 +1,22 @@
 import { createMemoryRunStateStore } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
 import type { RunDoc } from '../machine/runDoc.js'
-import { RunStates } from './runStates.js'
+import { fencesOf, RunStates } from './runStates.js'
 
 const doc = (status: RunDoc['status']): RunDoc => ({ flow: 'f', status, startedAt: 0, pos: 0, steps: {}, consumed: [], state: {} })
+
+describe('fencesOf', () => {
+  it("a running run's: the run's and each running step's lease; an ended run's: only the end fence of the write that ended it", () => {
+    const live: RunDoc = { ...doc('running'), steps: { a: { status: 'running', attempt: 1, records: [], lease: 'L' } } }
+    expect(fencesOf(live)).toEqual({ ':run': 'running', a: 'L' })
+    // the step keeps no lease once the run ended; the lease of the execution that ended it is the end fence
+    expect(fencesOf({ ...doc('completed'), endedBy: 'L' })).toEqual({ ':end': 'L' })
+    expect(fencesOf({ ...doc('failed'), endedBy: 'L' })).toEqual({ ':end': 'L' })
+    // ended by no execution (a cancel): no fence at all
+    expect(fencesOf(doc('canceled'))).toEqual({})
+    expect(fencesOf({ ...doc('queued'), endedBy: 'L' })).toEqual({})
+  })
+})
 
 describe('RunStates', () => {
   it('an update works on what it read, even when another update evicts the cache meanwhile', async () => {

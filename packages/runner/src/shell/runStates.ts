@@ -1,5 +1,5 @@
 import type { CasRunStateResult, RunStateStore } from '@leanflow/core'
-import { RUN_FENCE } from '../machine/keys.js'
+import { END_FENCE_KEY, RUN_FENCE } from '../machine/keys.js'
 import { isEnded, type RunDoc } from '../machine/runDoc.js'
 import { newId } from './newId.js'
 
@@ -185,13 +185,18 @@ function bodyOf(doc: RunDoc): string {
 
 /**
  * The run's fences: step → lease of each step an execution holds while the run runs, and the
- * run's own (`RUN_FENCE`). Written with every compare-and-set, so a fenced append (`log`, `emit`,
+ * run's own (`RUN_FENCE`); once it ended, only the lease of the execution whose write ended it,
+ * under `END_FENCE_KEY`. Written with every compare-and-set, so a fenced append (`log`, `emit`,
  * `state.set`) of an execution that lost its lease, or of a run that ended, and an await's
  * announcement of a run that ended, is refused by the store atomically.
  */
 export function fencesOf(doc: RunDoc): Record<string, string> {
   const out: Record<string, string> = {}
-  if (doc.status !== 'running') return out
+  if (doc.status !== 'running') {
+    // an ended run's one fence: its last appends ride behind the write that ended it (`endFence`)
+    if (doc.endedBy !== undefined && isEnded(doc)) out[END_FENCE_KEY] = doc.endedBy
+    return out
+  }
   out[RUN_FENCE.key] = RUN_FENCE.token
   for (const [name, s] of Object.entries(doc.steps)) if (s.status === 'running' && s.lease !== undefined) out[name] = s.lease
   return out
