@@ -214,6 +214,10 @@ describe('a race loser whose child was written before its announcement, by a wor
     expect(order(t.appends).at(-1)).toBe('flow.completed')
     // a pending loser's child may never have been started (J died first): started before its announcement; an ended one exists
     expect(t.children?.map((c) => c.runId)).toEqual(loser === 'pending' ? ['k1'] : undefined)
+    // the run's end rides behind its write only once this process saw the loser's announcement
+    // stored (its child exists then: the shell starts none); else all go the ordinary way, in order
+    expect(t.behind?.requires).toEqual(['sa~a~1'])
+    expect(t.behind?.appends.map((a) => a.kind)).toEqual(['step.completed', 'flow.completed'])
   })
 
   it("the step completing with the next step claimed inline: announced in a wave before step.completed; the write's own appends ride behind it only once it is seen stored", () => {
@@ -229,6 +233,8 @@ describe('a race loser whose child was written before its announcement, by a wor
     const t = transition(raced('pending'), { type: 'fail', step: 'a', lease: 'L', attempt: 1, error: 'ChildRunError' }, env)
     announcedBefore(t.appends, 'step.failed')
     expect(t.children?.map((c) => c.runId)).toEqual(['k1'])
+    expect(t.behind?.requires).toEqual(['sa~a~1'])
+    expect(t.behind?.appends.map((a) => a.kind)).toEqual(['step.failed', 'flow.failed'])
   })
 
   it('the run canceled announces it again, before its flow.canceled', () => {
