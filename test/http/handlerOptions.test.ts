@@ -29,13 +29,6 @@ describe('createHandler options', () => {
     expect(() => createHandler({ store, triggerSecret: ['old', 'new'] })).not.toThrow()
   })
 
-  it('maxQueuedBytes: a whole number of bytes above 0, like maxQueuedFrames', () => {
-    for (const maxQueuedBytes of [0, -1, 1.5, '8MiB', Number.NaN]) {
-      expect(refusal({ maxQueuedBytes })).toMatch(/^Invalid createHandler maxQueuedBytes .*: pass a whole number above 0/)
-    }
-    expect(() => createHandler({ store, maxQueuedBytes: 1 })).not.toThrow()
-  })
-
   it('basePath: a string of URL path characters', () => {
     for (const basePath of [5, '/flows?x=1', '/flows#top', '/my flows', '/flöws']) {
       expect(refusal({ basePath })).toMatch(/^Invalid createHandler basePath .*: pass a URL path/)

@@ -1,7 +1,6 @@
 // SSE on the Redis store: a backfill of several pages, then live events, arrive once each and
 // in order through node:http (direct write) and Hono (Web stream); a client that stops reading
-// is dropped with bounded memory while a fast one on the same run gets everything (F14 on Redis),
-// also when a few large events pass maxQueuedBytes long before maxQueuedFrames (F14 in bytes).
+// is dropped with bounded memory while a fast one on the same run gets everything (F14 on Redis).
 import { createHandler } from '@leanflow/http'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -73,30 +72,5 @@ describe.each(['node', 'hono'] as const)('SSE on the Redis store (%s)', (transpo
     slow.resume()
     await waitFor(slow.closed, 'the slow connection to be cut', 15_000)
     expect(slow.bytes()).toBeLessThan((N * PAD.length) / 2)
-  })
-
-  it('drops a client that stopped reading large events by bytes, long before maxQueuedFrames', async () => {
-    // default bounds (1000 frames, 8 MiB): 24 events of 512 KiB are 12 MiB in 24 frames
-    const server = await startServer(transport, createHandler({ store, heartbeatMs: 1000 }))
-    servers.push(server)
-    const connections = () => new Promise<number>((r) => server.server.getConnections((_, n) => r(n)))
-    const runId = `bytes-${transport}`
-    const big = 'b'.repeat(512 * 1024 - 200)
-    const n = 24
-    const ids = [(await store.append(runId, started(runId))).id]
-    const slow = await stalledSseClient(server.origin, `/flows/runs/${runId}/stream`)
-    const fast = fetch(`${server.origin}/flows/runs/${runId}/stream`).then((res) => sseIdsUntilEnd(res))
-    await waitFor(async () => (await connections()) === 2, 'both clients to connect')
-    for (let i = 0; i < n; i += 8) {
-      const batch = Array.from({ length: 8 }, (_, k) => store.append(runId, { kind: 'user.big', flow: runId, data: { i: i + k, big } }))
-      for (const e of await Promise.all(batch)) ids.push(e.id)
-    }
-    // the server cuts the slow connection itself (the client is still not reading)
-    await waitFor(async () => (await connections()) === 1, 'the slow client to be dropped')
-    ids.push((await store.append(runId, { kind: 'flow.completed', flow: runId, data: { duration: 1 } })).id)
-    expect(await fast).toEqual({ ids, end: true })
-    slow.resume()
-    await waitFor(slow.closed, 'the slow connection to be closed')
-    expect(slow.bytes()).toBeLessThan((n * big.length) / 2)
   })
 })

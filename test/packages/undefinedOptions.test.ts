@@ -181,7 +181,6 @@ describe('undefined options elsewhere', () => {
       maxBodyBytes: u,
       heartbeatMs: u,
       maxQueuedFrames: u,
-      maxQueuedBytes: u,
       maxStreams: u,
       retryMs: u,
       onError: u,

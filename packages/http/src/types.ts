@@ -204,18 +204,6 @@ export interface HandlerOptions {
   heartbeatMs?: number | undefined
   /** SSE frames queued for a client that does not read before it is dropped. @default 1000 */
   maxQueuedFrames?: number | undefined
-  /**
-   * SSE bytes queued for a client that does not read before it is dropped: the encoded frames
-   * waiting for it, and those its connection took past its room. Large events (up to the
-   * store's `maxEventBytes`) reach it long before `maxQueuedFrames`, so a client that stops
-   * reading costs at most about this much (plus one frame and the socket's buffers).
-   * @default 8388608 (8 MiB)
-   * @example
-   * ```ts
-   * createHandler({ store, maxQueuedBytes: 2 * 1024 * 1024 }) // drop a stalled client past 2 MiB
-   * ```
-   */
-  maxQueuedBytes?: number | undefined
   /** Open SSE streams past which new ones get `retry:` and close at once. @default 10000 */
   maxStreams?: number | undefined
   /** SSE `retry:` sent to clients, in ms. @default 1000 */

@@ -7,18 +7,11 @@ import type { SsePeer, SseSink, SseSource } from './sseSink.js'
 
 const encoder = new TextEncoder()
 const HEARTBEAT = encoder.encode(':\n\n')
-/**
- * Bytes of waiting frames written to a sink at once when it is ready again: a client that reads
- * takes each such chunk (or one large frame) well within a heartbeat interval, so it is never
- * dropped for catching up, and its connection never holds the whole queue besides it.
- */
-const CHUNK_BYTES = 256 * 1024
 
 /** Settings shared by every SSE stream of one handler. */
 export interface SseSettings {
   heartbeatMs: number
   maxQueuedFrames: number
-  maxQueuedBytes: number
   maxStreams: number
   retryMs: number
   onError: (err: unknown) => void
@@ -35,31 +28,20 @@ export interface SseSettings {
  * read, or the Node sink).
  *
  * Backpressure: frames the sink does not take wait here; the follow is read only while fewer
- * than `maxQueuedFrames` wait and their bytes, with those the sink took past its room, stay
- * under `maxQueuedBytes`, so memory per client is bounded (the store keeps what it has not read
- * yet). When the sink is ready again the waiting frames go out in chunks of about
- * {@link CHUNK_BYTES} while it takes them. A client whose queue is still full at two heartbeat
- * ticks in a row, having taken no bytes since the tick before them (two to three intervals), is
- * dropped. The client leaving releases the follow
- * and the timer at once.
+ * than `maxQueuedFrames` wait, so memory per client is bounded (the store keeps what it has
+ * not read yet). A client whose queue is still full a whole heartbeat interval after the sink
+ * last took bytes is dropped. The client leaving releases the follow and the timer at once.
  */
 export class SseSession implements SseSource, SsePeer {
   private readonly ac = new AbortController()
   private sink: SseSink | undefined
   private pending: Uint8Array[] = []
-  /** Bytes of `pending`. */
-  private pendingBytes = 0
-  /** Bytes of the write the sink took without room for it (until it is ready again). */
-  private overBytes = 0
   /** The sink wants no bytes now (or there is none yet). */
   private blocked = true
   private done = false
   /** Close the sink once the pending frames are written (the run ended before a sink attached). */
   private closing = false
-  /** The sink took bytes since the last heartbeat tick. */
-  private tookBytes = true
-  /** Heartbeat ticks in a row that found the queue full and nothing taken since the tick before. */
-  private strikes = 0
+  private lastReady = Date.now()
   /** Reads the next event once the sink took the waiting frames (set while the queue is full). */
   private wake: (() => void) | undefined
   private iterator: AsyncIterator<EventRecord> | undefined
@@ -114,11 +96,13 @@ export class SseSession implements SseSource, SsePeer {
   ready(): void {
     const sink = this.sink
     if (sink === undefined || (this.done && !this.closing)) return
-    this.tookBytes = true
-    this.overBytes = 0 // the sink took all it was given
-    this.blocked = false
-    if (this.pending.length > 0) this.flush(sink)
-    if (this.closing && this.pending.length === 0) {
+    this.lastReady = Date.now()
+    if (this.pending.length > 0) {
+      const chunk = concatBytes(this.pending)
+      this.pending = []
+      this.blocked = !sink.write(chunk)
+    } else this.blocked = false
+    if (this.closing) {
       this.closing = false
       sink.close()
       return
@@ -139,50 +123,17 @@ export class SseSession implements SseSource, SsePeer {
 
   private send(bytes: Uint8Array): void {
     if (this.done) return
-    if (this.blocked || this.sink === undefined) {
-      this.pending.push(bytes)
-      this.pendingBytes += bytes.byteLength
-    } else if (!this.sink.write(bytes)) {
-      this.blocked = true
-      this.overBytes = bytes.byteLength
-    }
-  }
-
-  /** Writes the waiting frames, joined in chunks of about {@link CHUNK_BYTES}, while the sink takes them. */
-  private flush(sink: SseSink): void {
-    const { pending } = this
-    let at = 0
-    while (at < pending.length && !this.blocked) {
-      const from = at
-      let size = 0
-      while (at < pending.length && size < CHUNK_BYTES) size += (pending[at++] as Uint8Array).byteLength
-      this.pendingBytes -= size
-      if (!sink.write(concatBytes(from === 0 && at === pending.length ? pending : pending.slice(from, at)))) {
-        this.blocked = true
-        this.overBytes = size
-      }
-    }
-    this.pending = at === pending.length ? [] : pending.slice(at)
+    if (!this.blocked && this.sink !== undefined) this.blocked = !this.sink.write(bytes)
+    else this.pending.push(bytes)
   }
 
   private full(): boolean {
-    return this.pending.length >= this.s.maxQueuedFrames || this.pendingBytes + this.overBytes >= this.s.maxQueuedBytes
+    return this.pending.length >= this.s.maxQueuedFrames
   }
 
-  /**
-   * A heartbeat, or a strike against a client whose queue is full: two ticks in a row that
-   * find it full with nothing taken since the tick before each drop it. Counted in ticks, not by the
-   * clock: a reader that shares a starved process (or a drain that waits behind this timer)
-   * had at least one whole interval of this process's turns to take a chunk before it is dropped.
-   */
   private tick(): void {
-    const took = this.tookBytes
-    this.tookBytes = false
-    if (!this.full()) {
-      this.strikes = 0
-      this.send(HEARTBEAT)
-    } else if (took) this.strikes = 0
-    else if (++this.strikes >= 2) this.finish('drop')
+    if (!this.full()) this.send(HEARTBEAT)
+    else if (Date.now() - this.lastReady >= this.s.heartbeatMs) this.finish('drop')
   }
 
   /**
@@ -212,11 +163,7 @@ export class SseSession implements SseSource, SsePeer {
       sink.write(chunk)
     }
     this.pending = []
-    this.pendingBytes = this.overBytes = 0
-    if (how === 'drop')
-      sink?.fail(
-        new Error('SSE client dropped: it stopped reading (maxQueuedFrames or maxQueuedBytes unsent for two heartbeat intervals).'),
-      )
+    if (how === 'drop') sink?.fail(new Error('SSE client dropped: it stopped reading (maxQueuedFrames unsent for a heartbeat interval).'))
     else sink?.close()
   }
 
