@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest'
 import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
 import { BILLED, composeFlows, execKey } from '../workers/composeFlows.js'
+import type { ForkedWorker } from '../workers/forkWorker.js'
 import { useWorkerFleet } from '../workers/workerFleet.js'
 
 const redis = useRedisServer({ args: ['--hz', '100'], client: true })
@@ -46,6 +47,12 @@ const parentOf = async (store: RedisStreamStore, runId: string) => {
   return (first?.data as { parent?: { runId: string; step: string } } | undefined)?.parent
 }
 const lastOf = async (store: RedisStreamStore, runId: string) => (await store.read(runId, { direction: 'backward', limit: 1 }))[0]
+/** The checkpoint of a worker that killed itself at its kill point (`KILL`), once it is gone by SIGKILL. */
+async function killed(doomed: ForkedWorker, what: string, match: (m: Record<string, unknown>) => boolean = () => true) {
+  const cut = await doomed.waitFor((m) => m.type === 'checkpoint' && match(m), what)
+  expect((await doomed.exited).signal).toBe('SIGKILL')
+  return cut
+}
 const range = (k: number) => Array.from({ length: k }, (_, i) => i)
 
 /**
@@ -95,8 +102,7 @@ describe('guarantee 1 (F24): a child is started once per call position', () => {
       await ready([doomed])
       const runIds: string[] = []
       for (let i = 0; i < parents; i++) runIds.push((await producer.startFlow('pair', { ns: id, n: i * 10 })).runId)
-      const cut = await doomed.waitFor((m) => m.type === 'checkpoint', 'the kill point')
-      expect((await doomed.exited).signal).toBe('SIGKILL')
+      const cut = await killed(doomed, 'the kill point')
       const cutChild = cut.runId as string
       const atKill = (await runsOf(store, 'leaf')).map((r) => r.runId)
       if (point === 'beforeChildCreate') {
@@ -148,8 +154,7 @@ describe('guarantee 1: a child cut off is started again by the job that recorded
     const doomed = spawn({ KILL: 'afterChildCreateHeld:1' })
     await ready([doomed])
     const { runId } = await producer.startFlow('pair', { ns: id, n: 0 })
-    const cut = await doomed.waitFor((m) => m.type === 'checkpoint', 'the kill point')
-    expect((await doomed.exited).signal).toBe('SIGKILL')
+    const cut = await killed(doomed, 'the kill point')
     expect((await logOf(store, cut.runId as string)).map((e) => e.kind)).toEqual(['flow.started'])
     expect(positions(await logOf(store, runId), 'step.resumed')).toEqual([1])
     await ready([spawn(), spawn()])
@@ -207,8 +212,7 @@ describe('guarantee 2: a child’s end resumes its parent exactly once', () => {
     const doomed = spawn({ ...wide, KILL: 'beforeResumed:1' })
     await ready([doomed])
     const { runId } = await producer.startFlow('early', { ns: id })
-    const cut = await doomed.waitFor((m) => m.type === 'checkpoint', 'the kill point')
-    expect((await doomed.exited).signal).toBe('SIGKILL')
+    const cut = await killed(doomed, 'the kill point')
     expect(cut).toMatchObject({ runId, position: 0 })
     expect(positions(await logOf(store, runId), 'step.resumed')).toEqual([])
     await ready([spawn(wide)])
@@ -223,8 +227,7 @@ describe('guarantee 2: a child’s end resumes its parent exactly once', () => {
       const doomed = spawn({ ...wide, KILL: point })
       await ready([doomed])
       const { runId } = await producer.startFlow('fan', { ns: id, k: 3 })
-      const cut = await doomed.waitFor((m) => m.type === 'checkpoint', 'the kill point')
-      expect((await doomed.exited).signal).toBe('SIGKILL')
+      const cut = await killed(doomed, 'the kill point')
       expect(cut).toMatchObject({ runId })
       await ready([spawn(wide)])
       expect(await resultsOf(producer, store, [runId], 30_000)).toEqual([{ all: { count: 3, sum: 30 } }])
@@ -350,8 +353,7 @@ describe('guarantee 4: cancel cascades to every child', () => {
     await c.ready([doomed, c.spawn()])
     const parent = await hundred(c, 100)
     doomed.proc.send({ type: 'cancel', runId: parent, reason: 'stop' })
-    await doomed.waitFor((m) => m.type === 'checkpoint', 'the kill in the cascade')
-    expect((await doomed.exited).signal).toBe('SIGKILL')
+    await killed(doomed, 'the kill in the cascade')
     // the parent is canceled; at most 29 children logged their end (appends in flight may be lost with the process)
     expect((await lastOf(c.store, parent))?.kind).toBe('flow.canceled')
     expect((await c.store.listRuns('sleeper', { status: 'canceled', limit: 1000 })).length).toBeLessThanOrEqual(29)
@@ -373,8 +375,7 @@ describe('guarantee 5: ctx.publish reaches other runs once', () => {
       30_000,
     )
     const { runId: publisher } = await producer.startFlow('pub', { id: 'o-1' })
-    await doomed.waitFor((m) => m.type === 'checkpoint', 'the kill after the publish')
-    expect((await doomed.exited).signal).toBe('SIGKILL')
+    await killed(doomed, 'the kill after the publish')
     // stored, matched to nobody yet
     expect(await store.readExternal(BILLED, 0)).toHaveLength(1)
     for (const l of listeners) expect(positions(await logOf(store, l), 'step.resumed')).toEqual([])
@@ -395,8 +396,7 @@ describe('guarantee 5: ctx.publish reaches other runs once', () => {
     const doomed = spawn({ KILL: 'beforeWatch:1' })
     await ready([doomed])
     const { runId: listener } = await producer.startFlow('listen', { id: 'o-2' })
-    await doomed.waitFor((m) => m.type === 'checkpoint', 'the kill before the watch')
-    expect((await doomed.exited).signal).toBe('SIGKILL')
+    await killed(doomed, 'the kill before the watch')
     expect(await store.kindWatchers(BILLED)).toEqual([])
     await ready([spawn()])
     const { runId: publisher } = await producer.startFlow('pub', { id: 'o-2' })
@@ -412,8 +412,7 @@ describe('guarantee 5: ctx.publish reaches other runs once', () => {
     const { runId: listener } = await producer.startFlow('listen', { id: 'o-3' })
     await waitFor(async () => (await store.kindWatchers(BILLED)).includes(listener), 'the listener watching', 30_000)
     const { runId: publisher } = await producer.startFlow('pub', { id: 'o-3' })
-    await doomed.waitFor((m) => m.type === 'checkpoint', 'the kill after the match')
-    expect((await doomed.exited).signal).toBe('SIGKILL')
+    await killed(doomed, 'the kill after the match')
     await ready([spawn()])
     expect(await producer.result(publisher, { timeout: '60s' })).toEqual({ s: 'published' })
     expect(await producer.result(listener, { timeout: '30s' })).toEqual({ l: { id: 'o-3' } })
@@ -428,8 +427,7 @@ describe('guarantee 5: ctx.publish reaches other runs once', () => {
     await producer.publishEvent({ kind: BILLED, data: { id: 'o-4' } })
     const doomed = spawn({ KILL: 'afterEventResolved:1' })
     await ready([doomed])
-    await doomed.waitFor((m) => m.type === 'checkpoint' && m.runId === listener, 'the kill after the catch-up match')
-    expect((await doomed.exited).signal).toBe('SIGKILL')
+    await killed(doomed, 'the kill after the catch-up match', (m) => m.runId === listener)
     await ready([spawn()])
     expect(await producer.result(listener, { timeout: '30s' })).toEqual({ l: { id: 'o-4' } })
     expect(positions(await logOf(store, listener), 'step.resumed')).toEqual([0])
@@ -440,8 +438,7 @@ describe('guarantee 5: ctx.publish reaches other runs once', () => {
     const doomed = spawn({ KILL: 'holdWatch:1' })
     await ready([doomed])
     const { runId: listener } = await producer.startFlow('listen', { id: 'o-5' })
-    await doomed.waitFor((m) => m.type === 'checkpoint', 'the kill in the held watch')
-    expect((await doomed.exited).signal).toBe('SIGKILL')
+    await killed(doomed, 'the kill in the held watch')
     await ready([spawn()])
     const { runId: publisher } = await producer.startFlow('pub', { id: 'o-5' })
     expect(await producer.result(publisher, { timeout: '60s' })).toEqual({ s: 'published' })

@@ -72,9 +72,9 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
       return out
     }
     // a cancel asked again finishes one cut short by a crash: the run's flow.canceled (idempotent), its jobs' removal, its cascade
-    out.appends = [...lateOf(doc), ...terminalWaves(doc, 'flow.canceled', doc.reason === undefined ? {} : { reason: doc.reason })]
-    const kids = lateKids(doc, env.runId)
-    if (kids.length > 0) out.children = kids
+    const late = lateOf(doc, env.runId)
+    out.appends = [...late.appends, ...terminalWaves(doc, 'flow.canceled', doc.reason === undefined ? {} : { reason: doc.reason })]
+    if (late.children.length > 0) out.children = late.children
     const leftovers = cancelOutputs(doc, env)
     out.jobs = leftovers.jobs
     out.unwatch = leftovers.unwatch
@@ -94,11 +94,11 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
   }
   const { jobs, unwatch } = cancelOutputs(doc, env)
   const data = cmd.reason === undefined ? {} : { reason: String(cmd.reason) }
-  const appends = [...lateOf(doc), ...terminalWaves(doc, 'flow.canceled', data)]
+  const late = lateOf(doc, env.runId)
+  const appends = [...late.appends, ...terminalWaves(doc, 'flow.canceled', data)]
   const out = withLeaveLines({ appends, jobs, unwatch, ended: true, release: doc.flow }, doc)
   // the children those announcements name that may not exist: started (then canceled, as its children)
-  const kids = lateKids(doc, env.runId)
-  if (kids.length > 0) out.children = kids
+  if (late.children.length > 0) out.children = late.children
   if (debounced) out.dropDebounce = debounced
   // its children are canceled with it (an ended child: nothing)
   const children = childrenOf(doc)
@@ -107,16 +107,19 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
   return { reply: 'canceled', ...withNotify(out, env, doc, outcome) }
 }
 
-/** The closed awaits of a canceled run whose announcement may never have gone out (`lateAnnouncements`): before its flow.canceled. */
-function lateOf(doc: RunDoc): Append[][] {
-  const out: Append[][] = []
-  for (const [name, s] of Object.entries(doc.steps)) out.push(...lateAnnouncements(name, s))
-  return out
-}
-
-/** The children `lateOf`'s announcements name that may never have been started (`lateChildren`). */
-function lateKids(doc: RunDoc, runId: string): ChildStart[] {
-  return Object.entries(doc.steps).flatMap(([name, s]) => lateChildren(runId, name, s))
+/**
+ * The closed awaits of a canceled run whose announcement may never have gone out
+ * (`lateAnnouncements`), before its flow.canceled, and the children they name that may never have
+ * been started (`lateChildren`).
+ */
+function lateOf(doc: RunDoc, runId: string): { appends: Append[][]; children: ChildStart[] } {
+  const appends: Append[][] = []
+  const children: ChildStart[] = []
+  for (const [name, s] of Object.entries(doc.steps)) {
+    appends.push(...lateAnnouncements(name, s))
+    children.push(...lateChildren(runId, name, s))
+  }
+  return { appends, children }
 }
 
 /** A canceled run's queued jobs to remove (its steps' and awaits') and the event kinds it stops watching. */

@@ -73,8 +73,8 @@ export function lateAnnouncements(step: string, s: StepDoc): Append[][] {
 export function lateChildren(runId: string, step: string, s: StepDoc): ChildStart[] {
   const out: ChildStart[] = []
   s.records.forEach((r, pos) => {
-    // a resolved one's child ended: it exists
-    if (r.t === 'run' && r.state !== 'pending' && r.state !== 'resolved' && r.by !== undefined) {
+    // closed without its child's end (a resolved one's child ended: it exists)
+    if (r.t === 'run' && (r.state === 'canceled' || r.state === 'timedOut') && r.by !== undefined) {
       out.push({ flow: r.flow, runId: r.childRunId, input: r.input ?? null, parent: { runId, step, pos }, since: r.since, late: true })
     }
   })
