@@ -162,8 +162,9 @@ const settled = (doc: RunDoc) => {
   for (const [name, s] of Object.entries(doc.steps))
     s.records.forEach((r, i) => {
       if (r.t === 'do' || r.state === 'pending') return
-      // `quiet` is bookkeeping, not the outcome: it marks a resolution whose step.resumed is still to come
-      const { quiet: _, ...outcome } = r as typeof r & { quiet?: true }
+      // `quiet` and `by` are bookkeeping, not the outcome: a resolution whose step.resumed is still to
+      // come, an announcer still unconfirmed (a resume that announces it again drops `by`)
+      const { quiet: _, by: __, ...outcome } = r as typeof r & { quiet?: true }
       out.set(`${name}/${i}`, JSON.stringify(outcome))
     })
   return out
