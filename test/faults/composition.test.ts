@@ -437,7 +437,7 @@ describe('guarantee 5: ctx.publish reaches other runs once', () => {
   }, 120_000)
 
   it('the listening worker SIGKILLed while its suspend was still carried out, after its poll saw the step suspended: its job had not ended, and the event resumes the listener', async () => {
-    const { store, producer, spawn, ready } = setup()
+    const { producer, spawn, ready } = setup()
     const doomed = spawn({ KILL: 'holdWatch:1' })
     await ready([doomed])
     const { runId: listener } = await producer.startFlow('listen', { id: 'o-5' })

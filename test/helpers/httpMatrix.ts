@@ -271,15 +271,23 @@ export async function sseIdsUntilEnd(res: Response, onId: (got: string[]) => unk
 
 /**
  * A raw TCP client that asks for `path` as SSE, takes the response headers, then stops reading
- * (the slow client of F14). `bytes()` counts what it read; `resume()` reads again.
+ * (the slow client of F14). `bytes()` counts what it read; `resume()` reads again; with `keep`,
+ * `ids()` are the SSE ids it read, and `ended()` says it read the `event: end` frame.
  */
-export async function stalledSseClient(origin: string, path: string) {
+export async function stalledSseClient(origin: string, path: string, opts: { keep?: boolean } = {}) {
   const { port, hostname } = new URL(origin)
   const socket = net.connect(Number(port), hostname)
   let bytes = 0
   let closed = false
-  socket.on('data', (c: Buffer) => {
-    bytes += c.byteLength
+  const kept: string[] = []
+  let tail = ''
+  let ended = false
+  socket.setEncoding('latin1')
+  socket.on('data', (c: string) => {
+    bytes += c.length
+    if (opts.keep) kept.push(c)
+    ended ||= (tail + c).includes('\nevent: end\n')
+    tail = c.slice(-16)
   })
   socket.on('close', () => {
     closed = true
@@ -289,5 +297,14 @@ export async function stalledSseClient(origin: string, path: string) {
   socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\nAccept: text/event-stream\r\n\r\n`)
   await waitFor(() => bytes > 0, 'the slow client to get its headers')
   socket.pause() // stops reading from now on
-  return { bytes: () => bytes, closed: () => closed, resume: () => socket.resume() }
+  return {
+    bytes: () => bytes,
+    closed: () => closed,
+    resume: () => socket.resume(),
+    /** It read the stream's `event: end` frame. */
+    ended: () => ended,
+    /** The SSE ids it read (with `keep`). */
+    ids: () => [...kept.join('').matchAll(/^id: (.+)$/gm)].map((m) => m[1] as string),
+    close: () => socket.destroy(),
+  }
 }

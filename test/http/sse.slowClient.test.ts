@@ -52,3 +52,70 @@ describeMatrix(
   },
   ['node', 'express', 'hono', 'h3'],
 )
+
+// F14 in bytes: events of 32 KiB, so 600 of them (19.7 MB) stay far below maxQueuedFrames; the
+// handler stops reading the store once 1 MiB waits for the stalled client, instead of holding
+// every event it can. Counted where the follow hands records to the stream (a real store, its
+// follow counted): what the stream read past what the client took is the socket's buffers and
+// about 1 MiB. The byte bound paces, never drops: resumed, the client gets every event in order.
+const BIG = 'q'.repeat(32 * 1024)
+const BIG_N = 600
+let read = 0
+const counted = createMemoryStreamStore()
+const countingStore = new Proxy(counted, {
+  get(target, prop, receiver) {
+    if (prop !== 'follow') return Reflect.get(target, prop, receiver)
+    return (runId: string, opts?: Parameters<MemoryStreamStore['follow']>[1]) => {
+      const follow = target.follow(runId, opts)
+      return {
+        [Symbol.asyncIterator]() {
+          const it = follow[Symbol.asyncIterator]()
+          return {
+            next: async () => {
+              const r = await it.next()
+              if (r.done !== true) read++
+              return r
+            },
+            return: (v?: unknown) => it.return?.(v) ?? Promise.resolve({ done: true as const, value: undefined }),
+          }
+        },
+      }
+    }
+  },
+})
+
+describeMatrix(
+  'slow SSE client, large events (F14 in bytes)',
+  () => createHandler({ store: countingStore, maxQueuedBytes: 1024 * 1024, heartbeatMs: 200 }),
+  (t) => {
+    it('reads the store only ~maxQueuedBytes ahead of a stalled client; resumed, it gets every event in order', async () => {
+      const runId = `big-${t().transport}`
+      const ids = [(await counted.append(runId, { kind: 'flow.started', flow: runId, data: { name: 'big', input: null, steps: {} } })).id]
+      read = 0
+      const slow = await stalledSseClient(t().origin, `/flows/runs/${runId}/stream`, { keep: true })
+      for (let i = 0; i < BIG_N; i++) {
+        ids.push((await counted.append(runId, { kind: 'user.tick', flow: runId, data: { i, pad: BIG } })).id)
+        if (i % 20 === 0) await new Promise((r) => setImmediate(r))
+      }
+      // the stream stops reading: the count settles well below what was appended
+      let last = -1
+      await waitFor(async () => {
+        const now = read
+        await new Promise((r) => setTimeout(r, 300))
+        const settled = read === now && now === last
+        last = now
+        return settled
+      }, 'the follow to stop reading')
+      expect(read).toBeLessThan(BIG_N / 2)
+      // paced, not dropped: heartbeats keep going, and once it reads it gets everything
+      await new Promise((r) => setTimeout(r, 600))
+      expect(slow.closed()).toBe(false)
+      ids.push((await counted.append(runId, { kind: 'flow.completed', flow: runId, data: { duration: 1 } })).id)
+      slow.resume()
+      await waitFor(slow.ended, 'the end frame after flow.completed', 15_000)
+      slow.close()
+      expect(slow.ids()).toEqual(ids)
+    })
+  },
+  ['node', 'express', 'hono', 'h3'],
+)

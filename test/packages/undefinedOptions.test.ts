@@ -181,6 +181,7 @@ describe('undefined options elsewhere', () => {
       maxBodyBytes: u,
       heartbeatMs: u,
       maxQueuedFrames: u,
+      maxQueuedBytes: u,
       maxStreams: u,
       retryMs: u,
       onError: u,

@@ -74,6 +74,7 @@ export function createHandler(options: HandlerOptions): Handler {
   const sse: Omit<SseSettings, 'onError'> = {
     heartbeatMs: timerMs(positive('heartbeatMs', options.heartbeatMs, 15_000)),
     maxQueuedFrames: positive('maxQueuedFrames', options.maxQueuedFrames, 1000),
+    maxQueuedBytes: positive('maxQueuedBytes', options.maxQueuedBytes, 8 * 1024 * 1024),
     maxStreams: positive('maxStreams', options.maxStreams, 10_000),
     retryMs: positive('retryMs', options.retryMs, 1000),
     counter: { open: 0 },

@@ -204,6 +204,19 @@ export interface HandlerOptions {
   heartbeatMs?: number | undefined
   /** SSE frames queued for a client that does not read before it is dropped. @default 1000 */
   maxQueuedFrames?: number | undefined
+  /**
+   * SSE bytes queued for a client that does not read past which its stream stops reading the
+   * store until it reads again (it paces, it never drops: a client that never reads again is
+   * dropped by `maxQueuedFrames`, its heartbeats filling the queue). Bounds what one client holds
+   * when events are large (1,000 frames of 1 MiB would be 1 GiB).
+   *
+   * @example
+   * ```ts
+   * createHandler({ store, maxQueuedBytes: 2 * 1024 * 1024 }) // a stalled client holds ~2–4 MiB at most
+   * ```
+   * @default 8388608 (8 MiB)
+   */
+  maxQueuedBytes?: number | undefined
   /** Open SSE streams past which new ones get `retry:` and close at once. @default 10000 */
   maxStreams?: number | undefined
   /** SSE `retry:` sent to clients, in ms. @default 1000 */

@@ -10,6 +10,7 @@ const note = (runId: string, i: number) => ({ kind: 'user.note', flow: runId, da
 const settings = (over: Partial<SseSettings> = {}): SseSettings => ({
   heartbeatMs: 60_000,
   maxQueuedFrames: 1000,
+  maxQueuedBytes: 8 * 1024 * 1024,
   maxStreams: 100,
   retryMs: 1000,
   onError: (err) => {
@@ -124,6 +125,32 @@ describe('SseSession', () => {
     expect(sink.state.failed?.message).toMatch(/stopped reading/)
     expect(s.counter.open).toBe(0)
     expect(sink.ids().length).toBeLessThan(10) // the follow stopped reading at maxQueuedFrames
+  })
+
+  it('past maxQueuedBytes the follow waits for the client (paced, not dropped); it reads every event once the client does', async () => {
+    const store = createMemoryStreamStore()
+    const a = await store.append('r6', started('r6'))
+    const s = settings({ heartbeatMs: 20, maxQueuedBytes: 10_000 })
+    const session = new SseSession(store, 'r6', undefined, new AbortController().signal, s)
+    const sink = recordingSink()
+    session.attach(sink.open)
+    sink.state.open = false
+    sink.state.peer?.ready()
+    const pad = 'x'.repeat(4000)
+    const ids = [a.id]
+    for (let i = 0; i < 20; i++) ids.push((await store.append('r6', { kind: 'user.note', flow: 'r6', data: { i, pad } })).id)
+    await new Promise((r) => setTimeout(r, 150)) // several heartbeat intervals
+    expect(sink.state.failed).toBeUndefined()
+    // the client takes one chunk (and fills up again): what waited is ~maxQueuedBytes, not all 20
+    const before = sink.chunks.length
+    sink.state.peer?.ready()
+    const waited = sink.chunks.slice(before).join('')
+    expect([...waited.matchAll(/^id: /gm)].length).toBeLessThanOrEqual(4) // flow.started and 3 of 4,000 B
+    sink.state.open = true
+    sink.state.peer?.ready()
+    await until(() => sink.ids().length === ids.length)
+    expect(sink.ids()).toEqual(ids)
+    expect(s.counter.open).toBe(1)
   })
 
   it('ends at once when the request signal aborts', async () => {

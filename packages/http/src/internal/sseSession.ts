@@ -12,6 +12,8 @@ const HEARTBEAT = encoder.encode(':\n\n')
 export interface SseSettings {
   heartbeatMs: number
   maxQueuedFrames: number
+  /** Bytes of waiting frames past which the follow is not read (pacing only: the drop rule counts frames). */
+  maxQueuedBytes: number
   maxStreams: number
   retryMs: number
   onError: (err: unknown) => void
@@ -28,14 +30,19 @@ export interface SseSettings {
  * read, or the Node sink).
  *
  * Backpressure: frames the sink does not take wait here; the follow is read only while fewer
- * than `maxQueuedFrames` wait, so memory per client is bounded (the store keeps what it has
- * not read yet). A client whose queue is still full a whole heartbeat interval after the sink
- * last took bytes is dropped. The client leaving releases the follow and the timer at once.
+ * than `maxQueuedFrames` wait and their bytes stay under `maxQueuedBytes`, so memory per client
+ * is bounded however large the events are (the store keeps what it has not read yet). A client
+ * whose queue is still full of frames a whole heartbeat interval after the sink last took bytes
+ * is dropped; the byte bound only paces the follow (heartbeats still queue behind it, so a
+ * client that never reads again fills its frames and is dropped too). The client leaving
+ * releases the follow and the timer at once.
  */
 export class SseSession implements SseSource, SsePeer {
   private readonly ac = new AbortController()
   private sink: SseSink | undefined
   private pending: Uint8Array[] = []
+  /** Bytes in `pending`. */
+  private pendingBytes = 0
   /** The sink wants no bytes now (or there is none yet). */
   private blocked = true
   private done = false
@@ -100,6 +107,7 @@ export class SseSession implements SseSource, SsePeer {
     if (this.pending.length > 0) {
       const chunk = concatBytes(this.pending)
       this.pending = []
+      this.pendingBytes = 0
       this.blocked = !sink.write(chunk)
     } else this.blocked = false
     if (this.closing) {
@@ -109,7 +117,7 @@ export class SseSession implements SseSource, SsePeer {
     }
     const wake = this.wake
     this.wake = undefined
-    if (wake !== undefined && !this.full()) wake()
+    if (wake !== undefined && !this.held()) wake()
     else this.wake = wake
   }
 
@@ -124,11 +132,20 @@ export class SseSession implements SseSource, SsePeer {
   private send(bytes: Uint8Array): void {
     if (this.done) return
     if (!this.blocked && this.sink !== undefined) this.blocked = !this.sink.write(bytes)
-    else this.pending.push(bytes)
+    else {
+      this.pending.push(bytes)
+      this.pendingBytes += bytes.byteLength
+    }
   }
 
+  /** As many frames wait as a client may leave unread: a heartbeat interval more of it drops the client. */
   private full(): boolean {
     return this.pending.length >= this.s.maxQueuedFrames
+  }
+
+  /** The follow waits for the sink: the frames wait full, or their bytes reached `maxQueuedBytes`. */
+  private held(): boolean {
+    return this.full() || this.pendingBytes >= this.s.maxQueuedBytes
   }
 
   private tick(): void {
@@ -163,6 +180,7 @@ export class SseSession implements SseSource, SsePeer {
       sink.write(chunk)
     }
     this.pending = []
+    this.pendingBytes = 0
     if (how === 'drop') sink?.fail(new Error('SSE client dropped: it stopped reading (maxQueuedFrames unsent for a heartbeat interval).'))
     else sink?.close()
   }
@@ -196,7 +214,7 @@ export class SseSession implements SseSource, SsePeer {
       if (isTerminalKind(e.kind)) {
         this.send(encoder.encode(frame({ event: 'end', data: JSON.stringify({ lastEventId: e.id, kind: e.kind }) })))
         this.finish('end')
-      } else if (this.full())
+      } else if (this.held())
         this.wake = next // ready() goes on once the sink took the waiting frames
       else next()
     }
