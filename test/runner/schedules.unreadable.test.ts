@@ -1,6 +1,8 @@
 import { createMemoryStreamStore, type EventRecord } from '@leanflow/core'
+import { createRedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow } from '@leanflow/runner'
-import { expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
 
 // A stored schedule this runner cannot read (a time zone its runtime's ICU does not know, a
@@ -37,4 +39,41 @@ it('a schedule this runner cannot read is left and reported once; the schedules 
     await runner.stop()
     await store.close()
   }
+})
+
+// A schedule field written by hand into Redis that is no schedule at all (not
+// `<version>|<nextRunAt>|<JSON>`): the look reports it once and goes on with the schedules due
+// after it; `list()` skips it (as a read skips a malformed stream entry); reading it alone, or
+// writing over it, is INTERNAL naming it and how to remove it.
+describe('on Redis', () => {
+  const redis = useRedisServer({ client: true })
+
+  it('a schedule stored corrupt is reported once and skipped; the schedules due after it still fire', async () => {
+    const store = createRedisStreamStore({ url: redis.url, prefix: 'corrupt' })
+    const flow = defineFlow({ name: 'sync', steps: { a: { handler: async () => 1 } } })
+    const errors: unknown[] = []
+    const runner = createRunner({ store, flows: [flow], onError: (e) => errors.push(e) })
+    try {
+      const set = await runner.schedules.set({ id: 'second', flow: 'sync', every: '1s' })
+      // due long before it, so the due index hands it out first, on every look
+      await redis.client.hset('corrupt:{schedules}:docs', 'broken', 'not a schedule')
+      await redis.client.zadd('corrupt:{schedules}:due', Date.now() - 60_000, 'broken')
+      expect((await runner.schedules.list()).map((s) => s.id)).toEqual(['second'])
+      await expect(store.getSchedule('broken')).rejects.toMatchObject({
+        code: 'INTERNAL',
+        message: expect.stringMatching(/Schedule "broken" is stored corrupt .*HDEL corrupt:\{schedules\}:docs broken/),
+      })
+      await expect(runner.schedules.pause('broken')).rejects.toMatchObject({ code: 'INTERNAL' })
+      await runner.start()
+      await waitFor(async () => (await store.listRuns('sync', { limit: 10 })).length >= 2, 'two ticks of the schedule after it', 8000)
+      const [started] = (await store.read((await store.listRuns('sync', { limit: 1 }))[0]?.runId as string, { limit: 1 })) as EventRecord[]
+      expect(started?.data).toMatchObject({ schedule: { id: 'second' } })
+      expect(set.id).toBe('second')
+      expect(errors).toHaveLength(1)
+      expect(String(errors[0])).toMatch(/Schedule "broken" is stored corrupt/)
+    } finally {
+      await runner.stop()
+      await store.close()
+    }
+  })
 })

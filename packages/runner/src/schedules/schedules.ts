@@ -89,7 +89,8 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
   let ticking = false
   let looking: Promise<void> | undefined
   let again = false
-  // `<id>@<version>` of the stored schedules this runner cannot read, reported once each
+  // `<id>@<version>` of the stored schedules this runner cannot read, and `<id>: <message>` of
+  // those whose handling failed (stored corrupt, say): reported once each
   const unreadable = new Set<string>()
 
   function store(): ScheduleStore {
@@ -235,6 +236,26 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
   }
 
   /**
+   * {@link fire}, but a schedule that fails for a reason of its own (stored corrupt, say) is left
+   * due and reported once per error, so it never holds up the schedules due after it; a store
+   * that cannot be reached or is full ends the look (tried again at the next one).
+   */
+  async function fireOrLeave(id: string, now: number): Promise<'left' | 'gone' | number> {
+    try {
+      return await fire(id, now)
+    } catch (err) {
+      if (isLeanflowError(err, 'STORE_UNAVAILABLE') || isLeanflowError(err, 'STORE_FULL')) throw err
+      const key = `${id}: ${errorMessage(err)}`
+      if (unreadable.size >= 10_000) unreadable.clear() // bounded, should a message vary from look to look
+      if (!unreadable.has(key)) {
+        unreadable.add(key)
+        shell.onError(err)
+      }
+      return 'left'
+    }
+  }
+
+  /**
    * One look: fires what is due, page by page past the schedules left for other runners (so they
    * cannot hide this runner's own); resolves to how long to sleep: until the earliest known due
    * time — the ones it just moved on included — and at most {@link POLL_MS}.
@@ -248,7 +269,7 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
         const res = await store().dueSchedules(now, BATCH, left)
         if (res.next !== null) next = Math.min(next, res.next)
         for (const id of res.due) {
-          const out = await fire(id, now)
+          const out = await fireOrLeave(id, now)
           if (out === 'left') left++
           else if (out !== 'gone') next = Math.min(next, out)
         }
