@@ -49,6 +49,19 @@ function recordingSink() {
   return { chunks, state, open, text, ids }
 }
 
+/** A session on a new run `runId` whose sink took the first chunk and then stopped taking bytes. */
+async function stalledSession(runId: string, over: Partial<SseSettings>) {
+  const store = createMemoryStreamStore()
+  const first = await store.append(runId, started(runId))
+  const s = settings(over)
+  const session = new SseSession(store, runId, undefined, new AbortController().signal, s)
+  const sink = recordingSink()
+  session.attach(sink.open)
+  sink.state.open = false
+  sink.state.peer?.ready()
+  return { store, s, sink, first }
+}
+
 describe('SseSession', () => {
   it('queues frames until a sink attaches, then writes them as one chunk and streams the rest live', async () => {
     const store = createMemoryStreamStore()
@@ -112,14 +125,7 @@ describe('SseSession', () => {
   })
 
   it('drops a client whose queue stays full for a heartbeat interval; memory stays bounded', async () => {
-    const store = createMemoryStreamStore()
-    await store.append('r4', started('r4'))
-    const s = settings({ heartbeatMs: 40, maxQueuedFrames: 5 })
-    const session = new SseSession(store, 'r4', undefined, new AbortController().signal, s)
-    const sink = recordingSink()
-    session.attach(sink.open)
-    sink.state.open = false
-    sink.state.peer?.ready()
+    const { store, s, sink } = await stalledSession('r4', { heartbeatMs: 40, maxQueuedFrames: 5 })
     for (let i = 0; i < 50; i++) await store.append('r4', note('r4', i))
     await until(() => sink.state.failed !== undefined)
     expect(sink.state.failed?.message).toMatch(/stopped reading/)
@@ -128,14 +134,7 @@ describe('SseSession', () => {
   })
 
   it('past maxQueuedBytes the follow waits for the client (paced, not dropped); it reads every event once the client does', async () => {
-    const store = createMemoryStreamStore()
-    const a = await store.append('r6', started('r6'))
-    const s = settings({ heartbeatMs: 20, maxQueuedBytes: 10_000 })
-    const session = new SseSession(store, 'r6', undefined, new AbortController().signal, s)
-    const sink = recordingSink()
-    session.attach(sink.open)
-    sink.state.open = false
-    sink.state.peer?.ready()
+    const { store, s, sink, first: a } = await stalledSession('r6', { heartbeatMs: 20, maxQueuedBytes: 10_000 })
     const pad = 'x'.repeat(4000)
     const ids = [a.id]
     for (let i = 0; i < 20; i++) ids.push((await store.append('r6', { kind: 'user.note', flow: 'r6', data: { i, pad } })).id)
