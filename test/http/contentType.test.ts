@@ -4,6 +4,7 @@
 // must not start runs, publish events, resolve triggers or cancel runs). Checked after
 // `authorize`, before the body size and the trigger signature. Real runner on the memory store,
 // through the handler in-process and real servers.
+import net from 'node:net'
 import { createMemoryStreamStore, type EventRecord, reduceFlow } from '@leanflow/core'
 import { createHandler, signTrigger } from '@leanflow/http'
 import { defineFlow } from '@leanflow/runner'
@@ -92,6 +93,23 @@ async function expect415(t: MatrixTarget, path: string, init: RequestInit, what:
   expect(error.message, what).toMatch(/application\/json/)
 }
 
+/** The status code a server answers a raw HTTP/1.1 request with (written as is: headers a client library would merge stay apart). */
+async function rawStatus(origin: string, request: string): Promise<number> {
+  const { hostname, port } = new URL(origin)
+  const socket = net.connect(Number(port), hostname)
+  let text = ''
+  socket.setEncoding('latin1')
+  socket.on('data', (c: string) => {
+    text += c
+  })
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject)
+    socket.once('close', () => resolve())
+    socket.write(request)
+  })
+  return Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)
+}
+
 describeMatrix(
   'JSON content type',
   () =>
@@ -112,6 +130,24 @@ describeMatrix(
         expect(res.status, type).toBe(201)
       }
       expect((await store().listRuns('echo', { limit: 1000 })).length).toBe(before + ACCEPTED.length)
+    })
+
+    it('two Content-Type headers (JSON first, then text/plain) are read as one, as a Web server does: 415 on every transport, nothing started', async () => {
+      if (t().transport === 'handler') return // a Request cannot carry two: the Web's Headers joins them (in REFUSED)
+      const before = (await store().listRuns('echo', { limit: 1000 })).length
+      const body = '{"tag":"two"}'
+      for (const types of [
+        ['application/json', 'text/plain'],
+        ['text/plain', 'application/json'],
+      ]) {
+        const head = types.map((ct) => `Content-Type: ${ct}\r\n`).join('')
+        const status = await rawStatus(
+          t().origin,
+          `POST /flows/echo/runs HTTP/1.1\r\nHost: x\r\n${head}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+        )
+        expect(status, types.join(' then ')).toBe(415)
+      }
+      expect((await store().listRuns('echo', { limit: 1000 })).length).toBe(before)
     })
 
     it('POST /events: 415 publishes nothing (the await gets the first JSON event, not a refused one)', async () => {

@@ -68,6 +68,13 @@ export function toWebRequest(
     if (Array.isArray(v)) for (const x of v) headers.append(k, x)
     else headers.set(k, v)
   }
+  // Node keeps the first of several Content-Type headers; the Web's Headers (Hono, h3, a fetch
+  // server) joins them all, which the JSON check refuses: every adapter reads it the same way
+  const types = req.headersDistinct?.['content-type']
+  if (types !== undefined && types.length > 1) {
+    headers.delete('content-type')
+    for (const t of types) headers.append('content-type', t)
+  }
   const secure = (req.socket as { encrypted?: boolean }).encrypted === true
   const method = req.method ?? 'GET'
   const hasBody = method !== 'GET' && method !== 'HEAD'

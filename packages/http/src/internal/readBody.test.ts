@@ -29,6 +29,19 @@ describe('parseJsonBody', () => {
     expect(code(() => parseJsonBody(bytes(objects)))).toBe('INVALID_ARGUMENT')
   })
 
+  it('a number too large for a double (stored as null otherwise) is INVALID_ARGUMENT; large finite ones and look-alikes in strings pass', () => {
+    for (const text of ['1e400', '-1E309', '{"kind":"k","data":{"x":[1,2.5e999]}}', `[${'9'.repeat(400)}]`]) {
+      expect(
+        code(() => parseJsonBody(bytes(text))),
+        text,
+      ).toBe('INVALID_ARGUMENT')
+    }
+    expect(() => parseJsonBody(bytes('1e400'))).toThrow(/too large for a double .*Send it as a string/)
+    for (const text of ['1e308', '-2.5E-400', `"1e400"`, '{"e":true,"f":false,"1e999":1}', `[${'9'.repeat(300)}]`, '[true,1e3]']) {
+      expect(parseJsonBody(bytes(text)), text).toEqual(JSON.parse(text))
+    }
+  })
+
   it('brackets inside strings (escaped quotes included) do not count as nesting', () => {
     const text = JSON.stringify({ s: `${'['.repeat(2000)}\\"{{{"${'{'.repeat(2000)}` })
     expect(parseJsonBody(bytes(text))).toEqual(JSON.parse(text))

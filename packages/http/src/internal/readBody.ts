@@ -68,13 +68,30 @@ export function parseJsonBody(bytes: Uint8Array): unknown {
   } catch (err) {
     throw invalidArgument(`The request body is not valid JSON (${(err as Error).message}): send a JSON document.`)
   }
-  const depth = nestingDepth(text)
+  const { depth, large } = scanJson(text)
   if (depth > MAX_JSON_DEPTH) {
     throw invalidArgument(
       `The request body nests arrays and objects ${depth} levels deep, over the limit of ${MAX_JSON_DEPTH}: send flatter JSON.`,
     )
   }
+  if (large && hasInfinity(value)) {
+    throw invalidArgument(
+      'The request body has a number too large for a double (such as 1e400): it would be stored as null. Send it as a string.',
+    )
+  }
   return value
+}
+
+/** A non-finite number anywhere in a parsed JSON value (walked without recursion). */
+function hasInfinity(value: unknown): boolean {
+  const stack = [value]
+  while (stack.length > 0) {
+    const v = stack.pop()
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return true
+    } else if (typeof v === 'object' && v !== null) stack.push(...(Array.isArray(v) ? v : Object.values(v)))
+  }
+  return false
 }
 
 /**
@@ -83,20 +100,35 @@ export function parseJsonBody(bytes: Uint8Array): unknown {
  */
 export const MAX_JSON_DEPTH = 512
 
-/** Nesting depth of a valid JSON text, counted without recursion (brackets inside strings skipped). */
-function nestingDepth(text: string): number {
+/**
+ * Nesting depth of a valid JSON text, counted without recursion (brackets inside strings
+ * skipped), and whether it may hold a number too large for a double (an exponent, or 309 digits
+ * in a row, outside strings): only then is the parsed value walked.
+ */
+function scanJson(text: string): { depth: number; large: boolean } {
   let depth = 0
   let max = 0
   let inString = false
+  let large = false
+  let digits = 0
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
     if (inString) {
       if (c === 92)
         i++ // backslash: skip the escaped character
       else if (c === 34) inString = false
-    } else if (c === 34) inString = true
+      continue
+    }
+    if (c >= 48 && c <= 57) {
+      if (++digits >= 309) large = true
+      continue
+    }
+    // e or E right after a digit (or the dot of 1.e5): an exponent; `true` and `false` have no digit before it
+    if ((c === 101 || c === 69) && (digits > 0 || text.charCodeAt(i - 1) === 46)) large = true
+    digits = 0
+    if (c === 34) inString = true
     else if (c === 91 || c === 123) max = Math.max(max, ++depth)
     else if (c === 93 || c === 125) depth--
   }
-  return max
+  return { depth: max, large }
 }
