@@ -6,6 +6,16 @@ import { frame, laterFrame, resetFrame } from './sseFrames.js'
 import type { SsePeer, SseSink, SseSource } from './sseSink.js'
 
 const encoder = new TextEncoder()
+
+/**
+ * The error a dropped client's Web body fails with: coded as Node's premature close, which is
+ * what it is to a server writing the body (`@hono/node-server` logs one line at `info` for it,
+ * and a stack at `error`, plus an `Error: …` text written into the stream, for any other).
+ */
+function dropped(): Error {
+  const err = new Error('SSE client dropped: it stopped reading (maxQueuedFrames unsent for a heartbeat interval).')
+  return Object.assign(err, { code: 'ERR_STREAM_PREMATURE_CLOSE' })
+}
 const HEARTBEAT = encoder.encode(':\n\n')
 
 /** Settings shared by every SSE stream of one handler. */
@@ -181,7 +191,7 @@ export class SseSession implements SseSource, SsePeer {
     }
     this.pending = []
     this.pendingBytes = 0
-    if (how === 'drop') sink?.fail(new Error('SSE client dropped: it stopped reading (maxQueuedFrames unsent for a heartbeat interval).'))
+    if (how === 'drop') sink?.fail(dropped())
     else sink?.close()
   }
 
