@@ -1,14 +1,29 @@
+import { NonRetriableError } from '@leanflow/core'
 import type { AwaitRec, DoRec, Rec } from '../machine/runDoc.js'
 import type { FlowDefinition } from '../types.js'
 import type { AwaitGate } from './awaitGate.js'
 
-/** Thrown inside a dropped execution: it lost its lease, the run ended, or the runner handed it back. */
-export class ExecutionGone extends Error {
+const GONE_WHY = {
+  lease: 'another worker took the step over',
+  ended: 'its run ended: canceled, failed by another step, or the step timed out',
+  handback: 'the runner handed the step back to the queue',
+  suspended: 'the step suspended',
+} as const
+
+/**
+ * Thrown inside a dropped execution: it lost its lease, the run ended, or the runner handed it
+ * back. What a handler's ctx call rejects with from then on: a `NonRetriableError` (code
+ * `NON_RETRIABLE`, as a fenced append is) naming why, never an untyped error.
+ */
+export class ExecutionGone extends NonRetriableError {
   constructor(
-    readonly why: 'lease' | 'ended' | 'handback' | 'suspended',
+    readonly why: keyof typeof GONE_WHY,
     cause?: unknown,
   ) {
-    super(`This step execution is no longer current (${why}).`, cause === undefined ? undefined : { cause })
+    super(
+      `This step execution is no longer current (${why}: ${GONE_WHY[why]}): nothing more of it is recorded. Stop work once ctx.signal aborts.`,
+      cause === undefined ? undefined : { cause },
+    )
     this.name = 'ExecutionGone'
   }
 }
