@@ -242,6 +242,18 @@ describe('awaits made at once (parallel awaits)', () => {
     expect(jobs(t)).toEqual(['+ r~r~a~1~0'])
   })
 
+  it('a trigger of a run that ended (failed by another step: its own await still pending) conflicts as canceled and changes nothing', () => {
+    for (const status of ['failed', 'completed', 'canceled'] as const) {
+      const doc = run({ a: { status: 'suspended', waitingOn: 0, records: [trig('T0')] } }, { status })
+      const before = structuredClone(doc)
+      const t = transition(doc, { type: 'resolveTriggers', triggers: [{ triggerId: 'T0', value: 1 }] }, env)
+      expect(t.reply, status).toEqual([{ step: 'a', pos: 0, attempt: 1, resume: false, conflict: 'canceled' }])
+      expect(doc).toEqual(before)
+      expect(jobs(t)).toEqual([])
+      expect(t.appends).toEqual([])
+    }
+  })
+
   it('suspend resolves a timer already due instead of waiting for its job: the step goes on', () => {
     const due = { t: 'time', at: NOW - 1, state: 'pending', since: 0, attempt: 1 } as const
     const later = { t: 'time', at: NOW + 1000, state: 'pending', since: 0, attempt: 1 } as const

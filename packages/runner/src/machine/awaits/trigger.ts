@@ -1,5 +1,5 @@
 import { iso } from '../outputs.js'
-import { type AwaitState, type RunDoc, type TriggerRec, waitsOn } from '../runDoc.js'
+import { type AwaitState, isEnded, type RunDoc, type TriggerRec, waitsOn } from '../runDoc.js'
 
 /**
  * `ctx.await.trigger`: resolves with the payload of `resolveTrigger(id, payload)` (or
@@ -43,7 +43,7 @@ export type TriggerReply = {
 
 /**
  * Resolves the trigger `triggerId` with `value`, once: a second resolve conflicts (and changes
- * nothing). `resume` is true when its step waits on it (asked again by a conflicting resolve:
+ * nothing), and so does one of a run that ended (`canceled`: it failed, completed or was canceled). `resume` is true when its step waits on it (asked again by a conflicting resolve:
  * a resume job lost to a crash is queued again).
  */
 export function resolveTrigger(doc: RunDoc, triggerId: string, value: unknown, now: number): TriggerReply {
@@ -51,6 +51,9 @@ export function resolveTrigger(doc: RunDoc, triggerId: string, value: unknown, n
     const pos = s.records.findIndex((r) => r.t === 'trigger' && r.id === triggerId)
     const r = s.records[pos]
     if (r?.t !== 'trigger') continue
+    // an ended run changes no more: its pending triggers are closed with it (a failed run's
+    // reducer shows their steps canceled), as a canceled run's are
+    if (isEnded(doc)) return { step, pos, attempt: s.attempt, resume: false, conflict: r.state === 'pending' ? 'canceled' : r.state }
     const waiting = waitsOn(s, pos)
     if (r.state !== 'pending') return { step, pos, attempt: s.attempt, resume: waiting && r.state === 'resolved', conflict: r.state }
     r.state = 'resolved'
