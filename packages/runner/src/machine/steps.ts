@@ -1,4 +1,4 @@
-import { lateAnnouncements, lateChildren, withLateChildren } from './awaits/announcement.js'
+import { lateAnnouncements, lateChildren, quietResumes, withLateChildren } from './awaits/announcement.js'
 import { type Append, type Command, type Marks, none, type Transition } from './commands.js'
 import { flowResult } from './flowResult.js'
 import { baseJobId, endFence, keys } from './keys.js'
@@ -147,8 +147,9 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
   s.error = undefined
   delete s.lease
   closeAwaits(s, 'canceled', env.now)
-  // a race's losers whose announcement may never have gone out: before its step.completed
-  const late = lateAnnouncements(cmd.step, s)
+  // a race's losers whose announcement may never have gone out, then the step.resumed of awaits a
+  // replay took without a write (a trigger resolved in a retry's backoff): before its step.completed
+  const late = [...lateAnnouncements(cmd.step, s), ...quietResumes(cmd.step, s)]
   const ready = promoteReady(doc, flow)
   if (Object.values(doc.steps).every((x) => x.status === 'completed')) {
     const shaped = flowResult(flow, doc)

@@ -86,3 +86,32 @@ export function withLateChildren<O extends Outputs>(out: O, kids: ChildStart[]):
   if (kids.length > 0) out.children = [...(out.children ?? []), ...kids]
   return out
 }
+
+/** `step.resumed` of the await at `pos` (once per position). */
+export function resumedAppend(step: string, attempt: number, pos: number, r: AwaitRec): Append {
+  const reason =
+    r.t === 'time' ? 'time elapsed' : r.t === 'event' ? 'event received' : r.t === 'run' ? 'child run ended' : 'trigger resolved'
+  const data = { reason, awaitType: r.t, awaitDuration: Math.max(0, (r.doneAt ?? r.since) - r.since), position: pos }
+  return { kind: 'step.resumed', step, data, key: keys.resumed(step, pos), attempt }
+}
+
+/**
+ * The `step.resumed` of step `s`'s awaits resolved while it did not wait on them (`quiet`: a
+ * trigger resolved during a retry's backoff, its payload handed over by the next attempt's
+ * replay without a write): before the step's `step.completed`, so every resolved await of a
+ * completed step has one. Clears `quiet`.
+ *
+ * @example
+ * ```ts
+ * out.appends.unshift(...quietResumes(step, s)) // [] unless a replay took a quiet resolution
+ * ```
+ */
+export function quietResumes(step: string, s: StepDoc): Append[][] {
+  const out: Append[][] = []
+  s.records.forEach((r, pos) => {
+    if (r.t === 'do' || !r.quiet) return
+    delete r.quiet
+    if (r.state === 'resolved') out.push([resumedAppend(step, s.attempt, pos, r)])
+  })
+  return out
+}

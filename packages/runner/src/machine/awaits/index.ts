@@ -3,7 +3,9 @@ import { baseJobId, jobIds, keys, RUN_FENCE } from '../keys.js'
 import { type Env, iso, recoveredAppend } from '../outputs.js'
 import { type AwaitRec, type Rec, type RunDoc, type StepDoc, waitsOn } from '../runDoc.js'
 import { announcedBy, claim, needsRepair, type OwnedReply, ownedStep, placeMarks } from '../steps.js'
-import { awaitedAppend, lateChildren, withLateChildren } from './announcement.js'
+import { awaitedAppend, lateChildren, resumedAppend, withLateChildren } from './announcement.js'
+
+export { resumedAppend }
 import { eventCall, eventValue, pendingKinds } from './event.js'
 import { runCall, runValue } from './run.js'
 import { fireTime, timeCall, timeValue } from './time.js'
@@ -42,13 +44,6 @@ export function callLabel(rec: Rec): string {
  */
 const UNDER_RUN = { fence: RUN_FENCE, mayRefuse: true } as const
 
-/** `step.resumed` of the await at `pos` (once per position). */
-export function resumedAppend(step: string, attempt: number, pos: number, r: AwaitRec): Append {
-  const reason =
-    r.t === 'time' ? 'time elapsed' : r.t === 'event' ? 'event received' : r.t === 'run' ? 'child run ended' : 'trigger resolved'
-  const data = { reason, awaitType: r.t, awaitDuration: Math.max(0, (r.doneAt ?? r.since) - r.since), position: pos }
-  return { kind: 'step.resumed', step, data, key: keys.resumed(step, pos), attempt }
-}
 
 /** `step.await.timeout` of the await at `pos`. */
 function timedOutAppend(step: string, attempt: number, pos: number, r: AwaitRec): Append {
