@@ -1,6 +1,7 @@
 import { type AdmitReply, admit, queue, queueStep, unwait, wake } from './admission.js'
+import { resumedAppend } from './awaits/announcement.js'
 import { matchEvents, resolvedEventWaits } from './awaits/event.js'
-import { type AwaitJobReply, announce, awaitJob, awaitJobs, resumedAppend, resumeJob, type SettledAwait, suspend } from './awaits/index.js'
+import { type AwaitJobReply, announce, awaitJob, awaitJobs, resumeJob, type SettledAwait, suspend } from './awaits/index.js'
 import { type ChildReply, resolveChildren, stepResumeJobs, wakeJobs } from './awaits/run.js'
 import { resolveTrigger, type TriggerReply } from './awaits/trigger.js'
 import type { Append, Command, Transition } from './commands.js'

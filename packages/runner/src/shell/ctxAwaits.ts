@@ -11,8 +11,9 @@ import {
   parseDuration,
 } from '@leanflow/core'
 import { assertKnownKeys } from '../knownKeys.js'
+import { resumedAppend } from '../machine/awaits/announcement.js'
 import { eventAwait, eventCall } from '../machine/awaits/event.js'
-import { announceOutputs, awaitValue, callLabel, resumedAppend } from '../machine/awaits/index.js'
+import { announceOutputs, awaitValue, callLabel } from '../machine/awaits/index.js'
 import { runAwait, runCall } from '../machine/awaits/run.js'
 import { timeAwait } from '../machine/awaits/time.js'
 import { triggerAwait, triggerCall } from '../machine/awaits/trigger.js'

@@ -4,8 +4,6 @@ import { type Env, iso, recoveredAppend } from '../outputs.js'
 import { type AwaitRec, type Rec, type RunDoc, type StepDoc, waitsOn } from '../runDoc.js'
 import { announcedBy, claim, needsRepair, type OwnedReply, ownedStep, placeMarks } from '../steps.js'
 import { awaitedAppend, lateChildren, resumedAppend, withLateChildren } from './announcement.js'
-
-export { resumedAppend }
 import { eventCall, eventValue, pendingKinds } from './event.js'
 import { runCall, runValue } from './run.js'
 import { fireTime, timeCall, timeValue } from './time.js'
@@ -43,7 +41,6 @@ export function callLabel(rec: Rec): string {
  * announcement of an await already resolved rides behind it, and neither lands after the run ended.
  */
 const UNDER_RUN = { fence: RUN_FENCE, mayRefuse: true } as const
-
 
 /** `step.await.timeout` of the await at `pos`. */
 function timedOutAppend(step: string, attempt: number, pos: number, r: AwaitRec): Append {
