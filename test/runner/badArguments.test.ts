@@ -226,3 +226,17 @@ it('ctx.invoke, ctx.await.event, ctx.await.trigger and runner.result refuse a mi
     await r.stop()
   }
 })
+
+it('publishEvent and rerun refuse a misspelt option, nothing stored (a misspelt key published again, a misspelt from reran every step)', async () => {
+  expect(await invalid(() => runner.publishEvent({ kind: 'paid', data: 1 }, { idempotency: 'p' } as never))).toBe(
+    'publishEvent has an unknown option "idempotency": pass only idempotencyKey.',
+  )
+  expect(await store.readExternal('paid', 0)).toEqual([])
+  const { runId } = await runner.startFlow('order', {})
+  const before = (await store.listRuns('order')).length
+  for (const typo of [{ form: 'a' }, { idempotency: 'k' }])
+    expect(await invalid(() => runner.rerun(runId, typo as never))).toMatch(
+      /^rerun has an unknown option "(form|idempotency)": pass only from, input, idempotencyKey, traceparent\.$/,
+    )
+  expect((await store.listRuns('order')).length).toBe(before)
+})

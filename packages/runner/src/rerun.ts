@@ -1,5 +1,6 @@
 import { assertName, invalidArgument, LeanflowError } from '@leanflow/core'
 import { keyAnswer } from './flowControl/admission.js'
+import { assertKnownKeys } from './knownKeys.js'
 import { type RerunOrigin, rerunCopies } from './machine/index.js'
 import type { FlowGraph } from './machine/runDoc.js'
 import { toJson } from './shell/json.js'
@@ -41,6 +42,8 @@ export async function prepareRerun(shell: Shell, runId: string, opts: RerunOptio
   assertName(runId, 'run id')
   if (typeof opts !== 'object' || opts === null)
     throw new LeanflowError('INVALID_ARGUMENT', 'rerun options must be an object { from?, input?, idempotencyKey?, traceparent? }.')
+  // a misspelt `from` would rerun every step, a misspelt `idempotencyKey` rerun at every call
+  assertKnownKeys(opts, ['from', 'input', 'idempotencyKey', 'traceparent'], 'rerun')
   const [source, [first]] = await Promise.all([shell.states.read(runId), shell.store.read(runId, { limit: 1 })])
   if (!source || first?.kind !== 'flow.started') {
     throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)

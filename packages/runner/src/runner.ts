@@ -299,7 +299,7 @@ export function createRunner(options: RunnerOptions): Runner {
     opts: { idempotencyKey?: string | undefined } = {},
   ): Promise<{ id: string }> {
     if (typeof event !== 'object' || event === null) throw new LeanflowError('INVALID_ARGUMENT', 'publishEvent needs { kind, data }.')
-    optionsObject(opts, 'publishEvent options', '{ idempotencyKey? }')
+    assertKnownKeys(optionsObject(opts, 'publishEvent options', '{ idempotencyKey? }'), ['idempotencyKey'], 'publishEvent')
     const kind = assertName(event.kind, 'event kind')
     const data = toJson(event.data, `data of event "${kind}"`)
     return publish(shell, kind, data, idempotencyKeyOf(opts.idempotencyKey, 'publishEvent'))
