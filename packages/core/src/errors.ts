@@ -158,6 +158,15 @@ export class NonRetriableError extends LeanflowError {
   }
 }
 
+/** `Retry after 1500 ms.`, or what the runner does with a delay it cannot use (a `Retry-After` header that was missing: NaN). */
+function retryAfterMessage(ms: unknown): string {
+  if (typeof ms === 'number' && Number.isFinite(ms) && ms >= 0) return `Retry after ${ms} ms.`
+  const shown = typeof ms === 'number' ? String(ms) : typeof ms
+  if (typeof ms === 'number' && ms < 0) return `Retry after ${shown} ms: a negative delay retries at once.`
+  if (ms === Number.POSITIVE_INFINITY) return 'Retry after Infinity ms: the delay is capped at a year.'
+  return `Retry after ${shown} ms: no delay to use, so the retry policy's backoff decides.`
+}
+
 /**
  * Throw it from a step to retry after `ms` instead of the backoff. Code `RETRY_AFTER`.
  *
@@ -168,7 +177,7 @@ export class NonRetriableError extends LeanflowError {
  */
 export class RetryAfterError extends LeanflowError {
   readonly ms: number
-  constructor(ms: number, message = `Retry after ${ms} ms.`) {
+  constructor(ms: number, message = retryAfterMessage(ms)) {
     super('RETRY_AFTER', message)
     this.name = 'RetryAfterError'
     this.ms = ms

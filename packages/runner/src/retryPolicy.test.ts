@@ -17,6 +17,18 @@ describe('retry policy', () => {
     expect(retryDelay(j, 2, new RetryAfterError(1234))).toBe(1234)
   })
 
+  it('a RetryAfterError without a usable delay says what the runner does with it (never "Retry after NaN ms.")', () => {
+    const j = normalizeRetry({ backoff: { type: 'fixed', delayMs: 700 }, jitter: 0 })
+    expect(new RetryAfterError(1500).message).toBe('Retry after 1500 ms.')
+    const missing = new RetryAfterError(Number(undefined) * 1000) // a Retry-After header that was missing
+    expect(missing.message).toBe("Retry after NaN ms: no delay to use, so the retry policy's backoff decides.")
+    expect(retryDelay(j, 2, missing)).toBe(700)
+    expect(new RetryAfterError(-5).message).toMatch(/negative delay retries at once/)
+    expect(retryDelay(j, 2, new RetryAfterError(-5))).toBe(0)
+    expect(new RetryAfterError(Number.POSITIVE_INFINITY).message).toMatch(/capped at a year/)
+    expect(new RetryAfterError(10, 'custom').message).toBe('custom')
+  })
+
   it('retries every error but NonRetriable, AwaitTimeout and NonDeterminism', () => {
     expect(isRetriable(new Error('x'))).toBe(true)
     expect(isRetriable('string')).toBe(true)
