@@ -277,6 +277,9 @@ export function record(doc: RunDoc | null, cmd: Record_): Transition<OwnedReply>
   const reply = ownedStep(doc, cmd.step, cmd.lease)
   const s = doc?.steps[cmd.step]
   if (reply !== 'ok' || !s) return { reply, ...none() }
+  // written already by this execution (the lease is its own): its reply was lost and it wrote again
+  const was = s.records[cmd.pos]
+  if (was !== undefined && JSON.stringify(was) === JSON.stringify(cmd.rec)) return { reply, ...none() }
   if (!placeMarks(s, cmd.marks, cmd.pos)) return { reply: 'lease', ...none() }
   s.records.push(cmd.rec as DoRec)
   return { reply, ...none() }

@@ -127,6 +127,20 @@ describe('await jobs and the execution', () => {
       after: { steps: { a: { records: [{ t: 'do', name: 'charge', value: 'ch_1' }] } } },
     },
     {
+      name: 'record written again by its own lease (the first reply lost): ok, nothing changes',
+      doc: run({ a: { ...running(), records: [{ t: 'do', name: 'charge', value: 'ch_1' }] } }),
+      cmd: { type: 'record', step: 'a', lease: 'L', pos: 0, rec: { t: 'do', name: 'charge', value: 'ch_1' } },
+      reply: 'ok',
+      after: 'unchanged',
+    },
+    {
+      name: 'record where another result is recorded already: refused as a lost lease',
+      doc: run({ a: { ...running(), records: [{ t: 'do', name: 'charge', value: 'ch_0' }] } }),
+      cmd: { type: 'record', step: 'a', lease: 'L', pos: 0, rec: { t: 'do', name: 'charge', value: 'ch_1' } },
+      reply: 'lease',
+      after: 'unchanged',
+    },
+    {
       name: 'record under a lost lease',
       doc: run({ a: running('X') }),
       cmd: { type: 'record', step: 'a', lease: 'L', pos: 0, rec: { t: 'do', name: 'c' } },

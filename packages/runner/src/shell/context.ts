@@ -1,4 +1,4 @@
-import { assertName, invalidArgument, isBuiltinKind, LeanflowError } from '@leanflow/core'
+import { assertName, invalidArgument, isBuiltinKind, isLeanflowError, LeanflowError } from '@leanflow/core'
 import { PATCHED } from '../machine/awaits/index.js'
 import type { Command } from '../machine/index.js'
 import type { Rec } from '../machine/runDoc.js'
@@ -151,10 +151,36 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
   }
 }
 
+/**
+ * How long a `ctx.do`'s record is written again while the store cannot be reached, before the
+ * execution is handed back: its effect ran, and a hand-back runs it again on the next delivery.
+ * Within a BullMQ job's default lock (30 s), so no other worker takes the step meanwhile.
+ */
+export const RECORD_RETRY_MS = 15_000
+
 /** A command of the execution holding the step's lease; a refusal (run ended, lease lost) drops it. */
 async function command(shell: Shell, ex: Execution, cmd: Extract<Command, { type: 'record' | 'setState' | 'announce' }>): Promise<void> {
-  const { reply } = await orHandBack(ex, () => apply(shell, ex.runId, cmd))
+  const write = () => apply(shell, ex.runId, cmd)
+  const { reply } = await orHandBack(ex, cmd.type === 'record' ? () => untilReachable(shell, ex, write) : write)
   if (reply !== 'ok') throw ex.stop(reply as 'ended' | 'lease')
+}
+
+/**
+ * `work` (a `ctx.do`'s record), tried again while the store is unavailable (a restart, a failover,
+ * a blip longer than its command timeout), up to {@link RECORD_RETRY_MS}; not once the execution
+ * ended or the runner stops. A write whose reply was lost and that landed is found written
+ * (the machine's `record` is idempotent for the lease that wrote it).
+ */
+async function untilReachable<T>(shell: Shell, ex: Execution, work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + RECORD_RETRY_MS
+  for (let pause = 100; ; pause = Math.min(pause * 2, 1000)) {
+    try {
+      return await work()
+    } catch (err) {
+      if (!isLeanflowError(err, 'STORE_UNAVAILABLE') || ex.gone !== undefined || shell.stopping || Date.now() + pause > deadline) throw err
+      await new Promise((r) => setTimeout(r, pause))
+    }
+  }
 }
 
 /** Suspends the step on the pending awaits at `positions` (the gate's call): `suspended`, or those no longer pending. */
