@@ -91,4 +91,12 @@ describe('toStoreError', () => {
     const err = driverError('ReplyError', `ERR ${'x'.repeat(5000)}`)
     expect(toStoreError(err).message.length).toBeLessThan(500)
   })
+
+  it('a MOVED reply (a plain connection to a Cluster node) is INTERNAL naming the fix: a Cluster client', () => {
+    const err = driverError('ReplyError', 'MOVED 7785 127.0.0.1:23702')
+    const mapped = toStoreError(err, 'append("r1")')
+    expect(mapped.code).toBe('INTERNAL')
+    expect(mapped.cause).toBe(err)
+    expect(mapped.message).toMatch(/Redis Cluster node .*MOVED 7785.*redis: new Cluster\(/)
+  })
 })

@@ -86,6 +86,13 @@ export function toStoreError(err: unknown, operation = 'store call'): LeanflowEr
       { cause: err },
     )
   }
+  if (/^-?(MOVED|ASK) \d+ /.test(err instanceof Error ? err.message : '')) {
+    return new LeanflowError(
+      'INTERNAL',
+      `${operation} failed: the server is a Redis Cluster node (${what}), and a plain connection does not follow the cluster's redirections. Pass a Cluster client: createRedisStreamStore({ redis: new Cluster([{ host, port }]) }).`,
+      { cause: err },
+    )
+  }
   return new LeanflowError('INTERNAL', `${operation} failed with an unexpected store error (${what}); the original is err.cause.`, {
     cause: err,
   })
