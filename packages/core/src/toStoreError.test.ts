@@ -99,4 +99,13 @@ describe('toStoreError', () => {
     expect(mapped.cause).toBe(err)
     expect(mapped.message).toMatch(/Redis Cluster node .*MOVED 7785.*redis: new Cluster\(/)
   })
+
+  it.each([
+    ['WRONGPASS', 'WRONGPASS invalid username-password pair or user is disabled.'],
+    ['NOAUTH', 'NOAUTH HELLO must be called with the client already authenticated'],
+  ])('a %s reply is INTERNAL naming the fix: the credentials in the Redis URL', (_, message) => {
+    const mapped = toStoreError(driverError('ReplyError', message), 'listFlows()')
+    expect(mapped.code).toBe('INTERNAL')
+    expect(mapped.message).toMatch(/refused the connection's credentials .*Check the user and password in the Redis URL/)
+  })
 })

@@ -86,6 +86,13 @@ export function toStoreError(err: unknown, operation = 'store call'): LeanflowEr
       { cause: err },
     )
   }
+  if (/^-?(WRONGPASS|NOAUTH|NOPERM)\b/.test(err instanceof Error ? err.message : '')) {
+    return new LeanflowError(
+      'INTERNAL',
+      `${operation} failed: Redis refused the connection's credentials or rights (${what}). Check the user and password in the Redis URL (redis://user:password@host:port) and the user's ACL.`,
+      { cause: err },
+    )
+  }
   if (/^-?(MOVED|ASK) \d+ /.test(err instanceof Error ? err.message : '')) {
     return new LeanflowError(
       'INTERNAL',

@@ -141,12 +141,15 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
 
 /**
  * A late child's start that this process cannot make (a cancel from a process that does not hold
- * the child's flow or version, an input its schema now refuses) goes to `onError` and is skipped:
- * the cancel (or the step's end) goes on. A store failure is thrown (the whole carry is retried).
+ * the child's flow or version, an input its schema now refuses) is skipped, and the cancel (or the
+ * step's end) goes on: silently when the child exists (it was started: the usual case, a cancel
+ * from a process that holds no flows, such as the CLI), else reported to `onError`. A store
+ * failure is thrown (the whole carry is retried).
  */
-function lateOnly(shell: Shell, c: { late?: true }): (err: unknown) => void {
-  return (err) => {
+function lateOnly(shell: Shell, c: { late?: true; runId: string }): (err: unknown) => Promise<void> {
+  return async (err) => {
     if (!c.late || !isLeanflowError(err) || err.code === 'STORE_UNAVAILABLE' || err.code === 'STORE_FULL') throw err
+    if ((await shell.states.read(c.runId)) !== null) return
     shell.onError(err)
   }
 }
