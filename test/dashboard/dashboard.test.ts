@@ -219,6 +219,14 @@ describe('dashboard', () => {
     await expect
       .poll(() => page.locator('main .error').textContent(), T)
       .toMatch(/^GET \/dashboard\/ answered text\/html; charset=utf-8, not the leanflow API's JSON: set the dashboard's apiBase/)
+    // an apiBase where the API's handler has no route: every view says apiBase, a run's never "No run" (it exists)
+    const id = await start('quick', { ms: 1 })
+    await page.goto(`${server.url}/offbase/#/runs/${id}`)
+    await expect.poll(() => text('run-error'), T).toMatch(/Is the dashboard's apiBase \(\/api\) where createHandler is mounted\?/)
+    expect(await text('run-error')).not.toMatch(/No run/)
+    await page.goto('about:blank')
+    await page.goto(`${server.url}/offbase/`)
+    await expect.poll(() => page.locator('main .error').textContent(), T).toMatch(/No leanflow route at .*apiBase \(\/api\)/)
   })
 
   it('the schedules view and its link say the API is down while it is, and no more once it is back', async () => {

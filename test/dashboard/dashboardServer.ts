@@ -138,11 +138,14 @@ export async function startDashboardServer(redisUrl: string, prefix: string): Pr
   const dashboard = toNodeHandler(createDashboard({ apiBase: '/flows', basePath: '/dashboard', title: 'Test flows' }))
   // a dashboard whose apiBase is wrong: it points at a page (the dashboard's own), not at the API
   const misplaced = toNodeHandler(createDashboard({ apiBase: '/dashboard', basePath: '/misplaced' }))
+  // and one whose apiBase no route serves: the API's handler answers NOT_FOUND (no leanflow route there)
+  const offbase = toNodeHandler(createDashboard({ apiBase: '/api', basePath: '/offbase' }))
   let down = false
   const streams = new Set<ServerResponse>()
   const server = createServer((req, res) => {
     if (req.url?.startsWith('/dashboard')) return dashboard(req, res)
     if (req.url?.startsWith('/misplaced')) return misplaced(req, res)
+    if (req.url?.startsWith('/offbase')) return offbase(req, res)
     if (down) return void res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway</body></html>')
     streams.add(res)
     res.on('close', () => streams.delete(res))

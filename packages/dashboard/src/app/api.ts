@@ -91,9 +91,25 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   }
   if (!res.ok) {
     const status = `HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`
-    throw new ApiError(json?.error?.message ?? `${method} ${config.apiBase}${path}: ${status}`, res.status, json?.error?.code)
+    const code = json?.error?.code
+    const message = json?.error?.message ?? `${method} ${config.apiBase}${path}: ${status}`
+    throw new ApiError(`${message}${apiBaseHint(res.status, code)}`, res.status, code)
   }
   return json as T
+}
+
+/** Codes of a 404 that names a missing thing: the API is there. */
+const FOUND_API = new Set(['RUN_NOT_FOUND', 'TRIGGER_NOT_FOUND', 'SCHEDULE_NOT_FOUND', 'FLOW_NOT_FOUND'])
+
+/**
+ * The hint an answer gets when it says the API is not at `apiBase`: a 404 that names no missing run,
+ * trigger, schedule or flow (the handler's `NOT_FOUND` for a path it has no route for, or another
+ * server's page), or a 200 where a stream should be (an app's catch-all page); else ''.
+ */
+export function apiBaseHint(status: number | undefined, code: string | undefined): string {
+  if ((status === 404 && (code === undefined || !FOUND_API.has(code))) || status === 200)
+    return ` Is the dashboard's apiBase (${config.apiBase}) where createHandler is mounted? Set it to the handler's basePath.`
+  return ''
 }
 
 /** The stream URL of a run, for `watchRun`. */

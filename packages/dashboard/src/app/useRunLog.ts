@@ -1,7 +1,7 @@
 import { applyEvent, compareEventIds, type EventRecord, emptyFlowState, type FlowState } from '@leanflow/core'
 import { type RunWatcher, watchRun } from '@leanflow/http/client'
 import { useEffect, useRef, useState } from 'preact/hooks'
-import { api, streamUrl } from './api.js'
+import { api, apiBaseHint, streamUrl } from './api.js'
 
 /** A run's log and state as they arrive over SSE. */
 export interface RunLog {
@@ -73,8 +73,8 @@ export function useRunLog(runId: string): RunLog {
         onError: (err) => {
           if (closed) return
           // an unknown run (or one retention removed) says so; any other refusal keeps the API's message
-          if (err.status === 404) return setError(`No run ${runId}: it never existed, or retention removed it.`)
-          if (!passing(err.status)) return setError(err.message)
+          if (err.code === 'RUN_NOT_FOUND') return setError(`No run ${runId}: it never existed, or retention removed it.`)
+          if (!passing(err.status)) return setError(`${err.message}${apiBaseHint(err.status, err.code)}`)
           watcher?.close()
           const why = err.status === undefined ? 'no answer' : `HTTP ${err.status}`
           setError(`Lost the run's live stream (${why}): following it again when the API answers…`)
@@ -93,7 +93,8 @@ export function useRunLog(runId: string): RunLog {
           () => !closed && again(RETRY_MS),
           (err) => {
             if (closed) return
-            if (err?.status === 404) return setError(`No run ${runId}: it never existed, or retention removed it.`)
+            if (err?.code === 'RUN_NOT_FOUND') return setError(`No run ${runId}: it never existed, or retention removed it.`)
+            if (err?.status === 404) return setError(err.message) // the API is not at apiBase: the message says so
             if (passing(err?.status)) return retry(Math.min(ms * 2, MAX_RETRY_MS))
             again(Math.min(ms * 2, MAX_RETRY_MS))
           },
