@@ -200,6 +200,7 @@ it('ctx.invoke, ctx.await.event, ctx.await.trigger and runner.result refuse a mi
           if (input.call === 'invoke') return ctx.invoke('order', {}, typo)
           if (input.call === 'event') return ctx.await.event({ kind: 'paid', ...(typo as object) })
           if (input.call === 'trigger') return ctx.await.trigger({ type: 'webhook', ...(typo as object) })
+          if (input.call === 'path') return ctx.await.event({ kind: 'paid', match: { orderId: 'o-1' } })
           return ctx.invoke(42 as never, {})
         },
       },
@@ -218,6 +219,10 @@ it('ctx.invoke, ctx.await.event, ctx.await.trigger and runner.result refuse a mi
     expect(await failure('invoke')).toMatch(/ctx\.invoke has an unknown option "tiemout": pass only timeout\./)
     expect(await failure('event')).toMatch(/ctx\.await\.event has an unknown option "tiemout": pass only kind, match, timeout\./)
     expect(await failure('trigger')).toMatch(/ctx\.await\.trigger has an unknown option "tiemout": pass only type, payload, timeout\./)
+    // a match path outside the event record's fields (orderId for data.orderId) would never match
+    expect(await failure('path')).toMatch(
+      /Invalid await\.event match path "orderId": pass a dotted path into the event record, whose fields are id, ts, kind and data \(`data\.orderId`\?\)/,
+    )
     // a flow that is neither an object nor a name is named as given, not as "undefined"
     expect(await failure('number')).toMatch(/Invalid ctx\.invoke flow 42: pass a flow \(a defineFlow result\) or its name\./)
     const { runId } = await r.startFlow('order', {})

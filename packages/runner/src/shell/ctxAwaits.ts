@@ -31,6 +31,9 @@ import type { Shell } from './shell.js'
 import { assertFits } from './storable.js'
 import { flushAndFence } from './userEvents.js'
 
+/** The fields of a published event's record, the first segment of every `match` path. */
+const EVENT_FIELDS = new Set(['id', 'ts', 'kind', 'data'])
+
 const TRIGGER_TTL_MS = 400 * 24 * 3600_000
 
 /**
@@ -86,6 +89,13 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
       assertKnownKeys(opts, ['kind', 'match', 'timeout'], 'ctx.await.event')
       // JSON would drop the path, and the await would match any event of the kind
       for (const [path, value] of Object.entries(opts.match ?? {})) {
+        // an event record has these fields only: another first segment (`orderId` for `data.orderId`) never matches
+        if (!EVENT_FIELDS.has(path.split('.')[0] as string))
+          throw invalidArgument(
+            'await.event match path',
+            path,
+            `a dotted path into the event record, whose fields are id, ts, kind and data (\`data.${path}\`?): as written it would never match`,
+          )
         if (value === undefined)
           throw invalidArgument(
             `await.event match value of "${path}"`,
