@@ -308,3 +308,21 @@ export async function stalledSseClient(origin: string, path: string, opts: { kee
     close: () => socket.destroy(),
   }
 }
+
+/**
+ * Sends `text` as is on a raw TCP connection to `port` and resolves to all the server answered
+ * until it closed: headers a client library would merge or refuse (two Content-Types, a bad Host)
+ * reach the server apart. Send `Connection: close`.
+ */
+export function rawHttp(port: number, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1')
+    let out = ''
+    s.on('data', (d: Buffer) => {
+      out += d.toString()
+    })
+    s.on('close', () => resolve(out))
+    s.on('error', () => resolve(out))
+    s.write(text)
+  })
+}

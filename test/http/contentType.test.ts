@@ -4,13 +4,12 @@
 // must not start runs, publish events, resolve triggers or cancel runs). Checked after
 // `authorize`, before the body size and the trigger signature. Real runner on the memory store,
 // through the handler in-process and real servers.
-import net from 'node:net'
 import { createMemoryStreamStore, type EventRecord, reduceFlow } from '@leanflow/core'
 import { createHandler, signTrigger } from '@leanflow/http'
 import { defineFlow } from '@leanflow/runner'
 import { expect, it } from 'vitest'
 import { useStartedRunner } from '../fixtures/runnerOnStores.js'
-import { describeMatrix, errorOf, type MatrixTarget } from '../helpers/httpMatrix.js'
+import { describeMatrix, errorOf, type MatrixTarget, rawHttp } from '../helpers/httpMatrix.js'
 import { waitFor } from '../helpers/waitFor.js'
 
 const SECRET = 'whsec_content_type'
@@ -93,22 +92,9 @@ async function expect415(t: MatrixTarget, path: string, init: RequestInit, what:
   expect(error.message, what).toMatch(/application\/json/)
 }
 
-/** The status code a server answers a raw HTTP/1.1 request with (written as is: headers a client library would merge stay apart). */
-async function rawStatus(origin: string, request: string): Promise<number> {
-  const { hostname, port } = new URL(origin)
-  const socket = net.connect(Number(port), hostname)
-  let text = ''
-  socket.setEncoding('latin1')
-  socket.on('data', (c: string) => {
-    text += c
-  })
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject)
-    socket.once('close', () => resolve())
-    socket.write(request)
-  })
-  return Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0)
-}
+/** The status code of the answer to a raw HTTP/1.1 request (written as is: two headers of a name stay two). */
+const httpStatus = async (origin: string, request: string) =>
+  Number(/^HTTP\/1\.1 (\d{3})/.exec(await rawHttp(Number(new URL(origin).port), request))?.[1] ?? 0)
 
 describeMatrix(
   'JSON content type',
@@ -141,7 +127,7 @@ describeMatrix(
         ['text/plain', 'application/json'],
       ]) {
         const head = types.map((ct) => `Content-Type: ${ct}\r\n`).join('')
-        const status = await rawStatus(
+        const status = await httpStatus(
           t().origin,
           `POST /flows/echo/runs HTTP/1.1\r\nHost: x\r\n${head}Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
         )

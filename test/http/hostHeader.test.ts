@@ -4,25 +4,10 @@
 // the handler a request whose `url` is that string, for the hosts it does not serve as usual).
 // Hono's server refuses them itself (400). And a request target that starts with `//` is a path
 // under node:http as under Express and Hono, never read as another host's URL.
-import net from 'node:net'
 import { createMemoryStreamStore } from '@leanflow/core'
 import { createHandler } from '@leanflow/http'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { type RunningServer, startServer, TRANSPORTS } from '../helpers/httpMatrix.js'
-
-/** Sends `text` on a raw TCP connection and returns what the server answered before closing. */
-async function raw(port: number, text: string): Promise<string> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1')
-    let out = ''
-    s.on('data', (d: Buffer) => {
-      out += d.toString()
-    })
-    s.on('close', () => resolve(out))
-    s.on('error', () => resolve(out))
-    s.write(text)
-  })
-}
+import { type RunningServer, rawHttp, startServer, TRANSPORTS } from '../helpers/httpMatrix.js'
 
 const reported: unknown[] = []
 const store = createMemoryStreamStore()
@@ -45,7 +30,7 @@ for (const transport of TRANSPORTS) {
       const consoleError = vi.spyOn(console, 'error').mockImplementation(() => {})
       try {
         reported.length = 0
-        const out = await raw(server.port, `GET /flows/runs/r1 HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)
+        const out = await rawHttp(server.port, `GET /flows/runs/r1 HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`)
         const status = Number(out.split(' ')[1])
         // h3 builds its request's URL itself: some of these hosts it serves as usual (200)
         if (transport === 'h3' && status === 200) return
@@ -74,7 +59,7 @@ for (const transport of ['node', 'express', 'hono'] as const) {
 
     it('is the path it is (no route: 404), never another host with the path /flows/…', async () => {
       // a prefix check in front (`req.url.startsWith('/flows/')`) must see the path leanflow routes on
-      const out = await raw(server.port, 'GET //other.example/flows/runs/r1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+      const out = await rawHttp(server.port, 'GET //other.example/flows/runs/r1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
       expect(out.split('\r\n')[0]).toMatch(/^HTTP\/1\.1 404 /)
       expect(out).not.toContain('"state"')
     })

@@ -14,6 +14,20 @@ const UNAVAILABLE_NAME =
 const NETWORK_CODE =
   /\b(ECONNREFUSED|ECONNRESET|ECONNABORTED|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|EHOSTDOWN|ENETUNREACH|ENETDOWN|EAI_AGAIN)\b/
 
+/** Replies of a server that is there but that this connection is set up wrong for: what to fix, for an INTERNAL error's message. */
+const MISCONFIGURED: ReadonlyArray<readonly [RegExp, (what: string) => string]> = [
+  [
+    /^-?(WRONGPASS|NOAUTH|NOPERM)\b/,
+    (what) =>
+      `Redis refused the connection's credentials or rights (${what}). Check the user and password in the Redis URL (redis://user:password@host:port) and the user's ACL.`,
+  ],
+  [
+    /^-?(MOVED|ASK) \d+ /,
+    (what) =>
+      `the server is a Redis Cluster node (${what}), and a plain connection does not follow the cluster's redirections. Pass a Cluster client: createRedisStreamStore({ redis: new Cluster([{ host, port }]) }).`,
+  ],
+]
+
 /** What a store error means for the caller. */
 type Kind = 'STORE_FULL' | 'STORE_UNAVAILABLE' | 'INTERNAL'
 
@@ -86,20 +100,9 @@ export function toStoreError(err: unknown, operation = 'store call'): LeanflowEr
       { cause: err },
     )
   }
-  if (/^-?(WRONGPASS|NOAUTH|NOPERM)\b/.test(err instanceof Error ? err.message : '')) {
-    return new LeanflowError(
-      'INTERNAL',
-      `${operation} failed: Redis refused the connection's credentials or rights (${what}). Check the user and password in the Redis URL (redis://user:password@host:port) and the user's ACL.`,
-      { cause: err },
-    )
-  }
-  if (/^-?(MOVED|ASK) \d+ /.test(err instanceof Error ? err.message : '')) {
-    return new LeanflowError(
-      'INTERNAL',
-      `${operation} failed: the server is a Redis Cluster node (${what}), and a plain connection does not follow the cluster's redirections. Pass a Cluster client: createRedisStreamStore({ redis: new Cluster([{ host, port }]) }).`,
-      { cause: err },
-    )
-  }
+  const message = err instanceof Error ? err.message : ''
+  const hint = MISCONFIGURED.find(([reply]) => reply.test(message))?.[1]
+  if (hint !== undefined) return new LeanflowError('INTERNAL', `${operation} failed: ${hint(what)}`, { cause: err })
   return new LeanflowError('INTERNAL', `${operation} failed with an unexpected store error (${what}); the original is err.cause.`, {
     cause: err,
   })
