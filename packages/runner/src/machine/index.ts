@@ -7,7 +7,7 @@ import { resolveTrigger, type TriggerReply } from './awaits/trigger.js'
 import type { Append, Command, Transition } from './commands.js'
 import type { Env } from './outputs.js'
 import { cancel } from './run.js'
-import type { RunDoc } from './runDoc.js'
+import { isEnded, type RunDoc } from './runDoc.js'
 import { type ClaimReply, claimStep, complete, fail, type OwnedReply, record, setState, takeOver } from './steps.js'
 
 /**
@@ -92,7 +92,8 @@ function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
       return { reply: replies, appends: replies.flatMap((r) => quietlyResolved(doc, r)), jobs, unwatch: [] }
     }
     case 'resolveChildren': {
-      const replies = doc ? resolveChildren(doc, cmd.ends, env.now) : cmd.ends.map(() => null)
+      // an ended run (failed by another step, canceled: its children's cancel ends come here) never changes
+      const replies = doc && !isEnded(doc) ? resolveChildren(doc, cmd.ends, env.now) : cmd.ends.map(() => null)
       return { reply: replies, appends: [], jobs: doc ? wakeJobs(doc, env.runId, replies) : [], unwatch: [] }
     }
     case 'matchEvents': {

@@ -5,7 +5,7 @@ import { leaveStepLines } from '../flowControl/stepSlots.js'
 import { pendingKinds, resolvedEventWaits } from '../machine/awaits/event.js'
 import { type Append, type ChildEnd, type Command, type Outputs, type Replies, type Transition, transition } from '../machine/index.js'
 import { keys } from '../machine/keys.js'
-import { pendingChildren, type RunDoc } from '../machine/runDoc.js'
+import { isEnded, pendingChildren, type RunDoc } from '../machine/runDoc.js'
 import { flowFor, type Shell } from './shell.js'
 
 /**
@@ -181,7 +181,7 @@ export async function tellParent(shell: Shell, parent: string, ends: ChildEnd[])
   const fresh = shell.states.contended(parent)
   const { doc } = await apply(shell, parent, { type: 'resolveChildren', ends }, { fresh, own: true })
   // a hint for the rest: the cache lends this copy to the next update, which may have changed it by now
-  return doc ? pendingChildren(doc) : 0
+  return doc && !isEnded(doc) ? pendingChildren(doc) : 0
 }
 
 /** True when carrying `out` out would do nothing (every append already seen stored): no await, no tick lost. */

@@ -140,6 +140,13 @@ describe('resolveChildren', () => {
       jobs: ['+ r~r~a~1~2'],
     },
     {
+      name: 'a run that ended meanwhile (another step failed it, a cancel): nothing changes, null for each, no resume',
+      doc: { ...kids(['pending', 'pending', 'pending', 'pending']), status: 'failed' },
+      cmd: { type: 'resolveChildren', ends: [ended('k1'), ended('k2')] },
+      reply: [null, null],
+      after: 'unchanged',
+    },
+    {
       name: 'an unknown run: null for each',
       doc: null,
       cmd: { type: 'resolveChildren', ends: [ended('k0'), ended('k1')] },
