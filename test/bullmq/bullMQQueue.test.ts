@@ -39,6 +39,7 @@ describe('createBullMQQueue', () => {
       /^INVALID_ARGUMENT .*queueName 5/,
     )
     expect(message(() => createBullMQQueue({ url: redis.url, prefix: 5 as unknown as string }))).toMatch(/^INVALID_ARGUMENT .*prefix 5/)
+    expect(message(() => createBullMQQueue({ url: redis.url, prefix: '' }))).toMatch(/^INVALID_ARGUMENT .*prefix "".*non-empty/)
   })
 
   it('refuses empty ids and bad delays with INVALID_ARGUMENT', async () => {

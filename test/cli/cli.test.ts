@@ -417,10 +417,15 @@ describe('failures', () => {
     expect(JSON.parse(rs[4]!.stderr).error.code).toBe('RUN_NOT_FOUND')
   })
 
-  it('a --bullmq-queue BullMQ refuses is a usage error naming it (exit 2), not INTERNAL', async () => {
-    const r = await leanflow(['publish', 'x.y', '{}', '--bullmq', '--bullmq-queue', 'a:b', ...g()])
+  it('a --bullmq-queue BullMQ refuses, or an empty --bullmq-prefix, is a usage error naming it (exit 2), not INTERNAL', async () => {
+    const [r, empty] = await Promise.all([
+      leanflow(['publish', 'x.y', '{}', '--bullmq', '--bullmq-queue', 'a:b', ...g()]),
+      leanflow(['publish', 'x.y', '{}', '--bullmq', '--bullmq-prefix', '', ...g()]),
+    ])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/^leanflow: INVALID_ARGUMENT Invalid queueName "a:b"/)
+    expect(empty.code).toBe(2)
+    expect(empty.stderr).toMatch(/^leanflow: INVALID_ARGUMENT Invalid prefix ""/)
   })
 
   it('an unreachable Redis exits 4 within a few seconds', async () => {

@@ -19,7 +19,7 @@ export interface BullMQQueueOptions {
   connection?: Redis | Cluster | undefined
   /**
    * BullMQ key prefix. On Redis Cluster it must hold a hash tag (`'{lfq}'`) so
-   * a queue's keys share a slot; others are refused.
+   * a queue's keys share a slot; others are refused, as is ''.
    * @default 'lfq' ('{lfq}' on a Cluster connection)
    */
   prefix?: string | undefined
@@ -106,7 +106,8 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
   }
   const onCluster = isCluster(opts.connection)
   const prefix = opts.prefix ?? (onCluster ? '{lfq}' : 'lfq')
-  if (typeof prefix !== 'string') throw invalidArgument('prefix', prefix, "a string such as 'lfq'")
+  // an empty prefix gives keys that start with ':' (and some BullMQ classes read it as their default, 'bull')
+  if (typeof prefix !== 'string' || prefix === '') throw invalidArgument('prefix', prefix, "a non-empty string such as 'lfq'")
   if (onCluster && !/\{[^}]+\}/.test(prefix)) {
     throw new LeanflowError(
       'INVALID_ARGUMENT',
