@@ -33,6 +33,8 @@ if (args.has('--once')) {
     console.error('[once] gave up after 70 s')
     process.exit(1)
   }, 70_000).unref()
+  // a headless check of the flows: in memory always, so it never shares work with a demo on Redis
+  if (redisUrl) console.log('[once] runs in memory: REDIS_URL is for `pnpm demo` and `pnpm demo --worker`')
   const { ok, runId, state } = await runOnce().catch((err: unknown) => {
     console.error('[once] failed:', err)
     process.exit(1)

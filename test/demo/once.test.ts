@@ -20,10 +20,11 @@ function runDemo(args: string[], env: Record<string, string | undefined> = {}) {
 }
 
 describe('demo --once', () => {
-  it('runs one order to completion and prints the reduced state', async () => {
-    const r = await runDemo(['--once'], { REDIS_URL: '' })
+  it('runs one order to completion in memory and prints the reduced state (REDIS_URL, here a port no server listens on, is not used)', async () => {
+    const r = await runDemo(['--once'], { REDIS_URL: 'redis://127.0.0.1:1' })
     expect(r.stderr).not.toMatch(/Error/)
     expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^\[once\] runs in memory: REDIS_URL is for `pnpm demo`/m)
     const json = r.stdout.slice(r.stdout.indexOf('\n{') + 1, r.stdout.lastIndexOf('\n}') + 2)
     const state = JSON.parse(json)
     expect(state.status).toBe('completed')
