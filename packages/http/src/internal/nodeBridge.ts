@@ -70,7 +70,8 @@ export function toWebRequest(
   }
   // Node keeps the first of several Content-Type headers; the Web's Headers (Hono, h3, a fetch
   // server) joins them all, which the JSON check refuses: every adapter reads it the same way
-  const types = req.headersDistinct?.['content-type']
+  // (only with one: `headersDistinct` copies every header, kept as long as an SSE stream's request)
+  const types = req.headers['content-type'] === undefined ? undefined : req.headersDistinct?.['content-type']
   if (types !== undefined && types.length > 1) {
     headers.delete('content-type')
     for (const t of types) headers.append('content-type', t)
