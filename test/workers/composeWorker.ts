@@ -23,6 +23,8 @@
  *   with an `await.event` resolved (a match) returned — its step's resume job not queued yet;
  * - `atChildCancel:N`: at the N-th append of a `flow.canceled` with reason 'parent canceled',
  *   before it is called — a cascade of cancels cut off;
+ * - `afterChildCanceledWrite:N`: right after the N-th compare-and-set that stored a child run's
+ *   document canceled returned — its `flow.canceled` and its own cascade not carried out yet;
  * - `beforeResumed:N`: at the N-th append of a `step.resumed` (single or in `appendMany`), before
  *   it is called — e.g. an await that resolved while its step ran, its step.resumed (carried by
  *   the execution's own suspend) cut off;
@@ -129,6 +131,13 @@ const store = new Proxy(redisStore, {
         const res = await target.casRunState(runId, expected, doc, opts)
         const resolved = Object.values(doc?.steps ?? {}).some((st) => st.records.some((r) => r.t === 'event' && r.state === 'resolved'))
         if (res.ok && resolved && ++seen === at) return die({ runId })
+        return res
+      }
+    }
+    if (point === 'afterChildCanceledWrite' && prop === 'casRunState') {
+      return async (runId: string, expected: number, doc: { status?: string; parent?: unknown } | null, opts: never) => {
+        const res = await target.casRunState(runId, expected, doc, opts)
+        if (res.ok && doc?.status === 'canceled' && doc.parent !== undefined && ++seen === at) return die({ runId })
         return res
       }
     }

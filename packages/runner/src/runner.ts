@@ -23,6 +23,7 @@ import { type PreparedRerun, prepareOrRepeat } from './rerun.js'
 import { assertQueue, functionOption, priorityOf, timerMs, workerIdOf } from './runnerOptions.js'
 import { createSchedules } from './schedules/schedules.js'
 import { apply, carry } from './shell/apply.js'
+import { queueCancelFinish } from './shell/cancelFinish.js'
 import { idempotencyKeyOf } from './shell/idempotencyKey.js'
 import { failuresTo, queueBegin, unanswered } from './shell/jobs.js'
 import { toJson } from './shell/json.js'
@@ -290,7 +291,10 @@ export function createRunner(options: RunnerOptions): Runner {
       throw invalidArgument('cancel reason', reason, "a string, runner.cancel(runId, 'why'), or leave it out")
     // cut to a size flow.canceled holds: the run's state and its log end together
     const why = reason === undefined ? undefined : storableError(reason)
+    // should this process die before the cancel is carried out (its log, its jobs, its children), a worker finishes it
+    const finish = await queueCancelFinish(shell, runId)
     const { reply } = await apply(shell, runId, { type: 'cancel', reason: why }, { fresh: true })
+    await finish.done()
     if (reply === 'missing') throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
   }
 

@@ -75,7 +75,7 @@ export type Command =
       step: string
       attempt: number
       key?: string | undefined
-      job: Exclude<JobKind, 'admit' | 'begin'>
+      job: Exclude<JobKind, 'admit' | 'begin' | 'cancel'>
       pos?: number | undefined
       /** The waiting job's slot token (its holder in the store is `<runId>~<step>.<slot>`). */
       slot: string

@@ -5,7 +5,7 @@
  */
 
 /** Job names the runner routes on. */
-export type JobKind = 'step' | 'resume' | 'time' | 'timeout' | 'admit' | 'begin'
+export type JobKind = 'step' | 'resume' | 'time' | 'timeout' | 'admit' | 'begin' | 'cancel'
 
 /** The data of every runner job. */
 export interface RunnerJobData {
@@ -57,6 +57,8 @@ export const jobIds = {
   admit: (runId: string, at: number, n = 0) => (n > 0 ? `q~${runId}~${at}~${n}` : `q~${runId}~${at}`),
   /** Picks up a rerun whose start died between writing it and queuing its first jobs (`token`: one per start call). */
   begin: (runId: string, token: string) => `b~${runId}~${token}`,
+  /** Finishes a cancel whose caller died after writing it, before its log, jobs and cascade were done (`token`: one per cancel call). */
+  cancel: (runId: string, token: string) => `c~${runId}~${token}`,
 }
 
 /** A job id without the re-check suffix that an early fire added (`<id>~<now>`). */

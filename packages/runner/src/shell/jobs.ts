@@ -6,6 +6,7 @@ import { type AwaitJobReply, beginOutputs, repairOutputs } from '../machine/inde
 import { jobIds, type RunnerJobData } from '../machine/keys.js'
 import { isEnded, type RunDoc } from '../machine/runDoc.js'
 import { apply, carry } from './apply.js'
+import { finishCancel } from './cancelFinish.js'
 import { type ExecuteOptions, execute } from './execute.js'
 import { ExecutionGone } from './execution.js'
 import { newId } from './newId.js'
@@ -25,7 +26,8 @@ export const BEGIN_AFTER_MS = 5_000
  * `timeout` / `resume` settle an await and wake its step (`awaitJob`), each first taking its
  * step's slot when the step has a step-level limit; `admit` asks flow control again for a queued run;
  * `begin` carries out a rerun's or a queued run's start that died after writing the run (or gives
- * back what flow control gave a start whose run was never written); a re-delivered job whose
+ * back what flow control gave a start whose run was never written); `cancel` finishes a cancel
+ * whose caller died after writing it (`finishCancel`); a re-delivered job whose
  * step shows undone outputs repairs them first (`repairOutputs`, then `takeOver`); a new run's
  * first job (queued before its run was written) waits for the write. Throws only on
  * infrastructure errors (the queue then delivers the job again).
@@ -36,6 +38,7 @@ export async function handleJob(shell: Shell, job: ActiveJob, opts: ExecuteOptio
   if (foreign) throw foreign
   if (job.name === 'admit') return admitJob(shell, data)
   if (job.name === 'begin') return beginJob(shell, data)
+  if (job.name === 'cancel') return finishCancel(shell, data.runId)
   if (job.name !== 'step' && job.name !== 'time' && job.name !== 'timeout' && job.name !== 'resume') {
     shell.onError(new Error(`Unknown runner job "${job.name}" (id ${job.id}): ignored.`))
     return
