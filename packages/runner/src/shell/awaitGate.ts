@@ -58,8 +58,18 @@ export class AwaitGate {
       return await work()
     } finally {
       this.busyCount--
+      if (this.busyCount === 0) for (const go of this.idlers.splice(0)) go()
       this.schedule()
     }
+  }
+
+  /** Callers of {@link idle} waiting for the ctx calls in progress to end. */
+  private readonly idlers: Array<() => void> = []
+
+  /** Settles once no ctx call is in progress (at once when none is): calls the handler did not await end first. */
+  idle(): Promise<void> {
+    if (this.busyCount === 0) return Promise.resolve()
+    return new Promise((go) => this.idlers.push(go))
   }
 
   /** The handler waits on the await at `pos` (its record `rec`): its value comes through `deliver`. */

@@ -14,6 +14,16 @@ import type { Shell } from './shell.js'
 import { assertFits } from './storable.js'
 import { flushAndFence, queueUser } from './userEvents.js'
 
+/**
+ * A ctx call's promise, as the handler gets it: its rejection reaches whoever awaits it, and never
+ * ends the worker's process when no one does (a call the handler did not await that fails once
+ * the step went on without it: the process runs other steps too).
+ */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {})
+  return p
+}
+
 /** `ctx.do` names that are other calls' record names (`ctx.patched`'s, `ctx.publish`'s). */
 const RESERVED_DO = new RegExp(`^(${PATCHED}|publish:)`)
 
@@ -68,6 +78,50 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
       return stored as T
     })
   }
+  const setState = async (key: string, value: unknown) => {
+    ex.check()
+    if (typeof key !== 'string' || key === '') throw new LeanflowError('INVALID_ARGUMENT', 'ctx.state.set needs a non-empty string key.')
+    const v = toJson(value, `state value of "${key}"`)
+    // before the document takes it: a value its state.set event cannot hold is refused here
+    assertFits(shell, { key, value: v }, `state value of "${key}" (in its state.set)`, 1024)
+    await ex.gate.busy(async () => {
+      await flushAndFence(shell, ex)
+      await command(shell, ex, { type: 'setState', step: ex.step, lease: ex.lease, key, value: v })
+      await queueUser(shell, ex, 'state.set', { key, value: v })
+    })
+  }
+  const emit = async (kind: string, data?: unknown) => {
+    assertName(kind, 'event kind')
+    if (isBuiltinKind(kind))
+      throw new LeanflowError(
+        'INVALID_ARGUMENT',
+        `ctx.emit("${kind}"): built-in kinds are the runner's; use a kind of your own, e.g. "order.shipped".`,
+      )
+    const d = toJson(data, `data of "${kind}"`)
+    await ex.gate.busy(() => queueUser(shell, ex, kind, d))
+  }
+  const doCall = async <T>(name: string, fn: () => T | Promise<T>): Promise<T> => {
+    if (typeof name !== 'string' || name === '') throw new LeanflowError('INVALID_ARGUMENT', 'ctx.do needs a name (a non-empty string).')
+    const label = `ctx.do("${name}")`
+    // the record names of ctx.patched and ctx.publish: a code change between them would replay
+    // unseen. Refused when first recorded; a run that recorded one before replays as it was.
+    if (RESERVED_DO.test(name) && !ex.records[ex.cursor])
+      throw invalidArgument(
+        'ctx.do name',
+        name,
+        'a name not starting with "patched:" or "publish:" (those are ctx.patched\'s and ctx.publish\'s records)',
+      )
+    return recorded(name, label, () => runInsideDo(ex, label, async () => fn()))
+  }
+  const publishCall = async (kind: string, data?: unknown): Promise<{ id: string }> => {
+    const k = assertName(kind, 'event kind')
+    const d = toJson(data, `data of event "${k}"`)
+    const pos = ex.cursor
+    // once per call position: the external event's idempotency key is the position's
+    return recorded(`publish:${k}`, `ctx.publish("${k}")`, () =>
+      orHandBack(ex, () => publish(shell, k, d, `p~${ex.runId}~${ex.step}~${pos}`)),
+    )
+  }
   return {
     runId: ex.runId,
     step: ex.step,
@@ -76,35 +130,18 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
     results: Object.freeze({ ...ex.results }),
     logger: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
     state: {
-      async get<T>(key: string) {
-        ex.check()
-        const d = await ex.gate.busy(() => orHandBack(ex, () => shell.states.read(ex.runId)))
-        return d && Object.hasOwn(d.state, key) ? (d.state[key] as T) : undefined
-      },
-      async set(key: string, value: unknown) {
-        ex.check()
-        if (typeof key !== 'string' || key === '')
-          throw new LeanflowError('INVALID_ARGUMENT', 'ctx.state.set needs a non-empty string key.')
-        const v = toJson(value, `state value of "${key}"`)
-        // before the document takes it: a value its state.set event cannot hold is refused here
-        assertFits(shell, { key, value: v }, `state value of "${key}" (in its state.set)`, 1024)
-        await ex.gate.busy(async () => {
-          await flushAndFence(shell, ex)
-          await command(shell, ex, { type: 'setState', step: ex.step, lease: ex.lease, key, value: v })
-          await queueUser(shell, ex, 'state.set', { key, value: v })
-        })
-      },
-    },
-    async emit(kind: string, data?: unknown) {
-      assertName(kind, 'event kind')
-      if (isBuiltinKind(kind))
-        throw new LeanflowError(
-          'INVALID_ARGUMENT',
-          `ctx.emit("${kind}"): built-in kinds are the runner's; use a kind of your own, e.g. "order.shipped".`,
+      get<T>(key: string) {
+        return handled(
+          (async () => {
+            ex.check()
+            const d = await ex.gate.busy(() => orHandBack(ex, () => shell.states.read(ex.runId)))
+            return d && Object.hasOwn(d.state, key) ? (d.state[key] as T) : undefined
+          })(),
         )
-      const d = toJson(data, `data of "${kind}"`)
-      await ex.gate.busy(() => queueUser(shell, ex, kind, d))
+      },
+      set: (key: string, value: unknown) => handled(setState(key, value)),
     },
+    emit: (kind: string, data?: unknown) => handled(emit(kind, data)),
     patched(id: string): boolean {
       ex.check()
       assertNotInsideDo(ex, 'ctx.patched')
@@ -124,27 +161,11 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
       ex.cursor++
       return true
     },
-    async do<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
-      if (typeof name !== 'string' || name === '') throw new LeanflowError('INVALID_ARGUMENT', 'ctx.do needs a name (a non-empty string).')
-      const label = `ctx.do("${name}")`
-      // the record names of ctx.patched and ctx.publish: a code change between them would replay
-      // unseen. Refused when first recorded; a run that recorded one before replays as it was.
-      if (RESERVED_DO.test(name) && !ex.records[ex.cursor])
-        throw invalidArgument(
-          'ctx.do name',
-          name,
-          'a name not starting with "patched:" or "publish:" (those are ctx.patched\'s and ctx.publish\'s records)',
-        )
-      return recorded(name, label, () => runInsideDo(ex, label, async () => fn()))
+    do<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+      return handled(doCall(name, fn))
     },
-    async publish(kind: string, data?: unknown): Promise<{ id: string }> {
-      const k = assertName(kind, 'event kind')
-      const d = toJson(data, `data of event "${k}"`)
-      const pos = ex.cursor
-      // once per call position: the external event's idempotency key is the position's
-      return recorded(`publish:${k}`, `ctx.publish("${k}")`, () =>
-        orHandBack(ex, () => publish(shell, k, d, `p~${ex.runId}~${ex.step}~${pos}`)),
-      )
+    publish(kind: string, data?: unknown): Promise<{ id: string }> {
+      return handled(publishCall(kind, data))
     },
     await: awaits,
     invoke: invoke as StepContext['invoke'],

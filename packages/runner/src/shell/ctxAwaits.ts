@@ -321,6 +321,6 @@ async function reannounce(shell: Shell, ex: Execution, pos: number, r: AwaitRec)
 
 export function nonDeterminism(ex: Execution, pos: number, call: string, rec: Rec): NonDeterminismError {
   return new NonDeterminismError(
-    `Step "${ex.step}" of run ${ex.runId} made call #${pos + 1} ${call}, but the recorded call #${pos + 1} was ${callLabel(rec)}: keep the order of awaits and ctx.do calls stable: deploy a changed handler as a new flow version, or behind ctx.patched (docs/versioning-and-reruns.md).`,
+    `Step "${ex.step}" of run ${ex.runId} made call ${call} at position ${pos} (its events' data.position), but the call recorded there was ${callLabel(rec)}: keep the order of awaits and ctx.do calls stable: deploy a changed handler as a new flow version, or behind ctx.patched (docs/versioning-and-reruns.md).`,
   )
 }

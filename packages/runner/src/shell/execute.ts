@@ -79,6 +79,9 @@ export async function execute(
       ),
       ex.stopped.then((gone) => ({ ok: false as const, err: gone })),
     ])
+    // ctx calls the handler did not await (a state.set, an emit) end before the step does: the
+    // step's end would fence out what is left of them (a state.set in the run's state, not in its log)
+    if (!(!outcome.ok && outcome.err instanceof ExecutionGone)) await ex.gate.idle()
     if (outcome.ok) {
       // awaits the handler made but never waited on through a suspend (settled at once) are written too
       await ex.writeDeferred()

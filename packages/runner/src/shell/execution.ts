@@ -8,6 +8,7 @@ const GONE_WHY = {
   ended: 'its run ended: canceled, failed by another step, or the step timed out',
   handback: 'the runner handed the step back to the queue',
   suspended: 'the step suspended',
+  settled: 'its handler had already returned or thrown, and the step went on with that: await every ctx call',
 } as const
 
 /**
@@ -98,7 +99,8 @@ export class Execution {
   /** Drops the handler: its promise is no longer awaited and its calls are refused. */
   stop(why: ExecutionGone['why'], cause?: unknown): ExecutionGone {
     if (!this.gone) {
-      this.gone = new ExecutionGone(why, cause)
+      // a lease this execution lost to its own step's end (a call the handler did not await): say so
+      this.gone = new ExecutionGone(why === 'lease' && this.settled ? 'settled' : why, cause)
       if (why !== 'suspended') this.abort.abort(this.gone)
       this.stopFn(this.gone)
     }
@@ -274,7 +276,7 @@ export class Execution {
       const why = b.err instanceof Error ? b.err.message : String(b.err)
       t.fail(
         new Error(
-          `Call #${pos + 1} of step "${this.step}" cannot be recorded: call #${b.pos + 1} before it failed (${why}) and left no record. Await each ctx call before the next when one may fail.`,
+          `The call at position ${pos} of step "${this.step}" cannot be recorded: the call at position ${b.pos} before it failed (${why}) and left no record. Await each ctx call before the next when one may fail.`,
         ),
       )
     }

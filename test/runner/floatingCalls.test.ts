@@ -1,0 +1,78 @@
+// ctx calls a handler does not await. Those made before it returns or throws end before the step
+// does (the step's end would fence out what is left of them: on Redis a floating state.set was in
+// the run's state and not in its log). None of them ends the worker's process when it fails (an
+// unhandled rejection did). One made after the step went on names that, not a lost lease.
+import { reduceFlow } from '@leanflow/core'
+import { defineFlow, type StepContext } from '@leanflow/runner'
+import { expect, it } from 'vitest'
+import { logOf } from '../fixtures/runnerKit.js'
+import { describeOnStores } from '../fixtures/runnerOnStores.js'
+import { waitFor } from '../helpers/waitFor.js'
+
+const tries = new Map<string, number>()
+const late = new Map<string, unknown>()
+
+const floats = defineFlow<{ n: number }>({
+  name: 'floats',
+  steps: {
+    a: {
+      handler: async (input, ctx) => {
+        void ctx.state.set('k', input.n)
+        void ctx.emit('my.kind', { n: input.n })
+        return 'a'
+      },
+    },
+    b: { needs: ['a'], handler: async (_i, ctx) => ctx.state.get('k') },
+  },
+})
+// a run still running when a's late call comes (its step b waits 300 ms)
+const throws = defineFlow<{ key: string }>({
+  name: 'throws',
+  steps: {
+    a: {
+      retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 5 } },
+      handler: async (input, ctx: StepContext) => {
+        const n = (tries.get(input.key) ?? 0) + 1
+        tries.set(input.key, n)
+        void ctx.state.set('try', n)
+        if (n === 1) throw new Error('flaky')
+        // a call after the step went on: rejected, saying so
+        setTimeout(() => ctx.state.set('late', 1).catch((err: unknown) => late.set(input.key, err)), 50)
+        return n
+      },
+    },
+    b: {
+      needs: ['a'],
+      handler: async (_i, ctx) => {
+        await ctx.await.time(300)
+        return 'b'
+      },
+    },
+  },
+})
+
+describeOnStores({ flows: [floats, throws], prefix: 'float' }, (runner, store) => {
+  it('a state.set and an emit not awaited before the handler returns: in the log before step.completed, and in the state', async () => {
+    for (const n of [1, 2, 3]) {
+      const { runId } = await runner().startFlow('floats', { n })
+      expect(await runner().result(runId, { timeout: '10s' })).toEqual({ b: n })
+      const log = await logOf(store(), runId)
+      // each in the log (the emit queued at once, the state.set once the run's state took it), before the step's end
+      const kinds = log.filter((e) => e.step === 'a').map((e) => e.kind)
+      expect([...kinds].sort()).toEqual(['my.kind', 'state.set', 'step.completed', 'step.started'])
+      expect(kinds.at(-1)).toBe('step.completed')
+      expect(reduceFlow(log).state).toEqual({ k: n })
+    }
+  })
+
+  it('one not awaited before the handler throws: stored before step.failed, the process lives on, the retry completes; one after the end says why it was refused', async () => {
+    const key = `t-${Math.random()}`
+    const { runId } = await runner().startFlow('throws', { key })
+    expect(await runner().result(runId, { timeout: '10s' })).toEqual({ b: 'b' })
+    const kinds = (await logOf(store(), runId)).filter((e) => e.step === 'a').map((e) => e.kind)
+    expect(kinds.slice(0, 3)).toEqual(['step.started', 'state.set', 'step.failed'])
+    await waitFor(() => late.has(key), 'the late call settled')
+    expect(late.get(key)).toMatchObject({ code: 'NON_RETRIABLE', why: 'settled' })
+    expect((late.get(key) as Error).message).toMatch(/handler had already returned or thrown.*await every ctx call/)
+  })
+})
