@@ -1,6 +1,7 @@
 // `leanflow … | head`: the reader of its stdout goes away while it writes. The CLI stops quietly
 // (no Node stack trace on stderr), as a Unix tool does: a one-shot command with its exit code, a
-// `tail` of a live run as interrupted (130) instead of following on with nobody reading.
+// `tail` of a live run as interrupted (130) instead of following on with nobody reading. And a
+// reader that reads gets all of it: the process exits only once its output left it.
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { afterAll, beforeAll, expect, it } from 'vitest'
@@ -49,4 +50,17 @@ it('tail of a live run whose stdout reader is gone ends as interrupted (130) ins
   const r = await leanflow(['tail', runId, ...g()], { closeStdout: true, timeoutMs: 10_000 })
   expect(r.stderr).toBe('')
   expect(r.code).toBe(130)
+})
+
+it('a large --json output read through a pipe comes whole (it was cut at 64 KiB: the process exited before the pipe took it)', async () => {
+  const big = { note: 'x'.repeat(900_000) }
+  const { runId } = await runner.startFlow(quick, big)
+  await waitEnd(store, runId)
+  const [show, tail] = await Promise.all([leanflow(['show', runId, '--json', ...g()]), leanflow(['tail', runId, '--json', ...g()])])
+  expect(show.code).toBe(0)
+  expect(JSON.parse(show.stdout).state.input).toEqual(big)
+  expect(tail.code).toBe(0)
+  const events = tail.stdout.trim().split('\n').map((line) => JSON.parse(line))
+  expect(events[0].data.input).toEqual(big)
+  expect(events.at(-1).kind).toBe('flow.completed')
 })
