@@ -167,6 +167,15 @@ describe('POST /runs/:runId/rerun (real server, Redis)', () => {
     expect(err.message).toContain('"ship"')
     expect((await post(`/runs/${runId}/rerun`, { from: 5 })).status).toBe(400)
     expect((await post(`/runs/${runId}/rerun`, [1])).status).toBe(400)
+    // a misspelt field is refused, not ignored (`form` would rerun every step), and nothing reruns
+    const listRuns = async () => (await store.listRuns('shop', { limit: 1000 })).length
+    const before = await listRuns()
+    for (const body of [{ form: 'charge' }, { from: 'charge', idempotencykey: 'k' }]) {
+      const res = await post(`/runs/${runId}/rerun`, body)
+      expect(res.status).toBe(400)
+      expect((await errorOf(res)).message).toMatch(/unknown field "(form|idempotencykey)": send only from and input/)
+    }
+    expect(await listRuns()).toBe(before)
     expect((await post(`/runs/${runId}/rerun`, {}, { 'x-deny': '1' })).status).toBe(403)
     expect((await fetch(`${server.origin}/flows/runs/${runId}/rerun`)).status).toBe(405)
   })

@@ -140,6 +140,12 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       const runId = params.runId as string
       const raw = parseJsonBody(await readBody(c.req, c.maxBodyBytes))
       const body = raw === undefined ? {} : object(raw, 'POST /runs/:runId/rerun')
+      // a misspelt `from` would rerun every step (as runner.rerun refuses it)
+      const unknown = Object.keys(body).find((k) => k !== 'from' && k !== 'input')
+      if (unknown !== undefined)
+        throw invalidArgument(
+          `POST /runs/:runId/rerun has an unknown field "${unknown.slice(0, 64)}": send only from and input (an idempotency key goes in the Idempotency-Key header).`,
+        )
       const from = body.from
       if (from !== undefined && typeof from !== 'string') throw invalidArgument('"from" must be a step name (a string).')
       const opts: { from?: string; input?: unknown; idempotencyKey?: string; traceparent?: string } = {}
