@@ -60,7 +60,10 @@ it('a large --json output read through a pipe comes whole (it was cut at 64 KiB:
   expect(show.code).toBe(0)
   expect(JSON.parse(show.stdout).state.input).toEqual(big)
   expect(tail.code).toBe(0)
-  const events = tail.stdout.trim().split('\n').map((line) => JSON.parse(line))
+  const events = tail.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line))
   expect(events[0].data.input).toEqual(big)
   expect(events.at(-1).kind).toBe('flow.completed')
 })
