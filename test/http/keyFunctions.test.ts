@@ -51,7 +51,7 @@ describeOnStores({ flows: [keyed, rateKeyed, stepKeyed], prefix: 'keyfn' }, (run
         .catch((e: unknown) => e)
       expect(isLeanflowError(err, 'INVALID_ARGUMENT')).toBe(true)
       expect((err as Error).message).toMatch(
-        /^The key function of concurrency\.0 of flow "keyed" threw on this input \(.+\): .*Nothing was started\.$/,
+        /^The key function of concurrency of flow "keyed" threw on this input \(.+\): .*Nothing was started\.$/,
       )
       expect((err as Error).cause).toBeInstanceOf(TypeError)
     }

@@ -98,6 +98,12 @@ it('timer options past what one timer holds (24.8 days) are refused: Node would 
   }
   expect(await invalid(() => createHandler({ store, heartbeatMs: ms }))).toMatch(/^Invalid createHandler heartbeatMs 3000000000/)
   createRunner({ store, flows: [order], cancelPollMs: 2 ** 31 - 1 })
+  // a slot lease renewed every third of it must outlast its renewal's round trip
+  for (const ms of [5, 999])
+    expect(await invalid(() => createRunner({ store, flows: [order], slotLeaseMs: ms }))).toMatch(
+      new RegExp(`^Invalid slotLeaseMs ${ms}: pass a whole number of ms from 1000`),
+    )
+  createRunner({ store, flows: [order], slotLeaseMs: 1000 })
 })
 
 it('a function in a start input, an event or a trigger payload is refused with a fix that fits it (match predicates only for await.event)', async () => {

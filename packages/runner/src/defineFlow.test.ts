@@ -109,6 +109,26 @@ describe('defineFlow', () => {
     expect(message({ name: 'o', steps: { a: { retry: { backoff: { delay: 5 } }, handler: h } } })).toBe(
       'The retry backoff has an unknown option "delay": pass only type, delayMs, maxDelayMs.',
     )
+    // flow control's options too: a misspelt key made one limit for every input, a misspelt mode the default
+    const key = () => 'k'
+    const fc: Array<[Record<string, unknown>, string]> = [
+      [{ concurrency: { limit: 1, kye: key } }, 'The concurrency of flow "o" has an unknown option "kye": pass only limit, key.'],
+      [{ concurrency: [{ limit: 1 }, { limit: 2, kye: key }] }, 'The concurrency[1] of flow "o" has an unknown option "kye"'],
+      [
+        { rateLimit: { limit: 1, period: '1s', mod: 'drop' } },
+        'The rateLimit of flow "o" has an unknown option "mod": pass only limit, period, key, mode.',
+      ],
+      [{ singleton: { mdoe: 'cancel' } }, 'The singleton of flow "o" has an unknown option "mdoe": pass only key, mode.'],
+      [
+        { debounce: { period: '1s', maxwait: '5s' } },
+        'The debounce of flow "o" has an unknown option "maxwait": pass only period, maxWait, key.',
+      ],
+      [{ concurrency: [] }, 'Invalid concurrency [] of flow "o": pass { limit, key? }, an array of them, or leave it out.'],
+    ]
+    for (const [options, refusal] of fc) expect(message({ name: 'o', ...options, steps: { a: { handler: h } } })).toContain(refusal)
+    expect(message({ name: 'o', steps: { a: { concurrency: { limit: 1, kye: key }, handler: h } } })).toBe(
+      'The concurrency of step "a" of flow "o" has an unknown option "kye": pass only limit, key.',
+    )
     // every known option, and a flow made from another flow's definition, are taken
     const full = defineFlow({
       name: 'full',

@@ -49,6 +49,9 @@ import type { FlowDefinition, Runner, RunnerOptions } from './types.js'
 const START_KEY_TTL_MS = 30 * 24 * 3600_000
 /** What `startFlow` options may hold (anything else is a misspelt option, refused). */
 const START_KEYS = ['runId', 'idempotencyKey', 'priority', 'version', 'traceparent']
+/** The shortest `slotLeaseMs`: its renewals (every third of it) must land before it lapses. */
+const MIN_SLOT_LEASE_MS = 1000
+
 const CONFLICT_WORD = { resolved: 'resolved', timedOut: 'timed out', canceled: 'canceled' } as const
 
 /**
@@ -82,6 +85,13 @@ export function createRunner(options: RunnerOptions): Runner {
   const queue = options.queue ?? createMemoryQueue({ onError: failuresTo(onError) })
   const inProcess = isMemoryQueue(queue)
   const slotLeaseMs = timerMs(options.slotLeaseMs ?? 30_000, 'slotLeaseMs')
+  // renewed every third of it: a lease of some ms lapses before its renewal lands, and the limit with it
+  if (slotLeaseMs < MIN_SLOT_LEASE_MS)
+    throw invalidArgument(
+      'slotLeaseMs',
+      slotLeaseMs,
+      `a whole number of ms from ${MIN_SLOT_LEASE_MS} (the slot is renewed every third of it)`,
+    )
   const shell = createShell(
     store,
     queue,

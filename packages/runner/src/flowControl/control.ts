@@ -1,5 +1,6 @@
 import { type Duration, InvalidNameError, isLeanflowError, isValidName, LeanflowError, type LimitNeed, parseDuration } from '@leanflow/core'
 import type { FlowControlConfig, LimitKey } from '../flowControlTypes.js'
+import { assertKnownKeys } from '../knownKeys.js'
 import { errorMessage } from '../machine/errorMessage.js'
 
 /** A flow's flow control, checked at `defineFlow` (durations in ms). */
@@ -31,13 +32,18 @@ export function flowControlOf(
 ): FlowControl | undefined {
   const fc: FlowControl = { concurrency: [], steps: {} }
   const list = config.concurrency === undefined ? [] : Array.isArray(config.concurrency) ? config.concurrency : [config.concurrency]
+  if (config.concurrency !== undefined && list.length === 0)
+    throw bad(`Invalid concurrency [] of flow "${flow}": pass { limit, key? }, an array of them, or leave it out.`)
   list.forEach((c, i) => {
     const where = `concurrency${list.length > 1 ? `[${i}]` : ''} of flow "${flow}"`
-    fc.concurrency.push(withKey({ id: `concurrency.${i}`, limit: limitOf(c, where) }, c, where))
+    const limit = limitOf(c, where)
+    known(c, ['limit', 'key'], where)
+    fc.concurrency.push(withKey({ id: `concurrency.${i}`, limit }, c, where))
   })
   if (config.rateLimit !== undefined) {
     const r = config.rateLimit
     const where = `rateLimit of flow "${flow}"`
+    if (typeof r === 'object' && r !== null) known(r, ['limit', 'period', 'key', 'mode'], where)
     const mode = r.mode ?? 'queue'
     if (mode !== 'queue' && mode !== 'drop') throw bad(`Invalid mode ${JSON.stringify(mode)} in ${where}: use 'queue' or 'drop'.`)
     fc.rate = withKey(
@@ -50,6 +56,7 @@ export function flowControlOf(
     const d = config.debounce
     const where = `debounce of flow "${flow}"`
     if (typeof d !== 'object' || d === null) throw bad(`Invalid ${where}: pass { period, maxWait?, key? }.`)
+    known(d, ['period', 'maxWait', 'key'], where)
     const deb: NonNullable<FlowControl['debounce']> = withKey({ periodMs: periodOf(d.period, `period of ${where}`) }, d, where)
     if (d.maxWait !== undefined) deb.maxWaitMs = periodOf(d.maxWait, `maxWait of ${where}`)
     fc.debounce = deb
@@ -63,6 +70,7 @@ export function flowControlOf(
       )
     }
     if (typeof s !== 'object' || s === null) throw bad(`Invalid ${where}: pass { key?, mode? }.`)
+    known(s, ['key', 'mode'], where)
     const mode = s.mode ?? 'skip'
     if (mode !== 'skip' && mode !== 'cancel') throw bad(`Invalid mode ${JSON.stringify(mode)} in ${where}: use 'skip' or 'cancel'.`)
     fc.singleton = withKey({ mode }, s, where)
@@ -71,7 +79,9 @@ export function flowControlOf(
     if (def.concurrency === undefined) continue
     const where = `concurrency of step "${name}" of flow "${flow}"`
     const c = def.concurrency as { limit: number; key?: LimitKey }
-    fc.steps[name] = withKey({ limit: limitOf(c, where) }, c, where)
+    const limit = limitOf(c, where)
+    known(c, ['limit', 'key'], where)
+    fc.steps[name] = withKey({ limit }, c, where)
   }
   const none = fc.concurrency.length === 0 && !fc.rate && !fc.debounce && !fc.singleton && Object.keys(fc.steps).length === 0
   return none ? undefined : fc
@@ -79,10 +89,10 @@ export function flowControlOf(
 
 /** The run-level needs of a start with `input`: every key function called (a throw or a bad name rejects the start). */
 export function runLimitsOf(flow: string, fc: FlowControl, input: unknown): RunLimits {
-  const needs: LimitNeed[] = fc.concurrency.map((c) => ({
+  const needs: LimitNeed[] = fc.concurrency.map((c, i) => ({
     id: c.id,
     kind: 'concurrency',
-    key: keyOf(c.key, input, flow, c.id),
+    key: keyOf(c.key, input, flow, fc.concurrency.length > 1 ? `concurrency[${i}]` : 'concurrency'),
     limit: c.limit,
   }))
   if (fc.rate) {
@@ -171,6 +181,11 @@ function withKey<T extends object>(out: T, src: unknown, where: string): T & { k
   if (key === undefined) return out
   if (typeof key !== 'function') throw bad(`Invalid key in ${where}: pass a function of the input that returns a name.`)
   return Object.assign(out, { key: key as LimitKey })
+}
+
+/** Refuses an option `src` does not have (a misspelt `key` made one limit for every input, a misspelt `mode` the default). */
+function known(src: object, keys: readonly string[], where: string): void {
+  assertKnownKeys(src, keys, `The ${where}`)
 }
 
 function bad(message: string): LeanflowError {
