@@ -1,6 +1,6 @@
 import type { ActiveJob, LimitAnswer, LimitNeed } from '@leanflow/core'
 import type { RunnerJobData } from '../machine/keys.js'
-import { isEnded } from '../machine/runDoc.js'
+import { isEnded, type RunDoc } from '../machine/runDoc.js'
 import { apply } from '../shell/apply.js'
 import { newId } from '../shell/newId.js'
 import type { Shell } from '../shell/shell.js'
@@ -72,7 +72,13 @@ export async function takeStepSlot(shell: Shell, job: ActiveJob, data: RunnerJob
   // each job its own slot (a duplicate job's slot is never another's); a woken job goes on with the token it waited with
   const slot = data.slot ?? newId()
   // of a backstop and a wake, one ends the wait and goes on
-  if (data.backstop && !(await apply(shell, runId, { type: 'unwait', step, slot, jobId: job.id })).reply) return 'queued'
+  if (data.backstop) {
+    const ended = await apply(shell, runId, { type: 'unwait', step, slot, jobId: job.id })
+    if (!ended.reply) {
+      await wokenAgain(shell, ended.doc, step, slot)
+      return 'queued'
+    }
+  }
   const scope = `${doc.flow}/${step}`
   const holder = `${runId}~${step}.${slot}`
   const limits = requireLimits(shell.limits, doc.flow)
@@ -99,6 +105,22 @@ export async function takeStepSlot(shell: Shell, job: ActiveJob, data: RunnerJob
   const backstop: RunnerJobData = { ...data, slot, backstop: true }
   await shell.queue.enqueue({ id: `${base}~b${Math.round(at)}`, name: job.name, data: backstop, delayMs: Math.max(0, Math.ceil(at - now)) })
   return 'queued'
+}
+
+/**
+ * A backstop found its wait ended by a wake: the wake's job is queued again while the step has not
+ * gone on (the process that woke it may have died between its write and the queue; the queue
+ * keeps one job per id, so a job still queued or running is not doubled, and one that ran and
+ * found the step taken gives the slot back).
+ */
+async function wokenAgain(shell: Shell, doc: RunDoc | null, step: string, slot: string): Promise<void> {
+  const s = doc?.steps[step]
+  const w = s?.woken
+  if (!doc || doc.status !== 'running' || !s || w?.slot !== slot || s.wait !== undefined) return
+  // gone on: claimed (running) or past this attempt
+  if (s.status === 'running' || s.status === 'completed' || s.status === 'failed') return
+  if (w.data.attempt !== undefined && w.data.attempt !== s.attempt) return
+  await shell.queue.enqueue({ id: w.id, name: w.name, data: w.data })
 }
 
 /**

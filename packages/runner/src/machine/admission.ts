@@ -106,6 +106,7 @@ export function wake(doc: RunDoc | null, cmd: Wake, env: Env): Transition<boolea
       ? jobIds.step(runId, cmd.step, s.attempt)
       : jobIds[w.job](runId, cmd.step, (s.records[w.pos ?? 0] as { attempt?: number } | undefined)?.attempt ?? s.attempt, w.pos ?? 0)
   const job: JobOut = { op: 'add', name: w.job, id: `${base}~${env.now}`, data }
+  s.woken = { slot: w.slot, id: job.id, name: w.job, data }
   handOver(s, w, job.id)
   return { reply: true, appends: [], jobs: [job], unwatch: [] }
 }

@@ -92,10 +92,23 @@ export interface StepWait {
   owner?: string
 }
 
+/** The job a `wake` queued for a step's wait (of slot token `slot`), kept so that its backstop can queue it again. */
+export interface StepWoken {
+  slot: string
+  id: string
+  name: StepWait['job']
+  data: Record<string, unknown>
+}
+
 export interface StepDoc {
   status: StepStatus
   /** Waiting for a step-level concurrency slot (`step.queued` logged). */
   wait?: StepWait
+  /**
+   * The job the last `wake` queued: should the process that woke the step die before queuing it,
+   * the waiting job's backstop (same slot token) queues it again (the queue keeps one per id).
+   */
+  woken?: StepWoken
   /** The attempt running, suspended, or scheduled next. */
   attempt: number
   /** Fencing token of the execution that holds the step. */
