@@ -116,7 +116,7 @@ export async function takeStepSlot(shell: Shell, job: ActiveJob, data: RunnerJob
 async function wokenAgain(shell: Shell, doc: RunDoc | null, step: string, slot: string): Promise<void> {
   const s = doc?.steps[step]
   const w = s?.woken
-  if (!doc || doc.status !== 'running' || !s || w?.slot !== slot || s.wait !== undefined) return
+  if (doc?.status !== 'running' || !s || w?.slot !== slot || s.wait !== undefined) return
   // gone on: claimed (running) or past this attempt
   if (s.status === 'running' || s.status === 'completed' || s.status === 'failed') return
   if (w.data.attempt !== undefined && w.data.attempt !== s.attempt) return
