@@ -14,6 +14,8 @@ import { assertStorableResult, eventLimit, isUnstorable, storableError } from '.
 /** Options of an execution. */
 export interface ExecuteOptions {
   cancelPollMs: number
+  /** Told the handler's promise once it runs, and its execution (a step slot is held until it settles, also past the execution's end). */
+  onHandler?: ((running: Promise<unknown>, ex: Execution) => void) | undefined
 }
 
 /**
@@ -64,6 +66,7 @@ export async function execute(
   try {
     const ctx = createContext(shell, ex)
     const running = Promise.resolve().then(() => def.handler(input, ctx))
+    opts.onHandler?.(running, ex)
     outcome = await Promise.race([
       // settled at once (a microtask), before the gate's next decision (setImmediate): awaits that
       // finish registering after the handler returned never suspend the step

@@ -8,7 +8,7 @@ import { isEnded, type RunDoc } from '../machine/runDoc.js'
 import { apply, carry } from './apply.js'
 import { finishCancel } from './cancelFinish.js'
 import { type ExecuteOptions, execute } from './execute.js'
-import { ExecutionGone } from './execution.js'
+import { type Execution, ExecutionGone } from './execution.js'
 import { newId } from './newId.js'
 import { flowFor, type Shell, versionOf } from './shell.js'
 import { waitForRun, wroteNothing } from './startWrites.js'
@@ -51,12 +51,28 @@ export async function handleJob(shell: Shell, job: ActiveJob, opts: ExecuteOptio
   if (slot === 'queued') return
   // the handler's input, read (for a run another process started) beside the claim's own first read
   if (job.name !== 'timeout') shell.inputs.prefetch(data.runId)
+  // a step slot counts the handler, not the job: a handler that runs on once its execution ended
+  // (a cancel, a step timeout: it ignores ctx.signal) keeps the slot until it settles (a
+  // suspended one never settles: it waits on an await this execution left)
+  let handler: { running: Promise<unknown>; ex: Execution } | undefined
+  const run = slot
+    ? { ...opts, onHandler: (p: Promise<unknown>, ex: Execution) => void (handler = { running: p.then(noop, noop), ex }) }
+    : opts
   try {
-    if (job.name === 'step') await stepJob(shell, job, data, opts)
-    else await awaitJob(shell, job, data, opts)
+    if (job.name === 'step') await stepJob(shell, job, data, run)
+    else await awaitJob(shell, job, data, run)
   } finally {
-    await slot?.release()
+    const held = slot && handler && handler.ex.gone?.why !== 'suspended' ? handler.running : undefined
+    if (slot && held && !(await settledNow(held))) void held.then(() => slot.release()).catch(shell.onError)
+    else await slot?.release()
   }
+}
+
+const noop = () => {}
+
+/** True when `p` is settled already (it wins a race against a promise settled one tick on). */
+async function settledNow(p: Promise<unknown>): Promise<boolean> {
+  return Promise.race([p.then(() => true), new Promise<boolean>((r) => setImmediate(() => r(false)))])
 }
 
 /**
