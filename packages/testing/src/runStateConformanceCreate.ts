@@ -183,6 +183,28 @@ export function createRunConformance(withStore: WithStore): void {
   )
 
   it(
+    'casRunState sets the fences with the document, replacing them all; a write without fences keeps them',
+    withStore(async (s) => {
+      const runId = uniqueName()
+      const flow = uniqueName('flow')
+      await s.createRun(runId, { n: 1 }, started(runId, flow), { idempotencyKey: KEY, fences: { a: 'lease-1' } })
+      const log = (msg: string) => ({ kind: 'log', flow: runId, step: 'a', data: { level: 'info', msg } })
+      const fence = (key: string, token: string) => ({ fence: { key, token } })
+      // the runner's step claim: a new lease for a, b fenced too
+      expect(await s.casRunState(runId, 1, { n: 2 }, { fences: { a: 'lease-2', b: 'lease-3' } })).toEqual({ ok: true, version: 2 })
+      await expectCode(s.append(runId, log('old lease'), fence('a', 'lease-1')), 'NON_RETRIABLE')
+      const ok = [await s.append(runId, log('new lease'), fence('a', 'lease-2')), await s.append(runId, log('b'), fence('b', 'lease-3'))]
+      // a write without fences leaves them as they are
+      expect(await s.casRunState(runId, 2, { n: 3 })).toEqual({ ok: true, version: 3 })
+      ok.push(await s.append(runId, log('still'), fence('a', 'lease-2')))
+      // fences: {} drops them all (the run's end)
+      expect(await s.casRunState(runId, 3, { n: 4 }, { fences: {} })).toEqual({ ok: true, version: 4 })
+      await expectCode(s.append(runId, log('after the end'), fence('a', 'lease-2')), 'NON_RETRIABLE')
+      expect((await s.read(runId)).slice(1).map((x) => x.id)).toEqual(ok.map((x) => x.id))
+    }),
+  )
+
+  it(
     'appendMany behind a fence: stored while the fence holds the token, refused whole (NON_RETRIABLE, nothing written) when not',
     withStore(async (s) => {
       if (!s.appendMany) return

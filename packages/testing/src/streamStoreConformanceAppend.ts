@@ -191,7 +191,7 @@ export function describeAppendConformance(t: ConformanceContext): void {
       expect((await s.append(run, ev(run, 'a', 2), { idempotencyKey: longest })).id).toBe(first.id)
     })
 
-    it('refuses an `after` that is no idempotency key and a fence that is no { key, token } with INVALID_ARGUMENT, writing nothing', async () => {
+    it('refuses an `after` that is no idempotency key or names no stored append, and a fence that is no { key, token }, with INVALID_ARGUMENT, writing nothing', async () => {
       const s = await t.store()
       const run = uniqueName()
       await s.append(run, ev(run, 'a', 0), { idempotencyKey: 'k0' })
@@ -202,6 +202,8 @@ export function describeAppendConformance(t: ConformanceContext): void {
       for (const fence of [null, 'step', [], {}, { key: '', token: 't' }, { key: 'a' }, { key: 'a', token: 1 }, { key: 1, token: 't' }]) {
         await expectCode(s.append(run, ev(run, 'b', 1), { fence: fence as never }), 'INVALID_ARGUMENT')
       }
+      // a well-formed `after` naming no stored append is refused too: the runner orders appends by it
+      await expectCode(s.append(run, ev(run, 'b', 1), { after: 'missing' }), 'INVALID_ARGUMENT')
       expect((await s.read(run)).map((e) => e.kind)).toEqual(['a'])
       expect((await s.append(run, ev(run, 'b', 1), { after: 'k0' })).kind).toBe('b')
     })

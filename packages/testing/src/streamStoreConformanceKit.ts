@@ -86,12 +86,20 @@ export async function nextMillisecond(): Promise<void> {
   while (Date.now() <= t + 1) await sleep(2)
 }
 
+/** Expects `p` to reject with a LeanflowError of `code`; a call that resolved is named with what it resolved to. */
 export async function expectCode(p: Promise<unknown>, code: string): Promise<unknown> {
+  let resolved: { value: unknown } | undefined
   const err = await p.then(
-    () => undefined,
+    (value) => {
+      resolved = { value }
+      return undefined
+    },
     (e: unknown) => e,
   )
-  expect(err, `expected a rejection with code ${code}`).toBeDefined()
+  if (resolved) {
+    const shown = JSON.stringify(resolved.value) ?? String(resolved.value)
+    expect.fail(`expected a rejection with code ${code}, but the call resolved (with ${shown.slice(0, 200)}): it must refuse this input`)
+  }
   expect(isLeanflowError(err), `expected a LeanflowError, got ${String(err)}`).toBe(true)
   expect((err as { code: string }).code).toBe(code)
   return err

@@ -225,7 +225,10 @@ export function describeRunsConformance(t: ConformanceContext): void {
       await within(s.close(), 5000, 'close')
       for (const opts of [{}, { after: first.id }]) {
         const seen: unknown[] = []
-        for await (const e of s.follow(run, opts)) seen.push(e.data)
+        const drain = async () => {
+          for await (const e of s.follow(run, opts)) seen.push(e.data)
+        }
+        await within(drain(), 5000, `a follow (${JSON.stringify(opts)}) started after close`)
         expect(seen).toEqual([])
       }
     })
