@@ -310,13 +310,29 @@ describe('acting', () => {
     const stdin = await leanflow(['rerun', runId, '--input', '-', ...g()], { input: '{"orderId":"o-11"}' })
     expect(stdin.code).toBe(1)
     expect(stdin.stderr).toContain('{"input":{"orderId":"o-11"}}')
-    const [badStep, badJson, unknown, badId, help] = await Promise.all([
+    const big = JSON.stringify({ note: 'x'.repeat(1_100_000) })
+    const [badStep, badJson, unknown, badId, help, huge, emptyKey, longKey, long] = await Promise.all([
       leanflow(['rerun', runId, '--from', 'nope', ...g()]),
       leanflow(['rerun', runId, '--input', '{oops', ...g()]),
       leanflow(['rerun', 'nope', ...g()]),
       leanflow(['rerun', 'no:pe', ...g()]),
       leanflow(['rerun', '--help']),
+      leanflow(['rerun', runId, '--input', '-', ...g()], { input: big }),
+      leanflow(['rerun', runId, '--key', '', ...g()]),
+      leanflow(['rerun', runId, '--key', 'k'.repeat(300), ...g()]),
+      leanflow(['rerun', runId, '--input', '-', ...g()], { input: JSON.stringify({ note: 'y'.repeat(5000) }) }),
     ])
+    // what the runner would refuse is refused here, exit 2, in a line that does not repeat the input
+    expect(huge.code).toBe(2)
+    expect(huge.stderr).toMatch(/^leanflow: PAYLOAD_TOO_LARGE The rerun input is \d+ bytes, over the limit of 1048576 bytes/)
+    expect(huge.stderr.length).toBeLessThan(1000)
+    for (const r of [emptyKey, longKey]) {
+      expect(r.code).toBe(2)
+      expect(r.stderr).toMatch(/INVALID_ARGUMENT Invalid rerun idempotencyKey .*: pass a --key of 1-256 characters/)
+    }
+    expect(long.code).toBe(1)
+    expect(long.stderr).toContain('"input":"<the --input given>"')
+    expect(long.stderr.length).toBeLessThan(2000)
     expect(badStep.code).toBe(2)
     expect(badStep.stderr).toMatch(/INVALID_ARGUMENT Run ".*" of flow "order" has no step "nope": pass one of charge, ship to --from/)
     expect(badJson.code).toBe(2)

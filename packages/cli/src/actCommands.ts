@@ -1,4 +1,4 @@
-import { assertName, isLeanflowError } from '@leanflow/core'
+import { assertName, invalidArgument, isLeanflowError, PayloadTooLargeError, STORE_DEFAULTS } from '@leanflow/core'
 import type { ScheduleInfo } from '@leanflow/runner'
 import { CliError } from './cliError.js'
 import type { CommandContext } from './context.js'
@@ -148,7 +148,14 @@ export async function rerunCommand(
 ): Promise<ExitCode> {
   const input = o.input === undefined ? undefined : await readJsonArg(ctx, o.input, 'rerun input')
   assertName(runId, 'run id')
-  const first = (await ctx.session().store.read(runId, { limit: 1 }))[0]
+  // what the runner would refuse, refused here (exit 2): the key's length, an input its flow.started cannot hold
+  if (o.key !== undefined && (o.key.length < 1 || o.key.length > 256))
+    throw invalidArgument('rerun idempotencyKey', o.key.length > 64 ? `${o.key.slice(0, 64)}…` : o.key, 'a --key of 1-256 characters')
+  const store = ctx.session().store
+  const limit = store.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes
+  const bytes = input === undefined ? 0 : Buffer.byteLength(JSON.stringify(input), 'utf8')
+  if (bytes > limit) throw new PayloadTooLargeError(bytes, limit, 'rerun input')
+  const first = (await store.read(runId, { limit: 1 }))[0]
   if (first?.kind !== 'flow.started') throw notFound(runId)
   const started = (first.data ?? {}) as { name?: unknown; steps?: unknown }
   const flow = typeof started.name === 'string' ? started.name : '?'
@@ -162,7 +169,8 @@ export async function rerunCommand(
   }
   const body: { from?: string; input?: unknown } = {}
   if (o.from !== undefined) body.from = o.from
-  if (o.input !== undefined) body.input = input
+  // a long input is not written out twice in one line: it is the --input given
+  if (o.input !== undefined) body.input = JSON.stringify(input).length > 200 ? '<the --input given>' : input
   const args = Object.keys(body).length > 0 ? `, ${JSON.stringify(body)}` : ''
   const call = o.key === undefined ? args : `, ${JSON.stringify({ ...body, idempotencyKey: o.key })}`
   const header = o.key === undefined ? '' : ` with the header Idempotency-Key: ${o.key}`
