@@ -64,6 +64,32 @@ export function zoneOf(tz: string): string {
   }
 }
 
+/** The nicknames a cron pattern may be, as their five fields. */
+const NICKNAMES: Record<string, string> = {
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
+}
+
+/**
+ * A cron pattern as one spelling, so that two spellings of one cadence are one schedule: a
+ * nickname as its fields (`@daily` is `0 0 * * *`), runs of spaces as one.
+ *
+ * @example
+ * ```ts
+ * cronKey('@daily') === cronKey('0  0 * * *') // true
+ * ```
+ */
+export function cronKey(cron: string | undefined): string | undefined {
+  if (cron === undefined) return undefined
+  const spaced = cron.trim().replace(/\s+/g, ' ')
+  return NICKNAMES[spaced.toLowerCase()] ?? spaced
+}
+
 const CRON_FIX = "pass 5 or 6 fields, e.g. '0 3 * * *', or a nickname such as '@daily'"
 
 /** The cadence of a cron pattern (5 fields, or 6 with seconds first, or a nickname: `@daily`, `@hourly`, …) in `tz`. */
@@ -74,7 +100,11 @@ export function cronCadence(id: string, pattern: unknown, tz: string): Cadence {
     cron = new Cron(pattern, { timezone: tz, paused: true, mode: '5-or-6-parts' })
     if (cron.nextRun(new Date(0)) === null) throw new Error('it never fires')
   } catch (err) {
-    throw invalidField(id, 'cron', pattern, `${cut((err as Error).message.replace(/^Cron\w*: /, ''))} (${CRON_FIX})`)
+    // croner's count of parts names the seven it takes in another mode: this one takes 5 or 6
+    const why = (err as Error).message
+      .replace(/^Cron\w*: /, '')
+      .replace(/exactly five, six, or seven space separated parts are required\.?/i, 'it has the wrong number of fields.')
+    throw invalidField(id, 'cron', pattern, `${cut(why)} (${CRON_FIX})`)
   }
   const next = (after: number) => (cron.nextRun(new Date(after)) as Date).getTime()
   const first = next(Date.UTC(2026, 0, 1))

@@ -1,6 +1,6 @@
 import { LeanflowError } from '@leanflow/core'
 import type { FlowDefinition } from '../types.js'
-import { everyMs, zoneOf } from './cadence.js'
+import { cronKey, everyMs, zoneOf } from './cadence.js'
 import type { ScheduleDoc } from './scheduleDoc.js'
 
 /** The fields that make a schedule's definition (its paused state, last run and source are not). */
@@ -31,8 +31,11 @@ export function differences(there: ScheduleDoc, here: ScheduleDoc): string[] {
   for (const field of FIELDS) {
     const a = shown(there, field)
     const b = shown(here, field)
-    // an every spelled another way ('1m', '60s', 60000) is no difference either
-    if (a !== b && !(field === 'every' && everyMs(there.every) === everyMs(here.every))) out.push(`${field} ${a} there, ${b} here`)
+    // an every spelled another way ('1m', '60s', 60000) is no difference either, nor a cron ('@daily', '0 0 * * *')
+    const same =
+      (field === 'every' && everyMs(there.every) === everyMs(here.every)) ||
+      (field === 'cron' && cronKey(there.cron) === cronKey(here.cron))
+    if (a !== b && !same) out.push(`${field} ${a} there, ${b} here`)
   }
   return out
 }

@@ -2,7 +2,7 @@ import { assertName, LeanflowError } from '@leanflow/core'
 import { assertKnownKeys } from '../knownKeys.js'
 import type { ScheduleDefinition, ScheduleInfo } from '../scheduleTypes.js'
 import { toJson } from '../shell/json.js'
-import { assertTimeZone, type Cadence, cronCadence, everyCadence, everyMs, invalidField, zoneOf } from './cadence.js'
+import { assertTimeZone, type Cadence, cronCadence, cronKey, everyCadence, everyMs, invalidField, zoneOf } from './cadence.js'
 
 /** A schedule as the store keeps it (`nextRunAt` lives beside it, in the store's due index). */
 export interface ScheduleDoc {
@@ -75,7 +75,9 @@ export function cadenceOf(doc: ScheduleDoc): Cadence {
 /** True when two documents tick alike (same cron and zone, or same every: however spelled). */
 export function sameCadence(a: ScheduleDoc, b: ScheduleDoc): boolean {
   return (
-    a.cron === b.cron && (a.tz === b.tz || zoneOf(a.tz) === zoneOf(b.tz)) && (a.every === b.every || everyMs(a.every) === everyMs(b.every))
+    (a.cron === b.cron || cronKey(a.cron) === cronKey(b.cron)) &&
+    (a.tz === b.tz || zoneOf(a.tz) === zoneOf(b.tz)) &&
+    (a.every === b.every || everyMs(a.every) === everyMs(b.every))
   )
 }
 
