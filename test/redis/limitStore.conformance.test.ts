@@ -58,3 +58,21 @@ it('the limit scripts use the key names keys.ts documents, all in the scope slot
     await store.close()
   }
 })
+
+it('a holder whose leased slot ran out (its worker died) leaves no held entry once the slot is looked at again', async () => {
+  const prefix = uniqueName('l')
+  const store = createRedisStreamStore({ url: redis.url, prefix, connectionName: prefix })
+  try {
+    const scope = 'sync/work'
+    const c = { id: 'concurrency', kind: 'concurrency', key: '', limit: 1 } as const
+    expect((await store.acquireLimit(scope, { holder: 'dead~work.1', needs: [c], leaseMs: 50 })).state).toBe('admitted')
+    await new Promise((r) => setTimeout(r, 120))
+    // the next acquire finds the lease out: admitted, and the dead holder's entry is gone with its slot
+    expect((await store.acquireLimit(scope, { holder: 'next~work.2', needs: [c], leaseMs: 60_000 })).state).toBe('admitted')
+    expect(await redis.client.hkeys(store.keys.limitHeld(scope))).toEqual(['next~work.2'])
+    await store.releaseLimit(scope, 'next~work.2')
+    expect(await redis.client.exists(store.keys.limitHeld(scope))).toBe(0)
+  } finally {
+    await store.close()
+  }
+})

@@ -78,7 +78,12 @@ export function createMemoryLimits(now: () => number): LimitStore {
       m = new Map()
       s.slots.set(k, m)
     }
-    for (const [h, exp] of m) if (exp <= t) m.delete(h)
+    // a holder whose lease ran out (its worker died) goes, its held entry and other slots too
+    for (const [h, exp] of m) {
+      if (exp > t) continue
+      m.delete(h)
+      drop(s, h)
+    }
     return m
   }
   /** The admissions of a rate window still in it. */

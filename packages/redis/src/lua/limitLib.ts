@@ -32,6 +32,21 @@ local function see(n)
   redis.call('HSET', SEEN, slot(n), what)
 end
 
+-- frees the holder's concurrency slots; returns the needs freed
+local function drop(holder)
+  local e = redis.call('HGET', HELD, holder)
+  if not e then return {} end
+  local freed = {}
+  for _, n in ipairs(cjson.decode(e).needs) do
+    if n.kind ~= 'rate' then
+      redis.call('ZREM', slotsKey(n), holder)
+      freed[#freed + 1] = n
+    end
+  end
+  redis.call('HDEL', HELD, holder)
+  return freed
+end
+
 -- the first need that keeps a holder out now: {id, key, retryAt (-1: none)}; nil when all admit
 local function blockOf(needs)
   for _, n in ipairs(needs) do
@@ -44,6 +59,8 @@ local function blockOf(needs)
       end
     else
       local hk = slotsKey(n)
+      -- slots whose lease ran out (a worker that died holding one): their holders go, held entry and all
+      for _, h in ipairs(redis.call('ZRANGEBYSCORE', hk, '-inf', now)) do drop(h) end
       redis.call('ZREMRANGEBYSCORE', hk, '-inf', now)
       if redis.call('ZCARD', hk) >= n.limit then
         local soonest = redis.call('ZRANGE', hk, 0, 0, 'WITHSCORES')
@@ -93,21 +110,6 @@ local function renew(holder, needs, leaseMs)
   end
 end
 
--- frees the holder's concurrency slots
--- frees the holder's concurrency slots; returns the needs freed
-local function drop(holder)
-  local e = redis.call('HGET', HELD, holder)
-  if not e then return {} end
-  local freed = {}
-  for _, n in ipairs(cjson.decode(e).needs) do
-    if n.kind ~= 'rate' then
-      redis.call('ZREM', slotsKey(n), holder)
-      freed[#freed + 1] = n
-    end
-  end
-  redis.call('HDEL', HELD, holder)
-  return freed
-end
 
 -- the held entry while the holder holds every concurrency slot it took (none expired), else nil
 local function holds(holder)
