@@ -51,7 +51,29 @@ const throws = defineFlow<{ key: string }>({
   },
 })
 
-describeOnStores({ flows: [floats, throws], prefix: 'float' }, (runner, store) => {
+// a floating ctx.do that never ends: the step waits for it, as for an awaited one, until its timeout
+const hangs = defineFlow({
+  name: 'hangs',
+  steps: {
+    a: {
+      timeout: '200ms',
+      retry: { attempts: 1 },
+      handler: async (_i, ctx) => {
+        void ctx.do('forever', () => new Promise(() => {}))
+        return 'a'
+      },
+    },
+  },
+})
+
+describeOnStores({ flows: [floats, throws, hangs], prefix: 'float' }, (runner, store) => {
+  it('one that never ends holds the step until its timeout, which ends it as for an awaited one', async () => {
+    const { runId } = await runner().startFlow('hangs', {})
+    await expect(runner().result(runId, { timeout: '10s' })).rejects.toMatchObject({ code: 'RUN_FAILED' })
+    const failed = (await logOf(store(), runId)).find((e) => e.kind === 'step.failed')
+    expect((failed?.data as { error?: string }).error).toMatch(/ran longer than its timeout of 200 ms/)
+  })
+
   it('a state.set and an emit not awaited before the handler returns: in the log before step.completed, and in the state', async () => {
     for (const n of [1, 2, 3]) {
       const { runId } = await runner().startFlow('floats', { n })

@@ -84,7 +84,8 @@ export async function execute(
     ])
     // ctx calls the handler did not await (a state.set, an emit) end before the step does: the
     // step's end would fence out what is left of them (a state.set in the run's state, not in its log)
-    if (!(!outcome.ok && outcome.err instanceof ExecutionGone)) await ex.gate.idle()
+    // (not past the execution's end: a timeout, a cancel, a lost lease stop the wait)
+    if (!(!outcome.ok && outcome.err instanceof ExecutionGone)) await Promise.race([ex.gate.idle(), ex.stopped])
     if (outcome.ok) {
       // awaits the handler made but never waited on through a suspend (settled at once) are written too
       await ex.writeDeferred()
