@@ -2,91 +2,31 @@
  * Composition across real processes on one real redis-server (design/composition.md, guarantees
  * 1-5): child runs started once per call position through SIGKILLs at the child's start, a
  * child's end resuming its parent once whichever comes first, a 1,000-way fan-out on 3 workers,
- * cancel cascading to 100 children, `ctx.publish` reaching another run once through a SIGKILL.
+ * `ctx.publish` reaching another run once through a SIGKILL (guarantee 4, cancel, is in compositionCancel.test.ts).
  * Worker processes are `test/workers/composeWorker.ts` on BullMQ (their store proxied to die at a
  * precise point); this process only starts runs (a runner it never starts), cancels and reads.
  */
 import { compareEventIds, type EventRecord } from '@leanflow/core'
 import type { RedisStreamStore } from '@leanflow/redis'
-import type { Runner } from '@leanflow/runner'
-import { Queue } from 'bullmq'
 import { describe, expect, it } from 'vitest'
-import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
-import { BILLED, composeFlows, execKey } from '../workers/composeFlows.js'
-import type { ForkedWorker } from '../workers/forkWorker.js'
-import { useWorkerFleet } from '../workers/workerFleet.js'
+import { BILLED, execKey } from '../workers/composeFlows.js'
+import {
+  killed,
+  lastOf,
+  logOf,
+  parentOf,
+  positionOf,
+  positions,
+  range,
+  resultsOf,
+  resumeGaps,
+  runsOf,
+  sleep,
+  useComposeFleet,
+} from './composeFleet.js'
 
-const redis = useRedisServer({ args: ['--hz', '100'], client: true })
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const fleet = useWorkerFleet({
-  redis,
-  prefix: 'cmp',
-  worker: 'composeWorker.ts',
-  flows: (_id, store) => composeFlows(redis.client, store),
-  env: { QUIET: '1' },
-})
-
-/** A fresh prefix and queue, a producer runner (never started), BullMQ's view of the queue and a way to fork workers on them. */
-function setup() {
-  const f = fleet.setup()
-  const jobs = new Queue(f.id, { connection: { url: redis.url }, prefix: 'lfq' })
-  f.onClose(() => jobs.close())
-  return { ...f, jobs }
-}
-
-const logOf = (store: RedisStreamStore, runId: string) => store.read(runId, { limit: 100_000 })
-const positionOf = (e: EventRecord) => (e.data as { position: number }).position
-/** The call positions of a run's events of `kind`, in log order. */
-const positions = (log: EventRecord[], kind: string) => log.filter((e) => e.kind === kind).map(positionOf)
-/** Every run of `flow` (the run index). */
-const runsOf = (store: RedisStreamStore, flow: string) => store.listRuns(flow, { limit: 10_000 })
-/** The run's parent, from its `flow.started`. */
-const parentOf = async (store: RedisStreamStore, runId: string) => {
-  const [first] = await store.read(runId, { limit: 1 })
-  return (first?.data as { parent?: { runId: string; step: string } } | undefined)?.parent
-}
-const lastOf = async (store: RedisStreamStore, runId: string) => (await store.read(runId, { direction: 'backward', limit: 1 }))[0]
-/** The checkpoint of a worker that killed itself at its kill point (`KILL`), once it is gone by SIGKILL. */
-async function killed(doomed: ForkedWorker, what: string, match: (m: Record<string, unknown>) => boolean = () => true) {
-  const cut = await doomed.waitFor((m) => m.type === 'checkpoint' && match(m), what)
-  expect((await doomed.exited).signal).toBe('SIGKILL')
-  return cut
-}
-const range = (k: number) => Array.from({ length: k }, (_, i) => i)
-
-/**
- * The results of `runIds` (each awaited up to `timeoutMs`); when some did not end, throws naming
- * each such run, its last event and the awaits it still waits on with their children's logs.
- */
-async function resultsOf(producer: Runner, store: RedisStreamStore, runIds: string[], timeoutMs: number): Promise<unknown[]> {
-  const settled = await Promise.allSettled(runIds.map((r) => producer.result(r, { timeout: timeoutMs })))
-  const stuck: string[] = []
-  for (const [i, r] of settled.entries()) {
-    if (r.status === 'fulfilled') continue
-    const runId = runIds[i] as string
-    const log = await logOf(store, runId)
-    const resumed = new Set(positions(log, 'step.resumed'))
-    const open = log.filter((e) => e.kind === 'step.await.run' && !resumed.has(positionOf(e)))
-    const kids = await Promise.all(
-      open.map(async (e) => {
-        const child = (e.data as { childRunId: string }).childRunId
-        return `position ${positionOf(e)}: child ${child} [${(await logOf(store, child)).map((c) => c.kind).join(', ') || 'no run'}]`
-      }),
-    )
-    stuck.push(`${runId} (${String(r.reason)}; last ${log.at(-1)?.kind}; no step.resumed at ${kids.join('; ') || 'none'})`)
-  }
-  if (stuck.length > 0) throw new Error(`${stuck.length} of ${runIds.length} runs did not end: ${stuck.slice(0, 5).join(' | ')}`)
-  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value)
-}
-
-/** The awaited positions of a run's log that have no `step.resumed`, and those with more than one. */
-function resumeGaps(log: EventRecord[]): { missing: number[]; repeated: number[] } {
-  const count = new Map<number, number>()
-  for (const p of positions(log, 'step.resumed')) count.set(p, (count.get(p) ?? 0) + 1)
-  const awaited = positions(log, 'step.await.run')
-  return { missing: awaited.filter((p) => !count.has(p)), repeated: [...count].filter(([, c]) => c > 1).map(([p]) => p) }
-}
+const { redis, setup } = useComposeFleet()
 
 describe('guarantee 1 (F24): a child is started once per call position', () => {
   it.each([
@@ -302,79 +242,6 @@ describe('guarantee 3: fan-out', () => {
     })
     expect(wallMs).toBeLessThan(60_000)
   }, 180_000)
-})
-
-describe('guarantee 4: cancel cascades to every child', () => {
-  /** Starts `hundred` with `k` children and waits until every child awaits its hour. */
-  async function hundred(c: ReturnType<typeof setup>, k: number) {
-    const { runId } = await c.producer.startFlow('hundred', { k })
-    await waitFor(
-      async () => (await c.store.listRuns('sleeper', { status: 'awaiting', limit: 1000 })).length === k,
-      `${k} children awaiting`,
-      60_000,
-    )
-    return runId
-  }
-  /** The statuses of the children, counted, once all are canceled or after `ms`. */
-  async function childStatuses(c: ReturnType<typeof setup>, k: number, ms: number) {
-    await waitFor(
-      async () => (await c.store.listRuns('sleeper', { status: 'canceled', limit: 1000 })).length === k,
-      'children canceled',
-      ms,
-    ).catch(() => {})
-    const out: Record<string, number> = {}
-    for (const r of await runsOf(c.store, 'sleeper')) out[r.status] = (out[r.status] ?? 0) + 1
-    return out
-  }
-  /** Every child ended `flow.canceled` (parent canceled): none left awaiting or running, no timer left queued. */
-  async function noChildLeft(c: ReturnType<typeof setup>, k: number) {
-    expect(await childStatuses(c, k, 30_000)).toEqual({ canceled: k })
-    for (const kid of await runsOf(c.store, 'sleeper')) {
-      const end = await lastOf(c.store, kid.runId)
-      expect(end?.kind).toBe('flow.canceled')
-      expect(end?.data).toEqual({ reason: 'parent canceled' })
-    }
-    // their hour-long timers are gone from the queue, and nothing is left to run: a killed worker's
-    // jobs stay active until its lock expires (2 s), then go back to the queue and end as no-ops
-    const counts = () => c.jobs.getJobCounts('delayed', 'wait', 'active')
-    await waitFor(async () => Object.values(await counts()).every((n) => n === 0), 'the queue drained', 15_000).catch(() => {})
-    expect(await counts()).toEqual({ delayed: 0, wait: 0, active: 0 })
-  }
-
-  it('cancel of a parent with 100 awaiting children (2 workers): every child ends flow.canceled, reason parent canceled', async () => {
-    const c = setup()
-    await c.ready([c.spawn(), c.spawn()])
-    const parent = await hundred(c, 100)
-    await c.producer.cancel(parent, 'stop')
-    expect((await lastOf(c.store, parent))?.data).toEqual({ reason: 'stop' })
-    await noChildLeft(c, 100)
-  }, 120_000)
-
-  it('the cascade run by a worker SIGKILLed at the 30th child’s flow.canceled: no one asks again, and a surviving worker finishes it (its cancel job)', async () => {
-    const c = setup()
-    const doomed = c.spawn({ KILL: 'atChildCancel:30' })
-    await c.ready([doomed, c.spawn()])
-    const parent = await hundred(c, 100)
-    doomed.proc.send({ type: 'cancel', runId: parent, reason: 'stop' })
-    await killed(doomed, 'the kill in the cascade')
-    // the parent is canceled; at most 29 children logged their end (appends in flight may be lost with the process)
-    expect((await lastOf(c.store, parent))?.kind).toBe('flow.canceled')
-    expect((await c.store.listRuns('sleeper', { status: 'canceled', limit: 1000 })).length).toBeLessThanOrEqual(29)
-    // the caller saw no answer (its process died) and asks nothing: the cancel's job, queued before
-    // its write, comes to the other worker 5 s on and carries the cascade out
-    await noChildLeft(c, 100)
-    expect((await c.store.read(parent)).filter((e) => e.kind === 'flow.canceled')).toHaveLength(1)
-  }, 120_000)
-
-  it('a canceling process SIGKILLed after it wrote a child canceled, before that child’s flow.canceled: the child’s log ends too, and its children (no one asks again)', async () => {
-    const c = setup()
-    const doomed = c.spawn({ KILL: 'afterChildCanceledWrite:3' })
-    await c.ready([doomed, c.spawn()])
-    const parent = await hundred(c, 10)
-    doomed.proc.send({ type: 'cancel', runId: parent, reason: 'stop' })
-    await killed(doomed, 'the kill between a child’s write and its log')
-    await noChildLeft(c, 10)
-  }, 120_000)
 })
 
 describe('guarantee 5: ctx.publish reaches other runs once', () => {
