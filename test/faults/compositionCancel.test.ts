@@ -47,6 +47,16 @@ describe('guarantee 4: cancel cascades to every child', () => {
     expect(await counts()).toEqual({ delayed: 0, wait: 0, active: 0 })
   }
 
+  /** `hundred` with `k` children canceled by a worker that dies at `kill` in the cascade (beside a worker that lives); the parent. */
+  async function cancelCut(c: ReturnType<typeof setup>, kill: string, k: number) {
+    const doomed = c.spawn({ KILL: kill })
+    await c.ready([doomed, c.spawn()])
+    const parent = await hundred(c, k)
+    doomed.proc.send({ type: 'cancel', runId: parent, reason: 'stop' })
+    await killed(doomed, `the kill at ${kill}`)
+    return parent
+  }
+
   it('cancel of a parent with 100 awaiting children (2 workers): every child ends flow.canceled, reason parent canceled', async () => {
     const c = setup()
     await c.ready([c.spawn(), c.spawn()])
@@ -58,11 +68,7 @@ describe('guarantee 4: cancel cascades to every child', () => {
 
   it('the cascade run by a worker SIGKILLed at the 30th child’s flow.canceled: no one asks again, and a surviving worker finishes it (its cancel job)', async () => {
     const c = setup()
-    const doomed = c.spawn({ KILL: 'atChildCancel:30' })
-    await c.ready([doomed, c.spawn()])
-    const parent = await hundred(c, 100)
-    doomed.proc.send({ type: 'cancel', runId: parent, reason: 'stop' })
-    await killed(doomed, 'the kill in the cascade')
+    const parent = await cancelCut(c, 'atChildCancel:30', 100)
     // the parent is canceled; at most 29 children logged their end (appends in flight may be lost with the process)
     expect((await lastOf(c.store, parent))?.kind).toBe('flow.canceled')
     expect((await c.store.listRuns('sleeper', { status: 'canceled', limit: 1000 })).length).toBeLessThanOrEqual(29)
@@ -74,11 +80,7 @@ describe('guarantee 4: cancel cascades to every child', () => {
 
   it('a canceling process SIGKILLed after it wrote a child canceled, before that child’s flow.canceled: the child’s log ends too, and its children (no one asks again)', async () => {
     const c = setup()
-    const doomed = c.spawn({ KILL: 'afterChildCanceledWrite:3' })
-    await c.ready([doomed, c.spawn()])
-    const parent = await hundred(c, 10)
-    doomed.proc.send({ type: 'cancel', runId: parent, reason: 'stop' })
-    await killed(doomed, 'the kill between a child’s write and its log')
+    await cancelCut(c, 'afterChildCanceledWrite:3', 10)
     await noChildLeft(c, 10)
   }, 120_000)
 })
