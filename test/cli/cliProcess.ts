@@ -52,6 +52,8 @@ export interface CliOptions {
   timeoutMs?: number
   /** Close the reading end of its stdout at once, as `leanflow … | head -0` does: its writes then fail (EPIPE). */
   closeStdout?: boolean
+  /** Read nothing of its stdout (a reader that stalls) and send it SIGINT after this many ms. */
+  stallThenInterruptMs?: number
 }
 
 /** `leanflow ...args`; resolves when it exits (SIGKILLed after `timeoutMs`). */
@@ -65,9 +67,11 @@ export function leanflow(args: string[], opts: CliOptions = {}): Promise<CliResu
   const proc = spawn(process.execPath, [bin, ...args], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
-  proc.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString()
-  })
+  if (opts.stallThenInterruptMs !== undefined) setTimeout(() => proc.kill('SIGINT'), opts.stallThenInterruptMs)
+  else
+    proc.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString()
+    })
   proc.stderr.on('data', (d: Buffer) => {
     stderr += d.toString()
   })

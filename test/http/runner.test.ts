@@ -176,6 +176,11 @@ function runnerRoutes(getRunner: () => Runner, getStore: () => StreamStore): voi
       it('POST /runs/:id/cancel is 202 and the run ends canceled; unknown runs 404', async () => {
         const runId = await startRun(t(), 'approval', {})
         await triggerIdOf(t(), runId)
+        // a misspelt reason is refused (it was lost without a word), and nothing is canceled
+        const typo = await t().fetch(`/flows/runs/${runId}/cancel`, post({ reson: 'user asked' }))
+        expect(typo.status).toBe(400)
+        expect(((await typo.json()) as { error: { message: string } }).error.message).toMatch(/unknown field "reson": send only reason/)
+        expect(await statusOf(t(), runId)).not.toBe('canceled')
         const res = await t().fetch(`/flows/runs/${runId}/cancel`, post({ reason: 'user asked' }))
         expect(res.status).toBe(202)
         await waitFor(async () => (await statusOf(t(), runId)) === 'canceled', 'the run to be canceled')
@@ -188,6 +193,12 @@ function runnerRoutes(getRunner: () => Runner, getStore: () => StreamStore): voi
         const orderId = `o-${t().transport}`
         const runId = await startRun(t(), 'waiter', { orderId })
         await waitFor(async () => (await events(t(), runId)).some((e) => e.kind === 'step.await.event'), 'the await to register')
+        // a misspelt data is refused (it published null to the awaiting runs)
+        const typo = await t().fetch('/flows/events', post({ kind: 'payment.confirmed', date: { orderId, amount: 5 } }))
+        expect(typo.status).toBe(400)
+        expect(((await typo.json()) as { error: { message: string } }).error.message).toMatch(
+          /unknown field "date": send only kind and data/,
+        )
         const res = await t().fetch('/flows/events', post({ kind: 'payment.confirmed', data: { orderId, amount: 5 } }))
         expect(res.status).toBe(202)
         expect(((await res.json()) as { id: string }).id).toEqual(expect.any(String))

@@ -11,6 +11,7 @@ import { waitFor } from '../helpers/waitFor.js'
 
 const tries = new Map<string, number>()
 const late = new Map<string, unknown>()
+const lateAwait = new Map<string, unknown>()
 
 const floats = defineFlow<{ n: number }>({
   name: 'floats',
@@ -38,6 +39,8 @@ const throws = defineFlow<{ key: string }>({
         if (n === 1) throw new Error('flaky')
         // a call after the step went on: rejected, saying so
         setTimeout(() => ctx.state.set('late', 1).catch((err: unknown) => late.set(input.key, err)), 50)
+        // an await after the end (before any other call found it gone): rejected too, not pending for good
+        setTimeout(() => ctx.await.time(10).catch((err: unknown) => lateAwait.set(input.key, err)), 30)
         return n
       },
     },
@@ -96,5 +99,7 @@ describeOnStores({ flows: [floats, throws, hangs], prefix: 'float' }, (runner, s
     await waitFor(() => late.has(key), 'the late call settled')
     expect(late.get(key)).toMatchObject({ code: 'NON_RETRIABLE', why: 'settled' })
     expect((late.get(key) as Error).message).toMatch(/handler had already returned or thrown.*await every ctx call/)
+    await waitFor(() => lateAwait.has(key), 'the late await settled')
+    expect(lateAwait.get(key)).toMatchObject({ code: 'NON_RETRIABLE', why: 'settled' })
   })
 })

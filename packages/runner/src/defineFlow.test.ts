@@ -124,6 +124,7 @@ describe('defineFlow', () => {
         'The debounce of flow "o" has an unknown option "maxwait": pass only period, maxWait, key.',
       ],
       [{ concurrency: [] }, 'Invalid concurrency [] of flow "o": pass { limit, key? }, an array of them, or leave it out.'],
+      [{ rateLimit: null }, 'Invalid rateLimit of flow "o": pass { limit, period, key?, mode? }.'],
     ]
     for (const [options, refusal] of fc) expect(message({ name: 'o', ...options, steps: { a: { handler: h } } })).toContain(refusal)
     expect(message({ name: 'o', steps: { a: { concurrency: { limit: 1, kye: key }, handler: h } } })).toBe(

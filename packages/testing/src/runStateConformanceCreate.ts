@@ -197,9 +197,13 @@ export function createRunConformance(withStore: WithStore): void {
       // a write without fences leaves them as they are
       expect(await s.casRunState(runId, 2, { n: 3 })).toEqual({ ok: true, version: 3 })
       ok.push(await s.append(runId, log('still'), fence('a', 'lease-2')))
+      // a write that leaves a fence out drops it (a step's end drops its lease), keeping the others
+      expect(await s.casRunState(runId, 3, { n: 4 }, { fences: { b: 'lease-3' } })).toEqual({ ok: true, version: 4 })
+      await expectCode(s.append(runId, log('a left out'), fence('a', 'lease-2')), 'NON_RETRIABLE')
+      ok.push(await s.append(runId, log('b kept'), fence('b', 'lease-3')))
       // fences: {} drops them all (the run's end)
-      expect(await s.casRunState(runId, 3, { n: 4 }, { fences: {} })).toEqual({ ok: true, version: 4 })
-      await expectCode(s.append(runId, log('after the end'), fence('a', 'lease-2')), 'NON_RETRIABLE')
+      expect(await s.casRunState(runId, 4, { n: 5 }, { fences: {} })).toEqual({ ok: true, version: 5 })
+      await expectCode(s.append(runId, log('after the end'), fence('b', 'lease-3')), 'NON_RETRIABLE')
       expect((await s.read(runId)).slice(1).map((x) => x.id)).toEqual(ok.map((x) => x.id))
     }),
   )

@@ -128,7 +128,10 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       const body = parseJsonBody(await readBody(c.req, c.maxBodyBytes))
       let reason: string | undefined
       if (body !== undefined) {
-        const r = object(body, 'POST /runs/:runId/cancel').reason
+        const o = object(body, 'POST /runs/:runId/cancel')
+        // a misspelt reason would be lost without a word
+        onlyFields(o, ['reason'], 'POST /runs/:runId/cancel')
+        const r = o.reason
         if (r !== undefined && typeof r !== 'string') throw invalidArgument('"reason" must be a string.')
         reason = r
       }
@@ -141,11 +144,7 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       const raw = parseJsonBody(await readBody(c.req, c.maxBodyBytes))
       const body = raw === undefined ? {} : object(raw, 'POST /runs/:runId/rerun')
       // a misspelt `from` would rerun every step (as runner.rerun refuses it)
-      const unknown = Object.keys(body).find((k) => k !== 'from' && k !== 'input')
-      if (unknown !== undefined)
-        throw invalidArgument(
-          `POST /runs/:runId/rerun has an unknown field "${unknown.slice(0, 64)}": send only from and input (an idempotency key goes in the Idempotency-Key header).`,
-        )
+      onlyFields(body, ['from', 'input'], 'POST /runs/:runId/rerun', ' (an idempotency key goes in the Idempotency-Key header)')
       const from = body.from
       if (from !== undefined && typeof from !== 'string') throw invalidArgument('"from" must be a step name (a string).')
       const opts: { from?: string; input?: unknown; idempotencyKey?: string; traceparent?: string } = {}
@@ -186,6 +185,8 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
     case 'publish': {
       const idempotencyKey = idempotencyKeyHeader(c.req)
       const body = object(parseJsonBody(await readBody(c.req, c.maxBodyBytes)), 'POST /events')
+      // a misspelt data would publish null to every run awaiting the kind
+      onlyFields(body, ['kind', 'data'], 'POST /events', ' (an idempotency key goes in the Idempotency-Key header)')
       if (body.kind === undefined || body.kind === null) {
         throw invalidArgument('The body of POST /events needs a "kind" (the event kind): send {"kind":"payment.confirmed","data":…}.')
       }
@@ -195,4 +196,11 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       return json({ id }, 202)
     }
   }
+}
+
+/** Refuses a body field other than `known` (400 naming it): a misspelt one would be ignored without a word. */
+function onlyFields(body: Record<string, unknown>, known: readonly string[], route: string, hint = ''): void {
+  const unknown = Object.keys(body).find((k) => !known.includes(k))
+  if (unknown !== undefined)
+    throw invalidArgument(`${route} has an unknown field "${unknown.slice(0, 64)}": send only ${known.join(' and ')}${hint}.`)
 }

@@ -43,7 +43,8 @@ export function flowControlOf(
   if (config.rateLimit !== undefined) {
     const r = config.rateLimit
     const where = `rateLimit of flow "${flow}"`
-    if (typeof r === 'object' && r !== null) known(r, ['limit', 'period', 'key', 'mode'], where)
+    if (typeof r !== 'object' || r === null) throw bad(`Invalid ${where}: pass { limit, period, key?, mode? }.`)
+    known(r, ['limit', 'period', 'key', 'mode'], where)
     const mode = r.mode ?? 'queue'
     if (mode !== 'queue' && mode !== 'drop') throw bad(`Invalid mode ${JSON.stringify(mode)} in ${where}: use 'queue' or 'drop'.`)
     fc.rate = withKey(
