@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { cronKey } from './cadence.js'
+import { cronCadence, cronKey } from './cadence.js'
 import { differences } from './scheduleClash.js'
 import { type ScheduleDoc, sameCadence } from './scheduleDoc.js'
 
@@ -26,14 +26,23 @@ describe('cron spellings', () => {
     ['@monthly', '0 0 1 * *'],
     ['@yearly', '@annually'],
     [' 0 3 * * * ', '0 3 * * *'],
+    ['0 0 0 * * *', '@daily'],
   ])('%s and %s: one cadence, no difference', (a, b) => {
     expect(cronKey(a)).toBe(cronKey(b))
     expect(sameCadence(doc(a), doc(b))).toBe(true)
     expect(differences(doc(a), doc(b))).toEqual([])
   })
 
+  it('an unknown nickname is told so, naming the nicknames', () => {
+    expect(() => cronCadence('s', '@daly', 'UTC')).toThrow(
+      /it is no nickname: pass 5 or 6 fields.*\(the nicknames: @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly\)/,
+    )
+    expect(() => cronCadence('s', '@every 5m', 'UTC')).toThrow(/it is no nickname/)
+  })
+
   it('other patterns stay different', () => {
     expect(sameCadence(doc('@daily'), doc('0 1 * * *'))).toBe(false)
+    expect(sameCadence(doc('30 0 0 * * *'), doc('@daily'))).toBe(false)
     expect(differences(doc('@hourly'), doc('0 0 * * *'))).toEqual(['cron "@hourly" there, "0 0 * * *" here'])
   })
 })

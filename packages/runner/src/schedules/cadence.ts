@@ -77,7 +77,7 @@ const NICKNAMES: Record<string, string> = {
 
 /**
  * A cron pattern as one spelling, so that two spellings of one cadence are one schedule: a
- * nickname as its fields (`@daily` is `0 0 * * *`), runs of spaces as one.
+ * nickname as its fields (`@daily` is `0 0 * * *`), runs of spaces as one, a seconds field of 0 left out.
  *
  * @example
  * ```ts
@@ -87,7 +87,9 @@ const NICKNAMES: Record<string, string> = {
 export function cronKey(cron: string | undefined): string | undefined {
   if (cron === undefined) return undefined
   const spaced = cron.trim().replace(/\s+/g, ' ')
-  return NICKNAMES[spaced.toLowerCase()] ?? spaced
+  const fields = NICKNAMES[spaced.toLowerCase()] ?? spaced
+  // six fields with seconds 0 fire when the five do
+  return fields.startsWith('0 ') && fields.split(' ').length === 6 ? fields.slice(2) : fields
 }
 
 const CRON_FIX = "pass 5 or 6 fields, e.g. '0 3 * * *', or a nickname such as '@daily'"
@@ -95,6 +97,8 @@ const CRON_FIX = "pass 5 or 6 fields, e.g. '0 3 * * *', or a nickname such as '@
 /** The cadence of a cron pattern (5 fields, or 6 with seconds first, or a nickname: `@daily`, `@hourly`, …) in `tz`. */
 export function cronCadence(id: string, pattern: unknown, tz: string): Cadence {
   if (typeof pattern !== 'string' || pattern.trim() === '') throw invalidField(id, 'cron', pattern, CRON_FIX)
+  if (pattern.trim().startsWith('@') && NICKNAMES[pattern.trim().toLowerCase()] === undefined)
+    throw invalidField(id, 'cron', pattern, `it is no nickname: ${CRON_FIX} (the nicknames: ${Object.keys(NICKNAMES).join(', ')})`)
   let cron: Cron
   try {
     cron = new Cron(pattern, { timezone: tz, paused: true, mode: '5-or-6-parts' })
