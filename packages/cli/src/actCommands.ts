@@ -153,7 +153,8 @@ export async function rerunCommand(
     throw invalidArgument('rerun idempotencyKey', o.key.length > 64 ? `${o.key.slice(0, 64)}…` : o.key, 'a --key of 1-256 characters')
   const store = ctx.session().store
   const limit = store.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes
-  const bytes = input === undefined ? 0 : Buffer.byteLength(JSON.stringify(input), 'utf8')
+  const json = input === undefined ? '' : JSON.stringify(input)
+  const bytes = Buffer.byteLength(json, 'utf8')
   if (bytes > limit) throw new PayloadTooLargeError(bytes, limit, 'rerun input')
   const first = (await store.read(runId, { limit: 1 }))[0]
   if (first?.kind !== 'flow.started') throw notFound(runId)
@@ -170,7 +171,7 @@ export async function rerunCommand(
   const body: { from?: string; input?: unknown } = {}
   if (o.from !== undefined) body.from = o.from
   // a long input is not written out twice in one line: it is the --input given
-  if (o.input !== undefined) body.input = JSON.stringify(input).length > 200 ? '<the --input given>' : input
+  if (o.input !== undefined) body.input = json.length > 200 ? '<the --input given>' : input
   const args = Object.keys(body).length > 0 ? `, ${JSON.stringify(body)}` : ''
   const call = o.key === undefined ? args : `, ${JSON.stringify({ ...body, idempotencyKey: o.key })}`
   const header = o.key === undefined ? '' : ` with the header Idempotency-Key: ${o.key}`

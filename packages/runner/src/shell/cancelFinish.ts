@@ -1,5 +1,6 @@
 import { jobIds } from '../machine/keys.js'
 import { apply } from './apply.js'
+import { queueFallback } from './fallbackJob.js'
 import { newId } from './newId.js'
 import type { Shell } from './shell.js'
 
@@ -24,10 +25,13 @@ export const CANCEL_FINISH_AFTER_MS = 5_000
  * await finish.done()
  * ```
  */
-export async function queueCancelFinish(shell: Shell, runId: string): Promise<{ done(): Promise<void> }> {
-  const id = jobIds.cancel(runId, newId())
-  await shell.queue.enqueue({ id, name: 'cancel', data: { runId, step: '' }, delayMs: CANCEL_FINISH_AFTER_MS })
-  return { done: () => shell.queue.remove(id).catch(() => {}) }
+export function queueCancelFinish(shell: Shell, runId: string): Promise<{ done(): Promise<void> }> {
+  return queueFallback(shell, {
+    id: jobIds.cancel(runId, newId()),
+    name: 'cancel',
+    data: { runId, step: '' },
+    delayMs: CANCEL_FINISH_AFTER_MS,
+  })
 }
 
 /**

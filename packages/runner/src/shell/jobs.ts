@@ -9,6 +9,7 @@ import { apply, carry } from './apply.js'
 import { finishCancel } from './cancelFinish.js'
 import { type ExecuteOptions, execute } from './execute.js'
 import { type Execution, ExecutionGone } from './execution.js'
+import { queueFallback } from './fallbackJob.js'
 import { newId } from './newId.js'
 import { flowFor, type Shell, versionOf } from './shell.js'
 import { waitForRun, wroteNothing } from './startWrites.js'
@@ -54,26 +55,26 @@ export async function handleJob(shell: Shell, job: ActiveJob, opts: ExecuteOptio
   // a step slot counts the handler, not the job: a handler that runs on once its execution ended
   // (a cancel, a step timeout: it ignores ctx.signal) keeps the slot until it settles (a
   // suspended one never settles: it waits on an await this execution left)
-  let handler: { running: Promise<unknown>; ex: Execution } | undefined
-  const run = slot
-    ? { ...opts, onHandler: (p: Promise<unknown>, ex: Execution) => void (handler = { running: p.then(noop, noop), ex }) }
-    : opts
+  let handler: { running: Promise<void>; settled: boolean; ex: Execution } | undefined
+  const onHandler = (p: Promise<unknown>, ex: Execution) => {
+    const h = { running: p.then(noop, noop), settled: false, ex }
+    void h.running.then(() => {
+      h.settled = true
+    })
+    handler = h
+  }
+  const run = slot ? { ...opts, onHandler } : opts
   try {
     if (job.name === 'step') await stepJob(shell, job, data, run)
     else await awaitJob(shell, job, data, run)
   } finally {
-    const held = slot && handler && handler.ex.gone?.why !== 'suspended' ? handler.running : undefined
-    if (slot && held && !(await settledNow(held))) void held.then(() => slot.release()).catch(shell.onError)
+    const h = handler as typeof handler
+    if (slot && h && !h.settled && h.ex.gone?.why !== 'suspended') void h.running.then(() => slot.release()).catch(shell.onError)
     else await slot?.release()
   }
 }
 
 const noop = () => {}
-
-/** True when `p` is settled already (it wins a race against a promise settled one tick on). */
-async function settledNow(p: Promise<unknown>): Promise<boolean> {
-  return Promise.race([p.then(() => true), new Promise<boolean>((r) => setImmediate(() => r(false)))])
-}
 
 /**
  * Queues a rerun's `begin` job ({@link BEGIN_AFTER_MS} ahead), before its run `runId` is written;
@@ -87,10 +88,8 @@ async function settledNow(p: Promise<unknown>): Promise<boolean> {
  * await begun.done()
  * ```
  */
-export async function queueBegin(shell: Shell, runId: string, flow: string): Promise<{ done(): Promise<void> }> {
-  const id = jobIds.begin(runId, newId())
-  await shell.queue.enqueue({ id, name: 'begin', data: { runId, step: '', flow }, delayMs: BEGIN_AFTER_MS })
-  return { done: () => shell.queue.remove(id).catch(() => {}) }
+export function queueBegin(shell: Shell, runId: string, flow: string): Promise<{ done(): Promise<void> }> {
+  return queueFallback(shell, { id: jobIds.begin(runId, newId()), name: 'begin', data: { runId, step: '', flow }, delayMs: BEGIN_AFTER_MS })
 }
 
 /**
