@@ -1,4 +1,5 @@
 import type { ActiveJob, LimitAnswer, LimitNeed } from '@leanflow/core'
+import { runsHandler } from '../machine/index.js'
 import type { RunnerJobData } from '../machine/keys.js'
 import { isEnded, type RunDoc } from '../machine/runDoc.js'
 import { apply } from '../shell/apply.js'
@@ -62,6 +63,9 @@ export async function takeStepSlot(shell: Shell, job: ActiveJob, data: RunnerJob
   const fc = doc ? shell.controls.get(doc.flow) : undefined
   const s = doc?.steps[step]
   if (!doc || !fc?.steps[step] || !s || isEnded(doc) || doc.status === 'queued') return undefined
+  // a job with no slot token that would not run the handler (it repairs, or finds its step moved
+  // on) goes its usual way; a woken or backstop job goes on with its token (it gives it back)
+  if (data.slot === undefined && !runsHandler(doc, { id: job.id, name: job.name, data }, shell.clock.estimate())) return undefined
   let need: LimitNeed | undefined
   try {
     need = stepNeedOf(doc.flow, fc, step, doc.input ?? (await shell.inputs.get(runId)))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Command, JobOut, Transition } from './commands.js'
-import { queueNew, transition } from './index.js'
+import { queueNew, runsHandler, transition } from './index.js'
 import { type Env, readyJobs } from './outputs.js'
 import { newRunDoc, type RunDoc, type StepDoc } from './runDoc.js'
 
@@ -157,5 +157,41 @@ describe('cancel of a queued run', () => {
     expect(t.appends.at(-1)?.map((a) => a.kind)).toEqual(['flow.canceled'])
     expect(t.ended).toBe(true)
     expect(t.release).toBe('f')
+  })
+})
+
+describe('runsHandler', () => {
+  const step = (id: string, attempt = 1) => ({ id, name: 'step', data: { step: 'a', attempt } })
+  const resume = (id: string, pos: number) => ({ id, name: 'resume', data: { step: 'a', pos } })
+  const time = { t: 'time', state: 'pending', at: 20_000, since: 10_000, attempt: 1 } as const
+  it('a step job runs a ready step of its attempt, or one due to retry; not one of another attempt, nor one not due yet', () => {
+    expect(runsHandler(runningRun({ a: { status: 'ready' } }), step('j'), 10_000)).toBe(true)
+    expect(runsHandler(runningRun({ a: { status: 'ready', attempt: 2 } }), step('j', 1), 10_000)).toBe(false)
+    expect(runsHandler(runningRun({ a: { status: 'retrying', attempt: 2, nextRetryAt: 9000 } }), step('j', 2), 10_000)).toBe(true)
+    expect(runsHandler(runningRun({ a: { status: 'retrying', attempt: 2, nextRetryAt: 11_000 } }), step('j', 2), 10_000)).toBe(false)
+  })
+  it('a job re-delivered takes over the step its execution was running; another job of a running step does not run it', () => {
+    expect(runsHandler(runningRun({ a: { status: 'running', owner: 'j' } }), step('j'), 10_000)).toBe(true)
+    expect(runsHandler(runningRun({ a: { status: 'running', owner: 'k' } }), step('j'), 10_000)).toBe(false)
+    expect(runsHandler(runningRun({ a: { status: 'running', owner: 'j' } }), resume('j', 0), 10_000)).toBe(true)
+  })
+  it('a step job of a step that suspended or ended only repairs (its own) or does nothing', () => {
+    for (const status of ['suspended', 'completed', 'failed'] as const) {
+      expect(runsHandler(runningRun({ a: { status, owner: 'j', waitingOn: 0, records: [{ ...time }] } }), step('j'), 10_000)).toBe(false)
+      expect(runsHandler(runningRun({ a: { status, owner: 'k', waitingOn: 0, records: [{ ...time }] } }), step('j'), 10_000)).toBe(false)
+    }
+  })
+  it('an await job runs the step that waits on its await; not one waiting on another, nor a job whose own execution suspended it', () => {
+    const waiting = (owner: string) =>
+      runningRun({ a: { status: 'suspended', owner, waitingOn: 1, records: [{ t: 'do', name: 'x' }, { ...time }] } })
+    expect(runsHandler(waiting('k'), resume('j', 1), 10_000)).toBe(true)
+    expect(runsHandler(waiting('k'), resume('j', 0), 10_000)).toBe(false)
+    expect(runsHandler(waiting('j'), resume('j', 1), 10_000)).toBe(false)
+  })
+  it('nothing runs in a run that does not run', () => {
+    const doc = runningRun({ a: { status: 'ready' } })
+    doc.status = 'canceled'
+    expect(runsHandler(doc, step('j'), 10_000)).toBe(false)
+    expect(runsHandler(queuedRun(), step('j'), 10_000)).toBe(false)
   })
 })

@@ -2,7 +2,8 @@ import type { Append, Command, JobOut, Transition } from './commands.js'
 import { none } from './commands.js'
 import { jobIds } from './keys.js'
 import { type Env, iso, readyJobs } from './outputs.js'
-import type { QueuedDoc, RunDoc, StepDoc, StepWait } from './runDoc.js'
+import { type QueuedDoc, type RunDoc, type StepDoc, type StepWait, waitsOn } from './runDoc.js'
+import { announcedBy } from './steps.js'
 
 /**
  * Flow control, as the machine sees it: a run waits `queued` until the store's limits admit it
@@ -128,4 +129,30 @@ export function unwait(doc: RunDoc | null, cmd: Unwait): Transition<boolean> {
  */
 function handOver(s: StepDoc, w: StepWait, jobId: string): void {
   if (w.owner !== undefined && s.status === 'running' && s.owner === w.owner) s.owner = jobId
+}
+
+/**
+ * Whether job `job` of a step with a step-level limit, taken now, would run the step's handler,
+ * and so first takes a slot: a `step` job of the step's attempt that is ready (or due to retry),
+ * an await job of an await the suspended step waits on, or either kind re-delivered to take over
+ * the step its dead execution was running. Any other job (its step moved on: suspended, ended, or
+ * held by another job) only repairs what it left undone, or does nothing: it takes no slot, since
+ * waiting for one it would take the place in line of the job that does run the handler.
+ */
+export function runsHandler(
+  doc: RunDoc,
+  job: { id: string; name: string; data: { step: string; attempt?: number; pos?: number } },
+  now: number,
+): boolean {
+  const s = doc.steps[job.data.step]
+  if (doc.status !== 'running' || !s) return false
+  if (s.status === 'running') return s.owner === job.id
+  // a step this job holds that moved on, or awaits its execution recorded: repaired, not run
+  if (s.owner === job.id || announcedBy(doc, job.id)) return false
+  if (job.name === 'step') {
+    if (s.attempt !== job.data.attempt) return false
+    return s.status === 'ready' || (s.status === 'retrying' && (s.nextRetryAt ?? 0) <= now)
+  }
+  const r = s.records[job.data.pos ?? 0]
+  return r !== undefined && r.t !== 'do' && waitsOn(s, job.data.pos ?? 0)
 }

@@ -138,7 +138,7 @@ function decide(doc: RunDoc | null, cmd: Command, env: Env): Transition {
 }
 
 export type { AdmitReply, Waiting } from './admission.js'
-export { queueNew } from './admission.js'
+export { queueNew, runsHandler } from './admission.js'
 export type { AwaitJobReply, SettledAwait } from './awaits/index.js'
 export type { ChildEnd, ChildOutcome, ChildReply } from './awaits/run.js'
 export type { TriggerReply } from './awaits/trigger.js'

@@ -1,0 +1,138 @@
+// A queue delivers a job again when its worker dies (at-least-once). A re-delivered job of a step
+// with a step-level limit whose step has moved on (suspended on an await, ended) runs no handler:
+// it only repairs. It used to ask for a slot anyway, and without one it took the step's place in
+// line, replacing the wait of the job that would resume the step (its await's job): the wake then
+// went to the stale job, which did nothing, and the run stayed suspended for good (found by an
+// acceptance probe that SIGKILLed BullMQ workers; reproduced here by delivering the job again).
+import { type ActiveJob, createMemoryStreamStore, type JobHandler, type JobQueue } from '@leanflow/core'
+import { createMemoryQueue, createRunner, defineFlow } from '@leanflow/runner'
+import { expect, it } from 'vitest'
+import { deferred, kindsOf, waitKind } from '../fixtures/runnerKit.js'
+
+/** A memory queue that keeps what it delivered, to deliver a job again as a queue does after its worker died. */
+function redelivering() {
+  const inner = createMemoryQueue()
+  const delivered: ActiveJob[] = []
+  let handle: JobHandler | undefined
+  const queue: JobQueue = {
+    enqueue: (job) => inner.enqueue(job),
+    remove: (id) => inner.remove(id),
+    process: (handler, opts) => {
+      handle = handler
+      return inner.process(async (job) => {
+        delivered.push(job)
+        await handler(job)
+      }, opts)
+    },
+    close: () => inner.close(),
+  }
+  const again = async (pick: (job: ActiveJob) => boolean) => {
+    const job = delivered.find(pick)
+    if (!job || !handle) throw new Error('no such job was delivered')
+    await handle({ ...job, deliveries: job.deliveries + 1 })
+  }
+  return { queue, again }
+}
+
+it('a stale step job delivered again while its step waits for a slot on a timer does not take the timer job’s place: the run completes', async () => {
+  const gate = deferred()
+  const flow = defineFlow<{ hold: boolean }>({
+    name: 'scarce',
+    steps: {
+      s: {
+        concurrency: { limit: 1 },
+        handler: async (input, ctx) => {
+          if (input.hold) await gate.promise
+          else await ctx.await.time('200ms')
+          return 'done'
+        },
+      },
+    },
+  })
+  const store = createMemoryStreamStore()
+  const { queue, again } = redelivering()
+  const runner = createRunner({ store, queue, flows: [flow], onError: () => {} })
+  await runner.start()
+  try {
+    // b runs first and suspends on its timer (its slot goes back)
+    const b = await runner.startFlow(flow, { hold: false })
+    await waitKind(store, b.runId, 'step.await.time', 's')
+    // a takes the slot and holds it; b's timer fires and waits for the slot
+    const a = await runner.startFlow(flow, { hold: true })
+    await waitKind(store, a.runId, 'step.started', 's')
+    await waitKind(store, b.runId, 'step.queued', 's')
+    // b's first step job comes again (its worker "died" after the step suspended)
+    await again((job) => job.name === 'step' && (job.data as { runId: string }).runId === b.runId)
+    gate.resolve()
+    expect(await runner.result(a.runId, { timeout: '5s' })).toEqual({ s: 'done' })
+    // before: b stayed suspended for good (the backstop found its wait taken by the stale job)
+    expect(await runner.result(b.runId, { timeout: '15s' })).toEqual({ s: 'done' })
+    expect(await kindsOf(store, b.runId)).toEqual([
+      'flow.started',
+      'step.started(s)',
+      'step.await.time(s)',
+      'step.queued(s)',
+      'step.resumed(s)',
+      'step.completed(s)',
+      'flow.completed',
+    ])
+  } finally {
+    await runner.stop()
+    await queue.close()
+  }
+}, 30_000)
+
+it('a job of a completed step delivered again while its run goes on and the slot is taken logs no step.queued and takes no place in line', async () => {
+  const gate = deferred()
+  const later = deferred()
+  const flow = defineFlow<{ hold: boolean }>({
+    name: 'scarce2',
+    steps: {
+      s: {
+        concurrency: { limit: 1 },
+        handler: async (input) => {
+          if (input.hold) await gate.promise
+          return 'done'
+        },
+      },
+      t: {
+        needs: ['s'],
+        handler: async (input) => {
+          if (!input.hold) await later.promise
+          return 'then'
+        },
+      },
+    },
+  })
+  const store = createMemoryStreamStore()
+  const { queue, again } = redelivering()
+  const runner = createRunner({ store, queue, flows: [flow], onError: () => {} })
+  await runner.start()
+  try {
+    // b's s completes, its t runs on
+    const b = await runner.startFlow(flow, { hold: false })
+    await waitKind(store, b.runId, 'step.started', 't')
+    const a = await runner.startFlow(flow, { hold: true })
+    await waitKind(store, a.runId, 'step.started', 's')
+    await again((job) => job.name === 'step' && (job.data as { runId: string; step: string }).runId === b.runId && job.id.includes('~s~'))
+    const { limits } = await runner.limits(flow.name)
+    gate.resolve()
+    later.resolve()
+    expect(await runner.result(a.runId, { timeout: '5s' })).toEqual({ t: 'then' })
+    expect(await runner.result(b.runId, { timeout: '5s' })).toEqual({ t: 'then' })
+    expect(await kindsOf(store, b.runId)).toEqual([
+      'flow.started',
+      'step.started(s)',
+      'step.completed(s)',
+      'step.started(t)',
+      'step.completed(t)',
+      'flow.completed',
+    ])
+    // before: b's stale job waited in line (and its step logged step.queued)
+    expect(limits.length).toBeGreaterThan(0)
+    expect(JSON.stringify(limits)).not.toContain(b.runId)
+  } finally {
+    await runner.stop()
+    await queue.close()
+  }
+}, 30_000)
