@@ -4,7 +4,7 @@
 // line, replacing the wait of the job that would resume the step (its await's job): the wake then
 // went to the stale job, which did nothing, and the run stayed suspended for good (found by an
 // acceptance probe that SIGKILLed BullMQ workers; reproduced here by delivering the job again).
-import { type ActiveJob, createMemoryStreamStore, type JobHandler, type JobQueue } from '@leanflow/core'
+import { type ActiveJob, createMemoryStreamStore, type JobHandler, type JobQueue, type StreamStore } from '@leanflow/core'
 import { createMemoryQueue, createRunner, defineFlow } from '@leanflow/runner'
 import { expect, it } from 'vitest'
 import { deferred, kindsOf, waitKind } from '../fixtures/runnerKit.js'
@@ -136,3 +136,59 @@ it('a job of a completed step delivered again while its run goes on and the slot
     await queue.close()
   }
 }, 30_000)
+
+it('a woken job delivered again once its step suspended gives back its slot and takes no place in line: the timer’s job resumes the step', async () => {
+  const gates = [deferred(), deferred()]
+  const flow = defineFlow<{ gate?: number }>({
+    name: 'scarce3',
+    steps: {
+      s: {
+        concurrency: { limit: 1 },
+        handler: async (input, ctx) => {
+          if (input.gate !== undefined) await gates[input.gate]?.promise
+          else await ctx.await.time('300ms')
+          return 'done'
+        },
+      },
+    },
+  })
+  const store = createMemoryStreamStore()
+  const { queue, again } = redelivering()
+  const runner = createRunner({ store, queue, flows: [flow], onError: () => {} })
+  await runner.start()
+  try {
+    const a = await runner.startFlow(flow, { gate: 0 })
+    await waitKind(store, a.runId, 'step.started', 's')
+    // b waits for the slot; a's end wakes it (a job carrying the slot's token), and it suspends on its timer
+    const b = await runner.startFlow(flow, {})
+    await waitKind(store, b.runId, 'step.queued', 's')
+    gates[0]?.resolve()
+    await waitKind(store, b.runId, 'step.await.time', 's')
+    // c takes the slot; b's timer fires and waits for it
+    const c = await runner.startFlow(flow, { gate: 1 })
+    await waitKind(store, c.runId, 'step.started', 's')
+    await waitForCount(store, b.runId, 'step.queued', 2)
+    // b's woken job comes again (its worker "died" after the step suspended)
+    await again(
+      (job) =>
+        job.name === 'step' &&
+        (job.data as { runId: string; slot?: string }).runId === b.runId &&
+        (job.data as { slot?: string }).slot !== undefined,
+    )
+    gates[1]?.resolve()
+    expect(await runner.result(c.runId, { timeout: '5s' })).toEqual({ s: 'done' })
+    // before: b stayed suspended for good (the stale job's wait replaced the timer job's)
+    expect(await runner.result(b.runId, { timeout: '15s' })).toEqual({ s: 'done' })
+  } finally {
+    await runner.stop()
+    await queue.close()
+  }
+}, 30_000)
+
+async function waitForCount(store: StreamStore, runId: string, kind: string, n: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if ((await store.read(runId, { limit: 1000 })).filter((e) => e.kind === kind).length >= n) return
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  throw new Error(`${runId} has fewer than ${n} ${kind}`)
+}

@@ -45,9 +45,14 @@ export class StepSlot {
   /** Gives the slot back and wakes the steps that now fit. */
   async release(): Promise<void> {
     clearInterval(this.timer)
-    const { admitted } = await requireLimits(this.shell.limits, this.scope).releaseLimit(this.scope, this.holder)
-    await wakeSteps(this.shell, this.scope, admitted)
+    await giveBack(this.shell, this.scope, this.holder)
   }
+}
+
+/** Gives back the slot (or place in line) of `holder` in `scope`, and wakes the steps that now fit. */
+async function giveBack(shell: Shell, scope: string, holder: string): Promise<void> {
+  const { admitted } = await requireLimits(shell.limits, scope).releaseLimit(scope, holder)
+  await wakeSteps(shell, scope, admitted)
 }
 
 /**
@@ -63,9 +68,13 @@ export async function takeStepSlot(shell: Shell, job: ActiveJob, data: RunnerJob
   const fc = doc ? shell.controls.get(doc.flow) : undefined
   const s = doc?.steps[step]
   if (!doc || !fc?.steps[step] || !s || isEnded(doc) || doc.status === 'queued') return undefined
-  // a job with no slot token that would not run the handler (it repairs, or finds its step moved
-  // on) goes its usual way; a woken or backstop job goes on with its token (it gives it back)
-  if (data.slot === undefined && !runsHandler(doc, { id: job.id, name: job.name, data }, shell.clock.estimate())) return undefined
+  // a job that would not run the handler (it repairs, or its step moved on: it was delivered again)
+  // goes its usual way without a slot, a woken one giving back the slot it was given (a backstop
+  // first ends its wait, below)
+  if (!data.backstop && !runsHandler(doc, { id: job.id, name: job.name, data }, shell.clock.estimate())) {
+    if (data.slot !== undefined) await giveBack(shell, `${doc.flow}/${step}`, `${runId}~${step}.${data.slot}`)
+    return undefined
+  }
   let need: LimitNeed | undefined
   try {
     need = stepNeedOf(doc.flow, fc, step, doc.input ?? (await shell.inputs.get(runId)))
