@@ -42,11 +42,16 @@ it('the limit scripts use the key names keys.ts documents, all in the scope slot
     for (const k of expected) expect(k.startsWith(`${prefix}:{lim:sync/step}:`)).toBe(true)
     expect(await raw.lrange(keys.limitRing(scope), 0, -1)).toEqual(['concurrency.0:t1'])
     expect(await raw.hget(keys.limitSingletons(scope), 'u1')).toBe('a~step')
-    // a debounce window its run never settles expires a minute after it came due; nothing else expires
+    // a debounce window its run never settles expires a minute after it came due, a rate window a
+    // period after its last admission; nothing else expires
     const ttl = await raw.pttl(keys.limitDebounce(scope, 'u1'))
     expect(ttl).toBeGreaterThan(119_000)
     expect(ttl).toBeLessThanOrEqual(120_000)
-    for (const k of expected.filter((k) => k !== keys.limitDebounce(scope, 'u1'))) expect(await raw.pttl(k)).toBe(-1)
+    const window = await raw.pttl(keys.limitWindow(scope, 'rateLimit', ''))
+    expect(window).toBeGreaterThan(59_000)
+    expect(window).toBeLessThanOrEqual(60_000)
+    const expiring = [keys.limitDebounce(scope, 'u1'), keys.limitWindow(scope, 'rateLimit', '')]
+    for (const k of expected.filter((k) => !expiring.includes(k))) expect(await raw.pttl(k)).toBe(-1)
     // released: the slots, the line and the singleton go; the admissions stay in their window
     await store.releaseLimit(scope, 'a~step')
     await store.releaseLimit(scope, 'b~step')
@@ -72,6 +77,43 @@ it('a holder whose leased slot ran out (its worker died) leaves no held entry on
     expect(await redis.client.hkeys(store.keys.limitHeld(scope))).toEqual(['next~work.2'])
     await store.releaseLimit(scope, 'next~work.2')
     expect(await redis.client.exists(store.keys.limitHeld(scope))).toBe(0)
+  } finally {
+    await store.close()
+  }
+})
+
+it('keys used once leave nothing behind: a concurrency key no one holds or waits on is forgotten, a rate window expires a period after its last admission', async () => {
+  const prefix = uniqueName('l')
+  const store = createRedisStreamStore({ url: redis.url, prefix, connectionName: prefix })
+  const raw = redis.client
+  try {
+    const { keys } = store
+    const scope = 'sync/tenant'
+    const conc = (key: string) => ({ id: 'concurrency.0', kind: 'concurrency', key, limit: 1 }) as const
+    // 200 tenants, each held once and released
+    for (let i = 0; i < 200; i++) {
+      expect((await store.acquireLimit(scope, { holder: `r${i}~s`, needs: [conc(`t${i}`)] })).state).toBe('admitted')
+      await store.releaseLimit(scope, `r${i}~s`)
+    }
+    expect(await raw.hlen(keys.limitSeen(scope))).toBe(0)
+    // one waits in a tenant's line and leaves it: forgotten too once the holder is done
+    await store.acquireLimit(scope, { holder: 'h~s', needs: [conc('busy')] })
+    expect((await store.acquireLimit(scope, { holder: 'w~s', needs: [conc('busy')] })).state).toBe('queued')
+    await store.releaseLimit(scope, 'w~s')
+    expect(await raw.hkeys(keys.limitSeen(scope))).toEqual(['concurrency.0:busy'])
+    await store.releaseLimit(scope, 'h~s')
+    expect(await raw.hlen(keys.limitSeen(scope))).toBe(0)
+    // a rate window of 300 ms: gone 300 ms after its last admission (its usage entry at the next usage call)
+    const rate = { id: 'rateLimit', kind: 'rate', key: 'u9', limit: 5, periodMs: 300 } as const
+    await store.acquireLimit(scope, { holder: 'q~s', needs: [rate] })
+    await store.releaseLimit(scope, 'q~s')
+    const ttl = await raw.pttl(keys.limitWindow(scope, 'rateLimit', 'u9'))
+    expect(ttl).toBeGreaterThan(0)
+    expect(ttl).toBeLessThanOrEqual(300)
+    await new Promise((r) => setTimeout(r, 400))
+    expect(await raw.exists(keys.limitWindow(scope, 'rateLimit', 'u9'))).toBe(0)
+    expect(await store.limitUsage(scope)).toEqual([])
+    expect((await raw.keys(`${prefix}:*`)).filter((k) => !k.endsWith(':seq'))).toEqual([])
   } finally {
     await store.close()
   }

@@ -90,8 +90,21 @@ export function createMemoryLimits(now: () => number): LimitStore {
   const windowOf = (s: Scope, n: LimitNeed, t: number): number[] => {
     const k = slotKey(n)
     const w = (s.windows.get(k) ?? []).filter((at) => at > t - (n.periodMs ?? 0))
-    s.windows.set(k, w)
+    // an empty window is dropped (the Redis window expires a period after its last admission)
+    if (w.length > 0) s.windows.set(k, w)
+    else s.windows.delete(k)
     return w
+  }
+
+  /**
+   * Forgets the key of `n` once no one holds it, counts in its window or waits in its line (usage
+   * would list none of it): keys used once do not pile up. A rate key's entry goes at the next
+   * usage call or once its line empties.
+   */
+  const forget = (s: Scope, n: LimitNeed): void => {
+    const k = slotKey(n)
+    if (s.slots.get(k)?.size === 0) s.slots.delete(k)
+    if (!s.slots.has(k) && !s.windows.has(k) && !s.lines.has(k)) s.seen.delete(k)
   }
 
   /** The first need that keeps `holder` out now, or undefined when all admit. */
@@ -115,8 +128,11 @@ export function createMemoryLimits(now: () => number): LimitStore {
     const exp = leaseMs === undefined ? Number.POSITIVE_INFINITY : t + leaseMs
     for (const n of needs) {
       s.seen.set(slotKey(n), n)
-      if (n.kind === 'rate') windowOf(s, n, t).push(t)
-      else holdersOf(s, slotKey(n), t).set(holder, exp)
+      if (n.kind === 'rate') {
+        const w = windowOf(s, n, t)
+        w.push(t)
+        s.windows.set(slotKey(n), w)
+      } else holdersOf(s, slotKey(n), t).set(holder, exp)
     }
     s.held.set(holder, needs)
   }
@@ -138,7 +154,10 @@ export function createMemoryLimits(now: () => number): LimitStore {
   /** Frees `holder`'s concurrency slots; returns the needs freed. */
   const drop = (s: Scope, holder: string): LimitNeed[] => {
     const freed = (s.held.get(holder) ?? []).filter((n) => n.kind === 'concurrency')
-    for (const n of freed) s.slots.get(slotKey(n))?.delete(holder)
+    for (const n of freed) {
+      s.slots.get(slotKey(n))?.delete(holder)
+      forget(s, n)
+    }
     s.held.delete(holder)
     return freed
   }
@@ -329,6 +348,7 @@ export function createMemoryLimits(now: () => number): LimitStore {
         if (s.lines.get(line)?.[0] === waiting) moved.add(line)
         unqueue(s, holder)
         only?.add(line)
+        for (const n of waiting.needs) forget(s, n)
       }
       const key = s.singletonOf.get(holder)
       if (key !== undefined) {
@@ -369,6 +389,7 @@ export function createMemoryLimits(now: () => number): LimitStore {
         const queued = s.lines.get(k)?.length ?? 0
         if (active === 0 && queued === 0) {
           s.seen.delete(k)
+          if (s.slots.get(k)?.size === 0) s.slots.delete(k)
           continue
         }
         out.push({ id: n.id, kind: n.kind, key: n.key, active, queued })

@@ -163,7 +163,7 @@ export function createKeys(prefix = 'lf') {
     limitWaiting: (scope: string) => lim(scope, 'wait'),
     /** Holders of a concurrency limit (a sorted set, score = lease expiry ms, `inf` unleased). */
     limitSlots: (scope: string, id: string, key: string) => lim(scope, `h:${limitSlot(id, key)}`),
-    /** Admissions in a rate limit's window (a sorted set: one member per admission, score = ms). */
+    /** Admissions in a rate limit's window (a sorted set: one member per admission, score = ms); expires a period after its last admission. */
     limitWindow: (scope: string, id: string, key: string) => lim(scope, `w:${limitSlot(id, key)}`),
     /** The line of a round-robin key (a sorted set: holder, score = (100 - priority) * 1e12 + seq). */
     limitLine: (scope: string, id: string, key: string) => lim(scope, `q:${limitSlot(id, key)}`),
@@ -175,7 +175,11 @@ export function createKeys(prefix = 'lf') {
     limitSingletons: (scope: string) => lim(scope, 'single'),
     /** The singleton key of each holder (a hash: holder → key). */
     limitSingletonOf: (scope: string) => lim(scope, 'singleOf'),
-    /** Limits with use (a hash: `<id>:<key>` → `concurrency` or `rate:<periodMs>`), for limitUsage. */
+    /**
+     * Limits with use (a hash: `<id>:<key>` → `concurrency` or `rate:<periodMs>`), for limitUsage. A
+     * concurrency key's entry goes once no one holds it or waits in its line; a rate key's at the
+     * next limitUsage after its window expired (or once its line empties).
+     */
     limitSeen: (scope: string) => lim(scope, 'seen'),
     /** The open debounce window of a key (a hash: holder, first, until, input). */
     limitDebounce: (scope: string, key: string) => lim(scope, `d:${limitKey(key)}`),

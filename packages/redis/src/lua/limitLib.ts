@@ -32,6 +32,15 @@ local function see(n)
   redis.call('HSET', SEEN, slot(n), what)
 end
 
+-- forgets the key of need n once no one holds it, counts in its window or waits in its line (usage
+-- would list none of it): keys used once do not pile up. A rate key's window expires a period
+-- after its last admission; its entry goes at the next usage call or once its line empties
+local function forget(n)
+  local k = slotsKey(n)
+  if n.kind == 'rate' then k = windowKey(n) end
+  if redis.call('EXISTS', k, lineKey(slot(n))) == 0 then redis.call('HDEL', SEEN, slot(n)) end
+end
+
 -- frees the holder's concurrency slots; returns the needs freed
 local function drop(holder)
   local e = redis.call('HGET', HELD, holder)
@@ -41,6 +50,7 @@ local function drop(holder)
     if n.kind ~= 'rate' then
       redis.call('ZREM', slotsKey(n), holder)
       freed[#freed + 1] = n
+      forget(n)
     end
   end
   redis.call('HDEL', HELD, holder)
@@ -94,7 +104,9 @@ local function take(holder, entryJson, needs, leaseMs)
   for _, n in ipairs(needs) do
     see(n)
     if n.kind == 'rate' then
+      -- the window goes with its newest admission: it counts nothing a period later
       redis.call('ZADD', windowKey(n), now, redis.call('INCR', SEQ))
+      redis.call('PEXPIRE', windowKey(n), math.max(1, math.ceil(n.periodMs)))
     else
       redis.call('ZADD', slotsKey(n), exp, holder)
     end

@@ -136,6 +136,7 @@ if waiting then
   if redis.call('ZRANK', qk, holder) == 0 then MOVED[line] = true end
   redis.call('ZREM', qk, holder)
   if redis.call('EXISTS', qk) == 0 then redis.call('LREM', RING, 0, line) elseif only then only[line] = true end
+  for _, n in ipairs(cjson.decode(waiting).needs) do forget(n) end
 end
 local skey = redis.call('HGET', SINGLE_OF, holder)
 if skey then
