@@ -192,3 +192,45 @@ async function waitForCount(store: StreamStore, runId: string, kind: string, n: 
   }
   throw new Error(`${runId} has fewer than ${n} ${kind}`)
 }
+
+it('a backstop whose worker died after it ended its step’s wait, before it ran the step: delivered again, it asks again and the run completes', async () => {
+  const gate = deferred()
+  const flow = defineFlow<{ hold: boolean }>({
+    name: 'scarce4',
+    steps: {
+      s: {
+        concurrency: { limit: 1 },
+        handler: async (input, ctx) => {
+          if (input.hold) await gate.promise
+          else await ctx.await.time('200ms')
+          return 'done'
+        },
+      },
+    },
+  })
+  const store = createMemoryStreamStore()
+  const { queue } = redelivering()
+  const runner = createRunner({ store, queue, flows: [flow], onError: () => {} })
+  await runner.start()
+  try {
+    const b = await runner.startFlow(flow, { hold: false })
+    await waitKind(store, b.runId, 'step.await.time', 's')
+    const a = await runner.startFlow(flow, { hold: true })
+    await waitKind(store, a.runId, 'step.started', 's')
+    // b's timer job waits for the slot, its backstop queued (at most 10 s on)
+    await waitKind(store, b.runId, 'step.queued', 's')
+    // the state a backstop leaves when its worker dies right after the write that ends the wait
+    // (`unwait`): no wait, the time job gone; the backstop itself comes again, as the one queued
+    const cur = await store.getRunState<{ steps: Record<string, { wait?: unknown }> }>(b.runId)
+    if (!cur?.doc.steps.s?.wait) throw new Error('b does not wait')
+    delete cur.doc.steps.s.wait
+    expect((await store.casRunState(b.runId, cur.version, cur.doc)).ok).toBe(true)
+    gate.resolve()
+    expect(await runner.result(a.runId, { timeout: '5s' })).toEqual({ s: 'done' })
+    // before: the backstop found its wait ended, not by a wake, and gave up: b stayed suspended
+    expect(await runner.result(b.runId, { timeout: '20s' })).toEqual({ s: 'done' })
+  } finally {
+    await runner.stop()
+    await queue.close()
+  }
+}, 30_000)

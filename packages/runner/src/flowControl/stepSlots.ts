@@ -84,16 +84,22 @@ export async function takeStepSlot(shell: Shell, job: ActiveJob, data: RunnerJob
   if (!need) need = { id: 'concurrency', kind: 'concurrency', key: '', limit: fc.steps[step].limit }
   // each job its own slot (a duplicate job's slot is never another's); a woken job goes on with the token it waited with
   const slot = data.slot ?? newId()
+  const scope = `${doc.flow}/${step}`
+  const holder = `${runId}~${step}.${slot}`
   // of a backstop and a wake, one ends the wait and goes on
   if (data.backstop) {
-    const ended = await apply(shell, runId, { type: 'unwait', step, slot, jobId: job.id })
-    if (!ended.reply) {
-      await wokenAgain(shell, ended.doc, step, slot)
+    const { reply, doc: d } = await apply(shell, runId, { type: 'unwait', step, slot, jobId: job.id })
+    if (!reply && d?.steps[step]?.woken?.slot === slot) {
+      await wokenAgain(shell, d, step, slot)
+      return 'queued'
+    }
+    // its wait ended otherwise: by this very job, delivered again after its worker died past that
+    // write, or replaced by another job's wait: it asks again while its job would run the handler
+    if (!reply && (!d || !runsHandler(d, { id: job.id, name: job.name, data }, shell.clock.estimate()))) {
+      await giveBack(shell, scope, holder)
       return 'queued'
     }
   }
-  const scope = `${doc.flow}/${step}`
-  const holder = `${runId}~${step}.${slot}`
   const limits = requireLimits(shell.limits, doc.flow)
   const req = { holder, needs: [need], leaseMs: shell.slotLeaseMs }
   const ans = await limits.acquireLimit(scope, req)
