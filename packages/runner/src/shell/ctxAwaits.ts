@@ -220,9 +220,13 @@ function capPending(shell: Shell, ex: Execution, pos: number, count = true): voi
     if (count) ex.gate.opened()
     return
   }
-  const err = new LeanflowError(
-    'INVALID_ARGUMENT',
-    `Step "${ex.step}" has ${ex.gate.pending} awaits pending at once, the limit (maxPendingAwaits ${shell.maxPendingAwaits}): await fewer at once (batch the fan-out) or raise maxPendingAwaits.`,
+  // not retriable: a retry would make the same calls and be refused again
+  const err = Object.assign(
+    new LeanflowError(
+      'INVALID_ARGUMENT',
+      `Step "${ex.step}" has ${ex.gate.pending} awaits pending at once, the limit (maxPendingAwaits ${shell.maxPendingAwaits}): await fewer at once (batch the fan-out) or raise maxPendingAwaits.`,
+    ),
+    { retriable: false },
   )
   ex.breakTurns(pos, err)
   throw err
