@@ -311,7 +311,7 @@ describe('acting', () => {
     expect(stdin.code).toBe(1)
     expect(stdin.stderr).toContain('{"input":{"orderId":"o-11"}}')
     const big = JSON.stringify({ note: 'x'.repeat(1_100_000) })
-    const [badStep, badJson, unknown, badId, help, huge, emptyKey, longKey, long] = await Promise.all([
+    const [badStep, badJson, unknown, badId, help, huge, emptyKey, longKey, long, spaced] = await Promise.all([
       leanflow(['rerun', runId, '--from', 'nope', ...g()]),
       leanflow(['rerun', runId, '--input', '{oops', ...g()]),
       leanflow(['rerun', 'nope', ...g()]),
@@ -321,7 +321,13 @@ describe('acting', () => {
       leanflow(['rerun', runId, '--key', '', ...g()]),
       leanflow(['rerun', runId, '--key', 'k'.repeat(300), ...g()]),
       leanflow(['rerun', runId, '--input', '-', ...g()], { input: JSON.stringify({ note: 'y'.repeat(5000) }) }),
+      leanflow(['rerun', runId, '--key', 'a b', ...g()]),
     ])
+    // a key runner.rerun takes but the Idempotency-Key header does not (visible ASCII only): no such header is suggested
+    expect(spaced.code).toBe(1)
+    expect(spaced.stderr).toContain('"idempotencyKey":"a b"')
+    expect(spaced.stderr).not.toContain('Idempotency-Key: a b')
+    expect(spaced.stderr).toContain('with no Idempotency-Key header')
     // what the runner would refuse is refused here, exit 2, in a line that does not repeat the input
     expect(huge.code).toBe(2)
     expect(huge.stderr).toMatch(/^leanflow: PAYLOAD_TOO_LARGE The rerun input is \d+ bytes, over the limit of 1048576 bytes/)

@@ -174,7 +174,13 @@ export async function rerunCommand(
   if (o.input !== undefined) body.input = json.length > 200 ? '<the --input given>' : input
   const args = Object.keys(body).length > 0 ? `, ${JSON.stringify(body)}` : ''
   const call = o.key === undefined ? args : `, ${JSON.stringify({ ...body, idempotencyKey: o.key })}`
-  const header = o.key === undefined ? '' : ` with the header Idempotency-Key: ${o.key}`
+  // the HTTP header takes visible ASCII only (runner.rerun takes any key of 1-256 characters)
+  const header =
+    o.key === undefined
+      ? ''
+      : /^[\x21-\x7e]+$/.test(o.key)
+        ? ` with the header Idempotency-Key: ${o.key}`
+        : ` (with no Idempotency-Key header: it takes visible ASCII only, which ${JSON.stringify(o.key)} is not, so pass that key to runner.rerun)`
   throw new CliError(
     EXIT_CODES.failed,
     'FLOW_NOT_FOUND',
