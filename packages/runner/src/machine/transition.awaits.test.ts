@@ -278,6 +278,36 @@ describe('awaits made at once (parallel awaits)', () => {
     expect(doc.steps.a?.status).toBe('running')
   })
 
+  it('suspend times out an event or trigger await past its timeout (its job may be lost): the step goes on; an invoke is left to its job', () => {
+    const event = { t: 'event', kind: 'paid', state: 'pending', since: 0, attempt: 1, timeoutAt: NOW - 1 } as const
+    const other = { t: 'event', kind: 'paid', state: 'pending', since: 0, attempt: 1 } as const
+    const doc = run({ a: { ...running(), records: [{ ...event }, { ...other }] } })
+    const t = transition(doc, { type: 'suspend', step: 'a', lease: 'L', positions: [0, 1] }, env)
+    expect(t.reply).toEqual([{ pos: 0, rec: { ...event, state: 'timedOut', doneAt: NOW } }])
+    expect(waves(t)).toEqual([['step.await.event sa~a~0'], ['step.await.timeout st~a~0']])
+    expect(doc.steps.a?.status).toBe('running')
+    // the kind stays watched: another await of it is pending
+    expect(t.unwatch).toEqual([])
+    const alone = run({ a: { ...running(), records: [{ ...event }] } })
+    expect(transition(alone, { type: 'suspend', step: 'a', lease: 'L', positions: [0] }, env).unwatch).toEqual(['paid'])
+    const trigger = run({ a: { ...running(), records: [{ ...trig('T0'), timeoutAt: NOW }] } })
+    expect(transition(trigger, { type: 'suspend', step: 'a', lease: 'L', positions: [0] }, env).reply).toEqual([
+      { pos: 0, rec: { ...trig('T0'), timeoutAt: NOW, state: 'timedOut', doneAt: NOW } },
+    ])
+    const invoke = {
+      t: 'run',
+      flow: 'child',
+      childRunId: 'c1',
+      input: {},
+      state: 'pending',
+      since: 0,
+      attempt: 1,
+      timeoutAt: NOW - 1,
+    } as const
+    const kid = run({ a: { ...running(), records: [{ ...invoke }] } })
+    expect(transition(kid, { type: 'suspend', step: 'a', lease: 'L', positions: [0] }, env).reply).toBe('suspended')
+  })
+
   it('awaitJobs decides the timers of a run that came together as one after the other: one claims, the rest wait for its suspend', () => {
     const due = (pos: number) => ({ t: 'time', at: NOW - 1, state: 'pending', since: 0, attempt: 1, by: `w${pos}` }) as const
     const doc = run({ a: { status: 'suspended', waitingOn: 0, waitingAll: [0, 1, 2], records: [due(0), due(1), due(2)] } })

@@ -149,11 +149,20 @@ export function suspend(doc: RunDoc | null, cmd: Suspend, env: Env): Transition<
   const recs = positions.map((pos) => s.records[pos])
   if (positions.length === 0 || recs.some((r) => !r || r.t === 'do')) return { reply: 'lease', appends: [], jobs: [], unwatch: [] }
   const settled: SettledAwait[] = []
+  const timedOut: SettledAwait[] = []
   positions.forEach((pos, i) => {
     const r = recs[i] as AwaitRec
     // a timer already due resolves here (its own job then finds it resolved): the step woken by
     // one of many timers due at once goes on with all of them, not one wake-up and write each
     if (r.t === 'time') fireTime(r, env.now)
+    // an event or trigger await past its timeout times out here likewise: its timeout job may
+    // have been lost (its worker died; or, under a step-level slot, another await's job took its
+    // place in line), and the step would wait on it for good (an invoke's is left to its job)
+    else if (r.t !== 'run' && r.state === 'pending' && r.timeoutAt !== undefined && r.timeoutAt <= env.now) {
+      r.state = 'timedOut'
+      r.doneAt = env.now
+      timedOut.push({ pos, rec: r })
+    }
     if (r.state !== 'pending') settled.push({ pos, rec: r })
   })
   if (settled.length > 0) {
@@ -167,7 +176,19 @@ export function suspend(doc: RunDoc | null, cmd: Suspend, env: Env): Transition<
     const resumed = settled
       .filter((x) => x.rec.state === 'resolved')
       .flatMap((x) => [[awaitedAppend(cmd.step, x.pos, x.rec)], [{ ...resumedAppend(cmd.step, s.attempt, x.pos, x.rec), ...UNDER_RUN }]])
-    return { ...announced, reply: settled, appends: [...announced.appends, ...resumed] }
+    const timeouts = timedOut.flatMap((x) => [
+      [awaitedAppend(cmd.step, x.pos, x.rec)],
+      [{ ...timedOutAppend(cmd.step, s.attempt, x.pos, x.rec), ...UNDER_RUN }],
+    ])
+    // a kind timed out here stays watched while another await of it is pending
+    const kinds = pendingKinds(doc)
+    const unwatch = [...new Set(timedOut.flatMap((x) => (x.rec.t === 'event' && !kinds.has(x.rec.kind) ? [x.rec.kind] : [])))]
+    return {
+      ...announced,
+      unwatch: [...announced.unwatch, ...unwatch],
+      reply: settled,
+      appends: [...announced.appends, ...resumed, ...timeouts],
+    }
   }
   s.status = 'suspended'
   s.waitingOn = positions[0]
