@@ -3,9 +3,10 @@
 // another await of the step), a step suspended again on that await, past its timeout, waited on
 // it for good. A suspend now times out every await whose timeout has passed, as it fires a due
 // timer: the step goes on with the timeout at once.
-import { createMemoryStreamStore, type JobQueue } from '@leanflow/core'
-import { createMemoryQueue, createRunner, defineFlow } from '@leanflow/runner'
+import { createMemoryStreamStore } from '@leanflow/core'
+import { createRunner, defineFlow } from '@leanflow/runner'
 import { expect, it } from 'vitest'
+import { faultyQueue } from '../fixtures/faultyQueue.js'
 import { kindsOf, waitKind } from '../fixtures/runnerKit.js'
 
 it('a step woken by another await past an await’s timeout whose job was lost: its suspend times that await out', async () => {
@@ -24,21 +25,8 @@ it('a step woken by another await past an await’s timeout whose job was lost: 
     },
   })
   const store = createMemoryStreamStore()
-  const inner = createMemoryQueue()
   // the timeout job of the await at position 0 is lost with its process
-  const dropped: string[] = []
-  const queue: JobQueue = {
-    enqueue: async (job) => {
-      if (job.name === 'timeout') {
-        dropped.push(job.id)
-        return
-      }
-      return inner.enqueue(job)
-    },
-    remove: (id) => inner.remove(id),
-    process: (handler, opts) => inner.process(handler, opts),
-    close: () => inner.close(),
-  }
+  const { queue, lost: dropped } = faultyQueue((job) => job.name === 'timeout')
   const runner = createRunner({ store, queue, flows: [flow], onError: () => {} })
   await runner.start()
   try {

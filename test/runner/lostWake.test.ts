@@ -3,9 +3,10 @@
 // between, the job is never queued; the waiting job's backstop (at most 10 s on) finds the wait
 // ended by that wake and queues its job again (same id: never doubled). Before, the run stayed
 // `running` for good with nothing queued (found by an acceptance probe with a SIGKILL there).
-import { createMemoryStreamStore, type JobQueue } from '@leanflow/core'
-import { createMemoryQueue, createRunner, defineFlow } from '@leanflow/runner'
+import { createMemoryStreamStore } from '@leanflow/core'
+import { createRunner, defineFlow } from '@leanflow/runner'
 import { expect, it } from 'vitest'
+import { faultyQueue } from '../fixtures/faultyQueue.js'
 import { deferred, kindsOf, waitKind } from '../fixtures/runnerKit.js'
 
 it('a wake whose job was never queued (its process died after the write): the backstop queues it, and the run completes', async () => {
@@ -23,22 +24,11 @@ it('a wake whose job was never queued (its process died after the write): the ba
     },
   })
   const store = createMemoryStreamStore()
-  const inner = createMemoryQueue()
   // drops the first woken job (a step job carrying a slot token, not a backstop): lost with its process
-  const dropped: string[] = []
-  const queue: JobQueue = {
-    enqueue: async (job) => {
-      const data = job.data as { slot?: string; backstop?: true }
-      if (dropped.length === 0 && data.slot !== undefined && !data.backstop) {
-        dropped.push(job.id)
-        return
-      }
-      return inner.enqueue(job)
-    },
-    remove: (id) => inner.remove(id),
-    process: (handler, opts) => inner.process(handler, opts),
-    close: () => inner.close(),
-  }
+  const { queue, lost: dropped } = faultyQueue((job, lostSoFar) => {
+    const data = job.data as { slot?: string; backstop?: true }
+    return lostSoFar === 0 && data.slot !== undefined && !data.backstop
+  })
   const runner = createRunner({ store, queue, flows: [flow], onError: () => {} })
   await runner.start()
   try {

@@ -4,34 +4,29 @@
 // line, replacing the wait of the job that would resume the step (its await's job): the wake then
 // went to the stale job, which did nothing, and the run stayed suspended for good (found by an
 // acceptance probe that SIGKILLed BullMQ workers; reproduced here by delivering the job again).
-import { type ActiveJob, createMemoryStreamStore, type JobHandler, type JobQueue, type StreamStore } from '@leanflow/core'
-import { createMemoryQueue, createRunner, defineFlow } from '@leanflow/runner'
+import { createMemoryStreamStore, type MemoryStreamStore, type StreamStore } from '@leanflow/core'
+import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { expect, it } from 'vitest'
+import { faultyQueue } from '../fixtures/faultyQueue.js'
 import { deferred, kindsOf, waitKind } from '../fixtures/runnerKit.js'
 
-/** A memory queue that keeps what it delivered, to deliver a job again as a queue does after its worker died. */
-function redelivering() {
-  const inner = createMemoryQueue()
-  const delivered: ActiveJob[] = []
-  let handle: JobHandler | undefined
-  const queue: JobQueue = {
-    enqueue: (job) => inner.enqueue(job),
-    remove: (id) => inner.remove(id),
-    process: (handler, opts) => {
-      handle = handler
-      return inner.process(async (job) => {
-        delivered.push(job)
-        await handler(job)
-      }, opts)
-    },
-    close: () => inner.close(),
+type Flows = Parameters<typeof createRunner>[0]['flows']
+
+/** Runs `body` against a runner of `flows` on a memory store and a queue that can deliver a job again. */
+async function withRunner(
+  flows: Flows,
+  body: (t: { runner: Runner; store: MemoryStreamStore; again: ReturnType<typeof faultyQueue>['again'] }) => Promise<void>,
+): Promise<void> {
+  const store = createMemoryStreamStore()
+  const { queue, again } = faultyQueue()
+  const runner = createRunner({ store, queue, flows, onError: () => {} })
+  await runner.start()
+  try {
+    await body({ runner, store, again })
+  } finally {
+    await runner.stop()
+    await queue.close()
   }
-  const again = async (pick: (job: ActiveJob) => boolean) => {
-    const job = delivered.find(pick)
-    if (!job || !handle) throw new Error('no such job was delivered')
-    await handle({ ...job, deliveries: job.deliveries + 1 })
-  }
-  return { queue, again }
 }
 
 it('a stale step job delivered again while its step waits for a slot on a timer does not take the timer job’s place: the run completes', async () => {
@@ -49,11 +44,7 @@ it('a stale step job delivered again while its step waits for a slot on a timer 
       },
     },
   })
-  const store = createMemoryStreamStore()
-  const { queue, again } = redelivering()
-  const runner = createRunner({ store, queue, flows: [flow], onError: () => {} })
-  await runner.start()
-  try {
+  await withRunner([flow], async ({ runner, store, again }) => {
     // b runs first and suspends on its timer (its slot goes back)
     const b = await runner.startFlow(flow, { hold: false })
     await waitKind(store, b.runId, 'step.await.time', 's')
@@ -76,10 +67,7 @@ it('a stale step job delivered again while its step waits for a slot on a timer 
       'step.completed(s)',
       'flow.completed',
     ])
-  } finally {
-    await runner.stop()
-    await queue.close()
-  }
+  })
 }, 30_000)
 
 it('a job of a completed step delivered again while its run goes on and the slot is taken logs no step.queued and takes no place in line', async () => {
@@ -104,11 +92,7 @@ it('a job of a completed step delivered again while its run goes on and the slot
       },
     },
   })
-  const store = createMemoryStreamStore()
-  const { queue, again } = redelivering()
-  const runner = createRunner({ store, queue, flows: [flow], onError: () => {} })
-  await runner.start()
-  try {
+  await withRunner([flow], async ({ runner, store, again }) => {
     // b's s completes, its t runs on
     const b = await runner.startFlow(flow, { hold: false })
     await waitKind(store, b.runId, 'step.started', 't')
@@ -131,10 +115,7 @@ it('a job of a completed step delivered again while its run goes on and the slot
     // before: b's stale job waited in line (and its step logged step.queued)
     expect(limits.length).toBeGreaterThan(0)
     expect(JSON.stringify(limits)).not.toContain(b.runId)
-  } finally {
-    await runner.stop()
-    await queue.close()
-  }
+  })
 }, 30_000)
 
 it('a woken job delivered again once its step suspended gives back its slot and takes no place in line: the timer’s job resumes the step', async () => {
@@ -152,11 +133,7 @@ it('a woken job delivered again once its step suspended gives back its slot and 
       },
     },
   })
-  const store = createMemoryStreamStore()
-  const { queue, again } = redelivering()
-  const runner = createRunner({ store, queue, flows: [flow], onError: () => {} })
-  await runner.start()
-  try {
+  await withRunner([flow], async ({ runner, store, again }) => {
     const a = await runner.startFlow(flow, { gate: 0 })
     await waitKind(store, a.runId, 'step.started', 's')
     // b waits for the slot; a's end wakes it (a job carrying the slot's token), and it suspends on its timer
@@ -179,10 +156,7 @@ it('a woken job delivered again once its step suspended gives back its slot and 
     expect(await runner.result(c.runId, { timeout: '5s' })).toEqual({ s: 'done' })
     // before: b stayed suspended for good (the stale job's wait replaced the timer job's)
     expect(await runner.result(b.runId, { timeout: '15s' })).toEqual({ s: 'done' })
-  } finally {
-    await runner.stop()
-    await queue.close()
-  }
+  })
 }, 30_000)
 
 async function waitForCount(store: StreamStore, runId: string, kind: string, n: number): Promise<void> {
@@ -208,11 +182,7 @@ it('a backstop whose worker died after it ended its step’s wait, before it ran
       },
     },
   })
-  const store = createMemoryStreamStore()
-  const { queue } = redelivering()
-  const runner = createRunner({ store, queue, flows: [flow], onError: () => {} })
-  await runner.start()
-  try {
+  await withRunner([flow], async ({ runner, store }) => {
     const b = await runner.startFlow(flow, { hold: false })
     await waitKind(store, b.runId, 'step.await.time', 's')
     const a = await runner.startFlow(flow, { hold: true })
@@ -229,8 +199,5 @@ it('a backstop whose worker died after it ended its step’s wait, before it ran
     expect(await runner.result(a.runId, { timeout: '5s' })).toEqual({ s: 'done' })
     // before: the backstop found its wait ended, not by a wake, and gave up: b stayed suspended
     expect(await runner.result(b.runId, { timeout: '20s' })).toEqual({ s: 'done' })
-  } finally {
-    await runner.stop()
-    await queue.close()
-  }
+  })
 }, 30_000)
