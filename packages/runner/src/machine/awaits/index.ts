@@ -168,8 +168,8 @@ export function suspend(doc: RunDoc | null, cmd: Suspend, env: Env): Transition<
   if (settled.length > 0) {
     for (const x of settled) {
       delete x.rec.quiet
-      // announced again with its step.resumed below (a take-over replays to here and repeats both)
-      if (x.rec.state === 'resolved') delete x.rec.by
+      // announced again with its step.resumed (or step.await.timeout) below (a take-over replays to here and repeats both)
+      if (x.rec.state === 'resolved' || timedOut.includes(x)) delete x.rec.by
     }
     // each with its announcement again first (a child written before its announcement was, by a
     // worker that died in between, may have ended before the announcement of the await it resolved)
