@@ -51,6 +51,11 @@ export class AwaitGate {
     this.open++
   }
 
+  /** The positions of the awaits the handler waits on that are still pending, in order. */
+  pendingPositions(): number[] {
+    return [...this.waiting.keys()].sort((a, b) => a - b)
+  }
+
   /** Runs a ctx call's work; the step cannot suspend meanwhile. */
   async busy<T>(work: () => Promise<T>): Promise<T> {
     this.busyCount++
@@ -106,8 +111,7 @@ export class AwaitGate {
     if (this.waiting.size === 0) return
     this.suspending = true
     try {
-      const positions = [...this.waiting.keys()].sort((a, b) => a - b)
-      const reply = await this.hooks.suspend(positions)
+      const reply = await this.hooks.suspend(this.pendingPositions())
       if (reply === 'suspended') return
       for (const { pos, rec } of reply) {
         const deliver = this.waiting.get(pos)

@@ -67,6 +67,10 @@ export async function execute(
     const ctx = createContext(shell, ex)
     const running = Promise.resolve().then(() => def.handler(input, ctx))
     opts.onHandler?.(running, ex)
+    void running.then(
+      () => wentOnAfterSuspend(shell, ex, 'returned'),
+      () => wentOnAfterSuspend(shell, ex, 'threw'),
+    )
     outcome = await Promise.race([
       // settled at once (a microtask), before the gate's next decision (setImmediate): awaits that
       // finish registering after the handler returned never suspend the step
@@ -150,4 +154,19 @@ async function fail(shell: Shell, ex: Execution, err: unknown) {
   const retryDelayMs = retry ? retryDelay(policy, ex.attempt + 1, err) : undefined
   const now = await shell.clock.now()
   await apply(shell, ex.runId, { type: 'fail', step: ex.step, lease: ex.lease, attempt: ex.attempt, error, retryDelayMs }, { now })
+}
+
+/**
+ * A suspended step's handler never settles (it waits on the awaits the step suspended on); one
+ * that does went on outside ctx calls while an await was pending (a race's loser): its outcome is
+ * dropped, and the step runs again once one of those awaits settles. Said through `onError`.
+ */
+function wentOnAfterSuspend(shell: Shell, ex: Execution, how: 'returned' | 'threw'): void {
+  if (ex.gone?.why !== 'suspended') return
+  const positions = ex.gate.pendingPositions()
+  shell.onError(
+    new Error(
+      `Step "${ex.step}" of run "${ex.runId}" went on after it suspended on its pending awaits (position ${positions.join(', ')}): its handler ${how}, and that was dropped; the step runs again from the top once one of those awaits settles. A promise that is not a ctx call (a fetch, a sleep after a Promise.race) does not keep a step running while an await is pending: do that work inside ctx.do.`,
+    ),
+  )
 }

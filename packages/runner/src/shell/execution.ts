@@ -7,7 +7,8 @@ const GONE_WHY = {
   lease: 'another worker took the step over',
   ended: 'its run ended: canceled, failed by another step, or the step timed out',
   handback: 'the runner handed the step back to the queue',
-  suspended: 'the step suspended',
+  suspended:
+    'the step suspended on its pending awaits while the handler went on outside ctx calls; a promise that is not a ctx call (a fetch, a sleep after a Promise.race) does not keep a step running: do that work inside ctx.do',
   settled: 'its handler had already returned or thrown, and the step went on with that: await every ctx call',
 } as const
 
