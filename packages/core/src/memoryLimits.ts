@@ -1,48 +1,12 @@
 import { positiveInteger } from './invalidArgument.js'
 import { checkDebounce, checkLimitHolder, checkLimitRequest, checkLimitScope } from './limitChecks.js'
 import type { DebounceAnswer, LimitAnswer, LimitBlock, LimitNeed, LimitRequest, LimitStore, LimitTurn, LimitUsage } from './limitStore.js'
+import { type Entry, lineOf, newScope, type Scope, slotKey } from './memoryLimitScope.js'
 
 /** Most queued entries one call looks at while admitting (the Redis script has the same bound). */
 const MAX_PUMP = 1000
 /** A debounce window not settled this long after it came due is dropped (the Redis store the same). */
 const STALE_WINDOW_MS = 60_000
-
-interface Entry {
-  holder: string
-  needs: LimitNeed[]
-  leaseMs?: number
-  /** Sort key: priority (higher first), then arrival. */
-  score: number
-}
-
-/** One scope's limits: slots, windows, the queue by round-robin key, singletons, debounce windows. */
-interface Scope {
-  /** `<id>|<key>` → holder → expiry (Infinity: unleased). */
-  slots: Map<string, Map<string, number>>
-  /** `<id>|<key>` → admission times (rate). */
-  windows: Map<string, number[]>
-  /** holder → the needs it holds. */
-  held: Map<string, LimitNeed[]>
-  /** holder → its queued entry. */
-  waiting: Map<string, Entry>
-  /** Round-robin key → its entries, in order. */
-  lines: Map<string, Entry[]>
-  /** Round-robin keys with waiters, in turn order. */
-  ring: string[]
-  singletons: Map<string, string>
-  singletonOf: Map<string, string>
-  debounces: Map<string, { holder: string; first: number; until: number; json: string }>
-  /** `<id>|<key>` → its need (for usage). */
-  seen: Map<string, LimitNeed>
-  seq: number
-}
-
-const slotKey = (n: { id: string; key: string }) => `${n.id}|${n.key}`
-/** The round-robin line of a holder: its first need with a key (else its first need). */
-const lineOf = (needs: readonly LimitNeed[]) => {
-  const n = needs.find((x) => x.key !== '') ?? needs[0]
-  return n ? slotKey(n) : ''
-}
 
 /**
  * The {@link LimitStore} held in memory, on the store's clock: every call runs to its end in one
@@ -53,19 +17,7 @@ export function createMemoryLimits(now: () => number): LimitStore {
   const scopeOf = (name: string): Scope => {
     let s = scopes.get(name)
     if (!s) {
-      s = {
-        slots: new Map(),
-        windows: new Map(),
-        held: new Map(),
-        waiting: new Map(),
-        lines: new Map(),
-        ring: [],
-        singletons: new Map(),
-        singletonOf: new Map(),
-        debounces: new Map(),
-        seen: new Map(),
-        seq: 0,
-      }
+      s = newScope()
       scopes.set(name, s)
     }
     return s
