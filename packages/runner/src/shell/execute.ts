@@ -67,20 +67,19 @@ export async function execute(
     const ctx = createContext(shell, ex)
     const running = Promise.resolve().then(() => def.handler(input, ctx))
     opts.onHandler?.(running, ex)
-    void running.then(
-      () => wentOnAfterSuspend(shell, ex, 'returned'),
-      () => wentOnAfterSuspend(shell, ex, 'threw'),
-    )
     outcome = await Promise.race([
       // settled at once (a microtask), before the gate's next decision (setImmediate): awaits that
       // finish registering after the handler returned never suspend the step
+      // (these run also when the execution ended first: a suspended one's handler that settles is reported)
       running.then(
         (value) => {
           ex.settled = true
+          wentOnAfterSuspend(shell, ex, 'returned')
           return { ok: true as const, value }
         },
         (err: unknown) => {
           ex.settled = true
+          wentOnAfterSuspend(shell, ex, 'threw')
           return { ok: false as const, err }
         },
       ),
