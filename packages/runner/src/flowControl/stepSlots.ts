@@ -1,4 +1,4 @@
-import type { ActiveJob, LimitAnswer, LimitNeed } from '@leanflow/core'
+import { type ActiveJob, LeanflowError, type LimitAnswer, type LimitNeed } from '@leanflow/core'
 import { runsHandler } from '../machine/index.js'
 import type { RunnerJobData } from '../machine/keys.js'
 import { isEnded, type RunDoc } from '../machine/runDoc.js'
@@ -22,6 +22,8 @@ const STEP_BACKSTOP_MS = 10_000
 /** A slot held by an execution: renewed until released. */
 export class StepSlot {
   private readonly timer: ReturnType<typeof setInterval>
+  private lostFn: ((reason: LeanflowError) => void) | undefined
+  private lost: LeanflowError | undefined
 
   constructor(
     private readonly shell: Shell,
@@ -34,12 +36,34 @@ export class StepSlot {
         requireLimits(shell.limits, scope)
           .renewLimit(scope, holder, leaseMs)
           .then((held) => {
-            if (!held) shell.onError(new Error(`Step slot of "${holder}" in "${scope}" expired while its handler ran: raise slotLeaseMs.`))
+            if (!held) this.expired(leaseMs)
           }, shell.onError)
       },
       Math.max(10, Math.floor(leaseMs / 3)),
     )
     this.timer.unref?.()
+  }
+
+  /** Calls `fn` (once) should the slot's lease run out while it is held (at once when it has). */
+  onLost(fn: (reason: LeanflowError) => void): void {
+    this.lostFn = fn
+    if (this.lost) fn(this.lost)
+  }
+
+  /**
+   * The lease ran out before a renewal reached the store (unreachable, or this process too busy
+   * that long): the store counts the slot free, and may admit another execution beside this one.
+   * Said once, and the execution's `ctx.signal` aborts (`onLost`); no more renewals.
+   */
+  private expired(leaseMs: number): void {
+    if (this.lost) return
+    clearInterval(this.timer)
+    this.lost = new LeanflowError(
+      'STORE_UNAVAILABLE',
+      `The step slot "${this.holder}" of "${this.scope}" ran out while its handler ran: no renewal reached the store within slotLeaseMs (${leaseMs} ms), so the limit may admit another execution beside this one. Its ctx.signal aborts: stop work when it does (the attempt fails and is retried with a slot). Raise slotLeaseMs above the store outages the limit must ride out.`,
+    )
+    this.shell.onError(this.lost)
+    this.lostFn?.(this.lost)
   }
 
   /** Gives the slot back and wakes the steps that now fit. */

@@ -62,6 +62,8 @@ export async function handleJob(shell: Shell, job: ActiveJob, opts: ExecuteOptio
       h.settled = true
     })
     handler = h
+    // a slot whose lease ran out (the store out of reach that long) no longer keeps others out: the handler is told to stop
+    if (slot) slot.onLost((reason) => ex.abort.abort(reason))
   }
   const run = slot ? { ...opts, onHandler } : opts
   try {
