@@ -110,6 +110,8 @@ export async function execute(
     // an event the store refuses for its size is refused again on every delivery: the attempt fails
     if (gone.why === 'handback' && isUnstorable(gone.cause)) return fail(shell, ex, gone.cause)
     if (gone.why === 'handback') throw gone.cause ?? gone
+    // a write of its own that failed once it was dropped (its suspend's outputs): the job goes back, and its re-delivery repairs them
+    if (ex.unfinished !== undefined) throw ex.unfinished
     return
   }
   if (outcome.ok) {

@@ -45,6 +45,12 @@ export class Execution {
   /** Suspended, fenced, canceled or handed back: further calls are refused. */
   gone: ExecutionGone | undefined
   /**
+   * A store call of the execution that failed after it was dropped for another reason (a child's
+   * start, an announcement of the suspend its poll saw land): its job goes back to the queue
+   * anyway, whose re-delivery repairs what the call left undone.
+   */
+  unfinished: unknown
+  /**
    * The handler returned or threw: the step completes or fails with that outcome, and never
    * suspends on awaits still registering (they are closed, as a race's losers are).
    */
@@ -299,6 +305,9 @@ export async function orHandBack<T>(ex: Execution, work: () => Promise<T>): Prom
     return await ex.track(work)
   } catch (err) {
     if (err instanceof ExecutionGone) throw err
+    // dropped already for another reason (its poll saw the step this very write suspended): the
+    // job still goes back, so its re-delivery carries out what this write left undone
+    if (ex.gone && ex.gone.why !== 'handback') ex.unfinished ??= err
     throw ex.stop('handback', err)
   }
 }
