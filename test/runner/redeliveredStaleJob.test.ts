@@ -16,10 +16,11 @@ type Flows = Parameters<typeof createRunner>[0]['flows']
 async function withRunner(
   flows: Flows,
   body: (t: { runner: Runner; store: MemoryStreamStore; again: ReturnType<typeof faultyQueue>['again'] }) => Promise<void>,
+  slotLeaseMs?: number,
 ): Promise<void> {
   const store = createMemoryStreamStore()
   const { queue, again } = faultyQueue()
-  const runner = createRunner({ store, queue, flows, onError: () => {} })
+  const runner = createRunner({ store, queue, flows, slotLeaseMs, onError: () => {} })
   await runner.start()
   try {
     await body({ runner, store, again })
@@ -56,8 +57,9 @@ it('a stale step job delivered again while its step waits for a slot on a timer 
     await again((job) => job.name === 'step' && (job.data as { runId: string }).runId === b.runId)
     gate.resolve()
     expect(await runner.result(a.runId, { timeout: '5s' })).toEqual({ s: 'done' })
-    // before: b stayed suspended for good (the backstop found its wait taken by the stale job)
-    expect(await runner.result(b.runId, { timeout: '15s' })).toEqual({ s: 'done' })
+    // the freed slot wakes the timer's job (before, it woke the stale job, which did nothing: b
+    // then waited on its backstop, 10 s on, which now asks again; before that fix, for good)
+    expect(await runner.result(b.runId, { timeout: '5s' })).toEqual({ s: 'done' })
     expect(await kindsOf(store, b.runId)).toEqual([
       'flow.started',
       'step.started(s)',
@@ -154,8 +156,8 @@ it('a woken job delivered again once its step suspended gives back its slot and 
     )
     gates[1]?.resolve()
     expect(await runner.result(c.runId, { timeout: '5s' })).toEqual({ s: 'done' })
-    // before: b stayed suspended for good (the stale job's wait replaced the timer job's)
-    expect(await runner.result(b.runId, { timeout: '15s' })).toEqual({ s: 'done' })
+    // the freed slot wakes the timer's job (before, the stale job's wait replaced it: b waited on its backstop, 10 s on, or for good)
+    expect(await runner.result(b.runId, { timeout: '5s' })).toEqual({ s: 'done' })
   })
 }, 30_000)
 
@@ -182,22 +184,27 @@ it('a backstop whose worker died after it ended its step’s wait, before it ran
       },
     },
   })
-  await withRunner([flow], async ({ runner, store }) => {
-    const b = await runner.startFlow(flow, { hold: false })
-    await waitKind(store, b.runId, 'step.await.time', 's')
-    const a = await runner.startFlow(flow, { hold: true })
-    await waitKind(store, a.runId, 'step.started', 's')
-    // b's timer job waits for the slot, its backstop queued (at most 10 s on)
-    await waitKind(store, b.runId, 'step.queued', 's')
-    // the state a backstop leaves when its worker dies right after the write that ends the wait
-    // (`unwait`): no wait, the time job gone; the backstop itself comes again, as the one queued
-    const cur = await store.getRunState<{ steps: Record<string, { wait?: unknown }> }>(b.runId)
-    if (!cur?.doc.steps.s?.wait) throw new Error('b does not wait')
-    delete cur.doc.steps.s.wait
-    expect((await store.casRunState(b.runId, cur.version, cur.doc)).ok).toBe(true)
-    gate.resolve()
-    expect(await runner.result(a.runId, { timeout: '5s' })).toEqual({ s: 'done' })
-    // before: the backstop found its wait ended, not by a wake, and gave up: b stayed suspended
-    expect(await runner.result(b.runId, { timeout: '20s' })).toEqual({ s: 'done' })
-  })
+  await withRunner(
+    [flow],
+    async ({ runner, store }) => {
+      const b = await runner.startFlow(flow, { hold: false })
+      await waitKind(store, b.runId, 'step.await.time', 's')
+      const a = await runner.startFlow(flow, { hold: true })
+      await waitKind(store, a.runId, 'step.started', 's')
+      // b's timer job waits for the slot, its backstop queued (at most 10 s on)
+      await waitKind(store, b.runId, 'step.queued', 's')
+      // the state a backstop leaves when its worker dies right after the write that ends the wait
+      // (`unwait`): no wait, the time job gone; the backstop itself comes again, as the one queued
+      const cur = await store.getRunState<{ steps: Record<string, { wait?: unknown }> }>(b.runId)
+      if (!cur?.doc.steps.s?.wait) throw new Error('b does not wait')
+      delete cur.doc.steps.s.wait
+      expect((await store.casRunState(b.runId, cur.version, cur.doc)).ok).toBe(true)
+      gate.resolve()
+      expect(await runner.result(a.runId, { timeout: '5s' })).toEqual({ s: 'done' })
+      // before: the backstop found its wait ended, not by a wake, and gave up: b stayed suspended
+      expect(await runner.result(b.runId, { timeout: '10s' })).toEqual({ s: 'done' })
+      // a short lease: the backstop asks again at the holder's lease expiry (about 1 s), not 10 s on
+    },
+    1000,
+  )
 }, 30_000)
