@@ -4,11 +4,11 @@
 // line, replacing the wait of the job that would resume the step (its await's job): the wake then
 // went to the stale job, which did nothing, and the run stayed suspended for good (found by an
 // acceptance probe that SIGKILLed BullMQ workers; reproduced here by delivering the job again).
-import { createMemoryStreamStore, type MemoryStreamStore, type StreamStore } from '@leanflow/core'
+import { createMemoryStreamStore, type MemoryStreamStore } from '@leanflow/core'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { expect, it } from 'vitest'
 import { faultyQueue } from '../fixtures/faultyQueue.js'
-import { deferred, kindsOf, waitKind } from '../fixtures/runnerKit.js'
+import { deferred, kindsOf, waitForEvent, waitKind } from '../fixtures/runnerKit.js'
 
 type Flows = Parameters<typeof createRunner>[0]['flows']
 
@@ -30,10 +30,11 @@ async function withRunner(
   }
 }
 
-it('a stale step job delivered again while its step waits for a slot on a timer does not take the timer job’s place: the run completes', async () => {
+/** A step of limit 1: a run `{ hold: true }` holds its slot until `gate` opens, any other awaits a 200 ms timer first. */
+function timerFlow(name: string) {
   const gate = deferred()
   const flow = defineFlow<{ hold: boolean }>({
-    name: 'scarce',
+    name,
     steps: {
       s: {
         concurrency: { limit: 1 },
@@ -45,14 +46,23 @@ it('a stale step job delivered again while its step waits for a slot on a timer 
       },
     },
   })
+  return { gate, flow }
+}
+
+/** Run b suspends on its timer (its slot goes back), run a takes the slot and holds it, b's timer job waits for it (`step.queued`). */
+async function timerWaitsForSlot(runner: Runner, store: MemoryStreamStore, flow: ReturnType<typeof timerFlow>['flow']) {
+  const b = await runner.startFlow(flow, { hold: false })
+  await waitKind(store, b.runId, 'step.await.time', 's')
+  const a = await runner.startFlow(flow, { hold: true })
+  await waitKind(store, a.runId, 'step.started', 's')
+  await waitKind(store, b.runId, 'step.queued', 's')
+  return { a, b }
+}
+
+it('a stale step job delivered again while its step waits for a slot on a timer does not take the timer job’s place: the run completes', async () => {
+  const { gate, flow } = timerFlow('scarce')
   await withRunner([flow], async ({ runner, store, again }) => {
-    // b runs first and suspends on its timer (its slot goes back)
-    const b = await runner.startFlow(flow, { hold: false })
-    await waitKind(store, b.runId, 'step.await.time', 's')
-    // a takes the slot and holds it; b's timer fires and waits for the slot
-    const a = await runner.startFlow(flow, { hold: true })
-    await waitKind(store, a.runId, 'step.started', 's')
-    await waitKind(store, b.runId, 'step.queued', 's')
+    const { a, b } = await timerWaitsForSlot(runner, store, flow)
     // b's first step job comes again (its worker "died" after the step suspended)
     await again((job) => job.name === 'step' && (job.data as { runId: string }).runId === b.runId)
     gate.resolve()
@@ -146,7 +156,8 @@ it('a woken job delivered again once its step suspended gives back its slot and 
     // c takes the slot; b's timer fires and waits for it
     const c = await runner.startFlow(flow, { gate: 1 })
     await waitKind(store, c.runId, 'step.started', 's')
-    await waitForCount(store, b.runId, 'step.queued', 2)
+    let queued = 0
+    await waitForEvent(store, b.runId, (e) => e.kind === 'step.queued' && ++queued === 2)
     // b's woken job comes again (its worker "died" after the step suspended)
     await again(
       (job) =>
@@ -161,38 +172,13 @@ it('a woken job delivered again once its step suspended gives back its slot and 
   })
 }, 30_000)
 
-async function waitForCount(store: StreamStore, runId: string, kind: string, n: number): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if ((await store.read(runId, { limit: 1000 })).filter((e) => e.kind === kind).length >= n) return
-    await new Promise((r) => setTimeout(r, 10))
-  }
-  throw new Error(`${runId} has fewer than ${n} ${kind}`)
-}
-
 it('a backstop whose worker died after it ended its step’s wait, before it ran the step: delivered again, it asks again and the run completes', async () => {
-  const gate = deferred()
-  const flow = defineFlow<{ hold: boolean }>({
-    name: 'scarce4',
-    steps: {
-      s: {
-        concurrency: { limit: 1 },
-        handler: async (input, ctx) => {
-          if (input.hold) await gate.promise
-          else await ctx.await.time('200ms')
-          return 'done'
-        },
-      },
-    },
-  })
+  const { gate, flow } = timerFlow('scarce4')
   await withRunner(
     [flow],
     async ({ runner, store }) => {
-      const b = await runner.startFlow(flow, { hold: false })
-      await waitKind(store, b.runId, 'step.await.time', 's')
-      const a = await runner.startFlow(flow, { hold: true })
-      await waitKind(store, a.runId, 'step.started', 's')
-      // b's timer job waits for the slot, its backstop queued (at most 10 s on)
-      await waitKind(store, b.runId, 'step.queued', 's')
+      // b's timer job waits for the slot, its backstop queued
+      const { a, b } = await timerWaitsForSlot(runner, store, flow)
       // the state a backstop leaves when its worker dies right after the write that ends the wait
       // (`unwait`): no wait, the time job gone; the backstop itself comes again, as the one queued
       const cur = await store.getRunState<{ steps: Record<string, { wait?: unknown }> }>(b.runId)

@@ -92,10 +92,11 @@ export async function takeStepSlot(shell: Shell, job: ActiveJob, data: RunnerJob
   const fc = doc ? shell.controls.get(doc.flow) : undefined
   const s = doc?.steps[step]
   if (!doc || !fc?.steps[step] || !s || isEnded(doc) || doc.status === 'queued') return undefined
+  const runs = (d: RunDoc) => runsHandler(d, { id: job.id, name: job.name, data }, shell.clock.estimate())
   // a job that would not run the handler (it repairs, or its step moved on: it was delivered again)
   // goes its usual way without a slot, a woken one giving back the slot it was given (a backstop
   // first ends its wait, below)
-  if (!data.backstop && !runsHandler(doc, { id: job.id, name: job.name, data }, shell.clock.estimate())) {
+  if (!data.backstop && !runs(doc)) {
     if (data.slot !== undefined) await giveBack(shell, `${doc.flow}/${step}`, `${runId}~${step}.${data.slot}`)
     return undefined
   }
@@ -119,7 +120,7 @@ export async function takeStepSlot(shell: Shell, job: ActiveJob, data: RunnerJob
     }
     // its wait ended otherwise: by this very job, delivered again after its worker died past that
     // write, or replaced by another job's wait: it asks again while its job would run the handler
-    if (!reply && (!d || !runsHandler(d, { id: job.id, name: job.name, data }, shell.clock.estimate()))) {
+    if (!reply && (!d || !runs(d))) {
       await giveBack(shell, scope, holder)
       return 'queued'
     }

@@ -1,6 +1,6 @@
 import type { ExternalEvent } from '@leanflow/core'
 import { iso } from '../outputs.js'
-import { type EventRec, type RunDoc, waitsOn } from '../runDoc.js'
+import { type AwaitRec, type EventRec, type RunDoc, waitsOn } from '../runDoc.js'
 import { matches } from './match.js'
 
 /**
@@ -36,6 +36,16 @@ export function pendingKinds(doc: RunDoc | null): Set<string> {
   if (doc?.status !== 'running') return kinds
   for (const s of Object.values(doc.steps)) for (const r of s.records) if (r.t === 'event' && r.state === 'pending') kinds.add(r.kind)
   return kinds
+}
+
+/**
+ * The kinds of the event awaits `recs` that timed out and that no pending await of the run waits
+ * on any more: the run stops watching them (a kind stays watched while another await of it is
+ * pending).
+ */
+export function idleKinds(doc: RunDoc | null, recs: readonly AwaitRec[]): string[] {
+  const pending = pendingKinds(doc)
+  return [...new Set(recs.flatMap((r) => (r.t === 'event' && r.state === 'timedOut' && !pending.has(r.kind) ? [r.kind] : [])))]
 }
 
 /**

@@ -4,7 +4,7 @@ import { type Env, iso, recoveredAppend } from '../outputs.js'
 import { type AwaitRec, type Rec, type RunDoc, type StepDoc, waitsOn } from '../runDoc.js'
 import { announcedBy, claim, needsRepair, type OwnedReply, ownedStep, placeMarks } from '../steps.js'
 import { awaitedAppend, lateChildren, resumedAppend, withLateChildren } from './announcement.js'
-import { eventCall, eventValue, pendingKinds } from './event.js'
+import { eventCall, eventValue, idleKinds } from './event.js'
 import { runCall, runValue } from './run.js'
 import { fireTime, timeCall, timeValue } from './time.js'
 import { triggerCall, triggerValue } from './trigger.js'
@@ -180,12 +180,15 @@ export function suspend(doc: RunDoc | null, cmd: Suspend, env: Env): Transition<
       [awaitedAppend(cmd.step, x.pos, x.rec)],
       [{ ...timedOutAppend(cmd.step, s.attempt, x.pos, x.rec), ...UNDER_RUN }],
     ])
-    // a kind timed out here stays watched while another await of it is pending
-    const kinds = pendingKinds(doc)
-    const unwatch = [...new Set(timedOut.flatMap((x) => (x.rec.t === 'event' && !kinds.has(x.rec.kind) ? [x.rec.kind] : [])))]
     return {
       ...announced,
-      unwatch: [...announced.unwatch, ...unwatch],
+      unwatch: [
+        ...announced.unwatch,
+        ...idleKinds(
+          doc,
+          timedOut.map((x) => x.rec),
+        ),
+      ],
       reply: settled,
       appends: [...announced.appends, ...resumed, ...timeouts],
     }
@@ -318,8 +321,7 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
       appends.push([awaitedAppend(step, p, q)], [resumedAppend(step, s.attempt, p, q)])
     }
   }
-  // the kind stays watched while another await of it is pending
-  const unwatch = r.t === 'event' && r.state === 'timedOut' && !pendingKinds(doc).has(r.kind) ? [r.kind] : []
+  const unwatch = idleKinds(doc, [r])
   if (reply.kind !== 'claimed' || reply.takeover || kids.length > 0) return withLateChildren({ reply, appends, jobs: [], unwatch }, kids)
   // the same appends ride behind the claim, fenced by its new lease (refused unless the claim
   // applied), each stored only after the one before: no round trip of their own
