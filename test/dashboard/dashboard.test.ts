@@ -469,6 +469,8 @@ describe('dashboard', () => {
     }
     expect(reached).toBe(true)
     await dark.keyboard.press('Enter')
+    // focus() does not wait for the element to show: wait for the modal to be open first
+    await dark.getByTestId('confirm').waitFor({ state: 'visible', ...T })
     await dark.getByTestId('confirm').focus()
     await dark.keyboard.press('Enter')
     await expect.poll(() => dark.getByTestId('run-status').textContent(), T).toBe('canceled')

@@ -1,9 +1,11 @@
-import { useEffect, useRef } from 'preact/hooks'
+import { useLayoutEffect, useRef } from 'preact/hooks'
 
 /** An in-page confirmation (a modal `<dialog>`): its confirming button is `data-testid="confirm"`. */
 export function ConfirmDialog({ message, onConfirm, onClose }: { message: string; onConfirm: () => void; onClose: () => void }) {
   const ref = useRef<HTMLDialogElement>(null)
-  useEffect(() => {
+  // open it before the browser paints: between the render and a later effect the dialog exists but is
+  // hidden, and a focus or key press in that gap would go to the page behind it
+  useLayoutEffect(() => {
     const d = ref.current
     if (d && !d.open) d.showModal()
   }, [])
