@@ -10,17 +10,21 @@
  * store writes a rerun's run (`createRun` of a flow.started with rerunOf), it sends
  * { type: 'checkpoint', at, runId } and SIGKILLs itself (the rerun's copies and first jobs not written);
  * KILL=startCreate:before / KILL=startCreate:after: the same around the write of any other run
- * (a `startFlow`'s: its first jobs queued before, nothing after).
+ * (a `startFlow`'s: its first jobs queued before, nothing after); KILL=publish:stored: right after a
+ * `publishEvent`'s event is stored (no watcher matched yet), KILL=publish:matched: right before the
+ * resume job of a step its match resolved is queued (the match written), it sends { type:
+ * 'checkpoint', at } and SIGKILLs itself.
  * IPC in: { type: 'rerun', runId, from?, idempotencyKey? } reruns a run (`runner.rerun`);
  * { type: 'start', flow, input?, idempotencyKey? } starts one (`runner.startFlow`), answered
- * { type: 'started', runId } or { type: 'refused', code, message }.
+ * { type: 'started', runId } or { type: 'refused', code, message }; { type: 'publish', kind, data }
+ * publishes an event (`runner.publishEvent`), answered { type: 'published', id }.
  * IPC out: { type: 'ready', pid, workerId }, { type: 'error', code, message } for each onError,
  * checkpoints, { type: 'closed' } after SIGTERM, then exit 0.
  */
 import { hostname } from 'node:os'
 import { Redis } from 'ioredis'
 import { createBullMQQueue } from '../../packages/bullmq/src/index.js'
-import { isLeanflowError } from '../../packages/core/src/index.js'
+import { isLeanflowError, type JobQueue } from '../../packages/core/src/index.js'
 import { createRedisStreamStore } from '../../packages/redis/src/index.js'
 import { createRunner } from '../../packages/runner/src/index.js'
 import { versionFlows } from './versionFlows.js'
@@ -44,6 +48,11 @@ const store = new Proxy(redisStore, {
   get(target, prop, receiver) {
     const value = Reflect.get(target, prop, receiver)
     if (typeof value !== 'function') return value
+    if (prop === 'publishExternal' && point === 'publish' && killStep === 'stored')
+      return async (...args: unknown[]) => {
+        await value.apply(target, args)
+        return die({ type: 'checkpoint', at: 'stored' })
+      }
     if (prop !== 'createRun' || (point !== 'rerunCreate' && point !== 'startCreate')) return value.bind(target)
     return async (runId: string, doc: unknown, first: { data?: { rerunOf?: unknown } }, opts: unknown) => {
       const chosen = (first.data?.rerunOf !== undefined) === (point === 'rerunCreate')
@@ -70,7 +79,7 @@ const onError = (err: unknown) => {
     message: err instanceof Error ? err.message : String(err),
   })
 }
-const queue = createBullMQQueue({
+const bullmq = createBullMQQueue({
   url,
   queueName: env('QUEUE_NAME'),
   lockDuration: 2000,
@@ -78,6 +87,16 @@ const queue = createBullMQQueue({
   backoff: { delayMs: 50, maxDelayMs: 400 },
   onError,
 })
+/** Dies right before a resume job is queued when KILL=publish:matched (the match that resolved its await written). */
+const queue: JobQueue = {
+  enqueue: async (job) => {
+    if (point === 'publish' && killStep === 'matched' && job.name === 'resume') await die({ type: 'checkpoint', at: 'matched' })
+    return bullmq.enqueue(job)
+  },
+  remove: (id) => bullmq.remove(id),
+  process: (handler, opts) => bullmq.process(handler, opts),
+  close: () => bullmq.close(),
+}
 const workerId = `${hostname()}:${process.pid}`
 const runner = createRunner({
   store,
@@ -102,22 +121,38 @@ process.once('SIGTERM', async () => {
   process.exit(0)
 })
 
-process.on('message', (m: { type?: string; runId?: string; from?: string; idempotencyKey?: string; flow?: string; input?: unknown }) => {
-  if (m.type === 'start' && m.flow) {
-    const opts = m.idempotencyKey === undefined ? {} : { idempotencyKey: m.idempotencyKey }
-    runner.startFlow(m.flow, m.input ?? {}, opts).then(
-      (r) => process.send?.({ type: 'started', ...r }),
-      (err: unknown) => process.send?.({ type: 'refused', code: isLeanflowError(err) ? err.code : 'other', message: String(err) }),
-    )
-    return
-  }
-  if (m.type !== 'rerun' || !m.runId) return
-  const opts = {
-    ...(m.from === undefined ? {} : { from: m.from }),
-    ...(m.idempotencyKey === undefined ? {} : { idempotencyKey: m.idempotencyKey }),
-  }
-  runner.rerun(m.runId, opts).then((r) => process.send?.({ type: 'rerun', ...r }), onError)
-})
+process.on(
+  'message',
+  (m: {
+    type?: string
+    runId?: string
+    from?: string
+    idempotencyKey?: string
+    flow?: string
+    input?: unknown
+    kind?: string
+    data?: unknown
+  }) => {
+    if (m.type === 'start' && m.flow) {
+      const opts = m.idempotencyKey === undefined ? {} : { idempotencyKey: m.idempotencyKey }
+      runner.startFlow(m.flow, m.input ?? {}, opts).then(
+        (r) => process.send?.({ type: 'started', ...r }),
+        (err: unknown) => process.send?.({ type: 'refused', code: isLeanflowError(err) ? err.code : 'other', message: String(err) }),
+      )
+      return
+    }
+    if (m.type === 'publish' && typeof m.kind === 'string') {
+      runner.publishEvent({ kind: m.kind, data: m.data }).then((r) => process.send?.({ type: 'published', ...r }), onError)
+      return
+    }
+    if (m.type !== 'rerun' || !m.runId) return
+    const opts = {
+      ...(m.from === undefined ? {} : { from: m.from }),
+      ...(m.idempotencyKey === undefined ? {} : { idempotencyKey: m.idempotencyKey }),
+    }
+    runner.rerun(m.runId, opts).then((r) => process.send?.({ type: 'rerun', ...r }), onError)
+  },
+)
 
 await runner.start()
 process.send?.({ type: 'ready', pid: process.pid, workerId })

@@ -40,6 +40,8 @@ export interface RunnerJobData {
    * worker over another store hands the job back instead of looking for its run in the wrong store.
    */
   store?: string
+  /** The kind of a `match` job: its watchers are matched against the stored events of that kind again. */
+  kind?: string
 }
 
 /** Job ids, by kind. */
@@ -59,6 +61,8 @@ export const jobIds = {
   begin: (runId: string, token: string) => `b~${runId}~${token}`,
   /** Finishes a cancel whose caller died after writing it, before its log, jobs and cascade were done (`token`: one per cancel call). */
   cancel: (runId: string, token: string) => `c~${runId}~${token}`,
+  /** Matches the watchers of a published event's kind again, should its publisher die before it matched them all (`token`: one per publish). */
+  match: (token: string) => `m~${token}`,
 }
 
 /** A job id without the re-check suffix that an early fire added (`<id>~<now>`). */

@@ -119,7 +119,7 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
     const pos = ex.cursor
     // once per call position: the external event's idempotency key is the position's
     return recorded(`publish:${k}`, `ctx.publish("${k}")`, () =>
-      orHandBack(ex, () => publish(shell, k, d, `p~${ex.runId}~${ex.step}~${pos}`)),
+      orHandBack(ex, () => publish(shell, k, d, `p~${ex.runId}~${ex.step}~${pos}`, false)),
     )
   }
   return {

@@ -11,6 +11,7 @@ import { type ExecuteOptions, execute } from './execute.js'
 import { type Execution, ExecutionGone } from './execution.js'
 import { queueFallback } from './fallbackJob.js'
 import { newId } from './newId.js'
+import { matchWatchers } from './publish.js'
 import { flowFor, type Shell, versionOf } from './shell.js'
 import { waitForRun, wroteNothing } from './startWrites.js'
 import { foreignJob, foreignJobs } from './storeStamp.js'
@@ -28,7 +29,8 @@ export const BEGIN_AFTER_MS = 5_000
  * step's slot when the step has a step-level limit; `admit` asks flow control again for a queued run;
  * `begin` carries out a rerun's or a queued run's start that died after writing the run (or gives
  * back what flow control gave a start whose run was never written); `cancel` finishes a cancel
- * whose caller died after writing it (`finishCancel`); a re-delivered job whose
+ * whose caller died after writing it (`finishCancel`); `match` matches the watchers of a published
+ * event's kind again, should its publisher have died before it matched them all; a re-delivered job whose
  * step shows undone outputs repairs them first (`repairOutputs`, then `takeOver`); a new run's
  * first job (queued before its run was written) waits for the write. Throws only on
  * infrastructure errors (the queue then delivers the job again).
@@ -40,6 +42,7 @@ export async function handleJob(shell: Shell, job: ActiveJob, opts: ExecuteOptio
   if (job.name === 'admit') return admitJob(shell, data)
   if (job.name === 'begin') return beginJob(shell, data)
   if (job.name === 'cancel') return finishCancel(shell, data.runId)
+  if (job.name === 'match') return data.kind === undefined ? undefined : matchWatchers(shell, data.kind)
   if (job.name !== 'step' && job.name !== 'time' && job.name !== 'timeout' && job.name !== 'resume') {
     shell.onError(new Error(`Unknown runner job "${job.name}" (id ${job.id}): ignored.`))
     return
