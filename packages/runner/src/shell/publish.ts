@@ -48,8 +48,9 @@ export async function publish(
   }
   // a failure here rejects (the event is stored): the match job, or a retry with the same idempotencyKey, matches again
   await matchWatchers(shell, kind)
-  // not awaited: a remove that fails leaves a job that matches again, harmlessly
-  void later?.done()
+  // awaited, so a caller that closes its queue next (the CLI) leaves no job behind; a remove that
+  // fails leaves a job that matches again, harmlessly
+  await later?.done()
   return { id: rec.id }
 }
 
