@@ -3,12 +3,16 @@
  * event is stored (no watcher matched yet), or right after the match that resolved a waiting
  * step's await was written (its resume job not queued). Nobody publishes again, and the await has
  * no timeout: the publish's `match` job (queued before the event, 5 s ahead) matches the kind's
- * watchers again, so the step resumes once. Before, the run waited for good. Workers are
- * `test/workers/versionWorker.ts` (its `pay` flow awaits a `paid` event).
+ * watchers again, so the step resumes once. The same for a `resolveTrigger` killed right after
+ * its write: its `trigger` job queues the resume again. Before, the run waited for good (unless
+ * the caller, who got no answer, asked again). Workers are `test/workers/versionWorker.ts` (its
+ * `pay` flow awaits a `paid` event, its `approve` flow a trigger).
  */
+
+import type { RedisStreamStore } from '@leanflow/redis'
 import { describe, expect, it } from 'vitest'
-import { waitKind } from '../fixtures/runnerKit.js'
 import { useRedisServer } from '../helpers/redisServer.js'
+import { waitFor } from '../helpers/waitFor.js'
 import { versionFlows } from '../workers/versionFlows.js'
 import { useWorkerFleet } from '../workers/workerFleet.js'
 
@@ -22,7 +26,7 @@ async function killedPublish(at: 'stored' | 'matched') {
   const doomed = spawn({ PATCHED: '0', KILL: `publish:${at}` })
   await ready([worker, doomed])
   const runs = await Promise.all([producer.startFlow('pay', {}), producer.startFlow('pay', {})])
-  for (const r of runs) await waitKind(store, r.runId, 'step.await.event')
+  for (const r of runs) await suspended(store, r.runId, 'charge')
   doomed.proc.send({ type: 'publish', kind: 'paid', data: { ok: true } })
   await doomed.waitFor((m) => m.type === 'checkpoint', `the publish ${at}`)
   expect((await doomed.exited).signal).toBe('SIGKILL')
@@ -34,9 +38,35 @@ async function killedPublish(at: 'stored' | 'matched') {
   }
 }
 
-describe('a publishEvent through a SIGKILL', () => {
+/** A run of `approve` waiting on its trigger, resolved by a process killed right after the write: the run resumes once. */
+async function killedResolve() {
+  const { id, store, producer, spawn, ready } = fleet.setup()
+  const worker = spawn({ PATCHED: '0' })
+  const doomed = spawn({ PATCHED: '0', KILL: 'resolve:matched' })
+  await ready([worker, doomed])
+  const { runId } = await producer.startFlow('approve', {})
+  await suspended(store, runId, 'wait')
+  const announced = (await store.read(runId, { limit: 100 })).find((e) => e.kind === 'step.await.trigger')
+  const { triggerId } = announced?.data as { triggerId: string }
+  doomed.proc.send({ type: 'resolve', triggerId, data: { ok: true } })
+  await doomed.waitFor((m) => m.type === 'checkpoint', 'the resolve written')
+  expect((await doomed.exited).signal).toBe('SIGKILL')
+  expect(await producer.result(runId, { timeout: '20s' })).toEqual({ wait: true })
+  const log = await store.read(runId, { limit: 1000 })
+  expect(log.filter((e) => e.kind === 'step.resumed')).toHaveLength(1)
+  expect(await redis.client.lrange(`${id}:effects:${runId}`, 0, -1)).toEqual(['receipt'])
+}
+
+/** Waits until `step` of run `runId` is suspended (a resolve before that resumes nothing: the running step goes on). */
+async function suspended(store: RedisStreamStore, runId: string, step: string) {
+  const status = async () =>
+    ((await store.getRunState(runId))?.doc as { steps?: Record<string, { status?: string }> } | undefined)?.steps?.[step]?.status
+  await waitFor(async () => (await status()) === 'suspended', `step ${step} of run ${runId} suspended`, 20_000)
+}
+
+describe('a publishEvent or a resolveTrigger through a SIGKILL', () => {
   // both at once, each on its own store and queue: the match jobs come 5 s on
-  it('killed right after the event was stored, or right after it was matched (the resume job not queued): the waiting runs resume once, with no second publish', async () => {
-    await Promise.all([killedPublish('stored'), killedPublish('matched')])
+  it('killed right after the event was stored, or right after it was matched (the resume job not queued), or right after a trigger was resolved: the waiting runs resume once, with no second call', async () => {
+    await Promise.all([killedPublish('stored'), killedPublish('matched'), killedResolve()])
   }, 60_000)
 })

@@ -81,5 +81,20 @@ export function versionFlows(redis: Redis, prefix: string, opts: VersionFlowOpti
       d: step('d', [], () => 'd'),
     },
   })
-  return [...(opts.versions ?? [1, 2]).map(order), pay, pipeline]
+  // awaits a trigger (the publish and resolve kill points of test/faults/publish.test.ts)
+  const approve = defineFlow({
+    name: 'approve',
+    steps: {
+      wait: {
+        retry: { attempts: 1 },
+        handler: async (_i, ctx) => {
+          const t = await ctx.await.trigger<{ ok: boolean }>({ type: 'webhook' })
+          const { ok } = await t.wait()
+          await ctx.do('receipt', () => effect(ctx.runId, 'receipt'))
+          return ok
+        },
+      },
+    },
+  })
+  return [...(opts.versions ?? [1, 2]).map(order), pay, pipeline, approve]
 }

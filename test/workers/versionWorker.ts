@@ -11,13 +11,14 @@
  * { type: 'checkpoint', at, runId } and SIGKILLs itself (the rerun's copies and first jobs not written);
  * KILL=startCreate:before / KILL=startCreate:after: the same around the write of any other run
  * (a `startFlow`'s: its first jobs queued before, nothing after); KILL=publish:stored: right after a
- * `publishEvent`'s event is stored (no watcher matched yet), KILL=publish:matched: right before the
- * resume job of a step its match resolved is queued (the match written), it sends { type:
- * 'checkpoint', at } and SIGKILLs itself.
+ * `publishEvent`'s event is stored (no watcher matched yet), KILL=publish:matched (or
+ * resolve:matched): right before the resume job of a step its match (or resolve) resolved is
+ * queued (the write done), it sends { type: 'checkpoint', at } and SIGKILLs itself.
  * IPC in: { type: 'rerun', runId, from?, idempotencyKey? } reruns a run (`runner.rerun`);
  * { type: 'start', flow, input?, idempotencyKey? } starts one (`runner.startFlow`), answered
  * { type: 'started', runId } or { type: 'refused', code, message }; { type: 'publish', kind, data }
- * publishes an event (`runner.publishEvent`), answered { type: 'published', id }.
+ * publishes an event (`runner.publishEvent`), answered { type: 'published', id };
+ * { type: 'resolve', triggerId, data } resolves a trigger (`runner.resolveTrigger`).
  * IPC out: { type: 'ready', pid, workerId }, { type: 'error', code, message } for each onError,
  * checkpoints, { type: 'closed' } after SIGTERM, then exit 0.
  */
@@ -90,7 +91,8 @@ const bullmq = createBullMQQueue({
 /** Dies right before a resume job is queued when KILL=publish:matched (the match that resolved its await written). */
 const queue: JobQueue = {
   enqueue: async (job) => {
-    if (point === 'publish' && killStep === 'matched' && job.name === 'resume') await die({ type: 'checkpoint', at: 'matched' })
+    if ((point === 'publish' || point === 'resolve') && killStep === 'matched' && job.name === 'resume')
+      await die({ type: 'checkpoint', at: 'matched' })
     return bullmq.enqueue(job)
   },
   remove: (id) => bullmq.remove(id),
@@ -132,6 +134,7 @@ process.on(
     input?: unknown
     kind?: string
     data?: unknown
+    triggerId?: string
   }) => {
     if (m.type === 'start' && m.flow) {
       const opts = m.idempotencyKey === undefined ? {} : { idempotencyKey: m.idempotencyKey }
@@ -139,6 +142,10 @@ process.on(
         (r) => process.send?.({ type: 'started', ...r }),
         (err: unknown) => process.send?.({ type: 'refused', code: isLeanflowError(err) ? err.code : 'other', message: String(err) }),
       )
+      return
+    }
+    if (m.type === 'resolve' && typeof m.triggerId === 'string') {
+      runner.resolveTrigger(m.triggerId, m.data).then(() => process.send?.({ type: 'resolved' }), onError)
       return
     }
     if (m.type === 'publish' && typeof m.kind === 'string') {

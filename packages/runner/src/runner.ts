@@ -36,7 +36,7 @@ import { fencesOf } from './shell/runStates.js'
 import { createShell, versionOf } from './shell/shell.js'
 import { beforeWrite, firstJobs, writeRun } from './shell/startWrites.js'
 import { assertFits, storableError } from './shell/storable.js'
-import type { TriggerAsk } from './shell/triggers.js'
+import { queueResolveFinish, type TriggerAsk } from './shell/triggers.js'
 import { validateInput } from './standardSchema.js'
 import type { RerunOptions, StartedRun, StartFlowOptions } from './startTypes.js'
 import { traceparentOf } from './traceparent.js'
@@ -330,7 +330,10 @@ export function createRunner(options: RunnerOptions): Runner {
     if (!runId) throw new TriggerNotFoundError(triggerId)
     // with the other resolves of the run in flight meanwhile, in one write
     const ask: TriggerAsk = { triggerId, value }
+    // should this process die between the write and its resume job, a worker queues that job again
+    const finish = await queueResolveFinish(shell, runId, triggerId)
     await shell.triggers.add(runId, ask)
+    await finish.done()
     const hit = ask.reply
     if (!hit) throw new TriggerNotFoundError(triggerId)
     // a resume lost to a crash after the write is queued again by the next (conflicting) resolve

@@ -42,6 +42,8 @@ export interface RunnerJobData {
   store?: string
   /** The kind of a `match` job: its watchers are matched against the stored events of that kind again. */
   kind?: string
+  /** The trigger of a `trigger` job: its resolve may have died between its write and its resume job. */
+  trigger?: string
 }
 
 /** Job ids, by kind. */
@@ -63,6 +65,8 @@ export const jobIds = {
   cancel: (runId: string, token: string) => `c~${runId}~${token}`,
   /** Matches the watchers of a published event's kind again, should its publisher die before it matched them all (`token`: one per publish). */
   match: (token: string) => `m~${token}`,
+  /** Finishes a resolve of a trigger of run `runId` whose process died after its write, before its resume job (`token`: one per resolve call). */
+  trigger: (runId: string, token: string) => `t~${runId}~${token}`,
 }
 
 /** A job id without the re-check suffix that an early fire added (`<id>~<now>`). */

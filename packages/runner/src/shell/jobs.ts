@@ -16,6 +16,7 @@ import { flowFor, type Shell, versionOf } from './shell.js'
 import { waitForRun, wroteNothing } from './startWrites.js'
 import { foreignJob, foreignJobs } from './storeStamp.js'
 import type { TimerAsk } from './timerJobs.js'
+import { finishResolve } from './triggers.js'
 
 /**
  * How long after a rerun's start its `begin` job comes, in ms: the start removes it once it has
@@ -30,7 +31,8 @@ export const BEGIN_AFTER_MS = 5_000
  * `begin` carries out a rerun's or a queued run's start that died after writing the run (or gives
  * back what flow control gave a start whose run was never written); `cancel` finishes a cancel
  * whose caller died after writing it (`finishCancel`); `match` matches the watchers of a published
- * event's kind again, should its publisher have died before it matched them all; a re-delivered job whose
+ * event's kind again, should its publisher have died before it matched them all; `trigger` queues
+ * again the resume of a trigger whose resolver died after its write (`finishResolve`); a re-delivered job whose
  * step shows undone outputs repairs them first (`repairOutputs`, then `takeOver`); a new run's
  * first job (queued before its run was written) waits for the write. Throws only on
  * infrastructure errors (the queue then delivers the job again).
@@ -43,6 +45,7 @@ export async function handleJob(shell: Shell, job: ActiveJob, opts: ExecuteOptio
   if (job.name === 'begin') return beginJob(shell, data)
   if (job.name === 'cancel') return finishCancel(shell, data.runId)
   if (job.name === 'match') return data.kind === undefined ? undefined : matchWatchers(shell, data.kind)
+  if (job.name === 'trigger') return data.trigger === undefined ? undefined : finishResolve(shell, data.runId, data.trigger)
   if (job.name !== 'step' && job.name !== 'time' && job.name !== 'timeout' && job.name !== 'resume') {
     shell.onError(new Error(`Unknown runner job "${job.name}" (id ${job.id}): ignored.`))
     return
