@@ -47,7 +47,7 @@ async function killedResolve() {
   const { runId } = await producer.startFlow('approve', {})
   await suspended(store, runId, 'wait')
   const announced = (await store.read(runId, { limit: 100 })).find((e) => e.kind === 'step.await.trigger')
-  const { triggerId } = announced?.data as { triggerId: string }
+  const triggerId = (announced?.data as { triggerId?: string } | undefined)?.triggerId ?? ''
   doomed.proc.send({ type: 'resolve', triggerId, data: { ok: true } })
   await doomed.waitFor((m) => m.type === 'checkpoint', 'the resolve written')
   expect((await doomed.exited).signal).toBe('SIGKILL')
