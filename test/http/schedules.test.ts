@@ -144,6 +144,27 @@ function scheduleRoutes(getRunner: () => Runner, getStore: () => StreamStore): v
         expect(malformed.status).toBe(400)
         expect((await list(t())).find((s) => s.id === 'nightly')?.paused).toBe(false)
       })
+
+      it('a field in the body (an input, say) is 400 naming it, and an Idempotency-Key on trigger is 400: neither would be honoured; nothing changes', async () => {
+        const runsOf = async () => ((await (await t().fetch('/flows/report/runs')).json()) as { runs: unknown[] }).runs.length
+        const before = await runsOf()
+        const input = await t().fetch('/flows/schedules/nightly/trigger', post('{"input":5}'))
+        expect(input.status).toBe(400)
+        const err = await errorOf(input)
+        expect(err.code).toBe('INVALID_ARGUMENT')
+        expect(err.message).toContain('takes no fields, got "input"')
+        const pause = await t().fetch('/flows/schedules/nightly/pause', post('{"x":1}'))
+        expect(pause.status).toBe(400)
+        expect((await errorOf(pause)).message).toContain('"x"')
+        const keyed = await t().fetch(
+          '/flows/schedules/nightly/trigger',
+          post('{}', { 'content-type': 'application/json', 'idempotency-key': 'k1' }),
+        )
+        expect(keyed.status).toBe(400)
+        expect((await errorOf(keyed)).message).toContain('takes no Idempotency-Key header')
+        expect(await runsOf()).toBe(before)
+        expect((await list(t())).find((s) => s.id === 'nightly')?.paused).toBe(false)
+      })
     },
   )
 

@@ -207,6 +207,10 @@ describeMatrix(
       expect(opts).toEqual({ idempotencyKey: 'k-1' })
       const badKey = await t().fetch('/flows/events', post('{"kind":"a"}', { 'idempotency-key': 'has space' }))
       expect(badKey.status).toBe(400)
+      // the message quotes the key and says which rule it breaks
+      expect((await errorOf(badKey)).message).toContain('"has space" is invalid: it has a space at character 4')
+      const long = await t().fetch('/flows/events', post('{"kind":"a"}', { 'idempotency-key': 'k'.repeat(257) }))
+      expect((await errorOf(long)).message).toContain('it has 257 characters')
     })
   },
 )

@@ -132,7 +132,7 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
         // a misspelt reason would be lost without a word
         onlyFields(o, ['reason'], 'POST /runs/:runId/cancel')
         const r = o.reason
-        if (r !== undefined && typeof r !== 'string') throw invalidArgument('"reason" must be a string.')
+        if (r !== undefined && typeof r !== 'string') throw invalidArgument(`"reason" must be a string, got ${typeName(r)}.`)
         reason = r
       }
       if ((await lastEvent(store, runId)) === undefined) throw runNotFound(runId)
@@ -146,7 +146,8 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       // a misspelt `from` would rerun every step (as runner.rerun refuses it)
       onlyFields(body, ['from', 'input'], 'POST /runs/:runId/rerun', ' (an idempotency key goes in the Idempotency-Key header)')
       const from = body.from
-      if (from !== undefined && typeof from !== 'string') throw invalidArgument('"from" must be a step name (a string).')
+      if (from !== undefined && typeof from !== 'string')
+        throw invalidArgument(`"from" must be a step name (a string), got ${typeName(from)}.`)
       const opts: { from?: string; input?: unknown; idempotencyKey?: string; traceparent?: string } = {}
       const key = idempotencyKeyHeader(c.req)
       if (key !== undefined) opts.idempotencyKey = key
@@ -171,9 +172,15 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
     case 'schedules.resume':
     case 'schedules.trigger': {
       const id = params.scheduleId as string
-      // no fields yet: an empty body or a JSON object (its fields ignored)
+      const what = `POST /schedules/:id/${route.name.slice('schedules.'.length)}`
+      // no fields: an empty body or {} (a field sent, say an `input`, would be ignored without a word)
       const body = parseJsonBody(await readBody(c.req, c.maxBodyBytes))
-      if (body !== undefined) object(body, `POST /schedules/:id/${route.name.slice('schedules.'.length)}`)
+      if (body !== undefined) noFields(object(body, what), what)
+      // each call starts a run: a key would promise a repeat that starts none
+      if (route.name === 'schedules.trigger' && c.req.headers.get('idempotency-key') !== null)
+        throw invalidArgument(
+          `${what} takes no Idempotency-Key header: each call starts a run of the schedule. Leave the header out, or start the run with POST /:flow/runs and the key.`,
+        )
       const schedules = schedulesOf(runner)
       if (route.name === 'schedules.trigger') {
         const { runId } = await schedules.trigger(id)
@@ -196,6 +203,20 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       return json({ id }, 202)
     }
   }
+}
+
+/** Refuses any body field (400 naming it): a route that takes none would ignore it without a word. */
+function noFields(body: Record<string, unknown>, route: string): void {
+  const field = Object.keys(body)[0]
+  if (field !== undefined)
+    throw invalidArgument(
+      `${route} takes no fields, got "${field.slice(0, 64)}": send an empty body or {} (a schedule's input is its own: set it with runner.schedules.set).`,
+    )
+}
+
+/** How a refused value's type reads in an error message. */
+function typeName(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`
 }
 
 /** Refuses a body field other than `known` (400 naming it): a misspelt one would be ignored without a word. */

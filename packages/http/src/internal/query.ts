@@ -100,12 +100,26 @@ export function directionParam(url: URL): 'forward' | 'backward' | undefined {
   return raw
 }
 
+/** What is wrong with an `Idempotency-Key` that is not 1-256 visible ASCII characters. */
+function keyFault(raw: string): string {
+  if (raw === '') return 'it is empty'
+  if (raw.length > 256) return `it has ${raw.length} characters`
+  const at = [...raw].findIndex((ch) => !/^[\x21-\x7e]$/.test(ch))
+  const ch = [...raw][at] ?? ''
+  const what = ch === ' ' ? 'a space' : `U+${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`
+  // two headers arrive joined by ", "
+  const twice = raw.includes(', ') ? ' (two Idempotency-Key headers arrive joined by ", ": send one)' : ''
+  return `it has ${what} at character ${at + 1}${twice}`
+}
+
 /** The optional `Idempotency-Key` header: 1-256 visible ASCII characters. */
 export function idempotencyKeyHeader(req: Request): string | undefined {
   const raw = req.headers.get('idempotency-key')
   if (raw === null) return undefined
   if (!/^[\x21-\x7e]{1,256}$/.test(raw)) {
-    throw invalidArgument('The Idempotency-Key header is invalid: use 1-256 visible ASCII characters (a UUID, say).')
+    throw invalidArgument(
+      `The Idempotency-Key header ${shown(raw)} is invalid: ${keyFault(raw)}; use 1-256 visible ASCII characters (a UUID, say).`,
+    )
   }
   return raw
 }
