@@ -2,7 +2,6 @@ import { useEffect, useState } from 'preact/hooks'
 import { api, type FlowRow, messageOf, type RunRow } from './api.js'
 import { formatDuration, formatTime, RUN_STATUSES } from './format.js'
 import { LimitsTable } from './LimitsTable.js'
-import { type Cursor, nextCursor, pageQuery, pageRows } from './pageCursor.js'
 import { hrefFlow, hrefRun } from './route.js'
 
 /** Runs per page: the API's `limit`. A flow with 10,000 runs is read one page at a time. */
@@ -10,26 +9,28 @@ export const PAGE_SIZE = 50
 /** How often the shown page is read again, so its rows follow the runs live. */
 const REFRESH_MS = 2000
 
-/** One page at `cursor` (see pageCursor.ts). */
-async function readPage(flow: string, status: string | undefined, cursor: Cursor | undefined): Promise<RunRow[]> {
-  return pageRows(await api.runs(flow, { status, ...pageQuery(cursor, PAGE_SIZE) }), cursor, PAGE_SIZE)
+/** One page at `before` (the `next` of the page before it; undefined: the newest page). */
+function readPage(flow: string, status: string | undefined, before: string | undefined): Promise<{ runs: RunRow[]; next?: string }> {
+  return api.runs(flow, { status, before, limit: PAGE_SIZE })
 }
 
 /**
- * One flow's runs, newest first, one page at a time (`before` = the last row's start time), filtered
- * by status; the page is read again every 2 s so its rows change live.
+ * One flow's runs, newest first, one page at a time (each page at the API's `next` of the page
+ * before: runs started in one millisecond are neither lost nor shown twice), filtered by status;
+ * the page is read again every 2 s so its rows change live.
  */
 export function RunsView({ flow, status }: { flow: string; status?: string | undefined }) {
   const [flows, setFlows] = useState<FlowRow[]>([])
-  // the cursor of each page shown so far: [] is the newest page
-  const [cursors, setCursors] = useState<Cursor[]>([])
-  // the rows shown and the page they were read for (a new page shows no rows of the one before)
-  const [loaded, setLoaded] = useState<{ key: string; runs: RunRow[] } | undefined>()
+  // the `before` of each page shown after the newest: [] is the newest page
+  const [cursors, setCursors] = useState<string[]>([])
+  // the rows shown, the next page's cursor, and the page they were read for (a new page shows no rows of the one before)
+  const [loaded, setLoaded] = useState<{ key: string; runs: RunRow[]; next?: string | undefined } | undefined>()
   const [error, setError] = useState('')
   const before = cursors.at(-1)
   const pageNo = cursors.length + 1
-  const key = `${status ?? ''}/${pageNo}/${before?.before ?? ''}`
+  const key = `${status ?? ''}/${pageNo}/${before ?? ''}`
   const runs = loaded?.key === key ? loaded.runs : undefined
+  const next = loaded?.key === key ? loaded.next : undefined
   useEffect(() => {
     api.flows().then(setFlows, () => {})
   }, [])
@@ -40,7 +41,7 @@ export function RunsView({ flow, status }: { flow: string; status?: string | und
       readPage(flow, status, before).then(
         (r) => {
           if (!alive) return
-          setLoaded({ key, runs: r })
+          setLoaded({ key, runs: r.runs, next: r.next })
           setError('')
         },
         (err) => alive && setError(messageOf(err)),
@@ -53,8 +54,7 @@ export function RunsView({ flow, status }: { flow: string; status?: string | und
     }
   }, [flow, status, before, key])
   const older = () => {
-    const next = runs && nextCursor(runs, before)
-    if (next) setCursors([...cursors, next])
+    if (next !== undefined) setCursors([...cursors, next])
   }
   const go = (f: string, s: string) => {
     location.hash = hrefFlow(f, s || undefined)
@@ -143,7 +143,7 @@ export function RunsView({ flow, status }: { flow: string; status?: string | und
           Newer
         </button>
         <span data-testid="page-number">page {pageNo}</span>
-        <button type="button" data-testid="page-older" disabled={!runs || runs.length < PAGE_SIZE} onClick={older}>
+        <button type="button" data-testid="page-older" disabled={next === undefined} onClick={older}>
           Older
         </button>
       </div>

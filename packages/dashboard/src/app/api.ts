@@ -129,11 +129,11 @@ export const api = {
       ),
     )
   },
-  runs: (flow: string, q: { status?: string; before?: number; limit: number }) => {
+  runs: (flow: string, q: { status?: string | undefined; before?: string | undefined; limit: number }) => {
     const p = new URLSearchParams({ limit: String(q.limit) })
     if (q.status) p.set('status', q.status)
-    if (q.before !== undefined) p.set('before', String(q.before))
-    return call<{ runs: RunRow[] }>('GET', `/${enc(flow)}/runs?${p}`).then((r) => r.runs)
+    if (q.before !== undefined) p.set('before', q.before)
+    return call<{ runs: RunRow[]; next?: string }>('GET', `/${enc(flow)}/runs?${p}`)
   },
   run: (runId: string) => call<{ state: FlowState; lastEventId: string }>('GET', `/runs/${enc(runId)}`),
   events: (runId: string, after?: string, limit = 1000) =>

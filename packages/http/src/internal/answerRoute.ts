@@ -10,6 +10,7 @@ import { readAll } from './readAll.js'
 import { parseJsonBody, readBody } from './readBody.js'
 import { invalidArgument, json } from './respond.js'
 import { childrenPage } from './runChildren.js'
+import { runsPage } from './runsPage.js'
 import type { SseSettings } from './sseSession.js'
 import { startOptions, traceparentHeader } from './startOptions.js'
 import { verifySignature } from './verifySignature.js'
@@ -61,13 +62,10 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       return json({ flows: await store.listFlows() })
     case 'runs.list': {
       const flow = params.flow as string
-      const opts = {
-        limit: intParam(url, 'limit', 1, PAGE),
-        before: intParam(url, 'before', 0, Number.MAX_SAFE_INTEGER),
-        status: statusParam(url),
-      }
+      const limit = intParam(url, 'limit', 1, PAGE)
+      const status = statusParam(url)
       if (c.runner && !knowsFlow(c.runner, flow)) throw flowNotFound(flow, c.runner)
-      return json({ runs: await store.listRuns(flow, opts) })
+      return json(await runsPage(store, flow, url, limit, status))
     }
     case 'counts': {
       const flow = params.flow as string
