@@ -74,6 +74,11 @@ export interface ScheduleInfo {
   tz: string
   overlap: 'allow' | 'skip' | 'cancel'
   catchUp: 'latest' | 'none' | 'all'
+  /**
+   * The input each tick's run starts with, when it is a value (absent without one, and for an
+   * in-code function of the tick), so `schedules.set({ ...info, every: '1h' })` keeps it.
+   */
+  input?: unknown
   /** Defined in code (`defineFlow({ schedules })`) or stored with `schedules.set`. */
   source: 'code' | 'stored'
   paused: boolean

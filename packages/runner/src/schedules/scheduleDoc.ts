@@ -96,6 +96,8 @@ export function scheduleInfo(doc: ScheduleDoc, nextRunAt: number | null): Schedu
   if (doc.cron !== undefined) info.cron = doc.cron
   // ms as a duration string the API takes back ('1500ms'): a bare '1500' is no duration (set refuses it), and its unit unclear
   if (doc.every !== undefined) info.every = typeof doc.every === 'number' ? `${doc.every}ms` : doc.every
+  // so `set(info)` keeps it (an in-code function of the tick has none to show)
+  if (doc.input !== undefined) info.input = doc.input
   if (doc.lastRun) {
     const { tick, runId, skipped } = doc.lastRun
     info.lastRun = { tick: new Date(tick).toISOString(), ...(runId === undefined ? {} : { runId }), ...(skipped ? { skipped } : {}) }
