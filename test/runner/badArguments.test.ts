@@ -243,6 +243,11 @@ it('publishEvent and rerun refuse a misspelt option, nothing stored (a misspelt 
     'publishEvent has an unknown option "idempotency": pass only idempotencyKey.',
   )
   expect(await store.readExternal('paid', 0)).toEqual([])
+  // a misspelt data would publish null to every run awaiting the kind (POST /events refuses it too)
+  expect(await invalid(() => runner.publishEvent({ kind: 'paid', dat: 1 } as never))).toBe(
+    'publishEvent event has an unknown option "dat": pass only kind, data.',
+  )
+  expect(await store.readExternal('paid', 0)).toEqual([])
   const { runId } = await runner.startFlow('order', {})
   const before = (await store.listRuns('order')).length
   for (const typo of [{ form: 'a' }, { idempotency: 'k' }])

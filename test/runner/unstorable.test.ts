@@ -87,6 +87,19 @@ const undefinedMatch = defineFlow({
     },
   },
 })
+// match values JSON would drop (a symbol: any event of the kind) or change (NaN, a Map): refused at the call
+const lostMatch = defineFlow<{ how: 'symbol' | 'nan' | 'map' }>({
+  name: 'lostMatch',
+  steps: {
+    s: {
+      retry: once,
+      handler: async (input, ctx) => {
+        const value = input.how === 'symbol' ? Symbol('x') : input.how === 'nan' ? Number.NaN : new Map([['a', 1]])
+        return (await ctx.await.event({ kind: 'paid.lost', match: { 'data.a': value }, timeout: '5s' })).data
+      },
+    },
+  },
+})
 // a state value its state.set event cannot hold: refused before the run's state takes it
 const bigState = defineFlow({
   name: 'bigState',
@@ -155,6 +168,7 @@ describeOnStores(
       bigTrigger,
       bigMatch,
       undefinedMatch,
+      lostMatch,
       bigState,
       waiting,
       approval,
@@ -227,6 +241,19 @@ describeOnStores(
       const events = await store().read(runId)
       expect(reduceFlow(events).steps.s?.error).toMatch(/^Invalid await\.event match value of "data\.orderId" undefined: pass/)
       expect(events.map((e) => e.kind)).toEqual(['flow.started', 'step.started', 'step.failed', 'flow.failed'])
+    })
+
+    it('an event match whose value JSON would drop or change (a symbol, NaN, a Map) throws at the call, naming the path', async () => {
+      for (const how of ['symbol', 'nan', 'map'] as const) {
+        const { runId } = await runner().startFlow('lostMatch', { how })
+        const err = await runner()
+          .result(runId, { timeout: '10s' })
+          .catch((e: unknown) => e)
+        expect(isLeanflowError(err, 'RUN_FAILED'), String(err)).toBe(true)
+        const events = await store().read(runId)
+        expect(reduceFlow(events).steps.s?.error, how).toMatch(/^Invalid await\.event match value of "data\.a" .+: pass a JSON value/)
+        expect(events.map((e) => e.kind)).toEqual(['flow.started', 'step.started', 'step.failed', 'flow.failed'])
+      }
     })
 
     it('a trigger resolved with a payload over the limit is refused with PAYLOAD_TOO_LARGE; the trigger stays pending', async () => {

@@ -26,12 +26,16 @@ export const CANCEL_FINISH_AFTER_MS = 5_000
  * ```
  */
 export function queueCancelFinish(shell: Shell, runId: string): Promise<{ done(): Promise<void> }> {
-  return queueFallback(shell, {
-    id: jobIds.cancel(runId, newId()),
-    name: 'cancel',
-    data: { runId, step: '' },
-    delayMs: CANCEL_FINISH_AFTER_MS,
-  })
+  return queueFallback(
+    shell,
+    {
+      id: jobIds.cancel(runId, newId()),
+      name: 'cancel',
+      data: { runId, step: '' },
+      delayMs: CANCEL_FINISH_AFTER_MS,
+    },
+    `cancel("${runId}")`,
+  )
 }
 
 /**

@@ -102,6 +102,19 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
             value,
             'the value to match (a field of the input that is not set?), or leave the path out',
           )
+        // JSON would drop a symbol (the await would take any event of the kind), and turn NaN or
+        // Infinity into null and a Map or a Set into {} (it would wait for other events than meant)
+        if (
+          typeof value === 'symbol' ||
+          (typeof value === 'number' && !Number.isFinite(value)) ||
+          value instanceof Map ||
+          value instanceof Set
+        )
+          throw invalidArgument(
+            `await.event match value of "${path}"`,
+            typeof value === 'object' ? `a ${value.constructor.name}` : value,
+            'a JSON value (a string, a finite number, a boolean, null, an array or a plain object), as the event data holds it',
+          )
       }
       const match = opts.match === undefined ? undefined : (toJson(opts.match, 'await.event match') as Record<string, unknown>)
       if (match !== undefined) assertFits(shell, match, 'await.event match (in its step.await.event)')

@@ -97,7 +97,11 @@ const noop = () => {}
  * ```
  */
 export function queueBegin(shell: Shell, runId: string, flow: string): Promise<{ done(): Promise<void> }> {
-  return queueFallback(shell, { id: jobIds.begin(runId, newId()), name: 'begin', data: { runId, step: '', flow }, delayMs: BEGIN_AFTER_MS })
+  return queueFallback(
+    shell,
+    { id: jobIds.begin(runId, newId()), name: 'begin', data: { runId, step: '', flow }, delayMs: BEGIN_AFTER_MS },
+    `the start of run "${runId}" of flow "${flow}"`,
+  )
 }
 
 /**

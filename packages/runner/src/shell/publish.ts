@@ -35,7 +35,11 @@ export async function publish(
   if (bytes > limit) throw new PayloadTooLargeError(bytes, limit)
   // queued before the event is stored: a queue that refuses it leaves nothing written
   const later = fallback
-    ? await queueFallback(shell, { id: jobIds.match(newId()), name: 'match', data: { runId: '', step: '', kind }, delayMs: MATCH_AFTER_MS })
+    ? await queueFallback(
+        shell,
+        { id: jobIds.match(newId()), name: 'match', data: { runId: '', step: '', kind }, delayMs: MATCH_AFTER_MS },
+        `publishEvent("${kind}")`,
+      )
     : undefined
   const rec = await shell.store.publishExternal(kind, data, idempotencyKey === undefined ? undefined : { idempotencyKey })
   // a key names one event: a repeat of another kind is no repeat (answered with the first id, it was lost)

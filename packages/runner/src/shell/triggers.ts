@@ -51,12 +51,16 @@ export async function resolveTriggers(shell: Shell, runId: string, asks: Trigger
  * ```
  */
 export function queueResolveFinish(shell: Shell, runId: string, triggerId: string): Promise<{ done(): Promise<void> }> {
-  return queueFallback(shell, {
-    id: jobIds.trigger(runId, newId()),
-    name: 'trigger',
-    data: { runId, step: '', trigger: triggerId },
-    delayMs: TRIGGER_FINISH_AFTER_MS,
-  })
+  return queueFallback(
+    shell,
+    {
+      id: jobIds.trigger(runId, newId()),
+      name: 'trigger',
+      data: { runId, step: '', trigger: triggerId },
+      delayMs: TRIGGER_FINISH_AFTER_MS,
+    },
+    `resolveTrigger("${triggerId}")`,
+  )
 }
 
 /**
