@@ -22,6 +22,9 @@ const INVALID = [
   '00-00000000000000000000000000000000-00f067aa0ba902b7-01',
   '00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01',
   `${VALID}-extra`,
+  // a later version may add fields, only after a '-', and its ids are checked all the same
+  'cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x',
+  'cc-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01-x',
   '00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01',
   `${VALID}, ${VALID}`,
 ]
@@ -73,6 +76,12 @@ describeMatrix(
       expect(res.status).toBe(201)
       const { runId } = (await res.json()) as { runId: string }
       expect((await store.read(runId, { limit: 1 }))[0]?.meta).toMatchObject({ traceparent: VALID })
+      // a later version than 00 with more fields after the flags (W3C: a parser reads the first four)
+      const future = 'cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-ever'
+      const later = await t().fetch('/flows/plain/runs', post(future))
+      expect(later.status).toBe(201)
+      const { runId: laterId } = (await later.json()) as { runId: string }
+      expect((await store.read(laterId, { limit: 1 }))[0]?.meta).toMatchObject({ traceparent: future })
       const read = await t().fetch(`/flows/runs/${runId}`, { headers: { traceparent: 'nope' } })
       expect(read.status).toBe(200)
     })

@@ -40,6 +40,13 @@ describe('ids derived from the run', () => {
     }
     expect(parseTraceparent('00-00000000000000000000000000000000-00f067aa0ba902b7-01')).toBeUndefined()
     expect(parseTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01')).toBeUndefined()
+    // a later version may carry more fields after the flags (the first four are read); version 00 may not
+    expect(parseTraceparent('cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-ever')).toEqual({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      traceFlags: 1,
+    })
+    expect(parseTraceparent(`${TP}-extra`)).toBeUndefined()
   })
 
   it('the id generator hands out the pending ids inside withIds, random (or the fallback) ids outside', () => {

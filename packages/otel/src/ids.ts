@@ -7,13 +7,14 @@ export interface TraceParent {
   traceFlags: number
 }
 
-const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/
+// a version above 00 may carry more fields after the flags (W3C Trace Context: a parser reads the first four)
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?$/
 const ZEROS = /^0+$/
 
 /** `value` as a {@link TraceParent}, or undefined when it is not a valid W3C `traceparent`. */
 export function parseTraceparent(value: unknown): TraceParent | undefined {
   const m = typeof value === 'string' ? TRACEPARENT.exec(value.trim()) : null
-  if (!m || m[1] === 'ff') return undefined
+  if (!m || m[1] === 'ff' || (m[1] === '00' && m[5] !== undefined)) return undefined
   const [, , traceId = '', spanId = '', flags = '00'] = m
   if (ZEROS.test(traceId) || ZEROS.test(spanId)) return undefined
   return { traceId, spanId, traceFlags: Number.parseInt(flags, 16) }

@@ -11,18 +11,26 @@ export function StepGraph({ state, onSelect }: { state: FlowState; onSelect?: (s
   // the layout depends only on the steps and their needs, not on their statuses
   const shape = steps.map((s) => `${s.name}<${(s.needs ?? []).join(',')}`).join(';')
   const layout = useMemo(() => {
+    // dagre keeps nodes and edges in plain objects: a step named `constructor` or `toString` (the
+    // name rule allows them) would collide with their prototype's, so each node id is prefixed
+    const id = (name: string) => `step:${name}`
     const g = new dagre.graphlib.Graph()
     g.setGraph({ rankdir: 'LR', nodesep: 16, ranksep: 40, marginx: 8, marginy: 8 })
     g.setDefaultEdgeLabel(() => ({}))
-    for (const s of steps) g.setNode(s.name, { width: NODE_W, height: NODE_H })
-    for (const s of steps) for (const n of s.needs ?? []) if (state.steps[n]) g.setEdge(n, s.name)
-    dagre.layout(g)
-    const nodes = g.nodes().map((name) => ({ name, ...(g.node(name) as { x: number; y: number }) }))
+    for (const s of steps) g.setNode(id(s.name), { width: NODE_W, height: NODE_H })
+    for (const s of steps) for (const n of s.needs ?? []) if (Object.hasOwn(state.steps, n)) g.setEdge(id(n), id(s.name))
+    try {
+      dagre.layout(g)
+    } catch {
+      // no graph rather than no run view: the steps' table shows them all the same
+      return undefined
+    }
+    const nodes = g.nodes().map((node) => ({ name: node.slice('step:'.length), ...(g.node(node) as { x: number; y: number }) }))
     const edges = g.edges().map((e) => (g.edge(e) as { points: Array<{ x: number; y: number }> }).points)
     const { width = 0, height = 0 } = g.graph() as { width?: number; height?: number }
     return { nodes, edges, width, height }
   }, [shape])
-  if (steps.length === 0) return null
+  if (steps.length === 0 || !layout) return null
   return (
     <svg
       class="graph"
@@ -42,7 +50,7 @@ export function StepGraph({ state, onSelect }: { state: FlowState; onSelect?: (s
         <polyline key={i} class="edge" points={pts.map((p) => `${p.x},${p.y}`).join(' ')} marker-end="url(#arrow)" />
       ))}
       {layout.nodes.map((n) => {
-        const s = state.steps[n.name] as StepState | undefined
+        const s = Object.hasOwn(state.steps, n.name) ? (state.steps[n.name] as StepState) : undefined
         const status = s?.status ?? 'pending'
         return (
           // biome-ignore lint/a11y/useSemanticElements: an SVG group cannot be a <button>; it is focusable and answers Enter and Space
@@ -52,7 +60,8 @@ export function StepGraph({ state, onSelect }: { state: FlowState; onSelect?: (s
             data-testid={`graph-step-${n.name}`}
             data-status={status}
             transform={`translate(${n.x - NODE_W / 2},${n.y - NODE_H / 2})`}
-            tabIndex={0}
+            // lower case: SVG attributes keep the name they are given (`tabIndex` would be no attribute it knows)
+            tabindex={0}
             role="button"
             aria-label={`${n.name}: ${status}`}
             onClick={() => onSelect?.(n.name)}
