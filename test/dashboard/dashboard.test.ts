@@ -453,6 +453,17 @@ describe('dashboard', () => {
     expect(await overflow()).toBeLessThanOrEqual(0)
   })
 
+  it('steps named after Object.prototype members (constructor, toString…) show in the graph and the steps table', async () => {
+    const id = await start('protoNames', {})
+    await open(`#/runs/${id}`)
+    await expect.poll(() => page.getByTestId('run-status').textContent(), T).toBe('completed')
+    for (const name of ['constructor', 'toString', 'valueOf', 'hasOwnProperty']) {
+      expect(await page.getByTestId(`graph-step-${name}`).getAttribute('data-status'), name).toBe('completed')
+      expect(await stepStatus(name), name).toBe('completed')
+    }
+    expect(pageErrors).toEqual([])
+  })
+
   it('is keyboard reachable and follows a dark color scheme', async () => {
     const id = await start('order', { orderId: 'o-4' })
     const dark = await browser.newPage({ colorScheme: 'dark' })
@@ -463,10 +474,15 @@ describe('dashboard', () => {
     expect(bg).toBe('rgb(20, 23, 27)')
     // Tab from the top reaches the cancel button; Enter opens the dialog, whose confirm works by keyboard too
     let reached = false
+    let node = false
     for (let i = 0; i < 40 && !reached; i++) {
       await dark.keyboard.press('Tab')
-      reached = await dark.evaluate(() => document.activeElement?.getAttribute('data-testid') === 'run-cancel')
+      const at = await dark.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? '')
+      // the step graph's nodes are on the way (focusable: tabindex on SVG)
+      node ||= at.startsWith('graph-step-')
+      reached = at === 'run-cancel'
     }
+    expect(node).toBe(true)
     expect(reached).toBe(true)
     await dark.keyboard.press('Enter')
     // focus() does not wait for the element to show: wait for the modal to be open first

@@ -112,6 +112,17 @@ export const longNames = defineFlow({
   },
 })
 
+/** Steps named after Object.prototype members (the name rule allows them), chained by needs. */
+export const protoNames = defineFlow({
+  name: 'protoNames',
+  steps: {
+    constructor: { handler: async () => 1 },
+    toString: { needs: ['constructor'], handler: async () => 2 },
+    valueOf: { needs: ['toString'], handler: async () => 3 },
+    hasOwnProperty: { needs: ['valueOf', 'constructor'], handler: async () => 4 },
+  },
+})
+
 export interface DashboardServer {
   url: string
   store: RedisStreamStore
@@ -127,7 +138,7 @@ export interface DashboardServer {
 /** Starts the runner on `redisUrl` (keys under `prefix`) and the server on a free port. */
 export async function startDashboardServer(redisUrl: string, prefix: string): Promise<DashboardServer> {
   const store = createRedisStreamStore({ url: redisUrl, prefix })
-  const runner = createRunner({ store, flows: [quick, order, batch, wide, bulk, tick, solo, longNames], onError: () => {} })
+  const runner = createRunner({ store, flows: [quick, order, batch, wide, bulk, tick, solo, longNames, protoNames], onError: () => {} })
   // a viewer (the cookie role=viewer, sent by the page like any cookie) may not cancel; a watcher
   // (role=watcher) may follow a run's stream but not read its log otherwise
   const authorize = (req: Request, action: string) => {
