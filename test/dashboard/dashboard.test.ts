@@ -206,6 +206,23 @@ describe('dashboard', () => {
     expect(shown).toEqual(events.events.map((e) => e.id))
   })
 
+  it('run view: says so while the API gives no answer at all (a server gone; EventSource retries on its own), and no more once it is back', async () => {
+    const id = await start('order', { orderId: 'o-gone' })
+    await open(`#/runs/${id}`)
+    await expect.poll(() => stepStatus('payment'), T).toBe('awaiting')
+    server.setApiDown('gone')
+    try {
+      await expect.poll(() => page.getByTestId('run-stream-error').count(), T).toBe(1)
+      expect(await text('run-stream-error')).toMatch(/^Lost the run's live stream \(no answer\): following it again/)
+      await server.runner.cancel(id, 'canceled while the API was gone')
+    } finally {
+      server.setApiDown(false)
+    }
+    await expect.poll(() => text('run-status'), T).toBe('canceled')
+    await expect.poll(() => page.getByTestId('run-stream-error').count(), T).toBe(0)
+    expect(pageErrors).toEqual([])
+  })
+
   it("a proxy's HTML error page is named by its status, not shown as markup; a page in the API's place says apiBase is wrong", async () => {
     server.setApiDown(true)
     try {

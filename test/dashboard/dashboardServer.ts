@@ -129,9 +129,10 @@ export interface DashboardServer {
   runner: Runner
   /**
    * Takes the API down as a proxy in front of it sees it (its open streams dropped, every API
-   * request answered 502 Bad Gateway), or brings it back; the dashboard's files are still served.
+   * request answered 502 Bad Gateway), or as a server that died (`'gone'`: every API request's
+   * connection cut with no answer), or brings it back; the dashboard's files are still served.
    */
-  setApiDown(down: boolean): void
+  setApiDown(down: boolean | 'gone'): void
   close(): Promise<void>
 }
 
@@ -151,12 +152,13 @@ export async function startDashboardServer(redisUrl: string, prefix: string): Pr
   const misplaced = toNodeHandler(createDashboard({ apiBase: '/dashboard', basePath: '/misplaced' }))
   // and one whose apiBase no route serves: the API's handler answers NOT_FOUND (no leanflow route there)
   const offbase = toNodeHandler(createDashboard({ apiBase: '/api', basePath: '/offbase' }))
-  let down = false
+  let down: boolean | 'gone' = false
   const streams = new Set<ServerResponse>()
   const server = createServer((req, res) => {
     if (req.url?.startsWith('/dashboard')) return dashboard(req, res)
     if (req.url?.startsWith('/misplaced')) return misplaced(req, res)
     if (req.url?.startsWith('/offbase')) return offbase(req, res)
+    if (down === 'gone') return void req.socket.destroy()
     if (down) return void res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway</body></html>')
     streams.add(res)
     res.on('close', () => streams.delete(res))

@@ -47,8 +47,10 @@ describeMatrix(
       let state: FlowState | undefined
       let end: RunEnd | undefined
       const errors: Error[] = []
+      const connection: string[] = []
       const w = watchRun(`${t().origin}/flows/runs/${runId}/stream`, {
         EventSource: t().EventSource,
+        onConnection: (status) => connection.push(status),
         onEvent: (e) => seen.push(e.id),
         onState: (s) => {
           state = s
@@ -69,6 +71,8 @@ describeMatrix(
       expect(w.state).toBe(state)
       expect(end).toEqual({ lastEventId: events.at(-1)?.id, kind: 'flow.completed' })
       expect(errors).toEqual([])
+      // open, dropped and retried on its own, open again (onConnection)
+      expect(connection.slice(0, 3)).toEqual(['open', 'retrying', 'open'])
       w.close()
     })
 

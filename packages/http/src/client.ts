@@ -44,6 +44,13 @@ export interface WatchRunOptions {
    * `code` (`err.status === 404`, `err.code === 'RUN_NOT_FOUND'`), also in the message.
    */
   onError?: ((err: Error & { status?: number; code?: string }) => void) | undefined
+  /**
+   * Called with `'retrying'` when the stream dropped and the `EventSource` tries again on its own
+   * (the server down or restarting: no event comes meanwhile, and none is lost once it is back),
+   * and with `'open'` each time the stream is open (again). A page can say the run is not live
+   * while it retries.
+   */
+  onConnection?: ((status: 'open' | 'retrying') => void) | undefined
   /** @default globalThis.EventSource (in Node, pass `EventSource` from the `eventsource` package) */
   EventSource?: EventSourceConstructor | undefined
   /** Send cookies cross-origin. @default false */
@@ -163,8 +170,13 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
       notify(options.onState, state)
       connect(withoutPosition(url))
     })
+    es.addEventListener('open', () => {
+      if (!closed && source === es) notify(options.onConnection, 'open')
+    })
     es.addEventListener('error', (ev) => {
-      if (closed || source !== es || es.readyState !== CLOSED) return
+      if (closed || source !== es) return
+      // dropped, and the EventSource tries again on its own
+      if (es.readyState !== CLOSED) return notify(options.onConnection, 'retrying')
       // closed for good: a 204 after the run ended, or a refused request (404, 401…)
       const kind = TERMINAL[state.status]
       if (kind !== undefined && state.lastEventId !== undefined) return end({ lastEventId: state.lastEventId, kind })

@@ -17,6 +17,10 @@ export interface RunLog {
 const RETRY_MS = 1000
 const MAX_RETRY_MS = 10_000
 
+/** How long a dropped stream may retry on its own before the page says it is not live. */
+const LOST_AFTER_MS = 2000
+const LOST = (why: string) => `Lost the run's live stream (${why}): following it again when the API answers…`
+
 /**
  * A stream that failed for a while, not for good: no answer at all (the API down), or a 5xx, 408
  * or 429 (a proxy in front of the API, `EventSource` gives up on any of them). A 4xx is an answer.
@@ -42,6 +46,9 @@ export function useRunLog(runId: string): RunLog {
     let closed = false
     let watcher: RunWatcher | undefined
     let timer: ReturnType<typeof setTimeout> | undefined
+    // the stream dropped and retrying (`quiet`: until the page says so), and whether it says so
+    let quiet: ReturnType<typeof setTimeout> | undefined
+    let lost = false
     const render = () => {
       if (frame !== 0) return
       frame = requestAnimationFrame(() => {
@@ -70,14 +77,33 @@ export function useRunLog(runId: string): RunLog {
           if (!fold) state.current = s
           render()
         },
+        // the API gone (no answer): the browser's EventSource retries on its own and says nothing
+        // more; after a moment without the stream back, the page says so (and no more once it is)
+        onConnection: (status) => {
+          if (closed) return
+          if (status === 'open') {
+            clearTimeout(quiet)
+            quiet = undefined
+            if (lost) setError(undefined)
+            lost = false
+            return
+          }
+          // counted from the first retry: each failed retry says 'retrying' again
+          quiet ??= setTimeout(() => {
+            if (closed) return
+            lost = true
+            setError(LOST('no answer'))
+          }, LOST_AFTER_MS)
+        },
         onError: (err) => {
           if (closed) return
+          clearTimeout(quiet)
+          quiet = undefined
           // an unknown run (or one retention removed) says so; any other refusal keeps the API's message
           if (err.code === 'RUN_NOT_FOUND') return setError(`No run ${runId}: it never existed, or retention removed it.`)
           if (!passing(err.status)) return setError(`${err.message}${apiBaseHint(err.status, err.code)}`)
           watcher?.close()
-          const why = err.status === undefined ? 'no answer' : `HTTP ${err.status}`
-          setError(`Lost the run's live stream (${why}): following it again when the API answers…`)
+          setError(LOST(err.status === undefined ? 'no answer' : `HTTP ${err.status}`))
           retry(retryMs)
         },
       })
@@ -110,6 +136,7 @@ export function useRunLog(runId: string): RunLog {
       closed = true
       watcher?.close()
       clearTimeout(timer)
+      clearTimeout(quiet)
       cancelAnimationFrame(frame)
     }
   }, [runId])
