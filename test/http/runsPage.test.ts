@@ -71,10 +71,31 @@ describeMatrix(
       }
     })
 
+    it("a run of the page shown that leaves the status list (it ended) takes no other run's place on the next page", async () => {
+      // 30 running runs of one millisecond, a flow of this transport's own
+      const flow = `tie-${t().transport}`
+      const ids = Array.from({ length: 30 }, (_, i) => `${flow}-${String(i).padStart(2, '0')}`)
+      clock = T + 5
+      for (const id of ids) await started(memory, id, flow)
+      clock = T + 10
+      const page1 = (await (await t().fetch(`/flows/${flow}/runs?limit=10&status=running`)).json()) as { runs: RunSummary[]; next: string }
+      expect(page1.runs).toHaveLength(10)
+      // one shown run ends between the pages
+      const ended = page1.runs[3]?.runId as string
+      await memory.append(ended, { kind: 'flow.completed', flow: ended, data: { result: null } })
+      const page2 = (await (await t().fetch(`/flows/${flow}/runs?limit=10&status=running&before=${page1.next}`)).json()) as {
+        runs: RunSummary[]
+      }
+      const shown = [...page1.runs, ...page2.runs].map((r) => r.runId)
+      expect(new Set(shown).size).toBe(20)
+      // the 20 highest ids: the second page starts right after the first one's last run
+      expect(shown).toEqual([...ids].sort().reverse().slice(0, 20))
+    })
+
     it('a plain start time in before still works; a malformed before is 400 naming it', async () => {
       const res = await t().fetch(`/flows/burst/runs?limit=1000&before=${T}`)
       expect(((await res.json()) as { runs: RunSummary[] }).runs).toHaveLength(7)
-      for (const bad of ['abc', `${T}~`, `${T}~a:b`, `x~${'a'}`]) {
+      for (const bad of ['abc', `${T}~`, `${T}~a:b`, `x~${'a'}`, `${T}~5`, `${T}~5~a:b`, `${T}~99999~a`]) {
         const r = await t().fetch(`/flows/burst/runs?before=${encodeURIComponent(bad)}`)
         expect(r.status, bad).toBe(400)
         const err = await errorOf(r)

@@ -1,44 +1,48 @@
 // A page of a flow's runs (`GET /:flow/runs`), newest first, with a cursor that loses no run: the
 // store pages by start time in ms (`before`, exclusive), and runs started in the millisecond a page
 // ends in may not all fit on it.
-import { NAME_PATTERN, type RunStatus, type RunSummary, STORE_DEFAULTS, type StreamStore } from '@leanflow/core'
+import { type RunStatus, type RunSummary, STORE_DEFAULTS, type StreamStore } from '@leanflow/core'
 import { queryParam } from './query.js'
 import { invalidArgument } from './respond.js'
 
-/** Where a page starts: runs started before `before` (ms, exclusive), less `skip`, the runs of the millisecond `before - 1` the pages before showed. */
+/**
+ * Where a page starts: runs started before `before` (ms, exclusive), less those of the millisecond
+ * `before - 1` the pages before showed: the `shown` first of it, down to run id `last` (a store
+ * lists the runs of one millisecond by run id, descending).
+ */
 interface Cursor {
   before: number
-  skip: string[]
+  shown: number
+  last?: string
 }
-
-/** The most runs of one millisecond a cursor carries (a page reads `limit` + that many rows, at most 1,000). */
-const MAX_SKIP = 900
 
 /**
  * The `before` query parameter: a start time in ms (the runs started before it), or a page's
- * `next` (`<ms>~<runId>~…`: the runs of the millisecond before `<ms>` the pages before showed are
- * left out). 400 INVALID_ARGUMENT otherwise.
+ * `next` (`<ms>~<n>~<runId>`). 400 INVALID_ARGUMENT otherwise.
  */
 function beforeParam(url: URL): Cursor | undefined {
   const raw = queryParam(url, 'before')
   if (raw === undefined) return undefined
-  const [ms = '', ...skip] = raw.split('~')
-  const before = /^\d{1,16}$/.test(ms) ? Number(ms) : Number.NaN
-  if (!Number.isSafeInteger(before) || skip.length > MAX_SKIP || !skip.every((id) => NAME_PATTERN.test(id))) {
+  const m = /^(\d{1,16})(?:~(\d{1,4})~([A-Za-z0-9][A-Za-z0-9_.-]{0,127}))?$/.exec(raw)
+  const before = Number(m?.[1])
+  const shown = Number(m?.[2] ?? 0)
+  if (!m || !Number.isSafeInteger(before) || shown > STORE_DEFAULTS.readLimit) {
     throw invalidArgument(
       `Query parameter before=${JSON.stringify(raw.slice(0, 64))} is invalid: use a start time in ms (an integer), or the "next" of the page before.`,
     )
   }
-  return { before, skip }
+  return m[3] === undefined ? { before, shown } : { before, shown, last: m[3] }
 }
 
 /**
  * One page of `flow`'s runs: at most `limit` (default 50), with `status` when given, at the
  * cursor of `url`'s `before`. `next`, present while more may follow, is the `before` of the next
- * page: it leaves out the runs of the page's last millisecond this page and the ones before it
- * showed, so runs started in one millisecond are neither lost nor shown twice (as long as the
- * store lists the runs of one millisecond in the same order at each call: the memory and Redis
- * stores do).
+ * page: it names the page's last millisecond, how many of its runs this page and the ones before
+ * showed, and the last of them, so the next page leaves out exactly those (a run that left the
+ * list meanwhile, its status changed, takes no other's place): runs started in one millisecond
+ * are neither lost nor shown twice. The store lists the runs of one millisecond by run id,
+ * descending (the memory and Redis stores do). More runs in one millisecond than a page can skip
+ * (1,000 less the limit) is 400 INVALID_ARGUMENT, never a silent gap.
  */
 export async function runsPage(
   store: StreamStore,
@@ -48,20 +52,26 @@ export async function runsPage(
   status?: RunStatus,
 ): Promise<{ runs: RunSummary[]; next?: string }> {
   const cursor = beforeParam(url)
-  const skip = new Set(cursor?.skip)
-  const ask = Math.min(STORE_DEFAULTS.readLimit, limit + skip.size)
-  const opts: { limit: number; before?: number; status?: RunStatus } = { limit: ask }
+  const skip = cursor?.shown ?? 0
+  if (skip + limit > STORE_DEFAULTS.readLimit)
+    throw invalidArgument(
+      `More than ${skip} runs of flow "${flow}" started in one millisecond (${(cursor?.before ?? 1) - 1}): a page of ${limit} after them cannot be read; ask with a limit of at most ${Math.max(1, STORE_DEFAULTS.readLimit - skip)}.`,
+    )
+  const opts: { limit: number; before?: number; status?: RunStatus } = { limit: skip + limit }
   if (cursor) opts.before = cursor.before
   if (status) opts.status = status
   const rows = await store.listRuns(flow, opts)
-  const runs = rows.filter((r) => !skip.has(r.runId)).slice(0, limit)
+  // the runs of the millisecond before `before` down to the last one shown were on the pages before
+  const tied = cursor?.before === undefined ? Number.NaN : cursor.before - 1
+  const last = cursor?.last
+  const seen = (r: RunSummary) => last !== undefined && Date.parse(r.startedAt) === tied && r.runId >= last
+  const runs = rows.filter((r) => !seen(r)).slice(0, limit)
   // fewer rows than asked: the store has no more
-  const last = runs.at(-1)
-  if (rows.length < ask || !last) return { runs }
-  const ms = Date.parse(last.startedAt)
-  const same = runs.filter((r) => Date.parse(r.startedAt) === ms).map((r) => r.runId)
-  // a millisecond spanning pages keeps what the pages before showed of it
-  const shown = cursor?.before === ms + 1 ? [...(cursor?.skip ?? []), ...same] : same
-  if (shown.length > MAX_SKIP) return { runs, next: String(ms) }
-  return { runs, next: [String(ms + 1), ...shown].join('~') }
+  const end = runs.at(-1)
+  if (rows.length < opts.limit || !end) return { runs }
+  const ms = Date.parse(end.startedAt)
+  const same = runs.filter((r) => Date.parse(r.startedAt) === ms).length
+  // a millisecond spanning pages counts what the pages before showed of it too
+  const shown = ms === tied ? skip + same : same
+  return { runs, next: `${ms + 1}~${shown}~${end.runId}` }
 }
