@@ -245,9 +245,14 @@ it('publishEvent and rerun refuse a misspelt option, nothing stored (a misspelt 
   expect(await store.readExternal('paid', 0)).toEqual([])
   // a misspelt data would publish null to every run awaiting the kind (POST /events refuses it too)
   expect(await invalid(() => runner.publishEvent({ kind: 'paid', dat: 1 } as never))).toBe(
-    'publishEvent event has an unknown option "dat": pass only kind, data.',
+    'publishEvent event has an unknown option "dat": pass only kind, data, id, ts.',
   )
   expect(await store.readExternal('paid', 0)).toEqual([])
+  // an external event passed on as it came (with its id and ts): published as a new one
+  const forwarded = await runner.publishEvent({ id: '1-0', ts: new Date(0).toISOString(), kind: 'paid', data: 2 } as never)
+  const [stored] = await store.readExternal('paid', 0)
+  expect(stored?.data).toBe(2)
+  expect(stored?.id).toBe(forwarded.id)
   const { runId } = await runner.startFlow('order', {})
   const before = (await store.listRuns('order')).length
   for (const typo of [{ form: 'a' }, { idempotency: 'k' }])

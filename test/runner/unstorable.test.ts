@@ -88,13 +88,20 @@ const undefinedMatch = defineFlow({
   },
 })
 // match values JSON would drop (a symbol: any event of the kind) or change (NaN, a Map): refused at the call
-const lostMatch = defineFlow<{ how: 'symbol' | 'nan' | 'map' }>({
+const lostMatch = defineFlow<{ how: 'symbol' | 'nan' | 'map' | 'nested' }>({
   name: 'lostMatch',
   steps: {
     s: {
       retry: once,
       handler: async (input, ctx) => {
-        const value = input.how === 'symbol' ? Symbol('x') : input.how === 'nan' ? Number.NaN : new Map([['a', 1]])
+        const value =
+          input.how === 'symbol'
+            ? Symbol('x')
+            : input.how === 'nan'
+              ? Number.NaN
+              : input.how === 'map'
+                ? new Map([['a', 1]])
+                : { lines: [1, Number.POSITIVE_INFINITY] }
         return (await ctx.await.event({ kind: 'paid.lost', match: { 'data.a': value }, timeout: '5s' })).data
       },
     },
@@ -243,8 +250,8 @@ describeOnStores(
       expect(events.map((e) => e.kind)).toEqual(['flow.started', 'step.started', 'step.failed', 'flow.failed'])
     })
 
-    it('an event match whose value JSON would drop or change (a symbol, NaN, a Map) throws at the call, naming the path', async () => {
-      for (const how of ['symbol', 'nan', 'map'] as const) {
+    it('an event match whose value JSON would drop or change (a symbol, NaN, a Map, Infinity inside an object) throws at the call, naming the path', async () => {
+      for (const how of ['symbol', 'nan', 'map', 'nested'] as const) {
         const { runId } = await runner().startFlow('lostMatch', { how })
         const err = await runner()
           .result(runId, { timeout: '10s' })

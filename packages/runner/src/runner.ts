@@ -313,8 +313,9 @@ export function createRunner(options: RunnerOptions): Runner {
     opts: { idempotencyKey?: string | undefined } = {},
   ): Promise<{ id: string }> {
     if (typeof event !== 'object' || event === null) throw new LeanflowError('INVALID_ARGUMENT', 'publishEvent needs { kind, data }.')
-    // a misspelt data would publish null to every run awaiting the kind (as POST /events refuses it)
-    assertKnownKeys(event, ['kind', 'data'], 'publishEvent event')
+    // a misspelt data would publish null to every run awaiting the kind (as POST /events refuses
+    // it); an external event passed on as it came (`ctx.await.event`'s) brings its id and ts: ignored
+    assertKnownKeys(event, ['kind', 'data', 'id', 'ts'], 'publishEvent event')
     assertKnownKeys(optionsObject(opts, 'publishEvent options', '{ idempotencyKey? }'), ['idempotencyKey'], 'publishEvent')
     const kind = assertName(event.kind, 'event kind')
     const data = toJson(event.data, `data of event "${kind}"`)

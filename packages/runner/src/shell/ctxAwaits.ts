@@ -104,15 +104,11 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
           )
         // JSON would drop a symbol (the await would take any event of the kind), and turn NaN or
         // Infinity into null and a Map or a Set into {} (it would wait for other events than meant)
-        if (
-          typeof value === 'symbol' ||
-          (typeof value === 'number' && !Number.isFinite(value)) ||
-          value instanceof Map ||
-          value instanceof Set
-        )
+        const lost = lostInJson(value)
+        if (lost !== undefined)
           throw invalidArgument(
             `await.event match value of "${path}"`,
-            typeof value === 'object' ? `a ${value.constructor.name}` : value,
+            lost,
             'a JSON value (a string, a finite number, a boolean, null, an array or a plain object), as the event data holds it',
           )
       }
@@ -350,4 +346,18 @@ export function nonDeterminism(ex: Execution, pos: number, call: string, rec: Re
 function checkOpen(ex: Execution): void {
   ex.check()
   if (ex.settled) throw new ExecutionGone('settled')
+}
+
+/** What of `value` JSON would drop or change (a symbol, NaN, Infinity, a Map, a Set, also inside arrays and objects), or undefined. */
+function lostInJson(value: unknown, depth = 0): unknown {
+  if (typeof value === 'symbol' || (typeof value === 'number' && !Number.isFinite(value))) return value
+  if (value instanceof Map || value instanceof Set) return `a ${value.constructor.name}`
+  // deeper than JSON would go without a cycle error (toJson refuses those)
+  if (typeof value !== 'object' || value === null || depth > 64) return undefined
+  for (const v of Array.isArray(value) ? value : Object.values(value)) {
+    const lost = lostInJson(v, depth + 1)
+    if (lost !== undefined) return lost
+  }
+  // a symbol key is dropped too
+  return Object.getOwnPropertySymbols(value).length > 0 ? 'an object with a symbol key' : undefined
 }

@@ -87,7 +87,8 @@ const noop = () => {}
 /**
  * Queues a rerun's `begin` job ({@link BEGIN_AFTER_MS} ahead), before its run `runId` is written;
  * `done()` removes it once the start carried out its outputs (a remove that fails leaves a job
- * that repeats them harmlessly).
+ * that repeats them harmlessly). `beforeWrite` false: queued after a write that got no answer (a
+ * refusal is then the queue's error as it is, not "nothing was written").
  *
  * @example
  * ```ts
@@ -96,11 +97,11 @@ const noop = () => {}
  * await begun.done()
  * ```
  */
-export function queueBegin(shell: Shell, runId: string, flow: string): Promise<{ done(): Promise<void> }> {
+export function queueBegin(shell: Shell, runId: string, flow: string, beforeWrite = true): Promise<{ done(): Promise<void> }> {
   return queueFallback(
     shell,
     { id: jobIds.begin(runId, newId()), name: 'begin', data: { runId, step: '', flow }, delayMs: BEGIN_AFTER_MS },
-    `the start of run "${runId}" of flow "${flow}"`,
+    beforeWrite ? `A start of flow "${flow}"` : undefined,
   )
 }
 
@@ -117,7 +118,7 @@ export function queueBegin(shell: Shell, runId: string, flow: string): Promise<{
  * ```
  */
 export async function unanswered(shell: Shell, runId: string, flow: string, err: unknown): Promise<never> {
-  if (isLeanflowError(err, 'STORE_UNAVAILABLE') && !wroteNothing(err)) await queueBegin(shell, runId, flow).catch(shell.onError)
+  if (isLeanflowError(err, 'STORE_UNAVAILABLE') && !wroteNothing(err)) await queueBegin(shell, runId, flow, false).catch(shell.onError)
   throw err
 }
 
