@@ -481,6 +481,18 @@ describe('dashboard', () => {
     expect(pageErrors).toEqual([])
   })
 
+  it('a run of 250 logs shows the last 200 until asked for all', async () => {
+    const id = await start('chatty', {})
+    await open(`#/runs/${id}`)
+    await expect.poll(() => page.getByTestId('run-status').textContent(), T).toBe('completed')
+    const logs = page.getByTestId('logs').locator('li.log')
+    await expect.poll(() => logs.count(), T).toBe(200)
+    expect(await logs.last().textContent()).toContain('line 249')
+    await page.getByTestId('logs-all').click()
+    await expect.poll(() => logs.count(), T).toBe(250)
+    expect(await logs.first().textContent()).toContain('line 0')
+  })
+
   it('is keyboard reachable and follows a dark color scheme', async () => {
     const id = await start('order', { orderId: 'o-4' })
     const dark = await browser.newPage({ colorScheme: 'dark' })

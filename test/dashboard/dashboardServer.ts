@@ -112,6 +112,19 @@ export const longNames = defineFlow({
   },
 })
 
+/** One step that logs 250 lines: more than the logs panel shows at first. */
+export const chatty = defineFlow({
+  name: 'chatty',
+  steps: {
+    talk: {
+      handler: async (_input, ctx) => {
+        for (let i = 0; i < 250; i++) ctx.logger.info(`line ${i}`)
+        return 250
+      },
+    },
+  },
+})
+
 /** Steps named after Object.prototype members (the name rule allows them), chained by needs. */
 export const protoNames = defineFlow({
   name: 'protoNames',
@@ -139,7 +152,11 @@ export interface DashboardServer {
 /** Starts the runner on `redisUrl` (keys under `prefix`) and the server on a free port. */
 export async function startDashboardServer(redisUrl: string, prefix: string): Promise<DashboardServer> {
   const store = createRedisStreamStore({ url: redisUrl, prefix })
-  const runner = createRunner({ store, flows: [quick, order, batch, wide, bulk, tick, solo, longNames, protoNames], onError: () => {} })
+  const runner = createRunner({
+    store,
+    flows: [quick, order, batch, wide, bulk, tick, solo, longNames, protoNames, chatty],
+    onError: () => {},
+  })
   // a viewer (the cookie role=viewer, sent by the page like any cookie) may not cancel; a watcher
   // (role=watcher) may follow a run's stream but not read its log otherwise
   const authorize = (req: Request, action: string) => {
