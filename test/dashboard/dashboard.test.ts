@@ -223,6 +223,18 @@ describe('dashboard', () => {
     expect(pageErrors).toEqual([])
   })
 
+  it('a view whose API call gets no answer at all names the call, not the browser\'s bare "Failed to fetch"', async () => {
+    server.setApiDown('gone')
+    try {
+      await open('')
+      await expect
+        .poll(() => page.locator('main .error').textContent(), T)
+        .toMatch(/^GET \/flows\/: no answer \(the API is down or unreachable\)/)
+    } finally {
+      server.setApiDown(false)
+    }
+  })
+
   it("a proxy's HTML error page is named by its status, not shown as markup; a page in the API's place says apiBase is wrong", async () => {
     server.setApiDown(true)
     try {

@@ -17,7 +17,7 @@ export function App() {
     if (hasSchedules !== undefined) return
     api.schedules().then(
       () => setHasSchedules(true),
-      (err) => err instanceof ApiError && err.status < 500 && setHasSchedules(false),
+      (err) => err instanceof ApiError && err.status !== undefined && err.status < 500 && setHasSchedules(false),
     )
   }, [route])
   useEffect(() => {

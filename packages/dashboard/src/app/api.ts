@@ -52,7 +52,7 @@ export interface LimitRow {
 export class ApiError extends Error {
   constructor(
     message: string,
-    readonly status: number,
+    readonly status: number | undefined,
     readonly code?: string,
   ) {
     super(message)
@@ -68,13 +68,22 @@ export const config: PageConfig = el?.textContent
 const enc = encodeURIComponent
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(`${config.apiBase}${path}`, {
-    method,
-    credentials: 'same-origin',
-    headers: method === 'POST' ? { 'content-type': 'application/json' } : {},
-    // a body of null is sent as null (a trigger's payload may be null); no body at all as {}
-    body: method === 'POST' ? JSON.stringify(body === undefined ? {} : body) : undefined,
-  })
+  let res: Response
+  try {
+    res = await fetch(`${config.apiBase}${path}`, {
+      method,
+      credentials: 'same-origin',
+      headers: method === 'POST' ? { 'content-type': 'application/json' } : {},
+      // a body of null is sent as null (a trigger's payload may be null); no body at all as {}
+      body: method === 'POST' ? JSON.stringify(body === undefined ? {} : body) : undefined,
+    })
+  } catch {
+    // no answer at all (the browser's bare "Failed to fetch"): say which call, and what it likely means
+    throw new ApiError(
+      `${method} ${config.apiBase}${path}: no answer (the API is down or unreachable); try again once it is up.`,
+      undefined,
+    )
+  }
   const text = await res.text()
   let json: any = {}
   try {
