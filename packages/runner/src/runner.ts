@@ -303,9 +303,14 @@ export function createRunner(options: RunnerOptions): Runner {
     const why = reason === undefined ? undefined : storableError(reason)
     // should this process die before the cancel is carried out (its log, its jobs, its children), a worker finishes it
     const finish = await queueCancelFinish(shell, runId)
-    const { reply } = await apply(shell, runId, { type: 'cancel', reason: why }, { fresh: true })
-    await finish.done()
-    if (reply === 'missing') throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
+    try {
+      const { reply } = await apply(shell, runId, { type: 'cancel', reason: why }, { fresh: true })
+      await finish.done()
+      if (reply === 'missing') throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
+    } finally {
+      // a failure leaves the job queued (it finishes the cancel), no longer moved out
+      finish.stop()
+    }
   }
 
   async function publishEvent(

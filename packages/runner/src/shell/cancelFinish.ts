@@ -1,6 +1,6 @@
 import { jobIds } from '../machine/keys.js'
 import { apply } from './apply.js'
-import { queueFallback } from './fallbackJob.js'
+import { type Fallback, queueFallback } from './fallbackJob.js'
 import { newId } from './newId.js'
 import type { Shell } from './shell.js'
 
@@ -21,11 +21,15 @@ export const CANCEL_FINISH_AFTER_MS = 5_000
  * @example
  * ```ts
  * const finish = await queueCancelFinish(shell, runId)
- * await apply(shell, runId, { type: 'cancel', reason }, { fresh: true })
- * await finish.done()
+ * try {
+ *   await apply(shell, runId, { type: 'cancel', reason }, { fresh: true })
+ *   await finish.done()
+ * } finally {
+ *   finish.stop()
+ * }
  * ```
  */
-export function queueCancelFinish(shell: Shell, runId: string): Promise<{ done(): Promise<void> }> {
+export function queueCancelFinish(shell: Shell, runId: string): Promise<Fallback> {
   return queueFallback(
     shell,
     {
@@ -35,6 +39,8 @@ export function queueCancelFinish(shell: Shell, runId: string): Promise<{ done()
       delayMs: CANCEL_FINISH_AFTER_MS,
     },
     `cancel("${runId}")`,
+    // moved out while a long cascade (hundreds of children) runs, so it never cancels beside this cancel
+    true,
   )
 }
 

@@ -1,6 +1,12 @@
 import { isLeanflowError, type JobSpec, LeanflowError } from '@leanflow/core'
 import type { Shell } from './shell.js'
 
+/** A queued fallback job: `done()` removes it (the work it would redo was carried out), `stop()` leaves it queued and stops moving it. */
+export interface Fallback {
+  done(): Promise<void>
+  stop(): void
+}
+
 /**
  * Queues `job` (delayed) before a write whose follow-up work it would redo, should the process die
  * in between: `done()` removes it once that work was carried out (a remove that fails leaves a job
@@ -9,6 +15,11 @@ import type { Shell } from './shell.js'
  * refuses the call (`call`, as the caller wrote it), with its error's code: nothing was written
  * (`call` undefined: the queue's error as it is, for a job queued after a write).
  *
+ * With `renew`, for work that may run longer than the job's delay (a publish matching many runs, a
+ * cancel's cascade), the job is moved out every half of its delay while the caller works (a new
+ * job `<id>~<n>`, then the old one removed), so it never redoes the work beside a caller that is
+ * alive; the caller then calls `stop()` (in a `finally`) or `done()`.
+ *
  * @example
  * ```ts
  * const fallback = await queueFallback(shell, { id, name: 'cancel', data: { runId, step: '' }, delayMs: 5_000 }, `cancel("${runId}")`)
@@ -16,7 +27,41 @@ import type { Shell } from './shell.js'
  * await fallback.done()
  * ```
  */
-export async function queueFallback(shell: Shell, job: JobSpec, call: string | undefined): Promise<{ done(): Promise<void> }> {
+export async function queueFallback(shell: Shell, job: JobSpec, call: string | undefined, renew = false): Promise<Fallback> {
+  await enqueue(shell, job, call)
+  let current = job.id
+  if (!renew || job.delayMs === undefined) return { done: () => remove(shell, current), stop: () => {} }
+  // one move at a time; `done` waits for the one in flight, so no job it queued is left behind
+  let moving = Promise.resolve()
+  let n = 0
+  const timer = setInterval(() => {
+    moving = moving.then(async () => {
+      const next = `${job.id}~${++n}`
+      // a queue that refuses the new one keeps the old one: it redoes the work, harmlessly
+      if (
+        !(await shell.queue.enqueue({ ...job, id: next }).then(
+          () => true,
+          () => false,
+        ))
+      )
+        return
+      const old = current
+      current = next
+      await remove(shell, old)
+    })
+  }, job.delayMs / 2)
+  timer.unref?.()
+  return {
+    stop: () => clearInterval(timer),
+    async done() {
+      clearInterval(timer)
+      await moving
+      await remove(shell, current)
+    },
+  }
+}
+
+async function enqueue(shell: Shell, job: JobSpec, call: string | undefined): Promise<void> {
   try {
     await shell.queue.enqueue(job)
   } catch (err) {
@@ -28,5 +73,7 @@ export async function queueFallback(shell: Shell, job: JobSpec, call: string | u
       { cause: err },
     )
   }
-  return { done: () => shell.queue.remove(job.id).catch(() => {}) }
 }
+
+/** Removes a fallback job; a remove that fails leaves a job that repeats the work harmlessly. */
+const remove = (shell: Shell, id: string) => shell.queue.remove(id).catch(() => {})

@@ -9,7 +9,7 @@ import { apply, carry } from './apply.js'
 import { finishCancel } from './cancelFinish.js'
 import { type ExecuteOptions, execute } from './execute.js'
 import { type Execution, ExecutionGone } from './execution.js'
-import { queueFallback } from './fallbackJob.js'
+import { type Fallback, queueFallback } from './fallbackJob.js'
 import { newId } from './newId.js'
 import { matchWatchers } from './publish.js'
 import { flowFor, type Shell, versionOf } from './shell.js'
@@ -97,7 +97,7 @@ const noop = () => {}
  * await begun.done()
  * ```
  */
-export function queueBegin(shell: Shell, runId: string, flow: string, beforeWrite = true): Promise<{ done(): Promise<void> }> {
+export function queueBegin(shell: Shell, runId: string, flow: string, beforeWrite = true): Promise<Fallback> {
   return queueFallback(
     shell,
     { id: jobIds.begin(runId, newId()), name: 'begin', data: { runId, step: '', flow }, delayMs: BEGIN_AFTER_MS },

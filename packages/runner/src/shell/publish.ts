@@ -34,7 +34,15 @@ export async function publish(
   const limit = eventLimit(shell)
   if (bytes > limit) throw new PayloadTooLargeError(bytes, limit)
   // queued before the event is stored: a queue that refuses it leaves nothing written
-  const later = fallback ? await matchFallback(shell, kind) : undefined
+  // moved out while the matching runs on (many waiting runs, a slow store), so it never matches beside this publisher
+  const later = fallback
+    ? await queueFallback(
+        shell,
+        { id: jobIds.match(newId()), name: 'match', data: { runId: '', step: '', kind }, delayMs: MATCH_AFTER_MS },
+        `publishEvent("${kind}")`,
+        true,
+      )
+    : undefined
   try {
     const rec = await shell.store.publishExternal(kind, data, idempotencyKey === undefined ? undefined : { idempotencyKey })
     // a key names one event: a repeat of another kind is no repeat (answered with the first id, it was lost)
@@ -54,43 +62,6 @@ export async function publish(
   } finally {
     // a failure leaves the job queued (it matches again), no longer moved out
     later?.stop()
-  }
-}
-
-/**
- * A publish's `match` job, queued {@link MATCH_AFTER_MS} ahead; while the matching runs on (many
- * waiting runs, a slow store), it is moved out every half of that (a new job, then the old one
- * removed), so it never matches beside a publisher that is alive. `done()` removes it, `stop()`
- * leaves it queued.
- */
-async function matchFallback(shell: Shell, kind: string): Promise<{ done(): Promise<void>; stop(): void }> {
-  const queue = () =>
-    queueFallback(
-      shell,
-      { id: jobIds.match(newId()), name: 'match', data: { runId: '', step: '', kind }, delayMs: MATCH_AFTER_MS },
-      `publishEvent("${kind}")`,
-    )
-  let current = await queue()
-  // one move at a time; `done` waits for the one in flight, so no job it queued is left behind
-  let moving = Promise.resolve()
-  const timer = setInterval(() => {
-    moving = moving.then(async () => {
-      // a queue that refuses the new one keeps the old one: it matches again, harmlessly
-      const next = await queue().catch(() => undefined)
-      if (!next) return
-      const old = current
-      current = next
-      await old.done()
-    })
-  }, MATCH_AFTER_MS / 2)
-  timer.unref?.()
-  return {
-    stop: () => clearInterval(timer),
-    async done() {
-      clearInterval(timer)
-      await moving
-      await current.done()
-    },
   }
 }
 

@@ -2,7 +2,7 @@ import type { TriggerReply } from '../machine/index.js'
 import { jobIds } from '../machine/keys.js'
 import type { RunDoc } from '../machine/runDoc.js'
 import { apply } from './apply.js'
-import { queueFallback } from './fallbackJob.js'
+import { type Fallback, queueFallback } from './fallbackJob.js'
 import { newId } from './newId.js'
 import type { Shell } from './shell.js'
 
@@ -50,7 +50,7 @@ export async function resolveTriggers(shell: Shell, runId: string, asks: Trigger
  * await finish.done()
  * ```
  */
-export function queueResolveFinish(shell: Shell, runId: string, triggerId: string): Promise<{ done(): Promise<void> }> {
+export function queueResolveFinish(shell: Shell, runId: string, triggerId: string): Promise<Fallback> {
   return queueFallback(
     shell,
     {
