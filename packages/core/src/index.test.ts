@@ -51,6 +51,7 @@ describe('@leanflow/core public API', () => {
       'isLeanflowError',
       'isRepeatedAppend',
       'isTerminalKind',
+      'isTraceparent',
       'isValidName',
       'jobDataJson',
       'jobDelayMs',

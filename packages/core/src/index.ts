@@ -100,5 +100,6 @@ export type {
 } from './streamStore.js'
 export { CLOSING_EVENTS_RESERVE, isRepeatedAppend, markRepeatedAppend, maxEventsFor, STORE_DEFAULTS } from './streamStore.js'
 export { toStoreError } from './toStoreError.js'
+export { isTraceparent } from './traceparent.js'
 export type { AppendLimits, ValidatedAppend } from './validateAppend.js'
 export { appendManyOptions, validateAppend } from './validateAppend.js'
