@@ -81,7 +81,7 @@ const ofRun = (runId: string) => all().filter((s) => s.attributes['leanflow.run_
 const named = (spans: ReadableSpan[], name: string) => spans.filter((s) => s.name === name)
 
 /** The run's span and the cut-off attempt's, checked: one each, the attempt under the run, ended with it. */
-function cutOff(runId: string, run: string, step: string, status: string) {
+function cutOff(runId: string, run: string, step: string, status: string, awaited?: string) {
   const mine = ofRun(runId)
   const [runSpan, ...moreRuns] = named(mine, `run ${run}`)
   expect(runSpan, `${run}: its run span`).toBeDefined()
@@ -100,6 +100,8 @@ function cutOff(runId: string, run: string, step: string, status: string) {
   expect(span.endTime).toEqual(runSpan?.endTime)
   expect(span.duration[0] * 1e3 + span.duration[1] / 1e6).toBeGreaterThanOrEqual(50)
   expect(span.events.map((e) => e.name)).toContain('leanflow.step.ended_with_run')
+  // its await, recorded by another process than the one that ended it, is one of its span events
+  if (awaited) expect(span.events.filter((e) => e.name === awaited).length, `${run}: its ${awaited}`).toBe(1)
   return span
 }
 
@@ -131,11 +133,11 @@ describe('@leanflow/otel: attempts cut off by their run’s end', () => {
     await new Promise((r) => setTimeout(r, 200)) // the last deliveries to the observers
 
     expect(new Set(all().map((s) => s.spanContext().spanId)).size, 'no span twice').toBe(all().length)
-    cutOff(started.onEvent, 'onEvent', 'wait', 'canceled')
-    cutOff(started.onTrigger, 'onTrigger', 'approve', 'canceled')
-    cutOff(started.invoker, 'invoker', 'call', 'canceled')
+    cutOff(started.onEvent, 'onEvent', 'wait', 'canceled', 'step.await.event')
+    cutOff(started.onTrigger, 'onTrigger', 'approve', 'canceled', 'step.await.trigger')
+    cutOff(started.invoker, 'invoker', 'call', 'canceled', 'step.await.run')
     // the cancel cascaded to the child: its timer's attempt ends with it
-    cutOff(child.childRunId, 'sleeper', 'nap', 'canceled')
+    cutOff(child.childRunId, 'sleeper', 'nap', 'canceled', 'step.await.time')
     cutOff(started.busy, 'busy', 'work', 'canceled')
     // the step that failed is ERROR; the one awaiting ended with the failed run
     cutOff(started.halfDone, 'halfDone', 'waits', 'failed')

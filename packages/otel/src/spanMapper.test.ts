@@ -188,7 +188,10 @@ describe('SpanMapper: the spans a run log maps to', () => {
       ev(10, 'step.await.event', 'charge', { eventKind: 'paid', position: 0 }, 1),
     ])
     // another process resumed and completed charge; ship (attempt 2) was suspended there when this one canceled the run
-    const info = { open: [{ step: 'ship', attempt: 2, startedAt: at(40), suspended: true }] }
+    // its await was recorded there: the end tells it, so the span has its step.await.* as if seen here
+    const info = {
+      open: [{ step: 'ship', attempt: 2, startedAt: at(40), suspended: true, awaits: [{ type: 'trigger', position: 1, since: at(45) }] }],
+    }
     const { spans } = mapper.map(ev(100, 'flow.canceled', undefined, { reason: 'operator' }), started, info)
     expect(spans.map((s) => [s.name, s.attributes['leanflow.attempt'] ?? null, s.startTime - T0, s.endTime - T0])).toEqual([
       ['run order', null, 0, 100],
@@ -199,8 +202,26 @@ describe('SpanMapper: the spans a run log maps to', () => {
     expect(ship.spanId).toBe(attemptSpanId(trace.traceId, 'r1', 'ship', 2))
     expect(ship.error).toBeUndefined()
     expect(ship.attributes['leanflow.ended_with_run']).toBe('canceled')
-    expect(ship.events.map((e) => [e.name, e.attributes])).toEqual([
-      ['leanflow.step.ended_with_run', { 'leanflow.status': 'canceled', 'leanflow.suspended': true }],
+    expect(ship.events.map((e) => [e.name, e.time - T0, e.attributes])).toEqual([
+      ['step.await.trigger', 45, { 'leanflow.position': 1 }],
+      ['leanflow.step.ended_with_run', 100, { 'leanflow.status': 'canceled', 'leanflow.suspended': true }],
+    ])
+  })
+
+  it('an await told by the run end that was seen here is not added twice', () => {
+    const mapper = new SpanMapper()
+    mapAll(mapper, [
+      started,
+      ev(5, 'step.started', 'charge', {}, 1),
+      ev(10, 'step.await.event', 'charge', { eventKind: 'paid', position: 0 }, 1),
+    ])
+    const info = {
+      open: [{ step: 'charge', attempt: 1, startedAt: at(5), suspended: true, awaits: [{ type: 'event', position: 0, since: at(10) }] }],
+    }
+    const { spans } = mapper.map(ev(100, 'flow.canceled', undefined, {}), started, info)
+    expect(spans[1]?.events.map((e) => [e.name, e.time - T0])).toEqual([
+      ['step.await.event', 10],
+      ['leanflow.step.ended_with_run', 100],
     ])
   })
 })

@@ -29,7 +29,8 @@ export interface Mapped {
  *   attempt the run's end cut off (running or suspended, here or elsewhere) with the run's end;
  * - `step.retry`, `step.await.*`, `step.resumed`, `step.await.timeout` are span events of the
  *   attempt they name; a `step.failed` that will retry adds `step.retry` to the failed attempt. A resume in a process that did not see the await adds the await's event
- *   itself (one it did not see: by type and call position), at the resume's time less `awaitDuration`.
+ *   itself (one it did not see: by type and call position), at the resume's time less `awaitDuration`;
+ *   a run's end adds those of the attempts it cut off (the runner tells them: `info.open[].awaits`).
  *
  * @example
  * ```ts
@@ -89,12 +90,9 @@ export class SpanMapper {
         const waited = Number(data.awaitDuration)
         const awaitType = String(data.awaitType)
         // the await it resumes, unless seen here (by its type and call position): another process may have recorded it
-        const name = `step.await.${awaitType}`
-        const at = primitives(data, ['position'])
-        const seen = rec.events.some((e) => e.name === name && e.attributes['leanflow.position'] === at['leanflow.position'])
-        if (Number.isFinite(waited) && !seen) {
+        if (Number.isFinite(waited)) {
           rec.start ??= ts - waited
-          rec.events.push({ name, time: ts - waited, attributes: at })
+          addAwait(rec, `step.await.${awaitType}`, data.position, ts - waited)
         }
         rec.events.push({ name: kind, time: ts, attributes: primitives(data, ['reason', 'awaitType', 'awaitDuration', 'position']) })
         break
@@ -177,6 +175,7 @@ export class SpanMapper {
       // the runner names the attempts cut off, wherever they ran and whether running or suspended
       for (const a of open) {
         const rec = seen.get(keyOf(a.step, a.attempt)) ?? { events: [] }
+        for (const w of a.awaits ?? []) addAwait(rec, `step.await.${w.type}`, w.position, Date.parse(w.since))
         const at = Date.parse(a.startedAt)
         cut(a.step, a.attempt, Number.isFinite(at) ? at : (rec.start ?? ts), rec, a.suspended)
       }
@@ -256,6 +255,15 @@ function primitives(data: Record<string, unknown>, only?: readonly string[]): Re
     if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) attrs[`leanflow.${key}`] = v
   }
   return attrs
+}
+
+/** Adds the `step.await.*` span event `name` of call position `position` at `time`, unless the attempt has it already (another process may have recorded the await). */
+function addAwait(rec: Attempt, name: string, position: unknown, time: number): void {
+  const at = primitives({ position }, ['position'])
+  if (!Number.isFinite(time) || rec.events.some((e) => e.name === name && e.attributes['leanflow.position'] === at['leanflow.position']))
+    return
+  rec.events.push({ name, time, attributes: at })
+  rec.events.sort((x, y) => x.time - y.time)
 }
 
 /** The OpenTelemetry `exception` event of a failure (semantic conventions: `exception.message`), as `span.recordException` makes it. */

@@ -21,7 +21,13 @@ export interface StartedEvent extends LeanflowEvent {
  * wherever they ran; with `step.failed`, when the failed attempt started.
  */
 export interface EventInfo {
-  open?: Array<{ step: string; attempt: number; startedAt: string; suspended: boolean }>
+  open?: Array<{
+    step: string
+    attempt: number
+    startedAt: string
+    suspended: boolean
+    awaits?: Array<{ type: string; position: number; since: string }>
+  }>
   attemptStartedAt?: string
 }
 

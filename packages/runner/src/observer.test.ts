@@ -149,8 +149,17 @@ describe('runner.observe', () => {
     const open = canceled?.end?.open?.sort((a, b) => a.step.localeCompare(b.step))
     expect(open).toEqual([
       { step: 'runs', attempt: 1, startedAt: expect.any(String), suspended: false },
-      { step: 'waits', attempt: 1, startedAt: expect.any(String), suspended: true },
+      {
+        step: 'waits',
+        attempt: 1,
+        startedAt: expect.any(String),
+        suspended: true,
+        awaits: [{ type: 'event', position: 0, since: expect.any(String) }],
+      },
     ])
+    // the await's time is its step.await.event's
+    const awaited = (await store.read(runId)).find((e) => e.kind === 'step.await.event')
+    expect(Math.abs(Date.parse(open?.[1]?.awaits?.[0]?.since ?? '') - Date.parse(awaited?.ts ?? ''))).toBeLessThan(50)
     // when each attempt started, by the store's clock (its step.started's time, give or take the write)
     for (const a of open ?? []) expect(Math.abs(Date.parse(a.startedAt) - Date.parse(steps[a.step] ?? ''))).toBeLessThan(50)
   })

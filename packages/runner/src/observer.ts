@@ -41,6 +41,11 @@ export interface OpenAttempt {
   startedAt: string
   /** True when it was suspended on an await, false when it was running. */
   suspended: boolean
+  /**
+   * The awaits the attempt registered (by call position; `since`: ISO, the store's clock), when it
+   * registered any: what its `step.await.*` events said, for an observer that did not see them.
+   */
+  awaits?: Array<{ type: 'time' | 'event' | 'trigger' | 'run'; position: number; since: string }>
 }
 
 /**

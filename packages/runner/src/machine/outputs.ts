@@ -116,7 +116,13 @@ function openAttempts(doc: RunDoc): OpenAttempt[] {
   const open: OpenAttempt[] = []
   for (const [step, s] of Object.entries(doc.steps)) {
     if ((s.status !== 'running' && s.status !== 'suspended') || s.attempt < 1) continue
-    open.push({ step, attempt: s.attempt, startedAt: iso(s.startedAt ?? doc.startedAt), suspended: s.status === 'suspended' })
+    const a: OpenAttempt = { step, attempt: s.attempt, startedAt: iso(s.startedAt ?? doc.startedAt), suspended: s.status === 'suspended' }
+    // the attempt's awaits: an observer in another process than the one that recorded them saw no `step.await.*` of theirs
+    const awaits = s.records.flatMap((r, position) =>
+      r.t !== 'do' && r.attempt === s.attempt ? [{ type: r.t, position, since: iso(r.since) }] : [],
+    )
+    if (awaits.length > 0) a.awaits = awaits
+    open.push(a)
   }
   return open
 }
