@@ -11,9 +11,10 @@ import {
   compareEventIds,
   type EventBus,
   type EventRecord,
+  eventIdOption,
   followSignal,
+  historyGone,
   invalidArgument,
-  isEventId,
   isRepeatedAppend,
   LeanflowError,
   markRepeatedAppend,
@@ -29,6 +30,7 @@ import {
   type RunSummary,
   refuseAfterClose,
   runStateJson,
+  runTooLong,
   STORE_DEFAULTS,
   type StreamStore,
   type ValidatedAppend,
@@ -67,7 +69,6 @@ export interface PostgresStreamStore extends StreamStore, RunStateStore {
 }
 
 const STATUSES: readonly RunStatus[] = ['pending', 'queued', 'running', 'awaiting', 'completed', 'failed', 'canceled']
-const MAX_PART = 18446744073709551615n
 const internals = new WeakMap<PostgresStreamStore, PostgresListener>()
 
 /**
@@ -167,10 +168,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
       )
     }
     if (run.events >= maxEventsFor(event.kind, maxEventsPerRun)) {
-      throw new LeanflowError(
-        'RUN_TOO_LONG',
-        `Run "${runId}" already holds ${run.events} events, the limit (maxEventsPerRun ${maxEventsPerRun}): split the work into more runs or raise the limit.`,
-      )
+      throw runTooLong(runId, run.events, maxEventsPerRun)
     }
     const [ms, seq] = run.now <= run.lastMs ? [run.lastMs, run.lastSeq + 1] : [run.now, 0]
     const id = `${ms}-${seq}`
@@ -262,10 +260,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
           // each new event fits as its own append would (its kind's limit), behind the new ones before it
           const kind = (items[i] as BatchAppend).event.kind
           if (run.events + fresh >= maxEventsFor(kind, maxEventsPerRun)) {
-            throw new LeanflowError(
-              'RUN_TOO_LONG',
-              `Run "${runId}" already holds ${run.events} events and the batch's "${kind}" does not fit behind ${fresh} more (maxEventsPerRun ${maxEventsPerRun}): split the work into more runs or raise the limit.`,
-            )
+            throw runTooLong(runId, run.events, maxEventsPerRun, items.length)
           }
           fresh++
         }
@@ -283,8 +278,8 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
   async function read(runId: string, options?: ReadOptions): Promise<EventRecord[]> {
     assertName(runId, 'run id')
     const opts = optionsObject(options, 'read options', '{ after?, before?, limit?, direction? }')
-    const after = idParts(opts.after, 'after')
-    const before = idParts(opts.before, 'before')
+    const after = idParts('read', 'after', opts.after)
+    const before = idParts('read', 'before', opts.before)
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
     const direction = opts.direction === undefined ? 'forward' : opts.direction
     if (direction !== 'forward' && direction !== 'backward') throw invalidArgument('read direction', direction, "'forward' or 'backward'")
@@ -306,18 +301,8 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
       [runId],
     )
     const row = r.rows[0]
-    if (!row) {
-      throw new LeanflowError(
-        'HISTORY_GONE',
-        `Run "${runId}" has no events left to follow after "${after}" (retention removed it, or it never existed): reload the run from the start.`,
-      )
-    }
-    if (compareEventIds(after, `${row.last_ms}-${row.last_seq}`) > 0) {
-      throw new LeanflowError(
-        'HISTORY_GONE',
-        `Run "${runId}" has no event "${after}" or later: that position is past its last event, so it is not from this run's history. Reload the run from the start.`,
-      )
-    }
+    if (!row) throw historyGone(runId, after)
+    if (compareEventIds(after, `${row.last_ms}-${row.last_seq}`) > 0) throw historyGone(runId, after, true)
   }
 
   let closing: Promise<void> | undefined
@@ -331,7 +316,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
     follow(runId, options) {
       assertName(runId, 'run id')
       const opts = optionsObject(options, 'follow options', '{ after?, signal? }')
-      idParts(opts.after, 'after')
+      idParts('follow', 'after', opts.after)
       const signal = followSignal(opts.signal)
       const readAfter = (id: string, after: string | undefined, limit: number) => read(id, { after, limit })
       return {
@@ -397,16 +382,10 @@ export function postgresStoreInternals(store: StreamStore): PostgresListener {
   return l
 }
 
-/** An id's two parts as decimal strings, or INVALID_ARGUMENT (each part at most 2^64 - 1). */
-function idParts(value: unknown, what: string): [string, string] | undefined {
-  if (value === undefined) return undefined
-  if (!isEventId(value)) throw invalidArgument(what, value, 'an event id like "1700000000000-0"')
-  const [ms = '0', seq = '0'] = value.split('-')
-  if (BigInt(ms) > MAX_PART || BigInt(seq) > MAX_PART) {
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      `Invalid ${what} ${JSON.stringify(value)}: not a stream id, each part must be at most 18446744073709551615.`,
-    )
-  }
+/** An id's two parts as decimal strings, or INVALID_ARGUMENT (each part at most 2^64 - 1), as every store words it. */
+function idParts(call: string, what: string, value: unknown): [string, string] | undefined {
+  const id = eventIdOption(call, what, value)
+  if (id === undefined) return undefined
+  const [ms = '0', seq = '0'] = id.split('-')
   return [ms, seq]
 }

@@ -1,7 +1,7 @@
 import { type Duration, parseDuration } from './duration.js'
 import { LeanflowError, NonRetriableError } from './errors.js'
 import type { EventBus } from './eventBus.js'
-import { compareEventIds, isEventId } from './eventIds.js'
+import { compareEventIds } from './eventIds.js'
 import type { EventRecord, NewEvent } from './events.js'
 import { indexAfter, MemoryFollower } from './internal/memoryFollow.js'
 import { type MemoryRun, MemoryRuns } from './internal/memoryRuns.js'
@@ -15,6 +15,7 @@ import { refuseAfterClose } from './refuseAfterClose.js'
 import type { RunStateStore } from './runStateStore.js'
 import type { ScheduleStore } from './scheduleStore.js'
 import { followSignal } from './storeChecks.js'
+import { eventIdOption, historyGone, runTooLong } from './storeRefusals.js'
 import {
   type AppendManyOptions,
   type AppendOptions,
@@ -112,18 +113,11 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
       if (key !== undefined && (keys.has(key) || existing?.idempotency.has(key) === true)) continue
       if (key !== undefined) keys.add(key)
       // each new event fits as its own append would, behind the new ones before it (closing kinds past the limit)
-      if (held + fresh >= maxEventsFor((items[i] as BatchAppend).event.kind, maxEventsPerRun)) throw tooLong(runId, held)
+      if (held + fresh >= maxEventsFor((items[i] as BatchAppend).event.kind, maxEventsPerRun))
+        throw runTooLong(runId, held, maxEventsPerRun, items.length)
       fresh++
     }
     return checked.map((c, i) => write(runId, (items[i] as BatchAppend).event, c, {}))
-  }
-
-  /** The error of an append past `maxEventsPerRun` (nothing was written). */
-  function tooLong(runId: string, held: number): LeanflowError {
-    return new LeanflowError(
-      'RUN_TOO_LONG',
-      `Run "${runId}" already holds ${held} events, the limit (maxEventsPerRun ${maxEventsPerRun}): split the work into more runs or raise the limit.`,
-    )
   }
 
   /** Stores a checked append (`validateAppend`), or returns the first record of its idempotency key. */
@@ -136,7 +130,8 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
     const fence = opts.fence
     if (fence !== undefined && !fenceHolds(state, runId, String(fence.key), String(fence.token))) throw fenced(runId, fence.key)
     if (opts.after !== undefined && existing?.idempotency.has(opts.after) !== true) throw notAfter(runId, kind, opts.after)
-    if (existing && existing.entries.length >= maxEventsFor(kind, maxEventsPerRun)) throw tooLong(runId, existing.entries.length)
+    if (existing && existing.entries.length >= maxEventsFor(kind, maxEventsPerRun))
+      throw runTooLong(runId, existing.entries.length, maxEventsPerRun)
 
     const now = runs.now()
     const [ms, seq] = existing && now <= existing.lastMs ? [existing.lastMs, existing.lastSeq + 1] : [now, 0]
@@ -158,8 +153,8 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
   function read(runId: string, options?: ReadOptions): EventRecord[] {
     assertName(runId, 'run id')
     const opts = optionsObject(options, 'read options', '{ after?, before?, limit?, direction? }')
-    const after = optionalId(opts.after, 'after')
-    const before = optionalId(opts.before, 'before')
+    const after = eventIdOption('read', 'after', opts.after)
+    const before = eventIdOption('read', 'before', opts.before)
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
     const direction = opts.direction === undefined ? 'forward' : opts.direction
     if (direction !== 'forward' && direction !== 'backward') {
@@ -205,7 +200,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
   function follow(runId: string, options?: FollowOptions): AsyncIterable<EventRecord> {
     assertName(runId, 'run id')
     const opts = optionsObject(options, 'follow options', '{ after?, signal? }')
-    const after = optionalId(opts.after, 'after')
+    const after = eventIdOption('follow', 'after', opts.after)
     const signal = followSignal(opts.signal)
     return {
       [Symbol.asyncIterator]: () => {
@@ -292,27 +287,6 @@ function newestFirst(a: MemoryRun, b: MemoryRun): number {
   return d !== 0 ? d : a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0
 }
 
-/** The largest stream id: both parts 2^64 - 1. */
-const MAX_ID = '18446744073709551615-18446744073709551615'
-
-function optionalId(value: unknown, what: string): string | undefined {
-  if (value === undefined) return undefined
-  if (!isEventId(value)) {
-    throw invalidArgument(what, value, 'an event id like "1700000000000-0"')
-  }
-  const dash = value.indexOf('-')
-  if (
-    compareEventIds(`${value.slice(0, dash)}-0`, '18446744073709551615-0') > 0 ||
-    compareEventIds(`0-${value.slice(dash + 1)}`, `0-18446744073709551615`) > 0
-  ) {
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      `Invalid ${what} ${JSON.stringify(value)}: not a stream id, each part must be at most 18446744073709551615 (the largest id is "${MAX_ID}").`,
-    )
-  }
-  return value
-}
-
 /** The iteration of a follow whose `after` is past the run's last event: HISTORY_GONE at the first `next()`. */
 function beyondLast(runId: string, after: string): AsyncIterator<EventRecord> {
   let thrown = false
@@ -320,10 +294,7 @@ function beyondLast(runId: string, after: string): AsyncIterator<EventRecord> {
     async next() {
       if (thrown) return { done: true, value: undefined }
       thrown = true
-      throw new LeanflowError(
-        'HISTORY_GONE',
-        `Run "${runId}" has no event "${after}" or later: that position is past its last event, so it is not from this run's history (an id of another run, or of writes the store lost). Reload the run from the start.`,
-      )
+      throw historyGone(runId, after, true)
     },
     async return() {
       thrown = true

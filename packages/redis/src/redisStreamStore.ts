@@ -222,7 +222,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
   }
 
   /** Throws the error of a refused append (`{-1, len}`, `{-2}`, `{-3}`, `{-4, id}`: nothing written). */
-  function refusal(runId: string, kind: string, [code, len]: ScriptReply, opts: AppendManyOptions | undefined): void {
+  function refusal(runId: string, kind: string, [code, len]: ScriptReply, opts: AppendManyOptions | undefined, batch?: number): void {
     if (code === -4) throw noIdLeft(keys.events(runId), runId, len)
     if (code === -3) {
       throw new LeanflowError(
@@ -235,7 +235,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
         `Append to run "${runId}" refused: its fence "${opts?.fence?.key}" no longer holds this token (the step's lease was taken over or the run ended); nothing was written.`,
       )
     }
-    if (code === -1) throw tooLong(runId, len, maxEventsPerRun)
+    if (code === -1) throw tooLong(runId, len, maxEventsPerRun, batch)
   }
 
   async function appendMany(runId: string, items: readonly BatchAppend[], options?: AppendManyOptions): Promise<EventRecord[]> {
@@ -261,7 +261,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     } catch (err) {
       throw noIdError(keys.events(runId), runId, err)
     }
-    if (!Array.isArray(reply[0])) refusal(runId, items[0]?.event.kind ?? 'a batch', reply as ScriptReply, opts)
+    if (!Array.isArray(reply[0])) refusal(runId, items[0]?.event.kind ?? 'a batch', reply as ScriptReply, opts, items.length)
     const replies = reply as ScriptReply[]
     return Promise.all(replies.map((r, i) => settle(runId, (items[i] as BatchAppend).event, checked[i]?.flowName, r)))
   }

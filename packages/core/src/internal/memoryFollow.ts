@@ -1,6 +1,6 @@
-import { LeanflowError } from '../errors.js'
 import { compareEventIds } from '../eventIds.js'
 import type { EventRecord } from '../events.js'
+import { historyGone } from '../storeRefusals.js'
 import type { MemoryEntry, MemoryRuns } from './memoryRuns.js'
 
 const BATCH = 1000
@@ -72,10 +72,7 @@ export class MemoryFollower implements AsyncIterator<EventRecord> {
     }
     if (this.#last !== undefined && !this.#runs.has(this.#runId)) {
       this.#done = true
-      throw new LeanflowError(
-        'HISTORY_GONE',
-        `Run "${this.#runId}" has no events left to follow after "${this.#last}" (retention removed it, or it never existed): reload the run from the start.`,
-      )
+      throw historyGone(this.#runId, this.#last)
     }
     this.#unlisten = this.#runs.listen(this.#runId, () => this.#ring())
     this.#signal?.addEventListener('abort', this.#onAbort, { once: true })

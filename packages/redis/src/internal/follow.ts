@@ -1,4 +1,4 @@
-import { compareEventIds, type EventRecord, isEventId, LeanflowError, toStoreError } from '@leanflow/core'
+import { compareEventIds, type EventRecord, eventIdOption, historyGone, isEventId, toStoreError } from '@leanflow/core'
 import type { Keys } from '../keys.js'
 import { type CorruptHandler, decodeEntry, decodeJson } from './decode.js'
 import type { RedisClient } from './script.js'
@@ -55,9 +55,7 @@ export function followRun(
   after: string | undefined,
   signal: AbortSignal | undefined,
 ): AsyncIterable<EventRecord> {
-  if (after !== undefined && !isEventId(after)) {
-    throw new LeanflowError('INVALID_ARGUMENT', `follow "after" must be an event id "<ms>-<seq>", got ${JSON.stringify(after)}.`)
-  }
+  eventIdOption('follow', 'after', after)
   return { [Symbol.asyncIterator]: () => new RedisFollower(ctx, runId, after, signal) }
 }
 
@@ -258,10 +256,7 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
           next = undefined
           if (page === undefined || this.closed) return
           if (this.first && page.length === 0 && this.after !== undefined && (await this.ctx.redis.exists(this.events)) === 0) {
-            throw new LeanflowError(
-              'HISTORY_GONE',
-              `Run "${this.runId}" has no history to follow after "${this.after}": the run expired (retention) or never existed. Reload it from the start.`,
-            )
+            throw historyGone(this.runId, this.after)
           }
           this.first = false
           let bytes = 0

@@ -1,4 +1,4 @@
-import { LeanflowError } from '@leanflow/core'
+import { LeanflowError, runTooLong } from '@leanflow/core'
 
 /** The stream's last id, set by an entry written around leanflow, leaves no id that is a date (`{-4, id}`). */
 export function noIdLeft(key: string, runId: string, id: unknown, cause?: unknown): LeanflowError {
@@ -19,10 +19,7 @@ export function noIdError(key: string, runId: string, err: unknown): unknown {
   return noIdLeft(key, runId, undefined, err)
 }
 
-/** The run already holds its most events (`{-1, len}`). */
-export function tooLong(runId: string, len: unknown, max: number): LeanflowError {
-  return new LeanflowError(
-    'RUN_TOO_LONG',
-    `Run "${runId}" already has ${String(len)} events, the limit (maxEventsPerRun ${max}): finish it and continue in a new run, or raise maxEventsPerRun.`,
-  )
+/** The run already holds its most events (`{-1, len}`); `batch`: the size of a refused `appendMany`. */
+export function tooLong(runId: string, len: unknown, max: number, batch?: number): LeanflowError {
+  return runTooLong(runId, Number(len), max, batch)
 }

@@ -1,14 +1,10 @@
-import { compareEventIds, type EventRecord, isEventId, LeanflowError } from '@leanflow/core'
+import { compareEventIds, type EventRecord, eventIdOption, historyGone, MAX_EVENT_ID } from '@leanflow/core'
 import type { RedisClient } from './script.js'
-
-/** The largest Redis stream id: both parts 2^64 - 1. */
-export const MAX_STREAM_ID = '18446744073709551615-18446744073709551615'
-const MAX_PART = '18446744073709551615'
 
 /**
  * `value` when it is a stream id Redis accepts (`<ms>-<seq>`, each part at most 2^64 - 1);
- * otherwise `INVALID_ARGUMENT` naming the value (so no malformed id reaches Redis as a raw
- * `ReplyError`).
+ * otherwise `INVALID_ARGUMENT` naming the value, worded as every store words it (core's
+ * `eventIdOption`), so no malformed id reaches Redis as a raw `ReplyError`.
  *
  * @example
  * ```ts
@@ -17,23 +13,8 @@ const MAX_PART = '18446744073709551615'
  * ```
  */
 export function streamId(where: string, name: string, value: unknown): string {
-  if (!isEventId(value)) {
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      `${where} "${name}" must be an event id "<ms>-<seq>", got ${JSON.stringify(value) ?? String(value)}.`,
-    )
-  }
-  const dash = value.indexOf('-')
-  if (
-    compareEventIds(`${value.slice(0, dash)}-0`, `${MAX_PART}-0`) > 0 ||
-    compareEventIds(`0-${value.slice(dash + 1)}`, `0-${MAX_PART}`) > 0
-  ) {
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      `${where} "${name}" ${JSON.stringify(value)} is not a stream id: each part must be at most ${MAX_PART} (the largest id is "${MAX_STREAM_ID}").`,
-    )
-  }
-  return value
+  // `undefined` is no id here (a caller with an optional id checks for it first)
+  return eventIdOption(where, name, value ?? null) as string
 }
 
 /** True for the first id (`0-0`, leading zeros allowed): nothing comes before it. */
@@ -43,7 +24,7 @@ export function isMinId(id: string): boolean {
 
 /** True for the largest id: nothing comes after it. */
 export function isMaxId(id: string): boolean {
-  return compareEventIds(id, MAX_STREAM_ID) === 0
+  return compareEventIds(id, MAX_EVENT_ID) === 0
 }
 
 /**
@@ -60,11 +41,7 @@ export function checkedFollow(
   after: string,
   start: () => AsyncIterator<EventRecord>,
 ): AsyncIterator<EventRecord> {
-  const gone = () =>
-    new LeanflowError(
-      'HISTORY_GONE',
-      `Run "${runId}" has no event "${after}" or later: that position is past its last event, so it is not from this run's history (an id of another run, or of writes the store lost). Reload the run from the start.`,
-    )
+  const gone = () => historyGone(runId, after, true)
   // nothing can follow the largest id: no follower, no read (Redis refuses the range "(max")
   const inner = isMaxId(after) ? undefined : start()
   const check = inner === undefined ? undefined : (redis.xrevrange(events, '+', '-', 'COUNT', 1) as Promise<Array<[string, string[]]>>)

@@ -1,0 +1,98 @@
+// The memory store and the Redis store refuse the same bad calls with the same error, word for
+// word (code and message): a user who moves from one to the other, or reads the docs' messages,
+// meets no other text. The shared wording is core's (`eventIdOption`, `runTooLong`, `historyGone`).
+import { createMemoryStreamStore, type EventRecord, type StreamStore } from '@leanflow/core'
+import { createRedisStreamStore } from '@leanflow/redis'
+import { afterAll, describe, expect, it } from 'vitest'
+import { useRedisServer } from '../helpers/redisServer.js'
+
+const redis = useRedisServer()
+const closers: Array<() => Promise<void>> = []
+afterAll(async () => {
+  for (const c of closers) await c()
+})
+
+let n = 0
+/** Both stores, with the same limit, and the same run id in each. */
+function pair(maxEventsPerRun = 5) {
+  const memory = createMemoryStreamStore({ maxEventsPerRun })
+  const onRedis = createRedisStreamStore({ url: redis.url, prefix: `parity${++n}`, maxEventsPerRun })
+  closers.push(
+    () => memory.close(),
+    () => onRedis.close(),
+  )
+  return { memory, redis: onRedis, runId: `r${n}` }
+}
+
+/** What a call refused with: its code and message (or 'ok'). */
+async function refusal(call: () => Promise<unknown>): Promise<string> {
+  try {
+    await call()
+    return 'ok'
+  } catch (err) {
+    return `${(err as { code?: string }).code}: ${(err as Error).message}`
+  }
+}
+
+/** The first `next()` of a follow, as a refusal. */
+const firstOf = (it: AsyncIterable<EventRecord>) => it[Symbol.asyncIterator]().next()
+
+describe('the memory and Redis stores refuse alike', () => {
+  it('event id options that are no stream id, in read and follow', async () => {
+    const { memory, redis: r, runId } = pair()
+    for (const s of [memory, r]) await s.append(runId, { kind: 'note', flow: runId, data: 1 })
+    const cases: Array<(s: StreamStore) => Promise<unknown>> = [
+      (s) => s.read(runId, { after: 'x' }),
+      (s) => s.read(runId, { before: '1-2-3' }),
+      (s) => s.read(runId, { after: '18446744073709551616-0' }),
+      (s) => s.read(runId, { before: '0-18446744073709551616' }),
+      (s) => s.read(runId, { after: 5 as unknown as string }),
+      async (s) => firstOf(s.follow(runId, { after: 'nope' })),
+      async (s) => firstOf(s.follow(runId, { after: '99999999999999999999-0' })),
+    ]
+    for (const call of cases) {
+      const [a, b] = [await refusal(() => call(memory)), await refusal(() => call(r))]
+      expect(a).toMatch(/^INVALID_ARGUMENT: (read|follow) "(after|before)" /)
+      expect(b, String(call)).toBe(a)
+    }
+  })
+
+  it('a run past maxEventsPerRun, by append and by appendMany, names what was held and the fix', async () => {
+    const { memory, redis: r, runId } = pair(5)
+    for (const s of [memory, r]) for (let i = 0; i < 2; i++) await s.append(runId, { kind: 'note', flow: runId, data: i })
+    const batch = [1, 2, 3, 4].map((i) => ({ event: { kind: 'note', flow: runId, data: i } }))
+    const many = [await refusal(() => memory.appendMany!(runId, batch)), await refusal(() => r.appendMany!(runId, batch))]
+    expect(many[0]).toBe(
+      `RUN_TOO_LONG: Run "${runId}" holds 2 events and a batch of 4 appends does not fit behind them (maxEventsPerRun 5): append fewer at once, finish the run and continue in a new one, or raise maxEventsPerRun. Nothing was written.`,
+    )
+    expect(many[1]).toBe(many[0])
+    for (const s of [memory, r]) for (let i = 2; i < 5; i++) await s.append(runId, { kind: 'note', flow: runId, data: i })
+    const one = [
+      await refusal(() => memory.append(runId, { kind: 'note', flow: runId, data: 9 })),
+      await refusal(() => r.append(runId, { kind: 'note', flow: runId, data: 9 })),
+    ]
+    expect(one[0]).toBe(
+      `RUN_TOO_LONG: Run "${runId}" already holds 5 events, its limit (maxEventsPerRun 5): finish the run and continue in a new one, or raise maxEventsPerRun. Nothing was written.`,
+    )
+    expect(one[1]).toBe(one[0])
+  })
+
+  it('a follow from a position the run does not hold: past its last event, or of a run with no events', async () => {
+    const { memory, redis: r, runId } = pair()
+    const ids = []
+    for (const s of [memory, r]) ids.push((await s.append(runId, { kind: 'note', flow: runId, data: 1 })).id)
+    const past = '99999999999999-0'
+    const beyond = [
+      await refusal(() => firstOf(memory.follow(runId, { after: past }))),
+      await refusal(() => firstOf(r.follow(runId, { after: past }))),
+    ]
+    expect(beyond[0]).toMatch(/^HISTORY_GONE: Run "r\d+" has no event "99999999999999-0" or later/)
+    expect(beyond[1]).toBe(beyond[0])
+    const none = [
+      await refusal(() => firstOf(memory.follow('unknown-run', { after: '1-0' }))),
+      await refusal(() => firstOf(r.follow('unknown-run', { after: '1-0' }))),
+    ]
+    expect(none[0]).toMatch(/^HISTORY_GONE: Run "unknown-run" has no events left to follow after "1-0"/)
+    expect(none[1]).toBe(none[0])
+  })
+})
