@@ -35,6 +35,7 @@ import {
   type StreamStore,
   type ValidatedAppend,
   validateAppend,
+  validateBatch,
 } from '@leanflow/core'
 import pg from 'pg'
 import { closedError } from './closedError.js'
@@ -245,8 +246,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
   /** Several appends in one transaction: the batch's checks once, then each as `append` stores it. */
   async function appendMany(runId: string, items: readonly BatchAppend[], options?: AppendManyOptions): Promise<EventRecord[]> {
     const opts = appendManyOptions(options)
-    if (!Array.isArray(items)) throw invalidArgument('appendMany items', items, 'an array of { event, idempotencyKey? }')
-    const checked = items.map((it) => validateAppend(runId, it?.event, { idempotencyKey: it?.idempotencyKey }, { maxEventBytes }))
+    const checked = validateBatch(runId, items, { maxEventBytes })
     if (items.length === 0) return []
     const records = await inIssueOrder(runId, () =>
       tx(async (sql) => {
@@ -277,7 +277,12 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
   /** The rows of a live run between exclusive bounds (`[]` for an unknown or expired run). */
   async function read(runId: string, options?: ReadOptions): Promise<EventRecord[]> {
     assertName(runId, 'run id')
-    const opts = optionsObject(options, 'read options', '{ after?, before?, limit?, direction? }')
+    const opts = optionsObject(options, 'read options', '{ after?, before?, limit?, direction? }', [
+      'after',
+      'before',
+      'limit',
+      'direction',
+    ])
     const after = idParts('read', 'after', opts.after)
     const before = idParts('read', 'before', opts.before)
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
@@ -315,7 +320,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
     read,
     follow(runId, options) {
       assertName(runId, 'run id')
-      const opts = optionsObject(options, 'follow options', '{ after?, signal? }')
+      const opts = optionsObject(options, 'follow options', '{ after?, signal? }', ['after', 'signal'])
       idParts('follow', 'after', opts.after)
       const signal = followSignal(opts.signal)
       const readAfter = (id: string, after: string | undefined, limit: number) => read(id, { after, limit })
@@ -326,7 +331,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
     },
     async listRuns(flowName, options) {
       assertFlowName(flowName) // a reserved name too, as the built-in stores refuse it
-      const opts = optionsObject(options, 'listRuns options', '{ limit?, before?, status? }')
+      const opts = optionsObject(options, 'listRuns options', '{ limit?, before?, status? }', ['limit', 'before', 'status'])
       const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.listLimit, 'listRuns limit')
       const { before, status } = opts
       if (before !== undefined && !Number.isFinite(before)) throw invalidArgument('listRuns before', before, 'a start time in ms')
@@ -348,7 +353,8 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
       return r.rows.map((row) => ({ flow: row.flow as string, runs: row.runs as number }))
     },
     async createRun(runId, doc, first, opts) {
-      const checked = validateAppend(runId, first, opts, { maxEventBytes })
+      const o = optionsObject(opts, 'createRun options', '{ idempotencyKey, fences? }', ['idempotencyKey', 'fences'])
+      const checked = validateAppend(runId, first, { idempotencyKey: o.idempotencyKey }, { maxEventBytes })
       if (checked.idempotencyKey === undefined)
         throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters')
       const json = runStateJson(runId, doc)
@@ -359,7 +365,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
         const current = await state.getIn(sql, runId)
         if (prev !== null || current !== null) return { created: false as const, current, record: prev }
         const record = await write(sql, runId, first, checked, {})
-        await state.insertIn(sql, runId, json, opts.fences)
+        await state.insertIn(sql, runId, json, o.fences)
         return { created: true as const, version: 1, record }
       })
       if (out.created) bus?.publish(JSON.parse(JSON.stringify(out.record)) as EventRecord)

@@ -95,4 +95,43 @@ describe('the memory and Redis stores refuse alike', () => {
     expect(none[0]).toMatch(/^HISTORY_GONE: Run "unknown-run" has no events left to follow after "1-0"/)
     expect(none[1]).toBe(none[0])
   })
+
+  it('a misspelt option key (which would drop what it asked for) is refused, naming it, and nothing is written', async () => {
+    const { memory, redis: r, runId } = pair()
+    const bad = <T>(o: Record<string, unknown>) => o as T
+    const cases: Array<[string, (s: StreamStore) => Promise<unknown>]> = [
+      ['append', (s) => s.append(runId, { kind: 'note', flow: runId, data: 1 }, bad({ idempotencyKe: 'k' }))],
+      [
+        'appendMany',
+        (s) => s.appendMany!(runId, [{ event: { kind: 'note', flow: runId, data: 1 } }], bad({ fense: { key: 'f', token: 't' } })),
+      ],
+      ['read', (s) => s.read(runId, bad({ from: '1-0' }))],
+      ['follow', async (s) => firstOf(s.follow(runId, bad({ form: '1-0' })))],
+      ['listRuns', (s) => s.listRuns('order', bad({ statuss: 'failed' }))],
+      ['appendMany item', (s) => s.appendMany!(runId, [{ event: { kind: 'note', flow: runId, data: 1 } }, bad({ evnt: {} })])],
+    ]
+    for (const [name, call] of cases) {
+      const [a, b] = [await refusal(() => call(memory)), await refusal(() => call(r))]
+      expect(a, name).toMatch(/^INVALID_ARGUMENT: \w+ (options|item 1) has an unknown option "\w+": pass only /)
+      expect(b, name).toBe(a)
+    }
+    // an item that is no { event } names its place in the batch
+    const nul = [
+      await refusal(() => memory.appendMany!(runId, [null as never])),
+      await refusal(() => r.appendMany!(runId, [null as never])),
+    ]
+    expect(nul[0]).toBe(
+      'INVALID_ARGUMENT: appendMany item 0 must be an object { event, idempotencyKey? }, got null: pass an object, or leave it out.',
+    )
+    expect(nul[1]).toBe(nul[0])
+    const first = { kind: 'flow.started', flow: runId, data: { name: 'order' } }
+    const create = (s: typeof memory | typeof r) => s.createRun(runId, { v: 1 }, first, bad({ idempotencyKye: 'fs' }))
+    const created = [await refusal(() => create(memory)), await refusal(() => create(r))]
+    expect(created[0]).toBe('INVALID_ARGUMENT: createRun options has an unknown option "idempotencyKye": pass only idempotencyKey, fences.')
+    expect(created[1]).toBe(created[0])
+    for (const s of [memory, r]) {
+      expect(await s.read(runId)).toEqual([])
+      expect(await s.getRunState(runId)).toBeNull()
+    }
+  })
 })

@@ -32,6 +32,7 @@ describe('@leanflow/core public API', () => {
       'applyEvent',
       'assertFlowName',
       'assertJobId',
+      'assertKnownKeys',
       'assertName',
       'casRunStateOptions',
       'checkDebounce',
@@ -72,6 +73,7 @@ describe('@leanflow/core public API', () => {
       'stepActivity',
       'toStoreError',
       'validateAppend',
+      'validateBatch',
     ])
   })
 })

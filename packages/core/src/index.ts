@@ -45,6 +45,7 @@ export { createFlowWiring } from './flowWiring.js'
 export { invalidArgument, optionsObject, positiveInteger } from './invalidArgument.js'
 export { assertJobId, jobDataJson, jobDelayMs } from './jobChecks.js'
 export type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from './jobQueue.js'
+export { assertKnownKeys } from './knownKeys.js'
 export { checkDebounce, checkLimitHolder, checkLimitRequest, checkLimitScope, MAX_LIMIT_PRIORITY } from './limitChecks.js'
 export type {
   DebounceAnswer,
@@ -103,4 +104,4 @@ export { CLOSING_EVENTS_RESERVE, isRepeatedAppend, markRepeatedAppend, maxEvents
 export { toStoreError } from './toStoreError.js'
 export { isTraceparent } from './traceparent.js'
 export type { AppendLimits, ValidatedAppend } from './validateAppend.js'
-export { appendManyOptions, validateAppend } from './validateAppend.js'
+export { appendManyOptions, validateAppend, validateBatch } from './validateAppend.js'

@@ -1,4 +1,5 @@
 import { LeanflowError } from './errors.js'
+import { assertKnownKeys } from './knownKeys.js'
 
 /**
  * The `INVALID_ARGUMENT` error of a bad option or argument, in the one message shape leanflow
@@ -33,22 +34,27 @@ export function positiveInteger(value: unknown, what: string): number {
 /**
  * Returns `opts` when it is an options object, `{}` when it is `undefined`; anything else (`null`,
  * a string, an array) throws `INVALID_ARGUMENT` naming the call and the shape it takes, instead of
- * a raw TypeError from reading a field of it (or options silently ignored). For a custom store or
+ * a raw TypeError from reading a field of it (or options silently ignored). Given `known`, a key
+ * that is not one of them (a misspelt `idempotencyKe`, which would drop what it asked for without
+ * a word) throws `INVALID_ARGUMENT` naming it ({@link assertKnownKeys}). For a custom store or
  * queue that refuses its options the way the built-in ones do.
  *
  * @example
  * ```ts
- * const o = optionsObject(opts, 'read options', '{ after?, limit?, direction? }')
+ * const o = optionsObject(opts, 'read options', '{ after?, limit?, direction? }', ['after', 'before', 'limit', 'direction'])
  * optionsObject(null, 'read options', '{ limit? }')
  * // LeanflowError INVALID_ARGUMENT: read options must be an object { limit? }, got null: pass an object, or leave it out.
+ * optionsObject({ from: '1-0' }, 'read options', '{ after? }', ['after'])
+ * // LeanflowError INVALID_ARGUMENT: read options has an unknown option "from": pass only after.
  * ```
  */
-export function optionsObject<T extends object>(opts: T | undefined, what: string, shape: string): T {
+export function optionsObject<T extends object>(opts: T | undefined, what: string, shape: string, known?: readonly string[]): T {
   if (opts === undefined) return {} as T
   if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
     const got = opts === null ? 'null' : Array.isArray(opts) ? 'an array' : typeof opts
     throw new LeanflowError('INVALID_ARGUMENT', `${what} must be an object ${shape}, got ${got}: pass an object, or leave it out.`)
   }
+  if (known !== undefined) assertKnownKeys(opts, known, what)
   return opts
 }
 

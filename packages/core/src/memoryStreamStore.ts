@@ -30,7 +30,7 @@ import {
   STORE_DEFAULTS,
   type StreamStore,
 } from './streamStore.js'
-import { appendManyOptions, type ValidatedAppend, validateAppend } from './validateAppend.js'
+import { appendManyOptions, type ValidatedAppend, validateAppend, validateBatch } from './validateAppend.js'
 
 /** Options of {@link createMemoryStreamStore}. */
 export interface MemoryStreamStoreOptions {
@@ -96,8 +96,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
 
   function appendMany(runId: string, items: readonly BatchAppend[], options?: AppendManyOptions): EventRecord[] {
     const opts = appendManyOptions(options)
-    if (!Array.isArray(items)) throw invalidArgument('appendMany items', items, 'an array of { event, idempotencyKey? }')
-    const checked = items.map((it) => validateAppend(runId, it?.event, { idempotencyKey: it?.idempotencyKey }, limits))
+    const checked = validateBatch(runId, items, limits)
     if (items.length === 0) return [] // nothing to order or fence (as the Redis store answers, with no round trip)
     const existing = runs.get(runId)
     // the batch's checks, once, before anything is written (write checks nothing more that can fail)
@@ -152,7 +151,12 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
 
   function read(runId: string, options?: ReadOptions): EventRecord[] {
     assertName(runId, 'run id')
-    const opts = optionsObject(options, 'read options', '{ after?, before?, limit?, direction? }')
+    const opts = optionsObject(options, 'read options', '{ after?, before?, limit?, direction? }', [
+      'after',
+      'before',
+      'limit',
+      'direction',
+    ])
     const after = eventIdOption('read', 'after', opts.after)
     const before = eventIdOption('read', 'before', opts.before)
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
@@ -172,7 +176,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
 
   function listRuns(flowName: string, options?: ListRunsOptions): RunSummary[] {
     assertFlowName(flowName) // a reserved name too (INVALID_NAME), as the Redis store's index keys refuse it
-    const opts = optionsObject(options, 'listRuns options', '{ limit?, before?, status? }')
+    const opts = optionsObject(options, 'listRuns options', '{ limit?, before?, status? }', ['limit', 'before', 'status'])
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.listLimit, 'listRuns limit')
     const { before, status } = opts
     if (before !== undefined && !Number.isFinite(before)) {
@@ -199,7 +203,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
 
   function follow(runId: string, options?: FollowOptions): AsyncIterable<EventRecord> {
     assertName(runId, 'run id')
-    const opts = optionsObject(options, 'follow options', '{ after?, signal? }')
+    const opts = optionsObject(options, 'follow options', '{ after?, signal? }', ['after', 'signal'])
     const after = eventIdOption('follow', 'after', opts.after)
     const signal = followSignal(opts.signal)
     return {
@@ -220,7 +224,8 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
     ...createMemoryLimits(() => runs.now()),
     async createRun(runId, doc, first, opts) {
       // every check before anything is written, as the Redis store does before its script
-      const checked = validateAppend(runId, first, opts, limits)
+      const o = optionsObject(opts, 'createRun options', '{ idempotencyKey, fences? }', CREATE_KEYS)
+      const checked = validateAppend(runId, first, { idempotencyKey: o.idempotencyKey }, limits)
       if (checked.idempotencyKey === undefined)
         throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters')
       let json: string | undefined
@@ -236,7 +241,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
         return { created: false, current, record: prev === undefined ? null : (JSON.parse(prev) as EventRecord) }
       // write checks nothing that can fail now but the run's length; then the document: both in this one turn
       const record = write(runId, first, checked, {})
-      const res = sync.cas(runId, 0, doc, opts.fences === undefined ? {} : { fences: opts.fences })
+      const res = sync.cas(runId, 0, doc, o.fences === undefined ? {} : { fences: o.fences })
       return { created: true, version: res.ok ? res.version : 1, record }
     },
     append: async (runId, event, opts) => append(runId, event, opts),
@@ -286,6 +291,8 @@ function newestFirst(a: MemoryRun, b: MemoryRun): number {
   const d = b.startedMs! - a.startedMs!
   return d !== 0 ? d : a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0
 }
+
+const CREATE_KEYS = ['idempotencyKey', 'fences']
 
 /** The iteration of a follow whose `after` is past the run's last event: HISTORY_GONE at the first `next()`. */
 function beyondLast(runId: string, after: string): AsyncIterator<EventRecord> {

@@ -2,7 +2,7 @@ import { InvalidEventError, PayloadTooLargeError } from './errors.js'
 import type { NewEvent } from './events.js'
 import { invalidArgument, optionsObject } from './invalidArgument.js'
 import { assertFlowName, assertName } from './names.js'
-import type { AppendManyOptions, AppendOptions } from './streamStore.js'
+import type { AppendManyOptions, AppendOptions, BatchAppend } from './streamStore.js'
 
 /** The longest idempotency key an append takes, in characters. */
 const MAX_IDEMPOTENCY_KEY_LENGTH = 512
@@ -60,7 +60,8 @@ export interface AppendLimits {
  */
 export function validateAppend(runId: string, event: NewEvent, opts: AppendOptions | undefined, limits: AppendLimits): ValidatedAppend {
   assertName(runId, 'run id')
-  optionsObject(opts, 'append options', '{ idempotencyKey?, fence?, after? }')
+  // a misspelt key (`idempotencyKe`) would store the event without the idempotency it asked for
+  optionsObject(opts, 'append options', '{ idempotencyKey?, fence?, after? }', APPEND_KEYS)
   if (typeof event !== 'object' || event === null || Array.isArray(event)) {
     throw new InvalidEventError(
       `An event must be an object { kind, flow, data }, got ${Array.isArray(event) ? 'an array' : String(event)}.`,
@@ -126,8 +127,33 @@ export function validateAppend(runId: string, event: NewEvent, opts: AppendOptio
  * ```
  */
 export function appendManyOptions(opts: AppendManyOptions | undefined): AppendManyOptions {
-  return orderOptions(optionsObject(opts, 'appendMany options', '{ fence?, after? }'), 'appendMany')
+  return orderOptions(optionsObject(opts, 'appendMany options', '{ fence?, after? }', MANY_KEYS), 'appendMany')
 }
+
+/**
+ * The items of an `appendMany`, each checked as {@link validateAppend} checks an append: an array
+ * of `{ event, idempotencyKey? }` objects (`INVALID_ARGUMENT` naming the item's index otherwise:
+ * `null`, a bare event, a misspelt key). Returns the checked appends, in order. A store calls it
+ * after {@link appendManyOptions}, before anything is read or written, as the built-in stores do.
+ *
+ * @example
+ * ```ts
+ * const checked = validateBatch(runId, items, { maxEventBytes: 1024 * 1024 }) // ValidatedAppend[]
+ * ```
+ */
+export function validateBatch(runId: string, items: readonly BatchAppend[], limits: AppendLimits): ValidatedAppend[] {
+  if (!Array.isArray(items)) throw invalidArgument('appendMany items', items, 'an array of { event, idempotencyKey? }')
+  return items.map((it, i) => {
+    const what = `appendMany item ${i}`
+    optionsObject(it, what, '{ event, idempotencyKey? }', BATCH_KEYS)
+    if (it === undefined) throw invalidArgument(what, it, 'an object { event, idempotencyKey? }')
+    return validateAppend(runId, it.event, { idempotencyKey: it.idempotencyKey }, limits)
+  })
+}
+
+const BATCH_KEYS = ['event', 'idempotencyKey']
+const APPEND_KEYS = ['idempotencyKey', 'fence', 'after']
+const MANY_KEYS = ['fence', 'after']
 
 /** Refuses an `after` that is no idempotency key and a `fence` that is no `{ key, token }` (`what`: the call). */
 function orderOptions<T extends AppendManyOptions>(opts: T, what: string): T {

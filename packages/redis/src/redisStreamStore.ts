@@ -26,6 +26,7 @@ import {
   type StreamStore,
   type ValidatedAppend,
   validateAppend,
+  validateBatch,
 } from '@leanflow/core'
 import { type Cluster, Redis } from 'ioredis'
 import { isCluster } from './internal/connections.js'
@@ -240,9 +241,8 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
 
   async function appendMany(runId: string, items: readonly BatchAppend[], options?: AppendManyOptions): Promise<EventRecord[]> {
     const opts = appendManyOptions(options)
-    if (!Array.isArray(items)) throw invalidArgument('appendMany items', items, 'an array of { event, idempotencyKey? }')
     // every event checked before the script: a refused batch writes nothing
-    const checked = items.map((it) => validateAppend(runId, it?.event, { idempotencyKey: it?.idempotencyKey }, limits))
+    const checked = validateBatch(runId, items, limits)
     if (items.length === 0) return []
     const fence = opts.fence
     const runKeys = keys.runKeys(runId)
@@ -290,12 +290,13 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
 
   async function createRun<T>(runId: string, doc: T, first: NewEvent, opts: CreateRunOptions): Promise<CreateRunResult<T>> {
     // every check before the script: a refused create writes nothing
-    const checked = validateAppend(runId, first, opts, limits)
+    const o = optionsObject(opts, 'createRun options', '{ idempotencyKey, fences? }', ['idempotencyKey', 'fences'])
+    const checked = validateAppend(runId, first, { idempotencyKey: o.idempotencyKey }, limits)
     if (checked.idempotencyKey === undefined) throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters')
     const { flowName } = checked
     const args: Array<string | number> = scriptArgs(runId, first, checked)
-    args.push(runStateJson(runId, doc), opts.fences === undefined ? '0' : '1')
-    for (const [fence, token] of Object.entries(opts.fences ?? {})) args.push(fence, String(token))
+    args.push(runStateJson(runId, doc), o.fences === undefined ? '0' : '1')
+    for (const [fence, token] of Object.entries(o.fences ?? {})) args.push(fence, String(token))
     const runKeys = [...keys.runKeys(runId), keys.state(runId), keys.leases(runId)]
     let reply: ScriptReply
     try {
@@ -340,7 +341,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     read: (runId, opts) => readEvents({ redis, keys, onCorrupt }, runId, opts),
     follow(runId: string, options?: FollowOptions) {
       const events = keys.events(runId) // validates the run id before iteration starts
-      const opts = optionsObject(options, 'follow options', '{ after?, signal? }')
+      const opts = optionsObject(options, 'follow options', '{ after?, signal? }', ['after', 'signal'])
       const signal = followSignal(opts.signal)
       const ctx = { redis, keys, hub, onCorrupt }
       if (opts.after === undefined) return followRun(ctx, runId, undefined, signal)

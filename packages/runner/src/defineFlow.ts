@@ -1,7 +1,6 @@
-import { assertFlowName, assertName, invalidArgument, LeanflowError, parseDuration } from '@leanflow/core'
+import { assertFlowName, assertKnownKeys, assertName, invalidArgument, LeanflowError, parseDuration } from '@leanflow/core'
 import { flowControlOf } from './flowControl/control.js'
 import type { FlowControlConfig } from './flowControlTypes.js'
-import { assertKnownKeys } from './knownKeys.js'
 import { normalizeRetry } from './retryPolicy.js'
 import { scheduleDocOf } from './schedules/scheduleDoc.js'
 import type { ScheduleDefinition } from './scheduleTypes.js'

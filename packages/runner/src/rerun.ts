@@ -1,6 +1,5 @@
-import { assertName, invalidArgument, LeanflowError } from '@leanflow/core'
+import { assertKnownKeys, assertName, invalidArgument, LeanflowError } from '@leanflow/core'
 import { keyAnswer } from './flowControl/admission.js'
-import { assertKnownKeys } from './knownKeys.js'
 import { type RerunOrigin, rerunCopies } from './machine/index.js'
 import type { FlowGraph } from './machine/runDoc.js'
 import { toJson } from './shell/json.js'

@@ -1,5 +1,4 @@
-import { invalidArgument, isLeanflowError, type RetryAfterError } from '@leanflow/core'
-import { assertKnownKeys } from './knownKeys.js'
+import { assertKnownKeys, invalidArgument, isLeanflowError, type RetryAfterError } from '@leanflow/core'
 import type { RetryPolicy } from './types.js'
 
 /** A retry policy with every default filled in. */

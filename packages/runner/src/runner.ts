@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import {
+  assertKnownKeys,
   assertName,
   type EventMeta,
   invalidArgument,
@@ -14,7 +15,6 @@ import { type CreateRun, firstAdmitJob, keyAnswer, startLimited } from './flowCo
 import { assertStepKeys } from './flowControl/control.js'
 import { controlsStarts } from './flowControl/limits.js'
 import { limitsInUse } from './flowControl/limitsInUse.js'
-import { assertKnownKeys } from './knownKeys.js'
 import { copiedWaves, newRun, queueNew, type RunOrigin, startJobs, type Waiting } from './machine/index.js'
 import { jobIds } from './machine/keys.js'
 import type { FlowGraph, RunDoc } from './machine/runDoc.js'

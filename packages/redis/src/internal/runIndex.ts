@@ -81,7 +81,7 @@ export class RunIndex {
   }
 
   async listRuns(flow: string, options?: ListRunsOptions): Promise<RunSummary[]> {
-    const opts = optionsObject(options, 'listRuns options', '{ limit?, before?, status? }')
+    const opts = optionsObject(options, 'listRuns options', '{ limit?, before?, status? }', ['limit', 'before', 'status'])
     const { status } = opts
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.listLimit, 'listRuns limit')
     if (opts.before !== undefined && !Number.isFinite(opts.before))

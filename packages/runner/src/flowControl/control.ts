@@ -1,6 +1,14 @@
-import { type Duration, InvalidNameError, isLeanflowError, isValidName, LeanflowError, type LimitNeed, parseDuration } from '@leanflow/core'
+import {
+  assertKnownKeys,
+  type Duration,
+  InvalidNameError,
+  isLeanflowError,
+  isValidName,
+  LeanflowError,
+  type LimitNeed,
+  parseDuration,
+} from '@leanflow/core'
 import type { FlowControlConfig, LimitKey } from '../flowControlTypes.js'
-import { assertKnownKeys } from '../knownKeys.js'
 import { errorMessage } from '../machine/errorMessage.js'
 
 /** A flow's flow control, checked at `defineFlow` (durations in ms). */

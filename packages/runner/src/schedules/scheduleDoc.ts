@@ -1,5 +1,4 @@
-import { assertName, LeanflowError } from '@leanflow/core'
-import { assertKnownKeys } from '../knownKeys.js'
+import { assertKnownKeys, assertName, LeanflowError } from '@leanflow/core'
 import type { ScheduleDefinition, ScheduleInfo } from '../scheduleTypes.js'
 import { toJson } from '../shell/json.js'
 import { assertTimeZone, type Cadence, cronCadence, cronKey, everyCadence, everyMs, invalidField, zoneOf } from './cadence.js'

@@ -1,5 +1,6 @@
 import {
   AwaitTimeoutError,
+  assertKnownKeys,
   assertName,
   ChildRunError,
   type Duration,
@@ -10,7 +11,6 @@ import {
   optionsObject,
   parseDuration,
 } from '@leanflow/core'
-import { assertKnownKeys } from '../knownKeys.js'
 import { resumedAppend } from '../machine/awaits/announcement.js'
 import { eventAwait, eventCall } from '../machine/awaits/event.js'
 import { announceOutputs, awaitValue, callLabel } from '../machine/awaits/index.js'

@@ -1,5 +1,6 @@
 import {
   AwaitTimeoutError,
+  assertKnownKeys,
   assertName,
   type Duration,
   type EventRecord,
@@ -10,7 +11,6 @@ import {
   RunFailedError,
   type StreamStore,
 } from '@leanflow/core'
-import { assertKnownKeys } from '../knownKeys.js'
 import { longTimeout } from './longTimer.js'
 
 /**

@@ -1,4 +1,4 @@
-import { LeanflowError } from '@leanflow/core'
+import { LeanflowError } from './errors.js'
 
 /**
  * Refuses an own key of `value` that is not one of `known` (`INVALID_ARGUMENT`, naming it and the
