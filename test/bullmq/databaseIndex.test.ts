@@ -61,6 +61,8 @@ describe('createBullMQQueue with a database index in its url', () => {
       ['redis://127.0.0.1:1/-1', '"/-1"'],
       ['http://127.0.0.1:1', 'no redis:// URL'],
       ['redis:/127.0.0.1:1', 'no redis:// URL'],
+      ['redis://127.0.0.1:65536', 'cannot be read (Invalid URL)'],
+      ['redis://[::1', 'cannot be read (Invalid URL)'],
     ] as const) {
       expect(() => createBullMQQueue({ url }), url).toThrow(
         expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining(named) }),

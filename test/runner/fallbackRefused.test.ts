@@ -58,3 +58,36 @@ it('a fallback job the queue does not take refuses the call, naming it, with not
     await runner.stop()
   }
 })
+
+it('a start whose first job the queue does not take is refused, naming the run and the retry, with nothing written', async () => {
+  const flow = defineFlow({ name: 'greet', steps: { hi: { handler: async () => 'hi' } } })
+  const store = createMemoryStreamStore()
+  const inner = createMemoryQueue()
+  let refuse = true
+  const queue: JobQueue = {
+    enqueue: async (job) => {
+      if (refuse)
+        throw new LeanflowError('STORE_UNAVAILABLE', `enqueue("${job.id}") got no answer from Redis within 5000 ms (commandTimeout)`)
+      return inner.enqueue(job)
+    },
+    remove: (id) => inner.remove(id),
+    process: (handler, opts) => inner.process(handler, opts),
+    close: () => inner.close(),
+  }
+  const runner = createRunner({ store, queue, flows: [flow], onError: () => {} })
+  await runner.start()
+  try {
+    const err = await runner.startFlow(flow, {}, { runId: 'g1', idempotencyKey: 'k1' }).catch((e: unknown) => e)
+    expect(isLeanflowError(err, 'STORE_UNAVAILABLE'), String(err)).toBe(true)
+    expect((err as Error).message).toMatch(
+      /^Run "g1" was not started: the queue did not take its first job \(enqueue.*Nothing of the run was written: start it again/,
+    )
+    expect(await store.read('g1')).toEqual([])
+    // the queue back: the same start goes ahead, once
+    refuse = false
+    const { runId } = await runner.startFlow(flow, {}, { runId: 'g1', idempotencyKey: 'k1' })
+    expect(await runner.result(runId, { timeout: '5s' })).toEqual({ hi: 'hi' })
+  } finally {
+    await runner.stop()
+  }
+})

@@ -154,5 +154,6 @@ export function createRedisLimits(options: RedisLimitsOptions, fatal?: () => Lea
       },
     },
     fatal,
+    redis,
   )
 }

@@ -207,5 +207,6 @@ export function redisRunStateStore(options: RedisRunStateStoreOptions, fatal?: (
       },
     },
     fatal,
+    redis,
   )
 }

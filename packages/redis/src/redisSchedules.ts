@@ -97,6 +97,7 @@ export function createRedisSchedules(options: RedisSchedulesOptions, fatal?: () 
       },
     },
     fatal,
+    redis,
   )
 }
 

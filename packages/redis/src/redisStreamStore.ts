@@ -38,7 +38,7 @@ import { readEvents } from './internal/readEvents.js'
 import { noIdError, noIdLeft, tooLong } from './internal/refusals.js'
 import { RunIndex } from './internal/runIndex.js'
 import type { RedisClient } from './internal/script.js'
-import { closedError, refuseMissingDatabase, withStoreErrors } from './internal/storeErrors.js'
+import { closedError, refuseMissingDatabase, watchEndpoint, withStoreErrors } from './internal/storeErrors.js'
 import { checkedFollow, streamId } from './internal/streamIds.js'
 import { assertUrlDatabase } from './internal/urlDatabase.js'
 import { createKeys, INDEXED_STATUSES, type IndexedStatus, type Keys } from './keys.js'
@@ -173,6 +173,8 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
   // ioredis reconnects by itself and failed commands reject: keep its connection errors off stderr.
   // One is fatal: a database index the server lacks, after which ioredis would go on in database 0.
   const refused = owned ? refuseMissingDatabase(redis as Redis, options.url as string) : () => undefined
+  // a STORE_UNAVAILABLE names where Redis was looked for, and why it was not reached
+  if (owned) watchEndpoint(redis as Redis, options.url as string)
   const index = new RunIndex(redis, keys, retentionMs)
   const clustered = isCluster(redis)
   // classic pub/sub on a standalone Redis, sharded on a Cluster of Redis ≥ 7 (internal/livePubSub.ts)
@@ -363,5 +365,5 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
   }
   // the one choke point for driver errors: every method (follow's iterators too) throws LeanflowErrors;
   // a call that fails on connections this store opened and close() quit says so, not "retry"
-  return withStoreErrors(store, fatal)
+  return withStoreErrors(store, fatal, redis)
 }

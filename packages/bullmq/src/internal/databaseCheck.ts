@@ -30,7 +30,17 @@ export function databaseCheck(url: string): (() => Promise<void>) | undefined {
  * (core's `redisUrlDatabase`).
  */
 function databaseOf(url: string): number | undefined {
-  const parsed = new Redis(url, { lazyConnect: true })
+  let parsed: Redis
+  try {
+    parsed = new Redis(url, { lazyConnect: true })
+  } catch (cause) {
+    // a URL ioredis cannot parse (a port over 65535, `redis://[::1`): its raw TypeError named nothing
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `The queue's url cannot be read (${cause instanceof Error ? cause.message : String(cause)}): pass a URL like "redis://127.0.0.1:6379/0" (a port from 1 to 65535, IPv6 hosts in brackets).`,
+      { cause },
+    )
+  }
   parsed.disconnect()
   return redisUrlDatabase(url, parsed.options, "The queue's url")
 }

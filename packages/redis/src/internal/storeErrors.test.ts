@@ -2,7 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { InvalidNameError, isLeanflowError, type LeanflowError } from '@leanflow/core'
 import { Redis, ReplyError } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { withStoreErrors } from './storeErrors.js'
+import { watchEndpoint, withStoreErrors } from './storeErrors.js'
 
 // The errors are ioredis's own, produced by real clients: refused (nothing listens), closed,
 // and timed out (a server that accepts and never answers). Redis's OOM reply is proven
@@ -59,6 +59,30 @@ describe('withStoreErrors', () => {
         expect(`${(err.cause as Error).name} ${(err.cause as Error).message}`).toContain(driver)
       }
       expect((await rejection(store.getC('k1'))).message).toMatch(/^getC\("k1"\) failed: the store could not be reached in time/)
+    } finally {
+      refused.disconnect()
+      timedOut.disconnect()
+    }
+  })
+
+  it('a watched client that cannot connect: STORE_UNAVAILABLE names its url (no password) and its last connection error; not once it is ready', async () => {
+    const url = `redis://user:secret@127.0.0.1:${refusedPort}`
+    const refused = new Redis(url, { commandTimeout: 300, retryStrategy: () => 50 })
+    watchEndpoint(refused, url)
+    const silentUrl = `redis://127.0.0.1:${silentPort}`
+    const timedOut = new Redis(silentUrl, { commandTimeout: 100, maxRetriesPerRequest: 0 })
+    watchEndpoint(timedOut, silentUrl)
+    try {
+      const store = withStoreErrors({ getA: () => refused.get('a') }, undefined, refused)
+      const err = await rejection(store.getA())
+      expect(err.code).toBe('STORE_UNAVAILABLE')
+      expect(err.message).toContain(`Redis at redis://user:***@127.0.0.1:${refusedPort} is not reached: connect ECONNREFUSED 127.0.0.1:${refusedPort}`)
+      expect(err.message).not.toContain('secret')
+      // connected, yet no answer: no connection error to tell
+      const silentStore = withStoreErrors({ getC: () => timedOut.get('c') }, undefined, timedOut)
+      const quiet = await rejection(silentStore.getC())
+      expect(quiet.code).toBe('STORE_UNAVAILABLE')
+      expect(quiet.message).not.toContain('is not reached')
     } finally {
       refused.disconnect()
       timedOut.disconnect()

@@ -14,35 +14,35 @@ const wrapped = new WeakSet<object>()
  * iterators map their errors. When `fatal` names an error (the store cannot work at all), every
  * failure is that error instead.
  */
-export function withStoreErrors<T extends object>(store: T, fatal: () => LeanflowError | undefined = none): T {
+export function withStoreErrors<T extends object>(store: T, fatal: () => LeanflowError | undefined = none, redis?: object): T {
+  const map = (err: unknown, op: string) => fatal() ?? withEndpoint(toStoreError(err, op), redis)
   for (const key of Object.keys(store)) {
     const desc = Object.getOwnPropertyDescriptor(store, key)
     if (desc === undefined || !('value' in desc) || typeof desc.value !== 'function' || wrapped.has(desc.value)) continue
-    Object.defineProperty(store, key, { ...desc, value: wrapMethod(key, desc.value as (...args: unknown[]) => unknown, fatal) })
+    Object.defineProperty(store, key, { ...desc, value: wrapMethod(key, desc.value as (...args: unknown[]) => unknown, map) })
   }
   return store
 }
 
 const none = () => undefined
 
-function wrapMethod(
-  name: string,
-  fn: (...args: unknown[]) => unknown,
-  fatal: () => LeanflowError | undefined,
-): (...args: unknown[]) => unknown {
+/** A driver error of operation `op` as the caller gets it. */
+type MapError = (err: unknown, op: string) => LeanflowError
+
+function wrapMethod(name: string, fn: (...args: unknown[]) => unknown, map: MapError): (...args: unknown[]) => unknown {
   const method = function (this: unknown, ...args: unknown[]): unknown {
     let out: unknown
     try {
       out = fn.apply(this, args)
     } catch (err) {
-      throw fatal() ?? toStoreError(err, operation(name, args))
+      throw map(err, operation(name, args))
     }
     if (out instanceof Promise) {
       return out.catch((err: unknown) => {
-        throw fatal() ?? toStoreError(err, operation(name, args))
+        throw map(err, operation(name, args))
       })
     }
-    if (isAsyncIterable(out)) return mapIterable(out, () => operation(name, args), fatal)
+    if (isAsyncIterable(out)) return mapIterable(out, () => operation(name, args), map)
     return out
   }
   wrapped.add(method)
@@ -60,15 +60,15 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 }
 
 /** An iterable whose iterators reject `next()`/`return()` with mapped errors (one `.catch` per call, no generator). */
-function mapIterable(source: AsyncIterable<unknown>, op: () => string, fatal: () => LeanflowError | undefined): AsyncIterable<EventRecord> {
-  const fail = (err: unknown) => Promise.reject(fatal() ?? toStoreError(err, op()))
+function mapIterable(source: AsyncIterable<unknown>, op: () => string, map: MapError): AsyncIterable<EventRecord> {
+  const fail = (err: unknown) => Promise.reject(map(err, op()))
   return {
     [Symbol.asyncIterator]() {
       let it: AsyncIterator<unknown>
       try {
         it = source[Symbol.asyncIterator]()
       } catch (err) {
-        throw fatal() ?? toStoreError(err, op())
+        throw map(err, op())
       }
       const iterator: AsyncIterator<EventRecord> = {
         next: () => {
@@ -114,14 +114,53 @@ export function refuseMissingDatabase(redis: Redis, url: string): () => Leanflow
   return () => refused
 }
 
-/** The URL without its password. */
+/** The connection problem of a client the store made, by client: its URL and its last connection error. */
+const endpoints = new WeakMap<object, { url: string; last?: Error }>()
+
+/**
+ * Keeps the last connection error of `redis` (a client the store made from `url`; cleared once it
+ * is ready again), so that a `STORE_UNAVAILABLE` of its calls names where Redis was looked for
+ * and why it was not reached (`connect ECONNREFUSED 127.0.0.1:6379`, `getaddrinfo ENOTFOUND`):
+ * a call that waits out `commandTimeout` on a server that is not there otherwise only says
+ * "Command timed out".
+ *
+ * @example
+ * ```ts
+ * watchEndpoint(redis, options.url)
+ * return withStoreErrors(store, fatal, redis)
+ * ```
+ */
+export function watchEndpoint(redis: Redis, url: string): void {
+  const seen: { url: string; last?: Error } = { url }
+  endpoints.set(redis, seen)
+  redis.on('error', (err: Error) => {
+    // a connection's error (a system error: ECONNREFUSED, ENOTFOUND, ETIMEDOUT…), not a command's
+    if (typeof (err as NodeJS.ErrnoException).syscall === 'string') seen.last = err
+  })
+  redis.on('ready', () => {
+    seen.last = undefined
+  })
+}
+
+/** A `STORE_UNAVAILABLE` of a watched client while it cannot connect: the endpoint and its last connection error added. */
+function withEndpoint(err: LeanflowError, redis: object | undefined): LeanflowError {
+  const seen = redis === undefined ? undefined : endpoints.get(redis)
+  if (err.code !== 'STORE_UNAVAILABLE' || seen?.last === undefined) return err
+  return new LeanflowError(
+    'STORE_UNAVAILABLE',
+    `${err.message} Redis at ${redacted(seen.url)} is not reached: ${seen.last.message} (its last connection error). Is Redis running there, and is the store's url right?`,
+    { cause: err.cause },
+  )
+}
+
+/** The URL without its password (one that is no URL: as given, any `:password@` masked). */
 export function redacted(url: string): string {
   try {
     const u = new URL(url)
     if (u.password) u.password = '***'
     return u.toString()
   } catch {
-    return 'the given URL'
+    return JSON.stringify(String(url).replace(/:[^:@/]*@/, ':***@'))
   }
 }
 

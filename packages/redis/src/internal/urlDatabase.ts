@@ -1,4 +1,4 @@
-import { redisUrlDatabase } from '@leanflow/core'
+import { LeanflowError, redisUrlDatabase } from '@leanflow/core'
 import { Redis } from 'ioredis'
 import { redacted } from './storeErrors.js'
 
@@ -16,7 +16,30 @@ import { redacted } from './storeErrors.js'
  * ```
  */
 export function assertUrlDatabase(url: string): void {
-  const parsed = new Redis(url, { lazyConnect: true })
+  redisUrlDatabase(url, readUrl(url, `The Redis url ${redacted(url)}`).options, `The Redis url ${redacted(url)}`)
+}
+
+/**
+ * A client that never connects, made from `url` to read it as ioredis reads it; a URL ioredis
+ * cannot parse (a port over 65535, `redis://[::1`) is `INVALID_ARGUMENT` naming it (`subject`),
+ * not ioredis's raw `TypeError`.
+ *
+ * @example
+ * ```ts
+ * readUrl('redis://127.0.0.1:65536', 'The Redis url') // throws INVALID_ARGUMENT
+ * ```
+ */
+export function readUrl(url: string, subject: string): Redis {
+  let parsed: Redis
+  try {
+    parsed = new Redis(url, { lazyConnect: true })
+  } catch (cause) {
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `${subject} cannot be read (${cause instanceof Error ? cause.message : String(cause)}): pass a URL like "redis://127.0.0.1:6379/0" (a port from 1 to 65535, IPv6 hosts in brackets).`,
+      { cause },
+    )
+  }
   parsed.disconnect()
-  redisUrlDatabase(url, parsed.options, `The Redis url ${redacted(url)}`)
+  return parsed
 }

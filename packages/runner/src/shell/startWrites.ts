@@ -1,4 +1,4 @@
-import { isLeanflowError } from '@leanflow/core'
+import { isLeanflowError, LeanflowError } from '@leanflow/core'
 import type { JobOut } from '../machine/commands.js'
 import type { RunnerJobData } from '../machine/keys.js'
 import { ExecutionGone } from './execution.js'
@@ -180,7 +180,9 @@ export async function writeRun<T>(
   let out: T
   let issued = false
   try {
-    await enqueueAll(shell, early)
+    await enqueueAll(shell, early).catch((err: unknown) => {
+      throw notStarted(runId, err)
+    })
     issued = true
     out = await write()
     writing.settle()
@@ -192,6 +194,19 @@ export async function writeRun<T>(
   // the run is written: a queue that refuses the copies now is told, the start stands
   await requeueIfLate(shell, early, queuedSince).catch((err) => shell.onError(err))
   return out
+}
+
+/**
+ * A start whose first job the queue did not take (Redis out of reach, full): the queue's message
+ * names a job id the caller never saw and says to retry the enqueue; the caller retries the start.
+ */
+function notStarted(runId: string, err: unknown): unknown {
+  if (!isLeanflowError(err, 'STORE_UNAVAILABLE') && !isLeanflowError(err, 'STORE_FULL')) return err
+  return new LeanflowError(
+    err.code,
+    `Run "${runId}" was not started: the queue did not take its first job (${err.message}). Nothing of the run was written: start it again once the queue is reachable (with an idempotencyKey, a retry never starts it twice).`,
+    { cause: err },
+  )
 }
 
 function enqueueAll(shell: Shell, jobs: JobOut[]): Promise<unknown> {
