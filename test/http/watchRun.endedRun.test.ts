@@ -186,3 +186,34 @@ describeMatrix(
   },
   ['node'],
 )
+
+describeMatrix(
+  'watchRun of an unknown run on a server that wants a bearer token (getting-started.md)',
+  () => createHandler({ store, runner, retryMs: 50, authorize: (req) => req.headers.get('authorization') === 'Bearer t0k' }),
+  (t) => {
+    const authorized: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...init?.headers, authorization: 'Bearer t0k' } })
+    class AuthorizedEventSource extends EventSource {
+      constructor(url: string | URL, init?: { withCredentials?: boolean }) {
+        super(url, { ...init, fetch: authorized })
+      }
+    }
+    it("with the fetch that authorizes the stream, the error has the server's code; without it, only the status", async () => {
+      for (const [given, code] of [
+        [authorized, 'RUN_NOT_FOUND'],
+        [undefined, undefined],
+      ] as const) {
+        const seen = { errors: [] as Array<Error & { status?: number; code?: string }> }
+        const w = watchRun(`${t().origin}/flows/runs/no-such-run/stream`, {
+          EventSource: AuthorizedEventSource,
+          fetch: given,
+          onError: (err) => seen.errors.push(err),
+        })
+        await waitFor(() => seen.errors.length > 0, 'the watch to fail')
+        expect(seen.errors[0]?.status).toBe(404)
+        expect(seen.errors[0]?.code).toBe(code)
+        w.close()
+      }
+    })
+  },
+  ['node', 'express', 'hono', 'h3'],
+)

@@ -55,6 +55,12 @@ export interface WatchRunOptions {
   EventSource?: EventSourceConstructor | undefined
   /** Send cookies cross-origin. @default false */
   withCredentials?: boolean | undefined
+  /**
+   * The `fetch` of watchRun's own requests: the error body of a refused stream (its `code`) and the
+   * end of a run that had ended. Give it what authorizes your `EventSource` (a header, say), or
+   * those requests are refused and the error says only the stream's status. @default globalThis.fetch
+   */
+  fetch?: typeof fetch | undefined
 }
 
 /** A live view of one run; `close()` stops it. */
@@ -184,10 +190,10 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
       // the eventsource package reports the status (`code`), a browser does not, and neither the
       // error code of the body: ask once (the status seen wins, should the second answer differ)
       const code = (ev as unknown as { code?: unknown }).code
-      probe(target, credentials).then(async (asked) => {
+      probe(target, options).then(async (asked) => {
         const why = typeof code === 'number' && asked.status !== code ? { status: code } : asked
         // 204: the position (`?after=`) was at or past the end of a run that ended before this watch
-        if (why.status === 204) return end(await endOf(target, state.lastEventId, credentials))
+        if (why.status === 204) return end(await endOf(target, state.lastEventId, options))
         if (closed) return
         close()
         fail(refused(target, why))
@@ -280,7 +286,7 @@ function refused(target: string, why: Refusal): Error & Refusal {
  * watch began at, with an empty `kind`. The stream URL's other query parameters (a stream token
  * that `authorize` checks) are sent along.
  */
-async function endOf(target: string, seen: string | undefined, withCredentials: boolean): Promise<RunEnd> {
+async function endOf(target: string, seen: string | undefined, http: Http): Promise<RunEnd> {
   // the stream URL's other query parameters (a stream token) go along; the page's are set here
   const [path, q] = splitUrl(target)
   const after = q.get('after')
@@ -290,7 +296,7 @@ async function endOf(target: string, seen: string | undefined, withCredentials: 
   const eventsPath = path.replace(/\/stream\/?$/, '/events')
   for (let limit = 8; eventsPath !== path; limit = 1000) {
     q.set('limit', `${limit}`)
-    const page = await ask(`${eventsPath}?${q}`, withCredentials)
+    const page = await ask(`${eventsPath}?${q}`, http)
     const events = (page.body as { events?: Partial<EventRecord>[] } | undefined)?.events ?? []
     // the run's (first) terminal event: the oldest of the first page that has one (a later one changes nothing)
     const last = events.findLast((e) => isTerminalKind(String(e.kind)))
@@ -302,8 +308,8 @@ async function endOf(target: string, seen: string | undefined, withCredentials: 
 }
 
 /** Asks the stream's URL once, for its status and error body (then drops the connection). */
-async function probe(target: string, withCredentials: boolean): Promise<Refusal> {
-  const { status, body } = await ask(target, withCredentials)
+async function probe(target: string, http: Http): Promise<Refusal> {
+  const { status, body } = await ask(target, http)
   const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error
   const out: Refusal = { status }
   if (typeof error?.code === 'string') out.code = error.code
@@ -311,15 +317,18 @@ async function probe(target: string, withCredentials: boolean): Promise<Refusal>
   return out
 }
 
-/** One GET with the watch's credentials mode: its status and JSON body (nothing when it failed). */
-async function ask(url: string, withCredentials: boolean): Promise<{ status?: number; body?: unknown }> {
-  const f = (globalThis as { fetch?: typeof fetch }).fetch
+/** How watchRun asks on its own: the `fetch` given (else the global one) and the credentials mode. */
+type Http = Pick<WatchRunOptions, 'fetch' | 'withCredentials'>
+
+/** One GET with the watch's fetch and credentials mode: its status and JSON body (nothing when it failed). */
+async function ask(url: string, { fetch: given, withCredentials }: Http): Promise<{ status?: number; body?: unknown }> {
+  const f = given ?? (globalThis as { fetch?: typeof fetch }).fetch
   if (f === undefined) return {}
   const ac = new AbortController()
   try {
     const res = await f(url, {
       headers: { accept: 'text/event-stream, application/json' },
-      credentials: withCredentials ? 'include' : 'same-origin',
+      credentials: withCredentials === true ? 'include' : 'same-origin',
       signal: ac.signal,
     })
     return { status: res.status, body: (res.headers.get('content-type') ?? '').includes('json') ? await res.json() : undefined }
