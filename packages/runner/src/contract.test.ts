@@ -76,6 +76,14 @@ describe('defineFlow and startFlow', () => {
     await expect(runner.startFlow('f', {}, { runId: 'bad:id' })).rejects.toMatchObject({ code: 'INVALID_NAME' })
     await expect(runner.startFlow('nope', {})).rejects.toSatisfy(isLeanflowError)
     expect(ran).toBe(0)
+    // waiting for a run no worker takes (the memory queue, no runner started): the timeout says to start one
+    await expect(runner.result(first, { timeout: '50ms' })).rejects.toMatchObject({
+      code: 'AWAIT_TIMEOUT',
+      message: expect.stringMatching(/did not end within 50 ms\. No worker takes its jobs: .*Call runner\.start\(\)\.$/),
+    })
+    await runner.start()
+    await runner.result(first, { timeout: '5s' })
+    await runner.stop()
   })
 })
 

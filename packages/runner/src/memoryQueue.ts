@@ -27,6 +27,14 @@ export function isMemoryQueue(queue: JobQueue): boolean {
   return memoryQueues.has(queue)
 }
 
+/** Whether a memory queue has a worker (a `process()` not closed), by queue. */
+const served = new WeakMap<JobQueue, () => boolean>()
+
+/** False for a memory queue no worker takes jobs from (no runner of this process was started on it); true for any other queue. */
+export function isServed(queue: JobQueue): boolean {
+  return served.get(queue)?.() ?? true
+}
+
 interface Entry {
   spec: Omit<JobSpec, 'data'>
   /** The job's data as BullMQ stores it: each delivery gets its own copy, as from Redis. */
@@ -197,5 +205,6 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
     },
   }
   memoryQueues.add(queue)
+  served.set(queue, live)
   return queue
 }

@@ -18,7 +18,7 @@ import { limitsInUse } from './flowControl/limitsInUse.js'
 import { copiedWaves, newRun, queueNew, type RunOrigin, startJobs, type Waiting } from './machine/index.js'
 import { jobIds } from './machine/keys.js'
 import type { FlowGraph, RunDoc } from './machine/runDoc.js'
-import { createMemoryQueue, isMemoryQueue } from './memoryQueue.js'
+import { createMemoryQueue, isMemoryQueue, isServed } from './memoryQueue.js'
 import { type PreparedRerun, prepareOrRepeat } from './rerun.js'
 import { assertQueue, functionOption, priorityOf, timerMs, workerIdOf } from './runnerOptions.js'
 import { createSchedules } from './schedules/schedules.js'
@@ -360,7 +360,7 @@ export function createRunner(options: RunnerOptions): Runner {
     flows,
     schedules,
     limits: (flow) => limitsInUse(shell, flow),
-    result: (runId, opts) => resultOf(store, runId, opts),
+    result: (runId, opts) => resultOf(store, runId, opts, () => isServed(queue)),
     observe(observer) {
       if (typeof observer !== 'object' || observer === null) {
         throw new LeanflowError('INVALID_ARGUMENT', `runner.observe needs an object { onEvent?, startMeta? }, got ${String(observer)}.`)

@@ -17,7 +17,12 @@ import { longTimeout } from './longTimer.js'
  * `runner.result`: follows the run's log from its start to its terminal event (from any process:
  * it needs the store only) and answers with its result, or the error it ended in.
  */
-export async function resultOf<R>(store: StreamStore, runId: string, opts: { timeout?: Duration | undefined } = {}): Promise<R> {
+export async function resultOf<R>(
+  store: StreamStore,
+  runId: string,
+  opts: { timeout?: Duration | undefined } = {},
+  served: () => boolean = () => true,
+): Promise<R> {
   assertName(runId, 'run id')
   if (typeof opts !== 'object' || opts === null) {
     throw new LeanflowError(
@@ -60,7 +65,13 @@ export async function resultOf<R>(store: StreamStore, runId: string, opts: { tim
     } catch (err) {
       if (!timedOut) throw err
     }
-    if (timedOut) throw new AwaitTimeoutError(`Run "${runId}" did not end within ${timeoutMs} ms.`)
+    if (timedOut) {
+      // the memory queue of a runner never started: nothing in this process runs the run's jobs
+      const idle = served()
+        ? ''
+        : ' No worker takes its jobs: the runner has the memory queue, and no runner of this process is started on it. Call runner.start().'
+      throw new AwaitTimeoutError(`Run "${runId}" did not end within ${timeoutMs} ms.${idle}`)
+    }
     // the follow ended before the run did: its log expired, or the store was closed (a closed
     // store rejects this read with its own STORE_UNAVAILABLE)
     const [still] = await store.read(runId, { limit: 1 })
