@@ -102,4 +102,25 @@ describe('createBullMQQueue with a database index in its url', () => {
       await queue.close()
     }
   })
+
+  it('a worker on an unreachable server: process() fails with STORE_UNAVAILABLE naming the url and the connection error, never waits for good', async () => {
+    const port = await freePort()
+    const queue = createBullMQQueue({
+      url: `redis://user:secret@127.0.0.1:${port}`,
+      queueName: 'gone2',
+      commandTimeout: 500,
+      onError: () => {},
+    })
+    try {
+      const t0 = Date.now()
+      const err = await queue.process(async () => {}).catch((e: unknown) => e)
+      expect(isLeanflowError(err, 'STORE_UNAVAILABLE'), String(err)).toBe(true)
+      expect((err as Error).message).toMatch(
+        new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${port}\\. Is Redis running at "redis://user:\\*\\*\\*@127\\.0\\.0\\.1:${port}"\\?`),
+      )
+      expect(Date.now() - t0).toBeLessThan(15_000)
+    } finally {
+      await queue.close()
+    }
+  })
 })

@@ -214,7 +214,12 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
             serverDated(backoffDelay(attemptsMade, baseDelay, maxDelay), workerNow, commandTimeout),
         },
       })
-      worker.on('error', onError)
+      // the last connection error (ECONNREFUSED, ENOTFOUND), named should it never connect
+      let lastError: Error | undefined
+      worker.on('error', (err: Error) => {
+        lastError = err
+        onError(err)
+      })
       let ready = false
       let abandon = () => {}
       // a close before the worker is ready ends process() with the closed error, not a wait for Redis
@@ -241,14 +246,23 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
       }
       // known before it is ready, so that a close() meanwhile closes it too (it would take jobs after)
       workers.add(handle)
+      let timer: ReturnType<typeof setTimeout> | undefined
+      // bounded: a Redis that is not there fails the start (F22), as the store's calls do; at least
+      // 5 s, since connecting and readying a worker is more than one command
+      const readyMs = Math.max(commandTimeout, 5000)
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(unreached(readyMs, opts.url, lastError)), readyMs)
+      })
       try {
-        await Promise.race([worker.waitUntilReady(), abandoned])
+        await Promise.race([worker.waitUntilReady(), abandoned, late])
         ready = true
       } catch (err) {
         workers.delete(handle)
         await worker.close(true).catch(() => {})
         owned?.disconnect()
         throw toStoreError(err, 'process()')
+      } finally {
+        clearTimeout(timer)
       }
       return handle
     },
@@ -289,6 +303,15 @@ async function bounded<T>(work: Promise<T>, ms: number, operation: string): Prom
   } finally {
     clearTimeout(timer)
   }
+}
+
+/** `process()` whose worker got no connection within `ms`: where Redis was looked for, and why it was not reached. */
+function unreached(ms: number, url: string | undefined, last: Error | undefined): LeanflowError {
+  const where = url === undefined ? 'the connection given' : `at ${JSON.stringify(url.replace(/:[^:@/]*@/, ':***@'))}`
+  return new LeanflowError(
+    'STORE_UNAVAILABLE',
+    `process() got no connection to Redis within ${ms} ms${last ? `: ${last.message}` : ''}. Is Redis running ${where}? No worker was started: start it again once Redis is reachable.`,
+  )
 }
 
 function closedError(queueName: string): LeanflowError {
