@@ -6,7 +6,7 @@
  */
 
 import { createBullMQQueue } from '@leanflow/bullmq'
-import { reduceFlow } from '@leanflow/core'
+import { type EventRecord, reduceFlow } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { sleep } from '@leanflow/testing'
@@ -187,6 +187,27 @@ describe('runner on BullMQ: worker and server faults', () => {
     const resumeAt = Date.parse((awaited?.data as { resumeAt?: string } | undefined)?.resumeAt ?? '')
     expect(Date.parse(resumed?.ts ?? '')).toBeGreaterThanOrEqual(resumeAt)
     expect(Date.parse(resumed?.ts ?? '') - resumeAt, 'the timer fired within 20 s of its time').toBeLessThan(20_000)
+  }, 60_000)
+
+  it('F19: a worker whose clock is 5 minutes behind, beside an honest one: the timers fire on time, not when the slow clock says', async () => {
+    const { store, spawn, start } = setup(redis, FAST)
+    const workers = [spawn({ CLOCK_SKEW_MS: String(-5 * 60_000) }), spawn()]
+    await Promise.all(workers.map(ready))
+    // one run at a time: both workers idle, blocked on BullMQ's wake-up marker, which either one takes
+    const logs = new Map<string, EventRecord[]>()
+    for (let i = 0; i < 4; i++) {
+      const runIds = await start(1, { sleepMs: 1500 })
+      for (const [id, log] of await waitForRuns(store, runIds, 30_000)) logs.set(id, log)
+    }
+    expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
+    for (const log of logs.values()) {
+      const awaited = log.find((e) => e.kind === 'step.await.time')
+      const resumed = log.find((e) => e.kind === 'step.resumed')
+      const late = Date.parse(resumed?.ts ?? '') - Date.parse((awaited?.data as { resumeAt?: string } | undefined)?.resumeAt ?? '')
+      expect(late).toBeGreaterThanOrEqual(0)
+      // an idle honest worker looks every second; the slow one, holding the wake-up marker, would leave it up to 5 s
+      expect(late, 'the timer fired within 3 s of its time').toBeLessThan(3000)
+    }
   }, 60_000)
 
   it('F5: redis-server SIGKILLed and restarted (AOF) while runs are in flight; all complete', async () => {

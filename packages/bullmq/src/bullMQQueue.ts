@@ -208,6 +208,10 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
         concurrency,
         lockDuration,
         stalledInterval,
+        // an idle worker looks for due delayed jobs every second (BullMQ: every 5 s), by its own
+        // clock: a worker whose clock is behind that takes a timer's wake-up marker no longer
+        // holds that timer from the others for seconds (F19)
+        drainDelay: 1,
         maxStalledCount: UNLIMITED,
         settings: {
           backoffStrategy: (attemptsMade: number) =>
