@@ -52,7 +52,7 @@ describe('a Redis URL with a database index', () => {
       // no URL at all for ioredis (its raw TypeError named nothing), and one new URL() refuses (named as given, password masked)
       ['redis://user:secret@127.0.0.1:65536', 'cannot be read (Invalid URL)'],
       ['redis://[::1', 'cannot be read (Invalid URL)'],
-      ['redis//user:secret@127.0.0.1:6379', '"redis//user:***@127.0.0.1:6379"'],
+      ['redis//user:secret@127.0.0.1:6379', '"redis//***@127.0.0.1:6379"'],
     ] as const) {
       const err = (() => {
         try {

@@ -1,5 +1,14 @@
 import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from '@leanflow/core'
-import { assertJobId, invalidArgument, jobDataJson, jobDelayMs, LeanflowError, positiveInteger, toStoreError } from '@leanflow/core'
+import {
+  assertJobId,
+  invalidArgument,
+  jobDataJson,
+  jobDelayMs,
+  LeanflowError,
+  positiveInteger,
+  redactUrl,
+  toStoreError,
+} from '@leanflow/core'
 import { type Job, Queue, Worker } from 'bullmq'
 import type { Cluster, Redis } from 'ioredis'
 import { closeProducer, closeWorker, runningJobs } from './internal/closing.js'
@@ -311,7 +320,7 @@ async function bounded<T>(work: Promise<T>, ms: number, operation: string): Prom
 
 /** `process()` whose worker got no connection within `ms`: where Redis was looked for, and why it was not reached. */
 function unreached(ms: number, url: string | undefined, last: Error | undefined): LeanflowError {
-  const where = url === undefined ? 'the connection given' : `at ${JSON.stringify(url.replace(/:[^:@/]*@/, ':***@'))}`
+  const where = url === undefined ? 'the connection given' : `at ${JSON.stringify(redactUrl(url))}`
   return new LeanflowError(
     'STORE_UNAVAILABLE',
     `process() got no connection to Redis within ${ms} ms${last ? `: ${last.message}` : ''}. Is Redis running ${where}? No worker was started: start it again once Redis is reachable.`,

@@ -35,13 +35,5 @@ export function describeError(err: unknown): { exitCode: ExitCode; code: string;
   return { exitCode: EXIT_CODES.failed, code: 'INTERNAL', message }
 }
 
-/** A URL with its password (and user) hidden, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url)
-    if (u.password) u.password = '***'
-    return u.toString()
-  } catch {
-    return url
-  }
-}
+/** A URL with its password hidden, for messages (core's; a string that is no URL hides its user and password too). */
+export { redactUrl } from '@leanflow/core'

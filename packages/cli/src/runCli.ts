@@ -239,7 +239,10 @@ Docs: https://github.com/leanflow/leanflow/blob/main/docs/cli.md`,
       exitCode = d.exitCode
       const hint =
         d.exitCode === EXIT_CODES.unreachable && session
-          ? ` Is Redis running at ${redactUrl(session.url)}? (--redis or REDIS_URL; --timeout to wait longer)`
+          ? // the store's message names the url already when it could not connect: then only where it came from
+            d.message.includes(' is not reached: ')
+            ? ' (--redis or REDIS_URL)'
+            : ` Is Redis running at ${redactUrl(session.url)}? (--redis or REDIS_URL; --timeout to wait longer)`
           : ''
       if (program.opts<GlobalOptions>().json) io.stderr.write(`${JSON.stringify({ error: { code: d.code, message: d.message + hint } })}\n`)
       else io.stderr.write(`${ce.red(`leanflow: ${d.code}`)} ${d.message}${hint}\n`)

@@ -43,7 +43,7 @@ export function openSession(opts: GlobalOptions, onError: (err: unknown) => void
     )
   }
   if (!/^rediss?:\/\//.test(url)) {
-    throw new CliError(EXIT_CODES.usage, 'USAGE', `--redis must be a redis:// or rediss:// URL, got "${redactUrl(url)}".`)
+    throw new CliError(EXIT_CODES.usage, 'USAGE', `--redis (or REDIS_URL) must be a redis:// or rediss:// URL, got "${redactUrl(url)}".`)
   }
   const commandTimeout = parseMs(opts.timeout, '--timeout')
   const store = createRedisStreamStore({ url, prefix: opts.prefix, commandTimeout, connectionName: 'leanflow-cli' })

@@ -66,6 +66,7 @@ describe('@leanflow/core public API', () => {
       'parseEvent',
       'positiveInteger',
       'redisUrlDatabase',
+      'redactUrl',
       'reduceFlow',
       'refuseAfterClose',
       'runStateJson',

@@ -76,7 +76,9 @@ describe('withStoreErrors', () => {
       const store = withStoreErrors({ getA: () => refused.get('a') }, undefined, refused)
       const err = await rejection(store.getA())
       expect(err.code).toBe('STORE_UNAVAILABLE')
-      expect(err.message).toContain(`Redis at redis://user:***@127.0.0.1:${refusedPort} is not reached: connect ECONNREFUSED 127.0.0.1:${refusedPort}`)
+      expect(err.message).toContain(
+        `Redis at redis://user:***@127.0.0.1:${refusedPort} is not reached: connect ECONNREFUSED 127.0.0.1:${refusedPort}`,
+      )
       expect(err.message).not.toContain('secret')
       // connected, yet no answer: no connection error to tell
       const silentStore = withStoreErrors({ getC: () => timedOut.get('c') }, undefined, timedOut)

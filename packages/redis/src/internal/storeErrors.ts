@@ -1,4 +1,4 @@
-import { type EventRecord, LeanflowError, toStoreError } from '@leanflow/core'
+import { type EventRecord, LeanflowError, redactUrl, toStoreError } from '@leanflow/core'
 import type { Redis } from 'ioredis'
 
 /** Methods already wrapped (the run-state methods a stream store takes over are wrapped once). */
@@ -153,15 +153,9 @@ function withEndpoint(err: LeanflowError, redis: object | undefined): LeanflowEr
   )
 }
 
-/** The URL without its password (one that is no URL: as given, any `:password@` masked). */
+/** The URL without its password (core's `redactUrl`); one that is no URL, quoted. */
 export function redacted(url: string): string {
-  try {
-    const u = new URL(url)
-    if (u.password) u.password = '***'
-    return u.toString()
-  } catch {
-    return JSON.stringify(String(url).replace(/:[^:@/]*@/, ':***@'))
-  }
+  return URL.canParse(url) ? redactUrl(url) : JSON.stringify(redactUrl(url))
 }
 
 /** A call on a store made from `url` after its `close()`: its connections are gone for good. */
