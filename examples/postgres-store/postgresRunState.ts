@@ -8,6 +8,7 @@ import {
   documentJson,
   invalidArgument,
   type LookupNamespace,
+  optionsObject,
   type RunStateRecord,
   type RunStateStore,
   runStateJson,
@@ -120,7 +121,7 @@ export function createPostgresRunState(o: PostgresRunStateOptions) {
       )
     },
     async publishExternal<D>(kind: string, data: D, opts?: { idempotencyKey?: string }) {
-      const key = opts?.idempotencyKey
+      const key = optionsObject(opts, 'publishExternal options', '{ idempotencyKey? }', ['idempotencyKey']).idempotencyKey
       // refused before anything is stored, as the built-in stores do (undefined data is null)
       assertName(kind, 'event kind')
       const dataJson = documentJson(data ?? null, `The data of external event "${kind}"`, `data of external event "${kind}"`)

@@ -121,9 +121,41 @@ describe('the memory and Redis stores refuse alike', () => {
       await refusal(() => r.appendMany!(runId, [null as never])),
     ]
     expect(nul[0]).toBe(
-      'INVALID_ARGUMENT: appendMany item 0 must be an object { event, idempotencyKey? }, got null: pass an object, or leave it out.',
+      'INVALID_ARGUMENT: appendMany item 0 must be an object { event, idempotencyKey? }, got null: wrap each event as { event }.',
     )
     expect(nul[1]).toBe(nul[0])
+    // a hole of a sparse array is an item too (map() skipped it: a raw TypeError)
+    const sparse = [
+      { event: { kind: 'note', flow: runId, data: 1 } },
+      undefined as never,
+      { event: { kind: 'note', flow: runId, data: 2 } },
+    ]
+    delete sparse[1]
+    const holes = [await refusal(() => memory.appendMany!(runId, sparse)), await refusal(() => r.appendMany!(runId, sparse))]
+    expect(holes[0]).toBe(
+      'INVALID_ARGUMENT: appendMany item 1 must be an object { event, idempotencyKey? }, got nothing: wrap each event as { event }.',
+    )
+    expect(holes[1]).toBe(holes[0])
+    // the run-state port's options too: a misspelt key published the event twice, a mistyped one kept a document for good
+    const pub = (s: typeof memory | typeof r) => s.publishExternal('paid', { n: 1 }, bad({ idempotencyKe: 'p1' }))
+    const pubs = [await refusal(() => pub(memory)), await refusal(() => pub(r))]
+    expect(pubs[0]).toBe('INVALID_ARGUMENT: publishExternal options has an unknown option "idempotencyKe": pass only idempotencyKey.')
+    expect(pubs[1]).toBe(pubs[0])
+    for (const [opts, says] of [
+      [{ finised: true }, 'has an unknown option "finised"'],
+      [{ finished: 'yes' }, 'casRunState finished'],
+      [{ json: 5 }, 'casRunState json'],
+      [{ fences: { a: 1 } }, 'casRunState fences'],
+    ] as const) {
+      const cas = [
+        await refusal(() => memory.casRunState('cas1', 0, { v: 1 }, bad(opts))),
+        await refusal(() => r.casRunState('cas1', 0, { v: 1 }, bad(opts))),
+      ]
+      expect(cas[0]).toMatch(/^INVALID_ARGUMENT: /)
+      expect(cas[0]).toContain(says)
+      expect(cas[1]).toBe(cas[0])
+    }
+    for (const s of [memory, r]) expect(await s.getRunState('cas1')).toBeNull()
     const first = { kind: 'flow.started', flow: runId, data: { name: 'order' } }
     const create = (s: typeof memory | typeof r) => s.createRun(runId, { v: 1 }, first, bad({ idempotencyKye: 'fs' }))
     const created = [await refusal(() => create(memory)), await refusal(() => create(r))]

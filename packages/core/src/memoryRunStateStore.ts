@@ -1,7 +1,7 @@
 import { type Duration, parseDuration } from './duration.js'
 import { LeanflowError } from './errors.js'
 import { memoryOutbox } from './internal/memoryOutbox.js'
-import { invalidArgument } from './invalidArgument.js'
+import { invalidArgument, optionsObject } from './invalidArgument.js'
 import { assertName } from './names.js'
 import type {
   CasRunStateOptions,
@@ -180,7 +180,7 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
       sweepLookups(t)
     },
     async publishExternal<D>(kind: string, data: D, opts?: { idempotencyKey?: string }) {
-      return publish(kind, data, opts?.idempotencyKey)
+      return publish(kind, data, optionsObject(opts, 'publishExternal options', '{ idempotencyKey? }', ['idempotencyKey']).idempotencyKey)
     },
     async externalPosition() {
       return seq

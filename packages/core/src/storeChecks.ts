@@ -41,7 +41,21 @@ export function casRunStateOptions(runId: string, expected: unknown, options: Ca
   assertName(runId, 'run id')
   if (typeof expected !== 'number' || !Number.isInteger(expected) || expected < 0)
     throw invalidArgument(`casRunState version of run "${runId}"`, expected, 'the version read (a whole number), or 0 for a new document')
-  return optionsObject(options, 'casRunState options', '{ finished?, fences?, json? }')
+  const o = optionsObject(options, 'casRunState options', '{ finished?, fences?, json? }', CAS_KEYS)
+  // a misspelt or mistyped option would keep a run's document for good, or store something else than `doc`
+  if (o.finished !== undefined && typeof o.finished !== 'boolean')
+    throw invalidArgument('casRunState finished', o.finished, 'true or false')
+  if (o.json !== undefined && typeof o.json !== 'string')
+    throw invalidArgument('casRunState json', o.json, 'JSON.stringify(doc), or leave it out')
+  if (o.fences !== undefined && !isStringRecord(o.fences))
+    throw invalidArgument('casRunState fences', o.fences, 'an object of fence name → token strings')
+  return o
+}
+
+const CAS_KEYS = ['finished', 'fences', 'json']
+
+function isStringRecord(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string')
 }
 
 /**

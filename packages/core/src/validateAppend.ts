@@ -1,6 +1,7 @@
-import { InvalidEventError, PayloadTooLargeError } from './errors.js'
+import { InvalidEventError, LeanflowError, PayloadTooLargeError } from './errors.js'
 import type { NewEvent } from './events.js'
 import { invalidArgument, optionsObject } from './invalidArgument.js'
+import { assertKnownKeys } from './knownKeys.js'
 import { assertFlowName, assertName } from './names.js'
 import type { AppendManyOptions, AppendOptions, BatchAppend } from './streamStore.js'
 
@@ -143,12 +144,22 @@ export function appendManyOptions(opts: AppendManyOptions | undefined): AppendMa
  */
 export function validateBatch(runId: string, items: readonly BatchAppend[], limits: AppendLimits): ValidatedAppend[] {
   if (!Array.isArray(items)) throw invalidArgument('appendMany items', items, 'an array of { event, idempotencyKey? }')
-  return items.map((it, i) => {
-    const what = `appendMany item ${i}`
-    optionsObject(it, what, '{ event, idempotencyKey? }', BATCH_KEYS)
-    if (it === undefined) throw invalidArgument(what, it, 'an object { event, idempotencyKey? }')
-    return validateAppend(runId, it.event, { idempotencyKey: it.idempotencyKey }, limits)
-  })
+  const checked: ValidatedAppend[] = []
+  // by index, not map(): a hole of a sparse array is an item too
+  for (let i = 0; i < items.length; i++) {
+    const it: unknown = items[i]
+    if (typeof it !== 'object' || it === null || Array.isArray(it)) {
+      const got = it === null ? 'null' : Array.isArray(it) ? 'an array' : it === undefined ? 'nothing' : typeof it
+      throw new LeanflowError(
+        'INVALID_ARGUMENT',
+        `appendMany item ${i} must be an object { event, idempotencyKey? }, got ${got}: wrap each event as { event }.`,
+      )
+    }
+    assertKnownKeys(it, BATCH_KEYS, `appendMany item ${i}`)
+    const { event, idempotencyKey } = it as BatchAppend
+    checked.push(validateAppend(runId, event, { idempotencyKey }, limits))
+  }
+  return checked
 }
 
 const BATCH_KEYS = ['event', 'idempotencyKey']

@@ -9,6 +9,7 @@ import {
   invalidArgument,
   LeanflowError,
   type LookupNamespace,
+  optionsObject,
   type PutChildOutcomeOptions,
   type PutChildOutcomeResult,
   parseDuration,
@@ -143,8 +144,8 @@ export function redisRunStateStore(options: RedisRunStateStoreOptions, fatal?: (
         // PEXPIRE of an absent key does nothing; the run's keys get the same retention after this
         await redis.pexpire(k.lookup(ns, key), retentionMs)
       },
-      async publishExternal<D>(kind: string, data: D, opts: { idempotencyKey?: string } = {}) {
-        const key = opts.idempotencyKey
+      async publishExternal<D>(kind: string, data: D, opts?: { idempotencyKey?: string }) {
+        const key = optionsObject(opts, 'publishExternal options', '{ idempotencyKey? }', ['idempotencyKey']).idempotencyKey
         const kindKey = k.kind(kind) // INVALID_NAME for a bad kind, before anything is stored
         // undefined is null; a BigInt, a cycle or a function is the caller's INVALID_ARGUMENT, never an INTERNAL
         const json = documentJson(data ?? null, `The data of external event "${kind}"`, `data of external event "${kind}"`)
