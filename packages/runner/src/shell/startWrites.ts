@@ -202,9 +202,11 @@ export async function writeRun<T>(
  */
 function notStarted(runId: string, err: unknown): unknown {
   if (!isLeanflowError(err, 'STORE_UNAVAILABLE') && !isLeanflowError(err, 'STORE_FULL')) return err
+  // the queue's own message says to retry its enqueue with the job id: the caller retries the start (err.cause keeps it)
+  const why = err.code === 'STORE_FULL' ? "the queue's Redis is full" : "the queue's Redis could not be reached in time"
   return new LeanflowError(
     err.code,
-    `Run "${runId}" was not started: the queue did not take its first job (${err.message}). Nothing of the run was written: start it again once the queue is reachable (with an idempotencyKey, a retry never starts it twice).`,
+    `Run "${runId}" was not started: the queue did not take its first job (${why}). Nothing of the run was written: start it again once the queue is reachable (with an idempotencyKey, a retry never starts it twice).`,
     { cause: err },
   )
 }
