@@ -238,7 +238,8 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
       const prev = runs.get(runId)?.idempotency.get(checked.idempotencyKey)
       const current = sync.get<typeof doc>(runId)
       if (prev !== undefined || current)
-        return { created: false, current, record: prev === undefined ? null : (JSON.parse(prev) as EventRecord) }
+        // the stored first event, marked as a repeat (as the Redis store answers it)
+        return { created: false, current, record: prev === undefined ? null : markRepeatedAppend(JSON.parse(prev) as EventRecord) }
       // write checks nothing that can fail now but the run's length; then the document: both in this one turn
       const record = write(runId, first, checked, {})
       const res = sync.cas(runId, 0, doc, o.fences === undefined ? {} : { fences: o.fences })

@@ -96,7 +96,7 @@ export function toStoreError(err: unknown, operation = 'store call'): LeanflowEr
   if (kind === 'STORE_UNAVAILABLE') {
     return new LeanflowError(
       'STORE_UNAVAILABLE',
-      `${operation} failed: the store could not be reached in time (${what}). Retry once Redis is reachable: a read as it was; a write may or may not have taken effect, so with the same idempotency key.`,
+      `${operation} failed: the store could not be reached in time (${what}). Retry once it is reachable: a read as it was; a write may or may not have taken effect, so with the same idempotency key.`,
       { cause: err },
     )
   }
