@@ -87,10 +87,12 @@ const root = resolve(import.meta.dirname, '../..')
  * its budget 4,460 → 4,480 (the 5 KB target stands).
  * onConnection ('open' / 'retrying': a page can say a stream retrying on its own is not live):
  * 4,501 B, its budget 4,480 → 4,520.
+ * A `fetch` option for watchRun's own requests (a refused stream's code on a server that wants a
+ * token), and refusing one that is no function: 4,557 B, its budget 4,520 → 4,580 (the 5 KB target stands).
  */
 const BUDGET = {
   'reduceFlow + applyEvent': 3 * 1024,
-  'watchRun + reduceFlow': 4_520,
+  'watchRun + reduceFlow': 4_580,
   'parseEvent + compareEventIds': 1_250,
 } as const
 

@@ -59,6 +59,12 @@ export interface WatchRunOptions {
    * The `fetch` of watchRun's own requests: the error body of a refused stream (its `code`) and the
    * end of a run that had ended. Give it what authorizes your `EventSource` (a header, say), or
    * those requests are refused and the error says only the stream's status. @default globalThis.fetch
+   *
+   * @example
+   * ```ts
+   * const authorized: typeof fetch = (input, init) => fetch(input, { ...init, headers: { ...init?.headers, authorization: `Bearer ${token}` } })
+   * watchRun(url, { EventSource: AuthorizedEventSource, fetch: authorized })
+   * ```
    */
   fetch?: typeof fetch | undefined
 }
@@ -110,6 +116,9 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
       'LeanflowError',
       'watchRun: no EventSource here; pass one: watchRun(url, { EventSource }) (the "eventsource" package in Node).',
     )
+  }
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+    throw clientError('INVALID_ARGUMENT', 'LeanflowError', `watchRun: fetch must be a function, got ${typeof options.fetch}.`)
   }
   const credentials = options.withCredentials === true
   let state = emptyFlowState()
