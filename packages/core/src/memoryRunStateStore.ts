@@ -60,7 +60,10 @@ interface Slot {
  * The {@link RunStateStore} held in memory (browser-safe). Documents are kept
  * as JSON text, so a caller never shares objects with the store; every
  * compare-and-set runs synchronously, so it is atomic. `createMemoryStreamStore()`
- * mixes it in; use it alone to give a custom stream store run state.
+ * mixes it in. Alone it serves what needs run state but no log (a test of documents, lookups or
+ * external events): its `createRun` refuses (a run is created with its log, in one step), and its
+ * fences guard no other store's appends, so a custom stream store brings its own run state to
+ * run flows (see docs/writing-a-transport.md).
  *
  * @example
  * ```ts

@@ -19,7 +19,8 @@ describe('refuseAfterClose', () => {
         this.closed = true
       }
     }
-    const store = refuseAfterClose(new MapStore(), () => store.closed, closedError)
+    const map = new MapStore()
+    const store = refuseAfterClose(map, () => map.closed, closedError)
     expect(await store.read()).toEqual(['still answering']) // `this` is the store
     await store.close()
     await expect(store.read()).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' })

@@ -53,6 +53,14 @@ describe('validateAppend', () => {
     expect(codeOf(() => validateAppend('r', ev({ data: 'x'.repeat(2000) }), {}, limits))).toBe('PAYLOAD_TOO_LARGE')
   })
 
+  it('refuses limits whose maxEventBytes is no number above 0 (NaN skipped the size check; none threw a raw TypeError)', () => {
+    for (const limits of [{ maxEventBytes: Number.NaN }, { maxEventBytes: 0 }, {}, undefined]) {
+      expect(() => validateAppend('r1', { kind: 'a', flow: 'r1', data: 1 }, undefined, limits as never)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('validateAppend limits.maxEventBytes') }),
+      )
+    }
+  })
+
   it('counts UTF-8 bytes only for JSON longer than a third of the limit, with the given counter', () => {
     const byteLength = vi.fn((text: string) => new TextEncoder().encode(text).length)
     validateAppend('r', { kind: 'k', flow: 'r', data: 'x'.repeat(100) }, {}, { maxEventBytes: 1024, byteLength })

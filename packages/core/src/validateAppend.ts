@@ -100,7 +100,9 @@ export function validateAppend(runId: string, event: NewEvent, opts: AppendOptio
     throw new InvalidEventError(`Event "${kind}": data ${describe(data)} is no JSON value: pass JSON data, or null for none.`)
   }
   // UTF-16 length ≤ UTF-8 bytes ≤ 3 × UTF-16 length: count bytes only near the limit.
-  const max = limits.maxEventBytes
+  const max = limits?.maxEventBytes
+  // a limit that is no number above 0 (NaN, left out) would skip the size check without a word
+  if (!(typeof max === 'number' && max > 0)) throw invalidArgument('validateAppend limits.maxEventBytes', max, 'a number of bytes above 0')
   if (json.length * 3 > max) {
     const bytes = (limits.byteLength ?? utf8Length)(json)
     if (bytes > max) throw new PayloadTooLargeError(bytes, max)
