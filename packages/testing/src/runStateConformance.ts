@@ -2,7 +2,7 @@ import type { RunStateStore, StreamStore } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
 import { createRunConformance } from './runStateConformanceCreate.js'
 import { outboxConformance } from './runStateConformanceOutbox.js'
-import { expectCode } from './streamStoreConformanceKit.js'
+import { expectCode, show } from './streamStoreConformanceKit.js'
 
 /** A store implementing both ports (both built-in stores do): createRun needs the event log. */
 export type FullStore = RunStateStore & StreamStore
@@ -91,15 +91,23 @@ export function describeRunStateConformance(label: string, make: RunStateStoreFa
       'refuses what it cannot name or store, writing nothing: a bad run id (INVALID_NAME), a version that is no whole number, a document JSON cannot hold, options that are no object (INVALID_ARGUMENT)',
       withStore(async (s) => {
         for (const bad of ['a:b', '__proto__', '', 'x'.repeat(129)]) {
-          await expectCode(s.casRunState(bad, 0, { n: 1 }), 'INVALID_NAME')
-          await expectCode(s.getRunState(bad), 'INVALID_NAME')
+          await expectCode(s.casRunState(bad, 0, { n: 1 }), 'INVALID_NAME', `casRunState of run id ${show(bad)}`)
+          await expectCode(s.getRunState(bad), 'INVALID_NAME', `getRunState of run id ${show(bad)}`)
         }
         for (const version of [-1, 1.5, Number.NaN, '0', null])
-          await expectCode(s.casRunState('r4', version as never, { n: 1 }), 'INVALID_ARGUMENT')
+          await expectCode(s.casRunState('r4', version as never, { n: 1 }), 'INVALID_ARGUMENT', `casRunState version ${show(version)}`)
         const cycle: Record<string, unknown> = {}
         cycle.self = cycle
-        for (const doc of [undefined, () => 1, { n: 1n }, cycle]) await expectCode(s.casRunState('r4', 0, doc), 'INVALID_ARGUMENT')
-        for (const opts of [null, 'finished']) await expectCode(s.casRunState('r4', 0, { n: 1 }, opts as never), 'INVALID_ARGUMENT')
+        const docs: Array<[string, unknown]> = [
+          ['undefined', undefined],
+          ['a function', () => 1],
+          ['{ n: 1n }', { n: 1n }],
+          ['a cyclic object', cycle],
+        ]
+        for (const [what, doc] of docs)
+          await expectCode(s.casRunState('r4', 0, doc), 'INVALID_ARGUMENT', `casRunState of the document ${what}`)
+        for (const opts of [null, 'finished'])
+          await expectCode(s.casRunState('r4', 0, { n: 1 }, opts as never), 'INVALID_ARGUMENT', `casRunState options ${show(opts)}`)
         expect(await s.getRunState('r4')).toBeNull()
         expect(await s.casRunState('r4', 0, { n: 1 })).toEqual({ ok: true, version: 1 })
       }),
@@ -126,7 +134,7 @@ export function describeRunStateConformance(label: string, make: RunStateStoreFa
         expect(await s.getLookup('start', 't1')).toBeNull()
         // a lifetime that is no time above 0 is refused, and sets nothing
         for (const ttl of [0, -5, Number.NaN, Number.POSITIVE_INFINITY, '60000'])
-          await expectCode(s.putLookup('trigger', 't2', 'run-a', ttl as never), 'INVALID_ARGUMENT')
+          await expectCode(s.putLookup('trigger', 't2', 'run-a', ttl as never), 'INVALID_ARGUMENT', `putLookup ttlMs ${show(ttl)}`)
         expect(await s.getLookup('trigger', 't2')).toBeNull()
       }),
     )
@@ -171,10 +179,15 @@ export function describeRunStateConformance(label: string, make: RunStateStoreFa
       'external events: a kind that breaks the name rule (INVALID_NAME) and data JSON cannot hold (INVALID_ARGUMENT) are refused, storing nothing; undefined data is stored as null',
       withStore(async (s) => {
         const p0 = await s.externalPosition()
-        for (const kind of ['a b', 'a:b', '', '__proto__']) await expectCode(s.publishExternal(kind, { n: 1 }), 'INVALID_NAME')
+        for (const kind of ['a b', 'a:b', '', '__proto__'])
+          await expectCode(s.publishExternal(kind, { n: 1 }), 'INVALID_NAME', `publishExternal of kind ${show(kind)}`)
         const cycle: Record<string, unknown> = {}
         cycle.self = cycle
-        for (const data of [1n, cycle]) await expectCode(s.publishExternal('pay.bad', data), 'INVALID_ARGUMENT')
+        for (const [what, data] of [
+          ['1n', 1n],
+          ['a cyclic object', cycle],
+        ] as const)
+          await expectCode(s.publishExternal('pay.bad', data), 'INVALID_ARGUMENT', `publishExternal of the data ${what}`)
         expect(await s.externalPosition()).toBe(p0)
         const none = await s.publishExternal('pay.none', undefined)
         expect(none).toMatchObject({ kind: 'pay.none', data: null })

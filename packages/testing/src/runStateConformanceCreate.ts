@@ -94,7 +94,11 @@ export function createRunConformance(withStore: WithStore): void {
       const runId = uniqueName()
       const flow = uniqueName('flow')
       const big = 'x'.repeat(1024 * 1024 + 10)
-      await expectCode(s.createRun(runId, { n: 1 }, started(runId, flow, { big }), { idempotencyKey: KEY }), 'PAYLOAD_TOO_LARGE')
+      await expectCode(
+        s.createRun(runId, { n: 1 }, started(runId, flow, { big }), { idempotencyKey: KEY }),
+        'PAYLOAD_TOO_LARGE',
+        'createRun with a first event over 1 MiB',
+      )
       await expectNothing(s, runId, flow)
       // nothing half-written: the same run can be created afterwards
       const ok = await s.createRun(runId, { n: 2 }, started(runId, flow), { idempotencyKey: KEY })
@@ -108,19 +112,51 @@ export function createRunConformance(withStore: WithStore): void {
     withStore(async (s) => {
       const runId = uniqueName()
       const flow = uniqueName('flow')
-      await expectCode(s.createRun('bad id', {}, started('bad id', flow), { idempotencyKey: KEY }), 'INVALID_NAME')
-      await expectCode(s.createRun(runId, {}, { kind: 'bad kind', flow: runId, data: {} }, { idempotencyKey: KEY }), 'INVALID_NAME')
+      await expectCode(
+        s.createRun('bad id', {}, started('bad id', flow), { idempotencyKey: KEY }),
+        'INVALID_NAME',
+        "createRun of run id 'bad id'",
+      )
+      await expectCode(
+        s.createRun(runId, {}, { kind: 'bad kind', flow: runId, data: {} }, { idempotencyKey: KEY }),
+        'INVALID_NAME',
+        "createRun of an event of kind 'bad kind'",
+      )
       const cyclic: Record<string, unknown> = {}
       cyclic.self = cyclic
-      await expectCode(s.createRun(runId, cyclic, started(runId, flow), { idempotencyKey: KEY }), 'INVALID_ARGUMENT')
-      await expectCode(s.createRun(runId, {}, started(runId, flow), { idempotencyKey: '' }), 'INVALID_ARGUMENT')
-      await expectCode(s.createRun(runId, {}, started(runId, flow), { idempotencyKey: undefined as never }), 'INVALID_ARGUMENT')
-      await expectCode(s.createRun(runId, {}, null as never, { idempotencyKey: KEY }), 'INVALID_EVENT')
+      await expectCode(
+        s.createRun(runId, cyclic, started(runId, flow), { idempotencyKey: KEY }),
+        'INVALID_ARGUMENT',
+        'createRun of a cyclic state',
+      )
+      await expectCode(
+        s.createRun(runId, {}, started(runId, flow), { idempotencyKey: '' }),
+        'INVALID_ARGUMENT',
+        "createRun idempotencyKey ''",
+      )
+      await expectCode(
+        s.createRun(runId, {}, started(runId, flow), { idempotencyKey: undefined as never }),
+        'INVALID_ARGUMENT',
+        'createRun idempotencyKey undefined',
+      )
+      await expectCode(s.createRun(runId, {}, null as never, { idempotencyKey: KEY }), 'INVALID_EVENT', 'createRun of the event null')
       await expectCode(
         s.createRun(runId, {}, { kind: 'flow.started', flow: runId, data: { name: 'runs' } }, { idempotencyKey: KEY }),
         'INVALID_NAME',
+        "createRun of flow.started with the reserved flow name 'runs'",
       )
-      await expectCode(s.createRun(runId, undefined, started(runId, flow), { idempotencyKey: KEY }), 'INVALID_ARGUMENT')
+      await expectCode(
+        s.createRun(runId, undefined, started(runId, flow), { idempotencyKey: KEY }),
+        'INVALID_ARGUMENT',
+        'createRun of the state undefined',
+      )
+      // an option key createRun does not take (`fence` for `fences`) is refused naming it, not dropped: the run would start unfenced
+      const misspelt = await expectCode(
+        s.createRun(runId, {}, started(runId, flow), { idempotencyKey: KEY, fence: { a: 'lease-1' } } as never),
+        'INVALID_ARGUMENT',
+        'createRun with the unknown option key fence ({ idempotencyKey, fence })',
+      )
+      expect((misspelt as Error).message, 'createRun with the unknown option key fence: the message names the key').toContain('fence')
       await expectNothing(s, runId, flow)
     }),
   )
@@ -133,10 +169,15 @@ export function createRunConformance(withStore: WithStore): void {
       expect((await s.createRun(runId, { n: 1 }, started(runId, flow), { idempotencyKey: KEY })).created).toBe(true)
       const cyclic: Record<string, unknown> = {}
       cyclic.self = cyclic
-      await expectCode(s.createRun(runId, cyclic, started(runId, flow), { idempotencyKey: KEY }), 'INVALID_ARGUMENT')
+      await expectCode(
+        s.createRun(runId, cyclic, started(runId, flow), { idempotencyKey: KEY }),
+        'INVALID_ARGUMENT',
+        'createRun of a cyclic state, for a run that exists',
+      )
       await expectCode(
         s.createRun(runId, { n: 2 }, { ...started(runId, flow), meta: [] as never }, { idempotencyKey: KEY }),
         'INVALID_EVENT',
+        'createRun of an event with meta [], for a run that exists',
       )
       expect(await s.getRunState(runId)).toEqual({ version: 1, doc: { n: 1 } })
     }),
@@ -176,8 +217,18 @@ export function createRunConformance(withStore: WithStore): void {
       expect(res.created).toBe(true)
       const log = { kind: 'log', flow: runId, step: 'a', data: { level: 'info', msg: 'hi' } }
       const ok = await s.append(runId, log, { fence: { key: 'a', token: 'lease-1' } })
-      await expectCode(s.append(runId, log, { fence: { key: 'a', token: 'lease-2' } }), 'NON_RETRIABLE')
-      await expectCode(s.append(runId, log, { fence: { key: 'b', token: 'lease-1' } }), 'NON_RETRIABLE')
+      await expectCode(
+        s.append(runId, log, { fence: { key: 'a', token: 'lease-2' } }),
+        'NON_RETRIABLE',
+        "append fenced by a token fence 'a' does not hold",
+        'state',
+      )
+      await expectCode(
+        s.append(runId, log, { fence: { key: 'b', token: 'lease-1' } }),
+        'NON_RETRIABLE',
+        "append fenced by fence 'b', which the run does not hold",
+        'state',
+      )
       expect((await s.read(runId)).map((x) => x.id)).toEqual([res.record!.id, ok.id])
     }),
   )
@@ -192,18 +243,33 @@ export function createRunConformance(withStore: WithStore): void {
       const fence = (key: string, token: string) => ({ fence: { key, token } })
       // the runner's step claim: a new lease for a, b fenced too
       expect(await s.casRunState(runId, 1, { n: 2 }, { fences: { a: 'lease-2', b: 'lease-3' } })).toEqual({ ok: true, version: 2 })
-      await expectCode(s.append(runId, log('old lease'), fence('a', 'lease-1')), 'NON_RETRIABLE')
+      await expectCode(
+        s.append(runId, log('old lease'), fence('a', 'lease-1')),
+        'NON_RETRIABLE',
+        "append fenced by the old token of fence 'a'",
+        'state',
+      )
       const ok = [await s.append(runId, log('new lease'), fence('a', 'lease-2')), await s.append(runId, log('b'), fence('b', 'lease-3'))]
       // a write without fences leaves them as they are
       expect(await s.casRunState(runId, 2, { n: 3 })).toEqual({ ok: true, version: 3 })
       ok.push(await s.append(runId, log('still'), fence('a', 'lease-2')))
       // a write that leaves a fence out drops it (a step's end drops its lease), keeping the others
       expect(await s.casRunState(runId, 3, { n: 4 }, { fences: { b: 'lease-3' } })).toEqual({ ok: true, version: 4 })
-      await expectCode(s.append(runId, log('a left out'), fence('a', 'lease-2')), 'NON_RETRIABLE')
+      await expectCode(
+        s.append(runId, log('a left out'), fence('a', 'lease-2')),
+        'NON_RETRIABLE',
+        "append fenced by fence 'a', dropped by casRunState",
+        'state',
+      )
       ok.push(await s.append(runId, log('b kept'), fence('b', 'lease-3')))
       // fences: {} drops them all (the run's end)
       expect(await s.casRunState(runId, 4, { n: 5 }, { fences: {} })).toEqual({ ok: true, version: 5 })
-      await expectCode(s.append(runId, log('after the end'), fence('b', 'lease-3')), 'NON_RETRIABLE')
+      await expectCode(
+        s.append(runId, log('after the end'), fence('b', 'lease-3')),
+        'NON_RETRIABLE',
+        'append fenced after casRunState set fences: {}',
+        'state',
+      )
       expect((await s.read(runId)).slice(1).map((x) => x.id)).toEqual(ok.map((x) => x.id))
     }),
   )
@@ -217,7 +283,12 @@ export function createRunConformance(withStore: WithStore): void {
       const res = await s.createRun(runId, { n: 1 }, started(runId, flow), { idempotencyKey: KEY, fences: { a: 'lease-1' } })
       const log = (msg: string) => ({ event: { kind: 'log', flow: runId, step: 'a', data: { level: 'info', msg } }, idempotencyKey: msg })
       const ok = await s.appendMany(runId, [log('one'), log('two')], { fence: { key: 'a', token: 'lease-1' } })
-      await expectCode(s.appendMany(runId, [log('three'), log('four')], { fence: { key: 'a', token: 'lease-2' } }), 'NON_RETRIABLE')
+      await expectCode(
+        s.appendMany(runId, [log('three'), log('four')], { fence: { key: 'a', token: 'lease-2' } }),
+        'NON_RETRIABLE',
+        "appendMany fenced by a token fence 'a' does not hold",
+        'state',
+      )
       expect((await s.read(runId)).map((x) => x.id)).toEqual([res.record!.id, ...ok.map((x) => x.id)])
     }),
   )

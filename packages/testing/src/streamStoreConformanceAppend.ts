@@ -1,7 +1,7 @@
-import { CLOSING_EVENTS_RESERVE, compareEventIds, isEventId } from '@leanflow/core'
+import { CLOSING_EVENTS_RESERVE, compareEventIds, isEventId, isRepeatedAppend } from '@leanflow/core'
 import { expect } from 'vitest'
 import { describe, it } from './internal/kitTest.js'
-import { type ConformanceContext, collect, ev, expectCode, uniqueName } from './streamStoreConformanceKit.js'
+import { type ConformanceContext, collect, ev, expectCode, show, uniqueName } from './streamStoreConformanceKit.js'
 
 /** StreamStore conformance: append, idempotency, names and payload safety. Registered by `describeStreamStoreConformance`. */
 export function describeAppendConformance(t: ConformanceContext): void {
@@ -71,10 +71,18 @@ export function describeAppendConformance(t: ConformanceContext): void {
       const s = await t.open({ maxEventBytes: 2000 })
       const run = uniqueName()
       await s.append(run, ev(run, 'small', { x: 'y'.repeat(100) }))
-      const err = await expectCode(s.append(run, ev(run, 'big', { x: 'y'.repeat(5000) })), 'PAYLOAD_TOO_LARGE')
+      const err = await expectCode(
+        s.append(run, ev(run, 'big', { x: 'y'.repeat(5000) })),
+        'PAYLOAD_TOO_LARGE',
+        'append of a 5000-byte event, maxEventBytes 2000',
+      )
       expect((err as Error).name).toBe('PayloadTooLargeError')
       const fresh = uniqueName()
-      await expectCode(s.append(fresh, ev(fresh, 'big', { x: 'y'.repeat(5000) })), 'PAYLOAD_TOO_LARGE')
+      await expectCode(
+        s.append(fresh, ev(fresh, 'big', { x: 'y'.repeat(5000) })),
+        'PAYLOAD_TOO_LARGE',
+        'append of a 5000-byte event to a new run, maxEventBytes 2000',
+      )
       expect((await s.read(run)).map((e) => e.kind)).toEqual(['small'])
       expect(await s.read(fresh)).toEqual([])
     })
@@ -83,8 +91,8 @@ export function describeAppendConformance(t: ConformanceContext): void {
       const s = await t.open({ maxEventsPerRun: 5 })
       const run = uniqueName()
       for (let i = 0; i < 5; i++) await s.append(run, ev(run, 'e', i))
-      await expectCode(s.append(run, ev(run, 'e', 5)), 'RUN_TOO_LONG')
-      await expectCode(s.append(run, ev(run, 'e', 6)), 'RUN_TOO_LONG')
+      await expectCode(s.append(run, ev(run, 'e', 5)), 'RUN_TOO_LONG', 'append to a run at maxEventsPerRun', 'state')
+      await expectCode(s.append(run, ev(run, 'e', 6)), 'RUN_TOO_LONG', 'a second append to a run at maxEventsPerRun', 'state')
       expect((await s.read(run)).map((e) => e.data)).toEqual([0, 1, 2, 3, 4])
       // other runs are unaffected
       const otherRun = uniqueName()
@@ -95,15 +103,25 @@ export function describeAppendConformance(t: ConformanceContext): void {
       const s = await t.open({ maxEventsPerRun: 5 })
       const run = uniqueName()
       for (let i = 0; i < 5; i++) await s.append(run, ev(run, 'e', i))
-      await expectCode(s.append(run, ev(run, 'step.started', null, 's')), 'RUN_TOO_LONG')
+      await expectCode(
+        s.append(run, ev(run, 'step.started', null, 's')),
+        'RUN_TOO_LONG',
+        'append of step.started to a run at maxEventsPerRun',
+        'state',
+      )
       // what ends an attempt or the run is taken past the limit, so a runner can record the failure
       await s.append(run, ev(run, 'step.failed', { error: 'RUN_TOO_LONG', willRetry: false }, 's'))
       await s.append(run, ev(run, 'flow.failed', { error: 'RUN_TOO_LONG' }))
       await s.append(run, ev(run, 'flow.canceled', { reason: 'x' }))
       await s.append(run, ev(run, 'flow.completed', {}))
-      await expectCode(s.append(run, ev(run, 'log', { msg: 'x' })), 'RUN_TOO_LONG')
+      await expectCode(s.append(run, ev(run, 'log', { msg: 'x' })), 'RUN_TOO_LONG', 'append of log to a run past maxEventsPerRun', 'state')
       for (let i = 4; i < CLOSING_EVENTS_RESERVE; i++) await s.append(run, ev(run, 'step.failed', { error: String(i) }, 's'))
-      await expectCode(s.append(run, ev(run, 'step.failed', { error: 'one too many' }, 's')), 'RUN_TOO_LONG')
+      await expectCode(
+        s.append(run, ev(run, 'step.failed', { error: 'one too many' }, 's')),
+        'RUN_TOO_LONG',
+        'append of a closing event past CLOSING_EVENTS_RESERVE',
+        'state',
+      )
       expect(await s.read(run, { limit: 1000 })).toHaveLength(5 + CLOSING_EVENTS_RESERVE)
     })
   })
@@ -114,8 +132,10 @@ export function describeAppendConformance(t: ConformanceContext): void {
       const run = uniqueName()
       const first = await s.append(run, ev(run, 'pay', { n: 1 }), { idempotencyKey: 'k1' })
       const again = await s.append(run, ev(run, 'pay', { n: 2 }), { idempotencyKey: 'k1' })
-      expect(again.id).toBe(first.id)
-      expect(again.data).toEqual({ n: 1 })
+      expect(again).toEqual(first)
+      // the runner tells a repeat from a new write by this mark (markRepeatedAppend), not by comparing records
+      expect(isRepeatedAppend(first), 'the first append of a key is no repeat').toBe(false)
+      expect(isRepeatedAppend(again), 'a repeated append must return its first record marked with markRepeatedAppend').toBe(true)
       const other = await s.append(run, ev(run, 'pay', { n: 3 }), { idempotencyKey: 'k2' })
       expect(other.id).not.toBe(first.id)
       const plain = await s.append(run, ev(run, 'pay', { n: 4 }))
@@ -154,10 +174,14 @@ export function describeAppendConformance(t: ConformanceContext): void {
       const s = await t.store()
       const run = uniqueName()
       for (const bad of [null, undefined, 42, 'event', [], [{ kind: 'a' }]]) {
-        await expectCode(s.append(run, bad as never), 'INVALID_EVENT')
+        await expectCode(s.append(run, bad as never), 'INVALID_EVENT', `append of event ${show(bad)}`)
       }
       for (const meta of ['x', 1, null, [], [1], new Date(0), new Map([['a', 1]])]) {
-        await expectCode(s.append(run, { kind: 'a', flow: run, data: 1, meta: meta as never }), 'INVALID_EVENT')
+        await expectCode(
+          s.append(run, { kind: 'a', flow: run, data: 1, meta: meta as never }),
+          'INVALID_EVENT',
+          `append with meta ${show(meta)}`,
+        )
       }
       expect(await s.read(run)).toEqual([])
     })
@@ -169,10 +193,10 @@ export function describeAppendConformance(t: ConformanceContext): void {
       cyclic.self = cyclic
       const nothing = { toJSON: () => undefined }
       for (const data of [cyclic, { n: 1n }, 1n, () => 1, Symbol('s'), nothing]) {
-        await expectCode(s.append(run, ev(run, 'a', data)), 'INVALID_EVENT')
-        await expectCode(s.append(run, ev(run, 'a', data, 'step')), 'INVALID_EVENT')
+        await expectCode(s.append(run, ev(run, 'a', data)), 'INVALID_EVENT', `append with data ${show(data)}`)
+        await expectCode(s.append(run, ev(run, 'a', data, 'step')), 'INVALID_EVENT', `append of a step event with data ${show(data)}`)
       }
-      await expectCode(s.append(run, { kind: 'a', flow: run, data: 1, meta: { n: 1n } }), 'INVALID_EVENT')
+      await expectCode(s.append(run, { kind: 'a', flow: run, data: 1, meta: { n: 1n } }), 'INVALID_EVENT', 'append with meta { n: 1n }')
       expect(await s.read(run)).toEqual([])
       // undefined data is stored as null
       expect((await s.append(run, { kind: 'a', flow: run, data: undefined })).data).toBeNull()
@@ -183,7 +207,11 @@ export function describeAppendConformance(t: ConformanceContext): void {
       const s = await t.store()
       const run = uniqueName()
       for (const key of ['', 'k'.repeat(513), 42, null, {}]) {
-        await expectCode(s.append(run, ev(run, 'a', 1), { idempotencyKey: key as never }), 'INVALID_ARGUMENT')
+        await expectCode(
+          s.append(run, ev(run, 'a', 1), { idempotencyKey: key as never }),
+          'INVALID_ARGUMENT',
+          `append idempotencyKey ${show(key)}`,
+        )
       }
       expect(await s.read(run)).toEqual([])
       const longest = 'k'.repeat(512)
@@ -197,13 +225,18 @@ export function describeAppendConformance(t: ConformanceContext): void {
       await s.append(run, ev(run, 'a', 0), { idempotencyKey: 'k0' })
       // '' is no key an append can store: it must never read as "no `after`" (nor as "no fence")
       for (const after of ['', 'k'.repeat(513), null, 42, {}]) {
-        await expectCode(s.append(run, ev(run, 'b', 1), { after: after as never }), 'INVALID_ARGUMENT')
+        await expectCode(s.append(run, ev(run, 'b', 1), { after: after as never }), 'INVALID_ARGUMENT', `append after ${show(after)}`)
       }
       for (const fence of [null, 'step', [], {}, { key: '', token: 't' }, { key: 'a' }, { key: 'a', token: 1 }, { key: 1, token: 't' }]) {
-        await expectCode(s.append(run, ev(run, 'b', 1), { fence: fence as never }), 'INVALID_ARGUMENT')
+        await expectCode(s.append(run, ev(run, 'b', 1), { fence: fence as never }), 'INVALID_ARGUMENT', `append fence ${show(fence)}`)
       }
       // a well-formed `after` naming no stored append is refused too: the runner orders appends by it
-      await expectCode(s.append(run, ev(run, 'b', 1), { after: 'missing' }), 'INVALID_ARGUMENT')
+      await expectCode(
+        s.append(run, ev(run, 'b', 1), { after: 'missing' }),
+        'INVALID_ARGUMENT',
+        "append after 'missing', a key the run does not hold",
+        'state',
+      )
       expect((await s.read(run)).map((e) => e.kind)).toEqual(['a'])
       expect((await s.append(run, ev(run, 'b', 1), { after: 'k0' })).kind).toBe('b')
     })
@@ -212,7 +245,11 @@ export function describeAppendConformance(t: ConformanceContext): void {
       const s = await t.store()
       const run = uniqueName()
       for (const data of [{ name: 'runs' }, { name: 'triggers' }, { name: 'events' }, { name: 'a:b' }, { name: 1 }, {}, null, 'order']) {
-        await expectCode(s.append(run, { kind: 'flow.started', flow: run, data }), 'INVALID_NAME')
+        await expectCode(
+          s.append(run, { kind: 'flow.started', flow: run, data }),
+          'INVALID_NAME',
+          `append of flow.started with data ${show(data)}`,
+        )
       }
       expect(await s.read(run)).toEqual([])
       expect(await s.listFlows()).not.toContainEqual(expect.objectContaining({ flow: 'runs' }))
@@ -222,8 +259,16 @@ export function describeAppendConformance(t: ConformanceContext): void {
       const s = await t.open({ maxEventBytes: 2000 })
       const run = uniqueName()
       await s.append(run, ev(run, 'a', 1), { idempotencyKey: 'k' })
-      await expectCode(s.append(run, ev(run, 'a', 'x'.repeat(5000)), { idempotencyKey: 'k' }), 'PAYLOAD_TOO_LARGE')
-      await expectCode(s.append(run, ev(run, 'a', { n: 1n }), { idempotencyKey: 'k' }), 'INVALID_EVENT')
+      await expectCode(
+        s.append(run, ev(run, 'a', 'x'.repeat(5000)), { idempotencyKey: 'k' }),
+        'PAYLOAD_TOO_LARGE',
+        'append of a 5000-byte event with a stored idempotency key',
+      )
+      await expectCode(
+        s.append(run, ev(run, 'a', { n: 1n }), { idempotencyKey: 'k' }),
+        'INVALID_EVENT',
+        'append with data { n: 1n } and a stored idempotency key',
+      )
       expect((await s.read(run)).map((e) => e.data)).toEqual([1])
     })
 
@@ -237,7 +282,7 @@ export function describeAppendConformance(t: ConformanceContext): void {
       while (bytes(data) < max) data += 'x'
       expect(bytes(data)).toBe(max)
       expect((await s.append(run, ev(run, 'a', data))).data).toBe(data)
-      await expectCode(s.append(run, ev(run, 'a', `${data}x`)), 'PAYLOAD_TOO_LARGE')
+      await expectCode(s.append(run, ev(run, 'a', `${data}x`)), 'PAYLOAD_TOO_LARGE', 'append of an event 1 byte over maxEventBytes')
       expect((await s.read(run)).length).toBe(1)
     })
   })
@@ -249,7 +294,7 @@ export function describeAppendConformance(t: ConformanceContext): void {
       'refuses run id %s with INVALID_NAME, writing nothing',
       async (_, name) => {
         const s = await t.store()
-        await expectCode(s.append(name, ev(name, 'ok', 1)), 'INVALID_NAME')
+        await expectCode(s.append(name, ev(name, 'ok', 1)), 'INVALID_NAME', `append to run id ${show(name)}`)
       },
     )
 
@@ -257,8 +302,8 @@ export function describeAppendConformance(t: ConformanceContext): void {
       const s = await t.store()
       const run = uniqueName()
       for (const name of bad) {
-        await expectCode(s.append(run, ev(run, name, 1)), 'INVALID_NAME')
-        await expectCode(s.append(run, ev(run, 'ok', 1, name)), 'INVALID_NAME')
+        await expectCode(s.append(run, ev(run, name, 1)), 'INVALID_NAME', `append of kind ${show(name)}`)
+        await expectCode(s.append(run, ev(run, 'ok', 1, name)), 'INVALID_NAME', `append of step ${show(name)}`)
       }
       expect(await s.read(run)).toEqual([])
       const fine = await s.append(run, ev(run, 'a.b-c_d', 1, 'x'.repeat(128)))

@@ -1,7 +1,7 @@
 import { CLOSING_EVENTS_RESERVE, type EventRecord, isRepeatedAppend, type StreamStore } from '@leanflow/core'
 import { expect } from 'vitest'
 import { describe, it } from './internal/kitTest.js'
-import { type ConformanceContext, ev, expectCode, uniqueName } from './streamStoreConformanceKit.js'
+import { type ConformanceContext, ev, expectCode, show, uniqueName } from './streamStoreConformanceKit.js'
 
 /** The store's `appendMany`, or an error saying to mark the group unsupported (it is optional). */
 function many(s: StreamStore): NonNullable<StreamStore['appendMany']> {
@@ -46,9 +46,23 @@ export function describeAppendManyConformance(t: ConformanceContext): void {
       const s = await t.open({ maxEventsPerRun: 4 })
       const run = uniqueName()
       await s.append(run, ev(run, 'a', 0), { idempotencyKey: 'k0' })
-      await expectCode(many(s)(run, [item(run, 'b', 1)], { after: 'missing' }), 'INVALID_ARGUMENT')
-      await expectCode(many(s)(run, [item(run, 'b', 1), item(run, 'c', 2), item(run, 'd', 3), item(run, 'e', 4)]), 'RUN_TOO_LONG')
-      await expectCode(many(s)(run, [item(run, 'b', 1), { event: { kind: 'bad kind!', flow: run, data: 1 } }]), 'INVALID_NAME')
+      await expectCode(
+        many(s)(run, [item(run, 'b', 1)], { after: 'missing' }),
+        'INVALID_ARGUMENT',
+        "appendMany after 'missing', a key the run does not hold",
+        'state',
+      )
+      await expectCode(
+        many(s)(run, [item(run, 'b', 1), item(run, 'c', 2), item(run, 'd', 3), item(run, 'e', 4)]),
+        'RUN_TOO_LONG',
+        'appendMany of 4 events to a run holding 1, maxEventsPerRun 4',
+        'state',
+      )
+      await expectCode(
+        many(s)(run, [item(run, 'b', 1), { event: { kind: 'bad kind!', flow: run, data: 1 } }]),
+        'INVALID_NAME',
+        "appendMany whose item 1 has kind 'bad kind!'",
+      )
       expect((await s.read(run)).map((e) => e.kind)).toEqual(['a'])
       // repeats take no room; `after` that is stored lets the batch through
       const ok = await many(s)(run, [item(run, 'a', 0, 'k0'), item(run, 'b', 1), item(run, 'c', 2), item(run, 'd', 3)], { after: 'k0' })
@@ -62,18 +76,43 @@ export function describeAppendManyConformance(t: ConformanceContext): void {
       await s.append(run, ev(run, 'a', 0), { idempotencyKey: 'k0' })
       const bad: unknown[] = [null, 'x', [1], { after: '' }, { after: 42 }, { fence: null }, { fence: { key: '', token: 't' } }]
       for (const opts of bad) {
-        const what = JSON.stringify(opts)
-        await expectCode(many(s)(run, [item(run, 'b', 1)], opts as never), 'INVALID_ARGUMENT').catch((err: Error) => {
-          throw new Error(`${what}: ${err.message}`)
-        })
-        await expectCode(many(s)(run, [], opts as never), 'INVALID_ARGUMENT').catch((err: Error) => {
-          throw new Error(`${what} (empty batch): ${err.message}`)
-        })
+        await expectCode(many(s)(run, [item(run, 'b', 1)], opts as never), 'INVALID_ARGUMENT', `appendMany options ${show(opts)}`)
+        await expectCode(many(s)(run, [], opts as never), 'INVALID_ARGUMENT', `appendMany of an empty batch, options ${show(opts)}`)
       }
       // an empty batch has nothing to order or fence: [] whatever the run holds
       expect(await many(s)(run, [], { after: 'missing' })).toEqual([])
       expect(await many(s)(run, [], { fence: { key: 'none', token: 't' } })).toEqual([])
       expect((await s.read(run)).map((e) => e.kind)).toEqual(['a'])
+    })
+
+    it('refuses an option key appendMany does not take, and an item that is no { event, idempotencyKey? } (null, a bare event, a misspelt key), with INVALID_ARGUMENT naming it; nothing is written', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      await s.append(run, ev(run, 'a', 0), { idempotencyKey: 'k0' })
+      // a misspelt key dropped silently would write the batch without the order or fence it asked for
+      for (const [opts, key] of [
+        [{ aftr: 'k0' }, 'aftr'],
+        [{ after: 'k0', fenc: { key: 'a', token: 't' } }, 'fenc'],
+        [{ idempotencyKey: 'k' }, 'idempotencyKey'], // append's option: a batch's keys go on its items
+      ] as const) {
+        const what = `appendMany with the unknown option key ${key} (${JSON.stringify(opts)})`
+        const err = await expectCode(many(s)(run, [item(run, 'b', 1)], opts as never), 'INVALID_ARGUMENT', what)
+        expect((err as Error).message, `${what}: the message names the key`).toContain(key)
+      }
+      const items: Array<[what: string, item: unknown]> = [
+        ['null', null],
+        ['a bare event', ev(run, 'c', 2)],
+        ['a string', 'c'],
+        ['the misspelt key idempotencyKe', { event: ev(run, 'c', 2), idempotencyKe: 'k' }],
+      ]
+      for (const [what, bad] of items) {
+        // behind a good item: the batch is refused whole, the good item not written either
+        await expectCode(many(s)(run, [item(run, 'b', 1, 'kb'), bad as never]), 'INVALID_ARGUMENT', `appendMany whose item 1 is ${what}`)
+      }
+      expect((await s.read(run)).map((e) => e.kind)).toEqual(['a'])
+      // the keys were not stored either: appends with them now are first appends
+      expect(isRepeatedAppend(await s.append(run, ev(run, 'b', 1), { idempotencyKey: 'kb' }))).toBe(false)
+      expect((await s.append(run, ev(run, 'c', 2), { idempotencyKey: 'k' })).data).toBe(2)
     })
 
     it('takes a batch exactly when its events, appended one by one, would all be taken: closing events past maxEventsPerRun too', async () => {
@@ -93,9 +132,19 @@ export function describeAppendManyConformance(t: ConformanceContext): void {
       ]
       expect((await many(s)(run, closing)).map((e) => e.kind)).toEqual(['step.failed', 'flow.completed', 'flow.failed'])
       // ... a batch with any other event is refused whole, wherever that event is
-      await expectCode(many(s)(run, [item(run, 'log', { msg: 'x' })]), 'RUN_TOO_LONG')
-      await expectCode(many(s)(run, [item(run, 'flow.failed', {}), item(run, 'log', { msg: 'x' })]), 'RUN_TOO_LONG')
-      await expectCode(many(s)(run, [item(run, 'log', { msg: 'x' }), item(run, 'flow.failed', {})]), 'RUN_TOO_LONG')
+      await expectCode(many(s)(run, [item(run, 'log', { msg: 'x' })]), 'RUN_TOO_LONG', 'appendMany of a log past maxEventsPerRun', 'state')
+      await expectCode(
+        many(s)(run, [item(run, 'flow.failed', {}), item(run, 'log', { msg: 'x' })]),
+        'RUN_TOO_LONG',
+        'appendMany of [flow.failed, log] past maxEventsPerRun',
+        'state',
+      )
+      await expectCode(
+        many(s)(run, [item(run, 'log', { msg: 'x' }), item(run, 'flow.failed', {})]),
+        'RUN_TOO_LONG',
+        'appendMany of [log, flow.failed] past maxEventsPerRun',
+        'state',
+      )
       expect((await s.read(run)).map((e) => e.kind)).toEqual([
         'a',
         'a',
@@ -110,8 +159,18 @@ export function describeAppendManyConformance(t: ConformanceContext): void {
       const room = 3 + CLOSING_EVENTS_RESERVE - 8
       const fill = Array.from({ length: room }, (_, i) => item(run, 'step.failed', { error: String(i) }))
       expect(await many(s)(run, fill)).toHaveLength(room)
-      await expectCode(many(s)(run, [item(run, 'flow.failed', {})]), 'RUN_TOO_LONG')
-      await expectCode(s.append(run, ev(run, 'flow.failed', {})), 'RUN_TOO_LONG')
+      await expectCode(
+        many(s)(run, [item(run, 'flow.failed', {})]),
+        'RUN_TOO_LONG',
+        'appendMany of a closing event past CLOSING_EVENTS_RESERVE',
+        'state',
+      )
+      await expectCode(
+        s.append(run, ev(run, 'flow.failed', {})),
+        'RUN_TOO_LONG',
+        'append of a closing event past CLOSING_EVENTS_RESERVE',
+        'state',
+      )
       expect(await s.read(run, { limit: 1000 })).toHaveLength(3 + CLOSING_EVENTS_RESERVE)
     })
   })

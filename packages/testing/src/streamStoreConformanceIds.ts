@@ -52,9 +52,9 @@ export function describeIdEdgesConformance(t: ConformanceContext): void {
       const run = uniqueName()
       await s.append(run, ev(run, 'e', 0))
       for (const bad of ['18446744073709551616-0', '0-18446744073709551616', '99999999999999999999-99999999999999999999']) {
-        const err = await expectCode(s.read(run, { after: bad }), 'INVALID_ARGUMENT')
+        const err = await expectCode(s.read(run, { after: bad }), 'INVALID_ARGUMENT', `read after ${bad}`)
         expect(String((err as Error).message)).toContain(bad)
-        await expectCode(s.read(run, { before: bad, direction: 'backward' }), 'INVALID_ARGUMENT')
+        await expectCode(s.read(run, { before: bad, direction: 'backward' }), 'INVALID_ARGUMENT', `read backward before ${bad}`)
         const followed = await firstOrError(s, run, bad)
         expect(isLeanflowError(followed, 'INVALID_ARGUMENT'), `follow after ${bad}: ${String(followed)}`).toBe(true)
       }

@@ -86,8 +86,14 @@ export async function nextMillisecond(): Promise<void> {
   while (Date.now() <= t + 1) await sleep(2)
 }
 
-/** Expects `p` to reject with a LeanflowError of `code`; a call that resolved is named with what it resolved to. */
-export async function expectCode(p: Promise<unknown>, code: string): Promise<unknown> {
+/**
+ * Expects `p` to reject with a LeanflowError of `code`. `what` names the call and what it was
+ * given (`putLookup ttlMs NaN`, `append after close()`), so a failure says which of a loop's
+ * cases it was; a call that resolved is named with what it resolved to. `refused` says why the
+ * call must fail: its input (the default), or the state the store or run is in (closed, a stale
+ * fence, a run at its limit).
+ */
+export async function expectCode(p: Promise<unknown>, code: string, what: string, refused: 'input' | 'state' = 'input'): Promise<unknown> {
   let resolved: { value: unknown } | undefined
   const err = await p.then(
     (value) => {
@@ -97,12 +103,25 @@ export async function expectCode(p: Promise<unknown>, code: string): Promise<unk
     (e: unknown) => e,
   )
   if (resolved) {
-    const shown = JSON.stringify(resolved.value) ?? String(resolved.value)
-    expect.fail(`expected a rejection with code ${code}, but the call resolved (with ${shown.slice(0, 200)}): it must refuse this input`)
+    const got = JSON.stringify(resolved.value) ?? String(resolved.value)
+    const why =
+      refused === 'input' ? 'it must refuse this input' : 'it must refuse the call in this state (of the store, the run or its fences)'
+    expect.fail(`${what}: expected a rejection with code ${code}, but the call resolved (with ${got.slice(0, 200)}): ${why}`)
   }
-  expect(isLeanflowError(err), `expected a LeanflowError, got ${String(err)}`).toBe(true)
-  expect((err as { code: string }).code).toBe(code)
+  expect(isLeanflowError(err), `${what}: expected a LeanflowError with code ${code}, got ${String(err)}`).toBe(true)
+  expect((err as { code: string }).code, `${what}: the error code`).toBe(code)
   return err
+}
+
+/** How a value is named in a case's description: JSON where it has some, else as itself (NaN, 1n, a function). */
+export function show(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n`
+  if (typeof value === 'number' || typeof value === 'function' || typeof value === 'symbol') return String(value)
+  try {
+    return (JSON.stringify(value) ?? String(value)).slice(0, 60)
+  } catch {
+    return Object.prototype.toString.call(value) // a cycle
+  }
 }
 
 /** The first `n` events of `iter` (fewer when `signal` aborts, or after {@link COLLECT_MS}). */

@@ -4,7 +4,17 @@ import fc from 'fast-check'
 import { expect } from 'vitest'
 import { describe, it } from './internal/kitTest.js'
 import { describeIdEdgesConformance } from './streamStoreConformanceIds.js'
-import { type ConformanceContext, collect, ev, eventually, expectCode, sleep, uniqueName, within } from './streamStoreConformanceKit.js'
+import {
+  type ConformanceContext,
+  collect,
+  ev,
+  eventually,
+  expectCode,
+  show,
+  sleep,
+  uniqueName,
+  within,
+} from './streamStoreConformanceKit.js'
 
 /** StreamStore conformance: read and follow. Registered by `describeStreamStoreConformance`. */
 export function describeReadFollowConformance(t: ConformanceContext): void {
@@ -59,9 +69,10 @@ export function describeReadFollowConformance(t: ConformanceContext): void {
     it('refuses a limit below 1 and an unknown direction with INVALID_ARGUMENT', async () => {
       const s = await t.store()
       const run = uniqueName()
-      for (const limit of [0, -1, 1.5, Number.NaN]) await expectCode(s.read(run, { limit }), 'INVALID_ARGUMENT')
-      await expectCode(s.read(run, { direction: 'up' as never }), 'INVALID_ARGUMENT')
-      await expectCode(s.read(run, { direction: null as never }), 'INVALID_ARGUMENT')
+      for (const limit of [0, -1, 1.5, Number.NaN])
+        await expectCode(s.read(run, { limit }), 'INVALID_ARGUMENT', `read limit ${show(limit)}`)
+      await expectCode(s.read(run, { direction: 'up' as never }), 'INVALID_ARGUMENT', "read direction 'up'")
+      await expectCode(s.read(run, { direction: null as never }), 'INVALID_ARGUMENT', 'read direction null')
     })
 
     it('refuses options that are no object (null, a string, an array) with INVALID_ARGUMENT in read, follow, listRuns and append; nothing is written', async () => {
@@ -75,13 +86,41 @@ export function describeReadFollowConformance(t: ConformanceContext): void {
       }
       for (const bad of [null, 'x', [1]] as never[]) {
         const what = JSON.stringify(bad)
-        const err = await expectCode(s.read(run, bad), 'INVALID_ARGUMENT')
+        const err = await expectCode(s.read(run, bad), 'INVALID_ARGUMENT', `read options ${what}`)
         expect((err as Error).message, what).toMatch(/read options/)
-        await expectCode((async () => firstOf(s.follow(run, bad)))(), 'INVALID_ARGUMENT')
-        await expectCode(s.listRuns(flow, bad), 'INVALID_ARGUMENT')
-        await expectCode(s.append(run, ev(run, 'e', 1), bad), 'INVALID_ARGUMENT')
+        await expectCode((async () => firstOf(s.follow(run, bad)))(), 'INVALID_ARGUMENT', `follow options ${what}`)
+        await expectCode(s.listRuns(flow, bad), 'INVALID_ARGUMENT', `listRuns options ${what}`)
+        await expectCode(s.append(run, ev(run, 'e', 1), bad), 'INVALID_ARGUMENT', `append options ${what}`)
       }
       expect((await s.read(run)).map((e) => e.kind)).toEqual(['flow.started'])
+    })
+
+    it('refuses an option key the call does not take (a misspelt idempotencyKe, from, form, statuss) with INVALID_ARGUMENT naming it, in read, follow, listRuns and append; nothing is written', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      const flow = uniqueName('flow')
+      await s.append(run, { kind: 'flow.started', flow: run, data: { name: flow, input: null, steps: {} } })
+      const firstOf = async (iter: AsyncIterable<EventRecord>) => {
+        for await (const e of iter) return e
+        return undefined
+      }
+      // a misspelt key dropped silently would store the event without the idempotency it asked for
+      const cases: Array<[name: string, opts: Record<string, unknown>, key: string, call: (opts: never) => Promise<unknown>]> = [
+        ['append', { idempotencyKe: 'k' }, 'idempotencyKe', (opts) => s.append(run, ev(run, 'e', 1), opts)],
+        ['append', { idempotencyKey: 'k', fenc: { key: 'a', token: 't' } }, 'fenc', (opts) => s.append(run, ev(run, 'e', 1), opts)],
+        ['read', { from: '1-0' }, 'from', (opts) => s.read(run, opts)],
+        // refused at the call or at the first next(), as the store likes
+        ['follow', { form: '1-0' }, 'form', (opts) => (async () => firstOf(s.follow(run, opts)))()],
+        ['listRuns', { statuss: 'x' }, 'statuss', (opts) => s.listRuns(flow, opts)],
+      ]
+      for (const [name, opts, key, call] of cases) {
+        const what = `${name} with the unknown option key ${key} (${JSON.stringify(opts)})`
+        const err = await expectCode(call(opts as never), 'INVALID_ARGUMENT', what)
+        expect((err as Error).message, `${what}: the message names the key`).toContain(key)
+      }
+      expect((await s.read(run)).map((e) => e.kind)).toEqual(['flow.started'])
+      // the key was not stored either: an append with it now is a first append
+      expect((await s.append(run, ev(run, 'e', 2), { idempotencyKey: 'k' })).data).toBe(2)
     })
 
     it('returns [] for an unknown run', async () => {
@@ -160,6 +199,7 @@ export function describeReadFollowConformance(t: ConformanceContext): void {
             return undefined
           })(),
           'INVALID_ARGUMENT',
+          `follow signal ${show(bad)}`,
         )
         expect((err as Error).message, JSON.stringify(bad)).toMatch(/signal/)
       }

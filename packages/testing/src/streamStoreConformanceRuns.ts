@@ -9,6 +9,7 @@ import {
   eventually,
   expectCode,
   nextMillisecond,
+  show,
   sleep,
   uniqueName,
   within,
@@ -92,17 +93,18 @@ export function describeRunsConformance(t: ConformanceContext): void {
     it('refuses a limit below 1, a before that is no finite time and an unknown status with INVALID_ARGUMENT', async () => {
       const s = await t.store()
       const flow = uniqueName('flow')
-      for (const limit of [0, -1, 1.5, Number.NaN]) await expectCode(s.listRuns(flow, { limit }), 'INVALID_ARGUMENT')
+      for (const limit of [0, -1, 1.5, Number.NaN])
+        await expectCode(s.listRuns(flow, { limit }), 'INVALID_ARGUMENT', `listRuns limit ${show(limit)}`)
       for (const before of [Number.NaN, Number.POSITIVE_INFINITY, '5' as never])
-        await expectCode(s.listRuns(flow, { before }), 'INVALID_ARGUMENT')
-      await expectCode(s.listRuns(flow, { status: 'done' as never }), 'INVALID_ARGUMENT')
+        await expectCode(s.listRuns(flow, { before }), 'INVALID_ARGUMENT', `listRuns before ${show(before)}`)
+      await expectCode(s.listRuns(flow, { status: 'done' as never }), 'INVALID_ARGUMENT', "listRuns status 'done'")
     })
 
     it('refuses a flow name that breaks the name rule, or a reserved one (runs, triggers, events, schedules), with INVALID_NAME', async () => {
       const s = await t.store()
       for (const flow of ['no:flow', '', 'runs', 'triggers', 'events', 'schedules']) {
-        await expectCode(s.listRuns(flow), 'INVALID_NAME')
-        if (s.countRuns) await expectCode(s.countRuns(flow), 'INVALID_NAME')
+        await expectCode(s.listRuns(flow), 'INVALID_NAME', `listRuns of flow ${show(flow)}`)
+        if (s.countRuns) await expectCode(s.countRuns(flow), 'INVALID_NAME', `countRuns of flow ${show(flow)}`)
       }
     })
 
@@ -240,12 +242,17 @@ export function describeRunsConformance(t: ConformanceContext): void {
       await s.append(run, ev(run, 'flow.started', { name: flow, input: null, steps: {} }))
       t.forget(s)
       await within(s.close(), 5000, 'close')
-      await expectCode(s.append(run, ev(run, 'late', 1)), 'STORE_UNAVAILABLE')
+      await expectCode(s.append(run, ev(run, 'late', 1)), 'STORE_UNAVAILABLE', 'append after close()', 'state')
       const other = uniqueName()
-      await expectCode(s.append(other, ev(other, 'late', 1), { idempotencyKey: 'k' }), 'STORE_UNAVAILABLE')
-      await expectCode(s.read(run), 'STORE_UNAVAILABLE')
-      await expectCode(s.listRuns(flow), 'STORE_UNAVAILABLE')
-      await expectCode(s.listFlows(), 'STORE_UNAVAILABLE')
+      await expectCode(
+        s.append(other, ev(other, 'late', 1), { idempotencyKey: 'k' }),
+        'STORE_UNAVAILABLE',
+        'append with an idempotency key to a new run after close()',
+        'state',
+      )
+      await expectCode(s.read(run), 'STORE_UNAVAILABLE', 'read after close()', 'state')
+      await expectCode(s.listRuns(flow), 'STORE_UNAVAILABLE', 'listRuns after close()', 'state')
+      await expectCode(s.listFlows(), 'STORE_UNAVAILABLE', 'listFlows after close()', 'state')
       await within(s.close(), 5000, 'a second close') // resolves again
     })
   })

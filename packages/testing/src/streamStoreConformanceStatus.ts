@@ -37,7 +37,7 @@ export function describeStatusConformance(t: ConformanceContext): void {
         await expectListed(s, flow, run, expected, why)
       }
       expect(await s.listRuns(flow, { status: 'pending' })).toEqual([])
-      await expectCode(s.listRuns('no:flow', { status: 'pending' }), 'INVALID_NAME')
+      await expectCode(s.listRuns('no:flow', { status: 'pending' }), 'INVALID_NAME', "listRuns of flow 'no:flow' with a status")
       await go(started(run, flow), 'running', 'flow.started')
       await go(step(run, 'step.started', 'a'), 'running', 'a started')
       await go(step(run, 'step.await.trigger', 'a', { triggerId: 't1', triggerType: 'webhook' }), 'awaiting', 'a awaits a trigger')
@@ -232,7 +232,7 @@ export function describeStatusConformance(t: ConformanceContext): void {
       await s.append(run, { kind: 'flow.completed', flow: run, data: { duration: 9 } })
       for (let i = 0; i < 20; i++) await s.append(run, step(run, 'log', 'a', { level: 'info', msg: `later ${i}` }))
       expect(await s.runEnd(run)).toEqual({ id: end.id, kind: 'flow.canceled' })
-      await expectCode(s.runEnd(''), 'INVALID_NAME')
+      await expectCode(s.runEnd(''), 'INVALID_NAME', "runEnd of run id ''")
     })
 
     it('set by appendMany, and for a run without flow.started', async () => {

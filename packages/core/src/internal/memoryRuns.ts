@@ -317,11 +317,15 @@ export class MemoryRuns {
 
   /**
    * Cuts the run's doorbell, as a lost Redis subscription cuts its live channel: rings are
-   * dropped (not queued) until the returned function restores it. For fault tests.
+   * dropped (not queued) until the returned function restores it, and rings once then, as a
+   * resubscribe makes the followers read again. For fault tests.
    */
   cutBell(runId: string): () => void {
     this.#cut.add(runId)
-    return () => void this.#cut.delete(runId)
+    return () => {
+      this.#cut.delete(runId)
+      this.ring(runId)
+    }
   }
 
   /** Rings every follower of the run (new events, expiry or close). */
