@@ -195,8 +195,8 @@ describe('runner on BullMQ: worker and server faults', () => {
     await Promise.all(workers.map(ready))
     // one run at a time: both workers idle, blocked on BullMQ's wake-up marker, which either one takes
     const logs = new Map<string, EventRecord[]>()
-    for (let i = 0; i < 4; i++) {
-      const runIds = await start(1, { sleepMs: 1500 })
+    for (let i = 0; i < 3; i++) {
+      const runIds = await start(1, { sleepMs: 1000 })
       for (const [id, log] of await waitForRuns(store, runIds, 30_000)) logs.set(id, log)
     }
     expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
