@@ -222,14 +222,19 @@ describe('acting', () => {
     expect(done.code).toBe(0)
     expect(done.stdout).toMatch(/step\.await\.trigger\s+approve\s+trigger/)
     expect(lines(done.stdout).at(-1)).toMatch(/flow\.completed.*"approved":true/)
-    const again = await leanflow(['resolve', triggerId, '{}', ...g()])
+    // without --bullmq the resume job would die with the CLI: refused, nothing written
+    const noQueue = await leanflow(['resolve', triggerId, '{}', ...g()])
+    expect(noQueue.code).toBe(2)
+    expect(noQueue.stderr).toMatch(/resolve needs the queue your workers take jobs from.*--bullmq.*Nothing was written/)
+    const bq = ['--bullmq', '--bullmq-prefix', qprefix]
+    const again = await leanflow(['resolve', triggerId, '{}', ...bq, ...g()])
     expect(again.code).toBe(1)
     expect(again.stderr).toMatch(/TRIGGER_CONFLICT/)
-    const unknown = await leanflow(['resolve', 'nope', '{}', ...g()])
+    const unknown = await leanflow(['resolve', 'nope', '{}', ...bq, ...g()])
     expect(unknown.code).toBe(3)
     expect(unknown.stderr).toMatch(/TRIGGER_NOT_FOUND/)
     // a malformed id is a usage error naming it (as POST /triggers/a:b answers 400 INVALID_NAME)
-    const malformed = await leanflow(['resolve', 'a:b', '{}', ...g()])
+    const malformed = await leanflow(['resolve', 'a:b', '{}', ...bq, ...g()])
     expect(malformed.code).toBe(2)
     expect(malformed.stderr).toMatch(/INVALID_NAME.*trigger id "a:b"/)
   })
@@ -253,6 +258,10 @@ describe('acting', () => {
     const bad = await leanflow(['publish', 'payment.confirmed', '{oops', ...g()])
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain('is not JSON')
+    const noQueue = await leanflow(['publish', 'payment.confirmed', '{"orderId":"p-2"}', ...g()])
+    expect(noQueue.code).toBe(2)
+    expect(noQueue.stderr).toMatch(/publish needs the queue your workers take jobs from/)
+    expect(await store.readExternal('payment.confirmed', 0)).toHaveLength(1)
   })
 
   it('cancel ends a live run (tail exits 5); a second cancel says it had ended', async () => {

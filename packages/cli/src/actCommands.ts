@@ -26,15 +26,18 @@ export async function readJsonArg(ctx: CommandContext, arg: string | undefined, 
   }
 }
 
-/** The note for commands whose effect resumes steps: they go on this process's queue. */
-function queueNote(ctx: CommandContext, what: string) {
-  if (!ctx.opts.bullmq) {
-    ctx.note(
-      ctx.ce.yellow(
-        `note: ${what} is recorded; the step resumes on a runner that shares this command's queue. Workers on BullMQ: pass --bullmq (docs/cli.md#queues).`,
-      ),
-    )
-  }
+/**
+ * Refuses a command whose effect resumes steps without `--bullmq`, before it writes anything: the
+ * resume job would go on this process's own queue and die with it, the trigger resolved (or the
+ * event matched) for good and the step never resumed.
+ */
+function needsWorkersQueue(ctx: CommandContext, command: string, app: string): void {
+  if (ctx.opts.bullmq) return
+  throw new CliError(
+    EXIT_CODES.usage,
+    'USAGE',
+    `${command} needs the queue your workers take jobs from, or the step it resumes never runs: pass --bullmq (with --bullmq-queue / --bullmq-prefix as your workers set them). Workers on the in-process queue: ${app} through your app (${command === 'resolve' ? 'POST /triggers/:id' : 'POST /events'}). Nothing was written (docs/cli.md#queues).`,
+  )
 }
 
 /** `leanflow cancel <runId>`. */
@@ -58,22 +61,22 @@ export async function cancelCommand(ctx: CommandContext, runId: string, o: { rea
 /** `leanflow resolve <triggerId> [json]`. */
 export async function resolveCommand(ctx: CommandContext, triggerId: string, json: string | undefined): Promise<ExitCode> {
   const payload = await readJsonArg(ctx, json, 'trigger payload')
+  needsWorkersQueue(ctx, 'resolve', 'resolve triggers')
   const runner = await ctx.session().runner()
   const { runId, step } = await runner.resolveTrigger(triggerId, payload)
   if (ctx.opts.json) ctx.printJson({ triggerId, runId, step })
   else ctx.print(`Resolved trigger ${triggerId}: run ${runId}, step ${step}.`)
-  queueNote(ctx, 'the resolve')
   return EXIT_CODES.ok
 }
 
 /** `leanflow publish <kind> [json]`. */
 export async function publishCommand(ctx: CommandContext, kind: string, json: string | undefined, o: { key?: string }): Promise<ExitCode> {
   const data = await readJsonArg(ctx, json, 'event data')
+  needsWorkersQueue(ctx, 'publish', 'publish events')
   const runner = await ctx.session().runner()
   const { id } = await runner.publishEvent({ kind, data }, { idempotencyKey: o.key })
   if (ctx.opts.json) ctx.printJson({ kind, id })
   else ctx.print(`Published ${kind} as ${id}.`)
-  queueNote(ctx, 'the event')
   return EXIT_CODES.ok
 }
 

@@ -116,3 +116,16 @@ describe('reruns in show', () => {
     expect(out).not.toMatch(/pay\s+running.*copied/)
   })
 })
+
+describe('a step its run cut off', () => {
+  it("show gives it the time until the run's end, which does not grow after", () => {
+    const state = reduceFlow([
+      ev(1, 'flow.started', { name: 'approval', input: {}, steps: { ask: { needs: [] } } }),
+      ev(2, 'step.started', {}, 'ask'),
+      ev(3, 'step.await.trigger', { triggerId: 't1', position: 0 }, 'ask'),
+      ev(3002, 'flow.canceled', { reason: 'no' }),
+    ])
+    for (const now of [Date.parse(at(5000)), Date.parse(at(3_600_000))])
+      expect(formatState('r1', state, plain, now)).toMatch(/ask\s+canceled\s+1\s+3\.00s/)
+  })
+})

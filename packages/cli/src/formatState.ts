@@ -39,11 +39,11 @@ function queueNote(q: QueueWait): string {
   )
 }
 
-/** Elapsed time of a step: its duration once done, else since it started. */
-function stepDuration(step: StepState, now: number): string {
+/** Elapsed time of a step: its duration once done, else since it started, until the run's end if it ended (a canceled step's time does not grow). */
+function stepDuration(step: StepState, now: number, runEnd: string | undefined): string {
   if (step.duration !== undefined) return formatDuration(step.duration)
   if (step.startedAt === undefined) return '-'
-  const end = step.completedAt ? Date.parse(step.completedAt) : now
+  const end = step.completedAt ? Date.parse(step.completedAt) : runEnd ? Date.parse(runEnd) : now
   return formatDuration(end - Date.parse(step.startedAt))
 }
 
@@ -95,7 +95,7 @@ export function formatState(
           s.name,
           paintStatus(s.status, c),
           String(s.attempt) + (s.recoveries ? c.yellow(` (+${s.recoveries} recovered)`) : ''),
-          stepDuration(s, now),
+          stepDuration(s, now, state.completedAt),
           s.status === 'failed' || s.status === 'retrying' ? c.red(noteOf(s, state.rerunOf)) : noteOf(s, state.rerunOf),
         ]),
         c,

@@ -24,11 +24,15 @@ export interface Session {
   close(): Promise<void>
 }
 
+/** The longest timer Node keeps (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1
+
 /** A positive whole number of ms from an option, or a usage error naming it. */
 export function parseMs(value: string, option: string): number {
   const n = Number(value)
-  if (!Number.isInteger(n) || n <= 0)
-    throw new CliError(EXIT_CODES.usage, 'USAGE', `${option} must be a whole number of ms above 0, got "${value}".`)
+  // a timer of 2^31 ms or more fires at once in Node (TimeoutOverflowWarning): every call would time out
+  if (!Number.isInteger(n) || n <= 0 || n > MAX_TIMER_MS)
+    throw new CliError(EXIT_CODES.usage, 'USAGE', `${option} must be a whole number of ms from 1 to ${MAX_TIMER_MS}, got "${value}".`)
   return n
 }
 
