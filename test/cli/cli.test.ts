@@ -192,6 +192,12 @@ describe('reading', () => {
     expect({ code: past.code, stdout: past.stdout }).toEqual({ code: 5, stdout: '' })
     // and cancel says it had ended, as for a run whose last event is its end
     expect({ code: cancel.code, out: JSON.parse(cancel.stdout) }).toEqual({ code: 0, out: { runId, status: 'canceled', canceled: false } })
+    // a live run's --after past its last event: not found (exit 3), saying to drop --after
+    const live = `after-live-${Date.now().toString(36)}`
+    await store.append(live, { kind: 'flow.started', flow: live, data: { name: 'order', input: null, steps: { a: { needs: [] } } } })
+    const gone = await leanflow(['tail', live, '--after', '99999999999999-0', ...g()], { timeoutMs: 8000 })
+    expect(gone.code).toBe(3)
+    expect(gone.stderr).toMatch(/HISTORY_GONE Run ".*" has no event "99999999999999-0" or later .*tail it without --after/)
   })
 
   it('colors only when asked (FORCE_COLOR) and never with NO_COLOR', async () => {
@@ -445,6 +451,8 @@ describe('failures', () => {
     expect(rs.map((r) => r.code)).toEqual([3, 3, 3, 2, 3])
     expect(rs[0]?.stderr).toMatch(/^leanflow: RUN_NOT_FOUND Run "nope" does not exist.*check the run id/)
     expect(lines(rs[0]!.stderr)).toHaveLength(1)
+    // every command words it alike, naming --prefix (cancel's came from the runner)
+    for (const r of rs.slice(0, 3)) expect(r.stderr).toMatch(/RUN_NOT_FOUND Run "nope" .*--prefix/)
     expect(JSON.parse(rs[4]!.stderr).error.code).toBe('RUN_NOT_FOUND')
   })
 

@@ -52,7 +52,10 @@ export async function cancelCommand(ctx: CommandContext, runId: string, o: { rea
     return EXIT_CODES.ok
   }
   const runner = await session.runner()
-  await runner.cancel(runId, o.reason)
+  // the not-found every other command gives (it names --prefix)
+  await runner.cancel(runId, o.reason).catch((err: unknown) => {
+    throw isLeanflowError(err, 'RUN_NOT_FOUND') ? notFound(runId) : err
+  })
   if (ctx.opts.json) ctx.printJson({ runId, status: 'canceled', canceled: true })
   else ctx.print(`Canceled run ${runId}${o.reason ? ` (${o.reason})` : ''}.`)
   return EXIT_CODES.ok

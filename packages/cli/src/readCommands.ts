@@ -1,4 +1,13 @@
-import { compareEventIds, type EventRecord, isEventId, isTerminalKind, LeanflowError, type RunStatus, reduceFlow } from '@leanflow/core'
+import {
+  compareEventIds,
+  type EventRecord,
+  isEventId,
+  isLeanflowError,
+  isTerminalKind,
+  LeanflowError,
+  type RunStatus,
+  reduceFlow,
+} from '@leanflow/core'
 import { CliError } from './cliError.js'
 import type { CommandContext } from './context.js'
 import { EXIT_CODES, type ExitCode } from './exitCodes.js'
@@ -113,10 +122,20 @@ export async function tailCommand(ctx: CommandContext, runId: string, o: { after
     const end = await runEndOf(store, runId, last)
     if (end !== undefined && compareEventIds(end.id, o.after) <= 0) return exitOfEnd(end.kind)
   }
-  for await (const e of store.follow(runId, { after: o.after, signal: ctx.io.signal })) {
-    if (ctx.opts.json) ctx.printJson(e)
-    else ctx.print(formatEvent(e, ctx.c))
-    if (isTerminalKind(e.kind)) return exitOfEnd(e.kind)
+  try {
+    for await (const e of store.follow(runId, { after: o.after, signal: ctx.io.signal })) {
+      if (ctx.opts.json) ctx.printJson(e)
+      else ctx.print(formatEvent(e, ctx.c))
+      if (isTerminalKind(e.kind)) return exitOfEnd(e.kind)
+    }
+  } catch (err) {
+    // the store's advice is a page's (reload from the start); a tail's is to drop --after
+    if (!isLeanflowError(err, 'HISTORY_GONE') || o.after === undefined) throw err
+    throw new CliError(
+      EXIT_CODES.notFound,
+      'HISTORY_GONE',
+      `Run "${runId}" has no event "${o.after}" or later (--after is past its last event): tail it without --after, or with the id of one of its events.`,
+    )
   }
   return EXIT_CODES.interrupted
 }
