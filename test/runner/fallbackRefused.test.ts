@@ -4,22 +4,17 @@
 // call, says nothing was written and how to retry; before, the message was the queue's, about a
 // job id the caller never saw (found by an events probe under CLIENT KILL). The memory store and
 // a real memory queue, whose enqueue of those jobs fails as an unreachable BullMQ's does.
-import { createMemoryStreamStore, isLeanflowError, type JobQueue, LeanflowError, reduceFlow } from '@leanflow/core'
+import { createMemoryStreamStore, isLeanflowError, type JobQueue, type JobSpec, LeanflowError, reduceFlow } from '@leanflow/core'
 import { createMemoryQueue, createRunner, defineFlow } from '@leanflow/runner'
 import { expect, it } from 'vitest'
 import { waitFor } from '../helpers/waitFor.js'
 
-it('a fallback job the queue does not take refuses the call, naming it, with nothing written', async () => {
-  const flow = defineFlow({
-    name: 'approve',
-    steps: { wait: { handler: async (_i, ctx) => (await (await ctx.await.trigger<{ ok: boolean }>({ type: 'webhook' })).wait()).ok } },
-  })
-  const store = createMemoryStreamStore()
+/** A real memory queue whose enqueue of the jobs `refuses` picks fails as an unreachable BullMQ's does. */
+function refusingQueue(refuses: (job: JobSpec) => boolean): JobQueue {
   const inner = createMemoryQueue()
-  let refuse = false
-  const queue: JobQueue = {
+  return {
     enqueue: async (job) => {
-      if (refuse && ['match', 'trigger', 'cancel'].includes(job.name))
+      if (refuses(job))
         throw new LeanflowError('STORE_UNAVAILABLE', `enqueue("${job.id}") got no answer from Redis within 5000 ms (commandTimeout)`)
       return inner.enqueue(job)
     },
@@ -27,6 +22,16 @@ it('a fallback job the queue does not take refuses the call, naming it, with not
     process: (handler, opts) => inner.process(handler, opts),
     close: () => inner.close(),
   }
+}
+
+it('a fallback job the queue does not take refuses the call, naming it, with nothing written', async () => {
+  const flow = defineFlow({
+    name: 'approve',
+    steps: { wait: { handler: async (_i, ctx) => (await (await ctx.await.trigger<{ ok: boolean }>({ type: 'webhook' })).wait()).ok } },
+  })
+  const store = createMemoryStreamStore()
+  let refuse = false
+  const queue = refusingQueue((job) => refuse && ['match', 'trigger', 'cancel'].includes(job.name))
   const runner = createRunner({ store, queue, flows: [flow], onError: () => {} })
   await runner.start()
   try {
@@ -62,18 +67,8 @@ it('a fallback job the queue does not take refuses the call, naming it, with not
 it('a start whose first job the queue does not take is refused, naming the run and the retry, with nothing written', async () => {
   const flow = defineFlow({ name: 'greet', steps: { hi: { handler: async () => 'hi' } } })
   const store = createMemoryStreamStore()
-  const inner = createMemoryQueue()
   let refuse = true
-  const queue: JobQueue = {
-    enqueue: async (job) => {
-      if (refuse)
-        throw new LeanflowError('STORE_UNAVAILABLE', `enqueue("${job.id}") got no answer from Redis within 5000 ms (commandTimeout)`)
-      return inner.enqueue(job)
-    },
-    remove: (id) => inner.remove(id),
-    process: (handler, opts) => inner.process(handler, opts),
-    close: () => inner.close(),
-  }
+  const queue = refusingQueue(() => refuse)
   const runner = createRunner({ store, queue, flows: [flow], onError: () => {} })
   await runner.start()
   try {
