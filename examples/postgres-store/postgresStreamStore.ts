@@ -21,7 +21,6 @@ import {
   maxEventsFor,
   type NewEvent,
   NonRetriableError,
-  optionsObject,
   parseDuration,
   positiveInteger,
   type ReadOptions,
@@ -33,6 +32,7 @@ import {
   runTooLong,
   STORE_DEFAULTS,
   type StreamStore,
+  storeOptions,
   type ValidatedAppend,
   validateAppend,
   validateBatch,
@@ -277,12 +277,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
   /** The rows of a live run between exclusive bounds (`[]` for an unknown or expired run). */
   async function read(runId: string, options?: ReadOptions): Promise<EventRecord[]> {
     assertName(runId, 'run id')
-    const opts = optionsObject(options, 'read options', '{ after?, before?, limit?, direction? }', [
-      'after',
-      'before',
-      'limit',
-      'direction',
-    ])
+    const opts = storeOptions('read', options)
     const after = idParts('read', 'after', opts.after)
     const before = idParts('read', 'before', opts.before)
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
@@ -320,7 +315,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
     read,
     follow(runId, options) {
       assertName(runId, 'run id')
-      const opts = optionsObject(options, 'follow options', '{ after?, signal? }', ['after', 'signal'])
+      const opts = storeOptions('follow', options)
       idParts('follow', 'after', opts.after)
       const signal = followSignal(opts.signal)
       const readAfter = (id: string, after: string | undefined, limit: number) => read(id, { after, limit })
@@ -331,7 +326,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
     },
     async listRuns(flowName, options) {
       assertFlowName(flowName) // a reserved name too, as the built-in stores refuse it
-      const opts = optionsObject(options, 'listRuns options', '{ limit?, before?, status? }', ['limit', 'before', 'status'])
+      const opts = storeOptions('listRuns', options)
       const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.listLimit, 'listRuns limit')
       const { before, status } = opts
       if (before !== undefined && !Number.isFinite(before)) throw invalidArgument('listRuns before', before, 'a start time in ms')
@@ -353,7 +348,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
       return r.rows.map((row) => ({ flow: row.flow as string, runs: row.runs as number }))
     },
     async createRun(runId, doc, first, opts) {
-      const o = optionsObject(opts, 'createRun options', '{ idempotencyKey, fences? }', ['idempotencyKey', 'fences'])
+      const o = storeOptions('createRun', opts)
       const checked = validateAppend(runId, first, { idempotencyKey: o.idempotencyKey }, { maxEventBytes })
       if (checked.idempotencyKey === undefined)
         throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters')

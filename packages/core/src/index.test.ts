@@ -72,6 +72,7 @@ describe('@leanflow/core public API', () => {
       'runStateJson',
       'runTooLong',
       'stepActivity',
+      'storeOptions',
       'toStoreError',
       'validateAppend',
       'validateBatch',

@@ -87,6 +87,7 @@ export type { CasScheduleResult, DueSchedules, ScheduleRecord, ScheduleStore } f
 export type { StepActivity } from './stepActivity.js'
 export { stepActivity } from './stepActivity.js'
 export { casRunStateOptions, documentJson, followSignal, runStateJson } from './storeChecks.js'
+export { storeOptions } from './storeOptions.js'
 export { eventIdOption, historyGone, MAX_EVENT_ID, runTooLong } from './storeRefusals.js'
 export type {
   AppendFence,

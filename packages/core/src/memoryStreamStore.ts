@@ -15,6 +15,7 @@ import { refuseAfterClose } from './refuseAfterClose.js'
 import type { RunStateStore } from './runStateStore.js'
 import type { ScheduleStore } from './scheduleStore.js'
 import { followSignal } from './storeChecks.js'
+import { storeOptions } from './storeOptions.js'
 import { eventIdOption, historyGone, runTooLong } from './storeRefusals.js'
 import {
   type AppendManyOptions,
@@ -151,12 +152,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
 
   function read(runId: string, options?: ReadOptions): EventRecord[] {
     assertName(runId, 'run id')
-    const opts = optionsObject(options, 'read options', '{ after?, before?, limit?, direction? }', [
-      'after',
-      'before',
-      'limit',
-      'direction',
-    ])
+    const opts = storeOptions('read', options)
     const after = eventIdOption('read', 'after', opts.after)
     const before = eventIdOption('read', 'before', opts.before)
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
@@ -176,7 +172,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
 
   function listRuns(flowName: string, options?: ListRunsOptions): RunSummary[] {
     assertFlowName(flowName) // a reserved name too (INVALID_NAME), as the Redis store's index keys refuse it
-    const opts = optionsObject(options, 'listRuns options', '{ limit?, before?, status? }', ['limit', 'before', 'status'])
+    const opts = storeOptions('listRuns', options)
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.listLimit, 'listRuns limit')
     const { before, status } = opts
     if (before !== undefined && !Number.isFinite(before)) {
@@ -203,7 +199,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
 
   function follow(runId: string, options?: FollowOptions): AsyncIterable<EventRecord> {
     assertName(runId, 'run id')
-    const opts = optionsObject(options, 'follow options', '{ after?, signal? }', ['after', 'signal'])
+    const opts = storeOptions('follow', options)
     const after = eventIdOption('follow', 'after', opts.after)
     const signal = followSignal(opts.signal)
     return {
@@ -224,7 +220,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
     ...createMemoryLimits(() => runs.now()),
     async createRun(runId, doc, first, opts) {
       // every check before anything is written, as the Redis store does before its script
-      const o = optionsObject(opts, 'createRun options', '{ idempotencyKey, fences? }', CREATE_KEYS)
+      const o = storeOptions('createRun', opts)
       const checked = validateAppend(runId, first, { idempotencyKey: o.idempotencyKey }, limits)
       if (checked.idempotencyKey === undefined)
         throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters')
@@ -292,8 +288,6 @@ function newestFirst(a: MemoryRun, b: MemoryRun): number {
   const d = b.startedMs! - a.startedMs!
   return d !== 0 ? d : a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0
 }
-
-const CREATE_KEYS = ['idempotencyKey', 'fences']
 
 /** The iteration of a follow whose `after` is past the run's last event: HISTORY_GONE at the first `next()`. */
 function beyondLast(runId: string, after: string): AsyncIterator<EventRecord> {

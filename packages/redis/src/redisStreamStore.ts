@@ -24,6 +24,7 @@ import {
   type ScheduleStore,
   STORE_DEFAULTS,
   type StreamStore,
+  storeOptions,
   type ValidatedAppend,
   validateAppend,
   validateBatch,
@@ -292,7 +293,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
 
   async function createRun<T>(runId: string, doc: T, first: NewEvent, opts: CreateRunOptions): Promise<CreateRunResult<T>> {
     // every check before the script: a refused create writes nothing
-    const o = optionsObject(opts, 'createRun options', '{ idempotencyKey, fences? }', ['idempotencyKey', 'fences'])
+    const o = storeOptions('createRun', opts)
     const checked = validateAppend(runId, first, { idempotencyKey: o.idempotencyKey }, limits)
     if (checked.idempotencyKey === undefined) throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters')
     const { flowName } = checked
@@ -343,7 +344,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     read: (runId, opts) => readEvents({ redis, keys, onCorrupt }, runId, opts),
     follow(runId: string, options?: FollowOptions) {
       const events = keys.events(runId) // validates the run id before iteration starts
-      const opts = optionsObject(options, 'follow options', '{ after?, signal? }', ['after', 'signal'])
+      const opts = storeOptions('follow', options)
       const signal = followSignal(opts.signal)
       const ctx = { redis, keys, hub, onCorrupt }
       if (opts.after === undefined) return followRun(ctx, runId, undefined, signal)

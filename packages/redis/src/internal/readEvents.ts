@@ -1,4 +1,4 @@
-import { type EventRecord, invalidArgument, optionsObject, positiveInteger, type ReadOptions, STORE_DEFAULTS } from '@leanflow/core'
+import { type EventRecord, invalidArgument, positiveInteger, type ReadOptions, STORE_DEFAULTS, storeOptions } from '@leanflow/core'
 import type { Keys } from '../keys.js'
 import { type CorruptEntryInfo, decodeEntry } from './decode.js'
 import type { RedisClient } from './script.js'
@@ -26,7 +26,7 @@ export interface ReadContext {
 export async function readEvents(ctx: ReadContext, runId: string, options?: ReadOptions): Promise<EventRecord[]> {
   const { redis, keys, onCorrupt } = ctx
   const events = keys.events(runId)
-  const opts = optionsObject(options, 'read options', '{ after?, before?, limit?, direction? }', ['after', 'before', 'limit', 'direction'])
+  const opts = storeOptions('read', options)
   const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.readLimit, 'read limit')
   const after = opts.after === undefined ? undefined : streamId('read', 'after', opts.after)
   const before = opts.before === undefined ? undefined : streamId('read', 'before', opts.before)

@@ -1,12 +1,12 @@
 import {
   invalidArgument,
   type ListRunsOptions,
-  optionsObject,
   positiveInteger,
   type RunCounts,
   type RunStatus,
   type RunSummary,
   STORE_DEFAULTS,
+  storeOptions,
 } from '@leanflow/core'
 import { INDEXED_STATUSES, type IndexedStatus, type Keys } from '../keys.js'
 import { FLOWS_ADD_LUA, RUN_INDEX_DROP_LUA, RUN_INDEX_LUA } from '../lua/runIndex.js'
@@ -81,7 +81,7 @@ export class RunIndex {
   }
 
   async listRuns(flow: string, options?: ListRunsOptions): Promise<RunSummary[]> {
-    const opts = optionsObject(options, 'listRuns options', '{ limit?, before?, status? }', ['limit', 'before', 'status'])
+    const opts = storeOptions('listRuns', options)
     const { status } = opts
     const limit = positiveInteger(opts.limit ?? STORE_DEFAULTS.listLimit, 'listRuns limit')
     if (opts.before !== undefined && !Number.isFinite(opts.before))
