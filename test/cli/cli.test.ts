@@ -218,7 +218,8 @@ describe('acting', () => {
     const tail = leanflow(['tail', runId, ...g()])
     const shown = await leanflow(['show', runId, ...g()])
     expect(shown.stdout).toMatch(/approve\s+awaiting/)
-    expect(shown.stdout).toContain(`leanflow resolve ${triggerId}`)
+    // with what resolve needs: the workers' queue, and the store's prefix show was given
+    expect(shown.stdout).toContain(`leanflow resolve ${triggerId} '<json>' --bullmq --prefix '${prefix}'`)
     const resolved = await leanflow(['resolve', triggerId, '-', '--bullmq', '--bullmq-prefix', qprefix, '--json', ...g()], {
       input: '{"approved":true}',
     })

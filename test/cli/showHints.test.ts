@@ -1,6 +1,8 @@
 // `leanflow show` lists a run's pending awaits "with the command that satisfies each" (docs/cli.md).
 // For an event await with a `match`, that command carries the data the match asks for: run as
-// printed (through the workers' BullMQ queue), it resumes the step and the run completes.
+// printed (with the --bullmq and --prefix options it needs), it resumes the step and the run completes.
+
+import { execFileSync } from 'node:child_process'
 import { createBullMQQueue } from '@leanflow/bullmq'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
@@ -45,14 +47,19 @@ afterAll(async () => {
 it("show prints the publish that satisfies an event await's match; run as printed, it completes the run", async () => {
   const { runId } = await runner.startFlow(payment, { orderId: 'o-7' })
   await waitKind(store, runId, 'step.await.event', 'pay')
-  const show = await leanflow(['show', runId, ...g()])
+  const show = await leanflow(['show', runId, ...g(), '--bullmq-prefix', qprefix])
   expect(show.code).toBe(0)
-  const printed = /→ leanflow publish (\S+) '((?:[^']|'\\'')*)'$/m.exec(show.stdout)
+  const printed = /→ (leanflow publish .*)$/m.exec(show.stdout)
   expect(printed, show.stdout).not.toBeNull()
-  const [, kind, quoted] = printed as unknown as [string, string, string]
-  const data = quoted.replaceAll("'\\''", "'") // what the shell passes on
-  expect(JSON.parse(data)).toEqual({ order: { id: 'o-7' }, currency: "it's EUR" })
-  const published = await leanflow(['publish', kind, data, '--bullmq', '--bullmq-prefix', qprefix, ...g()])
+  // the words a POSIX shell passes on for the line as printed
+  const argv = execFileSync('sh', ['-c', `printf '%s\\0' ${(printed as RegExpExecArray)[1]}`], { encoding: 'utf8' })
+    .split('\0')
+    .slice(0, -1)
+  expect(argv.slice(0, 2)).toEqual(['leanflow', 'publish'])
+  expect(JSON.parse(argv[3] as string)).toEqual({ order: { id: 'o-7' }, currency: "it's EUR" })
+  expect(argv.slice(4)).toEqual(['--bullmq', '--prefix', prefix, '--bullmq-prefix', qprefix])
+  // the url is not printed (it may hold a password): REDIS_URL gives it, as it gave it to show
+  const published = await leanflow(argv.slice(1), { env: { REDIS_URL: redis.url } })
   expect(published.code, published.stderr).toBe(0)
   expect((await waitEnd(store, runId, 15_000)).kind).toBe('flow.completed')
 })

@@ -66,6 +66,7 @@ export function formatState(
   c: Colors,
   now = Date.now(),
   matches: ReadonlyMap<string, unknown> = new Map(),
+  flags = ' --bullmq',
 ): string {
   const out: string[] = []
   const label = (s: string) => c.dim(s.padEnd(10))
@@ -111,9 +112,9 @@ export function formatState(
       for (const a of s.pending && s.pending.length > 0 ? s.pending : [s.awaiting as Await]) {
         const how =
           a.type === 'trigger'
-            ? `leanflow resolve ${a.triggerId ?? '<triggerId>'} '<json>'`
+            ? `leanflow resolve ${a.triggerId ?? '<triggerId>'} '<json>'${flags}`
             : a.type === 'event'
-              ? publishHint(a.eventKind ?? '<kind>', matches.get(awaitKey(s.name, a.position)))
+              ? publishHint(a.eventKind ?? '<kind>', matches.get(awaitKey(s.name, a.position)), flags)
               : a.type === 'run'
                 ? `resumes when child ${a.childRunId ?? ''} ends (leanflow show ${a.childRunId ?? '<runId>'})`
                 : `resumes by itself${a.until ? ` at ${formatTime(a.until)}` : ''}`

@@ -52,17 +52,40 @@ function dataOf(match: Record<string, unknown>, kind: string): Record<string, un
 /**
  * The `leanflow publish` that satisfies an event await: the data its `match` asks for, quoted for
  * a POSIX shell (`leanflow publish paid '{"orderId":"o-1"}'`); `'<json>'` when there is no match,
- * and the match shown beside it when `publish` cannot express it.
+ * and the match shown beside it when `publish` cannot express it. `flags` (from {@link queueFlags})
+ * follow the data.
  *
  * @example
  * ```ts
  * publishHint('payment.confirmed', { 'data.orderId': 'o-1' }) // leanflow publish payment.confirmed '{"orderId":"o-1"}'
  * ```
  */
-export function publishHint(kind: string, match: unknown): string {
+export function publishHint(kind: string, match: unknown, flags = ''): string {
   const command = `leanflow publish ${kind}`
-  if (typeof match !== 'object' || match === null || Object.keys(match).length === 0) return `${command} '<json>'`
+  if (typeof match !== 'object' || match === null || Object.keys(match).length === 0) return `${command} '<json>'${flags}`
   const data = dataOf(match as Record<string, unknown>, kind)
-  if (data === undefined) return printable(`${command} '<json>' (match ${JSON.stringify(match)})`)
-  return printable(`${command} '${JSON.stringify(data).replaceAll("'", "'\\''")}'`)
+  if (data === undefined) return printable(`${command} '<json>'${flags} (match ${JSON.stringify(match)})`)
+  return printable(`${command} ${shellWord(JSON.stringify(data))}${flags}`)
+}
+
+/** A word quoted for a POSIX shell: `it's` → `'it'\''s'`. */
+export const shellWord = (word: string) => `'${word.replaceAll("'", "'\\''")}'`
+
+/**
+ * The options a `resolve` or `publish` printed by `show` needs to act as the command it was
+ * given would: `--bullmq` (the step it resumes runs on the workers' queue, docs/cli.md#queues),
+ * then the `--prefix`, `--bullmq-queue` and `--bullmq-prefix` that differ from their defaults.
+ * The Redis url is left out (it may hold a password): `--redis` or `REDIS_URL`, as given to `show`.
+ *
+ * @example
+ * ```ts
+ * queueFlags({ prefix: 'shop', bullmqQueue: 'leanflow', bullmqPrefix: 'q' }) // ' --bullmq --prefix 'shop' --bullmq-prefix 'q''
+ * ```
+ */
+export function queueFlags(opts: { prefix?: string | undefined; bullmqQueue?: string; bullmqPrefix?: string }): string {
+  let flags = ' --bullmq'
+  if (opts.prefix !== undefined && opts.prefix !== 'lf') flags += ` --prefix ${shellWord(opts.prefix)}`
+  if (opts.bullmqQueue !== undefined && opts.bullmqQueue !== 'leanflow') flags += ` --bullmq-queue ${shellWord(opts.bullmqQueue)}`
+  if (opts.bullmqPrefix !== undefined && opts.bullmqPrefix !== 'lfq') flags += ` --bullmq-prefix ${shellWord(opts.bullmqPrefix)}`
+  return printable(flags)
 }

@@ -14,7 +14,7 @@ import { EXIT_CODES, type ExitCode } from './exitCodes.js'
 import { clockOf, formatDuration, formatTime, paintStatus, printable, table } from './format.js'
 import { formatEvent } from './formatEvent.js'
 import { formatState } from './formatState.js'
-import { eventMatches } from './publishHint.js'
+import { eventMatches, queueFlags } from './publishHint.js'
 import { runEndOf } from './runEndOf.js'
 
 /** The statuses `runs --status` takes. */
@@ -83,7 +83,7 @@ export async function showCommand(ctx: CommandContext, runId: string): Promise<E
     ctx.printJson({ state, lastEventId: state.lastEventId })
     return EXIT_CODES.ok
   }
-  ctx.print(formatState(runId, state, ctx.c, Date.now(), eventMatches(events)))
+  ctx.print(formatState(runId, state, ctx.c, Date.now(), eventMatches(events), queueFlags(ctx.opts)))
   const logs = state.logs.slice(-5)
   if (logs.length > 0) {
     ctx.print('')
