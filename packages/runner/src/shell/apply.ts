@@ -244,7 +244,7 @@ function issue(shell: Shell, runId: string, a: Append, after = a.after): Promise
   if (a.fence) opts.fence = a.fence
   if (after) opts.after = after
   const stored = shell.store.append(runId, eventOf(shell, runId, a), opts)
-  if (shell.observers.active) stored.then((r) => shell.observers.appended(r, a.info), noop)
+  if (shell.observers.active) shell.observers.track(runId, stored.then((r) => shell.observers.appended(r, a.info), noop))
   return stored
 }
 
@@ -261,9 +261,12 @@ function issueMany(shell: Shell, runId: string, batch: Append[], after: string |
   if (fence) opts.fence = fence
   const stored = many.call(shell.store, runId, items, opts)
   if (shell.observers.active)
-    stored.then((rs) => {
-      for (const [i, r] of rs.entries()) shell.observers.appended(r, batch[i]?.info)
-    }, noop)
+    shell.observers.track(
+      runId,
+      stored.then((rs) => {
+        for (const [i, r] of rs.entries()) shell.observers.appended(r, batch[i]?.info)
+      }, noop),
+    )
   return stored
 }
 

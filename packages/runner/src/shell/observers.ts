@@ -13,6 +13,8 @@ export class Observers {
   private readonly starts = new Map<string, EventRecord<StartedData>>()
   /** Per run, the deliveries waiting for its `flow.started` to be read: later ones queue behind. */
   private readonly waiting = new Map<string, Promise<void>>()
+  /** Per run, the appends in flight whose records the observers are to be told ({@link track}). */
+  private readonly inflight = new Map<string, Set<Promise<unknown>>>()
 
   constructor(
     private readonly store: Pick<StreamStore, 'read'>,
@@ -57,6 +59,35 @@ export class Observers {
         if (this.waiting.get(runId) === p) this.waiting.delete(runId)
       })
     this.waiting.set(runId, p)
+  }
+
+  /**
+   * Keeps `told` (an append in flight, then telling the observers of its record) until it settles,
+   * so {@link settled} waits for it.
+   */
+  track(runId: string, told: Promise<unknown>): void {
+    let set = this.inflight.get(runId)
+    if (!set) this.inflight.set(runId, (set = new Set()))
+    set.add(told)
+    const done = () => {
+      set.delete(told)
+      if (set.size === 0 && this.inflight.get(runId) === set) this.inflight.delete(runId)
+    }
+    told.then(done, done)
+  }
+
+  /**
+   * Resolves once the observers were told every record of run `runId` this process appended so
+   * far (appends in flight, deliveries waiting for the run's `flow.started`): `runner.result`
+   * waits for it, so an observer (a span, a metric) has seen a run's end when its result is known.
+   */
+  async settled(runId: string): Promise<void> {
+    for (;;) {
+      const set = this.inflight.get(runId)
+      const waiting = this.waiting.get(runId)
+      if (!set && !waiting) return
+      await Promise.allSettled([...(set ?? []), waiting])
+    }
   }
 
   /** The run's `flow.started` record (cached; read from the store once), or undefined. */

@@ -15,13 +15,15 @@ import { longTimeout } from './longTimer.js'
 
 /**
  * `runner.result`: follows the run's log from its start to its terminal event (from any process:
- * it needs the store only) and answers with its result, or the error it ended in.
+ * it needs the store only) and answers with its result, or the error it ended in, once `settled`
+ * resolves (this process's observers told of the run's end, when this process appended it).
  */
 export async function resultOf<R>(
   store: StreamStore,
   runId: string,
   opts: { timeout?: Duration | undefined } = {},
   served: () => boolean = () => true,
+  settled: (runId: string) => Promise<void> = async () => {},
 ): Promise<R> {
   assertName(runId, 'run id')
   if (typeof opts !== 'object' || opts === null) {
@@ -60,7 +62,10 @@ export async function resultOf<R>(
     try {
       for await (const e of store.follow(runId, { signal: ac.signal })) {
         const end = outcome<R>(runId, e)
-        if (end) return end.value
+        if (!end) continue
+        await settled(runId)
+        if ('error' in end) throw end.error
+        return end.value
       }
     } catch (err) {
       if (!timedOut) throw err
@@ -98,11 +103,11 @@ async function hasEnded(store: StreamStore, runId: string): Promise<boolean> {
   return tail.some((e) => isTerminalKind(e.kind))
 }
 
-/** The answer a terminal event gives: the result, or it throws the run's error. */
-function outcome<R>(runId: string, e: EventRecord): { value: R } | undefined {
+/** The answer a terminal event gives: the result, or the run's error. */
+function outcome<R>(runId: string, e: EventRecord): { value: R } | { error: Error } | undefined {
   const data = (e.data ?? {}) as { result?: unknown; error?: unknown; reason?: unknown }
   if (e.kind === 'flow.completed') return { value: data.result as R }
-  if (e.kind === 'flow.failed') throw new RunFailedError(runId, String(data.error ?? 'failed'))
-  if (e.kind === 'flow.canceled') throw new RunCanceledError(runId, data.reason === undefined ? undefined : String(data.reason))
+  if (e.kind === 'flow.failed') return { error: new RunFailedError(runId, String(data.error ?? 'failed')) }
+  if (e.kind === 'flow.canceled') return { error: new RunCanceledError(runId, data.reason === undefined ? undefined : String(data.reason)) }
   return undefined
 }
