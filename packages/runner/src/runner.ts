@@ -360,7 +360,7 @@ export function createRunner(options: RunnerOptions): Runner {
     flows,
     schedules,
     limits: (flow) => limitsInUse(shell, flow),
-    result: (runId, opts) => resultOf(store, runId, opts, () => isServed(queue), (id) => shell.observers.settled(id)),
+    result: (runId, opts) => resultOf(store, runId, opts, () => isServed(queue), shell.observers),
     observe(observer) {
       if (typeof observer !== 'object' || observer === null) {
         throw new LeanflowError('INVALID_ARGUMENT', `runner.observe needs an object { onEvent?, startMeta? }, got ${String(observer)}.`)

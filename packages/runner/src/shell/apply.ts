@@ -244,7 +244,11 @@ function issue(shell: Shell, runId: string, a: Append, after = a.after): Promise
   if (a.fence) opts.fence = a.fence
   if (after) opts.after = after
   const stored = shell.store.append(runId, eventOf(shell, runId, a), opts)
-  if (shell.observers.active) shell.observers.track(runId, stored.then((r) => shell.observers.appended(r, a.info), noop))
+  if (shell.observers.active)
+    shell.observers.track(
+      runId,
+      stored.then((r) => shell.observers.appended(r, a.info), noop),
+    )
   return stored
 }
 

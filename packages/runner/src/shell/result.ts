@@ -15,15 +15,15 @@ import { longTimeout } from './longTimer.js'
 
 /**
  * `runner.result`: follows the run's log from its start to its terminal event (from any process:
- * it needs the store only) and answers with its result, or the error it ended in, once `settled`
- * resolves (this process's observers told of the run's end, when this process appended it).
+ * it needs the store only) and answers with its result, or the error it ended in, once
+ * `observers.settled` resolves (this process's observers told of the run's end, when it appended it).
  */
 export async function resultOf<R>(
   store: StreamStore,
   runId: string,
   opts: { timeout?: Duration | undefined } = {},
   served: () => boolean = () => true,
-  settled: (runId: string) => Promise<void> = async () => {},
+  observers: { settled(runId: string): Promise<void> } = { settled: async () => {} },
 ): Promise<R> {
   assertName(runId, 'run id')
   if (typeof opts !== 'object' || opts === null) {
@@ -63,7 +63,7 @@ export async function resultOf<R>(
       for await (const e of store.follow(runId, { signal: ac.signal })) {
         const end = outcome<R>(runId, e)
         if (!end) continue
-        await settled(runId)
+        await observers.settled(runId)
         if ('error' in end) throw end.error
         return end.value
       }
