@@ -52,6 +52,11 @@ beforeAll(async () => {
       expected.push(id)
     }
   }
+  // 1,200 runs over two milliseconds: pages of 1,000 (the largest limit) cut through the first
+  clock = T + 20
+  for (let i = 0; i < 600; i++) await started(memory, `w20-${String(i).padStart(3, '0')}`, 'wide')
+  clock = T + 21
+  for (let i = 0; i < 600; i++) await started(memory, `w21-${String(i).padStart(3, '0')}`, 'wide')
   clock = T + 10
 })
 
@@ -90,6 +95,35 @@ describeMatrix(
       expect(new Set(shown).size).toBe(20)
       // the 20 highest ids: the second page starts right after the first one's last run
       expect(shown).toEqual([...ids].sort().reverse().slice(0, 20))
+    })
+
+    it('pages of the largest limit (1,000) page on through a millisecond they cut: every run once', async () => {
+      const { ids, pages } = await pageAll(t, 'wide', 1000)
+      expect(ids).toHaveLength(1200)
+      expect(new Set(ids).size).toBe(1200)
+      expect(pages).toBe(2)
+    })
+
+    it('every run of each page leaves the status list before the next page is read: no run is lost', async () => {
+      // the pages' rows skipped for the runs shown are fewer than those runs: a short read is no end
+      const flow = `leave-${t().transport}`
+      const ids = Array.from({ length: 30 }, (_, i) => `${flow}-${String(i).padStart(2, '0')}`)
+      clock = T + 6
+      for (const id of ids) await started(memory, id, flow)
+      clock = T + 10
+      const shown: string[] = []
+      let before = ''
+      for (let pages = 0; pages < 40; pages++) {
+        const res = await t().fetch(`/flows/${flow}/runs?limit=3&status=running${before && `&before=${before}`}`)
+        const page = (await res.json()) as { runs: RunSummary[]; next?: string }
+        for (const r of page.runs) {
+          shown.push(r.runId)
+          await memory.append(r.runId, { kind: 'flow.completed', flow: r.runId, data: { result: null } })
+        }
+        if (page.next === undefined) break
+        before = page.next
+      }
+      expect(shown).toEqual([...ids].sort().reverse())
     })
 
     it('a plain start time in before still works; a malformed before is 400 naming it', async () => {

@@ -42,6 +42,13 @@ describe('parseJsonBody', () => {
     }
   })
 
+  it('a flat array of 200,000 numbers with exponents (800 KB) is walked, not spread: parsed, or INVALID_ARGUMENT for an infinite one', () => {
+    // spreading it into one push overflowed the call stack: a 500 for a valid body under 1 MiB
+    const items = Array.from({ length: 200_000 }, () => '1e-3')
+    expect(parseJsonBody(bytes(`[${items}]`))).toHaveLength(200_000)
+    expect(code(() => parseJsonBody(bytes(`{"a":[${items},1e400]}`)))).toBe('INVALID_ARGUMENT')
+  })
+
   it('brackets inside strings (escaped quotes included) do not count as nesting', () => {
     const text = JSON.stringify({ s: `${'['.repeat(2000)}\\"{{{"${'{'.repeat(2000)}` })
     expect(parseJsonBody(bytes(text))).toEqual(JSON.parse(text))

@@ -89,7 +89,10 @@ function hasInfinity(value: unknown): boolean {
     const v = stack.pop()
     if (typeof v === 'number') {
       if (!Number.isFinite(v)) return true
-    } else if (typeof v === 'object' && v !== null) stack.push(...(Array.isArray(v) ? v : Object.values(v)))
+    } else if (typeof v === 'object' && v !== null) {
+      // one push per item: spreading an array of 150,000 numbers overflows the call's arguments
+      for (const item of Array.isArray(v) ? v : Object.values(v)) stack.push(item)
+    }
   }
   return false
 }

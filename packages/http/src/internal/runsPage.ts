@@ -41,8 +41,10 @@ function beforeParam(url: URL): Cursor | undefined {
  * showed, and the last of them, so the next page leaves out exactly those (a run that left the
  * list meanwhile, its status changed, takes no other's place): runs started in one millisecond
  * are neither lost nor shown twice. The store lists the runs of one millisecond by run id,
- * descending (the memory and Redis stores do). More runs in one millisecond than a page can skip
- * (1,000 less the limit) is 400 INVALID_ARGUMENT, never a silent gap.
+ * descending (the memory and Redis stores do). One store read holds at most 1,000 runs, those the
+ * page leaves out included: a page after many runs of one millisecond holds fewer than `limit`
+ * (its `next` goes on); 1,000 runs of one millisecond shown is 400 INVALID_ARGUMENT, never a
+ * silent gap.
  */
 export async function runsPage(
   store: StreamStore,
@@ -53,11 +55,15 @@ export async function runsPage(
 ): Promise<{ runs: RunSummary[]; next?: string }> {
   const cursor = beforeParam(url)
   const skip = cursor?.shown ?? 0
-  if (skip + limit > STORE_DEFAULTS.readLimit)
+  // one store read holds the runs shown before of the page's first millisecond, then the page's
+  const take = Math.min(limit, STORE_DEFAULTS.readLimit - skip)
+  if (take < 1) {
+    const ms = (cursor?.before ?? 1) - 1
     throw invalidArgument(
-      `More than ${skip} runs of flow "${flow}" started in one millisecond (${(cursor?.before ?? 1) - 1}): a page of ${limit} after them cannot be read; ask with a limit of at most ${Math.max(1, STORE_DEFAULTS.readLimit - skip)}.`,
+      `${skip} runs of flow "${flow}" started in one millisecond (${ms}) were shown, as many as one read of the store holds: the runs of that millisecond after them cannot be paged to. Page on with before=${ms} (the runs started before it).`,
     )
-  const opts: { limit: number; before?: number; status?: RunStatus } = { limit: skip + limit }
+  }
+  const opts: { limit: number; before?: number; status?: RunStatus } = { limit: skip + take }
   if (cursor) opts.before = cursor.before
   if (status) opts.status = status
   const rows = await store.listRuns(flow, opts)
@@ -65,10 +71,13 @@ export async function runsPage(
   const tied = cursor?.before === undefined ? Number.NaN : cursor.before - 1
   const last = cursor?.last
   const seen = (r: RunSummary) => last !== undefined && Date.parse(r.startedAt) === tied && r.runId >= last
-  const runs = rows.filter((r) => !seen(r)).slice(0, limit)
-  // fewer rows than asked: the store has no more
+  const fresh = rows.filter((r) => !seen(r))
+  const runs = fresh.slice(0, take)
   const end = runs.at(-1)
-  if (rows.length < opts.limit || !end) return { runs }
+  // the store has no more (fewer rows than asked), and the page holds all it gave: the last page.
+  // Fewer rows than asked is no end while more fresh rows came than fit (runs shown before left
+  // a status's list: the rows skipped for them are fewer than they were)
+  if (!end || (rows.length < opts.limit && fresh.length <= take)) return { runs }
   const ms = Date.parse(end.startedAt)
   const same = runs.filter((r) => Date.parse(r.startedAt) === ms).length
   // a millisecond spanning pages counts what the pages before showed of it too
