@@ -1,5 +1,6 @@
 // Every store-only route of @leanflow/http, through the handler in-process and through
 // real servers (node:http, Express, Hono, h3) on port 0, against the memory store.
+import { request } from 'node:http'
 import { createMemoryStreamStore, type EventRecord, type StreamStore } from '@leanflow/core'
 import { createHandler } from '@leanflow/http'
 import { beforeAll, expect, it } from 'vitest'
@@ -155,6 +156,13 @@ describeMatrix(
       const put = await t().fetch('/flows/order/runs', { method: 'PUT', body: '{}' })
       expect(put.status).toBe(405)
       expect(put.headers.get('allow')).toBe('GET, POST')
+      // TRACE, which no fetch can send nor a Web Request carry: 405 too, not a 500 (node, express)
+      if (t().transport !== 'handler') {
+        const trace = await rawRequest(`${t().origin}/flows/order/runs`, 'TRACE')
+        expect(trace.status).toBe(405)
+        expect(trace.allow).toBe('GET, POST')
+        expect(JSON.parse(trace.body).error.code).toBe('METHOD_NOT_ALLOWED')
+      }
     })
 
     it('routes that need a runner answer 404 without one', async () => {
@@ -225,3 +233,19 @@ describeMatrix(
     })
   },
 )
+
+/** A request with any method (fetch refuses TRACE), over node:http: its status, Allow and body. */
+function rawRequest(url: string, method: string): Promise<{ status: number; allow: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => {
+        body += c
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, allow: res.headers.allow, body }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}

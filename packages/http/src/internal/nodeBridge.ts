@@ -78,15 +78,21 @@ export function toWebRequest(
   }
   const secure = (req.socket as { encrypted?: boolean }).encrypted === true
   const method = req.method ?? 'GET'
-  const hasBody = method !== 'GET' && method !== 'HEAD'
-  return new Request(nodeRequestUrl(url, secure ? 'https' : 'http', req.headers.host ?? 'localhost'), {
-    method,
+  // a Web Request cannot carry TRACE or TRACK (the Fetch spec forbids them; Node's throws a
+  // TypeError): made as a GET that tells its method, so the handler answers 405 with the path's
+  // Allow, as on Hono and h3 (as @hono/node-server does)
+  const forbidden = method === 'TRACE' || method === 'TRACK'
+  const hasBody = method !== 'GET' && method !== 'HEAD' && !forbidden
+  const request = new Request(nodeRequestUrl(url, secure ? 'https' : 'http', req.headers.host ?? 'localhost'), {
+    method: forbidden ? 'GET' : method,
     headers,
     signal: ac.signal,
     body: hasBody ? (body ?? (req.readableEnded ? '' : requestBody(req))) : null,
     // @ts-expect-error Node's fetch needs it for a streamed body; not yet in the DOM types
     duplex: 'half',
   })
+  if (forbidden) Object.defineProperty(request, 'method', { value: method })
+  return request
 }
 
 /**
