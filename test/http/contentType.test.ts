@@ -118,6 +118,20 @@ describeMatrix(
       expect((await store().listRuns('echo', { limit: 1000 })).length).toBe(before + ACCEPTED.length)
     })
 
+    it('a compressed body (Content-Encoding gzip, br) is 415 naming the coding and starts nothing; identity is read', async () => {
+      const before = (await store().listRuns('echo', { limit: 1000 })).length
+      for (const coding of ['gzip', 'br', 'deflate, identity']) {
+        const res = await t().fetch('/flows/echo/runs', raw('"x"', 'application/json', { 'content-encoding': coding }))
+        expect(res.status, coding).toBe(415)
+        const error = await errorOf(res)
+        expect(error.code).toBe('UNSUPPORTED_MEDIA_TYPE')
+        expect(error.message).toContain(`Content-Encoding ${JSON.stringify(coding)}`)
+      }
+      expect((await store().listRuns('echo', { limit: 1000 })).length).toBe(before)
+      const plain = await t().fetch('/flows/echo/runs', raw('"x"', 'application/json', { 'content-encoding': 'identity' }))
+      expect(plain.status).toBe(201)
+    })
+
     it('two Content-Type headers (JSON first, then text/plain) are read as one, as a Web server does: 415 on every transport, nothing started', async () => {
       if (t().transport === 'handler') return // a Request cannot carry two: the Web's Headers joins them (in REFUSED)
       const before = (await store().listRuns('echo', { limit: 1000 })).length

@@ -211,6 +211,15 @@ describeMatrix(
       expect((await errorOf(badKey)).message).toContain('"has space" is invalid: it has a space at character 4')
       const long = await t().fetch('/flows/events', post('{"kind":"a"}', { 'idempotency-key': 'k'.repeat(257) }))
       expect((await errorOf(long)).message).toContain('it has 257 characters')
+      // cancel and trigger resolution are idempotent by themselves: a key changes nothing there,
+      // but a malformed one is refused as on every route, before anything is done
+      const calls = runnerCalls.length
+      for (const path of ['/flows/runs/r1/cancel', '/flows/triggers/tr1']) {
+        const res = await t().fetch(path, post('{}', { 'idempotency-key': 'has space' }))
+        expect(res.status, path).toBe(400)
+        expect((await errorOf(res)).message, path).toContain('"has space" is invalid')
+      }
+      expect(runnerCalls.length).toBe(calls)
     })
   },
 )

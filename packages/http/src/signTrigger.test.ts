@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { verifySignature } from './internal/verifySignature.js'
 import { signTrigger } from './signTrigger.js'
 
@@ -40,6 +40,21 @@ describe('verifySignature', () => {
     const header = await signTrigger('s2', body, 1000)
     await expect(verifySignature(['s1', 's2'], header, body, 1300)).resolves.toBeUndefined()
     await expect(verifySignature(['s1', 's2'], header, body, 700)).resolves.toBeUndefined()
+  })
+  it('computes the body HMAC once per secret, however many v1 values a header holds (the right one among 200 fakes passes)', async () => {
+    const good = (await signTrigger('s2', body, 1000)).split(',')[1] as string
+    const fakes = Array.from({ length: 200 }, (_, i) => `v1=${i.toString(16).padStart(64, '0')}`)
+    const header = ['t=1000', ...fakes, good].join(',')
+    const hmacs = vi.spyOn(crypto.subtle, 'sign')
+    const verifies = vi.spyOn(crypto.subtle, 'verify')
+    try {
+      await expect(verifySignature(['s1', 's2'], header, body, 1000)).resolves.toBeUndefined()
+      await expect(verifySignature(['s1', 's3'], header, body, 1000)).rejects.toMatchObject({ code: 'UNAUTHORIZED' })
+      expect(hmacs.mock.calls.length + verifies.mock.calls.length).toBe(4)
+    } finally {
+      hmacs.mockRestore()
+      verifies.mockRestore()
+    }
   })
   it('refuses stale, missing, malformed and wrong ones with UNAUTHORIZED', async () => {
     const header = await signTrigger('s1', body, 1000)

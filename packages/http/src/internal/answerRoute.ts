@@ -123,6 +123,8 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       return answerStream(c, params.runId as string)
     case 'cancel': {
       const runId = params.runId as string
+      // a cancel is idempotent by itself: a key changes nothing, but a malformed one is refused as on every route
+      idempotencyKeyHeader(c.req)
       const body = parseJsonBody(await readBody(c.req, c.maxBodyBytes))
       let reason: string | undefined
       if (body !== undefined) {
@@ -158,6 +160,8 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       return json(deduplicated === true ? { runId: id, deduplicated } : { runId: id }, 201)
     }
     case 'trigger': {
+      // a trigger resolves once (a repeat is 409): a key changes nothing, a malformed one is refused
+      idempotencyKeyHeader(c.req)
       const raw = await readBody(c.req, c.maxBodyBytes)
       if (c.secrets.length > 0) await verifySignature(c.secrets, c.req.headers.get('leanflow-signature'), raw)
       const payload = parseJsonBody(raw)
