@@ -19,6 +19,7 @@ import {
   STORE_DEFAULTS,
   type StoredExternalEvent,
 } from '@leanflow/core'
+import { type CorruptHandler, decodeExternal } from './internal/decode.js'
 import { coalesceWrites, defineScript, type RedisClient } from './internal/script.js'
 import { withStoreErrors } from './internal/storeErrors.js'
 import { createKeys } from './keys.js'
@@ -32,6 +33,11 @@ export interface RedisRunStateStoreOptions {
   prefix?: string | undefined
   /** How long a finished run's state (and external events) are kept. @default '7d' */
   retention?: Duration | undefined
+  /**
+   * Called for each malformed entry (written by hand) of an external-event stream that a match
+   * skips, with `runId` `''` and its `eventKind`. Must not throw.
+   */
+  onCorrupt?: CorruptHandler | undefined
 }
 
 const casScript = defineScript(RUN_STATE_CAS_LUA)
@@ -88,13 +94,14 @@ export function redisRunStateStore(options: RedisRunStateStoreOptions, fatal?: (
     watch: keys.externalWatchers,
     idem: keys.externalIdem,
   }
-  const toRecord = (kind: string, seq: number, ms: number, json: string): StoredExternalEvent => ({
+  const toRecord = (kind: string, seq: number, ms: number, data: unknown): StoredExternalEvent => ({
     id: `${ms}-${seq}`,
     ts: new Date(ms).toISOString(),
     kind,
-    data: JSON.parse(json),
+    data,
     seq,
   })
+  const onCorrupt = options.onCorrupt ?? (() => {})
 
   // every driver error reaches the caller as a LeanflowError (STORE_FULL, STORE_UNAVAILABLE, INTERNAL)
   return withStoreErrors(
@@ -155,7 +162,7 @@ export function redisRunStateStore(options: RedisRunStateStoreOptions, fatal?: (
           [json, key === undefined ? '0' : '1', retentionMs, kind],
         )) as [number, number, string, string]
         // a repeated key answers its first event, of its own kind (unknown for a key kept from before kinds were kept)
-        return toRecord(reply[3] || kind, Number(reply[0]), Number(reply[1]), reply[2]) as StoredExternalEvent<D>
+        return toRecord(reply[3] || kind, Number(reply[0]), Number(reply[1]), JSON.parse(reply[2])) as StoredExternalEvent<D>
       },
       async externalPosition() {
         coalesceWrites(redis)
@@ -167,12 +174,12 @@ export function redisRunStateStore(options: RedisRunStateStoreOptions, fatal?: (
         for (;;) {
           const page = (await redis.xrevrange(k.kind(kind), high, '-', 'COUNT', PAGE)) as Array<[string, string[]]>
           for (const [id, fields] of page) {
-            const f: Record<string, string> = {}
-            for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string
-            const seq = Number(f.s)
-            if (seq <= afterSeq) return out.reverse()
-            out.push(toRecord(kind, seq, Number(f.m), f.d ?? 'null'))
             high = `(${id}`
+            // an entry written by hand is skipped and reported, never the end of the scan nor a throw
+            const e = decodeExternal(kind, id, fields, onCorrupt)
+            if (e === undefined) continue
+            if (e.seq <= afterSeq) return out.reverse()
+            out.push(toRecord(kind, e.seq, e.ms, e.data))
           }
           if (page.length < PAGE) return out.reverse()
         }

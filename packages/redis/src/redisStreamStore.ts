@@ -330,7 +330,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     maxEventBytes,
     storeId: `redis:${prefix}`,
     // the ports mixed in are wrapped with the same fatal error (withStoreErrors below wraps a method once)
-    ...redisRunStateStore({ redis, prefix, retention: retentionMs }, fatal),
+    ...redisRunStateStore({ redis, prefix, retention: retentionMs, onCorrupt }, fatal),
     ...createRedisSchedules({ redis, prefix }, fatal),
     ...createRedisLimits({ redis, prefix }, fatal),
     keys,

@@ -9,9 +9,12 @@ import { type EventMeta, type EventRecord, type NewEvent, parseEvent } from '@le
  * ```
  */
 export interface CorruptEntryInfo {
+  /** The run whose log holds the entry; `''` for an entry of the external events of `eventKind`. */
   runId: string
   /** The stream id of the bad entry. */
   id: string
+  /** For an entry of an external-event stream (`publishEvent`, `POST /events`): its kind. */
+  eventKind?: string
   /** Why it was skipped. */
   reason: string
 }
@@ -92,9 +95,9 @@ export function decodeJson(runId: string, id: string, json: string, onCorrupt: C
   return corrupt(onCorrupt, runId, id, `the event belongs to run "${record.flow}"`)
 }
 
-function corrupt(onCorrupt: CorruptHandler, runId: string, id: string, reason: string): undefined {
+function corrupt(onCorrupt: CorruptHandler, runId: string, id: string, reason: string, eventKind?: string): undefined {
   try {
-    onCorrupt({ runId, id, reason })
+    onCorrupt(eventKind === undefined ? { runId, id, reason } : { runId, id, reason, eventKind })
   } catch {
     // a hook that throws must not break a read or a follow
   }
@@ -112,4 +115,38 @@ export function buildRecord(runId: string, id: string, event: NewEvent): EventRe
       : { id, ts, kind: event.kind, flow: runId, step: event.step, data }
   if (event.meta !== undefined) record.meta = event.meta
   return record
+}
+
+/** A decoded entry of an external-event stream: its sequence number, time (ms) and data. */
+export interface ExternalEntry {
+  seq: number
+  ms: number
+  data: unknown
+}
+
+/**
+ * Turns an entry of the external events of `kind` (fields `s` sequence, `m` time in ms, `d` JSON
+ * data, as the publish script writes them) into its parts, or returns `undefined` after reporting
+ * it to `onCorrupt` (an entry written by hand: a field missing or malformed).
+ */
+export function decodeExternal(kind: string, id: string, fields: readonly string[], onCorrupt: CorruptHandler): ExternalEntry | undefined {
+  let s: string | undefined
+  let m: string | undefined
+  let d: string | undefined
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    if (fields[i] === 's') s = fields[i + 1]
+    else if (fields[i] === 'm') m = fields[i + 1]
+    else if (fields[i] === 'd') d = fields[i + 1]
+  }
+  const seq = Number(s)
+  const ms = Number(m)
+  const bad = (reason: string) => corrupt(onCorrupt, '', id, reason, kind)
+  if (s === undefined || !/^[1-9]\d{0,15}$/.test(s) || !Number.isSafeInteger(seq)) return bad('no sequence number ("s" field)')
+  if (m === undefined || !/^\d{1,15}$/.test(m) || ms > 8.64e15) return bad('no time ("m" field)')
+  if (d === undefined) return { seq, ms, data: null }
+  try {
+    return { seq, ms, data: JSON.parse(d) }
+  } catch {
+    return bad('the data ("d" field) is not valid JSON')
+  }
 }

@@ -56,10 +56,14 @@ export async function execute(
   }
   timers.push(
     setInterval(() => {
-      shell.states.read(ex.runId).then((d) => {
-        const cur = d?.steps[step]
-        if (d?.status !== 'running' || cur?.lease !== lease) ex.stop(d?.status === 'running' ? 'lease' : 'ended')
-      }, shell.onError)
+      shell.states
+        .read(ex.runId)
+        .then((d) => {
+          // a document without steps (edited by hand) holds no lease of this execution's
+          const cur = d?.steps?.[step]
+          if (d?.status !== 'running' || cur?.lease !== lease) ex.stop(d?.status === 'running' ? 'lease' : 'ended')
+        })
+        .catch(shell.onError)
     }, opts.cancelPollMs),
   )
   let outcome: { ok: true; value: unknown } | { ok: false; err: unknown }
