@@ -93,15 +93,16 @@ it('timer options past what one timer holds (24.8 days) are refused: Node would 
   const ms = 3_000_000_000
   for (const name of ['cancelPollMs', 'drainTimeoutMs', 'slotLeaseMs'] as const) {
     expect(await invalid(() => createRunner({ store, flows: [order], [name]: ms }))).toMatch(
-      new RegExp(`^Invalid ${name} ${ms}: pass a whole number of ms from 1 to 2147483647`),
+      new RegExp(`^Invalid ${name} ${ms}: pass a whole number of ms from ${name === 'slotLeaseMs' ? 1000 : 1} to 2147483647`),
     )
   }
   expect(await invalid(() => createHandler({ store, heartbeatMs: ms }))).toMatch(/^Invalid createHandler heartbeatMs 3000000000/)
   createRunner({ store, flows: [order], cancelPollMs: 2 ** 31 - 1 })
   // a slot lease renewed every third of it must outlast its renewal's round trip
-  for (const ms of [5, 999])
+  // one range in every refusal, 0 and 1 included (0 said "above 0", 1 "from 1000")
+  for (const ms of [0, 1, 5, 999])
     expect(await invalid(() => createRunner({ store, flows: [order], slotLeaseMs: ms }))).toMatch(
-      new RegExp(`^Invalid slotLeaseMs ${ms}: pass a whole number of ms from 1000`),
+      new RegExp(`^Invalid slotLeaseMs ${ms}: pass a whole number of ms from 1000 to 2147483647`),
     )
   createRunner({ store, flows: [order], slotLeaseMs: 1000 })
 })

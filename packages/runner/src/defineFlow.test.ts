@@ -85,6 +85,22 @@ describe('defineFlow', () => {
       `Invalid limit ${2 ** 60} in concurrency of flow "n": pass at most ${Number.MAX_SAFE_INTEGER} (Number.MAX_SAFE_INTEGER).`,
     )
     expect(refusal(0)).toBe('Invalid limit 0 in concurrency of flow "n": pass a positive integer (at least 1).')
+    // a BigInt threw a raw TypeError (JSON cannot show it), a bare number said "Invalid limit undefined"
+    expect(refusal(2n)).toBe('Invalid limit 2n (a BigInt) in concurrency of flow "n": pass a positive integer (at least 1).')
+    const bare = (config: Record<string, unknown>) => {
+      try {
+        defineFlow({ name: 'n', steps: { a: { handler: h } }, ...config } as never)
+      } catch (err) {
+        expect(isLeanflowError(err, 'INVALID_ARGUMENT')).toBe(true)
+        return (err as Error).message
+      }
+      throw new Error('accepted')
+    }
+    expect(bare({ concurrency: 5 })).toBe('Invalid concurrency of flow "n": 5: pass an object, { limit: 5 }.')
+    expect(bare({ rateLimit: { limit: 1, period: -5 } })).toMatch(
+      /^Invalid period of rateLimit of flow "n" -5: pass a positive duration \('5s', '1m' or ms above 0\)/,
+    )
+    expect(bare({ rateLimit: { limit: 1, period: '1s', mode: 2n } })).toMatch(/^Invalid mode 2n \(a BigInt\) in rateLimit/)
   })
 
   it('refuses a misspelt option of a flow, a step, a retry policy or its backoff, naming it (plain JavaScript ignored them: `need` ran the step at once)', () => {

@@ -84,14 +84,8 @@ export function createRunner(options: RunnerOptions): Runner {
   // the default queue reports each failed delivery to onError, hand-backs left out (failuresTo)
   const queue = options.queue ?? createMemoryQueue({ onError: failuresTo(onError) })
   const inProcess = isMemoryQueue(queue)
-  const slotLeaseMs = timerMs(options.slotLeaseMs ?? 30_000, 'slotLeaseMs')
   // renewed every third of it: a lease of some ms lapses before its renewal lands, and the limit with it
-  if (slotLeaseMs < MIN_SLOT_LEASE_MS)
-    throw invalidArgument(
-      'slotLeaseMs',
-      slotLeaseMs,
-      `a whole number of ms from ${MIN_SLOT_LEASE_MS} (the slot is renewed every third of it)`,
-    )
+  const slotLeaseMs = timerMs(options.slotLeaseMs ?? 30_000, 'slotLeaseMs', MIN_SLOT_LEASE_MS, ' (the slot is renewed every third of it)')
   const shell = createShell(
     store,
     queue,

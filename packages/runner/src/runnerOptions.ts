@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { invalidArgument, type JobQueue, LeanflowError, positiveInteger } from '@leanflow/core'
+import { invalidArgument, type JobQueue, LeanflowError } from '@leanflow/core'
 
 /** The `priority` option of `startFlow`, checked: an integer in -100..100 (default 0). */
 export function priorityOf(value: unknown): number {
@@ -57,9 +57,11 @@ function shown(value: unknown): string {
 /** The longest delay one timer holds (2^31 - 1 ms, 24.8 days): Node fires a longer one after 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
-/** A timer option: a whole number of ms above 0 that one timer holds, else `INVALID_ARGUMENT` naming it. */
-export function timerMs(value: unknown, what: string): number {
-  const ms = positiveInteger(value, what)
-  if (ms > MAX_TIMER_MS) throw invalidArgument(what, value, `a whole number of ms from 1 to ${MAX_TIMER_MS} (24.8 days)`)
-  return ms
+/**
+ * A timer option: a whole number of ms from `min` (1) that one timer holds, else `INVALID_ARGUMENT`
+ * naming it and the whole range (`why` says where a `min` above 1 comes from).
+ */
+export function timerMs(value: unknown, what: string, min = 1, why = ''): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= MAX_TIMER_MS) return value
+  throw invalidArgument(what, value, `a whole number of ms from ${min} to ${MAX_TIMER_MS} (24.8 days)${why}`)
 }

@@ -55,7 +55,7 @@ export function flowControlOf(
     if (typeof r !== 'object' || r === null) throw bad(`Invalid ${where}: pass { limit, period, key?, mode? }.`)
     known(r, ['limit', 'period', 'key', 'mode'], where)
     const mode = r.mode ?? 'queue'
-    if (mode !== 'queue' && mode !== 'drop') throw bad(`Invalid mode ${JSON.stringify(mode)} in ${where}: use 'queue' or 'drop'.`)
+    if (mode !== 'queue' && mode !== 'drop') throw bad(`Invalid mode ${shownValue(mode)} in ${where}: use 'queue' or 'drop'.`)
     fc.rate = withKey(
       { id: 'rateLimit', limit: limitOf(r, where), periodMs: periodOf(r.period, `period of ${where}`), drop: mode === 'drop' },
       r,
@@ -82,7 +82,7 @@ export function flowControlOf(
     if (typeof s !== 'object' || s === null) throw bad(`Invalid ${where}: pass { key?, mode? }.`)
     known(s, ['key', 'mode'], where)
     const mode = s.mode ?? 'skip'
-    if (mode !== 'skip' && mode !== 'cancel') throw bad(`Invalid mode ${JSON.stringify(mode)} in ${where}: use 'skip' or 'cancel'.`)
+    if (mode !== 'skip' && mode !== 'cancel') throw bad(`Invalid mode ${shownValue(mode)} in ${where}: use 'skip' or 'cancel'.`)
     fc.singleton = withKey({ mode }, s, where)
   }
   for (const [name, def] of Object.entries(steps)) {
@@ -171,10 +171,11 @@ function keyOf(fn: LimitKey | undefined, input: unknown, flow: string, what: str
 
 /** A limit: a whole number from 1 to `Number.MAX_SAFE_INTEGER`; a bad one named as given, with the fix that applies to it. */
 function limitOf(c: unknown, where: string): number {
-  const limit = (c as { limit?: unknown } | null)?.limit
-  if (typeof c !== 'object' || c === null || !Number.isSafeInteger(limit) || (limit as number) < 1) {
-    // NaN and Infinity by name (JSON says null); a whole number above the safe range is told its bound
-    const shown = typeof limit === 'number' && !Number.isFinite(limit) ? String(limit) : JSON.stringify(limit)
+  // a bare number (`concurrency: 5`) is no options object: said so, not "Invalid limit undefined"
+  if (typeof c !== 'object' || c === null) throw bad(`Invalid ${where}: ${shownValue(c)}: pass an object, { limit: 5 }.`)
+  const limit = (c as { limit?: unknown }).limit
+  if (!Number.isSafeInteger(limit) || (limit as number) < 1) {
+    const shown = shownValue(limit)
     const fix =
       Number.isInteger(limit) && (limit as number) >= 1
         ? `pass at most ${Number.MAX_SAFE_INTEGER} (Number.MAX_SAFE_INTEGER)`
@@ -185,8 +186,11 @@ function limitOf(c: unknown, where: string): number {
 }
 
 function periodOf(value: unknown, where: string): number {
+  // a number at or below 0 is told the fix that applies to it (parseDuration allows 0)
+  if (typeof value === 'number' && !(value > 0))
+    throw bad(`Invalid ${where} ${shownValue(value)}: pass a positive duration ('5s', '1m' or ms above 0).`)
   const ms = parseDuration(value as Duration, where)
-  if (!(ms > 0)) throw bad(`Invalid ${where} ${JSON.stringify(value)}: pass a positive duration ('5s', '1m' or ms).`)
+  if (!(ms > 0)) throw bad(`Invalid ${where} ${shownValue(value)}: pass a positive duration ('5s', '1m' or ms).`)
   return ms
 }
 
@@ -209,4 +213,16 @@ function bad(message: string): LeanflowError {
 /** True when `blocked` is the run's rate need with its window full (a `retryAt`), not a slot or a waiting line. */
 export function rateFull(blocked: LimitBlock, needs: readonly LimitNeed[]): boolean {
   return blocked.retryAt !== undefined && needs.some((n) => n.kind === 'rate' && n.id === blocked.id)
+}
+
+/** A value as an error message shows it: NaN, Infinity and BigInt by name (JSON says null or throws), else its JSON. */
+function shownValue(v: unknown): string {
+  if (typeof v === 'bigint') return `${v}n (a BigInt)`
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v)
+  if (typeof v === 'function') return 'a function'
+  try {
+    return JSON.stringify(v) ?? String(v)
+  } catch {
+    return String(v)
+  }
 }
