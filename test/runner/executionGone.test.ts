@@ -53,17 +53,35 @@ const fails = defineFlow<{ key: string }>({
   },
 })
 
-function expectTyped(p: Probe) {
+/** A step that runs past its timeout (its one attempt), then makes its ctx calls. */
+const slow = defineFlow<{ key: string }>({ name: 'slow', steps: { z: { handler: zombie, timeout: 50, retry: { attempts: 1 } } } })
+
+function expectTyped(p: Probe, why: 'ended' | 'timeout' = 'ended') {
   expect(p.caught).toHaveLength(4)
   for (const err of p.caught) {
     expect(isLeanflowError(err, 'NON_RETRIABLE'), String(err)).toBe(true)
     expect(err).toBeInstanceOf(NonRetriableError)
-    expect((err as Error).message).toMatch(/no longer current \(ended: its run ended.*Stop work once ctx\.signal aborts/)
+    expect((err as { why?: string }).why).toBe(why)
+    const said = why === 'ended' ? 'ended: its run ended' : 'timeout: the step ran longer than its timeout'
+    expect((err as Error).message).toContain(`no longer current (${said}`)
+    expect((err as Error).message).toMatch(/Stop work once ctx\.signal aborts/)
   }
   expect(p.ran).toBe(0)
 }
 
-describeOnStores({ flows: [lingers, fails], prefix: 'gone' }, (runner, store) => {
+describeOnStores({ flows: [lingers, fails, slow], prefix: 'gone' }, (runner, store) => {
+  it('the step ran past its timeout: its later ctx calls say so (why "timeout"), not that another worker took it over', async () => {
+    const key = `timeout-${Math.random()}`
+    const p = probe(key)
+    const { runId } = await runner().startFlow('slow', { key })
+    await p.started.promise
+    await waitFor(() => p.signal?.aborted === true, 'the step told (ctx.signal)')
+    p.release.resolve()
+    await waitFor(() => p.caught.length === 4, 'every late call settled')
+    expectTyped(p, 'timeout')
+    expect((await waitEnd(store(), runId)).kind).toBe('flow.failed')
+  })
+
   it('the run canceled under a running step: its later ctx calls are NonRetriableError, nothing recorded', async () => {
     const key = `cancel-${Math.random()}` // one per store block
     const p = probe(key)

@@ -51,7 +51,7 @@ export async function execute(
     const ms = parseDuration(def.timeout)
     cancelTimeout = longTimeout(() => {
       timeoutErr = new Error(`Step "${step}" ran longer than its timeout of ${ms} ms.`)
-      ex.stop('lease')
+      ex.stop('timeout')
     }, ms)
   }
   timers.push(

@@ -5,7 +5,8 @@ import type { AwaitGate } from './awaitGate.js'
 
 const GONE_WHY = {
   lease: 'another worker took the step over',
-  ended: 'its run ended: canceled, failed by another step, or the step timed out',
+  ended: 'its run ended: canceled, or failed by another step',
+  timeout: 'the step ran longer than its timeout: the attempt failed, and a retry (if any) runs the handler again',
   handback: 'the runner handed the step back to the queue',
   suspended:
     'the step suspended on its pending awaits while the handler went on outside ctx calls; a promise that is not a ctx call (a fetch, a sleep after a Promise.race) does not keep a step running: do that work inside ctx.do',
