@@ -99,6 +99,46 @@ describe('defineFlow infers the types of a flow', () => {
     expectTypeOf<FlowResult<typeof loose>>().toEqualTypeOf<{ a?: number; b?: string }>()
   })
 
+  it('a handler that asks for more input than another: the flow takes all of it, whichever handler comes first', () => {
+    // handler was a method, whose parameter TypeScript checks both ways: the first annotation
+    // won, and startFlow took { orderId } though notify reads input.email (the run crashed)
+    const notify = defineFlow({
+      name: 'notify',
+      steps: {
+        charge: { handler: async (input: { orderId: string }) => input.orderId },
+        mail: { needs: ['charge'], handler: async (input: { orderId: string; email: string }) => input.email.toLowerCase() },
+      },
+    })
+    expectTypeOf<FlowInput<typeof notify>>().toEqualTypeOf<{ orderId: string; email: string }>()
+    const schema = defineFlow({
+      name: 'schema',
+      // @ts-expect-error: the schema's output has no extra, which the handler asks for
+      input: z.object({ id: z.string() }),
+      steps: { a: { handler: async (input: { id: string; extra: number }) => input.extra } },
+    })
+    expect(schema.name).toBe('schema')
+    typeOnly(async () => {
+      const runner = createRunner({ store: createMemoryStreamStore(), flows: [notify] })
+      // @ts-expect-error: email is missing
+      await runner.startFlow(notify, { orderId: 'o-1' })
+    })
+  })
+
+  it('step names of Object.prototype members (with needs), and a readonly needs list, keep the types', () => {
+    const deps = ['price'] as const
+    const proto = defineFlow({
+      name: 'proto',
+      steps: {
+        price: { handler: async () => ({ amount: 20 }) },
+        valueOf: { needs: ['price'], handler: async () => 0.2 },
+        toString: { needs: deps, handler: async () => 'x' },
+      },
+      result: (r) => ({ total: r.price.amount * (1 + r.valueOf), s: r.toString }),
+    })
+    expectTypeOf<FlowStepResults<typeof proto>>().toEqualTypeOf<{ price: { amount: number }; valueOf: number; toString: string }>()
+    expectTypeOf<FlowResult<typeof proto>>().toEqualTypeOf<{ total: number; s: string }>()
+  })
+
   it('untyped flows stay as loose as before: any input, an unknown result', () => {
     expectTypeOf<FlowInput<FlowDefinition>>().toBeUnknown()
     expectTypeOf<FlowResult<FlowDefinition>>().toBeUnknown()

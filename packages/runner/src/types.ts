@@ -28,10 +28,15 @@ export type {
  * ```
  */
 export interface StepDefinition<I = any, R = unknown> {
-  /** Gets the run's input and the {@link StepContext} (annotate `ctx: StepContext<Results>` to type `ctx.results`). */
-  handler(input: I, ctx: StepContext): R | Promise<R>
-  /** Steps that must complete first. */
-  needs?: string[] | undefined
+  /**
+   * Gets the run's input and the {@link StepContext} (annotate `ctx: StepContext<Results>` to type
+   * `ctx.results`). A property, not a method: its `input` is checked strictly, so a handler that
+   * asks for more input than the flow's is refused at compile time. `ctx` is a `StepContext<any>`: a
+   * handler may annotate it with the results it reads (`StepContext<{ charge: Charge }>`).
+   */
+  handler: (input: I, ctx: StepContext<any>) => R | Promise<R>
+  /** Steps that must complete first (a readonly list too: `['charge'] as const`). */
+  needs?: readonly string[] | undefined
   retry?: RetryPolicy | undefined
   /** Longest one execution of the handler may run (ms or duration, at least 1 ms; leave it out for none); past it the attempt fails (and may retry). */
   timeout?: Duration | undefined
