@@ -100,6 +100,8 @@ describe('a cadence tick whose input function throws', () => {
       const err = errors[0] as Error
       expect(err.message).toMatch(/Schedule "every-second": the tick of .* started no run: .*tenant list unavailable/)
       expect(isLeanflowError(err.cause, 'INVALID_ARGUMENT')).toBe(true)
+      // typed itself, as its cause is (it was a bare Error: code undefined)
+      expect(isLeanflowError(err, 'INVALID_ARGUMENT')).toBe(true)
       const info = (await runner.schedules.list()).find((x) => x.id === 'every-second')
       expect(info?.lastRun).toMatchObject({ skipped: true })
       expect(Date.parse(info?.nextRunAt as string)).toBeGreaterThan(Date.parse(info?.lastRun?.tick as string))

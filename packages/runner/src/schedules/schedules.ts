@@ -220,7 +220,11 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
         // a store failure: tried again at the next look (nothing moved on); a bad input, a flow gone,
         // an input function that threw: the tick is skipped and reported, the schedule goes on
         if (isLeanflowError(err) && !TICK_ERRORS.some((c) => isLeanflowError(err, c))) throw err
-        shell.onError(new Error(`Schedule "${id}": the tick of ${iso(tick)} started no run: ${errorMessage(err)}`, { cause: err }))
+        // typed as its cause is (INVALID_ARGUMENT for an input the flow refuses), not a bare Error
+        const code = isLeanflowError(err) ? err.code : 'INVALID_ARGUMENT'
+        shell.onError(
+          new LeanflowError(code, `Schedule "${id}": the tick of ${iso(tick)} started no run: ${errorMessage(err)}`, { cause: err }),
+        )
         lastRun = { tick, skipped: true }
       }
     }
