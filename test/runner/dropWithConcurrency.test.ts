@@ -2,8 +2,9 @@
 // start that only a full concurrency limit holds back waits in line (`queued`, reason
 // concurrency), and only a full rate window refuses (RATE_LIMITED with a real retry time). Before,
 // `drop` refused every start a busy concurrency limit held back, "retry in 0 ms", naming the
-// concurrency key as the rate limit's (found by a flow-control probe). On the memory store and
-// on a real redis-server.
+// concurrency key as the rate limit's (found by a flow-control probe). The store decides it in one
+// step (`onBusy: 'refuseRate'`), and the waiting start is in its concurrency limit's line, which
+// the slot's release admits from. On the memory store and on a real redis-server.
 import { isLeanflowError, type RateLimitedError, reduceFlow } from '@leanflow/core'
 import { defineFlow } from '@leanflow/runner'
 import { expect, it } from 'vitest'
@@ -25,7 +26,40 @@ const mixed = defineFlow({
   },
 })
 
-describeOnStores({ flows: [mixed], prefix: 'dropconc' }, (runner, store) => {
+/** Both limits keyed by tenant: the waiting start must stand in the concurrency line, not the rate one. */
+const keyed = defineFlow({
+  name: 'keyed',
+  concurrency: { limit: 1, key: (input: { tenant: string; id: string }) => input.tenant },
+  rateLimit: { limit: 5, period: '1m', mode: 'drop', key: (input: { tenant: string; id: string }) => input.tenant },
+  steps: {
+    a: {
+      handler: async (input: { tenant: string; id: string }) => {
+        await new Promise<void>((resolve) => gates.set(input.id, resolve))
+        return input.id
+      },
+    },
+  },
+})
+
+describeOnStores({ flows: [mixed, keyed], prefix: 'dropconc' }, (runner, store) => {
+  it('with both limits keyed, the waiting start is in the concurrency line: the first run’s end admits it', async () => {
+    const t = `t${Math.random().toString(36).slice(2, 8)}`
+    const first = await runner().startFlow(keyed, { tenant: t, id: `${t}-1` })
+    await waitFor(() => gates.has(`${t}-1`), 'the first run runs')
+    const second = await runner().startFlow(keyed, { tenant: t, id: `${t}-2` })
+    expect(reduceFlow(await store().read(second.runId)).status).toBe('queued')
+    const mine = (await runner().limits(keyed)).limits.filter((l) => l.key === t)
+    expect(mine.map((l) => [l.kind, l.active, l.queued]).sort()).toEqual([
+      ['concurrency', 1, 1],
+      ['rateLimit', 1, 0],
+    ])
+    gates.get(`${t}-1`)?.()
+    await runner().result(first.runId, { timeout: '10s' })
+    await waitFor(() => gates.has(`${t}-2`), 'the second run is admitted')
+    gates.get(`${t}-2`)?.()
+    expect(await runner().result(second.runId, { timeout: '10s' })).toEqual({ a: `${t}-2` })
+  })
+
   it('a start a full concurrency limit holds back waits; only the full rate window refuses', async () => {
     const first = await runner().startFlow(mixed, { tenant: 'acme', id: 'one' })
     await waitFor(() => gates.has('one'), 'the first run runs')

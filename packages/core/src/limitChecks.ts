@@ -95,7 +95,8 @@ export function checkLimitRequest(scope: unknown, req: LimitRequest): void {
       `a whole number from -${MAX_LIMIT_PRIORITY} to ${MAX_LIMIT_PRIORITY} (higher is admitted first)`,
     )
   }
-  if (onBusy !== undefined && onBusy !== 'queue' && onBusy !== 'refuse') throw invalidArgument('onBusy', onBusy, "'queue' or 'refuse'")
+  if (onBusy !== undefined && onBusy !== 'queue' && onBusy !== 'refuse' && onBusy !== 'refuseRate')
+    throw invalidArgument('onBusy', onBusy, "'queue', 'refuse' or 'refuseRate'")
   if (leaseMs !== undefined) positiveInteger(leaseMs, 'leaseMs')
   if (singleton !== undefined) {
     if (typeof singleton !== 'object' || singleton === null) throw invalidArgument('singleton', singleton, '{ key, mode }')

@@ -40,8 +40,13 @@ export interface LimitRequest {
   needs: readonly LimitNeed[]
   /** -100..100, higher admitted first; default 0. */
   priority?: number
-  /** `queue` (default): wait in line when not admitted now. `refuse`: take nothing, change nothing. */
-  onBusy?: 'queue' | 'refuse'
+  /**
+   * `queue` (default): wait in line when not admitted now. `refuse`: take nothing, change nothing.
+   * `refuseRate`: refused as `refuse` when a rate need's window is full, else as `queue` (a drop
+   * rate limit refuses the excess of its window, and a start a full concurrency limit holds back
+   * waits), decided in one step of the store.
+   */
+  onBusy?: 'queue' | 'refuse' | 'refuseRate'
   /**
    * Concurrency slots expire this many ms after they are taken or renewed (step executions: a
    * dead worker's slot frees itself). Absent: held until released (runs).

@@ -260,6 +260,15 @@ export function createMemoryLimits(now: () => number): LimitStore {
         const blocked = blockOf(s, e.needs, t) ?? { id: e.needs[0]?.id ?? '', key: e.needs[0]?.key ?? '' }
         return settle({ state: 'queued', admitted, blocked: aheadOf(s, holder, blocked, t) })
       }
+      // a drop rate limit's newcomer: refused while a rate window is full, else it queues as any
+      if (req.onBusy === 'refuseRate') {
+        const rate = blockOf(
+          s,
+          req.needs.filter((n) => n.kind === 'rate'),
+          t,
+        )
+        if (rate) return { state: 'refused', blocked: rate }
+      }
       // those already waiting go first; a newcomer whose line waits takes its place in it (a
       // refusable one admits no one from the line: its refusal could not name them)
       const line = lineOf(req.needs)

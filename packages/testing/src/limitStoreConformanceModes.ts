@@ -7,6 +7,27 @@ import { admit, conc, holders, queue, rate, SCOPE, SKEW, sleep, usage } from './
 
 /** Registers the cases with the suite's `test` (each on a fresh store). */
 export function limitModeCases(test: (title: string, fn: (s: LimitStore) => Promise<void>) => void): void {
+  test('refuseRate: refused (nothing taken) while a rate window is full; a full concurrency slot alone queues, in its line', async (s) => {
+    const c = conc('concurrency.0', 't1', 1)
+    const r = rate('rateLimit', 't1', 2, 60_000)
+    await admit(s, { holder: 'a', needs: [c, r], onBusy: 'refuseRate' })
+    // the slot is full, the window has room (1 of 2): it waits, in the concurrency limit's line
+    expect(await s.acquireLimit(SCOPE, { holder: 'b', needs: [c, r], onBusy: 'refuseRate' })).toMatchObject({ state: 'queued' })
+    expect(await usage(s)).toEqual([
+      { id: 'concurrency.0', kind: 'concurrency', key: 't1', active: 1, queued: 1 },
+      { id: 'rateLimit', kind: 'rate', key: 't1', active: 1, queued: 0 },
+    ])
+    expect(await s.releaseLimit(SCOPE, 'a')).toMatchObject({ admitted: ['b'] })
+    // two admissions in the window: a newcomer is refused, naming the rate limit and when it frees
+    const refused = await s.acquireLimit(SCOPE, { holder: 'c', needs: [c, r], onBusy: 'refuseRate' })
+    expect(refused).toMatchObject({ state: 'refused', blocked: { id: 'rateLimit', key: 't1' } })
+    expect(refused.state === 'refused' && typeof refused.blocked.retryAt).toBe('number')
+    expect(await usage(s)).toEqual([
+      { id: 'concurrency.0', kind: 'concurrency', key: 't1', active: 1, queued: 0 },
+      { id: 'rateLimit', kind: 'rate', key: 't1', active: 2, queued: 0 },
+    ])
+  })
+
   test('singleton skip: the active holder (queued ones count) is answered and nothing is written; a release frees the key', async (s) => {
     const need = conc('concurrency.0', '', 1)
     await admit(s, { holder: 'a', needs: [need], singleton: { key: 'u1', mode: 'skip' } })

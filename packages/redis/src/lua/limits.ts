@@ -9,7 +9,7 @@ import { LIMIT_LIB } from './limitLib.js'
 /**
  * Acquire: admit, queue or refuse one holder, and admit what fits from the queue.
  * KEYS: 1 the scope's held hash (routes the call). ARGV: 1 the scope tag, 2 holder, 3 its entry
- * JSON `{needs, leaseMs?, priority}`, 4 priority, 5 `queue` | `refuse`, 6 singleton key, 7
+ * JSON `{needs, leaseMs?, priority}`, 4 priority, 5 `queue` | `refuse` | `refuseRate`, 6 singleton key, 7
  * singleton mode (`skip` | `cancel`; '' none).
  * Returns `{state, admitted, blockedId, blockedKey, retryAt (-1 none), superseded, taken, ahead (-1
  * none), next}` (`next`: the moved heads' turns, flat `{holder, retryAt, ...}`).
@@ -69,6 +69,13 @@ if waiting then
   local admitted = pump({ [lineOf(wn)] = true })
   if has(admitted, holder) then return settle('admitted', admitted, nil) end
   return settle('queued', admitted, blockOf(wn) or {wn[1].id, wn[1].key, -1})
+end
+-- a drop rate limit's newcomer: refused while a rate window is full, else it queues as any
+if ARGV[5] == 'refuseRate' then
+  local rates = {}
+  for _, n in ipairs(needs) do if n.kind == 'rate' then rates[#rates + 1] = n end end
+  local b = blockOf(rates)
+  if b then return {'refused', {}, b[1], b[2], b[3], '', ''} end
 end
 -- those already waiting go first (a call that may refuse admits no one else: its answer could
 -- not name them); a newcomer whose line waits takes its place in it

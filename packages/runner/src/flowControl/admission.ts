@@ -7,7 +7,7 @@ import { newId } from '../shell/newId.js'
 import type { Shell } from '../shell/shell.js'
 import { wroteNothing } from '../shell/startWrites.js'
 import { assertFits } from '../shell/storable.js'
-import { rateFull, runLimitsOf } from './control.js'
+import { runLimitsOf } from './control.js'
 import { requireLimits } from './limits.js'
 
 /**
@@ -122,18 +122,15 @@ export async function startLimited(
     await create(id, undefined, undefined)
     return { runId: id }
   }
-  const ask = (onBusy: 'refuse' | 'queue') =>
-    limits.acquireLimit(flow, {
-      holder: runId,
-      needs: lim.needs,
-      priority,
-      onBusy,
-      ...(lim.singleton ? { singleton: lim.singleton } : {}),
-    })
-  let ans = await ask(lim.drop ? 'refuse' : 'queue')
-  // a drop rate limit refuses the excess of its window, nothing else: a start a full concurrency
-  // limit holds back (the rate need, asked first, has room) waits in line
-  if (ans.state === 'refused' && !rateFull(ans.blocked, lim.needs)) ans = await ask('queue')
+  const ans = await limits.acquireLimit(flow, {
+    holder: runId,
+    needs: lim.needs,
+    priority,
+    // a drop rate limit refuses the excess of its window, nothing else: a start that a full
+    // concurrency limit holds back waits in line (decided in one step of the store)
+    onBusy: lim.drop ? 'refuseRate' : 'queue',
+    ...(lim.singleton ? { singleton: lim.singleton } : {}),
+  })
   if (ans.state === 'taken') {
     if (!(await holderGone(shell, ans.holder))) return hooks.dedupTo(ans.holder)
     // a start that died between taking the key and writing its run (or a run that ended without

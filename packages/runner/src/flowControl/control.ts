@@ -5,7 +5,6 @@ import {
   isLeanflowError,
   isValidName,
   LeanflowError,
-  type LimitBlock,
   type LimitNeed,
   parseDuration,
 } from '@leanflow/core'
@@ -107,11 +106,7 @@ export function runLimitsOf(flow: string, fc: FlowControl, input: unknown): RunL
   }))
   if (fc.rate) {
     const r = fc.rate
-    const need: LimitNeed = { id: r.id, kind: 'rate', key: keyOf(r.key, input, flow, 'rateLimit'), limit: r.limit, periodMs: r.periodMs }
-    // a drop rate limit is asked first: a refusal names it whenever its window is full (a store
-    // names the first need that blocks), so a start only a concurrency limit holds back can wait
-    if (r.drop) needs.unshift(need)
-    else needs.push(need)
+    needs.push({ id: r.id, kind: 'rate', key: keyOf(r.key, input, flow, 'rateLimit'), limit: r.limit, periodMs: r.periodMs })
   }
   const out: RunLimits = { needs, drop: fc.rate?.drop === true }
   if (fc.singleton) out.singleton = { key: keyOf(fc.singleton.key, input, flow, 'singleton'), mode: fc.singleton.mode }
@@ -208,11 +203,6 @@ function known(src: object, keys: readonly string[], where: string): void {
 
 function bad(message: string): LeanflowError {
   return new LeanflowError('INVALID_ARGUMENT', message)
-}
-
-/** True when `blocked` is the run's rate need with its window full (a `retryAt`), not a slot or a waiting line. */
-export function rateFull(blocked: LimitBlock, needs: readonly LimitNeed[]): boolean {
-  return blocked.retryAt !== undefined && needs.some((n) => n.kind === 'rate' && n.id === blocked.id)
 }
 
 /** A value as an error message shows it: NaN, Infinity and BigInt by name (JSON says null or throws), else its JSON. */
