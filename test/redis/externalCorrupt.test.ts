@@ -69,6 +69,19 @@ it('an event published before the await registers matches past malformed entries
   expect(reported.find((r) => r.eventKind === 'paid.o1' && /"d" field/.test(r.reason))).toBeDefined()
 })
 
+it('a hand-written entry numbered before the real event it follows (s 1) does not end the scan (F9): reported, the event matches', async () => {
+  // events of another kind first: the real one's sequence number is above 1
+  for (let i = 0; i < 3; i++) await runner.publishEvent({ kind: 'other.kind', data: { i } })
+  let open = () => {}
+  gates.set('o3', new Promise<void>((r) => (open = r)))
+  const { runId } = await runner.startFlow(paid, { order: 'o3' })
+  await runner.publishEvent({ kind: 'paid.o3', data: { order: 'o3', n: 3 } })
+  await writeBad('paid.o3', [['s', '1', 'm', '1', 'd', '{}']])
+  open()
+  expect(await runner.result(runId, { timeout: '15s' })).toEqual({ wait: { order: 'o3', n: 3 } })
+  expect(reported.find((r) => r.eventKind === 'paid.o3' && /below an older entry/.test(r.reason))).toBeDefined()
+})
+
 it('an event published after the await, behind malformed entries: publishEvent answers, the await matches', async () => {
   const { runId } = await runner.startFlow(paid, { order: 'o2' })
   await waitAwait(runId)

@@ -1,5 +1,6 @@
 import type { EventRecord } from '@leanflow/core'
 import { printable } from './format.js'
+import { OPTION_DEFAULTS } from './optionDefaults.js'
 
 /** The key of one await of a step in {@link eventMatches}: the step and the await's position. */
 export const awaitKey = (step: string, position: unknown) => `${step}#${typeof position === 'number' ? position : ''}`
@@ -84,8 +85,10 @@ export const shellWord = (word: string) => `'${word.replaceAll("'", "'\\''")}'`
  */
 export function queueFlags(opts: { prefix?: string | undefined; bullmqQueue?: string; bullmqPrefix?: string }): string {
   let flags = ' --bullmq'
-  if (opts.prefix !== undefined && opts.prefix !== 'lf') flags += ` --prefix ${shellWord(opts.prefix)}`
-  if (opts.bullmqQueue !== undefined && opts.bullmqQueue !== 'leanflow') flags += ` --bullmq-queue ${shellWord(opts.bullmqQueue)}`
-  if (opts.bullmqPrefix !== undefined && opts.bullmqPrefix !== 'lfq') flags += ` --bullmq-prefix ${shellWord(opts.bullmqPrefix)}`
+  if (opts.prefix !== undefined && opts.prefix !== OPTION_DEFAULTS.prefix) flags += ` --prefix ${shellWord(opts.prefix)}`
+  if (opts.bullmqQueue !== undefined && opts.bullmqQueue !== OPTION_DEFAULTS.bullmqQueue)
+    flags += ` --bullmq-queue ${shellWord(opts.bullmqQueue)}`
+  if (opts.bullmqPrefix !== undefined && opts.bullmqPrefix !== OPTION_DEFAULTS.bullmqPrefix)
+    flags += ` --bullmq-prefix ${shellWord(opts.bullmqPrefix)}`
   return printable(flags)
 }

@@ -14,6 +14,7 @@ import { EXIT_CODES, type ExitCode } from './exitCodes.js'
 import { clockOf, formatDuration, formatTime, paintStatus, printable, table } from './format.js'
 import { formatEvent } from './formatEvent.js'
 import { formatState } from './formatState.js'
+import { OPTION_DEFAULTS } from './optionDefaults.js'
 import { eventMatches, queueFlags } from './publishHint.js'
 import { runEndOf } from './runEndOf.js'
 
@@ -28,7 +29,8 @@ export const notFound = (runId: string) =>
 export async function flowsCommand(ctx: CommandContext): Promise<ExitCode> {
   const flows = (await ctx.session().store.listFlows()).sort((a, b) => a.flow.localeCompare(b.flow))
   if (ctx.opts.json) ctx.printJson({ flows })
-  else if (flows.length === 0) ctx.note(`No flows have runs under prefix "${ctx.opts.prefix ?? 'lf'}" (is --prefix right?).`)
+  else if (flows.length === 0)
+    ctx.note(`No flows have runs under prefix "${ctx.opts.prefix ?? OPTION_DEFAULTS.prefix}" (is --prefix right?).`)
   else
     ctx.print(
       table(

@@ -12,6 +12,7 @@ import { describeError, redactUrl } from './cliError.js'
 import { createColors, wantsColor } from './colors.js'
 import type { CliIO, CommandContext } from './context.js'
 import { EXIT_CODES, type ExitCode } from './exitCodes.js'
+import { OPTION_DEFAULTS } from './optionDefaults.js'
 import { flowsCommand, RUN_STATUSES, runsCommand, showCommand, tailCommand } from './readCommands.js'
 import { type GlobalOptions, openSession, type Session } from './session.js'
 import { cliVersion } from './version.js'
@@ -118,8 +119,8 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
     .option('--json', 'machine output: one JSON document (tail: one JSON object per line)')
     .option('--timeout <ms>', 'how long a Redis command may wait before giving up (exit 4)', '3000')
     .option('--bullmq', "queue resumed steps on the workers' BullMQ queue (resolve, publish; needs @leanflow/bullmq)")
-    .option('--bullmq-queue <name>', 'BullMQ queue name of the workers', 'leanflow')
-    .option('--bullmq-prefix <prefix>', 'BullMQ key prefix of the workers', 'lfq')
+    .option('--bullmq-queue <name>', 'BullMQ queue name of the workers', OPTION_DEFAULTS.bullmqQueue)
+    .option('--bullmq-prefix <prefix>', 'BullMQ key prefix of the workers', OPTION_DEFAULTS.bullmqPrefix)
     .showSuggestionAfterError()
     .showHelpAfterError(!jsonMode)
     .exitOverride()

@@ -71,6 +71,7 @@ describe('@leanflow/core public API', () => {
       'refuseAfterClose',
       'runStateJson',
       'runTooLong',
+      'shown',
       'stepActivity',
       'storeOptions',
       'toStoreError',

@@ -58,7 +58,17 @@ export function optionsObject<T extends object>(opts: T | undefined, what: strin
   return opts
 }
 
-/** The value as it reads in a message: JSON (NaN, Infinity and a bigint as themselves), cut after 64 characters. */
+/**
+ * The value as it reads in an error message: JSON (NaN, Infinity and a bigint as themselves),
+ * cut after 64 characters; never throws (a cycle reads `an object`).
+ *
+ * @example
+ * ```ts
+ * shown(2n) // '2n'
+ * shown(Number.NaN) // 'NaN'
+ * shown({ limit: 5 }) // '{"limit":5}'
+ * ```
+ */
 export function shown(value: unknown): string {
   let text: string
   try {

@@ -19,7 +19,7 @@ import {
   STORE_DEFAULTS,
   type StoredExternalEvent,
 } from '@leanflow/core'
-import { type CorruptHandler, decodeExternal } from './internal/decode.js'
+import { type CorruptHandler, corruptExternal, decodeExternal } from './internal/decode.js'
 import { coalesceWrites, defineScript, type RedisClient } from './internal/script.js'
 import { withStoreErrors } from './internal/storeErrors.js'
 import { createKeys } from './keys.js'
@@ -171,6 +171,9 @@ export function redisRunStateStore(options: RedisRunStateStoreOptions, fatal?: (
       async readExternal(kind: string, afterSeq: number) {
         const out: StoredExternalEvent[] = []
         let high = '+'
+        // the first entry at or before afterSeq ends the scan once the next older one shows it in
+        // order (numbered above it): a newer entry numbered before an older one was written by hand
+        let end: { id: string; seq: number } | undefined
         for (;;) {
           const page = (await redis.xrevrange(k.kind(kind), high, '-', 'COUNT', PAGE)) as Array<[string, string[]]>
           for (const [id, fields] of page) {
@@ -178,8 +181,13 @@ export function redisRunStateStore(options: RedisRunStateStoreOptions, fatal?: (
             // an entry written by hand is skipped and reported, never the end of the scan nor a throw
             const e = decodeExternal(kind, id, fields, onCorrupt)
             if (e === undefined) continue
-            if (e.seq <= afterSeq) return out.reverse()
-            out.push(toRecord(kind, e.seq, e.ms, e.data))
+            if (end !== undefined) {
+              if (e.seq < end.seq) return out.reverse()
+              corruptExternal(onCorrupt, kind, end.id, `its sequence number ${end.seq} is below an older entry's (${e.seq})`)
+              end = undefined
+            }
+            if (e.seq <= afterSeq) end = { id, seq: e.seq }
+            else out.push(toRecord(kind, e.seq, e.ms, e.data))
           }
           if (page.length < PAGE) return out.reverse()
         }

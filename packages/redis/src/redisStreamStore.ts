@@ -71,7 +71,10 @@ export interface RedisStreamStoreOptions {
   maxEventsPerRun?: number | undefined
   /** Every appended record is published on this bus (for custom transports). */
   bus?: { publish(event: EventRecord): unknown } | undefined
-  /** Called for each malformed stream entry a read or follow skips. */
+  /**
+   * Called for each malformed entry a read or follow skips, and each one of an external-event
+   * stream an event match skips (`runId` `''`, `eventKind` its kind). Must not throw.
+   */
   onCorrupt?: ((info: CorruptEntryInfo) => void) | undefined
   /** Base of the connection names (`<name>:cmd`, `<name>:sub`). @default `lf:<prefix>` */
   connectionName?: string | undefined

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os'
-import { invalidArgument, type JobQueue, LeanflowError } from '@leanflow/core'
+import { invalidArgument, type JobQueue, LeanflowError, shown } from '@leanflow/core'
 
 /** The `priority` option of `startFlow`, checked: an integer in -100..100 (default 0). */
 export function priorityOf(value: unknown): number {
@@ -42,16 +42,6 @@ export function assertQueue(queue: unknown): void {
     'INVALID_ARGUMENT',
     'createRunner queue must be a JobQueue (enqueue, remove, process, close): pass createMemoryQueue() or createBullMQQueue(), or leave it out.',
   )
-}
-
-/** A value in a message: its JSON (cut to 64 characters), else its type. */
-function shown(value: unknown): string {
-  let text: string | undefined
-  try {
-    text = JSON.stringify(value)
-  } catch {}
-  text ??= typeof value
-  return text.length > 64 ? `${text.slice(0, 64)}…` : text
 }
 
 /** The longest delay one timer holds (2^31 - 1 ms, 24.8 days): Node fires a longer one after 1 ms. */

@@ -294,7 +294,8 @@ export interface Runner {
   /**
    * The run's result once it ends (`flow.completed.data.result`), from any process (it follows
    * the run's log): rejects with `RunFailedError`, `RunCanceledError`, `RUN_NOT_FOUND`, or
-   * `AwaitTimeoutError` after `timeout`.
+   * `AwaitTimeoutError` after `timeout`. When this process appended the run's end, it answers
+   * once its observers (`observe`, `@leanflow/otel`) were told of it (waiting at most 5 s for them).
    * @example
    * ```ts
    * const { runId } = await runner.startFlow('order', input)

@@ -140,13 +140,18 @@ export function decodeExternal(kind: string, id: string, fields: readonly string
   }
   const seq = Number(s)
   const ms = Number(m)
-  const bad = (reason: string) => corrupt(onCorrupt, '', id, reason, kind)
+  const bad = (reason: string) => corruptExternal(onCorrupt, kind, id, reason)
   if (s === undefined || !/^[1-9]\d{0,15}$/.test(s) || !Number.isSafeInteger(seq)) return bad('no sequence number ("s" field)')
-  if (m === undefined || !/^\d{1,15}$/.test(m) || ms > 8.64e15) return bad('no time ("m" field)')
+  if (m === undefined || !/^\d{1,15}$/.test(m)) return bad('no time ("m" field)')
   if (d === undefined) return { seq, ms, data: null }
   try {
     return { seq, ms, data: JSON.parse(d) }
   } catch {
     return bad('the data ("d" field) is not valid JSON')
   }
+}
+
+/** Reports an entry of the external events of `kind` that a match skips (see {@link decodeExternal}). */
+export function corruptExternal(onCorrupt: CorruptHandler, kind: string, id: string, reason: string): undefined {
+  return corrupt(onCorrupt, '', id, reason, kind)
 }

@@ -7,6 +7,7 @@ import {
   LeanflowError,
   type LimitNeed,
   parseDuration,
+  shown,
 } from '@leanflow/core'
 import type { FlowControlConfig, LimitKey } from '../flowControlTypes.js'
 import { errorMessage } from '../machine/errorMessage.js'
@@ -54,7 +55,7 @@ export function flowControlOf(
     if (typeof r !== 'object' || r === null) throw bad(`Invalid ${where}: pass { limit, period, key?, mode? }.`)
     known(r, ['limit', 'period', 'key', 'mode'], where)
     const mode = r.mode ?? 'queue'
-    if (mode !== 'queue' && mode !== 'drop') throw bad(`Invalid mode ${shownValue(mode)} in ${where}: use 'queue' or 'drop'.`)
+    if (mode !== 'queue' && mode !== 'drop') throw bad(`Invalid mode ${shown(mode)} in ${where}: use 'queue' or 'drop'.`)
     fc.rate = withKey(
       { id: 'rateLimit', limit: limitOf(r, where), periodMs: periodOf(r.period, `period of ${where}`), drop: mode === 'drop' },
       r,
@@ -81,7 +82,7 @@ export function flowControlOf(
     if (typeof s !== 'object' || s === null) throw bad(`Invalid ${where}: pass { key?, mode? }.`)
     known(s, ['key', 'mode'], where)
     const mode = s.mode ?? 'skip'
-    if (mode !== 'skip' && mode !== 'cancel') throw bad(`Invalid mode ${shownValue(mode)} in ${where}: use 'skip' or 'cancel'.`)
+    if (mode !== 'skip' && mode !== 'cancel') throw bad(`Invalid mode ${shown(mode)} in ${where}: use 'skip' or 'cancel'.`)
     fc.singleton = withKey({ mode }, s, where)
   }
   for (const [name, def] of Object.entries(steps)) {
@@ -158,24 +159,24 @@ function keyOf(fn: LimitKey | undefined, input: unknown, flow: string, what: str
     )
   }
   if (typeof key === 'string' && isValidName(key)) return key
-  const shown = typeof key === 'string' ? JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key) : errorMessage(key)
+  const given = typeof key === 'string' ? JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key) : errorMessage(key)
   throw new InvalidNameError(
-    `The key function of ${what} of flow "${flow}" returned ${shown}: return a name (1-128 characters from A-Z a-z 0-9 _ . -, starting with a letter or digit). Nothing was started.`,
+    `The key function of ${what} of flow "${flow}" returned ${given}: return a name (1-128 characters from A-Z a-z 0-9 _ . -, starting with a letter or digit). Nothing was started.`,
   )
 }
 
 /** A limit: a whole number from 1 to `Number.MAX_SAFE_INTEGER`; a bad one named as given, with the fix that applies to it. */
 function limitOf(c: unknown, where: string): number {
   // a bare number (`concurrency: 5`) is no options object: said so, not "Invalid limit undefined"
-  if (typeof c !== 'object' || c === null) throw bad(`Invalid ${where}: ${shownValue(c)}: pass an object, { limit: 5 }.`)
+  if (typeof c !== 'object' || c === null) throw bad(`Invalid ${where}: ${shown(c)}: pass an object, { limit: 5 }.`)
   const limit = (c as { limit?: unknown }).limit
   if (!Number.isSafeInteger(limit) || (limit as number) < 1) {
-    const shown = shownValue(limit)
+    const given = shown(limit)
     const fix =
       Number.isInteger(limit) && (limit as number) >= 1
         ? `pass at most ${Number.MAX_SAFE_INTEGER} (Number.MAX_SAFE_INTEGER)`
         : 'pass a positive integer (at least 1)'
-    throw bad(`Invalid limit ${shown} in ${where}: ${fix}.`)
+    throw bad(`Invalid limit ${given} in ${where}: ${fix}.`)
   }
   return limit as number
 }
@@ -183,9 +184,9 @@ function limitOf(c: unknown, where: string): number {
 function periodOf(value: unknown, where: string): number {
   // a number at or below 0 is told the fix that applies to it (parseDuration allows 0)
   if (typeof value === 'number' && !(value > 0))
-    throw bad(`Invalid ${where} ${shownValue(value)}: pass a positive duration ('5s', '1m' or ms above 0).`)
+    throw bad(`Invalid ${where} ${shown(value)}: pass a positive duration ('5s', '1m' or ms above 0).`)
   const ms = parseDuration(value as Duration, where)
-  if (!(ms > 0)) throw bad(`Invalid ${where} ${shownValue(value)}: pass a positive duration ('5s', '1m' or ms).`)
+  if (!(ms > 0)) throw bad(`Invalid ${where} ${shown(value)}: pass a positive duration ('5s', '1m' or ms).`)
   return ms
 }
 
@@ -203,16 +204,4 @@ function known(src: object, keys: readonly string[], where: string): void {
 
 function bad(message: string): LeanflowError {
   return new LeanflowError('INVALID_ARGUMENT', message)
-}
-
-/** A value as an error message shows it: NaN, Infinity and BigInt by name (JSON says null or throws), else its JSON. */
-function shownValue(v: unknown): string {
-  if (typeof v === 'bigint') return `${v}n (a BigInt)`
-  if (typeof v === 'number' && !Number.isFinite(v)) return String(v)
-  if (typeof v === 'function') return 'a function'
-  try {
-    return JSON.stringify(v) ?? String(v)
-  } catch {
-    return String(v)
-  }
 }

@@ -24,6 +24,7 @@ export async function resultOf<R>(
   opts: { timeout?: Duration | undefined } = {},
   served: () => boolean = () => true,
   observers: { settled(runId: string): Promise<void> } = { settled: async () => {} },
+  settleMs = SETTLE_MS,
 ): Promise<R> {
   assertName(runId, 'run id')
   if (typeof opts !== 'object' || opts === null) {
@@ -63,7 +64,9 @@ export async function resultOf<R>(
       for await (const e of store.follow(runId, { signal: ac.signal })) {
         const end = outcome<R>(runId, e)
         if (!end) continue
-        await observers.settled(runId)
+        // the observers told of the end this process appended, waited for a while at most: an
+        // append of it that hangs (a client without a command timeout) does not hold the answer
+        await settledWithin(observers.settled(runId), settleMs)
         if ('error' in end) throw end.error
         return end.value
       }
@@ -110,4 +113,16 @@ function outcome<R>(runId: string, e: EventRecord): { value: R } | { error: Erro
   if (e.kind === 'flow.failed') return { error: new RunFailedError(runId, String(data.error ?? 'failed')) }
   if (e.kind === 'flow.canceled') return { error: new RunCanceledError(runId, data.reason === undefined ? undefined : String(data.reason)) }
   return undefined
+}
+
+/** How long `runner.result` waits for this process's observers once it knows the run's end. */
+const SETTLE_MS = 5000
+
+/** Resolves when `settled` does, or after `ms`, whichever comes first. */
+function settledWithin(settled: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const cap = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms)
+  })
+  return Promise.race([settled, cap]).finally(() => clearTimeout(timer))
 }
