@@ -52,7 +52,7 @@ export interface CliOptions {
   timeoutMs?: number
   /** Close the reading end of its stdout at once, as `leanflow … | head -0` does: its writes then fail (EPIPE). */
   closeStdout?: boolean
-  /** Read nothing of its stdout (a reader that stalls) and send it SIGINT after this many ms. */
+  /** Read nothing of its stdout (a reader that stalls) and send it SIGINT this many ms after it first wrote. */
   stallThenInterruptMs?: number
 }
 
@@ -67,8 +67,12 @@ export function leanflow(args: string[], opts: CliOptions = {}): Promise<CliResu
   const proc = spawn(process.execPath, [bin, ...args], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
-  if (opts.stallThenInterruptMs !== undefined) setTimeout(() => proc.kill('SIGINT'), opts.stallThenInterruptMs)
-  else
+  // the interrupt goes once the CLI writes (it has its handlers then: a SIGINT before, on a loaded
+  // machine where it starts slowly, killed it by default, with no exit code)
+  if (opts.stallThenInterruptMs !== undefined) {
+    const ms = opts.stallThenInterruptMs
+    proc.stdout.once('readable', () => setTimeout(() => proc.kill('SIGINT'), ms))
+  } else
     proc.stdout.on('data', (d: Buffer) => {
       stdout += d.toString()
     })
