@@ -1,16 +1,15 @@
 /**
  * Composition across real processes on one real redis-server (design/composition.md, guarantees
  * 1-5): child runs started once per call position through SIGKILLs at the child's start, a
- * child's end resuming its parent once whichever comes first, a 1,000-way fan-out on 3 workers,
- * `ctx.publish` reaching another run once through a SIGKILL (guarantee 4, cancel, is in compositionCancel.test.ts).
+ * child's end resuming its parent once whichever comes first (guarantee 3, the fan-out, and 5,
+ * `ctx.publish`, are in compositionFanout.test.ts; guarantee 4, cancel, in compositionCancel.test.ts).
  * Worker processes are `test/workers/composeWorker.ts` on BullMQ (their store proxied to die at a
  * precise point); this process only starts runs (a runner it never starts), cancels and reads.
  */
 import { compareEventIds, type EventRecord } from '@leanflow/core'
 import type { RedisStreamStore } from '@leanflow/redis'
 import { describe, expect, it } from 'vitest'
-import { waitFor } from '../helpers/waitFor.js'
-import { BILLED, execKey } from '../workers/composeFlows.js'
+import { execKey } from '../workers/composeFlows.js'
 import {
   killed,
   lastOf,
@@ -203,126 +202,3 @@ describe('guarantee 2: a child’s end resumes its parent exactly once', () => {
  * 190 KB at 1,000 awaits); 5-8 s when every process wrote its batches of ends itself, 52-84 s
  * when each child's end wrote it alone.
  */
-const FANOUT = Number(process.env.COMPOSE_FANOUT ?? 1000)
-
-describe('guarantee 3: fan-out', () => {
-  it(`${FANOUT} invokes from one step on 3 workers: completes, at most one resume per child outcome, the log ordered with one event per position`, async () => {
-    const { id, store, producer, spawn, ready } = setup()
-    await ready([spawn(), spawn(), spawn()])
-    const k = FANOUT
-    const t0 = Date.now()
-    const { runId } = await producer.startFlow('fan', { ns: id, k })
-    const [result] = await resultsOf(producer, store, [runId], 150_000)
-    const wallMs = Date.now() - t0
-    expect(result).toEqual({ all: { count: k, sum: 10 * ((k * (k - 1)) / 2) } })
-    const leaves = await runsOf(store, 'leaf')
-    expect(leaves).toHaveLength(k)
-    expect(leaves.every((r) => r.status === 'completed')).toBe(true)
-    const log = await logOf(store, runId)
-    // ordered: ids strictly increasing
-    const disorder = log.slice(1).filter((e, i) => compareEventIds((log[i] as EventRecord).id, e.id) >= 0)
-    expect(disorder).toEqual([])
-    // one step.await.run per position, each naming its own child
-    const awaited = log.filter((e) => e.kind === 'step.await.run')
-    expect(awaited).toHaveLength(k)
-    expect(new Set(awaited.map(positionOf))).toEqual(new Set(range(k)))
-    expect(new Set(awaited.map((e) => (e.data as { childRunId: string }).childRunId)).size).toBe(k)
-    // one attempt: resumes are not new attempts; the handler ran at most once more per child outcome
-    expect(log.filter((e) => e.kind === 'step.started' && !(e.data as { recovered?: boolean }).recovered)).toHaveLength(1)
-    const executions = Number(await redis.client.get(execKey(id, runId)))
-    expect(executions).toBeLessThanOrEqual(k + 1)
-    const resumed = positions(log, 'step.resumed')
-    console.log(`fan-out of ${k}: ${wallMs} ms, ${log.length} parent events, ${executions} executions, ${resumed.length} step.resumed`)
-    expect(resumed.length).toBeLessThanOrEqual(k)
-    // each child's end logged once at its position
-    const g = resumeGaps(log)
-    expect({ missing: g.missing.length, repeated: g.repeated.length }, 'positions without / with several step.resumed').toEqual({
-      missing: 0,
-      repeated: 0,
-    })
-    expect(wallMs).toBeLessThan(60_000)
-  }, 180_000)
-})
-
-describe('guarantee 5: ctx.publish reaches other runs once', () => {
-  it('the publishing worker SIGKILLed right after the event was stored: each of 3 listening runs resumes once, one event stored', async () => {
-    const { store, producer, spawn, ready } = setup()
-    const doomed = spawn({ KILL: 'afterPublish:1' })
-    await ready([doomed])
-    const listeners = await Promise.all(range(3).map(async () => (await producer.startFlow('listen', { id: 'o-1' })).runId))
-    await waitFor(
-      async () => (await Promise.all(listeners.map((l) => logOf(store, l)))).every((log) => log.some((e) => e.kind === 'step.await.event')),
-      'the listeners awaiting',
-      30_000,
-    )
-    const { runId: publisher } = await producer.startFlow('pub', { id: 'o-1' })
-    await killed(doomed, 'the kill after the publish')
-    // stored, matched to nobody yet
-    expect(await store.readExternal(BILLED, 0)).toHaveLength(1)
-    for (const l of listeners) expect(positions(await logOf(store, l), 'step.resumed')).toEqual([])
-    await ready([spawn()])
-    expect(await producer.result(publisher, { timeout: '60s' })).toEqual({ s: 'published' })
-    for (const l of listeners) {
-      expect(await producer.result(l, { timeout: '60s' })).toEqual({ l: { id: 'o-1' } })
-      expect(positions(await logOf(store, l), 'step.resumed')).toEqual([0])
-    }
-    // the step ran again (taken over) and published again under the same key: still one event
-    const pubLog = await logOf(store, publisher)
-    expect(pubLog.some((e) => e.kind === 'step.started' && (e.data as { recovered?: boolean }).recovered)).toBe(true)
-    expect(await store.readExternal(BILLED, 0)).toHaveLength(1)
-  }, 120_000)
-
-  it('the listening worker SIGKILLed after its await.event was recorded and before it watched the kind: the event resumes it once', async () => {
-    const { store, producer, spawn, ready } = setup()
-    const doomed = spawn({ KILL: 'beforeWatch:1' })
-    await ready([doomed])
-    const { runId: listener } = await producer.startFlow('listen', { id: 'o-2' })
-    await killed(doomed, 'the kill before the watch')
-    expect(await store.kindWatchers(BILLED)).toEqual([])
-    await ready([spawn()])
-    const { runId: publisher } = await producer.startFlow('pub', { id: 'o-2' })
-    expect(await producer.result(publisher, { timeout: '60s' })).toEqual({ s: 'published' })
-    expect(await producer.result(listener, { timeout: '60s' })).toEqual({ l: { id: 'o-2' } })
-    expect(positions(await logOf(store, listener), 'step.resumed')).toEqual([0])
-  }, 120_000)
-
-  it('the publishing worker SIGKILLed right after its match resolved a listener, before queuing its resume: the repeated publish queues it', async () => {
-    const { store, producer, spawn, ready } = setup()
-    const doomed = spawn({ KILL: 'afterEventResolved:1' })
-    await ready([doomed])
-    const { runId: listener } = await producer.startFlow('listen', { id: 'o-3' })
-    await waitFor(async () => (await store.kindWatchers(BILLED)).includes(listener), 'the listener watching', 30_000)
-    const { runId: publisher } = await producer.startFlow('pub', { id: 'o-3' })
-    await killed(doomed, 'the kill after the match')
-    await ready([spawn()])
-    expect(await producer.result(publisher, { timeout: '60s' })).toEqual({ s: 'published' })
-    expect(await producer.result(listener, { timeout: '30s' })).toEqual({ l: { id: 'o-3' } })
-    expect(positions(await logOf(store, listener), 'step.resumed')).toEqual([0])
-  }, 120_000)
-
-  it('the listening worker SIGKILLed right after its own catch-up matched an earlier event, before queuing its resume: its job, delivered again, queues it', async () => {
-    const { store, producer, spawn, ready } = setup()
-    // the run starts, then the event is published while no worker runs yet: no run watches its kind,
-    // so the listener's catch-up read (after its await is written) is what finds it
-    const { runId: listener } = await producer.startFlow('listen', { id: 'o-4' })
-    await producer.publishEvent({ kind: BILLED, data: { id: 'o-4' } })
-    const doomed = spawn({ KILL: 'afterEventResolved:1' })
-    await ready([doomed])
-    await killed(doomed, 'the kill after the catch-up match', (m) => m.runId === listener)
-    await ready([spawn()])
-    expect(await producer.result(listener, { timeout: '30s' })).toEqual({ l: { id: 'o-4' } })
-    expect(positions(await logOf(store, listener), 'step.resumed')).toEqual([0])
-  }, 120_000)
-
-  it('the listening worker SIGKILLed while its suspend was still carried out, after its poll saw the step suspended: its job had not ended, and the event resumes the listener', async () => {
-    const { producer, spawn, ready } = setup()
-    const doomed = spawn({ KILL: 'holdWatch:1' })
-    await ready([doomed])
-    const { runId: listener } = await producer.startFlow('listen', { id: 'o-5' })
-    await killed(doomed, 'the kill in the held watch')
-    await ready([spawn()])
-    const { runId: publisher } = await producer.startFlow('pub', { id: 'o-5' })
-    expect(await producer.result(publisher, { timeout: '60s' })).toEqual({ s: 'published' })
-    expect(await producer.result(listener, { timeout: '30s' })).toEqual({ l: { id: 'o-5' } })
-  }, 120_000)
-})
