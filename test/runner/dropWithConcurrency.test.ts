@@ -49,9 +49,10 @@ describeOnStores({ flows: [mixed, keyed], prefix: 'dropconc' }, (runner, store) 
     const second = await runner().startFlow(keyed, { tenant: t, id: `${t}-2` })
     expect(reduceFlow(await store().read(second.runId)).status).toBe('queued')
     const mine = (await runner().limits(keyed)).limits.filter((l) => l.key === t)
+    // the waiting start counts in the rate window already: a drop rate limit counts the starts it lets in
     expect(mine.map((l) => [l.kind, l.active, l.queued]).sort()).toEqual([
       ['concurrency', 1, 1],
-      ['rateLimit', 1, 0],
+      ['rateLimit', 2, 0],
     ])
     gates.get(`${t}-1`)?.()
     await runner().result(first.runId, { timeout: '10s' })
@@ -61,20 +62,31 @@ describeOnStores({ flows: [mixed, keyed], prefix: 'dropconc' }, (runner, store) 
   })
 
   it('a start a full concurrency limit holds back waits; only the full rate window refuses', async () => {
-    const first = await runner().startFlow(mixed, { tenant: 'acme', id: 'one' })
-    await waitFor(() => gates.has('one'), 'the first run runs')
+    // ids of this store block's own: the gates outlive a block
+    const u = Math.random().toString(36).slice(2, 8)
+    const first = await runner().startFlow(mixed, { tenant: 'acme', id: `one-${u}` })
+    await waitFor(() => gates.has(`one-${u}`), 'the first run runs')
     // concurrency 1 of acme is full, the rate window has room (1 of 2): the second waits in line
-    const second = await runner().startFlow(mixed, { tenant: 'acme', id: 'two' })
+    const second = await runner().startFlow(mixed, { tenant: 'acme', id: `two-${u}` })
     const waiting = reduceFlow(await store().read(second.runId))
     expect(waiting.status).toBe('queued')
     expect(waiting.queued?.reason).toBe('concurrency')
-    gates.get('one')?.()
-    expect(await runner().result(first.runId, { timeout: '10s' })).toEqual({ a: 'one' })
-    await waitFor(() => gates.has('two'), 'the second run is admitted')
-    // two admissions in the minute: the window is full, a third start is refused, another tenant's too
+    // two starts let in (one running, one waiting) fill the window of 2: a third is refused at once,
+    // not queued behind the concurrency limit (that made drop mode a queue)
+    const third = await runner()
+      .startFlow(mixed, { tenant: 'acme', id: `three-${u}` })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      )
+    expect(isLeanflowError(third, 'RATE_LIMITED'), String(third)).toBe(true)
+    gates.get(`one-${u}`)?.()
+    expect(await runner().result(first.runId, { timeout: '10s' })).toEqual({ a: `one-${u}` })
+    await waitFor(() => gates.has(`two-${u}`), 'the second run is admitted')
+    // still two in the minute: a start is refused, another tenant's too (the rate limit has no key)
     for (const tenant of ['acme', 'other']) {
       const refused = await runner()
-        .startFlow(mixed, { tenant, id: `three-${tenant}` })
+        .startFlow(mixed, { tenant, id: `three-${tenant}-${u}` })
         .then(
           () => undefined,
           (err: unknown) => err,
@@ -83,7 +95,7 @@ describeOnStores({ flows: [mixed, keyed], prefix: 'dropconc' }, (runner, store) 
       expect((refused as RateLimitedError).retryAfterMs).toBeGreaterThan(30_000)
       expect((refused as RateLimitedError).message).not.toContain(tenant)
     }
-    gates.get('two')?.()
-    expect(await runner().result(second.runId, { timeout: '10s' })).toEqual({ a: 'two' })
+    gates.get(`two-${u}`)?.()
+    expect(await runner().result(second.runId, { timeout: '10s' })).toEqual({ a: `two-${u}` })
   })
 })

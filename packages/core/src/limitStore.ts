@@ -42,9 +42,9 @@ export interface LimitRequest {
   priority?: number
   /**
    * `queue` (default): wait in line when not admitted now. `refuse`: take nothing, change nothing.
-   * `refuseRate`: refused as `refuse` when a rate need's window is full, else as `queue` (a drop
-   * rate limit refuses the excess of its window, and a start a full concurrency limit holds back
-   * waits), decided in one step of the store.
+   * `refuseRate` (a drop rate limit): refused as `refuse` while a rate need's window is full;
+   * else counted in its rate windows at once and admitted or queued for its other needs only (it
+   * does not count again when admitted), in one step of the store.
    */
   onBusy?: 'queue' | 'refuse' | 'refuseRate'
   /**

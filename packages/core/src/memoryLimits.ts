@@ -260,33 +260,38 @@ export function createMemoryLimits(now: () => number): LimitStore {
         const blocked = blockOf(s, e.needs, t) ?? { id: e.needs[0]?.id ?? '', key: e.needs[0]?.key ?? '' }
         return settle({ state: 'queued', admitted, blocked: aheadOf(s, holder, blocked, t) })
       }
-      // a drop rate limit's newcomer: refused while a rate window is full, else it queues as any
+      let needs = req.needs
       if (req.onBusy === 'refuseRate') {
-        const rate = blockOf(
-          s,
-          req.needs.filter((n) => n.kind === 'rate'),
-          t,
-        )
+        // a drop rate limit's newcomer: refused while a rate window is full; else let in, it
+        // counts in its rate windows now (a drop rate limit counts the starts it lets in, running
+        // or waiting) and waits, as any, for the rest only
+        const rates = needs.filter((n) => n.kind === 'rate')
+        const rate = blockOf(s, rates, t)
         if (rate) return { state: 'refused', blocked: rate }
+        for (const n of rates) {
+          s.seen.set(slotKey(n), n)
+          s.windows.set(slotKey(n), [...windowOf(s, n, t), t])
+        }
+        needs = needs.filter((n) => n.kind !== 'rate')
       }
       // those already waiting go first; a newcomer whose line waits takes its place in it (a
       // refusable one admits no one from the line: its refusal could not name them)
-      const line = lineOf(req.needs)
+      const line = lineOf(needs)
       const admitted = req.onBusy === 'refuse' ? [] : pump(s, t, new Set([line]), moved)
-      const lead = req.needs.find((x) => x.key !== '') ?? req.needs[0]
+      const lead = needs.find((x) => x.key !== '') ?? needs[0]
       const first = { id: lead?.id ?? '', key: lead?.key ?? '' }
       if (!s.lines.has(line)) {
-        const blocked = blockOf(s, req.needs, t)
+        const blocked = blockOf(s, needs, t)
         if (!blocked) {
-          take(s, holder, [...req.needs], req.leaseMs, t)
+          take(s, holder, [...needs], req.leaseMs, t)
           return settle({ state: 'admitted', admitted: [...admitted, holder] })
         }
         if (req.onBusy === 'refuse') return { state: 'refused', blocked }
-      } else if (req.onBusy === 'refuse') return { state: 'refused', blocked: blockOf(s, req.needs, t) ?? first }
-      enqueue(s, holder, req)
+      } else if (req.onBusy === 'refuse') return { state: 'refused', blocked: blockOf(s, needs, t) ?? first }
+      enqueue(s, holder, { ...req, needs })
       admitted.push(...pump(s, t, new Set([line]), moved))
       if (admitted.includes(holder)) return settle({ state: 'admitted', admitted })
-      return settle({ state: 'queued', admitted, blocked: aheadOf(s, holder, blockOf(s, req.needs, t) ?? first, t) })
+      return settle({ state: 'queued', admitted, blocked: aheadOf(s, holder, blockOf(s, needs, t) ?? first, t) })
     },
 
     async releaseLimit(scope: string, holder: string) {

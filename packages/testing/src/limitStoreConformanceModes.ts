@@ -7,25 +7,32 @@ import { admit, conc, holders, queue, rate, SCOPE, SKEW, sleep, usage } from './
 
 /** Registers the cases with the suite's `test` (each on a fresh store). */
 export function limitModeCases(test: (title: string, fn: (s: LimitStore) => Promise<void>) => void): void {
-  test('refuseRate: refused (nothing taken) while a rate window is full; a full concurrency slot alone queues, in its line', async (s) => {
+  test('refuseRate: refused (nothing taken) while a rate window is full; let in, it counts in the window at once and waits in its concurrency line', async (s) => {
     const c = conc('concurrency.0', 't1', 1)
     const r = rate('rateLimit', 't1', 2, 60_000)
     await admit(s, { holder: 'a', needs: [c, r], onBusy: 'refuseRate' })
-    // the slot is full, the window has room (1 of 2): it waits, in the concurrency limit's line
+    // the slot is full, the window has room (1 of 2): let in, it counts in the window now and
+    // waits in the concurrency limit's line
     expect(await s.acquireLimit(SCOPE, { holder: 'b', needs: [c, r], onBusy: 'refuseRate' })).toMatchObject({ state: 'queued' })
     expect(await usage(s)).toEqual([
       { id: 'concurrency.0', kind: 'concurrency', key: 't1', active: 1, queued: 1 },
-      { id: 'rateLimit', kind: 'rate', key: 't1', active: 1, queued: 0 },
+      { id: 'rateLimit', kind: 'rate', key: 't1', active: 2, queued: 0 },
     ])
-    expect(await s.releaseLimit(SCOPE, 'a')).toMatchObject({ admitted: ['b'] })
-    // two admissions in the window: a newcomer is refused, naming the rate limit and when it frees
+    // two let in: a newcomer is refused, naming the rate limit and when it frees, and nothing changes
     const refused = await s.acquireLimit(SCOPE, { holder: 'c', needs: [c, r], onBusy: 'refuseRate' })
     expect(refused).toMatchObject({ state: 'refused', blocked: { id: 'rateLimit', key: 't1' } })
     expect(refused.state === 'refused' && typeof refused.blocked.retryAt).toBe('number')
+    // the release admits the waiting one without another admission in the window
+    expect(await s.releaseLimit(SCOPE, 'a')).toMatchObject({ admitted: ['b'] })
     expect(await usage(s)).toEqual([
       { id: 'concurrency.0', kind: 'concurrency', key: 't1', active: 1, queued: 0 },
       { id: 'rateLimit', kind: 'rate', key: 't1', active: 2, queued: 0 },
     ])
+    // a drop rate limit alone: let in is admitted
+    const only = rate('solo', '', 1, 60_000)
+    expect(await s.acquireLimit(SCOPE, { holder: 'd', needs: [only], onBusy: 'refuseRate' })).toMatchObject({ state: 'admitted' })
+    expect(await s.acquireLimit(SCOPE, { holder: 'e', needs: [only], onBusy: 'refuseRate' })).toMatchObject({ state: 'refused' })
+    await s.releaseLimit(SCOPE, 'd')
   })
 
   test('singleton skip: the active holder (queued ones count) is answered and nothing is written; a release frees the key', async (s) => {

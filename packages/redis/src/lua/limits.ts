@@ -70,12 +70,27 @@ if waiting then
   if has(admitted, holder) then return settle('admitted', admitted, nil) end
   return settle('queued', admitted, blockOf(wn) or {wn[1].id, wn[1].key, -1})
 end
--- a drop rate limit's newcomer: refused while a rate window is full, else it queues as any
+-- a drop rate limit's newcomer: refused while a rate window is full; else let in, it counts in
+-- its rate windows now (a drop rate limit counts the starts it lets in, running or waiting) and
+-- waits, as any, for the rest only (memoryLimits.ts the same)
 if ARGV[5] == 'refuseRate' then
-  local rates = {}
-  for _, n in ipairs(needs) do if n.kind == 'rate' then rates[#rates + 1] = n end end
+  local rates, others = {}, {}
+  for _, n in ipairs(needs) do
+    if n.kind == 'rate' then rates[#rates + 1] = n else others[#others + 1] = n end
+  end
   local b = blockOf(rates)
   if b then return {'refused', {}, b[1], b[2], b[3], '', ''} end
+  if #rates > 0 then
+    for _, n in ipairs(rates) do
+      see(n)
+      redis.call('ZADD', windowKey(n), now, redis.call('INCR', SEQ))
+      redis.call('PEXPIRE', windowKey(n), math.max(1, math.ceil(n.periodMs)))
+    end
+    needs = others
+    entry.needs = others
+    -- cjson writes an empty table as {}: the entry's needs stay a list
+    entryJson = (string.gsub(cjson.encode(entry), '"needs":{}', '"needs":[]'))
+  end
 end
 -- those already waiting go first (a call that may refuse admits no one else: its answer could
 -- not name them); a newcomer whose line waits takes its place in it
