@@ -6,11 +6,12 @@
 // when `runs.read` is refused (the end is then the position, without its kind).
 import type { EventRecord } from '@leanflow/core'
 import { createHandler } from '@leanflow/http'
-import { type EventSourceConstructor, type EventSourceLike, type RunEnd, watchRun } from '@leanflow/http/client'
+import { type EventSourceConstructor, type RunEnd, watchRun } from '@leanflow/http/client'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { EventSource } from 'eventsource'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { BrowserLikeEventSource } from '../helpers/browserLikeEventSource.js'
 import { describeMatrix } from '../helpers/httpMatrix.js'
 import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
@@ -59,23 +60,6 @@ function watch(url: string, ES: EventSourceConstructor) {
     onError: (err) => seen.errors.push(err),
   })
   return { w, seen, settled: () => waitFor(() => seen.ends.length + seen.errors.length > 0, 'the watch to end or fail') }
-}
-
-/** An `eventsource` EventSource whose `error` events carry no status, as a browser's do (watchRun asks with fetch). */
-class BrowserLikeEventSource implements EventSourceLike {
-  readonly #es: EventSource
-  constructor(url: string, init?: { withCredentials?: boolean }) {
-    this.#es = new EventSource(url, init)
-  }
-  get readyState(): number {
-    return this.#es.readyState
-  }
-  addEventListener(type: string, listener: (e: MessageEvent) => void): void {
-    this.#es.addEventListener(type, type === 'error' ? () => listener(new Event('error') as MessageEvent) : listener)
-  }
-  close(): void {
-    this.#es.close()
-  }
 }
 
 describeMatrix(

@@ -89,10 +89,13 @@ const root = resolve(import.meta.dirname, '../..')
  * 4,501 B, its budget 4,480 → 4,520.
  * A `fetch` option for watchRun's own requests (a refused stream's code on a server that wants a
  * token), and refusing one that is no function: 4,557 B, its budget 4,520 → 4,580 (the 5 KB target stands).
+ * A stream that fails while fetch gets 2xx (a proxy's passing 502, which a browser's EventSource
+ * does not tell) is followed again a few times from the last event, and its refusal says why:
+ * 4,694 B, its budget 4,580 → 4,720 (the 5 KB target stands).
  */
 const BUDGET = {
   'reduceFlow + applyEvent': 3 * 1024,
-  'watchRun + reduceFlow': 4_580,
+  'watchRun + reduceFlow': 4_720,
   'parseEvent + compareEventIds': 1_250,
 } as const
 

@@ -85,12 +85,17 @@ function splitUrl(url: string): [string, URLSearchParams] {
   return [path, new URLSearchParams(query.join('?'))]
 }
 
-function withoutPosition(url: string): string {
+/** `url` with its position (`?after=`) set to `after`, or taken out. */
+function withoutPosition(url: string, after?: string): string {
   const [path, q] = splitUrl(url)
-  q.delete('after')
+  if (after === undefined) q.delete('after')
+  else q.set('after', after)
   const rest = `${q}`
   return rest ? `${path}?${rest}` : path
 }
+
+/** Times watchRun follows again a stream that failed while a request to it answers 2xx (a proxy's passing 502). */
+const RETRIES = 3
 
 /**
  * Watches a run live over SSE (`GET <basePath>/runs/:runId/stream`) and folds its
@@ -124,6 +129,8 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
   let state = emptyFlowState()
   let source: EventSourceLike | undefined
   let closed = false
+  /** Follows again since the stream last opened (see {@link RETRIES}). */
+  let retries = 0
 
   const fail = (err: Error) => {
     try {
@@ -186,7 +193,9 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
       connect(withoutPosition(url))
     })
     es.addEventListener('open', () => {
-      if (!closed && source === es) notify(options.onConnection, 'open')
+      if (closed || source !== es) return
+      retries = 0
+      notify(options.onConnection, 'open')
     })
     es.addEventListener('error', (ev) => {
       if (closed || source !== es) return
@@ -204,6 +213,14 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
         // 204: the position (`?after=`) was at or past the end of a run that ended before this watch
         if (why.status === 204) return end(await endOf(target, state.lastEventId, options))
         if (closed) return
+        // it answers now (a proxy's 502 or 503 that has passed): followed again from the last event
+        // seen, a few times, before it counts as refused
+        if (why.status !== undefined && why.status < 300 && retries < RETRIES) {
+          retries++
+          notify(options.onConnection, 'retrying')
+          setTimeout(() => closed || connect(state.lastEventId === undefined ? target : withoutPosition(target, state.lastEventId)), 500 * retries)
+          return
+        }
         close()
         fail(refused(target, why))
       })
@@ -280,7 +297,9 @@ function refused(target: string, why: Refusal): Error & Refusal {
   const detail =
     why.status === undefined
       ? 'unknown run, or the request was refused'
-      : `HTTP ${why.status}${why.code ? ` ${why.code}` : ''}${why.message ? `: ${why.message}` : ''}`
+      : why.status < 300
+        ? `it failed ${RETRIES + 1} times, yet answers fetch with HTTP ${why.status}: an EventSource sends no fetch headers; a stale stream token?`
+        : `HTTP ${why.status}${why.code ? ` ${why.code}` : ''}${why.message ? `: ${why.message}` : ''}`
   const err: Error & Refusal = new Error(`watchRun: the stream ${target} closed for good (${detail}).`)
   if (why.status !== undefined) err.status = why.status
   if (why.code !== undefined) err.code = why.code

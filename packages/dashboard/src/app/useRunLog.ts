@@ -23,9 +23,10 @@ const LOST = (why: string) => `Lost the run's live stream (${why}): following it
 
 /**
  * A stream that failed for a while, not for good: no answer at all (the API down), or a 5xx, 408
- * or 429 (a proxy in front of the API, `EventSource` gives up on any of them). A 4xx is an answer.
+ * or 429 (a proxy in front of the API, `EventSource` gives up on any of them), or one that failed
+ * while a request to it answers 2xx (watchRun followed it again a few times). A 4xx is an answer.
  */
-const passing = (status: number | undefined) => status === undefined || status >= 500 || status === 408 || status === 429
+const passing = (status: number | undefined) => status === undefined || status < 300 || status >= 500 || status === 408 || status === 429
 
 /**
  * Follows a run live with `watchRun` (backfill, then live, reconnecting without loss), keeping its
