@@ -218,7 +218,10 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
         if (why.status !== undefined && why.status < 300 && retries < RETRIES) {
           retries++
           notify(options.onConnection, 'retrying')
-          setTimeout(() => closed || connect(state.lastEventId === undefined ? target : withoutPosition(target, state.lastEventId)), 500 * retries)
+          setTimeout(
+            () => closed || connect(state.lastEventId === undefined ? target : withoutPosition(target, state.lastEventId)),
+            500 * retries,
+          )
           return
         }
         close()
