@@ -214,11 +214,18 @@ describeMatrix(
       // cancel and trigger resolution are idempotent by themselves: a key changes nothing there,
       // but a malformed one is refused as on every route, before anything is done
       const calls = runnerCalls.length
-      for (const path of ['/flows/runs/r1/cancel', '/flows/triggers/tr1']) {
-        const res = await t().fetch(path, post('{}', { 'idempotency-key': 'has space' }))
+      // (a trigger's signature first: an unsigned call is told 401, a signed one 400 for the key)
+      const signature = await signTrigger(SECRET, '{}')
+      for (const [path, headers] of [
+        ['/flows/runs/r1/cancel', {}],
+        ['/flows/triggers/tr1', { 'leanflow-signature': signature }],
+      ] as const) {
+        const res = await t().fetch(path, post('{}', { 'idempotency-key': 'has space', ...headers }))
         expect(res.status, path).toBe(400)
         expect((await errorOf(res)).message, path).toContain('"has space" is invalid')
       }
+      const unsigned = await t().fetch('/flows/triggers/tr1', post('{}', { 'idempotency-key': 'has space' }))
+      expect(unsigned.status).toBe(401)
       expect(runnerCalls.length).toBe(calls)
     })
   },

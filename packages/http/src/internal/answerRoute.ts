@@ -160,10 +160,11 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       return json(deduplicated === true ? { runId: id, deduplicated } : { runId: id }, 201)
     }
     case 'trigger': {
-      // a trigger resolves once (a repeat is 409): a key changes nothing, a malformed one is refused
-      idempotencyKeyHeader(c.req)
       const raw = await readBody(c.req, c.maxBodyBytes)
       if (c.secrets.length > 0) await verifySignature(c.secrets, c.req.headers.get('leanflow-signature'), raw)
+      // a trigger resolves once (a repeat is 409): a key changes nothing, a malformed one is refused
+      // (after the signature: an unsigned call is told 401 first)
+      idempotencyKeyHeader(c.req)
       const payload = parseJsonBody(raw)
       const { runId, step } = await runner.resolveTrigger(params.triggerId as string, payload ?? null)
       return json({ runId, step })
