@@ -56,7 +56,7 @@ const ALONE = [
   'test/runner/flowControl*.test.ts',
   'test/bullmq/flowControl.test.ts',
 ]
-const PARALLEL = 3
+const PARALLEL = 4
 const alone = { maxWorkers: 1, fileParallelism: false } as const
 
 export default defineConfig({
