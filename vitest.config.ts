@@ -47,7 +47,8 @@ const integration = { testTimeout: 120_000, hookTimeout: 60_000, pool: 'forks' }
  * of their own) assert what happened, not how fast, and run with everything else.
  * Everything else runs `PARALLEL` files at a time: much of an integration file's time is waiting on Redis,
  * timers and child processes, not CPU (on 2 cores, one file at a time left the CPU half idle; 3 at a
- * time ran the whole suite in 11 min 46 s against 13 min 48 s with 2, quiet, 2026-12-06, nothing failing).
+ * time ran the whole suite in 11 min 46 s against 13 min 48 s with 2, quiet, 2026-12-06, nothing failing;
+ * as it grew, a fresh-clone CI took 14 min 10 s with 3 and 13 min 24 s with 4, quiet, nothing failing).
  */
 const ALONE = [
   'test/faults/flowControl.test.ts',
