@@ -17,14 +17,22 @@ describe('StoreClock.recent', () => {
     const clock = new StoreClock(store, () => Math.round(1_000 + performance.now()) + jump)
     expect(await clock.recent()).toBe(5_000) // never measured: asked
     expect(asks).toBe(1)
-    expect(Math.abs((await clock.recent()) - 5_000)).toBeLessThan(100) // fresh: the estimate
-    expect(asks).toBe(1)
+    // fresh: the estimate, answered at once (a loaded machine may slow an ask past 20 ms, which is
+    // then not trusted and asked again: until one is quick)
+    let fresh = clock.recent()
+    for (let i = 0; i < 20 && typeof fresh !== 'number'; i++) {
+      await fresh
+      fresh = clock.recent()
+    }
+    expect(typeof fresh).toBe('number')
+    expect(Math.abs((fresh as number) - 5_000)).toBeLessThan(100)
+    const trusted = asks
     jump = 60_000 // a stepped clock: the monotonic one did not move with it
     await clock.recent()
-    expect(asks).toBe(2)
+    expect(asks).toBe(trusted + 1)
     delay = 40 // a slow ask is not trusted
     await clock.now()
     await clock.recent()
-    expect(asks).toBe(4)
+    expect(asks).toBe(trusted + 3)
   })
 })
