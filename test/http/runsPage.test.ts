@@ -13,8 +13,17 @@ import { useRedisServer } from '../helpers/redisServer.js'
 const started = (s: StreamStore, runId: string, name = 'burst') =>
   s.append(runId, { kind: 'flow.started', flow: runId, data: { name, input: null, steps: { a: { needs: [] } } } })
 
-/** Every run of `flow` through pages of `limit`, each page's `next` the next `before`: the ids in order, and the pages read. */
-async function pageAll(t: () => MatrixTarget, flow: string, limit: number, status = '') {
+/**
+ * Every run of `flow` through pages of `limit`, each page's `next` the next `before`: the ids in
+ * order, and the pages read. `onPage` runs after each page is read, before the next is asked.
+ */
+async function pageAll(
+  t: () => MatrixTarget,
+  flow: string,
+  limit: number,
+  status = '',
+  onPage: (runs: RunSummary[]) => Promise<void> = async () => {},
+) {
   const ids: string[] = []
   let before: string | undefined
   for (let pages = 1; pages < 1000; pages++) {
@@ -26,6 +35,7 @@ async function pageAll(t: () => MatrixTarget, flow: string, limit: number, statu
     const page = (await res.json()) as { runs: RunSummary[]; next?: string }
     expect(page.runs.length).toBeLessThanOrEqual(limit)
     ids.push(...page.runs.map((r) => r.runId))
+    await onPage(page.runs)
     if (page.next === undefined) return { ids, pages }
     before = page.next
   }
@@ -111,18 +121,10 @@ describeMatrix(
       clock = T + 6
       for (const id of ids) await started(memory, id, flow)
       clock = T + 10
-      const shown: string[] = []
-      let before = ''
-      for (let pages = 0; pages < 40; pages++) {
-        const res = await t().fetch(`/flows/${flow}/runs?limit=3&status=running${before && `&before=${before}`}`)
-        const page = (await res.json()) as { runs: RunSummary[]; next?: string }
-        for (const r of page.runs) {
-          shown.push(r.runId)
-          await memory.append(r.runId, { kind: 'flow.completed', flow: r.runId, data: { result: null } })
-        }
-        if (page.next === undefined) break
-        before = page.next
-      }
+      // each page's runs end before the next page is read
+      const { ids: shown } = await pageAll(t, flow, 3, 'running', async (runs) => {
+        for (const r of runs) await memory.append(r.runId, { kind: 'flow.completed', flow: r.runId, data: { result: null } })
+      })
       expect(shown).toEqual([...ids].sort().reverse())
     })
 
