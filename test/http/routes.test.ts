@@ -1,8 +1,9 @@
 // Every store-only route of @leanflow/http, through the handler in-process and through
 // real servers (node:http, Express, Hono, h3) on port 0, against the memory store.
 import { request } from 'node:http'
-import { createMemoryStreamStore, type EventRecord, type StreamStore } from '@leanflow/core'
+import { createMemoryStreamStore, type EventRecord, type MemoryStreamStore, type StreamStore } from '@leanflow/core'
 import { createHandler } from '@leanflow/http'
+import { createRunner, defineFlow } from '@leanflow/runner'
 import { beforeAll, expect, it } from 'vitest'
 import { describeMatrix, errorOf } from '../helpers/httpMatrix.js'
 import { waitFor } from '../helpers/waitFor.js'
@@ -249,3 +250,25 @@ function rawRequest(url: string, method: string): Promise<{ status: number; allo
     req.end()
   })
 }
+
+describeMatrix(
+  'GET / with a runner',
+  () => {
+    const runner = createRunner({
+      store: store as MemoryStreamStore,
+      flows: [
+        defineFlow({ name: 'order', steps: { a: { handler: () => 1 } } }),
+        defineFlow({ name: 'fresh', steps: { a: { handler: () => 1 } } }),
+      ],
+    })
+    return createHandler({ store, runner })
+  },
+  (t) => {
+    it('lists each registered flow, one without runs with runs 0 (after those the store counts)', async () => {
+      const body = (await (await t().fetch('/flows')).json()) as { flows: Array<{ flow: string; runs: number }> }
+      expect(body.flows.filter((f) => f.flow === 'order')).toEqual([{ flow: 'order', runs: 2 }])
+      expect(body.flows.at(-1)).toEqual({ flow: 'fresh', runs: 0 })
+      expect(body.flows).toEqual(expect.arrayContaining([{ flow: 'invoice', runs: 1 }]))
+    })
+  },
+)

@@ -3,7 +3,7 @@ import { api, type FlowRow, messageOf } from './api.js'
 import { RUN_STATUSES } from './format.js'
 import { hrefFlow } from './route.js'
 
-/** Every flow the store has runs of, with its run counts per status (`GET /:flow/counts`), read again every 3 s. */
+/** Every flow the API lists (the store's, and a runner's flows without runs yet), with its run counts per status (`GET /:flow/counts`), read again every 3 s. */
 export function FlowsView() {
   const [flows, setFlows] = useState<FlowRow[] | undefined>()
   const [error, setError] = useState('')
@@ -33,7 +33,7 @@ export function FlowsView() {
           {error}
         </p>
       )}
-      {flows?.length === 0 && <p>No runs yet: start a flow and it shows here.</p>}
+      {flows?.length === 0 && <p>No flows yet: register one with the API's runner, or start a run, and it shows here.</p>}
       {flows && flows.length > 0 && (
         <table data-testid="flows">
           <thead>

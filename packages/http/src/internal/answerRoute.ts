@@ -46,6 +46,19 @@ function knowsFlow(runner: HandlerRunner, flow: string): boolean {
   return runner.flows.some((f) => f.name === flow)
 }
 
+/** The store's flows, then each flow the runner registers that has no runs yet (`runs: 0`). */
+function withRegistered(flows: Array<{ flow: string; runs: number }>, runner: HandlerRunner | undefined) {
+  if (!runner) return flows
+  const listed = new Set(flows.map((f) => f.flow))
+  const all = [...flows]
+  for (const { name } of runner.flows) {
+    if (listed.has(name)) continue // one row per name (a flow's versions share it)
+    listed.add(name)
+    all.push({ flow: name, runs: 0 })
+  }
+  return all
+}
+
 function object(body: unknown, what: string): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw invalidArgument(`The body of ${what} must be a JSON object.`)
@@ -59,7 +72,7 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
   const runner = c.runner as HandlerRunner // routes that need it are refused earlier without one
   switch (route.name) {
     case 'flows':
-      return json({ flows: await store.listFlows() })
+      return json({ flows: withRegistered(await store.listFlows(), c.runner) })
     case 'runs.list': {
       const flow = params.flow as string
       const limit = intParam(url, 'limit', 1, PAGE)
