@@ -91,6 +91,14 @@ describe('defineFlow infers the types of a flow', () => {
         result: (r) => r.b,
       }),
     )
+    typeOnly(() =>
+      defineFlow({
+        name: 'async-result',
+        steps: { a: { handler: () => 1 } },
+        // @ts-expect-error: a result function must be synchronous (the run would fail on its promise)
+        result: async (r) => r.a,
+      }),
+    )
   })
 
   it('a needs that is not a literal list: every step is in the result, each optional', () => {

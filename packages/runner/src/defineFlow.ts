@@ -55,6 +55,14 @@ const FLOW_KEYS = ['name', 'version', 'input', 'steps', 'result', 'schedules', '
 const STEP_KEYS = ['handler', 'needs', 'retry', 'timeout', 'concurrency']
 
 /**
+ * Refuses, at compile time, a `result` function that returns a promise (it must be synchronous:
+ * the run would fail on it). `unknown` for any other result.
+ */
+type SyncResult<Out> = [Out] extends [PromiseLike<unknown>]
+  ? { result: 'the result function must be synchronous: compute its value from the step results, without await' }
+  : unknown
+
+/**
  * Validates a flow and freezes it: names follow the name rule (flow names
  * `runs`, `triggers`, `events`, `schedules` are reserved), every `needs` names a step of
  * the flow, and the steps form a DAG (a cycle is refused, naming it).
@@ -94,7 +102,7 @@ export function defineFlow<
      * ```
      */
     result?: ((results: StepResultsOf<T>) => Out) | undefined
-  },
+  } & SyncResult<Out>,
 ): FlowDefinition<I, StepResultsOf<T>, [Out] extends [typeof SINKS] ? SinkResultsOf<T> : Out, In> {
   if (typeof config !== 'object' || config === null) {
     throw new LeanflowError('INVALID_ARGUMENT', 'defineFlow needs an object { name, steps }.')
