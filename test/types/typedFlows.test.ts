@@ -20,9 +20,10 @@ import { z } from 'zod'
 /** Type-checks `fn` without running it (calls that would fail or start runs). */
 const typeOnly = (_fn: () => unknown) => {}
 
+const quoteInput = z.object({ sku: z.string(), qty: z.number().int().default(1) })
 const quote = defineFlow({
   name: 'quote',
-  input: z.object({ sku: z.string(), qty: z.number().int().default(1) }),
+  input: quoteInput,
   steps: {
     price: { handler: async (input) => ({ price: input.qty * 20, sku: input.sku }) },
     tax: { needs: ['price'], handler: async () => 0.2 },
@@ -261,6 +262,38 @@ describe('startFlow, ctx.invoke and runner.result take the types of a flow objec
 })
 
 describe('in-code schedules', () => {
+  it("a schedule's input is checked against the flow's input (a value, or what its function returns)", () => {
+    const handler = async (input: { tenant: string }) => input.tenant
+    typeOnly(() => {
+      defineFlow({ name: 'ok', schedules: [{ id: 'a', every: '1h', input: { tenant: 'acme' } }], steps: { s: { handler } } })
+      defineFlow({
+        name: 'ok-fn',
+        schedules: [{ id: 'b', every: '1h', input: async (t) => ({ tenant: t.id }) }],
+        steps: { s: { handler } },
+      })
+      // by its schema's input (before defaults): qty may be left out
+      defineFlow({
+        name: 'ok-schema',
+        input: quoteInput,
+        schedules: [{ id: 'c', every: '1h', input: { sku: 'a' } }],
+        steps: { s: { handler: () => 1 } },
+      })
+      // a flow without a typed input takes any input
+      defineFlow({ name: 'any', schedules: [{ id: 'd', every: '1h', input: (t) => t.at.getTime() }], steps: { s: { handler: () => 1 } } })
+      // @ts-expect-error: tenant is a string
+      defineFlow({ name: 'bad', schedules: [{ id: 'e', every: '1h', input: { tenant: 1 } }], steps: { s: { handler } } })
+      // @ts-expect-error: the function's value has no tenant
+      defineFlow({ name: 'bad-fn', schedules: [{ id: 'f', every: '1h', input: () => ({ day: 'x' }) }], steps: { s: { handler } } })
+      defineFlow({
+        name: 'bad-schema',
+        input: quoteInput,
+        // @ts-expect-error: the schema needs a sku
+        schedules: [{ id: 'g', every: '1h', input: { qty: 2 } }],
+        steps: { s: { handler: () => 1 } },
+      })
+    })
+  })
+
   it("an input function's tick is typed without an annotation ({ id: string; at: Date }), as it is at run time", async () => {
     const store = createMemoryStreamStore()
     const report = defineFlow({

@@ -90,7 +90,9 @@ export function defineFlow<
   In = I,
   Out = typeof SINKS,
 >(
-  config: Omit<FlowConfig<I, T & Record<string, StepDefinition<I>>, In>, 'result'> & {
+  config: Omit<FlowConfig<I, T & Record<string, StepDefinition<I>>, In>, 'result' | 'schedules'> & {
+    /** The flow's schedules (see {@link FlowConfig}), each one's `input` checked against the flow's input. */
+    schedules?: readonly ScheduleDefinition<NoInfer<In>>[] | undefined
     /**
      * Shapes the run's result (`flow.completed.data.result`, what `runner.result` and `ctx.invoke`
      * return) from every step's result by step name; without it the result is the sink steps'

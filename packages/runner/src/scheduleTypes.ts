@@ -11,15 +11,20 @@ export interface ScheduleTick {
 
 /**
  * A schedule's `input`: a JSON value, or a function of the tick that returns it (or a promise of
- * it). Spelled as a union with a function member, not `unknown`, so that the function's `tick` is
- * typed from here (`{}`: any value but `null` and `undefined`).
+ * it). `In` is the flow's input (`defineFlow` gives its schedules the flow's input type, so a
+ * schedule's input is checked as `startFlow`'s is); without one, any value. Spelled as a union
+ * with a function member, not `unknown`, so that the function's `tick` is typed from here (`{}`:
+ * any value but `null` and `undefined`).
  *
  * @example
  * ```ts
  * const input: ScheduleInput = (tick) => ({ tenant: 'acme', day: tick.at.toISOString().slice(0, 10) })
+ * const typed: ScheduleInput<{ tenant: string }> = { tenant: 'acme' }
  * ```
  */
-export type ScheduleInput = ((tick: ScheduleTick) => unknown) | {} | null
+export type ScheduleInput<In = unknown> = unknown extends In
+  ? ((tick: ScheduleTick) => unknown) | {} | null
+  : ((tick: ScheduleTick) => In | PromiseLike<In>) | In
 
 /**
  * A schedule: a `cron` pattern (5 or 6 fields, seconds optional, or a nickname such as `@daily`;
@@ -31,7 +36,7 @@ export type ScheduleInput = ((tick: ScheduleTick) => unknown) | {} | null
  * defineFlow({ name: 'report', schedules: [{ id: 'nightly', cron: '0 3 * * *', tz: 'Europe/Berlin', input: { full: true } }], steps })
  * ```
  */
-export interface ScheduleDefinition {
+export interface ScheduleDefinition<In = unknown> {
   /** Unique across the store (the name rule: letters, digits, `_`, `.`, `-`; at most 128). */
   id: string
   cron?: string | undefined
@@ -42,7 +47,7 @@ export interface ScheduleDefinition {
    * The run's input: a value, or (in-code schedules only) a function of the tick, whose `tick`
    * needs no annotation: `input: (tick) => ({ day: tick.at.toISOString().slice(0, 10) })`.
    */
-  input?: ScheduleInput | undefined
+  input?: ScheduleInput<In> | undefined
   /** While the last run is active: start another (`allow`), record the tick as skipped (`skip`), or cancel it and start (`cancel`). @default 'allow' */
   overlap?: 'allow' | 'skip' | 'cancel' | undefined
   /** Ticks missed by more than a grace period (downtime): the most recent one (`latest`), none, or all (the last 100). @default 'latest' */
