@@ -5,7 +5,10 @@ import {
   assertName,
   type CasRunStateOptions,
   casRunStateOptions,
+  checkReadExternal,
+  checkWatchKind,
   documentJson,
+  idempotencyKey,
   invalidArgument,
   type LookupNamespace,
   optionsObject,
@@ -28,6 +31,9 @@ export interface PostgresRunStateOptions {
   tx: <T>(fn: (sql: Sql) => Promise<T>) => Promise<T>
   retentionMs: number
 }
+
+/** The largest version the `run_state.version` column (a PostgreSQL integer) holds. */
+const MAX_VERSION = 2_147_483_647
 
 /** The run state port, and the two pieces `createRun` uses inside its own transaction. */
 export function createPostgresRunState(o: PostgresRunStateOptions) {
@@ -70,7 +76,9 @@ export function createPostgresRunState(o: PostgresRunStateOptions) {
       const expires = opts.finished ? `${NOW} + ${retentionMs}` : 'NULL'
       const fences = fencesJson(opts.fences)
       let ok: boolean
-      if (expected === 0) {
+      if (expected > MAX_VERSION) {
+        ok = false // no document gets that far (the column is an integer): a mismatch, as on every store
+      } else if (expected === 0) {
         ok = await tx(async (sql) => {
           if (!(await insertIn(sql, runId, json, opts.fences))) return false
           if (opts.finished) await sql(`UPDATE ${s}.run_state SET expires_at = ${expires} WHERE run_id = $1`, [runId])
@@ -121,7 +129,10 @@ export function createPostgresRunState(o: PostgresRunStateOptions) {
       )
     },
     async publishExternal<D>(kind: string, data: D, opts?: { idempotencyKey?: string }) {
-      const key = optionsObject(opts, 'publishExternal options', '{ idempotencyKey? }', ['idempotencyKey']).idempotencyKey
+      const key = idempotencyKey(
+        optionsObject(opts, 'publishExternal options', '{ idempotencyKey? }', ['idempotencyKey']).idempotencyKey,
+        'publishExternal idempotency key',
+      )
       // refused before anything is stored, as the built-in stores do (undefined data is null)
       assertName(kind, 'event kind')
       const dataJson = documentJson(data ?? null, `The data of external event "${kind}"`, `data of external event "${kind}"`)
@@ -149,13 +160,16 @@ export function createPostgresRunState(o: PostgresRunStateOptions) {
       return Number((await pool.query(`SELECT coalesce(max(seq), 0) AS seq FROM ${s}.external_events`)).rows[0].seq)
     },
     async readExternal(kind: string, afterSeq: number) {
+      checkReadExternal(kind, afterSeq)
       const r = await pool.query(`SELECT record FROM ${s}.external_events WHERE kind = $1 AND seq > $2 ORDER BY seq`, [kind, afterSeq])
       return r.rows.map((row) => JSON.parse(row.record) as StoredExternalEvent)
     },
     async watchKind(kind: string, runId: string) {
+      checkWatchKind(kind, runId)
       await pool.query(`INSERT INTO ${s}.kind_watchers (kind, run_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [kind, runId])
     },
     async unwatchKind(kind: string, runId: string) {
+      checkWatchKind(kind, runId)
       await pool.query(`DELETE FROM ${s}.kind_watchers WHERE kind = $1 AND run_id = $2`, [kind, runId])
     },
     async kindWatchers(kind: string) {

@@ -39,6 +39,7 @@ import {
 } from '@leanflow/core'
 import pg from 'pg'
 import { closedError } from './closedError.js'
+import { translatePgErrors } from './pgErrors.js'
 import { PostgresFollower, PostgresListener } from './postgresFollow.js'
 import { createPostgresOutbox } from './postgresOutbox.js'
 import { createPostgresRunState, type Sql } from './postgresRunState.js'
@@ -101,6 +102,13 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
 
   async function tx<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     const client = await pool.connect()
+    // a checked-out client has no listener of the pool's: without one, the server going away
+    // (a restart) is an unhandled 'error' event that ends the process
+    let lost: unknown
+    const onLost = (err: unknown) => {
+      lost = err
+    }
+    client.on('error', onLost)
     try {
       await client.query('BEGIN')
       const out = await fn((text, values) => client.query(text, values))
@@ -110,7 +118,9 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
       await client.query('ROLLBACK').catch(() => {})
       throw err
     } finally {
-      client.release()
+      client.off('error', onLost)
+      // a client whose connection failed is dropped, never handed to the next call
+      client.release(lost instanceof Error ? lost : undefined)
     }
   }
 
@@ -373,7 +383,7 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
   }
   internals.set(store, listener)
   // every call but follow after close() is STORE_UNAVAILABLE, as on the built-in stores (not pg's raw error)
-  return refuseAfterClose(store, () => closing !== undefined, closedError)
+  return refuseAfterClose(translatePgErrors(store), () => closing !== undefined, closedError)
 }
 
 /** The store's LISTEN connection, for fault tests (cut it, hold it down). */

@@ -120,9 +120,10 @@ it('a function in a start input, an event or a trigger payload is refused with a
   expect((await store.listRuns('order')).length).toBe(1)
 })
 
-it('startFlow and publishEvent refuse an idempotency key over 512 characters (or empty, or no string), nothing stored', async () => {
+it('startFlow, publishEvent and rerun refuse an idempotency key over 512 characters (or empty, no string, or with a lone surrogate), nothing stored', async () => {
   const before = (await store.listRuns('order')).length
-  for (const key of ['k'.repeat(513), 'k'.repeat(100_000), '', 42]) {
+  // a lone surrogate: a store keeping keys as UTF-8 would make 'order-\uD800' and 'order-\uD801' one key (two starts, one run)
+  for (const key of ['k'.repeat(513), 'k'.repeat(100_000), '', 42, 'order-\uD800', 'order-\uDC01']) {
     expect(await invalid(() => runner.startFlow('order', {}, { idempotencyKey: key as string }))).toMatch(
       /^startFlow idempotencyKey must be a non-empty string of at most 512 characters/,
     )
@@ -130,6 +131,7 @@ it('startFlow and publishEvent refuse an idempotency key over 512 characters (or
       /^publishEvent idempotencyKey must be a non-empty string of at most 512 characters/,
     )
   }
+  expect(await invalid(() => runner.rerun('nobody', { idempotencyKey: 'r-\uD800' }))).toMatch(/^Invalid rerun idempotencyKey "r-\\ud800"/)
   expect((await store.listRuns('order')).length).toBe(before)
   // 512 is fine
   const { runId } = await runner.startFlow('order', {}, { idempotencyKey: 'k'.repeat(512) })

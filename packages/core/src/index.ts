@@ -42,6 +42,7 @@ export type { FlowState, LogEntry, QueueWait, StepAwait, StepState, StepStatus }
 export { emptyFlowState } from './flowState.js'
 export type { FlowWiring, FlowWiringOptions } from './flowWiring.js'
 export { createFlowWiring } from './flowWiring.js'
+export { idempotencyKey, isIdempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotencyKey.js'
 export { invalidArgument, optionsObject, positiveInteger, shown } from './invalidArgument.js'
 export { assertJobId, jobDataJson, jobDelayMs } from './jobChecks.js'
 export type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from './jobQueue.js'
@@ -86,7 +87,7 @@ export type {
 export type { CasScheduleResult, DueSchedules, ScheduleRecord, ScheduleStore } from './scheduleStore.js'
 export type { StepActivity } from './stepActivity.js'
 export { stepActivity } from './stepActivity.js'
-export { casRunStateOptions, documentJson, followSignal, runStateJson } from './storeChecks.js'
+export { casRunStateOptions, checkReadExternal, checkWatchKind, documentJson, followSignal, runStateJson } from './storeChecks.js'
 export { storeOptions } from './storeOptions.js'
 export { eventIdOption, historyGone, MAX_EVENT_ID, runTooLong } from './storeRefusals.js'
 export type {

@@ -24,5 +24,9 @@ describe('invalidArgument and positiveInteger', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, '5', null, undefined]) {
       expect(() => positiveInteger(bad, 'limit')).toThrow(/Invalid limit .*: pass a whole number above 0\./)
     }
+    // beyond exact integers: a store's commands refuse it (Redis: "value is not an integer or out of range")
+    expect(() => positiveInteger(1e20, 'limit')).toThrow(
+      'Invalid limit 100000000000000000000: pass a whole number above 0, at most 9007199254740991.',
+    )
   })
 })

@@ -17,8 +17,9 @@ export function invalidArgument(what: string, value: unknown, expected: string):
 }
 
 /**
- * Returns `value` when it is a whole number above 0 (a count, a limit, a size in bytes or ms),
- * else throws {@link invalidArgument} naming `what`.
+ * Returns `value` when it is a whole number above 0 (a count, a limit, a size in bytes or ms) and
+ * at most `Number.MAX_SAFE_INTEGER` (a larger one, `1e20`, is no exact integer, and a store's
+ * commands refuse it), else throws {@link invalidArgument} naming `what`.
  *
  * @example
  * ```ts
@@ -27,8 +28,14 @@ export function invalidArgument(what: string, value: unknown, expected: string):
  * ```
  */
 export function positiveInteger(value: unknown, what: string): number {
-  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value
-  throw invalidArgument(what, value, 'a whole number above 0')
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value
+  throw invalidArgument(
+    what,
+    value,
+    typeof value === 'number' && Number.isInteger(value) && value > 0
+      ? `a whole number above 0, at most ${Number.MAX_SAFE_INTEGER}`
+      : 'a whole number above 0',
+  )
 }
 
 /**

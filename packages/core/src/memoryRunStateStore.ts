@@ -1,5 +1,6 @@
 import { type Duration, parseDuration } from './duration.js'
 import { LeanflowError } from './errors.js'
+import { idempotencyKey } from './idempotencyKey.js'
 import { memoryOutbox } from './internal/memoryOutbox.js'
 import { invalidArgument, optionsObject } from './invalidArgument.js'
 import { assertName } from './names.js'
@@ -11,7 +12,7 @@ import type {
   RunStateStore,
   StoredExternalEvent,
 } from './runStateStore.js'
-import { casRunStateOptions, externalDataJson, runStateJson } from './storeChecks.js'
+import { casRunStateOptions, checkReadExternal, checkWatchKind, externalDataJson, runStateJson } from './storeChecks.js'
 import { STORE_DEFAULTS } from './streamStore.js'
 
 /** Fences of each memory run state store, by run (read by the memory stream store's append). */
@@ -183,21 +184,25 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
       sweepLookups(t)
     },
     async publishExternal<D>(kind: string, data: D, opts?: { idempotencyKey?: string }) {
-      return publish(kind, data, optionsObject(opts, 'publishExternal options', '{ idempotencyKey? }', ['idempotencyKey']).idempotencyKey)
+      const key = optionsObject(opts, 'publishExternal options', '{ idempotencyKey? }', ['idempotencyKey']).idempotencyKey
+      return publish(kind, data, idempotencyKey(key, 'publishExternal idempotency key'))
     },
     async externalPosition() {
       return seq
     },
     async readExternal(kind: string, afterSeq: number) {
+      checkReadExternal(kind, afterSeq)
       const list = events.get(kind) ?? []
       return list.filter((e) => e.seq > afterSeq).map((e) => JSON.parse(e.json) as StoredExternalEvent)
     },
     async watchKind(kind: string, runId: string) {
+      checkWatchKind(kind, runId)
       const set = watchers.get(kind) ?? new Set<string>()
       set.add(runId)
       watchers.set(kind, set)
     },
     async unwatchKind(kind: string, runId: string) {
+      checkWatchKind(kind, runId)
       watchers.get(kind)?.delete(runId)
     },
     async kindWatchers(kind: string) {

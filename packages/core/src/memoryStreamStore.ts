@@ -223,7 +223,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
       const o = storeOptions('createRun', opts)
       const checked = validateAppend(runId, first, { idempotencyKey: o.idempotencyKey }, limits)
       if (checked.idempotencyKey === undefined)
-        throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters')
+        throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters (well-formed Unicode)')
       let json: string | undefined
       try {
         json = JSON.stringify(doc)

@@ -106,3 +106,40 @@ export function externalDataJson(kind: string, data: unknown): string {
 export function runStateJson(runId: string, doc: unknown): string {
   return documentJson(doc, `The state of run "${runId}"`, `state of run "${runId}"`)
 }
+
+/**
+ * The checks of `readExternal(kind, afterSeq)` before anything is read: the kind's name
+ * (`INVALID_NAME`) and a position that is a whole number ≥ 0 (`INVALID_ARGUMENT`: `NaN`, `-1` or
+ * `1.5` would read a different list on each store). Every store makes them, so a bad call is
+ * refused the same way everywhere.
+ *
+ * @example
+ * ```ts
+ * async readExternal(kind, afterSeq) {
+ *   checkReadExternal(kind, afterSeq)
+ *   return db.select(kind, afterSeq)
+ * }
+ * ```
+ */
+export function checkReadExternal(kind: unknown, afterSeq: unknown): void {
+  assertName(kind, 'event kind')
+  if (!(typeof afterSeq === 'number' && Number.isSafeInteger(afterSeq) && afterSeq >= 0))
+    throw invalidArgument('readExternal position', afterSeq, 'a whole number >= 0 (0, or a position from externalPosition)')
+}
+
+/**
+ * The checks of `watchKind(kind, runId)` and `unwatchKind(kind, runId)`: both names
+ * (`INVALID_NAME`), before anything is written, on every store.
+ *
+ * @example
+ * ```ts
+ * async watchKind(kind, runId) {
+ *   checkWatchKind(kind, runId)
+ *   await db.insert(kind, runId)
+ * }
+ * ```
+ */
+export function checkWatchKind(kind: unknown, runId: unknown): void {
+  assertName(kind, 'event kind')
+  assertName(runId, 'run id')
+}

@@ -1,12 +1,10 @@
 import { InvalidEventError, LeanflowError, PayloadTooLargeError } from './errors.js'
 import type { NewEvent } from './events.js'
+import { idempotencyKey as checkedKey, isIdempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotencyKey.js'
 import { invalidArgument, optionsObject } from './invalidArgument.js'
 import { assertKnownKeys } from './knownKeys.js'
 import { assertFlowName, assertName } from './names.js'
 import type { AppendManyOptions, AppendOptions, BatchAppend } from './streamStore.js'
-
-/** The longest idempotency key an append takes, in characters. */
-const MAX_IDEMPOTENCY_KEY_LENGTH = 512
 
 /** What {@link validateAppend} returns: the append, checked, in the form a store writes it. */
 export interface ValidatedAppend {
@@ -82,10 +80,7 @@ export function validateAppend(runId: string, event: NewEvent, opts: AppendOptio
       ? assertFlowName(typeof data === 'object' && data !== null ? (data as { name?: unknown }).name : undefined)
       : undefined
   if (opts !== undefined) orderOptions(opts, 'append')
-  const idempotencyKey = opts?.idempotencyKey
-  if (idempotencyKey !== undefined && !isIdempotencyKey(idempotencyKey)) {
-    throw invalidArgument('idempotency key', idempotencyKey, `a string of 1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters`)
-  }
+  const idempotencyKey = checkedKey(opts?.idempotencyKey, 'idempotency key')
 
   let json: string
   try {
@@ -184,10 +179,6 @@ function orderOptions<T extends AppendManyOptions>(opts: T, what: string): T {
       throw invalidArgument(`${what} fence`, fence, '{ key, token }: the fence name (not empty) and the token it must hold, both strings')
   }
   return opts
-}
-
-function isIdempotencyKey(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_IDEMPOTENCY_KEY_LENGTH
 }
 
 const utf8Length = (text: string): number => new TextEncoder().encode(text).length

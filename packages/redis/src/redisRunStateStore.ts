@@ -4,8 +4,11 @@ import {
   type CasRunStateResult,
   type ChildOutcomeEntry,
   casRunStateOptions,
+  checkReadExternal,
+  checkWatchKind,
   type Duration,
   documentJson,
+  idempotencyKey,
   invalidArgument,
   LeanflowError,
   type LookupNamespace,
@@ -152,7 +155,10 @@ export function redisRunStateStore(options: RedisRunStateStoreOptions, fatal?: (
         await redis.pexpire(k.lookup(ns, key), retentionMs)
       },
       async publishExternal<D>(kind: string, data: D, opts?: { idempotencyKey?: string }) {
-        const key = optionsObject(opts, 'publishExternal options', '{ idempotencyKey? }', ['idempotencyKey']).idempotencyKey
+        const key = idempotencyKey(
+          optionsObject(opts, 'publishExternal options', '{ idempotencyKey? }', ['idempotencyKey']).idempotencyKey,
+          'publishExternal idempotency key',
+        )
         const kindKey = k.kind(kind) // INVALID_NAME for a bad kind, before anything is stored
         // undefined is null; a BigInt, a cycle or a function is the caller's INVALID_ARGUMENT, never an INTERNAL
         const json = documentJson(data ?? null, `The data of external event "${kind}"`, `data of external event "${kind}"`)
@@ -169,6 +175,7 @@ export function redisRunStateStore(options: RedisRunStateStoreOptions, fatal?: (
         return Number((await redis.get(k.seq)) ?? 0)
       },
       async readExternal(kind: string, afterSeq: number) {
+        checkReadExternal(kind, afterSeq)
         const out: StoredExternalEvent[] = []
         let high = '+'
         // the first entry at or before afterSeq ends the scan once the next older one shows it in
@@ -193,9 +200,11 @@ export function redisRunStateStore(options: RedisRunStateStoreOptions, fatal?: (
         }
       },
       async watchKind(kind: string, runId: string) {
+        checkWatchKind(kind, runId)
         await redis.sadd(k.watch(kind), runId)
       },
       async unwatchKind(kind: string, runId: string) {
+        checkWatchKind(kind, runId)
         await redis.srem(k.watch(kind), runId)
       },
       async kindWatchers(kind: string) {

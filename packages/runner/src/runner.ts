@@ -4,6 +4,7 @@ import {
   assertName,
   type EventMeta,
   invalidArgument,
+  isIdempotencyKey,
   LeanflowError,
   optionsObject,
   positiveInteger,
@@ -364,8 +365,8 @@ export function createRunner(options: RunnerOptions): Runner {
     startFlow,
     async rerun(runId: string, opts?: RerunOptions) {
       const key = opts?.idempotencyKey
-      if (key !== undefined && (typeof key !== 'string' || key === '' || key.length > 256))
-        throw invalidArgument('rerun idempotencyKey', key, 'a string of 1-256 characters (a UUID, say)')
+      if (key !== undefined && (!isIdempotencyKey(key) || key.length > 256))
+        throw invalidArgument('rerun idempotencyKey', key, 'a string of 1-256 characters, well-formed Unicode (a UUID, say)')
       // a repeat with the same key (for the same old run) is the first rerun (`prepared.lookup`),
       // also once the old run expired: the key names the rerun for as long as the rerun is kept
       const prepared = await prepareOrRepeat(shell, runId, opts)

@@ -176,7 +176,7 @@ export function describeRunStateConformance(label: string, make: RunStateStoreFa
     )
 
     it(
-      'external events: a kind that breaks the name rule (INVALID_NAME) and data JSON cannot hold (INVALID_ARGUMENT) are refused, storing nothing; undefined data is stored as null',
+      'external events: a kind that breaks the name rule (INVALID_NAME), data JSON cannot hold and a bad idempotency key (INVALID_ARGUMENT) are refused, storing nothing; undefined data is stored as null',
       withStore(async (s) => {
         const p0 = await s.externalPosition()
         for (const kind of ['a b', 'a:b', '', '__proto__'])
@@ -188,7 +188,21 @@ export function describeRunStateConformance(label: string, make: RunStateStoreFa
           ['a cyclic object', cycle],
         ] as const)
           await expectCode(s.publishExternal('pay.bad', data), 'INVALID_ARGUMENT', `publishExternal of the data ${what}`)
+        // an idempotency key a store cannot keep apart from another (a lone surrogate), or of no length
+        for (const key of ['k\uD800', '', 'k'.repeat(513)])
+          await expectCode(
+            s.publishExternal('pay.bad', { n: 1 }, { idempotencyKey: key }),
+            'INVALID_ARGUMENT',
+            `publishExternal key ${show(key)}`,
+          )
         expect(await s.externalPosition()).toBe(p0)
+        // reads and watches are checked the same way on every store
+        await expectCode(s.readExternal('a*', 0), 'INVALID_NAME', 'readExternal of kind "a*"')
+        for (const pos of [Number.NaN, -1, 1.5, 1e20, '3'])
+          await expectCode(s.readExternal('pay.ok', pos as number), 'INVALID_ARGUMENT', `readExternal after ${show(pos)}`)
+        await expectCode(s.watchKind('a b', 'run-1'), 'INVALID_NAME', 'watchKind of kind "a b"')
+        await expectCode(s.watchKind('pay.ok', 'a b'), 'INVALID_NAME', 'watchKind of run "a b"')
+        await expectCode(s.unwatchKind('pay.ok', 'a{b}'), 'INVALID_NAME', 'unwatchKind of run "a{b}"')
         const none = await s.publishExternal('pay.none', undefined)
         expect(none).toMatchObject({ kind: 'pay.none', data: null })
         expect((await s.readExternal('pay.none', p0)).map((e) => e.data)).toEqual([null])

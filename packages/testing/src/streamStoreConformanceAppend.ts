@@ -203,10 +203,11 @@ export function describeAppendConformance(t: ConformanceContext): void {
       expect((await s.read(run)).map((e) => e.data)).toEqual([null])
     })
 
-    it('refuses an idempotency key that is not a string of 1-512 characters with INVALID_ARGUMENT', async () => {
+    it('refuses an idempotency key that is not a string of 1-512 characters of well-formed Unicode with INVALID_ARGUMENT', async () => {
       const s = await t.store()
       const run = uniqueName()
-      for (const key of ['', 'k'.repeat(513), 42, null, {}]) {
+      // a lone surrogate: a store keeping keys as UTF-8 would make 'k\uD800' and 'k\uD801' one key
+      for (const key of ['', 'k'.repeat(513), 42, null, {}, 'k\uD800', 'k\uDC00x', '\uDBFF']) {
         await expectCode(
           s.append(run, ev(run, 'a', 1), { idempotencyKey: key as never }),
           'INVALID_ARGUMENT',
@@ -217,6 +218,10 @@ export function describeAppendConformance(t: ConformanceContext): void {
       const longest = 'k'.repeat(512)
       const first = await s.append(run, ev(run, 'a', 1), { idempotencyKey: longest })
       expect((await s.append(run, ev(run, 'a', 2), { idempotencyKey: longest })).id).toBe(first.id)
+      // a pair is well-formed, and kept apart from another pair
+      const a = await s.append(run, ev(run, 'a', 3), { idempotencyKey: 'k\uD83D\uDE00' })
+      const b = await s.append(run, ev(run, 'a', 4), { idempotencyKey: 'k\uD83D\uDE01' })
+      expect([a.data, b.data]).toEqual([3, 4])
     })
 
     it('refuses an `after` that is no idempotency key or names no stored append, and a fence that is no { key, token }, with INVALID_ARGUMENT, writing nothing', async () => {

@@ -1,10 +1,10 @@
-import { LeanflowError } from '@leanflow/core'
+import { isIdempotencyKey, LeanflowError } from '@leanflow/core'
 
 /** The longest idempotency key `startFlow` and `publishEvent` take, in characters (as the stores' appends). */
 export const MAX_IDEMPOTENCY_KEY_CHARS = 512
 
 /**
- * `key` when it is absent or a string of 1-512 characters; else `INVALID_ARGUMENT` naming the
+ * `key` when it is absent or a string of 1-512 characters of well-formed Unicode; else `INVALID_ARGUMENT` naming the
  * call and the value, before anything is stored (a key is kept as a lookup in the store).
  *
  * @example
@@ -15,10 +15,15 @@ export const MAX_IDEMPOTENCY_KEY_CHARS = 512
  */
 export function idempotencyKeyOf(key: unknown, call: string): string | undefined {
   if (key === undefined) return undefined
-  if (typeof key === 'string' && key !== '' && key.length <= MAX_IDEMPOTENCY_KEY_CHARS) return key
-  const shown = typeof key === 'string' ? `a string of ${key.length} characters` : typeof key
+  if (isIdempotencyKey(key)) return key
+  const shown =
+    typeof key !== 'string'
+      ? typeof key
+      : key === '' || key.length > MAX_IDEMPOTENCY_KEY_CHARS
+        ? `a string of ${key.length} characters`
+        : 'a string with a lone surrogate (no UTF-8 text holds it: two such keys would be one)'
   throw new LeanflowError(
     'INVALID_ARGUMENT',
-    `${call} idempotencyKey must be a non-empty string of at most ${MAX_IDEMPOTENCY_KEY_CHARS} characters, got ${shown}: pass a short key (a UUID, say).`,
+    `${call} idempotencyKey must be a non-empty string of at most ${MAX_IDEMPOTENCY_KEY_CHARS} characters of well-formed Unicode, got ${shown}: pass a short key (a UUID, say).`,
   )
 }

@@ -1,0 +1,59 @@
+// The Postgres example store while PostgreSQL restarts under a stream of appends, and the values
+// PostgreSQL cannot hold: every failure a caller sees is a LeanflowError (no raw pg error, and no
+// unhandled 'error' event of a checked-out pool client ending the process).
+import { isLeanflowError, type LeanflowError } from '@leanflow/core'
+import { uniqueName } from '@leanflow/testing'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { createPostgresStreamStore } from '../../examples/postgres-store/postgresStreamStore.js'
+import { usePostgres } from '../helpers/postgresServer.js'
+
+const pg = usePostgres()
+let store: Awaited<ReturnType<typeof createPostgresStreamStore>>
+
+beforeAll(async () => {
+  store = await createPostgresStreamStore({ connectionString: pg.url, schema: uniqueName('r').toLowerCase(), poolSize: 4 })
+})
+afterAll(() => store.close())
+
+it('appends through a restart of PostgreSQL: failures are STORE_UNAVAILABLE, the process lives on, appends go on after it', async () => {
+  const run = uniqueName('restart')
+  const codes = new Map<string, number>()
+  let n = 0
+  let stop = false
+  const writers = [0, 1, 2].map(async (w) => {
+    while (!stop) {
+      try {
+        await store.append(run, { kind: 'k', flow: run, data: { w, n } }, { idempotencyKey: `k-${w}-${n}` })
+        n++
+      } catch (err) {
+        const code = isLeanflowError(err) ? (err as LeanflowError).code : `raw ${String(err)}`
+        codes.set(code, (codes.get(code) ?? 0) + 1)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+  })
+  await new Promise((r) => setTimeout(r, 300))
+  const before = n
+  await pg.restart()
+  const after = n
+  await new Promise((r) => setTimeout(r, 1500))
+  stop = true
+  await Promise.all(writers)
+  expect(before).toBeGreaterThan(0)
+  expect(n).toBeGreaterThan(after) // appends went on after the restart
+  expect([...codes.keys()].filter((c) => c !== 'STORE_UNAVAILABLE')).toEqual([])
+  // nothing half-written: one event per key that answered, in order
+  const events = await store.read(run)
+  expect(new Set(events.map((e) => JSON.stringify(e.data))).size).toBe(events.length)
+})
+
+it('a value PostgreSQL cannot hold is INVALID_ARGUMENT naming it, and a version past the column matches nothing', async () => {
+  const run = uniqueName('nul')
+  await expect(store.append(run, { kind: 'k', flow: run, data: 1 }, { idempotencyKey: 'a\u0000b' })).rejects.toMatchObject({
+    code: 'INVALID_ARGUMENT',
+    message: expect.stringContaining('NUL'),
+  })
+  expect(await store.read(run)).toEqual([])
+  await store.casRunState(run, 0, { n: 1 })
+  expect(await store.casRunState(run, 2 ** 31, { n: 2 })).toMatchObject({ ok: false, current: { version: 1 } })
+})
