@@ -264,3 +264,26 @@ it('publishEvent and rerun refuse a misspelt option, nothing stored (a misspelt 
     )
   expect((await store.listRuns('order')).length).toBe(before)
 })
+
+it('an input, a schedule input or event data nested over 512 levels is refused before anything is stored (it would overflow every worker that copies it)', async () => {
+  const nest = (levels: number) => {
+    let v: unknown = 1
+    for (let i = 0; i < levels; i++) v = [v]
+    return v
+  }
+  const before = (await store.listRuns('order')).length
+  const deep = nest(2000)
+  expect(await invalid(() => runner.startFlow('order', deep))).toMatch(
+    /nests arrays and objects more than 512 levels deep: pass flatter data/,
+  )
+  expect(await invalid(() => runner.publishEvent({ kind: 'paid', data: deep }))).toMatch(/more than 512 levels deep/)
+  expect(await invalid(() => runner.schedules.set({ id: 'deep', flow: 'order', every: '1h', input: deep }))).toMatch(
+    /more than 512 levels deep/,
+  )
+  expect(await runner.schedules.list()).toEqual([])
+  expect((await store.listRuns('order')).length).toBe(before)
+  expect(await invalid(() => runner.startFlow('order', nest(513)))).toMatch(/more than 512 levels deep/)
+  // 512 levels are fine (as in an HTTP body)
+  const { runId } = await runner.startFlow('order', nest(512))
+  expect((await store.read(runId))[0]?.kind).toBe('flow.started')
+})

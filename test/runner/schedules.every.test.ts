@@ -29,6 +29,24 @@ describeOnStores({ flows: [sync], prefix: 'every' }, (runner) => {
     expect((await runner().schedules.list()).map((s) => s.id)).toEqual(['hourly'])
   })
 
+  it('a fraction of a ms (its ticks would be rounded), and a flow that is no name, are INVALID_ARGUMENT naming the field', async () => {
+    const err = await runner()
+      .schedules.set({ id: 'frac', flow: 'sync', every: 1000.5 })
+      .catch((e: unknown) => e)
+    expect(isLeanflowError(err, 'INVALID_ARGUMENT'), String(err)).toBe(true)
+    expect((err as Error).message).toMatch(/^Schedule "frac": invalid every 1000\.5: pass whole milliseconds/)
+    for (const flow of [undefined, {}, ['sync'], 42]) {
+      const bad = await runner()
+        .schedules.set({ id: 'noflow', flow: flow as never, every: '1h' })
+        .catch((e: unknown) => e)
+      expect(isLeanflowError(bad, 'INVALID_ARGUMENT'), String(bad)).toBe(true)
+      expect((bad as Error).message).toMatch(
+        /^Invalid schedules\.set flow of schedule "noflow" .*: pass the name of a flow this runner holds/,
+      )
+    }
+    expect((await runner().schedules.list()).map((s) => s.id)).toEqual(['hourly'])
+  })
+
   it('an every given in ms is listed as a duration the API takes back ("1500ms", not "1500"), ticking alike', async () => {
     const info = await runner().schedules.set({ id: 'ms', flow: 'sync', every: 1500 })
     expect(info.every).toBe('1500ms')

@@ -1,4 +1,4 @@
-import { isLeanflowError, LeanflowError, type ScheduleRecord, type ScheduleStore } from '@leanflow/core'
+import { invalidArgument, isLeanflowError, LeanflowError, type ScheduleRecord, type ScheduleStore, shown } from '@leanflow/core'
 import { errorMessage } from '../machine/errorMessage.js'
 import { iso } from '../machine/outputs.js'
 import type { RunnerSchedules, ScheduleDefinition, ScheduleInfo, ScheduleSpec, ScheduleTick } from '../scheduleTypes.js'
@@ -317,7 +317,13 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
     async set(spec: ScheduleSpec) {
       if (typeof spec !== 'object' || spec === null)
         throw new LeanflowError('INVALID_ARGUMENT', 'schedules.set needs { id, flow, cron | every, … }.')
-      const flow = flowNameOf(spec.flow) as string
+      const flow = flowNameOf(spec.flow)
+      if (typeof flow !== 'string')
+        throw invalidArgument(
+          `schedules.set flow of schedule ${shown(spec.id)}`,
+          flow,
+          "the name of a flow this runner holds ('sync'), or its flow object",
+        )
       if (!shell.flows.has(flow)) {
         throw new LeanflowError(
           'FLOW_NOT_FOUND',

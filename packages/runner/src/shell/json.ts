@@ -1,12 +1,24 @@
 import { LeanflowError } from '@leanflow/core'
 
-/** Throws `INVALID_ARGUMENT` when a function hides anywhere in `value` (it cannot be stored). */
+/**
+ * Deepest nesting of arrays and objects a value the runner stores may have (an input, a result,
+ * an event's data), as HTTP bodies: a deeper one would be stored, then overflow the stack of every
+ * worker that copies it (`structuredClone`), its job failing and coming back without end.
+ */
+export const MAX_JSON_DEPTH = 512
+
+/**
+ * Throws `INVALID_ARGUMENT` when a function hides anywhere in `value` (it cannot be stored), or
+ * when it nests deeper than {@link MAX_JSON_DEPTH}.
+ */
 export function assertNoFunctions(value: unknown, what: string): void {
   // iterative, so a hostile 50,000-level nesting cannot overflow the stack
   const seen = new Set<unknown>()
   const stack: unknown[] = [value]
+  const depths: number[] = [0]
   while (stack.length > 0) {
     const v = stack.pop()
+    const depth = depths.pop() as number
     if (typeof v === 'function') {
       // only an await's match takes predicates elsewhere; anything else is a value to store
       const fix = /match/.test(what)
@@ -15,8 +27,16 @@ export function assertNoFunctions(value: unknown, what: string): void {
       throw new LeanflowError('INVALID_ARGUMENT', `${what} contains a function: ${fix}.`)
     }
     if (typeof v !== 'object' || v === null || seen.has(v)) continue
+    if (depth >= MAX_JSON_DEPTH)
+      throw new LeanflowError(
+        'INVALID_ARGUMENT',
+        `${what} nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep: pass flatter data (every worker copies it, and deeper copies overflow the stack).`,
+      )
     seen.add(v)
-    for (const child of Object.values(v)) stack.push(child)
+    for (const child of Object.values(v)) {
+      stack.push(child)
+      depths.push(depth + 1)
+    }
   }
 }
 
