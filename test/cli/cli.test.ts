@@ -327,7 +327,7 @@ describe('acting', () => {
     expect(stdin.code).toBe(1)
     expect(stdin.stderr).toContain('{"input":{"orderId":"o-11"}}')
     const big = JSON.stringify({ note: 'x'.repeat(1_100_000) })
-    const [badStep, badJson, unknown, badId, help, huge, emptyKey, longKey, long, spaced] = await Promise.all([
+    const [badStep, badJson, unknown, badId, help, huge, emptyKey, longKey, long, spaced, overflow] = await Promise.all([
       leanflow(['rerun', runId, '--from', 'nope', ...g()]),
       leanflow(['rerun', runId, '--input', '{oops', ...g()]),
       leanflow(['rerun', 'nope', ...g()]),
@@ -338,7 +338,11 @@ describe('acting', () => {
       leanflow(['rerun', runId, '--key', 'k'.repeat(300), ...g()]),
       leanflow(['rerun', runId, '--input', '-', ...g()], { input: JSON.stringify({ note: 'y'.repeat(5000) }) }),
       leanflow(['rerun', runId, '--key', 'a b', ...g()]),
+      leanflow(['rerun', runId, '--input', '{"amount":[1,1e400]}', ...g()]),
     ])
+    // a number too large for a double would be stored as null: refused, as the HTTP API refuses it
+    expect(overflow.code).toBe(2)
+    expect(overflow.stderr).toContain('The rerun input holds a number too large for a double (such as 1e400)')
     // a key runner.rerun takes but the Idempotency-Key header does not (visible ASCII only): no such header is suggested
     expect(spaced.code).toBe(1)
     expect(spaced.stderr).toContain('"idempotencyKey":"a b"')

@@ -15,8 +15,9 @@ export async function readJsonArg(ctx: CommandContext, arg: string | undefined, 
     text = ''
     for await (const chunk of ctx.io.stdin) text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8')
   }
+  let value: unknown
   try {
-    return JSON.parse(text)
+    value = JSON.parse(text)
   } catch (err) {
     throw new CliError(
       EXIT_CODES.usage,
@@ -24,6 +25,24 @@ export async function readJsonArg(ctx: CommandContext, arg: string | undefined, 
       `The ${what} is not JSON (${(err as Error).message}): quote it for the shell, e.g. '{"approved":true}', or pass - to read it from stdin.`,
     )
   }
+  if (hasInfinity(value))
+    throw new CliError(
+      EXIT_CODES.usage,
+      'USAGE',
+      `The ${what} holds a number too large for a double (such as 1e400): it would be stored as null. Send it as a string ("1e400"), as the HTTP API asks. Nothing was written.`,
+    )
+  return value
+}
+
+/** Whether a parsed JSON value holds a number JSON.parse read as ±Infinity (walked without recursion). */
+function hasInfinity(value: unknown): boolean {
+  const stack = [value]
+  while (stack.length > 0) {
+    const v = stack.pop()
+    if (typeof v === 'number' && !Number.isFinite(v)) return true
+    if (typeof v === 'object' && v !== null) for (const child of Object.values(v)) stack.push(child) // no spread: a huge array would overflow it
+  }
+  return false
 }
 
 /**

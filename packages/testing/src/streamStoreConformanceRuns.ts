@@ -219,6 +219,22 @@ export function describeRunsConformance(t: ConformanceContext): void {
       expect(await within(done, 5000, 'follow after close')).toBe('ended')
     })
 
+    it('ends a follow reading older events for a slow consumer: nothing more once close() resolved', async () => {
+      const s = await t.open()
+      const run = uniqueName()
+      await s.appendMany(
+        run,
+        Array.from({ length: 1500 }, (_, i) => ({ event: ev(run, 'e', i) })),
+      )
+      const it = s.follow(run)[Symbol.asyncIterator]()
+      for (let i = 0; i < 10; i++) await it.next()
+      t.forget(s)
+      await within(s.close(), 5000, 'close')
+      let after = 0
+      for (let r = await it.next(); !r.done && after < 2000; r = await it.next()) after++
+      expect(after, 'events a follow yielded after close() resolved').toBe(0)
+    })
+
     it('a follow started after close ends at once, without throwing (from the start or from an id)', async () => {
       const s = await t.open()
       const run = uniqueName()

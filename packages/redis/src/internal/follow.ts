@@ -184,8 +184,9 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
   }
 
   end(): void {
-    // the store is closing: the consumer gets what is queued, then done
-    this.close(true)
+    // the store is closing: done at the consumer's next call, as on every store (a page of older
+    // events read for a slow consumer is dropped, not handed out after close() resolved)
+    this.cancel()
   }
 
   // ---- internals ----
