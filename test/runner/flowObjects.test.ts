@@ -27,7 +27,9 @@ describe('a flow object where a method names a flow', () => {
     const bad = { name: 'sync' } as never
     const err = await runner.limits(bad).catch((e: unknown) => e)
     expect(isLeanflowError(err, 'FLOW_NOT_FOUND')).toBe(true)
+    // schedules.set takes a name or a flow object: anything else is a bad field
     const err2 = await runner.schedules.set({ id: 'x', flow: bad, every: '1h' }).catch((e: unknown) => e)
-    expect(isLeanflowError(err2, 'FLOW_NOT_FOUND')).toBe(true)
+    expect(isLeanflowError(err2, 'INVALID_ARGUMENT')).toBe(true)
+    expect((err2 as Error).message).toMatch(/^Invalid schedules\.set flow of schedule "x" \{"name":"sync"\}/)
   })
 })

@@ -45,7 +45,10 @@ describe('child runs and parallel awaits', () => {
     ])
     const out = formatState('r1', state, plain, Date.parse(at(10)))
     expect(out).toContain('child c1 (invoice); event paid')
-    expect(out).toContain('leanflow show c1')
+    expect(out).toContain('leanflow show c1)')
+    // under another prefix, the hint carries it (as resolve's and publish's do), quoted for the shell
+    const shop = formatState('r1', state, plain, Date.parse(at(10)), new Map(), " --bullmq --prefix 'it'\\''s' --bullmq-queue 'q'")
+    expect(shop).toContain("leanflow show c1 --prefix 'it'\\''s')")
   })
 })
 

@@ -116,7 +116,7 @@ export function formatState(
             : a.type === 'event'
               ? publishHint(a.eventKind ?? '<kind>', matches.get(awaitKey(s.name, a.position)), flags)
               : a.type === 'run'
-                ? `resumes when child ${a.childRunId ?? ''} ends (leanflow show ${a.childRunId ?? '<runId>'})`
+                ? `resumes when child ${a.childRunId ?? ''} ends (leanflow show ${a.childRunId ?? '<runId>'}${prefixFlag(flags)})`
                 : `resumes by itself${a.until ? ` at ${formatTime(a.until)}` : ''}`
         out.push(`  ${c.cyan(s.name)}: ${awaitNote(a)}  ${c.dim(`→ ${how}`)}`)
       }
@@ -128,4 +128,9 @@ export function formatState(
     out.push(`${c.red(c.bold('last error'))} ${printable(err)}`)
   }
   return out.join('\n')
+}
+
+/** The `--prefix` of `flags` (as `queueFlags` wrote it, shell-quoted), for a `show` hint: '' for the default prefix. */
+function prefixFlag(flags: string): string {
+  return / --prefix (?:'(?:[^']|'\\'')*'|\S+)/.exec(flags)?.[0] ?? ''
 }

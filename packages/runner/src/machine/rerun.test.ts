@@ -20,11 +20,18 @@ describe('beginOutputs', () => {
     expect(out.jobs).toEqual([{ op: 'add', name: 'step', id: 's~r~b~1', data: { runId: 'r', step: 'b', attempt: 1 } }])
   })
 
-  it('a rerun queued by flow control: its copies, then its admit job, by the id the document holds', () => {
-    const doc: RunDoc = { ...rerun(), status: 'queued', queued: { reason: 'concurrency', n: 1, job: 'q~r~1000' } }
+  it('a run queued by flow control: its copies, its first flow.queued (keyed: once), then its admit job, by the id the document holds', () => {
+    const doc: RunDoc = { ...rerun(), status: 'queued', queued: { reason: 'concurrency', n: 1, key: 't-1', job: 'q~r~1000' } }
     const out = beginOutputs('r', doc)
-    expect(out.appends.map((w) => w.map((a) => a.key))).toEqual([['sc~a', 'sc~d']])
+    expect(out.appends.map((w) => w.map((a) => a.key))).toEqual([['sc~a', 'sc~d'], ['fq~1']])
+    expect(out.appends[1]?.[0]).toEqual({ kind: 'flow.queued', data: { reason: 'concurrency', key: 't-1' }, key: 'fq~1' })
     expect(out.jobs).toEqual([{ op: 'add', name: 'admit', id: 'q~r~1000', data: { runId: 'r', step: '', flow: 'f' } }])
+    // a plain start (no copies) queued: its flow.queued alone; a later decision logged its own (#2): none again
+    const plain = newRun(FLOW, 'p', {}, 1000, 0, {}).doc
+    expect(beginOutputs('p', { ...plain, status: 'queued', queued: { reason: 'rateLimit', n: 1 } }).appends).toEqual([
+      [{ kind: 'flow.queued', data: { reason: 'rateLimit' }, key: 'fq~1' }],
+    ])
+    expect(beginOutputs('p', { ...plain, status: 'queued', queued: { reason: 'rateLimit', n: 2 } }).appends).toEqual([])
   })
 
   it('no run (its start died before writing it) or an ended one: nothing', () => {

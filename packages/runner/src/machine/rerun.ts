@@ -1,4 +1,5 @@
 import { LeanflowError } from '@leanflow/core'
+import { queuedAppend } from './admission.js'
 import type { Append, Outputs } from './commands.js'
 import { completions, readyJobs } from './outputs.js'
 import { type FlowGraph, promoteReady, type RunDoc, type StepDoc } from './runDoc.js'
@@ -85,15 +86,18 @@ export function copiedWaves(doc: RunDoc): Append[][] {
 /**
  * What a rerun's `begin` job carries out: the outputs its start carries out right after writing
  * the run (its copies' `step.completed`, then its ready steps' jobs; queued by flow control, its
- * `admit` job instead), in case that start died in between. All idempotent (append keys, job ids): a
+ * `flow.queued` and its `admit` job instead), in case that start died in between. All idempotent (append keys, job ids): a
  * run that started, or ended, gets nothing new; a run that was never written gets nothing.
  */
 export function beginOutputs(runId: string, doc: RunDoc | null): Outputs {
   const out: Outputs = { appends: [], jobs: [], unwatch: [] }
   if (doc?.status === 'running') return { ...out, appends: copiedWaves(doc), jobs: readyJobs(runId, doc) }
   if (doc?.status !== 'queued') return out
-  // its flow.queued is not written again: the next decision about it logs the next one
   const admit = doc.queued?.job
   if (admit !== undefined) out.jobs.push({ op: 'add', name: 'admit', id: admit, data: { runId, step: '', flow: doc.flow } })
-  return { ...out, appends: copiedWaves(doc) }
+  // its first flow.queued, as its start writes it after the copies (keyed: written once; without
+  // the start's `until`, which the document does not keep). A later decision logged its own.
+  const q = doc.queued
+  const first = q?.n === 1 ? [[queuedAppend({ reason: q.reason, key: q.key }, 1)]] : []
+  return { ...out, appends: [...copiedWaves(doc), ...first] }
 }
