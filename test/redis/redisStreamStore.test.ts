@@ -324,6 +324,14 @@ describe('createRedisStreamStore', () => {
     const a = await store.append('r', log('r', 1), { idempotencyKey: 'x' })
     await store.append('r', log('r', 1), { idempotencyKey: 'x' })
     expect(seen).toEqual([a])
+    // the record as stored, as read gives it: never the caller's objects (changed after the append)
+    const list = [1]
+    const data = { when: new Date(0), n: Number.NaN, gone: undefined, list }
+    await store.append('r', { kind: 'k', flow: 'r', data })
+    list.push(2)
+    const [stored] = (await store.read('r')).slice(-1)
+    expect(seen.at(-1)).toEqual(stored)
+    expect(seen.at(-1)?.data).toEqual({ when: '1970-01-01T00:00:00.000Z', n: null, list: [1] })
   })
 
   it('close() ends followers and quits its connections, but not a client the caller passed', async () => {

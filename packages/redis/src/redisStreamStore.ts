@@ -290,7 +290,9 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
       if (clustered) await write
       else write.catch(() => {})
     }
-    if (code === 1) options.bus?.publish(record)
+    // the bus's subscribers see the record as stored (its JSON: a Date its ISO string, NaN null), as
+    // on every store, never the caller's own objects (which it may change after the append)
+    if (code === 1 && options.bus) options.bus.publish(JSON.parse(JSON.stringify(record)) as EventRecord)
     return record
   }
 
