@@ -54,7 +54,8 @@ export function casRunStateOptions(runId: string, expected: unknown, options: Ca
 
 const CAS_KEYS = ['finished', 'fences', 'json']
 
-function isStringRecord(value: unknown): boolean {
+/** Whether `value` is an object of strings (a run's fences: fence name → token). */
+export function isStringRecord(value: unknown): boolean {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string')
 }
 

@@ -1,6 +1,7 @@
 // The options of the store calls whose keys every store checks alike: one table, so a custom store,
 // the memory store and the Redis store refuse the same keys with the same words.
-import { optionsObject } from './invalidArgument.js'
+import { invalidArgument, optionsObject } from './invalidArgument.js'
+import { isStringRecord } from './storeChecks.js'
 
 const CALLS = {
   read: { shape: '{ after?, before?, limit?, direction? }', keys: ['after', 'before', 'limit', 'direction'] },
@@ -22,5 +23,10 @@ const CALLS = {
  */
 export function storeOptions<T extends object>(call: keyof typeof CALLS, opts: T | undefined): T {
   const { shape, keys } = CALLS[call]
-  return optionsObject(opts, `${call} options`, shape, keys)
+  const o = optionsObject(opts, `${call} options`, shape, keys)
+  // the fences a run is created with are those casRunState checks later: refused alike (a 1 would match a token '1')
+  const fences = (o as { fences?: unknown }).fences
+  if (call === 'createRun' && fences !== undefined && !isStringRecord(fences))
+    throw invalidArgument('createRun fences', fences, 'an object of fence name → token strings')
+  return o
 }

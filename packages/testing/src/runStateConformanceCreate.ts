@@ -157,6 +157,13 @@ export function createRunConformance(withStore: WithStore): void {
         'createRun with the unknown option key fence ({ idempotencyKey, fence })',
       )
       expect((misspelt as Error).message, 'createRun with the unknown option key fence: the message names the key').toContain('fence')
+      // fences casRunState would refuse (a number token would match the string '1')
+      for (const fences of [{ a: 1 }, 'lease', ['lease'], null])
+        await expectCode(
+          s.createRun(runId, {}, started(runId, flow), { idempotencyKey: KEY, fences: fences as never }),
+          'INVALID_ARGUMENT',
+          `createRun with the fences ${JSON.stringify(fences)}`,
+        )
       await expectNothing(s, runId, flow)
     }),
   )
