@@ -1,6 +1,7 @@
 import type { ActiveJob, JobQueue, JobWorker } from '@leanflow/core'
 import { detached } from './detached.js'
 import { handleJob } from './jobs.js'
+import { OBSERVER_SETTLE_MS, settledWithin } from './observers.js'
 import type { Shell } from './shell.js'
 
 /** What {@link createLifecycle} runs: the runner's shell and queue, its schedule ticker and its worker options. */
@@ -65,6 +66,9 @@ export function createLifecycle(o: LifecycleOptions): { start(): Promise<void>; 
     await Promise.race([closing, handBack])
     await closing
     clearTimeout(timer)
+    // the observers told of what the last steps appended before the caller closes the store (a
+    // delivery may read a run's flow.started from it): spans and metrics of a drained worker complete
+    await settledWithin(shell.observers.idle(), OBSERVER_SETTLE_MS)
     if (o.ownQueue) await queue.close()
   }
 

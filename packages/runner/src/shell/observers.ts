@@ -90,6 +90,17 @@ export class Observers {
     }
   }
 
+  /**
+   * Resolves once the observers were told every record this process appended so far, of every
+   * run: `runner.stop()` waits for it (at most {@link OBSERVER_SETTLE_MS}) before the caller closes
+   * the store, which a delivery may still read a run's `flow.started` from.
+   */
+  async idle(): Promise<void> {
+    while (this.inflight.size > 0 || this.waiting.size > 0) {
+      await Promise.allSettled([...[...this.inflight.values()].flatMap((set) => [...set]), ...this.waiting.values()])
+    }
+  }
+
   /** The run's `flow.started` record (cached; read from the store once), or undefined. */
   async started(runId: string): Promise<EventRecord<StartedData> | undefined> {
     const hit = this.starts.get(runId)
@@ -174,3 +185,15 @@ function unstorableMeta(m: unknown): LeanflowError | undefined {
 
 /** The most JSON (UTF-8 bytes) one observer's `startMeta` may add to `flow.started.meta`. */
 const MAX_START_META_BYTES = 8192
+
+/** How long `runner.result` and `runner.stop` wait for this process's observers to be told. */
+export const OBSERVER_SETTLE_MS = 5000
+
+/** Resolves when `settled` does, or after `ms`, whichever comes first. */
+export function settledWithin(settled: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const cap = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms)
+  })
+  return Promise.race([settled, cap]).finally(() => clearTimeout(timer))
+}

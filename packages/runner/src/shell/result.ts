@@ -12,6 +12,7 @@ import {
   type StreamStore,
 } from '@leanflow/core'
 import { longTimeout } from './longTimer.js'
+import { OBSERVER_SETTLE_MS, settledWithin } from './observers.js'
 
 /**
  * `runner.result`: follows the run's log from its start to its terminal event (from any process:
@@ -24,7 +25,7 @@ export async function resultOf<R>(
   opts: { timeout?: Duration | undefined } = {},
   served: () => boolean = () => true,
   observers: { settled(runId: string): Promise<void> } = { settled: async () => {} },
-  settleMs = SETTLE_MS,
+  settleMs = OBSERVER_SETTLE_MS,
 ): Promise<R> {
   assertName(runId, 'run id')
   if (typeof opts !== 'object' || opts === null) {
@@ -113,16 +114,4 @@ function outcome<R>(runId: string, e: EventRecord): { value: R } | { error: Erro
   if (e.kind === 'flow.failed') return { error: new RunFailedError(runId, String(data.error ?? 'failed')) }
   if (e.kind === 'flow.canceled') return { error: new RunCanceledError(runId, data.reason === undefined ? undefined : String(data.reason)) }
   return undefined
-}
-
-/** How long `runner.result` waits for this process's observers once it knows the run's end. */
-const SETTLE_MS = 5000
-
-/** Resolves when `settled` does, or after `ms`, whichever comes first. */
-function settledWithin(settled: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const cap = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms)
-  })
-  return Promise.race([settled, cap]).finally(() => clearTimeout(timer))
 }
