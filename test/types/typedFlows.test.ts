@@ -100,6 +100,19 @@ describe('defineFlow infers the types of a flow', () => {
         result: async (r) => r.a,
       }),
     )
+    // a value of no known type is no promise: it compiles (a parsed response, JSON.parse), as a function that only throws does
+    const loose: any = { price: 3 }
+    typeOnly(() => [
+      defineFlow({ name: 'any-result', steps: { a: { handler: async () => loose } }, result: (r) => r.a.price }),
+      defineFlow({ name: 'parsed', steps: { a: { handler: () => '{"n":1}' } }, result: (r) => JSON.parse(r.a) }),
+      defineFlow({
+        name: 'throws',
+        steps: { a: { handler: () => 1 } },
+        result: (): never => {
+          throw new Error('no result')
+        },
+      }),
+    ])
   })
 
   it('a needs that is not a literal list: every step is in the result, each optional', () => {
@@ -282,6 +295,11 @@ describe('in-code schedules', () => {
       defineFlow({ name: 'any', schedules: [{ id: 'd', every: '1h', input: (t) => t.at.getTime() }], steps: { s: { handler: () => 1 } } })
       // @ts-expect-error: tenant is a string
       defineFlow({ name: 'bad', schedules: [{ id: 'e', every: '1h', input: { tenant: 1 } }], steps: { s: { handler } } })
+      // no input for a flow whose input is required (as startFlow(flow) without one)
+      // @ts-expect-error: input is missing
+      defineFlow({ name: 'no-input', schedules: [{ id: 'h', every: '1h' }], steps: { s: { handler } } })
+      // an optional input may be left out
+      defineFlow({ name: 'opt-input', schedules: [{ id: 'i', every: '1h' }], steps: { s: { handler: async (i?: { n: number }) => i?.n } } })
       // @ts-expect-error: the function's value has no tenant
       defineFlow({ name: 'bad-fn', schedules: [{ id: 'f', every: '1h', input: () => ({ day: 'x' }) }], steps: { s: { handler } } })
       defineFlow({
