@@ -87,4 +87,22 @@ describe('createRedisStreamStore on a 3-master Redis Cluster', () => {
     await other.close()
     expect(await client.get('cl2:absent')).toBeNull()
   })
+
+  it('a follow still subscribing when close() comes ends, without a throw (a fresh Cluster client, closed 0-10 ms in)', async () => {
+    const outcomes: string[] = []
+    for (const wait of [0, 0, 2, 5, 10]) {
+      const fresh = new Cluster(cluster.nodes)
+      const s = createRedisStreamStore({ redis: fresh, prefix: 'cl3' })
+      const f = (async () => {
+        for await (const _ of s.follow(`early-${wait}`)) {
+        }
+        return 'ended'
+      })().catch((e: unknown) => `threw ${(e as { code?: string }).code}`)
+      await new Promise((r) => setTimeout(r, wait))
+      await s.close()
+      outcomes.push(await f)
+      fresh.disconnect()
+    }
+    expect(outcomes).toEqual(['ended', 'ended', 'ended', 'ended', 'ended'])
+  })
 })

@@ -234,7 +234,7 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
       }
     } catch (err) {
       // the store closed or the follower ended while subscribing: end, no throw
-      if (!this.closed) this.fail(err)
+      this.failUnlessClosed(err)
       return
     }
     this.subscribed = true
@@ -285,10 +285,21 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
         this.live = true
       }
     } catch (err) {
-      if (!this.closed) this.fail(err)
+      this.failUnlessClosed(err)
     } finally {
       this.syncing = false
     }
+  }
+
+  /**
+   * A subscribe or a read failed: the consumer gets the error, unless the follower ended or the
+   * store closed meanwhile (its calls then fail with "the store is closed", a Cluster's sooner
+   * than the hub tells its followers): then it ends, as every follow open at close() does.
+   */
+  private failUnlessClosed(err: unknown): void {
+    if (this.closed) return
+    if (this.ctx.hub.closed) this.close(true)
+    else this.fail(err)
   }
 
   private fetchPage(from: string, count: number): Promise<Array<[string, string[]]> | undefined> {
