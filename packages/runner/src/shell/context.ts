@@ -67,7 +67,15 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
         throw err
       }
       ex.check()
-      const stored = value === undefined ? undefined : toJson(value, `result of ${label}`)
+      let stored: unknown
+      try {
+        stored = value === undefined ? undefined : toJson(value, `result of ${label}`)
+      } catch (err) {
+        // the effect ran and its result cannot be recorded (a BigInt, nesting too deep): a retry
+        // would run the effect again, and fail again; the step fails for good instead
+        ex.breakTurns(pos, err)
+        throw Object.assign(err as Error, { retriable: false })
+      }
       const next: Rec = stored === undefined ? { t: 'do', name } : { t: 'do', name, value: stored }
       await ex.inOrder(pos, async () => {
         const marks = ex.takeMarks(pos)
