@@ -5,6 +5,7 @@ import {
   assertName,
   type CasRunStateOptions,
   casRunStateOptions,
+  checkLookup,
   checkReadExternal,
   checkWatchKind,
   documentJson,
@@ -101,6 +102,7 @@ export function createPostgresRunState(o: PostgresRunStateOptions) {
       throw new Error('createRun is the stream store’s (it needs the log)')
     },
     async putLookup(ns: LookupNamespace, key: string, value: string, ttlMs?: number) {
+      checkLookup(ns, key)
       if (ttlMs !== undefined && !(typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs > 0))
         throw invalidArgument(`putLookup ttlMs of ${ns} "${key}"`, ttlMs, 'a lifetime in ms above 0, or leave it out')
       return tx(async (sql) => {
@@ -115,6 +117,7 @@ export function createPostgresRunState(o: PostgresRunStateOptions) {
       })
     },
     async getLookup(ns: LookupNamespace, key: string) {
+      checkLookup(ns, key)
       const r = await pool.query(
         `SELECT value FROM ${s}.lookups WHERE namespace = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > ${NOW})`,
         [ns, key],
@@ -122,6 +125,7 @@ export function createPostgresRunState(o: PostgresRunStateOptions) {
       return (r.rows[0]?.value as string | undefined) ?? null
     },
     async retireLookup(ns: LookupNamespace, key: string) {
+      checkLookup(ns, key)
       // its run is ending: the key goes with the run's rows, `retention` from now
       await pool.query(
         `UPDATE ${s}.lookups SET expires_at = ${NOW} + $3::bigint WHERE namespace = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > ${NOW})`,

@@ -4,7 +4,7 @@ import { invalidArgument } from './invalidArgument.js'
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 512
 
 /** A UTF-16 surrogate without its pair: no UTF-8 text can hold it. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+export const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 
 /**
  * Whether `value` is an idempotency key every store keeps apart from every other: a string of

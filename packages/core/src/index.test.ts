@@ -40,6 +40,7 @@ describe('@leanflow/core public API', () => {
       'checkLimitHolder',
       'checkLimitRequest',
       'checkLimitScope',
+      'checkLookup',
       'checkReadExternal',
       'checkWatchKind',
       'compareEventIds',

@@ -87,7 +87,15 @@ export type {
 export type { CasScheduleResult, DueSchedules, ScheduleRecord, ScheduleStore } from './scheduleStore.js'
 export type { StepActivity } from './stepActivity.js'
 export { stepActivity } from './stepActivity.js'
-export { casRunStateOptions, checkReadExternal, checkWatchKind, documentJson, followSignal, runStateJson } from './storeChecks.js'
+export {
+  casRunStateOptions,
+  checkLookup,
+  checkReadExternal,
+  checkWatchKind,
+  documentJson,
+  followSignal,
+  runStateJson,
+} from './storeChecks.js'
 export { storeOptions } from './storeOptions.js'
 export { eventIdOption, historyGone, MAX_EVENT_ID, runTooLong } from './storeRefusals.js'
 export type {

@@ -12,7 +12,7 @@ import type {
   RunStateStore,
   StoredExternalEvent,
 } from './runStateStore.js'
-import { casRunStateOptions, checkReadExternal, checkWatchKind, externalDataJson, runStateJson } from './storeChecks.js'
+import { casRunStateOptions, checkLookup, checkReadExternal, checkWatchKind, externalDataJson, runStateJson } from './storeChecks.js'
 import { STORE_DEFAULTS } from './streamStore.js'
 
 /** Fences of each memory run state store, by run (read by the memory stream store's append). */
@@ -161,6 +161,7 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
       )
     },
     async putLookup(ns: LookupNamespace, key: string, value: string, ttlMs?: number) {
+      checkLookup(ns, key)
       if (ttlMs !== undefined && !(typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs > 0))
         throw invalidArgument(`putLookup ttlMs of ${ns} "${key}"`, ttlMs, 'a lifetime in ms above 0, or leave it out')
       const k = `${ns}\u0000${key}`
@@ -171,6 +172,7 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
       return value
     },
     async getLookup(ns: LookupNamespace, key: string) {
+      checkLookup(ns, key)
       const k = `${ns}\u0000${key}`
       const cur = lookups.get(k)
       if (cur?.expiresAt !== undefined && cur.expiresAt <= now()) lookups.delete(k)
@@ -178,6 +180,7 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
       return null
     },
     async retireLookup(ns: LookupNamespace, key: string) {
+      checkLookup(ns, key)
       const cur = lookups.get(`${ns}\u0000${key}`)
       const t = now()
       if (cur && (cur.expiresAt === undefined || cur.expiresAt > t)) cur.expiresAt = t + retentionMs

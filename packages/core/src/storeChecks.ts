@@ -1,9 +1,10 @@
 // The refusals every store makes the same way, for the built-in stores and for custom ones: a
 // `follow` signal, the arguments of `casRunState`, a document that JSON cannot hold.
 import { LeanflowError } from './errors.js'
+import { LONE_SURROGATE } from './idempotencyKey.js'
 import { invalidArgument, optionsObject } from './invalidArgument.js'
 import { assertName } from './names.js'
-import type { CasRunStateOptions } from './runStateStore.js'
+import type { CasRunStateOptions, LookupNamespace } from './runStateStore.js'
 
 /**
  * `follow`'s `signal`: an `AbortSignal`, or `undefined` for none (`null` too); anything else
@@ -143,4 +144,26 @@ export function checkReadExternal(kind: unknown, afterSeq: unknown): void {
 export function checkWatchKind(kind: unknown, runId: unknown): void {
   assertName(kind, 'event kind')
   assertName(runId, 'run id')
+}
+
+const LOOKUP_NAMESPACES: readonly string[] = ['trigger', 'start']
+
+/**
+ * The checks of `putLookup`, `getLookup` and `retireLookup` before anything is read or written: a
+ * namespace of {@link LookupNamespace} (a Redis key is built from it) and a key that is a
+ * non-empty string of well-formed Unicode (a store keeping keys as UTF-8 would make two keys that
+ * differ only in a lone surrogate one). `INVALID_ARGUMENT` naming the value otherwise.
+ *
+ * @example
+ * ```ts
+ * async getLookup(ns, key) {
+ *   checkLookup(ns, key)
+ *   return db.get(ns, key)
+ * }
+ * ```
+ */
+export function checkLookup(ns: unknown, key: unknown): void {
+  if (typeof ns !== 'string' || !LOOKUP_NAMESPACES.includes(ns)) throw invalidArgument('lookup namespace', ns, "'trigger' or 'start'")
+  if (typeof key !== 'string' || key === '' || LONE_SURROGATE.test(key))
+    throw invalidArgument(`${ns} lookup key`, key, 'a non-empty string of well-formed Unicode (no lone surrogate)')
 }

@@ -4,6 +4,7 @@ import {
   type CasRunStateResult,
   type ChildOutcomeEntry,
   casRunStateOptions,
+  checkLookup,
   checkReadExternal,
   checkWatchKind,
   type Duration,
@@ -140,6 +141,7 @@ export function redisRunStateStore(options: RedisRunStateStoreOptions, fatal?: (
         )
       },
       async putLookup(ns: LookupNamespace, key: string, value: string, ttlMs?: number) {
+        checkLookup(ns, key)
         if (ttlMs !== undefined && !(typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs > 0))
           throw invalidArgument(`putLookup ttlMs of ${ns} "${key}"`, ttlMs, 'a lifetime in ms above 0, or leave it out')
         const name = k.lookup(ns, key)
@@ -148,9 +150,11 @@ export function redisRunStateStore(options: RedisRunStateStoreOptions, fatal?: (
         return (await redis.get(name)) ?? value
       },
       async getLookup(ns: LookupNamespace, key: string) {
+        checkLookup(ns, key)
         return redis.get(k.lookup(ns, key))
       },
       async retireLookup(ns: LookupNamespace, key: string) {
+        checkLookup(ns, key)
         // PEXPIRE of an absent key does nothing; the run's keys get the same retention after this
         await redis.pexpire(k.lookup(ns, key), retentionMs)
       },

@@ -140,6 +140,23 @@ export function describeRunStateConformance(label: string, make: RunStateStoreFa
     )
 
     it(
+      'lookups refuse a namespace that is none and a key that is empty or holds a lone surrogate (INVALID_ARGUMENT), writing nothing',
+      withStore(async (s) => {
+        for (const ns of ['x{y}:z', '', 'START'])
+          await expectCode(s.putLookup(ns as 'start', 'order/k', 'run-a'), 'INVALID_ARGUMENT', `putLookup in namespace ${show(ns)}`)
+        for (const key of ['', 'order/k\uD800', '\uDC00'])
+          for (const [call, p] of [
+            ['putLookup', () => s.putLookup('start', key, 'run-a')],
+            ['getLookup', () => s.getLookup('start', key)],
+          ] as const)
+            await expectCode(p(), 'INVALID_ARGUMENT', `${call} of key ${show(key)}`)
+        // two keys that differ only in a surrogate pair stay apart
+        expect(await s.putLookup('start', 'order/k\uD83D\uDE00', 'run-a')).toBe('run-a')
+        expect(await s.putLookup('start', 'order/k\uD83D\uDE01', 'run-b')).toBe('run-b')
+      }),
+    )
+
+    it(
       'retireLookup (when implemented): the value stays readable while the run is kept; an absent lookup stays absent',
       withStore(async (s) => {
         if (typeof s.retireLookup !== 'function') return
