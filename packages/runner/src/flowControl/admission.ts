@@ -9,6 +9,7 @@ import { wroteNothing } from '../shell/startWrites.js'
 import { assertFits } from '../shell/storable.js'
 import { runLimitsOf } from './control.js'
 import { requireLimits } from './limits.js'
+import { logSettledInput } from './settledInput.js'
 
 /**
  * Flow control of runs: a start asks the store's limits (admitted, queued, refused, folded into a
@@ -305,6 +306,7 @@ async function askAgain(
       return schedule(shell, flow, runId, settled.until, tries + 1, 'debounce')
     }
     input = settled ? settled.input : undefined
+    if (settled) await logSettledInput(shell, runId, settled.input, shell.clock.estimate())
   }
   if (!fc) return
   const runInput = input !== undefined ? input : (doc.input ?? (await shell.inputs.get(runId)))
