@@ -33,8 +33,11 @@ describe('createHandler options', () => {
     for (const basePath of [5, '/flows?x=1', '/flows#top', '/my flows', '/flöws']) {
       expect(refusal({ basePath })).toMatch(/^Invalid createHandler basePath .*: pass a URL path/)
     }
-    for (const basePath of ['/', '', 'flows', '/api/v1/flows/', '/a-b_c.d~e', '/x%20y'])
+    for (const basePath of ['/', '', 'flows', '/api/v1/flows/', '/a-b_c.d~e', '/x%20y', '/v1.2/flows', '/...'])
       expect(() => createHandler({ store, basePath })).not.toThrow()
+    // a URL resolves dot segments before routing: no request could reach these
+    for (const basePath of ['/api/../flows', '/api/./flows', '/api/%2e%2e/flows', '/api/%2E/flows', '/..'])
+      expect(refusal({ basePath })).toMatch(/: pass a path without '\.' or '\.\.' segments/)
   })
 
   it('authorize and onError: functions', () => {

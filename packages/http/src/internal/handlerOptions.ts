@@ -8,7 +8,10 @@ import type { HandlerRunner } from '../types.js'
 /** What a base path may hold: the characters a URL path keeps as they are (and `%` escapes). */
 const PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/
 
-/** `basePath` as given (a string of URL path characters), or INVALID_ARGUMENT. */
+/** A `.` or `..` path segment, as written or percent-encoded. */
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i
+
+/** `basePath` as given (a string of URL path characters, no dot segments), or INVALID_ARGUMENT. */
 export function basePathOption(value: unknown): string {
   if (typeof value !== 'string' || !PATH.test(value.trim())) {
     throw invalidArgument(
@@ -17,6 +20,14 @@ export function basePathOption(value: unknown): string {
       "a URL path such as '/flows' or '/api/flows' (no query, fragment, spaces or other characters a URL would escape)",
     )
   }
+  // a URL resolves `.` and `..` segments (also encoded) before any request reaches a route: no
+  // request would ever match such a base path
+  if (value.split('/').some((seg) => DOT_SEGMENT.test(seg)))
+    throw invalidArgument(
+      'createHandler basePath',
+      value,
+      "a path without '.' or '..' segments, as requests reach it ('/api/flows', not '/api/../flows')",
+    )
   return value
 }
 

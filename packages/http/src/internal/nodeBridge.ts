@@ -136,8 +136,15 @@ function writeHead(res: ServerResponse, response: Response, req: IncomingMessage
   // a request body left unread (413, 401…) is not drained: close the connection after the answer
   if (req !== undefined && !req.complete) headers.connection = 'close'
   if (closeDelimited) res.useChunkedEncodingByDefault = false
-  // a Response built without a statusText would send "HTTP/1.1 200 " with no reason phrase
-  res.writeHead(response.status, response.statusText || STATUS_CODES[response.status] || '', headers)
+  // HTTP/2 (node:http2's compatibility API) has no reason phrase and no connection headers: Node
+  // warns of both (UnsupportedWarning), and its streams end on their own
+  if ((req?.httpVersionMajor ?? 1) >= 2) {
+    delete headers.connection
+    res.writeHead(response.status, headers)
+  } else {
+    // a Response built without a statusText would send "HTTP/1.1 200 " with no reason phrase
+    res.writeHead(response.status, response.statusText || STATUS_CODES[response.status] || '', headers)
+  }
   if (sse) {
     res.socket?.setNoDelay(true)
     res.socket?.setTimeout(0)
