@@ -1,15 +1,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2'
 import { sendWebResponse, toWebRequest } from './internal/nodeBridge.js'
 import { errorResponse } from './internal/respond.js'
 import type { Handler } from './types.js'
 
 export { sendWebResponse, toWebRequest }
 
-/** A Node `http` request listener. */
-export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>
+/**
+ * A Node request listener: of `node:http` (`http.createServer`), or of `node:http2`'s
+ * compatibility API (`http2.createServer`, `http2.createSecureServer`).
+ */
+export type NodeHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => Promise<void>
 
 /**
- * Adapts a leanflow handler to Node's `http.createServer`.
+ * Adapts a leanflow handler to Node's `http.createServer` (and `http2.createSecureServer`).
  *
  * @example
  * ```ts
@@ -21,10 +25,12 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => Promise
  * ```
  */
 export function toNodeHandler(handler: Handler): NodeHandler {
-  return async (req, res) => {
+  return async (request, response) => {
+    // node:http2's compatibility objects offer what the bridge uses of node:http's
+    const req = request as IncomingMessage
+    const res = response as ServerResponse
     try {
-      const response = await handler(toWebRequest(req, res))
-      await sendWebResponse(res, response, req)
+      await sendWebResponse(res, await handler(toWebRequest(req, res)), req)
     } catch (err) {
       // The handler answers its own errors: this is a handler that threw, or a request Node could
       // not turn into a Web Request. Answered like every other error (internal/respond.ts).
