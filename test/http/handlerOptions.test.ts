@@ -36,7 +36,7 @@ describe('createHandler options', () => {
     for (const basePath of ['/', '', 'flows', '/api/v1/flows/', '/a-b_c.d~e', '/x%20y', '/v1.2/flows', '/...'])
       expect(() => createHandler({ store, basePath })).not.toThrow()
     // a URL resolves dot segments before routing: no request could reach these
-    for (const basePath of ['/api/../flows', '/api/./flows', '/api/%2e%2e/flows', '/api/%2E/flows', '/..'])
+    for (const basePath of ['/api/../flows', '/api/./flows', '/api/%2e%2e/flows', '/api/%2E/flows', '/..', '/api/.. '])
       expect(refusal({ basePath })).toMatch(/: pass a path without '\.' or '\.\.' segments/)
   })
 

@@ -283,6 +283,11 @@ it('an input, a schedule input or event data nested over 512 levels is refused b
   expect(await runner.schedules.list()).toEqual([])
   expect((await store.listRuns('order')).length).toBe(before)
   expect(await invalid(() => runner.startFlow('order', nest(513)))).toMatch(/more than 512 levels deep/)
+  // measured on the JSON stored: an object shared at two depths is there in full at the deeper one
+  const shared = nest(300)
+  let wrapped: unknown = shared
+  for (let i = 0; i < 300; i++) wrapped = [wrapped]
+  expect(await invalid(() => runner.startFlow('order', [wrapped, shared]))).toMatch(/more than 512 levels deep/)
   // 512 levels are fine (as in an HTTP body)
   const { runId } = await runner.startFlow('order', nest(512))
   expect((await store.read(runId))[0]?.kind).toBe('flow.started')

@@ -41,3 +41,34 @@ it("the run's log ends with the input the handler runs with, also when the calls
     await store.close()
   }
 })
+
+it('a window settled while the log cannot be read still runs with its settled input (logging it is best effort)', async () => {
+  const store = createMemoryStreamStore()
+  const flaky = Object.create(store) as MemoryStreamStore
+  let failBackward = true
+  flaky.read = async (runId, opts) => {
+    if (opts?.direction === 'backward' && failBackward) {
+      failBackward = false
+      throw new Error('the store blinked')
+    }
+    return store.read(runId, opts)
+  }
+  const ran: unknown[] = []
+  const flow = defineFlow({
+    name: 'reindex2',
+    debounce: { key: () => 'doc-2', period: '300ms' },
+    steps: { go: { handler: async (input: { n: string }) => void ran.push(input) } },
+  })
+  const runner = createRunner({ store: flaky, flows: [flow], onError: () => {} })
+  await runner.start()
+  try {
+    const { runId } = await runner.startFlow(flow, { n: 'a' })
+    await runner.startFlow(flow, { n: 'b' })
+    await runner.result(runId, { timeout: '10s' })
+    expect(ran).toEqual([{ n: 'b' }])
+    expect(failBackward).toBe(false)
+  } finally {
+    await runner.stop()
+    await store.close()
+  }
+})

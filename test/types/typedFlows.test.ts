@@ -6,6 +6,7 @@ import {
   type FlowInput,
   type FlowResult,
   type FlowStepResults,
+  type ScheduleDefinition,
   type ScheduleTick,
   type StepContext,
 } from '@leanflow/runner'
@@ -92,15 +93,7 @@ describe('defineFlow infers the types of a flow', () => {
         result: (r) => r.b,
       }),
     )
-    typeOnly(() =>
-      defineFlow({
-        name: 'async-result',
-        steps: { a: { handler: () => 1 } },
-        // @ts-expect-error: a result function must be synchronous (the run would fail on its promise)
-        result: async (r) => r.a,
-      }),
-    )
-    // a value of no known type is no promise: it compiles (a parsed response, JSON.parse), as a function that only throws does
+    // a result of no known type compiles (a parsed response, JSON.parse), as a function that only throws does
     const loose: any = { price: 3 }
     typeOnly(() => [
       defineFlow({ name: 'any-result', steps: { a: { handler: async () => loose } }, result: (r) => r.a.price }),
@@ -298,6 +291,9 @@ describe('in-code schedules', () => {
       // no input for a flow whose input is required (as startFlow(flow) without one)
       // @ts-expect-error: input is missing
       defineFlow({ name: 'no-input', schedules: [{ id: 'h', every: '1h' }], steps: { s: { handler } } })
+      // a list declared apart, typed with the flow's input
+      const shared: ScheduleDefinition<{ tenant: string }>[] = [{ id: 'j', every: '1h', input: { tenant: 'acme' } }]
+      defineFlow({ name: 'shared', schedules: shared, steps: { s: { handler } } })
       // an optional input may be left out
       defineFlow({ name: 'opt-input', schedules: [{ id: 'i', every: '1h' }], steps: { s: { handler: async (i?: { n: number }) => i?.n } } })
       // @ts-expect-error: the function's value has no tenant

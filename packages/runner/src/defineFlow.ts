@@ -3,7 +3,7 @@ import { flowControlOf } from './flowControl/control.js'
 import type { FlowControlConfig } from './flowControlTypes.js'
 import { normalizeRetry } from './retryPolicy.js'
 import { scheduleDocOf } from './schedules/scheduleDoc.js'
-import type { ScheduleDefinition, ScheduleInput } from './scheduleTypes.js'
+import type { ScheduleDefinition } from './scheduleTypes.js'
 import { isStandardSchema, type StandardSchemaV1 } from './standardSchema.js'
 import type { FlowDefinition, StepDefinition } from './types.js'
 
@@ -55,24 +55,6 @@ const FLOW_KEYS = ['name', 'version', 'input', 'steps', 'result', 'schedules', '
 const STEP_KEYS = ['handler', 'needs', 'retry', 'timeout', 'concurrency']
 
 /**
- * Refuses, at compile time, a `result` function that returns a promise (it must be synchronous:
- * the run would fail on it). `unknown` for any other result.
- */
-type SyncResult<Out> = 0 extends 1 & Out
-  ? unknown // any: a value of no known type (a parsed response, JSON.parse) is no promise to refuse
-  : [Out] extends [never]
-    ? unknown // a function that only throws
-    : [Out] extends [PromiseLike<unknown>]
-      ? { result: 'the result function must be synchronous: compute its value from the step results, without await' }
-      : unknown
-
-/**
- * An in-code schedule of a flow whose input is `In`: its `input` is required when the flow's
- * input is, as `startFlow(flow, input)`'s is (a tick without one would start runs with `null`).
- */
-type FlowSchedule<In> = undefined extends In ? ScheduleDefinition<In> : ScheduleDefinition<In> & { input: ScheduleInput<In> }
-
-/**
  * Validates a flow and freezes it: names follow the name rule (flow names
  * `runs`, `triggers`, `events`, `schedules` are reserved), every `needs` names a step of
  * the flow, and the steps form a DAG (a cycle is refused, naming it).
@@ -102,7 +84,7 @@ export function defineFlow<
 >(
   config: Omit<FlowConfig<I, T & Record<string, StepDefinition<I>>, In>, 'result' | 'schedules'> & {
     /** The flow's schedules (see {@link FlowConfig}), each one's `input` checked against the flow's input. */
-    schedules?: readonly FlowSchedule<NoInfer<In>>[] | undefined
+    schedules?: readonly ScheduleDefinition<NoInfer<In>>[] | undefined
     /**
      * Shapes the run's result (`flow.completed.data.result`, what `runner.result` and `ctx.invoke`
      * return) from every step's result by step name; without it the result is the sink steps'
@@ -114,7 +96,7 @@ export function defineFlow<
      * ```
      */
     result?: ((results: StepResultsOf<T>) => Out) | undefined
-  } & SyncResult<Out>,
+  },
 ): FlowDefinition<I, StepResultsOf<T>, [Out] extends [typeof SINKS] ? SinkResultsOf<T> : Out, In> {
   if (typeof config !== 'object' || config === null) {
     throw new LeanflowError('INVALID_ARGUMENT', 'defineFlow needs an object { name, steps }.')

@@ -27,7 +27,8 @@ export type ScheduleInput<In = unknown> = unknown extends In
   : ((tick: ScheduleTick) => In | PromiseLike<In>) | In
 
 /**
- * A schedule: a `cron` pattern (5 or 6 fields, seconds optional, or a nickname such as `@daily`;
+ * A schedule (`In`: the flow's input; its `input` is required when the flow's input is, as
+ * `startFlow(flow, input)`'s): a `cron` pattern (5 or 6 fields, seconds optional, or a nickname such as `@daily`;
  * in `tz`) or an `every`
  * duration (ticks aligned to the Unix epoch), starting a run of its flow at each tick.
  *
@@ -36,18 +37,28 @@ export type ScheduleInput<In = unknown> = unknown extends In
  * defineFlow({ name: 'report', schedules: [{ id: 'nightly', cron: '0 3 * * *', tz: 'Europe/Berlin', input: { full: true } }], steps })
  * ```
  */
-export interface ScheduleDefinition<In = unknown> {
+export type ScheduleDefinition<In = unknown> = ScheduleFields &
+  (undefined extends In
+    ? {
+        /**
+         * The run's input: a value, or (in-code schedules only) a function of the tick, whose `tick`
+         * needs no annotation: `input: (tick) => ({ day: tick.at.toISOString().slice(0, 10) })`.
+         */
+        input?: ScheduleInput<In> | undefined
+      }
+    : {
+        /** The run's input (required: the flow's input is): a value, or a function of the tick. */
+        input: ScheduleInput<In>
+      })
+
+/** The fields of a {@link ScheduleDefinition} besides its `input`. */
+export interface ScheduleFields {
   /** Unique across the store (the name rule: letters, digits, `_`, `.`, `-`; at most 128). */
   id: string
   cron?: string | undefined
   /** An IANA time zone for `cron`. @default 'UTC' */
   tz?: string | undefined
   every?: Duration | undefined
-  /**
-   * The run's input: a value, or (in-code schedules only) a function of the tick, whose `tick`
-   * needs no annotation: `input: (tick) => ({ day: tick.at.toISOString().slice(0, 10) })`.
-   */
-  input?: ScheduleInput<In> | undefined
   /** While the last run is active: start another (`allow`), record the tick as skipped (`skip`), or cancel it and start (`cancel`). @default 'allow' */
   overlap?: 'allow' | 'skip' | 'cancel' | undefined
   /** Ticks missed by more than a grace period (downtime): the most recent one (`latest`), none, or all (the last 100). @default 'latest' */

@@ -22,7 +22,12 @@ export function basePathOption(value: unknown): string {
   }
   // a URL resolves `.` and `..` segments (also encoded) before any request reaches a route: no
   // request would ever match such a base path
-  if (value.split('/').some((seg) => DOT_SEGMENT.test(seg)))
+  if (
+    value
+      .trim()
+      .split('/')
+      .some((seg) => DOT_SEGMENT.test(seg))
+  )
     throw invalidArgument(
       'createHandler basePath',
       value,

@@ -139,7 +139,7 @@ function writeHead(res: ServerResponse, response: Response, req: IncomingMessage
   // HTTP/2 (node:http2's compatibility API) has no reason phrase and no connection headers: Node
   // warns of both (UnsupportedWarning), and its streams end on their own
   if ((req?.httpVersionMajor ?? 1) >= 2) {
-    delete headers.connection
+    for (const name of ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']) delete headers[name]
     res.writeHead(response.status, headers)
   } else {
     // a Response built without a statusText would send "HTTP/1.1 200 " with no reason phrase

@@ -298,7 +298,7 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
    */
   private failUnlessClosed(err: unknown): void {
     if (this.closed) return
-    if (this.ctx.hub.closed) this.close(true)
+    if (this.ctx.hub.closed) this.cancel()
     else this.fail(err)
   }
 

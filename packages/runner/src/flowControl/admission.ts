@@ -306,7 +306,8 @@ async function askAgain(
       return schedule(shell, flow, runId, settled.until, tries + 1, 'debounce')
     }
     input = settled ? settled.input : undefined
-    if (settled) await logSettledInput(shell, runId, settled.input, shell.clock.estimate())
+    // best effort: the window is settled already, and the run must go on with its input
+    if (settled) await logSettledInput(shell, runId, settled.input, shell.clock.estimate()).catch(shell.onError)
   }
   if (!fc) return
   const runInput = input !== undefined ? input : (doc.input ?? (await shell.inputs.get(runId)))

@@ -137,9 +137,6 @@ export function everyCadence(id: string, every: unknown): Cadence {
   } catch {
     throw invalidField(id, 'every', every, "pass a duration such as '15m' or a number of ms")
   }
-  // a fraction of a ms would be rounded: the ticks (and what list() shows) would not be the cadence given
-  if (typeof every === 'number' && !Number.isInteger(every))
-    throw invalidField(id, 'every', every, "pass whole milliseconds (at least 1000), or a duration string such as '15m'")
   if (!Number.isInteger(ms) || ms < MIN_EVERY_MS) throw invalidField(id, 'every', every, 'pass at least 1 s (1000 ms)')
   if (ms > MAX_EVERY_MS) throw invalidField(id, 'every', every, `pass at most 10 years (${MAX_EVERY_MS} ms)`)
   return {

@@ -57,6 +57,10 @@ export function scheduleDocOf(def: ScheduleDefinition, flow: string, source: 'co
   // its fields one space apart ('0  3 * * *\n' is '0 3 * * *'): one pattern, however spaced, is one schedule
   if (def.cron !== undefined) doc.cron = typeof def.cron === 'string' ? def.cron.trim().split(/\s+/).join(' ') : def.cron
   else doc.every = def.every as string | number
+  // a fraction of a ms would be rounded: the ticks (and what list() shows) would not be the cadence
+  // given. Checked where a schedule is given (a stored one of an older release still reads)
+  if (typeof def.every === 'number' && !Number.isInteger(def.every))
+    throw field('every', def.every, "pass whole milliseconds (at least 1000), or a duration string such as '15m'")
   cadenceOf(doc) // checks the cron or the every
   if (typeof def.input === 'function') {
     if (source === 'stored')

@@ -7,18 +7,13 @@ import { LeanflowError } from '@leanflow/core'
  */
 export const MAX_JSON_DEPTH = 512
 
-/**
- * Throws `INVALID_ARGUMENT` when a function hides anywhere in `value` (it cannot be stored), or
- * when it nests deeper than {@link MAX_JSON_DEPTH}.
- */
+/** Throws `INVALID_ARGUMENT` when a function hides anywhere in `value` (it cannot be stored). */
 export function assertNoFunctions(value: unknown, what: string): void {
   // iterative, so a hostile 50,000-level nesting cannot overflow the stack
   const seen = new Set<unknown>()
   const stack: unknown[] = [value]
-  const depths: number[] = [0]
   while (stack.length > 0) {
     const v = stack.pop()
-    const depth = depths.pop() as number
     if (typeof v === 'function') {
       // only an await's match takes predicates elsewhere; anything else is a value to store
       const fix = /match/.test(what)
@@ -27,16 +22,8 @@ export function assertNoFunctions(value: unknown, what: string): void {
       throw new LeanflowError('INVALID_ARGUMENT', `${what} contains a function: ${fix}.`)
     }
     if (typeof v !== 'object' || v === null || seen.has(v)) continue
-    if (depth >= MAX_JSON_DEPTH)
-      throw new LeanflowError(
-        'INVALID_ARGUMENT',
-        `${what} nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep: pass flatter data (every worker copies it, and deeper copies overflow the stack).`,
-      )
     seen.add(v)
-    for (const child of Object.values(v)) {
-      stack.push(child)
-      depths.push(depth + 1)
-    }
+    for (const child of Object.values(v)) stack.push(child)
   }
 }
 
@@ -51,9 +38,34 @@ export function toJson(value: unknown, what: string): unknown {
     throw new LeanflowError('INVALID_ARGUMENT', `${what} is not JSON-serializable (${(err as Error).message}): pass plain data.`)
   }
   if (text === undefined) return null
+  let parsed: unknown
   try {
-    return JSON.parse(text)
+    parsed = JSON.parse(text)
   } catch (err) {
     throw new LeanflowError('INVALID_ARGUMENT', `${what} could not be read back as JSON (${(err as Error).message}): pass plain data.`)
+  }
+  // measured on the JSON as stored (a tree: an object shared in `value`, or a toJSON, is there in full)
+  assertDepth(parsed, what)
+  return parsed
+}
+
+/** Throws `INVALID_ARGUMENT` when `tree` (parsed JSON) nests deeper than {@link MAX_JSON_DEPTH}; walked without recursion. */
+function assertDepth(tree: unknown, what: string): void {
+  if (typeof tree !== 'object' || tree === null) return
+  const stack: unknown[] = [tree]
+  const depths: number[] = [1]
+  while (stack.length > 0) {
+    const v = stack.pop() as object
+    const depth = depths.pop() as number
+    if (depth > MAX_JSON_DEPTH)
+      throw new LeanflowError(
+        'INVALID_ARGUMENT',
+        `${what} nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep: pass flatter data (every worker copies it, and deeper copies overflow the stack).`,
+      )
+    for (const child of Object.values(v))
+      if (typeof child === 'object' && child !== null) {
+        stack.push(child)
+        depths.push(depth + 1)
+      }
   }
 }

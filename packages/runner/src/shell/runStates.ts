@@ -1,4 +1,4 @@
-import type { CasRunStateResult, RunStateStore } from '@leanflow/core'
+import { type CasRunStateResult, isLeanflowError, type RunStateStore } from '@leanflow/core'
 import { END_FENCE_KEY, RUN_FENCE } from '../machine/keys.js'
 import { isEnded, type RunDoc } from '../machine/runDoc.js'
 import { newId } from './newId.js'
@@ -133,7 +133,8 @@ export class RunStates {
       const finished = isEnded(doc)
       // the run's idempotency key goes no later than the run: retired by a command sent before the
       // write that ends it, in the same round trip (awaited with it, not before it)
-      const retiring = finished && !wasEnded && doc.startKey !== undefined ? this.store.retireLookup?.('start', doc.startKey) : undefined
+      const retiring =
+        finished && !wasEnded && doc.startKey !== undefined ? this.store.retireLookup?.('start', doc.startKey).catch(keptOldKey) : undefined
       const token = `${WRITER}.${(++writes).toString(36)}`
       const stored = { ...doc, w: token }
       // `JSON.stringify(stored)` without serializing the document again: the token is its last key (`doc` has none)
@@ -200,4 +201,12 @@ export function fencesOf(doc: RunDoc): Record<string, string> {
   out[RUN_FENCE.key] = RUN_FENCE.token
   for (const [name, s] of Object.entries(doc.steps)) if (s.status === 'running' && s.lease !== undefined) out[name] = s.lease
   return out
+}
+
+/**
+ * A start key kept by an older release that the store now refuses (a lone surrogate): it cannot
+ * be retired, and expires with its run as before; any other failure fails the write as it did.
+ */
+function keptOldKey(err: unknown): void {
+  if (!isLeanflowError(err, 'INVALID_ARGUMENT')) throw err
 }
