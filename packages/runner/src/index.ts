@@ -7,7 +7,15 @@ export type { EventInfo, OpenAttempt, RunnerObserver, RunStart, StartedData } fr
 export type { NormalizedRetry } from './retryPolicy.js'
 export { DEFAULT_RETRY, isRetriable, normalizeRetry, retryDelay } from './retryPolicy.js'
 export { createRunner } from './runner.js'
-export type { RunnerSchedules, ScheduleDefinition, ScheduleFields, ScheduleInfo, ScheduleInput, ScheduleSpec, ScheduleTick } from './scheduleTypes.js'
+export type {
+  RunnerSchedules,
+  ScheduleDefinition,
+  ScheduleFields,
+  ScheduleInfo,
+  ScheduleInput,
+  ScheduleSpec,
+  ScheduleTick,
+} from './scheduleTypes.js'
 export type { InvalidInputError, StandardSchemaIssue, StandardSchemaResult, StandardSchemaV1 } from './standardSchema.js'
 export type { RerunOptions, StartedRun, StartFlowOptions } from './startTypes.js'
 export type {
