@@ -1,7 +1,4 @@
-import { isIdempotencyKey, LeanflowError } from '@leanflow/core'
-
-/** The longest idempotency key `startFlow` and `publishEvent` take, in characters (as the stores' appends). */
-export const MAX_IDEMPOTENCY_KEY_CHARS = 512
+import { isIdempotencyKey, LeanflowError, MAX_IDEMPOTENCY_KEY_LENGTH } from '@leanflow/core'
 
 /**
  * `key` when it is absent or a string of 1-512 characters of well-formed Unicode; else `INVALID_ARGUMENT` naming the
@@ -19,11 +16,11 @@ export function idempotencyKeyOf(key: unknown, call: string): string | undefined
   const shown =
     typeof key !== 'string'
       ? typeof key
-      : key === '' || key.length > MAX_IDEMPOTENCY_KEY_CHARS
+      : key === '' || key.length > MAX_IDEMPOTENCY_KEY_LENGTH
         ? `a string of ${key.length} characters`
         : 'a string with a lone surrogate (no UTF-8 text holds it: two such keys would be one)'
   throw new LeanflowError(
     'INVALID_ARGUMENT',
-    `${call} idempotencyKey must be a non-empty string of at most ${MAX_IDEMPOTENCY_KEY_CHARS} characters of well-formed Unicode, got ${shown}: pass a short key (a UUID, say).`,
+    `${call} idempotencyKey must be a non-empty string of at most ${MAX_IDEMPOTENCY_KEY_LENGTH} characters of well-formed Unicode, got ${shown}: pass a short key (a UUID, say).`,
   )
 }
