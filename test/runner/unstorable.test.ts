@@ -26,6 +26,20 @@ const cyclic = defineFlow({
     },
   },
 })
+/** A result 600 arrays deep (over the 512 levels every stored value keeps to), made without recursion. */
+const deep = defineFlow({
+  name: 'deep',
+  steps: {
+    s: {
+      retry: once,
+      handler: async () => {
+        let v: unknown = 1
+        for (let i = 0; i < 600; i++) v = [v]
+        return v as number
+      },
+    },
+  },
+})
 const bigint = defineFlow({ name: 'bigint', steps: { s: { retry: once, handler: async () => 10n as unknown as number } } })
 const hugeError = defineFlow({
   name: 'hugeError',
@@ -165,6 +179,7 @@ describeOnStores(
     flows: [
       big,
       cyclic,
+      deep,
       bigint,
       hugeError,
       hugeLog,
@@ -198,6 +213,13 @@ describeOnStores(
         expect(state.status).toBe('failed')
         expect(state.steps.s?.error).toMatch(/result of step "s" is not JSON-serializable/)
       }
+    })
+
+    it('a result nested more than 512 levels deep fails the step with INVALID_ARGUMENT naming it; nothing of it is stored', async () => {
+      const { state, events } = await outcome(runner(), store(), 'deep')
+      expect(state.status).toBe('failed')
+      expect(state.steps.s?.error).toMatch(/result of step "s" nests arrays and objects more than 512 levels deep/)
+      expect(events.map((e) => e.kind)).toEqual(['flow.started', 'step.started', 'step.failed', 'flow.failed'])
     })
 
     it('an error message of megabytes is cut, so the failure is stored and the run fails', async () => {

@@ -1,4 +1,4 @@
-import { assertName, invalidArgument, isLeanflowError, PayloadTooLargeError, STORE_DEFAULTS } from '@leanflow/core'
+import { assertName, hasNonFiniteNumber, invalidArgument, isLeanflowError, PayloadTooLargeError, STORE_DEFAULTS } from '@leanflow/core'
 import type { ScheduleInfo } from '@leanflow/runner'
 import { CliError } from './cliError.js'
 import type { CommandContext } from './context.js'
@@ -25,24 +25,13 @@ export async function readJsonArg(ctx: CommandContext, arg: string | undefined, 
       `The ${what} is not JSON (${(err as Error).message}): quote it for the shell, e.g. '{"approved":true}', or pass - to read it from stdin.`,
     )
   }
-  if (hasInfinity(value))
+  if (hasNonFiniteNumber(value))
     throw new CliError(
       EXIT_CODES.usage,
       'USAGE',
       `The ${what} holds a number too large for a double (such as 1e400): it would be stored as null. Send it as a string ("1e400"), as the HTTP API asks. Nothing was written.`,
     )
   return value
-}
-
-/** Whether a parsed JSON value holds a number JSON.parse read as ±Infinity (walked without recursion). */
-function hasInfinity(value: unknown): boolean {
-  const stack = [value]
-  while (stack.length > 0) {
-    const v = stack.pop()
-    if (typeof v === 'number' && !Number.isFinite(v)) return true
-    if (typeof v === 'object' && v !== null) for (const child of Object.values(v)) stack.push(child) // no spread: a huge array would overflow it
-  }
-  return false
 }
 
 /**

@@ -154,7 +154,7 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
     }
     case 'rerun': {
       const runId = params.runId as string
-      const raw = parseJsonBody(await readBody(c.req, c.maxBodyBytes))
+      const raw = parseJsonBody(await readBody(c.req, c.maxBodyBytes), 1) // the input sits in { input }
       const body = raw === undefined ? {} : object(raw, 'POST /runs/:runId/rerun')
       // a misspelt `from` would rerun every step (as runner.rerun refuses it)
       onlyFields(body, ['from', 'input'], 'POST /runs/:runId/rerun', ' (an idempotency key goes in the Idempotency-Key header)')
@@ -207,7 +207,7 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
     }
     case 'publish': {
       const idempotencyKey = idempotencyKeyHeader(c.req)
-      const body = object(parseJsonBody(await readBody(c.req, c.maxBodyBytes)), 'POST /events')
+      const body = object(parseJsonBody(await readBody(c.req, c.maxBodyBytes), 1), 'POST /events') // the data sits in { kind, data }
       // a misspelt data would publish null to every run awaiting the kind
       onlyFields(body, ['kind', 'data'], 'POST /events', ' (an idempotency key goes in the Idempotency-Key header)')
       if (body.kind === undefined || body.kind === null) {

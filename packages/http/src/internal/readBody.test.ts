@@ -1,5 +1,6 @@
+import { MAX_JSON_DEPTH } from '@leanflow/core'
 import { describe, expect, it } from 'vitest'
-import { MAX_JSON_DEPTH, parseJsonBody, readBody } from './readBody.js'
+import { parseJsonBody, readBody } from './readBody.js'
 
 const bytes = (s: string) => new TextEncoder().encode(s)
 const code = (f: () => unknown) => {

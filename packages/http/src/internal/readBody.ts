@@ -1,4 +1,4 @@
-import { PayloadTooLargeError } from '@leanflow/core'
+import { hasNonFiniteNumber, MAX_JSON_DEPTH, PayloadTooLargeError } from '@leanflow/core'
 import { concatBytes } from './bytes.js'
 import { invalidArgument } from './respond.js'
 
@@ -50,10 +50,12 @@ export async function readBody(req: Request, limit: number): Promise<Uint8Array>
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
 /**
- * Parses a body as JSON; an empty body is `undefined`. Malformed UTF-8 or JSON,
- * or nesting deeper than {@link MAX_JSON_DEPTH}, throws INVALID_ARGUMENT (400). `__proto__` keys stay plain own properties.
+ * Parses a body as JSON; an empty body is `undefined`. Malformed UTF-8 or JSON, or nesting deeper
+ * than `MAX_JSON_DEPTH` + `wrap`, throws INVALID_ARGUMENT (400). `wrap` is how many levels the route
+ * puts around the value it stores (1 for `{ kind, data }`): the value itself may nest as deep as
+ * the runner takes from a process (which checks it again). `__proto__` keys stay plain own properties.
  */
-export function parseJsonBody(bytes: Uint8Array): unknown {
+export function parseJsonBody(bytes: Uint8Array, wrap = 0): unknown {
   if (bytes.byteLength === 0) return undefined
   let text: string
   try {
@@ -69,39 +71,18 @@ export function parseJsonBody(bytes: Uint8Array): unknown {
     throw invalidArgument(`The request body is not valid JSON (${(err as Error).message}): send a JSON document.`)
   }
   const { depth, large } = scanJson(text)
-  if (depth > MAX_JSON_DEPTH) {
+  if (depth > MAX_JSON_DEPTH + wrap) {
     throw invalidArgument(
-      `The request body nests arrays and objects ${depth} levels deep, over the limit of ${MAX_JSON_DEPTH}: send flatter JSON.`,
+      `The request body nests arrays and objects ${depth} levels deep, over the limit of ${MAX_JSON_DEPTH + wrap}: send flatter JSON.`,
     )
   }
-  if (large && hasInfinity(value)) {
+  if (large && hasNonFiniteNumber(value)) {
     throw invalidArgument(
       'The request body has a number too large for a double (such as 1e400): it would be stored as null. Send it as a string.',
     )
   }
   return value
 }
-
-/** A non-finite number anywhere in a parsed JSON value (walked without recursion). */
-function hasInfinity(value: unknown): boolean {
-  const stack = [value]
-  while (stack.length > 0) {
-    const v = stack.pop()
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) return true
-    } else if (typeof v === 'object' && v !== null) {
-      // one push per item: spreading an array of 150,000 numbers overflows the call's arguments
-      for (const item of Array.isArray(v) ? v : Object.values(v)) stack.push(item)
-    }
-  }
-  return false
-}
-
-/**
- * Deepest nesting of arrays and objects a JSON body may have: deeper documents
- * overflow the stack of `JSON.stringify` when stored (a 500 otherwise).
- */
-export const MAX_JSON_DEPTH = 512
 
 /**
  * Nesting depth of a valid JSON text, counted without recursion (brackets inside strings

@@ -1,11 +1,4 @@
-import { LeanflowError } from '@leanflow/core'
-
-/**
- * Deepest nesting of arrays and objects a value the runner stores may have (an input, a result,
- * an event's data), as HTTP bodies: a deeper one would be stored, then overflow the stack of every
- * worker that copies it (`structuredClone`), its job failing and coming back without end.
- */
-export const MAX_JSON_DEPTH = 512
+import { jsonDepth, LeanflowError, MAX_JSON_DEPTH } from '@leanflow/core'
 
 /** Throws `INVALID_ARGUMENT` when a function hides anywhere in `value` (it cannot be stored). */
 export function assertNoFunctions(value: unknown, what: string): void {
@@ -49,23 +42,15 @@ export function toJson(value: unknown, what: string): unknown {
   return parsed
 }
 
-/** Throws `INVALID_ARGUMENT` when `tree` (parsed JSON) nests deeper than {@link MAX_JSON_DEPTH}; walked without recursion. */
+/**
+ * Throws `INVALID_ARGUMENT` when `tree` (parsed JSON) nests deeper than `MAX_JSON_DEPTH`: a deeper
+ * value would be stored, then overflow the stack of every worker that copies it (`structuredClone`),
+ * its job failing and coming back without end.
+ */
 function assertDepth(tree: unknown, what: string): void {
-  if (typeof tree !== 'object' || tree === null) return
-  const stack: unknown[] = [tree]
-  const depths: number[] = [1]
-  while (stack.length > 0) {
-    const v = stack.pop() as object
-    const depth = depths.pop() as number
-    if (depth > MAX_JSON_DEPTH)
-      throw new LeanflowError(
-        'INVALID_ARGUMENT',
-        `${what} nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep: pass flatter data (every worker copies it, and deeper copies overflow the stack).`,
-      )
-    for (const child of Object.values(v))
-      if (typeof child === 'object' && child !== null) {
-        stack.push(child)
-        depths.push(depth + 1)
-      }
-  }
+  if (jsonDepth(tree) > MAX_JSON_DEPTH)
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `${what} nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep: pass flatter data (every worker copies it, and deeper copies overflow the stack).`,
+    )
 }

@@ -1,4 +1,4 @@
-import { isLeanflowError, LeanflowError, PayloadTooLargeError, STORE_DEFAULTS } from '@leanflow/core'
+import { isLeanflowError, jsonTextDepth, LeanflowError, MAX_JSON_DEPTH, PayloadTooLargeError, STORE_DEFAULTS } from '@leanflow/core'
 import type { Execution } from './execution.js'
 import type { Shell } from './shell.js'
 
@@ -24,7 +24,8 @@ export function storableError(message: string): string {
 
 /**
  * Throws what the store would throw for the `step.completed` event of `result`: `INVALID_ARGUMENT`
- * when JSON cannot hold it (cyclic, a BigInt), `PAYLOAD_TOO_LARGE` when the event would pass the
+ * when JSON cannot hold it (cyclic, a BigInt) or it nests deeper than `MAX_JSON_DEPTH` (every later
+ * step's worker copies it, as a run's input), `PAYLOAD_TOO_LARGE` when the event would pass the
  * store's limit. The step then fails like any attempt, and nothing of the result is written.
  * Returns the result's JSON (undefined for no result), so the complete command need not make it again.
  */
@@ -37,6 +38,12 @@ export function assertStorableResult(shell: Shell, ex: Execution, jobId: string,
   } catch (err) {
     throw new LeanflowError('INVALID_ARGUMENT', `The ${what} is not JSON-serializable (${(err as Error).message}): return plain data.`)
   }
+  // a text this short cannot nest that deep: no scan on the common path
+  if (text !== undefined && text.length > 2 * MAX_JSON_DEPTH && jsonTextDepth(text) > MAX_JSON_DEPTH)
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `The ${what} nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep: return flatter data (every later step's worker copies it, and deeper copies overflow the stack).`,
+    )
   const limit = eventLimit(shell)
   // a short text cannot pass the limit (at most 3 UTF-8 bytes per UTF-16 unit): no count needed
   if (text === undefined || text.length * 3 < limit - 4096) return text
