@@ -28,6 +28,7 @@ import {
   type RunStatus,
   type RunSummary,
   refuseAfterClose,
+  requiredIdempotencyKey,
   runStateJson,
   runTooLong,
   STORE_DEFAULTS,
@@ -360,10 +361,8 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
     async createRun(runId, doc, first, opts) {
       const o = storeOptions('createRun', opts)
       const checked = validateAppend(runId, first, { idempotencyKey: o.idempotencyKey }, { maxEventBytes })
-      if (checked.idempotencyKey === undefined)
-        throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters')
+      const key = requiredIdempotencyKey(checked.idempotencyKey, 'createRun idempotency key')
       const json = runStateJson(runId, doc)
-      const key = checked.idempotencyKey
       const out = await tx(async (sql) => {
         await lockRun(sql, runId)
         const prev = await recordOf(sql, runId, key)

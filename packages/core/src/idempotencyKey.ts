@@ -36,3 +36,20 @@ export function idempotencyKey(value: unknown, what: string): string | undefined
   if (value === undefined || isIdempotencyKey(value)) return value
   throw invalidArgument(what, value, `a string of 1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters of well-formed Unicode (no lone surrogate)`)
 }
+
+/**
+ * `value` when it is an idempotency key ({@link isIdempotencyKey}); else, `undefined` included,
+ * `INVALID_ARGUMENT` naming `what`. For a call whose key is required, such as `createRun`'s.
+ *
+ * @example
+ * ```ts
+ * async createRun(runId, doc, first, opts) {
+ *   const key = requiredIdempotencyKey(opts.idempotencyKey, 'createRun idempotency key')
+ *   …
+ * }
+ * ```
+ */
+export function requiredIdempotencyKey(value: unknown, what: string): string {
+  if (isIdempotencyKey(value)) return value
+  throw invalidArgument(what, value, `a string of 1-${MAX_IDEMPOTENCY_KEY_LENGTH} characters of well-formed Unicode (no lone surrogate)`)
+}

@@ -79,6 +79,7 @@ describe('@leanflow/core public API', () => {
       'redisUrlDatabase',
       'reduceFlow',
       'refuseAfterClose',
+      'requiredIdempotencyKey',
       'runStateJson',
       'runTooLong',
       'shown',

@@ -42,7 +42,7 @@ export type { FlowState, LogEntry, QueueWait, StepAwait, StepState, StepStatus }
 export { emptyFlowState } from './flowState.js'
 export type { FlowWiring, FlowWiringOptions } from './flowWiring.js'
 export { createFlowWiring } from './flowWiring.js'
-export { idempotencyKey, isIdempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotencyKey.js'
+export { idempotencyKey, isIdempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH, requiredIdempotencyKey } from './idempotencyKey.js'
 export { invalidArgument, optionsObject, positiveInteger, shown } from './invalidArgument.js'
 export { assertJobId, jobDataJson, jobDelayMs } from './jobChecks.js'
 export type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from './jobQueue.js'

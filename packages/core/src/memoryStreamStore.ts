@@ -3,6 +3,7 @@ import { LeanflowError, NonRetriableError } from './errors.js'
 import type { EventBus } from './eventBus.js'
 import { compareEventIds } from './eventIds.js'
 import type { EventRecord, NewEvent } from './events.js'
+import { requiredIdempotencyKey } from './idempotencyKey.js'
 import { indexAfter, MemoryFollower } from './internal/memoryFollow.js'
 import { type MemoryRun, MemoryRuns } from './internal/memoryRuns.js'
 import { invalidArgument, optionsObject, positiveInteger } from './invalidArgument.js'
@@ -222,8 +223,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
       // every check before anything is written, as the Redis store does before its script
       const o = storeOptions('createRun', opts)
       const checked = validateAppend(runId, first, { idempotencyKey: o.idempotencyKey }, limits)
-      if (checked.idempotencyKey === undefined)
-        throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters (well-formed Unicode)')
+      const key = requiredIdempotencyKey(checked.idempotencyKey, 'createRun idempotency key')
       let json: string | undefined
       try {
         json = JSON.stringify(doc)
@@ -231,7 +231,7 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
         throw new LeanflowError('INVALID_ARGUMENT', `The state of run "${runId}" cannot be stored as JSON (${String(cause)}).`, { cause })
       }
       if (json === undefined) throw invalidArgument(`state of run "${runId}"`, String(doc), 'a JSON value (an object)')
-      const prev = runs.get(runId)?.idempotency.get(checked.idempotencyKey)
+      const prev = runs.get(runId)?.idempotency.get(key)
       const current = sync.get<typeof doc>(runId)
       if (prev !== undefined || current)
         // the stored first event, marked as a repeat (as the Redis store answers it)

@@ -20,6 +20,7 @@ import {
   parseDuration,
   positiveInteger,
   type RunStateStore,
+  requiredIdempotencyKey,
   runStateJson,
   type ScheduleStore,
   STORE_DEFAULTS,
@@ -300,8 +301,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
     // every check before the script: a refused create writes nothing
     const o = storeOptions('createRun', opts)
     const checked = validateAppend(runId, first, { idempotencyKey: o.idempotencyKey }, limits)
-    if (checked.idempotencyKey === undefined)
-      throw invalidArgument('createRun idempotency key', undefined, 'a string of 1-512 characters (well-formed Unicode)')
+    requiredIdempotencyKey(checked.idempotencyKey, 'createRun idempotency key')
     const { flowName } = checked
     const args: Array<string | number> = scriptArgs(runId, first, checked)
     args.push(runStateJson(runId, doc), o.fences === undefined ? '0' : '1')
