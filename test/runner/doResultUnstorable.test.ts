@@ -45,3 +45,41 @@ it('a ctx.do result that cannot be stored fails the step once, with no retry: th
     await store.close()
   }
 })
+
+it('a handler that catches that refusal and goes on: the failure is recorded with its next call, and no effect runs twice', async () => {
+  const runs = { x: 0, x2: 0 }
+  const flow = defineFlow({
+    name: 'caught',
+    steps: {
+      s: {
+        retry: { attempts: 3, backoff: { type: 'fixed', delayMs: 10 } },
+        handler: async (_input, ctx) => {
+          let caught = ''
+          try {
+            await ctx.do('x', () => {
+              runs.x++
+              return 10n
+            })
+          } catch (err) {
+            caught = (err as Error).message
+          }
+          const x2 = await ctx.do('x2', () => ++runs.x2)
+          // a suspend and a resume: the handler replays from the top
+          await ctx.await.time(1)
+          return { caught: caught.includes('not JSON-serializable'), x2 }
+        },
+      },
+    },
+  })
+  const store = createMemoryStreamStore()
+  const runner = createRunner({ store, flows: [flow], onError: () => {} })
+  await runner.start()
+  try {
+    const { runId } = await runner.startFlow(flow, {})
+    expect(await runner.result(runId, { timeout: '10s' })).toEqual({ s: { caught: true, x2: 1 } })
+    expect(runs).toEqual({ x: 1, x2: 1 })
+  } finally {
+    await runner.stop()
+    await store.close()
+  }
+})

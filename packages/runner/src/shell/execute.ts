@@ -155,7 +155,8 @@ async function fail(shell: Shell, ex: Execution, err: unknown) {
   // cut to a size every event holds: a failure that cannot be stored would never end the attempt
   const error = storableError(errorMessage(err))
   const policy = normalizeRetry(ex.flow.steps[ex.step]?.retry)
-  const retry = isRetriable(err) && ex.attempt < policy.attempts
+  // a ctx.do effect that ran without its result recorded would run again in a retry
+  const retry = isRetriable(err) && ex.unrecordedEffect === undefined && ex.attempt < policy.attempts
   const retryDelayMs = retry ? retryDelay(policy, ex.attempt + 1, err) : undefined
   const now = await shell.clock.now()
   await apply(shell, ex.runId, { type: 'fail', step: ex.step, lease: ex.lease, attempt: ex.attempt, error, retryDelayMs }, { now })

@@ -83,6 +83,11 @@ export class Execution {
   /** Writers of record positions waiting for the positions before theirs. */
   private readonly turns = new Map<number, { go: () => void; fail: (err: unknown) => void }>()
   private broken: { pos: number; err: unknown } | undefined
+  /**
+   * Set once a `ctx.do` effect ran and its result could not be recorded: a retry would run the
+   * effect again, so this attempt's failure is final, whatever the handler did with the error.
+   */
+  unrecordedEffect: unknown
   /** Settles when the handler's promise must be dropped. */
   readonly stopped: Promise<ExecutionGone>
   /** Its store calls in flight ({@link orHandBack}: a command's write and its outputs). */
@@ -269,24 +274,37 @@ export class Execution {
     return out
   }
 
+  /**
+   * The `ctx.do` at `pos` failed: its failure is a marker that rides with the step's next write
+   * (as a `ctx.patched` marker does), and the writes of later calls waiting for `pos` go on.
+   */
+  markFailed(pos: number, rec: DoRec): void {
+    this.marks.set(pos, rec)
+    this.advance().catch((err) => this.stop('handback', err))
+  }
+
   /** The call at `pos` failed before it was recorded: the writes of later calls fail rather than wait. */
   breakTurns(pos: number, err: unknown): void {
     this.broken ??= { pos, err }
     this.failTurns()
   }
 
-  private failTurns(): void {
+  /** Why the call at `pos` cannot be recorded (a call before it failed unrecorded), or `undefined`: checked before a `ctx.do` runs its effect. */
+  unrecordable(pos: number): Error | undefined {
     const b = this.broken
-    if (!b) return
+    if (!b || pos <= b.pos) return undefined
+    const why = b.err instanceof Error ? b.err.message : String(b.err)
+    return new Error(
+      `The call at position ${pos} of step "${this.step}" cannot be recorded: the call at position ${b.pos} before it failed (${why}) and left no record. Await each ctx call before the next when one may fail.`,
+    )
+  }
+
+  private failTurns(): void {
     for (const [pos, t] of this.turns) {
-      if (pos <= b.pos) continue
+      const err = this.unrecordable(pos)
+      if (!err) continue
       this.turns.delete(pos)
-      const why = b.err instanceof Error ? b.err.message : String(b.err)
-      t.fail(
-        new Error(
-          `The call at position ${pos} of step "${this.step}" cannot be recorded: the call at position ${b.pos} before it failed (${why}) and left no record. Await each ctx call before the next when one may fail.`,
-        ),
-      )
+      t.fail(err)
     }
   }
 }
