@@ -69,6 +69,34 @@ it('createRunner refuses flows that are no array, naming the fix', async () => {
   expect(await invalid(() => createRunner({ store, flows: order as never }))).toMatch(/flows must be an array/)
 })
 
+it('a flow object defineFlow did not make is checked as defineFlow checks one: a cycle, an unknown need or a bad step name is refused at createRunner (its runs waited for ever); a valid one runs', async () => {
+  const handler = async () => 1
+  const hand = (steps: object) => ({ name: 'hand', version: 1, steps }) as never
+  expect(
+    await invalid(() => createRunner({ store, flows: [hand({ a: { needs: ['b'], handler }, b: { needs: ['a'], handler } })] })),
+  ).toMatch(/^Flow "hand" has a cycle: a -> b -> a/)
+  expect(await invalid(() => createRunner({ store, flows: [hand({ a: { needs: ['zz'], handler } })] }))).toMatch(
+    /needs "zz", which is not a step/,
+  )
+  expect(() => createRunner({ store, flows: [hand({ 'x y': { handler } })] })).toThrow(expect.objectContaining({ code: 'INVALID_NAME' }))
+  expect(await invalid(() => createRunner({ store, flows: [hand({ a: {} })] }))).toMatch(/needs a handler function/)
+  // a copy of a defined flow, and a valid hand-made one, run
+  const copy = createRunner({
+    store,
+    flows: [{ ...order, name: 'copied' }, hand({ a: { handler }, b: { needs: ['a'], handler } })],
+    onError: () => {},
+  })
+  await copy.start()
+  try {
+    for (const name of ['copied', 'hand']) {
+      const { runId } = await copy.startFlow(name, {})
+      await expect(copy.result(runId, { timeout: '10s' })).resolves.toBeDefined()
+    }
+  } finally {
+    await copy.stop()
+  }
+})
+
 it('createRunner refuses a flow that is no defineFlow result (a raw TypeError), an onError or clock that is no function (an uncaught TypeError at the first error), and a queue that is no JobQueue', async () => {
   expect(await invalid(() => createRunner({ store, flows: [order, { name: 'x' } as never] }))).toMatch(
     /^createRunner flows\[1\] is not a flow \{"name":"x"\}: pass defineFlow\(\{ name, steps \}\)/,
@@ -193,6 +221,39 @@ it('ctx.do refuses a name that is ctx.patched\'s or ctx.publish\'s record name (
     expect(await outcome('publish:order.paid')).toMatch(/Invalid ctx\.do name "publish:order\.paid"/)
     // a name merely like them is the user's
     expect(await outcome('published:ok')).toEqual({ a: 1 })
+  } finally {
+    await r.stop()
+  }
+})
+
+it('ctx.do with an fn that is no function is INVALID_ARGUMENT naming the call (a raw TypeError "fn is not a function" before)', async () => {
+  const notFn = defineFlow({
+    name: 'donotfn',
+    steps: { a: { retry: { attempts: 1 }, handler: async (_i, ctx) => ctx.do('charge', 5 as never) } },
+  })
+  const r = createRunner({ store, flows: [notFn], onError: () => {} })
+  await r.start()
+  try {
+    const { runId } = await r.startFlow(notFn, {})
+    const err = await r.result(runId, { timeout: '10s' }).catch((e: Error) => e.message)
+    expect(err).toMatch(/Invalid ctx\.do\("charge"\) fn 5: pass a function running the effect/)
+  } finally {
+    await r.stop()
+  }
+})
+
+it('startFlow and ctx.invoke with a name no flow can have are INVALID_NAME (as over HTTP), not FLOW_NOT_FOUND', async () => {
+  for (const name of ['a:b', 5, 'runs']) await expect(runner.startFlow(name as never, {})).rejects.toMatchObject({ code: 'INVALID_NAME' })
+  await expect(runner.startFlow('nosuch', {})).rejects.toMatchObject({ code: 'FLOW_NOT_FOUND' })
+  const caller = defineFlow({
+    name: 'badinvoke',
+    steps: { a: { retry: { attempts: 1 }, handler: async (_i, ctx) => ctx.invoke('a:b', {}).catch((e: { code: string }) => e.code) } },
+  })
+  const r = createRunner({ store, flows: [caller], onError: () => {} })
+  await r.start()
+  try {
+    const { runId } = await r.startFlow(caller, {})
+    expect(await r.result(runId, { timeout: '10s' })).toEqual({ a: 'INVALID_NAME' })
   } finally {
     await r.stop()
   }

@@ -1,10 +1,12 @@
 import { LeanflowError } from '@leanflow/core'
+import { defineFlow, isDefinedFlow } from './defineFlow.js'
 import { assertFlow } from './runnerOptions.js'
 import { versionOf } from './shell/shell.js'
 import type { FlowDefinition } from './types.js'
 
 /**
- * `createRunner`'s `flows`, checked and frozen: an array (or nothing) of `defineFlow(…)` results,
+ * `createRunner`'s `flows`, checked and frozen: an array (or nothing) of `defineFlow(…)` results
+ * (any other flow object is checked by `defineFlow` here, and its checked copy used),
  * each version of a flow given once, and schedule ids unique among the schedules of each flow's
  * highest version (they start runs on it); `INVALID_ARGUMENT` naming what is wrong.
  *
@@ -20,8 +22,14 @@ export function checkedFlows(given: unknown): readonly FlowDefinition[] {
       'createRunner flows must be an array of defineFlow(…) results: createRunner({ store, flows: [order] }).',
     )
   }
-  const flows = Object.freeze([...(given ?? [])]) as readonly FlowDefinition[]
-  flows.forEach(assertFlow)
+  // a flow object defineFlow did not make (written by hand, spread into a copy) is checked as
+  // defineFlow checks one: a cycle or an unknown need would leave its runs waiting for ever
+  const flows = Object.freeze(
+    (given ?? []).map((f: unknown, i: number) => {
+      assertFlow(f, i)
+      return isDefinedFlow(f as object) ? f : defineFlow(f as Parameters<typeof defineFlow>[0])
+    }),
+  ) as readonly FlowDefinition[]
   const seen = new Set<string>()
   for (const f of flows) {
     const key = `${f.name}@${versionOf(f)}`

@@ -51,6 +51,14 @@ export interface FlowConfig<I = any, Steps extends Record<string, StepDefinition
 }
 
 /** What a flow's config and a step may hold (anything else is a misspelt option, refused). */
+/** The flows `defineFlow` made (checked and frozen): `createRunner` checks any other flow object again. */
+const defined = new WeakSet<object>()
+
+/** Whether `flow` is a `defineFlow` result (a copy or a hand-made object is not: it was never checked). */
+export function isDefinedFlow(flow: object): boolean {
+  return defined.has(flow)
+}
+
 const FLOW_KEYS = ['name', 'version', 'input', 'steps', 'result', 'schedules', 'concurrency', 'rateLimit', 'debounce', 'singleton']
 const STEP_KEYS = ['handler', 'needs', 'retry', 'timeout', 'concurrency']
 
@@ -171,6 +179,7 @@ export function defineFlow<
   for (const k of ['concurrency', 'rateLimit', 'debounce', 'singleton'] as const) {
     if (config[k] !== undefined) Object.assign(flow, { [k]: config[k] })
   }
+  defined.add(flow)
   // the types are the config's (inferred by the signature), the object is what was checked above
   return Object.freeze(flow) as FlowDefinition<I, StepResultsOf<T>, [Out] extends [typeof SINKS] ? SinkResultsOf<T> : Out, In>
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import {
+  assertFlowName,
   assertKnownKeys,
   assertName,
   type EventMeta,
@@ -112,6 +113,8 @@ export function createRunner(options: RunnerOptions): Runner {
   function flowToStart(name: string, version: unknown): FlowDefinition {
     const flow = shell.flows.get(name)
     if (!flow) {
+      // a name no flow can have (`a:b`, `5`) is INVALID_NAME, as over HTTP: no registration would find it
+      assertFlowName(name)
       throw new LeanflowError(
         'FLOW_NOT_FOUND',
         `Flow "${String(name)}" is not registered with this runner: add it to createRunner({ flows }).`,

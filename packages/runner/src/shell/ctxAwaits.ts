@@ -1,5 +1,6 @@
 import {
   AwaitTimeoutError,
+  assertFlowName,
   assertKnownKeys,
   assertName,
   ChildRunError,
@@ -170,6 +171,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
     if (typeof name !== 'string') throw invalidArgument('ctx.invoke flow', target, 'a flow (a defineFlow result) or its name')
     const flow = shell.flows.get(name)
     if (!flow) {
+      assertFlowName(name) // a name no flow can have is INVALID_NAME
       throw new LeanflowError(
         'FLOW_NOT_FOUND',
         `ctx.invoke: flow "${name}" is not registered with this runner: add it to createRunner({ flows }).`,
