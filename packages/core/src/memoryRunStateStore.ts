@@ -22,6 +22,10 @@ const FENCES = new WeakMap<RunStateStore, Map<string, Record<string, string>>>()
 export interface SyncRunState {
   cas<T>(runId: string, expected: number, doc: T, opts?: CasRunStateOptions): CasRunStateResult<T>
   get<T>(runId: string): RunStateRecord<T> | null
+  /** Drops a finished run's document and fences (its log expired: the memory stream store's retention timer). */
+  forget(runId: string): void
+  /** What it holds: documents, external events, their idempotency keys (tests of retention). */
+  sizes(): { documents: number; externalEvents: number; eventKeys: number }
 }
 const SYNC = new WeakMap<RunStateStore, SyncRunState>()
 
@@ -80,18 +84,54 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
   const fences = new Map<string, Record<string, string>>()
   const lookups = new Map<string, { value: string; expiresAt?: number }>()
   const events = new Map<string, Array<{ seq: number; json: string; ms: number }>>()
-  const eventKeys = new Map<string, string>()
+  /** External events' idempotency keys: the first event's JSON, and when it was published (they expire with it). */
+  const eventKeys = new Map<string, { json: string; ms: number }>()
   const watchers = new Map<string, Set<string>>()
   let seq = 0
   let lastMs = 0
   /** Lookups after the last sweep of expired ones: the next sweep waits until their number doubles. */
   let sweptAt = 64
+  /** Documents after the last sweep of expired ones (as for lookups). */
+  let docsSweptAt = 64
+  /** External events published since the last sweep of expired ones, and the sweep's threshold. */
+  let publishedSince = 0
+  let externalSweptAt = 64
 
   /** Drops expired lookups once their map has doubled since the last sweep (amortized O(1)). */
   function sweepLookups(t: number) {
     if (lookups.size < sweptAt * 2) return
     for (const [k, v] of lookups) if (v.expiresAt !== undefined && v.expiresAt <= t) lookups.delete(k)
     sweptAt = Math.max(64, lookups.size)
+  }
+
+  /**
+   * Drops finished documents past their retention once the map has doubled since the last sweep
+   * (amortized O(1)): a document no one reads again would stay otherwise. With a memory stream
+   * store, each run's document also goes when its log expires (`forget`).
+   */
+  function sweepDocs(t: number) {
+    if (docs.size < docsSweptAt * 2) return
+    for (const [runId, slot] of docs)
+      if (slot.expiresAt !== undefined && slot.expiresAt <= t) {
+        docs.delete(runId)
+        fences.delete(runId)
+      }
+    docsSweptAt = Math.max(64, docs.size)
+  }
+
+  /** Drops external events and their keys past `eventRetention`, every kind, once as many were published as were kept (amortized O(1)). */
+  function sweepExternal(t: number) {
+    if (++publishedSince < externalSweptAt) return
+    const oldest = t - eventRetentionMs
+    let kept = 0
+    for (const [kind, list] of events) {
+      while (list.length > 0 && (list[0]?.ms ?? 0) < oldest) list.shift()
+      if (list.length === 0) events.delete(kind)
+      kept += list.length
+    }
+    for (const [key, v] of eventKeys) if (v.ms < oldest) eventKeys.delete(key)
+    publishedSince = 0
+    externalSweptAt = Math.max(64, kept, eventKeys.size)
   }
 
   const live = (runId: string): Slot | undefined => {
@@ -116,6 +156,7 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
       json,
       expiresAt: opts.finished ? now() + retentionMs : undefined,
     })
+    sweepDocs(now())
     if (opts.fences !== undefined) {
       const copy: Record<string, string> = Object.create(null)
       for (const [k, v] of Object.entries(opts.fences)) copy[k] = String(v)
@@ -130,7 +171,8 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
     assertName(kind, 'event kind')
     const dataJson = externalDataJson(kind, data)
     const known = key === undefined ? undefined : eventKeys.get(key)
-    if (known) return JSON.parse(known) as StoredExternalEvent<D>
+    // a key lives as long as its event (as on Redis, where it expires after eventRetention)
+    if (known && known.ms >= now() - eventRetentionMs) return JSON.parse(known.json) as StoredExternalEvent<D>
     const ms = Math.max(now(), lastMs)
     lastMs = ms
     seq += 1
@@ -139,7 +181,8 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
     while (list.length > 0 && (list[0]?.ms ?? 0) < ms - eventRetentionMs) list.shift()
     list.push({ seq, json, ms })
     events.set(kind, list)
-    if (key !== undefined) eventKeys.set(key, json)
+    if (key !== undefined) eventKeys.set(key, { json, ms })
+    sweepExternal(ms)
     return JSON.parse(json) as StoredExternalEvent<D>
   }
 
@@ -214,6 +257,16 @@ export function createMemoryRunStateStore(options: MemoryRunStateStoreOptions = 
     ...memoryOutbox(now, retentionMs, (runId) => live(runId) !== undefined),
   }
   FENCES.set(store, fences)
-  SYNC.set(store, { cas, get: (runId) => record(live(runId)) })
+  const forget = (runId: string) => {
+    if (docs.get(runId)?.expiresAt === undefined) return
+    docs.delete(runId)
+    fences.delete(runId)
+  }
+  const sizes = () => ({
+    documents: docs.size,
+    externalEvents: [...events.values()].reduce((n, list) => n + list.length, 0),
+    eventKeys: eventKeys.size,
+  })
+  SYNC.set(store, { cas, get: (runId) => record(live(runId)), forget, sizes })
   return store
 }

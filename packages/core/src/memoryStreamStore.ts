@@ -9,7 +9,7 @@ import { type MemoryRun, MemoryRuns } from './internal/memoryRuns.js'
 import { invalidArgument, optionsObject, positiveInteger } from './invalidArgument.js'
 import type { LimitStore } from './limitStore.js'
 import { createMemoryLimits } from './memoryLimits.js'
-import { createMemoryRunStateStore, fenceHolds, syncRunState } from './memoryRunStateStore.js'
+import { createMemoryRunStateStore, fenceHolds, type SyncRunState, syncRunState } from './memoryRunStateStore.js'
 import { createMemorySchedules } from './memorySchedules.js'
 import { assertFlowName, assertName } from './names.js'
 import { refuseAfterClose } from './refuseAfterClose.js'
@@ -214,6 +214,8 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
   }
 
   const sync = syncRunState(state)
+  // a run's document goes with its log (its retention timer), not only when it is read again
+  runs.onRunExpired((runId) => sync.forget(runId))
   const store: MemoryStreamStore = {
     maxEventBytes,
     ...state,
@@ -257,10 +259,19 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
   // every call after close() rejects with STORE_UNAVAILABLE, as on a Redis store made from a URL
   refuseAfterClose(store, () => runs.closed, closedError)
   internals.set(store, runs)
+  stateInternals.set(store, sync)
   return store
 }
 
 const internals = new WeakMap<MemoryStreamStore, MemoryRuns>()
+const stateInternals = new WeakMap<MemoryStreamStore, SyncRunState>()
+
+/** The run state behind a memory store (its synchronous side: `sizes()` for tests of retention). Not exported from the package. @internal */
+export function memoryStoreState(store: MemoryStreamStore): SyncRunState {
+  const sync = stateInternals.get(store)
+  if (!sync) throw new LeanflowError('INVALID_ARGUMENT', 'Not a store made by createMemoryStreamStore().')
+  return sync
+}
 
 /**
  * The run table behind a memory store, for modules inside core that keep
