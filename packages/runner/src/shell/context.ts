@@ -149,7 +149,8 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
   const doCall = async <T>(name: string, fn: () => T | Promise<T>): Promise<T> => {
     if (typeof name !== 'string' || name === '') throw new LeanflowError('INVALID_ARGUMENT', 'ctx.do needs a name (a non-empty string).')
     const label = `ctx.do("${name}")`
-    if (typeof fn !== 'function') throw invalidArgument(`${label} fn`, fn, `a function running the effect: ctx.do('${name}', () => charge())`)
+    if (typeof fn !== 'function')
+      throw invalidArgument(`${label} fn`, fn, `a function running the effect: ctx.do('${name}', () => charge())`)
     // the record names of ctx.patched and ctx.publish: a code change between them would replay
     // unseen. Refused when first recorded; a run that recorded one before replays as it was.
     if (RESERVED_DO.test(name) && !ex.records[ex.cursor])
