@@ -142,9 +142,13 @@ describe('the install', () => {
   it.each([
     ['ioredis 6, with every framework', app],
     ['ioredis 5, without the optional frameworks', app5],
-  ])('every entry point loads as ESM and as CJS, with the same exports (%s)', async (_label, dir) => {
+  ])('every entry point loads as ESM and as CJS (no require of an ES module), with the same exports (%s)', async (_label, dir) => {
     writeFileSync(join(dir, 'load-entries.mjs'), LOAD_ENTRIES)
-    const { stdout } = await run('node', ['load-entries.mjs', JSON.stringify(ENTRY_POINTS)], { cwd: dir })
+    // require() of an ES module refused, as under Jest, tsx's .cts or Node before 20.19: a CJS
+    // build that requires an ESM-only dependency (nanoid 5) fails here
+    const { stdout } = await run('node', ['--no-experimental-require-module', 'load-entries.mjs', JSON.stringify(ENTRY_POINTS)], {
+      cwd: dir,
+    })
     const out = JSON.parse(stdout) as {
       entries: Record<string, { esm: string[]; cjs: string[]; esmFile: string; cjsFile: string }>
       brand: boolean

@@ -31,6 +31,7 @@ import { failuresTo, queueBegin, unanswered } from './shell/jobs.js'
 import { toJson } from './shell/json.js'
 import { createLifecycle } from './shell/lifecycle.js'
 import { newId } from './shell/newId.js'
+import { OBSERVER_SETTLE_MS } from './shell/observers.js'
 import { publish } from './shell/publish.js'
 import { resultOf } from './shell/result.js'
 import { earlyBasis, type RunBasis, readBasis } from './shell/runBasis.js'
@@ -358,7 +359,7 @@ export function createRunner(options: RunnerOptions): Runner {
     flows,
     schedules,
     limits: (flow) => limitsInUse(shell, flow),
-    result: (runId, opts) => resultOf(store, runId, opts, () => isServed(queue), shell.observers),
+    result: (runId, opts) => resultOf(store, runId, opts, () => isServed(queue), shell.observers, OBSERVER_SETTLE_MS, onError),
     observe(observer) {
       if (typeof observer !== 'object' || observer === null) {
         throw new LeanflowError('INVALID_ARGUMENT', `runner.observe needs an object { onEvent?, startMeta? }, got ${String(observer)}.`)

@@ -26,6 +26,7 @@ export async function resultOf<R>(
   served: () => boolean = () => true,
   observers: { settled(runId: string): Promise<void> } = { settled: async () => {} },
   settleMs = OBSERVER_SETTLE_MS,
+  warn: (err: Error) => void = () => {},
 ): Promise<R> {
   assertName(runId, 'run id')
   if (typeof opts !== 'object' || opts === null) {
@@ -54,6 +55,20 @@ export async function resultOf<R>(
           due = true
           if (going) expire()
         }, timeoutMs)
+  // without a timeout, a wait no worker can end (the memory queue of a runner never started) is
+  // said once after a while, rather than waiting silently (and a script exiting 13 with no word)
+  const hint =
+    timeoutMs === undefined && !served()
+      ? setTimeout(() => {
+          if (!served())
+            warn(
+              new LeanflowError(
+                'INVALID_ARGUMENT',
+                `runner.result("${runId}") is waiting, but no worker takes the run's jobs: the runner has the memory queue, and no runner of this process is started on it. Call runner.start() (or pass a timeout).`,
+              ),
+            )
+        }, UNSERVED_HINT_MS)
+      : undefined
   try {
     const [first] = await store.read(runId, { limit: 1 })
     if (!first) throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" does not exist (or has expired): check the run id.`)
@@ -93,9 +108,13 @@ export async function resultOf<R>(
     throw new LeanflowError('RUN_NOT_FOUND', `Run "${runId}" expired before it ended.`)
   } finally {
     cancelTimer?.()
+    clearTimeout(hint)
     ac.abort()
   }
 }
+
+/** How long `runner.result` without a timeout waits on an unserved memory queue before it says so, ms. */
+const UNSERVED_HINT_MS = 2000
 
 /**
  * True when run `runId` has ended: its end as the store records it (`runEnd`), else a terminal
