@@ -30,14 +30,21 @@ afterAll(async () => {
 })
 
 describe('failures', () => {
-  it('bad usage exits 2 with the help text; --help and --version exit 0', async () => {
-    const [none, unknown, missing, help, version] = await Promise.all([
+  it('bad usage exits 2 with the help text; --help, help [command] and --version exit 0', async () => {
+    const [none, unknown, missing, help, version, helpCommand, helpAlone] = await Promise.all([
       leanflow([]),
       leanflow(['frobnicate']),
       leanflow(['show', ...g()]),
       leanflow(['tail', '--help']),
       leanflow(['--version']),
+      leanflow(['help', 'tail']),
+      leanflow(['help']),
     ])
+    // `help tail` exited 2, as a usage error, though it printed the help asked for
+    expect(helpCommand.code).toBe(0)
+    expect(helpCommand.stdout).toContain('--after <eventId>')
+    expect(helpAlone.code).toBe(0)
+    expect(helpAlone.stdout).toContain('Usage: leanflow')
     expect(none.code).toBe(2)
     expect(none.stderr).toContain('Usage: leanflow')
     expect(unknown.code).toBe(2)

@@ -102,6 +102,13 @@ describe('dashboard while its API is down', () => {
       .toMatch(/^GET \/dashboard\/ answered text\/html; charset=utf-8, not the leanflow API's JSON: set the dashboard's apiBase/)
     // an apiBase where the API's handler has no route: every view says apiBase, a run's never "No run" (it exists)
     const id = await start('quick', { ms: 1 })
+    // the run view too, for an app's catch-all page in the API's place: it said "Lost the run's live
+    // stream (HTTP 200)" and retried for ever
+    await page.goto('about:blank')
+    await page.goto(`${server.url}/caught/#/runs/${id}`)
+    await expect
+      .poll(() => text('run-error'), T)
+      .toMatch(/^GET \/app\/runs\/.* answered text\/html, not the leanflow API's JSON: set the dashboard's apiBase/)
     await page.goto(`${server.url}/offbase/#/runs/${id}`)
     await expect.poll(() => text('run-error'), T).toMatch(/Is the dashboard's apiBase \(\/api\) where createHandler is mounted\?/)
     expect(await text('run-error')).not.toMatch(/No run/)

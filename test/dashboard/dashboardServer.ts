@@ -169,12 +169,17 @@ export async function startDashboardServer(redisUrl: string, prefix: string): Pr
   const misplaced = toNodeHandler(createDashboard({ apiBase: '/dashboard', basePath: '/misplaced' }))
   // and one whose apiBase no route serves: the API's handler answers NOT_FOUND (no leanflow route there)
   const offbase = toNodeHandler(createDashboard({ apiBase: '/api', basePath: '/offbase' }))
+  // and one whose apiBase an app's catch-all page answers (200 text/html for every path)
+  const caught = toNodeHandler(createDashboard({ apiBase: '/app', basePath: '/caught' }))
   let down: boolean | 'gone' = false
   const streams = new Set<ServerResponse>()
   const server = createServer((req, res) => {
     if (req.url?.startsWith('/dashboard')) return dashboard(req, res)
     if (req.url?.startsWith('/misplaced')) return misplaced(req, res)
     if (req.url?.startsWith('/offbase')) return offbase(req, res)
+    if (req.url?.startsWith('/caught')) return caught(req, res)
+    if (req.url?.startsWith('/app'))
+      return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Welcome</body></html>')
     if (down === 'gone') return void req.socket.destroy()
     if (down) return void res.writeHead(502, { 'content-type': 'text/html' }).end('<html><body>502 Bad Gateway</body></html>')
     streams.add(res)

@@ -26,13 +26,19 @@ export function clockOf(iso: string): string {
 const NAMED_CONTROLS: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' }
 
 /**
- * `s` with its control characters (C0, DEL, C1) written as escapes (`\n`, `\x1b`, `\x9b`): text
- * from a run's log (an error message, a log line, a cancel reason) can neither send a terminal
- * sequence nor break an event's one line or a table's row.
+ * `s` with its control characters (C0, DEL, C1) written as escapes (`\n`, `\x1b`, `\x9b`), and
+ * its bidirectional-text controls too (`\u202E`, as the dashboard shows them): text from a run's
+ * log (an error message, a log line, a cancel reason) can neither send a terminal sequence, nor
+ * break an event's one line or a table's row, nor reorder what follows it on the line
+ * (`invoice\u202Efdp.exe` shown as `invoiceexe.pdf`).
  */
 export function printable(s: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: these are what it escapes
-  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => NAMED_CONTROLS[ch] ?? `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`)
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (ch) => {
+    const code = ch.charCodeAt(0)
+    if (code > 0xff) return `\\u${code.toString(16).toUpperCase().padStart(4, '0')}`
+    return NAMED_CONTROLS[ch] ?? `\\x${code.toString(16).padStart(2, '0')}`
+  })
 }
 
 /** A value as compact JSON (control characters escaped, see {@link printable}), cut to `max` characters with `…`. */

@@ -231,8 +231,11 @@ Docs: https://github.com/leanflow/leanflow/blob/main/docs/cli.md`,
     await program.parseAsync(argv, { from: 'user' })
   } catch (err) {
     if (err instanceof CommanderError) {
-      // --help and --version exit 0; a missing command, argument or bad option is a usage error
-      exitCode = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? EXIT_CODES.ok : EXIT_CODES.usage
+      // --help, help [command] and --version exit 0; a missing command (help shown as an error),
+      // argument or bad option is a usage error
+      const asked =
+        err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || (err.code === 'commander.help' && err.exitCode === 0)
+      exitCode = asked ? EXIT_CODES.ok : EXIT_CODES.usage
       if (jsonMode && exitCode === EXIT_CODES.usage)
         io.stderr.write(`${JSON.stringify({ error: { code: 'USAGE', message: usageMessage(err) } })}\n`)
     } else {

@@ -1,6 +1,6 @@
 import type { FlowState } from '@leanflow/core'
 import { useState } from 'preact/hooks'
-import { api, messageOf } from './api.js'
+import { api, messageOf, RawJson } from './api.js'
 import { ConfirmDialog } from './ConfirmDialog.js'
 import { hrefRun } from './route.js'
 
@@ -20,13 +20,19 @@ function awaited(state: FlowState): { triggers: string[]; kinds: string[] } {
   return { triggers: [...triggers], kinds: [...kinds] }
 }
 
-function parseJson(text: string, what: string): unknown {
-  if (text.trim() === '') return null
+/**
+ * The JSON as typed, checked to be JSON (empty is `null`): sent as it is, since a parse and a
+ * stringify would change it (`1e400` becomes `null`, `12345678901234567890` is rounded) where
+ * the API refuses or keeps it, as it does for every other client.
+ */
+function jsonText(text: string, what: string): RawJson {
+  if (text.trim() === '') return new RawJson('null')
   try {
-    return JSON.parse(text)
+    JSON.parse(text)
   } catch (err) {
     throw new Error(`The ${what} is not JSON (${messageOf(err)}): write it as JSON, e.g. {"approved": true}.`)
   }
+  return new RawJson(text.trim())
 }
 
 /**
@@ -74,13 +80,13 @@ export function RunActions({ runId, state }: { runId: string; state: FlowState }
     run('Resolve refused', async () => {
       const id = (triggerId || triggers[0] || '').trim()
       if (!id) throw new Error('no trigger id: enter the id of a pending trigger')
-      const r = await api.resolveTrigger(id, parseJson(payload, 'payload'))
+      const r = await api.resolveTrigger(id, jsonText(payload, 'payload'))
       return `Trigger resolved: step ${r.step} resumes.`
     })
   const publish = () =>
     run('Publish refused', async () => {
       const k = (kind || kinds[0] || '').trim()
-      const r = await api.publish(k, parseJson(data, 'data'))
+      const r = await api.publish(k, jsonText(data, 'data'))
       return `Event ${k} published (${r.id}).`
     })
   const value = (set: (v: string) => void) => (e: Event) => set((e.target as HTMLInputElement).value)

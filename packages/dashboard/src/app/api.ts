@@ -67,6 +67,11 @@ export const config: PageConfig = el?.textContent
 
 const enc = encodeURIComponent
 
+/** A request body that is JSON text already (the user's, as typed): sent without a parse and a stringify. */
+export class RawJson {
+  constructor(readonly text: string) {}
+}
+
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   let res: Response
   try {
@@ -75,7 +80,7 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
       credentials: 'same-origin',
       headers: method === 'POST' ? { 'content-type': 'application/json' } : {},
       // a body of null is sent as null (a trigger's payload may be null); no body at all as {}
-      body: method === 'POST' ? JSON.stringify(body === undefined ? {} : body) : undefined,
+      body: method !== 'POST' ? undefined : body instanceof RawJson ? body.text : JSON.stringify(body === undefined ? {} : body),
     })
   } catch {
     // no answer at all (the browser's bare "Failed to fetch"): say which call, and what it likely means
@@ -154,9 +159,10 @@ export const api = {
   cancel: (runId: string, reason: string) => call<{ runId: string }>('POST', `/runs/${enc(runId)}/cancel`, { reason }),
   rerun: (runId: string, from?: string) =>
     call<{ runId: string; deduplicated?: boolean }>('POST', `/runs/${enc(runId)}/rerun`, from ? { from } : {}),
-  resolveTrigger: (triggerId: string, payload: unknown) =>
+  resolveTrigger: (triggerId: string, payload: RawJson) =>
     call<{ runId: string; step: string }>('POST', `/triggers/${enc(triggerId)}`, payload),
-  publish: (kind: string, data: unknown) => call<{ id: string }>('POST', '/events', { kind, data }),
+  publish: (kind: string, data: RawJson) =>
+    call<{ id: string }>('POST', '/events', new RawJson(`{"kind":${JSON.stringify(kind)},"data":${data.text}}`)),
   schedules: () => call<{ schedules: ScheduleRow[] }>('GET', '/schedules').then((r) => r.schedules),
   schedule: (id: string, op: 'pause' | 'resume' | 'trigger') => call<unknown>('POST', `/schedules/${enc(id)}/${op}`, {}),
   limits: (flow: string) => call<{ limits: LimitRow[] }>('GET', `/${enc(flow)}/limits`).then((r) => r.limits),

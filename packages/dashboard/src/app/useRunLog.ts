@@ -122,6 +122,8 @@ export function useRunLog(runId: string): RunLog {
             if (closed) return
             if (err?.code === 'RUN_NOT_FOUND') return setError(`No run ${runId}: it never existed, or retention removed it.`)
             if (err?.status === 404) return setError(err.message) // the API is not at apiBase: the message says so
+            // answered, but not with the API's JSON (an app's catch-all page): the message names apiBase
+            if (err?.status !== undefined && err.status < 300) return setError(err.message)
             if (passing(err?.status)) return retry(Math.min(ms * 2, MAX_RETRY_MS))
             again(Math.min(ms * 2, MAX_RETRY_MS))
           },
