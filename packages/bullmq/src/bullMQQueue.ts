@@ -1,6 +1,7 @@
 import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from '@leanflow/core'
 import {
   assertJobId,
+  assertKnownKeys,
   invalidArgument,
   jobDataJson,
   jobDelayMs,
@@ -101,8 +102,22 @@ const BACKOFF_TYPE = 'leanflow'
  * process.on('SIGTERM', () => runner.stop())
  * ```
  */
+/** Every option of {@link createBullMQQueue}: another (a misspelt `queuename`) is refused. */
+const BULLMQ_KEYS = [
+  'url',
+  'connection',
+  'prefix',
+  'queueName',
+  'lockDuration',
+  'stalledInterval',
+  'backoff',
+  'onError',
+  'commandTimeout',
+] satisfies Array<keyof BullMQQueueOptions>
+
 export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
   const opts = options ?? {} // null: refused below for want of url or connection, by the same message
+  if (typeof opts === 'object') assertKnownKeys(opts, BULLMQ_KEYS, 'createBullMQQueue')
   if ((opts.url === undefined) === (opts.connection === undefined)) {
     throw new LeanflowError(
       'INVALID_ARGUMENT',

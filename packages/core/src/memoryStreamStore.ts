@@ -78,7 +78,13 @@ const STATUSES: readonly RunStatus[] = ['pending', 'queued', 'running', 'awaitin
  * ```
  */
 export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): MemoryStreamStore {
-  const options = optionsObject(opts, 'createMemoryStreamStore options', '{ bus?, retention?, maxEventBytes?, maxEventsPerRun?, now? }')
+  const options = optionsObject(opts, 'createMemoryStreamStore options', '{ bus?, retention?, maxEventBytes?, maxEventsPerRun?, now? }', [
+    'bus',
+    'retention',
+    'maxEventBytes',
+    'maxEventsPerRun',
+    'now',
+  ] satisfies Array<keyof MemoryStreamStoreOptions>)
   const bus = options.bus
   if (bus !== undefined && typeof (bus as { publish?: unknown } | null)?.publish !== 'function')
     throw invalidArgument('createMemoryStreamStore bus', bus, 'an EventBus (new EventBus()), or leave it out')

@@ -1,5 +1,5 @@
 import { InvalidEventError, LeanflowError, PayloadTooLargeError } from './errors.js'
-import type { NewEvent } from './events.js'
+import type { EventMeta, NewEvent } from './events.js'
 import { idempotencyKey as checkedKey, isIdempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotencyKey.js'
 import { invalidArgument, optionsObject } from './invalidArgument.js'
 import { assertKnownKeys } from './knownKeys.js'
@@ -74,6 +74,7 @@ export function validateAppend(runId: string, event: NewEvent, opts: AppendOptio
       `Event "${kind}": meta must be an object when present, got ${describe(meta)}: pass { attempt?, jobId?, … } or leave it out.`,
     )
   }
+  if (meta !== undefined) checkMetaFields(kind, meta as EventMeta)
   const data = event.data === undefined ? null : event.data
   const flowName =
     kind === 'flow.started'
@@ -199,4 +200,20 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false
   const proto = Object.getPrototypeOf(value)
   return proto === Object.prototype || proto === null
+}
+
+/**
+ * The typed fields of `meta` checked, as readers rely on them: `attempt` a whole number of 1 or
+ * more, `jobId` and `traceparent` strings (the reducer shows an attempt as a number, a `#2`).
+ */
+function checkMetaFields(kind: string, meta: EventMeta): void {
+  const { attempt, jobId, traceparent } = meta
+  if (attempt !== undefined && !(Number.isSafeInteger(attempt) && attempt >= 1))
+    throw new InvalidEventError(`Event "${kind}": meta.attempt must be a whole number of 1 or more, got ${describe(attempt)}.`)
+  for (const [field, value] of [
+    ['jobId', jobId],
+    ['traceparent', traceparent],
+  ] as const)
+    if (value !== undefined && typeof value !== 'string')
+      throw new InvalidEventError(`Event "${kind}": meta.${field} must be a string when present, got ${describe(value)}.`)
 }

@@ -68,6 +68,10 @@ function normalizePath(path: string, option: string, example: string): string {
  * ```
  */
 export function createDashboard(options: DashboardOptions = {}): DashboardHandler {
+  // a misspelt option (`apibase`) would leave the dashboard on the default without a word
+  for (const key of Object.keys(options ?? {}))
+    if (!DASHBOARD_KEYS.includes(key as keyof DashboardOptions))
+      throw invalidArgument(`createDashboard has an unknown option "${key.slice(0, 64)}": pass only ${DASHBOARD_KEYS.join(', ')}.`)
   const apiBase = normalizePath(options.apiBase ?? '/flows', 'apiBase', '/flows')
   const basePath = normalizePath(options.basePath ?? '/dashboard', 'basePath', '/dashboard')
   const title = options.title ?? 'leanflow'
@@ -108,6 +112,9 @@ function text(status: number, message: string): Response {
  * A LeanflowError-shaped error (name, code `INVALID_ARGUMENT`, status 400, the `Symbol.for` brand
  * `isLeanflowError` reads) without importing core: the dashboard's handler imports only its own files.
  */
+/** Every option of {@link createDashboard}. */
+const DASHBOARD_KEYS: ReadonlyArray<keyof DashboardOptions> = ['apiBase', 'basePath', 'title']
+
 function invalidArgument(message: string): Error {
   const err = new Error(message) as Error & { code: string; status: number }
   err.name = 'LeanflowError'

@@ -1,7 +1,7 @@
 // createHandler, the one real handler (a Web Request in, a Response out): it checks its options
 // once, then per request matches the route (internal/matchRoute.ts), asks `authorize`, and
 // answers (internal/answerRoute.ts; SSE: internal/answerStream.ts). Errors: internal/respond.ts.
-import { invalidArgument, LeanflowError, positiveInteger } from '@leanflow/core'
+import { assertKnownKeys, invalidArgument, LeanflowError, positiveInteger } from '@leanflow/core'
 import { answerRoute } from './internal/answerRoute.js'
 import { createCors } from './internal/cors.js'
 import { createFrameCache } from './internal/frameCache.js'
@@ -58,9 +58,27 @@ function isResponse(value: unknown): value is Response {
  * // GET /flows/runs/<runId>/stream  → SSE of the run's events
  * ```
  */
+/** Every option of {@link createHandler}: another (a misspelt `basepath`) is refused. */
+const HANDLER_KEYS = [
+  'store',
+  'runner',
+  'basePath',
+  'authorize',
+  'cors',
+  'triggerSecret',
+  'maxBodyBytes',
+  'heartbeatMs',
+  'maxQueuedFrames',
+  'maxQueuedBytes',
+  'maxStreams',
+  'retryMs',
+  'onError',
+] satisfies Array<keyof HandlerOptions>
+
 export function createHandler(options: HandlerOptions): Handler {
   // no options (or null) is refused for want of a store, by the same message
   const { store } = options ?? ({} as Partial<HandlerOptions>)
+  if (typeof options === 'object' && options !== null) assertKnownKeys(options, HANDLER_KEYS, 'createHandler')
   if (store === undefined || store === null || typeof store.follow !== 'function') {
     throw new LeanflowError('INVALID_ARGUMENT', 'createHandler needs a store: createHandler({ store: createMemoryStreamStore() }).')
   }

@@ -145,8 +145,22 @@ function isIndexed(status: unknown): status is IndexedStatus {
  * for await (const ev of store.follow('r1')) console.log(ev.id, ev.kind)
  * ```
  */
+/** Every option of {@link createRedisStreamStore}: another (a misspelt `retension`) is refused. */
+const REDIS_STORE_KEYS = [
+  'url',
+  'redis',
+  'prefix',
+  'retention',
+  'maxEventBytes',
+  'maxEventsPerRun',
+  'bus',
+  'onCorrupt',
+  'connectionName',
+  'commandTimeout',
+] satisfies Array<keyof RedisStreamStoreOptions>
+
 export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStreamStore {
-  const options = optionsObject(opts, 'createRedisStreamStore options', '{ url | redis, prefix?, retention?, … }')
+  const options = optionsObject(opts, 'createRedisStreamStore options', '{ url | redis, prefix?, retention?, … }', REDIS_STORE_KEYS)
   const prefix = options.prefix ?? 'lf'
   const keys = createKeys(prefix)
   const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')

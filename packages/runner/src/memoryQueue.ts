@@ -73,7 +73,11 @@ interface Consumer {
  * ```
  */
 export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
-  optionsObject(options, 'createMemoryQueue options', '{ redeliverDelayMs?, maxRedeliverDelayMs?, onError? }')
+  optionsObject(options, 'createMemoryQueue options', '{ redeliverDelayMs?, maxRedeliverDelayMs?, onError? }', [
+    'redeliverDelayMs',
+    'maxRedeliverDelayMs',
+    'onError',
+  ] satisfies Array<keyof MemoryQueueOptions>)
   const baseDelay = positiveInteger(options.redeliverDelayMs ?? 100, 'redeliverDelayMs')
   const maxDelay = positiveInteger(options.maxRedeliverDelayMs ?? 5000, 'maxRedeliverDelayMs')
   if (options.onError !== undefined && typeof options.onError !== 'function')

@@ -71,9 +71,25 @@ const CONFLICT_WORD = { resolved: 'resolved', timedOut: 'timed out', canceled: '
  * const { runId } = await runner.startFlow('order', { orderId: 'o-1' })
  * ```
  */
+/** Every option of {@link createRunner}: another (a misspelt `concurrancy`) is refused. */
+const RUNNER_KEYS = [
+  'store',
+  'queue',
+  'flows',
+  'concurrency',
+  'onError',
+  'cancelPollMs',
+  'drainTimeoutMs',
+  'workerId',
+  'clock',
+  'slotLeaseMs',
+  'maxPendingAwaits',
+] satisfies Array<keyof RunnerOptions>
+
 export function createRunner(options: RunnerOptions): Runner {
   // no options (or null) is refused below for want of a store, by the same message
   const { store } = options ?? ({} as Partial<RunnerOptions>)
+  if (typeof options === 'object' && options !== null) assertKnownKeys(options, RUNNER_KEYS, 'createRunner')
   if (!store || typeof store.casRunState !== 'function' || typeof store.append !== 'function') {
     throw new LeanflowError(
       'INVALID_ARGUMENT',

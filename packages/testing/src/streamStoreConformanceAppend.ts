@@ -170,13 +170,15 @@ export function describeAppendConformance(t: ConformanceContext): void {
   // What a store refuses, and with which code, is decided by core's validateAppend, which every
   // store calls before it writes; these cases pin the codes so no store drifts from them.
   describe('refusals, the same in every store', () => {
-    it('refuses an event that is not an object, or whose meta is not a plain object, with INVALID_EVENT, writing nothing', async () => {
+    it('refuses an event that is not an object, or whose meta is not a plain object (or has a mistyped attempt, jobId or traceparent), with INVALID_EVENT, writing nothing', async () => {
       const s = await t.store()
       const run = uniqueName()
       for (const bad of [null, undefined, 42, 'event', [], [{ kind: 'a' }]]) {
         await expectCode(s.append(run, bad as never), 'INVALID_EVENT', `append of event ${show(bad)}`)
       }
-      for (const meta of ['x', 1, null, [], [1], new Date(0), new Map([['a', 1]])]) {
+      // and the typed fields of meta: an attempt that is no whole number of 1 or more, a jobId or traceparent that is no string
+      const badFields = [{ attempt: 'one' }, { attempt: 0 }, { attempt: 1.5 }, { attempt: null }, { jobId: 5 }, { traceparent: {} }]
+      for (const meta of ['x', 1, null, [], [1], new Date(0), new Map([['a', 1]]), ...badFields]) {
         await expectCode(
           s.append(run, { kind: 'a', flow: run, data: 1, meta: meta as never }),
           'INVALID_EVENT',
@@ -184,6 +186,9 @@ export function describeAppendConformance(t: ConformanceContext): void {
         )
       }
       expect(await s.read(run)).toEqual([])
+      // meta's other fields are the caller's
+      await s.append(run, { kind: 'a', flow: run, data: 1, meta: { attempt: 2, jobId: 'j1', worker: 'w1', custom: { x: [1] } } })
+      expect((await s.read(run))[0]?.meta).toEqual({ attempt: 2, jobId: 'j1', worker: 'w1', custom: { x: [1] } })
     })
 
     it('refuses data JSON cannot hold (cyclic, BigInt, a function, a symbol, toJSON giving nothing) with INVALID_EVENT', async () => {
