@@ -29,3 +29,23 @@ it("stop() waits for the observers to be told of the last steps' events, then th
   await store.close()
   expect(seen).toEqual(['step.started:a', 'step.completed:a', 'flow.completed'])
 })
+
+it('stop() of a runner never started (a producer) waits for its observers too: a cancel it appended is told before the store closes', async () => {
+  const store = createMemoryStreamStore()
+  const slow = Object.create(store) as MemoryStreamStore
+  slow.read = async (...args: Parameters<MemoryStreamStore['read']>) => {
+    await new Promise((r) => setTimeout(r, 300))
+    return store.read(...args)
+  }
+  const starter = createRunner({ store, flows: [flow], onError: () => {} })
+  const { runId } = await starter.startFlow(flow, {})
+  // another process's producer cancels it: its observer first reads the run's flow.started (slow)
+  const canceler = createRunner({ store: slow, flows: [flow], onError: () => {} })
+  const seen: string[] = []
+  canceler.observe({ onEvent: (e) => void seen.push(e.kind) })
+  await canceler.cancel(runId, 'no worker today')
+  await canceler.stop()
+  await starter.stop()
+  await store.close()
+  expect(seen).toContain('flow.canceled')
+})

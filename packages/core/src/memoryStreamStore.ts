@@ -94,7 +94,8 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
   const maxEventBytes = positiveInteger(options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes, 'maxEventBytes')
   const maxEventsPerRun = positiveInteger(options.maxEventsPerRun ?? STORE_DEFAULTS.maxEventsPerRun, 'maxEventsPerRun')
   const runs = new MemoryRuns(options.now ?? Date.now, retentionMs)
-  const state = createMemoryRunStateStore({ now: options.now ?? Date.now, retention: retentionMs })
+  // external events and their keys too, as on Redis (the store's one retention)
+  const state = createMemoryRunStateStore({ now: options.now ?? Date.now, retention: retentionMs, eventRetention: retentionMs })
 
   const limits = { maxEventBytes }
 

@@ -25,20 +25,6 @@ export interface DoRec {
   t: 'do'
   name: string
   value?: unknown
-  /**
-   * Its `fn` threw (or its result could not be recorded) and the handler went on: a replay throws
-   * this again. Stored only with a later call's write (a step that fails with it stores nothing,
-   * so a retry runs `fn` again).
-   */
-  failed?: DoFailure
-}
-
-/** A `ctx.do` failure as recorded: what a replay's error carries. */
-export interface DoFailure {
-  name: string
-  message: string
-  code?: string
-  retriable?: boolean
 }
 interface AwaitBase {
   state: AwaitState

@@ -1,7 +1,7 @@
 import { assertName, invalidArgument, isBuiltinKind, isLeanflowError, LeanflowError } from '@leanflow/core'
 import { PATCHED } from '../machine/awaits/index.js'
 import type { Command } from '../machine/index.js'
-import type { DoFailure, Rec } from '../machine/runDoc.js'
+import type { Rec } from '../machine/runDoc.js'
 import type { StepContext } from '../types.js'
 import { apply } from './apply.js'
 import { AwaitGate } from './awaitGate.js'
@@ -22,35 +22,6 @@ import { flushAndFence, queueUser } from './userEvents.js'
 function handled<T>(p: Promise<T>): Promise<T> {
   p.catch(() => {})
   return p
-}
-
-/** The longest message a recorded `ctx.do` failure keeps, in characters (it lives in the run's document). */
-const MAX_FAILURE_CHARS = 4096
-
-/** What a replay of a failed `ctx.do` throws again: its name, message, `code` and `retriable`. */
-function doFailure(err: unknown): DoFailure {
-  const e = (typeof err === 'object' && err !== null ? err : {}) as {
-    name?: unknown
-    message?: unknown
-    code?: unknown
-    retriable?: unknown
-  }
-  const message = err instanceof Error || typeof e.message === 'string' ? String(e.message) : String(err)
-  const f: DoFailure = { name: typeof e.name === 'string' ? e.name : 'Error', message: message.slice(0, MAX_FAILURE_CHARS) }
-  if (typeof e.code === 'string') f.code = e.code
-  if (typeof e.retriable === 'boolean') f.retriable = e.retriable
-  return f
-}
-
-/** The error a replayed `ctx.do` failure throws: an `Error` with the recorded name, message, `code` and `retriable`. */
-function replayedFailure(f: DoFailure): Error {
-  const err = Object.assign(
-    new Error(f.message),
-    f.code === undefined ? {} : { code: f.code },
-    f.retriable === undefined ? {} : { retriable: f.retriable },
-  )
-  err.name = f.name
-  return err
 }
 
 /** `ctx.do` names that are other calls' record names (`ctx.patched`'s, `ctx.publish`'s). */
@@ -84,7 +55,6 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
     const rec = ex.records[pos]
     if (rec) {
       if (rec.t !== 'do' || rec.name !== name) throw nonDeterminism(ex, pos, label, rec)
-      if (rec.failed) throw replayedFailure(rec.failed)
       return rec.value as T
     }
     // a call before it failed unrecorded: its effect would run and never be recorded (a retry would run it again)
@@ -95,9 +65,9 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
       try {
         value = await work()
       } catch (err) {
-        // recorded with the step's next write, so a handler that catches it and goes on replays
-        // the same path; one that fails with it writes nothing after it, and a retry runs fn again
-        ex.markFailed(pos, { t: 'do', name, failed: doFailure(err) })
+        // nothing is recorded (a retry runs fn again): the calls after it cannot be recorded in
+        // order, so they fail, not wait, and a ctx.do after it is refused before its effect runs
+        ex.breakTurns(pos, err)
         throw err
       }
       ex.check()
@@ -107,12 +77,10 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
       } catch (err) {
         // the effect ran and its result cannot be recorded (a BigInt, nesting too deep): a retry
         // would run the effect again, and fail again; the step fails for good instead
-        // (also when the handler catches it and fails later: `unrecordedEffect` keeps the attempt from
-        // retrying; when it goes on, the failure is recorded and a replay throws it, never running fn)
+        // (also when the handler catches it and fails later: `unrecordedEffect` keeps the attempt from retrying)
         ex.unrecordedEffect ??= err
-        const refusal = Object.assign(err as Error, { retriable: false })
-        ex.markFailed(pos, { t: 'do', name, failed: doFailure(refusal) })
-        throw refusal
+        ex.breakTurns(pos, err)
+        throw Object.assign(err as Error, { retriable: false })
       }
       const next: Rec = stored === undefined ? { t: 'do', name } : { t: 'do', name, value: stored }
       await ex.inOrder(pos, async () => {
@@ -164,6 +132,8 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
   const publishCall = async (kind: string, data?: unknown): Promise<{ id: string }> => {
     const k = assertName(kind, 'event kind')
     const d = toJson(data, `data of event "${k}"`)
+    // thrown at the call, as ctx.emit's is: inside the publish it would hand the job back instead
+    assertFits(shell, d, `data of event "${k}" (ctx.publish)`, 0)
     const pos = ex.cursor
     // once per call position: the external event's idempotency key is the position's
     return recorded(`publish:${k}`, `ctx.publish("${k}")`, () =>

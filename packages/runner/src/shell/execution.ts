@@ -85,7 +85,8 @@ export class Execution {
   private broken: { pos: number; err: unknown } | undefined
   /**
    * Set once a `ctx.do` effect ran and its result could not be recorded: a retry would run the
-   * effect again, so this attempt's failure is final, whatever the handler did with the error.
+   * effect again, so this attempt's failure is final, whatever the handler did with the error
+   * (it may catch it: its next ctx call cannot be recorded and fails the attempt).
    */
   unrecordedEffect: unknown
   /** Settles when the handler's promise must be dropped. */
@@ -274,15 +275,6 @@ export class Execution {
     return out
   }
 
-  /**
-   * The `ctx.do` at `pos` failed: its failure is a marker that rides with the step's next write
-   * (as a `ctx.patched` marker does), and the writes of later calls waiting for `pos` go on.
-   */
-  markFailed(pos: number, rec: DoRec): void {
-    this.marks.set(pos, rec)
-    this.advance().catch((err) => this.stop('handback', err))
-  }
-
   /** The call at `pos` failed before it was recorded: the writes of later calls fail rather than wait. */
   breakTurns(pos: number, err: unknown): void {
     this.broken ??= { pos, err }
@@ -295,7 +287,7 @@ export class Execution {
     if (!b || pos <= b.pos) return undefined
     const why = b.err instanceof Error ? b.err.message : String(b.err)
     return new Error(
-      `The call at position ${pos} of step "${this.step}" cannot be recorded: the call at position ${b.pos} before it failed (${why}) and left no record. Await each ctx call before the next when one may fail.`,
+      `The call at position ${pos} of step "${this.step}" cannot be recorded: the call at position ${b.pos} before it failed (${why}) and left no record, so none after it can be: the attempt fails (its retry runs both again). To go on after a failure, catch it inside the fn of that ctx.do (ctx.do('charge', async () => { try { … } catch { … } })), or in a step of its own; await each ctx call before the next when one may fail.`,
     )
   }
 

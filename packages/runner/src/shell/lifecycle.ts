@@ -52,7 +52,9 @@ export function createLifecycle(o: LifecycleOptions): { start(): Promise<void>; 
   async function stopWorker() {
     const w = worker
     worker = undefined
-    if (!w) return
+    // a runner never started (a producer) has no worker, but its observers may still be told of
+    // what its startFlow or cancel appended: wait for them as a worker's stop does
+    if (!w) return void (await settledWithin(shell.observers.idle(), OBSERVER_SETTLE_MS))
     await schedules.stopTicking()
     shell.stopping = true
     let timer: ReturnType<typeof setTimeout> | undefined
