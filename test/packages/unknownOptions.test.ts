@@ -26,16 +26,35 @@ it('every factory refuses an option it does not have, naming it and the ones it 
   expect(refusal(() => createRunner({ store, concurrancy: 5 } as never))).toMatch(
     /^createRunner has an unknown option "concurrancy": pass only store, queue, flows, concurrency/,
   )
-  expect(refusal(() => createHandler({ store, basepath: '/api' } as never))).toMatch(/^createHandler has an unknown option "basepath": pass only store, runner, basePath/)
-  expect(refusal(() => createMemoryStreamStore({ retension: '1d' } as never))).toMatch(/unknown option "retension": pass only bus, retention/)
-  expect(refusal(() => createRedisStreamStore({ url, retension: '1d' } as never))).toMatch(/unknown option "retension": pass only url, redis, prefix/)
-  expect(refusal(() => createMemoryQueue({ redeliverDelay: 10 } as never))).toMatch(/unknown option "redeliverDelay": pass only redeliverDelayMs/)
-  expect(refusal(() => createBullMQQueue({ url, queuename: 'q' } as never))).toMatch(/^createBullMQQueue has an unknown option "queuename": pass only url, connection, prefix, queueName/)
-  expect(refusal(() => createDashboard({ apibase: '/api' } as never))).toMatch(/^createDashboard has an unknown option "apibase": pass only apiBase, basePath, title/)
+  expect(refusal(() => createHandler({ store, basepath: '/api' } as never))).toMatch(
+    /^createHandler has an unknown option "basepath": pass only store, runner, basePath/,
+  )
+  expect(refusal(() => createMemoryStreamStore({ retension: '1d' } as never))).toMatch(
+    /unknown option "retension": pass only bus, retention/,
+  )
+  expect(refusal(() => createRedisStreamStore({ url, retension: '1d' } as never))).toMatch(
+    /unknown option "retension": pass only url, redis, prefix/,
+  )
+  expect(refusal(() => createMemoryQueue({ redeliverDelay: 10 } as never))).toMatch(
+    /unknown option "redeliverDelay": pass only redeliverDelayMs/,
+  )
+  expect(refusal(() => createBullMQQueue({ url, queuename: 'q' } as never))).toMatch(
+    /^createBullMQQueue has an unknown option "queuename": pass only url, connection, prefix, queueName/,
+  )
+  expect(refusal(() => createDashboard('abc' as never))).toMatch(/^createDashboard options must be an object/)
+  expect(refusal(() => createDashboard({ apibase: '/api' } as never))).toMatch(
+    /^createDashboard has an unknown option "apibase": pass only apiBase, basePath, title/,
+  )
 })
 
 it('the options each factory has are all taken', async () => {
-  const store = createMemoryStreamStore({ bus: undefined, retention: '1d', maxEventBytes: 1024 * 1024, maxEventsPerRun: 100, now: Date.now })
+  const store = createMemoryStreamStore({
+    bus: undefined,
+    retention: '1d',
+    maxEventBytes: 1024 * 1024,
+    maxEventsPerRun: 100,
+    now: Date.now,
+  })
   const queue = createMemoryQueue({ redeliverDelayMs: 100, maxRedeliverDelayMs: 1000, onError: () => {} })
   const runner = createRunner({
     store,

@@ -51,7 +51,40 @@ const caughtInside = defineFlow({
   },
 })
 
-describeOnStores({ flows: [caughtOutside, caughtInside], prefix: 'dofail' }, (runner, store) => {
+/** A caught ctx.do failure, then a durable await (time, event or invoke): the await is refused at its call. */
+const awaitAfter = defineFlow({
+  name: 'awaitAfter',
+  steps: {
+    s: {
+      retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 10 } },
+      handler: async (input: { then: 'time' | 'event' | 'invoke' }, ctx) => {
+        try {
+          await ctx.do('a', async () => {
+            throw new Error('nope')
+          })
+        } catch {}
+        if (input.then === 'time') await ctx.await.time(100)
+        else if (input.then === 'event') await ctx.await.event({ kind: 'never.sent' })
+        else await ctx.invoke('caughtInside', {})
+        return 'done'
+      },
+    },
+  },
+})
+
+describeOnStores({ flows: [caughtOutside, caughtInside, awaitAfter], prefix: 'dofail' }, (runner, store) => {
+  it('a durable await after a caught ctx.do failure fails the attempt at its call (the step stayed running for ever, its suspend refused)', async () => {
+    for (const then of ['time', 'event', 'invoke'] as const) {
+      const { runId } = await runner().startFlow(awaitAfter, { then })
+      const err = await runner()
+        .result(runId, { timeout: '10s' })
+        .catch((e: Error) => e.message)
+      expect(err, then).toMatch(/cannot be recorded: the call at position 0 before it failed \(nope\)/)
+      const failed = (await store().read(runId)).filter((e) => e.kind === 'step.failed')
+      expect(failed.map((e) => (e.data as { willRetry: boolean }).willRetry)).toEqual([true, false])
+    }
+  })
+
   it('a ctx.do after a caught ctx.do failure is refused before its effect; the attempt fails and its retry runs the failed fn again', async () => {
     Object.assign(counts, { charge: 0, notify: 0 })
     const { runId } = await runner().startFlow(caughtOutside, {})

@@ -68,6 +68,8 @@ function normalizePath(path: string, option: string, example: string): string {
  * ```
  */
 export function createDashboard(options: DashboardOptions = {}): DashboardHandler {
+  if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options)))
+    throw invalidArgument(`createDashboard options must be an object { apiBase?, basePath?, title? }, got ${JSON.stringify(options)}.`)
   // a misspelt option (`apibase`) would leave the dashboard on the default without a word
   for (const key of Object.keys(options ?? {}))
     if (!DASHBOARD_KEYS.includes(key as keyof DashboardOptions))

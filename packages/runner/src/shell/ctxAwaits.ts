@@ -245,8 +245,19 @@ function capPending(shell: Shell, ex: Execution, pos: number, count = true): voi
 
 /** Registers the await `r` at call position `pos` without writing it yet (see `Execution.deferred`). */
 function defer(ex: Execution, pos: number, r: AwaitRec): AwaitRec {
+  refuseUnrecordable(ex, pos)
   ex.defer(pos, r)
   return r
+}
+
+/**
+ * Throws at the await call when a call before it failed unrecorded (a caught `ctx.do` failure):
+ * its record could never be written in order, and the suspend that wrote it would be refused as
+ * if the lease were lost, leaving the step running for ever. The attempt fails instead.
+ */
+function refuseUnrecordable(ex: Execution, pos: number): void {
+  const refused = ex.unrecordable(pos)
+  if (refused) throw refused
 }
 
 /**
@@ -256,6 +267,7 @@ function defer(ex: Execution, pos: number, r: AwaitRec): AwaitRec {
  * (a `Promise.all` of triggers) go in one write.
  */
 async function register(ex: Execution, pos: number, r: AwaitRec): Promise<void> {
+  refuseUnrecordable(ex, pos)
   ex.defer(pos, r)
   // the calls made together finish their own work (the trigger's lookup) at about the same time
   await new Promise((go) => setImmediate(go))
