@@ -210,10 +210,10 @@ function checkMetaFields(kind: string, meta: EventMeta): void {
   const { attempt, jobId, traceparent } = meta
   if (attempt !== undefined && !(Number.isSafeInteger(attempt) && attempt >= 1))
     throw new InvalidEventError(`Event "${kind}": meta.attempt must be a whole number of 1 or more, got ${describe(attempt)}.`)
-  for (const [field, value] of [
-    ['jobId', jobId],
-    ['traceparent', traceparent],
-  ] as const)
-    if (value !== undefined && typeof value !== 'string')
-      throw new InvalidEventError(`Event "${kind}": meta.${field} must be a string when present, got ${describe(value)}.`)
+  if (jobId !== undefined && typeof jobId !== 'string') throw notString(kind, 'jobId', jobId)
+  if (traceparent !== undefined && typeof traceparent !== 'string') throw notString(kind, 'traceparent', traceparent)
+}
+
+function notString(kind: string, field: string, value: unknown): InvalidEventError {
+  return new InvalidEventError(`Event "${kind}": meta.${field} must be a string when present, got ${describe(value)}.`)
 }
