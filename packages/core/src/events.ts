@@ -130,10 +130,14 @@ export interface EventDataMap {
    */
   'flow.started': {
     name: string
+    /** The flow version the run is pinned to (a positive integer; left out by older writers: 1). */
+    version?: number
     input: unknown
     steps: Record<string, { needs: string[] }>
     schedule?: { id: string; tick: string }
     parent?: { runId: string; step: string }
+    /** `runner.rerun` of run `runId` (from step `from`) started it. */
+    rerunOf?: { runId: string; from?: string }
   }
   'flow.completed': { result?: unknown; duration: number }
   'flow.failed': { error: string; duration: number }
@@ -144,8 +148,10 @@ export interface EventDataMap {
   'flow.debounced': { input: unknown; until: string }
   /** The step waits for a slot of its step-level concurrency limit (`key`: the limit's key); its `step.started` follows. */
   'step.queued': { reason: 'concurrency'; key?: string }
-  'step.started': { input?: unknown }
-  'step.completed': { result?: unknown; duration: number }
+  /** `recovered: true`: a worker took the step over after the execution running it died (same attempt). */
+  'step.started': { input?: unknown; recovered?: true }
+  /** `copied: true`: copied by `runner.rerun` from the run it reruns, with that run's result. */
+  'step.completed': { result?: unknown; duration: number; copied?: true }
   'step.failed': { error: string; willRetry: boolean; nextRetryAt?: string }
   'step.retry': { reason: string; delayMs: number }
   'step.await.time': { resumeAt: string; position?: number }

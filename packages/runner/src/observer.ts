@@ -4,11 +4,15 @@ import type { EventMeta, EventRecord } from '@leanflow/core'
 export interface StartedData {
   /** The flow's name. */
   name: string
+  /** The flow version the run is pinned to. */
+  version?: number
   input: unknown
   steps: Record<string, { needs: string[] }>
   schedule?: { id: string; tick: string }
   /** Set when `ctx.invoke` in step `step` of run `runId` started this run. */
   parent?: { runId: string; step: string }
+  /** Set when `runner.rerun` of run `runId` (from step `from`) started this run. */
+  rerunOf?: { runId: string; from?: string }
 }
 
 /** What {@link RunnerObserver.startMeta} is told about a run about to be written. */

@@ -22,7 +22,7 @@ import { jobIds } from './machine/keys.js'
 import type { FlowGraph, RunDoc } from './machine/runDoc.js'
 import { createMemoryQueue, isMemoryQueue, isServed } from './memoryQueue.js'
 import { type PreparedRerun, prepareOrRepeat } from './rerun.js'
-import { assertQueue, functionOption, priorityOf, timerMs, workerIdOf } from './runnerOptions.js'
+import { assertQueue, functionOption, priorityOf, RUNNER_KEYS, timerMs, workerIdOf } from './runnerOptions.js'
 import { createSchedules } from './schedules/schedules.js'
 import { apply, carry } from './shell/apply.js'
 import { queueCancelFinish } from './shell/cancelFinish.js'
@@ -71,21 +71,6 @@ const CONFLICT_WORD = { resolved: 'resolved', timedOut: 'timed out', canceled: '
  * const { runId } = await runner.startFlow('order', { orderId: 'o-1' })
  * ```
  */
-/** Every option of {@link createRunner}: another (a misspelt `concurrancy`) is refused. */
-const RUNNER_KEYS = [
-  'store',
-  'queue',
-  'flows',
-  'concurrency',
-  'onError',
-  'cancelPollMs',
-  'drainTimeoutMs',
-  'workerId',
-  'clock',
-  'slotLeaseMs',
-  'maxPendingAwaits',
-] satisfies Array<keyof RunnerOptions>
-
 export function createRunner(options: RunnerOptions): Runner {
   // no options (or null) is refused below for want of a store, by the same message
   const { store } = options ?? ({} as Partial<RunnerOptions>)
@@ -162,7 +147,12 @@ export function createRunner(options: RunnerOptions): Runner {
   ): Promise<StartedRun> {
     const def = prepared ? undefined : flowToStart(name, opts.version)
     const flow: FlowGraph = prepared?.flow ?? (def as FlowDefinition)
-    const data = prepared ? prepared.input : toJson(def?.input ? await validateInput(name, def.input, input) : input, 'flow input')
+    // a child's input was checked (and transformed) by its schema when its invoke was recorded: that
+    // output, checked again, may fail (`undefined` stored as null, a transform's output)
+    const checked = prepared !== undefined || origin.parent !== undefined
+    const data = prepared
+      ? prepared.input
+      : toJson(def?.input && !checked ? await validateInput(name, def.input, input) : input, 'flow input')
     // a step's limit key is the run input's too: one that cannot name it refuses the start, nothing written
     assertStepKeys(name, shell.controls.get(name), data)
     let runId = opts.runId === undefined ? newId() : assertName(opts.runId, 'run id')

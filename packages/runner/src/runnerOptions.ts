@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import { invalidArgument, type JobQueue, LeanflowError, shown } from '@leanflow/core'
+import type { RunnerOptions } from './types.js'
 
 /** The `priority` option of `startFlow`, checked: an integer in -100..100 (default 0). */
 export function priorityOf(value: unknown): number {
@@ -55,3 +56,18 @@ export function timerMs(value: unknown, what: string, min = 1, why = ''): number
   if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= MAX_TIMER_MS) return value
   throw invalidArgument(what, value, `a whole number of ms from ${min} to ${MAX_TIMER_MS} (24.8 days)${why}`)
 }
+
+/** Every option of {@link createRunner}: another (a misspelt `concurrancy`) is refused. */
+export const RUNNER_KEYS = [
+  'store',
+  'queue',
+  'flows',
+  'concurrency',
+  'onError',
+  'cancelPollMs',
+  'drainTimeoutMs',
+  'workerId',
+  'clock',
+  'slotLeaseMs',
+  'maxPendingAwaits',
+] satisfies Array<keyof RunnerOptions>

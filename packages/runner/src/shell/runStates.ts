@@ -144,6 +144,7 @@ export class RunStates {
       const [res] = (await Promise.all([writing, retiring])) as [CasRunStateResult<RunDoc>, unknown]
       const mine = res.ok || (res.current?.version === version + 1 && res.current.doc.w === token)
       if (mine) {
+        if (finished && !wasEnded) retireTriggers(this.store, doc)
         // on a conflict: our own write, applied before a lost reply
         if (finished) this.cache.delete(runId)
         else this.remember(runId, version + 1, json, opts.own ? doc : undefined)
@@ -207,6 +208,18 @@ export function fencesOf(doc: RunDoc): Record<string, string> {
  * A start key kept by an older release that the store now refuses (a lone surrogate): it cannot
  * be retired, and expires with its run as before; any other failure fails the write as it did.
  */
+/**
+ * The lookups of the run's triggers expire with the run (its `retention` from now), as its other
+ * keys do: set when each trigger was made to outlive any timeout, they held the run's id for up
+ * to 800 days after its data was gone. Once the ending write is stored, not awaited: should it
+ * fail (or the process die first), they expire as set.
+ */
+function retireTriggers(store: RunStateStore, doc: RunDoc): void {
+  if (!store.retireLookup) return
+  for (const s of Object.values(doc.steps))
+    for (const r of s.records) if (r.t === 'trigger') store.retireLookup('trigger', r.id).catch(() => {})
+}
+
 function keptOldKey(err: unknown): void {
   if (!isLeanflowError(err, 'INVALID_ARGUMENT')) throw err
 }
