@@ -145,7 +145,16 @@ export function watchEndpoint(redis: Redis, url: string): void {
 /** A `STORE_UNAVAILABLE` of a watched client while it cannot connect: the endpoint and its last connection error added. */
 function withEndpoint(err: LeanflowError, redis: object | undefined): LeanflowError {
   const seen = redis === undefined ? undefined : endpoints.get(redis)
-  if (err.code !== 'STORE_UNAVAILABLE' || seen?.last === undefined) return err
+  if (err.code !== 'STORE_UNAVAILABLE' || seen === undefined) return err
+  if (seen.last === undefined) {
+    // connected, and a command timed out: Redis holds the connection but does not answer
+    if (!/timed out/i.test(err.message)) return err
+    return new LeanflowError(
+      'STORE_UNAVAILABLE',
+      `${err.message} Redis at ${redacted(seen.url)} is connected but did not answer in time: is it overloaded, paused (CLIENT PAUSE, a stopped process) or busy with a long script?`,
+      { cause: err.cause },
+    )
+  }
   return new LeanflowError(
     'STORE_UNAVAILABLE',
     `${err.message} Redis at ${redacted(seen.url)} is not reached: ${seen.last.message} (its last connection error). Is Redis running there, and is the store's url right?`,
