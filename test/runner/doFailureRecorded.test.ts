@@ -72,7 +72,37 @@ const awaitAfter = defineFlow({
   },
 })
 
-describeOnStores({ flows: [caughtOutside, caughtInside, awaitAfter], prefix: 'dofail' }, (runner, store) => {
+/** An await made before a ctx.do that then fails, settled together, and the handler goes on to suspend. */
+const settledTogether = defineFlow({
+  name: 'settledTogether',
+  steps: {
+    s: {
+      retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 10 } },
+      handler: async (_input, ctx) => {
+        await Promise.allSettled([
+          ctx.do('a', async () => {
+            await new Promise((r) => setTimeout(r, 20))
+            throw new Error('late failure')
+          }),
+          ctx.await.time('1h'),
+        ])
+        return 'unreachable'
+      },
+    },
+  },
+})
+
+describeOnStores({ flows: [caughtOutside, caughtInside, awaitAfter, settledTogether], prefix: 'dofail' }, (runner, store) => {
+  it('an await made before a ctx.do that then fails cannot be recorded either: its suspend fails the attempt (it was refused as a lost lease, and the run hung)', async () => {
+    const { runId } = await runner().startFlow(settledTogether, {})
+    const err = await runner()
+      .result(runId, { timeout: '10s' })
+      .catch((e: Error) => e.message)
+    expect(err).toMatch(/cannot be recorded: the call at position 0 before it failed \(late failure\)/)
+    const failed = (await store().read(runId)).filter((e) => e.kind === 'step.failed')
+    expect(failed.map((e) => (e.data as { willRetry: boolean }).willRetry)).toEqual([true, false])
+  })
+
   it('a durable await after a caught ctx.do failure fails the attempt at its call (the step stayed running for ever, its suspend refused)', async () => {
     for (const then of ['time', 'event', 'invoke'] as const) {
       const { runId } = await runner().startFlow(awaitAfter, { then })

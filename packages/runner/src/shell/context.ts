@@ -229,7 +229,12 @@ async function suspendOn(shell: Shell, ex: Execution, positions: number[]) {
   await ex.writesDone()
   ex.check()
   await flushAndFence(shell, ex)
-  // the awaits not written yet are recorded and announced by this same write
+  // the awaits not written yet are recorded and announced by this same write; one made before a
+  // ctx.do that then failed (a Promise.allSettled the handler went on from) cannot be: the attempt fails
+  for (const pos of [...ex.deferred.keys()]) {
+    const refused = ex.unrecordable(pos)
+    if (refused) throw refused
+  }
   const announce = ex.takeDeferred()
   // the ctx.patched markers before the last await it records ride with it
   const last = announce.at(-1)

@@ -1,4 +1,4 @@
-import { NonRetriableError } from '@leanflow/core'
+import { LeanflowError, NonRetriableError } from '@leanflow/core'
 import type { AwaitRec, DoRec, Rec } from '../machine/runDoc.js'
 import type { FlowDefinition } from '../types.js'
 import type { AwaitGate } from './awaitGate.js'
@@ -286,7 +286,7 @@ export class Execution {
     const b = this.broken
     if (!b || pos <= b.pos) return undefined
     const why = b.err instanceof Error ? b.err.message : String(b.err)
-    return new Error(
+    return new UnrecordableCall(
       `The call at position ${pos} of step "${this.step}" cannot be recorded: the call at position ${b.pos} before it failed (${why}) and left no record, so none after it can be: the attempt fails (its retry runs both again). To go on after a failure, catch it inside the fn of that ctx.do (ctx.do('charge', async () => { try { … } catch { … } })), or in a step of its own; await each ctx call before the next when one may fail.`,
     )
   }
@@ -347,5 +347,16 @@ export class LocalExecutions {
   /** Drops every execution (`handback`: their jobs go back to the queue). */
   stopAll(why: ExecutionGone['why']): void {
     for (const set of this.runs.values()) for (const ex of set) ex.stop(why)
+  }
+}
+
+/**
+ * A ctx call that cannot be recorded: a call before it failed and left no record. The attempt
+ * fails with it (retried as its policy says), also when it surfaces in a write of the step's own
+ * (a suspend announcing an await made before that failure) rather than at the call.
+ */
+export class UnrecordableCall extends LeanflowError {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message)
   }
 }

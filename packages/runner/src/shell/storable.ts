@@ -1,5 +1,5 @@
 import { isLeanflowError, jsonTextDepth, LeanflowError, MAX_JSON_DEPTH, PayloadTooLargeError, STORE_DEFAULTS } from '@leanflow/core'
-import type { Execution } from './execution.js'
+import { type Execution, UnrecordableCall } from './execution.js'
 import type { Shell } from './shell.js'
 
 /**
@@ -75,5 +75,5 @@ export function assertFits(shell: Shell, value: unknown, what: string, overhead 
 
 /** A refusal that no new delivery of the job can change: the attempt fails with it instead of going back to the queue. */
 export function isUnstorable(err: unknown): boolean {
-  return isLeanflowError(err, 'PAYLOAD_TOO_LARGE') || isLeanflowError(err, 'RUN_TOO_LONG')
+  return isLeanflowError(err, 'PAYLOAD_TOO_LARGE') || isLeanflowError(err, 'RUN_TOO_LONG') || err instanceof UnrecordableCall
 }
