@@ -100,7 +100,17 @@ export function createRunner(options: RunnerOptions): Runner {
     slotLeaseMs,
   )
   shell.maxPendingAwaits = positiveInteger(options.maxPendingAwaits ?? 1000, 'maxPendingAwaits')
-  shell.startChild = (flow, input, opts) => start(flow, input, { runId: opts.runId }, { parent: opts.parent }, undefined, opts.since)
+  // on the version whose schema checked the input at the invoke (so not checked again: its output may not pass it)
+  shell.startChild = (flow, input, opts) =>
+    start(
+      flow,
+      input,
+      { runId: opts.runId, version: opts.version },
+      { parent: opts.parent },
+      undefined,
+      opts.since,
+      opts.version !== undefined,
+    )
   const concurrency = positiveInteger(options.concurrency ?? 10, 'runner concurrency')
   const cancelPollMs = timerMs(options.cancelPollMs ?? 1000, 'cancelPollMs')
   const drainTimeoutMs = timerMs(options.drainTimeoutMs ?? 30_000, 'drainTimeoutMs')
@@ -136,7 +146,7 @@ export function createRunner(options: RunnerOptions): Runner {
     return pinned
   }
 
-  /** `startFlow`, a schedule's tick (`schedule`: written as `flow.started.data.schedule`), a child's start (`since`: when its await was recorded), a rerun (`prepared`). */
+  /** `startFlow`, a schedule's tick (`schedule`: written as `flow.started.data.schedule`), a child's start (`since`: when its await was recorded; `inputChecked`: by its version's schema at the invoke), a rerun (`prepared`). */
   async function start(
     name: string,
     input: unknown,
@@ -144,12 +154,13 @@ export function createRunner(options: RunnerOptions): Runner {
     origin: RunOrigin = {},
     prepared?: PreparedRerun,
     since?: number,
+    inputChecked = false,
   ): Promise<StartedRun> {
     const def = prepared ? undefined : flowToStart(name, opts.version)
     const flow: FlowGraph = prepared?.flow ?? (def as FlowDefinition)
     // a child's input was checked (and transformed) by its schema when its invoke was recorded: that
     // output, checked again, may fail (`undefined` stored as null, a transform's output)
-    const checked = prepared !== undefined || origin.parent !== undefined
+    const checked = prepared !== undefined || inputChecked
     const data = prepared
       ? prepared.input
       : toJson(def?.input && !checked ? await validateInput(name, def.input, input) : input, 'flow input')

@@ -147,13 +147,14 @@ function withEndpoint(err: LeanflowError, redis: object | undefined): LeanflowEr
   const seen = redis === undefined ? undefined : endpoints.get(redis)
   if (err.code !== 'STORE_UNAVAILABLE' || seen === undefined) return err
   if (seen.last === undefined) {
-    // connected, and a command timed out: Redis holds the connection but does not answer
+    // no connection error, and a command timed out: Redis holds the connection but does not
+    // answer, or the connection itself has not completed yet (packets dropped on the way)
     if (!/timed out/i.test(err.message)) return err
-    return new LeanflowError(
-      'STORE_UNAVAILABLE',
-      `${err.message} Redis at ${redacted(seen.url)} is connected but did not answer in time: is it overloaded, paused (CLIENT PAUSE, a stopped process) or busy with a long script?`,
-      { cause: err.cause },
-    )
+    const connected = (redis as { status?: string }).status === 'ready'
+    const why = connected
+      ? 'is connected but did not answer in time: is it overloaded, paused (CLIENT PAUSE, a stopped process) or busy with a long script?'
+      : 'was not connected in time (no answer to the connection yet): is the host reachable, or does a firewall drop the packets?'
+    return new LeanflowError('STORE_UNAVAILABLE', `${err.message} Redis at ${redacted(seen.url)} ${why}`, { cause: err.cause })
   }
   return new LeanflowError(
     'STORE_UNAVAILABLE',

@@ -164,6 +164,8 @@ export interface ChildStart {
   parent: { runId: string; step: string; pos: number }
   /** Store time its await was recorded: no first job of the child was queued before it. */
   since: number
+  /** The flow version whose schema checked `input`: the child starts on it (a process without it cannot start it). */
+  version?: number
   /** Written by whatever closed its await (`lateChildren`), not by its invoke: a process that cannot start it (flow or version not held) skips it. */
   late?: true
 }

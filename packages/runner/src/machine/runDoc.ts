@@ -73,6 +73,8 @@ export interface RunRec extends AwaitBase {
   outcome?: ChildOutcome
   /** The child's input, kept while the await is pending (a crash before the child started: it is started again). */
   input?: unknown
+  /** The child flow's version whose schema checked `input` (the child is started on it; older records: the highest held). */
+  version?: number
 }
 export type AwaitRec = TimeRec | EventRec | TriggerRec | RunRec
 /** A recorded call of a step, by call order: a `ctx.do` result or an await. */

@@ -98,7 +98,9 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   const children = out.children?.filter((c) => !shell.seen.knows(runId, keys.awaited(c.parent.step, c.parent.pos)))
   if (children?.length && start)
     await Promise.all(
-      children.map((c) => start(c.flow, c.input, { runId: c.runId, parent: c.parent, since: c.since }).catch(lateOnly(shell, c))),
+      children.map((c) =>
+        start(c.flow, c.input, { runId: c.runId, parent: c.parent, since: c.since, version: c.version }).catch(lateOnly(shell, c)),
+      ),
     )
   // Right behind the last wave of appends (sent, not yet stored), in the same round trip, a
   // child's end, to its parent's outbox: should that last wave fail, the parent may resume first;
@@ -141,7 +143,7 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
 
 /**
  * A late child's start that this process cannot make (a cancel from a process that does not hold
- * the child's flow or version, an input its schema now refuses) is skipped, and the cancel (or the
+ * the child's flow or version, or, for a record written before children were pinned to a version, an input its highest version's schema refuses) is skipped, and the cancel (or the
  * step's end) goes on: silently when the child exists (it was started: the usual case, a cancel
  * from a process that holds no flows, such as the CLI), else reported to `onError`. A store
  * failure is thrown (the whole carry is retried).

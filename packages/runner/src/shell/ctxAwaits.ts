@@ -28,7 +28,7 @@ import { type Execution, ExecutionGone, orHandBack } from './execution.js'
 import { assertNotInsideDo } from './insideDo.js'
 import { assertNoFunctions, toJson } from './json.js'
 import { newId } from './newId.js'
-import type { Shell } from './shell.js'
+import { type Shell, versionOf } from './shell.js'
 import { assertFits } from './storable.js'
 import { flushAndFence } from './userEvents.js'
 
@@ -154,6 +154,8 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
       // counted when the handler waits on it (wait())
       capPending(shell, ex, pos, false)
       await ex.gate.busy(async () => {
+        // before its lookup is written: a trigger refused at its call leaves no key behind
+        refuseUnrecordable(ex, pos)
         const now = await orHandBack(ex, () => shell.clock.now())
         const timeoutAt = timeoutMs === undefined ? undefined : now + timeoutMs
         await orHandBack(ex, () => shell.store.putLookup('trigger', id, ex.runId, (timeoutMs ?? TRIGGER_TTL_MS) + TRIGGER_TTL_MS))
@@ -214,7 +216,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
       const childRunId = newId()
       shell.childBases.note(childRunId, now)
       // the await is written first, then the child is started (an output of that write): the child's end always finds the await
-      return defer(ex, pos, runAwait(flow.name, childRunId, data, now, timeoutAt, ex.attempt))
+      return defer(ex, pos, runAwait(flow.name, childRunId, data, now, timeoutAt, ex.attempt, versionOf(flow)))
     })
     return waitOn(shell, ex, pos, r, true)
   }

@@ -79,7 +79,7 @@ export interface Shell {
   startChild?: (
     flow: string,
     input: unknown,
-    opts: { runId: string; parent: { runId: string; step: string; pos: number }; since: number },
+    opts: { runId: string; parent: { runId: string; step: string; pos: number }; since: number; version?: number | undefined },
   ) => Promise<unknown>
 }
 

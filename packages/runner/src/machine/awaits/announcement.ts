@@ -75,7 +75,15 @@ export function lateChildren(runId: string, step: string, s: StepDoc): ChildStar
   s.records.forEach((r, pos) => {
     // closed without its child's end (a resolved one's child ended: it exists)
     if (r.t === 'run' && (r.state === 'canceled' || r.state === 'timedOut') && r.by !== undefined) {
-      out.push({ flow: r.flow, runId: r.childRunId, input: r.input ?? null, parent: { runId, step, pos }, since: r.since, late: true })
+      out.push({
+        flow: r.flow,
+        runId: r.childRunId,
+        input: r.input ?? null,
+        parent: { runId, step, pos },
+        since: r.since,
+        late: true,
+        ...(r.version === undefined ? {} : { version: r.version }),
+      })
     }
   })
   return out

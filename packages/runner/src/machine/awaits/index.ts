@@ -65,7 +65,14 @@ export function announceOutputs(
   const appends = [[awaitedAppend(step, pos, r)]]
   if (r.t === 'run' && r.state === 'pending') {
     const children = [
-      { flow: r.flow, runId: r.childRunId, input: r.input ?? null, parent: { runId: env.runId, step, pos }, since: r.since },
+      {
+        flow: r.flow,
+        runId: r.childRunId,
+        input: r.input ?? null,
+        parent: { runId: env.runId, step, pos },
+        since: r.since,
+        ...(r.version === undefined ? {} : { version: r.version }),
+      },
     ]
     return { appends, jobs, children }
   }

@@ -26,9 +26,11 @@ export function runAwait(
   now: number,
   timeoutAt: number | undefined,
   attempt: number,
+  version?: number,
 ): RunRec {
   const r: RunRec = { t: 'run', flow, childRunId, input, state: 'pending', since: now, attempt }
   if (timeoutAt !== undefined) r.timeoutAt = timeoutAt
+  if (version !== undefined) r.version = version
   return r
 }
 

@@ -1,0 +1,56 @@
+// A child started by another worker than its invoke's (a take-over after the invoking worker died
+// before creating it) runs on the version whose schema checked its input at the invoke, not on
+// that worker's highest: a worker holding v1 and v2 of the child started it on v2 with input only
+// v1's schema had checked, and v2's handler got input its own schema refuses. The invoking
+// worker "dies" here by failing the child's createRun and stopping; the other takes the job over.
+import { type CreateRunOptions, createMemoryStreamStore, LeanflowError, type MemoryStreamStore, type NewEvent } from '@leanflow/core'
+import { createMemoryQueue, createRunner, defineFlow } from '@leanflow/runner'
+import { expect, it } from 'vitest'
+import { z } from 'zod'
+
+const childV1 = defineFlow({
+  name: 'child',
+  version: 1,
+  input: z.object({ n: z.string() }),
+  steps: { a: { handler: async (input) => ({ v: 1, n: input.n }) } },
+})
+const childV2 = defineFlow({
+  name: 'child',
+  version: 2,
+  input: z.object({ n: z.number().int() }),
+  steps: { a: { handler: async (input) => ({ v: 2, n: input.n }) } },
+})
+const parent = defineFlow({
+  name: 'parent',
+  steps: { p: { handler: async (_i, ctx) => ctx.invoke('child', { n: 'abc' }) } },
+})
+
+it("a child started by a take-over runs on the version that checked its input at the invoke (v1), not the worker's highest (v2)", async () => {
+  const store = createMemoryStreamStore()
+  const queue = createMemoryQueue({ redeliverDelayMs: 50, maxRedeliverDelayMs: 200 })
+  let died = false
+  const dying = Object.create(store) as MemoryStreamStore
+  dying.createRun = (async (runId: string, doc: unknown, first_: NewEvent, opts: CreateRunOptions) => {
+    if (!died && (first_.data as { name?: string } | undefined)?.name === 'child') {
+      died = true
+      void first.stop()
+      throw new LeanflowError('STORE_UNAVAILABLE', 'the invoking worker died before creating the child')
+    }
+    return store.createRun(runId, doc, first_, opts)
+  }) as MemoryStreamStore['createRun']
+  const first = createRunner({ store: dying, queue, flows: [parent, childV1], onError: () => {} })
+  const second = createRunner({ store, queue, flows: [parent, childV1, childV2], onError: () => {} })
+  await first.start()
+  try {
+    const { runId } = await first.startFlow(parent, {})
+    while (!died) await new Promise((r) => setTimeout(r, 10))
+    await second.start()
+    expect(await second.result(runId, { timeout: '10s' })).toEqual({ p: { a: { v: 1, n: 'abc' } } })
+    const [child] = await store.listRuns('child')
+    expect(child?.version).toBe(1)
+  } finally {
+    await first.stop()
+    await second.stop()
+    await store.close()
+  }
+})
