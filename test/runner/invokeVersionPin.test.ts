@@ -7,6 +7,7 @@ import { type CreateRunOptions, createMemoryStreamStore, LeanflowError, type Mem
 import { createMemoryQueue, createRunner, defineFlow } from '@leanflow/runner'
 import { expect, it } from 'vitest'
 import { z } from 'zod'
+import { waitFor } from '../helpers/waitFor.js'
 
 const childV1 = defineFlow({
   name: 'child',
@@ -51,6 +52,48 @@ it("a child started by a take-over runs on the version that checked its input at
   } finally {
     await first.stop()
     await second.stop()
+    await store.close()
+  }
+})
+
+it('a worker without the version a child starts on hands the parent back and says so once; a worker with it finishes the run', async () => {
+  const store = createMemoryStreamStore()
+  const queue = createMemoryQueue({ redeliverDelayMs: 50, maxRedeliverDelayMs: 200 })
+  let died = false
+  const dying = Object.create(store) as MemoryStreamStore
+  dying.createRun = (async (runId: string, doc: unknown, first_: NewEvent, opts: CreateRunOptions) => {
+    if (!died && (first_.data as { name?: string } | undefined)?.name === 'child') {
+      died = true
+      void first.stop()
+      throw new LeanflowError('STORE_UNAVAILABLE', 'the invoking worker died before creating the child')
+    }
+    return store.createRun(runId, doc, first_, opts)
+  }) as MemoryStreamStore['createRun']
+  const numeric = defineFlow({
+    name: 'parent',
+    steps: { p: { handler: async (_i, ctx) => ctx.invoke('child', { n: 5 }) } },
+  })
+  // the invoke checks { n: 5 } against v2's schema (the invoking worker's highest)
+  const first = createRunner({ store: dying, queue, flows: [numeric, childV1, childV2], onError: () => {} })
+  const errors: unknown[] = []
+  const old = createRunner({ store, queue, flows: [numeric, childV1], onError: (e) => errors.push(e) })
+  const later = createRunner({ store, queue, flows: [numeric, childV1, childV2], onError: () => {} })
+  await first.start()
+  try {
+    const { runId } = await first.startFlow(numeric, {})
+    while (!died) await new Promise((r) => setTimeout(r, 10))
+    await old.start()
+    const said = (e: unknown) => /starts on version 2 of flow "child" .*which this worker does not hold/.test(String(e))
+    await waitFor(() => errors.some(said), 'the hand-back said to onError', 10_000)
+    expect(await store.listRuns('child')).toEqual([])
+    await old.stop()
+    expect(errors.filter(said)).toHaveLength(1)
+    await later.start()
+    expect(await later.result(runId, { timeout: '10s' })).toEqual({ p: { a: { v: 2, n: 5 } } })
+  } finally {
+    await first.stop()
+    await old.stop()
+    await later.stop()
     await store.close()
   }
 })

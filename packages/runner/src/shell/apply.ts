@@ -6,6 +6,7 @@ import { pendingKinds, resolvedEventWaits } from '../machine/awaits/event.js'
 import { type Append, type ChildEnd, type Command, type Outputs, type Replies, type Transition, transition } from '../machine/index.js'
 import { keys } from '../machine/keys.js'
 import { isEnded, pendingChildren, type RunDoc } from '../machine/runDoc.js'
+import { lateOnly } from './childStarts.js'
 import { flowFor, type Shell } from './shell.js'
 
 /**
@@ -139,21 +140,6 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   }
   if (out.ended) shell.seen.forget(runId)
   if (out.matchEvents) await matchEvents(shell, runId)
-}
-
-/**
- * A late child's start that this process cannot make (a cancel from a process that does not hold
- * the child's flow or version, or, for a record written before children were pinned to a version, an input its highest version's schema refuses) is skipped, and the cancel (or the
- * step's end) goes on: silently when the child exists (it was started: the usual case, a cancel
- * from a process that holds no flows, such as the CLI), else reported to `onError`. A store
- * failure is thrown (the whole carry is retried).
- */
-function lateOnly(shell: Shell, c: { late?: true; runId: string }): (err: unknown) => Promise<void> {
-  return async (err) => {
-    if (!c.late || !isLeanflowError(err) || err.code === 'STORE_UNAVAILABLE' || err.code === 'STORE_FULL') throw err
-    if ((await shell.states.read(c.runId)) !== null) return
-    shell.onError(err)
-  }
 }
 
 /** The cancel a canceled run's children get: it reaches through a child that ended to its children. */
