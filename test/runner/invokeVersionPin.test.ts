@@ -26,25 +26,33 @@ const parent = defineFlow({
   steps: { p: { handler: async (_i, ctx) => ctx.invoke('child', { n: 'abc' }) } },
 })
 
+/**
+ * `store` as seen by a worker that dies before creating its first child run: that `createRun`
+ * fails (nothing written) and `die` stops the worker; `died` tells when it happened.
+ */
+function dyingAtChildCreate(store: MemoryStreamStore, die: () => void): { store: MemoryStreamStore; died: boolean } {
+  const out = { store: Object.create(store) as MemoryStreamStore, died: false }
+  out.store.createRun = (async (runId: string, doc: unknown, first: NewEvent, opts: CreateRunOptions) => {
+    if (!out.died && (first.data as { name?: string } | undefined)?.name === 'child') {
+      out.died = true
+      die()
+      throw new LeanflowError('STORE_UNAVAILABLE', 'the invoking worker died before creating the child')
+    }
+    return store.createRun(runId, doc, first, opts)
+  }) as MemoryStreamStore['createRun']
+  return out
+}
+
 it("a child started by a take-over runs on the version that checked its input at the invoke (v1), not the worker's highest (v2)", async () => {
   const store = createMemoryStreamStore()
   const queue = createMemoryQueue({ redeliverDelayMs: 50, maxRedeliverDelayMs: 200 })
-  let died = false
-  const dying = Object.create(store) as MemoryStreamStore
-  dying.createRun = (async (runId: string, doc: unknown, first_: NewEvent, opts: CreateRunOptions) => {
-    if (!died && (first_.data as { name?: string } | undefined)?.name === 'child') {
-      died = true
-      void first.stop()
-      throw new LeanflowError('STORE_UNAVAILABLE', 'the invoking worker died before creating the child')
-    }
-    return store.createRun(runId, doc, first_, opts)
-  }) as MemoryStreamStore['createRun']
-  const first = createRunner({ store: dying, queue, flows: [parent, childV1], onError: () => {} })
+  const dying = dyingAtChildCreate(store, () => void first.stop())
+  const first = createRunner({ store: dying.store, queue, flows: [parent, childV1], onError: () => {} })
   const second = createRunner({ store, queue, flows: [parent, childV1, childV2], onError: () => {} })
   await first.start()
   try {
     const { runId } = await first.startFlow(parent, {})
-    while (!died) await new Promise((r) => setTimeout(r, 10))
+    while (!dying.died) await new Promise((r) => setTimeout(r, 10))
     await second.start()
     expect(await second.result(runId, { timeout: '10s' })).toEqual({ p: { a: { v: 1, n: 'abc' } } })
     const [child] = await store.listRuns('child')
@@ -59,29 +67,20 @@ it("a child started by a take-over runs on the version that checked its input at
 it('a worker without the version a child starts on hands the parent back and says so once; a worker with it finishes the run', async () => {
   const store = createMemoryStreamStore()
   const queue = createMemoryQueue({ redeliverDelayMs: 50, maxRedeliverDelayMs: 200 })
-  let died = false
-  const dying = Object.create(store) as MemoryStreamStore
-  dying.createRun = (async (runId: string, doc: unknown, first_: NewEvent, opts: CreateRunOptions) => {
-    if (!died && (first_.data as { name?: string } | undefined)?.name === 'child') {
-      died = true
-      void first.stop()
-      throw new LeanflowError('STORE_UNAVAILABLE', 'the invoking worker died before creating the child')
-    }
-    return store.createRun(runId, doc, first_, opts)
-  }) as MemoryStreamStore['createRun']
+  const dying = dyingAtChildCreate(store, () => void first.stop())
   const numeric = defineFlow({
     name: 'parent',
     steps: { p: { handler: async (_i, ctx) => ctx.invoke('child', { n: 5 }) } },
   })
   // the invoke checks { n: 5 } against v2's schema (the invoking worker's highest)
-  const first = createRunner({ store: dying, queue, flows: [numeric, childV1, childV2], onError: () => {} })
+  const first = createRunner({ store: dying.store, queue, flows: [numeric, childV1, childV2], onError: () => {} })
   const errors: unknown[] = []
   const old = createRunner({ store, queue, flows: [numeric, childV1], onError: (e) => errors.push(e) })
   const later = createRunner({ store, queue, flows: [numeric, childV1, childV2], onError: () => {} })
   await first.start()
   try {
     const { runId } = await first.startFlow(numeric, {})
-    while (!died) await new Promise((r) => setTimeout(r, 10))
+    while (!dying.died) await new Promise((r) => setTimeout(r, 10))
     await old.start()
     const said = (e: unknown) => /starts on version 2 of flow "child" .*which this worker does not hold/.test(String(e))
     await waitFor(() => errors.some(said), 'the hand-back said to onError', 10_000)
