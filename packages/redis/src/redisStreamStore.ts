@@ -34,13 +34,14 @@ import { type Cluster, Redis } from 'ioredis'
 import { isCluster } from './internal/connections.js'
 import { buildRecord, type CorruptEntryInfo, decodeEntry } from './internal/decode.js'
 import { eventExtra, stepClass } from './internal/eventArgs.js'
+import { checkEvictionPolicy } from './internal/evictionPolicy.js'
 import { followRun } from './internal/follow.js'
 import { createLivePubSub, defineLiveScript } from './internal/livePubSub.js'
 import { readEvents } from './internal/readEvents.js'
 import { noIdError, noIdLeft, tooLong } from './internal/refusals.js'
 import { RunIndex } from './internal/runIndex.js'
 import type { RedisClient } from './internal/script.js'
-import { closedError, refuseMissingDatabase, watchEndpoint, withStoreErrors } from './internal/storeErrors.js'
+import { closedError, redacted, refuseMissingDatabase, watchEndpoint, withStoreErrors } from './internal/storeErrors.js'
 import { checkedFollow, streamId } from './internal/streamIds.js'
 import { assertUrlDatabase } from './internal/urlDatabase.js'
 import { createKeys, INDEXED_STATUSES, type IndexedStatus, type Keys } from './keys.js'
@@ -88,6 +89,13 @@ export interface RedisStreamStoreOptions {
    * @default 5000
    */
   commandTimeout?: Duration | undefined
+  /**
+   * Told once, when the connection is first ready, that Redis evicts keys when full
+   * (`maxmemory-policy` other than `noeviction`): an evicted key is a lost run. A Redis that
+   * refuses `CONFIG` (some managed services) is not checked.
+   * @default console.warn
+   */
+  onWarning?: ((message: string) => void) | undefined
 }
 
 /**
@@ -157,6 +165,7 @@ const REDIS_STORE_KEYS = [
   'onCorrupt',
   'connectionName',
   'commandTimeout',
+  'onWarning',
 ] satisfies Array<keyof RedisStreamStoreOptions>
 
 export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStreamStore {
@@ -194,6 +203,10 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
   const refused = owned ? refuseMissingDatabase(redis as Redis, options.url as string) : () => undefined
   // a STORE_UNAVAILABLE names where Redis was looked for, and why it was not reached
   if (owned) watchEndpoint(redis as Redis, options.url as string)
+  if (options.onWarning !== undefined && typeof options.onWarning !== 'function')
+    throw invalidArgument('createRedisStreamStore onWarning', options.onWarning, 'a function (message) => void, or leave it out')
+  // an evicting Redis loses runs without an error: say so once
+  checkEvictionPolicy(redis, owned ? redacted(options.url as string) : 'the client you passed', options.onWarning ?? console.warn)
   const index = new RunIndex(redis, keys, retentionMs)
   const clustered = isCluster(redis)
   // classic pub/sub on a standalone Redis, sharded on a Cluster of Redis ≥ 7 (internal/livePubSub.ts)
