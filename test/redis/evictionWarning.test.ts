@@ -20,9 +20,9 @@ it('a store on a Redis that evicts keys warns once, naming the policy and the fi
   const warnings: string[] = []
   const store = createRedisStreamStore({ url: lru.url, prefix: 'evict', onWarning: (m) => warnings.push(m) })
   try {
-    await store.append('r1', { kind: 'log', data: { msg: 'hi' } })
+    await store.append('r1', { kind: 'log', flow: 'r1', data: { msg: 'hi' } })
     await waitFor(() => warnings.length > 0, 'the warning')
-    await store.append('r1', { kind: 'log', data: { msg: 'again' } })
+    await store.append('r1', { kind: 'log', flow: 'r1', data: { msg: 'again' } })
     await new Promise((r) => setTimeout(r, 100))
     expect(warnings).toHaveLength(1)
     expect(warnings[0]).toContain('"allkeys-lru"')
@@ -39,7 +39,7 @@ it('a client passed in is checked too; a noeviction Redis gets no warning', asyn
   const quiet = createRedisStreamStore({ url: plain.url, prefix: 'evict', onWarning: (m) => warnings.push(`plain: ${m}`) })
   const mine = createRedisStreamStore({ redis: client, prefix: 'evict', onWarning: (m) => warnings.push(m) })
   try {
-    await Promise.all([quiet.append('r2', { kind: 'log', data: {} }), mine.append('r2', { kind: 'log', data: {} })])
+    await Promise.all([quiet.append('r2', { kind: 'log', flow: 'r2', data: {} }), mine.append('r2', { kind: 'log', flow: 'r2', data: {} })])
     await waitFor(() => warnings.length > 0, 'the warning')
     await new Promise((r) => setTimeout(r, 100))
     expect(warnings).toEqual([expect.stringContaining('the client you passed')])
