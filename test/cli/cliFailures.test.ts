@@ -3,6 +3,7 @@
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createMemoryQueue, createRunner, defineFlow } from '@leanflow/runner'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dyingAtChildCreate } from '../helpers/dyingAtChildCreate.js'
 import { freePort, useRedisServer } from '../helpers/redisServer.js'
 import { buildCli, leanflow, removeCli } from './cliProcess.js'
 
@@ -30,6 +31,23 @@ afterAll(async () => {
 })
 
 describe('failures', () => {
+  it('cancel of a parent whose child was recorded but never created exits 0 and says, with its code, which child was not created', async () => {
+    const child = defineFlow({ name: 'child', steps: { a: { handler: async () => 1 } } })
+    const parent = defineFlow({ name: 'parent', steps: { p: { handler: async (_i, ctx) => ctx.invoke('child', {}) } } })
+    // the worker "dies" as it creates the child: the invoke is recorded, the child is not
+    const dying = dyingAtChildCreate(store as never, () => void worker.stop())
+    const worker = createRunner({ store: dying.store as never, queue: createMemoryQueue(), flows: [parent, child], onError: () => {} })
+    await worker.start()
+    const { runId } = await worker.startFlow(parent, {})
+    while (!dying.died) await new Promise((r) => setTimeout(r, 10))
+    await worker.stop()
+    const r = await leanflow(['cancel', runId, ...g()])
+    expect(r.code).toBe(0)
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(/^leanflow: FLOW_NOT_FOUND Child run "[^"]+" \(flow "child"\) of run "[^"]+" was not created: /),
+    ])
+  })
+
   it('bad usage exits 2 with the help text; --help, help [command] and --version exit 0', async () => {
     const [none, unknown, missing, help, version, helpCommand, helpAlone] = await Promise.all([
       leanflow([]),

@@ -3,10 +3,11 @@
 // that worker's highest: a worker holding v1 and v2 of the child started it on v2 with input only
 // v1's schema had checked, and v2's handler got input its own schema refuses. The invoking
 // worker "dies" here by failing the child's createRun and stopping; the other takes the job over.
-import { type CreateRunOptions, createMemoryStreamStore, LeanflowError, type MemoryStreamStore, type NewEvent } from '@leanflow/core'
+import { createMemoryStreamStore } from '@leanflow/core'
 import { createMemoryQueue, createRunner, defineFlow } from '@leanflow/runner'
 import { expect, it } from 'vitest'
 import { z } from 'zod'
+import { dyingAtChildCreate } from '../helpers/dyingAtChildCreate.js'
 import { waitFor } from '../helpers/waitFor.js'
 
 const childV1 = defineFlow({
@@ -25,23 +26,6 @@ const parent = defineFlow({
   name: 'parent',
   steps: { p: { handler: async (_i, ctx) => ctx.invoke('child', { n: 'abc' }) } },
 })
-
-/**
- * `store` as seen by a worker that dies before creating its first child run: that `createRun`
- * fails (nothing written) and `die` stops the worker; `died` tells when it happened.
- */
-function dyingAtChildCreate(store: MemoryStreamStore, die: () => void): { store: MemoryStreamStore; died: boolean } {
-  const out = { store: Object.create(store) as MemoryStreamStore, died: false }
-  out.store.createRun = (async (runId: string, doc: unknown, first: NewEvent, opts: CreateRunOptions) => {
-    if (!out.died && (first.data as { name?: string } | undefined)?.name === 'child') {
-      out.died = true
-      die()
-      throw new LeanflowError('STORE_UNAVAILABLE', 'the invoking worker died before creating the child')
-    }
-    return store.createRun(runId, doc, first, opts)
-  }) as MemoryStreamStore['createRun']
-  return out
-}
 
 it("a child started by a take-over runs on the version that checked its input at the invoke (v1), not the worker's highest (v2)", async () => {
   const store = createMemoryStreamStore()

@@ -91,7 +91,11 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
       c,
       ce,
       session: () => {
-        session ??= openSession(opts, (err) => io.stderr.write(`leanflow: ${describeError(err).message}\n`))
+        session ??= openSession(opts, (err) => {
+          // what the runner reports while a command goes on (it may still succeed): its code too
+          const d = describeError(err)
+          io.stderr.write(`leanflow: ${d.code} ${d.message}\n`)
+        })
         return session
       },
       print: (line) => io.stdout.write(`${line}\n`),

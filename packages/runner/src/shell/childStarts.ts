@@ -14,8 +14,19 @@ export function lateOnly(shell: Shell, c: ChildStart): (err: unknown) => Promise
     if (!c.late && c.version !== undefined && isLeanflowError(err, 'FLOW_NOT_FOUND')) unheldChild(shell, c)
     if (!c.late || !isLeanflowError(err) || err.code === 'STORE_UNAVAILABLE' || err.code === 'STORE_FULL') throw err
     if ((await shell.states.read(c.runId)) !== null) return
-    shell.onError(err)
+    shell.onError(notCreated(c, err))
   }
+}
+
+/** Why late child `c` was not created, naming it, its parent and what (if anything) to do. */
+function notCreated(c: ChildStart, err: LeanflowError): LeanflowError {
+  const flow = c.version === undefined ? `flow "${c.flow}"` : `version ${c.version} of flow "${c.flow}"`
+  const why = err.code === 'FLOW_NOT_FOUND' ? `this process does not hold ${flow}` : err.message
+  return new LeanflowError(
+    err.code,
+    `Child run "${c.runId}" (flow "${c.flow}") of run "${c.parent.runId}" was not created: ${why}. Its parent's await of it is closed (canceled or timed out), so nothing waits on it; only the parent's log names it and it has no log of its own. Nothing needs doing.`,
+    { cause: err },
+  )
 }
 
 /**
