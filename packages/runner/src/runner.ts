@@ -15,7 +15,7 @@ import {
 import { checkedFlows } from './checkedFlows.js'
 import { type CreateRun, firstAdmitJob, keyAnswer, startLimited } from './flowControl/admission.js'
 import { assertStepKeys } from './flowControl/control.js'
-import { controlsStarts } from './flowControl/limits.js'
+import { controlsStarts, holdsRunSlots } from './flowControl/limits.js'
 import { limitsInUse } from './flowControl/limitsInUse.js'
 import { copiedWaves, newRun, queueNew, type RunOrigin, startJobs, type Waiting } from './machine/index.js'
 import { jobIds } from './machine/keys.js'
@@ -265,6 +265,8 @@ export function createRunner(options: RunnerOptions): Runner {
     const admitJob = jobIds.admit(runId, Math.round(admitAt))
     if (queued && fresh.queued) fresh.queued.job = admitJob
     if (queued && control?.priority) fresh.priority = control.priority
+    // its end gives back what admission gave it, even under a later definition without limits
+    if (control && holdsRunSlots(shell.controls.get(name))) fresh.limited = true
     // any other start queues its first jobs before it writes the run: a start that dies after the
     // write leaves them queued, one that dies before leaves jobs that find no run and end, and a
     // queue that refuses them refuses the start (nothing written). Not on the memory queue: it

@@ -8,7 +8,7 @@ import type { Shell } from '../shell/shell.js'
 import { wroteNothing } from '../shell/startWrites.js'
 import { assertFits } from '../shell/storable.js'
 import { runLimitsOf } from './control.js'
-import { requireLimits } from './limits.js'
+import { holdsRunSlots, requireLimits } from './limits.js'
 import { logSettledInput } from './settledInput.js'
 
 /**
@@ -309,11 +309,13 @@ async function askAgain(
     // best effort: the window is settled already, and the run must go on with its input
     if (settled) await logSettledInput(shell, runId, settled.input, shell.clock.estimate()).catch(shell.onError)
   }
-  if (!fc) return
+  // a deploy since the run was queued left its flow without run-level limits here: it leaves the
+  // line it waited in (its place, and what it held) and runs, rather than wait for a line no one moves
+  if (!holdsRunSlots(fc) && doc.queued?.reason !== 'debounce') await release(shell, flow, runId)
   const runInput = input !== undefined ? input : (doc.input ?? (await shell.inputs.get(runId)))
   let needs: ReturnType<typeof runLimitsOf>['needs'] = []
   try {
-    needs = runLimitsOf(flow, fc, runInput).needs
+    if (fc) needs = runLimitsOf(flow, fc, runInput).needs
   } catch (err) {
     // a key function that throws on the debounced input: the run goes on without its limits
     shell.onError(err)

@@ -2,7 +2,7 @@ import type { Append, Command, JobOut, Transition } from './commands.js'
 import { none } from './commands.js'
 import { jobIds } from './keys.js'
 import { type Env, iso, readyJobs } from './outputs.js'
-import { type QueuedDoc, type RunDoc, type StepDoc, type StepWait, waitsOn } from './runDoc.js'
+import { type QueuedDoc, type RunDoc, releaseOf, type StepDoc, type StepWait, waitsOn } from './runDoc.js'
 import { announcedBy } from './steps.js'
 
 /**
@@ -49,7 +49,7 @@ export function queueNew(doc: RunDoc, w: Waiting): Append {
 export function admit(doc: RunDoc | null, cmd: Admit, env: Env): Transition<AdmitReply> {
   if (!doc) return { reply: 'missing', ...none() }
   if (doc.status === 'running') return { reply: 'running', ...none() }
-  if (doc.status !== 'queued') return { reply: 'ended', ...none(), ended: true, release: doc.flow }
+  if (doc.status !== 'queued') return { reply: 'ended', ...none(), ended: true, ...releaseOf(doc) }
   doc.status = 'running'
   const job = doc.queued?.job
   delete doc.queued

@@ -132,6 +132,8 @@ export interface Outputs {
   ended?: boolean
   /** The run ended: the flow whose run-level limits (concurrency, singleton) it gives back its slots in. */
   release?: string
+  /** With `release`: the run went through admission (`RunDoc.limited`), so it gives back what it holds even when the flow's definition now has no run-level limits. */
+  held?: true
   /** The run ended: its steps that waited for a step-level slot (step, token) leave their lines. */
   leaveLines?: Array<{ step: string; slot: string }>
   /** The run was canceled while it waited for its debounce window: the window (of this flow and key) closes with it. */

@@ -4,7 +4,7 @@ import type { ChildOutcome } from './awaits/run.js'
 import type { Append, JobOut, Outputs } from './commands.js'
 import { flowResult } from './flowResult.js'
 import { jobIds, keys } from './keys.js'
-import type { FlowGraph, RunDoc, StepDoc } from './runDoc.js'
+import { type FlowGraph, type RunDoc, releaseOf, type StepDoc } from './runDoc.js'
 
 /**
  * The outputs of a change, derived from the document alone: a re-delivered job derives them
@@ -187,7 +187,7 @@ function runDuration(env: Env, doc: RunDoc): number {
 
 /** The outputs of a run's end: its last appends, its slots released, its parent told. */
 function ending(env: Env, doc: RunDoc, appends: Append[][], outcome: ChildOutcome): Outputs {
-  return withNotify(withLeaveLines({ appends, jobs: [], unwatch: [], ended: true, release: doc.flow }, doc), env, doc, outcome)
+  return withNotify(withLeaveLines({ appends, jobs: [], unwatch: [], ended: true, ...releaseOf(doc) }, doc), env, doc, outcome)
 }
 
 /** An ended run's steps that wait for a step-level slot leave their lines (`leaveLines`), when it has any. */

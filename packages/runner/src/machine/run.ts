@@ -4,7 +4,7 @@ import type { Append, ChildStart, Command, JobOut, Transition } from './commands
 import { jobIds, keys } from './keys.js'
 import { childrenOf, type Env, readyJobs, terminalWaves, withLeaveLines, withNotify } from './outputs.js'
 import { applyCopies, type RerunOrigin } from './rerun.js'
-import { closeAwaits, type FlowGraph, isEnded, newRunDoc, type RunDoc } from './runDoc.js'
+import { closeAwaits, type FlowGraph, isEnded, newRunDoc, type RunDoc, releaseOf } from './runDoc.js'
 
 /** A run's start and its cancel: the commands about the run as a whole. */
 
@@ -63,7 +63,7 @@ export function startJobs(runId: string, doc: RunDoc): JobOut[] {
 export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'missing' | 'ended' | 'canceled'> {
   if (!doc) return { reply: 'missing', appends: [], jobs: [], unwatch: [] }
   if (isEnded(doc)) {
-    const out: Transition<'ended'> = { reply: 'ended', appends: [], jobs: [], unwatch: [], ended: true, release: doc.flow }
+    const out: Transition<'ended'> = { reply: 'ended', appends: [], jobs: [], unwatch: [], ended: true, ...releaseOf(doc) }
     if (doc.status !== 'canceled') {
       // a child that completed or failed while its own children (a race's losers) still run: they
       // were started for the ancestor canceled, and stop with it
@@ -96,7 +96,7 @@ export function cancel(doc: RunDoc | null, cmd: Cancel, env: Env): Transition<'m
   const data = cmd.reason === undefined ? {} : { reason: String(cmd.reason) }
   const late = lateOf(doc, env.runId)
   const appends = [...late.appends, ...terminalWaves(doc, 'flow.canceled', data)]
-  const out = withLeaveLines({ appends, jobs, unwatch, ended: true, release: doc.flow }, doc)
+  const out = withLeaveLines({ appends, jobs, unwatch, ended: true, ...releaseOf(doc) }, doc)
   // the children those announcements name that may not exist: started (then canceled, as its children)
   if (late.children.length > 0) out.children = late.children
   if (debounced) out.dropDebounce = debounced

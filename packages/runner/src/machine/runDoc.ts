@@ -156,6 +156,12 @@ export interface RunDoc {
   parent?: { runId: string; step: string; pos: number }
   /** Admission priority of a queued run (absent: 0). */
   priority?: number
+  /**
+   * The run went through admission (run-level concurrency, rate limit or singleton when it
+   * started): its end gives back what it holds in the store's limits even when a later deploy's
+   * definition of the flow has none.
+   */
+  limited?: true
   /** The input of a debounced run: its last call's (handlers get it instead of `flow.started`'s). */
   input?: unknown
   startedAt: number
@@ -195,6 +201,11 @@ export function newRunDoc(flow: FlowGraph, now: number, pos: number): RunDoc {
 }
 
 /** True once the run completed, failed or was canceled. */
+/** What a run's end gives back: its slots in the flow's run-level limits (`held` when it went through admission). */
+export function releaseOf(doc: RunDoc): { release: string; held?: true } {
+  return doc.limited ? { release: doc.flow, held: true } : { release: doc.flow }
+}
+
 export function isEnded(doc: RunDoc): boolean {
   return doc.status !== 'running' && doc.status !== 'queued'
 }

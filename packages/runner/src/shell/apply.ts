@@ -77,7 +77,9 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
   if (out.ended) shell.local.stopRun(runId, 'ended')
   // the run ended (its document says so): its slots go back while its last events are appended
   const releasing =
-    out.release !== undefined && holdsRunSlots(shell.controls.get(out.release)) ? release(shell, out.release, runId) : undefined
+    out.release !== undefined && (out.held || holdsRunSlots(shell.controls.get(out.release)))
+      ? release(shell, out.release, runId)
+      : undefined
   releasing?.catch(() => {}) // awaited below
   // its steps waiting for a step-level slot leave their lines (else they stay counted until their turn)
   const leaving = out.leaveLines && out.release !== undefined ? leaveStepLines(shell, out.release, runId, out.leaveLines) : undefined

@@ -132,7 +132,8 @@ async function beginJob(shell: Shell, data: RunnerJobData): Promise<void> {
   const doc = await shell.states.read(data.runId)
   // never written, or ended: its slot or place in line goes back (a no-op when it holds none)
   const flow = data.flow
-  if (flow !== undefined && (!doc || isEnded(doc)) && holdsRunSlots(shell.controls.get(flow))) await release(shell, flow, data.runId)
+  if (flow !== undefined && (!doc || isEnded(doc)) && (doc?.limited || holdsRunSlots(shell.controls.get(flow))))
+    await release(shell, flow, data.runId)
   // a worker without the run's version writes nothing to its log (its copies name the worker): the job goes back
   if (doc && !isEnded(doc) && !flowFor(shell, doc)) throw handBack(shell, data.runId, doc)
   await carry(shell, data.runId, beginOutputs(data.runId, doc))

@@ -1,4 +1,5 @@
 import type { ActiveJob, JobQueue, JobWorker } from '@leanflow/core'
+import { admitLeftQueued } from '../flowControl/leftQueued.js'
 import { detached } from './detached.js'
 import { handleJob } from './jobs.js'
 import { OBSERVER_SETTLE_MS, settledWithin } from './observers.js'
@@ -47,6 +48,8 @@ export function createLifecycle(o: LifecycleOptions): { start(): Promise<void>; 
     const handle = (job: ActiveJob) => detached(() => handleJob(shell, job, { cancelPollMs: o.cancelPollMs }))
     worker = await detached(() => queue.process(handle, { concurrency: o.concurrency }))
     await detached(() => schedules.startTicking())
+    // runs a deploy with limits left queued, of flows this worker holds without them: they run now
+    void detached(() => admitLeftQueued(shell)).catch(shell.onError)
   }
 
   async function stopWorker() {
