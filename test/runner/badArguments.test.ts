@@ -353,3 +353,23 @@ it('an input, a schedule input or event data nested over 512 levels is refused b
   const { runId } = await runner.startFlow('order', nest(512))
   expect((await store.read(runId))[0]?.kind).toBe('flow.started')
 })
+
+it("an in-code schedule over the store's 64 KiB is refused by defineFlow, before a runner's start stores the other flows' schedules", async () => {
+  const big = { id: 'big', every: '1h', input: { blob: 'a'.repeat(70_000) } }
+  let err: unknown
+  try {
+    defineFlow({ name: 'nightly', schedules: [big], steps: { a: { handler: async () => null } } })
+  } catch (e) {
+    err = e
+  }
+  expect(isLeanflowError(err, 'INVALID_ARGUMENT')).toBe(true)
+  expect((err as Error).message).toMatch(/^Schedule "big" is \d+ bytes as JSON, over the 64512-byte limit .*keep large inputs elsewhere/)
+  // a stored one, the same
+  expect(await invalid(() => runner.schedules.set({ ...big, flow: 'order' }))).toMatch(/over the 64512-byte limit/)
+  expect(await runner.schedules.list()).toEqual([])
+  // just under it is stored
+  const fits = { id: 'fits', flow: 'order', every: '1h', input: { blob: 'a'.repeat(60_000) } }
+  await runner.schedules.set(fits)
+  expect((await runner.schedules.list()).map((s) => s.id)).toEqual(['fits'])
+  await runner.schedules.delete('fits')
+})

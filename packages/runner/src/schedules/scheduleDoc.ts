@@ -67,8 +67,19 @@ export function scheduleDocOf(def: ScheduleDefinition, flow: string, source: 'co
       throw field('input', 'a function', 'a stored schedule needs a value (define the schedule in code for a function of the tick)')
     doc.inputFn = true
   } else if (def.input !== undefined) doc.input = toJson(def.input, `input of schedule "${id}"`)
+  // the stores keep a schedule in at most 64 KiB of JSON (its times and last run beside it):
+  // refused here, where it is defined, not by the store part-way through a runner's start
+  const bytes = new TextEncoder().encode(JSON.stringify(doc)).length
+  if (bytes > MAX_DEFINED_BYTES)
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `Schedule "${id}" is ${bytes} bytes as JSON, over the ${MAX_DEFINED_BYTES}-byte limit of a schedule's definition (the store's 65536, less room for its times and last run): keep large inputs elsewhere and pass a reference.`,
+    )
   return doc
 }
+
+/** Most bytes of a schedule's definition as JSON: the stores' 64 KiB, less 1 KiB for what they keep beside it. */
+const MAX_DEFINED_BYTES = 64 * 1024 - 1024
 
 /** The cadence of a stored document. */
 export function cadenceOf(doc: ScheduleDoc): Cadence {
