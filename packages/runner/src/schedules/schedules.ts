@@ -13,6 +13,10 @@ import { cadenceOf, type ScheduleDoc, sameCadence, scheduleDocOf, scheduleInfo }
 const POLL_MS = 1000
 /** Due schedules asked for at once, and the most pages of them one look goes through. */
 const BATCH = 50
+/** The largest page: pages grow with the schedules left for other runners, so thousands of them cannot hide this runner's own. */
+const MAX_BATCH = 1000
+/** How long a schedule of a flow this runner does not hold is passed over without reading it again (a `set` or `resume` in this process looks at once). */
+const ELSEWHERE_MS = 5000
 const MAX_PAGES = 40
 const MAX_TRIES = 100
 
@@ -92,6 +96,8 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
   // `<id>@<version>` of the stored schedules this runner cannot read, and `<id>: <message>` of
   // those whose handling failed (stored corrupt, say): reported once each
   const unreadable = new Set<string>()
+  /** Schedules of flows this runner does not hold, and until when to pass them over unread. */
+  const elsewhere = new Map<string, number>()
 
   function store(): ScheduleStore {
     const s = shell.store as Partial<ScheduleStore>
@@ -197,7 +203,11 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
     if (!rec || rec.nextRunAt === null || rec.nextRunAt > now) return 'gone'
     const doc = rec.doc
     const code = inCode.get(id)
-    if (!shell.flows.has(doc.flow) || (doc.inputFn && code?.flow !== doc.flow)) return 'left'
+    if (!shell.flows.has(doc.flow) || (doc.inputFn && code?.flow !== doc.flow)) {
+      if (elsewhere.size >= 100_000) elsewhere.clear() // bounded
+      elsewhere.set(id, now + ELSEWHERE_MS)
+      return 'left'
+    }
     const cadence = readCadence(rec)
     if (!cadence) return 'left'
     const plan = dueTicks(cadence, doc.catchUp, rec.nextRunAt, now)
@@ -270,20 +280,31 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
       let left = 0
       let next = Number.POSITIVE_INFINITY
       for (let page = 0; page < MAX_PAGES; page++) {
-        const res = await store().dueSchedules(now, BATCH, left)
+        // as many as were left so far (at least BATCH): past 2,000 left ones in a few pages
+        const size = Math.min(MAX_BATCH, Math.max(BATCH, left))
+        const res = await store().dueSchedules(now, size, left)
         if (res.next !== null) next = Math.min(next, res.next)
         for (const id of res.due) {
-          const out = await fireOrLeave(id, now)
+          const out = passedOver(id, now) ? 'left' : await fireOrLeave(id, now)
           if (out === 'left') left++
           else if (out !== 'gone') next = Math.min(next, out)
         }
-        if (res.due.length < BATCH) break
+        if (res.due.length < size) break
       }
       return Math.min(POLL_MS, Math.max(0, next - shell.clock.estimate()))
     } catch (err) {
       shell.onError(err)
       return POLL_MS
     }
+  }
+
+  /** True while schedule `id` of a flow this runner does not hold is passed over unread. */
+  function passedOver(id: string, now: number): boolean {
+    const until = elsewhere.get(id)
+    if (until === undefined) return false
+    if (until > now) return true
+    elsewhere.delete(id)
+    return false
   }
 
   /** Runs a look now unless one is running (then one more right after it), and arms the timer for the next. */
@@ -305,6 +326,7 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
 
   /** Looks again now (a schedule was set or resumed in this process). */
   function wake() {
+    elsewhere.clear()
     if (!ticking) return
     if (looking) again = true
     else {
