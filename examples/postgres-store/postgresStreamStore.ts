@@ -9,7 +9,6 @@ import {
   assertName,
   type BatchAppend,
   compareEventIds,
-  type EventBus,
   type EventRecord,
   eventIdOption,
   followSignal,
@@ -59,8 +58,8 @@ export interface PostgresStreamStoreOptions {
   maxEventBytes?: number
   /** @default 100000 */
   maxEventsPerRun?: number
-  /** Every appended record is published on this bus. */
-  bus?: EventBus
+  /** Every appended record is published on this bus (an `EventBus`, typed by its shape). */
+  bus?: { publish(event: EventRecord): unknown }
   /** Connections of the pool. @default 10 */
   poolSize?: number
 }

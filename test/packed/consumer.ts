@@ -84,6 +84,16 @@ otel.instrumentRunner(r)
 export = [dashboard.createDashboard({ basePath: '/ops' }), bullmq.createBullMQQueue, client.watchRun, express.toExpressHandler, h3.toH3Handler, hono.toHonoHandler, node.toNodeHandler(handler), redis.createRedisStreamStore]
 `
 
+/**
+ * The kit in a CommonJS test file (docs/stores.md's one line): its types name core's ES build and
+ * the store's its CommonJS one, so an option typed by core's EventBus class did not fit.
+ */
+export const CONSUMER_KIT_CJS = `import testing = require('@leanflow/testing')
+import core = require('@leanflow/core')
+
+testing.describeStreamStoreConformance('memory', async (opts) => core.createMemoryStreamStore(opts))
+`
+
 /** The Redis packages alone (the ioredis 5 project): a shared ioredis client for the store and BullMQ. */
 export const CONSUMER_REDIS = `import { createBullMQQueue } from '@leanflow/bullmq'
 import { createRedisStreamStore } from '@leanflow/redis'

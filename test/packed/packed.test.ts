@@ -22,7 +22,17 @@ import { join, relative, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type DocSample, extractSamples, sampleModule } from '../docs/extractSamples.js'
 import { useRedisServer } from '../helpers/redisServer.js'
-import { API, CONSUMER_CJS, CONSUMER_ESM, CONSUMER_REDIS, ENTRY_POINTS, KIT_TEST, LOAD_ENTRIES, PRODUCER } from './consumer.js'
+import {
+  API,
+  CONSUMER_CJS,
+  CONSUMER_ESM,
+  CONSUMER_KIT_CJS,
+  CONSUMER_REDIS,
+  ENTRY_POINTS,
+  KIT_TEST,
+  LOAD_ENTRIES,
+  PRODUCER,
+} from './consumer.js'
 import { printed, run } from './processes.js'
 import { assertBuilt, installLines, loadedVersion, markdownFiles, npmInstall, packAll } from './project.js'
 import { sampleRuns } from './sampleRuns.js'
@@ -293,7 +303,7 @@ describe('the docs samples run as pasted', () => {
 describe('the docs samples and a consumer type-check', () => {
   const configs = {
     /** docs samples + the consumer, module nodenext (the --init default). */
-    'tsconfig.samples.json': { include: ['samples', 'consumer/consumer.ts', 'consumer/consumer.cts'] },
+    'tsconfig.samples.json': { include: ['samples', 'consumer/consumer.ts', 'consumer/consumer.cts', 'consumer/kit.cts'] },
     /** our .d.ts files themselves (skipLibCheck off); errors of other packages' types are theirs. */
     'tsconfig.api.json': { include: ['consumer/api.ts'], compilerOptions: { skipLibCheck: false } },
     'tsconfig.node16.json': {
@@ -323,6 +333,7 @@ describe('the docs samples and a consumer type-check', () => {
     cpSync(join(root, 'test/docs/prelude.d.ts'), join(app, 'samples/prelude.d.ts'))
     writeFileSync(join(app, 'consumer/consumer.ts'), CONSUMER_ESM)
     writeFileSync(join(app, 'consumer/consumer.cts'), CONSUMER_CJS)
+    writeFileSync(join(app, 'consumer/kit.cts'), CONSUMER_KIT_CJS)
     writeFileSync(join(app, 'consumer/api.ts'), API)
     mkdirSync(join(app5, 'consumer'), { recursive: true })
     writeFileSync(join(app5, 'consumer/redis.ts'), CONSUMER_REDIS)

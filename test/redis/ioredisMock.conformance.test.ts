@@ -33,6 +33,7 @@ const IOREDIS_MOCK_UNSUPPORTED: Record<string, string> = {
   'lists newest first, with limit, exclusive before, status, and only the flow asked for': MOCK_LUA,
   'lists at most 50 runs by default': MOCK_LUA,
   'lists flows with their run counts': MOCK_LUA,
+  "countRuns (when implemented): a flow's runs counted per status, every status present": MOCK_LUA,
   'listRuns by status (every status of a started run)': MOCK_LUA,
   'runEnd (where a run ended, from its summary)': MOCK_LUA,
   'listRuns: child runs (parent, children) and parallel awaits': MOCK_LUA,

@@ -1,6 +1,5 @@
 import { type Duration, parseDuration } from './duration.js'
 import { LeanflowError, NonRetriableError } from './errors.js'
-import type { EventBus } from './eventBus.js'
 import { compareEventIds } from './eventIds.js'
 import type { EventRecord, NewEvent } from './events.js'
 import { requiredIdempotencyKey } from './idempotencyKey.js'
@@ -36,8 +35,11 @@ import { appendManyOptions, type ValidatedAppend, validateAppend, validateBatch 
 
 /** Options of {@link createMemoryStreamStore}. */
 export interface MemoryStreamStoreOptions {
-  /** Every appended record (with its id) is published on this bus. */
-  bus?: EventBus | undefined
+  /**
+   * Every appended record (with its id) is published on this bus (an `EventBus`, or anything with
+   * its `publish`: typed by shape, so a bus from the CommonJS and the ES build of core both fit).
+   */
+  bus?: { publish(event: EventRecord): unknown } | undefined
   /**
    * How long a finished run (terminal `flow.*` event) is kept: ms or a duration string.
    * @default '7d'

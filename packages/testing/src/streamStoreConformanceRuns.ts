@@ -108,6 +108,25 @@ export function describeRunsConformance(t: ConformanceContext): void {
       }
     })
 
+    it("countRuns (when implemented): a flow's runs counted per status, every status present", async (ctx) => {
+      const s = await t.store()
+      if (!s.countRuns) return ctx.skip('this store has no countRuns (optional)')
+      const flow = uniqueName('flow')
+      for (const end of [undefined, undefined, 'flow.completed', 'flow.failed', 'flow.canceled', 'flow.completed'] as const) {
+        const run = uniqueName()
+        await start(s, run, flow)
+        if (end) await s.append(run, { kind: end, flow: run, data: end === 'flow.failed' ? { error: 'no' } : { duration: 1 } })
+      }
+      await start(s, uniqueName(), uniqueName('flow')) // another flow's run counts there, not here
+      const want = { runs: 6, statuses: { pending: 0, queued: 0, running: 2, awaiting: 0, completed: 2, failed: 1, canceled: 1 } }
+      // a run's status may be counted under its previous one for a moment
+      await eventually(async () => JSON.stringify(await s.countRuns?.(flow)) === JSON.stringify(want), 5_000, 'the counts')
+      expect(await s.countRuns(flow)).toEqual(want)
+      const none = await s.countRuns(uniqueName('flow'))
+      expect(none.runs).toBe(0)
+      expect(Object.values(none.statuses).every((n) => n === 0)).toBe(true)
+    })
+
     it('lists flows with their run counts', async () => {
       const s = await t.store()
       const f1 = uniqueName('flow')

@@ -63,12 +63,13 @@ export function describe(name: string, fn: () => void): void {
   vDescribe(name, () => within(scope, fn))
 }
 
-type Body = () => Promise<void> | void
+/** A case's body; `ctx.skip(note)` skips it at run time, with its reason (an optional method the store lacks). */
+type Body = (ctx: { skip: (note?: string) => void }) => Promise<void> | void
 
 function itFn(title: string, fn: Body, timeout?: number): void {
   const reason = reasonFor(title)
-  if (reason === undefined) vIt(title, fn, timeout)
-  else vIt.skip(skippedTitle(title, reason), fn, timeout)
+  if (reason === undefined) vIt(title, (ctx) => fn(ctx), timeout)
+  else vIt.skip(skippedTitle(title, reason), (ctx) => fn(ctx), timeout)
 }
 
 /** `it.each(cases)(title, fn)`: skipped as a whole when its title (or group) is unsupported. */
