@@ -284,7 +284,10 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
         const size = Math.min(MAX_BATCH, Math.max(BATCH, left))
         const res = await store().dueSchedules(now, size, left)
         if (res.next !== null) next = Math.min(next, res.next)
-        for (const id of res.due) {
+        // from a random place in the page: runners looking at once each start on other schedules,
+        // and find the ones another runner moved on already no longer due (a read, not a start)
+        const from = Math.floor(Math.random() * res.due.length)
+        for (const id of [...res.due.slice(from), ...res.due.slice(0, from)]) {
           const out = passedOver(id, now) ? 'left' : await fireOrLeave(id, now)
           if (out === 'left') left++
           else if (out !== 'gone') next = Math.min(next, out)
