@@ -58,3 +58,20 @@ for (const kind of ['concurrency', 'rateLimit', 'debounce'] as const) {
     expect(await store.limitHolders(OLD[kind].name)).toEqual([])
   }, 30_000)
 }
+
+it('a backlog of 250 runs queued in a burst (many in one millisecond) all run when a worker without the rate limit starts', async () => {
+  const oldFlow = defineFlow({ name: 'burst', rateLimit: { limit: 1, period: '1h' }, steps: { a: { handler: async () => 1 } } })
+  const newFlow = defineFlow({ name: 'burst', steps: { a: { handler: async () => 1 } } })
+  const store = createRedisStreamStore({ url: redis.url, prefix: 'lrmburst' })
+  const queue = createMemoryQueue()
+  const before = createRunner({ store, queue, flows: [oldFlow], onError: () => {} })
+  open.push(store, before)
+  await before.start()
+  const ids = (await Promise.all(Array.from({ length: 250 }, () => before.startFlow(oldFlow, {})))).map((r) => r.runId)
+  await before.stop()
+  const after = createRunner({ store, queue, flows: [newFlow], concurrency: 50, onError: () => {} })
+  open.push(after)
+  await after.start()
+  await Promise.all(ids.map((runId) => after.result(runId, { timeout: '30s' })))
+  expect(await store.listRuns('burst', { status: 'queued' })).toEqual([])
+}, 60_000)

@@ -2,16 +2,15 @@ import type { Shell } from '../shell/shell.js'
 import { admitJob } from './admission.js'
 import { holdsRunSlots } from './limits.js'
 
-/** Queued runs looked at per page, and at most in all per flow at a worker's start. */
+/** Queued runs looked at per page. */
 const PAGE = 100
-const MAX_PER_FLOW = 10_000
 
 /**
  * At a worker's start, the queued runs of each flow it holds without run-level limits (a deploy
  * removed the flow's concurrency, rate limit or singleton; or its debounce) ask again now: they
  * leave the lines they waited in and run (`admitJob`). Their own `admit` jobs would do the same,
- * but a rate limit's or a debounce window's may be due hours later. In the background; stops with
- * the worker.
+ * but a rate limit's or a debounce window's may be due hours later. All of them, page by page
+ * (newest first); in the background; stops with the worker.
  *
  * @example
  * ```ts
@@ -23,20 +22,26 @@ export async function admitLeftQueued(shell: Shell): Promise<void> {
   for (const flow of shell.versions.keys()) {
     const fc = shell.controls.get(flow)
     if (holdsRunSlots(fc) || fc?.debounce !== undefined) continue
+    // a run stays listed as queued until its first step starts: the ones asked already are skipped
+    const asked = new Set<string>()
     let before: number | undefined
-    for (let seen = 0; seen < MAX_PER_FLOW && !shell.stopping; ) {
+    while (!shell.stopping) {
       const page = await shell.store.listRuns(
         flow,
         before === undefined ? { status: 'queued', limit: PAGE } : { status: 'queued', limit: PAGE, before },
       )
-      for (const run of page) {
+      const fresh = page.filter((r) => !asked.has(r.runId))
+      for (const run of fresh) {
         if (shell.stopping) return
+        asked.add(run.runId)
         await admitJob(shell, { runId: run.runId, step: '', flow }).catch(shell.onError)
       }
-      seen += page.length
       const last = page.at(-1)
       if (page.length < PAGE || last === undefined) break
-      before = Date.parse(last.startedAt)
+      // the next page from the last run's millisecond (`before` is exclusive): the runs of that
+      // millisecond this page did not hold come then, and a page all asked already moves past it
+      const ms = Date.parse(last.startedAt)
+      before = fresh.length === 0 ? ms : ms + 1
     }
   }
 }
