@@ -52,3 +52,25 @@ it('a client passed in is checked too; a noeviction Redis gets no warning', asyn
 it('onWarning must be a function', () => {
   expect(() => createRedisStreamStore({ url: plain.url, onWarning: 'yes' as never })).toThrow(/onWarning/)
 })
+
+it('twelve stores on one client (one per tenant prefix) warn once; stores closed before the client connects leave no listener behind', async () => {
+  const warnings: string[] = []
+  const client = new Redis(lru.url)
+  const stores = Array.from({ length: 12 }, (_, i) =>
+    createRedisStreamStore({ redis: client, prefix: `t${i}`, onWarning: (m) => warnings.push(m) }),
+  )
+  try {
+    await Promise.all(stores.map((s, i) => s.append(`r${i}`, { kind: 'log', flow: `r${i}`, data: {} })))
+    await waitFor(() => warnings.length > 0, 'the warning')
+    await new Promise((r) => setTimeout(r, 100))
+    expect(warnings).toHaveLength(1)
+  } finally {
+    await Promise.all(stores.map((s) => s.close()))
+    client.disconnect()
+  }
+  const lazy = new Redis(lru.url, { lazyConnect: true })
+  const before = lazy.listenerCount('ready')
+  for (let i = 0; i < 20; i++) await createRedisStreamStore({ redis: lazy, prefix: `l${i}`, onWarning: () => {} }).close()
+  expect(lazy.listenerCount('ready')).toBe(before)
+  lazy.disconnect()
+})

@@ -162,7 +162,7 @@ export function describeRunStateConformance(label: string, make: RunStateStoreFa
         expect(await s.putLookup('trigger', 'order/short', 'run-a', 300)).toBe('run-a')
         expect(await s.putLookup('trigger', 'order/long', 'run-b', 60_000)).toBe('run-b')
         expect(await s.getLookup('trigger', 'order/short')).toBe('run-a')
-        await eventually(async () => (await s.getLookup('trigger', 'order/short')) === null, 5_000, 'the lookup of ttlMs 300 expired')
+        await eventually(async () => (await s.getLookup('trigger', 'order/short')) === null, 3_000, 'the lookup of ttlMs 300 expired')
         // gone: the key is free for a new value; the longer one is still there
         expect(await s.putLookup('trigger', 'order/short', 'run-c', 60_000)).toBe('run-c')
         expect(await s.getLookup('trigger', 'order/long')).toBe('run-b')

@@ -1,5 +1,5 @@
 // Shared pieces of the StreamStore conformance suite (see streamStoreConformance.ts).
-import type { EventRecord, NewEvent, StreamStore } from '@leanflow/core'
+import type { EventBus, EventRecord, NewEvent, StreamStore } from '@leanflow/core'
 import { isLeanflowError } from '@leanflow/core'
 import { expect } from 'vitest'
 
@@ -9,8 +9,7 @@ export interface ConformanceStoreOptions {
   retention?: number
   maxEventBytes?: number
   maxEventsPerRun?: number
-  /** An `EventBus` (typed by its shape: a project's CommonJS build of core passes it to its store). */
-  bus?: { publish(event: EventRecord): unknown }
+  bus?: EventBus
 }
 
 export type ConformanceStoreFactory = (opts: ConformanceStoreOptions) => Promise<StreamStore>
