@@ -206,7 +206,11 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
   if (options.onWarning !== undefined && typeof options.onWarning !== 'function')
     throw invalidArgument('createRedisStreamStore onWarning', options.onWarning, 'a function (message) => void, or leave it out')
   // an evicting Redis loses runs without an error: say so once
-  const unchecked = checkEvictionPolicy(redis, owned ? redacted(options.url as string) : 'the client you passed', options.onWarning ?? console.warn)
+  const unchecked = checkEvictionPolicy(
+    redis,
+    owned ? redacted(options.url as string) : 'the client you passed',
+    options.onWarning ?? console.warn,
+  )
   const index = new RunIndex(redis, keys, retentionMs)
   const clustered = isCluster(redis)
   // classic pub/sub on a standalone Redis, sharded on a Cluster of Redis ≥ 7 (internal/livePubSub.ts)

@@ -22,15 +22,18 @@ export function checkEvictionPolicy(redis: RedisClient, where: string, warn: (me
   checked.add(redis)
   const ask = () => {
     const nodes: Array<Redis | Cluster> = isCluster(redis) ? redis.nodes('master') : [redis]
-    Promise.all(nodes.map((n) => (n.config('GET', 'maxmemory-policy') as Promise<unknown>).catch(() => undefined))).then((replies) => {
-      const policy = replies.map((r) => (Array.isArray(r) ? r[1] : undefined)).find((p) => typeof p === 'string' && p !== 'noeviction')
-      if (typeof policy !== 'string') return
-      const node = isCluster(redis) ? ' (a node of the Cluster)' : ''
-      warn(
-        `[leanflow/redis] Redis at ${where}${node} has maxmemory-policy "${policy}": it evicts keys when full, and an evicted key is a lost run or a lost event. ` +
-          'Set `maxmemory-policy noeviction` (redis.conf, or CONFIG SET maxmemory-policy noeviction); leanflow then fails writes with STORE_FULL instead.',
-      )
-    }, () => {})
+    Promise.all(nodes.map((n) => (n.config('GET', 'maxmemory-policy') as Promise<unknown>).catch(() => undefined))).then(
+      (replies) => {
+        const policy = replies.map((r) => (Array.isArray(r) ? r[1] : undefined)).find((p) => typeof p === 'string' && p !== 'noeviction')
+        if (typeof policy !== 'string') return
+        const node = isCluster(redis) ? ' (a node of the Cluster)' : ''
+        warn(
+          `[leanflow/redis] Redis at ${where}${node} has maxmemory-policy "${policy}": it evicts keys when full, and an evicted key is a lost run or a lost event. ` +
+            'Set `maxmemory-policy noeviction` (redis.conf, or CONFIG SET maxmemory-policy noeviction); leanflow then fails writes with STORE_FULL instead.',
+        )
+      },
+      () => {},
+    )
   }
   if (redis.status === 'ready') {
     ask()
