@@ -26,6 +26,20 @@ const OLD = {
   rateLimit: defineFlow({ name: 'rate', rateLimit: { limit: 1, period: '1h' }, steps: { a: { handler: slow } } }),
   debounce: defineFlow({ name: 'deb', debounce: { period: '1s', key: () => 'k' }, steps: { a: { handler: slow } } }),
 }
+const KEPT = {
+  // the next deploy keeps the debounce, drops the rate limit
+  rateLimit: defineFlow({
+    name: 'debrate',
+    debounce: { period: '200ms', key: (input: { id: number }) => String(input.id) },
+    rateLimit: { limit: 1, period: '1h' },
+    steps: { a: { handler: slow } },
+  }),
+  debounce: defineFlow({
+    name: 'debrate',
+    debounce: { period: '200ms', key: (input: { id: number }) => String(input.id) },
+    steps: { a: { handler: slow } },
+  }),
+}
 const NEW = {
   concurrency: defineFlow({ name: 'conc', steps: { a: { handler: slow } } }),
   rateLimit: defineFlow({ name: 'rate', steps: { a: { handler: slow } } }),
@@ -75,3 +89,24 @@ it('a backlog of 250 runs queued in a burst (many in one millisecond) all run wh
   await Promise.all(ids.map((runId) => after.result(runId, { timeout: '30s' })))
   expect(await store.listRuns('burst', { status: 'queued' })).toEqual([])
 }, 60_000)
+
+it('runs queued under a rate limit the next deploy drops, from a flow that keeps its debounce, run when a worker starts', async () => {
+  const store = createRedisStreamStore({ url: redis.url, prefix: 'lrmdebrate' })
+  const queue = createMemoryQueue()
+  const before = createRunner({ store, queue, flows: [KEPT.rateLimit], onError: () => {} })
+  open.push(store, before)
+  await before.start()
+  // four keys: four windows, then four runs for one rate slot an hour
+  const ids = [...new Set(await Promise.all([0, 1, 2, 3].map(async (id) => (await before.startFlow(KEPT.rateLimit, { id })).runId)))]
+  const byRate = async () => {
+    const queued = await store.listRuns('debrate', { status: 'queued' })
+    const docs = await Promise.all(queued.map((r) => store.getRunState<{ queued?: { reason: string } }>(r.runId)))
+    return docs.filter((d) => d?.doc.queued?.reason === 'rateLimit').length
+  }
+  await waitFor(async () => (await byRate()) === 3, 'three runs queued by the rate limit')
+  await before.stop()
+  const after = createRunner({ store, queue, flows: [KEPT.debounce], onError: () => {} })
+  open.push(after)
+  await after.start()
+  for (const runId of ids) await after.result(runId, { timeout: '10s' })
+}, 30_000)
