@@ -36,6 +36,7 @@ it('the limit scripts use the key names keys.ts documents, all in the scope slot
       keys.limitSingletons(scope),
       keys.limitSingletonOf(scope),
       keys.limitSeen(scope),
+      keys.limitLimits(scope),
       keys.limitDebounce(scope, 'u1'),
     ]
     expect((await raw.keys(`${prefix}:*`)).sort()).toEqual([...expected].sort())
@@ -52,12 +53,19 @@ it('the limit scripts use the key names keys.ts documents, all in the scope slot
     expect(window).toBeLessThanOrEqual(60_000)
     const expiring = [keys.limitDebounce(scope, 'u1'), keys.limitWindow(scope, 'rateLimit', '')]
     for (const k of expected.filter((k) => !expiring.includes(k))) expect(await raw.pttl(k)).toBe(-1)
-    // released: the slots, the line and the singleton go; the admissions stay in their window
+    // released: the slots, the line and the singleton go; the admissions stay in their window (and
+    // the rate key's seen entry and limit with them)
     await store.releaseLimit(scope, 'a~step')
     await store.releaseLimit(scope, 'b~step')
     await store.settleDebounce(scope, 'u1', 'a~step')
     expect((await raw.keys(`${prefix}:*`)).sort()).toEqual(
-      [keys.limitWindow(scope, 'rateLimit', ''), keys.limitSeq(scope), keys.limitSeen(scope), keys.limitDebounce(scope, 'u1')].sort(),
+      [
+        keys.limitWindow(scope, 'rateLimit', ''),
+        keys.limitSeq(scope),
+        keys.limitSeen(scope),
+        keys.limitLimits(scope),
+        keys.limitDebounce(scope, 'u1'),
+      ].sort(),
     )
   } finally {
     await store.close()

@@ -142,7 +142,8 @@ export interface LimitStore {
    * Admits `req.holder` when every need admits (taking a slot in each, and recording the admission
    * in each rate window), else queues it (or refuses, changing nothing). A holder already holding
    * its slots is admitted again (leases renewed); one already queued keeps its place. Also admits
-   * what now fits from the queue.
+   * what now fits from the queue. A key's limit is the one its latest ask gave (a deploy that
+   * changes it reaches the holders in its line): kept with the key while it is in use.
    */
   acquireLimit(scope: string, req: LimitRequest): Promise<LimitAnswer>
   /**

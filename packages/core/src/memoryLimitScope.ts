@@ -29,6 +29,8 @@ export interface Scope {
   debounces: Map<string, { holder: string; first: number; until: number; json: string }>
   /** `<id>|<key>` → its need (for usage). */
   seen: Map<string, LimitNeed>
+  /** `<id>|<key>` → the limit its latest ask gave (a deploy that changes a limit reaches the holders in line); kept and dropped with `seen`. */
+  limits: Map<string, number>
   seq: number
 }
 
@@ -52,6 +54,7 @@ export function newScope(): Scope {
     singletonOf: new Map(),
     debounces: new Map(),
     seen: new Map(),
+    limits: new Map(),
     seq: 0,
   }
 }

@@ -56,18 +56,24 @@ export function createMemoryLimits(now: () => number): LimitStore {
   const forget = (s: Scope, n: LimitNeed): void => {
     const k = slotKey(n)
     if (s.slots.get(k)?.size === 0) s.slots.delete(k)
-    if (!s.slots.has(k) && !s.windows.has(k) && !s.lines.has(k)) s.seen.delete(k)
+    if (!s.slots.has(k) && !s.windows.has(k) && !s.lines.has(k)) {
+      s.seen.delete(k)
+      s.limits.delete(k)
+    }
   }
+
+  /** The limit of need `n`'s key: its latest ask's, else the need's own. */
+  const limitOf = (s: Scope, n: LimitNeed): number => s.limits.get(slotKey(n)) ?? n.limit
 
   /** The first need that keeps `holder` out now, or undefined when all admit. */
   const blockOf = (s: Scope, needs: readonly LimitNeed[], t: number): LimitBlock | undefined => {
     for (const n of needs) {
       if (n.kind === 'rate') {
         const w = windowOf(s, n, t)
-        if (w.length >= n.limit) return { id: n.id, key: n.key, retryAt: Math.min(...w) + (n.periodMs ?? 0) }
+        if (w.length >= limitOf(s, n)) return { id: n.id, key: n.key, retryAt: Math.min(...w) + (n.periodMs ?? 0) }
       } else {
         const m = holdersOf(s, slotKey(n), t)
-        if (m.size >= n.limit) {
+        if (m.size >= limitOf(s, n)) {
           const soonest = Math.min(...m.values())
           return soonest === Number.POSITIVE_INFINITY ? { id: n.id, key: n.key } : { id: n.id, key: n.key, retryAt: soonest }
         }
@@ -156,8 +162,9 @@ export function createMemoryLimits(now: () => number): LimitStore {
     if (blocked.retryAt === undefined) return { ...blocked, ahead }
     const period = n.periodMs ?? 0
     const w = [...windowOf(s, n, t)].sort((a, b) => a - b)
-    const k = Math.floor(ahead / n.limit) + 1
-    const i = w.length + ahead - k * n.limit
+    const limit = limitOf(s, n)
+    const k = Math.floor(ahead / limit) + 1
+    const i = w.length + ahead - k * limit
     return { ...blocked, retryAt: i < 0 ? t + (k - 1) * period : (w[i] as number) + k * period, ahead }
   }
 
@@ -225,6 +232,11 @@ export function createMemoryLimits(now: () => number): LimitStore {
       const s = scopeOf(scope)
       const t = now()
       const { holder } = req
+      // this ask's limits become its keys' (of keys in use now; a key it takes or queues in, below)
+      const asked = () => {
+        for (const n of req.needs) s.limits.set(slotKey(n), n.limit)
+      }
+      for (const n of req.needs) if (s.seen.has(slotKey(n))) s.limits.set(slotKey(n), n.limit)
       let superseded: string | undefined
       if (req.singleton) {
         const cur = s.singletons.get(req.singleton.key)
@@ -270,6 +282,7 @@ export function createMemoryLimits(now: () => number): LimitStore {
         if (rate) return { state: 'refused', blocked: rate }
         for (const n of rates) {
           s.seen.set(slotKey(n), n)
+          s.limits.set(slotKey(n), n.limit)
           s.windows.set(slotKey(n), [...windowOf(s, n, t), t])
         }
         needs = needs.filter((n) => n.kind !== 'rate')
@@ -284,11 +297,13 @@ export function createMemoryLimits(now: () => number): LimitStore {
         const blocked = blockOf(s, needs, t)
         if (!blocked) {
           take(s, holder, [...needs], req.leaseMs, t)
+          asked()
           return settle({ state: 'admitted', admitted: [...admitted, holder] })
         }
         if (req.onBusy === 'refuse') return { state: 'refused', blocked }
       } else if (req.onBusy === 'refuse') return { state: 'refused', blocked: blockOf(s, needs, t) ?? first }
       enqueue(s, holder, { ...req, needs })
+      asked()
       admitted.push(...pump(s, t, new Set([line]), moved))
       if (admitted.includes(holder)) return settle({ state: 'admitted', admitted })
       return settle({ state: 'queued', admitted, blocked: aheadOf(s, holder, blockOf(s, needs, t) ?? first, t) })
@@ -300,7 +315,9 @@ export function createMemoryLimits(now: () => number): LimitStore {
       const t = now()
       // the concurrency slots it frees that were full: the heads they kept out may now wait for a rate window
       const full = new Set(
-        (s.held.get(holder) ?? []).filter((n) => n.kind === 'concurrency' && holdersOf(s, slotKey(n), t).size >= n.limit).map(slotKey),
+        (s.held.get(holder) ?? [])
+          .filter((n) => n.kind === 'concurrency' && holdersOf(s, slotKey(n), t).size >= limitOf(s, n))
+          .map(slotKey),
       )
       const freed = drop(s, holder)
       // the lines that can admit now: a freed keyed slot's own line; any line when a slot
@@ -355,6 +372,7 @@ export function createMemoryLimits(now: () => number): LimitStore {
         const queued = s.lines.get(k)?.length ?? 0
         if (active === 0 && queued === 0) {
           s.seen.delete(k)
+          s.limits.delete(k)
           if (s.slots.get(k)?.size === 0) s.slots.delete(k)
           continue
         }

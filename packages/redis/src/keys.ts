@@ -69,6 +69,8 @@
 // | lf:{lim:<scope>}:singleOf               | hash    | holder -> its singleton key                            |
 // | lf:{lim:<scope>}:seen                   | hash    | `<id>:<key>` -> `concurrency` or `rate:<periodMs>`:    |
 // |                                         |         | limits with use (limitUsage drops the idle ones)       |
+// | lf:{lim:<scope>}:lim                    | hash    | `<id>:<key>` -> the limit its latest ask gave (kept   |
+// |                                         |         | and dropped with its `seen` field)                     |
 // | lf:{lim:<scope>}:d:<key>                | hash    | debounce window: holder, first, until (ms), input JSON |
 // |                                         |         | (expires a minute after until: a run never settled)    |
 //
@@ -181,6 +183,8 @@ export function createKeys(prefix = 'lf') {
      * next limitUsage after its window expired (or once its line empties).
      */
     limitSeen: (scope: string) => lim(scope, 'seen'),
+    /** Each key's limit as its latest ask gave it (`<id>:<key>` → limit), kept and dropped with its `seen` field. */
+    limitLimits: (scope: string) => lim(scope, 'lim'),
     /** The open debounce window of a key (a hash: holder, first, until, input). */
     limitDebounce: (scope: string, key: string) => lim(scope, `d:${limitKey(key)}`),
     /**

@@ -53,6 +53,29 @@ export function describeLimitStoreConformance(label: string, factory: LimitStore
       expect(await holders(s, 'sync/step')).toEqual(['e~step'])
     })
 
+    test("a key's limit is its latest ask's: a raised limit admits the holders in line, a lowered one holds them back (a deploy that changes a limit reaches the backlog)", async (s) => {
+      const one = conc('concurrency.0', 'k', 1)
+      await admit(s, { holder: 'a', needs: [one] })
+      for (const h of ['b', 'c', 'd']) await queue(s, { holder: h, needs: [one] })
+      // a newcomer asks with limit 3: the two at the head of the line go first, it waits behind d
+      expect(await s.acquireLimit(SCOPE, { holder: 'e', needs: [conc('concurrency.0', 'k', 3)] })).toEqual({
+        state: 'queued',
+        admitted: ['b', 'c'],
+        blocked: { id: 'concurrency.0', key: 'k' },
+      })
+      // lowered to 1 by the next ask (d asking again under the new definition): releases admit no one
+      // until only one holds the key
+      expect(await s.acquireLimit(SCOPE, { holder: 'd', needs: [one] })).toEqual({
+        state: 'queued',
+        admitted: [],
+        blocked: { id: 'concurrency.0', key: 'k' },
+      })
+      expect(await s.releaseLimit(SCOPE, 'a')).toEqual({ admitted: [] })
+      expect(await s.releaseLimit(SCOPE, 'b')).toEqual({ admitted: [] })
+      expect(await s.releaseLimit(SCOPE, 'c')).toEqual({ admitted: ['d'] })
+      expect(await holders(s)).toEqual(['d'])
+    })
+
     test('the queue of a key: higher priority first, then first come first served', async (s) => {
       const need = conc('concurrency.0', '', 1)
       await admit(s, { holder: 'h', needs: [need] })

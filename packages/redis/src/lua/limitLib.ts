@@ -8,6 +8,8 @@ local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local HELD, WAIT, RING, SEQ = base .. ':held', base .. ':wait', base .. ':ring', base .. ':seq'
 local SINGLE, SINGLE_OF, SEEN = base .. ':single', base .. ':singleOf', base .. ':seen'
+-- each key's limit as its latest ask gave it (a deploy that changes a limit reaches the runs in line)
+local LIM = base .. ':lim'
 -- most queued entries one call looks at while admitting (memoryLimits.ts has the same bound)
 local MAX_PUMP = 1000
 -- a debounce window not settled this long after it came due is gone (memoryLimits.ts the same)
@@ -26,6 +28,13 @@ local function lineOf(needs)
   return ''
 end
 
+-- the limit of need n's key: its latest ask's, else the need's own
+local function limitOf(n)
+  local v = redis.call('HGET', LIM, slot(n))
+  if v then return tonumber(v) end
+  return n.limit
+end
+
 local function see(n)
   local what = 'concurrency'
   if n.kind == 'rate' then what = 'rate:' .. string.format('%d', n.periodMs) end
@@ -38,7 +47,7 @@ end
 local function forget(n)
   local k = slotsKey(n)
   if n.kind == 'rate' then k = windowKey(n) end
-  if redis.call('EXISTS', k, lineKey(slot(n))) == 0 then redis.call('HDEL', SEEN, slot(n)) end
+  if redis.call('EXISTS', k, lineKey(slot(n))) == 0 then redis.call('HDEL', SEEN, slot(n)) redis.call('HDEL', LIM, slot(n)) end
 end
 
 -- frees the holder's concurrency slots; returns the needs freed
@@ -63,7 +72,7 @@ local function blockOf(needs)
     if n.kind == 'rate' then
       local wk = windowKey(n)
       redis.call('ZREMRANGEBYSCORE', wk, '-inf', now - n.periodMs)
-      if redis.call('ZCARD', wk) >= n.limit then
+      if redis.call('ZCARD', wk) >= limitOf(n) then
         local oldest = redis.call('ZRANGE', wk, 0, 0, 'WITHSCORES')
         return {n.id, n.key, tonumber(oldest[2]) + n.periodMs}
       end
@@ -72,7 +81,7 @@ local function blockOf(needs)
       -- slots whose lease ran out (a worker that died holding one): their holders go, held entry and all
       for _, h in ipairs(redis.call('ZRANGEBYSCORE', hk, '-inf', now)) do drop(h) end
       redis.call('ZREMRANGEBYSCORE', hk, '-inf', now)
-      if redis.call('ZCARD', hk) >= n.limit then
+      if redis.call('ZCARD', hk) >= limitOf(n) then
         local soonest = redis.call('ZRANGE', hk, 0, 0, 'WITHSCORES')
         if soonest[2] == 'inf' then return {n.id, n.key, -1} end
         return {n.id, n.key, tonumber(soonest[2])}
@@ -87,8 +96,9 @@ end
 -- a period later for each limit places further), or now, plus the periods it waits behind others
 local function turnOf(n, r)
   local wk = windowKey(n)
-  local k = math.floor(r / n.limit) + 1
-  local i = redis.call('ZCARD', wk) + r - k * n.limit
+  local limit = limitOf(n)
+  local k = math.floor(r / limit) + 1
+  local i = redis.call('ZCARD', wk) + r - k * limit
   if i < 0 then return now + (k - 1) * n.periodMs end
   return tonumber(redis.call('ZRANGE', wk, i, i, 'WITHSCORES')[2]) + k * n.periodMs
 end

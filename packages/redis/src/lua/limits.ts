@@ -21,6 +21,13 @@ local needs, leaseMs = entry.needs, entry.leaseMs
 local refuse = ARGV[5] == 'refuse'
 local skey, mode = ARGV[6], ARGV[7]
 local superseded = ''
+-- this ask's limits become its keys' (of keys in use now; a key it takes or queues in, below)
+local function asked()
+  for _, n in ipairs(needs) do redis.call('HSET', LIM, slot(n), n.limit) end
+end
+for _, n in ipairs(needs) do
+  if redis.call('HEXISTS', SEEN, slot(n)) == 1 then redis.call('HSET', LIM, slot(n), n.limit) end
+end
 if mode ~= '' then
   local cur = redis.call('HGET', SINGLE, skey)
   if cur and cur ~= holder then
@@ -83,6 +90,7 @@ if ARGV[5] == 'refuseRate' then
   if #rates > 0 then
     for _, n in ipairs(rates) do
       see(n)
+      redis.call('HSET', LIM, slot(n), n.limit)
       redis.call('ZADD', windowKey(n), now, redis.call('INCR', SEQ))
       redis.call('PEXPIRE', windowKey(n), math.max(1, math.ceil(n.periodMs)))
     end
@@ -106,6 +114,7 @@ if redis.call('EXISTS', lineKey(lineOf(needs))) == 0 then
   local b = blockOf(needs)
   if not b then
     take(holder, entryJson, needs, leaseMs)
+    asked()
     admitted[#admitted + 1] = holder
     return settle('admitted', admitted, nil)
   end
@@ -115,6 +124,7 @@ elseif refuse then
   return {'refused', {}, b[1], b[2], b[3], '', ''}
 end
 for _, n in ipairs(needs) do see(n) end
+asked()
 redis.call('HSET', WAIT, holder, entryJson)
 local line = lineOf(needs)
 local qk = lineKey(line)
@@ -139,7 +149,7 @@ if was then
   for _, n in ipairs(cjson.decode(was).needs) do
     if n.kind ~= 'rate' then
       redis.call('ZREMRANGEBYSCORE', slotsKey(n), '-inf', now)
-      if redis.call('ZCARD', slotsKey(n)) >= n.limit then full[slot(n)] = true end
+      if redis.call('ZCARD', slotsKey(n)) >= limitOf(n) then full[slot(n)] = true end
     end
   end
 end
@@ -218,6 +228,7 @@ for i = 1, #seen, 2 do
   local queued = redis.call('ZCARD', lineKey(s))
   if active == 0 and queued == 0 then
     redis.call('HDEL', SEEN, s)
+    redis.call('HDEL', LIM, s)
   else
     out[#out + 1] = s
     out[#out + 1] = what
