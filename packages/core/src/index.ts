@@ -61,6 +61,7 @@ export type {
 } from './limitStore.js'
 export type { MemoryRunStateStoreOptions } from './memoryRunStateStore.js'
 export { createMemoryRunStateStore } from './memoryRunStateStore.js'
+export { MAX_SCHEDULE_BYTES } from './memorySchedules.js'
 export type { MemoryStreamStore, MemoryStreamStoreOptions } from './memoryStreamStore.js'
 export { createMemoryStreamStore } from './memoryStreamStore.js'
 export type { NameRole } from './names.js'

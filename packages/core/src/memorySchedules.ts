@@ -3,7 +3,15 @@ import { positiveInteger } from './invalidArgument.js'
 import { assertName } from './names.js'
 import type { CasScheduleResult, DueSchedules, ScheduleRecord, ScheduleStore } from './scheduleStore.js'
 
-/** The largest schedule document a store keeps (its JSON, UTF-8): the Redis store refuses the same. */
+/**
+ * The largest schedule document a store keeps (its JSON, UTF-8): every store refuses a larger one,
+ * and the runner refuses a definition that leaves no room under it.
+ *
+ * @example
+ * ```ts
+ * if (new TextEncoder().encode(json).length > MAX_SCHEDULE_BYTES) throw tooBig(json)
+ * ```
+ */
 export const MAX_SCHEDULE_BYTES = 65_536
 
 /**

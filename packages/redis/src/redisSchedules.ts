@@ -5,6 +5,7 @@ import {
   documentJson,
   invalidArgument,
   LeanflowError,
+  MAX_SCHEDULE_BYTES,
   positiveInteger,
   type ScheduleRecord,
   type ScheduleStore,
@@ -21,9 +22,6 @@ export interface RedisSchedulesOptions {
   /** Prefix of every key. @default 'lf' */
   prefix?: string | undefined
 }
-
-/** Largest schedule document, as UTF-8 JSON: a schedule is a definition (cron, input), not a data store. */
-export const MAX_SCHEDULE_BYTES = 64 * 1024
 
 const casScript = defineScript(SCHEDULE_CAS_LUA)
 const dueScript = defineScript(SCHEDULE_DUE_LUA)

@@ -1,4 +1,4 @@
-import { assertKnownKeys, assertName, LeanflowError } from '@leanflow/core'
+import { assertKnownKeys, assertName, LeanflowError, MAX_SCHEDULE_BYTES } from '@leanflow/core'
 import type { ScheduleDefinition, ScheduleInfo } from '../scheduleTypes.js'
 import { toJson } from '../shell/json.js'
 import { assertTimeZone, type Cadence, cronCadence, cronKey, everyCadence, everyMs, invalidField, zoneOf } from './cadence.js'
@@ -79,7 +79,7 @@ export function scheduleDocOf(def: ScheduleDefinition, flow: string, source: 'co
 }
 
 /** Most bytes of a schedule's definition as JSON: the stores' 64 KiB, less 1 KiB for what they keep beside it. */
-const MAX_DEFINED_BYTES = 64 * 1024 - 1024
+const MAX_DEFINED_BYTES = MAX_SCHEDULE_BYTES - 1024
 
 /** The cadence of a stored document. */
 export function cadenceOf(doc: ScheduleDoc): Cadence {
