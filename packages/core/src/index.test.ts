@@ -17,6 +17,7 @@ describe('@leanflow/core public API', () => {
       'MAX_IDEMPOTENCY_KEY_LENGTH',
       'MAX_JSON_DEPTH',
       'MAX_LIMIT_PRIORITY',
+      'MAX_SCHEDULE_BYTES',
       'NAME_PATTERN',
       'NonDeterminismError',
       'NonRetriableError',
