@@ -174,13 +174,17 @@ export function failuresTo(onError: (err: unknown) => void): (err: unknown) => v
  */
 function handBack(shell: Shell, runId: string, doc: RunDoc): LeanflowError {
   const version = doc.version ?? 1
-  const held = [...(shell.versions.get(doc.flow)?.values() ?? [])].map(versionOf).sort((a, b) => a - b)
+  const versions = shell.versions.get(doc.flow)
+  const same = versions?.get(version)
+  const held = [...(versions?.values() ?? [])].map(versionOf).sort((a, b) => a - b)
   const err = new LeanflowError(
     'FLOW_NOT_FOUND',
-    `Run "${runId}" is pinned to version ${version} of flow "${doc.flow}", which this worker does not hold (it holds ${held.length > 0 ? `version ${held.join(', ')}` : 'no version of it'}): its job goes back to the queue for a worker that does. Keep a worker with version ${version} deployed until its runs drain.`,
+    same
+      ? `Run "${runId}" of flow "${doc.flow}" version ${version} has steps ${listed(Object.keys(doc.steps))}; this worker's version ${version} has ${listed(Object.keys(same.steps))}: it never runs a run with other steps, so its job goes back to the queue for a worker with the code it started on. Give changed steps a new version, defineFlow({ name: "${doc.flow}", version: ${Math.max(...held) + 1}, … }), and keep the old code as version ${version} until its runs drain.`
+      : `Run "${runId}" is pinned to version ${version} of flow "${doc.flow}", which this worker does not hold (it holds ${held.length > 0 ? `version ${held.join(', ')}` : 'no version of it'}): its job goes back to the queue for a worker that does. Keep a worker with version ${version} deployed until its runs drain.`,
   )
   handedBack.add(err)
-  const key = `${doc.flow}@${version}`
+  const key = `${doc.flow}@${version}${same ? ' steps' : ''}`
   if (!shell.unheld.has(key)) {
     shell.unheld.add(key)
     shell.onError(err)
@@ -230,4 +234,12 @@ async function repairJob(shell: Shell, job: ActiveJob, doc: RunDoc, opts: Execut
   const { reply: lease, doc: d } = await apply(shell, runId, { type: 'takeOver', step: running, jobId: job.id, lease: newId() })
   if (lease === undefined || !d) return
   await execute(shell, job, d, running, lease, opts, true)
+}
+
+/** Step names, sorted and quoted, for a message. */
+function listed(names: string[]): string {
+  return names
+    .sort()
+    .map((n) => JSON.stringify(n))
+    .join(', ')
 }

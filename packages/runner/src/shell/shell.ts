@@ -152,13 +152,37 @@ export function versionOf(flow: { version?: number | undefined }): number {
   return flow.version ?? 1
 }
 
-/** The definition a run is pinned to (its document's flow and version; a run older than versions is on version 1), or undefined when this runner does not hold it. */
-export function flowFor(shell: Shell, doc: { flow: string; version?: number | undefined }): FlowDefinition | undefined {
-  return shell.versions.get(doc.flow)?.get(doc.version ?? 1)
+/** A run (its document, or what names its flow and version), as {@link flowFor} reads it. */
+export interface PinnedRun {
+  flow: string
+  version?: number | undefined
+  /** The run's steps, by name, when known: a definition with other steps is not the run's code. */
+  steps?: Readonly<Record<string, unknown>> | undefined
+}
+
+/**
+ * The definition a run is pinned to (its document's flow and version; a run older than versions is
+ * on version 1), or undefined when this runner does not hold it: also when the version held has
+ * other steps than the run's (a deploy that renamed, added or removed steps without a new
+ * version), whose code would leave the run's own steps waiting for ever.
+ */
+export function flowFor(shell: Shell, doc: PinnedRun): FlowDefinition | undefined {
+  const flow = shell.versions.get(doc.flow)?.get(doc.version ?? 1)
+  return flow && doc.steps && !sameSteps(flow, doc.steps) ? undefined : flow
+}
+
+/** Whether a definition has exactly the run's steps (by name). */
+export function sameSteps(flow: FlowDefinition, steps: Readonly<Record<string, unknown>>): boolean {
+  let n = 0
+  for (const name in steps) {
+    if (!Object.hasOwn(flow.steps, name)) return false
+    n++
+  }
+  return n === Object.keys(flow.steps).length
 }
 
 /** The flow of a run, or an error naming the missing definition. */
-export function flowOf(shell: Shell, doc: { flow: string; version?: number | undefined }): FlowDefinition {
+export function flowOf(shell: Shell, doc: PinnedRun): FlowDefinition {
   const flow = flowFor(shell, doc)
   if (!flow)
     throw new Error(
