@@ -165,5 +165,7 @@ describe('failures', () => {
     expect(q.code).toBe(4)
     expect(lines(q.stderr), q.stderr).toHaveLength(1)
     expect(JSON.parse(q.stderr).error.code).toBe('STORE_UNAVAILABLE')
+    // --timeout bounds the queue's commands too (not BullMQ's default 5000 ms)
+    expect(JSON.parse(q.stderr).error.message).not.toMatch(/5000 ms/)
   })
 })

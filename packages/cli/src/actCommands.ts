@@ -3,7 +3,7 @@ import type { ScheduleInfo } from '@leanflow/runner'
 import { CliError } from './cliError.js'
 import type { CommandContext } from './context.js'
 import { EXIT_CODES, type ExitCode } from './exitCodes.js'
-import { formatTime, table } from './format.js'
+import { formatTime, printable, table } from './format.js'
 import { notFound } from './readCommands.js'
 import { runEndOf } from './runEndOf.js'
 
@@ -65,7 +65,7 @@ export async function cancelCommand(ctx: CommandContext, runId: string, o: { rea
     throw isLeanflowError(err, 'RUN_NOT_FOUND') ? notFound(runId) : err
   })
   if (ctx.opts.json) ctx.printJson({ runId, status: 'canceled', canceled: true })
-  else ctx.print(`Canceled run ${runId}${o.reason ? ` (${o.reason})` : ''}.`)
+  else ctx.print(`Canceled run ${runId}${o.reason ? ` (${printable(o.reason)})` : ''}.`)
   return EXIT_CODES.ok
 }
 

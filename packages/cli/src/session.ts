@@ -58,7 +58,7 @@ export function openSession(opts: GlobalOptions, onError: (err: unknown) => void
     store,
     async runner() {
       if (runner) return runner
-      if (opts.bullmq) queue = await openBullMQ(url, opts)
+      if (opts.bullmq) queue = await openBullMQ(url, opts, commandTimeout)
       runner = createRunner({ store, flows: [], queue, onError })
       return runner
     },
@@ -70,7 +70,7 @@ export function openSession(opts: GlobalOptions, onError: (err: unknown) => void
 }
 
 /** The workers' BullMQ queue, from the optional peer @leanflow/bullmq. */
-async function openBullMQ(url: string, opts: GlobalOptions): Promise<JobQueue> {
+async function openBullMQ(url: string, opts: GlobalOptions, commandTimeout: number): Promise<JobQueue> {
   let mod: typeof import('@leanflow/bullmq')
   try {
     mod = await import('@leanflow/bullmq')
@@ -83,5 +83,6 @@ async function openBullMQ(url: string, opts: GlobalOptions): Promise<JobQueue> {
   }
   // BullMQ reports each failed (re)connect: as for the store's connections, the command's own error
   // (STORE_UNAVAILABLE, exit 4) says it, once, and stderr keeps the one line --json promises
-  return mod.createBullMQQueue({ url, queueName: opts.bullmqQueue, prefix: opts.bullmqPrefix, onError: () => {} })
+  // and --timeout bounds its commands as the store's
+  return mod.createBullMQQueue({ url, queueName: opts.bullmqQueue, prefix: opts.bullmqPrefix, commandTimeout, onError: () => {} })
 }
