@@ -148,6 +148,19 @@ it('a function in a start input, an event or a trigger payload is refused with a
   expect((await store.listRuns('order')).length).toBe(1)
 })
 
+it('a function or a BigInt deep in an input or event data is named by its path, nothing stored', async () => {
+  const before = (await store.listRuns('order')).length
+  expect(await invalid(() => runner.startFlow('order', { deep: { list: [1, 2, { onDone: () => 1 }] } }))).toMatch(
+    /^flow input contains a function at deep\.list\[2\]\.onDone: it is stored as JSON/,
+  )
+  expect(await invalid(() => runner.startFlow('order', { deep: { list: [1, 2, { amount: 10n }] } }))).toMatch(
+    /^flow input is not JSON-serializable \(.*BigInt.*\); a BigInt at deep\.list\[2\]\.amount \(pass it as a string or a number\): pass plain data\.$/,
+  )
+  expect(await invalid(() => runner.publishEvent({ kind: 'paid', data: { 'order id': 10n } }))).toMatch(/a BigInt at \["order id"\]/)
+  expect(await store.readExternal('paid', 0)).toHaveLength(0)
+  expect((await store.listRuns('order')).length).toBe(before)
+})
+
 it('startFlow, publishEvent and rerun refuse an idempotency key over 512 characters (or empty, no string, or with a lone surrogate), nothing stored', async () => {
   const before = (await store.listRuns('order')).length
   // a lone surrogate: a store keeping keys as UTF-8 would make 'order-\uD800' and 'order-\uD801' one key (two starts, one run)

@@ -1,10 +1,14 @@
 import { jsonDepth, LeanflowError, MAX_JSON_DEPTH } from '@leanflow/core'
 
-/** Throws `INVALID_ARGUMENT` when a function hides anywhere in `value` (it cannot be stored). */
-export function assertNoFunctions(value: unknown, what: string): void {
+/**
+ * Throws `INVALID_ARGUMENT` when a function hides anywhere in `value` (it cannot be stored), naming
+ * where. Returns whether an `Error` is in it (which {@link toJson} stores by its fields).
+ */
+export function assertNoFunctions(value: unknown, what: string): boolean {
   // iterative, so a hostile 50,000-level nesting cannot overflow the stack
   const seen = new Set<unknown>()
   const stack: unknown[] = [value]
+  let errors = false
   while (stack.length > 0) {
     const v = stack.pop()
     if (typeof v === 'function') {
@@ -12,23 +16,25 @@ export function assertNoFunctions(value: unknown, what: string): void {
       const fix = /match/.test(what)
         ? "awaits are stored as data, so use match: { 'data.field': value } instead of a predicate"
         : 'it is stored as JSON, so pass plain data (no functions)'
-      throw new LeanflowError('INVALID_ARGUMENT', `${what} contains a function: ${fix}.`)
+      throw new LeanflowError('INVALID_ARGUMENT', `${what} contains a function${at(pathTo(value, (x) => x === v))}: ${fix}.`)
     }
     if (typeof v !== 'object' || v === null || seen.has(v)) continue
     seen.add(v)
+    if (v instanceof Error) errors = true
     for (const child of Object.values(v)) stack.push(child)
   }
+  return errors
 }
 
-/** A JSON copy of `value` (`undefined` → `null`); throws `INVALID_ARGUMENT` for what JSON cannot hold. */
+/** A JSON copy of `value` (`undefined` → `null`); throws `INVALID_ARGUMENT` for what JSON cannot hold. An `Error` is stored as its `name`, `message`, `stack`, `cause` and own fields (JSON would store `{}`). */
 export function toJson(value: unknown, what: string): unknown {
   if (value === undefined) return null
-  assertNoFunctions(value, what)
+  const errors = assertNoFunctions(value, what)
   let text: string | undefined
   try {
-    text = JSON.stringify(value)
+    text = errors ? JSON.stringify(value, errorFields) : JSON.stringify(value)
   } catch (err) {
-    throw new LeanflowError('INVALID_ARGUMENT', `${what} is not JSON-serializable (${(err as Error).message}): pass plain data.`)
+    throw new LeanflowError('INVALID_ARGUMENT', `${what} is not JSON-serializable (${(err as Error).message})${bigIntAt(value)}: pass plain data.`)
   }
   if (text === undefined) return null
   let parsed: unknown
@@ -40,6 +46,44 @@ export function toJson(value: unknown, what: string): unknown {
   // measured on the JSON as stored (a tree: an object shared in `value`, or a toJSON, is there in full)
   assertDepth(parsed, what)
   return parsed
+}
+
+/** A `JSON.stringify` replacer storing an `Error` by its fields: what a log line or a recorded failure needs. */
+function errorFields(_key: string, v: unknown): unknown {
+  if (!(v instanceof Error)) return v
+  const { name, message, stack } = v
+  const cause = (v as { cause?: unknown }).cause
+  return { ...v, name, message, ...(stack === undefined ? {} : { stack }), ...(cause === undefined ? {} : { cause }) }
+}
+
+/** The path (`.a[2].b`) to the first value in `value` that `found` picks, or undefined (cycles visited once). */
+function pathTo(value: unknown, found: (v: unknown) => boolean): string | undefined {
+  const seen = new Set<unknown>()
+  const stack: [unknown, string][] = [[value, '']]
+  while (stack.length > 0) {
+    const [v, path] = stack.pop() as [unknown, string]
+    if (found(v)) return path
+    if (typeof v !== 'object' || v === null || seen.has(v)) continue
+    seen.add(v)
+    const isArray = Array.isArray(v)
+    const entries = Object.entries(v)
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [k, child] = entries[i] as [string, unknown]
+      stack.push([child, isArray ? `${path}[${k}]` : /^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`])
+    }
+  }
+  return undefined
+}
+
+/** `; a BigInt at a.b[2] (pass it as a string or a number)` when `value` has one, else nothing: for a JSON.stringify failure. */
+export function bigIntAt(value: unknown): string {
+  const path = pathTo(value, (x) => typeof x === 'bigint')
+  return path === undefined ? '' : `; a BigInt${at(path)} (pass it as a string or a number)`
+}
+
+/** ` at input.a.b` for a path, nothing for the value itself or none. */
+function at(path: string | undefined): string {
+  return path ? ` at ${path.startsWith('.') ? path.slice(1) : path}` : ''
 }
 
 /**

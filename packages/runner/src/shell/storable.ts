@@ -1,5 +1,6 @@
 import { isLeanflowError, jsonTextDepth, LeanflowError, MAX_JSON_DEPTH, PayloadTooLargeError, STORE_DEFAULTS } from '@leanflow/core'
 import { type Execution, UnrecordableCall } from './execution.js'
+import { bigIntAt } from './json.js'
 import type { Shell } from './shell.js'
 
 /**
@@ -36,7 +37,7 @@ export function assertStorableResult(shell: Shell, ex: Execution, jobId: string,
   try {
     text = JSON.stringify(result)
   } catch (err) {
-    throw new LeanflowError('INVALID_ARGUMENT', `The ${what} is not JSON-serializable (${(err as Error).message}): return plain data.`)
+    throw new LeanflowError('INVALID_ARGUMENT', `The ${what} is not JSON-serializable (${(err as Error).message})${bigIntAt(result)}: return plain data.`)
   }
   // a text this short cannot nest that deep: no scan on the common path
   if (text !== undefined && text.length > 2 * MAX_JSON_DEPTH && jsonTextDepth(text) > MAX_JSON_DEPTH)
