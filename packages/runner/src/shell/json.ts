@@ -34,7 +34,10 @@ export function toJson(value: unknown, what: string): unknown {
   try {
     text = errors ? JSON.stringify(value, errorFields) : JSON.stringify(value)
   } catch (err) {
-    throw new LeanflowError('INVALID_ARGUMENT', `${what} is not JSON-serializable (${(err as Error).message})${bigIntAt(value)}: pass plain data.`)
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `${what} is not JSON-serializable (${(err as Error).message})${bigIntAt(value)}: pass plain data.`,
+    )
   }
   if (text === undefined) return null
   let parsed: unknown

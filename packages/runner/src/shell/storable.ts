@@ -37,7 +37,10 @@ export function assertStorableResult(shell: Shell, ex: Execution, jobId: string,
   try {
     text = JSON.stringify(result)
   } catch (err) {
-    throw new LeanflowError('INVALID_ARGUMENT', `The ${what} is not JSON-serializable (${(err as Error).message})${bigIntAt(result)}: return plain data.`)
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `The ${what} is not JSON-serializable (${(err as Error).message})${bigIntAt(result)}: return plain data.`,
+    )
   }
   // a text this short cannot nest that deep: no scan on the common path
   if (text !== undefined && text.length > 2 * MAX_JSON_DEPTH && jsonTextDepth(text) > MAX_JSON_DEPTH)
