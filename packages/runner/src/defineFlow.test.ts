@@ -120,10 +120,10 @@ describe('defineFlow', () => {
       /^Flow "o" has an unknown option "concurency": pass only name, version, input, steps, result, schedules, concurrency, rateLimit, debounce, singleton\.$/,
     )
     expect(message({ name: 'o', steps: { a: { retry: { atempts: 3 }, handler: h } } })).toBe(
-      'The retry policy has an unknown option "atempts": pass only attempts, backoff, jitter.',
+      'Step "a" of flow "o": The retry policy has an unknown option "atempts": pass only attempts, backoff, jitter.',
     )
     expect(message({ name: 'o', steps: { a: { retry: { backoff: { delay: 5 } }, handler: h } } })).toBe(
-      'The retry backoff has an unknown option "delay": pass only type, delayMs, maxDelayMs.',
+      'Step "a" of flow "o": The retry backoff has an unknown option "delay": pass only type, delayMs, maxDelayMs.',
     )
     // flow control's options too: a misspelt key made one limit for every input, a misspelt mode the default
     const key = () => 'k'

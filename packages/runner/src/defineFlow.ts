@@ -1,4 +1,4 @@
-import { assertFlowName, assertKnownKeys, assertName, invalidArgument, LeanflowError, parseDuration } from '@leanflow/core'
+import { assertFlowName, assertKnownKeys, assertName, invalidArgument, isLeanflowError, LeanflowError, parseDuration } from '@leanflow/core'
 import { flowControlOf } from './flowControl/control.js'
 import type { FlowControlConfig } from './flowControlTypes.js'
 import { normalizeRetry } from './retryPolicy.js'
@@ -152,7 +152,14 @@ export function defineFlow<
         )
       }
     }
-    if (def.retry !== undefined) normalizeRetry(def.retry)
+    if (def.retry !== undefined) {
+      try {
+        normalizeRetry(def.retry)
+      } catch (err) {
+        // which of the flows' steps: a service defines many
+        throw isLeanflowError(err) ? new LeanflowError(err.code, `Step "${stepName}" of flow "${name}": ${err.message}`) : err
+      }
+    }
     // 0 ms would fail every attempt at its first await (and reads as "no timeout" elsewhere)
     if (def.timeout !== undefined && parseDuration(def.timeout, `timeout of step "${stepName}"`) < 1)
       throw invalidArgument(`timeout of step "${stepName}"`, def.timeout, 'at least 1 ms, or leave it out for no timeout')

@@ -56,15 +56,34 @@ describe('options that must be whole numbers above 0 are refused, naming the val
       'Invalid retry attempts 0: pass a whole number above 0 (all tries, the first included).',
     )
     expect(refusal(() => normalizeRetry({ jitter: 2 }))).toBe('Invalid retry jitter 2: pass a fraction between 0 and 1.')
+    // in a definition, which step of which flow
+    const step = { retry: { attempts: 0 }, handler: async () => 1 }
+    expect(refusal(() => defineFlow({ name: 'order', steps: { charge: step } }))).toBe(
+      'Step "charge" of flow "order": Invalid retry attempts 0: pass a whole number above 0 (all tries, the first included).',
+    )
+  })
+
+  it('a flow name the runner does not hold is FLOW_NOT_FOUND listing the flows it holds (a typo shows)', async () => {
+    const flow = (name: string) => defineFlow({ name, steps: { a: { handler: async () => 1 } } })
+    const runner = createRunner({ store, flows: [flow('order'), flow('invoice')] })
+    const err = await runner.startFlow('ordr', {}).catch((e: unknown) => e)
+    expect(isLeanflowError(err, 'FLOW_NOT_FOUND')).toBe(true)
+    expect((err as Error).message).toBe(
+      'Flow "ordr" is not registered with this runner (it holds "invoice", "order"): check the name, or add it to createRunner({ flows }).',
+    )
+    await expect(runner.limits('ordr')).rejects.toThrow('(it holds "invoice", "order")')
+    const many = createRunner({ store, flows: Array.from({ length: 25 }, (_, i) => flow(`f${String(i).padStart(2, '0')}`)) })
+    await expect(many.startFlow('g', {})).rejects.toThrow(/it holds "f00", .*"f19" and 5 more\)/)
+    await expect(createRunner({ store, flows: [] }).startFlow('order', {})).rejects.toThrow('(it holds no flow)')
   })
 
   it('a retry or backoff that is no object is refused at definition (retry: 10 ran with the default 3 attempts)', () => {
     const flow = (retry: unknown) => () => defineFlow({ name: 'f', steps: { s: { retry: retry as never, handler: async () => 1 } } })
-    expect(refusal(flow(10))).toBe('Invalid retry 10: pass a policy object, e.g. retry: { attempts: 5 }.')
-    expect(refusal(flow(null))).toMatch(/^Invalid retry null/)
-    expect(refusal(flow([3]))).toMatch(/^Invalid retry \[3\]/)
+    expect(refusal(flow(10))).toBe('Step "s" of flow "f": Invalid retry 10: pass a policy object, e.g. retry: { attempts: 5 }.')
+    expect(refusal(flow(null))).toMatch(/^Step "s" of flow "f": Invalid retry null/)
+    expect(refusal(flow([3]))).toMatch(/^Step "s" of flow "f": Invalid retry \[3\]/)
     expect(refusal(flow({ backoff: 'exponential' }))).toBe(
-      'Invalid retry backoff "exponential": pass an object, e.g. backoff: { type: \'exponential\', delayMs: 1000 }.',
+      'Step "s" of flow "f": Invalid retry backoff "exponential": pass an object, e.g. backoff: { type: \'exponential\', delayMs: 1000 }.',
     )
   })
 })

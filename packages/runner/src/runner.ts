@@ -40,6 +40,7 @@ import { createShell, versionOf } from './shell/shell.js'
 import { beforeWrite, firstJobs, writeRun } from './shell/startWrites.js'
 import { assertFits, storableError } from './shell/storable.js'
 import { queueResolveFinish, type TriggerAsk } from './shell/triggers.js'
+import { unknownFlow } from './shell/unknownFlow.js'
 import { validateInput } from './standardSchema.js'
 import type { RerunOptions, StartedRun, StartFlowOptions } from './startTypes.js'
 import { traceparentOf } from './traceparent.js'
@@ -127,10 +128,7 @@ export function createRunner(options: RunnerOptions): Runner {
     if (!flow) {
       // a name no flow can have (`a:b`, `5`) is INVALID_NAME, as over HTTP: no registration would find it
       assertFlowName(name)
-      throw new LeanflowError(
-        'FLOW_NOT_FOUND',
-        `Flow "${String(name)}" is not registered with this runner: add it to createRunner({ flows }).`,
-      )
+      throw unknownFlow(name, shell.flows.keys())
     }
     if (version === undefined) return flow
     if (!Number.isSafeInteger(version) || (version as number) < 1)

@@ -1,5 +1,6 @@
 import { LeanflowError } from '@leanflow/core'
 import { flowNameOf, type Shell } from '../shell/shell.js'
+import { unknownFlow } from '../shell/unknownFlow.js'
 import type { FlowDefinition, LimitInfo } from '../types.js'
 
 /**
@@ -14,10 +15,7 @@ import type { FlowDefinition, LimitInfo } from '../types.js'
 export async function limitsInUse(shell: Shell, flow: string | FlowDefinition): Promise<{ limits: LimitInfo[] }> {
   const name = flowNameOf(flow) as string
   if (!shell.flows.has(name)) {
-    throw new LeanflowError(
-      'FLOW_NOT_FOUND',
-      `Flow "${String(name)}" is not registered with this runner: add it to createRunner({ flows }).`,
-    )
+    throw unknownFlow(String(name), shell.flows.keys())
   }
   const fc = shell.controls.get(name)
   if (!fc || !shell.limits) return { limits: [] }

@@ -30,6 +30,7 @@ import { assertNoFunctions, toJson } from './json.js'
 import { newId } from './newId.js'
 import { type Shell, versionOf } from './shell.js'
 import { assertFits } from './storable.js'
+import { unknownFlow } from './unknownFlow.js'
 import { flushAndFence } from './userEvents.js'
 
 /** The fields of a published event's record, the first segment of every `match` path. */
@@ -174,9 +175,10 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
     const flow = shell.flows.get(name)
     if (!flow) {
       assertFlowName(name) // a name no flow can have is INVALID_NAME
-      throw new LeanflowError(
-        'FLOW_NOT_FOUND',
-        `ctx.invoke: flow "${name}" is not registered with this runner: add it to createRunner({ flows }).`,
+      throw unknownFlow(
+        name,
+        shell.flows.keys(),
+        'ctx.invoke starts flows the runner holds: check the name, or add it to createRunner({ flows })',
       )
     }
     const folds = flow.debounce !== undefined ? 'debounce' : flow.singleton !== undefined ? 'singleton' : undefined
