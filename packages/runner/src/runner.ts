@@ -41,6 +41,7 @@ import { beforeWrite, firstJobs, writeRun } from './shell/startWrites.js'
 import { assertFits, storableError } from './shell/storable.js'
 import { queueResolveFinish, type TriggerAsk } from './shell/triggers.js'
 import { unknownFlow } from './shell/unknownFlow.js'
+import { unservedHint } from './shell/unservedHint.js'
 import { validateInput } from './standardSchema.js'
 import type { RerunOptions, StartedRun, StartFlowOptions } from './startTypes.js'
 import { traceparentOf } from './traceparent.js'
@@ -112,14 +113,20 @@ export function createRunner(options: RunnerOptions): Runner {
       opts.since,
       opts.version !== undefined,
     )
+  // a start no worker of this process will take is said once (a forgotten runner.start())
+  const hint = unservedHint(() => isServed(queue), onError)
   const concurrency = positiveInteger(options.concurrency ?? 10, 'runner concurrency')
   const cancelPollMs = timerMs(options.cancelPollMs ?? 1000, 'cancelPollMs')
   const drainTimeoutMs = timerMs(options.drainTimeoutMs ?? 30_000, 'drainTimeoutMs')
   /** `runner.startFlow`: the flow by its name (its highest version held), or by its object (its version). */
   async function startFlow(flow: string | FlowDefinition, input?: unknown, opts: StartFlowOptions = {}): Promise<StartedRun> {
     assertKnownKeys(optionsObject(opts, 'startFlow options', '{ runId?, idempotencyKey?, priority?, version? }'), START_KEYS, 'startFlow')
-    if (typeof flow === 'object' && flow !== null) return start(flow.name, input, { ...opts, version: opts.version ?? versionOf(flow) })
-    return start(flow, input, opts)
+    const started =
+      typeof flow === 'object' && flow !== null
+        ? await start(flow.name, input, { ...opts, version: opts.version ?? versionOf(flow) })
+        : await start(flow, input, opts)
+    if (inProcess) hint.started(started.runId, typeof flow === 'string' ? flow : flow.name)
+    return started
   }
 
   /** The flow version a start runs: `version` when given (held), else the highest held. */
@@ -376,7 +383,7 @@ export function createRunner(options: RunnerOptions): Runner {
     flows,
     schedules,
     limits: (flow) => limitsInUse(shell, flow),
-    result: (runId, opts) => resultOf(store, runId, opts, () => isServed(queue), shell.observers, OBSERVER_SETTLE_MS, onError),
+    result: (runId, opts) => resultOf(store, runId, opts, () => isServed(queue), shell.observers, OBSERVER_SETTLE_MS, hint.say),
     observe(observer) {
       if (typeof observer !== 'object' || observer === null) {
         throw new LeanflowError('INVALID_ARGUMENT', `runner.observe needs an object { onEvent?, startMeta? }, got ${String(observer)}.`)
@@ -401,7 +408,10 @@ export function createRunner(options: RunnerOptions): Runner {
     publishEvent,
     resolveTrigger,
     start: lifecycle.start,
-    stop: lifecycle.stop,
+    stop: () => {
+      hint.stop()
+      return lifecycle.stop()
+    },
   }
 }
 

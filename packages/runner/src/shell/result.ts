@@ -114,7 +114,7 @@ export async function resultOf<R>(
 }
 
 /** How long `runner.result` without a timeout waits on an unserved memory queue before it says so, ms. */
-const UNSERVED_HINT_MS = 2000
+export const UNSERVED_HINT_MS = 2000
 
 /**
  * True when run `runId` has ended: its end as the store records it (`runEnd`), else a terminal
