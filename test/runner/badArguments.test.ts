@@ -142,7 +142,7 @@ it('a function in a start input, an event or a trigger payload is refused with a
     () => runner.resolveTrigger('t1', { f: () => 1 }),
   ]) {
     const msg = await invalid(call)
-    expect(msg).toMatch(/contains a function: it is stored as JSON, so pass plain data/)
+    expect(msg).toMatch(/contains a function at (onDone|f): it is stored as JSON, so pass plain data/)
     expect(msg).not.toMatch(/match/)
   }
   expect((await store.listRuns('order')).length).toBe(1)
