@@ -111,6 +111,27 @@ describe('runner on BullMQ: worker and server faults', () => {
     expect(allOnes(await effectCounts(id, runIds))).toEqual([])
   })
 
+  it('F2 under a false stall: a worker blocked past its lock goes on after another took its step over and recorded the ctx.do; the effect does not run again', async () => {
+    const { id, store, spawn, start } = setup(redis, FAST)
+    const stalled = spawn({ STALL_STEP: 'b', STALL_MS: '4000', CONCURRENCY: '1' })
+    await ready(stalled)
+    const runIds = await start(1)
+    const cp = await stalled.waitFor(isCheckpoint('stalling'), 'the stall in b', 60_000)
+    const rescuer = spawn()
+    await ready(rescuer)
+    // the rescuer takes b over once the stalled worker's lock lapses, and runs its effect
+    await waitFor(
+      async () => (await redis.client.get(effectKey(id, cp.runId as string, 'b'))) === '1',
+      'the take-over ran the effect',
+      30_000,
+    )
+    await stalled.waitFor(isCheckpoint('stalled'), 'the stalled worker going on', 30_000)
+    const logs = await waitForRuns(store, runIds, 60_000)
+    await sleep(1500) // the stalled worker's handler has called its ctx.do by now
+    expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
+    expect(allOnes(await effectCounts(id, runIds))).toEqual([])
+  })
+
   it('F18: SIGTERM mid-step: the worker drains (the step finishes), exits 0, and nothing waits for the lock', async () => {
     // Locks of 60 s: a step left locked by the stopped worker would hold the
     // run past this test's timeout.

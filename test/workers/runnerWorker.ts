@@ -10,6 +10,9 @@
  *   hang (the test SIGKILLs the process);
  * - HOLD_STEP + HOLD_MS: send { type: 'checkpoint', at: 'holding', … } at
  *   handler entry, then hold the step that long (the test sends SIGTERM);
+ * - STALL_STEP + STALL_MS: send { type: 'checkpoint', at: 'stalling', … } at handler entry, block
+ *   the event loop that long (no lock renewal: a false stall, as a long GC pause or SIGSTOP
+ *   makes), send { at: 'stalled' }, and go on to the step's `ctx.do`;
  * - CLOCK_SKEW_MS: this process's clock runs that many ms off (F19).
  *
  * IPC out: { type: 'ready' }, checkpoints, { type: 'closed' } after SIGTERM
@@ -30,7 +33,7 @@ const env = (name: string) => {
   return v
 }
 const url = env('REDIS_URL')
-const { HANG_STEP, HANG_AT, HOLD_STEP, HOLD_MS } = process.env
+const { HANG_STEP, HANG_AT, HOLD_STEP, HOLD_MS, STALL_STEP, STALL_MS } = process.env
 
 let injected = false
 const once = (ctx: StepContext, stepName: string | undefined) => {
@@ -47,6 +50,14 @@ const flows = makeFlows(effects, {
     if (HANG_AT === 'started' && once(ctx, HANG_STEP)) {
       send({ type: 'checkpoint', at: 'started', runId: ctx.runId, step: ctx.step })
       await hang()
+    }
+    if (STALL_STEP && once(ctx, STALL_STEP)) {
+      send({ type: 'checkpoint', at: 'stalling', runId: ctx.runId, step: ctx.step })
+      const end = Date.now() + Number(STALL_MS ?? 4000)
+      while (Date.now() < end) {
+        // the event loop is blocked: BullMQ renews no lock, the runner polls nothing
+      }
+      send({ type: 'checkpoint', at: 'stalled', runId: ctx.runId, step: ctx.step })
     }
     if (HOLD_STEP && once(ctx, HOLD_STEP)) {
       send({ type: 'checkpoint', at: 'holding', runId: ctx.runId, step: ctx.step })

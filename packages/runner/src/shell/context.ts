@@ -61,6 +61,9 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
     const refused = ex.unrecordable(pos)
     if (refused) throw refused
     return ex.gate.busy(async () => {
+      // a worker that stalled (a long GC pause, a blocked event loop) may have lost the step to
+      // another since it last knew its lease, and that one may have recorded this very call
+      await freshLease(shell, ex)
       let value: T
       try {
         value = await work()
@@ -199,9 +202,36 @@ export const RECORD_RETRY_MS = 15_000
 
 /** A command of the execution holding the step's lease; a refusal (run ended, lease lost) drops it. */
 async function command(shell: Shell, ex: Execution, cmd: Extract<Command, { type: 'record' | 'setState' | 'announce' }>): Promise<void> {
-  const write = () => apply(shell, ex.runId, cmd)
+  let sent = 0
+  const write = () => {
+    sent = performance.now()
+    return apply(shell, ex.runId, cmd)
+  }
   const { reply } = await orHandBack(ex, cmd.type === 'record' ? () => untilReachable(shell, ex, write) : write)
   if (reply !== 'ok') throw ex.stop(reply as 'ended' | 'lease')
+  ex.confirmed(sent)
+}
+
+/**
+ * How long after the execution last knew its lease a `ctx.do` runs its function without asking
+ * the store, ms: another worker takes a step over only once this one's queue lock lapsed (a
+ * second at the least), and never while it answers.
+ */
+export const LEASE_FRESH_MS = 250
+
+/**
+ * Before a `ctx.do` function runs: when the execution has not known its lease for
+ * {@link LEASE_FRESH_MS}, reads the run, and drops the execution (the call throws, its function
+ * never runs) when the step is no longer its own: taken over, ended, or the run over.
+ */
+async function freshLease(shell: Shell, ex: Execution): Promise<void> {
+  ex.check()
+  if (performance.now() - ex.confirmedAt <= LEASE_FRESH_MS) return
+  const sent = performance.now()
+  const d = await shell.states.read(ex.runId)
+  ex.check()
+  if (d?.status !== 'running' || d.steps?.[ex.step]?.lease !== ex.lease) throw ex.stop(d?.status === 'running' ? 'lease' : 'ended')
+  ex.confirmed(sent)
 }
 
 /**

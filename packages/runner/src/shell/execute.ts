@@ -31,6 +31,7 @@ export async function execute(
   lease: string,
   opts: ExecuteOptions,
   takeover = false,
+  askedAt = performance.now(),
 ): Promise<void> {
   const flow = flowOf(shell, doc)
   const def = flow.steps[step]
@@ -43,6 +44,8 @@ export async function execute(
   const input = doc.input !== undefined ? structuredClone(doc.input) : await shell.inputs.get(runId)
   const ex = new Execution(runId, step, s.attempt, lease, job.id, flow, input, s.records, results)
   ex.takeover = takeover
+  // the claim was sent then: the lease was this execution's from some moment after it
+  ex.confirmedAt = askedAt
   shell.local.add(ex)
   const timers: Array<ReturnType<typeof setInterval>> = []
   let timeoutErr: Error | undefined
@@ -56,12 +59,14 @@ export async function execute(
   }
   timers.push(
     setInterval(() => {
+      const sent = performance.now()
       shell.states
         .read(ex.runId)
         .then((d) => {
           // a document without steps (edited by hand) holds no lease of this execution's
           const cur = d?.steps?.[step]
           if (d?.status !== 'running' || cur?.lease !== lease) ex.stop(d?.status === 'running' ? 'lease' : 'ended')
+          else ex.confirmed(sent)
         })
         .catch(shell.onError)
     }, opts.cancelPollMs),
@@ -137,6 +142,7 @@ async function complete(shell: Shell, job: ActiveJob, ex: Execution, result: unk
   // no inline continuation into a step that would need a step-level slot first
   const limited = Object.keys(shell.controls.get(ex.flow.name)?.steps ?? {}).length > 0
   const next = shell.stopping || limited ? undefined : { jobId: job.id, lease: newId() }
+  const asked = performance.now()
   const { reply, doc } = await apply(shell, ex.runId, {
     type: 'complete',
     step: ex.step,
@@ -147,7 +153,7 @@ async function complete(shell: Shell, job: ActiveJob, ex: Execution, result: unk
     maxEventBytes: eventLimit(shell),
   })
   if (reply?.next === undefined || reply.lease === undefined || !doc) return
-  await execute(shell, job, doc, reply.next, reply.lease, opts)
+  await execute(shell, job, doc, reply.next, reply.lease, opts, false, asked)
 }
 
 /** Fails the attempt: retried after the policy's delay while attempts remain and the error is retriable, else for good. */

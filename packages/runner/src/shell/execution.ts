@@ -56,6 +56,12 @@ export class Execution {
    * suspends on awaits still registering (they are closed, as a race's losers are).
    */
   settled = false
+  /**
+   * When this execution last knew it held the step's lease (`performance.now()` as a store call
+   * that confirmed it was sent: its claim, a fenced write, a lease poll). A `ctx.do` whose
+   * function would run well past it asks the store first (see `freshLease` in context.ts).
+   */
+  confirmedAt = performance.now()
   readonly abort = new AbortController()
   /** Appends queued by the sync logger, flushed before any state change. */
   pending: Promise<void> = Promise.resolve()
@@ -119,6 +125,11 @@ export class Execution {
       this.stopFn(this.gone)
     }
     return this.gone
+  }
+
+  /** The lease was held at `at` (when the call that confirmed it was sent). */
+  confirmed(at: number): void {
+    if (at > this.confirmedAt) this.confirmedAt = at
   }
 
   /** Throws when the execution was dropped. */

@@ -144,12 +144,13 @@ async function stepJob(shell: Shell, job: ActiveJob, data: RunnerJobData, opts: 
   const attempt = data.attempt ?? 1
   const now = attempt > 1 ? await shell.clock.now() : shell.clock.estimate()
   const cmd = { type: 'claimStep', step, attempt, jobId: job.id, lease: newId() } as const
+  const asked = performance.now()
   let { reply, doc } = await apply(shell, runId, cmd, { now })
   // a first job whose run is not written yet (its start, in another process, is writing it)
   if (!doc && data.first !== undefined && (await waitForRun(shell, data, { poll: true }))) ({ reply, doc } = await apply(shell, runId, cmd))
   if (reply.kind === 'unheld' && doc) throw handBack(shell, runId, doc)
   if (reply.kind === 'repair' && doc) return repairJob(shell, job, doc, opts)
-  if (reply.kind === 'claimed' && doc) await execute(shell, job, doc, step, reply.lease, opts, reply.takeover)
+  if (reply.kind === 'claimed' && doc) await execute(shell, job, doc, step, reply.lease, opts, reply.takeover, asked)
 }
 
 /** The errors {@link handBack} threw: reported to `onError` once per version already, never again by the queue. */
@@ -194,15 +195,16 @@ function handBack(shell: Shell, runId: string, doc: RunDoc): LeanflowError {
 
 async function awaitJob(shell: Shell, job: ActiveJob, data: RunnerJobData, opts: ExecuteOptions) {
   const { runId, step } = data
+  const asked = performance.now()
   if (job.name === 'time' || job.name === 'timeout') {
     // with the other timers of the run due meanwhile: one write decides them all
     const ask: TimerAsk = { job: job.name, step, pos: data.pos ?? 0, jobId: job.id, lease: newId() }
     await shell.timers.add(runId, ask)
-    return afterAwaitJob(shell, job, runId, step, ask.reply, ask.doc ?? null, opts)
+    return afterAwaitJob(shell, job, runId, step, ask.reply, ask.doc ?? null, opts, asked)
   }
   const cmd = { type: 'awaitJob', job: 'resume', step, pos: data.pos ?? 0, jobId: job.id, lease: newId() } as const
   const { reply, doc } = await apply(shell, runId, cmd, { now: shell.clock.estimate() })
-  return afterAwaitJob(shell, job, runId, step, reply, doc, opts)
+  return afterAwaitJob(shell, job, runId, step, reply, doc, opts, asked)
 }
 
 /** What an await job does once its command is stored: hands the job back, repairs, or runs the step it claimed. */
@@ -214,10 +216,11 @@ async function afterAwaitJob(
   reply: AwaitJobReply | undefined,
   doc: RunDoc | null,
   opts: ExecuteOptions,
+  asked: number,
 ): Promise<void> {
   if (reply?.kind === 'unheld' && doc) throw handBack(shell, runId, doc)
   if (reply?.kind === 'repair' && doc) return repairJob(shell, job, doc, opts)
-  if (reply?.kind === 'claimed' && doc) await execute(shell, job, doc, step, reply.lease, opts, reply.takeover)
+  if (reply?.kind === 'claimed' && doc) await execute(shell, job, doc, step, reply.lease, opts, reply.takeover, asked)
 }
 
 /**
@@ -231,9 +234,10 @@ async function repairJob(shell: Shell, job: ActiveJob, doc: RunDoc, opts: Execut
   const { outputs, running } = repairOutputs(doc, job.id, { runId, now, flow })
   for (const out of outputs) await carry(shell, runId, out)
   if (running === undefined) return
+  const asked = performance.now()
   const { reply: lease, doc: d } = await apply(shell, runId, { type: 'takeOver', step: running, jobId: job.id, lease: newId() })
   if (lease === undefined || !d) return
-  await execute(shell, job, d, running, lease, opts, true)
+  await execute(shell, job, d, running, lease, opts, true, asked)
 }
 
 /** Step names, sorted and quoted, for a message. */
