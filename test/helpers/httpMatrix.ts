@@ -31,6 +31,8 @@ export interface MatrixTarget {
   EventSource: typeof EventSource
   /** Cuts every open connection from the server side (clients see a network drop). */
   cut(): void
+  /** Whether the server still has a connection open from the client's local `port` (false in process). */
+  holds(port: number): boolean
 }
 
 /** The `error` of a JSON error response: `{ error: { code, message } }`. */
@@ -187,10 +189,16 @@ export function describeMatrix(
             cut: () => {
               for (const c of [...open]) c()
             },
+            holds: () => false,
           }
         } else {
           const r = await startServer(transport, handler)
           running = r
+          const sockets = new Set<net.Socket>()
+          r.server.on('connection', (socket: net.Socket) => {
+            sockets.add(socket)
+            socket.once('close', () => sockets.delete(socket))
+          })
           target = {
             transport,
             origin: r.origin,
@@ -198,6 +206,7 @@ export function describeMatrix(
             eventSource: (path) => new EventSource(`${r.origin}${path}`),
             EventSource,
             cut: () => r.server.closeAllConnections(),
+            holds: (port) => [...sockets].some((socket) => socket.remotePort === port && !socket.destroyed),
           }
         }
       })
@@ -298,6 +307,8 @@ export async function stalledSseClient(origin: string, path: string, opts: { kee
   await waitFor(() => bytes > 0, 'the slow client to get its headers')
   socket.pause() // stops reading from now on
   return {
+    /** Its local port (the server sees it as the remote one). */
+    port: socket.localPort as number,
     bytes: () => bytes,
     closed: () => closed,
     resume: () => socket.resume(),

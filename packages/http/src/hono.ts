@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { isSseBody } from './internal/webSseSink.js'
 import type { Handler } from './types.js'
 
 /** A Hono route handler. */
@@ -42,5 +43,16 @@ async function requestOf(c: Context): Promise<Request> {
  * ```
  */
 export function toHonoHandler(handler: Handler): HonoHandler {
-  return async (c) => handler(await requestOf(c))
+  return async (c) => {
+    const res = await handler(await requestOf(c))
+    // on Node (`@hono/node-server`, whose `c.env.outgoing` is the ServerResponse), a dropped
+    // stream ends its connection: the server sees a body's error only on a read it has pending,
+    // and a client that stopped reading leaves it waiting for 'drain' (the socket stayed open)
+    const outgoing = (c.env as { outgoing?: { destroy?: unknown } } | undefined)?.outgoing
+    if (isSseBody(res.body) && typeof outgoing?.destroy === 'function') {
+      const destroy = outgoing.destroy.bind(outgoing) as () => void
+      res.body.onCut(() => destroy())
+    }
+    return res
+  }
 }

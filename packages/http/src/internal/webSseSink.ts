@@ -16,8 +16,11 @@ const BRAND = Symbol.for('leanflow.http.sseBody')
 export class SseBody extends ReadableStream<Uint8Array> {
   /** The stream whose bytes this body carries. */
   readonly source: SseSource
+  /** Told when the stream is cut (see {@link SseBody.onCut}). */
+  private readonly cuts: Array<(err: Error) => void>
 
   constructor(source: SseSource) {
+    const cuts: Array<(err: Error) => void> = []
     let controller!: ReadableStreamDefaultController<Uint8Array>
     let pulled: (() => void) | undefined
     let peer: SsePeer | undefined
@@ -47,6 +50,7 @@ export class SseBody extends ReadableStream<Uint8Array> {
         } catch {
           // canceled by the reader
         }
+        for (const cut of cuts.splice(0)) cut(err)
       },
     }
     const open = (p: SsePeer) => {
@@ -76,6 +80,16 @@ export class SseBody extends ReadableStream<Uint8Array> {
       { highWaterMark: 0 },
     )
     this.source = source
+    this.cuts = cuts
+  }
+
+  /**
+   * Calls `cut` when the stream is cut (a client that stopped reading is dropped): for an
+   * adapter whose server learns of a body's error only on a read it has pending, which a
+   * stalled client never lets it make (`@hono/node-server`), to end the connection itself.
+   */
+  onCut(cut: (err: Error) => void): void {
+    this.cuts.push(cut)
   }
 }
 
