@@ -61,11 +61,11 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
     const refused = ex.unrecordable(pos)
     if (refused) throw refused
     return ex.gate.busy(async () => {
-      // a worker that stalled (a long GC pause, a blocked event loop) may have lost the step to
-      // another since it last knew its lease, and that one may have recorded this very call
-      await freshLease(shell, ex)
       let value: T
       try {
+        // a worker that stalled (a long GC pause, a blocked event loop) may have lost the step to
+        // another since it last knew its lease, and that one may have recorded this very call
+        await freshLease(shell, ex)
         value = await work()
       } catch (err) {
         // nothing is recorded (a retry runs fn again): the calls after it cannot be recorded in
