@@ -35,9 +35,20 @@ export class PostgresListener {
     for (let delay = 50; !this.#closed; delay = Math.min(delay * 2, 1000)) {
       await this.#gate
       const client = new pg.Client(this.#config)
+      // listening from the start: a server's goodbye read in the same chunk as the LISTEN's answer
+      // comes before the code after the await runs, and with no listener it ended the process
+      // (#lost ignores a client that is not the one listening yet)
+      let failed = false
+      const lost = () => {
+        failed = true
+        this.#lost(client)
+      }
+      client.on('error', lost)
+      client.on('end', lost)
       try {
         await client.connect()
         await client.query(`LISTEN ${this.#channel}`)
+        if (failed) throw new Error('the connection was lost as it began to listen')
       } catch {
         await client.end().catch(() => {})
         await new Promise((r) => setTimeout(r, delay))
@@ -50,8 +61,6 @@ export class PostgresListener {
       client.on('notification', (n) => {
         if (n.payload !== undefined) this.#ring(n.payload)
       })
-      client.on('error', () => this.#lost(client))
-      client.on('end', () => this.#lost(client))
       this.#client = client
       this.connects++
       // whatever was notified while no connection listened is caught up by a read

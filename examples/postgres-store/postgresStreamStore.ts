@@ -91,6 +91,11 @@ export async function createPostgresStreamStore(options: PostgresStreamStoreOpti
   const bus = options.bus
   const pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10 })
   pool.on('error', () => {}) // an idle client lost: the pool replaces it
+  // and every client listens for good: a client a pool.query released is handed, in the same
+  // tick, to a waiting pool.connect() without the pool's idle listener, and a server's goodbye
+  // (a restart, 57P01) read before that caller's listener is on was an unhandled 'error' event
+  // that ended the process (the call that uses the client fails with STORE_UNAVAILABLE as before)
+  pool.on('connect', (client) => client.on('error', () => {}))
   await pool.query(schemaSql(schema))
   const channelName = `lf_${schema}`.slice(0, 63)
   const channel = quoteIdent(channelName)

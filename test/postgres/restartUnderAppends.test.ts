@@ -15,11 +15,25 @@ beforeAll(async () => {
 })
 afterAll(() => store.close())
 
-it('appends through a restart of PostgreSQL: failures are STORE_UNAVAILABLE, the process lives on, appends go on after it', async () => {
+it('appends and reads through restarts of PostgreSQL: failures are STORE_UNAVAILABLE, the process lives on, appends go on after them', async () => {
   const run = uniqueName('restart')
   const codes = new Map<string, number>()
   let n = 0
   let stop = false
+  // reads (a pool.query) beside the transactions: a client a read released is handed to a waiting
+  // transaction with no 'error' listener of the pool's, while the server's goodbye is on its way
+  const readers = [0, 1, 2, 3].map(async () => {
+    while (!stop) {
+      try {
+        await store.read(run, { limit: 5 })
+        await store.now()
+      } catch (err) {
+        const code = isLeanflowError(err) ? (err as LeanflowError).code : `raw ${String(err)}`
+        codes.set(code, (codes.get(code) ?? 0) + 1)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    }
+  })
   const writers = [0, 1, 2].map(async (w) => {
     while (!stop) {
       try {
@@ -34,11 +48,14 @@ it('appends through a restart of PostgreSQL: failures are STORE_UNAVAILABLE, the
   })
   await new Promise((r) => setTimeout(r, 300))
   const before = n
-  await pg.restart()
+  for (let i = 0; i < 3; i++) {
+    await pg.restart()
+    await new Promise((r) => setTimeout(r, 300))
+  }
   const after = n
   await new Promise((r) => setTimeout(r, 1500))
   stop = true
-  await Promise.all(writers)
+  await Promise.all([...writers, ...readers])
   expect(before).toBeGreaterThan(0)
   expect(n).toBeGreaterThan(after) // appends went on after the restart
   expect([...codes.keys()].filter((c) => c !== 'STORE_UNAVAILABLE')).toEqual([])
