@@ -46,6 +46,14 @@ function knowsFlow(runner: HandlerRunner, flow: string): boolean {
   return runner.flows.some((f) => f.name === flow)
 }
 
+/**
+ * Whether a flow's runs may be read: the runner holds it, or the store has runs of it (a flow
+ * retired, renamed, or run by another service: `GET /` lists it, so its runs are reachable).
+ */
+async function readable(c: RouteContext, runner: HandlerRunner, flow: string): Promise<boolean> {
+  return knowsFlow(runner, flow) || (await c.store.listRuns(flow, { limit: 1 })).length > 0
+}
+
 /** The store's flows, then each flow the runner registers that has no runs yet (`runs: 0`). */
 function withRegistered(flows: Array<{ flow: string; runs: number }>, runner: HandlerRunner | undefined) {
   if (!runner) return flows
@@ -77,12 +85,12 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
       const flow = params.flow as string
       const limit = intParam(url, 'limit', 1, PAGE)
       const status = statusParam(url)
-      if (c.runner && !knowsFlow(c.runner, flow)) throw flowNotFound(flow, c.runner)
+      if (c.runner && !(await readable(c, c.runner, flow))) throw flowNotFound(flow, c.runner)
       return json(await runsPage(store, flow, url, limit, status))
     }
     case 'counts': {
       const flow = params.flow as string
-      if (c.runner && !knowsFlow(c.runner, flow)) throw flowNotFound(flow, c.runner)
+      if (c.runner && !(await readable(c, c.runner, flow))) throw flowNotFound(flow, c.runner)
       if (store.countRuns === undefined)
         throw new LeanflowError(
           'NOT_FOUND',
