@@ -115,6 +115,17 @@ describe('dashboard while its API is down', () => {
     await page.goto('about:blank')
     await page.goto(`${server.url}/offbase/`)
     await expect.poll(() => page.locator('main .error').textContent(), T).toMatch(/No leanflow route at .*apiBase \(\/api\)/)
+    // an authorize that redirects to a login page is said as such (it was "apiBase is wrong")
+    await page.goto('about:blank')
+    await page.goto(`${server.url}/signin-first/`)
+    await expect
+      .poll(() => page.locator('main .error').textContent(), T)
+      .toBe(
+        "GET /guarded/ answered with a redirect (to a login page?): sign in and reload, or have the API's authorize answer its calls with 401.",
+      )
+    await page.goto('about:blank')
+    await page.goto(`${server.url}/signin-first/#/runs/${id}`)
+    await expect.poll(() => text('run-error'), T).toMatch(/^GET \/guarded\/runs\/.* answered with a redirect \(to a login page\?\)/)
   })
 
   it('the schedules view and its link say the API is down while it is, and no more once it is back', async () => {

@@ -171,6 +171,8 @@ export async function startDashboardServer(redisUrl: string, prefix: string): Pr
   const offbase = toNodeHandler(createDashboard({ apiBase: '/api', basePath: '/offbase' }))
   // and one whose apiBase an app's catch-all page answers (200 text/html for every path)
   const caught = toNodeHandler(createDashboard({ apiBase: '/app', basePath: '/caught' }))
+  // and one whose API's authorize sends the browser to a login page (302 to /login)
+  const guarded = toNodeHandler(createDashboard({ apiBase: '/guarded', basePath: '/signin-first' }))
   let down: boolean | 'gone' = false
   const streams = new Set<ServerResponse>()
   const server = createServer((req, res) => {
@@ -178,6 +180,10 @@ export async function startDashboardServer(redisUrl: string, prefix: string): Pr
     if (req.url?.startsWith('/misplaced')) return misplaced(req, res)
     if (req.url?.startsWith('/offbase')) return offbase(req, res)
     if (req.url?.startsWith('/caught')) return caught(req, res)
+    if (req.url?.startsWith('/signin-first')) return guarded(req, res)
+    if (req.url?.startsWith('/guarded')) return void res.writeHead(302, { location: '/login' }).end()
+    if (req.url?.startsWith('/login'))
+      return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Sign in</body></html>')
     if (req.url?.startsWith('/app'))
       return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Welcome</body></html>')
     if (down === 'gone') return void req.socket.destroy()

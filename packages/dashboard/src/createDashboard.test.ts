@@ -16,6 +16,8 @@ describe('createDashboard', () => {
       const html = await res.text()
       expect(html).toContain('<script type="module" src="/ops/app.js"></script>')
       expect(html).toContain('<link rel="stylesheet" href="/ops/app.css">')
+      // an icon of its own: the browser asks no /favicon.ico of the app (a 404 in the console)
+      expect(html).toContain('<link rel="icon" href="data:,">')
       expect(html).toContain('<title>Acme &lt;/script&gt;&lt;b&gt;</title>')
       expect(html).not.toMatch(/https?:\/\//) // no CDN
       const json = /<script type="application\/json" id="leanflow-dashboard-config">(.*?)<\/script>/.exec(html)?.[1]

@@ -78,6 +78,9 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
     res = await fetch(`${config.apiBase}${path}`, {
       method,
       credentials: 'same-origin',
+      // a redirect (an authorize sending the browser to a login page) is said as such, not followed
+      // to an HTML page (taken for a wrong apiBase) or blocked by the CSP (taken for no answer)
+      redirect: 'manual',
       headers: method === 'POST' ? { 'content-type': 'application/json' } : {},
       // a body of null is sent as null (a trigger's payload may be null); no body at all as {}
       body: method !== 'POST' ? undefined : body instanceof RawJson ? body.text : JSON.stringify(body === undefined ? {} : body),
@@ -89,6 +92,11 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
       undefined,
     )
   }
+  if (res.type === 'opaqueredirect' || (res.status >= 300 && res.status < 400))
+    throw new ApiError(
+      `${method} ${config.apiBase}${path} answered with a redirect (to a login page?): sign in and reload, or have the API's authorize answer its calls with 401.`,
+      res.status,
+    )
   const text = await res.text()
   let json: any = {}
   try {

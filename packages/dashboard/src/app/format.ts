@@ -13,7 +13,23 @@ export function formatDuration(ms: number | undefined): string {
 export function formatTime(iso: string | undefined): string {
   if (!iso) return ''
   const d = new Date(iso)
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { hour12: false })
+  return Number.isNaN(d.getTime()) ? iso : dateTime().format(d)
+}
+
+let formatter: Intl.DateTimeFormat | undefined
+
+/** One formatter for every time shown: `toLocaleString` made a new one per call (about 0.25 ms, per row of thousands). */
+function dateTime(): Intl.DateTimeFormat {
+  formatter ??= new Intl.DateTimeFormat(undefined, {
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: '2-digit',
+    second: '2-digit',
+    hour12: false,
+  })
+  return formatter
 }
 
 /** JSON for display (2-space indent); `undefined` as empty. */

@@ -18,6 +18,7 @@ export function renderPage(config: PageConfig): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>${escapeHtml(config.title)}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${config.basePath}/app.css">
 <script type="application/json" id="leanflow-dashboard-config">${json}</script>
 <script type="module" src="${config.basePath}/app.js"></script>
