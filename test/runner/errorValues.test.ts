@@ -28,7 +28,47 @@ const charge = defineFlow({
   },
 })
 
-describeOnStores({ flows: [charge], prefix: 'errvals' }, (runner, store) => {
+/** Errors JSON alone cannot hold: a cause with a cycle, two errors each other's cause, a 600 KB message, an AggregateError. */
+const awkward = defineFlow({
+  name: 'awkward',
+  steps: {
+    s: {
+      retry: { attempts: 1 },
+      handler: async (_input, ctx) => {
+        const req: Record<string, unknown> = { url: '/charge' }
+        req.self = req
+        ctx.logger.error('cyclic cause', { err: new Error('card declined', { cause: req }) })
+        const a = new Error('a')
+        const b = new Error('b', { cause: a })
+        Object.assign(a, { cause: b })
+        ctx.logger.error('mutual causes', { err: a })
+        ctx.logger.error('huge', { err: new Error('row failed;'.repeat(60_000)) })
+        ctx.logger.error('aggregate', { err: new AggregateError([new Error('one'), new Error('two')], 'fetch failed') })
+        return 'done'
+      },
+    },
+  },
+})
+
+describeOnStores({ flows: [charge, awkward], prefix: 'errvals' }, (runner, store) => {
+  it('an Error JSON alone cannot hold is stored all the same: a cyclic cause as its text, a repeated error once, a huge message cut, an AggregateError with its errors', async () => {
+    const { runId } = await runner().startFlow('awkward', {})
+    expect(await runner().result(runId)).toEqual({ s: 'done' })
+    const logs = reduceFlow(await store().read(runId)).logs
+    const field = (msg: string) => (logs.find((l) => l.msg === msg)?.fields as { err: Record<string, unknown> } | undefined)?.err
+    expect(field('cyclic cause')).toMatchObject({ message: 'card declined', cause: '[object Object]' })
+    expect(field('mutual causes')).toMatchObject({ message: 'a', cause: { message: 'b', cause: { name: 'Error', message: 'a' } } })
+    const huge = field('huge')
+    expect(String(huge?.message)).toMatch(/^row failed;[\s\S]*… \(\d+ more characters\)$/)
+    expect(String(huge?.message).length).toBeLessThan(17_000)
+    expect(String(huge?.stack).length).toBeLessThan(17_000)
+    expect(field('aggregate')).toMatchObject({
+      name: 'AggregateError',
+      message: 'fetch failed',
+      errors: [{ message: 'one' }, { message: 'two' }],
+    })
+  })
+
   it('an Error in log fields, state or a ctx.do result keeps its name, message, stack, cause and own fields', async () => {
     const { runId } = await runner().startFlow('charge', {})
     expect(await runner().result(runId)).toEqual({ s: 'card declined' })

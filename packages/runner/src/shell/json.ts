@@ -1,4 +1,5 @@
 import { jsonDepth, LeanflowError, MAX_JSON_DEPTH } from '@leanflow/core'
+import { storableError } from './storable.js'
 
 /**
  * Throws `INVALID_ARGUMENT` when a function hides anywhere in `value` (it cannot be stored), naming
@@ -32,7 +33,7 @@ export function toJson(value: unknown, what: string): unknown {
   const errors = assertNoFunctions(value, what)
   let text: string | undefined
   try {
-    text = errors ? JSON.stringify(value, errorFields) : JSON.stringify(value)
+    text = errors ? JSON.stringify(value, errorFields()) : JSON.stringify(value)
   } catch (err) {
     throw new LeanflowError(
       'INVALID_ARGUMENT',
@@ -52,11 +53,37 @@ export function toJson(value: unknown, what: string): unknown {
 }
 
 /** A `JSON.stringify` replacer storing an `Error` by its fields: what a log line or a recorded failure needs. */
-function errorFields(_key: string, v: unknown): unknown {
-  if (!(v instanceof Error)) return v
-  const { name, message, stack } = v
-  const cause = (v as { cause?: unknown }).cause
-  return { ...v, name, message, ...(stack === undefined ? {} : { stack }), ...(cause === undefined ? {} : { cause }) }
+function errorFields(): (key: string, v: unknown) => unknown {
+  const seen = new Set<Error>()
+  const replacer = (_key: string, v: unknown): unknown => {
+    if (!(v instanceof Error)) return v
+    // a cause that leads back to it, or one error in two places: named, not followed again
+    if (seen.has(v)) return { name: v.name, message: storableError(v.message) }
+    seen.add(v)
+    const out: Record<string, unknown> = {}
+    for (const [k, x] of Object.entries(v)) out[k] = holdable(x)
+    out.name = v.name
+    out.message = storableError(String(v.message))
+    if (typeof v.stack === 'string') out.stack = storableError(v.stack)
+    const cause = (v as { cause?: unknown }).cause
+    if (cause !== undefined) out.cause = holdable(cause)
+    if (v instanceof AggregateError) out.errors = holdable(v.errors)
+    return out
+  }
+  return replacer
+}
+
+/**
+ * `x` when JSON holds it (its Errors are left to the replacer), else its `String()`: a field of
+ * an Error (a request with cycles in a cause, say) never makes the whole value unstorable.
+ */
+function holdable(x: unknown): unknown {
+  try {
+    JSON.stringify(x, (_k, v) => (v instanceof Error ? null : v))
+    return x
+  } catch {
+    return String(x)
+  }
 }
 
 /** The path (`.a[2].b`) to the first value in `value` that `found` picks, or undefined (cycles visited once). */
