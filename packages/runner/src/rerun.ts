@@ -69,7 +69,7 @@ export async function prepareRerun(shell: Shell, runId: string, opts: RerunOptio
   } else {
     throw new LeanflowError(
       'FLOW_NOT_FOUND',
-      `Run "${runId}" ran on version ${version} of flow "${source.flow}", which this runner does not hold: a new input cannot be checked against that version's schema. Rerun it without input, or from a runner that holds version ${version}.`,
+      `Run "${runId}" ran on version ${version} of flow "${source.flow}", which this runner does not hold${shell.versions.get(source.flow)?.has(version) ? ' as the run ran it (its version here has other steps)' : ''}: a new input cannot be checked against that version's schema. Rerun it without input, or from a runner that holds version ${version}.`,
     )
   }
   const rerun: RerunOrigin = from === undefined ? { of: runId, copies } : { of: runId, from, copies }
