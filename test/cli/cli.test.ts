@@ -184,9 +184,9 @@ describe('reading', () => {
     await store.append(runId, ev('step.completed', { result: 1, attempt: 1 }, 'a'))
     const later = await store.append(runId, ev('step.log', { level: 'info', message: 'late' }, 'a'))
     const [atEnd, past, cancel] = await Promise.all([
-      leanflow(['tail', runId, '--after', end.id, '--json', ...g()], { timeoutMs: 8000 }),
-      leanflow(['tail', runId, '--after', later.id, '--json', ...g()], { timeoutMs: 8000 }),
-      leanflow(['cancel', runId, '--json', ...g()], { timeoutMs: 8000 }),
+      leanflow(['tail', runId, '--after', end.id, '--json', ...g()], { timeoutMs: 20_000 }),
+      leanflow(['tail', runId, '--after', later.id, '--json', ...g()], { timeoutMs: 20_000 }),
+      leanflow(['cancel', runId, '--json', ...g()], { timeoutMs: 20_000 }),
     ])
     expect({ code: atEnd.code, stdout: atEnd.stdout }).toEqual({ code: 5, stdout: '' })
     expect({ code: past.code, stdout: past.stdout }).toEqual({ code: 5, stdout: '' })

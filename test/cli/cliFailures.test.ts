@@ -159,7 +159,7 @@ describe('failures', () => {
     // the store names the url and why it was not reached; the question is asked once
     expect(r.stderr).toMatch(/STORE_UNAVAILABLE.*Redis at redis:\/\/127\.0\.0\.1:\d+ is not reached: connect ECONNREFUSED/)
     expect(r.stderr.split('Is Redis running').length).toBe(2)
-    expect(r.ms).toBeLessThan(8000)
+    expect(r.ms).toBeLessThan(15_000) // bounded (the connect gives up after its timeout), with room for a loaded machine
     // --bullmq adds BullMQ's connections: their errors do not get in the way of the one JSON error line
     const q = await leanflow(['publish', 'a.b', '--bullmq', '--json', '--timeout', '1500', '--redis', `redis://127.0.0.1:${port}`])
     expect(q.code).toBe(4)

@@ -10,17 +10,17 @@ import { memoryStoreState } from '../../packages/core/src/memoryStreamStore.js'
 import { waitFor } from '../helpers/waitFor.js'
 
 it("a finished run's document is dropped when retention removes its log, read or not", async () => {
-  const store = createMemoryStreamStore({ retention: '300ms' })
+  // long enough that a loaded machine reads every result before it expires, short enough to wait out
+  const store = createMemoryStreamStore({ retention: '2s' })
   const flow = defineFlow({ name: 'kept', steps: { a: { handler: async (_i, ctx) => ctx.do('x', () => 'y'.repeat(2000)) } } })
   const runner = createRunner({ store, flows: [flow] })
   await runner.start()
   try {
-    const ids: string[] = []
-    for (let i = 0; i < 20; i++) ids.push((await runner.startFlow(flow, {})).runId)
-    for (const id of ids) await runner.result(id, { timeout: '10s' })
+    const ids = await Promise.all(Array.from({ length: 20 }, async () => (await runner.startFlow(flow, {})).runId))
+    await Promise.all(ids.map((id) => runner.result(id, { timeout: '10s' })))
     expect(memoryStoreState(store).sizes().documents).toBeGreaterThanOrEqual(20)
     // nothing reads them: the logs' retention timers alone free the documents
-    await waitFor(() => memoryStoreState(store).sizes().documents === 0, 'the documents freed with their logs', 5000)
+    await waitFor(() => memoryStoreState(store).sizes().documents === 0, 'the documents freed with their logs', 10_000)
     expect(await store.read(ids[0] as string)).toEqual([])
   } finally {
     await runner.stop()
