@@ -132,6 +132,27 @@ describe('runner on BullMQ: worker and server faults', () => {
     expect(allOnes(await effectCounts(id, runIds))).toEqual([])
   })
 
+  it('F2 under a frozen Redis: a ctx.do whose lease read waited out a freeze longer than the queue lock goes back to the queue; its slow effect runs once', async () => {
+    const { id, store, spawn, start } = setup(redis, FAST)
+    // b holds 6 s, then its ctx.do reads its lease (known 250 ms ago or more), and its effect takes 3 s
+    const slow = spawn({ HOLD_STEP: 'b', HOLD_MS: '6000', EFFECT_MS: '3000', CONCURRENCY: '1' })
+    await ready(slow)
+    const runIds = await start(1)
+    await slow.waitFor(isCheckpoint('holding'), 'b holding', 60_000)
+    const held = Date.now()
+    const rescuer = spawn()
+    await ready(rescuer)
+    await sleep(Math.max(0, held + 5500 - Date.now()))
+    // Redis frozen past the lock (1 s) as the ctx.do asks: the read waits, and the lock lapses meanwhile
+    redis.freeze()
+    await sleep(3000)
+    redis.thaw()
+    const logs = await waitForRuns(store, runIds, 60_000)
+    await sleep(3500) // a slow effect started on the frozen worker would have counted by now
+    expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
+    expect(allOnes(await effectCounts(id, runIds))).toEqual([])
+  })
+
   it('F18: SIGTERM mid-step: the worker drains (the step finishes), exits 0, and nothing waits for the lock', async () => {
     // Locks of 60 s: a step left locked by the stopped worker would hold the
     // run past this test's timeout.

@@ -13,6 +13,8 @@ export interface FlowHooks {
   onStart?(ctx: StepContext): Promise<void> | void
   /** Right after the step's `ctx.do` effect returned (its result is recorded). */
   afterEffect?(ctx: StepContext): Promise<void> | void
+  /** How long each `ctx.do` effect takes after its INCR, ms (a slow payment call). @default 0 */
+  effectMs?: number
 }
 
 /** The Redis key counting how often the `ctx.do` effect of `step` in `runId` ran. */
@@ -32,7 +34,11 @@ const retry = { attempts: 20, backoff: { type: 'exponential' as const, delayMs: 
 export function makeFlows(effects: Redis, hooks: FlowHooks = {}): FlowDefinition[] {
   const step = (extra?: (input: FiveInput, ctx: StepContext) => Promise<void>) => async (input: FiveInput, ctx: StepContext) => {
     await hooks.onStart?.(ctx)
-    const n = await ctx.do('effect', () => effects.incr(effectKey(input.ns, ctx.runId, ctx.step)))
+    const n = await ctx.do('effect', async () => {
+      const counted = await effects.incr(effectKey(input.ns, ctx.runId, ctx.step))
+      if (hooks.effectMs) await new Promise((r) => setTimeout(r, hooks.effectMs))
+      return counted
+    })
     await hooks.afterEffect?.(ctx)
     await extra?.(input, ctx)
     return { step: ctx.step, n }

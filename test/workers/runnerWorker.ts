@@ -13,6 +13,7 @@
  * - STALL_STEP + STALL_MS: send { type: 'checkpoint', at: 'stalling', … } at handler entry, block
  *   the event loop that long (no lock renewal: a false stall, as a long GC pause or SIGSTOP
  *   makes), send { at: 'stalled' }, and go on to the step's `ctx.do`;
+ * - EFFECT_MS: each `ctx.do` effect takes that long after its INCR (a slow payment call);
  * - CLOCK_SKEW_MS: this process's clock runs that many ms off (F19).
  *
  * IPC out: { type: 'ready' }, checkpoints, { type: 'closed' } after SIGTERM
@@ -46,6 +47,7 @@ const hang = () => new Promise<never>(() => {})
 const effects = new Redis(url, { maxRetriesPerRequest: null })
 effects.on('error', () => {}) // reconnects by itself (F5 restarts the server)
 const flows = makeFlows(effects, {
+  effectMs: Number(process.env.EFFECT_MS ?? 0),
   async onStart(ctx) {
     if (HANG_AT === 'started' && once(ctx, HANG_STEP)) {
       send({ type: 'checkpoint', at: 'started', runId: ctx.runId, step: ctx.step })

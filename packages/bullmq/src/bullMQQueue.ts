@@ -226,7 +226,7 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
       const running = runningJobs()
       // a retry is dated by the server's clock, read on the worker's own client (F19)
       const workerNow = serverClock(async () => redisTime(await worker.getBackend().client))
-      const worker = new Worker(queueName, (job: Job) => running.track(handler(toActiveJob(job))), {
+      const worker = new Worker(queueName, (job: Job) => running.track(handler(toActiveJob(job, lockDuration))), {
         connection,
         prefix,
         concurrency,
@@ -346,7 +346,7 @@ function closedError(queueName: string): LeanflowError {
   return new LeanflowError('INVALID_ARGUMENT', `The BullMQ queue "${queueName}" is closed: create a new one.`)
 }
 
-function toActiveJob(job: Job): ActiveJob {
+function toActiveJob(job: Job, lockMs: number): ActiveJob {
   return {
     id: decodeJobId(job.id ?? ''),
     name: job.name,
@@ -354,6 +354,7 @@ function toActiveJob(job: Job): ActiveJob {
     delayMs: job.opts.delay ?? 0,
     // attemptsStarted counts moves to active, this one included (stalls too).
     deliveries: Math.max(0, (job.attemptsStarted ?? job.attemptsMade + 1) - 1),
+    lockMs,
   }
 }
 

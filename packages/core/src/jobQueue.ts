@@ -13,6 +13,14 @@ export interface JobSpec<T = unknown> {
 export interface ActiveJob<T = unknown> extends JobSpec<T> {
   /** How many times this job was delivered before (0 on the first delivery). */
   deliveries: number
+  /**
+   * For a queue whose workers hold a job under a lock that lapses unless renewed (BullMQ's
+   * `lockDuration`): how long, in ms. A handler that has known nothing for that long (its event
+   * loop blocked, its Redis frozen) may have lost the job to another worker; the runner then
+   * hands the step back rather than run a `ctx.do` function the other may run too. Leave it out
+   * when no other worker can take a running job (the memory queue).
+   */
+  lockMs?: number | undefined
 }
 
 /**

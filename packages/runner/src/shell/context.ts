@@ -230,12 +230,25 @@ export const LEASE_FRESH_MS = 250
 async function freshLease(shell: Shell, ex: Execution): Promise<void> {
   ex.check()
   for (let asked = 0; performance.now() - ex.confirmedAt > LEASE_FRESH_MS && asked < MAX_LEASE_READS; asked++) {
+    const before = ex.confirmedAt
     const sent = performance.now()
     const d = await orHandBack(ex, () => untilReachable(shell, ex, () => shell.states.read(ex.runId)))
     ex.check()
     if (d?.status !== 'running' || d.steps?.[ex.step]?.lease !== ex.lease) throw ex.stop(d?.status === 'running' ? 'lease' : 'ended')
+    // known nothing for the queue's whole lock (a frozen Redis, a blocked event loop): the lock may
+    // have lapsed, and another worker take the step over any moment, this call not recorded yet
+    const blind = performance.now() - before
+    if (ex.lockMs !== undefined && blind > ex.lockMs) throw ex.stop('handback', lockLapsed(ex, blind))
     ex.confirmed(sent)
   }
+}
+
+/** Why a `ctx.do` did not run its function: the step goes back to the queue (no attempt spent). */
+function lockLapsed(ex: Execution, blind: number): LeanflowError {
+  return new LeanflowError(
+    'STORE_UNAVAILABLE',
+    `Step "${ex.step}" of run "${ex.runId}" knew nothing of its lease for ${Math.round(blind)} ms, longer than its queue lock (${ex.lockMs} ms): another worker may be taking it over, so its ctx.do did not run its function, and the step goes back to the queue. A frozen or unreachable Redis, or an event loop blocked that long, does this.`,
+  )
 }
 
 /** The most lease reads before a `ctx.do`: a store slower than {@link LEASE_FRESH_MS} each time is slow, and the lease is this execution's. */

@@ -46,6 +46,7 @@ export async function execute(
   ex.takeover = takeover
   // the claim was sent then: the lease was this execution's from some moment after it
   ex.confirmedAt = askedAt
+  ex.lockMs = job.lockMs
   shell.local.add(ex)
   const timers: Array<ReturnType<typeof setInterval>> = []
   let timeoutErr: Error | undefined
@@ -58,18 +59,22 @@ export async function execute(
     }, ms)
   }
   timers.push(
-    setInterval(() => {
-      const sent = performance.now()
-      shell.states
-        .read(ex.runId)
-        .then((d) => {
-          // a document without steps (edited by hand) holds no lease of this execution's
-          const cur = d?.steps?.[step]
-          if (d?.status !== 'running' || cur?.lease !== lease) ex.stop(d?.status === 'running' ? 'lease' : 'ended')
-          else ex.confirmed(sent)
-        })
-        .catch(shell.onError)
-    }, opts.cancelPollMs),
+    setInterval(
+      () => {
+        const sent = performance.now()
+        shell.states
+          .read(ex.runId)
+          .then((d) => {
+            // a document without steps (edited by hand) holds no lease of this execution's
+            const cur = d?.steps?.[step]
+            if (d?.status !== 'running' || cur?.lease !== lease) ex.stop(d?.status === 'running' ? 'lease' : 'ended')
+            else ex.confirmed(sent)
+          })
+          .catch(shell.onError)
+        // under a queue lock, at least three times a lock: a lease known within one is the queue's too
+      },
+      pollMs(opts.cancelPollMs, job.lockMs),
+    ),
   )
   let outcome: { ok: true; value: unknown } | { ok: false; err: unknown }
   try {
@@ -181,4 +186,9 @@ function wentOnAfterSuspend(shell: Shell, ex: Execution, how: 'returned' | 'thre
       `Step "${ex.step}" of run "${ex.runId}" went on after it suspended on its pending awaits (position ${positions.join(', ')}): its handler ${how}, and that was dropped; the step runs again from the top once one of those awaits settles. A promise that is not a ctx call (a fetch, a sleep after a Promise.race) does not keep a step running while an await is pending: do that work inside ctx.do.`,
     ),
   )
+}
+
+/** How often a running step reads its run: `cancelPollMs`, or a third of the queue's lock when that is shorter (50 ms at least). */
+function pollMs(cancelPollMs: number, lockMs: number | undefined): number {
+  return lockMs === undefined ? cancelPollMs : Math.max(50, Math.min(cancelPollMs, Math.floor(lockMs / 3)))
 }

@@ -62,6 +62,8 @@ export class Execution {
    * function would run well past it asks the store first (see `freshLease` in context.ts).
    */
   confirmedAt = performance.now()
+  /** The queue's lock on the job, ms (`ActiveJob.lockMs`): known nothing for longer, the step may be another worker's. */
+  lockMs: number | undefined
   readonly abort = new AbortController()
   /** Appends queued by the sync logger, flushed before any state change. */
   pending: Promise<void> = Promise.resolve()
