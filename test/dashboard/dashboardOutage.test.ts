@@ -81,7 +81,7 @@ describe('dashboard while its API is down', () => {
       await open('')
       await expect
         .poll(() => page.locator('main .error').textContent(), T)
-        .toMatch(/^GET \/flows\/: no answer \(the API is down or unreachable\)/)
+        .toMatch(/^GET \/flows: no answer \(the API is down or unreachable\)/)
     } finally {
       server.setApiDown(false)
     }
@@ -91,7 +91,7 @@ describe('dashboard while its API is down', () => {
     server.setApiDown(true)
     try {
       await open('')
-      await expect.poll(() => page.locator('main .error').textContent(), T).toBe('GET /flows/: HTTP 502 Bad Gateway')
+      await expect.poll(() => page.locator('main .error').textContent(), T).toBe('GET /flows: HTTP 502 Bad Gateway')
     } finally {
       server.setApiDown(false)
     }
@@ -99,7 +99,7 @@ describe('dashboard while its API is down', () => {
     await page.goto(`${server.url}/misplaced/`)
     await expect
       .poll(() => page.locator('main .error').textContent(), T)
-      .toMatch(/^GET \/dashboard\/ answered text\/html; charset=utf-8, not the leanflow API's JSON: set the dashboard's apiBase/)
+      .toMatch(/^GET \/dashboard answered text\/html; charset=utf-8, not the leanflow API's JSON: set the dashboard's apiBase/)
     // an apiBase where the API's handler has no route: every view says apiBase, a run's never "No run" (it exists)
     const id = await start('quick', { ms: 1 })
     // the run view too, for an app's catch-all page in the API's place: it said "Lost the run's live
@@ -121,7 +121,7 @@ describe('dashboard while its API is down', () => {
     await expect
       .poll(() => page.locator('main .error').textContent(), T)
       .toBe(
-        "GET /guarded/ answered with a redirect (to a login page?): sign in and reload, or have the API's authorize answer its calls with 401.",
+        "GET /guarded answered with a redirect (to a login page?): sign in and reload, or have the API's authorize answer its calls with 401.",
       )
     await page.goto('about:blank')
     await page.goto(`${server.url}/signin-first/#/runs/${id}`)

@@ -138,7 +138,8 @@ export function apiBaseHint(status: number | undefined, code: string | undefined
 export const streamUrl = (runId: string) => `${config.apiBase}/runs/${enc(runId)}/stream`
 
 export const api = {
-  flows: () => call<{ flows: FlowRow[] }>('GET', '/').then((r) => r.flows),
+  // `GET ${apiBase}`, no trailing slash: a host that strips one (Next.js's default) redirects it
+  flows: () => call<{ flows: FlowRow[] }>('GET', config.apiBase === '' ? '/' : '').then((r) => r.flows),
   /** Each flow with its counts per status (`GET /:flow/counts`); a flow whose counts are refused keeps its total alone. */
   flowsWithCounts: async () => {
     const flows = await api.flows()
