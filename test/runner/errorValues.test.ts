@@ -44,6 +44,18 @@ const awkward = defineFlow({
         ctx.logger.error('mutual causes', { err: a })
         ctx.logger.error('huge', { err: new Error('row failed;'.repeat(60_000)) })
         ctx.logger.error('aggregate', { err: new AggregateError([new Error('one'), new Error('two')], 'fetch failed') })
+        // an HTTP client's error: its request holds listeners (functions) and cycles
+        const request: Record<string, unknown> = { method: 'POST', onResponse: () => 1 }
+        request.socket = { request }
+        ctx.logger.error('http client', { err: Object.assign(new Error('Request failed with status code 502'), { status: 502, request }) })
+        const getter = new Error('getter')
+        Object.defineProperty(getter, 'details', {
+          enumerable: true,
+          get() {
+            throw new Error('no details')
+          },
+        })
+        ctx.logger.error('throwing getter', { err: getter })
         return 'done'
       },
     },
@@ -67,6 +79,8 @@ describeOnStores({ flows: [charge, awkward], prefix: 'errvals' }, (runner, store
       message: 'fetch failed',
       errors: [{ message: 'one' }, { message: 'two' }],
     })
+    expect(field('http client')).toMatchObject({ message: 'Request failed with status code 502', status: 502, request: '[object Object]' })
+    expect(field('throwing getter')).toEqual({ name: 'Error', message: 'getter' })
   })
 
   it('an Error in log fields, state or a ctx.do result keeps its name, message, stack, cause and own fields', async () => {

@@ -21,7 +21,12 @@ export function assertNoFunctions(value: unknown, what: string): boolean {
     }
     if (typeof v !== 'object' || v === null || seen.has(v)) continue
     seen.add(v)
-    if (v instanceof Error) errors = true
+    if (v instanceof Error) {
+      // stored by its fields, each as JSON holds it or as its String() (an HTTP client's error
+      // carries its request, listeners and all): not walked, so not refused for a function
+      errors = true
+      continue
+    }
     for (const child of Object.values(v)) stack.push(child)
   }
   return errors
@@ -58,19 +63,33 @@ function errorFields(): (key: string, v: unknown) => unknown {
   const replacer = (_key: string, v: unknown): unknown => {
     if (!(v instanceof Error)) return v
     // a cause that leads back to it, or one error in two places: named, not followed again
-    if (seen.has(v)) return { name: v.name, message: storableError(v.message) }
+    if (seen.has(v)) return { name: text(() => v.name), message: text(() => v.message) }
     seen.add(v)
-    const out: Record<string, unknown> = {}
-    for (const [k, x] of Object.entries(v)) out[k] = holdable(x)
-    out.name = v.name
-    out.message = storableError(String(v.message))
-    if (typeof v.stack === 'string') out.stack = storableError(v.stack)
-    const cause = (v as { cause?: unknown }).cause
-    if (cause !== undefined) out.cause = holdable(cause)
-    if (v instanceof AggregateError) out.errors = holdable(v.errors)
-    return out
+    try {
+      const out: Record<string, unknown> = {}
+      for (const [k, x] of Object.entries(v)) out[k] = holdable(x)
+      out.name = text(() => v.name)
+      out.message = text(() => v.message)
+      if (typeof v.stack === 'string') out.stack = storableError(v.stack)
+      const cause = (v as { cause?: unknown }).cause
+      if (cause !== undefined) out.cause = holdable(cause)
+      if (v instanceof AggregateError) out.errors = holdable(v.errors)
+      return out
+    } catch {
+      // a getter that throws, a Proxy that refuses: what can be read of it
+      return { name: text(() => v.name), message: text(() => v.message) }
+    }
   }
   return replacer
+}
+
+/** A field of an Error as text, cut to what a failure's message keeps; `''` when it cannot be read. */
+function text(read: () => unknown): string {
+  try {
+    return storableError(String(read()))
+  } catch {
+    return ''
+  }
 }
 
 /**
@@ -82,7 +101,7 @@ function holdable(x: unknown): unknown {
     JSON.stringify(x, (_k, v) => (v instanceof Error ? null : v))
     return x
   } catch {
-    return String(x)
+    return text(() => x)
   }
 }
 
