@@ -220,7 +220,16 @@ export class SseSession implements SseSource, SsePeer {
         return
       }
       const e = r.value
-      this.send(this.s.frames.eventFrame(runId, e))
+      let bytes: Uint8Array
+      try {
+        bytes = this.s.frames.eventFrame(runId, e)
+      } catch (err) {
+        // a frame that cannot be made (a record the store's reader let through) ends the stream as
+        // a failed follow does, never as an unhandled rejection that ends the process
+        onError(err)
+        return
+      }
+      this.send(bytes)
       if (isTerminalKind(e.kind)) {
         this.send(encoder.encode(frame({ event: 'end', data: JSON.stringify({ lastEventId: e.id, kind: e.kind }) })))
         this.finish('end')

@@ -1,4 +1,4 @@
-import { type EventMeta, type EventRecord, type NewEvent, parseEvent } from '@leanflow/core'
+import { type EventMeta, type EventRecord, jsonTextDepth, MAX_JSON_DEPTH, type NewEvent, parseEvent } from '@leanflow/core'
 
 /**
  * What the store reports for an entry it skipped (see the `onCorrupt` option).
@@ -56,6 +56,10 @@ export function decodeEntry(runId: string, id: string, fields: unknown, onCorrup
 
 /** Like {@link decodeEntry}, for the event JSON alone. */
 export function decodeJson(runId: string, id: string, json: string, onCorrupt: CorruptHandler): EventRecord | undefined {
+  // the store writes nothing deeper: a deeper entry was written by hand, and every reader that
+  // copies or serializes it (SSE, a run's document) would overflow its stack (a text this short
+  // cannot nest that deep: no scan on the common path)
+  if (tooDeep(json)) return corrupt(onCorrupt, runId, id, `the event nests more than ${MAX_JSON_DEPTH} levels deep`)
   let body: unknown
   try {
     body = JSON.parse(json)
@@ -144,6 +148,7 @@ export function decodeExternal(kind: string, id: string, fields: readonly string
   if (s === undefined || !/^[1-9]\d{0,15}$/.test(s) || !Number.isSafeInteger(seq)) return bad('no sequence number ("s" field)')
   if (m === undefined || !/^\d{1,15}$/.test(m)) return bad('no time ("m" field)')
   if (d === undefined) return { seq, ms, data: null }
+  if (tooDeep(d)) return bad(`the data ("d" field) nests more than ${MAX_JSON_DEPTH} levels deep`)
   try {
     return { seq, ms, data: JSON.parse(d) }
   } catch {
@@ -154,4 +159,9 @@ export function decodeExternal(kind: string, id: string, fields: readonly string
 /** Reports an entry of the external events of `kind` that a match skips (see {@link decodeExternal}). */
 export function corruptExternal(onCorrupt: CorruptHandler, kind: string, id: string, reason: string): undefined {
   return corrupt(onCorrupt, '', id, reason, kind)
+}
+
+/** JSON text nesting deeper than `MAX_JSON_DEPTH` (only texts long enough to are scanned). */
+function tooDeep(json: string): boolean {
+  return json.length > 2 * MAX_JSON_DEPTH && jsonTextDepth(json) > MAX_JSON_DEPTH
 }
