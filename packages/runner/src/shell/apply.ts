@@ -115,7 +115,7 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
     telling = shell.childEnds.tell(notify.parent, { childRunId: notify.childRunId, outcome: notify.outcome })
     telling.catch(() => {}) // awaited below, unless an append fails first
   }
-  await appendWaves(shell, runId, out.appends, notify ? behindLast : undefined)
+  await appendWaves(shell, runId, out.appends, notify ? behindLast : undefined, out.ended === true)
   // a cancel of this run that came before its children existed found none of them: each is canceled here
   const orphans = children?.length && start ? cancelOrphans(shell, runId, children) : undefined
   orphans?.catch(() => {}) // awaited below
@@ -305,7 +305,7 @@ async function appendBehind(shell: Shell, runId: string, appends: Append[]): Pro
  * the store's `appendMany`, each atomic and in order, riding the same way. `last` is called once
  * every wave but the last is stored and the last is sent (what it sends goes out behind them).
  */
-async function appendWaves(shell: Shell, runId: string, waves: Append[][], last?: () => void): Promise<void> {
+async function appendWaves(shell: Shell, runId: string, waves: Append[][], last?: () => void, ending = false): Promise<void> {
   const flight: Array<{ a: Append; p: Promise<unknown> }> = []
   let tail: Append | undefined
   for (let w = 0; w < waves.length; w++) {
@@ -315,7 +315,7 @@ async function appendWaves(shell: Shell, runId: string, waves: Append[][], last?
     // of the one before refuses them, by their `after`)
     const ride = tail !== undefined && todo.every((a) => a.after === undefined && (!tail?.mayRefuse || a.mayRefuse))
     if (!ride) {
-      await settle(shell, runId, flight.splice(0))
+      await settle(shell, runId, flight.splice(0), ending)
       tail = undefined // stored, or refused: nothing to ride behind
     }
     const { row, next } = shell.store.appendMany ? plainRow(shell, runId, waves, w) : { row: [], next: w }
@@ -332,10 +332,10 @@ async function appendWaves(shell: Shell, runId: string, waves: Append[][], last?
     for (const a of todo) flight.push({ a, p: issue(shell, runId, a, ride ? tail?.key : a.after) })
     const one = todo.length === 1 ? todo[0] : undefined
     tail = one
-    if (!tail) await settle(shell, runId, flight.splice(0))
+    if (!tail) await settle(shell, runId, flight.splice(0), ending)
   }
   last?.()
-  await settle(shell, runId, flight)
+  await settle(shell, runId, flight, ending)
 }
 
 /** Fewest appends worth a batch. */
@@ -372,13 +372,17 @@ function batchable(a: Append, first: Append | undefined): boolean {
 }
 
 /** Waits for appends in flight; notes the stored ones; throws the first failure (a refusal of a `mayRefuse` append is none). */
-async function settle(shell: Shell, runId: string, flight: Array<{ a: Append; p: Promise<unknown> }>): Promise<void> {
+async function settle(shell: Shell, runId: string, flight: Array<{ a: Append; p: Promise<unknown> }>, ending = false): Promise<void> {
   if (flight.length === 0) return
   const results = await Promise.allSettled(flight.map((f) => f.p))
   let failure: { reason: unknown } | undefined
   results.forEach((r, i) => {
     const a = (flight[i] as { a: Append }).a
     if (r.status === 'fulfilled') shell.seen.mark(runId, a.key)
+    // a run ending with a full log (its steps at once past maxEventsPerRun): what its other steps
+    // still had to write cannot be held; it counts as settled, so what is keyed after it (its
+    // end, in the closing kinds' reserve) is written without waiting for it
+    else if (ending && isLeanflowError(r.reason, 'RUN_TOO_LONG')) shell.seen.mark(runId, a.key)
     else if (!(a.mayRefuse && refused(r.reason))) failure ??= { reason: r.reason }
   })
   if (failure) throw failure.reason
