@@ -71,8 +71,8 @@ export async function execute(
             else ex.confirmed(sent)
           })
           .catch(shell.onError)
-        // under a queue lock, at least three times a lock: a lease known within one is the queue's too
       },
+      // under a queue lock, at least three times a lock: a lease known within one is the queue's too
       pollMs(opts.cancelPollMs, job.lockMs),
     ),
   )
