@@ -35,7 +35,7 @@ async function seed(r: string): Promise<{ goods: EventRecord[]; bad: string[] }>
   bad.push((await server.client.xadd(key, '*', 'e', '[1,2,3]'))!)
   bad.push((await server.client.xadd(key, '*', 'e', JSON.stringify({ kind: 'tick', flow: 'someone-else', data: 1 })))!)
   bad.push((await server.client.xadd(key, '*', 'e', JSON.stringify({ kind: 'tick', flow: r, step: 7, data: 1 })))!)
-  // nested 5,000 deep (the store writes nothing past 512): an SSE frame of it overflowed the stack and ended the process
+  // nested 5,000 deep (the runner stores no value past 512): an SSE frame of it overflowed the stack and ended the process
   const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`
   bad.push((await server.client.xadd(key, '*', 'e', `{"kind":"log","flow":"${r}","data":${deep}}`))!)
   goods.push(await good(r, 3))

@@ -38,7 +38,7 @@ const BAD: string[][] = [
   ['d', '{"order":"o"}'],
   ['s', '', 'm', '1', 'd', '{}'],
   ['s', '0', 'm', '1', 'd', '{}'],
-  // data nested 5,000 deep (the store writes nothing past 512): whoever copied it overflowed its stack
+  // data nested 5,000 deep (the runner stores no value past 512): whoever copied it overflowed its stack
   ['s', '999998', 'm', '1', 'd', `{"order":"o","x":${'['.repeat(5000)}${']'.repeat(5000)}}`],
 ]
 const writeBad = async (kind: string, shapes = BAD) => {
@@ -69,7 +69,7 @@ it('an event published before the await registers matches past malformed entries
   expect(store.stats.corruptEntries - before).toBeGreaterThanOrEqual(BAD.length)
   expect(reported.filter((r) => r.eventKind === 'paid.o1').map((r) => r.runId)).toContain('')
   expect(reported.find((r) => r.eventKind === 'paid.o1' && /"d" field/.test(r.reason))).toBeDefined()
-  expect(reported.find((r) => r.eventKind === 'paid.o1' && /nests more than 512 levels deep/.test(r.reason))).toBeDefined()
+  expect(reported.find((r) => r.eventKind === 'paid.o1' && /nests more than 2048 levels deep/.test(r.reason))).toBeDefined()
 })
 
 it('a hand-written entry numbered before the real event it follows (s 1) does not end the scan (F9): reported, the event matches', async () => {

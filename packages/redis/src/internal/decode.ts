@@ -56,10 +56,10 @@ export function decodeEntry(runId: string, id: string, fields: unknown, onCorrup
 
 /** Like {@link decodeEntry}, for the event JSON alone. */
 export function decodeJson(runId: string, id: string, json: string, onCorrupt: CorruptHandler): EventRecord | undefined {
-  // the store writes nothing deeper: a deeper entry was written by hand, and every reader that
-  // copies or serializes it (SSE, a run's document) would overflow its stack (a text this short
-  // cannot nest that deep: no scan on the common path)
-  if (tooDeep(json)) return corrupt(onCorrupt, runId, id, `the event nests more than ${MAX_JSON_DEPTH} levels deep`)
+  // an entry nested that deep was written by hand (the runner stores no value past MAX_JSON_DEPTH),
+  // and every reader that copies or serializes it (an SSE frame, a run's document) would overflow
+  // its stack (a text this short cannot nest that deep: no scan on the common path)
+  if (tooDeep(json)) return corrupt(onCorrupt, runId, id, `the event nests more than ${MAX_ENTRY_DEPTH} levels deep`)
   let body: unknown
   try {
     body = JSON.parse(json)
@@ -148,7 +148,7 @@ export function decodeExternal(kind: string, id: string, fields: readonly string
   if (s === undefined || !/^[1-9]\d{0,15}$/.test(s) || !Number.isSafeInteger(seq)) return bad('no sequence number ("s" field)')
   if (m === undefined || !/^\d{1,15}$/.test(m)) return bad('no time ("m" field)')
   if (d === undefined) return { seq, ms, data: null }
-  if (tooDeep(d)) return bad(`the data ("d" field) nests more than ${MAX_JSON_DEPTH} levels deep`)
+  if (tooDeep(d)) return bad(`the data ("d" field) nests more than ${MAX_ENTRY_DEPTH} levels deep`)
   try {
     return { seq, ms, data: JSON.parse(d) }
   } catch {
@@ -161,7 +161,13 @@ export function corruptExternal(onCorrupt: CorruptHandler, kind: string, id: str
   return corrupt(onCorrupt, '', id, reason, kind)
 }
 
-/** JSON text nesting deeper than `MAX_JSON_DEPTH` (only texts long enough to are scanned). */
+/**
+ * The deepest entry a reader takes: well past a value of `MAX_JSON_DEPTH` in its event (and what
+ * an append may hold), well short of what overflows a reader's stack (about 5,000 levels).
+ */
+const MAX_ENTRY_DEPTH = 4 * MAX_JSON_DEPTH
+
+/** JSON text nesting deeper than {@link MAX_ENTRY_DEPTH} (only texts long enough to are scanned). */
 function tooDeep(json: string): boolean {
-  return json.length > 2 * MAX_JSON_DEPTH && jsonTextDepth(json) > MAX_JSON_DEPTH
+  return json.length > 2 * MAX_ENTRY_DEPTH && jsonTextDepth(json) > MAX_ENTRY_DEPTH
 }
