@@ -234,7 +234,8 @@ async function freshLease(shell: Shell, ex: Execution): Promise<void> {
     const sent = performance.now()
     const d = await orHandBack(ex, () => untilReachable(shell, ex, () => shell.states.read(ex.runId)))
     ex.check()
-    if (d?.status !== 'running' || d.steps?.[ex.step]?.lease !== ex.lease) throw ex.stop(d?.status === 'running' ? 'lease' : 'ended')
+    const lost = ex.lost(d)
+    if (lost) throw ex.stop(lost)
     // known nothing for the queue's whole lock (a frozen Redis, a blocked event loop): the lock may
     // have lapsed, and another worker take the step over any moment, this call not recorded yet
     const blind = performance.now() - before

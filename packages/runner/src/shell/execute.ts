@@ -66,8 +66,8 @@ export async function execute(
           .read(ex.runId)
           .then((d) => {
             // a document without steps (edited by hand) holds no lease of this execution's
-            const cur = d?.steps?.[step]
-            if (d?.status !== 'running' || cur?.lease !== lease) ex.stop(d?.status === 'running' ? 'lease' : 'ended')
+            const lost = ex.lost(d)
+            if (lost) ex.stop(lost)
             else ex.confirmed(sent)
           })
           .catch(shell.onError)

@@ -134,6 +134,12 @@ export class Execution {
     if (at > this.confirmedAt) this.confirmedAt = at
   }
 
+  /** Why the run as read (`doc`) no longer gives this execution its step (`lease`: another holds it; `ended`: the run is over), or undefined while it does. */
+  lost(doc: { status?: string; steps?: Record<string, { lease?: string | undefined } | undefined> } | null): 'lease' | 'ended' | undefined {
+    if (doc?.status !== 'running') return 'ended'
+    return doc.steps?.[this.step]?.lease === this.lease ? undefined : 'lease'
+  }
+
   /** Throws when the execution was dropped. */
   check(): void {
     if (this.gone) throw this.gone

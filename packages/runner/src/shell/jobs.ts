@@ -12,6 +12,7 @@ import { type Execution, ExecutionGone } from './execution.js'
 import { type Fallback, queueFallback } from './fallbackJob.js'
 import { newId } from './newId.js'
 import { matchWatchers } from './publish.js'
+import { quotedNames } from './quotedNames.js'
 import { flowFor, type Shell, versionOf } from './shell.js'
 import { waitForRun, wroteNothing } from './startWrites.js'
 import { foreignJob, foreignJobs } from './storeStamp.js'
@@ -181,7 +182,7 @@ function handBack(shell: Shell, runId: string, doc: RunDoc): LeanflowError {
   const err = new LeanflowError(
     'FLOW_NOT_FOUND',
     same
-      ? `Run "${runId}" of flow "${doc.flow}" version ${version} has steps ${listed(Object.keys(doc.steps))}; this worker's version ${version} has ${listed(Object.keys(same.steps))}: it never runs a run with other steps, so its job goes back to the queue for a worker with the code it started on. Give changed steps a new version, defineFlow({ name: "${doc.flow}", version: ${Math.max(...held) + 1}, … }), and keep the old code as version ${version} until its runs drain.`
+      ? `Run "${runId}" of flow "${doc.flow}" version ${version} has steps ${quotedNames(Object.keys(doc.steps))}; this worker's version ${version} has ${quotedNames(Object.keys(same.steps))}: it never runs a run with other steps, so its job goes back to the queue for a worker with the code it started on. Give changed steps a new version, defineFlow({ name: "${doc.flow}", version: ${Math.max(...held) + 1}, … }), and keep the old code as version ${version} until its runs drain.`
       : `Run "${runId}" is pinned to version ${version} of flow "${doc.flow}", which this worker does not hold (it holds ${held.length > 0 ? `version ${held.join(', ')}` : 'no version of it'}): its job goes back to the queue for a worker that does. Keep a worker with version ${version} deployed until its runs drain.`,
   )
   handedBack.add(err)
@@ -238,12 +239,4 @@ async function repairJob(shell: Shell, job: ActiveJob, doc: RunDoc, opts: Execut
   const { reply: lease, doc: d } = await apply(shell, runId, { type: 'takeOver', step: running, jobId: job.id, lease: newId() })
   if (lease === undefined || !d) return
   await execute(shell, job, d, running, lease, opts, true, asked)
-}
-
-/** Step names, sorted and quoted, for a message. */
-function listed(names: string[]): string {
-  return names
-    .sort()
-    .map((n) => JSON.stringify(n))
-    .join(', ')
 }

@@ -1,4 +1,5 @@
 import { LeanflowError } from '@leanflow/core'
+import { quotedNames } from './quotedNames.js'
 
 /** The most flow names an error lists. */
 const LISTED = 20
@@ -17,12 +18,7 @@ export function unknownFlow(
   held: Iterable<string>,
   fix = 'check the name, or add it to createRunner({ flows })',
 ): LeanflowError {
-  const names = [...held].sort()
-  const listed = names
-    .slice(0, LISTED)
-    .map((n) => JSON.stringify(n))
-    .join(', ')
-  const holds =
-    names.length === 0 ? 'it holds no flow' : `it holds ${listed}${names.length > LISTED ? ` and ${names.length - LISTED} more` : ''}`
+  const names = [...held]
+  const holds = names.length === 0 ? 'it holds no flow' : `it holds ${quotedNames(names, LISTED)}`
   return new LeanflowError('FLOW_NOT_FOUND', `Flow "${name}" is not registered with this runner (${holds}): ${fix}.`)
 }
