@@ -28,7 +28,7 @@ const charge = defineFlow({
   },
 })
 
-/** Errors JSON alone cannot hold: a cause with a cycle, two errors each other's cause, a 600 KB message, an AggregateError. */
+/** Errors JSON alone cannot hold: a cause with a cycle, two errors each other's cause, a 600 KB message, an AggregateError, one a toJSON returns. */
 const awkward = defineFlow({
   name: 'awkward',
   steps: {
@@ -56,6 +56,8 @@ const awkward = defineFlow({
           },
         })
         ctx.logger.error('throwing getter', { err: getter })
+        // a wrapper whose toJSON hands JSON the Error it holds
+        ctx.logger.error('toJSON', { result: { toJSON: () => new Error('wrapped failure') } })
         return 'done'
       },
     },
@@ -81,6 +83,8 @@ describeOnStores({ flows: [charge, awkward], prefix: 'errvals' }, (runner, store
     })
     expect(field('http client')).toMatchObject({ message: 'Request failed with status code 502', status: 502, request: '[object Object]' })
     expect(field('throwing getter')).toEqual({ name: 'Error', message: 'getter' })
+    const wrapped = logs.find((l) => l.msg === 'toJSON')?.fields as { result: unknown } | undefined
+    expect(wrapped?.result).toMatchObject({ name: 'Error', message: 'wrapped failure' })
   })
 
   it('an Error in log fields, state or a ctx.do result keeps its name, message, stack, cause and own fields', async () => {

@@ -3,7 +3,7 @@ import { storableError } from './storable.js'
 
 /**
  * Throws `INVALID_ARGUMENT` when a function hides anywhere in `value` (it cannot be stored), naming
- * where. Returns whether an `Error` is in it (which {@link toJson} stores by its fields).
+ * where. Returns whether an `Error` is in it, or a `toJSON` that may return one (which {@link toJson} stores by its fields).
  */
 export function assertNoFunctions(value: unknown, what: string): boolean {
   // iterative, so a hostile 50,000-level nesting cannot overflow the stack
@@ -24,6 +24,12 @@ export function assertNoFunctions(value: unknown, what: string): boolean {
     if (v instanceof Error) {
       // stored by its fields, each as JSON holds it or as its String() (an HTTP client's error
       // carries its request, listeners and all): not walked, so not refused for a function
+      errors = true
+      continue
+    }
+    if (!(v instanceof Date) && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+      // JSON stores what its toJSON returns, not its fields (an own toJSON is no function to refuse);
+      // that may be an Error (a wrapper's, a class's), so the replacer must see it
       errors = true
       continue
     }
