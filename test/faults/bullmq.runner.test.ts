@@ -153,6 +153,43 @@ describe('runner on BullMQ: worker and server faults', () => {
     expect(allOnes(await effectCounts(id, runIds))).toEqual([])
   })
 
+  it('F2 under a stall just past the lock, then an await: the lease poll answered after the stall does not vouch for the lapsed lock; the slow effect runs once', async () => {
+    const { id, store, spawn, start } = setup(redis, FAST)
+    // blocked 1.5 s (lock 1 s), then 100 ms of awaiting (the poll's answer comes), then a 5 s effect
+    const stalled = spawn({ STALL_STEP: 'b', STALL_MS: '1500', AFTER_STALL_MS: '100', EFFECT_MS: '5000', CONCURRENCY: '1' })
+    await ready(stalled)
+    const runIds = await start(1)
+    await stalled.waitFor(isCheckpoint('stalling'), 'the stall in b', 60_000)
+    // the rescuer takes b over once the stalled worker's lock lapses, while its effect would still run
+    const rescuer = spawn()
+    await ready(rescuer)
+    const logs = await waitForRuns(store, runIds, 60_000)
+    await sleep(5500) // a slow effect started on either worker has counted by now
+    expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
+    expect(allOnes(await effectCounts(id, runIds))).toEqual([])
+  })
+
+  it('F2 under a Redis freeze in an ordinary await: the polls answered at the thaw do not vouch for the lapsed lock; the ctx.do after it runs its slow effect once', async () => {
+    const { id, store, spawn, start } = setup(redis, FAST)
+    // b awaits 6 s; Redis freezes 1.5 s (past the 1 s lock) and thaws 0.3 s before b's ctx.do (its 3 s
+    // effect), before another worker's stalled check can take the step over
+    const slow = spawn({ HOLD_STEP: 'b', HOLD_MS: '6000', EFFECT_MS: '3000', CONCURRENCY: '1' })
+    await ready(slow)
+    const runIds = await start(1)
+    await slow.waitFor(isCheckpoint('holding'), 'b holding', 60_000)
+    const held = Date.now()
+    const rescuer = spawn()
+    await ready(rescuer)
+    await sleep(Math.max(0, held + 4200 - Date.now()))
+    redis.freeze()
+    await sleep(1500)
+    redis.thaw()
+    const logs = await waitForRuns(store, runIds, 60_000)
+    await sleep(3500) // a slow effect started on either worker has counted by now
+    expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
+    expect(allOnes(await effectCounts(id, runIds))).toEqual([])
+  })
+
   it('F18: SIGTERM mid-step: the worker drains (the step finishes), exits 0, and nothing waits for the lock', async () => {
     // Locks of 60 s: a step left locked by the stopped worker would hold the
     // run past this test's timeout.

@@ -12,7 +12,8 @@
  *   handler entry, then hold the step that long (the test sends SIGTERM);
  * - STALL_STEP + STALL_MS: send { type: 'checkpoint', at: 'stalling', … } at handler entry, block
  *   the event loop that long (no lock renewal: a false stall, as a long GC pause or SIGSTOP
- *   makes), send { at: 'stalled' }, and go on to the step's `ctx.do`;
+ *   makes), send { at: 'stalled' }, await AFTER_STALL_MS (default 0: none), and go on to the
+ *   step's `ctx.do`;
  * - EFFECT_MS: each `ctx.do` effect takes that long after its INCR (a slow payment call);
  * - CLOCK_SKEW_MS: this process's clock runs that many ms off (F19).
  *
@@ -34,7 +35,7 @@ const env = (name: string) => {
   return v
 }
 const url = env('REDIS_URL')
-const { HANG_STEP, HANG_AT, HOLD_STEP, HOLD_MS, STALL_STEP, STALL_MS } = process.env
+const { HANG_STEP, HANG_AT, HOLD_STEP, HOLD_MS, STALL_STEP, STALL_MS, AFTER_STALL_MS } = process.env
 
 let injected = false
 const once = (ctx: StepContext, stepName: string | undefined) => {
@@ -60,6 +61,8 @@ const flows = makeFlows(effects, {
         // the event loop is blocked: BullMQ renews no lock, the runner polls nothing
       }
       send({ type: 'checkpoint', at: 'stalled', runId: ctx.runId, step: ctx.step })
+      // an await after the stall lets the lease poll's answer come first (it must not vouch for the lapsed lock)
+      if (AFTER_STALL_MS) await new Promise((r) => setTimeout(r, Number(AFTER_STALL_MS)))
     }
     if (HOLD_STEP && once(ctx, HOLD_STEP)) {
       send({ type: 'checkpoint', at: 'holding', runId: ctx.runId, step: ctx.step })

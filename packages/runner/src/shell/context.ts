@@ -229,18 +229,18 @@ export const LEASE_FRESH_MS = 250
  */
 async function freshLease(shell: Shell, ex: Execution): Promise<void> {
   ex.check()
+  // known nothing for the queue's whole lock, now or at any time before (a frozen Redis, a blocked
+  // event loop, then a poll's answer): the lock may have lapsed, and another worker take the step
+  // over any moment, this call not recorded yet
+  if (ex.lapsedMs !== undefined) throw ex.stop('handback', lockLapsed(ex, ex.lapsedMs))
   for (let asked = 0; performance.now() - ex.confirmedAt > LEASE_FRESH_MS && asked < MAX_LEASE_READS; asked++) {
-    const before = ex.confirmedAt
     const sent = performance.now()
     const d = await orHandBack(ex, () => untilReachable(shell, ex, () => shell.states.read(ex.runId)))
     ex.check()
     const lost = ex.lost(d)
     if (lost) throw ex.stop(lost)
-    // known nothing for the queue's whole lock (a frozen Redis, a blocked event loop): the lock may
-    // have lapsed, and another worker take the step over any moment, this call not recorded yet
-    const blind = performance.now() - before
-    if (ex.lockMs !== undefined && blind > ex.lockMs) throw ex.stop('handback', lockLapsed(ex, blind))
     ex.confirmed(sent)
+    if (ex.lapsedMs !== undefined) throw ex.stop('handback', lockLapsed(ex, ex.lapsedMs))
   }
 }
 

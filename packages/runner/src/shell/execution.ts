@@ -64,6 +64,8 @@ export class Execution {
   confirmedAt = performance.now()
   /** The queue's lock on the job, ms (`ActiveJob.lockMs`): known nothing for longer, the step may be another worker's. */
   lockMs: number | undefined
+  /** How long the execution once knew nothing of its lease, when that was longer than {@link Execution.lockMs} (see {@link Execution.confirmed}). */
+  lapsedMs: number | undefined
   readonly abort = new AbortController()
   /** Appends queued by the sync logger, flushed before any state change. */
   pending: Promise<void> = Promise.resolve()
@@ -129,8 +131,19 @@ export class Execution {
     return this.gone
   }
 
-  /** The lease was held at `at` (when the call that confirmed it was sent). */
+  /**
+   * The lease was held at `at` (when the call that confirmed it was sent). An answer that comes
+   * more than the queue's lock after the last one (a blocked event loop, a frozen Redis: every
+   * poll of the freeze answers at its end) confirms nothing: the lock may have lapsed meanwhile,
+   * though the run still names this lease until another worker claims it. The execution is
+   * marked {@link Execution.lapsedMs} for good, and its next `ctx.do` hands the step back.
+   */
   confirmed(at: number): void {
+    const blind = performance.now() - this.confirmedAt
+    if (this.lockMs !== undefined && blind > this.lockMs) {
+      this.lapsedMs ??= blind
+      return
+    }
     if (at > this.confirmedAt) this.confirmedAt = at
   }
 
