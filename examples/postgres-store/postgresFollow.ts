@@ -223,7 +223,8 @@ export class PostgresFollower implements AsyncIterableIterator<EventRecord> {
     this.signal?.addEventListener('abort', this.#ring)
     try {
       await this.listener.ready()
-      if (this.#last !== undefined) await this.checkAfter(this.#last)
+      // from 0-0 nothing can be gone: a run with no events yet is waited for, as without `after`
+      if (this.#last !== undefined && this.#last !== '0-0') await this.checkAfter(this.#last)
     } catch (err) {
       this.#finish()
       throw err

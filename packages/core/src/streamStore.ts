@@ -164,12 +164,19 @@ export interface RunCounts {
 }
 
 /**
- * Options of {@link StreamStore.listRuns}.
+ * Options of {@link StreamStore.listRuns}. `before` is a time, not a cursor: paging by the last
+ * run's start skips the other runs started in that same millisecond (a burst of starts shares
+ * a few). To list every run, page over HTTP (`GET /:flow/runs`, whose `next` loses none), or
+ * ask again from that millisecond and drop the runs already seen (runs of one millisecond come
+ * by run id, descending), as below.
  *
  * @example
  * ```ts
  * const page1 = await store.listRuns('order', { status: 'awaiting', limit: 20 })
- * const page2 = await store.listRuns('order', { status: 'awaiting', limit: 20, before: Date.parse(page1.at(-1)!.startedAt) })
+ * const last = page1.at(-1)!
+ * const ms = Date.parse(last.startedAt)
+ * const page2 = (await store.listRuns('order', { status: 'awaiting', limit: 40, before: ms + 1 }))
+ *   .filter((r) => Date.parse(r.startedAt) < ms || r.runId < last.runId) // more than 20 runs in one ms: a larger limit
  * ```
  */
 export interface ListRunsOptions {

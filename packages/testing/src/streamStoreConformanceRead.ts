@@ -165,6 +165,15 @@ export function describeReadFollowConformance(t: ConformanceContext): void {
       expect((await within(got, 10_000, 'follow')).map((e) => e.data)).toEqual([0, 1, 2])
     })
 
+    it('follows a run that does not exist yet from 0-0 (a consumer resuming at lastSeen ?? 0-0): nothing is gone before the first event', async () => {
+      const s = await t.store()
+      const run = uniqueName()
+      const got = collect(s.follow(run, { after: '0-0' }), 2)
+      await sleep(300) // the follow has looked at the run (and found nothing) by now
+      for (let i = 0; i < 2; i++) await s.append(run, ev(run, 'e', i))
+      expect((await within(got, 10_000, 'follow after 0-0')).map((e) => e.data)).toEqual([0, 1])
+    })
+
     it('ends without throwing when its signal aborts, and releases it', async () => {
       const s = await t.store()
       const run = uniqueName()

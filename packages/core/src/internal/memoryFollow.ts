@@ -70,7 +70,8 @@ export class MemoryFollower implements AsyncIterator<EventRecord> {
       this.#done = true
       return
     }
-    if (this.#last !== undefined && !this.#runs.has(this.#runId)) {
+    // from 0-0 nothing can be gone: a run with no events yet is waited for, as without `after`
+    if (this.#last !== undefined && this.#last !== '0-0' && !this.#runs.has(this.#runId)) {
       this.#done = true
       throw historyGone(this.#runId, this.#last)
     }

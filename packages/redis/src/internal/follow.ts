@@ -256,7 +256,9 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
           const page = await next
           next = undefined
           if (page === undefined || this.closed) return
-          if (this.first && page.length === 0 && this.after !== undefined && (await this.ctx.redis.exists(this.events)) === 0) {
+          // from 0-0 nothing can be gone: a run with no events yet is waited for, as without `after`
+          const gone = this.after !== undefined && this.after !== '0-0'
+          if (this.first && page.length === 0 && gone && (await this.ctx.redis.exists(this.events)) === 0) {
             throw historyGone(this.runId, this.after)
           }
           this.first = false

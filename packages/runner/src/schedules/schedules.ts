@@ -6,6 +6,7 @@ import { newId } from '../shell/newId.js'
 import { flowNameOf, type Shell } from '../shell/shell.js'
 import type { Cadence } from './cadence.js'
 import { dueTicks } from './dueTicks.js'
+import { inputOf } from './inputOf.js'
 import { differences, lowerVersionOnly, replacedError, takenError } from './scheduleClash.js'
 import { cadenceOf, type ScheduleDoc, sameCadence, scheduleDocOf, scheduleInfo } from './scheduleDoc.js'
 
@@ -36,26 +37,6 @@ export interface Schedules extends RunnerSchedules {
   stopTicking(): Promise<void>
 }
 
-/**
- * The input an in-code schedule's function gives for a tick. A function that throws (or rejects)
- * is `INVALID_ARGUMENT` naming the schedule, with the thrown error as `cause` (before anything is
- * written); a `LeanflowError` it throws (a store outage in a read it makes) keeps its code.
- */
-async function inputOf(id: string, def: ScheduleDefinition | undefined, tick: ScheduleTick): Promise<unknown> {
-  const fn = def?.input
-  if (typeof fn !== 'function') return undefined
-  try {
-    return await (fn as (t: ScheduleTick) => unknown)(tick)
-  } catch (err) {
-    if (isLeanflowError(err)) throw err
-    const why = errorMessage(err)
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      `Schedule "${id}": its input function threw for the tick of ${tick.at.toISOString()}: ${why}. Nothing was started: fix the schedule's input function (defineFlow({ schedules: [{ id, input }] })).`,
-      { cause: err },
-    )
-  }
-}
 const definedInCode = (id: string, flow: string) =>
   new LeanflowError(
     'INVALID_ARGUMENT',
@@ -224,6 +205,10 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
       if (active) await deps.cancel(lastRun?.runId as string, `superseded by the next tick of schedule "${id}"`).catch(() => {})
       try {
         const input = doc.inputFn ? await inputOf(id, code?.def, { id, at: new Date(tick) }) : doc.input
+        // the runner stopped while the input function ran (its stop waits for it a drainTimeoutMs
+        // at most): nothing more is started or moved on; a running runner fires the tick (the
+        // ticks started before it in this look are started again idempotently)
+        if (!ticking) return 'left'
         const runId = await deps.start(doc.flow, input, `schedule:${id}@${iso(tick)}`, { id, tick: iso(tick) })
         lastRun = { tick, runId }
       } catch (err) {
@@ -232,8 +217,17 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
         if (isLeanflowError(err) && !TICK_ERRORS.some((c) => isLeanflowError(err, c))) throw err
         // typed as its cause is (INVALID_ARGUMENT for an input the flow refuses), not a bare Error
         const code = isLeanflowError(err) ? err.code : 'INVALID_ARGUMENT'
+        // named once (the input function's error names the schedule too)
+        const named = `Schedule "${id}": `
+        const why = errorMessage(err)
         shell.onError(
-          new LeanflowError(code, `Schedule "${id}": the tick of ${iso(tick)} started no run: ${errorMessage(err)}`, { cause: err }),
+          new LeanflowError(
+            code,
+            `${named}the tick of ${iso(tick)} started no run: ${why.startsWith(named) ? why.slice(named.length) : why}`,
+            {
+              cause: err,
+            },
+          ),
         )
         lastRun = { tick, skipped: true }
       }
@@ -243,9 +237,17 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
     // above were idempotent; the document is compared too, for a store that restarts versions
     const moved = lastRun ? { ...doc, lastRun } : doc
     const read = JSON.stringify(doc)
-    await update(id, (c) =>
-      c?.version === rec.version && JSON.stringify(c.doc) === read ? { doc: moved, nextRunAt: plan.next } : undefined,
-    )
+    const started = lastRun?.runId !== undefined && !lastRun.skipped ? lastRun : undefined
+    await update(id, (c) => {
+      if (c?.version === rec.version && JSON.stringify(c.doc) === read) return { doc: moved, nextRunAt: plan.next }
+      // another runner moved it on first and recorded this tick skipped (it read the last run before
+      // that run ended) while this one started the tick's run: that run is the active one, recorded
+      // so the next tick's overlap check sees it (else the next tick starts a run beside it)
+      const theirs = c?.doc.lastRun
+      if (c && started && theirs?.skipped && theirs.tick === started.tick)
+        return { doc: { ...c.doc, lastRun: started }, nextRunAt: c.nextRunAt }
+      return undefined
+    })
     return plan.next
   }
 

@@ -58,14 +58,20 @@ export function createLifecycle(o: LifecycleOptions): { start(): Promise<void>; 
     // a runner never started (a producer) has no worker, but its observers may still be told of
     // what its startFlow or cancel appended: wait for them as a worker's stop does
     if (!w) return void (await settledWithin(shell.observers.idle(), OBSERVER_SETTLE_MS))
-    await schedules.stopTicking()
+    // one drainTimeoutMs for both: a look firing a tick (an input function that never settles
+    // holds it) is left to finish alone, and whatever it still starts a running worker serves
+    const deadline = performance.now() + o.drainTimeoutMs
+    await settledWithin(schedules.stopTicking(), o.drainTimeoutMs)
     shell.stopping = true
     let timer: ReturnType<typeof setTimeout> | undefined
     const handBack = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        shell.local.stopAll('handback')
-        resolve()
-      }, o.drainTimeoutMs)
+      timer = setTimeout(
+        () => {
+          shell.local.stopAll('handback')
+          resolve()
+        },
+        Math.max(0, deadline - performance.now()),
+      )
     })
     const closing = w.close()
     await Promise.race([closing, handBack])
