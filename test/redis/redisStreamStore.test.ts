@@ -4,6 +4,7 @@ import { Redis } from 'ioredis'
 import { afterAll, describe, expect, it } from 'vitest'
 import { RUN_INDEX_LUA } from '../../packages/redis/src/lua/runIndex.js'
 import { useRedisServer } from '../helpers/redisServer.js'
+import { waitFor } from '../helpers/waitFor.js'
 
 const redis = useRedisServer({ client: true })
 let n = 0
@@ -337,10 +338,15 @@ describe('createRedisStreamStore', () => {
   it('close() ends followers and quits its connections, but not a client the caller passed', async () => {
     const store = fresh()
     await store.append('r', log('r', 0))
-    const got = take(store.follow('r'), 5)
-    await new Promise((r) => setTimeout(r, 50))
+    const seen: EventRecord[] = []
+    const following = (async () => {
+      for await (const e of store.follow('r')) seen.push(e)
+    })()
+    // the follower holds the first event and waits for more (however loaded the machine), then close() ends it
+    await waitFor(async () => seen.length === 1, 'the first event followed', 10_000)
     await store.close()
-    expect((await got).length).toBe(1)
+    await following
+    expect(seen.length).toBe(1)
     const mine = new Redis(redis.url)
     const borrowed = createRedisStreamStore({ redis: mine, prefix: 'borrowed' })
     await borrowed.append('r', log('r', 0))
