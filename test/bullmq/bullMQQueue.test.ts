@@ -88,6 +88,28 @@ describe('createBullMQQueue', () => {
     }
   })
 
+  it('a job that throws again and again keeps its last few stack traces, not one per delivery (a handed-back job loops until a worker takes it)', async () => {
+    const q = createBullMQQueue({ url: redis.url, queueName: 'traces', backoff: { delayMs: 1, maxDelayMs: 1 } })
+    let deliveries = 0
+    try {
+      await q.process(
+        async () => {
+          deliveries++
+          throw new Error(`not yet (${deliveries})`)
+        },
+        { concurrency: 1 },
+      )
+      await q.enqueue({ id: 'loop', name: 'n', data: null })
+      await waitFor(async () => deliveries >= 12, '12 deliveries', 20_000)
+      const traces = JSON.parse((await redis.client.hget('lfq:traces:jloop', 'stacktrace')) ?? '[]') as string[]
+      expect(traces.length).toBeGreaterThan(0)
+      expect(traces.length).toBeLessThanOrEqual(3)
+      expect(traces.at(-1)).toMatch(/not yet/)
+    } finally {
+      await q.close()
+    }
+  })
+
   it('close() while process() is still connecting closes that worker too: process() rejects, no job runs after close', async () => {
     for (const [name, url] of [
       ['closing-ready', redis.url],

@@ -66,6 +66,8 @@ export interface BullMQQueueOptions {
 
 /** BullMQ's `attempts` and `maxStalledCount`: a job is never dropped as failed. */
 const UNLIMITED = 2 ** 31 - 1
+/** Stack traces a job's hash keeps (its latest deliveries' errors), as BullMQ's `stackTraceLimit`. */
+const STACK_TRACES = 3
 const BACKOFF_TYPE = 'leanflow'
 
 /**
@@ -193,6 +195,9 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
           delay,
           timestamp,
           attempts: UNLIMITED,
+          // a job handed back (a version no worker holds yet) or failing again and again keeps its
+          // last few traces, not one per delivery (the job's hash grew ~1.7 KB a delivery, for days)
+          stackTraceLimit: STACK_TRACES,
           backoff: { type: BACKOFF_TYPE, delay: baseDelay },
           removeOnComplete: true,
           removeOnFail: true,
