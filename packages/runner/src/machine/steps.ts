@@ -71,6 +71,18 @@ export function announcedBy(doc: RunDoc, jobId: string): boolean {
   return false
 }
 
+/**
+ * The reply to a job of a run whose version this runner does not hold: `unheld` (handed back to
+ * a worker that holds it) while the run goes on or needs this job's repair, both of which need
+ * its code; a leftover of an ended run (the timeout of a resolved await, a timer or a retry that
+ * outlived its run) is a `noop`, as on a worker that holds it, so it does not come back for ever
+ * once no worker holds that version.
+ */
+export function unheldOr(doc: RunDoc, s: StepDoc | undefined, jobId: string): { kind: 'unheld' } | { kind: 'noop' } {
+  const repair = (s !== undefined && s.owner === jobId && needsRepair(doc, s)) || announcedBy(doc, jobId)
+  return doc.status === 'running' || repair ? { kind: 'unheld' } : { kind: 'noop' }
+}
+
 /** Whether the execution holding `lease` still holds the running step. */
 export function ownedStep(doc: RunDoc | null, step: string, lease: string): OwnedReply {
   const s = doc?.steps[step]
@@ -88,7 +100,7 @@ export function claimStep(doc: RunDoc | null, cmd: ClaimStep, env: Env): Transit
   const { step, attempt, jobId, lease } = cmd
   const s = doc?.steps[step]
   // never run (or repair) a run with another version's code: the job is handed back, nothing written
-  if (doc && !env.flow) return { reply: { kind: 'unheld' }, ...none() }
+  if (doc && !env.flow) return { reply: unheldOr(doc, s, jobId), ...none() }
   if (doc && ((s && s.owner === jobId && needsRepair(doc, s)) || announcedBy(doc, jobId))) return { reply: { kind: 'repair' }, ...none() }
   if (!doc || !s || doc.status !== 'running' || s.attempt !== attempt) return { reply: { kind: 'noop' }, ...none() }
   if (s.status === 'retrying' && (s.nextRetryAt ?? 0) > env.now) {

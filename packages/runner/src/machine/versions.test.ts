@@ -45,6 +45,50 @@ describe('a job of a run pinned to a version this runner does not hold', () => {
     expect(t.behind).toBeUndefined()
   })
 
+  it.each<{ name: string; doc: RunDoc; cmd: Command }>([
+    {
+      name: 'the timeout job of an await resolved before the run completed',
+      doc: {
+        ...run({
+          a: {
+            status: 'completed',
+            owner: 'S',
+            records: [{ t: 'event', kind: 'paid', match: {}, since: 0, attempt: 1, state: 'resolved', timeoutAt: 99_000 }],
+          },
+        }),
+        status: 'completed',
+      } as RunDoc,
+      cmd: { type: 'awaitJob', job: 'timeout', step: 'a', pos: 0, jobId: 'T', lease: 'N' },
+    },
+    {
+      name: 'the timer of a step still waiting when its run failed',
+      doc: {
+        ...run({
+          a: { status: 'suspended', waitingOn: 0, owner: 'S', records: [{ t: 'time', at: 9000, since: 0, attempt: 1, state: 'pending' }] },
+        }),
+        status: 'failed',
+      } as RunDoc,
+      cmd: { type: 'awaitJob', job: 'time', step: 'a', pos: 0, jobId: 'T', lease: 'N' },
+    },
+    {
+      name: 'the retry job of a step of a failed run',
+      doc: { ...run({ b: { status: 'retrying', attempt: 2, owner: 'S' } }), status: 'failed' } as RunDoc,
+      cmd: { type: 'claimStep', step: 'b', attempt: 2, jobId: 'R', lease: 'N' },
+    },
+  ])('$name: a leftover of an ended run is a no-op, not handed back for ever', ({ doc, cmd }) => {
+    const before = JSON.stringify(doc)
+    const t = transition(doc, cmd, unheld)
+    expect(t.reply).toEqual({ kind: 'noop' })
+    expect(JSON.stringify(doc)).toBe(before)
+    expect(t.appends).toEqual([])
+    expect(t.jobs).toEqual([])
+  })
+
+  it('a job an ended run needs for its repair (its step completed, its outputs maybe not carried) is still handed back', () => {
+    const doc = { ...run({ a: { status: 'completed', owner: 'J', attempt: 1 } }), status: 'completed' } as RunDoc
+    expect(transition(doc, { type: 'claimStep', step: 'a', attempt: 1, jobId: 'J', lease: 'N' }, unheld).reply).toEqual({ kind: 'unheld' })
+  })
+
   it('the same job on a runner that holds the version claims the step', () => {
     const t = transition(run(), { type: 'claimStep', step: 'a', attempt: 1, jobId: 'J', lease: 'N' }, env)
     expect(t.reply).toMatchObject({ kind: 'claimed' })
