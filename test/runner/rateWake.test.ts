@@ -33,7 +33,8 @@ describe('rate limit wake-up', () => {
     const rec = recordingQueue(() => store.now())
     const flow = defineFlow({
       name: 'rated',
-      rateLimit: { limit: 1, period: 400 },
+      // a period long enough that the second start falls in the first one's window on a loaded machine
+      rateLimit: { limit: 1, period: 2000 },
       steps: { a: { handler: async () => 'ok' } },
     })
     const runner = createRunner({ store, queue: rec.queue, flows: [flow] })
@@ -58,8 +59,8 @@ describe('rate limit wake-up', () => {
     // estimate of the store's clock: both off by a few ms under load, 11 ms seen at load 15 in CI)
     expect(at + (spec.delayMs ?? 0)).toBeLessThanOrEqual(until - 25)
 
-    expect((await waitEnd(store, first.runId, 5_000)).kind).toBe('flow.completed')
-    expect((await waitEnd(store, second.runId, 5_000)).kind).toBe('flow.completed')
+    expect((await waitEnd(store, first.runId, 15_000)).kind).toBe('flow.completed')
+    expect((await waitEnd(store, second.runId, 15_000)).kind).toBe('flow.completed')
     // never admitted before its window freed (the store's clock decides)
     const started = (await logOf(store, second.runId)).find((e) => e.kind === 'step.started')
     expect(Date.parse(started?.ts as string)).toBeGreaterThanOrEqual(until)
