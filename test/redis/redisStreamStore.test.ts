@@ -270,6 +270,24 @@ describe('createRedisStreamStore', () => {
     expect(isLeanflowError(err, 'HISTORY_GONE')).toBe(true)
   })
 
+  it('prunes the index of expired runs as runs end, with no listRuns or listFlows call (a service that never lists runs kept every entry)', async () => {
+    const store = fresh({ retention: '300ms' })
+    const finish = async (runId: string) => {
+      await store.append(runId, started(runId, 'busy'))
+      await store.append(runId, { kind: 'flow.completed', flow: runId, data: { duration: 1 } })
+    }
+    const first = Array.from({ length: 100 }, (_, i) => `old${i}`)
+    for (const runId of first) await finish(runId)
+    await waitFor(async () => (await redis.client.exists(store.keys.runKeys('old99'))) === 0, 'the first runs expired', 10_000)
+    // more runs end; nobody lists: the first ones' entries go all the same
+    for (let i = 0; i < 100; i++) await finish(`new${i}`)
+    const left = async () =>
+      (await Promise.all(first.map((id) => redis.client.zscore(store.keys.flowRuns('busy'), id)))).filter((x) => x !== null)
+    await waitFor(async () => (await left()).length === 0, "the expired runs' entries dropped", 10_000)
+    expect(await redis.client.hexists(store.keys.flowVersions('busy'), 'old0')).toBe(0)
+    expect(await redis.client.zscore(store.keys.flowDone('busy'), 'old0')).toBeNull()
+  })
+
   it('refuses hostile names before writing, and stores __proto__ payload keys safely', async () => {
     const store = fresh()
     for (const bad of ['a:b', 'x*', '{r}', 'a\nb', '', '-x']) {

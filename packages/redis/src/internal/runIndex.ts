@@ -20,6 +20,15 @@ const flowsScript = defineScript(FLOWS_ADD_LUA)
 const PRUNE_PAGE = 1000
 /** How long the Redis clock's offset from this process's is trusted before `TIME` is read again. */
 const CLOCK_REFRESH_MS = 30_000
+/**
+ * Runs of a flow this process ends between two background prunes of its index, and the expired
+ * entries each prune drops at most: four a run end, so the index keeps up with expiry however
+ * rarely anyone lists runs (the entries of a service that never does grew ~460 B a run for ever).
+ */
+const PRUNE_EVERY = 16
+const PRUNE_SOME = 4 * PRUNE_EVERY
+/** Flows whose run ends this process counts at once (a bound: a flow beyond it is counted afresh). */
+const MAX_COUNTED_FLOWS = 10_000
 
 /** A run's index entry, as the append script reports it when the run's status changes. */
 export interface IndexEntry {
@@ -44,6 +53,9 @@ export interface IndexEntry {
 export class RunIndex {
   /** Redis's clock minus this process's (ms), and when it was read (this process's clock). */
   private clock: { offset: number; at: number } | undefined
+  /** Run ends written per flow since its last background prune, and the flows being pruned. */
+  private readonly ends = new Map<string, number>()
+  private readonly pruning = new Set<string>()
 
   constructor(
     private readonly redis: RedisClient,
@@ -78,6 +90,31 @@ export class RunIndex {
       [e.runId, e.sid, e.startedAtMs, expires],
     )
     await (started ? Promise.all([write, flowsScript.call(this.redis, [k.flows()], [e.flow])]) : write)
+    if (finished) this.ended(e.flow)
+  }
+
+  /**
+   * Counts a run end of `flow`; every {@link PRUNE_EVERY}th, drops up to {@link PRUNE_SOME} of its
+   * expired entries in the background (one prune of a flow at a time; a failure is left to the
+   * next one, or to `listRuns`, which prunes them all).
+   */
+  private ended(flow: string): void {
+    const n = (this.ends.get(flow) ?? 0) + 1
+    if (n < PRUNE_EVERY || this.pruning.has(flow)) {
+      if (this.ends.size >= MAX_COUNTED_FLOWS && !this.ends.has(flow)) this.ends.clear()
+      this.ends.set(flow, n)
+      return
+    }
+    this.ends.set(flow, 0)
+    this.pruning.add(flow)
+    this.pruneSome(flow)
+      .catch(() => {})
+      .finally(() => this.pruning.delete(flow))
+  }
+
+  /** One page of {@link prune}: up to {@link PRUNE_SOME} expired entries of `flow` dropped. */
+  private async pruneSome(flow: string): Promise<void> {
+    await this.prunePage(flow, await this.serverNow(), 0, PRUNE_SOME)
   }
 
   async listRuns(flow: string, options?: ListRunsOptions): Promise<RunSummary[]> {
@@ -195,14 +232,20 @@ export class RunIndex {
   private async prune(flow: string): Promise<void> {
     const now = await this.serverNow()
     for (let kept = 0; ; ) {
-      const due = await this.redis.zrangebyscore(this.keys.flowDone(flow), '-inf', now, 'LIMIT', kept, PRUNE_PAGE)
-      if (due.length === 0) return
-      const owners = await Promise.all(due.map((id) => this.redis.hget(this.keys.meta(id), 'flow')))
-      const gone = due.filter((_, i) => owners[i] !== flow)
-      if (gone.length > 0) await this.drop(flow, gone)
-      kept += due.length - gone.length
-      if (due.length < PRUNE_PAGE) return
+      const page = await this.prunePage(flow, now, kept, PRUNE_PAGE)
+      kept += page.kept
+      if (page.seen < PRUNE_PAGE) return
     }
+  }
+
+  /** Drops the entries of one page of `flow`'s expired ones (from `offset`, `size` of them) that are no longer its runs; says how many it saw and kept. */
+  private async prunePage(flow: string, now: number, offset: number, size: number): Promise<{ seen: number; kept: number }> {
+    const due = await this.redis.zrangebyscore(this.keys.flowDone(flow), '-inf', now, 'LIMIT', offset, size)
+    if (due.length === 0) return { seen: 0, kept: 0 }
+    const owners = await Promise.all(due.map((id) => this.redis.hget(this.keys.meta(id), 'flow')))
+    const gone = due.filter((_, i) => owners[i] !== flow)
+    if (gone.length > 0) await this.drop(flow, gone)
+    return { seen: due.length, kept: due.length - gone.length }
   }
 
   private async drop(flow: string, runIds: string[]): Promise<void> {
