@@ -280,21 +280,30 @@ export function createRunner(options: RunnerOptions): Runner {
     // repair what their first delivery did)
     const queueFirst = !begun && !inProcess && !(repeat && (await shell.states.read(runId)))
     const early = queueFirst ? firstJobs(shell, startJobs(runId, fresh)) : []
-    const created = await writeRun(shell, runId, early, since, async () => {
-      const res = await store.createRun(runId, fresh, meta ? { ...first, meta } : first, { idempotencyKey: key, fences: fencesOf(fresh) })
-      if (res.created) shell.states.noteStored(runId, res.version, fresh)
-      if (res.created && res.record) shell.observers.appended(res.record)
-      const doc = res.created ? fresh : res.current?.doc
-      if (!doc || !res.record) {
-        throw new LeanflowError(
-          'INVALID_ARGUMENT',
-          `Run id "${runId}" is taken by a run that has ${doc ? 'no flow.started event' : 'no state'} (written by an older leanflow or by hand): choose another run id.`,
-        )
-      }
-      // the stored flow.started (the first one when the run existed): its input, without a read
-      shell.inputs.note(runId, structuredClone((res.record.data as { input?: unknown } | null)?.input ?? null))
-      return { doc, created: res.created }
-    }).catch((err: unknown) => (control && !begun ? unanswered(shell, runId, name, err) : Promise.reject(err)))
+    // on the memory queue, queued only after a write that got no answer (it may still land)
+    const unansweredJobs = inProcess && !begun && !control?.waiting ? startJobs(runId, fresh) : []
+    const created = await writeRun(
+      shell,
+      runId,
+      early,
+      since,
+      async () => {
+        const res = await store.createRun(runId, fresh, meta ? { ...first, meta } : first, { idempotencyKey: key, fences: fencesOf(fresh) })
+        if (res.created) shell.states.noteStored(runId, res.version, fresh)
+        if (res.created && res.record) shell.observers.appended(res.record)
+        const doc = res.created ? fresh : res.current?.doc
+        if (!doc || !res.record) {
+          throw new LeanflowError(
+            'INVALID_ARGUMENT',
+            `Run id "${runId}" is taken by a run that has ${doc ? 'no flow.started event' : 'no state'} (written by an older leanflow or by hand): choose another run id.`,
+          )
+        }
+        // the stored flow.started (the first one when the run existed): its input, without a read
+        shell.inputs.note(runId, structuredClone((res.record.data as { input?: unknown } | null)?.input ?? null))
+        return { doc, created: res.created }
+      },
+      unansweredJobs,
+    ).catch((err: unknown) => (control && !begun ? unanswered(shell, runId, name, err) : Promise.reject(err)))
     const doc = created.doc
     if (doc.flow !== name) throw runIdTaken(runId, doc.flow)
     // a rerun's copied steps: their step.completed (data.copied) right after flow.started (again

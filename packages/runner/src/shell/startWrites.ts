@@ -161,7 +161,10 @@ async function requeueIfLate(shell: Shell, early: JobOut[], queuedSince: number 
  * landed late queues them again (their first delivery may have given up on the run); late is
  * counted from `queuedSince` when given (a child's: when its await was recorded, so that a start
  * of it again after a crash, whose enqueue found the first start's jobs still queued, counts from
- * theirs). A queue that refuses the jobs refuses the start: nothing is written.
+ * theirs). A queue that refuses the jobs refuses the start: nothing is written. With no jobs
+ * `early` (the memory queue, which dies with the process and never refuses one), the first jobs
+ * `unanswered` are queued only after a write that got no answer: they run the run if it lands
+ * (else it would wait `running` for ever, nothing queued).
  *
  * @example
  * ```ts
@@ -174,8 +177,14 @@ export async function writeRun<T>(
   early: JobOut[],
   queuedSince: number | undefined,
   write: () => Promise<T>,
+  unanswered: JobOut[] = [],
 ): Promise<T> {
-  if (early.length === 0) return write().catch(afterWrite)
+  if (early.length === 0)
+    return write().catch(async (err: unknown) => {
+      if (unanswered.length > 0 && isLeanflowError(err, 'STORE_UNAVAILABLE') && !wroteNothing(err))
+        await enqueueAll(shell, firstJobs(shell, unanswered)).catch(shell.onError)
+      return afterWrite(err)
+    })
   const writing = shell.starts.begin(runId)
   let out: T
   let issued = false
