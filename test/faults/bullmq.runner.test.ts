@@ -190,6 +190,26 @@ describe('runner on BullMQ: worker and server faults', () => {
     expect(allOnes(await effectCounts(id, runIds))).toEqual([])
   })
 
+  it('F2 under a Redis freeze shorter than the lock (BullMQ renews it every half lock or so, so it may lapse all the same): the ctx.do after it runs its slow effect once', async () => {
+    const { id, store, spawn, start } = setup(redis, { LOCK_MS: '2000', STALLED_MS: '500' })
+    // b awaits 6 s; Redis freezes 1.9 s (under the 2 s lock) and thaws 0.1 s before b's ctx.do (its 3 s effect)
+    const slow = spawn({ HOLD_STEP: 'b', HOLD_MS: '6000', EFFECT_MS: '3000', CONCURRENCY: '1' })
+    await ready(slow)
+    const runIds = await start(1)
+    await slow.waitFor(isCheckpoint('holding'), 'b holding', 60_000)
+    const held = Date.now()
+    const rescuer = spawn()
+    await ready(rescuer)
+    await sleep(Math.max(0, held + 4000 - Date.now()))
+    redis.freeze()
+    await sleep(1900)
+    redis.thaw()
+    const logs = await waitForRuns(store, runIds, 60_000)
+    await sleep(3500) // a slow effect started on either worker has counted by now
+    expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
+    expect(allOnes(await effectCounts(id, runIds))).toEqual([])
+  })
+
   it('F18: SIGTERM mid-step: the worker drains (the step finishes), exits 0, and nothing waits for the lock', async () => {
     // Locks of 60 s: a step left locked by the stopped worker would hold the
     // run past this test's timeout.

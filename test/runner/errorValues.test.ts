@@ -58,6 +58,14 @@ const awkward = defineFlow({
         ctx.logger.error('throwing getter', { err: getter })
         // a wrapper whose toJSON hands JSON the Error it holds
         ctx.logger.error('toJSON', { result: { toJSON: () => new Error('wrapped failure') } })
+        // a function a toJSON returns is refused, as one in the value itself, not dropped
+        const refused = await Promise.resolve()
+          .then(() => ctx.logger.error('fn', { w: { toJSON: () => ({ deep: { f: () => 1 } }) } }))
+          .then(
+            () => 'stored',
+            (e: Error) => e.message,
+          )
+        ctx.logger.info('refused', { refused })
         return 'done'
       },
     },
@@ -85,6 +93,8 @@ describeOnStores({ flows: [charge, awkward], prefix: 'errvals' }, (runner, store
     expect(field('throwing getter')).toEqual({ name: 'Error', message: 'getter' })
     const wrapped = logs.find((l) => l.msg === 'toJSON')?.fields as { result: unknown } | undefined
     expect(wrapped?.result).toMatchObject({ name: 'Error', message: 'wrapped failure' })
+    const refused = logs.find((l) => l.msg === 'refused')?.fields as { refused: string } | undefined
+    expect(refused?.refused).toMatch(/log fields contains a function/)
   })
 
   it('an Error in log fields, state or a ctx.do result keeps its name, message, stack, cause and own fields', async () => {

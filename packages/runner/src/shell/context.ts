@@ -248,7 +248,7 @@ async function freshLease(shell: Shell, ex: Execution): Promise<void> {
 function lockLapsed(ex: Execution, blind: number): LeanflowError {
   return new LeanflowError(
     'STORE_UNAVAILABLE',
-    `Step "${ex.step}" of run "${ex.runId}" knew nothing of its lease for ${Math.round(blind)} ms, longer than its queue lock (${ex.lockMs} ms): another worker may be taking it over, so its ctx.do did not run its function, and the step goes back to the queue. A frozen or unreachable Redis, or an event loop blocked that long, does this.`,
+    `Step "${ex.step}" of run "${ex.runId}" knew nothing of its lease for ${Math.round(blind)} ms, longer than half its queue lock (${ex.lockMs} ms, renewed every half lock or so): another worker may be taking it over, so its ctx.do did not run its function, and the step goes back to the queue. A frozen or unreachable Redis, or an event loop blocked that long, does this.`,
   )
 }
 

@@ -72,7 +72,7 @@ export async function execute(
           })
           .catch(shell.onError)
       },
-      // under a queue lock, at least three times a lock: a lease known within one is the queue's too
+      // under a queue lock, at least five times a lock: an answer within half a lock of the last one keeps the lease known (Execution.confirmed)
       pollMs(opts.cancelPollMs, job.lockMs),
     ),
   )
@@ -188,7 +188,7 @@ function wentOnAfterSuspend(shell: Shell, ex: Execution, how: 'returned' | 'thre
   )
 }
 
-/** How often a running step reads its run: `cancelPollMs`, or a third of the queue's lock when that is shorter (50 ms at least). */
+/** How often a running step reads its run: `cancelPollMs`, or a fifth of the queue's lock when that is shorter (50 ms at least). */
 function pollMs(cancelPollMs: number, lockMs: number | undefined): number {
-  return lockMs === undefined ? cancelPollMs : Math.max(50, Math.min(cancelPollMs, Math.floor(lockMs / 3)))
+  return lockMs === undefined ? cancelPollMs : Math.max(50, Math.min(cancelPollMs, Math.floor(lockMs / 5)))
 }

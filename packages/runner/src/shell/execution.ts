@@ -64,7 +64,7 @@ export class Execution {
   confirmedAt = performance.now()
   /** The queue's lock on the job, ms (`ActiveJob.lockMs`): known nothing for longer, the step may be another worker's. */
   lockMs: number | undefined
-  /** How long the execution once knew nothing of its lease, when that was longer than {@link Execution.lockMs} (see {@link Execution.confirmed}). */
+  /** How long the execution once knew nothing of its lease, when that was longer than half {@link Execution.lockMs} (see {@link Execution.confirmed}). */
   lapsedMs: number | undefined
   readonly abort = new AbortController()
   /** Appends queued by the sync logger, flushed before any state change. */
@@ -133,14 +133,16 @@ export class Execution {
 
   /**
    * The lease was held at `at` (when the call that confirmed it was sent). An answer that comes
-   * more than the queue's lock after the last one (a blocked event loop, a frozen Redis: every
-   * poll of the freeze answers at its end) confirms nothing: the lock may have lapsed meanwhile,
-   * though the run still names this lease until another worker claims it. The execution is
-   * marked {@link Execution.lapsedMs} for good, and its next `ctx.do` hands the step back.
+   * more than half the queue's lock after the last one (a blocked event loop, a frozen Redis:
+   * every poll of the freeze answers at its end) confirms nothing: the lock may have lapsed
+   * meanwhile, though the run still names this lease until another worker claims it. Half: a
+   * queue renews its lock every half lock or so (BullMQ does), so the last renewal that took may
+   * be that much older than the last answer here. The execution is marked
+   * {@link Execution.lapsedMs} for good, and its next `ctx.do` hands the step back.
    */
   confirmed(at: number): void {
     const blind = performance.now() - this.confirmedAt
-    if (this.lockMs !== undefined && blind > this.lockMs) {
+    if (this.lockMs !== undefined && blind > this.lockMs / 2) {
       this.lapsedMs ??= blind
       return
     }

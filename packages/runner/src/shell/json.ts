@@ -27,10 +27,15 @@ export function assertNoFunctions(value: unknown, what: string): boolean {
       errors = true
       continue
     }
-    if (!(v instanceof Date) && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
-      // JSON stores what its toJSON returns, not its fields (an own toJSON is no function to refuse);
-      // that may be an Error (a wrapper's, a class's), so the replacer must see it
+    const toJSON = (v as { toJSON?: unknown }).toJSON
+    if (!(v instanceof Date) && typeof toJSON === 'function') {
+      // JSON stores what its toJSON returns, not its fields (an own toJSON is no function to refuse):
+      // that is walked instead (a function in it is refused, not dropped), and may be an Error (a
+      // wrapper's, a class's), so the replacer must see it; one that throws is JSON.stringify's to report
       errors = true
+      try {
+        stack.push(toJSON.call(v, ''))
+      } catch {}
       continue
     }
     for (const child of Object.values(v)) stack.push(child)
