@@ -169,10 +169,13 @@ describe('runner on BullMQ: worker and server faults', () => {
     expect(allOnes(await effectCounts(id, runIds))).toEqual([])
   })
 
-  it('F2 under a Redis freeze in an ordinary await: the polls answered at the thaw do not vouch for the lapsed lock; the ctx.do after it runs its slow effect once', async () => {
-    const { id, store, spawn, start } = setup(redis, FAST)
-    // b awaits 6 s; Redis freezes 1.5 s (past the 1 s lock) and thaws 0.3 s before b's ctx.do (its 3 s
-    // effect), before another worker's stalled check can take the step over
+  /**
+   * b awaits 6 s on a worker beside a rescuer; Redis freezes `freezeMs` from `freezeAt` ms into
+   * that wait and thaws shortly before b's ctx.do (its 3 s effect), before another worker's
+   * stalled check can take the step over. The effect runs once, the run completes.
+   */
+  async function freezeInAwait(env: Record<string, string>, freezeAt: number, freezeMs: number) {
+    const { id, store, spawn, start } = setup(redis, env)
     const slow = spawn({ HOLD_STEP: 'b', HOLD_MS: '6000', EFFECT_MS: '3000', CONCURRENCY: '1' })
     await ready(slow)
     const runIds = await start(1)
@@ -180,34 +183,24 @@ describe('runner on BullMQ: worker and server faults', () => {
     const held = Date.now()
     const rescuer = spawn()
     await ready(rescuer)
-    await sleep(Math.max(0, held + 4200 - Date.now()))
+    await sleep(Math.max(0, held + freezeAt - Date.now()))
     redis.freeze()
-    await sleep(1500)
+    await sleep(freezeMs)
     redis.thaw()
     const logs = await waitForRuns(store, runIds, 60_000)
     await sleep(3500) // a slow effect started on either worker has counted by now
     expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
     expect(allOnes(await effectCounts(id, runIds))).toEqual([])
+  }
+
+  it('F2 under a Redis freeze in an ordinary await: the polls answered at the thaw do not vouch for the lapsed lock; the ctx.do after it runs its slow effect once', async () => {
+    // 1.5 s, past the 1 s lock, thawing 0.3 s before the ctx.do
+    await freezeInAwait(FAST, 4200, 1500)
   })
 
   it('F2 under a Redis freeze shorter than the lock (BullMQ renews it every half lock or so, so it may lapse all the same): the ctx.do after it runs its slow effect once', async () => {
-    const { id, store, spawn, start } = setup(redis, { LOCK_MS: '2000', STALLED_MS: '500' })
-    // b awaits 6 s; Redis freezes 1.9 s (under the 2 s lock) and thaws 0.1 s before b's ctx.do (its 3 s effect)
-    const slow = spawn({ HOLD_STEP: 'b', HOLD_MS: '6000', EFFECT_MS: '3000', CONCURRENCY: '1' })
-    await ready(slow)
-    const runIds = await start(1)
-    await slow.waitFor(isCheckpoint('holding'), 'b holding', 60_000)
-    const held = Date.now()
-    const rescuer = spawn()
-    await ready(rescuer)
-    await sleep(Math.max(0, held + 4000 - Date.now()))
-    redis.freeze()
-    await sleep(1900)
-    redis.thaw()
-    const logs = await waitForRuns(store, runIds, 60_000)
-    await sleep(3500) // a slow effect started on either worker has counted by now
-    expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
-    expect(allOnes(await effectCounts(id, runIds))).toEqual([])
+    // 1.9 s, under the 2 s lock, thawing 0.1 s before the ctx.do
+    await freezeInAwait({ LOCK_MS: '2000', STALLED_MS: '500' }, 4000, 1900)
   })
 
   it('F18: SIGTERM mid-step: the worker drains (the step finishes), exits 0, and nothing waits for the lock', async () => {
