@@ -79,8 +79,12 @@ export function announcedBy(doc: RunDoc, jobId: string): boolean {
  * once no worker holds that version.
  */
 export function unheldOr(doc: RunDoc, s: StepDoc | undefined, jobId: string): { kind: 'unheld' } | { kind: 'noop' } {
-  const repair = (s !== undefined && s.owner === jobId && needsRepair(doc, s)) || announcedBy(doc, jobId)
-  return doc.status === 'running' || repair ? { kind: 'unheld' } : { kind: 'noop' }
+  return doc.status === 'running' || repairBy(doc, s, jobId) ? { kind: 'unheld' } : { kind: 'noop' }
+}
+
+/** Whether job `jobId` is the one to repair its run: it holds step `s`, left needing repair, or it announced an await another job now holds. */
+export function repairBy(doc: RunDoc, s: StepDoc | undefined, jobId: string): boolean {
+  return (s !== undefined && s.owner === jobId && needsRepair(doc, s)) || announcedBy(doc, jobId)
 }
 
 /** Whether the execution holding `lease` still holds the running step. */
@@ -101,7 +105,7 @@ export function claimStep(doc: RunDoc | null, cmd: ClaimStep, env: Env): Transit
   const s = doc?.steps[step]
   // never run (or repair) a run with another version's code: the job is handed back, nothing written
   if (doc && !env.flow) return { reply: unheldOr(doc, s, jobId), ...none() }
-  if (doc && ((s && s.owner === jobId && needsRepair(doc, s)) || announcedBy(doc, jobId))) return { reply: { kind: 'repair' }, ...none() }
+  if (doc && repairBy(doc, s, jobId)) return { reply: { kind: 'repair' }, ...none() }
   if (!doc || !s || doc.status !== 'running' || s.attempt !== attempt) return { reply: { kind: 'noop' }, ...none() }
   if (s.status === 'retrying' && (s.nextRetryAt ?? 0) > env.now) {
     const id = `${baseJobId(jobId, 'step')}~${env.now}`

@@ -2,7 +2,7 @@ import { type Append, type ChildStart, type Command, type JobOut, type Marks, no
 import { baseJobId, jobIds, keys, RUN_FENCE } from '../keys.js'
 import { type Env, iso, recoveredAppend } from '../outputs.js'
 import { type AwaitRec, type Rec, type RunDoc, type StepDoc, waitsOn } from '../runDoc.js'
-import { announcedBy, claim, needsRepair, type OwnedReply, ownedStep, placeMarks, unheldOr } from '../steps.js'
+import { claim, type OwnedReply, ownedStep, placeMarks, repairBy, unheldOr } from '../steps.js'
 import { awaitedAppend, lateChildren, resumedAppend, withLateChildren } from './announcement.js'
 import { eventCall, eventValue, idleKinds } from './event.js'
 import { runCall, runValue } from './run.js'
@@ -263,7 +263,7 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
   const s = doc?.steps[step]
   const r = s?.records[pos]
   if (doc && !env.flow) return { reply: unheldOr(doc, s, jobId), ...none() }
-  if (doc && ((s && s.owner === jobId && needsRepair(doc, s)) || announcedBy(doc, jobId))) return { reply: { kind: 'repair' }, ...none() }
+  if (doc && repairBy(doc, s, jobId)) return { reply: { kind: 'repair' }, ...none() }
   if (!doc || !s || !r || r.t === 'do' || doc.status !== 'running') return { reply: { kind: 'noop' }, ...none() }
   const again = (at: number): Transition<AwaitJobReply> => ({
     reply: { kind: 'early' },
