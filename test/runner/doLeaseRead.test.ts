@@ -1,5 +1,5 @@
 // A ctx.do more than 250 ms after its execution last knew its lease reads the run first (a
-// stalled worker must not run an effect the take-over recorded: test/faults/bullmq.runner.test.ts).
+// stalled worker must not run an effect the take-over recorded: test/faults/bullmq.lease.test.ts).
 // A store that does not answer that read for a while (a restart, a failover) is waited out as a
 // record's write is: the attempt goes on, and the effect runs once. Before, the blip failed the
 // attempt (and a run with one attempt, as payments often have). An answer that comes back later
