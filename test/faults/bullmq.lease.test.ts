@@ -80,4 +80,21 @@ describe('runner on BullMQ: lease loss mid-step', () => {
     // 1.5 s, past the 1 s lock, thawing 0.3 s before the ctx.do
     await freezeInAwait(FAST, 4200, 1500)
   })
+
+  it("F2 under a lock that lapsed while the worker's store reads answered (BullMQ's renewals failed): the ctx.do after it renews the lock first, finds it lost, and hands the step back; the slow effect runs once", async () => {
+    const { id, store, spawn, start } = setup(redis, FAST)
+    // b holds 2 s, then its lock lapses and its ctx.do (a 3 s effect) comes at once: the lease poll
+    // answered 200 ms ago at most, and the rescuer's stalled check takes the step over within a second
+    const slow = spawn({ HOLD_STEP: 'b', HOLD_MS: '2000', LAPSE_LOCK: '1', EFFECT_MS: '3000', CONCURRENCY: '1' })
+    await ready(slow)
+    const rescuer = spawn()
+    await ready(rescuer)
+    const runIds = await start(1)
+    const lapsed = await slow.waitFor(isCheckpoint('lapsed'), 'the lock of b lapsed', 60_000)
+    expect(lapsed.locks, 'the one job running held one lock').toBe(1)
+    const logs = await waitForRuns(store, runIds, 60_000)
+    await sleep(3500) // a slow effect started on either worker has counted by now
+    expect([...logs.values()].flatMap(checkRunLog)).toEqual([])
+    expect(allOnes(await effectCounts(id, runIds))).toEqual([])
+  })
 })

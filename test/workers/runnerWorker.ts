@@ -9,7 +9,9 @@
  *   runId, step } at handler entry / right after the `ctx.do` effect, then
  *   hang (the test SIGKILLs the process);
  * - HOLD_STEP + HOLD_MS: send { type: 'checkpoint', at: 'holding', … } at
- *   handler entry, then hold the step that long (the test sends SIGTERM);
+ *   handler entry, then hold the step that long (the test sends SIGTERM); with LAPSE_LOCK=1 the
+ *   queue's locks then lapse (PEXPIRE 1 on each, as when BullMQ's renewals fail while this
+ *   worker's store reads answer), and { at: 'lapsed' } is sent before the step's `ctx.do`;
  * - STALL_STEP + STALL_MS: send { type: 'checkpoint', at: 'stalling', … } at handler entry, block
  *   the event loop that long (no lock renewal: a false stall, as a long GC pause or SIGSTOP
  *   makes), send { at: 'stalled' }, await AFTER_STALL_MS (default 0: none), and go on to the
@@ -68,6 +70,12 @@ const flows = makeFlows(effects, {
       send({ type: 'checkpoint', at: 'holding', runId: ctx.runId, step: ctx.step })
       await new Promise((r) => setTimeout(r, Number(HOLD_MS ?? 1000)))
       send({ type: 'checkpoint', at: 'held', runId: ctx.runId, step: ctx.step })
+      if (process.env.LAPSE_LOCK === '1') {
+        const locks = await effects.keys(`lfq:${env('QUEUE_NAME')}:*:lock`)
+        // gone, as when it expires (PEXPIRE 1 would leave it a millisecond: the ctx.do's renewal could still take)
+        for (const key of locks) await effects.del(key)
+        send({ type: 'checkpoint', at: 'lapsed', runId: ctx.runId, step: ctx.step, locks: locks.length })
+      }
     }
   },
   async afterEffect(ctx) {

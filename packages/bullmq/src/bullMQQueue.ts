@@ -231,7 +231,7 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
       const running = runningJobs()
       // a retry is dated by the server's clock, read on the worker's own client (F19)
       const workerNow = serverClock(async () => redisTime(await worker.getBackend().client))
-      const worker = new Worker(queueName, (job: Job) => running.track(handler(toActiveJob(job, lockDuration))), {
+      const worker = new Worker(queueName, (job: Job, token?: string) => running.track(handler(toActiveJob(job, lockDuration, token))), {
         connection,
         prefix,
         concurrency,
@@ -351,7 +351,7 @@ function closedError(queueName: string): LeanflowError {
   return new LeanflowError('INVALID_ARGUMENT', `The BullMQ queue "${queueName}" is closed: create a new one.`)
 }
 
-function toActiveJob(job: Job, lockMs: number): ActiveJob {
+function toActiveJob(job: Job, lockMs: number, token: string | undefined): ActiveJob {
   return {
     id: decodeJobId(job.id ?? ''),
     name: job.name,
@@ -360,6 +360,10 @@ function toActiveJob(job: Job, lockMs: number): ActiveJob {
     // attemptsStarted counts moves to active, this one included (stalls too).
     deliveries: Math.max(0, (job.attemptsStarted ?? job.attemptsMade + 1) - 1),
     lockMs,
+    // extendLock sets the lock again only while it holds this worker's token (1), else answers 0
+    renewLock: token === undefined ? undefined : async () => (await job.extendLock(token, lockMs)) === 1,
+    // moveToActive took the lock, dated processedOn by this worker's clock when it was sent
+    lockedAt: job.processedOn,
   }
 }
 

@@ -15,12 +15,36 @@ export interface ActiveJob<T = unknown> extends JobSpec<T> {
   deliveries: number
   /**
    * For a queue whose workers hold a job under a lock that lapses unless renewed (BullMQ's
-   * `lockDuration`): how long, in ms. A handler that has known nothing for that long (its event
-   * loop blocked, its Redis frozen) may have lost the job to another worker; the runner then
-   * hands the step back rather than run a `ctx.do` function the other may run too. Leave it out
-   * when no other worker can take a running job (the memory queue).
+   * `lockDuration`): how long, in ms. A handler whose lock lapsed (its event loop blocked, its
+   * Redis frozen, its renewals failed) may have lost the job to another worker; the runner then
+   * hands the step back rather than run a `ctx.do` function the other may run too. It asks
+   * {@link ActiveJob.renewLock} when given; else a handler that knew nothing of its lease for
+   * half that long is taken to have lost it. Leave it out when no other worker can take a running
+   * job (the memory queue).
    */
   lockMs?: number | undefined
+  /**
+   * For a queue with {@link ActiveJob.lockMs}: renews this delivery's lock now, for another
+   * `lockMs`, resolving `true` while it was still this worker's and `false` once it was not
+   * (it lapsed: another worker may take the job, or has). A `ctx.do` that would run its function
+   * more than half a lock after the lock was last known held asks it first, and hands the step
+   * back on `false`, on an error, or on no answer within a lock: a lock can lapse while the
+   * worker's store reads still answer (its renewals failed or came late). Without it the runner
+   * judges the lock by those answers alone.
+   *
+   * @example
+   * ```ts
+   * // BullMQ: the worker's token, the queue's lockDuration (extendLock answers 1 or 0)
+   * renewLock: async () => (await job.extendLock(token, lockDuration)) === 1
+   * ```
+   */
+  renewLock?: (() => Promise<boolean>) | undefined
+  /**
+   * For a queue with {@link ActiveJob.renewLock}: when this delivery's lock was taken, as this
+   * process's `Date.now()` when the take was sent (BullMQ's `job.processedOn`). Left out, the
+   * lock is taken as unknown: the first `ctx.do` renews it.
+   */
+  lockedAt?: number | undefined
 }
 
 /**

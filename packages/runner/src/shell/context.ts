@@ -7,6 +7,7 @@ import { apply } from './apply.js'
 import { AwaitGate } from './awaitGate.js'
 import { announceNow, createAwaits, nonDeterminism } from './ctxAwaits.js'
 import { type Execution, orHandBack } from './execution.js'
+import { heldLock } from './heldLock.js'
 import { assertNotInsideDo, runInsideDo } from './insideDo.js'
 import { toJson } from './json.js'
 import { publish } from './publish.js'
@@ -232,7 +233,9 @@ async function freshLease(shell: Shell, ex: Execution): Promise<void> {
   // known nothing for the queue's whole lock, now or at any time before (a frozen Redis, a blocked
   // event loop, then a poll's answer): the lock may have lapsed, and another worker take the step
   // over any moment, this call not recorded yet
-  if (ex.lapsedMs !== undefined) throw ex.stop('handback', lockLapsed(ex, ex.lapsedMs))
+  // (a queue that renews its lock on demand is asked instead, last: heldLock)
+  const lapsed = () => ex.jobLock === undefined && ex.lapsedMs !== undefined
+  if (lapsed()) throw ex.stop('handback', lockLapsed(ex, ex.lapsedMs ?? 0))
   for (let asked = 0; performance.now() - ex.confirmedAt > LEASE_FRESH_MS && asked < MAX_LEASE_READS; asked++) {
     const sent = performance.now()
     const d = await orHandBack(ex, () => untilReachable(shell, ex, () => shell.states.read(ex.runId)))
@@ -240,8 +243,9 @@ async function freshLease(shell: Shell, ex: Execution): Promise<void> {
     const lost = ex.lost(d)
     if (lost) throw ex.stop(lost)
     ex.confirmed(sent)
-    if (ex.lapsedMs !== undefined) throw ex.stop('handback', lockLapsed(ex, ex.lapsedMs))
+    if (lapsed()) throw ex.stop('handback', lockLapsed(ex, ex.lapsedMs ?? 0))
   }
+  await heldLock(ex)
 }
 
 /** Why a `ctx.do` did not run its function: the step goes back to the queue (no attempt spent). */

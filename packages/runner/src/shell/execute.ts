@@ -6,6 +6,7 @@ import { isRetriable, normalizeRetry, retryDelay } from '../retryPolicy.js'
 import { apply } from './apply.js'
 import { createContext, flushAndFence } from './context.js'
 import { Execution, ExecutionGone } from './execution.js'
+import { jobLock } from './heldLock.js'
 import { longTimeout } from './longTimer.js'
 import { newId } from './newId.js'
 import { flowOf, type Shell } from './shell.js'
@@ -47,6 +48,7 @@ export async function execute(
   // the claim was sent then: the lease was this execution's from some moment after it
   ex.confirmedAt = askedAt
   ex.lockMs = job.lockMs
+  ex.jobLock = jobLock(job)
   shell.local.add(ex)
   const timers: Array<ReturnType<typeof setInterval>> = []
   let timeoutErr: Error | undefined

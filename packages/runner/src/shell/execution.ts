@@ -2,6 +2,7 @@ import { LeanflowError, NonRetriableError } from '@leanflow/core'
 import type { AwaitRec, DoRec, Rec } from '../machine/runDoc.js'
 import type { FlowDefinition } from '../types.js'
 import type { AwaitGate } from './awaitGate.js'
+import type { JobLock } from './heldLock.js'
 
 const GONE_WHY = {
   lease: 'another worker took the step over',
@@ -66,6 +67,8 @@ export class Execution {
   lockMs: number | undefined
   /** How long the execution once knew nothing of its lease, when that was longer than half {@link Execution.lockMs} (see {@link Execution.confirmed}). */
   lapsedMs: number | undefined
+  /** The queue's lock on the job, for a queue that renews it on demand (`ActiveJob.renewLock`; see `heldLock`). */
+  jobLock: JobLock | undefined
   readonly abort = new AbortController()
   /** Appends queued by the sync logger, flushed before any state change. */
   pending: Promise<void> = Promise.resolve()
