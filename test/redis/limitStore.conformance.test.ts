@@ -126,3 +126,38 @@ it('keys used once leave nothing behind: a concurrency key no one holds or waits
     await store.close()
   }
 })
+
+it('keyed rate limits do not pile up: the usage entries of windows that expired go at later admissions, with no limitUsage call', async () => {
+  const prefix = uniqueName('l')
+  const store = createRedisStreamStore({ url: redis.url, prefix, connectionName: prefix })
+  const raw = redis.client
+  try {
+    const { keys } = store
+    const scope = 'sync/user'
+    const rate = (key: string) => ({ id: 'rateLimit', kind: 'rate', key, limit: 5, periodMs: 200 }) as const
+    // 600 users, each admitted once (a key per user), in a service that never lists its limits
+    const admit = async (from: number) => {
+      for (let i = from; i < from + 300; i++) {
+        expect((await store.acquireLimit(scope, { holder: `r${i}~s`, needs: [rate(`u${i}`)] })).state).toBe('admitted')
+        await store.releaseLimit(scope, `r${i}~s`)
+      }
+    }
+    await admit(0)
+    await new Promise((r) => setTimeout(r, 300)) // every window so far expired
+    await admit(300)
+    await new Promise((r) => setTimeout(r, 300))
+    await admit(600)
+    // what is left: about the last period's keys, not all 900
+    const seen = await raw.hlen(keys.limitSeen(scope))
+    expect(seen, `${seen} usage entries left of 900 keys`).toBeLessThan(450)
+    expect(await raw.hlen(keys.limitLimits(scope))).toBeLessThanOrEqual(seen)
+    // the sweep's cursor, when a pass is under way, goes by itself
+    const cursor = await raw.pttl(keys.limitSweep(scope))
+    expect(cursor === -2 || (cursor > 0 && cursor <= 60_000), `the cursor's expiry: ${cursor}`).toBe(true)
+    // what is listed is unchanged: the keys whose window still counts
+    const usage = await store.limitUsage(scope)
+    expect(usage.every((u) => u.kind === 'rate' && u.active === 1)).toBe(true)
+  } finally {
+    await store.close()
+  }
+})

@@ -58,3 +58,36 @@ export function newScope(): Scope {
     seq: 0,
   }
 }
+
+/** How many usage entries one sweep looks at (the Redis store's HSCAN asks for as many). */
+const SWEEP_COUNT = 16
+
+/**
+ * Forgets the next few of the scope's usage entries that `idle` says are idle (a rate key whose
+ * window expired, no line), moving the others to the back: called once per call that admits
+ * into a rate window, so a keyed rate limit (a key per user) leaves no entry per key for ever in
+ * a process that never lists its usage. The Redis store sweeps the same way (HSCAN).
+ *
+ * @example
+ * ```ts
+ * sweepIdle(s, (k, n) => n.kind === 'rate' && windowOf(s, n, t).length === 0 && !s.lines.has(k))
+ * ```
+ */
+export function sweepIdle(s: Scope, idle: (k: string, n: LimitNeed) => boolean): void {
+  const next = [...take(s.seen.entries(), SWEEP_COUNT)]
+  for (const [k, n] of next) {
+    s.seen.delete(k)
+    if (idle(k, n)) {
+      s.limits.delete(k)
+      s.windows.delete(k)
+    } else s.seen.set(k, n)
+  }
+}
+
+function* take<T>(it: Iterator<T>, count: number): Generator<T> {
+  for (let i = 0; i < count; i++) {
+    const r = it.next()
+    if (r.done) return
+    yield r.value
+  }
+}

@@ -1,7 +1,7 @@
 import { positiveInteger } from './invalidArgument.js'
 import { checkDebounce, checkLimitHolder, checkLimitRequest, checkLimitScope } from './limitChecks.js'
 import type { DebounceAnswer, LimitAnswer, LimitBlock, LimitNeed, LimitRequest, LimitStore, LimitTurn, LimitUsage } from './limitStore.js'
-import { type Entry, lineOf, newScope, type Scope, slotKey } from './memoryLimitScope.js'
+import { type Entry, lineOf, newScope, type Scope, slotKey, sweepIdle } from './memoryLimitScope.js'
 
 /** Most queued entries one call looks at while admitting (the Redis script has the same bound). */
 const MAX_PUMP = 1000
@@ -10,10 +10,10 @@ const STALE_WINDOW_MS = 60_000
 
 /**
  * The {@link LimitStore} held in memory, on the store's clock: every call runs to its end in one
- * turn of the event loop, so each decision is atomic as the Redis script's is.
+ * turn of the event loop, so each decision is atomic as the Redis script's is. `scopes` holds
+ * each scope's state (a test passes its own map to look into it).
  */
-export function createMemoryLimits(now: () => number): LimitStore {
-  const scopes = new Map<string, Scope>()
+export function createMemoryLimits(now: () => number, scopes = new Map<string, Scope>()): LimitStore {
   const scopeOf = (name: string): Scope => {
     let s = scopes.get(name)
     if (!s) {
@@ -51,7 +51,7 @@ export function createMemoryLimits(now: () => number): LimitStore {
   /**
    * Forgets the key of `n` once no one holds it, counts in its window or waits in its line (usage
    * would list none of it): keys used once do not pile up. A rate key's entry goes at the next
-   * usage call or once its line empties.
+   * usage call, once its line empties, or at a later rate admission's sweep (`sweepIdle`).
    */
   const forget = (s: Scope, n: LimitNeed): void => {
     const k = slotKey(n)
@@ -93,6 +93,7 @@ export function createMemoryLimits(now: () => number): LimitStore {
       } else holdersOf(s, slotKey(n), t).set(holder, exp)
     }
     s.held.set(holder, needs)
+    if (needs.some((n) => n.kind === 'rate')) sweepIdle(s, (k, n) => n.kind === 'rate' && windowOf(s, n, t).length === 0 && !s.lines.has(k))
   }
 
   /** Moves the expiry of `holder`'s leased concurrency slots to `leaseMs` from `t` (rate admissions stay as they were). */

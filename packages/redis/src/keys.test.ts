@@ -65,6 +65,7 @@ describe('createKeys', () => {
       keys.limitSingletons(scope),
       keys.limitSingletonOf(scope),
       keys.limitSeen(scope),
+      keys.limitSweep(scope),
       keys.limitDebounce(scope, 'u1'),
     ]
     for (const k of all) expect(keySlot(k)).toBe(keySlot('{lim:order/charge}'))

@@ -71,6 +71,8 @@
 // |                                         |         | limits with use (limitUsage drops the idle ones)       |
 // | lf:{lim:<scope>}:lim                    | hash    | `<id>:<key>` -> the limit its latest ask gave (kept   |
 // |                                         |         | and dropped with its `seen` field)                     |
+// | lf:{lim:<scope>}:sweep                  | string  | HSCAN cursor over `seen` of the sweep that forgets     |
+// |                                         |         | expired rate keys (a minute; absent after a full pass) |
 // | lf:{lim:<scope>}:d:<key>                | hash    | debounce window: holder, first, until (ms), input JSON |
 // |                                         |         | (expires a minute after until: a run never settled)    |
 //
@@ -180,9 +182,12 @@ export function createKeys(prefix = 'lf') {
     /**
      * Limits with use (a hash: `<id>:<key>` → `concurrency` or `rate:<periodMs>`), for limitUsage. A
      * concurrency key's entry goes once no one holds it or waits in its line; a rate key's at the
-     * next limitUsage after its window expired (or once its line empties).
+     * next limitUsage after its window expired, once its line empties, or at a later rate
+     * admission's sweep (a few entries each).
      */
     limitSeen: (scope: string) => lim(scope, 'seen'),
+    /** The cursor of the sweep over {@link limitSeen} that forgets rate keys whose window expired, at each call admitting into a rate window. */
+    limitSweep: (scope: string) => lim(scope, 'sweep'),
     /** Each key's limit as its latest ask gave it (`<id>:<key>` → limit), kept and dropped with its `seen` field. */
     limitLimits: (scope: string) => lim(scope, 'lim'),
     /** The open debounce window of a key (a hash: holder, first, until, input). */

@@ -43,11 +43,32 @@ end
 
 -- forgets the key of need n once no one holds it, counts in its window or waits in its line (usage
 -- would list none of it): keys used once do not pile up. A rate key's window expires a period
--- after its last admission; its entry goes at the next usage call or once its line empties
+-- after its last admission; its entry goes at the next usage call, once its line empties, or at
+-- a later admission's sweep
 local function forget(n)
   local k = slotsKey(n)
   if n.kind == 'rate' then k = windowKey(n) end
   if redis.call('EXISTS', k, lineKey(slot(n))) == 0 then redis.call('HDEL', SEEN, slot(n)) redis.call('HDEL', LIM, slot(n)) end
+end
+
+-- the next few usage entries (HSCAN from a cursor kept a minute) whose rate window expired with
+-- no line are forgotten, once per call that admits into a rate window: a keyed rate limit (a key
+-- per user) leaves no entry per key for ever in a service that never lists its usage
+local SWEEP = base .. ':sweep'
+local swept = false
+local function sweep()
+  if swept then return end
+  swept = true
+  local page = redis.call('HSCAN', SEEN, redis.call('GET', SWEEP) or '0', 'COUNT', 16)
+  if page[1] == '0' then redis.call('DEL', SWEEP) else redis.call('SET', SWEEP, page[1], 'PX', 60000) end
+  local f = page[2]
+  for i = 1, #f, 2 do
+    local s = f[i]
+    if string.sub(f[i + 1], 1, 5) == 'rate:' and redis.call('EXISTS', base .. ':w:' .. s, lineKey(s)) == 0 then
+      redis.call('HDEL', SEEN, s)
+      redis.call('HDEL', LIM, s)
+    end
+  end
 end
 
 -- frees the holder's concurrency slots; returns the needs freed
@@ -117,6 +138,7 @@ local function take(holder, entryJson, needs, leaseMs)
       -- the window goes with its newest admission: it counts nothing a period later
       redis.call('ZADD', windowKey(n), now, redis.call('INCR', SEQ))
       redis.call('PEXPIRE', windowKey(n), math.max(1, math.ceil(n.periodMs)))
+      sweep()
     else
       redis.call('ZADD', slotsKey(n), exp, holder)
     end
