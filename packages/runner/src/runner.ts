@@ -13,31 +13,29 @@ import {
   TriggerNotFoundError,
 } from '@leanflow/core'
 import { checkedFlows } from './checkedFlows.js'
-import { type CreateRun, firstAdmitJob, keyAnswer, startLimited } from './flowControl/admission.js'
+import { type CreateRun, keyAnswer, startLimited } from './flowControl/admission.js'
 import { assertStepKeys } from './flowControl/control.js'
-import { controlsStarts, holdsRunSlots } from './flowControl/limits.js'
+import { controlsStarts } from './flowControl/limits.js'
 import { limitsInUse } from './flowControl/limitsInUse.js'
-import { copiedWaves, newRun, queueNew, type RunOrigin, startJobs, type Waiting } from './machine/index.js'
-import { jobIds } from './machine/keys.js'
-import type { FlowGraph, RunDoc } from './machine/runDoc.js'
+import type { RunOrigin } from './machine/index.js'
+import type { FlowGraph } from './machine/runDoc.js'
 import { createMemoryQueue, isMemoryQueue, isServed } from './memoryQueue.js'
 import { type PreparedRerun, prepareOrRepeat } from './rerun.js'
 import { assertQueue, functionOption, priorityOf, RUNNER_KEYS, timerMs, workerIdOf } from './runnerOptions.js'
 import { createSchedules } from './schedules/schedules.js'
-import { apply, carry } from './shell/apply.js'
+import { apply } from './shell/apply.js'
 import { queueCancelFinish } from './shell/cancelFinish.js'
+import { createRun, runIdTaken } from './shell/createRun.js'
 import { idempotencyKeyOf } from './shell/idempotencyKey.js'
-import { failuresTo, queueBegin, unanswered } from './shell/jobs.js'
+import { failuresTo } from './shell/jobs.js'
 import { toJson } from './shell/json.js'
 import { createLifecycle } from './shell/lifecycle.js'
 import { newId } from './shell/newId.js'
 import { OBSERVER_SETTLE_MS } from './shell/observers.js'
 import { publish } from './shell/publish.js'
 import { resultOf } from './shell/result.js'
-import { earlyBasis, type RunBasis, readBasis } from './shell/runBasis.js'
-import { fencesOf } from './shell/runStates.js'
+import { earlyBasis } from './shell/runBasis.js'
 import { createShell, versionOf } from './shell/shell.js'
-import { beforeWrite, firstJobs, writeRun } from './shell/startWrites.js'
 import { assertFits, storableError } from './shell/storable.js'
 import { queueResolveFinish, type TriggerAsk } from './shell/triggers.js'
 import { unknownFlow } from './shell/unknownFlow.js'
@@ -206,7 +204,8 @@ export function createRunner(options: RunnerOptions): Runner {
       const foldKey = key === undefined ? undefined : `fd~k~${createHash('sha256').update(key).digest('base64url')}`
       // the store's clock and position, asked while the limits decide (one round trip for both)
       const basis = earlyBasis(shell)
-      const create: CreateRun = (id, waiting, at) => createRun(flow, id, data, from, { waiting, at, priority }, meta, basis.get())
+      const create: CreateRun = (id, waiting, at) =>
+        createRun(shell, inProcess, flow, id, data, from, { waiting, at, priority }, meta, basis.get())
       return startLimited(shell, name, runId, data, priority, { create, cancel, claim, dedupTo, foldKey, prepare: basis.ask })
     }
     const id = runId
@@ -214,7 +213,7 @@ export function createRunner(options: RunnerOptions): Runner {
     // a child's time and external-event position, noted by its invoke (asked with the write that recorded it)
     const known = origin.parent ? shell.childBases.take(runId) : undefined
     // a repeat of a key, or a caller's run id of a run that exists: the run is likely written already
-    await createRun(flow, runId, data, from, undefined, meta, known, existed || runId !== id, since)
+    await createRun(shell, inProcess, flow, runId, data, from, undefined, meta, known, existed || runId !== id, since)
     return { runId }
   }
 
@@ -238,92 +237,6 @@ export function createRunner(options: RunnerOptions): Runner {
       } else meta = shell.observers.startMeta({ flow, runId })
     }
     return traceparent ? { ...meta, traceparent } : meta
-  }
-
-  /**
-   * Writes a new run (its state and `flow.started` in one atomic write: a refused start leaves
-   * neither) and queues its first jobs — or, queued by flow control, logs `flow.queued` and queues
-   * its `admit` job. A run that exists already is returned as it is. `basis`: the clock and
-   * position asked already (by a start that asked them together with its limits). `repeat`: the
-   * run may exist already (its first jobs are then queued only if it does not). `since`: when a
-   * child's await was recorded (an earlier start of it may have queued its jobs since: `writeRun`).
-   */
-  async function createRun(
-    flow: FlowGraph,
-    runId: string,
-    data: unknown,
-    origin: RunOrigin,
-    control?: { waiting: Waiting | undefined; at: number | undefined; priority: number },
-    meta?: EventMeta,
-    basis?: Promise<RunBasis>,
-    repeat = false,
-    since?: number,
-  ): Promise<RunDoc> {
-    const name = flow.name
-    const [now, pos] = await (basis ?? readBasis(shell)).catch(beforeWrite)
-    const { doc: fresh, first, key } = newRun(flow, runId, data, now, pos, origin)
-    // a rerun's or a queued run's begin job: carries out what this start carries out below (copies,
-    // flow.queued, jobs) if this process dies first
-    const begun = origin.rerun || (control?.waiting && !inProcess) ? await queueBegin(shell, runId, name).catch(beforeWrite) : undefined
-    const queued = control?.waiting ? queueNew(fresh, control.waiting) : undefined
-    const admitAt = control?.at ?? now
-    const admitJob = jobIds.admit(runId, Math.round(admitAt))
-    if (queued && fresh.queued) fresh.queued.job = admitJob
-    if (queued && control?.priority) fresh.priority = control.priority
-    // its end gives back what admission gave it, even under a later definition without limits
-    if (control && holdsRunSlots(shell.controls.get(name))) fresh.limited = true
-    // any other start queues its first jobs before it writes the run: a start that dies after the
-    // write leaves them queued, one that dies before leaves jobs that find no run and end, and a
-    // queue that refuses them refuses the start (nothing written). Not on the memory queue: it
-    // dies with this process, jobs and all, and never refuses one. A repeat of a written run
-    // queues the jobs of its document after the write, as before (a copy of its first jobs would
-    // repair what their first delivery did)
-    const queueFirst = !begun && !inProcess && !(repeat && (await shell.states.read(runId)))
-    const early = queueFirst ? firstJobs(shell, startJobs(runId, fresh)) : []
-    // on the memory queue, queued only after a write that got no answer (it may still land)
-    const unansweredJobs = inProcess && !begun && !control?.waiting ? startJobs(runId, fresh) : []
-    const created = await writeRun(
-      shell,
-      runId,
-      early,
-      since,
-      async () => {
-        const res = await store.createRun(runId, fresh, meta ? { ...first, meta } : first, { idempotencyKey: key, fences: fencesOf(fresh) })
-        if (res.created) shell.states.noteStored(runId, res.version, fresh)
-        if (res.created && res.record) shell.observers.appended(res.record)
-        const doc = res.created ? fresh : res.current?.doc
-        if (!doc || !res.record) {
-          throw new LeanflowError(
-            'INVALID_ARGUMENT',
-            `Run id "${runId}" is taken by a run that has ${doc ? 'no flow.started event' : 'no state'} (written by an older leanflow or by hand): choose another run id.`,
-          )
-        }
-        // the stored flow.started (the first one when the run existed): its input, without a read
-        shell.inputs.note(runId, structuredClone((res.record.data as { input?: unknown } | null)?.input ?? null))
-        return { doc, created: res.created }
-      },
-      unansweredJobs,
-    ).catch((err: unknown) => (control && !begun ? unanswered(shell, runId, name, err) : Promise.reject(err)))
-    const doc = created.doc
-    if (doc.flow !== name) throw runIdTaken(runId, doc.flow)
-    // a rerun's copied steps: their step.completed (data.copied) right after flow.started (again
-    // on a repeat: the start that wrote the run may have died before writing them)
-    const copies = copiedWaves(doc)
-    // a new run that queued its first jobs has nothing left to carry out
-    if (created.created && early.length > 0) return doc
-    try {
-      if (doc.status === 'queued' && queued && control?.waiting) {
-        const job = firstAdmitJob(admitJob, runId, name, control.waiting.reason, admitAt)
-        await carry(shell, runId, { appends: [...copies, [queued]], jobs: [job], unwatch: [] })
-      } else await carry(shell, runId, { appends: copies, jobs: startJobs(runId, doc), unwatch: [] })
-    } catch (err) {
-      // the run is written and its begin job carries this out instead (a queue that refuses now)
-      if (!begun) throw err
-      shell.onError(err)
-      return doc
-    }
-    await begun?.done()
-    return doc
   }
 
   async function cancel(runId: string, reason?: string): Promise<void> {
@@ -423,6 +336,3 @@ export function createRunner(options: RunnerOptions): Runner {
     },
   }
 }
-
-const runIdTaken = (runId: string, flow: string) =>
-  new LeanflowError('INVALID_ARGUMENT', `Run id "${runId}" already belongs to flow "${flow}": choose another run id.`)
