@@ -189,7 +189,7 @@ function runnerRoutes(getRunner: () => Runner, getStore: () => StreamStore): voi
         expect((await t().fetch('/flows/runs/nope/cancel', post({}))).status).toBe(404)
       })
 
-      it('POST /events is 202 { id } and resolves a matching await.event', async () => {
+      it('POST /events is 202 { id } and resolves a matching await.event; a built-in kind is 400', async () => {
         const orderId = `o-${t().transport}`
         const runId = await startRun(t(), 'waiter', { orderId })
         await waitFor(async () => (await events(t(), runId)).some((e) => e.kind === 'step.await.event'), 'the await to register')
@@ -199,6 +199,13 @@ function runnerRoutes(getRunner: () => Runner, getStore: () => StreamStore): voi
         expect(((await typo.json()) as { error: { message: string } }).error.message).toMatch(
           /unknown field "date": send only kind and data/,
         )
+        // a built-in kind is a run's log's, never an external event
+        const forged = await t().fetch('/flows/events', post({ kind: 'flow.completed', data: { result: 1 } }))
+        expect(forged.status).toBe(400)
+        expect(((await forged.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+          code: 'INVALID_ARGUMENT',
+          message: expect.stringMatching(/event kind "flow\.completed" is a built-in kind of a run's log/),
+        })
         const res = await t().fetch('/flows/events', post({ kind: 'payment.confirmed', data: { orderId, amount: 5 } }))
         expect(res.status).toBe(202)
         expect(((await res.json()) as { id: string }).id).toEqual(expect.any(String))

@@ -272,7 +272,7 @@ it('startFlow and ctx.invoke with a name no flow can have are INVALID_NAME (as o
   }
 })
 
-it('ctx.invoke, ctx.await.event, ctx.await.trigger and runner.result refuse a misspelt option, naming it (`tiemout` meant no timeout)', async () => {
+it('ctx.invoke, ctx.await.event, ctx.await.trigger and runner.result refuse a misspelt option, naming it (`tiemout` meant no timeout); ctx.await.event and ctx.publish a built-in kind', async () => {
   const typo = { tiemout: '5s' } as never
   const calls = defineFlow({
     name: 'typos',
@@ -284,6 +284,8 @@ it('ctx.invoke, ctx.await.event, ctx.await.trigger and runner.result refuse a mi
           if (input.call === 'event') return ctx.await.event({ kind: 'paid', ...(typo as object) })
           if (input.call === 'trigger') return ctx.await.trigger({ type: 'webhook', ...(typo as object) })
           if (input.call === 'path') return ctx.await.event({ kind: 'paid', match: { orderId: 'o-1' } })
+          if (input.call === 'builtin') return ctx.await.event({ kind: 'flow.completed', match: { 'data.runId': 'r1' } })
+          if (input.call === 'publish') return ctx.publish('flow.failed', { error: 'forged' })
           return ctx.invoke(42 as never, {})
         },
       },
@@ -306,6 +308,11 @@ it('ctx.invoke, ctx.await.event, ctx.await.trigger and runner.result refuse a mi
     expect(await failure('path')).toMatch(
       /Invalid await\.event match path "orderId": pass a dotted path into the event record, whose fields are id, ts, kind and data \(`data\.orderId`\?\)/,
     )
+    // a built-in kind is never published: an await of one would wait for good, a publish would forge it
+    expect(await failure('builtin')).toMatch(
+      /ctx\.await\.event: event kind "flow\.completed" is a built-in kind of a run's log .*; to wait for another run to end, use ctx\.invoke or runner\.result\./,
+    )
+    expect(await failure('publish')).toMatch(/ctx\.publish: event kind "flow\.failed" is a built-in kind of a run's log/)
     // a flow that is neither an object nor a name is named as given, not as "undefined"
     expect(await failure('number')).toMatch(/Invalid ctx\.invoke flow 42: pass a flow \(a defineFlow result\) or its name\./)
     const { runId } = await r.startFlow('order', {})
@@ -315,7 +322,7 @@ it('ctx.invoke, ctx.await.event, ctx.await.trigger and runner.result refuse a mi
   }
 })
 
-it('publishEvent and rerun refuse a misspelt option, nothing stored (a misspelt key published again, a misspelt from reran every step)', async () => {
+it('publishEvent and rerun refuse a misspelt option, publishEvent a built-in kind, nothing stored (a misspelt key published again, a misspelt from reran every step)', async () => {
   expect(await invalid(() => runner.publishEvent({ kind: 'paid', data: 1 }, { idempotency: 'p' } as never))).toBe(
     'publishEvent has an unknown option "idempotency": pass only idempotencyKey.',
   )
@@ -325,6 +332,12 @@ it('publishEvent and rerun refuse a misspelt option, nothing stored (a misspelt 
     'publishEvent event has an unknown option "dat": pass only kind, data, id, ts.',
   )
   expect(await store.readExternal('paid', 0)).toEqual([])
+  // a built-in kind is a run's log's, never an external event (POST /events answers 400)
+  for (const kind of ['flow.completed', 'step.started', 'log', 'state.set'])
+    expect(await invalid(() => runner.publishEvent({ kind, data: {} }))).toBe(
+      `publishEvent: event kind "${kind}" is a built-in kind of a run's log (flow.*, step.*, log, state.set), never an external event: use a kind of your own, e.g. "order.paid".`,
+    )
+  expect(await store.readExternal('flow.completed', 0)).toEqual([])
   // an external event passed on as it came (with its id and ts): published as a new one
   const forwarded = await runner.publishEvent({ id: '1-0', ts: new Date(0).toISOString(), kind: 'paid', data: 2 } as never)
   const [stored] = await store.readExternal('paid', 0)

@@ -26,6 +26,7 @@ import { createSchedules } from './schedules/schedules.js'
 import { apply } from './shell/apply.js'
 import { queueCancelFinish } from './shell/cancelFinish.js'
 import { createRun, runIdTaken } from './shell/createRun.js'
+import { externalKind } from './shell/externalKind.js'
 import { idempotencyKeyOf } from './shell/idempotencyKey.js'
 import { failuresTo } from './shell/jobs.js'
 import { toJson } from './shell/json.js'
@@ -267,7 +268,7 @@ export function createRunner(options: RunnerOptions): Runner {
     // it); an external event passed on as it came (`ctx.await.event`'s) brings its id and ts: ignored
     assertKnownKeys(event, ['kind', 'data', 'id', 'ts'], 'publishEvent event')
     assertKnownKeys(optionsObject(opts, 'publishEvent options', '{ idempotencyKey? }'), ['idempotencyKey'], 'publishEvent')
-    const kind = assertName(event.kind, 'event kind')
+    const kind = externalKind(event.kind, 'publishEvent')
     const data = toJson(event.data, `data of event "${kind}"`)
     return publish(shell, kind, data, idempotencyKeyOf(opts.idempotencyKey, 'publishEvent'))
   }

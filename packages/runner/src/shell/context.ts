@@ -7,6 +7,7 @@ import { apply } from './apply.js'
 import { AwaitGate } from './awaitGate.js'
 import { announceNow, createAwaits, nonDeterminism } from './ctxAwaits.js'
 import { type Execution, orHandBack } from './execution.js'
+import { externalKind } from './externalKind.js'
 import { heldLock } from './heldLock.js'
 import { assertNotInsideDo, runInsideDo } from './insideDo.js'
 import { toJson } from './json.js'
@@ -134,7 +135,7 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
     return recorded(name, label, () => runInsideDo(ex, label, async () => fn()))
   }
   const publishCall = async (kind: string, data?: unknown): Promise<{ id: string }> => {
-    const k = assertName(kind, 'event kind')
+    const k = externalKind(kind, 'ctx.publish')
     const d = toJson(data, `data of event "${k}"`)
     // thrown at the call, as ctx.emit's is: inside the publish it would hand the job back instead
     assertFits(shell, d, `data of event "${k}" (ctx.publish)`, 0)

@@ -25,6 +25,7 @@ import { validateInput } from '../standardSchema.js'
 import type { AwaitEventOptions, AwaitTriggerOptions, FlowDefinition, InvokeOptions, StepAwaits, TriggerHandle } from '../types.js'
 import { apply, carry } from './apply.js'
 import { type Execution, ExecutionGone, orHandBack } from './execution.js'
+import { externalKind } from './externalKind.js'
 import { assertNotInsideDo } from './insideDo.js'
 import { assertNoFunctions, toJson } from './json.js'
 import { newId } from './newId.js'
@@ -72,7 +73,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
       checkOpen(ex)
       assertNotInsideDo(ex, 'ctx.await.event')
       assertNoFunctions(opts, 'await.event options')
-      const kind = assertName(opts?.kind, 'event kind')
+      const kind = externalKind(opts?.kind, 'ctx.await.event')
       if (opts.match !== undefined && (typeof opts.match !== 'object' || opts.match === null || Array.isArray(opts.match))) {
         throw new LeanflowError(
           'INVALID_ARGUMENT',
