@@ -6,6 +6,7 @@ import {
   isTerminalKind,
   LeanflowError,
   type RunStatus,
+  readLog,
   reduceFlow,
 } from '@leanflow/core'
 import { CliError } from './cliError.js'
@@ -65,20 +66,9 @@ export async function runsCommand(ctx: CommandContext, flow: string, o: { status
   return EXIT_CODES.ok
 }
 
-/** Every event of a run, page by page. */
-async function readAll(ctx: CommandContext, runId: string): Promise<EventRecord[]> {
-  const store = ctx.session().store
-  const events: EventRecord[] = []
-  for (;;) {
-    const page = await store.read(runId, { after: events.at(-1)?.id, limit: 1000 })
-    events.push(...page)
-    if (page.length < 1000) return events
-  }
-}
-
 /** `leanflow show <runId>`. */
 export async function showCommand(ctx: CommandContext, runId: string): Promise<ExitCode> {
-  const events = await readAll(ctx, runId)
+  const events = await readLog(ctx.session().store, runId)
   if (events.length === 0) throw notFound(runId)
   const state = reduceFlow(events)
   if (ctx.opts.json) {

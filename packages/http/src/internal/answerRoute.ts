@@ -1,12 +1,11 @@
 // What each route answers, once createHandler matched it (matchRoute.ts) and let it through.
 // The SSE route is answerStream.ts.
-import { assertName, LeanflowError, reduceFlow, STORE_DEFAULTS, type StreamStore } from '@leanflow/core'
+import { assertName, LeanflowError, readLog, reduceFlow, STORE_DEFAULTS, type StreamStore } from '@leanflow/core'
 import type { HandlerRunner, RouteParams } from '../types.js'
 import { answerStream } from './answerStream.js'
 import { lastEvent, runNotFound } from './lastEvent.js'
 import type { Route } from './matchRoute.js'
 import { directionParam, emptyRange, eventIdParam, idempotencyKeyHeader, intParam, statusParam } from './query.js'
-import { readAll } from './readAll.js'
 import { parseJsonBody, readBody } from './readBody.js'
 import { invalidArgument, json } from './respond.js'
 import { childrenPage } from './runChildren.js'
@@ -116,7 +115,7 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
     }
     case 'run': {
       const runId = params.runId as string
-      const events = await readAll(store, runId)
+      const events = await readLog(store, runId)
       if (events.length === 0) throw runNotFound(runId)
       const state = reduceFlow(events)
       return json({ state, lastEventId: events[events.length - 1]?.id })
@@ -124,7 +123,7 @@ export async function answerRoute(route: Route, c: RouteContext): Promise<Respon
     case 'children': {
       const runId = params.runId as string
       const limit = intParam(url, 'limit', 1, PAGE) ?? STORE_DEFAULTS.listLimit
-      const events = await readAll(store, runId)
+      const events = await readLog(store, runId)
       if (events.length === 0) throw runNotFound(runId)
       return json(await childrenPage(store, runId, events, url, limit))
     }

@@ -1,8 +1,7 @@
 // GET /runs/:runId/children: the child runs a run invoked (`ctx.invoke`), from its
 // `step.await.run` events, each with its summary reduced from its own log.
-import { assertName, type EventRecord, type RunSummary, reduceFlow, type StreamStore } from '@leanflow/core'
+import { assertName, type EventRecord, type RunSummary, readLog, reduceFlow, type StreamStore } from '@leanflow/core'
 import { queryParam } from './query.js'
-import { readAll } from './readAll.js'
 import { invalidArgument } from './respond.js'
 
 /** One page of children: `next`, when more follow, is the `after` of the next page. */
@@ -51,7 +50,7 @@ export async function childrenPage(
 
 /** A run's summary from its log, as `listRuns` gives it; undefined before its `flow.started`. */
 async function childSummary(store: StreamStore, runId: string): Promise<RunSummary | undefined> {
-  const state = reduceFlow(await readAll(store, runId))
+  const state = reduceFlow(await readLog(store, runId))
   if (state.startedAt === undefined) return undefined
   const s: RunSummary = { runId, flow: state.name ?? '', status: state.status, startedAt: state.startedAt }
   if (state.completedAt !== undefined) s.completedAt = state.completedAt
