@@ -78,6 +78,7 @@ describe('@leanflow/core public API', () => {
       'positiveInteger',
       'redactUrl',
       'redisUrlDatabase',
+      'readLog',
       'reduceFlow',
       'refuseAfterClose',
       'requiredIdempotencyKey',
