@@ -89,7 +89,8 @@ const BACKOFF_TYPE = 'leanflow'
  *   `onError`, and a job whose end Redis did not record goes back at the next stalled check.
  * - Errors are LeanflowErrors: `enqueue` and `remove` fail with `STORE_UNAVAILABLE`
  *   when Redis gives no answer within `commandTimeout`, `STORE_FULL` when it refuses
- *   writes (`maxmemory`); the driver's error is the `cause`. Retry with the same id.
+ *   writes (`maxmemory`); the driver's error is the `cause`. Retry with the same id. Every
+ *   call after the queue's `close()` fails with `STORE_UNAVAILABLE` saying it is closed.
  *
  * @example
  * ```ts
@@ -347,8 +348,12 @@ function unreached(ms: number, url: string | undefined, last: Error | undefined)
   )
 }
 
+/** A call after `close()`: `STORE_UNAVAILABLE` (503 over HTTP), as a closed store's, not a caller's bad argument. */
 function closedError(queueName: string): LeanflowError {
-  return new LeanflowError('INVALID_ARGUMENT', `The BullMQ queue "${queueName}" is closed: create a new one.`)
+  return new LeanflowError(
+    'STORE_UNAVAILABLE',
+    `The BullMQ queue "${queueName}" is closed (close() was called): create a new one with createBullMQQueue(), and close it only once you are done with it.`,
+  )
 }
 
 function toActiveJob(job: Job, lockMs: number, token: string | undefined): ActiveJob {
