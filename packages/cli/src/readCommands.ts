@@ -1,6 +1,5 @@
 import {
   compareEventIds,
-  type EventRecord,
   isEventId,
   isLeanflowError,
   isTerminalKind,

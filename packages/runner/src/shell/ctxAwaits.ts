@@ -2,7 +2,6 @@ import {
   AwaitTimeoutError,
   assertFlowName,
   assertKnownKeys,
-  assertName,
   ChildRunError,
   type Duration,
   type ExternalEvent,
