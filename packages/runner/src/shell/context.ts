@@ -303,6 +303,7 @@ async function suspendOn(shell: Shell, ex: Execution, positions: number[]) {
   ex.placed(marks)
   for (const { pos, rec } of announce) ex.records[pos] = rec
   if (reply === 'suspended') {
+    ex.park()
     ex.stop('suspended')
     return 'suspended' as const
   }

@@ -104,6 +104,13 @@ export class Execution {
   unrecordedEffect: unknown
   /** Settles when the handler's promise must be dropped. */
   readonly stopped: Promise<ExecutionGone>
+  /**
+   * Settles once the step's suspend landed: its handler waits on awaits this execution left, and
+   * holds nothing (a step slot goes back). Also when a poll of the run saw that suspend before
+   * the write answered, and stopped the execution as one that lost its lease.
+   */
+  readonly parked: Promise<void>
+  private parkFn!: () => void
   /** Its store calls in flight ({@link orHandBack}: a command's write and its outputs). */
   private readonly inflight = new Set<Promise<unknown>>()
 
@@ -121,6 +128,14 @@ export class Execution {
     this.stopped = new Promise((resolve) => {
       this.stopFn = resolve
     })
+    this.parked = new Promise((resolve) => {
+      this.parkFn = resolve
+    })
+  }
+
+  /** The step's suspend landed (see {@link Execution.parked}). */
+  park(): void {
+    this.parkFn()
   }
 
   /** Drops the handler: its promise is no longer awaited and its calls are refused. */

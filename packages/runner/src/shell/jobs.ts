@@ -78,7 +78,12 @@ export async function handleJob(shell: Shell, job: ActiveJob, opts: ExecuteOptio
     else await awaitJob(shell, job, data, run)
   } finally {
     const h = handler as typeof handler
-    if (slot && h && !h.settled && h.ex.gone?.why !== 'suspended') void h.running.then(() => slot.release()).catch(shell.onError)
+    // (a suspended one goes back once its suspend landed: a poll that saw that suspend first, before
+    // the write answered, stopped the execution as one that lost its lease)
+    if (slot && h && !h.settled && h.ex.gone?.why !== 'suspended')
+      void Promise.race([h.running, h.ex.parked])
+        .then(() => slot.release())
+        .catch(shell.onError)
     else await slot?.release()
   }
 }
