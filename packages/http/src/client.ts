@@ -122,6 +122,16 @@ export function watchRun(url: string, options: WatchRunOptions = {}): RunWatcher
       'watchRun: no EventSource here; pass one: watchRun(url, { EventSource }) (the "eventsource" package in Node).',
     )
   }
+  // a path (the browser sample's) resolves against the page; in Node there is none, and the
+  // EventSource's own error (a DOMException, "An invalid or illegal string") names neither
+  const page = (globalThis as { location?: { href?: string } }).location?.href
+  if (typeof url !== 'string' || !parses(url, page)) {
+    throw clientError(
+      'INVALID_ARGUMENT',
+      'LeanflowError',
+      `watchRun: url ${JSON.stringify(url)?.slice(0, 200)} is no absolute URL${page === undefined ? ', and there is no page here to resolve a path against' : ''}: pass one such as "http://localhost:3000/flows/runs/<runId>/stream".`,
+    )
+  }
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
     throw clientError('INVALID_ARGUMENT', 'LeanflowError', `watchRun: fetch must be a function, got ${typeof options.fetch}.`)
   }
@@ -367,5 +377,15 @@ async function ask(url: string, { fetch: given, withCredentials }: Http): Promis
     return {}
   } finally {
     ac.abort()
+  }
+}
+
+/** Whether `url` is a URL, resolved against `base` (the page's) when given (no `URL.canParse`: older browsers lack it). */
+function parses(url: string, base: string | undefined): boolean {
+  try {
+    new URL(url, base)
+    return true
+  } catch {
+    return false
   }
 }
