@@ -332,6 +332,10 @@ it('publishEvent and rerun refuse a misspelt option, publishEvent a built-in kin
     'publishEvent event has an unknown option "dat": pass only kind, data, id, ts.',
   )
   expect(await store.readExternal('paid', 0)).toEqual([])
+  // the kind and data as two arguments, as ctx.publish takes them: the fix shows the object
+  expect(await invalid(() => runner.publishEvent('paid' as never, { amount: 5 } as never))).toBe(
+    'Invalid publishEvent event "paid": pass an object: runner.publishEvent({ kind: "paid", data }).',
+  )
   // a built-in kind is a run's log's, never an external event (POST /events answers 400)
   for (const kind of ['flow.completed', 'step.started', 'log', 'state.set'])
     expect(await invalid(() => runner.publishEvent({ kind, data: {} }))).toBe(

@@ -263,7 +263,13 @@ export function createRunner(options: RunnerOptions): Runner {
     event: { kind: string; data?: unknown },
     opts: { idempotencyKey?: string | undefined } = {},
   ): Promise<{ id: string }> {
-    if (typeof event !== 'object' || event === null) throw new LeanflowError('INVALID_ARGUMENT', 'publishEvent needs { kind, data }.')
+    // publishEvent('paid', data), as ctx.publish takes it: the fix names the kind
+    if (typeof event !== 'object' || event === null)
+      throw invalidArgument(
+        'publishEvent event',
+        event,
+        typeof event === 'string' ? `an object: runner.publishEvent({ kind: ${JSON.stringify(event)}, data })` : 'an object { kind, data }',
+      )
     // a misspelt data would publish null to every run awaiting the kind (as POST /events refuses
     // it); an external event passed on as it came (`ctx.await.event`'s) brings its id and ts: ignored
     assertKnownKeys(event, ['kind', 'data', 'id', 'ts'], 'publishEvent event')
