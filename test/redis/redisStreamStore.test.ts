@@ -373,6 +373,25 @@ describe('createRedisStreamStore', () => {
     mine.disconnect()
   })
 
+  it('a call on a store whose given client the app quit says that client is closed for good, not to retry once Redis is reachable', async () => {
+    const mine = new Redis(redis.url)
+    const borrowed = createRedisStreamStore({ redis: mine, prefix: 'quit' })
+    await borrowed.append('r', log('r', 0))
+    await mine.quit()
+    for (const call of [() => borrowed.read('r'), () => borrowed.externalPosition()]) {
+      const err = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(isLeanflowError(err, 'STORE_UNAVAILABLE'), String(err)).toBe(true)
+      expect((err as Error).message).toMatch(
+        /^(read\("r"\)|externalPosition\(\)) failed: the ioredis client of the Redis store is closed for good \(its status is "end"/,
+      )
+      expect((err as Error).message).not.toMatch(/Retry once/)
+    }
+    await borrowed.close()
+  })
+
   it('a call on a store made from `url` after close() says the store is closed, not to retry once Redis is reachable', async () => {
     const store = fresh()
     await store.append('r', log('r', 0))

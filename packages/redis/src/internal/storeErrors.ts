@@ -15,7 +15,10 @@ const wrapped = new WeakSet<object>()
  * failure is that error instead.
  */
 export function withStoreErrors<T extends object>(store: T, fatal: () => LeanflowError | undefined = none, redis?: object): T {
-  const map = (err: unknown, op: string) => fatal() ?? withEndpoint(toStoreError(err, op), redis)
+  const map = (err: unknown, op: string) => {
+    const mapped = toStoreError(err, op)
+    return fatal() ?? ended(mapped, op, redis) ?? withEndpoint(mapped, redis)
+  }
   for (const key of Object.keys(store)) {
     const desc = Object.getOwnPropertyDescriptor(store, key)
     if (desc === undefined || !('value' in desc) || typeof desc.value !== 'function' || wrapped.has(desc.value)) continue
@@ -140,6 +143,20 @@ export function watchEndpoint(redis: Redis, url: string): void {
   redis.on('ready', () => {
     seen.last = undefined
   })
+}
+
+/**
+ * A `STORE_UNAVAILABLE` of a client closed for good (ioredis status `end`: the app called `quit()` or
+ * `disconnect()` on the client it gave the store, or its `retryStrategy` gave up): no retry helps,
+ * so the error says so instead of "retry once it is reachable"; undefined otherwise.
+ */
+function ended(err: LeanflowError, op: string, redis: object | undefined): LeanflowError | undefined {
+  if (err.code !== 'STORE_UNAVAILABLE' || (redis as { status?: string } | undefined)?.status !== 'end') return undefined
+  return new LeanflowError(
+    'STORE_UNAVAILABLE',
+    `${op} failed: the ioredis client of the Redis store is closed for good (its status is "end": quit() or disconnect() was called on it, or its retryStrategy gave up reconnecting). Keep the client open while the store is used, or make the store from \`url\` and close it with store.close().`,
+    { cause: err.cause },
+  )
 }
 
 /** A `STORE_UNAVAILABLE` of a watched client while it cannot connect: the endpoint and its last connection error added. */
