@@ -27,14 +27,15 @@ const NAMED_CONTROLS: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t':
 
 /**
  * `s` with its control characters (C0, DEL, C1) written as escapes (`\n`, `\x1b`, `\x9b`), and
- * its bidirectional-text controls too (`\u202E`, as the dashboard shows them): text from a run's
+ * its bidirectional-text controls and line separators too (`\u202E`, `\u2028`, as the dashboard shows
+ * them): text from a run's
  * log (an error message, a log line, a cancel reason) can neither send a terminal sequence, nor
  * break an event's one line or a table's row, nor reorder what follows it on the line
  * (`invoice\u202Efdp.exe` shown as `invoiceexe.pdf`).
  */
 export function printable(s: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: these are what it escapes
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (ch) => {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, (ch) => {
     const code = ch.charCodeAt(0)
     if (code > 0xff) return `\\u${code.toString(16).toUpperCase().padStart(4, '0')}`
     return NAMED_CONTROLS[ch] ?? `\\x${code.toString(16).padStart(2, '0')}`

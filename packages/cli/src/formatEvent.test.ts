@@ -56,10 +56,10 @@ describe('text from the log on a terminal', () => {
   // an error message, a log line or a cancel reason may carry a caller's input: control
   // characters are shown as escapes, never sent to the terminal, and an event stays one line
   // (bidi controls too: `invoice\u202Efdp.exe` would read as `invoiceexe.pdf`)
-  const hostile = 'line1\nline2\r\u001b]0;owned\u0007 \u001b[2J\u009b31m\u007f invoice\u202Efdp.exe\u2066\u061c'
-  const shown = 'line1\\nline2\\r\\x1b]0;owned\\x07 \\x1b[2J\\x9b31m\\x7f invoice\\u202Efdp.exe\\u2066\\u061C'
+  const hostile = 'line1\nline2\r\u001b]0;owned\u0007 \u001b[2J\u009b31m\u007f invoice\u202Efdp.exe\u2066\u061c\u2028'
+  const shown = 'line1\\nline2\\r\\x1b]0;owned\\x07 \\x1b[2J\\x9b31m\\x7f invoice\\u202Efdp.exe\\u2066\\u061C\\u2028'
   // biome-ignore lint/suspicious/noControlCharactersInRegex: what must not reach the terminal
-  const controls = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/
+  const controls = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/
   /** The control characters of `show`'s lines (their own line breaks aside), as char codes. */
   const controlsIn = (out: string) => [...out.replaceAll('\n', '')].filter((ch) => controls.test(ch)).map((ch) => ch.charCodeAt(0))
 
