@@ -95,3 +95,18 @@ it('a ctx.do within half a lock of the lock’s take asks nothing', async () => 
   expect(effects).toEqual([1])
   expect(renewals).toEqual([])
 })
+
+it('a renewal that throws hands the step back with the lock error, its own as the cause; the next delivery runs the function once', async () => {
+  const { queue, renewals, handedBack } = lockedQueue(400, async (delivery) => {
+    if (delivery === 0) throw new Error('renewal exploded (ECONNRESET)')
+    return true
+  })
+  const { result, effects } = await run(queue, 300)
+  expect(result).toEqual({ s: 1 })
+  expect(effects).toEqual([1])
+  expect(renewals).toEqual([0, 1])
+  const err = handedBack.find((e) => /renewal failed/.test(String(e))) as Error & { code?: string; cause?: unknown }
+  expect(err?.code).toBe('STORE_UNAVAILABLE')
+  expect(err.message).toMatch(/could not hold its queue lock \(400 ms\): its renewal failed \(renewal exploded \(ECONNRESET\)\)/)
+  expect(String(err.cause)).toMatch(/renewal exploded/)
+})

@@ -51,6 +51,25 @@ export function claim(s: StepDoc, jobId: string, lease: string, now: number): vo
   delete s.waitingAll
 }
 
+/** The delivery count a lease was made for (`3.V1St…`: the shell's `leaseFor`), or undefined (an older lease). */
+function deliveryOf(lease: string | undefined): number | undefined {
+  const m = lease === undefined ? null : /^(\d{1,15})\./.exec(lease)
+  return m ? Number(m[1]) : undefined
+}
+
+/**
+ * True when taking over running step `s` with `lease` would take it from a later delivery of the
+ * same job: this delivery's claim was sent before its queue lock lapsed and answered after another
+ * worker got the job again and claimed the step. The later delivery holds the lock and keeps the
+ * step; this one ends (it cannot run it: its lock is gone, and should the later one end its job
+ * as a step taken from it, nothing would deliver the step again).
+ */
+export function staleTakeover(s: StepDoc, lease: string): boolean {
+  const mine = deliveryOf(lease)
+  const theirs = deliveryOf(s.lease)
+  return mine !== undefined && theirs !== undefined && mine < theirs
+}
+
 /** True when a step's state shows outputs its owning job may not have carried out (it was re-delivered after a crash). */
 export function needsRepair(doc: RunDoc, s: StepDoc): boolean {
   if (s.status === 'completed' || s.status === 'failed' || s.status === 'retrying') return true
@@ -116,7 +135,7 @@ export function claimStep(doc: RunDoc | null, cmd: ClaimStep, env: Env): Transit
       unwatch: [],
     }
   }
-  if (s.status !== 'ready' && s.status !== 'retrying' && !(s.status === 'running' && s.owner === jobId)) {
+  if (s.status !== 'ready' && s.status !== 'retrying' && !(s.status === 'running' && s.owner === jobId && !staleTakeover(s, lease))) {
     return { reply: { kind: 'noop' }, ...none() }
   }
   const takeover = s.status === 'running'
@@ -140,7 +159,8 @@ export function claimStep(doc: RunDoc | null, cmd: ClaimStep, env: Env): Transit
 export function takeOver(doc: RunDoc | null, cmd: TakeOver, env: Env): Transition<string | undefined> {
   const { step, jobId, lease } = cmd
   const s = doc?.steps[step]
-  if (!doc || !s || doc.status !== 'running' || s.status !== 'running' || s.owner !== jobId) return { reply: undefined, ...none() }
+  if (!doc || !s || doc.status !== 'running' || s.status !== 'running' || s.owner !== jobId || staleTakeover(s, lease))
+    return { reply: undefined, ...none() }
   claim(s, jobId, lease, env.now)
   const waves = startWaves(doc, graphOf(env, doc), step, s.attempt, jobId)
   waves.unshift([recoveredAppend(step, s.attempt, jobId, lease, keys.started(step, s.attempt))])

@@ -61,6 +61,21 @@ describe('claimStep', () => {
       after: 'unchanged',
     },
     {
+      name: "the job's own running step, claimed by a later delivery (leases carry the delivery): taken over",
+      doc: run({ a: running('2.OLD', 'J') }),
+      cmd: { type: 'claimStep', step: 'a', attempt: 1, jobId: 'J', lease: '3.N' },
+      reply: { kind: 'claimed', lease: '3.N', takeover: true },
+      after: { steps: { a: { lease: '3.N' } } },
+      appends: [['step.started sv~a~1~3.N after ss~a~1 fenced 3.N'], [], ['step.started ss~a~1']],
+    },
+    {
+      name: "the job's own running step, held by a later delivery: an earlier delivery's late claim (its lock lapsed meanwhile) takes nothing",
+      doc: run({ a: running('3.LATER', 'J') }),
+      cmd: { type: 'claimStep', step: 'a', attempt: 1, jobId: 'J', lease: '2.N' },
+      reply: { kind: 'noop' },
+      after: 'unchanged',
+    },
+    {
       name: 'a stale attempt: nothing',
       doc: run({ a: { attempt: 2, status: 'retrying' } }),
       cmd: claim('a', 1),

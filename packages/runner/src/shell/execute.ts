@@ -8,7 +8,7 @@ import { createContext, flushAndFence } from './context.js'
 import { Execution, ExecutionGone } from './execution.js'
 import { jobLock } from './heldLock.js'
 import { longTimeout } from './longTimer.js'
-import { newId } from './newId.js'
+import { leaseFor } from './newId.js'
 import { flowOf, type Shell } from './shell.js'
 import { assertStorableResult, eventLimit, isUnstorable, storableError } from './storable.js'
 
@@ -148,7 +148,7 @@ export async function execute(
 async function complete(shell: Shell, job: ActiveJob, ex: Execution, result: unknown, json: string | undefined, opts: ExecuteOptions) {
   // no inline continuation into a step that would need a step-level slot first
   const limited = Object.keys(shell.controls.get(ex.flow.name)?.steps ?? {}).length > 0
-  const next = shell.stopping || limited ? undefined : { jobId: job.id, lease: newId() }
+  const next = shell.stopping || limited ? undefined : { jobId: job.id, lease: leaseFor(job) }
   const asked = performance.now()
   const { reply, doc } = await apply(shell, ex.runId, {
     type: 'complete',

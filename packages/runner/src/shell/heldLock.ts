@@ -55,7 +55,13 @@ export async function heldLock(ex: Execution): Promise<void> {
   for (let asked = 0; performance.now() - lock.heldAt > lock.ms / 2; asked++) {
     if (asked === MAX_RENEWALS) throw ex.stop('handback', lockUnsure(ex, lock, 'its renewals each answered later than half the lock'))
     const sent = performance.now()
-    const held = await orHandBack(ex, () => withinLock(lock.renew(), ex, lock))
+    // a renewal that throws (Redis refused it, a queue's own error) is said as one that failed, the error its cause
+    const renewal = Promise.resolve()
+      .then(() => lock.renew())
+      .catch((err: unknown) => {
+        throw lockUnsure(ex, lock, `its renewal failed (${err instanceof Error ? err.message : String(err)})`, err)
+      })
+    const held = await orHandBack(ex, () => withinLock(renewal, ex, lock))
     ex.check()
     if (!held)
       throw ex.stop('handback', lockUnsure(ex, lock, 'it was no longer this worker’s (it lapsed: its renewals failed or came late)'))
@@ -77,9 +83,10 @@ async function withinLock(renewal: Promise<boolean>, ex: Execution, lock: JobLoc
 }
 
 /** Why a `ctx.do` did not run its function: the step goes back to the queue (no attempt spent). */
-function lockUnsure(ex: Execution, lock: JobLock, why: string): LeanflowError {
+function lockUnsure(ex: Execution, lock: JobLock, why: string, cause?: unknown): LeanflowError {
   return new LeanflowError(
     'STORE_UNAVAILABLE',
     `Step "${ex.step}" of run "${ex.runId}" could not hold its queue lock (${lock.ms} ms): ${why}. Another worker may be taking the step over, so its ctx.do did not run its function, and the step goes back to the queue. A Redis too slow to answer the lock's renewals in time, or a worker too loaded to send them, does this.`,
+    cause === undefined ? undefined : { cause },
   )
 }

@@ -10,7 +10,7 @@ import { finishCancel } from './cancelFinish.js'
 import { type ExecuteOptions, execute } from './execute.js'
 import { type Execution, ExecutionGone } from './execution.js'
 import { type Fallback, queueFallback } from './fallbackJob.js'
-import { newId } from './newId.js'
+import { leaseFor, newId } from './newId.js'
 import { matchWatchers } from './publish.js'
 import { quotedNames } from './quotedNames.js'
 import { flowFor, type Shell, versionOf } from './shell.js'
@@ -149,7 +149,7 @@ async function stepJob(shell: Shell, job: ActiveJob, data: RunnerJobData, opts: 
   const { runId, step } = data
   const attempt = data.attempt ?? 1
   const now = attempt > 1 ? await shell.clock.now() : shell.clock.estimate()
-  const cmd = { type: 'claimStep', step, attempt, jobId: job.id, lease: newId() } as const
+  const cmd = { type: 'claimStep', step, attempt, jobId: job.id, lease: leaseFor(job) } as const
   const asked = performance.now()
   let { reply, doc } = await apply(shell, runId, cmd, { now })
   // a first job whose run is not written yet (its start, in another process, is writing it)
@@ -204,11 +204,11 @@ async function awaitJob(shell: Shell, job: ActiveJob, data: RunnerJobData, opts:
   const asked = performance.now()
   if (job.name === 'time' || job.name === 'timeout') {
     // with the other timers of the run due meanwhile: one write decides them all
-    const ask: TimerAsk = { job: job.name, step, pos: data.pos ?? 0, jobId: job.id, lease: newId() }
+    const ask: TimerAsk = { job: job.name, step, pos: data.pos ?? 0, jobId: job.id, lease: leaseFor(job) }
     await shell.timers.add(runId, ask)
     return afterAwaitJob(shell, job, runId, step, ask.reply, ask.doc ?? null, opts, asked)
   }
-  const cmd = { type: 'awaitJob', job: 'resume', step, pos: data.pos ?? 0, jobId: job.id, lease: newId() } as const
+  const cmd = { type: 'awaitJob', job: 'resume', step, pos: data.pos ?? 0, jobId: job.id, lease: leaseFor(job) } as const
   const { reply, doc } = await apply(shell, runId, cmd, { now: shell.clock.estimate() })
   return afterAwaitJob(shell, job, runId, step, reply, doc, opts, asked)
 }
@@ -241,7 +241,7 @@ async function repairJob(shell: Shell, job: ActiveJob, doc: RunDoc, opts: Execut
   for (const out of outputs) await carry(shell, runId, out)
   if (running === undefined) return
   const asked = performance.now()
-  const { reply: lease, doc: d } = await apply(shell, runId, { type: 'takeOver', step: running, jobId: job.id, lease: newId() })
+  const { reply: lease, doc: d } = await apply(shell, runId, { type: 'takeOver', step: running, jobId: job.id, lease: leaseFor(job) })
   if (lease === undefined || !d) return
   await execute(shell, job, d, running, lease, opts, true, asked)
 }

@@ -2,7 +2,7 @@ import { type Append, type ChildStart, type Command, type JobOut, type Marks, no
 import { baseJobId, jobIds, keys, RUN_FENCE } from '../keys.js'
 import { type Env, iso, recoveredAppend } from '../outputs.js'
 import { type AwaitRec, type Rec, type RunDoc, type StepDoc, waitsOn } from '../runDoc.js'
-import { claim, type OwnedReply, ownedStep, placeMarks, repairBy, unheldOr } from '../steps.js'
+import { claim, type OwnedReply, ownedStep, placeMarks, repairBy, staleTakeover, unheldOr } from '../steps.js'
 import { awaitedAppend, lateChildren, resumedAppend, withLateChildren } from './announcement.js'
 import { eventCall, eventValue, idleKinds } from './event.js'
 import { runCall, runValue } from './run.js'
@@ -274,7 +274,11 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
   if (cmd.job === 'time' && r.t === 'time') {
     // a due timer its step does not wait on now (the step runs, woken by another await) is
     // resolved by the step's next suspend, with every timer due then: no write of the run here
-    const later = r.state === 'pending' && r.at <= env.now && !waitsOn(s, pos) && !(s.status === 'running' && s.owner === jobId)
+    const later =
+      r.state === 'pending' &&
+      r.at <= env.now &&
+      !waitsOn(s, pos) &&
+      !(s.status === 'running' && s.owner === jobId && !staleTakeover(s, cmd.lease))
     if (later) return { reply: { kind: 'noop' }, ...none() }
     const wait = fireTime(r, env.now)
     if (wait !== undefined) return again(wait)
@@ -295,7 +299,7 @@ export function awaitJob(doc: RunDoc | null, cmd: AwaitJob, env: Env): Transitio
   if (waiting)
     for (const [p, q] of s.records.entries()) if (p !== pos && q.t !== 'do' && q.quiet && !alsoResumed.includes(p)) alsoResumed.push(p)
   let reply: AwaitJobReply = timedOut ? { kind: 'timedOut' } : { kind: 'noop' }
-  if (waiting || (s.status === 'running' && s.owner === jobId)) {
+  if (waiting || (s.status === 'running' && s.owner === jobId && !staleTakeover(s, cmd.lease))) {
     const takeover = s.status === 'running'
     claim(s, jobId, cmd.lease, env.now)
     reply = { kind: 'claimed', lease: cmd.lease, takeover }
