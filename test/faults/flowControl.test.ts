@@ -73,6 +73,22 @@ describe('flow control across processes', () => {
     expect(first.runId).not.toBe(second.runId)
   }, 90_000)
 
+  it('a hand-off lost to a crash (a release admitted the queued run, wrote it running, and the worker died before its step job was queued) is repaired by the run\'s admit job: the run runs, no slot left', async () => {
+    const { store, producer, spawn, ready } = setup()
+    const doomed = spawn({ DIE_ON_STEP_ENQUEUE: '1' })
+    await ready([doomed])
+    await producer.startFlow('single', { n: 1 })
+    const second = await producer.startFlow('single', { n: 2 })
+    await doomed.waitFor((m) => m.type === 'checkpoint' && m.at === 'enqueue', 'the hand-off of the queued run')
+    await doomed.exited
+    // admitted and written running, with no job to run its step
+    expect((await store.getRunState<{ status: string }>(second.runId))?.doc.status).toBe('running')
+    const healthy = spawn()
+    await ready([healthy])
+    await waitFor(async () => (await statuses(store, 'single')).completed === 2, 'both runs completed', 60_000)
+    await waitFor(async () => (await producer.limits('single')).limits.length === 0, 'no slot held', 30_000)
+  }, 90_000)
+
   it('F23: a worker SIGKILLed while its step holds a step-level slot: the re-delivered job waits for the lease, then takes the step over; every run completes', async () => {
     const { store, producer, spawn, ready } = setup()
     // the slot's lease outlives the job's re-delivery (lockDuration 2 s): the re-delivered job finds the slot still held

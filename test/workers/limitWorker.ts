@@ -8,6 +8,9 @@
  * run ended, its release is lost.
  * DIE_AFTER_ACQUIRE=1: the first start that the limits answer (`acquireLimit`, `debounce`) sends
  * { type: 'checkpoint', at: 'acquired', answer } and SIGKILLs the process before its run is written.
+ * DIE_ON_STEP_ENQUEUE=1: the first time this process queues a step job (a hand-off of a queued
+ * run admitted by a release: its state written, its jobs not yet queued), it sends
+ * { type: 'checkpoint', at: 'enqueue', id } and SIGKILLs itself before the job is queued.
  * IPC in: { type: 'start', flow, input } starts a run (a producer in this process).
  * HANG_SLOT=1: the first handler of `stepOne` sends { type: 'checkpoint', at: 'slot', runId } and
  * hangs, holding its step slot (the test SIGKILLs the process). SLOT_LEASE_MS: the runner's slotLeaseMs.
@@ -56,7 +59,21 @@ const store = new Proxy(redisStore, {
 })
 const redis = new Redis(url, { maxRetriesPerRequest: null })
 redis.on('error', () => {})
-const queue = createBullMQQueue({ url, queueName: env('QUEUE_NAME'), lockDuration: 2000, stalledInterval: 1000, onError })
+const bullmq = createBullMQQueue({ url, queueName: env('QUEUE_NAME'), lockDuration: 2000, stalledInterval: 1000, onError })
+let dieOnEnqueue = process.env.DIE_ON_STEP_ENQUEUE === '1'
+const queue: typeof bullmq = {
+  ...bullmq,
+  enqueue: async (spec) => {
+    if (dieOnEnqueue && spec.name === 'step') {
+      dieOnEnqueue = false
+      send({ type: 'checkpoint', at: 'enqueue', id: spec.id })
+      await new Promise((r) => setTimeout(r, 50))
+      process.kill(process.pid, 'SIGKILL')
+      await new Promise<never>(() => {})
+    }
+    return bullmq.enqueue(spec)
+  },
+}
 let hung = process.env.HANG_SLOT !== '1'
 const onEnter = async (runId: string) => {
   if (hung) return
@@ -75,7 +92,7 @@ const runner = createRunner({
 
 process.once('SIGTERM', async () => {
   await runner.stop()
-  await queue.close()
+  await bullmq.close()
   await redisStore.close()
   redis.disconnect()
   send({ type: 'closed' })

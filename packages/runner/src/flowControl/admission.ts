@@ -1,8 +1,9 @@
 import { isLeanflowError, isRepeatedAppend, type LimitAnswer, type LimitBlock, type LimitTurn, RateLimitedError } from '@leanflow/core'
 import type { Waiting } from '../machine/index.js'
 import { jobIds, type RunnerJobData } from '../machine/keys.js'
+import { readyJobs } from '../machine/outputs.js'
 import { isEnded, type RunDoc } from '../machine/runDoc.js'
-import { apply } from '../shell/apply.js'
+import { apply, carry } from '../shell/apply.js'
 import { newId } from '../shell/newId.js'
 import type { Shell } from '../shell/shell.js'
 import { wroteNothing } from '../shell/startWrites.js'
@@ -204,6 +205,14 @@ export async function admitJob(shell: Shell, data: RunnerJobData): Promise<void>
     // never written (its start crashed) or ended without giving its slots back: give them back now;
     // a turn's job may come while its start still writes the run (that start asks again itself)
     if (flow !== '' && shell.limits && (doc || !data.turn)) await release(shell, flow, runId)
+    return
+  }
+  // admitted, its outputs cut off by a crash (a hand-off or an ask that wrote the run running and
+  // died before its steps' jobs were queued, this job's removal with them): they are queued again
+  // (their ids are the admit's, so a run going on finds them queued already, or its steps past ready)
+  if (doc.status === 'running') {
+    const jobs = readyJobs(runId, doc)
+    if (jobs.length > 0) await carry(shell, runId, { appends: [], jobs, unwatch: [] })
     return
   }
   if (doc.status !== 'queued') return

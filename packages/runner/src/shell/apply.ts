@@ -124,10 +124,13 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
     await Promise.all(
       out.jobs.map((j) =>
         j.op === 'remove'
-          ? shell.queue.remove(j.id)
+          ? undefined
           : shell.queue.enqueue({ id: j.id, name: j.name, data: j.data, delayMs: Math.max(0, Math.ceil((j.at ?? est) - est)) }),
       ),
     )
+    // removals once the adds are queued: a crash in between leaves the job removed (an admitted
+    // run's backstop) to queue again what the adds did not (admission.ts, admitJob)
+    await Promise.all(out.jobs.map((j) => (j.op === 'remove' ? shell.queue.remove(j.id) : undefined)))
   }
   await stopWatching(shell, runId, out.unwatch)
   await releasing
