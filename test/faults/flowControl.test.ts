@@ -73,7 +73,7 @@ describe('flow control across processes', () => {
     expect(first.runId).not.toBe(second.runId)
   }, 90_000)
 
-  it('a hand-off lost to a crash (a release admitted the queued run, wrote it running, and the worker died before its step job was queued) is repaired by the run\'s admit job: the run runs, no slot left', async () => {
+  it("a hand-off lost to a crash (a release admitted the queued run, wrote it running, and the worker died before its step job was queued) is repaired by the run's admit job: the run runs, no slot left", async () => {
     const { store, producer, spawn, ready } = setup()
     const doomed = spawn({ DIE_ON_STEP_ENQUEUE: '1' })
     await ready([doomed])

@@ -1,4 +1,3 @@
-import { LeanflowError } from '@leanflow/core'
 import { flowNameOf, type Shell } from '../shell/shell.js'
 import { unknownFlow } from '../shell/unknownFlow.js'
 import type { FlowDefinition, LimitInfo } from '../types.js'

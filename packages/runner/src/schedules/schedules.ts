@@ -1,7 +1,7 @@
 import { invalidArgument, isLeanflowError, LeanflowError, type ScheduleRecord, type ScheduleStore, shown } from '@leanflow/core'
 import { errorMessage } from '../machine/errorMessage.js'
 import { iso } from '../machine/outputs.js'
-import type { RunnerSchedules, ScheduleDefinition, ScheduleInfo, ScheduleSpec, ScheduleTick } from '../scheduleTypes.js'
+import type { RunnerSchedules, ScheduleDefinition, ScheduleInfo, ScheduleSpec } from '../scheduleTypes.js'
 import { newId } from '../shell/newId.js'
 import { flowNameOf, type Shell } from '../shell/shell.js'
 import type { Cadence } from './cadence.js'
