@@ -42,9 +42,10 @@ const integration = { testTimeout: 120_000, hookTimeout: 60_000, pool: 'forks' }
  * Files that run alone, one after another, after every other file: those that measure time — the
  * flow-control suites (overlaps and windows of real handlers' timings), the schedule faults (each
  * tick once, on time, under kills), the ticker's drift, the outage's bounded failures — so a
- * neighbour's load would bend what they measure; and the packed packages (npm installs and
- * bundles, heavy on CPU). The other fault tests (kills, restarts, full memory, each on servers
- * of their own) assert what happened, not how fast, and run with everything else.
+ * neighbour's load would bend what they measure. The other fault tests (kills, restarts, full
+ * memory, each on servers of their own) assert what happened, not how fast, and run with
+ * everything else, and so do the packed packages (npm installs and bundles, heavy on CPU: alone,
+ * their 66 s were a minute of the run's end; beside the others, a quarter of it, 2026-12-07).
  * Everything else runs `PARALLEL` files at a time: much of an integration file's time is waiting on Redis,
  * timers and child processes, not CPU (on 2 cores, one file at a time left the CPU half idle; 3 at a
  * time ran the whole suite in 11 min 46 s against 13 min 48 s with 2, quiet, 2026-12-06, nothing failing;
@@ -105,7 +106,7 @@ export default defineConfig({
       // The packed packages installed with npm in a fresh project (needs `pnpm run build` first).
       {
         extends: true,
-        test: { name: 'packed', include: ['test/packed/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 600_000, ...alone },
+        test: { name: 'packed', include: ['test/packed/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 600_000, maxWorkers: PARALLEL },
       },
     ],
   },
