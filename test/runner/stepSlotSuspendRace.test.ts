@@ -9,6 +9,7 @@ import { createMemoryStreamStore } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow, type RunnerStore } from '@leanflow/runner'
 import { afterEach, describe, expect, it } from 'vitest'
+import { aroundMethod } from '../helpers/aroundMethod.js'
 import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
 
@@ -21,21 +22,14 @@ afterEach(async () => {
 /** `store`, answering each write that suspends step `call` `lateMs` after it landed. */
 function lateSuspends(store: RunnerStore, lateMs: number): { store: RunnerStore; late: () => number } {
   let late = 0
-  const proxy = new Proxy(store, {
-    get(target, prop, receiver) {
-      const v = Reflect.get(target, prop, receiver)
-      if (typeof v !== 'function') return v
-      if (prop !== 'casRunState') return v.bind(target)
-      return async (...args: unknown[]) => {
-        const res = await (v as (...a: unknown[]) => Promise<unknown>).apply(target, args)
-        const doc = args[2] as { steps?: Record<string, { status?: string }> } | undefined
-        if (doc?.steps?.call?.status === 'suspended' && (res as { ok?: boolean }).ok) {
-          late++
-          await new Promise((r) => setTimeout(r, lateMs))
-        }
-        return res
-      }
-    },
+  const proxy = aroundMethod(store, 'casRunState', async (cas, args) => {
+    const res = await cas(...args)
+    const doc = args[2] as { steps?: Record<string, { status?: string }> } | undefined
+    if (doc?.steps?.call?.status === 'suspended' && (res as { ok?: boolean }).ok) {
+      late++
+      await new Promise((r) => setTimeout(r, lateMs))
+    }
+    return res
   })
   return { store: proxy, late: () => late }
 }
