@@ -4,14 +4,29 @@ import type { Outputs } from './commands.js'
 import { afterComplete, afterFail, type Env } from './outputs.js'
 import type { RunDoc, StepDoc } from './runDoc.js'
 
+/**
+ * One step's announcements as one output: their appends in one wave, their children started
+ * together, as the suspend that recorded them did (carried one by one, a fan-out's children each
+ * ended before the next started, and resumed their parent once each).
+ */
+function together(announcements: ReturnType<typeof announceOutputs>[], matchEvents: boolean): Outputs[] {
+  if (announcements.length === 0) return []
+  const out: Outputs = { appends: [announcements.flatMap((a) => a.appends.flat())], jobs: [], unwatch: [], matchEvents }
+  const children = announcements.flatMap((a) => a.children ?? [])
+  for (const a of announcements) out.jobs.push(...a.jobs)
+  return [children.length > 0 ? { ...out, children } : out]
+}
+
 /** The announcements of the pending awaits of `step` that `jobId`'s execution recorded. */
 function announcementsBy(env: Env, step: string, s: StepDoc, jobId: string): Outputs[] {
-  const out: Outputs[] = []
+  const announced: ReturnType<typeof announceOutputs>[] = []
+  let events = false
   s.records.forEach((r, pos) => {
     if (r.t === 'do' || r.state !== 'pending' || r.by !== jobId) return
-    out.push({ ...announceOutputs(env, step, pos, r), unwatch: [], matchEvents: r.t === 'event' })
+    announced.push(announceOutputs(env, step, pos, r))
+    events ||= r.t === 'event'
   })
-  return out
+  return together(announced, events)
 }
 
 /** `out` of a step that ended, after the announcements its end sent again (`lateAnnouncements`). */
@@ -44,14 +59,18 @@ export function repairOutputs(doc: RunDoc, jobId: string, env: Env): { outputs: 
     else if (s.status === 'retrying') outputs.push(afterFail(env, doc, step, s.attempt - 1))
     else if (s.status === 'failed') outputs.push(withLate(env, step, s, afterFail(env, doc, step, s.attempt)))
     else if (s.status === 'suspended') {
+      const announced: ReturnType<typeof announceOutputs>[] = []
+      let events = false
       for (const pos of s.waitingAll ?? [s.waitingOn ?? 0]) {
         const r = s.records[pos]
         if (!r || r.t === 'do') continue
         const out = announceOutputs(env, step, pos, r)
         // resolved (an event's too: the process that matched it may have died before queuing it) or timed out
         if (r.state !== 'pending') out.jobs.push(resumeJob(env.runId, step, s.attempt, pos))
-        outputs.push({ ...out, unwatch: [], matchEvents: r.t === 'event' })
+        announced.push(out)
+        events ||= r.t === 'event'
       }
+      outputs.push(...together(announced, events))
     }
   }
   return doc.status === 'running' && running !== undefined ? { outputs, running } : { outputs }

@@ -200,6 +200,26 @@ describe('repairOutputs', () => {
     expect(outputs.map((o) => o.children?.map((c) => c.runId))).toEqual([['k1']])
     expect(r).toBeUndefined()
   })
+
+  it("announces a suspended step's awaits as one output: one wave, their children started together, the settled one's resume", () => {
+    const kid = (n: number, state: 'pending' | 'resolved') =>
+      ({ t: 'run', flow: 'kid', childRunId: `k${n}`, input: { n }, state, since: 0, attempt: 1 }) as const
+    const doc = run({
+      a: {
+        status: 'suspended',
+        waitingOn: 0,
+        waitingAll: [0, 1, 2],
+        owner: 'J',
+        records: [kid(0, 'pending'), kid(1, 'resolved'), kid(2, 'pending')],
+      },
+    })
+    const { outputs } = repairOutputs(doc, 'J', env)
+    expect(outputs.map((o) => waves({ ...o, reply: null }))).toEqual([
+      [['step.await.run sa~a~0', 'step.await.run sa~a~1', 'step.await.run sa~a~2']],
+    ])
+    expect(outputs.map((o) => o.children?.map((c) => c.runId))).toEqual([['k0', 'k2']])
+    expect(outputs.map((o) => jobs({ ...o, reply: null }))).toEqual([['+ r~r~a~1~1']])
+  })
 })
 
 describe('awaits made at once (parallel awaits)', () => {
