@@ -4,6 +4,7 @@ import type { ChildOutcome } from './awaits/run.js'
 import type { Append, JobOut, Outputs } from './commands.js'
 import { flowResult } from './flowResult.js'
 import { jobIds, keys } from './keys.js'
+import { leftByRun, leftTimers } from './leftJobs.js'
 import { type FlowGraph, type RunDoc, releaseOf, type StepDoc } from './runDoc.js'
 
 /**
@@ -147,15 +148,20 @@ export function afterComplete(env: Env, doc: RunDoc, step: string): Outputs {
   if (doc.status === 'failed' && Object.values(doc.steps).every((x) => x.status === 'completed')) {
     // every step completed, and the flow's result function failed the run
     const error = doc.error ?? 'failed'
-    return ending(env, doc, terminalWaves(doc, 'flow.failed', { error, duration: runDuration(env, doc) }), { status: 'failed', error })
+    return ending(env, doc, step, terminalWaves(doc, 'flow.failed', { error, duration: runDuration(env, doc) }), {
+      status: 'failed',
+      error,
+    })
   }
   if (doc.status === 'completed') {
     const flow = graphOf(env, doc)
     const result = flow.result ? doc.result : (flowResult(flow, doc) as { value: unknown }).value
     const appends = terminalWaves(doc, 'flow.completed', { result, duration: runDuration(env, doc) })
-    return ending(env, doc, appends, { status: 'completed', result })
+    return ending(env, doc, step, appends, { status: 'completed', result })
   }
   const jobs = doc.status === 'running' ? readyJobs(env.runId, doc) : []
+  const s = doc.steps[step]
+  if (s && s.records.length > 0) jobs.push(...leftTimers(env.runId, step, s))
   return { appends: [completions(doc, [step])], jobs, unwatch: [] }
 }
 
@@ -175,9 +181,9 @@ export function afterFail(env: Env, doc: RunDoc, step: string, attempt: number):
   }
   const error = s.error ?? 'failed'
   const appends: Append[][] = [[{ kind: 'step.failed', step, data: { error, willRetry: false }, key: keys.failed(step, attempt), attempt }]]
-  if (doc.status !== 'failed') return { appends, jobs: [], unwatch: [] }
+  if (doc.status !== 'failed') return { appends, jobs: s.records.length > 0 ? leftTimers(env.runId, step, s) : [], unwatch: [] }
   appends.push(...terminalWaves(doc, 'flow.failed', { error: doc.error ?? error, duration: runDuration(env, doc) }))
-  return ending(env, doc, appends, { status: 'failed', error: doc.error ?? error })
+  return ending(env, doc, step, appends, { status: 'failed', error: doc.error ?? error })
 }
 
 /** ms from the run's start to its end. */
@@ -185,9 +191,15 @@ function runDuration(env: Env, doc: RunDoc): number {
   return Math.max(0, (doc.endedAt ?? env.now) - doc.startedAt)
 }
 
-/** The outputs of a run's end: its last appends, its slots released, its parent told. */
-function ending(env: Env, doc: RunDoc, appends: Append[][], outcome: ChildOutcome): Outputs {
-  return withNotify(withLeaveLines({ appends, jobs: [], unwatch: [], ended: true, ...releaseOf(doc) }, doc), env, doc, outcome)
+/**
+ * The outputs of a run's end (`step`'s completion or failure ended it): its last appends, its
+ * slots released, its parent told, the jobs its steps leave queued for nothing removed.
+ */
+function ending(env: Env, doc: RunDoc, step: string, appends: Append[][], outcome: ChildOutcome): Outputs {
+  const s = doc.steps[step]
+  const jobs = leftByRun(env.runId, doc, step)
+  if (s && s.records.length > 0) jobs.push(...leftTimers(env.runId, step, s))
+  return withNotify(withLeaveLines({ appends, jobs, unwatch: [], ended: true, ...releaseOf(doc) }, doc), env, doc, outcome)
 }
 
 /** An ended run's steps that wait for a step-level slot leave their lines (`leaveLines`), when it has any. */

@@ -2,6 +2,7 @@ import { lateAnnouncements, lateChildren, quietResumes, withLateChildren } from 
 import { type Append, type Command, type Marks, none, type Transition } from './commands.js'
 import { flowResult } from './flowResult.js'
 import { baseJobId, endFence, keys } from './keys.js'
+import { leftTimers } from './leftJobs.js'
 import {
   afterComplete,
   afterFail,
@@ -228,7 +229,7 @@ export function complete(doc: RunDoc | null, cmd: Complete, env: Env): Transitio
       },
       // else: the late announcements, step.completed (with any other need's that is missing), then step.started behind it
       appends: [...late, others.length === 0 ? [completed] : [completed, ...completions(doc, others)], [started]],
-      jobs: readyJobs(env.runId, doc),
+      jobs: s.records.length > 0 ? [...readyJobs(env.runId, doc), ...leftTimers(env.runId, cmd.step, s)] : readyJobs(env.runId, doc),
       unwatch: [],
     },
     lateChildren(env.runId, cmd.step, s),
