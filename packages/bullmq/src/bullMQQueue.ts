@@ -13,6 +13,7 @@ import {
 import { type Job, Queue, Worker } from 'bullmq'
 import type { Cluster, Redis } from 'ioredis'
 import { closeProducer, closeWorker, runningJobs } from './internal/closing.js'
+import { refuseClusterNode } from './internal/clusterNode.js'
 import { databaseCheck } from './internal/databaseCheck.js'
 import { decodeJobId, encodeJobId } from './internal/jobIds.js'
 import { serverClock } from './internal/serverClock.js'
@@ -135,10 +136,10 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
   const prefix = opts.prefix ?? (onCluster ? '{lfq}' : 'lfq')
   // an empty prefix gives keys that start with ':' (and some BullMQ classes read it as their default, 'bull')
   if (typeof prefix !== 'string' || prefix === '') throw invalidArgument('prefix', prefix, "a non-empty string such as 'lfq'")
-  if (onCluster && !/\{[^}]+\}/.test(prefix)) {
+  if (onCluster && hashTag(prefix) === undefined) {
     throw new LeanflowError(
       'INVALID_ARGUMENT',
-      `prefix "${prefix}" has no hash tag: on Redis Cluster a queue's keys must share a slot; use a prefix like "{${prefix}}".`,
+      `prefix "${prefix}" has no hash tag: on Redis Cluster a queue's keys must share a slot, and Redis hashes only what lies between a key's first "{" and the next "}", when that is not empty; use a prefix like "{lfq}".`,
     )
   }
   const queueName = opts.queueName ?? 'leanflow'
@@ -289,6 +290,7 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
       })
       try {
         await Promise.race([worker.waitUntilReady(), abandoned, late])
+        if (!onCluster) await Promise.race([refuseClusterNode(await worker.getBackend().client), abandoned, late])
         ready = true
       } catch (err) {
         workers.delete(handle)
@@ -337,6 +339,17 @@ async function bounded<T>(work: Promise<T>, ms: number, operation: string): Prom
   } finally {
     clearTimeout(timer)
   }
+}
+
+/**
+ * The hash tag of a key starting with `prefix`, by Redis Cluster's rule: what lies between the
+ * first `{` and the first `}` after it, when that is not empty; else none (the whole key is hashed).
+ */
+function hashTag(prefix: string): string | undefined {
+  const open = prefix.indexOf('{')
+  if (open < 0) return undefined
+  const close = prefix.indexOf('}', open + 1)
+  return close > open + 1 ? prefix.slice(open + 1, close) : undefined
 }
 
 /** `process()` whose worker got no connection within `ms`: where Redis was looked for, and why it was not reached. */

@@ -100,6 +100,16 @@ describe('toStoreError', () => {
     expect(mapped.message).toMatch(/Redis Cluster node .*MOVED 7785.*redis: new Cluster\(/)
   })
 
+  it('a CROSSSLOT reply (a plain connection to a Cluster node, a queue prefix without a hash tag) is INTERNAL naming the fix', () => {
+    const err = driverError('ReplyError', "CROSSSLOT Keys in request don't hash to the same slot")
+    const mapped = toStoreError(err, 'enqueue("j1")')
+    expect(mapped.code).toBe('INTERNAL')
+    expect(mapped.cause).toBe(err)
+    expect(mapped.message).toMatch(
+      /^enqueue\("j1"\) failed: the server is a Redis Cluster node.*CROSSSLOT.*connection: new Cluster\(.*hash tag/,
+    )
+  })
+
   it.each([
     ['WRONGPASS', 'WRONGPASS invalid username-password pair or user is disabled.'],
     ['NOAUTH', 'NOAUTH HELLO must be called with the client already authenticated'],

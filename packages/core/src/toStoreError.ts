@@ -24,7 +24,12 @@ const MISCONFIGURED: ReadonlyArray<readonly [RegExp, (what: string) => string]> 
   [
     /^-?(MOVED|ASK) \d+ /,
     (what) =>
-      `the server is a Redis Cluster node (${what}), and a plain connection does not follow the cluster's redirections. Pass a Cluster client: createRedisStreamStore({ redis: new Cluster([{ host, port }]) }).`,
+      `the server is a Redis Cluster node (${what}), and a plain connection does not follow the cluster's redirections. Pass a Cluster client: createRedisStreamStore({ redis: new Cluster([{ host, port }]) }), createBullMQQueue({ connection: new Cluster([{ host, port }]) }).`,
+  ],
+  [
+    /^-?CROSSSLOT\b/,
+    (what) =>
+      `the server is a Redis Cluster node, and one command's keys are in different slots (${what}). Pass a Cluster client, createBullMQQueue({ connection: new Cluster([{ host, port }]) }) and createRedisStreamStore({ redis: new Cluster(…) }), and give a BullMQ queue a prefix with a hash tag, such as "{lfq}".`,
   ],
 ]
 
