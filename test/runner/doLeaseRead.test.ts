@@ -8,6 +8,7 @@
 import { createMemoryStreamStore, LeanflowError } from '@leanflow/core'
 import { createRunner, defineFlow } from '@leanflow/runner'
 import { afterEach, expect, it } from 'vitest'
+import { aroundMethod } from '../helpers/aroundMethod.js'
 import { waitFor } from '../helpers/waitFor.js'
 
 const stores: Array<{ close(): Promise<void> }> = []
@@ -20,20 +21,13 @@ it('a blip at the lease read of a ctx.do is waited out: the one attempt goes on 
   stores.push(store)
   let failNext = 0
   let refused = 0
-  const flaky = new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop === 'getRunState')
-        return (...args: unknown[]) => {
-          if (failNext > 0) {
-            failNext--
-            refused++
-            return Promise.reject(new LeanflowError('STORE_UNAVAILABLE', 'Redis is not reached (injected)'))
-          }
-          return (target.getRunState as (...a: unknown[]) => unknown).apply(target, args)
-        }
-      const v = Reflect.get(target, prop, receiver)
-      return typeof v === 'function' ? v.bind(target) : v
-    },
+  const flaky = aroundMethod(store, 'getRunState', (getRunState, args) => {
+    if (failNext > 0) {
+      failNext--
+      refused++
+      return Promise.reject(new LeanflowError('STORE_UNAVAILABLE', 'Redis is not reached (injected)'))
+    }
+    return getRunState(...args)
   })
   const effects: string[] = []
   const flow = defineFlow({
@@ -68,26 +62,20 @@ it('a lease read answered late is asked again: a take-over meanwhile stops the c
   stores.push(store)
   let late: string | undefined
   let reads = 0
-  const slow = new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop === 'getRunState')
-        return async (runId: string) => {
-          const rec = await target.getRunState<{ steps: Record<string, { lease?: string }> }>(runId)
-          if (late !== runId || !rec) return rec
-          late = undefined
-          reads++
-          // the answer says the lease is this execution's; meanwhile (400 ms, as a stalled worker
-          // handles it) another worker takes the step over
-          const taken = structuredClone(rec.doc)
-          const s = taken.steps.s
-          if (s) s.lease = 'the-take-over'
-          await target.casRunState(runId, rec.version, taken)
-          await new Promise((r) => setTimeout(r, 400))
-          return rec
-        }
-      const v = Reflect.get(target, prop, receiver)
-      return typeof v === 'function' ? v.bind(target) : v
-    },
+  const slow = aroundMethod(store, 'getRunState', async (_getRunState, args) => {
+    const runId = args[0] as string
+    const rec = await store.getRunState<{ steps: Record<string, { lease?: string }> }>(runId)
+    if (late !== runId || !rec) return rec
+    late = undefined
+    reads++
+    // the answer says the lease is this execution's; meanwhile (400 ms, as a stalled worker
+    // handles it) another worker takes the step over
+    const taken = structuredClone(rec.doc)
+    const s = taken.steps.s
+    if (s) s.lease = 'the-take-over'
+    await store.casRunState(runId, rec.version, taken)
+    await new Promise((r) => setTimeout(r, 400))
+    return rec
   })
   const effects: string[] = []
   const gone: unknown[] = []

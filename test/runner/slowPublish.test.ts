@@ -6,6 +6,7 @@ import { createMemoryStreamStore } from '@leanflow/core'
 import { createRunner, defineFlow } from '@leanflow/runner'
 import { expect, it } from 'vitest'
 import { waitKind } from '../fixtures/runnerKit.js'
+import { aroundMethod } from '../helpers/aroundMethod.js'
 
 it('a publish matching for 6 s is matched once: its match job is moved out meanwhile, then removed', async () => {
   const flow = defineFlow({
@@ -15,18 +16,12 @@ it('a publish matching for 6 s is matched once: its match job is moved out meanw
   const memory = createMemoryStreamStore()
   let passes = 0
   let slow = false
-  const store = new Proxy(memory, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver)
-      if (prop !== 'kindWatchers' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value
-      return async (kind: string) => {
-        if (slow) {
-          passes++
-          await new Promise((r) => setTimeout(r, 6000))
-        }
-        return value.call(target, kind)
-      }
-    },
+  const store = aroundMethod(memory, 'kindWatchers', async (kindWatchers, args) => {
+    if (slow) {
+      passes++
+      await new Promise((r) => setTimeout(r, 6000))
+    }
+    return kindWatchers(...args)
   })
   const runner = createRunner({ store, flows: [flow], onError: () => {} })
   await runner.start()

@@ -7,6 +7,7 @@
 import { createMemoryStreamStore, type JobQueue, LeanflowError, type MemoryStreamStore } from '@leanflow/core'
 import { createMemoryQueue, createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { afterEach, describe, expect, it } from 'vitest'
+import { aroundMethod } from '../helpers/aroundMethod.js'
 import { codeOf } from '../helpers/errorCode.js'
 
 const runners: Runner[] = []
@@ -113,14 +114,7 @@ describe('a start on a queue of its own', () => {
     const held = new Promise<void>((r) => {
       release = r
     })
-    const slow = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === 'createRun')
-          return async (...args: Parameters<MemoryStreamStore['createRun']>) => held.then(() => target.createRun(...args))
-        const v = Reflect.get(target, prop, receiver)
-        return typeof v === 'function' ? v.bind(target) : v
-      },
-    })
+    const slow = aroundMethod(store, 'createRun', (createRun, args) => held.then(() => createRun(...args)))
     const producer = createRunner({ store: slow, queue: own.queue, flows: [diamond], onError: () => {} })
     runners.push(producer)
     await runner(true)
@@ -151,13 +145,7 @@ describe('a start on a queue of its own', () => {
 
   it('a write the store refuses after the jobs were queued: the start rejects, its jobs are removed, no run, no step runs', async () => {
     const { store, own, runner } = setup()
-    const refusing = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === 'createRun') return async () => Promise.reject(new LeanflowError('STORE_FULL', 'refused by the test'))
-        const v = Reflect.get(target, prop, receiver)
-        return typeof v === 'function' ? v.bind(target) : v
-      },
-    })
+    const refusing = aroundMethod(store, 'createRun', async () => Promise.reject(new LeanflowError('STORE_FULL', 'refused by the test')))
     const producer = createRunner({ store: refusing, queue: own.queue, flows: [diamond], onError: () => {} })
     runners.push(producer)
     const before = ran.length

@@ -5,8 +5,9 @@
 // waited for good (found by a kill-soak on a Redis Cluster, a master stalled past the node timeout).
 // The job now goes back to the queue, and its re-delivery starts the child.
 import { createMemoryStreamStore, LeanflowError } from '@leanflow/core'
-import { createMemoryQueue, createRunner, defineFlow, type RunnerStore } from '@leanflow/runner'
+import { createMemoryQueue, createRunner, defineFlow } from '@leanflow/runner'
 import { expect, it } from 'vitest'
+import { aroundMethod } from '../helpers/aroundMethod.js'
 
 it('a child start that fails after the poll dropped the suspending execution: the job is delivered again and starts the child; the parent completes', async () => {
   const child = defineFlow({ name: 'kid', steps: { k: { handler: async () => 'kid' } } })
@@ -14,21 +15,14 @@ it('a child start that fails after the poll dropped the suspending execution: th
   const inner = createMemoryStreamStore()
   // the child's first write hangs past the parent's poll, then fails as an unreachable store does
   let failed = 0
-  const store = new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === 'createRun')
-        return async (...args: Parameters<RunnerStore['createRun']>) => {
-          const [, doc] = args as unknown as [string, { flow?: string }]
-          if (doc?.flow === 'kid' && failed === 0) {
-            failed++
-            await new Promise((r) => setTimeout(r, 300))
-            throw new LeanflowError('STORE_UNAVAILABLE', 'the store could not be reached in time')
-          }
-          return target.createRun(...args)
-        }
-      const v = Reflect.get(target, prop, receiver)
-      return typeof v === 'function' ? v.bind(target) : v
-    },
+  const store = aroundMethod(inner, 'createRun', async (createRun, args) => {
+    const [, doc] = args as [string, { flow?: string }]
+    if (doc?.flow === 'kid' && failed === 0) {
+      failed++
+      await new Promise((r) => setTimeout(r, 300))
+      throw new LeanflowError('STORE_UNAVAILABLE', 'the store could not be reached in time')
+    }
+    return createRun(...args)
   })
   const queue = createMemoryQueue({ redeliverDelayMs: 20 })
   const runner = createRunner({ store, queue, flows: [parent, child], cancelPollMs: 50, onError: () => {} })
