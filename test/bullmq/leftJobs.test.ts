@@ -23,9 +23,9 @@ afterEach(async () => {
 const paid = (ctx: StepContext, orderId: string) =>
   ctx.await.event({ kind: 'order.paid', match: { 'data.orderId': orderId }, timeout: '7d' })
 
-/** Fails the run 300 ms in: once the other branch suspended, or failed its first attempt. */
-const boomLater = async () => {
-  await new Promise((r) => setTimeout(r, 300))
+/** Fails the run `ms` in: once the other branch suspended, or failed its first attempt. */
+const boomLater = async (ms = 300) => {
+  await new Promise((r) => setTimeout(r, ms))
   throw new Error('boom')
 }
 
@@ -47,6 +47,28 @@ const flows = [
     steps: {
       sleeps: { handler: async (_i, ctx) => ctx.await.time('1h') },
       fails: { retry: { attempts: 1 }, handler: async () => boomLater() },
+    },
+  }),
+  // a branch that retries in an hour, its race's loser (an event with an hour's timeout) kept by the retry,
+  // and a branch still running with an unwaited trigger's timeout, when the other branch fails the run
+  defineFlow({
+    name: 'loserRetries',
+    steps: {
+      flaky: {
+        retry: { attempts: 5, backoff: { type: 'fixed', delayMs: 3_600_000 }, jitter: 0 },
+        handler: async (_i, ctx) => {
+          await Promise.race([ctx.await.event({ kind: 'never', timeout: '1h' }), ctx.await.time(50)])
+          throw new Error('again')
+        },
+      },
+      busy: {
+        handler: async (_i, ctx) => {
+          await ctx.await.trigger({ type: 'approve', timeout: '1h' })
+          await new Promise((r) => setTimeout(r, 2000))
+          return 'late'
+        },
+      },
+      fails: { retry: { attempts: 1 }, handler: async () => boomLater(800) },
     },
   }),
   defineFlow({
@@ -146,6 +168,16 @@ describe('an ended step or run removes the timer jobs it leaves queued', () => {
     await expect(runner.result(runId, { timeout: '10s' })).rejects.toMatchObject({ code: 'RUN_FAILED' })
     const failed = (await log(runId)).filter((e) => e.kind === 'step.failed' && e.step === 'flaky')
     expect(failed.map((e) => (e.data as { willRetry: boolean }).willRetry)).toEqual([true])
+    await drained(counts)
+  })
+
+  it("a branch retrying (its race's losing timeout kept for the retry) and one running (an unwaited trigger's timeout) when the third fails the run: their timeouts are gone", async () => {
+    const { runner, log, counts } = await setup()
+    const { runId } = await runner.startFlow('loserRetries', {})
+    await expect(runner.result(runId, { timeout: '10s' })).rejects.toMatchObject({ code: 'RUN_FAILED' })
+    const kinds = (await log(runId)).map((e) => `${e.kind} ${e.step ?? ''}`)
+    expect(kinds).toContain('step.await.event flaky')
+    expect(kinds).toContain('step.await.trigger busy')
     await drained(counts)
   })
 })

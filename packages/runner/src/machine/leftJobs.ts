@@ -25,14 +25,16 @@ export function leftTimers(runId: string, step: string, s: StepDoc): JobOut[] {
 
 /**
  * What an ended run's steps other than `ending` leave queued: a retrying step's next attempt, and
- * the timers of a step that waits (a parallel branch suspended when another failed the run).
+ * the timers of every step that had not ended (a parallel branch suspended, retrying — its records
+ * outlive an attempt — or running when another failed the run: its own end is refused now).
+ * A step that ended removed its own.
  */
 export function leftByRun(runId: string, doc: RunDoc, ending: string | undefined): JobOut[] {
   const jobs: JobOut[] = []
   for (const [name, s] of Object.entries(doc.steps)) {
-    if (name === ending) continue
+    if (name === ending || s.status === 'completed' || s.status === 'failed') continue
     if (s.status === 'retrying') jobs.push({ op: 'remove', id: jobIds.step(runId, name, s.attempt) })
-    else if (s.status === 'suspended') jobs.push(...leftTimers(runId, name, s))
+    if (s.records.length > 0) jobs.push(...leftTimers(runId, name, s))
   }
   return jobs
 }
