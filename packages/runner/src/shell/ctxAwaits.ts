@@ -366,8 +366,14 @@ function checkOpen(ex: Execution): void {
   if (ex.settled) throw new ExecutionGone('settled')
 }
 
-/** What of `value` JSON would drop or change (a symbol, NaN, Infinity, a Map, a Set, also inside arrays and objects), or undefined. */
+/**
+ * What of `value` JSON would drop or change (a symbol, a function, NaN, Infinity, a Map, a Set;
+ * `undefined` inside an array or an object: `[undefined]` would match `[null]`, `{ a: undefined }`
+ * would match `{}`), also inside arrays and objects, or undefined.
+ */
 function lostInJson(value: unknown, depth = 0): unknown {
+  if (value === undefined) return depth > 0 ? 'undefined inside an array or an object' : undefined
+  if (typeof value === 'function') return 'a function'
   if (typeof value === 'symbol' || (typeof value === 'number' && !Number.isFinite(value))) return value
   if (value instanceof Map || value instanceof Set) return `a ${value.constructor.name}`
   // deeper than JSON would go without a cycle error (toJson refuses those)
