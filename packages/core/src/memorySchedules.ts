@@ -15,15 +15,26 @@ import type { CasScheduleResult, DueSchedules, ScheduleRecord, ScheduleStore } f
 export const MAX_SCHEDULE_BYTES = 65_536
 
 /**
- * The {@link ScheduleStore} held in memory: documents as JSON (a caller's later change to its
+ * The {@link ScheduleStore} held in memory (`tell: false`: without `onScheduleChange`, for a store
+ * on a clock of the caller's): documents as JSON (a caller's later change to its
  * object changes nothing stored), the due index a sorted scan (fine for the thousands of
  * schedules a process holds). A schedule created after a delete starts above every version
  * deleted, so a writer holding a version of the deleted one never writes over the new one.
  */
-export function createMemorySchedules(): ScheduleStore {
+export function createMemorySchedules(opts: { tell?: boolean } = {}): ScheduleStore {
   const docs = new Map<string, { version: number; json: string; nextRunAt: number | null }>()
   // the highest version a delete removed: a new schedule starts above it (versions never repeat for an id)
   let deletedTop = 0
+  const listeners = new Set<() => void>()
+  const changed = () => {
+    for (const listener of [...listeners]) {
+      try {
+        listener()
+      } catch {
+        // a listener's failure is its own: the write stands, the other listeners are told
+      }
+    }
+  }
   const record = <T>(id: string): ScheduleRecord<T> | null => {
     const cur = docs.get(id)
     return cur ? { id, version: cur.version, doc: JSON.parse(cur.json) as T, nextRunAt: cur.nextRunAt } : null
@@ -63,14 +74,28 @@ export function createMemorySchedules(): ScheduleStore {
       const cur = docs.get(id)
       if ((cur?.version ?? 0) !== expectedVersion) return { ok: false, current: record<T>(id) }
       if (doc === null) {
-        if (cur) deletedTop = Math.max(deletedTop, cur.version)
-        docs.delete(id)
+        if (cur) {
+          deletedTop = Math.max(deletedTop, cur.version)
+          docs.delete(id)
+          changed()
+        }
         return { ok: true, version: 0 }
       }
       const version = (cur ? cur.version : deletedTop) + 1
       docs.set(id, { version, json, nextRunAt })
+      changed()
       return { ok: true, version }
     },
+    ...(opts.tell === false
+      ? {}
+      : {
+          onScheduleChange(listener: () => void) {
+            listeners.add(listener)
+            return () => {
+              listeners.delete(listener)
+            }
+          },
+        }),
     async listSchedules<T>() {
       return [...docs.keys()].sort().map((id) => record<T>(id) as ScheduleRecord<T>)
     },

@@ -228,7 +228,10 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
   const store: MemoryStreamStore = {
     maxEventBytes,
     ...state,
-    ...createMemorySchedules(),
+    // its schedules' writes wake a started runner's ticker, which sleeps until the next due tick:
+    // on Date's clock (real or faked) only; a clock of the caller's moves with no timer, so the
+    // ticker looks every second instead
+    ...createMemorySchedules({ tell: options.now === undefined }),
     ...createMemoryLimits(() => runs.now()),
     async createRun(runId, doc, first, opts) {
       // every check before anything is written, as the Redis store does before its script

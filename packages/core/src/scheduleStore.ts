@@ -52,4 +52,18 @@ export interface ScheduleStore {
    * those of flows it does not hold), and when the next is due.
    */
   dueSchedules(now: number, limit: number, offset?: number): Promise<DueSchedules>
+  /**
+   * Optional, for a store whose every writer is in this process (the memory store): calls
+   * `listener` after each write of a schedule, and returns the function that stops it. A started
+   * runner then looks for due ticks when told, and at the next due time, with no timer in between
+   * (an idle runner keeps none: fake clocks in tests move days in a few timers). Without it, the
+   * runner also looks every second (writers in other processes tell nothing).
+   *
+   * @example
+   * ```ts
+   * const stop = store.onScheduleChange?.(() => wakeTicker())
+   * stop?.()
+   * ```
+   */
+  onScheduleChange?(listener: () => void): () => void
 }

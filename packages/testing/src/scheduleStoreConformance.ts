@@ -247,5 +247,22 @@ export function describeScheduleStoreConformance(label: string, factory: Schedul
       expect(await s.getSchedule('copy')).toEqual({ id: 'copy', version: 1, doc: { input: { tenant: 'acme' }, tags: ['a'] }, nextRunAt: 5 })
       expect(await s.dueSchedules(4, 10)).toEqual({ due: [], next: 5 })
     })
+
+    test('onScheduleChange (optional): told after each write that changed something, never after a conflict; stopped, told nothing', async (s) => {
+      if (typeof s.onScheduleChange !== 'function') return
+      let told = 0
+      const stop = s.onScheduleChange(() => {
+        told++
+      })
+      await s.casSchedule('w', 0, { n: 1 }, 5)
+      expect(told).toBe(1)
+      await s.casSchedule('w', 0, { n: 2 }, 6) // a conflict: nothing written
+      expect(told).toBe(1)
+      await s.casSchedule('w', 1, null, null)
+      expect(told).toBe(2)
+      stop()
+      await s.casSchedule('w', 0, { n: 3 }, 7)
+      expect(told).toBe(2)
+    })
   })
 }

@@ -9,6 +9,7 @@ import { dueTicks } from './dueTicks.js'
 import { inputOf } from './inputOf.js'
 import { differences, lowerVersionOnly, replacedError, takenError } from './scheduleClash.js'
 import { cadenceOf, type ScheduleDoc, sameCadence, scheduleDocOf, scheduleInfo } from './scheduleDoc.js'
+import { createTicker } from './ticker.js'
 
 /** How often a started runner looks for due ticks at the least (it also wakes at the next known tick). */
 const POLL_MS = 1000
@@ -69,11 +70,12 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
   for (const flow of shell.flows.values()) {
     for (const def of flow.schedules ?? []) inCode.set(def.id, { flow: flow.name, def, doc: scheduleDocOf(def, flow.name, 'code') })
   }
-  // one loop: a timer, or a look in progress (`again`: a wake-up came during it), never both
-  let timer: ReturnType<typeof setTimeout> | undefined
+  const ticker = createTicker(look)
   let ticking = false
-  let looking: Promise<void> | undefined
-  let again = false
+  // how long an idle look sleeps at most: a second, or until woken on a store that tells its
+  // schedules' changes (the memory store: every writer is in this process)
+  let idleMs = POLL_MS
+  let unwatch: (() => void) | undefined
   // `<id>@<version>` of the stored schedules this runner cannot read, and `<id>: <message>` of
   // those whose handling failed (stored corrupt, say): reported once each
   const unreadable = new Set<string>()
@@ -274,7 +276,8 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
   /**
    * One look: fires what is due, page by page past the schedules left for other runners (so they
    * cannot hide this runner's own); resolves to how long to sleep: until the earliest known due
-   * time — the ones it just moved on included — and at most {@link POLL_MS}.
+   * time — the ones it just moved on included — and at most {@link POLL_MS} (on a store that
+   * tells its changes, at most that only while some due schedule was left: else until woken).
    */
   async function look(): Promise<number> {
     try {
@@ -296,7 +299,7 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
         }
         if (res.due.length < size) break
       }
-      return Math.min(POLL_MS, Math.max(0, next - shell.clock.estimate()))
+      return Math.min(left > 0 ? POLL_MS : idleMs, Math.max(0, next - shell.clock.estimate()))
     } catch (err) {
       shell.onError(err)
       return POLL_MS
@@ -312,32 +315,10 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
     return false
   }
 
-  /** Runs a look now unless one is running (then one more right after it), and arms the timer for the next. */
-  function run() {
-    if (!ticking) return
-    if (looking) {
-      again = true
-      return
-    }
-    clearTimeout(timer)
-    looking = look().then((delay) => {
-      looking = undefined
-      if (!ticking) return
-      const wait = again ? 0 : delay
-      again = false
-      timer = setTimeout(run, wait)
-    })
-  }
-
   /** Looks again now (a schedule was set or resumed in this process). */
   function wake() {
     elsewhere.clear()
-    if (!ticking) return
-    if (looking) again = true
-    else {
-      clearTimeout(timer)
-      timer = setTimeout(run, 0)
-    }
+    ticker.wake()
   }
 
   return {
@@ -403,12 +384,19 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
       const now = await shell.clock.now()
       for (const { doc } of inCode.values()) await upsert(doc, now)
       ticking = true
-      run()
+      const watch = (shell.store as Partial<ScheduleStore>).onScheduleChange
+      if (typeof watch === 'function') {
+        unwatch = watch.call(shell.store, wake)
+        idleMs = Number.POSITIVE_INFINITY
+      }
+      ticker.start()
     },
     async stopTicking() {
       ticking = false
-      clearTimeout(timer)
-      await looking
+      unwatch?.()
+      unwatch = undefined
+      idleMs = POLL_MS
+      await ticker.stop()
     },
   }
 }
