@@ -16,12 +16,26 @@ let runner: Runner
 
 const quick = defineFlow({ name: 'quick', steps: { a: { handler: async () => 'done' } } })
 const slow = defineFlow({ name: 'slow', steps: { sleep: { handler: async (_i, ctx) => ctx.await.time('1h') } } })
+// a long log, so a tail's reader leaves long before its end is printed
+const chatty = defineFlow<{ fail?: boolean }>({
+  name: 'chatty',
+  steps: {
+    a: {
+      retry: { attempts: 1 },
+      handler: async (input, ctx) => {
+        for (let i = 0; i < 3000; i++) ctx.logger.info(`line ${i}`)
+        if (input.fail) throw new Error('chatty failed')
+        return 'done'
+      },
+    },
+  },
+})
 const g = () => ['--redis', redis.url, '--prefix', prefix]
 
 beforeAll(async () => {
   await buildCli()
   store = createRedisStreamStore({ url: redis.url, prefix })
-  runner = createRunner({ store, flows: [quick, slow], onError: () => {} })
+  runner = createRunner({ store, flows: [quick, slow, chatty], onError: () => {} })
   await runner.start()
   const runs = await Promise.all(Array.from({ length: 30 }, () => runner.startFlow(quick, undefined)))
   await Promise.all(runs.map(({ runId }) => waitEnd(store, runId)))
@@ -50,6 +64,19 @@ it('tail of a live run whose stdout reader is gone ends as interrupted (130) ins
   const r = await leanflow(['tail', runId, ...g()], { closeStdout: true, timeoutMs: 10_000 })
   expect(r.stderr).toBe('')
   expect(r.code).toBe(130)
+})
+
+it('tail of a run that had ended, whose stdout reader is gone: it exits with how the run ended (0, 1), not 130', async () => {
+  const [ok, failed] = await Promise.all([runner.startFlow(chatty, {}), runner.startFlow(chatty, { fail: true })])
+  await Promise.all([waitEnd(store, ok.runId), waitEnd(store, failed.runId)])
+  for (const [runId, code] of [
+    [ok.runId, 0],
+    [failed.runId, 1],
+  ] as const) {
+    const r = await leanflow(['tail', runId, ...g()], { closeStdout: true, timeoutMs: 10_000 })
+    expect(r.stderr).toBe('')
+    expect(r.code, runId).toBe(code)
+  }
 })
 
 it('a large --json output read through a pipe comes whole (it was cut at 64 KiB: the process exited before the pipe took it)', async () => {

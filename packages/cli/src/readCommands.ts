@@ -128,5 +128,8 @@ export async function tailCommand(ctx: CommandContext, runId: string, o: { after
       `Run "${runId}" has no event "${o.after}" or later (--after is past its last event): tail it without --after, or with the id of one of its events.`,
     )
   }
-  return EXIT_CODES.interrupted
+  // interrupted (Ctrl-C, SIGTERM, or the reader of its output left: `| head -3`): 130 only while
+  // the run goes on; one that had ended exits with how it ended, so a script still tells a failed run
+  const end = await runEndOf(store, runId).catch(() => undefined)
+  return end ? exitOfEnd(end.kind) : EXIT_CODES.interrupted
 }
