@@ -119,6 +119,7 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
     .version(cliVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .addOption(new Option('--redis <url>', 'Redis URL of the store (default: $REDIS_URL)'))
+    .option('--cluster', '--redis names one node of a Redis Cluster (the others are found from it)')
     .addOption(new Option('--prefix <prefix>', 'key prefix of the store (default: "lf")'))
     .option('--json', 'machine output: one JSON document (tail: one JSON object per line)')
     .option('--timeout <ms>', 'how long a Redis command may wait before giving up (exit 4)', '3000')
@@ -243,7 +244,7 @@ Docs: https://github.com/leanflow/leanflow/blob/main/docs/cli.md`,
       if (jsonMode && exitCode === EXIT_CODES.usage)
         io.stderr.write(`${JSON.stringify({ error: { code: 'USAGE', message: usageMessage(err) } })}\n`)
     } else {
-      const d = describeError(err)
+      const d = clusterAdvice(describeError(err), program.opts<GlobalOptions>(), session)
       exitCode = d.exitCode
       const hint =
         d.exitCode === EXIT_CODES.unreachable && session
@@ -259,6 +260,20 @@ Docs: https://github.com/leanflow/leanflow/blob/main/docs/cli.md`,
     await closeQuietly(session)
   }
   return exitCode
+}
+
+/**
+ * A plain connection's `MOVED` or `CROSSSLOT` (the Redis of `--redis` is a Cluster node): the store's
+ * advice is for code (pass a Cluster client); the CLI's is `--cluster`.
+ */
+function clusterAdvice<D extends { code: string; message: string }>(d: D, opts: GlobalOptions, session: Session | undefined): D {
+  if (opts.cluster || d.code !== 'INTERNAL' || !/the server is a Redis Cluster node/.test(d.message)) return d
+  const where = session ? ` at ${redactUrl(session.url)}` : ''
+  const reply = /\((ReplyError: )?((MOVED|ASK|CROSSSLOT)[^)]*)\)/.exec(d.message)?.[2]
+  return {
+    ...d,
+    message: `The Redis${where} is a node of a Redis Cluster${reply ? ` (${reply})` : ''}, and a plain connection does not follow its slots: pass --cluster, with --redis naming any one of its nodes.`,
+  }
 }
 
 /** The index of `--` in `argv` (what follows it is arguments, never options), or its length. */

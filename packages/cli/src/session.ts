@@ -1,12 +1,17 @@
 import type { JobQueue } from '@leanflow/core'
 import { createRedisStreamStore, type RedisStreamStore } from '@leanflow/redis'
 import { createRunner, type Runner } from '@leanflow/runner'
+import type { Cluster } from 'ioredis'
 import { CliError, redactUrl } from './cliError.js'
+import { clusterClient } from './clusterClient.js'
 import { EXIT_CODES } from './exitCodes.js'
+import { OPTION_DEFAULTS } from './optionDefaults.js'
 
 /** The global options, as commander parsed them. */
 export interface GlobalOptions {
   redis?: string | undefined
+  /** `--redis` names one node of a Redis Cluster. */
+  cluster?: boolean | undefined
   prefix?: string | undefined
   json?: boolean | undefined
   timeout: string
@@ -50,7 +55,10 @@ export function openSession(opts: GlobalOptions, onError: (err: unknown) => void
     throw new CliError(EXIT_CODES.usage, 'USAGE', `--redis (or REDIS_URL) must be a redis:// or rediss:// URL, got "${redactUrl(url)}".`)
   }
   const commandTimeout = parseMs(opts.timeout, '--timeout')
-  const store = createRedisStreamStore({ url, prefix: opts.prefix, commandTimeout, connectionName: 'leanflow-cli' })
+  const cluster = opts.cluster ? clusterClient(url, commandTimeout) : undefined
+  const store = cluster
+    ? createRedisStreamStore({ redis: cluster, prefix: opts.prefix, connectionName: 'leanflow-cli' })
+    : createRedisStreamStore({ url, prefix: opts.prefix, commandTimeout, connectionName: 'leanflow-cli' })
   let runner: Runner | undefined
   let queue: JobQueue | undefined
   return {
@@ -58,19 +66,25 @@ export function openSession(opts: GlobalOptions, onError: (err: unknown) => void
     store,
     async runner() {
       if (runner) return runner
-      if (opts.bullmq) queue = await openBullMQ(url, opts, commandTimeout)
+      if (opts.bullmq) queue = await openBullMQ(cluster ? { connection: cluster } : { url }, opts, commandTimeout)
       runner = createRunner({ store, flows: [], queue, onError })
       return runner
     },
     async close() {
       await queue?.close()
       await store.close()
+      // a client given to the store (and the queue) is closed by who made it
+      cluster?.disconnect()
     },
   }
 }
 
 /** The workers' BullMQ queue, from the optional peer @leanflow/bullmq. */
-async function openBullMQ(url: string, opts: GlobalOptions, commandTimeout: number): Promise<JobQueue> {
+async function openBullMQ(
+  redis: { url: string } | { connection: Cluster },
+  opts: GlobalOptions,
+  commandTimeout: number,
+): Promise<JobQueue> {
   let mod: typeof import('@leanflow/bullmq')
   try {
     mod = await import('@leanflow/bullmq')
@@ -84,5 +98,7 @@ async function openBullMQ(url: string, opts: GlobalOptions, commandTimeout: numb
   // BullMQ reports each failed (re)connect: as for the store's connections, the command's own error
   // (STORE_UNAVAILABLE, exit 4) says it, once, and stderr keeps the one line --json promises
   // and --timeout bounds its commands as the store's
-  return mod.createBullMQQueue({ url, queueName: opts.bullmqQueue, prefix: opts.bullmqPrefix, commandTimeout, onError: () => {} })
+  // on a Cluster the default prefix is the hash-tagged one the workers' createBullMQQueue takes there
+  const prefix = 'connection' in redis && opts.bullmqPrefix === OPTION_DEFAULTS.bullmqPrefix ? `{${opts.bullmqPrefix}}` : opts.bullmqPrefix
+  return mod.createBullMQQueue({ ...redis, queueName: opts.bullmqQueue, prefix, commandTimeout, onError: () => {} })
 }
