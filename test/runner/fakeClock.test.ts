@@ -84,3 +84,20 @@ it("a memory store on a clock of the caller's (moved with no timer): the ticker 
   while (ticks.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
   expect(ticks).toHaveLength(before + 1)
 })
+
+it('a clock stepped past a tick (setSystemTime; NTP or a resumed VM in production): the tick fires within a second of timers', async () => {
+  fake()
+  vi.setSystemTime(new Date('2026-01-01T00:00:30Z'))
+  let runs = 0
+  const stepped = defineFlow({
+    name: 'stepped',
+    schedules: [{ id: 'stepped-hourly', every: '1h' }],
+    steps: { a: { handler: async () => void runs++ } },
+  })
+  const runner = createRunner({ store: createMemoryStreamStore(), flows: [stepped] })
+  runners.push(runner)
+  await runner.start()
+  vi.setSystemTime(new Date('2026-01-01T01:00:01Z')) // the 01:00 tick is due now
+  await vi.advanceTimersByTimeAsync(2000)
+  expect(runs).toBe(1)
+})

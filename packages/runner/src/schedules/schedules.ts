@@ -72,8 +72,8 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
   }
   const ticker = createTicker(look)
   let ticking = false
-  // how long an idle look sleeps at most: a second, or until woken on a store that tells its
-  // schedules' changes (the memory store: every writer is in this process)
+  // how long a look that found no schedule sleeps: a second, or until woken on a store that tells
+  // its schedules' changes (the memory store: every writer is in this process)
   let idleMs = POLL_MS
   let unwatch: (() => void) | undefined
   // `<id>@<version>` of the stored schedules this runner cannot read, and `<id>: <message>` of
@@ -277,7 +277,7 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
    * One look: fires what is due, page by page past the schedules left for other runners (so they
    * cannot hide this runner's own); resolves to how long to sleep: until the earliest known due
    * time — the ones it just moved on included — and at most {@link POLL_MS} (on a store that
-   * tells its changes, at most that only while some due schedule was left: else until woken).
+   * tells its changes, with no schedule at all: until woken).
    */
   async function look(): Promise<number> {
     try {
@@ -299,7 +299,10 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
         }
         if (res.due.length < size) break
       }
-      return Math.min(left > 0 ? POLL_MS : idleMs, Math.max(0, next - shell.clock.estimate()))
+      // nothing scheduled: until woken (on a store that tells its writes); else at most a second,
+      // so a clock stepped forward (NTP, a resumed VM, a test's setSystemTime) is seen within it
+      if (next === Number.POSITIVE_INFINITY && left === 0) return idleMs
+      return Math.min(POLL_MS, Math.max(0, next - shell.clock.estimate()))
     } catch (err) {
       shell.onError(err)
       return POLL_MS
