@@ -55,9 +55,9 @@ export interface ScheduleStore {
   /**
    * Optional, for a store whose every writer is in this process (the memory store): calls
    * `listener` after each write of a schedule, and returns the function that stops it. A started
-   * runner then looks for due ticks when told, and at the next due time, with no timer in between
-   * (an idle runner keeps none: fake clocks in tests move days in a few timers). Without it, the
-   * runner also looks every second (writers in other processes tell nothing).
+   * runner then keeps no timer while there is no schedule, and looks when told (fake clocks in
+   * tests move days in a few timers). Without it, the runner looks every second even then
+   * (writers in other processes tell nothing).
    *
    * @example
    * ```ts
