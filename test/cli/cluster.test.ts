@@ -7,9 +7,11 @@ import { createRunner, defineFlow, type Runner } from '@leanflow/runner'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { waitEnd } from '../fixtures/runnerKit.js'
 import { useRedisCluster } from '../helpers/redisCluster.js'
+import { useRedisServer } from '../helpers/redisServer.js'
 import { buildCli, leanflow, removeCli } from './cliProcess.js'
 
 const cluster = useRedisCluster()
+const plain = useRedisServer()
 const prefix = `cc${Date.now().toString(36)}`
 let store: RedisStreamStore
 let runner: Runner
@@ -83,7 +85,25 @@ it('without --cluster, a node whose slots miss a key: exit 1, the message says t
   }
 })
 
-it('with --cluster and no node reachable: exit 4, bounded', async () => {
+it('with --cluster and no node reachable: exit 4, bounded, one line on stderr (no ioredis stack), --json one JSON line', async () => {
   const r = await leanflow(['flows', '--redis', 'redis://127.0.0.1:1', '--cluster', '--timeout', '1000'], { timeoutMs: 20_000 })
   expect(r.code).toBe(4)
+  expect(r.stderr.trim().split('\n')).toEqual([
+    expect.stringMatching(
+      /^leanflow: STORE_UNAVAILABLE No node of the Redis Cluster at redis:\/\/127\.0\.0\.1:1 answered \(.+\): is it running\?/,
+    ),
+  ])
+  const j = await leanflow(['flows', '--json', '--redis', 'redis://127.0.0.1:1', '--cluster', '--timeout', '1000'], { timeoutMs: 20_000 })
+  expect(j.code).toBe(4)
+  const lines = j.stderr.trim().split('\n')
+  expect(lines).toHaveLength(1)
+  expect(JSON.parse(lines[0] as string).error.code).toBe('STORE_UNAVAILABLE')
+})
+
+it('with --cluster against a Redis that is no Cluster: exit 2, saying to drop --cluster', async () => {
+  const r = await leanflow(['flows', '--redis', plain.url, '--cluster', '--timeout', '1000'], { timeoutMs: 20_000 })
+  expect(r.code).toBe(2)
+  expect(r.stderr.trim().split('\n')).toEqual([
+    expect.stringMatching(/^leanflow: USAGE The Redis at .* is no Cluster \(.*cluster support disabled.*\): drop --cluster\.$/),
+  ])
 })

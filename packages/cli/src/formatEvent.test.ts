@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { createColors } from './colors.js'
 import { formatEvent, summarize } from './formatEvent.js'
 import { formatState } from './formatState.js'
+import { queueFlags } from './publishHint.js'
 
 const plain = createColors(false)
 const at = (n: number) => new Date(Date.UTC(2026, 11, 4, 10, 0, 0, n)).toISOString()
@@ -49,6 +50,10 @@ describe('child runs and parallel awaits', () => {
     // under another prefix, the hint carries it (as resolve's and publish's do), quoted for the shell
     const shop = formatState('r1', state, plain, Date.parse(at(10)), new Map(), " --bullmq --prefix 'it'\\''s' --bullmq-queue 'q'")
     expect(shop).toContain("leanflow show c1 --prefix 'it'\\''s')")
+    // on a Cluster, with --cluster too (a command without it fails there)
+    const onCluster = formatState('r1', state, plain, Date.parse(at(10)), new Map(), queueFlags({ cluster: true, prefix: 'shop' }))
+    expect(onCluster).toContain("leanflow show c1 --cluster --prefix 'shop')")
+    expect(onCluster).toContain("leanflow publish paid '<json>' --bullmq --cluster --prefix 'shop'")
   })
 })
 

@@ -130,7 +130,8 @@ export function formatState(
   return out.join('\n')
 }
 
-/** The `--prefix` of `flags` (as `queueFlags` wrote it, shell-quoted), for a `show` hint: '' for the default prefix. */
+/** The `--cluster` and `--prefix` of `flags` (as `queueFlags` wrote them, shell-quoted), for a `show` hint: '' for a plain Redis and the default prefix. */
 function prefixFlag(flags: string): string {
-  return / --prefix (?:'(?:[^']|'\\'')*'|\S+)/.exec(flags)?.[0] ?? ''
+  const cluster = / --cluster(?= |$)/.test(flags) ? ' --cluster' : ''
+  return cluster + (/ --prefix (?:'(?:[^']|'\\'')*'|\S+)/.exec(flags)?.[0] ?? '')
 }

@@ -83,8 +83,14 @@ export const shellWord = (word: string) => `'${word.replaceAll("'", "'\\''")}'`
  * queueFlags({ prefix: 'shop', bullmqQueue: 'leanflow', bullmqPrefix: 'q' }) // ' --bullmq --prefix 'shop' --bullmq-prefix 'q''
  * ```
  */
-export function queueFlags(opts: { prefix?: string | undefined; bullmqQueue?: string; bullmqPrefix?: string }): string {
+export function queueFlags(opts: {
+  cluster?: boolean | undefined
+  prefix?: string | undefined
+  bullmqQueue?: string
+  bullmqPrefix?: string
+}): string {
   let flags = ' --bullmq'
+  if (opts.cluster) flags += ' --cluster'
   if (opts.prefix !== undefined && opts.prefix !== OPTION_DEFAULTS.prefix) flags += ` --prefix ${shellWord(opts.prefix)}`
   if (opts.bullmqQueue !== undefined && opts.bullmqQueue !== OPTION_DEFAULTS.bullmqQueue)
     flags += ` --bullmq-queue ${shellWord(opts.bullmqQueue)}`

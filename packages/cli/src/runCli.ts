@@ -247,7 +247,7 @@ Docs: https://github.com/leanflow/leanflow/blob/main/docs/cli.md`,
       const d = clusterAdvice(describeError(err), program.opts<GlobalOptions>(), session)
       exitCode = d.exitCode
       const hint =
-        d.exitCode === EXIT_CODES.unreachable && session
+        d.exitCode === EXIT_CODES.unreachable && session && !d.message.includes('is it running?')
           ? // the store's message names the url already when it could not connect: then only where it came from
             d.message.includes(' is not reached: ')
             ? ' (--redis or REDIS_URL)'
@@ -266,13 +266,39 @@ Docs: https://github.com/leanflow/leanflow/blob/main/docs/cli.md`,
  * A plain connection's `MOVED` or `CROSSSLOT` (the Redis of `--redis` is a Cluster node): the store's
  * advice is for code (pass a Cluster client); the CLI's is `--cluster`.
  */
-function clusterAdvice<D extends { code: string; message: string }>(d: D, opts: GlobalOptions, session: Session | undefined): D {
-  if (opts.cluster || d.code !== 'INTERNAL' || !/the server is a Redis Cluster node/.test(d.message)) return d
+function clusterAdvice(d: Described, opts: GlobalOptions, session: Session | undefined): Described {
   const where = session ? ` at ${redactUrl(session.url)}` : ''
+  if (opts.cluster) return unreachedCluster(d, where, session?.clusterError())
+  if (d.code !== 'INTERNAL' || !/the server is a Redis Cluster node/.test(d.message)) return d
   const reply = /\((ReplyError: )?((MOVED|ASK|CROSSSLOT)[^)]*)\)/.exec(d.message)?.[2]
   return {
     ...d,
     message: `The Redis${where} is a node of a Redis Cluster${reply ? ` (${reply})` : ''}, and a plain connection does not follow its slots: pass --cluster, with --redis naming any one of its nodes.`,
+  }
+}
+
+type Described = ReturnType<typeof describeError>
+
+/**
+ * With `--cluster`, a command that found no node to answer: why, from what the nodes said (the
+ * cluster's own error says only that it gave up, or that its client is closed): a server that is
+ * no Cluster (drop --cluster, exit 2), refused credentials (exit 1), else unreachable (exit 4).
+ */
+function unreachedCluster(d: Described, where: string, node: Error | undefined): Described {
+  if (d.code !== 'STORE_UNAVAILABLE' || node === undefined) return d
+  const said = node.message.split('\n')[0] ?? node.message
+  if (/cluster support disabled/i.test(said))
+    return { exitCode: EXIT_CODES.usage, code: 'USAGE', message: `The Redis${where} is no Cluster (${said}): drop --cluster.` }
+  if (/^-?(WRONGPASS|NOAUTH|NOPERM)\b/.test(said))
+    return {
+      exitCode: EXIT_CODES.failed,
+      code: 'INTERNAL',
+      message: `Redis refused the connection's credentials (${said}): check the user and password in --redis (redis://user:password@host:port) and the user's ACL.`,
+    }
+  return {
+    exitCode: EXIT_CODES.unreachable,
+    code: 'STORE_UNAVAILABLE',
+    message: `No node of the Redis Cluster${where} answered (${said}): is it running? (--redis or REDIS_URL; --timeout to wait longer)`,
   }
 }
 

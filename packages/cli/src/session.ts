@@ -24,6 +24,8 @@ export interface GlobalOptions {
 export interface Session {
   readonly url: string
   readonly store: RedisStreamStore
+  /** With `--cluster`: the last error a node of the cluster gave, if any. */
+  clusterError(): Error | undefined
   /** A runner of no flows, never started: cancel, resolve, publish and schedules work without the flows' code. */
   runner(): Promise<Runner>
   close(): Promise<void>
@@ -55,7 +57,8 @@ export function openSession(opts: GlobalOptions, onError: (err: unknown) => void
     throw new CliError(EXIT_CODES.usage, 'USAGE', `--redis (or REDIS_URL) must be a redis:// or rediss:// URL, got "${redactUrl(url)}".`)
   }
   const commandTimeout = parseMs(opts.timeout, '--timeout')
-  const cluster = opts.cluster ? clusterClient(url, commandTimeout) : undefined
+  const made = opts.cluster ? clusterClient(url, commandTimeout) : undefined
+  const cluster = made?.cluster
   const store = cluster
     ? createRedisStreamStore({ redis: cluster, prefix: opts.prefix, connectionName: 'leanflow-cli' })
     : createRedisStreamStore({ url, prefix: opts.prefix, commandTimeout, connectionName: 'leanflow-cli' })
@@ -64,6 +67,7 @@ export function openSession(opts: GlobalOptions, onError: (err: unknown) => void
   return {
     url,
     store,
+    clusterError: () => made?.lastError(),
     async runner() {
       if (runner) return runner
       if (opts.bullmq) queue = await openBullMQ(cluster ? { connection: cluster } : { url }, opts, commandTimeout)
