@@ -1,5 +1,8 @@
 import { Cluster } from 'ioredis'
 
+/** Errors of the cluster's giving up, which name no cause. */
+const GENERIC = /connection is closed|failed to refresh slots cache|none of startup nodes is available/i
+
 /**
  * A Cluster client for `--cluster`: the `--redis` URL names one node (a seed: ioredis finds the
  * others from it), its user, password and TLS (`rediss://`) go to every node. Bounded as the
@@ -11,9 +14,6 @@ import { Cluster } from 'ioredis'
  * const { cluster, lastError } = clusterClient('redis://:secret@10.0.0.5:7000', 3000)
  * ```
  */
-/** Errors of the cluster's giving up, which name no cause. */
-const GENERIC = /connection is closed|failed to refresh slots cache|none of startup nodes is available/i
-
 export function clusterClient(url: string, commandTimeout: number): { cluster: Cluster; lastError: () => Error | undefined } {
   const u = new URL(url)
   const port = u.port === '' ? 6379 : Number(u.port)

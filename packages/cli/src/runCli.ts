@@ -262,9 +262,12 @@ Docs: https://github.com/leanflow/leanflow/blob/main/docs/cli.md`,
   return exitCode
 }
 
+type Described = ReturnType<typeof describeError>
+
 /**
- * A plain connection's `MOVED` or `CROSSSLOT` (the Redis of `--redis` is a Cluster node): the store's
- * advice is for code (pass a Cluster client); the CLI's is `--cluster`.
+ * A command's error as the CLI's advice: without `--cluster`, a plain connection's `MOVED` or
+ * `CROSSSLOT` (the Redis of `--redis` is a Cluster node; the store's advice is for code, a Cluster
+ * client; the CLI's is `--cluster`); with it, why no node answered ({@link unreachedCluster}).
  */
 function clusterAdvice(d: Described, opts: GlobalOptions, session: Session | undefined): Described {
   const where = session ? ` at ${redactUrl(session.url)}` : ''
@@ -276,8 +279,6 @@ function clusterAdvice(d: Described, opts: GlobalOptions, session: Session | und
     message: `The Redis${where} is a node of a Redis Cluster${reply ? ` (${reply})` : ''}, and a plain connection does not follow its slots: pass --cluster, with --redis naming any one of its nodes.`,
   }
 }
-
-type Described = ReturnType<typeof describeError>
 
 /**
  * With `--cluster`, a command that found no node to answer: why, from what the nodes said (the

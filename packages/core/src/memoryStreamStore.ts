@@ -228,9 +228,9 @@ export function createMemoryStreamStore(opts?: MemoryStreamStoreOptions): Memory
   const store: MemoryStreamStore = {
     maxEventBytes,
     ...state,
-    // its schedules' writes wake a started runner's ticker, which sleeps until the next due tick:
-    // on Date's clock (real or faked) only; a clock of the caller's moves with no timer, so the
-    // ticker looks every second instead
+    // its schedules' writes wake a started runner's ticker, which then keeps no timer while there
+    // is no schedule: on Date's clock (real or faked) only; a clock of the caller's moves with no
+    // timer, so the ticker looks every second instead
     ...createMemorySchedules({ tell: options.now === undefined }),
     ...createMemoryLimits(() => runs.now()),
     async createRun(runId, doc, first, opts) {
