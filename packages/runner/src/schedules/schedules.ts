@@ -387,11 +387,14 @@ export function createSchedules(deps: ScheduleDeps): Schedules {
       const now = await shell.clock.now()
       for (const { doc } of inCode.values()) await upsert(doc, now)
       ticking = true
+      // a store wrapped so that every method answers a promise (a proxy that delays or counts
+      // calls) gives no stop function: it is then polled as a store that tells nothing
       const watch = (shell.store as Partial<ScheduleStore>).onScheduleChange
-      if (typeof watch === 'function') {
-        unwatch = watch.call(shell.store, wake)
+      const stop: unknown = typeof watch === 'function' ? watch.call(shell.store, wake) : undefined
+      if (typeof stop === 'function') {
+        unwatch = stop as () => void
         idleMs = Number.POSITIVE_INFINITY
-      }
+      } else if (stop instanceof Promise) stop.then((s) => typeof s === 'function' && s(), shell.onError)
       ticker.start()
     },
     async stopTicking() {
