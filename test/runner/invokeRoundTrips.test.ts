@@ -45,7 +45,7 @@ describe('the round trips of ctx.invoke (Redis store, memory queue)', () => {
   })
 
   /** The fewest round trips of `runs` runs of `flow` (a loaded machine can only split a group), less a clock ask. */
-  async function tripsOf(flow: string, runs = 3): Promise<number> {
+  async function tripsOf(flow: string, runs = 5): Promise<number> {
     const counts: number[] = []
     for (let i = 0; i < runs; i++) {
       trace.record()
