@@ -134,23 +134,17 @@ async function awaiting(state: Setup['state'], runId: string) {
 }
 
 describe('an ended step or run removes the timer jobs it leaves queued', () => {
-  it("an event awaited with timeout '7d', published: the run completes and its timeout job is gone", async () => {
+  it.each([
+    ["an event awaited with timeout '7d', published: the run completes and its timeout job is gone", 'pay', 'o-1', 1],
+    ["a race's losing await.time('1h') and the event's timeout: gone once the step completed, its next step chained", 'race', 'o-2', 2],
+  ] as const)('%s', async (_name, flow, orderId, timers) => {
     const { runner, state, counts } = await setup()
-    const { runId } = await runner.startFlow('pay', { orderId: 'o-1' })
+    const { runId } = await runner.startFlow(flow, { orderId })
     await awaiting(state, runId)
-    await delayed(counts, 1)
-    await runner.publishEvent({ kind: 'order.paid', data: { orderId: 'o-1' } })
-    expect(await runner.result(runId, { timeout: '10s' })).toEqual({ wait: expect.objectContaining({ data: { orderId: 'o-1' } }) })
-    await drained(counts)
-  })
-
-  it("a race's losing await.time('1h') and the event's timeout: gone once the step completed, its next step chained", async () => {
-    const { runner, state, counts } = await setup()
-    const { runId } = await runner.startFlow('race', { orderId: 'o-2' })
-    await awaiting(state, runId)
-    await delayed(counts, 2)
-    await runner.publishEvent({ kind: 'order.paid', data: { orderId: 'o-2' } })
-    expect(await runner.result(runId, { timeout: '10s' })).toEqual({ next: 'next' })
+    await delayed(counts, timers)
+    await runner.publishEvent({ kind: 'order.paid', data: { orderId } })
+    const result = await runner.result(runId, { timeout: '10s' })
+    expect(result).toEqual(flow === 'pay' ? { wait: expect.objectContaining({ data: { orderId } }) } : { next: 'next' })
     await drained(counts)
   })
 

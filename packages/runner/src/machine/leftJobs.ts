@@ -15,6 +15,7 @@ import type { RunDoc, StepDoc } from './runDoc.js'
  */
 export function leftTimers(runId: string, step: string, s: StepDoc): JobOut[] {
   const jobs: JobOut[] = []
+  if (s.records.length === 0) return jobs
   s.records.forEach((r, pos) => {
     if (r.t === 'do') return
     if (r.t === 'time' && r.state !== 'resolved') jobs.push({ op: 'remove', id: jobIds.time(runId, step, r.attempt, pos) })
@@ -34,7 +35,7 @@ export function leftByRun(runId: string, doc: RunDoc, ending: string | undefined
   for (const [name, s] of Object.entries(doc.steps)) {
     if (name === ending || s.status === 'completed' || s.status === 'failed') continue
     if (s.status === 'retrying') jobs.push({ op: 'remove', id: jobIds.step(runId, name, s.attempt) })
-    if (s.records.length > 0) jobs.push(...leftTimers(runId, name, s))
+    jobs.push(...leftTimers(runId, name, s))
   }
   return jobs
 }

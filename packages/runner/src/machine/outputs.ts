@@ -161,7 +161,7 @@ export function afterComplete(env: Env, doc: RunDoc, step: string): Outputs {
   }
   const jobs = doc.status === 'running' ? readyJobs(env.runId, doc) : []
   const s = doc.steps[step]
-  if (s && s.records.length > 0) jobs.push(...leftTimers(env.runId, step, s))
+  if (s) jobs.push(...leftTimers(env.runId, step, s))
   return { appends: [completions(doc, [step])], jobs, unwatch: [] }
 }
 
@@ -181,7 +181,7 @@ export function afterFail(env: Env, doc: RunDoc, step: string, attempt: number):
   }
   const error = s.error ?? 'failed'
   const appends: Append[][] = [[{ kind: 'step.failed', step, data: { error, willRetry: false }, key: keys.failed(step, attempt), attempt }]]
-  if (doc.status !== 'failed') return { appends, jobs: s.records.length > 0 ? leftTimers(env.runId, step, s) : [], unwatch: [] }
+  if (doc.status !== 'failed') return { appends, jobs: leftTimers(env.runId, step, s), unwatch: [] }
   appends.push(...terminalWaves(doc, 'flow.failed', { error: doc.error ?? error, duration: runDuration(env, doc) }))
   return ending(env, doc, step, appends, { status: 'failed', error: doc.error ?? error })
 }
@@ -198,7 +198,7 @@ function runDuration(env: Env, doc: RunDoc): number {
 function ending(env: Env, doc: RunDoc, step: string, appends: Append[][], outcome: ChildOutcome): Outputs {
   const s = doc.steps[step]
   const jobs = leftByRun(env.runId, doc, step)
-  if (s && s.records.length > 0) jobs.push(...leftTimers(env.runId, step, s))
+  if (s) jobs.push(...leftTimers(env.runId, step, s))
   return withNotify(withLeaveLines({ appends, jobs, unwatch: [], ended: true, ...releaseOf(doc) }, doc), env, doc, outcome)
 }
 
