@@ -271,7 +271,10 @@ describe('demo page', () => {
     }
     expect(events[0]?.data.rerunOf).toEqual({ runId: failed, from: 'charge' })
     expect(events.filter((e) => e.data?.copied).map((e) => e.step)).toEqual(['validate', 'bill'])
-    expect(events.filter((e) => e.kind === 'step.started').map((e) => e.step)).toEqual(['charge'])
+    // charge may already be on its next attempt (its retry delay is short): every start is charge's
+    const started = events.filter((e) => e.kind === 'step.started').map((e) => e.step)
+    expect(started.length).toBeGreaterThan(0)
+    expect(new Set(started)).toEqual(new Set(['charge']))
     await cancelByHttp(again)
     await expect.poll(() => page.locator('#run-status').textContent(), T).toBe('canceled')
     expect(printed.filter((l) => l.startsWith('pageerror'))).toEqual([])
