@@ -26,7 +26,7 @@ const floats = defineFlow<{ n: number }>({
     b: { needs: ['a'], handler: async (_i, ctx) => ctx.state.get('k') },
   },
 })
-// a run still running when a's late call comes (its step b waits 300 ms)
+// a run still running when a's late call comes (its step b waits 1 s: a loaded machine fires the 50 ms timer late)
 const throws = defineFlow<{ key: string }>({
   name: 'throws',
   steps: {
@@ -47,7 +47,7 @@ const throws = defineFlow<{ key: string }>({
     b: {
       needs: ['a'],
       handler: async (_i, ctx) => {
-        await ctx.await.time(300)
+        await ctx.await.time(1000)
         return 'b'
       },
     },
