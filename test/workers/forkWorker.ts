@@ -9,7 +9,7 @@ export interface ForkedWorker {
   proc: ChildProcess
   pid: number
   messages: Array<Record<string, unknown>>
-  /** Resolves with the first message (already received or future) that `match` accepts. */
+  /** Resolves with the first message (already received or future) that `match` accepts (default wait 60 s: a loaded machine starts tsx workers slowly). */
   waitFor(match: (msg: Record<string, unknown>) => boolean, what: string, timeoutMs?: number): Promise<Record<string, unknown>>
   /** Resolves with the exit code or signal. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
@@ -48,7 +48,7 @@ export function forkWorker(script: string, env: Record<string, string>): ForkedW
     kill: (signal) => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
     },
-    waitFor(match, what, timeoutMs = 30_000) {
+    waitFor(match, what, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const hit = messages.find(match)
