@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { configDefaults, defineConfig } from 'vitest/config'
-import { SlowFirst } from './test/helpers/slowFirst.js'
 
 const pkg = (p: string) => fileURLToPath(new URL(`./packages/${p}`, import.meta.url))
 
@@ -65,8 +64,6 @@ const alone = { maxWorkers: 1, fileParallelism: false } as const
 export default defineConfig({
   resolve: { alias },
   test: {
-    // the longest files first (a fresh clone has no timings cached): see test/helpers/slowFirst.ts
-    sequence: { sequencer: SlowFirst },
     projects: [
       { extends: true, test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'], testTimeout: 20_000, maxWorkers: PARALLEL } },
       {
