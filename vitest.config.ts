@@ -65,11 +65,12 @@ export default defineConfig({
   resolve: { alias },
   test: {
     projects: [
-      { extends: true, test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'], testTimeout: 20_000, maxWorkers: PARALLEL } },
+      { extends: true, test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'], testTimeout: 20_000, maxWorkers: PARALLEL, isolate: false } },
       {
         extends: true,
         test: {
           name: 'integration',
+          isolate: false,
           include: ['test/**/*.test.ts'],
           exclude: [...configDefaults.exclude, 'test/packed/**', ...ALONE],
           ...integration,
