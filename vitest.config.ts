@@ -65,7 +65,10 @@ export default defineConfig({
   resolve: { alias },
   test: {
     projects: [
-      { extends: true, test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'], testTimeout: 20_000, maxWorkers: PARALLEL, isolate: false } },
+      {
+        extends: true,
+        test: { name: 'unit', include: ['packages/*/src/**/*.test.ts'], testTimeout: 20_000, maxWorkers: PARALLEL, isolate: false },
+      },
       {
         extends: true,
         test: {
