@@ -67,6 +67,7 @@ describe('defineFlow({ input }): a Standard Schema checks every input', () => {
     expect((await runner.startFlow('vb', { id: 'x' })).runId).toMatch(/^[A-Za-z0-9]{21}$/)
     expect((await runner.startFlow('az', { id: 'free' })).runId).toMatch(/^[A-Za-z0-9]{21}$/)
     expect((await store.listFlows()).map((f) => f.flow)).toEqual(['az', 'vb'])
+    await runner.stop()
     await store.close()
   })
 
@@ -90,6 +91,7 @@ describe('defineFlow({ input }): a Standard Schema checks every input', () => {
       expect(await store.listFlows()).toEqual([{ flow: 'order', runs: 1 }])
     } finally {
       await new Promise((r) => server.close(r))
+      await runner.stop()
       await store.close()
     }
   })
