@@ -31,7 +31,7 @@ import {
   validateBatch,
 } from '@leanflow/core'
 import { type Cluster, Redis } from 'ioredis'
-import { isCluster } from './internal/connections.js'
+import { clientTimeout, isCluster } from './internal/connections.js'
 import { buildRecord, type CorruptEntryInfo, decodeEntry } from './internal/decode.js'
 import { eventExtra, stepClass } from './internal/eventArgs.js'
 import { checkEvictionPolicy } from './internal/evictionPolicy.js'
@@ -198,6 +198,8 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
   )
   if (owned) assertUrlDatabase(options.url as string)
   const redis: RedisClient = options.redis ?? new Redis(options.url!, { connectionName: `${name}:cmd`, commandTimeout })
+  // a new follower's subscription waits as long as a command does (a client of yours: its own commandTimeout, if any)
+  const subscribeTimeoutMs = owned || options.commandTimeout !== undefined ? commandTimeout : (clientTimeout(redis) ?? commandTimeout)
   // ioredis reconnects by itself and failed commands reject: keep its connection errors off stderr.
   // One is fatal: a database index the server lacks, after which ioredis would go on in database 0.
   const refused = owned ? refuseMissingDatabase(redis as Redis, options.url as string) : () => undefined
@@ -383,7 +385,7 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
       const events = keys.events(runId) // validates the run id before iteration starts
       const opts = storeOptions('follow', options)
       const signal = followSignal(opts.signal)
-      const ctx = { redis, keys, hub, onCorrupt }
+      const ctx = { redis, keys, hub, onCorrupt, subscribeTimeoutMs }
       if (opts.after === undefined) return followRun(ctx, runId, undefined, signal)
       const after = streamId('follow', 'after', opts.after)
       const start = () => followRun(ctx, runId, after, signal)[Symbol.asyncIterator]()

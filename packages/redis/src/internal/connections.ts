@@ -57,3 +57,10 @@ export async function openSubscriber(redis: RedisClient, connectionName: string)
   if (!node) throw new Error('The Redis Cluster has no reachable node for the subscriber connection.')
   return new Redis(nodeOptions(redis, `${node.options.host}:${node.options.port}`, connectionName))
 }
+
+/** The `commandTimeout` (ms) an app's own client was made with (a Cluster's node options'), if any. */
+export function clientTimeout(redis: RedisClient): number | undefined {
+  const o = isCluster(redis) ? redis.options.redisOptions : (redis as Redis).options
+  const ms = o?.commandTimeout
+  return typeof ms === 'number' && ms > 0 ? ms : undefined
+}

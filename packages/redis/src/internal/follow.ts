@@ -1,4 +1,4 @@
-import { compareEventIds, type EventRecord, eventIdOption, historyGone, isEventId, toStoreError } from '@leanflow/core'
+import { compareEventIds, type EventRecord, eventIdOption, historyGone, isEventId, LeanflowError, toStoreError } from '@leanflow/core'
 import type { Keys } from '../keys.js'
 import { type CorruptHandler, decodeEntry, decodeJson } from './decode.js'
 import type { RedisClient } from './script.js'
@@ -29,6 +29,13 @@ export interface FollowContext {
   keys: Keys
   hub: LiveHub
   onCorrupt: CorruptHandler
+  /**
+   * How long a new follower waits for Redis to confirm its subscription before it fails with
+   * `STORE_UNAVAILABLE` (the store's `commandTimeout`): a follow started while Redis is
+   * unreachable fails as a read does, rather than waiting for ever. A follower already live rides
+   * out an outage (it reads again once resubscribed).
+   */
+  subscribeTimeoutMs: number
 }
 
 /**
@@ -226,6 +233,10 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
   }
 
   private async start(): Promise<void> {
+    // Redis unreachable as the follow starts: a typed failure once the command timeout has passed,
+    // not a hang (a second later, so the SUBSCRIBE's own timeout, with the driver's error, comes first)
+    const ms = this.ctx.subscribeTimeoutMs
+    const timer = setTimeout(() => this.failUnlessClosed(unsubscribed(this.runId, ms)), ms + SUBSCRIBE_GRACE_MS)
     try {
       // false when the follower ends while subscribing (e.g. the connection is down): done, no throw
       if (!(await this.ctx.hub.add(this.channel, this, this.stop.signal))) {
@@ -236,6 +247,8 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
       // the store closed or the follower ended while subscribing: end, no throw
       this.failUnlessClosed(err)
       return
+    } finally {
+      clearTimeout(timer)
     }
     this.subscribed = true
     if (this.closed)
@@ -362,17 +375,34 @@ class RedisFollower implements AsyncIterator<EventRecord>, ChannelListener {
   }
 }
 
+/** What a new follower waits past the command timeout for its subscription (see `start`). */
+const SUBSCRIBE_GRACE_MS = 1000
+
+/** The error of a follower whose subscription Redis did not confirm in time (`ms`: the command timeout). */
+function unsubscribed(runId: string, ms: number): LeanflowError {
+  const cause = new Error(`The subscriber connection was not ready within ${ms + SUBSCRIBE_GRACE_MS} ms.`)
+  return new LeanflowError(
+    'STORE_UNAVAILABLE',
+    `follow("${runId}") failed: Redis did not confirm the subscription to the run's live events in time (the store's commandTimeout is ${ms} ms): it is not reachable. Follow again once it is, with \`after\` set to the last event id you got.`,
+    { cause },
+  )
+}
+
+/** How long {@link retrying} goes on retrying a read. */
+const RETRY_FOR_MS = 60_000
+
 /**
  * Runs a read, retrying what leaves the store unreachable for a while (Redis restarting, a
  * killed connection, a command timeout, a Cluster failing over: every error `toStoreError`
- * calls `STORE_UNAVAILABLE`) for about a minute; `undefined` when aborted.
+ * calls `STORE_UNAVAILABLE`) for about a minute (then the last error); `undefined` when aborted.
  */
 async function retrying<T>(signal: AbortSignal | undefined, read: () => Promise<T>): Promise<T | undefined> {
+  const deadline = Date.now() + RETRY_FOR_MS
   for (let attempt = 1; ; attempt++) {
     try {
       return await read()
     } catch (err) {
-      if (attempt >= 60 || !isConnectionError(err)) throw err
+      if (Date.now() >= deadline || !isConnectionError(err)) throw err
       await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 1000)))
       if (signal?.aborted) return undefined
     }
