@@ -172,6 +172,12 @@ describe('reading', () => {
     const bad = await leanflow(['tail', orderRun, '--after', 'bad', ...g()])
     expect({ code: bad.code, stdout: bad.stdout }).toEqual({ code: 2, stdout: '' })
     expect(bad.stderr).toMatch(/--after .*"bad"/)
+    // so is an id of the right shape with a part past 2^64 - 1 (the store refuses it; an ended run would not ask it)
+    for (const huge of ['18446744073709551616-0', '1-99999999999999999999']) {
+      const tooLarge = await leanflow(['tail', orderRun, '--after', huge, '--json', ...g()])
+      expect({ code: tooLarge.code, stdout: tooLarge.stdout }).toEqual({ code: 2, stdout: '' })
+      expect(tooLarge.stderr).toMatch(/18446744073709551615/)
+    }
   })
 
   it('tail --after the end of a run whose log goes on after it exits with its outcome, not waiting; cancel says it ended', async () => {

@@ -1,9 +1,11 @@
 import {
   compareEventIds,
+  eventIdOption,
   isEventId,
   isLeanflowError,
   isTerminalKind,
   LeanflowError,
+  MAX_EVENT_ID,
   type RunStatus,
   readLog,
   reduceFlow,
@@ -87,6 +89,15 @@ export async function showCommand(ctx: CommandContext, runId: string): Promise<E
   return EXIT_CODES.ok
 }
 
+/** The usage error of a `--after` with a part over 2^64 - 1. */
+function afterTooLarge(after: string): CliError {
+  return new CliError(
+    EXIT_CODES.usage,
+    'USAGE',
+    `--after "${printable(after)}" is no event id: each part of "<ms>-<seq>" is at most 18446744073709551615 (the largest id is "${MAX_EVENT_ID}").`,
+  )
+}
+
 /** The exit code of a run that ended with `kind`. */
 export function exitOfEnd(kind: string): ExitCode {
   return kind === 'flow.completed' ? EXIT_CODES.ok : kind === 'flow.canceled' ? EXIT_CODES.canceled : EXIT_CODES.failed
@@ -104,6 +115,12 @@ export async function tailCommand(ctx: CommandContext, runId: string, o: { after
       'USAGE',
       `--after must be an event id "<ms>-<seq>" (as tail prints with --json), got "${printable(o.after)}".`,
     )
+  }
+  // the shape is right, but a part past 2^64 - 1 is no stream id (the store refuses it; a finished run would not ask)
+  try {
+    eventIdOption('tail', '--after', o.after)
+  } catch {
+    throw afterTooLarge(o.after as string)
   }
   const store = ctx.session().store
   const last = (await store.read(runId, { direction: 'backward', limit: 1 }))[0]
