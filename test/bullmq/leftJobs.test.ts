@@ -5,11 +5,12 @@
  * set) for 7 days after its run ended. Real redis-server, real BullMQ queue, the queue's own counts.
  */
 import { createBullMQQueue } from '@leanflow/bullmq'
-import { type EventRecord, type FlowState, readLog, reduceFlow } from '@leanflow/core'
+import { type EventRecord, type FlowState, type JobQueue, readLog, reduceFlow } from '@leanflow/core'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow, type Runner, type StepContext } from '@leanflow/runner'
 import { Queue } from 'bullmq'
 import { afterEach, describe, expect, it } from 'vitest'
+import { aroundMethod } from '../helpers/aroundMethod.js'
 import { useRedisServer } from '../helpers/redisServer.js'
 import { waitFor } from '../helpers/waitFor.js'
 
@@ -41,6 +42,8 @@ const flows = [
       next: { needs: ['wait'], handler: async () => 'next' },
     },
   }),
+  // an hour's sleep
+  defineFlow({ name: 'sleeps', steps: { s: { handler: async (_i, ctx) => ctx.await.time('1h') } } }),
   // two branches: one waits an hour, the other fails the run; one retries for an hour while the other fails it
   defineFlow({
     name: 'branches',
@@ -96,11 +99,11 @@ interface Setup {
   counts: () => Promise<Record<string, number>>
 }
 
-async function setup(): Promise<Setup> {
+async function setup(wrap: (queue: JobQueue) => JobQueue = (q) => q): Promise<Setup> {
   const id = `left${++n}`
   const store = createRedisStreamStore({ url: redis.url, prefix: id })
   const queue = createBullMQQueue({ url: redis.url, queueName: id, backoff: { delayMs: 20, maxDelayMs: 200 } })
-  const runner = createRunner({ store, queue, flows, cancelPollMs: 50 })
+  const runner = createRunner({ store, queue: wrap(queue), flows, cancelPollMs: 50 })
   const jobs = new Queue(id, { connection: { url: redis.url }, prefix: 'lfq' })
   open.push(
     () => store.close(),
@@ -172,6 +175,30 @@ describe('an ended step or run removes the timer jobs it leaves queued', () => {
     const kinds = (await log(runId)).map((e) => `${e.kind} ${e.step ?? ''}`)
     expect(kinds).toContain('step.await.event flaky')
     expect(kinds).toContain('step.await.trigger busy')
+    await drained(counts)
+  })
+
+  it('a cancel between the write of an await.time and the queuing of its timer (it removed a job not there yet): the timer goes once queued', async () => {
+    // the worker's enqueue of the run's time job waits until the run is canceled (a parent's
+    // cascade, or a cancel from another process, read the run right after its await was written)
+    let canceled: () => void = () => {}
+    const afterCancel = new Promise<void>((r) => {
+      canceled = r
+    })
+    const { runner, state, counts } = await setup((queue) =>
+      aroundMethod(queue, 'enqueue', async (enqueue, args) => {
+        if ((args[0] as { id: string }).id.startsWith('w~')) await afterCancel
+        return enqueue(...args)
+      }),
+    )
+    try {
+      const { runId } = await runner.startFlow('sleeps', {})
+      await awaiting(state, runId)
+      await runner.cancel(runId, 'changed my mind')
+      expect((await state(runId)).status).toBe('canceled')
+    } finally {
+      canceled()
+    }
     await drained(counts)
   })
 })

@@ -7,6 +7,7 @@ import { type Append, type ChildEnd, type Command, type Outputs, type Replies, t
 import { keys } from '../machine/keys.js'
 import { isEnded, pendingChildren, type RunDoc } from '../machine/runDoc.js'
 import { lateOnly } from './childStarts.js'
+import { dropIfEnded, lateTimers } from './lateTimers.js'
 import { flowFor, type Shell } from './shell.js'
 
 /**
@@ -131,6 +132,8 @@ export async function carry(shell: Shell, runId: string, out: Outputs): Promise<
     // removals once the adds are queued: a crash in between leaves the job removed (an admitted
     // run's backstop) to queue again what the adds did not (admission.ts, admitJob)
     await Promise.all(out.jobs.map((j) => (j.op === 'remove' ? shell.queue.remove(j.id) : undefined)))
+    // a cancel that came between the write of this run's timers and their queuing removed nothing
+    if (!out.ended) await dropIfEnded(shell, runId, lateTimers(runId, out.jobs, est))
   }
   await stopWatching(shell, runId, out.unwatch)
   await releasing
