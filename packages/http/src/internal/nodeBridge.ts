@@ -106,12 +106,17 @@ export function toWebRequest(
  * ```
  */
 export async function sendWebResponse(res: ServerResponse, response: Response, req?: IncomingMessage): Promise<void> {
+  // the headers and status first, and kept: the lightweight Response that @hono/node-server puts
+  // on `globalThis` rebuilds itself from its constructor's init on the first read of its body,
+  // dropping every header middleware set on it since
+  const headers = response.headers
+  const status = response.status
   const body = req?.method === 'HEAD' ? null : response.body
-  const sse = response.headers.get('content-type')?.startsWith('text/event-stream') === true
+  const sse = headers.get('content-type')?.startsWith('text/event-stream') === true
   // The SSE path: a leanflow SSE body nobody has read yet (also when middleware wrapped it in a
   // new Response) goes to the Node sink, which writes its stream straight to `res`.
   const direct = sse && isSseBody(body) && !body.locked ? body.source : undefined
-  writeHead(res, response, req, sse, direct !== undefined)
+  writeHead(res, { headers, status, statusText: response.statusText }, req, sse, direct !== undefined)
   if (body === null) {
     res.end()
     return
@@ -126,7 +131,13 @@ export async function sendWebResponse(res: ServerResponse, response: Response, r
  * rather than chunked, so each frame is one buffer on the socket (a chunk-size string would make
  * Node allocate a buffer for every write).
  */
-function writeHead(res: ServerResponse, response: Response, req: IncomingMessage | undefined, sse: boolean, closeDelimited: boolean): void {
+function writeHead(
+  res: ServerResponse,
+  response: Pick<Response, 'headers' | 'status' | 'statusText'>,
+  req: IncomingMessage | undefined,
+  sse: boolean,
+  closeDelimited: boolean,
+): void {
   const headers: Record<string, string | string[]> = {}
   response.headers.forEach((v, k) => {
     if (k !== 'set-cookie') headers[k] = v
