@@ -18,7 +18,7 @@ export function lateTimers(runId: string, jobs: readonly JobOut[], now: number):
       j.at !== undefined &&
       j.at > now &&
       (j.name === 'time' || j.name === 'timeout' || j.name === 'step') &&
-      j.id.includes(`~${runId}~`),
+      j.data.runId === runId,
   )
 }
 
