@@ -27,8 +27,12 @@ export async function answerStream(c: RouteContext, runId: string): Promise<Resp
   try {
     tail = await runTail(c.store, runId, position)
   } catch (err) {
-    // the store is down or full: a 5xx would make EventSource give up, so ask it to come back later
-    if (isLeanflowError(err) && (err.status ?? 0) >= 500) return oneShotSse(laterFrame(c.sse.retryMs, err.code))
+    // the store is down or full, or failed unexpectedly: a 5xx would make EventSource give up, so
+    // ask it to come back later; the error itself is the operator's (onError), as on a JSON route
+    if (isLeanflowError(err) && (err.status ?? 0) >= 500) {
+      c.sse.onError(err)
+      return oneShotSse(laterFrame(c.sse.retryMs, err.code))
+    }
     throw err
   }
   const { last, end } = tail

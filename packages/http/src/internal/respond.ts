@@ -31,16 +31,25 @@ export function retryAfterSeconds(retryAfterMs: unknown): number {
 }
 
 /**
- * Maps any thrown value to a response: a LeanflowError with an HTTP status keeps
- * its code and message (503 STORE_UNAVAILABLE and 429 RATE_LIMITED add `Retry-After`), with `headers` (set when the
- * Response is made: a Response's headers set afterwards can be lost, see createHandler's `failure`);
- * anything else is a 500 without details (reported to `onError`).
+ * Maps any thrown value to a response: a LeanflowError with a 4xx status keeps its code and
+ * message (429 RATE_LIMITED adds `Retry-After`), with `headers` (set when the Response is made: a
+ * Response's headers set afterwards can be lost, see createHandler's `failure`). The server's own
+ * failures keep their code with a fixed message and go to `report` (`onError`): 503
+ * STORE_UNAVAILABLE (with `Retry-After`), 507 STORE_FULL, and 500 INTERNAL for a LeanflowError
+ * `INTERNAL` (a driver error the store did not type) and anything else.
  */
 export function errorResponse(err: unknown, report: (err: unknown) => void, headers?: Record<string, string>): Response {
   if (isLeanflowError(err)) {
     const status = ERROR_STATUS[err.code]
+    // the server's own failures: the store's message names its address and the driver's reply,
+    // which are the operator's to read (onError), not the caller's
     if (err.code === 'STORE_UNAVAILABLE') {
-      return errorJson(err.code, err.message, 503, { ...headers, 'retry-after': String(STORE_RETRY_AFTER_S) })
+      report(err)
+      return errorJson(err.code, STORE_UNAVAILABLE_MESSAGE, 503, { ...headers, 'retry-after': String(STORE_RETRY_AFTER_S) })
+    }
+    if (err.code === 'STORE_FULL') {
+      report(err)
+      return errorJson(err.code, STORE_FULL_MESSAGE, 507, headers)
     }
     if (err.code === 'RATE_LIMITED') {
       const retryAfterMs = (err as { retryAfterMs?: unknown }).retryAfterMs
@@ -52,11 +61,16 @@ export function errorResponse(err: unknown, report: (err: unknown) => void, head
     // an input that failed its flow's schema carries the schema's issues (`[{ path, message }]`)
     const found = (err as { issues?: unknown }).issues
     const issues = Array.isArray(found) ? found : undefined
-    if (typeof status === 'number') return errorJson(err.code, err.message, status, headers, issues)
+    if (typeof status === 'number' && status < 500) return errorJson(err.code, err.message, status, headers, issues)
   }
   report(err)
-  return errorJson('INTERNAL', 'Internal server error: the failure was reported to the server log.', 500)
+  return errorJson('INTERNAL', INTERNAL_MESSAGE, 500)
 }
+
+const INTERNAL_MESSAGE = 'Internal server error: the failure was reported to the server log.'
+const STORE_UNAVAILABLE_MESSAGE = `The server's store could not be reached in time: retry after ${STORE_RETRY_AFTER_S} s (Retry-After), with the same Idempotency-Key for a start or a publish.`
+const STORE_FULL_MESSAGE =
+  "The server's store refuses writes (it is full): nothing was written. It needs an operator; retry later with the same Idempotency-Key."
 
 /** A LeanflowError for a bad request argument (400 INVALID_ARGUMENT). */
 export function invalidArgument(message: string): LeanflowError {
