@@ -47,6 +47,18 @@ const page: EventRecord[] = await store.read(runId, { after, limit: 100 })
 after = page.at(-1)?.id
 const runs = await store.listRuns('order', { before: page.length > 0 ? Date.now() : undefined, status: undefined })
 console.log(reduceFlow(page).status, after, runs.length)
+// an optional field of an event may be given as undefined (exactOptionalPropertyTypes)
+const step: string | undefined = env.STEP
+await store.append(runId, { kind: 'note.added', flow: runId, step, data: {}, meta: env.JOB ? { jobId: env.JOB } : undefined })
+try {
+  await runner.result(runId)
+} catch (err) {
+  // isLeanflowError with a code narrows to that code's class
+  if (isLeanflowError(err, 'RUN_FAILED')) console.log(err.runId, err.error)
+  if (isLeanflowError(err, 'CHILD_RUN_FAILED')) console.log(err.childRunId, err.childStatus)
+  // @ts-expect-error a RUN_NOT_FOUND error carries no childRunId
+  if (isLeanflowError(err, 'RUN_NOT_FOUND')) console.log(err.childRunId)
+}
 const handler = createHandler({ store, runner, triggerSecret: env.TRIGGER_SECRET, basePath: env.BASE_PATH, authorize: undefined })
 const dashboard = createDashboard({ apiBase: env.BASE_PATH, basePath: '/dashboard', title: env.TITLE })
 // @ts-expect-error the title is a string

@@ -71,6 +71,18 @@ const UNLIMITED = 2 ** 31 - 1
 const STACK_TRACES = 3
 const BACKOFF_TYPE = 'leanflow'
 
+/** Every option of {@link createBullMQQueue}: another (a misspelt `queuename`) is refused. */
+const BULLMQ_KEYS = [
+  'url',
+  'connection',
+  'prefix',
+  'queueName',
+  'lockDuration',
+  'stalledInterval',
+  'backoff',
+  'onError',
+  'commandTimeout',
+] satisfies Array<keyof BullMQQueueOptions>
 /**
  * The {@link JobQueue} port on BullMQ: producers (HTTP servers that start
  * runs and resolve triggers) and workers (processes that execute steps) can
@@ -106,18 +118,6 @@ const BACKOFF_TYPE = 'leanflow'
  * process.on('SIGTERM', () => runner.stop())
  * ```
  */
-/** Every option of {@link createBullMQQueue}: another (a misspelt `queuename`) is refused. */
-const BULLMQ_KEYS = [
-  'url',
-  'connection',
-  'prefix',
-  'queueName',
-  'lockDuration',
-  'stalledInterval',
-  'backoff',
-  'onError',
-  'commandTimeout',
-] satisfies Array<keyof BullMQQueueOptions>
 
 export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
   const opts = options ?? {} // null: refused below for want of url or connection, by the same message

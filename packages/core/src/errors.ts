@@ -69,20 +69,50 @@ export class LeanflowError extends Error {
 }
 
 /**
- * True for any {@link LeanflowError}, from any copy of `@leanflow/core`.
+ * The class of the errors of the codes that carry fields of their own, which
+ * {@link isLeanflowError} narrows to when given the code. Only leanflow throws these codes, each
+ * with its class.
+ */
+export interface LeanflowErrorOfCode {
+  RUN_FAILED: RunFailedError
+  RUN_CANCELED: RunCanceledError
+  CHILD_RUN_FAILED: ChildRunError
+  RATE_LIMITED: RateLimitedError
+  RETRY_AFTER: RetryAfterError
+}
+
+/** The error {@link isLeanflowError} narrows to for `code`: its class, else a {@link LeanflowError}. */
+export type LeanflowErrorWithCode<C extends ErrorCode> = C extends keyof LeanflowErrorOfCode ? LeanflowErrorOfCode[C] : LeanflowError
+
+/**
+ * True for any {@link LeanflowError}, from any copy of `@leanflow/core` (where `instanceof` fails:
+ * an ESM and a CJS copy both loaded). Given a code, true for that code only, and narrowed to
+ * its class: `'RUN_FAILED'` to a {@link RunFailedError} (with `error`), `'CHILD_RUN_FAILED'` to a
+ * {@link ChildRunError}, `'RATE_LIMITED'` to a {@link RateLimitedError} (see {@link LeanflowErrorOfCode}).
  *
  * @example
  * ```ts
  * if (isLeanflowError(err, 'RUN_NOT_FOUND')) return notFound()
+ * if (isLeanflowError(err, 'RUN_FAILED')) console.log(err.runId, err.error)
  * ```
  */
+export function isLeanflowError<C extends ErrorCode>(err: unknown, code: C): err is LeanflowErrorWithCode<C>
+export function isLeanflowError(err: unknown, code?: ErrorCode): err is LeanflowError
 export function isLeanflowError(err: unknown, code?: ErrorCode): err is LeanflowError {
   if (typeof err !== 'object' || err === null) return false
   if ((err as Record<symbol, unknown>)[BRAND] !== true) return false
   return code === undefined || (err as LeanflowError).code === code
 }
 
-/** An event that does not have the envelope shape. Code `INVALID_EVENT`. */
+/**
+ * An event that does not have the envelope shape. Code `INVALID_EVENT`.
+ *
+ * @example
+ * ```ts
+ * try { parseEvent(JSON.parse(line)) }
+ * catch (err) { if (isLeanflowError(err, 'INVALID_EVENT')) console.warn('skipped:', err.message) }
+ * ```
+ */
 export class InvalidEventError extends LeanflowError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('INVALID_EVENT', message, options)
@@ -90,7 +120,14 @@ export class InvalidEventError extends LeanflowError {
   }
 }
 
-/** A flow, step, kind or run name that breaks the name rule. Code `INVALID_NAME`. */
+/**
+ * A flow, step, kind or run name that breaks the name rule. Code `INVALID_NAME`.
+ *
+ * @example
+ * ```ts
+ * await store.append('order:1', e) // throws InvalidNameError: ':' is not allowed in a run id
+ * ```
+ */
 export class InvalidNameError extends LeanflowError {
   constructor(message: string) {
     super('INVALID_NAME', message)
@@ -101,6 +138,12 @@ export class InvalidNameError extends LeanflowError {
 /**
  * An event or body over its byte limit. Code `PAYLOAD_TOO_LARGE`. Its message names `option`, the
  * limit to raise (by default the store's `maxEventBytes`).
+ *
+ * @example
+ * ```ts
+ * try { await runner.startFlow('import', hugeInput) }
+ * catch (err) { if (isLeanflowError(err, 'PAYLOAD_TOO_LARGE')) return upload(hugeInput) }
+ * ```
  */
 export class PayloadTooLargeError extends LeanflowError {
   readonly bytes: number
@@ -116,7 +159,15 @@ export class PayloadTooLargeError extends LeanflowError {
   }
 }
 
-/** A trigger id that is unknown, or whose run has expired. Code `TRIGGER_NOT_FOUND`. */
+/**
+ * A trigger id that is unknown, or whose run has expired. Code `TRIGGER_NOT_FOUND`.
+ *
+ * @example
+ * ```ts
+ * try { await runner.resolveTrigger(id, payload) }
+ * catch (err) { if (isLeanflowError(err, 'TRIGGER_NOT_FOUND')) return res.status(404).end() }
+ * ```
+ */
 export class TriggerNotFoundError extends LeanflowError {
   constructor(triggerId: string) {
     super('TRIGGER_NOT_FOUND', `Trigger "${triggerId}" is unknown or its run has expired: check the id the step handed out.`)
@@ -124,7 +175,15 @@ export class TriggerNotFoundError extends LeanflowError {
   }
 }
 
-/** A trigger already resolved, timed out or canceled. Code `TRIGGER_CONFLICT`. */
+/**
+ * A trigger already resolved, timed out or canceled. Code `TRIGGER_CONFLICT`.
+ *
+ * @example
+ * ```ts
+ * try { await runner.resolveTrigger(id, { approved: true }) }
+ * catch (err) { if (isLeanflowError(err, 'TRIGGER_CONFLICT')) console.log('already answered') }
+ * ```
+ */
 export class TriggerConflictError extends LeanflowError {
   readonly state: string
   constructor(triggerId: string, state: string) {
@@ -134,7 +193,15 @@ export class TriggerConflictError extends LeanflowError {
   }
 }
 
-/** Thrown inside a step when an await's timeout passes first. Code `AWAIT_TIMEOUT`. */
+/**
+ * Thrown inside a step when an await's timeout passes first. Code `AWAIT_TIMEOUT`.
+ *
+ * @example
+ * ```ts
+ * try { await ctx.await.event('payment.confirmed', { timeout: '1h' }) }
+ * catch (err) { if (isLeanflowError(err, 'AWAIT_TIMEOUT')) return { paid: false }; throw err }
+ * ```
+ */
 export class AwaitTimeoutError extends LeanflowError {
   constructor(message = 'The await timed out before it was satisfied.') {
     super('AWAIT_TIMEOUT', message)
@@ -142,7 +209,15 @@ export class AwaitTimeoutError extends LeanflowError {
   }
 }
 
-/** A replayed step called its awaits or `ctx.do` blocks in another order. Code `NON_DETERMINISM`. */
+/**
+ * A replayed step called its awaits or `ctx.do` blocks in another order. Code `NON_DETERMINISM`.
+ *
+ * @example
+ * ```ts
+ * // a step that awaits by a condition that changes between its replays fails with it:
+ * if (Math.random() > 0.5) await ctx.await.time('1m') // never: branch on input or results
+ * ```
+ */
 export class NonDeterminismError extends LeanflowError {
   constructor(message: string) {
     super('NON_DETERMINISM', message)
@@ -150,7 +225,14 @@ export class NonDeterminismError extends LeanflowError {
   }
 }
 
-/** Throw it from a step to fail it for good, without retries. Code `NON_RETRIABLE`. */
+/**
+ * Throw it from a step to fail it for good, without retries. Code `NON_RETRIABLE`.
+ *
+ * @example
+ * ```ts
+ * if (res.status === 404) throw new NonRetriableError(`order ${input.orderId} does not exist`)
+ * ```
+ */
 export class NonRetriableError extends LeanflowError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('NON_RETRIABLE', message, options)
@@ -191,7 +273,7 @@ export class RetryAfterError extends LeanflowError {
  * @example
  * ```ts
  * try { await runner.startFlow('sync', input) }
- * catch (err) { if (err instanceof RateLimitedError) setTimeout(retry, err.retryAfterMs) }
+ * catch (err) { if (isLeanflowError(err, 'RATE_LIMITED')) setTimeout(retry, err.retryAfterMs) }
  * ```
  */
 export class RateLimitedError extends LeanflowError {
@@ -216,7 +298,7 @@ export class RateLimitedError extends LeanflowError {
  * @example
  * ```ts
  * try { await ctx.invoke(invoice, line) }
- * catch (err) { if (err instanceof ChildRunError && err.childStatus === 'canceled') return { skipped: true }; throw err }
+ * catch (err) { if (isLeanflowError(err, 'CHILD_RUN_FAILED') && err.childStatus === 'canceled') return { skipped: true }; throw err }
  * ```
  */
 export class ChildRunError extends LeanflowError {
@@ -238,7 +320,7 @@ export class ChildRunError extends LeanflowError {
  *
  * @example
  * ```ts
- * try { await runner.result(runId) } catch (err) { if (err instanceof RunFailedError) console.log(err.error) }
+ * try { await runner.result(runId) } catch (err) { if (isLeanflowError(err, 'RUN_FAILED')) console.log(err.error) }
  * ```
  */
 export class RunFailedError extends LeanflowError {
@@ -257,7 +339,7 @@ export class RunFailedError extends LeanflowError {
  *
  * @example
  * ```ts
- * try { await runner.result(runId) } catch (err) { if (err instanceof RunCanceledError) console.log(err.reason) }
+ * try { await runner.result(runId) } catch (err) { if (isLeanflowError(err, 'RUN_CANCELED')) console.log(err.reason) }
  * ```
  */
 export class RunCanceledError extends LeanflowError {

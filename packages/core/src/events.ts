@@ -36,8 +36,15 @@ export interface EventMeta {
   [key: string]: unknown
 }
 
-/** An event before the store assigns `id` and `ts`. */
-export type NewEvent<D = unknown> = Omit<EventRecord<D>, 'id' | 'ts'>
+/**
+ * An event before the store assigns `id` and `ts`. Its optional fields may be given as
+ * `undefined` (`step: maybeStep`, also under `exactOptionalPropertyTypes`): the store writes no key
+ * for them, so the record read back has none.
+ */
+export type NewEvent<D = unknown> = Omit<EventRecord<D>, 'id' | 'ts' | 'step' | 'meta'> & {
+  step?: string | undefined
+  meta?: EventMeta | undefined
+}
 
 /**
  * An event published from outside any run (`runner.publishEvent`, `POST /events`),
@@ -100,7 +107,14 @@ export function isBuiltinKind(kind: string): kind is BuiltinKind {
 /** The kinds that end a run. */
 export const TERMINAL_KINDS: readonly BuiltinKind[] = ['flow.completed', 'flow.failed', 'flow.canceled']
 
-/** True for `flow.completed`, `flow.failed` and `flow.canceled`. */
+/**
+ * True for `flow.completed`, `flow.failed` and `flow.canceled`.
+ *
+ * @example
+ * ```ts
+ * for await (const e of store.follow(runId)) if (isTerminalKind(e.kind)) break
+ * ```
+ */
 export function isTerminalKind(kind: string): boolean {
   return kind === 'flow.completed' || kind === 'flow.failed' || kind === 'flow.canceled'
 }

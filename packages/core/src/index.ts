@@ -1,7 +1,7 @@
 export { applyEvent } from './applyEvent.js'
 export type { Duration } from './duration.js'
 export { parseDuration } from './duration.js'
-export type { ErrorCode } from './errors.js'
+export type { ErrorCode, LeanflowErrorOfCode, LeanflowErrorWithCode } from './errors.js'
 export {
   AwaitTimeoutError,
   ChildRunError,

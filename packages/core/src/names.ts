@@ -12,7 +12,15 @@ export const RESERVED_FLOW_NAMES: readonly string[] = ['runs', 'triggers', 'even
 /** What a name names, for error messages. */
 export type NameRole = 'flow name' | 'step name' | 'event kind' | 'run id' | 'trigger id' | 'schedule id' | 'name'
 
-/** True when `value` is a string that follows {@link NAME_PATTERN}. */
+/**
+ * True when `value` is a string that follows {@link NAME_PATTERN}.
+ *
+ * @example
+ * ```ts
+ * isValidName('order-1')  // true
+ * isValidName('order:1')  // false: ':' is not allowed
+ * ```
+ */
 export function isValidName(value: unknown): value is string {
   return typeof value === 'string' && NAME_PATTERN.test(value)
 }
@@ -35,7 +43,15 @@ export function assertName(value: unknown, role: NameRole = 'name'): string {
   )
 }
 
-/** Like {@link assertName} for a flow name, also refusing the reserved names. */
+/**
+ * Like {@link assertName} for a flow name, also refusing the reserved names.
+ *
+ * @example
+ * ```ts
+ * assertFlowName('order') // 'order'
+ * assertFlowName('runs')  // throws InvalidNameError: a reserved name (an HTTP route)
+ * ```
+ */
 export function assertFlowName(value: unknown): string {
   const name = assertName(value, 'flow name')
   if (RESERVED_FLOW_NAMES.includes(name)) {

@@ -285,9 +285,9 @@ export interface StreamStore {
   close(): Promise<void>
 }
 
-/** Defaults shared by every store. */
 // Literals, not `1024 * 1024`: bundlers keep a module-level constant computed with an operator
 // even when nothing uses it (esbuild does), so a browser bundle of the reducer would carry it.
+/** Defaults shared by every store. */
 export const STORE_DEFAULTS = {
   /** 1 MiB. */
   maxEventBytes: 1_048_576 as number,

@@ -110,12 +110,13 @@ function text(status: number, message: string): Response {
   return new Response(message, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } })
 }
 
+/** Every option of {@link createDashboard}. */
+const DASHBOARD_KEYS: ReadonlyArray<keyof DashboardOptions> = ['apiBase', 'basePath', 'title']
+
 /**
  * A LeanflowError-shaped error (name, code `INVALID_ARGUMENT`, status 400, the `Symbol.for` brand
  * `isLeanflowError` reads) without importing core: the dashboard's handler imports only its own files.
  */
-/** Every option of {@link createDashboard}. */
-const DASHBOARD_KEYS: ReadonlyArray<keyof DashboardOptions> = ['apiBase', 'basePath', 'title']
 
 function invalidArgument(message: string): Error {
   const err = new Error(message) as Error & { code: string; status: number }

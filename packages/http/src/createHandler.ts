@@ -35,6 +35,22 @@ function isResponse(value: unknown): value is Response {
   )
 }
 
+/** Every option of {@link createHandler}: another (a misspelt `basepath`) is refused. */
+const HANDLER_KEYS = [
+  'store',
+  'runner',
+  'basePath',
+  'authorize',
+  'cors',
+  'triggerSecret',
+  'maxBodyBytes',
+  'heartbeatMs',
+  'maxQueuedFrames',
+  'maxQueuedBytes',
+  'maxStreams',
+  'retryMs',
+  'onError',
+] satisfies Array<keyof HandlerOptions>
 /**
  * Creates the leanflow HTTP handler: a Web `Request` in, a `Response` out, for
  * every route under `basePath` (runs, SSE streams, triggers, external events).
@@ -58,22 +74,6 @@ function isResponse(value: unknown): value is Response {
  * // GET /flows/runs/<runId>/stream  → SSE of the run's events
  * ```
  */
-/** Every option of {@link createHandler}: another (a misspelt `basepath`) is refused. */
-const HANDLER_KEYS = [
-  'store',
-  'runner',
-  'basePath',
-  'authorize',
-  'cors',
-  'triggerSecret',
-  'maxBodyBytes',
-  'heartbeatMs',
-  'maxQueuedFrames',
-  'maxQueuedBytes',
-  'maxStreams',
-  'retryMs',
-  'onError',
-] satisfies Array<keyof HandlerOptions>
 
 export function createHandler(options: HandlerOptions): Handler {
   // no options (or null) is refused for want of a store, by the same message

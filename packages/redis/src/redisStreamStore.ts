@@ -138,6 +138,20 @@ function isIndexed(status: unknown): status is IndexedStatus {
   return typeof status === 'string' && (INDEXED_STATUSES as readonly string[]).includes(status)
 }
 
+/** Every option of {@link createRedisStreamStore}: another (a misspelt `retension`) is refused. */
+const REDIS_STORE_KEYS = [
+  'url',
+  'redis',
+  'prefix',
+  'retention',
+  'maxEventBytes',
+  'maxEventsPerRun',
+  'bus',
+  'onCorrupt',
+  'connectionName',
+  'commandTimeout',
+  'onWarning',
+] satisfies Array<keyof RedisStreamStoreOptions>
 /**
  * A {@link StreamStore} on Redis (ioredis): one stream per run, appends by one
  * Lua script (idempotency check, XADD, PUBLISH of the record with its id,
@@ -153,20 +167,6 @@ function isIndexed(status: unknown): status is IndexedStatus {
  * for await (const ev of store.follow('r1')) console.log(ev.id, ev.kind)
  * ```
  */
-/** Every option of {@link createRedisStreamStore}: another (a misspelt `retension`) is refused. */
-const REDIS_STORE_KEYS = [
-  'url',
-  'redis',
-  'prefix',
-  'retention',
-  'maxEventBytes',
-  'maxEventsPerRun',
-  'bus',
-  'onCorrupt',
-  'connectionName',
-  'commandTimeout',
-  'onWarning',
-] satisfies Array<keyof RedisStreamStoreOptions>
 
 export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStreamStore {
   const options = optionsObject(opts, 'createRedisStreamStore options', '{ url | redis, prefix?, retention?, … }', REDIS_STORE_KEYS)

@@ -50,7 +50,6 @@ export interface FlowConfig<I = any, Steps extends Record<string, StepDefinition
   result?: ((results: any) => unknown) | undefined
 }
 
-/** What a flow's config and a step may hold (anything else is a misspelt option, refused). */
 /** The flows `defineFlow` made (checked and frozen): `createRunner` checks any other flow object again. */
 const defined = new WeakSet<object>()
 

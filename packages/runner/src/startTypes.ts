@@ -1,5 +1,13 @@
 // What `runner.startFlow` and `runner.rerun` take and return.
 
+/**
+ * Options of `runner.startFlow`.
+ *
+ * @example
+ * ```ts
+ * await runner.startFlow('order', input, { idempotencyKey: req.headers.get('idempotency-key') ?? undefined })
+ * ```
+ */
 export interface StartFlowOptions {
   runId?: string | undefined
   /**

@@ -216,14 +216,6 @@ export interface LimitInfo {
 }
 
 /**
- * Options of `runner.startFlow`.
- *
- * @example
- * ```ts
- * await runner.startFlow('order', input, { idempotencyKey: req.headers.get('idempotency-key') ?? undefined })
- * ```
- */
-/**
  * Executes flows; see `createRunner`.
  *
  * @example

@@ -12,6 +12,14 @@ export interface ConformanceStoreOptions {
   bus?: EventBus
 }
 
+/**
+ * Makes a fresh store for one test of the conformance suite, with the options the test needs (a short `retention`, a small `maxEventBytes`); the suite closes it.
+ *
+ * @example
+ * ```ts
+ * describeStreamStoreConformance('mine', async (opts) => createMyStore({ retention: opts.retention }))
+ * ```
+ */
 export type ConformanceStoreFactory = (opts: ConformanceStoreOptions) => Promise<StreamStore>
 
 /**
@@ -52,7 +60,15 @@ export interface StreamStoreConformanceOptions {
 }
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
-/** A random valid name (run id or flow name), unique enough to share one server between tests. */
+/**
+ * A random valid name (run id or flow name), unique enough to share one server between tests.
+ *
+ * @example
+ * ```ts
+ * const runId = uniqueName()      // 'rX3k…': 17 characters
+ * const flow = uniqueName('flow')  // 'flowQ9…'
+ * ```
+ */
 export function uniqueName(prefix = 'r'): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16))
   let s = prefix
@@ -60,9 +76,24 @@ export function uniqueName(prefix = 'r'): string {
   return s
 }
 
+/**
+ * Resolves after `ms` milliseconds.
+ *
+ * @example
+ * ```ts
+ * await sleep(50)
+ * ```
+ */
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-/** Resolves with `p`, or rejects after `ms` naming `what` (a hang must fail the test, not time it out silently). */
+/**
+ * Resolves with `p`, or rejects after `ms` naming `what` (a hang must fail the test, not time it out silently).
+ *
+ * @example
+ * ```ts
+ * const e = await within(it.next(), 5000, 'the first event of the follow')
+ * ```
+ */
 export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined
   const timeout = new Promise<never>((_, reject) => {
@@ -71,7 +102,14 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
 }
 
-/** Waits until `fn()` is true, polling, up to `ms`. */
+/**
+ * Waits until `fn()` is true, polling, up to `ms`.
+ *
+ * @example
+ * ```ts
+ * await eventually(async () => (await store.read(runId)).length === 3, 5000, 'three events')
+ * ```
+ */
 export async function eventually(fn: () => Promise<boolean>, ms: number, what: string): Promise<void> {
   const deadline = Date.now() + ms
   while (!(await fn())) {
