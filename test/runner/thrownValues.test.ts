@@ -3,7 +3,8 @@
 // out). Before, a thrown value the runner could not turn into a string — a null-prototype
 // object, an Error whose message is not a string, a throwing toString or getter — failed the
 // job instead of the attempt: the queue delivered it again and again and the run stayed running
-// for good. A plain object's string `message` is its message, not "[object Object]".
+// for good. A plain object's string `message` is its message, not "[object Object]", and a plain
+// object without one reads as its JSON (`{"code":42}`).
 import { isLeanflowError, reduceFlow } from '@leanflow/core'
 import { defineFlow, type Runner, type RunnerStore } from '@leanflow/runner'
 import { expect, it } from 'vitest'
@@ -33,6 +34,17 @@ const throwers: Record<string, { value: () => unknown; message: string }> = {
         },
       ),
     message: 'a thrown object that cannot be shown as text',
+  },
+  // its JSON, not "[object Object]" (the code was lost)
+  plainObject: { value: () => ({ code: 42, retryable: false }), message: '{"code":42,"retryable":false}' },
+  // no JSON either (a cycle): its String() form, as before
+  cyclic: {
+    value: () => {
+      const o: Record<string, unknown> = { code: 43 }
+      o.self = o
+      return o
+    },
+    message: '[object Object]',
   },
   text: { value: () => 'plain text', message: 'plain text' },
   nothing: { value: () => null, message: 'null' },

@@ -1,6 +1,7 @@
 // The refusals every `JobQueue` makes the same way, for the built-in queues and for custom ones:
 // a job id that is no non-empty string, a delay that is no finite number of ms ≥ 0.
 import { LeanflowError } from './errors.js'
+import { shown } from './invalidArgument.js'
 import type { JobSpec } from './jobQueue.js'
 
 /**
@@ -16,7 +17,7 @@ import type { JobSpec } from './jobQueue.js'
  */
 export function assertJobId(id: unknown): asserts id is string {
   if (typeof id !== 'string' || id.length === 0) {
-    throw new LeanflowError('INVALID_ARGUMENT', `Job id ${JSON.stringify(id)} is not a non-empty string: pass a unique string id.`)
+    throw new LeanflowError('INVALID_ARGUMENT', `Job id ${shown(id)} is not a non-empty string: pass a unique string id.`)
   }
 }
 

@@ -40,7 +40,7 @@ const SECURITY_HEADERS = {
 
 function normalizePath(path: string, option: string, example: string): string {
   if (typeof path !== 'string' || !path.startsWith('/') || /[?#\s"'<>\\]/.test(path))
-    throw invalidArgument(`Invalid dashboard ${option} ${JSON.stringify(path)}: pass an absolute path such as '${example}'.`)
+    throw invalidArgument(`Invalid dashboard ${option} ${shownValue(path)}: pass an absolute path such as '${example}'.`)
   // as a request's URL has it (`/tableau-é` is `/tableau-%C3%A9`), so it matches and the page links it
   let p = new URL(`http://base.invalid${path}`).pathname
   while (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1)
@@ -69,7 +69,7 @@ function normalizePath(path: string, option: string, example: string): string {
  */
 export function createDashboard(options: DashboardOptions = {}): DashboardHandler {
   if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options)))
-    throw invalidArgument(`createDashboard options must be an object { apiBase?, basePath?, title? }, got ${JSON.stringify(options)}.`)
+    throw invalidArgument(`createDashboard options must be an object { apiBase?, basePath?, title? }, got ${shownValue(options)}.`)
   // a misspelt option (`apibase`) would leave the dashboard on the default without a word
   for (const key of Object.keys(options ?? {}))
     if (!DASHBOARD_KEYS.includes(key as keyof DashboardOptions))
@@ -77,7 +77,7 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
   const apiBase = normalizePath(options.apiBase ?? '/flows', 'apiBase', '/flows')
   const basePath = normalizePath(options.basePath ?? '/dashboard', 'basePath', '/dashboard')
   const title = options.title ?? 'leanflow'
-  if (typeof title !== 'string') throw invalidArgument(`Invalid dashboard title ${JSON.stringify(title)}: pass a string.`)
+  if (typeof title !== 'string') throw invalidArgument(`Invalid dashboard title ${shownValue(title)}: pass a string.`)
   let html: string | undefined
   return async (req) => {
     const path = new URL(req.url).pathname
@@ -108,6 +108,17 @@ export function createDashboard(options: DashboardOptions = {}): DashboardHandle
 
 function text(status: number, message: string): Response {
   return new Response(message, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } })
+}
+
+/** `value` as an error message shows it: its JSON, cut at 64 characters (core's `shown`). */
+function shownValue(value: unknown): string {
+  let text: string
+  try {
+    text = JSON.stringify(value) ?? String(value)
+  } catch {
+    text = typeof value
+  }
+  return text.length > 64 ? `${text.slice(0, 64)}…` : text
 }
 
 /** Every option of {@link createDashboard}. */

@@ -33,7 +33,7 @@
 // | lf:{<runId>}:state                      | hash    | run state: `v` version, `d` JSON (compare-and-set)     |
 // | lf:{<runId>}:outbox                     | hash    | children's outcomes: child run id -> outcome JSON;     |
 // |                                         |         | `~` the child telling, `@` last take ms (TTL: retention)|
-// | lf:{<runId>}:live                       | channel | live records `<id> <json>` (SPUBLISH on a Cluster)     |
+// | lf:{<runId>}:live (`:live@<db>` in db>0) | channel | live records `<id> <json>` (SPUBLISH on a Cluster)     |
 // | lf:flow:{<flow>}:runs                   | zset    | the flow's run ids, score = start ms                   |
 // | lf:flow:{<flow>}:status:<status>        | zset    | run ids with that status (INDEXED_STATUSES), by start  |
 // | lf:flow:{<flow>}:versions               | hash    | run id -> `sid` of its entry (late writes never undo)  |
@@ -81,7 +81,7 @@
 // The runner's idempotency keys are built by `keys` in @leanflow/runner; connections are
 // named `lf:<prefix>:cmd` and `lf:<prefix>:sub` (CLIENT LIST), not keys.
 
-import { assertFlowName, assertName, checkLimitScope, LeanflowError, type LookupNamespace } from '@leanflow/core'
+import { assertFlowName, assertName, checkLimitScope, LeanflowError, type LookupNamespace, shown } from '@leanflow/core'
 
 /**
  * Every Redis key and channel name the stores use, built from one prefix (the table at the top
@@ -98,9 +98,10 @@ import { assertFlowName, assertName, checkLimitScope, LeanflowError, type Lookup
  * const keys = createKeys('lf')
  * keys.events('r1')      // 'lf:{r1}:events'
  * keys.flowRuns('order') // 'lf:flow:{order}:runs'
+ * createKeys('lf', 3).live('r1') // 'lf:{r1}:live@3': Pub/Sub is server-wide, not per database
  * ```
  */
-export function createKeys(prefix = 'lf') {
+export function createKeys(prefix = 'lf', db = 0) {
   assertPrefix(prefix)
   const run = (runId: string, part: string) => `${prefix}:{${assertName(runId, 'run id')}}:${part}`
   const lim = (scope: string, part: string) => `${prefix}:{lim:${checkLimitScope(scope)}}${part === '' ? '' : `:${part}`}`
@@ -128,8 +129,11 @@ export function createKeys(prefix = 'lf') {
      * `retention` after its last put, or with the run's state when that goes first.
      */
     outbox: (runId: string) => run(runId, 'outbox'),
-    /** The Pub/Sub channel of the run's live events (a channel, not a key). */
-    live: (runId: string) => run(runId, 'live'),
+    /**
+     * The Pub/Sub channel of the run's live events (a channel, not a key). Pub/Sub ignores the
+     * selected database, so a store in database `db` > 0 has channels of its own (`…:live@3`).
+     */
+    live: (runId: string) => run(runId, db === 0 ? 'live' : `live@${db}`),
     /** Runs of a flow (a sorted set, score = start ms). The flow's index keys share the `{<flow>}` slot. */
     flowRuns: (flow: string) => `${prefix}:flow:{${assertFlowName(flow)}}:runs`,
     /** Finished runs of a flow (a sorted set, score = expiry ms), to prune the index. */
@@ -223,11 +227,11 @@ export type Keys = ReturnType<typeof createKeys>
 
 const PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
 
-function assertPrefix(prefix: string): void {
-  if (!PREFIX_PATTERN.test(prefix)) {
+function assertPrefix(prefix: unknown): void {
+  if (typeof prefix !== 'string' || !PREFIX_PATTERN.test(prefix)) {
     throw new LeanflowError(
       'INVALID_ARGUMENT',
-      `Invalid key prefix ${JSON.stringify(prefix)}: use 1-64 characters from A-Z a-z 0-9 _ . - (no ':', '{' or spaces), e.g. 'lf' or 'myapp.lf'.`,
+      `Invalid key prefix ${shown(prefix)}: use a string of 1-64 characters from A-Z a-z 0-9 _ . - (no ':', '{' or spaces), e.g. 'lf' or 'myapp.lf'.`,
     )
   }
 }

@@ -42,8 +42,9 @@ import { noIdError, noIdLeft, tooLong } from './internal/refusals.js'
 import { RunIndex } from './internal/runIndex.js'
 import type { RedisClient } from './internal/script.js'
 import { closedError, redacted, refuseMissingDatabase, watchEndpoint, withStoreErrors } from './internal/storeErrors.js'
+import { checkStoreOptions } from './internal/storeOptionChecks.js'
 import { checkedFollow, streamId } from './internal/streamIds.js'
-import { assertUrlDatabase } from './internal/urlDatabase.js'
+import { assertUrlDatabase, clientDatabase } from './internal/urlDatabase.js'
 import { createKeys, INDEXED_STATUSES, type IndexedStatus, type Keys } from './keys.js'
 import { APPEND_LUA, APPEND_MANY_LUA, CREATE_RUN_LUA } from './lua/append.js'
 import { createRedisLimits } from './redisLimits.js'
@@ -170,33 +171,22 @@ const REDIS_STORE_KEYS = [
 
 export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStreamStore {
   const options = optionsObject(opts, 'createRedisStreamStore options', '{ url | redis, prefix?, retention?, … }', REDIS_STORE_KEYS)
+  checkStoreOptions(options)
   const prefix = options.prefix ?? 'lf'
-  const keys = createKeys(prefix)
+  const owned = !options.redis
+  // Pub/Sub is server-wide, not per database: a store in database 3 rings its runs' bells on
+  // channels of its own, or a follower in database 0 would take another app's records as its run's
+  const db = owned ? assertUrlDatabase(options.url as string) : isCluster(options.redis as RedisClient) ? 0 : clientDatabase(options.redis)
+  const keys = createKeys(prefix, db)
   const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
   const maxEventBytes = positiveInteger(options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes, 'maxEventBytes')
   const maxEventsPerRun = positiveInteger(options.maxEventsPerRun ?? STORE_DEFAULTS.maxEventsPerRun, 'maxEventsPerRun')
   const limits = { maxEventBytes, byteLength: (json: string) => Buffer.byteLength(json, 'utf8') }
   const name = options.connectionName ?? `lf:${prefix}`
-  if (!options.redis && !options.url) {
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      'createRedisStreamStore needs `url` (e.g. "redis://localhost:6379") or `redis` (an ioredis client).',
-    )
-  }
-  if (options.redis && options.url) {
-    throw new LeanflowError(
-      'INVALID_ARGUMENT',
-      'createRedisStreamStore takes `url` or `redis`, not both: pass one (the url of a connection it makes and owns, or your ioredis client).',
-    )
-  }
-  if (options.bus !== undefined && typeof (options.bus as { publish?: unknown } | null)?.publish !== 'function')
-    throw invalidArgument('createRedisStreamStore bus', options.bus, 'an EventBus (new EventBus()), or leave it out')
-  const owned = !options.redis
   const commandTimeout = positiveInteger(
     parseDuration(options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS, 'commandTimeout'),
     'commandTimeout',
   )
-  if (owned) assertUrlDatabase(options.url as string)
   const redis: RedisClient = options.redis ?? new Redis(options.url!, { connectionName: `${name}:cmd`, commandTimeout })
   // a new follower's subscription waits as long as a command does (a client of yours: its own commandTimeout, if any)
   const subscribeTimeoutMs = owned || options.commandTimeout !== undefined ? commandTimeout : (clientTimeout(redis) ?? commandTimeout)
@@ -205,8 +195,6 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
   const refused = owned ? refuseMissingDatabase(redis as Redis, options.url as string) : () => undefined
   // a STORE_UNAVAILABLE names where Redis was looked for, and why it was not reached
   if (owned) watchEndpoint(redis as Redis, options.url as string)
-  if (options.onWarning !== undefined && typeof options.onWarning !== 'function')
-    throw invalidArgument('createRedisStreamStore onWarning', options.onWarning, 'a function (message) => void, or leave it out')
   // an evicting Redis loses runs without an error: say so once
   const unchecked = checkEvictionPolicy(
     redis,

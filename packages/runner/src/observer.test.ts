@@ -64,7 +64,7 @@ describe('runner.observe', () => {
       expect(isLeanflowError(err, 'INVALID_ARGUMENT')).toBe(true)
       expect((err as Error).message).toContain(JSON.stringify(bad))
     }
-    expect(() => runner.observe(null as never)).toThrow(/runner.observe needs an object/)
+    expect(() => runner.observe(null as never)).toThrow(/runner\.observe observer null: pass an object/)
     expect(await store.listFlows()).toEqual([])
   })
 

@@ -1,4 +1,4 @@
-import type { EventMeta, EventRecord } from '@leanflow/core'
+import { type EventMeta, type EventRecord, invalidArgument, LeanflowError } from '@leanflow/core'
 
 /** The `data` of a run's `flow.started` event, as an observer sees it. */
 export interface StartedData {
@@ -99,4 +99,36 @@ export interface RunnerObserver {
    * Not called for a run that exists already (an idempotent repeat).
    */
   startMeta?(start: RunStart): EventMeta | undefined
+}
+
+/**
+ * `observer` when `runner.observe` can use it: an object with an `onEvent` or a `startMeta`
+ * function (its own or its class's), each present one a function. Anything else throws
+ * `INVALID_ARGUMENT` at the call, not a TypeError to `onError` at every event later: a misspelt
+ * `onEvnt` would never be called.
+ *
+ * @example
+ * ```ts
+ * runner.observe(checkedObserver({ onEvent: (e) => console.log(e.kind) }))
+ * checkedObserver({ onEvnt: () => {} }) // throws INVALID_ARGUMENT: neither onEvent nor startMeta
+ * ```
+ */
+export function checkedObserver(observer: unknown): RunnerObserver {
+  if (typeof observer !== 'object' || observer === null)
+    throw invalidArgument('runner.observe observer', observer, 'an object { onEvent?, startMeta? } with at least one of them')
+  const o = observer as Record<string, unknown>
+  for (const name of ['onEvent', 'startMeta'] as const) {
+    if (o[name] !== undefined && typeof o[name] !== 'function')
+      throw invalidArgument(`runner.observe ${name}`, o[name], `a function, or leave ${name} out`)
+  }
+  if (o.onEvent === undefined && o.startMeta === undefined) {
+    const keys = Object.keys(o)
+      .slice(0, 8)
+      .map((k) => JSON.stringify(k.slice(0, 64)))
+    throw new LeanflowError(
+      'INVALID_ARGUMENT',
+      `runner.observe needs an observer with onEvent or startMeta (a function); it has ${keys.length === 0 ? 'no keys' : keys.join(', ')}: check their spelling.`,
+    )
+  }
+  return observer as RunnerObserver
 }

@@ -20,6 +20,7 @@ import { limitsInUse } from './flowControl/limitsInUse.js'
 import type { RunOrigin } from './machine/index.js'
 import type { FlowGraph } from './machine/runDoc.js'
 import { createMemoryQueue, isMemoryQueue, isServed } from './memoryQueue.js'
+import { checkedObserver } from './observer.js'
 import { type PreparedRerun, prepareOrRepeat } from './rerun.js'
 import { assertQueue, functionOption, priorityOf, RUNNER_KEYS, timerMs, workerIdOf } from './runnerOptions.js'
 import { createSchedules } from './schedules/schedules.js'
@@ -314,10 +315,7 @@ export function createRunner(options: RunnerOptions): Runner {
     limits: (flow) => limitsInUse(shell, flow),
     result: (runId, opts) => resultOf(store, runId, opts, () => isServed(queue), shell.observers, OBSERVER_SETTLE_MS, hint.say),
     observe(observer) {
-      if (typeof observer !== 'object' || observer === null) {
-        throw new LeanflowError('INVALID_ARGUMENT', `runner.observe needs an object { onEvent?, startMeta? }, got ${String(observer)}.`)
-      }
-      return shell.observers.add(observer)
+      return shell.observers.add(checkedObserver(observer))
     },
     startFlow,
     async rerun(runId: string, opts?: RerunOptions) {

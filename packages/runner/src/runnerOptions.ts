@@ -13,10 +13,7 @@ export function priorityOf(value: unknown): number {
 export function workerIdOf(value: unknown): string {
   if (value === undefined) return `${hostname()}:${process.pid}`
   if (typeof value === 'string' && value.length > 0 && value.length <= 200) return value
-  throw new LeanflowError(
-    'INVALID_ARGUMENT',
-    `Invalid workerId ${JSON.stringify(value)}: pass a non-empty string of at most 200 characters.`,
-  )
+  throw new LeanflowError('INVALID_ARGUMENT', `Invalid workerId ${shown(value)}: pass a non-empty string of at most 200 characters.`)
 }
 
 /** A function option of `createRunner` (`onError`, `clock`), checked: a function or nothing. */

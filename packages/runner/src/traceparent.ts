@@ -1,4 +1,4 @@
-import { isTraceparent, LeanflowError } from '@leanflow/core'
+import { isTraceparent, LeanflowError, shown } from '@leanflow/core'
 
 /**
  * The `traceparent` option of `startFlow`, checked: a W3C trace-context header value
@@ -10,6 +10,6 @@ export function traceparentOf(value: unknown): string | undefined {
   if (isTraceparent(value)) return value
   throw new LeanflowError(
     'INVALID_ARGUMENT',
-    `Invalid traceparent ${JSON.stringify(value)}: pass a W3C trace-context value such as "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", or leave it out.`,
+    `Invalid traceparent ${shown(value)}: pass a W3C trace-context value such as "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", or leave it out.`,
   )
 }

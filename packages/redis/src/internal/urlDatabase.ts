@@ -3,7 +3,7 @@ import { Redis } from 'ioredis'
 import { redacted } from './storeErrors.js'
 
 /**
- * Refuses a `url` that ioredis would read as a socket path although it is no path (`http://host`,
+ * Reads the database index of `url` (0 when it names none), refusing a `url` that ioredis would read as a socket path although it is no path (`http://host`,
  * `redis:/host`: it would wait on a file that does not exist, call after call), and one whose path names no database index (`redis://host:6379/db`, `/-1`): ioredis
  * reads it as database `NaN` (or a negative one) and sends `SELECT NaN` as it connects, whose
  * error reply escapes as an uncaught exception and ends the process. The URL is read by ioredis
@@ -13,10 +13,25 @@ import { redacted } from './storeErrors.js'
  * @example
  * ```ts
  * assertUrlDatabase('redis://127.0.0.1:6379/db') // throws INVALID_ARGUMENT naming "/db"
+ * assertUrlDatabase('redis://127.0.0.1:6379/3')  // 3
  * ```
  */
-export function assertUrlDatabase(url: string): void {
-  redisUrlDatabase(url, readUrl(url, `The Redis url ${redacted(url)}`).options, `The Redis url ${redacted(url)}`)
+export function assertUrlDatabase(url: string): number {
+  return redisUrlDatabase(url, readUrl(url, `The Redis url ${redacted(url)}`).options, `The Redis url ${redacted(url)}`) ?? 0
+}
+
+/**
+ * The database index a client of the app's selects (`options.db`); 0 for a Cluster, which has
+ * only database 0, and for a client that says nothing.
+ *
+ * @example
+ * ```ts
+ * clientDatabase(new Redis('redis://127.0.0.1:6379/2')) // 2
+ * ```
+ */
+export function clientDatabase(client: unknown): number {
+  const db = (client as { options?: { db?: unknown } } | null)?.options?.db
+  return typeof db === 'number' && Number.isSafeInteger(db) && db > 0 ? db : 0
 }
 
 /**
