@@ -111,3 +111,25 @@ it("a client of the app's in database 2 gets channels of its own too", async () 
   })
   expect(seen.map((e) => (e.data as { app: string }).app)).toEqual(['C', 'C'])
 })
+
+it("a client of the app's that SELECTs its database after the store is made rings and hears that database's channels", async () => {
+  const url3 = createRedisStreamStore({ url: `${redis.url}/3`, prefix: 'same' })
+  const c = new Redis(redis.url)
+  clients.push(c)
+  const selected = createRedisStreamStore({ redis: c, prefix: 'same' })
+  stores.push(url3, selected)
+  await c.select(3)
+  expect(selected.keys.live('r1')).toBe('same:{r1}:live@3')
+  await url3.append('s-1', note('s-1', 'D3', 0))
+  // the url store on database 3 hears the SELECTed client's appends, and database 0's are not heard
+  const heard = await firstRecords(url3, 's-1', 3, 1500, async () => {
+    await a.append('s-1', note('s-1', 'A', 0))
+    await selected.append('s-1', note('s-1', 'D3', 1))
+  })
+  expect(heard.map((e) => `${(e.data as { app: string }).app}${(e.data as { i: number }).i}`)).toEqual(['D30', 'D31'])
+  // and the other way round
+  const back = await firstRecords(selected, 's-1', 4, 1500, async () => {
+    await url3.append('s-1', note('s-1', 'D3', 2))
+  })
+  expect(back.map((e) => (e.data as { i: number }).i)).toEqual([0, 1, 2])
+})

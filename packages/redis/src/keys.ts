@@ -98,10 +98,10 @@ import { assertFlowName, assertName, checkLimitScope, LeanflowError, type Lookup
  * const keys = createKeys('lf')
  * keys.events('r1')      // 'lf:{r1}:events'
  * keys.flowRuns('order') // 'lf:flow:{order}:runs'
- * createKeys('lf', 3).live('r1') // 'lf:{r1}:live@3': Pub/Sub is server-wide, not per database
+ * createKeys('lf', () => 3).live('r1') // 'lf:{r1}:live@3': Pub/Sub is server-wide, not per database
  * ```
  */
-export function createKeys(prefix = 'lf', db = 0) {
+export function createKeys(prefix = 'lf', db: () => number = () => 0) {
   assertPrefix(prefix)
   const run = (runId: string, part: string) => `${prefix}:{${assertName(runId, 'run id')}}:${part}`
   const lim = (scope: string, part: string) => `${prefix}:{lim:${checkLimitScope(scope)}}${part === '' ? '' : `:${part}`}`
@@ -131,9 +131,12 @@ export function createKeys(prefix = 'lf', db = 0) {
     outbox: (runId: string) => run(runId, 'outbox'),
     /**
      * The Pub/Sub channel of the run's live events (a channel, not a key). Pub/Sub ignores the
-     * selected database, so a store in database `db` > 0 has channels of its own (`…:live@3`).
+     * selected database, so a store in database `db()` > 0 has channels of its own (`…:live@3`).
      */
-    live: (runId: string) => run(runId, db === 0 ? 'live' : `live@${db}`),
+    live: (runId: string) => {
+      const n = db()
+      return run(runId, n === 0 ? 'live' : `live@${n}`)
+    },
     /** Runs of a flow (a sorted set, score = start ms). The flow's index keys share the `{<flow>}` slot. */
     flowRuns: (flow: string) => `${prefix}:flow:{${assertFlowName(flow)}}:runs`,
     /** Finished runs of a flow (a sorted set, score = expiry ms), to prune the index. */

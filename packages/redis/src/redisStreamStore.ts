@@ -176,8 +176,10 @@ export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStre
   const owned = !options.redis
   // Pub/Sub is server-wide, not per database: a store in database 3 rings its runs' bells on
   // channels of its own, or a follower in database 0 would take another app's records as its run's
-  const db = owned ? assertUrlDatabase(options.url as string) : isCluster(options.redis as RedisClient) ? 0 : clientDatabase(options.redis)
-  const keys = createKeys(prefix, db)
+  // (a client of yours: the database it is in at each call, a SELECT after this included)
+  const urlDb = owned ? assertUrlDatabase(options.url as string) : 0
+  const client = options.redis
+  const keys = createKeys(prefix, owned || isCluster(client as RedisClient) ? () => urlDb : () => clientDatabase(client))
   const retentionMs = parseDuration(options.retention ?? STORE_DEFAULTS.retentionMs, 'retention')
   const maxEventBytes = positiveInteger(options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes, 'maxEventBytes')
   const maxEventsPerRun = positiveInteger(options.maxEventsPerRun ?? STORE_DEFAULTS.maxEventsPerRun, 'maxEventsPerRun')

@@ -21,17 +21,21 @@ export function assertUrlDatabase(url: string): number {
 }
 
 /**
- * The database index a client of the app's selects (`options.db`); 0 for a Cluster, which has
- * only database 0, and for a client that says nothing.
+ * The database a client of the app's is in now: the last `SELECT` it sent (ioredis keeps it in
+ * `condition.select`, and selects it again on every reconnect), else its `db` option, else 0.
+ * Read at each use, so a client selected after the store was made is followed too.
  *
  * @example
  * ```ts
  * clientDatabase(new Redis('redis://127.0.0.1:6379/2')) // 2
+ * await client.select(3); clientDatabase(client)          // 3
  * ```
  */
 export function clientDatabase(client: unknown): number {
-  const db = (client as { options?: { db?: unknown } } | null)?.options?.db
-  return typeof db === 'number' && Number.isSafeInteger(db) && db > 0 ? db : 0
+  const c = client as { condition?: { select?: unknown } | null; options?: { db?: unknown } } | null
+  const db = c?.condition?.select ?? c?.options?.db
+  const n = typeof db === 'string' ? Number(db) : db
+  return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : 0
 }
 
 /**
