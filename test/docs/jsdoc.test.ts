@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import ts from 'typescript'
 import { expect, it } from 'vitest'
+import { repoConfig } from './repoConfig.js'
 
 const root = resolve(import.meta.dirname, '../..')
 
@@ -27,17 +28,7 @@ function entryPoints(): string[] {
 }
 
 it('every public export has JSDoc, and every exported function and class an @example', () => {
-  const config = ts.getParsedCommandLineOfConfigFile(
-    join(root, 'tsconfig.json'),
-    { noEmit: true },
-    {
-      ...ts.sys,
-      onUnRecoverableConfigFileDiagnostic: (d) => {
-        throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'))
-      },
-    },
-  )
-  if (!config) throw new Error('cannot read tsconfig.json')
+  const config = repoConfig(root)
   const entries = entryPoints()
   expect(entries.length).toBeGreaterThan(10)
   const program = ts.createProgram(entries, config.options)

@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path'
 import ts from 'typescript'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type DocSample, extractSamples, sampleModule } from './extractSamples.js'
+import { repoConfig } from './repoConfig.js'
 
 const root = resolve(import.meta.dirname, '../..')
 const outDir = mkdtempSync(join(tmpdir(), 'leanflow-docs-samples-'))
@@ -86,17 +87,7 @@ describe('docs code samples', () => {
 
   beforeAll(() => {
     for (const g of generated) writeFileSync(g.path, sampleModule(g.sample).text)
-    const config = ts.getParsedCommandLineOfConfigFile(
-      join(root, 'tsconfig.json'),
-      { noEmit: true },
-      {
-        ...ts.sys,
-        onUnRecoverableConfigFileDiagnostic: (d) => {
-          throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'))
-        },
-      },
-    )
-    if (!config) throw new Error('cannot read tsconfig.json')
+    const config = repoConfig(root)
     // as strict as a fresh `tsc --init` (TypeScript 7), which turns on exactOptionalPropertyTypes
     const options = { ...config.options, noEmit: true, exactOptionalPropertyTypes: true }
     program = ts.createProgram({ rootNames: [prelude, ...generated.map((g) => g.path)], options, host: createHost(options) })
