@@ -83,6 +83,7 @@ const BULLMQ_KEYS = [
   'onError',
   'commandTimeout',
 ] satisfies Array<keyof BullMQQueueOptions>
+
 /**
  * The {@link JobQueue} port on BullMQ: producers (HTTP servers that start
  * runs and resolve triggers) and workers (processes that execute steps) can
@@ -118,7 +119,6 @@ const BULLMQ_KEYS = [
  * process.on('SIGTERM', () => runner.stop())
  * ```
  */
-
 export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
   const opts = options ?? {} // null: refused below for want of url or connection, by the same message
   if (typeof opts === 'object') assertKnownKeys(opts, BULLMQ_KEYS, 'createBullMQQueue')

@@ -128,7 +128,6 @@ const DASHBOARD_KEYS: ReadonlyArray<keyof DashboardOptions> = ['apiBase', 'baseP
  * A LeanflowError-shaped error (name, code `INVALID_ARGUMENT`, status 400, the `Symbol.for` brand
  * `isLeanflowError` reads) without importing core: the dashboard's handler imports only its own files.
  */
-
 function invalidArgument(message: string): Error {
   const err = new Error(message) as Error & { code: string; status: number }
   err.name = 'LeanflowError'

@@ -51,6 +51,7 @@ const HANDLER_KEYS = [
   'retryMs',
   'onError',
 ] satisfies Array<keyof HandlerOptions>
+
 /**
  * Creates the leanflow HTTP handler: a Web `Request` in, a `Response` out, for
  * every route under `basePath` (runs, SSE streams, triggers, external events).
@@ -74,7 +75,6 @@ const HANDLER_KEYS = [
  * // GET /flows/runs/<runId>/stream  → SSE of the run's events
  * ```
  */
-
 export function createHandler(options: HandlerOptions): Handler {
   // no options (or null) is refused for want of a store, by the same message
   const { store } = options ?? ({} as Partial<HandlerOptions>)

@@ -153,6 +153,7 @@ const REDIS_STORE_KEYS = [
   'commandTimeout',
   'onWarning',
 ] satisfies Array<keyof RedisStreamStoreOptions>
+
 /**
  * A {@link StreamStore} on Redis (ioredis): one stream per run, appends by one
  * Lua script (idempotency check, XADD, PUBLISH of the record with its id,
@@ -168,7 +169,6 @@ const REDIS_STORE_KEYS = [
  * for await (const ev of store.follow('r1')) console.log(ev.id, ev.kind)
  * ```
  */
-
 export function createRedisStreamStore(opts: RedisStreamStoreOptions): RedisStreamStore {
   const options = optionsObject(opts, 'createRedisStreamStore options', '{ url | redis, prefix?, retention?, … }', REDIS_STORE_KEYS)
   checkStoreOptions(options)
