@@ -54,6 +54,29 @@ const throws = defineFlow<{ key: string }>({
   },
 })
 
+// calls made just after the handler returned, while the step's end is still being written (its lease still holds)
+const soon = new Map<string, unknown[]>()
+const justAfter = defineFlow<{ key: string }>({
+  name: 'justAfter',
+  steps: {
+    a: {
+      handler: async (input, ctx) => {
+        const settle = (p: Promise<unknown>) =>
+          p.then(
+            () => 'stored',
+            (err: unknown) => err,
+          )
+        setImmediate(() => {
+          void Promise.all([settle(ctx.state.set('soon', 1)), settle(ctx.emit('soon.kind')), settle(ctx.do('soon', () => 1))]).then((r) =>
+            soon.set(input.key, r),
+          )
+        })
+        return 'a'
+      },
+    },
+  },
+})
+
 // a floating ctx.do that never ends: the step waits for it, as for an awaited one, until its timeout
 const hangs = defineFlow({
   name: 'hangs',
@@ -69,7 +92,7 @@ const hangs = defineFlow({
   },
 })
 
-describeOnStores({ flows: [floats, throws, hangs], prefix: 'float' }, (runner, store) => {
+describeOnStores({ flows: [floats, throws, hangs, justAfter], prefix: 'float' }, (runner, store) => {
   it('one that never ends holds the step until its timeout, which ends it as for an awaited one', async () => {
     const { runId } = await runner().startFlow('hangs', {})
     await expect(runner().result(runId, { timeout: '10s' })).rejects.toMatchObject({ code: 'RUN_FAILED' })
@@ -87,6 +110,19 @@ describeOnStores({ flows: [floats, throws, hangs], prefix: 'float' }, (runner, s
       expect([...kinds].sort()).toEqual(['my.kind', 'state.set', 'step.completed', 'step.started'])
       expect(kinds.at(-1)).toBe('step.completed')
       expect(reduceFlow(log).state).toEqual({ k: n })
+    }
+  })
+
+  it('made right after the handler returned, while its end is written: each refused as settled, nothing of them stored', async () => {
+    for (let i = 0; i < 3; i++) {
+      const key = `s-${Math.random()}`
+      const { runId } = await runner().startFlow('justAfter', { key })
+      expect(await runner().result(runId, { timeout: '10s' })).toEqual({ a: 'a' })
+      await waitFor(() => soon.has(key), 'the calls after the return settled')
+      for (const r of soon.get(key) as unknown[]) expect(r).toMatchObject({ code: 'NON_RETRIABLE', why: 'settled' })
+      const log = await logOf(store(), runId)
+      expect(log.map((e) => e.kind)).toEqual(['flow.started', 'step.started', 'step.completed', 'flow.completed'])
+      expect(reduceFlow(log).state).toEqual({})
     }
   })
 

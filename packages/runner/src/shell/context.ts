@@ -43,7 +43,8 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
     gone: () => ex.gone !== undefined || ex.settled,
   })
   const log = (level: 'debug' | 'info' | 'warn' | 'error') => (msg: string, fields?: Record<string, unknown>) => {
-    if (ex.gone) return
+    // dropped, or the handler already returned or threw: a log line is never recorded after its step went on
+    if (ex.gone || ex.settled) return
     const data = fields === undefined ? { level, msg: String(msg) } : { level, msg: String(msg), fields: toJson(fields, 'log fields') }
     void queueUser(shell, ex, 'log', data).catch(() => {})
   }
@@ -51,7 +52,7 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
   ex.announceDeferred = (list) => announceNow(shell, ex, list)
   /** A recorded call at the next position: replayed when recorded (`name` must match), else `work` once and recorded. */
   const recorded = async <T>(name: string, label: string, work: () => Promise<T>): Promise<T> => {
-    ex.check()
+    ex.checkOpen()
     assertNotInsideDo(ex, label)
     const pos = ex.cursor++
     const rec = ex.records[pos]
@@ -98,7 +99,7 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
     })
   }
   const setState = async (key: string, value: unknown) => {
-    ex.check()
+    ex.checkOpen()
     if (typeof key !== 'string' || key === '') throw new LeanflowError('INVALID_ARGUMENT', 'ctx.state.set needs a non-empty string key.')
     const v = toJson(value, `state value of "${key}"`)
     // before the document takes it: a value its state.set event cannot hold is refused here
@@ -110,6 +111,7 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
     })
   }
   const emit = async (kind: string, data?: unknown) => {
+    ex.checkOpen()
     assertName(kind, 'event kind')
     if (isBuiltinKind(kind))
       throw new LeanflowError(
@@ -156,7 +158,7 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
       get<T>(key: string) {
         return handled(
           (async () => {
-            ex.check()
+            ex.checkOpen()
             const d = await ex.gate.busy(() => orHandBack(ex, () => shell.states.read(ex.runId)))
             return d && Object.hasOwn(d.state, key) ? (d.state[key] as T) : undefined
           })(),
@@ -166,7 +168,7 @@ export function createContext(shell: Shell, ex: Execution): StepContext {
     },
     emit: (kind: string, data?: unknown) => handled(emit(kind, data)),
     patched(id: string): boolean {
-      ex.check()
+      ex.checkOpen()
       assertNotInsideDo(ex, 'ctx.patched')
       if (typeof id !== 'string' || id === '' || id.length > 200)
         throw invalidArgument('ctx.patched id', id, "a string of 1-200 characters, ctx.patched('fraud-check')")

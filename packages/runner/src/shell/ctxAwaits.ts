@@ -23,7 +23,7 @@ import type { AwaitRec, Rec } from '../machine/runDoc.js'
 import { validateInput } from '../standardSchema.js'
 import type { AwaitEventOptions, AwaitTriggerOptions, FlowDefinition, InvokeOptions, StepAwaits, TriggerHandle } from '../types.js'
 import { apply, carry } from './apply.js'
-import { type Execution, ExecutionGone, orHandBack } from './execution.js'
+import { type Execution, orHandBack } from './execution.js'
 import { externalKind } from './externalKind.js'
 import { assertNotInsideDo } from './insideDo.js'
 import { assertNoFunctions, toJson } from './json.js'
@@ -48,7 +48,7 @@ const TRIGGER_TTL_MS = 400 * 24 * 3600_000
 export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits; invoke: InvokeFn } {
   const awaits: StepAwaits = {
     async time(at: Duration | Date) {
-      checkOpen(ex)
+      ex.checkOpen()
       assertNotInsideDo(ex, 'ctx.await.time')
       const absolute = at instanceof Date ? at.getTime() : undefined
       if (absolute !== undefined && !Number.isFinite(absolute))
@@ -69,7 +69,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
       return (await waitOn(shell, ex, pos, r, true)) as undefined
     },
     async event<D>(opts: AwaitEventOptions): Promise<ExternalEvent<D>> {
-      checkOpen(ex)
+      ex.checkOpen()
       assertNotInsideDo(ex, 'ctx.await.event')
       assertNoFunctions(opts, 'await.event options')
       const kind = externalKind(opts?.kind, 'ctx.await.event')
@@ -126,7 +126,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
       return (await waitOn(shell, ex, pos, r, true)) as ExternalEvent<D>
     },
     async trigger<T>(opts: AwaitTriggerOptions): Promise<TriggerHandle<T>> {
-      checkOpen(ex)
+      ex.checkOpen()
       assertNotInsideDo(ex, 'ctx.await.trigger')
       assertNoFunctions(opts, 'await.trigger options')
       const type = opts?.type
@@ -167,7 +167,7 @@ export function createAwaits(shell: Shell, ex: Execution): { awaits: StepAwaits;
   }
 
   const invoke: InvokeFn = async (target, input, options) => {
-    checkOpen(ex)
+    ex.checkOpen()
     assertNotInsideDo(ex, 'ctx.invoke')
     const opts = optionsObject(options, 'ctx.invoke options', '{ timeout? }')
     const name = typeof target === 'string' ? target : (target as FlowDefinition | undefined)?.name
@@ -354,16 +354,6 @@ export function nonDeterminism(ex: Execution, pos: number, call: string, rec: Re
   return new NonDeterminismError(
     `Step "${ex.step}" of run ${ex.runId} made call ${call} at position ${pos} (its events' data.position), but the call recorded there was ${callLabel(rec)}: keep the order of awaits and ctx.do calls stable: deploy a changed handler as a new flow version, or behind ctx.patched (docs/versioning-and-reruns.md).`,
   )
-}
-
-/**
- * Refuses a new await once the execution is gone, or once its handler returned or threw: nothing
- * would ever decide it (the gate no longer suspends a settled step), so it rejects instead of
- * staying pending for good.
- */
-function checkOpen(ex: Execution): void {
-  ex.check()
-  if (ex.settled) throw new ExecutionGone('settled')
 }
 
 /**

@@ -179,6 +179,17 @@ export class Execution {
   }
 
   /**
+   * At a ctx call's start: throws when the execution was dropped, or once its handler returned or
+   * threw (`settled`). A call made after that is refused whatever the timing: before the step's
+   * end was written its lease still held, and it was taken (a `state.set` stored after the
+   * handler returned), or it waited on an end that never came (an await).
+   */
+  checkOpen(): void {
+    this.check()
+    if (this.settled) throw new ExecutionGone('settled')
+  }
+
+  /**
    * Runs the write of record position `pos` once every position before it is written (calls in
    * flight at once finish in any order; the step's records are written in call order). Deferred
    * awaits in between are written first.
