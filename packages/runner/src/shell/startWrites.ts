@@ -13,6 +13,17 @@ import type { Shell } from './shell.js'
 export const FIRST_WRITE_GRACE_MS = 10_000
 
 /**
+ * How long a first job whose run is not written yet holds its worker's slot, in ms since the start
+ * queued it: a start's write lands within ms of its jobs being queued, and a later one is waited
+ * for through the queue (the job goes back, delivered again after the queue's backoff) rather
+ * than in a slot. First jobs whose start died before its write (a parent's worker killed as it
+ * started its children) would otherwise hold every slot for the whole grace, ahead of the jobs
+ * that write their runs (that parent's own): a fan-out of 200 such children on 20 slots took
+ * 10 s to repair, and up to 100 s once the parent's job came last.
+ */
+export const FIRST_WRITE_HOLD_MS = 500
+
+/**
  * A start whose write lands this close to {@link FIRST_WRITE_GRACE_MS} after it queued the run's
  * first jobs (or later) queues them again: their first delivery may have given up on the run. The
  * margin covers the error of two processes' estimates of the store's clock.
@@ -107,7 +118,10 @@ export function firstJobs(shell: Shell, jobs: JobOut[]): JobOut[] {
  * `true`), or certainly never will (`false`: the start died, or its write was refused). A start of
  * this process in flight is waited for without a read; else the store is read every few ms (2, 4,
  * 8, … up to 250) until the run shows, for at most {@link FIRST_WRITE_GRACE_MS} since the job was
- * queued (a runner that stops hands the job back meanwhile). `poll: false` only waits for this process's own write (the caller reads the run anyway).
+ * queued. Past {@link FIRST_WRITE_HOLD_MS} since then (at once for a job taken that late) the job
+ * goes back to the queue after one read that finds no run (thrown: `ExecutionGone` `handback`,
+ * which no one reports), and so does it when the runner stops. `poll: false` only waits for this
+ * process's own write (the caller reads the run anyway).
  *
  * @example
  * ```ts
@@ -129,8 +143,9 @@ export async function waitForRun(shell: Shell, data: RunnerJobData, opts: { poll
     const over = shell.clock.estimate() - since >= FIRST_WRITE_GRACE_MS
     if (await shell.states.read(data.runId)) return true
     if (over) return false
-    // a draining runner hands the job back (another worker looks on) instead of holding its stop
-    if (shell.stopping) throw new ExecutionGone('handback')
+    // a draining runner hands the job back (another worker looks on) instead of holding its stop;
+    // a job this old goes back too, its slot free for others (the job that writes its run may be one)
+    if (shell.stopping || shell.clock.estimate() - since >= FIRST_WRITE_HOLD_MS) throw new ExecutionGone('handback')
     await new Promise((r) => setTimeout(r, pause))
   }
 }
