@@ -109,6 +109,27 @@ describe('createBullMQQueue', () => {
     }
   })
 
+  it("a handler error's redeliverAfterMs is the delay of the job's next delivery, instead of the backoff", async () => {
+    // a minute's backoff: only the error's own 100 ms brings the job back within the wait
+    const q = createBullMQQueue({ url: redis.url, queueName: 'hinted', backoff: { delayMs: 60_000, maxDelayMs: 60_000 } })
+    const at: number[] = []
+    try {
+      await q.process(
+        async (job) => {
+          at.push(Date.now())
+          if (job.deliveries < 2) throw Object.assign(new Error('not yet'), { redeliverAfterMs: 100 })
+        },
+        { concurrency: 1 },
+      )
+      await q.enqueue({ id: 'hinted', name: 'n', data: null })
+      await waitFor(() => at.length === 3, 'three deliveries', 20_000)
+      // not before the delay asked (the worker looks for due jobs every second at the most)
+      for (let i = 1; i < at.length; i++) expect((at[i] as number) - (at[i - 1] as number)).toBeGreaterThanOrEqual(90)
+    } finally {
+      await q.close()
+    }
+  })
+
   it('close() while process() is still connecting closes that worker too: process() rejects, no job runs after close', async () => {
     for (const [name, url] of [
       ['closing-ready', redis.url],

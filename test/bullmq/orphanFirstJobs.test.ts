@@ -60,3 +60,35 @@ it("first jobs whose start died before its write do not hold the worker's slots 
   expect(Date.now() - t0).toBeLessThan(GRACE_MS - 2000)
   expect((await store.listRuns('once')).map((r) => r.runId)).toEqual([runId])
 }, 30_000)
+
+it('a start whose write lands 9.2 s late: its first job, handed back meanwhile, finds the run within 2.5 s of the write, not a backoff later', async () => {
+  const queueName = `late-${Math.random().toString(36).slice(2)}`
+  const queue = () => createBullMQQueue({ url: redis.url, queueName })
+  const store = createRedisStreamStore({ url: redis.url, prefix: 'late' })
+  const [producerQueue, workerQueue] = [queue(), queue()]
+  const LATE_MS = 9200
+  let wroteAt = 0
+  // the producer's write lands 9.2 s after it queued the run's first job (a producer stalled between the two)
+  const late = aroundMethod(store, 'createRun', async (createRun, args) => {
+    await new Promise((r) => setTimeout(r, LATE_MS))
+    const out = await createRun(...args)
+    wroteAt = Date.now()
+    return out
+  })
+  const producer = createRunner({ store: late, queue: producerQueue, flows: [once], onError: () => {} })
+  const worker = createRunner({ store, queue: workerQueue, flows: [once], onError: () => {} })
+  open.push(
+    () => store.close(),
+    () => producerQueue.close(),
+    () => producer.stop(),
+    () => worker.stop(),
+  )
+  await worker.start()
+  const { runId } = await producer.startFlow('once', { n: 7 })
+  expect(await producer.result(runId, { timeout: '20s' })).toEqual({ s: 7 })
+  const [started] = (await store.read(runId)).filter((e) => e.kind === 'step.started')
+  // each hand-back asks for a delivery after half the job's age (2 s at most): about 0.5 s after
+  // the write. The queue's backoff alone (1, 2, 4, 8 s, ±20%) brings the job back 12.5–18.5 s after
+  // its first delivery, 3.3 s or more after the write
+  expect(Number(started?.id.split('-')[0]) - wroteAt).toBeLessThan(2500)
+}, 40_000)

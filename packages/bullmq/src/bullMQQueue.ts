@@ -8,6 +8,7 @@ import {
   LeanflowError,
   positiveInteger,
   redactUrl,
+  redeliverAfterMs,
   toStoreError,
 } from '@leanflow/core'
 import { type Job, Queue, Worker } from 'bullmq'
@@ -245,8 +246,9 @@ export function createBullMQQueue(options: BullMQQueueOptions = {}): JobQueue {
         drainDelay: 1,
         maxStalledCount: UNLIMITED,
         settings: {
-          backoffStrategy: (attemptsMade: number) =>
-            serverDated(backoffDelay(attemptsMade, baseDelay, maxDelay), workerNow, commandTimeout),
+          // a handler's error may ask its own delay (the runner's hand-backs: JobHandler's redeliverAfterMs)
+          backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
+            serverDated(redeliverAfterMs(err) ?? backoffDelay(attemptsMade, baseDelay, maxDelay), workerNow, commandTimeout),
         },
       })
       // the last connection error (ECONNREFUSED, ENOTFOUND), named should it never connect

@@ -46,6 +46,7 @@ export { idempotencyKey, isIdempotencyKey, MAX_IDEMPOTENCY_KEY_LENGTH, requiredI
 export { invalidArgument, optionsObject, positiveInteger, shown } from './invalidArgument.js'
 export { assertJobId, jobDataJson, jobDelayMs } from './jobChecks.js'
 export type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from './jobQueue.js'
+export { redeliverAfterMs } from './jobQueue.js'
 export { hasNonFiniteNumber, jsonDepth, jsonTextDepth, MAX_JSON_DEPTH } from './jsonLimits.js'
 export { assertKnownKeys } from './knownKeys.js'
 export { checkDebounce, checkLimitHolder, checkLimitRequest, checkLimitScope, MAX_LIMIT_PRIORITY } from './limitChecks.js'

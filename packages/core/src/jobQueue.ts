@@ -49,9 +49,33 @@ export interface ActiveJob<T = unknown> extends JobSpec<T> {
 
 /**
  * Handles one job. A throw makes the queue deliver the job again later
- * (at-least-once, with backoff); the runner makes a re-delivery harmless.
+ * (at-least-once, with backoff); the runner makes a re-delivery harmless. A thrown error with a
+ * `redeliverAfterMs` (a finite number ≥ 0) asks for that delay instead of the backoff: the
+ * runner sets it on the jobs it hands back to look again soon (a new run's first job whose run is
+ * not written yet). The built-in queues follow it; a queue of your own may, or keep its backoff.
+ *
+ * @example
+ * ```ts
+ * const handler: JobHandler = async (job) => {
+ *   if (!(await ready(job.data))) throw Object.assign(new Error('not yet'), { redeliverAfterMs: 500 })
+ * }
+ * ```
  */
 export type JobHandler = (job: ActiveJob) => Promise<void>
+
+/**
+ * The delay a handler's error asks for its job's next delivery (`redeliverAfterMs`, see
+ * {@link JobHandler}), or undefined when it asks none (the queue's backoff then).
+ *
+ * @example
+ * ```ts
+ * const ms = redeliverAfterMs(err) ?? backoff(deliveries)
+ * ```
+ */
+export function redeliverAfterMs(err: unknown): number | undefined {
+  const ms = typeof err === 'object' && err !== null ? (err as { redeliverAfterMs?: unknown }).redeliverAfterMs : undefined
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 ? ms : undefined
+}
 
 /** Options of {@link JobQueue.process}. */
 export interface ProcessOptions {

@@ -28,6 +28,34 @@ describe('createMemoryQueue with several consumers', () => {
     await takes.close()
   })
 
+  it("a handler error's redeliverAfterMs is the delay of the job's next delivery, instead of the backoff", async () => {
+    const queue = createMemoryQueue({ redeliverDelayMs: 60_000, maxRedeliverDelayMs: 60_000 })
+    const at: number[] = []
+    const worker = await queue.process(async (job) => {
+      at.push(Date.now())
+      if (job.deliveries < 2) throw Object.assign(new Error('not yet'), { redeliverAfterMs: 30 })
+    })
+    await queue.enqueue({ id: 'j1', name: 'step', data: {} })
+    await until(() => at.length === 3)
+    expect(at).toHaveLength(3)
+    for (let i = 1; i < at.length; i++) expect((at[i] as number) - (at[i - 1] as number)).toBeGreaterThanOrEqual(25)
+    await worker.close()
+  })
+
+  it('an error whose redeliverAfterMs is no finite number ≥ 0 gets the backoff', async () => {
+    const queue = createMemoryQueue({ redeliverDelayMs: 60_000, maxRedeliverDelayMs: 60_000 })
+    let deliveries = 0
+    const worker = await queue.process(async () => {
+      deliveries++
+      throw Object.assign(new Error('not yet'), { redeliverAfterMs: -1 })
+    })
+    await queue.enqueue({ id: 'j1', name: 'step', data: {} })
+    await new Promise((r) => setTimeout(r, 200))
+    expect(deliveries).toBe(1)
+    await queue.remove('j1')
+    await worker.close()
+  })
+
   it('with no other consumer free, the one that threw it gets it again (after the backoff)', async () => {
     const queue = createMemoryQueue({ redeliverDelayMs: 10, maxRedeliverDelayMs: 20 })
     let deliveries = 0

@@ -1,5 +1,5 @@
 import type { ActiveJob, JobHandler, JobQueue, JobSpec, JobWorker, ProcessOptions } from '@leanflow/core'
-import { assertJobId, invalidArgument, jobDataJson, jobDelayMs, optionsObject, positiveInteger } from '@leanflow/core'
+import { assertJobId, invalidArgument, jobDataJson, jobDelayMs, optionsObject, positiveInteger, redeliverAfterMs } from '@leanflow/core'
 
 /** Options of {@link createMemoryQueue}. */
 export interface MemoryQueueOptions {
@@ -142,7 +142,7 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): JobQueue {
           entry.thrownBy = c
           entry.deliveries += 1
           entry.state = 'delayed'
-          entry.dueAt = Date.now() + Math.min(maxDelay, baseDelay * 2 ** (entry.deliveries - 1))
+          entry.dueAt = Date.now() + (redeliverAfterMs(err) ?? Math.min(maxDelay, baseDelay * 2 ** (entry.deliveries - 1)))
           arm(entry)
         },
       )

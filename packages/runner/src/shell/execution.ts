@@ -20,6 +20,8 @@ const GONE_WHY = {
  * `NON_RETRIABLE`, as a fenced append is) naming why, never an untyped error.
  */
 export class ExecutionGone extends NonRetriableError {
+  /** For a job handed back to look again soon: the delay it asks of the queue (JobHandler's `redeliverAfterMs`). */
+  redeliverAfterMs?: number
   constructor(
     readonly why: keyof typeof GONE_WHY,
     cause?: unknown,

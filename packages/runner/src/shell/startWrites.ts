@@ -120,7 +120,8 @@ export function firstJobs(shell: Shell, jobs: JobOut[]): JobOut[] {
  * 8, … up to 250) until the run shows, for at most {@link FIRST_WRITE_GRACE_MS} since the job was
  * queued. Past {@link FIRST_WRITE_HOLD_MS} since then (at once for a job taken that late) the job
  * goes back to the queue after one read that finds no run (thrown: `ExecutionGone` `handback`,
- * which no one reports), and so does it when the runner stops. `poll: false` only waits for this
+ * which no one reports, asking to be delivered again after half its age, 250 ms to 2 s), and so
+ * does it when the runner stops. `poll: false` only waits for this
  * process's own write (the caller reads the run anyway).
  *
  * @example
@@ -143,9 +144,14 @@ export async function waitForRun(shell: Shell, data: RunnerJobData, opts: { poll
     const over = shell.clock.estimate() - since >= FIRST_WRITE_GRACE_MS
     if (await shell.states.read(data.runId)) return true
     if (over) return false
-    // a draining runner hands the job back (another worker looks on) instead of holding its stop;
-    // a job this old goes back too, its slot free for others (the job that writes its run may be one)
-    if (shell.stopping || shell.clock.estimate() - since >= FIRST_WRITE_HOLD_MS) throw new ExecutionGone('handback')
+    // a draining runner hands the job back (another worker looks on) instead of holding its stop
+    if (shell.stopping) throw new ExecutionGone('handback')
+    // a job this old goes back too, its slot free for others (the job that writes its run may be
+    // one), to look again after half its age (250 ms to 2 s): a write that lands late is found
+    // that much after it at most, and a job whose start died is read about 10 times in its grace
+    const age = shell.clock.estimate() - since
+    if (age >= FIRST_WRITE_HOLD_MS)
+      throw Object.assign(new ExecutionGone('handback'), { redeliverAfterMs: Math.round(Math.min(2000, Math.max(250, age / 2))) })
     await new Promise((r) => setTimeout(r, pause))
   }
 }
