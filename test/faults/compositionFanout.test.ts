@@ -55,7 +55,7 @@ describe('guarantee 3: fan-out', () => {
     expect(wallMs).toBeLessThan(60_000)
   }, 180_000)
 
-  it(`the worker SIGKILLed as it created the first of ${REPAIRED} children (every await recorded, no child exists): the re-delivered job starts them together, and the parent resumes fewer times than once per child`, async () => {
+  it(`the worker SIGKILLed as it created the first of ${REPAIRED} children (every await recorded, no child exists): the re-delivered job starts them together, and the parent resumes a few times, not once per child`, async () => {
     const { id, store, producer, spawn, ready } = setup()
     const doomed = spawn({ KILL: 'beforeChildCreate:1' })
     await ready([doomed])
@@ -71,14 +71,16 @@ describe('guarantee 3: fan-out', () => {
     const log = await logOf(store, runId)
     expect(positions(log, 'step.await.run').sort((a, b) => a - b)).toEqual(range(k))
     expect(resumeGaps(log)).toEqual({ missing: [], repeated: [] })
-    // children started one at a time each end before the next starts: about a resume per child;
-    // started together, their ends fold into fewer writes of the parent. The first jobs the killed
+    // children started one at a time each end before the next starts: 71 resumes for 200 children;
+    // started together, their ends fold into a few writes of the parent. The first jobs the killed
     // worker queued for them go back to the queue while their runs are missing (they no longer hold
-    // the workers' slots for 10 s, ahead of the parent's own job), so they come back over the
-    // queue's backoff jitter: 37–42 executions for 200 children (2–5 when they all waited in slots)
+    // the workers' slots for 10 s, ahead of the parent's own job), each asking to come back after
+    // half its age (2 s at most): 4–11 executions for 200 children, 3.8–4.6 s from the kill
+    // (2–5 and 11–12 s when they waited in the slots; 37–42 and 5 s when they came back on the
+    // queue's backoff, spread by its jitter)
     const executions = Number(await redis.client.get(execKey(id, runId)))
     console.log(`repaired fan-out of ${k}: ${executions} executions, ${Date.now() - t0} ms from the kill`)
-    expect(executions).toBeLessThanOrEqual(Math.ceil(k * 0.4))
+    expect(executions).toBeLessThanOrEqual(Math.ceil(k / 8))
   }, 150_000)
 })
 
