@@ -78,6 +78,7 @@ describe('@leanflow/core public API', () => {
       'positiveInteger',
       'readLog',
       'redactUrl',
+      'redeliverAfterMs',
       'redisUrlDatabase',
       'reduceFlow',
       'refuseAfterClose',
