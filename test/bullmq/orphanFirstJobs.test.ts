@@ -11,6 +11,7 @@ import { createBullMQQueue } from '@leanflow/bullmq'
 import { createRedisStreamStore } from '@leanflow/redis'
 import { createRunner, defineFlow } from '@leanflow/runner'
 import { afterEach, expect, it } from 'vitest'
+import { sleep } from '../fixtures/runnerKit.js'
 import { aroundMethod } from '../helpers/aroundMethod.js'
 import { useRedisServer } from '../helpers/redisServer.js'
 
@@ -51,7 +52,7 @@ it("first jobs whose start died before its write do not hold the worker's slots 
   const t0 = Date.now()
   const orphans = Array.from({ length: 4 }, (_, n) => dying.startFlow('once', { n }))
   for (const o of orphans) o.catch(() => {})
-  await new Promise((r) => setTimeout(r, 200))
+  await sleep(200)
   const { runId } = await producer.startFlow('once', { n: 42 })
   // the worker (2 slots) takes the orphans first
   await worker.start()
@@ -70,7 +71,7 @@ it('a start whose write lands 9.2 s late: its first job, handed back meanwhile, 
   let wroteAt = 0
   // the producer's write lands 9.2 s after it queued the run's first job (a producer stalled between the two)
   const late = aroundMethod(store, 'createRun', async (createRun, args) => {
-    await new Promise((r) => setTimeout(r, LATE_MS))
+    await sleep(LATE_MS)
     const out = await createRun(...args)
     wroteAt = Date.now()
     return out

@@ -3,9 +3,9 @@
 // replay after a suspend, whichever fn finished first. On the memory store and a real redis-server.
 import { defineFlow } from '@leanflow/runner'
 import { expect, it } from 'vitest'
+import { sleep } from '../fixtures/runnerKit.js'
 import { describeOnStores } from '../fixtures/runnerOnStores.js'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const finished: string[] = []
 /** The race's winner, in each execution of the step (the live one, then the replay). */
 const won: string[] = []

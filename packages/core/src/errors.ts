@@ -198,7 +198,7 @@ export class TriggerConflictError extends LeanflowError {
  *
  * @example
  * ```ts
- * try { await ctx.await.event('payment.confirmed', { timeout: '1h' }) }
+ * try { await ctx.await.event({ kind: 'payment.confirmed', timeout: '1h' }) }
  * catch (err) { if (isLeanflowError(err, 'AWAIT_TIMEOUT')) return { paid: false }; throw err }
  * ```
  */

@@ -15,8 +15,8 @@ export const FIRST_WRITE_GRACE_MS = 10_000
 /**
  * How long a first job whose run is not written yet holds its worker's slot, in ms since the start
  * queued it: a start's write lands within ms of its jobs being queued, and a later one is waited
- * for through the queue (the job goes back, delivered again after the queue's backoff) rather
- * than in a slot. First jobs whose start died before its write (a parent's worker killed as it
+ * for through the queue (the job goes back, asking to be delivered again after half its age)
+ * rather than in a slot. First jobs whose start died before its write (a parent's worker killed as it
  * started its children) would otherwise hold every slot for the whole grace, ahead of the jobs
  * that write their runs (that parent's own): a fan-out of 200 such children on 20 slots took
  * 10 s to repair, and up to 100 s once the parent's job came last.
@@ -139,17 +139,16 @@ export async function waitForRun(shell: Shell, data: RunnerJobData, opts: { poll
   if (!opts.poll) return true
   const since = data.first ?? 0
   for (let pause = 2; ; pause = Math.min(pause * 2, 250)) {
-    // the grace is looked at before the read: a job gives up only on a read made after it ran out,
-    // which a late write's start sees as late too ({@link writeRun} queues the jobs again)
-    const over = shell.clock.estimate() - since >= FIRST_WRITE_GRACE_MS
+    // the age is taken before the read: a job gives up only on a read made after the grace ran
+    // out, which a late write's start sees as late too ({@link writeRun} queues the jobs again)
+    const age = shell.clock.estimate() - since
     if (await shell.states.read(data.runId)) return true
-    if (over) return false
+    if (age >= FIRST_WRITE_GRACE_MS) return false
     // a draining runner hands the job back (another worker looks on) instead of holding its stop
     if (shell.stopping) throw new ExecutionGone('handback')
     // a job this old goes back too, its slot free for others (the job that writes its run may be
     // one), to look again after half its age (250 ms to 2 s): a write that lands late is found
     // that much after it at most, and a job whose start died is read about 10 times in its grace
-    const age = shell.clock.estimate() - since
     if (age >= FIRST_WRITE_HOLD_MS)
       throw Object.assign(new ExecutionGone('handback'), { redeliverAfterMs: Math.round(Math.min(2000, Math.max(250, age / 2))) })
     await new Promise((r) => setTimeout(r, pause))
